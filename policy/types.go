@@ -1,0 +1,142 @@
+// Package policy is callgate's one decision engine. Both protocol tiers (the
+// AIN SCP and the SIP redirect server) translate their input into a Call, ask
+// Decide, and translate the Decision back; no screening rule lives anywhere
+// else, so the tiers cannot disagree.
+package policy
+
+import (
+	"context"
+
+	"callgate/e164"
+	"callgate/store"
+)
+
+// Presentation is the caller's presentation indicator.
+type Presentation uint8
+
+// Presentation values (T1.113 / RFC 3323 privacy mapped onto them).
+const (
+	PresentationAllowed Presentation = iota
+	PresentationRestricted
+	PresentationUnavailable
+)
+
+// Origin says which tier asked.
+type Origin uint8
+
+// Origins.
+const (
+	OriginAIN Origin = iota + 1
+	OriginSIP
+)
+
+func (o Origin) String() string {
+	switch o {
+	case OriginAIN:
+		return "ain"
+	case OriginSIP:
+		return "sip"
+	}
+	return "unknown"
+}
+
+// Attestation is a STIR/SHAKEN verification result (RFC 8588).
+type Attestation uint8
+
+// Attestation levels; AttestationNone = no or unverifiable Identity.
+const (
+	AttestationNone Attestation = iota
+	AttestationA
+	AttestationB
+	AttestationC
+	AttestationFailed // Identity present but verification failed
+)
+
+// Reputation is the spam-risk band of the calling number.
+type Reputation uint8
+
+// Reputation bands; ReputationUnknown = not looked up or no answer in budget.
+const (
+	ReputationUnknown Reputation = iota
+	ReputationExempt             // private / non-NANP: not looked up by policy
+	ReputationLow
+	ReputationMedium
+	ReputationHigh
+)
+
+// KeyMatch is the outcome of the spoof-protection call-key check.
+type KeyMatch uint8
+
+// KeyMatch values.
+const (
+	KeyNotChecked KeyMatch = iota // calling number not enrolled
+	KeyMatched
+	KeyMissing // enrolled calling number, no key for this call: spoofed
+)
+
+// Call is one incoming call as the engine sees it, whichever tier it came from.
+type Call struct {
+	Calling        e164.Number // zero when absent or not parseable
+	Called         e164.Number // the number dialled (the subscriber's)
+	OriginalCalled e164.Number // first redirecting number, if the call was forwarded
+	Presentation   Presentation
+	Origin         Origin
+	Peer           string // originating point code or SIP source, for logs
+
+	// Signals filled by later stages; zero values mean "not available".
+	Attestation Attestation
+	Reputation  Reputation
+	KeyMatch    KeyMatch
+	FraudLocked bool
+}
+
+// Anonymous reports whether the caller withheld or lacks a number.
+func (c *Call) Anonymous() bool {
+	return c.Calling == 0 || c.Presentation != PresentationAllowed
+}
+
+// Action is what should happen to the call.
+type Action uint8
+
+// Actions.
+const (
+	ActionAllow Action = iota + 1
+	ActionBlock
+	ActionBlockWithAnnouncement
+	ActionScreen
+	ActionChallenge
+	ActionVoicemail
+)
+
+var actionNames = [...]string{"", "allow", "block", "block-with-announcement", "screen", "challenge", "voicemail"}
+
+func (a Action) String() string {
+	if int(a) < len(actionNames) && a != 0 {
+		return actionNames[a]
+	}
+	return "none"
+}
+
+// NeedsSIPTier reports whether the call must reach the B2BUA (a human
+// conversation is needed).
+func (a Action) NeedsSIPTier() bool {
+	return a == ActionScreen || a == ActionChallenge || a == ActionVoicemail
+}
+
+// Decision is the engine's answer: the action, what the tier needs to carry
+// it out, and why.
+type Decision struct {
+	Action       Action
+	Subscriber   uint32 // internal subscriber ID, 0 when the called number is not a subscriber
+	Announcement uint32 // announcement to play (BlockWithAnnouncement, Voicemail)
+	PINAllowed   bool   // the caller may enter the override PIN
+	Voicemail    string // voicemail target for ActionVoicemail / screening outcomes
+	Route        store.Route
+	Trace        Trace
+}
+
+// Decider is what the protocol tiers call. *Engine implements it; tests of
+// a tier may use a fake.
+type Decider interface {
+	Decide(ctx context.Context, c Call) Decision
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the real protocol peers the tests run against (tshark judges our
+# SS7 encoding, sipp drives the SIP tier). Tests never skip when a peer is
+# missing, so this must succeed before `go test` runs.
+set -euo pipefail
+
+need=()
+command -v tshark >/dev/null 2>&1 || need+=(tshark)
+command -v sipp   >/dev/null 2>&1 || need+=(sip-tester)
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing test peers: ${need[*]}; install them (Debian: apt-get install ${need[*]}) or run make test as root" >&2
+  exit 1
+fi
+echo "installing test peers: ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer no, we only read files.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,0 +1,230 @@
+package pcapio
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// M3UAPort is the IANA port of M3UA (RFC 4666 §1.4.7); TCP flows on it, or
+// flows whose payload starts like an M3UA header, are read as M3UA.
+const M3UAPort = 2905
+
+// Message is one M3UA message found in a capture.
+type Message struct {
+	Frame     int       // 1-based frame number in the capture (first frame when reassembled)
+	Time      time.Time // capture time of that frame
+	Src, Dst  netip.AddrPort
+	Transport string // "sctp" or "tcp"
+	Stream    uint16 // SCTP stream (0 for TCP)
+	PPID      uint32 // SCTP payload protocol identifier (0 for TCP)
+	Payload   []byte // the whole M3UA message
+}
+
+// ReadFile reads every M3UA message from a pcap or pcapng file.
+func ReadFile(path string) ([]Message, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	msgs, err := Read(f)
+	if err != nil {
+		return msgs, fmt.Errorf("%s: %w", path, err)
+	}
+	return msgs, nil
+}
+
+type packetSource interface {
+	ReadPacketData() ([]byte, gopacket.CaptureInfo, error)
+	LinkType() layers.LinkType
+}
+
+// Read reads every M3UA message from a pcap or pcapng stream. Frames that
+// carry no M3UA (other protocols, SCTP control chunks) are skipped; frames
+// that cannot be decoded are skipped too, and a capture that is not a
+// capture at all is an error.
+func Read(r io.Reader) ([]Message, error) {
+	br := bufio.NewReader(r)
+	magic, err := br.Peek(4)
+	if err != nil {
+		return nil, fmt.Errorf("not a capture file: %w", err)
+	}
+	var src packetSource
+	if binary.LittleEndian.Uint32(magic) == 0x0A0D0D0A {
+		ng, err := pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
+		if err != nil {
+			return nil, fmt.Errorf("reading pcapng: %w", err)
+		}
+		src = ng
+	} else {
+		pr, err := pcapgo.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("not a pcap or pcapng file: %w", err)
+		}
+		src = pr
+	}
+
+	var first gopacket.Decoder
+	switch lt := src.LinkType(); lt {
+	case layers.LinkTypeEthernet:
+		first = layers.LayerTypeEthernet
+	case layers.LinkTypeLinuxSLL:
+		first = layers.LayerTypeLinuxSLL
+	case layers.LinkTypeRaw, 12 /* LINKTYPE_RAW on some systems */, 228 /* IPv4 */, 229 /* IPv6 */ :
+		first = gopacket.DecodeFunc(decodeRawIP)
+	case layers.LinkTypeNull, layers.LinkTypeLoop:
+		first = layers.LayerTypeLoopback
+	default:
+		return nil, fmt.Errorf("unsupported link type %v", lt)
+	}
+
+	var out []Message
+	tcp := map[flowKey]*tcpFlow{}
+	for frame := 1; ; frame++ {
+		data, ci, err := src.ReadPacketData()
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			break
+		}
+		if err != nil {
+			return out, fmt.Errorf("frame %d: %w", frame, err)
+		}
+		pkt := gopacket.NewPacket(data, first, gopacket.DecodeOptions{NoCopy: true, Lazy: false})
+		srcIP, dstIP, ok := addrs(pkt)
+		if !ok {
+			continue
+		}
+		var sctpHdr *layers.SCTP
+		for _, l := range pkt.Layers() {
+			switch v := l.(type) {
+			case *layers.SCTP:
+				sctpHdr = v
+			case *layers.SCTPData:
+				if sctpHdr == nil || !(v.PayloadProtocol == PPIDM3UA || sctpHdr.SrcPort == M3UAPort || sctpHdr.DstPort == M3UAPort) {
+					continue
+				}
+				out = append(out, Message{
+					Frame:     frame,
+					Time:      ci.Timestamp,
+					Src:       netip.AddrPortFrom(srcIP, uint16(sctpHdr.SrcPort)),
+					Dst:       netip.AddrPortFrom(dstIP, uint16(sctpHdr.DstPort)),
+					Transport: "sctp",
+					Stream:    v.StreamId,
+					PPID:      uint32(v.PayloadProtocol),
+					Payload:   append([]byte(nil), v.Payload...),
+				})
+			case *layers.TCP:
+				if len(v.Payload) == 0 {
+					continue
+				}
+				k := flowKey{netip.AddrPortFrom(srcIP, uint16(v.SrcPort)), netip.AddrPortFrom(dstIP, uint16(v.DstPort))}
+				f := tcp[k]
+				if f == nil {
+					f = &tcpFlow{}
+					tcp[k] = f
+				}
+				f.segs = append(f.segs, tcpSeg{seq: v.Seq, frame: frame, t: ci.Timestamp, data: append([]byte(nil), v.Payload...)})
+			}
+		}
+	}
+	for k, f := range tcp {
+		out = append(out, f.messages(k)...)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Frame < out[j].Frame })
+	return out, nil
+}
+
+func decodeRawIP(data []byte, p gopacket.PacketBuilder) error {
+	if len(data) == 0 {
+		return errors.New("empty raw IP packet")
+	}
+	if data[0]>>4 == 6 {
+		return p.NextDecoder(layers.LayerTypeIPv6)
+	}
+	return p.NextDecoder(layers.LayerTypeIPv4)
+}
+
+func addrs(pkt gopacket.Packet) (src, dst netip.Addr, ok bool) {
+	if l, _ := pkt.NetworkLayer().(*layers.IPv4); l != nil {
+		s, _ := netip.AddrFromSlice(l.SrcIP.To4())
+		d, _ := netip.AddrFromSlice(l.DstIP.To4())
+		return s, d, true
+	}
+	if l, _ := pkt.NetworkLayer().(*layers.IPv6); l != nil {
+		s, _ := netip.AddrFromSlice(l.SrcIP)
+		d, _ := netip.AddrFromSlice(l.DstIP)
+		return s, d, true
+	}
+	return src, dst, false
+}
+
+type tcpSeg struct {
+	seq   uint32
+	frame int
+	t     time.Time
+	data  []byte
+}
+
+type tcpFlow struct{ segs []tcpSeg }
+
+// messages reassembles the flow in sequence order (retransmitted bytes are
+// dropped) and splits it on the M3UA length field. Flows that do not start
+// like M3UA (version 1, sane length) yield nothing.
+func (f *tcpFlow) messages(k flowKey) []Message {
+	sort.SliceStable(f.segs, func(i, j int) bool { return int32(f.segs[i].seq-f.segs[j].seq) < 0 })
+	var stream bytes.Buffer
+	type mark struct {
+		off   int
+		frame int
+		t     time.Time
+	}
+	var marks []mark
+	next := f.segs[0].seq
+	for _, s := range f.segs {
+		d := s.data
+		if delta := int32(next - s.seq); delta > 0 { // overlap with what we have
+			if int(delta) >= len(d) {
+				continue
+			}
+			d = d[delta:]
+		}
+		marks = append(marks, mark{stream.Len(), s.frame, s.t})
+		stream.Write(d)
+		next = s.seq + uint32(len(s.data))
+	}
+	b := stream.Bytes()
+	var out []Message
+	for off := 0; off+8 <= len(b); {
+		if b[off] != 1 {
+			break
+		}
+		l := int(binary.BigEndian.Uint32(b[off+4:]))
+		if l < 8 || off+l > len(b) {
+			break
+		}
+		m := marks[0]
+		for _, mk := range marks {
+			if mk.off > off {
+				break
+			}
+			m = mk
+		}
+		out = append(out, Message{
+			Frame: m.frame, Time: m.t, Src: k.src, Dst: k.dst, Transport: "tcp",
+			Payload: append([]byte(nil), b[off:off+l]...),
+		})
+		off += l
+	}
+	return out
+}
