@@ -1,0 +1,512 @@
+package tcap
+
+import (
+	"fmt"
+
+	"callgate/sigtran/ber"
+)
+
+// ContextKind says how a dialogue-portion context is identified.
+type ContextKind uint8
+
+// Context kinds.
+const (
+	NoContext ContextKind = iota
+	IntegerContext
+	OIDContext
+)
+
+// ContextID is an application or security context: an integer or an
+// object identifier (OID contents octets, aliased on decode).
+type ContextID struct {
+	Kind ContextKind
+	Int  uint64
+	OID  []byte
+}
+
+// DialoguePortion is the optional [PRIVATE 25] dialogue portion (T1.114-2000).
+// Unknown elements are skipped on decode; known ones are re-encoded in
+// T1.114 order.
+type DialoguePortion struct {
+	Present    bool
+	HasVersion bool
+	Version    uint8 // 1 = T1.114-1996, 2 = T1.114-2000, OR-able
+	AppContext ContextID
+	// UserInfo is the contents of User Information [PRIVATE 29] (a
+	// SEQUENCE OF EXTERNAL), kept raw; HasUserInfo marks presence.
+	HasUserInfo bool
+	UserInfo    []byte
+	Security    ContextID
+	// Confidentiality is the contents of [2], kept raw.
+	HasConfidentiality bool
+	Confidentiality    []byte
+}
+
+// ParamTag says how a component's parameters are wrapped.
+type ParamTag uint8
+
+// Parameter wrappers. The zero value means "Parameter Set if there are
+// parameters, nothing otherwise" when encoding; Invoke arguments with no
+// parameters are sent as an explicit empty set (ParamSet) by AIN.
+const (
+	NoParams      ParamTag = 0
+	ParamSet      ParamTag = idParamSet      // [PRIVATE 18] SET, what AIN uses
+	ParamSequence ParamTag = idParamSeq      // UNIVERSAL SEQUENCE (T1.114)
+	ParamSeqPriv  ParamTag = idRejectParamSq // [PRIVATE 16] as Wireshark models the Reject's sequence
+)
+
+// Component is one component of the component portion.
+//
+// IDs: an Invoke carries its own InvokeID and, when linked to an earlier
+// invoke of the peer, a CorrelationID. Return Result, Return Error and
+// Reject carry one ID, the correlation ID (the invoke ID they answer); a
+// Reject without it is sent as "cf 00".
+type Component struct {
+	Type             ComponentType
+	HasInvokeID      bool
+	InvokeID         uint8
+	HasCorrelationID bool
+	CorrelationID    uint8
+	Op               Operation // Invoke
+	Error            ErrorCode // Return Error
+	Problem          Problem   // Reject
+	ParamTag         ParamTag  // as received; see ParamTag for encoding
+	Params           []byte    // parameter contents (AIN parameters), aliased on decode
+	Offset           int       // offset of the component in the message (decode only)
+}
+
+// Message is one TCAP package.
+type Message struct {
+	Type PackageType
+	// OrigTID is the sender's own TID (Query, Conversation).
+	OrigTID TID
+	// RespTID is the receiver's TID (Response, Conversation, Abort).
+	RespTID  TID
+	Dialogue DialoguePortion
+	// HasComponents marks a component sequence (possibly empty); Encode
+	// also emits one whenever Components is non-empty, and always for
+	// Unidirectional.
+	HasComponents bool
+	Components    []Component
+	// Abort only: a P-Abort cause, or User Abort Information (contents of
+	// the [PRIVATE 24] EXTERNAL, raw).
+	AbortCause   PAbortCause
+	HasUserAbort bool
+	UserAbort    []byte
+}
+
+// ident rebuilds the identifier octet of a low-tag-number element; high tag
+// numbers, which TCAP never uses, map to 0xFF.
+func ident(t ber.TLV) byte {
+	if t.Tag >= 0x1F {
+		return 0xFF
+	}
+	id := byte(t.Class) | byte(t.Tag)
+	if t.Constructed {
+		id |= 0x20
+	}
+	return id
+}
+
+// UnmarshalBinary decodes b; see Decode.
+func (m *Message) UnmarshalBinary(b []byte) error { return m.Decode(b) }
+
+// Decode decodes one TCAP package from b. Components are appended to the
+// reused m.Components slice; byte fields alias b. On error m holds what was
+// decoded so far: after a component error the transaction portion (type,
+// TIDs) is valid, so the caller can address the Reject. The error is an
+// *Error telling which Abort cause or Reject problem answers it.
+func (m *Message) Decode(b []byte) error {
+	comps := m.Components[:0]
+	*m = Message{Components: comps}
+	if len(b) == 0 {
+		return abortErr(UnrecognizedPackageType, 0, "empty message")
+	}
+	typ := PackageType(b[0])
+	if !typ.Valid() {
+		m.salvageTID(b)
+		return abortErr(UnrecognizedPackageType, 0, "unrecognized package type 0x%02x", b[0])
+	}
+	m.Type = typ
+	pkg, rest, err := ber.ParseAt(b, 0)
+	if err != nil {
+		m.salvageTID(b)
+		return abortErr(BadlyStructuredTransactionPortion, errOffset(err), "package: %v", berWhat(err))
+	}
+	if len(rest) != 0 {
+		m.salvageTID(b)
+		return abortErr(BadlyStructuredTransactionPortion, pkg.Len(), "%d octets after the package", len(rest))
+	}
+	it := pkg.Children()
+	// Transaction ID, mandatory and first.
+	tid, ok := it.Next()
+	if !ok {
+		if it.Err() != nil {
+			return abortErr(BadlyStructuredTransactionPortion, errOffset(it.Err()), "transaction ID: %v", berWhat(it.Err()))
+		}
+		return abortErr(IncorrectTransactionPortion, pkg.HeaderLen, "missing transaction ID")
+	}
+	if ident(tid) != idTID {
+		return abortErr(IncorrectTransactionPortion, tid.Offset, "first element 0x%02x is not the transaction ID", ident(tid))
+	}
+	if err := m.setTIDs(tid); err != nil {
+		return err
+	}
+	sawDialogue, sawComponents, sawCause := false, false, false
+	var compTLV ber.TLV
+	for {
+		e, ok := it.Next()
+		if !ok {
+			break
+		}
+		id := ident(e)
+		switch {
+		case id == idDialogue && !sawDialogue && !sawComponents && !sawCause:
+			sawDialogue = true
+			if err := m.Dialogue.decode(e); err != nil {
+				return err
+			}
+		case id == idComponentSeq && typ != Abort && !sawComponents:
+			sawComponents = true
+			compTLV = e
+		case (id == idPAbortCause || id == idUserAbort) && typ == Abort && !sawCause:
+			sawCause = true
+			if id == idPAbortCause {
+				v, ok := ber.Uint(e.Value)
+				if !ok || v == 0 || v > 255 {
+					return abortErr(IncorrectTransactionPortion, e.Offset, "P-Abort cause %x out of range", e.Value)
+				}
+				m.AbortCause = PAbortCause(v)
+			} else {
+				m.HasUserAbort = true
+				m.UserAbort = e.Value
+			}
+		default:
+			return abortErr(IncorrectTransactionPortion, e.Offset, "unexpected element 0x%02x in %v package", id, typ)
+		}
+	}
+	if it.Err() != nil {
+		return abortErr(BadlyStructuredTransactionPortion, errOffset(it.Err()), "%v", berWhat(it.Err()))
+	}
+	if typ == Unidirectional && !sawComponents {
+		return abortErr(IncorrectTransactionPortion, pkg.Len(), "unidirectional package without a component sequence")
+	}
+	if sawComponents {
+		m.HasComponents = true
+		return m.decodeComponents(compTLV)
+	}
+	return nil
+}
+
+// salvageTID recovers the TIDs of a package that failed to decode, so that
+// the Abort answering it can be addressed: the first element inside must be
+// a well-formed transaction ID. For an unknown package type the TID is
+// taken as the sender's own (1-4 octets, or the first half of 2-8).
+func (m *Message) salvageTID(b []byte) {
+	h := 2
+	if len(b) > 1 && b[1]&0x80 != 0 {
+		h += int(b[1] & 0x7F)
+	}
+	if len(b) <= h || b[0]&0x20 == 0 {
+		return
+	}
+	tid, _, err := ber.ParseAt(b[h:], h)
+	if err != nil || ident(tid) != idTID {
+		return
+	}
+	if m.Type.Valid() {
+		_ = m.setTIDs(tid)
+		return
+	}
+	v := tid.Value
+	if len(v) > 4 && len(v)%2 == 0 {
+		v = v[:len(v)/2]
+	}
+	m.OrigTID, _ = TIDFromBytes(v)
+}
+
+func (m *Message) setTIDs(t ber.TLV) error {
+	n := len(t.Value)
+	bad := func(want string) error {
+		return abortErr(IncorrectTransactionPortion, t.Offset, "%v transaction ID of %d octets, want %s", m.Type, n, want)
+	}
+	if t.Constructed {
+		return abortErr(IncorrectTransactionPortion, t.Offset, "constructed transaction ID")
+	}
+	switch {
+	case m.Type == Unidirectional:
+		if n != 0 {
+			return bad("0")
+		}
+	case m.Type.IsConversation():
+		// Originating then responding TID, two equal halves.
+		if n < 2 || n > 8 || n%2 != 0 {
+			return bad("2-8, even")
+		}
+		m.OrigTID, _ = TIDFromBytes(t.Value[:n/2])
+		m.RespTID, _ = TIDFromBytes(t.Value[n/2:])
+	default:
+		if n < 1 || n > 4 {
+			return bad("1-4")
+		}
+		tid, _ := TIDFromBytes(t.Value)
+		if m.Type.IsQuery() {
+			m.OrigTID = tid
+		} else {
+			m.RespTID = tid
+		}
+	}
+	return nil
+}
+
+func errOffset(err error) int {
+	if e, ok := err.(*ber.Error); ok {
+		return e.Offset
+	}
+	return 0
+}
+
+func berWhat(err error) string {
+	if e, ok := err.(*ber.Error); ok {
+		return e.What
+	}
+	return err.Error()
+}
+
+func (d *DialoguePortion) decode(e ber.TLV) error {
+	*d = DialoguePortion{Present: true}
+	bad := func(off int, format string, args ...any) error {
+		return abortErr(BadlyStructuredDialoguePortion, off, "dialogue portion: "+format, args...)
+	}
+	if !e.Constructed {
+		return bad(e.Offset, "primitive encoding")
+	}
+	it := e.Children()
+	for {
+		c, ok := it.Next()
+		if !ok {
+			break
+		}
+		switch ident(c) {
+		case idVersion:
+			if len(c.Value) != 1 || d.HasVersion {
+				return bad(c.Offset, "protocol version of %d octets", len(c.Value))
+			}
+			d.HasVersion, d.Version = true, c.Value[0]
+		case idIntAppContext, idOIDAppContext:
+			if d.AppContext.Kind != NoContext {
+				return bad(c.Offset, "second application context")
+			}
+			if err := decodeContext(&d.AppContext, c, idIntAppContext); err != nil {
+				return bad(c.Offset, "application context: %s", err)
+			}
+		case idUserInfo:
+			d.HasUserInfo, d.UserInfo = true, c.Value
+		case idIntSecurity, idOIDSecurity:
+			if d.Security.Kind != NoContext {
+				return bad(c.Offset, "second security context")
+			}
+			if err := decodeContext(&d.Security, c, idIntSecurity); err != nil {
+				return bad(c.Offset, "security context: %s", err)
+			}
+		case idConfidential:
+			d.HasConfidentiality, d.Confidentiality = true, c.Value
+		default:
+			// T1.114-2000 allows extensions; skip what we do not know.
+		}
+	}
+	if it.Err() != nil {
+		return bad(errOffset(it.Err()), "%s", berWhat(it.Err()))
+	}
+	return nil
+}
+
+func decodeContext(c *ContextID, e ber.TLV, intID byte) error {
+	if e.Constructed {
+		return fmt.Errorf("constructed encoding")
+	}
+	if ident(e) == intID {
+		v, ok := ber.Uint(e.Value)
+		if !ok {
+			return fmt.Errorf("integer of %d octets", len(e.Value))
+		}
+		c.Kind, c.Int = IntegerContext, v
+		return nil
+	}
+	if len(e.Value) == 0 {
+		return fmt.Errorf("empty object identifier")
+	}
+	c.Kind, c.OID = OIDContext, e.Value
+	return nil
+}
+
+// decodeComponents walks the component sequence.
+func (m *Message) decodeComponents(seq ber.TLV) error {
+	if !seq.Constructed {
+		return &Error{Offset: seq.Offset, What: "primitive component sequence", Problem: GeneralBadlyStructuredCompPortion, Component: 0}
+	}
+	it := seq.Children()
+	for i := 0; ; i++ {
+		e, ok := it.Next()
+		if !ok {
+			if err := it.Err(); err != nil {
+				return &Error{Offset: errOffset(err), What: "component sequence: " + berWhat(err),
+					Problem: GeneralBadlyStructuredCompPortion, Component: i}
+			}
+			return nil
+		}
+		m.Components = append(m.Components, Component{})
+		c := &m.Components[len(m.Components)-1]
+		if err := c.decode(e, i); err != nil {
+			m.Components = m.Components[:len(m.Components)-1]
+			return err
+		}
+	}
+}
+
+func (c *Component) decode(e ber.TLV, index int) error {
+	c.Offset = e.Offset
+	typ := ComponentType(ident(e))
+	cerr := func(p Problem, off int, format string, args ...any) *Error {
+		err := &Error{Offset: off, What: fmt.Sprintf(format, args...), Problem: p, Component: index}
+		if typ.IsInvoke() && c.HasInvokeID {
+			err.ID, err.HasID = c.InvokeID, true
+		} else if !typ.IsInvoke() && c.HasCorrelationID {
+			err.ID, err.HasID = c.CorrelationID, true
+		}
+		return err
+	}
+	if !typ.valid() || !e.Constructed {
+		// Try to recover the component ID so the Reject can name it.
+		if e.Constructed {
+			if first, _, err := ber.ParseAt(e.Value, e.Offset+e.HeaderLen); err == nil && ident(first) == idComponentIDs && len(first.Value) >= 1 {
+				return &Error{Offset: e.Offset, What: fmt.Sprintf("unrecognised component type 0x%02x", ident(e)),
+					Problem: GeneralUnrecognisedComponentType, Component: index, ID: first.Value[0], HasID: true}
+			}
+		}
+		return cerr(GeneralUnrecognisedComponentType, e.Offset, "unrecognised component type 0x%02x", ident(e))
+	}
+	c.Type = typ
+	it := e.Children()
+	next := func() (ber.TLV, bool, error) {
+		t, ok := it.Next()
+		if !ok && it.Err() != nil {
+			return t, false, cerr(GeneralBadlyStructuredCompPortion, errOffset(it.Err()), "%v", berWhat(it.Err()))
+		}
+		return t, ok, nil
+	}
+	el, ok, err := next()
+	if err != nil {
+		return err
+	}
+	// Component IDs.
+	maxIDs, minIDs := 1, 1
+	switch {
+	case typ.IsInvoke():
+		minIDs, maxIDs = 0, 2
+	case typ == Reject:
+		minIDs = 0
+	}
+	if ok && ident(el) == idComponentIDs {
+		n := len(el.Value)
+		if n < minIDs || n > maxIDs {
+			return cerr(GeneralIncorrectComponentPortion, el.Offset, "%d component ID octets in %v, want %d-%d", n, typ, minIDs, maxIDs)
+		}
+		if typ.IsInvoke() {
+			if n >= 1 {
+				c.HasInvokeID, c.InvokeID = true, el.Value[0]
+			}
+			if n == 2 {
+				c.HasCorrelationID, c.CorrelationID = true, el.Value[1]
+			}
+		} else if n == 1 {
+			c.HasCorrelationID, c.CorrelationID = true, el.Value[0]
+		}
+		if el, ok, err = next(); err != nil {
+			return err
+		}
+	} else if !typ.IsInvoke() {
+		// Mandatory in RR, RE and Reject (ASN.1 has no OPTIONAL there).
+		return cerr(GeneralIncorrectComponentPortion, e.Offset, "%v without component ID", typ)
+	}
+	// Type-specific mandatory element.
+	switch {
+	case typ.IsInvoke():
+		if !ok || (ident(el) != idNationalOp && ident(el) != idPrivateOp) {
+			return cerr(GeneralIncorrectComponentPortion, elOff(el, ok, e), "invoke without operation code")
+		}
+		if len(el.Value) < 1 || len(el.Value) > 2 {
+			return cerr(GeneralIncorrectComponentCoding, el.Offset, "operation code of %d octets", len(el.Value))
+		}
+		c.Op.Class = National
+		if ident(el) == idPrivateOp {
+			c.Op.Class = Private
+		}
+		for _, x := range el.Value {
+			c.Op.Code = c.Op.Code<<8 | uint16(x)
+		}
+		if el, ok, err = next(); err != nil {
+			return err
+		}
+	case typ == ReturnError:
+		if !ok || (ident(el) != idNationalErr && ident(el) != idPrivateErr) {
+			return cerr(GeneralIncorrectComponentPortion, elOff(el, ok, e), "return error without error code")
+		}
+		if len(el.Value) != 1 {
+			return cerr(GeneralIncorrectComponentCoding, el.Offset, "error code of %d octets", len(el.Value))
+		}
+		c.Error.Class = National
+		if ident(el) == idPrivateErr {
+			c.Error.Class = Private
+		}
+		c.Error.Code = el.Value[0]
+		if el, ok, err = next(); err != nil {
+			return err
+		}
+	case typ == Reject:
+		if !ok || ident(el) != idProblem {
+			return cerr(GeneralIncorrectComponentPortion, elOff(el, ok, e), "reject without problem code")
+		}
+		if len(el.Value) < 1 || len(el.Value) > 2 {
+			return cerr(GeneralIncorrectComponentCoding, el.Offset, "problem code of %d octets", len(el.Value))
+		}
+		for _, x := range el.Value {
+			c.Problem = c.Problem<<8 | Problem(x)
+		}
+		if el, ok, err = next(); err != nil {
+			return err
+		}
+	}
+	// Parameters.
+	if ok {
+		id := ident(el)
+		good := id == idParamSet || id == idParamSeq || (typ == Reject && id == idRejectParamSq)
+		if !good || !el.Constructed {
+			p := GeneralIncorrectComponentPortion
+			switch {
+			case typ.IsInvoke():
+				p = InvokeIncorrectParameter
+			case typ.IsReturnResult():
+				p = ReturnResultIncorrectParameter
+			case typ == ReturnError:
+				p = ReturnErrorIncorrectParameter
+			}
+			return cerr(p, el.Offset, "unexpected element 0x%02x where parameters may be", id)
+		}
+		c.ParamTag, c.Params = ParamTag(id), el.Value
+		if el, ok, err = next(); err != nil {
+			return err
+		}
+		if ok {
+			return cerr(GeneralIncorrectComponentPortion, el.Offset, "element 0x%02x after the parameters", ident(el))
+		}
+	}
+	return nil
+}
+
+func elOff(el ber.TLV, ok bool, parent ber.TLV) int {
+	if ok {
+		return el.Offset
+	}
+	return parent.Offset
+}
