@@ -1,0 +1,769 @@
+package m3ua
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"callgate/sigtran/transport"
+)
+
+// Association is one transport association of an Endpoint and the ASP
+// state on it.
+type Association struct {
+	ep     *Endpoint
+	id     uint64
+	conn   transport.Conn
+	client bool
+
+	state         atomic.Int32 // ASPState
+	reachedActive atomic.Bool
+
+	sendq     chan *outMsg
+	done      chan struct{}
+	downAcked chan struct{} // closed on ASP Down Ack
+	downOnce  sync.Once
+	closeOnce sync.Once
+	closeErr  error
+
+	// rc is the routing context outgoing DATA carries: bit 32 set when
+	// present. Atomic because ASP Active may change it while SendData runs.
+	rc atomic.Uint64
+
+	rxData Data // reused for every incoming DATA (reader goroutine only)
+
+	mu        sync.Mutex
+	peerASPID uint32
+	hasPeerID bool
+	awaiting  uint8 // client: TypeASPUpAck or TypeASPActiveAck+0x10 while waiting
+	sentAt    time.Time
+	retries   int
+	beatSeq   uint64
+	beatData  [16]byte
+	beatOut   bool
+	beatAt    time.Time
+}
+
+const (
+	awaitNone uint8 = iota
+	awaitUpAck
+	awaitActiveAck
+)
+
+// outMsg is one encoded message queued for the writer; pooled.
+type outMsg struct {
+	b      []byte
+	stream uint16
+	class  Class
+}
+
+var outPool = sync.Pool{New: func() any { return &outMsg{b: make([]byte, 0, 512)} }}
+
+func newAssociation(e *Endpoint, conn transport.Conn, client bool) *Association {
+	a := &Association{
+		ep:     e,
+		id:     e.nextID.Add(1),
+		conn:   conn,
+		client: client,
+		sendq:  make(chan *outMsg, e.cfg.SendQueue),
+		done:   make(chan struct{}),
+
+		downAcked: make(chan struct{}),
+	}
+	if client && len(e.cfg.RoutingContexts) > 0 {
+		a.setRC(e.cfg.RoutingContexts[0])
+	}
+	return a
+}
+
+// ID identifies the association within its endpoint.
+func (a *Association) ID() uint64 { return a.id }
+
+// State returns the ASP state on this association.
+func (a *Association) State() ASPState { return ASPState(a.state.Load()) }
+
+// RemoteAddr returns the peer's transport address.
+func (a *Association) RemoteAddr() net.Addr { return a.conn.RemoteAddr() }
+
+// Done is closed when the association is gone.
+func (a *Association) Done() <-chan struct{} { return a.done }
+
+func (a *Association) info() AssociationInfo {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return AssociationInfo{
+		ID: a.id, Network: a.conn.Network(), Local: a.conn.LocalAddr().String(), Remote: a.conn.RemoteAddr().String(),
+		Streams: a.conn.Streams(), State: a.State(), PeerASPID: a.peerASPID, HasPeerASPID: a.hasPeerID,
+		Client: a.client, QueuedForSending: len(a.sendq),
+	}
+}
+
+const rcPresent = 1 << 32
+
+func (a *Association) setRC(rc uint32) { a.rc.Store(rcPresent | uint64(rc)) }
+
+func (a *Association) routingContext() (uint32, bool) {
+	v := a.rc.Load()
+	return uint32(v), v&rcPresent != 0
+}
+
+func (a *Association) rcList() []uint32 {
+	if rc, ok := a.routingContext(); ok {
+		return []uint32{rc}
+	}
+	return nil
+}
+
+// dataStream maps an SLS onto the data streams 1..n-1 so that one
+// signalling relation (one SLS) keeps its order; stream 0 is for
+// management. A single-stream transport (TCP) uses stream 0.
+func dataStream(streams uint16, sls uint8) uint16 {
+	if streams <= 1 {
+		return 0
+	}
+	return 1 + uint16(sls)%(streams-1)
+}
+
+// SendData queues pd on this association, on the data stream chosen by its
+// SLS, with the association's routing context and the endpoint's network
+// appearance. It never blocks: a full queue returns ErrSendQueueFull.
+func (a *Association) SendData(pd ProtocolData) error {
+	e := a.ep
+	if a.State() != ASPStateActive {
+		e.stats.drop.Add(1)
+		return ErrNotActive
+	}
+	d := Data{ProtocolData: pd}
+	d.RoutingContext, d.HasRoutingContext = a.routingContext()
+	if na := e.cfg.NetworkAppearance; na != nil {
+		d.NetworkAppearance, d.HasNetworkAppearance = *na, true
+	}
+	m := outPool.Get().(*outMsg)
+	var err error
+	if m.b, err = d.AppendTo(m.b[:0]); err != nil {
+		outPool.Put(m)
+		return err
+	}
+	m.stream, m.class = dataStream(a.conn.Streams(), pd.SLS), ClassTransfer
+	select {
+	case a.sendq <- m:
+		return nil
+	case <-a.done:
+		outPool.Put(m)
+		return ErrNotActive
+	default:
+		outPool.Put(m)
+		e.stats.drop.Add(1)
+		return ErrSendQueueFull
+	}
+}
+
+// sendMgmt queues a management message on stream 0. It waits for queue
+// space (management must not be lost) unless the association closes.
+func (a *Association) sendMgmt(msg Message) {
+	m := outPool.Get().(*outMsg)
+	var err error
+	if m.b, err = msg.AppendTo(m.b[:0]); err != nil {
+		outPool.Put(m)
+		a.ep.log.Error("m3ua encode failed", "assoc", a.id, "msg", MessageName(msg.MessageClass(), msg.MessageType()), "err", err)
+		return
+	}
+	m.stream, m.class = 0, msg.MessageClass()
+	if msg.MessageClass() == ClassMGMT && msg.MessageType() == TypeERR {
+		a.ep.stats.errOut.Add(1)
+	}
+	select {
+	case a.sendq <- m:
+	case <-a.done:
+		outPool.Put(m)
+	}
+}
+
+func (a *Association) start() {
+	e := a.ep
+	e.wg.Add(3)
+	go func() { defer e.wg.Done(); a.writer() }()
+	go func() { defer e.wg.Done(); a.reader() }()
+	go func() { defer e.wg.Done(); a.timers() }()
+	if a.client {
+		a.mu.Lock()
+		a.awaiting, a.sentAt, a.retries = awaitUpAck, time.Now(), 0
+		a.mu.Unlock()
+		a.sendMgmt(a.aspUp())
+	}
+}
+
+func (a *Association) aspUp() *ASPUp {
+	up := &ASPUp{Info: a.ep.cfg.Info}
+	if id := a.ep.cfg.ASPIdentifier; id != nil {
+		up.ASPIdentifier, up.HasASPIdentifier = *id, true
+	}
+	return up
+}
+
+func (a *Association) aspActive() *ASPActive {
+	return &ASPActive{TrafficMode: a.ep.cfg.TrafficMode, RoutingContexts: a.ep.cfg.RoutingContexts}
+}
+
+// writer owns the transport's send side. On a single-stream transport
+// (TCP) it coalesces whatever is queued into one write, which keeps a busy
+// association at one syscall per batch instead of one per message; SCTP
+// needs one send per message (each carries its own stream).
+func (a *Association) writer() {
+	coalesce := a.conn.Streams() == 1
+	var batch []byte
+	if coalesce {
+		batch = make([]byte, 0, maxBatch)
+	}
+	for {
+		var m *outMsg
+		select {
+		case m = <-a.sendq:
+		case <-a.done:
+			return
+		}
+		if !coalesce {
+			a.count(m.class)
+			err := a.conn.WriteMsg(m.b, m.stream)
+			outPool.Put(m)
+			if err != nil {
+				a.fail(fmt.Errorf("write: %w", err))
+				return
+			}
+			continue
+		}
+		batch = append(batch[:0], m.b...)
+		a.count(m.class)
+		outPool.Put(m)
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case m = <-a.sendq:
+				batch = append(batch, m.b...)
+				a.count(m.class)
+				outPool.Put(m)
+			default:
+				break drain
+			}
+		}
+		if err := a.conn.WriteMsg(batch, 0); err != nil {
+			a.fail(fmt.Errorf("write: %w", err))
+			return
+		}
+	}
+}
+
+// maxBatch bounds one coalesced TCP write.
+const maxBatch = 32 * 1024
+
+func (a *Association) count(c Class) {
+	if c <= ClassASPTM {
+		a.ep.stats.out[c].Add(1)
+	}
+}
+
+var (
+	errOrderlyClose  = errors.New("closed by this end")
+	errHeartbeatLost = errors.New("heartbeat lost: BEAT not acknowledged in time")
+)
+
+func (a *Association) reader() {
+	buf := make([]byte, a.ep.cfg.MaxMessage)
+	for {
+		n, stream, err := a.conn.ReadMsg(buf)
+		if err != nil {
+			var fe *transport.FrameError
+			if errors.As(err, &fe) && fe.Header != [8]byte{} {
+				// The byte stream cannot be resynchronised, but the peer
+				// is told why before the connection goes (RFC 4666
+				// §3.8.1); written directly as the writer is about to stop.
+				code := CodeProtocolError
+				if fe.Header[0] != Version {
+					code = CodeInvalidVersion
+				}
+				if b, merr := (&Err{Code: code, Diagnostic: fe.Header[:]}).MarshalBinary(); merr == nil {
+					a.conn.WriteMsg(b, 0)
+					a.ep.stats.errOut.Add(1)
+				}
+				a.ep.stats.decodeErr.Add(1)
+			}
+			if err == io.EOF {
+				err = errors.New("peer closed the association")
+			}
+			a.fail(err)
+			return
+		}
+		a.handle(buf[:n], stream)
+	}
+}
+
+// timers drives ack retransmission and the heartbeat.
+func (a *Association) timers() {
+	cfg := &a.ep.cfg
+	tick := cfg.AckTimeout
+	if cfg.HeartbeatInterval > 0 {
+		tick = min(tick, cfg.HeartbeatInterval, cfg.HeartbeatTimeout)
+	}
+	tick = max(tick/4, 5*time.Millisecond)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.done:
+			return
+		case now := <-t.C:
+			if err := a.onTick(now); err != nil {
+				a.fail(err)
+				return
+			}
+		}
+	}
+}
+
+func (a *Association) onTick(now time.Time) error {
+	cfg := &a.ep.cfg
+	var resend Message
+	a.mu.Lock()
+	if a.awaiting != awaitNone && now.Sub(a.sentAt) >= cfg.AckTimeout {
+		if a.retries >= cfg.AckRetries {
+			w := a.awaiting
+			a.mu.Unlock()
+			if w == awaitUpAck {
+				return errors.New("no ASP Up Ack")
+			}
+			return errors.New("no ASP Active Ack")
+		}
+		a.retries++
+		a.sentAt = now
+		if a.awaiting == awaitUpAck {
+			resend = a.aspUp()
+		} else {
+			resend = a.aspActive()
+		}
+	}
+	var beat *Beat
+	if cfg.HeartbeatInterval > 0 {
+		if a.beatOut && now.Sub(a.beatAt) >= cfg.HeartbeatTimeout {
+			a.mu.Unlock()
+			a.ep.stats.heartbeatLoss.Add(1)
+			return errHeartbeatLost
+		}
+		if !a.beatOut && now.Sub(a.beatAt) >= cfg.HeartbeatInterval {
+			a.beatSeq++
+			// Heartbeat Data: association id and sequence number, so a
+			// stale or foreign BEAT Ack is recognised.
+			binary.BigEndian.PutUint64(a.beatData[:8], a.id)
+			binary.BigEndian.PutUint64(a.beatData[8:], a.beatSeq)
+			a.beatOut, a.beatAt = true, now
+			beat = &Beat{Data: slices.Clone(a.beatData[:])}
+		}
+	}
+	a.mu.Unlock()
+	if resend != nil {
+		a.ep.log.Debug("m3ua resending", "assoc", a.id, "msg", MessageName(resend.MessageClass(), resend.MessageType()))
+		a.sendMgmt(resend)
+	}
+	if beat != nil {
+		a.sendMgmt(beat)
+	}
+	return nil
+}
+
+// fail tears the association down once.
+func (a *Association) fail(err error) {
+	a.closeOnce.Do(func() {
+		a.closeErr = err
+		prev := ASPState(a.state.Swap(int32(ASPStateDown)))
+		close(a.done)
+		a.conn.Close()
+		e := a.ep
+		if !errors.Is(err, errOrderlyClose) {
+			// A drop after ASP Down is the orderly end of the association,
+			// not a loss of service.
+			if prev != ASPStateDown {
+				e.stats.losses.Add(1)
+			}
+			e.log.Warn("m3ua association lost", "assoc", a.id, "remote", a.conn.RemoteAddr().String(), "state", prev.String(), "err", err)
+		} else {
+			e.log.Info("m3ua association closed", "assoc", a.id, "remote", a.conn.RemoteAddr().String())
+		}
+		e.detach(a)
+	})
+}
+
+// closeGraceful sends ASP Down (client side, if up) and waits for its Ack
+// before closing, so the peer sees an orderly ASP Down rather than a lost
+// association (closing a TCP socket with unread input resets it, which
+// can discard the ASP Down in flight). Bounded by wait.
+func (a *Association) closeGraceful(wait time.Duration) {
+	timeout := time.NewTimer(wait)
+	defer timeout.Stop()
+	if a.client && a.State() != ASPStateDown {
+		a.sendMgmt(&ASPDown{})
+		select {
+		case <-a.downAcked:
+		case <-a.done:
+		case <-timeout.C:
+		}
+	}
+	a.fail(errOrderlyClose)
+}
+
+// setState changes the ASP state and republishes the endpoint's active
+// list and AS state.
+func (a *Association) setState(s ASPState) {
+	if s == ASPStateActive {
+		a.reachedActive.Store(true)
+	}
+	e := a.ep
+	e.mu.Lock()
+	if a.State() == ASPStateDown && a.isClosed() {
+		e.mu.Unlock()
+		return
+	}
+	prev := ASPState(a.state.Swap(int32(s)))
+	var ns []notice
+	if prev != s {
+		ns = e.updateASLocked()
+	}
+	e.mu.Unlock()
+	if prev != s {
+		e.log.Info("m3ua ASP state", "assoc", a.id, "from", prev.String(), "to", s.String())
+	}
+	flush(ns)
+}
+
+func (a *Association) isClosed() bool {
+	select {
+	case <-a.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// sendErr answers a bad message with ERR; the Diagnostic Information
+// carries the offending message (RFC 4666 §3.8.1), capped in size.
+func (a *Association) sendErr(code ErrorCode, offending []byte, rcs []uint32) {
+	const maxDiag = 256
+	diag := offending
+	if len(diag) > maxDiag {
+		diag = diag[:maxDiag]
+	}
+	m := &Err{Code: code, Diagnostic: slices.Clone(diag), RoutingContexts: rcs}
+	a.ep.log.Warn("m3ua sending ERR", "assoc", a.id, "code", code.String())
+	a.sendMgmt(m)
+}
+
+// handle processes one received message.
+func (a *Association) handle(b []byte, stream uint16) {
+	e := a.ep
+	h, err := ParseHeader(b)
+	if err != nil {
+		e.stats.decodeErr.Add(1)
+		code, _ := CodeOf(err)
+		e.log.Warn("m3ua bad message", "assoc", a.id, "err", err)
+		a.sendErr(code, b, nil)
+		return
+	}
+	b = b[:h.Length]
+	e.stats.countIn(h.Class)
+	if h.Class == ClassTransfer && h.Type == TypeDATA {
+		a.handleData(b)
+		return
+	}
+	m, err := Decode(b)
+	if err != nil {
+		e.stats.decodeErr.Add(1)
+		e.log.Warn("m3ua bad message", "assoc", a.id, "msg", MessageName(h.Class, h.Type), "err", err)
+		// Never answer an ERR with an ERR: two peers could loop.
+		if !(h.Class == ClassMGMT && h.Type == TypeERR) {
+			code, _ := CodeOf(err)
+			a.sendErr(code, b, nil)
+		}
+		return
+	}
+	e.log.Debug("m3ua received", "assoc", a.id, "msg", MessageName(h.Class, h.Type), "stream", stream)
+	switch m := m.(type) {
+	case *Err:
+		e.stats.errIn.Add(1)
+		e.log.Warn("m3ua peer sent ERR", "assoc", a.id, "code", m.Code.String(), "rc", m.RoutingContexts)
+	case *Notify:
+		a.handleNotify(m)
+	case *Beat:
+		a.sendMgmt((*BeatAck)(m))
+	case *BeatAck:
+		a.mu.Lock()
+		if a.beatOut && string(m.Data) == string(a.beatData[:]) {
+			a.beatOut = false
+		}
+		a.mu.Unlock()
+	case *ASPUp:
+		a.serverOnly(b, func() { a.onASPUp(m, b) })
+	case *ASPDown:
+		a.serverOnly(b, func() {
+			a.sendMgmt(&ASPDownAck{})
+			a.setState(ASPStateDown)
+		})
+	case *ASPActive:
+		a.serverOnly(b, func() { a.onASPActive(m, b) })
+	case *ASPInactive:
+		a.serverOnly(b, func() {
+			if a.State() == ASPStateDown {
+				a.sendErr(CodeUnexpectedMessage, b, nil)
+				return
+			}
+			a.sendMgmt(&ASPInactiveAck{RoutingContexts: m.RoutingContexts})
+			a.setState(ASPStateInactive)
+		})
+	case *ASPUpAck:
+		a.clientOnly(b, func() {
+			a.mu.Lock()
+			ok := a.awaiting == awaitUpAck
+			if ok {
+				a.awaiting, a.sentAt, a.retries = awaitActiveAck, time.Now(), 0
+			}
+			a.mu.Unlock()
+			if !ok {
+				return // a late duplicate
+			}
+			a.setState(ASPStateInactive)
+			a.sendMgmt(a.aspActive())
+		})
+	case *ASPActiveAck:
+		a.clientOnly(b, func() {
+			a.mu.Lock()
+			ok := a.awaiting == awaitActiveAck
+			if ok {
+				a.awaiting = awaitNone
+			}
+			a.mu.Unlock()
+			if ok {
+				a.setState(ASPStateActive)
+			}
+		})
+	case *ASPDownAck:
+		a.clientOnly(b, func() {
+			a.setState(ASPStateDown)
+			a.downOnce.Do(func() { close(a.downAcked) })
+		})
+	case *ASPInactiveAck:
+		a.clientOnly(b, func() { a.setState(ASPStateInactive) })
+	case *DUNA:
+		a.clientOnly(b, func() {
+			e.dest.update(m.AffectedPCs, func(s *DestinationState) { s.Available = false; s.Restricted = false })
+			e.log.Info("m3ua DUNA", "assoc", a.id, "apc", m.AffectedPCs)
+		})
+	case *DAVA:
+		a.clientOnly(b, func() {
+			e.dest.update(m.AffectedPCs, func(s *DestinationState) { *s = DestinationState{Available: true} })
+			e.log.Info("m3ua DAVA", "assoc", a.id, "apc", m.AffectedPCs)
+		})
+	case *DRST:
+		a.clientOnly(b, func() {
+			e.dest.update(m.AffectedPCs, func(s *DestinationState) { s.Available = true; s.Restricted = true })
+		})
+	case *SCON:
+		a.clientOnly(b, func() {
+			lvl := m.CongestionLevel
+			if !m.HasCongestionLevel {
+				lvl = CongestionLevel1
+			}
+			e.dest.update(m.AffectedPCs, func(s *DestinationState) { s.Congestion = lvl })
+			e.log.Info("m3ua SCON", "assoc", a.id, "apc", m.AffectedPCs, "level", lvl)
+		})
+	case *DUPU:
+		a.clientOnly(b, func() {
+			u := uint8(m.UserCause.User)
+			e.dest.update(m.AffectedPCs, func(s *DestinationState) {
+				if !slices.Contains(s.UnavailableUsers, u) {
+					s.UnavailableUsers = append(slices.Clip(s.UnavailableUsers), u)
+				}
+			})
+			e.log.Info("m3ua DUPU", "assoc", a.id, "apc", m.AffectedPCs, "user", m.UserCause.User, "cause", m.UserCause.Cause)
+		})
+	case *DAUD:
+		a.serverOnly(b, func() { a.onDAUD(m, b) })
+	}
+}
+
+// serverOnly runs f if this end manages ASP state as an SG/IPSP server,
+// else answers ERR Unexpected Message.
+func (a *Association) serverOnly(b []byte, f func()) {
+	if a.client {
+		a.sendErr(CodeUnexpectedMessage, b, nil)
+		return
+	}
+	f()
+}
+
+func (a *Association) clientOnly(b []byte, f func()) {
+	if !a.client {
+		a.sendErr(CodeUnexpectedMessage, b, nil)
+		return
+	}
+	f()
+}
+
+func (a *Association) handleData(b []byte) {
+	e := a.ep
+	d := &a.rxData
+	if err := d.UnmarshalBinary(b); err != nil {
+		e.stats.decodeErr.Add(1)
+		code, _ := CodeOf(err)
+		e.log.Warn("m3ua bad DATA", "assoc", a.id, "err", err)
+		a.sendErr(code, b, nil)
+		return
+	}
+	if a.State() != ASPStateActive {
+		a.sendErr(CodeUnexpectedMessage, b, nil)
+		return
+	}
+	if d.HasRoutingContext && !e.rcAllowed(d.RoutingContext) {
+		a.sendErr(CodeInvalidRoutingContext, b, []uint32{d.RoutingContext})
+		return
+	}
+	if na := e.cfg.NetworkAppearance; na != nil && d.HasNetworkAppearance && d.NetworkAppearance != *na {
+		a.sendErr(CodeInvalidNetworkAppearance, b, nil)
+		return
+	}
+	if e.cfg.Handler != nil {
+		e.cfg.Handler(a, d)
+	}
+}
+
+func (a *Association) handleNotify(m *Notify) {
+	e := a.ep
+	e.log.Info("m3ua NTFY", "assoc", a.id, "status", m.Status.String(), "rc", m.RoutingContexts)
+	if !a.client {
+		return
+	}
+	if m.Status.Type == StatusTypeASStateChange {
+		var s ASState
+		switch m.Status.Info {
+		case StatusASActive:
+			s = ASStateActive
+		case StatusASInactive:
+			s = ASStateInactive
+		case StatusASPending:
+			s = ASStatePending
+		default:
+			return
+		}
+		e.mu.Lock()
+		e.asState = s
+		e.mu.Unlock()
+		return
+	}
+	if m.Status.Type == StatusTypeOther && m.Status.Info == StatusAlternateASPActive && a.State() == ASPStateActive {
+		// Override mode: another ASP took the traffic; the SG now sees
+		// this ASP as inactive (RFC 4666 §4.3.4.3). Stay up as standby.
+		a.setState(ASPStateInactive)
+	}
+}
+
+func (a *Association) onASPUp(m *ASPUp, b []byte) {
+	wasActive := a.State() == ASPStateActive
+	a.mu.Lock()
+	a.peerASPID, a.hasPeerID = m.ASPIdentifier, m.HasASPIdentifier
+	a.mu.Unlock()
+	// ASP Up while inactive or active means the ASP restarted: it is
+	// inactive now either way (RFC 4666 §4.3.4.1). The Ack goes first so
+	// that any NTFY the state change causes follows it.
+	a.sendMgmt(&ASPUpAck{})
+	if wasActive {
+		// RFC 4666 §4.3.4.1: ASP Up from an active ASP is acknowledged
+		// and also answered with ERR Unexpected Message.
+		a.sendErr(CodeUnexpectedMessage, b, nil)
+	}
+	a.setState(ASPStateInactive)
+	e := a.ep
+	e.mu.Lock()
+	s := e.asState
+	e.mu.Unlock()
+	// Tell the newly up ASP the AS state when it is not the one a state
+	// change just announced to everybody.
+	if s == ASStateActive || s == ASStatePending {
+		info := StatusASActive
+		if s == ASStatePending {
+			info = StatusASPending
+		}
+		a.sendMgmt(&Notify{Status: Status{StatusTypeASStateChange, info}, RoutingContexts: e.cfg.RoutingContexts})
+	}
+}
+
+func (a *Association) onASPActive(m *ASPActive, b []byte) {
+	e := a.ep
+	if a.State() == ASPStateDown {
+		a.sendErr(CodeUnexpectedMessage, b, nil)
+		return
+	}
+	if m.TrafficMode != TrafficModeNone && m.TrafficMode != e.cfg.TrafficMode {
+		a.sendErr(CodeUnsupportedTrafficMode, b, nil)
+		return
+	}
+	var bad []uint32
+	for _, rc := range m.RoutingContexts {
+		if !e.rcAllowed(rc) {
+			bad = append(bad, rc)
+		}
+	}
+	if len(bad) > 0 {
+		a.sendErr(CodeInvalidRoutingContext, b, bad)
+		return
+	}
+	switch {
+	case len(m.RoutingContexts) > 0:
+		a.setRC(m.RoutingContexts[0])
+	case len(e.cfg.RoutingContexts) > 0:
+		a.setRC(e.cfg.RoutingContexts[0])
+	}
+
+	var ns []notice
+	e.mu.Lock()
+	if e.cfg.TrafficMode == TrafficModeOverride {
+		// One active ASP: the newcomer takes over, the others are told
+		// an alternate ASP is active and become inactive.
+		alt := &Notify{Status: Status{StatusTypeOther, StatusAlternateASPActive}, RoutingContexts: e.cfg.RoutingContexts}
+		a.mu.Lock()
+		alt.ASPIdentifier, alt.HasASPIdentifier = a.peerASPID, a.hasPeerID
+		a.mu.Unlock()
+		for _, o := range e.assocs {
+			if o != a && o.State() == ASPStateActive {
+				o.state.Store(int32(ASPStateInactive))
+				e.log.Info("m3ua ASP state", "assoc", o.id, "from", ASPStateActive.String(), "to", ASPStateInactive.String(), "why", "alternate ASP active")
+				ns = append(ns, notice{o, alt})
+			}
+		}
+	}
+	e.mu.Unlock()
+	a.sendMgmt(&ASPActiveAck{TrafficMode: m.TrafficMode, RoutingContexts: m.RoutingContexts})
+	flush(ns)
+	a.setState(ASPStateActive) // announces AS-ACTIVE if the AS changed state
+}
+
+func (a *Association) onDAUD(m *DAUD, b []byte) {
+	e := a.ep
+	if e.cfg.Role != RoleSG {
+		a.sendErr(CodeUnexpectedMessage, b, nil)
+		return
+	}
+	for _, apc := range m.AffectedPCs {
+		st, known := e.dest.lookup(apc.PC)
+		one := []AffectedPC{apc}
+		switch {
+		case !known:
+			a.sendMgmt(&Err{Code: CodeDestinationStatusUnknown, RoutingContexts: m.RoutingContexts, AffectedPCs: one})
+		case st.Available:
+			a.sendMgmt(&DAVA{RoutingContexts: m.RoutingContexts, AffectedPCs: one})
+		default:
+			a.sendMgmt(&DUNA{RoutingContexts: m.RoutingContexts, AffectedPCs: one})
+		}
+	}
+}

@@ -1,0 +1,30 @@
+// Package m3ua implements the MTP3 User Adaptation layer of RFC 4666:
+// the wire codec for every message an ASP, IPSP or SG needs (MGMT, Transfer,
+// SSNM, ASPSM, ASPTM) and an endpoint that runs the ASP/AS state machines
+// over one or several associations (see Endpoint).
+//
+// Codec conventions, shared by every message type:
+//   - MarshalLen returns the encoded length, padding included.
+//   - AppendTo appends the encoding to b; MarshalBinary allocates it.
+//   - UnmarshalBinary decodes one message from the start of b; byte
+//     slices in the result (Protocol Data user data, Heartbeat Data,
+//     Diagnostic Information) alias b and are only valid as long as b is.
+//   - Decoding errors are *Error values that carry the offset of the
+//     offending octet and the ERR error code (RFC 4666 §3.8.1) a peer
+//     should be answered with; see CodeOf.
+//   - Parameters whose tag this package does not know are skipped (they
+//     are counted in Unknown); known parameters that RFC 4666 does not
+//     allow in a message are rejected with "Unexpected Parameter".
+//
+// Endpoint runs one role (ASP, SG or IPSP) over one or several
+// associations (transport package: kernel SCTP or TCP). Client roles dial
+// with exponential back-off and bring themselves to ASP-ACTIVE; the SG
+// side keeps the AS state (inactive/active/pending with T(r)), sends NTFY,
+// applies override or loadshare, checks routing contexts and network
+// appearance, and answers DAUD. Both sides answer BEAT and send their own;
+// an unanswered BEAT drops the association. Incoming DATA goes to
+// Config.Handler on the association's reader goroutine; Endpoint.Send and
+// Association.SendData queue outgoing DATA without blocking, on the data
+// stream chosen by SLS (1 + SLS mod (streams-1); stream 0 carries
+// management). The TCP transport has one stream.
+package m3ua

@@ -1,0 +1,307 @@
+package m3ua
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"callgate/sigtran/transport"
+)
+
+// rawPeer drives an endpoint by hand with the codec.
+type rawPeer struct {
+	t    *testing.T
+	conn transport.Conn
+	in   chan []byte
+}
+
+func dialRaw(t *testing.T, addr string) *rawPeer {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	c, err := transport.Dial(ctx, transport.Config{Network: "tcp", Address: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &rawPeer{t: t, conn: c, in: make(chan []byte, 64)}
+	t.Cleanup(func() { c.Close() })
+	go func() {
+		defer close(p.in)
+		for {
+			buf := make([]byte, 65536)
+			n, _, err := c.ReadMsg(buf)
+			if err != nil {
+				return
+			}
+			p.in <- buf[:n]
+		}
+	}()
+	return p
+}
+
+func (p *rawPeer) send(m Message) {
+	p.t.Helper()
+	b, err := m.MarshalBinary()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.sendRaw(b)
+}
+
+func (p *rawPeer) sendRaw(b []byte) {
+	p.t.Helper()
+	if err := p.conn.WriteMsg(b, 0); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// expect returns the next message that is not a BEAT or NTFY (which arrive
+// asynchronously); BEATs are answered.
+func (p *rawPeer) expect() Message {
+	p.t.Helper()
+	for {
+		select {
+		case b, ok := <-p.in:
+			if !ok {
+				p.t.Fatal("association closed")
+			}
+			m, err := Decode(b)
+			if err != nil {
+				p.t.Fatalf("undecodable message from the endpoint %x: %v", b, err)
+			}
+			switch m := m.(type) {
+			case *Beat:
+				p.send((*BeatAck)(m))
+				continue
+			case *Notify:
+				continue
+			}
+			return m
+		case <-time.After(3 * time.Second):
+			p.t.Fatal("no answer")
+		}
+	}
+}
+
+func (p *rawPeer) expectErr(code ErrorCode) *Err {
+	p.t.Helper()
+	m := p.expect()
+	e, ok := m.(*Err)
+	if !ok || e.Code != code {
+		p.t.Fatalf("got %T %+v, want ERR %v", m, m, code)
+	}
+	return e
+}
+
+func TestSGAnswersBadInputWithERR(t *testing.T) {
+	got := make(chan received, 4)
+	sg := start(t, fast(Config{Role: RoleSG, Listen: "127.0.0.1:0", RoutingContexts: []uint32{10}, NetworkAppearance: u32(7), Handler: collector(got)}))
+	sg.SetAvailable(sspPC, true)
+	sg.SetAvailable(0xf40300, false)
+	p := dialRaw(t, sg.Addr())
+
+	data := &Data{RoutingContext: 10, HasRoutingContext: true, ProtocolData: ProtocolData{SI: 3, Data: []byte("q")}}
+	wire, _ := data.MarshalBinary()
+
+	// DATA before ASP Up / ASP Active: Unexpected Message, offending
+	// message returned as diagnostic.
+	p.send(data)
+	if e := p.expectErr(CodeUnexpectedMessage); string(e.Diagnostic) != string(wire) {
+		t.Fatalf("diagnostic %x", e.Diagnostic)
+	}
+	// ASP Active while ASP-DOWN.
+	p.send(&ASPActive{RoutingContexts: []uint32{10}})
+	p.expectErr(CodeUnexpectedMessage)
+	// Unsupported class (5 = IUA range) and type.
+	p.sendRaw([]byte{1, 0, 5, 1, 0, 0, 0, 8})
+	p.expectErr(CodeUnsupportedMessageClass)
+	p.sendRaw([]byte{1, 0, 9, 1, 0, 0, 0, 8}) // RKM
+	p.expectErr(CodeUnsupportedMessageClass)
+	p.sendRaw([]byte{1, 0, 3, 9, 0, 0, 0, 8})
+	p.expectErr(CodeUnsupportedMessageType)
+	// Unexpected parameter (Status in ASP Up), parameter field error.
+	p.sendRaw([]byte{1, 0, 3, 1, 0, 0, 0, 16, 0, 0x0d, 0, 8, 0, 1, 0, 3})
+	p.expectErr(CodeUnexpectedParameter)
+	p.sendRaw([]byte{1, 0, 3, 1, 0, 0, 0, 16, 0, 0x11, 0, 6, 0, 1, 0, 0})
+	p.expectErr(CodeParameterFieldError)
+	// An ASP-only message sent to the SG.
+	p.send(&ASPUpAck{})
+	p.expectErr(CodeUnexpectedMessage)
+
+	// BEAT is answered in any state, data echoed.
+	p.send(&Beat{Data: []byte("ping-1")})
+	if m, ok := p.expect().(*BeatAck); !ok || string(m.Data) != "ping-1" {
+		t.Fatalf("BEAT answered with %+v", m)
+	}
+
+	p.send(&ASPUp{ASPIdentifier: 9, HasASPIdentifier: true})
+	if _, ok := p.expect().(*ASPUpAck); !ok {
+		t.Fatal("no ASP Up Ack")
+	}
+	// Unknown RC in ASP Active, unsupported traffic mode.
+	p.send(&ASPActive{RoutingContexts: []uint32{99}})
+	if e := p.expectErr(CodeInvalidRoutingContext); len(e.RoutingContexts) != 1 || e.RoutingContexts[0] != 99 {
+		t.Fatalf("ERR RC %v", e.RoutingContexts)
+	}
+	p.send(&ASPActive{TrafficMode: TrafficModeOverride, RoutingContexts: []uint32{10}})
+	p.expectErr(CodeUnsupportedTrafficMode)
+	// DATA while inactive.
+	p.send(data)
+	p.expectErr(CodeUnexpectedMessage)
+
+	p.send(&ASPActive{TrafficMode: TrafficModeLoadshare, RoutingContexts: []uint32{10}})
+	if m, ok := p.expect().(*ASPActiveAck); !ok || m.TrafficMode != TrafficModeLoadshare || len(m.RoutingContexts) != 1 {
+		t.Fatalf("ASP Active answered with %+v", m)
+	}
+	// DATA with an unknown RC, a wrong NA, then a good one.
+	bad := *data
+	bad.RoutingContext = 99
+	p.send(&bad)
+	if e := p.expectErr(CodeInvalidRoutingContext); len(e.RoutingContexts) != 1 || e.RoutingContexts[0] != 99 {
+		t.Fatalf("ERR RC %v", e.RoutingContexts)
+	}
+	badNA := *data
+	badNA.NetworkAppearance, badNA.HasNetworkAppearance = 8, true
+	p.send(&badNA)
+	p.expectErr(CodeInvalidNetworkAppearance)
+	p.send(data)
+	if r := recvData(t, got); string(r.pd.Data) != "q" || r.rc != 10 {
+		t.Fatalf("%+v", r)
+	}
+
+	// DAUD: known available, known unavailable, unknown.
+	p.send(&DAUD{RoutingContexts: []uint32{10}, AffectedPCs: []AffectedPC{{PC: sspPC}, {PC: 0xf40300}, {PC: 0x010101}}})
+	if m, ok := p.expect().(*DAVA); !ok || m.AffectedPCs[0].PC != sspPC {
+		t.Fatalf("DAUD 1: %+v", m)
+	}
+	if m, ok := p.expect().(*DUNA); !ok || m.AffectedPCs[0].PC != 0xf40300 {
+		t.Fatalf("DAUD 2: %+v", m)
+	}
+	if e := p.expectErr(CodeDestinationStatusUnknown); len(e.AffectedPCs) != 1 || e.AffectedPCs[0].PC != 0x010101 {
+		t.Fatalf("DAUD 3: %+v", e)
+	}
+
+	// An ERR from the peer is never answered with an ERR; a bad ERR
+	// neither.
+	p.send(&Err{Code: CodeProtocolError})
+	p.sendRaw([]byte{1, 0, 0, 0, 0, 0, 0, 8}) // ERR without Error Code
+	p.send(&ASPInactive{RoutingContexts: []uint32{10}})
+	if _, ok := p.expect().(*ASPInactiveAck); !ok {
+		t.Fatal("no ASP Inactive Ack (or an ERR answered an ERR)")
+	}
+	p.send(&ASPDown{})
+	if _, ok := p.expect().(*ASPDownAck); !ok {
+		t.Fatal("no ASP Down Ack")
+	}
+	st := sg.Stats()
+	if st.ErrorsIn != 1 || st.ErrorsOut < 14 || st.DecodeErrors < 6 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestASPRejectsSGOnlyMessages(t *testing.T) {
+	ln, err := transport.Listen(transport.Config{Network: "tcp", Address: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conns := make(chan transport.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			conns <- c
+		}
+	}()
+	asp := start(t, fast(Config{Role: RoleASP, Connect: []string{ln.Addr().String()}, RoutingContexts: []uint32{10}}))
+	var c transport.Conn
+	select {
+	case c = <-conns:
+	case <-time.After(3 * time.Second):
+		t.Fatal("ASP did not dial")
+	}
+	p := &rawPeer{t: t, conn: c, in: make(chan []byte, 64)}
+	t.Cleanup(func() { c.Close() })
+	go func() {
+		defer close(p.in)
+		for {
+			buf := make([]byte, 65536)
+			n, _, err := c.ReadMsg(buf)
+			if err != nil {
+				return
+			}
+			p.in <- buf[:n]
+		}
+	}()
+	if m, ok := p.expect().(*ASPUp); !ok {
+		t.Fatalf("first message %+v", m)
+	}
+	p.send(&ASPUpAck{})
+	if m, ok := p.expect().(*ASPActive); !ok || m.TrafficMode != TrafficModeLoadshare || m.RoutingContexts[0] != 10 {
+		t.Fatalf("then %+v", m)
+	}
+	// The ASP is not active yet: DATA is unexpected.
+	p.send(&Data{ProtocolData: ProtocolData{SI: 3}})
+	p.expectErr(CodeUnexpectedMessage)
+	p.send(&ASPActiveAck{TrafficMode: TrafficModeLoadshare, RoutingContexts: []uint32{10}})
+	waitActive(t, asp, 1)
+	p.send(&ASPUp{})
+	p.expectErr(CodeUnexpectedMessage)
+	p.send(&DAUD{AffectedPCs: []AffectedPC{{PC: 1}}})
+	p.expectErr(CodeUnexpectedMessage)
+	// SCON and DUPU are recorded.
+	p.send(&SCON{AffectedPCs: []AffectedPC{{PC: sspPC}}, CongestionLevel: 2, HasCongestionLevel: true})
+	p.send(&DUPU{AffectedPCs: []AffectedPC{{PC: sspPC}}, UserCause: UserCause{Cause: 2, User: 3}})
+	waitFor(t, "SCON and DUPU", 2*time.Second, func() bool {
+		s, _ := asp.Destination(sspPC)
+		return s.Congestion == 2 && len(s.UnavailableUsers) == 1 && s.UnavailableUsers[0] == 3 && s.Available
+	})
+	// Override take-over by another ASP: this one becomes standby.
+	p.send(&Notify{Status: Status{StatusTypeOther, StatusAlternateASPActive}})
+	waitFor(t, "standby", 2*time.Second, func() bool { return asp.ActiveCount() == 0 })
+}
+
+func TestSGFramingErrorGetsERRThenClose(t *testing.T) {
+	sg := start(t, fast(Config{Role: RoleSG, Listen: "127.0.0.1:0"}))
+	for _, c := range []struct {
+		hdr  []byte
+		code ErrorCode
+	}{
+		{[]byte{2, 0, 3, 1, 0, 0, 0, 8}, CodeInvalidVersion},
+		{[]byte{1, 0, 3, 1, 0, 0, 0, 4}, CodeProtocolError},
+		{[]byte{1, 0, 3, 1, 0x7f, 0, 0, 0}, CodeProtocolError},
+	} {
+		p := dialRaw(t, sg.Addr())
+		p.sendRaw(c.hdr)
+		if e := p.expectErr(c.code); string(e.Diagnostic) != string(c.hdr) {
+			t.Fatalf("diagnostic %x", e.Diagnostic)
+		}
+		select {
+		case _, ok := <-p.in:
+			if ok {
+				t.Fatal("association stayed up after a framing error")
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatal("association not closed")
+		}
+	}
+}
+
+func TestSGASPUpWhileActive(t *testing.T) {
+	sg := start(t, fast(Config{Role: RoleSG, Listen: "127.0.0.1:0"}))
+	p := dialRaw(t, sg.Addr())
+	p.send(&ASPUp{})
+	if _, ok := p.expect().(*ASPUpAck); !ok {
+		t.Fatal("no ASP Up Ack")
+	}
+	p.send(&ASPActive{})
+	if _, ok := p.expect().(*ASPActiveAck); !ok {
+		t.Fatal("no ASP Active Ack")
+	}
+	waitActive(t, sg, 1)
+	p.send(&ASPUp{})
+	if _, ok := p.expect().(*ASPUpAck); !ok {
+		t.Fatal("no ASP Up Ack")
+	}
+	p.expectErr(CodeUnexpectedMessage)
+	waitFor(t, "ASP inactive", 2*time.Second, func() bool { return sg.ActiveCount() == 0 })
+}
