@@ -49,7 +49,15 @@ func Run(t testing.TB, pcap string, args ...string) string {
 // given fields (tshark -T fields; multiple occurrences joined by ',').
 func Fields(t testing.TB, pcap, filter string, fields ...string) [][]string {
 	t.Helper()
-	args := []string{"-T", "fields", "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=,"}
+	return FieldsOpts(t, pcap, filter, nil, fields...)
+}
+
+// FieldsOpts is Fields with extra tshark options (e.g. "-o",
+// "mtp3.standard:ITU"), which override Options.
+func FieldsOpts(t testing.TB, pcap, filter string, opts []string, fields ...string) [][]string {
+	t.Helper()
+	args := append([]string{}, opts...)
+	args = append(args, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=,")
 	if filter != "" {
 		args = append(args, "-Y", filter)
 	}
@@ -69,9 +77,9 @@ func Fields(t testing.TB, pcap, filter string, fields ...string) [][]string {
 // Expert returns tshark's expert-info lines for warnings and errors
 // (malformed packets, bad checksums, unknown values). An empty result means
 // tshark found nothing to complain about.
-func Expert(t testing.TB, pcap string) []string {
+func Expert(t testing.TB, pcap string, opts ...string) []string {
 	t.Helper()
-	out := Run(t, pcap, "-q", "-z", "expert,warn")
+	out := Run(t, pcap, append(opts, "-q", "-z", "expert,warn")...)
 	var lines []string
 	for _, l := range strings.Split(out, "\n") {
 		l = strings.TrimSpace(l)
