@@ -81,6 +81,13 @@ func Parse(s string) (Number, error) {
 // was present, or the signalling said "international"). It does not allocate
 // on success, so the protocol tiers can use it on the hot path.
 func FromDigits(d []byte, international bool) (Number, error) {
+	// Signalling decoders hand over BCD nibbles; a filler or code nibble
+	// (10-15) that slipped through must not be packed as if it were a digit.
+	for _, c := range d {
+		if c > 9 {
+			return 0, fmt.Errorf("%w: digit value %d is not 0-9", ErrCharacter, c)
+		}
+	}
 	if !international {
 		switch {
 		case len(d) == 10 && isNANP(d):

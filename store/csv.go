@@ -1,0 +1,624 @@
+package store
+
+// CSV list format (import and export):
+//
+//	owner,list,number[,note]
+//
+//	owner   a subscriber number in any form e164.Parse accepts, a subscriber
+//	        name, or "provider:NAME" for a provider's Blocked list
+//	list    "vip" or "blocked" (any case); providers have "blocked" only
+//	number  the listed caller, in any form e164.Parse accepts
+//	note    optional free text, at most MaxNoteLen bytes, no control characters
+//
+// RFC 4180 quoting applies (a note may contain commas when quoted). A first
+// row "owner,list,number[,note]" is a header and skipped; lines starting with
+// '#' are comments; blank lines are ignored; a UTF-8 byte-order mark is
+// tolerated. Export writes the header, owners as "+E.164" (the subscriber's
+// first number) or "provider:NAME", numbers as "+E.164", so an export
+// re-imports to the same lists.
+//
+// Import is all-rows-or-reported: each bad row is reported with its line
+// number and reason and the good rows are imported. It works in two phases:
+// the file is read and validated as a stream (no lock held, so the daemon
+// keeps serving and accepting writes), then the rows are sorted and written
+// in ONE bbolt transaction. A process killed at any point therefore leaves
+// either none or all of the import in the file, and never touches what was
+// committed before. Memory is about 40 bytes per row plus the notes.
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"callgate/e164"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// ImportPhase says what an import is doing when it reports progress.
+type ImportPhase uint8
+
+// Import phases.
+const (
+	PhaseRead   ImportPhase = iota + 1 // reading and validating: Done/Total in bytes (Total -1 if unknown)
+	PhaseWrite                         // writing rows into the transaction: Done/Total in rows
+	PhaseCommit                        // committing (one fsync'd write of the file); Done = Total = rows
+)
+
+func (p ImportPhase) String() string {
+	switch p {
+	case PhaseRead:
+		return "reading"
+	case PhaseWrite:
+		return "writing"
+	case PhaseCommit:
+		return "committing"
+	}
+	return "unknown"
+}
+
+// ImportProgress is passed to ImportOptions.Progress.
+type ImportProgress struct {
+	Phase ImportPhase
+	Done  int64
+	Total int64
+}
+
+// ImportOptions tune Import.
+type ImportOptions struct {
+	Actor     Actor // who imports; rows outside its scope or locked lists are reported as errors
+	Replace   bool  // each list named in the file is replaced by the file's rows instead of merged
+	DryRun    bool  // validate and count only; nothing is written
+	MaxErrors int   // row errors kept in the report (default 100); all are counted
+	Size      int64 // input size in bytes if known, for progress (0 = unknown)
+	// Progress, if set, is called from the importing goroutine about every
+	// 256 KiB read and 64 Ki rows written, and at each phase change.
+	Progress func(ImportProgress)
+}
+
+// RowError is one rejected row.
+type RowError struct {
+	Line int    `json:"line"`
+	Err  string `json:"error"`
+}
+
+func (e RowError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Err) }
+
+// ImportReport says what an import did.
+type ImportReport struct {
+	Rows       int        `json:"rows"`       // data rows read (no header, comments, blank lines)
+	Valid      int        `json:"valid"`      // rows that passed validation
+	Duplicates int        `json:"duplicates"` // valid rows repeating an earlier row's owner, list and number (the later note wins)
+	Added      int        `json:"added"`      // entries that were not on their list before
+	Updated    int        `json:"updated"`    // entries already on their list (note rewritten)
+	Removed    int        `json:"removed"`    // entries dropped by Replace
+	Lists      int        `json:"lists"`      // distinct lists touched
+	ErrorCount int        `json:"error_count"`
+	Errors     []RowError `json:"errors,omitempty"` // the first MaxErrors row errors
+}
+
+// staged is one validated row awaiting the write phase.
+type staged struct {
+	grp     uint64 // kind<<40 | owner<<8 | list: sorts like the entries key prefix
+	num     e164.Number
+	line    uint32 // tiebreak: the later row of duplicates wins
+	noteOff uint32
+	noteLen uint8
+}
+
+func makeGrp(kind byte, owner uint32, list List) uint64 {
+	return uint64(kind)<<40 | uint64(owner)<<8 | uint64(list)
+}
+
+func splitGrp(g uint64) (kind byte, owner uint32, list List) {
+	return byte(g >> 40), uint32(g >> 8), List(g)
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// Import reads list rows in the CSV format above. A returned error means
+// nothing was written (the input could not be read, the store is closed or
+// read-only, or the transaction failed); row problems are in the report.
+func (s *Store) Import(r io.Reader, opts ImportOptions) (ImportReport, error) {
+	if opts.MaxErrors <= 0 {
+		opts.MaxErrors = 100
+	}
+	var rep ImportReport
+	if opts.Actor.Role == 0 {
+		return rep, fmt.Errorf("import: %w: no actor given (use store.Operator for operator imports)", ErrForbidden)
+	}
+	if !opts.DryRun {
+		s.wmu.Lock()
+		err := s.writable()
+		s.wmu.Unlock()
+		if err != nil {
+			return rep, fmt.Errorf("import: %w", err)
+		}
+	}
+	rows, notes, err := s.importRead(r, &opts, &rep)
+	if err != nil {
+		return rep, fmt.Errorf("import: %w", err)
+	}
+	// Sort into key order; equal (owner, list, number) keep file order so
+	// the last duplicate wins.
+	slices.SortFunc(rows, func(a, b staged) int {
+		switch {
+		case a.grp != b.grp:
+			return cmpU64(a.grp, b.grp)
+		case a.num != b.num:
+			return cmpU64(uint64(a.num), uint64(b.num))
+		}
+		return cmpU64(uint64(a.line), uint64(b.line))
+	})
+	j := 0
+	for i := range rows {
+		if j > 0 && rows[j-1].grp == rows[i].grp && rows[j-1].num == rows[i].num {
+			rows[j-1] = rows[i]
+			rep.Duplicates++
+			continue
+		}
+		rows[j] = rows[i]
+		j++
+	}
+	rows = rows[:j]
+	if opts.DryRun {
+		s.ix.mu.RLock()
+		s.planImport(rows, opts.Replace, opts.MaxErrors, &rep)
+		s.ix.mu.RUnlock()
+		return rep, nil
+	}
+	if err := s.importWrite(rows, notes, &opts, &rep); err != nil {
+		return rep, fmt.Errorf("import: %w", err)
+	}
+	return rep, nil
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// importRead parses and validates the stream into staged rows.
+func (s *Store) importRead(r io.Reader, opts *ImportOptions, rep *ImportReport) ([]staged, []byte, error) {
+	cr := &countingReader{r: r}
+	cv := csv.NewReader(bufio.NewReaderSize(cr, 256<<10))
+	cv.Comment = '#'
+	cv.FieldsPerRecord = -1
+	cv.ReuseRecord = true
+	cv.TrimLeadingSpace = true
+
+	total := opts.Size
+	if total <= 0 {
+		total = -1
+	}
+	report := func(ph ImportPhase, done, tot int64) {
+		if opts.Progress != nil {
+			opts.Progress(ImportProgress{ph, done, tot})
+		}
+	}
+	report(PhaseRead, 0, total)
+	var lastReport int64
+
+	var (
+		rows  []staged
+		notes []byte
+		first = true
+		// Files are usually grouped by owner: remember the last resolution.
+		resolved  bool
+		lastOwner string
+		lastRef   ownerRef
+		lastErr   error
+		authDone  [3]bool
+		authErr   [3]error
+	)
+	fail := func(line int, format string, args ...any) {
+		rep.ErrorCount++
+		if len(rep.Errors) < opts.MaxErrors {
+			rep.Errors = append(rep.Errors, RowError{line, fmt.Sprintf(format, args...)})
+		}
+	}
+	for {
+		rec, err := cv.Read()
+		if err == io.EOF {
+			break
+		}
+		if cr.n-lastReport >= 256<<10 {
+			lastReport = cr.n
+			report(PhaseRead, cr.n, total)
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				rep.Rows++
+				fail(pe.StartLine, "%v", pe.Err)
+				continue
+			}
+			return nil, nil, fmt.Errorf("read CSV after %d bytes: %w", cr.n, err)
+		}
+		line, _ := cv.FieldPos(0)
+		if first {
+			first = false
+			rec[0] = strings.TrimPrefix(rec[0], "\uFEFF")
+			if len(rec) >= 3 && strings.EqualFold(strings.TrimSpace(rec[0]), "owner") &&
+				strings.EqualFold(strings.TrimSpace(rec[1]), "list") {
+				continue
+			}
+		}
+		rep.Rows++
+		if len(rec) < 3 || len(rec) > 4 {
+			fail(line, "%d fields, want owner,list,number[,note]", len(rec))
+			continue
+		}
+		if !resolved || rec[0] != lastOwner {
+			resolved, lastOwner = true, strings.Clone(rec[0])
+			s.ix.mu.RLock()
+			lastRef, lastErr = s.ix.resolveOwner(lastOwner)
+			s.ix.mu.RUnlock()
+			authDone = [3]bool{}
+		}
+		if lastErr != nil {
+			fail(line, "owner %q: %v", truncate(rec[0]), lastErr)
+			continue
+		}
+		list, err := ParseList(rec[1])
+		if err != nil {
+			fail(line, "%v", err)
+			continue
+		}
+		if err := lastRef.checkList(list); err != nil {
+			fail(line, "%v", err)
+			continue
+		}
+		if !authDone[list] {
+			s.ix.mu.RLock()
+			authErr[list] = s.ix.authorize(opts.Actor, lastRef.kind, lastRef.id, listPerm(list))
+			s.ix.mu.RUnlock()
+			authDone[list] = true
+		}
+		if authErr[list] != nil {
+			fail(line, "%s list of %s: %v", list, lastRef, authErr[list])
+			continue
+		}
+		num, err := e164.Parse(strings.TrimSpace(rec[2]))
+		if err != nil {
+			fail(line, "number: %v", trimQuoted(err, rec[2]))
+			continue
+		}
+		st := staged{grp: makeGrp(lastRef.kind, lastRef.id, list), num: num, line: uint32(line)}
+		if len(rec) == 4 {
+			note, err := checkNote(rec[3])
+			if err != nil {
+				fail(line, "%v", err)
+				continue
+			}
+			st.noteOff, st.noteLen = uint32(len(notes)), uint8(len(note))
+			if len(notes)+len(note) > 1<<32-1 {
+				return nil, nil, fmt.Errorf("line %d: notes exceed 4 GiB; split the file", line)
+			}
+			notes = append(notes, note...)
+		}
+		rep.Valid++
+		rows = append(rows, st)
+	}
+	report(PhaseRead, cr.n, cr.n)
+	return rows, notes, nil
+}
+
+// truncate shortens echoed input so a hostile row cannot bloat the report.
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}
+
+// trimQuoted keeps e164's error but bounds the echoed input.
+func trimQuoted(err error, in string) error {
+	if len(in) <= 64 {
+		return err
+	}
+	return fmt.Errorf("%q...: %w", in[:64], errors.Unwrap(err))
+}
+
+// listPlan is the outcome of an import for one (owner, list).
+type listPlan struct {
+	grp        uint64
+	rows       []staged // sorted, unique
+	dst        *[]e164.Number
+	newList    []e164.Number
+	ownerGone  bool
+	replaceOld bool
+}
+
+// planImport groups sorted rows per list and computes each list's new index
+// slice and the report counts. Caller holds the writer lock or ix.mu.RLock.
+func (s *Store) planImport(rows []staged, replace bool, maxErrors int, rep *ImportReport) []listPlan {
+	var plans []listPlan
+	for i := 0; i < len(rows); {
+		j := i + 1
+		for j < len(rows) && rows[j].grp == rows[i].grp {
+			j++
+		}
+		p := listPlan{grp: rows[i].grp, rows: rows[i:j], replaceOld: replace}
+		kind, owner, list := splitGrp(p.grp)
+		dst, err := s.ix.listSlice(kind, owner, list)
+		if err != nil {
+			// Deleted between validation and writing.
+			p.ownerGone = true
+			for _, r := range p.rows {
+				rep.Valid--
+				rep.ErrorCount++
+				if len(rep.Errors) < maxErrors {
+					rep.Errors = append(rep.Errors, RowError{int(r.line), "owner was deleted during the import"})
+				}
+			}
+			plans = append(plans, p)
+			i = j
+			continue
+		}
+		p.dst = dst
+		nums := make([]e164.Number, len(p.rows))
+		for k, r := range p.rows {
+			nums[k] = r.num
+		}
+		old := *dst
+		present := len(old) + len(nums) - unionLen(old, nums)
+		rep.Updated += present
+		rep.Added += len(nums) - present
+		if replace {
+			rep.Removed += len(old) - present
+			p.newList = nums
+		} else {
+			p.newList = mergeSorted(old, nums)
+		}
+		rep.Lists++
+		plans = append(plans, p)
+		i = j
+	}
+	return plans
+}
+
+// unionLen returns |a ∪ b| for sorted, duplicate-free a and b.
+func unionLen(a, b []e164.Number) int {
+	n, i, j := 0, 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] < b[j]:
+			i++
+		case a[i] > b[j]:
+			j++
+		default:
+			i++
+			j++
+		}
+		n++
+	}
+	return n + len(a) - i + len(b) - j
+}
+
+// importWrite writes the planned rows in one transaction and then swaps the
+// new list slices into the index.
+func (s *Store) importWrite(rows []staged, notes []byte, opts *ImportOptions, rep *ImportReport) error {
+	report := func(ph ImportPhase, done, tot int64) {
+		if opts.Progress != nil {
+			opts.Progress(ImportProgress{ph, done, tot})
+		}
+	}
+	var plans []listPlan
+	counts := *rep
+	err := s.update(func(tx *bolt.Tx) error {
+		counts = *rep
+		plans = s.planImport(rows, opts.Replace, opts.MaxErrors, &counts)
+		eb, nb := tx.Bucket(bktEntries), tx.Bucket(bktNotes)
+		eb.FillPercent = 0.9 // chunks mostly arrive in key order
+		total := int64(len(rows))
+		report(PhaseWrite, 0, total)
+		var done int64
+		for _, p := range plans {
+			if p.ownerGone {
+				continue
+			}
+			kind, owner, list := splitGrp(p.grp)
+			prefix := entryPrefix(kind, owner, list)
+			if _, err := rewriteList(eb, prefix, *p.dst, p.newList); err != nil {
+				return fmt.Errorf("write %s: %w", ownerRef{kind: kind, id: owner, name: s.ix.ownerName(kind, owner)}, err)
+			}
+			// Notes: a row's note (possibly none) replaces the old one.
+			hadNotes := false
+			if p.replaceOld {
+				if _, err := deletePrefix(nb, prefix); err != nil {
+					return err
+				}
+			} else {
+				hadNotes = hasKeyWithPrefix(nb, prefix)
+			}
+			var keys []byte // bbolt keeps Put keys until commit
+			for _, r := range p.rows {
+				if r.noteLen == 0 && !hadNotes {
+					continue
+				}
+				if keys == nil {
+					keys = make([]byte, 0, 14*len(p.rows))
+				}
+				k := keys[len(keys) : len(keys)+14 : len(keys)+14]
+				keys = keys[:len(keys)+14]
+				putEntryKey(k, kind, owner, list, r.num)
+				var err error
+				if r.noteLen > 0 {
+					err = nb.Put(k, notes[r.noteOff:r.noteOff+uint32(r.noteLen):r.noteOff+uint32(r.noteLen)])
+				} else {
+					err = nb.Delete(k)
+				}
+				if err != nil {
+					return fmt.Errorf("write note of line %d: %w", r.line, err)
+				}
+			}
+			before := done
+			done += int64(len(p.rows))
+			if done>>16 != before>>16 {
+				report(PhaseWrite, done, total)
+			}
+		}
+		report(PhaseCommit, done, total)
+		return nil
+	}, func() {
+		s.ix.mu.Lock()
+		for _, p := range plans {
+			if !p.ownerGone {
+				*p.dst = p.newList
+			}
+		}
+		s.ix.mu.Unlock()
+	})
+	if err != nil {
+		return err
+	}
+	*rep = counts
+	return nil
+}
+
+// ExportOptions select what Export writes.
+type ExportOptions struct {
+	Owner string // "" = every owner; else a subscriber name/number or "provider:NAME"
+	List  List   // 0 = both lists
+}
+
+// Export writes list rows in the CSV format above, from one consistent
+// snapshot, and returns how many rows it wrote.
+func (s *Store) Export(w io.Writer, opts ExportOptions) (int, error) {
+	if opts.List != 0 && !opts.List.valid() {
+		return 0, fmt.Errorf("export: list %d: %w", opts.List, ErrInvalid)
+	}
+	var prefix []byte
+	if opts.Owner != "" {
+		s.ix.mu.RLock()
+		o, err := s.ix.resolveOwner(opts.Owner)
+		s.ix.mu.RUnlock()
+		if err != nil {
+			return 0, fmt.Errorf("export: %w", err)
+		}
+		prefix = entryPrefix(o.kind, o.id, opts.List)[:5]
+		if opts.List != 0 {
+			prefix = entryPrefix(o.kind, o.id, opts.List)
+		}
+	}
+	bw := bufio.NewWriterSize(w, 256<<10)
+	cw := csv.NewWriter(bw)
+	n := 0
+	err := s.view(func(tx *bolt.Tx) error {
+		if err := cw.Write([]string{"owner", "list", "number", "note"}); err != nil {
+			return err
+		}
+		var (
+			curOwner [5]byte
+			ownerStr string
+			rec      = make([]string, 4)
+			numBuf   []byte
+		)
+		c := tx.Bucket(bktEntries).Cursor()
+		nc := tx.Bucket(bktNotes).Cursor()
+		k, v := c.First()
+		noteKey, noteVal := nc.First()
+		if prefix != nil {
+			k, v = c.Seek(prefix)
+			noteKey, noteVal = nc.Seek(prefix)
+		}
+		rowKey := make([]byte, 14)
+		for ; k != nil; k, v = c.Next() {
+			if prefix != nil && !bytes.HasPrefix(k, prefix) {
+				break
+			}
+			if len(k) != 14 {
+				return fmt.Errorf("entries key %x: bad length", k)
+			}
+			if opts.List != 0 && List(k[5]) != opts.List {
+				continue
+			}
+			if ownerStr == "" || string(k[:5]) != string(curOwner[:]) {
+				copy(curOwner[:], k[:5])
+				var err error
+				if ownerStr, err = exportOwner(tx, k[0], binary.BigEndian.Uint32(k[1:5])); err != nil {
+					return err
+				}
+			}
+			copy(rowKey, k[:6])
+			for i := 0; i+8 <= len(v); i += 8 {
+				copy(rowKey[6:], v[i:i+8])
+				for noteKey != nil && bytes.Compare(noteKey, rowKey) < 0 {
+					noteKey, noteVal = nc.Next()
+				}
+				note := ""
+				if noteKey != nil && bytes.Equal(noteKey, rowKey) {
+					note = string(noteVal)
+				}
+				numBuf = e164.Number(binary.BigEndian.Uint64(v[i:])).AppendTo(numBuf[:0])
+				rec[0], rec[1], rec[2], rec[3] = ownerStr, List(k[5]).String(), string(numBuf), note
+				if err := cw.Write(rec); err != nil {
+					return err
+				}
+				n++
+			}
+		}
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
+	if err != nil {
+		return n, fmt.Errorf("export after %d rows: %w", n, err)
+	}
+	return n, nil
+}
+
+// exportOwner names a list owner the way Import reads it, from the
+// snapshot being exported.
+func exportOwner(tx *bolt.Tx, kind byte, id uint32) (string, error) {
+	switch kind {
+	case kindProvider:
+		var p Provider
+		if err := getJSON(tx.Bucket(bktProviders), id, &p); err != nil {
+			return "", err
+		}
+		return ProviderPrefix + p.Name, nil
+	case kindSubscriber:
+		var sub Subscriber
+		if err := getJSON(tx.Bucket(bktSubscribers), id, &sub); err != nil {
+			return "", err
+		}
+		if len(sub.Numbers) > 0 {
+			return sub.Numbers[0].String(), nil
+		}
+		return sub.Name, nil
+	}
+	return "", fmt.Errorf("entries owner kind %q unknown", kind)
+}
+
+func getJSON(b *bolt.Bucket, id uint32, v any) error {
+	data := b.Get(u32(id))
+	if data == nil {
+		return fmt.Errorf("record %d in %s: %w", id, "bucket", ErrNotFound)
+	}
+	return json.Unmarshal(data, v)
+}

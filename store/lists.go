@@ -1,0 +1,377 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"callgate/e164"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Entry is one row of a list.
+type Entry struct {
+	Number e164.Number `json:"number"`
+	Note   string      `json:"note,omitempty"`
+}
+
+// ListPage is one page of a list.
+type ListPage struct {
+	Entries []Entry `json:"entries"`
+	Total   int     `json:"total"` // rows in the whole list
+	// Next is the number to pass as after for the following page; zero when
+	// this page is the last.
+	Next e164.Number `json:"next,omitempty"`
+}
+
+// MaxNoteLen bounds a list row's note in bytes.
+const MaxNoteLen = 200
+
+// ProviderPrefix marks a provider in owner arguments ("provider:acme"); any
+// other owner argument is a subscriber name or number.
+const ProviderPrefix = "provider:"
+
+// ownerRef is a resolved list owner.
+type ownerRef struct {
+	kind byte
+	id   uint32
+	name string
+}
+
+func (o ownerRef) String() string {
+	if o.kind == kindProvider {
+		return ProviderPrefix + o.name
+	}
+	return "subscriber " + o.name
+}
+
+// resolveOwner turns "provider:NAME", a subscriber name or a subscriber
+// number into an owner. Caller holds ix.mu (read) or the writer lock.
+func (ix *index) resolveOwner(ref string) (ownerRef, error) {
+	ref = strings.TrimSpace(ref)
+	if len(ref) >= len(ProviderPrefix) && strings.EqualFold(ref[:len(ProviderPrefix)], ProviderPrefix) {
+		p, err := ix.providerByName(strings.TrimSpace(ref[len(ProviderPrefix):]))
+		if err != nil {
+			return ownerRef{}, err
+		}
+		return ownerRef{kindProvider, p.rec.ID, p.rec.Name}, nil
+	}
+	st, err := ix.findSubscriber(ref)
+	if err != nil {
+		return ownerRef{}, err
+	}
+	return ownerRef{kindSubscriber, st.rec.ID, st.rec.Name}, nil
+}
+
+// checkList says whether the owner has list l.
+func (o ownerRef) checkList(l List) error {
+	if !l.valid() {
+		return fmt.Errorf("list %d: %w", l, ErrInvalid)
+	}
+	if o.kind == kindProvider && l != ListBlocked {
+		return fmt.Errorf("%s: %w (providers have a Blocked list only)", o, ErrInvalid)
+	}
+	return nil
+}
+
+// authorize checks that actor may make a change needing perm to the owner.
+// Caller holds the writer lock or ix.mu.
+func (ix *index) authorize(a Actor, kind byte, id uint32, need Permission) error {
+	switch a.Role {
+	case RoleOperator:
+		return nil
+	case RoleProvider:
+		p, ok := ix.provByName[a.Name]
+		if ok && (kind == kindProvider && id == p ||
+			kind == kindSubscriber && ix.sub(id) != nil && ix.sub(id).rec.ProviderID == p) {
+			return nil
+		}
+		return fmt.Errorf("%s: %w (outside its own tenants)", a, ErrForbidden)
+	case RoleSubscriber:
+		st := ix.sub(id)
+		if kind != kindSubscriber || st == nil || st.rec.Name != a.Name {
+			return fmt.Errorf("%s: %w (a subscriber may change only itself)", a, ErrForbidden)
+		}
+		if locked := need &^ st.rec.Permissions; locked != 0 {
+			return fmt.Errorf("%s may not change %s: %w", a, locked, ErrLocked)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: no actor given", ErrForbidden)
+}
+
+func listPerm(l List) Permission {
+	if l == ListVIP {
+		return PermVIP
+	}
+	return PermBlocked
+}
+
+func checkNote(note string) (string, error) {
+	note = strings.TrimSpace(note)
+	if len(note) > MaxNoteLen {
+		return "", fmt.Errorf("note: %w (longer than %d bytes)", ErrInvalid, MaxNoteLen)
+	}
+	if !utf8.ValidString(note) {
+		return "", fmt.Errorf("note: %w (not UTF-8)", ErrInvalid)
+	}
+	for _, r := range note {
+		if r < ' ' || r == 0x7f {
+			return "", fmt.Errorf("note %q: %w (control character)", note, ErrInvalid)
+		}
+	}
+	return note, nil
+}
+
+// AddToList adds numbers (any accepted form) to owner's list, all or none:
+// one bad number fails the call with every bad input named. owner is a
+// subscriber name or number, or "provider:NAME". A number already on the
+// list gets the new note. It returns how many numbers were not on the list
+// before. A number may be on both the VIP and the Blocked list of a
+// subscriber; the decision engine consults VIP first.
+func (s *Store) AddToList(actor Actor, owner string, list List, numbers []string, note string) (added int, err error) {
+	nums, err := parseNumbers(numbers)
+	if err != nil {
+		return 0, fmt.Errorf("add to %s list of %s: %w", list, owner, err)
+	}
+	if note, err = checkNote(note); err != nil {
+		return 0, fmt.Errorf("add to %s list of %s: %w", list, owner, err)
+	}
+	slices.Sort(nums)
+	var dst *[]e164.Number
+	var merged []e164.Number
+	err = s.update(func(tx *bolt.Tx) error {
+		o, err := s.ix.resolveOwner(owner)
+		if err != nil {
+			return err
+		}
+		if err := o.checkList(list); err != nil {
+			return err
+		}
+		if err := s.ix.authorize(actor, o.kind, o.id, listPerm(list)); err != nil {
+			return err
+		}
+		if dst, err = s.ix.listSlice(o.kind, o.id, list); err != nil {
+			return err
+		}
+		merged = mergeSorted(*dst, nums)
+		added = len(merged) - len(*dst)
+		prefix := entryPrefix(o.kind, o.id, list)
+		if _, err := rewriteList(tx.Bucket(bktEntries), prefix, *dst, merged); err != nil {
+			return err
+		}
+		return setNotes(tx.Bucket(bktNotes), prefix, nums, note)
+	}, func() {
+		s.ix.mu.Lock()
+		*dst = merged
+		s.ix.mu.Unlock()
+	})
+	if err != nil {
+		return 0, fmt.Errorf("add to %s list of %s: %w", list, owner, err)
+	}
+	return added, nil
+}
+
+// RemoveFromList removes numbers from owner's list (numbers not on it are
+// ignored) and returns how many were removed.
+func (s *Store) RemoveFromList(actor Actor, owner string, list List, numbers []string) (removed int, err error) {
+	nums, err := parseNumbers(numbers)
+	if err != nil {
+		return 0, fmt.Errorf("remove from %s list of %s: %w", list, owner, err)
+	}
+	slices.Sort(nums)
+	var dst *[]e164.Number
+	var kept []e164.Number
+	err = s.update(func(tx *bolt.Tx) error {
+		o, err := s.ix.resolveOwner(owner)
+		if err != nil {
+			return err
+		}
+		if err := o.checkList(list); err != nil {
+			return err
+		}
+		if err := s.ix.authorize(actor, o.kind, o.id, listPerm(list)); err != nil {
+			return err
+		}
+		if dst, err = s.ix.listSlice(o.kind, o.id, list); err != nil {
+			return err
+		}
+		kept = subtractSorted(*dst, nums)
+		removed = len(*dst) - len(kept)
+		prefix := entryPrefix(o.kind, o.id, list)
+		if _, err := rewriteList(tx.Bucket(bktEntries), prefix, *dst, kept); err != nil {
+			return err
+		}
+		return setNotes(tx.Bucket(bktNotes), prefix, nums, "")
+	}, func() {
+		s.ix.mu.Lock()
+		*dst = kept
+		s.ix.mu.Unlock()
+	})
+	if err != nil {
+		return 0, fmt.Errorf("remove from %s list of %s: %w", list, owner, err)
+	}
+	return removed, nil
+}
+
+// ListEntries returns up to limit rows (default 100, at most 10,000) of
+// owner's list in number order, starting after the number after (zero: from
+// the start).
+func (s *Store) ListEntries(owner string, list List, after e164.Number, limit int) (ListPage, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 10000)
+	s.ix.mu.RLock()
+	o, err := s.ix.resolveOwner(owner)
+	if err == nil {
+		err = o.checkList(list)
+	}
+	var total int
+	if err == nil {
+		var dst *[]e164.Number
+		if dst, err = s.ix.listSlice(o.kind, o.id, list); err == nil {
+			total = len(*dst)
+		}
+	}
+	s.ix.mu.RUnlock()
+	if err != nil {
+		return ListPage{}, fmt.Errorf("list %s of %s: %w", list, owner, err)
+	}
+	page := ListPage{Total: total}
+	err = s.view(func(tx *bolt.Tx) error {
+		prefix := entryPrefix(o.kind, o.id, list)
+		start := after + 1
+		if after == 0 {
+			start = 0
+		}
+		// Skip whole chunks that end before start (their last 8 bytes),
+		// then walk numbers and notes together: both are in key order.
+		c := tx.Bucket(bktEntries).Cursor()
+		nc := tx.Bucket(bktNotes).Cursor()
+		noteKey, noteVal := nc.Seek(entryKey(o.kind, o.id, list, start))
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if len(v) < 8 || e164.Number(binary.BigEndian.Uint64(v[len(v)-8:])) < start {
+				continue
+			}
+			for i := 0; i+8 <= len(v); i += 8 {
+				n := e164.Number(binary.BigEndian.Uint64(v[i:]))
+				if n < start {
+					continue
+				}
+				if len(page.Entries) == limit {
+					page.Next = page.Entries[limit-1].Number
+					return nil
+				}
+				e := Entry{Number: n}
+				for noteKey != nil && bytes.HasPrefix(noteKey, prefix) && chunkFirst(noteKey) < n {
+					noteKey, noteVal = nc.Next()
+				}
+				if noteKey != nil && bytes.HasPrefix(noteKey, prefix) && chunkFirst(noteKey) == n {
+					e.Note = string(noteVal)
+				}
+				page.Entries = append(page.Entries, e)
+			}
+		}
+		return nil
+	})
+	return page, err
+}
+
+// setNotes gives every number in nums (sorted) the note; "" removes notes.
+func setNotes(b *bolt.Bucket, prefix []byte, nums []e164.Number, note string) error {
+	if note == "" && !hasKeyWithPrefix(b, prefix) {
+		return nil // common case: the list has no notes at all
+	}
+	val := []byte(note)
+	keys := make([]byte, 14*len(nums)) // bbolt keeps Put keys until commit
+	for i, n := range nums {
+		k := keys[14*i : 14*i+14 : 14*i+14]
+		putEntryKey(k, prefix[0], binary.BigEndian.Uint32(prefix[1:5]), List(prefix[5]), n)
+		var err error
+		if note == "" {
+			err = b.Delete(k)
+		} else {
+			err = b.Put(k, val)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ---- PIN ----
+
+// PIN length limits (digits only, so callers can key it on a phone).
+const (
+	MinPINLen = 4
+	MaxPINLen = 8
+)
+
+// SetPIN sets a subscriber's override PIN. Only a bcrypt hash is stored; the
+// PIN can be checked (CheckPIN) but never read back.
+func (s *Store) SetPIN(actor Actor, subscriber, pin string) error {
+	if len(pin) < MinPINLen || len(pin) > MaxPINLen || strings.Trim(pin, "0123456789") != "" {
+		return fmt.Errorf("set PIN of %s: %w (PIN must be %d to %d digits)", subscriber, ErrInvalid, MinPINLen, MaxPINLen)
+	}
+	// Hash before taking the writer lock: bcrypt is deliberately slow.
+	hash, err := bcrypt.GenerateFromPassword([]byte(pin), s.opts.PINCost)
+	if err != nil {
+		return fmt.Errorf("set PIN of %s: %w", subscriber, err)
+	}
+	return s.putPIN(actor, subscriber, hash)
+}
+
+// ClearPIN removes a subscriber's override PIN.
+func (s *Store) ClearPIN(actor Actor, subscriber string) error {
+	return s.putPIN(actor, subscriber, nil)
+}
+
+func (s *Store) putPIN(actor Actor, subscriber string, hash []byte) error {
+	var st *subState
+	err := s.update(func(tx *bolt.Tx) error {
+		var err error
+		if st, err = s.ix.findSubscriber(subscriber); err != nil {
+			return err
+		}
+		if err := s.ix.authorize(actor, kindSubscriber, st.rec.ID, PermPIN); err != nil {
+			return err
+		}
+		if hash == nil {
+			return tx.Bucket(bktPINs).Delete(u32(st.rec.ID))
+		}
+		return tx.Bucket(bktPINs).Put(u32(st.rec.ID), hash)
+	}, func() {
+		s.ix.mu.Lock()
+		st.pin = hash
+		s.ix.views[st.rec.ID].HasPIN = hash != nil
+		s.ix.mu.Unlock()
+	})
+	if err != nil {
+		return fmt.Errorf("set PIN of %s: %w", subscriber, err)
+	}
+	return nil
+}
+
+// CheckPIN reports whether pin is the subscriber's override PIN (subscriber
+// is the internal ID from SubscriberView). It costs one bcrypt comparison
+// (tens of milliseconds at the default cost): call it from the B2BUA, not
+// from the decision path, and rate-limit attempts there.
+func (s *Store) CheckPIN(subscriber uint32, pin string) bool {
+	s.ix.mu.RLock()
+	var hash []byte
+	if st := s.ix.sub(subscriber); st != nil {
+		hash = st.pin
+	}
+	s.ix.mu.RUnlock()
+	if hash == nil || pin == "" {
+		return false
+	}
+	return bcrypt.CompareHashAndPassword(hash, []byte(pin)) == nil
+}

@@ -1,0 +1,120 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"callgate/e164"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// RouteSpec describes a platform egress route as an operator types it.
+type RouteSpec struct {
+	Name          string
+	RoutingNumber string // AIN Forward_Call destination, any accepted number form; may be empty if SIPURI is set
+	SIPURI        string // sip:/sips: URI of the B2BUA; may be empty if RoutingNumber is set
+}
+
+// SetRoute creates or replaces a platform egress route. Providers using it
+// (or the default, if it is the default) see the change at once.
+func (s *Store) SetRoute(spec RouteSpec) (Route, error) {
+	if err := validName("route", spec.Name); err != nil {
+		return Route{}, fmt.Errorf("set route: %w", err)
+	}
+	r := Route{Name: spec.Name, SIPURI: strings.TrimSpace(spec.SIPURI)}
+	if rn := strings.TrimSpace(spec.RoutingNumber); rn != "" {
+		n, err := e164.Parse(rn)
+		if err != nil {
+			return Route{}, fmt.Errorf("set route %s: routing number: %w", spec.Name, err)
+		}
+		r.RoutingNumber = n
+	}
+	if r.SIPURI != "" {
+		if err := checkSIPURI(r.SIPURI); err != nil {
+			return Route{}, fmt.Errorf("set route %s: %w", spec.Name, err)
+		}
+	}
+	if r.RoutingNumber == 0 && r.SIPURI == "" {
+		return Route{}, fmt.Errorf("set route %s: %w (needs a routing number, a SIP URI or both)", spec.Name, ErrInvalid)
+	}
+	err := s.update(func(tx *bolt.Tx) error {
+		data, err := json.Marshal(&r)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bktRoutes).Put([]byte(r.Name), data)
+	}, func() {
+		s.ix.mu.Lock()
+		s.ix.routes[r.Name] = r
+		s.ix.resolveRoutes()
+		s.ix.mu.Unlock()
+	})
+	if err != nil {
+		return Route{}, fmt.Errorf("set route %s: %w", spec.Name, err)
+	}
+	return r, nil
+}
+
+// DeleteRoute removes a route; refused while it is the default or a
+// provider's route.
+func (s *Store) DeleteRoute(name string) error {
+	err := s.update(func(tx *bolt.Tx) error {
+		if _, ok := s.ix.routes[name]; !ok {
+			return fmt.Errorf("route %q: %w", name, ErrNotFound)
+		}
+		if s.ix.defaultRoute == name {
+			return fmt.Errorf("route %s: %w (it is the default route)", name, ErrInUse)
+		}
+		for _, p := range s.ix.provs {
+			if p != nil && p.rec.Route == name {
+				return fmt.Errorf("route %s: %w (provider %s uses it)", name, ErrInUse, p.rec.Name)
+			}
+		}
+		return tx.Bucket(bktRoutes).Delete([]byte(name))
+	}, func() {
+		s.ix.mu.Lock()
+		delete(s.ix.routes, name)
+		s.ix.resolveRoutes()
+		s.ix.mu.Unlock()
+	})
+	if err != nil {
+		return fmt.Errorf("delete route: %w", err)
+	}
+	return nil
+}
+
+// SetDefaultRoute makes a route the platform default ("" = none).
+func (s *Store) SetDefaultRoute(name string) error {
+	err := s.update(func(tx *bolt.Tx) error {
+		if name == "" {
+			return tx.Bucket(bktMeta).Delete(keyDefaultRoute)
+		}
+		if _, ok := s.ix.routes[name]; !ok {
+			return fmt.Errorf("route %q: %w", name, ErrNotFound)
+		}
+		return tx.Bucket(bktMeta).Put(keyDefaultRoute, []byte(name))
+	}, func() {
+		s.ix.mu.Lock()
+		s.ix.defaultRoute = name
+		s.ix.resolveRoutes()
+		s.ix.mu.Unlock()
+	})
+	if err != nil {
+		return fmt.Errorf("set default route: %w", err)
+	}
+	return nil
+}
+
+// Routes returns all routes sorted by name, and the default route's name.
+func (s *Store) Routes() (routes []Route, defaultRoute string) {
+	s.ix.mu.RLock()
+	defer s.ix.mu.RUnlock()
+	for _, r := range s.ix.routes {
+		routes = append(routes, r)
+	}
+	slices.SortFunc(routes, func(a, b Route) int { return strings.Compare(a.Name, b.Name) })
+	return routes, s.ix.defaultRoute
+}

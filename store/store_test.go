@@ -1,0 +1,293 @@
+package store_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"callgate/store"
+	"callgate/store/storetest"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/crypto/bcrypt"
+)
+
+var testOpts = store.Options{PINCost: bcrypt.MinCost}
+
+func openAt(t *testing.T, path string) *store.Store {
+	t.Helper()
+	s, err := store.Open(path, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func exportAll(t *testing.T, s *store.Store) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := s.Export(&buf, store.ExportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+func TestOpenCreatesAndReopens(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "dir", "callgate.db")
+	s := openAt(t, path)
+	if err := storetest.Populate(s); err != nil {
+		t.Fatal(err)
+	}
+	want := exportAll(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := s.CreateProvider(store.ProviderSpec{Name: "late"}); !errors.Is(err, store.ErrClosed) {
+		t.Fatalf("write after Close: %v, want ErrClosed", err)
+	}
+	s = openAt(t, path)
+	defer s.Close()
+	if got := exportAll(t, s); got != want {
+		t.Fatalf("reopened store differs:\n%s\nwant\n%s", got, want)
+	}
+	v, ok := s.Subscriber(mustNum(storetest.AliceNumber))
+	if !ok || !v.HasPIN || !s.CheckPIN(v.ID, storetest.AlicePIN) {
+		t.Fatalf("reopened Alice: %+v %v", v, ok)
+	}
+}
+
+func TestOpenBusy(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "callgate.db")
+	s := openAt(t, path)
+	defer s.Close()
+	start := time.Now()
+	_, err := store.Open(path, store.Options{Timeout: 100 * time.Millisecond})
+	if !errors.Is(err, store.ErrDatabaseBusy) {
+		t.Fatalf("second Open: %v, want ErrDatabaseBusy", err)
+	}
+	for _, want := range []string{path, "in use by another process", "callgate serve"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Errorf("lock timeout not honoured")
+	}
+}
+
+func TestReadOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "callgate.db")
+	if _, err := store.Open(path, store.Options{ReadOnly: true}); err == nil {
+		t.Fatal("read-only open of a missing file succeeded")
+	}
+	s := openAt(t, path)
+	if err := storetest.Populate(s); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	ro, err := store.Open(path, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if _, err := ro.AddToList(store.Operator, storetest.Alice, store.ListBlocked, []string{"+12025550100"}, ""); !errors.Is(err, store.ErrReadOnly) {
+		t.Fatalf("write to read-only store: %v", err)
+	}
+	if _, err := ro.Import(strings.NewReader("alice,blocked,2025550100\n"), store.ImportOptions{Actor: store.Operator}); !errors.Is(err, store.ErrReadOnly) {
+		t.Fatalf("import into read-only store: %v", err)
+	}
+	v, ok := ro.Subscriber(mustNum(storetest.AliceNumber))
+	if !ok || !ro.InBlocked(v.ID, mustNum(storetest.BlockedCaller)) {
+		t.Fatal("read-only store does not serve reads")
+	}
+}
+
+// setVersion rewrites the schema version of a closed store file.
+func setVersion(t *testing.T, path string, v uint32) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("meta")).Put([]byte("schema"), binary.BigEndian.AppendUint32(nil, v))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readVersion(t *testing.T, path string) uint32 {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var v uint32
+	db.View(func(tx *bolt.Tx) error {
+		v = binary.BigEndian.Uint32(tx.Bucket([]byte("meta")).Get([]byte("schema")))
+		return nil
+	})
+	return v
+}
+
+func TestSchemaNewerRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "callgate.db")
+	openAt(t, path).Close()
+	setVersion(t, path, store.SchemaVersion+5)
+	_, err := store.Open(path, testOpts)
+	if !errors.Is(err, store.ErrSchemaNewer) {
+		t.Fatalf("Open of newer file: %v, want ErrSchemaNewer", err)
+	}
+	if !strings.Contains(err.Error(), "schema version 7") || !strings.Contains(err.Error(), "newer callgate") {
+		t.Errorf("message %q does not say which version or what to do", err)
+	}
+	if v := readVersion(t, path); v != store.SchemaVersion+5 {
+		t.Errorf("refused file was modified: version %d", v)
+	}
+}
+
+func TestNotACallgateFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "other.db")
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("someone-else")); return err })
+	db.Close()
+	_, err = store.Open(path, testOpts)
+	if err == nil || !strings.Contains(err.Error(), "not a callgate store") {
+		t.Fatalf("Open of foreign bbolt file: %v", err)
+	}
+}
+
+// downgradeToV1 rewrites a version-2 file into the version-1 layout: list
+// rows one key each in "lists" (kind, owner id, list, ASCII digits -> note),
+// no "entries" or "notes" buckets, schema 1.
+func downgradeToV1(t *testing.T, path string, extra map[string]string) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		lists, err := tx.CreateBucket([]byte("lists"))
+		if err != nil {
+			return err
+		}
+		notes := tx.Bucket([]byte("notes"))
+		err = tx.Bucket([]byte("entries")).ForEach(func(k, v []byte) error {
+			for i := 0; i < len(v); i += 8 {
+				row := append([]byte{}, k[:6]...)
+				row = append(row, v[i:i+8]...)
+				note := notes.Get(row)
+				key := append(append([]byte{}, k[:6]...), []byte(strconvU(binary.BigEndian.Uint64(v[i:])))...)
+				if err := lists.Put(key, append([]byte{}, note...)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for k, v := range extra {
+			if err := lists.Put([]byte(k), []byte(v)); err != nil {
+				return err
+			}
+		}
+		if err := tx.DeleteBucket([]byte("entries")); err != nil {
+			return err
+		}
+		if err := tx.DeleteBucket([]byte("notes")); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("schema"), binary.BigEndian.AppendUint32(nil, 1))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func strconvU(v uint64) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			return string(b[i:])
+		}
+	}
+}
+
+func TestSchemaOlderMigrated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "callgate.db")
+	s := openAt(t, path)
+	if err := storetest.Populate(s); err != nil {
+		t.Fatal(err)
+	}
+	// Numbers whose ASCII order differs from numeric order (10 vs 11
+	// digits), with and without notes, on both kinds of owner.
+	if _, err := s.AddToList(store.Operator, storetest.Alice, store.ListVIP, []string{"+4420794600", "+13035550199"}, "order, test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddToList(store.Operator, "provider:"+storetest.Provider, store.ListBlocked, []string{"+4420794601"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	want := exportAll(t, s)
+	s.Close()
+
+	downgradeToV1(t, path, nil)
+	if v := readVersion(t, path); v != 1 {
+		t.Fatalf("downgrade left version %d", v)
+	}
+	if _, err := store.Open(path, store.Options{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "needs migration") {
+		t.Fatalf("read-only open of a v1 file: %v", err)
+	}
+	s = openAt(t, path)
+	if got := exportAll(t, s); got != want {
+		t.Fatalf("migrated lists differ:\n%s\nwant\n%s", got, want)
+	}
+	v, _ := s.Subscriber(mustNum(storetest.AliceNumber))
+	if !s.InVIP(v.ID, mustNum("+4420794600")) || !s.ProviderBlocked(v.Provider, mustNum("+4420794601")) {
+		t.Fatal("migrated rows not in the index")
+	}
+	page, err := s.ListEntries(storetest.Alice, store.ListVIP, 0, 10)
+	if err != nil || len(page.Entries) != 3 || page.Entries[0].Number != mustNum("+4420794600") || page.Entries[0].Note != "order, test" {
+		t.Fatalf("migrated VIP list: %+v %v", page, err)
+	}
+	s.Close()
+	if v := readVersion(t, path); v != store.SchemaVersion {
+		t.Fatalf("version after migration %d, want %d", v, store.SchemaVersion)
+	}
+}
+
+func TestMigrationFailureLeavesOldVersion(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "callgate.db")
+	s := openAt(t, path)
+	if err := storetest.Populate(s); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	// A v1 row whose "number" is not digits.
+	downgradeToV1(t, path, map[string]string{"S\x00\x00\x00\x01\x0212x4567890": ""})
+	_, err := store.Open(path, testOpts)
+	if err == nil || !strings.Contains(err.Error(), "migrate schema 1 -> 2") {
+		t.Fatalf("Open with a bad v1 row: %v", err)
+	}
+	if v := readVersion(t, path); v != 1 {
+		t.Fatalf("failed migration left version %d, want 1", v)
+	}
+}
