@@ -96,8 +96,8 @@ func (o *Outcome) UnmarshalText(b []byte) error {
 
 // Step is one consulted rule and its outcome.
 type Step struct {
-	Rule    Rule
-	Outcome Outcome
+	Rule    Rule    `json:"rule"`
+	Outcome Outcome `json:"outcome"`
 }
 
 // String renders "rule=outcome".

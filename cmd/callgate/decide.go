@@ -1,0 +1,312 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"callgate/e164"
+	"callgate/internal/config"
+	"callgate/policy"
+	"callgate/policy/decisionlog"
+	"callgate/store"
+)
+
+// decideRequest is one call to decide, as typed on the command line.
+type decideRequest struct {
+	Calling, Called, Original, Presentation, Origin string
+}
+
+// call validates the request into a policy.Call.
+func (r decideRequest) call() (policy.Call, error) {
+	var c policy.Call
+	var err error
+	if r.Called == "" {
+		return c, errors.New("the called number is required (--called)")
+	}
+	if c.Called, err = e164.Parse(r.Called); err != nil {
+		return c, fmt.Errorf("called number: %w", err)
+	}
+	if r.Calling != "" && !strings.EqualFold(r.Calling, "anonymous") {
+		if c.Calling, err = e164.Parse(r.Calling); err != nil {
+			return c, fmt.Errorf("calling number: %w", err)
+		}
+	}
+	if r.Original != "" {
+		if c.OriginalCalled, err = e164.Parse(r.Original); err != nil {
+			return c, fmt.Errorf("original called number: %w", err)
+		}
+	}
+	if r.Presentation != "" {
+		if err := c.Presentation.UnmarshalText([]byte(strings.ToLower(r.Presentation))); err != nil {
+			return c, fmt.Errorf("presentation %q: want allowed, restricted or unavailable", r.Presentation)
+		}
+	}
+	switch strings.ToLower(r.Origin) {
+	case "", "sip":
+		c.Origin = policy.OriginSIP
+	case "ain":
+		c.Origin = policy.OriginAIN
+	default:
+		return c, fmt.Errorf("origin %q: want sip or ain", r.Origin)
+	}
+	c.Peer = "callgate decide"
+	return c, nil
+}
+
+// decideResult is what `decide` prints.
+type decideResult struct {
+	Call struct {
+		Calling        e164.Number         `json:"calling,omitempty"`
+		Called         e164.Number         `json:"called"`
+		OriginalCalled e164.Number         `json:"original_called,omitempty"`
+		Presentation   policy.Presentation `json:"presentation"`
+		Origin         policy.Origin       `json:"origin"`
+	} `json:"call"`
+	Decision   policy.Decision `json:"decision"`
+	Subscriber string          `json:"subscriber,omitempty"` // name of the called subscriber
+	Source     string          `json:"source"`               // "store" (this process) or "daemon"
+}
+
+// decideOnce runs the engine once for c.
+func decideOnce(ctx context.Context, st *store.Store, cfg *config.Config, c policy.Call) decideResult {
+	eng := policy.New(st, policy.WithDefaultAnnouncement(cfg.Engine.DefaultAnnouncement))
+	d := eng.Decide(ctx, c)
+	var res decideResult
+	res.Call.Calling, res.Call.Called, res.Call.OriginalCalled = c.Calling, c.Called, c.OriginalCalled
+	res.Call.Presentation, res.Call.Origin = c.Presentation, c.Origin
+	res.Decision = d
+	if d.Subscriber != 0 {
+		if s, ok := st.SubscriberByID(d.Subscriber); ok {
+			res.Subscriber = s.Name
+		}
+	}
+	return res
+}
+
+// ruleHelp says in words what each rule asks.
+var ruleHelp = map[policy.Rule]string{
+	policy.RuleSubscriber:      "is the called number a subscriber?",
+	policy.RuleKey:             "spoof protection: does an enrolled caller hold a call key?",
+	policy.RuleFraud:           "is the subscriber locked down for toll fraud?",
+	policy.RuleVIP:             "is the caller on the subscriber's VIP list?",
+	policy.RuleBlocked:         "is the caller on the subscriber's Blocked list?",
+	policy.RuleProviderBlocked: "is the caller on the provider's Blocked list?",
+	policy.RuleAttestation:     "STIR/SHAKEN attestation policy",
+	policy.RuleReputation:      "spam-risk reputation policy",
+	policy.RuleAnonymous:       "is the caller anonymous? (then the anonymous-caller treatment)",
+	policy.RuleUnknown:         "the unknown-caller treatment",
+	policy.RuleAnnouncement:    "is an announcement configured for Reject with Media?",
+	policy.RuleRoute:           "is there an egress route to the SIP tier?",
+	policy.RulePIN:             "may the caller enter an override PIN?",
+	policy.RuleCancelled:       "had the asking tier already given up?",
+}
+
+func writeDecideText(w io.Writer, r *decideResult) {
+	from := "anonymous"
+	if r.Call.Calling != 0 {
+		from = r.Call.Calling.String()
+	}
+	fmt.Fprintf(w, "call:          %s -> %s", from, r.Call.Called)
+	if r.Call.OriginalCalled != 0 {
+		fmt.Fprintf(w, " (forwarded from %s)", r.Call.OriginalCalled)
+	}
+	fmt.Fprintf(w, ", presentation %s, asked as a %s call\n", r.Call.Presentation, strings.ToUpper(r.Call.Origin.String()))
+	d := &r.Decision
+	fmt.Fprintf(w, "decision:      %s\n", d.Action)
+	if r.Subscriber != "" {
+		fmt.Fprintf(w, "subscriber:    %s (id %d)\n", r.Subscriber, d.Subscriber)
+	} else if d.Subscriber != 0 {
+		fmt.Fprintf(w, "subscriber:    id %d\n", d.Subscriber)
+	}
+	if d.Announcement != 0 {
+		fmt.Fprintf(w, "announcement:  %d\n", d.Announcement)
+	}
+	if d.Voicemail != "" {
+		fmt.Fprintf(w, "voicemail:     %s\n", d.Voicemail)
+	}
+	if d.Route != (store.Route{}) {
+		fmt.Fprintf(w, "route:         %s (routing number %s, SIP URI %s)\n", d.Route.Name, orDash(d.Route.RoutingNumber.String()), orDash(d.Route.SIPURI))
+	}
+	if d.PINAllowed {
+		fmt.Fprintln(w, "PIN:           the caller may enter the subscriber's override PIN")
+	}
+	fmt.Fprintln(w, "trace:")
+	for i, s := range d.Trace.Steps() {
+		fmt.Fprintf(w, "  %d. %-17s %-8s %s\n", i+1, s.Rule, s.Outcome, ruleHelp[s.Rule])
+	}
+	if r.Source == "daemon" {
+		fmt.Fprintln(w, "(answered by the running daemon: the store file is in use)")
+	}
+}
+
+func (e *env) decideCmd() *cobra.Command {
+	var req decideRequest
+	c := &cobra.Command{
+		Use:   "decide --called NUMBER [--calling NUMBER] [--presentation restricted]",
+		Short: "Run the decision engine once on the store and print the decision with its trace",
+		Long: `Asks the decision engine what it would do with one call, without placing it, and prints
+the decision and every rule consulted. Nothing is logged. While 'callgate serve' holds the
+store, the running daemon is asked instead (over its admin listener).`,
+		Example: `  callgate decide --calling +17195551212 --called +13035550100
+  callgate decide --called +13035550102 --presentation restricted
+  callgate decide --calling 7205550123 --called 3035550100 --origin ain --json`,
+		Args: exactArgs(0, "no arguments (numbers go in --calling and --called)"),
+	}
+	f := c.Flags()
+	f.StringVar(&req.Calling, "calling", "", "calling number (omit, or \"anonymous\", for a caller without a number)")
+	f.StringVar(&req.Called, "called", "", "called number (required)")
+	f.StringVar(&req.Original, "original-called", "", "original called number of a forwarded call")
+	f.StringVar(&req.Presentation, "presentation", "allowed", "caller's presentation: allowed, restricted or unavailable")
+	f.StringVar(&req.Origin, "origin", "sip", "ask as the sip or ain tier (they need different halves of the egress route)")
+	_ = c.MarkFlagRequired("called")
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		call, err := req.call()
+		if err != nil {
+			return usageError{err}
+		}
+		cfg, err := e.loadConfig()
+		if err != nil {
+			return err
+		}
+		return e.withStore(true, func(st *store.Store) error {
+			res := decideOnce(cmd.Context(), st, &cfg, call)
+			res.Source = "store"
+			if e.shared != nil {
+				res.Source = "daemon"
+			}
+			return e.emit(&res, func(w io.Writer) { writeDecideText(w, &res) })
+		})
+	}
+	return c
+}
+
+// ---- log search ----
+
+// parseWhen reads a point in time: a duration back from now ("90m", "2h",
+// "7d") or an absolute time (RFC 3339, or a date).
+func parseWhen(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.ParseFloat(d, 64); err == nil && n >= 0 {
+			return now.Add(-time.Duration(n * 24 * float64(time.Hour))), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		if d < 0 {
+			d = -d
+		}
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is neither a duration back from now (90m, 2h, 7d) nor a time (2026-05-01T12:00:00Z, 2026-05-01)", s)
+}
+
+func (e *env) logCmd() *cobra.Command {
+	search := &cobra.Command{
+		Use:   "search [--number NUMBER] [--since 1h] [--until TIME] [--limit N]",
+		Short: "Search the decision log, newest first",
+		Long: `Lists decisions the running tiers made (SIP INVITEs, AIN queries) with their reason trace,
+newest first. --number matches the calling, called or original called number. --since and
+--until take a duration back from now (90m, 2h, 7d) or a time (2026-05-01T12:00:00Z).
+While 'callgate serve' holds the log file, the daemon is asked instead.`,
+		Example: `  callgate log search --number +13035550100 --since 1h
+  callgate log search --action block --limit 20 --json`,
+		Args: exactArgs(0, "no arguments"),
+	}
+	var number, since, until, action string
+	var limit int
+	f := search.Flags()
+	f.StringVar(&number, "number", "", "calling, called or original called number")
+	f.StringVar(&since, "since", "", "only decisions at or after this (duration ago, or time)")
+	f.StringVar(&until, "until", "", "only decisions before this (duration ago, or time)")
+	f.StringVar(&action, "action", "", "only this action: allow, block, block-with-announcement, screen, challenge, voicemail")
+	f.IntVar(&limit, "limit", decisionlog.DefaultLimit, "most decisions shown")
+	search.RunE = func(cmd *cobra.Command, args []string) error {
+		now := time.Now()
+		var q decisionlog.Query
+		var err error
+		if number != "" {
+			if q.Number, err = e164.Parse(number); err != nil {
+				return usagef("--number: %v", err)
+			}
+		}
+		if q.From, err = parseWhen(since, now); err != nil {
+			return usagef("--since: %v", err)
+		}
+		if q.To, err = parseWhen(until, now); err != nil {
+			return usagef("--until: %v", err)
+		}
+		if action != "" {
+			a, ok := policy.ParseAction(strings.ToLower(action))
+			if !ok || a == 0 {
+				return usagef("--action %q: want allow, block, block-with-announcement, screen, challenge or voicemail", action)
+			}
+			q.Action = a
+		}
+		if limit <= 0 {
+			return usagef("--limit must be positive")
+		}
+		q.Limit = limit
+		cfg, err := e.loadConfig()
+		if err != nil {
+			return err
+		}
+		recs, err := e.searchLog(&cfg, q)
+		if err != nil {
+			// A log that exists but cannot be opened is held by the daemon.
+			if _, serr := os.Stat(cfg.DecisionLogPath()); serr == nil && e.shared == nil && e.canForward() {
+				return e.forward(&cfg, err)
+			}
+			return err
+		}
+		if e.jsonOut {
+			return decisionlog.WriteJSON(e.stdout, recs)
+		}
+		if len(recs) == 0 {
+			fmt.Fprintln(e.stdout, "No decisions match.")
+			return nil
+		}
+		return decisionlog.WriteText(e.stdout, recs)
+	}
+	return group("log", "The decision log: search", search)
+}
+
+// searchLog opens the decision log read-only and searches it (in the
+// daemon: flushes and searches the open log).
+func (e *env) searchLog(cfg *config.Config, q decisionlog.Query) ([]decisionlog.Record, error) {
+	if e.shared != nil {
+		if e.shared.dlog == nil {
+			return nil, errors.New("the decision log is disabled in the daemon's configuration (decision_log.enabled: false)")
+		}
+		// Make the decisions of the last flush interval visible too.
+		if err := e.shared.dlog.Flush(); err != nil {
+			return nil, err
+		}
+		return e.shared.dlog.Search(q)
+	}
+	path := cfg.DecisionLogPath()
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no decision log at %s yet: it is created by 'callgate serve'", path)
+	}
+	l, err := decisionlog.OpenReadOnly(path)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	return l.Search(q)
+}

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"callgate/internal/config"
+	"callgate/store"
+)
+
+// env is one invocation: its streams, global flags and test hooks. Tests
+// run commands in-process through env.run with buffers for the streams.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	ctx            context.Context
+	signalStop     func() // undoes the first-signal handler (nil in tests)
+
+	configPath string
+	dataDir    string
+	jsonOut    bool
+
+	// ranPre is set once cobra has parsed flags and arguments; an error
+	// before that is a usage error (exit 2).
+	ranPre  bool
+	args    []string // the command line, for forwarding to the daemon
+	cmdPath string   // "callgate list show", set once parsed
+
+	// In the daemon, running a forwarded command: its open files and config.
+	shared    *shared
+	daemonCfg *config.Config
+
+	// Test hooks.
+	pinCost   int                             // bcrypt cost for new PINs (0 = store default)
+	isTTY     func(io.Reader) bool            // stdin is a terminal (PIN prompt)
+	readPass  func(io.Reader) (string, error) // read a PIN without echo
+	serveHook func(*server)                   // called when serve is ready
+}
+
+// usageError is a mistake in how a command was invoked (exit status 2).
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// exitError ends with a status and no further message (the command has
+// already said what went wrong).
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// run executes args and returns the exit status.
+func (e *env) run(args []string) int {
+	if e.ctx == nil {
+		e.ctx = context.Background()
+	}
+	e.args = args
+	root := e.rootCmd()
+	root.SetArgs(args)
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	err := root.ExecuteContext(e.ctx)
+	if err == nil {
+		return 0
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	var ue usageError
+	if errors.As(err, &ue) || !e.ranPre {
+		fmt.Fprintf(e.stderr, "callgate: %v\n", err)
+		fmt.Fprintf(e.stderr, "Run 'callgate --help' or 'callgate COMMAND --help' for usage.\n")
+		return 2
+	}
+	fmt.Fprintf(e.stderr, "callgate: %v\n", err)
+	return 1
+}
+
+func (e *env) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "callgate",
+		Short: "Carrier call screening: AIN SCP and SIP redirect server over one decision engine",
+		Long: `callgate decides, for every incoming call, whether it rings, is blocked or is screened.
+
+'callgate serve' runs the daemon. The other commands work on the store file directly
+(data/callgate.db unless --data or --config say otherwise); while serve runs it holds the
+file, so stop it before changing lists ('decide' and 'log search' ask the daemon instead).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			// cobra checks required flags after this hook; check them here
+			// so a missing one is reported as the usage error it is.
+			if err := cmd.ValidateRequiredFlags(); err != nil {
+				return usageError{err}
+			}
+			if err := cmd.ValidateFlagGroups(); err != nil {
+				return usageError{err}
+			}
+			e.ranPre = true
+			e.cmdPath = cmd.CommandPath()
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unknown command %q", args[0])
+			}
+			return cmd.Help()
+		},
+		Args: cobra.ArbitraryArgs,
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	pf := root.PersistentFlags()
+	pf.StringVar(&e.configPath, "config", "", "daemon configuration file (YAML; see callgate.example.yaml)")
+	pf.StringVar(&e.dataDir, "data", "", "data directory holding callgate.db and decisions.db (default \"data\", or data_dir from --config)")
+	pf.BoolVar(&e.jsonOut, "json", false, "print JSON instead of text (for scripts)")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+
+	root.AddCommand(
+		e.serveCmd(), e.demoCmd(), e.configCmd(),
+		e.providerCmd(), e.subscriberCmd(), e.enterpriseCmd(),
+		e.listCmd(), e.pinCmd(), e.treatmentCmd(), e.routeCmd(),
+		e.importCmd(), e.exportCmd(), e.logCmd(), e.decideCmd(),
+	)
+	return root
+}
+
+// group makes a command that only holds subcommands: run bare it prints
+// its help; with an unknown subcommand it is a usage error.
+func group(use, short string, subs ...*cobra.Command) *cobra.Command {
+	c := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unknown command %q for \"%s\" (see '%s --help')", args[0], cmd.CommandPath(), cmd.CommandPath())
+			}
+			_ = cmd.Help()
+			return usagef("%s needs a subcommand", cmd.CommandPath())
+		},
+	}
+	c.AddCommand(subs...)
+	return c
+}
+
+// exactArgs, minArgs and rangeArgs are cobra's validators with errors that
+// say what is expected.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usagef("%s expects %s (got %d argument(s))", cmd.CommandPath(), what, len(args))
+		}
+		return nil
+	}
+}
+
+func minArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < n {
+			return usagef("%s expects %s", cmd.CommandPath(), what)
+		}
+		return nil
+	}
+}
+
+// loadConfig returns the configuration: --config if given (else the
+// defaults), with --data overriding data_dir.
+func (e *env) loadConfig() (config.Config, error) {
+	if e.daemonCfg != nil {
+		return *e.daemonCfg, nil
+	}
+	cfg := config.Default()
+	if e.configPath != "" {
+		var err error
+		if cfg, err = config.Load(e.configPath); err != nil {
+			return cfg, err
+		}
+	}
+	if e.dataDir != "" {
+		// store.path and decision_log.path, when the file sets them, still
+		// win: they name files, --data a directory.
+		cfg.DataDir = e.dataDir
+	}
+	return cfg, nil
+}
+
+// openStore opens the list store for an operator command. Read-only
+// commands take a shared lock, so several can run at once.
+func (e *env) openStore(readOnly bool) (*store.Store, error) {
+	cfg, err := e.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	path := cfg.StorePath()
+	if readOnly {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no store at %s: seed the demo with 'callgate demo', or create a provider with 'callgate provider create'", path)
+		}
+	}
+	st, err := store.Open(path, store.Options{ReadOnly: readOnly, PINCost: e.pinCost, Timeout: cfg.Store.LockTimeout})
+	if err != nil {
+		if errors.Is(err, store.ErrDatabaseBusy) {
+			return nil, busyError(path)
+		}
+		return nil, err
+	}
+	return st, nil
+}
+
+// errBusy marks "the store is held by another process", so read-only
+// commands know to ask the daemon instead (errors.Is(err, errBusy)).
+var errBusy = errors.New("store in use")
+
+type busyErr struct{ path string }
+
+func (b busyErr) Error() string {
+	return b.path + " is in use by another process, most likely 'callgate serve'. " +
+		"Stop it (Ctrl-C, or kill -TERM its pid) and run this command again; " +
+		"read-only commands (decide, log search, list show, subscriber show, export ...) work while it runs"
+}
+
+func (b busyErr) Is(target error) bool { return target == errBusy }
+
+func busyError(path string) error { return busyErr{path} }
+
+// withStore runs fn on the store and closes it, reporting a close failure.
+// When the daemon holds the store, a read-only command is forwarded to it
+// (see forward.go); inside the daemon, fn runs on the daemon's store.
+func (e *env) withStore(readOnly bool, fn func(*store.Store) error) (err error) {
+	if e.shared != nil {
+		if !readOnly {
+			return errForwardWrite
+		}
+		return fn(e.shared.st)
+	}
+	st, err := e.openStore(readOnly)
+	if errors.Is(err, errBusy) && readOnly && e.canForward() {
+		cfg, cerr := e.loadConfig()
+		if cerr != nil {
+			return cerr
+		}
+		return e.forward(&cfg, err)
+	}
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := st.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	return fn(st)
+}
+
+// emit prints v as JSON with --json, else runs text.
+func (e *env) emit(v any, text func(w io.Writer)) error {
+	if e.jsonOut {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	text(e.stdout)
+	return nil
+}
+
+// table writes aligned columns.
+func table(w io.Writer, header string, rows [][]string) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,271 @@
+// Package config is callgate's daemon configuration: one YAML file, read
+// strictly (an unknown or misspelt field is an error naming the field and its
+// line, never silently ignored), layered over built-in defaults that serve
+// everything on loopback from ./data.
+//
+// Every field is documented here and, with an example value, in
+// callgate.example.yaml at the repository root; `callgate config defaults`
+// prints the effective defaults.
+package config
+
+import (
+	"time"
+)
+
+// File names inside the data directory.
+const (
+	StoreFile       = "callgate.db"  // list and tenant store (bbolt)
+	DecisionLogFile = "decisions.db" // decision log (bbolt)
+)
+
+// Config is the whole daemon configuration. The YAML keys are the snake_case
+// names in the struct tags.
+type Config struct {
+	// DataDir holds the list store (callgate.db) and the decision log
+	// (decisions.db) unless their paths are set explicitly. Relative paths
+	// are relative to the working directory. `--data` overrides it.
+	DataDir string `yaml:"data_dir"`
+	// ShutdownTimeout bounds a graceful shutdown: tiers stop accepting work,
+	// in-flight requests finish, the decision log is flushed and the store
+	// closed within this time; then the process exits anyway.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+
+	Log         Log         `yaml:"log"`
+	Admin       Admin       `yaml:"admin"`
+	Store       Store       `yaml:"store"`
+	DecisionLog DecisionLog `yaml:"decision_log"`
+	Engine      Engine      `yaml:"engine"`
+	SIP         SIP         `yaml:"sip"`
+	SCP         SCP         `yaml:"scp"`
+}
+
+// Log configures the process log (log/slog, written to standard error).
+type Log struct {
+	// Level is the least severe level written: debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is text (key=value, for people) or json (one object a line,
+	// for log collectors).
+	Format string `yaml:"format"`
+}
+
+// Admin is the HTTP listener for operations: /metrics (Prometheus text
+// format), /healthz (the process is alive) and /readyz (every tier is
+// started and the store is open; 503 while starting or shutting down).
+type Admin struct {
+	// Listen is the host:port to listen on; "" disables the listener.
+	// Keep it on loopback or a management network: it is unauthenticated.
+	Listen string `yaml:"listen"`
+	// Debug serves POST /debug/cli: while the daemon holds the store, the
+	// read-only operator commands (list show, decide, log search, export,
+	// ...) run in the daemon for the CLI. They show list contents and call
+	// records: turn it off when the listener is reachable from elsewhere.
+	Debug bool `yaml:"debug"`
+}
+
+// Store is the list and tenant store.
+type Store struct {
+	// Path of the bbolt file; "" means DATA_DIR/callgate.db.
+	Path string `yaml:"path"`
+	// LockTimeout is how long to wait for the file lock at start-up (another
+	// process, such as an operator command, may hold it briefly).
+	LockTimeout time.Duration `yaml:"lock_timeout"`
+}
+
+// DecisionLog bounds the decision log, which keeps every decision with its
+// trace off the hot path (queued in memory, written in batches).
+type DecisionLog struct {
+	// Enabled turns the log on. Off, decisions are still counted in metrics.
+	Enabled bool `yaml:"enabled"`
+	// Path of the bbolt file; "" means DATA_DIR/decisions.db.
+	Path string `yaml:"path"`
+	// MaxRecords is the most records kept (oldest pruned first); -1 = no
+	// count bound (MaxAge must then be set).
+	MaxRecords int `yaml:"max_records"`
+	// MaxAge is the longest a record is kept; a negative duration ("-1s")
+	// means no age bound (MaxRecords must then be positive).
+	MaxAge time.Duration `yaml:"max_age"`
+	// QueueSize is how many decisions may wait for the writer; beyond it new
+	// decisions are dropped from the log (and counted) rather than slowing
+	// calls down.
+	QueueSize int `yaml:"queue_size"`
+	// BatchSize is the most records written in one transaction (one fsync).
+	BatchSize int `yaml:"batch_size"`
+	// FlushInterval is the longest a decision waits in memory before it is
+	// written (and visible to `callgate log search`).
+	FlushInterval time.Duration `yaml:"flush_interval"`
+	// NoSync skips the fsync per batch (tmpfs, tests). A crash may then lose
+	// recent batches; the file stays consistent either way.
+	NoSync bool `yaml:"no_sync"`
+}
+
+// Engine configures the decision engine.
+type Engine struct {
+	// DefaultAnnouncement is the platform announcement ID played to blocked
+	// callers of subscribers with Reject with Media on (and for the
+	// announce-then-voicemail treatment) who have no announcement of their
+	// own. 0 = none: such calls are plainly blocked.
+	DefaultAnnouncement uint32 `yaml:"default_announcement"`
+}
+
+// SIP is the SIP redirect server (package redirect): INVITEs are answered
+// with 302 (continue, or to the B2BUA for screening) or 603/608 (blocked).
+type SIP struct {
+	// Enabled starts the SIP tier.
+	Enabled bool `yaml:"enabled"`
+	// UDP, TCP and TLS are listen addresses (host:port); "" opens no
+	// listener of that kind. At least one must be set when enabled.
+	UDP string `yaml:"udp"`
+	TCP string `yaml:"tcp"`
+	TLS string `yaml:"tls"`
+	// TLSCertFile and TLSKeyFile are the PEM certificate chain and key for
+	// the TLS listener.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	// ContinueRoute is the Contact template of the 302 that lets an allowed
+	// call continue, e.g. "sip:{called}@gw.carrier.example;user=phone".
+	// Placeholders: {called}, {calling}, {original}.
+	ContinueRoute string `yaml:"continue_route"`
+	// RouteOverrides replaces ContinueRoute for calls whose subscriber's
+	// provider uses the named egress route: route name -> template.
+	RouteOverrides map[string]string `yaml:"route_overrides"`
+	// ScreeningURI is the B2BUA screening URI template, used when the egress
+	// route in the store carries no SIP URI. A signed token is appended.
+	ScreeningURI string `yaml:"screening_uri"`
+	// Reject608 answers blocked calls with 608 Rejected (RFC 8688) instead
+	// of 603 Decline; RejectInfoURL (https) is then sent in Call-Info.
+	Reject608     bool   `yaml:"reject_608"`
+	RejectInfoURL string `yaml:"reject_info_url"`
+	// TokenKeys are the screening-token secrets shared with the B2BUA;
+	// TokenKeyID names the one that signs. With no keys, a random key is
+	// made at start-up (fine while the B2BUA runs in the same process; set
+	// keys when it does not).
+	TokenKeys  []TokenKey `yaml:"token_keys"`
+	TokenKeyID uint8      `yaml:"token_key_id"`
+	// TokenLifetime is how long a screening token stays valid (at least 1s).
+	TokenLifetime time.Duration `yaml:"token_lifetime"`
+	// MaxInFlight bounds INVITEs being decided at once; MaxRate bounds
+	// accepted INVITEs per second (0 = unlimited) with bursts of RateBurst
+	// (0 = MaxRate/10). Refused calls get 503 with Retry-After: RetryAfter.
+	MaxInFlight int           `yaml:"max_in_flight"`
+	MaxRate     float64       `yaml:"max_rate"`
+	RateBurst   int           `yaml:"rate_burst"`
+	RetryAfter  time.Duration `yaml:"retry_after"`
+	// DecideTimeout bounds one decision (0 = the engine's own budget).
+	DecideTimeout time.Duration `yaml:"decide_timeout"`
+	// ServerName is the Server header value; "-" sends none.
+	ServerName string `yaml:"server_name"`
+}
+
+// TokenKey is one screening-token secret. Give the secret inline (base64,
+// at least 32 bytes once decoded) or in a file (raw bytes, or base64 text).
+type TokenKey struct {
+	ID         uint8  `yaml:"id"`
+	Secret     string `yaml:"secret"`
+	SecretFile string `yaml:"secret_file"`
+}
+
+// SCP is the AIN service control point over SIGTRAN (M3UA).
+type SCP struct {
+	// Enabled starts the SCP tier.
+	Enabled bool `yaml:"enabled"`
+	// Transport under M3UA: sctp (kernel SCTP, RFC 4666) or tcp (M3UA over
+	// TCP, as many lab switches and simulators speak).
+	Transport string `yaml:"transport"`
+	// Role in M3UA: sg (signalling gateway: switches connect to us), asp
+	// (we connect to an SG/STP as an application server process) or ipsp
+	// (IP server process, peer to peer).
+	Role string `yaml:"role"`
+	// Listen addresses (host:port) for sg and ipsp; several addresses (same
+	// port) make an SCTP multi-homed endpoint; TCP takes one.
+	Listen []string `yaml:"listen"`
+	// Connect addresses (host:port) of the SG/STP or peer for asp and ipsp.
+	Connect []string `yaml:"connect"`
+	// PointCode is the SCP's own point code: "network-cluster-member" for
+	// ANSI ("244-2-20"), "zone-area-sp" for ITU, or a decimal integer.
+	PointCode string `yaml:"point_code"`
+	// SSN is the subsystem number the SCP answers on (there is no standard
+	// AIN SSN; it is whatever the switches' translations point at).
+	SSN uint8 `yaml:"ssn"`
+	// Variant of SCCP addressing: ansi (T1.112) or itu (Q.713).
+	Variant string `yaml:"variant"`
+	// RoutingContexts identify the application server(s) in M3UA.
+	RoutingContexts []uint32 `yaml:"routing_contexts"`
+	// NetworkAppearance, when set, is sent in and expected on M3UA DATA.
+	NetworkAppearance *uint32 `yaml:"network_appearance"`
+	// TrafficMode of the AS: loadshare or override (broadcast would make
+	// every ASP answer each query, so it is refused).
+	TrafficMode string `yaml:"traffic_mode"`
+	// TimeBudget bounds the time from a query's arrival to its answer; a
+	// query not decided within it gets SafeAnswer.
+	TimeBudget time.Duration `yaml:"time_budget"`
+	// SafeAnswer is sent when a query cannot be decided in time or at all:
+	// authorize (Authorize_Termination: let the call ring) or forward
+	// (Forward_Call to the SIP tier's routing number).
+	SafeAnswer string `yaml:"safe_answer"`
+	// ACG configures overload control by automatic code gapping.
+	ACG ACG `yaml:"acg"`
+}
+
+// ACG is the SCP's overload control: above Capacity queries a second it
+// sends AIN ACG to the querying switches for the busiest called numbers.
+type ACG struct {
+	// Capacity is the query rate (per second) the SCP accepts before gapping;
+	// 0 disables ACG.
+	Capacity int `yaml:"capacity"`
+	// GapDuration is how long a switch applies the gap (AIN rounds it to
+	// 1s, 2s, 4s ... 2048s).
+	GapDuration time.Duration `yaml:"gap_duration"`
+	// GapInterval is the minimum time between calls to a gapped number
+	// (AIN national gap intervals: 0.1s ... 600s).
+	GapInterval time.Duration `yaml:"gap_interval"`
+}
+
+// Default returns the built-in configuration: everything on loopback, data
+// in ./data, SIP on 127.0.0.1:5060, SCP off.
+func Default() Config {
+	return Config{
+		DataDir:         "data",
+		ShutdownTimeout: 10 * time.Second,
+		Log:             Log{Level: "info", Format: "text"},
+		Admin:           Admin{Listen: "127.0.0.1:9464", Debug: true},
+		Store:           Store{LockTimeout: time.Second},
+		DecisionLog: DecisionLog{
+			Enabled:       true,
+			MaxRecords:    1_000_000,
+			MaxAge:        30 * 24 * time.Hour,
+			QueueSize:     16384,
+			BatchSize:     1000,
+			FlushInterval: 200 * time.Millisecond,
+		},
+		SIP: SIP{
+			Enabled:       true,
+			UDP:           "127.0.0.1:5060",
+			TCP:           "127.0.0.1:5060",
+			ContinueRoute: "sip:{called}@127.0.0.1:5080;user=phone",
+			ScreeningURI:  "sip:screen@127.0.0.1:5070",
+			TokenKeyID:    1,
+			TokenLifetime: 60 * time.Second,
+			MaxInFlight:   10000,
+			RetryAfter:    5 * time.Second,
+			ServerName:    "callgate",
+		},
+		SCP: SCP{
+			Enabled:         false,
+			Transport:       "tcp",
+			Role:            "sg",
+			Listen:          []string{"127.0.0.1:2905"},
+			PointCode:       "244-2-20",
+			SSN:             248,
+			Variant:         "ansi",
+			RoutingContexts: []uint32{10},
+			TrafficMode:     "loadshare",
+			TimeBudget:      50 * time.Millisecond,
+			SafeAnswer:      "authorize",
+			ACG: ACG{
+				Capacity:    50000,
+				GapDuration: 4 * time.Second,
+				GapInterval: 500 * time.Millisecond,
+			},
+		},
+	}
+}

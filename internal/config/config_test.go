@@ -1,0 +1,298 @@
+package config
+
+import (
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultsValid(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("defaults do not validate: %v", err)
+	}
+	if got, want := c.StorePath(), filepath.Join("data", "callgate.db"); got != want {
+		t.Errorf("StorePath = %q, want %q", got, want)
+	}
+	if got, want := c.DecisionLogPath(), filepath.Join("data", "decisions.db"); got != want {
+		t.Errorf("DecisionLogPath = %q, want %q", got, want)
+	}
+	if !strings.HasPrefix(c.Admin.Listen, "127.0.0.1:") || !strings.HasPrefix(c.SIP.UDP, "127.0.0.1:") {
+		t.Errorf("defaults must listen on loopback only: admin %q sip %q", c.Admin.Listen, c.SIP.UDP)
+	}
+}
+
+func TestEmptyAndCommentOnlyGiveDefaults(t *testing.T) {
+	for _, in := range []string{"", "# nothing here\n", "---\n"} {
+		c, err := Parse([]byte(in), "x.yaml")
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if !reflect.DeepEqual(c, Default()) {
+			t.Errorf("%q: got %+v, want defaults", in, c)
+		}
+	}
+}
+
+func TestEverySection(t *testing.T) {
+	secret := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("k", 32)))
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "tok.key")
+	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString([]byte(strings.Repeat("f", 40)))+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in := `
+data_dir: /var/lib/callgate
+shutdown_timeout: 3s
+log: {level: debug, format: json}
+admin: {listen: "0.0.0.0:9999", debug: false}
+store: {path: /srv/lists.db, lock_timeout: 250ms}
+decision_log:
+  enabled: false
+  path: /srv/dec.db
+  max_records: -1
+  max_age: 48h
+  queue_size: 10
+  batch_size: 5
+  flush_interval: 1s
+  no_sync: true
+engine: {default_announcement: 7}
+sip:
+  enabled: true
+  udp: "[::1]:5062"
+  tcp: ""
+  tls: "127.0.0.1:5061"
+  tls_cert_file: /c.pem
+  tls_key_file: /k.pem
+  continue_route: "sip:{called}@gw.example;user=phone"
+  route_overrides: {east: "sip:{called}@east.example"}
+  screening_uri: "sip:screen@b2bua.example"
+  reject_608: true
+  reject_info_url: "https://carrier.example/jcard"
+  token_keys:
+    - {id: 3, secret: "` + secret + `"}
+    - {id: 4, secret_file: "` + keyFile + `"}
+  token_key_id: 4
+  token_lifetime: 30s
+  max_in_flight: 500
+  max_rate: 2000.5
+  rate_burst: 100
+  retry_after: 2s
+  decide_timeout: 20ms
+  server_name: "-"
+scp:
+  enabled: true
+  transport: sctp
+  role: asp
+  listen: []
+  connect: ["10.0.0.1:2905", "10.0.1.1:2905"]
+  point_code: "3-8-3"
+  ssn: 12
+  variant: itu
+  routing_contexts: [1, 2]
+  network_appearance: 8
+  traffic_mode: override
+  time_budget: 20ms
+  safe_answer: forward
+  acg: {capacity: 1000, gap_duration: 8s, gap_interval: 1s}
+`
+	c, err := Parse([]byte(in), "full.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	na := uint32(8)
+	want := Config{
+		DataDir: "/var/lib/callgate", ShutdownTimeout: 3 * time.Second,
+		Log:   Log{Level: "debug", Format: "json"},
+		Admin: Admin{Listen: "0.0.0.0:9999"},
+		Store: Store{Path: "/srv/lists.db", LockTimeout: 250 * time.Millisecond},
+		DecisionLog: DecisionLog{Enabled: false, Path: "/srv/dec.db", MaxRecords: -1, MaxAge: 48 * time.Hour,
+			QueueSize: 10, BatchSize: 5, FlushInterval: time.Second, NoSync: true},
+		Engine: Engine{DefaultAnnouncement: 7},
+		SIP: SIP{Enabled: true, UDP: "[::1]:5062", TLS: "127.0.0.1:5061", TLSCertFile: "/c.pem", TLSKeyFile: "/k.pem",
+			ContinueRoute: "sip:{called}@gw.example;user=phone", RouteOverrides: map[string]string{"east": "sip:{called}@east.example"},
+			ScreeningURI: "sip:screen@b2bua.example", Reject608: true, RejectInfoURL: "https://carrier.example/jcard",
+			TokenKeys: []TokenKey{{ID: 3, Secret: secret}, {ID: 4, SecretFile: keyFile}}, TokenKeyID: 4,
+			TokenLifetime: 30 * time.Second, MaxInFlight: 500, MaxRate: 2000.5, RateBurst: 100,
+			RetryAfter: 2 * time.Second, DecideTimeout: 20 * time.Millisecond, ServerName: "-"},
+		SCP: SCP{Enabled: true, Transport: "sctp", Role: "asp", Listen: []string{}, Connect: []string{"10.0.0.1:2905", "10.0.1.1:2905"},
+			PointCode: "3-8-3", SSN: 12, Variant: "itu", RoutingContexts: []uint32{1, 2}, NetworkAppearance: &na,
+			TrafficMode: "override", TimeBudget: 20 * time.Millisecond, SafeAnswer: "forward",
+			ACG: ACG{Capacity: 1000, GapDuration: 8 * time.Second, GapInterval: time.Second}},
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("parsed\n%+v\nwant\n%+v", c, want)
+	}
+	if c.StorePath() != "/srv/lists.db" || c.DecisionLogPath() != "/srv/dec.db" {
+		t.Errorf("explicit paths not used: %s %s", c.StorePath(), c.DecisionLogPath())
+	}
+	keys, err := c.SIP.TokenSecrets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(keys[3]) != strings.Repeat("k", 32) || string(keys[4]) != strings.Repeat("f", 40) {
+		t.Errorf("token secrets: %q", keys)
+	}
+	pc, err := c.SCP.ParsedPointCode()
+	if err != nil || pc != 3<<11|8<<3|3 {
+		t.Errorf("point code = %d, %v", pc, err)
+	}
+}
+
+func TestPartialFileKeepsOtherDefaults(t *testing.T) {
+	c, err := Parse([]byte("log:\n  level: warn\nsip:\n  udp: 127.0.0.1:15060\n"), "p.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.Log.Level = "warn"
+	want.SIP.UDP = "127.0.0.1:15060"
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("got %+v", c)
+	}
+}
+
+func TestStrictErrors(t *testing.T) {
+	cases := []struct {
+		name, in string
+		want     []string // substrings of the error
+	}{
+		{"unknown top-level", "data_dir: x\nlistn: 1\n", []string{"p.yaml", "line 2", `unknown field "listn"`, "the top level", "admin"}},
+		{"unknown nested", "log:\n  level: info\n  colour: true\n", []string{"line 3", `"colour"`, "in log", "format, level"}},
+		{"unknown in list item", "sip:\n  token_keys:\n    - id: 1\n      secrte: abc\n", []string{"line 4", `"secrte"`, "sip.token_keys[0]", "secret_file"}},
+		{"unknown deep", "scp:\n  acg:\n    capacty: 5\n", []string{"line 3", "scp.acg", "capacity"}},
+		{"wrong type", "decision_log:\n  queue_size: lots\n", []string{"line 2", "lots"}},
+		{"duration without unit", "shutdown_timeout: 10\n", []string{"line 1", "with a unit"}},
+		{"bad level", "log: {level: loud}\n", []string{"log.level", "loud"}},
+		{"bad format", "log: {format: xml}\n", []string{"log.format"}},
+		{"bad admin addr", "admin: {listen: localhost}\n", []string{"admin.listen"}},
+		{"bad port", "admin: {listen: 'localhost:99999'}\n", []string{"admin.listen", "99999"}},
+		{"zero records", "decision_log: {max_records: 0}\n", []string{"decision_log.max_records"}},
+		{"unbounded log", "decision_log: {max_records: -1, max_age: -1s}\n", []string{"both unbounded"}},
+		{"sip no listener", "sip: {udp: '', tcp: ''}\n", []string{"sip.enabled", "no listener"}},
+		{"sip tls without cert", "sip: {tls: '127.0.0.1:5061'}\n", []string{"tls_cert_file"}},
+		{"sip bad route", "sip: {continue_route: 'gw.example'}\n", []string{"sip.continue_route"}},
+		{"sip short secret", "sip: {token_keys: [{id: 1, secret: 'c2hvcnQ='}]}\n", []string{"sip.token_keys[0].secret", "at least 32"}},
+		{"sip key id", "sip: {token_key_id: 9, token_keys: [{id: 1, secret: '" + base64.StdEncoding.EncodeToString(make([]byte, 32)) + "'}]}\n", []string{"token_key_id", "9"}},
+		{"sip both secrets", "sip: {token_keys: [{id: 1, secret: 'x', secret_file: '/y'}]}\n", []string{"not both"}},
+		{"scp transport", "scp: {transport: udp}\n", []string{"scp.transport"}},
+		{"scp role", "scp: {role: stp}\n", []string{"scp.role"}},
+		{"scp asp without connect", "scp: {enabled: true, role: asp}\n", []string{"scp.connect"}},
+		{"scp point code", "scp: {point_code: '300-2-20'}\n", []string{"scp.point_code", "300-2-20"}},
+		{"scp itu point code range", "scp: {variant: itu, point_code: '244-2-20'}\n", []string{"scp.point_code"}},
+		{"scp ssn", "scp: {ssn: 0}\n", []string{"scp.ssn"}},
+		{"scp variant", "scp: {variant: china}\n", []string{"scp.variant"}},
+		{"scp traffic mode", "scp: {traffic_mode: roundrobin}\n", []string{"scp.traffic_mode"}},
+		{"scp broadcast", "scp: {traffic_mode: broadcast}\n", []string{"scp.traffic_mode", "loadshare"}},
+		{"scp tcp multi-homed", "scp: {listen: ['127.0.0.1:2905', '127.0.0.2:2905']}\n", []string{"scp.listen", "only SCTP"}},
+		{"scp safe answer", "scp: {safe_answer: block}\n", []string{"scp.safe_answer"}},
+		{"scp gap", "scp: {acg: {gap_duration: 100ms}}\n", []string{"scp.acg.gap_duration"}},
+		{"two documents", "log: {level: info}\n---\nlog: {level: debug}\n", []string{"more than one YAML document"}},
+		{"syntax", "log: [\n", []string{"p.yaml"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.in), "p.yaml")
+			if err == nil {
+				t.Fatalf("no error for %q", tc.in)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestSeveralProblemsReportedTogether(t *testing.T) {
+	_, err := Parse([]byte("log: {level: loud, format: xml}\nscp: {ssn: 0}\n"), "p.yaml")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, w := range []string{"log.level", "log.format", "scp.ssn"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q lacks %s", err, w)
+		}
+	}
+}
+
+// The example file at the repository root is the configuration's
+// documentation: it must parse, state the real defaults, and mention every
+// field.
+func TestExampleFileDocumentsEveryField(t *testing.T) {
+	const path = "../../callgate.example.yaml"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(data, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	// YAML "[]" and "{}" decode to empty, non-nil values.
+	c.SIP.RouteOverrides, want.SIP.RouteOverrides = nil, nil
+	c.SIP.TokenKeys, want.SIP.TokenKeys = nil, nil
+	c.SCP.Connect, want.SCP.Connect = nil, nil
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("example file values differ from Default():\n%+v\n%+v", c, want)
+	}
+	text := string(data)
+	var walk func(t reflect.Type, path string)
+	walk = func(typ reflect.Type, path string) {
+		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice {
+			typ = typ.Elem()
+		}
+		if typ.Kind() != reflect.Struct || typ == reflect.TypeOf(time.Duration(0)) {
+			return
+		}
+		for name, f := range yamlFields(typ) {
+			if !strings.Contains(text, name+":") {
+				t.Errorf("callgate.example.yaml does not document %s%s", path, name)
+			}
+			walk(f.Type, path+name+".")
+		}
+	}
+	walk(reflect.TypeOf(Config{}), "")
+}
+
+func TestMarshalRoundTrip(t *testing.T) {
+	b, err := Marshal(Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(b, "defaults")
+	if err != nil {
+		t.Fatalf("defaults output does not parse back: %v\n%s", err, b)
+	}
+	want := Default()
+	c.SIP.TokenKeys, want.SIP.TokenKeys = nil, nil
+	c.SCP.Connect, want.SCP.Connect = nil, nil
+	c.SIP.RouteOverrides, want.SIP.RouteOverrides = nil, nil
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("round trip:\n%+v\n%+v", c, want)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("log: {level: debug}\n"))
+	f.Add([]byte("sip:\n  token_keys:\n    - id: 1\n      secret: abc\n"))
+	f.Add([]byte("scp: &a {ssn: 3}\nx: *a\n"))
+	f.Add([]byte("<<: {data_dir: x}\n"))
+	if b, err := os.ReadFile("../../callgate.example.yaml"); err == nil {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := Parse(b, "fuzz")
+		if err == nil {
+			if verr := c.Validate(); verr != nil {
+				t.Fatalf("Parse accepted a config that does not validate: %v", verr)
+			}
+		}
+	})
+}

@@ -1,0 +1,490 @@
+package config
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"callgate/sigtran/sccp"
+)
+
+// Load reads the YAML file at path over the defaults and validates the
+// result. Errors name the file, the line and the field.
+func Load(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// Parse reads YAML data (named name in errors) over the defaults and
+// validates the result. An empty document gives the defaults.
+func Parse(data []byte, name string) (Config, error) {
+	cfg := Default()
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return cfg, cfg.Validate()
+		}
+		return Config{}, fmt.Errorf("config %s: %s", name, yamlMessage(err))
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("config %s: more than one YAML document (a second \"---\" section); put everything in one", name)
+	}
+	if err := checkFields(&root, reflect.TypeOf(cfg), "", name); err != nil {
+		return Config{}, err
+	}
+	// A document holding only comments decodes to an empty node.
+	if len(root.Content) > 0 && !(root.Kind == yaml.DocumentNode && root.Content[0].Tag == "!!null") {
+		if err := root.Decode(&cfg); err != nil {
+			return Config{}, fmt.Errorf("config %s: %s", name, yamlMessage(err))
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", name, err)
+	}
+	return cfg, nil
+}
+
+// yamlMessage turns yaml.v3's "yaml: unmarshal errors:\n  line 3: ..." into
+// "line 3: ...; line 7: ...", and adds what a duration looks like, the most
+// common mistake.
+func yamlMessage(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs := make([]string, len(te.Errors))
+		for i, m := range te.Errors {
+			if strings.Contains(m, "time.Duration") {
+				m += ` (write durations with a unit: "500ms", "10s", "1h")`
+			}
+			msgs[i] = m
+		}
+		return strings.Join(msgs, "; ")
+	}
+	return strings.TrimPrefix(err.Error(), "yaml: ")
+}
+
+// checkFields walks the YAML tree alongside the Go type and refuses any key
+// the type does not have, naming the file, line, section and the keys that
+// would have been valid. yaml.v3's KnownFields does the check too, but its
+// message names Go types ("not found in type config.SIP"), which an operator
+// should not have to decode.
+func checkFields(n *yaml.Node, t reflect.Type, path, file string) error {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if err := checkFields(c, t, path, file); err != nil {
+				return err
+			}
+		}
+	case yaml.MappingNode:
+		switch t.Kind() {
+		case reflect.Struct:
+			fields := yamlFields(t)
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				if k.Value == "<<" { // merge key: check what it merges
+					if err := checkFields(v, t, path, file); err != nil {
+						return err
+					}
+					continue
+				}
+				f, ok := fields[k.Value]
+				if !ok {
+					return fmt.Errorf("config %s: line %d: unknown field %q in %s (valid fields: %s)",
+						file, k.Line, k.Value, section(path), strings.Join(sortedKeys(fields), ", "))
+				}
+				if err := checkFields(v, f.Type, join(path, k.Value), file); err != nil {
+					return err
+				}
+			}
+		case reflect.Map:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if err := checkFields(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value), file); err != nil {
+					return err
+				}
+			}
+		}
+	case yaml.SequenceNode:
+		if t.Kind() == reflect.Slice {
+			for i, c := range n.Content {
+				if err := checkFields(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i), file); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func section(path string) string {
+	if path == "" {
+		return "the top level"
+	}
+	return path
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// yamlFields maps a struct's YAML keys to its fields.
+func yamlFields(t reflect.Type) map[string]reflect.StructField {
+	m := make(map[string]reflect.StructField, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		m[name] = f
+	}
+	return m
+}
+
+func sortedKeys(m map[string]reflect.StructField) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Marshal renders c as YAML (what `callgate config defaults` prints).
+func Marshal(c Config) ([]byte, error) {
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(c); err != nil {
+		return nil, fmt.Errorf("config: encode: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("config: encode: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// StorePath is where the list store lives: store.path, else
+// DATA_DIR/callgate.db.
+func (c *Config) StorePath() string {
+	if c.Store.Path != "" {
+		return c.Store.Path
+	}
+	return filepath.Join(c.DataDir, StoreFile)
+}
+
+// DecisionLogPath is where the decision log lives: decision_log.path, else
+// DATA_DIR/decisions.db.
+func (c *Config) DecisionLogPath() string {
+	if c.DecisionLog.Path != "" {
+		return c.DecisionLog.Path
+	}
+	return filepath.Join(c.DataDir, DecisionLogFile)
+}
+
+// Validate checks every field and returns all problems at once, one per
+// line, each naming the field ("sip.udp: ...").
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if c.DataDir == "" && (c.Store.Path == "" || c.DecisionLog.Path == "") {
+		bad("data_dir", "empty (set it, or set store.path and decision_log.path)")
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("shutdown_timeout", "%s is not positive", c.ShutdownTimeout)
+	}
+	if _, err := ParseLevel(c.Log.Level); err != nil {
+		bad("log.level", "%v", err)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format", "%q is not text or json", c.Log.Format)
+	}
+	if c.Admin.Listen != "" {
+		if err := checkAddr(c.Admin.Listen); err != nil {
+			bad("admin.listen", "%v", err)
+		}
+	}
+	if c.Store.LockTimeout <= 0 {
+		bad("store.lock_timeout", "%s is not positive", c.Store.LockTimeout)
+	}
+	dl := &c.DecisionLog
+	if dl.MaxRecords == 0 {
+		bad("decision_log.max_records", "0 would keep nothing; use a positive bound, or -1 for none")
+	}
+	if dl.MaxAge == 0 {
+		bad("decision_log.max_age", "0 would keep nothing; use a duration such as 720h, or -1s for none")
+	}
+	if dl.MaxRecords < 0 && dl.MaxAge < 0 {
+		bad("decision_log", "max_records and max_age are both unbounded; the log would grow without limit")
+	}
+	if dl.QueueSize <= 0 || dl.BatchSize <= 0 {
+		bad("decision_log", "queue_size (%d) and batch_size (%d) must be positive", dl.QueueSize, dl.BatchSize)
+	}
+	if dl.FlushInterval <= 0 {
+		bad("decision_log.flush_interval", "%s is not positive", dl.FlushInterval)
+	}
+	errs = append(errs, c.SIP.validate()...)
+	errs = append(errs, c.SCP.validate()...)
+	return errors.Join(errs...)
+}
+
+// ParseLevel maps a log.level value to a slog level value (debug -4, info
+// 0, warn 4, error 8).
+func ParseLevel(s string) (int, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return -4, nil
+	case "info":
+		return 0, nil
+	case "warn", "warning":
+		return 4, nil
+	case "error":
+		return 8, nil
+	}
+	return 0, fmt.Errorf("%q is not debug, info, warn or error", s)
+}
+
+// checkAddr checks a host:port listen or connect address.
+func checkAddr(a string) error {
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (%v)", a, err)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("%q: port %q is not a number 0-65535", a, port)
+	}
+	if strings.ContainsAny(host, " /") {
+		return fmt.Errorf("%q: host %q is not a host name or IP address", a, host)
+	}
+	return nil
+}
+
+func (s *SIP) validate() []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("sip.%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	for _, a := range []struct{ name, addr string }{{"udp", s.UDP}, {"tcp", s.TCP}, {"tls", s.TLS}} {
+		if a.addr != "" {
+			if err := checkAddr(a.addr); err != nil {
+				bad(a.name, "%v", err)
+			}
+		}
+	}
+	if s.Enabled && s.UDP == "" && s.TCP == "" && s.TLS == "" {
+		bad("enabled", "the SIP tier is enabled but has no listener (set udp, tcp or tls)")
+	}
+	if s.TLS != "" && (s.TLSCertFile == "" || s.TLSKeyFile == "") {
+		bad("tls", "a TLS listener needs tls_cert_file and tls_key_file")
+	}
+	for _, u := range []struct{ name, v string }{{"continue_route", s.ContinueRoute}, {"screening_uri", s.ScreeningURI}} {
+		if s.Enabled && u.v == "" {
+			bad(u.name, "required when the SIP tier is enabled")
+		} else if u.v != "" && !hasURIScheme(u.v) {
+			bad(u.name, "%q does not start with sip:, sips: or tel:", u.v)
+		}
+	}
+	for name, v := range s.RouteOverrides {
+		if !hasURIScheme(v) {
+			bad("route_overrides."+name, "%q does not start with sip:, sips: or tel:", v)
+		}
+	}
+	if s.RejectInfoURL != "" && !strings.HasPrefix(s.RejectInfoURL, "https://") {
+		bad("reject_info_url", "%q is not an https URL", s.RejectInfoURL)
+	}
+	seen := map[uint8]bool{}
+	for i, k := range s.TokenKeys {
+		f := fmt.Sprintf("token_keys[%d]", i)
+		if seen[k.ID] {
+			bad(f+".id", "key ID %d is used twice", k.ID)
+		}
+		seen[k.ID] = true
+		switch {
+		case k.Secret != "" && k.SecretFile != "":
+			bad(f, "set secret or secret_file, not both")
+		case k.Secret == "" && k.SecretFile == "":
+			bad(f, "needs secret (base64) or secret_file")
+		case k.Secret != "":
+			if b, err := base64.StdEncoding.DecodeString(k.Secret); err != nil {
+				bad(f+".secret", "not base64: %v", err)
+			} else if len(b) < 32 {
+				bad(f+".secret", "%d bytes; use at least 32 (e.g. `openssl rand -base64 32`)", len(b))
+			}
+		}
+	}
+	if len(s.TokenKeys) > 0 && !seen[s.TokenKeyID] {
+		bad("token_key_id", "no key with ID %d in token_keys", s.TokenKeyID)
+	}
+	if s.TokenLifetime < time.Second {
+		bad("token_lifetime", "%s is under one second", s.TokenLifetime)
+	}
+	if s.MaxInFlight < 0 || s.MaxRate < 0 || s.RateBurst < 0 || s.RetryAfter < 0 || s.DecideTimeout < 0 {
+		bad("max_in_flight", "overload limits and timeouts (max_in_flight, max_rate, rate_burst, retry_after, decide_timeout) cannot be negative")
+	}
+	return errs
+}
+
+func hasURIScheme(s string) bool {
+	l := strings.ToLower(s)
+	return strings.HasPrefix(l, "sip:") || strings.HasPrefix(l, "sips:") || strings.HasPrefix(l, "tel:")
+}
+
+// TokenSecrets resolves the token keys' secrets (reading secret files).
+func (s *SIP) TokenSecrets() (map[uint8][]byte, error) {
+	out := make(map[uint8][]byte, len(s.TokenKeys))
+	for i, k := range s.TokenKeys {
+		if k.SecretFile == "" {
+			b, err := base64.StdEncoding.DecodeString(k.Secret)
+			if err != nil {
+				return nil, fmt.Errorf("sip.token_keys[%d].secret: not base64: %w", i, err)
+			}
+			out[k.ID] = b
+			continue
+		}
+		raw, err := os.ReadFile(k.SecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("sip.token_keys[%d].secret_file: %w", i, err)
+		}
+		b := bytes.TrimSpace(raw)
+		// A file written by `openssl rand -base64 32` holds base64 text.
+		if d, err := base64.StdEncoding.DecodeString(string(b)); err == nil && len(d) >= 32 {
+			b = d
+		} else {
+			b = raw
+		}
+		if len(b) < 32 {
+			return nil, fmt.Errorf("sip.token_keys[%d].secret_file %s: %d bytes; use at least 32", i, k.SecretFile, len(b))
+		}
+		out[k.ID] = b
+	}
+	return out, nil
+}
+
+func (s *SCP) validate() []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("scp.%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if s.Transport != "tcp" && s.Transport != "sctp" {
+		bad("transport", "%q is not tcp or sctp", s.Transport)
+	}
+	switch s.Role {
+	case "sg":
+		if s.Enabled && len(s.Listen) == 0 {
+			bad("listen", "role sg needs at least one listen address")
+		}
+	case "asp":
+		if s.Enabled && len(s.Connect) == 0 {
+			bad("connect", "role asp needs at least one connect address (the SG or STP)")
+		}
+	case "ipsp":
+		if s.Enabled && len(s.Listen) == 0 && len(s.Connect) == 0 {
+			bad("listen", "role ipsp needs a listen or a connect address")
+		}
+	default:
+		bad("role", "%q is not sg, asp or ipsp", s.Role)
+	}
+	for i, a := range s.Listen {
+		if err := checkAddr(a); err != nil {
+			bad(fmt.Sprintf("listen[%d]", i), "%v", err)
+		}
+	}
+	for i, a := range s.Connect {
+		if err := checkAddr(a); err != nil {
+			bad(fmt.Sprintf("connect[%d]", i), "%v", err)
+		}
+	}
+	v, err := s.ParsedVariant()
+	if err != nil {
+		bad("variant", "%v", err)
+	} else if _, err := sccp.ParsePointCode(s.PointCode, v); err != nil {
+		bad("point_code", "%v", strings.TrimPrefix(err.Error(), "sccp: "))
+	}
+	if s.SSN == 0 || s.SSN == 255 {
+		bad("ssn", "%d is reserved; use 1-254", s.SSN)
+	}
+	switch s.TrafficMode {
+	case "override", "loadshare":
+	case "broadcast":
+		// Broadcast hands every query to every ASP: each would be answered
+		// once per ASP.
+		bad("traffic_mode", "broadcast is not supported by an SCP (every ASP would answer each query); use loadshare or override")
+	default:
+		bad("traffic_mode", "%q is not override or loadshare", s.TrafficMode)
+	}
+	if len(s.Listen) > 1 && s.Transport != "sctp" {
+		bad("listen", "%d addresses: only SCTP binds several (multi-homing); give one with %s", len(s.Listen), s.Transport)
+	}
+	if s.TimeBudget <= 0 || s.TimeBudget > 10*time.Second {
+		bad("time_budget", "%s is not between 0 and 10s", s.TimeBudget)
+	}
+	if s.SafeAnswer != "authorize" && s.SafeAnswer != "forward" {
+		bad("safe_answer", "%q is not authorize or forward", s.SafeAnswer)
+	}
+	if s.ACG.Capacity < 0 {
+		bad("acg.capacity", "%d is negative (0 disables ACG)", s.ACG.Capacity)
+	}
+	if s.ACG.Capacity > 0 {
+		if s.ACG.GapDuration < time.Second || s.ACG.GapDuration > 2048*time.Second {
+			bad("acg.gap_duration", "%s is not between 1s and 2048s", s.ACG.GapDuration)
+		}
+		if s.ACG.GapInterval < 0 || s.ACG.GapInterval > 600*time.Second {
+			bad("acg.gap_interval", "%s is not between 0s and 600s", s.ACG.GapInterval)
+		}
+	}
+	return errs
+}
+
+// ParsedVariant returns the SCCP variant named by scp.variant.
+func (s *SCP) ParsedVariant() (sccp.Variant, error) {
+	switch strings.ToLower(s.Variant) {
+	case "ansi":
+		return sccp.ANSI, nil
+	case "itu":
+		return sccp.ITU, nil
+	}
+	return 0, fmt.Errorf("%q is not ansi or itu", s.Variant)
+}
+
+// ParsedPointCode returns the SCP's point code in its variant.
+func (s *SCP) ParsedPointCode() (sccp.PointCode, error) {
+	v, err := s.ParsedVariant()
+	if err != nil {
+		return 0, fmt.Errorf("scp.variant: %w", err)
+	}
+	pc, err := sccp.ParsePointCode(s.PointCode, v)
+	if err != nil {
+		return 0, fmt.Errorf("scp.point_code: %w", err)
+	}
+	return pc, nil
+}

@@ -1,0 +1,85 @@
+package demo
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"callgate/e164"
+	"callgate/policy"
+	"callgate/store"
+)
+
+func TestSeedIdempotentAndDecisionsHold(t *testing.T) {
+	s, err := store.Open(filepath.Join(t.TempDir(), "callgate.db"), store.Options{PINCost: bcrypt.MinCost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	first, err := Seed(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first.Created) != 6 || len(first.Updated) != 0 {
+		t.Errorf("first seed: %+v", first)
+	}
+	// An operator's own entry survives a re-seed; demo settings come back.
+	if _, err := s.AddToList(store.Operator, Alice, store.ListVIP, []string{"+17195550077"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	allow := store.TreatAllow
+	if _, err := s.SetTreatments(store.Operator, Alice, store.SettingsUpdate{Unknown: &allow}); err != nil {
+		t.Fatal(err)
+	}
+	second, err := Seed(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(second.Created) != 0 || len(second.Updated) != 5 {
+		t.Errorf("second seed: %+v", second)
+	}
+	page, err := s.ListEntries(Alice, store.ListVIP, 0, 10)
+	if err != nil || page.Total != 2 {
+		t.Errorf("alice's VIP list after re-seed: %+v %v", page, err)
+	}
+
+	eng := policy.New(s)
+	for _, try := range Decisions {
+		c := policy.Call{Calling: e164.MustParse(try.Calling), Called: e164.MustParse(try.Called), Origin: policy.OriginSIP}
+		if try.Presentation == "restricted" {
+			c.Presentation = policy.PresentationRestricted
+		}
+		if d := eng.Decide(context.Background(), c); d.Action.String() != try.Expect {
+			t.Errorf("%s: %s", try.What, d.String())
+		}
+	}
+	if !s.CheckPIN(mustSub(t, s, Alice), AlicePIN) {
+		t.Error("alice's demo PIN does not check")
+	}
+}
+
+func mustSub(t *testing.T, s *store.Store, ref string) uint32 {
+	sub, err := s.GetSubscriber(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sub.ID
+}
+
+func TestTryLines(t *testing.T) {
+	text := TryLines("bin/callgate", "data", "127.0.0.1:9464")
+	for _, try := range Decisions {
+		if !strings.Contains(text, DecideCommand("bin/callgate", "", try)) {
+			t.Errorf("what-to-try lacks %q", try.What)
+		}
+	}
+	if strings.Contains(text, "--data") {
+		t.Errorf("default data dir should not be spelled out:\n%s", text)
+	}
+	if !strings.Contains(TryLines("callgate", "/tmp/x", ""), "--data /tmp/x") {
+		t.Error("a non-default data dir must be in the commands")
+	}
+}

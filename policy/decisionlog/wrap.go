@@ -1,0 +1,27 @@
+package decisionlog
+
+import (
+	"context"
+	"time"
+
+	"callgate/policy"
+)
+
+// Wrap returns a Decider that asks d and records every decision in l, with
+// the time the call was received and the time spent deciding. Both tiers
+// wrap the engine once, so every decision is logged the same way.
+func Wrap(d policy.Decider, l *Log) policy.Decider {
+	return &logged{d: d, log: l}
+}
+
+type logged struct {
+	d   policy.Decider
+	log *Log
+}
+
+func (w *logged) Decide(ctx context.Context, c policy.Call) policy.Decision {
+	start := time.Now()
+	dec := w.d.Decide(ctx, c)
+	w.log.Record(NewRecord(start, &c, &dec, time.Since(start)))
+	return dec
+}

@@ -1,0 +1,359 @@
+package policy
+
+import (
+	"context"
+
+	"callgate/e164"
+	"callgate/store"
+)
+
+// Engine is the decision engine: a fixed chain of small steps over a
+// store.View. It is safe for concurrent use (it holds no per-call state) and
+// Decide neither allocates nor blocks: the View is an in-memory index.
+//
+// The chain, in order (each step either settles the decision or passes on):
+//
+//	subscriber       look up the owner of the called number (trace only)
+//	key              spoof protection: enrolled caller without a call key -> block
+//	                 [slot: fraud lockdown, see signalsBeforeLists]
+//	not-subscriber   called number not a subscriber -> allow
+//	vip              caller on the subscriber's VIP list -> allow
+//	blocked          caller on the subscriber's Blocked list -> block
+//	provider-blocked caller on the provider's Blocked list -> block
+//	                 [slot: attestation, reputation, see signalsBeforeTreatment]
+//	anonymous        no number or presentation restricted/unavailable -> anonymous treatment
+//	unknown          everyone else -> unknown-caller treatment
+//
+// and then two finishing steps for actions that need the SIP tier:
+//
+//	route            fill Decision.Route; no usable route -> allow (see route)
+//	pin              PINAllowed when the subscriber has an override PIN
+//
+// The chain is written out as direct method calls rather than a slice of
+// step functions: an indirect call would make the per-call state escape to
+// the heap (one allocation per Decide), and the order is policy, not
+// configuration. Each step is a method on *Engine taking *state, so tests
+// drive any step on its own.
+type Engine struct {
+	view                store.View
+	defaultAnnouncement uint32
+}
+
+// Option configures an Engine.
+type Option func(*Engine)
+
+// WithDefaultAnnouncement sets the platform announcement used when a
+// subscriber with Reject with Media on (or with the announce-then-voicemail
+// treatment) has no announcement of their own. 0 (the default) means none:
+// a Reject-with-Media block without any announcement becomes a plain Block,
+// and the trace says announcement=missing.
+func WithDefaultAnnouncement(id uint32) Option {
+	return func(e *Engine) { e.defaultAnnouncement = id }
+}
+
+// New returns an engine reading view. A nil view is treated as a store with
+// no subscribers (every call is allowed) rather than a crash at the first call.
+func New(view store.View, opts ...Option) *Engine {
+	if view == nil {
+		view = emptyView{}
+	}
+	e := &Engine{view: view}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
+}
+
+var _ Decider = (*Engine)(nil)
+
+// state is one decision in progress. It lives on Decide's stack.
+//
+// The call is copied in rather than pointed to: steps copy strings between
+// fields of *state, which escape analysis treats as a store to the heap, so
+// a pointer field here would move the caller's Call to the heap.
+type state struct {
+	call  Call
+	sub   store.SubscriberView
+	found bool // sub is valid: the called number belongs to a subscriber
+	d     Decision
+}
+
+// Decide runs the chain for one call. It always returns a Decision with a
+// non-zero Action.
+//
+// If ctx is already done the asking tier has given up and is using its own
+// safe answer, so the engine does not spend time on lookups: it returns
+// Allow with the single trace step cancelled=yes (a call is never lost
+// because of the engine). Only ctx.Err() is consulted — the check is cheap
+// and the chain itself never waits, so there is nothing to interrupt.
+func (e *Engine) Decide(ctx context.Context, c Call) Decision {
+	var s state
+	s.call = c
+	if ctx != nil && ctx.Err() != nil {
+		s.d.Trace.Add(RuleCancelled, OutcomeYes)
+		s.d.Action = ActionAllow
+		return s.d
+	}
+	e.subscriber(&s)
+	_ = e.signalsBeforeLists(&s) ||
+		e.notSubscriber(&s) ||
+		e.vip(&s) ||
+		e.blocked(&s) ||
+		e.providerBlocked(&s) ||
+		e.signalsBeforeTreatment(&s) ||
+		e.anonymous(&s) ||
+		e.unknown(&s)
+	e.route(&s)
+	e.pin(&s)
+	return s.d
+}
+
+// subscriber looks up the owner of the called number. A call without a
+// called number cannot belong to anyone: subscriber=missing.
+func (e *Engine) subscriber(s *state) {
+	if s.call.Called == 0 {
+		s.d.Trace.Add(RuleSubscriber, OutcomeMissing)
+		return
+	}
+	s.sub, s.found = e.view.Subscriber(s.call.Called)
+	if s.found {
+		s.d.Subscriber = s.sub.ID
+		s.d.Trace.Add(RuleSubscriber, OutcomeYes)
+		return
+	}
+	s.d.Trace.Add(RuleSubscriber, OutcomeNo)
+}
+
+// signalsBeforeLists is the slot for signals that override the subscriber's
+// own lists, because the caller's identity itself is in doubt or the call
+// must not be placed at all:
+//
+//   - key (implemented): a call claiming an enrolled calling number without a
+//     matching call key is spoofed and blocked (DESIGN.md, spoof protection),
+//     whoever is called and whatever the lists say — a spoofed VIP number
+//     must not ring through. A matched key is recorded and the chain goes on.
+//     KeyNotChecked (the caller is not enrolled) adds no step.
+//   - fraud lock (slot): Call.FraudLocked concerns outbound calls of a locked
+//     group (Outgoing Calling Plan); its restriction also depends on the
+//     destination class (international, premium), which Call does not carry
+//     yet. When it does, a RuleFraud step belongs here.
+func (e *Engine) signalsBeforeLists(s *state) bool {
+	switch s.call.KeyMatch {
+	case KeyMissing:
+		s.d.Trace.Add(RuleKey, OutcomeMissing)
+		e.block(s)
+		return true
+	case KeyMatched:
+		s.d.Trace.Add(RuleKey, OutcomeYes)
+	}
+	return false
+}
+
+// notSubscriber settles calls to numbers nobody subscribed: the engine has
+// no business with them, so they proceed (AIN Authorize_Termination).
+func (e *Engine) notSubscriber(s *state) bool {
+	if s.found {
+		return false
+	}
+	s.d.Action = ActionAllow
+	return true
+}
+
+// vip lets callers on the subscriber's VIP list through. Lists are only
+// consulted when there is a calling number; a restricted-presentation call
+// still carries the network-provided number, so VIP and Blocked apply to it
+// (privacy hides the number from the called party, not from the network).
+func (e *Engine) vip(s *state) bool {
+	if s.call.Calling == 0 {
+		return false
+	}
+	if e.view.InVIP(s.sub.ID, s.call.Calling) {
+		s.d.Trace.Add(RuleVIP, OutcomeYes)
+		s.d.Action = ActionAllow
+		return true
+	}
+	s.d.Trace.Add(RuleVIP, OutcomeNo)
+	return false
+}
+
+// blocked rejects callers on the subscriber's own Blocked list.
+func (e *Engine) blocked(s *state) bool {
+	if s.call.Calling == 0 {
+		return false
+	}
+	if e.view.InBlocked(s.sub.ID, s.call.Calling) {
+		s.d.Trace.Add(RuleBlocked, OutcomeYes)
+		e.block(s)
+		return true
+	}
+	s.d.Trace.Add(RuleBlocked, OutcomeNo)
+	return false
+}
+
+// providerBlocked rejects callers on the provider-wide Blocked list. It
+// comes after the subscriber's VIP list: a subscriber may still accept a
+// number their provider blocks for everyone else.
+func (e *Engine) providerBlocked(s *state) bool {
+	if s.call.Calling == 0 {
+		return false
+	}
+	if e.view.ProviderBlocked(s.sub.Provider, s.call.Calling) {
+		s.d.Trace.Add(RuleProviderBlocked, OutcomeYes)
+		e.block(s)
+		return true
+	}
+	s.d.Trace.Add(RuleProviderBlocked, OutcomeNo)
+	return false
+}
+
+// signalsBeforeTreatment is the slot for signals that refine how a caller
+// the subscriber has not listed is treated. Nothing is decided here yet:
+//
+//   - attestation (RuleAttestation): tag, screen or block C-attested or
+//     failed calls per tenant policy; the policy settings are not in
+//     store.SubscriberView yet.
+//   - reputation (RuleReputation): medium/high risk -> Challenge, low and
+//     exempt pass on to the treatments below; whether a tenant takes the
+//     spam-screening service is likewise not in the view yet.
+//
+// Both run after VIP and Blocked (the subscriber's explicit choices win) and
+// before the anonymous/unknown treatments. A step returns true when it
+// settles the decision, like every other step.
+func (e *Engine) signalsBeforeTreatment(s *state) bool {
+	_ = s
+	return false
+}
+
+// anonymous applies the anonymous-caller treatment to callers with no
+// number or with presentation restricted/unavailable.
+func (e *Engine) anonymous(s *state) bool {
+	if !s.call.Anonymous() {
+		s.d.Trace.Add(RuleAnonymous, OutcomeNo)
+		return false
+	}
+	e.treat(s, RuleAnonymous, s.sub.Anonymous)
+	return true
+}
+
+// unknown applies the unknown-caller treatment to everyone else.
+func (e *Engine) unknown(s *state) bool {
+	e.treat(s, RuleUnknown, s.sub.Unknown)
+	return true
+}
+
+// treat maps a treatment to an action and records rule=apply. A treatment
+// the engine does not know (or TreatUnset, which the view promises never to
+// return) records rule=missing and allows the call: a configuration gap must
+// not lose calls.
+func (e *Engine) treat(s *state, r Rule, t store.Treatment) {
+	switch t {
+	case store.TreatAllow:
+		s.d.Action = ActionAllow
+	case store.TreatScreen:
+		s.d.Action = ActionScreen
+		// The subscriber may send a screened caller to voicemail.
+		s.d.Voicemail = s.sub.Voicemail
+	case store.TreatAnnounceVoicemail:
+		s.d.Action = ActionVoicemail
+		// No announcement anywhere is acceptable here: the B2BUA has a
+		// generic "please leave a message" prompt.
+		s.d.Announcement = e.announcementFor(&s.sub)
+		s.d.Voicemail = s.sub.Voicemail
+	case store.TreatBlock:
+		s.d.Trace.Add(r, OutcomeApply)
+		e.block(s)
+		return
+	case store.TreatChallenge:
+		s.d.Action = ActionChallenge
+	default:
+		s.d.Trace.Add(r, OutcomeMissing)
+		s.d.Action = ActionAllow
+		return
+	}
+	s.d.Trace.Add(r, OutcomeApply)
+}
+
+// block rejects the call, with the subscriber's announcement when Reject
+// with Media is on. With Reject with Media on but no announcement anywhere,
+// a plain Block is the honest answer (the SSP cannot play "nothing") and the
+// trace says announcement=missing.
+func (e *Engine) block(s *state) {
+	if s.found && s.sub.RejectWithMedia {
+		if a := e.announcementFor(&s.sub); a != 0 {
+			s.d.Action = ActionBlockWithAnnouncement
+			s.d.Announcement = a
+			return
+		}
+		s.d.Trace.Add(RuleAnnouncement, OutcomeMissing)
+	}
+	s.d.Action = ActionBlock
+}
+
+func (e *Engine) announcementFor(sub *store.SubscriberView) uint32 {
+	if sub.Announcement != 0 {
+		return sub.Announcement
+	}
+	return e.defaultAnnouncement
+}
+
+// route fills Decision.Route for actions that need the SIP tier (Screen,
+// Challenge, Voicemail). The route must be usable by the asking tier: AIN
+// forwards to its RoutingNumber, SIP redirects to its SIPURI.
+//
+// When no usable route is configured the call is allowed (route=missing in
+// the trace): a carrier would rather let an unscreened call ring than lose
+// it, and a missing route is a provisioning fault the operator sees in the
+// decision log, not the caller's. The announcement and voicemail target of
+// the abandoned treatment are cleared so the tier is not misled.
+func (e *Engine) route(s *state) {
+	if !s.d.Action.NeedsSIPTier() {
+		return
+	}
+	r, ok := e.view.EgressRoute(s.sub.Provider)
+	if ok && routeUsable(&r, s.call.Origin) {
+		s.d.Route = r
+		s.d.Trace.Add(RuleRoute, OutcomeYes)
+		return
+	}
+	s.d.Trace.Add(RuleRoute, OutcomeMissing)
+	s.d.Action = ActionAllow
+	s.d.Announcement = 0
+	s.d.Voicemail = ""
+}
+
+// routeUsable reports whether r can carry a call for the given tier. An
+// unknown origin accepts either half.
+func routeUsable(r *store.Route, o Origin) bool {
+	switch o {
+	case OriginAIN:
+		return r.RoutingNumber != 0
+	case OriginSIP:
+		return r.SIPURI != ""
+	}
+	return r.RoutingNumber != 0 || r.SIPURI != ""
+}
+
+// pin lets a caller who knows the subscriber's override PIN through: only
+// meaningful when the call reaches a conversation on the SIP tier.
+func (e *Engine) pin(s *state) {
+	if !s.d.Action.NeedsSIPTier() {
+		return
+	}
+	if s.sub.HasPIN {
+		s.d.PINAllowed = true
+		s.d.Trace.Add(RulePIN, OutcomeYes)
+		return
+	}
+	s.d.Trace.Add(RulePIN, OutcomeNo)
+}
+
+// emptyView is a store with no subscribers, used when New is given nil.
+type emptyView struct{}
+
+func (emptyView) Subscriber(e164.Number) (store.SubscriberView, bool) {
+	return store.SubscriberView{}, false
+}
+func (emptyView) InVIP(uint32, e164.Number) bool           { return false }
+func (emptyView) InBlocked(uint32, e164.Number) bool       { return false }
+func (emptyView) ProviderBlocked(uint32, e164.Number) bool { return false }
+func (emptyView) EgressRoute(uint32) (store.Route, bool)   { return store.Route{}, false }

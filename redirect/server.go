@@ -1,0 +1,378 @@
+package redirect
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"callgate/policy"
+	"callgate/redirect/token"
+)
+
+// Server is the SIP redirect server: it answers every INVITE at once with a
+// redirect (302) or a rejection (603/608) from one policy decision, and is
+// otherwise a well-behaved RFC 3261 UAS (see the package documentation).
+// It is safe for concurrent use; build it with New.
+type Server struct {
+	cfg       Config
+	decider   policy.Decider
+	log       *slog.Logger
+	cont      *template
+	overrides map[string]*template
+	screen    *template
+	routeTpl  sync.Map // Decision.Route.SIPURI -> *template (nil when invalid)
+	signer    *token.Signer
+	seed      maphash.Seed
+	now       func() time.Time
+
+	// Immutable headers shared by every response that carries them.
+	hdrServer, hdrAllow, hdrAccept, hdrRetryAfter, hdrCallInfo sip.Header
+
+	ua  *sipgo.UserAgent
+	srv *sipgo.Server
+
+	mu       sync.Mutex
+	udpConn  *net.UDPConn
+	tcpLn    net.Listener
+	tlsLn    net.Listener
+	tlsConf  *tls.Config
+	listened bool
+	baseCtx  context.Context
+
+	inflight atomic.Int64
+	bucket   bucket
+	stats    counters
+}
+
+// Allowed methods (RFC 3261 §20.5): what a redirect server answers itself.
+const allowMethods = "INVITE, ACK, CANCEL, OPTIONS"
+
+// New builds a server over any policy.Decider (the engine, or a fake in
+// tests). It checks the configuration, compiles the route templates and
+// loads the TLS certificate, but opens no socket: call Listen and Serve (or
+// ListenAndServe).
+func New(cfg Config, d policy.Decider) (*Server, error) {
+	if d == nil {
+		return nil, errors.New("redirect: nil Decider")
+	}
+	c := cfg.withDefaults()
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("redirect: config: %w", err)
+	}
+	s := &Server{cfg: c, decider: d, log: c.Logger, seed: maphash.MakeSeed(), now: time.Now, baseCtx: context.Background()}
+	var err error
+	if s.cont, err = compileTemplate("ContinueRoute", c.ContinueRoute); err != nil {
+		return nil, fmt.Errorf("redirect: config: %w", err)
+	}
+	if s.screen, err = compileTemplate("ScreeningURI", c.ScreeningURI); err != nil {
+		return nil, fmt.Errorf("redirect: config: %w", err)
+	}
+	s.overrides = make(map[string]*template, len(c.RouteOverrides))
+	for name, src := range c.RouteOverrides {
+		t, err := compileTemplate("RouteOverrides["+name+"]", src)
+		if err != nil {
+			return nil, fmt.Errorf("redirect: config: %w", err)
+		}
+		s.overrides[name] = t
+	}
+	var signKey *token.Key
+	for i := range c.TokenKeys {
+		if c.TokenKeys[i].ID == c.TokenKeyID {
+			signKey = &c.TokenKeys[i]
+		}
+	}
+	if signKey == nil {
+		return nil, fmt.Errorf("redirect: config: no token key with ID %d among %d TokenKeys", c.TokenKeyID, len(c.TokenKeys))
+	}
+	if s.signer, err = token.NewSigner(*signKey); err != nil {
+		return nil, fmt.Errorf("redirect: config: %w", err)
+	}
+	if c.TLS != "" {
+		s.tlsConf = c.TLSConfig
+		if s.tlsConf == nil {
+			cert, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
+			if err != nil {
+				return nil, fmt.Errorf("redirect: config: TLS certificate %s / key %s: %w", c.TLSCertFile, c.TLSKeyFile, err)
+			}
+			s.tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		}
+	}
+	if c.ServerName != "-" {
+		s.hdrServer = sip.NewHeader("Server", c.ServerName)
+	}
+	s.hdrAllow = sip.NewHeader("Allow", allowMethods)
+	s.hdrAccept = sip.NewHeader("Accept", "application/sdp")
+	secs := int64((c.RetryAfter + time.Second - 1) / time.Second)
+	s.hdrRetryAfter = sip.NewHeader("Retry-After", fmt.Sprint(secs))
+	if c.RejectInfoURL != "" {
+		s.hdrCallInfo = sip.NewHeader("Call-Info", "<"+c.RejectInfoURL+">;purpose=jwscard")
+	}
+	if c.MaxRate > 0 {
+		s.bucket.init(c.MaxRate, c.RateBurst)
+	}
+
+	s.ua, err = sipgo.NewUA(
+		sipgo.WithUserAgent(c.ServerName),
+		sipgo.WithUserAgentParser(newLenientParser()),
+		sipgo.WithUserAgentTransportLayerOptions(
+			sip.WithTransportLayerLogger(s.log),
+			sip.WithTransportLayerReadFilter(s.readFilter),
+		),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(s.log)),
+		sipgo.WithUserAgenTLSConfig(s.tlsConf),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("redirect: sipgo user agent: %w", err)
+	}
+	s.srv, err = sipgo.NewServer(s.ua, sipgo.WithServerLogger(s.log))
+	if err != nil {
+		return nil, fmt.Errorf("redirect: sipgo server: %w", err)
+	}
+	// One handler for every method: the answer depends on the request only.
+	s.srv.OnInvite(s.handle)
+	s.srv.OnAck(s.handle)
+	s.srv.OnCancel(s.handle)
+	s.srv.OnOptions(s.handle)
+	s.srv.OnNoRoute(s.handle)
+	return s, nil
+}
+
+// Listen opens the configured sockets, so the caller learns of a bad or
+// busy address before serving, and (with port 0) which port it got.
+func (s *Server) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listened {
+		return errors.New("redirect: already listening")
+	}
+	var err error
+	closeAll := func() {
+		if s.udpConn != nil {
+			s.udpConn.Close()
+		}
+		if s.tcpLn != nil {
+			s.tcpLn.Close()
+		}
+	}
+	if a := s.cfg.UDP; a != "" {
+		ua, rerr := net.ResolveUDPAddr("udp", a)
+		if rerr != nil {
+			return fmt.Errorf("redirect: UDP address %q: %w", a, rerr)
+		}
+		if s.udpConn, err = net.ListenUDP("udp", ua); err != nil {
+			return fmt.Errorf("redirect: listen UDP %s: %w", a, err)
+		}
+		// A burst of INVITEs must queue in the kernel, not be dropped.
+		_ = s.udpConn.SetReadBuffer(4 << 20)
+	}
+	if a := s.cfg.TCP; a != "" {
+		if s.tcpLn, err = net.Listen("tcp", a); err != nil {
+			closeAll()
+			return fmt.Errorf("redirect: listen TCP %s: %w", a, err)
+		}
+	}
+	if a := s.cfg.TLS; a != "" {
+		ln, lerr := net.Listen("tcp", a)
+		if lerr != nil {
+			closeAll()
+			return fmt.Errorf("redirect: listen TLS %s: %w", a, lerr)
+		}
+		s.tlsLn = tls.NewListener(ln, s.tlsConf)
+	}
+	s.listened = true
+	return nil
+}
+
+// Addr returns the bound address of the "udp", "tcp" or "tls" listener, or
+// nil when there is none (call after Listen).
+func (s *Server) Addr(network string) net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch network {
+	case "udp":
+		if s.udpConn != nil {
+			return s.udpConn.LocalAddr()
+		}
+	case "tcp":
+		if s.tcpLn != nil {
+			return s.tcpLn.Addr()
+		}
+	case "tls":
+		if s.tlsLn != nil {
+			return s.tlsLn.Addr()
+		}
+	}
+	return nil
+}
+
+// Serve answers requests on the listeners opened by Listen (it calls Listen
+// itself if needed) until ctx is done, then closes them and returns nil; it
+// returns an error when a listener fails.
+func (s *Server) Serve(ctx context.Context) error {
+	s.mu.Lock()
+	listened := s.listened
+	s.mu.Unlock()
+	if !listened {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	s.baseCtx = ctx
+	udpConn, tcpLn, tlsLn := s.udpConn, s.tcpLn, s.tlsLn
+	s.mu.Unlock()
+
+	errc := make(chan error, 3)
+	n := 0
+	serve := func(what string, f func() error) {
+		n++
+		go func() {
+			err := f()
+			if err != nil && ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
+				errc <- fmt.Errorf("redirect: %s listener: %w", what, err)
+				return
+			}
+			errc <- nil
+		}()
+	}
+	if udpConn != nil {
+		serve("UDP", func() error { return s.srv.ServeUDP(udpConn) })
+	}
+	if tcpLn != nil {
+		serve("TCP", func() error { return s.srv.ServeTCP(tcpLn) })
+	}
+	if tlsLn != nil {
+		serve("TLS", func() error { return s.srv.ServeTLS(tlsLn) })
+	}
+
+	var first error
+	select {
+	case <-ctx.Done():
+	case first = <-errc:
+		n--
+	}
+	s.closeListeners()
+	for ; n > 0; n-- {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+		}
+	}
+	s.ua.Close()
+	return first
+}
+
+// ListenAndServe is Listen then Serve.
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	return s.Serve(ctx)
+}
+
+func (s *Server) closeListeners() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.udpConn != nil {
+		s.udpConn.Close()
+	}
+	if s.tcpLn != nil {
+		s.tcpLn.Close()
+	}
+	if s.tlsLn != nil {
+		s.tlsLn.Close()
+	}
+}
+
+// handle is the sipgo handler for every method. sipgo has matched the
+// request to a server transaction (retransmissions of the INVITE, its ACK and
+// a CANCEL of it never get here); the response goes through the transaction,
+// which retransmits 3xx-6xx over UDP until the ACK (RFC 3261 §17.2.1) and
+// sends 100 Trying only if the decision takes longer than 200 ms.
+func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
+	res := s.respond(req)
+	if res == nil {
+		return
+	}
+	if tx.Err() != nil {
+		// Cancelled while deciding: sipgo has sent 487, which must stay
+		// the transaction's answer to retransmissions.
+		return
+	}
+	if err := tx.Respond(res); err != nil {
+		s.stats.sendErrors.Add(1)
+		s.log.Warn("redirect: sending response failed", "status", res.StatusCode, "method", string(req.Method), "peer", req.Source(), "error", err)
+	}
+}
+
+// bucket is a token-bucket rate limiter.
+type bucket struct {
+	mu     sync.Mutex
+	rate   float64 // tokens per second
+	burst  float64
+	tokens float64
+	last   time.Time
+	on     bool
+}
+
+func (b *bucket) init(rate float64, burst int) {
+	b.rate, b.burst, b.tokens, b.on = rate, float64(burst), float64(burst), true
+}
+
+func (b *bucket) take(now time.Time) bool {
+	if !b.on {
+		return true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.last.IsZero() {
+		b.tokens += now.Sub(b.last).Seconds() * b.rate
+		if b.tokens > b.burst {
+			b.tokens = b.burst
+		}
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+type counters struct {
+	invites, redirects, screened, declined, overload, malformed, options, other, sendErrors, decideErrors atomic.Uint64
+}
+
+// Stats is a snapshot of the server's counters since it was built.
+type Stats struct {
+	Invites      uint64 // INVITEs answered (any status)
+	Redirects    uint64 // 302 to the continue route (Allow)
+	Screened     uint64 // 302 to the B2BUA (screen, challenge, announcement, voicemail)
+	Declined     uint64 // 603 or 608 (Block)
+	Overload     uint64 // 503 because of MaxInFlight or MaxRate
+	Malformed    uint64 // 400/505/416 for malformed requests, and malformed datagrams dropped
+	Options      uint64 // OPTIONS answered
+	Other        uint64 // other methods answered (405, 481)
+	SendErrors   uint64 // responses the transport failed to send
+	DecideErrors uint64 // INVITEs answered 500 because the decision was unusable
+}
+
+// Stats returns the current counters.
+func (s *Server) Stats() Stats {
+	c := &s.stats
+	return Stats{
+		Invites: c.invites.Load(), Redirects: c.redirects.Load(), Screened: c.screened.Load(),
+		Declined: c.declined.Load(), Overload: c.overload.Load(), Malformed: c.malformed.Load(),
+		Options: c.options.Load(), Other: c.other.Load(), SendErrors: c.sendErrors.Load(),
+		DecideErrors: c.decideErrors.Load(),
+	}
+}

@@ -1,0 +1,5 @@
+package token
+
+import "encoding/base64"
+
+func decodeForTest(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
