@@ -49,7 +49,11 @@ type tierDeps struct {
 	Store   *store.Store     // the list store (read it through the Decider on the call path)
 	Decider policy.Decider   // the engine, wrapped to log every decision and count it in metrics
 	Metrics *metrics.Metrics // register the tier's own collectors here
-	Logger  *slog.Logger
+	// DecisionLog is where a tier records answers it gives without the
+	// engine (safe answers under overload); decisions made through Decider
+	// are already recorded.
+	DecisionLog *decisionlog.Log
+	Logger      *slog.Logger
 	// Fail reports a fatal error of a running tier; the daemon shuts down.
 	Fail func(error)
 }
@@ -58,10 +62,10 @@ type tierDeps struct {
 // when the tier is disabled there.
 type tierFactory func(d *tierDeps) (Tier, error)
 
-// tierFactories are the tiers serve runs, in start order. The SCP tier
-// plugs in here when it lands: append its factory (config in cfg.SCP).
+// tierFactories are the tiers serve runs, in start order.
 var tierFactories = []tierFactory{
 	newSIPTier,
+	newSCPTier,
 }
 
 // describer is implemented by tiers that can say where they listen, for
@@ -188,7 +192,7 @@ func (e *env) serve(ctx context.Context, cfg config.Config) (err error) {
 		undo = append(undo, func() { s.admin.Close() })
 	}
 
-	deps := &tierDeps{Config: &s.cfg, Store: s.st, Decider: s.decider, Metrics: s.m, Logger: log, Fail: s.fail}
+	deps := &tierDeps{Config: &s.cfg, Store: s.st, Decider: s.decider, Metrics: s.m, DecisionLog: s.dlog, Logger: log, Fail: s.fail}
 	for _, f := range tierFactories {
 		t, err := f(deps)
 		if err != nil {
@@ -332,18 +336,6 @@ func (s *server) summary(storePath string) {
 		s.log.Warn("the store has no subscribers: every call is allowed. Seed the demo with 'callgate demo' or create tenants (callgate provider create ...)")
 	}
 	s.log.Info("callgate serving", attrs...)
-	if s.cfg.SCP.Enabled && !hasTier(s.tiers, "scp") {
-		s.log.Warn("scp.enabled is set but this build has no SCP tier yet; the SCP section is parsed and ignored")
-	}
-}
-
-func hasTier(ts []Tier, name string) bool {
-	for _, t := range ts {
-		if t.Name() == name {
-			return true
-		}
-	}
-	return false
 }
 
 // storeSizes counts the store's tenants and list rows from its index.

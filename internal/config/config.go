@@ -250,7 +250,7 @@ func Default() Config {
 			ServerName:    "callgate",
 		},
 		SCP: SCP{
-			Enabled:         false,
+			Enabled:         true,
 			Transport:       "tcp",
 			Role:            "sg",
 			Listen:          []string{"127.0.0.1:2905"},

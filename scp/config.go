@@ -1,0 +1,293 @@
+package scp
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"strings"
+	"time"
+
+	"callgate/e164"
+	"callgate/internal/config"
+	"callgate/sigtran/m3ua"
+	"callgate/sigtran/sccp"
+)
+
+// SafeAnswer is what a query gets when it cannot be decided in time or at
+// all (time budget spent, engine failure, overload shedding).
+type SafeAnswer uint8
+
+// Safe answers.
+const (
+	// SafeAuthorize answers authorizeTermination: the call rings as if
+	// callgate were not there (the default: a screening failure must not
+	// lose calls).
+	SafeAuthorize SafeAnswer = iota
+	// SafeForward answers forwardCall to Config.SafeForwardNumber (the SIP
+	// tier's routing number), which screens the call there; without a
+	// number it falls back to SafeAuthorize.
+	SafeForward
+)
+
+func (a SafeAnswer) String() string {
+	if a == SafeForward {
+		return "forward"
+	}
+	return "authorize"
+}
+
+// Overload configures overload control (see package scp/overload).
+type Overload struct {
+	// Capacity is the query rate (per second) above which the SCP sends
+	// ACG for the busiest called codes; 0 disables ACG (the bounded
+	// backlog still sheds).
+	Capacity int
+	// GapDuration and GapInterval are the ACG settings at 1x-2x capacity
+	// (defaults 4 s and 500 ms); the interval grows with the overload.
+	GapDuration, GapInterval time.Duration
+	// CodeDigits is how many leading digits of the called number form the
+	// controlled code: 10 (the called number itself, the default) or 6
+	// (NPA-NXX, the code switches usually gap).
+	CodeDigits int
+	// TranslationType goes into the acg's translationType (default 0, as
+	// the switches' ACG tables are keyed by it; match their translations).
+	TranslationType uint8
+	// ControlCause is the acg's controlCauseIndicator octet (default 1,
+	// SCP overload — the value our vectors and common SSPs use).
+	ControlCause uint8
+	// Backlog bounds the queries waiting for a worker (default: what the
+	// configured capacity serves within the time budget, at least 1024).
+	// Queries beyond it, and queries that waited longer than the time
+	// budget, get the safe answer (with an ACG) at once, without Decide.
+	Backlog int
+}
+
+// Config configures a Service. FromConfig maps the daemon's scp: section
+// onto it.
+type Config struct {
+	// Role is the M3UA role: RoleSG or RoleIPSP accept switches (Listen),
+	// RoleASP dials an SG/STP (Connect), RoleIPSP may also dial.
+	Role m3ua.Role
+	// Network is "tcp" or "sctp".
+	Network string
+	// Listen is the local address (SG, IPSP server); several addresses of
+	// one multi-homed SCTP host are written "ip1/ip2:port".
+	Listen string
+	// Connect lists the SGs/STPs or peers to dial (ASP, IPSP client).
+	Connect []string
+
+	// PointCode is the SCP's own point code. DATA addressed to another
+	// DPC is discarded (0 accepts any).
+	PointCode sccp.PointCode
+	// SSN is the subsystem the SCP answers on; queries for another SSN
+	// are returned with UDTS "unequipped user" when they ask for return.
+	SSN uint8
+	// Variant is the SCCP address format (ANSI default).
+	Variant sccp.Variant
+	// RoutingContexts, NetworkAppearance and TrafficMode are the M3UA
+	// application-server settings (see m3ua.Config).
+	RoutingContexts   []uint32
+	NetworkAppearance *uint32
+	TrafficMode       m3ua.TrafficMode
+
+	// TimeBudget bounds a query from arrival to answer (default 50 ms).
+	TimeBudget time.Duration
+	// SafeAnswer and SafeForwardNumber: see SafeAnswer.
+	SafeAnswer        SafeAnswer
+	SafeForwardNumber e164.Number
+
+	Overload Overload
+
+	// Workers is the number of goroutines deciding queries (default
+	// GOMAXPROCS). 0 after defaults is impossible; use Inline to decide on
+	// the association's reader goroutine instead.
+	Workers int
+	// Inline decides each query on the reader goroutine of its association
+	// instead of handing it to a worker (saves the hand-off; several
+	// associations still run in parallel). The trade-off: no per-worker
+	// backlog (the socket buffer and TCP/SCTP flow control bound what
+	// waits, and its age cannot be measured, so nothing is shed as stale),
+	// and a Decide that never returns holds up its association; the time
+	// budget, safe answers, ACG and overload shedding of controlled codes
+	// work the same. BenchmarkLoopbackTCP compares the two modes.
+	Inline bool
+	// DialogueTimeout expires dialogues the switch leaves open (default
+	// 30 s); MaxDialogues bounds them (default 1<<20; further queries get
+	// Abort resourceUnavailable).
+	DialogueTimeout time.Duration
+	MaxDialogues    int
+
+	// HeartbeatInterval is the M3UA BEAT period (default 10 s, negative
+	// disables).
+	HeartbeatInterval time.Duration
+
+	Logger *slog.Logger
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("scp: "+format, args...)) }
+	switch c.Network {
+	case "tcp", "sctp":
+	default:
+		bad("network %q is not tcp or sctp", c.Network)
+	}
+	switch c.Role {
+	case m3ua.RoleSG:
+		if c.Listen == "" {
+			bad("role sg needs a listen address")
+		}
+	case m3ua.RoleASP:
+		if len(c.Connect) == 0 {
+			bad("role asp needs a connect address (the SG or STP)")
+		}
+	case m3ua.RoleIPSP:
+		if (c.Listen == "") == (len(c.Connect) == 0) {
+			bad("role ipsp needs either a listen or connect addresses")
+		}
+	default:
+		bad("unknown M3UA role %v", c.Role)
+	}
+	if c.SSN == 0 || c.SSN == 255 {
+		bad("ssn %d is reserved; use 1-254", c.SSN)
+	}
+	if !c.PointCode.Valid(c.Variant) {
+		bad("point code %d does not fit %v", c.PointCode, c.Variant)
+	}
+	if c.TimeBudget < 0 {
+		bad("negative time budget")
+	}
+	if c.Overload.Capacity < 0 {
+		bad("negative overload capacity")
+	}
+	switch c.Overload.CodeDigits {
+	case 0, 6, 10:
+	default:
+		bad("overload code digits %d: want 6 or 10", c.Overload.CodeDigits)
+	}
+	if c.SafeAnswer > SafeForward {
+		bad("unknown safe answer %d", c.SafeAnswer)
+	}
+	if c.Workers < 0 {
+		bad("negative worker count")
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) defaults() {
+	if c.TimeBudget == 0 {
+		c.TimeBudget = 50 * time.Millisecond
+	}
+	if c.Workers == 0 {
+		c.Workers = runtime.GOMAXPROCS(0)
+	}
+	if c.Overload.CodeDigits == 0 {
+		c.Overload.CodeDigits = 10
+	}
+	if c.Overload.ControlCause == 0 {
+		c.Overload.ControlCause = 1
+	}
+	if c.Overload.Backlog <= 0 {
+		c.Overload.Backlog = max(1024, int(float64(c.Overload.Capacity)*c.TimeBudget.Seconds()))
+	}
+	if c.DialogueTimeout <= 0 {
+		c.DialogueTimeout = 30 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// FromConfig maps the daemon's scp: configuration section onto a Config.
+// safeForward is the routing number a safe answer "forward" uses (the
+// platform's default egress route; 0 makes "forward" fall back to
+// authorize).
+func FromConfig(s *config.SCP, safeForward e164.Number, logger *slog.Logger) (Config, error) {
+	c := Config{
+		Network:           s.Transport,
+		Connect:           append([]string(nil), s.Connect...),
+		SSN:               s.SSN,
+		RoutingContexts:   append([]uint32(nil), s.RoutingContexts...),
+		NetworkAppearance: s.NetworkAppearance,
+		TimeBudget:        s.TimeBudget,
+		SafeForwardNumber: safeForward,
+		Logger:            logger,
+		Overload: Overload{
+			Capacity:    s.ACG.Capacity,
+			GapDuration: s.ACG.GapDuration,
+			GapInterval: s.ACG.GapInterval,
+		},
+	}
+	var err error
+	if c.Variant, err = s.ParsedVariant(); err != nil {
+		return c, fmt.Errorf("scp.variant: %w", err)
+	}
+	if c.PointCode, err = s.ParsedPointCode(); err != nil {
+		return c, err
+	}
+	switch s.Role {
+	case "sg":
+		c.Role = m3ua.RoleSG
+	case "asp":
+		c.Role = m3ua.RoleASP
+	case "ipsp":
+		c.Role = m3ua.RoleIPSP
+	default:
+		return c, fmt.Errorf("scp.role: %q is not sg, asp or ipsp", s.Role)
+	}
+	switch s.TrafficMode {
+	case "", "loadshare":
+		c.TrafficMode = m3ua.TrafficModeLoadshare
+	case "override":
+		c.TrafficMode = m3ua.TrafficModeOverride
+	default:
+		// Broadcast sends every message to every ASP: an SCP answering
+		// each query once per ASP would answer it several times.
+		return c, fmt.Errorf("scp.traffic_mode: %q is not supported by the SCP (use loadshare or override)", s.TrafficMode)
+	}
+	switch s.SafeAnswer {
+	case "", "authorize":
+		c.SafeAnswer = SafeAuthorize
+	case "forward":
+		c.SafeAnswer = SafeForward
+	default:
+		return c, fmt.Errorf("scp.safe_answer: %q is not authorize or forward", s.SafeAnswer)
+	}
+	if len(s.Listen) > 0 && c.Role != m3ua.RoleASP {
+		if c.Listen, err = joinListen(s.Transport, s.Listen); err != nil {
+			return c, err
+		}
+	}
+	if c.Role == m3ua.RoleIPSP && c.Listen != "" {
+		c.Connect = nil // an IPSP either accepts or dials; listening wins
+	}
+	return c, c.validate()
+}
+
+// joinListen turns the listen list into one transport address: a single
+// host:port, or for SCTP several hosts of one port written "ip1/ip2:port"
+// (a multi-homed endpoint).
+func joinListen(network string, list []string) (string, error) {
+	if len(list) == 1 {
+		return list[0], nil
+	}
+	if network != "sctp" {
+		return "", fmt.Errorf("scp.listen: %d addresses: only SCTP binds several (multi-homing); use one with %s", len(list), network)
+	}
+	var hosts []string
+	port := ""
+	for i, a := range list {
+		h, p, err := net.SplitHostPort(a)
+		if err != nil {
+			return "", fmt.Errorf("scp.listen[%d]: %w", i, err)
+		}
+		if port != "" && p != port {
+			return "", fmt.Errorf("scp.listen[%d]: port %s differs from %s: a multi-homed endpoint has one port", i, p, port)
+		}
+		port = p
+		hosts = append(hosts, h)
+	}
+	return net.JoinHostPort(strings.Join(hosts, "/"), port), nil
+}

@@ -1,0 +1,66 @@
+package scp
+
+import (
+	"strings"
+	"testing"
+
+	"callgate/internal/config"
+	"callgate/sigtran/m3ua"
+)
+
+func TestFromConfig(t *testing.T) {
+	base := func() config.SCP {
+		c := config.Default().SCP
+		c.Enabled = true
+		return c
+	}
+	c, err := FromConfig(ptr(base()), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Role != m3ua.RoleSG || c.Listen != "127.0.0.1:2905" || c.PointCode != scpPC || c.SSN != 248 ||
+		c.TrafficMode != m3ua.TrafficModeLoadshare || c.Overload.Capacity != 50000 || len(c.RoutingContexts) != 1 {
+		t.Errorf("default section mapped to %+v", c)
+	}
+	cases := []struct {
+		name    string
+		mod     func(*config.SCP)
+		wantErr string
+		check   func(Config) bool
+	}{
+		{"asp dials", func(s *config.SCP) { s.Role, s.Connect = "asp", []string{"10.0.0.1:2905"} }, "",
+			func(c Config) bool {
+				return c.Role == m3ua.RoleASP && c.Listen == "" && c.Connect[0] == "10.0.0.1:2905"
+			}},
+		{"sctp multi-homed", func(s *config.SCP) {
+			s.Transport, s.Listen = "sctp", []string{"10.0.0.1:2905", "10.0.1.1:2905"}
+		}, "", func(c Config) bool { return c.Listen == "10.0.0.1/10.0.1.1:2905" }},
+		{"tcp cannot multi-home", func(s *config.SCP) { s.Listen = []string{"10.0.0.1:2905", "10.0.1.1:2905"} }, "only SCTP", nil},
+		{"ports differ", func(s *config.SCP) {
+			s.Transport, s.Listen = "sctp", []string{"10.0.0.1:2905", "10.0.1.1:2906"}
+		}, "one port", nil},
+		{"broadcast refused", func(s *config.SCP) { s.TrafficMode = "broadcast" }, "not supported", nil},
+		{"safe forward", func(s *config.SCP) { s.SafeAnswer = "forward" }, "", func(c Config) bool { return c.SafeAnswer == SafeForward }},
+		{"itu", func(s *config.SCP) { s.Variant, s.PointCode = "itu", "1-2-3" }, "", func(c Config) bool { return c.PointCode == 1<<11|2<<3|3 }},
+		{"bad role", func(s *config.SCP) { s.Role = "stp" }, "scp.role", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := base()
+			tc.mod(&s)
+			c, err := FromConfig(&s, 0, nil)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(c) {
+				t.Errorf("mapped to %+v", c)
+			}
+		})
+	}
+}

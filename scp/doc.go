@@ -1,0 +1,60 @@
+// Package scp is callgate's AIN 0.2 service control point: it answers the
+// Termination_Attempt queries of switches (SSPs) over SIGTRAN with what the
+// decision engine says.
+//
+// The data path, one query:
+//
+//	M3UA DATA (sigtran/m3ua, in the configured role: ASP towards an SG/STP,
+//	or SG/IPSP accepting switches, over TCP or kernel SCTP)
+//	  -> SCCP UDT/XUDT (sigtran/sccp; a query for an SSN we do not serve is
+//	     returned with UDTS "unequipped user" when it asks for return)
+//	  -> ANSI TCAP transaction layer (sigtran/tcap: malformed packages get
+//	     the layer's Abort or Reject)
+//	  -> AIN terminationAttempt argument (scp/ain) -> policy.Call
+//	  -> policy.Decider.Decide under the time budget
+//	  -> policy.Decision -> AIN answer in a TCAP Response (see
+//	     encodeDecision for the mapping) -> SCCP answer with the addresses
+//	     swapped -> M3UA DATA with OPC/DPC swapped, same SLS, NI, MP.
+//
+// Robustness. An operation we do not serve gets a Reject 2/2
+// (unrecognised operation code) in a Response, as reference vector P-07R.
+// A terminationAttempt whose parameters are missing or malformed gets a
+// Reject 2/3 (incorrect parameter): the digest of T1.114/GR-1299
+// (ain-tcap-digest §4 and §6) lists both Reject 2/3 and the AIN
+// applicationError (erroneousDataValue / missingConditionalParameter) as
+// possible and leaves the GR-1299 choice unverified; the Reject is the
+// TCAP-level answer every ANSI TCAP stack understands without AIN
+// knowledge, and tshark decodes it fully (it cannot decode AIN Return
+// Error parameters). A query that cannot be decided — Decide returning
+// after the time budget, panicking or returning no usable action — gets
+// the configured safe answer (authorizeTermination by default) and a
+// rate-limited log line; it is never left unanswered.
+//
+// Overload. Every query is counted (offered load) and its called code fed
+// to a fixed-size heavy-hitter sketch (scp/overload). Above the configured
+// capacity the answers for the busiest codes carry an AIN acg component
+// (unlinked invoke, first in the Response, as vector P-05R), with a gap
+// interval that grows with the overload; while over capacity, queries for
+// those codes (the excess) get the safe answer without the engine. Work is
+// bounded: in pool mode queries wait in
+// a fixed backlog per worker; a query arriving to a full backlog, or that
+// waited longer than the time budget, is answered at once with the safe
+// answer and an acg for its code, without asking the engine; queries
+// queued behind a Decide that does not return are answered the same way
+// by the service's ticker (every 100 ms) instead of waiting for it. The TCAP
+// dialogue table is bounded too (further queries get Abort
+// resourceUnavailable, vector P-06R).
+//
+// Threads. Each association's reader goroutine (sigtran/m3ua) reads a
+// message, counts it and hands a copy to the worker that owns its
+// transaction (tcap.Transactions.ShardOf), so the packages of one dialogue
+// stay in order on one worker. Workers (GOMAXPROCS by default) decode in
+// place into reused structures, decide, encode into reused buffers and
+// queue the answer on the association, whose writer coalesces answers into
+// few writes on TCP. Config.Inline decides on the reader goroutine instead.
+//
+// Daemon wiring: the daemon's Tier interface is Name/Start/Shutdown, which
+// *Service implements; FromConfig maps the scp: configuration section and
+// WithRegisterer / WithDecisionLog connect the daemon's metrics registry and
+// decision log.
+package scp

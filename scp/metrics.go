@@ -1,0 +1,150 @@
+package scp
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"callgate/sigtran/tcap"
+)
+
+// Query operations (the in label) and answers (the out label) counted by
+// callgate_scp_queries_total. Dense indices so the hot path indexes an
+// array of pre-resolved counters instead of looking labels up.
+type inOp uint8
+
+const (
+	inTerminationAttempt inOp = iota
+	inInfoAnalyzed
+	inInfoCollected
+	inResourceClear
+	inClose
+	inOther // an operation we do not serve, or not an AIN operation
+	inNone  // no invoke (transaction-level problem, empty package)
+	numIn
+)
+
+var inNames = [numIn]string{"terminationAttempt", "infoAnalyzed", "infoCollected", "resourceClear", "close", "other", "none"}
+
+type outOp uint8
+
+const (
+	outAuthorizeTermination outOp = iota
+	outDisconnect
+	outForwardCall
+	outSendToResource
+	outContinue
+	outReject
+	outAbort
+	outUDTS
+	outNone // nothing sent (discarded, or the package needs no answer)
+	numOut
+)
+
+var outNames = [numOut]string{"authorizeTermination", "disconnect", "forwardCall", "sendToResource", "continue", "reject", "abort", "udts", "none"}
+
+// Reasons for a safe answer.
+type safeReason uint8
+
+const (
+	safeNone      safeReason = iota
+	safeTimeout              // Decide returned after the time budget
+	safePanic                // Decide panicked
+	safeInvalid              // Decide returned no usable action
+	safeStale                // waited longer than the budget for a worker
+	safeBacklog              // the backlog was full
+	safeUnencoded            // the decision could not be put on the wire
+	safeOverload             // over capacity, for a controlled (gapped) code
+	numSafe
+)
+
+var safeNames = [numSafe]string{"", "timeout", "panic", "invalid_decision", "stale", "backlog_full", "unencodable", "overload"}
+
+// Why a message was dropped without an answer.
+type dropReason uint8
+
+const (
+	dropNotSCCP    dropReason = iota // M3UA DATA for another MTP3 user
+	dropBadSCCP                      // undecodable SCCP
+	dropServiceMsg                   // UDTS/XUDTS received
+	dropForeignDPC                   // DATA for another point code
+	dropNoReturn                     // undeliverable, no return option
+	dropTCAP                         // the transaction layer discarded it
+	dropSendFailed                   // the M3UA send queue refused the answer
+	dropEncode                       // answer encoding failed
+	numDrop
+)
+
+var dropNames = [numDrop]string{"not_sccp", "bad_sccp", "service_message", "foreign_dpc", "no_return_option", "tcap_discard", "send_failed", "encode_failed"}
+
+// metrics holds the SCP's instruments; every hot-path one is resolved at
+// construction.
+type metrics struct {
+	queries   [numIn][numOut]prometheus.Counter
+	safe      [numSafe]prometheus.Counter
+	drops     [numDrop]prometheus.Counter
+	rejects   *prometheus.CounterVec
+	aborts    *prometheus.CounterVec
+	udts      *prometheus.CounterVec
+	acg       prometheus.Counter
+	expired   prometheus.Counter
+	latency   prometheus.Histogram
+	offered   prometheus.Gauge
+	overload  prometheus.Gauge
+	backlog   prometheus.Gauge
+	dialogues prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	const ns, sub = "callgate", "scp"
+	m := &metrics{}
+	q := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "queries_total",
+		Help: "TCAP packages with an AIN invoke received, by operation (terminationAttempt, infoAnalyzed, ...) and answer sent (authorizeTermination, disconnect, forwardCall, sendToResource, continue, reject, abort, udts, none)."},
+		[]string{"operation", "answer"})
+	safe := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "safe_answers_total",
+		Help: "Queries answered with the configured safe answer instead of a decision, by reason."}, []string{"reason"})
+	drops := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "dropped_total",
+		Help: "Messages dropped without an answer, by reason."}, []string{"reason"})
+	m.rejects = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "rejects_total",
+		Help: "TCAP Reject components sent, by problem code."}, []string{"problem"})
+	m.aborts = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "aborts_total",
+		Help: "TCAP Abort packages sent, by P-Abort cause."}, []string{"cause"})
+	m.udts = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "udts_total",
+		Help: "SCCP messages returned (UDTS/XUDTS), by return cause."}, []string{"cause"})
+	m.acg = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "acg_sent_total",
+		Help: "AIN acg (automatic code gapping) components sent."})
+	m.expired = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "dialogues_expired_total",
+		Help: "TCAP dialogues the switch left open until they timed out."})
+	m.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "answer_duration_seconds",
+		Help:    "Time from reading a query to queueing its answer.",
+		Buckets: []float64{25e-6, 50e-6, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 0.01, 0.025, 0.05, 0.1, 0.25}})
+	m.offered = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "offered_load_qps",
+		Help: "Queries per second offered over the last second."})
+	m.overload = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "overload_ratio",
+		Help: "Offered load divided by the configured capacity (0 when ACG is off)."})
+	m.backlog = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "backlog",
+		Help: "Queries waiting for a worker."})
+	m.dialogues = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "open_dialogues",
+		Help: "TCAP dialogues open (queries being answered, conversations the switch keeps open)."})
+	for _, c := range []prometheus.Collector{q, safe, drops, m.rejects, m.aborts, m.udts, m.acg, m.expired,
+		m.latency, m.offered, m.overload, m.backlog, m.dialogues} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	for i := range numIn {
+		for o := range numOut {
+			m.queries[i][o] = q.WithLabelValues(inNames[i], outNames[o])
+		}
+	}
+	for r := safeTimeout; r < numSafe; r++ {
+		m.safe[r] = safe.WithLabelValues(safeNames[r])
+	}
+	for r := range numDrop {
+		m.drops[r] = drops.WithLabelValues(dropNames[r])
+	}
+	// Pre-resolve the common labels so that they show from the start.
+	for _, p := range []tcap.Problem{tcap.InvokeUnrecognisedOperation, tcap.InvokeIncorrectParameter} {
+		m.rejects.WithLabelValues(p.String())
+	}
+	m.aborts.WithLabelValues(tcap.ResourceUnavailable.String())
+	return m, nil
+}

@@ -1,0 +1,100 @@
+package overload
+
+import (
+	"testing"
+	"time"
+)
+
+func TestTopKFindsHeavyHitters(t *testing.T) {
+	tk := NewTopK(64)
+	// 3 heavy keys among 10,000 keys seen once each.
+	for i := 0; i < 10000; i++ {
+		tk.Add(uint64(1000 + i))
+		if i%10 == 0 {
+			tk.Add(1)
+		}
+		if i%20 == 0 {
+			tk.Add(2)
+		}
+		if i%40 == 0 {
+			tk.Add(3)
+		}
+	}
+	top := tk.Top()
+	if len(top) != 64 {
+		t.Fatalf("%d entries, want the fixed 64", len(top))
+	}
+	for i, k := range []uint64{1, 2, 3} {
+		if top[i].Key != k {
+			t.Fatalf("rank %d is %d, want %d (%v)", i, top[i].Key, k, top[:4])
+		}
+		if top[i].Count-top[i].Err > uint32(10000/(10<<i)+1) {
+			t.Errorf("key %d guaranteed count %d exceeds its true count", k, top[i].Count-top[i].Err)
+		}
+	}
+	tk.Decay()
+	if got := tk.Top()[0].Count; got > top[0].Count/2+1 {
+		t.Errorf("decay left %d of %d", got, top[0].Count)
+	}
+}
+
+func TestControllerHysteresisAndRate(t *testing.T) {
+	c := New(Config{Capacity: 100, Tick: 100 * time.Millisecond, Window: time.Second})
+	feed := func(n int) {
+		for range n {
+			c.Arrive()
+			c.Observe(0, 7)
+		}
+		c.Tick()
+	}
+	feed(20) // 200/s over one tick
+	if over, r := c.Overloaded(); !over || r < 1.9 {
+		t.Fatalf("not overloaded at %v", r)
+	}
+	if _, ok := c.Control(7, 1, 0); !ok {
+		t.Fatal("busy code not controlled")
+	}
+	// The window fills with quiet ticks: 20 per second is 0.2x.
+	for range 9 {
+		feed(0)
+	}
+	if over, r := c.Overloaded(); over {
+		t.Errorf("still overloaded at %v", r)
+	}
+	if c.Rate() != 20 {
+		t.Errorf("rate %v, want 20/s", c.Rate())
+	}
+	if _, ok := c.Control(7, 1, int64(time.Hour)); ok {
+		t.Error("controlled while not overloaded")
+	}
+}
+
+func TestLimiter(t *testing.T) {
+	var l limiter
+	if !l.allow(5, 1, 0, 100) || l.allow(5, 1, 50, 100) || !l.allow(5, 1, 150, 100) {
+		t.Error("per-pair resend interval not applied")
+	}
+	if !l.allow(5, 2, 60, 100) {
+		t.Error("another peer was limited by the first")
+	}
+}
+
+func TestDurationAndInterval(t *testing.T) {
+	if DurationFor(4*time.Second) != 3 || DurationFor(5*time.Second) != 4 || DurationFor(time.Hour) != 12 || DurationFor(0) != 1 {
+		t.Error("DurationFor")
+	}
+	if NationalIntervalFor(time.Second) != 5 || NationalIntervalFor(1500*time.Millisecond) != 6 || NationalIntervalFor(time.Hour) != 14 {
+		t.Error("NationalIntervalFor")
+	}
+}
+
+// BenchmarkObserve is the per-query cost of the heavy-hitter sketch with
+// mostly distinct keys (the common, not overloaded, case).
+func BenchmarkObserve(b *testing.B) {
+	c := New(Config{Capacity: 1000})
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		c.Arrive()
+		c.Observe(0, uint64(i)|1)
+	}
+}

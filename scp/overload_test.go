@@ -1,0 +1,98 @@
+package scp
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+
+	"callgate/policy"
+	"callgate/scp/ain"
+	"callgate/scp/overload"
+	"callgate/sigtran/tcap"
+)
+
+// TestOverloadACG offers three times the capacity, half of it to one
+// called number and the rest spread over numbers called once each: once the
+// controller has measured the load, answers for the busy number carry an
+// acg for it (gap scaled to 3x), answers for the idle numbers do not, and
+// every query is still answered.
+func TestOverloadACG(t *testing.T) {
+	cfg := testConfig()
+	cfg.Overload = Overload{Capacity: 1000, GapDuration: 4 * time.Second, GapInterval: 500 * time.Millisecond}
+	h := newHarness(t, cfg, &recorder{d: policy.Decision{Action: policy.ActionAllow}})
+	busy := "3035550100"
+	tid := uint32(0x1000)
+	send := func(called string) *tcap.Message {
+		tid++
+		h.s.ovl.Arrive()
+		h.feed(t, query(t, tid, tcap.QueryWithPermission, uint16(ain.OpTerminationAttempt), taParams(t, basicTA(t, "7195551212", called)), 248))
+		return decodeAnswer(t, h.out.one(t))
+	}
+	// 300 queries in one 100 ms tick = 3000/s, 3x capacity.
+	for i := range 300 {
+		called := busy
+		if i%2 == 1 {
+			called = fmt.Sprintf("212555%04d", i)
+		}
+		if m := send(called); len(m.Components) != 1 {
+			t.Fatalf("ACG before the load was measured: %+v", m.Components)
+		}
+	}
+	h.s.ovl.Tick()
+	over, ratio := h.s.ovl.Overloaded()
+	if !over || ratio < 2.9 {
+		t.Fatalf("overloaded=%v ratio=%v, want 3x", over, ratio)
+	}
+	m := send(busy)
+	if len(m.Components) != 2 || ain.OpCode(m.Components[0].Op.Code) != ain.OpACG {
+		t.Fatalf("busy code answered without acg: %+v", m.Components)
+	}
+	var acg ain.AcgArg
+	if err := acg.Unmarshal(m.Components[0].Params); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(acg.GlobalTitleAddress, appendCodeBCD(nil, codeKey(ptr(digits(t, busy, ain.NOANational)), 10))) {
+		t.Errorf("acg for %x", acg.GlobalTitleAddress)
+	}
+	// 3x: 3 * 500 ms = 1.5 s -> the next national interval, 2 s.
+	if acg.GapInterval.Value != ain.NationalGap2s || acg.GapInterval.Private || acg.GapDuration != ain.GapDuration4s {
+		t.Errorf("gap %v for %v, want national 2 s for 4 s", acg.GapInterval, acg.GapDuration)
+	}
+	if m.Components[0].HasCorrelationID || ain.OpCode(m.Components[1].Op.Code) != ain.OpAuthorizeTermination ||
+		m.Components[1].CorrelationID != 1 || m.Components[1].InvokeID != 3 {
+		t.Errorf("components %+v, want unlinked acg 2 then answer 3 linked to 1", m.Components)
+	}
+	// Within the resend interval the same switch gets no second acg.
+	if m := send(busy); len(m.Components) != 1 {
+		t.Errorf("second acg within the resend interval")
+	}
+	for i := range 20 {
+		if m := send(fmt.Sprintf("720555%04d", i)); len(m.Components) != 1 {
+			t.Fatalf("idle code %d got an acg", i)
+		}
+	}
+	if got := h.s.ovl.Controlled(); len(got) != 1 {
+		t.Errorf("controlled codes %x, want only the busy one", got)
+	}
+}
+
+func TestGapScaling(t *testing.T) {
+	c := overload.New(overload.Config{Capacity: 100, GapInterval: time.Second, GapDuration: 3 * time.Second})
+	for _, tc := range []struct {
+		n    int
+		want uint8
+	}{{15, ain.NationalGap1s}, {25, ain.NationalGap2s}, {35, ain.NationalGap5s}, {120, ain.NationalGap15s}} {
+		c2 := overload.New(overload.Config{Capacity: 100, GapInterval: time.Second, GapDuration: 3 * time.Second})
+		for range tc.n {
+			c2.Arrive()
+			c2.Observe(0, 42)
+		}
+		c2.Tick()
+		g, ok := c2.Control(42, 1, 0)
+		if !ok || g.Interval.Value != tc.want || g.Duration != ain.GapDuration4s {
+			t.Errorf("%d/tick: gap %v %v ok=%v, want interval %d, 4 s", tc.n, g.Interval, g.Duration, ok, tc.want)
+		}
+	}
+	_ = c
+}

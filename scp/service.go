@@ -1,0 +1,370 @@
+package scp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"callgate/policy"
+	"callgate/policy/decisionlog"
+	"callgate/scp/overload"
+	"callgate/sigtran/m3ua"
+	"callgate/sigtran/sccp"
+	"callgate/sigtran/tcap"
+)
+
+// sender is where an answer goes: the association the query came on
+// (*m3ua.Association), or a test double.
+type sender interface {
+	SendData(pd m3ua.ProtocolData) error
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithRegisterer registers the SCP's metrics (callgate_scp_*) on r; by
+// default they are kept on a private registry.
+func WithRegisterer(r prometheus.Registerer) Option { return func(s *Service) { s.reg = r } }
+
+// WithDecisionLog records in l the queries the SCP answers without a
+// decision from the engine (safe answers: time budget spent, engine
+// failure, overload shedding), with the trace step cancelled=yes. Decided
+// queries are recorded by the Decider itself: the daemon wraps the engine
+// with decisionlog.Wrap, so every AIN query reaches the log exactly once
+// (a Decide that returns after the budget is recorded twice: the engine's
+// late decision by the wrapper, the safe answer actually sent here).
+func WithDecisionLog(l *decisionlog.Log) Option { return func(s *Service) { s.dlog = l } }
+
+// WithOriginationPolicy installs the hook that answers the originating
+// triggers (infoAnalyzed, infoCollected); see OriginationPolicy.
+func WithOriginationPolicy(p OriginationPolicy) Option { return func(s *Service) { s.orig = p } }
+
+// Service is the AIN SCP: it serves Termination_Attempt (and the
+// originating triggers) over M3UA in the configured role, asking the
+// decision engine for each call. Create it with New, then Start; Shutdown
+// ends it.
+type Service struct {
+	cfg     Config
+	decider policy.Decider
+	log     *slog.Logger
+	reg     prometheus.Registerer
+	dlog    *decisionlog.Log
+	orig    OriginationPolicy
+
+	met *metrics
+	tx  *tcap.Transactions
+	ovl *overload.Controller
+	ep  *m3ua.Endpoint
+
+	workers []*worker
+	queues  []chan *job
+	busy    []atomic.Int64 // per worker: when its current job started (unix ns), 0 when idle
+	pending atomic.Int64   // queued or being processed by a worker
+	scratch sync.Pool      // *worker, for the reader goroutines
+	jobs    sync.Pool      // *job
+
+	wg      sync.WaitGroup
+	stopTic chan struct{}
+	state   atomic.Int32 // 0 new, 1 started, 2 shut down
+
+	safeLog, dropLog, panicLog logLimiter
+}
+
+// job is one DATA message handed from an association's reader to a
+// worker: the routing label, a copy of the SCCP message and when it was
+// read.
+type job struct {
+	snd sender
+	pd  m3ua.ProtocolData
+	buf []byte
+	at  time.Time
+}
+
+// New checks cfg and builds the service.
+func New(cfg Config, decider policy.Decider, opts ...Option) (*Service, error) {
+	if decider == nil {
+		return nil, errors.New("scp: a Decider is required")
+	}
+	cfg.RoutingContexts = append([]uint32(nil), cfg.RoutingContexts...)
+	cfg.Connect = append([]string(nil), cfg.Connect...)
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	cfg.defaults()
+	s := &Service{cfg: cfg, decider: decider, log: cfg.Logger.With("tier", "scp"), orig: ContinueOriginations}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.reg == nil {
+		s.reg = prometheus.NewRegistry()
+	}
+	var err error
+	if s.met, err = newMetrics(s.reg); err != nil {
+		return nil, fmt.Errorf("scp: registering metrics: %w", err)
+	}
+	nw := cfg.Workers
+	if cfg.Inline {
+		nw = 0
+	}
+	s.tx = tcap.NewTransactions(tcap.Config{Timeout: cfg.DialogueTimeout, MaxDialogues: cfg.MaxDialogues,
+		Shards: max(16, 4*nw)})
+	s.ovl = overload.New(overload.Config{
+		Capacity: float64(cfg.Overload.Capacity), GapDuration: cfg.Overload.GapDuration,
+		GapInterval: cfg.Overload.GapInterval, Sketches: nw + 1,
+	})
+	s.scratch.New = func() any { return newWorker(-1) }
+	s.jobs.New = func() any { return &job{buf: make([]byte, 0, 512)} }
+	per := max(16, (cfg.Overload.Backlog+max(nw, 1)-1)/max(nw, 1))
+	s.busy = make([]atomic.Int64, nw)
+	for i := range nw {
+		s.workers = append(s.workers, newWorker(i))
+		s.queues = append(s.queues, make(chan *job, per))
+	}
+	mc := m3ua.Config{
+		Role: cfg.Role, Network: cfg.Network, Listen: cfg.Listen, Connect: cfg.Connect,
+		RoutingContexts: cfg.RoutingContexts, NetworkAppearance: cfg.NetworkAppearance,
+		TrafficMode: cfg.TrafficMode, HeartbeatInterval: cfg.HeartbeatInterval,
+		Info: "callgate SCP", Handler: s.onData, Logger: s.log,
+	}
+	if s.ep, err = m3ua.NewEndpoint(mc); err != nil {
+		return nil, fmt.Errorf("scp: %w", err)
+	}
+	return s, nil
+}
+
+// Name is the tier's name for the daemon's logs.
+func (s *Service) Name() string { return "scp" }
+
+// Start starts the workers and the M3UA endpoint (listening, or dialling
+// in the background). It returns once the endpoint listens or dials. The
+// service runs until Shutdown; ctx only bounds start-up.
+func (s *Service) Start(ctx context.Context) error {
+	if !s.state.CompareAndSwap(0, 1) {
+		return errors.New("scp: already started")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for i, w := range s.workers {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.runWorker(w, s.queues[i], &s.busy[i])
+		}()
+	}
+	s.stopTic = make(chan struct{})
+	s.wg.Add(1)
+	go s.ticker()
+	// The endpoint gets its own context: Shutdown, not the daemon's
+	// signal, decides when it stops, after in-flight queries are answered.
+	if err := s.ep.Start(context.WithoutCancel(ctx)); err != nil {
+		s.state.Store(2) // Shutdown has nothing left to do
+		s.stopBackground()
+		return fmt.Errorf("scp: %w", err)
+	}
+	s.log.Info("scp started", "role", s.cfg.Role.String(), "network", s.cfg.Network, "listen", s.ep.Addr(),
+		"connect", s.cfg.Connect, "point_code", s.cfg.PointCode.Format(s.cfg.Variant), "ssn", s.cfg.SSN,
+		"variant", s.cfg.Variant.String(), "workers", len(s.workers), "time_budget", s.cfg.TimeBudget.String(),
+		"capacity", s.cfg.Overload.Capacity)
+	return nil
+}
+
+// Addr returns the listening address (server roles, after Start).
+func (s *Service) Addr() string { return s.ep.Addr() }
+
+// Describe says where the SCP listens or which peers it dials, for the
+// daemon's start-up summary.
+func (s *Service) Describe() string {
+	if a := s.ep.Addr(); a != "" {
+		return fmt.Sprintf("m3ua %s/%s %s", s.cfg.Network, a, s.cfg.Role)
+	}
+	return fmt.Sprintf("m3ua %s -> %v %s", s.cfg.Network, s.cfg.Connect, s.cfg.Role)
+}
+
+// ActiveAssociations returns the number of ASP-active associations.
+func (s *Service) ActiveAssociations() int { return s.ep.ActiveCount() }
+
+// WaitActive waits until n associations are ASP-active.
+func (s *Service) WaitActive(ctx context.Context, n int) error { return s.ep.WaitActive(ctx, n) }
+
+// Shutdown answers the queries already received, then brings the M3UA
+// associations down (an ASP sends ASP Down) and closes them, and stops the
+// workers. ctx bounds the whole; on expiry the rest is abandoned and the
+// error says so.
+func (s *Service) Shutdown(ctx context.Context) error {
+	if !s.state.CompareAndSwap(1, 2) {
+		return nil
+	}
+	var errs []error
+	// In-flight first: the associations must still be up to carry answers.
+	t := time.NewTicker(time.Millisecond)
+	for s.pending.Load() > 0 && ctx.Err() == nil {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
+	t.Stop()
+	if n := s.pending.Load(); n > 0 {
+		errs = append(errs, fmt.Errorf("scp: %d queries still waiting when the shutdown timeout expired", n))
+	}
+	closed := make(chan struct{})
+	go func() {
+		s.ep.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		// No reader runs any more: nothing can queue a job now.
+		s.stopBackground()
+	case <-ctx.Done():
+		errs = append(errs, errors.New("scp: M3UA associations not closed within the shutdown timeout"))
+	}
+	s.log.Info("scp stopped", "open_dialogues", s.tx.Len())
+	return errors.Join(errs...)
+}
+
+func (s *Service) stopBackground() {
+	for _, q := range s.queues {
+		close(q)
+	}
+	close(s.stopTic)
+	s.wg.Wait()
+}
+
+// ticker drives the transaction timers, the overload control and the
+// gauges.
+func (s *Service) ticker() {
+	defer s.wg.Done()
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopTic:
+			return
+		case <-t.C:
+		}
+		if n := s.tx.Sweep(nil); n > 0 {
+			s.met.expired.Add(float64(n))
+		}
+		s.ovl.Tick()
+		s.rescue(time.Now())
+		s.met.offered.Set(s.ovl.Rate())
+		if _, r := s.ovl.Overloaded(); s.ovl.Enabled() {
+			s.met.overload.Set(r)
+		}
+		s.met.backlog.Set(float64(s.pending.Load()))
+		s.met.dialogues.Set(float64(s.tx.Len()))
+	}
+}
+
+// onData is the M3UA handler: it runs on the association's reader
+// goroutine, and d aliases the read buffer. It counts the offered load,
+// then hands the message to the worker that owns its transaction
+// (tcap.Transactions.ShardOf), copying it; when that worker's backlog is
+// full the query is answered right here with the safe answer and an ACG,
+// without asking the engine.
+func (s *Service) onData(a *m3ua.Association, d *m3ua.Data) {
+	now := time.Now()
+	s.ovl.Arrive()
+	pd := &d.ProtocolData
+	if len(s.queues) == 0 {
+		w := s.scratch.Get().(*worker)
+		s.handle(w, a, pd, now, safeNone)
+		s.scratch.Put(w)
+		return
+	}
+	w := s.scratch.Get().(*worker)
+	i := s.shardOf(w, pd) % len(s.queues)
+	j := s.jobs.Get().(*job)
+	j.snd, j.at = a, now
+	j.buf = append(j.buf[:0], pd.Data...)
+	j.pd = *pd
+	j.pd.Data = j.buf
+	s.pending.Add(1)
+	select {
+	case s.queues[i] <- j:
+		s.scratch.Put(w)
+		return
+	default:
+	}
+	s.pending.Add(-1)
+	s.jobs.Put(j)
+	s.handle(w, a, pd, now, safeBacklog)
+	s.scratch.Put(w)
+}
+
+// shardOf returns the transaction shard of a message (0 when it is not a
+// TCAP message we could read: the worker that gets it will say why).
+func (s *Service) shardOf(w *worker, pd *m3ua.ProtocolData) int {
+	if pd.SI != m3ua.SISCCP || w.udt.Decode(pd.Data, s.cfg.Variant) != nil || w.udt.Type.IsService() {
+		return 0
+	}
+	if w.q.Decode(w.udt.Data) != nil && w.q.Type == 0 {
+		return 0
+	}
+	return s.tx.ShardOf(s.peerKey(&w.udt, pd), &w.q)
+}
+
+// peerKey identifies the remote TCAP user: its point code and SSN.
+func (s *Service) peerKey(m *sccp.Message, pd *m3ua.ProtocolData) tcap.PeerKey {
+	pc := uint64(pd.OPC)
+	if m.Calling.HasPC {
+		pc = uint64(m.Calling.PC)
+	}
+	return tcap.PeerKey(pc<<8 | uint64(m.Calling.SSN))
+}
+
+func (s *Service) runWorker(w *worker, q chan *job, busy *atomic.Int64) {
+	for j := range q {
+		now := time.Now()
+		busy.Store(now.UnixNano())
+		why := safeNone
+		if now.Sub(j.at) >= s.cfg.TimeBudget {
+			why = safeStale
+		}
+		s.handle(w, j.snd, &j.pd, j.at, why)
+		busy.Store(0)
+		s.release(j)
+	}
+}
+
+func (s *Service) release(j *job) {
+	j.snd, j.pd = nil, m3ua.ProtocolData{}
+	s.jobs.Put(j)
+	s.pending.Add(-1)
+}
+
+// rescue answers, with the safe answer, the queries waiting behind a
+// worker that has been busy with one query for longer than the time
+// budget (a Decide that does not return): without it they would wait as
+// long as it does. The stuck query itself is answered when Decide returns
+// (with the safe answer, being late).
+func (s *Service) rescue(now time.Time) {
+	w := s.scratch.Get().(*worker)
+	defer s.scratch.Put(w)
+	for i := range s.busy {
+		since := s.busy[i].Load()
+		if since == 0 || now.UnixNano()-since < int64(s.cfg.TimeBudget) {
+			continue
+		}
+		for n := len(s.queues[i]); n > 0; n-- {
+			var j *job
+			select {
+			case j = <-s.queues[i]:
+			default:
+			}
+			if j == nil {
+				break
+			}
+			s.handle(w, j.snd, &j.pd, j.at, safeStale)
+			s.release(j)
+		}
+	}
+}

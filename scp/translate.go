@@ -1,0 +1,315 @@
+package scp
+
+import (
+	"context"
+	"time"
+
+	"callgate/e164"
+	"callgate/policy"
+	"callgate/scp/ain"
+	"callgate/scp/overload"
+	"callgate/sigtran/m3ua"
+	"callgate/sigtran/tcap"
+)
+
+// This file is the translation the SCP exists for, in both directions:
+// AIN terminationAttempt -> policy.Call, policy.Decision -> AIN answer.
+// No screening rule lives here.
+
+// callFromTA builds the engine's view of a Termination_Attempt:
+//
+//   - Calling: CallingPartyID as an E.164 number (0 when absent or not a
+//     number); its presentation restriction indicator gives Presentation
+//     (restricted -> PresentationRestricted; unavailable, or no
+//     CallingPartyID at all -> PresentationUnavailable; the spare value is
+//     treated as restricted, the cautious reading);
+//   - Called: CalledPartyID, else the UserID directory number (the line the
+//     trigger is on);
+//   - OriginalCalled: OriginalCalledPartyID, else RedirectingPartyID (the
+//     call was forwarded before it reached this subscriber).
+func callFromTA(ta *ain.TerminationAttemptArg) policy.Call {
+	c := policy.Call{Origin: policy.OriginAIN}
+	calling, pres, err := ta.Calling()
+	if err == nil {
+		c.Calling = calling
+	}
+	switch pres {
+	case ain.PresentationAllowed:
+		c.Presentation = policy.PresentationAllowed
+	case ain.PresentationUnavailable:
+		c.Presentation = policy.PresentationUnavailable
+	default:
+		c.Presentation = policy.PresentationRestricted
+	}
+	if n, err := ta.Called(); err == nil {
+		c.Called = n
+	}
+	switch {
+	case ta.OriginalCalledPartyID.Set:
+		if n, err := ta.OriginalCalledPartyID.V.E164(); err == nil {
+			c.OriginalCalled = n
+		}
+	case ta.RedirectingPartyID.Set:
+		if n, err := ta.RedirectingPartyID.V.E164(); err == nil {
+			c.OriginalCalled = n
+		}
+	}
+	return c
+}
+
+// calledDigits returns the dialled number as the switch signalled it:
+// CalledPartyID, else the UserID directory number.
+func calledDigits(ta *ain.TerminationAttemptArg) (ain.Digits, bool) {
+	if ta.CalledPartyID.Set {
+		return ta.CalledPartyID.V, true
+	}
+	if ta.UserID.Kind == ain.UserIDDN {
+		if n, err := ta.UserID.DN.E164(); err == nil {
+			if d, err := numberDigits(n); err == nil {
+				return d, true
+			}
+		}
+	}
+	return ain.Digits{}, false
+}
+
+// numberDigits encodes a number the way North American switches expect:
+// NANP numbers as 10 national digits, others international.
+func numberDigits(n e164.Number) (ain.Digits, error) {
+	if n.IsNANP() {
+		return ain.DigitsFromE164(n, ain.NOANational)
+	}
+	return ain.DigitsFromE164(n, ain.NOAInternational)
+}
+
+// encodeDecision puts the AIN answer for d into w.ans and returns its
+// operation; false when d cannot be expressed (no routing number for a
+// call the SIP tier must take), which the caller turns into the safe
+// answer.
+//
+//	Allow                 authorizeTermination {}
+//	Block                 disconnect {}
+//	BlockWithAnnouncement sendToResource {resourceType 0 (play announcement),
+//	                      announcementBlock {uninterAnnounceBlock {the
+//	                      announcement}}, disconnectFlag}: the switch plays
+//	                      it and releases the call; the transaction ends
+//	Screen, Challenge,    forwardCall {callingPartyID as received,
+//	Voicemail             calledPartyID = Decision.Route.RoutingNumber,
+//	                      redirectingPartyID = the dialled number}
+//
+// Why redirectingPartyID: ForwardCallArg (AIN-Operations.asn, GR-1299)
+// declares no originalCalledPartyID; redirectingPartyID [43] (with
+// redirectionInformation [44]) is its only parameter for the number the
+// call was diverted from, and the switch maps it to the ISUP Redirecting
+// Number / Original Called Number and on to SIP History-Info/Diversion, which
+// is how the SIP tier learns whose call it is screening. The callingPartyID
+// is repeated as received (with its presentation indicator) so that the
+// caller's identity and privacy survive the redirection unchanged.
+// redirectionInformation is not sent: its octet layout (T1.113) could not
+// be verified here and a wrong one would mislead the far end.
+func (s *Service) encodeDecision(w *worker, d *policy.Decision, ta *ain.TerminationAttemptArg, called ain.Digits, haveCalled bool) (ain.OpCode, bool) {
+	switch d.Action {
+	case policy.ActionAllow:
+		w.ans = (&ain.AuthorizeTerminationArg{}).Marshal(w.ans[:0])
+		return ain.OpAuthorizeTermination, true
+	case policy.ActionBlock:
+		w.ans = (&ain.DisconnectArg{}).Marshal(w.ans[:0])
+		return ain.OpDisconnect, true
+	case policy.ActionBlockWithAnnouncement:
+		if !announcementElement(&w.ann, d.Announcement) {
+			// The switch cannot be told to play this one: still block.
+			w.ans = (&ain.DisconnectArg{}).Marshal(w.ans[:0])
+			return ain.OpDisconnect, true
+		}
+		str, err := ain.AnnouncementBlock(w.ann[:])
+		if err != nil {
+			return 0, false
+		}
+		arg := ain.SendToResourceArg{ResourceType: ain.ResourcePlayAnnouncement, StrParameterBlock: str, DisconnectFlag: true}
+		w.ans = arg.Marshal(w.ans[:0])
+		return ain.OpSendToResource, true
+	case policy.ActionScreen, policy.ActionChallenge, policy.ActionVoicemail:
+		return ain.OpForwardCall, s.encodeForward(w, ta, called, haveCalled, d.Route.RoutingNumber)
+	}
+	return 0, false
+}
+
+// announcementElement writes the AnnounceElement for announcement id: the
+// id in two octets, then a 0 octet, the 3-octet form the reference vector
+// P-04R carries for announcement 21 (00 15 00). GR-1299's internal layout
+// of AnnounceElement could not be verified; switches map the element to an
+// announcement in their own tables, which must agree with these numbers.
+func announcementElement(dst *[3]byte, id uint32) bool {
+	if id == 0 || id > 0xFFFF {
+		return false
+	}
+	*dst = [3]byte{byte(id >> 8), byte(id), 0}
+	return true
+}
+
+func (s *Service) encodeForward(w *worker, ta *ain.TerminationAttemptArg, called ain.Digits, haveCalled bool, to e164.Number) bool {
+	if to == 0 {
+		return false
+	}
+	rn, err := numberDigits(to)
+	if err != nil {
+		return false
+	}
+	arg := ain.ForwardCallArg{CalledPartyID: ain.Some(rn), CallingPartyID: ta.CallingPartyID}
+	if haveCalled {
+		arg.RedirectingPartyID = ain.Some(called)
+	}
+	w.ans = arg.Marshal(w.ans[:0])
+	return true
+}
+
+// encodeSafe puts the safe answer into w.ans.
+func (s *Service) encodeSafe(w *worker, ta *ain.TerminationAttemptArg, called ain.Digits, haveCalled bool) ain.OpCode {
+	if s.cfg.SafeAnswer == SafeForward && s.encodeForward(w, ta, called, haveCalled, s.cfg.SafeForwardNumber) {
+		return ain.OpForwardCall
+	}
+	w.ans = (&ain.AuthorizeTerminationArg{}).Marshal(w.ans[:0])
+	return ain.OpAuthorizeTermination
+}
+
+// codeKey packs the first n digits of d (fewer if d is shorter) into a
+// key for the overload control: the digit count in the top 4 bits, the
+// digits as nibbles below. 0 means "no code".
+func codeKey(d *ain.Digits, n int) uint64 {
+	k := min(n, d.Len(), 15)
+	if k == 0 {
+		return 0
+	}
+	var v uint64
+	for i := 0; i < k; i++ {
+		v = v<<4 | uint64(d.Digit(i)&0x0F)
+	}
+	return uint64(k)<<60 | v
+}
+
+// appendCodeBCD appends the digits of a code key as packed BCD, first
+// digit in the low nibble, an odd count padded with a 0 filler (the
+// AINDigits digit order; GR-1299's GlobalTitleAddress layout could not be
+// checked, the reference vector P-05R uses this one).
+func appendCodeBCD(dst []byte, key uint64) []byte {
+	k := int(key >> 60)
+	v := key & (1<<60 - 1)
+	digit := func(i int) byte { return byte(v>>(4*uint(k-1-i))) & 0x0F }
+	for i := 0; i < k; i += 2 {
+		b := digit(i)
+		if i+1 < k {
+			b |= digit(i+1) << 4
+		}
+		dst = append(dst, b)
+	}
+	return dst
+}
+
+// encodeACG appends the acg Parameter Set for code.
+func (s *Service) encodeACG(w *worker, dst []byte, code uint64, g *overload.Gap) []byte {
+	arg := ain.AcgArg{
+		ControlCauseIndicator: s.cfg.Overload.ControlCause,
+		GapDuration:           g.Duration,
+		GapInterval:           g.Interval,
+		TranslationType:       s.cfg.Overload.TranslationType,
+		GlobalTitleAddress:    appendCodeBCD(w.gta[:0], code),
+	}
+	return arg.Marshal(dst)
+}
+
+// Origination is an originating-trigger query (infoAnalyzed at
+// Info_Analyzed, infoCollected at Info_Collected) as the origination
+// policy sees it.
+type Origination struct {
+	Op      ain.OpCode
+	Calling e164.Number // the originating line: CallingPartyID, else the UserID dn (0 if neither)
+	Dialled e164.Number // CalledPartyID, else CollectedAddressInfo (0 if neither is a number)
+	Peer    string      // the switch's point code
+}
+
+// OriginationAction is the answer to an originating trigger.
+type OriginationAction uint8
+
+// Origination answers.
+const (
+	OriginationContinue   OriginationAction = iota // continue {}: proceed unchanged
+	OriginationDisconnect                          // disconnect {}: refuse the call
+)
+
+// OriginationPolicy answers the originating triggers. It is the hook for
+// toll-fraud lockdown (DESIGN.md: a locked group's Outgoing Calling Plan —
+// no international or premium destinations — is enforced by the SCP on
+// Info_Analyzed): the fraud package will provide a policy that returns
+// OriginationDisconnect for a locked group's barred destinations. It runs
+// under the query's time budget (ctx); a panic or a late answer gives
+// continue. The default, ContinueOriginations, lets every call proceed.
+type OriginationPolicy func(ctx context.Context, o *Origination) OriginationAction
+
+// ContinueOriginations is the default origination policy: continue.
+func ContinueOriginations(context.Context, *Origination) OriginationAction {
+	return OriginationContinue
+}
+
+// origination answers infoAnalyzed / infoCollected.
+func (s *Service) origination(w *worker, snd sender, pd *m3ua.ProtocolData, arrived time.Time,
+	v *tcap.Verdict, inv *tcap.Component, op ain.OpCode, shed safeReason) {
+	in := inInfoAnalyzed
+	o := Origination{Op: op, Peer: w.peer(pd.OPC, s.cfg.Variant)}
+	var user ain.UserID
+	var calling, dialled ain.Opt[ain.Digits]
+	if op == ain.OpInfoAnalyzed {
+		if err := w.ia.Unmarshal(inv.Params); err != nil {
+			s.reject(w, snd, pd, arrived, v, inv, tcap.InvokeIncorrectParameter, in)
+			return
+		}
+		user, calling, dialled = w.ia.UserID, w.ia.CallingPartyID, w.ia.CalledPartyID
+		if !dialled.Set {
+			dialled = w.ia.CollectedAddressInfo
+		}
+	} else {
+		in = inInfoCollected
+		if err := w.ic.Unmarshal(inv.Params); err != nil {
+			s.reject(w, snd, pd, arrived, v, inv, tcap.InvokeIncorrectParameter, in)
+			return
+		}
+		user, calling, dialled = w.ic.UserID, w.ic.CallingPartyID, w.ic.CollectedAddressInfo
+	}
+	if calling.Set {
+		o.Calling, _ = calling.V.E164()
+	} else if user.Kind == ain.UserIDDN {
+		o.Calling, _ = user.DN.E164()
+	}
+	if dialled.Set {
+		o.Dialled, _ = dialled.V.E164()
+	}
+	act := OriginationContinue
+	if shed == safeNone {
+		act = s.decideOrigination(w, &o, arrived.Add(s.cfg.TimeBudget))
+	}
+	ans := ain.OpContinue
+	if act == OriginationDisconnect {
+		w.ans = (&ain.DisconnectArg{}).Marshal(w.ans[:0])
+		ans = ain.OpDisconnect
+	} else {
+		w.ans = (&ain.ContinueArg{}).Marshal(w.ans[:0])
+	}
+	s.answer(w, snd, pd, arrived, v, inv, ans, nil, in)
+}
+
+func (s *Service) decideOrigination(w *worker, o *Origination, deadline time.Time) (act OriginationAction) {
+	w.ctx.start(deadline)
+	defer func() {
+		w.ctx.finish()
+		if r := recover(); r != nil {
+			act = OriginationContinue
+			if ok, _ := s.panicLog.allow(time.Now(), time.Second); ok {
+				s.log.Error("origination policy panicked", "panic", r)
+			}
+		}
+	}()
+	act = s.orig(&w.ctx, o)
+	if !time.Now().Before(deadline) {
+		return OriginationContinue
+	}
+	return act
+}

@@ -1,0 +1,117 @@
+package ssp
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"callgate/simulators/pcapio"
+)
+
+// Direction of a captured message, seen from the switch.
+type Direction uint8
+
+// Directions.
+const (
+	Sent     Direction = iota + 1 // SSP -> SCP
+	Received                      // SCP -> SSP
+)
+
+func (d Direction) String() string {
+	switch d {
+	case Sent:
+		return "sent"
+	case Received:
+		return "received"
+	}
+	return "?"
+}
+
+// Captured is one M3UA message the Client sent or received.
+type Captured struct {
+	Time      time.Time
+	Direction Direction
+	// Local and Remote are the association's transport addresses.
+	Local, Remote netip.AddrPort
+	// Stream is the SCTP stream the message used (0 on TCP).
+	Stream uint16
+	// Message is the whole M3UA message (a DATA message: the endpoint's
+	// ASP management exchange is not visible to the Client).
+	Message []byte
+}
+
+// capture keeps Captured messages up to a limit.
+type capture struct {
+	mu      sync.Mutex
+	msgs    []Captured
+	limit   int
+	dropped int
+}
+
+func (c *capture) add(m Captured) {
+	c.mu.Lock()
+	if c.limit > 0 && len(c.msgs) >= c.limit {
+		c.dropped++
+	} else {
+		c.msgs = append(c.msgs, m)
+	}
+	c.mu.Unlock()
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	if a == nil {
+		return netip.AddrPort{}
+	}
+	if ap, err := netip.ParseAddrPort(a.String()); err == nil {
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	return netip.AddrPort{}
+}
+
+// Capture returns a copy of the messages recorded so far (Config.Capture).
+func (c *Client) Capture() []Captured {
+	c.cap.mu.Lock()
+	defer c.cap.mu.Unlock()
+	return append([]Captured(nil), c.cap.msgs...)
+}
+
+// Substitute addresses for a capture whose transport addresses are not
+// IPv4 (pcapio writes IPv4 only): the documentation networks of RFC 5737,
+// as in the golden vectors.
+var (
+	pcapSSPAddr = netip.MustParseAddrPort("192.0.2.10:2905")
+	pcapSCPAddr = netip.MustParseAddrPort("192.0.2.20:49152")
+)
+
+// WritePcap writes msgs as an Ethernet/IPv4/SCTP capture (one DATA chunk
+// per message, PPID 3) that Wireshark decodes as M3UA: tshark -r FILE -o
+// mtp3.standard:ANSI -o sccp.default_payload:tcap. Messages that went over
+// TCP keep their addresses and are shown on SCTP stream 1 (DATA on stream 0
+// is unusual and some dissectors flag it).
+func WritePcap(w io.Writer, msgs []Captured) error {
+	pw, err := pcapio.NewWriter(w)
+	if err != nil {
+		return err
+	}
+	for i, m := range msgs {
+		local, remote := m.Local, m.Remote
+		if !local.Addr().Is4() || !remote.Addr().Is4() || local == remote {
+			local, remote = pcapSSPAddr, pcapSCPAddr
+		}
+		src, dst := local, remote
+		if m.Direction == Received {
+			src, dst = remote, local
+		}
+		stream := m.Stream
+		if stream == 0 {
+			stream = 1
+		}
+		if err := pw.WriteM3UA(m.Time, src, dst, stream, m.Message); err != nil {
+			return fmt.Errorf("ssp: writing captured message %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
