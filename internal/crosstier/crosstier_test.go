@@ -1,0 +1,306 @@
+package crosstier
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"callgate/e164"
+	"callgate/policy"
+	"callgate/redirect"
+	"callgate/redirect/token"
+	"callgate/scp"
+	"callgate/scp/ain"
+	"callgate/sigtran/m3ua"
+	"callgate/sigtran/sccp"
+	"callgate/simulators/ssp"
+	"callgate/store/storetest"
+)
+
+// verdict is what a caller experiences, comparable across tiers.
+type verdict struct {
+	Class   string        // ring, block, announce-then-release, sip-tier
+	Action  policy.Action // for sip-tier: which conversation (SIP token / engine)
+	Routing e164.Number   // AIN forwardCall destination
+}
+
+func (v verdict) String() string {
+	if v.Class == "sip-tier" && v.Action != 0 {
+		return fmt.Sprintf("%s(%v)", v.Class, v.Action)
+	}
+	if v.Class == "sip-tier" {
+		return fmt.Sprintf("%s(via %v)", v.Class, v.Routing)
+	}
+	return v.Class
+}
+
+// engineVerdict is what the engine's decision should look like on the wire.
+func engineVerdict(d policy.Decision) verdict {
+	switch d.Action {
+	case policy.ActionAllow:
+		return verdict{Class: "ring"}
+	case policy.ActionBlock:
+		return verdict{Class: "block"}
+	case policy.ActionBlockWithAnnouncement:
+		// AIN plays the announcement itself (sendToResource); SIP sends the
+		// call to the B2BUA, which plays it. Both: announcement, release.
+		return verdict{Class: "announce-then-release"}
+	}
+	return verdict{Class: "sip-tier", Action: d.Action, Routing: d.Route.RoutingNumber}
+}
+
+type call struct {
+	name         string
+	calling      string // "" = no number
+	called       string
+	presentation policy.Presentation
+}
+
+var calls = []call{
+	{"VIP caller", storetest.VIPCaller, storetest.AliceNumber, policy.PresentationAllowed},
+	{"VIP caller to the subscriber's second number", storetest.VIPCaller, storetest.AliceNumber2, policy.PresentationAllowed},
+	{"blocked caller", storetest.BlockedCaller, storetest.AliceNumber, policy.PresentationAllowed},
+	{"blocked caller, Reject with Media", storetest.BlockedCaller, storetest.BobNumber, policy.PresentationAllowed},
+	{"unknown caller, screened", "+16175550123", storetest.AliceNumber, policy.PresentationAllowed},
+	{"unknown caller, treatment block", "+16175550123", storetest.BobNumber, policy.PresentationAllowed},
+	{"unknown caller, other provider", "+16175550123", storetest.CarolNumber, policy.PresentationAllowed},
+	{"anonymous caller (restricted)", "+16175550123", storetest.AliceNumber, policy.PresentationRestricted},
+	{"anonymous caller, announce then voicemail", "+16175550123", storetest.BobNumber, policy.PresentationRestricted},
+	{"caller without a number", "", storetest.CarolNumber, policy.PresentationUnavailable},
+	{"called number not a subscriber", "+16175550123", "+12125550100", policy.PresentationAllowed},
+	{"blocked caller to a non-subscriber", storetest.BlockedCaller, "+12125550100", policy.PresentationAllowed},
+}
+
+func TestBothTiersGiveTheSameVerdict(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	st := storetest.Fixture(t)
+	engine := policy.New(st)
+	quiet := slog.New(slog.DiscardHandler)
+
+	// The AIN SCP, as an SG accepting the switch on loopback TCP.
+	svc, err := scp.New(scp.Config{
+		Role: m3ua.RoleSG, Network: "tcp", Listen: "127.0.0.1:0",
+		PointCode: sccp.ANSIPointCode(244, 2, 20), SSN: 248, RoutingContexts: []uint32{10},
+		Logger: quiet,
+	}, engine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Shutdown(context.Background())
+	sw, err := ssp.Dial(ctx, ssp.Config{Connect: []string{svc.Addr()}, RoutingContexts: []uint32{10}, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sw.Close()
+
+	// The SIP redirect server on loopback UDP.
+	key := token.Key{ID: 1, Secret: bytes.Repeat([]byte{0x5a}, 32)}
+	rs, err := redirect.New(redirect.Config{
+		UDP: "127.0.0.1:0", ContinueRoute: "sip:{called}@gw.carrier.example", ScreeningURI: "sip:screen@b2bua.invalid",
+		TokenKeys: []token.Key{key}, TokenKeyID: key.ID, TokenLifetime: time.Minute, Logger: quiet,
+	}, engine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	go rs.Serve(ctx)
+	sipAddr := rs.Addr("udp").String()
+
+	for i, c := range calls {
+		t.Run(c.name, func(t *testing.T) {
+			var calling e164.Number
+			if c.calling != "" {
+				calling = e164.MustParse(c.calling)
+			}
+			called := e164.MustParse(c.called)
+
+			ainCall := policy.Call{Calling: calling, Called: called, Presentation: c.presentation, Origin: policy.OriginAIN}
+			sipCall := ainCall
+			sipCall.Origin = policy.OriginSIP
+			wantAIN := engineVerdict(engine.Decide(ctx, ainCall))
+			wantSIP := engineVerdict(engine.Decide(ctx, sipCall))
+			if wantAIN.Class != wantSIP.Class || wantAIN.Action != wantSIP.Action {
+				t.Fatalf("the engine itself differs by origin: AIN %v, SIP %v", wantAIN, wantSIP)
+			}
+
+			gotAIN := askAIN(t, ctx, sw, calling, called, c.presentation)
+			gotSIP := askSIP(t, sipAddr, key, calling, called, c.presentation, i)
+			t.Logf("engine %v, AIN %v, SIP %v", wantAIN, gotAIN, gotSIP)
+
+			if gotAIN.Class != wantAIN.Class {
+				t.Errorf("AIN verdict %v, engine says %v", gotAIN, wantAIN)
+			}
+			if gotAIN.Class == "sip-tier" && gotAIN.Routing != wantAIN.Routing {
+				t.Errorf("AIN forwardCall to %v, route's routing number is %v", gotAIN.Routing, wantAIN.Routing)
+			}
+			if gotSIP.Class != wantSIP.Class || gotSIP.Action != wantSIP.Action {
+				if !(wantSIP.Class == "announce-then-release" && gotSIP.Action == policy.ActionBlockWithAnnouncement) {
+					t.Errorf("SIP verdict %v, engine says %v", gotSIP, wantSIP)
+				}
+			}
+		})
+	}
+}
+
+func askAIN(t *testing.T, ctx context.Context, sw *ssp.Client, calling, called e164.Number, p policy.Presentation) verdict {
+	t.Helper()
+	pres := ssp.PresentationAllowed
+	switch p {
+	case policy.PresentationRestricted:
+		pres = ssp.PresentationRestricted
+	case policy.PresentationUnavailable:
+		pres = ssp.PresentationUnavailable
+	}
+	ans, err := sw.TerminationAttempt(ctx, ssp.TA{Calling: calling, Called: called, Presentation: pres})
+	if err != nil {
+		t.Fatalf("AIN query: %v", err)
+	}
+	switch ans.Operation {
+	case "authorizeTermination":
+		return verdict{Class: "ring"}
+	case "disconnect":
+		return verdict{Class: "block"}
+	case "sendToResource":
+		return verdict{Class: "announce-then-release"}
+	case "forwardCall":
+		v := verdict{Class: "sip-tier"}
+		fwd, ok := ans.Arg.(*ain.ForwardCallArg)
+		if !ok || !fwd.CalledPartyID.Set {
+			t.Fatalf("forwardCall without a calledPartyID: %s", ans.String())
+		}
+		v.Routing, _ = fwd.CalledPartyID.V.E164()
+		// The SIP tier must learn which subscriber the call was for.
+		if !fwd.RedirectingPartyID.Set {
+			t.Fatalf("forwardCall does not carry the dialled number: %s", ans.String())
+		}
+		if n, _ := fwd.RedirectingPartyID.V.E164(); n != called {
+			t.Errorf("forwardCall redirectingPartyID %v, want the dialled %v", n, called)
+		}
+		return v
+	}
+	t.Fatalf("unexpected AIN answer %s", ans.String())
+	return verdict{}
+}
+
+// askSIP sends one INVITE and reads the final response.
+func askSIP(t *testing.T, addr string, key token.Key, calling, called e164.Number, p policy.Presentation, n int) verdict {
+	t.Helper()
+	conn, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	from := fmt.Sprintf("<sip:%s@198.51.100.7>", calling)
+	if calling == 0 {
+		from = "\"Anonymous\" <sip:anonymous@anonymous.invalid>"
+	}
+	var privacy string
+	if p != policy.PresentationAllowed && calling != 0 {
+		privacy = "Privacy: id\r\nP-Asserted-Identity: <sip:" + calling.String() + "@198.51.100.7;user=phone>\r\n"
+	}
+	local := conn.LocalAddr().String()
+	req := fmt.Sprintf("INVITE sip:%s@callgate.example;user=phone SIP/2.0\r\n"+
+		"Via: SIP/2.0/UDP %s;branch=z9hG4bK-xt-%d;rport\r\n"+
+		"Max-Forwards: 70\r\n"+
+		"From: %s;tag=xt%d\r\n"+
+		"To: <sip:%s@callgate.example>\r\n"+
+		"Call-ID: crosstier-%d@%s\r\n"+
+		"CSeq: 1 INVITE\r\n"+
+		"Contact: <sip:caller@%s>\r\n"+
+		"%s"+
+		"Content-Length: 0\r\n\r\n",
+		called, local, n, from, n, called, n, local, local, privacy)
+	if _, err := conn.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 8192)
+	for {
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		k, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("SIP: no final response: %v", err)
+		}
+		status, contact := parseResponse(t, buf[:k])
+		if status < 200 {
+			continue // 100 Trying
+		}
+		switch {
+		case status == 302:
+			u, err := url.Parse(strings.Trim(contact, "<>"))
+			if err != nil {
+				t.Fatalf("bad Contact %q: %v", contact, err)
+			}
+			raw := uriParam(contact, token.URIParam)
+			if raw == "" {
+				_ = u
+				return verdict{Class: "ring"}
+			}
+			cl, err := token.Verify([]token.Key{key}, raw, time.Now())
+			if err != nil {
+				t.Fatalf("302 carries a token that does not verify: %v", err)
+			}
+			if cl.Called != called {
+				t.Errorf("token called %v, want %v", cl.Called, called)
+			}
+			if cl.Action == policy.ActionBlockWithAnnouncement {
+				return verdict{Class: "announce-then-release", Action: cl.Action}
+			}
+			return verdict{Class: "sip-tier", Action: cl.Action}
+		case status == 603 || status == 608:
+			return verdict{Class: "block"}
+		}
+		t.Fatalf("unexpected SIP status %d", status)
+	}
+}
+
+func parseResponse(t *testing.T, b []byte) (status int, contact string) {
+	t.Helper()
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	if !sc.Scan() {
+		t.Fatal("empty SIP response")
+	}
+	if _, err := fmt.Sscanf(sc.Text(), "SIP/2.0 %d", &status); err != nil {
+		t.Fatalf("bad status line %q", sc.Text())
+	}
+	for sc.Scan() {
+		l := sc.Text()
+		if l == "" {
+			break
+		}
+		name, val, ok := strings.Cut(l, ":")
+		if ok && (strings.EqualFold(name, "Contact") || name == "m") {
+			contact = strings.TrimSpace(val)
+		}
+	}
+	return status, contact
+}
+
+// uriParam returns a URI parameter's value from a Contact header value.
+func uriParam(contact, name string) string {
+	inner := contact
+	if i := strings.IndexByte(inner, '<'); i >= 0 {
+		if j := strings.IndexByte(inner[i:], '>'); j > 0 {
+			inner = inner[i+1 : i+j]
+		}
+	}
+	for _, p := range strings.Split(inner, ";")[1:] {
+		k, v, _ := strings.Cut(p, "=")
+		if k == name {
+			return v
+		}
+	}
+	return ""
+}
