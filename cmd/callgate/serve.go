@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -397,6 +398,13 @@ func (s *server) adminMux() *http.ServeMux {
 	})
 	if s.cfg.Admin.Debug {
 		mux.HandleFunc("POST /debug/cli", s.serveCLI)
+		// Go's profiler, for finding where a loaded server spends its time
+		// (go tool pprof http://127.0.0.1:9464/debug/pprof/profile?seconds=20).
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
 	return mux
 }

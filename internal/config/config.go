@@ -59,6 +59,7 @@ type Admin struct {
 	// read-only operator commands (list show, decide, log search, export,
 	// ...) run in the daemon for the CLI. They show list contents and call
 	// records: turn it off when the listener is reachable from elsewhere.
+	// It also serves Go's profiler under /debug/pprof/.
 	Debug bool `yaml:"debug"`
 }
 
