@@ -15,7 +15,7 @@ func newSCPTier(d *tierDeps) (Tier, error) {
 		return nil, nil
 	}
 	r, _ := d.Store.EgressRoute(0)
-	cfg, err := scp.FromConfig(&d.Config.SCP, r.RoutingNumber, d.Logger.With("tier", "scp"))
+	cfg, err := scp.FromConfig(&d.Config.SCP, r.RoutingNumber, d.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("scp tier (config section scp:): %w", err)
 	}

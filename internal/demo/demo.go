@@ -201,6 +201,14 @@ func TryLines(bin, data, admin string) string {
 	w("\n  Real SIP calls through the redirect server (sipp: Debian package sip-tester):\n")
 	w("    %s\n", sippLine("invite_603.xml", Telemarket, AliceNumber))
 	w("    %s\n", sippLine("invite_302.xml", Mom, AliceNumber))
+	w("\n  AIN Termination_Attempt queries, as a switch sends them (M3UA over TCP to the SCP):\n")
+	sspsim := strings.TrimSuffix(bin, "callgate") + "sspsim"
+	w("    %s call --connect 127.0.0.1:2905 --calling %s --called %s     # authorizeTermination\n", sspsim, Mom, AliceNumber)
+	w("    %s call --connect 127.0.0.1:2905 --calling %s --called %s     # disconnect\n", sspsim, Telemarket, AliceNumber)
+	w("    %s call --connect 127.0.0.1:2905 --calling %s --called %s     # sendToResource\n", sspsim, Telemarket, BobNumber)
+	w("    %s call --connect 127.0.0.1:2905 --calling %s --called %s     # forwardCall to the SIP tier\n", sspsim, Stranger, AliceNumber)
+	w("    %s load --connect 127.0.0.1:2905 --rate 2000 --duration 10s --called %s --calling-range +1617555xxxx\n", sspsim, AliceNumber)
+	w("    %s call --connect 127.0.0.1:2905 --calling %s --called %s --capture call.pcap && %s decode call.pcap\n", sspsim, Stranger, AliceNumber, sspsim)
 	w("\n  Decisions made by the running tiers (SIP INVITEs, AIN queries), with their trace:\n")
 	w("    %s log search --number %s --since 1h%s\n", bin, AliceNumber, dataFlag)
 	if admin != "" {
