@@ -76,6 +76,8 @@ func BenchmarkParseRespondWrite(b *testing.B) {
 	var sr scanResult
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
+	cpu := startCPU(b)
+	defer cpu.report()
 	for b.Loop() {
 		prescan(data, &sr)
 		m, err := p.ParseSIP(data)
@@ -104,10 +106,16 @@ func BenchmarkParse(b *testing.B) {
 }
 
 // BenchmarkUDP: INVITE -> final response -> ACK through the loopback
-// socket and the whole sipgo stack (server transaction, timers), one call
-// at a time per client; -cpu sets the number of parallel clients.
+// socket, one call at a time per client (-cpu sets the number of parallel
+// clients), on the stateless path and through sipgo's transaction layer.
 func BenchmarkUDP(b *testing.B) {
-	cfg := testConfig()
+	for _, mode := range testModes {
+		b.Run(mode.name, func(b *testing.B) { benchUDP(b, mode) })
+	}
+}
+
+func benchUDP(b *testing.B, mode testMode) {
+	cfg := mode.config()
 	cfg.TCP = ""
 	cfg.MaxInFlight = 1 << 20
 	s := startServer(b, cfg, constDecider{newFakeDecider()})

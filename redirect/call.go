@@ -35,6 +35,17 @@ var errNoCalled = errors.New("no telephone number in the Request-URI or To")
 // number completed by a global ;phone-context. The error is non-nil only
 // when there is no usable called number; the call is still returned.
 func CallFromInvite(req *sip.Request, peer string) (policy.Call, error) {
+	var (
+		v   reqView
+		ext [8]extHeader
+	)
+	v.fillFromRequest(req, ext[:0])
+	return callFromView(&v, peer)
+}
+
+// callFromView is CallFromInvite on the values of a request, whichever
+// parser produced them.
+func callFromView(v *reqView, peer string) (policy.Call, error) {
 	c := policy.Call{Origin: policy.OriginSIP, Peer: peer}
 	var (
 		div, hist string
@@ -42,25 +53,24 @@ func CallFromInvite(req *sip.Request, peer string) (policy.Call, error) {
 		privacy   bool
 		histN     int
 	)
-	for _, h := range req.Headers() {
-		name := h.Name()
-		switch {
-		case len(name) == 19 && strings.EqualFold(name, "P-Asserted-Identity"):
+	for _, h := range v.ext {
+		switch h.kind {
+		case extPAI:
 			if c.Calling == 0 {
-				c.Calling = firstNumber(h.Value())
+				c.Calling = firstNumber(h.value)
 			}
-		case len(name) == 7 && strings.EqualFold(name, "Privacy"):
-			if privacyRequested(h.Value()) {
+		case extPrivacy:
+			if privacyRequested(h.value) {
 				privacy = true
 			}
-		case len(name) == 9 && strings.EqualFold(name, "Diversion"):
-			divLast = lastEntry(h.Value())
-			div = name
-		case len(name) == 12 && strings.EqualFold(name, "History-Info"):
-			v := h.Value()
-			for len(v) > 0 {
+		case extDiversion:
+			divLast = lastEntry(h.value)
+			div = "Diversion"
+		case extHistory:
+			rest := h.value
+			for len(rest) > 0 {
 				var e string
-				e, v = nextEntry(v)
+				e, rest = nextEntry(rest)
 				if e == "" {
 					continue
 				}
@@ -71,13 +81,13 @@ func CallFromInvite(req *sip.Request, peer string) (policy.Call, error) {
 			}
 		}
 	}
-	from := req.From()
-	if from != nil {
-		if isAnonymous(from) {
+	if v.hasFrom {
+		anon := isAnonymous(v.fromDisplay, &v.from)
+		if anon {
 			privacy = true
 		}
-		if c.Calling == 0 && !isAnonymous(from) {
-			c.Calling = uriNumber(&from.Address)
+		if c.Calling == 0 && !anon {
+			c.Calling = uriNumber(&v.from)
 		}
 	}
 	switch {
@@ -87,11 +97,9 @@ func CallFromInvite(req *sip.Request, peer string) (policy.Call, error) {
 		c.Presentation = policy.PresentationUnavailable
 	}
 
-	c.Called = uriNumber(&req.Recipient)
-	if c.Called == 0 {
-		if to := req.To(); to != nil {
-			c.Called = uriNumber(&to.Address)
-		}
+	c.Called = uriNumber(&v.ruri)
+	if c.Called == 0 && v.hasTo {
+		c.Called = uriNumber(&v.to)
 	}
 
 	if div != "" {
@@ -111,15 +119,14 @@ func CallFromInvite(req *sip.Request, peer string) (policy.Call, error) {
 
 // isAnonymous recognises the anonymous From of RFC 3323 §4.1.1.3 and the
 // forms seen in the field.
-func isAnonymous(f *sip.FromHeader) bool {
-	if strings.EqualFold(f.DisplayName, "anonymous") {
+func isAnonymous(display string, u *uriView) bool {
+	if strings.EqualFold(display, "anonymous") {
 		return true
 	}
-	u := &f.Address
-	if strings.EqualFold(u.User, "anonymous") {
+	if strings.EqualFold(u.user, "anonymous") {
 		return true
 	}
-	return strings.EqualFold(u.Host, "anonymous.invalid")
+	return strings.EqualFold(u.host, "anonymous.invalid")
 }
 
 // privacyRequested reports whether a Privacy header value (RFC 3323 §4.2,
@@ -260,12 +267,12 @@ func rawURINumber(uri string) e164.Number {
 }
 
 // uriNumber extracts the number from a parsed sip/sips/tel URI.
-func uriNumber(u *sip.Uri) e164.Number {
-	switch u.Scheme {
+func uriNumber(u *uriView) e164.Number {
+	switch u.scheme {
 	case "sip", "sips":
-		return telNumber(u.User)
+		return telNumber(u.user)
 	case "tel":
-		return telNumber(u.Raw())
+		return telNumber(u.raw)
 	}
 	return 0
 }

@@ -102,6 +102,7 @@ func TestNewConfigErrors(t *testing.T) {
 		"tls without cert": mod(func(c *Config) { c.TLS = "127.0.0.1:0" }),
 		"negative limit":   mod(func(c *Config) { c.MaxInFlight = -1 }),
 		"tiny lifetime":    mod(func(c *Config) { c.TokenLifetime = 10 }),
+		"negative readers": mod(func(c *Config) { c.UDPReaders = -1 }),
 	} {
 		cfg.TokenKeys = append([]tokenKey(nil), cfg.TokenKeys...)
 		if _, err := New(cfg, d); err == nil {

@@ -26,6 +26,19 @@ type Config struct {
 	TLSCertFile string
 	TLSKeyFile  string
 
+	// Stateful answers UDP through sipgo's transaction layer (an INVITE
+	// server transaction per call: 100 Trying for slow decisions, the final
+	// response retransmitted until the ACK, 487 for a CANCEL of a pending
+	// INVITE). The default (false) is the stateless UDP path of RFC 3261
+	// §8.2.7 (see stateless.go): no per-call state, an order of magnitude
+	// faster. TCP and TLS are always served by sipgo.
+	Stateful bool
+	// UDPReaders is the number of goroutines reading the UDP socket on the
+	// stateless path, each doing read, decide and write in turn (0 =
+	// GOMAXPROCS, at least 4, so that a slow decision does not stall the
+	// socket).
+	UDPReaders int
+
 	// ContinueRoute is the platform's template for Allow: the Contact of the
 	// 302 that lets the call continue to the called party, e.g.
 	// "sip:{called}@gw.carrier.example;user=phone". Placeholders: {called},
@@ -98,6 +111,7 @@ const (
 	DefaultTokenLifetime = 60 * time.Second
 	DefaultMaxInFlight   = 10000
 	DefaultRetryAfter    = 5 * time.Second
+	minUDPReaders        = 4
 )
 
 func (c *Config) withDefaults() Config {
@@ -148,6 +162,9 @@ func (c *Config) validate() error {
 	}
 	if c.TokenLifetime < time.Second {
 		errs = append(errs, fmt.Errorf("TokenLifetime %s is under one second (tokens carry whole seconds)", c.TokenLifetime))
+	}
+	if c.UDPReaders < 0 {
+		errs = append(errs, fmt.Errorf("UDPReaders %d is negative", c.UDPReaders))
 	}
 	if c.MaxInFlight < 0 || c.MaxRate < 0 || c.RateBurst < 0 || c.RetryAfter < 0 || c.DecideTimeout < 0 {
 		errs = append(errs, errors.New("overload limits and timeouts cannot be negative"))

@@ -30,20 +30,30 @@
 //
 // # SIP behaviour
 //
-// The transport and transaction layers are sipgo's (UDP, TCP, TLS):
-//   - INVITE is answered from the handler with the final response; the
-//     INVITE server transaction retransmits it over UDP until the ACK, which
-//     it absorbs, and answers INVITE retransmissions with it (RFC 3261
-//     §17.2.1). 100 Trying is sent only when the decision takes more than
-//     200 ms (sipgo's Timer 1xx); an immediate final answer needs none.
+// UDP is served statelessly by default (RFC 3261 §8.2.7, stateless.go): a
+// fixed set of reader goroutines scan each datagram in place (scan.go),
+// decide and write the answer, with no transaction, goroutine or timer per
+// request and no allocation for well-formed traffic. Config.Stateful puts
+// UDP on sipgo's transaction layer instead; TCP and TLS always use it.
+// Both paths share one answer (view.go), so they differ only where state
+// matters:
+//
+//	                     stateless UDP (default)      sipgo transactions
+//	final response       sent once; a retransmitted   retransmitted until the
+//	                     INVITE gets the identical    ACK (Timer G); INVITE
+//	                     response (txid.go)           retransmissions absorbed
+//	ACK                  absorbed                     absorbed (stray: dropped)
+//	CANCEL               200 OK (the INVITE has its   200 + 487 for a pending
+//	                     final answer, §9.2)          INVITE; else 481
+//	100 Trying           never (final answers only)   after 200 ms (Timer 1xx)
+//
+// In both:
 //   - Responses carry the request's Via (top Via with received, and rport
-//     filled in when asked for, RFC 3581), From, To with our tag (derived
-//     from the transaction, so stable across retransmissions), Call-ID,
-//     CSeq. Over UDP they go to the source address, and to the source port
-//     when rport was asked for, else the Via port (RFC 3261 §18.2.2).
-//   - CANCEL of a live INVITE transaction: 200 OK (and 487 for the INVITE
-//     if it had no final response yet); a CANCEL matching no transaction:
-//     481 (RFC 3261 §9.2). A stray ACK is dropped.
+//     filled in when asked for, RFC 3581), From, To with our tag (a keyed
+//     hash of Call-ID, From tag, top Via branch and CSeq number, so stable
+//     across retransmissions), Call-ID, CSeq. Over UDP they go to the source
+//     address, and to the source port when rport was asked for, else the
+//     Via port (RFC 3261 §18.2.2).
 //   - OPTIONS: 200 with Allow and Accept (SBC keep-alives), even with
 //     Max-Forwards 0 (RFC 3261 §11). Other methods: 405 with Allow.
 //   - INVITE checks: 505 for another SIP version, 400 with a reason phrase

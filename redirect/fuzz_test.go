@@ -86,3 +86,34 @@ func FuzzParseInvite(f *testing.F) {
 		}
 	})
 }
+
+// FuzzStatelessScan feeds arbitrary datagrams to the stateless path's
+// scanner and handler. Nothing may panic, and whatever the scanner accepts
+// must get the answer the fallback (prescan + sipgo's parser + the shared
+// answer code) gives: same decision input (policy.Call), same response
+// (compared after parsing both), same destination.
+//
+//	go test -run x -fuzz FuzzStatelessScan ./redirect/
+func FuzzStatelessScan(f *testing.F) {
+	for _, s := range statelessSeeds() {
+		f.Add([]byte(s))
+	}
+	f.Add([]byte("INVITE sip:a@b SIP/2.0\r\nv: SIP/2.0/UDP h;branch=x\r\n\r\n"))
+	f.Add([]byte("\r\n\r\n"))
+	f.Add([]byte("SIP/2.0 200 OK\r\n\r\n"))
+	s, d := equivServer(f)
+	r := newUDPReader()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m := newFastMsg()
+		v := scanRequest(data, m)
+		if v == scanOK && (m.nvias == 0 || m.method == "" || m.callID == "") {
+			t.Fatalf("scanner accepted an incomplete request: %q", data)
+		}
+		if out, _, ok := s.handleDatagram(r, data, equivSrc); ok {
+			if len(out) < 12 || string(out[:8]) != "SIP/2.0 " {
+				t.Fatalf("not a response: %q", out)
+			}
+		}
+		checkFastMatchesFallback(t, s, d, data)
+	})
+}

@@ -92,6 +92,12 @@ func (d *fakeDecider) Decide(ctx context.Context, c policy.Call) policy.Decision
 	return policy.Decision{Action: policy.ActionAllow}
 }
 
+func (d *fakeDecider) reset() {
+	d.mu.Lock()
+	d.calls = d.calls[:0]
+	d.mu.Unlock()
+}
+
 func (d *fakeDecider) lastCall() policy.Call {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -277,3 +283,31 @@ func contactURI(t testing.TB, res *sip.Response) sip.Uri {
 }
 
 type tokenKey = token.Key
+
+// testMode is one way of serving UDP; the server tests run in both.
+type testMode struct {
+	name     string
+	stateful bool
+}
+
+var testModes = []testMode{{"stateless", false}, {"stateful", true}}
+
+// config is testConfig for this mode.
+func (m testMode) config() Config {
+	c := testConfig()
+	c.Stateful = m.stateful
+	return c
+}
+
+// eachMode runs f as a subtest per mode.
+func eachMode(t *testing.T, f func(*testing.T, testMode)) {
+	for _, m := range testModes {
+		t.Run(m.name, func(t *testing.T) { f(t, m) })
+	}
+}
+
+func statefulConfig() Config {
+	c := testConfig()
+	c.Stateful = true
+	return c
+}

@@ -20,8 +20,10 @@ import (
 // TestMalformedUDP: every malformed request that can be answered gets a 400
 // (or 505) with a reason phrase, whether sipgo would have dropped it
 // (prescan) or parsed it with a refused header (lenient parser).
-func TestMalformedUDP(t *testing.T) {
-	s := startServer(t, testConfig(), newFakeDecider())
+func TestMalformedUDP(t *testing.T) { eachMode(t, testMalformedUDP) }
+
+func testMalformedUDP(t *testing.T, mode testMode) {
+	s := startServer(t, mode.config(), newFakeDecider())
 	c := newUDPClient(t, s)
 	good := func() string { return req{}.String() }
 	replace := func(old, new string) string {

@@ -2,8 +2,6 @@ package redirect
 
 import (
 	"context"
-	"encoding/hex"
-	"hash/maphash"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -15,120 +13,143 @@ import (
 )
 
 // respond computes the response to one request that sipgo has matched to a
-// new server transaction; nil means no response (ACK).
+// new server transaction (stateful path); nil means no response (ACK).
 func (s *Server) respond(req *sip.Request) *sip.Response {
-	res := s.answer(req)
-	if res != nil {
-		res.SetBody(nil) // Content-Length: 0, after the other headers
+	return s.respondMode(req, false)
+}
+
+// respondMode is respond for either path: stateless is true when the
+// response is sent without a server transaction (the stateless UDP path's
+// fallback), which changes only the answer to CANCEL (see answerView).
+func (s *Server) respondMode(req *sip.Request, stateless bool) *sip.Response {
+	var (
+		v   reqView
+		ext [8]extHeader
+		a   answer
+		buf [512]byte
+	)
+	v.fillFromRequest(req, ext[:0])
+	a.buf = buf[:0]
+	s.answerView(&v, req.Source(), stateless, &a)
+	if a.code == 0 {
+		return nil
 	}
+	res := s.reply(req, a.code, a.reason)
+	for _, h := range a.fixed[:a.nfixed] {
+		res.AppendHeader(s.fixedSIP[h])
+	}
+	if a.unsupported != nil {
+		res.AppendHeader(sip.NewHeader("Unsupported", string(a.unsupported)))
+	}
+	if a.contact != nil {
+		res.AppendHeader(sip.NewHeader("Contact", string(a.contact)))
+	}
+	for _, h := range a.tags {
+		res.AppendHeader(sip.NewHeader(h.Name, h.Value))
+	}
+	res.SetBody(nil) // Content-Length: 0, after the other headers
 	return res
 }
 
-func (s *Server) answer(req *sip.Request) *sip.Response {
-	if req.Method == sip.ACK {
-		// An ACK reaching the core matched no transaction (its INVITE's
-		// transaction has ended): nothing to do, RFC 3261 §17.2.3.
-		return nil
+// answerView decides the answer to a request. peer is the source address
+// ("ip:port") given to the engine. stateless selects the CANCEL answer: a
+// server transaction that reaches the core with a CANCEL matched nothing
+// (481, RFC 3261 §9.2), while the stateless path has no transactions to
+// match and has already answered the INVITE (200, see stateless.go).
+func (s *Server) answerView(v *reqView, peer string, stateless bool, a *answer) {
+	a.reset()
+	if v.method == string(sip.ACK) {
+		// Stateful: an ACK reaching the core matched no transaction (its
+		// INVITE's transaction has ended): nothing to do, RFC 3261
+		// §17.2.3. Stateless: the ACK of our 3xx-6xx, absorbed (§8.2.7).
+		return
 	}
-	if req.SipVersion != "SIP/2.0" {
+	if v.version != "SIP/2.0" {
 		s.stats.malformed.Add(1)
-		return s.reply(req, 505, "Version Not Supported")
+		a.set(505, "Version Not Supported")
+		return
 	}
-	if reason := checkHeaders(req); reason != "" {
+	reason := v.malformed
+	if reason == "" {
+		reason = v.missingHeader()
+	}
+	if reason != "" {
 		s.stats.malformed.Add(1)
-		return s.reply(req, 400, reason)
+		a.set(400, reason)
+		return
 	}
-	switch req.Method {
-	case sip.INVITE:
+	switch v.method {
+	case string(sip.INVITE):
 		s.stats.invites.Add(1)
-		return s.invite(req)
-	case sip.OPTIONS:
+		s.invite(v, peer, a)
+	case string(sip.OPTIONS):
 		// SBC keep-alive. Max-Forwards 0 is fine: we are the final
 		// recipient (RFC 3261 §16.3 item 3, §11).
 		s.stats.options.Add(1)
-		res := s.reply(req, 200, "OK")
-		res.AppendHeader(s.hdrAllow)
-		res.AppendHeader(s.hdrAccept)
-		return res
-	case sip.CANCEL:
-		// A CANCEL matching an INVITE transaction was answered by sipgo
-		// (200, and 487 if the INVITE was still pending); this one matches
-		// nothing (RFC 3261 §9.2).
+		a.set(200, "OK")
+		a.add(hdrAllow)
+		a.add(hdrAccept)
+	case string(sip.CANCEL):
 		s.stats.other.Add(1)
-		return s.reply(req, 481, "Call/Transaction Does Not Exist")
-	}
-	s.stats.other.Add(1)
-	res := s.reply(req, 405, "Method Not Allowed")
-	res.AppendHeader(s.hdrAllow)
-	return res
-}
-
-// checkHeaders returns the reason phrase of a 400 for a request whose
-// mandatory headers (RFC 3261 §8.1.1) are missing or unparseable, or "".
-func checkHeaders(req *sip.Request) string {
-	for _, h := range req.Headers() {
-		switch h.(type) {
-		case *sip.ViaHeader, *sip.FromHeader, *sip.ToHeader, *sip.CallIDHeader, *sip.CSeqHeader,
-			*sip.MaxForwardsHeader, *sip.ContactHeader, *sip.ContentLengthHeader, *sip.ContentTypeHeader,
-			*sip.RouteHeader, *sip.RecordRouteHeader, *sip.ReferToHeader, *sip.ReferredByHeader:
-			continue
+		if stateless {
+			a.set(200, "OK")
+		} else {
+			// A CANCEL matching an INVITE transaction was answered by
+			// sipgo (200, and 487 if the INVITE was still pending); this
+			// one matches nothing (RFC 3261 §9.2).
+			a.set(481, "Call/Transaction Does Not Exist")
 		}
-		// The lenient parser keeps a header its sipgo parser refused as a
-		// generic header under the canonical name.
-		if isStrictHeader(h.Name()) {
-			return "Malformed " + h.Name() + " Header"
-		}
+	default:
+		s.stats.other.Add(1)
+		a.set(405, "Method Not Allowed")
+		a.add(hdrAllow)
 	}
-	switch {
-	case req.From() == nil:
-		return "Missing From Header"
-	case req.To() == nil:
-		return "Missing To Header"
-	case req.CallID() == nil || *req.CallID() == "":
-		return "Missing Call-ID Header"
-	case req.CSeq() == nil:
-		return "Missing CSeq Header"
-	case req.CSeq().MethodName != req.Method:
-		return "CSeq Method Does Not Match Request"
-	}
-	return ""
 }
 
 // invite answers an INVITE: checks, overload control, the decision, and
 // the decision's response.
-func (s *Server) invite(req *sip.Request) *sip.Response {
-	switch req.Recipient.Scheme {
+func (s *Server) invite(v *reqView, peer string, a *answer) {
+	switch v.ruri.scheme {
 	case "sip", "sips", "tel":
 	default:
 		s.stats.malformed.Add(1)
-		return s.reply(req, 416, "Unsupported URI Scheme")
+		a.set(416, "Unsupported URI Scheme")
+		return
 	}
-	if mf := req.MaxForwards(); mf != nil && *mf == 0 {
-		return s.reply(req, 483, "Too Many Hops")
+	if v.hasMaxFwd && v.maxFwd == 0 {
+		a.set(483, "Too Many Hops")
+		return
 	}
-	if to := req.To(); to.Params.Has("tag") {
+	if v.toTagged {
 		// A re-INVITE: a redirect server holds no dialogs.
-		return s.reply(req, 481, "Call/Transaction Does Not Exist")
+		a.set(481, "Call/Transaction Does Not Exist")
+		return
 	}
-	if tags := requireHeader(req); tags != "" {
+	if appendRequireTags(a, v) {
 		// RFC 3261 §8.2.2.3: we support no extension that needs Require.
-		res := s.reply(req, 420, "Bad Extension")
-		res.AppendHeader(sip.NewHeader("Unsupported", tags))
-		return res
+		a.set(420, "Bad Extension")
+		return
 	}
 
 	if !s.bucket.take(s.now()) {
-		return s.overloaded(req)
+		s.overloaded(a)
+		return
 	}
 	if n := s.inflight.Add(1); n > int64(s.cfg.MaxInFlight) {
 		s.inflight.Add(-1)
-		return s.overloaded(req)
+		s.overloaded(a)
+		return
 	}
 	defer s.inflight.Add(-1)
 
-	call, err := CallFromInvite(req, req.Source())
+	// The call and the decision live in a (the reader's, on the stateless
+	// path): the Tagger gets pointers to them, which would otherwise move
+	// them to the heap for every INVITE.
+	var err error
+	a.call, err = callFromView(v, peer)
 	if err != nil {
-		return s.reply(req, 404, "Not A Telephone Number")
+		a.set(404, "Not A Telephone Number")
+		return
 	}
 	ctx := s.baseCtx
 	if s.cfg.DecideTimeout > 0 {
@@ -136,39 +157,43 @@ func (s *Server) invite(req *sip.Request) *sip.Response {
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.DecideTimeout)
 		defer cancel()
 	}
-	d := s.decider.Decide(ctx, call)
-	return s.decisionResponse(req, &call, &d)
+	a.dec = s.decider.Decide(ctx, a.call)
+	s.decisionAnswer(v, &a.call, &a.dec, a)
 }
 
-func (s *Server) overloaded(req *sip.Request) *sip.Response {
+func (s *Server) overloaded(a *answer) {
 	s.stats.overload.Add(1)
-	res := s.reply(req, 503, "Service Unavailable")
-	res.AppendHeader(s.hdrRetryAfter)
-	return res
+	a.set(503, "Service Unavailable")
+	a.add(hdrRetryAfter)
 }
 
-// requireHeader returns the option tags of the Require headers, or "".
-func requireHeader(req *sip.Request) string {
-	var tags string
-	for _, h := range req.Headers() {
-		if n := h.Name(); len(n) == 7 && strings.EqualFold(n, "Require") {
-			if v := strings.TrimSpace(h.Value()); v != "" {
-				if tags != "" {
-					tags += ", "
-				}
-				tags += v
+// appendRequireTags puts the option tags of the Require headers, joined
+// with ", ", in a.unsupported; it reports whether there were any.
+func appendRequireTags(a *answer, v *reqView) bool {
+	start := len(a.buf)
+	for _, h := range v.ext {
+		if h.kind != extRequire {
+			continue
+		}
+		if t := strings.TrimSpace(h.value); t != "" {
+			if len(a.buf) > start {
+				a.buf = append(a.buf, ", "...)
 			}
+			a.buf = append(a.buf, t...)
 		}
 	}
-	return tags
+	if len(a.buf) == start {
+		return false
+	}
+	a.unsupported = a.buf[start:len(a.buf):len(a.buf)]
+	return true
 }
 
-// decisionResponse turns a decision into the response (issue 5):
+// decisionAnswer turns a decision into the answer (issue 5):
 // Allow -> 302 to the continue route; Block -> 603 (or 608 + Call-Info);
 // BlockWithAnnouncement, Screen, Challenge, Voicemail -> 302 to the B2BUA's
 // screening URI with a signed token.
-func (s *Server) decisionResponse(req *sip.Request, c *policy.Call, d *policy.Decision) *sip.Response {
-	var buf [512]byte
+func (s *Server) decisionAnswer(v *reqView, c *policy.Call, d *policy.Decision, a *answer) {
 	switch d.Action {
 	case policy.ActionAllow:
 		tpl := s.cont
@@ -177,29 +202,29 @@ func (s *Server) decisionResponse(req *sip.Request, c *policy.Call, d *policy.De
 				tpl = t
 			}
 		}
-		b := append(buf[:0], '<')
-		b = tpl.appendTo(b, c.Called, c.Calling, c.OriginalCalled)
-		b = append(b, '>')
-		res := s.reply(req, 302, "Moved Temporarily")
-		res.AppendHeader(sip.NewHeader("Contact", string(b)))
+		start := len(a.buf)
+		a.buf = append(a.buf, '<')
+		a.buf = tpl.appendTo(a.buf, c.Called, c.Calling, c.OriginalCalled)
+		a.buf = append(a.buf, '>')
+		a.contact = a.buf[start:len(a.buf):len(a.buf)]
+		a.set(302, "Moved Temporarily")
 		if s.cfg.Tagger != nil {
-			for _, h := range s.cfg.Tagger(c, d) {
-				res.AppendHeader(sip.NewHeader(h.Name, h.Value))
-			}
+			a.tags = s.cfg.Tagger(c, d)
 		}
 		s.stats.redirects.Add(1)
-		return res
+		return
 
 	case policy.ActionBlock:
 		s.stats.declined.Add(1)
 		if s.cfg.Reject608 {
-			res := s.reply(req, 608, "Rejected")
-			if s.hdrCallInfo != nil {
-				res.AppendHeader(s.hdrCallInfo)
+			a.set(608, "Rejected")
+			if s.rejectInfo {
+				a.add(hdrCallInfo)
 			}
-			return res
+			return
 		}
-		return s.reply(req, 603, "Decline")
+		a.set(603, "Decline")
+		return
 
 	case policy.ActionBlockWithAnnouncement, policy.ActionScreen, policy.ActionChallenge, policy.ActionVoicemail:
 		tpl := s.screen
@@ -208,14 +233,13 @@ func (s *Server) decisionResponse(req *sip.Request, c *policy.Call, d *policy.De
 				tpl = t
 			}
 		}
-		b := append(buf[:0], '<')
+		start := len(a.buf)
+		b := append(a.buf, '<')
 		b = tpl.appendTo(b, c.Called, c.Calling, c.OriginalCalled)
-		// The token goes among the URI parameters, before any URI headers.
-		var hdrs []byte
-		if i := indexByte(b, '?'); i >= 0 {
-			hdrs = append(hdrs, b[i:]...)
-			b = b[:i]
-		}
+		// The token goes among the URI parameters, before any URI headers:
+		// it is appended, then rotated in front of the headers.
+		q := indexByte(b[start:], '?')
+		hdrEnd := len(b)
 		b = append(b, ';')
 		b = append(b, token.URIParam...)
 		b = append(b, '=')
@@ -230,25 +254,30 @@ func (s *Server) decisionResponse(req *sip.Request, c *policy.Call, d *policy.De
 			OriginalCalled: c.OriginalCalled,
 			Presentation:   c.Presentation,
 			Voicemail:      d.Voicemail,
-			Expires:        s.now().Add(s.cfg.TokenLifetime),
+			Expires:        s.tokenExpiry(s.txHash(v)),
 		})
 		if err != nil {
+			a.buf = b[:start]
 			s.stats.decideErrors.Add(1)
 			s.log.Error("redirect: cannot sign screening token", "called", c.Called.String(), "action", d.Action.String(), "error", err)
-			return s.reply(req, 500, "Server Internal Error")
+			a.set(500, "Server Internal Error")
+			return
 		}
-		b = append(b, hdrs...)
+		if q >= 0 {
+			rotate(b[start+q:], hdrEnd-start-q)
+		}
 		b = append(b, '>')
-		res := s.reply(req, 302, "Moved Temporarily")
-		res.AppendHeader(sip.NewHeader("Contact", string(b)))
+		a.buf = b
+		a.contact = b[start:len(b):len(b)]
+		a.set(302, "Moved Temporarily")
 		s.stats.screened.Add(1)
-		return res
+		return
 	}
 	// An engine answering without an action is a bug; say so and let the
 	// upstream proxy apply its own failure treatment.
 	s.stats.decideErrors.Add(1)
 	s.log.Error("redirect: decision without a usable action", "called", c.Called.String(), "action", uint8(d.Action))
-	return s.reply(req, 500, "Decision Unavailable")
+	a.set(500, "Decision Unavailable")
 }
 
 // routeTemplate compiles (once) a screening URI from the store's route.
@@ -263,6 +292,19 @@ func (s *Server) routeTemplate(src string) *template {
 	}
 	s.routeTpl.Store(src, t)
 	return t
+}
+
+// rotate moves b[:k] to the end of b in place.
+func rotate(b []byte, k int) {
+	reverse(b[:k])
+	reverse(b[k:])
+	reverse(b)
+}
+
+func reverse(b []byte) {
+	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
+		b[i], b[j] = b[j], b[i]
+	}
 }
 
 func indexByte(b []byte, c byte) int {
@@ -356,34 +398,24 @@ func topVia(v *sip.ViaHeader, src netip.AddrPort, srcStr string) (*sip.ViaHeader
 	return nv, dest
 }
 
-// toTag derives our To tag from the request's transaction identity, so a
-// retransmission gets the same tag (RFC 3261 §8.2.6.2, and §8.2.7 for the
-// stateless case) without keeping state.
+// toTag derives our To tag from the request's transaction identity (see
+// txHash), so a retransmission gets the same tag (RFC 3261 §8.2.6.2, and
+// §8.2.7 for the stateless case) without keeping state.
 func (s *Server) toTag(req *sip.Request) string {
-	var h maphash.Hash
-	h.SetSeed(s.seed)
+	var callID, fromTag, branch string
+	var seq uint32
 	if id := req.CallID(); id != nil {
-		h.WriteString(string(*id))
+		callID = string(*id)
 	}
 	if f := req.From(); f != nil {
-		t, _ := f.Params.Get("tag")
-		h.WriteString(t)
+		fromTag, _ = f.Params.Get("tag")
 	}
 	if v := req.Via(); v != nil {
-		b, _ := v.Params.Get("branch")
-		h.WriteString(b)
+		branch, _ = v.Params.Get("branch")
 	}
 	if c := req.CSeq(); c != nil {
-		var n [4]byte
-		n[0], n[1], n[2], n[3] = byte(c.SeqNo>>24), byte(c.SeqNo>>16), byte(c.SeqNo>>8), byte(c.SeqNo)
-		h.Write(n[:])
+		seq = c.SeqNo
 	}
-	var sum [8]byte
-	v := h.Sum64()
-	for i := range sum {
-		sum[i] = byte(v >> (8 * i))
-	}
-	return "cg" + hex.EncodeToString(sum[:])
+	var b [18]byte
+	return string(appendToTag(b[:0], s.txHashOf(callID, fromTag, branch, seq)))
 }
-
-func hashBytes(s *Server, b []byte) uint64 { return maphash.Bytes(s.seed, b) }

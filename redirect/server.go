@@ -8,6 +8,7 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,8 +36,18 @@ type Server struct {
 	seed      maphash.Seed
 	now       func() time.Time
 
-	// Immutable headers shared by every response that carries them.
-	hdrServer, hdrAllow, hdrAccept, hdrRetryAfter, hdrCallInfo sip.Header
+	// Immutable headers shared by every response that carries them, as
+	// sipgo headers and as wire lines ("Name: value\r\n").
+	hdrServer  sip.Header
+	rawServer  []byte
+	fixedSIP   [numFixed]sip.Header
+	fixedRaw   [numFixed][]byte
+	rejectInfo bool // Call-Info configured for 608
+
+	expiryGrain int64 // seconds, see tokenExpiry
+	memo        tokenMemo
+	parser      *sip.Parser // lenient sipgo parser for the stateless fallback
+	readers     int         // stateless UDP reader goroutines
 
 	ua  *sipgo.UserAgent
 	srv *sipgo.Server
@@ -109,13 +120,25 @@ func New(cfg Config, d policy.Decider) (*Server, error) {
 	}
 	if c.ServerName != "-" {
 		s.hdrServer = sip.NewHeader("Server", c.ServerName)
+		s.rawServer = []byte("Server: " + c.ServerName + "\r\n")
 	}
-	s.hdrAllow = sip.NewHeader("Allow", allowMethods)
-	s.hdrAccept = sip.NewHeader("Accept", "application/sdp")
 	secs := int64((c.RetryAfter + time.Second - 1) / time.Second)
-	s.hdrRetryAfter = sip.NewHeader("Retry-After", fmt.Sprint(secs))
-	if c.RejectInfoURL != "" {
-		s.hdrCallInfo = sip.NewHeader("Call-Info", "<"+c.RejectInfoURL+">;purpose=jwscard")
+	fixed := [numFixed]sip.Header{
+		hdrAllow:      sip.NewHeader("Allow", allowMethods),
+		hdrAccept:     sip.NewHeader("Accept", "application/sdp"),
+		hdrRetryAfter: sip.NewHeader("Retry-After", fmt.Sprint(secs)),
+		hdrCallInfo:   sip.NewHeader("Call-Info", "<"+c.RejectInfoURL+">;purpose=jwscard"),
+	}
+	s.rejectInfo = c.RejectInfoURL != ""
+	for i, h := range fixed {
+		s.fixedSIP[i] = h
+		s.fixedRaw[i] = []byte(h.Name() + ": " + h.Value() + "\r\n")
+	}
+	s.expiryGrain = expiryGrainFor(c.TokenLifetime)
+	s.parser = newLenientParser()
+	s.readers = c.UDPReaders
+	if s.readers == 0 {
+		s.readers = max(runtime.GOMAXPROCS(0), minUDPReaders)
 	}
 	if c.MaxRate > 0 {
 		s.bucket.init(c.MaxRate, c.RateBurst)
@@ -246,7 +269,11 @@ func (s *Server) Serve(ctx context.Context) error {
 		}()
 	}
 	if udpConn != nil {
-		serve("UDP", func() error { return s.srv.ServeUDP(udpConn) })
+		if s.cfg.Stateful {
+			serve("UDP", func() error { return s.srv.ServeUDP(udpConn) })
+		} else {
+			serve("UDP", func() error { return s.serveStatelessUDP(udpConn) })
+		}
 	}
 	if tcpLn != nil {
 		serve("TCP", func() error { return s.srv.ServeTCP(tcpLn) })
@@ -350,6 +377,7 @@ func (b *bucket) take(now time.Time) bool {
 
 type counters struct {
 	invites, redirects, screened, declined, overload, malformed, options, other, sendErrors, decideErrors atomic.Uint64
+	fastPath, fallback                                                                                    atomic.Uint64
 }
 
 // Stats is a snapshot of the server's counters since it was built.
@@ -364,6 +392,11 @@ type Stats struct {
 	Other        uint64 // other methods answered (405, 481)
 	SendErrors   uint64 // responses the transport failed to send
 	DecideErrors uint64 // INVITEs answered 500 because the decision was unusable
+	// Stateless UDP path: datagrams answered (or absorbed, ACK) by the
+	// fast scanner, and datagrams it handed to sipgo's parser instead
+	// (unusual syntax, malformed requests).
+	FastPath uint64
+	Fallback uint64
 }
 
 // Stats returns the current counters.
@@ -373,6 +406,6 @@ func (s *Server) Stats() Stats {
 		Invites: c.invites.Load(), Redirects: c.redirects.Load(), Screened: c.screened.Load(),
 		Declined: c.declined.Load(), Overload: c.overload.Load(), Malformed: c.malformed.Load(),
 		Options: c.options.Load(), Other: c.other.Load(), SendErrors: c.sendErrors.Load(),
-		DecideErrors: c.decideErrors.Load(),
+		DecideErrors: c.decideErrors.Load(), FastPath: c.fastPath.Load(), Fallback: c.fallback.Load(),
 	}
 }

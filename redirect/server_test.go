@@ -16,8 +16,10 @@ import (
 
 // TestDecisions drives every decision through a real UDP socket and checks
 // the response and, for the B2BUA, the token with the B2BUA's check.
-func TestDecisions(t *testing.T) {
-	cfg := testConfig()
+func TestDecisions(t *testing.T) { eachMode(t, testDecisions) }
+
+func testDecisions(t *testing.T, mode testMode) {
+	cfg := mode.config()
 	cfg.RejectInfoURL = "https://callgate.example/jcard/decline"
 	d := newFakeDecider()
 	s := startServer(t, cfg, d)
@@ -114,9 +116,11 @@ func TestDecisions(t *testing.T) {
 }
 
 // TestCallTranslationThroughServer checks the policy.Call the engine sees.
-func TestCallTranslationThroughServer(t *testing.T) {
+func TestCallTranslationThroughServer(t *testing.T) { eachMode(t, testCallTranslationThroughServer) }
+
+func testCallTranslationThroughServer(t *testing.T, mode testMode) {
 	d := newFakeDecider()
-	s := startServer(t, testConfig(), d)
+	s := startServer(t, mode.config(), d)
 	c := newUDPClient(t, s)
 	res := c.exchange(req{
 		ruri: "sip:+1-303-555-0100;npdi;rn=+13035550000@callgate.example;user=phone",
@@ -147,8 +151,10 @@ func TestCallTranslationThroughServer(t *testing.T) {
 
 // TestViaAndToTag: RFC 3581 rport/received, RFC 3261 §18.2.2 destination,
 // and a To tag that stays the same for a retransmission.
-func TestViaAndToTag(t *testing.T) {
-	s := startServer(t, testConfig(), newFakeDecider())
+func TestViaAndToTag(t *testing.T) { eachMode(t, testViaAndToTag) }
+
+func testViaAndToTag(t *testing.T, mode testMode) {
+	s := startServer(t, mode.config(), newFakeDecider())
 
 	t.Run("rport", func(t *testing.T) {
 		c := newUDPClient(t, s)
@@ -235,7 +241,7 @@ func TestViaAndToTag(t *testing.T) {
 // TestTransactionAbsorbsACK: the 302 is retransmitted until the ACK
 // (Timer G, 500 ms), and the ACK itself gets no answer.
 func TestTransactionAbsorbsACK(t *testing.T) {
-	s := startServer(t, testConfig(), newFakeDecider())
+	s := startServer(t, statefulConfig(), newFakeDecider())
 
 	c := newUDPClient(t, s)
 	r := req{from: "<sip:+12125550102@x>;tag=1", via: "SIP/2.0/UDP 127.0.0.1:1;branch=z9hG4bK-ack1;rport"}
@@ -275,9 +281,10 @@ func TestTransactionAbsorbsACK(t *testing.T) {
 	}
 }
 
+// TestCancel is the stateful UDP path's CANCEL (see TestStatelessCancel).
 func TestCancel(t *testing.T) {
 	t.Run("after the final response", func(t *testing.T) {
-		s := startServer(t, testConfig(), newFakeDecider())
+		s := startServer(t, statefulConfig(), newFakeDecider())
 		c := newUDPClient(t, s)
 		r := req{via: "SIP/2.0/UDP 127.0.0.1:1;branch=z9hG4bK-c1;rport", callID: "cancel-1@test", from: "<sip:+12125550101@x>;tag=1"}
 		if res := c.exchange(r.String()); res.StatusCode != 302 {
@@ -293,7 +300,7 @@ func TestCancel(t *testing.T) {
 		}
 	})
 	t.Run("no transaction", func(t *testing.T) {
-		s := startServer(t, testConfig(), newFakeDecider())
+		s := startServer(t, statefulConfig(), newFakeDecider())
 		c := newUDPClient(t, s)
 		res := c.exchange(req{method: "CANCEL", cseq: "1 CANCEL"}.String())
 		if res.StatusCode != 481 {
@@ -303,7 +310,7 @@ func TestCancel(t *testing.T) {
 	t.Run("pending INVITE", func(t *testing.T) {
 		d := newFakeDecider()
 		d.block = make(chan struct{})
-		s := startServer(t, testConfig(), d)
+		s := startServer(t, statefulConfig(), d)
 		defer close(d.block)
 		c := newUDPClient(t, s)
 		r := req{via: "SIP/2.0/UDP 127.0.0.1:1;branch=z9hG4bK-c3;rport", callID: "cancel-3@test"}
@@ -351,16 +358,20 @@ func TestCancel(t *testing.T) {
 }
 
 // TestUDPNoTryingForImmediateAnswer: a fast decision needs no 100 Trying.
-func TestUDPNoTryingForImmediateAnswer(t *testing.T) {
-	s := startServer(t, testConfig(), newFakeDecider())
+func TestUDPNoTryingForImmediateAnswer(t *testing.T) { eachMode(t, testUDPNoTryingForImmediateAnswer) }
+
+func testUDPNoTryingForImmediateAnswer(t *testing.T, mode testMode) {
+	s := startServer(t, mode.config(), newFakeDecider())
 	c := newUDPClient(t, s)
 	if res := c.exchange(req{}.String()); res.StatusCode != 302 {
 		t.Fatalf("first response %d, want the final 302 directly", res.StatusCode)
 	}
 }
 
-func TestOptionsAndOtherMethods(t *testing.T) {
-	s := startServer(t, testConfig(), newFakeDecider())
+func TestOptionsAndOtherMethods(t *testing.T) { eachMode(t, testOptionsAndOtherMethods) }
+
+func testOptionsAndOtherMethods(t *testing.T, mode testMode) {
+	s := startServer(t, mode.config(), newFakeDecider())
 	c := newUDPClient(t, s)
 	for _, mf := range []string{"70", "0"} {
 		res := c.exchange(req{method: "OPTIONS", ruri: "sip:callgate.example", to: "<sip:callgate.example>", maxFwd: mf}.String())
@@ -379,8 +390,10 @@ func TestOptionsAndOtherMethods(t *testing.T) {
 	}
 }
 
-func TestInviteChecks(t *testing.T) {
-	s := startServer(t, testConfig(), newFakeDecider())
+func TestInviteChecks(t *testing.T) { eachMode(t, testInviteChecks) }
+
+func testInviteChecks(t *testing.T, mode testMode) {
+	s := startServer(t, mode.config(), newFakeDecider())
 	c := newUDPClient(t, s)
 	cases := []struct {
 		name   string
@@ -408,11 +421,13 @@ func TestInviteChecks(t *testing.T) {
 	}
 }
 
-func TestOverload(t *testing.T) {
+func TestOverload(t *testing.T) { eachMode(t, testOverload) }
+
+func testOverload(t *testing.T, mode testMode) {
 	t.Run("in flight", func(t *testing.T) {
 		d := newFakeDecider()
 		d.block = make(chan struct{})
-		cfg := testConfig()
+		cfg := mode.config()
 		cfg.MaxInFlight = 1
 		cfg.RetryAfter = 7 * time.Second
 		s := startServer(t, cfg, d)
@@ -442,7 +457,7 @@ func TestOverload(t *testing.T) {
 		}
 	})
 	t.Run("rate", func(t *testing.T) {
-		cfg := testConfig()
+		cfg := mode.config()
 		cfg.MaxRate = 0.5 // one call per two seconds
 		cfg.RateBurst = 1
 		s := startServer(t, cfg, newFakeDecider())
@@ -461,8 +476,10 @@ func TestOverload(t *testing.T) {
 	})
 }
 
-func TestTagging(t *testing.T) {
-	cfg := testConfig()
+func TestTagging(t *testing.T) { eachMode(t, testTagging) }
+
+func testTagging(t *testing.T, mode testMode) {
+	cfg := mode.config()
 	cfg.Tagger = AttestationTagger
 	s := startServer(t, cfg, newFakeDecider())
 	c := newUDPClient(t, s)
@@ -471,7 +488,7 @@ func TestTagging(t *testing.T) {
 		t.Fatalf("tagging headers missing:\n%s", res)
 	}
 	// Off by default.
-	s2 := startServer(t, testConfig(), newFakeDecider())
+	s2 := startServer(t, mode.config(), newFakeDecider())
 	c2 := newUDPClient(t, s2)
 	if res := c2.exchange(req{from: "<sip:+12125550101@x>;tag=1"}.String()); header(res, HeaderVerstat) != "" {
 		t.Fatalf("tagging without a Tagger")

@@ -101,8 +101,10 @@ func loggedContact(t *testing.T, r sippResult) string {
 }
 
 // TestSipp is the acceptance table of issue 5, driven by sipp.
-func TestSipp(t *testing.T) {
-	cfg := testConfig()
+func TestSipp(t *testing.T) { eachMode(t, testSipp) }
+
+func testSipp(t *testing.T, mode testMode) {
+	cfg := mode.config()
 	cfg.TCP = ""
 	d := newFakeDecider()
 	s := startServer(t, cfg, d)
@@ -174,8 +176,10 @@ func TestSipp(t *testing.T) {
 
 // TestSippDetectsWrongAnswer guards the harness: a scenario expecting 603
 // must fail when the server answers 302, or the table above proves nothing.
-func TestSippDetectsWrongAnswer(t *testing.T) {
-	cfg := testConfig()
+func TestSippDetectsWrongAnswer(t *testing.T) { eachMode(t, testSippDetectsWrongAnswer) }
+
+func testSippDetectsWrongAnswer(t *testing.T, mode testMode) {
+	cfg := mode.config()
 	cfg.TCP = ""
 	s := startServer(t, cfg, newFakeDecider())
 	r := runSipp(t, s, "invite_603.xml", "calling", "+12125550101", "called", "+13035550100")

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -15,7 +16,11 @@ import (
 // BenchmarkSippLoad drives the in-process server with sipp at a fixed rate
 // (CALLGATE_SIPP_RATE calls/s, default 2000) for b.N calls and reports the
 // achieved calls/s, the failed calls (a call without its final answer
-// within 5 s fails) and sipp's mean response time. The server runs in the
+// within 5 s fails), sipp's mean response time, the CPU time the process
+// spent per call (server and benchmark harness; sipp is another process)
+// and the 1-minute load average at the end (the machine may be shared).
+// The server is on the stateless UDP path; CALLGATE_SIPP_STATEFUL=1 puts it
+// on sipgo's transaction layer instead. The server runs in the
 // same process as the benchmark, so this is a smoke test of the load path;
 // the comparison with Kamailio runs the daemon (later work).
 // Example: go test -run x -bench SippLoad -benchtime 20000x ./redirect/
@@ -32,6 +37,7 @@ func BenchmarkSippLoad(b *testing.B) {
 	cfg := testConfig()
 	cfg.TCP = ""
 	cfg.MaxInFlight = 1 << 20
+	cfg.Stateful = os.Getenv("CALLGATE_SIPP_STATEFUL") != ""
 	s := startServer(b, cfg, constDecider{newFakeDecider()})
 	dir := b.TempDir()
 	scen, _ := filepath.Abs(filepath.Join(sippDir, "load_302.xml"))
@@ -49,8 +55,10 @@ func BenchmarkSippLoad(b *testing.B) {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	b.ResetTimer()
 	start := time.Now()
+	cpu0 := processCPU()
 	runErr := cmd.Run()
 	elapsed := time.Since(start)
+	cpu := processCPU() - cpu0
 	b.StopTimer()
 	rows := readStat(b, stat)
 	if len(rows) < 2 {
@@ -68,6 +76,12 @@ func BenchmarkSippLoad(b *testing.B) {
 	b.ReportMetric(failed, "failed")
 	if rt := last["ResponseTime1(C)"]; rt != "" {
 		b.ReportMetric(parseHMS(rt)*1e6, "µs-mean-rt")
+	}
+	if ok > 0 {
+		b.ReportMetric(float64(cpu.Microseconds())/ok, "cpu-µs/call")
+	}
+	if la := loadAverage(); la >= 0 {
+		b.ReportMetric(la, "loadavg")
 	}
 	if runErr != nil && failed == 0 {
 		b.Fatalf("sipp: %v\n%s", runErr, out.String())
@@ -100,4 +114,30 @@ func parseHMS(s string) float64 {
 	sec, _ := strconv.ParseFloat(p[2], 64)
 	us, _ := strconv.ParseFloat(p[3], 64)
 	return h*3600 + m*60 + sec + us/1e6
+}
+
+// processCPU is the user+system CPU time of this process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loadAverage is the 1-minute load average (Linux), or -1.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return -1
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return -1
+	}
+	return v
 }

@@ -17,10 +17,13 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"callgate/e164"
 	"callgate/internal/config"
 	"callgate/internal/demo"
 	"callgate/policy"
 	"callgate/policy/decisionlog"
+	"callgate/scp"
+	"callgate/simulators/ssp"
 	"callgate/store"
 )
 
@@ -101,6 +104,7 @@ admin: {listen: "127.0.0.1:0"}
 shutdown_timeout: 5s
 decision_log: {flush_interval: 1h, no_sync: true}   # only shutdown (or a search) flushes
 sip: {udp: "127.0.0.1:0", tcp: ""}
+scp: {listen: ["127.0.0.1:0"]}
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -148,6 +152,26 @@ sip: {udp: "127.0.0.1:0", tcp: ""}
 		}
 	}
 
+	// One AIN Termination_Attempt, as a switch sends it, through the SCP tier.
+	var scpAddr string
+	for _, tr := range srv.tiers {
+		if st, ok := tr.(*scp.Service); ok {
+			scpAddr = st.Addr()
+		}
+	}
+	if scpAddr == "" {
+		t.Fatal("no SCP tier")
+	}
+	sw, err := ssp.Dial(ctx, ssp.Config{Connect: []string{scpAddr}, RoutingContexts: []uint32{10}, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ans, err := sw.TerminationAttempt(ctx, ssp.TA{Calling: e164.MustParse(demo.Telemarket), Called: e164.MustParse(demo.AliceNumber)})
+	sw.Close()
+	if err != nil || ans.Operation != "disconnect" {
+		t.Errorf("AIN query for a blocked caller: %v %v, want disconnect", ans.Operation, err)
+	}
+
 	if code, body := httpGet(t, admin+"/healthz"); code != 200 || body != "ok\n" {
 		t.Errorf("/healthz: %d %q", code, body)
 	}
@@ -162,7 +186,9 @@ sip: {udp: "127.0.0.1:0", tcp: ""}
 		`callgate_decisions_total{action="block",tier="sip"} 1`,
 		`callgate_decisions_total{action="allow",tier="sip"} 1`,
 		`callgate_decide_duration_seconds_count{tier="sip"} 2`,
-		`callgate_decision_log_recorded_total 2`,
+		`callgate_decisions_total{action="block",tier="ain"} 1`,
+		`callgate_scp_queries_total{answer="disconnect",operation="terminationAttempt"} 1`,
+		`callgate_decision_log_recorded_total 3`,
 		`callgate_store_subscribers 3`,
 		`callgate_store_list_entries 4`,
 		`callgate_sip_responses_total{kind="decline"} 1`,
@@ -183,7 +209,7 @@ sip: {udp: "127.0.0.1:0", tcp: ""}
 		t.Errorf("decide via daemon: %+v", res)
 	}
 	out := c.ok("log", "search", "--number", demo.AliceNumber, "--since", "1h", "--config", cliCfg)
-	if strings.Count(out, "\n") != 2 || !strings.Contains(out, demo.Telemarket+" -> "+demo.AliceNumber) || !strings.Contains(out, ": block") {
+	if strings.Count(out, "\n") != 3 || !strings.Contains(out, "ain 244-1-10 "+demo.Telemarket+" -> "+demo.AliceNumber) || !strings.Contains(out, demo.Telemarket+" -> "+demo.AliceNumber) || !strings.Contains(out, ": block") {
 		t.Errorf("log search via daemon:\n%s", out)
 	}
 	c.fails(1, "Stop it", "list", "add", "--owner", demo.Carol, "--list", "vip", demo.Mom, "--config", cliCfg)
@@ -257,7 +283,7 @@ sip: {udp: "127.0.0.1:0", tcp: ""}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 3 || recs[0].Called.String() != demo.BobNumber || recs[0].Action != policy.ActionVoicemail {
+	if len(recs) != 4 || recs[0].Called.String() != demo.BobNumber || recs[0].Action != policy.ActionVoicemail {
 		t.Errorf("decision log after shutdown: %d records, newest %v", len(recs), recs)
 	}
 	b, _ := json.Marshal(recs[0])

@@ -52,6 +52,7 @@ func newSIPTier(d *tierDeps) (Tier, error) {
 		TokenKeys: keys, TokenKeyID: c.TokenKeyID, TokenLifetime: c.TokenLifetime,
 		MaxInFlight: c.MaxInFlight, MaxRate: c.MaxRate, RateBurst: c.RateBurst, RetryAfter: c.RetryAfter,
 		DecideTimeout: c.DecideTimeout, ServerName: c.ServerName,
+		Stateful: c.Stateful, UDPReaders: c.UDPReaders,
 		Logger: d.Logger.With("tier", "sip"),
 	}, d.Decider)
 	if err != nil {
@@ -132,6 +133,10 @@ func (t *sipTier) registerMetrics() {
 	}
 	m.CounterFunc("sip_invites_total", "INVITEs answered by the SIP redirect server.", nil,
 		func() float64 { return float64(t.srv.Stats().Invites) })
+	m.CounterFunc("sip_requests_parsed_total", "UDP requests by parser: fast (the stateless scanner) or fallback (the full SIP parser, for what the scanner does not take).",
+		prometheus.Labels{"parser": "fast"}, func() float64 { return float64(t.srv.Stats().FastPath) })
+	m.CounterFunc("sip_requests_parsed_total", "UDP requests by parser: fast (the stateless scanner) or fallback (the full SIP parser, for what the scanner does not take).",
+		prometheus.Labels{"parser": "fallback"}, func() float64 { return float64(t.srv.Stats().Fallback) })
 	m.CounterFunc("sip_send_errors_total", "SIP responses the transport failed to send.", nil,
 		func() float64 { return float64(t.srv.Stats().SendErrors) })
 }

@@ -122,6 +122,17 @@ type SIP struct {
 	// the TLS listener.
 	TLSCertFile string `yaml:"tls_cert_file"`
 	TLSKeyFile  string `yaml:"tls_key_file"`
+	// Stateful serves UDP through sipgo's transaction layer (a server
+	// transaction per INVITE: 100 Trying for slow decisions, the final
+	// response retransmitted until the ACK, 487 for a CANCEL of a pending
+	// INVITE). The default, false, is the stateless UDP path (RFC 3261
+	// §8.2.7, what Kamailio's sl module does): no per-call state, a
+	// retransmitted INVITE gets the identical answer again, ACKs are
+	// absorbed, CANCEL gets 200. TCP and TLS are always stateful.
+	Stateful bool `yaml:"stateful"`
+	// UDPReaders is the number of goroutines reading the UDP socket on the
+	// stateless path (0 = GOMAXPROCS, at least 4).
+	UDPReaders int `yaml:"udp_readers"`
 	// ContinueRoute is the Contact template of the 302 that lets an allowed
 	// call continue, e.g. "sip:{called}@gw.carrier.example;user=phone".
 	// Placeholders: {called}, {calling}, {original}.

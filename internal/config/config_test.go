@@ -68,6 +68,8 @@ sip:
   tls: "127.0.0.1:5061"
   tls_cert_file: /c.pem
   tls_key_file: /k.pem
+  stateful: true
+  udp_readers: 8
   continue_route: "sip:{called}@gw.example;user=phone"
   route_overrides: {east: "sip:{called}@east.example"}
   screening_uri: "sip:screen@b2bua.example"
@@ -114,6 +116,7 @@ scp:
 			QueueSize: 10, BatchSize: 5, FlushInterval: time.Second, NoSync: true},
 		Engine: Engine{DefaultAnnouncement: 7},
 		SIP: SIP{Enabled: true, UDP: "[::1]:5062", TLS: "127.0.0.1:5061", TLSCertFile: "/c.pem", TLSKeyFile: "/k.pem",
+			Stateful: true, UDPReaders: 8,
 			ContinueRoute: "sip:{called}@gw.example;user=phone", RouteOverrides: map[string]string{"east": "sip:{called}@east.example"},
 			ScreeningURI: "sip:screen@b2bua.example", Reject608: true, RejectInfoURL: "https://carrier.example/jcard",
 			TokenKeys: []TokenKey{{ID: 3, Secret: secret}, {ID: 4, SecretFile: keyFile}}, TokenKeyID: 4,
@@ -175,6 +178,7 @@ func TestStrictErrors(t *testing.T) {
 		{"unbounded log", "decision_log: {max_records: -1, max_age: -1s}\n", []string{"both unbounded"}},
 		{"sip no listener", "sip: {udp: '', tcp: ''}\n", []string{"sip.enabled", "no listener"}},
 		{"sip tls without cert", "sip: {tls: '127.0.0.1:5061'}\n", []string{"tls_cert_file"}},
+		{"sip udp readers", "sip: {udp_readers: -1}\n", []string{"sip.udp_readers", "negative"}},
 		{"sip bad route", "sip: {continue_route: 'gw.example'}\n", []string{"sip.continue_route"}},
 		{"sip short secret", "sip: {token_keys: [{id: 1, secret: 'c2hvcnQ='}]}\n", []string{"sip.token_keys[0].secret", "at least 32"}},
 		{"sip key id", "sip: {token_key_id: 9, token_keys: [{id: 1, secret: '" + base64.StdEncoding.EncodeToString(make([]byte, 32)) + "'}]}\n", []string{"token_key_id", "9"}},

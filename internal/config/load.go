@@ -307,6 +307,9 @@ func (s *SIP) validate() []error {
 	if s.TLS != "" && (s.TLSCertFile == "" || s.TLSKeyFile == "") {
 		bad("tls", "a TLS listener needs tls_cert_file and tls_key_file")
 	}
+	if s.UDPReaders < 0 {
+		bad("udp_readers", "%d is negative (0 = GOMAXPROCS, at least 4)", s.UDPReaders)
+	}
 	for _, u := range []struct{ name, v string }{{"continue_route", s.ContinueRoute}, {"screening_uri", s.ScreeningURI}} {
 		if s.Enabled && u.v == "" {
 			bad(u.name, "required when the SIP tier is enabled")

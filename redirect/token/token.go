@@ -133,8 +133,16 @@ func NewSigner(k Key) (*Signer, error) {
 	}
 	secret := append([]byte(nil), k.Secret...)
 	s := &Signer{id: k.ID}
-	s.pool.New = func() any { return hmac.New(sha256.New, secret) }
+	s.pool.New = func() any { return &signState{mac: hmac.New(sha256.New, secret)} }
 	return s, nil
+}
+
+// signState is one pooled HMAC state with the buffer the token is built
+// in: the buffer goes through the hash.Hash interface, so it would escape
+// to the heap if it lived on the stack.
+type signState struct {
+	mac hash.Hash
+	raw [headerLen + 6*binary.MaxVarintLen64 + MaxVoicemailLen + sha256.Size]byte
 }
 
 // KeyID is the ID of the signing key.
@@ -158,8 +166,9 @@ func (s *Signer) AppendSign(dst []byte, c Claims) ([]byte, error) {
 	if len(c.Voicemail) > MaxVoicemailLen {
 		return dst, fmt.Errorf("sign: %w (%d bytes)", ErrTooLong, len(c.Voicemail))
 	}
-	var raw [headerLen + 6*binary.MaxVarintLen64 + MaxVoicemailLen + sha256.Size]byte
-	p := raw[:0]
+	st := s.pool.Get().(*signState)
+	defer s.pool.Put(st)
+	p := st.raw[:0]
 	flags := byte(c.Presentation&presMask) << presShift
 	if c.PINAllowed {
 		flags |= flagPIN
@@ -179,12 +188,10 @@ func (s *Signer) AppendSign(dst []byte, c Claims) ([]byte, error) {
 	p = append(p, c.Voicemail...)
 	p[2] = byte(len(p)) // at most 5 + 6*10 + 2 + 160 bytes
 
-	h := s.pool.Get().(hash.Hash)
-	h.Reset()
-	h.Write(p)
+	st.mac.Reset()
+	st.mac.Write(p)
 	n := len(p)
-	p = h.Sum(p)[:n+TagLen]
-	s.pool.Put(h)
+	p = st.mac.Sum(p)[:n+TagLen]
 
 	return base64.RawURLEncoding.AppendEncode(dst, p), nil
 }
