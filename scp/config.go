@@ -214,6 +214,8 @@ func FromConfig(s *config.SCP, safeForward e164.Number, logger *slog.Logger) (Co
 		TimeBudget:        s.TimeBudget,
 		SafeForwardNumber: safeForward,
 		Logger:            logger,
+		Workers:           max(s.Workers, 0),
+		Inline:            s.Workers < 0,
 		Overload: Overload{
 			Capacity:    s.ACG.Capacity,
 			GapDuration: s.ACG.GapDuration,

@@ -216,6 +216,12 @@ type SCP struct {
 	SafeAnswer string `yaml:"safe_answer"`
 	// ACG configures overload control by automatic code gapping.
 	ACG ACG `yaml:"acg"`
+	// Workers is how many goroutines decide queries: 0 = one per CPU
+	// (GOMAXPROCS), behind a bounded backlog whose queries are answered
+	// with the safe answer when they wait longer than time_budget; -1 =
+	// decide on each association's reader goroutine (no hand-off, fewest
+	// context switches; the socket buffer is then the only queue).
+	Workers int `yaml:"workers"`
 }
 
 // ACG is the SCP's overload control: above Capacity queries a second it

@@ -401,6 +401,9 @@ func (s *SCP) validate() []error {
 	if s.Transport != "tcp" && s.Transport != "sctp" {
 		bad("transport", "%q is not tcp or sctp", s.Transport)
 	}
+	if s.Workers < -1 || s.Workers > 1024 {
+		bad("workers", "%d is not -1 (decide on the reader), 0 (one per CPU) or a pool size up to 1024", s.Workers)
+	}
 	switch s.Role {
 	case "sg":
 		if s.Enabled && len(s.Listen) == 0 {
