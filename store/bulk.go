@@ -164,7 +164,7 @@ func (l *BulkLoader) AddEntries(owner string, list List, nums []e164.Number, not
 	}
 	// Keep the index in step within the load (rebuilt exactly at the end).
 	l.s.ix.mu.Lock()
-	*dst = merged
+	l.s.ix.setList(dst, o.kind, list, merged)
 	l.s.ix.mu.Unlock()
 	return l.added(puts + 1)
 }

@@ -486,7 +486,8 @@ func (s *Store) importWrite(rows []staged, notes []byte, opts *ImportOptions, re
 		s.ix.mu.Lock()
 		for _, p := range plans {
 			if !p.ownerGone {
-				*p.dst = p.newList
+				kind, _, list := splitGrp(p.grp)
+				s.ix.setList(p.dst, kind, list, p.newList)
 			}
 		}
 		s.ix.mu.Unlock()

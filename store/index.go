@@ -43,6 +43,8 @@ type index struct {
 	defaultRoute string
 	defRoute     Route
 	defRouteOK   bool
+
+	rows rowCounts // list row totals for Counts, kept by setList/dropLists
 }
 
 type subState struct {
@@ -290,6 +292,7 @@ func (s *Store) rebuildIndex() error {
 		}
 	}
 	nx.resolveRoutes()
+	nx.countRows()
 
 	s.ix.mu.Lock()
 	defer s.ix.mu.Unlock()
@@ -299,6 +302,7 @@ func (s *Store) rebuildIndex() error {
 	s.ix.subByName, s.ix.provByName, s.ix.entByName = nx.subByName, nx.provByName, nx.entByName
 	s.ix.routes, s.ix.defaultRoute = nx.routes, nx.defaultRoute
 	s.ix.defRoute, s.ix.defRouteOK = nx.defRoute, nx.defRouteOK
+	s.ix.rows = nx.rows
 	return nil
 }
 

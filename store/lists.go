@@ -145,11 +145,13 @@ func (s *Store) AddToList(actor Actor, owner string, list List, numbers []string
 	slices.Sort(nums)
 	var dst *[]e164.Number
 	var merged []e164.Number
+	var kind byte
 	err = s.update(func(tx *bolt.Tx) error {
 		o, err := s.ix.resolveOwner(owner)
 		if err != nil {
 			return err
 		}
+		kind = o.kind
 		if err := o.checkList(list); err != nil {
 			return err
 		}
@@ -168,7 +170,7 @@ func (s *Store) AddToList(actor Actor, owner string, list List, numbers []string
 		return setNotes(tx.Bucket(bktNotes), prefix, nums, note)
 	}, func() {
 		s.ix.mu.Lock()
-		*dst = merged
+		s.ix.setList(dst, kind, list, merged)
 		s.ix.mu.Unlock()
 	})
 	if err != nil {
@@ -187,11 +189,13 @@ func (s *Store) RemoveFromList(actor Actor, owner string, list List, numbers []s
 	slices.Sort(nums)
 	var dst *[]e164.Number
 	var kept []e164.Number
+	var kind byte
 	err = s.update(func(tx *bolt.Tx) error {
 		o, err := s.ix.resolveOwner(owner)
 		if err != nil {
 			return err
 		}
+		kind = o.kind
 		if err := o.checkList(list); err != nil {
 			return err
 		}
@@ -210,7 +214,7 @@ func (s *Store) RemoveFromList(actor Actor, owner string, list List, numbers []s
 		return setNotes(tx.Bucket(bktNotes), prefix, nums, "")
 	}, func() {
 		s.ix.mu.Lock()
-		*dst = kept
+		s.ix.setList(dst, kind, list, kept)
 		s.ix.mu.Unlock()
 	})
 	if err != nil {

@@ -243,6 +243,9 @@ func (s *Store) DeleteProvider(name string) error {
 		return tx.Bucket(bktProviders).Delete(u32(id))
 	}, func() {
 		s.ix.mu.Lock()
+		if p := s.ix.provs[id]; p != nil {
+			s.ix.rows.provBlocked -= len(p.blocked)
+		}
 		s.ix.provs[id] = nil
 		delete(s.ix.provByName, name)
 		s.ix.mu.Unlock()
@@ -684,6 +687,7 @@ func (s *Store) DeleteSubscriber(ref string) error {
 		delete(s.ix.subByName, st.rec.Name)
 		s.ix.subs[st.rec.ID] = nil
 		s.ix.views[st.rec.ID] = SubscriberView{}
+		s.ix.dropLists(st.rec.ID)
 		s.ix.lists[st.rec.ID] = [2][]e164.Number{}
 		s.ix.mu.Unlock()
 	})

@@ -171,7 +171,9 @@ func (e *env) serve(ctx context.Context, cfg config.Config) (err error) {
 	if s.dlog != nil {
 		s.m.WatchDecisionLog(s.dlog.Stats)
 	}
-	s.m.WatchStore(func() (metrics.StoreSizes, error) { return storeSizes(s.st) }, 30*time.Second)
+	// Counting is O(1) (store.Counts), so every scrape may be fresh; the
+	// second only guards against scrape storms.
+	s.m.WatchStore(func() (metrics.StoreSizes, error) { return storeSizes(s.st) }, time.Second)
 	s.m.GaugeFunc("ready", "1 while every tier is serving, 0 while starting or shutting down.", nil, func() float64 {
 		if s.ready.Load() {
 			return 1
@@ -339,40 +341,16 @@ func (s *server) summary(storePath string) {
 	s.log.Info("callgate serving", attrs...)
 }
 
-// storeSizes counts the store's tenants and list rows from its index.
+// storeSizes reports the store's tenants and list rows. store.Counts is
+// O(1) from the in-memory index, so neither a scrape nor start-up walks the
+// subscribers, however many there are.
 func storeSizes(st *store.Store) (metrics.StoreSizes, error) {
-	var sz metrics.StoreSizes
-	ps := st.ListProviders()
-	sz.Providers = len(ps)
-	sz.Enterprises = len(st.ListEnterprises())
-	for _, p := range ps {
-		page, err := st.ListEntries(store.ProviderPrefix+p.Name, store.ListBlocked, 0, 1)
-		if err != nil {
-			return sz, err
-		}
-		sz.ListEntries += page.Total
-	}
-	const pageSize = 4096
-	var after uint32
-	for {
-		subs, err := st.ListSubscribers("", after, pageSize)
-		if err != nil {
-			return sz, err
-		}
-		for _, sub := range subs {
-			for _, l := range []store.List{store.ListVIP, store.ListBlocked} {
-				page, err := st.ListEntries(sub.Name, l, 0, 1)
-				if err != nil {
-					return sz, err
-				}
-				sz.ListEntries += page.Total
-			}
-		}
-		sz.Subscribers += len(subs)
-		if len(subs) < pageSize {
-			break
-		}
-		after = subs[len(subs)-1].ID
+	c := st.Counts()
+	sz := metrics.StoreSizes{
+		Providers:   c.Providers,
+		Subscribers: c.Subscribers,
+		Enterprises: c.Enterprises,
+		ListEntries: c.ListEntries(),
 	}
 	if fb, err := st.FileSize(); err == nil {
 		sz.FileBytes = fb

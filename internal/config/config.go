@@ -251,7 +251,7 @@ func Default() Config {
 			Enabled:       true,
 			MaxRecords:    1_000_000,
 			MaxAge:        30 * 24 * time.Hour,
-			QueueSize:     16384,
+			QueueSize:     65536,
 			BatchSize:     1000,
 			FlushInterval: 200 * time.Millisecond,
 		},

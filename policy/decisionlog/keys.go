@@ -7,34 +7,41 @@ import (
 	"callgate/e164"
 )
 
-// Bucket layout of decisions.db:
+// Bucket layout of decisions.db (schema 2):
 //
 //	meta  "version" -> schema version (1 byte); "count" -> records stored (8 bytes BE)
-//	rec   time(8) seq(8)            -> record value (record.go)
-//	num   number(8) time(8) seq(8)  -> empty: one entry per distinct number of a
-//	                                   record (calling, called, original called)
+//	rec   time(8) seq(8)  -> record value (record.go)
+//	idx   time(8) seq(8)  -> index block (index.go): the index entries of a
+//	                         set of records, keyed by the newest of them
 //
 // All integers are big-endian so byte order is numeric order: rec is in time
 // order (pruning deletes from its front, a time search walks it backwards),
-// and num groups each number's records in time order (a number search seeks
-// to the end of the number's time range and walks back). Time is Unix
-// nanoseconds; seq is the bucket's sequence, so two records of the same
-// nanosecond never collide.
+// and idx is in order of each block's newest record, so a number search
+// walks the blocks newest first and stops once no older block can hold
+// anything newer than what it has, and pruning deletes the blocks whose
+// newest record is gone, from idx's front. Time is Unix nanoseconds; seq is
+// rec's bucket sequence, so two records of the same nanosecond never
+// collide.
+//
+// Schema 1 had, instead of idx, a bucket num with one empty-valued key
+// number(8) time(8) seq(8) per index entry. Open converts such a file in
+// place (migrate.go); rec is the same in both.
 var (
 	bucketMeta = []byte("meta")
 	bucketRec  = []byte("rec")
-	bucketNum  = []byte("num")
+	bucketIdx  = []byte("idx")
+	bucketNum  = []byte("num") // schema 1 only
 
 	metaVersion = []byte("version")
 	metaCount   = []byte("count")
 )
 
 // schemaVersion is the layout above.
-const schemaVersion = 1
+const schemaVersion = 2
 
 const (
 	recKeyLen = 16
-	numKeyLen = 24
+	numKeyLen = 24 // schema 1's num keys
 )
 
 // nanos converts t to the key's time, clamping times before 1970 (invalid
@@ -52,13 +59,11 @@ func appendRecKey(b []byte, ts, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(b, seq)
 }
 
-func appendNumKey(b []byte, n e164.Number, ts, seq uint64) []byte {
-	b = binary.BigEndian.AppendUint64(b, uint64(n))
-	return appendRecKey(b, ts, seq)
-}
-
 // recKeyTime returns the time part of a rec key.
 func recKeyTime(k []byte) uint64 { return binary.BigEndian.Uint64(k[:8]) }
+
+// recKeySeq returns the seq part of a rec key.
+func recKeySeq(k []byte) uint64 { return binary.BigEndian.Uint64(k[8:16]) }
 
 // distinctNumbers returns the non-zero numbers of a record without
 // repeats, in a fixed-size array (no allocation).

@@ -5,11 +5,16 @@
 // bounded in-memory queue and returns: it never blocks, never touches the
 // disk, and when the queue is full it drops the record and counts the drop.
 // A background writer commits queued records in batches (every
-// FlushInterval or BatchSize records, whichever comes first), one bbolt
-// transaction — and so at most one fsync — per batch, and prunes the oldest
+// FlushInterval or BatchSize records, whichever comes first; bigger while
+// it is behind), one bbolt transaction — and so one fsync — per batch, and
+// prunes the oldest
 // records so the file stays within MaxRecords and MaxAge. Search finds
 // records by number (calling, called or original called) and time range,
 // newest first, through a number index, without scanning the log.
+//
+// The index is written once per commit as one sorted block (index.go), not
+// as one B+tree insert per number, so the writer's cost does not depend on
+// how scattered the numbers are (BenchmarkSustained measures it).
 package decisionlog
 
 import (
@@ -17,8 +22,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,7 +46,7 @@ func PathNextTo(storePath string) string {
 
 // Defaults for Options fields left zero.
 const (
-	DefaultQueueSize     = 16384
+	DefaultQueueSize     = 65536
 	DefaultBatchSize     = 1000
 	DefaultFlushInterval = 200 * time.Millisecond
 	DefaultMaxRecords    = 1_000_000
@@ -50,10 +57,18 @@ const (
 type Options struct {
 	// QueueSize is how many records may wait for the writer (rounded up
 	// to a power of two); beyond it Record drops (and counts) instead of
-	// blocking.
+	// blocking. A quarter of it is also the biggest catch-up batch (see
+	// BatchSize). The default (65536 records, about 13 MiB) absorbs a
+	// third of a second at 200,000 records/s, or an fsync stall of over a
+	// second at 50,000, and lets the writer commit 16,384 records per
+	// fsync when behind; 16,384 caps the catch-up batches at 4,096, which
+	// measured up to a third slower on a busy 2-core machine
+	// (BenchmarkSustained).
 	QueueSize int
-	// BatchSize is the most records written in one transaction; a full
-	// batch is written at once, without waiting for FlushInterval.
+	// BatchSize is the records written in one transaction; a full batch
+	// is written at once, without waiting for FlushInterval. While the
+	// writer is behind (a quarter of the queue or more waiting) a
+	// transaction takes up to a quarter of the queue instead, to catch up.
 	BatchSize int
 	// FlushInterval is the longest a queued record waits to be written.
 	FlushInterval time.Duration
@@ -159,18 +174,29 @@ type Log struct {
 // writerState is the writer goroutine's own data, reused across batches.
 type writerState struct {
 	batch   []Record
-	arena   []byte   // keys and values of the batch being committed
-	victims []victim // records chosen for pruning
-	count   uint64   // records in the file
-	oldest  uint64   // time key of the oldest record, 0 if none
-	lastErr error    // last commit error, reported by Flush and Close
+	arena   []byte            // keys and values of the batch being committed
+	refs    []recRef          // the batch's records in the arena, sorted by key for Put
+	entries []entry           // the batch's index entries (then the block written)
+	merges  [][recKeyLen]byte // keys of the blocks merged into this batch's
+	sortTmp []entry           // scratch for sortByNum
+	victims []victim          // records chosen for pruning
+	count   uint64            // records in the file
+	oldest  uint64            // time key of the oldest record, 0 if none
+	lastErr error             // last commit error, reported by Flush and Close
+}
+
+// recRef is one encoded record of the batch: its key and where its value
+// is in the arena.
+type recRef struct {
+	ts, seq    uint64
+	start, end int
+	nums       [3]e164.Number // distinct numbers: the record's index entries
+	n          int
 }
 
 type victim struct {
-	key  [recKeyLen]byte
-	nums [3]e164.Number // distinct numbers of the record: its index entries
-	n    int
-	odd  []byte // a damaged key of another length, deleted as is
+	key [recKeyLen]byte
+	odd []byte // a damaged key of another length, deleted as is
 }
 
 // Open opens (creating if needed) the decision log at path and starts its
@@ -221,11 +247,19 @@ func OpenReadOnly(path string) (*Log, error) {
 	l.closed.Store(true) // Record drops
 	err = db.View(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
-		if meta == nil || tx.Bucket(bucketRec) == nil || tx.Bucket(bucketNum) == nil {
+		if meta == nil || tx.Bucket(bucketRec) == nil {
 			return fmt.Errorf("decisionlog: %s is not a decision log (buckets missing)", path)
 		}
-		if err := checkVersion(path, meta.Get(metaVersion)); err != nil {
+		v, err := checkVersion(path, meta.Get(metaVersion))
+		if err != nil {
 			return err
+		}
+		if v < schemaVersion {
+			// Converting needs a write transaction; the writer does it.
+			return fmt.Errorf("decisionlog: %s has the older schema version %d; start callgate serve once (it converts the file to version %d) and search again", path, v, schemaVersion)
+		}
+		if tx.Bucket(bucketIdx) == nil {
+			return fmt.Errorf("decisionlog: %s is not a decision log (index bucket missing)", path)
 		}
 		l.stored.Store(readCount(meta))
 		return nil
@@ -253,17 +287,19 @@ func openDB(path string, readOnly bool) (*bolt.DB, error) {
 	return db, nil
 }
 
-func checkVersion(path string, v []byte) error {
+// checkVersion returns the file's schema version if this build can read it
+// (now or after migrate).
+func checkVersion(path string, v []byte) (byte, error) {
 	switch {
 	case len(v) != 1:
-		return fmt.Errorf("decisionlog: %s: schema version missing or damaged", path)
+		return 0, fmt.Errorf("decisionlog: %s: schema version missing or damaged", path)
 	case v[0] > schemaVersion:
-		return fmt.Errorf("decisionlog: %s has schema version %d, newer than this build's %d; upgrade callgate", path, v[0], schemaVersion)
-	case v[0] < schemaVersion:
+		return 0, fmt.Errorf("decisionlog: %s has schema version %d, newer than this build's %d; upgrade callgate", path, v[0], schemaVersion)
+	case v[0] < 1:
 		// Version 1 is the first; older layouts do not exist.
-		return fmt.Errorf("decisionlog: %s has unknown schema version %d", path, v[0])
+		return 0, fmt.Errorf("decisionlog: %s has unknown schema version %d", path, v[0])
 	}
-	return nil
+	return v[0], nil
 }
 
 func readCount(meta *bolt.Bucket) uint64 {
@@ -273,27 +309,34 @@ func readCount(meta *bolt.Bucket) uint64 {
 	return 0
 }
 
-// init creates the buckets of a new file, or checks an existing one and
-// loads the writer's count and oldest time.
+// init creates the buckets of a new file, or checks an existing one (and
+// converts one of an older schema) and loads the writer's count and oldest
+// time.
 func (l *Log) init() error {
 	return l.db.Update(func(tx *bolt.Tx) error {
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
 			return fmt.Errorf("decisionlog: %s: create meta bucket: %w", l.path, err)
 		}
+		version := byte(schemaVersion)
 		if v := meta.Get(metaVersion); v == nil {
 			if err := meta.Put(metaVersion, []byte{schemaVersion}); err != nil {
 				return fmt.Errorf("decisionlog: %s: write schema version: %w", l.path, err)
 			}
-		} else if err := checkVersion(l.path, v); err != nil {
+		} else if version, err = checkVersion(l.path, v); err != nil {
 			return err
 		}
 		rec, err := tx.CreateBucketIfNotExists(bucketRec)
 		if err != nil {
 			return fmt.Errorf("decisionlog: %s: create rec bucket: %w", l.path, err)
 		}
-		if _, err := tx.CreateBucketIfNotExists(bucketNum); err != nil {
-			return fmt.Errorf("decisionlog: %s: create num bucket: %w", l.path, err)
+		if version < schemaVersion {
+			if err := l.migrate(tx, version); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.CreateBucketIfNotExists(bucketIdx); err != nil {
+			return fmt.Errorf("decisionlog: %s: create idx bucket: %w", l.path, err)
 		}
 		l.w.count = readCount(meta)
 		l.stored.Store(l.w.count)
@@ -432,10 +475,19 @@ func (l *Log) run() {
 	}
 }
 
-// add appends r to the batch and commits a full batch.
+// add appends r to the batch and commits a full batch — except while the
+// writer is behind (a quarter of the queue or more waiting), when the batch
+// grows up to a quarter of the queue first: one commit costs a fixed
+// couple of fsyncs plus a little per record, so bigger commits are how the
+// writer catches up under load instead of dropping.
 func (l *Log) add(r *Record) {
 	l.w.batch = append(l.w.batch, *r)
-	if len(l.w.batch) >= l.opts.BatchSize {
+	n := len(l.w.batch)
+	if n < l.opts.BatchSize {
+		return
+	}
+	catchUp := l.queue.cap() / 4
+	if n >= catchUp || l.queue.len() < catchUp {
 		l.commit()
 	}
 }
@@ -469,9 +521,9 @@ func (l *Log) pruneDue(count, oldest, cutoff uint64) bool {
 	return l.opts.MaxAge > 0 && oldest != 0 && oldest < cutoff
 }
 
-// commit writes the batch and prunes, in one transaction. A failed commit
-// loses its batch (counted in Failed and logged): retrying a batch a full
-// disk refused would only grow memory.
+// commit writes the batch, its index block and prunes, in one
+// transaction. A failed commit loses its batch (counted in Failed and
+// logged): retrying a batch a full disk refused would only grow memory.
 func (l *Log) commit() {
 	w := &l.w
 	cutoff := uint64(0)
@@ -487,47 +539,50 @@ func (l *Log) commit() {
 	count, oldest := w.count, w.oldest
 	var pruned int
 	err := l.db.Update(func(tx *bolt.Tx) error {
-		meta, rec, num := tx.Bucket(bucketMeta), tx.Bucket(bucketRec), tx.Bucket(bucketNum)
-		if meta == nil || rec == nil || num == nil {
+		meta, rec, idx := tx.Bucket(bucketMeta), tx.Bucket(bucketRec), tx.Bucket(bucketIdx)
+		if meta == nil || rec == nil || idx == nil {
 			return fmt.Errorf("decisionlog: %s: buckets missing", l.path)
 		}
-		// rec keys arrive in (nearly) ascending time order, so its pages
-		// are filled almost fully instead of split half-empty.
+		// rec and idx keys arrive in (nearly) ascending order, so their
+		// pages are filled almost fully instead of split half-empty.
 		rec.FillPercent = 0.9
+		idx.FillPercent = 0.9
+		if err := l.putRecords(rec); err != nil {
+			return err
+		}
+		// Choose the blocks to merge before pruning deletes anything:
+		// bbolt's Cursor.Last can loop forever on a bucket whose leaves
+		// were all emptied earlier in the same transaction.
+		if err := l.chooseMerges(idx); err != nil {
+			return err
+		}
 		for i := range w.batch {
-			r := &w.batch[i]
-			seq, err := rec.NextSequence()
-			if err != nil {
-				return fmt.Errorf("decisionlog: %s: next sequence: %w", l.path, err)
-			}
-			ts := nanos(r.Time)
-			start := len(w.arena)
-			w.arena = appendRecKey(w.arena, ts, seq)
-			key := w.arena[start:len(w.arena):len(w.arena)]
-			start = len(w.arena)
-			w.arena = appendRecord(w.arena, r)
-			if err := rec.Put(key, w.arena[start:len(w.arena):len(w.arena)]); err != nil {
-				return fmt.Errorf("decisionlog: %s: put record: %w", l.path, err)
-			}
-			nums, n := distinctNumbers(r.Calling, r.Called, r.OriginalCalled)
-			for _, x := range nums[:n] {
-				start = len(w.arena)
-				w.arena = appendNumKey(w.arena, x, ts, seq)
-				if err := num.Put(w.arena[start:len(w.arena):len(w.arena)], []byte{}); err != nil {
-					return fmt.Errorf("decisionlog: %s: put index of %v: %w", l.path, x, err)
-				}
-			}
-			if oldest == 0 || ts < oldest {
+			if ts := nanos(w.batch[i].Time); oldest == 0 || ts < oldest {
 				oldest = ts
 			}
 		}
 		count += uint64(len(w.batch))
 		if l.pruneDue(count, oldest, cutoff) {
 			var err error
-			if pruned, oldest, err = l.prune(rec, num, count, cutoff); err != nil {
+			if pruned, oldest, err = l.prune(rec, count, cutoff); err != nil {
 				return err
 			}
 			count -= uint64(pruned)
+		}
+		// Everything below the first record left is pruned: the blocks
+		// whose newest record is below it go, and so do the entries below
+		// it in the block being written.
+		liveTS, liveSeq := uint64(math.MaxUint64), uint64(math.MaxUint64)
+		if k, _ := rec.Cursor().First(); len(k) == recKeyLen {
+			liveTS, liveSeq = recKeyTime(k), recKeySeq(k)
+		}
+		if pruned > 0 {
+			if err := l.pruneBlocks(idx, liveTS, liveSeq); err != nil {
+				return err
+			}
+		}
+		if err := l.putBlock(idx, liveTS, liveSeq); err != nil {
+			return err
 		}
 		var cb [8]byte
 		binary.BigEndian.PutUint64(cb[:], count)
@@ -553,18 +608,140 @@ func (l *Log) commit() {
 	l.stored.Store(count)
 }
 
-// prune deletes the oldest records, with their index entries, while the
-// count or age bound is exceeded (at most pruneChunk). It returns how many
-// it deleted and the time of the oldest record left.
-func (l *Log) prune(rec, num *bolt.Bucket, count, cutoff uint64) (int, uint64, error) {
+// putRecords encodes the batch, puts its records into rec in key order
+// (bbolt appends cheaply, inserts in the middle less so) and collects its
+// index entries in w.entries, in record key order.
+func (l *Log) putRecords(rec *bolt.Bucket) error {
+	w := &l.w
+	w.refs, w.entries = w.refs[:0], w.entries[:0]
+	// One sequence update for the batch instead of one per record.
+	seq := rec.Sequence()
+	if err := rec.SetSequence(seq + uint64(len(w.batch))); err != nil {
+		return fmt.Errorf("decisionlog: %s: next sequence: %w", l.path, err)
+	}
+	for i := range w.batch {
+		r := &w.batch[i]
+		seq++
+		ts := nanos(r.Time)
+		start := len(w.arena)
+		w.arena = appendRecKey(w.arena, ts, seq)
+		w.arena = appendRecord(w.arena, r)
+		ref := recRef{ts: ts, seq: seq, start: start, end: len(w.arena)}
+		ref.nums, ref.n = distinctNumbers(r.Calling, r.Called, r.OriginalCalled)
+		w.refs = append(w.refs, ref)
+	}
+	byKey := func(a, b recRef) int {
+		if recKeyLess(a.ts, a.seq, b.ts, b.seq) {
+			return -1
+		}
+		return 1 // keys are unique: seq differs
+	}
+	if !slices.IsSortedFunc(w.refs, byKey) {
+		slices.SortFunc(w.refs, byKey)
+	}
+	// bbolt keeps the key and value slices until the commit: they point
+	// into the arena, which is not reused before then. (If the arena grew
+	// while encoding, earlier slices still point into the old array, which
+	// the GC keeps alive.)
+	for i := range w.refs {
+		ref := &w.refs[i]
+		b := w.arena[ref.start:ref.end:ref.end]
+		if err := rec.Put(b[:recKeyLen], b[recKeyLen:]); err != nil {
+			return fmt.Errorf("decisionlog: %s: put record: %w", l.path, err)
+		}
+		// In key order, so a stable sort by number alone orders them
+		// fully (putBlock).
+		for _, x := range ref.nums[:ref.n] {
+			w.entries = append(w.entries, entry{num: uint64(x), ts: ref.ts, seq: ref.seq})
+		}
+	}
+	return nil
+}
+
+// chooseMerges picks the newest blocks to merge into the block of this
+// batch while they are small (see mergeLimit): it appends their entries to
+// w.entries and their keys to w.merges. It only reads; putBlock deletes.
+func (l *Log) chooseMerges(idx *bolt.Bucket) error {
+	w := &l.w
+	w.merges = w.merges[:0]
+	if len(w.entries) == 0 {
+		return nil
+	}
+	size := len(w.entries)
+	c := idx.Cursor()
+	for k, v := c.Last(); k != nil; k, v = c.Prev() {
+		prev, err := parseBlock(v)
+		if err != nil || len(k) != recKeyLen {
+			break // a damaged block is left for pruning, never merged
+		}
+		if prev.len() > size || prev.len()+size > mergeLimit {
+			break
+		}
+		size += prev.len()
+		w.entries = prev.appendEntries(w.entries, 0, 0)
+		w.merges = append(w.merges, [recKeyLen]byte(k))
+	}
+	return nil
+}
+
+// putBlock writes w.entries as one block, without those of records pruned
+// already (below liveTS, liveSeq), in place of the blocks chooseMerges
+// picked.
+func (l *Log) putBlock(idx *bolt.Bucket, liveTS, liveSeq uint64) error {
+	w := &l.w
+	for i := range w.merges {
+		// Gone already if pruning took it; Delete is then a no-op.
+		if err := idx.Delete(w.merges[i][:]); err != nil {
+			return fmt.Errorf("decisionlog: %s: merge index block %x: %w", l.path, w.merges[i], err)
+		}
+	}
+	es := w.entries[:0]
+	for _, e := range w.entries {
+		if !recKeyLess(e.ts, e.seq, liveTS, liveSeq) {
+			es = append(es, e)
+		}
+	}
+	if len(es) == 0 {
+		return nil
+	}
+	if len(w.merges) == 0 {
+		// Only this batch's entries, in record key order: a stable
+		// radix sort by number finishes the job.
+		// The two buffers may swap; keep them apart for the next batch.
+		es, w.sortTmp = sortByNum(es, w.sortTmp)
+		w.entries = es
+	} else {
+		slices.SortFunc(es, cmpEntry)
+	}
+	ts, seq := newestKey(es)
+	start := len(w.arena)
+	w.arena = appendRecKey(w.arena, ts, seq)
+	w.arena = appendBlock(w.arena, es)
+	b := w.arena[start:len(w.arena):len(w.arena)]
+	if err := idx.Put(b[:recKeyLen], b[recKeyLen:]); err != nil {
+		return fmt.Errorf("decisionlog: %s: put index block: %w", l.path, err)
+	}
+	return nil
+}
+
+// prune deletes the oldest records while the count or age bound is
+// exceeded (at most pruneChunk, or twice the batch if more). It returns how many it deleted and the
+// time of the oldest record left. Their index entries go with their blocks
+// (pruneBlocks); until then searches skip entries whose record is gone.
+func (l *Log) prune(rec *bolt.Bucket, count, cutoff uint64) (int, uint64, error) {
 	w := &l.w
 	excess := int64(0)
 	if l.opts.MaxRecords > 0 {
 		excess = int64(count) - int64(l.opts.MaxRecords)
 	}
+	// At least twice the batch: under load, pruning keeps pace with the
+	// big catch-up batches and still works off any excess.
+	chunk := max(l.pruneChunk(), 2*len(w.batch))
+	// Collect first, then delete: Next after a cursor Delete skips a key,
+	// and First after many deletes walks every emptied leaf again.
 	w.victims = w.victims[:0]
 	c := rec.Cursor()
-	for k, v := c.First(); k != nil && len(w.victims) < l.pruneChunk(); k, v = c.Next() {
+	for k, _ := c.First(); k != nil && len(w.victims) < chunk; k, _ = c.Next() {
 		if len(k) == recKeyLen && excess <= 0 && recKeyTime(k) >= cutoff {
 			break
 		}
@@ -577,30 +754,16 @@ func (l *Log) prune(rec, num *bolt.Bucket, count, cutoff uint64) (int, uint64, e
 		}
 		var vic victim
 		copy(vic.key[:], k)
-		// A damaged value still goes; only its index entries cannot be
-		// found (searches skip index entries whose record is gone).
-		if calling, called, orig, err := decodeNumbers(v); err == nil {
-			vic.nums, vic.n = distinctNumbers(calling, called, orig)
-		}
 		w.victims = append(w.victims, vic)
 	}
-	var nk [numKeyLen]byte
 	for i := range w.victims {
 		vic := &w.victims[i]
+		key := vic.key[:]
 		if vic.odd != nil {
-			if err := rec.Delete(vic.odd); err != nil {
-				return 0, 0, fmt.Errorf("decisionlog: %s: prune damaged key %x: %w", l.path, vic.odd, err)
-			}
-			continue
+			key = vic.odd
 		}
-		if err := rec.Delete(vic.key[:]); err != nil {
-			return 0, 0, fmt.Errorf("decisionlog: %s: prune record: %w", l.path, err)
-		}
-		ts, seq := binary.BigEndian.Uint64(vic.key[:8]), binary.BigEndian.Uint64(vic.key[8:])
-		for _, x := range vic.nums[:vic.n] {
-			if err := num.Delete(appendNumKey(nk[:0], x, ts, seq)); err != nil {
-				return 0, 0, fmt.Errorf("decisionlog: %s: prune index: %w", l.path, err)
-			}
+		if err := rec.Delete(key); err != nil {
+			return 0, 0, fmt.Errorf("decisionlog: %s: prune record %x: %w", l.path, key, err)
 		}
 	}
 	oldest := uint64(0)
@@ -608,4 +771,35 @@ func (l *Log) prune(rec, num *bolt.Bucket, count, cutoff uint64) (int, uint64, e
 		oldest = recKeyTime(k)
 	}
 	return len(w.victims), oldest, nil
+}
+
+// pruneBlocks deletes the index blocks all of whose records are pruned:
+// those keyed (by their newest record) below the first record left.
+func (l *Log) pruneBlocks(idx *bolt.Bucket, liveTS, liveSeq uint64) error {
+	w := &l.w
+	w.victims = w.victims[:0]
+	c := idx.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if len(k) == recKeyLen && !recKeyLess(recKeyTime(k), recKeySeq(k), liveTS, liveSeq) {
+			break
+		}
+		var vic victim
+		if len(k) == recKeyLen {
+			copy(vic.key[:], k)
+		} else {
+			vic.odd = append([]byte(nil), k...)
+		}
+		w.victims = append(w.victims, vic)
+	}
+	for i := range w.victims {
+		vic := &w.victims[i]
+		key := vic.key[:]
+		if vic.odd != nil {
+			key = vic.odd
+		}
+		if err := idx.Delete(key); err != nil {
+			return fmt.Errorf("decisionlog: %s: prune index block %x: %w", l.path, key, err)
+		}
+	}
+	return nil
 }
