@@ -230,7 +230,7 @@ func (c *Controller) Tick() {
 	next := &state{overloaded: over, ratio: ratio}
 	if over {
 		next.gap = c.gapFor(ratio)
-		next.codes = c.pick()
+		next.codes = c.pick(ratio)
 	}
 	c.cur.Store(next)
 	if c.ticks%c.decayAt == 0 {
@@ -242,8 +242,13 @@ func (c *Controller) Tick() {
 	}
 }
 
-// pick merges the sketches and returns the busiest codes.
-func (c *Controller) pick() []uint64 {
+// pick merges the sketches and returns the busiest codes: every code with
+// at least MinShare of the queries (a mass-calling event), and, when those
+// do not carry the excess load (the share 1 - 1/ratio the switches must
+// hold back to bring the rate down to capacity), the next busiest codes
+// until they do, so that evenly spread overload is gapped too. MaxCodes
+// bounds both.
+func (c *Controller) pick(ratio float64) []uint64 {
 	m := c.merged[:0]
 	var total uint64
 	for i := range c.sketches {
@@ -272,12 +277,19 @@ func (c *Controller) pick() []uint64 {
 	}
 	slices.SortFunc(out, func(a, b Entry) int { return int(b.Count-b.Err) - int(a.Count-a.Err) })
 	min := uint32(max(2, c.cfg.MinShare*float64(total)))
+	excess := 0.0
+	if ratio > 1 {
+		excess = (1 - 1/ratio) * float64(total)
+	}
 	var codes []uint64
+	covered := 0.0
 	for _, e := range out {
-		if len(codes) == c.cfg.MaxCodes || e.Count-e.Err < min {
+		n := e.Count - e.Err
+		if len(codes) == c.cfg.MaxCodes || n < 2 || (n < min && covered >= excess) {
 			break
 		}
 		codes = append(codes, e.Key)
+		covered += float64(n)
 	}
 	c.merged = m
 	return codes

@@ -69,6 +69,40 @@ func TestControllerHysteresisAndRate(t *testing.T) {
 	}
 }
 
+// Overload spread evenly over many codes (no single code reaches
+// MinShare) must still be gapped: the busiest codes are controlled until
+// they carry the excess load, within MaxCodes.
+func TestControllerEvenlySpreadOverload(t *testing.T) {
+	feed := func(c *Controller, perCode, codes int) {
+		for range perCode {
+			for k := range codes {
+				c.Arrive()
+				c.Observe(0, uint64(1000+k))
+			}
+		}
+		c.Tick()
+	}
+	c := New(Config{Capacity: 1000, Tick: 100 * time.Millisecond, Window: 100 * time.Millisecond, K: 256, MaxCodes: 8})
+	feed(c, 3, 100) // 300 queries in one tick: 3,000/s, 3x capacity, 1 % per code
+	over, _ := c.Overloaded()
+	if !over || len(c.Controlled()) != 8 {
+		t.Fatalf("3x overload over 100 codes: overloaded %v, controlled %d codes, want 8", over, len(c.Controlled()))
+	}
+	// Slightly over capacity with few codes: as many codes as carry the
+	// excess, not all of them.
+	c = New(Config{Capacity: 1000, Tick: 100 * time.Millisecond, Window: 100 * time.Millisecond, K: 256, MaxCodes: 8, MinShare: 0.5})
+	feed(c, 11, 10) // 1,100/s over 10 codes: 10 % each; excess share 9 %
+	if n := len(c.Controlled()); n != 1 {
+		t.Errorf("1.1x overload over 10 codes: %d codes controlled, want 1", n)
+	}
+	// Under capacity nothing is controlled.
+	c = New(Config{Capacity: 1000, Tick: 100 * time.Millisecond, Window: 100 * time.Millisecond})
+	feed(c, 5, 10)
+	if over, _ := c.Overloaded(); over || len(c.Controlled()) != 0 {
+		t.Errorf("under capacity: overloaded %v, %d codes", over, len(c.Controlled()))
+	}
+}
+
 func TestLimiter(t *testing.T) {
 	var l limiter
 	if !l.allow(5, 1, 0, 100) || l.allow(5, 1, 50, 100) || !l.allow(5, 1, 150, 100) {
