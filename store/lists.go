@@ -135,46 +135,17 @@ func checkNote(note string) (string, error) {
 // before. A number may be on both the VIP and the Blocked list of a
 // subscriber; the decision engine consults VIP first.
 func (s *Store) AddToList(actor Actor, owner string, list List, numbers []string, note string) (added int, err error) {
+	fail := func(err error) (int, error) { return 0, fmt.Errorf("add to %s list of %s: %w", list, owner, err) }
 	nums, err := parseNumbers(numbers)
 	if err != nil {
-		return 0, fmt.Errorf("add to %s list of %s: %w", list, owner, err)
+		return fail(err)
 	}
 	if note, err = checkNote(note); err != nil {
-		return 0, fmt.Errorf("add to %s list of %s: %w", list, owner, err)
+		return fail(err)
 	}
-	slices.Sort(nums)
-	var dst *[]e164.Number
-	var merged []e164.Number
-	var kind byte
-	err = s.update(func(tx *bolt.Tx) error {
-		o, err := s.ix.resolveOwner(owner)
-		if err != nil {
-			return err
-		}
-		kind = o.kind
-		if err := o.checkList(list); err != nil {
-			return err
-		}
-		if err := s.ix.authorize(actor, o.kind, o.id, listPerm(list)); err != nil {
-			return err
-		}
-		if dst, err = s.ix.listSlice(o.kind, o.id, list); err != nil {
-			return err
-		}
-		merged = mergeSorted(*dst, nums)
-		added = len(merged) - len(*dst)
-		prefix := entryPrefix(o.kind, o.id, list)
-		if _, err := rewriteList(tx.Bucket(bktEntries), prefix, *dst, merged); err != nil {
-			return err
-		}
-		return setNotes(tx.Bucket(bktNotes), prefix, nums, note)
-	}, func() {
-		s.ix.mu.Lock()
-		s.ix.setList(dst, kind, list, merged)
-		s.ix.mu.Unlock()
-	})
+	added, err = s.changeList(actor, owner, list, nums, note, mergeSorted)
 	if err != nil {
-		return 0, fmt.Errorf("add to %s list of %s: %w", list, owner, err)
+		return fail(err)
 	}
 	return added, nil
 }
@@ -182,13 +153,28 @@ func (s *Store) AddToList(actor Actor, owner string, list List, numbers []string
 // RemoveFromList removes numbers from owner's list (numbers not on it are
 // ignored) and returns how many were removed.
 func (s *Store) RemoveFromList(actor Actor, owner string, list List, numbers []string) (removed int, err error) {
+	fail := func(err error) (int, error) { return 0, fmt.Errorf("remove from %s list of %s: %w", list, owner, err) }
 	nums, err := parseNumbers(numbers)
 	if err != nil {
-		return 0, fmt.Errorf("remove from %s list of %s: %w", list, owner, err)
+		return fail(err)
 	}
+	removed, err = s.changeList(actor, owner, list, nums, "", subtractSorted)
+	if err != nil {
+		return fail(err)
+	}
+	return -removed, nil
+}
+
+// changeList is the one write path of AddToList and RemoveFromList: it
+// resolves and authorises the owner, computes the new list with change
+// (old list, sorted numbers), rewrites the list's chunks and the numbers'
+// notes in one transaction, and after the commit swaps the list into the
+// in-memory index. It returns the change in the list's length.
+func (s *Store) changeList(actor Actor, owner string, list List, nums []e164.Number, note string,
+	change func(cur, nums []e164.Number) []e164.Number) (delta int, err error) {
 	slices.Sort(nums)
 	var dst *[]e164.Number
-	var kept []e164.Number
+	var next []e164.Number
 	var kind byte
 	err = s.update(func(tx *bolt.Tx) error {
 		o, err := s.ix.resolveOwner(owner)
@@ -205,22 +191,19 @@ func (s *Store) RemoveFromList(actor Actor, owner string, list List, numbers []s
 		if dst, err = s.ix.listSlice(o.kind, o.id, list); err != nil {
 			return err
 		}
-		kept = subtractSorted(*dst, nums)
-		removed = len(*dst) - len(kept)
+		next = change(*dst, nums)
+		delta = len(next) - len(*dst)
 		prefix := entryPrefix(o.kind, o.id, list)
-		if _, err := rewriteList(tx.Bucket(bktEntries), prefix, *dst, kept); err != nil {
+		if _, err := rewriteList(tx.Bucket(bktEntries), prefix, *dst, next); err != nil {
 			return err
 		}
-		return setNotes(tx.Bucket(bktNotes), prefix, nums, "")
+		return setNotes(tx.Bucket(bktNotes), prefix, nums, note)
 	}, func() {
 		s.ix.mu.Lock()
-		s.ix.setList(dst, kind, list, kept)
+		s.ix.setList(dst, kind, list, next)
 		s.ix.mu.Unlock()
 	})
-	if err != nil {
-		return 0, fmt.Errorf("remove from %s list of %s: %w", list, owner, err)
-	}
-	return removed, nil
+	return delta, err
 }
 
 // ListEntries returns up to limit rows (default 100, at most 10,000) of
