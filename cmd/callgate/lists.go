@@ -418,21 +418,7 @@ redirects them to the SIP URI (the B2BUA). Set at least one.`,
 			})
 		},
 	}
-	del := &cobra.Command{
-		Use:   "delete NAME",
-		Short: "Delete an egress route (refused while it is the default or a provider uses it)",
-		Args:  exactArgs(1, "a route name"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withStore(false, func(st *store.Store) error {
-				if err := st.DeleteRoute(args[0]); err != nil {
-					return err
-				}
-				return e.emit(map[string]string{"deleted": args[0]}, func(w io.Writer) {
-					fmt.Fprintf(w, "Deleted route %s.\n", args[0])
-				})
-			})
-		},
-	}
+	del := e.deleteCmd("route", "Delete an egress route (refused while it is the default or a provider uses it)", "a route name", (*store.Store).DeleteRoute)
 	def := &cobra.Command{
 		Use:     "default NAME|--none",
 		Short:   "Make a route the platform default (used by providers without their own)",

@@ -141,21 +141,7 @@ func (e *env) providerCmd() *cobra.Command {
 		},
 	}
 
-	del := &cobra.Command{
-		Use:   "delete NAME",
-		Short: "Delete a provider (refused while it has subscribers or enterprises)",
-		Args:  exactArgs(1, "a provider name"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withStore(false, func(st *store.Store) error {
-				if err := st.DeleteProvider(args[0]); err != nil {
-					return err
-				}
-				return e.emit(map[string]string{"deleted": args[0]}, func(w io.Writer) {
-					fmt.Fprintf(w, "Deleted provider %s.\n", args[0])
-				})
-			})
-		},
-	}
+	del := e.deleteCmd("provider", "Delete a provider (refused while it has subscribers or enterprises)", "a provider name", (*store.Store).DeleteProvider)
 
 	defaults := &cobra.Command{
 		Use:   "defaults NAME",
@@ -569,20 +555,6 @@ func (e *env) enterpriseCmd() *cobra.Command {
 			})
 		},
 	}
-	del := &cobra.Command{
-		Use:   "delete NAME",
-		Short: "Delete an enterprise tenant",
-		Args:  exactArgs(1, "an enterprise name"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withStore(false, func(st *store.Store) error {
-				if err := st.DeleteEnterprise(args[0]); err != nil {
-					return err
-				}
-				return e.emit(map[string]string{"deleted": args[0]}, func(w io.Writer) {
-					fmt.Fprintf(w, "Deleted enterprise %s.\n", args[0])
-				})
-			})
-		},
-	}
+	del := e.deleteCmd("enterprise", "Delete an enterprise tenant", "an enterprise name", (*store.Store).DeleteEnterprise)
 	return group("enterprise", "Enterprise tenants: create, list, delete", create, list, del)
 }
