@@ -199,6 +199,11 @@ process list: prefer the prompt.`,
 				return err
 			}
 		}
+		if !cmd.Flags().Changed("pin") {
+			// Forwarded to a running daemon, the PIN travels as standard
+			// input, never on its command line.
+			e.fwdIn = &fwdInput{r: strings.NewReader(pin + "\n")}
+		}
 		return e.withStore(false, func(st *store.Store) error {
 			if err := st.SetPIN(store.Operator, args[0], pin); err != nil {
 				return err
@@ -488,6 +493,13 @@ bad. '-' reads standard input. A progress bar is drawn when standard error is a 
 			}
 			in, name = f, args[0]
 		}
+		if e.fwdInputName != "" {
+			name = e.fwdInputName // the caller's file, sent by forward
+		}
+		e.fwdIn = &fwdInput{r: in, size: size}
+		if args[0] != "-" {
+			e.fwdIn.arg = args[0]
+		}
 		return e.withStore(dry, func(st *store.Store) error {
 			bar := progress.New(e.stderr)
 			opts := store.ImportOptions{Actor: store.Operator, Replace: replace, DryRun: dry, MaxErrors: maxErrors, Size: size,
@@ -571,6 +583,9 @@ func (e *env) exportCmd() *cobra.Command {
 			}
 			if err != nil {
 				return err
+			}
+			if output == "" {
+				output = e.fwdOutput // forwarded: the caller writes the file
 			}
 			if output != "" {
 				fmt.Fprintf(e.stderr, "Exported %d row(s) to %s.\n", n, output)

@@ -411,7 +411,7 @@ func TestStoreInUseSaysWhatToDo(t *testing.T) {
 	cfg := filepath.Join(dir, "fast.yaml")
 	os.WriteFile(cfg, []byte("store: {lock_timeout: 50ms}\nadmin: {listen: ''}\n"), 0o600)
 	c := &cli{t: t, dir: dir}
-	c.fails(1, "most likely 'callgate serve'. Stop it", "list", "add", "--owner", "x", "--list", "vip", "+17195550001", "--config", cfg)
+	c.fails(1, "most likely 'callgate serve'. Operator commands are sent to a running daemon", "list", "add", "--owner", "x", "--list", "vip", "+17195550001", "--config", cfg)
 	// decide has no daemon to fall back on here, and says both things.
 	r := c.fails(1, "in use by another process", "decide", "--called", "+13035550100", "--config", cfg)
 	if !strings.Contains(r.err, "no admin listener") {

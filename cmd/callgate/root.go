@@ -34,9 +34,16 @@ type env struct {
 	args    []string // the command line, for forwarding to the daemon
 	cmdPath string   // "callgate list show", set once parsed
 
-	// In the daemon, running a forwarded command: its open files and config.
-	shared    *shared
-	daemonCfg *config.Config
+	// In the daemon, running a forwarded command: its open files and config,
+	// and the caller's --output file (for messages only).
+	shared       *shared
+	daemonCfg    *config.Config
+	fwdOutput    string
+	fwdInputName string // the caller's file sent as standard input
+
+	// On the caller's side: what the command would read locally, sent to
+	// the daemon as standard input if it is forwarded (import, pin set).
+	fwdIn *fwdInput
 
 	// Test hooks.
 	pinCost   int                             // bcrypt cost for new PINs (0 = store default)
@@ -229,8 +236,8 @@ type busyErr struct{ path string }
 
 func (b busyErr) Error() string {
 	return b.path + " is in use by another process, most likely 'callgate serve'. " +
-		"Stop it (Ctrl-C, or kill -TERM its pid) and run this command again; " +
-		"read-only commands (decide, log search, list show, subscriber show, export ...) work while it runs"
+		"Operator commands are sent to a running daemon over its admin listener (admin.debug); " +
+		"otherwise stop it (Ctrl-C, or kill -TERM its pid) and run this command again"
 }
 
 func (b busyErr) Is(target error) bool { return target == errBusy }
@@ -238,17 +245,14 @@ func (b busyErr) Is(target error) bool { return target == errBusy }
 func busyError(path string) error { return busyErr{path} }
 
 // withStore runs fn on the store and closes it, reporting a close failure.
-// When the daemon holds the store, a read-only command is forwarded to it
-// (see forward.go); inside the daemon, fn runs on the daemon's store.
+// When the daemon holds the store, the command is forwarded to it (see
+// forward.go); inside the daemon, fn runs on the daemon's store.
 func (e *env) withStore(readOnly bool, fn func(*store.Store) error) (err error) {
 	if e.shared != nil {
-		if !readOnly {
-			return errForwardWrite
-		}
 		return fn(e.shared.st)
 	}
 	st, err := e.openStore(readOnly)
-	if errors.Is(err, errBusy) && readOnly && e.canForward() {
+	if errors.Is(err, errBusy) && e.canForward() {
 		cfg, cerr := e.loadConfig()
 		if cerr != nil {
 			return cerr

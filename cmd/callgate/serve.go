@@ -78,6 +78,7 @@ type server struct {
 	cfg     config.Config
 	log     *slog.Logger
 	st      *store.Store
+	stFile  os.FileInfo // the store file as opened, to recognise it by identity
 	dlog    *decisionlog.Log
 	decider policy.Decider
 	m       *metrics.Metrics
@@ -151,6 +152,11 @@ func (e *env) serve(ctx context.Context, cfg config.Config) (err error) {
 		return err
 	}
 	undo = append(undo, func() { s.st.Close() })
+	// Operator commands name the store by path; the daemon answers only for
+	// the file it holds (the path may since point at a new file).
+	if s.stFile, err = os.Stat(storePath); err != nil {
+		return fmt.Errorf("store %s: %w", storePath, err)
+	}
 
 	eng := policy.New(s.st, policy.WithDefaultAnnouncement(cfg.Engine.DefaultAnnouncement))
 	var decider policy.Decider = eng

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -212,8 +213,38 @@ scp: {listen: ["127.0.0.1:0"]}
 	if strings.Count(out, "\n") != 3 || !strings.Contains(out, "ain 244-1-10 "+demo.Telemarket+" -> "+demo.AliceNumber) || !strings.Contains(out, demo.Telemarket+" -> "+demo.AliceNumber) || !strings.Contains(out, ": block") {
 		t.Errorf("log search via daemon:\n%s", out)
 	}
-	c.fails(1, "Stop it", "list", "add", "--owner", demo.Carol, "--list", "vip", demo.Mom, "--config", cliCfg)
-	c.fails(1, "Stop it", "provider", "defaults", demo.Provider, "--unknown", "block", "--config", cliCfg)
+	// Changes go through the daemon too, and take effect on the next call
+	// without a restart.
+	if got := sipAsk(t, conn, demo.CarolNumber, demo.Stranger, 20); strings.HasPrefix(got, "SIP/2.0 6") {
+		t.Fatalf("INVITE to carol from a stranger before the block: %q", got)
+	}
+	c.ok("list", "add", "--owner", demo.Carol, "--list", "blocked", demo.Stranger, "--config", cliCfg)
+	if got := sipAsk(t, conn, demo.CarolNumber, demo.Stranger, 21); !strings.HasPrefix(got, "SIP/2.0 6") {
+		t.Errorf("INVITE to carol from a stranger she just blocked live: %q, want 6xx", got)
+	}
+	c.ok("list", "remove", "--owner", demo.Carol, "--list", "blocked", demo.Stranger, "--config", cliCfg)
+	// import FILE travels as standard input; its bad rows are named by the
+	// caller's file and line.
+	csvPath := filepath.Join(dir, "rows.csv")
+	os.WriteFile(csvPath, []byte("owner,list,number\n"+demo.Carol+",vip,"+demo.Mom+"\n"+demo.Carol+",vip,not-a-number\n"), 0o600)
+	r := c.fails(1, "rows.csv:3", "import", csvPath, "--config", cliCfg)
+	if !strings.Contains(r.out, "1 imported") {
+		t.Errorf("import via daemon:\n%s", r.out)
+	}
+	if out := c.ok("list", "show", "--owner", demo.Carol, "--list", "vip", "--config", cliCfg); !strings.Contains(out, demo.Mom) {
+		t.Errorf("carol's vip list after the import via daemon:\n%s", out)
+	}
+	// pin set reads the PIN here and sends it as standard input.
+	c.stdin = "97531\n"
+	c.ok("pin", "set", demo.Carol, "--config", cliCfg)
+	c.stdin = ""
+	c.ok("provider", "defaults", demo.Provider, "--unknown", "screen", "--config", cliCfg)
+	// export --output: the daemon streams, the caller writes the file.
+	expPath := filepath.Join(dir, "carol.csv")
+	c.ok("export", "--owner", demo.Carol, "--output", expPath, "--config", cliCfg)
+	if b, err := os.ReadFile(expPath); err != nil || !strings.Contains(string(b), demo.CarolNumber+",vip,"+demo.Mom) {
+		t.Errorf("export --output via daemon: %q, %v", b, err)
+	}
 	out = c.ok("list", "show", "--owner", demo.AliceNumber, "--config", cliCfg)
 	if !strings.Contains(out, "vip list of "+demo.AliceNumber+": 1 number(s)") || !strings.Contains(out, demo.Mom) {
 		t.Errorf("list show via daemon:\n%s", out)
@@ -234,8 +265,8 @@ scp: {listen: ["127.0.0.1:0"]}
 	c2 := &cli{t: t, dir: other}
 	c2.fails(1, "this daemon serves", "list", "show", "--owner", demo.Alice, "--config", cliCfg)
 	st.Close()
-	// The daemon refuses anything but the read-only commands.
-	for _, args := range [][]string{{"serve"}, {"list", "add", "--owner", "alice", "--list", "vip", demo.Stranger}, {"export", "-o", "/tmp/x"}} {
+	// The daemon refuses what is not an operator command on its files.
+	for _, args := range [][]string{{"serve"}, {"demo"}, {"config", "defaults"}, {"export", "-o", "/tmp/x"}, {"list", "show", "--data", "/tmp"}} {
 		body, _ := json.Marshal(cliRequest{Args: args})
 		resp, err := http.Post(admin+"/debug/cli", "application/json", bytes.NewReader(body))
 		if err != nil {
@@ -283,7 +314,7 @@ scp: {listen: ["127.0.0.1:0"]}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 4 || recs[0].Called.String() != demo.BobNumber || recs[0].Action != policy.ActionVoicemail {
+	if len(recs) != 6 || recs[0].Called.String() != demo.BobNumber || recs[0].Action != policy.ActionVoicemail {
 		t.Errorf("decision log after shutdown: %d records, newest %v", len(recs), recs)
 	}
 	b, _ := json.Marshal(recs[0])
@@ -310,4 +341,54 @@ func TestServeFailsCleanlyWhenAPortIsBusy(t *testing.T) {
 		t.Fatalf("store left locked after a failed start: %v", err)
 	}
 	st.Close()
+}
+
+// The operator endpoint answers loopback clients only: the admin listener
+// may face a management network for /metrics.
+func TestServeCLILoopbackOnly(t *testing.T) {
+	s := &server{}
+	for _, tc := range []struct {
+		remote string
+		want   int
+	}{
+		{"192.0.2.7:40000", http.StatusForbidden},
+		{"[2001:db8::1]:40000", http.StatusForbidden},
+		{"127.0.0.1:40000", http.StatusBadRequest}, // past the check: the body is not a request
+		{"[::1]:40000", http.StatusBadRequest},
+	} {
+		req := httptest.NewRequest(http.MethodPost, "/debug/cli", strings.NewReader("not json"))
+		req.RemoteAddr = tc.remote
+		w := httptest.NewRecorder()
+		s.serveCLI(w, req)
+		if w.Code != tc.want {
+			t.Errorf("from %s: status %d, want %d (%s)", tc.remote, w.Code, tc.want, w.Body)
+		}
+	}
+}
+
+// A daemon whose store file was deleted or replaced since it started does
+// not answer for the new file at the same path.
+func TestServeCLIReplacedStore(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, config.StoreFile)
+	old := filepath.Join(dir, "old.db")
+	os.WriteFile(old, []byte("x"), 0o600)
+	oldFI, err := os.Stat(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := &server{st: st, stFile: oldFI}
+	body, _ := json.Marshal(cliRequest{Args: []string{"list", "show", "--owner", "x"}, Store: path})
+	req := httptest.NewRequest(http.MethodPost, "/debug/cli", bytes.NewReader(body))
+	req.RemoteAddr = "127.0.0.1:40000"
+	w := httptest.NewRecorder()
+	s.serveCLI(w, req)
+	if w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "restart it") {
+		t.Errorf("status %d: %s", w.Code, w.Body)
+	}
 }

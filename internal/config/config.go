@@ -56,10 +56,10 @@ type Admin struct {
 	// Keep it on loopback or a management network: it is unauthenticated.
 	Listen string `yaml:"listen"`
 	// Debug serves POST /debug/cli: while the daemon holds the store, the
-	// read-only operator commands (list show, decide, log search, export,
-	// ...) run in the daemon for the CLI. They show list contents and call
-	// records: turn it off when the listener is reachable from elsewhere.
-	// It also serves Go's profiler under /debug/pprof/.
+	// operator commands (list add/show, import, decide, log search, ...)
+	// run in the daemon for the CLI, so lists change live. It answers
+	// clients on this host only. It also serves Go's profiler under
+	// /debug/pprof/.
 	Debug bool `yaml:"debug"`
 }
 
