@@ -1,6 +1,7 @@
 package scp
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -91,6 +92,9 @@ func TestEndToEnd(t *testing.T) {
 			}
 			if n, _ := a.RedirectingPartyID.V.E164(); n != c.ta.Called {
 				t.Errorf("%s: redirectingPartyID %v, want the dialled %v", c.name, n, c.ta.Called)
+			}
+			if !bytes.Equal(a.RedirectionInformation, []byte{0x33, 0x31}) {
+				t.Errorf("%s: redirectionInformation %x, want 3331 (call diverted, unconditional, first)", c.name, a.RedirectionInformation)
 			}
 		case *ain.SendToResourceArg:
 			if !a.DisconnectFlag || a.StrParameterBlock.Uninterruptible.Len() != 1 ||

@@ -42,6 +42,7 @@ type worker struct {
 	tcapBuf     []byte
 	sccpBuf     []byte
 	ann         [3]byte // announcement element
+	redir       [2]byte // forwardCall redirectionInformation
 	gta         [8]byte // acg globalTitleAddress
 	ctx         budgetCtx
 	peerPC      uint32

@@ -136,9 +136,10 @@ func TestAllowAuthorizeTermination(t *testing.T) {
 }
 
 // TestForwardCall: Screen/Challenge/Voicemail -> forwardCall to the route's
-// routing number, carrying the calling party as received and the dialled
-// number as redirectingPartyID. The envelope matches P-03R; its parameter
-// set adds callingPartyID and redirectingPartyID to P-03R's calledPartyID.
+// routing number, carrying the calling party as received, the dialled
+// number as redirectingPartyID and redirectionInformation "call diverted,
+// unconditional, counter 1" (9f2c 02 33 31). The envelope matches P-03R;
+// its parameter set adds those three to P-03R's calledPartyID.
 func TestForwardCall(t *testing.T) {
 	for _, a := range []policy.Action{policy.ActionScreen, policy.ActionChallenge, policy.ActionVoicemail} {
 		t.Run(a.String(), func(t *testing.T) {
@@ -147,8 +148,8 @@ func TestForwardCall(t *testing.T) {
 			h := newHarness(t, testConfig(), &recorder{d: d})
 			h.feed(t, vectorM3UA(t, "P-03Q"))
 			got := tcapOf(t, h.out.one(t))
-			params := "920703131455551088" + "8f0703102750551032" + "9f2b0703100353551000"
-			want := mustHex(t, "e430c70400000103e828e926cf020201d1026a01f21c"+params)
+			params := "920703131455551088" + "8f0703102750551032" + "9f2b0703100353551000" + "9f2c023331"
+			want := mustHex(t, "e435c70400000103e82de92bcf020201d1026a01f221"+params)
 			if !bytes.Equal(got, want) {
 				t.Errorf("TCAP\n got %x\nwant %x", got, want)
 			}
@@ -167,6 +168,27 @@ func TestForwardCall(t *testing.T) {
 				t.Errorf("redirectingPartyID %v", n)
 			}
 		})
+	}
+}
+
+// TestNextRedirection: a forward counts as one more diversion on top of
+// what the query says happened before.
+func TestNextRedirection(t *testing.T) {
+	for _, tc := range []struct {
+		prev []byte
+		want [2]byte
+	}{
+		{nil, [2]byte{0x33, 0x31}},                // first redirection
+		{[]byte{0x00, 0x00}, [2]byte{0x33, 0x31}}, // "no redirection"
+		{[]byte{0x33}, [2]byte{0x33, 0x31}},       // malformed: ignored
+		{[]byte{0x13, 0x11}, [2]byte{0x13, 0x32}}, // forwarded on busy once: keep the original reason
+		{[]byte{0x23, 0x24}, [2]byte{0x23, 0x35}}, // fourth -> fifth
+		{[]byte{0x23, 0x25}, [2]byte{0x23, 0x35}}, // the counter stops at five
+		{[]byte{0x24, 0x20}, [2]byte{0x23, 0x32}}, // counter 0 in a redirected call counts as one
+	} {
+		if got := nextRedirection(tc.prev); got != tc.want {
+			t.Errorf("nextRedirection(%x) = %x, want %x", tc.prev, got, tc.want)
+		}
 	}
 }
 

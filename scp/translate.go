@@ -157,10 +157,40 @@ func (s *Service) encodeForward(w *worker, ta *ain.TerminationAttemptArg, called
 	}
 	arg := ain.ForwardCallArg{CalledPartyID: ain.Some(rn), CallingPartyID: ta.CallingPartyID}
 	if haveCalled {
+		// The switch turns these into the ISUP Redirecting Number and
+		// Redirection Information of the forwarded call, which is how the
+		// SIP tier behind the routing number learns whom the caller dialled
+		// (Diversion / History-Info) and that the call was diverted.
 		arg.RedirectingPartyID = ain.Some(called)
+		w.redir = nextRedirection(ta.RedirectionInformation)
+		arg.RedirectionInformation = w.redir[:]
 	}
 	w.ans = arg.Marshal(w.ans[:0])
 	return true
+}
+
+// Redirection Information (T1.113 / Q.763 layout, two octets): octet 1 is
+// the redirecting indicator (bits 1-3) and the original redirection reason
+// (bits 5-8); octet 2 the redirection counter (bits 1-3) and the
+// redirecting reason (bits 5-8).
+const (
+	redirCallDiverted  = 3 // redirecting indicator: call diverted
+	redirUnconditional = 3 // redirecting reason: unconditional
+	redirMaxCounter    = 5 // ISUP counts at most five redirections
+)
+
+// nextRedirection returns the Redirection Information of a forward made
+// by the SCP: a diversion, unconditional (the screening service takes
+// every call it forwards), counted on top of prev, the Redirection
+// Information the query carried if the call was redirected before (its
+// original reason is kept, its counter incremented, up to five).
+func nextRedirection(prev []byte) [2]byte {
+	orig, count := byte(redirUnconditional), byte(1)
+	if len(prev) == 2 && prev[0]&0x07 != 0 { // redirected before
+		orig = prev[0] >> 4
+		count = min(max(prev[1]&0x07, 1)+1, redirMaxCounter)
+	}
+	return [2]byte{orig<<4 | redirCallDiverted, redirUnconditional<<4 | count}
 }
 
 // encodeSafe puts the safe answer into w.ans.
