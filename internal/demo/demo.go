@@ -185,8 +185,8 @@ func TryLines(bin, data, admin string) string {
 	}
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	w("What to try, in another terminal while `%s serve` runs (it holds the store file:\n", bin)
-	w("read-only commands are answered by the daemon, changes need it stopped):\n\n")
+	w("What to try, in another terminal while `%s serve` runs (it holds the store file;\n", bin)
+	w("these commands are run by the daemon for you, and changes take effect at once):\n\n")
 	w("  Ask the decision engine, with the reason trace:\n")
 	for _, t := range Decisions {
 		w("    %s\n", t.What)
@@ -216,8 +216,9 @@ func TryLines(bin, data, admin string) string {
 		w("    curl -s http://%s/metrics | grep ^callgate_ | grep -v _bucket\n", admin)
 		w("    curl -s http://%s/readyz\n", admin)
 	}
-	w("\n  Change things (stop serve with Ctrl-C first, then start it again):\n")
+	w("\n  Change things live (the next call sees the change; no restart):\n")
 	w("    %s list add --owner %s --list blocked %s%s\n", bin, CarolNumber, Stranger, dataFlag)
+	w("    %s call --connect 127.0.0.1:2905 --calling %s --called %s     # now disconnect\n", sspsim, Stranger, CarolNumber)
 	w("    %s pin set %s%s        # prompts for the PIN without echo\n", bin, Bob, dataFlag)
 	w("    %s treatment set %s --unknown challenge%s\n", bin, Carol, dataFlag)
 	return b.String()
