@@ -306,7 +306,9 @@ func (s *Service) shardOf(w *worker, pd *m3ua.ProtocolData) int {
 	if pd.SI != m3ua.SISCCP || w.udt.Decode(pd.Data, s.cfg.Variant) != nil || w.udt.Type.IsService() {
 		return 0
 	}
-	if w.q.Decode(w.udt.Data) != nil && w.q.Type == 0 {
+	// The package type and TIDs are enough to pick the worker, which
+	// decodes (and checks) the whole package.
+	if !w.q.DecodeTransaction(w.udt.Data) {
 		return 0
 	}
 	return s.tx.ShardOf(s.peerKey(&w.udt, pd), &w.q)

@@ -76,6 +76,10 @@ func TestRoundTripPackages(t *testing.T) {
 		if !bytes.Equal(again, raw) {
 			t.Errorf("case %d: re-encode %x, want %x", i, again, raw)
 		}
+		var h Message
+		if ok := h.DecodeTransaction(raw); !ok || h.Type != m.Type || h.OrigTID != m.OrigTID || h.RespTID != m.RespTID {
+			t.Errorf("case %d: DecodeTransaction %v %v %v %v", i, ok, h.Type, h.OrigTID, h.RespTID)
+		}
 	}
 }
 

@@ -30,6 +30,13 @@ func FuzzTCAP(f *testing.F) {
 				t.Fatalf("error of type %T: %v", err, err)
 			}
 		}
+		// The transaction-only decode agrees with the full one on every
+		// package the full one accepts.
+		var h Message
+		if ok := h.DecodeTransaction(b); err == nil &&
+			(!ok || h.Type != m.Type || h.OrigTID != m.OrigTID || h.RespTID != m.RespTID) {
+			t.Fatalf("DecodeTransaction(%x) = %v %v %v %v, Decode: %v %v %v", b, ok, h.Type, h.OrigTID, h.RespTID, m.Type, m.OrigTID, m.RespTID)
+		}
 		v := tx.Receive(PeerKey(len(b)), &m, err)
 		switch v.Action {
 		case SendAbort, SendReject:

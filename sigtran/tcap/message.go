@@ -198,6 +198,23 @@ func (m *Message) Decode(b []byte) error {
 	return nil
 }
 
+// DecodeTransaction decodes only the package type and the transaction
+// IDs of b, which is what dispatching a package to the owner of its
+// transaction needs (Transactions.ShardOf), without decoding the dialogue
+// portion or the components. It does not check the rest of the package
+// (Decode does) and reports false when b has no valid package type or no
+// well-formed transaction ID.
+func (m *Message) DecodeTransaction(b []byte) bool {
+	comps := m.Components[:0]
+	*m = Message{Components: comps}
+	if len(b) == 0 || !PackageType(b[0]).Valid() {
+		return false
+	}
+	m.Type = PackageType(b[0])
+	m.salvageTID(b)
+	return m.Type == Unidirectional || !m.OrigTID.IsZero() || !m.RespTID.IsZero()
+}
+
 // salvageTID recovers the TIDs of a package that failed to decode, so that
 // the Abort answering it can be addressed: the first element inside must be
 // a well-formed transaction ID. For an unknown package type the TID is
