@@ -5,7 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
-	"sort"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // The number index is a sequence of immutable blocks, one per commit (see
@@ -20,17 +21,24 @@ import (
 // rewrites one 4 KiB page per entry. A block is written once, sequentially,
 // whatever the numbers; the price is that a number search visits every
 // block instead of one seek, which the merge policy below keeps cheap by
-// bounding the number of blocks.
+// bounding the number of blocks, and each block's summary (summary.go)
+// cheaper still: a block whose Bloom filter rules the number out is not
+// even opened.
 //
-// Block value layout (blockFormat 1):
+// Block value layout (blockFormat 2):
 //
 //	format   1 byte
 //	minTime  8 bytes BE: the oldest record time in the block (lets a search
 //	         skip blocks entirely newer than its range)
+//	maxSeq   8 bytes BE: the highest record seq in the block. Records are
+//	         pruned in seq order, so once the oldest live seq is above it,
+//	         every record of the block is gone and so can the block be.
 //	entries  n x 24 bytes: number(8) time(8) seq(8), all BE, ascending
+//
+// Format 1 (schema 2) had no maxSeq; such blocks are rebuilt, not read.
 const (
-	blockFormat    = 1
-	blockHeaderLen = 1 + 8
+	blockFormat    = 2
+	blockHeaderLen = 1 + 8 + 8
 	entryLen       = 24
 )
 
@@ -64,16 +72,39 @@ func recKeyLess(ts1, seq1, ts2, seq2 uint64) bool {
 	return ts1 < ts2 || ts1 == ts2 && seq1 < seq2
 }
 
-// appendBlock appends the block value of es (sorted by cmpEntry) to b.
-func appendBlock(b []byte, es []entry) []byte {
-	minTime := uint64(0)
-	for i, e := range es {
-		if i == 0 || e.ts < minTime {
-			minTime = e.ts
+// blockSpan is what a block's header and key say about its entries.
+type blockSpan struct {
+	minTime             uint64 // the oldest record time
+	newestTS, newestSeq uint64 // the newest record key: the block's key
+	maxSeq              uint64 // the highest record seq
+}
+
+// spanOf returns the span of es (zero if es is empty).
+func spanOf(es []entry) blockSpan {
+	if len(es) == 0 {
+		return blockSpan{}
+	}
+	sp := blockSpan{minTime: es[0].ts, newestTS: es[0].ts, newestSeq: es[0].seq, maxSeq: es[0].seq}
+	for _, e := range es[1:] {
+		sp.minTime = min(sp.minTime, e.ts)
+		sp.maxSeq = max(sp.maxSeq, e.seq)
+		if recKeyLess(sp.newestTS, sp.newestSeq, e.ts, e.seq) {
+			sp.newestTS, sp.newestSeq = e.ts, e.seq
 		}
 	}
+	return sp
+}
+
+// appendBlock appends the block value of es (sorted by cmpEntry) to b.
+func appendBlock(b []byte, es []entry) []byte {
+	return appendBlockSpan(b, es, spanOf(es))
+}
+
+// appendBlockSpan is appendBlock with es's span already computed.
+func appendBlockSpan(b []byte, es []entry, sp blockSpan) []byte {
 	b = append(b, blockFormat)
-	b = binary.BigEndian.AppendUint64(b, minTime)
+	b = binary.BigEndian.AppendUint64(b, sp.minTime)
+	b = binary.BigEndian.AppendUint64(b, sp.maxSeq)
 	for _, e := range es {
 		b = binary.BigEndian.AppendUint64(b, e.num)
 		b = binary.BigEndian.AppendUint64(b, e.ts)
@@ -86,6 +117,7 @@ func appendBlock(b []byte, es []entry) []byte {
 // (in a bbolt read, valid for the transaction only).
 type block struct {
 	minTime uint64
+	maxSeq  uint64
 	b       []byte // the entries
 }
 
@@ -102,7 +134,20 @@ func parseBlock(v []byte) (block, error) {
 	if (len(v)-blockHeaderLen)%entryLen != 0 {
 		return block{}, fmt.Errorf("%w: index block of %d bytes is not whole entries", errCorrupt, len(v))
 	}
-	return block{minTime: binary.BigEndian.Uint64(v[1:9]), b: v[blockHeaderLen:]}, nil
+	return block{minTime: binary.BigEndian.Uint64(v[1:9]), maxSeq: binary.BigEndian.Uint64(v[9:17]),
+		b: v[blockHeaderLen:]}, nil
+}
+
+// readBlock reads and parses the block at idx key k (see blob.go).
+func readBlock(idx *bolt.Bucket, k []byte) (block, error) {
+	if len(k) != recKeyLen {
+		return block{}, fmt.Errorf("%w: index block key %x", errCorrupt, k)
+	}
+	v := getBlob(idx, k)
+	if v == nil {
+		return block{}, fmt.Errorf("%w: index key %x holds no block", errCorrupt, k)
+	}
+	return parseBlock(v)
 }
 
 func (bl block) len() int { return len(bl.b) / entryLen }
@@ -116,30 +161,104 @@ func (bl block) at(i int) entry {
 	}
 }
 
-// lowerBound returns the index of the first entry not below e.
+// lowerBound returns the index of the first entry not below e. It reads
+// each probe's number alone unless that equals e's: a search visits every
+// block, so this loop is most of what a number search costs.
 func (bl block) lowerBound(e entry) int {
-	return sort.Search(bl.len(), func(i int) bool { return cmpEntry(bl.at(i), e) >= 0 })
+	lo, hi := 0, bl.len()
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		p := bl.b[m*entryLen : m*entryLen+entryLen]
+		below := false
+		switch num := binary.BigEndian.Uint64(p[0:8]); {
+		case num != e.num:
+			below = num < e.num
+		default:
+			below = cmpEntry(bl.at(m), e) < 0
+		}
+		if below {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
 }
 
-// appendEntries appends the block's entries whose records are not below
-// the record key (liveTS, liveSeq), i.e. not pruned, to dst.
-func (bl block) appendEntries(dst []entry, liveTS, liveSeq uint64) []entry {
+// appendEntries appends the block's entries of records not pruned (seq
+// liveSeq or above) to dst.
+func (bl block) appendEntries(dst []entry, liveSeq uint64) []entry {
 	for i := range bl.len() {
-		if e := bl.at(i); !recKeyLess(e.ts, e.seq, liveTS, liveSeq) {
+		if e := bl.at(i); e.seq >= liveSeq {
 			dst = append(dst, e)
 		}
 	}
 	return dst
 }
 
-// newestKey returns the largest record key (time, seq) among es.
-func newestKey(es []entry) (ts, seq uint64) {
-	for i, e := range es {
-		if i == 0 || recKeyLess(ts, seq, e.ts, e.seq) {
-			ts, seq = e.ts, e.seq
+// mergeBlock appends to dst the entries of es and of bl, both sorted by
+// cmpEntry, in cmpEntry order, without those of records pruned (below
+// liveSeq): one linear pass, where sorting the two together would cost
+// n log n comparisons. A misordered (damaged) bl gives a misordered
+// result, never a failure.
+func mergeBlock(dst, es []entry, bl block, liveSeq uint64) []entry {
+	i, j, nb := 0, 0, bl.len()
+	var b entry
+	if nb > 0 {
+		b = bl.at(0)
+	}
+	for i < len(es) && j < nb {
+		if cmpEntry(es[i], b) <= 0 {
+			if es[i].seq >= liveSeq {
+				dst = append(dst, es[i])
+			}
+			i++
+			continue
+		}
+		if b.seq >= liveSeq {
+			dst = append(dst, b)
+		}
+		if j++; j < nb {
+			b = bl.at(j)
 		}
 	}
-	return ts, seq
+	for ; i < len(es); i++ {
+		if es[i].seq >= liveSeq {
+			dst = append(dst, es[i])
+		}
+	}
+	for ; j < nb; j++ {
+		if e := bl.at(j); e.seq >= liveSeq {
+			dst = append(dst, e)
+		}
+	}
+	return dst
+}
+
+// sortEntries sorts es by cmpEntry and returns the sorted entries (in es
+// or in tmp, whose storage it may reuse). es is in seq order, which is
+// nearly time order: a stable radix sort by number, then an insertion sort
+// of each run of one number by (time, seq), which is short and almost
+// sorted already, so the whole costs a few linear passes.
+func sortEntries(es, tmp []entry) ([]entry, []entry) {
+	es, tmp = sortByNum(es, tmp)
+	for start := 0; start < len(es); {
+		end := start + 1
+		for end < len(es) && es[end].num == es[start].num {
+			end++
+		}
+		run := es[start:end]
+		for i := 1; i < len(run); i++ {
+			e := run[i]
+			j := i
+			for ; j > 0 && recKeyLess(e.ts, e.seq, run[j-1].ts, run[j-1].seq); j-- {
+				run[j] = run[j-1]
+			}
+			run[j] = e
+		}
+		start = end
+	}
+	return es, tmp
 }
 
 // radixMin is the size from which sortByNum uses a radix sort; below it a

@@ -3,6 +3,7 @@ package decisionlog
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -100,38 +101,48 @@ func randomRecords(rng *rand.Rand, n int) []Record {
 }
 
 // checkIndex checks the index's invariants: every block parses, is sorted,
-// is keyed by its newest entry, and still has that record (a block whose
-// records are all pruned is deleted with them).
+// is keyed by its newest entry, has the right minTime and maxSeq, and the
+// first block still has a live record (the blocks whose records are all
+// pruned are deleted from the front with them; one may wait behind a live
+// block, see pruneBlocks).
 func checkIndex(t *testing.T, l *Log) (blocks int) {
 	t.Helper()
 	err := l.db.View(func(tx *bolt.Tx) error {
-		rec := tx.Bucket(bucketRec)
-		return tx.Bucket(bucketIdx).ForEach(func(k, v []byte) error {
+		seg := tx.Bucket(bucketSeg)
+		firstLive := seg.Sequence() + 1
+		if k, _ := seg.Cursor().First(); k != nil {
+			firstLive = binary.BigEndian.Uint64(k)
+		}
+		idx := tx.Bucket(bucketIdx)
+		if n, m := idx.Stats().KeyN, tx.Bucket(bucketFlt).Stats().KeyN; n-m != m {
+			// idx's KeyN counts each block's inner key too.
+			return fmt.Errorf("%d index keys (blocks and inner keys) for %d summaries", n, m)
+		}
+		return idx.ForEach(func(k, _ []byte) error {
 			blocks++
-			bl, err := parseBlock(v)
+			bl, err := readBlock(idx, k)
 			if err != nil {
 				return err
 			}
-			es := bl.appendEntries(nil, 0, 0)
+			es := bl.appendEntries(nil, 0)
 			if len(es) == 0 {
 				return fmt.Errorf("block %x is empty", k)
 			}
 			if !slices.IsSortedFunc(es, cmpEntry) {
 				return fmt.Errorf("block %x is not sorted", k)
 			}
-			ts, seq := newestKey(es)
-			if !bytes.Equal(k, appendRecKey(nil, ts, seq)) {
-				return fmt.Errorf("block %x is keyed by %d/%d, not its newest entry", k, ts, seq)
+			sp := spanOf(es)
+			if !bytes.Equal(k, appendRecKey(nil, sp.newestTS, sp.newestSeq)) {
+				return fmt.Errorf("block %x is keyed by %d/%d, not its newest entry", k, sp.newestTS, sp.newestSeq)
 			}
-			minTime := es[0].ts
-			for _, e := range es {
-				minTime = min(minTime, e.ts)
+			if bl.minTime != sp.minTime || bl.maxSeq != sp.maxSeq {
+				return fmt.Errorf("block %x: minTime %d maxSeq %d, entries from %d up to seq %d", k, bl.minTime, bl.maxSeq, sp.minTime, sp.maxSeq)
 			}
-			if bl.minTime != minTime {
-				return fmt.Errorf("block %x: minTime %d, entries from %d", k, bl.minTime, minTime)
+			if want, got := appendSummary(nil, es, sp), tx.Bucket(bucketFlt).Get(k); !bytes.Equal(got, want) {
+				return fmt.Errorf("block %x: summary %x, want %x", k, got, want)
 			}
-			if rec.Get(k) == nil {
-				return fmt.Errorf("block %x outlived its newest record", k)
+			if blocks == 1 && bl.maxSeq < firstLive {
+				return fmt.Errorf("block %x outlived its records (maxSeq %d, first live %d)", k, bl.maxSeq, firstLive)
 			}
 			return nil
 		})
@@ -184,20 +195,22 @@ func TestSearchMatchesModel(t *testing.T) {
 			if err := l.Flush(); err != nil {
 				t.Fatal(err)
 			}
-			// Pruning keeps the newest maxRecords by key.
-			kept := slices.Clone(model)
-			if tc.maxRecords > 0 && len(kept) > tc.maxRecords {
-				slices.SortFunc(kept, func(a, b modelRec) int {
-					if c := cmp.Compare(a.ts, b.ts); c != 0 {
-						return c
-					}
-					return cmp.Compare(a.seq, b.seq)
-				})
-				kept = kept[len(kept)-tc.maxRecords:]
+			// Pruning keeps the newest records in commit (seq) order, whole
+			// segments at a time: at most maxRecords, and fewer by less
+			// than one segment, which is at most one commit.
+			s := l.Stats()
+			want := uint64(len(model))
+			if tc.maxRecords > 0 && len(model) > tc.maxRecords {
+				seg := uint64(min(tc.batch, segmentMax))
+				if s.Stored > uint64(tc.maxRecords) || s.Stored+seg <= uint64(tc.maxRecords) {
+					t.Fatalf("stats %+v: want at most %d stored, fewer by less than %d", s, tc.maxRecords, seg)
+				}
+				want = s.Stored
 			}
-			if s := l.Stats(); s.Stored != uint64(len(kept)) || s.Dropped != 0 {
-				t.Fatalf("stats %+v, want %d stored", s, len(kept))
+			if s.Stored != want || s.Dropped != 0 || s.Pruned != uint64(len(model))-want {
+				t.Fatalf("stats %+v, want %d stored", s, want)
 			}
+			kept := model[uint64(len(model))-want:]
 			blocks := checkIndex(t, l)
 			t.Logf("%d records in %d index blocks", len(kept), blocks)
 
@@ -279,8 +292,9 @@ func TestPruneDropsIndexBlocks(t *testing.T) {
 	blocks := checkIndex(t, l)
 	var entries int
 	err := l.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketIdx).ForEach(func(k, v []byte) error {
-			bl, err := parseBlock(v)
+		idx := tx.Bucket(bucketIdx)
+		return idx.ForEach(func(k, _ []byte) error {
+			bl, err := readBlock(idx, k)
 			entries += bl.len()
 			return err
 		})
@@ -422,7 +436,7 @@ func TestBlockEncoding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bl.len() != 3 || bl.minTime != 10 || bl.at(1) != es[1] {
+	if bl.len() != 3 || bl.minTime != 10 || bl.maxSeq != 3 || bl.at(1) != es[1] {
 		t.Fatalf("parsed %+v", bl)
 	}
 	for _, tc := range []struct {
@@ -435,10 +449,10 @@ func TestBlockEncoding(t *testing.T) {
 			t.Errorf("lowerBound(%+v) = %d, want %d", tc.e, got, tc.want)
 		}
 	}
-	if got := bl.appendEntries(nil, 30, 3); len(got) != 2 || got[0] != es[0] {
-		t.Fatalf("live entries from 30/3: %+v", got)
+	if got := bl.appendEntries(nil, 2); len(got) != 2 || got[0] != es[0] || got[1] != es[2] {
+		t.Fatalf("live entries from seq 2: %+v", got)
 	}
-	for _, bad := range [][]byte{nil, {blockFormat}, append([]byte{2}, v[1:]...), v[:len(v)-1]} {
+	for _, bad := range [][]byte{nil, {blockFormat}, append([]byte{1}, v[1:]...), v[:len(v)-1]} {
 		if _, err := parseBlock(bad); err == nil {
 			t.Errorf("damaged block %x accepted", bad)
 		}
@@ -447,8 +461,8 @@ func TestBlockEncoding(t *testing.T) {
 
 func FuzzParseBlock(f *testing.F) {
 	f.Add(appendBlock(nil, []entry{{num: 13035550101, ts: 1, seq: 1}, {num: 13035550102, ts: 2, seq: 2}}))
-	f.Add(appendBlock(nil, nil))
-	f.Add([]byte{blockFormat, 0, 0, 0, 0, 0, 0, 0, 0, 1})
+	f.Add([]byte{blockFormat, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}) // no entries
+	f.Add([]byte{blockFormat, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		bl, err := parseBlock(b)
@@ -465,7 +479,12 @@ func FuzzParseBlock(f *testing.F) {
 				t.Fatalf("lowerBound = %d of %d", j, bl.len())
 			}
 		}
-		_ = bl.appendEntries(nil, 0, 0)
+		_ = bl.appendEntries(nil, 0)
+		// Merging with it stays in bounds and loses nothing.
+		es := []entry{{num: 1, ts: 1, seq: 1}, {num: 1 << 62, ts: 2, seq: 2}}
+		if got := mergeBlock(nil, es, bl, 0); len(got) != len(es)+bl.len() {
+			t.Fatalf("merge of %d and %d entries gave %d", len(es), bl.len(), len(got))
+		}
 	})
 }
 
@@ -516,18 +535,90 @@ func appendUint64BE(b []byte, v uint64) []byte {
 	return append(b, byte(v>>56), byte(v>>48), byte(v>>40), byte(v>>32), byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
 }
 
-// TestMigrateV1 opens a schema 1 file: the records stay, the index is
-// rebuilt from them, searches find what they found before, the old index
-// is gone and a log line says what happened. The read-only CLI refuses a
-// schema 1 file with a message saying how to convert it.
+// writeV2 writes recs to a new file in schema 2's layout: rec as in
+// schema 1, and idx blocks of format 1 (no maxSeq), one per 1000 records,
+// keyed by their newest record.
+func writeV2(t *testing.T, path string, recs []Record) {
+	t.Helper()
+	writeV1(t, path, recs)
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket(bucketNum); err != nil {
+			return err
+		}
+		idx, err := tx.CreateBucket(bucketIdx)
+		if err != nil {
+			return err
+		}
+		var es []entry
+		flush := func() error {
+			if len(es) == 0 {
+				return nil
+			}
+			slices.SortFunc(es, cmpEntry)
+			sp := spanOf(es)
+			v := binary.BigEndian.AppendUint64([]byte{1}, sp.minTime) // format 1
+			for _, e := range es {
+				v = binary.BigEndian.AppendUint64(v, e.num)
+				v = binary.BigEndian.AppendUint64(v, e.ts)
+				v = binary.BigEndian.AppendUint64(v, e.seq)
+			}
+			es = nil
+			return idx.Put(appendRecKey(nil, sp.newestTS, sp.newestSeq), v)
+		}
+		c := tx.Bucket(bucketRec).Cursor()
+		n := 0
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			calling, called, orig, err := decodeNumbers(v)
+			if err != nil {
+				return err
+			}
+			nums, cnt := distinctNumbers(calling, called, orig)
+			for _, x := range nums[:cnt] {
+				es = append(es, entry{num: uint64(x), ts: recKeyTime(k), seq: recKeySeq(k)})
+			}
+			if n++; n%1000 == 0 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(metaVersion, []byte{2})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMigrateV1 opens a schema 1 file: the records stay, in segments, the
+// index is rebuilt from them, searches find what they found before, the
+// old buckets are gone and a log line says what happened. The read-only
+// CLI refuses a schema 1 file with a message saying how to convert it.
 func TestMigrateV1(t *testing.T) {
+	testMigrate(t, 1, writeV1)
+}
+
+// TestMigrateV2 is TestMigrateV1 for a schema 2 file (index blocks of
+// format 1, which name the old seqs and are rebuilt).
+func TestMigrateV2(t *testing.T) {
+	testMigrate(t, 2, writeV2)
+}
+
+func testMigrate(t *testing.T, version int, write func(*testing.T, string, []Record)) {
 	path := filepath.Join(t.TempDir(), FileName)
 	rng := rand.New(rand.NewPCG(11, 12))
 	recs := randomRecords(rng, 40_000) // more than one rebuilt block
-	writeV1(t, path, recs)
+	write(t, path, recs)
 
-	if _, err := OpenReadOnly(path); err == nil || !strings.Contains(err.Error(), "older schema version 1") {
-		t.Fatalf("read-only open of a schema 1 file: %v", err)
+	if _, err := OpenReadOnly(path); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("older schema version %d", version)) {
+		t.Fatalf("read-only open of a schema %d file: %v", version, err)
 	}
 
 	var logs bytes.Buffer
@@ -546,28 +637,43 @@ func TestMigrateV1(t *testing.T) {
 		t.Fatalf("stored %d, want %d", s.Stored, len(recs))
 	}
 	err = l.db.View(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketNum) != nil {
-			return fmt.Errorf("schema 1 index still there")
+		if tx.Bucket(bucketNum) != nil || tx.Bucket(bucketRec) != nil {
+			return fmt.Errorf("schema %d buckets still there", version)
 		}
 		if v := tx.Bucket(bucketMeta).Get(metaVersion); !bytes.Equal(v, []byte{schemaVersion}) {
 			return fmt.Errorf("version %v after conversion", v)
+		}
+		if seq := tx.Bucket(bucketSeg).Sequence(); seq != uint64(len(recs)) {
+			return fmt.Errorf("sequence %d after conversion", seq)
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Segments of segmentMax, seqs 1..N in the old key (time) order.
+	sizes := segmentSizes(t, l)
+	if len(sizes) != (len(recs)+segmentMax-1)/segmentMax || sizes[0] != segmentMax {
+		t.Fatalf("segments %v", sizes)
+	}
 	if n := checkIndex(t, l); n < 2 {
 		t.Fatalf("%d index blocks for 40,000 records", n)
 	}
+	// The model: records in the old key order get seqs 1..N.
 	model := make([]modelRec, len(recs))
 	for i, r := range recs {
 		model[i] = modelRec{r: r, ts: nanos(r.Time), seq: uint64(i + 1)}
+	}
+	slices.SortStableFunc(model, func(a, b modelRec) int { return cmp.Compare(a.ts, b.ts) })
+	for i := range model {
+		model[i].seq = uint64(i + 1)
 	}
 	for _, q := range []Query{
 		{Number: recs[0].Called, Limit: 50},
 		{Number: recs[1].Called, Limit: 5000, Action: policy.ActionBlock},
 		{Number: recs[2].Called, From: t0.Add(10 * time.Second), To: t0.Add(20 * time.Second), Limit: 5000},
+		{Limit: 300},
+		{From: t0.Add(30 * time.Second), To: t0.Add(31 * time.Second), Limit: 5000},
 	} {
 		got, want := mustSearch(t, l, q), modelSearch(model, q)
 		if len(got) != len(want) {
@@ -586,5 +692,17 @@ func TestMigrateV1(t *testing.T) {
 	}
 	if got := mustSearch(t, l, Query{Number: recs[0].Called, Limit: 1}); len(got) != 1 || !got[0].Time.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("newest after conversion: %+v", got)
+	}
+	// The converted file opens read-only.
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := OpenReadOnly(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if s := ro.Stats(); s.Stored != uint64(len(recs)+1) {
+		t.Fatalf("read-only Stored = %d", s.Stored)
 	}
 }

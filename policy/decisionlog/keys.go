@@ -7,40 +7,58 @@ import (
 	"callgate/e164"
 )
 
-// Bucket layout of decisions.db (schema 2):
+// Bucket layout of decisions.db (schema 3):
 //
 //	meta  "version" -> schema version (1 byte); "count" -> records stored (8 bytes BE)
-//	rec   time(8) seq(8)  -> record value (record.go)
+//	seg   firstSeq(8)     -> segment (segment.go): the records firstSeq,
+//	                         firstSeq+1, ... of (part of) one commit
 //	idx   time(8) seq(8)  -> index block (index.go): the index entries of a
 //	                         set of records, keyed by the newest of them
+//	flt   time(8) seq(8)  -> the summary of the idx block of the same key
+//	                         (summary.go): its header and a Bloom filter of
+//	                         its numbers, so searches and the writer
+//	                         decide without opening the block
 //
-// All integers are big-endian so byte order is numeric order: rec is in time
-// order (pruning deletes from its front, a time search walks it backwards),
-// and idx is in order of each block's newest record, so a number search
-// walks the blocks newest first and stops once no older block can hold
-// anything newer than what it has, and pruning deletes the blocks whose
-// newest record is gone, from idx's front. Time is Unix nanoseconds; seq is
-// rec's bucket sequence, so two records of the same nanosecond never
-// collide.
+// All integers are big-endian so byte order is numeric order. A record's
+// seq is its place in commit order: seg's bucket sequence hands out one
+// contiguous run per commit, so seg's keys are contiguous too (each
+// segment's firstSeq is the previous one's plus its record count), pruning
+// deletes whole segments from seg's front, and the first key left is the
+// oldest live seq. A time search walks seg backwards; each segment carries
+// the newest time of every record up to it, so the walk stops exactly
+// where nothing older can matter. idx is in order of each block's newest
+// record (time, seq), so a number search walks the blocks newest first and
+// stops once no older block can hold anything newer than what it has.
+// Time is Unix nanoseconds. Segments and index blocks are each the one
+// value of a nested bucket of their own (blob.go).
 //
-// Schema 1 had, instead of idx, a bucket num with one empty-valued key
-// number(8) time(8) seq(8) per index entry. Open converts such a file in
-// place (migrate.go); rec is the same in both.
+// Why segments and not one key per record (schemas 1 and 2, bucket rec,
+// key time(8) seq(8)): a Put and a Delete per record made bbolt allocate
+// and search per record, which at 50,000 records/s was most of the
+// server's garbage. A segment is one Put and, when pruned, one Delete.
+//
+// Schema 1 also had, instead of idx, a bucket num with one empty-valued
+// key number(8) time(8) seq(8) per index entry; schema 2 had idx blocks
+// without maxSeq (block format 1). Open converts either in place
+// (migrate.go).
 var (
 	bucketMeta = []byte("meta")
-	bucketRec  = []byte("rec")
+	bucketSeg  = []byte("seg")
 	bucketIdx  = []byte("idx")
-	bucketNum  = []byte("num") // schema 1 only
+	bucketFlt  = []byte("flt")
+	bucketRec  = []byte("rec") // schemas 1 and 2
+	bucketNum  = []byte("num") // schema 1
 
 	metaVersion = []byte("version")
 	metaCount   = []byte("count")
 )
 
 // schemaVersion is the layout above.
-const schemaVersion = 2
+const schemaVersion = 3
 
 const (
-	recKeyLen = 16
+	recKeyLen = 16 // idx keys, and schemas 1 and 2's rec keys
+	segKeyLen = 8
 	numKeyLen = 24 // schema 1's num keys
 )
 
@@ -59,11 +77,18 @@ func appendRecKey(b []byte, ts, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(b, seq)
 }
 
-// recKeyTime returns the time part of a rec key.
+// recKeyTime returns the time part of a rec or idx key.
 func recKeyTime(k []byte) uint64 { return binary.BigEndian.Uint64(k[:8]) }
 
-// recKeySeq returns the seq part of a rec key.
+// recKeySeq returns the seq part of a rec or idx key.
 func recKeySeq(k []byte) uint64 { return binary.BigEndian.Uint64(k[8:16]) }
+
+// segKey returns the seg key of the segment starting at seq first.
+func segKey(first uint64) [segKeyLen]byte {
+	var k [segKeyLen]byte
+	binary.BigEndian.PutUint64(k[:], first)
+	return k
+}
 
 // distinctNumbers returns the non-zero numbers of a record without
 // repeats, in a fixed-size array (no allocation).

@@ -7,17 +7,21 @@
 // A background writer commits queued records in batches (every
 // FlushInterval or BatchSize records, whichever comes first; bigger while
 // it is behind), one bbolt transaction — and so one fsync — per batch, and
-// prunes the oldest
-// records so the file stays within MaxRecords and MaxAge. Search finds
-// records by number (calling, called or original called) and time range,
-// newest first, through a number index, without scanning the log.
+// prunes the oldest records so the file stays within MaxRecords and
+// MaxAge. Search finds records by number (calling, called or original
+// called) and time range, newest first, through a number index, without
+// scanning the log.
 //
-// The index is written once per commit as one sorted block (index.go), not
-// as one B+tree insert per number, so the writer's cost does not depend on
-// how scattered the numbers are (BenchmarkSustained measures it).
+// A commit writes its records as a few segments (segment.go: up to
+// segmentMax records each, one bbolt Put each) and its index entries as
+// one sorted block (index.go), and pruning deletes whole segments: the
+// writer's bbolt work per commit is a handful of Puts and Deletes whatever
+// the number of records, and does not depend on how scattered the numbers
+// are (BenchmarkCommit and BenchmarkSustained measure it).
 package decisionlog
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -25,14 +29,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-
-	"callgate/e164"
 )
 
 // FileName is the decision log's file name, kept next to the list store.
@@ -72,11 +73,17 @@ type Options struct {
 	BatchSize int
 	// FlushInterval is the longest a queued record waits to be written.
 	FlushInterval time.Duration
-	// MaxRecords bounds the records kept; the oldest are pruned. Negative
+	// MaxRecords bounds the records kept; the oldest (in commit order) are
+	// pruned. Records are pruned a segment (up to 1,024 records of one
+	// commit) at a time, so after a commit the log holds at most
+	// MaxRecords and may hold fewer by less than one segment. Negative
 	// means no count bound (MaxAge must then be positive).
 	MaxRecords int
-	// MaxAge bounds how long records are kept. Negative means no age bound
-	// (MaxRecords must then be positive).
+	// MaxAge bounds how long records are kept, also a segment at a time: a
+	// segment goes once its newest record is older than MaxAge, so a
+	// record may outlive MaxAge while a newer one of its segment is
+	// younger. Negative means no age bound (MaxRecords must then be
+	// positive).
 	MaxAge time.Duration
 	// NoSync skips the fsync at each batch commit (tests, tmpfs). A crash
 	// may then lose recent batches; the file stays consistent either way.
@@ -173,30 +180,57 @@ type Log struct {
 
 // writerState is the writer goroutine's own data, reused across batches.
 type writerState struct {
-	batch   []Record
-	arena   []byte            // keys and values of the batch being committed
-	refs    []recRef          // the batch's records in the arena, sorted by key for Put
-	entries []entry           // the batch's index entries (then the block written)
-	merges  [][recKeyLen]byte // keys of the blocks merged into this batch's
-	sortTmp []entry           // scratch for sortByNum
-	victims []victim          // records chosen for pruning
-	count   uint64            // records in the file
-	oldest  uint64            // time key of the oldest record, 0 if none
-	lastErr error             // last commit error, reported by Flush and Close
+	batch          []Record
+	arena          []byte     // the keys and values of the commit (bbolt holds them until it ends)
+	sb             segBuilder // the segment being encoded
+	entries        []entry    // the batch's index entries, in seq order
+	sortTmp        []entry    // scratch for sortEntries
+	mergeA, mergeB []entry    // scratch for merging blocks
+	merges         []mergeRef // the blocks merged into this batch's
+	victims        []victim   // keys chosen for pruning
+	logState                  // changed only by a commit that succeeds
+	lastErr        error      // last commit error, reported by Flush and Close
 }
 
-// recRef is one encoded record of the batch: its key and where its value
-// is in the arena.
-type recRef struct {
-	ts, seq    uint64
-	start, end int
-	nums       [3]e164.Number // distinct numbers: the record's index entries
-	n          int
+// logState is what the writer knows of the file between commits.
+type logState struct {
+	count     uint64 // records in the file
+	prefixMax uint64 // newest record time written: the last segment's prefixMaxTS
+	firstLive uint64 // seq of the oldest record in the file; the next seq when empty
+	hasFront  bool   // the file has a segment
+	frontAge  uint64 // newest record time of the first segment (see frontAge)
 }
 
+// mergeRef is an index block chosen for merging: its key and its parsed
+// value, which aliases bbolt's memory (valid until the commit).
+type mergeRef struct {
+	key [recKeyLen]byte
+	bl  block
+}
+
+// victim is a key chosen for deletion.
 type victim struct {
 	key [recKeyLen]byte
+	n   uint8  // bytes of key used
 	odd []byte // a damaged key of another length, deleted as is
+}
+
+func newVictim(k []byte) victim {
+	if len(k) == segKeyLen || len(k) == recKeyLen {
+		var v victim
+		v.n = uint8(copy(v.key[:], k))
+		return v
+	}
+	// Not a key this package wrote (damage): rare enough that copying it
+	// to the heap does not matter.
+	return victim{odd: append([]byte(nil), k...)}
+}
+
+func (v *victim) bytes() []byte {
+	if v.odd != nil {
+		return v.odd
+	}
+	return v.key[:v.n]
 }
 
 // Open opens (creating if needed) the decision log at path and starts its
@@ -247,7 +281,7 @@ func OpenReadOnly(path string) (*Log, error) {
 	l.closed.Store(true) // Record drops
 	err = db.View(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
-		if meta == nil || tx.Bucket(bucketRec) == nil {
+		if meta == nil {
 			return fmt.Errorf("decisionlog: %s is not a decision log (buckets missing)", path)
 		}
 		v, err := checkVersion(path, meta.Get(metaVersion))
@@ -258,8 +292,8 @@ func OpenReadOnly(path string) (*Log, error) {
 			// Converting needs a write transaction; the writer does it.
 			return fmt.Errorf("decisionlog: %s has the older schema version %d; start callgate serve once (it converts the file to version %d) and search again", path, v, schemaVersion)
 		}
-		if tx.Bucket(bucketIdx) == nil {
-			return fmt.Errorf("decisionlog: %s is not a decision log (index bucket missing)", path)
+		if tx.Bucket(bucketSeg) == nil || tx.Bucket(bucketIdx) == nil || tx.Bucket(bucketFlt) == nil {
+			return fmt.Errorf("decisionlog: %s is not a decision log (segment or index bucket missing)", path)
 		}
 		l.stored.Store(readCount(meta))
 		return nil
@@ -310,8 +344,7 @@ func readCount(meta *bolt.Bucket) uint64 {
 }
 
 // init creates the buckets of a new file, or checks an existing one (and
-// converts one of an older schema) and loads the writer's count and oldest
-// time.
+// converts one of an older schema), and loads the writer's state.
 func (l *Log) init() error {
 	return l.db.Update(func(tx *bolt.Tx) error {
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
@@ -326,25 +359,73 @@ func (l *Log) init() error {
 		} else if version, err = checkVersion(l.path, v); err != nil {
 			return err
 		}
-		rec, err := tx.CreateBucketIfNotExists(bucketRec)
-		if err != nil {
-			return fmt.Errorf("decisionlog: %s: create rec bucket: %w", l.path, err)
-		}
 		if version < schemaVersion {
 			if err := l.migrate(tx, version); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.CreateBucketIfNotExists(bucketIdx); err != nil {
-			return fmt.Errorf("decisionlog: %s: create idx bucket: %w", l.path, err)
+		seg, err := tx.CreateBucketIfNotExists(bucketSeg)
+		if err != nil {
+			return fmt.Errorf("decisionlog: %s: create seg bucket: %w", l.path, err)
 		}
-		l.w.count = readCount(meta)
+		for _, name := range [][]byte{bucketIdx, bucketFlt} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("decisionlog: %s: create %s bucket: %w", l.path, name, err)
+			}
+		}
+		l.w.logState = loadState(seg, readCount(meta), l.opts.MaxAge > 0)
 		l.stored.Store(l.w.count)
-		if k, _ := rec.Cursor().First(); len(k) == recKeyLen {
-			l.w.oldest = recKeyTime(k)
-		}
 		return nil
 	})
+}
+
+// loadState reads the writer's state from seg: the newest record time
+// written, from the last segment, and the first segment's seq and age
+// (computed only with an age bound).
+func loadState(seg *bolt.Bucket, count uint64, aged bool) logState {
+	st := logState{count: count, firstLive: seg.Sequence() + 1}
+	c := seg.Cursor()
+	// A damaged segment is skipped: its times cannot be read, so they
+	// cannot matter to a search either.
+	for k, _ := c.Last(); k != nil; k, _ = c.Prev() {
+		if s, err := readSegment(seg, k); err == nil {
+			st.prefixMax = s.prefixMaxTS
+			break
+		}
+	}
+	k, _ := c.First()
+	for k != nil && len(k) != segKeyLen {
+		k, _ = c.Next()
+	}
+	if k != nil {
+		st.hasFront, st.firstLive, st.frontAge = true, binary.BigEndian.Uint64(k), math.MaxUint64
+		if aged {
+			nk, _ := c.Next()
+			for nk != nil && len(nk) != segKeyLen {
+				nk, _ = c.Next()
+			}
+			st.frontAge = frontAge(seg, k, nk)
+		}
+	}
+	return st
+}
+
+// frontAge returns the time the age bound compares with its cutoff for
+// the segment at key k, nk being the key of the segment after it (nil if
+// none): its newest record time. For a damaged segment, whose times cannot
+// be read, it is the next segment's prefixMaxTS, which is at least as new
+// as any record before it; with no readable next segment, the maximum
+// (never pruned by age, only by count).
+func frontAge(seg *bolt.Bucket, k, nk []byte) uint64 {
+	if s, err := readSegment(seg, k); err == nil {
+		return s.maxTS
+	}
+	if nk != nil {
+		if s, err := readSegment(seg, nk); err == nil {
+			return s.prefixMaxTS
+		}
+	}
+	return math.MaxUint64
 }
 
 // Record queues r for writing. It never blocks: when the queue is full, or
@@ -513,12 +594,13 @@ func (l *Log) queuedLen() int {
 // next commits (every tick at least).
 func (l *Log) pruneChunk() int { return max(4*l.opts.BatchSize, 4096) }
 
-// pruneDue reports whether the bounds are exceeded.
-func (l *Log) pruneDue(count, oldest, cutoff uint64) bool {
-	if l.opts.MaxRecords > 0 && count > uint64(l.opts.MaxRecords) {
+// pruneDue reports whether st exceeds the bounds (cutoff being the oldest
+// time MaxAge keeps).
+func (l *Log) pruneDue(st *logState, cutoff uint64) bool {
+	if l.opts.MaxRecords > 0 && st.count > uint64(l.opts.MaxRecords) {
 		return true
 	}
-	return l.opts.MaxAge > 0 && oldest != 0 && oldest < cutoff
+	return l.opts.MaxAge > 0 && st.hasFront && st.frontAge < cutoff
 }
 
 // commit writes the batch, its index block and prunes, in one
@@ -530,71 +612,64 @@ func (l *Log) commit() {
 	if l.opts.MaxAge > 0 {
 		cutoff = nanos(l.opts.Now().Add(-l.opts.MaxAge))
 	}
-	if len(w.batch) == 0 && !l.pruneDue(w.count, w.oldest, cutoff) {
+	if len(w.batch) == 0 && !l.pruneDue(&w.logState, cutoff) {
 		return
 	}
 	if l.beforeCommit != nil {
 		l.beforeCommit()
 	}
-	count, oldest := w.count, w.oldest
-	var pruned int
+	st := w.logState // applied only if the transaction commits
+	var pruned uint64
 	err := l.db.Update(func(tx *bolt.Tx) error {
-		meta, rec, idx := tx.Bucket(bucketMeta), tx.Bucket(bucketRec), tx.Bucket(bucketIdx)
-		if meta == nil || rec == nil || idx == nil {
+		meta, seg := tx.Bucket(bucketMeta), tx.Bucket(bucketSeg)
+		idx, flt := tx.Bucket(bucketIdx), tx.Bucket(bucketFlt)
+		if meta == nil || seg == nil || idx == nil || flt == nil {
 			return fmt.Errorf("decisionlog: %s: buckets missing", l.path)
 		}
-		// rec and idx keys arrive in (nearly) ascending order, so their
-		// pages are filled almost fully instead of split half-empty.
-		rec.FillPercent = 0.9
-		idx.FillPercent = 0.9
-		if err := l.putRecords(rec); err != nil {
+		// Keys arrive in (nearly) ascending order, so pages are filled
+		// almost fully instead of split half-empty.
+		seg.FillPercent, idx.FillPercent, flt.FillPercent = 0.9, 0.9, 0.9
+		if err := l.putSegments(seg, &st); err != nil {
 			return err
 		}
 		// Choose the blocks to merge before pruning deletes anything:
 		// bbolt's Cursor.Last can loop forever on a bucket whose leaves
 		// were all emptied earlier in the same transaction.
-		if err := l.chooseMerges(idx); err != nil {
-			return err
-		}
-		for i := range w.batch {
-			if ts := nanos(w.batch[i].Time); oldest == 0 || ts < oldest {
-				oldest = ts
-			}
-		}
-		count += uint64(len(w.batch))
-		if l.pruneDue(count, oldest, cutoff) {
+		l.chooseMerges(idx, flt)
+		st.count += uint64(len(w.batch))
+		if l.pruneDue(&st, cutoff) {
 			var err error
-			if pruned, oldest, err = l.prune(rec, count, cutoff); err != nil {
+			if pruned, err = l.prune(seg, &st, cutoff); err != nil {
 				return err
 			}
-			count -= uint64(pruned)
-		}
-		// Everything below the first record left is pruned: the blocks
-		// whose newest record is below it go, and so do the entries below
-		// it in the block being written.
-		liveTS, liveSeq := uint64(math.MaxUint64), uint64(math.MaxUint64)
-		if k, _ := rec.Cursor().First(); len(k) == recKeyLen {
-			liveTS, liveSeq = recKeyTime(k), recKeySeq(k)
-		}
-		if pruned > 0 {
-			if err := l.pruneBlocks(idx, liveTS, liveSeq); err != nil {
+			// Every block whose records are all below the first segment
+			// left goes; the entries below it in the blocks being merged
+			// are dropped by putBlock.
+			if err := l.pruneBlocks(idx, flt, st.firstLive); err != nil {
 				return err
 			}
 		}
-		if err := l.putBlock(idx, liveTS, liveSeq); err != nil {
+		if err := l.putBlock(idx, flt, st.firstLive); err != nil {
 			return err
 		}
 		var cb [8]byte
-		binary.BigEndian.PutUint64(cb[:], count)
+		binary.BigEndian.PutUint64(cb[:], st.count)
 		if err := meta.Put(metaCount, cb[:]); err != nil {
 			return fmt.Errorf("decisionlog: %s: write count: %w", l.path, err)
 		}
 		return nil
 	})
 	n := uint64(len(w.batch))
+	// Drop the string references for the GC: the used part only, the rest
+	// was cleared by the commit that used it (after a catch-up the
+	// capacity is a quarter of the queue, and clearing all of it at every
+	// commit would cost more than the commit).
+	clear(w.batch)
 	w.batch = w.batch[:0]
-	clear(w.batch[:cap(w.batch)]) // drop string references for the GC
 	w.arena = w.arena[:0]
+	// The merged blocks alias the transaction's memory, gone now.
+	clear(w.merges)
+	w.merges = w.merges[:0]
 	if err != nil {
 		w.lastErr = err
 		l.failed.Add(n)
@@ -602,203 +677,260 @@ func (l *Log) commit() {
 		return
 	}
 	w.lastErr = nil
-	w.count, w.oldest = count, oldest
+	w.logState = st
 	l.written.Add(n)
-	l.pruned.Add(uint64(pruned))
-	l.stored.Store(count)
+	l.pruned.Add(pruned)
+	l.stored.Store(st.count)
 }
 
-// putRecords encodes the batch, puts its records into rec in key order
-// (bbolt appends cheaply, inserts in the middle less so) and collects its
-// index entries in w.entries, in record key order.
-func (l *Log) putRecords(rec *bolt.Bucket) error {
+// putSegments encodes the batch into segments of consecutive seqs, puts
+// them into seg (one Put per segment) and collects the batch's index
+// entries in w.entries, in seq order.
+func (l *Log) putSegments(seg *bolt.Bucket, st *logState) error {
 	w := &l.w
-	w.refs, w.entries = w.refs[:0], w.entries[:0]
-	// One sequence update for the batch instead of one per record.
-	seq := rec.Sequence()
-	if err := rec.SetSequence(seq + uint64(len(w.batch))); err != nil {
+	w.entries = w.entries[:0]
+	if len(w.batch) == 0 {
+		return nil
+	}
+	// One sequence update for the batch: its seqs are first.. in order.
+	first := seg.Sequence() + 1
+	if err := seg.SetSequence(first - 1 + uint64(len(w.batch))); err != nil {
 		return fmt.Errorf("decisionlog: %s: next sequence: %w", l.path, err)
 	}
+	segFirst := first
+	w.sb.reset()
 	for i := range w.batch {
 		r := &w.batch[i]
-		seq++
-		ts := nanos(r.Time)
-		start := len(w.arena)
-		w.arena = appendRecKey(w.arena, ts, seq)
-		w.arena = appendRecord(w.arena, r)
-		ref := recRef{ts: ts, seq: seq, start: start, end: len(w.arena)}
-		ref.nums, ref.n = distinctNumbers(r.Calling, r.Called, r.OriginalCalled)
-		w.refs = append(w.refs, ref)
-	}
-	byKey := func(a, b recRef) int {
-		if recKeyLess(a.ts, a.seq, b.ts, b.seq) {
-			return -1
+		ts, seq := nanos(r.Time), first+uint64(i)
+		w.sb.addRecord(ts, r)
+		nums, n := distinctNumbers(r.Calling, r.Called, r.OriginalCalled)
+		for _, x := range nums[:n] {
+			w.entries = append(w.entries, entry{num: uint64(x), ts: ts, seq: seq})
 		}
-		return 1 // keys are unique: seq differs
+		if w.sb.full() || i == len(w.batch)-1 {
+			if err := l.putSegment(seg, segFirst, st); err != nil {
+				return err
+			}
+			segFirst = seq + 1
+			w.sb.reset()
+		}
 	}
-	if !slices.IsSortedFunc(w.refs, byKey) {
-		slices.SortFunc(w.refs, byKey)
-	}
+	return nil
+}
+
+// putSegment puts the segment in w.sb, starting at seq first.
+func (l *Log) putSegment(seg *bolt.Bucket, first uint64, st *logState) error {
+	w := &l.w
+	start := len(w.arena)
+	k := segKey(first)
+	w.arena = append(w.arena, k[:]...)
+	w.arena = w.sb.appendTo(w.arena, st.prefixMax)
 	// bbolt keeps the key and value slices until the commit: they point
 	// into the arena, which is not reused before then. (If the arena grew
-	// while encoding, earlier slices still point into the old array, which
-	// the GC keeps alive.)
-	for i := range w.refs {
-		ref := &w.refs[i]
-		b := w.arena[ref.start:ref.end:ref.end]
-		if err := rec.Put(b[:recKeyLen], b[recKeyLen:]); err != nil {
-			return fmt.Errorf("decisionlog: %s: put record: %w", l.path, err)
-		}
-		// In key order, so a stable sort by number alone orders them
-		// fully (putBlock).
-		for _, x := range ref.nums[:ref.n] {
-			w.entries = append(w.entries, entry{num: uint64(x), ts: ref.ts, seq: ref.seq})
+	// meanwhile, earlier slices still point into the old array, which the
+	// GC keeps alive.)
+	b := w.arena[start:len(w.arena):len(w.arena)]
+	if err := putBlob(seg, b[:segKeyLen], b[segKeyLen:]); err != nil {
+		return fmt.Errorf("decisionlog: %s: put segment %d: %w", l.path, first, err)
+	}
+	st.prefixMax = max(st.prefixMax, w.sb.maxTS)
+	if !st.hasFront {
+		st.hasFront, st.firstLive, st.frontAge = true, first, w.sb.maxTS
+		if l.opts.MaxAge <= 0 {
+			st.frontAge = math.MaxUint64 // not used; as loadState leaves it
 		}
 	}
 	return nil
 }
 
 // chooseMerges picks the newest blocks to merge into the block of this
-// batch while they are small (see mergeLimit): it appends their entries to
-// w.entries and their keys to w.merges. It only reads; putBlock deletes.
-func (l *Log) chooseMerges(idx *bolt.Bucket) error {
+// batch while they are small (see mergeLimit), newest first, into
+// w.merges. It only reads; putBlock deletes them.
+func (l *Log) chooseMerges(idx, flt *bolt.Bucket) {
 	w := &l.w
 	w.merges = w.merges[:0]
 	if len(w.entries) == 0 {
-		return nil
+		return
 	}
 	size := len(w.entries)
-	c := idx.Cursor()
+	c := flt.Cursor()
 	for k, v := c.Last(); k != nil; k, v = c.Prev() {
-		prev, err := parseBlock(v)
-		if err != nil || len(k) != recKeyLen {
+		sum, err := parseSummary(v)
+		if err != nil || len(k) != recKeyLen || sum.n > size || sum.n+size > mergeLimit {
 			break // a damaged block is left for pruning, never merged
 		}
-		if prev.len() > size || prev.len()+size > mergeLimit {
+		bl, err := readBlock(idx, k)
+		if err != nil || bl.len() != sum.n {
 			break
 		}
-		size += prev.len()
-		w.entries = prev.appendEntries(w.entries, 0, 0)
-		w.merges = append(w.merges, [recKeyLen]byte(k))
+		size += sum.n
+		w.merges = append(w.merges, mergeRef{key: [recKeyLen]byte(k), bl: bl})
 	}
-	return nil
 }
 
-// putBlock writes w.entries as one block, without those of records pruned
-// already (below liveTS, liveSeq), in place of the blocks chooseMerges
-// picked.
-func (l *Log) putBlock(idx *bolt.Bucket, liveTS, liveSeq uint64) error {
+// putBlock writes the batch's entries, merged with those of the blocks
+// chooseMerges picked and without those of records pruned already (below
+// liveSeq), as one block in place of the merged ones.
+func (l *Log) putBlock(idx, flt *bolt.Bucket, liveSeq uint64) error {
 	w := &l.w
 	for i := range w.merges {
-		// Gone already if pruning took it; Delete is then a no-op.
-		if err := idx.Delete(w.merges[i][:]); err != nil {
-			return fmt.Errorf("decisionlog: %s: merge index block %x: %w", l.path, w.merges[i], err)
+		// Gone already if pruning took it; deleting is then a no-op. Its
+		// bytes stay readable until the commit.
+		if err := deleteBlock(idx, flt, w.merges[i].key[:]); err != nil {
+			return fmt.Errorf("decisionlog: %s: merge index block: %w", l.path, err)
 		}
 	}
 	es := w.entries[:0]
 	for _, e := range w.entries {
-		if !recKeyLess(e.ts, e.seq, liveTS, liveSeq) {
+		if e.seq >= liveSeq {
 			es = append(es, e)
 		}
 	}
+	// The two buffers may swap; keep them apart for the next batch.
+	es, w.sortTmp = sortEntries(es, w.sortTmp)
+	w.entries = es
+	// The merged blocks are sorted already: merge linearly, smallest
+	// (newest) first, alternating between two scratch buffers.
+	a, b := w.mergeA, w.mergeB
+	for i := range w.merges {
+		a = mergeBlock(a[:0], es, w.merges[i].bl, liveSeq)
+		es = a
+		a, b = b, a
+	}
+	w.mergeA, w.mergeB = a, b
 	if len(es) == 0 {
 		return nil
 	}
-	if len(w.merges) == 0 {
-		// Only this batch's entries, in record key order: a stable
-		// radix sort by number finishes the job.
-		// The two buffers may swap; keep them apart for the next batch.
-		es, w.sortTmp = sortByNum(es, w.sortTmp)
-		w.entries = es
-	} else {
-		slices.SortFunc(es, cmpEntry)
-	}
-	ts, seq := newestKey(es)
+	sp := spanOf(es)
 	start := len(w.arena)
-	w.arena = appendRecKey(w.arena, ts, seq)
-	w.arena = appendBlock(w.arena, es)
-	b := w.arena[start:len(w.arena):len(w.arena)]
-	if err := idx.Put(b[:recKeyLen], b[recKeyLen:]); err != nil {
+	w.arena = appendRecKey(w.arena, sp.newestTS, sp.newestSeq)
+	w.arena = appendBlockSpan(w.arena, es, sp)
+	kv := w.arena[start:len(w.arena):len(w.arena)]
+	start = len(w.arena)
+	w.arena = appendSummary(w.arena, es, sp)
+	sv := w.arena[start:len(w.arena):len(w.arena)]
+	if err := putBlob(idx, kv[:recKeyLen], kv[recKeyLen:]); err != nil {
 		return fmt.Errorf("decisionlog: %s: put index block: %w", l.path, err)
+	}
+	if err := flt.Put(kv[:recKeyLen], sv); err != nil {
+		return fmt.Errorf("decisionlog: %s: put index block summary: %w", l.path, err)
 	}
 	return nil
 }
 
-// prune deletes the oldest records while the count or age bound is
-// exceeded (at most pruneChunk, or twice the batch if more). It returns how many it deleted and the
-// time of the oldest record left. Their index entries go with their blocks
-// (pruneBlocks); until then searches skip entries whose record is gone.
-func (l *Log) prune(rec *bolt.Bucket, count, cutoff uint64) (int, uint64, error) {
-	w := &l.w
-	excess := int64(0)
-	if l.opts.MaxRecords > 0 {
-		excess = int64(count) - int64(l.opts.MaxRecords)
+// deleteBlock deletes the index block k and its summary.
+func deleteBlock(idx, flt *bolt.Bucket, k []byte) error {
+	if err := deleteBlob(idx, k); err != nil {
+		return fmt.Errorf("index block: %w", err)
 	}
-	// At least twice the batch: under load, pruning keeps pace with the
-	// big catch-up batches and still works off any excess.
-	chunk := max(l.pruneChunk(), 2*len(w.batch))
-	// Collect first, then delete: Next after a cursor Delete skips a key,
-	// and First after many deletes walks every emptied leaf again.
-	w.victims = w.victims[:0]
-	c := rec.Cursor()
-	for k, _ := c.First(); k != nil && len(w.victims) < chunk; k, _ = c.Next() {
-		if len(k) == recKeyLen && excess <= 0 && recKeyTime(k) >= cutoff {
-			break
-		}
-		excess--
-		if len(k) != recKeyLen {
-			// Not a key this package wrote (damage): remove it too. Rare
-			// enough that copying it to the heap does not matter.
-			w.victims = append(w.victims, victim{odd: append([]byte(nil), k...)})
-			continue
-		}
-		var vic victim
-		copy(vic.key[:], k)
-		w.victims = append(w.victims, vic)
+	if err := deleteBlob(flt, k); err != nil {
+		return fmt.Errorf("index block summary: %w", err)
 	}
-	for i := range w.victims {
-		vic := &w.victims[i]
-		key := vic.key[:]
-		if vic.odd != nil {
-			key = vic.odd
-		}
-		if err := rec.Delete(key); err != nil {
-			return 0, 0, fmt.Errorf("decisionlog: %s: prune record %x: %w", l.path, key, err)
-		}
-	}
-	oldest := uint64(0)
-	if k, _ := rec.Cursor().First(); len(k) == recKeyLen {
-		oldest = recKeyTime(k)
-	}
-	return len(w.victims), oldest, nil
+	return nil
 }
 
-// pruneBlocks deletes the index blocks all of whose records are pruned:
-// those keyed (by their newest record) below the first record left.
-func (l *Log) pruneBlocks(idx *bolt.Bucket, liveTS, liveSeq uint64) error {
+// prune deletes whole segments from seg's front, in commit order, while
+// the count bound is exceeded or the segment's newest record is older than
+// cutoff, stopping at the first segment neither applies to — and after
+// about pruneChunk records (or twice the batch if more), keeping the
+// transaction small; the next commit goes on. It returns how many records
+// it deleted and updates st's count and front. A segment's record count
+// is the gap to the next key (seqs are contiguous), so even a damaged
+// segment is counted right.
+func (l *Log) prune(seg *bolt.Bucket, st *logState, cutoff uint64) (uint64, error) {
 	w := &l.w
+	// At least twice the batch: under load, pruning keeps pace with the
+	// big catch-up batches and still works off any excess.
+	chunk := uint64(max(l.pruneChunk(), 2*len(w.batch)))
+	nextSeq := seg.Sequence() + 1
+	maxRecords := uint64(max(l.opts.MaxRecords, 0))
+	var pruned uint64
+	// Collect first, then delete: Next after a cursor Delete skips a key.
 	w.victims = w.victims[:0]
-	c := idx.Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		if len(k) == recKeyLen && !recKeyLess(recKeyTime(k), recKeySeq(k), liveTS, liveSeq) {
+	st.hasFront, st.firstLive = false, nextSeq
+	c := seg.Cursor()
+	k, _ := c.First()
+	for k != nil {
+		if len(k) != segKeyLen {
+			w.victims = append(w.victims, newVictim(k))
+			k, _ = c.Next()
+			continue
+		}
+		first := binary.BigEndian.Uint64(k)
+		nk, _ := c.Next()
+		for nk != nil && len(nk) != segKeyLen {
+			w.victims = append(w.victims, newVictim(nk))
+			nk, _ = c.Next()
+		}
+		next := nextSeq
+		if nk != nil {
+			next = binary.BigEndian.Uint64(nk)
+		}
+		n := uint64(0)
+		if next > first {
+			n = next - first
+		}
+		// The count bound needs no segment read (n is the key gap); the
+		// age bound reads the segment's header.
+		excess := maxRecords > 0 && st.count > pruned && st.count-pruned > maxRecords
+		age, aged := uint64(math.MaxUint64), false
+		if !excess && l.opts.MaxAge > 0 {
+			age, aged = frontAge(seg, k, nk), true
+		}
+		old := age < cutoff
+		if !(excess || old) || pruned > 0 && pruned+n > chunk {
+			if !aged && l.opts.MaxAge > 0 {
+				age = frontAge(seg, k, nk)
+			}
+			st.hasFront, st.firstLive, st.frontAge = true, first, age
 			break
 		}
-		var vic victim
-		if len(k) == recKeyLen {
-			copy(vic.key[:], k)
-		} else {
-			vic.odd = append([]byte(nil), k...)
-		}
-		w.victims = append(w.victims, vic)
+		w.victims = append(w.victims, newVictim(k))
+		pruned += n
+		k = nk
 	}
 	for i := range w.victims {
-		vic := &w.victims[i]
-		key := vic.key[:]
-		if vic.odd != nil {
-			key = vic.odd
+		if err := deleteBlob(seg, w.victims[i].bytes()); err != nil {
+			return 0, fmt.Errorf("decisionlog: %s: prune segment %x: %w", l.path, w.victims[i].bytes(), err)
 		}
-		if err := idx.Delete(key); err != nil {
-			return fmt.Errorf("decisionlog: %s: prune index block %x: %w", l.path, key, err)
+	}
+	if !st.hasFront {
+		st.count = 0 // whatever the stored count said
+	} else {
+		st.count -= min(pruned, st.count)
+	}
+	return pruned, nil
+}
+
+// pruneBlocks deletes the index blocks all of whose records are pruned
+// (maxSeq below liveSeq), and the damaged ones, which no search can use,
+// from the front, deciding from their summaries. It stops at the first
+// block with a live record: blocks are in order of newest time, which is
+// nearly but not strictly seq order (a block of late records only), so a
+// dead block may wait behind a live one until that goes too; searches
+// skip its entries meanwhile.
+func (l *Log) pruneBlocks(idx, flt *bolt.Bucket, liveSeq uint64) error {
+	w := &l.w
+	w.victims = w.victims[:0]
+	var kept [recKeyLen]byte
+	hasKept := false
+	c := flt.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if sum, err := parseSummary(v); err == nil && len(k) == recKeyLen && sum.maxSeq >= liveSeq {
+			kept, hasKept = [recKeyLen]byte(k), true
+			break
+		}
+		w.victims = append(w.victims, newVictim(k))
+	}
+	// A block before the first summary kept has no summary (damage) or is
+	// among the victims already (deleting twice is a no-op).
+	ic := idx.Cursor()
+	for k, _ := ic.First(); k != nil && (!hasKept || bytes.Compare(k, kept[:]) < 0); k, _ = ic.Next() {
+		w.victims = append(w.victims, newVictim(k))
+	}
+	for i := range w.victims {
+		if err := deleteBlock(idx, flt, w.victims[i].bytes()); err != nil {
+			return fmt.Errorf("decisionlog: %s: prune: %w", l.path, err)
 		}
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -216,16 +217,25 @@ func TestFlushInterval(t *testing.T) {
 func countIndex(t *testing.T, l *Log) (recs, index int) {
 	t.Helper()
 	err := l.db.View(func(tx *bolt.Tx) error {
-		rec := tx.Bucket(bucketRec)
-		recs = rec.Stats().KeyN
-		return tx.Bucket(bucketIdx).ForEach(func(k, v []byte) error {
-			bl, err := parseBlock(v)
+		seg := tx.Bucket(bucketSeg)
+		err := seg.ForEach(func(k, _ []byte) error {
+			s, err := readSegment(seg, k)
+			recs += s.n
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		f := fetcher{seg: seg, c: seg.Cursor()}
+		idx := tx.Bucket(bucketIdx)
+		return idx.ForEach(func(k, _ []byte) error {
+			bl, err := readBlock(idx, k)
 			if err != nil {
 				return err
 			}
 			for i := range bl.len() {
 				e := bl.at(i)
-				if rec.Get(appendRecKey(nil, e.ts, e.seq)) != nil {
+				if _, ok := f.get(e.ts, e.seq); ok {
 					index++
 				}
 			}
@@ -236,6 +246,24 @@ func countIndex(t *testing.T, l *Log) (recs, index int) {
 		t.Fatal(err)
 	}
 	return recs, index
+}
+
+// segmentSizes returns the record count of each segment, oldest first.
+func segmentSizes(t *testing.T, l *Log) []int {
+	t.Helper()
+	var sizes []int
+	err := l.db.View(func(tx *bolt.Tx) error {
+		seg := tx.Bucket(bucketSeg)
+		return seg.ForEach(func(k, _ []byte) error {
+			s, err := readSegment(seg, k)
+			sizes = append(sizes, s.n)
+			return err
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sizes
 }
 
 func TestPruneMaxRecords(t *testing.T) {
@@ -271,6 +299,10 @@ func TestPruneMaxRecords(t *testing.T) {
 	if nrec, nidx := countIndex(t, l); nrec != 50 || nidx != 100 {
 		t.Fatalf("buckets hold %d records and %d index entries, want 50 and 100", nrec, nidx)
 	}
+	// Each commit of 10 is one segment; pruning took 7 whole ones.
+	if sizes := segmentSizes(t, l); !slices.Equal(sizes, []int{10, 10, 10, 10, 10}) {
+		t.Fatalf("segments %v, want 5 of 10", sizes)
+	}
 	// The count survives a reopen.
 	path := l.Path()
 	if err := l.Close(); err != nil {
@@ -294,11 +326,13 @@ func TestPruneMaxAge(t *testing.T) {
 	opts.MaxAge = time.Hour
 	opts.Now = func() time.Time { return time.Unix(0, now.Load()) }
 	l := openTest(t, opts)
+	// One commit, and so one segment, per record: the age bound prunes
+	// whole segments (TestPruneAgeWholeSegments).
 	for _, age := range []time.Duration{3 * time.Hour, 2 * time.Hour, 30 * time.Minute, 0} {
 		l.Record(Record{Time: t0.Add(-age), Calling: nC, Called: nA, Action: policy.ActionBlock})
-	}
-	if err := l.Flush(); err != nil {
-		t.Fatal(err)
+		if err := l.Flush(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if s := l.Stats(); s.Stored != 2 || s.Pruned != 2 {
 		t.Fatalf("stats = %+v", s)
@@ -319,7 +353,8 @@ func TestPruneMaxAge(t *testing.T) {
 
 func TestPruneChunked(t *testing.T) {
 	// More excess than one transaction prunes: the rest goes on the
-	// following commits, and the log still converges to its bound.
+	// following commits, whole segments each, and the log still converges
+	// to its bound.
 	opts := testOptions()
 	opts.BatchSize = 1000
 	opts.MaxRecords = -1
@@ -328,11 +363,12 @@ func TestPruneChunked(t *testing.T) {
 	now.Store(t0.UnixNano())
 	opts.Now = func() time.Time { return time.Unix(0, now.Load()) }
 	l := openTest(t, opts)
-	total := l.pruneChunk() + 500
+	perChunk := l.pruneChunk() / 1000 // segments of 1000 one transaction prunes
+	total := (perChunk + 2) * 1000
 	for i := range total {
 		l.Record(Record{Time: t0.Add(time.Duration(i) * time.Millisecond), Called: nA, Action: policy.ActionAllow})
 		if i%1000 == 999 {
-			if err := l.Flush(); err != nil { // keep the queue from overflowing
+			if err := l.Flush(); err != nil { // one segment of 1000 per commit
 				t.Fatal(err)
 			}
 		}
@@ -344,14 +380,20 @@ func TestPruneChunked(t *testing.T) {
 	if err := l.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	if s := l.Stats(); s.Stored != 500 {
-		t.Fatalf("after one pruning commit Stored = %d, want 500", s.Stored)
+	if s := l.Stats(); s.Stored != 2000 || s.Pruned != uint64(perChunk*1000) {
+		t.Fatalf("after one pruning commit: %+v, want 2000 stored", s)
 	}
 	if err := l.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	if s := l.Stats(); s.Stored != 0 || s.Pruned != uint64(total) {
 		t.Fatalf("after two: %+v", s)
+	}
+	if nrec, nidx := countIndex(t, l); nrec != 0 || nidx != 0 {
+		t.Fatalf("%d records and %d index entries left", nrec, nidx)
+	}
+	if n := checkIndex(t, l); n != 0 {
+		t.Fatalf("%d index blocks left with no record", n)
 	}
 }
 

@@ -67,11 +67,11 @@ func (r *Record) Decision() policy.Decision {
 	}
 }
 
-// On-disk value layout (the key holds the time, see keys.go). Version 1:
+// Record encoding (the time is stored beside it, see segment.go). Version 1:
 //
 //	version      1 byte (= recordVersion)
 //	calling      uvarint   \
-//	called       uvarint    } first, so pruning reads them without the rest
+//	called       uvarint    } first, so the index can be rebuilt without the rest
 //	original     uvarint   /
 //	origin, presentation, attestation, reputation, key match, action, flags
 //	             7 bytes (flags: bit 0 fraud locked, bit 1 PIN allowed)
@@ -221,7 +221,24 @@ func decodeNumbers(b []byte) (calling, called, original e164.Number, err error) 
 	return calling, called, original, d.err
 }
 
-// decodeRecord decodes a value into r; r.Time comes from the key. Every
+// decodeAction reads only the action of a value: what an Action filter
+// needs before decoding the rest.
+func decodeAction(b []byte) (policy.Action, error) {
+	d := decoder{b: b}
+	if v := d.byte("version"); d.err == nil && v != recordVersion {
+		return 0, fmt.Errorf("%w: record version %d, this build reads %d", errCorrupt, v, recordVersion)
+	}
+	d.number("calling")
+	d.number("called")
+	d.number("original called")
+	for _, what := range [...]string{"origin", "presentation", "attestation", "reputation", "key match"} {
+		d.byte(what)
+	}
+	a := policy.Action(d.byte("action"))
+	return a, d.err
+}
+
+// decodeRecord decodes a value into r; r.Time is stored apart from it. Every
 // length and enum is checked, so a damaged file gives an error, not a panic.
 func decodeRecord(b []byte, r *Record) error {
 	d := decoder{b: b}

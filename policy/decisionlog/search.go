@@ -26,11 +26,14 @@ type Query struct {
 	Limit  int           // most records returned; 0 = DefaultLimit
 }
 
-// Search returns the records matching q, newest first. With a Number it
-// reads that number's index entries only (a binary search in each index
-// block); otherwise it walks the records backwards from q.To. Either way it stops after q.From or at q.Limit
-// (an Action filter may make it read more records than it returns).
-// Records still queued are not visible until written (see Flush).
+// Search returns the records matching q, newest first (by time, then by
+// commit order). With a Number it reads that number's index entries only
+// (a Bloom filter test per index block, and a binary search in the blocks
+// that may hold the number); otherwise it walks the segments
+// backwards from the newest. Either way it stops as soon as nothing older
+// can make the answer (an Action filter may make it read more records
+// than it returns). Records still queued are not visible until written
+// (see Flush). A damaged segment, block or record is skipped.
 func (l *Log) Search(q Query) ([]Record, error) {
 	limit := q.Limit
 	if limit <= 0 {
@@ -49,31 +52,17 @@ func (l *Log) Search(q Query) ([]Record, error) {
 	}
 	var out []Record
 	err := l.db.View(func(tx *bolt.Tx) error {
-		rec, idx := tx.Bucket(bucketRec), tx.Bucket(bucketIdx)
-		if rec == nil || idx == nil {
+		seg, idx, flt := tx.Bucket(bucketSeg), tx.Bucket(bucketIdx), tx.Bucket(bucketFlt)
+		if seg == nil || idx == nil || flt == nil {
 			return fmt.Errorf("decisionlog: %s: buckets missing", l.path)
 		}
+		h := hits{limit: limit}
 		if q.Number != 0 {
-			var err error
-			out, err = l.searchNumber(rec, idx, q, from, to, limit)
-			return err
+			searchNumber(&h, seg, idx, flt, q, from, to)
+		} else {
+			searchTime(&h, seg, q.Action, from, to)
 		}
-		c := rec.Cursor()
-		for k, v := seekBefore(c, timeBound(to)); k != nil && len(out) < limit; k, v = c.Prev() {
-			if len(k) != recKeyLen {
-				continue
-			}
-			if recKeyTime(k) < from {
-				break
-			}
-			r, ok, err := l.decode(k, v, q.Action)
-			if err != nil {
-				return err
-			}
-			if ok {
-				out = append(out, r)
-			}
-		}
+		out = h.records()
 		return nil
 	})
 	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
@@ -82,34 +71,120 @@ func (l *Log) Search(q Query) ([]Record, error) {
 	return out, err
 }
 
-// decode decodes the record at rec key k with value v, and reports
-// whether it passes the action filter.
-func (l *Log) decode(k, v []byte, action policy.Action) (Record, bool, error) {
-	var r Record
-	if err := decodeRecord(v, &r); err != nil {
-		return r, false, fmt.Errorf("decisionlog: %s: record %x: %w", l.path, k, err)
-	}
-	if action != 0 && r.Action != action {
-		return r, false, nil
-	}
-	r.Time = time.Unix(0, int64(recKeyTime(k)))
-	return r, true, nil
-}
-
-// hit is a record found by searchNumber, with its key for ordering.
+// hit is a record found, with its key for ordering.
 type hit struct {
 	ts, seq uint64
 	r       Record
 }
 
+// hits are the best records found so far: newest first by (time, seq),
+// at most limit.
+type hits struct {
+	limit int
+	h     []hit
+}
+
+// full reports whether hits holds limit records.
+func (h *hits) full() bool { return len(h.h) >= h.limit }
+
+// older reports whether hits is full and the record (ts, seq) is older
+// than all of them, so it cannot make the answer.
+func (h *hits) older(ts, seq uint64) bool {
+	if !h.full() {
+		return false
+	}
+	last := &h.h[len(h.h)-1]
+	return recKeyLess(ts, seq, last.ts, last.seq)
+}
+
+// add decodes the record body of (ts, seq) and keeps it if it passes the
+// action filter and is among the newest limit. It reports false for a
+// record that does not decode.
+func (h *hits) add(ts, seq uint64, body []byte, action policy.Action) bool {
+	if h.older(ts, seq) {
+		return true
+	}
+	if action != 0 {
+		a, err := decodeAction(body)
+		if err != nil {
+			return false
+		}
+		if a != action {
+			return true
+		}
+	}
+	var r Record
+	if err := decodeRecord(body, &r); err != nil {
+		return false
+	}
+	r.Time = time.Unix(0, int64(ts))
+	// Insert in key order (newest first), keeping at most limit. Walks
+	// go newest first, so this is nearly always an append.
+	at := len(h.h)
+	for at > 0 && recKeyLess(h.h[at-1].ts, h.h[at-1].seq, ts, seq) {
+		at--
+	}
+	h.h = slices.Insert(h.h, at, hit{ts: ts, seq: seq, r: r})
+	if len(h.h) > h.limit {
+		h.h = h.h[:h.limit]
+	}
+	return true
+}
+
+func (h *hits) records() []Record {
+	if len(h.h) == 0 {
+		return nil
+	}
+	out := make([]Record, len(h.h))
+	for i := range h.h {
+		out[i] = h.h[i].r
+	}
+	return out
+}
+
+// searchTime finds the records in [from, to) with no number given. It
+// walks the segments newest first. Segments overlap in time (a commit can
+// hold late records), but each carries prefixMaxTS, the newest time of it
+// and every segment before it, so the walk stops exactly when that drops
+// below from, or below the oldest hit once hits are full: no older
+// segment can then change the answer. Inside a segment, each record's
+// time is read first and only records that can enter the hits are
+// decoded.
+func searchTime(h *hits, seg *bolt.Bucket, action policy.Action, from, to uint64) {
+	c := seg.Cursor()
+	for k, _ := c.Last(); k != nil; k, _ = c.Prev() {
+		s, err := readSegment(seg, k)
+		if err != nil {
+			continue // damaged: its records cannot be read
+		}
+		if s.prefixMaxTS < from {
+			break
+		}
+		if h.full() && s.prefixMaxTS < h.h[len(h.h)-1].ts {
+			break
+		}
+		if s.maxTS < from || s.minTS >= to {
+			continue
+		}
+		for i := s.n - 1; i >= 0; i-- {
+			ts, body, err := s.record(i)
+			if err != nil || ts < from || ts >= to {
+				continue
+			}
+			h.add(ts, s.first+uint64(i), body, action)
+		}
+	}
+}
+
 // searchNumber finds q.Number's records in [from, to), newest first. The
-// index blocks are visited newest first (by their newest record); each
-// block is binary-searched for the number and its entries in range are
-// read newest first. Blocks may overlap in time (a batch can hold a late
-// record), so hits are kept in key order and the walk stops only when the
-// next block's newest record is older than the limit-th hit, or than from:
-// then no older block can change the answer.
-func (l *Log) searchNumber(rec, idx *bolt.Bucket, q Query, from, to uint64, limit int) ([]Record, error) {
+// index blocks are visited newest first (by their newest record), through
+// their summaries; each block whose range and filter may hold the number
+// is binary-searched for it and its entries in range are read newest
+// first. Blocks may overlap in time (a batch can hold a late
+// record), so the walk stops only when the next block's newest record is
+// older than the limit-th hit, or than from: then no older block can
+// change the answer.
+func searchNumber(h *hits, seg, idx, flt *bolt.Bucket, q Query, from, to uint64) {
 	num := uint64(q.Number)
 	// Entries of num below (num, to, 0) are before to: seq 0 is never
 	// assigned. Without an upper bound, everything of num.
@@ -117,97 +192,72 @@ func (l *Log) searchNumber(rec, idx *bolt.Bucket, q Query, from, to uint64, limi
 	if to == math.MaxUint64 {
 		upper = entry{num: num + 1}
 	}
-	var hits []hit // newest first, at most limit
-	// older reports whether hits is full and record key (ts, seq) is older
-	// than all of them, so it cannot make the answer.
-	older := func(ts, seq uint64) bool {
-		if len(hits) < limit {
-			return false
-		}
-		last := &hits[len(hits)-1]
-		return recKeyLess(ts, seq, last.ts, last.seq)
-	}
-	c := idx.Cursor()
+	f := fetcher{seg: seg, c: seg.Cursor()}
+	c := flt.Cursor()
 	for k, v := c.Last(); k != nil; k, v = c.Prev() {
 		if len(k) != recKeyLen {
 			continue // not a key this package wrote
 		}
 		newestTS, newestSeq := recKeyTime(k), recKeySeq(k)
-		if newestTS < from || older(newestTS, newestSeq) {
+		if newestTS < from || h.older(newestTS, newestSeq) {
 			break // this block and every older one are out of reach
 		}
-		bl, err := parseBlock(v)
-		if err != nil {
-			return nil, fmt.Errorf("decisionlog: %s: index block %x: %w", l.path, k, err)
+		// A damaged summary only costs the filter: the block is read.
+		if sum, err := parseSummary(v); err == nil && (sum.minTime >= to || !sum.mayContain(num)) {
+			continue // entirely after the range, or certainly not there
 		}
-		if bl.minTime >= to {
-			continue // entirely after the range
+		bl, err := readBlock(idx, k)
+		if err != nil || bl.minTime >= to {
+			continue // damaged, or entirely after the range
 		}
-		var rk [recKeyLen]byte
 		for i := bl.lowerBound(upper) - 1; i >= 0; i-- {
 			e := bl.at(i)
 			if e.num != num || e.ts < from {
 				break
 			}
-			if older(e.ts, e.seq) {
+			if h.older(e.ts, e.seq) {
 				break // the rest of this block's run is older still
 			}
-			appendRecKey(rk[:0], e.ts, e.seq)
-			v := rec.Get(rk[:])
-			if v == nil {
-				continue // pruned record whose block is not gone yet
-			}
-			r, ok, err := l.decode(rk[:], v, q.Action)
-			if err != nil {
-				return nil, err
-			}
+			body, ok := f.get(e.ts, e.seq)
 			if !ok {
-				continue
+				continue // pruned (its block is not gone yet) or damaged
 			}
-			// Insert in key order (newest first), keeping at most limit.
-			at, _ := slices.BinarySearchFunc(hits, e, func(h hit, e entry) int {
-				switch {
-				case recKeyLess(e.ts, e.seq, h.ts, h.seq):
-					return -1 // h is newer: it goes first
-				case h.ts == e.ts && h.seq == e.seq:
-					return 0
-				}
-				return 1
-			})
-			hits = slices.Insert(hits, at, hit{ts: e.ts, seq: e.seq, r: r})
-			if len(hits) > limit {
-				hits = hits[:limit]
-			}
+			h.add(e.ts, e.seq, body, q.Action)
 		}
 	}
-	if len(hits) == 0 {
-		return nil, nil
-	}
-	out := make([]Record, len(hits))
-	for i := range hits {
-		out[i] = hits[i].r
-	}
-	return out, nil
 }
 
-// timeBound is the rec key just below every record at time ts: seq 0 is
-// never assigned (bucket sequences start at 1).
-func timeBound(ts uint64) []byte {
-	if ts == math.MaxUint64 {
-		return nil
-	}
-	return appendRecKey(nil, ts, 0)
+// fetcher reads records by seq, keeping the last segment parsed: a
+// number's records are often close together.
+type fetcher struct {
+	seg *bolt.Bucket
+	c   *bolt.Cursor
+	s   segment
+	has bool
 }
 
-// seekBefore positions c on the last key below target (nil target: the
-// last key) and returns it.
-func seekBefore(c *bolt.Cursor, target []byte) ([]byte, []byte) {
-	if target == nil {
-		return c.Last()
+// get returns the encoding of record seq if it is stored with time ts.
+func (f *fetcher) get(ts, seq uint64) ([]byte, bool) {
+	if !f.has || !f.s.contains(seq) {
+		f.has = false
+		// The segment holding seq is the one with the largest firstSeq
+		// not above it.
+		sk := segKey(seq + 1)
+		k, _ := f.c.Seek(sk[:])
+		if k == nil {
+			k, _ = f.c.Last()
+		} else {
+			k, _ = f.c.Prev()
+		}
+		s, err := readSegment(f.seg, k)
+		if err != nil || !s.contains(seq) {
+			return nil, false
+		}
+		f.s, f.has = s, true
 	}
-	k, _ := c.Seek(target)
-	if k == nil {
-		return c.Last()
+	rts, body, err := f.s.record(int(seq - f.s.first))
+	if err != nil || rts != ts {
+		return nil, false // damaged, or not the record the entry is for
 	}
-	return c.Prev()
+	return body, true
 }
