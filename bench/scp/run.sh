@@ -40,7 +40,7 @@ if [[ ! -f "$DATA/callgate.db" ]]; then
 	go run ./bench/sip/gendata -store "$DATA"
 fi
 # Each run starts with an empty decision log, as a fresh deployment would.
-rm -f "$DATA/decisions.db"
+rm -f "$DATA/decisions.db" "$OUT/cpu.pprof"
 
 listen=$(sed -n 's/.*listen: \["\([^"]*\)".*/\1/p' "$CONFIG" | head -1)
 admin=$(sed -n 's/.*admin: {listen: "\([^"]*\)".*/\1/p' "$CONFIG" | head -1)
