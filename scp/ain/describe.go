@@ -211,6 +211,11 @@ func describeValue(t ber.TLV) string {
 			return hexValue(t)
 		}
 		return string(appendBCDText(nil, t.Value, 2*len(t.Value))) + " (0x" + hex.EncodeToString(t.Value) + ")"
+	case TagRedirectionInformation:
+		if t.Constructed || len(t.Value) != 2 {
+			return hexValue(t)
+		}
+		return DescribeRedirection(t.Value[0], t.Value[1]) + " (" + hexValue(t) + ")"
 	case TagApplicationErrorString:
 		var p ApplicationError
 		if err := p.Unmarshal(ber.AppendTLV(nil, t.Class, t.Constructed, t.Tag, t.Value)); err != nil {
@@ -226,6 +231,27 @@ func describeValue(t ber.TLV) string {
 		return s
 	}
 	return hexValue(t)
+}
+
+// DescribeRedirection renders an ISUP Redirection Information (T1.113,
+// the layout of Q.763 3.45; AIN carries it as is): octet 1 holds the
+// redirecting indicator (bits 1-3) and the original redirection reason
+// (bits 5-8), octet 2 the redirection counter (bits 1-3) and the
+// redirecting reason (bits 5-8).
+func DescribeRedirection(o1, o2 byte) string {
+	indicators := [...]string{"no redirection", "call rerouted", "call rerouted, all information restricted",
+		"call diverted", "call diverted, all information restricted", "call rerouted, number restricted",
+		"call diverted, number restricted"}
+	reasons := [...]string{"unknown", "busy", "no reply", "unconditional", "deflection during alerting",
+		"deflection immediate", "mobile not reachable"}
+	name := func(names []string, v byte) string {
+		if int(v) < len(names) {
+			return names[v]
+		}
+		return "spare " + strconv.Itoa(int(v))
+	}
+	return name(indicators[:], o1&0x07) + ", original reason " + name(reasons[:], o1>>4) +
+		", counter " + strconv.Itoa(int(o2&0x07)) + ", reason " + name(reasons[:], o2>>4)
 }
 
 func hexValue(t ber.TLV) string {
