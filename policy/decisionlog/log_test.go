@@ -56,6 +56,17 @@ func testOptions() Options {
 		Now: func() time.Time { return t0.Add(time.Hour) }}
 }
 
+// ageOptions are testOptions with only an age bound of an hour, on a clock
+// the test moves through now (which starts at t0).
+func ageOptions(now *atomic.Int64) Options {
+	now.Store(t0.UnixNano())
+	opts := testOptions()
+	opts.MaxRecords = -1
+	opts.MaxAge = time.Hour
+	opts.Now = func() time.Time { return time.Unix(0, now.Load()) }
+	return opts
+}
+
 func openTest(t *testing.T, opts Options) *Log {
 	t.Helper()
 	l, err := Open(filepath.Join(t.TempDir(), FileName), opts)
@@ -320,12 +331,7 @@ func TestPruneMaxRecords(t *testing.T) {
 
 func TestPruneMaxAge(t *testing.T) {
 	var now atomic.Int64
-	now.Store(t0.UnixNano())
-	opts := testOptions()
-	opts.MaxRecords = -1
-	opts.MaxAge = time.Hour
-	opts.Now = func() time.Time { return time.Unix(0, now.Load()) }
-	l := openTest(t, opts)
+	l := openTest(t, ageOptions(&now))
 	// One commit, and so one segment, per record: the age bound prunes
 	// whole segments (TestPruneAgeWholeSegments).
 	for _, age := range []time.Duration{3 * time.Hour, 2 * time.Hour, 30 * time.Minute, 0} {
@@ -355,14 +361,8 @@ func TestPruneChunked(t *testing.T) {
 	// More excess than one transaction prunes: the rest goes on the
 	// following commits, whole segments each, and the log still converges
 	// to its bound.
-	opts := testOptions()
-	opts.BatchSize = 1000
-	opts.MaxRecords = -1
-	opts.MaxAge = time.Hour
 	var now atomic.Int64
-	now.Store(t0.UnixNano())
-	opts.Now = func() time.Time { return time.Unix(0, now.Load()) }
-	l := openTest(t, opts)
+	l := openTest(t, ageOptions(&now))
 	perChunk := l.pruneChunk() / 1000 // segments of 1000 one transaction prunes
 	total := (perChunk + 2) * 1000
 	for i := range total {

@@ -346,12 +346,7 @@ func TestPruneWholeSegments(t *testing.T) {
 	})
 	t.Run("age", func(t *testing.T) {
 		var now atomic.Int64
-		now.Store(t0.UnixNano())
-		opts := testOptions()
-		opts.MaxRecords = -1
-		opts.MaxAge = time.Hour
-		opts.Now = func() time.Time { return time.Unix(0, now.Load()) }
-		l := openTest(t, opts)
+		l := openTest(t, ageOptions(&now))
 		// One segment: a record 3 hours old with one of now. It stays
 		// while its newest record is young enough.
 		l.Record(Record{Time: t0.Add(-3 * time.Hour), Called: nA, Action: policy.ActionAllow})
