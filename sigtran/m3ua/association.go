@@ -91,6 +91,9 @@ func (a *Association) State() ASPState { return ASPState(a.state.Load()) }
 // RemoteAddr returns the peer's transport address.
 func (a *Association) RemoteAddr() net.Addr { return a.conn.RemoteAddr() }
 
+// LocalAddr returns this end's transport address.
+func (a *Association) LocalAddr() net.Addr { return a.conn.LocalAddr() }
+
 // Done is closed when the association is gone.
 func (a *Association) Done() <-chan struct{} { return a.done }
 
@@ -228,6 +231,7 @@ func (a *Association) writer() {
 		case <-a.done:
 			return
 		}
+		a.tap(true, m.stream, m.b)
 		if !coalesce {
 			a.count(m.class)
 			err := a.conn.WriteMsg(m.b, m.stream)
@@ -245,6 +249,7 @@ func (a *Association) writer() {
 		for len(batch) < maxBatch {
 			select {
 			case m = <-a.sendq:
+				a.tap(true, m.stream, m.b)
 				batch = append(batch, m.b...)
 				a.count(m.class)
 				outPool.Put(m)
@@ -288,6 +293,7 @@ func (a *Association) reader() {
 					code = CodeInvalidVersion
 				}
 				if b, merr := (&Err{Code: code, Diagnostic: fe.Header[:]}).MarshalBinary(); merr == nil {
+					a.tap(true, 0, b)
 					a.conn.WriteMsg(b, 0)
 					a.ep.stats.errOut.Add(1)
 				}
@@ -299,7 +305,15 @@ func (a *Association) reader() {
 			a.fail(err)
 			return
 		}
+		a.tap(false, stream, buf[:n])
 		a.handle(buf[:n], stream)
+	}
+}
+
+// tap shows msg to Config.Tap, if any.
+func (a *Association) tap(out bool, stream uint16, msg []byte) {
+	if t := a.ep.cfg.Tap; t != nil {
+		t(a, out, stream, msg)
 	}
 }
 

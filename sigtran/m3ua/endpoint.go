@@ -77,9 +77,17 @@ type Config struct {
 	// Handler receives incoming DATA (required to receive traffic; DATA is
 	// dropped without it).
 	Handler Handler
+	// Tap, if set, sees every M3UA message of every association as it is
+	// written (out) or read, management and heartbeats included, on the
+	// goroutine doing the I/O: for captures. msg is valid only during the
+	// call.
+	Tap Tap
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
+
+// Tap observes the messages of an association (Config.Tap).
+type Tap func(a *Association, out bool, stream uint16, msg []byte)
 
 func (c *Config) validate() error {
 	switch c.Role {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"callgate/sigtran/m3ua"
 	"callgate/simulators/pcapio"
 )
 
@@ -38,9 +39,16 @@ type Captured struct {
 	Local, Remote netip.AddrPort
 	// Stream is the SCTP stream the message used (0 on TCP).
 	Stream uint16
-	// Message is the whole M3UA message (a DATA message: the endpoint's
-	// ASP management exchange is not visible to the Client).
+	// Message is the whole M3UA message: DATA, and the ASP management
+	// (ASP Up, ASP Active, their acks, BEAT) that brings the association up
+	// and keeps it, so a capture shows the association as it happened.
 	Message []byte
+}
+
+// IsData reports whether the message is M3UA DATA (the SCCP/TCAP traffic)
+// rather than ASP management.
+func (m *Captured) IsData() bool {
+	return len(m.Message) >= 4 && m3ua.Class(m.Message[2]) == m3ua.ClassTransfer && m.Message[3] == m3ua.TypeDATA
 }
 
 // capture keeps Captured messages up to a limit.
@@ -89,8 +97,9 @@ var (
 // WritePcap writes msgs as an Ethernet/IPv4/SCTP capture (one DATA chunk
 // per message, PPID 3) that Wireshark decodes as M3UA: tshark -r FILE -o
 // mtp3.standard:ANSI -o sccp.default_payload:tcap. Messages that went over
-// TCP keep their addresses and are shown on SCTP stream 1 (DATA on stream 0
-// is unusual and some dissectors flag it).
+// TCP keep their addresses; their DATA is shown on SCTP stream 1 (DATA on
+// stream 0 is unusual and some dissectors flag it), management on stream 0
+// as RFC 4666 puts it.
 func WritePcap(w io.Writer, msgs []Captured) error {
 	pw, err := pcapio.NewWriter(w)
 	if err != nil {
@@ -106,7 +115,7 @@ func WritePcap(w io.Writer, msgs []Captured) error {
 			src, dst = remote, local
 		}
 		stream := m.Stream
-		if stream == 0 {
+		if stream == 0 && m.IsData() {
 			stream = 1
 		}
 		if err := pw.WriteM3UA(m.Time, src, dst, stream, m.Message); err != nil {

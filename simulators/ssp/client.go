@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -152,9 +151,6 @@ type Client struct {
 	st  counters
 	cap capture
 
-	localAddr  atomic.Pointer[netip.AddrPort]
-	remoteAddr atomic.Pointer[netip.AddrPort]
-
 	scratch sync.Pool // *rxScratch
 	bufs    sync.Pool // *[]byte for encoding queries
 
@@ -208,6 +204,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		HeartbeatInterval: cfg.HeartbeatInterval,
 		Handler:           c.onData,
 		Logger:            cfg.Logger,
+		Tap:               c.tap(),
 	})
 	if err != nil {
 		return nil, err
@@ -225,28 +222,9 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		c.cancel()
 		return nil, fmt.Errorf("ssp: %s %v: association to %v not ASP-ACTIVE: %w", cfg.Network, cfg.Role, cfg.Connect, err)
 	}
-	c.noteAddrs()
 	c.wg.Add(1)
 	go c.sweep()
 	return c, nil
-}
-
-// noteAddrs remembers the first association's addresses for captures.
-func (c *Client) noteAddrs() {
-	for _, a := range c.ep.Associations() {
-		if a.State != m3ua.ASPStateActive {
-			continue
-		}
-		l, errL := netip.ParseAddrPort(a.Local)
-		r, errR := netip.ParseAddrPort(a.Remote)
-		if errL == nil && errR == nil {
-			l = netip.AddrPortFrom(l.Addr().Unmap(), l.Port())
-			r = netip.AddrPortFrom(r.Addr().Unmap(), r.Port())
-			c.localAddr.Store(&l)
-			c.remoteAddr.Store(&r)
-		}
-		return
-	}
 }
 
 // sweep advances the transaction table's clock and drops dialogues left
@@ -416,37 +394,28 @@ func (c *Client) send(pd m3ua.ProtocolData, at time.Time) error {
 		return fmt.Errorf("ssp: sending the query: %w", err)
 	}
 	c.st.sent.Add(1)
-	if c.cfg.Capture || c.cfg.OnMessage != nil {
-		d := m3ua.Data{ProtocolData: pd}
-		if len(c.cfg.RoutingContexts) > 0 {
-			d.RoutingContext, d.HasRoutingContext = c.cfg.RoutingContexts[0], true
-		}
-		var remote *netip.AddrPort
-		if r := c.remoteAddr.Load(); r != nil {
-			remote = r
-		}
-		c.recordAt(Sent, at, remote, &d, 0)
-	}
 	return nil
 }
 
-func (c *Client) recordAt(dir Direction, at time.Time, remote *netip.AddrPort, d *m3ua.Data, stream uint16) {
-	b, err := d.MarshalBinary()
-	if err != nil {
-		return
+// tap returns the M3UA tap that records every message of the association
+// (ASP management, heartbeats and DATA) for Config.Capture and OnMessage,
+// or nil when neither is asked for.
+func (c *Client) tap() m3ua.Tap {
+	if !c.cfg.Capture && c.cfg.OnMessage == nil {
+		return nil
 	}
-	m := Captured{Time: at, Direction: dir, Stream: stream, Message: b}
-	if remote != nil {
-		m.Remote = *remote
-	}
-	if l := c.localAddr.Load(); l != nil {
-		m.Local = *l
-	}
-	if c.cfg.Capture {
-		c.cap.add(m)
-	}
-	if c.cfg.OnMessage != nil {
-		c.cfg.OnMessage(m)
+	return func(as *m3ua.Association, out bool, stream uint16, msg []byte) {
+		m := Captured{Time: time.Now(), Direction: Received, Stream: stream, Message: append([]byte(nil), msg...)}
+		if out {
+			m.Direction = Sent
+		}
+		m.Local, m.Remote = addrPort(as.LocalAddr()), addrPort(as.RemoteAddr())
+		if c.cfg.Capture {
+			c.cap.add(m)
+		}
+		if c.cfg.OnMessage != nil {
+			c.cfg.OnMessage(m)
+		}
 	}
 }
 
@@ -473,10 +442,6 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
 // onData handles DATA from the SCP side on an association's reader.
 func (c *Client) onData(as *m3ua.Association, d *m3ua.Data) {
 	now := time.Now()
-	if c.cfg.Capture || c.cfg.OnMessage != nil {
-		r := addrPort(as.RemoteAddr())
-		c.recordAt(Received, now, &r, d, 0)
-	}
 	s := c.scratch.Get().(*rxScratch)
 	defer c.scratch.Put(s)
 	if d.ProtocolData.SI != m3ua.SISCCP {

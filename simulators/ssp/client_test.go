@@ -373,23 +373,40 @@ func TestCapturePcapTshark(t *testing.T) {
 	if _, err := c.TerminationAttempt(context.Background(), p01); err != nil {
 		t.Fatal(err)
 	}
-	msgs := c.Capture()
-	if len(msgs) != 2 || msgs[0].Direction != ssp.Sent || msgs[1].Direction != ssp.Received || seen.Load() != 2 {
-		t.Fatalf("captured %d messages (%d seen by OnMessage)", len(msgs), seen.Load())
+	all := c.Capture()
+	// The association's management comes first: ASP Up from the switch,
+	// its ack, ... then the query and its answer.
+	var msgs []ssp.Captured
+	for _, m := range all {
+		if m.IsData() {
+			msgs = append(msgs, m)
+		}
+	}
+	if len(all) < 6 || all[0].Direction != ssp.Sent || all[0].Message[2] != 3 || all[0].Message[3] != 1 ||
+		int(seen.Load()) != len(all) {
+		t.Fatalf("captured %d messages (%d seen by OnMessage), first %x", len(all), seen.Load(), all[0].Message)
+	}
+	if len(msgs) != 2 || msgs[0].Direction != ssp.Sent || msgs[1].Direction != ssp.Received {
+		t.Fatalf("captured %d DATA messages", len(msgs))
 	}
 	var buf bytes.Buffer
-	if err := ssp.WritePcap(&buf, msgs); err != nil {
+	if err := ssp.WritePcap(&buf, all); err != nil {
 		t.Fatal(err)
 	}
 	back, err := pcapio.Read(bytes.NewReader(buf.Bytes()))
-	if err != nil || len(back) != 2 || !bytes.Equal(back[0].Payload, msgs[0].Message) {
+	if err != nil || len(back) != len(all) || !bytes.Equal(back[0].Payload, all[0].Message) {
 		t.Fatalf("read back %d messages: %v", len(back), err)
 	}
 	path := filepath.Join(t.TempDir(), "call.pcap")
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := tsharktest.Run(t, path, "-T", "fields", "-e", "ansi_tcap.private", "-e", "m3ua.routing_context", "-e", "ain.bcd_digits")
+	// tshark decodes the whole association: the ASP management as M3UA,
+	// the DATA down to AIN.
+	if out := tsharktest.Run(t, path, "-T", "fields", "-e", "m3ua.message_class", "-e", "m3ua.message_type"); !strings.HasPrefix(out, "3\t1\n3\t4\n") {
+		t.Errorf("tshark, M3UA classes and types: want ASPUP then ASPUP ACK first:\n%s", out)
+	}
+	out := tsharktest.Run(t, path, "-Y", "ansi_tcap", "-T", "fields", "-e", "ansi_tcap.private", "-e", "m3ua.routing_context", "-e", "ain.bcd_digits")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "25605\t10\t") || !strings.HasPrefix(lines[1], "27137\t10\t") ||
 		!strings.Contains(lines[1], "7205550123") {

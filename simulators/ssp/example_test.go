@@ -49,9 +49,15 @@ func Example() {
 		n, _ := fwd.CalledPartyID.V.E164()
 		fmt.Println("routing number", n)
 	}
-	fmt.Println(len(c.Capture()), "messages captured")
+	data := 0
+	for _, m := range c.Capture() {
+		if m.IsData() {
+			data++
+		}
+	}
+	fmt.Println(data, "DATA messages captured, with the ASP management before them")
 	// Output:
 	// response forwardCall
 	// routing number +17205550123
-	// 2 messages captured
+	// 2 DATA messages captured, with the ASP management before them
 }
