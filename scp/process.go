@@ -296,9 +296,9 @@ func (s *Service) recordSafe(arrived time.Time, c *policy.Call, now time.Time) {
 	}
 	var d policy.Decision
 	d.Action = policy.ActionAllow
-	if s.cfg.SafeAnswer == SafeForward && s.cfg.SafeForwardNumber != 0 {
+	if n := s.safeForwardNumber(); s.cfg.SafeAnswer == SafeForward && n != 0 {
 		d.Action = policy.ActionScreen
-		d.Route.RoutingNumber = s.cfg.SafeForwardNumber
+		d.Route.RoutingNumber = n
 	}
 	d.Trace.Add(policy.RuleCancelled, policy.OutcomeYes)
 	s.dlog.Record(decisionlog.NewRecord(arrived, c, &d, now.Sub(arrived)))

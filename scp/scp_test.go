@@ -316,26 +316,44 @@ func TestTimeBudget(t *testing.T) {
 		time.Sleep(30 * time.Millisecond)
 		return policy.Decision{Action: policy.ActionBlock}
 	})
+	live := e164.MustParse("+13035558888")
 	cases := []struct {
 		name   string
 		safe   SafeAnswer
 		fwd    e164.Number
+		route  func() e164.Number // WithSafeForwardRoute
 		wantOp ain.OpCode
+		wantTo e164.Number
 	}{
-		{"authorize", SafeAuthorize, 0, ain.OpAuthorizeTermination},
-		{"forward", SafeForward, e164.MustParse("+13035559999"), ain.OpForwardCall},
-		{"forward without number falls back", SafeForward, 0, ain.OpAuthorizeTermination},
+		{"authorize", SafeAuthorize, 0, nil, ain.OpAuthorizeTermination, 0},
+		{"forward", SafeForward, e164.MustParse("+13035559999"), nil, ain.OpForwardCall, e164.MustParse("+13035559999")},
+		{"forward without number falls back", SafeForward, 0, nil, ain.OpAuthorizeTermination, 0},
+		{"forward to the live route", SafeForward, e164.MustParse("+13035559999"), func() e164.Number { return live }, ain.OpForwardCall, live},
+		{"live route unset: the configured number", SafeForward, e164.MustParse("+13035559999"), func() e164.Number { return 0 }, ain.OpForwardCall, e164.MustParse("+13035559999")},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig()
 			cfg.TimeBudget = 5 * time.Millisecond
 			cfg.SafeAnswer, cfg.SafeForwardNumber = tc.safe, tc.fwd
-			h := newHarness(t, cfg, slow)
+			var opts []Option
+			if tc.route != nil {
+				opts = append(opts, WithSafeForwardRoute(tc.route))
+			}
+			h := newHarness(t, cfg, slow, opts...)
 			h.feed(t, vectorM3UA(t, "P-02Q"))
 			m := decodeAnswer(t, h.out.one(t))
 			if m.Type != tcap.Response || ain.OpCode(m.Components[0].Op.Code) != tc.wantOp {
 				t.Fatalf("answer %v %v, want Response %v", m.Type, m.Components[0].Op, tc.wantOp)
+			}
+			if tc.wantOp == ain.OpForwardCall {
+				var fc ain.ForwardCallArg
+				if err := fc.Unmarshal(m.Components[0].Params); err != nil {
+					t.Fatal(err)
+				}
+				if n, _ := fc.CalledPartyID.V.E164(); n != tc.wantTo {
+					t.Errorf("forwarded to %v, want %v", n, tc.wantTo)
+				}
 			}
 			if n := h.counter(t, "callgate_scp_safe_answers_total", "reason", "timeout"); n != 1 {
 				t.Errorf("safe_answers_total{timeout} = %v", n)

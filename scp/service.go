@@ -1,6 +1,7 @@
 package scp
 
 import (
+	"callgate/e164"
 	"context"
 	"errors"
 	"fmt"
@@ -41,6 +42,25 @@ func WithRegisterer(r prometheus.Registerer) Option { return func(s *Service) { 
 // late decision by the wrapper, the safe answer actually sent here).
 func WithDecisionLog(l *decisionlog.Log) Option { return func(s *Service) { s.dlog = l } }
 
+// WithSafeForwardRoute makes the safe answer "forward" use the routing
+// number route returns at the time of each safe answer (the daemon reads
+// the platform's default egress route from the live store), instead of the
+// Config.SafeForwardNumber fixed at start-up; a zero number falls back to
+// it. route is called on the query path: it must not block.
+func WithSafeForwardRoute(route func() e164.Number) Option {
+	return func(s *Service) { s.safeRoute = route }
+}
+
+// safeForwardNumber is where the safe answer "forward" sends calls.
+func (s *Service) safeForwardNumber() e164.Number {
+	if s.safeRoute != nil {
+		if n := s.safeRoute(); n != 0 {
+			return n
+		}
+	}
+	return s.cfg.SafeForwardNumber
+}
+
 // WithOriginationPolicy installs the hook that answers the originating
 // triggers (infoAnalyzed, infoCollected); see OriginationPolicy.
 func WithOriginationPolicy(p OriginationPolicy) Option { return func(s *Service) { s.orig = p } }
@@ -74,6 +94,7 @@ type Service struct {
 	state   atomic.Int32 // 0 new, 1 started, 2 shut down
 
 	safeLog, dropLog, panicLog logLimiter
+	safeRoute                  func() e164.Number // WithSafeForwardRoute
 }
 
 // job is one DATA message handed from an association's reader to a

@@ -195,7 +195,7 @@ func nextRedirection(prev []byte) [2]byte {
 
 // encodeSafe puts the safe answer into w.ans.
 func (s *Service) encodeSafe(w *worker, ta *ain.TerminationAttemptArg, called ain.Digits, haveCalled bool) ain.OpCode {
-	if s.cfg.SafeAnswer == SafeForward && s.encodeForward(w, ta, called, haveCalled, s.cfg.SafeForwardNumber) {
+	if s.cfg.SafeAnswer == SafeForward && s.encodeForward(w, ta, called, haveCalled, s.safeForwardNumber()) {
 		return ain.OpForwardCall
 	}
 	w.ans = (&ain.AuthorizeTerminationArg{}).Marshal(w.ans[:0])

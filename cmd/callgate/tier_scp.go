@@ -3,13 +3,14 @@ package main
 import (
 	"fmt"
 
+	"callgate/e164"
 	"callgate/scp"
 )
 
 // newSCPTier builds the AIN SCP from the scp: section. The safe answer
 // "forward" sends undecidable calls to the platform's default egress route,
-// read once at start-up (changing routes needs a restart of serve anyway,
-// since the store file is held by it).
+// as the live store has it at each safe answer (operators change routes
+// while serve runs).
 func newSCPTier(d *tierDeps) (Tier, error) {
 	if !d.Config.SCP.Enabled {
 		return nil, nil
@@ -19,5 +20,7 @@ func newSCPTier(d *tierDeps) (Tier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scp tier (config section scp:): %w", err)
 	}
-	return scp.New(cfg, d.Decider, scp.WithRegisterer(d.Metrics.Registry()), scp.WithDecisionLog(d.DecisionLog))
+	route := func() e164.Number { r, _ := d.Store.EgressRoute(0); return r.RoutingNumber }
+	return scp.New(cfg, d.Decider, scp.WithRegisterer(d.Metrics.Registry()), scp.WithDecisionLog(d.DecisionLog),
+		scp.WithSafeForwardRoute(route))
 }
