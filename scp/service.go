@@ -95,6 +95,7 @@ type Service struct {
 
 	safeLog, dropLog, panicLog logLimiter
 	safeRoute                  func() e164.Number // WithSafeForwardRoute
+	capture                    atomic.Pointer[captureBuf]
 }
 
 // job is one DATA message handed from an association's reader to a
@@ -151,7 +152,7 @@ func New(cfg Config, decider policy.Decider, opts ...Option) (*Service, error) {
 		Role: cfg.Role, Network: cfg.Network, Listen: cfg.Listen, Connect: cfg.Connect,
 		RoutingContexts: cfg.RoutingContexts, NetworkAppearance: cfg.NetworkAppearance,
 		TrafficMode: cfg.TrafficMode, HeartbeatInterval: cfg.HeartbeatInterval,
-		Info: "callgate SCP", Handler: s.onData, Logger: s.log,
+		Info: "callgate SCP", Handler: s.onData, Logger: s.log, Tap: s.tap,
 	}
 	if s.ep, err = m3ua.NewEndpoint(mc); err != nil {
 		return nil, fmt.Errorf("scp: %w", err)

@@ -25,7 +25,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -385,8 +384,7 @@ type cliRequest struct {
 // clients only: the admin listener may face a management network for
 // /metrics, and these commands read and change subscriber data.
 func (s *server) serveCLI(w http.ResponseWriter, r *http.Request) {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err != nil || !net.ParseIP(host).IsLoopback() {
-		http.Error(w, "operator commands are answered for clients on this host only", http.StatusForbidden)
+	if !loopbackOnly(w, r) {
 		return
 	}
 	var in cliRequest

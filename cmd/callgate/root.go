@@ -140,7 +140,7 @@ file, so stop it before changing lists ('decide' and 'log search' ask the daemon
 		e.serveCmd(), e.demoCmd(), e.configCmd(),
 		e.providerCmd(), e.subscriberCmd(), e.enterpriseCmd(),
 		e.listCmd(), e.pinCmd(), e.treatmentCmd(), e.routeCmd(),
-		e.importCmd(), e.exportCmd(), e.logCmd(), e.decideCmd(),
+		e.importCmd(), e.exportCmd(), e.logCmd(), e.decideCmd(), e.captureCmd(),
 	)
 	return root
 }

@@ -409,6 +409,7 @@ func (s *server) adminMux() *http.ServeMux {
 	})
 	if s.cfg.Admin.Debug {
 		mux.HandleFunc("POST /debug/cli", s.serveCLI)
+		mux.HandleFunc("GET /debug/capture", s.serveCapture)
 		// Go's profiler, for finding where a loaded server spends its time
 		// (go tool pprof http://127.0.0.1:9464/debug/pprof/profile?seconds=20).
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)

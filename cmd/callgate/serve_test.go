@@ -24,6 +24,7 @@ import (
 	"callgate/policy"
 	"callgate/policy/decisionlog"
 	"callgate/scp"
+	"callgate/simulators/pcapio"
 	"callgate/simulators/ssp"
 	"callgate/store"
 )
@@ -163,6 +164,14 @@ scp: {listen: ["127.0.0.1:0"]}
 	if scpAddr == "" {
 		t.Fatal("no SCP tier")
 	}
+	// The association and its query happen under a live capture
+	// (callgate capture), which the daemon takes and the CLI writes.
+	capCfg := filepath.Join(dir, "capture.yaml")
+	os.WriteFile(capCfg, []byte(fmt.Sprintf("admin: {listen: %q}\n", srv.AdminAddr())), 0o600)
+	capPath := filepath.Join(dir, "scp.pcap")
+	capDone := make(chan result, 1)
+	go func() { capDone <- c.run("capture", "--seconds", "2", "--output", capPath, "--config", capCfg) }()
+	time.Sleep(300 * time.Millisecond)
 	sw, err := ssp.Dial(ctx, ssp.Config{Connect: []string{scpAddr}, RoutingContexts: []uint32{10}, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -171,6 +180,22 @@ scp: {listen: ["127.0.0.1:0"]}
 	sw.Close()
 	if err != nil || ans.Operation != "disconnect" {
 		t.Errorf("AIN query for a blocked caller: %v %v, want disconnect", ans.Operation, err)
+	}
+	if r := <-capDone; r.code != 0 || !strings.Contains(r.err, "Wrote ") {
+		t.Errorf("capture: exit %d\n%s", r.code, r.err)
+	}
+	if msgs, err := pcapio.ReadFile(capPath); err != nil || len(msgs) < 4 || msgs[0].Payload[2] != 3 || msgs[0].Payload[3] != 1 {
+		t.Errorf("capture file: %d messages, %v; want ASP Up first, then the rest", len(msgs), err)
+	} else {
+		data := 0
+		for _, m := range msgs {
+			if m.Payload[2] == 1 && m.Payload[3] == 1 {
+				data++
+			}
+		}
+		if data != 2 {
+			t.Errorf("capture file: %d DATA messages, want the query and its answer", data)
+		}
 	}
 
 	if code, body := httpGet(t, admin+"/healthz"); code != 200 || body != "ok\n" {
@@ -390,5 +415,28 @@ func TestServeCLIReplacedStore(t *testing.T) {
 	s.serveCLI(w, req)
 	if w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "restart it") {
 		t.Errorf("status %d: %s", w.Code, w.Body)
+	}
+}
+
+// The capture endpoint checks its parameters and says when there is no SCP.
+func TestServeCaptureErrors(t *testing.T) {
+	s := &server{}
+	for _, tc := range []struct {
+		query, remote string
+		want          int
+	}{
+		{"seconds=0", "127.0.0.1:1", http.StatusBadRequest},
+		{"seconds=x", "127.0.0.1:1", http.StatusBadRequest},
+		{"max=0", "127.0.0.1:1", http.StatusBadRequest},
+		{"seconds=1", "127.0.0.1:1", http.StatusNotFound}, // no SCP tier
+		{"seconds=1", "192.0.2.1:1", http.StatusForbidden},
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/debug/capture?"+tc.query, nil)
+		req.RemoteAddr = tc.remote
+		w := httptest.NewRecorder()
+		s.serveCapture(w, req)
+		if w.Code != tc.want {
+			t.Errorf("%s from %s: %d, want %d (%s)", tc.query, tc.remote, w.Code, tc.want, w.Body)
+		}
 	}
 }

@@ -71,6 +71,57 @@ func (w *Writer) WriteM3UA(t time.Time, src, dst netip.AddrPort, stream uint16, 
 	return w.WriteSCTPData(t, src, dst, stream, PPIDM3UA, msg)
 }
 
+// Seen is one M3UA message as one end of an association saw it: sent by
+// that end (Out) or received from its peer.
+type Seen struct {
+	Time          time.Time
+	Out           bool
+	Local, Remote netip.AddrPort // this end and its peer
+	Stream        uint16         // the SCTP stream (0 on TCP)
+	Message       []byte         // the whole M3UA message
+}
+
+// Addresses written for an end whose transport address is not IPv4 (the
+// frames are IPv4): the documentation network of RFC 5737, as in the
+// golden vectors.
+var (
+	seenLocal  = netip.MustParseAddr("192.0.2.10")
+	seenRemote = netip.MustParseAddr("192.0.2.20")
+)
+
+// WriteSeen appends m as a frame from Local to Remote (Out) or back.
+// Addresses that are not IPv4 (an IPv6 association) are written as
+// 192.0.2.10 (this end) and 192.0.2.20 (the peer), keeping the ports. A
+// DATA message on stream 0 (M3UA over TCP has no streams) is written on
+// stream 1, where SCTP would carry it (RFC 4666 §1.4.7: DATA on stream 0 is
+// unusual and dissectors flag it); management stays on stream 0.
+func (w *Writer) WriteSeen(m *Seen) error {
+	local, remote := m.Local, m.Remote
+	if !local.Addr().Is4() || !remote.Addr().Is4() || local == remote {
+		local = netip.AddrPortFrom(seenLocal, portOr(local.Port(), 49152))
+		remote = netip.AddrPortFrom(seenRemote, portOr(remote.Port(), 2905))
+	}
+	src, dst := local, remote
+	if !m.Out {
+		src, dst = remote, local
+	}
+	stream := m.Stream
+	if stream == 0 && isM3UAData(m.Message) {
+		stream = 1
+	}
+	return w.WriteM3UA(m.Time, src, dst, stream, m.Message)
+}
+
+func portOr(p, def uint16) uint16 {
+	if p == 0 {
+		return def
+	}
+	return p
+}
+
+// isM3UAData reports whether msg is an M3UA DATA message (class 1, type 1).
+func isM3UAData(msg []byte) bool { return len(msg) >= 4 && msg[2] == 1 && msg[3] == 1 }
+
 // WriteSCTPData appends one Ethernet/IPv4/SCTP frame with a single
 // unfragmented DATA chunk.
 func (w *Writer) WriteSCTPData(t time.Time, src, dst netip.AddrPort, stream uint16, ppid uint32, payload []byte) error {

@@ -86,14 +86,6 @@ func (c *Client) Capture() []Captured {
 	return append([]Captured(nil), c.cap.msgs...)
 }
 
-// Substitute addresses for a capture whose transport addresses are not
-// IPv4 (pcapio writes IPv4 only): the documentation networks of RFC 5737,
-// as in the golden vectors.
-var (
-	pcapSSPAddr = netip.MustParseAddrPort("192.0.2.10:2905")
-	pcapSCPAddr = netip.MustParseAddrPort("192.0.2.20:49152")
-)
-
 // WritePcap writes msgs as an Ethernet/IPv4/SCTP capture (one DATA chunk
 // per message, PPID 3) that Wireshark decodes as M3UA: tshark -r FILE -o
 // mtp3.standard:ANSI -o sccp.default_payload:tcap. Messages that went over
@@ -106,19 +98,9 @@ func WritePcap(w io.Writer, msgs []Captured) error {
 		return err
 	}
 	for i, m := range msgs {
-		local, remote := m.Local, m.Remote
-		if !local.Addr().Is4() || !remote.Addr().Is4() || local == remote {
-			local, remote = pcapSSPAddr, pcapSCPAddr
-		}
-		src, dst := local, remote
-		if m.Direction == Received {
-			src, dst = remote, local
-		}
-		stream := m.Stream
-		if stream == 0 && m.IsData() {
-			stream = 1
-		}
-		if err := pw.WriteM3UA(m.Time, src, dst, stream, m.Message); err != nil {
+		seen := pcapio.Seen{Time: m.Time, Out: m.Direction == Sent, Local: m.Local, Remote: m.Remote,
+			Stream: m.Stream, Message: m.Message}
+		if err := pw.WriteSeen(&seen); err != nil {
 			return fmt.Errorf("ssp: writing captured message %d: %w", i+1, err)
 		}
 	}
