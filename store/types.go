@@ -229,6 +229,10 @@ type SettingsUpdate struct {
 	Announcement    *uint32    `json:"announcement,omitempty"`
 }
 
+// Touched returns the permissions a subscriber needs to apply u: the
+// settings u changes.
+func (u SettingsUpdate) Touched() Permission { return u.touched() }
+
 // touched returns the permissions a subscriber needs to apply u.
 func (u SettingsUpdate) touched() Permission {
 	var p Permission

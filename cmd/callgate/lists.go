@@ -306,6 +306,12 @@ subscriber, but a locked setting does not take effect until it is unlocked
 			if err != nil {
 				return err
 			}
+			if locked := u.Touched() &^ s.Permissions; locked != 0 {
+				// Saved, but the provider's defaults stay in force: say so,
+				// or the operator would think the change took effect.
+				fmt.Fprintf(e.stderr, "note: %s may not change %s (permissions %s): saved, but the provider's defaults apply until 'callgate subscriber permissions %s ...' allows them\n",
+					s.Name, locked, s.Permissions, s.Name)
+			}
 			return e.printTreatment(st, s)
 		})
 	}
