@@ -16,6 +16,8 @@
 #   CONC      sspsim concurrency (queries in flight) [1024]
 #   CALLED    called range [+12122000000-+12122099999]
 #   CALLING   calling range [+1617555xxxx] (on no list: the longest path)
+#   WARMUP    a first, unreported run at 10,000 q/s, so the measured rates do not
+#             pay for the fresh process's page faults and first GC cycles [10s; 0 = none]
 #   PROFILE   seconds of CPU profile taken at the last rate [10; 0 = none]
 #   OUT       where logs, results and the profile go [/var/tmp/scpload-run]
 set -euo pipefail
@@ -30,6 +32,7 @@ CONC=${CONC:-1024}
 CALLED=${CALLED:-+12122000000-+12122099999}
 CALLING=${CALLING:-+1617555xxxx}
 PROFILE=${PROFILE:-10}
+WARMUP=${WARMUP:-10s}
 OUT=${OUT:-/var/tmp/scpload-run}
 
 cd "$ROOT"
@@ -55,6 +58,11 @@ for _ in $(seq 100); do
 done
 curl -fs "http://$admin/readyz" >/dev/null || { echo "callgate did not become ready:"; cat "$OUT/serve.log"; exit 1; }
 
+if [[ "$WARMUP" != 0 ]]; then
+	bin/sspsim load --connect "$listen" --rate 10000 --concurrency "$CONC" --duration "$WARMUP" \
+		--called-range "$CALLED" --calling-range "$CALLING" >"$OUT/warmup.txt" 2>&1 || true
+	sleep 2
+fi
 last=${RATES##* }
 printf '%-8s %-10s %-9s %-9s %-9s %-9s %s\n' rate answered p50 p90 p99 p99.9 errors | tee "$OUT/results.txt"
 for rate in $RATES; do
