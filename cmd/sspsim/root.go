@@ -129,7 +129,7 @@ func (f *connFlags) add(cmd *cobra.Command) {
 	fl.BoolVar(&f.international, "international", false, "MTP network indicator international (default national)")
 	fl.DurationVar(&f.timeout, "timeout", ssp.DefaultTimeout, "how long to wait for each answer")
 	fl.DurationVar(&f.connectTimeout, "connect-timeout", ssp.DefaultConnectTimeout, "how long to wait for the association to become ASP-ACTIVE")
-	fl.StringVar(&f.capture, "capture", "", "write the M3UA DATA messages exchanged to this pcap file")
+	fl.StringVar(&f.capture, "capture", "", "write every M3UA message of the association (ASP management and DATA) to this pcap file")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log M3UA association events to stderr")
 }
 

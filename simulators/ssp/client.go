@@ -60,13 +60,13 @@ type Config struct {
 	// HeartbeatInterval is the M3UA BEAT period (default: m3ua's 10 s;
 	// negative disables).
 	HeartbeatInterval time.Duration
-	// Capture keeps every DATA message sent and received (see Capture),
-	// up to CaptureLimit messages (default 100000).
+	// Capture keeps every M3UA message sent and received, ASP management
+	// and DATA (see Capture), up to CaptureLimit messages (default 100000).
 	Capture      bool
 	CaptureLimit int
-	// OnMessage, if set, is called for every DATA message sent or
-	// received, on the sending goroutine or the association's reader. It
-	// must not block.
+	// OnMessage, if set, is called for every M3UA message sent or
+	// received (as Capture keeps them), on the association's writer or
+	// reader goroutine. It must not block.
 	OnMessage func(Captured)
 	// IgnoreACG keeps recording the SCP's acg controls (Gaps) but never
 	// gaps a call: for replays and tests that want every query sent.

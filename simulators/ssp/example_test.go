@@ -27,7 +27,7 @@ func Example() {
 		Connect:         []string{scp.Addr()},
 		RoutingContexts: []uint32{10},
 		Timeout:         time.Second,
-		Capture:         true, // keep the DATA messages for ssp.WritePcap
+		Capture:         true, // keep the association's messages for ssp.WritePcap
 	})
 	if err != nil {
 		fmt.Println(err)
