@@ -138,14 +138,20 @@ func newLogger(w io.Writer, c config.Log) *slog.Logger {
 // half of the query path's capacity then stalls at every commit. Measured
 // with bench/scp/run.sh at 50,000 AIN queries/s on 2 cores: p99 8.5 ms with
 // 2 Ps, 2.2-2.9 ms with 3 (1.1 ms with the decision log off). The extra P
-// costs nothing while the writer is not in the system call. It is done
-// once per process.
+// costs nothing while the writer is not in the system call; the kernel
+// time-slices when all three run. Under a cgroup CPU quota (the runtime then
+// starts with fewer Ps than CPUs) a third busy P would be throttled by the
+// quota instead, so nothing is added there. It is done once per process.
 func syncWriterProc(cfg *config.Config, log *slog.Logger) {
 	if !cfg.DecisionLog.Enabled || cfg.DecisionLog.NoSync || os.Getenv("GOMAXPROCS") != "" {
 		return
 	}
 	syncProcOnce.Do(func() {
 		n := runtime.GOMAXPROCS(0)
+		if n < runtime.NumCPU() {
+			log.Debug("CPU quota: no extra P for the decision log's fsync", "gomaxprocs", n, "cpus", runtime.NumCPU())
+			return
+		}
 		runtime.GOMAXPROCS(n + 1)
 		log.Debug("one more P for the decision log's fsync", "gomaxprocs", n+1, "cpus", n)
 	})
