@@ -134,6 +134,22 @@ func TestEndToEnd(t *testing.T) {
 	if len(queries) != len(calls) {
 		t.Errorf("tshark shows %d queries, want %d", len(queries), len(calls))
 	}
+	// Each forwardCall's redirectionInformation, as tshark reads it.
+	forwards := 0
+	for _, c := range calls {
+		if c.op == ain.OpForwardCall {
+			forwards++
+		}
+	}
+	redir := tsharktest.Fields(t, pcap, "ain.redirectionInformation", "ain.redirectionInformation")
+	if len(redir) != forwards {
+		t.Errorf("tshark shows %d redirectionInformation, want one per forwardCall (%d): %v", len(redir), forwards, redir)
+	}
+	for _, r := range redir {
+		if len(r) != 1 || strings.ReplaceAll(r[0], ":", "") != "3331" {
+			t.Errorf("tshark reads redirectionInformation %v, want 3331", r)
+		}
+	}
 	if ex := tsharktest.Expert(t, pcap); len(ex) != 0 {
 		t.Errorf("tshark expert info:\n%s", strings.Join(ex, "\n"))
 	}
