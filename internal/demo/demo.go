@@ -209,6 +209,7 @@ func TryLines(bin, data, admin string) string {
 	w("    %s call --connect 127.0.0.1:2905 --calling %s --called %s     # forwardCall to the SIP tier\n", sspsim, Stranger, AliceNumber)
 	w("    %s load --connect 127.0.0.1:2905 --rate 2000 --duration 10s --called %s --calling-range +1617555xxxx\n", sspsim, AliceNumber)
 	w("    %s call --connect 127.0.0.1:2905 --calling %s --called %s --capture call.pcap && %s decode call.pcap\n", sspsim, Stranger, AliceNumber, sspsim)
+	w("    %s capture --seconds 10 --output scp.pcap%s     # the SCP's live signalling, for Wireshark or sspsim replay\n", bin, dataFlag)
 	w("\n  Decisions made by the running tiers (SIP INVITEs, AIN queries), with their trace:\n")
 	w("    %s log search --number %s --since 1h%s\n", bin, AliceNumber, dataFlag)
 	if admin != "" {
