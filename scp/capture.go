@@ -3,8 +3,6 @@ package scp
 import (
 	"context"
 	"errors"
-	"net"
-	"net/netip"
 	"sync"
 	"time"
 
@@ -57,20 +55,9 @@ func (s *Service) tap(a *m3ua.Association, out bool, stream uint16, msg []byte) 
 		return
 	}
 	c.add(pcapio.Seen{
-		Time: time.Now(), Out: out, Local: addrPort(a.LocalAddr()), Remote: addrPort(a.RemoteAddr()),
+		Time: time.Now(), Out: out, Local: pcapio.AddrPortOf(a.LocalAddr()), Remote: pcapio.AddrPortOf(a.RemoteAddr()),
 		Stream: stream, Message: append([]byte(nil), msg...),
 	})
-}
-
-func addrPort(a net.Addr) netip.AddrPort {
-	if a == nil {
-		return netip.AddrPort{}
-	}
-	ap, err := netip.ParseAddrPort(a.String())
-	if err != nil {
-		return netip.AddrPort{}
-	}
-	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
 // Capture records every M3UA message the SCP sends and receives on all its

@@ -112,6 +112,20 @@ func (w *Writer) WriteSeen(m *Seen) error {
 	return w.WriteM3UA(m.Time, src, dst, stream, m.Message)
 }
 
+// AddrPortOf converts a transport address (an association's local or
+// remote address) for Seen, with IPv4-mapped IPv6 addresses unmapped; an
+// address that is not IP:port gives the zero AddrPort.
+func AddrPortOf(a net.Addr) netip.AddrPort {
+	if a == nil {
+		return netip.AddrPort{}
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
 func portOr(p, def uint16) uint16 {
 	if p == 0 {
 		return def

@@ -3,7 +3,6 @@ package ssp
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"sync"
 	"time"
@@ -67,16 +66,6 @@ func (c *capture) add(m Captured) {
 		c.msgs = append(c.msgs, m)
 	}
 	c.mu.Unlock()
-}
-
-func addrPort(a net.Addr) netip.AddrPort {
-	if a == nil {
-		return netip.AddrPort{}
-	}
-	if ap, err := netip.ParseAddrPort(a.String()); err == nil {
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	}
-	return netip.AddrPort{}
 }
 
 // Capture returns a copy of the messages recorded so far (Config.Capture).

@@ -13,6 +13,7 @@ import (
 	"callgate/sigtran/m3ua"
 	"callgate/sigtran/sccp"
 	"callgate/sigtran/tcap"
+	"callgate/simulators/pcapio"
 )
 
 // Defaults of the golden vectors' network.
@@ -409,7 +410,7 @@ func (c *Client) tap() m3ua.Tap {
 		if out {
 			m.Direction = Sent
 		}
-		m.Local, m.Remote = addrPort(as.LocalAddr()), addrPort(as.RemoteAddr())
+		m.Local, m.Remote = pcapio.AddrPortOf(as.LocalAddr()), pcapio.AddrPortOf(as.RemoteAddr())
 		if c.cfg.Capture {
 			c.cap.add(m)
 		}
