@@ -92,6 +92,7 @@ type fwdInput struct {
 	r    io.Reader
 	size int64 // bytes, for the progress bar; 0 if unknown
 	arg  string
+	bar  bool // show the upload on a terminal (an import; not a PIN)
 }
 
 // canForward reports whether the current command may be sent to the daemon.
@@ -153,8 +154,11 @@ func (e *env) forward(cfg *config.Config, busy error) error {
 			args = replaceLast(args, f.arg, "-")
 			in.Input = f.arg
 		}
-		bar = progress.New(e.stderr)
-		body = &countingReader{r: f.r, fn: func(n int64) { bar.Set("send", progress.Bytes, n, f.size) }}
+		body = f.r
+		if f.bar {
+			bar = progress.New(e.stderr)
+			body = &countingReader{r: f.r, fn: func(n int64) { bar.Set("send", progress.Bytes, n, f.size) }}
+		}
 	}
 	in.Args = args
 	line, _ := json.Marshal(in)

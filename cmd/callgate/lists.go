@@ -502,7 +502,7 @@ bad. '-' reads standard input. A progress bar is drawn when standard error is a 
 		if e.fwdInputName != "" {
 			name = e.fwdInputName // the caller's file, sent by forward
 		}
-		e.fwdIn = &fwdInput{r: in, size: size}
+		e.fwdIn = &fwdInput{r: in, size: size, bar: true}
 		if args[0] != "-" {
 			e.fwdIn.arg = args[0]
 		}
