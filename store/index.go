@@ -171,6 +171,9 @@ func effective(sub *Subscriber, prov *Provider, hasPIN bool) SubscriberView {
 	} else if def.Voicemail != "" {
 		v.Voicemail = def.Voicemail
 	}
+	if v.Voicemail == VoicemailNone {
+		v.Voicemail = "" // set explicitly to none, over the level above
+	}
 	v.Announcement = PlatformDefaults.Announcement
 	if own.Announcement != 0 && perm&PermAnnouncement != 0 {
 		v.Announcement = own.Announcement

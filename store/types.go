@@ -201,7 +201,7 @@ type Settings struct {
 	Unknown         Treatment `json:"unknown,omitempty"`
 	Anonymous       Treatment `json:"anonymous,omitempty"`
 	RejectWithMedia Toggle    `json:"reject_with_media,omitempty"`
-	Voicemail       string    `json:"voicemail,omitempty"`    // "+E.164" or sip:/sips: URI
+	Voicemail       string    `json:"voicemail,omitempty"`    // "+E.164", sip:/sips: URI, or VoicemailNone
 	Announcement    uint32    `json:"announcement,omitempty"` // announcement ID
 }
 
@@ -294,14 +294,22 @@ func (s Settings) validate() (Settings, error) {
 		Announcement: &s.Announcement}.apply(Settings{})
 }
 
-// normaliseVoicemail accepts "", a telephone number (stored as +E.164) or a
-// sip:/sips: URI.
+// VoicemailNone, as a voicemail setting, means "no voicemail" explicitly:
+// a subscriber (or provider) turns off a voicemail target the level above
+// sets, where "" would inherit it.
+const VoicemailNone = "none"
+
+// normaliseVoicemail accepts "", VoicemailNone (any case), a telephone
+// number (stored as +E.164) or a sip:/sips: URI.
 func normaliseVoicemail(v string) (string, error) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return "", nil
 	}
 	lv := strings.ToLower(v)
+	if lv == VoicemailNone {
+		return VoicemailNone, nil
+	}
 	if strings.HasPrefix(lv, "sip:") || strings.HasPrefix(lv, "sips:") {
 		if err := checkSIPURI(v); err != nil {
 			return "", fmt.Errorf("voicemail target: %w", err)

@@ -26,7 +26,7 @@ func addSettingsFlags(c *cobra.Command) *settingsFlags {
 	fl.StringVar(&f.unknown, "unknown", "", "unknown-caller treatment: screen, announce-voicemail, block, allow, challenge, or unset")
 	fl.StringVar(&f.anonymous, "anonymous", "", "anonymous-caller treatment (same values as --unknown)")
 	fl.StringVar(&f.rwm, "reject-with-media", "", "blocked callers hear an announcement: on, off or unset")
-	fl.StringVar(&f.voicemail, "voicemail", "", "voicemail target: a number or sip: URI (\"\" clears)")
+	fl.StringVar(&f.voicemail, "voicemail", "", "voicemail target: a number or sip: URI; none = no voicemail even if the provider sets one (\"\" clears: inherit)")
 	fl.StringVar(&f.announcement, "announcement", "", "announcement ID for Reject with Media and announce-voicemail (0 clears)")
 	return f
 }
