@@ -153,6 +153,7 @@ func New(cfg Config, decider policy.Decider, opts ...Option) (*Service, error) {
 		RoutingContexts: cfg.RoutingContexts, NetworkAppearance: cfg.NetworkAppearance,
 		TrafficMode: cfg.TrafficMode, HeartbeatInterval: cfg.HeartbeatInterval,
 		Info: "callgate SCP", Handler: s.onData, Logger: s.log, Tap: s.tap,
+		Registrar: s.registrar(),
 	}
 	if s.ep, err = m3ua.NewEndpoint(mc); err != nil {
 		return nil, fmt.Errorf("scp: %w", err)

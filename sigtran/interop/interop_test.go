@@ -141,6 +141,22 @@ func ansiFrames(t *testing.T) []frame {
 		{"SCON", true, 0, enc(&m3ua.SCON{RoutingContexts: []uint32{10}, AffectedPCs: []m3ua.AffectedPC{{PC: uint32(sspPC)}}, CongestionLevel: 2, HasCongestionLevel: true}), m(2, 4, "m3ua.congestion_level", "2")},
 		{"DUPU", true, 0, enc(&m3ua.DUPU{RoutingContexts: []uint32{10}, AffectedPCs: []m3ua.AffectedPC{{PC: uint32(sspPC)}}, UserCause: m3ua.UserCause{Cause: 1, User: 3}}), m(2, 5, "m3ua.unavailability_cause", "1", "m3ua.user_identity", "3")},
 		{"ERR invalid RC", true, 0, enc(&m3ua.Err{Code: 0x19, RoutingContexts: []uint32{99}}), m(0, 0, "m3ua.error_code", "25")},
+		{"REG REQ", true, 0, enc(&m3ua.RegReq{Keys: []m3ua.RoutingKey{
+			{LocalRKID: 1, RoutingContext: 10, HasRoutingContext: true, TrafficMode: m3ua.TrafficModeLoadshare, DPC: uint32(scpPC),
+				NetworkAppearance: 7, HasNetworkAppearance: true, ServiceIndicators: []uint8{m3ua.SISCCP}, OPCs: []m3ua.AffectedPC{{PC: uint32(sspPC)}}},
+			{LocalRKID: 2, DPC: uint32(sspPC), ServiceIndicators: []uint8{m3ua.SISCCP, m3ua.SIISUP}}}}),
+			m(9, 1, "m3ua.local_rk_identifier", "1,2", "m3ua.dpc_pc", fmt.Sprintf("%d,%d", scpPC, sspPC), "m3ua.dpc_mask", "0,0",
+				"m3ua.routing_context", "10", "m3ua.traffic_mode_type", "2", "m3ua.network_appearance", "7", "m3ua.si", "3,3,5",
+				"m3ua.opc_list_pc", fmt.Sprint(uint32(sspPC)))},
+		{"REG RSP", false, 0, enc(&m3ua.RegRsp{Results: []m3ua.RegResult{{LocalRKID: 1, Status: m3ua.RegStatusSuccess, RoutingContext: 10},
+			{LocalRKID: 2, Status: m3ua.RegStatusInvalidDPC}}}),
+			// RFC 4666 results are parameter lists: tshark reads their
+			// members with the ordinary parameter fields.
+			m(9, 2, "m3ua.local_rk_identifier", "1,2", "m3ua.registration_status", "0,2", "m3ua.routing_context", "10,0")},
+		{"DEREG REQ", true, 0, enc(&m3ua.DeregReq{RoutingContexts: []uint32{10, 11}}), m(9, 3, "m3ua.routing_context", "10,11")},
+		{"DEREG RSP", false, 0, enc(&m3ua.DeregRsp{Results: []m3ua.DeregResult{{RoutingContext: 10, Status: m3ua.DeregStatusASPActive},
+			{RoutingContext: 11, Status: m3ua.DeregStatusNotRegistered}}}),
+			m(9, 4, "m3ua.routing_context", "10,11", "m3ua.deregistration_status", "5,4")},
 
 		{"Query With Permission: terminationAttempt", true, 1,
 			data(t, sccp.ANSI, sccp.UDT, true, qwp(0x101, invoke(1, 0, ain.OpTerminationAttempt, taParams))),

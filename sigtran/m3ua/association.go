@@ -38,6 +38,11 @@ type Association struct {
 
 	rxData Data // reused for every incoming DATA (reader goroutine only)
 
+	// registered is the copy-on-write list of RCs this association
+	// registered with REG REQ (written under mu, read lock-free by the
+	// DATA path).
+	registered atomic.Pointer[[]uint32]
+
 	mu        sync.Mutex
 	peerASPID uint32
 	hasPeerID bool
@@ -48,6 +53,9 @@ type Association struct {
 	beatData  [16]byte
 	beatOut   bool
 	beatAt    time.Time
+	// activeRCs are the RCs named by the last ASP Active; empty means
+	// every AS of the association.
+	activeRCs []uint32
 }
 
 const (
@@ -492,6 +500,13 @@ func (a *Association) handle(b []byte, stream uint16) {
 		a.handleData(b)
 		return
 	}
+	if h.Class == ClassRKM && e.cfg.Registrar == nil {
+		// Without a Registrar this end is an M3UA without RKM (counted as
+		// an undecodable message, as before RKM was implemented).
+		e.stats.decodeErr.Add(1)
+		a.sendErr(CodeUnsupportedMessageClass, b, nil)
+		return
+	}
 	m, err := Decode(b)
 	if err != nil {
 		e.stats.decodeErr.Add(1)
@@ -604,6 +619,13 @@ func (a *Association) handle(b []byte, stream uint16) {
 		})
 	case *DAUD:
 		a.serverOnly(b, func() { a.onDAUD(m, b) })
+	case *RegReq:
+		a.serverOnly(b, func() { a.onRegReq(m) })
+	case *DeregReq:
+		a.serverOnly(b, func() { a.onDeregReq(m) })
+	case *RegRsp, *DeregRsp:
+		// This end never sends REG REQ or DEREG REQ.
+		a.sendErr(CodeUnexpectedMessage, b, nil)
 	}
 }
 
@@ -639,7 +661,7 @@ func (a *Association) handleData(b []byte) {
 		a.sendErr(CodeUnexpectedMessage, b, nil)
 		return
 	}
-	if d.HasRoutingContext && !e.rcAllowed(d.RoutingContext) {
+	if d.HasRoutingContext && !a.rcAllowed(d.RoutingContext) {
 		a.sendErr(CodeInvalidRoutingContext, b, []uint32{d.RoutingContext})
 		return
 	}
@@ -724,7 +746,7 @@ func (a *Association) onASPActive(m *ASPActive, b []byte) {
 	}
 	var bad []uint32
 	for _, rc := range m.RoutingContexts {
-		if !e.rcAllowed(rc) {
+		if !a.rcAllowed(rc) {
 			bad = append(bad, rc)
 		}
 	}
@@ -732,12 +754,18 @@ func (a *Association) onASPActive(m *ASPActive, b []byte) {
 		a.sendErr(CodeInvalidRoutingContext, b, bad)
 		return
 	}
+	reg := a.RegisteredRCs()
 	switch {
 	case len(m.RoutingContexts) > 0:
 		a.setRC(m.RoutingContexts[0])
 	case len(e.cfg.RoutingContexts) > 0:
 		a.setRC(e.cfg.RoutingContexts[0])
+	case len(reg) > 0:
+		a.setRC(reg[0])
 	}
+	a.mu.Lock()
+	a.activeRCs = slices.Clone(m.RoutingContexts)
+	a.mu.Unlock()
 
 	var ns []notice
 	e.mu.Lock()
@@ -780,4 +808,90 @@ func (a *Association) onDAUD(m *DAUD, b []byte) {
 			a.sendMgmt(&DUNA{RoutingContexts: m.RoutingContexts, AffectedPCs: one})
 		}
 	}
+}
+
+// rcAllowed reports whether rc may be used on this association: a
+// configured RC, or one this association registered.
+func (a *Association) rcAllowed(rc uint32) bool {
+	if a.ep.rcAllowed(rc) {
+		return true
+	}
+	reg := a.registered.Load()
+	return reg != nil && slices.Contains(*reg, rc)
+}
+
+// RegisteredRCs returns the routing contexts this association registered
+// with REG REQ and has not deregistered, in registration order.
+func (a *Association) RegisteredRCs() []uint32 {
+	if reg := a.registered.Load(); reg != nil {
+		return slices.Clone(*reg)
+	}
+	return nil
+}
+
+// onRegReq answers REG REQ with one Registration Result per Routing Key,
+// in order (RFC 4666 §3.6.2).
+func (a *Association) onRegReq(m *RegReq) {
+	e := a.ep
+	rsp := &RegRsp{Results: make([]RegResult, len(m.Keys))}
+	for i, k := range m.Keys {
+		rc, st := e.cfg.Registrar(a, k)
+		if st == RegStatusSuccess && rc == 0 {
+			e.log.Warn("m3ua Registrar granted RC 0; refusing the key", "assoc", a.id, "local_rk_id", k.LocalRKID)
+			st = RegStatusUnknown
+		}
+		if st != RegStatusSuccess {
+			rc = 0 // RFC 4666 §3.6.2: RC 0 when the registration failed
+		} else {
+			a.register(rc)
+		}
+		rsp.Results[i] = RegResult{LocalRKID: k.LocalRKID, Status: st, RoutingContext: rc}
+		e.log.Info("m3ua REG REQ", "assoc", a.id, "local_rk_id", k.LocalRKID, "dpc", k.DPC, "rc", rc, "status", st.String())
+	}
+	a.sendMgmt(rsp)
+}
+
+func (a *Association) register(rc uint32) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var next []uint32
+	if cur := a.registered.Load(); cur != nil {
+		if slices.Contains(*cur, rc) {
+			return
+		}
+		next = slices.Clone(*cur)
+	}
+	next = append(next, rc)
+	a.registered.Store(&next)
+}
+
+// onDeregReq answers DEREG REQ with one Deregistration Result per RC, in
+// order (RFC 4666 §3.6.4). Only this association's own registrations can
+// be removed, and not while it is active for them.
+func (a *Association) onDeregReq(m *DeregReq) {
+	rsp := &DeregRsp{Results: make([]DeregResult, len(m.RoutingContexts))}
+	for i, rc := range m.RoutingContexts {
+		st := a.deregister(rc)
+		rsp.Results[i] = DeregResult{RoutingContext: rc, Status: st}
+		a.ep.log.Info("m3ua DEREG REQ", "assoc", a.id, "rc", rc, "status", st.String())
+	}
+	a.sendMgmt(rsp)
+}
+
+func (a *Association) deregister(rc uint32) DeregStatus {
+	if rc == 0 {
+		return DeregStatusInvalidRC
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	cur := a.registered.Load()
+	if cur == nil || !slices.Contains(*cur, rc) {
+		return DeregStatusNotRegistered
+	}
+	if a.State() == ASPStateActive && (len(a.activeRCs) == 0 || slices.Contains(a.activeRCs, rc)) {
+		return DeregStatusASPActive
+	}
+	next := slices.DeleteFunc(slices.Clone(*cur), func(x uint32) bool { return x == rc })
+	a.registered.Store(&next)
+	return DeregStatusSuccess
 }

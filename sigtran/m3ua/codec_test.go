@@ -11,7 +11,7 @@ import (
 // sampleMessages holds one fully populated value of every message type.
 func sampleMessages() []Message {
 	apcs := []AffectedPC{{Mask: 0, PC: 0xf4010a}, {Mask: 8, PC: 0xf40200}}
-	return []Message{
+	return append([]Message{
 		&Err{Code: CodeInvalidRoutingContext, RoutingContexts: []uint32{99}, NetworkAppearance: 7, HasNetworkAppearance: true, AffectedPCs: apcs[:1], Diagnostic: []byte{1, 0, 1, 1, 0, 0, 0, 8, 9}},
 		&Notify{Status: Status{StatusTypeOther, StatusAlternateASPActive}, ASPIdentifier: 42, HasASPIdentifier: true, RoutingContexts: []uint32{10, 11}, Info: "alt"},
 		&ASPUp{ASPIdentifier: 1, HasASPIdentifier: true, Info: "callgate scp"},
@@ -32,7 +32,7 @@ func sampleMessages() []Message {
 		&DUPU{NetworkAppearance: 3, HasNetworkAppearance: true, AffectedPCs: apcs[:1], UserCause: UserCause{Cause: 1, User: 3}},
 		&Data{NetworkAppearance: 2, HasNetworkAppearance: true, RoutingContext: 10, HasRoutingContext: true, CorrelationID: 77, HasCorrelationID: true,
 			ProtocolData: ProtocolData{OPC: 0xf4010a, DPC: 0xf40214, SI: 3, NI: 2, MP: 1, SLS: 9, Data: []byte{9, 0x80, 3, 5, 7}}},
-	}
+	}, rkmSamples()...)
 }
 
 func TestRoundTripEveryType(t *testing.T) {
@@ -70,8 +70,8 @@ func TestRoundTripEveryType(t *testing.T) {
 			}
 		})
 	}
-	if len(seen) != 19 {
-		t.Errorf("%d message types covered, want 19", len(seen))
+	if len(seen) != 23 {
+		t.Errorf("%d message types covered, want 23", len(seen))
 	}
 }
 
@@ -93,7 +93,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"length<8", set(data(), 4, 0, 0, 0, 4), CodeProtocolError, 4, "shorter than the common header"},
 		{"length>buffer", set(data(), 4, 0, 0, 1, 0), CodeProtocolError, 4, "exceeds"},
 		{"class 5 (IUA)", set(data(), 2, 5), CodeUnsupportedMessageClass, 2, "class"},
-		{"class RKM", set(data(), 2, 9, 1), CodeUnsupportedMessageClass, 2, "RKM"},
+		{"class 10", set(data(), 2, 10, 1), CodeUnsupportedMessageClass, 2, "class(10)"},
+		{"RKM type 5", set(data(), 2, 9, 5), CodeUnsupportedMessageType, 3, "class RKM"},
 		{"type", set(data(), 3, 7), CodeUnsupportedMessageType, 3, "type 7"},
 		{"param length<4", set(data(), 10, 0, 2), CodeParameterFieldError, 10, "shorter than its header"},
 		{"param overruns", set(data(), 18, 0, 0xf0), CodeParameterFieldError, 18, "exceeds"},

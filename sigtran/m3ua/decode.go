@@ -69,9 +69,20 @@ func New(c Class, t uint8) (Message, error) {
 		case TypeASPInactiveAck:
 			m = new(ASPInactiveAck)
 		}
+	case ClassRKM:
+		switch t {
+		case TypeRegReq:
+			m = new(RegReq)
+		case TypeRegRsp:
+			m = new(RegRsp)
+		case TypeDeregReq:
+			m = new(DeregReq)
+		case TypeDeregRsp:
+			m = new(DeregRsp)
+		}
 	default:
-		// RKM (9) is a valid M3UA class we do not implement; the others
-		// belong to other adaptation layers or are reserved.
+		// The other classes belong to other adaptation layers (IUA, SUA,
+		// ...) or are reserved.
 		return nil, errAt(2, CodeUnsupportedMessageClass, "message class %s not supported", c)
 	}
 	if m == nil {

@@ -1,6 +1,6 @@
 // Package m3ua implements the MTP3 User Adaptation layer of RFC 4666:
 // the wire codec for every message an ASP, IPSP or SG needs (MGMT, Transfer,
-// SSNM, ASPSM, ASPTM) and an endpoint that runs the ASP/AS state machines
+// SSNM, ASPSM, ASPTM, RKM) and an endpoint that runs the ASP/AS state machines
 // over one or several associations (see Endpoint).
 //
 // Codec conventions, shared by every message type:
@@ -15,13 +15,17 @@
 //   - Parameters whose tag this package does not know are skipped (they
 //     are counted in Unknown); known parameters that RFC 4666 does not
 //     allow in a message are rejected with "Unexpected Parameter".
+//     Inside a Routing Key (REG REQ) unknown tags are rejected too: a
+//     key is a filter, and dropping a criterion would widen it.
 //
 // Endpoint runs one role (ASP, SG or IPSP) over one or several
 // associations (transport package: kernel SCTP or TCP). Client roles dial
 // with exponential back-off and bring themselves to ASP-ACTIVE; the SG
 // side keeps the AS state (inactive/active/pending with T(r)), sends NTFY,
 // applies override or loadshare, checks routing contexts and network
-// appearance, and answers DAUD. Both sides answer BEAT and send their own;
+// appearance, and answers DAUD; with Config.Registrar it also answers REG
+// REQ / DEREG REQ (dynamic routing keys, RFC 4666 §3.6), the RCs it grants
+// counting as configured ones on the registering association. Both sides answer BEAT and send their own;
 // an unanswered BEAT drops the association. Incoming DATA goes to
 // Config.Handler on the association's reader goroutine; Endpoint.Send and
 // Association.SendData queue outgoing DATA without blocking, on the data

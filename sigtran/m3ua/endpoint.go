@@ -22,6 +22,15 @@ import (
 // outlive the call.
 type Handler func(a *Association, d *Data)
 
+// Registrar decides on one Routing Key of a REG REQ received by an SG or
+// IPSP server (RFC 4666 §3.6.1): it returns the routing context assigned
+// to the key with RegStatusSuccess, or a failure status (rc is then
+// ignored: the Registration Result carries 0). A success with rc 0 is
+// answered as RegStatusUnknown, 0 being the "no RC" value of REG RSP. It
+// runs on the association's reader goroutine and must return quickly;
+// key is the callee's to keep.
+type Registrar func(a *Association, key RoutingKey) (rc uint32, status RegStatus)
+
 // Config configures an Endpoint. Zero durations take the defaults noted.
 type Config struct {
 	Role Role
@@ -73,6 +82,13 @@ type Config struct {
 	ReconnectMin, ReconnectMax time.Duration
 	// SendQueue is the per-association send queue length (default 4096).
 	SendQueue int
+
+	// Registrar, when set, answers REG REQ and DEREG REQ on the server
+	// side (SG, IPSP server): an RC it grants becomes acceptable on that
+	// association (ASP Active, DATA) like one of RoutingContexts, until
+	// deregistered or the association goes. Nil: RKM messages get ERR
+	// Unsupported Message Class, as from an M3UA without RKM.
+	Registrar Registrar
 
 	// Handler receives incoming DATA (required to receive traffic; DATA is
 	// dropped without it).
@@ -586,6 +602,8 @@ func (e *Endpoint) detach(a *Association) {
 	flush(ns)
 }
 
+// rcAllowed reports whether rc is one of the configured RCs (any RC when
+// none is configured). Association.rcAllowed adds the registered ones.
 func (e *Endpoint) rcAllowed(rc uint32) bool {
 	return len(e.cfg.RoutingContexts) == 0 || slices.Contains(e.cfg.RoutingContexts, rc)
 }

@@ -30,6 +30,9 @@ func FuzzDecode(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	for _, b := range rkmSeeds() {
+		f.Add(b)
+	}
 	f.Add([]byte{1, 0, 3, 1, 0, 0, 0, 36, 0, 0x11, 0, 8, 0, 0, 0, 5, 0x77, 0x77, 0, 9, 1, 2, 3, 4, 5, 0, 0, 0, 0, 4, 0, 6, 'a', 'b', 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Decode(b)

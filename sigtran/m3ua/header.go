@@ -14,8 +14,8 @@ const HeaderLen = 8
 // Class is the message class octet of the common header.
 type Class uint8
 
-// Message classes (RFC 4666 §3.1.2). RKM is recognised but not supported:
-// routing keys are configured statically in callgate.
+// Message classes (RFC 4666 §3.1.2). RKM is decoded always but only
+// answered by an endpoint with a Config.Registrar.
 const (
 	ClassMGMT     Class = 0
 	ClassTransfer Class = 1
@@ -69,6 +69,11 @@ const (
 	TypeASPInactive    uint8 = 2
 	TypeASPActiveAck   uint8 = 3
 	TypeASPInactiveAck uint8 = 4
+	// RKM
+	TypeRegReq   uint8 = 1
+	TypeRegRsp   uint8 = 2
+	TypeDeregReq uint8 = 3
+	TypeDeregRsp uint8 = 4
 )
 
 // MessageName returns the RFC name of a class/type pair ("ASPUP ACK"), or
@@ -136,13 +141,13 @@ func messageName(c Class, t uint8) string {
 		}
 	case ClassRKM:
 		switch t {
-		case 1:
+		case TypeRegReq:
 			return "REG REQ"
-		case 2:
+		case TypeRegRsp:
 			return "REG RSP"
-		case 3:
+		case TypeDeregReq:
 			return "DEREG REQ"
-		case 4:
+		case TypeDeregRsp:
 			return "DEREG RSP"
 		}
 	}

@@ -226,7 +226,30 @@ type params struct {
 	congestion    uint8
 	concerned     uint32
 	protocolData  []byte
+
+	// RKM (RFC 4666 §3.6). groups holds the Routing Key, Registration
+	// Result or Deregistration Result parameters, which may repeat; each
+	// is itself a parameter list, parsed by its message.
+	groups      []group
+	strict      bool // unknown tags are errors (inside a Routing Key)
+	lrkid       uint32
+	dpc         uint32
+	si          []byte
+	opc         []byte // n*4 octets
+	regStatus   uint32
+	deregStatus uint32
 }
+
+// group is one occurrence of a repeatable RKM parameter: its value and the
+// offset of its tag in the message.
+type group struct {
+	v   []byte
+	off int
+}
+
+// groupTags may occur more than once in a message (one per routing key
+// or result); every other tag may occur once.
+var groupTags = mask(TagRoutingKey, TagRegistrationResult, TagDeregistrationResult)
 
 func (p *params) has(t Tag) bool { return p.present&(1<<uint(t.bit())) != 0 }
 
@@ -249,10 +272,22 @@ func (p *params) parse(b []byte, base int, allowed uint32) error {
 		}
 		v := b[off+4 : off+l]
 		if bit := tag.bit(); bit < 0 {
+			if p.strict {
+				return errParam(base+off, CodeUnexpectedParameter, tag, "unknown parameter inside a Routing Key")
+			}
 			p.unknown++
 		} else {
 			if allowed&(1<<uint(bit)) == 0 {
+				if p.strict {
+					return errParam(base+off, CodeUnexpectedParameter, tag, "parameter not allowed inside a Routing Key")
+				}
 				return errParam(base+off, CodeUnexpectedParameter, tag, "parameter not allowed in this message")
+			}
+			if groupTags&(1<<uint(bit)) != 0 {
+				p.present |= 1 << uint(bit)
+				p.groups = append(p.groups, group{v: v, off: base + off})
+				off += pad4(l)
+				continue
 			}
 			if p.present&(1<<uint(bit)) != 0 {
 				return errParam(base+off, CodeUnexpectedParameter, tag, "parameter repeated")
@@ -328,9 +363,27 @@ func (p *params) set(tag Tag, v []byte, off int) error {
 			return errParam(off+2, CodeParameterFieldError, tag, "value length %d shorter than the %d-octet routing label", len(v), protocolDataFixed)
 		}
 		p.protocolData = v
-	default:
-		// Known RKM parameters: allowed masks never include them, so this
-		// is unreachable; keep the value out of the way.
+	case TagLocalRoutingKeyID:
+		p.lrkid, err = fixed()
+	case TagDestinationPointCode:
+		p.dpc, err = fixed()
+		if err == nil && p.dpc>>24 != 0 {
+			return errParam(off+4, CodeInvalidParameterValue, tag, "mask %d: a Routing Key names one destination, the mask must be 0", p.dpc>>24)
+		}
+	case TagServiceIndicators:
+		if len(v) == 0 {
+			return errParam(off+2, CodeParameterFieldError, tag, "no service indicator")
+		}
+		p.si = v
+	case TagOriginatingPCList:
+		if len(v) == 0 || len(v)%4 != 0 {
+			return errParam(off+2, CodeParameterFieldError, tag, "value length %d is not a positive multiple of 4", len(v))
+		}
+		p.opc = v
+	case TagRegistrationStatus:
+		p.regStatus, err = fixed()
+	case TagDeregistrationStatus:
+		p.deregStatus, err = fixed()
 	}
 	return err
 }
@@ -353,13 +406,17 @@ func (p *params) routingContexts() []uint32 {
 	return decodeU32s(p.rc)
 }
 
-func (p *params) affectedPCs() []AffectedPC {
-	if p.apc == nil {
+func (p *params) affectedPCs() []AffectedPC { return decodePCs(p.apc) }
+
+// decodePCs decodes a list of mask + point code entries (Affected Point
+// Code, Originating Point Code List); nil for an absent parameter.
+func decodePCs(b []byte) []AffectedPC {
+	if b == nil {
 		return nil
 	}
-	out := make([]AffectedPC, len(p.apc)/4)
+	out := make([]AffectedPC, len(b)/4)
 	for i := range out {
-		x := binary.BigEndian.Uint32(p.apc[i*4:])
+		x := binary.BigEndian.Uint32(b[i*4:])
 		out[i] = AffectedPC{Mask: uint8(x >> 24), PC: x & 0xffffff}
 	}
 	return out
@@ -451,11 +508,15 @@ func apcParamLen(v []AffectedPC) int {
 }
 
 func appendAPCParam(b []byte, v []AffectedPC) []byte {
+	return appendPCsParam(b, TagAffectedPointCode, v)
+}
+
+func appendPCsParam(b []byte, t Tag, v []AffectedPC) []byte {
 	if len(v) == 0 {
 		return b
 	}
 	l := 4 + 4*len(v)
-	b = append(b, byte(TagAffectedPointCode>>8), byte(TagAffectedPointCode&0xff), byte(l>>8), byte(l))
+	b = append(b, byte(t>>8), byte(t), byte(l>>8), byte(l))
 	for _, a := range v {
 		b = append(b, a.Mask, byte(a.PC>>16), byte(a.PC>>8), byte(a.PC))
 	}

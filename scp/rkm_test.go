@@ -1,0 +1,161 @@
+package scp
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"callgate/sigtran/m3ua"
+	"callgate/sigtran/sccp"
+	"callgate/sigtran/transport"
+)
+
+func TestRegistrationPolicy(t *testing.T) {
+	pc := uint32(sccp.ANSIPointCode(244, 2, 20))
+	na := uint32(7)
+	key := func(f func(*m3ua.RoutingKey)) m3ua.RoutingKey {
+		k := m3ua.RoutingKey{LocalRKID: 1, DPC: pc}
+		if f != nil {
+			f(&k)
+		}
+		return k
+	}
+	cases := []struct {
+		name   string
+		k      m3ua.RoutingKey
+		pc     uint32
+		na     *uint32
+		tm     m3ua.TrafficMode
+		rcs    []uint32
+		rc     uint32
+		status m3ua.RegStatus
+	}{
+		{"minimal key gets the first RC", key(nil), pc, &na, m3ua.TrafficModeLoadshare, []uint32{10, 11}, 10, m3ua.RegStatusSuccess},
+		{"full matching key", key(func(k *m3ua.RoutingKey) {
+			k.RoutingContext, k.HasRoutingContext = 11, true
+			k.NetworkAppearance, k.HasNetworkAppearance = 7, true
+			k.TrafficMode = m3ua.TrafficModeLoadshare
+			k.ServiceIndicators = []uint8{m3ua.SIISUP, m3ua.SISCCP}
+			k.OPCs = []m3ua.AffectedPC{{PC: uint32(sccp.ANSIPointCode(244, 1, 10))}}
+		}), pc, &na, m3ua.TrafficModeLoadshare, []uint32{10, 11}, 11, m3ua.RegStatusSuccess},
+		{"other DPC", key(func(k *m3ua.RoutingKey) { k.DPC = pc + 1 }), pc, nil, m3ua.TrafficModeLoadshare, []uint32{10}, 0, m3ua.RegStatusInvalidDPC},
+		{"any DPC without a point code", key(func(k *m3ua.RoutingKey) { k.DPC = 5 }), 0, nil, m3ua.TrafficModeLoadshare, []uint32{10}, 10, m3ua.RegStatusSuccess},
+		{"ISUP only", key(func(k *m3ua.RoutingKey) { k.ServiceIndicators = []uint8{m3ua.SIISUP} }), pc, nil, m3ua.TrafficModeLoadshare, []uint32{10}, 0, m3ua.RegStatusInvalidRoutingKey},
+		{"other NA", key(func(k *m3ua.RoutingKey) { k.NetworkAppearance, k.HasNetworkAppearance = 8, true }), pc, &na, m3ua.TrafficModeLoadshare, []uint32{10}, 0, m3ua.RegStatusInvalidNetworkAppearance},
+		{"NA without one configured", key(func(k *m3ua.RoutingKey) { k.NetworkAppearance, k.HasNetworkAppearance = 8, true }), pc, nil, m3ua.TrafficModeLoadshare, []uint32{10}, 10, m3ua.RegStatusSuccess},
+		{"other traffic mode", key(func(k *m3ua.RoutingKey) { k.TrafficMode = m3ua.TrafficModeOverride }), pc, nil, m3ua.TrafficModeLoadshare, []uint32{10}, 0, m3ua.RegStatusInvalidTrafficMode},
+		{"broadcast", key(func(k *m3ua.RoutingKey) { k.TrafficMode = m3ua.TrafficModeBroadcast }), pc, nil, m3ua.TrafficModeOverride, []uint32{10}, 0, m3ua.RegStatusInvalidTrafficMode},
+		{"unprovisioned RC", key(func(k *m3ua.RoutingKey) { k.RoutingContext, k.HasRoutingContext = 99, true }), pc, nil, m3ua.TrafficModeLoadshare, []uint32{10}, 0, m3ua.RegStatusNotProvisioned},
+		{"no RC configured", key(nil), pc, nil, m3ua.TrafficModeLoadshare, nil, 0, m3ua.RegStatusNotProvisioned},
+		{"DPC checked first", key(func(k *m3ua.RoutingKey) {
+			k.DPC = 1
+			k.ServiceIndicators = []uint8{5}
+			k.TrafficMode = m3ua.TrafficModeOverride
+		}), pc, nil, m3ua.TrafficModeLoadshare, []uint32{10}, 0, m3ua.RegStatusInvalidDPC},
+		{"SI before NA", key(func(k *m3ua.RoutingKey) {
+			k.ServiceIndicators = []uint8{5}
+			k.NetworkAppearance, k.HasNetworkAppearance = 8, true
+		}), pc, &na, m3ua.TrafficModeLoadshare, []uint32{10}, 0, m3ua.RegStatusInvalidRoutingKey},
+		{"NA before traffic mode", key(func(k *m3ua.RoutingKey) {
+			k.TrafficMode = m3ua.TrafficModeOverride
+			k.NetworkAppearance, k.HasNetworkAppearance = 8, true
+		}), pc, &na, m3ua.TrafficModeLoadshare, []uint32{10}, 0, m3ua.RegStatusInvalidNetworkAppearance},
+		{"traffic mode before RC", key(func(k *m3ua.RoutingKey) {
+			k.TrafficMode = m3ua.TrafficModeOverride
+			k.RoutingContext, k.HasRoutingContext = 99, true
+		}), pc, nil, m3ua.TrafficModeLoadshare, []uint32{10}, 0, m3ua.RegStatusInvalidTrafficMode},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rc, st := decideRegistration(c.k, c.pc, c.na, c.tm, c.rcs)
+			if rc != c.rc || st != c.status {
+				t.Fatalf("got rc %d %v, want rc %d %v", rc, st, c.rc, c.status)
+			}
+		})
+	}
+}
+
+// TestServiceAnswersRegistration checks the wiring: a switch registering
+// its key with the SCP (running as SG) gets the configured RC, can then
+// go active with it, and a key for another point code is refused.
+func TestServiceAnswersRegistration(t *testing.T) {
+	cfg := testConfig()
+	// The zero TrafficMode is the endpoint's loadshare: a key asking for
+	// loadshare matches it.
+	h := newHarness(t, cfg, &recorder{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer h.s.Shutdown(context.Background())
+
+	c, err := transport.Dial(ctx, transport.Config{Network: "tcp", Address: h.s.Addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	send := func(m m3ua.Message) {
+		b, err := m.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.WriteMsg(b, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in := make(chan []byte, 16)
+	go func() {
+		defer close(in)
+		for {
+			buf := make([]byte, 65536)
+			n, _, err := c.ReadMsg(buf)
+			if err != nil {
+				return
+			}
+			in <- buf[:n]
+		}
+	}()
+	recv := func() m3ua.Message {
+		t.Helper()
+		for {
+			var b []byte
+			select {
+			case b = <-in:
+			case <-time.After(3 * time.Second):
+				t.Fatal("no answer from the SCP")
+			}
+			m, err := m3ua.Decode(b)
+			if err != nil {
+				t.Fatalf("undecodable %x: %v", b, err)
+			}
+			switch m.(type) {
+			case *m3ua.Notify, *m3ua.Beat:
+				continue
+			}
+			return m
+		}
+	}
+	send(&m3ua.ASPUp{})
+	if m, ok := recv().(*m3ua.ASPUpAck); !ok {
+		t.Fatalf("got %T", m)
+	}
+	send(&m3ua.RegReq{Keys: []m3ua.RoutingKey{
+		{LocalRKID: 5, DPC: uint32(cfg.PointCode), ServiceIndicators: []uint8{m3ua.SISCCP}, TrafficMode: m3ua.TrafficModeLoadshare},
+		{LocalRKID: 6, DPC: uint32(sccp.ANSIPointCode(1, 1, 1))},
+	}})
+	rsp, ok := recv().(*m3ua.RegRsp)
+	if !ok || len(rsp.Results) != 2 {
+		t.Fatalf("REG REQ answered with %+v", rsp)
+	}
+	if r := rsp.Results[0]; r != (m3ua.RegResult{LocalRKID: 5, Status: m3ua.RegStatusSuccess, RoutingContext: 10}) {
+		t.Fatalf("result 1 %+v", r)
+	}
+	if r := rsp.Results[1]; r != (m3ua.RegResult{LocalRKID: 6, Status: m3ua.RegStatusInvalidDPC}) {
+		t.Fatalf("result 2 %+v", r)
+	}
+	send(&m3ua.ASPActive{RoutingContexts: []uint32{rsp.Results[0].RoutingContext}})
+	if m, ok := recv().(*m3ua.ASPActiveAck); !ok {
+		t.Fatalf("got %T %+v", m, m)
+	}
+}
