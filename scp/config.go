@@ -91,6 +91,10 @@ type Config struct {
 	RoutingContexts   []uint32
 	NetworkAppearance *uint32
 	TrafficMode       m3ua.TrafficMode
+	// Register (RoleASP, or RoleIPSP dialling out) registers the SCP's
+	// routing key with the SG by M3UA RKM before ASP Active (see
+	// routingKey); RoutingContexts then holds at most the one RC asked for.
+	Register bool
 
 	// TimeBudget bounds a query from arrival to answer (default 50 ms).
 	TimeBudget time.Duration
@@ -153,6 +157,12 @@ func (c *Config) validate() error {
 	if c.SSN == 0 || c.SSN == 255 {
 		bad("ssn %d is reserved; use 1-254", c.SSN)
 	}
+	if c.Register && (c.Role == m3ua.RoleSG || c.Role == m3ua.RoleIPSP && len(c.Connect) == 0) {
+		bad("register is for an SCP that dials its SG (role asp, or ipsp with connect addresses)")
+	}
+	if c.Register && len(c.RoutingContexts) > 1 {
+		bad("register asks for one routing context; %d configured", len(c.RoutingContexts))
+	}
 	if !c.PointCode.Valid(c.Variant) {
 		bad("point code %d does not fit %v", c.PointCode, c.Variant)
 	}
@@ -210,6 +220,7 @@ func FromConfig(s *config.SCP, safeForward e164.Number, logger *slog.Logger) (Co
 		Connect:           append([]string(nil), s.Connect...),
 		SSN:               s.SSN,
 		RoutingContexts:   append([]uint32(nil), s.RoutingContexts...),
+		Register:          s.Register,
 		NetworkAppearance: s.NetworkAppearance,
 		TimeBudget:        s.TimeBudget,
 		SafeForwardNumber: safeForward,

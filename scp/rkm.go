@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"callgate/sigtran/m3ua"
+	"callgate/sigtran/sccp"
 )
 
 // registrar is the SCP's routing-key policy for switches that register
@@ -26,11 +27,15 @@ func (s *Service) registrar() m3ua.Registrar {
 		tm = m3ua.TrafficModeLoadshare // the m3ua default the endpoint runs with
 	}
 	rcs := slices.Clone(s.cfg.RoutingContexts)
-	log := s.log
+	log, variant := s.log, s.cfg.Variant
 	return func(a *m3ua.Association, k m3ua.RoutingKey) (uint32, m3ua.RegStatus) {
 		rc, st := decideRegistration(k, pc, na, tm, rcs)
+		si := make([]int, len(k.ServiceIndicators)) // numbers, not a string of octets, in the log
+		for i, v := range k.ServiceIndicators {
+			si[i] = int(v)
+		}
 		log.Info("m3ua routing key registration", "remote", a.RemoteAddr().String(), "local_rk_id", k.LocalRKID,
-			"dpc", k.DPC, "si", k.ServiceIndicators, "requested_rc", k.RoutingContext, "rc", rc, "status", st.String())
+			"dpc", sccp.PointCode(k.DPC).Format(variant), "si", si, "requested_rc", k.RoutingContext, "rc", rc, "status", st.String())
 		return rc, st
 	}
 }
@@ -58,4 +63,20 @@ func decideRegistration(k m3ua.RoutingKey, pc uint32, na *uint32, tm m3ua.Traffi
 		return k.RoutingContext, m3ua.RegStatusSuccess
 	}
 	return rcs[0], m3ua.RegStatusSuccess
+}
+
+// routingKey is the key the SCP registers when it dials its SG with
+// Config.Register: SCCP traffic (SI 3) to its point code, with its network
+// appearance and traffic mode, asking for the configured routing context
+// if there is one (the SG picks one otherwise).
+func (c *Config) routingKey() m3ua.RoutingKey {
+	k := m3ua.RoutingKey{LocalRKID: 1, DPC: uint32(c.PointCode), ServiceIndicators: []uint8{m3ua.SISCCP},
+		TrafficMode: c.TrafficMode}
+	if len(c.RoutingContexts) > 0 {
+		k.RoutingContext, k.HasRoutingContext = c.RoutingContexts[0], true
+	}
+	if c.NetworkAppearance != nil {
+		k.NetworkAppearance, k.HasNetworkAppearance = *c.NetworkAppearance, true
+	}
+	return k
 }

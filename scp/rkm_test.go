@@ -159,3 +159,82 @@ func TestServiceAnswersRegistration(t *testing.T) {
 		t.Fatalf("got %T %+v", m, m)
 	}
 }
+
+// An SCP in the ASP role with Register registers its routing key with the
+// SG it dials and goes active on the routing context the SG grants; an SG
+// refusing the key keeps it from going active.
+func TestServiceRegistersWithSG(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		grant  bool
+		active bool
+	}{
+		{"granted", true, true},
+		{"refused", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			keys := make(chan m3ua.RoutingKey, 4)
+			sg, err := m3ua.NewEndpoint(m3ua.Config{Role: m3ua.RoleSG, Network: "tcp", Listen: "127.0.0.1:0",
+				Handler: func(*m3ua.Association, *m3ua.Data) {},
+				Registrar: func(_ *m3ua.Association, k m3ua.RoutingKey) (uint32, m3ua.RegStatus) {
+					keys <- k
+					if !tc.grant {
+						return 0, m3ua.RegStatusPermissionDenied
+					}
+					return 33, m3ua.RegStatusSuccess
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := sg.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			defer sg.Close()
+
+			cfg := testConfig()
+			cfg.Role, cfg.Listen, cfg.Connect = m3ua.RoleASP, "", []string{sg.Addr()}
+			cfg.RoutingContexts, cfg.Register = nil, true
+			svc, err := New(cfg, &recorder{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := svc.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			defer svc.Shutdown(context.Background())
+			select {
+			case k := <-keys:
+				if k.DPC != uint32(cfg.PointCode) || len(k.ServiceIndicators) != 1 || k.ServiceIndicators[0] != m3ua.SISCCP || k.HasRoutingContext {
+					t.Errorf("registered key %+v, want SCCP to %v with no RC asked", k, cfg.PointCode)
+				}
+			case <-ctx.Done():
+				t.Fatal("the SCP sent no REG REQ")
+			}
+			wctx, wcancel := context.WithTimeout(ctx, 1500*time.Millisecond)
+			defer wcancel()
+			err = svc.WaitActive(wctx, 1)
+			if tc.active && err != nil {
+				t.Fatalf("not active after registering: %v", err)
+			}
+			if !tc.active && err == nil {
+				t.Fatal("active although the SG refused the key")
+			}
+		})
+	}
+}
+
+// Register is for an SCP that dials its SG.
+func TestRegisterConfig(t *testing.T) {
+	cfg := testConfig() // role SG
+	cfg.Register = true
+	if _, err := New(cfg, &recorder{}); err == nil {
+		t.Error("register accepted in the SG role")
+	}
+	cfg.Role, cfg.Listen, cfg.Connect = m3ua.RoleASP, "", []string{"127.0.0.1:1"}
+	cfg.RoutingContexts = []uint32{1, 2}
+	if _, err := New(cfg, &recorder{}); err == nil {
+		t.Error("register accepted with two routing contexts")
+	}
+}

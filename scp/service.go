@@ -155,6 +155,11 @@ func New(cfg Config, decider policy.Decider, opts ...Option) (*Service, error) {
 		Info: "callgate SCP", Handler: s.onData, Logger: s.log, Tap: s.tap,
 		Registrar: s.registrar(),
 	}
+	if cfg.Register {
+		// The SG grants the routing context: it is not also configured
+		// on the endpoint (m3ua keeps the two exclusive).
+		mc.Register, mc.RoutingContexts = []m3ua.RoutingKey{cfg.routingKey()}, nil
+	}
 	if s.ep, err = m3ua.NewEndpoint(mc); err != nil {
 		return nil, fmt.Errorf("scp: %w", err)
 	}

@@ -109,6 +109,7 @@ type connFlags struct {
 	opc, dpc       string
 	ssn, scpSSN    uint8
 	rc             string
+	register       bool
 	international  bool
 	timeout        time.Duration
 	connectTimeout time.Duration
@@ -126,6 +127,7 @@ func (f *connFlags) add(cmd *cobra.Command) {
 	fl.Uint8Var(&f.ssn, "ssn", ssp.DefaultSSN, "the switch's SCCP subsystem number")
 	fl.Uint8Var(&f.scpSSN, "scp-ssn", ssp.DefaultSCPSSN, "the SCP's SCCP subsystem number")
 	fl.StringVar(&f.rc, "rc", "10", `M3UA routing context ("none" to send none)`)
+	fl.BoolVar(&f.register, "register", false, "register the routing key with M3UA RKM (REG REQ) instead of relying on a provisioned routing context")
 	fl.BoolVar(&f.international, "international", false, "MTP network indicator international (default national)")
 	fl.DurationVar(&f.timeout, "timeout", ssp.DefaultTimeout, "how long to wait for each answer")
 	fl.DurationVar(&f.connectTimeout, "connect-timeout", ssp.DefaultConnectTimeout, "how long to wait for the association to become ASP-ACTIVE")
@@ -135,7 +137,8 @@ func (f *connFlags) add(cmd *cobra.Command) {
 
 func (f *connFlags) config(e *env, capture bool) (ssp.Config, error) {
 	cfg := ssp.Config{Network: f.transport, Timeout: f.timeout, ConnectTimeout: f.connectTimeout,
-		SSN: f.ssn, SCPSSN: f.scpSSN, International: f.international, Capture: capture && f.capture != ""}
+		SSN: f.ssn, SCPSSN: f.scpSSN, International: f.international, Capture: capture && f.capture != "",
+		Register: f.register}
 	for _, c := range f.connect {
 		if c = strings.TrimSpace(c); c != "" {
 			cfg.Connect = append(cfg.Connect, c)

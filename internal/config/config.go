@@ -207,6 +207,12 @@ type SCP struct {
 	// TrafficMode of the AS: loadshare or override (broadcast would make
 	// every ASP answer each query, so it is refused).
 	TrafficMode string `yaml:"traffic_mode"`
+	// Register (role asp, or ipsp with connect) registers the SCP's routing
+	// key with the SG by M3UA RKM (REG REQ) before ASP Active: SCCP traffic
+	// to point_code, asking for the first routing context (the SG picks
+	// one when routing_contexts is empty). For SGs that expect dynamic
+	// registration instead of a provisioned routing context.
+	Register bool `yaml:"register"`
 	// TimeBudget bounds the time from a query's arrival to its answer; a
 	// query not decided within it gets SafeAnswer.
 	TimeBudget time.Duration `yaml:"time_budget"`

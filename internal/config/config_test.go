@@ -193,6 +193,8 @@ func TestStrictErrors(t *testing.T) {
 		{"scp traffic mode", "scp: {traffic_mode: roundrobin}\n", []string{"scp.traffic_mode"}},
 		{"scp broadcast", "scp: {traffic_mode: broadcast}\n", []string{"scp.traffic_mode", "loadshare"}},
 		{"scp tcp multi-homed", "scp: {listen: ['127.0.0.1:2905', '127.0.0.2:2905']}\n", []string{"scp.listen", "only SCTP"}},
+		{"scp register as sg", "scp: {register: true}\n", []string{"scp.register", "role asp"}},
+		{"scp register two rcs", "scp: {role: asp, connect: ['10.0.0.1:2905'], register: true, routing_contexts: [1, 2]}\n", []string{"scp.register", "one routing context"}},
 		{"scp safe answer", "scp: {safe_answer: block}\n", []string{"scp.safe_answer"}},
 		{"scp gap", "scp: {acg: {gap_duration: 100ms}}\n", []string{"scp.acg.gap_duration"}},
 		{"two documents", "log: {level: info}\n---\nlog: {level: debug}\n", []string{"more than one YAML document"}},

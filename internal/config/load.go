@@ -448,6 +448,12 @@ func (s *SCP) validate() []error {
 	default:
 		bad("traffic_mode", "%q is not override or loadshare", s.TrafficMode)
 	}
+	if s.Register && (s.Role == "sg" || s.Role == "ipsp" && len(s.Connect) == 0) {
+		bad("register", "registers our routing key with an SG we dial: only with role asp, or ipsp with connect (as an SG, callgate answers registrations itself)")
+	}
+	if s.Register && len(s.RoutingContexts) > 1 {
+		bad("register", "asks the SG for one routing context: give at most one in routing_contexts (%d given)", len(s.RoutingContexts))
+	}
 	if len(s.Listen) > 1 && s.Transport != "sctp" {
 		bad("listen", "%d addresses: only SCTP binds several (multi-homing); give one with %s", len(s.Listen), s.Transport)
 	}

@@ -46,13 +46,16 @@ type Association struct {
 	mu        sync.Mutex
 	peerASPID uint32
 	hasPeerID bool
-	awaiting  uint8 // client: TypeASPUpAck or TypeASPActiveAck+0x10 while waiting
+	awaiting  uint8 // client: the await* answer being waited for
 	sentAt    time.Time
 	retries   int
-	beatSeq   uint64
-	beatData  [16]byte
-	beatOut   bool
-	beatAt    time.Time
+	// regRepeats counts REG REQs repeated for want of an answer: as many
+	// late REG RSPs are duplicates, ignored rather than answered with ERR.
+	regRepeats int
+	beatSeq    uint64
+	beatData   [16]byte
+	beatOut    bool
+	beatAt     time.Time
 	// activeRCs are the RCs named by the last ASP Active; empty means
 	// every AS of the association.
 	activeRCs []uint32
@@ -61,6 +64,7 @@ type Association struct {
 const (
 	awaitNone uint8 = iota
 	awaitUpAck
+	awaitRegRsp
 	awaitActiveAck
 )
 
@@ -218,8 +222,14 @@ func (a *Association) aspUp() *ASPUp {
 	return up
 }
 
+// aspActive names the configured RCs, or those granted by REG RSP when
+// the association registered its keys.
 func (a *Association) aspActive() *ASPActive {
-	return &ASPActive{TrafficMode: a.ep.cfg.TrafficMode, RoutingContexts: a.ep.cfg.RoutingContexts}
+	rcs := a.ep.cfg.RoutingContexts
+	if len(a.ep.cfg.Register) > 0 {
+		rcs = a.RegisteredRCs()
+	}
+	return &ASPActive{TrafficMode: a.ep.cfg.TrafficMode, RoutingContexts: rcs}
 }
 
 // writer owns the transport's send side. On a single-stream transport
@@ -356,16 +366,24 @@ func (a *Association) onTick(now time.Time) error {
 		if a.retries >= cfg.AckRetries {
 			w := a.awaiting
 			a.mu.Unlock()
-			if w == awaitUpAck {
-				return errors.New("no ASP Up Ack")
+			tries := cfg.AckRetries + 1
+			switch w {
+			case awaitUpAck:
+				return fmt.Errorf("no ASP Up Ack after %d tries", tries)
+			case awaitRegRsp:
+				return fmt.Errorf("no REG RSP after %d tries", tries)
 			}
-			return errors.New("no ASP Active Ack")
+			return fmt.Errorf("no ASP Active Ack after %d tries", tries)
 		}
 		a.retries++
 		a.sentAt = now
-		if a.awaiting == awaitUpAck {
+		switch a.awaiting {
+		case awaitUpAck:
 			resend = a.aspUp()
-		} else {
+		case awaitRegRsp:
+			resend = a.regReq()
+			a.regRepeats++
+		default:
 			resend = a.aspActive()
 		}
 	}
@@ -401,6 +419,13 @@ func (a *Association) onTick(now time.Time) error {
 func (a *Association) fail(err error) {
 	a.closeOnce.Do(func() {
 		a.closeErr = err
+		if !errors.Is(err, errOrderlyClose) {
+			// Recorded before the transport closes, so that whoever sees
+			// the association go can already read why.
+			a.ep.mu.Lock()
+			a.ep.lastErr = err
+			a.ep.mu.Unlock()
+		}
 		prev := ASPState(a.state.Swap(int32(ASPStateDown)))
 		close(a.done)
 		a.conn.Close()
@@ -500,9 +525,10 @@ func (a *Association) handle(b []byte, stream uint16) {
 		a.handleData(b)
 		return
 	}
-	if h.Class == ClassRKM && e.cfg.Registrar == nil {
-		// Without a Registrar this end is an M3UA without RKM (counted as
-		// an undecodable message, as before RKM was implemented).
+	if h.Class == ClassRKM && e.cfg.Registrar == nil && !(a.client && len(e.cfg.Register) > 0) {
+		// Without a Registrar or keys to register this end is an M3UA
+		// without RKM (counted as an undecodable message, as before RKM
+		// was implemented).
 		e.stats.decodeErr.Add(1)
 		a.sendErr(CodeUnsupportedMessageClass, b, nil)
 		return
@@ -553,17 +579,28 @@ func (a *Association) handle(b []byte, stream uint16) {
 		})
 	case *ASPUpAck:
 		a.clientOnly(b, func() {
+			register := len(e.cfg.Register) > 0
 			a.mu.Lock()
 			ok := a.awaiting == awaitUpAck
 			if ok {
-				a.awaiting, a.sentAt, a.retries = awaitActiveAck, time.Now(), 0
+				// Registration comes between ASP Up and ASP Active: the
+				// RCs ASP Active names are the ones REG RSP grants.
+				next := awaitActiveAck
+				if register {
+					next = awaitRegRsp
+				}
+				a.awaiting, a.sentAt, a.retries = next, time.Now(), 0
 			}
 			a.mu.Unlock()
 			if !ok {
 				return // a late duplicate
 			}
 			a.setState(ASPStateInactive)
-			a.sendMgmt(a.aspActive())
+			if register {
+				a.sendMgmt(a.regReq())
+			} else {
+				a.sendMgmt(a.aspActive())
+			}
 		})
 	case *ASPActiveAck:
 		a.clientOnly(b, func() {
@@ -623,8 +660,13 @@ func (a *Association) handle(b []byte, stream uint16) {
 		a.serverOnly(b, func() { a.onRegReq(m) })
 	case *DeregReq:
 		a.serverOnly(b, func() { a.onDeregReq(m) })
-	case *RegRsp, *DeregRsp:
-		// This end never sends REG REQ or DEREG REQ.
+	case *RegRsp:
+		// Only an answer to our own outstanding REG REQ is expected.
+		if !a.onRegRsp(m) {
+			a.sendErr(CodeUnexpectedMessage, b, nil)
+		}
+	case *DeregRsp:
+		// This end never sends DEREG REQ.
 		a.sendErr(CodeUnexpectedMessage, b, nil)
 	}
 }
@@ -811,9 +853,10 @@ func (a *Association) onDAUD(m *DAUD, b []byte) {
 }
 
 // rcAllowed reports whether rc may be used on this association: a
-// configured RC, or one this association registered.
+// configured RC, or one this association registered. A client that
+// registers its keys accepts only the RCs granted to it.
 func (a *Association) rcAllowed(rc uint32) bool {
-	if a.ep.rcAllowed(rc) {
+	if !(a.client && len(a.ep.cfg.Register) > 0) && a.ep.rcAllowed(rc) {
 		return true
 	}
 	reg := a.registered.Load()
@@ -821,7 +864,9 @@ func (a *Association) rcAllowed(rc uint32) bool {
 }
 
 // RegisteredRCs returns the routing contexts this association registered
-// with REG REQ and has not deregistered, in registration order.
+// with REG REQ and has not deregistered, in registration order: on the
+// accepting side those its Registrar granted the peer, on the dialling
+// side (Config.Register) those the peer granted, in key order.
 func (a *Association) RegisteredRCs() []uint32 {
 	if reg := a.registered.Load(); reg != nil {
 		return slices.Clone(*reg)

@@ -25,7 +25,12 @@
 // applies override or loadshare, checks routing contexts and network
 // appearance, and answers DAUD; with Config.Registrar it also answers REG
 // REQ / DEREG REQ (dynamic routing keys, RFC 4666 §3.6), the RCs it grants
-// counting as configured ones on the registering association. Both sides answer BEAT and send their own;
+// counting as configured ones on the registering association. A client
+// with Config.Register registers its own keys with REG REQ after ASP Up
+// Ack and goes ASP Active for the RCs granted (a refusal fails the
+// association with a *RegistrationError, see Endpoint.LastError); the
+// registration is redone on every new association. Both sides answer BEAT
+// and send their own;
 // an unanswered BEAT drops the association. Incoming DATA goes to
 // Config.Handler on the association's reader goroutine; Endpoint.Send and
 // Association.SendData queue outgoing DATA without blocking, on the data

@@ -89,6 +89,16 @@ type Config struct {
 	// deregistered or the association goes. Nil: RKM messages get ERR
 	// Unsupported Message Class, as from an M3UA without RKM.
 	Registrar Registrar
+	// Register, on the dialling side (ASP, IPSP client), are the Routing
+	// Keys registered with one REG REQ on every association after ASP Up
+	// Ack (RFC 4666 §4.4.1), before ASP Active: the routing contexts the
+	// peer grants then play the part of RoutingContexts for that
+	// association (named in ASP Active, carried in DATA, the only RCs
+	// accepted in incoming DATA). The REG REQ is repeated like ASP Up
+	// (AckTimeout, AckRetries); a key refused fails the association with
+	// a *RegistrationError. Keys whose LocalRKID is 0 get a distinct one.
+	// Exclusive with RoutingContexts; refused on the accepting side.
+	Register []RoutingKey
 
 	// Handler receives incoming DATA (required to receive traffic; DATA is
 	// dropped without it).
@@ -128,6 +138,9 @@ func (c *Config) validate() error {
 	case TrafficModeOverride, TrafficModeLoadshare:
 	default:
 		return fmt.Errorf("m3ua: traffic mode %v not supported (override or loadshare)", c.TrafficMode)
+	}
+	if err := c.validateRegister(); err != nil {
+		return err
 	}
 	if len(c.Info) > 255 {
 		return errors.New("m3ua: Info longer than 255 octets")
@@ -189,6 +202,7 @@ type Endpoint struct {
 	trTimer *time.Timer // T(r) while the AS is pending
 	started bool
 	closed  bool
+	lastErr error // why the last association was lost (LastError)
 
 	// active is the copy-on-write list of ASP-ACTIVE associations, in id
 	// order, that Send load-shares over without taking mu.
@@ -202,6 +216,7 @@ type Endpoint struct {
 func NewEndpoint(cfg Config) (*Endpoint, error) {
 	cfg.RoutingContexts = slices.Clone(cfg.RoutingContexts)
 	cfg.Connect = slices.Clone(cfg.Connect)
+	cfg.Register = cloneKeys(cfg.Register)
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -463,6 +478,16 @@ func (e *Endpoint) Associations() []AssociationInfo {
 	return list
 }
 
+// LastError returns why the endpoint's most recently lost association
+// went (a *RegistrationError when the peer refused a Routing Key of
+// Config.Register), or nil if none was lost. An orderly close by this end
+// does not count.
+func (e *Endpoint) LastError() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.lastErr
+}
+
 // ActiveCount returns the number of ASP-ACTIVE associations.
 func (e *Endpoint) ActiveCount() int { return len(*e.active.Load()) }
 
@@ -473,6 +498,11 @@ func (e *Endpoint) WaitActive(ctx context.Context, n int) error {
 	for e.ActiveCount() < n {
 		select {
 		case <-ctx.Done():
+			if last := e.LastError(); last != nil {
+				// The cause is what a caller needs to act on (a refused
+				// registration, a peer that never answered ASP Up).
+				return fmt.Errorf("m3ua: %d of %d associations active (last association lost: %w): %w", e.ActiveCount(), n, last, ctx.Err())
+			}
 			return fmt.Errorf("m3ua: %d of %d associations active: %w", e.ActiveCount(), n, ctx.Err())
 		case <-t.C:
 		}

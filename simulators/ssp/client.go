@@ -44,6 +44,13 @@ type Config struct {
 	// RoutingContexts are sent in ASP Active and the first one in DATA.
 	// Nil means none (single AS per association).
 	RoutingContexts []uint32
+	// Register registers a Routing Key with M3UA RKM (REG REQ) on each
+	// association instead of relying on a provisioned routing context:
+	// the key is DPC (the SCP) with service indicator SCCP, asking for
+	// RoutingContexts[0] when one is set; the RC the SCP side grants is
+	// then the one used. A refused key fails Dial at once with the
+	// Registration Status (*m3ua.RegistrationError).
+	Register bool
 	// ASPIdentifier, when set, is sent in ASP Up.
 	ASPIdentifier *uint32
 	// OPC/DPC are the SSP's and the SCP's ANSI point codes (defaults
@@ -97,6 +104,9 @@ func (c *Config) defaults() error {
 	}
 	if !c.OPC.Valid(sccp.ANSI) || !c.DPC.Valid(sccp.ANSI) {
 		return fmt.Errorf("ssp: point codes %v/%v are not 24-bit ANSI point codes", c.OPC, c.DPC)
+	}
+	if c.Register && len(c.RoutingContexts) > 1 {
+		return fmt.Errorf("ssp: register: a Routing Key asks for one routing context, not %d", len(c.RoutingContexts))
 	}
 	if c.SSN == 0 {
 		c.SSN = DefaultSSN
@@ -195,7 +205,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	// table's timeout is only a backstop for anything left behind.
 	c.tx = tcap.NewTransactions(tcap.Config{Timeout: max(4*cfg.Timeout, 30*time.Second), Tick: 100 * time.Millisecond})
 
-	ep, err := m3ua.NewEndpoint(m3ua.Config{
+	mcfg := m3ua.Config{
 		Role:              cfg.Role,
 		Network:           cfg.Network,
 		Connect:           cfg.Connect,
@@ -206,7 +216,11 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		Handler:           c.onData,
 		Logger:            cfg.Logger,
 		Tap:               c.tap(),
-	})
+	}
+	if cfg.Register {
+		mcfg.Register, mcfg.RoutingContexts = []m3ua.RoutingKey{routingKey(cfg)}, nil
+	}
+	ep, err := m3ua.NewEndpoint(mcfg)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +232,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	wctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
-	if err := ep.WaitActive(wctx, 1); err != nil {
+	if err := waitActive(wctx, ep, cfg.Register); err != nil {
 		ep.Close()
 		c.cancel()
 		return nil, fmt.Errorf("ssp: %s %v: association to %v not ASP-ACTIVE: %w", cfg.Network, cfg.Role, cfg.Connect, err)
@@ -226,6 +240,39 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	c.wg.Add(1)
 	go c.sweep()
 	return c, nil
+}
+
+// routingKey is the key the switch registers: traffic for the SCP's point
+// code to SCCP, in the provisioned routing context if there is one.
+func routingKey(cfg Config) m3ua.RoutingKey {
+	k := m3ua.RoutingKey{DPC: uint32(cfg.DPC), ServiceIndicators: []uint8{m3ua.SISCCP}}
+	if len(cfg.RoutingContexts) > 0 {
+		k.RoutingContext, k.HasRoutingContext = cfg.RoutingContexts[0], true
+	}
+	return k
+}
+
+// waitActive waits for an ASP-ACTIVE association. When registering, a
+// refused Routing Key ends the wait at once: it is a provisioning error
+// that redialling within the connect timeout will not cure.
+func waitActive(ctx context.Context, ep *m3ua.Endpoint, register bool) error {
+	if !register {
+		return ep.WaitActive(ctx, 1)
+	}
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for ep.ActiveCount() < 1 {
+		var re *m3ua.RegistrationError
+		if err := ep.LastError(); errors.As(err, &re) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ep.WaitActive(ctx, 1) // the timeout error, with the last failure
+		case <-t.C:
+		}
+	}
+	return nil
 }
 
 // sweep advances the transaction table's clock and drops dialogues left

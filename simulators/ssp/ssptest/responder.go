@@ -57,7 +57,10 @@ type Config struct {
 	Role m3ua.Role
 	// Decide defaults to authorizeTermination with no parameters.
 	Decide Decide
-	Logger *slog.Logger
+	// Registrar, when set, answers the switch's REG REQ (M3UA RKM): see
+	// m3ua.Config.Registrar. Nil: RKM is refused as unsupported.
+	Registrar m3ua.Registrar
+	Logger    *slog.Logger
 }
 
 // Responder is a running minimal SCP.
@@ -100,7 +103,7 @@ func Start(cfg Config) (*Responder, error) {
 		return &scratch{buf: make([]byte, 0, 256), out: make([]byte, 0, 320), msg: tcap.Message{Components: make([]tcap.Component, 0, 2)}}
 	}
 	ep, err := m3ua.NewEndpoint(m3ua.Config{Role: cfg.Role, Network: cfg.Network, Listen: cfg.Listen,
-		RoutingContexts: cfg.RoutingContexts, Handler: r.onData, Logger: cfg.Logger})
+		RoutingContexts: cfg.RoutingContexts, Registrar: cfg.Registrar, Handler: r.onData, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
