@@ -23,6 +23,12 @@ func dialRaw(t *testing.T, addr string) *rawPeer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newRawPeer(t, c)
+}
+
+// newRawPeer wraps an established connection, reading what arrives into
+// p.in until it closes (closed with the test).
+func newRawPeer(t *testing.T, c transport.Conn) *rawPeer {
 	p := &rawPeer{t: t, conn: c, in: make(chan []byte, 64)}
 	t.Cleanup(func() { c.Close() })
 	go func() {

@@ -34,19 +34,7 @@ func listenRaw(t *testing.T) *rawServer {
 			if err != nil {
 				return
 			}
-			p := &rawPeer{t: t, conn: conn, in: make(chan []byte, 64)}
-			t.Cleanup(func() { conn.Close() })
-			go func() {
-				defer close(p.in)
-				for {
-					buf := make([]byte, 65536)
-					n, _, err := conn.ReadMsg(buf)
-					if err != nil {
-						return
-					}
-					p.in <- buf[:n]
-				}
-			}()
+			p := newRawPeer(t, conn)
 			s.peers <- p
 		}
 	}()

@@ -390,19 +390,7 @@ func TestASPRejectsRKM(t *testing.T) {
 			t.Fatal("ASP did not dial")
 		}
 		ln.Close()
-		p := &rawPeer{t: t, conn: conn, in: make(chan []byte, 64)}
-		t.Cleanup(func() { conn.Close() })
-		go func() {
-			defer close(p.in)
-			for {
-				buf := make([]byte, 65536)
-				n, _, err := conn.ReadMsg(buf)
-				if err != nil {
-					return
-				}
-				p.in <- buf[:n]
-			}
-		}()
+		p := newRawPeer(t, conn)
 		// Bring the ASP to ASP-ACTIVE so that it stops repeating requests.
 		expectRKM[*ASPUp](t, p)
 		p.send(&ASPUpAck{})
