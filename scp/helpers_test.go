@@ -3,44 +3,31 @@ package scp
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"callgate/internal/vectortest"
 	"callgate/policy"
 	"callgate/sigtran/m3ua"
 	"callgate/sigtran/sccp"
 	"callgate/sigtran/tcap"
 )
 
-var vectorsDir = filepath.Join("..", "testdata", "vectors")
-
 // vectorM3UA returns the M3UA hex of a golden vector (P-01Q ...).
 func vectorM3UA(t testing.TB, id string) []byte {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(vectorsDir, "manifest.json"))
-	if err != nil {
-		t.Fatalf("reading vectors: %v", err)
+	type vec struct {
+		ID  string `json:"id"`
+		Hex struct {
+			M3UA string `json:"m3ua"`
+		} `json:"hex"`
 	}
-	var m struct {
-		Messages []struct {
-			ID  string `json:"id"`
-			Hex struct {
-				M3UA string `json:"m3ua"`
-			} `json:"hex"`
-		} `json:"messages"`
-	}
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatalf("manifest.json: %v", err)
-	}
-	for _, v := range m.Messages {
+	for _, v := range vectortest.Messages[vec](t) {
 		if v.ID == id {
 			b, err := hex.DecodeString(v.Hex.M3UA)
 			if err != nil {

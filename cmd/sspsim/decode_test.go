@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"callgate/internal/vectortest"
 	"callgate/simulators/ssp/dissect"
 )
 
@@ -82,20 +83,11 @@ type manifestMsg struct {
 
 func loadManifest(t *testing.T) []manifestMsg {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(vectors, "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
+	msgs := vectortest.Messages[manifestMsg](t)
+	if len(msgs) != 21 {
+		t.Fatalf("manifest has %d messages", len(msgs))
 	}
-	var m struct {
-		Messages []manifestMsg `json:"messages"`
-	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	if len(m.Messages) != 21 {
-		t.Fatalf("manifest has %d messages", len(m.Messages))
-	}
-	return m.Messages
+	return msgs
 }
 
 type decodeOut struct {

@@ -5,14 +5,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
-)
 
-// vectorsDir holds the golden vectors verified with tshark 4.0.17.
-var vectorsDir = filepath.Join("..", "..", "testdata", "vectors")
+	"callgate/internal/vectortest"
+)
 
 type manifestComponent struct {
 	Type   string `json:"type"`
@@ -42,18 +39,8 @@ type vector struct {
 
 func loadVectors(tb testing.TB) []vector {
 	tb.Helper()
-	raw, err := os.ReadFile(filepath.Join(vectorsDir, "manifest.json"))
-	if err != nil {
-		tb.Fatalf("reading vectors: %v", err)
-	}
-	var m struct {
-		Messages []manifestMessage `json:"messages"`
-	}
-	if err := json.Unmarshal(raw, &m); err != nil {
-		tb.Fatalf("manifest.json: %v", err)
-	}
 	var out []vector
-	for _, msg := range m.Messages {
+	for _, msg := range vectortest.Messages[manifestMessage](tb) {
 		if msg.TCAP == nil {
 			continue
 		}

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"callgate/internal/vectortest"
 )
 
 // manifestMessage is the part of testdata/vectors/manifest.json this
@@ -43,47 +43,10 @@ type manifestMessage struct {
 	} `json:"hex"`
 }
 
-// vectorsManifest finds manifest.json: the repository copy under
-// testdata/vectors at the module root, else the shared reference.
-func vectorsManifest(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			p := filepath.Join(d, "testdata", "vectors", "manifest.json")
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-			break
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	p := "/work/shared/reference/vectors/manifest.json"
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("no vectors: testdata/vectors/manifest.json missing at the module root and %s absent", p)
-	}
-	return p
-}
-
 func loadVectors(t testing.TB) []manifestMessage {
 	t.Helper()
-	raw, err := os.ReadFile(vectorsManifest(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m struct {
-		Messages []manifestMessage `json:"messages"`
-	}
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatalf("manifest.json: %v", err)
-	}
 	var out []manifestMessage
-	for _, x := range m.Messages {
+	for _, x := range vectortest.Messages[manifestMessage](t) {
 		if x.Hex.M3UA != "" {
 			out = append(out, x)
 		}

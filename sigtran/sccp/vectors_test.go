@@ -3,14 +3,10 @@ package sccp
 import (
 	"bytes"
 	"encoding/hex"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
-)
 
-// vectorDir is the repository's copy of the golden vectors.
-var vectorDir = filepath.Join("..", "..", "testdata", "vectors")
+	"callgate/internal/vectortest"
+)
 
 type vecAddr struct {
 	Format            string `json:"format"`
@@ -41,18 +37,8 @@ type vecMsg struct {
 
 func loadVectors(t testing.TB) []vecMsg {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(vectorDir, "manifest.json"))
-	if err != nil {
-		t.Fatalf("golden vectors: %v", err)
-	}
-	var m struct {
-		Messages []vecMsg `json:"messages"`
-	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("manifest.json: %v", err)
-	}
 	var out []vecMsg
-	for _, v := range m.Messages {
+	for _, v := range vectortest.Messages[vecMsg](t) {
 		if v.SCCP != nil {
 			out = append(out, v)
 		}

@@ -3,14 +3,11 @@ package tcap
 import (
 	"bytes"
 	"encoding/hex"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var vectorDir = filepath.Join("..", "..", "testdata", "vectors")
+	"callgate/internal/vectortest"
+)
 
 type vecComp struct {
 	Type          string `json:"type"`
@@ -56,18 +53,8 @@ type vecMsg struct {
 
 func loadVectors(t testing.TB) []vecMsg {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(vectorDir, "manifest.json"))
-	if err != nil {
-		t.Fatalf("golden vectors: %v", err)
-	}
-	var m struct {
-		Messages []vecMsg `json:"messages"`
-	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("manifest.json: %v", err)
-	}
 	var out []vecMsg
-	for _, v := range m.Messages {
+	for _, v := range vectortest.Messages[vecMsg](t) {
 		if v.TCAP != nil {
 			out = append(out, v)
 		}

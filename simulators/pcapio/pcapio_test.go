@@ -3,40 +3,37 @@ package pcapio
 import (
 	"bytes"
 	"encoding/hex"
-	"encoding/json"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
-
-	"callgate/internal/tsharktest"
 	"testing"
 	"time"
+
+	"callgate/internal/tsharktest"
+	"callgate/internal/vectortest"
 )
 
 type manifest struct {
-	Messages []struct {
-		ID         string `json:"id"`
-		Pcap       string `json:"pcap"`
-		Frame      int    `json:"frame"`
-		SCTPStream uint16 `json:"sctpStream"`
-		Hex        struct {
-			M3UA  string `json:"m3ua"`
-			Frame string `json:"frame"`
-		} `json:"hex"`
-	} `json:"messages"`
+	Messages []manifestMsgOf
+}
+
+// manifestMsgOf is the part of a golden vector this package checks.
+type manifestMsgOf struct {
+	ID         string `json:"id"`
+	Pcap       string `json:"pcap"`
+	Frame      int    `json:"frame"`
+	SCTPStream uint16 `json:"sctpStream"`
+	Hex        struct {
+		M3UA  string `json:"m3ua"`
+		Frame string `json:"frame"`
+	} `json:"hex"`
 }
 
 func loadManifest(t *testing.T) manifest {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "vectors", "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var m manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
+	m.Messages = vectortest.Messages[manifestMsgOf](t)
 	return m
 }
 
