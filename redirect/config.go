@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"callgate/policy"
-	"callgate/redirect/token"
+	"callgate/policy/token"
 )
 
 // Config is everything the redirect server needs. The zero value of every

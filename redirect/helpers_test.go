@@ -16,7 +16,7 @@ import (
 
 	"callgate/e164"
 	"callgate/policy"
-	"callgate/redirect/token"
+	"callgate/policy/token"
 	"callgate/store"
 )
 

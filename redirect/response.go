@@ -9,7 +9,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"callgate/policy"
-	"callgate/redirect/token"
+	"callgate/policy/token"
 )
 
 // respond computes the response to one request that sipgo has matched to a

@@ -17,7 +17,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"callgate/policy"
-	"callgate/redirect/token"
+	"callgate/policy/token"
 )
 
 // Server is the SIP redirect server: it answers every INVITE at once with a

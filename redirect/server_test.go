@@ -11,7 +11,7 @@ import (
 
 	"callgate/e164"
 	"callgate/policy"
-	"callgate/redirect/token"
+	"callgate/policy/token"
 )
 
 // TestDecisions drives every decision through a real UDP socket and checks

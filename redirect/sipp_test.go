@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"callgate/policy"
-	"callgate/redirect/token"
+	"callgate/policy/token"
 )
 
 // sippDir holds the scenarios (testdata/sipp at the module root).

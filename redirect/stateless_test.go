@@ -11,7 +11,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"callgate/policy"
-	"callgate/redirect/token"
+	"callgate/policy/token"
 )
 
 // readRaw returns the next datagram's bytes, or nil after wait.

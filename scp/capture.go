@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"callgate/sigtran/m3ua"
-	"callgate/simulators/pcapio"
+	"callgate/sigtran/pcap"
 )
 
 // Live capture: an operator asks the running SCP for a trace of its
@@ -25,14 +25,14 @@ const MaxCapture = 1_000_000
 // captureBuf collects the messages of one capture.
 type captureBuf struct {
 	mu      sync.Mutex
-	msgs    []pcapio.Seen
+	msgs    []pcap.Seen
 	max     int
 	dropped int
 	full    chan struct{} // closed when max messages are kept
 	ended   bool          // Capture has taken msgs: a late tap adds nothing
 }
 
-func (c *captureBuf) add(m pcapio.Seen) {
+func (c *captureBuf) add(m pcap.Seen) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.ended {
@@ -54,8 +54,8 @@ func (s *Service) tap(a *m3ua.Association, out bool, stream uint16, msg []byte) 
 	if c == nil {
 		return
 	}
-	c.add(pcapio.Seen{
-		Time: time.Now(), Out: out, Local: pcapio.AddrPortOf(a.LocalAddr()), Remote: pcapio.AddrPortOf(a.RemoteAddr()),
+	c.add(pcap.Seen{
+		Time: time.Now(), Out: out, Local: pcap.AddrPortOf(a.LocalAddr()), Remote: pcap.AddrPortOf(a.RemoteAddr()),
 		Stream: stream, Message: append([]byte(nil), msg...),
 	})
 }
@@ -65,8 +65,8 @@ func (s *Service) tap(a *m3ua.Association, out bool, stream uint16, msg []byte) 
 // messages are kept (at most MaxCapture), and returns them in the order
 // seen with the number of messages left out once max was reached. One
 // capture runs at a time (ErrCaptureBusy). Write them with
-// pcapio.Writer.WriteSeen.
-func (s *Service) Capture(ctx context.Context, d time.Duration, max int) ([]pcapio.Seen, int, error) {
+// pcap.Writer.WriteSeen.
+func (s *Service) Capture(ctx context.Context, d time.Duration, max int) ([]pcap.Seen, int, error) {
 	if max <= 0 || max > MaxCapture {
 		max = MaxCapture
 	}

@@ -9,7 +9,7 @@ import (
 
 	"callgate/e164"
 	"callgate/policy"
-	"callgate/simulators/pcapio"
+	"callgate/sigtran/pcap"
 	"callgate/simulators/ssp"
 )
 
@@ -34,7 +34,7 @@ func TestCapture(t *testing.T) {
 	defer cl.Close()
 
 	type result struct {
-		msgs    []pcapio.Seen
+		msgs    []pcap.Seen
 		dropped int
 		err     error
 	}
@@ -65,7 +65,7 @@ func TestCapture(t *testing.T) {
 		t.Errorf("directions/addresses: in %+v out %+v", in, out)
 	}
 	var buf bytes.Buffer
-	w, err := pcapio.NewWriter(&buf)
+	w, err := pcap.NewWriter(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestCapture(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	back, err := pcapio.Read(&buf)
+	back, err := pcap.Read(&buf)
 	if err != nil || len(back) != 2 || !bytes.Equal(back[0].Payload, in.Message) || back[0].Stream != 1 {
 		t.Fatalf("pcap read back: %d messages, %v", len(back), err)
 	}

@@ -4,7 +4,7 @@ package main
 // the daemon (GET /debug/capture on the admin listener) and written by the
 // CLI, for Wireshark or sspsim replay. No tcpdump, no root, and the trace
 // decodes as M3UA even when the associations run over TCP (the frames are
-// written as SCTP, as pcapio does for every capture of ours).
+// written as SCTP, as sigtran/pcap does for every capture of ours).
 
 import (
 	"bytes"
@@ -22,12 +22,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"callgate/scp"
-	"callgate/simulators/pcapio"
+	"callgate/sigtran/pcap"
 )
 
 // capturer is a tier that can trace its associations (the SCP).
 type capturer interface {
-	Capture(ctx context.Context, d time.Duration, max int) ([]pcapio.Seen, int, error)
+	Capture(ctx context.Context, d time.Duration, max int) ([]pcap.Seen, int, error)
 }
 
 // Capture limits of the endpoint.
@@ -88,7 +88,7 @@ func (s *server) serveCapture(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var buf bytes.Buffer
-	pw, err := pcapio.NewWriter(&buf)
+	pw, err := pcap.NewWriter(&buf)
 	for i := 0; err == nil && i < len(msgs); i++ {
 		err = pw.WriteSeen(&msgs[i])
 	}

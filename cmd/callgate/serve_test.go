@@ -24,7 +24,7 @@ import (
 	"callgate/policy"
 	"callgate/policy/decisionlog"
 	"callgate/scp"
-	"callgate/simulators/pcapio"
+	"callgate/sigtran/pcap"
 	"callgate/simulators/ssp"
 	"callgate/store"
 )
@@ -184,7 +184,7 @@ scp: {listen: ["127.0.0.1:0"]}
 	if r := <-capDone; r.code != 0 || !strings.Contains(r.err, "Wrote ") {
 		t.Errorf("capture: exit %d\n%s", r.code, r.err)
 	}
-	if msgs, err := pcapio.ReadFile(capPath); err != nil || len(msgs) < 4 || msgs[0].Payload[2] != 3 || msgs[0].Payload[3] != 1 {
+	if msgs, err := pcap.ReadFile(capPath); err != nil || len(msgs) < 4 || msgs[0].Payload[2] != 3 || msgs[0].Payload[3] != 1 {
 		t.Errorf("capture file: %d messages, %v; want ASP Up first, then the rest", len(msgs), err)
 	} else {
 		data := 0

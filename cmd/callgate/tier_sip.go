@@ -9,8 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"callgate/policy/token"
 	"callgate/redirect"
-	"callgate/redirect/token"
 )
 
 // sipTier runs the SIP redirect server (package redirect) as a Tier.

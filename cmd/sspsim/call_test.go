@@ -12,7 +12,7 @@ import (
 
 	"callgate/e164"
 	"callgate/scp/ain"
-	"callgate/simulators/pcapio"
+	"callgate/sigtran/pcap"
 	"callgate/simulators/ssp"
 	"callgate/simulators/ssp/ssptest"
 )
@@ -69,12 +69,12 @@ func TestCallCaptureAndErrors(t *testing.T) {
 	addr := responder(t, func(ta *ain.TerminationAttemptArg) ssptest.Reply {
 		return ssptest.Reply{Drop: drop.Load()}
 	})
-	pcap := filepath.Join(t.TempDir(), "call.pcap")
-	r := run(t, "", "call", "--connect", addr, "--called", "+13035550100", "--calling", "+17195551212", "--capture", pcap, "--count", "2")
+	capFile := filepath.Join(t.TempDir(), "call.pcap")
+	r := run(t, "", "call", "--connect", addr, "--called", "+13035550100", "--calling", "+17195551212", "--capture", capFile, "--count", "2")
 	if r.code != 0 || strings.Count(r.out, "authorizeTermination\n") != 2 {
 		t.Fatalf("exit %d\n%s%s", r.code, r.out, r.err)
 	}
-	msgs, err := pcapio.ReadFile(pcap)
+	msgs, err := pcap.ReadFile(capFile)
 	data := 0
 	for _, m := range msgs {
 		if len(m.Payload) >= 4 && m.Payload[2] == 1 && m.Payload[3] == 1 {
@@ -85,7 +85,7 @@ func TestCallCaptureAndErrors(t *testing.T) {
 		t.Fatalf("capture: %d messages, %d DATA, %v", len(msgs), data, err)
 	}
 	// The capture decodes with sspsim decode.
-	if d := run(t, "", "decode", pcap); d.code != 0 || strings.Count(d.out, "terminationAttempt (0x6405)") != 2 || strings.Count(d.out, "authorizeTermination (0x6502)") != 2 {
+	if d := run(t, "", "decode", capFile); d.code != 0 || strings.Count(d.out, "terminationAttempt (0x6405)") != 2 || strings.Count(d.out, "authorizeTermination (0x6502)") != 2 {
 		t.Fatalf("decode of the capture: exit %d\n%s", d.code, d.out)
 	}
 	drop.Store(true)

@@ -10,9 +10,9 @@ import (
 
 	"callgate/scp/ain"
 	"callgate/sigtran/m3ua"
+	"callgate/sigtran/pcap"
 	"callgate/sigtran/sccp"
 	"callgate/sigtran/tcap"
-	"callgate/simulators/pcapio"
 	"callgate/simulators/ssp"
 )
 
@@ -41,7 +41,7 @@ type captureQuery struct {
 // queriesOf finds the AIN queries (Query packages with a private-op
 // Invoke) of a capture and the answers to them (packages whose responding
 // TID is the query's originating TID, from the query's destination).
-func queriesOf(msgs []pcapio.Message) ([]captureQuery, map[string]*ssp.Answer, map[string]int) {
+func queriesOf(msgs []pcap.Message) ([]captureQuery, map[string]*ssp.Answer, map[string]int) {
 	var qs []captureQuery
 	answers := map[string]*ssp.Answer{}
 	answerFrame := map[string]int{}
@@ -114,7 +114,7 @@ It exits with status 1 when a live answer differs from the captured one
   sspsim replay capture.pcapng --connect 10.0.0.5:2905 --transport sctp --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			msgs, err := pcapio.ReadFile(args[0])
+			msgs, err := pcap.ReadFile(args[0])
 			if err != nil && len(msgs) == 0 {
 				return err
 			}

@@ -14,8 +14,8 @@ import (
 
 	"callgate/e164"
 	"callgate/policy"
+	"callgate/policy/token"
 	"callgate/redirect"
-	"callgate/redirect/token"
 	"callgate/scp"
 	"callgate/scp/ain"
 	"callgate/sigtran/m3ua"

@@ -14,9 +14,9 @@ import (
 	"callgate/internal/tsharktest"
 	"callgate/scp/ain"
 	"callgate/sigtran/m3ua"
+	"callgate/sigtran/pcap"
 	"callgate/sigtran/sccp"
 	"callgate/sigtran/tcap"
-	"callgate/simulators/pcapio"
 )
 
 var (
@@ -216,7 +216,7 @@ func writePcap(t *testing.T, frames []frame) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := pcapio.NewWriter(f)
+	w, err := pcap.NewWriter(f)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"callgate/sigtran/m3ua"
-	"callgate/simulators/pcapio"
+	"callgate/sigtran/pcap"
 )
 
 // Direction of a captured message, seen from the switch.
@@ -82,12 +82,12 @@ func (c *Client) Capture() []Captured {
 // stream 0 is unusual and some dissectors flag it), management on stream 0
 // as RFC 4666 puts it.
 func WritePcap(w io.Writer, msgs []Captured) error {
-	pw, err := pcapio.NewWriter(w)
+	pw, err := pcap.NewWriter(w)
 	if err != nil {
 		return err
 	}
 	for i, m := range msgs {
-		seen := pcapio.Seen{Time: m.Time, Out: m.Direction == Sent, Local: m.Local, Remote: m.Remote,
+		seen := pcap.Seen{Time: m.Time, Out: m.Direction == Sent, Local: m.Local, Remote: m.Remote,
 			Stream: m.Stream, Message: m.Message}
 		if err := pw.WriteSeen(&seen); err != nil {
 			return fmt.Errorf("ssp: writing captured message %d: %w", i+1, err)

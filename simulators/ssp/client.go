@@ -11,9 +11,9 @@ import (
 
 	"callgate/scp/ain"
 	"callgate/sigtran/m3ua"
+	"callgate/sigtran/pcap"
 	"callgate/sigtran/sccp"
 	"callgate/sigtran/tcap"
-	"callgate/simulators/pcapio"
 )
 
 // Defaults of the golden vectors' network.
@@ -457,7 +457,7 @@ func (c *Client) tap() m3ua.Tap {
 		if out {
 			m.Direction = Sent
 		}
-		m.Local, m.Remote = pcapio.AddrPortOf(as.LocalAddr()), pcapio.AddrPortOf(as.RemoteAddr())
+		m.Local, m.Remote = pcap.AddrPortOf(as.LocalAddr()), pcap.AddrPortOf(as.RemoteAddr())
 		if c.cfg.Capture {
 			c.cap.add(m)
 		}

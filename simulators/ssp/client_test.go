@@ -16,8 +16,8 @@ import (
 	"callgate/e164"
 	"callgate/internal/tsharktest"
 	"callgate/scp/ain"
+	"callgate/sigtran/pcap"
 	"callgate/sigtran/tcap"
-	"callgate/simulators/pcapio"
 	"callgate/simulators/ssp"
 	"callgate/simulators/ssp/ssptest"
 )
@@ -393,7 +393,7 @@ func TestCapturePcapTshark(t *testing.T) {
 	if err := ssp.WritePcap(&buf, all); err != nil {
 		t.Fatal(err)
 	}
-	back, err := pcapio.Read(bytes.NewReader(buf.Bytes()))
+	back, err := pcap.Read(bytes.NewReader(buf.Bytes()))
 	if err != nil || len(back) != len(all) || !bytes.Equal(back[0].Payload, all[0].Message) {
 		t.Fatalf("read back %d messages: %v", len(back), err)
 	}

@@ -7,7 +7,7 @@ import (
 
 	"callgate/sigtran/ber"
 	"callgate/sigtran/m3ua"
-	"callgate/simulators/pcapio"
+	"callgate/sigtran/pcap"
 )
 
 // ParseHex reads hexadecimal text: spaces, tabs, newlines, colons, dashes,
@@ -127,7 +127,7 @@ func DecodeHexArgs(args []string) []Message {
 
 // DecodeCapture decodes every M3UA message of a pcap or pcapng file.
 func DecodeCapture(path string) ([]Message, error) {
-	msgs, err := pcapio.ReadFile(path)
+	msgs, err := pcap.ReadFile(path)
 	if err != nil && len(msgs) == 0 {
 		return nil, err
 	}

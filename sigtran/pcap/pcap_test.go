@@ -1,4 +1,4 @@
-package pcapio
+package pcap
 
 import (
 	"bytes"

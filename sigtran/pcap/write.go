@@ -1,4 +1,4 @@
-// Package pcapio writes and reads packet captures of M3UA traffic, so that
+// Package pcap writes and reads packet captures of M3UA traffic, so that
 // what callgate puts on the wire can be judged by Wireshark (tshark) and
 // captured traces can be decoded and replayed by the simulators.
 //
@@ -9,7 +9,7 @@
 // Ethernet, Linux cooked (SLL) and raw-IP link types, IPv4 and IPv6, SCTP
 // (every DATA chunk, bundled or not) and M3UA over TCP (segments reassembled
 // per flow and split on the M3UA length field).
-package pcapio
+package pcap
 
 import (
 	"encoding/binary"
@@ -54,7 +54,7 @@ type Writer struct {
 func NewWriter(w io.Writer) (*Writer, error) {
 	pw := pcapgo.NewWriter(w)
 	if err := pw.WriteFileHeader(snapLen, layers.LinkTypeEthernet); err != nil {
-		return nil, fmt.Errorf("pcapio: writing file header: %w", err)
+		return nil, fmt.Errorf("pcap: writing file header: %w", err)
 	}
 	return &Writer{
 		w:    pw,
@@ -140,7 +140,7 @@ func isM3UAData(msg []byte) bool { return len(msg) >= 4 && msg[2] == 1 && msg[3]
 // unfragmented DATA chunk.
 func (w *Writer) WriteSCTPData(t time.Time, src, dst netip.AddrPort, stream uint16, ppid uint32, payload []byte) error {
 	if !src.Addr().Is4() || !dst.Addr().Is4() {
-		return fmt.Errorf("pcapio: only IPv4 addresses are written, got %s -> %s", src, dst)
+		return fmt.Errorf("pcap: only IPv4 addresses are written, got %s -> %s", src, dst)
 	}
 	fk := flowKey{src, dst}
 	tsn, ok := w.tsn[fk]
@@ -201,7 +201,7 @@ func (w *Writer) WriteSCTPData(t time.Time, src, dst netip.AddrPort, stream uint
 	}
 	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
 	if err := gopacket.SerializeLayers(w.buf, opts, eth, ip, sctp, data); err != nil {
-		return fmt.Errorf("pcapio: serialising frame: %w", err)
+		return fmt.Errorf("pcap: serialising frame: %w", err)
 	}
 	frame := w.buf.Bytes()
 	// gopacket checksums the SCTP packet without zeroing the checksum field

@@ -1,0 +1,61 @@
+// Package daemon is callgate's composition root: it turns the configuration
+// into running tiers over one store, one decision engine and one decision
+// log, and takes them down again in order.
+//
+// A tier is a protocol front end (the AIN SCP, the SIP redirect server, the
+// B2BUA, the admin API). Every tier is built the same way:
+//
+//  1. daemon/<tier>.go maps the tier's configuration section onto the
+//     tier package's own Config (the tier never imports internal/config),
+//     and is the only place that translation happens; `config check` runs
+//     it too, so every error serve would report is reported without
+//     opening a socket.
+//  2. The tier package's New(cfg, ...options) validates its Config and
+//     takes what it needs from the daemon as options: the guarded decision
+//     path (policy.Guard), the decision log for answers given without the
+//     engine, and a prometheus.Registerer for its own collectors (the tier
+//     defines and registers them; the daemon only owns the registry).
+//  3. The daemon drives the result through the Tier interface below.
+//
+// Start order: store -> decision log -> metrics -> admin listener -> tiers in
+// the order of the tier list; shutdown runs the same list in reverse (each
+// tier drained, then stopped), then the admin listener, the decision log
+// (flushed) and the store.
+package daemon
+
+import "context"
+
+// Tier is one protocol front end as the daemon runs it.
+type Tier interface {
+	// Name is the tier's short name for logs, metrics and readiness
+	// ("scp", "sip", "b2bua").
+	Name() string
+
+	// Start opens the tier's sockets and starts serving in the background.
+	// It returns once the tier accepts work, or with the reason it cannot
+	// (a busy port, a bad certificate); the daemon then stops everything it
+	// started. A failure after Start returned is reported through the
+	// fail function the daemon gave the tier at construction.
+	Start(ctx context.Context) error
+
+	// Ready reports whether the tier is serving: nil, or why not (no
+	// switch association active, SIP listener closed). /readyz shows each
+	// tier's answer.
+	Ready() error
+
+	// Drain stops taking new work and tells the peers so they move it
+	// elsewhere (M3UA ASP Inactive to the switches, SIP 503 to new
+	// INVITEs), then waits until everything already received has been
+	// answered or ctx ends. The tier keeps its sockets open, so answers
+	// still go out.
+	Drain(ctx context.Context) error
+
+	// Stop closes everything the tier opened. It is called after Drain
+	// (or after a failed start) and returns once the tier's goroutines have
+	// ended or ctx ends.
+	Stop(ctx context.Context) error
+
+	// Describe says where the tier listens (addresses with ports resolved),
+	// for the start-up summary.
+	Describe() string
+}

@@ -1,0 +1,96 @@
+package policy
+
+import (
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+)
+
+// Fault says why a guarded decision cannot be used as the engine gave it.
+// Each tier maps a fault to its own safe answer (the SCP: authorize or
+// forward, per scp.safe_answer; the SIP tiers: 503 for FaultLate, 500 for
+// the others) and counts it; none of them may lose the call or crash.
+type Fault uint8
+
+// Faults.
+const (
+	FaultNone    Fault = iota // the decision is good: carry it out
+	FaultLate                 // not made within the time budget
+	FaultPanic                // a rule or signal panicked (recovered, logged)
+	FaultInvalid              // no usable action came back
+)
+
+var faultNames = [...]string{"none", "late", "panic", "invalid"}
+
+func (f Fault) String() string {
+	if int(f) < len(faultNames) {
+		return faultNames[f]
+	}
+	return fmt.Sprintf("fault(%d)", uint8(f))
+}
+
+// Guard is the one way a tier asks the engine: the decision runs under a
+// time budget, a panic anywhere below Decide is recovered and reported as
+// FaultPanic, and a late or invalid answer is reported instead of used.
+// It is safe for concurrent use and adds no allocation to Decide.
+type Guard struct {
+	d     Decider
+	log   *slog.Logger
+	limit logLimiter
+}
+
+// NewGuard guards d. Panics are logged on log (at most one line a second,
+// with the count of those suppressed); nil logs nowhere.
+func NewGuard(d Decider, log *slog.Logger) *Guard {
+	return &Guard{d: d, log: log}
+}
+
+// Decider is the guarded engine, for callers that only read it (tests,
+// `callgate decide`).
+func (g *Guard) Decider() Decider { return g.d }
+
+// Decide asks the engine about c under b, which must end by deadline; b is
+// the caller's reusable Budget (one per worker or call). When the fault is
+// not FaultNone the returned Decision must not be carried out; its Trace is
+// still the engine's, for the record.
+func (g *Guard) Decide(b *Budget, c *Call, deadline time.Time) (d Decision, f Fault) {
+	b.Start(deadline)
+	defer func() {
+		b.Finish()
+		if r := recover(); r != nil {
+			f = FaultPanic
+			if ok, n := g.limit.allow(time.Now(), time.Second); ok && g.log != nil {
+				g.log.Error("decision engine panicked: the tier gives its safe answer", "panic", fmt.Sprint(r),
+					"calling", c.Calling.String(), "called", c.Called.String(), "origin", c.Origin.String(),
+					"suppressed_since_last", n)
+			}
+		}
+	}()
+	d = g.d.Decide(b, *c)
+	switch {
+	case !time.Now().Before(deadline):
+		f = FaultLate
+	case d.Action < ActionAllow || d.Action > ActionVoicemail:
+		f = FaultInvalid
+	}
+	return d, f
+}
+
+// logLimiter lets one log line through per interval and counts the rest.
+type logLimiter struct {
+	next       atomic.Int64
+	suppressed atomic.Uint64
+}
+
+// allow reports whether to log now and how many lines were suppressed
+// since the last one that was let through.
+func (l *logLimiter) allow(now time.Time, every time.Duration) (bool, uint64) {
+	n := l.next.Load()
+	t := now.UnixNano()
+	if t < n || !l.next.CompareAndSwap(n, t+int64(every)) {
+		l.suppressed.Add(1)
+		return false, 0
+	}
+	return true, l.suppressed.Swap(0)
+}

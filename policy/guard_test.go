@@ -1,0 +1,71 @@
+package policy
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+type deciderFunc func(ctx context.Context, c Call) Decision
+
+func (f deciderFunc) Decide(ctx context.Context, c Call) Decision { return f(ctx, c) }
+
+func TestGuardFaults(t *testing.T) {
+	cases := []struct {
+		name string
+		d    deciderFunc
+		want Fault
+	}{
+		{"good", func(context.Context, Call) Decision { return Decision{Action: ActionBlock} }, FaultNone},
+		{"panic", func(context.Context, Call) Decision { panic("rule exploded") }, FaultPanic},
+		{"invalid", func(context.Context, Call) Decision { return Decision{} }, FaultInvalid},
+		{"out of range", func(context.Context, Call) Decision { return Decision{Action: ActionVoicemail + 1} }, FaultInvalid},
+		{"late", func(ctx context.Context, _ Call) Decision {
+			<-ctx.Done() // a signal that waits for its budget
+			return Decision{Action: ActionAllow}
+		}, FaultLate},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewGuard(tc.d, nil)
+			var b Budget
+			c := Call{Calling: 17195551212, Called: 13035550100}
+			_, f := g.Decide(&b, &c, time.Now().Add(20*time.Millisecond))
+			if f != tc.want {
+				t.Fatalf("fault %v, want %v", f, tc.want)
+			}
+			if b.Err() == nil {
+				t.Fatal("the budget is still live after the decision")
+			}
+		})
+	}
+}
+
+// A Budget is reused call after call; a channel handed out for one decision
+// is closed when it ends, and the next decision starts live.
+func TestBudgetReuse(t *testing.T) {
+	var b Budget
+	b.Start(time.Now().Add(time.Hour))
+	ch := b.Done()
+	b.Finish()
+	select {
+	case <-ch:
+	default:
+		t.Fatal("Done channel not closed by Finish")
+	}
+	b.Start(time.Now().Add(time.Hour))
+	if b.Err() != nil {
+		t.Fatalf("reused budget: %v", b.Err())
+	}
+	b.Finish()
+}
+
+func BenchmarkGuardDecide(b *testing.B) {
+	g := NewGuard(New(nil), nil)
+	var bud Budget
+	c := Call{Calling: 17195551212, Called: 13035550100}
+	b.ReportAllocs()
+	for b.Loop() {
+		g.Decide(&bud, &c, time.Now().Add(time.Second))
+	}
+}
