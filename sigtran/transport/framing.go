@@ -18,14 +18,42 @@ type FrameError struct {
 	// about a header), so the M3UA layer can answer with ERR before the
 	// connection closes.
 	Header [8]byte
+	// Err is the underlying condition when it has a type of its own (a
+	// *MessageTooLongError); errors.As finds it through Unwrap.
+	Err error
 }
 
 func (e *FrameError) Error() string {
 	return fmt.Sprintf("transport: bad M3UA framing at stream offset %d: %s", e.Offset, e.What)
 }
 
+func (e *FrameError) Unwrap() error { return e.Err }
+
+// MessageTooLongError is a message longer than the configured maximum
+// (Config.MaxMessage, 64 KiB by default). Over SCTP, whose messages are
+// delimited by the transport, the message has been read out and discarded
+// and the association can carry on; over TCP it comes inside a *FrameError,
+// because the length that frames the stream is the thing in doubt (a
+// length that large is far likelier a lost framing than a real message).
+type MessageTooLongError struct {
+	// Header is the message's common header as received.
+	Header [8]byte
+	// Length is the message's length: what its header announces (TCP), or
+	// the octets the transport delivered (SCTP).
+	Length int64
+	// Max is the limit it broke.
+	Max int
+}
+
+func (e *MessageTooLongError) Error() string {
+	return fmt.Sprintf("transport: M3UA message of %d octets over the %d-octet maximum", e.Length, e.Max)
+}
+
 // FrameReader splits a byte stream into M3UA messages using the common
-// header: version 1, length at least 8 and at most the configured maximum.
+// header's length: at least 8 and at most the configured maximum. It does
+// not judge the version: a message of another version is still framed by
+// its length, and RFC 4666 §3.8.1 has the M3UA layer answer it with ERR
+// (Invalid Version) and carry on.
 type FrameReader struct {
 	r   *bufio.Reader
 	max int
@@ -47,8 +75,9 @@ func NewFrameReader(r io.Reader, max int) *FrameReader {
 
 // ReadFrame reads the next message into buf and returns its length. It
 // returns io.EOF at a clean end of stream, io.ErrUnexpectedEOF inside a
-// message, and a *FrameError for a header that cannot be an M3UA message
-// or a message larger than the maximum or than buf.
+// message, and a *FrameError for a length that cannot be an M3UA message's
+// or a message larger than the maximum (wrapping a *MessageTooLongError)
+// or than buf.
 func (f *FrameReader) ReadFrame(buf []byte) (int, error) {
 	if f.err != nil {
 		return 0, f.err
@@ -70,20 +99,19 @@ func (f *FrameReader) readFrame(buf []byte) (int, error) {
 		}
 		return 0, err
 	}
-	bad := func(off int64, format string, args ...any) error {
+	bad := func(off int64, format string, args ...any) *FrameError {
 		e := &FrameError{Offset: off, What: fmt.Sprintf(format, args...)}
 		copy(e.Header[:], buf[:8])
 		return e
-	}
-	if buf[0] != 1 {
-		return 0, bad(f.off, "version %d, want 1", buf[0])
 	}
 	l := binary.BigEndian.Uint32(buf[4:8])
 	if l < 8 {
 		return 0, bad(f.off+4, "message length %d shorter than the header", l)
 	}
 	if uint64(l) > uint64(f.max) {
-		return 0, bad(f.off+4, "message length %d over the %d-octet maximum", l, f.max)
+		e := bad(f.off+4, "message length %d over the %d-octet maximum", l, f.max)
+		e.Err = &MessageTooLongError{Header: e.Header, Length: int64(l), Max: f.max}
+		return 0, e
 	}
 	if uint64(l) > uint64(len(buf)) {
 		return 0, bad(f.off+4, "message length %d over the %d-octet read buffer", l, len(buf))

@@ -4,7 +4,7 @@ package transport
 
 import (
 	"context"
-	"errors"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -61,7 +61,8 @@ func sctpNet(network string) string {
 type sctpConn struct {
 	c             *sctp.SCTPConn
 	streams       uint16
-	local, remote net.Addr // cached: the binding returns nil once closed
+	local, remote net.Addr  // cached: the binding returns nil once closed
+	oob           [256]byte // control data of the last read (ReadMsg is single-caller)
 }
 
 // unknownAddr stands in for an address the kernel would not report.
@@ -132,22 +133,72 @@ func dialSCTP(ctx context.Context, cfg Config) (Conn, error) {
 	}
 }
 
+// ReadMsg reads one whole message. A message longer than buf (the
+// kernel delivers it in pieces, none but the last marked MSG_EOR, before
+// any other message of the association) is read out to its end and
+// discarded: the result is a *MessageTooLongError and the association can
+// carry on, its message boundaries being intact.
 func (s *sctpConn) ReadMsg(buf []byte) (int, uint16, error) {
-	n, info, err := s.c.SCTPRead(buf)
-	if err != nil {
-		if n == 0 && errors.Is(err, io.EOF) {
-			return 0, 0, io.EOF
+	n, stream, eor, err := s.recv(buf)
+	if err != nil || eor {
+		return n, stream, err
+	}
+	tl := &MessageTooLongError{Length: int64(n), Max: len(buf)}
+	copy(tl.Header[:], buf[:n])
+	for !eor {
+		var m int
+		if m, _, eor, err = s.recv(buf); err != nil {
+			return 0, stream, err
 		}
-		return 0, 0, err
+		tl.Length += int64(m)
 	}
-	if n <= 0 {
-		return 0, 0, io.EOF
+	return 0, stream, tl
+}
+
+// recv reads the next piece of a data message into buf: its length, its
+// stream, and whether it ends the message (MSG_EOR). Notifications are
+// skipped (only DATA_IO is subscribed, so none are expected). The binding's
+// SCTPRead cannot be used: it does not report MSG_EOR.
+func (s *sctpConn) recv(buf []byte) (n int, stream uint16, eor bool, err error) {
+	for {
+		rc, err := s.c.SyscallConn()
+		if err != nil {
+			return 0, 0, false, fmt.Errorf("transport: sctp read: %w", net.ErrClosed)
+		}
+		var oobn, flags int
+		var rerr error
+		cerr := rc.Control(func(fd uintptr) {
+			n, oobn, flags, _, rerr = syscall.Recvmsg(int(fd), buf, s.oob[:], 0)
+		})
+		if rerr == nil {
+			rerr = cerr
+		}
+		if rerr != nil {
+			return 0, 0, false, rerr
+		}
+		if flags&sctp.MSG_NOTIFICATION != 0 && n > 0 {
+			continue
+		}
+		if n == 0 {
+			return 0, 0, false, io.EOF // the peer shut the association down
+		}
+		return n, sndRcvStream(s.oob[:oobn]), flags&syscall.MSG_EOR != 0, nil
 	}
-	var stream uint16
-	if info != nil {
-		stream = info.Stream
+}
+
+// sndRcvStream returns the stream of the struct sctp_sndrcvinfo in a
+// received control message (its first field, in host order), 0 if absent.
+func sndRcvStream(oob []byte) uint16 {
+	msgs, err := syscall.ParseSocketControlMessage(oob)
+	if err != nil {
+		return 0
 	}
-	return n, stream, nil
+	for _, m := range msgs {
+		if m.Header.Level == syscall.IPPROTO_SCTP && m.Header.Type == sctp.SCTP_CMSG_SNDRCV && len(m.Data) >= 2 {
+			return binary.NativeEndian.Uint16(m.Data[:2])
+		}
+	}
+	return 0
 }
 
 func (s *sctpConn) WriteMsg(b []byte, stream uint16) error {

@@ -40,8 +40,12 @@ type Config struct {
 	// association set-up (default 16 each); the peer may grant fewer, see
 	// Conn.Streams. Ignored by TCP.
 	OutStreams, InStreams uint16
-	// MaxMessage bounds one M3UA message (default 64 KiB). A TCP peer that
-	// announces a longer message is cut off.
+	// MaxMessage bounds one M3UA message, common header included
+	// (default 64 KiB; ReadMsg's buffer should hold as much). A longer
+	// message is reported by ReadMsg as a *MessageTooLongError: over SCTP
+	// it has been discarded and the association goes on; over TCP it comes
+	// inside a *FrameError and the connection is lost (the length that
+	// frames the stream is what is in doubt).
 	MaxMessage int
 }
 
@@ -63,7 +67,8 @@ func (c Config) withDefaults() Config {
 // is safe for concurrent use; Close unblocks a pending ReadMsg.
 type Conn interface {
 	// ReadMsg reads one whole message into buf and reports its length and
-	// the stream it arrived on. buf should hold Config.MaxMessage octets.
+	// the stream it arrived on. buf should hold Config.MaxMessage octets;
+	// a longer message gives a *MessageTooLongError (see Config.MaxMessage).
 	ReadMsg(buf []byte) (n int, stream uint16, err error)
 	// WriteMsg sends b as one message on stream (PPID 3 on SCTP).
 	WriteMsg(b []byte, stream uint16) error

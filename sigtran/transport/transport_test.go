@@ -3,11 +3,14 @@ package transport
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
 	"testing"
 	"time"
+
+	"callgate/internal/sctptest"
 )
 
 func msg(n int, fill byte) []byte {
@@ -98,7 +101,6 @@ func TestTCPFramingErrorIsFatal(t *testing.T) {
 		hdr  []byte
 		want string
 	}{
-		{"version", []byte{2, 0, 3, 1, 0, 0, 0, 8}, "version 2"},
 		{"short length", []byte{1, 0, 3, 1, 0, 0, 0, 4}, "shorter than the header"},
 		{"too long", []byte{1, 0, 3, 1, 0, 1, 0, 1}, "over the 65536-octet maximum"},
 	} {
@@ -116,11 +118,36 @@ func TestTCPFramingErrorIsFatal(t *testing.T) {
 			if !errors.As(err, &fe) || fe.Offset < 12 || !bytes.Contains([]byte(err.Error()), []byte(c.want)) {
 				t.Fatalf("error %v, want FrameError at offset >= 12 with %q", err, c.want)
 			}
+			var tl *MessageTooLongError
+			if tooLong := errors.As(err, &tl); tooLong != (c.name == "too long") {
+				t.Fatalf("MessageTooLongError found: %v, for %s", tooLong, c.name)
+			} else if tooLong && (tl.Length != 65537 || tl.Max != DefaultMaxMessage || tl.Header != [8]byte(c.hdr)) {
+				t.Fatalf("too long: %+v", tl)
+			}
 			// Sticky: the stream cannot be resynchronised.
 			if _, _, err2 := server.ReadMsg(buf); err2 != err {
 				t.Fatalf("second read after a framing error: %v", err2)
 			}
 		})
+	}
+}
+
+// TestTCPOtherVersionIsFramed: a message of another M3UA version is still
+// framed by its length and delivered, for the M3UA layer to answer with
+// ERR Invalid Version (RFC 4666 §3.8.1) while the connection carries on.
+func TestTCPOtherVersionIsFramed(t *testing.T) {
+	client, server := pair(t, Config{Network: "tcp", Address: "127.0.0.1:0"})
+	v2 := msg(16, 2)
+	v2[0] = 2
+	if err := client.WriteMsg(append(v2, msg(12, 1)...), 0); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, DefaultMaxMessage)
+	for i, want := range [][]byte{v2, msg(12, 1)} {
+		n, _, err := server.ReadMsg(buf)
+		if err != nil || !bytes.Equal(buf[:n], want) {
+			t.Fatalf("message %d: %x %v, want %x", i, buf[:n], err, want)
+		}
 	}
 }
 
@@ -180,9 +207,7 @@ func TestSCTPAvailableExplains(t *testing.T) {
 }
 
 func TestSCTPMessages(t *testing.T) {
-	if err := SCTPAvailable(); err != nil {
-		t.Skipf("skipping: %v", err)
-	}
+	sctptest.Need(t, SCTPAvailable)
 	client, server := pair(t, Config{Network: "sctp", Address: "127.0.0.1:0", OutStreams: 8, InStreams: 8})
 	if client.Streams() < 2 || client.Network() != "sctp" {
 		t.Fatalf("streams %d network %s", client.Streams(), client.Network())
@@ -191,6 +216,31 @@ func TestSCTPMessages(t *testing.T) {
 	exchange(t, client, server, 5)
 	if err := client.WriteMsg(msg(8, 0), client.Streams()); !errors.Is(err, ErrStream) {
 		t.Fatalf("write on stream %d: %v", client.Streams(), err)
+	}
+}
+
+// TestSCTPMessageTooLong: a message longer than the reader's buffer is
+// read out and reported as a *MessageTooLongError with its full length;
+// the association goes on with the next message intact.
+func TestSCTPMessageTooLong(t *testing.T) {
+	sctptest.Need(t, SCTPAvailable)
+	client, server := pair(t, Config{Network: "sctp", Address: "127.0.0.1:0"})
+	big := msg(3000, 7)
+	go func() {
+		for _, m := range [][]byte{big, msg(12, 1)} {
+			if err := client.WriteMsg(m, 1); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	buf := make([]byte, 1024)
+	_, _, err := server.ReadMsg(buf)
+	var tl *MessageTooLongError
+	if !errors.As(err, &tl) || tl.Length != 3000 || tl.Max != 1024 || tl.Header != [8]byte(big[:8]) {
+		t.Fatalf("oversize message: %v (%+v)", err, tl)
+	}
+	if n, st, err := server.ReadMsg(buf); err != nil || !bytes.Equal(buf[:n], msg(12, 1)) || st != 1 {
+		t.Fatalf("next message: %x on stream %d, %v", buf[:n], st, err)
 	}
 }
 
@@ -211,8 +261,8 @@ func FuzzFrameReader(f *testing.F) {
 			if err != nil {
 				break
 			}
-			if n < 8 || n > len(buf) || buf[0] != 1 {
-				t.Fatalf("bad frame accepted: %d octets, version %d", n, buf[0])
+			if n < 8 || n > len(buf) || n != int(binary.BigEndian.Uint32(buf[4:8])) {
+				t.Fatalf("bad frame accepted: %d octets, header %x", n, buf[:8])
 			}
 			if !bytes.Equal(buf[:n], in[total:total+n]) {
 				t.Fatal("frame does not match the input")
