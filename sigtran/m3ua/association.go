@@ -301,21 +301,8 @@ func (a *Association) reader() {
 	for {
 		n, stream, err := a.conn.ReadMsg(buf)
 		if err != nil {
-			var fe *transport.FrameError
-			if errors.As(err, &fe) && fe.Header != [8]byte{} {
-				// The byte stream cannot be resynchronised, but the peer
-				// is told why before the connection goes (RFC 4666
-				// §3.8.1); written directly as the writer is about to stop.
-				code := CodeProtocolError
-				if fe.Header[0] != Version {
-					code = CodeInvalidVersion
-				}
-				if b, merr := (&Err{Code: code, Diagnostic: fe.Header[:]}).MarshalBinary(); merr == nil {
-					a.tap(true, 0, b)
-					a.conn.WriteMsg(b, 0)
-					a.ep.stats.errOut.Add(1)
-				}
-				a.ep.stats.decodeErr.Add(1)
+			if a.readFailed(err) {
+				continue
 			}
 			if err == io.EOF {
 				err = errors.New("peer closed the association")
@@ -326,6 +313,56 @@ func (a *Association) reader() {
 		a.tap(false, stream, buf[:n])
 		a.handle(buf[:n], stream)
 	}
+}
+
+// readFailed answers a message the transport could not deliver with ERR
+// (RFC 4666 §3.8.1: the peer learns why) and reports whether the
+// association can go on: true for a message over Config.MaxMessage on
+// SCTP (discarded whole), false for a broken TCP framing (the byte stream
+// cannot be resynchronised; the ERR is written directly, as the writer is
+// about to stop) and for every other read error.
+func (a *Association) readFailed(err error) bool {
+	var fe *transport.FrameError
+	var tl *transport.MessageTooLongError
+	framing := errors.As(err, &fe)
+	tooLong := errors.As(err, &tl)
+	if !framing && !tooLong {
+		return false
+	}
+	a.ep.stats.decodeErr.Add(1)
+	var hdr [8]byte
+	if framing {
+		hdr = fe.Header
+	}
+	if tooLong {
+		hdr = tl.Header
+		a.ep.stats.tooLong.Add(1)
+		what := "message discarded, association kept"
+		if framing {
+			what = "association closed: the TCP framing is lost"
+		}
+		a.ep.log.Warn("m3ua message over the size limit, answered with ERR Protocol Error", "assoc", a.id,
+			"remote", a.conn.RemoteAddr().String(), "length", tl.Length, "max", tl.Max,
+			"class", hdr[2], "type", hdr[3], "then", what)
+	}
+	if hdr == [8]byte{} {
+		return false
+	}
+	code := CodeProtocolError
+	if hdr[0] != Version {
+		code = CodeInvalidVersion
+	}
+	m := &Err{Code: code, Diagnostic: slices.Clone(hdr[:])}
+	if !framing {
+		a.sendMgmt(m)
+		return true
+	}
+	if b, merr := m.MarshalBinary(); merr == nil {
+		a.tap(true, 0, b)
+		a.conn.WriteMsg(b, 0)
+		a.ep.stats.errOut.Add(1)
+	}
+	return false
 }
 
 // tap shows msg to Config.Tap, if any.

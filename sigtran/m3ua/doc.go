@@ -36,4 +36,22 @@
 // Association.SendData queue outgoing DATA without blocking, on the data
 // stream chosen by SLS (1 + SLS mod (streams-1); stream 0 carries
 // management). The TCP transport has one stream.
+//
+// Bad input. A message this end cannot accept gets an ERR with the RFC 4666
+// §3.8.1 error code and the offending message (its first 256 octets) as
+// Diagnostic Information, and the association goes on: that includes a
+// message of another M3UA version (ERR Invalid Version; over TCP the
+// common header's length still frames the stream). Only a broken TCP
+// framing (a length under 8 or over the limit below) closes the
+// association, after the ERR, since the byte stream cannot be
+// resynchronised.
+//
+// Size limit. One M3UA message, common header included, is at most
+// Config.MaxMessage octets: 65,536 (64 KiB, transport.DefaultMaxMessage)
+// unless configured. For scale, an AIN query in an SCCP UDT is under 300
+// octets and an XUDT under 300; a whole LUDT under 4,000. A longer message
+// received is answered with ERR Protocol Error (Diagnostic: its common
+// header), logged at WARN with its length and the limit, and counted in
+// Stats.TooLong; over SCTP it is read out and discarded and the
+// association goes on, over TCP the association is then closed.
 package m3ua

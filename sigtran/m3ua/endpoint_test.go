@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"callgate/internal/sctptest"
 	"callgate/sigtran/transport"
 )
 
@@ -395,9 +396,7 @@ func TestConfigValidation(t *testing.T) {
 }
 
 func TestEndpointSCTP(t *testing.T) {
-	if err := transport.SCTPAvailable(); err != nil {
-		t.Skipf("skipping: %v", err)
-	}
+	sctptest.Need(t, transport.SCTPAvailable)
 	sgData := make(chan received, 16)
 	sg := start(t, fast(Config{Role: RoleSG, Network: "sctp", Listen: "127.0.0.1:0", RoutingContexts: []uint32{10}, Handler: collector(sgData)}))
 	asp := start(t, fast(Config{Role: RoleASP, Network: "sctp", Connect: []string{sg.Addr()}, RoutingContexts: []uint32{10}}))

@@ -2,9 +2,14 @@ package m3ua
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"callgate/internal/sctptest"
 	"callgate/sigtran/transport"
 )
 
@@ -266,15 +271,49 @@ func TestASPRejectsSGOnlyMessages(t *testing.T) {
 	waitFor(t, "standby", 2*time.Second, func() bool { return asp.ActiveCount() == 0 })
 }
 
+// logLines is a slog handler that keeps the messages logged at WARN and
+// above, for tests that check an event is logged.
+type logLines struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *logLines) Enabled(_ context.Context, lv slog.Level) bool { return lv >= slog.LevelWarn }
+func (l *logLines) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString(r.Message)
+	r.Attrs(func(a slog.Attr) bool { fmt.Fprintf(&b, " %s=%v", a.Key, a.Value); return true })
+	l.mu.Lock()
+	l.msgs = append(l.msgs, b.String())
+	l.mu.Unlock()
+	return nil
+}
+func (l *logLines) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logLines) WithGroup(string) slog.Handler      { return l }
+
+func (l *logLines) find(sub string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, m := range l.msgs {
+		if strings.Contains(m, sub) {
+			return m
+		}
+	}
+	return ""
+}
+
 func TestSGFramingErrorGetsERRThenClose(t *testing.T) {
-	sg := start(t, fast(Config{Role: RoleSG, Listen: "127.0.0.1:0"}))
+	logs := &logLines{}
+	sg := start(t, fast(Config{Role: RoleSG, Listen: "127.0.0.1:0", Logger: slog.New(logs)}))
 	for _, c := range []struct {
 		hdr  []byte
 		code ErrorCode
 	}{
-		{[]byte{2, 0, 3, 1, 0, 0, 0, 8}, CodeInvalidVersion},
 		{[]byte{1, 0, 3, 1, 0, 0, 0, 4}, CodeProtocolError},
+		{[]byte{2, 0, 3, 1, 0, 0, 0, 4}, CodeInvalidVersion},
 		{[]byte{1, 0, 3, 1, 0x7f, 0, 0, 0}, CodeProtocolError},
+		// Over the 64 KiB limit by one octet.
+		{[]byte{1, 0, 3, 1, 0, 1, 0, 1}, CodeProtocolError},
 	} {
 		p := dialRaw(t, sg.Addr())
 		p.sendRaw(c.hdr)
@@ -289,6 +328,69 @@ func TestSGFramingErrorGetsERRThenClose(t *testing.T) {
 		case <-time.After(3 * time.Second):
 			t.Fatal("association not closed")
 		}
+	}
+	line := logs.find("length=65537")
+	if !strings.Contains(line, "over the size limit") || !strings.Contains(line, "max=65536") || !strings.Contains(line, "closed") {
+		t.Fatalf("oversize message logged as %q", line)
+	}
+	if st := sg.Stats(); st.TooLong != 2 { // 65537 and 0x7f000000 octets
+		t.Fatalf("TooLong %d, want 2", st.TooLong)
+	}
+}
+
+// TestWrongVersionGetsERRAndKeepsAssociation: RFC 4666 §3.8.1 answers a
+// message of an unsupported version with ERR Invalid Version; nothing in
+// the RFC closes the association for it (the length still frames the TCP
+// stream), so the peer can go on.
+func TestWrongVersionGetsERRAndKeepsAssociation(t *testing.T) {
+	sg := start(t, fast(Config{Role: RoleSG, Listen: "127.0.0.1:0"}))
+	p := dialRaw(t, sg.Addr())
+	v2 := []byte{2, 0, 3, 1, 0, 0, 0, 12, 0xde, 0xad, 0xbe, 0xef}
+	up, _ := (&ASPUp{}).MarshalBinary()
+	p.sendRaw(append(v2, up...)) // one write: the next message follows at once
+	if e := p.expectErr(CodeInvalidVersion); string(e.Diagnostic) != string(v2) {
+		t.Fatalf("diagnostic %x, want the offending message %x", e.Diagnostic, v2)
+	}
+	if m, ok := p.expect().(*ASPUpAck); !ok {
+		t.Fatalf("after the ERR: %T %+v, want ASP Up Ack on the same association", m, m)
+	}
+	p.sendRaw(v2)
+	p.expectErr(CodeInvalidVersion)
+	p.send(&ASPActive{})
+	if _, ok := p.expect().(*ASPActiveAck); !ok {
+		t.Fatal("no ASP Active Ack after a second wrong-version message")
+	}
+	if st := sg.Stats(); st.Losses != 0 {
+		t.Fatalf("%d associations lost", st.Losses)
+	}
+}
+
+// TestSCTPOversizeGetsERRAndKeepsAssociation: over SCTP a message over
+// MaxMessage is discarded whole (its boundaries are the transport's), so
+// it is answered with ERR and the association goes on.
+func TestSCTPOversizeGetsERRAndKeepsAssociation(t *testing.T) {
+	sctptest.Need(t, transport.SCTPAvailable)
+	logs := &logLines{}
+	sg := start(t, fast(Config{Role: RoleSG, Network: "sctp", Listen: "127.0.0.1:0", MaxMessage: 4096, Logger: slog.New(logs)}))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	c, err := transport.Dial(ctx, transport.Config{Network: "sctp", Address: sg.Addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newRawPeer(t, c)
+	big := make([]byte, 5000)
+	copy(big, []byte{1, 0, 3, 1, 0, 0, 0x13, 0x88})
+	p.sendRaw(big)
+	if e := p.expectErr(CodeProtocolError); string(e.Diagnostic) != string(big[:8]) {
+		t.Fatalf("diagnostic %x", e.Diagnostic)
+	}
+	p.send(&ASPUp{})
+	if _, ok := p.expect().(*ASPUpAck); !ok {
+		t.Fatal("no ASP Up Ack after the oversize message")
+	}
+	if line := logs.find("over the size limit"); !strings.Contains(line, "length=5000") || !strings.Contains(line, "kept") {
+		t.Fatalf("oversize message logged as %q", line)
 	}
 }
 

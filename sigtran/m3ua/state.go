@@ -97,6 +97,9 @@ type Stats struct {
 	// without an orderly ASP Down; HeartbeatLosses those lost because a
 	// BEAT went unanswered.
 	Connects, Losses, HeartbeatLosses uint64
+	// TooLong counts messages over Config.MaxMessage (also counted in
+	// DecodeErrors).
+	TooLong uint64
 }
 
 type counters struct {
@@ -104,6 +107,7 @@ type counters struct {
 	otherIn                         atomic.Uint64
 	errIn, errOut, decodeErr, drop  atomic.Uint64
 	connects, losses, heartbeatLoss atomic.Uint64
+	tooLong                         atomic.Uint64
 }
 
 func (c *counters) countIn(cl Class) {
@@ -124,6 +128,7 @@ func (c *counters) snapshot() Stats {
 	s.ErrorsIn, s.ErrorsOut = c.errIn.Load(), c.errOut.Load()
 	s.DecodeErrors, s.SendDropped = c.decodeErr.Load(), c.drop.Load()
 	s.Connects, s.Losses, s.HeartbeatLosses = c.connects.Load(), c.losses.Load(), c.heartbeatLoss.Load()
+	s.TooLong = c.tooLong.Load()
 	return s
 }
 
