@@ -11,6 +11,7 @@ import (
 
 	"callgate/e164"
 	"callgate/internal/config"
+	"callgate/scp/ain"
 	"callgate/sigtran/m3ua"
 	"callgate/sigtran/sccp"
 )
@@ -104,6 +105,12 @@ type Config struct {
 
 	Overload Overload
 
+	// HomeArea is where the home area code that completes 7-digit numbers
+	// comes from; HomeNPA is the configured one, used by HomeAreaFixed and
+	// as the fallback of the others (0: none). See HomeArea.
+	HomeArea HomeArea
+	HomeNPA  ain.NPA
+
 	// Workers is the number of goroutines deciding queries (default
 	// GOMAXPROCS). 0 after defaults is impossible; use Inline to decide on
 	// the association's reader goroutine instead.
@@ -182,6 +189,15 @@ func (c *Config) validate() error {
 	}
 	if c.Workers < 0 {
 		bad("negative worker count")
+	}
+	if c.HomeArea > HomeAreaFixed {
+		bad("unknown home area %d", c.HomeArea)
+	}
+	if c.HomeNPA != 0 && !c.HomeNPA.Valid() {
+		bad("home NPA %d is not an area code (200-999)", c.HomeNPA)
+	}
+	if c.HomeArea == HomeAreaFixed && c.HomeNPA == 0 {
+		bad("home area fixed needs a home NPA (scp.home_npa, e.g. 303)")
 	}
 	return errors.Join(errs...)
 }

@@ -209,10 +209,10 @@ func firstInvoke(m *tcap.Message) *tcap.Component {
 func (s *Service) terminationAttempt(w *worker, snd sender, pd *m3ua.ProtocolData, arrived time.Time,
 	v *tcap.Verdict, inv *tcap.Component, peer tcap.PeerKey, shed safeReason) {
 	ta := &w.ta
-	call := callFromTA(ta)
+	call, unreadable := callFromTA(ta, &s.cfg)
 	call.Peer = w.peer(pd.OPC, s.cfg.Variant)
 
-	called, haveCalled := calledDigits(ta)
+	called, haveCalled := calledDigits(ta, call.Called)
 	code := uint64(0)
 	if haveCalled {
 		code = codeKey(&called, s.cfg.Overload.CodeDigits)
@@ -221,6 +221,10 @@ func (s *Service) terminationAttempt(w *worker, snd sender, pd *m3ua.ProtocolDat
 	now := time.Now()
 
 	why := shed
+	if why == safeNone && unreadable != nil {
+		why = safeUnreadable
+		s.noteUnreadable(unreadable, &call)
+	}
 	if why == safeNone && s.ovl.IsControlled(code) {
 		// Over capacity, and this is one of the codes being gapped: the
 		// switches will soon send few of these; until then they are the
@@ -245,7 +249,7 @@ func (s *Service) terminationAttempt(w *worker, snd sender, pd *m3ua.ProtocolDat
 		op = s.encodeSafe(w, ta, called, haveCalled)
 		s.met.safe[why].Inc()
 		s.recordSafe(arrived, &call, now)
-		if shed == safeNone && why != safeOverload {
+		if shed == safeNone && why != safeOverload && why != safeUnreadable {
 			s.noteSafe(why, &call)
 		}
 		var ok bool

@@ -485,8 +485,9 @@ func TestCallTranslation(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.want.Origin = policy.OriginAIN
-			if got := callFromTA(&tc.ta); got != tc.want {
-				t.Errorf("got %+v\nwant %+v", got, tc.want)
+			cfg := testConfig()
+			if got, err := callFromTA(&tc.ta, &cfg); got != tc.want || err != nil {
+				t.Errorf("got %+v, %v\nwant %+v", got, err, tc.want)
 			}
 		})
 	}

@@ -94,6 +94,7 @@ type Service struct {
 	state   atomic.Int32 // 0 new, 1 started, 2 shut down
 
 	safeLog, dropLog, panicLog logLimiter
+	numLog                     logLimiter         // noteUnreadable
 	safeRoute                  func() e164.Number // WithSafeForwardRoute
 	capture                    atomic.Pointer[captureBuf]
 }

@@ -2,6 +2,8 @@ package scp
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"callgate/e164"
@@ -18,49 +20,114 @@ import (
 
 // callFromTA builds the engine's view of a Termination_Attempt:
 //
-//   - Calling: CallingPartyID as an E.164 number (0 when absent or not a
-//     number); its presentation restriction indicator gives Presentation
-//     (restricted -> PresentationRestricted; unavailable, or no
-//     CallingPartyID at all -> PresentationUnavailable; the spare value is
-//     treated as restricted, the cautious reading);
+//   - Calling: CallingPartyID as an E.164 number (0 when absent); its
+//     presentation restriction indicator gives Presentation (restricted ->
+//     PresentationRestricted; unavailable, or no CallingPartyID at all ->
+//     PresentationUnavailable; the spare value is treated as restricted,
+//     the cautious reading);
 //   - Called: CalledPartyID, else the UserID directory number (the line the
 //     trigger is on);
 //   - OriginalCalled: OriginalCalledPartyID, else RedirectingPartyID (the
 //     call was forwarded before it reached this subscriber).
-func callFromTA(ta *ain.TerminationAttemptArg) policy.Call {
-	c := policy.Call{Origin: policy.OriginAIN}
-	calling, pres, err := ta.Calling()
-	if err == nil {
-		c.Calling = calling
+//
+// A 7-digit number (nature of address subscriber, or unknown as dialled) is
+// completed with the home area code cfg names (see HomeArea); 10-digit
+// national and international numbers are read as they are. The error is
+// non-nil when the caller (presentation allowed) or the called number has
+// digits that cannot be read as a number, a 7-digit one with no home area
+// among them: deciding without it would treat a caller who has a number as
+// anonymous, or skip screening, so the query gets the safe answer instead.
+// An unreadable original called number is only left out.
+func callFromTA(ta *ain.TerminationAttemptArg, cfg *Config) (policy.Call, error) {
+	c := policy.Call{Origin: policy.OriginAIN, Presentation: policy.PresentationUnavailable}
+	var npa ain.NPA
+	if localIn(ta) {
+		npa = cfg.homeNPA(ta)
 	}
-	switch pres {
-	case ain.PresentationAllowed:
-		c.Presentation = policy.PresentationAllowed
-	case ain.PresentationUnavailable:
-		c.Presentation = policy.PresentationUnavailable
-	default:
-		c.Presentation = policy.PresentationRestricted
+	var bad error
+	if cp := &ta.CallingPartyID; cp.Set {
+		switch cp.V.Presentation {
+		case ain.PresentationAllowed:
+			c.Presentation = policy.PresentationAllowed
+		case ain.PresentationUnavailable:
+			c.Presentation = policy.PresentationUnavailable
+		default:
+			c.Presentation = policy.PresentationRestricted
+		}
+		n, err := cp.V.E164InArea(npa)
+		switch {
+		case err == nil:
+			c.Calling = n
+		case c.Presentation == policy.PresentationAllowed && hasNumber(&cp.V):
+			bad = numberError("calling", &cp.V, npa, err)
+		}
 	}
-	if n, err := ta.Called(); err == nil {
-		c.Called = n
+	switch {
+	case ta.CalledPartyID.Set:
+		n, err := ta.CalledPartyID.V.E164InArea(npa)
+		if err == nil {
+			c.Called = n
+		} else if bad == nil {
+			bad = numberError("called", &ta.CalledPartyID.V, npa, err)
+		}
+	case ta.UserID.Kind == ain.UserIDDN:
+		c.Called, _ = ta.UserID.DN.E164()
 	}
 	switch {
 	case ta.OriginalCalledPartyID.Set:
-		if n, err := ta.OriginalCalledPartyID.V.E164(); err == nil {
-			c.OriginalCalled = n
-		}
+		c.OriginalCalled, _ = ta.OriginalCalledPartyID.V.E164InArea(npa)
 	case ta.RedirectingPartyID.Set:
-		if n, err := ta.RedirectingPartyID.V.E164(); err == nil {
-			c.OriginalCalled = n
-		}
+		c.OriginalCalled, _ = ta.RedirectingPartyID.V.E164InArea(npa)
 	}
-	return c
+	return c, bad
+}
+
+// localIn reports whether any number of the query needs the home area.
+func localIn(ta *ain.TerminationAttemptArg) bool {
+	return ta.CallingPartyID.Set && ta.CallingPartyID.V.Local() ||
+		ta.CalledPartyID.Set && ta.CalledPartyID.V.Local() ||
+		ta.OriginalCalledPartyID.Set && ta.OriginalCalledPartyID.V.Local() ||
+		ta.RedirectingPartyID.Set && ta.RedirectingPartyID.V.Local()
+}
+
+// hasNumber reports whether d carries a number at all (digits, and not a
+// "no number present" nature of address).
+func hasNumber(d *ain.Digits) bool {
+	return d.Len() > 0 && d.NatureOfAddress != ain.NOANoNumberOpReq && d.NatureOfAddress != ain.NOANoNumberCutThrough
+}
+
+// numberError says which number of the query could not be read and what
+// to do about it. It runs only for such a query (it allocates).
+func numberError(which string, d *ain.Digits, npa ain.NPA, err error) error {
+	if errors.Is(err, ain.ErrNoArea) {
+		return fmt.Errorf("%s number %s is a 7-digit local number and the query names no home area (UserID is not a directory number): set scp.home_npa, or scp.home_area: fixed", which, d)
+	}
+	return fmt.Errorf("%s number %s (nature of address %s, area %s) cannot be read: %w", which, d, d.NatureOfAddress, npa, err)
+}
+
+// noteUnreadable logs (rate-limited) a query answered with the safe answer
+// because one of its numbers could not be read.
+func (s *Service) noteUnreadable(err error, c *policy.Call) {
+	ok, n := s.numLog.allow(time.Now(), time.Second)
+	if !ok {
+		return
+	}
+	s.log.Warn("scp: a number of the query cannot be read: answering with the safe answer", "err", err,
+		"safe_answer", s.cfg.SafeAnswer.String(), "peer", c.Peer, "suppressed_since_last", n)
 }
 
 // calledDigits returns the dialled number as the switch signalled it:
-// CalledPartyID, else the UserID directory number.
-func calledDigits(ta *ain.TerminationAttemptArg) (ain.Digits, bool) {
+// CalledPartyID (completed to 10 digits when it was a 7-digit local number
+// and called, its reading, is known: a forwarded call's redirecting number
+// and an ACG code must stand on their own), else the UserID directory
+// number.
+func calledDigits(ta *ain.TerminationAttemptArg, called e164.Number) (ain.Digits, bool) {
 	if ta.CalledPartyID.Set {
+		if ta.CalledPartyID.V.Local() && called != 0 {
+			if d, err := numberDigits(called); err == nil {
+				return d, true
+			}
+		}
 		return ta.CalledPartyID.V, true
 	}
 	if ta.UserID.Kind == ain.UserIDDN {
