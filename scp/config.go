@@ -131,8 +131,9 @@ type Config struct {
 	MaxDialogues    int
 
 	// HeartbeatInterval is the M3UA BEAT period (default 10 s, negative
-	// disables).
-	HeartbeatInterval time.Duration
+	// disables); HeartbeatTimeout how long a BEAT may go unanswered before
+	// the association is dropped (default: the interval). See m3ua.Config.
+	HeartbeatInterval, HeartbeatTimeout time.Duration
 
 	Logger *slog.Logger
 }
@@ -189,6 +190,9 @@ func (c *Config) validate() error {
 	}
 	if c.Workers < 0 {
 		bad("negative worker count")
+	}
+	if c.HeartbeatTimeout < 0 {
+		bad("negative heartbeat timeout")
 	}
 	if c.HomeArea > HomeAreaFixed {
 		bad("unknown home area %d", c.HomeArea)
@@ -248,8 +252,21 @@ func FromConfig(s *config.SCP, safeForward e164.Number, logger *slog.Logger) (Co
 			GapDuration: s.ACG.GapDuration,
 			GapInterval: s.ACG.GapInterval,
 		},
+		HeartbeatInterval: s.HeartbeatInterval,
+		HeartbeatTimeout:  s.HeartbeatTimeout,
+	}
+	if c.HeartbeatInterval == 0 {
+		c.HeartbeatInterval = -1 // scp.heartbeat_interval: 0 turns BEAT off
 	}
 	var err error
+	if c.HomeArea, err = ParseHomeArea(s.HomeArea); err != nil {
+		return c, fmt.Errorf("scp.home_area: %w", err)
+	}
+	if s.HomeNPA != "" {
+		if c.HomeNPA, err = ain.ParseNPA(s.HomeNPA); err != nil {
+			return c, fmt.Errorf("scp.home_npa: %w", err)
+		}
+	}
 	if c.Variant, err = s.ParsedVariant(); err != nil {
 		return c, fmt.Errorf("scp.variant: %w", err)
 	}

@@ -3,6 +3,7 @@ package scp
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"callgate/internal/config"
 	"callgate/sigtran/m3ua"
@@ -43,6 +44,14 @@ func TestFromConfig(t *testing.T) {
 		{"safe forward", func(s *config.SCP) { s.SafeAnswer = "forward" }, "", func(c Config) bool { return c.SafeAnswer == SafeForward }},
 		{"itu", func(s *config.SCP) { s.Variant, s.PointCode = "itu", "1-2-3" }, "", func(c Config) bool { return c.PointCode == 1<<11|2<<3|3 }},
 		{"bad role", func(s *config.SCP) { s.Role = "stp" }, "scp.role", nil},
+		{"heartbeat", func(s *config.SCP) { s.HeartbeatInterval, s.HeartbeatTimeout = 30*time.Second, 5*time.Second }, "",
+			func(c Config) bool {
+				return c.HeartbeatInterval == 30*time.Second && c.HeartbeatTimeout == 5*time.Second
+			}},
+		{"heartbeat off", func(s *config.SCP) { s.HeartbeatInterval = 0 }, "", func(c Config) bool { return c.HeartbeatInterval < 0 }},
+		{"home area", func(s *config.SCP) { s.HomeArea, s.HomeNPA = "fixed", "415" }, "",
+			func(c Config) bool { return c.HomeArea == HomeAreaFixed && c.HomeNPA == 415 }},
+		{"default home area", func(s *config.SCP) {}, "", func(c Config) bool { return c.HomeArea == HomeAreaLine && c.HomeNPA == 0 }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

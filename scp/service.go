@@ -152,7 +152,7 @@ func New(cfg Config, decider policy.Decider, opts ...Option) (*Service, error) {
 	mc := m3ua.Config{
 		Role: cfg.Role, Network: cfg.Network, Listen: cfg.Listen, Connect: cfg.Connect,
 		RoutingContexts: cfg.RoutingContexts, NetworkAppearance: cfg.NetworkAppearance,
-		TrafficMode: cfg.TrafficMode, HeartbeatInterval: cfg.HeartbeatInterval,
+		TrafficMode: cfg.TrafficMode, HeartbeatInterval: cfg.HeartbeatInterval, HeartbeatTimeout: cfg.HeartbeatTimeout,
 		Info: "callgate SCP", Handler: s.onData, Logger: s.log, Tap: s.tap,
 		Registrar: s.registrar(),
 	}

@@ -228,6 +228,20 @@ type SCP struct {
 	// decide on each association's reader goroutine (no hand-off, fewest
 	// context switches; the socket buffer is then the only queue).
 	Workers int `yaml:"workers"`
+	// HeartbeatInterval is the M3UA BEAT period on every association (0
+	// turns BEAT off); HeartbeatTimeout is how long a BEAT may go
+	// unanswered before the association is declared lost and, on the
+	// dialling side, redialled.
+	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
+	HeartbeatTimeout  time.Duration `yaml:"heartbeat_timeout"`
+	// HomeArea is where the area code that completes 7-digit (NXX-XXXX)
+	// calling and called numbers comes from, as a switch completes them:
+	// line (the UserID directory number of the query), called (the called
+	// number when sent in full, else the line) or fixed (HomeNPA).
+	// HomeNPA ("303") is the fixed one and the fallback of the others; a
+	// 7-digit number with no area gets the safe answer.
+	HomeArea string `yaml:"home_area"`
+	HomeNPA  string `yaml:"home_npa"`
 }
 
 // ACG is the SCP's overload control: above Capacity queries a second it
@@ -274,17 +288,20 @@ func Default() Config {
 			ServerName:    "callgate",
 		},
 		SCP: SCP{
-			Enabled:         true,
-			Transport:       "tcp",
-			Role:            "sg",
-			Listen:          []string{"127.0.0.1:2905"},
-			PointCode:       "244-2-20",
-			SSN:             248,
-			Variant:         "ansi",
-			RoutingContexts: []uint32{10},
-			TrafficMode:     "loadshare",
-			TimeBudget:      50 * time.Millisecond,
-			SafeAnswer:      "authorize",
+			Enabled:           true,
+			Transport:         "tcp",
+			Role:              "sg",
+			Listen:            []string{"127.0.0.1:2905"},
+			PointCode:         "244-2-20",
+			SSN:               248,
+			Variant:           "ansi",
+			RoutingContexts:   []uint32{10},
+			TrafficMode:       "loadshare",
+			TimeBudget:        50 * time.Millisecond,
+			SafeAnswer:        "authorize",
+			HeartbeatInterval: 10 * time.Second,
+			HeartbeatTimeout:  10 * time.Second,
+			HomeArea:          "line",
 			ACG: ACG{
 				Capacity:    50000,
 				GapDuration: 4 * time.Second,

@@ -101,6 +101,10 @@ scp:
   time_budget: 20ms
   safe_answer: forward
   acg: {capacity: 1000, gap_duration: 8s, gap_interval: 1s}
+  heartbeat_interval: 30s
+  heartbeat_timeout: 5s
+  home_area: fixed
+  home_npa: "303"
 `
 	c, err := Parse([]byte(in), "full.yaml")
 	if err != nil {
@@ -125,7 +129,8 @@ scp:
 		SCP: SCP{Enabled: true, Transport: "sctp", Role: "asp", Listen: []string{}, Connect: []string{"10.0.0.1:2905", "10.0.1.1:2905"},
 			PointCode: "3-8-3", SSN: 12, Variant: "itu", RoutingContexts: []uint32{1, 2}, NetworkAppearance: &na,
 			TrafficMode: "override", TimeBudget: 20 * time.Millisecond, SafeAnswer: "forward",
-			ACG: ACG{Capacity: 1000, GapDuration: 8 * time.Second, GapInterval: time.Second}},
+			ACG:               ACG{Capacity: 1000, GapDuration: 8 * time.Second, GapInterval: time.Second},
+			HeartbeatInterval: 30 * time.Second, HeartbeatTimeout: 5 * time.Second, HomeArea: "fixed", HomeNPA: "303"},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("parsed\n%+v\nwant\n%+v", c, want)
@@ -197,6 +202,11 @@ func TestStrictErrors(t *testing.T) {
 		{"scp register two rcs", "scp: {role: asp, connect: ['10.0.0.1:2905'], register: true, routing_contexts: [1, 2]}\n", []string{"scp.register", "one routing context"}},
 		{"scp safe answer", "scp: {safe_answer: block}\n", []string{"scp.safe_answer"}},
 		{"scp gap", "scp: {acg: {gap_duration: 100ms}}\n", []string{"scp.acg.gap_duration"}},
+		{"scp heartbeat interval", "scp: {heartbeat_interval: 10ms}\n", []string{"scp.heartbeat_interval", "0 (BEAT off)"}},
+		{"scp heartbeat timeout", "scp: {heartbeat_timeout: 0s}\n", []string{"scp.heartbeat_timeout", "100ms"}},
+		{"scp home area", "scp: {home_area: npa}\n", []string{"scp.home_area", "line, called or fixed"}},
+		{"scp home npa", "scp: {home_npa: '103'}\n", []string{"scp.home_npa", "first 2-9"}},
+		{"scp fixed without npa", "scp: {home_area: fixed}\n", []string{"scp.home_npa", "home_area fixed"}},
 		{"two documents", "log: {level: info}\n---\nlog: {level: debug}\n", []string{"more than one YAML document"}},
 		{"syntax", "log: [\n", []string{"p.yaml"}},
 	}

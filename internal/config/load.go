@@ -463,6 +463,23 @@ func (s *SCP) validate() []error {
 	if s.SafeAnswer != "authorize" && s.SafeAnswer != "forward" {
 		bad("safe_answer", "%q is not authorize or forward", s.SafeAnswer)
 	}
+	if s.HeartbeatInterval != 0 && (s.HeartbeatInterval < 100*time.Millisecond || s.HeartbeatInterval > 10*time.Minute) {
+		bad("heartbeat_interval", "%s is not 0 (BEAT off) or between 100ms and 10m", s.HeartbeatInterval)
+	}
+	if s.HeartbeatInterval != 0 && (s.HeartbeatTimeout < 100*time.Millisecond || s.HeartbeatTimeout > 10*time.Minute) {
+		bad("heartbeat_timeout", "%s is not between 100ms and 10m", s.HeartbeatTimeout)
+	}
+	switch s.HomeArea {
+	case "line", "called", "fixed":
+	default:
+		bad("home_area", "%q is not line, called or fixed", s.HomeArea)
+	}
+	if h := s.HomeNPA; h != "" && (len(h) != 3 || h[0] < '2' || h[0] > '9' || h[1] < '0' || h[1] > '9' || h[2] < '0' || h[2] > '9') {
+		bad("home_npa", "%q is not an area code: three digits, the first 2-9 (e.g. \"303\")", h)
+	}
+	if s.HomeArea == "fixed" && s.HomeNPA == "" {
+		bad("home_npa", "home_area fixed needs the area code here (e.g. home_npa: \"303\")")
+	}
 	if s.ACG.Capacity < 0 {
 		bad("acg.capacity", "%d is negative (0 disables ACG)", s.ACG.Capacity)
 	}
