@@ -59,6 +59,12 @@ type Association struct {
 	// activeRCs are the RCs named by the last ASP Active; empty means
 	// every AS of the association.
 	activeRCs []uint32
+	// inactiveAcked is closed when the ASP Inactive Ack Drain waits for
+	// arrives (or its repetition gives up).
+	inactiveAcked chan struct{}
+	// fences are the fence BEATs awaiting their Ack (drain.go).
+	fenceSeq uint64
+	fences   map[uint64]chan struct{}
 }
 
 const (
@@ -66,6 +72,7 @@ const (
 	awaitUpAck
 	awaitRegRsp
 	awaitActiveAck
+	awaitInactiveAck
 )
 
 // outMsg is one encoded message queued for the writer; pooled.
@@ -150,7 +157,7 @@ func dataStream(streams uint16, sls uint8) uint16 {
 // appearance. It never blocks: a full queue returns ErrSendQueueFull.
 func (a *Association) SendData(pd ProtocolData) error {
 	e := a.ep
-	if a.State() != ASPStateActive {
+	if !a.carriesData() {
 		e.stats.drop.Add(1)
 		return ErrNotActive
 	}
@@ -177,6 +184,19 @@ func (a *Association) SendData(pd ProtocolData) error {
 		e.stats.drop.Add(1)
 		return ErrSendQueueFull
 	}
+}
+
+// carriesData reports whether DATA may go both ways on the association:
+// ASP-ACTIVE, or ASP-INACTIVE while the endpoint drains (what the peer sent
+// before it saw the deactivation is still answered; see drain.go).
+func (a *Association) carriesData() bool {
+	switch a.State() {
+	case ASPStateActive:
+		return true
+	case ASPStateInactive:
+		return a.ep.draining.Load()
+	}
+	return false
 }
 
 // sendMgmt queues a management message on stream 0. It waits for queue
@@ -400,6 +420,14 @@ func (a *Association) onTick(now time.Time) error {
 	var resend Message
 	a.mu.Lock()
 	if a.awaiting != awaitNone && now.Sub(a.sentAt) >= cfg.AckTimeout {
+		if a.awaiting == awaitInactiveAck && a.retries >= cfg.AckRetries {
+			// An SG that does not acknowledge ASP Inactive is given up
+			// on, not dropped: the association still carries the answers.
+			a.inactiveAckReceivedLocked()
+			a.mu.Unlock()
+			a.ep.log.Warn("m3ua no ASP Inactive Ack: going on with the drain", "assoc", a.id, "tries", cfg.AckRetries+1)
+			return nil
+		}
 		if a.retries >= cfg.AckRetries {
 			w := a.awaiting
 			a.mu.Unlock()
@@ -420,6 +448,8 @@ func (a *Association) onTick(now time.Time) error {
 		case awaitRegRsp:
 			resend = a.regReq()
 			a.regRepeats++
+		case awaitInactiveAck:
+			resend = a.aspInactive()
 		default:
 			resend = a.aspActive()
 		}
@@ -591,6 +621,9 @@ func (a *Association) handle(b []byte, stream uint16) {
 	case *Beat:
 		a.sendMgmt((*BeatAck)(m))
 	case *BeatAck:
+		if a.fenceAcked(m.Data) {
+			return
+		}
 		a.mu.Lock()
 		if a.beatOut && string(m.Data) == string(a.beatData[:]) {
 			a.beatOut = false
@@ -633,6 +666,13 @@ func (a *Association) handle(b []byte, stream uint16) {
 				return // a late duplicate
 			}
 			a.setState(ASPStateInactive)
+			if e.draining.Load() {
+				// Up, but not to take traffic: the endpoint is draining.
+				a.mu.Lock()
+				a.awaiting = awaitNone
+				a.mu.Unlock()
+				return
+			}
 			if register {
 				a.sendMgmt(a.regReq())
 			} else {
@@ -657,7 +697,14 @@ func (a *Association) handle(b []byte, stream uint16) {
 			a.downOnce.Do(func() { close(a.downAcked) })
 		})
 	case *ASPInactiveAck:
-		a.clientOnly(b, func() { a.setState(ASPStateInactive) })
+		a.clientOnly(b, func() {
+			a.mu.Lock()
+			if a.awaiting == awaitInactiveAck {
+				a.inactiveAckReceivedLocked()
+			}
+			a.mu.Unlock()
+			a.setState(ASPStateInactive)
+		})
 	case *DUNA:
 		a.clientOnly(b, func() {
 			e.dest.update(m.AffectedPCs, func(s *DestinationState) { s.Available = false; s.Restricted = false })
@@ -736,7 +783,7 @@ func (a *Association) handleData(b []byte) {
 		a.sendErr(code, b, nil)
 		return
 	}
-	if a.State() != ASPStateActive {
+	if !a.carriesData() {
 		a.sendErr(CodeUnexpectedMessage, b, nil)
 		return
 	}
@@ -817,6 +864,12 @@ func (a *Association) onASPActive(m *ASPActive, b []byte) {
 	e := a.ep
 	if a.State() == ASPStateDown {
 		a.sendErr(CodeUnexpectedMessage, b, nil)
+		return
+	}
+	if e.draining.Load() {
+		// Taken out of service (drain.go): RFC 4666 §3.8.1's answer to an
+		// activation refused for management reasons.
+		a.sendErr(CodeRefusedManagementBlocked, b, m.RoutingContexts)
 		return
 	}
 	if m.TrafficMode != TrafficModeNone && m.TrafficMode != e.cfg.TrafficMode {

@@ -30,8 +30,13 @@
 // Ack and goes ASP Active for the RCs granted (a refusal fails the
 // association with a *RegistrationError, see Endpoint.LastError); the
 // registration is redone on every new association. Both sides answer BEAT
-// and send their own;
-// an unanswered BEAT drops the association. Incoming DATA goes to
+// and send their own
+// (Config.HeartbeatInterval, HeartbeatTimeout); an unanswered BEAT drops
+// the association. Endpoint.Drain takes the endpoint out of service for a
+// graceful shutdown without losing traffic (ASP Inactive from the dialling
+// side, an unsolicited ASP Inactive Ack and the AS NTFY from the accepting
+// side, then a BEAT round trip as a fence; see drain.go), Flush waits until
+// the answers queued have reached the peers, Close ends the associations. Incoming DATA goes to
 // Config.Handler on the association's reader goroutine; Endpoint.Send and
 // Association.SendData queue outgoing DATA without blocking, on the data
 // stream chosen by SLS (1 + SLS mod (streams-1); stream 0 carries
@@ -48,8 +53,8 @@
 //
 // Size limit. One M3UA message, common header included, is at most
 // Config.MaxMessage octets: 65,536 (64 KiB, transport.DefaultMaxMessage)
-// unless configured. For scale, an AIN query in an SCCP UDT is under 300
-// octets and an XUDT under 300; a whole LUDT under 4,000. A longer message
+// unless configured. For scale, an AIN query in an SCCP UDT or XUDT is under
+// 300 octets, a whole LUDT under 4,000. A longer message
 // received is answered with ERR Protocol Error (Diagnostic: its common
 // header), logged at WARN with its length and the limit, and counted in
 // Stats.TooLong; over SCTP it is read out and discarded and the

@@ -202,7 +202,9 @@ type Endpoint struct {
 	trTimer *time.Timer // T(r) while the AS is pending
 	started bool
 	closed  bool
-	lastErr error // why the last association was lost (LastError)
+	// draining is set by Drain: no ASP goes active any more (drain.go).
+	draining atomic.Bool
+	lastErr  error // why the last association was lost (LastError)
 
 	// active is the copy-on-write list of ASP-ACTIVE associations, in id
 	// order, that Send load-shares over without taking mu.
@@ -312,6 +314,11 @@ func (e *Endpoint) dialLoop(addr string) {
 	defer e.wg.Done()
 	backoff := e.cfg.ReconnectMin
 	for e.ctx.Err() == nil {
+		if e.draining.Load() {
+			// Out of service: no new association until Close.
+			<-e.ctx.Done()
+			return
+		}
 		dctx, cancel := context.WithTimeout(e.ctx, e.cfg.AckTimeout*time.Duration(e.cfg.AckRetries+1))
 		conn, err := transport.Dial(dctx, e.transportConfig(addr))
 		cancel()

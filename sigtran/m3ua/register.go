@@ -118,10 +118,15 @@ func (a *Association) onRegRsp(m *RegRsp) bool {
 	next := granted
 	a.mu.Lock()
 	a.registered.Store(&next)
-	a.awaiting, a.sentAt, a.retries = awaitActiveAck, time.Now(), 0
+	draining := a.ep.draining.Load()
+	if !draining {
+		a.awaiting, a.sentAt, a.retries = awaitActiveAck, time.Now(), 0
+	}
 	a.mu.Unlock()
 	a.setRC(granted[0])
-	a.sendMgmt(a.aspActive())
+	if !draining { // registered, but not to take traffic while draining
+		a.sendMgmt(a.aspActive())
+	}
 	return true
 }
 
