@@ -53,8 +53,19 @@
 // queue the answer on the association, whose writer coalesces answers into
 // few writes on TCP. Config.Inline decides on the reader goroutine instead.
 //
-// Daemon wiring: the daemon's Tier interface is Name/Start/Shutdown, which
-// *Service implements; FromConfig maps the scp: configuration section and
+// Numbers. A 7-digit calling or called number (nature of address
+// subscriber, or unknown as dialled) is completed with the home area code
+// of the line, as the switch would (HomeArea: from the UserID directory
+// number, the called number, or Config.HomeNPA); a caller who has a number
+// is never taken for anonymous: a number that cannot be read gets the safe
+// answer (reason unreadable_number).
+//
+// Lifecycle (lifecycle.go). *Service is a daemon tier: Name, Start, Ready,
+// Drain, Stop, Describe (Shutdown is Drain then Stop). Ready is nil for an
+// SCP that dials only while an association is ASP-ACTIVE, for one that
+// accepts while it listens. Drain loses no query: the switches are told to
+// use the mate (ASP Inactive, or NTFY AS-INACTIVE as an SG), everything
+// they sent before is answered, then Stop closes the associations.
 // WithRegisterer / WithDecisionLog connect the daemon's metrics registry and
 // decision log.
 package scp

@@ -2,7 +2,6 @@ package scp
 
 import (
 	"callgate/e164"
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -67,8 +66,8 @@ func WithOriginationPolicy(p OriginationPolicy) Option { return func(s *Service)
 
 // Service is the AIN SCP: it serves Termination_Attempt (and the
 // originating triggers) over M3UA in the configured role, asking the
-// decision engine for each call. Create it with New, then Start; Shutdown
-// ends it.
+// decision engine for each call. Create it with New, then Start; Drain and
+// Stop (or Shutdown, both) end it. It is a daemon tier (lifecycle.go).
 type Service struct {
 	cfg     Config
 	decider policy.Decider
@@ -91,7 +90,7 @@ type Service struct {
 
 	wg      sync.WaitGroup
 	stopTic chan struct{}
-	state   atomic.Int32 // 0 new, 1 started, 2 shut down
+	state   atomic.Int32 // stateNew ... stateStopped (lifecycle.go)
 
 	safeLog, dropLog, panicLog logLimiter
 	numLog                     logLimiter         // noteUnreadable
@@ -165,106 +164,6 @@ func New(cfg Config, decider policy.Decider, opts ...Option) (*Service, error) {
 		return nil, fmt.Errorf("scp: %w", err)
 	}
 	return s, nil
-}
-
-// Name is the tier's name for the daemon's logs.
-func (s *Service) Name() string { return "scp" }
-
-// Start starts the workers and the M3UA endpoint (listening, or dialling
-// in the background). It returns once the endpoint listens or dials. The
-// service runs until Shutdown; ctx only bounds start-up.
-func (s *Service) Start(ctx context.Context) error {
-	if !s.state.CompareAndSwap(0, 1) {
-		return errors.New("scp: already started")
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	for i, w := range s.workers {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.runWorker(w, s.queues[i], &s.busy[i])
-		}()
-	}
-	s.stopTic = make(chan struct{})
-	s.wg.Add(1)
-	go s.ticker()
-	// The endpoint gets its own context: Shutdown, not the daemon's
-	// signal, decides when it stops, after in-flight queries are answered.
-	if err := s.ep.Start(context.WithoutCancel(ctx)); err != nil {
-		s.state.Store(2) // Shutdown has nothing left to do
-		s.stopBackground()
-		return fmt.Errorf("scp: %w", err)
-	}
-	s.log.Info("scp started", "role", s.cfg.Role.String(), "network", s.cfg.Network, "listen", s.ep.Addr(),
-		"connect", s.cfg.Connect, "point_code", s.cfg.PointCode.Format(s.cfg.Variant), "ssn", s.cfg.SSN,
-		"variant", s.cfg.Variant.String(), "workers", len(s.workers), "time_budget", s.cfg.TimeBudget.String(),
-		"capacity", s.cfg.Overload.Capacity)
-	return nil
-}
-
-// Addr returns the listening address (server roles, after Start).
-func (s *Service) Addr() string { return s.ep.Addr() }
-
-// Describe says where the SCP listens or which peers it dials, for the
-// daemon's start-up summary.
-func (s *Service) Describe() string {
-	if a := s.ep.Addr(); a != "" {
-		return fmt.Sprintf("m3ua %s/%s %s", s.cfg.Network, a, s.cfg.Role)
-	}
-	return fmt.Sprintf("m3ua %s -> %v %s", s.cfg.Network, s.cfg.Connect, s.cfg.Role)
-}
-
-// ActiveAssociations returns the number of ASP-active associations.
-func (s *Service) ActiveAssociations() int { return s.ep.ActiveCount() }
-
-// WaitActive waits until n associations are ASP-active.
-func (s *Service) WaitActive(ctx context.Context, n int) error { return s.ep.WaitActive(ctx, n) }
-
-// Shutdown answers the queries already received, then brings the M3UA
-// associations down (an ASP sends ASP Down) and closes them, and stops the
-// workers. ctx bounds the whole; on expiry the rest is abandoned and the
-// error says so.
-func (s *Service) Shutdown(ctx context.Context) error {
-	if !s.state.CompareAndSwap(1, 2) {
-		return nil
-	}
-	var errs []error
-	// In-flight first: the associations must still be up to carry answers.
-	t := time.NewTicker(time.Millisecond)
-	for s.pending.Load() > 0 && ctx.Err() == nil {
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-		}
-	}
-	t.Stop()
-	if n := s.pending.Load(); n > 0 {
-		errs = append(errs, fmt.Errorf("scp: %d queries still waiting when the shutdown timeout expired", n))
-	}
-	closed := make(chan struct{})
-	go func() {
-		s.ep.Close()
-		close(closed)
-	}()
-	select {
-	case <-closed:
-		// No reader runs any more: nothing can queue a job now.
-		s.stopBackground()
-	case <-ctx.Done():
-		errs = append(errs, errors.New("scp: M3UA associations not closed within the shutdown timeout"))
-	}
-	s.log.Info("scp stopped", "open_dialogues", s.tx.Len())
-	return errors.Join(errs...)
-}
-
-func (s *Service) stopBackground() {
-	for _, q := range s.queues {
-		close(q)
-	}
-	close(s.stopTic)
-	s.wg.Wait()
 }
 
 // ticker drives the transaction timers, the overload control and the

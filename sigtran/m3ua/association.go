@@ -24,6 +24,9 @@ type Association struct {
 
 	state         atomic.Int32 // ASPState
 	reachedActive atomic.Bool
+	// asOut (dialling side): the SG announced the AS inactive or pending
+	// since this ASP went active; Endpoint.Send routes elsewhere.
+	asOut atomic.Bool
 
 	sendq     chan *outMsg
 	done      chan struct{}
@@ -688,6 +691,7 @@ func (a *Association) handle(b []byte, stream uint16) {
 			}
 			a.mu.Unlock()
 			if ok {
+				a.asOut.Store(false) // an AS-INACTIVE NTFY before this is history
 				a.setState(ASPStateActive)
 			}
 		})
@@ -821,6 +825,12 @@ func (a *Association) handleNotify(m *Notify) {
 		e.mu.Lock()
 		e.asState = s
 		e.mu.Unlock()
+		switch {
+		case s == ASStateActive:
+			a.asOut.Store(false)
+		case a.State() == ASPStateActive && !a.asOut.Swap(true):
+			e.log.Info("m3ua the SG announced the AS out of service: routing elsewhere", "assoc", a.id, "as", s.String())
+		}
 		return
 	}
 	if m.Status.Type == StatusTypeOther && m.Status.Info == StatusAlternateASPActive && a.State() == ASPStateActive {

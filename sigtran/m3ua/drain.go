@@ -10,40 +10,36 @@ import (
 )
 
 // Taking an endpoint out of service without losing traffic (a graceful
-// shutdown): Drain moves every association out of ASP-ACTIVE, so the peers
-// send their traffic elsewhere (the mate SCP), and waits until each peer
-// has confirmed it; the association stays open so that answers to what was
-// received still go out; Flush then waits until those answers have reached
-// the peers; Close ends the associations.
+// shutdown): Drain tells every peer to send its traffic elsewhere (the
+// mate SCP) and waits until each has confirmed; the associations stay open
+// so that answers to what was received still go out; Flush then waits
+// until those answers have reached the peers; Close ends the associations.
 //
 // The dialling side (ASP, IPSP client) sends ASP Inactive (RFC 4666
-// §4.3.4.4) and waits for the ASP Inactive Ack; the SG stops routing to it
-// before it acknowledges. The accepting side (SG, IPSP server) cannot ask
-// a peer to stop: it deactivates the peer's ASP itself, as SG management
-// does (a maintenance block): an ASP Inactive Ack the ASP did not ask for,
-// which RFC 4666 §4.3.4.4 tells the ASP to take as ASP-INACTIVE, followed by
-// the NTFY of the AS state change (AS-PENDING, then AS-INACTIVE when T(r)
-// expires) to every ASP of the AS; an ASP that asks to be active again is
-// refused with ERR "Refused - Management Blocking" while the endpoint
-// drains. A switch with a mate SCP moves its queries there.
+// §4.3.4.4) and waits for the ASP Inactive Ack: the SG stops routing to it
+// before it acknowledges. The accepting side (SG, IPSP server) declares
+// the AS inactive and says so to every ASP with NTFY (AS State Change,
+// AS-INACTIVE): the AS is no longer served here, and an ASP with a mate
+// sends its traffic there (Endpoint.Send does, on the dialling side). The
+// ASPs stay ASP-ACTIVE, so that the answers still due to them are DATA to
+// an active ASP as RFC 4666 §4.3.1 wants; while the endpoint drains the AS
+// is announced inactive whatever its ASPs do, and an ASP Active is refused
+// with ERR "Refused - Management Blocking".
 //
-// The confirmation the accepting side waits for is a fence: a BEAT sent
-// after the deactivation, whose BEAT Ack the peer writes after everything
-// it sent before it read the deactivation. Once it is back every query the
-// peer sent while it still thought the ASP active has been read. On TCP
-// that is exact; on SCTP, whose streams are ordered independently, a DATA
-// sent on a data stream just before can still overtake nothing but arrive
-// after the fence; it is delivered and answered like the others as long as
-// the association is open. Flush uses the same round trip the other way:
-// the BEAT follows the queued answers, so its Ack means the peer has read
-// them.
+// The confirmation is a fence: a BEAT sent after the ASP Inactive or NTFY,
+// whose BEAT Ack the peer writes after everything it sent before it read
+// them. Once it is back, every query the peer sent while it still routed
+// here has been read. On TCP that is exact; on SCTP, whose streams are
+// ordered independently, a DATA sent on a data stream just before can
+// arrive after the fence; it is delivered and answered like the others as
+// long as the association is open. Flush uses the same round trip the
+// other way: the BEAT follows the queued answers, so its Ack means the
+// peer has read them.
 //
-// While the endpoint drains, DATA arriving on an association in
-// ASP-INACTIVE is still delivered to the Handler (the peer sent it before
-// it knew), Association.SendData works in ASP-INACTIVE (RFC 4666 §4.3.1
-// bars sending traffic to an inactive ASP, not the answers of an ASP that
-// is leaving), dialling associations are not redialled, and an association
-// that comes up stays inactive.
+// While the endpoint drains, dialling associations are not redialled, one
+// that comes up stays ASP-INACTIVE, and DATA still arriving on an
+// association in ASP-INACTIVE is delivered to the Handler and may be
+// answered with Association.SendData (the peer sent it before it knew).
 
 // fenceMagic starts the Heartbeat Data of a fence BEAT; the periodic
 // heartbeat's data is 16 octets, a fence's 20.
@@ -55,7 +51,13 @@ const fenceMagic = "fnce"
 // associations stay open until Close.
 func (e *Endpoint) Drain(ctx context.Context) error {
 	if !e.draining.Swap(true) {
-		e.log.Info("m3ua draining: taking every association out of ASP-ACTIVE")
+		e.log.Info("m3ua draining: telling every peer to route elsewhere")
+		if e.serverSide() {
+			e.mu.Lock()
+			ns := e.updateASLocked() // AS-INACTIVE, announced to every ASP up
+			e.mu.Unlock()
+			flush(ns)
+		}
 	}
 	return e.eachAssociation(ctx, "not confirmed the deactivation", (*Association).drain)
 }
@@ -102,19 +104,13 @@ func (e *Endpoint) eachAssociation(ctx context.Context, what string, f func(*Ass
 	return nil
 }
 
-// drain takes one association out of ASP-ACTIVE and waits for the fence.
+// drain deactivates one association (dialling side; the accepting side
+// announced the AS inactive already) and waits for the fence.
 func (a *Association) drain(ctx context.Context) error {
 	if a.client {
 		if err := a.deactivate(ctx); err != nil {
 			return err
 		}
-	} else if a.State() == ASPStateActive {
-		a.mu.Lock()
-		rcs := a.activeRCs
-		a.mu.Unlock()
-		a.ep.log.Info("m3ua deactivating the peer's ASP (unsolicited ASP Inactive Ack)", "assoc", a.id, "remote", a.conn.RemoteAddr().String())
-		a.sendMgmt(&ASPInactiveAck{RoutingContexts: rcs})
-		a.setState(ASPStateInactive) // the AS state change NTFY follows the Ack
 	}
 	if a.State() == ASPStateDown {
 		return nil // no traffic is accepted before ASP Up: nothing to wait for
@@ -127,23 +123,24 @@ func (a *Association) drain(ctx context.Context) error {
 // answers is given up on (the fence still follows).
 func (a *Association) deactivate(ctx context.Context) error {
 	a.mu.Lock()
-	switch {
-	case a.State() != ASPStateActive && a.awaiting != awaitActiveAck:
-		// Not active, and not about to be: ASP Up Ack / REG RSP handlers
-		// see the endpoint draining and stop there.
+	if a.State() != ASPStateActive && a.awaiting != awaitActiveAck && a.awaiting != awaitInactiveAck {
+		// Not active, and not about to be: the ASP Up Ack and REG RSP
+		// handlers see the endpoint draining and stop there.
 		a.mu.Unlock()
 		return nil
-	case a.awaiting == awaitInactiveAck:
-	default:
+	}
+	send := a.awaiting != awaitInactiveAck // else a Drain before is waiting too
+	if send {
 		a.awaiting, a.sentAt, a.retries = awaitInactiveAck, time.Now(), 0
 		a.inactiveAcked = make(chan struct{})
-		a.mu.Unlock()
-		a.ep.log.Info("m3ua sending ASP Inactive", "assoc", a.id, "remote", a.conn.RemoteAddr().String())
-		a.sendMgmt(a.aspInactive())
-		a.mu.Lock()
 	}
+	// Taken now: the Ack may arrive (and clear the field) before the wait.
 	acked := a.inactiveAcked
 	a.mu.Unlock()
+	if send {
+		a.ep.log.Info("m3ua sending ASP Inactive", "assoc", a.id, "remote", a.conn.RemoteAddr().String())
+		a.sendMgmt(a.aspInactive())
+	}
 	select {
 	case <-acked:
 		return nil

@@ -44,10 +44,10 @@ func drainAsync(e *Endpoint) <-chan error {
 	return done
 }
 
-// TestSGDrain: the SG side takes an active ASP out of service with an
-// unsolicited ASP Inactive Ack and the AS state NTFY, waits for the BEAT
-// fence, still delivers and answers DATA the ASP sent before it read the
-// deactivation, and refuses a new ASP Active.
+// TestSGDrain: the SG side announces the AS inactive (NTFY) to its
+// active ASP, which stays ASP-ACTIVE for the answers still due; it waits
+// for the BEAT fence, delivers and answers DATA the ASP sent before it
+// read the NTFY, and refuses a new ASP Active.
 func TestSGDrain(t *testing.T) {
 	got := make(chan received, 4)
 	var sg *Endpoint
@@ -75,11 +75,8 @@ func TestSGDrain(t *testing.T) {
 	}
 
 	done := drainAsync(sg)
-	if m, ok := p.next().(*ASPInactiveAck); !ok || len(m.RoutingContexts) != 1 || m.RoutingContexts[0] != 10 {
-		t.Fatalf("first drain message %T %+v, want an unsolicited ASP Inactive Ack for RC 10", m, m)
-	}
-	if m, ok := p.next().(*Notify); !ok || m.Status != (Status{StatusTypeASStateChange, StatusASPending}) {
-		t.Fatalf("then %T %+v, want NTFY AS-PENDING", m, m)
+	if m, ok := p.next().(*Notify); !ok || m.Status != (Status{StatusTypeASStateChange, StatusASInactive}) || len(m.RoutingContexts) != 1 {
+		t.Fatalf("first drain message %T %+v, want NTFY AS-INACTIVE for RC 10", m, m)
 	}
 	fence, ok := p.next().(*Beat)
 	if !ok {
@@ -102,8 +99,8 @@ func TestSGDrain(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if sg.ActiveCount() != 0 || !sg.Draining() {
-		t.Fatalf("%d active after Drain", sg.ActiveCount())
+	if sg.ActiveCount() != 1 || !sg.Draining() || sg.ASState() != ASStateInactive {
+		t.Fatalf("after Drain: %d ASPs active (want the one, still owed answers), AS %v", sg.ActiveCount(), sg.ASState())
 	}
 	p.send(&ASPActive{RoutingContexts: []uint32{10}})
 	if e := p.expectErr(CodeRefusedManagementBlocked); len(e.RoutingContexts) != 1 {
@@ -196,20 +193,24 @@ func TestASPDrain(t *testing.T) {
 	}
 }
 
-// TestDrainBetweenEndpoints: an SG draining takes the ASP's association
-// out of service on both sides; the ASP's traffic stops (Send finds no
-// active association), nothing is lost.
+// TestDrainBetweenEndpoints: an SG draining makes the ASP route around it
+// (Send finds no SG serving the AS) while the association stays up for
+// the answers; an ASP draining is seen inactive by its SG.
 func TestDrainBetweenEndpoints(t *testing.T) {
 	sg := start(t, fast(Config{Role: RoleSG, Listen: "127.0.0.1:0", RoutingContexts: []uint32{10}}))
 	asp := start(t, fast(Config{Role: RoleASP, Connect: []string{sg.Addr()}, RoutingContexts: []uint32{10}}))
 	waitActive(t, asp, 1)
 	waitActive(t, sg, 1)
+	waitFor(t, "AS-ACTIVE at the ASP", 2*time.Second, func() bool { return asp.ASState() == ASStateActive })
 	if err := <-drainAsync(sg); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the ASP inactive", 2*time.Second, func() bool { return asp.ActiveCount() == 0 })
+	// The fence's Ack came after the ASP read the NTFY.
 	if err := asp.Send(ProtocolData{SI: SISCCP}); err != ErrNoActiveAssociation {
 		t.Fatalf("send after the SG drained: %v", err)
+	}
+	if asp.ActiveCount() != 1 || asp.ASState() != ASStateInactive {
+		t.Fatalf("ASP: %d active, AS %v", asp.ActiveCount(), asp.ASState())
 	}
 	if st := sg.Stats(); st.Losses != 0 {
 		t.Fatalf("%+v", st)
@@ -223,5 +224,31 @@ func TestDrainBetweenEndpoints(t *testing.T) {
 	}
 	if sg2.ActiveCount() != 0 {
 		t.Fatal("the SG still sees the ASP active")
+	}
+}
+
+// TestASPRoutesAroundDrainingSG: an ASP with two SGs sends everything to
+// the one that still serves the AS once the other announces it inactive.
+func TestASPRoutesAroundDrainingSG(t *testing.T) {
+	got := [2]chan received{make(chan received, 64), make(chan received, 64)}
+	sgs := [2]*Endpoint{}
+	for i := range sgs {
+		sgs[i] = start(t, fast(Config{Role: RoleSG, Listen: "127.0.0.1:0", RoutingContexts: []uint32{10}, Handler: collector(got[i])}))
+	}
+	asp := start(t, fast(Config{Role: RoleASP, Connect: []string{sgs[0].Addr(), sgs[1].Addr()}, RoutingContexts: []uint32{10}}))
+	waitActive(t, asp, 2)
+	if err := <-drainAsync(sgs[0]); err != nil {
+		t.Fatal(err)
+	}
+	for sls := range 32 {
+		if err := asp.Send(ProtocolData{SI: SISCCP, SLS: uint8(sls)}); err != nil {
+			t.Fatalf("SLS %d: %v", sls, err)
+		}
+	}
+	for range 32 {
+		recvData(t, got[1])
+	}
+	if len(got[0]) != 0 {
+		t.Fatalf("%d messages sent to the draining SG", len(got[0]))
 	}
 }

@@ -412,14 +412,26 @@ func (e *Endpoint) shutdown() {
 
 // Send transmits pd on an active association chosen by its SLS (so one
 // transaction, which keeps its SLS, stays on one association and one
-// stream). It never blocks on the network.
+// stream). An association that has just left ASP-ACTIVE, or whose SG has
+// since announced the AS inactive or pending (NTFY: the SG no longer
+// serves it, e.g. it drains), is passed over for the next one; answers
+// still arrive on it. It never blocks on the network.
 func (e *Endpoint) Send(pd ProtocolData) error {
 	act := *e.active.Load()
-	if len(act) == 0 {
-		e.stats.drop.Add(1)
-		return ErrNoActiveAssociation
+	n := len(act)
+	first := 0
+	if n > 0 {
+		first = int(pd.SLS) % n
 	}
-	return act[int(pd.SLS)%len(act)].SendData(pd)
+	for k := range n {
+		// The list is republished just after a state change: skip an
+		// association that has left ASP-ACTIVE meanwhile.
+		if a := act[(first+k)%n]; a.State() == ASPStateActive && !a.asOut.Load() {
+			return a.SendData(pd)
+		}
+	}
+	e.stats.drop.Add(1)
+	return ErrNoActiveAssociation
 }
 
 // Available reports whether point code pc is reachable according to the
@@ -548,6 +560,20 @@ func (e *Endpoint) updateASLocked() []notice {
 	e.rebuildActiveLocked()
 	if !e.serverSide() {
 		return nil
+	}
+	if e.draining.Load() {
+		// Out of service (drain.go): the AS is announced inactive whatever
+		// its ASPs do, so that they keep their traffic away.
+		if e.trTimer != nil {
+			e.trTimer.Stop()
+			e.trTimer = nil
+		}
+		for _, a := range e.assocs {
+			if a.State() != ASPStateDown {
+				return e.setASLocked(ASStateInactive)
+			}
+		}
+		return e.setASLocked(ASStateDown)
 	}
 	up, active := 0, 0
 	for _, a := range e.assocs {
