@@ -74,9 +74,6 @@ func (p *loadPeer) read() {
 			return
 		}
 		m, err := m3ua.Decode(buf[:n])
-		if _, ok := m.(*m3ua.Data); !ok && debugPeer {
-			p.t.Logf("peer got %T %+v", m, m)
-		}
 		if err != nil {
 			p.t.Errorf("undecodable message from the SCP: %v", err)
 			return
@@ -266,4 +263,4 @@ func TestShutdownLosesNoQuery(t *testing.T) {
 		})
 	}
 }
-var debugPeer = false
+
