@@ -263,4 +263,3 @@ func TestShutdownLosesNoQuery(t *testing.T) {
 		})
 	}
 }
-
