@@ -1,6 +1,7 @@
 package m3ua
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -514,20 +515,31 @@ func (a *Association) fail(err error) {
 	})
 }
 
-// closeGraceful sends ASP Down (client side, if up) and waits for its Ack
-// before closing, so the peer sees an orderly ASP Down rather than a lost
-// association (closing a TCP socket with unread input resets it, which
-// can discard the ASP Down in flight). Bounded by wait.
+// closeGraceful ends the association in order, bounded by wait: the
+// dialling side sends ASP Down and waits for its Ack; the accepting side
+// tells an ASP that is up that it is down with an ASP Down Ack it did not
+// ask for (RFC 4666 §4.3.4.2: the ASP then considers itself ASP-DOWN) and
+// waits for a BEAT round trip behind it. Either way the peer sees an
+// orderly ASP Down rather than a lost association (closing a TCP socket
+// with unread input resets it, which can discard what is in flight).
 func (a *Association) closeGraceful(wait time.Duration) {
 	timeout := time.NewTimer(wait)
 	defer timeout.Stop()
-	if a.client && a.State() != ASPStateDown {
+	switch {
+	case a.State() == ASPStateDown:
+	case a.client:
 		a.sendMgmt(&ASPDown{})
 		select {
 		case <-a.downAcked:
 		case <-a.done:
 		case <-timeout.C:
 		}
+	default:
+		a.sendMgmt(&ASPDownAck{})
+		a.setState(ASPStateDown)
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		_ = a.roundTrip(ctx) // best effort: closing anyway
+		cancel()
 	}
 	a.fail(errOrderlyClose)
 }

@@ -252,3 +252,35 @@ func TestASPRoutesAroundDrainingSG(t *testing.T) {
 		t.Fatalf("%d messages sent to the draining SG", len(got[0]))
 	}
 }
+
+// TestSGCloseTellsASPDown: the accepting side closing tells an ASP that
+// is up so with an ASP Down Ack it did not ask for (RFC 4666 §4.3.4.2),
+// and closes once a BEAT round trip shows the ASP read it.
+func TestSGCloseTellsASPDown(t *testing.T) {
+	sg := start(t, noBeat(Config{Role: RoleSG, Listen: "127.0.0.1:0"}))
+	p := dialRaw(t, sg.Addr())
+	p.send(&ASPUp{})
+	if _, ok := p.expect().(*ASPUpAck); !ok {
+		t.Fatal("no ASP Up Ack")
+	}
+	closed := make(chan struct{})
+	go func() { sg.Close(); close(closed) }()
+	for {
+		m := p.next()
+		if _, ok := m.(*ASPDownAck); ok {
+			break
+		}
+		if _, ok := m.(*Notify); !ok {
+			t.Fatalf("%T %+v before the ASP Down Ack", m, m)
+		}
+	}
+	b, ok := p.next().(*Beat)
+	if !ok {
+		t.Fatal("no BEAT after the ASP Down Ack")
+	}
+	p.send((*BeatAck)(b))
+	<-closed
+	if _, ok := <-p.in; ok {
+		t.Fatal("association still open after Close")
+	}
+}
