@@ -45,15 +45,15 @@ var outNames = [numOut]string{"authorizeTermination", "disconnect", "forwardCall
 type safeReason uint8
 
 const (
-	safeNone       safeReason = iota
-	safeTimeout               // Decide returned after the time budget
-	safePanic                 // Decide panicked
-	safeInvalid               // Decide returned no usable action
-	safeStale                 // waited longer than the budget for a worker
-	safeBacklog               // the backlog was full
-	safeUnencoded             // the decision could not be put on the wire
-	safeOverload              // over capacity, for a controlled (gapped) code
-	safeUnreadable            // a number of the query cannot be read (callFromTA)
+	safeNone      safeReason = iota
+	safeTimeout              // Decide returned after the time budget
+	safePanic                // Decide panicked
+	safeInvalid              // Decide returned no usable action
+	safeStale                // waited longer than the budget for a worker
+	safeBacklog              // the backlog was full
+	safeUnencoded            // the decision could not be put on the wire
+	safeOverload             // over capacity, for a controlled (gapped) code
+	safeNumber               // a number of the query cannot be read (callFromTA)
 	numSafe
 )
 

@@ -222,7 +222,7 @@ func (s *Service) terminationAttempt(w *worker, snd sender, pd *m3ua.ProtocolDat
 
 	why := shed
 	if why == safeNone && unreadable != nil {
-		why = safeUnreadable
+		why = safeNumber
 		s.noteUnreadable(unreadable, &call)
 	}
 	if why == safeNone && s.ovl.IsControlled(code) {
@@ -249,7 +249,7 @@ func (s *Service) terminationAttempt(w *worker, snd sender, pd *m3ua.ProtocolDat
 		op = s.encodeSafe(w, ta, called, haveCalled)
 		s.met.safe[why].Inc()
 		s.recordSafe(arrived, &call, now)
-		if shed == safeNone && why != safeOverload && why != safeUnreadable {
+		if shed == safeNone && why != safeOverload && why != safeNumber {
 			s.noteSafe(why, &call)
 		}
 		var ok bool
