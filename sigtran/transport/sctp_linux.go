@@ -133,26 +133,36 @@ func dialSCTP(ctx context.Context, cfg Config) (Conn, error) {
 	}
 }
 
-// ReadMsg reads one whole message. A message longer than buf (the
-// kernel delivers it in pieces, none but the last marked MSG_EOR, before
-// any other message of the association) is read out to its end and
-// discarded: the result is a *MessageTooLongError and the association can
-// carry on, its message boundaries being intact.
+// ReadMsg reads one whole message. The kernel may hand a message over in
+// pieces (partial delivery, for large messages or under memory pressure),
+// only the last one marked MSG_EOR, and before any other message of the
+// association: they are gathered in buf. A message longer than buf is read
+// out to its end and discarded: the result is a *MessageTooLongError and
+// the association can carry on, its message boundaries being intact.
 func (s *sctpConn) ReadMsg(buf []byte) (int, uint16, error) {
-	n, stream, eor, err := s.recv(buf)
-	if err != nil || eor {
-		return n, stream, err
-	}
-	tl := &MessageTooLongError{Length: int64(n), Max: len(buf)}
-	copy(tl.Header[:], buf[:n])
-	for !eor {
-		var m int
-		if m, _, eor, err = s.recv(buf); err != nil {
+	total := 0
+	for {
+		n, stream, eor, err := s.recv(buf[total:])
+		if err != nil {
 			return 0, stream, err
 		}
-		tl.Length += int64(m)
+		total += n
+		if eor {
+			return total, stream, nil
+		}
+		if total < len(buf) {
+			continue // the next piece of the same message
+		}
+		tl := &MessageTooLongError{Length: int64(total), Max: len(buf)}
+		copy(tl.Header[:], buf)
+		for !eor {
+			if n, _, eor, err = s.recv(buf); err != nil {
+				return 0, stream, err
+			}
+			tl.Length += int64(n)
+		}
+		return 0, stream, tl
 	}
-	return 0, stream, tl
 }
 
 // recv reads the next piece of a data message into buf: its length, its
