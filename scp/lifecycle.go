@@ -13,22 +13,21 @@ import (
 // A graceful shutdown loses no query the switches sent before they learnt
 // that this SCP is leaving:
 //
-//  1. Drain takes every M3UA association out of ASP-ACTIVE and tells the
-//     switches, so that they move their queries to the mate SCP: as an ASP
-//     (or IPSP dialling out) with ASP Inactive to the SG; as an SG (or
-//     IPSP accepting) with an unsolicited ASP Inactive Ack to each switch
-//     and the NTFY of the AS state change (AS-PENDING), a new ASP Active
-//     being refused (m3ua.Endpoint.Drain). Each switch confirms (the ASP
-//     Inactive Ack, then a BEAT round trip as a fence): every query it
-//     sent before has then been read.
+//  1. Drain tells the switches to move their queries to the mate SCP
+//     (m3ua.Endpoint.Drain): as an ASP (or IPSP dialling out) with ASP
+//     Inactive to the SG; as an SG (or IPSP accepting) with NTFY
+//     AS-INACTIVE to every switch, whose ASP stays ASP-ACTIVE for the
+//     answers still due, a new ASP Active being refused. Each switch
+//     confirms (the ASP Inactive Ack, then a BEAT round trip as a fence):
+//     every query it sent before it knew has then been read.
 //  2. Drain waits until every query read is answered: those queued for
 //     the workers (the backlog) and those being decided. Answers still go
-//     out on the inactive associations, and a query that arrives anyway
-//     is answered the same way until Stop.
+//     out (an ASP may send them in ASP-INACTIVE while it drains), and a
+//     query that arrives anyway is answered the same way until Stop.
 //  3. Drain waits until the answers have reached the switches (another
 //     BEAT round trip behind them), then returns.
-//  4. Stop closes the associations (an ASP says ASP Down first) and stops
-//     the workers.
+//  4. Stop closes the associations in order (an ASP says ASP Down; an SG
+//     tells each switch with an ASP Down Ack) and stops the workers.
 const (
 	stateNew int32 = iota
 	stateStarted

@@ -30,13 +30,16 @@
 // Ack and goes ASP Active for the RCs granted (a refusal fails the
 // association with a *RegistrationError, see Endpoint.LastError); the
 // registration is redone on every new association. Both sides answer BEAT
-// and send their own
-// (Config.HeartbeatInterval, HeartbeatTimeout); an unanswered BEAT drops
-// the association. Endpoint.Drain takes the endpoint out of service for a
-// graceful shutdown without losing traffic (ASP Inactive from the dialling
-// side, an unsolicited ASP Inactive Ack and the AS NTFY from the accepting
-// side, then a BEAT round trip as a fence; see drain.go), Flush waits until
-// the answers queued have reached the peers, Close ends the associations. Incoming DATA goes to
+// and send their own (Config.HeartbeatInterval, HeartbeatTimeout); an
+// unanswered BEAT drops the association. Endpoint.Drain takes the endpoint
+// out of service for a graceful shutdown without losing traffic (ASP
+// Inactive from the dialling side; NTFY AS-INACTIVE to every ASP from the
+// accepting side, its ASPs staying active for the answers due; then a BEAT
+// round trip as a fence; see drain.go), Flush waits until the answers
+// queued have reached the peers, Close ends the associations in order (ASP
+// Down; from the accepting side an unsolicited ASP Down Ack). A dialling
+// endpoint routes around an SG that announced the AS inactive or pending
+// (Endpoint.Send). Incoming DATA goes to
 // Config.Handler on the association's reader goroutine; Endpoint.Send and
 // Association.SendData queue outgoing DATA without blocking, on the data
 // stream chosen by SLS (1 + SLS mod (streams-1); stream 0 carries
