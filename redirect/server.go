@@ -15,6 +15,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"callgate/policy"
 	"callgate/policy/token"
@@ -63,16 +64,21 @@ type Server struct {
 	inflight atomic.Int64
 	bucket   bucket
 	stats    counters
+
+	reg    prometheus.Registerer // WithRegisterer
+	failFn func(error)           // WithFailFunc
+	life   lifecycle             // Start .. Stop (tier.go)
 }
 
 // Allowed methods (RFC 3261 §20.5): what a redirect server answers itself.
 const allowMethods = "INVITE, ACK, CANCEL, OPTIONS"
 
 // New builds a server over any policy.Decider (the engine, or a fake in
-// tests). It checks the configuration, compiles the route templates and
-// loads the TLS certificate, but opens no socket: call Listen and Serve (or
-// ListenAndServe).
-func New(cfg Config, d policy.Decider) (*Server, error) {
+// tests). It checks the configuration, compiles the route templates, loads
+// the TLS certificate and registers the metrics, but opens no socket (so
+// `callgate config check` runs it too): call Start (as a daemon tier), or
+// Listen and Serve (or ListenAndServe).
+func New(cfg Config, d policy.Decider, opts ...Option) (*Server, error) {
 	if d == nil {
 		return nil, errors.New("redirect: nil Decider")
 	}
@@ -81,18 +87,23 @@ func New(cfg Config, d policy.Decider) (*Server, error) {
 		return nil, fmt.Errorf("redirect: config: %w", err)
 	}
 	s := &Server{cfg: c, decider: d, log: c.Logger, seed: maphash.MakeSeed(), now: time.Now, baseCtx: context.Background()}
+	for _, o := range opts {
+		o(s)
+	}
+	// Every problem is reported at once (config check lists them all).
+	var errs []error
 	var err error
 	if s.cont, err = compileTemplate("ContinueRoute", c.ContinueRoute); err != nil {
-		return nil, fmt.Errorf("redirect: config: %w", err)
+		errs = append(errs, err)
 	}
 	if s.screen, err = compileTemplate("ScreeningURI", c.ScreeningURI); err != nil {
-		return nil, fmt.Errorf("redirect: config: %w", err)
+		errs = append(errs, err)
 	}
 	s.overrides = make(map[string]*template, len(c.RouteOverrides))
 	for name, src := range c.RouteOverrides {
 		t, err := compileTemplate("RouteOverrides["+name+"]", src)
 		if err != nil {
-			return nil, fmt.Errorf("redirect: config: %w", err)
+			errs = append(errs, err)
 		}
 		s.overrides[name] = t
 	}
@@ -103,20 +114,23 @@ func New(cfg Config, d policy.Decider) (*Server, error) {
 		}
 	}
 	if signKey == nil {
-		return nil, fmt.Errorf("redirect: config: no token key with ID %d among %d TokenKeys", c.TokenKeyID, len(c.TokenKeys))
-	}
-	if s.signer, err = token.NewSigner(*signKey); err != nil {
-		return nil, fmt.Errorf("redirect: config: %w", err)
+		errs = append(errs, fmt.Errorf("no token key with ID %d among %d TokenKeys", c.TokenKeyID, len(c.TokenKeys)))
+	} else if s.signer, err = token.NewSigner(*signKey); err != nil {
+		errs = append(errs, err)
 	}
 	if c.TLS != "" {
 		s.tlsConf = c.TLSConfig
 		if s.tlsConf == nil {
 			cert, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
 			if err != nil {
-				return nil, fmt.Errorf("redirect: config: TLS certificate %s / key %s: %w", c.TLSCertFile, c.TLSKeyFile, err)
+				errs = append(errs, fmt.Errorf("TLS certificate %s / key %s: %w", c.TLSCertFile, c.TLSKeyFile, err))
+			} else {
+				s.tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 			}
-			s.tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("redirect: config: %w", err)
 	}
 	if c.ServerName != "-" {
 		s.hdrServer = sip.NewHeader("Server", c.ServerName)
@@ -167,6 +181,12 @@ func New(cfg Config, d policy.Decider) (*Server, error) {
 	s.srv.OnCancel(s.handle)
 	s.srv.OnOptions(s.handle)
 	s.srv.OnNoRoute(s.handle)
+	if s.reg == nil {
+		s.reg = prometheus.NewRegistry()
+	}
+	if err := s.reg.Register(newCollector(s)); err != nil {
+		return nil, fmt.Errorf("redirect: registering metrics: %w", err)
+	}
 	return s, nil
 }
 
@@ -341,8 +361,10 @@ func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
-// bucket is a token-bucket rate limiter.
+// bucket is a token-bucket rate limiter, and the gate Drain closes: a
+// closed bucket refuses every INVITE (503 with Retry-After, as overload).
 type bucket struct {
+	closed atomic.Bool
 	mu     sync.Mutex
 	rate   float64 // tokens per second
 	burst  float64
@@ -356,6 +378,9 @@ func (b *bucket) init(rate float64, burst int) {
 }
 
 func (b *bucket) take(now time.Time) bool {
+	if b.closed.Load() {
+		return false
+	}
 	if !b.on {
 		return true
 	}
