@@ -1,7 +1,10 @@
 // Package config is callgate's daemon configuration: one YAML file, read
-// strictly (an unknown or misspelt field is an error naming the field and its
-// line, never silently ignored), layered over built-in defaults that serve
-// everything on loopback from ./data.
+// strictly (an unknown or misspelt field, or a value of the wrong type, is
+// an error naming the field and its line, never silently ignored), layered
+// over built-in defaults that serve everything on loopback from ./data.
+// Every problem of a file is reported at once (Problems). The daemon maps
+// each tier's section onto the tier's own Config (package daemon), and
+// `callgate config check` runs those checks too (daemon.Check).
 //
 // Every field is documented here and, with an example value, in
 // callgate.example.yaml at the repository root; `callgate config defaults`
@@ -245,7 +248,9 @@ type ACG struct {
 }
 
 // Default returns the built-in configuration: everything on loopback, data
-// in ./data, SIP on 127.0.0.1:5060, SCP off.
+// in ./data, the SIP redirect server on 127.0.0.1:5060 (UDP and TCP), the
+// SCP on 127.0.0.1:2905 (M3UA over TCP, as an SG), the admin listener on
+// 127.0.0.1:9464.
 func Default() Config {
 	return Config{
 		DataDir:         "data",
