@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"callgate/daemon"
 	"callgate/e164"
 	"callgate/internal/config"
 	"callgate/policy"
@@ -75,10 +76,10 @@ type decideResult struct {
 	Source     string          `json:"source"`               // "store" (this process) or "daemon"
 }
 
-// decideOnce runs the engine once for c.
+// decideOnce runs the engine once for c: the engine serve runs
+// (daemon.NewEngine), without the decision log.
 func decideOnce(ctx context.Context, st *store.Store, cfg *config.Config, c policy.Call) decideResult {
-	eng := policy.New(st, policy.WithDefaultAnnouncement(cfg.Engine.DefaultAnnouncement))
-	d := eng.Decide(ctx, c)
+	d := daemon.NewEngine(cfg, st).Decide(ctx, c)
 	var res decideResult
 	res.Call.Calling, res.Call.Called, res.Call.OriginalCalled = c.Calling, c.Called, c.OriginalCalled
 	res.Call.Presentation, res.Call.Origin = c.Presentation, c.Origin
@@ -153,8 +154,8 @@ func (e *env) decideCmd() *cobra.Command {
 		Use:   "decide --called NUMBER [--calling NUMBER] [--presentation restricted]",
 		Short: "Run the decision engine once on the store and print the decision with its trace",
 		Long: `Asks the decision engine what it would do with one call, without placing it, and prints
-the decision and every rule consulted. Nothing is logged. While 'callgate serve' holds the
-store, the running daemon is asked instead (over its admin listener).`,
+the decision and every rule consulted, from the engine serve runs. Nothing is logged. While
+'callgate serve' runs, the daemon is asked instead (over its admin listener).`,
 		Example: `  callgate decide --calling +17195551212 --called +13035550100
   callgate decide --called +13035550102 --presentation restricted
   callgate decide --calling 7205550123 --called 3035550100 --origin ain --json`,
@@ -266,10 +267,15 @@ While 'callgate serve' holds the log file, the daemon is asked instead.`,
 		if err != nil {
 			return err
 		}
+		if e.canForward() {
+			if ok, _ := e.daemonHolds(&cfg); ok {
+				return e.forward(&cfg, nil)
+			}
+		}
 		recs, err := e.searchLog(&cfg, q)
 		if err != nil {
 			// A log that exists but cannot be opened is held by the daemon.
-			if _, serr := os.Stat(cfg.DecisionLogPath()); serr == nil && e.shared == nil && e.canForward() {
+			if _, serr := os.Stat(cfg.DecisionLogPath()); serr == nil && e.canForward() {
 				return e.forward(&cfg, err)
 			}
 			return err
@@ -290,14 +296,14 @@ While 'callgate serve' holds the log file, the daemon is asked instead.`,
 // daemon: flushes and searches the open log).
 func (e *env) searchLog(cfg *config.Config, q decisionlog.Query) ([]decisionlog.Record, error) {
 	if e.shared != nil {
-		if e.shared.dlog == nil {
+		if e.shared.DecisionLog == nil {
 			return nil, errors.New("the decision log is disabled in the daemon's configuration (decision_log.enabled: false)")
 		}
 		// Make the decisions of the last flush interval visible too.
-		if err := e.shared.dlog.Flush(); err != nil {
+		if err := e.shared.DecisionLog.Flush(); err != nil {
 			return nil, err
 		}
-		return e.shared.dlog.Search(q)
+		return e.shared.DecisionLog.Search(q)
 	}
 	path := cfg.DecisionLogPath()
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {

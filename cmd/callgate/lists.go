@@ -192,6 +192,7 @@ process list: prefer the prompt.`,
 		Args:    exactArgs(1, "a subscriber name or number"),
 	}
 	set.Flags().StringVar(&pin, "pin", "", "the PIN (default: prompt without echo, or read standard input)")
+	markSecret(set, "pin") // never in the daemon's log of operator changes
 	set.RunE = func(cmd *cobra.Command, args []string) error {
 		if !cmd.Flags().Changed("pin") {
 			var err error
