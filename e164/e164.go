@@ -1,8 +1,8 @@
 // Package e164 holds telephone numbers in their E.164 form as a compact integer.
 //
-// Every tier of callgate (AIN digits, SIP URIs, CSV imports, the REST API)
-// normalises numbers through this package, so the list store and the decision
-// engine compare one representation only. A Number is the E.164 digit string
+// Every way a number enters callgate (AIN digits, SIP URIs, CSV imports, the
+// command line) goes through this package, so the list store and the
+// decision engine compare one representation only. A Number is the E.164 digit string
 // read as a decimal integer: E.164 numbers never start with 0 and have at most
 // 15 digits, so the integer identifies the digit string uniquely, fits in 50
 // bits, and compares, hashes and sorts without allocating.

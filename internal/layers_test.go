@@ -25,7 +25,7 @@ import (
 const module = "callgate/"
 
 // Layers, lowest first. A package may import packages of its own layer or
-// lower ones, with the exceptions of allowed.
+// lower ones, with the exceptions in forbidden.
 const (
 	layerE164  = iota
 	layerStack // sigtran/*: protocol codecs, below everything that speaks SS7

@@ -129,7 +129,7 @@ func (e *Engine) subscriber(s *state) {
 // must not be placed at all:
 //
 //   - key (implemented): a call claiming an enrolled calling number without a
-//     matching call key is spoofed and blocked (DESIGN.md, spoof protection),
+//     matching call key is spoofed and blocked (spoof protection; README.md § Architecture),
 //     whoever is called and whatever the lists say — a spoofed VIP number
 //     must not ring through. A matched key is recorded and the chain goes on.
 //     KeyNotChecked (the caller is not enrolled) adds no step.

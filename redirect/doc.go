@@ -64,8 +64,20 @@
 //     telephone number can be found as the called party.
 //   - Overload: 503 Service Unavailable with Retry-After when more than
 //     Config.MaxInFlight decisions are running or Config.MaxRate is
-//     exceeded, instead of silent drops.
+//     exceeded (and while draining), instead of silent drops.
 //
 // Display-name tagging for allowed calls is an optional hook (Tagger,
 // AttestationTagger).
+//
+// # As a daemon tier
+//
+// *Server is one of the daemon's tiers (daemon.Tier, tier.go): New checks
+// the Config and opens no socket, Start opens the listeners and serves in
+// the background, Ready says whether it serves, Drain answers every new
+// INVITE 503 with Retry-After (so the upstream proxy tries its next
+// server) while the INVITEs being decided are answered, and Stop closes
+// the listeners. Its metrics (callgate_sip_*, metrics.go) go to the
+// registry given with WithRegisterer. daemon/sip.go maps the sip:
+// configuration section onto Config. Listen and Serve remain for running
+// the server on its own.
 package redirect

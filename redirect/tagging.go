@@ -2,7 +2,7 @@ package redirect
 
 import "callgate/policy"
 
-// Display-name tagging (issue 5, deliverable 3). A redirect server cannot
+// Display-name tagging. A redirect server cannot
 // rewrite the call's From: the upstream proxy builds the new INVITE from the
 // 302. So the 302 of an allowed call carries headers that tell a downstream
 // proxy what to apply; AttestationTagger is the documented mapping, enabled

@@ -53,8 +53,9 @@
 // queue the answer on the association, whose writer coalesces answers into
 // few writes on TCP. Config.Inline decides on the reader goroutine instead.
 //
-// Daemon wiring: the daemon's Tier interface is Name/Start/Shutdown, which
-// *Service implements; FromConfig maps the scp: configuration section and
-// WithRegisterer / WithDecisionLog connect the daemon's metrics registry and
-// decision log.
+// Daemon wiring: package daemon runs the Service as one of its tiers
+// (daemon.Tier): daemon/scp.go maps the scp: configuration section onto
+// Config (this package never reads the daemon's configuration), and
+// WithRegisterer, WithDecisionLog and WithSafeForwardRoute connect the
+// daemon's metrics registry, decision log and live default route.
 package scp

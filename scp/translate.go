@@ -267,7 +267,7 @@ const (
 )
 
 // OriginationPolicy answers the originating triggers. It is the hook for
-// toll-fraud lockdown (DESIGN.md: a locked group's Outgoing Calling Plan —
+// toll-fraud lockdown (README.md § Architecture; a locked group's Outgoing Calling Plan —
 // no international or premium destinations — is enforced by the SCP on
 // Info_Analyzed): the fraud package will provide a policy that returns
 // OriginationDisconnect for a locked group's barred destinations. It runs

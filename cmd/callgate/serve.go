@@ -18,7 +18,7 @@ func (e *env) serveCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve [--config FILE] [--data DIR]",
 		Short: "Run the daemon: the SIP redirect server and the AIN SCP, metrics, health, operator commands",
-		Long: `Runs the daemon (package daemon): the SIP redirect server and the AIN SCP (both on by
+		Long: `Runs the daemon: the SIP redirect server and the AIN SCP (both on by
 default, on loopback: SIP on 127.0.0.1:5060 UDP and TCP, the SCP as an M3UA SG on TCP
 127.0.0.1:2905) over one decision engine and one store, with Prometheus metrics at /metrics
 and health at /healthz and /readyz on the admin listener (127.0.0.1:9464). Without --config

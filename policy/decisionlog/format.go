@@ -11,8 +11,7 @@ import (
 	"callgate/policy"
 )
 
-// recordJSON is the JSON shape of a Record (`callgate log search --json`,
-// the REST API). Enums are names; numbers are "+E.164"; latency is in
+// recordJSON is the JSON shape of a Record (`callgate log search --json`). Enums are names; numbers are "+E.164"; latency is in
 // nanoseconds so scripts need not parse Go durations.
 type recordJSON struct {
 	Time           time.Time           `json:"time"`
