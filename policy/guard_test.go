@@ -60,6 +60,52 @@ func TestBudgetReuse(t *testing.T) {
 	b.Finish()
 }
 
+// A signal may leave a goroutine behind that still uses the Budget while
+// the next decisions run: it must see a closed channel, and nothing may
+// race (run with -race).
+func TestBudgetStaleUser(t *testing.T) {
+	var b Budget
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_ = b.Err()
+			_, _ = b.Deadline()
+			select {
+			case <-b.Done():
+			case <-time.After(time.Second):
+				t.Error("a Done channel stayed open for a second")
+				return
+			}
+		}
+	}()
+	for i := 0; i < 2000; i++ {
+		b.Start(time.Now().Add(time.Duration(i%3) * time.Millisecond))
+		if i%2 == 0 {
+			<-b.Done() // fires at the deadline
+		}
+		b.Finish()
+	}
+	close(stop)
+	<-done
+}
+
+func BenchmarkBudget(b *testing.B) {
+	var bud Budget
+	dl := time.Now().Add(time.Hour)
+	b.ReportAllocs()
+	for b.Loop() {
+		bud.Start(dl)
+		bud.Finish()
+	}
+}
+
 func BenchmarkGuardDecide(b *testing.B) {
 	g := NewGuard(New(nil), nil)
 	var bud Budget

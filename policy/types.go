@@ -74,14 +74,41 @@ const (
 	KeyMissing // enrolled calling number, no key for this call: spoofed
 )
 
-// Call is one incoming call as the engine sees it, whichever tier it came from.
+// Direction says which end of the call the engine is asked about.
+//
+// Direction values are persisted (the decision log keeps the originating
+// flag): append-only.
+type Direction uint8
+
+// Directions.
+const (
+	// DirectionTerminating: an incoming call to Called, a subscriber's
+	// number (AIN Termination_Attempt, a SIP INVITE). The zero value.
+	DirectionTerminating Direction = iota
+	// DirectionOriginating: an outgoing call placed by the Calling line
+	// to the number it dialled, Called (AIN Info_Analyzed /
+	// Info_Collected). The engine answers Allow (the call proceeds) or
+	// Block (it is refused); see Engine.Decide.
+	DirectionOriginating
+)
+
+// Call is one call as the engine sees it, whichever tier it came from.
 type Call struct {
-	Calling        e164.Number // zero when absent or not parseable
-	Called         e164.Number // the number dialled (the subscriber's)
+	Calling        e164.Number // zero when absent or not parseable; originating: the line placing the call
+	Called         e164.Number // the number dialled (terminating: the subscriber's)
 	OriginalCalled e164.Number // first redirecting number, if the call was forwarded
 	Presentation   Presentation
 	Origin         Origin
+	Direction      Direction
 	Peer           string // originating point code or SIP source, for logs
+
+	// DefaultRoute is set by a tier that has its own way to the B2BUA
+	// for calls whose egress route cannot carry them (the SIP tier with
+	// sip.screening_uri): the engine then keeps a screening action
+	// without a route (route=default) instead of applying its
+	// no-route fallback. It describes the asking tier, not the call, and
+	// is not logged.
+	DefaultRoute bool
 
 	// Signals filled by later stages; zero values mean "not available".
 	Attestation Attestation
@@ -118,9 +145,17 @@ func (a Action) String() string {
 }
 
 // NeedsSIPTier reports whether the call must reach the B2BUA (a human
-// conversation is needed).
+// conversation is needed), whichever tier asked.
 func (a Action) NeedsSIPTier() bool {
 	return a == ActionScreen || a == ActionChallenge || a == ActionVoicemail
+}
+
+// NeedsB2BUA reports whether carrying a out for a call asked by origin o
+// takes the B2BUA: the conversations of NeedsSIPTier, and on SIP a block
+// with an announcement too (the B2BUA plays it as early media, then
+// declines; an AIN switch plays it itself, sendToResource).
+func (a Action) NeedsB2BUA(o Origin) bool {
+	return a.NeedsSIPTier() || (a == ActionBlockWithAnnouncement && o == OriginSIP)
 }
 
 // Decision is the engine's answer: the action, what the tier needs to carry
@@ -134,6 +169,12 @@ type Decision struct {
 	Route        store.Route
 	Trace        Trace
 }
+
+// FellBack reports whether the engine could not carry out the action the
+// rules chose because no way to the B2BUA exists for the asking tier, and
+// gave the configured no-route fallback instead (trace fallback=apply).
+// Tiers count these and warn (rate-limited): a fallback is never silent.
+func (d *Decision) FellBack() bool { return d.Trace.Has(RuleFallback, OutcomeApply) }
 
 // Decider is what the protocol tiers call. *Engine implements it; tests of
 // a tier may use a fake.
