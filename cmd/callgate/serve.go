@@ -190,7 +190,10 @@ func (e *env) serve(ctx context.Context, cfg config.Config) (err error) {
 		return fmt.Errorf("store %s: %w", storePath, err)
 	}
 
-	eng := policy.New(s.st, policy.WithDefaultAnnouncement(cfg.Engine.DefaultAnnouncement))
+	eng, err := newEngine(s.st, &cfg)
+	if err != nil {
+		return err
+	}
 	var decider policy.Decider = eng
 	if cfg.DecisionLog.Enabled {
 		s.dlog, err = decisionlog.Open(cfg.DecisionLogPath(), decisionlog.Options{
@@ -255,6 +258,11 @@ func (e *env) serve(ctx context.Context, cfg config.Config) (err error) {
 
 	s.ready.Store(true)
 	s.summary(storePath)
+	// Calls to screen with no way to the B2BUA get the engine's no-route
+	// fallback: say which providers now, and whenever routes change.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go eng.WatchRoutes(watchCtx, s.st, tierReach(&cfg), 10*time.Second, log)
 	if e.serveHook != nil {
 		e.serveHook(s)
 	}
@@ -278,6 +286,19 @@ func (e *env) serve(ctx context.Context, cfg config.Config) (err error) {
 	}
 	undo = nil // everything is closed by shutdown
 	return err
+}
+
+// tierReach says, per enabled tier, whether it has its own way to the
+// B2BUA (the route audit's input).
+func tierReach(cfg *config.Config) []policy.TierReach {
+	var r []policy.TierReach
+	if cfg.SCP.Enabled {
+		r = append(r, policy.TierReach{Origin: policy.OriginAIN})
+	}
+	if cfg.SIP.Enabled {
+		r = append(r, policy.TierReach{Origin: policy.OriginSIP, DefaultRoute: cfg.SIP.ScreeningURI != ""})
+	}
+	return r
 }
 
 // forceExitOnSignal makes the next SIGINT/SIGTERM end the process at once.

@@ -126,13 +126,17 @@ func (t *sipTier) registerMetrics() {
 		{"options", func(s redirect.Stats) uint64 { return s.Options }},
 		{"other", func(s redirect.Stats) uint64 { return s.Other }},
 		{"decide_error", func(s redirect.Stats) uint64 { return s.DecideErrors }},
+		{"decide_panic", func(s redirect.Stats) uint64 { return s.DecidePanics }},
+		{"decide_late", func(s redirect.Stats) uint64 { return s.DecideLate }},
 	}
 	for _, k := range kinds {
-		m.CounterFunc("sip_responses_total", "SIP responses by kind: redirect (302 continue), screen (302 to the B2BUA), decline (603/608), overload (503), malformed (4xx), options, other, decide_error (500).",
+		m.CounterFunc("sip_responses_total", "SIP responses by kind: redirect (302 continue), screen (302 to the B2BUA), decline (603/608), overload (503), malformed (4xx), options, other, decide_error (500), decide_panic (500), decide_late (503).",
 			prometheus.Labels{"kind": k.kind}, func() float64 { return float64(k.get(t.srv.Stats())) })
 	}
 	m.CounterFunc("sip_invites_total", "INVITEs answered by the SIP redirect server.", nil,
 		func() float64 { return float64(t.srv.Stats().Invites) })
+	m.CounterFunc("sip_no_route_fallback_total", "INVITEs the engine answered with its no-route fallback (engine.no_route_fallback): the treatment needed the B2BUA, the route has no SIP URI and sip.screening_uri is not set.", nil,
+		func() float64 { return float64(t.srv.Stats().NoRouteFallback) })
 	m.CounterFunc("sip_requests_parsed_total", "UDP requests by parser: fast (the stateless scanner) or fallback (the full SIP parser, for what the scanner does not take).",
 		prometheus.Labels{"parser": "fast"}, func() float64 { return float64(t.srv.Stats().FastPath) })
 	m.CounterFunc("sip_requests_parsed_total", "UDP requests by parser: fast (the stateless scanner) or fallback (the full SIP parser, for what the scanner does not take).",
