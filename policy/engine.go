@@ -188,7 +188,7 @@ func (e *Engine) subscriber(s *state) {
 // own lists because the caller's identity itself is in doubt:
 //
 //   - key: a call claiming an enrolled calling number without a
-//     matching call key is spoofed and blocked (DESIGN.md, spoof protection),
+//     matching call key is spoofed and blocked (spoof protection),
 //     whoever is called and whatever the lists say — a spoofed VIP number
 //     must not ring through. A matched key is recorded and the chain goes on.
 //     KeyNotChecked (the caller is not enrolled) adds no step.

@@ -1,7 +1,25 @@
-// Package policy is callgate's one decision engine. Both protocol tiers (the
-// AIN SCP and the SIP redirect server) translate their input into a Call, ask
-// Decide, and translate the Decision back; no screening rule lives anywhere
-// else, so the tiers cannot disagree.
+// Package policy is callgate's one decision engine. Every protocol tier (the
+// AIN SCP, the SIP redirect server) translates its input into a Call, asks
+// the engine, and translates the Decision back; no screening rule lives
+// anywhere else, so the tiers cannot disagree.
+//
+// The map:
+//
+//   - types.go: Call, Decision, Action, Decider (what tiers and wrappers see).
+//   - engine.go: the incoming-call chain (Engine.Decide) and the no-route
+//     fallback; originate.go: the outgoing-call chain (Call.Direction
+//     originating) and the destination classes of the fraud lockdown.
+//   - trace.go: the persisted rule and outcome names (append-only) and
+//     their help text; format.go: text and JSON forms.
+//   - guard.go, budget.go: the one way a tier asks the engine, Guard.Decide
+//     under a reusable Budget, returning a Fault (late, panic, invalid) the
+//     tier maps to its own safe answer; loglimit.go: the rate limit for the
+//     warnings that go with safe answers and fallbacks.
+//   - routeaudit.go: which providers' calls to screen have no way to the
+//     B2BUA (AuditRoutes, Engine.WatchRoutes).
+//
+// Decorators wrap a Decider (policy/decisionlog.Wrap records every
+// decision, incoming and outgoing; internal/metrics counts them).
 package policy
 
 import (
