@@ -75,4 +75,3 @@ func (g *Guard) Decide(b *Budget, c *Call, deadline time.Time) (d Decision, f Fa
 	}
 	return d, f
 }
-
