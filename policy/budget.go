@@ -16,12 +16,16 @@ import (
 // decision left waiting stops) and the Budget is ready for the next call.
 // One Budget serves one decision at a time.
 //
+// A zero deadline means no time budget (a tier configured without one):
+// Err never reports DeadlineExceeded, Deadline reports none, and Done's
+// channel closes only at Finish; the clock is not read at all.
+//
 // Start and Finish take no lock unless Done was called during the decision
 // (armed): they run twice per call on every tier's hot path. A goroutine a
 // signal left behind may still call Done or Err after Finish: it gets a
 // closed channel and context.Canceled, never a race.
 type Budget struct {
-	deadline atomic.Int64 // unix ns
+	deadline atomic.Int64 // unix ns; 0 = none
 	over     atomic.Bool  // Finish ran: Err reports Canceled
 	armed    atomic.Bool  // Done was called: done (and timer) need closing
 	mu       sync.Mutex
@@ -41,7 +45,11 @@ func (c *Budget) Start(deadline time.Time) {
 		c.armed.Store(false)
 		c.mu.Unlock()
 	}
-	c.deadline.Store(deadline.UnixNano())
+	var dl int64
+	if !deadline.IsZero() {
+		dl = deadline.UnixNano()
+	}
+	c.deadline.Store(dl)
 	c.over.Store(false)
 }
 
@@ -69,9 +77,16 @@ func (c *Budget) Finish() {
 }
 
 // Deadline implements context.Context.
-func (c *Budget) Deadline() (time.Time, bool) { return time.Unix(0, c.deadline.Load()), true }
+func (c *Budget) Deadline() (time.Time, bool) {
+	dl := c.deadline.Load()
+	if dl == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, dl), true
+}
 
-// Done implements context.Context; the first call arms a timer.
+// Done implements context.Context; the first call arms a timer (when there
+// is a deadline).
 func (c *Budget) Done() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -81,10 +96,16 @@ func (c *Budget) Done() <-chan struct{} {
 		// armed before over is read: either Finish sees armed and closes
 		// the channel, or this sees over and closes it here.
 		c.armed.Store(true)
-		if d := time.Until(time.Unix(0, c.deadline.Load())); d <= 0 || c.over.Load() {
+		dl := c.deadline.Load()
+		left := time.Duration(1) // no deadline: only Finish closes the channel
+		if dl != 0 {
+			left = time.Until(time.Unix(0, dl))
+		}
+		switch {
+		case c.over.Load() || left <= 0:
 			close(ch)
-		} else {
-			c.timer = time.AfterFunc(d, func() {
+		case dl != 0:
+			c.timer = time.AfterFunc(left, func() {
 				c.mu.Lock()
 				if c.done == ch {
 					select {
@@ -105,7 +126,7 @@ func (c *Budget) Err() error {
 	if c.over.Load() {
 		return context.Canceled
 	}
-	if time.Now().UnixNano() >= c.deadline.Load() {
+	if dl := c.deadline.Load(); dl != 0 && time.Now().UnixNano() >= dl {
 		return context.DeadlineExceeded
 	}
 	return nil

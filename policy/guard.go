@@ -49,8 +49,9 @@ func NewGuard(d Decider, log *slog.Logger) *Guard {
 // `callgate decide`).
 func (g *Guard) Decider() Decider { return g.d }
 
-// Decide asks the engine about c under b, which must end by deadline; b is
-// the caller's reusable Budget (one per worker or call). When the fault is
+// Decide asks the engine about c under b, which must end by deadline (zero:
+// no time budget, never late); b is the caller's reusable Budget (one per
+// worker or call). When the fault is
 // not FaultNone the returned Decision must not be carried out; its Trace is
 // still the engine's, for the record.
 func (g *Guard) Decide(b *Budget, c *Call, deadline time.Time) (d Decision, f Fault) {
@@ -68,7 +69,7 @@ func (g *Guard) Decide(b *Budget, c *Call, deadline time.Time) (d Decision, f Fa
 	}()
 	d = g.d.Decide(b, *c)
 	switch {
-	case !time.Now().Before(deadline):
+	case !deadline.IsZero() && !time.Now().Before(deadline):
 		f = FaultLate
 	case d.Action < ActionAllow || d.Action > ActionVoicemail:
 		f = FaultInvalid

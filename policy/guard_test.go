@@ -60,6 +60,39 @@ func TestBudgetReuse(t *testing.T) {
 	b.Finish()
 }
 
+// A zero deadline is no budget: never late, no deadline, and Done closes
+// only when the decision ends.
+func TestGuardNoDeadline(t *testing.T) {
+	var seen bool
+	var ch <-chan struct{}
+	g := NewGuard(deciderFunc(func(ctx context.Context, c Call) Decision {
+		_, seen = ctx.Deadline()
+		ch = ctx.Done()
+		select {
+		case <-ch:
+			t.Error("Done closed during the decision")
+		case <-time.After(5 * time.Millisecond):
+		}
+		if ctx.Err() != nil {
+			t.Errorf("Err = %v during the decision", ctx.Err())
+		}
+		return Decision{Action: ActionAllow}
+	}), nil)
+	var b Budget
+	c := Call{Called: 13035550100}
+	if _, f := g.Decide(&b, &c, time.Time{}); f != FaultNone {
+		t.Fatalf("fault %v without a budget", f)
+	}
+	if seen {
+		t.Error("Deadline reported one")
+	}
+	select {
+	case <-ch:
+	default:
+		t.Error("Done not closed when the decision ended")
+	}
+}
+
 // A signal may leave a goroutine behind that still uses the Budget while
 // the next decisions run: it must see a closed channel, and nothing may
 // race (run with -race).

@@ -160,8 +160,12 @@ func (s *Server) invite(v *reqView, peer string, a *answer) {
 	if a.bud == nil {
 		a.bud = new(policy.Budget) // once per stateless reader
 	}
+	var deadline time.Time // zero: no budget
+	if s.cfg.DecideTimeout > 0 {
+		deadline = now.Add(s.cfg.DecideTimeout)
+	}
 	var f policy.Fault
-	a.dec, f = s.guard.Decide(a.bud, &a.call, now.Add(s.budget))
+	a.dec, f = s.guard.Decide(a.bud, &a.call, deadline)
 	if f != policy.FaultNone {
 		s.decideFault(f, &a.call, a)
 		return
@@ -171,9 +175,6 @@ func (s *Server) invite(v *reqView, peer string, a *answer) {
 	}
 	s.decisionAnswer(v, &a.call, &a.dec, a)
 }
-
-// unboundedDecide is the deadline of a decision when DecideTimeout is 0.
-const unboundedDecide = 24 * time.Hour
 
 // decideFault answers an INVITE whose decision cannot be used (see
 // policy.Guard): late -> 503 with Retry-After (the upstream retries or

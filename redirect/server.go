@@ -28,7 +28,6 @@ type Server struct {
 	cfg       Config
 	guard     *policy.Guard // the one way to ask the engine (see invite)
 	budgets   sync.Pool     // *policy.Budget for decisions on sipgo's goroutines
-	budget    time.Duration // DecideTimeout, or unbounded
 	log       *slog.Logger
 	cont      *template
 	overrides map[string]*template
@@ -85,10 +84,6 @@ func New(cfg Config, d policy.Decider) (*Server, error) {
 	}
 	s := &Server{cfg: c, guard: policy.NewGuard(d, c.Logger), log: c.Logger, seed: maphash.MakeSeed(), now: time.Now}
 	s.budgets.New = func() any { return new(policy.Budget) }
-	s.budget = c.DecideTimeout
-	if s.budget == 0 {
-		s.budget = unboundedDecide
-	}
 	var err error
 	if s.cont, err = compileTemplate("ContinueRoute", c.ContinueRoute); err != nil {
 		return nil, fmt.Errorf("redirect: config: %w", err)
