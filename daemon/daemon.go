@@ -50,10 +50,11 @@ type Daemon struct {
 	adminLn net.Listener
 	tiers   []Tier
 
-	ready    atomic.Bool
-	failc    chan error
-	undo     []func() // start-up steps to undo, in order
-	stopOnce sync.Once
+	ready     atomic.Bool
+	stopWatch context.CancelFunc // ends the route audit
+	failc     chan error
+	undo      []func() // start-up steps to undo, in order
+	stopOnce  sync.Once
 }
 
 // New prepares a daemon for cfg; nothing is opened until Start.
@@ -115,7 +116,11 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("store %s: %w", storePath, err)
 	}
 
-	var decider policy.Decider = NewEngine(cfg, d.st)
+	eng, err := NewEngine(cfg, d.st)
+	if err != nil {
+		return err
+	}
+	var decider policy.Decider = eng
 	if cfg.DecisionLog.Enabled {
 		d.dlog, err = decisionlog.Open(cfg.DecisionLogPath(), decisionlog.Options{
 			QueueSize: cfg.DecisionLog.QueueSize, BatchSize: cfg.DecisionLog.BatchSize,
@@ -182,6 +187,11 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 
 	d.ready.Store(true)
 	d.summary(storePath)
+	// Calls to screen with no way to the B2BUA get the engine's no-route
+	// fallback: say which providers now, and whenever routes change.
+	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	d.stopWatch = stop
+	go eng.WatchRoutes(wctx, d.st, tierReach(cfg), 10*time.Second, d.log)
 	return nil
 }
 
@@ -228,6 +238,9 @@ func (d *Daemon) Shutdown() error {
 			d.opts.Stopping()
 		}
 		d.ready.Store(false)
+		if d.stopWatch != nil {
+			d.stopWatch()
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
 		defer cancel()
 		for i := len(d.tiers) - 1; i >= 0; i-- {

@@ -17,7 +17,17 @@
 //	Voicemail                   else Config.ScreeningURI) with the signed
 //	                            token (package token) in the URI parameter
 //	                            "cgt": the action, announcement, PIN allowed,
-//	                            subscriber, numbers and expiry
+//	                            subscriber, numbers and expiry; for
+//	                            BlockWithAnnouncement the B2BUA plays the
+//	                            announcement as early media, then declines
+//
+// The engine is asked through a policy.Guard (response.go: invite): a
+// decision that panics gets 500, one that misses Config.DecideTimeout 503
+// with Retry-After, one without a usable action 500; each is counted in
+// Stats and none can take a reader down. Without a Config.ScreeningURI the
+// server says so to the engine (policy.Call.DefaultRoute false), and a call
+// whose route has no SIP URI gets the engine's configured no-route
+// fallback, counted in Stats.NoRouteFallback and warned about.
 //
 // Route templates are SIP or tel URIs with the placeholders {called},
 // {calling} and {original} (E.164 with '+'; {calling} is "anonymous" when

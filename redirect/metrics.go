@@ -10,6 +10,7 @@ type collector struct {
 	invites   *prometheus.Desc
 	parsed    *prometheus.Desc
 	sendErrs  *prometheus.Desc
+	fallback  *prometheus.Desc
 }
 
 func newCollector(s *Server) *collector {
@@ -17,7 +18,7 @@ func newCollector(s *Server) *collector {
 	return &collector{
 		s: s,
 		responses: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "responses_total"),
-			"SIP responses by kind: redirect (302 continue), screen (302 to the B2BUA), decline (603/608), overload (503, also while draining), malformed (4xx), options, other, decide_error (500).",
+			"SIP responses by kind: redirect (302 continue), screen (302 to the B2BUA), decline (603/608), overload (503, also while draining), malformed (4xx), options, other, decide_error (500), decide_panic (500), decide_late (503).",
 			[]string{"kind"}, nil),
 		invites: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "invites_total"),
 			"INVITEs answered by the SIP redirect server.", nil, nil),
@@ -26,6 +27,8 @@ func newCollector(s *Server) *collector {
 			[]string{"parser"}, nil),
 		sendErrs: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "send_errors_total"),
 			"SIP responses the transport failed to send.", nil, nil),
+		fallback: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "no_route_fallback_total"),
+			"INVITEs answered with the engine's no-route fallback (engine.no_route_fallback): the treatment needed the B2BUA, the route has no SIP URI and sip.screening_uri is not set.", nil, nil),
 	}
 }
 
@@ -34,6 +37,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.invites
 	ch <- c.parsed
 	ch <- c.sendErrs
+	ch <- c.fallback
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
@@ -48,6 +52,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		{"redirect", st.Redirects}, {"screen", st.Screened}, {"decline", st.Declined},
 		{"overload", st.Overload}, {"malformed", st.Malformed}, {"options", st.Options},
 		{"other", st.Other}, {"decide_error", st.DecideErrors},
+		{"decide_panic", st.DecidePanics}, {"decide_late", st.DecideLate},
 	} {
 		counter(c.responses, k.v, k.kind)
 	}
@@ -55,4 +60,5 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.parsed, st.FastPath, "fast")
 	counter(c.parsed, st.Fallback, "fallback")
 	counter(c.sendErrs, st.SendErrors)
+	counter(c.fallback, st.NoRouteFallback)
 }

@@ -27,12 +27,13 @@ import (
 // It is safe for concurrent use; build it with New.
 type Server struct {
 	cfg       Config
-	decider   policy.Decider
+	guard     *policy.Guard // the one way to ask the engine (see invite)
+	budgets   sync.Pool     // *policy.Budget for decisions on sipgo's goroutines
 	log       *slog.Logger
 	cont      *template
 	overrides map[string]*template
-	screen    *template
-	routeTpl  sync.Map // Decision.Route.SIPURI -> *template (nil when invalid)
+	screen    *template // nil when no ScreeningURI: the engine's no-route fallback applies
+	routeTpl  sync.Map  // Decision.Route.SIPURI -> *template (nil when invalid)
 	signer    *token.Signer
 	seed      maphash.Seed
 	now       func() time.Time
@@ -59,7 +60,6 @@ type Server struct {
 	tlsLn    net.Listener
 	tlsConf  *tls.Config
 	listened bool
-	baseCtx  context.Context
 
 	inflight atomic.Int64
 	bucket   bucket
@@ -68,6 +68,8 @@ type Server struct {
 	reg    prometheus.Registerer // WithRegisterer
 	failFn func(error)           // WithFailFunc
 	life   lifecycle             // Start .. Stop (tier.go)
+
+	faultLog, fallbackLog policy.LogLimiter // guarded-path warnings, rate-limited
 }
 
 // Allowed methods (RFC 3261 §20.5): what a redirect server answers itself.
@@ -86,7 +88,8 @@ func New(cfg Config, d policy.Decider, opts ...Option) (*Server, error) {
 	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("redirect: config: %w", err)
 	}
-	s := &Server{cfg: c, decider: d, log: c.Logger, seed: maphash.MakeSeed(), now: time.Now, baseCtx: context.Background()}
+	s := &Server{cfg: c, guard: policy.NewGuard(d, c.Logger), log: c.Logger, seed: maphash.MakeSeed(), now: time.Now}
+	s.budgets.New = func() any { return new(policy.Budget) }
 	for _, o := range opts {
 		o(s)
 	}
@@ -96,8 +99,12 @@ func New(cfg Config, d policy.Decider, opts ...Option) (*Server, error) {
 	if s.cont, err = compileTemplate("ContinueRoute", c.ContinueRoute); err != nil {
 		errs = append(errs, err)
 	}
-	if s.screen, err = compileTemplate("ScreeningURI", c.ScreeningURI); err != nil {
-		errs = append(errs, err)
+	if c.ScreeningURI != "" {
+		if s.screen, err = compileTemplate("ScreeningURI", c.ScreeningURI); err != nil {
+			errs = append(errs, err)
+		}
+	} else {
+		c.Logger.Warn("redirect: no ScreeningURI (sip.screening_uri): calls to screen whose egress route has no SIP URI get the engine's no-route fallback (engine.no_route_fallback)")
 	}
 	s.overrides = make(map[string]*template, len(c.RouteOverrides))
 	for name, src := range c.RouteOverrides {
@@ -271,7 +278,6 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 	}
 	s.mu.Lock()
-	s.baseCtx = ctx
 	udpConn, tcpLn, tlsLn := s.udpConn, s.tcpLn, s.tlsLn
 	s.mu.Unlock()
 
@@ -402,6 +408,7 @@ func (b *bucket) take(now time.Time) bool {
 
 type counters struct {
 	invites, redirects, screened, declined, overload, malformed, options, other, sendErrors, decideErrors atomic.Uint64
+	decidePanics, decideLate, noRouteFallback                                                             atomic.Uint64
 	fastPath, fallback                                                                                    atomic.Uint64
 }
 
@@ -416,7 +423,13 @@ type Stats struct {
 	Options      uint64 // OPTIONS answered
 	Other        uint64 // other methods answered (405, 481)
 	SendErrors   uint64 // responses the transport failed to send
-	DecideErrors uint64 // INVITEs answered 500 because the decision was unusable
+	DecideErrors uint64 // INVITEs answered 500 because the decision was unusable (no action, token not signed)
+	DecidePanics uint64 // INVITEs answered 500 because the engine or a signal panicked (recovered)
+	DecideLate   uint64 // INVITEs answered 503 + Retry-After because the decision missed DecideTimeout
+	// NoRouteFallback counts INVITEs the engine answered with its no-route
+	// fallback: the treatment needed the B2BUA, the provider's route has no
+	// SIP URI and there is no ScreeningURI.
+	NoRouteFallback uint64
 	// Stateless UDP path: datagrams answered (or absorbed, ACK) by the
 	// fast scanner, and datagrams it handed to sipgo's parser instead
 	// (unusual syntax, malformed requests).
@@ -431,6 +444,7 @@ func (s *Server) Stats() Stats {
 		Invites: c.invites.Load(), Redirects: c.redirects.Load(), Screened: c.screened.Load(),
 		Declined: c.declined.Load(), Overload: c.overload.Load(), Malformed: c.malformed.Load(),
 		Options: c.options.Load(), Other: c.other.Load(), SendErrors: c.sendErrors.Load(),
-		DecideErrors: c.decideErrors.Load(), FastPath: c.fastPath.Load(), Fallback: c.fallback.Load(),
+		DecideErrors: c.decideErrors.Load(), DecidePanics: c.decidePanics.Load(), DecideLate: c.decideLate.Load(),
+		NoRouteFallback: c.noRouteFallback.Load(), FastPath: c.fastPath.Load(), Fallback: c.fallback.Load(),
 	}
 }

@@ -78,8 +78,14 @@ type decideResult struct {
 
 // decideOnce runs the engine once for c: the engine serve runs
 // (daemon.NewEngine), without the decision log.
-func decideOnce(ctx context.Context, st *store.Store, cfg *config.Config, c policy.Call) decideResult {
-	d := daemon.NewEngine(cfg, st).Decide(ctx, c)
+func decideOnce(ctx context.Context, st *store.Store, cfg *config.Config, c policy.Call) (decideResult, error) {
+	eng, err := daemon.NewEngine(cfg, st)
+	if err != nil {
+		return decideResult{}, err
+	}
+	// Asked as the SIP tier, the call may use its screening URI, as serve's would.
+	c.DefaultRoute = daemon.DefaultRoute(cfg, c.Origin)
+	d := eng.Decide(ctx, c)
 	var res decideResult
 	res.Call.Calling, res.Call.Called, res.Call.OriginalCalled = c.Calling, c.Called, c.OriginalCalled
 	res.Call.Presentation, res.Call.Origin = c.Presentation, c.Origin
@@ -89,25 +95,7 @@ func decideOnce(ctx context.Context, st *store.Store, cfg *config.Config, c poli
 			res.Subscriber = s.Name
 		}
 	}
-	return res
-}
-
-// ruleHelp says in words what each rule asks.
-var ruleHelp = map[policy.Rule]string{
-	policy.RuleSubscriber:      "is the called number a subscriber?",
-	policy.RuleKey:             "spoof protection: does an enrolled caller hold a call key?",
-	policy.RuleFraud:           "is the subscriber locked down for toll fraud?",
-	policy.RuleVIP:             "is the caller on the subscriber's VIP list?",
-	policy.RuleBlocked:         "is the caller on the subscriber's Blocked list?",
-	policy.RuleProviderBlocked: "is the caller on the provider's Blocked list?",
-	policy.RuleAttestation:     "STIR/SHAKEN attestation policy",
-	policy.RuleReputation:      "spam-risk reputation policy",
-	policy.RuleAnonymous:       "is the caller anonymous? (then the anonymous-caller treatment)",
-	policy.RuleUnknown:         "the unknown-caller treatment",
-	policy.RuleAnnouncement:    "is an announcement configured for Reject with Media?",
-	policy.RuleRoute:           "is there an egress route to the SIP tier?",
-	policy.RulePIN:             "may the caller enter an override PIN?",
-	policy.RuleCancelled:       "had the asking tier already given up?",
+	return res, nil
 }
 
 func writeDecideText(w io.Writer, r *decideResult) {
@@ -141,7 +129,7 @@ func writeDecideText(w io.Writer, r *decideResult) {
 	}
 	fmt.Fprintln(w, "trace:")
 	for i, s := range d.Trace.Steps() {
-		fmt.Fprintf(w, "  %d. %-17s %-8s %s\n", i+1, s.Rule, s.Outcome, ruleHelp[s.Rule])
+		fmt.Fprintf(w, "  %d. %-17s %-8s %s\n", i+1, s.Rule, s.Outcome, s.Rule.Help())
 	}
 	if r.Source == "daemon" {
 		fmt.Fprintln(w, "(answered by the running daemon: the store file is in use)")
@@ -178,7 +166,10 @@ the decision and every rule consulted, from the engine serve runs. Nothing is lo
 			return err
 		}
 		return e.withStore(true, func(st *store.Store) error {
-			res := decideOnce(cmd.Context(), st, &cfg, call)
+			res, err := decideOnce(cmd.Context(), st, &cfg, call)
+			if err != nil {
+				return err
+			}
 			res.Source = "store"
 			if e.shared != nil {
 				res.Source = "daemon"

@@ -109,6 +109,14 @@ type Engine struct {
 	// announce-then-voicemail treatment) who have no announcement of their
 	// own. 0 = none: such calls are plainly blocked.
 	DefaultAnnouncement uint32 `yaml:"default_announcement"`
+	// NoRouteFallback is the answer for a call whose treatment needs the
+	// B2BUA (screen, challenge, voicemail) when the asking tier has no way
+	// to it: no egress route with a routing number (AIN) or a SIP URI (SIP),
+	// and for SIP no screening_uri. "allow" rings the call unscreened,
+	// "block" refuses it. Either way the decision log's trace says
+	// route=missing fallback=apply, the tier counts it in /metrics and
+	// warns, and serve warns at start-up and when routes change.
+	NoRouteFallback string `yaml:"no_route_fallback"`
 }
 
 // SIP is the SIP redirect server (package redirect): INVITEs are answered
@@ -145,6 +153,7 @@ type SIP struct {
 	RouteOverrides map[string]string `yaml:"route_overrides"`
 	// ScreeningURI is the B2BUA screening URI template, used when the egress
 	// route in the store carries no SIP URI. A signed token is appended.
+	// "" = none: such calls get engine.no_route_fallback.
 	ScreeningURI string `yaml:"screening_uri"`
 	// Reject608 answers blocked calls with 608 Rejected (RFC 8688) instead
 	// of 603 Decline; RejectInfoURL (https) is then sent in Call-Info.
@@ -165,7 +174,8 @@ type SIP struct {
 	MaxRate     float64       `yaml:"max_rate"`
 	RateBurst   int           `yaml:"rate_burst"`
 	RetryAfter  time.Duration `yaml:"retry_after"`
-	// DecideTimeout bounds one decision (0 = the engine's own budget).
+	// DecideTimeout is the time budget of one decision: a decision made
+	// later is not used, the INVITE gets 503 + Retry-After (0 = no budget).
 	DecideTimeout time.Duration `yaml:"decide_timeout"`
 	// ServerName is the Server header value; "-" sends none.
 	ServerName string `yaml:"server_name"`
@@ -266,6 +276,7 @@ func Default() Config {
 			BatchSize:     1000,
 			FlushInterval: 200 * time.Millisecond,
 		},
+		Engine: Engine{NoRouteFallback: "allow"},
 		SIP: SIP{
 			Enabled:       true,
 			UDP:           "127.0.0.1:5060",

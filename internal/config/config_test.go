@@ -61,7 +61,7 @@ decision_log:
   batch_size: 5
   flush_interval: 1s
   no_sync: true
-engine: {default_announcement: 7}
+engine: {default_announcement: 7, no_route_fallback: block}
 sip:
   enabled: true
   udp: "[::1]:5062"
@@ -115,7 +115,7 @@ scp:
 		Store: Store{Path: "/srv/lists.db", LockTimeout: 250 * time.Millisecond},
 		DecisionLog: DecisionLog{Enabled: false, Path: "/srv/dec.db", MaxRecords: -1, MaxAge: 48 * time.Hour,
 			QueueSize: 10, BatchSize: 5, FlushInterval: time.Second, NoSync: true},
-		Engine: Engine{DefaultAnnouncement: 7},
+		Engine: Engine{DefaultAnnouncement: 7, NoRouteFallback: "block"},
 		SIP: SIP{Enabled: true, UDP: "[::1]:5062", TLS: "127.0.0.1:5061", TLSCertFile: "/c.pem", TLSKeyFile: "/k.pem",
 			Stateful: true, UDPReaders: 8,
 			ContinueRoute: "sip:{called}@gw.example;user=phone", RouteOverrides: map[string]string{"east": "sip:{called}@east.example"},
@@ -197,6 +197,7 @@ func TestStrictErrors(t *testing.T) {
 		{"scp register as sg", "scp: {register: true}\n", []string{"scp.register", "role asp"}},
 		{"scp register two rcs", "scp: {role: asp, connect: ['10.0.0.1:2905'], register: true, routing_contexts: [1, 2]}\n", []string{"scp.register", "one routing context"}},
 		{"scp safe answer", "scp: {safe_answer: block}\n", []string{"scp.safe_answer"}},
+		{"no-route fallback", "engine: {no_route_fallback: screen}\n", []string{"engine.no_route_fallback", "allow or block"}},
 		{"scp gap", "scp: {acg: {gap_duration: 100ms}}\n", []string{"scp.acg.gap_duration"}},
 		{"two documents", "log: {level: info}\n---\nlog: {level: debug}\n", []string{"more than one YAML document"}},
 		{"syntax", "log: [\n", []string{"p.yaml"}},

@@ -380,6 +380,9 @@ func (c *Config) Validate() error {
 	if dl.FlushInterval <= 0 {
 		bad("decision_log.flush_interval", "%s is not positive", dl.FlushInterval)
 	}
+	if f := c.Engine.NoRouteFallback; f != "allow" && f != "block" {
+		bad("engine.no_route_fallback", "%q is not allow or block", f)
+	}
 	errs = append(errs, c.SIP.validate()...)
 	errs = append(errs, c.SCP.validate()...)
 	return errors.Join(errs...)
@@ -437,8 +440,11 @@ func (s *SIP) validate() []error {
 	if s.UDPReaders < 0 {
 		bad("udp_readers", "%d is negative (0 = GOMAXPROCS, at least 4)", s.UDPReaders)
 	}
-	for _, u := range []struct{ name, v string }{{"continue_route", s.ContinueRoute}, {"screening_uri", s.ScreeningURI}} {
-		if s.Enabled && u.v == "" {
+	for _, u := range []struct {
+		name, v  string
+		required bool
+	}{{"continue_route", s.ContinueRoute, true}, {"screening_uri", s.ScreeningURI, false}} {
+		if s.Enabled && u.required && u.v == "" {
 			bad(u.name, "required when the SIP tier is enabled")
 		} else if u.v != "" && !hasURIScheme(u.v) {
 			bad(u.name, "%q does not start with sip:, sips: or tel:", u.v)

@@ -689,6 +689,47 @@ func TestWrap(t *testing.T) {
 	}
 }
 
+// TestWrapOrigination: an outgoing call decided by the engine through Wrap
+// is in the log as an origination, with the originating chain's trace, in
+// the binary and both rendered forms.
+func TestWrapOrigination(t *testing.T) {
+	l := openTest(t, testOptions())
+	d := Wrap(policy.New(nil), l)
+	call := policy.Call{Calling: nD, Called: e164.MustParse("+442079460000"), Origin: policy.OriginAIN,
+		Direction: policy.DirectionOriginating, FraudLocked: true, Peer: "1-2-3"}
+	dec := d.Decide(context.Background(), call)
+	if dec.Action != policy.ActionBlock {
+		t.Fatalf("locked line to an international number: %v", dec.String())
+	}
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	recs := mustSearch(t, l, Query{Number: nD})
+	if len(recs) != 1 {
+		t.Fatalf("%d records", len(recs))
+	}
+	r := recs[0]
+	if r.Direction != policy.DirectionOriginating || r.Call() != call || r.Decision() != dec {
+		t.Fatalf("record = %+v", r)
+	}
+	if s := r.String(); !strings.Contains(s, " ain originating 1-2-3 ") || !strings.Contains(s, "[line=no fraud=yes destination=yes]") {
+		t.Errorf("text: %s", s)
+	}
+	b, err := json.Marshal(r)
+	if err != nil || !strings.Contains(string(b), `"direction":"originating"`) {
+		t.Errorf("json: %s %v", b, err)
+	}
+	var back Record
+	if err := json.Unmarshal(b, &back); err != nil || back.Direction != policy.DirectionOriginating {
+		t.Errorf("json round trip: %+v %v", back, err)
+	}
+	// A record of a terminating call says nothing about direction.
+	term := sample()
+	if b, _ := json.Marshal(term); strings.Contains(string(b), "direction") || strings.Contains(term.String(), "originating") {
+		t.Errorf("terminating record mentions a direction: %s", b)
+	}
+}
+
 func TestFormat(t *testing.T) {
 	r := sample()
 	const wantText = "2026-05-01T12:00:00.000Z ain 1-2-3 +12125550001 -> +13035550101 forwarded-from=+14155550100 " +
