@@ -43,8 +43,9 @@
 //	                     INVITE gets the identical    ACK (Timer G); INVITE
 //	                     response (txid.go)           retransmissions absorbed
 //	ACK                  absorbed                     absorbed (stray: dropped)
-//	CANCEL               200 OK (the INVITE has its   200 + 487 for a pending
-//	                     final answer, §9.2)          INVITE; else 481
+//	CANCEL               481 (no transaction can      200 (+ 487 for a pending
+//	                     match, RFC 3261 §9.2)        INVITE) when it matches
+//	                                                  an INVITE; else 481
 //	100 Trying           never (final answers only)   after 200 ms (Timer 1xx)
 //
 // In both:
