@@ -67,6 +67,12 @@
 //     Config.MaxInFlight decisions are running or Config.MaxRate is
 //     exceeded, instead of silent drops.
 //
+// Over TCP and TLS a framer (streamlimit.go) finds each message's end before
+// sipgo parses it: a request over 65,535 bytes (sipgo's limit) gets 513
+// Message Too Large and one short log line, its bytes are skipped and the
+// connection carries on; one without Content-Length gets 400 and the
+// connection is closed (a stream message has no other end).
+//
 // Display-name tagging for allowed calls is an optional hook (Tagger,
 // AttestationTagger).
 package redirect
