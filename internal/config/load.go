@@ -22,12 +22,37 @@ import (
 
 // Load reads the YAML file at path over the defaults and validates the
 // result. Errors name the file, the line and the field.
+//
+// The data paths (data_dir, default "data", and store.path and
+// decision_log.path when set) are taken relative to the file's folder when
+// relative, not to the working directory: `serve --config FILE` and an
+// operator command given the same FILE then open the same store wherever
+// they are run from (a command run from another folder used to create a
+// new, empty store there).
 func Load(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
-	return Parse(data, path)
+	cfg, err := Parse(data, path)
+	if err != nil {
+		return cfg, err
+	}
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	cfg.resolveDataPaths(dir)
+	return cfg, nil
+}
+
+// resolveDataPaths makes the relative data paths relative to dir.
+func (c *Config) resolveDataPaths(dir string) {
+	for _, p := range []*string{&c.DataDir, &c.Store.Path, &c.DecisionLog.Path} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
 }
 
 // Parse reads YAML data (named name in errors) over the defaults and
