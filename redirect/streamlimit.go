@@ -3,9 +3,8 @@ package redirect
 import (
 	"bytes"
 	"io"
+	"math"
 	"net"
-
-	"github.com/emiago/sipgo/sip"
 )
 
 // Messages too large for a stream (TCP, TLS).
@@ -266,32 +265,52 @@ func (c *framedConn) refuse(head []byte, code int, reason string, size int) {
 func contentLength(head []byte) (n int, ok bool) {
 	n = -1
 	for len(head) > 0 {
-		i := bytes.Index(head, []byte("\r\n"))
+		i := bytes.IndexByte(head, '\n')
 		if i < 0 {
 			break
 		}
-		line := head[:i]
-		head = head[i+2:]
-		if v, found := contentLengthLine(line); found {
-			n = v
-		} else if isContentLengthName(line) {
+		line := bytes.TrimSuffix(head[:i], []byte("\r"))
+		head = head[i+1:]
+		if len(line) == 0 {
+			continue
+		}
+		if c := line[0] | 0x20; c != 'c' && c != 'l' {
+			continue // most lines, at the cost of one test
+		}
+		if !isContentLengthName(line) {
+			continue
+		}
+		v, found := contentLengthLine(line)
+		if !found {
 			return -2, false
 		}
+		n = v
 	}
 	return n, n >= 0
 }
 
 // contentLengthLine parses "Content-Length: 123" or "l: 123" (any case),
-// with sipgo's own parser so that both agree on what is a number.
+// accepting what sipgo's parser accepts: strconv.ParseUint(TrimSpace(v),
+// 10, 32).
 func contentLengthLine(line []byte) (int, bool) {
 	if !isContentLengthName(line) {
 		return 0, false
 	}
-	h, err := parseCL([]byte("content-length"), string(line[bytes.IndexByte(line, ':')+1:]))
-	if err != nil {
+	v := bytes.TrimSpace(line[bytes.IndexByte(line, ':')+1:])
+	if len(v) == 0 {
 		return 0, false
 	}
-	return int(*h.(*sip.ContentLengthHeader)), true
+	n := uint64(0)
+	for _, ch := range v {
+		if ch < '0' || ch > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(ch-'0')
+		if n > math.MaxUint32 {
+			return 0, false
+		}
+	}
+	return int(n), true
 }
 
 func isContentLengthName(line []byte) bool {
