@@ -51,12 +51,7 @@ func (d *Daemon) healthSources() []healthSource {
 		hs = append(hs, healthSource{t.Name(), t.Ready, true})
 	}
 	if l := d.dlog; l != nil {
-		hs = append(hs, healthSource{"decision_log", func() error {
-			if n := l.Stats().Failed; n > 0 {
-				return fmt.Errorf("%d decisions lost to failed writes since start (calls are still answered)", n)
-			}
-			return nil
-		}, false})
+		hs = append(hs, healthSource{"decision_log", l.Health, false})
 	}
 	return hs
 }

@@ -53,8 +53,9 @@
 //	                     INVITE gets the identical    ACK (Timer G); INVITE
 //	                     response (txid.go)           retransmissions absorbed
 //	ACK                  absorbed                     absorbed (stray: dropped)
-//	CANCEL               200 OK (the INVITE has its   200 + 487 for a pending
-//	                     final answer, §9.2)          INVITE; else 481
+//	CANCEL               481 (no transaction can      200 (+ 487 for a pending
+//	                     match, RFC 3261 §9.2)        INVITE) when it matches
+//	                                                  an INVITE; else 481
 //	100 Trying           never (final answers only)   after 200 ms (Timer 1xx)
 //
 // In both:
@@ -75,6 +76,12 @@
 //   - Overload: 503 Service Unavailable with Retry-After when more than
 //     Config.MaxInFlight decisions are running or Config.MaxRate is
 //     exceeded (and while draining), instead of silent drops.
+//
+// Over TCP and TLS a framer (streamlimit.go) finds each message's end before
+// sipgo parses it: a request over 65,535 bytes (sipgo's limit) gets 513
+// Message Too Large and one short log line, its bytes are skipped and the
+// connection carries on; one without Content-Length gets 400 and the
+// connection is closed (a stream message has no other end).
 //
 // Display-name tagging for allowed calls is an optional hook (Tagger,
 // AttestationTagger).

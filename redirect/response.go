@@ -12,16 +12,10 @@ import (
 	"callgate/policy/token"
 )
 
-// respond computes the response to one request that sipgo has matched to a
-// new server transaction (stateful path); nil means no response (ACK).
+// respond computes the response to one request parsed by sipgo: one that
+// sipgo has matched to a new server transaction (stateful path), or a
+// datagram of the stateless UDP path's fallback; nil means no response (ACK).
 func (s *Server) respond(req *sip.Request) *sip.Response {
-	return s.respondMode(req, false)
-}
-
-// respondMode is respond for either path: stateless is true when the
-// response is sent without a server transaction (the stateless UDP path's
-// fallback), which changes only the answer to CANCEL (see answerView).
-func (s *Server) respondMode(req *sip.Request, stateless bool) *sip.Response {
 	var (
 		v   reqView
 		ext [8]extHeader
@@ -31,7 +25,7 @@ func (s *Server) respondMode(req *sip.Request, stateless bool) *sip.Response {
 	v.fillFromRequest(req, ext[:0])
 	a.buf = buf[:0]
 	a.bud = s.budgets.Get().(*policy.Budget)
-	s.answerView(&v, req.Source(), stateless, &a)
+	s.answerView(&v, req.Source(), &a)
 	s.budgets.Put(a.bud)
 	if a.code == 0 {
 		return nil
@@ -54,11 +48,8 @@ func (s *Server) respondMode(req *sip.Request, stateless bool) *sip.Response {
 }
 
 // answerView decides the answer to a request. peer is the source address
-// ("ip:port") given to the engine. stateless selects the CANCEL answer: a
-// server transaction that reaches the core with a CANCEL matched nothing
-// (481, RFC 3261 §9.2), while the stateless path has no transactions to
-// match and has already answered the INVITE (200, see stateless.go).
-func (s *Server) answerView(v *reqView, peer string, stateless bool, a *answer) {
+// ("ip:port") given to the engine.
+func (s *Server) answerView(v *reqView, peer string, a *answer) {
 	a.reset()
 	if v.method == string(sip.ACK) {
 		// Stateful: an ACK reaching the core matched no transaction (its
@@ -92,15 +83,12 @@ func (s *Server) answerView(v *reqView, peer string, stateless bool, a *answer) 
 		a.add(hdrAllow)
 		a.add(hdrAccept)
 	case string(sip.CANCEL):
+		// A CANCEL that reaches the core matched no INVITE transaction
+		// (RFC 3261 §9.2): 481. Stateful: sipgo answered one that matched
+		// (200, and 487 when the INVITE was still pending). Stateless:
+		// there is no transaction to match, ever (see stateless.go).
 		s.stats.other.Add(1)
-		if stateless {
-			a.set(200, "OK")
-		} else {
-			// A CANCEL matching an INVITE transaction was answered by
-			// sipgo (200, and 487 if the INVITE was still pending); this
-			// one matches nothing (RFC 3261 §9.2).
-			a.set(481, "Call/Transaction Does Not Exist")
-		}
+		a.set(481, "Call/Transaction Does Not Exist")
 	default:
 		s.stats.other.Add(1)
 		a.set(405, "Method Not Allowed")

@@ -301,11 +301,13 @@ func (s *Server) Serve(ctx context.Context) error {
 			serve("UDP", func() error { return s.serveStatelessUDP(udpConn) })
 		}
 	}
+	// Streams are framed before sipgo reads them, to answer messages over
+	// its size limit (streamlimit.go).
 	if tcpLn != nil {
-		serve("TCP", func() error { return s.srv.ServeTCP(tcpLn) })
+		serve("TCP", func() error { return s.srv.ServeTCP(s.limitStream(tcpLn, "TCP")) })
 	}
 	if tlsLn != nil {
-		serve("TLS", func() error { return s.srv.ServeTLS(tlsLn) })
+		serve("TLS", func() error { return s.srv.ServeTLS(s.limitStream(tlsLn, "TLS")) })
 	}
 
 	var first error
@@ -419,7 +421,7 @@ type Stats struct {
 	Screened     uint64 // 302 to the B2BUA (screen, challenge, announcement, voicemail)
 	Declined     uint64 // 603 or 608 (Block)
 	Overload     uint64 // 503 because of MaxInFlight or MaxRate
-	Malformed    uint64 // 400/505/416 for malformed requests, and malformed datagrams dropped
+	Malformed    uint64 // 400/505/416 for malformed requests, 513 for ones too large, and malformed datagrams dropped
 	Options      uint64 // OPTIONS answered
 	Other        uint64 // other methods answered (405, 481)
 	SendErrors   uint64 // responses the transport failed to send

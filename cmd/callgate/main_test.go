@@ -163,7 +163,7 @@ func TestDecideText(t *testing.T) {
 }
 
 func TestTenantsListsAndSettings(t *testing.T) {
-	c := newCLI(t)
+	c := newCLIWithStore(t)
 	var p struct {
 		Name        string   `json:"name"`
 		Allocations []string `json:"allocations"`
@@ -380,7 +380,7 @@ func TestUsageErrors(t *testing.T) {
 	c.fails(2, "--since", "log", "search", "--since", "yesterday-ish")
 	// Failures that are not usage: exit 1.
 	c.fails(1, "no store at", "subscriber", "list")
-	c.fails(1, "not found", "provider", "defaults", "nobody", "--unknown", "block")
+	newCLIWithStore(t).fails(1, "not found", "provider", "defaults", "nobody", "--unknown", "block")
 	if r := c.run("--help"); r.code != 0 || !strings.Contains(r.out, "serve") {
 		t.Errorf("--help: %+v", r)
 	}

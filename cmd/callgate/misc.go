@@ -112,6 +112,7 @@ keeps anything else in the store.`,
 				return err
 			}
 			var sum demo.Summary
+			e.createStore = true // demo seeds a new store as well as an old one
 			err = e.withStore(false, func(st *store.Store) error {
 				var err error
 				sum, err = demo.Seed(st)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -28,6 +29,9 @@ type env struct {
 	configPath string
 	dataDir    string
 	jsonOut    bool
+	// createStore lets openStore create a missing store (demo); the other
+	// operator commands refuse to, see noStoreError.
+	createStore bool
 
 	// ranPre is set once cobra has parsed flags and arguments; an error
 	// before that is a usage error (exit 2).
@@ -220,9 +224,9 @@ func (e *env) openStore(readOnly bool) (*store.Store, error) {
 		return nil, err
 	}
 	path := cfg.StorePath()
-	if readOnly {
+	if !e.createStore {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("no store at %s: seed the demo with 'callgate demo', or create a provider with 'callgate provider create'", path)
+			return nil, e.noStoreError(path)
 		}
 	}
 	st, err := store.Open(path, store.Options{ReadOnly: readOnly, PINCost: e.pinCost, Timeout: cfg.Store.LockTimeout})
@@ -233,6 +237,30 @@ func (e *env) openStore(readOnly bool) (*store.Store, error) {
 		return nil, err
 	}
 	return st, nil
+}
+
+// noStoreError refuses to create a new, empty store for an operator command
+// (only serve and demo create one): a missing file is almost always the
+// wrong folder or a forgotten --config, and a new empty store would take
+// the changes where no daemon reads them.
+func (e *env) noStoreError(path string) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	var from string
+	switch {
+	case e.dataDir != "":
+		from = fmt.Sprintf("--data %s", e.dataDir)
+	case e.configPath != "":
+		from = fmt.Sprintf("the data_dir of %s (relative data paths are relative to that file's folder)", e.configPath)
+	default:
+		wd, _ := os.Getwd()
+		from = fmt.Sprintf("the default data_dir ./data in the current folder %s", wd)
+	}
+	return fmt.Errorf("no store at %s (from %s); operator commands do not create one. "+
+		"Point at the daemon's store with --config FILE (the file 'callgate serve' uses) or --data DIR; "+
+		"a new store is created by 'callgate serve' (empty) or 'callgate demo' (the demo platform)", abs, from)
 }
 
 // errBusy marks "the store is held by another process", so operator

@@ -25,8 +25,10 @@ const (
 // names in the struct tags.
 type Config struct {
 	// DataDir holds the list store (callgate.db) and the decision log
-	// (decisions.db) unless their paths are set explicitly. Relative paths
-	// are relative to the working directory. `--data` overrides it.
+	// (decisions.db) unless their paths are set explicitly. In a file
+	// read by Load, relative data paths are relative to the file's folder
+	// (see Load); without a file, and for `--data` (which overrides it),
+	// to the working directory.
 	DataDir string `yaml:"data_dir"`
 	// ShutdownTimeout bounds a graceful shutdown: tiers stop accepting work,
 	// in-flight requests finish, the decision log is flushed and the store

@@ -25,12 +25,34 @@ import (
 // read as YAML but has problems, the error is a *Problems listing every
 // one, and the Config is returned with it (fields with problems keep their
 // defaults), so `config check` can go on to the daemon's own checks.
+//
+// The data paths (data_dir, default "data", and store.path and
+// decision_log.path when set) are taken relative to the file's folder when
+// relative, not to the working directory: `serve --config FILE` and an
+// operator command given the same FILE then open the same store wherever
+// they are run from (a command run from another folder used to create a
+// new, empty store there).
 func Load(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
-	return Parse(data, path)
+	cfg, perr := Parse(data, path)
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	cfg.resolveDataPaths(dir)
+	return cfg, perr
+}
+
+// resolveDataPaths makes the relative data paths relative to dir.
+func (c *Config) resolveDataPaths(dir string) {
+	for _, p := range []*string{&c.DataDir, &c.Store.Path, &c.DecisionLog.Path} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
 }
 
 // Problems are every problem of one configuration file: unknown fields,

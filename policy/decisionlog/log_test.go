@@ -627,11 +627,16 @@ func TestWriteFailureCounted(t *testing.T) {
 	for range 3 {
 		l.Record(Record{Called: nA, Action: policy.ActionAllow})
 	}
-	if err := l.Flush(); err == nil {
-		t.Fatal("Flush hid a failed commit")
+	// Flush is a barrier, not a health check: the failure shows in Health
+	// and Stats.
+	if err := l.Flush(); err != nil {
+		t.Fatalf("Flush after a failed commit: %v", err)
 	}
-	if s := l.Stats(); s.Failed != 3 || s.Written != 0 {
+	if s := l.Stats(); s.Failed != 3 || s.Written != 0 || s.WriteFailures != 1 || !s.Failing {
 		t.Fatalf("stats = %+v", s)
+	}
+	if err := l.Health(); !errors.Is(err, ErrWriteFailing) || !errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		t.Fatalf("Health = %v", err)
 	}
 	if _, err := l.Search(Query{}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Search on a closed file: %v", err)
@@ -641,6 +646,9 @@ func TestWriteFailureCounted(t *testing.T) {
 func TestNilLog(t *testing.T) {
 	var l *Log
 	l.Record(sample()) // no panic: logging is optional
+	if err := l.Health(); err != nil {
+		t.Fatal(err)
+	}
 	if err := l.Flush(); err != nil {
 		t.Fatal(err)
 	}
