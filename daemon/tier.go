@@ -5,25 +5,39 @@
 // A tier is a protocol front end (the AIN SCP, the SIP redirect server, the
 // B2BUA, the admin API). Every tier is built the same way:
 //
-//  1. daemon/<tier>.go maps the tier's configuration section onto the
-//     tier package's own Config (the tier never imports internal/config),
-//     and is the only place that translation happens; `config check` runs
-//     it too, so every error serve would report is reported without
-//     opening a socket.
+//  1. daemon/<tier>.go holds one tierSpec (tiers.go): whether the tier is
+//     enabled, the sockets it would open, and the function that maps the
+//     tier's configuration section onto the tier package's own Config (the
+//     tier never imports internal/config). That function is the only place
+//     the translation happens; `config check` (Check) runs it too, so every
+//     error serve would report is reported without opening a socket.
 //  2. The tier package's New(cfg, ...options) validates its Config and
-//     takes what it needs from the daemon as options: the guarded decision
-//     path (policy.Guard), the decision log for answers given without the
-//     engine, and a prometheus.Registerer for its own collectors (the tier
-//     defines and registers them; the daemon only owns the registry).
+//     takes what it needs from the daemon (Deps) as options: the engine
+//     (Deps.Guard, the guarded way to ask; Deps.Decider is the same engine
+//     unguarded), the decision log for answers given without the engine,
+//     a prometheus.Registerer for its own collectors (the tier defines and
+//     registers them; the daemon only owns the registry), a logger and the
+//     fail function. New opens no socket.
 //  3. The daemon drives the result through the Tier interface below.
 //
-// Start order: store -> decision log -> metrics -> admin listener -> tiers in
-// the order of the tier list; shutdown runs the same list in reverse (each
-// tier drained, then stopped), then the admin listener, the decision log
-// (flushed) and the store.
+// Start order (Daemon.Start): store -> decision log -> metrics (the engine
+// is wrapped to record and count every decision, then guarded) -> admin
+// listener -> tiers in the order of the tier list. Shutdown runs it in
+// reverse: every tier drained, then every tier stopped, then the admin
+// listener, the decision log (flushed) and the store.
+//
+// The admin listener (admin.go) serves /metrics, /healthz, /readyz (each
+// tier's Ready and the other health sources) and, with admin.debug, the
+// operator commands the CLI forwards (cli.go), `callgate capture`
+// (capture.go) and Go's profiler.
 package daemon
 
-import "context"
+import (
+	"context"
+	"time"
+
+	"callgate/sigtran/pcap"
+)
 
 // Tier is one protocol front end as the daemon runs it.
 type Tier interface {
@@ -58,4 +72,11 @@ type Tier interface {
 	// Describe says where the tier listens (addresses with ports resolved),
 	// for the start-up summary.
 	Describe() string
+}
+
+// Capturer is a tier that can trace its signalling for `callgate capture`
+// (the SCP's M3UA associations): every message for d, or until max, and
+// how many more were left out.
+type Capturer interface {
+	Capture(ctx context.Context, d time.Duration, max int) ([]pcap.Seen, int, error)
 }

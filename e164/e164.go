@@ -1,8 +1,8 @@
 // Package e164 holds telephone numbers in their E.164 form as a compact integer.
 //
-// Every tier of callgate (AIN digits, SIP URIs, CSV imports, the REST API)
-// normalises numbers through this package, so the list store and the decision
-// engine compare one representation only. A Number is the E.164 digit string
+// Every way a number enters callgate (AIN digits, SIP URIs, CSV imports, the
+// command line) goes through this package, so the list store and the
+// decision engine compare one representation only. A Number is the E.164 digit string
 // read as a decimal integer: E.164 numbers never start with 0 and have at most
 // 15 digits, so the integer identifies the digit string uniquely, fits in 50
 // bits, and compares, hashes and sorts without allocating.
@@ -31,6 +31,9 @@ var (
 	ErrCharacter = errors.New("not a telephone number")
 	ErrLength    = errors.New("wrong number of digits")
 	ErrLeading0  = errors.New("country code cannot start with 0")
+	// ErrNANP is a +1 (or 10-digit) number with the right digit count
+	// whose area code or central office code starts with 0 or 1.
+	ErrNANP = errors.New("not a valid NANP number")
 )
 
 // Parse normalises s to E.164. Accepted forms:
@@ -98,6 +101,10 @@ func FromDigits(d []byte, international bool) (Number, error) {
 			d = d[3:] // 011 + CC...
 		case len(d) > 2 && d[0] == 0 && d[1] == 0:
 			d = d[2:] // 00 + CC...
+		case len(d) == 10:
+			return 0, nanpError(d)
+		case len(d) == 11 && d[0] == 1:
+			return 0, nanpError(d[1:])
 		default:
 			return 0, fmt.Errorf("%w: %d digits is neither a NANP number (10 digits, or 1 + 10) nor international (+CC..., 011CC...)", ErrLength, len(d))
 		}
@@ -109,9 +116,23 @@ func FromDigits(d []byte, international bool) (Number, error) {
 		return 0, ErrLeading0
 	}
 	if d[0] == 1 && !(len(d) == 11 && isNANP(d[1:])) {
-		return 0, fmt.Errorf("%w: +1 numbers have 10 digits after the country code, area code and exchange not starting with 0 or 1", ErrLength)
+		if len(d) == 11 {
+			return 0, nanpError(d[1:])
+		}
+		return 0, fmt.Errorf("%w: +1 numbers have 10 digits after the country code (area code, central office code, line number), not %d", ErrLength, len(d)-1)
 	}
 	return pack(d), nil
+}
+
+// nanpError says which part of 10 NANP digits is not valid: the area code
+// (NPA) or the central office code (NXX, the exchange) starting with 0 or 1.
+func nanpError(d []byte) error {
+	part, at := "area code (NPA)", 0
+	if d[0] >= 2 {
+		part, at = "central office code (NXX)", 3
+	}
+	return fmt.Errorf("%w: %s %d%d%d cannot start with %d (NANP area codes and central office codes start with 2-9)",
+		ErrNANP, part, d[at], d[at+1], d[at+2], d[at])
 }
 
 // isNANP reports whether 10 digits form a NANP number: NPA and NXX both start

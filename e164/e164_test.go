@@ -70,17 +70,20 @@ func TestParseRejects(t *testing.T) {
 		{"303/555/0100", ErrCharacter, "'/'"},
 		{"sip:+13035550100@x", ErrCharacter, "'s'"},
 		{"tel:+13035550100", ErrCharacter, "'t'"},
-		{"303555010", ErrLength, "9 digits"},      // 9 digits, no prefix
-		{"555-0100", ErrLength, "7 digits"},       // local number
-		{"0303555010", ErrLength, "neither"},      // 10 digits, NPA starts 0
-		{"1303555010", ErrLength, "neither"},      // 10 digits, NPA starts 1
-		{"3031550100", ErrLength, "neither"},      // NXX starts 1
-		{"3030550100", ErrLength, "neither"},      // NXX starts 0
-		{"23035550100", ErrLength, "neither"},     // 11 digits not starting 1
-		{"10035550100", ErrLength, "neither"},     // 1 + invalid NPA
-		{"+10035550100", ErrLength, "+1 numbers"}, // +1 with NPA 0xx
-		{"+1303555010", ErrLength, "+1 numbers"},  // +1 with 9 digits
-		{"+130355501000", ErrLength, "+1 numbers"},
+		{"303555010", ErrLength, "9 digits"}, // 9 digits, no prefix
+		{"555-0100", ErrLength, "7 digits"},  // local number
+		// The digit count is right; the code that is not valid is named.
+		{"0303555010", ErrNANP, "area code (NPA) 030 cannot start with 0"},
+		{"1303555010", ErrNANP, "area code (NPA) 130 cannot start with 1"},
+		{"3031550100", ErrNANP, "central office code (NXX) 155 cannot start with 1"},
+		{"3030550100", ErrNANP, "central office code (NXX) 055 cannot start with 0"},
+		{"23035550100", ErrLength, "neither"}, // 11 digits not starting 1
+		{"10035550100", ErrNANP, "area code (NPA) 003"},
+		{"+10035550100", ErrNANP, "area code (NPA) 003"},
+		{"+13030001234", ErrNANP, "central office code (NXX) 000 cannot start with 0"},
+		{"1-303-000-1234", ErrNANP, "central office code (NXX) 000"},
+		{"+1303555010", ErrLength, "not 9"}, // +1 with 9 digits
+		{"+130355501000", ErrLength, "+1 numbers have 10 digits after the country code"},
 		{"+123456", ErrLength, "6 digits"},
 		{"+0442079460000", ErrLeading0, "country code"},
 		{"+1234567890123456", ErrLength, "16 digits"},

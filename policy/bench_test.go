@@ -23,6 +23,9 @@ var benchCalls = []struct {
 	{"unknown-screen", Call{Calling: nStranger, Called: nAlice, Origin: OriginAIN}},
 	{"anonymous", Call{Called: nBob, Presentation: PresentationRestricted, Origin: OriginSIP}},
 	{"not-subscriber", Call{Calling: nStranger, Called: nNobody, Origin: OriginAIN}},
+	{"sip-default-route", Call{Calling: nStranger, Called: nHenry, Origin: OriginSIP, DefaultRoute: true}},
+	{"no-route-fallback", Call{Calling: nStranger, Called: nCarol, Origin: OriginAIN}},
+	{"originating-locked", Call{Calling: nAlice, Called: nStranger, Direction: DirectionOriginating, FraudLocked: true}},
 }
 
 func BenchmarkDecide(b *testing.B) {

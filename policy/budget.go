@@ -15,59 +15,97 @@ import (
 // channel. When the decision ends, Finish closes that channel (anything the
 // decision left waiting stops) and the Budget is ready for the next call.
 // One Budget serves one decision at a time.
+//
+// A zero deadline means no time budget (a tier configured without one):
+// Err never reports DeadlineExceeded, Deadline reports none, and Done's
+// channel closes only at Finish; the clock is not read at all.
+//
+// Start and Finish take no lock unless Done was called during the decision
+// (armed): they run twice per call on every tier's hot path. A goroutine a
+// signal left behind may still call Done or Err after Finish: it gets a
+// closed channel and context.Canceled, never a race.
 type Budget struct {
-	deadline time.Time
+	deadline atomic.Int64 // unix ns; 0 = none
+	over     atomic.Bool  // Finish ran: Err reports Canceled
+	armed    atomic.Bool  // Done was called: done (and timer) need closing
 	mu       sync.Mutex
 	done     chan struct{}
 	timer    *time.Timer
-	over     atomic.Bool // Finish ran: Err reports Canceled
 }
 
 var _ context.Context = (*Budget)(nil)
 
 // Start begins a decision that must end by deadline.
 func (c *Budget) Start(deadline time.Time) {
-	c.mu.Lock()
-	// A channel handed to something that outlived the previous decision
-	// stays closed; this decision gets its own.
-	c.done, c.timer = nil, nil
-	c.deadline = deadline
+	if c.armed.Load() {
+		// A channel handed to something that outlived the previous
+		// decision stays closed; this decision gets its own.
+		c.mu.Lock()
+		c.done, c.timer = nil, nil
+		c.armed.Store(false)
+		c.mu.Unlock()
+	}
+	var dl int64
+	if !deadline.IsZero() {
+		dl = deadline.UnixNano()
+	}
+	c.deadline.Store(dl)
 	c.over.Store(false)
-	c.mu.Unlock()
 }
 
 // Finish ends the decision.
 func (c *Budget) Finish() {
 	c.over.Store(true)
+	if !c.armed.Load() {
+		// Done was not called, or its caller saw over and closed the
+		// channel itself (see Done): nothing to close.
+		return
+	}
 	c.mu.Lock()
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
 	if c.done != nil {
-		if c.timer != nil {
-			c.timer.Stop()
-		}
 		select {
 		case <-c.done:
 		default:
 			close(c.done)
 		}
-		c.done, c.timer = nil, nil
 	}
 	c.mu.Unlock()
 }
 
 // Deadline implements context.Context.
-func (c *Budget) Deadline() (time.Time, bool) { return c.deadline, true }
+func (c *Budget) Deadline() (time.Time, bool) {
+	dl := c.deadline.Load()
+	if dl == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, dl), true
+}
 
-// Done implements context.Context; the first call arms a timer.
+// Done implements context.Context; the first call arms a timer (when there
+// is a deadline).
 func (c *Budget) Done() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.done == nil {
 		ch := make(chan struct{})
 		c.done = ch
-		if d := time.Until(c.deadline); d <= 0 || c.over.Load() {
+		// armed before over is read: either Finish sees armed and closes
+		// the channel, or this sees over and closes it here.
+		c.armed.Store(true)
+		dl := c.deadline.Load()
+		left := time.Duration(1) // no deadline: only Finish closes the channel
+		if dl != 0 {
+			left = time.Until(time.Unix(0, dl))
+		}
+		switch {
+		case c.over.Load() || left <= 0:
 			close(ch)
-		} else {
-			c.timer = time.AfterFunc(d, func() {
+		case dl != 0:
+			c.timer = time.AfterFunc(left, func() {
 				c.mu.Lock()
 				if c.done == ch {
 					select {
@@ -88,7 +126,7 @@ func (c *Budget) Err() error {
 	if c.over.Load() {
 		return context.Canceled
 	}
-	if !time.Now().Before(c.deadline) {
+	if dl := c.deadline.Load(); dl != 0 && time.Now().UnixNano() >= dl {
 		return context.DeadlineExceeded
 	}
 	return nil

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"fmt"
 
 	"callgate/e164"
 	"callgate/store"
@@ -11,11 +12,11 @@ import (
 // store.View. It is safe for concurrent use (it holds no per-call state) and
 // Decide neither allocates nor blocks: the View is an in-memory index.
 //
-// The chain, in order (each step either settles the decision or passes on):
+// An incoming call (Call.Direction terminating, the default) goes through
+// this chain, in order (each step either settles the decision or passes on):
 //
 //	subscriber       look up the owner of the called number (trace only)
 //	key              spoof protection: enrolled caller without a call key -> block
-//	                 [slot: fraud lockdown, see signalsBeforeLists]
 //	not-subscriber   called number not a subscriber -> allow
 //	vip              caller on the subscriber's VIP list -> allow
 //	blocked          caller on the subscriber's Blocked list -> block
@@ -24,10 +25,15 @@ import (
 //	anonymous        no number or presentation restricted/unavailable -> anonymous treatment
 //	unknown          everyone else -> unknown-caller treatment
 //
-// and then two finishing steps for actions that need the SIP tier:
+// and then two finishing steps for actions that need the B2BUA:
 //
-//	route            fill Decision.Route; no usable route -> allow (see route)
+//	route            fill Decision.Route; no way to the B2BUA -> the
+//	                 no-route fallback (see route)
 //	pin              PINAllowed when the subscriber has an override PIN
+//
+// An outgoing call (Call.Direction originating, the AIN originating
+// triggers) has its own short chain, in originate.go: line, fraud,
+// destination.
 //
 // The chain is written out as direct method calls rather than a slice of
 // step functions: an indirect call would make the per-call state escape to
@@ -37,6 +43,7 @@ import (
 type Engine struct {
 	view                store.View
 	defaultAnnouncement uint32
+	noRoute             Fallback
 }
 
 // Option configures an Engine.
@@ -50,6 +57,55 @@ type Option func(*Engine)
 func WithDefaultAnnouncement(id uint32) Option {
 	return func(e *Engine) { e.defaultAnnouncement = id }
 }
+
+// Fallback is what the engine answers for a call whose rules chose a
+// conversation on the B2BUA (screen, challenge, voicemail) when no way to
+// the B2BUA exists for the asking tier: no egress route it can use and no
+// default of its own (Call.DefaultRoute). Configured as
+// engine.no_route_fallback.
+type Fallback uint8
+
+// Fallbacks.
+const (
+	// FallbackAllow lets the call ring unscreened (the default): a carrier
+	// would rather connect an unscreened call than lose it.
+	FallbackAllow Fallback = iota
+	// FallbackBlock refuses the call: for a platform whose subscribers
+	// would rather miss a call than take an unscreened one.
+	FallbackBlock
+)
+
+var fallbackNames = [...]string{"allow", "block"}
+
+func (f Fallback) String() string {
+	if int(f) < len(fallbackNames) {
+		return fallbackNames[f]
+	}
+	return "fallback?"
+}
+
+// ParseFallback reads a configured fallback ("allow" or "block").
+func ParseFallback(s string) (Fallback, error) {
+	for i, n := range fallbackNames {
+		if s == n {
+			return Fallback(i), nil
+		}
+	}
+	return 0, fmt.Errorf("no-route fallback %q: want allow or block", s)
+}
+
+// WithNoRouteFallback sets the no-route fallback (default FallbackAllow).
+// Whichever it is, the trace of such a call says route=missing
+// fallback=apply, Decision.FellBack reports it, and the tiers count it and
+// warn; Engine.AuditRoutes finds the providers it would hit before a call
+// does. A block with an announcement that cannot reach the B2BUA (SIP) is
+// a plain block whatever the setting: a blocked caller stays blocked.
+func WithNoRouteFallback(f Fallback) Option {
+	return func(e *Engine) { e.noRoute = f }
+}
+
+// NoRouteFallback returns the configured no-route fallback.
+func (e *Engine) NoRouteFallback() Fallback { return e.noRoute }
 
 // New returns an engine reading view. A nil view is treated as a store with
 // no subscribers (every call is allowed) rather than a crash at the first call.
@@ -78,8 +134,8 @@ type state struct {
 	d     Decision
 }
 
-// Decide runs the chain for one call. It always returns a Decision with a
-// non-zero Action.
+// Decide runs the chain for one call (the originating chain for an
+// outgoing one). It always returns a Decision with a non-zero Action.
 //
 // If ctx is already done the asking tier has given up and is using its own
 // safe answer, so the engine does not spend time on lookups: it returns
@@ -92,6 +148,10 @@ func (e *Engine) Decide(ctx context.Context, c Call) Decision {
 	if ctx != nil && ctx.Err() != nil {
 		s.d.Trace.Add(RuleCancelled, OutcomeYes)
 		s.d.Action = ActionAllow
+		return s.d
+	}
+	if c.Direction == DirectionOriginating {
+		e.originate(&s)
 		return s.d
 	}
 	e.subscriber(&s)
@@ -125,18 +185,16 @@ func (e *Engine) subscriber(s *state) {
 }
 
 // signalsBeforeLists is the slot for signals that override the subscriber's
-// own lists, because the caller's identity itself is in doubt or the call
-// must not be placed at all:
+// own lists because the caller's identity itself is in doubt:
 //
-//   - key (implemented): a call claiming an enrolled calling number without a
-//     matching call key is spoofed and blocked (DESIGN.md, spoof protection),
+//   - key: a call claiming an enrolled calling number without a
+//     matching call key is spoofed and blocked (spoof protection),
 //     whoever is called and whatever the lists say — a spoofed VIP number
 //     must not ring through. A matched key is recorded and the chain goes on.
 //     KeyNotChecked (the caller is not enrolled) adds no step.
-//   - fraud lock (slot): Call.FraudLocked concerns outbound calls of a locked
-//     group (Outgoing Calling Plan); its restriction also depends on the
-//     destination class (international, premium), which Call does not carry
-//     yet. When it does, a RuleFraud step belongs here.
+//
+// (Call.FraudLocked restricts the outgoing calls of a locked line: it is
+// the originating chain's fraud step, see originate.go.)
 func (e *Engine) signalsBeforeLists(s *state) bool {
 	switch s.call.KeyMatch {
 	case KeyMissing:
@@ -296,27 +354,46 @@ func (e *Engine) announcementFor(sub *store.SubscriberView) uint32 {
 	return e.defaultAnnouncement
 }
 
-// route fills Decision.Route for actions that need the SIP tier (Screen,
-// Challenge, Voicemail). The route must be usable by the asking tier: AIN
+// route fills Decision.Route for actions that need the B2BUA (Screen,
+// Challenge, Voicemail; on SIP also BlockWithAnnouncement, see
+// Action.NeedsB2BUA). The route must be usable by the asking tier: AIN
 // forwards to its RoutingNumber, SIP redirects to its SIPURI.
 //
-// When no usable route is configured the call is allowed (route=missing in
-// the trace): a carrier would rather let an unscreened call ring than lose
-// it, and a missing route is a provisioning fault the operator sees in the
-// decision log, not the caller's. The announcement and voicemail target of
-// the abandoned treatment are cleared so the tier is not misled.
+// When the route cannot carry the call, a tier with its own way to the
+// B2BUA (Call.DefaultRoute: the SIP tier's sip.screening_uri) uses that:
+// route=default, the action stands. When there is no way at all the
+// configured no-route fallback is applied (route=missing fallback=apply,
+// see fallback): a missing route is a provisioning fault the operator
+// sees in the decision log, the metrics and the warnings, never a silent
+// change of the subscriber's treatment.
 func (e *Engine) route(s *state) {
-	if !s.d.Action.NeedsSIPTier() {
+	if !s.d.Action.NeedsB2BUA(s.call.Origin) {
 		return
 	}
 	r, ok := e.view.EgressRoute(s.sub.Provider)
-	if ok && routeUsable(&r, s.call.Origin) {
+	switch {
+	case ok && routeUsable(&r, s.call.Origin):
 		s.d.Route = r
 		s.d.Trace.Add(RuleRoute, OutcomeYes)
-		return
+	case s.call.DefaultRoute:
+		s.d.Trace.Add(RuleRoute, OutcomeDefault)
+	default:
+		s.d.Trace.Add(RuleRoute, OutcomeMissing)
+		e.fallback(s)
 	}
-	s.d.Trace.Add(RuleRoute, OutcomeMissing)
-	s.d.Action = ActionAllow
+}
+
+// fallback applies the no-route fallback. A block with an announcement
+// becomes a plain block (the caller was to be refused either way); the
+// announcement and voicemail target of the abandoned treatment are cleared
+// so the tier is not misled.
+func (e *Engine) fallback(s *state) {
+	s.d.Trace.Add(RuleFallback, OutcomeApply)
+	if e.noRoute == FallbackBlock || s.d.Action == ActionBlockWithAnnouncement {
+		s.d.Action = ActionBlock
+	} else {
+		s.d.Action = ActionAllow
+	}
 	s.d.Announcement = 0
 	s.d.Voicemail = ""
 }

@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"callgate/e164"
@@ -132,8 +133,10 @@ func TestDecide(t *testing.T) {
 		// Blocked.
 		{"blocked", Call{Calling: nPest, Called: nAlice, Origin: OriginAIN},
 			want{action: ActionBlock, subscriber: 1, trace: "subscriber=yes vip=no blocked=yes"}},
-		{"blocked with reject with media", Call{Calling: nPest, Called: nBob, Origin: OriginSIP},
+		{"blocked with reject with media", Call{Calling: nPest, Called: nBob, Origin: OriginAIN},
 			want{action: ActionBlockWithAnnouncement, subscriber: 2, announcement: 77, trace: "subscriber=yes vip=no blocked=yes"}},
+		{"blocked with reject with media, SIP: the B2BUA plays it", Call{Calling: nPest, Called: nBob, Origin: OriginSIP},
+			want{action: ActionBlockWithAnnouncement, subscriber: 2, announcement: 77, route: routeEast, trace: "subscriber=yes vip=no blocked=yes route=yes"}},
 		{"blocked with reject with media, no announcement", Call{Calling: nPest, Called: nCarol},
 			want{action: ActionBlock, subscriber: 3, trace: "subscriber=yes vip=no blocked=yes announcement=missing"}},
 		{"blocked with presentation restricted", Call{Calling: nPest, Called: nAlice, Presentation: PresentationRestricted},
@@ -143,7 +146,7 @@ func TestDecide(t *testing.T) {
 		{"provider blocked with reject with media", Call{Calling: nSpammer, Called: nBob},
 			want{action: ActionBlockWithAnnouncement, subscriber: 2, announcement: 77, trace: "subscriber=yes vip=no blocked=no provider-blocked=yes"}},
 		{"provider list is per provider", Call{Calling: nSpammer, Called: nCarol},
-			want{action: ActionAllow, subscriber: 3, trace: "subscriber=yes " + lists + "anonymous=no unknown=apply route=missing"}},
+			want{action: ActionAllow, subscriber: 3, trace: "subscriber=yes " + lists + "anonymous=no unknown=apply route=missing fallback=apply"}},
 
 		// Anonymous.
 		{"anonymous, no number", Call{Called: nAlice, Origin: OriginAIN},
@@ -174,12 +177,19 @@ func TestDecide(t *testing.T) {
 			want{action: ActionChallenge, subscriber: 6, route: routeEast, trace: "subscriber=yes " + lists + "anonymous=no unknown=apply route=yes pin=no"}},
 
 		// Route.
-		{"route missing: allow, PIN not offered", Call{Calling: nStranger, Called: nCarol, Origin: OriginAIN},
-			want{action: ActionAllow, subscriber: 3, trace: "subscriber=yes " + lists + "anonymous=no unknown=apply route=missing"}},
+		{"route missing: fallback allow, PIN not offered", Call{Calling: nStranger, Called: nCarol, Origin: OriginAIN},
+			want{action: ActionAllow, subscriber: 3, trace: "subscriber=yes " + lists + "anonymous=no unknown=apply route=missing fallback=apply"}},
 		{"route missing clears voicemail treatment", Call{Calling: nStranger, Called: nHenry, Origin: OriginSIP},
-			want{action: ActionAllow, subscriber: 8, trace: "subscriber=yes " + lists + "anonymous=no unknown=apply route=missing"}},
+			want{action: ActionAllow, subscriber: 8, trace: "subscriber=yes " + lists + "anonymous=no unknown=apply route=missing fallback=apply"}},
+		{"route missing, the SIP tier's default", Call{Calling: nStranger, Called: nHenry, Origin: OriginSIP, DefaultRoute: true},
+			want{action: ActionVoicemail, subscriber: 8, announcement: 3, voicemail: "+13035557777", trace: "subscriber=yes " + lists + "anonymous=no unknown=apply route=default pin=no"}},
 		{"SIP-only route from AIN", Call{Calling: nStranger, Called: nGrace, Origin: OriginAIN},
-			want{action: ActionAllow, subscriber: 7, trace: "subscriber=yes " + lists + "anonymous=no unknown=apply route=missing"}},
+			want{action: ActionAllow, subscriber: 7, trace: "subscriber=yes " + lists + "anonymous=no unknown=apply route=missing fallback=apply"}},
+		{"AIN-capable route from SIP: the SIP tier's default", Call{Calling: nStranger, Called: nAlice, Origin: OriginSIP, DefaultRoute: true},
+			want{action: ActionScreen, subscriber: 1, route: routeEast, pin: true, voicemail: "sip:vm-alice@vm.example", trace: "subscriber=yes " + lists + "anonymous=no unknown=apply route=yes pin=yes"}},
+		{"SIP route wins over the SIP tier's default", Call{Calling: nStranger, Called: nGrace, Origin: OriginSIP, DefaultRoute: true},
+			want{action: ActionScreen, subscriber: 7, route: routeSIP, trace: "subscriber=yes " + lists + "anonymous=no unknown=apply route=yes pin=no"}},
+
 		{"SIP-only route from SIP", Call{Calling: nStranger, Called: nGrace, Origin: OriginSIP},
 			want{action: ActionScreen, subscriber: 7, route: routeSIP, trace: "subscriber=yes " + lists + "anonymous=no unknown=apply route=yes pin=no"}},
 		{"SIP-only route, origin unknown", Call{Calling: nStranger, Called: nGrace},
@@ -199,7 +209,8 @@ func TestDecide(t *testing.T) {
 
 		// Signals without policy yet leave Call Intercept unchanged (the
 		// slots are empty; update these cases when a slot is filled).
-		{"attestation/reputation/fraud slots empty", Call{Calling: nStranger, Called: nAlice, Origin: OriginAIN,
+		// FraudLocked concerns outgoing calls only.
+		{"attestation/reputation slots empty, fraud lock ignored", Call{Calling: nStranger, Called: nAlice, Origin: OriginAIN,
 			Attestation: AttestationC, Reputation: ReputationHigh, FraudLocked: true},
 			want{action: ActionScreen, subscriber: 1, route: routeEast, pin: true, voicemail: "sip:vm-alice@vm.example", trace: "subscriber=yes " + lists + "anonymous=no unknown=apply route=yes pin=yes"}},
 	}
@@ -236,6 +247,59 @@ func TestDecideDefaultRoute(t *testing.T) {
 	// Carol's provider has no route of its own: the platform default is used.
 	check(t, e.Decide(context.Background(), Call{Calling: nStranger, Called: nCarol, Origin: OriginAIN}),
 		want{action: ActionScreen, subscriber: 3, route: def, pin: true, trace: "subscriber=yes " + lists + "anonymous=no unknown=apply route=yes pin=yes"})
+}
+
+// TestNoRouteFallback: with no way to the B2BUA the configured fallback
+// is applied, said in the trace and reported by FellBack; a tier with a
+// default of its own keeps the treatment.
+func TestNoRouteFallback(t *testing.T) {
+	ctx := context.Background()
+	screenCarol := Call{Calling: nStranger, Called: nCarol, Origin: OriginSIP}
+	blockCarol := Call{Calling: nPest, Called: nCarol, Origin: OriginSIP} // Reject with Media, default announcement
+	const treated = "subscriber=yes " + lists + "anonymous=no unknown=apply "
+	tests := []struct {
+		name     string
+		fallback Fallback
+		call     Call
+		want     want
+		fellBack bool
+	}{
+		{"allow", FallbackAllow, screenCarol,
+			want{action: ActionAllow, subscriber: 3, trace: treated + "route=missing fallback=apply"}, true},
+		{"block", FallbackBlock, screenCarol,
+			want{action: ActionBlock, subscriber: 3, trace: treated + "route=missing fallback=apply"}, true},
+		{"block, AIN", FallbackBlock, Call{Calling: nStranger, Called: nCarol, Origin: OriginAIN},
+			want{action: ActionBlock, subscriber: 3, trace: treated + "route=missing fallback=apply"}, true},
+		{"block, the tier's default", FallbackBlock, Call{Calling: nStranger, Called: nCarol, Origin: OriginSIP, DefaultRoute: true},
+			want{action: ActionScreen, subscriber: 3, pin: true, trace: treated + "route=default pin=yes"}, false},
+		{"announcement on SIP without a way: plain block even when allowing", FallbackAllow, blockCarol,
+			want{action: ActionBlock, subscriber: 3, trace: "subscriber=yes vip=no blocked=yes route=missing fallback=apply"}, true},
+		{"announcement on SIP, the tier's default", FallbackAllow, Call{Calling: nPest, Called: nCarol, Origin: OriginSIP, DefaultRoute: true},
+			want{action: ActionBlockWithAnnouncement, subscriber: 3, announcement: 5, trace: "subscriber=yes vip=no blocked=yes route=default"}, false},
+		{"announcement on AIN needs no route", FallbackAllow, Call{Calling: nPest, Called: nCarol, Origin: OriginAIN},
+			want{action: ActionBlockWithAnnouncement, subscriber: 3, announcement: 5, trace: "subscriber=yes vip=no blocked=yes"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := New(fixture(), WithNoRouteFallback(tc.fallback), WithDefaultAnnouncement(5))
+			d := e.Decide(ctx, tc.call)
+			check(t, d, tc.want)
+			if d.FellBack() != tc.fellBack {
+				t.Errorf("FellBack() = %v, want %v", d.FellBack(), tc.fellBack)
+			}
+		})
+	}
+}
+
+func TestParseFallback(t *testing.T) {
+	for _, f := range []Fallback{FallbackAllow, FallbackBlock} {
+		if got, err := ParseFallback(f.String()); err != nil || got != f {
+			t.Errorf("ParseFallback(%q) = %v, %v", f, got, err)
+		}
+	}
+	if _, err := ParseFallback("screen"); err == nil || !strings.Contains(err.Error(), "want allow or block") {
+		t.Errorf("ParseFallback(screen) error %v", err)
+	}
 }
 
 func TestDecideCancelled(t *testing.T) {
@@ -339,6 +403,9 @@ func TestDecideAllocs(t *testing.T) {
 		{Calling: nStranger, Called: nAlice, Origin: OriginAIN},
 		{Calling: nStranger, Called: nNobody},
 		{Called: nBob},
+		{Calling: nStranger, Called: nCarol, Origin: OriginSIP},
+		{Calling: nStranger, Called: nHenry, Origin: OriginSIP, DefaultRoute: true},
+		{Calling: nAlice, Called: nStranger, Direction: DirectionOriginating, FraudLocked: true},
 	}
 	for _, c := range calls {
 		if n := testing.AllocsPerRun(100, func() { _ = e.Decide(ctx, c) }); n != 0 {

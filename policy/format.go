@@ -56,6 +56,33 @@ func (o *Origin) UnmarshalText(b []byte) error {
 	return nil
 }
 
+var directionNames = [...]string{"terminating", "originating"}
+
+func (d Direction) String() string {
+	if int(d) < len(directionNames) {
+		return directionNames[d]
+	}
+	return "direction(" + strconv.Itoa(int(d)) + ")"
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Direction) MarshalText() ([]byte, error) {
+	if int(d) >= len(directionNames) {
+		return nil, fmt.Errorf("policy: direction %d has no name", uint8(d))
+	}
+	return []byte(directionNames[d]), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Direction) UnmarshalText(b []byte) error {
+	i := lookupName(directionNames[:], b)
+	if i < 0 {
+		return fmt.Errorf("policy: unknown direction %q", b)
+	}
+	*d = Direction(i)
+	return nil
+}
+
 // MarshalText implements encoding.TextMarshaler ("allow", "screen", ...;
 // "none" for the zero Action).
 func (a Action) MarshalText() ([]byte, error) {
@@ -314,6 +341,9 @@ func (a Action) Valid() bool { return int(a) < len(actionNames) }
 
 // Valid reports whether o is a named origin or the zero Origin ("unknown").
 func (o Origin) Valid() bool { return int(o) < len(originNames) }
+
+// Valid reports whether d is a named direction.
+func (d Direction) Valid() bool { return int(d) < len(directionNames) }
 
 // Valid reports whether p is a named presentation.
 func (p Presentation) Valid() bool { return int(p) < len(presentationNames) }

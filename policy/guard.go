@@ -3,7 +3,6 @@ package policy
 import (
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"time"
 )
 
@@ -37,7 +36,7 @@ func (f Fault) String() string {
 type Guard struct {
 	d     Decider
 	log   *slog.Logger
-	limit logLimiter
+	limit LogLimiter
 }
 
 // NewGuard guards d. Panics are logged on log (at most one line a second,
@@ -50,8 +49,9 @@ func NewGuard(d Decider, log *slog.Logger) *Guard {
 // `callgate decide`).
 func (g *Guard) Decider() Decider { return g.d }
 
-// Decide asks the engine about c under b, which must end by deadline; b is
-// the caller's reusable Budget (one per worker or call). When the fault is
+// Decide asks the engine about c under b, which must end by deadline (zero:
+// no time budget, never late); b is the caller's reusable Budget (one per
+// worker or call). When the fault is
 // not FaultNone the returned Decision must not be carried out; its Trace is
 // still the engine's, for the record.
 func (g *Guard) Decide(b *Budget, c *Call, deadline time.Time) (d Decision, f Fault) {
@@ -60,37 +60,19 @@ func (g *Guard) Decide(b *Budget, c *Call, deadline time.Time) (d Decision, f Fa
 		b.Finish()
 		if r := recover(); r != nil {
 			f = FaultPanic
-			if ok, n := g.limit.allow(time.Now(), time.Second); ok && g.log != nil {
+			if ok, n := g.limit.Allow(time.Now(), time.Second); ok && g.log != nil {
 				g.log.Error("decision engine panicked: the tier gives its safe answer", "panic", fmt.Sprint(r),
-					"calling", c.Calling.String(), "called", c.Called.String(), "origin", c.Origin.String(),
+					"calling", c.Calling.String(), "called", c.Called.String(), "origin", c.Origin.String(), "direction", c.Direction.String(),
 					"suppressed_since_last", n)
 			}
 		}
 	}()
 	d = g.d.Decide(b, *c)
 	switch {
-	case !time.Now().Before(deadline):
+	case !deadline.IsZero() && !time.Now().Before(deadline):
 		f = FaultLate
 	case d.Action < ActionAllow || d.Action > ActionVoicemail:
 		f = FaultInvalid
 	}
 	return d, f
-}
-
-// logLimiter lets one log line through per interval and counts the rest.
-type logLimiter struct {
-	next       atomic.Int64
-	suppressed atomic.Uint64
-}
-
-// allow reports whether to log now and how many lines were suppressed
-// since the last one that was let through.
-func (l *logLimiter) allow(now time.Time, every time.Duration) (bool, uint64) {
-	n := l.next.Load()
-	t := now.UnixNano()
-	if t < n || !l.next.CompareAndSwap(n, t+int64(every)) {
-		l.suppressed.Add(1)
-		return false, 0
-	}
-	return true, l.suppressed.Swap(0)
 }

@@ -60,6 +60,85 @@ func TestBudgetReuse(t *testing.T) {
 	b.Finish()
 }
 
+// A zero deadline is no budget: never late, no deadline, and Done closes
+// only when the decision ends.
+func TestGuardNoDeadline(t *testing.T) {
+	var seen bool
+	var ch <-chan struct{}
+	g := NewGuard(deciderFunc(func(ctx context.Context, c Call) Decision {
+		_, seen = ctx.Deadline()
+		ch = ctx.Done()
+		select {
+		case <-ch:
+			t.Error("Done closed during the decision")
+		case <-time.After(5 * time.Millisecond):
+		}
+		if ctx.Err() != nil {
+			t.Errorf("Err = %v during the decision", ctx.Err())
+		}
+		return Decision{Action: ActionAllow}
+	}), nil)
+	var b Budget
+	c := Call{Called: 13035550100}
+	if _, f := g.Decide(&b, &c, time.Time{}); f != FaultNone {
+		t.Fatalf("fault %v without a budget", f)
+	}
+	if seen {
+		t.Error("Deadline reported one")
+	}
+	select {
+	case <-ch:
+	default:
+		t.Error("Done not closed when the decision ended")
+	}
+}
+
+// A signal may leave a goroutine behind that still uses the Budget while
+// the next decisions run: it must see a closed channel, and nothing may
+// race (run with -race).
+func TestBudgetStaleUser(t *testing.T) {
+	var b Budget
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_ = b.Err()
+			_, _ = b.Deadline()
+			select {
+			case <-b.Done():
+			case <-time.After(time.Second):
+				t.Error("a Done channel stayed open for a second")
+				return
+			}
+		}
+	}()
+	for i := 0; i < 2000; i++ {
+		b.Start(time.Now().Add(time.Duration(i%3) * time.Millisecond))
+		if i%2 == 0 {
+			<-b.Done() // fires at the deadline
+		}
+		b.Finish()
+	}
+	close(stop)
+	<-done
+}
+
+func BenchmarkBudget(b *testing.B) {
+	var bud Budget
+	dl := time.Now().Add(time.Hour)
+	b.ReportAllocs()
+	for b.Loop() {
+		bud.Start(dl)
+		bud.Finish()
+	}
+}
+
 func BenchmarkGuardDecide(b *testing.B) {
 	g := NewGuard(New(nil), nil)
 	var bud Budget

@@ -23,17 +23,51 @@ const (
 	RulePIN                             // the caller may enter the override PIN
 	RuleAttestation                     // reserved: STIR/SHAKEN attestation policy slot
 	RuleReputation                      // reserved: spam-risk reputation policy slot
-	RuleFraud                           // reserved: toll-fraud lockdown policy slot
+	RuleFraud                           // originating: is the line locked down for toll fraud?
+	RuleFallback                        // no way to the B2BUA: the engine's no-route fallback was applied
+	RuleLine                            // originating: is the calling line a subscriber?
+	RuleDestination                     // originating: is the dialled destination barred for a locked line?
 )
 
 var ruleNames = [...]string{"", "subscriber", "vip", "blocked", "provider-blocked", "anonymous", "unknown", "route",
-	"cancelled", "key", "announcement", "pin", "attestation", "reputation", "fraud"}
+	"cancelled", "key", "announcement", "pin", "attestation", "reputation", "fraud", "fallback", "line", "destination"}
+
+// ruleHelp says in words what each rule asks (`callgate decide` prints it
+// beside each step of a trace). It lives beside the names so the two
+// cannot drift apart.
+var ruleHelp = [len(ruleNames)]string{
+	RuleSubscriber:      "is the called number a subscriber?",
+	RuleVIP:             "is the caller on the subscriber's VIP list?",
+	RuleBlocked:         "is the caller on the subscriber's Blocked list?",
+	RuleProviderBlocked: "is the caller on the provider's Blocked list?",
+	RuleAnonymous:       "is the caller anonymous? (then the anonymous-caller treatment)",
+	RuleUnknown:         "the unknown-caller treatment",
+	RuleRoute:           "is there an egress route to the B2BUA for the asking tier? (default: the tier's own, sip.screening_uri)",
+	RuleCancelled:       "had the asking tier already given up?",
+	RuleKey:             "spoof protection: does an enrolled caller hold a call key?",
+	RuleAnnouncement:    "is an announcement configured for Reject with Media?",
+	RulePIN:             "may the caller enter an override PIN?",
+	RuleAttestation:     "STIR/SHAKEN attestation policy",
+	RuleReputation:      "spam-risk reputation policy",
+	RuleFraud:           "outgoing call: is the line locked down for toll fraud?",
+	RuleFallback:        "no way to the B2BUA: the configured engine.no_route_fallback was applied",
+	RuleLine:            "outgoing call: is the calling line a subscriber?",
+	RuleDestination:     "outgoing call from a locked line: is the destination barred (international, premium)?",
+}
 
 func (r Rule) String() string {
 	if int(r) < len(ruleNames) && r != 0 {
 		return ruleNames[r]
 	}
 	return "rule?"
+}
+
+// Help says in words what the rule asks ("" for an unnamed rule).
+func (r Rule) Help() string {
+	if int(r) < len(ruleHelp) {
+		return ruleHelp[r]
+	}
+	return ""
 }
 
 // MarshalText implements encoding.TextMarshaler (the rule's name).
@@ -65,9 +99,10 @@ const (
 	OutcomeYes                        // rule matched
 	OutcomeApply                      // the rule's treatment was applied
 	OutcomeMissing                    // data needed by the rule is missing
+	OutcomeDefault                    // the rule's data is missing and the asking tier's default stands in (route=default)
 )
 
-var outcomeNames = [...]string{"", "no", "yes", "apply", "missing"}
+var outcomeNames = [...]string{"", "no", "yes", "apply", "missing", "default"}
 
 func (o Outcome) String() string {
 	if int(o) < len(outcomeNames) && o != 0 {

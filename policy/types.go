@@ -1,7 +1,25 @@
-// Package policy is callgate's one decision engine. Both protocol tiers (the
-// AIN SCP and the SIP redirect server) translate their input into a Call, ask
-// Decide, and translate the Decision back; no screening rule lives anywhere
-// else, so the tiers cannot disagree.
+// Package policy is callgate's one decision engine. Every protocol tier (the
+// AIN SCP, the SIP redirect server) translates its input into a Call, asks
+// the engine, and translates the Decision back; no screening rule lives
+// anywhere else, so the tiers cannot disagree.
+//
+// The map:
+//
+//   - types.go: Call, Decision, Action, Decider (what tiers and wrappers see).
+//   - engine.go: the incoming-call chain (Engine.Decide) and the no-route
+//     fallback; originate.go: the outgoing-call chain (Call.Direction
+//     originating) and the destination classes of the fraud lockdown.
+//   - trace.go: the persisted rule and outcome names (append-only) and
+//     their help text; format.go: text and JSON forms.
+//   - guard.go, budget.go: the one way a tier asks the engine, Guard.Decide
+//     under a reusable Budget, returning a Fault (late, panic, invalid) the
+//     tier maps to its own safe answer; loglimit.go: the rate limit for the
+//     warnings that go with safe answers and fallbacks.
+//   - routeaudit.go: which providers' calls to screen have no way to the
+//     B2BUA (AuditRoutes, Engine.WatchRoutes).
+//
+// Decorators wrap a Decider (policy/decisionlog.Wrap records every
+// decision, incoming and outgoing; internal/metrics counts them).
 package policy
 
 import (
@@ -74,14 +92,41 @@ const (
 	KeyMissing // enrolled calling number, no key for this call: spoofed
 )
 
-// Call is one incoming call as the engine sees it, whichever tier it came from.
+// Direction says which end of the call the engine is asked about.
+//
+// Direction values are persisted (the decision log keeps the originating
+// flag): append-only.
+type Direction uint8
+
+// Directions.
+const (
+	// DirectionTerminating: an incoming call to Called, a subscriber's
+	// number (AIN Termination_Attempt, a SIP INVITE). The zero value.
+	DirectionTerminating Direction = iota
+	// DirectionOriginating: an outgoing call placed by the Calling line
+	// to the number it dialled, Called (AIN Info_Analyzed /
+	// Info_Collected). The engine answers Allow (the call proceeds) or
+	// Block (it is refused); see Engine.Decide.
+	DirectionOriginating
+)
+
+// Call is one call as the engine sees it, whichever tier it came from.
 type Call struct {
-	Calling        e164.Number // zero when absent or not parseable
-	Called         e164.Number // the number dialled (the subscriber's)
+	Calling        e164.Number // zero when absent or not parseable; originating: the line placing the call
+	Called         e164.Number // the number dialled (terminating: the subscriber's)
 	OriginalCalled e164.Number // first redirecting number, if the call was forwarded
 	Presentation   Presentation
 	Origin         Origin
+	Direction      Direction
 	Peer           string // originating point code or SIP source, for logs
+
+	// DefaultRoute is set by a tier that has its own way to the B2BUA
+	// for calls whose egress route cannot carry them (the SIP tier with
+	// sip.screening_uri): the engine then keeps a screening action
+	// without a route (route=default) instead of applying its
+	// no-route fallback. It describes the asking tier, not the call, and
+	// is not logged.
+	DefaultRoute bool
 
 	// Signals filled by later stages; zero values mean "not available".
 	Attestation Attestation
@@ -118,9 +163,17 @@ func (a Action) String() string {
 }
 
 // NeedsSIPTier reports whether the call must reach the B2BUA (a human
-// conversation is needed).
+// conversation is needed), whichever tier asked.
 func (a Action) NeedsSIPTier() bool {
 	return a == ActionScreen || a == ActionChallenge || a == ActionVoicemail
+}
+
+// NeedsB2BUA reports whether carrying a out for a call asked by origin o
+// takes the B2BUA: the conversations of NeedsSIPTier, and on SIP a block
+// with an announcement too (the B2BUA plays it as early media, then
+// declines; an AIN switch plays it itself, sendToResource).
+func (a Action) NeedsB2BUA(o Origin) bool {
+	return a.NeedsSIPTier() || (a == ActionBlockWithAnnouncement && o == OriginSIP)
 }
 
 // Decision is the engine's answer: the action, what the tier needs to carry
@@ -134,6 +187,12 @@ type Decision struct {
 	Route        store.Route
 	Trace        Trace
 }
+
+// FellBack reports whether the engine could not carry out the action the
+// rules chose because no way to the B2BUA exists for the asking tier, and
+// gave the configured no-route fallback instead (trace fallback=apply).
+// Tiers count these and warn (rate-limited): a fallback is never silent.
+func (d *Decision) FellBack() bool { return d.Trace.Has(RuleFallback, OutcomeApply) }
 
 // Decider is what the protocol tiers call. *Engine implements it; tests of
 // a tier may use a fake.

@@ -94,7 +94,7 @@ func TestNewConfigErrors(t *testing.T) {
 	for name, cfg := range map[string]Config{
 		"no listener":      mod(func(c *Config) { c.UDP, c.TCP = "", "" }),
 		"no route":         mod(func(c *Config) { c.ContinueRoute = "" }),
-		"no screening":     mod(func(c *Config) { c.ScreeningURI = "" }),
+		"bad screening":    mod(func(c *Config) { c.ScreeningURI = "sip:{nope}@x" }),
 		"bad override":     mod(func(c *Config) { c.RouteOverrides = map[string]string{"x": "sip:{nope}@x"} }),
 		"no signing key":   mod(func(c *Config) { c.TokenKeyID = 9 }),
 		"short key":        mod(func(c *Config) { c.TokenKeys[0].Secret = []byte("short") }),

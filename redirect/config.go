@@ -52,7 +52,9 @@ type Config struct {
 	// ScreeningURI is the B2BUA's screening URI template, used when the
 	// decision's route carries none (policy.Decision.Route.SIPURI takes
 	// precedence and may use the same placeholders). The token is added as
-	// the URI parameter token.URIParam. Required.
+	// the URI parameter token.URIParam. Optional: without it, a call whose
+	// route has no SIP URI gets the engine's no-route fallback (the server
+	// tells the engine through policy.Call.DefaultRoute), and New warns.
 	ScreeningURI string
 
 	// Reject608 answers Block with 608 Rejected (RFC 8688) instead of 603
@@ -81,8 +83,9 @@ type Config struct {
 	RateBurst   int
 	RetryAfter  time.Duration
 
-	// DecideTimeout bounds one decision through the context given to the
-	// Decider (0 = the engine's own budget only).
+	// DecideTimeout is the time budget of one decision (policy.Guard): a
+	// decision made later is not used, the INVITE gets 503 with
+	// Retry-After. 0 = no budget (the engine never waits).
 	DecideTimeout time.Duration
 
 	// Tagger, when set, adds headers to the 302 of an allowed call (display
@@ -150,9 +153,6 @@ func (c *Config) validate() error {
 	}
 	if c.ContinueRoute == "" {
 		errs = append(errs, errors.New("ContinueRoute is required"))
-	}
-	if c.ScreeningURI == "" {
-		errs = append(errs, errors.New("ScreeningURI is required"))
 	}
 	if c.RejectInfoURL != "" {
 		u, err := url.Parse(c.RejectInfoURL)

@@ -17,7 +17,17 @@
 //	Voicemail                   else Config.ScreeningURI) with the signed
 //	                            token (package token) in the URI parameter
 //	                            "cgt": the action, announcement, PIN allowed,
-//	                            subscriber, numbers and expiry
+//	                            subscriber, numbers and expiry; for
+//	                            BlockWithAnnouncement the B2BUA plays the
+//	                            announcement as early media, then declines
+//
+// The engine is asked through a policy.Guard (response.go: invite): a
+// decision that panics gets 500, one that misses Config.DecideTimeout 503
+// with Retry-After, one without a usable action 500; each is counted in
+// Stats and none can take a reader down. Without a Config.ScreeningURI the
+// server says so to the engine (policy.Call.DefaultRoute false), and a call
+// whose route has no SIP URI gets the engine's configured no-route
+// fallback, counted in Stats.NoRouteFallback and warned about.
 //
 // Route templates are SIP or tel URIs with the placeholders {called},
 // {calling} and {original} (E.164 with '+'; {calling} is "anonymous" when
@@ -43,8 +53,9 @@
 //	                     INVITE gets the identical    ACK (Timer G); INVITE
 //	                     response (txid.go)           retransmissions absorbed
 //	ACK                  absorbed                     absorbed (stray: dropped)
-//	CANCEL               200 OK (the INVITE has its   200 + 487 for a pending
-//	                     final answer, §9.2)          INVITE; else 481
+//	CANCEL               481 (no transaction can      200 (+ 487 for a pending
+//	                     match, RFC 3261 §9.2)        INVITE) when it matches
+//	                                                  an INVITE; else 481
 //	100 Trying           never (final answers only)   after 200 ms (Timer 1xx)
 //
 // In both:
@@ -64,8 +75,26 @@
 //     telephone number can be found as the called party.
 //   - Overload: 503 Service Unavailable with Retry-After when more than
 //     Config.MaxInFlight decisions are running or Config.MaxRate is
-//     exceeded, instead of silent drops.
+//     exceeded (and while draining), instead of silent drops.
+//
+// Over TCP and TLS a framer (streamlimit.go) finds each message's end before
+// sipgo parses it: a request over 65,535 bytes (sipgo's limit) gets 513
+// Message Too Large and one short log line, its bytes are skipped and the
+// connection carries on; one without Content-Length gets 400 and the
+// connection is closed (a stream message has no other end).
 //
 // Display-name tagging for allowed calls is an optional hook (Tagger,
 // AttestationTagger).
+//
+// # As a daemon tier
+//
+// *Server is one of the daemon's tiers (daemon.Tier, tier.go): New checks
+// the Config and opens no socket, Start opens the listeners and serves in
+// the background, Ready says whether it serves, Drain answers every new
+// INVITE 503 with Retry-After (so the upstream proxy tries its next
+// server) while the INVITEs being decided are answered, and Stop closes
+// the listeners. Its metrics (callgate_sip_*, metrics.go) go to the
+// registry given with WithRegisterer. daemon/sip.go maps the sip:
+// configuration section onto Config. Listen and Serve remain for running
+// the server on its own.
 package redirect

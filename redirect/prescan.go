@@ -30,7 +30,9 @@ import (
 //     Responses (we send no requests) are dropped unparsed.
 //
 // Over TCP/TLS the stream cannot be resynchronised after a framing error, so
-// sipgo closes the connection; header-value errors still get their 400.
+// sipgo closes the connection; header-value errors still get their 400, and
+// the framer of streamlimit.go answers oversized requests (513) and ones
+// without Content-Length (400) before sipgo sees them.
 
 // canonicalNames are the names of the headers sipgo parses into types; a
 // generic header with one of these names is one the lenient parser kept

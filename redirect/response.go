@@ -1,10 +1,10 @@
 package redirect
 
 import (
-	"context"
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -12,16 +12,10 @@ import (
 	"callgate/policy/token"
 )
 
-// respond computes the response to one request that sipgo has matched to a
-// new server transaction (stateful path); nil means no response (ACK).
+// respond computes the response to one request parsed by sipgo: one that
+// sipgo has matched to a new server transaction (stateful path), or a
+// datagram of the stateless UDP path's fallback; nil means no response (ACK).
 func (s *Server) respond(req *sip.Request) *sip.Response {
-	return s.respondMode(req, false)
-}
-
-// respondMode is respond for either path: stateless is true when the
-// response is sent without a server transaction (the stateless UDP path's
-// fallback), which changes only the answer to CANCEL (see answerView).
-func (s *Server) respondMode(req *sip.Request, stateless bool) *sip.Response {
 	var (
 		v   reqView
 		ext [8]extHeader
@@ -30,7 +24,9 @@ func (s *Server) respondMode(req *sip.Request, stateless bool) *sip.Response {
 	)
 	v.fillFromRequest(req, ext[:0])
 	a.buf = buf[:0]
-	s.answerView(&v, req.Source(), stateless, &a)
+	a.bud = s.budgets.Get().(*policy.Budget)
+	s.answerView(&v, req.Source(), &a)
+	s.budgets.Put(a.bud)
 	if a.code == 0 {
 		return nil
 	}
@@ -52,11 +48,8 @@ func (s *Server) respondMode(req *sip.Request, stateless bool) *sip.Response {
 }
 
 // answerView decides the answer to a request. peer is the source address
-// ("ip:port") given to the engine. stateless selects the CANCEL answer: a
-// server transaction that reaches the core with a CANCEL matched nothing
-// (481, RFC 3261 §9.2), while the stateless path has no transactions to
-// match and has already answered the INVITE (200, see stateless.go).
-func (s *Server) answerView(v *reqView, peer string, stateless bool, a *answer) {
+// ("ip:port") given to the engine.
+func (s *Server) answerView(v *reqView, peer string, a *answer) {
 	a.reset()
 	if v.method == string(sip.ACK) {
 		// Stateful: an ACK reaching the core matched no transaction (its
@@ -90,15 +83,12 @@ func (s *Server) answerView(v *reqView, peer string, stateless bool, a *answer) 
 		a.add(hdrAllow)
 		a.add(hdrAccept)
 	case string(sip.CANCEL):
+		// A CANCEL that reaches the core matched no INVITE transaction
+		// (RFC 3261 §9.2): 481. Stateful: sipgo answered one that matched
+		// (200, and 487 when the INVITE was still pending). Stateless:
+		// there is no transaction to match, ever (see stateless.go).
 		s.stats.other.Add(1)
-		if stateless {
-			a.set(200, "OK")
-		} else {
-			// A CANCEL matching an INVITE transaction was answered by
-			// sipgo (200, and 487 if the INVITE was still pending); this
-			// one matches nothing (RFC 3261 §9.2).
-			a.set(481, "Call/Transaction Does Not Exist")
-		}
+		a.set(481, "Call/Transaction Does Not Exist")
 	default:
 		s.stats.other.Add(1)
 		a.set(405, "Method Not Allowed")
@@ -131,7 +121,8 @@ func (s *Server) invite(v *reqView, peer string, a *answer) {
 		return
 	}
 
-	if !s.bucket.take(s.now()) {
+	now := s.now()
+	if !s.bucket.take(now) {
 		s.overloaded(a)
 		return
 	}
@@ -151,14 +142,62 @@ func (s *Server) invite(v *reqView, peer string, a *answer) {
 		a.set(404, "Not A Telephone Number")
 		return
 	}
-	ctx := s.baseCtx
-	if s.cfg.DecideTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.cfg.DecideTimeout)
-		defer cancel()
+	// Without a screening URI of our own, the engine must know that only
+	// a route's SIP URI reaches the B2BUA (else: its no-route fallback).
+	a.call.DefaultRoute = s.screen != nil
+	if a.bud == nil {
+		a.bud = new(policy.Budget) // once per stateless reader
 	}
-	a.dec = s.decider.Decide(ctx, a.call)
+	var deadline time.Time // zero: no budget
+	if s.cfg.DecideTimeout > 0 {
+		deadline = now.Add(s.cfg.DecideTimeout)
+	}
+	var f policy.Fault
+	a.dec, f = s.guard.Decide(a.bud, &a.call, deadline)
+	if f != policy.FaultNone {
+		s.decideFault(f, &a.call, a)
+		return
+	}
+	if a.dec.FellBack() {
+		s.fellBack(&a.call, &a.dec)
+	}
 	s.decisionAnswer(v, &a.call, &a.dec, a)
+}
+
+// decideFault answers an INVITE whose decision cannot be used (see
+// policy.Guard): late -> 503 with Retry-After (the upstream retries or
+// tries another server), a panic or no usable action -> 500. Each is
+// counted; late and invalid answers are logged here, rate-limited (the
+// guard logs panics).
+func (s *Server) decideFault(f policy.Fault, c *policy.Call, a *answer) {
+	switch f {
+	case policy.FaultLate:
+		s.stats.decideLate.Add(1)
+		a.set(503, "Service Unavailable")
+		a.add(hdrRetryAfter)
+	case policy.FaultPanic:
+		s.stats.decidePanics.Add(1)
+		a.set(500, "Server Internal Error")
+		return
+	default:
+		s.stats.decideErrors.Add(1)
+		a.set(500, "Decision Unavailable")
+	}
+	if ok, n := s.faultLog.Allow(time.Now(), time.Second); ok {
+		s.log.Warn("redirect: decision unusable, INVITE refused", "fault", f.String(), "status", a.code,
+			"decide_timeout", s.cfg.DecideTimeout.String(), "calling", c.Calling.String(), "called", c.Called.String(),
+			"peer", c.Peer, "suppressed_since_last", n)
+	}
+}
+
+// fellBack counts a decision the engine gave as its no-route fallback and
+// warns, rate-limited: the call did not get its treatment.
+func (s *Server) fellBack(c *policy.Call, d *policy.Decision) {
+	s.stats.noRouteFallback.Add(1)
+	if ok, n := s.fallbackLog.Allow(time.Now(), time.Minute); ok {
+		s.log.Warn("redirect: no way to the B2BUA (the route has no SIP URI and ScreeningURI is not set): the call got the engine's no-route fallback instead of its treatment",
+			"action", d.Action.String(), "subscriber", d.Subscriber, "called", c.Called.String(), "suppressed_since_last", n)
+	}
 }
 
 func (s *Server) overloaded(a *answer) {
@@ -189,10 +228,12 @@ func appendRequireTags(a *answer, v *reqView) bool {
 	return true
 }
 
-// decisionAnswer turns a decision into the answer (issue 5):
+// decisionAnswer turns a decision into the answer:
 // Allow -> 302 to the continue route; Block -> 603 (or 608 + Call-Info);
-// BlockWithAnnouncement, Screen, Challenge, Voicemail -> 302 to the B2BUA's
-// screening URI with a signed token.
+// BlockWithAnnouncement (Reject with Media: the B2BUA plays the
+// announcement as early media, then declines), Screen, Challenge,
+// Voicemail -> 302 to the B2BUA with a signed token: to the decision's
+// route's SIP URI, else to the ScreeningURI.
 func (s *Server) decisionAnswer(v *reqView, c *policy.Call, d *policy.Decision, a *answer) {
 	switch d.Action {
 	case policy.ActionAllow:
@@ -232,6 +273,14 @@ func (s *Server) decisionAnswer(v *reqView, c *policy.Call, d *policy.Decision, 
 			if t := s.routeTemplate(d.Route.SIPURI); t != nil {
 				tpl = t
 			}
+		}
+		if tpl == nil {
+			// The engine falls back when there is no way (Call.DefaultRoute
+			// is false without a ScreeningURI), so only a route SIP URI that
+			// is not a usable template gets here (logged by routeTemplate).
+			s.stats.decideErrors.Add(1)
+			a.set(500, "No Route To Screening")
+			return
 		}
 		start := len(a.buf)
 		b := append(a.buf, '<')
@@ -287,7 +336,7 @@ func (s *Server) routeTemplate(src string) *template {
 	}
 	t, err := compileTemplate("route SIPURI", src)
 	if err != nil {
-		s.log.Error("redirect: unusable route SIP URI, using ScreeningURI", "error", err)
+		s.log.Error("redirect: unusable route SIP URI, using ScreeningURI (500 when there is none); fix the route", "error", err)
 		t = nil
 	}
 	s.routeTpl.Store(src, t)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"callgate/policy"
 	"callgate/policy/token"
@@ -26,12 +27,13 @@ import (
 // It is safe for concurrent use; build it with New.
 type Server struct {
 	cfg       Config
-	decider   policy.Decider
+	guard     *policy.Guard // the one way to ask the engine (see invite)
+	budgets   sync.Pool     // *policy.Budget for decisions on sipgo's goroutines
 	log       *slog.Logger
 	cont      *template
 	overrides map[string]*template
-	screen    *template
-	routeTpl  sync.Map // Decision.Route.SIPURI -> *template (nil when invalid)
+	screen    *template // nil when no ScreeningURI: the engine's no-route fallback applies
+	routeTpl  sync.Map  // Decision.Route.SIPURI -> *template (nil when invalid)
 	signer    *token.Signer
 	seed      maphash.Seed
 	now       func() time.Time
@@ -58,21 +60,27 @@ type Server struct {
 	tlsLn    net.Listener
 	tlsConf  *tls.Config
 	listened bool
-	baseCtx  context.Context
 
 	inflight atomic.Int64
 	bucket   bucket
 	stats    counters
+
+	reg    prometheus.Registerer // WithRegisterer
+	failFn func(error)           // WithFailFunc
+	life   lifecycle             // Start .. Stop (tier.go)
+
+	faultLog, fallbackLog policy.LogLimiter // guarded-path warnings, rate-limited
 }
 
 // Allowed methods (RFC 3261 §20.5): what a redirect server answers itself.
 const allowMethods = "INVITE, ACK, CANCEL, OPTIONS"
 
 // New builds a server over any policy.Decider (the engine, or a fake in
-// tests). It checks the configuration, compiles the route templates and
-// loads the TLS certificate, but opens no socket: call Listen and Serve (or
-// ListenAndServe).
-func New(cfg Config, d policy.Decider) (*Server, error) {
+// tests). It checks the configuration, compiles the route templates, loads
+// the TLS certificate and registers the metrics, but opens no socket (so
+// `callgate config check` runs it too): call Start (as a daemon tier), or
+// Listen and Serve (or ListenAndServe).
+func New(cfg Config, d policy.Decider, opts ...Option) (*Server, error) {
 	if d == nil {
 		return nil, errors.New("redirect: nil Decider")
 	}
@@ -80,19 +88,29 @@ func New(cfg Config, d policy.Decider) (*Server, error) {
 	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("redirect: config: %w", err)
 	}
-	s := &Server{cfg: c, decider: d, log: c.Logger, seed: maphash.MakeSeed(), now: time.Now, baseCtx: context.Background()}
+	s := &Server{cfg: c, guard: policy.NewGuard(d, c.Logger), log: c.Logger, seed: maphash.MakeSeed(), now: time.Now}
+	s.budgets.New = func() any { return new(policy.Budget) }
+	for _, o := range opts {
+		o(s)
+	}
+	// Every problem is reported at once (config check lists them all).
+	var errs []error
 	var err error
 	if s.cont, err = compileTemplate("ContinueRoute", c.ContinueRoute); err != nil {
-		return nil, fmt.Errorf("redirect: config: %w", err)
+		errs = append(errs, err)
 	}
-	if s.screen, err = compileTemplate("ScreeningURI", c.ScreeningURI); err != nil {
-		return nil, fmt.Errorf("redirect: config: %w", err)
+	if c.ScreeningURI != "" {
+		if s.screen, err = compileTemplate("ScreeningURI", c.ScreeningURI); err != nil {
+			errs = append(errs, err)
+		}
+	} else {
+		c.Logger.Warn("redirect: no ScreeningURI (sip.screening_uri): calls to screen whose egress route has no SIP URI get the engine's no-route fallback (engine.no_route_fallback)")
 	}
 	s.overrides = make(map[string]*template, len(c.RouteOverrides))
 	for name, src := range c.RouteOverrides {
 		t, err := compileTemplate("RouteOverrides["+name+"]", src)
 		if err != nil {
-			return nil, fmt.Errorf("redirect: config: %w", err)
+			errs = append(errs, err)
 		}
 		s.overrides[name] = t
 	}
@@ -103,20 +121,23 @@ func New(cfg Config, d policy.Decider) (*Server, error) {
 		}
 	}
 	if signKey == nil {
-		return nil, fmt.Errorf("redirect: config: no token key with ID %d among %d TokenKeys", c.TokenKeyID, len(c.TokenKeys))
-	}
-	if s.signer, err = token.NewSigner(*signKey); err != nil {
-		return nil, fmt.Errorf("redirect: config: %w", err)
+		errs = append(errs, fmt.Errorf("no token key with ID %d among %d TokenKeys", c.TokenKeyID, len(c.TokenKeys)))
+	} else if s.signer, err = token.NewSigner(*signKey); err != nil {
+		errs = append(errs, err)
 	}
 	if c.TLS != "" {
 		s.tlsConf = c.TLSConfig
 		if s.tlsConf == nil {
 			cert, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
 			if err != nil {
-				return nil, fmt.Errorf("redirect: config: TLS certificate %s / key %s: %w", c.TLSCertFile, c.TLSKeyFile, err)
+				errs = append(errs, fmt.Errorf("TLS certificate %s / key %s: %w", c.TLSCertFile, c.TLSKeyFile, err))
+			} else {
+				s.tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 			}
-			s.tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("redirect: config: %w", err)
 	}
 	if c.ServerName != "-" {
 		s.hdrServer = sip.NewHeader("Server", c.ServerName)
@@ -167,6 +188,12 @@ func New(cfg Config, d policy.Decider) (*Server, error) {
 	s.srv.OnCancel(s.handle)
 	s.srv.OnOptions(s.handle)
 	s.srv.OnNoRoute(s.handle)
+	if s.reg == nil {
+		s.reg = prometheus.NewRegistry()
+	}
+	if err := s.reg.Register(newCollector(s)); err != nil {
+		return nil, fmt.Errorf("redirect: registering metrics: %w", err)
+	}
 	return s, nil
 }
 
@@ -251,7 +278,6 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 	}
 	s.mu.Lock()
-	s.baseCtx = ctx
 	udpConn, tcpLn, tlsLn := s.udpConn, s.tcpLn, s.tlsLn
 	s.mu.Unlock()
 
@@ -275,11 +301,13 @@ func (s *Server) Serve(ctx context.Context) error {
 			serve("UDP", func() error { return s.serveStatelessUDP(udpConn) })
 		}
 	}
+	// Streams are framed before sipgo reads them, to answer messages over
+	// its size limit (streamlimit.go).
 	if tcpLn != nil {
-		serve("TCP", func() error { return s.srv.ServeTCP(tcpLn) })
+		serve("TCP", func() error { return s.srv.ServeTCP(s.limitStream(tcpLn, "TCP")) })
 	}
 	if tlsLn != nil {
-		serve("TLS", func() error { return s.srv.ServeTLS(tlsLn) })
+		serve("TLS", func() error { return s.srv.ServeTLS(s.limitStream(tlsLn, "TLS")) })
 	}
 
 	var first error
@@ -341,8 +369,10 @@ func (s *Server) handle(req *sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
-// bucket is a token-bucket rate limiter.
+// bucket is a token-bucket rate limiter, and the gate Drain closes: a
+// closed bucket refuses every INVITE (503 with Retry-After, as overload).
 type bucket struct {
+	closed atomic.Bool
 	mu     sync.Mutex
 	rate   float64 // tokens per second
 	burst  float64
@@ -356,6 +386,9 @@ func (b *bucket) init(rate float64, burst int) {
 }
 
 func (b *bucket) take(now time.Time) bool {
+	if b.closed.Load() {
+		return false
+	}
 	if !b.on {
 		return true
 	}
@@ -377,6 +410,7 @@ func (b *bucket) take(now time.Time) bool {
 
 type counters struct {
 	invites, redirects, screened, declined, overload, malformed, options, other, sendErrors, decideErrors atomic.Uint64
+	decidePanics, decideLate, noRouteFallback                                                             atomic.Uint64
 	fastPath, fallback                                                                                    atomic.Uint64
 }
 
@@ -387,11 +421,17 @@ type Stats struct {
 	Screened     uint64 // 302 to the B2BUA (screen, challenge, announcement, voicemail)
 	Declined     uint64 // 603 or 608 (Block)
 	Overload     uint64 // 503 because of MaxInFlight or MaxRate
-	Malformed    uint64 // 400/505/416 for malformed requests, and malformed datagrams dropped
+	Malformed    uint64 // 400/505/416 for malformed requests, 513 for ones too large, and malformed datagrams dropped
 	Options      uint64 // OPTIONS answered
 	Other        uint64 // other methods answered (405, 481)
 	SendErrors   uint64 // responses the transport failed to send
-	DecideErrors uint64 // INVITEs answered 500 because the decision was unusable
+	DecideErrors uint64 // INVITEs answered 500 because the decision was unusable (no action, token not signed)
+	DecidePanics uint64 // INVITEs answered 500 because the engine or a signal panicked (recovered)
+	DecideLate   uint64 // INVITEs answered 503 + Retry-After because the decision missed DecideTimeout
+	// NoRouteFallback counts INVITEs the engine answered with its no-route
+	// fallback: the treatment needed the B2BUA, the provider's route has no
+	// SIP URI and there is no ScreeningURI.
+	NoRouteFallback uint64
 	// Stateless UDP path: datagrams answered (or absorbed, ACK) by the
 	// fast scanner, and datagrams it handed to sipgo's parser instead
 	// (unusual syntax, malformed requests).
@@ -406,6 +446,7 @@ func (s *Server) Stats() Stats {
 		Invites: c.invites.Load(), Redirects: c.redirects.Load(), Screened: c.screened.Load(),
 		Declined: c.declined.Load(), Overload: c.overload.Load(), Malformed: c.malformed.Load(),
 		Options: c.options.Load(), Other: c.other.Load(), SendErrors: c.sendErrors.Load(),
-		DecideErrors: c.decideErrors.Load(), FastPath: c.fastPath.Load(), Fallback: c.fallback.Load(),
+		DecideErrors: c.decideErrors.Load(), DecidePanics: c.decidePanics.Load(), DecideLate: c.decideLate.Load(),
+		NoRouteFallback: c.noRouteFallback.Load(), FastPath: c.fastPath.Load(), Fallback: c.fallback.Load(),
 	}
 }

@@ -138,6 +138,7 @@ func testCallTranslationThroughServer(t *testing.T, mode testMode) {
 	want := policy.Call{
 		Calling: e164.MustParse("+12125550199"), Called: subscriber, OriginalCalled: e164.MustParse("+13035550122"),
 		Presentation: policy.PresentationRestricted, Origin: policy.OriginSIP,
+		DefaultRoute: true, // ScreeningURI is set: the engine may screen without a route
 	}
 	host, _, _ := net.SplitHostPort(got.Peer)
 	if host != "127.0.0.1" {

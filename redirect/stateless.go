@@ -26,15 +26,15 @@ import (
 //     response again: same decision, same To tag, same token (txid.go).
 //   - ACK (for our 3xx-6xx, or stray): absorbed, nothing sent. There is no
 //     final response to stop retransmitting.
-//   - CANCEL: 200 OK. A stateless server has already sent its final answer
-//     to the INVITE (there is no pending INVITE to end with 487), and a
-//     stateful server answers a CANCEL matching an INVITE transaction 200
-//     even after the final response (RFC 3261 §9.2): the INVITE server
-//     transaction lives on in the Completed state (Timer H, 32 s), which is
-//     when a CANCEL crossing our answer arrives. 481 would be right only for
-//     an INVITE never seen, which a stateless server cannot tell apart. This
-//     is also what Kamailio's sl answers, and either answer ends the CANCEL's
-//     client transaction without effect on the call.
+//   - CANCEL: 481 Call/Transaction Does Not Exist. RFC 3261 §9.2 answers a
+//     CANCEL that matches no server transaction with 481, and a stateless
+//     server has none to match: whether the INVITE was answered a moment
+//     ago, is being decided by another reader, or was never seen, it cannot
+//     tell, so it never claims a transaction it does not hold (200 would).
+//     The INVITE gets (or got) its final answer regardless, and the 481 ends
+//     the CANCEL's client transaction without effect on the call. (The
+//     stateful path answers 200, and 487 to a pending INVITE, when the
+//     CANCEL matches an INVITE transaction; 481 otherwise.)
 //   - OPTIONS 200, other methods 405, Max-Forwards 0 483, etc.: as the
 //     stateful server (answerView is shared).
 //   - Malformed requests, and anything outside the scanner's plain subset of
@@ -140,7 +140,7 @@ func (s *Server) handleDatagram(r *udpReader, data []byte, src netip.AddrPort) (
 	}
 	s.stats.fastPath.Add(1)
 	m := r.msg
-	s.answerView(&m.reqView, r.peer(src), true, &r.ans)
+	s.answerView(&m.reqView, r.peer(src), &r.ans)
 	if r.ans.code == 0 {
 		return nil, dst, false
 	}
@@ -263,7 +263,7 @@ func isIPv4Literal(h string) bool {
 
 // fallbackDatagram answers a datagram the scanner left alone, with the
 // stateful path's code but no transaction: prescan's raw 400 for what sipgo
-// cannot parse, else sipgo's parser and respondMode.
+// cannot parse, else sipgo's parser and respond.
 func (s *Server) fallbackDatagram(r *udpReader, data []byte, src netip.AddrPort) ([]byte, netip.AddrPort, bool) {
 	s.stats.fallback.Add(1)
 	r.sr.lines = r.spans[:0]
@@ -295,7 +295,7 @@ func (s *Server) fallbackDatagram(r *udpReader, data []byte, src netip.AddrPort)
 	}
 	req.SetSource(r.peer(src))
 	req.SetTransport("UDP")
-	res := s.respondMode(req, true)
+	res := s.respond(req)
 	if res == nil {
 		return nil, src, false
 	}

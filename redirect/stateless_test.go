@@ -164,8 +164,10 @@ func TestStatelessACK(t *testing.T) {
 	}
 }
 
-// TestStatelessCancel: CANCEL gets 200 (the INVITE has its final answer, or
-// gets it from the reader deciding it); no 100, no 487.
+// TestStatelessCancel: CANCEL gets 481 (RFC 3261 §9.2: a stateless server
+// holds no transaction for it to match), whether the INVITE was answered,
+// is being decided or was never seen; the INVITE still gets its final
+// answer; no 100, no 487.
 func TestStatelessCancel(t *testing.T) {
 	t.Run("after the final response", func(t *testing.T) {
 		s := startServer(t, testConfig(), newFakeDecider())
@@ -177,16 +179,16 @@ func TestStatelessCancel(t *testing.T) {
 		}
 		cancel := req{method: "CANCEL", via: r.via, callID: r.callID, from: r.from, cseq: "1 CANCEL"}
 		res := c.exchange(cancel.String())
-		if res.StatusCode != 200 || res.CSeq().MethodName != sip.CANCEL || res.CallID().Value() != "scancel-1@test" {
+		if res.StatusCode != 481 || res.CSeq().MethodName != sip.CANCEL || res.CallID().Value() != "scancel-1@test" {
 			t.Fatalf("CANCEL: %d %s", res.StatusCode, res)
 		}
-		// RFC 3261 §9.2: the To tags of the responses to the CANCEL and
-		// to the INVITE should be the same (same branch, Call-ID, From
-		// tag and CSeq number, so the same hash).
+		// The To tag is the INVITE's (same branch, Call-ID, From tag and
+		// CSeq number, so the same hash), as RFC 3261 §9.2 asks of a
+		// response to a CANCEL.
 		t1, _ := inv.To().Params.Get("tag")
 		t2, _ := res.To().Params.Get("tag")
 		if t2 == "" || t1 != t2 {
-			t.Errorf("To tag of the 200 to CANCEL %q, of the 302 %q", t2, t1)
+			t.Errorf("To tag of the 481 to CANCEL %q, of the 302 %q", t2, t1)
 		}
 		if c.read(300*time.Millisecond) != nil {
 			t.Errorf("more than one answer to the CANCEL")
@@ -202,13 +204,35 @@ func TestStatelessCancel(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 		cancel := req{method: "CANCEL", via: r.via, callID: r.callID, from: r.from, cseq: "1 CANCEL"}
 		res := c.exchange(cancel.String())
-		if res.StatusCode != 200 || res.CSeq().MethodName != sip.CANCEL {
+		if res.StatusCode != 481 || res.CSeq().MethodName != sip.CANCEL {
 			t.Fatalf("CANCEL of an INVITE being decided: %d", res.StatusCode)
 		}
 		close(d.block)
 		res = c.read(2 * time.Second)
 		if res == nil || res.StatusCode != 302 || res.CSeq().MethodName != sip.INVITE {
 			t.Fatalf("INVITE after CANCEL: %v", res)
+		}
+	})
+	t.Run("unknown transaction", func(t *testing.T) {
+		s := startServer(t, testConfig(), newFakeDecider())
+		c := newUDPClient(t, s)
+		before := s.Stats()
+		res := c.exchange(req{method: "CANCEL", cseq: "1 CANCEL"}.String())
+		if res.StatusCode != 481 || res.Reason != "Call/Transaction Does Not Exist" {
+			t.Fatalf("CANCEL of an INVITE never seen: %d %s", res.StatusCode, res.Reason)
+		}
+		if st := s.Stats(); st.FastPath != before.FastPath+1 || st.Other != before.Other+1 {
+			t.Errorf("CANCEL not answered by the fast path: %+v -> %+v", before, st)
+		}
+		// The same through the fallback (sipgo's parser): a CANCEL the
+		// scanner leaves alone (an escape in the From display name).
+		before = s.Stats()
+		res = c.exchange(req{method: "CANCEL", cseq: "2 CANCEL", from: "\"quoted \\\"esc\\\"\" <sip:+1@x>;tag=9"}.String())
+		if res.StatusCode != 481 {
+			t.Fatalf("CANCEL via the fallback: %d %s", res.StatusCode, res.Reason)
+		}
+		if st := s.Stats(); st.Fallback != before.Fallback+1 {
+			t.Errorf("CANCEL not answered by the fallback: %+v -> %+v", before, st)
 		}
 	})
 }

@@ -2,7 +2,7 @@ package redirect
 
 import "callgate/policy"
 
-// Display-name tagging (issue 5, deliverable 3). A redirect server cannot
+// Display-name tagging. A redirect server cannot
 // rewrite the call's From: the upstream proxy builds the new INVITE from the
 // 302. So the 302 of an allowed call carries headers that tell a downstream
 // proxy what to apply; AttestationTagger is the documented mapping, enabled
@@ -18,9 +18,12 @@ import "callgate/policy"
 //	    the word to put in front of the caller's display name: "verified"
 //	    only for a full (A) attestation that verified
 //
-// The attestation comes from policy.Call.Attestation (filled by the
-// STIR/SHAKEN verifier in front of the engine). A Tagger sees the decision
-// too, so a later one can also use signals the engine adds to it.
+// The attestation comes from policy.Call.Attestation, which a STIR/SHAKEN
+// verifier in front of the engine will fill; until one runs, every call is
+// AttestationNone and gets the No-TN-Validation set. A Tagger sees the
+// decision too, so a later one can also use signals the engine adds to it.
+// A Tagger only labels what the engine decided: it never changes the
+// answer (no screening rule lives in a tier).
 
 // Tagging header names.
 const (

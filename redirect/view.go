@@ -189,10 +189,14 @@ type answer struct {
 	// The INVITE's call and decision (see invite).
 	call policy.Call
 	dec  policy.Decision
+	// bud is the Budget the decision runs under: the stateless reader's
+	// own (kept across reset), or one from the server's pool on sipgo's
+	// path (see respondMode).
+	bud *policy.Budget
 }
 
 func (a *answer) reset() {
-	*a = answer{buf: a.buf[:0]}
+	*a = answer{buf: a.buf[:0], bud: a.bud}
 }
 
 func (a *answer) set(code int, reason string) { a.code, a.reason = code, reason }

@@ -4,13 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"runtime"
-	"strings"
 	"time"
 
 	"callgate/e164"
-	"callgate/internal/config"
 	"callgate/scp/ain"
 	"callgate/sigtran/m3ua"
 	"callgate/sigtran/sccp"
@@ -65,8 +62,8 @@ type Overload struct {
 	Backlog int
 }
 
-// Config configures a Service. FromConfig maps the daemon's scp: section
-// onto it.
+// Config configures a Service. The daemon maps its scp: configuration
+// section onto it (daemon/scp.go); New checks it.
 type Config struct {
 	// Role is the M3UA role: RoleSG or RoleIPSP accept switches (Listen),
 	// RoleASP dials an SG/STP (Connect), RoleIPSP may also dial.
@@ -228,112 +225,4 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-}
-
-// FromConfig maps the daemon's scp: configuration section onto a Config.
-// safeForward is the routing number a safe answer "forward" uses (the
-// platform's default egress route; 0 makes "forward" fall back to
-// authorize).
-func FromConfig(s *config.SCP, safeForward e164.Number, logger *slog.Logger) (Config, error) {
-	c := Config{
-		Network:           s.Transport,
-		Connect:           append([]string(nil), s.Connect...),
-		SSN:               s.SSN,
-		RoutingContexts:   append([]uint32(nil), s.RoutingContexts...),
-		Register:          s.Register,
-		NetworkAppearance: s.NetworkAppearance,
-		TimeBudget:        s.TimeBudget,
-		SafeForwardNumber: safeForward,
-		Logger:            logger,
-		Workers:           max(s.Workers, 0),
-		Inline:            s.Workers < 0,
-		Overload: Overload{
-			Capacity:    s.ACG.Capacity,
-			GapDuration: s.ACG.GapDuration,
-			GapInterval: s.ACG.GapInterval,
-		},
-		HeartbeatInterval: s.HeartbeatInterval,
-		HeartbeatTimeout:  s.HeartbeatTimeout,
-	}
-	if c.HeartbeatInterval == 0 {
-		c.HeartbeatInterval = -1 // scp.heartbeat_interval: 0 turns BEAT off
-	}
-	var err error
-	if c.HomeArea, err = ParseHomeArea(s.HomeArea); err != nil {
-		return c, fmt.Errorf("scp.home_area: %w", err)
-	}
-	if s.HomeNPA != "" {
-		if c.HomeNPA, err = ain.ParseNPA(s.HomeNPA); err != nil {
-			return c, fmt.Errorf("scp.home_npa: %w", err)
-		}
-	}
-	if c.Variant, err = s.ParsedVariant(); err != nil {
-		return c, fmt.Errorf("scp.variant: %w", err)
-	}
-	if c.PointCode, err = s.ParsedPointCode(); err != nil {
-		return c, err
-	}
-	switch s.Role {
-	case "sg":
-		c.Role = m3ua.RoleSG
-	case "asp":
-		c.Role = m3ua.RoleASP
-	case "ipsp":
-		c.Role = m3ua.RoleIPSP
-	default:
-		return c, fmt.Errorf("scp.role: %q is not sg, asp or ipsp", s.Role)
-	}
-	switch s.TrafficMode {
-	case "", "loadshare":
-		c.TrafficMode = m3ua.TrafficModeLoadshare
-	case "override":
-		c.TrafficMode = m3ua.TrafficModeOverride
-	default:
-		// Broadcast sends every message to every ASP: an SCP answering
-		// each query once per ASP would answer it several times.
-		return c, fmt.Errorf("scp.traffic_mode: %q is not supported by the SCP (use loadshare or override)", s.TrafficMode)
-	}
-	switch s.SafeAnswer {
-	case "", "authorize":
-		c.SafeAnswer = SafeAuthorize
-	case "forward":
-		c.SafeAnswer = SafeForward
-	default:
-		return c, fmt.Errorf("scp.safe_answer: %q is not authorize or forward", s.SafeAnswer)
-	}
-	if len(s.Listen) > 0 && c.Role != m3ua.RoleASP {
-		if c.Listen, err = joinListen(s.Transport, s.Listen); err != nil {
-			return c, err
-		}
-	}
-	if c.Role == m3ua.RoleIPSP && c.Listen != "" {
-		c.Connect = nil // an IPSP either accepts or dials; listening wins
-	}
-	return c, c.validate()
-}
-
-// joinListen turns the listen list into one transport address: a single
-// host:port, or for SCTP several hosts of one port written "ip1/ip2:port"
-// (a multi-homed endpoint).
-func joinListen(network string, list []string) (string, error) {
-	if len(list) == 1 {
-		return list[0], nil
-	}
-	if network != "sctp" {
-		return "", fmt.Errorf("scp.listen: %d addresses: only SCTP binds several (multi-homing); use one with %s", len(list), network)
-	}
-	var hosts []string
-	port := ""
-	for i, a := range list {
-		h, p, err := net.SplitHostPort(a)
-		if err != nil {
-			return "", fmt.Errorf("scp.listen[%d]: %w", i, err)
-		}
-		if port != "" && p != port {
-			return "", fmt.Errorf("scp.listen[%d]: port %s differs from %s: a multi-homed endpoint has one port", i, p, port)
-		}
-		port = p
-		hosts = append(hosts, h)
-	}
-	return net.JoinHostPort(strings.Join(hosts, "/"), port), nil
 }

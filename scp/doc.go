@@ -11,10 +11,13 @@
 //	  -> ANSI TCAP transaction layer (sigtran/tcap: malformed packages get
 //	     the layer's Abort or Reject)
 //	  -> AIN terminationAttempt argument (scp/ain) -> policy.Call
-//	  -> policy.Decider.Decide under the time budget
+//	     (translate.go; the originating triggers infoAnalyzed and
+//	     infoCollected -> an originating policy.Call, origination.go)
+//	  -> policy.Guard.Decide under the time budget (process.go: decide)
 //	  -> policy.Decision -> AIN answer in a TCAP Response (see
-//	     encodeDecision for the mapping) -> SCCP answer with the addresses
-//	     swapped -> M3UA DATA with OPC/DPC swapped, same SLS, NI, MP.
+//	     encodeDecision for the mapping; originations get continue or
+//	     disconnect) -> SCCP answer with the addresses swapped -> M3UA DATA
+//	     with OPC/DPC swapped, same SLS, NI, MP.
 //
 // Robustness. An operation we do not serve gets a Reject 2/2
 // (unrecognised operation code) in a Response, as reference vector P-07R.
@@ -27,8 +30,13 @@
 // knowledge, and tshark decodes it fully (it cannot decode AIN Return
 // Error parameters). A query that cannot be decided — Decide returning
 // after the time budget, panicking or returning no usable action — gets
-// the configured safe answer (authorizeTermination by default) and a
-// rate-limited log line; it is never left unanswered.
+// the configured safe answer (authorizeTermination by default; continue
+// for an originating trigger), counted in callgate_scp_safe_answers_total
+// by reason, and a rate-limited log line; it is never left unanswered.
+// A decision the engine gave as its no-route fallback (the subscriber's
+// treatment needed the B2BUA and the provider's route has no routing
+// number) is counted in callgate_scp_no_route_fallback_total and warned
+// about, rate-limited.
 //
 // Overload. Every query is counted (offered load) and its called code fed
 // to a fixed-size heavy-hitter sketch (scp/overload). Above the configured
@@ -66,6 +74,10 @@
 // accepts while it listens. Drain loses no query: the switches are told to
 // use the mate (ASP Inactive, or NTFY AS-INACTIVE as an SG), everything
 // they sent before is answered, then Stop closes the associations.
-// WithRegisterer / WithDecisionLog connect the daemon's metrics registry and
-// decision log.
+//
+// Daemon wiring: package daemon runs the Service as one of its tiers
+// (daemon.Tier): daemon/scp.go maps the scp: configuration section onto
+// Config (this package never reads the daemon's configuration), and
+// WithRegisterer, WithDecisionLog and WithSafeForwardRoute connect the
+// daemon's metrics registry, decision log and live default route.
 package scp

@@ -10,32 +10,32 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"callgate/e164"
-	"callgate/internal/config"
 	"callgate/policy"
 	"callgate/scp"
+	"callgate/sigtran/m3ua"
+	"callgate/sigtran/sccp"
 )
 
-// How the daemon runs the SCP as a tier: map the scp: section, pass the
-// shared Decider (already wrapped with the decision log and metrics), the
-// registry and the decision log (for safe answers), then Start and, at
-// the end, Shutdown. *scp.Service has the Tier methods Name, Start,
-// Shutdown (and Describe for the start-up summary).
+// How the daemon runs the SCP as a tier (daemon/scp.go maps the scp:
+// configuration section onto this Config): pass the shared Decider
+// (already wrapped with the decision log and metrics), the registry and
+// the decision log (for safe answers), then Start and, at the end,
+// Shutdown.
 func Example() {
-	cfg := config.Default().SCP
-	cfg.Enabled = true
-	cfg.Listen = []string{"127.0.0.1:0"}
-
-	// The safe answer "forward" goes to the platform's default route
-	// (store.View.EgressRoute); 0 falls back to authorize.
-	safeForward := e164.MustParse("+13035559999")
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	c, err := scp.FromConfig(&cfg, safeForward, quiet)
-	if err != nil {
-		fmt.Println(err)
-		return
+	c := scp.Config{
+		Role: m3ua.RoleSG, Network: "tcp", Listen: "127.0.0.1:0",
+		PointCode: sccp.ANSIPointCode(244, 2, 20), SSN: 248, Variant: sccp.ANSI,
+		RoutingContexts: []uint32{10}, TrafficMode: m3ua.TrafficModeLoadshare,
+		TimeBudget: 50 * time.Millisecond, SafeAnswer: scp.SafeForward,
+		Logger: quiet,
 	}
+	// The safe answer "forward" goes to the platform's default route as the
+	// live store has it (store.View.EgressRoute); 0 falls back to authorize.
+	route := func() e164.Number { return e164.MustParse("+13035559999") }
 	var decider policy.Decider = policy.New(nil) // the daemon's wrapped engine
-	svc, err := scp.New(c, decider, scp.WithRegisterer(prometheus.NewRegistry()) /*, scp.WithDecisionLog(dlog) */)
+	svc, err := scp.New(c, decider, scp.WithRegisterer(prometheus.NewRegistry()),
+		scp.WithSafeForwardRoute(route) /*, scp.WithDecisionLog(dlog) */)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -46,9 +46,9 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(svc.Name(), c.Role, c.Network, c.PointCode, c.SSN, c.TimeBudget, c.SafeAnswer)
+	fmt.Println(svc.Name(), c.Role, c.Network, c.PointCode.Format(c.Variant), c.SSN, c.TimeBudget, c.SafeAnswer)
 	if err := svc.Shutdown(ctx); err != nil {
 		fmt.Println(err)
 	}
-	// Output: scp SG tcp 244-2-20 248 50ms authorize
+	// Output: scp SG tcp 244-2-20 248 50ms forward
 }

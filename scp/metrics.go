@@ -86,6 +86,7 @@ type metrics struct {
 	aborts    *prometheus.CounterVec
 	udts      *prometheus.CounterVec
 	acg       prometheus.Counter
+	fallback  prometheus.Counter
 	expired   prometheus.Counter
 	latency   prometheus.Histogram
 	offered   prometheus.Gauge
@@ -112,6 +113,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Help: "SCCP messages returned (UDTS/XUDTS), by return cause."}, []string{"cause"})
 	m.acg = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "acg_sent_total",
 		Help: "AIN acg (automatic code gapping) components sent."})
+	m.fallback = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "no_route_fallback_total",
+		Help: "Terminating queries the engine answered with its no-route fallback (engine.no_route_fallback): the subscriber's treatment needed the B2BUA and the provider's egress route has no routing number."})
 	m.expired = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "dialogues_expired_total",
 		Help: "TCAP dialogues the switch left open until they timed out."})
 	m.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "answer_duration_seconds",
@@ -125,7 +128,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Help: "Queries waiting for a worker."})
 	m.dialogues = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "open_dialogues",
 		Help: "TCAP dialogues open (queries being answered, conversations the switch keeps open)."})
-	for _, c := range []prometheus.Collector{q, safe, drops, m.rejects, m.aborts, m.udts, m.acg, m.expired,
+	for _, c := range []prometheus.Collector{q, safe, drops, m.rejects, m.aborts, m.udts, m.acg, m.fallback, m.expired,
 		m.latency, m.offered, m.overload, m.backlog, m.dialogues} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

@@ -44,7 +44,7 @@ type worker struct {
 	ann         [3]byte // announcement element
 	redir       [2]byte // forwardCall redirectionInformation
 	gta         [8]byte // acg globalTitleAddress
-	ctx         budgetCtx
+	bud         policy.Budget
 	peerPC      uint32
 	peerStr     string
 	havePeerStr bool
@@ -247,16 +247,15 @@ func (s *Service) terminationAttempt(w *worker, snd sender, pd *m3ua.ProtocolDat
 	var g overload.Gap
 	if why != safeNone {
 		op = s.encodeSafe(w, ta, called, haveCalled)
-		s.met.safe[why].Inc()
-		s.recordSafe(arrived, &call, now)
-		if shed == safeNone && why != safeOverload && why != safeNumber {
-			s.noteSafe(why, &call)
-		}
+		s.safeAnswered(why, shed, arrived, &call, now, op == ain.OpForwardCall)
 		var ok bool
 		if g, ok = s.ovl.Shed(code, uint64(peer), now.UnixNano()); ok {
 			gap = &g
 		}
 	} else {
+		if d.FellBack() {
+			s.fellBack(&call, &d)
+		}
 		var ok bool
 		if g, ok = s.ovl.Control(code, uint64(peer), now.UnixNano()); ok {
 			gap = &g
@@ -269,40 +268,45 @@ func (s *Service) terminationAttempt(w *worker, snd sender, pd *m3ua.ProtocolDat
 	s.answer(w, snd, pd, arrived, v, inv, op, gap, inTerminationAttempt)
 }
 
-// decide runs the engine under the query's deadline. A Decide that
-// panics, returns after the deadline or returns no usable action yields
-// a safe reason instead of its decision.
-func (s *Service) decide(w *worker, c *policy.Call, deadline time.Time) (d policy.Decision, why safeReason) {
-	w.ctx.start(deadline)
-	defer func() {
-		w.ctx.finish()
-		if r := recover(); r != nil {
-			why = safePanic
-			if ok, _ := s.panicLog.allow(time.Now(), time.Second); ok {
-				s.log.Error("decision engine panicked", "panic", r, "called", c.Called.String())
-			}
-		}
-	}()
-	d = s.decider.Decide(&w.ctx, *c)
-	switch {
-	case !time.Now().Before(deadline):
-		why = safeTimeout
-	case d.Action < policy.ActionAllow || d.Action > policy.ActionVoicemail:
-		why = safeInvalid
+// decide asks the engine through the guard under the query's deadline,
+// with the worker's Budget. A decision that panics, comes after the
+// deadline or has no usable action yields the reason for the safe answer
+// instead (the guard logs panics, rate-limited).
+func (s *Service) decide(w *worker, c *policy.Call, deadline time.Time) (policy.Decision, safeReason) {
+	d, f := s.guard.Decide(&w.bud, c, deadline)
+	switch f {
+	case policy.FaultNone:
+		return d, safeNone
+	case policy.FaultLate:
+		return d, safeTimeout
+	case policy.FaultPanic:
+		return d, safePanic
 	}
-	return d, why
+	return d, safeInvalid
 }
 
-// recordSafe puts a safe answer in the decision log.
-func (s *Service) recordSafe(arrived time.Time, c *policy.Call, now time.Time) {
+// safeAnswered counts, records and (unless the query was shed, which the
+// overload metrics and ACG report) logs a safe answer; forwarded says the
+// safe answer sent was forwardCall.
+func (s *Service) safeAnswered(why, shed safeReason, arrived time.Time, c *policy.Call, now time.Time, forwarded bool) {
+	s.met.safe[why].Inc()
+	s.recordSafe(arrived, c, now, forwarded)
+	if shed == safeNone && why != safeOverload && why != safeNumber { // noteUnreadable logged it
+		s.noteSafe(why, c)
+	}
+}
+
+// recordSafe puts a safe answer in the decision log: allow (authorize or
+// continue), or screen via the safe forward number when forwarded.
+func (s *Service) recordSafe(arrived time.Time, c *policy.Call, now time.Time, forwarded bool) {
 	if s.dlog == nil {
 		return
 	}
 	var d policy.Decision
 	d.Action = policy.ActionAllow
-	if n := s.safeForwardNumber(); s.cfg.SafeAnswer == SafeForward && n != 0 {
+	if forwarded {
 		d.Action = policy.ActionScreen
-		d.Route.RoutingNumber = n
+		d.Route.RoutingNumber = s.safeForwardNumber()
 	}
 	d.Trace.Add(policy.RuleCancelled, policy.OutcomeYes)
 	s.dlog.Record(decisionlog.NewRecord(arrived, c, &d, now.Sub(arrived)))
@@ -312,7 +316,7 @@ func (s *Service) recordSafe(arrived time.Time, c *policy.Call, now time.Time) {
 // queries are not logged one by one: the overload is logged by the
 // metrics and the ACG it triggers.
 func (s *Service) noteSafe(why safeReason, c *policy.Call) {
-	ok, n := s.safeLog.allow(time.Now(), time.Second)
+	ok, n := s.safeLog.Allow(time.Now(), time.Second)
 	if !ok {
 		return
 	}
@@ -325,8 +329,24 @@ func (s *Service) noteSafe(why safeReason, c *policy.Call) {
 	case safeUnencoded:
 		msg = "decision cannot be encoded as an AIN answer: answering with the safe answer"
 	}
-	s.log.Warn(msg, "reason", safeNames[why], "budget", s.cfg.TimeBudget.String(), "safe_answer", s.cfg.SafeAnswer.String(),
-		"calling", c.Calling.String(), "called", c.Called.String(), "peer", c.Peer, "suppressed_since_last", n)
+	safe := s.cfg.SafeAnswer.String()
+	if c.Direction == policy.DirectionOriginating {
+		safe = "continue" // the only safe answer to an originating trigger
+	}
+	s.log.Warn(msg, "reason", safeNames[why], "budget", s.cfg.TimeBudget.String(), "safe_answer", safe,
+		"direction", c.Direction.String(), "calling", c.Calling.String(), "called", c.Called.String(), "peer", c.Peer,
+		"suppressed_since_last", n)
+}
+
+// fellBack counts a decision the engine gave as its no-route fallback
+// (no egress route with a routing number for this provider) and warns,
+// rate-limited: the call did not get its treatment.
+func (s *Service) fellBack(c *policy.Call, d *policy.Decision) {
+	s.met.fallback.Inc()
+	if ok, n := s.fallbackLog.Allow(time.Now(), time.Minute); ok {
+		s.log.Warn("no egress route with a routing number for this subscriber's provider: the call got the engine's no-route fallback instead of its treatment (fix: callgate route list, callgate provider route)",
+			"action", d.Action.String(), "subscriber", d.Subscriber, "called", c.Called.String(), "suppressed_since_last", n)
+	}
 }
 
 // answer sends op (parameters in w.ans), preceded by an acg (parameters in
@@ -443,7 +463,7 @@ func (s *Service) returnMsg(w *worker, snd sender, pd *m3ua.ProtocolData, cause 
 }
 
 func (s *Service) logDrop(msg string, args ...any) {
-	if ok, n := s.dropLog.allow(time.Now(), time.Second); ok {
+	if ok, n := s.dropLog.Allow(time.Now(), time.Second); ok {
 		if n > 0 {
 			args = append(args, "suppressed_since_last", strconv.FormatUint(n, 10))
 		}

@@ -493,38 +493,96 @@ func TestCallTranslation(t *testing.T) {
 	}
 }
 
+// lockLine is a stand-in for the fraud signal: it locks line down, then
+// asks the engine.
+func lockLine(line e164.Number, next policy.Decider) policy.Decider {
+	return decideFunc(func(ctx context.Context, c policy.Call) policy.Decision {
+		c.FraudLocked = c.Calling == line
+		return next.Decide(ctx, c)
+	})
+}
+
+// TestOriginationTriggers: the originating triggers are translated into
+// originating Calls, decided by the engine's originating chain, and its
+// answer goes back as continue or disconnect.
 func TestOriginationTriggers(t *testing.T) {
 	dn, _ := ain.ParseDN("3035550100")
-	ia := ain.InfoAnalyzedArg{UserID: ain.UserIDFromDN(dn), CalledPartyID: ain.Some(digits(t, "442079460000", ain.NOAInternational))}
-	ic := ain.InfoCollectedArg{UserID: ain.UserIDFromDN(dn), CollectedAddressInfo: ain.Some(digits(t, "9005550100", ain.NOANational))}
-	t.Run("default continue", func(t *testing.T) {
-		h := newHarness(t, testConfig(), &recorder{})
-		h.feed(t, query(t, 0x501, tcap.QueryWithPermission, uint16(ain.OpInfoAnalyzed), ia.Marshal(nil), 248))
+	line := e164.MustParse("+13035550100")
+	intl := ain.InfoAnalyzedArg{UserID: ain.UserIDFromDN(dn), CalledPartyID: ain.Some(digits(t, "442079460000", ain.NOAInternational))}
+	premium := ain.InfoCollectedArg{UserID: ain.UserIDFromDN(dn), CollectedAddressInfo: ain.Some(digits(t, "9005550100", ain.NOANational))}
+	local := ain.InfoAnalyzedArg{UserID: ain.UserIDFromDN(dn), CollectedAddressInfo: ain.Some(digits(t, "7205550123", ain.NOANational))}
+	opOf := func(t *testing.T, h *harness) ain.OpCode {
+		t.Helper()
 		m := decodeAnswer(t, h.out.one(t))
-		if ain.OpCode(m.Components[0].Op.Code) != ain.OpContinue || m.Components[0].CorrelationID != 1 {
-			t.Errorf("answer %+v, want continue linked to 1", m.Components[0])
+		if m.Components[0].CorrelationID != 1 {
+			t.Errorf("answer not linked to invoke 1: %+v", m.Components[0])
 		}
-		h.feed(t, query(t, 0x502, tcap.QueryWithPermission, uint16(ain.OpInfoCollected), ic.Marshal(nil), 248))
-		if m := decodeAnswer(t, h.out.one(t)); ain.OpCode(m.Components[0].Op.Code) != ain.OpContinue {
-			t.Errorf("infoCollected answer %v", m.Components[0].Op)
+		return ain.OpCode(m.Components[0].Op.Code)
+	}
+
+	t.Run("translation", func(t *testing.T) {
+		rec := &recorder{d: policy.Decision{Action: policy.ActionAllow}}
+		h := newHarness(t, testConfig(), rec)
+		h.feed(t, query(t, 0x501, tcap.QueryWithPermission, uint16(ain.OpInfoAnalyzed), intl.Marshal(nil), 248))
+		if op := opOf(t, h); op != ain.OpContinue {
+			t.Errorf("Allow answered %v, want continue", op)
+		}
+		want := policy.Call{Calling: line, Called: e164.MustParse("+442079460000"), Origin: policy.OriginAIN,
+			Direction: policy.DirectionOriginating, Peer: rec.last(t).Peer}
+		if got := rec.last(t); got != want || got.Peer == "" {
+			t.Errorf("engine asked %+v\nwant %+v", got, want)
+		}
+		h.feed(t, query(t, 0x502, tcap.QueryWithPermission, uint16(ain.OpInfoCollected), premium.Marshal(nil), 248))
+		opOf(t, h)
+		if got := rec.last(t); got.Called != e164.MustParse("+19005550100") || got.Direction != policy.DirectionOriginating {
+			t.Errorf("infoCollected asked %+v", got)
 		}
 	})
-	t.Run("lockdown hook disconnects", func(t *testing.T) {
-		var seen Origination
-		hook := func(_ context.Context, o *Origination) OriginationAction {
-			seen = *o
-			if o.Dialled.IsNANP() {
-				return OriginationContinue
+	t.Run("engine: not locked, every call continues", func(t *testing.T) {
+		h := newHarness(t, testConfig(), policy.New(nil))
+		h.feed(t, query(t, 0x503, tcap.QueryWithPermission, uint16(ain.OpInfoAnalyzed), intl.Marshal(nil), 248))
+		if op := opOf(t, h); op != ain.OpContinue {
+			t.Errorf("answer %v, want continue", op)
+		}
+	})
+	t.Run("engine: locked line", func(t *testing.T) {
+		h := newHarness(t, testConfig(), lockLine(line, policy.New(nil)))
+		for _, tc := range []struct {
+			op   ain.OpCode
+			arg  []byte
+			want ain.OpCode
+		}{
+			{ain.OpInfoAnalyzed, intl.Marshal(nil), ain.OpDisconnect},
+			{ain.OpInfoCollected, premium.Marshal(nil), ain.OpDisconnect},
+			{ain.OpInfoAnalyzed, local.Marshal(nil), ain.OpContinue},
+		} {
+			h.feed(t, query(t, 0x504, tcap.QueryWithPermission, uint16(tc.op), tc.arg, 248))
+			if op := opOf(t, h); op != tc.want {
+				t.Errorf("%v: answer %v, want %v", tc.op, op, tc.want)
 			}
-			return OriginationDisconnect
 		}
-		h := newHarness(t, testConfig(), &recorder{}, WithOriginationPolicy(hook))
-		h.feed(t, query(t, 0x503, tcap.QueryWithPermission, uint16(ain.OpInfoAnalyzed), ia.Marshal(nil), 248))
-		if m := decodeAnswer(t, h.out.one(t)); ain.OpCode(m.Components[0].Op.Code) != ain.OpDisconnect {
-			t.Errorf("answer %v, want disconnect", m.Components[0].Op)
+		if n := h.counter(t, "callgate_scp_queries_total", "operation", "infoAnalyzed", "answer", "disconnect"); n != 1 {
+			t.Errorf("queries_total{infoAnalyzed,disconnect} = %v", n)
 		}
-		if seen.Calling != e164.MustParse("+13035550100") || seen.Dialled != e164.MustParse("+442079460000") {
-			t.Errorf("hook saw %+v", seen)
+	})
+	t.Run("a conversation cannot be put on an originating trigger", func(t *testing.T) {
+		h := newHarness(t, testConfig(), &recorder{d: policy.Decision{Action: policy.ActionScreen}})
+		h.feed(t, query(t, 0x505, tcap.QueryWithPermission, uint16(ain.OpInfoAnalyzed), intl.Marshal(nil), 248))
+		if op := opOf(t, h); op != ain.OpContinue {
+			t.Errorf("answer %v, want the safe continue", op)
+		}
+		if n := h.counter(t, "callgate_scp_safe_answers_total", "reason", "unencodable"); n != 1 {
+			t.Errorf("safe_answers_total{unencodable} = %v", n)
+		}
+	})
+	t.Run("a panicking engine gets continue", func(t *testing.T) {
+		h := newHarness(t, testConfig(), decideFunc(func(context.Context, policy.Call) policy.Decision { panic("fraud signal exploded") }))
+		h.feed(t, query(t, 0x506, tcap.QueryWithPermission, uint16(ain.OpInfoAnalyzed), intl.Marshal(nil), 248))
+		if op := opOf(t, h); op != ain.OpContinue {
+			t.Errorf("answer %v, want the safe continue", op)
+		}
+		if n := h.counter(t, "callgate_scp_safe_answers_total", "reason", "panic"); n != 1 {
+			t.Errorf("safe_answers_total{panic} = %v", n)
 		}
 	})
 }

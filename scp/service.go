@@ -60,21 +60,17 @@ func (s *Service) safeForwardNumber() e164.Number {
 	return s.cfg.SafeForwardNumber
 }
 
-// WithOriginationPolicy installs the hook that answers the originating
-// triggers (infoAnalyzed, infoCollected); see OriginationPolicy.
-func WithOriginationPolicy(p OriginationPolicy) Option { return func(s *Service) { s.orig = p } }
-
 // Service is the AIN SCP: it serves Termination_Attempt (and the
 // originating triggers) over M3UA in the configured role, asking the
-// decision engine for each call. Create it with New, then Start; Drain and
-// Stop (or Shutdown, both) end it. It is a daemon tier (lifecycle.go).
+// decision engine for each call through a policy.Guard. Create it with
+// New, then Start; Drain and Stop (or Shutdown, both) end it. It is a
+// daemon tier (lifecycle.go).
 type Service struct {
-	cfg     Config
-	decider policy.Decider
-	log     *slog.Logger
-	reg     prometheus.Registerer
-	dlog    *decisionlog.Log
-	orig    OriginationPolicy
+	cfg   Config
+	guard *policy.Guard
+	log   *slog.Logger
+	reg   prometheus.Registerer
+	dlog  *decisionlog.Log
 
 	met *metrics
 	tx  *tcap.Transactions
@@ -92,10 +88,10 @@ type Service struct {
 	stopTic chan struct{}
 	state   atomic.Int32 // stateNew ... stateStopped (lifecycle.go)
 
-	safeLog, dropLog, panicLog logLimiter
-	numLog                     logLimiter         // noteUnreadable
-	safeRoute                  func() e164.Number // WithSafeForwardRoute
-	capture                    atomic.Pointer[captureBuf]
+	safeLog, dropLog, fallbackLog policy.LogLimiter
+	numLog                        policy.LogLimiter  // noteUnreadable
+	safeRoute                     func() e164.Number // WithSafeForwardRoute
+	capture                       atomic.Pointer[captureBuf]
 }
 
 // job is one DATA message handed from an association's reader to a
@@ -108,7 +104,9 @@ type job struct {
 	at  time.Time
 }
 
-// New checks cfg and builds the service.
+// New checks cfg and builds the service. Every query is decided by
+// decider through a policy.Guard (time budget, panic recovery, late and
+// invalid answers turned into the safe answer).
 func New(cfg Config, decider policy.Decider, opts ...Option) (*Service, error) {
 	if decider == nil {
 		return nil, errors.New("scp: a Decider is required")
@@ -119,7 +117,8 @@ func New(cfg Config, decider policy.Decider, opts ...Option) (*Service, error) {
 		return nil, err
 	}
 	cfg.defaults()
-	s := &Service{cfg: cfg, decider: decider, log: cfg.Logger.With("tier", "scp"), orig: ContinueOriginations}
+	s := &Service{cfg: cfg, log: cfg.Logger.With("tier", "scp")}
+	s.guard = policy.NewGuard(decider, s.log)
 	for _, o := range opts {
 		o(s)
 	}

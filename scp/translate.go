@@ -1,7 +1,6 @@
 package scp
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -9,14 +8,12 @@ import (
 	"callgate/e164"
 	"callgate/policy"
 	"callgate/scp/ain"
-	"callgate/scp/overload"
-	"callgate/sigtran/m3ua"
-	"callgate/sigtran/tcap"
 )
 
 // This file is the translation the SCP exists for, in both directions:
 // AIN terminationAttempt -> policy.Call, policy.Decision -> AIN answer.
-// No screening rule lives here.
+// No screening rule lives here. The originating triggers are translated in
+// origination.go, the overload control's acg in acg.go.
 
 // callFromTA builds the engine's view of a Termination_Attempt:
 //
@@ -108,7 +105,7 @@ func numberError(which string, d *ain.Digits, npa ain.NPA, err error) error {
 // noteUnreadable logs (rate-limited) a query answered with the safe answer
 // because one of its numbers could not be read.
 func (s *Service) noteUnreadable(err error, c *policy.Call) {
-	ok, n := s.numLog.allow(time.Now(), time.Second)
+	ok, n := s.numLog.Allow(time.Now(), time.Second)
 	if !ok {
 		return
 	}
@@ -267,146 +264,4 @@ func (s *Service) encodeSafe(w *worker, ta *ain.TerminationAttemptArg, called ai
 	}
 	w.ans = (&ain.AuthorizeTerminationArg{}).Marshal(w.ans[:0])
 	return ain.OpAuthorizeTermination
-}
-
-// codeKey packs the first n digits of d (fewer if d is shorter) into a
-// key for the overload control: the digit count in the top 4 bits, the
-// digits as nibbles below. 0 means "no code".
-func codeKey(d *ain.Digits, n int) uint64 {
-	k := min(n, d.Len(), 15)
-	if k == 0 {
-		return 0
-	}
-	var v uint64
-	for i := 0; i < k; i++ {
-		v = v<<4 | uint64(d.Digit(i)&0x0F)
-	}
-	return uint64(k)<<60 | v
-}
-
-// appendCodeBCD appends the digits of a code key as packed BCD, first
-// digit in the low nibble, an odd count padded with a 0 filler (the
-// AINDigits digit order; GR-1299's GlobalTitleAddress layout could not be
-// checked, the reference vector P-05R uses this one).
-func appendCodeBCD(dst []byte, key uint64) []byte {
-	k := int(key >> 60)
-	v := key & (1<<60 - 1)
-	digit := func(i int) byte { return byte(v>>(4*uint(k-1-i))) & 0x0F }
-	for i := 0; i < k; i += 2 {
-		b := digit(i)
-		if i+1 < k {
-			b |= digit(i+1) << 4
-		}
-		dst = append(dst, b)
-	}
-	return dst
-}
-
-// encodeACG appends the acg Parameter Set for code.
-func (s *Service) encodeACG(w *worker, dst []byte, code uint64, g *overload.Gap) []byte {
-	arg := ain.AcgArg{
-		ControlCauseIndicator: s.cfg.Overload.ControlCause,
-		GapDuration:           g.Duration,
-		GapInterval:           g.Interval,
-		TranslationType:       s.cfg.Overload.TranslationType,
-		GlobalTitleAddress:    appendCodeBCD(w.gta[:0], code),
-	}
-	return arg.Marshal(dst)
-}
-
-// Origination is an originating-trigger query (infoAnalyzed at
-// Info_Analyzed, infoCollected at Info_Collected) as the origination
-// policy sees it.
-type Origination struct {
-	Op      ain.OpCode
-	Calling e164.Number // the originating line: CallingPartyID, else the UserID dn (0 if neither)
-	Dialled e164.Number // CalledPartyID, else CollectedAddressInfo (0 if neither is a number)
-	Peer    string      // the switch's point code
-}
-
-// OriginationAction is the answer to an originating trigger.
-type OriginationAction uint8
-
-// Origination answers.
-const (
-	OriginationContinue   OriginationAction = iota // continue {}: proceed unchanged
-	OriginationDisconnect                          // disconnect {}: refuse the call
-)
-
-// OriginationPolicy answers the originating triggers. It is the hook for
-// toll-fraud lockdown (DESIGN.md: a locked group's Outgoing Calling Plan —
-// no international or premium destinations — is enforced by the SCP on
-// Info_Analyzed): the fraud package will provide a policy that returns
-// OriginationDisconnect for a locked group's barred destinations. It runs
-// under the query's time budget (ctx); a panic or a late answer gives
-// continue. The default, ContinueOriginations, lets every call proceed.
-type OriginationPolicy func(ctx context.Context, o *Origination) OriginationAction
-
-// ContinueOriginations is the default origination policy: continue.
-func ContinueOriginations(context.Context, *Origination) OriginationAction {
-	return OriginationContinue
-}
-
-// origination answers infoAnalyzed / infoCollected.
-func (s *Service) origination(w *worker, snd sender, pd *m3ua.ProtocolData, arrived time.Time,
-	v *tcap.Verdict, inv *tcap.Component, op ain.OpCode, shed safeReason) {
-	in := inInfoAnalyzed
-	o := Origination{Op: op, Peer: w.peer(pd.OPC, s.cfg.Variant)}
-	var user ain.UserID
-	var calling, dialled ain.Opt[ain.Digits]
-	if op == ain.OpInfoAnalyzed {
-		if err := w.ia.Unmarshal(inv.Params); err != nil {
-			s.reject(w, snd, pd, arrived, v, inv, tcap.InvokeIncorrectParameter, in)
-			return
-		}
-		user, calling, dialled = w.ia.UserID, w.ia.CallingPartyID, w.ia.CalledPartyID
-		if !dialled.Set {
-			dialled = w.ia.CollectedAddressInfo
-		}
-	} else {
-		in = inInfoCollected
-		if err := w.ic.Unmarshal(inv.Params); err != nil {
-			s.reject(w, snd, pd, arrived, v, inv, tcap.InvokeIncorrectParameter, in)
-			return
-		}
-		user, calling, dialled = w.ic.UserID, w.ic.CallingPartyID, w.ic.CollectedAddressInfo
-	}
-	if calling.Set {
-		o.Calling, _ = calling.V.E164()
-	} else if user.Kind == ain.UserIDDN {
-		o.Calling, _ = user.DN.E164()
-	}
-	if dialled.Set {
-		o.Dialled, _ = dialled.V.E164()
-	}
-	act := OriginationContinue
-	if shed == safeNone {
-		act = s.decideOrigination(w, &o, arrived.Add(s.cfg.TimeBudget))
-	}
-	ans := ain.OpContinue
-	if act == OriginationDisconnect {
-		w.ans = (&ain.DisconnectArg{}).Marshal(w.ans[:0])
-		ans = ain.OpDisconnect
-	} else {
-		w.ans = (&ain.ContinueArg{}).Marshal(w.ans[:0])
-	}
-	s.answer(w, snd, pd, arrived, v, inv, ans, nil, in)
-}
-
-func (s *Service) decideOrigination(w *worker, o *Origination, deadline time.Time) (act OriginationAction) {
-	w.ctx.start(deadline)
-	defer func() {
-		w.ctx.finish()
-		if r := recover(); r != nil {
-			act = OriginationContinue
-			if ok, _ := s.panicLog.allow(time.Now(), time.Second); ok {
-				s.log.Error("origination policy panicked", "panic", r)
-			}
-		}
-	}()
-	act = s.orig(&w.ctx, o)
-	if !time.Now().Before(deadline) {
-		return OriginationContinue
-	}
-	return act
 }

@@ -17,8 +17,17 @@ package store
 // first number) or "provider:NAME", numbers as "+E.164", so an export
 // re-imports to the same lists.
 //
-// Import is all-rows-or-reported: each bad row is reported with its line
-// number and reason and the good rows are imported. It works in two phases:
+// Each bad row is reported with its line number and reason. What happens to
+// the good rows depends on the mode:
+//
+//   - merge (the default): the good rows are imported. Merging only adds
+//     entries or rewrites their notes, so the rows left out change nothing
+//     that was there, and importing the corrected file again is safe.
+//   - Replace: nothing is changed (ImportReport.Refused). A list replaced
+//     by the good rows alone would lose the entries the bad rows name, so
+//     a replace is all or nothing.
+//
+// Import works in two phases:
 // the file is read and validated as a stream (no lock held, so the daemon
 // keeps serving and accepting writes), then the rows are sorted and written
 // in ONE bbolt transaction. A process killed at any point therefore leaves
@@ -102,6 +111,19 @@ type ImportReport struct {
 	Lists      int        `json:"lists"`      // distinct lists touched
 	ErrorCount int        `json:"error_count"`
 	Errors     []RowError `json:"errors,omitempty"` // the first MaxErrors row errors
+	// Refused is set when a Replace import had bad rows and so changed
+	// nothing (the counts of changes above are then zero).
+	Refused bool `json:"refused,omitempty"`
+}
+
+// errReplaceRefused rolls back a Replace import whose rows turned bad while
+// it was written (an owner deleted meanwhile).
+var errReplaceRefused = errors.New("replace refused: bad rows")
+
+// refuse marks rep as a Replace import that changed nothing.
+func (rep *ImportReport) refuse() {
+	rep.Added, rep.Updated, rep.Removed, rep.Lists = 0, 0, 0, 0
+	rep.Refused = true
 }
 
 // staged is one validated row awaiting the write phase.
@@ -134,7 +156,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // Import reads list rows in the CSV format above. A returned error means
 // nothing was written (the input could not be read, the store is closed or
-// read-only, or the transaction failed); row problems are in the report.
+// read-only, or the transaction failed); row problems are in the report
+// (and with Replace, any of them means nothing was written: Refused).
 func (s *Store) Import(r io.Reader, opts ImportOptions) (ImportReport, error) {
 	if opts.MaxErrors <= 0 {
 		opts.MaxErrors = 100
@@ -177,6 +200,10 @@ func (s *Store) Import(r io.Reader, opts ImportOptions) (ImportReport, error) {
 		j++
 	}
 	rows = rows[:j]
+	if opts.Replace && rep.ErrorCount > 0 {
+		rep.refuse()
+		return rep, nil
+	}
 	if opts.DryRun {
 		s.ix.mu.RLock()
 		s.planImport(rows, opts.Replace, opts.MaxErrors, &rep)
@@ -184,6 +211,9 @@ func (s *Store) Import(r io.Reader, opts ImportOptions) (ImportReport, error) {
 		return rep, nil
 	}
 	if err := s.importWrite(rows, notes, &opts, &rep); err != nil {
+		if errors.Is(err, errReplaceRefused) {
+			return rep, nil
+		}
 		return rep, fmt.Errorf("import: %w", err)
 	}
 	return rep, nil
@@ -430,6 +460,9 @@ func (s *Store) importWrite(rows []staged, notes []byte, opts *ImportOptions, re
 	err := s.update(func(tx *bolt.Tx) error {
 		counts = *rep
 		plans = s.planImport(rows, opts.Replace, opts.MaxErrors, &counts)
+		if opts.Replace && counts.ErrorCount > 0 {
+			return errReplaceRefused
+		}
 		eb, nb := tx.Bucket(bktEntries), tx.Bucket(bktNotes)
 		eb.FillPercent = 0.9 // chunks mostly arrive in key order
 		total := int64(len(rows))
@@ -492,6 +525,11 @@ func (s *Store) importWrite(rows []staged, notes []byte, opts *ImportOptions, re
 		}
 		s.ix.mu.Unlock()
 	})
+	if errors.Is(err, errReplaceRefused) {
+		*rep = counts
+		rep.refuse()
+		return err
+	}
 	if err != nil {
 		return err
 	}

@@ -286,3 +286,68 @@ func FuzzImport(f *testing.F) {
 		}
 	})
 }
+
+// TestImportReplaceWithBadRowsChangesNothing: a --replace import with any
+// bad row changes nothing, and says so (Refused), where it used to replace
+// each list by its good rows, dropping the entries the bad rows named. A
+// merge import of the same file still imports the good rows.
+func TestImportReplaceWithBadRowsChangesNothing(t *testing.T) {
+	in := "alice,blocked,2025550101\n" +
+		"alice,blocked,202555O100\n" + // line 2: a typo for +12025550100, on the list now
+		"bob,vip,2025550110\n"
+	want := func(t *testing.T, s *store.Store, owner string, list store.List, nums ...string) {
+		t.Helper()
+		page, err := s.ListEntries(owner, list, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range page.Entries {
+			got = append(got, e.Number.String())
+		}
+		if fmt.Sprint(got) != fmt.Sprint(nums) {
+			t.Errorf("%s %s list = %v, want %v", owner, list, got, nums)
+		}
+	}
+	for _, dry := range []bool{true, false} {
+		s := storetest.Fixture(t)
+		if _, err := s.AddToList(store.Operator, storetest.Alice, store.ListBlocked, []string{"+12025550100", "+12025550101"}, ""); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := s.Import(strings.NewReader(in), store.ImportOptions{Actor: store.Operator, Replace: true, DryRun: dry})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rep.Refused || rep.ErrorCount != 1 || rep.Errors[0].Line != 2 || rep.Valid != 2 ||
+			rep.Added != 0 || rep.Updated != 0 || rep.Removed != 0 || rep.Lists != 0 {
+			t.Fatalf("dry run %v: report %+v", dry, rep)
+		}
+		want(t, s, storetest.Alice, store.ListBlocked, "+12025550100", "+12025550101", storetest.BlockedCaller)
+		want(t, s, storetest.Bob, store.ListVIP)
+	}
+
+	// Merging the same file imports its good rows.
+	s := storetest.Fixture(t)
+	rep, err := s.Import(strings.NewReader(in), store.ImportOptions{Actor: store.Operator})
+	if err != nil || rep.Refused || rep.Added != 2 || rep.ErrorCount != 1 {
+		t.Fatalf("merge: %v %+v", err, rep)
+	}
+	want(t, s, storetest.Bob, store.ListVIP, "+12025550110")
+
+	// A row turning bad while the replace is written (its owner deleted
+	// between reading and writing) refuses it too.
+	s = storetest.Fixture(t)
+	in = "alice,blocked,2025550101\nbob,vip,2025550110\n"
+	rep, err = s.Import(strings.NewReader(in), store.ImportOptions{Actor: store.Operator, Replace: true,
+		Progress: func(p store.ImportProgress) {
+			if p.Phase == store.PhaseRead && p.Done == p.Total {
+				if err := s.DeleteSubscriber(storetest.Bob); err != nil {
+					t.Error(err)
+				}
+			}
+		}})
+	if err != nil || !rep.Refused || rep.ErrorCount != 1 || !strings.Contains(rep.Errors[0].Err, "deleted during the import") {
+		t.Fatalf("owner deleted meanwhile: %v %+v", err, rep)
+	}
+	want(t, s, storetest.Alice, store.ListBlocked, storetest.BlockedCaller)
+}

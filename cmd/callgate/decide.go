@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"callgate/daemon"
 	"callgate/e164"
 	"callgate/internal/config"
 	"callgate/policy"
@@ -75,9 +76,15 @@ type decideResult struct {
 	Source     string          `json:"source"`               // "store" (this process) or "daemon"
 }
 
-// decideOnce runs the engine once for c.
-func decideOnce(ctx context.Context, st *store.Store, cfg *config.Config, c policy.Call) decideResult {
-	eng := policy.New(st, policy.WithDefaultAnnouncement(cfg.Engine.DefaultAnnouncement))
+// decideOnce runs the engine once for c: the engine serve runs
+// (daemon.NewEngine), without the decision log.
+func decideOnce(ctx context.Context, st *store.Store, cfg *config.Config, c policy.Call) (decideResult, error) {
+	eng, err := daemon.NewEngine(cfg, st)
+	if err != nil {
+		return decideResult{}, err
+	}
+	// Asked as the SIP tier, the call may use its screening URI, as serve's would.
+	c.DefaultRoute = daemon.DefaultRoute(cfg, c.Origin)
 	d := eng.Decide(ctx, c)
 	var res decideResult
 	res.Call.Calling, res.Call.Called, res.Call.OriginalCalled = c.Calling, c.Called, c.OriginalCalled
@@ -88,25 +95,7 @@ func decideOnce(ctx context.Context, st *store.Store, cfg *config.Config, c poli
 			res.Subscriber = s.Name
 		}
 	}
-	return res
-}
-
-// ruleHelp says in words what each rule asks.
-var ruleHelp = map[policy.Rule]string{
-	policy.RuleSubscriber:      "is the called number a subscriber?",
-	policy.RuleKey:             "spoof protection: does an enrolled caller hold a call key?",
-	policy.RuleFraud:           "is the subscriber locked down for toll fraud?",
-	policy.RuleVIP:             "is the caller on the subscriber's VIP list?",
-	policy.RuleBlocked:         "is the caller on the subscriber's Blocked list?",
-	policy.RuleProviderBlocked: "is the caller on the provider's Blocked list?",
-	policy.RuleAttestation:     "STIR/SHAKEN attestation policy",
-	policy.RuleReputation:      "spam-risk reputation policy",
-	policy.RuleAnonymous:       "is the caller anonymous? (then the anonymous-caller treatment)",
-	policy.RuleUnknown:         "the unknown-caller treatment",
-	policy.RuleAnnouncement:    "is an announcement configured for Reject with Media?",
-	policy.RuleRoute:           "is there an egress route to the SIP tier?",
-	policy.RulePIN:             "may the caller enter an override PIN?",
-	policy.RuleCancelled:       "had the asking tier already given up?",
+	return res, nil
 }
 
 func writeDecideText(w io.Writer, r *decideResult) {
@@ -140,7 +129,7 @@ func writeDecideText(w io.Writer, r *decideResult) {
 	}
 	fmt.Fprintln(w, "trace:")
 	for i, s := range d.Trace.Steps() {
-		fmt.Fprintf(w, "  %d. %-17s %-8s %s\n", i+1, s.Rule, s.Outcome, ruleHelp[s.Rule])
+		fmt.Fprintf(w, "  %d. %-17s %-8s %s\n", i+1, s.Rule, s.Outcome, s.Rule.Help())
 	}
 	if r.Source == "daemon" {
 		fmt.Fprintln(w, "(answered by the running daemon: the store file is in use)")
@@ -153,8 +142,8 @@ func (e *env) decideCmd() *cobra.Command {
 		Use:   "decide --called NUMBER [--calling NUMBER] [--presentation restricted]",
 		Short: "Run the decision engine once on the store and print the decision with its trace",
 		Long: `Asks the decision engine what it would do with one call, without placing it, and prints
-the decision and every rule consulted. Nothing is logged. While 'callgate serve' holds the
-store, the running daemon is asked instead (over its admin listener).`,
+the decision and every rule consulted, from the engine serve runs. Nothing is logged. While
+'callgate serve' runs, the daemon is asked instead (over its admin listener).`,
 		Example: `  callgate decide --calling +17195551212 --called +13035550100
   callgate decide --called +13035550102 --presentation restricted
   callgate decide --calling 7205550123 --called 3035550100 --origin ain --json`,
@@ -177,7 +166,10 @@ store, the running daemon is asked instead (over its admin listener).`,
 			return err
 		}
 		return e.withStore(true, func(st *store.Store) error {
-			res := decideOnce(cmd.Context(), st, &cfg, call)
+			res, err := decideOnce(cmd.Context(), st, &cfg, call)
+			if err != nil {
+				return err
+			}
 			res.Source = "store"
 			if e.shared != nil {
 				res.Source = "daemon"
@@ -266,10 +258,15 @@ While 'callgate serve' holds the log file, the daemon is asked instead.`,
 		if err != nil {
 			return err
 		}
+		if e.canForward() {
+			if ok, _ := e.daemonHolds(&cfg); ok {
+				return e.forward(&cfg, nil)
+			}
+		}
 		recs, err := e.searchLog(&cfg, q)
 		if err != nil {
 			// A log that exists but cannot be opened is held by the daemon.
-			if _, serr := os.Stat(cfg.DecisionLogPath()); serr == nil && e.shared == nil && e.canForward() {
+			if _, serr := os.Stat(cfg.DecisionLogPath()); serr == nil && e.canForward() {
 				return e.forward(&cfg, err)
 			}
 			return err
@@ -290,14 +287,14 @@ While 'callgate serve' holds the log file, the daemon is asked instead.`,
 // daemon: flushes and searches the open log).
 func (e *env) searchLog(cfg *config.Config, q decisionlog.Query) ([]decisionlog.Record, error) {
 	if e.shared != nil {
-		if e.shared.dlog == nil {
+		if e.shared.DecisionLog == nil {
 			return nil, errors.New("the decision log is disabled in the daemon's configuration (decision_log.enabled: false)")
 		}
 		// Make the decisions of the last flush interval visible too.
-		if err := e.shared.dlog.Flush(); err != nil {
+		if err := e.shared.DecisionLog.Flush(); err != nil {
 			return nil, err
 		}
-		return e.shared.dlog.Search(q)
+		return e.shared.DecisionLog.Search(q)
 	}
 	path := cfg.DecisionLogPath()
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {

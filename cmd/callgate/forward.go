@@ -2,48 +2,36 @@ package main
 
 // While `callgate serve` runs it holds the store and the decision log
 // (bbolt allows one process per file). Operator commands are then
-// forwarded to the daemon, which runs the same command against the files it
-// has open and streams the output back, so every command works the same
-// with and without a daemon — and lists, tenants and treatments change
-// live, without stopping call processing: the daemon's store swaps its
-// in-memory index after each commit, and both tiers see the change on
-// their next query.
+// forwarded to the daemon, which runs the same command against the files
+// it has open and streams the output back (the wire and the daemon's half
+// are in package daemon: cliwire.go, cli.go), so every command works the
+// same with and without a daemon, and lists, tenants and treatments change
+// live, without stopping call processing.
 //
-// Wire: POST /debug/cli on the admin listener, answered for loopback
-// clients only. The body is one JSON line {"args": [...]} (the command line
-// without --config and --data: the daemon uses its own files), followed by
-// what the command reads on standard input (an import's CSV, a PIN). The
-// response body is a sequence of frames, kind(1) length(4, big-endian)
-// payload: 'o' standard output, 'e' standard error, and last 'x' the exit
-// status in decimal. Frames keep the two streams apart and in order, of
-// any size, as the command writes them.
+// A command first asks the admin listener of its configuration whether a
+// daemon holds its store (GET /debug/cli?store=...), and only opens the
+// file itself when none does: a running daemon is reached at once, never
+// after the store's lock_timeout.
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
+	"os/user"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
+	"time"
 
+	"callgate/daemon"
 	"callgate/internal/config"
 	"callgate/internal/progress"
-	"callgate/policy/decisionlog"
-	"callgate/store"
 )
-
-// shared is the daemon's open files, given to forwarded commands.
-type shared struct {
-	st   *store.Store
-	dlog *decisionlog.Log // nil when the decision log is off
-}
 
 // forwardable lists the commands the daemon runs for the CLI: every
 // command on the store or the decision log. Files named on the command
@@ -96,7 +84,40 @@ type fwdInput struct {
 }
 
 // canForward reports whether the current command may be sent to the daemon.
-func (e *env) canForward() bool { return forwardable[e.cmdPath] }
+func (e *env) canForward() bool { return forwardable[e.cmdPath] && e.shared == nil }
+
+// probeClient asks the admin listener whether a daemon holds the store. A
+// daemon on loopback answers at once; the timeout only bounds an
+// admin.listen that points at a host that does not answer.
+var probeClient = &http.Client{Timeout: 2 * time.Second}
+
+// daemonHolds reports whether a daemon at the configuration's admin
+// listener holds its store. why says what answered instead, when it is
+// worth telling (a daemon of another store).
+func (e *env) daemonHolds(cfg *config.Config) (ok bool, why string) {
+	if cfg.Admin.Listen == "" {
+		return false, ""
+	}
+	storePath, _ := filepath.Abs(cfg.StorePath())
+	u := "http://" + cfg.Admin.Listen + "/debug/cli?" + url.Values{"store": {storePath}}.Encode()
+	req, err := http.NewRequestWithContext(e.ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return false, ""
+	}
+	resp, err := probeClient.Do(req)
+	if err != nil {
+		return false, "" // nothing listens: no daemon
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return true, ""
+	case http.StatusConflict:
+		return false, strings.TrimSpace(string(msg))
+	}
+	return false, ""
+}
 
 // hasFlag reports whether args set --name or -short.
 func hasFlag(args []string, name, short string) bool {
@@ -132,10 +153,13 @@ func stripFileFlags(args []string) []string {
 	return out
 }
 
-// forward runs the current command in the daemon. busy is the error that
-// made the command try (returned, with the reason, if the daemon cannot be
-// reached).
+// forward runs the current command in the daemon. busy, when not nil, is
+// the error that made the command try (returned, with the reason, if the
+// daemon cannot be reached).
 func (e *env) forward(cfg *config.Config, busy error) error {
+	if busy == nil {
+		busy = errors.New("asking the running daemon")
+	}
 	if cfg.Admin.Listen == "" {
 		return fmt.Errorf("%w (and no admin listener is configured to ask the daemon instead)", busy)
 	}
@@ -146,7 +170,7 @@ func (e *env) forward(cfg *config.Config, busy error) error {
 	// An export's --output file is written here, from the daemon's
 	// standard output.
 	args, output := stripOutput(args)
-	in := cliRequest{Store: storePath, Output: output}
+	in := daemon.CLIRequest{Store: storePath, Output: output, User: loginName()}
 	var body io.Reader
 	var bar *progress.Bar
 	if f := e.fwdIn; f != nil {
@@ -185,20 +209,13 @@ func (e *env) forward(cfg *config.Config, busy error) error {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return fmt.Errorf("%w (the daemon at %s refused: %s %s)", busy, cfg.Admin.Listen, resp.Status, strings.TrimSpace(string(msg)))
 	}
-	return e.readFrames(resp.Body, output)
+	return e.readAnswer(resp.Body, output)
 }
 
-// Frame kinds of the daemon's answer.
-const (
-	frameStdout = 'o'
-	frameStderr = 'e'
-	frameExit   = 'x'
-)
-
-// readFrames copies the daemon's answer: standard output to ours (or to
+// readAnswer copies the daemon's answer: standard output to ours (or to
 // the file output), standard error to ours, and returns the exit status
 // as the error.
-func (e *env) readFrames(body io.Reader, output string) (err error) {
+func (e *env) readAnswer(body io.Reader, output string) (err error) {
 	stdout := e.stdout
 	if output != "" {
 		f, err := os.Create(output)
@@ -215,111 +232,23 @@ func (e *env) readFrames(body io.Reader, output string) (err error) {
 		}()
 		stdout = f
 	}
-	br := bufio.NewReader(body)
-	var hdr [5]byte
-	for {
-		if _, err := io.ReadFull(br, hdr[:]); err != nil {
-			return fmt.Errorf("the daemon's answer was cut short (no exit status): %v", err)
-		}
-		n := int64(binary.BigEndian.Uint32(hdr[1:]))
-		switch hdr[0] {
-		case frameStdout:
-			if _, err := io.CopyN(stdout, br, n); err != nil {
-				return fmt.Errorf("copying the daemon's answer: %w", err)
-			}
-		case frameStderr:
-			if _, err := io.CopyN(e.stderr, br, n); err != nil {
-				return fmt.Errorf("copying the daemon's answer: %w", err)
-			}
-		case frameExit:
-			b := make([]byte, min(n, 16))
-			if _, err := io.ReadFull(br, b); err != nil {
-				return fmt.Errorf("the daemon's answer was cut short: %v", err)
-			}
-			code, err := strconv.Atoi(string(b))
-			if err != nil {
-				return fmt.Errorf("the daemon's exit status %q is not a number", b)
-			}
-			if code != 0 {
-				return exitError{code}
-			}
-			return nil
-		default:
-			return fmt.Errorf("the daemon's answer has an unknown frame kind %q (a different callgate version?)", hdr[0])
-		}
+	code, err := daemon.ReadAnswer(body, stdout, e.stderr)
+	if err != nil {
+		return err
 	}
-}
-
-// frameWriter writes each Write as one or more frames of its kind.
-type frameWriter struct {
-	w    io.Writer
-	kind byte
-}
-
-func (f frameWriter) Write(p []byte) (int, error) {
-	total := len(p)
-	for len(p) > 0 {
-		n := min(len(p), 1<<20)
-		var hdr [5]byte
-		hdr[0] = f.kind
-		binary.BigEndian.PutUint32(hdr[1:], uint32(n))
-		if _, err := f.w.Write(hdr[:]); err != nil {
-			return 0, err
-		}
-		if _, err := f.w.Write(p[:n]); err != nil {
-			return 0, err
-		}
-		p = p[n:]
+	if code != 0 {
+		return exitError{code}
 	}
-	return total, nil
+	return nil
 }
 
-// answer is the framed response of one forwarded command. Standard output
-// is buffered into big frames; standard error goes out as written (after
-// the output before it, so the caller sees both in the order written).
-type answer struct {
-	mu  sync.Mutex
-	w   http.ResponseWriter
-	out *bufio.Writer
-}
-
-func newAnswer(w http.ResponseWriter) *answer {
-	a := &answer{w: w}
-	a.out = bufio.NewWriterSize(frameWriter{w: w, kind: frameStdout}, 32<<10)
-	return a
-}
-
-type answerStdout struct{ a *answer }
-
-func (o answerStdout) Write(p []byte) (int, error) {
-	o.a.mu.Lock()
-	defer o.a.mu.Unlock()
-	return o.a.out.Write(p)
-}
-
-type answerStderr struct{ a *answer }
-
-func (e answerStderr) Write(p []byte) (int, error) {
-	a := e.a
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if err := a.out.Flush(); err != nil {
-		return 0, err
+// loginName is who runs this command, as this process sees it (the daemon
+// prefers what the kernel says about the connection).
+func loginName() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
 	}
-	n, err := frameWriter{w: a.w, kind: frameStderr}.Write(p)
-	if fl, ok := a.w.(http.Flusher); ok && err == nil {
-		fl.Flush()
-	}
-	return n, err
-}
-
-// exit ends the answer with the exit status.
-func (a *answer) exit(code int) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.out.Flush() == nil {
-		frameWriter{w: a.w, kind: frameExit}.Write([]byte(strconv.Itoa(code)))
-	}
+	return os.Getenv("USER")
 }
 
 // stripOutput removes --output/-o FILE from args and returns FILE.
@@ -370,67 +299,4 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n += int64(n)
 	c.fn(c.n)
 	return n, err
-}
-
-// cliRequest is the first line of the body of POST /debug/cli.
-type cliRequest struct {
-	Args  []string `json:"args"`
-	Store string   `json:"store,omitempty"` // the store file the caller means (absolute path)
-	// Output is the file the caller writes the standard output to (export
-	// --output), for the command's messages; the daemon writes no file.
-	Output string `json:"output,omitempty"`
-	// Input is the file the caller sends as standard input (import FILE),
-	// to name it in messages.
-	Input string `json:"input,omitempty"`
-}
-
-// serveCLI is the daemon's side: POST /debug/cli. It answers loopback
-// clients only: the admin listener may face a management network for
-// /metrics, and these commands read and change subscriber data.
-func (s *server) serveCLI(w http.ResponseWriter, r *http.Request) {
-	if !loopbackOnly(w, r) {
-		return
-	}
-	var in cliRequest
-	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
-	if err := dec.Decode(&in); err != nil {
-		http.Error(w, "body: want a line {\"args\": [...]} then the standard input: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	if in.Store != "" {
-		theirs, err := os.Stat(in.Store)
-		switch {
-		case err != nil || s.stFile == nil:
-			http.Error(w, "this daemon serves "+s.st.Path()+", not "+in.Store, http.StatusConflict)
-			return
-		case !os.SameFile(s.stFile, theirs):
-			msg := "this daemon serves " + s.st.Path() + ", not " + in.Store
-			if now, err := os.Stat(s.st.Path()); err == nil && os.SameFile(now, theirs) {
-				msg = "this daemon holds an older file that was at " + s.st.Path() +
-					" (deleted or replaced since it started): restart it to serve the new one"
-			}
-			http.Error(w, msg, http.StatusConflict)
-			return
-		}
-	}
-	e := &env{ctx: r.Context(), shared: &shared{st: s.st, dlog: s.dlog}, daemonCfg: &s.cfg, fwdOutput: in.Output, fwdInputName: in.Input}
-	// Standard input: what the decoder read past the request line, then the
-	// rest of the body (unlimited: an import may be large), without the
-	// newline that ends the request line.
-	stdin := bufio.NewReader(io.MultiReader(dec.Buffered(), r.Body))
-	if b, err := stdin.Peek(1); err == nil && b[0] == '\n' {
-		stdin.Discard(1)
-	}
-	e.stdin = stdin
-	root := e.rootCmd()
-	cmd, _, err := root.Find(in.Args)
-	if err != nil || !forwardable[cmd.CommandPath()] || hasFlag(in.Args, "output", "o") ||
-		hasFlag(in.Args, "config", "") || hasFlag(in.Args, "data", "") {
-		http.Error(w, "only the operator commands on the store and the decision log run in the daemon (not serve, demo or config; no --output, --config or --data)", http.StatusForbidden)
-		return
-	}
-	w.Header().Set("Content-Type", "application/x-callgate-cli-frames")
-	ans := newAnswer(w)
-	e.stdout, e.stderr = answerStdout{ans}, answerStderr{ans}
-	ans.exit(e.run(in.Args))
 }

@@ -192,6 +192,7 @@ process list: prefer the prompt.`,
 		Args:    exactArgs(1, "a subscriber name or number"),
 	}
 	set.Flags().StringVar(&pin, "pin", "", "the PIN (default: prompt without echo, or read standard input)")
+	markSecret(set, "pin") // never in the daemon's log of operator changes
 	set.RunE = func(cmd *cobra.Command, args []string) error {
 		if !cmd.Flags().Changed("pin") {
 			var err error
@@ -472,8 +473,10 @@ func (e *env) importCmd() *cobra.Command {
 		Long: `Reads rows "owner,list,number[,note]": owner is a subscriber number or name, or
 provider:NAME; list is vip or blocked. A header row and '#' comments are skipped. Bad rows
 are reported with their line number and reason and the rest is imported, in one transaction
-(an interrupted import leaves nothing half-written). The exit status is 1 when any row was
-bad. '-' reads standard input. A progress bar is drawn when standard error is a terminal.`,
+(an interrupted import leaves nothing half-written). With --replace any bad row means nothing
+is imported: a list replaced without the bad rows would lose their entries. The exit status
+is 1 when any row was bad. '-' reads standard input. A progress bar is drawn when standard
+error is a terminal.`,
 		Example: `  callgate import lists.csv
   callgate import --replace lists.csv     # each list in the file replaces the stored one
   callgate import --dry-run lists.csv     # check only`,
@@ -522,6 +525,11 @@ bad. '-' reads standard input. A progress bar is drawn when standard error is a 
 				return fmt.Errorf("import %s: %w", name, err)
 			}
 			if err := e.emit(rep, func(w io.Writer) {
+				if rep.Refused {
+					fmt.Fprintf(w, "Nothing imported from %s: %d row(s) read, %d bad; --replace changes nothing when any row is bad.\n",
+						name, rep.Rows, rep.ErrorCount)
+					return
+				}
 				verb := "Imported"
 				if dry {
 					verb = "Checked (dry run, nothing written)"
@@ -536,7 +544,11 @@ bad. '-' reads standard input. A progress bar is drawn when standard error is a 
 				return err
 			}
 			if rep.ErrorCount > 0 {
-				fmt.Fprintf(e.stderr, "%d bad row(s) in %s, not imported:\n", rep.ErrorCount, name)
+				if rep.Refused {
+					fmt.Fprintf(e.stderr, "%d bad row(s) in %s; nothing was imported (fix them and import the file again):\n", rep.ErrorCount, name)
+				} else {
+					fmt.Fprintf(e.stderr, "%d bad row(s) in %s, not imported:\n", rep.ErrorCount, name)
+				}
 				for _, re := range rep.Errors {
 					fmt.Fprintf(e.stderr, "  %s:%d: %s\n", name, re.Line, re.Err)
 				}

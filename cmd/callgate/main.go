@@ -1,11 +1,15 @@
-// Command callgate is the call-screening daemon (`callgate serve`) and the
-// operator's tool for its store: tenants, lists, PINs, treatments, routes,
-// CSV import and export, decision-log search and one-off decisions.
+// Command callgate is the call-screening daemon (`callgate serve`, which
+// runs package daemon) and the operator's tool for its store: tenants,
+// lists, PINs, treatments, routes, CSV import and export, decision-log
+// search, one-off decisions and SCP captures. This package holds only the
+// command line: flags, output and the operator commands; the daemon's
+// composition and its tiers live in package daemon.
 //
-// Operator commands open the store file directly. bbolt allows one writer
-// per file, so while `callgate serve` runs they report the file in use;
-// the read-only `decide` and `log search` then ask the running daemon over
-// its admin listener instead.
+// While `callgate serve` runs it holds the store and the decision log
+// (bbolt allows one process per file), and every operator command is run
+// by the daemon over its admin listener (forward.go; the daemon's half is
+// daemon/cli.go): a command asks the daemon first and opens the files
+// itself only when no daemon holds them.
 //
 // Exit status: 0 success, 1 failure, 2 usage error.
 package main

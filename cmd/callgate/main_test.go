@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"callgate/internal/config"
 	"callgate/internal/demo"
 	"callgate/store"
 )
@@ -162,7 +163,7 @@ func TestDecideText(t *testing.T) {
 }
 
 func TestTenantsListsAndSettings(t *testing.T) {
-	c := newCLI(t)
+	c := newCLIWithStore(t)
 	var p struct {
 		Name        string   `json:"name"`
 		Allocations []string `json:"allocations"`
@@ -379,7 +380,7 @@ func TestUsageErrors(t *testing.T) {
 	c.fails(2, "--since", "log", "search", "--since", "yesterday-ish")
 	// Failures that are not usage: exit 1.
 	c.fails(1, "no store at", "subscriber", "list")
-	c.fails(1, "not found", "provider", "defaults", "nobody", "--unknown", "block")
+	newCLIWithStore(t).fails(1, "not found", "provider", "defaults", "nobody", "--unknown", "block")
 	if r := c.run("--help"); r.code != 0 || !strings.Contains(r.out, "serve") {
 		t.Errorf("--help: %+v", r)
 	}
@@ -419,5 +420,69 @@ func TestStoreInUseSaysWhatToDo(t *testing.T) {
 	r := c.fails(1, "in use by another process", "decide", "--called", "+13035550100", "--config", cfg)
 	if !strings.Contains(r.err, "no admin listener") {
 		t.Errorf("decide fallback failure not explained: %s", r.err)
+	}
+}
+
+// Defect: config check only parsed the file, so problems that only the
+// tiers find (TLS files, Contact templates, token key files, a port used
+// twice) surfaced at serve. Now config check runs the same checks and
+// lists every problem at once, naming each field.
+func TestConfigCheckRunsWhatServeRuns(t *testing.T) {
+	c := &cli{t: t}
+	f := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(f, []byte(`admin: {listen: "127.0.0.1:5061"}
+sip:
+  tls: "127.0.0.1:5061"
+  tls_cert_file: /nonexistent/cert.pem
+  tls_key_file: /nonexistent/key.pem
+  continue_route: "sip:{calld}@gw.example"
+  token_keys: [{id: 1, secret_file: /nonexistent/token.key}]
+  token_key_id: 1
+  max_in_flight: lots
+`), 0o600)
+	r := c.fails(1, "problems:", "config", "check", f)
+	for _, want := range []string{
+		`line 9: sip.max_in_flight: want a whole number, not "lots"`,
+		"admin.listen (127.0.0.1:5061) and sip.tls (127.0.0.1:5061) both listen on TCP port 5061",
+		"sip.token_keys[0].secret_file: open /nonexistent/token.key",
+	} {
+		if !strings.Contains(r.err, want) {
+			t.Errorf("config check lacks %q:\n%s", want, r.err)
+		}
+	}
+	// With the token key readable, the SIP tier's own checks run, and
+	// report the template and the TLS files together.
+	key := filepath.Join(t.TempDir(), "token.key")
+	os.WriteFile(key, bytes.Repeat([]byte("k"), 32), 0o600)
+	b, _ := os.ReadFile(f)
+	os.WriteFile(f, bytes.ReplaceAll(b, []byte("/nonexistent/token.key"), []byte(key)), 0o600)
+	r = c.fails(1, "problems:", "config", "check", f)
+	for _, want := range []string{"unknown placeholder {calld}", "TLS certificate /nonexistent/cert.pem"} {
+		if !strings.Contains(r.err, want) {
+			t.Errorf("config check lacks %q:\n%s", want, r.err)
+		}
+	}
+	// serve refuses the same file before opening anything.
+	c.fails(1, "sip.max_in_flight", "serve", "--config", f)
+}
+
+// The help says what the daemon does by default, with the defaults'
+// addresses, and that operator commands are run by a serving daemon (it
+// used to say the SCP was off and that changes needed serve stopped).
+func TestHelpMatchesTheDefaults(t *testing.T) {
+	c := &cli{t: t}
+	d := config.Default()
+	serve := c.ok("serve", "--help")
+	for _, want := range []string{d.SIP.UDP, d.SCP.Listen[0], d.Admin.Listen, "both on by\ndefault", "is run by the daemon"} {
+		if !strings.Contains(serve, want) {
+			t.Errorf("serve --help lacks %q:\n%s", want, serve)
+		}
+	}
+	if !d.SIP.Enabled || !d.SCP.Enabled || d.SCP.Transport != "tcp" || d.SCP.Role != "sg" {
+		t.Errorf("serve --help describes SIP and the SCP (TCP, SG) on by default; the defaults are %+v %+v", d.SIP, d.SCP)
+	}
+	root := c.ok("--help")
+	if !strings.Contains(root, "every one of them is run by the daemon") || strings.Contains(root, "stop it before") {
+		t.Errorf("callgate --help:\n%s", root)
 	}
 }

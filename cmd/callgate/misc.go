@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"callgate/daemon"
 	"callgate/internal/config"
 	"callgate/internal/demo"
 	"callgate/store"
@@ -35,8 +37,14 @@ func (e *env) configCmd() *cobra.Command {
 		},
 	}
 	check := &cobra.Command{
-		Use:     "check [FILE]",
-		Short:   "Check a configuration file and print the effective configuration",
+		Use:   "check [FILE]",
+		Short: "Check a configuration file as serve would, and print the effective configuration",
+		Long: `Reads FILE as 'callgate serve' would and runs every check serve runs, without opening a
+socket or the store: unknown fields and values of the wrong type (with their line), every
+value's validation, listeners of different tiers or the admin listener on one port, and each
+enabled tier's own checks (TLS certificate and key files, Contact templates, token keys, the
+SCP's M3UA and SCCP settings). Every problem is listed at once; the exit status is 1 if
+there is any.`,
 		Example: "  callgate config check /etc/callgate/callgate.yaml",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -47,8 +55,18 @@ func (e *env) configCmd() *cobra.Command {
 				return usagef("give a FILE to check (or --config FILE)")
 			}
 			c, err := e.loadConfig()
-			if err != nil {
-				return err
+			var probs *config.Problems
+			if err != nil && !errors.As(err, &probs) {
+				return err // not readable as YAML at all
+			}
+			if err := daemon.Check(&c); err != nil {
+				if probs == nil {
+					probs = &config.Problems{File: e.configPath}
+				}
+				probs.List = append(probs.List, unjoin(err)...)
+			}
+			if probs != nil {
+				return probs
 			}
 			if e.jsonOut {
 				return e.emitConfigJSON(c)
@@ -94,6 +112,7 @@ keeps anything else in the store.`,
 				return err
 			}
 			var sum demo.Summary
+			e.createStore = true // demo seeds a new store as well as an old one
 			err = e.withStore(false, func(st *store.Store) error {
 				var err error
 				sum, err = demo.Seed(st)
@@ -143,4 +162,12 @@ func joinList(s []string) string {
 		out += x
 	}
 	return out
+}
+
+// unjoin returns the errors joined in err (errors.Join), or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }

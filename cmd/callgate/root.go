@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"callgate/daemon"
 	"callgate/internal/config"
 	"callgate/store"
 )
@@ -27,6 +29,9 @@ type env struct {
 	configPath string
 	dataDir    string
 	jsonOut    bool
+	// createStore lets openStore create a missing store (demo); the other
+	// operator commands refuse to, see noStoreError.
+	createStore bool
 
 	// ranPre is set once cobra has parsed flags and arguments; an error
 	// before that is a usage error (exit 2).
@@ -35,11 +40,13 @@ type env struct {
 	cmdPath string   // "callgate list show", set once parsed
 
 	// In the daemon, running a forwarded command: its open files and config,
-	// and the caller's --output file (for messages only).
-	shared       *shared
+	// and the caller's --output file (for messages only); changed is set
+	// once the command opens the store for writing (for the daemon's log).
+	shared       *daemon.Files
 	daemonCfg    *config.Config
 	fwdOutput    string
 	fwdInputName string // the caller's file sent as standard input
+	changed      bool
 
 	// On the caller's side: what the command would read locally, sent to
 	// the daemon as standard input if it is forwarded (import, pin set).
@@ -49,7 +56,7 @@ type env struct {
 	pinCost   int                             // bcrypt cost for new PINs (0 = store default)
 	isTTY     func(io.Reader) bool            // stdin is a terminal (PIN prompt)
 	readPass  func(io.Reader) (string, error) // read a PIN without echo
-	serveHook func(*server)                   // called when serve is ready
+	serveHook func(*daemon.Daemon)            // called when serve is ready
 }
 
 // usageError is a mistake in how a command was invoked (exit status 2).
@@ -103,9 +110,13 @@ func (e *env) rootCmd() *cobra.Command {
 		Short: "Carrier call screening: AIN SCP and SIP redirect server over one decision engine",
 		Long: `callgate decides, for every incoming call, whether it rings, is blocked or is screened.
 
-'callgate serve' runs the daemon. The other commands work on the store file directly
-(data/callgate.db unless --data or --config say otherwise); while serve runs it holds the
-file, so stop it before changing lists ('decide' and 'log search' ask the daemon instead).`,
+'callgate serve' runs the daemon: the SIP redirect server and the AIN SCP over one decision
+engine and one store. The other commands are the operator's: tenants, lists, PINs,
+treatments, routes, CSV import and export, one-off decisions and the decision log. While
+serve runs it holds the store, and every one of them is run by the daemon for you (over its
+admin listener, loopback only), so changes take effect on the next call without a restart.
+Without a daemon they work on the store file directly (data/callgate.db unless --data or
+--config say otherwise).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
@@ -213,9 +224,9 @@ func (e *env) openStore(readOnly bool) (*store.Store, error) {
 		return nil, err
 	}
 	path := cfg.StorePath()
-	if readOnly {
+	if !e.createStore {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("no store at %s: seed the demo with 'callgate demo', or create a provider with 'callgate provider create'", path)
+			return nil, e.noStoreError(path)
 		}
 	}
 	st, err := store.Open(path, store.Options{ReadOnly: readOnly, PINCost: e.pinCost, Timeout: cfg.Store.LockTimeout})
@@ -228,7 +239,31 @@ func (e *env) openStore(readOnly bool) (*store.Store, error) {
 	return st, nil
 }
 
-// errBusy marks "the store is held by another process", so read-only
+// noStoreError refuses to create a new, empty store for an operator command
+// (only serve and demo create one): a missing file is almost always the
+// wrong folder or a forgotten --config, and a new empty store would take
+// the changes where no daemon reads them.
+func (e *env) noStoreError(path string) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	var from string
+	switch {
+	case e.dataDir != "":
+		from = fmt.Sprintf("--data %s", e.dataDir)
+	case e.configPath != "":
+		from = fmt.Sprintf("the data_dir of %s (relative data paths are relative to that file's folder)", e.configPath)
+	default:
+		wd, _ := os.Getwd()
+		from = fmt.Sprintf("the default data_dir ./data in the current folder %s", wd)
+	}
+	return fmt.Errorf("no store at %s (from %s); operator commands do not create one. "+
+		"Point at the daemon's store with --config FILE (the file 'callgate serve' uses) or --data DIR; "+
+		"a new store is created by 'callgate serve' (empty) or 'callgate demo' (the demo platform)", abs, from)
+}
+
+// errBusy marks "the store is held by another process", so operator
 // commands know to ask the daemon instead (errors.Is(err, errBusy)).
 var errBusy = errors.New("store in use")
 
@@ -245,11 +280,21 @@ func (b busyErr) Is(target error) bool { return target == errBusy }
 func busyError(path string) error { return busyErr{path} }
 
 // withStore runs fn on the store and closes it, reporting a close failure.
-// When the daemon holds the store, the command is forwarded to it (see
+// When a daemon holds the store, the command is forwarded to it (see
 // forward.go); inside the daemon, fn runs on the daemon's store.
 func (e *env) withStore(readOnly bool, fn func(*store.Store) error) (err error) {
 	if e.shared != nil {
-		return fn(e.shared.st)
+		e.changed = e.changed || !readOnly
+		return fn(e.shared.Store)
+	}
+	if e.canForward() {
+		cfg, err := e.loadConfig()
+		if err != nil {
+			return err
+		}
+		if ok, _ := e.daemonHolds(&cfg); ok {
+			return e.forward(&cfg, nil)
+		}
 	}
 	st, err := e.openStore(readOnly)
 	if errors.Is(err, errBusy) && e.canForward() {

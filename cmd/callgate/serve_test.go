@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,12 +17,13 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"callgate/daemon"
 	"callgate/e164"
 	"callgate/internal/config"
 	"callgate/internal/demo"
 	"callgate/policy"
 	"callgate/policy/decisionlog"
-	"callgate/scp"
+	"callgate/redirect"
 	"callgate/sigtran/pcap"
 	"callgate/simulators/ssp"
 	"callgate/store"
@@ -114,13 +114,13 @@ scp: {listen: ["127.0.0.1:0"]}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	logs := &syncBuffer{}
-	ready := make(chan *server, 1)
+	ready := make(chan *daemon.Daemon, 1)
 	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: logs, ctx: ctx, pinCost: bcrypt.MinCost,
-		serveHook: func(s *server) { ready <- s }}
+		serveHook: func(d *daemon.Daemon) { ready <- d }}
 	done := make(chan int, 1)
 	go func() { done <- e.run([]string{"serve", "--config", cfgFile, "--data", dir}) }()
 
-	var srv *server
+	var srv *daemon.Daemon
 	select {
 	case srv = <-ready:
 	case code := <-done:
@@ -135,9 +135,9 @@ scp: {listen: ["127.0.0.1:0"]}
 
 	// Two INVITEs over UDP: a blocked caller (603) and a VIP (302).
 	var sipAddr net.Addr
-	for _, tr := range srv.tiers {
-		if st, ok := tr.(*sipTier); ok {
-			sipAddr = st.srv.Addr("udp")
+	for _, tr := range srv.Tiers() {
+		if st, ok := tr.(*redirect.Server); ok {
+			sipAddr = st.Addr("udp")
 		}
 	}
 	if sipAddr == nil {
@@ -156,8 +156,8 @@ scp: {listen: ["127.0.0.1:0"]}
 
 	// One AIN Termination_Attempt, as a switch sends it, through the SCP tier.
 	var scpAddr string
-	for _, tr := range srv.tiers {
-		if st, ok := tr.(*scp.Service); ok {
+	for _, tr := range srv.Tiers() {
+		if st, ok := tr.(interface{ Addr() string }); ok && tr.Name() == "scp" {
 			scpAddr = st.Addr()
 		}
 	}
@@ -292,7 +292,7 @@ scp: {listen: ["127.0.0.1:0"]}
 	st.Close()
 	// The daemon refuses what is not an operator command on its files.
 	for _, args := range [][]string{{"serve"}, {"demo"}, {"config", "defaults"}, {"export", "-o", "/tmp/x"}, {"list", "show", "--data", "/tmp"}} {
-		body, _ := json.Marshal(cliRequest{Args: args})
+		body, _ := json.Marshal(daemon.CLIRequest{Args: args})
 		resp, err := http.Post(admin+"/debug/cli", "application/json", bytes.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
@@ -366,77 +366,4 @@ func TestServeFailsCleanlyWhenAPortIsBusy(t *testing.T) {
 		t.Fatalf("store left locked after a failed start: %v", err)
 	}
 	st.Close()
-}
-
-// The operator endpoint answers loopback clients only: the admin listener
-// may face a management network for /metrics.
-func TestServeCLILoopbackOnly(t *testing.T) {
-	s := &server{}
-	for _, tc := range []struct {
-		remote string
-		want   int
-	}{
-		{"192.0.2.7:40000", http.StatusForbidden},
-		{"[2001:db8::1]:40000", http.StatusForbidden},
-		{"127.0.0.1:40000", http.StatusBadRequest}, // past the check: the body is not a request
-		{"[::1]:40000", http.StatusBadRequest},
-	} {
-		req := httptest.NewRequest(http.MethodPost, "/debug/cli", strings.NewReader("not json"))
-		req.RemoteAddr = tc.remote
-		w := httptest.NewRecorder()
-		s.serveCLI(w, req)
-		if w.Code != tc.want {
-			t.Errorf("from %s: status %d, want %d (%s)", tc.remote, w.Code, tc.want, w.Body)
-		}
-	}
-}
-
-// A daemon whose store file was deleted or replaced since it started does
-// not answer for the new file at the same path.
-func TestServeCLIReplacedStore(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, config.StoreFile)
-	old := filepath.Join(dir, "old.db")
-	os.WriteFile(old, []byte("x"), 0o600)
-	oldFI, err := os.Stat(old)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(path, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	s := &server{st: st, stFile: oldFI}
-	body, _ := json.Marshal(cliRequest{Args: []string{"list", "show", "--owner", "x"}, Store: path})
-	req := httptest.NewRequest(http.MethodPost, "/debug/cli", bytes.NewReader(body))
-	req.RemoteAddr = "127.0.0.1:40000"
-	w := httptest.NewRecorder()
-	s.serveCLI(w, req)
-	if w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "restart it") {
-		t.Errorf("status %d: %s", w.Code, w.Body)
-	}
-}
-
-// The capture endpoint checks its parameters and says when there is no SCP.
-func TestServeCaptureErrors(t *testing.T) {
-	s := &server{}
-	for _, tc := range []struct {
-		query, remote string
-		want          int
-	}{
-		{"seconds=0", "127.0.0.1:1", http.StatusBadRequest},
-		{"seconds=x", "127.0.0.1:1", http.StatusBadRequest},
-		{"max=0", "127.0.0.1:1", http.StatusBadRequest},
-		{"seconds=1", "127.0.0.1:1", http.StatusNotFound}, // no SCP tier
-		{"seconds=1", "192.0.2.1:1", http.StatusForbidden},
-	} {
-		req := httptest.NewRequest(http.MethodGet, "/debug/capture?"+tc.query, nil)
-		req.RemoteAddr = tc.remote
-		w := httptest.NewRecorder()
-		s.serveCapture(w, req)
-		if w.Code != tc.want {
-			t.Errorf("%s from %s: %d, want %d (%s)", tc.query, tc.remote, w.Code, tc.want, w.Body)
-		}
-	}
 }

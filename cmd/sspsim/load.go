@@ -27,6 +27,7 @@ func (e *env) loadCmd() *cobra.Command {
 		calledRange, callingRange string
 		callsFile                 string
 		mixes                     []string
+		maxErrors                 float64
 	)
 	cmd := &cobra.Command{
 		Use:   "load --rate N --duration D [--called-range R --calling-range R | --calls-file F | --mix M...]",
@@ -52,7 +53,14 @@ encoded once per scenario and only their transaction ID and digits are
 patched per call; there is no goroutine per call; the latency histogram has
 fixed memory (1.6 % resolution). Latency is measured from the moment a query
 is handed to M3UA, so when the SCP cannot keep up and all --concurrency
-slots are busy the achieved rate drops below the target (see sendRate).`,
+slots are busy the achieved rate drops below the target (see sendRate).
+
+It exits with status 1, saying why on standard error, when the run does not
+measure a working SCP: an association was lost during it (the SCP died or
+the network broke: calls then fail to be sent until it is back), errors
+(calls not sent, returned or answered wrongly; timeouts are a measurement,
+not an error) exceed --max-errors percent of the calls, or no call was
+answered.`,
 		Example: `  # 10 s at 5000 calls/s to a block of 10000 subscribers
   sspsim load --connect 127.0.0.1:2905 --rate 5000 --duration 10s \
       --called-range +1303555xxxx --calling-range +1719555xxxx
@@ -111,8 +119,8 @@ slots are busy the achieved rate drops below the target (see sendRate).`,
 			if err := cf.writeCapture(e, c); err != nil {
 				return err
 			}
-			if sum.Answered == 0 && sum.Gapped == 0 {
-				fmt.Fprintln(e.stderr, "sspsim: no call was answered")
+			if msg := loadFailure(sum, maxErrors); msg != "" {
+				fmt.Fprintln(e.stderr, "sspsim:", msg)
 				return exitError{1}
 			}
 			return nil
@@ -128,8 +136,26 @@ slots are busy the achieved rate drops below the target (see sendRate).`,
 	fl.StringVar(&calledRange, "called-range", "", `called numbers: "+1303555xxxx" or "FIRST-LAST"`)
 	fl.StringVar(&callingRange, "calling-range", "", `calling numbers: "+1719555xxxx" or "FIRST-LAST"`)
 	fl.StringVar(&callsFile, "calls-file", "", `CSV of calls "calling,called[,presentation[,charge[,original-called]]]"`)
+	fl.Float64Var(&maxErrors, "max-errors", 1, "exit 1 when errors exceed this percentage of the calls")
 	fl.StringArrayVar(&mixes, "mix", nil, `a scenario "name=N,weight=W,calling=NUM|RANGE,called=NUM|RANGE,presentation=P,charge=NUM,original-called=NUM" (repeatable)`)
 	return cmd
+}
+
+// loadFailure says why a run does not measure a working SCP ("" if it
+// does): an association lost, errors over maxErrors percent of the calls,
+// or nothing answered.
+func loadFailure(s *ssp.Summary, maxErrors float64) string {
+	switch {
+	case s.AssociationLosses > 0:
+		return fmt.Sprintf("the association to the SCP was lost %d time(s) during the run (the SCP died or the network broke): %d of %d calls could not be sent and %d timed out; the results do not measure a working SCP",
+			s.AssociationLosses, s.NotSent, s.Calls, s.Timeouts)
+	case s.Calls > 0 && float64(s.Errors)*100 > maxErrors*float64(s.Calls):
+		return fmt.Sprintf("%d errors in %d calls (%.2f %%), over --max-errors %g %% (see the errors in the summary)",
+			s.Errors, s.Calls, float64(s.Errors)*100/float64(s.Calls), maxErrors)
+	case s.Answered == 0 && s.Gapped == 0:
+		return "no call was answered"
+	}
+	return ""
 }
 
 func progressLine(p ssp.Progress) string {
@@ -147,6 +173,9 @@ func writeSummary(w io.Writer, s *ssp.Summary) {
 	fmt.Fprintf(w, "duration %.2f s, target %s, concurrency %d\n", s.DurationS, target, s.Concurrency)
 	fmt.Fprintf(w, "calls %d  sent %d  answered %d  gapped %d  timeouts %d  errors %d\n",
 		s.Calls, s.Sent, s.Answered, s.Gapped, s.Timeouts, s.Errors)
+	if s.AssociationLosses > 0 || s.NotSent > 0 {
+		fmt.Fprintf(w, "associations lost %d  calls not sent %d\n", s.AssociationLosses, s.NotSent)
+	}
 	fmt.Fprintf(w, "send rate %.1f/s  answer rate %.1f/s\n", s.SendRate, s.AnswerRate)
 	l := s.Latency
 	fmt.Fprintf(w, "latency ms  min %s  mean %s  p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (%d answers)\n",

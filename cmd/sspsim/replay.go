@@ -9,9 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"callgate/scp/ain"
-	"callgate/sigtran/m3ua"
 	"callgate/sigtran/pcap"
-	"callgate/sigtran/sccp"
 	"callgate/sigtran/tcap"
 	"callgate/simulators/ssp"
 )
@@ -28,57 +26,6 @@ type replayed struct {
 	Live      ssp.Answer  `json:"live"`
 	LiveError string      `json:"liveError,omitempty"`
 	Same      bool        `json:"same"`
-}
-
-// captureQuery is a query found in a capture.
-type captureQuery struct {
-	frame  int
-	op     ain.OpCode
-	tid    tcap.TID
-	params []byte
-}
-
-// queriesOf finds the AIN queries (Query packages with a private-op
-// Invoke) of a capture and the answers to them (packages whose responding
-// TID is the query's originating TID, from the query's destination).
-func queriesOf(msgs []pcap.Message) ([]captureQuery, map[string]*ssp.Answer, map[string]int) {
-	var qs []captureQuery
-	answers := map[string]*ssp.Answer{}
-	answerFrame := map[string]int{}
-	var d m3ua.Data
-	var udt sccp.Message
-	var t tcap.Message
-	for _, pm := range msgs {
-		if d.UnmarshalBinary(pm.Payload) != nil || d.ProtocolData.SI != m3ua.SISCCP {
-			continue
-		}
-		if udt.Decode(d.ProtocolData.Data, sccp.ANSI) != nil || udt.Type.IsService() {
-			continue
-		}
-		err := t.Decode(udt.Data)
-		switch {
-		case t.Type.IsQuery() && err == nil:
-			for _, c := range t.Components {
-				if c.Type.IsInvoke() && c.Op.Class == tcap.Private {
-					qs = append(qs, captureQuery{frame: pm.Frame, op: ain.OpCode(c.Op.Code), tid: t.OrigTID,
-						params: append([]byte(nil), c.Params...)})
-					break
-				}
-			}
-		case t.Type != 0 && !t.RespTID.IsZero():
-			key := t.RespTID.String()
-			if _, seen := answers[key]; seen {
-				continue
-			}
-			a, derr := ssp.DecodeAnswer(append([]byte(nil), udt.Data...))
-			if derr != nil {
-				continue
-			}
-			answers[key] = &a
-			answerFrame[key] = pm.Frame
-		}
-	}
-	return qs, answers, answerFrame
 }
 
 func sameAnswer(a, b *ssp.Answer) bool {
@@ -102,7 +49,11 @@ func (e *env) replayCmd() *cobra.Command {
 Query package with an AIN invoke, e.g. terminationAttempt) in capture order,
 sends each one with its original parameters — under a new transaction ID —
 to the SCP given by --connect, and prints the answer found in the capture
-next to the live one, marking differences. Queries are sent one at a time;
+next to the live one, marking differences. A captured answer belongs to
+the query of its transaction: the one with the same switch point code and
+transaction ID on the same association (transport ports) that came last
+before it, so a capture of several calls that reuse a TID (two runs of
+'sspsim call', a switch restarting) pairs each query with its own answer. Queries are sent one at a time;
 ACG controls the live SCP sends are recorded but do not gap the replay.
 
 It exits with status 1 when a live answer differs from the captured one
@@ -118,7 +69,7 @@ It exits with status 1 when a live answer differs from the captured one
 			if err != nil && len(msgs) == 0 {
 				return err
 			}
-			qs, answers, answerFrame := queriesOf(msgs)
+			qs := queriesOf(msgs)
 			if len(qs) == 0 {
 				return fmt.Errorf("%s: no AIN query in the capture", args[0])
 			}
@@ -137,9 +88,7 @@ It exits with status 1 when a live answer differs from the captured one
 			for _, q := range qs {
 				r := replayed{Frame: q.frame, Query: q.op.String(), QueryTID: q.tid.String(),
 					Params: ain.Describe(q.op, q.params).Params}
-				if a, ok := answers[q.tid.String()]; ok {
-					r.Captured, r.AnswerAt = a, answerFrame[q.tid.String()]
-				}
+				r.Captured, r.AnswerAt = q.answer, q.answerFrame
 				live, err := c.Invoke(cmd.Context(), q.op, q.params)
 				r.Live = live
 				if err != nil {

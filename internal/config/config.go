@@ -1,7 +1,10 @@
 // Package config is callgate's daemon configuration: one YAML file, read
-// strictly (an unknown or misspelt field is an error naming the field and its
-// line, never silently ignored), layered over built-in defaults that serve
-// everything on loopback from ./data.
+// strictly (an unknown or misspelt field, or a value of the wrong type, is
+// an error naming the field and its line, never silently ignored), layered
+// over built-in defaults that serve everything on loopback from ./data.
+// Every problem of a file is reported at once (Problems). The daemon maps
+// each tier's section onto the tier's own Config (package daemon), and
+// `callgate config check` runs those checks too (daemon.Check).
 //
 // Every field is documented here and, with an example value, in
 // callgate.example.yaml at the repository root; `callgate config defaults`
@@ -22,8 +25,10 @@ const (
 // names in the struct tags.
 type Config struct {
 	// DataDir holds the list store (callgate.db) and the decision log
-	// (decisions.db) unless their paths are set explicitly. Relative paths
-	// are relative to the working directory. `--data` overrides it.
+	// (decisions.db) unless their paths are set explicitly. In a file
+	// read by Load, relative data paths are relative to the file's folder
+	// (see Load); without a file, and for `--data` (which overrides it),
+	// to the working directory.
 	DataDir string `yaml:"data_dir"`
 	// ShutdownTimeout bounds a graceful shutdown: tiers stop accepting work,
 	// in-flight requests finish, the decision log is flushed and the store
@@ -106,6 +111,14 @@ type Engine struct {
 	// announce-then-voicemail treatment) who have no announcement of their
 	// own. 0 = none: such calls are plainly blocked.
 	DefaultAnnouncement uint32 `yaml:"default_announcement"`
+	// NoRouteFallback is the answer for a call whose treatment needs the
+	// B2BUA (screen, challenge, voicemail) when the asking tier has no way
+	// to it: no egress route with a routing number (AIN) or a SIP URI (SIP),
+	// and for SIP no screening_uri. "allow" rings the call unscreened,
+	// "block" refuses it. Either way the decision log's trace says
+	// route=missing fallback=apply, the tier counts it in /metrics and
+	// warns, and serve warns at start-up and when routes change.
+	NoRouteFallback string `yaml:"no_route_fallback"`
 }
 
 // SIP is the SIP redirect server (package redirect): INVITEs are answered
@@ -142,6 +155,7 @@ type SIP struct {
 	RouteOverrides map[string]string `yaml:"route_overrides"`
 	// ScreeningURI is the B2BUA screening URI template, used when the egress
 	// route in the store carries no SIP URI. A signed token is appended.
+	// "" = none: such calls get engine.no_route_fallback.
 	ScreeningURI string `yaml:"screening_uri"`
 	// Reject608 answers blocked calls with 608 Rejected (RFC 8688) instead
 	// of 603 Decline; RejectInfoURL (https) is then sent in Call-Info.
@@ -162,7 +176,8 @@ type SIP struct {
 	MaxRate     float64       `yaml:"max_rate"`
 	RateBurst   int           `yaml:"rate_burst"`
 	RetryAfter  time.Duration `yaml:"retry_after"`
-	// DecideTimeout bounds one decision (0 = the engine's own budget).
+	// DecideTimeout is the time budget of one decision: a decision made
+	// later is not used, the INVITE gets 503 + Retry-After (0 = no budget).
 	DecideTimeout time.Duration `yaml:"decide_timeout"`
 	// ServerName is the Server header value; "-" sends none.
 	ServerName string `yaml:"server_name"`
@@ -259,7 +274,9 @@ type ACG struct {
 }
 
 // Default returns the built-in configuration: everything on loopback, data
-// in ./data, SIP on 127.0.0.1:5060, SCP off.
+// in ./data, the SIP redirect server on 127.0.0.1:5060 (UDP and TCP), the
+// SCP on 127.0.0.1:2905 (M3UA over TCP, as an SG), the admin listener on
+// 127.0.0.1:9464.
 func Default() Config {
 	return Config{
 		DataDir:         "data",
@@ -275,6 +292,7 @@ func Default() Config {
 			BatchSize:     1000,
 			FlushInterval: 200 * time.Millisecond,
 		},
+		Engine: Engine{NoRouteFallback: "allow"},
 		SIP: SIP{
 			Enabled:       true,
 			UDP:           "127.0.0.1:5060",

@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/base64"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -60,7 +61,7 @@ decision_log:
   batch_size: 5
   flush_interval: 1s
   no_sync: true
-engine: {default_announcement: 7}
+engine: {default_announcement: 7, no_route_fallback: block}
 sip:
   enabled: true
   udp: "[::1]:5062"
@@ -118,7 +119,7 @@ scp:
 		Store: Store{Path: "/srv/lists.db", LockTimeout: 250 * time.Millisecond},
 		DecisionLog: DecisionLog{Enabled: false, Path: "/srv/dec.db", MaxRecords: -1, MaxAge: 48 * time.Hour,
 			QueueSize: 10, BatchSize: 5, FlushInterval: time.Second, NoSync: true},
-		Engine: Engine{DefaultAnnouncement: 7},
+		Engine: Engine{DefaultAnnouncement: 7, NoRouteFallback: "block"},
 		SIP: SIP{Enabled: true, UDP: "[::1]:5062", TLS: "127.0.0.1:5061", TLSCertFile: "/c.pem", TLSKeyFile: "/k.pem",
 			Stateful: true, UDPReaders: 8,
 			ContinueRoute: "sip:{called}@gw.example;user=phone", RouteOverrides: map[string]string{"east": "sip:{called}@east.example"},
@@ -201,6 +202,7 @@ func TestStrictErrors(t *testing.T) {
 		{"scp register as sg", "scp: {register: true}\n", []string{"scp.register", "role asp"}},
 		{"scp register two rcs", "scp: {role: asp, connect: ['10.0.0.1:2905'], register: true, routing_contexts: [1, 2]}\n", []string{"scp.register", "one routing context"}},
 		{"scp safe answer", "scp: {safe_answer: block}\n", []string{"scp.safe_answer"}},
+		{"no-route fallback", "engine: {no_route_fallback: screen}\n", []string{"engine.no_route_fallback", "allow or block"}},
 		{"scp gap", "scp: {acg: {gap_duration: 100ms}}\n", []string{"scp.acg.gap_duration"}},
 		{"scp heartbeat interval", "scp: {heartbeat_interval: 10ms}\n", []string{"scp.heartbeat_interval", "0 (BEAT off)"}},
 		{"scp heartbeat timeout", "scp: {heartbeat_timeout: 0s}\n", []string{"scp.heartbeat_timeout", "100ms"}},
@@ -311,4 +313,59 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Defect: a value of the wrong type was reported in yaml.v3's words ("line
+// 3: cannot unmarshal !!str `lots` into int"), without the field, and the
+// first kind of problem hid the others. Now each names its line and field
+// and what the field takes, and every problem of the file is listed at
+// once, unknown fields, types and validation together.
+func TestTypeErrorsNameTheFieldAndEveryProblemIsListed(t *testing.T) {
+	in := `shutdown_timeout: 10
+log: {levle: debug, format: xml}
+sip:
+  max_in_flight: lots
+  token_keys: abc
+  route_overrides: {east: 5}
+scp:
+  ssn: 300
+  listen: 127.0.0.1:2905
+  acg: {capacity: [1]}
+  network_appearance: x
+admin: {debug: maybe}
+`
+	c, err := Parse([]byte(in), "p.yaml")
+	var p *Problems
+	if !errors.As(err, &p) {
+		t.Fatalf("error %v is not the list of problems", err)
+	}
+	want := []string{
+		`line 1: shutdown_timeout: want a duration with a unit ("500ms", "10s", "1h"), not "10"`,
+		`line 2: unknown field "levle" in log (valid fields: format, level)`,
+		`line 4: sip.max_in_flight: want a whole number, not "lots"`,
+		`line 5: sip.token_keys: want a list ([a, b] or - lines), not "abc"`,
+		`line 8: scp.ssn: want a whole number from 0 to 255, not "300"`,
+		`line 9: scp.listen: want a list ([a, b] or - lines), not "127.0.0.1:2905"`,
+		`line 10: scp.acg.capacity: want a whole number, not a list`,
+		`line 11: scp.network_appearance: want a whole number from 0 to 4294967295, not "x"`,
+		`line 12: admin.debug: want true or false, not "maybe"`,
+		`log.format: "xml" is not text or json`,
+		`sip.route_overrides.east: "5" does not start with sip:, sips: or tel:`,
+	}
+	if len(p.List) != len(want) {
+		t.Errorf("%d problems, want %d:\n%v", len(p.List), len(want), err)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("report lacks %q:\n%v", w, err)
+		}
+	}
+	if strings.Contains(err.Error(), "unmarshal") || strings.Contains(err.Error(), "!!") {
+		t.Errorf("report speaks yaml.v3's language:\n%v", err)
+	}
+	// The rest of the file still applies (config check goes on with it);
+	// the fields with problems keep their defaults.
+	if c.SIP.MaxInFlight != Default().SIP.MaxInFlight || c.Log.Format != "xml" || c.SIP.RouteOverrides["east"] != "5" {
+		t.Errorf("config returned with the problems: %+v", c)
+	}
 }

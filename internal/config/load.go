@@ -21,24 +21,74 @@ import (
 )
 
 // Load reads the YAML file at path over the defaults and validates the
-// result. Errors name the file, the line and the field.
+// result. Errors name the file, the line and the field. When the file was
+// read as YAML but has problems, the error is a *Problems listing every
+// one, and the Config is returned with it (fields with problems keep their
+// defaults), so `config check` can go on to the daemon's own checks.
+//
+// The data paths (data_dir, default "data", and store.path and
+// decision_log.path when set) are taken relative to the file's folder when
+// relative, not to the working directory: `serve --config FILE` and an
+// operator command given the same FILE then open the same store wherever
+// they are run from (a command run from another folder used to create a
+// new, empty store there).
 func Load(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
-	return Parse(data, path)
+	cfg, perr := Parse(data, path)
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	cfg.resolveDataPaths(dir)
+	return cfg, perr
 }
 
+// resolveDataPaths makes the relative data paths relative to dir.
+func (c *Config) resolveDataPaths(dir string) {
+	for _, p := range []*string{&c.DataDir, &c.Store.Path, &c.DecisionLog.Path} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+}
+
+// Problems are every problem of one configuration file: unknown fields,
+// values of the wrong type (each naming its line and field) and values
+// that fail validation (each naming its field).
+type Problems struct {
+	File string
+	List []error
+}
+
+func (p *Problems) Error() string {
+	if len(p.List) == 1 {
+		return fmt.Sprintf("config %s: %v", p.File, p.List[0])
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "config %s: %d problems:", p.File, len(p.List))
+	for _, e := range p.List {
+		b.WriteString("\n  ")
+		b.WriteString(strings.ReplaceAll(e.Error(), "\n", "\n  "))
+	}
+	return b.String()
+}
+
+// Unwrap returns the problems, for errors.Is and errors.As.
+func (p *Problems) Unwrap() []error { return p.List }
+
 // Parse reads YAML data (named name in errors) over the defaults and
-// validates the result. An empty document gives the defaults.
+// validates the result. An empty document gives the defaults. Problems are
+// returned as for Load.
 func Parse(data []byte, name string) (Config, error) {
 	cfg := Default()
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
-			return cfg, cfg.Validate()
+			return cfg, problems(name, unjoin(cfg.Validate()))
 		}
 		return Config{}, fmt.Errorf("config %s: %s", name, yamlMessage(err))
 	}
@@ -46,19 +96,57 @@ func Parse(data []byte, name string) (Config, error) {
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return Config{}, fmt.Errorf("config %s: more than one YAML document (a second \"---\" section); put everything in one", name)
 	}
-	if err := checkFields(&root, reflect.TypeOf(cfg), "", name); err != nil {
-		return Config{}, err
-	}
+	var fc fieldChecker
+	fc.check(&root, reflect.TypeOf(cfg), "")
+	errs := fc.errs
 	// A document holding only comments decodes to an empty node.
 	if len(root.Content) > 0 && !(root.Kind == yaml.DocumentNode && root.Content[0].Tag == "!!null") {
+		// yaml.v3 decodes every field it can and reports the rest; the
+		// field checker has already named those, by field.
 		if err := root.Decode(&cfg); err != nil {
-			return Config{}, fmt.Errorf("config %s: %s", name, yamlMessage(err))
+			var te *yaml.TypeError
+			if !errors.As(err, &te) {
+				return Config{}, fmt.Errorf("config %s: %s", name, yamlMessage(err))
+			}
+			for _, m := range te.Errors {
+				if !fc.lines[lineOf(m)] {
+					errs = append(errs, errors.New(yamlMessage(&yaml.TypeError{Errors: []string{m}})))
+				}
+			}
 		}
 	}
-	if err := cfg.Validate(); err != nil {
-		return Config{}, fmt.Errorf("config %s: %w", name, err)
+	errs = append(errs, unjoin(cfg.Validate())...)
+	return cfg, problems(name, errs)
+}
+
+// problems is nil without errs, else a *Problems.
+func problems(file string, errs []error) error {
+	if len(errs) == 0 {
+		return nil
 	}
-	return cfg, nil
+	return &Problems{File: file, List: errs}
+}
+
+// unjoin returns the errors joined in err (errors.Join), or err alone.
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// lineOf is the line number of a yaml.v3 message "line N: ...", or 0.
+func lineOf(msg string) int {
+	rest, ok := strings.CutPrefix(msg, "line ")
+	if !ok {
+		return 0
+	}
+	n, _, _ := strings.Cut(rest, ":")
+	line, _ := strconv.Atoi(n)
+	return line
 }
 
 // yamlMessage turns yaml.v3's "yaml: unmarshal errors:\n  line 3: ..." into
@@ -79,24 +167,36 @@ func yamlMessage(err error) string {
 	return strings.TrimPrefix(err.Error(), "yaml: ")
 }
 
-// checkFields walks the YAML tree alongside the Go type and refuses any key
-// the type does not have, naming the file, line, section and the keys that
-// would have been valid. yaml.v3's KnownFields does the check too, but its
-// message names Go types ("not found in type config.SIP"), which an operator
+// fieldChecker walks the YAML tree alongside the Go type and collects a
+// problem for every key the type does not have (naming the line, the
+// section and the keys that would have been valid) and for every value
+// that does not fit its field (naming the line, the field and what it
+// takes). yaml.v3's own messages name Go types ("not found in type
+// config.SIP", "cannot unmarshal !!str into int"), which an operator
 // should not have to decode.
-func checkFields(n *yaml.Node, t reflect.Type, path, file string) error {
+type fieldChecker struct {
+	errs  []error
+	lines map[int]bool // lines with a type problem reported
+}
+
+func (fc *fieldChecker) add(line int, format string, args ...any) {
+	fc.errs = append(fc.errs, fmt.Errorf("line %d: "+format, append([]any{line}, args...)...))
+}
+
+func (fc *fieldChecker) check(n *yaml.Node, t reflect.Type, path string) {
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if n.Kind != yaml.DocumentNode && n.Tag == "!!null" {
+		return // an empty value leaves the default
+	}
 	switch n.Kind {
 	case yaml.DocumentNode:
 		for _, c := range n.Content {
-			if err := checkFields(c, t, path, file); err != nil {
-				return err
-			}
+			fc.check(c, t, path)
 		}
 	case yaml.MappingNode:
 		switch t.Kind() {
@@ -105,37 +205,86 @@ func checkFields(n *yaml.Node, t reflect.Type, path, file string) error {
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, v := n.Content[i], n.Content[i+1]
 				if k.Value == "<<" { // merge key: check what it merges
-					if err := checkFields(v, t, path, file); err != nil {
-						return err
-					}
+					fc.check(v, t, path)
 					continue
 				}
 				f, ok := fields[k.Value]
 				if !ok {
-					return fmt.Errorf("config %s: line %d: unknown field %q in %s (valid fields: %s)",
-						file, k.Line, k.Value, section(path), strings.Join(sortedKeys(fields), ", "))
+					fc.add(k.Line, "unknown field %q in %s (valid fields: %s)",
+						k.Value, section(path), strings.Join(sortedKeys(fields), ", "))
+					continue
 				}
-				if err := checkFields(v, f.Type, join(path, k.Value), file); err != nil {
-					return err
-				}
+				fc.check(v, f.Type, join(path, k.Value))
 			}
 		case reflect.Map:
 			for i := 0; i+1 < len(n.Content); i += 2 {
-				if err := checkFields(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value), file); err != nil {
-					return err
-				}
+				fc.check(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value))
 			}
+		default:
+			fc.typeProblem(n, path, "a single value ("+kindWord(t)+"), not a section")
 		}
 	case yaml.SequenceNode:
-		if t.Kind() == reflect.Slice {
-			for i, c := range n.Content {
-				if err := checkFields(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i), file); err != nil {
-					return err
-				}
-			}
+		if t.Kind() != reflect.Slice {
+			fc.typeProblem(n, path, kindWord(t)+", not a list")
+			return
+		}
+		for i, c := range n.Content {
+			fc.check(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
+		}
+	case yaml.ScalarNode:
+		switch t.Kind() {
+		case reflect.Struct, reflect.Map:
+			fc.typeProblem(n, path, fmt.Sprintf("a section of key: value lines, not %q", n.Value))
+			return
+		case reflect.Slice:
+			fc.typeProblem(n, path, fmt.Sprintf("a list ([a, b] or - lines), not %q", n.Value))
+			return
+		}
+		if err := n.Decode(reflect.New(t).Interface()); err != nil {
+			fc.typeProblem(n, path, fmt.Sprintf("%s, not %q", kindWord(t), n.Value))
 		}
 	}
-	return nil
+}
+
+func (fc *fieldChecker) typeProblem(n *yaml.Node, path, want string) {
+	if fc.lines == nil {
+		fc.lines = map[int]bool{}
+	}
+	fc.lines[n.Line] = true
+	fc.add(n.Line, "%s: want %s", section(path), want)
+}
+
+// kindWord says in words what a field of type t takes.
+func kindWord(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == reflect.TypeOf(time.Duration(0)) {
+		return `a duration with a unit ("500ms", "10s", "1h")`
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		return "a whole number"
+	case reflect.Uint8:
+		return "a whole number from 0 to 255"
+	case reflect.Uint16:
+		return "a whole number from 0 to 65535"
+	case reflect.Uint32:
+		return "a whole number from 0 to 4294967295"
+	case reflect.Uint, reflect.Uint64:
+		return "a whole number, 0 or more"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "text"
+	case reflect.Slice:
+		return "a list"
+	case reflect.Struct, reflect.Map:
+		return "a section"
+	}
+	return t.String()
 }
 
 func section(path string) string {
@@ -253,6 +402,9 @@ func (c *Config) Validate() error {
 	if dl.FlushInterval <= 0 {
 		bad("decision_log.flush_interval", "%s is not positive", dl.FlushInterval)
 	}
+	if f := c.Engine.NoRouteFallback; f != "allow" && f != "block" {
+		bad("engine.no_route_fallback", "%q is not allow or block", f)
+	}
 	errs = append(errs, c.SIP.validate()...)
 	errs = append(errs, c.SCP.validate()...)
 	return errors.Join(errs...)
@@ -310,8 +462,11 @@ func (s *SIP) validate() []error {
 	if s.UDPReaders < 0 {
 		bad("udp_readers", "%d is negative (0 = GOMAXPROCS, at least 4)", s.UDPReaders)
 	}
-	for _, u := range []struct{ name, v string }{{"continue_route", s.ContinueRoute}, {"screening_uri", s.ScreeningURI}} {
-		if s.Enabled && u.v == "" {
+	for _, u := range []struct {
+		name, v  string
+		required bool
+	}{{"continue_route", s.ContinueRoute, true}, {"screening_uri", s.ScreeningURI, false}} {
+		if s.Enabled && u.required && u.v == "" {
 			bad(u.name, "required when the SIP tier is enabled")
 		} else if u.v != "" && !hasURIScheme(u.v) {
 			bad(u.name, "%q does not start with sip:, sips: or tel:", u.v)

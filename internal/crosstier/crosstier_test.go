@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"callgate/e164"
 	"callgate/policy"
 	"callgate/policy/token"
@@ -29,6 +31,7 @@ type verdict struct {
 	Class   string        // ring, block, announce-then-release, sip-tier
 	Action  policy.Action // for sip-tier: which conversation (SIP token / engine)
 	Routing e164.Number   // AIN forwardCall destination
+	B2BUA   string        // SIP: the host of the B2BUA the 302 sent the call to
 }
 
 func (v verdict) String() string {
@@ -78,48 +81,85 @@ var calls = []call{
 	{"blocked caller to a non-subscriber", storetest.BlockedCaller, "+12125550100", policy.PresentationAllowed},
 }
 
-func TestBothTiersGiveTheSameVerdict(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	st := storetest.Fixture(t)
-	engine := policy.New(st)
+// tiers is the AIN SCP and the SIP redirect server running over one
+// engine, with a switch attached to the SCP.
+type tiers struct {
+	sw      *ssp.Client
+	sipAddr string
+	rs      *redirect.Server
+	reg     *prometheus.Registry // the SCP's metrics
+	key     token.Key
+	n       int // INVITEs sent, for unique Call-IDs
+}
+
+// startTiers starts both tiers over d; screeningURI is the SIP tier's
+// ScreeningURI ("" = none).
+func startTiers(t *testing.T, ctx context.Context, d policy.Decider, screeningURI string) *tiers {
+	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
+	tt := &tiers{reg: prometheus.NewRegistry(), key: token.Key{ID: 1, Secret: bytes.Repeat([]byte{0x5a}, 32)}}
 
 	// The AIN SCP, as an SG accepting the switch on loopback TCP.
 	svc, err := scp.New(scp.Config{
 		Role: m3ua.RoleSG, Network: "tcp", Listen: "127.0.0.1:0",
 		PointCode: sccp.ANSIPointCode(244, 2, 20), SSN: 248, RoutingContexts: []uint32{10},
 		Logger: quiet,
-	}, engine)
+	}, d, scp.WithRegisterer(tt.reg))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := svc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	defer svc.Shutdown(context.Background())
-	sw, err := ssp.Dial(ctx, ssp.Config{Connect: []string{svc.Addr()}, RoutingContexts: []uint32{10}, Timeout: 5 * time.Second})
+	t.Cleanup(func() { svc.Shutdown(context.Background()) })
+	tt.sw, err = ssp.Dial(ctx, ssp.Config{Connect: []string{svc.Addr()}, RoutingContexts: []uint32{10}, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sw.Close()
+	t.Cleanup(func() { tt.sw.Close() })
 
 	// The SIP redirect server on loopback UDP.
-	key := token.Key{ID: 1, Secret: bytes.Repeat([]byte{0x5a}, 32)}
-	rs, err := redirect.New(redirect.Config{
-		UDP: "127.0.0.1:0", ContinueRoute: "sip:{called}@gw.carrier.example", ScreeningURI: "sip:screen@b2bua.invalid",
-		TokenKeys: []token.Key{key}, TokenKeyID: key.ID, TokenLifetime: time.Minute, Logger: quiet,
-	}, engine)
+	tt.rs, err = redirect.New(redirect.Config{
+		UDP: "127.0.0.1:0", ContinueRoute: "sip:{called}@gw.carrier.example", ScreeningURI: screeningURI,
+		TokenKeys: []token.Key{tt.key}, TokenKeyID: tt.key.ID, TokenLifetime: time.Minute, Logger: quiet,
+	}, d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rs.Listen(); err != nil {
+	if err := tt.rs.Listen(); err != nil {
 		t.Fatal(err)
 	}
-	go rs.Serve(ctx)
-	sipAddr := rs.Addr("udp").String()
+	sctx, cancel := context.WithCancel(ctx)
+	t.Cleanup(cancel)
+	go tt.rs.Serve(sctx)
+	tt.sipAddr = tt.rs.Addr("udp").String()
+	return tt
+}
 
-	for i, c := range calls {
+// scpFallbacks reads callgate_scp_no_route_fallback_total.
+func (tt *tiers) scpFallbacks(t *testing.T) float64 {
+	t.Helper()
+	mfs, err := tt.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "callgate_scp_no_route_fallback_total" {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatal("callgate_scp_no_route_fallback_total not exported")
+	return 0
+}
+
+func TestBothTiersGiveTheSameVerdict(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	st := storetest.Fixture(t)
+	engine := policy.New(st)
+	tt := startTiers(t, ctx, engine, "sip:screen@b2bua.invalid")
+
+	for _, c := range calls {
 		t.Run(c.name, func(t *testing.T) {
 			var calling e164.Number
 			if c.calling != "" {
@@ -129,15 +169,15 @@ func TestBothTiersGiveTheSameVerdict(t *testing.T) {
 
 			ainCall := policy.Call{Calling: calling, Called: called, Presentation: c.presentation, Origin: policy.OriginAIN}
 			sipCall := ainCall
-			sipCall.Origin = policy.OriginSIP
+			sipCall.Origin, sipCall.DefaultRoute = policy.OriginSIP, true // the SIP tier has a screening URI
 			wantAIN := engineVerdict(engine.Decide(ctx, ainCall))
 			wantSIP := engineVerdict(engine.Decide(ctx, sipCall))
 			if wantAIN.Class != wantSIP.Class || wantAIN.Action != wantSIP.Action {
 				t.Fatalf("the engine itself differs by origin: AIN %v, SIP %v", wantAIN, wantSIP)
 			}
 
-			gotAIN := askAIN(t, ctx, sw, calling, called, c.presentation)
-			gotSIP := askSIP(t, sipAddr, key, calling, called, c.presentation, i)
+			gotAIN := tt.askAIN(t, ctx, calling, called, c.presentation)
+			gotSIP := tt.askSIP(t, calling, called, c.presentation)
 			t.Logf("engine %v, AIN %v, SIP %v", wantAIN, gotAIN, gotSIP)
 
 			if gotAIN.Class != wantAIN.Class {
@@ -155,7 +195,7 @@ func TestBothTiersGiveTheSameVerdict(t *testing.T) {
 	}
 }
 
-func askAIN(t *testing.T, ctx context.Context, sw *ssp.Client, calling, called e164.Number, p policy.Presentation) verdict {
+func (tt *tiers) askAIN(t *testing.T, ctx context.Context, calling, called e164.Number, p policy.Presentation) verdict {
 	t.Helper()
 	pres := ssp.PresentationAllowed
 	switch p {
@@ -164,7 +204,7 @@ func askAIN(t *testing.T, ctx context.Context, sw *ssp.Client, calling, called e
 	case policy.PresentationUnavailable:
 		pres = ssp.PresentationUnavailable
 	}
-	ans, err := sw.TerminationAttempt(ctx, ssp.TA{Calling: calling, Called: called, Presentation: pres})
+	ans, err := tt.sw.TerminationAttempt(ctx, ssp.TA{Calling: calling, Called: called, Presentation: pres})
 	if err != nil {
 		t.Fatalf("AIN query: %v", err)
 	}
@@ -196,9 +236,11 @@ func askAIN(t *testing.T, ctx context.Context, sw *ssp.Client, calling, called e
 }
 
 // askSIP sends one INVITE and reads the final response.
-func askSIP(t *testing.T, addr string, key token.Key, calling, called e164.Number, p policy.Presentation, n int) verdict {
+func (tt *tiers) askSIP(t *testing.T, calling, called e164.Number, p policy.Presentation) verdict {
 	t.Helper()
-	conn, err := net.Dial("udp", addr)
+	tt.n++
+	n, key := tt.n, tt.key
+	conn, err := net.Dial("udp", tt.sipAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,9 +287,10 @@ func askSIP(t *testing.T, addr string, key token.Key, calling, called e164.Numbe
 			}
 			raw := uriParam(contact, token.URIParam)
 			if raw == "" {
-				_ = u
 				return verdict{Class: "ring"}
 			}
+			// sip:user@host;params: the B2BUA the call was sent to.
+			_, host, _ := strings.Cut(strings.SplitN(u.Opaque, ";", 2)[0], "@")
 			cl, err := token.Verify([]token.Key{key}, raw, time.Now())
 			if err != nil {
 				t.Fatalf("302 carries a token that does not verify: %v", err)
@@ -256,9 +299,9 @@ func askSIP(t *testing.T, addr string, key token.Key, calling, called e164.Numbe
 				t.Errorf("token called %v, want %v", cl.Called, called)
 			}
 			if cl.Action == policy.ActionBlockWithAnnouncement {
-				return verdict{Class: "announce-then-release", Action: cl.Action}
+				return verdict{Class: "announce-then-release", Action: cl.Action, B2BUA: host}
 			}
-			return verdict{Class: "sip-tier", Action: cl.Action}
+			return verdict{Class: "sip-tier", Action: cl.Action, B2BUA: host}
 		case status == 603 || status == 608:
 			return verdict{Class: "block"}
 		}

@@ -141,6 +141,8 @@ var (
 	dlWritten  = desc("decision_log_written_total", "Decisions committed to the decision log file.")
 	dlDropped  = desc("decision_log_dropped_total", "Decisions not logged because the queue was full or the log closed.")
 	dlFailed   = desc("decision_log_failed_total", "Decisions lost because their batch's commit failed.")
+	dlWriteErr = desc("decision_log_write_failures_total", "Decision log commits that failed (disk full, I/O error); each loses its batch.")
+	dlFailing  = desc("decision_log_failing", "1 while the decision log's last commit failed (decisions are being lost; calls are still answered), else 0.")
 	dlPruned   = desc("decision_log_pruned_total", "Records removed by the size and age bounds.")
 	dlQueued   = desc("decision_log_queued", "Decisions waiting for the writer now.")
 	dlStored   = desc("decision_log_stored", "Records in the decision log file now.")
@@ -153,7 +155,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 type dlogCollector struct{ stats func() decisionlog.Stats }
 
 func (c *dlogCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{dlRecorded, dlWritten, dlDropped, dlFailed, dlPruned, dlQueued, dlStored} {
+	for _, d := range []*prometheus.Desc{dlRecorded, dlWritten, dlDropped, dlFailed, dlWriteErr, dlFailing, dlPruned, dlQueued, dlStored} {
 		ch <- d
 	}
 }
@@ -164,6 +166,12 @@ func (c *dlogCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(dlWritten, prometheus.CounterValue, float64(s.Written))
 	ch <- prometheus.MustNewConstMetric(dlDropped, prometheus.CounterValue, float64(s.Dropped))
 	ch <- prometheus.MustNewConstMetric(dlFailed, prometheus.CounterValue, float64(s.Failed))
+	ch <- prometheus.MustNewConstMetric(dlWriteErr, prometheus.CounterValue, float64(s.WriteFailures))
+	failing := 0.0
+	if s.Failing {
+		failing = 1
+	}
+	ch <- prometheus.MustNewConstMetric(dlFailing, prometheus.GaugeValue, failing)
 	ch <- prometheus.MustNewConstMetric(dlPruned, prometheus.CounterValue, float64(s.Pruned))
 	ch <- prometheus.MustNewConstMetric(dlQueued, prometheus.GaugeValue, float64(s.Queued))
 	ch <- prometheus.MustNewConstMetric(dlStored, prometheus.GaugeValue, float64(s.Stored))

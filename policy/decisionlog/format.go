@@ -11,12 +11,12 @@ import (
 	"callgate/policy"
 )
 
-// recordJSON is the JSON shape of a Record (`callgate log search --json`,
-// the REST API). Enums are names; numbers are "+E.164"; latency is in
+// recordJSON is the JSON shape of a Record (`callgate log search --json`). Enums are names; numbers are "+E.164"; latency is in
 // nanoseconds so scripts need not parse Go durations.
 type recordJSON struct {
 	Time           time.Time           `json:"time"`
 	Origin         policy.Origin       `json:"origin"`
+	Direction      policy.Direction    `json:"direction,omitempty"`
 	Peer           string              `json:"peer,omitempty"`
 	Calling        e164.Number         `json:"calling,omitempty"`
 	Called         e164.Number         `json:"called,omitempty"`
@@ -43,7 +43,7 @@ type recordJSON struct {
 //	 "action":"block","subscriber":1,"trace":[...],"latency_ns":850}
 func (r Record) MarshalJSON() ([]byte, error) {
 	return json.Marshal(recordJSON{
-		Time: r.Time.UTC(), Origin: r.Origin, Peer: r.Peer,
+		Time: r.Time.UTC(), Origin: r.Origin, Direction: r.Direction, Peer: r.Peer,
 		Calling: r.Calling, Called: r.Called, OriginalCalled: r.OriginalCalled,
 		Presentation: r.Presentation, Attestation: r.Attestation, Reputation: r.Reputation,
 		KeyMatch: r.KeyMatch, FraudLocked: r.FraudLocked,
@@ -60,7 +60,7 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("decisionlog: record: %w", err)
 	}
 	*r = Record{
-		Time: j.Time, Origin: j.Origin, Peer: j.Peer,
+		Time: j.Time, Origin: j.Origin, Direction: j.Direction, Peer: j.Peer,
 		Calling: j.Calling, Called: j.Called, OriginalCalled: j.OriginalCalled,
 		Presentation: j.Presentation, Attestation: j.Attestation, Reputation: j.Reputation,
 		KeyMatch: j.KeyMatch, FraudLocked: j.FraudLocked,
@@ -88,6 +88,9 @@ func (r *Record) AppendText(b []byte) []byte {
 	b = r.Time.UTC().AppendFormat(b, TimeLayout)
 	b = append(b, ' ')
 	b = append(b, r.Origin.String()...)
+	if r.Direction == policy.DirectionOriginating {
+		b = append(b, " originating"...)
+	}
 	b = append(b, ' ')
 	if r.Peer != "" {
 		b = append(b, r.Peer...)

@@ -12,6 +12,10 @@
 // called) and time range, newest first, through a number index, without
 // scanning the log.
 //
+// A log that cannot write (disk full) loses decisions, never calls: see
+// health.go for what it counts, reports (Health) and logs, at a bounded
+// rate, meanwhile.
+//
 // A commit writes its records as a few segments (segment.go: up to
 // segmentMax records each, one bbolt Put each) and its index entries as
 // one sorted block (index.go), and pruning deletes whole segments: the
@@ -88,10 +92,11 @@ type Options struct {
 	// NoSync skips the fsync at each batch commit (tests, tmpfs). A crash
 	// may then lose recent batches; the file stays consistent either way.
 	NoSync bool
-	// Logger receives write errors; nil means slog.Default().
+	// Logger receives write errors (rate-limited, see health.go); nil
+	// means slog.Default().
 	Logger *slog.Logger
-	// Now is the clock used for records without a time and for MaxAge;
-	// nil means time.Now.
+	// Now is the clock used for records without a time, for MaxAge and
+	// for the rate of the write-error lines; nil means time.Now.
 	Now func() time.Time
 }
 
@@ -127,15 +132,17 @@ func (o *Options) setDefaults() error {
 var ErrClosed = errors.New("decisionlog: log is closed")
 
 // Stats are the log's counters, for the metrics endpoint. All are totals
-// since Open except Queued and Stored.
+// since Open except Queued, Stored and Failing.
 type Stats struct {
-	Recorded uint64 // accepted by Record into the queue
-	Dropped  uint64 // refused by Record: queue full or log closed
-	Written  uint64 // committed to the file
-	Failed   uint64 // lost because their batch's commit failed
-	Pruned   uint64 // removed by the size/age bounds
-	Queued   int    // waiting for the writer now
-	Stored   uint64 // records in the file now
+	Recorded      uint64 // accepted by Record into the queue
+	Dropped       uint64 // refused by Record: queue full or log closed
+	Written       uint64 // committed to the file
+	Failed        uint64 // lost because their batch's commit failed
+	WriteFailures uint64 // commits that failed (disk full, I/O error)
+	Pruned        uint64 // removed by the size/age bounds
+	Queued        int    // waiting for the writer now
+	Stored        uint64 // records in the file now
+	Failing       bool   // the last commit failed (see Health)
 }
 
 // counter is an atomic counter on its own cache line: Record bumps one on
@@ -155,8 +162,8 @@ type Log struct {
 	readOnly bool
 
 	queue    *ring
-	kick     chan struct{} // a batch is waiting (capacity 1)
-	flushReq chan chan error
+	kick     chan struct{}      // a batch is waiting (capacity 1)
+	flushReq chan chan struct{} // a Flush waiting for the writer
 	stop     chan struct{}
 	done     chan struct{}
 
@@ -164,12 +171,16 @@ type Log struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	recorded counter
-	dropped  counter
-	written  counter
-	failed   counter
-	pruned   counter
-	stored   counter
+	recorded      counter
+	dropped       counter
+	written       counter
+	failed        counter
+	writeFailures counter
+	pruned        counter
+	stored        counter
+
+	failing atomic.Bool // the last commit failed; details in health
+	health  health
 
 	// Owned by the writer goroutine.
 	w writerState
@@ -189,7 +200,7 @@ type writerState struct {
 	merges         []mergeRef // the blocks merged into this batch's
 	victims        []victim   // keys chosen for pruning
 	logState                  // changed only by a commit that succeeds
-	lastErr        error      // last commit error, reported by Flush and Close
+	lastErr        error      // last commit error (nil after a success)
 }
 
 // logState is what the writer knows of the file between commits.
@@ -252,7 +263,7 @@ func Open(path string, opts Options) (*Log, error) {
 		db: db, path: path, opts: opts,
 		queue:    newRing(opts.QueueSize),
 		kick:     make(chan struct{}, 1),
-		flushReq: make(chan chan error),
+		flushReq: make(chan chan struct{}),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
@@ -460,31 +471,38 @@ func (l *Log) Record(r Record) {
 	}
 }
 
-// Flush waits until every record queued before the call is committed, and
-// returns the commit error if any. Not for the hot path: it is for tests,
-// the CLI and shutdown.
+// Flush waits until every record queued before the call is committed, or
+// counted as lost because its commit failed (Stats.Failed). It is a
+// barrier, not a health check: it returns an error (ErrClosed) only after
+// Close, so that a search flushing first still works while the disk is
+// full; Health tells whether the records were written. Not for the hot
+// path: it is for tests, the CLI and shutdown.
 func (l *Log) Flush() error {
 	if l == nil || l.readOnly {
 		return nil
 	}
-	req := make(chan error, 1)
+	req := make(chan struct{}, 1)
 	select {
 	case l.flushReq <- req:
 	case <-l.done:
 		return ErrClosed
 	}
 	select {
-	case err := <-req:
-		return err
+	case <-req:
+		return nil
 	case <-l.done:
 		return ErrClosed
 	}
 }
 
 // Close writes what is queued, stops the writer and closes the file. It
-// returns the last write error, if any, joined with the close error. A
-// Record racing with Close may be accepted but not written; it is then
-// counted in Dropped as well as Recorded.
+// returns an error only when the file cannot be closed. Decisions it could
+// not write (a full disk) do not make it fail: they are counted in
+// Stats.Failed, and when the final commit fails too Close logs one line
+// with the decisions lost in the outage; Health still tells afterwards. A
+// daemon stopping on a full disk has answered every call, so its stop is
+// clean. A Record racing with Close may be accepted but not written; it is
+// then counted in Dropped as well as Recorded.
 func (l *Log) Close() error {
 	if l == nil {
 		return nil
@@ -495,7 +513,9 @@ func (l *Log) Close() error {
 		if !l.readOnly {
 			close(l.stop)
 			<-l.done
-			werr = l.w.lastErr
+			if err := l.Health(); err != nil {
+				l.opts.Logger.Error("decision log closed while failing", "path", l.path, "err", err)
+			}
 			// Records that slipped in between the writer's last drain and
 			// now cannot be written any more: count them as dropped.
 			var r Record
@@ -517,13 +537,15 @@ func (l *Log) Stats() Stats {
 		return Stats{}
 	}
 	return Stats{
-		Recorded: l.recorded.Load(),
-		Dropped:  l.dropped.Load(),
-		Written:  l.written.Load(),
-		Failed:   l.failed.Load(),
-		Pruned:   l.pruned.Load(),
-		Queued:   l.queuedLen(),
-		Stored:   l.stored.Load(),
+		Recorded:      l.recorded.Load(),
+		Dropped:       l.dropped.Load(),
+		Written:       l.written.Load(),
+		Failed:        l.failed.Load(),
+		WriteFailures: l.writeFailures.Load(),
+		Pruned:        l.pruned.Load(),
+		Queued:        l.queuedLen(),
+		Stored:        l.stored.Load(),
+		Failing:       l.failing.Load(),
 	}
 }
 
@@ -547,7 +569,7 @@ func (l *Log) run() {
 		case req := <-l.flushReq:
 			l.drain()
 			l.commit()
-			req <- l.w.lastErr
+			req <- struct{}{}
 		case <-l.stop:
 			l.drain()
 			l.commit()
@@ -604,8 +626,9 @@ func (l *Log) pruneDue(st *logState, cutoff uint64) bool {
 }
 
 // commit writes the batch, its index block and prunes, in one
-// transaction. A failed commit loses its batch (counted in Failed and
-// logged): retrying a batch a full disk refused would only grow memory.
+// transaction. A failed commit loses its batch (counted and reported, see
+// health.go): retrying a batch a full disk refused would only grow memory,
+// and the queue behind it would drop instead.
 func (l *Log) commit() {
 	w := &l.w
 	cutoff := uint64(0)
@@ -672,11 +695,11 @@ func (l *Log) commit() {
 	w.merges = w.merges[:0]
 	if err != nil {
 		w.lastErr = err
-		l.failed.Add(n)
-		l.opts.Logger.Error("decision log write failed; batch lost", "path", l.path, "records", n, "err", err)
+		l.commitFailed(err, n)
 		return
 	}
 	w.lastErr = nil
+	l.commitSucceeded()
 	w.logState = st
 	l.written.Add(n)
 	l.pruned.Add(pruned)

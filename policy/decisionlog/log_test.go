@@ -627,11 +627,16 @@ func TestWriteFailureCounted(t *testing.T) {
 	for range 3 {
 		l.Record(Record{Called: nA, Action: policy.ActionAllow})
 	}
-	if err := l.Flush(); err == nil {
-		t.Fatal("Flush hid a failed commit")
+	// Flush is a barrier, not a health check: the failure shows in Health
+	// and Stats.
+	if err := l.Flush(); err != nil {
+		t.Fatalf("Flush after a failed commit: %v", err)
 	}
-	if s := l.Stats(); s.Failed != 3 || s.Written != 0 {
+	if s := l.Stats(); s.Failed != 3 || s.Written != 0 || s.WriteFailures != 1 || !s.Failing {
 		t.Fatalf("stats = %+v", s)
+	}
+	if err := l.Health(); !errors.Is(err, ErrWriteFailing) || !errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		t.Fatalf("Health = %v", err)
 	}
 	if _, err := l.Search(Query{}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Search on a closed file: %v", err)
@@ -641,6 +646,9 @@ func TestWriteFailureCounted(t *testing.T) {
 func TestNilLog(t *testing.T) {
 	var l *Log
 	l.Record(sample()) // no panic: logging is optional
+	if err := l.Health(); err != nil {
+		t.Fatal(err)
+	}
 	if err := l.Flush(); err != nil {
 		t.Fatal(err)
 	}
@@ -686,6 +694,47 @@ func TestWrap(t *testing.T) {
 	r := recs[0]
 	if r.Call() != call || r.Decision() != want || r.Time.IsZero() || r.Latency < 0 {
 		t.Fatalf("record = %+v", r)
+	}
+}
+
+// TestWrapOrigination: an outgoing call decided by the engine through Wrap
+// is in the log as an origination, with the originating chain's trace, in
+// the binary and both rendered forms.
+func TestWrapOrigination(t *testing.T) {
+	l := openTest(t, testOptions())
+	d := Wrap(policy.New(nil), l)
+	call := policy.Call{Calling: nD, Called: e164.MustParse("+442079460000"), Origin: policy.OriginAIN,
+		Direction: policy.DirectionOriginating, FraudLocked: true, Peer: "1-2-3"}
+	dec := d.Decide(context.Background(), call)
+	if dec.Action != policy.ActionBlock {
+		t.Fatalf("locked line to an international number: %v", dec.String())
+	}
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	recs := mustSearch(t, l, Query{Number: nD})
+	if len(recs) != 1 {
+		t.Fatalf("%d records", len(recs))
+	}
+	r := recs[0]
+	if r.Direction != policy.DirectionOriginating || r.Call() != call || r.Decision() != dec {
+		t.Fatalf("record = %+v", r)
+	}
+	if s := r.String(); !strings.Contains(s, " ain originating 1-2-3 ") || !strings.Contains(s, "[line=no fraud=yes destination=yes]") {
+		t.Errorf("text: %s", s)
+	}
+	b, err := json.Marshal(r)
+	if err != nil || !strings.Contains(string(b), `"direction":"originating"`) {
+		t.Errorf("json: %s %v", b, err)
+	}
+	var back Record
+	if err := json.Unmarshal(b, &back); err != nil || back.Direction != policy.DirectionOriginating {
+		t.Errorf("json round trip: %+v %v", back, err)
+	}
+	// A record of a terminating call says nothing about direction.
+	term := sample()
+	if b, _ := json.Marshal(term); strings.Contains(string(b), "direction") || strings.Contains(term.String(), "originating") {
+		t.Errorf("terminating record mentions a direction: %s", b)
 	}
 }
 

@@ -16,7 +16,8 @@ import (
 type Record struct {
 	Time           time.Time // when the tier received the query
 	Origin         policy.Origin
-	Peer           string // originating point code or SIP source
+	Direction      policy.Direction // originating: an outgoing call (AIN originating trigger)
+	Peer           string           // originating point code or SIP source
 	Calling        e164.Number
 	Called         e164.Number
 	OriginalCalled e164.Number
@@ -40,7 +41,7 @@ type Record struct {
 // latency. It copies values only (no allocation).
 func NewRecord(t time.Time, c *policy.Call, d *policy.Decision, latency time.Duration) Record {
 	return Record{
-		Time: t, Origin: c.Origin, Peer: c.Peer,
+		Time: t, Origin: c.Origin, Direction: c.Direction, Peer: c.Peer,
 		Calling: c.Calling, Called: c.Called, OriginalCalled: c.OriginalCalled,
 		Presentation: c.Presentation, Attestation: c.Attestation, Reputation: c.Reputation,
 		KeyMatch: c.KeyMatch, FraudLocked: c.FraudLocked,
@@ -54,7 +55,7 @@ func NewRecord(t time.Time, c *policy.Call, d *policy.Decision, latency time.Dur
 func (r *Record) Call() policy.Call {
 	return policy.Call{
 		Calling: r.Calling, Called: r.Called, OriginalCalled: r.OriginalCalled,
-		Presentation: r.Presentation, Origin: r.Origin, Peer: r.Peer,
+		Presentation: r.Presentation, Origin: r.Origin, Direction: r.Direction, Peer: r.Peer,
 		Attestation: r.Attestation, Reputation: r.Reputation, KeyMatch: r.KeyMatch, FraudLocked: r.FraudLocked,
 	}
 }
@@ -74,7 +75,9 @@ func (r *Record) Decision() policy.Decision {
 //	called       uvarint    } first, so the index can be rebuilt without the rest
 //	original     uvarint   /
 //	origin, presentation, attestation, reputation, key match, action, flags
-//	             7 bytes (flags: bit 0 fraud locked, bit 1 PIN allowed)
+//	             7 bytes (flags: bit 0 fraud locked, bit 1 PIN allowed,
+//	             bit 2 originating; records written before bit 2 existed
+//	             read as terminating, which they all were)
 //	subscriber, announcement, latency (ns), route routing number
 //	             uvarint each
 //	peer, voicemail, route name, route SIP URI
@@ -85,6 +88,8 @@ const recordVersion = 1
 const (
 	flagFraudLocked = 1 << 0
 	flagPINAllowed  = 1 << 1
+	flagOriginating = 1 << 2
+	knownFlags      = flagFraudLocked | flagPINAllowed | flagOriginating
 )
 
 // maxString bounds each string field on disk; longer values are cut (a
@@ -106,6 +111,9 @@ func appendRecord(b []byte, r *Record) []byte {
 	}
 	if r.PINAllowed {
 		flags |= flagPINAllowed
+	}
+	if r.Direction == policy.DirectionOriginating {
+		flags |= flagOriginating
 	}
 	b = append(b, byte(r.Origin), byte(r.Presentation), byte(r.Attestation), byte(r.Reputation),
 		byte(r.KeyMatch), byte(r.Action), flags)
@@ -257,6 +265,10 @@ func decodeRecord(b []byte, r *Record) error {
 	flags := d.byte("flags")
 	r.FraudLocked = flags&flagFraudLocked != 0
 	r.PINAllowed = flags&flagPINAllowed != 0
+	r.Direction = policy.DirectionTerminating
+	if flags&flagOriginating != 0 {
+		r.Direction = policy.DirectionOriginating
+	}
 	r.Subscriber = d.u32("subscriber")
 	r.Announcement = d.u32("announcement")
 	lat := d.uvarint("latency")
@@ -288,7 +300,7 @@ func decodeRecord(b []byte, r *Record) error {
 		r.Reputation.Valid() && r.KeyMatch.Valid() && r.Action.Valid()) {
 		d.fail("unknown origin, presentation, signal or action value")
 	}
-	if d.err == nil && flags&^(flagFraudLocked|flagPINAllowed) != 0 {
+	if d.err == nil && flags&^knownFlags != 0 {
 		d.fail("unknown flags")
 	}
 	return d.err

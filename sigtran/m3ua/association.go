@@ -501,15 +501,17 @@ func (a *Association) fail(err error) {
 		close(a.done)
 		a.conn.Close()
 		e := a.ep
-		if !errors.Is(err, errOrderlyClose) {
-			// A drop after ASP Down is the orderly end of the association,
-			// not a loss of service.
-			if prev != ASPStateDown {
-				e.stats.losses.Add(1)
-			}
-			e.log.Warn("m3ua association lost", "assoc", a.id, "remote", a.conn.RemoteAddr().String(), "state", prev.String(), "err", err)
-		} else {
+		switch {
+		case errors.Is(err, errOrderlyClose):
 			e.log.Info("m3ua association closed", "assoc", a.id, "remote", a.conn.RemoteAddr().String())
+		case prev == ASPStateDown:
+			// A drop after ASP Down is the orderly end of the association
+			// (an ASP closes its transport after ASP Down Ack), not a
+			// loss of service: neither counted nor warned about.
+			e.log.Info("m3ua association closed", "assoc", a.id, "remote", a.conn.RemoteAddr().String(), "by", "peer after ASP Down", "err", err)
+		default:
+			e.stats.losses.Add(1)
+			e.log.Warn("m3ua association lost", "assoc", a.id, "remote", a.conn.RemoteAddr().String(), "state", prev.String(), "err", err)
 		}
 		e.detach(a)
 	})

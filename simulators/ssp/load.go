@@ -63,22 +63,27 @@ type Progress struct {
 
 // Summary is the result of a load run.
 type Summary struct {
-	Duration     time.Duration    `json:"-"`
-	DurationS    float64          `json:"durationSeconds"`
-	TargetRate   float64          `json:"targetRate"`
-	Concurrency  int              `json:"concurrency"`
-	Calls        int64            `json:"calls"`    // calls generated (sent + gapped + failed to send)
-	Sent         int64            `json:"sent"`     // queries sent
-	Answered     int64            `json:"answered"` // answers received in time
-	Gapped       int64            `json:"gapped"`   // calls not queried (ACG)
-	Timeouts     int64            `json:"timeouts"`
-	Errors       int64            `json:"errors"` // send failures, returned queries, undecodable answers
-	SendRate     float64          `json:"sendRate"`
-	AnswerRate   float64          `json:"answerRate"`
-	Latency      hist.Summary     `json:"latency"`
-	Operations   map[string]int64 `json:"operations"`
-	ErrorSamples []string         `json:"errorSamples,omitempty"`
-	ACG          []GapControl     `json:"acgControls,omitempty"`
+	Duration    time.Duration `json:"-"`
+	DurationS   float64       `json:"durationSeconds"`
+	TargetRate  float64       `json:"targetRate"`
+	Concurrency int           `json:"concurrency"`
+	Calls       int64         `json:"calls"`    // calls generated (sent + gapped + failed to send)
+	Sent        int64         `json:"sent"`     // queries sent
+	Answered    int64         `json:"answered"` // answers received in time
+	Gapped      int64         `json:"gapped"`   // calls not queried (ACG)
+	Timeouts    int64         `json:"timeouts"`
+	Errors      int64         `json:"errors"`  // send failures, returned queries, undecodable answers
+	NotSent     int64         `json:"notSent"` // of Errors: calls not sent (no active association, send refused)
+	// AssociationLosses counts the associations lost during the run
+	// without an orderly ASP Down (the SCP died, the network broke): the
+	// results then do not measure a working SCP.
+	AssociationLosses uint64           `json:"associationLosses"`
+	SendRate          float64          `json:"sendRate"`
+	AnswerRate        float64          `json:"answerRate"`
+	Latency           hist.Summary     `json:"latency"`
+	Operations        map[string]int64 `json:"operations"`
+	ErrorSamples      []string         `json:"errorSamples,omitempty"`
+	ACG               []GapControl     `json:"acgControls,omitempty"`
 	// Histogram is the latency distribution (for plots).
 	Histogram *hist.Snapshot `json:"-"`
 }
@@ -245,6 +250,7 @@ type loadRun struct {
 	hist                                          hist.Histogram
 	outcomes                                      [nOutcomes]atomic.Int64
 	calls, sent, answered, gapped, timeouts, errs atomic.Int64
+	notSent                                       atomic.Int64
 
 	errMu      sync.Mutex
 	errSamples []string
@@ -400,6 +406,7 @@ func (c *Client) Load(ctx context.Context, cfg LoadConfig) (*Summary, error) {
 		r.free <- int32(i)
 	}
 	r.start = time.Now()
+	lossesBefore := c.ep.Stats().Losses
 
 	stop := make(chan struct{})
 	var bg sync.WaitGroup
@@ -444,7 +451,8 @@ func (c *Client) Load(ctx context.Context, cfg LoadConfig) (*Summary, error) {
 	s := &Summary{Duration: sent, DurationS: sent.Seconds(), TargetRate: cfg.Rate, Concurrency: cfg.Concurrency,
 		Calls: r.calls.Load(), Sent: r.sent.Load(), Answered: r.answered.Load(), Gapped: r.gapped.Load(),
 		Timeouts: r.timeouts.Load(), Errors: r.errs.Load(), Latency: snap.Summary(), Histogram: snap,
-		Operations: map[string]int64{}, ErrorSamples: r.errSamples, ACG: c.gaps.Controls(time.Now())}
+		Operations: map[string]int64{}, ErrorSamples: r.errSamples, ACG: c.gaps.Controls(time.Now()),
+		NotSent: r.notSent.Load(), AssociationLosses: c.ep.Stats().Losses - lossesBefore}
 	if sec := sent.Seconds(); sec > 0 {
 		s.SendRate = float64(s.Sent) / sec
 		s.AnswerRate = float64(s.Answered) / sec
@@ -570,6 +578,7 @@ func (r *loadRun) generate(ctx context.Context, tmpls []*template, wheel []int32
 		}
 		if !c.ep.Available(uint32(c.cfg.DPC)) {
 			c.st.sendErr.Add(1)
+			r.notSent.Add(1)
 			r.noteErr("%v: %v", ErrUnavailable, c.cfg.DPC)
 			continue
 		}
@@ -607,6 +616,7 @@ func (r *loadRun) generate(ctx context.Context, tmpls []*template, wheel []int32
 		if err := c.send(pd, sent); err != nil {
 			if c.pend.take(id) != nil {
 				c.tx.End(id)
+				r.notSent.Add(1)
 				r.noteErr("%v", err)
 				r.release(slot)
 			}

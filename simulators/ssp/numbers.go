@@ -1,6 +1,7 @@
 package ssp
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -24,6 +25,11 @@ func ParseRange(s string) (NumberRange, error) {
 			return NumberRange{}, fmt.Errorf("number range %q: wildcards x must be trailing", s)
 		}
 		lo, err := e164.Parse(head + strings.Repeat("0", len(tail)))
+		if errors.Is(err, e164.ErrNANP) && len(tail) > 4 {
+			// The wildcards reach into the area or central office code,
+			// whose first digit cannot be 0 or 1.
+			return NumberRange{}, fmt.Errorf("number range %q: %w; x may stand only for the 4 line-number digits of a NANP number (or give FIRST-LAST)", s, err)
+		}
 		if err != nil {
 			return NumberRange{}, fmt.Errorf("number range %q: %w", s, err)
 		}

@@ -2,6 +2,7 @@ package ssp
 
 import (
 	"encoding/hex"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,6 +113,16 @@ func TestParseRange(t *testing.T) {
 	for _, in := range []string{"", "+1303x555xxxx", "+13035550099-+13035550000", "+13035550000-+442071234567", "abc"} {
 		if r, err := ParseRange(in); err == nil {
 			t.Errorf("ParseRange(%q) = %v accepted", in, r)
+		}
+	}
+	// A NANP block whose central office code is not valid names it.
+	for in, say := range map[string]string{
+		"+1303000xxxx": `"+13030000000": not a valid NANP number: central office code (NXX) 000 cannot start with 0`,
+		"+1303xxxxxxx": "x may stand only for the 4 line-number digits",
+		"3030001234":   "central office code (NXX) 000",
+	} {
+		if _, err := ParseRange(in); err == nil || !strings.Contains(err.Error(), say) {
+			t.Errorf("ParseRange(%q): %v, want it to say %q", in, err, say)
 		}
 	}
 	r, _ := ParseRange("+13035550098-+13035550100")

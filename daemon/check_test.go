@@ -1,0 +1,133 @@
+package daemon
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"callgate/internal/config"
+)
+
+// writeCert writes a self-signed certificate and its key as PEM files.
+func writeCert(t *testing.T) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "callgate.test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	return certFile, keyFile
+}
+
+// Check finds what serve would refuse, all at once, without opening a
+// socket: the defaults pass; each case adds one problem and the report
+// names it.
+func TestCheck(t *testing.T) {
+	if err := Check(ptr(config.Default())); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	cert, key := writeCert(t)
+	tls := func(c *config.Config) { c.SIP.TLS, c.SIP.TLSCertFile, c.SIP.TLSKeyFile = "127.0.0.1:5061", cert, key }
+	ok := config.Default()
+	tls(&ok)
+	if err := Check(&ok); err != nil {
+		t.Fatalf("a readable certificate and key: %v", err)
+	}
+	cases := []struct {
+		name string
+		mod  func(*config.Config)
+		want []string
+	}{
+		{"admin and sip tcp", func(c *config.Config) { c.Admin.Listen = "127.0.0.1:5060" },
+			[]string{"admin.listen (127.0.0.1:5060) and sip.tcp (127.0.0.1:5060) both listen on TCP port 5060"}},
+		{"udp and tcp do not clash", func(c *config.Config) { c.SIP.TCP = "" }, nil},
+		{"wildcard clashes", func(c *config.Config) { c.SCP.Listen = []string{"0.0.0.0:9464"} },
+			[]string{"admin.listen (127.0.0.1:9464) and scp.listen[0] (0.0.0.0:9464)"}},
+		{"other hosts do not clash", func(c *config.Config) { c.SCP.Listen = []string{"127.0.0.2:9464"} }, nil},
+		{"localhost is loopback", func(c *config.Config) { c.SIP.TLS, c.SIP.TLSCertFile, c.SIP.TLSKeyFile = "localhost:2905", cert, key },
+			[]string{"sip.tls (localhost:2905) and scp.listen[0] (127.0.0.1:2905)"}},
+		{"sctp has its own ports", func(c *config.Config) { c.SCP.Transport, c.SCP.Listen = "sctp", []string{"127.0.0.1:9464"} }, nil},
+		{"multi-homed sctp is one socket", func(c *config.Config) {
+			c.SCP.Transport, c.SCP.Listen = "sctp", []string{"127.0.0.1:2905", "0.0.0.0:2905"}
+		}, nil},
+		{"disabled tier has no sockets", func(c *config.Config) { c.SCP.Enabled, c.SCP.Listen = false, []string{"127.0.0.1:9464"} }, nil},
+		{"tls files missing", func(c *config.Config) {
+			tls(c)
+			c.SIP.TLSCertFile = "/nonexistent/cert.pem"
+		}, []string{"sip tier (config section sip:)", "TLS certificate /nonexistent/cert.pem", "no such file"}},
+		{"tls key does not parse", func(c *config.Config) {
+			tls(c)
+			c.SIP.TLSKeyFile = c.SIP.TLSCertFile
+		}, []string{"TLS certificate", "key"}},
+		{"template", func(c *config.Config) { c.SIP.ContinueRoute = "sip:{calld}@gw" }, []string{"unknown placeholder {calld}"}},
+		{"override template", func(c *config.Config) { c.SIP.RouteOverrides = map[string]string{"east": "sip:{x}@e"} }, []string{"RouteOverrides[east]"}},
+		{"token key file", func(c *config.Config) {
+			c.SIP.TokenKeys = []config.TokenKey{{ID: 1, SecretFile: "/nonexistent/token.key"}}
+		}, []string{"sip.token_keys[0].secret_file", "no such file"}},
+		{"ipsp listening", func(c *config.Config) { c.SCP.Role, c.SCP.Connect = "ipsp", nil }, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := config.Default()
+			tc.mod(&c)
+			err := Check(&c)
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("unexpected: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no problem found, want %q", tc.want)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("report %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// Every problem is reported at once, one per line; a section with
+// problems of its own (config.Validate) is not handed to its tier, so
+// nothing is reported twice.
+func TestCheckReportsAllOnce(t *testing.T) {
+	c := config.Default()
+	c.Admin.Listen = "127.0.0.1:2905"
+	c.SIP.ContinueRoute = "sip:{calld}@gw"
+	c.SIP.ScreeningURI = "sip:{nope}@b2bua"
+	c.SCP.SSN = 0 // config.Validate's to report; the SCP tier is not built
+	err := Check(&c)
+	if err == nil {
+		t.Fatal("no problems")
+	}
+	list := unjoin(err)
+	if len(list) != 3 {
+		t.Fatalf("%d problems, want the clash and the two templates:\n%v", len(list), err)
+	}
+	if strings.Contains(err.Error(), "ssn") {
+		t.Errorf("the SCP's ssn reported again by Check:\n%v", err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,66 @@
+package daemon
+
+import (
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+
+	"callgate/internal/config"
+	"callgate/policy/token"
+	"callgate/redirect"
+)
+
+// sipSpec is the SIP redirect server (package redirect), from the sip:
+// section.
+var sipSpec = tierSpec{
+	name:    "sip",
+	section: "sip",
+	enabled: func(c *config.Config) bool { return c.SIP.Enabled },
+	listeners: func(c *config.Config) []listener {
+		return []listener{
+			{"udp", c.SIP.UDP, "sip.udp"},
+			{"tcp", c.SIP.TCP, "sip.tcp"},
+			{"tcp", c.SIP.TLS, "sip.tls"},
+		}
+	},
+	build: func(c *config.Config, d *Deps) (Tier, error) {
+		rc, err := sipConfig(&c.SIP, d.Logger)
+		if err != nil {
+			return nil, err
+		}
+		return redirect.New(rc, d.Decider, redirect.WithRegisterer(d.Registerer), redirect.WithFailFunc(d.Fail))
+	},
+}
+
+// sipConfig maps the sip: section onto redirect.Config: the one place the
+// section is translated. It reads the token keys' secret files.
+func sipConfig(c *config.SIP, log *slog.Logger) (redirect.Config, error) {
+	secrets, err := c.TokenSecrets()
+	if err != nil {
+		return redirect.Config{}, err
+	}
+	var keys []token.Key
+	for id, s := range secrets {
+		keys = append(keys, token.Key{ID: id, Secret: s})
+	}
+	if len(keys) == 0 {
+		// No shared secret configured: a per-run key is safe (tokens live a
+		// minute and nothing outside this process verifies them yet).
+		secret := make([]byte, token.MinSecretLen)
+		if _, err := rand.Read(secret); err != nil {
+			return redirect.Config{}, fmt.Errorf("make a screening-token key: %w", err)
+		}
+		keys = []token.Key{{ID: c.TokenKeyID, Secret: secret}}
+		log.Info("sip: no token_keys configured; screening tokens are signed with a random per-run key (set sip.token_keys when the B2BUA runs in another process)")
+	}
+	return redirect.Config{
+		UDP: c.UDP, TCP: c.TCP, TLS: c.TLS, TLSCertFile: c.TLSCertFile, TLSKeyFile: c.TLSKeyFile,
+		ContinueRoute: c.ContinueRoute, RouteOverrides: c.RouteOverrides, ScreeningURI: c.ScreeningURI,
+		Reject608: c.Reject608, RejectInfoURL: c.RejectInfoURL,
+		TokenKeys: keys, TokenKeyID: c.TokenKeyID, TokenLifetime: c.TokenLifetime,
+		MaxInFlight: c.MaxInFlight, MaxRate: c.MaxRate, RateBurst: c.RateBurst, RetryAfter: c.RetryAfter,
+		DecideTimeout: c.DecideTimeout, ServerName: c.ServerName,
+		Stateful: c.Stateful, UDPReaders: c.UDPReaders,
+		Logger: log.With("tier", "sip"),
+	}, nil
+}

@@ -1,0 +1,64 @@
+package redirect
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// collector exports the server's counters (Stats) as callgate_sip_*,
+// read once per scrape: the hot path only bumps its atomic counters.
+type collector struct {
+	s         *Server
+	responses *prometheus.Desc
+	invites   *prometheus.Desc
+	parsed    *prometheus.Desc
+	sendErrs  *prometheus.Desc
+	fallback  *prometheus.Desc
+}
+
+func newCollector(s *Server) *collector {
+	const ns, sub = "callgate", "sip"
+	return &collector{
+		s: s,
+		responses: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "responses_total"),
+			"SIP responses by kind: redirect (302 continue), screen (302 to the B2BUA), decline (603/608), overload (503, also while draining), malformed (4xx), options, other, decide_error (500), decide_panic (500), decide_late (503).",
+			[]string{"kind"}, nil),
+		invites: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "invites_total"),
+			"INVITEs answered by the SIP redirect server.", nil, nil),
+		parsed: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "requests_parsed_total"),
+			"UDP requests by parser: fast (the stateless scanner) or fallback (the full SIP parser, for what the scanner does not take).",
+			[]string{"parser"}, nil),
+		sendErrs: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "send_errors_total"),
+			"SIP responses the transport failed to send.", nil, nil),
+		fallback: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "no_route_fallback_total"),
+			"INVITEs answered with the engine's no-route fallback (engine.no_route_fallback): the treatment needed the B2BUA, the route has no SIP URI and sip.screening_uri is not set.", nil, nil),
+	}
+}
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.responses
+	ch <- c.invites
+	ch <- c.parsed
+	ch <- c.sendErrs
+	ch <- c.fallback
+}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	st := c.s.Stats()
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	for _, k := range []struct {
+		kind string
+		v    uint64
+	}{
+		{"redirect", st.Redirects}, {"screen", st.Screened}, {"decline", st.Declined},
+		{"overload", st.Overload}, {"malformed", st.Malformed}, {"options", st.Options},
+		{"other", st.Other}, {"decide_error", st.DecideErrors},
+		{"decide_panic", st.DecidePanics}, {"decide_late", st.DecideLate},
+	} {
+		counter(c.responses, k.v, k.kind)
+	}
+	counter(c.invites, st.Invites)
+	counter(c.parsed, st.FastPath, "fast")
+	counter(c.parsed, st.Fallback, "fallback")
+	counter(c.sendErrs, st.SendErrors)
+	counter(c.fallback, st.NoRouteFallback)
+}
