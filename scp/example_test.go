@@ -19,8 +19,8 @@ import (
 // How the daemon runs the SCP as a tier (daemon/scp.go maps the scp:
 // configuration section onto this Config): pass the shared Decider
 // (already wrapped with the decision log and metrics), the registry and
-// the decision log (for safe answers), then Start and, at the end,
-// Shutdown.
+// the decision log (for safe answers), then Start and, at the end, Drain
+// and Stop (Shutdown does both).
 func Example() {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	c := scp.Config{
