@@ -244,10 +244,10 @@ func (c *Cache) fetchCert(e *certEntry, url string) {
 				ttl = c.cfg.DefaultTTL
 			}
 			ttl = max(c.cfg.MinTTL, min(ttl, c.cfg.MaxTTL))
-			v.expires = now.Add(ttl)
-			if v.leaf.NotAfter.Before(v.expires) {
-				v.expires = v.leaf.NotAfter
-			}
+			// Never past the certificate's notAfter (a renewed one may be
+			// published), but never sooner than MinTTL either (an expired
+			// certificate must not be refetched on every call).
+			v.expires = maxTime(now.Add(c.cfg.MinTTL), minTime(now.Add(ttl), v.leaf.NotAfter))
 		}
 	}
 	if old := e.val.Load(); v.err != nil && old != nil && old.err == nil && now.Before(old.leaf.NotAfter) {

@@ -206,3 +206,7 @@ func verifyInvite(t testing.TB, v *stir.Verifier, in invite, at time.Time) stir.
 	}
 	return v.Verify(context.Background(), req)
 }
+
+func (f *fixture) verifierAnchors() []*x509.Certificate { return []*x509.Certificate{f.pki.Root} }
+
+func (f *fixture) keysECDSA(url string) *ecdsa.PrivateKey { return f.keys[url].(*ecdsa.PrivateKey) }
