@@ -22,7 +22,7 @@ for pkg in $(go list ./...); do
   for target in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true); do
     t=$short
     case "$pkg" in
-      */sigtran/*|*/scp/*|*/redirect*) t=$long ;;
+      */sigtran/*|*/scp/*|*/redirect*|*/stir) t=$long ;;
     esac
     corpus="$dir/testdata/fuzz/$target"
     for attempt in 1 2; do

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the real protocol peers the tests run against (tshark judges our
-# SS7 encoding, sipp drives the SIP tier). Tests never skip when a peer is
+# SS7 encoding, sipp drives the SIP tier, secsipidx signs and verifies
+# STIR/SHAKEN PASSporTs that are not ours). Tests never skip when a peer is
 # missing, so this must succeed before `go test` runs.
 set -euo pipefail
 
 need=()
 command -v tshark >/dev/null 2>&1 || need+=(tshark)
 command -v sipp   >/dev/null 2>&1 || need+=(sip-tester)
+command -v secsipidx >/dev/null 2>&1 || need+=(secsipidx)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -35,6 +35,9 @@ func replace(old, new string) func(string) string {
 	}
 }
 
+// corpusCases is the table, kept for TestCorpusFiles.
+var corpusCases []tc
+
 func TestCorpus(t *testing.T) {
 	f := getFixture(t)
 	v := f.verifier(t, stir.Config{})
@@ -163,6 +166,7 @@ func TestCorpus(t *testing.T) {
 		{name: "revoked", x5u: x5uRevoked, want: stir.ReasonRevoked, verdict: invalid},
 		{name: "RSA certificate", x5u: x5uRSA, want: stir.ReasonCertKey, verdict: invalid},
 	}
+	corpusCases = cases
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := runCase(t, v, c)
@@ -188,6 +192,12 @@ func mustB64(s string) string {
 }
 
 func runCase(t *testing.T, v *stir.Verifier, c tc) stir.Result {
+	in, at := buildCase(t, c)
+	return verifyInvite(t, v, in, at)
+}
+
+// buildCase makes the case's INVITE and the time the call arrives.
+func buildCase(t testing.TB, c tc) (invite, time.Time) {
 	f := getFixture(t)
 	x5u := c.x5u
 	if x5u == "" {
@@ -218,7 +228,7 @@ func runCase(t *testing.T, v *stir.Verifier, c tc) stir.Result {
 	if c.invite != nil {
 		c.invite(&in, id)
 	}
-	return verifyInvite(t, v, in, t0.Add(c.at))
+	return in, t0.Add(c.at)
 }
 
 // TestResponseCodes pins the RFC 8224 code of every reason family.

@@ -62,3 +62,48 @@ func RequestFromSIP(msg []byte, at time.Time) (*Request, error) {
 	req.PAI = strings.Join(pai, ",")
 	return req, nil
 }
+
+// SignInvite signs a SIP request the way an authentication service does:
+// the calling number is P-Asserted-Identity's (else From's), the called
+// number To's, and the Identity header is inserted after the last header
+// (before the blank line). It returns the new message and the Identity value.
+func SignInvite(msg []byte, s *Signer, attest, origID string, at time.Time) ([]byte, string, error) {
+	req, err := RequestFromSIP(msg, at)
+	if err != nil {
+		return nil, "", err
+	}
+	orig, ok := "", false
+	if req.PAI != "" {
+		orig, ok = TNFromHeaderList(req.PAI)
+	}
+	if !ok {
+		if orig, ok = TNFromHeader(req.From); !ok {
+			return nil, "", errors.New("the request has no calling telephone number (P-Asserted-Identity or From)")
+		}
+	}
+	dest, ok := TNFromHeader(req.To)
+	if !ok {
+		return nil, "", errors.New("the request's To header has no telephone number")
+	}
+	id, err := s.Identity(Claims{Attest: attest, OrigTN: orig, DestTN: []string{dest}, OrigID: origID, Iat: at})
+	if err != nil {
+		return nil, "", err
+	}
+	return AddHeader(msg, "Identity", id), id, nil
+}
+
+// AddHeader inserts "name: value" after a SIP message's last header.
+func AddHeader(msg []byte, name, value string) []byte {
+	s := string(msg)
+	eol := "\r\n"
+	end := strings.Index(s, "\r\n\r\n")
+	if end < 0 {
+		if end = strings.Index(s, "\n\n"); end >= 0 {
+			eol = "\n"
+		} else {
+			s = strings.TrimRight(s, "\r\n")
+			return []byte(s + "\r\n" + name + ": " + value + "\r\n\r\n")
+		}
+	}
+	return []byte(s[:end] + eol + name + ": " + value + s[end:])
+}
