@@ -52,20 +52,20 @@ func checkLeaf(leaf *x509.Certificate) *fail {
 type chainMemo struct {
 	owner       *Verifier
 	from, until time.Time
-	issuer      *x509.Certificate
+	chain       []*x509.Certificate // leaf first, anchor last
 	err         *fail // a trust failure (time-independent), or nil
 }
 
 // checkChain builds a path from the leaf to a configured trust anchor at
 // time at, through the configured intermediates and those served with the
 // leaf; the system roots are never consulted.
-func (v *Verifier) checkChain(cv *certValue, at time.Time) (*x509.Certificate, *fail) {
+func (v *Verifier) checkChain(cv *certValue, at time.Time) ([]*x509.Certificate, *fail) {
 	if m := cv.memo.Load(); m != nil && m.owner == v {
 		if m.err != nil {
 			return nil, m.err
 		}
 		if !at.Before(m.from) && !at.After(m.until) {
-			return m.issuer, nil
+			return m.chain, nil
 		}
 	}
 	leaf := cv.leaf
@@ -109,8 +109,8 @@ func (v *Verifier) checkChain(cv *certValue, at time.Time) (*x509.Certificate, *
 				from = maxTime(from, c.NotBefore)
 				until = minTime(until, c.NotAfter)
 			}
-			cv.memo.Store(&chainMemo{owner: v, from: from, until: until, issuer: chain[1]})
-			return chain[1], nil
+			cv.memo.Store(&chainMemo{owner: v, from: from, until: until, chain: chain})
+			return chain, nil
 		}
 	}
 	cv.memo.Store(&chainMemo{owner: v, err: caErr})
@@ -142,14 +142,28 @@ func chainFailure(err error) *fail {
 	return failf(ReasonCertTrust, "no path to a configured STI-CA trust anchor: %v", err)
 }
 
-// checkRevocation looks the leaf up in its issuer's CRL: a configured one,
-// else the one at the leaf's distribution point (fetched in the background).
-func (v *Verifier) checkRevocation(ctx context.Context, cv *certValue, issuer *x509.Certificate, at time.Time, wait time.Duration, res *Result) *fail {
-	leaf := cv.leaf
+// checkRevocation looks every certificate of the path below the anchor up
+// in its issuer's CRL: a configured one, else the one at the certificate's
+// distribution point (fetched in the background). A revoked intermediate
+// fails the call like a revoked leaf.
+func (v *Verifier) checkRevocation(ctx context.Context, cv *certValue, chain []*x509.Certificate, at time.Time, wait time.Duration, res *Result) *fail {
+	for i := 0; i+1 < len(chain); i++ {
+		serial := cv.serial
+		if i > 0 {
+			serial = chain[i].SerialNumber.String()
+		}
+		if f := v.checkRevoked(ctx, chain[i], serial, chain[i+1], at, wait, res); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+func (v *Verifier) checkRevoked(ctx context.Context, cert *x509.Certificate, serial string, issuer *x509.Certificate, at time.Time, wait time.Duration, res *Result) *fail {
 	lists := v.cache.staticCRLs(issuer)
 	var dpErr error
 	if len(lists) == 0 {
-		for _, dp := range leaf.CRLDistributionPoints {
+		for _, dp := range cert.CRLDistributionPoints {
 			cl := v.cache.crl(ctx, dp, wait)
 			if cl == nil {
 				dpErr = errors.New(dp + ": not fetched yet")
@@ -164,11 +178,11 @@ func (v *Verifier) checkRevocation(ctx context.Context, cv *certValue, issuer *x
 		}
 	}
 	if len(lists) == 0 {
-		if len(leaf.CRLDistributionPoints) == 0 {
+		if len(cert.CRLDistributionPoints) == 0 {
 			return nil // nothing to check against
 		}
 		if v.cfg.RequireCRL {
-			return failf(ReasonCRLMissing, "CRL for %q unavailable: %v", leaf.Subject.CommonName, dpErr)
+			return failf(ReasonCRLMissing, "CRL for %q unavailable: %v", cert.Subject.CommonName, dpErr)
 		}
 		res.Warnings = append(res.Warnings, "crl-unavailable: "+dpErr.Error())
 		return nil
@@ -181,9 +195,9 @@ func (v *Verifier) checkRevocation(ctx context.Context, cv *certValue, issuer *x
 			return failf(ReasonCRL, "CRL of %q valid %s to %s, not at %s", issuer.Subject.CommonName,
 				l.ThisUpdate.UTC().Format(time.RFC3339), l.NextUpdate.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
 		}
-		if t, ok := l.revoked[cv.serial]; ok && !at.Before(t) {
-			return failf(ReasonRevoked, "certificate %q (serial %s) revoked at %s", leaf.Subject.CommonName,
-				cv.serial, t.UTC().Format(time.RFC3339))
+		if t, ok := l.revoked[serial]; ok && !at.Before(t) {
+			return failf(ReasonRevoked, "certificate %q (serial %s) revoked at %s", cert.Subject.CommonName,
+				serial, t.UTC().Format(time.RFC3339))
 		}
 	}
 	return nil

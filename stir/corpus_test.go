@@ -289,6 +289,14 @@ func TestCRL(t *testing.T) {
 			}
 		})
 	}
+	// The root's CRL revokes the intermediate: every SP certificate under it fails.
+	rootCRL, err := f.pki.RootCRL([]*big.Int{f.pki.Inter.SerialNumber}, t0.Add(-time.Hour), t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := runCase(t, f.verifier(t, stir.Config{}, notRevoked, rootCRL), tc{}); r.Reason != stir.ReasonRevoked {
+		t.Fatalf("revoked intermediate: %s (%s)", r.Reason, r.Detail)
+	}
 	// A CRL whose signature is not the issuer's, under the issuer's name.
 	forged := append([]byte(nil), notRevoked...)
 	forged[len(forged)-5] ^= 0xff

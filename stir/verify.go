@@ -230,11 +230,11 @@ func (v *Verifier) checkOne(ctx context.Context, raw string, at time.Time, res *
 	if cv.leafErr != nil {
 		return pp, cv.leafErr
 	}
-	issuer, f := v.checkChain(cv, at)
+	chain, f := v.checkChain(cv, at)
 	if f != nil {
 		return pp, f
 	}
-	if f := v.checkRevocation(ctx, cv, issuer, at, v.cfg.MissWait, res); f != nil {
+	if f := v.checkRevocation(ctx, cv, chain, at, v.cfg.MissWait, res); f != nil {
 		return pp, f
 	}
 	if !verifyES256(cv.leaf.PublicKey.(*ecdsa.PublicKey), pp.SigningInput, pp.Signature) {

@@ -177,6 +177,19 @@ func (p *PKI) CRL(serials []*big.Int, thisUpdate, nextUpdate time.Time) ([]byte,
 	}, p.Inter, p.InterKey)
 }
 
+// RootCRL returns a DER CRL of the root revoking serials (intermediates).
+func (p *PKI) RootCRL(serials []*big.Int, thisUpdate, nextUpdate time.Time) ([]byte, error) {
+	var entries []x509.RevocationListEntry
+	for _, s := range serials {
+		entries = append(entries, x509.RevocationListEntry{SerialNumber: s, RevocationTime: thisUpdate})
+	}
+	p.nextSerial++
+	return x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+		Number: big.NewInt(p.nextSerial), ThisUpdate: thisUpdate, NextUpdate: nextUpdate,
+		RevokedCertificateEntries: entries,
+	}, p.Root, p.RootKey)
+}
+
 // PEM encodes certificates as a PEM text.
 func PEM(certs ...*x509.Certificate) []byte {
 	var out []byte
