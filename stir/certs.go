@@ -53,7 +53,7 @@ type chainMemo struct {
 	owner       *Verifier
 	from, until time.Time
 	chain       []*x509.Certificate // leaf first, anchor last
-	err         *fail // a trust failure (time-independent), or nil
+	err         *fail               // a trust failure (time-independent), or nil
 }
 
 // checkChain builds a path from the leaf to a configured trust anchor at
