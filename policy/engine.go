@@ -21,15 +21,17 @@ import (
 //	vip              caller on the subscriber's VIP list -> allow
 //	blocked          caller on the subscriber's Blocked list -> block
 //	provider-blocked caller on the provider's Blocked list -> block
-//	                 [slot: attestation, reputation, see signalsBeforeTreatment]
+//	attestation      STIR/SHAKEN C or failed -> the provider's policy (screen, block, reject)
+//	                 [slot: reputation, see signalsBeforeTreatment]
 //	anonymous        no number or presentation restricted/unavailable -> anonymous treatment
 //	unknown          everyone else -> unknown-caller treatment
 //
-// and then two finishing steps for actions that need the B2BUA:
+// and then finishing steps: two for actions that need the B2BUA, and the tag:
 //
 //	route            fill Decision.Route; no way to the B2BUA -> the
 //	                 no-route fallback (see route)
 //	pin              PINAllowed when the subscriber has an override PIN
+//	tag              Decision.Tag of an allowed call when the provider tags display names
 //
 // An outgoing call (Call.Direction originating, the AIN originating
 // triggers) has its own short chain, in originate.go: line, fraud,
@@ -165,6 +167,7 @@ func (e *Engine) Decide(ctx context.Context, c Call) Decision {
 		e.unknown(&s)
 	e.route(&s)
 	e.pin(&s)
+	e.tag(&s)
 	return s.d
 }
 
@@ -265,21 +268,76 @@ func (e *Engine) providerBlocked(s *state) bool {
 }
 
 // signalsBeforeTreatment is the slot for signals that refine how a caller
-// the subscriber has not listed is treated. Nothing is decided here yet:
+// the subscriber has not listed is treated:
 //
-//   - attestation (RuleAttestation): tag, screen or block C-attested or
-//     failed calls per tenant policy; the policy settings are not in
-//     store.SubscriberView yet.
+//   - attestation (RuleAttestation): the provider's STIR/SHAKEN policy for
+//     C-attested and failed calls (see attestation).
 //   - reputation (RuleReputation): medium/high risk -> Challenge, low and
 //     exempt pass on to the treatments below; whether a tenant takes the
-//     spam-screening service is likewise not in the view yet.
+//     spam-screening service is not in the view yet.
 //
 // Both run after VIP and Blocked (the subscriber's explicit choices win) and
 // before the anonymous/unknown treatments. A step returns true when it
 // settles the decision, like every other step.
 func (e *Engine) signalsBeforeTreatment(s *state) bool {
-	_ = s
+	return e.attestation(s)
+}
+
+// attestation applies the called subscriber's provider's STIR/SHAKEN policy
+// (store.StirPolicy) to a call whose verification gave C or failed: screen,
+// block, or (failed only) block with RejectIdentity so the SIP tier answers
+// with the RFC 8224 code of the failure; a reject setting for C blocks
+// (a C attestation verified: there is no failure code to give). The trace
+// says attestation=apply when the policy settled the call and
+// attestation=no when a C or failed call was let on (the policy is allow);
+// A, B and none add no step.
+func (e *Engine) attestation(s *state) bool {
+	var act store.StirAction
+	switch s.call.Attestation {
+	case AttestationC:
+		act = s.sub.Stir.OnC
+	case AttestationFailed:
+		act = s.sub.Stir.OnFailed
+	default:
+		return false
+	}
+	switch act {
+	case store.StirScreen:
+		s.d.Trace.Add(RuleAttestation, OutcomeApply)
+		s.d.Action = ActionScreen
+		s.d.Voicemail = s.sub.Voicemail
+		return true
+	case store.StirBlock:
+		s.d.Trace.Add(RuleAttestation, OutcomeApply)
+		e.block(s)
+		return true
+	case store.StirReject:
+		s.d.Trace.Add(RuleAttestation, OutcomeApply)
+		if s.call.Attestation == AttestationFailed {
+			s.d.Action = ActionBlock
+			s.d.RejectIdentity = true
+			return true
+		}
+		e.block(s)
+		return true
+	}
+	s.d.Trace.Add(RuleAttestation, OutcomeNo)
 	return false
+}
+
+// tag sets Decision.Tag for an allowed call to a subscriber whose provider
+// tags display names: the verified word for A and B, the unknown word for
+// everything else (C, failed, no or unverifiable Identity).
+func (e *Engine) tag(s *state) {
+	if !s.found || !s.sub.Stir.Tag || s.d.Action != ActionAllow {
+		return
+	}
+	switch s.call.Attestation {
+	case AttestationA, AttestationB:
+		s.d.Tag = s.sub.Stir.VerifiedTag
+	default:
+		s.d.Tag = s.sub.Stir.UnknownTag
+	}
 }
 
 // anonymous applies the anonymous-caller treatment to callers with no

@@ -207,12 +207,12 @@ func TestDecide(t *testing.T) {
 		{"key matched, blocked", Call{Calling: nPest, Called: nAlice, KeyMatch: KeyMatched},
 			want{action: ActionBlock, subscriber: 1, trace: "subscriber=yes key=yes vip=no blocked=yes"}},
 
-		// Signals without policy yet leave Call Intercept unchanged (the
-		// slots are empty; update these cases when a slot is filled).
-		// FraudLocked concerns outgoing calls only.
-		{"attestation/reputation slots empty, fraud lock ignored", Call{Calling: nStranger, Called: nAlice, Origin: OriginAIN,
+		// A provider without a STIR/SHAKEN policy lets a C attestation on
+		// (attestation=no); the reputation slot is empty. FraudLocked
+		// concerns outgoing calls only.
+		{"attestation without policy, reputation slot empty, fraud lock ignored", Call{Calling: nStranger, Called: nAlice, Origin: OriginAIN,
 			Attestation: AttestationC, Reputation: ReputationHigh, FraudLocked: true},
-			want{action: ActionScreen, subscriber: 1, route: routeEast, pin: true, voicemail: "sip:vm-alice@vm.example", trace: "subscriber=yes " + lists + "anonymous=no unknown=apply route=yes pin=yes"}},
+			want{action: ActionScreen, subscriber: 1, route: routeEast, pin: true, voicemail: "sip:vm-alice@vm.example", trace: "subscriber=yes " + lists + "attestation=no anonymous=no unknown=apply route=yes pin=yes"}},
 	}
 	e := New(fixture())
 	for _, tc := range tests {

@@ -21,7 +21,7 @@ const (
 	RuleKey                             // spoof protection: call-key check result
 	RuleAnnouncement                    // an announcement was needed: is one configured?
 	RulePIN                             // the caller may enter the override PIN
-	RuleAttestation                     // reserved: STIR/SHAKEN attestation policy slot
+	RuleAttestation                     // STIR/SHAKEN: the provider's policy for C-attested and failed calls
 	RuleReputation                      // reserved: spam-risk reputation policy slot
 	RuleFraud                           // originating: is the line locked down for toll fraud?
 	RuleFallback                        // no way to the B2BUA: the engine's no-route fallback was applied
@@ -47,7 +47,7 @@ var ruleHelp = [len(ruleNames)]string{
 	RuleKey:             "spoof protection: does an enrolled caller hold a call key?",
 	RuleAnnouncement:    "is an announcement configured for Reject with Media?",
 	RulePIN:             "may the caller enter an override PIN?",
-	RuleAttestation:     "STIR/SHAKEN attestation policy",
+	RuleAttestation:     "STIR/SHAKEN: does the provider screen, block or reject calls with this attestation (C or failed)?",
 	RuleReputation:      "spam-risk reputation policy",
 	RuleFraud:           "outgoing call: is the line locked down for toll fraud?",
 	RuleFallback:        "no way to the B2BUA: the configured engine.no_route_fallback was applied",

@@ -133,6 +133,12 @@ type Call struct {
 	Reputation  Reputation
 	KeyMatch    KeyMatch
 	FraudLocked bool
+
+	// AttestationReason is the verifier's stable reason code for
+	// Attestation (stir.Reason: "ok", "signature-invalid", "iat-stale"...;
+	// "" when no verification ran). The engine does not read it; it is
+	// kept in the decision log beside the attestation.
+	AttestationReason string
 }
 
 // Anonymous reports whether the caller withheld or lacks a number.
@@ -186,6 +192,14 @@ type Decision struct {
 	Voicemail    string // voicemail target for ActionVoicemail / screening outcomes
 	Route        store.Route
 	Trace        Trace
+
+	// STIR/SHAKEN results of the provider's policy (see Engine.attestation).
+	// Tag is the word to put in front of the caller's display name of an
+	// allowed call ("" = none). RejectIdentity (with ActionBlock) asks the
+	// SIP tier to answer with the RFC 8224 response code of the
+	// verification failure instead of its usual decline.
+	Tag            string
+	RejectIdentity bool
 }
 
 // FellBack reports whether the engine could not carry out the action the

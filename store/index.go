@@ -146,6 +146,7 @@ func effective(sub *Subscriber, prov *Provider, hasPIN bool) SubscriberView {
 		Provider: prov.ID,
 		Name:     sub.Name,
 		HasPIN:   hasPIN,
+		Stir:     prov.Stir,
 	}
 	pickT := func(o, d, p Treatment, bit Permission) Treatment {
 		if o != TreatUnset && perm&bit != 0 {

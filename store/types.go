@@ -443,6 +443,8 @@ type Provider struct {
 	Route              string     `json:"route,omitempty"`     // egress route name; "" = platform default
 	Created            time.Time  `json:"created"`
 	Allocations        []Range    `json:"-"` // filled by GetProvider
+
+	Stir StirPolicy `json:"stir"` // STIR/SHAKEN policy for its subscribers' calls
 }
 
 // Subscriber is a subscriber as stored (its own settings, not the effective

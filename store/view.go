@@ -53,6 +53,8 @@ type SubscriberView struct {
 	HasPIN          bool      // an override PIN is set
 	Voicemail       string    // voicemail target: E.164 or SIP URI ("" = none)
 	Announcement    uint32    // announcement ID for Reject with Media / announce treatments
+
+	Stir StirPolicy // the provider's STIR/SHAKEN policy
 }
 
 // Route is a platform egress route: where calls that need the SIP tier go.
