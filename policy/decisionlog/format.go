@@ -23,6 +23,7 @@ type recordJSON struct {
 	OriginalCalled e164.Number         `json:"original_called,omitempty"`
 	Presentation   policy.Presentation `json:"presentation"`
 	Attestation    policy.Attestation  `json:"attestation,omitempty"`
+	StirReason     string              `json:"stir_reason,omitempty"`
 	Reputation     policy.Reputation   `json:"reputation,omitempty"`
 	KeyMatch       policy.KeyMatch     `json:"key_match,omitempty"`
 	FraudLocked    bool                `json:"fraud_locked,omitempty"`
@@ -45,7 +46,7 @@ func (r Record) MarshalJSON() ([]byte, error) {
 	return json.Marshal(recordJSON{
 		Time: r.Time.UTC(), Origin: r.Origin, Direction: r.Direction, Peer: r.Peer,
 		Calling: r.Calling, Called: r.Called, OriginalCalled: r.OriginalCalled,
-		Presentation: r.Presentation, Attestation: r.Attestation, Reputation: r.Reputation,
+		Presentation: r.Presentation, Attestation: r.Attestation, StirReason: r.StirReason, Reputation: r.Reputation,
 		KeyMatch: r.KeyMatch, FraudLocked: r.FraudLocked,
 		Action: r.Action, Subscriber: r.Subscriber, Announcement: r.Announcement,
 		PINAllowed: r.PINAllowed, Voicemail: r.Voicemail, Route: policy.NewRouteJSON(r.Route),
@@ -62,7 +63,7 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 	*r = Record{
 		Time: j.Time, Origin: j.Origin, Direction: j.Direction, Peer: j.Peer,
 		Calling: j.Calling, Called: j.Called, OriginalCalled: j.OriginalCalled,
-		Presentation: j.Presentation, Attestation: j.Attestation, Reputation: j.Reputation,
+		Presentation: j.Presentation, Attestation: j.Attestation, StirReason: j.StirReason, Reputation: j.Reputation,
 		KeyMatch: j.KeyMatch, FraudLocked: j.FraudLocked,
 		Action: j.Action, Subscriber: j.Subscriber, Announcement: j.Announcement,
 		PINAllowed: j.PINAllowed, Voicemail: j.Voicemail, Route: j.Route.Route(),
@@ -116,6 +117,10 @@ func (r *Record) AppendText(b []byte) []byte {
 	if r.Attestation != policy.AttestationNone {
 		b = append(b, " attestation="...)
 		b = append(b, r.Attestation.String()...)
+	}
+	if r.StirReason != "" {
+		b = append(b, " stir="...)
+		b = append(b, r.StirReason...)
 	}
 	if r.Reputation != policy.ReputationUnknown {
 		b = append(b, " reputation="...)

@@ -23,6 +23,7 @@ type Record struct {
 	OriginalCalled e164.Number
 	Presentation   policy.Presentation
 	Attestation    policy.Attestation
+	StirReason     string // the STIR/SHAKEN verifier's reason code ("" = none ran)
 	Reputation     policy.Reputation
 	KeyMatch       policy.KeyMatch
 	FraudLocked    bool
@@ -43,7 +44,7 @@ func NewRecord(t time.Time, c *policy.Call, d *policy.Decision, latency time.Dur
 	return Record{
 		Time: t, Origin: c.Origin, Direction: c.Direction, Peer: c.Peer,
 		Calling: c.Calling, Called: c.Called, OriginalCalled: c.OriginalCalled,
-		Presentation: c.Presentation, Attestation: c.Attestation, Reputation: c.Reputation,
+		Presentation: c.Presentation, Attestation: c.Attestation, StirReason: c.AttestationReason, Reputation: c.Reputation,
 		KeyMatch: c.KeyMatch, FraudLocked: c.FraudLocked,
 		Action: d.Action, Subscriber: d.Subscriber, Announcement: d.Announcement,
 		PINAllowed: d.PINAllowed, Voicemail: d.Voicemail, Route: d.Route, Trace: d.Trace,
@@ -56,7 +57,7 @@ func (r *Record) Call() policy.Call {
 	return policy.Call{
 		Calling: r.Calling, Called: r.Called, OriginalCalled: r.OriginalCalled,
 		Presentation: r.Presentation, Origin: r.Origin, Direction: r.Direction, Peer: r.Peer,
-		Attestation: r.Attestation, Reputation: r.Reputation, KeyMatch: r.KeyMatch, FraudLocked: r.FraudLocked,
+		Attestation: r.Attestation, AttestationReason: r.StirReason, Reputation: r.Reputation, KeyMatch: r.KeyMatch, FraudLocked: r.FraudLocked,
 	}
 }
 
@@ -83,6 +84,8 @@ func (r *Record) Decision() policy.Decision {
 //	peer, voicemail, route name, route SIP URI
 //	             uvarint length + bytes each
 //	trace        1 byte step count n (<= policy.MaxSteps), then n x (rule, outcome)
+//	stir reason  uvarint length + bytes, only when not empty (records
+//	             written before it existed end after the trace)
 const recordVersion = 1
 
 const (
@@ -133,6 +136,9 @@ func appendRecord(b []byte, r *Record) []byte {
 	b = append(b, byte(len(steps)))
 	for _, s := range steps {
 		b = append(b, byte(s.Rule), byte(s.Outcome))
+	}
+	if r.StirReason != "" {
+		b = appendString(b, r.StirReason)
 	}
 	return b
 }
@@ -292,6 +298,12 @@ func decodeRecord(b []byte, r *Record) error {
 			d.fail(fmt.Sprintf("trace step %d: unknown rule %d or outcome %d", i+1, rule, outcome))
 		}
 		r.Trace.Add(rule, outcome)
+	}
+	r.StirReason = ""
+	if d.err == nil && d.off < len(b) {
+		if r.StirReason = d.string("stir reason"); d.err == nil && r.StirReason == "" {
+			d.fail("empty stir reason (an empty one is not written)")
+		}
 	}
 	if d.err == nil && d.off != len(b) {
 		d.fail("trailing bytes")
