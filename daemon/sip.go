@@ -28,6 +28,9 @@ var sipSpec = tierSpec{
 		if err != nil {
 			return nil, err
 		}
+		if err := stirConfig(&c.SIP.Stir, d.View, &rc); err != nil {
+			return nil, err
+		}
 		return redirect.New(rc, d.Decider, redirect.WithRegisterer(d.Registerer), redirect.WithFailFunc(d.Fail))
 	},
 }

@@ -8,8 +8,10 @@ import (
 	"net/url"
 	"time"
 
+	"callgate/e164"
 	"callgate/policy"
 	"callgate/policy/token"
+	"callgate/stir"
 )
 
 // Config is everything the redirect server needs. The zero value of every
@@ -92,6 +94,19 @@ type Config struct {
 	// name tagging from STIR/SHAKEN results); nil = off. See Tagger.
 	Tagger Tagger
 
+	// Verifier is the STIR/SHAKEN verification service (nil = off): the
+	// Identity headers of every INVITE that has them are verified before
+	// the engine runs (see stir.go). Keep its MissWait inside DecideTimeout:
+	// a reader waits for it.
+	Verifier *stir.Verifier
+	// Signer, Originators and NumberOwner are the authentication service:
+	// an INVITE without Identity from an Originator's address is signed with
+	// Signer (attestation per stir.AttestationFor, using NumberOwner to tell
+	// whether the calling number is the originator's customer's).
+	Signer      *stir.Signer
+	Originators []Originator
+	NumberOwner func(e164.Number) (customer string, ok bool)
+
 	// ServerName is sent in the Server header (RFC 3261 §20.35); default
 	// "callgate". "-" sends none.
 	ServerName string
@@ -140,6 +155,14 @@ func (c *Config) withDefaults() Config {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if len(cfg.Originators) > 0 {
+		cfg.Originators = append([]Originator(nil), cfg.Originators...)
+		for i := range cfg.Originators {
+			if cfg.Originators[i].OrigID == "" {
+				cfg.Originators[i].OrigID = stir.NewOrigID()
+			}
+		}
+	}
 	return cfg
 }
 
@@ -165,6 +188,14 @@ func (c *Config) validate() error {
 	}
 	if c.UDPReaders < 0 {
 		errs = append(errs, fmt.Errorf("UDPReaders %d is negative", c.UDPReaders))
+	}
+	if len(c.Originators) > 0 && c.Signer == nil {
+		errs = append(errs, errors.New("Originators need a Signer (the SP certificate's key and x5u URL)"))
+	}
+	for i, o := range c.Originators {
+		if len(o.Sources) == 0 {
+			errs = append(errs, fmt.Errorf("originator %d (%q) has no source address", i+1, o.Name))
+		}
 	}
 	if c.MaxInFlight < 0 || c.MaxRate < 0 || c.RateBurst < 0 || c.RetryAfter < 0 || c.DecideTimeout < 0 {
 		errs = append(errs, errors.New("overload limits and timeouts cannot be negative"))

@@ -43,6 +43,9 @@ func (s *Server) respond(req *sip.Request) *sip.Response {
 	for _, h := range a.tags {
 		res.AppendHeader(sip.NewHeader(h.Name, h.Value))
 	}
+	for _, h := range a.hdrs[:a.nhdrs] {
+		res.AppendHeader(sip.NewHeader(h.Name, h.Value))
+	}
 	res.SetBody(nil) // Content-Length: 0, after the other headers
 	return res
 }
@@ -141,6 +144,16 @@ func (s *Server) invite(v *reqView, peer string, a *answer) {
 	if err != nil {
 		a.set(404, "Not A Telephone Number")
 		return
+	}
+	// STIR/SHAKEN: verify an INVITE's Identity before the engine runs;
+	// sign an originator's INVITE that has none (see stir.go).
+	if s.cfg.Verifier != nil {
+		s.verifyIdentity(v, now, &a.call, &a.stir)
+	}
+	if s.cfg.Signer != nil && !v.hasIdentity() {
+		if o := s.originator(peer); o != nil {
+			s.authenticate(o, &a.call, now, &a.stir)
+		}
 	}
 	// Without a screening URI of our own, the engine must know that only
 	// a route's SIP URI reaches the B2BUA (else: its no-route fallback).
@@ -252,11 +265,15 @@ func (s *Server) decisionAnswer(v *reqView, c *policy.Call, d *policy.Decision, 
 		if s.cfg.Tagger != nil {
 			a.tags = s.cfg.Tagger(c, d)
 		}
+		appendStirHeaders(a, v, c, d)
 		s.stats.redirects.Add(1)
 		return
 
 	case policy.ActionBlock:
 		s.stats.declined.Add(1)
+		if identityReject(a, d) {
+			return
+		}
 		if s.cfg.Reject608 {
 			a.set(608, "Rejected")
 			if s.rejectInfo {

@@ -249,6 +249,8 @@ func (m *fastMsg) header(name, value string) bool {
 		case 'b':
 			_, _, _, _, ok := scanAddr(value)
 			return ok
+		case 'y':
+			return m.addExt(extIdentity, value)
 		}
 		return true
 	case 2:
@@ -307,11 +309,18 @@ func (m *fastMsg) header(name, value string) bool {
 		}
 	}
 	if k := extKindOf(name); k != 0 {
-		if len(m.ext) == maxExt {
-			return false
-		}
-		m.ext = append(m.ext, extHeader{k, value})
+		return m.addExt(k, value)
 	}
+	return true
+}
+
+// addExt keeps an extension header; too many send the datagram to the
+// fallback parser.
+func (m *fastMsg) addExt(k extKind, value string) bool {
+	if len(m.ext) == maxExt {
+		return false
+	}
+	m.ext = append(m.ext, extHeader{k, value})
 	return true
 }
 

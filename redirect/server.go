@@ -70,6 +70,9 @@ type Server struct {
 	life   lifecycle             // Start .. Stop (tier.go)
 
 	faultLog, fallbackLog policy.LogLimiter // guarded-path warnings, rate-limited
+
+	stirm   *stirMetrics      // STIR/SHAKEN counters (stir.go)
+	stirLog policy.LogLimiter // verification fallbacks, rate-limited
 }
 
 // Allowed methods (RFC 3261 §20.5): what a redirect server answers itself.
@@ -194,6 +197,10 @@ func New(cfg Config, d policy.Decider, opts ...Option) (*Server, error) {
 	if err := s.reg.Register(newCollector(s)); err != nil {
 		return nil, fmt.Errorf("redirect: registering metrics: %w", err)
 	}
+	s.stirm = newStirMetrics()
+	if err := s.stirm.register(s.reg); err != nil {
+		return nil, fmt.Errorf("redirect: registering metrics: %w", err)
+	}
 	return s, nil
 }
 
@@ -280,6 +287,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.mu.Lock()
 	udpConn, tcpLn, tlsLn := s.udpConn, s.tcpLn, s.tlsLn
 	s.mu.Unlock()
+	if s.cfg.Verifier != nil {
+		// The verification service's CRLs are refreshed while we serve.
+		go s.cfg.Verifier.Cache().Run(ctx)
+	}
 
 	errc := make(chan error, 3)
 	n := 0

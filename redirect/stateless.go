@@ -248,6 +248,12 @@ func (s *Server) appendFastResponse(b []byte, m *fastMsg, a *answer, src netip.A
 		b = append(b, h.Value...)
 		b = append(b, "\r\n"...)
 	}
+	for _, h := range a.hdrs[:a.nhdrs] {
+		b = append(b, h.Name...)
+		b = append(b, ": "...)
+		b = append(b, h.Value...)
+		b = append(b, "\r\n"...)
+	}
 	b = append(b, "Content-Length: 0\r\n\r\n"...)
 	return b, dst
 }

@@ -31,11 +31,21 @@ const (
 	extDiversion
 	extHistory
 	extRequire
+	extIdentity // Identity or its compact form "y" (RFC 8224)
 )
 
-// extKindOf classifies a header name (any case; these have no compact form).
+// extKindOf classifies a header name (any case; only Identity has a
+// compact form, "y").
 func extKindOf(name string) extKind {
 	switch len(name) {
+	case 1:
+		if name[0]|0x20 == 'y' {
+			return extIdentity
+		}
+	case 8:
+		if strings.EqualFold(name, "Identity") {
+			return extIdentity
+		}
 	case 19:
 		if strings.EqualFold(name, "P-Asserted-Identity") {
 			return extPAI
@@ -95,8 +105,8 @@ type reqView struct {
 	// requests to sipgo instead).
 	malformed string
 
-	// ext holds P-Asserted-Identity, Privacy, Diversion, History-Info and
-	// Require header values in message order.
+	// ext holds P-Asserted-Identity, Privacy, Diversion, History-Info,
+	// Require and Identity header values in message order.
 	ext []extHeader
 }
 
@@ -185,7 +195,12 @@ type answer struct {
 	unsupported []byte
 	contact     []byte
 	tags        []Header // Tagger headers of an allowed call's 302
-	buf         []byte   // reused backing store (stateless path)
+	// STIR/SHAKEN: what the services found, and the headers of an allowed
+	// call's 302 (values in buf or constant; see stir.go).
+	stir  stirResult
+	hdrs  [maxStirHeaders]Header
+	nhdrs int
+	buf   []byte // reused backing store (stateless path)
 	// The INVITE's call and decision (see invite).
 	call policy.Call
 	dec  policy.Decision

@@ -2,6 +2,8 @@ package stir
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -99,4 +101,35 @@ func errOr(err error, s string) string {
 		return err.Error()
 	}
 	return s
+}
+
+// ParseCertificates reads every CERTIFICATE block of a PEM text (or one
+// DER certificate), for trust anchors and intermediates from files.
+func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
+	return parseCertificates(data)
+}
+
+// AddCRLs adds every X509 CRL block of a PEM text (or one DER CRL) to the
+// cache's configured CRLs.
+func (c *Cache) AddCRLs(data []byte) error { return addCRLs(c, data) }
+
+// ParseECKey reads a PEM ECDSA P-256 private key (PKCS #8 or SEC 1), the
+// signing key of an SP certificate.
+func ParseECKey(data []byte) (*ecdsa.PrivateKey, error) {
+	b, _ := pem.Decode(data)
+	if b == nil {
+		return nil, errors.New("no PEM block")
+	}
+	if k, err := x509.ParseECPrivateKey(b.Bytes); err == nil {
+		return k, nil
+	}
+	k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	ec, ok := k.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, errors.New("not an ECDSA key (ES256 needs P-256)")
+	}
+	return ec, nil
 }

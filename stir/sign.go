@@ -167,3 +167,18 @@ func NewOrigID() string {
 	h := fmt.Sprintf("%x", b[:])
 	return strings.Join([]string{h[:8], h[8:12], h[12:16], h[16:20], h[20:]}, "-")
 }
+
+// AttestationFor is ATIS-1000074 §5.2.3's attestation rule for an
+// authentication service: A (full) when the originating customer is known
+// and the calling number is allocated to it, B (partial) when the customer
+// is known but the number is not theirs, C (gateway) when the call comes
+// from a peer whose customer is not known (a gateway).
+func AttestationFor(customerKnown, numberAllocated bool) string {
+	switch {
+	case !customerKnown:
+		return "C"
+	case numberAllocated:
+		return "A"
+	}
+	return "B"
+}

@@ -29,14 +29,20 @@ type running struct {
 // configuration (YAML lines).
 func startDaemon(t *testing.T, dir, cliExtra string) *running {
 	t.Helper()
-	cfgFile := filepath.Join(dir, "serve.yaml")
-	if err := os.WriteFile(cfgFile, []byte(`
+	return startDaemonWith(t, dir, `
 admin: {listen: "127.0.0.1:0"}
 shutdown_timeout: 5s
 decision_log: {no_sync: true}
 sip: {udp: "127.0.0.1:0", tcp: ""}
 scp: {listen: ["127.0.0.1:0"]}
-`), 0o600); err != nil {
+`, cliExtra)
+}
+
+// startDaemonWith is startDaemon with serve's configuration given.
+func startDaemonWith(t *testing.T, dir, serveYAML, cliExtra string) *running {
+	t.Helper()
+	cfgFile := filepath.Join(dir, "serve.yaml")
+	if err := os.WriteFile(cfgFile, []byte(serveYAML), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

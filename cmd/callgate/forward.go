@@ -55,6 +55,7 @@ var forwardable = map[string]bool{
 	"callgate provider defaults":      true,
 	"callgate provider allocate":      true,
 	"callgate provider route":         true,
+	"callgate provider stir":          true,
 	"callgate provider delete":        true,
 	"callgate subscriber create":      true,
 	"callgate subscriber list":        true,

@@ -2,8 +2,6 @@ package main
 
 import (
 	"crypto/ecdsa"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"os"
@@ -216,22 +214,11 @@ func readECKey(path string) (*ecdsa.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--key: %w", err)
 	}
-	b, _ := pem.Decode(data)
-	if b == nil {
-		return nil, fmt.Errorf("--key %s: no PEM block", path)
-	}
-	if k, err := x509.ParseECPrivateKey(b.Bytes); err == nil {
-		return k, nil
-	}
-	k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
+	k, err := stir.ParseECKey(data)
 	if err != nil {
 		return nil, fmt.Errorf("--key %s: %w", path, err)
 	}
-	ec, ok := k.(*ecdsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("--key %s: not an ECDSA key (ES256 needs P-256)", path)
-	}
-	return ec, nil
+	return k, nil
 }
 
 func (e *env) stirPKIDemoCmd() *cobra.Command {

@@ -263,8 +263,8 @@ one provider.`,
 			})
 		},
 	}
-	return group("provider", "Service providers: create, list, show, delete, defaults, allocate, route",
-		create, list, show, del, defaults, allocate, route)
+	return group("provider", "Service providers: create, list, show, delete, defaults, allocate, route, stir",
+		create, list, show, del, defaults, allocate, route, e.providerStirCmd())
 }
 
 // plural renders "1 number", "2 numbers".

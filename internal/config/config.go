@@ -181,6 +181,54 @@ type SIP struct {
 	DecideTimeout time.Duration `yaml:"decide_timeout"`
 	// ServerName is the Server header value; "-" sends none.
 	ServerName string `yaml:"server_name"`
+	// Stir is the STIR/SHAKEN verification and authentication service.
+	Stir SIPStir `yaml:"stir"`
+}
+
+// SIPStir is STIR/SHAKEN on the SIP tier (package stir; see redirect's
+// stir.go for what the 302 carries).
+type SIPStir struct {
+	// Verify turns the verification service on: INVITEs with Identity are
+	// verified before the engine decides. TrustAnchors (required then) is
+	// the PEM file of the STI-CA certificates to trust (the STI-PA's list;
+	// the system roots are never used); Intermediates a PEM file of extra
+	// CA certificates; CRLFile a PEM file of CRLs used instead of fetching
+	// the certificates' distribution points.
+	Verify        bool   `yaml:"verify"`
+	TrustAnchors  string `yaml:"trust_anchors"`
+	Intermediates string `yaml:"intermediates"`
+	CRLFile       string `yaml:"crl_file"`
+	// Freshness is how old a PASSporT's iat may be; Skew how far ahead.
+	Freshness time.Duration `yaml:"freshness"`
+	Skew      time.Duration `yaml:"skew"`
+	// MissWait is how long an INVITE may wait for a certificate (or CRL)
+	// not in the cache yet: 0 answers at once with No-TN-Validation while
+	// it is fetched in the background; more holds the call that long.
+	MissWait time.Duration `yaml:"miss_wait"`
+	// RequireCRL fails certificates whose CRL cannot be had (437);
+	// otherwise they pass, logged and counted.
+	RequireCRL bool `yaml:"require_crl"`
+	// AllowHTTPX5U is a lab setting: certificates over plain http and
+	// from loopback or private addresses.
+	AllowHTTPX5U bool `yaml:"allow_http_x5u"`
+	// SignKeyFile (PEM, ECDSA P-256) and SignX5U (where its certificate is
+	// published) turn the authentication service on for Originators.
+	SignKeyFile string          `yaml:"sign_key_file"`
+	SignX5U     string          `yaml:"sign_x5u"`
+	Originators []SIPOriginator `yaml:"originators,omitempty"`
+}
+
+// SIPOriginator is a peer whose INVITEs are signed.
+type SIPOriginator struct {
+	// Name is for logs and metrics; Sources its addresses or prefixes
+	// ("192.0.2.10", "198.51.100.0/24").
+	Name    string   `yaml:"name"`
+	Sources []string `yaml:"sources"`
+	// Customer is the enterprise (in the store) whose numbers get
+	// attestation A, others' B; "" is a gateway (C).
+	Customer string `yaml:"customer"`
+	// OrigID is the origid of its PASSporTs ("" = a new UUID per run).
+	OrigID string `yaml:"origid"`
 }
 
 // TokenKey is one screening-token secret. Give the secret inline (base64,
@@ -304,6 +352,7 @@ func Default() Config {
 			MaxInFlight:   10000,
 			RetryAfter:    5 * time.Second,
 			ServerName:    "callgate",
+			Stir:          SIPStir{Freshness: 60 * time.Second, Skew: 5 * time.Second},
 		},
 		SCP: SCP{
 			Enabled:           true,

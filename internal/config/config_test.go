@@ -87,6 +87,20 @@ sip:
   retry_after: 2s
   decide_timeout: 20ms
   server_name: "-"
+  stir:
+    verify: true
+    trust_anchors: /sti-ca.pem
+    intermediates: /inter.pem
+    crl_file: /crl.pem
+    freshness: 30s
+    skew: 2s
+    miss_wait: 10ms
+    require_crl: true
+    allow_http_x5u: true
+    sign_key_file: /sp-key.pem
+    sign_x5u: "http://certs.example/sp.pem"
+    originators:
+      - {name: pbx, sources: ["192.0.2.10", "198.51.100.0/24"], customer: initech, origid: o-1}
 scp:
   enabled: true
   transport: sctp
@@ -126,7 +140,11 @@ scp:
 			ScreeningURI: "sip:screen@b2bua.example", Reject608: true, RejectInfoURL: "https://carrier.example/jcard",
 			TokenKeys: []TokenKey{{ID: 3, Secret: secret}, {ID: 4, SecretFile: keyFile}}, TokenKeyID: 4,
 			TokenLifetime: 30 * time.Second, MaxInFlight: 500, MaxRate: 2000.5, RateBurst: 100,
-			RetryAfter: 2 * time.Second, DecideTimeout: 20 * time.Millisecond, ServerName: "-"},
+			RetryAfter: 2 * time.Second, DecideTimeout: 20 * time.Millisecond, ServerName: "-",
+			Stir: SIPStir{Verify: true, TrustAnchors: "/sti-ca.pem", Intermediates: "/inter.pem", CRLFile: "/crl.pem",
+				Freshness: 30 * time.Second, Skew: 2 * time.Second, MissWait: 10 * time.Millisecond, RequireCRL: true,
+				AllowHTTPX5U: true, SignKeyFile: "/sp-key.pem", SignX5U: "http://certs.example/sp.pem",
+				Originators: []SIPOriginator{{Name: "pbx", Sources: []string{"192.0.2.10", "198.51.100.0/24"}, Customer: "initech", OrigID: "o-1"}}}},
 		SCP: SCP{Enabled: true, Transport: "sctp", Role: "asp", Listen: []string{}, Connect: []string{"10.0.0.1:2905", "10.0.1.1:2905"},
 			PointCode: "3-8-3", SSN: 12, Variant: "itu", RoutingContexts: []uint32{1, 2}, NetworkAppearance: &na,
 			TrafficMode: "override", TimeBudget: 20 * time.Millisecond, SafeAnswer: "forward",

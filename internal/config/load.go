@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -477,6 +478,7 @@ func (s *SIP) validate() []error {
 			bad("route_overrides."+name, "%q does not start with sip:, sips: or tel:", v)
 		}
 	}
+	errs = append(errs, s.Stir.validate()...)
 	if s.RejectInfoURL != "" && !strings.HasPrefix(s.RejectInfoURL, "https://") {
 		bad("reject_info_url", "%q is not an https URL", s.RejectInfoURL)
 	}
@@ -671,4 +673,55 @@ func (s *SCP) ParsedPointCode() (sccp.PointCode, error) {
 		return 0, fmt.Errorf("scp.point_code: %w", err)
 	}
 	return pc, nil
+}
+
+func (s *SIPStir) validate() []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("sip.stir.%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if s.Verify && s.TrustAnchors == "" {
+		bad("trust_anchors", "required when verify is on (a PEM file of the STI-CA certificates to trust)")
+	}
+	if s.Freshness < 0 || s.Skew < 0 || s.MissWait < 0 {
+		bad("freshness", "freshness, skew and miss_wait cannot be negative")
+	}
+	if (s.SignKeyFile == "") != (s.SignX5U == "") {
+		bad("sign_key_file", "sign_key_file and sign_x5u go together (the key and where its certificate is published)")
+	}
+	if s.SignX5U != "" && !strings.HasPrefix(s.SignX5U, "https://") && !(s.AllowHTTPX5U && strings.HasPrefix(s.SignX5U, "http://")) {
+		bad("sign_x5u", "%q is not an https URL (plain http only with allow_http_x5u)", s.SignX5U)
+	}
+	if len(s.Originators) > 0 && s.SignKeyFile == "" {
+		bad("originators", "signing needs sign_key_file and sign_x5u")
+	}
+	for i, o := range s.Originators {
+		f := fmt.Sprintf("originators[%d]", i)
+		if len(o.Sources) == 0 {
+			bad(f+".sources", "no source address")
+		}
+		for _, src := range o.Sources {
+			if _, err := ParsePrefix(src); err != nil {
+				bad(f+".sources", "%v", err)
+			}
+		}
+	}
+	return errs
+}
+
+// ParsePrefix reads an address ("192.0.2.10", a single host) or a prefix
+// ("198.51.100.0/24").
+func ParsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return p, fmt.Errorf("%q is not an address or prefix (want 192.0.2.10 or 198.51.100.0/24)", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an address or prefix (want 192.0.2.10 or 198.51.100.0/24)", s)
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
