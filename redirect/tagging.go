@@ -18,9 +18,11 @@ import "callgate/policy"
 //	    the word to put in front of the caller's display name: "verified"
 //	    only for a full (A) attestation that verified
 //
-// The attestation comes from policy.Call.Attestation, which a STIR/SHAKEN
-// verifier in front of the engine will fill; until one runs, every call is
-// AttestationNone and gets the No-TN-Validation set. A Tagger sees the
+// The attestation comes from policy.Call.Attestation, which the
+// verification service (Config.Verifier, stir.go) fills; without it every
+// call is AttestationNone and gets the No-TN-Validation set. The
+// verification service's own headers (stir.go) carry verstat on
+// P-Asserted-Identity and the provider's display-name tag. A Tagger sees the
 // decision too, so a later one can also use signals the engine adds to it.
 // A Tagger only labels what the engine decided: it never changes the
 // answer (no screening rule lives in a tier).
