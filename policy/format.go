@@ -272,6 +272,8 @@ type decisionJSON struct {
 	Voicemail    string     `json:"voicemail,omitempty"`
 	Route        *RouteJSON `json:"route,omitempty"`
 	Trace        Trace      `json:"trace"`
+	Tag          string     `json:"tag,omitempty"`
+	RejectIdent  bool       `json:"reject_identity,omitempty"`
 }
 
 // MarshalJSON renders the decision with named enums:
@@ -283,6 +285,7 @@ func (d Decision) MarshalJSON() ([]byte, error) {
 	return json.Marshal(decisionJSON{
 		Action: d.Action, Subscriber: d.Subscriber, Announcement: d.Announcement,
 		PINAllowed: d.PINAllowed, Voicemail: d.Voicemail, Route: NewRouteJSON(d.Route), Trace: d.Trace,
+		Tag: d.Tag, RejectIdent: d.RejectIdentity,
 	})
 }
 
@@ -293,7 +296,8 @@ func (d *Decision) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("policy: decision: %w", err)
 	}
 	*d = Decision{Action: j.Action, Subscriber: j.Subscriber, Announcement: j.Announcement,
-		PINAllowed: j.PINAllowed, Voicemail: j.Voicemail, Route: j.Route.Route(), Trace: j.Trace}
+		PINAllowed: j.PINAllowed, Voicemail: j.Voicemail, Route: j.Route.Route(), Trace: j.Trace,
+		Tag: j.Tag, RejectIdentity: j.RejectIdent}
 	return nil
 }
 

@@ -23,6 +23,7 @@ import (
 // decideRequest is one call to decide, as typed on the command line.
 type decideRequest struct {
 	Calling, Called, Original, Presentation, Origin string
+	Attestation                                     string
 }
 
 // call validates the request into a policy.Call.
@@ -50,6 +51,17 @@ func (r decideRequest) call() (policy.Call, error) {
 			return c, fmt.Errorf("presentation %q: want allowed, restricted or unavailable", r.Presentation)
 		}
 	}
+	if r.Attestation != "" {
+		a := r.Attestation
+		if len(a) == 1 {
+			a = strings.ToUpper(a)
+		} else {
+			a = strings.ToLower(a)
+		}
+		if err := c.Attestation.UnmarshalText([]byte(a)); err != nil {
+			return c, fmt.Errorf("attestation %q: want none, A, B, C or failed", r.Attestation)
+		}
+	}
 	switch strings.ToLower(r.Origin) {
 	case "", "sip":
 		c.Origin = policy.OriginSIP
@@ -70,6 +82,7 @@ type decideResult struct {
 		OriginalCalled e164.Number         `json:"original_called,omitempty"`
 		Presentation   policy.Presentation `json:"presentation"`
 		Origin         policy.Origin       `json:"origin"`
+		Attestation    policy.Attestation  `json:"attestation,omitempty"`
 	} `json:"call"`
 	Decision   policy.Decision `json:"decision"`
 	Subscriber string          `json:"subscriber,omitempty"` // name of the called subscriber
@@ -88,7 +101,7 @@ func decideOnce(ctx context.Context, st *store.Store, cfg *config.Config, c poli
 	d := eng.Decide(ctx, c)
 	var res decideResult
 	res.Call.Calling, res.Call.Called, res.Call.OriginalCalled = c.Calling, c.Called, c.OriginalCalled
-	res.Call.Presentation, res.Call.Origin = c.Presentation, c.Origin
+	res.Call.Presentation, res.Call.Origin, res.Call.Attestation = c.Presentation, c.Origin, c.Attestation
 	res.Decision = d
 	if d.Subscriber != 0 {
 		if s, ok := st.SubscriberByID(d.Subscriber); ok {
@@ -107,7 +120,11 @@ func writeDecideText(w io.Writer, r *decideResult) {
 	if r.Call.OriginalCalled != 0 {
 		fmt.Fprintf(w, " (forwarded from %s)", r.Call.OriginalCalled)
 	}
-	fmt.Fprintf(w, ", presentation %s, asked as a %s call\n", r.Call.Presentation, strings.ToUpper(r.Call.Origin.String()))
+	fmt.Fprintf(w, ", presentation %s, asked as a %s call", r.Call.Presentation, strings.ToUpper(r.Call.Origin.String()))
+	if r.Call.Attestation != policy.AttestationNone {
+		fmt.Fprintf(w, ", STIR/SHAKEN attestation %s", r.Call.Attestation)
+	}
+	fmt.Fprintln(w)
 	d := &r.Decision
 	fmt.Fprintf(w, "decision:      %s\n", d.Action)
 	if r.Subscriber != "" {
@@ -126,6 +143,12 @@ func writeDecideText(w io.Writer, r *decideResult) {
 	}
 	if d.PINAllowed {
 		fmt.Fprintln(w, "PIN:           the caller may enter the subscriber's override PIN")
+	}
+	if d.Tag != "" {
+		fmt.Fprintf(w, "display tag:   %q (STIR/SHAKEN, the provider tags display names)\n", d.Tag)
+	}
+	if d.RejectIdentity {
+		fmt.Fprintln(w, "reject:        the SIP tier answers with the RFC 8224 code of the verification failure")
 	}
 	fmt.Fprintln(w, "trace:")
 	for i, s := range d.Trace.Steps() {
@@ -155,6 +178,7 @@ the decision and every rule consulted, from the engine serve runs. Nothing is lo
 	f.StringVar(&req.Original, "original-called", "", "original called number of a forwarded call")
 	f.StringVar(&req.Presentation, "presentation", "allowed", "caller's presentation: allowed, restricted or unavailable")
 	f.StringVar(&req.Origin, "origin", "sip", "ask as the sip or ain tier (they need different halves of the egress route)")
+	f.StringVar(&req.Attestation, "attestation", "", "STIR/SHAKEN result of the call: none, A, B, C or failed (the provider's policy applies)")
 	_ = c.MarkFlagRequired("called")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		call, err := req.call()

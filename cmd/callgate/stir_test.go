@@ -97,3 +97,25 @@ func TestStirLab(t *testing.T) {
 		t.Fatalf("sign --json: %v", sj)
 	}
 }
+
+// TestDecideAttestation: `decide --attestation` shows the provider's
+// STIR/SHAKEN policy at work, with the attestation step in the trace.
+func TestDecideAttestation(t *testing.T) {
+	c := newCLI(t)
+	c.ok("demo")
+	c.ok("provider", "stir", "demo-telco", "--on-c", "screen", "--on-failed", "reject", "--tag", "on", "--verified-tag", "[V]")
+	out := c.ok("decide", "--calling", "+12155551212", "--called", "+13035550102", "--attestation", "failed")
+	for _, want := range []string{"STIR/SHAKEN attestation failed", "decision:      block", "reject:", "attestation       apply"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("decide --attestation failed lacks %q:\n%s", want, out)
+		}
+	}
+	if out := c.ok("decide", "--calling", "+12155551212", "--called", "+13035550102", "--attestation", "B"); !strings.Contains(out, `display tag:   "[V]"`) {
+		t.Fatalf("decide --attestation B:\n%s", out)
+	}
+	if out := c.ok("provider", "stir", "demo-telco"); !strings.Contains(out, "C-attested calls:   screen") {
+		t.Fatalf("provider stir:\n%s", out)
+	}
+	c.fails(2, "want none, A, B, C or failed", "decide", "--called", "+13035550102", "--attestation", "D")
+	c.fails(2, "want allow, screen, block or reject", "provider", "stir", "demo-telco", "--on-c", "maybe")
+}
