@@ -34,10 +34,15 @@ type TNRange struct {
 //	    spc   [0] ServiceProviderCode,      -- IA5String
 //	    range [1] TelephoneNumberRange,     -- SEQUENCE { start TelephoneNumber, count INTEGER }
 //	    one   [2] TelephoneNumber }         -- IA5String
+//
+// Some encoders write the strings with IMPLICIT tags ([0] and [2]
+// primitive, the IA5String's bytes directly); those are read too.
 var (
-	tagSPC   = cbasn1.Tag(0).ContextSpecific().Constructed()
-	tagRange = cbasn1.Tag(1).ContextSpecific().Constructed()
-	tagOne   = cbasn1.Tag(2).ContextSpecific().Constructed()
+	tagSPC     = cbasn1.Tag(0).ContextSpecific().Constructed()
+	tagRange   = cbasn1.Tag(1).ContextSpecific().Constructed()
+	tagOne     = cbasn1.Tag(2).ContextSpecific().Constructed()
+	tagSPCImpl = cbasn1.Tag(0).ContextSpecific()
+	tagOneImpl = cbasn1.Tag(2).ContextSpecific()
 )
 
 // ParseTNAuthList decodes the extension's value.
@@ -58,6 +63,15 @@ func ParseTNAuthList(der []byte) (TNAuthList, error) {
 			return l, errors.New("TNAuthList: bad entry")
 		}
 		switch tag {
+		case tagSPCImpl, tagOneImpl:
+			if len(entry) == 0 || !isIA5(entry) {
+				return l, fmt.Errorf("TNAuthList: entry [%d] is not an IA5String", tag&0x1f)
+			}
+			if tag == tagSPCImpl {
+				l.SPCs = append(l.SPCs, string(entry))
+			} else {
+				l.TNs = append(l.TNs, string(entry))
+			}
 		case tagSPC, tagOne:
 			var s cryptobyte.String
 			if !entry.ReadASN1(&s, cbasn1.IA5String) || !entry.Empty() || len(s) == 0 {
@@ -80,6 +94,15 @@ func ParseTNAuthList(der []byte) (TNAuthList, error) {
 		}
 	}
 	return l, nil
+}
+
+func isIA5(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // MarshalTNAuthList encodes a TNAuthList holding one SPC (what an STI-CA
