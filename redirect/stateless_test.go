@@ -360,7 +360,7 @@ func TestStatelessReceivedReplaced(t *testing.T) {
 // through sipgo's parser (FuzzStatelessScan does this on random input).
 func TestFastMatchesFallback(t *testing.T) {
 	s, d := equivServer(t)
-	seeds := statelessSeeds()
+	seeds := append(statelessSeeds(), stirSeeds(t)...)
 	fast := 0
 	for _, msg := range seeds {
 		if checkFastMatchesFallback(t, s, d, []byte(msg)) {
@@ -376,6 +376,7 @@ func equivServer(t testing.TB) (*Server, *fakeDecider) {
 	d := newFakeDecider()
 	cfg := testConfig()
 	cfg.Tagger = AttestationTagger
+	cfg.Verifier = equivStir(t).v // Identity headers are verified on both paths
 	s, err := New(cfg, d)
 	if err != nil {
 		t.Fatal(err)

@@ -46,9 +46,12 @@ type stirFixture struct {
 	engine *policy.Engine
 }
 
-func newStirFixture(t testing.TB) *stirFixture {
+func newStirFixture(t testing.TB) *stirFixture { return newStirFixtureAt(t, time.Now()) }
+
+// newStirFixtureAt builds the PKI valid around now.
+func newStirFixtureAt(t testing.TB, now time.Time) *stirFixture {
 	t.Helper()
-	p, err := pki.New(time.Now().Add(-time.Hour), "")
+	p, err := pki.New(now.Add(-time.Hour), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,4 +224,41 @@ func (r *recordingDecider) last() policy.Call {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.calls[len(r.calls)-1]
+}
+
+// equivTime is equivServer's clock; equivStir's PASSporTs are signed then.
+var equivTime = time.Unix(1_800_000_000, 0)
+
+var (
+	equivOnce sync.Once
+	equivFix  *stirFixture
+)
+
+// equivStir is the verifier the fast/fallback equivalence tests run with.
+func equivStir(t testing.TB) *stirFixture {
+	equivOnce.Do(func() { equivFix = newStirFixtureAt(t, equivTime) })
+	return equivFix
+}
+
+// stirSeeds are INVITEs with Identity headers (full and compact names,
+// valid, to another number, tampered, two headers) for the equivalence
+// tests and the fuzzer.
+func stirSeeds(t testing.TB) []string {
+	f := equivStir(t)
+	sign := func(attest string, called e164.Number) string {
+		id, err := f.signer.Identity(stir.Claims{Attest: attest, OrigTN: "+12125550199", DestTN: []string{called.String()}, OrigID: "o", Iat: equivTime})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	good := sign("A", subscriber)
+	return []string{
+		req{extra: []string{"Identity: " + good}}.String(),
+		req{extra: []string{"y: " + sign("C", subscriber)}}.String(),
+		req{extra: []string{"Identity: " + sign("B", nonSub)}}.String(),
+		req{extra: []string{"Identity: " + strings.Replace(good, ".", ".x", 1)}}.String(),
+		req{extra: []string{"Identity: garbage;info=<https://x/y>", "IDENTITY: " + good}}.String(),
+		req{extra: []string{"Identity: " + good + ", " + sign("C", subscriber)}}.String(),
+	}
 }
