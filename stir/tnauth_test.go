@@ -57,10 +57,10 @@ func TestCanonicalTN(t *testing.T) {
 	}
 	for in, want := range map[string]string{
 		`"A" <sip:+12155551212@x.example;user=phone>;tag=1`: "12155551212",
-		`<tel:+1-215-555-1212;phone-context=x>`:            "12155551212",
-		`sip:2155551212@x.example;tag=2`:                   "12155551212",
-		`<sip:%2B12155551212@x.example>`:                   "12155551212",
-		`<sips:+12155551212:pw@x.example>`:                 "12155551212",
+		`<tel:+1-215-555-1212;phone-context=x>`:             "12155551212",
+		`sip:2155551212@x.example;tag=2`:                    "12155551212",
+		`<sip:%2B12155551212@x.example>`:                    "12155551212",
+		`<sips:+12155551212:pw@x.example>`:                  "12155551212",
 	} {
 		if got, ok := stir.TNFromHeader(in); !ok || got != want {
 			t.Errorf("%q: %q %v, want %q", in, got, ok, want)
