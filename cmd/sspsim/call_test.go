@@ -161,14 +161,16 @@ func TestProgressLineOnTerminal(t *testing.T) {
 			t.Errorf("progress line %q lacks %q", p, want)
 		}
 	}
-	// On a terminal the line is redrawn while the load runs.
+	// On a terminal the line is drawn while the load runs and cleared at
+	// the end (how often it is redrawn depends on the scheduler, so the test
+	// asks for one draw and the clear).
 	addr := responder(t, nil)
 	var out, errb strings.Builder
 	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, isTTY: func(io.Writer) bool { return true }}
-	if code := e.run([]string{"load", "--connect", addr, "--rate", "200", "--duration", "700ms", "--called", "+13035550100"}); code != 0 {
+	if code := e.run([]string{"load", "--connect", addr, "--rate", "200", "--duration", "1200ms", "--called", "+13035550100"}); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	if n := strings.Count(errb.String(), "\r\033[K"); n < 3 || !strings.Contains(errb.String(), "q/s  p99 ") {
+	if n := strings.Count(errb.String(), "\r\033[K"); n < 2 || !strings.Contains(errb.String(), "q/s  p99 ") {
 		t.Fatalf("%d redraws in %q", n, errb.String())
 	}
 }
