@@ -470,6 +470,8 @@ type Enterprise struct {
 	Provider   string        `json:"-"`                     // filled on read
 	Numbers    []e164.Number `json:"numbers"`
 	Created    time.Time     `json:"created"`
+	// Signals: brand, API token hash, SIP enrolment (enterprise_signals.go).
+	Signals EnterpriseSignals `json:"signals,omitzero"`
 }
 
 // validName checks a tenant or route name: 1-64 characters, a letter first,

@@ -1,0 +1,168 @@
+package keys
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"callgate/e164"
+	"callgate/store"
+)
+
+// Directory finds an enterprise by name (*store.Store implements it).
+type Directory interface {
+	GetEnterprise(name string) (store.Enterprise, error)
+}
+
+// maxBody bounds a request body: a key is a few dozen bytes of JSON.
+const maxBody = 4 << 10
+
+// Request is the body of POST /api/v1/keys. Numbers are E.164 (a leading
+// '+' is optional for NANP numbers written with their 1); times RFC 3339.
+// Omitted times default to now and now + keys.default_window.
+type Request struct {
+	Calling   string     `json:"calling"`
+	Called    string     `json:"called"`
+	NotBefore *time.Time `json:"not_before,omitempty"`
+	NotAfter  *time.Time `json:"not_after,omitempty"`
+}
+
+// Response is the key as registered.
+type Response struct {
+	Calling   string    `json:"calling"`
+	Called    string    `json:"called"`
+	NotBefore time.Time `json:"not_before"`
+	NotAfter  time.Time `json:"not_after"`
+	SingleUse bool      `json:"single_use"`
+}
+
+// Handler serves POST /api/v1/keys for enterprises authenticated by their
+// API token (Authorization: Bearer ENTERPRISE.SECRET). The answer is 201
+// with the key once it is on disk; 400 for a bad body (the message names
+// the field), 401 for a missing or wrong token, 403 for a calling number
+// the enterprise did not enrol, 405 for another method, 413 for a body
+// over 4 KiB, 503 with Retry-After when the key table is full or the key
+// could not be saved (a retry is safe: registering a key twice is one key).
+// The daemon mounts it on the admin listener.
+func Handler(r *Registry, dir Directory) http.Handler {
+	return &handler{r: r, dir: dir}
+}
+
+type handler struct {
+	r   *Registry
+	dir Directory
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		httpError(w, http.StatusMethodNotAllowed, "use POST to register a call key")
+		return
+	}
+	ent, ok := h.authenticate(w, req)
+	if !ok {
+		return
+	}
+	var body Request
+	dec := json.NewDecoder(http.MaxBytesReader(w, req.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes: one key per request", maxBody))
+			return
+		}
+		httpError(w, http.StatusBadRequest, "body: "+err.Error()+` (want {"calling":"+15125550100","called":"+13035550100","not_before":RFC 3339,"not_after":RFC 3339}, times optional)`)
+		return
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		httpError(w, http.StatusBadRequest, "body: one JSON object expected, found more after it")
+		return
+	}
+	k, err := body.key()
+	if err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	k, err = h.r.RegisterWait(req.Context(), ent.ID, k)
+	switch {
+	case errors.Is(err, ErrInvalid):
+		httpError(w, http.StatusBadRequest, err.Error())
+		return
+	case errors.Is(err, ErrNotEnrolled):
+		httpError(w, http.StatusForbidden, err.Error())
+		return
+	case err != nil:
+		w.Header().Set("Retry-After", "1")
+		httpError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	_ = json.NewEncoder(w).Encode(Response{Calling: k.Calling.String(), Called: k.Called.String(),
+		NotBefore: k.NotBefore, NotAfter: k.NotAfter, SingleUse: h.r.cfg.SingleUse})
+}
+
+// authenticate finds the enterprise whose token the request carries, or
+// answers 401.
+func (h *handler) authenticate(w http.ResponseWriter, req *http.Request) (store.Enterprise, bool) {
+	deny := func(msg string) (store.Enterprise, bool) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="callgate keys"`)
+		httpError(w, http.StatusUnauthorized, msg)
+		return store.Enterprise{}, false
+	}
+	auth := req.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok || tok == "" {
+		return deny("missing Authorization: Bearer ENTERPRISE.SECRET (issue one with 'callgate enterprise token ENTERPRISE')")
+	}
+	name, secret, err := ParseToken(strings.TrimSpace(tok))
+	if err != nil {
+		return deny(err.Error())
+	}
+	e, err := h.dir.GetEnterprise(name)
+	// One answer for an unknown enterprise and a wrong secret: the API
+	// does not say which enterprises exist.
+	if err != nil || !e.Signals.TokenMatches(secret) {
+		return deny("API token not valid (revoked, or for another enterprise)")
+	}
+	return e, true
+}
+
+// key turns a request into a Key, naming the bad field.
+func (b *Request) key() (Key, error) {
+	var k Key
+	var err error
+	if b.Calling == "" {
+		return k, fmt.Errorf("calling: missing (the enterprise's enrolled number placing the call)")
+	}
+	if k.Calling, err = e164.Parse(b.Calling); err != nil {
+		return k, fmt.Errorf("calling %q: %w", b.Calling, err)
+	}
+	if b.Called == "" {
+		return k, fmt.Errorf("called: missing (the number the call goes to)")
+	}
+	if k.Called, err = e164.Parse(b.Called); err != nil {
+		return k, fmt.Errorf("called %q: %w", b.Called, err)
+	}
+	if b.NotBefore != nil {
+		k.NotBefore = *b.NotBefore
+	}
+	if b.NotAfter != nil {
+		k.NotAfter = *b.NotAfter
+	}
+	return k, nil
+}
+
+func httpError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(struct {
+		Error string `json:"error"`
+	}{msg})
+}

@@ -1,0 +1,132 @@
+package keys
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"callgate/policy"
+	"callgate/store"
+	"callgate/store/storetest"
+)
+
+func issue(t testing.TB, st *store.Store, name string) string {
+	t.Helper()
+	tok, hash, err := IssueToken(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.UpdateEnterpriseSignals(name, func(g *store.EnterpriseSignals) error { g.TokenHash = hash; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func TestHandler(t *testing.T) {
+	st, _ := fixture(t)
+	clk := newClock()
+	r := openReg(t, st, Config{Now: clk.Now, Dir: t.TempDir()})
+	h := Handler(r, st)
+	tok := issue(t, st, storetest.Enterprise)
+
+	post := func(auth, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/keys", strings.NewReader(body))
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w
+	}
+	good := `{"calling":"+15125550100","called":"+13035550100"}`
+	for _, c := range []struct {
+		name, auth, body string
+		code             int
+		says             string
+	}{
+		{"no token", "", good, 401, "missing Authorization"},
+		{"malformed token", "Bearer nope", good, 401, "malformed"},
+		{"wrong secret", "Bearer initech." + strings.Repeat("A", 43), good, 401, "not valid"},
+		{"unknown enterprise", "Bearer nobody." + strings.Repeat("A", 43), good, 401, "not valid"},
+		{"bad JSON", "Bearer " + tok, `{"calling":`, 400, "body"},
+		{"unknown field", "Bearer " + tok, `{"calling":"+15125550100","called":"+13035550100","ttl":5}`, 400, "ttl"},
+		{"bad number", "Bearer " + tok, `{"calling":"+15125550100","called":"12"}`, 400, "called"},
+		{"two objects", "Bearer " + tok, good + good, 400, "more"},
+		{"not its number", "Bearer " + tok, `{"calling":"+16175550142","called":"+13035550100"}`, 403, "not a number of enterprise initech"},
+		{"too big", "Bearer " + tok, `{"calling":"` + strings.Repeat("1", 5000) + `"}`, 413, "4096"},
+		{"bad window", "Bearer " + tok, `{"calling":"+15125550100","called":"+13035550100","not_before":"2026-03-01T12:00:00Z","not_after":"2026-03-01T11:00:00Z"}`, 400, "not after"},
+		{"registered", "Bearer " + tok, good, 201, `"not_after":"2026-03-01T12:01:00Z"`},
+		{"registered again (idempotent)", "Bearer " + tok, good, 201, `"single_use":false`},
+	} {
+		w := post(c.auth, c.body)
+		if w.Code != c.code || !strings.Contains(w.Body.String(), c.says) {
+			t.Errorf("%s: %d %s, want %d containing %q", c.name, w.Code, w.Body, c.code, c.says)
+		}
+		if w.Code == 401 && w.Header().Get("WWW-Authenticate") == "" {
+			t.Errorf("%s: 401 without WWW-Authenticate", c.name)
+		}
+		if w.Code >= 400 {
+			var e struct{ Error string }
+			if json.Unmarshal(w.Body.Bytes(), &e) != nil || e.Error == "" {
+				t.Errorf("%s: error body %q is not {\"error\":...}", c.name, w.Body)
+			}
+		}
+	}
+	if m, _ := r.Check(entNumber, called, clk.Now()); m != policy.KeyMatched {
+		t.Errorf("after the POST: %v, want KeyMatched", m)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/keys", nil)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != 405 || w.Header().Get("Allow") != "POST" {
+		t.Errorf("GET: %d Allow=%q", w.Code, w.Header().Get("Allow"))
+	}
+	// A new token revokes the old one.
+	issue(t, st, storetest.Enterprise)
+	if w := post("Bearer "+tok, good); w.Code != 401 {
+		t.Errorf("the revoked token: %d", w.Code)
+	}
+}
+
+func TestTokenRoundTrip(t *testing.T) {
+	tok, hash, err := IssueToken("initech.west")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, secret, err := ParseToken(tok)
+	if err != nil || name != "initech.west" {
+		t.Fatalf("%q %v", name, err)
+	}
+	g := store.EnterpriseSignals{TokenHash: hash}
+	if !g.TokenMatches(secret) || g.TokenMatches(append(secret[:len(secret)-1], 'x')) {
+		t.Error("token hash does not tell the secret from another")
+	}
+}
+
+func FuzzRequest(f *testing.F) {
+	f.Add(`{"calling":"+15125550100","called":"+13035550100","not_before":"2026-03-01T12:00:00Z"}`)
+	f.Add(`{}`)
+	f.Fuzz(func(t *testing.T, body string) {
+		var req Request
+		if json.Unmarshal([]byte(body), &req) != nil {
+			return
+		}
+		k, err := req.key()
+		if err == nil && (k.Calling == 0 || k.Called == 0) {
+			t.Fatalf("a key without numbers passed: %+v", k)
+		}
+	})
+}
+
+func FuzzParseToken(f *testing.F) {
+	f.Add("initech." + strings.Repeat("A", 43))
+	f.Add("")
+	f.Fuzz(func(t *testing.T, tok string) {
+		name, secret, err := ParseToken(tok)
+		if err == nil && (name == "" || len(secret) != 43) {
+			t.Fatalf("accepted %q as %q/%q", tok, name, secret)
+		}
+	})
+}

@@ -1,0 +1,363 @@
+package keys
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math/bits"
+	"sync"
+
+	"callgate/e164"
+)
+
+// The table holds every live key in memory: shards of fixed-size
+// open-addressing arrays (linear probing), sized once from the configured
+// bound, so a key costs 32 bytes of memory whatever the load and a lookup
+// neither allocates nor chases a pointer per key. Nothing here knows about
+// enterprises: a key is two numbers and a window.
+//
+// Times are unix seconds (uint32, good until 2106): a window has second
+// resolution, its first and last second both inclusive.
+
+// slot is one key. calling == 0 marks an empty slot (a calling number is
+// never 0: registration refuses it).
+type slot struct {
+	calling, called e164.Number
+	notBefore       uint32 // first second the key matches
+	notAfter        uint32 // last second the key matches
+	usedEnd         uint32 // single-use: 0 unused; else used, and matches again through this second (grace)
+	_               uint32
+}
+
+// end is the last second s matches.
+func (s *slot) end() uint32 {
+	if s.usedEnd != 0 && s.usedEnd <= s.notAfter {
+		return s.usedEnd
+	}
+	return s.notAfter
+}
+
+// gone reports whether the key's window has passed: its slot may be
+// reused. A used single-use key is kept until then (it matches no more, but
+// registering it again must not revive it).
+func (s *slot) gone(now uint32) bool { return s.notAfter < now }
+
+func (s *slot) sameKey(calling, called e164.Number, nb, na uint32) bool {
+	return s.calling == calling && s.called == called && s.notBefore == nb && s.notAfter == na
+}
+
+// ErrFull is returned when the table holds its configured maximum of live
+// keys.
+var ErrFull = errors.New("keys: the key table is full")
+
+// maxLoad is the share of a shard's slots that may hold keys (live or
+// expired and not yet swept): linear probing stays short below it.
+const maxLoadNum, maxLoadDen = 3, 4
+
+type shard struct {
+	mu    sync.Mutex
+	slots []slot // len is a power of two
+	mask  uint64
+	used  int // slots holding a key (live, or ended and not yet swept)
+	max   int // most slots that may hold a key
+	// pend are log records (recordSize bytes each) of changes to this
+	// shard the writer has not taken yet. Appended under mu, so the log
+	// keeps each key's changes in order.
+	pend []byte
+	_    [40]byte // keep neighbouring shards' locks off one cache line
+}
+
+// table is the sharded key table.
+type table struct {
+	shards    []shard
+	shift     uint // 64 - log2(len(shards))
+	singleUse bool
+	grace     uint32 // seconds a used single-use key still matches (retransmissions)
+	persist   bool   // append log records to pend
+}
+
+// newTable sizes a table for at most maxKeys live keys over nShards shards
+// (a power of two).
+func newTable(maxKeys, nShards int, singleUse bool, grace uint32, persist bool) *table {
+	if nShards < 1 || nShards&(nShards-1) != 0 {
+		panic("keys: shard count must be a power of two")
+	}
+	per := (maxKeys + nShards - 1) / nShards
+	if per < 8 {
+		per = 8
+	}
+	// Room for per keys at maxLoad, rounded up to a power of two.
+	n := 1 << bits.Len(uint(per*maxLoadDen/maxLoadNum))
+	t := &table{shards: make([]shard, nShards), shift: uint(64 - bits.TrailingZeros(uint(nShards))),
+		singleUse: singleUse, grace: grace, persist: persist}
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.slots = make([]slot, n)
+		s.mask = uint64(n - 1)
+		s.max = n * maxLoadNum / maxLoadDen
+	}
+	return t
+}
+
+// hash mixes the two numbers of a key (a multiply-xorshift finaliser).
+func hash(calling, called e164.Number) uint64 {
+	h := uint64(calling)*0x9E3779B97F4A7C15 ^ uint64(called)*0xC2B2AE3D27D4EB4F
+	h ^= h >> 29
+	h *= 0xBF58476D1CE4E5B9
+	h ^= h >> 32
+	return h
+}
+
+func (t *table) shardOf(h uint64) *shard {
+	if t.shift == 64 {
+		return &t.shards[0]
+	}
+	return &t.shards[h>>t.shift]
+}
+
+// add inserts a key unless the same key (numbers and window) is there:
+// adding is idempotent, so a retried registration is one key and a
+// replayed log record changes nothing. It reports whether the key is new.
+func (t *table) add(calling, called e164.Number, nb, na, now uint32) (bool, error) {
+	h := hash(calling, called)
+	s := t.shardOf(h)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	added, err := s.insert(h, slot{calling: calling, called: called, notBefore: nb, notAfter: na}, now)
+	if added != 0 && t.persist {
+		s.pend = appendRecord(s.pend, recAdd, &s.slots[added.pos()])
+	}
+	return added != 0, err
+}
+
+// placed is where insert put a key: 0 = nowhere, else position+1.
+type placed int
+
+func (p placed) pos() int { return int(p) - 1 }
+
+// insert places k (an exact duplicate is left alone). A slot whose key
+// has ended is reused; when the shard is full its ended keys are swept
+// first.
+func (s *shard) insert(h uint64, k slot, now uint32) (placed, error) {
+	for attempt := 0; ; attempt++ {
+		reuse := -1
+		i := h & s.mask
+		for {
+			cur := &s.slots[i]
+			if cur.calling == 0 {
+				break
+			}
+			if cur.sameKey(k.calling, k.called, k.notBefore, k.notAfter) {
+				return 0, nil
+			}
+			if reuse < 0 && cur.gone(now) {
+				reuse = int(i)
+			}
+			i = (i + 1) & s.mask
+		}
+		switch {
+		case reuse >= 0:
+			s.slots[reuse] = k
+			return placed(reuse + 1), nil
+		case s.used < s.max:
+			s.slots[i] = k
+			s.used++
+			return placed(i + 1), nil
+		case attempt == 0 && s.sweep(now) > 0:
+			continue
+		}
+		return 0, ErrFull
+	}
+}
+
+// check looks for a key of calling -> called matching at now. In
+// single-use mode the first match uses the key up: it goes on matching
+// only for the grace period (a retransmitted INVITE, a re-asked query),
+// and the use is logged so a restart does not revive it.
+func (t *table) check(calling, called e164.Number, now uint32) bool {
+	h := hash(calling, called)
+	s := t.shardOf(h)
+	s.mu.Lock()
+	i := h & s.mask
+	found := false
+	for {
+		cur := &s.slots[i]
+		if cur.calling == 0 {
+			break
+		}
+		if cur.calling == calling && cur.called == called && cur.notBefore <= now && now <= cur.end() {
+			found = true
+			if t.singleUse && cur.usedEnd == 0 {
+				// It matches through second now+grace; with no grace, not
+				// even for the rest of this second.
+				cur.usedEnd = now + t.grace
+				if t.grace == 0 {
+					cur.usedEnd = now - 1
+				}
+				if cur.usedEnd > cur.notAfter {
+					cur.usedEnd = cur.notAfter
+				}
+				if cur.usedEnd == 0 { // 0 means unused; second 0 is long past anyway
+					cur.usedEnd = 1
+				}
+				if t.persist {
+					s.pend = appendRecord(s.pend, recUse, cur)
+				}
+			}
+			break
+		}
+		i = (i + 1) & s.mask
+	}
+	s.mu.Unlock()
+	return found
+}
+
+// use applies a logged use to the key it names (replay). Like add it is
+// idempotent: the earliest end wins.
+func (t *table) use(k *slot) {
+	h := hash(k.calling, k.called)
+	s := t.shardOf(h)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := h & s.mask; s.slots[i].calling != 0; i = (i + 1) & s.mask {
+		cur := &s.slots[i]
+		if cur.sameKey(k.calling, k.called, k.notBefore, k.notAfter) {
+			if cur.usedEnd == 0 || k.usedEnd < cur.usedEnd {
+				cur.usedEnd = k.usedEnd
+			}
+			return
+		}
+	}
+}
+
+// sweep removes the keys of s that ended before now (backward-shift
+// deletion keeps every probe chain whole) and returns how many. The
+// caller holds s.mu.
+func (s *shard) sweep(now uint32) int {
+	n := 0
+	for i := 0; i < len(s.slots); {
+		cur := &s.slots[i]
+		if cur.calling != 0 && cur.gone(now) {
+			s.remove(uint64(i))
+			n++
+			continue // a key may have moved into i: look again
+		}
+		i++
+	}
+	s.used -= n
+	return n
+}
+
+// remove empties slot i and shifts the rest of its probe chain back.
+func (s *shard) remove(i uint64) {
+	j := i
+	for {
+		j = (j + 1) & s.mask
+		nxt := &s.slots[j]
+		if nxt.calling == 0 {
+			break
+		}
+		home := hash(nxt.calling, nxt.called) & s.mask
+		// nxt stays when its home lies cyclically in (i, j].
+		if i <= j {
+			if i < home && home <= j {
+				continue
+			}
+		} else if i < home || home <= j {
+			continue
+		}
+		s.slots[i] = *nxt
+		i = j
+	}
+	s.slots[i] = slot{}
+}
+
+// sweepAll sweeps every shard, one lock at a time; it returns the keys
+// removed.
+func (t *table) sweepAll(now uint32) int {
+	n := 0
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.Lock()
+		n += s.sweep(now)
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// live counts the keys that have not ended at now (a full scan; for
+// stats and tests, not the call path).
+func (t *table) live(now uint32) (live, used, capacity int) {
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.Lock()
+		for j := range s.slots {
+			if c := &s.slots[j]; c.calling != 0 && !c.gone(now) {
+				live++
+			}
+		}
+		used += s.used
+		capacity += s.max
+		s.mu.Unlock()
+	}
+	return live, used, capacity
+}
+
+// ---- log records ----
+
+// A log record is one change to the table, fixed-size:
+//
+//	kind      1 byte (recAdd, recUse)
+//	calling   8 bytes little-endian
+//	called    8
+//	notBefore 4
+//	notAfter  4
+//	usedEnd   4
+//	crc32c    4 over the 29 bytes before it
+//
+// A snapshot keeps the slots as recAdd records too (with usedEnd).
+const recordSize = 33
+
+const (
+	recAdd byte = 'A'
+	recUse byte = 'U'
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func appendRecord(b []byte, kind byte, s *slot) []byte {
+	start := len(b)
+	b = append(b, kind)
+	b = binary.LittleEndian.AppendUint64(b, uint64(s.calling))
+	b = binary.LittleEndian.AppendUint64(b, uint64(s.called))
+	b = binary.LittleEndian.AppendUint32(b, s.notBefore)
+	b = binary.LittleEndian.AppendUint32(b, s.notAfter)
+	b = binary.LittleEndian.AppendUint32(b, s.usedEnd)
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b[start:], castagnoli))
+}
+
+// decodeRecord reads one record; an error says what is wrong with it.
+func decodeRecord(b []byte) (kind byte, s slot, err error) {
+	if len(b) < recordSize {
+		return 0, s, fmt.Errorf("short record (%d of %d bytes)", len(b), recordSize)
+	}
+	if got, want := binary.LittleEndian.Uint32(b[29:]), crc32.Checksum(b[:29], castagnoli); got != want {
+		return 0, s, fmt.Errorf("checksum %08x, want %08x", got, want)
+	}
+	kind = b[0]
+	s.calling = e164.Number(binary.LittleEndian.Uint64(b[1:]))
+	s.called = e164.Number(binary.LittleEndian.Uint64(b[9:]))
+	s.notBefore = binary.LittleEndian.Uint32(b[17:])
+	s.notAfter = binary.LittleEndian.Uint32(b[21:])
+	s.usedEnd = binary.LittleEndian.Uint32(b[25:])
+	switch {
+	case kind != recAdd && kind != recUse:
+		return 0, s, fmt.Errorf("unknown record kind %q", kind)
+	case s.calling == 0 || s.called == 0 || s.calling >= 1e15 || s.called >= 1e15:
+		return 0, s, fmt.Errorf("record with number %d -> %d is not an E.164 key", s.calling, s.called)
+	case s.notAfter < s.notBefore:
+		return 0, s, fmt.Errorf("record with window %d..%d ending before it begins", s.notBefore, s.notAfter)
+	}
+	return kind, s, nil
+}
