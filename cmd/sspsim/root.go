@@ -80,7 +80,7 @@ func (e *env) run(args []string) int {
 func (e *env) rootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "sspsim",
-		Short: "AIN 0.2 switch simulator: Termination_Attempt calls, load, decode, replay",
+		Short: "AIN 0.2 switch simulator: Termination_Attempt calls, load, decode, replay; a reputation-service simulator",
 		Long: `sspsim plays the switch (SSP) side of AIN 0.2 over SIGTRAN: it connects over
 M3UA (TCP, or kernel SCTP) as an ASP towards the SCP's SG side (or as an IPSP
 client), sends terminationAttempt queries in ANSI TCAP over ANSI SCCP, and
@@ -97,7 +97,7 @@ SCP 244-2-20 SSN 248, routing context 10, network indicator national.`,
 	}
 	root.PersistentFlags().BoolVar(&e.jsonOut, "json", false, "print JSON instead of text")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(e.callCmd(), e.loadCmd(), e.decodeCmd(), e.replayCmd(), e.responderCmd())
+	root.AddCommand(e.callCmd(), e.loadCmd(), e.decodeCmd(), e.replayCmd(), e.responderCmd(), e.reputationCmd())
 	return root
 }
 
