@@ -28,7 +28,9 @@ func TestReputationCommand(t *testing.T) {
 	done := make(chan int)
 	var errb2 bytes.Buffer
 	e2 := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &errb2, ctx: ctx}
-	go func() { done <- e2.run([]string{"reputation", "--listen", addr, "--key", "k", "--band", "+19005550111=high"}) }()
+	go func() {
+		done <- e2.run([]string{"reputation", "--listen", addr, "--key", "k", "--band", "+19005550111=high"})
+	}()
 	var body []byte
 	for body == nil {
 		req, _ := http.NewRequest("GET", "http://"+addr+"/v1/reputation/19005550111", nil)
