@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"math/bits"
 	"sync"
 
@@ -57,8 +58,8 @@ const maxLoadNum, maxLoadDen = 3, 4
 
 type shard struct {
 	mu    sync.Mutex
-	slots []slot // len is a power of two
-	mask  uint64
+	slots []slot
+	n     uint64 // len(slots)
 	used  int // slots holding a key (live, or ended and not yet swept)
 	max   int // most slots that may hold a key
 	// pend are log records (recordSize bytes each) of changes to this
@@ -87,15 +88,21 @@ func newTable(maxKeys, nShards int, singleUse bool, grace uint32, persist bool) 
 	if per < 8 {
 		per = 8
 	}
-	// Room for per keys at maxLoad, rounded up to a power of two.
-	n := 1 << bits.Len(uint(per*maxLoadDen/maxLoadNum))
+	// Keys spread over the shards unevenly: give each shard room for its
+	// share plus a margin of several standard deviations (sqrt(per)), so
+	// the bound is reached as a whole, not by one unlucky shard first.
+	per += 4*int(math.Sqrt(float64(per))) + 8
+	// Room for per keys at maxLoad. Any size will do (home uses a
+	// multiply-shift, not a mask), so no power-of-two rounding wastes
+	// memory.
+	n := per*maxLoadDen/maxLoadNum + 1
 	t := &table{shards: make([]shard, nShards), shift: uint(64 - bits.TrailingZeros(uint(nShards))),
 		singleUse: singleUse, grace: grace, persist: persist}
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.slots = make([]slot, n)
-		s.mask = uint64(n - 1)
-		s.max = n * maxLoadNum / maxLoadDen
+		s.n = uint64(n)
+		s.max = min(per, n*maxLoadNum/maxLoadDen)
 	}
 	return t
 }
@@ -107,6 +114,17 @@ func hash(calling, called e164.Number) uint64 {
 	h *= 0xBF58476D1CE4E5B9
 	h ^= h >> 32
 	return h
+}
+
+// home is the slot where a key of hash h starts probing: the low 32 bits
+// scaled onto the shard (the high bits pick the shard).
+func (s *shard) home(h uint64) uint64 { return uint64(uint32(h)) * s.n >> 32 }
+
+func (s *shard) next(i uint64) uint64 {
+	if i++; i == s.n {
+		return 0
+	}
+	return i
 }
 
 func (t *table) shardOf(h uint64) *shard {
@@ -142,7 +160,7 @@ func (p placed) pos() int { return int(p) - 1 }
 func (s *shard) insert(h uint64, k slot, now uint32) (placed, error) {
 	for attempt := 0; ; attempt++ {
 		reuse := -1
-		i := h & s.mask
+		i := s.home(h)
 		for {
 			cur := &s.slots[i]
 			if cur.calling == 0 {
@@ -154,7 +172,7 @@ func (s *shard) insert(h uint64, k slot, now uint32) (placed, error) {
 			if reuse < 0 && cur.gone(now) {
 				reuse = int(i)
 			}
-			i = (i + 1) & s.mask
+			i = s.next(i)
 		}
 		switch {
 		case reuse >= 0:
@@ -179,7 +197,7 @@ func (t *table) check(calling, called e164.Number, now uint32) bool {
 	h := hash(calling, called)
 	s := t.shardOf(h)
 	s.mu.Lock()
-	i := h & s.mask
+	i := s.home(h)
 	found := false
 	for {
 		cur := &s.slots[i]
@@ -207,7 +225,7 @@ func (t *table) check(calling, called e164.Number, now uint32) bool {
 			}
 			break
 		}
-		i = (i + 1) & s.mask
+		i = s.next(i)
 	}
 	s.mu.Unlock()
 	return found
@@ -220,7 +238,7 @@ func (t *table) use(k *slot) {
 	s := t.shardOf(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i := h & s.mask; s.slots[i].calling != 0; i = (i + 1) & s.mask {
+	for i := s.home(h); s.slots[i].calling != 0; i = s.next(i) {
 		cur := &s.slots[i]
 		if cur.sameKey(k.calling, k.called, k.notBefore, k.notAfter) {
 			if cur.usedEnd == 0 || k.usedEnd < cur.usedEnd {
@@ -253,12 +271,12 @@ func (s *shard) sweep(now uint32) int {
 func (s *shard) remove(i uint64) {
 	j := i
 	for {
-		j = (j + 1) & s.mask
+		j = s.next(j)
 		nxt := &s.slots[j]
 		if nxt.calling == 0 {
 			break
 		}
-		home := hash(nxt.calling, nxt.called) & s.mask
+		home := s.home(hash(nxt.calling, nxt.called))
 		// nxt stays when its home lies cyclically in (i, j].
 		if i <= j {
 			if i < home && home <= j {

@@ -79,8 +79,9 @@ func TestTableFullSweepsEnded(t *testing.T) {
 	if !tb.check(15125559999, 13035550100, 22) {
 		t.Fatal("the new key does not match")
 	}
-	if n := tb.sweepAll(21); n != s.max-1 || s.used != 1 {
-		t.Errorf("swept %d, used = %d after the sweep, want %d and 1", n, s.used, s.max-1)
+	// The add reused an ended key's slot, or swept the shard to make room.
+	if tb.sweepAll(21); s.used != 1 {
+		t.Errorf("used = %d after the sweep, want 1", s.used)
 	}
 	if !tb.check(15125559999, 13035550100, 22) {
 		t.Error("the live key was lost by the sweep")
