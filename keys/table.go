@@ -60,8 +60,8 @@ type shard struct {
 	mu    sync.Mutex
 	slots []slot
 	n     uint64 // len(slots)
-	used  int // slots holding a key (live, or ended and not yet swept)
-	max   int // most slots that may hold a key
+	used  int    // slots holding a key (live, or ended and not yet swept)
+	max   int    // most slots that may hold a key
 	// pend are log records (recordSize bytes each) of changes to this
 	// shard the writer has not taken yet. Appended under mu, so the log
 	// keeps each key's changes in order.
