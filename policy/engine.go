@@ -22,16 +22,20 @@ import (
 //	blocked          caller on the subscriber's Blocked list -> block
 //	provider-blocked caller on the provider's Blocked list -> block
 //	attestation      STIR/SHAKEN C or failed -> the provider's policy (screen, block, reject)
-//	                 [slot: reputation, see signalsBeforeTreatment]
+//	reputation       the caller's spam-risk band (or exempt, unknown) -> the
+//	                 configured action: allow, challenge, block, screen, or
+//	                 continue to the treatments (ReputationPolicy)
 //	anonymous        no number or presentation restricted/unavailable -> anonymous treatment
 //	unknown          everyone else -> unknown-caller treatment
 //
-// and then finishing steps: two for actions that need the B2BUA, and the tag:
+// and then finishing steps: two for actions that need the B2BUA, the tag
+// and the brand:
 //
-//	route            fill Decision.Route; no way to the B2BUA -> the
-//	                 no-route fallback (see route)
+//	route            actions that need the B2BUA: fill Decision.Route; no way
+//	                 to the B2BUA -> the no-route fallback (see route)
 //	pin              PINAllowed when the subscriber has an override PIN
 //	tag              Decision.Tag of an allowed call when the provider tags display names
+//	brand            a delivered call whose call key matched: Decision.Brand
 //
 // An outgoing call (Call.Direction originating, the AIN originating
 // triggers) has its own short chain, in originate.go: line, fraud,
@@ -46,6 +50,7 @@ type Engine struct {
 	view                store.View
 	defaultAnnouncement uint32
 	noRoute             Fallback
+	repPolicy           ReputationPolicy
 }
 
 // Option configures an Engine.
@@ -115,7 +120,7 @@ func New(view store.View, opts ...Option) *Engine {
 	if view == nil {
 		view = emptyView{}
 	}
-	e := &Engine{view: view}
+	e := &Engine{view: view, repPolicy: DefaultReputationPolicy}
 	for _, o := range opts {
 		o(e)
 	}
@@ -168,6 +173,7 @@ func (e *Engine) Decide(ctx context.Context, c Call) Decision {
 	e.route(&s)
 	e.pin(&s)
 	e.tag(&s)
+	e.brand(&s)
 	return s.d
 }
 
@@ -272,15 +278,19 @@ func (e *Engine) providerBlocked(s *state) bool {
 //
 //   - attestation (RuleAttestation): the provider's STIR/SHAKEN policy for
 //     C-attested and failed calls (see attestation).
-//   - reputation (RuleReputation): medium/high risk -> Challenge, low and
-//     exempt pass on to the treatments below; whether a tenant takes the
-//     spam-screening service is not in the view yet.
+//   - reputation (RuleReputation, signals.go): the band the reputation
+//     provider gave (Call.Reputation; Call.ReputationLookup says how) ->
+//     the configured ReputationPolicy: by default low risk is delivered
+//     untouched and medium and high risk are challenged (the B2BUA's DTMF
+//     challenge); exempt callers (private, anonymous, non-NANP: never looked
+//     up) and unknown ones (no band in the call's budget) have their own
+//     branches. The trace says reputation=low|medium|high|exempt|unknown.
 //
-// Both run after VIP and Blocked (the subscriber's explicit choices win) and
+// They run after VIP and Blocked (the subscriber's explicit choices win) and
 // before the anonymous/unknown treatments. A step returns true when it
 // settles the decision, like every other step.
 func (e *Engine) signalsBeforeTreatment(s *state) bool {
-	return e.attestation(s)
+	return e.attestation(s) || e.reputation(s)
 }
 
 // attestation applies the called subscriber's provider's STIR/SHAKEN policy

@@ -203,15 +203,16 @@ func TestDecide(t *testing.T) {
 		{"key missing to non-subscriber", Call{Calling: nStranger, Called: nNobody, KeyMatch: KeyMissing},
 			want{action: ActionBlock, trace: "subscriber=no key=missing"}},
 		{"key matched goes on", Call{Calling: nFriend, Called: nAlice, KeyMatch: KeyMatched},
-			want{action: ActionAllow, subscriber: 1, trace: "subscriber=yes key=yes vip=yes"}},
+			want{action: ActionAllow, subscriber: 1, trace: "subscriber=yes key=yes vip=yes brand=missing"}},
 		{"key matched, blocked", Call{Calling: nPest, Called: nAlice, KeyMatch: KeyMatched},
 			want{action: ActionBlock, subscriber: 1, trace: "subscriber=yes key=yes vip=no blocked=yes"}},
 
 		// A provider without a STIR/SHAKEN policy lets a C attestation on
-		// (attestation=no); the reputation slot is empty. FraudLocked
+		// (attestation=no); without a look-up (no reputation provider) the
+		// reputation rule adds no step (signals_test.go). FraudLocked
 		// concerns outgoing calls only.
-		{"attestation without policy, reputation slot empty, fraud lock ignored", Call{Calling: nStranger, Called: nAlice, Origin: OriginAIN,
-			Attestation: AttestationC, Reputation: ReputationHigh, FraudLocked: true},
+		{"attestation without policy, no reputation look-up, fraud lock ignored", Call{Calling: nStranger, Called: nAlice, Origin: OriginAIN,
+			Attestation: AttestationC, FraudLocked: true},
 			want{action: ActionScreen, subscriber: 1, route: routeEast, pin: true, voicemail: "sip:vm-alice@vm.example", trace: "subscriber=yes " + lists + "attestation=no anonymous=no unknown=apply route=yes pin=yes"}},
 	}
 	e := New(fixture())

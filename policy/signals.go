@@ -110,8 +110,9 @@ type ReputationLookup struct {
 // AppendText appends "why=timeout cache=miss latency=20ms" (the parts
 // that are set).
 func (l *ReputationLookup) AppendText(b []byte) []byte {
+	start := len(b)
 	sep := func() {
-		if len(b) > 0 && b[len(b)-1] != ' ' {
+		if len(b) > start {
 			b = append(b, ' ')
 		}
 	}
@@ -131,4 +132,112 @@ func (l *ReputationLookup) AppendText(b []byte) []byte {
 		b = append(b, l.Latency.String()...)
 	}
 	return b
+}
+
+// ReputationAction is what the engine does with a call of one reputation
+// band (or exempt, or unknown).
+type ReputationAction uint8
+
+// Reputation actions.
+const (
+	// RepContinue: the band settles nothing; the subscriber's own
+	// treatments (anonymous, unknown caller) decide.
+	RepContinue  ReputationAction = iota
+	RepAllow                      // deliver the call untouched
+	RepChallenge                  // the B2BUA's DTMF challenge (three digits)
+	RepBlock                      // refuse the call (with the subscriber's announcement under Reject with Media)
+	RepScreen                     // the subscriber's screening (the caller records their name)
+)
+
+var reputationActionNames = [...]string{"continue", "allow", "challenge", "block", "screen"}
+
+func (a ReputationAction) String() string {
+	if int(a) < len(reputationActionNames) {
+		return reputationActionNames[a]
+	}
+	return "action(" + strconv.Itoa(int(a)) + ")"
+}
+
+// ParseReputationAction reads a configured action.
+func ParseReputationAction(s string) (ReputationAction, error) {
+	i := lookupName(reputationActionNames[:], []byte(s))
+	if i < 0 {
+		return 0, fmt.Errorf("reputation action %q: want continue, allow, challenge, block or screen", s)
+	}
+	return ReputationAction(i), nil
+}
+
+// ReputationPolicy maps a reputation provider's answer to an action: one
+// per band, one for exempt calls (never looked up) and one for unknown
+// (the look-up gave no band within the call's budget). It is configured
+// per provider (reputation.actions).
+type ReputationPolicy struct {
+	Low, Medium, High, Exempt, Unknown ReputationAction
+}
+
+// DefaultReputationPolicy is issue 13's: low risk is delivered untouched,
+// medium and high risk are challenged; exempt and unknown calls take the
+// subscriber's own treatments.
+var DefaultReputationPolicy = ReputationPolicy{Low: RepAllow, Medium: RepChallenge, High: RepChallenge,
+	Exempt: RepContinue, Unknown: RepContinue}
+
+// WithReputationPolicy sets the band -> action mapping (default
+// DefaultReputationPolicy).
+func WithReputationPolicy(p ReputationPolicy) Option {
+	return func(e *Engine) { e.repPolicy = p }
+}
+
+// reputation is the reputation step (see signalsBeforeTreatment). A call
+// that was not looked up (no provider: Reputation unknown with no lookup
+// detail) adds no step.
+func (e *Engine) reputation(s *state) bool {
+	var o Outcome
+	var a ReputationAction
+	p := &e.repPolicy
+	switch s.call.Reputation {
+	case ReputationLow:
+		o, a = OutcomeLow, p.Low
+	case ReputationMedium:
+		o, a = OutcomeMedium, p.Medium
+	case ReputationHigh:
+		o, a = OutcomeHigh, p.High
+	case ReputationExempt:
+		o, a = OutcomeExempt, p.Exempt
+	default:
+		if s.call.ReputationLookup == (ReputationLookup{}) {
+			return false
+		}
+		o, a = OutcomeUnknown, p.Unknown
+	}
+	s.d.Trace.Add(RuleReputation, o)
+	switch a {
+	case RepAllow:
+		s.d.Action = ActionAllow
+	case RepChallenge:
+		s.d.Action = ActionChallenge
+	case RepBlock:
+		e.block(s)
+	case RepScreen:
+		s.d.Action = ActionScreen
+		s.d.Voicemail = s.sub.Voicemail
+	default:
+		return false
+	}
+	return true
+}
+
+// brand shows the enterprise's brand on a delivered call whose call key
+// matched (brand=yes), or records that the enterprise has none
+// (brand=missing). Only a delivered call is branded: a call the
+// subscriber blocked or screens is not the enterprise's to label.
+func (e *Engine) brand(s *state) {
+	if s.call.KeyMatch != KeyMatched || s.d.Action != ActionAllow {
+		return
+	}
+	if s.call.Brand.Name == "" {
+		s.d.Trace.Add(RuleBrand, OutcomeMissing)
+		return
+	}
+	s.d.Brand = s.call.Brand
+	s.d.Trace.Add(RuleBrand, OutcomeYes)
 }

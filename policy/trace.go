@@ -27,10 +27,11 @@ const (
 	RuleFallback                        // no way to the B2BUA: the engine's no-route fallback was applied
 	RuleLine                            // originating: is the calling line a subscriber?
 	RuleDestination                     // originating: is the dialled destination barred for a locked line?
+	RuleBrand                           // a delivered call with a matching key: is a brand shown?
 )
 
 var ruleNames = [...]string{"", "subscriber", "vip", "blocked", "provider-blocked", "anonymous", "unknown", "route",
-	"cancelled", "key", "announcement", "pin", "attestation", "reputation", "fraud", "fallback", "line", "destination"}
+	"cancelled", "key", "announcement", "pin", "attestation", "reputation", "fraud", "fallback", "line", "destination", "brand"}
 
 // ruleHelp says in words what each rule asks (`callgate decide` prints it
 // beside each step of a trace). It lives beside the names so the two
@@ -48,11 +49,12 @@ var ruleHelp = [len(ruleNames)]string{
 	RuleAnnouncement:    "is an announcement configured for Reject with Media?",
 	RulePIN:             "may the caller enter an override PIN?",
 	RuleAttestation:     "STIR/SHAKEN: does the provider screen, block or reject calls with this attestation (C or failed)?",
-	RuleReputation:      "spam-risk reputation policy",
+	RuleReputation:      "spam-risk reputation of the caller: the band (or exempt / unknown) and the configured action for it",
 	RuleFraud:           "outgoing call: is the line locked down for toll fraud?",
 	RuleFallback:        "no way to the B2BUA: the configured engine.no_route_fallback was applied",
 	RuleLine:            "outgoing call: is the calling line a subscriber?",
 	RuleDestination:     "outgoing call from a locked line: is the destination barred (international, premium)?",
+	RuleBrand:           "a delivered call whose enterprise call key matched: is the enterprise's brand shown?",
 }
 
 func (r Rule) String() string {
@@ -100,9 +102,14 @@ const (
 	OutcomeApply                      // the rule's treatment was applied
 	OutcomeMissing                    // data needed by the rule is missing
 	OutcomeDefault                    // the rule's data is missing and the asking tier's default stands in (route=default)
+	OutcomeLow                        // reputation: low risk
+	OutcomeMedium                     // reputation: medium risk
+	OutcomeHigh                       // reputation: high risk
+	OutcomeExempt                     // reputation: not looked up (private, anonymous, non-NANP)
+	OutcomeUnknown                    // reputation: looked up, no band in time (timeout, error, breaker open, busy)
 )
 
-var outcomeNames = [...]string{"", "no", "yes", "apply", "missing", "default"}
+var outcomeNames = [...]string{"", "no", "yes", "apply", "missing", "default", "low", "medium", "high", "exempt", "unknown"}
 
 func (o Outcome) String() string {
 	if int(o) < len(outcomeNames) && o != 0 {

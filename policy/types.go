@@ -139,6 +139,14 @@ type Call struct {
 	// "" when no verification ran). The engine does not read it; it is
 	// kept in the decision log beside the attestation.
 	AttestationReason string
+	// ReputationLookup says how Reputation was found (exemption and why,
+	// cache, latency, failure), for the trace and the decision log; the
+	// zero value means no look-up was made (no reputation provider).
+	ReputationLookup ReputationLookup
+	// Brand is the brand of the enterprise whose call key matched
+	// (KeyMatch == KeyMatched); the engine puts it on the Decision when
+	// the call is delivered.
+	Brand store.Brand
 }
 
 // Anonymous reports whether the caller withheld or lacks a number.
@@ -200,6 +208,11 @@ type Decision struct {
 	// verification failure instead of its usual decline.
 	Tag            string
 	RejectIdentity bool
+
+	// Brand is shown to the called party (SIP display name, AIN
+	// GenericName/DisplayText): set on delivered calls whose enterprise
+	// call key matched. Zero: no brand.
+	Brand store.Brand
 }
 
 // FellBack reports whether the engine could not carry out the action the

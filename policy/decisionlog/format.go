@@ -14,27 +14,29 @@ import (
 // recordJSON is the JSON shape of a Record (`callgate log search --json`). Enums are names; numbers are "+E.164"; latency is in
 // nanoseconds so scripts need not parse Go durations.
 type recordJSON struct {
-	Time           time.Time           `json:"time"`
-	Origin         policy.Origin       `json:"origin"`
-	Direction      policy.Direction    `json:"direction,omitempty"`
-	Peer           string              `json:"peer,omitempty"`
-	Calling        e164.Number         `json:"calling,omitempty"`
-	Called         e164.Number         `json:"called,omitempty"`
-	OriginalCalled e164.Number         `json:"original_called,omitempty"`
-	Presentation   policy.Presentation `json:"presentation"`
-	Attestation    policy.Attestation  `json:"attestation,omitempty"`
-	StirReason     string              `json:"stir_reason,omitempty"`
-	Reputation     policy.Reputation   `json:"reputation,omitempty"`
-	KeyMatch       policy.KeyMatch     `json:"key_match,omitempty"`
-	FraudLocked    bool                `json:"fraud_locked,omitempty"`
-	Action         policy.Action       `json:"action"`
-	Subscriber     uint32              `json:"subscriber,omitempty"`
-	Announcement   uint32              `json:"announcement,omitempty"`
-	PINAllowed     bool                `json:"pin_allowed,omitempty"`
-	Voicemail      string              `json:"voicemail,omitempty"`
-	Route          *policy.RouteJSON   `json:"route,omitempty"`
-	Trace          policy.Trace        `json:"trace"`
-	LatencyNS      int64               `json:"latency_ns"`
+	Time           time.Time                `json:"time"`
+	Origin         policy.Origin            `json:"origin"`
+	Direction      policy.Direction         `json:"direction,omitempty"`
+	Peer           string                   `json:"peer,omitempty"`
+	Calling        e164.Number              `json:"calling,omitempty"`
+	Called         e164.Number              `json:"called,omitempty"`
+	OriginalCalled e164.Number              `json:"original_called,omitempty"`
+	Presentation   policy.Presentation      `json:"presentation"`
+	Attestation    policy.Attestation       `json:"attestation,omitempty"`
+	StirReason     string                   `json:"stir_reason,omitempty"`
+	Reputation     policy.Reputation        `json:"reputation,omitempty"`
+	KeyMatch       policy.KeyMatch          `json:"key_match,omitempty"`
+	FraudLocked    bool                     `json:"fraud_locked,omitempty"`
+	Action         policy.Action            `json:"action"`
+	Subscriber     uint32                   `json:"subscriber,omitempty"`
+	Announcement   uint32                   `json:"announcement,omitempty"`
+	PINAllowed     bool                     `json:"pin_allowed,omitempty"`
+	Voicemail      string                   `json:"voicemail,omitempty"`
+	Route          *policy.RouteJSON        `json:"route,omitempty"`
+	Trace          policy.Trace             `json:"trace"`
+	LatencyNS      int64                    `json:"latency_ns"`
+	Lookup         *policy.ReputationLookup `json:"reputation_lookup,omitempty"`
+	Brand          string                   `json:"brand,omitempty"`
 }
 
 // MarshalJSON renders the record as one JSON object, e.g.
@@ -50,8 +52,15 @@ func (r Record) MarshalJSON() ([]byte, error) {
 		KeyMatch: r.KeyMatch, FraudLocked: r.FraudLocked,
 		Action: r.Action, Subscriber: r.Subscriber, Announcement: r.Announcement,
 		PINAllowed: r.PINAllowed, Voicemail: r.Voicemail, Route: policy.NewRouteJSON(r.Route),
-		Trace: r.Trace, LatencyNS: int64(r.Latency),
+		Trace: r.Trace, LatencyNS: int64(r.Latency), Lookup: lookupJSON(r.Lookup), Brand: r.Brand,
 	})
+}
+
+func lookupJSON(l policy.ReputationLookup) *policy.ReputationLookup {
+	if l == (policy.ReputationLookup{}) {
+		return nil
+	}
+	return &l
 }
 
 // UnmarshalJSON is the inverse of MarshalJSON.
@@ -67,7 +76,10 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 		KeyMatch: j.KeyMatch, FraudLocked: j.FraudLocked,
 		Action: j.Action, Subscriber: j.Subscriber, Announcement: j.Announcement,
 		PINAllowed: j.PINAllowed, Voicemail: j.Voicemail, Route: j.Route.Route(),
-		Trace: j.Trace, Latency: time.Duration(j.LatencyNS),
+		Trace: j.Trace, Latency: time.Duration(j.LatencyNS), Brand: j.Brand,
+	}
+	if j.Lookup != nil {
+		r.Lookup = *j.Lookup
 	}
 	return nil
 }
@@ -122,9 +134,14 @@ func (r *Record) AppendText(b []byte) []byte {
 		b = append(b, " stir="...)
 		b = append(b, r.StirReason...)
 	}
-	if r.Reputation != policy.ReputationUnknown {
+	if r.Reputation != policy.ReputationUnknown || r.Lookup != (policy.ReputationLookup{}) {
 		b = append(b, " reputation="...)
 		b = append(b, r.Reputation.String()...)
+		if r.Lookup != (policy.ReputationLookup{}) {
+			b = append(b, '(')
+			b = r.Lookup.AppendText(b)
+			b = append(b, ')')
+		}
 	}
 	if r.KeyMatch != policy.KeyNotChecked {
 		b = append(b, " key="...)
@@ -132,6 +149,10 @@ func (r *Record) AppendText(b []byte) []byte {
 	}
 	if r.FraudLocked {
 		b = append(b, " fraud-locked"...)
+	}
+	if r.Brand != "" {
+		b = append(b, " brand="...)
+		b = strconv.AppendQuote(b, r.Brand)
 	}
 	b = append(b, " : "...)
 	d := r.Decision()

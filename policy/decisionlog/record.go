@@ -36,6 +36,11 @@ type Record struct {
 	Route        store.Route
 	Trace        policy.Trace
 	Latency      time.Duration // time spent deciding (engine and signals)
+
+	// Lookup is how Reputation was found (version 2 records; zero in
+	// older ones); Brand the brand name the call was delivered with.
+	Lookup policy.ReputationLookup
+	Brand  string
 }
 
 // NewRecord builds the record of decision d for call c, decided at t in
@@ -48,7 +53,7 @@ func NewRecord(t time.Time, c *policy.Call, d *policy.Decision, latency time.Dur
 		KeyMatch: c.KeyMatch, FraudLocked: c.FraudLocked,
 		Action: d.Action, Subscriber: d.Subscriber, Announcement: d.Announcement,
 		PINAllowed: d.PINAllowed, Voicemail: d.Voicemail, Route: d.Route, Trace: d.Trace,
-		Latency: latency,
+		Latency: latency, Lookup: c.ReputationLookup, Brand: d.Brand.Name,
 	}
 }
 
@@ -58,6 +63,7 @@ func (r *Record) Call() policy.Call {
 		Calling: r.Calling, Called: r.Called, OriginalCalled: r.OriginalCalled,
 		Presentation: r.Presentation, Origin: r.Origin, Direction: r.Direction, Peer: r.Peer,
 		Attestation: r.Attestation, AttestationReason: r.StirReason, Reputation: r.Reputation, KeyMatch: r.KeyMatch, FraudLocked: r.FraudLocked,
+		ReputationLookup: r.Lookup,
 	}
 }
 
@@ -66,6 +72,7 @@ func (r *Record) Decision() policy.Decision {
 	return policy.Decision{
 		Action: r.Action, Subscriber: r.Subscriber, Announcement: r.Announcement,
 		PINAllowed: r.PINAllowed, Voicemail: r.Voicemail, Route: r.Route, Trace: r.Trace,
+		Brand: store.Brand{Name: r.Brand},
 	}
 }
 
@@ -84,9 +91,20 @@ func (r *Record) Decision() policy.Decision {
 //	peer, voicemail, route name, route SIP URI
 //	             uvarint length + bytes each
 //	trace        1 byte step count n (<= policy.MaxSteps), then n x (rule, outcome)
-//	stir reason  uvarint length + bytes, only when not empty (records
-//	             written before it existed end after the trace)
-const recordVersion = 1
+//	stir reason  version 1: uvarint length + bytes, only when not empty
+//	             (records written before it existed end after the trace)
+//
+// Version 2 appends the signals' details after the trace (version 1
+// records are still read, with those zero):
+//
+//	reputation why, cache            2 bytes
+//	reputation look-up latency (ns)  uvarint
+//	brand name                       uvarint length + bytes
+//	stir reason                      uvarint length + bytes (may be empty)
+const recordVersion = 2
+
+// readableVersion reports whether this build reads records of version v.
+func readableVersion(v byte) bool { return v == 1 || v == recordVersion }
 
 const (
 	flagFraudLocked = 1 << 0
@@ -137,10 +155,14 @@ func appendRecord(b []byte, r *Record) []byte {
 	for _, s := range steps {
 		b = append(b, byte(s.Rule), byte(s.Outcome))
 	}
-	if r.StirReason != "" {
-		b = appendString(b, r.StirReason)
+	b = append(b, byte(r.Lookup.Why), byte(r.Lookup.Cache))
+	lat = r.Lookup.Latency
+	if lat < 0 {
+		lat = 0
 	}
-	return b
+	b = binary.AppendUvarint(b, uint64(lat))
+	b = appendString(b, r.Brand)
+	return appendString(b, r.StirReason)
 }
 
 func appendString(b []byte, s string) []byte {
@@ -226,8 +248,8 @@ func (d *decoder) string(what string) string {
 // find the record's index entries.
 func decodeNumbers(b []byte) (calling, called, original e164.Number, err error) {
 	d := decoder{b: b}
-	if v := d.byte("version"); d.err == nil && v != recordVersion {
-		return 0, 0, 0, fmt.Errorf("%w: record version %d, this build reads %d", errCorrupt, v, recordVersion)
+	if v := d.byte("version"); d.err == nil && !readableVersion(v) {
+		return 0, 0, 0, fmt.Errorf("%w: record version %d, this build reads 1..%d", errCorrupt, v, recordVersion)
 	}
 	calling = d.number("calling")
 	called = d.number("called")
@@ -239,8 +261,8 @@ func decodeNumbers(b []byte) (calling, called, original e164.Number, err error) 
 // needs before decoding the rest.
 func decodeAction(b []byte) (policy.Action, error) {
 	d := decoder{b: b}
-	if v := d.byte("version"); d.err == nil && v != recordVersion {
-		return 0, fmt.Errorf("%w: record version %d, this build reads %d", errCorrupt, v, recordVersion)
+	if v := d.byte("version"); d.err == nil && !readableVersion(v) {
+		return 0, fmt.Errorf("%w: record version %d, this build reads 1..%d", errCorrupt, v, recordVersion)
 	}
 	d.number("calling")
 	d.number("called")
@@ -256,8 +278,9 @@ func decodeAction(b []byte) (policy.Action, error) {
 // length and enum is checked, so a damaged file gives an error, not a panic.
 func decodeRecord(b []byte, r *Record) error {
 	d := decoder{b: b}
-	if v := d.byte("version"); d.err == nil && v != recordVersion {
-		return fmt.Errorf("%w: record version %d, this build reads %d", errCorrupt, v, recordVersion)
+	version := d.byte("version")
+	if d.err == nil && !readableVersion(version) {
+		return fmt.Errorf("%w: record version %d, this build reads 1..%d", errCorrupt, version, recordVersion)
 	}
 	r.Calling = d.number("calling")
 	r.Called = d.number("called")
@@ -299,8 +322,22 @@ func decodeRecord(b []byte, r *Record) error {
 		}
 		r.Trace.Add(rule, outcome)
 	}
-	r.StirReason = ""
-	if d.err == nil && d.off < len(b) {
+	r.StirReason, r.Lookup, r.Brand = "", policy.ReputationLookup{}, ""
+	switch {
+	case version >= 2:
+		r.Lookup.Why = policy.ReputationWhy(d.byte("reputation why"))
+		r.Lookup.Cache = policy.CacheUse(d.byte("reputation cache"))
+		lat := d.uvarint("reputation latency")
+		if lat > 1<<63-1 {
+			d.fail("reputation latency out of range")
+		}
+		r.Lookup.Latency = time.Duration(lat)
+		r.Brand = d.string("brand")
+		r.StirReason = d.string("stir reason")
+		if d.err == nil && !(r.Lookup.Why.Valid() && r.Lookup.Cache.Valid()) {
+			d.fail("unknown reputation reason or cache use")
+		}
+	case d.err == nil && d.off < len(b):
 		if r.StirReason = d.string("stir reason"); d.err == nil && r.StirReason == "" {
 			d.fail("empty stir reason (an empty one is not written)")
 		}

@@ -37,15 +37,16 @@ func TestStirReason(t *testing.T) {
 	if txt := string(r.AppendText(nil)); !strings.Contains(txt, " attestation=failed stir=signature-invalid") {
 		t.Fatalf("text %q", txt)
 	}
-	// Without a reason the encoding is byte for byte the old one.
+	// The reason is the last field (version 2: always written, empty as a
+	// zero length).
 	plain := sample()
 	plain.Attestation = policy.AttestationFailed
 	old := appendRecord(nil, &plain)
-	if string(old) != string(b[:len(old)]) || len(b) != len(old)+1+len("signature-invalid") {
-		t.Fatal("the reason is not a pure suffix of the old encoding")
+	if string(old[:len(old)-1]) != string(b[:len(old)-1]) || len(b) != len(old)+len("signature-invalid") {
+		t.Fatal("the reason is not the last field of the encoding")
 	}
 	// A truncated reason is damage.
-	for i := len(old) + 1; i < len(b); i++ {
+	for i := len(old); i < len(b); i++ {
 		if err := decodeRecord(b[:i], &got); !errors.Is(err, errCorrupt) {
 			t.Fatalf("truncated to %d bytes: err = %v", i, err)
 		}
