@@ -19,6 +19,7 @@ func (d *Daemon) adminMux() *http.ServeMux {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /readyz", d.serveReady)
+	d.sig.mount(mux) // POST /api/v1/keys
 	if d.cfg.Admin.Debug {
 		mux.HandleFunc("GET /debug/cli", d.serveCLIProbe)
 		mux.HandleFunc("POST /debug/cli", d.serveCLI)

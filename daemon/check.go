@@ -46,6 +46,9 @@ func Check(cfg *config.Config) error {
 		}
 		_ = t.Stop(context.Background()) // never started: releases what New made
 	}
+	if !withProblems["keys"] && !withProblems["reputation"] {
+		errs = append(errs, split(checkSignals(cfg))...)
+	}
 	return errors.Join(errs...)
 }
 

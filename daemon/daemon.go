@@ -49,6 +49,7 @@ type Daemon struct {
 	admin   *http.Server
 	adminLn net.Listener
 	tiers   []Tier
+	sig     *signals // call keys, reputation (signals.go)
 
 	ready     atomic.Bool
 	stopWatch context.CancelFunc // ends the route audit
@@ -133,8 +134,14 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		d.undo = append(d.undo, func() { d.dlog.Close() })
 		decider = decisionlog.Wrap(decider, d.dlog)
 	}
+	if d.sig, err = openSignals(cfg, d.st, d); err != nil {
+		return err
+	}
+	d.undo = append(d.undo, func() { d.sig.close() })
+	decider = d.sig.wrap(decider)
 
 	d.m = metrics.New()
+	d.sig.watch(d.m)
 	d.decider = d.m.Wrap(decider)
 	d.guard = policy.NewGuard(d.decider, d.log)
 	if d.dlog != nil {
@@ -261,6 +268,9 @@ func (d *Daemon) Shutdown() error {
 				errs = append(errs, fmt.Errorf("stop admin listener: %w", err))
 				d.admin.Close()
 			}
+		}
+		if err := d.sig.close(); err != nil {
+			errs = append(errs, fmt.Errorf("call keys: %w", err))
 		}
 		if d.dlog != nil {
 			errs = append(errs, d.closeDecisionLog(ctx))

@@ -16,7 +16,12 @@ func NewEngine(cfg *config.Config, view store.View) (*policy.Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine.no_route_fallback: %w", err)
 	}
-	return policy.New(view, policy.WithDefaultAnnouncement(cfg.Engine.DefaultAnnouncement), policy.WithNoRouteFallback(fb)), nil
+	sig, err := engineSignalOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts := append([]policy.Option{policy.WithDefaultAnnouncement(cfg.Engine.DefaultAnnouncement), policy.WithNoRouteFallback(fb)}, sig...)
+	return policy.New(view, opts...), nil
 }
 
 // DefaultRoute says whether a call asked as origin may use a way to the

@@ -21,6 +21,7 @@ import (
 //	vip              caller on the subscriber's VIP list -> allow
 //	blocked          caller on the subscriber's Blocked list -> block
 //	provider-blocked caller on the provider's Blocked list -> block
+//	key (again)      a matched call key (verified enterprise call) -> allow
 //	attestation      STIR/SHAKEN C or failed -> the provider's policy (screen, block, reject)
 //	reputation       the caller's spam-risk band (or exempt, unknown) -> the
 //	                 configured action: allow, challenge, block, screen, or
@@ -276,6 +277,10 @@ func (e *Engine) providerBlocked(s *state) bool {
 // signalsBeforeTreatment is the slot for signals that refine how a caller
 // the subscriber has not listed is treated:
 //
+//   - key (keyed, signals.go): a call whose enterprise call key matched is
+//     a verified caller: delivered (key=apply), with the enterprise's brand
+//     (the brand step), rather than screened as an unknown caller. The
+//     subscriber's own Blocked lists still win (they ran before).
 //   - attestation (RuleAttestation): the provider's STIR/SHAKEN policy for
 //     C-attested and failed calls (see attestation).
 //   - reputation (RuleReputation, signals.go): the band the reputation
@@ -290,7 +295,7 @@ func (e *Engine) providerBlocked(s *state) bool {
 // before the anonymous/unknown treatments. A step returns true when it
 // settles the decision, like every other step.
 func (e *Engine) signalsBeforeTreatment(s *state) bool {
-	return e.attestation(s) || e.reputation(s)
+	return e.keyed(s) || e.attestation(s) || e.reputation(s)
 }
 
 // attestation applies the called subscriber's provider's STIR/SHAKEN policy

@@ -241,3 +241,15 @@ func (e *Engine) brand(s *state) {
 	s.d.Brand = s.call.Brand
 	s.d.Trace.Add(RuleBrand, OutcomeYes)
 }
+
+// keyed delivers a call whose enterprise call key matched (key=apply): the
+// caller is verified, so it is not treated as an unknown caller. It runs
+// after the subscriber's VIP and Blocked lists, which still decide first.
+func (e *Engine) keyed(s *state) bool {
+	if s.call.KeyMatch != KeyMatched {
+		return false
+	}
+	s.d.Trace.Add(RuleKey, OutcomeApply)
+	s.d.Action = ActionAllow
+	return true
+}

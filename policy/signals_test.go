@@ -59,6 +59,11 @@ func TestBrand(t *testing.T) {
 	if !d.Brand.IsZero() {
 		t.Errorf("blocked keyed call carries the brand %+v", d.Brand)
 	}
+	// A keyed call is delivered rather than screened as unknown.
+	d = e.Decide(context.Background(), Call{Calling: nStranger, Called: nAlice, KeyMatch: KeyMatched, Brand: b})
+	if d.Action != ActionAllow || d.Brand != b || d.Trace.String() != "subscriber=yes key=yes "+lists+"key=apply brand=yes" {
+		t.Errorf("keyed call from a stranger: %v, trace %s", d.Action, &d.Trace)
+	}
 	// A brand on a call without a matched key is ignored.
 	d = e.Decide(context.Background(), Call{Calling: nFriend, Called: nAlice, Brand: b})
 	if !d.Brand.IsZero() {

@@ -151,7 +151,9 @@ func numberDigits(n e164.Number) (ain.Digits, error) {
 // call the SIP tier must take), which the caller turns into the safe
 // answer.
 //
-//	Allow                 authorizeTermination {}
+//	Allow                 authorizeTermination {}; with the brand of a
+//	                      keyed enterprise call: {genericName, displayText}
+//	                      (brand.go)
 //	Block                 disconnect {}
 //	BlockWithAnnouncement sendToResource {resourceType 0 (play announcement),
 //	                      announcementBlock {uninterAnnounceBlock {the
@@ -174,7 +176,12 @@ func numberDigits(n e164.Number) (ain.Digits, error) {
 func (s *Service) encodeDecision(w *worker, d *policy.Decision, ta *ain.TerminationAttemptArg, called ain.Digits, haveCalled bool) (ain.OpCode, bool) {
 	switch d.Action {
 	case policy.ActionAllow:
-		w.ans = (&ain.AuthorizeTerminationArg{}).Marshal(w.ans[:0])
+		var arg ain.AuthorizeTerminationArg
+		var buf [2 * maxDisplayItem]byte
+		if !d.Brand.IsZero() {
+			brandedAuthorize(&arg, &d.Brand, &buf) // brand.go
+		}
+		w.ans = arg.Marshal(w.ans[:0])
 		return ain.OpAuthorizeTermination, true
 	case policy.ActionBlock:
 		w.ans = (&ain.DisconnectArg{}).Marshal(w.ans[:0])

@@ -42,6 +42,8 @@ type Config struct {
 	Engine      Engine      `yaml:"engine"`
 	SIP         SIP         `yaml:"sip"`
 	SCP         SCP         `yaml:"scp"`
+	Keys        Keys        `yaml:"keys"`       // signals.go
+	Reputation  Reputation  `yaml:"reputation"` // signals.go
 }
 
 // Log configures the process log (log/slog, written to standard error).
@@ -340,7 +342,9 @@ func Default() Config {
 			BatchSize:     1000,
 			FlushInterval: 200 * time.Millisecond,
 		},
-		Engine: Engine{NoRouteFallback: "allow"},
+		Engine:     Engine{NoRouteFallback: "allow"},
+		Keys:       defaultKeys(),
+		Reputation: defaultReputation(),
 		SIP: SIP{
 			Enabled:       true,
 			UDP:           "127.0.0.1:5060",

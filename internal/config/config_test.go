@@ -120,6 +120,22 @@ scp:
   heartbeat_timeout: 5s
   home_area: fixed
   home_npa: "303"
+keys: {enabled: false, dir: /srv/keys, max_keys: 5000, default_window: 30s, max_window: 1h, single_use: true,
+  grace: 0s, flush_interval: 10ms, snapshot_interval: 1m}
+reputation:
+  enabled: true
+  base_url: https://rep.example
+  api_key_file: "` + keyFile + `"
+  timeout: 1s
+  budget: 10ms
+  reserve: 2ms
+  fresh_for: 10m
+  stale_for: 1h
+  cache_size: 100
+  max_in_flight: 8
+  breaker_failures: -1
+  breaker_open: 3s
+  actions: {low: continue, medium: challenge, high: block, exempt: allow, unknown: screen}
 `
 	c, err := Parse([]byte(in), "full.yaml")
 	if err != nil {
@@ -150,6 +166,12 @@ scp:
 			TrafficMode: "override", TimeBudget: 20 * time.Millisecond, SafeAnswer: "forward",
 			ACG:               ACG{Capacity: 1000, GapDuration: 8 * time.Second, GapInterval: time.Second},
 			HeartbeatInterval: 30 * time.Second, HeartbeatTimeout: 5 * time.Second, HomeArea: "fixed", HomeNPA: "303"},
+		Keys: Keys{Dir: "/srv/keys", MaxKeys: 5000, DefaultWindow: 30 * time.Second, MaxWindow: time.Hour, SingleUse: true,
+			FlushInterval: 10 * time.Millisecond, SnapshotInterval: time.Minute},
+		Reputation: Reputation{Enabled: true, BaseURL: "https://rep.example", APIKeyFile: keyFile, Timeout: time.Second,
+			Budget: 10 * time.Millisecond, Reserve: 2 * time.Millisecond, FreshFor: 10 * time.Minute, StaleFor: time.Hour,
+			CacheSize: 100, MaxInFlight: 8, BreakerFailures: -1, BreakerOpen: 3 * time.Second,
+			Actions: ReputationActions{Low: "continue", Medium: "challenge", High: "block", Exempt: "allow", Unknown: "screen"}},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("parsed\n%+v\nwant\n%+v", c, want)

@@ -49,7 +49,7 @@ func Load(path string) (Config, error) {
 
 // resolveDataPaths makes the relative data paths relative to dir.
 func (c *Config) resolveDataPaths(dir string) {
-	for _, p := range []*string{&c.DataDir, &c.Store.Path, &c.DecisionLog.Path} {
+	for _, p := range []*string{&c.DataDir, &c.Store.Path, &c.DecisionLog.Path, &c.Keys.Dir, &c.Reputation.APIKeyFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
@@ -408,6 +408,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.SIP.validate()...)
 	errs = append(errs, c.SCP.validate()...)
+	errs = append(errs, c.validateSignals()...)
 	return errors.Join(errs...)
 }
 

@@ -1,0 +1,245 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"callgate/internal/config"
+	"callgate/internal/metrics"
+	"callgate/keys"
+	"callgate/policy"
+	"callgate/reputation"
+	"callgate/store"
+)
+
+// The signals (keys/, reputation/) fill Call.KeyMatch, Call.Brand,
+// Call.Reputation and Call.ReputationLookup before the engine runs, for
+// every tier in one place: a Decider decorator the daemon puts between
+// the metrics and the decision log, so both tiers stay translators, the
+// decision log records the filled call, and the look-up runs under the
+// Guard's Budget (the call's deadline is its context).
+//
+//	tier -> Guard -> metrics -> signals -> decision log -> engine
+
+// signals is what the daemon opened for the signal stages.
+type signals struct {
+	keys    *keys.Registry      // nil: keys.enabled off
+	rep     *reputation.Checker // nil: reputation.enabled off
+	repHTTP *reputation.HTTPProvider
+	st      *store.Store
+}
+
+// openSignals opens the configured signals over st.
+func openSignals(cfg *config.Config, st *store.Store, d *Daemon) (*signals, error) {
+	s := &signals{st: st}
+	if cfg.Keys.Enabled {
+		r, err := keys.Open(keysConfig(cfg, d), st)
+		if err != nil {
+			return nil, fmt.Errorf("keys: %w", err)
+		}
+		s.keys = r
+	}
+	if cfg.Reputation.Enabled {
+		p, c, err := newReputation(cfg, d)
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+		s.repHTTP, s.rep = p, c
+	}
+	return s, nil
+}
+
+func keysConfig(cfg *config.Config, d *Daemon) keys.Config {
+	k := &cfg.Keys
+	kc := keys.Config{Dir: cfg.KeysDir(), MaxKeys: k.MaxKeys, DefaultWindow: k.DefaultWindow, MaxWindow: k.MaxWindow,
+		SingleUse: k.SingleUse, Grace: k.Grace, FlushInterval: k.FlushInterval, SnapshotInterval: k.SnapshotInterval}
+	if k.Grace == 0 {
+		kc.Grace = -1 // configured 0: no grace (the package's 0 means its default)
+	}
+	if d != nil {
+		kc.Logger = d.log
+	}
+	return kc
+}
+
+// newReputation builds the configured provider and its checker.
+func newReputation(cfg *config.Config, d *Daemon) (*reputation.HTTPProvider, *reputation.Checker, error) {
+	r := &cfg.Reputation
+	var key string
+	if r.APIKeyFile != "" {
+		b, err := os.ReadFile(r.APIKeyFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("reputation.api_key_file: %w", err)
+		}
+		key = strings.TrimSpace(string(b))
+	}
+	p, err := reputation.NewHTTPProvider(reputation.HTTPConfig{BaseURL: r.BaseURL, APIKey: key, Timeout: r.Timeout})
+	if err != nil {
+		return nil, nil, err
+	}
+	rc := reputation.Config{Budget: r.Budget, Reserve: r.Reserve, Timeout: r.Timeout, FreshFor: r.FreshFor, StaleFor: r.StaleFor,
+		CacheSize: r.CacheSize, MaxInFlight: r.MaxInFlight, BreakerFailures: r.BreakerFailures, BreakerOpen: r.BreakerOpen}
+	if d != nil {
+		rc.Logger = d.log
+	}
+	c, err := reputation.NewChecker(p, rc)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, c, nil
+}
+
+// engineSignalOptions are the engine's options from the signal sections
+// (NewEngine).
+func engineSignalOptions(cfg *config.Config) ([]policy.Option, error) {
+	p, err := cfg.Reputation.Actions.Policy()
+	if err != nil {
+		return nil, err
+	}
+	return []policy.Option{policy.WithReputationPolicy(p)}, nil
+}
+
+// close writes the keys still pending and drops the provider's connections.
+func (s *signals) close() error {
+	if s == nil {
+		return nil
+	}
+	var err error
+	if s.keys != nil {
+		err = s.keys.Close()
+	}
+	if s.repHTTP != nil {
+		s.repHTTP.Close()
+	}
+	return err
+}
+
+// wrap puts the signal stage in front of next.
+func (s *signals) wrap(next policy.Decider) policy.Decider {
+	return SignalStage(next, s.keys, s.rep, s.st)
+}
+
+// SignalStage returns next with the signal stage in front of it: call
+// keys from k and reputation from r (either may be nil: that signal is
+// off), enterprises and subscribers from st. The daemon installs it
+// (between the metrics and the decision log); tests of both tiers use it
+// to run the same stage.
+func SignalStage(next policy.Decider, k *keys.Registry, r *reputation.Checker, st *store.Store) policy.Decider {
+	if k == nil && r == nil {
+		return next
+	}
+	return &signalled{next: next, s: &signals{keys: k, rep: r, st: st}}
+}
+
+type signalled struct {
+	next policy.Decider
+	s    *signals
+}
+
+// Decide fills the signals of an incoming call and asks next:
+//
+//   - KeyMatch (and Brand on a match) for a calling number some
+//     enterprise enrolled;
+//   - Reputation, for a call to a subscriber whose caller is not an
+//     enrolled enterprise (an enterprise's own calls are vouched for by
+//     their keys): exempt callers are not looked up, a look-up waits at
+//     most reputation.budget and never past ctx's deadline less
+//     reputation.reserve.
+//
+// Outgoing calls (originating triggers) have no such signals.
+func (w *signalled) Decide(ctx context.Context, c policy.Call) policy.Decision {
+	if c.Direction == policy.DirectionTerminating {
+		s := w.s
+		if s.keys != nil {
+			m, ent := s.keys.Check(c.Calling, c.Called, time.Now())
+			c.KeyMatch = m
+			if m == policy.KeyMatched {
+				if e, ok := s.st.EnterpriseInfo(ent); ok {
+					c.Brand = e.Signals.Brand
+				}
+			}
+		}
+		if s.rep != nil && c.KeyMatch == policy.KeyNotChecked && c.Called != 0 {
+			if _, ok := s.st.Subscriber(c.Called); ok {
+				c.Reputation, c.ReputationLookup = s.rep.Check(ctx, &c)
+			}
+		}
+	}
+	return w.next.Decide(ctx, c)
+}
+
+// mount puts POST /api/v1/keys on the admin listener (enterprises
+// authenticate with their API token; see keys.Handler).
+func (s *signals) mount(mux *http.ServeMux) {
+	if s == nil || s.keys == nil {
+		return
+	}
+	mux.Handle("/api/v1/keys", keys.Handler(s.keys, s.st))
+}
+
+// watch registers the signals' metrics.
+func (s *signals) watch(m *metrics.Metrics) {
+	if s == nil {
+		return
+	}
+	if r := s.keys; r != nil {
+		m.GaugeFunc("keys_live", "Call keys held whose window has not passed (a scan of the key table per scrape).", nil,
+			func() float64 { return float64(r.Stats().Live) })
+		m.GaugeFunc("keys_capacity", "Most call keys the table holds (keys.max_keys).", nil,
+			func() float64 { return float64(r.Stats().Capacity) })
+		m.CounterFunc("keys_write_errors_total", "Writes of the call keys' log that failed (keys stay in memory; a snapshot is retried).", nil,
+			func() float64 { return float64(r.Stats().WriteErrors) })
+		m.CounterFunc("keys_snapshots_total", "Snapshots of the call keys written.", nil,
+			func() float64 { return float64(r.Stats().Snapshots) })
+	}
+	if c := s.rep; c != nil {
+		for _, f := range []struct {
+			name, help string
+			v          func(reputation.Stats) uint64
+		}{
+			{"exempt", "calls not looked up: private, anonymous or non-NANP caller", func(s reputation.Stats) uint64 { return s.Exempt }},
+			{"fresh", "answered from the cache", func(s reputation.Stats) uint64 { return s.Fresh }},
+			{"stale", "answered from the cache past its freshness (refreshed in the background)", func(s reputation.Stats) uint64 { return s.Stale }},
+			{"answered", "not cached: answered by the provider within the call's budget", func(s reputation.Stats) uint64 { return s.Answered }},
+			{"timeout", "not cached: no answer within the call's budget (unknown branch)", func(s reputation.Stats) uint64 { return s.Timeouts }},
+			{"error", "not cached: the provider failed (unknown branch)", func(s reputation.Stats) uint64 { return s.Errors }},
+			{"circuit_open", "not cached: not asked, the circuit breaker is open (unknown branch)", func(s reputation.Stats) uint64 { return s.CircuitOpen }},
+			{"busy", "not cached: not asked, reputation.max_in_flight look-ups running (unknown branch)", func(s reputation.Stats) uint64 { return s.Busy }},
+		} {
+			v := f.v
+			_ = f.help // the outcomes are explained in the README's metrics table
+			m.CounterFunc("reputation_checks_total", "Reputation checks of calls to subscribers, by outcome (exempt, fresh, stale, answered; timeout, error, circuit_open, busy take the unknown branch).", map[string]string{"outcome": f.name},
+				func() float64 { return float64(v(c.Stats())) })
+		}
+		m.GaugeFunc("reputation_breaker_open", "1 while the reputation provider is not asked (circuit breaker open).", nil, func() float64 {
+			if c.Stats().BreakerOpen {
+				return 1
+			}
+			return 0
+		})
+	}
+}
+
+// checkSignals is what `config check` runs of the signals: the provider's
+// settings (URL, key file) as serve would build them.
+func checkSignals(cfg *config.Config) error {
+	var errs []error
+	if cfg.Reputation.Enabled {
+		if _, _, err := newReputation(cfg, nil); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if cfg.Keys.Enabled {
+		kc := keysConfig(cfg, nil)
+		if err := kc.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("keys: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
