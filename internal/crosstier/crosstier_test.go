@@ -238,8 +238,42 @@ func (tt *tiers) askAIN(t *testing.T, ctx context.Context, calling, called e164.
 // askSIP sends one INVITE and reads the final response.
 func (tt *tiers) askSIP(t *testing.T, calling, called e164.Number, p policy.Presentation) verdict {
 	t.Helper()
+	status, contact := parseResponse(t, tt.invite(t, calling, called, p))
+	switch {
+	case status == 302:
+		u, err := url.Parse(angled(contact))
+		if err != nil {
+			t.Fatalf("bad Contact %q: %v", contact, err)
+		}
+		raw := uriParam(contact, token.URIParam)
+		if raw == "" {
+			return verdict{Class: "ring"}
+		}
+		// sip:user@host;params: the B2BUA the call was sent to.
+		_, host, _ := strings.Cut(strings.SplitN(u.Opaque, ";", 2)[0], "@")
+		cl, err := token.Verify([]token.Key{tt.key}, raw, time.Now())
+		if err != nil {
+			t.Fatalf("302 carries a token that does not verify: %v", err)
+		}
+		if cl.Called != called {
+			t.Errorf("token called %v, want %v", cl.Called, called)
+		}
+		if cl.Action == policy.ActionBlockWithAnnouncement {
+			return verdict{Class: "announce-then-release", Action: cl.Action, B2BUA: host}
+		}
+		return verdict{Class: "sip-tier", Action: cl.Action, B2BUA: host}
+	case status == 603 || status == 608:
+		return verdict{Class: "block"}
+	}
+	t.Fatalf("unexpected SIP status %d", status)
+	return verdict{}
+}
+
+// invite sends one INVITE and returns the final response.
+func (tt *tiers) invite(t *testing.T, calling, called e164.Number, p policy.Presentation) []byte {
+	t.Helper()
 	tt.n++
-	n, key := tt.n, tt.key
+	n := tt.n
 	conn, err := net.Dial("udp", tt.sipAddr)
 	if err != nil {
 		t.Fatal(err)
@@ -275,37 +309,10 @@ func (tt *tiers) askSIP(t *testing.T, calling, called e164.Number, p policy.Pres
 		if err != nil {
 			t.Fatalf("SIP: no final response: %v", err)
 		}
-		status, contact := parseResponse(t, buf[:k])
-		if status < 200 {
+		if status, _ := parseResponse(t, buf[:k]); status < 200 {
 			continue // 100 Trying
 		}
-		switch {
-		case status == 302:
-			u, err := url.Parse(strings.Trim(contact, "<>"))
-			if err != nil {
-				t.Fatalf("bad Contact %q: %v", contact, err)
-			}
-			raw := uriParam(contact, token.URIParam)
-			if raw == "" {
-				return verdict{Class: "ring"}
-			}
-			// sip:user@host;params: the B2BUA the call was sent to.
-			_, host, _ := strings.Cut(strings.SplitN(u.Opaque, ";", 2)[0], "@")
-			cl, err := token.Verify([]token.Key{key}, raw, time.Now())
-			if err != nil {
-				t.Fatalf("302 carries a token that does not verify: %v", err)
-			}
-			if cl.Called != called {
-				t.Errorf("token called %v, want %v", cl.Called, called)
-			}
-			if cl.Action == policy.ActionBlockWithAnnouncement {
-				return verdict{Class: "announce-then-release", Action: cl.Action, B2BUA: host}
-			}
-			return verdict{Class: "sip-tier", Action: cl.Action, B2BUA: host}
-		case status == 603 || status == 608:
-			return verdict{Class: "block"}
-		}
-		t.Fatalf("unexpected SIP status %d", status)
+		return append([]byte(nil), buf[:k]...)
 	}
 }
 
@@ -329,6 +336,17 @@ func parseResponse(t *testing.T, b []byte) (status int, contact string) {
 		}
 	}
 	return status, contact
+}
+
+// angled is the URI between < and > of a header value with a display name
+// ("Brand" <sip:...>), or the value itself.
+func angled(v string) string {
+	if i := strings.IndexByte(v, '<'); i >= 0 {
+		if j := strings.IndexByte(v[i:], '>'); j > 0 {
+			return v[i+1 : i+j]
+		}
+	}
+	return v
 }
 
 // uriParam returns a URI parameter's value from a Contact header value.

@@ -12,5 +12,12 @@
 //     and each tier counts it;
 //   - origination_test.go: outgoing calls at the AIN originating triggers
 //     (the SIP tier has none), decided by the engine's originating chain
-//     and logged as originations.
+//     and logged as originations;
+//   - signals_test.go: call keys and reputation through the daemon's
+//     signal stage (daemon.SignalStage): an enrolled caller without a key
+//     or outside its window is blocked, with a key delivered with the
+//     brand on the wire of both tiers; reputation low/medium/high give
+//     allow/challenge/the configured action, private and non-NANP callers
+//     are exempt (the simulator sees no request), a provider down or slow
+//     gives the unknown branch within the SCP's time budget.
 package crosstier
