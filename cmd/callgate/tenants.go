@@ -556,5 +556,6 @@ func (e *env) enterpriseCmd() *cobra.Command {
 		},
 	}
 	del := e.deleteCmd("enterprise", "Delete an enterprise tenant", "an enterprise name", (*store.Store).DeleteEnterprise)
-	return group("enterprise", "Enterprise tenants: create, list, delete", create, list, del)
+	return group("enterprise", "Enterprise tenants: create, list, delete; spoof protection: token, brand, enrolment",
+		append([]*cobra.Command{create, list, del}, e.enterpriseSignalCmds()...)...) // enterprise_signals.go
 }

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"callgate/keys"
+	"callgate/store"
+)
+
+// The enterprise commands of spoof protection: the API token an enterprise
+// registers call keys with, the brand its verified calls show, and SIP
+// enrolment (the trunk its enrolment INVITEs come from, the onward route).
+
+type enterpriseSignalsJSON struct {
+	Name     string      `json:"name"`
+	Brand    store.Brand `json:"brand"`
+	HasToken bool        `json:"has_token"`
+	Trunk    string      `json:"trunk,omitempty"`
+	Onward   string      `json:"onward,omitempty"`
+	Token    string      `json:"token,omitempty"` // only when just issued
+}
+
+func signalsJSON(en store.Enterprise, token string) enterpriseSignalsJSON {
+	g := en.Signals
+	return enterpriseSignalsJSON{Name: en.Name, Brand: g.Brand, HasToken: g.TokenHash != nil, Trunk: g.Trunk, Onward: g.Onward, Token: token}
+}
+
+func (e *env) printSignals(w io.Writer, j enterpriseSignalsJSON) {
+	fmt.Fprintf(w, "enterprise:   %s\n", j.Name)
+	fmt.Fprintf(w, "brand:        %s\n", orDash(j.Brand.Name))
+	fmt.Fprintf(w, "logo:         %s\n", orDash(j.Brand.LogoURL))
+	fmt.Fprintf(w, "reason:       %s\n", orDash(j.Brand.Reason))
+	tok := "none (issue one: callgate enterprise token " + j.Name + ")"
+	if j.HasToken {
+		tok = "issued"
+	}
+	fmt.Fprintf(w, "API token:    %s\n", tok)
+	if j.Trunk == "" {
+		fmt.Fprintln(w, "enrolment:    off")
+	} else {
+		fmt.Fprintf(w, "enrolment:    INVITEs from %s, redirected to %s\n", j.Trunk, j.Onward)
+	}
+}
+
+func (e *env) enterpriseSignalCmds() []*cobra.Command {
+	token := &cobra.Command{
+		Use:   "token NAME",
+		Short: "Issue the enterprise's API token for POST /api/v1/keys (revokes the previous one)",
+		Long: `token issues a new API token for the enterprise and prints it once: callgate keeps only
+its SHA-256 hash, so a lost token cannot be shown again, only replaced. The enterprise
+sends it as "Authorization: Bearer TOKEN" with POST /api/v1/keys on the admin listener.`,
+		Example: `  callgate enterprise token initech
+  curl -H "Authorization: Bearer $TOKEN" -d '{"calling":"+15125550100","called":"+13035550100"}' http://127.0.0.1:9464/api/v1/keys`,
+		Args: exactArgs(1, "an enterprise name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withStore(false, func(st *store.Store) error {
+				tok, hash, err := keys.IssueToken(args[0])
+				if err != nil {
+					return err
+				}
+				en, err := st.UpdateEnterpriseSignals(args[0], func(g *store.EnterpriseSignals) error { g.TokenHash = hash; return nil })
+				if err != nil {
+					return err
+				}
+				return e.emit(signalsJSON(en, tok), func(w io.Writer) {
+					fmt.Fprintf(w, "API token of %s (shown once; the previous one no longer works):\n%s\n", en.Name, tok)
+				})
+			})
+		},
+	}
+	brand := &cobra.Command{
+		Use:   "brand NAME [--name TEXT] [--logo URL] [--reason TEXT]",
+		Short: "Set or show the brand the enterprise's verified calls show (no flags: show)",
+		Long: `brand sets what a called party is shown for the enterprise's calls that carry a matching
+call key: the name (SIP display name; AIN genericName, 15 characters, and displayText, 20),
+optionally a logo (https URL, SIP Call-Info purpose=icon) and a call reason (AIN displayText).
+An empty value clears it. Without flags it shows the enterprise's spoof-protection settings.`,
+		Example: `  callgate enterprise brand initech --name "Initech" --reason "Your order"`,
+		Args:    exactArgs(1, "an enterprise name"),
+	}
+	var name, logo, reason string
+	brand.Flags().StringVar(&name, "name", "", "display name (at most 64 characters)")
+	brand.Flags().StringVar(&logo, "logo", "", "https URL of a logo")
+	brand.Flags().StringVar(&reason, "reason", "", "call reason")
+	brand.RunE = func(cmd *cobra.Command, args []string) error {
+		fl := cmd.Flags()
+		change := fl.Changed("name") || fl.Changed("logo") || fl.Changed("reason")
+		return e.withStore(!change, func(st *store.Store) error {
+			var en store.Enterprise
+			var err error
+			if change {
+				en, err = st.UpdateEnterpriseSignals(args[0], func(g *store.EnterpriseSignals) error {
+					if fl.Changed("name") {
+						g.Brand.Name = name
+					}
+					if fl.Changed("logo") {
+						g.Brand.LogoURL = logo
+					}
+					if fl.Changed("reason") {
+						g.Brand.Reason = reason
+					}
+					return nil
+				})
+			} else {
+				en, err = st.GetEnterprise(args[0])
+			}
+			if err != nil {
+				return err
+			}
+			j := signalsJSON(en, "")
+			return e.emit(j, func(w io.Writer) { e.printSignals(w, j) })
+		})
+	}
+	enrol := &cobra.Command{
+		Use:   "enrolment NAME (--trunk ADDR --onward URI | --off)",
+		Short: "Set up SIP enrolment: INVITEs from the trunk register a call key and are redirected onward",
+		Long: `enrolment lets an enterprise register call keys by sending its outbound INVITEs to the SIP
+tier's enrolment address (sip.enrolment_user): an INVITE from the enterprise's trunk (an IP
+address or prefix) for one of its enrolled numbers registers the key for keys.default_window
+and is answered 302 to the onward route ({called} and {calling} filled in).`,
+		Example: `  callgate enterprise enrolment initech --trunk 192.0.2.0/24 --onward 'sip:{called}@carrier.example;user=phone'`,
+		Args:    exactArgs(1, "an enterprise name"),
+	}
+	var trunk, onward string
+	var off bool
+	enrol.Flags().StringVar(&trunk, "trunk", "", "address or prefix the enterprise's INVITEs come from")
+	enrol.Flags().StringVar(&onward, "onward", "", "SIP URI the enrolled call is redirected to")
+	enrol.Flags().BoolVar(&off, "off", false, "turn SIP enrolment off for the enterprise")
+	enrol.RunE = func(cmd *cobra.Command, args []string) error {
+		if off == (trunk != "" || onward != "") {
+			return usagef("give --trunk and --onward, or --off")
+		}
+		return e.withStore(false, func(st *store.Store) error {
+			en, err := st.UpdateEnterpriseSignals(args[0], func(g *store.EnterpriseSignals) error {
+				g.Trunk, g.Onward = trunk, onward
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			j := signalsJSON(en, "")
+			return e.emit(j, func(w io.Writer) { e.printSignals(w, j) })
+		})
+	}
+	return []*cobra.Command{token, brand, enrol}
+}
