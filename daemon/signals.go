@@ -13,6 +13,7 @@ import (
 	"callgate/internal/metrics"
 	"callgate/keys"
 	"callgate/policy"
+	"callgate/redirect"
 	"callgate/reputation"
 	"callgate/store"
 )
@@ -242,4 +243,13 @@ func checkSignals(cfg *config.Config) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// sipEnrolment is the SIP tier's enrolment option (keys.sip_enrolment_user),
+// when keys are on.
+func sipEnrolment(c *config.Config, d *Deps) []redirect.Option {
+	if c.Keys.SIPEnrolmentUser == "" || d.Keys == nil {
+		return nil
+	}
+	return []redirect.Option{redirect.WithEnroller(c.Keys.SIPEnrolmentUser, d.Keys)}
 }

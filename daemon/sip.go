@@ -31,7 +31,8 @@ var sipSpec = tierSpec{
 		if err := stirConfig(&c.SIP.Stir, d.View, &rc); err != nil {
 			return nil, err
 		}
-		return redirect.New(rc, d.Decider, redirect.WithRegisterer(d.Registerer), redirect.WithFailFunc(d.Fail))
+		opts := append([]redirect.Option{redirect.WithRegisterer(d.Registerer), redirect.WithFailFunc(d.Fail)}, sipEnrolment(c, d)...)
+		return redirect.New(rc, d.Decider, opts...)
 	},
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"callgate/internal/config"
+	"callgate/keys"
 	"callgate/policy"
 	"callgate/policy/decisionlog"
 	"callgate/store"
@@ -35,6 +36,8 @@ type Deps struct {
 	Logger      *slog.Logger
 	// Fail reports a failure of a running tier; the daemon shuts down.
 	Fail func(error)
+	// Keys is the call-key registry (SIP enrolment); nil when keys are off.
+	Keys *keys.Registry
 }
 
 // tierSpec is one entry of the tier list: a tier the daemon can run and

@@ -121,9 +121,9 @@ func testConfig() Config {
 }
 
 // startServer builds and serves a server on loopback until the test ends.
-func startServer(t testing.TB, cfg Config, d policy.Decider) *Server {
+func startServer(t testing.TB, cfg Config, d policy.Decider, opts ...Option) *Server {
 	t.Helper()
-	s, err := New(cfg, d)
+	s, err := New(cfg, d, opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

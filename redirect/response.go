@@ -142,6 +142,10 @@ func (s *Server) invite(v *reqView, peer string, a *answer) {
 	}
 	defer s.inflight.Add(-1)
 
+	if s.isEnrolment(v) {
+		s.enrol(v, peer, a) // enrol.go: call keys, not a decision
+		return
+	}
 	// The call and the decision live in a (the reader's, on the stateless
 	// path): the Tagger gets pointers to them, which would otherwise move
 	// them to the heap for every INVITE.

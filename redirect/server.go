@@ -67,7 +67,11 @@ type Server struct {
 
 	reg    prometheus.Registerer // WithRegisterer
 	failFn func(error)           // WithFailFunc
-	life   lifecycle             // Start .. Stop (tier.go)
+
+	enrolUser  string   // WithEnroller: the enrolment address's user part
+	enroller   Enroller // nil: SIP enrolment off (enrol.go)
+	enrolLimit policy.LogLimiter
+	life       lifecycle // Start .. Stop (tier.go)
 
 	faultLog, fallbackLog policy.LogLimiter // guarded-path warnings, rate-limited
 

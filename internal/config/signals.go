@@ -41,6 +41,11 @@ type Keys struct {
 	// SnapshotInterval: how often the log is folded into a snapshot (and
 	// keys past their window swept).
 	SnapshotInterval time.Duration `yaml:"snapshot_interval"`
+	// SIPEnrolmentUser is the user part of the SIP tier's enrolment
+	// address: an INVITE to sip:USER@... from an enterprise's trunk
+	// registers its call key and is redirected to the enterprise's onward
+	// route ('callgate enterprise enrolment'); "" = SIP enrolment off.
+	SIPEnrolmentUser string `yaml:"sip_enrolment_user"`
 }
 
 // Reputation configures spam-risk screening (package reputation): the
@@ -154,6 +159,12 @@ func (c *Config) validateSignals() []error {
 	}
 	if k.Grace < 0 {
 		bad("keys.grace", "%s is negative (0 = a used key matches no retransmission)", k.Grace)
+	}
+	for _, ch := range k.SIPEnrolmentUser {
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_' || ch == '.') || k.SIPEnrolmentUser[0] == '+' {
+			bad("keys.sip_enrolment_user", "%q: want a SIP user name of letters, digits, '-', '_', '.' (not a telephone number), e.g. enrol", k.SIPEnrolmentUser)
+			break
+		}
 	}
 	if k.MaxWindow > 0 && k.DefaultWindow > k.MaxWindow {
 		bad("keys.default_window", "%s is longer than keys.max_window %s", k.DefaultWindow, k.MaxWindow)

@@ -1,0 +1,88 @@
+package redirect
+
+import (
+	"errors"
+	"net/netip"
+	"time"
+
+	"callgate/e164"
+	"callgate/keys"
+)
+
+// SIP enrolment of call keys: an enterprise sends its outbound INVITE to
+// the enrolment address (Request-URI user EnrolmentUser, e.g.
+// sip:enrol@callgate.example) with the number it calls in To; the
+// Enroller (the daemon's keys.Registry) checks the trunk, registers the
+// key and names the onward route, and the INVITE is answered
+//
+//	302 Moved Temporarily, Contact: <onward route>   key registered
+//	403 Forbidden                                    not from the enterprise's trunk, a number
+//	                                                 no enterprise enrolled, or no enrolment set up
+//	503 Service Unavailable + Retry-After            the key table is full
+//	500 Server Internal Error                        anything else
+//
+// The tier only translates: which INVITEs may enrol, and what a key is, is
+// package keys' business. Refusals are logged (at most one line a second).
+
+// Enroller registers the key of an enrolment INVITE from src for calling
+// -> called (*keys.Registry implements it).
+type Enroller interface {
+	Enrol(src netip.Addr, calling, called e164.Number) (keys.Enrolment, error)
+}
+
+// WithEnroller turns SIP enrolment on: INVITEs whose Request-URI user is
+// user go to e instead of the engine.
+func WithEnroller(user string, e Enroller) Option {
+	return func(s *Server) { s.enrolUser, s.enroller = user, e }
+}
+
+// isEnrolment reports whether v is addressed to the enrolment address.
+func (s *Server) isEnrolment(v *reqView) bool {
+	return s.enroller != nil && v.ruri.user == s.enrolUser
+}
+
+// enrol answers an enrolment INVITE.
+func (s *Server) enrol(v *reqView, peer string, a *answer) {
+	c, _ := callFromView(v, peer)
+	var called e164.Number
+	if v.hasTo {
+		called = uriNumber(&v.to)
+	}
+	src, err := netip.ParseAddrPort(peer)
+	if err != nil || c.Calling == 0 || called == 0 {
+		a.set(403, "Forbidden")
+		s.enrolWarn("SIP enrolment refused: no source address, calling number (P-Asserted-Identity or From) or called number (To)", peer, c.Calling, called, nil)
+		return
+	}
+	en, err := s.enroller.Enrol(src.Addr(), c.Calling, called)
+	switch {
+	case err == nil:
+		start := len(a.buf)
+		a.buf = append(a.buf, '<')
+		a.buf = append(a.buf, en.Onward...)
+		a.buf = append(a.buf, '>')
+		a.contact = a.buf[start:len(a.buf):len(a.buf)]
+		a.set(302, "Moved Temporarily")
+		s.stats.redirects.Add(1)
+	case errors.Is(err, keys.ErrFull):
+		s.overloaded(a)
+		s.enrolWarn("SIP enrolment refused: the key table is full (keys.max_keys)", peer, c.Calling, called, err)
+	case errors.Is(err, keys.ErrWrongTrunk), errors.Is(err, keys.ErrNotEnrolled), errors.Is(err, keys.ErrNoEnrolment), errors.Is(err, keys.ErrInvalid):
+		a.set(403, "Forbidden")
+		s.enrolWarn("SIP enrolment refused", peer, c.Calling, called, err)
+	default:
+		s.stats.decideErrors.Add(1)
+		a.set(500, "Server Internal Error")
+		s.enrolWarn("SIP enrolment failed", peer, c.Calling, called, err)
+	}
+}
+
+func (s *Server) enrolWarn(msg, peer string, calling, called e164.Number, err error) {
+	if ok, n := s.enrolLimit.Allow(time.Now(), time.Second); ok {
+		args := []any{"peer", peer, "calling", calling.String(), "called", called.String(), "suppressed_since_last", n}
+		if err != nil {
+			args = append(args, "error", err.Error())
+		}
+		s.log.Warn(msg, args...)
+	}
+}
