@@ -1,0 +1,116 @@
+package daemon
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"callgate/e164"
+	"callgate/keys"
+	"callgate/policy"
+	"callgate/policy/decisionlog"
+	"callgate/store"
+	"callgate/store/storetest"
+
+	repsim "callgate/simulators/reputation"
+)
+
+// TestSignalsInTheDaemon: the daemon's signal stage end to end — an
+// enterprise registers a key with POST /api/v1/keys on the admin listener,
+// its call is delivered with the brand, the key survives a restart; a
+// caller's reputation is looked up for a call to a subscriber, the band
+// decides (medium: challenge) and the decision log shows how it was found;
+// the metrics count both.
+func TestSignalsInTheDaemon(t *testing.T) {
+	withTiers(t, &fakeTier{name: "one", ev: &events{}})
+	sim, err := repsim.New(repsim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	medium := e164.MustParse("+16175550102")
+	sim.SetBand(medium, "medium")
+
+	cfg := testConfig(t)
+	cfg.Reputation.Enabled, cfg.Reputation.BaseURL, cfg.Reputation.Budget = true, sim.URL(), time.Second
+	d := New(cfg, Options{Logger: quietLogger()})
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { d.Shutdown() }()
+	st := d.Store()
+	if err := storetest.Populate(st); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.UpdateEnterpriseSignals(storetest.Enterprise, func(g *store.EnterpriseSignals) error {
+		g.Brand.Name = "Initech"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tok, hash, _ := keys.IssueToken(storetest.Enterprise)
+	st.UpdateEnterpriseSignals(storetest.Enterprise, func(g *store.EnterpriseSignals) error { g.TokenHash = hash; return nil })
+
+	req, _ := http.NewRequest(http.MethodPost, "http://"+d.AdminAddr()+"/api/v1/keys",
+		strings.NewReader(`{"calling":"`+storetest.EnterpriseNumber+`","called":"`+storetest.AliceNumber+`"}`))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /api/v1/keys: %d", resp.StatusCode)
+	}
+
+	ask := func(d *Daemon, calling string) policy.Decision {
+		t.Helper()
+		var b policy.Budget
+		c := policy.Call{Calling: e164.MustParse(calling), Called: e164.MustParse(storetest.AliceNumber), Origin: policy.OriginAIN}
+		dec, f := d.guard.Decide(&b, &c, time.Now().Add(10*time.Second))
+		if f != policy.FaultNone {
+			t.Fatalf("fault %v", f)
+		}
+		return dec
+	}
+	if dec := ask(d, storetest.EnterpriseNumber); dec.Action != policy.ActionAllow || dec.Brand.Name != "Initech" {
+		t.Errorf("keyed enterprise call: %v brand %q [%s]", dec.Action, dec.Brand.Name, &dec.Trace)
+	}
+	if dec := ask(d, medium.String()); dec.Action != policy.ActionChallenge || !dec.Trace.Has(policy.RuleReputation, policy.OutcomeMedium) {
+		t.Errorf("medium-risk caller: %v [%s]", dec.Action, &dec.Trace)
+	}
+	if err := d.dlog.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := d.dlog.Search(decisionlog.Query{Number: medium})
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("decision log: %v %d records", err, len(recs))
+	}
+	if s := recs[0].String(); !strings.Contains(s, "reputation=medium(cache=miss latency=") {
+		t.Errorf("decision log record %q does not show the look-up", s)
+	}
+	_, body := get(t, "http://"+d.AdminAddr()+"/metrics")
+	for _, want := range []string{"callgate_keys_live 1", `callgate_reputation_checks_total{outcome="answered"} 1`, "callgate_reputation_breaker_open 0"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+
+	// The key survives a restart.
+	if err := d.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	d2 := New(cfg, Options{Logger: quietLogger()})
+	if err := d2.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Shutdown()
+	if dec := ask(d2, storetest.EnterpriseNumber); dec.Action != policy.ActionAllow || !dec.Trace.Has(policy.RuleKey, policy.OutcomeYes) {
+		t.Errorf("after a restart the keyed call: %v [%s]", dec.Action, &dec.Trace)
+	}
+}
