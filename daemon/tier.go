@@ -20,9 +20,11 @@
 //     fail function. New opens no socket.
 //  3. The daemon drives the result through the Tier interface below.
 //
-// Start order (Daemon.Start): store -> decision log -> metrics (the engine
-// is wrapped to record and count every decision, then guarded) -> admin
-// listener -> tiers in the order of the tier list. Shutdown runs it in
+// Start order (Daemon.Start): store -> decision log -> signals (call keys,
+// reputation: signals.go, a stage in front of the logged engine that fills
+// the Call's signals for every tier) -> metrics (the engine is wrapped to
+// record and count every decision, then guarded) -> admin listener (with
+// POST /api/v1/keys) -> tiers in the order of the tier list. Shutdown runs it in
 // reverse: every tier drained, then every tier stopped, then the admin
 // listener, the decision log (flushed) and the store.
 //

@@ -17,6 +17,10 @@
 //     warnings that go with safe answers and fallbacks.
 //   - routeaudit.go: which providers' calls to screen have no way to the
 //     B2BUA (AuditRoutes, Engine.WatchRoutes).
+//   - signals.go: what the signal stages (keys/, reputation/) hand the
+//     engine besides Call.KeyMatch and Call.Reputation (ReputationLookup,
+//     the brand), the ReputationPolicy mapping and the steps that use them
+//     (keyed, reputation, brand).
 //
 // Decorators wrap a Decider (policy/decisionlog.Wrap records every
 // decision, incoming and outgoing; internal/metrics counts them).

@@ -104,6 +104,14 @@
 // Display-name tagging for allowed calls is also an optional hook (Tagger,
 // AttestationTagger) for X-Callgate-* headers.
 //
+// # Call keys
+//
+// A delivered call whose enterprise call key matched carries the brand
+// (brand.go): the 302's Contact display name, P-Asserted-Identity and
+// Call-Info purpose=icon. SIP enrolment of call keys (enrol.go,
+// WithEnroller): an INVITE to the enrolment address is answered by package
+// keys' Enroller (302 onward, 403, 503), not the engine.
+//
 // # As a daemon tier
 //
 // *Server is one of the daemon's tiers (daemon.Tier, tier.go): New checks

@@ -68,6 +68,11 @@
 // is never taken for anonymous: a number that cannot be read gets the safe
 // answer (reason unreadable_number).
 //
+// Branding (brand.go). An allowed call whose enterprise call key matched
+// carries the brand (policy.Decision.Brand): authorizeTermination gets a
+// genericName (calling name, 15 octets) and a displayText
+// (callingPartyName, reason; 20 octets each).
+//
 // Lifecycle (lifecycle.go). *Service is a daemon tier: Name, Start, Ready,
 // Drain, Stop, Describe (Shutdown is Drain then Stop). Ready is nil for an
 // SCP that dials only while an association is ASP-ACTIVE, for one that
