@@ -67,6 +67,9 @@ var forwardable = map[string]bool{
 	"callgate enterprise create":      true,
 	"callgate enterprise list":        true,
 	"callgate enterprise delete":      true,
+	"callgate enterprise token":       true, // enterprise_signals.go
+	"callgate enterprise brand":       true,
+	"callgate enterprise enrolment":   true,
 	"callgate route set":              true,
 	"callgate route list":             true,
 	"callgate route delete":           true,
