@@ -85,7 +85,7 @@ func newReputation(cfg *config.Config, d *Daemon) (*reputation.HTTPProvider, *re
 		return nil, nil, err
 	}
 	rc := reputation.Config{Budget: r.Budget, Reserve: r.Reserve, Timeout: r.Timeout, FreshFor: r.FreshFor, StaleFor: r.StaleFor,
-		CacheSize: r.CacheSize, MaxInFlight: r.MaxInFlight, BreakerFailures: r.BreakerFailures, BreakerOpen: r.BreakerOpen}
+		CacheSize: r.CacheSize, MaxInFlight: r.MaxInFlight, MaxWaiting: r.MaxWaiting, BreakerFailures: r.BreakerFailures, BreakerOpen: r.BreakerOpen}
 	if d != nil {
 		rc.Logger = d.log
 	}

@@ -24,7 +24,7 @@ const (
 	WhyTimeout                          // unknown: no answer within the call's budget
 	WhyError                            // unknown: the provider answered with an error
 	WhyCircuitOpen                      // unknown: the provider failed repeatedly; not asked until it recovers
-	WhyBusy                             // unknown: too many look-ups in flight; not asked
+	WhyBusy                             // unknown: too many look-ups in flight or calls waiting; not asked or not waited for
 )
 
 var reputationWhyNames = [...]string{"", "private", "anonymous", "non-nanp", "timeout", "error", "circuit-open", "busy"}

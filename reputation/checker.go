@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,13 @@ type Config struct {
 	// it a miss is not asked (why=busy), so a slow provider cannot pile
 	// up goroutines and connections.
 	MaxInFlight int
+	// MaxWaiting bounds the calls waiting for a look-up at once (default
+	// half the CPUs, at least 1). A tier decides on few goroutines (the
+	// SCP: one worker per CPU), and a call that waits holds one: past the
+	// bound a miss does not wait (why=busy; the look-up still runs and
+	// fills the cache), so a slow provider cannot stall every worker and
+	// push the other queries past their budget.
+	MaxWaiting int
 	// BreakerFailures look-ups failing in a row open the circuit breaker
 	// (default 5; negative = no breaker) for BreakerOpen (default 10 s).
 	BreakerFailures int
@@ -70,8 +78,8 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s %s: want a positive duration (0 = the default)", d.name, d.v))
 		}
 	}
-	if c.CacheSize < 0 || c.MaxInFlight < 0 {
-		errs = append(errs, fmt.Errorf("cache_size %d, max_in_flight %d: want positive numbers (0 = the default)", c.CacheSize, c.MaxInFlight))
+	if c.CacheSize < 0 || c.MaxInFlight < 0 || c.MaxWaiting < 0 {
+		errs = append(errs, fmt.Errorf("cache_size %d, max_in_flight %d, max_waiting %d: want positive numbers (0 = the default)", c.CacheSize, c.MaxInFlight, c.MaxWaiting))
 	}
 	if c.StaleFor != 0 && c.FreshFor != 0 && c.StaleFor < c.FreshFor {
 		errs = append(errs, fmt.Errorf("stale_for %s is shorter than fresh_for %s", c.StaleFor, c.FreshFor))
@@ -101,6 +109,9 @@ func (c *Config) withDefaults() Config {
 	if o.MaxInFlight == 0 {
 		o.MaxInFlight = DefaultMaxInFlight
 	}
+	if o.MaxWaiting == 0 {
+		o.MaxWaiting = max(1, runtime.GOMAXPROCS(0)/2)
+	}
 	if o.BreakerFailures == 0 {
 		o.BreakerFailures = DefaultBreakerFailures
 	}
@@ -124,6 +135,7 @@ type Checker struct {
 
 	mu      sync.Mutex
 	flights map[e164.Number]*flight
+	waiting atomic.Int32 // calls waiting for a look-up (MaxWaiting)
 
 	stats struct {
 		exempt, fresh, stale, miss, answered, timeouts, errors, circuitOpen, busy, refreshes atomic.Uint64
@@ -225,18 +237,28 @@ func (k *Checker) Check(ctx context.Context, c *policy.Call) (policy.Reputation,
 			wait = left
 		}
 	}
+	waited := false
 	if wait > 0 {
-		t := time.NewTimer(wait)
-		select {
-		case <-f.done:
-		case <-t.C:
+		if n := k.waiting.Add(1); n <= int32(k.cfg.MaxWaiting) {
+			waited = true
+			t := time.NewTimer(wait)
+			select {
+			case <-f.done:
+			case <-t.C:
+			}
+			t.Stop()
 		}
-		t.Stop()
+		k.waiting.Add(-1)
 	}
 	look.Latency = k.since(start)
 	select {
 	case <-f.done:
 	default:
+		if !waited && wait > 0 {
+			k.stats.busy.Add(1)
+			look.Why = policy.WhyBusy
+			return policy.ReputationUnknown, look
+		}
 		k.stats.timeouts.Add(1)
 		look.Why = policy.WhyTimeout
 		return policy.ReputationUnknown, look

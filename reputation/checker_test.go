@@ -159,7 +159,7 @@ func TestDeadlineBoundsWait(t *testing.T) {
 
 func TestSingleFlight(t *testing.T) {
 	sim := startSim(t, repsim.Config{APIKey: "k", Latency: 50 * time.Millisecond})
-	c := newChecker(t, sim, Config{Budget: time.Minute})
+	c := newChecker(t, sim, Config{Budget: time.Minute, MaxWaiting: 20})
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Add(1)
@@ -213,6 +213,29 @@ func TestBusy(t *testing.T) {
 		t.Fatalf("%v %+v, want unknown why=busy", band, look)
 	}
 	settle(c)
+}
+
+// TestMaxWaiting: past MaxWaiting calls waiting, a miss does not wait
+// (why=busy), so a slow provider cannot hold every worker of a tier.
+func TestMaxWaiting(t *testing.T) {
+	sim := startSim(t, repsim.Config{APIKey: "k", Latency: 300 * time.Millisecond})
+	c := newChecker(t, sim, Config{Budget: time.Minute, MaxWaiting: 1})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Check(context.Background(), call(lowCaller))
+	}()
+	for c.waiting.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if band, look := c.Check(context.Background(), call(highCaller)); band != policy.ReputationUnknown || look.Why != policy.WhyBusy {
+		t.Errorf("a second waiter: %v %+v, want unknown why=busy", band, look)
+	}
+	<-done
+	settle(c)
+	if _, look := c.Check(context.Background(), call(highCaller)); look.Cache != policy.CacheFresh {
+		t.Errorf("the look-up the busy call started did not fill the cache: %+v", look)
+	}
 }
 
 type panicky struct{}

@@ -133,6 +133,7 @@ reputation:
   stale_for: 1h
   cache_size: 100
   max_in_flight: 8
+  max_waiting: 2
   breaker_failures: -1
   breaker_open: 3s
   actions: {low: continue, medium: challenge, high: block, exempt: allow, unknown: screen}
@@ -170,7 +171,7 @@ reputation:
 			FlushInterval: 10 * time.Millisecond, SnapshotInterval: time.Minute},
 		Reputation: Reputation{Enabled: true, BaseURL: "https://rep.example", APIKeyFile: keyFile, Timeout: time.Second,
 			Budget: 10 * time.Millisecond, Reserve: 2 * time.Millisecond, FreshFor: 10 * time.Minute, StaleFor: time.Hour,
-			CacheSize: 100, MaxInFlight: 8, BreakerFailures: -1, BreakerOpen: 3 * time.Second,
+			CacheSize: 100, MaxInFlight: 8, MaxWaiting: 2, BreakerFailures: -1, BreakerOpen: 3 * time.Second,
 			Actions: ReputationActions{Low: "continue", Medium: "challenge", High: "block", Exempt: "allow", Unknown: "screen"}},
 	}
 	if !reflect.DeepEqual(c, want) {

@@ -76,6 +76,11 @@ type Reputation struct {
 	// running at once (past it a miss is not asked: the unknown branch).
 	CacheSize   int `yaml:"cache_size"`
 	MaxInFlight int `yaml:"max_in_flight"`
+	// MaxWaiting bounds the calls waiting for a look-up at once (0 = half
+	// the CPUs, at least 1): a waiting call holds a tier's worker (the SCP
+	// has one per CPU), so past it a miss takes the unknown branch at once
+	// (why=busy) while the look-up fills the cache.
+	MaxWaiting int `yaml:"max_waiting"`
 	// BreakerFailures failures in a row stop asking the provider for
 	// BreakerOpen (the unknown branch, why=circuit-open); -1 = no breaker.
 	BreakerFailures int           `yaml:"breaker_failures"`
@@ -192,8 +197,8 @@ func (c *Config) validateSignals() []error {
 	if r.StaleFor < r.FreshFor {
 		bad("reputation.stale_for", "%s is shorter than reputation.fresh_for %s", r.StaleFor, r.FreshFor)
 	}
-	if r.CacheSize <= 0 || r.MaxInFlight <= 0 {
-		bad("reputation", "cache_size (%d) and max_in_flight (%d) must be positive", r.CacheSize, r.MaxInFlight)
+	if r.CacheSize <= 0 || r.MaxInFlight <= 0 || r.MaxWaiting < 0 {
+		bad("reputation", "cache_size (%d) and max_in_flight (%d) must be positive, max_waiting (%d) not negative", r.CacheSize, r.MaxInFlight, r.MaxWaiting)
 	}
 	if r.BreakerFailures == 0 || r.BreakerFailures < -1 {
 		bad("reputation.breaker_failures", "%d: want a positive count, or -1 for no breaker", r.BreakerFailures)
