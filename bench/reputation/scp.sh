@@ -3,7 +3,8 @@
 # with a provider 200 ms slow (every caller new: every call a miss), on the
 # demo store. Each run: a reputation simulator, `callgate serve` with only
 # the SCP, `sspsim load` against it. RATE (default 5000 q/s) and DURATION
-# (15s) set the measured run; OUT keeps the binaries, data and logs.
+# (15s) set the measured run; RUNS picks and orders the runs (default
+# "off warm slow"); OUT keeps the binaries, data and logs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-$(mktemp -d /tmp/repbench.XXXX)}
@@ -45,6 +46,10 @@ run() { # name reputation latency calling-range warmup
 	wait "$srv" "$sim" 2>/dev/null || true
 }
 
-run off false 0s +1617555xxxx 12s
-run warm true 0s +1617555xxxx 12s
-run slow true 200ms +16175xxxxxx 0
+for r in ${RUNS:-off warm slow}; do
+	case $r in
+	off) run off false 0s +1617555xxxx 12s ;;
+	warm) run warm true 0s +1617555xxxx 12s ;;
+	slow) run slow true 200ms +16175xxxxxx 0 ;;
+	esac
+done
