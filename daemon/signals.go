@@ -103,7 +103,11 @@ func engineSignalOptions(cfg *config.Config) ([]policy.Option, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []policy.Option{policy.WithReputationPolicy(p)}, nil
+	miss, err := policy.ParseReputationAction(cfg.Keys.OnMissing)
+	if err != nil {
+		return nil, fmt.Errorf("keys.on_missing: %w", err)
+	}
+	return []policy.Option{policy.WithReputationPolicy(p), policy.WithKeyMissing(miss)}, nil
 }
 
 // close writes the keys still pending and drops the provider's connections.

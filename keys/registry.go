@@ -337,7 +337,7 @@ func (r *Registry) Check(calling, called e164.Number, now time.Time) (policy.Key
 
 // Stats are the registry's counters and sizes.
 type Stats struct {
-	Live, Held, Capacity   int // keys matching now; held (incl. ended, not swept); most that fit
+	Live, Held, Capacity   int // keys whose window has not passed; held (incl. passed, not swept); most that fit
 	Flushes, FlushedBytes  uint64
 	WriteErrors, Snapshots uint64
 	SnapshotErrors         uint64

@@ -52,6 +52,7 @@ type Engine struct {
 	defaultAnnouncement uint32
 	noRoute             Fallback
 	repPolicy           ReputationPolicy
+	keyMissing          ReputationAction // what a spoofed call (KeyMissing) gets; RepBlock by default
 }
 
 // Option configures an Engine.
@@ -121,7 +122,7 @@ func New(view store.View, opts ...Option) *Engine {
 	if view == nil {
 		view = emptyView{}
 	}
-	e := &Engine{view: view, repPolicy: DefaultReputationPolicy}
+	e := &Engine{view: view, repPolicy: DefaultReputationPolicy, keyMissing: RepBlock}
 	for _, o := range opts {
 		o(e)
 	}
@@ -198,7 +199,9 @@ func (e *Engine) subscriber(s *state) {
 // own lists because the caller's identity itself is in doubt:
 //
 //   - key: a call claiming an enrolled calling number without a
-//     matching call key is spoofed and blocked (spoof protection),
+//     matching call key is spoofed and blocked (spoof protection; or
+//     screened, or let on with the trace's key=missing as its tag:
+//     WithKeyMissing),
 //     whoever is called and whatever the lists say — a spoofed VIP number
 //     must not ring through. A matched key is recorded and the chain goes on.
 //     KeyNotChecked (the caller is not enrolled) adds no step.
@@ -209,8 +212,7 @@ func (e *Engine) signalsBeforeLists(s *state) bool {
 	switch s.call.KeyMatch {
 	case KeyMissing:
 		s.d.Trace.Add(RuleKey, OutcomeMissing)
-		e.block(s)
-		return true
+		return e.spoofed(s) // signals.go: block by default
 	case KeyMatched:
 		s.d.Trace.Add(RuleKey, OutcomeYes)
 	}

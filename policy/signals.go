@@ -253,3 +253,42 @@ func (e *Engine) keyed(s *state) bool {
 	s.d.Action = ActionAllow
 	return true
 }
+
+// WithKeyMissing sets what a call claiming an enrolled number without a
+// matching call key gets (keys.on_missing): RepBlock (the default) refuses
+// it; RepScreen sends it to the subscriber's screening; RepContinue lets
+// the rest of the chain decide, the trace's key=missing tagging it (for a
+// platform that first watches what spoof protection would block). The
+// ReputationAction values serve here as the actions a signal can take;
+// allow and challenge are accepted too.
+func WithKeyMissing(a ReputationAction) Option {
+	return func(e *Engine) { e.keyMissing = a }
+}
+
+// spoofed applies the configured action to a KeyMissing call (key=missing
+// is already in the trace). A call to a number nobody subscribed is
+// blocked or let on, never screened: there is nobody to screen for.
+func (e *Engine) spoofed(s *state) bool {
+	switch e.keyMissing {
+	case RepContinue:
+		return false
+	case RepAllow:
+		s.d.Action = ActionAllow
+	case RepChallenge:
+		if !s.found {
+			e.block(s)
+			break
+		}
+		s.d.Action = ActionChallenge
+	case RepScreen:
+		if !s.found {
+			e.block(s)
+			break
+		}
+		s.d.Action = ActionScreen
+		s.d.Voicemail = s.sub.Voicemail
+	default:
+		e.block(s)
+	}
+	return true
+}

@@ -82,3 +82,24 @@ func TestParseReputationAction(t *testing.T) {
 		t.Error("maybe accepted")
 	}
 }
+
+func TestKeyMissingAction(t *testing.T) {
+	spoof := Call{Calling: nStranger, Called: nAlice, Origin: OriginAIN, KeyMatch: KeyMissing}
+	for _, tc := range []struct {
+		a    ReputationAction
+		want want
+	}{
+		{RepBlock, want{action: ActionBlock, subscriber: 1, trace: "subscriber=yes key=missing"}},
+		{RepScreen, want{action: ActionScreen, subscriber: 1, route: routeEast, pin: true, voicemail: "sip:vm-alice@vm.example", trace: "subscriber=yes key=missing route=yes pin=yes"}},
+		{RepContinue, want{action: ActionScreen, subscriber: 1, route: routeEast, pin: true, voicemail: "sip:vm-alice@vm.example", trace: "subscriber=yes key=missing " + lists + "anonymous=no unknown=apply route=yes pin=yes"}},
+	} {
+		t.Run(tc.a.String(), func(t *testing.T) {
+			check(t, New(fixture(), WithKeyMissing(tc.a)).Decide(context.Background(), spoof), tc.want)
+		})
+	}
+	// Screening a spoofed call to a non-subscriber is not possible: blocked.
+	d := New(fixture(), WithKeyMissing(RepScreen)).Decide(context.Background(), Call{Calling: nStranger, Called: nNobody, KeyMatch: KeyMissing})
+	if d.Action != ActionBlock {
+		t.Errorf("spoofed call to a non-subscriber with on_missing screen: %v", d.Action)
+	}
+}

@@ -121,7 +121,7 @@ scp:
   home_area: fixed
   home_npa: "303"
 keys: {enabled: false, dir: /srv/keys, max_keys: 5000, default_window: 30s, max_window: 1h, single_use: true,
-  grace: 0s, flush_interval: 10ms, snapshot_interval: 1m}
+  grace: 0s, flush_interval: 10ms, snapshot_interval: 1m, on_missing: screen, sip_enrolment_user: enrol}
 reputation:
   enabled: true
   base_url: https://rep.example
@@ -168,7 +168,7 @@ reputation:
 			ACG:               ACG{Capacity: 1000, GapDuration: 8 * time.Second, GapInterval: time.Second},
 			HeartbeatInterval: 30 * time.Second, HeartbeatTimeout: 5 * time.Second, HomeArea: "fixed", HomeNPA: "303"},
 		Keys: Keys{Dir: "/srv/keys", MaxKeys: 5000, DefaultWindow: 30 * time.Second, MaxWindow: time.Hour, SingleUse: true,
-			FlushInterval: 10 * time.Millisecond, SnapshotInterval: time.Minute},
+			FlushInterval: 10 * time.Millisecond, SnapshotInterval: time.Minute, OnMissing: "screen", SIPEnrolmentUser: "enrol"},
 		Reputation: Reputation{Enabled: true, BaseURL: "https://rep.example", APIKeyFile: keyFile, Timeout: time.Second,
 			Budget: 10 * time.Millisecond, Reserve: 2 * time.Millisecond, FreshFor: 10 * time.Minute, StaleFor: time.Hour,
 			CacheSize: 100, MaxInFlight: 8, MaxWaiting: 2, BreakerFailures: -1, BreakerOpen: 3 * time.Second,

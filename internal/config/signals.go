@@ -46,6 +46,11 @@ type Keys struct {
 	// registers its call key and is redirected to the enterprise's onward
 	// route ('callgate enterprise enrolment'); "" = SIP enrolment off.
 	SIPEnrolmentUser string `yaml:"sip_enrolment_user"`
+	// OnMissing is what a call from an enrolled number without a
+	// matching key gets: block (the default), screen (the subscriber's
+	// screening), or continue (the rest of the chain decides; the trace's
+	// key=missing tags it, e.g. to watch before blocking).
+	OnMissing string `yaml:"on_missing"`
 }
 
 // Reputation configures spam-risk screening (package reputation): the
@@ -102,7 +107,7 @@ type ReputationActions struct {
 
 // defaultKeys and defaultReputation are Default's signal sections.
 func defaultKeys() Keys {
-	return Keys{Enabled: true, MaxKeys: 1_000_000, DefaultWindow: 60 * time.Second, MaxWindow: 24 * time.Hour,
+	return Keys{Enabled: true, OnMissing: "block", MaxKeys: 1_000_000, DefaultWindow: 60 * time.Second, MaxWindow: 24 * time.Hour,
 		Grace: 32 * time.Second, FlushInterval: 100 * time.Millisecond, SnapshotInterval: 5 * time.Minute}
 }
 
@@ -170,6 +175,9 @@ func (c *Config) validateSignals() []error {
 			bad("keys.sip_enrolment_user", "%q: want a SIP user name of letters, digits, '-', '_', '.' (not a telephone number), e.g. enrol", k.SIPEnrolmentUser)
 			break
 		}
+	}
+	if m := k.OnMissing; m != "block" && m != "screen" && m != "continue" {
+		bad("keys.on_missing", "%q: want block, screen or continue", m)
 	}
 	if k.MaxWindow > 0 && k.DefaultWindow > k.MaxWindow {
 		bad("keys.default_window", "%s is longer than keys.max_window %s", k.DefaultWindow, k.MaxWindow)
