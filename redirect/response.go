@@ -40,12 +40,6 @@ func (s *Server) respond(req *sip.Request) *sip.Response {
 	if a.contact != nil {
 		res.AppendHeader(sip.NewHeader("Contact", string(a.contact)))
 	}
-	if a.pai != nil {
-		res.AppendHeader(sip.NewHeader("P-Asserted-Identity", string(a.pai)))
-	}
-	if a.icon != nil {
-		res.AppendHeader(sip.NewHeader("Call-Info", string(a.icon)))
-	}
 	for _, h := range a.tags {
 		res.AppendHeader(sip.NewHeader(h.Name, h.Value))
 	}
@@ -272,14 +266,14 @@ func (s *Server) decisionAnswer(v *reqView, c *policy.Call, d *policy.Decision, 
 		a.buf = tpl.appendTo(a.buf, c.Called, c.Calling, c.OriginalCalled)
 		a.buf = append(a.buf, '>')
 		a.contact = a.buf[start:len(a.buf):len(a.buf)]
-		if !d.Brand.IsZero() {
-			brandHeaders(a, c, d)
-		}
 		a.set(302, "Moved Temporarily")
 		if s.cfg.Tagger != nil {
 			a.tags = s.cfg.Tagger(c, d)
 		}
 		appendStirHeaders(a, v, c, d)
+		if !d.Brand.IsZero() {
+			brandHeaders(a, c, d) // after STIR/SHAKEN's, whose P-Asserted-Identity it leaves alone
+		}
 		s.stats.redirects.Add(1)
 		return
 

@@ -242,16 +242,6 @@ func (s *Server) appendFastResponse(b []byte, m *fastMsg, a *answer, src netip.A
 		b = append(b, a.contact...)
 		b = append(b, "\r\n"...)
 	}
-	if a.pai != nil {
-		b = append(b, "P-Asserted-Identity: "...)
-		b = append(b, a.pai...)
-		b = append(b, "\r\n"...)
-	}
-	if a.icon != nil {
-		b = append(b, "Call-Info: "...)
-		b = append(b, a.icon...)
-		b = append(b, "\r\n"...)
-	}
 	for _, h := range a.tags {
 		b = append(b, h.Name...)
 		b = append(b, ": "...)

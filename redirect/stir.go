@@ -212,6 +212,9 @@ func appendStirHeaders(a *answer, v *reqView, c *policy.Call, d *policy.Decision
 	if c.Calling != 0 {
 		start := len(a.buf)
 		fd := cleanDisplay(v.fromDisplay)
+		if d.Brand.Name != "" {
+			fd = cleanDisplay(d.Brand.Name) // a keyed enterprise call shows its brand (brand.go)
+		}
 		if d.Tag != "" || fd != "" {
 			a.buf = append(a.buf, '"')
 			a.buf = append(a.buf, d.Tag...)

@@ -194,12 +194,12 @@ type answer struct {
 	// value of a 302 (with <>); both in buf.
 	unsupported []byte
 	contact     []byte
-	pai, icon   []byte   // a branded call's P-Asserted-Identity and Call-Info values (brand.go), in buf
 	tags        []Header // Tagger headers of an allowed call's 302
 	// STIR/SHAKEN: what the services found, and the headers of an allowed
-	// call's 302 (values in buf or constant; see stir.go).
+	// call's 302, STIR/SHAKEN's and the brand's (values in buf or constant;
+	// see stir.go, brand.go).
 	stir  stirResult
-	hdrs  [maxStirHeaders]Header
+	hdrs  [maxStirHeaders + maxBrandHeaders]Header
 	nhdrs int
 	buf   []byte // reused backing store (stateless path)
 	// The INVITE's call and decision (see invite).

@@ -143,7 +143,9 @@ func TestSlowProvider(t *testing.T) {
 }
 
 // TestDeadlineBoundsWait: the call's own deadline (less the reserve)
-// bounds the wait, even under a long budget.
+// bounds the wait, even under a long budget: had the call waited for the
+// look-up, it would have ended with the look-up's own time-out (100 ms,
+// why=error), not why=timeout.
 func TestDeadlineBoundsWait(t *testing.T) {
 	sim := startSim(t, repsim.Config{APIKey: "k", Latency: time.Hour})
 	c := newChecker(t, sim, Config{Budget: time.Hour, Reserve: time.Millisecond, Timeout: 100 * time.Millisecond})
@@ -151,9 +153,6 @@ func TestDeadlineBoundsWait(t *testing.T) {
 	defer cancel()
 	if band, look := c.Check(ctx, call(lowCaller)); band != policy.ReputationUnknown || look.Why != policy.WhyTimeout {
 		t.Fatalf("%v %+v, want unknown why=timeout", band, look)
-	}
-	if dl, _ := ctx.Deadline(); time.Now().After(dl) {
-		t.Error("the wait outlived the call's deadline")
 	}
 }
 
