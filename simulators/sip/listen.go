@@ -1,0 +1,353 @@
+package sip
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// A listener analyses one direction of a call's audio as it arrives: it
+// fingerprints it (features.go), slides every reference over it
+// (match.go) and reports each prompt recognised, each stretch of sound no
+// reference explains (a recorded name, a voice), and the probe tone.
+//
+// Recognition is online, so cues can fire while the call goes on: a
+// reference's score is followed frame by frame, its peak is taken once the
+// score has fallen for confirmFrames, and a candidate is reported holdFrames
+// after its end unless an overlapping candidate of another reference scored
+// higher (two references cannot both explain the same audio). Sound is
+// grouped into segments separated by gapFrames of silence; when a segment
+// ends, its sounding parts that no reported prompt covers, if they last
+// minSpeechFrames, are reported as unidentified speech.
+const (
+	confirmFrames   = 5    // 50 ms
+	holdFrames      = 10   // 100 ms
+	gapFrames       = 30   // 300 ms
+	minSpeechFrames = 20   // 200 ms
+	maxSegment      = 3000 // 30 s: longer sound is cut into segments
+)
+
+// heardKind says what a listener heard.
+type heardKind int
+
+const (
+	heardPrompt heardKind = iota
+	heardSpeech
+	heardTone
+)
+
+// heard is one thing a listener heard, with the times of its first and
+// last sound.
+type heard struct {
+	kind       heardKind
+	prompt     string
+	digit      rune
+	score      float64
+	hz         float64
+	start, end time.Time
+}
+
+type candidate struct {
+	ref        *reference
+	start, end int // absolute frames, end exclusive
+	score      float64
+}
+
+type peak struct {
+	best  float64
+	start int
+	since int
+}
+
+type listener struct {
+	prompts *Prompts
+	fp      *fingerprinter
+	base    int       // absolute index of fp.out's first frame
+	t0      time.Time // time of absolute frame 0
+	started bool
+	peaks   []peak
+	pending []candidate
+	recent  []candidate // reported, for overlap checks and speech coverage
+
+	// Sound segments.
+	inSegment  bool
+	segStart   int
+	lastVoiced int
+
+	tones   []*toneDetector
+	samples int64 // every sample pushed (tone times)
+
+	lastSound atomic.Int64 // unix nanoseconds of the last sounding frame
+	emit      func(heard)
+}
+
+// newListener returns a listener reporting to emit (called on the
+// goroutine that pushes audio). prompts may be nil (then only speech and
+// tones are reported); toneHz lists the probe tones to listen for.
+func newListener(prompts *Prompts, toneHz []float64, toneMin time.Duration, emit func(heard)) *listener {
+	l := &listener{prompts: prompts, fp: newFingerprinter(), emit: emit}
+	if prompts != nil {
+		l.peaks = make([]peak, len(prompts.refs))
+	}
+	for _, hz := range toneHz {
+		hz := hz
+		var d *toneDetector
+		d = newToneDetector(hz, toneMin, func(blocks int) {
+			end := l.timeAtSample(l.samples)
+			l.emit(heard{kind: heardTone, hz: hz, start: end.Add(-time.Duration(blocks) * 20 * time.Millisecond), end: end})
+		})
+		l.tones = append(l.tones, d)
+	}
+	return l
+}
+
+func (l *listener) timeAtSample(n int64) time.Time {
+	return l.t0.Add(time.Duration(n) * time.Second / SampleRate)
+}
+
+func (l *listener) timeAt(frame int) time.Time {
+	return l.t0.Add(time.Duration(frame) * frameDurMs * time.Millisecond)
+}
+
+// LastSound returns when sound was last heard (zero before any).
+func (l *listener) LastSound() time.Time {
+	ns := l.lastSound.Load()
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// push adds n samples ending at time at (missing: lost in transit).
+func (l *listener) push(samples []int16, n int, missing bool, at time.Time) {
+	if !l.started {
+		// The stream's time starts when its first packet arrived (its
+		// audio was sent 20 ms earlier; the timeline shows arrivals).
+		l.started = true
+		l.t0 = at
+	}
+	for _, d := range l.tones {
+		d.push(samples, n, missing)
+	}
+	l.samples += int64(n)
+	before := l.fp.out.len()
+	frames := l.fp.push(samples, n, missing)
+	for i := 0; i < frames; i++ {
+		l.frame(l.base + before + i)
+	}
+	l.trim()
+}
+
+// frame judges the frame at absolute index t, just fingerprinted.
+func (l *listener) frame(t int) {
+	out := &l.fp.out
+	local := t - l.base
+	voiced := out.voiced(local)
+	if voiced {
+		l.lastSound.Store(l.timeAt(t + 1).UnixNano())
+	}
+	if l.prompts != nil {
+		for i, r := range l.prompts.refs {
+			l.follow(i, r, t)
+		}
+	}
+	l.settle(t)
+	l.segment(t, voiced)
+}
+
+// follow tracks reference i's score at the window ending at frame t.
+func (l *listener) follow(i int, r *reference, t int) {
+	p := &l.peaks[i]
+	n := r.fp.len()
+	start := t - n + 1
+	s, ok := 0.0, false
+	if start >= l.base {
+		s, ok = matchScore(&r.fp, &l.fp.out, start-l.base)
+	}
+	if ok && s >= matchThreshold {
+		if s > p.best {
+			*p = peak{best: s, start: start}
+			return
+		}
+	}
+	if p.best == 0 {
+		return
+	}
+	p.since++
+	if p.since >= confirmFrames {
+		l.pending = append(l.pending, candidate{ref: r, start: p.start, end: p.start + n, score: p.best})
+		*p = peak{}
+	}
+}
+
+// overlaps reports whether two candidates cover the same audio: more than
+// half of the shorter one.
+func overlaps(a, b candidate) bool {
+	lo, hi := max(a.start, b.start), min(a.end, b.end)
+	return hi-lo > min(a.end-a.start, b.end-b.start)/2
+}
+
+// settle reports the pending candidates whose hold has passed at frame t
+// and that no overlapping candidate beats.
+func (l *listener) settle(t int) {
+	kept := l.pending[:0]
+	var ready []candidate
+	for _, c := range l.pending {
+		if t >= c.end+holdFrames {
+			ready = append(ready, c)
+		} else {
+			kept = append(kept, c)
+		}
+	}
+	l.pending = kept
+	for _, c := range ready {
+		beaten := false
+		for _, o := range append(append([]candidate(nil), l.pending...), ready...) {
+			if o != c && overlaps(o, c) && (o.score > c.score || (o.score == c.score && o.ref.name < c.ref.name)) {
+				beaten = true
+				break
+			}
+		}
+		for _, o := range l.recent {
+			if overlaps(o, c) {
+				beaten = true
+				break
+			}
+		}
+		if beaten {
+			continue
+		}
+		l.recent = append(l.recent, c)
+		l.emit(heard{kind: heardPrompt, prompt: c.ref.name, digit: c.ref.digit, score: c.score,
+			start: l.timeAt(c.start + soundOffset(c.ref)), end: l.timeAt(c.end - trailingSilence(c.ref))})
+	}
+}
+
+// soundOffset and trailingSilence return how many frames of silence a
+// reference keeps before and after its sound.
+func soundOffset(r *reference) int {
+	i := 0
+	for i < r.fp.len() && r.fp.level[i] <= speechDB {
+		i++
+	}
+	return i
+}
+
+func trailingSilence(r *reference) int {
+	i := 0
+	for i < r.fp.len() && r.fp.level[r.fp.len()-1-i] <= speechDB {
+		i++
+	}
+	return i
+}
+
+// segment follows sound segments and reports the unexplained speech in
+// each one that ends at frame t.
+func (l *listener) segment(t int, voiced bool) {
+	if voiced {
+		if !l.inSegment {
+			l.inSegment = true
+			l.segStart = t
+		}
+		l.lastVoiced = t
+	}
+	if !l.inSegment {
+		return
+	}
+	if t-l.lastVoiced < gapFrames && t-l.segStart < maxSegment {
+		return
+	}
+	l.inSegment = false
+	l.speech(l.segStart, l.lastVoiced+1)
+}
+
+// speech reports the sounding runs of frames [from, to) that no reported
+// prompt covers.
+func (l *listener) speech(from, to int) {
+	runStart, runEnd, voicedN := -1, -1, 0
+	flush := func() {
+		if runStart >= 0 && voicedN >= minSpeechFrames {
+			l.emit(heard{kind: heardSpeech, start: l.timeAt(runStart), end: l.timeAt(runEnd + 1)})
+		}
+		runStart, voicedN = -1, 0
+	}
+	for f := max(from, l.base); f < to; f++ {
+		if !l.fp.out.voiced(f-l.base) || l.covered(f) {
+			continue
+		}
+		if runStart >= 0 && f-runEnd > gapFrames {
+			flush()
+		}
+		if runStart < 0 {
+			runStart = f
+		}
+		runEnd = f
+		voicedN++
+	}
+	flush()
+}
+
+func (l *listener) covered(f int) bool {
+	for _, c := range l.recent {
+		if f >= c.start && f < c.end {
+			return true
+		}
+	}
+	return false
+}
+
+// trim forgets frames no reference window, pending candidate or open
+// segment can reach any more.
+func (l *listener) trim() {
+	now := l.base + l.fp.out.len()
+	keep := now - 200
+	if l.prompts != nil {
+		keep = now - l.prompts.maxLen - confirmFrames - holdFrames - 10
+	}
+	if l.inSegment {
+		keep = min(keep, l.segStart)
+	}
+	for _, c := range l.pending {
+		keep = min(keep, c.start)
+	}
+	drop := keep - l.base
+	if drop < 1000 { // compact in batches
+		return
+	}
+	l.fp.out.drop(drop)
+	l.base += drop
+	recent := l.recent[:0]
+	for _, c := range l.recent {
+		if c.end > l.base-gapFrames-maxSegment {
+			recent = append(recent, c)
+		}
+	}
+	l.recent = recent
+}
+
+// flush settles everything still held when the audio ends: pending
+// candidates are judged and an open segment is closed.
+func (l *listener) flush() {
+	end := l.base + l.fp.out.len()
+	for i := range l.peaks {
+		p := &l.peaks[i]
+		if p.best > 0 {
+			r := l.prompts.refs[i]
+			l.pending = append(l.pending, candidate{ref: r, start: p.start, end: p.start + r.fp.len(), score: p.best})
+			*p = peak{}
+		}
+	}
+	l.settle(max(end, l.lastDue()))
+	if l.inSegment {
+		l.inSegment = false
+		l.speech(l.segStart, l.lastVoiced+1)
+	}
+}
+
+// lastDue returns the frame at which the last pending candidate is due.
+func (l *listener) lastDue() int {
+	m := 0
+	for _, c := range l.pending {
+		m = max(m, c.end+holdFrames)
+	}
+	return m
+}
