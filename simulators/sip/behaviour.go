@@ -37,8 +37,8 @@ type Behaviour struct {
 
 // Probe configures the audio-path check. After a call is answered, the
 // answering phone sends its tone once its script has nothing left to do
-// and the line has been quiet for a second, and again up to three times
-// every four seconds until it hears the caller's; each side answers the
+// and the line has been quiet for a second, and again (five tries in all,
+// four seconds apart) until it hears the caller's; each side answers the
 // first tone it hears from the other with its own. Each side's result
 // says whether it heard the other's tone.
 type Probe struct {

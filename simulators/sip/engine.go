@@ -140,9 +140,10 @@ func (e *engine) sawPrompt(h heard) {
 	e.mu.Unlock()
 }
 
-// idle reports whether the script has nothing left to do: nothing queued,
-// delayed or running, and every cue that fires a set number of times
-// used up (a cue for every occurrence counts once it has fired).
+// idle reports whether the script has nothing left to do before the
+// probe exchange: nothing queued, delayed or running, and every cue that
+// fires a set number of times used up (a cue for every occurrence counts
+// once it has fired), cues on @tone aside (they answer the exchange).
 func (e *engine) idle() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -150,6 +151,9 @@ func (e *engine) idle() bool {
 		return false
 	}
 	for _, c := range e.cues {
+		if c.Trigger == EventTone {
+			continue
+		}
 		if c.left > 0 || (c.left < 0 && !c.used) {
 			return false
 		}
@@ -262,7 +266,6 @@ func (e *engine) collectDigits(ctx context.Context, since time.Time) string {
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		var digits strings.Builder
-		var lastDigit time.Time
 		over := false
 		e.mu.Lock()
 		for _, p := range e.prompts {
@@ -271,14 +274,13 @@ func (e *engine) collectDigits(ctx context.Context, since time.Time) string {
 			}
 			if p.digit != 0 {
 				digits.WriteRune(p.digit)
-				lastDigit = p.seen
 			} else if digits.Len() > 0 {
 				over = true
 				break
 			}
 		}
 		e.mu.Unlock()
-		if digits.Len() > 0 && (over || (time.Since(lastDigit) >= echoQuiet/2 && e.s.quietFor() >= echoQuiet)) {
+		if digits.Len() > 0 && (over || e.s.quietFor() >= echoQuiet) {
 			return digits.String()
 		}
 		if !sleep(ctx, 50*time.Millisecond) {

@@ -209,3 +209,12 @@ func (u *uas) collect(n int, timeout time.Duration) string {
 	}
 	return b.String()
 }
+
+func mustURI(t testing.TB, s string) gosip.Uri {
+	t.Helper()
+	var u gosip.Uri
+	if err := gosip.ParseUri(s, &u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}

@@ -17,7 +17,10 @@ import (
 // higher (two references cannot both explain the same audio). Sound is
 // grouped into segments separated by gapFrames of silence; when a segment
 // ends, its sounding parts that no reported prompt covers, if they last
-// minSpeechFrames, are reported as unidentified speech.
+// minSpeechFrames, are reported as unidentified speech: once no reference
+// could still explain them, that is when the longest reference's length
+// has passed since the segment ended (a prompt with a long pause in it is
+// two segments until the prompt is recognised at its end).
 const (
 	confirmFrames   = 5    // 50 ms
 	holdFrames      = 10   // 100 ms
@@ -46,6 +49,8 @@ type heard struct {
 	start, end time.Time
 }
 
+type segment struct{ start, end, due int }
+
 type candidate struct {
 	ref        *reference
 	start, end int // absolute frames, end exclusive
@@ -68,15 +73,23 @@ type listener struct {
 	pending []candidate
 	recent  []candidate // reported, for overlap checks and speech coverage
 
-	// Sound segments.
+	// Sound segments; closed holds ended ones until no reference can
+	// still explain their sound.
 	inSegment  bool
 	segStart   int
 	lastVoiced int
+	closed     []segment
 
 	tones   []*toneDetector
 	samples int64 // every sample pushed (tone times)
 
-	lastSound atomic.Int64 // unix nanoseconds of the last sounding frame
+	// Quietness, for other goroutines: the stream time (unix ns) of the
+	// last sounding frame and of the last frame, and the wall time the
+	// last packet was pushed.
+	lastSound atomic.Int64
+	lastFrame atomic.Int64
+	lastPush  atomic.Int64
+	t0ns      atomic.Int64
 	emit      func(heard)
 }
 
@@ -85,6 +98,15 @@ type listener struct {
 // tones are reported); toneHz lists the probe tones to listen for.
 func newListener(prompts *Prompts, toneHz []float64, toneMin time.Duration, emit func(heard)) *listener {
 	l := &listener{prompts: prompts, fp: newFingerprinter(), emit: emit}
+	// The stream starts with contextFrames of missing audio, so a prompt
+	// that starts the stream matches although its reference begins with
+	// silence the stream never had.
+	for i := 0; i < contextFrames; i++ {
+		l.fp.out.bands = append(l.fp.out.bands, make([]float32, nBands)...)
+		l.fp.out.level = append(l.fp.out.level, floorDB)
+		l.fp.out.missing = append(l.fp.out.missing, true)
+	}
+	l.base = -contextFrames
 	if prompts != nil {
 		l.peaks = make([]peak, len(prompts.refs))
 	}
@@ -108,13 +130,26 @@ func (l *listener) timeAt(frame int) time.Time {
 	return l.t0.Add(time.Duration(frame) * frameDurMs * time.Millisecond)
 }
 
-// LastSound returns when sound was last heard (zero before any).
-func (l *listener) LastSound() time.Time {
-	ns := l.lastSound.Load()
-	if ns == 0 {
-		return time.Time{}
+// quietFor returns how long the line has been quiet (since the stream
+// began when it never sounded) as of now. It is measured on the stream's
+// own time while audio keeps arriving, so a listener that runs behind on
+// a busy machine does not mistake its backlog for silence, plus the wall
+// time since the last packet when the far end stopped sending (a B2BUA
+// sends no RTP between prompts).
+func (l *listener) quietFor(now time.Time) time.Duration {
+	frame, push := l.lastFrame.Load(), l.lastPush.Load()
+	if frame == 0 {
+		return 0
 	}
-	return time.Unix(0, ns)
+	sound := l.lastSound.Load()
+	if sound == 0 {
+		sound = l.t0ns.Load()
+	}
+	quiet := time.Duration(frame - sound)
+	if idle := now.Sub(time.Unix(0, push)) - 40*time.Millisecond; idle > 0 {
+		quiet += idle
+	}
+	return max(quiet, 0)
 }
 
 // push adds n samples ending at time at (missing: lost in transit).
@@ -124,7 +159,9 @@ func (l *listener) push(samples []int16, n int, missing bool, at time.Time) {
 		// audio was sent 20 ms earlier; the timeline shows arrivals).
 		l.started = true
 		l.t0 = at
+		l.t0ns.Store(at.UnixNano())
 	}
+	defer l.lastPush.Store(time.Now().UnixNano())
 	for _, d := range l.tones {
 		d.push(samples, n, missing)
 	}
@@ -145,6 +182,7 @@ func (l *listener) frame(t int) {
 	if voiced {
 		l.lastSound.Store(l.timeAt(t + 1).UnixNano())
 	}
+	l.lastFrame.Store(l.timeAt(t + 1).UnixNano())
 	if l.prompts != nil {
 		for i, r := range l.prompts.refs {
 			l.follow(i, r, t)
@@ -152,6 +190,7 @@ func (l *listener) frame(t int) {
 	}
 	l.settle(t)
 	l.segment(t, voiced)
+	l.dueSegments(t)
 }
 
 // follow tracks reference i's score at the window ending at frame t.
@@ -257,7 +296,26 @@ func (l *listener) segment(t int, voiced bool) {
 		return
 	}
 	l.inSegment = false
-	l.speech(l.segStart, l.lastVoiced+1)
+	l.closeSegment()
+}
+
+// closeSegment queues the open segment until it is due.
+func (l *listener) closeSegment() {
+	longest := 0
+	if l.prompts != nil {
+		longest = l.prompts.maxLen
+	}
+	end := l.lastVoiced + 1
+	l.closed = append(l.closed, segment{start: l.segStart, end: end, due: end + longest + confirmFrames + holdFrames})
+}
+
+// dueSegments reports the speech of the closed segments due at frame t.
+func (l *listener) dueSegments(t int) {
+	for len(l.closed) > 0 && l.closed[0].due <= t {
+		seg := l.closed[0]
+		l.closed = l.closed[1:]
+		l.speech(seg.start, seg.end)
+	}
 }
 
 // speech reports the sounding runs of frames [from, to) that no reported
@@ -306,6 +364,9 @@ func (l *listener) trim() {
 	if l.inSegment {
 		keep = min(keep, l.segStart)
 	}
+	for _, seg := range l.closed {
+		keep = min(keep, seg.start)
+	}
 	for _, c := range l.pending {
 		keep = min(keep, c.start)
 	}
@@ -339,8 +400,12 @@ func (l *listener) flush() {
 	l.settle(max(end, l.lastDue()))
 	if l.inSegment {
 		l.inSegment = false
-		l.speech(l.segStart, l.lastVoiced+1)
+		l.closeSegment()
 	}
+	for _, seg := range l.closed {
+		l.speech(seg.start, seg.end)
+	}
+	l.closed = nil
 }
 
 // lastDue returns the frame at which the last pending candidate is due.

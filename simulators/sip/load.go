@@ -40,6 +40,7 @@ type LoadConfig struct {
 	Phone PhoneConfig
 	// Answer, when set, also runs the answering side in this process on
 	// its own phone (AnswerPhone), e.g. the subscriber the B2BUA calls.
+	// With no Call.Target the calls go to it (sipsim measuring itself).
 	Answer      *AnswerConfig
 	AnswerPhone PhoneConfig
 	// Progress, when set, is called every ProgressEvery (default 1 s).
@@ -151,6 +152,9 @@ func Load(ctx context.Context, cfg LoadConfig) (*LoadSummary, error) {
 	if _, err := cfg.Call.Behaviour.resolve(true); err != nil {
 		return nil, err
 	}
+	if cfg.Call.Target == "" && cfg.Answer == nil {
+		return nil, errors.New("load: no target (Call.Target), and no answering side to call")
+	}
 	r := &loadRun{cfg: cfg, jitter: new(hist.Histogram), outcomes: map[string]int64{}, statuses: map[string]int64{}, prompts: map[string]int64{}}
 
 	startRSS := rssBytes()
@@ -173,6 +177,10 @@ func Load(ctx context.Context, cfg LoadConfig) (*LoadSummary, error) {
 			return nil, err
 		}
 		defer answerer.Close()
+		if cfg.Call.Target == "" {
+			cfg.Call.Target = answerer.URI("load")
+			r.cfg.Call.Target = cfg.Call.Target
+		}
 	}
 
 	start := time.Now()

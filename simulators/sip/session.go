@@ -291,11 +291,14 @@ func (s *session) sendProbe(ctx context.Context, why string) error {
 	return snd.Play(ctx, Tone(s.b.Probe.SendHz, s.b.Probe.Duration, 0.5))
 }
 
+// probeTries is how many times the answering phone sends its tone.
+const probeTries = 5
+
 // initiateProbe is the answering phone's side of the probe exchange: once
 // the script is idle and the line quiet for a second, send the tone, and
-// again until the caller's is heard (three tries, four seconds apart).
+// again until the caller's is heard (probeTries, four seconds apart).
 func (s *session) initiateProbe() {
-	for try := 0; try < 3; try++ {
+	for try := 0; try < probeTries; try++ {
 		for {
 			if s.ctx.Err() != nil || s.probeHeard() {
 				return
@@ -333,7 +336,7 @@ func (s *session) probeHeard() bool {
 }
 
 // quietFor returns how long no sound has been heard (since media started
-// when there was none).
+// when there was none); 0 before media.
 func (s *session) quietFor() time.Duration {
 	s.mu.Lock()
 	lst, since := s.lst, s.mediaAt
@@ -341,12 +344,10 @@ func (s *session) quietFor() time.Duration {
 	if since.IsZero() {
 		return 0
 	}
-	if lst != nil {
-		if last := lst.LastSound(); last.After(since) {
-			since = last
-		}
+	if lst == nil {
+		return time.Since(since)
 	}
-	return time.Since(since)
+	return lst.quietFor(time.Now())
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

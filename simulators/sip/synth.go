@@ -23,7 +23,7 @@ func GeneratedName() []int16 {
 		{260 * time.Millisecond, 50 * time.Millisecond, 125, 105, [3]float64{270, 2290, 3010}, [3]float64{60, 100, 150}, 0.45},
 		{420 * time.Millisecond, 0, 115, 90, [3]float64{570, 840, 2410}, [3]float64{80, 100, 160}, 0.5},
 	}
-	var out []int16
+	var out []float64
 	phase := 0.0
 	for _, s := range syl {
 		n := int(s.dur.Seconds() * SampleRate)
@@ -45,11 +45,20 @@ func GeneratedName() []int16 {
 				v += res[k].step(src) / float64(k+1)
 			}
 			env := math.Sin(math.Pi * t) // the syllable swells and fades
-			out = append(out, clip16(v*env*s.amplitude*6000))
+			out = append(out, v*env*s.amplitude)
 		}
-		out = append(out, make([]int16, int(s.gap.Seconds()*SampleRate))...)
+		out = append(out, make([]float64, int(s.gap.Seconds()*SampleRate))...)
 	}
-	return out
+	// Peak at half of full scale: a voice at a normal level.
+	peak := 0.0
+	for _, v := range out {
+		peak = math.Max(peak, math.Abs(v))
+	}
+	pcm := make([]int16, len(out))
+	for i, v := range out {
+		pcm[i] = clip16(v / peak * 16000)
+	}
+	return pcm
 }
 
 // resonator is a two-pole resonant filter (a formant).
