@@ -80,8 +80,9 @@ type listener struct {
 	lastVoiced int
 	closed     []segment
 
-	tones   []*toneDetector
-	samples int64 // every sample pushed (tone times)
+	tones     []*toneDetector
+	toneSpans []segment // frames a probe tone covered (not speech)
+	samples   int64     // every sample pushed (tone times)
 
 	// Quietness, for other goroutines: the stream time (unix ns) of the
 	// last sounding frame and of the last frame, and the wall time the
@@ -166,6 +167,11 @@ func (l *listener) push(samples []int16, n int, missing bool, at time.Time) {
 		d.push(samples, n, missing)
 	}
 	l.samples += int64(n)
+	for _, d := range l.tones {
+		if d.fired && d.run > 0 {
+			l.markTone(l.samples-int64(d.run)*toneBlock, l.samples)
+		}
+	}
 	before := l.fp.out.len()
 	frames := l.fp.push(samples, n, missing)
 	for i := 0; i < frames; i++ {
@@ -350,7 +356,26 @@ func (l *listener) covered(f int) bool {
 			return true
 		}
 	}
+	for _, t := range l.toneSpans {
+		if f >= t.start && f < t.end {
+			return true
+		}
+	}
 	return false
+}
+
+// markTone records that samples [from, to) were a probe tone. Frame k's
+// window ends at sample (k+1)*80 and reaches 200 samples back, and the
+// detector's 20 ms blocks are not aligned with the tone: a few frames of
+// margin either side.
+func (l *listener) markTone(from, to int64) {
+	start := int(from/hopSamples) - 3
+	end := int(to/hopSamples) + 4
+	if n := len(l.toneSpans); n > 0 && l.toneSpans[n-1].end >= start {
+		l.toneSpans[n-1].end = max(l.toneSpans[n-1].end, end)
+		return
+	}
+	l.toneSpans = append(l.toneSpans, segment{start: start, end: end})
 }
 
 // trim forgets frames no reference window, pending candidate or open
@@ -383,6 +408,13 @@ func (l *listener) trim() {
 		}
 	}
 	l.recent = recent
+	spans := l.toneSpans[:0]
+	for _, t := range l.toneSpans {
+		if t.end > l.base-gapFrames-maxSegment {
+			spans = append(spans, t)
+		}
+	}
+	l.toneSpans = spans
 }
 
 // flush settles everything still held when the audio ends: pending

@@ -239,7 +239,9 @@ func (s *session) heard(h heard) {
 		if first {
 			s.probe.HeardAtMs = ms(h.start.Sub(s.tl.start))
 		}
-		reply := first && !s.replied && !s.b.Probe.Off
+		// Answer the first tone heard with ours, unless ours went out
+		// already (the side that started the exchange).
+		reply := first && !s.probe.Sent && !s.replied && !s.b.Probe.Off
 		s.replied = s.replied || reply
 		s.mu.Unlock()
 		s.tl.add(h.start, Event{Kind: KindTone, Dir: "in", Hz: h.hz, Early: early})
