@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -26,6 +28,8 @@ func (e *env) loadCmd() *cobra.Command {
 		answerRing         time.Duration
 		answerCues         []string
 		answerMode         string
+		answerSilence      bool
+		cpuProfile         string
 	)
 	cmd := &cobra.Command{
 		Use:   "load (--called NUMBER [--server HOST:PORT] | --target URI) --concurrency N [--calls N | --duration D] [flags]",
@@ -83,7 +87,7 @@ are always measured.`,
 			cfg.Call.Behaviour, cfg.Phone = b, pc
 			cfg.Calls, cfg.Concurrency, cfg.Rate, cfg.Duration, cfg.Hold = calls, concurrency, rate, duration, hold
 			if answerListen != "" {
-				ab := sip.Behaviour{Probe: sip.Probe{Off: !bf.probe}, Prompts: b.Prompts, Identify: identify, NoSilence: bf.noSilence}
+				ab := sip.Behaviour{Probe: sip.Probe{Off: !bf.probe}, Prompts: b.Prompts, Identify: identify, NoSilence: !answerSilence}
 				for _, s := range answerCues {
 					c, err := sip.ParseCue(s)
 					if err != nil {
@@ -101,6 +105,17 @@ are always measured.`,
 					fmt.Fprintf(e.stderr, "\r\033[K%6.1fs  started %d  active %d  completed %d  failed %d  jitter p99 %.2f ms",
 						p.Elapsed.Seconds(), p.Started, p.Active, p.Completed, p.Failed, float64(p.JitterP99)/1e6)
 				}
+			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return usagef("--cpuprofile: %v", err)
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			sum, err := sip.Load(cmd.Context(), cfg)
 			if live {
@@ -139,6 +154,8 @@ are always measured.`,
 	fl.DurationVar(&answerRing, "answer-ring", 0, "the in-process answering side rings this long first")
 	fl.StringArrayVar(&answerCues, "answer-on-prompt", nil, "a cue for the in-process answering side (e.g. press-1=1; repeatable)")
 	fl.StringVar(&answerMode, "answer-mode", "phone", "the in-process answering side: phone or voicemail")
+	fl.BoolVar(&answerSilence, "answer-silence", true, "the in-process answering side sends silence every 20 ms (--answer-silence=false: only what it says)")
+	fl.StringVar(&cpuProfile, "cpuprofile", "", "write sipsim's CPU profile of the run to this file (go tool pprof)")
 	return cmd
 }
 

@@ -120,13 +120,13 @@ rtp-off, rtp-on, hangup. See 'sipsim help call' for examples.`,
 }
 
 // logger returns the logger for diago and sipgo: stderr at debug level
-// with -v, else errors only.
+// with -v, else nothing (what matters is in the timelines; the libraries
+// log expected events such as RTCP writes failing at hang-up as errors).
 func (e *env) logger() *slog.Logger {
-	level := slog.LevelError
-	if e.verbose {
-		level = slog.LevelDebug
+	if !e.verbose {
+		return slog.New(slog.DiscardHandler)
 	}
-	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // setLogging points the SIP and media libraries' package loggers at ours

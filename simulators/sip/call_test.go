@@ -327,3 +327,45 @@ func TestCallerHangsUp(t *testing.T) {
 		}
 	})
 }
+
+// Early media, then the answer on the same media: the first prompt is
+// heard as early media, the second after the answer.
+func TestCallEarlyMediaThenAnswer(t *testing.T) {
+	t.Parallel()
+	prompts := loadTestPrompts(t)
+	u := startUAS(t, func(u *uas, d *diago.DialogServerSession) {
+		_ = d.Trying()
+		med, err := d.ProgressMedia(diago.ProgressMediaOptions{})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer med.Close()
+		if err := play(t, med, 0, promptPath(t, "say-name")); err != nil {
+			t.Error(err)
+		}
+		if err := d.AnswerEarlyMedia(med, diago.AnswerOptions{}); err != nil {
+			t.Error(err)
+			return
+		}
+		time.Sleep(300 * time.Millisecond)
+		if err := play(t, med, 0, promptPath(t, "enter-pin")); err != nil {
+			t.Error(err)
+		}
+		time.Sleep(300 * time.Millisecond)
+		_ = d.Hangup(context.Background())
+	})
+	res, err := Call(callCtx(t), CallConfig{Target: u.uri("+13035550100"), Behaviour: Behaviour{Prompts: prompts, Probe: Probe{Off: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	early := map[string]bool{}
+	for _, e := range res.Timeline {
+		if e.Kind == KindPrompt {
+			early[e.Prompt] = e.Early
+		}
+	}
+	if res.Outcome != OutcomeAnswered || !res.EarlyMedia || !slices.Equal(res.Prompts, []string{"say-name", "enter-pin"}) || !early["say-name"] || early["enter-pin"] {
+		t.Errorf("outcome %s early %v prompts %q (early: %v)\n%s", res.Outcome, res.EarlyMedia, res.Prompts, early, res)
+	}
+}

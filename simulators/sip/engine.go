@@ -237,7 +237,7 @@ func (e *engine) exec(w work) {
 			}
 		case StepRTPOff, StepRTPOn:
 			if snd := s.sender(); snd != nil {
-				snd.stopped.Store(st.Kind == StepRTPOff)
+				snd.setStopped(st.Kind == StepRTPOff)
 			}
 			what := "RTP sending resumed"
 			if st.Kind == StepRTPOff {

@@ -91,10 +91,71 @@ func (s *sender) next() *sendItem {
 	return it
 }
 
+// packetDur is one packet's time; maxBurst how many overdue packets a
+// late sender still sends at once.
+const (
+	packetDur = 20 * time.Millisecond
+	maxBurst  = 5
+)
+
+// pacer keeps a sender on the wall clock: packet n goes out at start +
+// n×20 ms. A sender that was late sends what is due at once (a short
+// burst, which the far end's jitter buffer absorbs) instead of dropping
+// packets the way a time.Ticker drops ticks; more than maxBurst packets
+// behind, or back from idle, it skips ahead and moves the RTP timestamp on
+// by the time that passed, so the far end hears a gap, not a shift.
+type pacer struct {
+	next  time.Time
+	timer *time.Timer
+	w     *media.RTPPacketWriter
+	// skipped is set when the timestamp jumped: the next packet starts
+	// a talkspurt (marker bit).
+	skipped bool
+}
+
+func newPacer(w *media.RTPPacketWriter) *pacer {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &pacer{next: time.Now(), timer: t, w: w}
+}
+
+// wait returns when the next packet is due (false when ctx ended).
+func (p *pacer) wait(ctx context.Context) bool {
+	if d := time.Until(p.next); d > 0 {
+		p.timer.Reset(d)
+		select {
+		case <-p.timer.C:
+		case <-ctx.Done():
+			p.timer.Stop()
+			return false
+		}
+	}
+	p.next = p.next.Add(packetDur)
+	if time.Since(p.next) > maxBurst*packetDur {
+		p.resync()
+	}
+	return true
+}
+
+// resync skips the packets whose time has passed.
+func (p *pacer) resync() {
+	behind := time.Since(p.next)
+	if behind <= 0 {
+		return
+	}
+	n := int(behind / packetDur)
+	if n == 0 {
+		return
+	}
+	p.next = p.next.Add(time.Duration(n) * packetDur)
+	p.w.DelayTimestamp(uint32(n * packetSamples))
+	p.skipped = true
+}
+
 // run sends until ctx ends or the media is closed.
 func (s *sender) run(ctx context.Context) {
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
+	p := newPacer(s.w)
+	defer p.timer.Stop()
 	defer func() {
 		// Release anyone still waiting.
 		s.mu.Lock()
@@ -105,48 +166,41 @@ func (s *sender) run(ctx context.Context) {
 		s.mu.Unlock()
 	}()
 	payload := make([]byte, packetSamples)
-	talkspurt := true
-	wait := func() bool {
-		select {
-		case <-tick.C:
-			return true
-		case <-ctx.Done():
-			return false
-		}
+	wait := func() bool { return p.wait(ctx) }
+	send := func(pt uint8) bool {
+		marker := p.skipped
+		p.skipped = false
+		return s.write(payload, packetSamples, pt, marker) == nil
 	}
 	for {
 		it := s.next()
 		if it == nil {
 			if !s.silence || s.stopped.Load() {
+				// Idle: nothing goes out until there is something to
+				// send; the time that passes moves the timestamp on.
 				select {
 				case <-s.wake:
+					p.resync()
 					continue
 				case <-ctx.Done():
 					return
-				case <-tick.C:
-					// Time passes for the far end; the next packet
-					// starts a talkspurt.
-					s.w.DelayTimestamp(packetSamples)
-					talkspurt = true
-					continue
 				}
 			}
 			if !wait() {
 				return
 			}
 			s.encode(payload, nil)
-			if s.write(payload, packetSamples, s.pt, talkspurt) != nil {
+			if !send(s.pt) {
 				return
 			}
-			talkspurt = false
 			continue
 		}
 		if it.digit != 0 {
-			if !s.sendDigit(it, wait) {
-				close(it.done)
+			ok := s.sendDigit(it, wait)
+			close(it.done)
+			if !ok {
 				return
 			}
-			close(it.done)
 			continue
 		}
 		for off := 0; off < len(it.pcm); off += packetSamples {
@@ -156,17 +210,25 @@ func (s *sender) run(ctx context.Context) {
 			}
 			if s.stopped.Load() {
 				s.w.DelayTimestamp(packetSamples)
-				talkspurt = true
+				p.skipped = true
 				continue
 			}
 			s.encode(payload, it.pcm[off:min(off+packetSamples, len(it.pcm))])
-			if s.write(payload, packetSamples, s.pt, talkspurt) != nil {
+			if !send(s.pt) {
 				close(it.done)
 				return
 			}
-			talkspurt = false
 		}
 		close(it.done)
+	}
+}
+
+// setStopped stops or resumes sending RTP (rtp-off, rtp-on).
+func (s *sender) setStopped(stop bool) {
+	s.stopped.Store(stop)
+	select {
+	case s.wake <- struct{}{}:
+	default:
 	}
 }
 
