@@ -129,12 +129,28 @@ func (e *env) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// setLogging points the SIP and media libraries' package loggers at ours
-// (they log warnings about retransmissions and RTP to slog's default).
-func (e *env) setLogging() {
-	l := e.logger()
+// libLevel is the level of the SIP and media libraries' package loggers,
+// which main points at stderr (they log retransmissions and RTP events to
+// slog's default otherwise): nothing unless -v. It is atomic, so commands
+// run in parallel in tests do not race on it.
+var libLevel = func() *slog.LevelVar {
+	v := new(slog.LevelVar)
+	v.Set(slog.LevelError + 100)
+	return v
+}()
+
+// setLibraryLoggers points the libraries' package loggers at stderr,
+// filtered by libLevel (main does it once).
+func setLibraryLoggers(w io.Writer) {
+	l := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: libLevel}))
 	gosip.SetDefaultLogger(l)
 	media.SetDefaultLogger(l)
+}
+
+func (e *env) setLogging() {
+	if e.verbose {
+		libLevel.Set(slog.LevelDebug)
+	}
 }
 
 // phoneFlags are a phone's SIP and RTP set-up.

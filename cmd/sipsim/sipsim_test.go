@@ -128,7 +128,7 @@ func TestCallAnswerJSON(t *testing.T) {
 func TestCallKeysPINOnPrompt(t *testing.T) {
 	t.Parallel()
 	dir := prompts(t)
-	addr, done := answer(t, "--probe=false", "--on-prompt", "@answer=wait:300ms "+filepath.Join(dir, "enter-pin.wav"),
+	addr, done := answer(t, "--probe=false", "--max-duration", "20s", "--on-prompt", "@answer=wait:300ms "+filepath.Join(dir, "enter-pin.wav"),
 		"--on-prompt", "@dtmf*4=wait:1ms", "--on-prompt", "@dtmf=hangup")
 	r := run(t, nil, "call", "--target", "sip:+13035550100@"+addr, "--calling", "+17195551212", "--probe=false",
 		"--prompts", dir, "--on-prompt", "enter-pin=1234#", "--dtmf", "info")

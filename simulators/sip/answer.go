@@ -123,9 +123,7 @@ type Answerer struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
-	own     bool // the phone was started for this answerer
-	mu      sync.Mutex
-	n       int
+	own     bool         // the phone was started for this answerer
 	busy    atomic.Int64 // calls in progress
 }
 
@@ -259,9 +257,6 @@ func (a *Answerer) handle(d *diago.DialogServerSession) {
 	c.run()
 	s.stopMedia()
 	c.finish(start)
-	a.mu.Lock()
-	a.n++
-	a.mu.Unlock()
 	if a.cfg.onResult != nil {
 		a.cfg.onResult(res)
 		return

@@ -217,6 +217,11 @@ func (c *outCall) run(listen bool) {
 			c.connected(d, med, listen)
 			return
 		}
+		if d == nil { // no INVITE went out
+			c.res.Outcome, c.res.Error = OutcomeFailed, err.Error()
+			c.tl.note("%v", err)
+			return
+		}
 		var contact string
 		status := c.classify(d, err)
 		if status >= 300 && status < 400 && attempt < c.cfg.MaxRedirects {
@@ -240,21 +245,20 @@ func (c *outCall) run(listen bool) {
 }
 
 // invite sends one INVITE to target and waits for its final answer
-// (starting early media on a 183 with SDP). d is always set.
+// (starting early media on a 183 with SDP). d is nil when no INVITE went
+// out (a Contact or header that cannot be used).
 func (c *outCall) invite(target string, listen bool) (*diago.DialogClientSession, *diago.DialogMedia, error) {
 	var uri gosip.Uri
 	if err := gosip.ParseUri(target, &uri); err != nil {
-		d, _ := c.p.dg.NewDialog(gosip.Uri{Scheme: "sip", Host: c.p.host}, diago.NewDialogOptions{Transport: c.p.transport})
-		return d, nil, fmt.Errorf("redirect Contact %q: %w", target, err)
-	}
-	d, err := c.p.dg.NewDialog(uri, diago.NewDialogOptions{Transport: c.p.transport})
-	if err != nil {
-		d, _ = c.p.dg.NewDialog(gosip.Uri{Scheme: "sip", Host: c.p.host}, diago.NewDialogOptions{Transport: c.p.transport})
-		return d, nil, err
+		return nil, nil, fmt.Errorf("Request-URI %q: %w", target, err)
 	}
 	headers, err := c.headers(uri)
 	if err != nil {
-		return d, nil, err
+		return nil, nil, err
+	}
+	d, err := c.p.dg.NewDialog(uri, diago.NewDialogOptions{Transport: c.p.transport})
+	if err != nil {
+		return nil, nil, fmt.Errorf("Request-URI %q: %w", target, err)
 	}
 	ringCtx, ringCancel := context.WithTimeout(c.s.ctx, c.cfg.RingTimeout)
 	c.mu.Lock()

@@ -2,7 +2,6 @@ package sip
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -288,9 +287,4 @@ func (e *engine) collectDigits(ctx context.Context, since time.Time) string {
 		}
 	}
 	return ""
-}
-
-// String describes the cue states (for errors and debugging).
-func (c cueState) String() string {
-	return fmt.Sprintf("%s (left %d)", c.Text, c.left)
 }

@@ -2,7 +2,6 @@ package sip
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -240,5 +239,3 @@ func (p *Phone) register(callID string, s *session) func() {
 	p.sessions.Store(callID, s)
 	return func() { p.sessions.Delete(callID) }
 }
-
-var errClosed = errors.New("phone closed")
