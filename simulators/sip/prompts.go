@@ -3,7 +3,7 @@ package sip
 import (
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -12,7 +12,7 @@ import (
 
 // Prompts is the set of recordings a phone can recognise in what it hears:
 // the prompt directory the B2BUA plays from (every *.wav file, named by its
-// base name), plus any reference added by name (the caller's own name
+// path without the extension), plus any reference added by name (the caller's own name
 // recording, so the subscriber's phone can tell it apart). A Prompts is
 // read-only once built and shared by any number of calls.
 type Prompts struct {
@@ -37,27 +37,35 @@ const minRefFrames = 8
 // its reference keeps (100 ms).
 const contextFrames = 10
 
-// LoadPrompts reads every .wav file in dir (not its subdirectories) as a
-// reference named after the file ("enter-pin.wav" -> "enter-pin"). The
+// LoadPrompts reads every .wav file under dir, subdirectories included, as
+// a reference named by its path below dir without the extension
+// ("enter-pin.wav" -> "enter-pin", "digits/4.wav" -> "digits/4"). The
 // files must be 8 kHz mono (ReadWAV); a directory without any is an error.
 func LoadPrompts(dir string) (*Prompts, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("prompts: %w", err)
-	}
 	p := &Prompts{}
-	for _, e := range entries {
-		if e.IsDir() || !strings.EqualFold(filepath.Ext(e.Name()), ".wav") {
-			continue
+	err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
 		}
-		path := filepath.Join(dir, e.Name())
+		if e.IsDir() || !strings.EqualFold(filepath.Ext(e.Name()), ".wav") {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
 		pcm, err := ReadWAVFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("prompts: %w", err)
+			return err
 		}
-		if err := p.Add(strings.TrimSuffix(e.Name(), filepath.Ext(e.Name())), pcm); err != nil {
-			return nil, fmt.Errorf("prompts: %s: %w", path, err)
+		name := filepath.ToSlash(strings.TrimSuffix(rel, filepath.Ext(rel)))
+		if err := p.Add(name, pcm); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("prompts: %w", err)
 	}
 	if len(p.refs) == 0 {
 		return nil, fmt.Errorf("prompts: no .wav file in %s", dir)
@@ -137,10 +145,17 @@ var digitWords = map[string]rune{
 
 // digitOf returns the DTMF digit a prompt named like a digit announces:
 // "4", "digit-4", "digit_4", "digit4", "four", "digit-four" (also star,
-// hash, pound); 0 for any other name. These are the prompts the echo-digits
-// action keys back (the challenge's pseudo-random digits).
+// hash, pound), at the top of the prompt directory or in a directory whose
+// name says digits ("digits/4"); 0 for any other name. These are the
+// prompts the echo-digits action keys back (the challenge's digits).
 func digitOf(name string) rune {
 	n := strings.ToLower(name)
+	if dir, base, ok := strings.Cut(n, "/"); ok {
+		if strings.Contains(base, "/") || !strings.Contains(dir, "digit") {
+			return 0
+		}
+		n = base
+	}
 	for _, prefix := range []string{"digit-", "digit_", "digit"} {
 		if strings.HasPrefix(n, prefix) {
 			n = n[len(prefix):]

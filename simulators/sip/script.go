@@ -13,8 +13,9 @@ import (
 // syntax, one cue per --on-prompt flag or per line of a --script file:
 //
 //	cue      = trigger [ "*" [ count ] ] [ "+" delay ] "=" steps
-//	trigger  = PROMPT                a reference name: fires when that prompt
-//	                                 has been heard (at its end)
+//	trigger  = PROMPT                a reference name ("enter-pin", "digits/4"):
+//	                                 fires when that prompt has been heard (at
+//	                                 its end)
 //	         | "@start"              the INVITE was sent / received
 //	         | "@ringing"            180 received (caller)
 //	         | "@early"              early media started (183 with SDP)
@@ -246,8 +247,8 @@ func checkTrigger(t string) error {
 		return fmt.Errorf("no trigger before '=' (a prompt name or an event: %s)", strings.Join(events, ", "))
 	}
 	for _, r := range t {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.#", r)) {
-			return fmt.Errorf("prompt name %q: only letters, digits, '-', '_', '.', '#'", t)
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.#/", r)) {
+			return fmt.Errorf("prompt name %q: only letters, digits, '-', '_', '.', '#', '/'", t)
 		}
 	}
 	return nil
