@@ -368,6 +368,7 @@ func (c *inCall) run() {
 	select {
 	case <-d.Context().Done():
 		c.res.EndedBy = "remote"
+		c.s.awaitByeAnswered()
 	case <-c.byeCh:
 		c.bye()
 	case <-after:

@@ -65,6 +65,15 @@ func TestAnswerAcceptAndRefuse(t *testing.T) {
 		if !ringing {
 			t.Errorf("no 180 Ringing in the caller's timeline\n%s", res)
 		}
+		// The caller's phone closes as soon as Call returns: its 200 OK
+		// to the callee's BYE must be out by then.
+		byeOK := false
+		for _, e := range got.Timeline {
+			byeOK = byeOK || (e.Kind == KindSIP && e.Dir == "in" && e.Method == "BYE" && e.Status == 200)
+		}
+		if !byeOK {
+			t.Errorf("the callee's BYE was not answered 200\n%s", got)
+		}
 	})
 	t.Run("cancelled while ringing", func(t *testing.T) {
 		t.Parallel()

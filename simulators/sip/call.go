@@ -450,6 +450,7 @@ func (c *outCall) connected(d *diago.DialogClientSession, med *diago.DialogMedia
 	select {
 	case <-d.Context().Done():
 		c.res.EndedBy = "remote"
+		c.s.awaitByeAnswered()
 	case <-c.byeCh:
 		c.bye(d)
 	case <-c.p.ctx.Done():

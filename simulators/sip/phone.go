@@ -222,6 +222,9 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 			return
 		}
 		next(req, tx)
+		if req.Method == gosip.BYE {
+			s.answeredBye()
+		}
 	}
 }
 

@@ -54,6 +54,11 @@ type session struct {
 
 	eng *engine
 
+	// byeAnswered is closed once a BYE from the far end has been answered,
+	// so the call does not close the phone before its 200 OK is out.
+	byeAnswered chan struct{}
+	byeOnce     sync.Once
+
 	// Supplied by the side.
 	hangup   func()
 	sendInfo func(ctx context.Context, mode DTMFMode, d rune) error
@@ -67,6 +72,7 @@ func newSession(parent context.Context, tl *timeline, b *resolved, caller bool, 
 	if s.counter.jitter == nil {
 		s.counter.jitter = new(hist.Histogram)
 	}
+	s.byeAnswered = make(chan struct{})
 	s.ctx, s.cancel = context.WithCancel(parent)
 	s.probe = ProbeResult{SentHz: b.Probe.SendHz, ExpectHz: b.Probe.ExpectHz}
 	s.eng = newEngine(s)
@@ -187,6 +193,19 @@ func (s *session) stopMedia() {
 	s.wg.Wait()
 	if lst != nil {
 		lst.flush()
+	}
+}
+
+// answeredBye marks the far end's BYE answered (the middleware calls it).
+func (s *session) answeredBye() { s.byeOnce.Do(func() { close(s.byeAnswered) }) }
+
+// awaitByeAnswered waits (a little) for the far end's BYE to be answered.
+func (s *session) awaitByeAnswered() {
+	t := time.NewTimer(2 * time.Second)
+	defer t.Stop()
+	select {
+	case <-s.byeAnswered:
+	case <-t.C:
 	}
 }
 
