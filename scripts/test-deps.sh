@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real protocol peers the tests run against (tshark judges our
 # SS7 encoding, sipp drives the SIP tier, secsipidx signs and verifies
-# STIR/SHAKEN PASSporTs that are not ours). Tests never skip when a peer is
+# STIR/SHAKEN PASSporTs that are not ours, espeak-ng and sox make and check
+# the prompts the phones recognise). Tests never skip when a peer is
 # missing, so this must succeed before `go test` runs.
 set -euo pipefail
 
@@ -9,6 +10,8 @@ need=()
 command -v tshark >/dev/null 2>&1 || need+=(tshark)
 command -v sipp   >/dev/null 2>&1 || need+=(sip-tester)
 command -v secsipidx >/dev/null 2>&1 || need+=(secsipidx)
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+command -v sox       >/dev/null 2>&1 || need+=(sox)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -1,0 +1,262 @@
+package sip
+
+import (
+	"errors"
+	"io"
+	"math"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/emiago/diago/media"
+	"github.com/zaf/g711"
+
+	"callgate/simulators/ssp/hist"
+)
+
+// Static RTP payload types the simulator decodes (RFC 3551).
+const (
+	ptPCMU = 0
+	ptPCMA = 8
+	ptCN   = 13
+)
+
+// RTPStats is what one side received of a call's RTP (audio and
+// telephone-events). Jitter is per packet, not RFC 3550's smoothed
+// estimate: for each audio packet following the previous one in sequence,
+// |(arrival - previous arrival) - (timestamp - previous timestamp)/8 kHz|,
+// which is how far it strayed from the sender's 20 ms cadence.
+type RTPStats struct {
+	Packets uint64 `json:"packets"`
+	// Lost counts sequence numbers never received (per SSRC, RFC 3550's
+	// expected minus received); Late counts duplicates and packets older
+	// than one already received (they are not played).
+	Lost int64  `json:"lost"`
+	Late uint64 `json:"late"`
+	// LossPct is Lost as a share of the packets expected.
+	LossPct     float64 `json:"lossPct"`
+	JitterP50Ms float64 `json:"jitterP50Ms"`
+	JitterP99Ms float64 `json:"jitterP99Ms"`
+	JitterMaxMs float64 `json:"jitterMaxMs"`
+	// JitterSamples is the number of packet pairs measured.
+	JitterSamples uint64 `json:"jitterSamples"`
+}
+
+// rtpCounter keeps the loss counts of a receiver (under the receiver's
+// mutex) and records jitter into a histogram (shared by a load run's calls).
+type rtpCounter struct {
+	mu       sync.Mutex
+	packets  uint64
+	late     uint64
+	expected int64 // closed SSRC runs
+	received int64 // closed SSRC runs
+	// The current SSRC run.
+	runFirst, runHighest int64 // extended sequence numbers
+	runReceived          int64
+	jitter               *hist.Histogram
+}
+
+func (c *rtpCounter) stats() RTPStats {
+	c.mu.Lock()
+	expected := c.expected + c.runHighest - c.runFirst + 1
+	received := c.received + c.runReceived
+	if c.runReceived == 0 {
+		expected = c.expected
+	}
+	s := RTPStats{Packets: c.packets, Late: c.late, Lost: max(0, expected-received)}
+	c.mu.Unlock()
+	if expected > 0 {
+		s.LossPct = math.Round(1e4*float64(s.Lost)/float64(expected)) / 100
+	}
+	if c.jitter != nil {
+		snap := c.jitter.Snapshot()
+		sum := snap.Summary()
+		s.JitterP50Ms, s.JitterP99Ms, s.JitterMaxMs, s.JitterSamples = sum.P50Ms, sum.P99Ms, sum.MaxMs, sum.Count
+	}
+	return s
+}
+
+// receiver reads a call's incoming RTP: it decodes G.711 into the
+// listener, reports RFC 4733 telephone-events as digits, and counts
+// packets, loss and jitter.
+type receiver struct {
+	reader   *media.RTPPacketReader
+	eventPT  int // -1: no telephone-event negotiated
+	listener *listener
+	counter  *rtpCounter
+	onDTMF   func(digit rune, at time.Time)
+	onFirst  func(at time.Time)
+	// onPCM, when set, gets the audio as placed (silence and lost audio
+	// as zeros): a voicemail's recording.
+	onPCM func(pcm []int16)
+
+	// Stream position (audio packets only).
+	have        bool
+	ssrc        uint32
+	extSeq      int64  // extended sequence number of the last packet
+	lastAudio   int64  // extended sequence number of the last audio packet
+	lastTS      uint32 // timestamp of the last audio packet
+	lastLen     int    // its samples
+	lastArrival time.Time
+
+	// The telephone-event being received.
+	eventTS   uint32
+	eventDone bool
+
+	pcm [1500]int16 // a packet's samples (G.711: one per byte)
+}
+
+// run reads until the media is closed.
+func (r *receiver) run() error {
+	buf := make([]byte, media.RTPBufSize)
+	for {
+		n, err := r.reader.Read(buf)
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
+				return nil
+			}
+			return err
+		}
+		if n == 0 {
+			continue
+		}
+		r.packet(r.reader.PacketHeader.PayloadType, r.reader.PacketHeader.SequenceNumber,
+			r.reader.PacketHeader.Timestamp, r.reader.PacketHeader.SSRC, buf[:n], time.Now())
+	}
+}
+
+// packet handles one received packet (split out of run for tests).
+func (r *receiver) packet(pt uint8, seq uint16, ts, ssrc uint32, payload []byte, at time.Time) {
+	c := r.counter
+	if !r.have {
+		if r.onFirst != nil {
+			r.onFirst(at)
+		}
+	}
+	if !r.have || ssrc != r.ssrc {
+		c.mu.Lock()
+		if r.have && c.runReceived > 0 {
+			c.expected += c.runHighest - c.runFirst + 1
+			c.received += c.runReceived
+		}
+		c.runFirst, c.runHighest, c.runReceived = int64(seq), int64(seq), 0
+		c.mu.Unlock()
+		if r.have && r.lastLen > 0 {
+			// A new source: the silence between is the arrival gap.
+			gap := at.Sub(r.lastArrival) - time.Duration(r.lastLen)*time.Second/SampleRate
+			r.silence(int(min(gap, 10*time.Second) * SampleRate / time.Second))
+		}
+		r.have, r.ssrc = true, ssrc
+		r.extSeq = int64(seq)
+		r.lastAudio, r.lastLen = int64(seq)-1, 0
+	} else {
+		delta := int64(int16(seq - uint16(r.extSeq)))
+		if delta <= 0 {
+			c.mu.Lock()
+			c.packets++
+			c.late++
+			c.mu.Unlock()
+			return
+		}
+		r.extSeq += delta
+	}
+	c.mu.Lock()
+	c.packets++
+	c.runReceived++
+	c.runHighest = max(c.runHighest, r.extSeq)
+	c.mu.Unlock()
+
+	switch {
+	case pt == ptPCMU || pt == ptPCMA:
+		r.audio(pt, ts, payload, at)
+	case r.eventPT >= 0 && int(pt) == r.eventPT:
+		r.event(ts, payload, at)
+	}
+}
+
+func (r *receiver) audio(pt uint8, ts uint32, payload []byte, at time.Time) {
+	n := min(len(payload), len(r.pcm))
+	if pt == ptPCMU {
+		for i := 0; i < n; i++ {
+			r.pcm[i] = g711.DecodeUlawFrame(payload[i])
+		}
+	} else {
+		for i := 0; i < n; i++ {
+			r.pcm[i] = g711.DecodeAlawFrame(payload[i])
+		}
+	}
+	consecutive := r.lastLen > 0 && r.extSeq == r.lastAudio+1
+	if consecutive && r.counter.jitter != nil {
+		d := at.Sub(r.lastArrival) - time.Duration(int32(ts-r.lastTS))*time.Second/SampleRate
+		r.counter.jitter.Record(max(d, -d))
+	}
+	if r.lastLen > 0 {
+		// Where this packet goes: right after the last one, after the
+		// silence its timestamp says the sender paused for, or after the
+		// audio lost in between.
+		gap := int64(int32(ts - (r.lastTS + uint32(r.lastLen))))
+		switch {
+		case gap < 0 || gap > 10*SampleRate:
+			// A timestamp jump: nothing to place.
+		case r.extSeq == r.lastAudio+1:
+			r.silence(int(gap))
+		default:
+			r.lost(int(gap))
+		}
+	}
+	r.place(r.pcm[:n], n, false, at)
+	r.lastAudio, r.lastTS, r.lastLen, r.lastArrival = r.extSeq, ts, n, at
+}
+
+// place hands n samples (missing: lost, pcm unused) to the listener and
+// the recorder.
+func (r *receiver) place(pcm []int16, n int, missing bool, at time.Time) {
+	if r.listener != nil {
+		r.listener.push(pcm, n, missing, at)
+	}
+	if r.onPCM != nil {
+		if missing {
+			pcm = make([]int16, n)
+		}
+		r.onPCM(pcm[:n])
+	}
+}
+
+var zeros [hopSamples * 10]int16
+
+func (r *receiver) silence(n int) {
+	for n > 0 {
+		k := min(n, len(zeros))
+		r.place(zeros[:k], k, false, r.lastArrival)
+		n -= k
+	}
+}
+
+func (r *receiver) lost(n int) {
+	for n > 0 {
+		k := min(n, len(zeros))
+		r.place(zeros[:k], k, true, r.lastArrival)
+		n -= k
+	}
+}
+
+// event handles an RFC 4733 telephone-event packet: a digit is reported
+// once, at the first end-of-event packet of its timestamp (the end is
+// sent three times).
+func (r *receiver) event(ts uint32, payload []byte, at time.Time) {
+	var ev media.DTMFEvent
+	if media.DTMFDecode(payload, &ev) != nil {
+		return
+	}
+	if ts != r.eventTS {
+		r.eventTS, r.eventDone = ts, false
+	}
+	if !ev.EndOfEvent || r.eventDone {
+		return
+	}
+	r.eventDone = true
+	if d := media.DTMFToRune(ev.Event); d != 0 && r.onDTMF != nil {
+		r.onDTMF(d, at)
+	}
+}

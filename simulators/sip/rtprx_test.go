@@ -1,0 +1,66 @@
+package sip
+
+import (
+	"testing"
+	"time"
+
+	"github.com/emiago/diago/media"
+
+	"callgate/simulators/ssp/hist"
+)
+
+// Loss, late packets and jitter as the receiver counts them.
+func TestReceiverStats(t *testing.T) {
+	rx := &receiver{counter: &rtpCounter{jitter: new(hist.Histogram)}, eventPT: 101}
+	payload := make([]byte, 160)
+	t0 := time.Unix(1000, 0)
+	arrive := []struct {
+		seq uint16
+		at  time.Duration
+	}{
+		{65534, 0}, {65535, 20}, {0, 40}, // wraps
+		{2, 80},  // 1 lost
+		{3, 103}, // 3 ms late
+		{3, 104}, // duplicate
+		{1, 105}, // too late
+		{4, 120},
+	}
+	for _, a := range arrive {
+		rx.packet(ptPCMU, a.seq, uint32(a.seq+2)*160, 7, payload, t0.Add(a.at*time.Millisecond))
+	}
+	s := rx.counter.stats()
+	if s.Packets != 8 || s.Lost != 1 || s.Late != 2 {
+		t.Errorf("packets %d lost %d late %d, want 8 1 2", s.Packets, s.Lost, s.Late)
+	}
+	// Jitter pairs: 65534->65535 0, ->0 0, 2->3 3 ms, 3->4 3 ms.
+	if s.JitterSamples != 4 || s.JitterMaxMs < 2.9 || s.JitterMaxMs > 3.1 || s.JitterP50Ms > 0.1 {
+		t.Errorf("jitter %+v, want 4 pairs, p50 0, max 3 ms", s)
+	}
+	// A new source starts a new run; its packets count on.
+	rx.packet(ptPCMU, 500, 0, 8, payload, t0.Add(200*time.Millisecond))
+	rx.packet(ptPCMU, 502, 320, 8, payload, t0.Add(240*time.Millisecond))
+	if s := rx.counter.stats(); s.Packets != 10 || s.Lost != 2 {
+		t.Errorf("after a new SSRC: packets %d lost %d, want 10 2", s.Packets, s.Lost)
+	}
+}
+
+// An RFC 4733 digit is reported once, at its first end packet, however many
+// times the end is repeated; a second press of the same key is a new event.
+func TestReceiverTelephoneEvents(t *testing.T) {
+	var got []rune
+	rx := &receiver{counter: &rtpCounter{}, eventPT: 101, onDTMF: func(d rune, _ time.Time) { got = append(got, d) }}
+	seq := uint16(10)
+	press := func(key byte, ts uint32) {
+		for i := 0; i < 8; i++ {
+			ev := media.DTMFEvent{Event: key, Duration: uint16(min(i+1, 5) * 160), EndOfEvent: i >= 5}
+			rx.packet(101, seq, ts, 1, media.DTMFEncode(ev), time.Now())
+			seq++
+		}
+	}
+	press(5, 1000)
+	press(5, 3000)
+	press(11, 5000)
+	if string(got) != "55#" {
+		t.Errorf("digits %q, want 55#", string(got))
+	}
+}
