@@ -14,10 +14,12 @@ import "callgate/e164"
 //	fraud        the line is locked down for toll fraud (Call.FraudLocked,
 //	             set by a fraud signal in front of the engine)? no -> allow
 //	destination  a locked line may still call domestic numbers: the dialled
-//	             number is international or premium -> block; domestic ->
-//	             allow; a number the engine cannot read (a service code such
-//	             as 911, a 7-digit local number) -> allow, destination=missing:
-//	             the engine must not bar an emergency call it cannot classify
+//	             number is international or premium (DestinationOf, or a
+//	             Classifier's stricter answer: WithClassifier) -> block;
+//	             domestic -> allow; a number the engine cannot read (a
+//	             service code such as 911, a 7-digit local number) -> allow,
+//	             destination=missing: the engine must not bar an emergency
+//	             call it cannot classify
 //
 // Every step is in the trace and the decision reaches the decision log
 // through the same Decider wrappers as incoming calls, marked originating.
@@ -51,7 +53,7 @@ func (e *Engine) fraud(s *state) bool {
 		return false
 	}
 	s.d.Trace.Add(RuleFraud, OutcomeYes)
-	switch DestinationOf(s.call.Called) {
+	switch e.destination(s.call.Called) {
 	case DestinationUnknown:
 		s.d.Trace.Add(RuleDestination, OutcomeMissing)
 		return false
