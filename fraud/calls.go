@@ -1,0 +1,177 @@
+package fraud
+
+import (
+	"sync"
+
+	"callgate/e164"
+)
+
+// The calls in progress: each originating call the engine let through is
+// opened here (by the decision hook, Wrap) with the price a minute of its
+// destination, and valued up to now at every recompute until its CDR
+// closes it. A call whose CDR never comes is dropped after
+// Config.MaxCallDuration (counted: the CDR feed should report unanswered
+// attempts too, with duration 0, so they do not count as in progress).
+//
+// Calls are matched to their CDR by (calling, called): the oldest open
+// call of the pair that started before the CDR's call ended. The table is
+// sharded by that pair so concurrent decisions rarely meet on one lock; a
+// shard keeps its calls in a slab with a free list, so opening and closing
+// calls in steady state does not allocate.
+
+const callShards = 16
+
+type callKey struct{ calling, called e164.Number }
+
+func (k callKey) shard() int {
+	h := uint64(k.calling)*0x9E3779B97F4A7C15 ^ uint64(k.called)*0xC2B2AE3D27D4EB4F
+	return int(h >> 60)
+}
+
+type openCall struct {
+	key   callKey
+	group GroupID
+	start int64 // unix nanoseconds
+	price Money // a minute, as rated when the call started
+	next  int32 // next newer open call of the same key; free-list link when free; -1 none
+}
+
+type callShard struct {
+	mu   sync.Mutex
+	head map[callKey]int32 // oldest open call of each key
+	slab []openCall
+	free int32
+	n    int
+	_    [40]byte // keep shards' locks on separate cache lines
+}
+
+type openCalls struct {
+	shards [callShards]callShard
+	max    int // per shard
+}
+
+func (t *openCalls) init(maxCalls int) {
+	t.max = max(1, maxCalls/callShards)
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.head = make(map[callKey]int32, 256)
+		s.slab = make([]openCall, 0, 256)
+		s.free = -1
+	}
+}
+
+// open records a call; false when the shard is full (the call is not
+// tracked: counted by the caller).
+func (t *openCalls) open(k callKey, g GroupID, start int64, price Money) bool {
+	s := &t.shards[k.shard()]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n >= t.max {
+		return false
+	}
+	var i int32
+	if s.free >= 0 {
+		i = s.free
+		s.free = s.slab[i].next
+	} else {
+		s.slab = append(s.slab, openCall{})
+		i = int32(len(s.slab) - 1)
+	}
+	s.slab[i] = openCall{key: k, group: g, start: start, price: price, next: -1}
+	s.n++
+	h, ok := s.head[k]
+	if !ok {
+		s.head[k] = i
+		return true
+	}
+	for s.slab[h].next >= 0 {
+		h = s.slab[h].next
+	}
+	s.slab[h].next = i
+	return true
+}
+
+// close removes the oldest open call of k that started at or before end
+// and returns its price a minute and group.
+func (t *openCalls) close(k callKey, end int64) (Money, GroupID, bool) {
+	s := &t.shards[k.shard()]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, ok := s.head[k]
+	if !ok {
+		return 0, 0, false
+	}
+	prev := int32(-1)
+	for i := h; i >= 0; prev, i = i, s.slab[i].next {
+		c := &s.slab[i]
+		if c.start > end {
+			continue
+		}
+		price, g := c.price, c.group
+		s.unlink(k, prev, i)
+		return price, g, true
+	}
+	return 0, 0, false
+}
+
+// unlink removes slab entry i (after prev in k's chain) and frees it.
+func (s *callShard) unlink(k callKey, prev, i int32) {
+	next := s.slab[i].next
+	switch {
+	case prev >= 0:
+		s.slab[prev].next = next
+	case next >= 0:
+		s.head[k] = next
+	default:
+		delete(s.head, k)
+	}
+	s.slab[i] = openCall{next: s.free}
+	s.free = i
+	s.n--
+}
+
+// value calls fn with the value up to now of every open call, and drops
+// (and counts) those open longer than maxAge.
+func (t *openCalls) value(now int64, maxAge int64, fn func(GroupID, Money)) (open, expired int) {
+	for si := range t.shards {
+		s := &t.shards[si]
+		s.mu.Lock()
+		for k, h := range s.head {
+			prev := int32(-1)
+			for i := h; i >= 0; {
+				c := &s.slab[i]
+				next := c.next
+				age := now - c.start
+				if age > maxAge {
+					s.unlink(k, prev, i)
+					expired++
+					i = next
+					continue
+				}
+				if age > 0 {
+					fn(c.group, c.price.PerMinute(ceilSeconds(age)))
+				}
+				open++
+				prev, i = i, next
+			}
+		}
+		s.mu.Unlock()
+	}
+	return open, expired
+}
+
+// len is the number of open calls.
+func (t *openCalls) len() int {
+	n := 0
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.Lock()
+		n += s.n
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// ceilSeconds is nanoseconds as whole seconds, rounded up (billing rounds
+// a started second up).
+func ceilSeconds(ns int64) int64 { return (ns + 1e9 - 1) / 1e9 }

@@ -1,0 +1,131 @@
+package fraud
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// EventKind is what an audit record and a webhook report.
+type EventKind string
+
+// Event kinds.
+const (
+	// EventAlert: a group's spend reached its alert threshold.
+	EventAlert EventKind = "alert"
+	// EventLockdown: a group's spend reached its lockdown threshold; the
+	// group is locked (or, already locked, stays so) and its thresholds
+	// for the rest of the day are doubled.
+	EventLockdown EventKind = "lockdown"
+	// EventUnlock: an operator restored normal service, with a reason.
+	EventUnlock EventKind = "unlock"
+	// EventRates: an operator imported a new rate table version.
+	EventRates EventKind = "rates"
+)
+
+// Event is one audit record: what happened to a group (or the rate table),
+// when, why, and who did it. Events are numbered (Seq) in the order they
+// were recorded.
+type Event struct {
+	Seq      uint64    `json:"seq"`
+	Time     time.Time `json:"time"`
+	Kind     EventKind `json:"kind"`
+	Group    string    `json:"group,omitempty"` // GroupID.Key
+	Name     string    `json:"name,omitempty"`  // "subscriber dave"
+	Day      string    `json:"day,omitempty"`   // the group's local date
+	Currency string    `json:"currency,omitempty"`
+	// Spend is today's spend when the threshold was reached (completed
+	// calls plus calls in progress valued up to then); for an unlock, the
+	// spend at the last recompute.
+	Spend      Money      `json:"spend"`
+	Baseline   Money      `json:"baseline"`
+	Thresholds Thresholds `json:"thresholds"` // in force when the event happened
+	Factor     int64      `json:"factor,omitempty"`
+	// AlreadyLocked: a lockdown threshold reached again after a doubling,
+	// while the group was still locked (a further warning).
+	AlreadyLocked bool   `json:"already_locked,omitempty"`
+	Actor         string `json:"actor,omitempty"`
+	Reason        string `json:"reason,omitempty"`
+	Detail        string `json:"detail,omitempty"`
+}
+
+// String is the event in one line, for the CLI and logs.
+func (e *Event) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "#%d %s %s", e.Seq, e.Time.UTC().Format(time.RFC3339), e.Kind)
+	if e.Name != "" {
+		fmt.Fprintf(&b, " %s", e.Name)
+	}
+	switch e.Kind {
+	case EventAlert, EventLockdown:
+		fmt.Fprintf(&b, ": spend %s %s reached the %s threshold %s (alert %s, lockdown %s, x%d)", e.Spend, e.Currency, e.Kind, e.threshold(), e.Thresholds.Alert, e.Thresholds.Lockdown, e.Factor)
+		if e.AlreadyLocked {
+			b.WriteString(", already locked")
+		}
+	case EventUnlock:
+		fmt.Fprintf(&b, " by %s: %q", e.Actor, e.Reason)
+	case EventRates:
+		fmt.Fprintf(&b, " by %s: %s", e.Actor, e.Detail)
+	}
+	return b.String()
+}
+
+func (e *Event) threshold() Money {
+	if e.Kind == EventLockdown {
+		return e.Thresholds.Lockdown
+	}
+	return e.Thresholds.Alert
+}
+
+// auditKey is the State key of audit record seq.
+func auditKey(seq uint64) string { return fmt.Sprintf("audit/%016d", seq) }
+
+const keyAuditSeq = "meta/audit_seq"
+
+// record numbers e and returns the State writes that store it.
+func (m *Monitor) record(e *Event) []Op {
+	m.amu.Lock()
+	m.seq++
+	e.Seq = m.seq
+	m.amu.Unlock()
+	if e.Currency == "" && e.Group != "" {
+		e.Currency = m.cfg.Currency
+	}
+	v, _ := json.Marshal(e)
+	seq, _ := json.Marshal(e.Seq)
+	return []Op{{Key: auditKey(e.Seq), Value: v}, {Key: keyAuditSeq, Value: seq}}
+}
+
+// Audit returns the audit records, oldest first, that match: a group key
+// ("" for all) and kinds (none for all). limit > 0 keeps the newest limit.
+func (m *Monitor) Audit(group string, limit int, kinds ...EventKind) ([]Event, error) {
+	var out []Event
+	err := m.state.Scan("audit/", func(_ string, v []byte) error {
+		var e Event
+		if err := json.Unmarshal(v, &e); err != nil {
+			return fmt.Errorf("audit record: %w", err)
+		}
+		if group != "" && e.Group != group {
+			return nil
+		}
+		if len(kinds) > 0 && !containsKind(kinds, e.Kind) {
+			return nil
+		}
+		out = append(out, e)
+		return nil
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[len(out)-limit:]
+	}
+	return out, err
+}
+
+func containsKind(ks []EventKind, k EventKind) bool {
+	for _, x := range ks {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,156 @@
+package fraud
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Lock is a group's lockdown as stored (lock/GROUP): its Outgoing Calling
+// Plan bars international and premium destinations until an operator
+// unlocks it. Locks survive restarts and midnight: only Unlock lifts one.
+type Lock struct {
+	Group     string    `json:"group"`
+	Name      string    `json:"name"`
+	Since     time.Time `json:"since"`
+	Day       string    `json:"day"`
+	Spend     Money     `json:"spend"`     // when it locked
+	Threshold Money     `json:"threshold"` // the lockdown threshold it reached
+	Audit     uint64    `json:"audit"`     // the lockdown's audit record
+}
+
+func lockKey(g GroupID) string { return "lock/" + g.Key() }
+
+// IsLocked reports whether a group is locked down. It is read for every
+// originating call: one atomic load and a map look-up, no allocation.
+func (m *Monitor) IsLocked(g GroupID) bool {
+	_, ok := (*m.locked.Load())[g]
+	return ok
+}
+
+// lock locks a group for lockdown event e and returns the write that
+// stores the lock.
+func (m *Monitor) lock(id GroupID, e *Event) []Op {
+	l := Lock{Group: e.Group, Name: e.Name, Since: e.Time, Day: e.Day, Spend: e.Spend, Threshold: e.Thresholds.Lockdown, Audit: e.Seq}
+	m.lmu.Lock()
+	m.locks[id] = l
+	m.publishLocks()
+	m.lmu.Unlock()
+	v, _ := json.Marshal(l)
+	return []Op{{Key: lockKey(id), Value: v}}
+}
+
+// publishLocks replaces the call path's set of locked groups (lmu held).
+func (m *Monitor) publishLocks() {
+	set := make(map[GroupID]struct{}, len(m.locks))
+	for id := range m.locks {
+		set[id] = struct{}{}
+	}
+	m.locked.Store(&set)
+	m.st.locked.Store(int64(len(set)))
+}
+
+// loadLocks reads the stored locks.
+func (m *Monitor) loadLocks() error {
+	err := m.state.Scan("lock/", func(k string, v []byte) error {
+		id, err := parseGroupKey(strings.TrimPrefix(k, "lock/"))
+		if err != nil {
+			return fmt.Errorf("key %q: %w", k, err)
+		}
+		var l Lock
+		if err := json.Unmarshal(v, &l); err != nil {
+			return fmt.Errorf("key %q: %w", k, err)
+		}
+		m.locks[id] = l
+		return nil
+	})
+	m.lmu.Lock()
+	m.publishLocks()
+	m.lmu.Unlock()
+	return err
+}
+
+// Locks returns the locks in force, by group key.
+func (m *Monitor) Locks() []Lock {
+	m.lmu.Lock()
+	defer m.lmu.Unlock()
+	out := slices.Collect(maps.Values(m.locks))
+	slices.SortFunc(out, func(a, b Lock) int { return strings.Compare(a.Group, b.Group) })
+	return out
+}
+
+// ErrNotLocked is Unlock's answer for a group that is not locked.
+var ErrNotLocked = errors.New("not locked")
+
+// Reason bounds: an unlock is explained in words, not a placeholder.
+const (
+	minReason = 10
+	maxReason = 1000
+)
+
+// checkReason says what is wrong with an unlock's written reason.
+func checkReason(reason string) error {
+	r := strings.TrimSpace(reason)
+	switch {
+	case r == "":
+		return errors.New("an unlock needs a written reason (--reason \"...\"): what was checked and why normal service is safe again")
+	case len(r) < minReason:
+		return fmt.Errorf("reason %q: too short (at least %d characters: what was checked and why normal service is safe again)", r, minReason)
+	case len(r) > maxReason:
+		return fmt.Errorf("reason: longer than %d characters", maxReason)
+	}
+	for _, c := range r {
+		if unicode.IsControl(c) {
+			return fmt.Errorf("reason: control character %q (write it on one line)", c)
+		}
+	}
+	return nil
+}
+
+// Unlock restores a locked group's outgoing calls. Only an operator does
+// this, named by actor, with a written reason; the unlock is stored with
+// its audit record in one write before it takes effect, so an unlock that
+// is not audited does not happen. The day's doubled thresholds stay.
+func (m *Monitor) Unlock(id GroupID, actor, reason string) (Event, error) {
+	if err := checkReason(reason); err != nil {
+		return Event{}, err
+	}
+	actor = strings.TrimSpace(actor)
+	if actor == "" {
+		return Event{}, errors.New("an unlock needs the operator's name")
+	}
+	m.lmu.Lock()
+	defer m.lmu.Unlock()
+	l, ok := m.locks[id]
+	if !ok {
+		return Event{}, fmt.Errorf("group %s: %w", describe(m.dir, id).Name, ErrNotLocked)
+	}
+	e := Event{Time: m.clock.Now(), Kind: EventUnlock, Group: id.Key(), Name: l.Name,
+		Actor: actor, Reason: strings.TrimSpace(reason), Detail: fmt.Sprintf("locked since %s (audit #%d)", l.Since.UTC().Format(time.RFC3339), l.Audit)}
+	if g := m.existing(id); g != nil {
+		g.mu.Lock()
+		e.Day, e.Spend, e.Baseline, e.Thresholds, e.Factor = g.today.String(), g.spend, g.baseline, g.th, g.factor
+		g.mu.Unlock()
+	}
+	ops := append(m.record(&e), Op{Key: lockKey(id), Delete: true})
+	if err := m.state.Write(ops); err != nil {
+		m.st.writeErrors.Add(1)
+		return Event{}, fmt.Errorf("unlock %s: not stored, the group stays locked: %w", l.Name, err)
+	}
+	delete(m.locks, id)
+	m.publishLocks()
+	m.announce(&e)
+	return e, nil
+}
+
+// existing returns a group's state if the monitor has any.
+func (m *Monitor) existing(id GroupID) *group {
+	m.gmu.RLock()
+	defer m.gmu.RUnlock()
+	return m.groups[id]
+}

@@ -1,0 +1,56 @@
+package fraud
+
+import "sync/atomic"
+
+// counters are the monitor's running counts, exported by the collector.
+type counters struct {
+	started, untracked, expired, unrated      atomic.Uint64
+	matched, unmatched, unattributed, invalid atomic.Uint64
+	alerts, lockdowns, unlocks, rateImports   atomic.Uint64
+	writeErrors, recomputes                   atomic.Uint64
+	open, locked, groups, lastRecompute       atomic.Int64
+}
+
+func (c *counters) event(k EventKind) {
+	switch k {
+	case EventAlert:
+		c.alerts.Add(1)
+	case EventLockdown:
+		c.lockdowns.Add(1)
+	case EventUnlock:
+		c.unlocks.Add(1)
+	case EventRates:
+		c.rateImports.Add(1)
+	}
+}
+
+// Stats are the monitor's counts since it started.
+type Stats struct {
+	Started      uint64 // calls opened by the decision hook
+	Untracked    uint64 // starts not valued: max_open_calls reached
+	Expired      uint64 // calls in progress dropped without a CDR
+	Unrated      uint64 // starts and CDRs no rate table row matched
+	Matched      uint64 // CDRs that closed a call in progress
+	Unmatched    uint64 // CDRs with no call in progress (rated on arrival)
+	Unattributed uint64 // CDRs from lines in no group
+	Invalid      uint64 // CDRs refused
+	Alerts       uint64
+	Lockdowns    uint64
+	Unlocks      uint64
+	RateImports  uint64
+	WriteErrors  uint64 // state writes that failed (retried)
+	Recomputes   uint64
+	Open         int64 // calls in progress at the last recompute
+	Locked       int64 // groups locked now
+}
+
+// Stats returns the counts.
+func (m *Monitor) Stats() Stats {
+	c := &m.st
+	return Stats{
+		Started: c.started.Load(), Untracked: c.untracked.Load(), Expired: c.expired.Load(), Unrated: c.unrated.Load(),
+		Matched: c.matched.Load(), Unmatched: c.unmatched.Load(), Unattributed: c.unattributed.Load(), Invalid: c.invalid.Load(),
+		Alerts: c.alerts.Load(), Lockdowns: c.lockdowns.Load(), Unlocks: c.unlocks.Load(), RateImports: c.rateImports.Load(),
+		WriteErrors: c.writeErrors.Load(), Recomputes: c.recomputes.Load(), Open: c.open.Load(), Locked: c.locked.Load(),
+	}
+}

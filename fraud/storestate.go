@@ -1,0 +1,23 @@
+package fraud
+
+import "callgate/store"
+
+// StoreState is the State kept in the tenant store (its fraud keys), so
+// lockdowns and the history are stored and replicated with the tenants.
+func StoreState(s *store.Store) State { return storeState{s} }
+
+type storeState struct{ s *store.Store }
+
+func (s storeState) Get(key string) ([]byte, bool, error) { return s.s.FraudGet(key) }
+
+func (s storeState) Scan(prefix string, fn func(string, []byte) error) error {
+	return s.s.FraudScan(prefix, fn)
+}
+
+func (s storeState) Write(ops []Op) error {
+	out := make([]store.FraudOp, len(ops))
+	for i, op := range ops {
+		out[i] = store.FraudOp{Key: op.Key, Value: op.Value, Delete: op.Delete}
+	}
+	return s.s.FraudWrite(out)
+}
