@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -106,6 +107,12 @@ type Config struct {
 	Signer      *stir.Signer
 	Originators []Originator
 	NumberOwner func(e164.Number) (customer string, ok bool)
+
+	// OriginatingSources are the addresses of the originating trunks (an
+	// enterprise PBX, the carrier's outbound SBC): an INVITE from one is an
+	// outgoing call, asked of the engine as an originating call (see
+	// originating.go). Empty: every INVITE is an incoming call.
+	OriginatingSources []netip.Prefix
 
 	// ServerName is sent in the Server header (RFC 3261 §20.35); default
 	// "callgate". "-" sends none.

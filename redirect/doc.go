@@ -36,7 +36,10 @@
 //
 // An INVITE becomes a policy.Call as CallFromInvite documents
 // (P-Asserted-Identity / From, Privacy, Request-URI / To, Diversion /
-// History-Info), with Origin SIP and Peer the source address.
+// History-Info), with Origin SIP and Peer the source address. An INVITE
+// from an originating trunk (Config.OriginatingSources) is an outgoing
+// call, asked as an originating call (originating.go): 302 to the continue
+// route when allowed, 603 when the engine refuses it (a fraud lockdown).
 //
 // # SIP behaviour
 //

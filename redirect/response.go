@@ -149,6 +149,9 @@ func (s *Server) invite(v *reqView, peer string, a *answer) {
 		a.set(404, "Not A Telephone Number")
 		return
 	}
+	if s.originating(peer) {
+		a.call.Direction = policy.DirectionOriginating
+	}
 	// STIR/SHAKEN: verify an INVITE's Identity before the engine runs;
 	// sign an originator's INVITE that has none (see stir.go).
 	if s.cfg.Verifier != nil {
