@@ -44,6 +44,7 @@ type Config struct {
 	SCP         SCP         `yaml:"scp"`
 	Keys        Keys        `yaml:"keys"`       // signals.go
 	Reputation  Reputation  `yaml:"reputation"` // signals.go
+	Fraud       Fraud       `yaml:"fraud"`      // fraud.go
 }
 
 // Log configures the process log (log/slog, written to standard error).
@@ -358,6 +359,7 @@ func Default() Config {
 			ServerName:    "callgate",
 			Stir:          SIPStir{Freshness: 60 * time.Second, Skew: 5 * time.Second},
 		},
+		Fraud: defaultFraud(),
 		SCP: SCP{
 			Enabled:           true,
 			Transport:         "tcp",

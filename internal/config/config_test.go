@@ -173,6 +173,7 @@ reputation:
 			Budget: 10 * time.Millisecond, Reserve: 2 * time.Millisecond, FreshFor: 10 * time.Minute, StaleFor: time.Hour,
 			CacheSize: 100, MaxInFlight: 8, MaxWaiting: 2, BreakerFailures: -1, BreakerOpen: 3 * time.Second,
 			Actions: ReputationActions{Low: "continue", Medium: "challenge", High: "block", Exempt: "allow", Unknown: "screen"}},
+		Fraud: defaultFraud(), // fraud_test.go parses the section
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("parsed\n%+v\nwant\n%+v", c, want)

@@ -409,6 +409,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.SIP.validate()...)
 	errs = append(errs, c.SCP.validate()...)
 	errs = append(errs, c.validateSignals()...)
+	errs = append(errs, c.Fraud.validate()...)
 	return errors.Join(errs...)
 }
 
