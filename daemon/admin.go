@@ -8,7 +8,8 @@ import (
 	"strings"
 )
 
-// adminMux serves the admin listener: /metrics, /healthz, /readyz and,
+// adminMux serves the admin listener: /metrics, /healthz, /readyz, the
+// fraud monitor's CDR feed (POST /fraud/cdrs, fraud.go) and,
 // with admin.debug, the operator commands the CLI forwards (every command
 // on the store and the decision log, cli.go), `callgate capture`
 // (capture.go) and Go's profiler.
@@ -20,6 +21,7 @@ func (d *Daemon) adminMux() *http.ServeMux {
 	})
 	mux.HandleFunc("GET /readyz", d.serveReady)
 	d.sig.mount(mux) // POST /api/v1/keys
+	d.mountFraud(mux)
 	if d.cfg.Admin.Debug {
 		mux.HandleFunc("GET /debug/cli", d.serveCLIProbe)
 		mux.HandleFunc("POST /debug/cli", d.serveCLI)

@@ -80,13 +80,14 @@ func (d *Daemon) serveCLI(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/x-callgate-cli-frames")
 	ans := newAnswer(w)
+	who := operatorOf(r, in.User)
 	res := d.opts.Operator.Run(r.Context(), &OperatorCommand{
 		Args: in.Args, InputName: in.Input, OutputName: in.Output,
 		Stdin: stdin, Stdout: answerStdout{ans}, Stderr: answerStderr{ans},
-		Files: Files{Store: d.st, DecisionLog: d.dlog, Config: &d.cfg},
+		Files: Files{Store: d.st, DecisionLog: d.dlog, Config: &d.cfg, Fraud: d.Fraud()},
+		User:  who,
 	})
 	ans.exit(res.Code)
-	who := operatorOf(r, in.User)
 	if res.Changed {
 		d.log.Info("operator change", "user", who, "peer", r.RemoteAddr, "command", res.Line, "exit", res.Code)
 	} else {

@@ -44,6 +44,7 @@ type Daemon struct {
 	stFile  os.FileInfo // the store file as opened, to recognise it by identity
 	dlog    *decisionlog.Log
 	decider policy.Decider // the engine, logged and counted
+	fraud   *fraudPart     // the toll-fraud monitor (fraud.go); nil when off
 	guard   *policy.Guard  // decider, guarded: how tiers ask
 	m       *metrics.Metrics
 	admin   *http.Server
@@ -117,7 +118,10 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("store %s: %w", storePath, err)
 	}
 
-	eng, err := NewEngine(cfg, d.st)
+	if err := d.openFraud(); err != nil {
+		return err
+	}
+	eng, err := NewEngine(cfg, d.st, d.engineOptions()...)
 	if err != nil {
 		return err
 	}
@@ -134,6 +138,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		d.undo = append(d.undo, func() { d.dlog.Close() })
 		decider = decisionlog.Wrap(decider, d.dlog)
 	}
+	decider = d.wrapFraud(decider)
 	if d.sig, err = openSignals(cfg, d.st, d); err != nil {
 		return err
 	}
@@ -142,6 +147,9 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 
 	d.m = metrics.New()
 	d.sig.watch(d.m)
+	if err := d.startFraud(); err != nil {
+		return err
+	}
 	d.decider = d.m.Wrap(decider)
 	d.guard = policy.NewGuard(d.decider, d.log)
 	if d.dlog != nil {
@@ -272,6 +280,7 @@ func (d *Daemon) Shutdown() error {
 		if err := d.sig.close(); err != nil {
 			errs = append(errs, fmt.Errorf("call keys: %w", err))
 		}
+		errs = append(errs, d.closeFraud(ctx))
 		if d.dlog != nil {
 			errs = append(errs, d.closeDecisionLog(ctx))
 		}

@@ -10,8 +10,10 @@ import (
 
 // NewEngine is the decision engine as the configuration sets it up, over
 // view. serve and `callgate decide` both build their engine here, so a
-// one-off decision is the decision the tiers would get.
-func NewEngine(cfg *config.Config, view store.View) (*policy.Engine, error) {
+// one-off decision is the decision the tiers would get. extra are options
+// of signals the daemon opened before the engine (the fraud monitor's
+// classifier).
+func NewEngine(cfg *config.Config, view store.View, extra ...policy.Option) (*policy.Engine, error) {
 	fb, err := policy.ParseFallback(cfg.Engine.NoRouteFallback)
 	if err != nil {
 		return nil, fmt.Errorf("engine.no_route_fallback: %w", err)
@@ -21,6 +23,7 @@ func NewEngine(cfg *config.Config, view store.View) (*policy.Engine, error) {
 		return nil, err
 	}
 	opts := append([]policy.Option{policy.WithDefaultAnnouncement(cfg.Engine.DefaultAnnouncement), policy.WithNoRouteFallback(fb)}, sig...)
+	opts = append(opts, extra...)
 	return policy.New(view, opts...), nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 
+	"callgate/fraud"
 	"callgate/internal/config"
 	"callgate/policy/decisionlog"
 	"callgate/store"
@@ -33,6 +34,10 @@ type OperatorCommand struct {
 	Stdin                 io.Reader
 	Stdout, Stderr        io.Writer
 	Files                 Files
+	// User is who runs the command, as the kernel says about the
+	// connection (else as the client claims): the operator an audit
+	// record names (callgate fraud unlock).
+	User string
 }
 
 // Files are the daemon's open files and configuration, which a forwarded
@@ -41,6 +46,7 @@ type Files struct {
 	Store       *store.Store
 	DecisionLog *decisionlog.Log // nil when the log is off
 	Config      *config.Config
+	Fraud       *fraud.Monitor // nil when fraud.enabled is off
 }
 
 // OperatorResult is how a forwarded command ended, for the caller and the

@@ -31,6 +31,12 @@ var sipSpec = tierSpec{
 		if err := stirConfig(&c.SIP.Stir, d.View, &rc); err != nil {
 			return nil, err
 		}
+		if c.Fraud.Enabled {
+			// Outgoing calls from the originating trunks (see daemon/fraud.go).
+			if rc.OriginatingSources, err = c.Fraud.OutboundSources(); err != nil {
+				return nil, err
+			}
+		}
 		opts := append([]redirect.Option{redirect.WithRegisterer(d.Registerer), redirect.WithFailFunc(d.Fail)}, sipEnrolment(c, d)...)
 		return redirect.New(rc, d.Decider, opts...)
 	},
