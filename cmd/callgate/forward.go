@@ -74,6 +74,11 @@ var forwardable = map[string]bool{
 	"callgate route list":             true,
 	"callgate route delete":           true,
 	"callgate route default":          true,
+	"callgate fraud status":           true,
+	"callgate fraud history":          true,
+	"callgate fraud unlock":           true,
+	"callgate fraud rates import":     true,
+	"callgate fraud rates versions":   true,
 }
 
 // fwdInput is what a forwarded command reads on the caller's side: it is

@@ -35,7 +35,7 @@ func (o operator) Run(ctx context.Context, c *daemon.OperatorCommand) daemon.Ope
 	files := c.Files
 	e := &env{
 		ctx: ctx, stdin: c.Stdin, stdout: c.Stdout, stderr: c.Stderr,
-		shared: &files, daemonCfg: files.Config, fwdOutput: c.OutputName, fwdInputName: c.InputName,
+		shared: &files, daemonCfg: files.Config, fwdOutput: c.OutputName, fwdInputName: c.InputName, operatorUser: c.User,
 		pinCost: o.pinCost,
 	}
 	code := e.run(c.Args)

@@ -46,6 +46,7 @@ type env struct {
 	daemonCfg    *config.Config
 	fwdOutput    string
 	fwdInputName string // the caller's file sent as standard input
+	operatorUser string // who runs a forwarded command (the daemon says), for audit records
 	changed      bool
 
 	// On the caller's side: what the command would read locally, sent to
@@ -152,7 +153,7 @@ Without a daemon they work on the store file directly (data/callgate.db unless -
 		e.providerCmd(), e.subscriberCmd(), e.enterpriseCmd(),
 		e.listCmd(), e.pinCmd(), e.treatmentCmd(), e.routeCmd(),
 		e.importCmd(), e.exportCmd(), e.logCmd(), e.decideCmd(), e.captureCmd(),
-		e.stirCmd(),
+		e.stirCmd(), e.fraudCmd(),
 	)
 	return root
 }
