@@ -10,9 +10,12 @@
 //     without a screening URI, and the engine's no-route fallback: where
 //     neither tier can reach the B2BUA both give the configured fallback,
 //     and each tier counts it;
-//   - origination_test.go: outgoing calls at the AIN originating triggers
-//     (the SIP tier has none), decided by the engine's originating chain
-//     and logged as originations;
+//   - origination_test.go: outgoing calls at the AIN originating triggers,
+//     decided by the engine's originating chain and logged as
+//     originations;
+//   - fraud_test.go: outgoing calls of a group the fraud signal locked,
+//     at Info_Analyzed and as INVITEs from an originating SIP trunk: both
+//     tiers refuse its international and premium calls alike;
 //   - signals_test.go: call keys and reputation through the daemon's
 //     signal stage (daemon.SignalStage): an enrolled caller without a key
 //     or outside its window is blocked, with a key delivered with the

@@ -13,8 +13,8 @@ import (
 	"callgate/store/storetest"
 )
 
-// Outgoing calls. Only the AIN tier has originating triggers (the SIP
-// redirect server is asked about incoming INVITEs): what the switch gets at
+// Outgoing calls at the AIN originating triggers (the SIP tier's outgoing
+// calls, from originating trunks, are in fraud_test.go): what the switch gets at
 // Info_Analyzed / Info_Collected must be what the engine's originating
 // chain decides, and each decision must be in the decision log as an
 // origination with its rules.
