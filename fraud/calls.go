@@ -36,9 +36,15 @@ type openCall struct {
 	next  int32 // next newer open call of the same key; free-list link when free; -1 none
 }
 
+// chain is the first (oldest) and last open call of one key: a trunk
+// presenting one number for many concurrent calls to one destination (a
+// PBX pumping a premium number) makes long chains, so opening appends at
+// the tail in constant time.
+type chain struct{ first, last int32 }
+
 type callShard struct {
 	mu   sync.Mutex
-	head map[callKey]int32 // oldest open call of each key
+	head map[callKey]chain // each key's open calls, oldest first
 	slab []openCall
 	free int32
 	n    int
@@ -54,7 +60,7 @@ func (t *openCalls) init(maxCalls int) {
 	t.max = max(1, maxCalls/callShards)
 	for i := range t.shards {
 		s := &t.shards[i]
-		s.head = make(map[callKey]int32, 256)
+		s.head = make(map[callKey]chain, 256)
 		s.slab = make([]openCall, 0, 256)
 		s.free = -1
 	}
@@ -79,15 +85,12 @@ func (t *openCalls) open(k callKey, g GroupID, start int64, price Money) bool {
 	}
 	s.slab[i] = openCall{key: k, group: g, start: start, price: price, next: -1}
 	s.n++
-	h, ok := s.head[k]
-	if !ok {
-		s.head[k] = i
-		return true
+	if c, ok := s.head[k]; ok {
+		s.slab[c.last].next = i
+		s.head[k] = chain{c.first, i}
+	} else {
+		s.head[k] = chain{i, i}
 	}
-	for s.slab[h].next >= 0 {
-		h = s.slab[h].next
-	}
-	s.slab[h].next = i
 	return true
 }
 
@@ -97,12 +100,12 @@ func (t *openCalls) close(k callKey, end int64) (Money, GroupID, bool) {
 	s := &t.shards[k.shard()]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h, ok := s.head[k]
+	c, ok := s.head[k]
 	if !ok {
 		return 0, 0, false
 	}
 	prev := int32(-1)
-	for i := h; i >= 0; prev, i = i, s.slab[i].next {
+	for i := c.first; i >= 0; prev, i = i, s.slab[i].next {
 		c := &s.slab[i]
 		if c.start > end {
 			continue
@@ -117,13 +120,19 @@ func (t *openCalls) close(k callKey, end int64) (Money, GroupID, bool) {
 // unlink removes slab entry i (after prev in k's chain) and frees it.
 func (s *callShard) unlink(k callKey, prev, i int32) {
 	next := s.slab[i].next
+	c := s.head[k]
 	switch {
-	case prev >= 0:
-		s.slab[prev].next = next
-	case next >= 0:
-		s.head[k] = next
-	default:
+	case prev < 0 && next < 0:
 		delete(s.head, k)
+	case prev < 0:
+		c.first = next
+		s.head[k] = c
+	default:
+		s.slab[prev].next = next
+		if c.last == i {
+			c.last = prev
+			s.head[k] = c
+		}
 	}
 	s.slab[i] = openCall{next: s.free}
 	s.free = i
@@ -136,9 +145,9 @@ func (t *openCalls) value(now int64, maxAge int64, fn func(GroupID, Money)) (ope
 	for si := range t.shards {
 		s := &t.shards[si]
 		s.mu.Lock()
-		for k, h := range s.head {
+		for k, c := range s.head {
 			prev := int32(-1)
-			for i := h; i >= 0; {
+			for i := c.first; i >= 0; {
 				c := &s.slab[i]
 				next := c.next
 				age := now - c.start
