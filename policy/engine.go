@@ -53,7 +53,7 @@ type Engine struct {
 	noRoute             Fallback
 	repPolicy           ReputationPolicy
 	keyMissing          ReputationAction // what a spoofed call (KeyMissing) gets; RepBlock by default
-	classify            Classifier // nil: DestinationOf alone (see WithClassifier)
+	classify            Classifier       // nil: DestinationOf alone (see WithClassifier)
 }
 
 // Option configures an Engine.
