@@ -20,13 +20,17 @@
 //     fail function. New opens no socket.
 //  3. The daemon drives the result through the Tier interface below.
 //
-// Start order (Daemon.Start): store -> decision log -> signals (call keys,
-// reputation: signals.go, a stage in front of the logged engine that fills
-// the Call's signals for every tier) -> metrics (the engine is wrapped to
-// record and count every decision, then guarded) -> admin listener (with
-// POST /api/v1/keys) -> tiers in the order of the tier list. Shutdown runs it in
-// reverse: every tier drained, then every tier stopped, then the admin
-// listener, the decision log (flushed) and the store.
+// Start order (Daemon.Start): store -> fraud monitor (fraud.go: over the
+// store, before the engine, which asks its rate table about destinations;
+// its decision hook goes in front of the logged engine for originating
+// calls) -> decision log -> signals (call keys, reputation: signals.go, a
+// stage in front of the logged engine that fills the Call's signals for
+// every tier) -> metrics (the engine is wrapped to record and count every
+// decision, then guarded; the fraud recompute loop starts) -> admin
+// listener (with POST /api/v1/keys and POST /fraud/cdrs) -> tiers in the
+// order of the tier list. Shutdown runs it in reverse: every tier drained,
+// then every tier stopped, then the admin listener, the fraud monitor (a
+// last checkpoint), the decision log (flushed) and the store.
 //
 // The admin listener (admin.go) serves /metrics, /healthz, /readyz (each
 // tier's Ready and the other health sources) and, with admin.debug, the

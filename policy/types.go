@@ -8,7 +8,8 @@
 //   - types.go: Call, Decision, Action, Decider (what tiers and wrappers see).
 //   - engine.go: the incoming-call chain (Engine.Decide) and the no-route
 //     fallback; originate.go: the outgoing-call chain (Call.Direction
-//     originating) and the destination classes of the fraud lockdown.
+//     originating) and the destination classes of the fraud lockdown;
+//     classify.go: Classifier, a signal's say in those classes.
 //   - trace.go: the persisted rule and outcome names (append-only) and
 //     their help text; format.go: text and JSON forms.
 //   - guard.go, budget.go: the one way a tier asks the engine, Guard.Decide
