@@ -405,6 +405,23 @@ func (d *DB) Txn(_ context.Context, cmps []kv.Cmp, ops []kv.Op) (int64, error) {
 	return d.commitLocked(cmps, ops)
 }
 
+// TxnUnlimited is Txn without Limits, for the one-off rewrites of schema
+// migrations, which must be one transaction however large the file.
+func (d *DB) TxnUnlimited(_ context.Context, cmps []kv.Cmp, ops []kv.Op) (int64, error) {
+	if d.opts.ReadOnly {
+		return 0, kv.ErrReadOnly
+	}
+	if err := kv.CheckTxn(cmps, ops, kv.Limits{}); err != nil {
+		return 0, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return 0, kv.ErrClosed
+	}
+	return d.commitLocked(cmps, ops)
+}
+
 type conflictErr struct{ key []byte }
 
 func (c conflictErr) Error() string { return fmt.Sprintf("compare %q", c.key) }
@@ -599,4 +616,3 @@ func (r reader) Range(start, end []byte, fn func(key, value []byte, modRev int64
 	}
 	return nil
 }
-
