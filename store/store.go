@@ -93,8 +93,9 @@ var (
 
 // Store is an open callgate store. It implements View.
 type Store struct {
-	kv   kv.Backend
-	opts Options
+	kv     kv.Backend
+	ownsKV bool // opened by Open: Close closes it
+	opts   Options
 
 	// wmu serialises this process's writers, so they do not conflict with
 	// each other; conflicts with other processes are caught by the
@@ -149,12 +150,14 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	s.ownsKV = true
 	return s, nil
 }
 
 // New opens a store over a kv backend: it checks (or initialises, or
 // migrates) the schema, builds the index from a snapshot and follows the
-// backend's change feed from there. Close closes the backend.
+// backend's change feed from there. Any number of stores may share one
+// backend; the caller closes it after closing them.
 func New(b kv.Backend, opts Options) (*Store, error) {
 	if opts.PINCost == 0 {
 		opts.PINCost = bcrypt.DefaultCost
@@ -202,7 +205,8 @@ func (s *Store) Path() string {
 // Backend returns the kv backend under the store.
 func (s *Store) Backend() kv.Backend { return s.kv }
 
-// Close waits for an in-flight write to finish and closes the backend.
+// Close waits for an in-flight write to finish, stops following the
+// change feed and, if Open opened the backend, closes it.
 // Reads through View keep answering from the index afterwards; writes fail
 // with ErrClosed.
 func (s *Store) Close() error {
@@ -216,6 +220,9 @@ func (s *Store) Close() error {
 		defer s.wmu.Unlock()
 		s.closed = true
 		s.unsub()
+		if !s.ownsKV {
+			return
+		}
 		if cerr := s.kv.Close(); cerr != nil {
 			err = fmt.Errorf("store: close %s: %w", s.kv, cerr)
 		}
