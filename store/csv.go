@@ -29,10 +29,13 @@ package store
 //
 // Import works in two phases:
 // the file is read and validated as a stream (no lock held, so the daemon
-// keeps serving and accepting writes), then the rows are sorted and written
-// in ONE bbolt transaction. A process killed at any point therefore leaves
-// either none or all of the import in the file, and never touches what was
-// committed before. Memory is about 40 bytes per row plus the notes.
+// keeps serving and accepting writes), then the rows are sorted and
+// written: in one transaction if they fit etcd's default limits, else
+// staged under a new list generation and committed by one small
+// transaction (listwrite.go). A process killed at any point therefore
+// leaves either none or all of the import in the store, and never touches
+// what was committed before. Memory is about 40 bytes per row plus the
+// notes.
 
 import (
 	"bufio"
@@ -57,8 +60,8 @@ type ImportPhase uint8
 // Import phases.
 const (
 	PhaseRead   ImportPhase = iota + 1 // reading and validating: Done/Total in bytes (Total -1 if unknown)
-	PhaseWrite                         // writing rows into the transaction: Done/Total in rows
-	PhaseCommit                        // committing (one fsync'd write of the file); Done = Total = rows
+	PhaseWrite                         // writing rows (staging them if large): Done/Total in rows
+	PhaseCommit                        // committing (one small transaction); Done = Total = rows
 )
 
 func (p ImportPhase) String() string {
@@ -535,7 +538,8 @@ func (s *Store) Export(w io.Writer, opts ExportOptions) (int, error) {
 		// Notes are walked alongside the rows: both are in key order.
 		noteNext, noteStop := iter.Pull2(func(yield func([]byte, []byte) bool) {
 			p, ep := bucketPrefix(bNotes), len(bucketPrefix(bEntries))
-			_ = r.Range(key(bNotes, start[ep:]...), key(bNotes, end[ep:]...), func(k, v []byte, _ int64) error {
+			nstart := key(bNotes, start[ep:]...)
+			_ = r.Range(nstart, prefixEnd(nstart), func(k, v []byte, _ int64) error {
 				if !yield(k[len(p):], v) {
 					return errStop
 				}

@@ -346,3 +346,25 @@ func TestRouteWithoutRoutingNumberReopens(t *testing.T) {
 		t.Fatalf("routes after reopen: %+v", rs)
 	}
 }
+
+// A full export carries every note, of in-place and staged lists alike.
+func TestFullExportCarriesNotes(t *testing.T) {
+	s := storetest.Fixture(t)
+	rows := store.AtomicLimits(s).MaxOps * 300
+	if _, err := s.Import(strings.NewReader(bigCSV([]string{storetest.Bob}, rows, 2000000, "staged note")), store.ImportOptions{Actor: store.Operator}); err != nil {
+		t.Fatal(err)
+	}
+	exp := exportAll(t, s)
+	for _, want := range []string{
+		storetest.AliceNumber + ",vip," + storetest.VIPCaller + ",mum",
+		"provider:" + storetest.Provider + ",blocked," + storetest.ProviderBlocked + ",premium-rate scam",
+		storetest.BobNumber + ",blocked,+16462000000,staged note",
+	} {
+		if !strings.Contains(exp, want+"\n") {
+			t.Errorf("export lacks %q", want)
+		}
+	}
+	if got := strings.Count(exp, "\n"); got != rows+4 {
+		t.Errorf("export has %d lines, want %d", got, rows+4)
+	}
+}

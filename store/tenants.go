@@ -285,14 +285,16 @@ func (ix *index) allocationsOf(provider uint32) []Range {
 	return out
 }
 
-// numberIn returns a subscriber number in r, if any.
+// numberIn returns the lowest subscriber number in r, if any.
 func (ix *index) numberIn(r Range) (e164.Number, uint32, bool) {
+	var low e164.Number
+	var lowID uint32
 	for n, id := range ix.byNumber {
-		if r.Contains(n) {
-			return n, id, true
+		if r.Contains(n) && (low == 0 || n < low) {
+			low, lowID = n, id
 		}
 	}
-	return 0, 0, false
+	return low, lowID, low != 0
 }
 
 // checkAllocated says whether n may be given to a subscriber of provider,
