@@ -256,8 +256,12 @@ func (s *Store) writable() error {
 	return nil
 }
 
-// maxAttempts bounds the optimistic-concurrency loop of one write.
-const maxAttempts = 16
+// maxAttempts bounds the optimistic-concurrency loop of one write;
+// unavailableAttempts the tries while the backend cannot be reached.
+const (
+	maxAttempts         = 16
+	unavailableAttempts = 3
+)
 
 // write plans a change and commits it: plan runs under applyMu (the index
 // is stable) and fills a transaction; on a conflict the store waits for
@@ -291,6 +295,13 @@ func (s *Store) writeLocked(plan func(t *txn) error) error {
 			if werr := s.waitApplied(rev); werr != nil {
 				return werr
 			}
+			continue
+		}
+		// The system of record did not answer (an etcd member died under
+		// the request). Trying again is safe: the comparisons make a write
+		// that did land conflict, and the plan then sees it.
+		if errors.Is(err, kv.ErrUnavailable) && attempt < unavailableAttempts {
+			time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
 			continue
 		}
 		if errors.Is(err, kv.ErrConflict) {
