@@ -251,6 +251,9 @@ func (s *Store) writable() error {
 		return ErrClosed
 	}
 	if s.opts.ReadOnly {
+		if r, ok := s.kv.(interface{ ReadOnlyReason() string }); ok && r.ReadOnlyReason() != "" {
+			return fmt.Errorf("%w: %s", ErrReadOnly, r.ReadOnlyReason())
+		}
 		return ErrReadOnly
 	}
 	return nil

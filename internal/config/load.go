@@ -342,9 +342,13 @@ func Marshal(c Config) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// StorePath is where the list store lives: store.path, else
-// DATA_DIR/callgate.db.
+// StorePath is where the list store lives on this node: store.path, else
+// DATA_DIR/callgate.db; with store.backend etcd, the local replica
+// (ReplicaPath).
 func (c *Config) StorePath() string {
+	if c.Store.Backend == BackendEtcd {
+		return c.ReplicaPath()
+	}
 	if c.Store.Path != "" {
 		return c.Store.Path
 	}

@@ -64,6 +64,7 @@ var (
 	ephemPfx   = []byte("e/")
 	localPfx   = []byte("l/")
 	bktSeqName = "seq"
+	keyReplica = []byte("replica")
 )
 
 // Options tune Open.
@@ -76,6 +77,11 @@ type Options struct {
 	NoSync bool
 	// Limits bound one Txn (default DefaultLimits).
 	Limits kv.Limits
+	// Replica marks the file as the local replica of another system of
+	// record (store/etcdkv, which writes it with Apply and Replace). A
+	// replica opened without Replica is read-only: changes must go through
+	// the system of record, or the replica would silently diverge from it.
+	Replica bool
 	// Legacy is asked before a file in the older format (bbolt buckets but
 	// no "_kv") is upgraded; an error refuses the file, unchanged. nil
 	// refuses every such file.
@@ -108,6 +114,9 @@ type DB struct {
 	db   *bolt.DB
 	path string
 	opts Options
+
+	// foreignReplica: a replica opened as a plain file (read-only).
+	foreignReplica bool
 
 	// mu serialises commits and the delivery of their events.
 	mu     sync.Mutex
@@ -170,6 +179,7 @@ func (d *DB) prepare() error {
 				return fmt.Errorf("format %d: %w (%d)", f, ErrFormatNewer, FormatVersion)
 			}
 			d.rev = readRev(b)
+			d.foreignReplica = b.Get(keyReplica) != nil && !d.opts.Replica
 			state = 1
 			return nil
 		}
@@ -186,19 +196,26 @@ func (d *DB) prepare() error {
 		return err
 	}
 	switch {
-	case state == 1 && d.opts.ReadOnly:
+	case state == 1 && (d.opts.ReadOnly || d.foreignReplica):
 		return nil
 	case state == 0 && d.opts.ReadOnly:
 		return fmt.Errorf("empty file; cannot initialise it read-only")
 	case state == 2 && d.opts.ReadOnly:
 		return ErrNeedsUpgrade
 	case state == 0:
-		return d.db.Update(initKV)
+		if err := d.db.Update(initKV); err != nil {
+			return err
+		}
 	case state == 2:
 		if err := d.db.Update(upgradeLegacy); err != nil {
 			return fmt.Errorf("upgrade to kv format %d: %w", FormatVersion, err)
 		}
 		d.rev = 1
+	}
+	if d.opts.Replica {
+		if err := d.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bktKV).Put(keyReplica, []byte{1}) }); err != nil {
+			return err
+		}
 	}
 	return d.dropEphemeral()
 }
@@ -314,7 +331,16 @@ func (d *DB) Size() (int64, error) {
 func (d *DB) Limits() kv.Limits { return d.opts.Limits }
 
 // ReadOnly implements kv.Backend.
-func (d *DB) ReadOnly() bool { return d.opts.ReadOnly }
+func (d *DB) ReadOnly() bool { return d.opts.ReadOnly || d.foreignReplica }
+
+// ReadOnlyReason says why writes are refused ("" when they are not, or
+// when the file was simply opened read-only).
+func (d *DB) ReadOnlyReason() string {
+	if d.foreignReplica {
+		return d.path + " is the local replica of an etcd store: change it through etcd (the daemon with store.backend etcd runs operator commands)"
+	}
+	return ""
+}
 
 // Rev returns the last committed revision.
 func (d *DB) Rev() int64 {
@@ -352,7 +378,7 @@ func (d *DB) Close() error {
 	}
 	d.mu.Unlock()
 	var err error
-	if !d.opts.ReadOnly {
+	if !d.ReadOnly() {
 		err = d.dropEphemeral()
 	}
 	d.mu.Lock()
@@ -391,8 +417,8 @@ func (d *DB) dropEphemeral() error {
 
 // Txn implements kv.Backend.
 func (d *DB) Txn(_ context.Context, cmps []kv.Cmp, ops []kv.Op) (int64, error) {
-	if d.opts.ReadOnly {
-		return 0, kv.ErrReadOnly
+	if d.ReadOnly() {
+		return 0, fmt.Errorf("%w %s", kv.ErrReadOnly, d.ReadOnlyReason())
 	}
 	if err := kv.CheckTxn(cmps, ops, d.opts.Limits); err != nil {
 		return 0, err

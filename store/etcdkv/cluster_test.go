@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -247,5 +248,30 @@ func TestCompactionForcesFullResync(t *testing.T) {
 	}
 	if ca, cb := a.st.Counts(), b.st.Counts(); ca != cb {
 		t.Fatalf("counts differ: A %+v B %+v", ca, cb)
+	}
+}
+
+// The replica opened as a plain store file (an operator command while no
+// daemon runs) answers reads but refuses writes, which would diverge from
+// etcd.
+func TestReplicaOpenedAsAFileIsReadOnly(t *testing.T) {
+	c := etcdtest.Start(t, 1)
+	dir := t.TempDir()
+	n := startNode(t, c, fmt.Sprintf("ro%d/", prefixes.Add(1)), filepath.Join(dir, "replica.db"))
+	if err := storetest.Populate(n.st); err != nil {
+		t.Fatal(err)
+	}
+	n.stop()
+	s, err := store.Open(filepath.Join(dir, "replica.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, ok := s.Subscriber(num(storetest.AliceNumber)); !ok {
+		t.Fatal("replica opened as a file does not answer reads")
+	}
+	_, err = s.AddToList(store.Operator, storetest.Alice, store.ListBlocked, []string{"+12025559999"}, "")
+	if !errors.Is(err, store.ErrReadOnly) || !strings.Contains(err.Error(), "replica of an etcd store") {
+		t.Fatalf("write to the replica file: %v", err)
 	}
 }

@@ -151,7 +151,7 @@ func Open(cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	replica, err := boltkv.Open(cfg.ReplicaPath, boltkv.Options{NoSync: cfg.NoSync})
+	replica, err := boltkv.Open(cfg.ReplicaPath, boltkv.Options{NoSync: cfg.NoSync, Replica: true})
 	if err != nil {
 		return nil, fmt.Errorf("etcd replica: %w", err)
 	}
