@@ -196,7 +196,8 @@ reputation:
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("parsed\n%+v\nwant\n%+v", c, want)
 	}
-	if c.StorePath() != "/srv/lists.db" || c.DecisionLogPath() != "/srv/dec.db" {
+	// With store.backend etcd the store's local file is the replica.
+	if c.StorePath() != "/srv/replica.db" || c.DecisionLogPath() != "/srv/dec.db" {
 		t.Errorf("explicit paths not used: %s %s", c.StorePath(), c.DecisionLogPath())
 	}
 	keys, err := c.SIP.TokenSecrets()
