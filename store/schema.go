@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"callgate/e164"
 	"callgate/store/boltkv"
@@ -83,9 +84,30 @@ func (s *Store) readSchema() (version uint32, hasData bool, err error) {
 // checkSchema initialises a new key space, refuses a newer one and
 // migrates an older one step by step.
 func (s *Store) checkSchema() error {
-	version, hasData, err := s.readSchema()
-	if err != nil {
-		return err
+	var (
+		version uint32
+		hasData bool
+		err     error
+	)
+	// A new key space is initialised by the first node to get there; the
+	// others see their initialisation conflict and read the schema again
+	// once their replica has it.
+	for attempt := 0; ; attempt++ {
+		if version, hasData, err = s.readSchema(); err != nil {
+			return err
+		}
+		if version != 0 || hasData || s.opts.ReadOnly {
+			break
+		}
+		_, err := s.kv.Txn(context.Background(), []kv.Cmp{{Key: keySchema}},
+			[]kv.Op{kv.Put(keySchema, binary.BigEndian.AppendUint32(nil, SchemaVersion))})
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, kv.ErrConflict) || attempt == 50 {
+			return fmt.Errorf("initialise the schema: %w", err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	switch {
 	case version == SchemaVersion:
@@ -98,13 +120,6 @@ func (s *Store) checkSchema() error {
 		return fmt.Errorf("not a callgate store (no schema version); cannot initialise it read-only")
 	case s.opts.ReadOnly:
 		return fmt.Errorf("schema version %d needs migration to %d; open it read-write once", version, SchemaVersion)
-	case version == 0:
-		_, err := s.kv.Txn(context.Background(), []kv.Cmp{{Key: keySchema}},
-			[]kv.Op{kv.Put(keySchema, binary.BigEndian.AppendUint32(nil, SchemaVersion))})
-		if errors.Is(err, kv.ErrConflict) {
-			return s.checkSchema() // another node initialised it first
-		}
-		return err
 	}
 	big, ok := s.kv.(unlimitedTxn)
 	if !ok {
