@@ -46,12 +46,16 @@ type healthSource struct {
 	critical bool
 }
 
-// healthSources are the tiers (critical: each tier's Ready) and the
-// decision log (not critical: calls are answered while it fails).
+// healthSources are the tiers (critical: each tier's Ready), the store
+// and the decision log (not critical: calls are answered from a stale
+// replica, and while the log fails).
 func (d *Daemon) healthSources() []healthSource {
 	var hs []healthSource
 	for _, t := range d.tiers {
 		hs = append(hs, healthSource{t.Name(), t.Ready, true})
+	}
+	if d.st != nil {
+		hs = append(hs, healthSource{"store", d.storeHealth, false})
 	}
 	if l := d.dlog; l != nil {
 		hs = append(hs, healthSource{"decision_log", l.Health, false})

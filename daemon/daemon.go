@@ -17,6 +17,7 @@ import (
 	"callgate/policy"
 	"callgate/policy/decisionlog"
 	"callgate/store"
+	"callgate/store/etcdkv"
 )
 
 // Options are what the program running the daemon (cmd/callgate) lends it.
@@ -41,7 +42,8 @@ type Daemon struct {
 	log  *slog.Logger
 
 	st      *store.Store
-	stFile  os.FileInfo // the store file as opened, to recognise it by identity
+	etcd    *etcdkv.Backend // store.backend etcd; nil with bbolt
+	stFile  os.FileInfo     // the store file (or etcd replica) as opened, to recognise it by identity
 	dlog    *decisionlog.Log
 	decider policy.Decider // the engine, logged and counted
 	fraud   *fraudPart     // the toll-fraud monitor (fraud.go); nil when off
@@ -103,15 +105,10 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	}
 	addWriterProc(cfg, d.log)
 
-	storePath := cfg.StorePath()
-	d.st, err = store.Open(storePath, store.Options{Timeout: cfg.Store.LockTimeout})
+	storePath, err := d.openStore()
 	if err != nil {
-		if errors.Is(err, store.ErrDatabaseBusy) {
-			return fmt.Errorf("%s is in use by another process: is another 'callgate serve' running, or an operator command (import) still working? Stop it, or give this daemon its own --data directory", storePath)
-		}
 		return err
 	}
-	d.undo = append(d.undo, func() { d.st.Close() })
 	// Operator commands name the store by path; the daemon answers only for
 	// the file it holds (the path may since point at a new file).
 	if d.stFile, err = os.Stat(storePath); err != nil {
@@ -158,6 +155,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	// Counting is O(1) (store.Counts), so every scrape may be fresh; the
 	// second only guards against scrape storms.
 	d.m.WatchStore(func() (metrics.StoreSizes, error) { return storeSizes(d.st), nil }, time.Second)
+	d.watchStoreHealth(d.m)
 	d.m.GaugeFunc("ready", "1 while every tier is serving, 0 while starting or shutting down.", nil, func() float64 {
 		if d.ready.Load() {
 			return 1

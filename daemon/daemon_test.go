@@ -35,7 +35,7 @@ func TestStartAndShutdownOrder(t *testing.T) {
 	if err := d.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if code, body := get(t, "http://"+d.AdminAddr()+"/readyz"); code != 200 || body != "ready\none: ok\ntwo: ok\ndecision_log: ok\n" {
+	if code, body := get(t, "http://"+d.AdminAddr()+"/readyz"); code != 200 || body != "ready\none: ok\ntwo: ok\nstore: ok\ndecision_log: ok\n" {
 		t.Errorf("/readyz: %d %q", code, body)
 	}
 	if err := d.Shutdown(); err != nil {
@@ -88,7 +88,7 @@ func TestReadyzShowsEachTier(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Shutdown()
-	if code, body := get(t, "http://"+d.AdminAddr()+"/readyz"); code != 503 || body != "not ready\none: ok\ntwo: boom\ndecision_log: ok\n" {
+	if code, body := get(t, "http://"+d.AdminAddr()+"/readyz"); code != 503 || body != "not ready\none: ok\ntwo: boom\nstore: ok\ndecision_log: ok\n" {
 		t.Errorf("/readyz: %d %q", code, body)
 	}
 	if code, body := get(t, "http://"+d.AdminAddr()+"/healthz"); code != 200 || body != "ok\n" {

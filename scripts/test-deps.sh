@@ -2,7 +2,8 @@
 # Installs the real protocol peers the tests run against (tshark judges our
 # SS7 encoding, sipp drives the SIP tier, secsipidx signs and verifies
 # STIR/SHAKEN PASSporTs that are not ours, espeak-ng and sox make and check
-# the prompts the phones recognise). Tests never skip when a peer is
+# the prompts the phones recognise, etcd is the store's shared system of
+# record). Tests never skip when a peer is
 # missing, so this must succeed before `go test` runs.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ command -v sipp   >/dev/null 2>&1 || need+=(sip-tester)
 command -v secsipidx >/dev/null 2>&1 || need+=(secsipidx)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 command -v sox       >/dev/null 2>&1 || need+=(sox)
+command -v etcd   >/dev/null 2>&1 || need+=(etcd-server)   # store/etcdkv's clusters on loopback
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

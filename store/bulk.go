@@ -1,34 +1,56 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
 	"callgate/e164"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // BulkLoader creates subscribers and list rows with few, large
 // transactions. It exists for initial loads of big data sets and for test
 // fixtures (store/storetest); day-to-day writes use the ordinary methods.
 type BulkLoader struct {
-	s       *Store
-	tx      *bolt.Tx
-	pending int // puts in the open transaction
-	err     error
+	s     *Store
+	t     txn
+	taken *bulkTaken
+	lists map[listKey]*bulkList
+	rows  int // rows pending in lists
+	err   error
 }
 
-// bulkCommitEvery bounds the dirty pages one bulk transaction holds in memory.
-const bulkCommitEvery = 1 << 20
+// bulkTaken is what the pending batch has given out: names, numbers and
+// subscriber IDs the index does not know yet.
+type bulkTaken struct {
+	names   map[string]bool
+	numbers map[e164.Number]uint32
+	subs    map[string]uint32 // name -> id
+	started bool
+	next    uint32
+	seqMod  int64
+}
+
+func (b *bulkTaken) nextID() uint32 {
+	b.next++
+	return b.next
+}
+
+// bulkList is the rows a batch adds to one list.
+type bulkList struct {
+	nums  []e164.Number // sorted, unique
+	notes map[e164.Number]string
+}
+
+// bulkRowsEvery bounds the list rows one batch holds in memory.
+const bulkRowsEvery = 1 << 20
 
 // BulkLoad runs fn with a loader while holding the writer lock, committing
-// every million or so rows, then rebuilds the in-memory index from the file.
-// Unlike Import it is NOT atomic as a whole: if fn fails or the process
-// dies, what was committed so far stays (each committed transaction is
+// in batches as large as the backend allows (a million or so rows on
+// bbolt). Unlike Import it is NOT atomic as a whole: if fn fails or the
+// process dies, what was committed so far stays (each committed batch is
 // complete and consistent). The first error from any loader method is
-// sticky: later calls return it and BulkLoad rolls back the open
-// transaction.
+// sticky: later calls return it and BulkLoad drops the pending batch.
 func (s *Store) BulkLoad(fn func(*BulkLoader) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -36,21 +58,13 @@ func (s *Store) BulkLoad(fn func(*BulkLoader) error) error {
 		return fmt.Errorf("bulk load: %w", err)
 	}
 	l := &BulkLoader{s: s}
+	l.reset()
 	err := fn(l)
 	if err == nil {
 		err = l.err
 	}
 	if err == nil {
-		err = l.commit()
-	}
-	if l.tx != nil {
-		_ = l.tx.Rollback()
-		l.tx = nil
-	}
-	// The loader updated the index optimistically for name and number
-	// checks; make it exactly what the file now holds.
-	if rerr := s.rebuildIndex(); rerr != nil && err == nil {
-		err = rerr
+		err = l.flush()
 	}
 	if err != nil {
 		return fmt.Errorf("bulk load: %w", err)
@@ -58,54 +72,96 @@ func (s *Store) BulkLoad(fn func(*BulkLoader) error) error {
 	return nil
 }
 
-func (l *BulkLoader) begin() error {
-	if l.err != nil {
-		return l.err
+func (l *BulkLoader) reset() {
+	l.t.reset()
+	l.taken = &bulkTaken{names: map[string]bool{}, numbers: map[e164.Number]uint32{}, subs: map[string]uint32{}}
+	l.lists = map[listKey]*bulkList{}
+	l.rows = 0
+}
+
+// full says whether the batch should be committed before it grows.
+func (l *BulkLoader) full() bool {
+	lim := l.s.kv.Limits()
+	return len(l.t.ops)+8 >= lim.MaxOps || len(l.t.cmps)+8 >= lim.MaxOps || l.t.bytes+4096 >= lim.MaxBytes ||
+		l.rows >= bulkRowsEvery
+}
+
+// flush commits the pending subscribers, then the pending list rows.
+func (l *BulkLoader) flush() error {
+	s := l.s
+	if len(l.t.ops) > 0 {
+		if l.taken.started {
+			l.t.cmp(seqKey(bSubscribers), l.taken.seqMod)
+			l.t.put(seqKey(bSubscribers), u64(uint64(l.taken.next)))
+		}
+		if _, err := s.commit(&l.t); err != nil {
+			return fmt.Errorf("commit a batch of subscribers: %w", err)
+		}
 	}
-	if l.tx == nil {
-		tx, err := l.s.db.Begin(true)
-		if err != nil {
-			l.err = err
+	keys := make([]listKey, 0, len(l.lists))
+	for k := range l.lists {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b listKey) int {
+		return cmpU64(makeGrp(a.kind, a.owner, a.list), makeGrp(b.kind, b.owner, b.list))
+	})
+	lim := s.kv.Limits()
+	for len(keys) > 0 {
+		// As many lists as fit one transaction; a list too large alone is
+		// staged like an import.
+		var t txn
+		n := 0
+		s.applyMu.Lock()
+		var err error
+		for n < len(keys) {
+			var one txn
+			if err = s.inPlaceOps(&one, []*listEdit{l.edit(keys[n])}, lim); err != nil {
+				break
+			}
+			if n > 0 && (len(t.ops)+len(one.ops) > lim.MaxOps || len(t.cmps)+len(one.cmps) > lim.MaxOps || t.bytes+one.bytes > lim.MaxBytes) {
+				break
+			}
+			for _, c := range one.cmps {
+				t.cmp(c.Key, c.ModRev)
+			}
+			for _, op := range one.ops {
+				t.set(op)
+			}
+			n++
+		}
+		s.applyMu.Unlock()
+		switch {
+		case n > 0:
+			if _, err := s.commit(&t); err != nil {
+				return fmt.Errorf("commit a batch of list rows: %w", err)
+			}
+		case errors.Is(err, errStage):
+			k := keys[0]
+			if err := s.stage(func() ([]*listEdit, error) { return []*listEdit{l.edit(k)}, nil }, nil, true); err != nil {
+				return fmt.Errorf("stage a large list: %w", err)
+			}
+			n = 1
+		case err != nil:
 			return err
 		}
-		l.tx = tx
-		// Bulk rows arrive in ascending key order: pack pages full.
-		tx.Bucket(bktEntries).FillPercent = 1.0
+		keys = keys[n:]
 	}
+	l.reset()
 	return nil
 }
 
-func (l *BulkLoader) commit() error {
-	if l.tx == nil {
-		return nil
-	}
-	err := l.tx.Commit()
-	l.tx, l.pending = nil, 0
-	if err != nil {
-		l.err = err
-	}
+// edit plans the batch's rows of list k against the index. Caller holds
+// applyMu; the owner exists (its creation was committed first).
+func (l *BulkLoader) edit(k listKey) *listEdit {
+	b := l.lists[k]
+	old := *l.s.ix.content(k)
+	return &listEdit{l: k, meta: *l.s.ix.listMeta(k), old: old, next: mergeSorted(old, b.nums), touched: b.nums,
+		noteOf: func(i int) string { return b.notes[b.nums[i]] }}
+}
+
+func (l *BulkLoader) fail(err error) error {
+	l.err = err
 	return err
-}
-
-func (l *BulkLoader) added(puts int) error {
-	l.pending += puts
-	if l.pending >= bulkCommitEvery {
-		return l.commit()
-	}
-	return nil
-}
-
-// step is a txRunner for the shared write code.
-func (l *BulkLoader) step(fn func(*bolt.Tx) error, apply func()) error {
-	if err := l.begin(); err != nil {
-		return err
-	}
-	if err := fn(l.tx); err != nil {
-		l.err = err
-		return err
-	}
-	apply()
-	return l.added(4)
 }
 
 // CreateSubscriber is Store.CreateSubscriber inside the bulk load.
@@ -113,21 +169,55 @@ func (l *BulkLoader) CreateSubscriber(spec SubscriberSpec) (Subscriber, error) {
 	if l.err != nil {
 		return Subscriber{}, l.err
 	}
-	sub, err := l.s.createSubscriber(spec, l.step)
-	if err != nil {
-		l.err = err
-		return Subscriber{}, fmt.Errorf("create subscriber: %w", err)
+	rec, err := l.s.subscriberRecord(spec)
+	if err == nil {
+		ix := &l.s.ix
+		l.s.applyMu.Lock()
+		if !l.taken.started {
+			sq := ix.seqs[bSubscribers]
+			l.taken.started, l.taken.next, l.taken.seqMod = true, uint32(sq.val), sq.mod
+		}
+		err = ix.planSubscriber(&l.t, &rec, spec, l.taken)
+		l.s.applyMu.Unlock()
 	}
-	return sub, nil
+	if err != nil {
+		return Subscriber{}, l.fail(fmt.Errorf("create subscriber: %w", err))
+	}
+	l.taken.names[rec.Name] = true
+	l.taken.subs[rec.Name] = rec.ID
+	for _, n := range rec.Numbers {
+		l.taken.numbers[n] = rec.ID
+	}
+	if l.full() {
+		if err := l.flush(); err != nil {
+			return Subscriber{}, l.fail(err)
+		}
+	}
+	return rec, nil
+}
+
+// resolve finds an owner in the index or among the batch's subscribers.
+func (l *BulkLoader) resolve(owner string) (ownerRef, error) {
+	if id, ok := l.taken.subs[owner]; ok {
+		return ownerRef{kindSubscriber, id, owner}, nil
+	}
+	if n, err := e164.Parse(owner); err == nil {
+		if id, ok := l.taken.numbers[n]; ok {
+			return ownerRef{kindSubscriber, id, owner}, nil
+		}
+	}
+	l.s.ix.mu.RLock()
+	defer l.s.ix.mu.RUnlock()
+	return l.s.ix.resolveOwner(owner)
 }
 
 // AddEntries puts numbers on owner's list (owner as for AddToList), with an
 // optional note. Numbers need not be sorted or unique.
 func (l *BulkLoader) AddEntries(owner string, list List, nums []e164.Number, note string) error {
-	if err := l.begin(); err != nil {
-		return err
+	if l.err != nil {
+		return l.err
 	}
-	o, err := l.s.ix.resolveOwner(owner)
+	o, err := l.resolve(owner)
 	if err == nil {
 		err = o.checkList(list)
 	}
@@ -140,31 +230,30 @@ func (l *BulkLoader) AddEntries(owner string, list List, nums []e164.Number, not
 		}
 	}
 	if err != nil {
-		l.err = fmt.Errorf("add entries for %s: %w", owner, err)
-		return l.err
+		return l.fail(fmt.Errorf("add entries for %s: %w", owner, err))
 	}
 	sorted := slices.Clone(nums)
 	slices.Sort(sorted)
 	sorted = slices.Compact(sorted)
-	dst, err := l.s.ix.listSlice(o.kind, o.id, list)
-	if err != nil {
-		l.err = err
-		return err
+	k := listKey{o.kind, o.id, list}
+	b := l.lists[k]
+	if b == nil {
+		b = &bulkList{notes: map[e164.Number]string{}}
+		l.lists[k] = b
 	}
-	merged := mergeSorted(*dst, sorted)
-	prefix := entryPrefix(o.kind, o.id, list)
-	puts, err := rewriteList(l.tx.Bucket(bktEntries), prefix, *dst, merged)
-	if err == nil && note != "" {
-		err = setNotes(l.tx.Bucket(bktNotes), prefix, sorted, note)
-		puts += len(sorted)
+	l.rows += len(sorted)
+	b.nums = mergeSorted(b.nums, sorted)
+	for _, n := range sorted {
+		if note != "" {
+			b.notes[n] = note
+		} else {
+			delete(b.notes, n)
+		}
 	}
-	if err != nil {
-		l.err = err
-		return err
+	if l.full() {
+		if err := l.flush(); err != nil {
+			return l.fail(err)
+		}
 	}
-	// Keep the index in step within the load (rebuilt exactly at the end).
-	l.s.ix.mu.Lock()
-	l.s.ix.setList(dst, o.kind, list, merged)
-	l.s.ix.mu.Unlock()
-	return l.added(puts + 1)
+	return nil
 }

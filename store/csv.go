@@ -29,10 +29,13 @@ package store
 //
 // Import works in two phases:
 // the file is read and validated as a stream (no lock held, so the daemon
-// keeps serving and accepting writes), then the rows are sorted and written
-// in ONE bbolt transaction. A process killed at any point therefore leaves
-// either none or all of the import in the file, and never touches what was
-// committed before. Memory is about 40 bytes per row plus the notes.
+// keeps serving and accepting writes), then the rows are sorted and
+// written: in one transaction if they fit etcd's default limits, else
+// staged under a new list generation and committed by one small
+// transaction (listwrite.go). A process killed at any point therefore
+// leaves either none or all of the import in the store, and never touches
+// what was committed before. Memory is about 40 bytes per row plus the
+// notes.
 
 import (
 	"bufio"
@@ -43,12 +46,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"slices"
 	"strings"
 
 	"callgate/e164"
-
-	bolt "go.etcd.io/bbolt"
+	"callgate/store/kv"
 )
 
 // ImportPhase says what an import is doing when it reports progress.
@@ -57,8 +60,8 @@ type ImportPhase uint8
 // Import phases.
 const (
 	PhaseRead   ImportPhase = iota + 1 // reading and validating: Done/Total in bytes (Total -1 if unknown)
-	PhaseWrite                         // writing rows into the transaction: Done/Total in rows
-	PhaseCommit                        // committing (one fsync'd write of the file); Done = Total = rows
+	PhaseWrite                         // writing rows (staging them if large): Done/Total in rows
+	PhaseCommit                        // committing (one small transaction); Done = Total = rows
 )
 
 func (p ImportPhase) String() string {
@@ -447,84 +450,38 @@ func unionLen(a, b []e164.Number) int {
 	return n + len(a) - i + len(b) - j
 }
 
-// importWrite writes the planned rows in one transaction and then swaps the
-// new list slices into the index.
+// importWrite writes the planned rows (see writeLists: one transaction if
+// they fit, else staged under a new generation and committed with one).
 func (s *Store) importWrite(rows []staged, notes []byte, opts *ImportOptions, rep *ImportReport) error {
-	report := func(ph ImportPhase, done, tot int64) {
-		if opts.Progress != nil {
-			opts.Progress(ImportProgress{ph, done, tot})
-		}
-	}
-	var plans []listPlan
 	counts := *rep
-	err := s.update(func(tx *bolt.Tx) error {
+	plan := func() ([]*listEdit, error) {
 		counts = *rep
-		plans = s.planImport(rows, opts.Replace, opts.MaxErrors, &counts)
+		plans := s.planImport(rows, opts.Replace, opts.MaxErrors, &counts)
 		if opts.Replace && counts.ErrorCount > 0 {
-			return errReplaceRefused
+			return nil, errReplaceRefused // an owner was deleted meanwhile
 		}
-		eb, nb := tx.Bucket(bktEntries), tx.Bucket(bktNotes)
-		eb.FillPercent = 0.9 // chunks mostly arrive in key order
-		total := int64(len(rows))
-		report(PhaseWrite, 0, total)
-		var done int64
+		edits := make([]*listEdit, 0, len(plans))
 		for _, p := range plans {
 			if p.ownerGone {
 				continue
 			}
 			kind, owner, list := splitGrp(p.grp)
-			prefix := entryPrefix(kind, owner, list)
-			if _, err := rewriteList(eb, prefix, *p.dst, p.newList); err != nil {
-				return fmt.Errorf("write %s: %w", ownerRef{kind: kind, id: owner, name: s.ix.ownerName(kind, owner)}, err)
+			l := listKey{kind, owner, list}
+			touched := make([]e164.Number, len(p.rows))
+			for i, r := range p.rows {
+				touched[i] = r.num
 			}
-			// Notes: a row's note (possibly none) replaces the old one.
-			hadNotes := false
-			if p.replaceOld {
-				if _, err := deletePrefix(nb, prefix); err != nil {
-					return err
-				}
-			} else {
-				hadNotes = hasKeyWithPrefix(nb, prefix)
-			}
-			var keys []byte // bbolt keeps Put keys until commit
-			for _, r := range p.rows {
-				if r.noteLen == 0 && !hadNotes {
-					continue
-				}
-				if keys == nil {
-					keys = make([]byte, 0, 14*len(p.rows))
-				}
-				k := keys[len(keys) : len(keys)+14 : len(keys)+14]
-				keys = keys[:len(keys)+14]
-				putEntryKey(k, kind, owner, list, r.num)
-				var err error
-				if r.noteLen > 0 {
-					err = nb.Put(k, notes[r.noteOff:r.noteOff+uint32(r.noteLen):r.noteOff+uint32(r.noteLen)])
-				} else {
-					err = nb.Delete(k)
-				}
-				if err != nil {
-					return fmt.Errorf("write note of line %d: %w", r.line, err)
-				}
-			}
-			before := done
-			done += int64(len(p.rows))
-			if done>>16 != before>>16 {
-				report(PhaseWrite, done, total)
-			}
+			prows := p.rows
+			edits = append(edits, &listEdit{l: l, name: s.ix.ownerName(kind, owner), meta: *s.ix.listMeta(l),
+				old: *p.dst, next: p.newList, touched: touched, replaceNotes: p.replaceOld,
+				noteOf: func(i int) string {
+					r := prows[i]
+					return string(notes[r.noteOff : r.noteOff+uint32(r.noteLen)])
+				}})
 		}
-		report(PhaseCommit, done, total)
-		return nil
-	}, func() {
-		s.ix.mu.Lock()
-		for _, p := range plans {
-			if !p.ownerGone {
-				kind, _, list := splitGrp(p.grp)
-				s.ix.setList(p.dst, kind, list, p.newList)
-			}
-		}
-		s.ix.mu.Unlock()
-	})
+		return edits, nil
+	}
+	err := s.writeLists(plan, opts.Progress)
 	if errors.Is(err, errReplaceRefused) {
 		*rep = counts
 		rep.refuse()
@@ -557,55 +514,78 @@ func (s *Store) Export(w io.Writer, opts ExportOptions) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("export: %w", err)
 		}
-		prefix = entryPrefix(o.kind, o.id, opts.List)[:5]
+		prefix = listKey{o.kind, o.id, opts.List}.bytes()[:5]
 		if opts.List != 0 {
-			prefix = entryPrefix(o.kind, o.id, opts.List)
+			prefix = listKey{o.kind, o.id, opts.List}.bytes()
 		}
 	}
 	bw := bufio.NewWriterSize(w, 256<<10)
 	cw := csv.NewWriter(bw)
 	n := 0
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.kv.View(func(r kv.Reader) error {
 		if err := cw.Write([]string{"owner", "list", "number", "note"}); err != nil {
 			return err
 		}
+		gens, err := effectiveGens(r)
+		if err != nil {
+			return err
+		}
+		start, end := bucketPrefix(bEntries), prefixEnd(bucketPrefix(bEntries))
+		if prefix != nil {
+			start = key(bEntries, prefix...)
+			end = prefixEnd(start)
+		}
+		// Notes are walked alongside the rows: both are in key order.
+		noteNext, noteStop := iter.Pull2(func(yield func([]byte, []byte) bool) {
+			p, ep := bucketPrefix(bNotes), len(bucketPrefix(bEntries))
+			nstart := key(bNotes, start[ep:]...)
+			_ = r.Range(nstart, prefixEnd(nstart), func(k, v []byte, _ int64) error {
+				if !yield(k[len(p):], v) {
+					return errStop
+				}
+				return nil
+			})
+		})
+		defer noteStop()
+		noteKey, noteVal, _ := noteNext()
 		var (
-			curOwner [5]byte
+			curList  [6]byte
 			ownerStr string
+			skip     bool
 			rec      = make([]string, 4)
 			numBuf   []byte
+			rowKey   = make([]byte, 22)
 		)
-		c := tx.Bucket(bktEntries).Cursor()
-		nc := tx.Bucket(bktNotes).Cursor()
-		k, v := c.First()
-		noteKey, noteVal := nc.First()
-		if prefix != nil {
-			k, v = c.Seek(prefix)
-			noteKey, noteVal = nc.Seek(prefix)
-		}
-		rowKey := make([]byte, 14)
-		for ; k != nil; k, v = c.Next() {
-			if prefix != nil && !bytes.HasPrefix(k, prefix) {
-				break
-			}
-			if len(k) != 14 {
+		p := len(bucketPrefix(bEntries))
+		return r.Range(start, end, func(fk, v []byte, _ int64) error {
+			k := fk[p:]
+			if len(k) != 22 {
 				return fmt.Errorf("entries key %x: bad length", k)
 			}
-			if opts.List != 0 && List(k[5]) != opts.List {
-				continue
-			}
-			if ownerStr == "" || string(k[:5]) != string(curOwner[:]) {
-				copy(curOwner[:], k[:5])
-				var err error
-				if ownerStr, err = exportOwner(tx, k[0], binary.BigEndian.Uint32(k[1:5])); err != nil {
+			if ownerStr == "" && !skip || string(k[:6]) != string(curList[:]) {
+				copy(curList[:], k[:6])
+				l, err := parseListKey(k)
+				if err != nil {
 					return err
 				}
+				skip = opts.List != 0 && l.list != opts.List
+				if !skip {
+					ownerStr, err = exportOwner(r, l.kind, l.owner)
+					if errors.Is(err, ErrNotFound) {
+						skip = true // rows of a deleted owner: garbage
+					} else if err != nil {
+						return err
+					}
+				}
 			}
-			copy(rowKey, k[:6])
+			if skip || binary.BigEndian.Uint64(k[6:14]) != gens[[6]byte(k[:6])] {
+				return nil // not the list's effective generation
+			}
+			copy(rowKey, k[:14])
 			for i := 0; i+8 <= len(v); i += 8 {
-				copy(rowKey[6:], v[i:i+8])
+				copy(rowKey[14:], v[i:i+8])
 				for noteKey != nil && bytes.Compare(noteKey, rowKey) < 0 {
-					noteKey, noteVal = nc.Next()
+					noteKey, noteVal, _ = noteNext()
 				}
 				note := ""
 				if noteKey != nil && bytes.Equal(noteKey, rowKey) {
@@ -618,32 +598,62 @@ func (s *Store) Export(w io.Writer, opts ExportOptions) (int, error) {
 				}
 				n++
 			}
-		}
-		cw.Flush()
-		if err := cw.Error(); err != nil {
-			return err
-		}
-		return bw.Flush()
+			return nil
+		})
 	})
+	if err == nil {
+		cw.Flush()
+		if err = cw.Error(); err == nil {
+			err = bw.Flush()
+		}
+	}
 	if err != nil {
 		return n, fmt.Errorf("export after %d rows: %w", n, err)
 	}
 	return n, nil
 }
 
+// effectiveGens returns, from a snapshot, each list's effective generation
+// where it is not 0: the committed generation marking it that was
+// committed last.
+func effectiveGens(r kv.Reader) (map[[6]byte]uint64, error) {
+	committed := map[uint64]int64{}
+	err := rangeBucket(r, bGens, func(k, _ []byte, mod int64) error {
+		g, err := decodeU64(k)
+		committed[g] = mod
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out, at := map[[6]byte]uint64{}, map[[6]byte]int64{}
+	err = rangeBucket(r, bMarks, func(k, _ []byte, _ int64) error {
+		l, g, err := parseMark(k)
+		if err != nil {
+			return err
+		}
+		lk := [6]byte(l.bytes())
+		if rev, ok := committed[g]; ok && rev > at[lk] {
+			out[lk], at[lk] = g, rev
+		}
+		return nil
+	})
+	return out, err
+}
+
 // exportOwner names a list owner the way Import reads it, from the
 // snapshot being exported.
-func exportOwner(tx *bolt.Tx, kind byte, id uint32) (string, error) {
+func exportOwner(r kv.Reader, kind byte, id uint32) (string, error) {
 	switch kind {
 	case kindProvider:
 		var p Provider
-		if err := getJSON(tx.Bucket(bktProviders), id, &p); err != nil {
+		if err := getJSON(r, idKey(bProviders, id), &p); err != nil {
 			return "", err
 		}
 		return ProviderPrefix + p.Name, nil
 	case kindSubscriber:
 		var sub Subscriber
-		if err := getJSON(tx.Bucket(bktSubscribers), id, &sub); err != nil {
+		if err := getJSON(r, idKey(bSubscribers, id), &sub); err != nil {
 			return "", err
 		}
 		if len(sub.Numbers) > 0 {
@@ -654,10 +664,13 @@ func exportOwner(tx *bolt.Tx, kind byte, id uint32) (string, error) {
 	return "", fmt.Errorf("entries owner kind %q unknown", kind)
 }
 
-func getJSON(b *bolt.Bucket, id uint32, v any) error {
-	data := b.Get(u32(id))
-	if data == nil {
-		return fmt.Errorf("record %d in %s: %w", id, "bucket", ErrNotFound)
+func getJSON(r kv.Reader, k []byte, v any) error {
+	data, mod, err := r.Get(k)
+	if err != nil {
+		return err
+	}
+	if mod == 0 {
+		return fmt.Errorf("record %q: %w", k, ErrNotFound)
 	}
 	return json.Unmarshal(data, v)
 }

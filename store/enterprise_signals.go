@@ -7,8 +7,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // This file holds what the signal packages (keys/) need of an enterprise
@@ -102,15 +100,18 @@ func (g *EnterpriseSignals) TokenMatches(secret []byte) bool {
 }
 
 // UpdateEnterpriseSignals changes an enterprise's signal settings: fn
-// edits a copy, which is validated and written in one transaction.
+// edits a copy, which is validated and written in one transaction. fn may
+// run more than once (a concurrent change to the enterprise makes the
+// store plan again); the last run's result is what is stored.
 func (s *Store) UpdateEnterpriseSignals(name string, fn func(*EnterpriseSignals) error) (Enterprise, error) {
 	var out Enterprise
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.write(func(t *txn) error {
 		id, ok := s.ix.entByName[name]
 		if !ok {
 			return fmt.Errorf("enterprise %q: %w", name, ErrNotFound)
 		}
-		out = *s.ix.ents[id]
+		st := s.ix.ents[id]
+		out = st.rec
 		out.Numbers = slices.Clone(out.Numbers)
 		out.Signals.TokenHash = slices.Clone(out.Signals.TokenHash)
 		if err := fn(&out.Signals); err != nil {
@@ -119,12 +120,8 @@ func (s *Store) UpdateEnterpriseSignals(name string, fn func(*EnterpriseSignals)
 		if err := out.Signals.Validate(); err != nil {
 			return fmt.Errorf("enterprise %s: %w", name, err)
 		}
-		return putJSON(tx.Bucket(bktEnterprises), id, &out)
-	}, func() {
-		rec := out
-		s.ix.mu.Lock()
-		s.ix.ents[out.ID] = &rec
-		s.ix.mu.Unlock()
+		t.cmp(idKey(bEnterprises, id), st.mod)
+		return t.putJSON(idKey(bEnterprises, id), &out)
 	})
 	if err != nil {
 		return Enterprise{}, fmt.Errorf("update enterprise: %w", err)
@@ -133,13 +130,14 @@ func (s *Store) UpdateEnterpriseSignals(name string, fn func(*EnterpriseSignals)
 }
 
 // EnterpriseInfo returns the enterprise with internal ID id, sharing its
-// slices with the index (callers must not modify them). Hot-path safe:
-// one read lock, no allocation; the call path reads the brand here.
+// slices with the index (callers must not modify them; the index never
+// changes a published record in place). Hot-path safe: one read lock, no
+// allocation; the call path reads the brand here.
 func (s *Store) EnterpriseInfo(id uint32) (*Enterprise, bool) {
 	s.ix.mu.RLock()
 	var e *Enterprise
-	if int(id) < len(s.ix.ents) {
-		e = s.ix.ents[id]
+	if int(id) < len(s.ix.ents) && s.ix.ents[id] != nil {
+		e = &s.ix.ents[id].rec
 	}
 	s.ix.mu.RUnlock()
 	return e, e != nil

@@ -2,18 +2,16 @@ package store
 
 import (
 	"fmt"
-	"strings"
 
-	bolt "go.etcd.io/bbolt"
+	"callgate/store/kv"
 )
 
 // The fraud signal's state (lockdowns, its audit log, daily spend, the rate
 // table; see package fraud, State) lives in this store, so it is kept and
-// replicated with the tenants it is about. The store does not read it: it
+// replicated with the tenants it is about (over etcd, every node sees a
+// lockdown through the change feed). The store does not interpret it: it
 // holds opaque values under the signal's own keys, in the bucket "fraud",
-// created by the first write (a file without it reads as empty).
-
-var bktFraud = []byte("fraud")
+// and the index skips them.
 
 // FraudOp is one write of FraudWrite: Value under Key, or Key deleted.
 type FraudOp struct {
@@ -22,61 +20,50 @@ type FraudOp struct {
 	Delete bool
 }
 
+func fraudKey(key string) []byte { return append([]byte(bFraud+"/"), key...) }
+
 // FraudGet returns the value under key (a copy).
 func (s *Store) FraudGet(key string) ([]byte, bool, error) {
 	var out []byte
 	var ok bool
-	err := s.view(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bktFraud)
-		if b == nil {
-			return nil
+	err := s.kv.View(func(r kv.Reader) error {
+		v, _, err := r.Get(fraudKey(key))
+		if err != nil || v == nil {
+			return err
 		}
-		if v := b.Get([]byte(key)); v != nil {
-			out, ok = append([]byte{}, v...), true
-		}
+		out, ok = append([]byte{}, v...), true
 		return nil
 	})
 	return out, ok, err
 }
 
 // FraudScan calls fn for every key starting with prefix, in key order,
-// inside one read transaction; fn must not keep value.
+// inside one consistent snapshot; fn must not keep value.
 func (s *Store) FraudScan(prefix string, fn func(key string, value []byte) error) error {
-	return s.view(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bktFraud)
-		if b == nil {
-			return nil
-		}
-		c := b.Cursor()
-		for k, v := c.Seek([]byte(prefix)); k != nil && strings.HasPrefix(string(k), prefix); k, v = c.Next() {
-			if err := fn(string(k), v); err != nil {
-				return err
-			}
-		}
-		return nil
+	start := fraudKey(prefix)
+	n := len(bFraud) + 1
+	return s.kv.View(func(r kv.Reader) error {
+		return r.Range(start, kv.PrefixEnd(start), func(k, v []byte, _ int64) error {
+			return fn(string(k[n:]), v)
+		})
 	})
 }
 
 // FraudWrite applies ops in one transaction.
 func (s *Store) FraudWrite(ops []FraudOp) error {
-	return s.update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bktFraud)
-		if err != nil {
-			return err
+	for _, op := range ops {
+		if op.Key == "" {
+			return fmt.Errorf("fraud state: empty key: %w", ErrInvalid)
 		}
+	}
+	return s.write(func(t *txn) error {
 		for _, op := range ops {
-			if op.Key == "" {
-				return fmt.Errorf("fraud state: empty key: %w", ErrInvalid)
-			}
 			if op.Delete {
-				err = b.Delete([]byte(op.Key))
+				t.del(fraudKey(op.Key))
 			} else {
-				err = b.Put([]byte(op.Key), op.Value)
-			}
-			if err != nil {
-				return fmt.Errorf("fraud state %s: %w", op.Key, err)
+				t.put(fraudKey(op.Key), op.Value)
 			}
 		}
 		return nil
-	}, nil)
+	})
 }

@@ -1,25 +1,24 @@
 package store
 
 import (
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
 
 	"callgate/e164"
-
-	bolt "go.etcd.io/bbolt"
 )
 
-// index is the in-memory read side, a pure function of the bbolt file. Lists
-// are kept per (owner, list) as sorted []e164.Number (8 bytes a row, binary
-// search), not as a Go map entry per row: 10,000,000 rows cost about 80 MB.
+// index is the in-memory read side, a pure function of the key space at
+// revision rev. Lists are kept per (owner, list) as sorted []e164.Number (8
+// bytes a row, binary search), not as a Go map entry per row: 10,000,000
+// rows cost about 80 MB.
 //
-// Locking: readers take mu.RLock for one lookup. The writer (holding
-// Store.wmu) builds replacement slices and records outside mu, then swaps
-// them in under mu.Lock, so readers wait at most for a few pointer stores.
-// Slices that have been published are never modified in place.
+// Locking: readers take mu.RLock for one lookup. The change-feed applier
+// (holding Store.applyMu, the only goroutine that changes the index)
+// builds replacement slices and records outside mu, then swaps them in
+// under mu.Lock, so readers wait at most for a few pointer stores. Slices
+// that have been published are never modified in place. Writers plan
+// their transactions under applyMu and may read everything without mu.
 type index struct {
 	mu sync.RWMutex
 
@@ -27,13 +26,13 @@ type index struct {
 	entByNum map[e164.Number]uint32 // enterprise numbers
 	// Hot per-subscriber data lives in value arrays indexed by ID, so a
 	// lookup costs one dependent memory access less than going through
-	// subs. views[id].ID == 0 means no such subscriber. Writers replace
-	// elements (and grow the arrays) only under mu.Lock.
+	// subs. views[id].ID == 0 means no such subscriber. The applier
+	// replaces elements (and grows the arrays) only under mu.Lock.
 	views []SubscriberView   // effective settings
 	lists [][2][]e164.Number // VIP, Blocked
 	subs  []*subState        // by ID; nil = no such subscriber (cold data)
 	provs []*provState       // by ID
-	ents  []*Enterprise      // by ID
+	ents  []*entState        // by ID
 
 	subByName  map[string]uint32
 	provByName map[string]uint32
@@ -44,19 +43,65 @@ type index struct {
 	defRoute     Route
 	defRouteOK   bool
 
+	allocs []allocation // sorted by First, disjoint
+
 	rows rowCounts // list row totals for Counts, kept by setList/dropLists
+
+	// What writers compare against: mod revisions of what they read.
+	rev             int64            // revision applied
+	routeMod        map[string]int64 // routes/<name>
+	defaultRouteMod int64            // meta/default_route
+	gen             uint64           // meta/gen: generation committed last
+	genMod          int64
+	listsMod        int64 // meta/lists
+	allocMod        int64 // meta/allocations
+	seqs            map[string]seqState
+
+	// List generations (see keys.go).
+	committed map[uint64]int64     // gen -> revision its gens/ record was written at
+	staging   map[uint64]int64     // gen -> mod revision of its staging/ record
+	marks     map[uint64][]listKey // gen -> lists it holds
 }
+
+type seqState struct {
+	val uint64
+	mod int64
+}
+
+// listMeta is what the index knows about a list besides its rows.
+type listMeta struct {
+	gen    uint64 // effective generation (0: never imported in bulk)
+	genRev int64  // revision gen was committed at (0 for generation 0)
+	lvRev  int64  // mod revision of lv/<list>: last in-place change
+}
+
+// rev is the revision of the list's last change of content.
+func (m listMeta) rev() int64 { return max(m.genRev, m.lvRev) }
 
 type subState struct {
 	rec Subscriber // as stored; slices never modified in place
+	mod int64      // mod revision of its record
 	pin []byte     // bcrypt hash, nil = none
+	lm  [2]listMeta
 }
 
 type provState struct {
 	rec     Provider
+	mod     int64
 	blocked []e164.Number
-	route   Route // resolved egress route (own or platform default)
+	lm      listMeta // of blocked
+	route   Route    // resolved egress route (own or platform default)
 	routeOK bool
+}
+
+type entState struct {
+	rec Enterprise
+	mod int64
+}
+
+type allocation struct {
+	Range
+	provider uint32
 }
 
 func listSlot(l List) int { return int(l) - 1 }
@@ -204,154 +249,7 @@ func (ix *index) resolveRoutes() {
 	}
 }
 
-// ---- building ----
-
-// rebuildIndex scans the whole file and replaces the index.
-func (s *Store) rebuildIndex() error {
-	nx := index{
-		byNumber:   make(map[e164.Number]uint32),
-		entByNum:   make(map[e164.Number]uint32),
-		subByName:  make(map[string]uint32),
-		provByName: make(map[string]uint32),
-		entByName:  make(map[string]uint32),
-		routes:     make(map[string]Route),
-	}
-	err := s.db.View(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bktProviders).ForEach(func(k, v []byte) error {
-			p := new(provState)
-			if err := json.Unmarshal(v, &p.rec); err != nil {
-				return fmt.Errorf("provider %x: %w", k, err)
-			}
-			nx.provs = growSet(nx.provs, p.rec.ID, p)
-			nx.provByName[p.rec.Name] = p.rec.ID
-			return nil
-		}); err != nil {
-			return err
-		}
-		pins := tx.Bucket(bktPINs)
-		if err := tx.Bucket(bktSubscribers).ForEach(func(k, v []byte) error {
-			st := new(subState)
-			if err := json.Unmarshal(v, &st.rec); err != nil {
-				return fmt.Errorf("subscriber %x: %w", k, err)
-			}
-			if h := pins.Get(k); h != nil {
-				st.pin = slices.Clone(h)
-			}
-			nx.subs = growSet(nx.subs, st.rec.ID, st)
-			nx.growSubs(st.rec.ID)
-			nx.subByName[st.rec.Name] = st.rec.ID
-			for _, n := range st.rec.Numbers {
-				nx.byNumber[n] = st.rec.ID
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bktEnterprises).ForEach(func(k, v []byte) error {
-			e := new(Enterprise)
-			if err := json.Unmarshal(v, e); err != nil {
-				return fmt.Errorf("enterprise %x: %w", k, err)
-			}
-			nx.ents = growSet(nx.ents, e.ID, e)
-			nx.entByName[e.Name] = e.ID
-			for _, n := range e.Numbers {
-				nx.entByNum[n] = e.ID
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bktRoutes).ForEach(func(k, v []byte) error {
-			var r Route
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("route %q: %w", k, err)
-			}
-			nx.routes[r.Name] = r
-			return nil
-		}); err != nil {
-			return err
-		}
-		nx.defaultRoute = string(tx.Bucket(bktMeta).Get(keyDefaultRoute))
-		return nx.loadEntries(tx)
-	})
-	if err != nil {
-		return err
-	}
-	for _, st := range nx.subs {
-		if st == nil {
-			continue
-		}
-		p := nx.prov(st.rec.ProviderID)
-		if p == nil {
-			return fmt.Errorf("subscriber %s: provider id %d missing", st.rec.Name, st.rec.ProviderID)
-		}
-		st.rec.Provider = p.rec.Name
-		nx.views[st.rec.ID] = effective(&st.rec, &p.rec, st.pin != nil)
-	}
-	for _, e := range nx.ents {
-		if e != nil && e.ProviderID != 0 {
-			if p := nx.prov(e.ProviderID); p != nil {
-				e.Provider = p.rec.Name
-			}
-		}
-	}
-	nx.resolveRoutes()
-	nx.countRows()
-
-	s.ix.mu.Lock()
-	defer s.ix.mu.Unlock()
-	s.ix.byNumber, s.ix.entByNum = nx.byNumber, nx.entByNum
-	s.ix.subs, s.ix.provs, s.ix.ents = nx.subs, nx.provs, nx.ents
-	s.ix.views, s.ix.lists = nx.views, nx.lists
-	s.ix.subByName, s.ix.provByName, s.ix.entByName = nx.subByName, nx.provByName, nx.entByName
-	s.ix.routes, s.ix.defaultRoute = nx.routes, nx.defaultRoute
-	s.ix.defRoute, s.ix.defRouteOK = nx.defRoute, nx.defRouteOK
-	s.ix.rows = nx.rows
-	return nil
-}
-
-// loadEntries walks the entries bucket once. Chunks are sorted by (kind,
-// owner, list, first number), so every (owner, list) arrives as one
-// ascending run; it is collected in a scratch buffer and copied out at its
-// exact size.
-func (ix *index) loadEntries(tx *bolt.Tx) error {
-	var (
-		scratch []e164.Number
-		cur     [6]byte
-		have    bool
-	)
-	flush := func() error {
-		if !have || len(scratch) == 0 {
-			return nil
-		}
-		kind, owner, list := cur[0], binary.BigEndian.Uint32(cur[1:5]), List(cur[5])
-		dst, err := ix.listSlice(kind, owner, list)
-		if err != nil {
-			return err
-		}
-		*dst = slices.Clone(scratch)
-		scratch = scratch[:0]
-		return nil
-	}
-	c := tx.Bucket(bktEntries).Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		if len(k) != 14 {
-			return fmt.Errorf("entries key %x: length %d, want 14", k, len(k))
-		}
-		if !have || string(k[:6]) != string(cur[:]) {
-			if err := flush(); err != nil {
-				return err
-			}
-			copy(cur[:], k[:6])
-			have = true
-		}
-		var err error
-		if scratch, err = appendChunk(scratch, k, v); err != nil {
-			return err
-		}
-	}
-	return flush()
-}
+// ---- helpers ----
 
 // listSlice returns where the index keeps the given list.
 func (ix *index) listSlice(kind byte, owner uint32, list List) (*[]e164.Number, error) {
@@ -439,4 +337,40 @@ func subtractSorted(a, b []e164.Number) []e164.Number {
 		out = append(out, x)
 	}
 	return slices.Clip(out)
+}
+
+// listMeta returns the bookkeeping of list l (nil: no such owner or list).
+func (ix *index) listMeta(l listKey) *listMeta {
+	switch l.kind {
+	case kindSubscriber:
+		if st := ix.sub(l.owner); st != nil && l.list.valid() {
+			return &st.lm[listSlot(l.list)]
+		}
+	case kindProvider:
+		if p := ix.prov(l.owner); p != nil && l.list == ListBlocked {
+			return &p.lm
+		}
+	}
+	return nil
+}
+
+// content returns where the index keeps list l's rows; the owner exists.
+// The pointer is invalid after growSubs.
+func (ix *index) content(l listKey) *[]e164.Number {
+	if l.kind == kindProvider {
+		return &ix.provs[l.owner].blocked
+	}
+	return &ix.lists[l.owner][listSlot(l.list)]
+}
+
+// allocationBelow returns the allocation with the greatest first number <= n.
+func (ix *index) allocationBelow(n e164.Number) (allocation, bool) {
+	i, found := slices.BinarySearchFunc(ix.allocs, n, func(a allocation, n e164.Number) int { return cmpU64(uint64(a.First), uint64(n)) })
+	if found {
+		return ix.allocs[i], true
+	}
+	if i == 0 {
+		return allocation{}, false
+	}
+	return ix.allocs[i-1], true
 }

@@ -21,8 +21,8 @@ import (
 // 1,000,000-row CSV into a store holding earlier data, and SIGKILLs it in
 // the middle. The child reports its progress on stdout; the parent kills at
 // the chosen moment, then checks the file opens cleanly, the interrupted
-// import is entirely absent or entirely present, and the earlier data is
-// intact.
+// import is entirely absent or entirely present, the earlier data is
+// intact, and what the import staged is collected as garbage.
 const (
 	killEnvPath = "CALLGATE_KILL_CHILD_STORE"
 	killEnvMode = "CALLGATE_KILL_CHILD_MODE"
@@ -221,5 +221,17 @@ func killOnce(t *testing.T, mode string) {
 		}
 	default:
 		t.Fatalf("half-written import visible: %d of %d rows", present, rows)
+	}
+	exportBefore := exportAll(t, s)
+	// What the killed import staged is garbage, collected without touching
+	// what is live.
+	if _, err := s.CollectGarbage(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := store.GarbageRows(s); err != nil || n != 0 {
+		t.Fatalf("garbage left after collection: %d rows (%v)", n, err)
+	}
+	if after := exportAll(t, s); after != exportBefore {
+		t.Fatal("garbage collection changed the lists")
 	}
 }

@@ -1,16 +1,14 @@
 package store
 
 import (
-	"bytes"
-	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"callgate/e164"
+	"callgate/store/kv"
 
-	bolt "go.etcd.io/bbolt"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -167,42 +165,30 @@ func (s *Store) RemoveFromList(actor Actor, owner string, list List, numbers []s
 
 // changeList is the one write path of AddToList and RemoveFromList: it
 // resolves and authorises the owner, computes the new list with change
-// (old list, sorted numbers), rewrites the list's chunks and the numbers'
-// notes in one transaction, and after the commit swaps the list into the
-// in-memory index. It returns the change in the list's length.
+// (old list, sorted numbers) and writes it with the numbers' notes (see
+// writeLists). It returns the change in the list's length.
 func (s *Store) changeList(actor Actor, owner string, list List, nums []e164.Number, note string,
 	change func(cur, nums []e164.Number) []e164.Number) (delta int, err error) {
 	slices.Sort(nums)
-	var dst *[]e164.Number
-	var next []e164.Number
-	var kind byte
-	err = s.update(func(tx *bolt.Tx) error {
+	noteOf := func(int) string { return note }
+	err = s.writeLists(func() ([]*listEdit, error) {
 		o, err := s.ix.resolveOwner(owner)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		kind = o.kind
 		if err := o.checkList(list); err != nil {
-			return err
+			return nil, err
 		}
 		if err := s.ix.authorize(actor, o.kind, o.id, listPerm(list)); err != nil {
-			return err
+			return nil, err
 		}
-		if dst, err = s.ix.listSlice(o.kind, o.id, list); err != nil {
-			return err
-		}
-		next = change(*dst, nums)
-		delta = len(next) - len(*dst)
-		prefix := entryPrefix(o.kind, o.id, list)
-		if _, err := rewriteList(tx.Bucket(bktEntries), prefix, *dst, next); err != nil {
-			return err
-		}
-		return setNotes(tx.Bucket(bktNotes), prefix, nums, note)
-	}, func() {
-		s.ix.mu.Lock()
-		s.ix.setList(dst, kind, list, next)
-		s.ix.mu.Unlock()
-	})
+		l := listKey{o.kind, o.id, list}
+		old := *s.ix.content(l)
+		e := &listEdit{l: l, name: o.String(), meta: *s.ix.listMeta(l), old: old, next: change(old, nums),
+			touched: nums, noteOf: noteOf}
+		delta = len(e.next) - len(old)
+		return []*listEdit{e}, nil
+	}, nil)
 	return delta, err
 }
 
@@ -219,11 +205,16 @@ func (s *Store) ListEntries(owner string, list List, after e164.Number, limit in
 	if err == nil {
 		err = o.checkList(list)
 	}
-	var total int
+	var (
+		total int
+		l     = listKey{o.kind, o.id, list}
+		gen   uint64
+	)
 	if err == nil {
 		var dst *[]e164.Number
 		if dst, err = s.ix.listSlice(o.kind, o.id, list); err == nil {
 			total = len(*dst)
+			gen = s.ix.listMeta(l).gen
 		}
 	}
 	s.ix.mu.RUnlock()
@@ -231,66 +222,52 @@ func (s *Store) ListEntries(owner string, list List, after e164.Number, limit in
 		return ListPage{}, fmt.Errorf("list %s of %s: %w", list, owner, err)
 	}
 	page := ListPage{Total: total}
-	err = s.view(func(tx *bolt.Tx) error {
-		prefix := entryPrefix(o.kind, o.id, list)
-		start := after + 1
-		if after == 0 {
-			start = 0
-		}
+	start := after + 1
+	if after == 0 {
+		start = 0
+	}
+	err = s.kv.View(func(r kv.Reader) error {
 		// Skip whole chunks that end before start (their last 8 bytes),
-		// then walk numbers and notes together: both are in key order.
-		c := tx.Bucket(bktEntries).Cursor()
-		nc := tx.Bucket(bktNotes).Cursor()
-		noteKey, noteVal := nc.Seek(entryKey(o.kind, o.id, list, start))
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			if len(v) < 8 || e164.Number(binary.BigEndian.Uint64(v[len(v)-8:])) < start {
-				continue
+		// then take numbers; then the notes of the page's numbers.
+		p := listGenPrefix(bEntries, l, gen)
+		err := r.Range(p, prefixEnd(p), func(_, v []byte, _ int64) error {
+			if len(v) < 8 || rowNumber(v) < start {
+				return nil
 			}
 			for i := 0; i+8 <= len(v); i += 8 {
-				n := e164.Number(binary.BigEndian.Uint64(v[i:]))
+				n := rowNumber(v[:i+8])
 				if n < start {
 					continue
 				}
 				if len(page.Entries) == limit {
 					page.Next = page.Entries[limit-1].Number
-					return nil
+					return errStop
 				}
-				e := Entry{Number: n}
-				for noteKey != nil && bytes.HasPrefix(noteKey, prefix) && chunkFirst(noteKey) < n {
-					noteKey, noteVal = nc.Next()
-				}
-				if noteKey != nil && bytes.HasPrefix(noteKey, prefix) && chunkFirst(noteKey) == n {
-					e.Note = string(noteVal)
-				}
-				page.Entries = append(page.Entries, e)
+				page.Entries = append(page.Entries, Entry{Number: n})
 			}
-		}
-		return nil
-	})
-	return page, err
-}
-
-// setNotes gives every number in nums (sorted) the note; "" removes notes.
-func setNotes(b *bolt.Bucket, prefix []byte, nums []e164.Number, note string) error {
-	if note == "" && !hasKeyWithPrefix(b, prefix) {
-		return nil // common case: the list has no notes at all
-	}
-	val := []byte(note)
-	keys := make([]byte, 14*len(nums)) // bbolt keeps Put keys until commit
-	for i, n := range nums {
-		k := keys[14*i : 14*i+14 : 14*i+14]
-		putEntryKey(k, prefix[0], binary.BigEndian.Uint32(prefix[1:5]), List(prefix[5]), n)
-		var err error
-		if note == "" {
-			err = b.Delete(k)
-		} else {
-			err = b.Put(k, val)
-		}
-		if err != nil {
+			return nil
+		})
+		if err != nil && err != errStop {
 			return err
 		}
-	}
-	return nil
+		if len(page.Entries) == 0 {
+			return nil
+		}
+		i := 0
+		lo := rowKey(bNotes, l, gen, page.Entries[0].Number)
+		hi := rowKey(bNotes, l, gen, page.Entries[len(page.Entries)-1].Number+1)
+		return r.Range(lo, hi, func(k, v []byte, _ int64) error {
+			n := rowNumber(k)
+			for i < len(page.Entries) && page.Entries[i].Number < n {
+				i++
+			}
+			if i < len(page.Entries) && page.Entries[i].Number == n {
+				page.Entries[i].Note = string(v)
+			}
+			return nil
+		})
+	})
+	return page, err
 }
 
 // ---- PIN ----
@@ -321,24 +298,23 @@ func (s *Store) ClearPIN(actor Actor, subscriber string) error {
 }
 
 func (s *Store) putPIN(actor Actor, subscriber string, hash []byte) error {
-	var st *subState
-	err := s.update(func(tx *bolt.Tx) error {
-		var err error
-		if st, err = s.ix.findSubscriber(subscriber); err != nil {
+	err := s.write(func(t *txn) error {
+		st, err := s.ix.findSubscriber(subscriber)
+		if err != nil {
 			return err
 		}
 		if err := s.ix.authorize(actor, kindSubscriber, st.rec.ID, PermPIN); err != nil {
 			return err
 		}
+		t.cmp(idKey(bSubscribers, st.rec.ID), st.mod) // still there, same permissions
 		if hash == nil {
-			return tx.Bucket(bktPINs).Delete(u32(st.rec.ID))
+			if st.pin != nil {
+				t.del(idKey(bPINs, st.rec.ID))
+			}
+			return nil
 		}
-		return tx.Bucket(bktPINs).Put(u32(st.rec.ID), hash)
-	}, func() {
-		s.ix.mu.Lock()
-		st.pin = hash
-		s.ix.views[st.rec.ID].HasPIN = hash != nil
-		s.ix.mu.Unlock()
+		t.put(idKey(bPINs, st.rec.ID), hash)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("set PIN of %s: %w", subscriber, err)

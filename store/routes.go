@@ -1,14 +1,11 @@
 package store
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
 	"callgate/e164"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // RouteSpec describes a platform egress route as an operator types it.
@@ -40,18 +37,7 @@ func (s *Store) SetRoute(spec RouteSpec) (Route, error) {
 	if r.RoutingNumber == 0 && r.SIPURI == "" {
 		return Route{}, fmt.Errorf("set route %s: %w (needs a routing number, a SIP URI or both)", spec.Name, ErrInvalid)
 	}
-	err := s.update(func(tx *bolt.Tx) error {
-		data, err := json.Marshal(&r)
-		if err != nil {
-			return err
-		}
-		return tx.Bucket(bktRoutes).Put([]byte(r.Name), data)
-	}, func() {
-		s.ix.mu.Lock()
-		s.ix.routes[r.Name] = r
-		s.ix.resolveRoutes()
-		s.ix.mu.Unlock()
-	})
+	err := s.write(func(t *txn) error { return t.putJSON(routeKey(r.Name), &r) })
 	if err != nil {
 		return Route{}, fmt.Errorf("set route %s: %w", spec.Name, err)
 	}
@@ -61,10 +47,14 @@ func (s *Store) SetRoute(spec RouteSpec) (Route, error) {
 // DeleteRoute removes a route; refused while it is the default or a
 // provider's route.
 func (s *Store) DeleteRoute(name string) error {
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.write(func(t *txn) error {
 		if _, ok := s.ix.routes[name]; !ok {
 			return fmt.Errorf("route %q: %w", name, ErrNotFound)
 		}
+		// Naming a route compares its key, so a provider pointed at it
+		// meanwhile conflicts with this delete.
+		t.cmp(routeKey(name), s.ix.routeMod[name])
+		t.cmp(keyDefaultRoute, s.ix.defaultRouteMod)
 		if s.ix.defaultRoute == name {
 			return fmt.Errorf("route %s: %w (it is the default route)", name, ErrInUse)
 		}
@@ -73,12 +63,8 @@ func (s *Store) DeleteRoute(name string) error {
 				return fmt.Errorf("route %s: %w (provider %s uses it)", name, ErrInUse, p.rec.Name)
 			}
 		}
-		return tx.Bucket(bktRoutes).Delete([]byte(name))
-	}, func() {
-		s.ix.mu.Lock()
-		delete(s.ix.routes, name)
-		s.ix.resolveRoutes()
-		s.ix.mu.Unlock()
+		t.del(routeKey(name))
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("delete route: %w", err)
@@ -88,19 +74,21 @@ func (s *Store) DeleteRoute(name string) error {
 
 // SetDefaultRoute makes a route the platform default ("" = none).
 func (s *Store) SetDefaultRoute(name string) error {
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.write(func(t *txn) error {
 		if name == "" {
-			return tx.Bucket(bktMeta).Delete(keyDefaultRoute)
+			if s.ix.defaultRouteMod != 0 {
+				t.del(keyDefaultRoute)
+			}
+			return nil
 		}
 		if _, ok := s.ix.routes[name]; !ok {
 			return fmt.Errorf("route %q: %w", name, ErrNotFound)
 		}
-		return tx.Bucket(bktMeta).Put(keyDefaultRoute, []byte(name))
-	}, func() {
-		s.ix.mu.Lock()
-		s.ix.defaultRoute = name
-		s.ix.resolveRoutes()
-		s.ix.mu.Unlock()
+		if err := s.ix.useRoute(t, name); err != nil {
+			return err
+		}
+		t.put(keyDefaultRoute, []byte(name))
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("set default route: %w", err)
@@ -117,4 +105,14 @@ func (s *Store) Routes() (routes []Route, defaultRoute string) {
 	}
 	slices.SortFunc(routes, func(a, b Route) int { return strings.Compare(a.Name, b.Name) })
 	return routes, s.ix.defaultRoute
+}
+
+// useRoute makes t depend on route name existing, and rewrites the route
+// unchanged so its mod revision moves: a DeleteRoute planned before this
+// write (which compares that revision) then conflicts instead of deleting
+// a route that has just gained a user.
+func (ix *index) useRoute(t *txn, name string) error {
+	t.cmp(routeKey(name), ix.routeMod[name])
+	r := ix.routes[name]
+	return t.putJSON(routeKey(name), &r)
 }

@@ -98,7 +98,7 @@ func (s *Store) SetProviderStir(name string, p StirPolicy) (Provider, error) {
 	if err != nil {
 		return Provider{}, err
 	}
-	return s.changeProvider(name, func(pr *Provider) error {
+	return s.changeProvider(name, func(_ *txn, pr *Provider) error {
 		pr.Stir = p
 		return nil
 	})

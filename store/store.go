@@ -1,49 +1,72 @@
-// Package store is callgate's list and tenant store: one bbolt file holding
-// the tenants (platform > service providers > subscribers, plus enterprises),
-// their numbers, VIP and Blocked lists, PINs, treatment settings and the
-// platform's egress routes.
+// Package store is callgate's list and tenant store: the tenants (platform >
+// service providers > subscribers, plus enterprises), their numbers, VIP
+// and Blocked lists, PINs, treatment settings and the platform's egress
+// routes.
 //
 // Writes go through typed methods that name things the way operators do
-// (provider name, subscriber name or number) and validate every number with
-// e164.Parse. Each write is one bbolt transaction; after it commits, the
-// in-memory index that serves the read side (store.View, used by the decision
-// engine on the hot path) is updated, so reads never touch the disk, never
-// allocate and take a read lock for a few tens of nanoseconds.
+// (provider name, subscriber name or number), validate every number with
+// e164.Parse and check the actor's permissions. Below them is a narrow
+// key-value seam (store/kv): a write plans its keys from the in-memory
+// index and commits them in one kv transaction whose comparisons make sure
+// what it read has not changed since (optimistic concurrency: on a
+// conflict it catches up and plans again). The key layout is in keys.go.
 //
-// A Store is safe for concurrent use. Only one process may open a file for
-// writing at a time (bbolt holds an exclusive file lock); see Open.
+// The read side is the in-memory index behind store.View, used by the
+// decision engine on the hot path: reads never touch the disk or the
+// network, never allocate and take a read lock for a few tens of
+// nanoseconds. The index advances only from the backend's change feed, in
+// revision order (apply.go), never from the writer's own bookkeeping, so
+// any number of stores over one backend (or one etcd cluster) converge on
+// the same content. A write returns once its own change has been applied
+// here, so a caller reads what it wrote.
+//
+// Backends: store/boltkv, one bbolt file that one process opens (Open, the
+// default); store/etcdkv, etcd as the shared system of record with a local
+// bbolt replica on each node (New with an etcdkv backend).
+//
+// A Store is safe for concurrent use.
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
+	"callgate/store/boltkv"
+	"callgate/store/kv"
+
 	"golang.org/x/crypto/bcrypt"
 )
 
-// Options tune Open. The zero value is a sensible production default.
+// Options tune Open and New. The zero value is a sensible production default.
 type Options struct {
-	// Timeout bounds the wait for the file lock (default 1s). Another
-	// process holding the file makes Open fail after this long.
+	// Timeout bounds the wait for the file lock (Open; default 1s).
+	// Another process holding the file makes Open fail after this long.
 	Timeout time.Duration
-	// ReadOnly opens the file with a shared lock; every write method then
-	// fails with ErrReadOnly. A file that needs migration cannot be opened
-	// read-only.
+	// ReadOnly opens the file with a shared lock (Open); every write method
+	// then fails with ErrReadOnly. A file that needs migration cannot be
+	// opened read-only.
 	ReadOnly bool
-	// NoSync skips fsync on commit. Only for tests and throw-away bulk
-	// builds: a crash can then lose or corrupt committed data.
+	// NoSync skips fsync on commit (Open). Only for tests and throw-away
+	// bulk builds: a crash can then lose or corrupt committed data.
 	NoSync bool
 	// PINCost is the bcrypt cost for new PIN hashes (default
 	// bcrypt.DefaultCost; tests use bcrypt.MinCost to stay fast).
 	PINCost int
 	// Now supplies timestamps for records (default time.Now).
 	Now func() time.Time
+	// ApplyTimeout bounds how long a write waits for its own change to come
+	// back through the change feed (default 10s; only etcd can be slow).
+	ApplyTimeout time.Duration
+	// GCInterval is how often garbage of dead or shadowed imports is
+	// collected (default 10 minutes; negative: never in the background).
+	GCInterval time.Duration
+	// OnError, if set, is told about problems the store handles itself but
+	// an operator should see: a change-feed event it could not apply, a
+	// failed background garbage collection.
+	OnError func(error)
 }
 
 // Errors callers may test with errors.Is. Returned errors wrap them with
@@ -59,118 +82,168 @@ var (
 	ErrClosed       = errors.New("store closed")
 	ErrSchemaNewer  = errors.New("schema version newer than this callgate supports")
 	ErrDatabaseBusy = errors.New("database is in use by another process")
+	// ErrContention: a write kept conflicting with concurrent writes (of
+	// other nodes) and gave up; retrying later usually succeeds.
+	ErrContention = errors.New("concurrent changes kept conflicting")
+	// ErrNotApplied: a write committed but its change did not come back
+	// through the change feed within Options.ApplyTimeout, so this node
+	// does not show it yet.
+	ErrNotApplied = errors.New("committed but not yet applied on this node")
 )
 
 // Store is an open callgate store. It implements View.
 type Store struct {
-	db   *bolt.DB
-	path string
-	opts Options
+	kv     kv.Backend
+	ownsKV bool // opened by Open: Close closes it
+	opts   Options
 
-	// wmu serialises writers around "commit, then update the index", so the
-	// index applies changes in commit order.
+	// wmu serialises this process's writers, so they do not conflict with
+	// each other; conflicts with other processes are caught by the
+	// transactions' comparisons.
 	wmu    sync.Mutex
 	closed bool
 
-	ix index
+	// applyMu is held by the change-feed applier and by writers while they
+	// plan: the index is stable under it. Only the applier changes the
+	// index (under ix.mu.Lock for what readers see).
+	applyMu sync.Mutex
+	ix      index
+
+	// applied is the revision the index has reached; appliedCh is closed
+	// and replaced whenever it advances.
+	appMu     sync.Mutex
+	applied   int64
+	appliedCh chan struct{}
+
+	feedErrs  feedErrors
+	unsub     func()
+	stopGC    chan struct{}
+	gcDone    chan struct{}
+	closeOnce sync.Once
 }
 
 var _ View = (*Store)(nil)
 
-// Open opens (creating if needed) the store at path, checks its schema
-// version, migrates an older file and builds the in-memory index.
+// Open opens (creating if needed) the bbolt store file at path, checks its
+// schema version, migrates an older file and builds the in-memory index.
 //
 // A file newer than this build is refused with ErrSchemaNewer; a file locked
 // by another process fails with ErrDatabaseBusy after opts.Timeout.
 func Open(path string, opts Options) (*Store, error) {
-	if opts.Timeout <= 0 {
-		opts.Timeout = time.Second
+	db, err := boltkv.Open(path, boltkv.Options{
+		Timeout:  opts.Timeout,
+		ReadOnly: opts.ReadOnly,
+		NoSync:   opts.NoSync,
+		Legacy:   acceptLegacy,
+	})
+	if err != nil {
+		switch {
+		case errors.Is(err, boltkv.ErrBusy):
+			return nil, fmt.Errorf("store: database %s is in use by another process (is `callgate serve` running?): %w", path, ErrDatabaseBusy)
+		case errors.Is(err, boltkv.ErrNeedsUpgrade):
+			return nil, fmt.Errorf("store: %s: schema needs migration to version %d; open it read-write once: %w", path, SchemaVersion, err)
+		}
+		return nil, fmt.Errorf("store: %w", err)
 	}
+	s, err := New(db, opts)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.ownsKV = true
+	return s, nil
+}
+
+// New opens a store over a kv backend: it checks (or initialises, or
+// migrates) the schema, builds the index from a snapshot and follows the
+// backend's change feed from there. Any number of stores may share one
+// backend; the caller closes it after closing them.
+func New(b kv.Backend, opts Options) (*Store, error) {
 	if opts.PINCost == 0 {
 		opts.PINCost = bcrypt.DefaultCost
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if !opts.ReadOnly {
-		if dir := filepath.Dir(path); dir != "" {
-			if err := os.MkdirAll(dir, 0o750); err != nil {
-				return nil, fmt.Errorf("store: create directory for %s: %w", path, err)
-			}
-		}
-	} else if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("store: open %s read-only: %w", path, err)
+	if opts.ApplyTimeout <= 0 {
+		opts.ApplyTimeout = 10 * time.Second
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:      opts.Timeout,
-		ReadOnly:     opts.ReadOnly,
-		NoSync:       opts.NoSync,
-		NoGrowSync:   opts.NoSync,
-		FreelistType: bolt.FreelistMapType,
-	})
-	if err != nil {
-		if errors.Is(err, bolterrors.ErrTimeout) {
-			return nil, fmt.Errorf("store: database %s is in use by another process (is `callgate serve` running?): %w", path, ErrDatabaseBusy)
-		}
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	if opts.GCInterval == 0 {
+		opts.GCInterval = 10 * time.Minute
 	}
-	s := &Store{db: db, path: path, opts: opts}
+	opts.ReadOnly = opts.ReadOnly || b.ReadOnly()
+	s := &Store{kv: b, opts: opts, appliedCh: make(chan struct{})}
 	if err := s.checkSchema(); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: %s: %w", path, err)
+		return nil, fmt.Errorf("store: %s: %w", b, err)
 	}
-	if err := s.rebuildIndex(); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: %s: build index: %w", path, err)
+	// Subscribe first, then load a snapshot: events at or below the
+	// snapshot's revision are skipped, later ones applied in order.
+	s.applyMu.Lock()
+	s.unsub = b.Subscribe(s.onEvent)
+	err := s.rebuildIndex()
+	s.applyMu.Unlock()
+	if err != nil {
+		s.unsub()
+		return nil, fmt.Errorf("store: %s: build index: %w", b, err)
+	}
+	if !opts.ReadOnly && opts.GCInterval > 0 {
+		s.stopGC, s.gcDone = make(chan struct{}), make(chan struct{})
+		go s.gcLoop()
 	}
 	return s, nil
 }
 
-// Path returns the file the store was opened from.
-func (s *Store) Path() string { return s.path }
+// Path returns the bbolt file the store was opened from, or the backend's
+// description.
+func (s *Store) Path() string {
+	if p, ok := s.kv.(interface{ Path() string }); ok {
+		return p.Path()
+	}
+	return s.kv.String()
+}
 
-// Close waits for an in-flight write to finish and closes the file. Reads
-// through View keep answering from the index afterwards; writes fail with
-// ErrClosed.
+// Backend returns the kv backend under the store.
+func (s *Store) Backend() kv.Backend { return s.kv }
+
+// Close waits for an in-flight write to finish, stops following the
+// change feed and, if Open opened the backend, closes it.
+// Reads through View keep answering from the index afterwards; writes fail
+// with ErrClosed.
 func (s *Store) Close() error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	if s.closed {
-		return nil
-	}
-	s.closed = true
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("store: close %s: %w", s.path, err)
-	}
-	return nil
+	var err error
+	s.closeOnce.Do(func() {
+		if s.stopGC != nil {
+			close(s.stopGC)
+			<-s.gcDone
+		}
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+		s.closed = true
+		s.unsub()
+		if !s.ownsKV {
+			return
+		}
+		if cerr := s.kv.Close(); cerr != nil {
+			err = fmt.Errorf("store: close %s: %w", s.kv, cerr)
+		}
+	})
+	return err
 }
 
-// FileSize returns the size of the database file in bytes.
+// FileSize returns the size of the database file in bytes (bbolt backends;
+// etcd: the replica's).
 func (s *Store) FileSize() (int64, error) {
-	fi, err := os.Stat(s.path)
-	if err != nil {
-		return 0, err
+	if f, ok := s.kv.(interface{ Size() (int64, error) }); ok {
+		return f.Size()
 	}
-	return fi.Size(), nil
+	return 0, fmt.Errorf("store: %s has no file size", s.kv)
 }
 
-// update runs fn in a write transaction while holding the writer lock; after
-// a successful commit it runs apply (also under the writer lock) to bring the
-// in-memory index in step. apply must not fail: everything that can go wrong
-// is checked inside fn.
-func (s *Store) update(fn func(tx *bolt.Tx) error, apply func()) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	if err := s.writable(); err != nil {
-		return err
-	}
-	if err := s.db.Update(fn); err != nil {
-		return err
-	}
-	if apply != nil {
-		apply()
-	}
-	return nil
+// Revision returns the backend revision the index has applied.
+func (s *Store) Revision() int64 {
+	s.appMu.Lock()
+	defer s.appMu.Unlock()
+	return s.applied
 }
 
 func (s *Store) writable() error {
@@ -178,12 +251,121 @@ func (s *Store) writable() error {
 		return ErrClosed
 	}
 	if s.opts.ReadOnly {
+		if r, ok := s.kv.(interface{ ReadOnlyReason() string }); ok && r.ReadOnlyReason() != "" {
+			return fmt.Errorf("%w: %s", ErrReadOnly, r.ReadOnlyReason())
+		}
 		return ErrReadOnly
 	}
 	return nil
 }
 
-// view runs fn in a read transaction.
-func (s *Store) view(fn func(tx *bolt.Tx) error) error {
-	return s.db.View(fn)
+// maxAttempts bounds the optimistic-concurrency loop of one write;
+// unavailableAttempts the tries while the backend cannot be reached.
+const (
+	maxAttempts         = 16
+	unavailableAttempts = 3
+)
+
+// write plans a change and commits it: plan runs under applyMu (the index
+// is stable) and fills a transaction; on a conflict the store waits for
+// the change feed to bring the index up to the conflicting revision and
+// plans again. It returns once the change is applied here. A plan that
+// adds no operation commits nothing.
+func (s *Store) write(plan func(t *txn) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if err := s.writable(); err != nil {
+		return err
+	}
+	return s.writeLocked(plan)
+}
+
+// writeLocked is write for a caller that holds wmu.
+func (s *Store) writeLocked(plan func(t *txn) error) error {
+	for attempt := 1; ; attempt++ {
+		var t txn
+		s.applyMu.Lock()
+		err := plan(&t)
+		s.applyMu.Unlock()
+		if err != nil {
+			return err
+		}
+		if len(t.ops) == 0 {
+			return nil
+		}
+		rev, err := s.commit(&t)
+		if errors.Is(err, kv.ErrConflict) && attempt < maxAttempts {
+			if werr := s.waitApplied(rev); werr != nil {
+				return werr
+			}
+			continue
+		}
+		// The system of record did not answer (an etcd member died under
+		// the request). Trying again is safe: the comparisons make a write
+		// that did land conflict, and the plan then sees it.
+		if errors.Is(err, kv.ErrUnavailable) && attempt < unavailableAttempts {
+			time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
+			continue
+		}
+		if errors.Is(err, kv.ErrConflict) {
+			return fmt.Errorf("%w (%d attempts): %v", ErrContention, attempt, err)
+		}
+		return err
+	}
+}
+
+// commit sends t to the backend and waits until the index has applied it.
+// On a conflict it returns the backend's revision with the error.
+func (s *Store) commit(t *txn) (int64, error) {
+	rev, err := s.kv.Txn(context.Background(), t.cmps, t.ops)
+	if err != nil {
+		switch {
+		case errors.Is(err, kv.ErrConflict):
+			return rev, err
+		case errors.Is(err, kv.ErrReadOnly):
+			return 0, ErrReadOnly
+		case errors.Is(err, kv.ErrClosed):
+			return 0, ErrClosed
+		}
+		return 0, err
+	}
+	return rev, s.waitApplied(rev)
+}
+
+// waitApplied waits until the index has applied revision rev.
+func (s *Store) waitApplied(rev int64) error {
+	timer := time.NewTimer(s.opts.ApplyTimeout)
+	defer timer.Stop()
+	for {
+		s.appMu.Lock()
+		have, ch := s.applied, s.appliedCh
+		s.appMu.Unlock()
+		if have >= rev {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			return fmt.Errorf("revision %d (index at %d after %v): %w", rev, have, s.opts.ApplyTimeout, ErrNotApplied)
+		}
+	}
+}
+
+// setApplied publishes the index's revision. Caller holds applyMu.
+func (s *Store) setApplied(rev int64) {
+	s.ix.rev = rev
+	s.appMu.Lock()
+	if rev > s.applied {
+		s.applied = rev
+		close(s.appliedCh)
+		s.appliedCh = make(chan struct{})
+	}
+	s.appMu.Unlock()
+}
+
+// report hands a problem the store handled itself to Options.OnError.
+func (s *Store) report(err error) {
+	if s.opts.OnError != nil {
+		s.opts.OnError(err)
+	}
 }

@@ -2,14 +2,18 @@ package store_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"callgate/store"
+	"callgate/store/boltkv"
+	"callgate/store/kv"
 	"callgate/store/storetest"
 
 	bolt "go.etcd.io/bbolt"
@@ -112,19 +116,18 @@ func TestReadOnly(t *testing.T) {
 // setVersion rewrites the schema version of a closed store file.
 func setVersion(t *testing.T, path string, v uint32) {
 	t.Helper()
-	db, err := bolt.Open(path, 0o600, nil)
+	db, err := boltkv.Open(path, boltkv.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	err = db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket([]byte("meta")).Put([]byte("schema"), binary.BigEndian.AppendUint32(nil, v))
-	})
-	if err != nil {
+	if _, err := db.Txn(context.Background(), nil, []kv.Op{kv.Put([]byte("meta/schema"), binary.BigEndian.AppendUint32(nil, v))}); err != nil {
 		t.Fatal(err)
 	}
 }
 
+// readVersion reads the schema version of a closed store file, in the kv
+// format or the older one.
 func readVersion(t *testing.T, path string) uint32 {
 	t.Helper()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
@@ -134,7 +137,11 @@ func readVersion(t *testing.T, path string) uint32 {
 	defer db.Close()
 	var v uint32
 	db.View(func(tx *bolt.Tx) error {
-		v = binary.BigEndian.Uint32(tx.Bucket([]byte("meta")).Get([]byte("schema")))
+		raw := tx.Bucket([]byte("meta")).Get([]byte("schema"))
+		if tx.Bucket([]byte("_kv")) != nil {
+			raw = raw[8:] // mod revision first
+		}
+		v = binary.BigEndian.Uint32(raw)
 		return nil
 	})
 	return v
@@ -148,7 +155,7 @@ func TestSchemaNewerRefused(t *testing.T) {
 	if !errors.Is(err, store.ErrSchemaNewer) {
 		t.Fatalf("Open of newer file: %v, want ErrSchemaNewer", err)
 	}
-	if !strings.Contains(err.Error(), "schema version 7") || !strings.Contains(err.Error(), "newer callgate") {
+	if !strings.Contains(err.Error(), fmt.Sprintf("schema version %d", store.SchemaVersion+5)) || !strings.Contains(err.Error(), "newer callgate") {
 		t.Errorf("message %q does not say which version or what to do", err)
 	}
 	if v := readVersion(t, path); v != store.SchemaVersion+5 {
@@ -170,11 +177,86 @@ func TestNotACallgateFile(t *testing.T) {
 	}
 }
 
-// downgradeToV1 rewrites a version-2 file into the version-1 layout: list
+// downgradeToV2 rewrites a closed version-3 file (kv format) into the
+// version-2 layout callgate wrote before the kv seam: plain values, IDs in
+// bucket sequences, list rows without generations, no lv/marks/gens/
+// staging. Every list must be in generation 0.
+func downgradeToV2(t *testing.T, path string) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		seqs := map[string]uint64{}
+		if b := tx.Bucket([]byte("seq")); b != nil {
+			b.ForEach(func(k, v []byte) error {
+				seqs[string(k)] = binary.BigEndian.Uint64(v[8:])
+				return nil
+			})
+		}
+		for _, name := range []string{"_kv", "seq", "lv", "marks", "gens", "staging"} {
+			if tx.Bucket([]byte(name)) != nil {
+				if err := tx.DeleteBucket([]byte(name)); err != nil {
+					return err
+				}
+			}
+		}
+		var names [][]byte
+		tx.ForEach(func(name []byte, _ *bolt.Bucket) error { names = append(names, bytes.Clone(name)); return nil })
+		for _, name := range names {
+			old := tx.Bucket(name)
+			type kvp struct{ k, v []byte }
+			var rows []kvp
+			old.ForEach(func(k, v []byte) error {
+				k, v = bytes.Clone(k), bytes.Clone(v[8:])
+				if string(name) == "entries" || string(name) == "notes" {
+					if len(k) != 22 || binary.BigEndian.Uint64(k[6:14]) != 0 {
+						t.Fatalf("downgrade: %s key %x is not in generation 0", name, k)
+					}
+					k = append(k[:6:6], k[14:]...)
+				}
+				if string(name) == "meta" && string(k) != "schema" && string(k) != "default_route" {
+					return nil
+				}
+				rows = append(rows, kvp{k, v})
+				return nil
+			})
+			if err := tx.DeleteBucket(name); err != nil {
+				return err
+			}
+			b, err := tx.CreateBucket(name)
+			if err != nil {
+				return err
+			}
+			for _, r := range rows {
+				if err := b.Put(r.k, r.v); err != nil {
+					return err
+				}
+			}
+			if s, ok := seqs[string(name)]; ok {
+				b.SetSequence(s)
+			}
+		}
+		for _, name := range []string{"providers", "subscribers", "enterprises", "names", "numbers", "allocations", "pins", "routes", "entries", "notes"} {
+			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("schema"), binary.BigEndian.AppendUint32(nil, 2))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// downgradeToV1 rewrites a version-3 file into the version-1 layout: list
 // rows one key each in "lists" (kind, owner id, list, ASCII digits -> note),
 // no "entries" or "notes" buckets, schema 1.
 func downgradeToV1(t *testing.T, path string, extra map[string]string) {
 	t.Helper()
+	downgradeToV2(t, path)
 	db, err := bolt.Open(path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -289,5 +371,61 @@ func TestMigrationFailureLeavesOldVersion(t *testing.T) {
 	}
 	if v := readVersion(t, path); v != 1 {
 		t.Fatalf("failed migration left version %d, want 1", v)
+	}
+}
+
+// A version-2 file (callgate before the kv seam) opens: values gain mod
+// revisions, bucket sequences become seq/ keys (so deleted IDs are still
+// never reused) and list rows move into generation 0.
+func TestSchemaV2Migrated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "callgate.db")
+	s := openAt(t, path)
+	if err := storetest.Populate(s); err != nil {
+		t.Fatal(err)
+	}
+	// The last subscriber is deleted: its ID must not come back.
+	gone, err := s.CreateSubscriber(store.SubscriberSpec{Name: "gone", Provider: storetest.Provider, Numbers: []string{"+13035550150"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteSubscriber("gone"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddToList(store.Operator, storetest.Alice, store.ListVIP, []string{"+4420794600"}, "order, test"); err != nil {
+		t.Fatal(err)
+	}
+	want := exportAll(t, s)
+	s.Close()
+	downgradeToV2(t, path)
+	if v := readVersion(t, path); v != 2 {
+		t.Fatalf("downgrade left version %d", v)
+	}
+	s = openAt(t, path)
+	defer func() {
+		s.Close()
+		if v := readVersion(t, path); v != store.SchemaVersion {
+			t.Fatalf("version after migration %d, want %d", v, store.SchemaVersion)
+		}
+	}()
+	if got := exportAll(t, s); got != want {
+		t.Fatalf("migrated lists differ:\n%s\nwant\n%s", got, want)
+	}
+	v, _ := s.Subscriber(mustNum(storetest.AliceNumber))
+	if !s.InVIP(v.ID, mustNum("+4420794600")) || !s.InBlocked(v.ID, mustNum(storetest.BlockedCaller)) || !v.HasPIN {
+		t.Fatalf("migrated subscriber not in the index: %+v", v)
+	}
+	next, err := s.CreateSubscriber(store.SubscriberSpec{Name: "next", Provider: storetest.Provider, Numbers: []string{"+13035550151"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.ID <= gone.ID {
+		t.Fatalf("new subscriber got ID %d; the deleted one had %d (IDs must never be reused)", next.ID, gone.ID)
+	}
+	// And the migrated lists take in-place edits.
+	if _, err := s.AddToList(store.Operator, storetest.Alice, store.ListBlocked, []string{"+12025550100"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if !s.InBlocked(v.ID, mustNum("+12025550100")) {
+		t.Fatal("edit after migration not applied")
 	}
 }

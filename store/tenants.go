@@ -1,16 +1,11 @@
 package store
 
 import (
-	"bytes"
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
 	"callgate/e164"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // ProviderSpec describes a new service provider.
@@ -55,7 +50,7 @@ func (s *Store) CreateProvider(spec ProviderSpec) (Provider, error) {
 	if spec.DefaultPermissions != nil {
 		p.DefaultPermissions = *spec.DefaultPermissions & PermAll
 	}
-	err = s.update(func(tx *bolt.Tx) error {
+	err = s.write(func(t *txn) error {
 		if _, ok := s.ix.provByName[p.Name]; ok {
 			return fmt.Errorf("provider %s: %w", p.Name, ErrExists)
 		}
@@ -63,24 +58,14 @@ func (s *Store) CreateProvider(spec ProviderSpec) (Provider, error) {
 			if _, ok := s.ix.routes[p.Route]; !ok {
 				return fmt.Errorf("provider %s: route %q: %w", p.Name, p.Route, ErrNotFound)
 			}
+			if err := s.ix.useRoute(t, p.Route); err != nil {
+				return err
+			}
 		}
-		b := tx.Bucket(bktProviders)
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
-		}
-		p.ID = uint32(seq)
-		if err := putJSON(b, p.ID, &p); err != nil {
-			return err
-		}
-		return tx.Bucket(bktNames).Put(nameKey(kindProvider, p.Name), u32(p.ID))
-	}, func() {
-		st := &provState{rec: p}
-		s.ix.mu.Lock()
-		s.ix.provs = growSet(s.ix.provs, p.ID, st)
-		s.ix.provByName[p.Name] = p.ID
-		s.ix.resolveRoutes()
-		s.ix.mu.Unlock()
+		p.ID = s.ix.nextID(t, bProviders)
+		t.cmp(nameKey(kindProvider, p.Name), 0)
+		t.put(nameKey(kindProvider, p.Name), u32(p.ID))
+		return t.putJSON(idKey(bProviders, p.ID), &p)
 	})
 	if err != nil {
 		return Provider{}, fmt.Errorf("create provider: %w", err)
@@ -91,20 +76,14 @@ func (s *Store) CreateProvider(spec ProviderSpec) (Provider, error) {
 // GetProvider returns a provider with its allocations.
 func (s *Store) GetProvider(name string) (Provider, error) {
 	s.ix.mu.RLock()
+	defer s.ix.mu.RUnlock()
 	p, err := s.ix.providerByName(name)
-	var rec Provider
-	if err == nil {
-		rec = p.rec
-	}
-	s.ix.mu.RUnlock()
 	if err != nil {
 		return Provider{}, err
 	}
-	err = s.view(func(tx *bolt.Tx) error {
-		rec.Allocations = allocationsOf(tx, rec.ID)
-		return nil
-	})
-	return rec, err
+	rec := p.rec
+	rec.Allocations = s.ix.allocationsOf(rec.ID)
+	return rec, nil
 }
 
 // ListProviders returns all providers in ID order (without allocations).
@@ -123,7 +102,7 @@ func (s *Store) ListProviders() []Provider {
 // SetProviderDefaults changes a provider's default settings; its
 // subscribers' effective settings follow immediately.
 func (s *Store) SetProviderDefaults(name string, u SettingsUpdate) (Provider, error) {
-	return s.changeProvider(name, func(p *Provider) error {
+	return s.changeProvider(name, func(_ *txn, p *Provider) error {
 		d, err := u.apply(p.Defaults)
 		p.Defaults = d
 		return err
@@ -133,7 +112,7 @@ func (s *Store) SetProviderDefaults(name string, u SettingsUpdate) (Provider, er
 // SetProviderDefaultPermissions changes what new subscribers of the provider
 // may change themselves. Existing subscribers keep theirs (SetPermissions).
 func (s *Store) SetProviderDefaultPermissions(name string, perm Permission) (Provider, error) {
-	return s.changeProvider(name, func(p *Provider) error {
+	return s.changeProvider(name, func(_ *txn, p *Provider) error {
 		p.DefaultPermissions = perm & PermAll
 		return nil
 	})
@@ -142,10 +121,13 @@ func (s *Store) SetProviderDefaultPermissions(name string, perm Permission) (Pro
 // SetProviderRoute points a provider at an egress route ("" = the platform
 // default).
 func (s *Store) SetProviderRoute(name, route string) (Provider, error) {
-	return s.changeProvider(name, func(p *Provider) error {
+	return s.changeProvider(name, func(t *txn, p *Provider) error {
 		if route != "" {
 			if _, ok := s.ix.routes[route]; !ok {
 				return fmt.Errorf("route %q: %w", route, ErrNotFound)
+			}
+			if err := s.ix.useRoute(t, route); err != nil {
+				return err
 			}
 		}
 		p.Route = route
@@ -153,32 +135,22 @@ func (s *Store) SetProviderRoute(name, route string) (Provider, error) {
 	})
 }
 
-// changeProvider applies change to a copy of the provider's record, stores
-// it, and refreshes the provider's subscribers' effective settings.
-func (s *Store) changeProvider(name string, change func(*Provider) error) (Provider, error) {
+// changeProvider applies change to a copy of the provider's record and
+// stores it; the change feed then refreshes the provider's subscribers'
+// effective settings.
+func (s *Store) changeProvider(name string, change func(*txn, *Provider) error) (Provider, error) {
 	var rec Provider
-	var st *provState
-	err := s.update(func(tx *bolt.Tx) error {
-		var err error
-		if st, err = s.ix.providerByName(name); err != nil {
+	err := s.write(func(t *txn) error {
+		st, err := s.ix.providerByName(name)
+		if err != nil {
 			return err
 		}
 		rec = st.rec
-		if err := change(&rec); err != nil {
+		if err := change(t, &rec); err != nil {
 			return fmt.Errorf("provider %s: %w", name, err)
 		}
-		return putJSON(tx.Bucket(bktProviders), rec.ID, &rec)
-	}, func() {
-		views := s.ix.subViews(rec.ID, func(sub *subState) SubscriberView {
-			return effective(&sub.rec, &rec, sub.pin != nil)
-		})
-		s.ix.mu.Lock()
-		st.rec = rec
-		for i, sub := range views.subs {
-			s.ix.views[sub.rec.ID] = views.views[i]
-		}
-		s.ix.resolveRoutes()
-		s.ix.mu.Unlock()
+		t.cmp(idKey(bProviders, rec.ID), st.mod)
+		return t.putJSON(idKey(bProviders, rec.ID), &rec)
 	})
 	if err != nil {
 		return Provider{}, fmt.Errorf("update provider: %w", err)
@@ -186,34 +158,15 @@ func (s *Store) changeProvider(name string, change func(*Provider) error) (Provi
 	return rec, nil
 }
 
-type viewBatch struct {
-	subs  []*subState
-	views []SubscriberView
-}
-
-// subViews computes new views for every subscriber of a provider outside
-// the index lock (caller holds the writer lock).
-func (ix *index) subViews(provider uint32, f func(*subState) SubscriberView) viewBatch {
-	var b viewBatch
-	for _, sub := range ix.subs {
-		if sub != nil && sub.rec.ProviderID == provider {
-			b.subs = append(b.subs, sub)
-			b.views = append(b.views, f(sub))
-		}
-	}
-	return b
-}
-
 // DeleteProvider removes a provider, its allocations and its Blocked list.
 // It is refused while subscribers or enterprises belong to it.
 func (s *Store) DeleteProvider(name string) error {
-	var id uint32
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.write(func(t *txn) error {
 		p, err := s.ix.providerByName(name)
 		if err != nil {
 			return err
 		}
-		id = p.rec.ID
+		id := p.rec.ID
 		n := 0
 		for _, sub := range s.ix.subs {
 			if sub != nil && sub.rec.ProviderID == id {
@@ -221,34 +174,29 @@ func (s *Store) DeleteProvider(name string) error {
 			}
 		}
 		for _, e := range s.ix.ents {
-			if e != nil && e.ProviderID == id {
+			if e != nil && e.rec.ProviderID == id {
 				n++
 			}
 		}
 		if n > 0 {
 			return fmt.Errorf("provider %s: %w (%d subscribers/enterprises still belong to it)", name, ErrInUse, n)
 		}
-		ab := tx.Bucket(bktAllocations)
-		for _, r := range allocationsOf(tx, id) {
-			if err := ab.Delete(u64(uint64(r.First))); err != nil {
-				return err
+		// Concurrent creations bump these sequences; a new subscriber of
+		// this provider would also compare the provider's record.
+		t.cmp(seqKey(bSubscribers), s.ix.seqs[bSubscribers].mod)
+		t.cmp(seqKey(bEnterprises), s.ix.seqs[bEnterprises].mod)
+		t.cmp(idKey(bProviders, id), p.mod)
+		if allocs := s.ix.allocationsOf(id); len(allocs) > 0 {
+			t.cmp(keyAllocEpoch, s.ix.allocMod)
+			t.bump(keyAllocEpoch)
+			for _, r := range allocs {
+				t.del(allocKey(r.First))
 			}
 		}
-		if err := deleteOwnerLists(tx, kindProvider, id); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bktNames).Delete(nameKey(kindProvider, name)); err != nil {
-			return err
-		}
-		return tx.Bucket(bktProviders).Delete(u32(id))
-	}, func() {
-		s.ix.mu.Lock()
-		if p := s.ix.provs[id]; p != nil {
-			s.ix.rows.provBlocked -= len(p.blocked)
-		}
-		s.ix.provs[id] = nil
-		delete(s.ix.provByName, name)
-		s.ix.mu.Unlock()
+		deleteOwnerLists(t, kindProvider, id)
+		t.del(nameKey(kindProvider, name))
+		t.del(idKey(bProviders, id))
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("delete provider: %w", err)
@@ -262,26 +210,32 @@ func (s *Store) DeleteProvider(name string) error {
 // most one provider; overlapping an existing allocation (anyone's) is an
 // error naming it. All ranges are added or none.
 func (s *Store) AllocateNumbers(provider string, ranges ...Range) error {
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.write(func(t *txn) error {
 		p, err := s.ix.providerByName(provider)
 		if err != nil {
 			return err
 		}
-		ab := tx.Bucket(bktAllocations)
+		var added []Range
 		for _, r := range ranges {
 			if r.First == 0 || r.Last < r.First {
 				return fmt.Errorf("range %s: %w", r, ErrInvalid)
 			}
-			if lo, hi, owner, ok := allocationBelow(tx, r.Last); ok && hi >= r.First {
-				return fmt.Errorf("range %s overlaps %s allocated to provider %s: %w", r, Range{lo, hi}, s.ix.providerName(owner), ErrExists)
+			if a, ok := s.ix.allocationBelow(r.Last); ok && a.Last >= r.First {
+				return fmt.Errorf("range %s overlaps %s allocated to provider %s: %w", r, a.Range, s.ix.providerName(a.provider), ErrExists)
 			}
-			v := binary.BigEndian.AppendUint64(make([]byte, 0, 12), uint64(r.Last))
-			if err := ab.Put(u64(uint64(r.First)), binary.BigEndian.AppendUint32(v, p.rec.ID)); err != nil {
-				return err
+			for _, o := range added {
+				if o.First <= r.Last && r.First <= o.Last {
+					return fmt.Errorf("range %s overlaps %s given in the same call: %w", r, o, ErrExists)
+				}
 			}
+			added = append(added, r)
+			t.put(allocKey(r.First), allocValue(r.Last, p.rec.ID))
 		}
+		t.cmp(idKey(bProviders, p.rec.ID), p.mod)
+		t.cmp(keyAllocEpoch, s.ix.allocMod)
+		t.bump(keyAllocEpoch)
 		return nil
-	}, nil)
+	})
 	if err != nil {
 		return fmt.Errorf("allocate numbers to %s: %w", provider, err)
 	}
@@ -291,69 +245,74 @@ func (s *Store) AllocateNumbers(provider string, ranges ...Range) error {
 // ReleaseNumbers takes back an allocation (given exactly as allocated). It
 // is refused while a subscriber holds a number in it.
 func (s *Store) ReleaseNumbers(provider string, r Range) error {
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.write(func(t *txn) error {
 		p, err := s.ix.providerByName(provider)
 		if err != nil {
 			return err
 		}
-		lo, hi, owner, ok := allocationBelow(tx, r.First)
-		if !ok || lo != r.First || hi != r.Last || owner != p.rec.ID {
+		a, ok := s.ix.allocationBelow(r.First)
+		if !ok || a.Range != r || a.provider != p.rec.ID {
 			return fmt.Errorf("range %s: %w (not an allocation of %s; see its allocations)", r, ErrNotFound, provider)
 		}
-		c := tx.Bucket(bktNumbers).Cursor()
-		if k, v := c.Seek(u64(uint64(r.First))); k != nil && binary.BigEndian.Uint64(k) <= uint64(r.Last) {
-			return fmt.Errorf("range %s: %w (number %s belongs to subscriber %s)", r, ErrInUse,
-				e164.Number(binary.BigEndian.Uint64(k)), s.ix.subscriberName(binary.BigEndian.Uint32(v)))
+		if n, id, ok := s.ix.numberIn(r); ok {
+			return fmt.Errorf("range %s: %w (number %s belongs to subscriber %s)", r, ErrInUse, n, s.ix.subscriberName(id))
 		}
-		return tx.Bucket(bktAllocations).Delete(u64(uint64(r.First)))
-	}, nil)
+		// Assigning a number compares the allocation epoch, so a
+		// concurrent assignment into this range conflicts with us.
+		t.cmp(keyAllocEpoch, s.ix.allocMod)
+		t.bump(keyAllocEpoch)
+		t.del(allocKey(r.First))
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("release numbers of %s: %w", provider, err)
 	}
 	return nil
 }
 
-// allocationBelow returns the allocation with the greatest first number <= n.
-func allocationBelow(tx *bolt.Tx, n e164.Number) (lo, hi e164.Number, provider uint32, ok bool) {
-	c := tx.Bucket(bktAllocations).Cursor()
-	key := u64(uint64(n))
-	k, v := c.Seek(key)
-	if k == nil || !bytes.Equal(k, key) {
-		if k == nil {
-			k, v = c.Last()
-		} else {
-			k, v = c.Prev()
-		}
-	}
-	if k == nil || len(v) != 12 {
-		return 0, 0, 0, false
-	}
-	return e164.Number(binary.BigEndian.Uint64(k)), e164.Number(binary.BigEndian.Uint64(v)),
-		binary.BigEndian.Uint32(v[8:]), true
+func allocValue(last e164.Number, provider uint32) []byte {
+	return append(u64(uint64(last)), u32(provider)...)
 }
 
 // allocationsOf lists a provider's allocations in number order.
-func allocationsOf(tx *bolt.Tx, provider uint32) []Range {
+func (ix *index) allocationsOf(provider uint32) []Range {
 	var out []Range
-	_ = tx.Bucket(bktAllocations).ForEach(func(k, v []byte) error {
-		if len(v) == 12 && binary.BigEndian.Uint32(v[8:]) == provider {
-			out = append(out, Range{e164.Number(binary.BigEndian.Uint64(k)), e164.Number(binary.BigEndian.Uint64(v))})
+	for _, a := range ix.allocs {
+		if a.provider == provider {
+			out = append(out, a.Range)
 		}
-		return nil
-	})
+	}
 	return out
 }
 
-// checkAllocated says whether n may be given to a subscriber of provider.
-func (s *Store) checkAllocated(tx *bolt.Tx, n e164.Number, provider uint32) error {
-	lo, hi, owner, ok := allocationBelow(tx, n)
-	if !ok || hi < n {
-		return fmt.Errorf("number %s: %w (not in any allocation of provider %s; allocate it first)", n, ErrInvalid, s.ix.providerName(provider))
+// numberIn returns the lowest subscriber number in r, if any.
+func (ix *index) numberIn(r Range) (e164.Number, uint32, bool) {
+	var low e164.Number
+	var lowID uint32
+	for n, id := range ix.byNumber {
+		if r.Contains(n) && (low == 0 || n < low) {
+			low, lowID = n, id
+		}
 	}
-	if owner != provider {
+	return low, lowID, low != 0
+}
+
+// checkAllocated says whether n may be given to a subscriber of provider,
+// and makes t depend on the allocations staying as they are.
+func (ix *index) checkAllocated(t *txn, n e164.Number, provider uint32) error {
+	a, ok := ix.allocationBelow(n)
+	if !ok || a.Last < n {
+		return fmt.Errorf("number %s: %w (not in any allocation of provider %s; allocate it first)", n, ErrInvalid, ix.providerName(provider))
+	}
+	if a.provider != provider {
 		return fmt.Errorf("number %s: %w (allocated to provider %s in %s, not to %s)", n, ErrInvalid,
-			s.ix.providerName(owner), Range{lo, hi}, s.ix.providerName(provider))
+			ix.providerName(a.provider), a.Range, ix.providerName(provider))
 	}
+	// Compare and move the allocation epoch: a ReleaseNumbers planned
+	// before this assignment then conflicts instead of leaving the number
+	// outside any allocation.
+	t.cmp(keyAllocEpoch, ix.allocMod)
+	t.bump(keyAllocEpoch)
 	return nil
 }
 
@@ -362,18 +321,18 @@ func (s *Store) checkAllocated(tx *bolt.Tx, n e164.Number, provider uint32) erro
 // CreateSubscriber adds a subscriber with its numbers. Numbers must lie in
 // the provider's allocations and belong to no other subscriber.
 func (s *Store) CreateSubscriber(spec SubscriberSpec) (Subscriber, error) {
-	sub, err := s.createSubscriber(spec, s.update)
+	rec, err := s.subscriberRecord(spec)
+	if err == nil {
+		err = s.write(func(t *txn) error { return s.ix.planSubscriber(t, &rec, spec, nil) })
+	}
 	if err != nil {
 		return Subscriber{}, fmt.Errorf("create subscriber: %w", err)
 	}
-	return sub, nil
+	return rec, nil
 }
 
-// txRunner runs a write step and, once it is durable, its index update:
-// Store.update for ordinary writes, BulkLoader.step inside a bulk load.
-type txRunner func(fn func(*bolt.Tx) error, apply func()) error
-
-func (s *Store) createSubscriber(spec SubscriberSpec, run txRunner) (Subscriber, error) {
+// subscriberRecord validates spec into a record without ID and provider.
+func (s *Store) subscriberRecord(spec SubscriberSpec) (Subscriber, error) {
 	if err := validName("subscriber", spec.Name); err != nil {
 		return Subscriber{}, err
 	}
@@ -388,67 +347,64 @@ func (s *Store) createSubscriber(spec SubscriberSpec, run txRunner) (Subscriber,
 	if err != nil {
 		return Subscriber{}, fmt.Errorf("subscriber %s: %w", spec.Name, err)
 	}
-	rec := Subscriber{Name: spec.Name, Numbers: nums, Settings: set, Created: s.opts.Now().UTC()}
-	var prov *provState
-	fn := func(tx *bolt.Tx) error {
-		if _, ok := s.ix.subByName[rec.Name]; ok {
-			return fmt.Errorf("subscriber %s: %w", rec.Name, ErrExists)
-		}
-		if prov, err = s.ix.providerByName(spec.Provider); err != nil {
+	return Subscriber{Name: spec.Name, Numbers: nums, Settings: set, Created: s.opts.Now().UTC()}, nil
+}
+
+// planSubscriber checks rec (from subscriberRecord) against the index and
+// adds its creation to t: ID, record, name and numbers. taken, if set,
+// holds names and numbers already given out in t (a bulk load's batch).
+// Caller holds applyMu.
+func (ix *index) planSubscriber(t *txn, rec *Subscriber, spec SubscriberSpec, taken *bulkTaken) error {
+	if _, ok := ix.subByName[rec.Name]; ok || taken != nil && taken.names[rec.Name] {
+		return fmt.Errorf("subscriber %s: %w", rec.Name, ErrExists)
+	}
+	prov, err := ix.providerByName(spec.Provider)
+	if err != nil {
+		return fmt.Errorf("subscriber %s: %w", rec.Name, err)
+	}
+	rec.ProviderID, rec.Provider = prov.rec.ID, prov.rec.Name
+	rec.Permissions = prov.rec.DefaultPermissions
+	if spec.Permissions != nil {
+		rec.Permissions = *spec.Permissions & PermAll
+	}
+	for _, n := range rec.Numbers {
+		if err := ix.checkNumberFree(t, n, rec.ProviderID, taken); err != nil {
 			return fmt.Errorf("subscriber %s: %w", rec.Name, err)
 		}
-		rec.ProviderID, rec.Provider = prov.rec.ID, prov.rec.Name
-		rec.Permissions = prov.rec.DefaultPermissions
-		if spec.Permissions != nil {
-			rec.Permissions = *spec.Permissions & PermAll
-		}
-		for _, n := range nums {
-			if err := s.checkNumberFree(tx, n, rec.ProviderID); err != nil {
-				return fmt.Errorf("subscriber %s: %w", rec.Name, err)
-			}
-		}
-		b := tx.Bucket(bktSubscribers)
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
-		}
-		rec.ID = uint32(seq)
-		if err := putJSON(b, rec.ID, &rec); err != nil {
-			return err
-		}
-		nb := tx.Bucket(bktNumbers)
-		for _, n := range nums {
-			if err := nb.Put(u64(uint64(n)), u32(rec.ID)); err != nil {
-				return err
-			}
-		}
-		return tx.Bucket(bktNames).Put(nameKey(kindSubscriber, rec.Name), u32(rec.ID))
 	}
-	apply := func() {
-		st := &subState{rec: rec}
-		view := effective(&st.rec, &prov.rec, false)
-		s.ix.mu.Lock()
-		s.ix.subs = growSet(s.ix.subs, rec.ID, st)
-		s.ix.growSubs(rec.ID)
-		s.ix.views[rec.ID] = view
-		s.ix.subByName[rec.Name] = rec.ID
-		for _, n := range nums {
-			s.ix.byNumber[n] = rec.ID
-		}
-		s.ix.mu.Unlock()
+	t.cmp(idKey(bProviders, prov.rec.ID), prov.mod)
+	if taken != nil {
+		rec.ID = taken.nextID()
+	} else {
+		rec.ID = ix.nextID(t, bSubscribers)
 	}
-	if err = run(fn, apply); err != nil {
-		return Subscriber{}, err
+	for _, n := range rec.Numbers {
+		t.cmp(numberKey(n), 0)
+		t.put(numberKey(n), u32(rec.ID))
 	}
-	return rec, nil
+	t.cmp(nameKey(kindSubscriber, rec.Name), 0)
+	t.put(nameKey(kindSubscriber, rec.Name), u32(rec.ID))
+	return t.putJSON(idKey(bSubscribers, rec.ID), rec)
+}
+
+// nextID takes the next ID of a tenant bucket's sequence in t.
+func (ix *index) nextID(t *txn, bucket string) uint32 {
+	sq := ix.seqs[bucket]
+	t.cmp(seqKey(bucket), sq.mod)
+	t.put(seqKey(bucket), u64(sq.val+1))
+	return uint32(sq.val + 1)
 }
 
 // checkNumberFree says whether n can be assigned to a subscriber of provider.
-func (s *Store) checkNumberFree(tx *bolt.Tx, n e164.Number, provider uint32) error {
-	if id, ok := s.ix.byNumber[n]; ok {
-		return fmt.Errorf("number %s: %w (belongs to subscriber %s)", n, ErrExists, s.ix.subscriberName(id))
+func (ix *index) checkNumberFree(t *txn, n e164.Number, provider uint32, taken *bulkTaken) error {
+	id, ok := ix.byNumber[n]
+	if !ok && taken != nil {
+		id, ok = taken.numbers[n]
 	}
-	return s.checkAllocated(tx, n, provider)
+	if ok {
+		return fmt.Errorf("number %s: %w (belongs to subscriber %s)", n, ErrExists, ix.subscriberName(id))
+	}
+	return ix.checkAllocated(t, n, provider)
 }
 
 // GetSubscriber returns a subscriber by name or by one of its numbers.
@@ -526,18 +482,16 @@ func (s *Store) AssignNumbers(subscriber string, numbers ...string) (Subscriber,
 	if err != nil {
 		return Subscriber{}, fmt.Errorf("assign numbers to %s: %w", subscriber, err)
 	}
-	rec, err := s.changeSubscriber(subscriber, func(tx *bolt.Tx, r *Subscriber) error {
-		nb := tx.Bucket(bktNumbers)
+	rec, err := s.changeSubscriber(subscriber, func(t *txn, r *Subscriber) error {
 		for _, n := range nums {
 			if id, ok := s.ix.byNumber[n]; ok && id == r.ID {
 				continue
 			}
-			if err := s.checkNumberFree(tx, n, r.ProviderID); err != nil {
+			if err := s.ix.checkNumberFree(t, n, r.ProviderID, nil); err != nil {
 				return err
 			}
-			if err := nb.Put(u64(uint64(n)), u32(r.ID)); err != nil {
-				return err
-			}
+			t.cmp(numberKey(n), 0)
+			t.put(numberKey(n), u32(r.ID))
 			r.Numbers = append(slices.Clip(r.Numbers), n)
 		}
 		return nil
@@ -555,7 +509,7 @@ func (s *Store) UnassignNumbers(subscriber string, numbers ...string) (Subscribe
 	if err != nil {
 		return Subscriber{}, fmt.Errorf("unassign numbers from %s: %w", subscriber, err)
 	}
-	rec, err := s.changeSubscriber(subscriber, func(tx *bolt.Tx, r *Subscriber) error {
+	rec, err := s.changeSubscriber(subscriber, func(t *txn, r *Subscriber) error {
 		keep := make([]e164.Number, 0, len(r.Numbers))
 		for _, n := range r.Numbers {
 			if !slices.Contains(nums, n) {
@@ -570,11 +524,8 @@ func (s *Store) UnassignNumbers(subscriber string, numbers ...string) (Subscribe
 		if len(keep) == 0 {
 			return fmt.Errorf("subscriber %s: %w (cannot take its last number; delete the subscriber instead)", r.Name, ErrInvalid)
 		}
-		nb := tx.Bucket(bktNumbers)
 		for _, n := range nums {
-			if err := nb.Delete(u64(uint64(n))); err != nil {
-				return err
-			}
+			t.del(numberKey(n))
 		}
 		r.Numbers = keep
 		return nil
@@ -588,7 +539,7 @@ func (s *Store) UnassignNumbers(subscriber string, numbers ...string) (Subscribe
 // SetPermissions sets what a subscriber may change itself. Settings it may
 // no longer change fall back to the provider defaults at once.
 func (s *Store) SetPermissions(subscriber string, perm Permission) (Subscriber, error) {
-	rec, err := s.changeSubscriber(subscriber, func(_ *bolt.Tx, r *Subscriber) error {
+	rec, err := s.changeSubscriber(subscriber, func(_ *txn, r *Subscriber) error {
 		r.Permissions = perm & PermAll
 		return nil
 	})
@@ -602,7 +553,7 @@ func (s *Store) SetPermissions(subscriber string, perm Permission) (Subscriber, 
 // only touch settings its permissions allow (ErrLocked otherwise); the
 // operator and the subscriber's provider may always write.
 func (s *Store) SetTreatments(actor Actor, subscriber string, u SettingsUpdate) (Subscriber, error) {
-	rec, err := s.changeSubscriber(subscriber, func(_ *bolt.Tx, r *Subscriber) error {
+	rec, err := s.changeSubscriber(subscriber, func(t *txn, r *Subscriber) error {
 		if err := s.ix.authorize(actor, kindSubscriber, r.ID, u.touched()); err != nil {
 			return err
 		}
@@ -616,80 +567,53 @@ func (s *Store) SetTreatments(actor Actor, subscriber string, u SettingsUpdate) 
 	return rec, nil
 }
 
-// changeSubscriber applies change to a copy of a subscriber's record inside
-// a write transaction, stores it and refreshes the index.
-func (s *Store) changeSubscriber(ref string, change func(*bolt.Tx, *Subscriber) error) (Subscriber, error) {
-	var rec Subscriber
-	var st *subState
-	err := s.update(func(tx *bolt.Tx) error {
-		var err error
-		if st, err = s.ix.findSubscriber(ref); err != nil {
+// changeSubscriber applies change to a copy of a subscriber's record and
+// stores it; the change feed refreshes the index. It returns the record
+// as the index then holds it.
+func (s *Store) changeSubscriber(ref string, change func(*txn, *Subscriber) error) (Subscriber, error) {
+	var id uint32
+	err := s.write(func(t *txn) error {
+		st, err := s.ix.findSubscriber(ref)
+		if err != nil {
 			return err
 		}
-		rec = st.rec
-		if err := change(tx, &rec); err != nil {
+		rec := st.rec
+		id = rec.ID
+		if err := change(t, &rec); err != nil {
 			return fmt.Errorf("subscriber %s: %w", rec.Name, err)
 		}
-		return putJSON(tx.Bucket(bktSubscribers), rec.ID, &rec)
-	}, func() {
-		view := effective(&rec, &s.ix.provs[rec.ProviderID].rec, st.pin != nil)
-		s.ix.mu.Lock()
-		for _, n := range st.rec.Numbers {
-			if !slices.Contains(rec.Numbers, n) {
-				delete(s.ix.byNumber, n)
-			}
-		}
-		for _, n := range rec.Numbers {
-			s.ix.byNumber[n] = rec.ID
-		}
-		st.rec = rec
-		s.ix.views[rec.ID] = view
-		s.ix.mu.Unlock()
+		t.cmp(idKey(bSubscribers, rec.ID), st.mod)
+		return t.putJSON(idKey(bSubscribers, rec.ID), &rec)
 	})
 	if err != nil {
 		return Subscriber{}, err
 	}
 	s.ix.mu.RLock()
 	defer s.ix.mu.RUnlock()
+	st := s.ix.sub(id)
+	if st == nil {
+		return Subscriber{}, fmt.Errorf("subscriber %s: %w (deleted meanwhile)", ref, ErrNotFound)
+	}
 	return st.public(), nil
 }
 
 // DeleteSubscriber removes a subscriber, its numbers, PIN and lists.
 func (s *Store) DeleteSubscriber(ref string) error {
-	var st *subState
-	err := s.update(func(tx *bolt.Tx) error {
-		var err error
-		if st, err = s.ix.findSubscriber(ref); err != nil {
+	err := s.write(func(t *txn) error {
+		st, err := s.ix.findSubscriber(ref)
+		if err != nil {
 			return err
 		}
 		id := st.rec.ID
-		nb := tx.Bucket(bktNumbers)
+		t.cmp(idKey(bSubscribers, id), st.mod)
 		for _, n := range st.rec.Numbers {
-			if err := nb.Delete(u64(uint64(n))); err != nil {
-				return err
-			}
+			t.del(numberKey(n))
 		}
-		if err := deleteOwnerLists(tx, kindSubscriber, id); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bktPINs).Delete(u32(id)); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bktNames).Delete(nameKey(kindSubscriber, st.rec.Name)); err != nil {
-			return err
-		}
-		return tx.Bucket(bktSubscribers).Delete(u32(id))
-	}, func() {
-		s.ix.mu.Lock()
-		for _, n := range st.rec.Numbers {
-			delete(s.ix.byNumber, n)
-		}
-		delete(s.ix.subByName, st.rec.Name)
-		s.ix.subs[st.rec.ID] = nil
-		s.ix.views[st.rec.ID] = SubscriberView{}
-		s.ix.dropLists(st.rec.ID)
-		s.ix.lists[st.rec.ID] = [2][]e164.Number{}
-		s.ix.mu.Unlock()
+		deleteOwnerLists(t, kindSubscriber, id)
+		t.del(idKey(bPINs, id))
+		t.del(nameKey(kindSubscriber, st.rec.Name))
+		t.del(idKey(bSubscribers, id))
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("delete subscriber: %w", err)
@@ -710,7 +634,7 @@ func (s *Store) CreateEnterprise(spec EnterpriseSpec) (Enterprise, error) {
 		return Enterprise{}, fmt.Errorf("create enterprise %s: %w", spec.Name, err)
 	}
 	e := Enterprise{Name: spec.Name, Numbers: nums, Created: s.opts.Now().UTC()}
-	err = s.update(func(tx *bolt.Tx) error {
+	err = s.write(func(t *txn) error {
 		if _, ok := s.ix.entByName[e.Name]; ok {
 			return fmt.Errorf("enterprise %s: %w", e.Name, ErrExists)
 		}
@@ -720,31 +644,19 @@ func (s *Store) CreateEnterprise(spec EnterpriseSpec) (Enterprise, error) {
 				return err
 			}
 			e.ProviderID, e.Provider = p.rec.ID, p.rec.Name
+			t.cmp(idKey(bProviders, p.rec.ID), p.mod)
 		}
 		for _, n := range nums {
 			if id, ok := s.ix.entByNum[n]; ok {
-				return fmt.Errorf("number %s: %w (enrolled by enterprise %s)", n, ErrExists, s.ix.ents[id].Name)
+				return fmt.Errorf("number %s: %w (enrolled by enterprise %s)", n, ErrExists, s.ix.ents[id].rec.Name)
 			}
 		}
-		b := tx.Bucket(bktEnterprises)
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
-		}
-		e.ID = uint32(seq)
-		if err := putJSON(b, e.ID, &e); err != nil {
-			return err
-		}
-		return tx.Bucket(bktNames).Put(nameKey(kindEnterprise, e.Name), u32(e.ID))
-	}, func() {
-		rec := e
-		s.ix.mu.Lock()
-		s.ix.ents = growSet(s.ix.ents, e.ID, &rec)
-		s.ix.entByName[e.Name] = e.ID
-		for _, n := range nums {
-			s.ix.entByNum[n] = e.ID
-		}
-		s.ix.mu.Unlock()
+		// Every creation bumps the sequence, so two nodes enrolling one
+		// number at once conflict and the second is checked again.
+		e.ID = s.ix.nextID(t, bEnterprises)
+		t.cmp(nameKey(kindEnterprise, e.Name), 0)
+		t.put(nameKey(kindEnterprise, e.Name), u32(e.ID))
+		return t.putJSON(idKey(bEnterprises, e.ID), &e)
 	})
 	if err != nil {
 		return Enterprise{}, fmt.Errorf("create enterprise: %w", err)
@@ -760,7 +672,7 @@ func (s *Store) GetEnterprise(name string) (Enterprise, error) {
 	if !ok {
 		return Enterprise{}, fmt.Errorf("enterprise %q: %w", name, ErrNotFound)
 	}
-	e := *s.ix.ents[id]
+	e := s.ix.ents[id].rec
 	e.Numbers = slices.Clone(e.Numbers)
 	return e, nil
 }
@@ -772,7 +684,7 @@ func (s *Store) ListEnterprises() []Enterprise {
 	var out []Enterprise
 	for _, e := range s.ix.ents {
 		if e != nil {
-			c := *e
+			c := e.rec
 			c.Numbers = slices.Clone(c.Numbers)
 			out = append(out, c)
 		}
@@ -782,25 +694,15 @@ func (s *Store) ListEnterprises() []Enterprise {
 
 // DeleteEnterprise removes an enterprise.
 func (s *Store) DeleteEnterprise(name string) error {
-	var e *Enterprise
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.write(func(t *txn) error {
 		id, ok := s.ix.entByName[name]
 		if !ok {
 			return fmt.Errorf("enterprise %q: %w", name, ErrNotFound)
 		}
-		e = s.ix.ents[id]
-		if err := tx.Bucket(bktNames).Delete(nameKey(kindEnterprise, name)); err != nil {
-			return err
-		}
-		return tx.Bucket(bktEnterprises).Delete(u32(id))
-	}, func() {
-		s.ix.mu.Lock()
-		for _, n := range e.Numbers {
-			delete(s.ix.entByNum, n)
-		}
-		delete(s.ix.entByName, name)
-		s.ix.ents[e.ID] = nil
-		s.ix.mu.Unlock()
+		t.cmp(idKey(bEnterprises, id), s.ix.ents[id].mod)
+		t.del(nameKey(kindEnterprise, name))
+		t.del(idKey(bEnterprises, id))
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("delete enterprise: %w", err)
@@ -895,36 +797,12 @@ func parseNumbers(in []string) ([]e164.Number, error) {
 	return out[:j], nil
 }
 
-func putJSON(b *bolt.Bucket, id uint32, v any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return err
+// deleteOwnerLists removes every list of an owner, in every generation:
+// rows, notes, marks and versions (one range delete each, however long
+// the lists).
+func deleteOwnerLists(t *txn, kind byte, id uint32) {
+	for _, b := range []string{bEntries, bNotes, bMarks, bLV} {
+		t.delPrefix(ownerPrefix(b, kind, id))
 	}
-	return b.Put(u32(id), data)
-}
-
-// deletePrefix deletes every key starting with prefix and returns how many.
-func deletePrefix(b *bolt.Bucket, prefix []byte) (int, error) {
-	var keys [][]byte
-	c := b.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		keys = append(keys, slices.Clone(k))
-	}
-	for _, k := range keys {
-		if err := b.Delete(k); err != nil {
-			return 0, err
-		}
-	}
-	return len(keys), nil
-}
-
-// deleteOwnerLists removes every list chunk and note of an owner.
-func deleteOwnerLists(tx *bolt.Tx, kind byte, id uint32) error {
-	prefix := entryPrefix(kind, id, 0)[:5]
-	for _, b := range [][]byte{bktEntries, bktNotes} {
-		if _, err := deletePrefix(tx.Bucket(b), prefix); err != nil {
-			return err
-		}
-	}
-	return nil
+	t.bump(keyListsEpoch)
 }

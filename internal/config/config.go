@@ -73,11 +73,16 @@ type Admin struct {
 
 // Store is the list and tenant store.
 type Store struct {
+	// Backend is bbolt (one file, one node) or etcd (shared by many
+	// nodes; see StoreEtcd in store.go).
+	Backend string `yaml:"backend"`
 	// Path of the bbolt file; "" means DATA_DIR/callgate.db.
 	Path string `yaml:"path"`
 	// LockTimeout is how long to wait for the file lock at start-up (another
 	// process, such as an operator command, may hold it briefly).
 	LockTimeout time.Duration `yaml:"lock_timeout"`
+	// Etcd configures backend etcd.
+	Etcd StoreEtcd `yaml:"etcd"`
 }
 
 // DecisionLog bounds the decision log, which keeps every decision with its
@@ -334,7 +339,7 @@ func Default() Config {
 		ShutdownTimeout: 10 * time.Second,
 		Log:             Log{Level: "info", Format: "text"},
 		Admin:           Admin{Listen: "127.0.0.1:9464", Debug: true},
-		Store:           Store{LockTimeout: time.Second},
+		Store:           DefaultStore(),
 		DecisionLog: DecisionLog{
 			Enabled:       true,
 			MaxRecords:    1_000_000,

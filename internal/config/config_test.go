@@ -51,7 +51,22 @@ data_dir: /var/lib/callgate
 shutdown_timeout: 3s
 log: {level: debug, format: json}
 admin: {listen: "0.0.0.0:9999", debug: false}
-store: {path: /srv/lists.db, lock_timeout: 250ms}
+store:
+  backend: etcd
+  path: /srv/lists.db
+  lock_timeout: 250ms
+  etcd:
+    endpoints: [https://10.0.0.1:2379, https://10.0.0.2:2379]
+    prefix: cg/
+    replica: /srv/replica.db
+    ca_file: /etc/etcd/ca.pem
+    cert_file: /etc/etcd/node.pem
+    key_file: /etc/etcd/node.key
+    username: callgate
+    password_file: /etc/etcd/password
+    dial_timeout: 2s
+    request_timeout: 3s
+    stale_after: 4s
 decision_log:
   enabled: false
   path: /srv/dec.db
@@ -147,7 +162,11 @@ reputation:
 		DataDir: "/var/lib/callgate", ShutdownTimeout: 3 * time.Second,
 		Log:   Log{Level: "debug", Format: "json"},
 		Admin: Admin{Listen: "0.0.0.0:9999"},
-		Store: Store{Path: "/srv/lists.db", LockTimeout: 250 * time.Millisecond},
+		Store: Store{Backend: "etcd", Path: "/srv/lists.db", LockTimeout: 250 * time.Millisecond, Etcd: StoreEtcd{
+			Endpoints: []string{"https://10.0.0.1:2379", "https://10.0.0.2:2379"}, Prefix: "cg/", Replica: "/srv/replica.db",
+			CAFile: "/etc/etcd/ca.pem", CertFile: "/etc/etcd/node.pem", KeyFile: "/etc/etcd/node.key",
+			Username: "callgate", PasswordFile: "/etc/etcd/password",
+			DialTimeout: 2 * time.Second, RequestTimeout: 3 * time.Second, StaleAfter: 4 * time.Second}},
 		DecisionLog: DecisionLog{Enabled: false, Path: "/srv/dec.db", MaxRecords: -1, MaxAge: 48 * time.Hour,
 			QueueSize: 10, BatchSize: 5, FlushInterval: time.Second, NoSync: true},
 		Engine: Engine{DefaultAnnouncement: 7, NoRouteFallback: "block"},
@@ -178,7 +197,8 @@ reputation:
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("parsed\n%+v\nwant\n%+v", c, want)
 	}
-	if c.StorePath() != "/srv/lists.db" || c.DecisionLogPath() != "/srv/dec.db" {
+	// With store.backend etcd the store's local file is the replica.
+	if c.StorePath() != "/srv/replica.db" || c.DecisionLogPath() != "/srv/dec.db" {
 		t.Errorf("explicit paths not used: %s %s", c.StorePath(), c.DecisionLogPath())
 	}
 	keys, err := c.SIP.TokenSecrets()
@@ -299,6 +319,7 @@ func TestExampleFileDocumentsEveryField(t *testing.T) {
 	c.SIP.RouteOverrides, want.SIP.RouteOverrides = nil, nil
 	c.SIP.TokenKeys, want.SIP.TokenKeys = nil, nil
 	c.SCP.Connect, want.SCP.Connect = nil, nil
+	c.Store.Etcd.Endpoints, want.Store.Etcd.Endpoints = nil, nil
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("example file values differ from Default():\n%+v\n%+v", c, want)
 	}
@@ -333,6 +354,7 @@ func TestMarshalRoundTrip(t *testing.T) {
 	want := Default()
 	c.SIP.TokenKeys, want.SIP.TokenKeys = nil, nil
 	c.SCP.Connect, want.SCP.Connect = nil, nil
+	c.Store.Etcd.Endpoints, want.Store.Etcd.Endpoints = nil, nil
 	c.SIP.RouteOverrides, want.SIP.RouteOverrides = nil, nil
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("round trip:\n%+v\n%+v", c, want)

@@ -49,7 +49,7 @@ func Load(path string) (Config, error) {
 
 // resolveDataPaths makes the relative data paths relative to dir.
 func (c *Config) resolveDataPaths(dir string) {
-	for _, p := range []*string{&c.DataDir, &c.Store.Path, &c.DecisionLog.Path, &c.Keys.Dir, &c.Reputation.APIKeyFile} {
+	for _, p := range append([]*string{&c.DataDir, &c.DecisionLog.Path, &c.Keys.Dir, &c.Reputation.APIKeyFile}, c.Store.storePaths()...) {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
@@ -342,9 +342,13 @@ func Marshal(c Config) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// StorePath is where the list store lives: store.path, else
-// DATA_DIR/callgate.db.
+// StorePath is where the list store lives on this node: store.path, else
+// DATA_DIR/callgate.db; with store.backend etcd, the local replica
+// (ReplicaPath).
 func (c *Config) StorePath() string {
+	if c.Store.Backend == BackendEtcd {
+		return c.ReplicaPath()
+	}
 	if c.Store.Path != "" {
 		return c.Store.Path
 	}
@@ -384,9 +388,6 @@ func (c *Config) Validate() error {
 			bad("admin.listen", "%v", err)
 		}
 	}
-	if c.Store.LockTimeout <= 0 {
-		bad("store.lock_timeout", "%s is not positive", c.Store.LockTimeout)
-	}
 	dl := &c.DecisionLog
 	if dl.MaxRecords == 0 {
 		bad("decision_log.max_records", "0 would keep nothing; use a positive bound, or -1 for none")
@@ -406,6 +407,7 @@ func (c *Config) Validate() error {
 	if f := c.Engine.NoRouteFallback; f != "allow" && f != "block" {
 		bad("engine.no_route_fallback", "%q is not allow or block", f)
 	}
+	errs = append(errs, c.Store.validate()...)
 	errs = append(errs, c.SIP.validate()...)
 	errs = append(errs, c.SCP.validate()...)
 	errs = append(errs, c.validateSignals()...)

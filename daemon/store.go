@@ -1,0 +1,121 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"callgate/internal/config"
+	"callgate/internal/metrics"
+	"callgate/store"
+	"callgate/store/etcdkv"
+)
+
+// openStore opens the list store the configuration names (store.backend):
+// the bbolt file, or etcd with this node's local replica. It returns the
+// local file the store lives in (bbolt file or replica), which operator
+// commands name to reach this daemon.
+func (d *Daemon) openStore() (string, error) {
+	cfg := &d.cfg
+	path := cfg.StorePath()
+	switch cfg.Store.Backend {
+	case config.BackendEtcd:
+		ec, err := EtcdConfig(cfg)
+		if err != nil {
+			return "", err
+		}
+		ec.OnError = func(err error) { d.log.Warn("store: etcd", "err", err) }
+		b, err := etcdkv.Open(ec)
+		if err != nil {
+			return "", fmt.Errorf("store (store.etcd): %w", err)
+		}
+		d.etcd = b
+		d.undo = append(d.undo, func() { b.Close() })
+		d.st, err = store.New(b, store.Options{OnError: d.storeError})
+		if err != nil {
+			return "", err
+		}
+		if h := b.Health(); h.Stale {
+			d.log.Warn("store: etcd not reached; serving the replica, stale", "replica", path, "revision", h.ReplicaRev, "err", h.LastError)
+		}
+	default:
+		var err error
+		d.st, err = store.Open(path, store.Options{Timeout: cfg.Store.LockTimeout, OnError: d.storeError})
+		if err != nil {
+			if errors.Is(err, store.ErrDatabaseBusy) {
+				return "", fmt.Errorf("%s is in use by another process: is another 'callgate serve' running, or an operator command (import) still working? Stop it, or give this daemon its own --data directory", path)
+			}
+			return "", err
+		}
+	}
+	// Closed before the backend (undo runs in reverse).
+	d.undo = append(d.undo, func() { d.st.Close() })
+	return path, nil
+}
+
+func (d *Daemon) storeError(err error) { d.log.Warn("store", "err", err) }
+
+// EtcdConfig maps the store.etcd section onto the etcd backend's Config
+// (the password is read from store.etcd.password_file).
+func EtcdConfig(cfg *config.Config) (etcdkv.Config, error) {
+	e := cfg.Store.Etcd
+	ec := etcdkv.Config{
+		Endpoints: e.Endpoints, Prefix: e.Prefix, ReplicaPath: cfg.ReplicaPath(),
+		CAFile: e.CAFile, CertFile: e.CertFile, KeyFile: e.KeyFile, Username: e.Username,
+		DialTimeout: e.DialTimeout, RequestTimeout: e.RequestTimeout, StaleAfter: e.StaleAfter,
+		ProbeInterval: max(e.StaleAfter/3, 100*time.Millisecond),
+	}
+	if e.PasswordFile != "" {
+		pw, err := os.ReadFile(e.PasswordFile)
+		if err != nil {
+			return ec, fmt.Errorf("store.etcd.password_file: %w", err)
+		}
+		ec.Password = strings.TrimRight(string(pw), "\r\n")
+	}
+	return ec, nil
+}
+
+// storeHealth is the store's line of /readyz: with etcd, whether the
+// replica is fresh. Not critical: a stale replica still answers calls.
+func (d *Daemon) storeHealth() error {
+	if n, err := d.st.FeedErrors(); n > 0 {
+		return fmt.Errorf("%d change(s) of the store not applied here, last: %v", n, err)
+	}
+	if d.etcd == nil {
+		return nil
+	}
+	if h := d.etcd.Health(); h.Stale {
+		return fmt.Errorf("stale: answering from the replica at revision %d, etcd last answered %s ago (%s)",
+			h.ReplicaRev, time.Since(h.LastContact).Round(time.Millisecond), h.LastError)
+	}
+	return nil
+}
+
+// watchStoreHealth exports the replica's state with etcd.
+func (d *Daemon) watchStoreHealth(m *metrics.Metrics) {
+	m.GaugeFunc("store_revision", "The store revision this node's index has applied.", nil, func() float64 {
+		return float64(d.st.Revision())
+	})
+	if d.etcd == nil {
+		return
+	}
+	b := d.etcd
+	m.GaugeFunc("store_stale", "1 while the etcd replica may be behind (no quorum answered within store.etcd.stale_after); reads still answer from it.", nil, func() float64 {
+		if b.Health().Stale {
+			return 1
+		}
+		return 0
+	})
+	m.GaugeFunc("store_revision_lag", "etcd's latest revision minus the replica's (changes outside the prefix count too).", nil, func() float64 {
+		h := b.Health()
+		return float64(max(h.ClusterRev-h.ReplicaRev, 0))
+	})
+	m.GaugeFunc("store_replica_age_seconds", "Seconds since a quorum of etcd last answered this node.", nil, func() float64 {
+		return time.Since(b.Health().LastContact).Seconds()
+	})
+	m.GaugeFunc("store_resyncs", "Full resynchronisations of the replica since start (etcd compacted past it).", nil, func() float64 {
+		return float64(b.Health().Resyncs)
+	})
+}

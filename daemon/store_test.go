@@ -1,0 +1,68 @@
+package daemon
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"callgate/internal/config"
+	"callgate/store"
+	"callgate/store/etcdkv/etcdtest"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// With store.backend etcd the daemon keeps its lists in etcd, serves from
+// the replica, and shows a stale replica in /readyz (still ready: calls
+// are answered) and in /metrics.
+func TestEtcdBackend(t *testing.T) {
+	c := etcdtest.Start(t, 1)
+	withTiers(t, &fakeTier{name: "one", ev: &events{}})
+	cfg := testConfig(t)
+	cfg.Store.Backend = config.BackendEtcd
+	cfg.Store.Etcd.Endpoints = c.Endpoints()
+	cfg.Store.Etcd.StaleAfter = 500 * time.Millisecond
+	cfg.Store.Etcd.RequestTimeout = time.Second
+	d := New(cfg, Options{Logger: quietLogger()})
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Shutdown()
+	if d.Store().Path() != cfg.ReplicaPath() {
+		t.Errorf("store path %q, want the replica %q", d.Store().Path(), cfg.ReplicaPath())
+	}
+	if _, err := d.Store().CreateProvider(store.ProviderSpec{Name: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := c.Client().Get(ctx, "callgate/providers/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil || resp.Count != 1 {
+		t.Fatalf("providers in etcd: %v %v", resp, err)
+	}
+	if code, body := get(t, "http://"+d.AdminAddr()+"/readyz"); code != 200 || !strings.Contains(body, "store: ok") {
+		t.Fatalf("/readyz with etcd up: %d %q", code, body)
+	}
+	if _, body := get(t, "http://"+d.AdminAddr()+"/metrics"); !strings.Contains(body, "callgate_store_stale 0") {
+		t.Fatalf("/metrics lacks callgate_store_stale 0")
+	}
+	c.Stop()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := get(t, "http://"+d.AdminAddr()+"/readyz")
+		if code == 200 && strings.Contains(body, "store: stale") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz with etcd down: %d %q", code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, body := get(t, "http://"+d.AdminAddr()+"/metrics"); !strings.Contains(body, "callgate_store_stale 1") {
+		t.Fatalf("/metrics lacks callgate_store_stale 1")
+	}
+	if _, err := d.Store().GetProvider("acme"); err != nil {
+		t.Fatalf("replica does not answer with etcd down: %v", err)
+	}
+}

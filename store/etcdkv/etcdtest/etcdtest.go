@@ -1,0 +1,209 @@
+// Package etcdtest starts real etcd clusters on loopback for tests and
+// benchmarks: members are the etcd binary (Debian's etcd-server, installed
+// by scripts/test-deps.sh) on random ports with data in a temporary
+// directory. A test that needs etcd fails when the binary is missing; it
+// never skips.
+package etcdtest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+)
+
+// Binary is the etcd executable looked up on PATH.
+const Binary = "etcd"
+
+// Cluster is a running etcd cluster.
+type Cluster struct {
+	tb      testing.TB
+	Members []*Member
+}
+
+// Member is one etcd process.
+type Member struct {
+	Name   string
+	Client string // client URL
+	Peer   string // peer URL
+	Dir    string // data directory
+	args   []string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	log  *os.File
+	done chan struct{}
+}
+
+// Start starts an n-member cluster and waits until it has a leader and
+// answers. It is stopped when the test ends.
+func Start(tb testing.TB, n int) *Cluster {
+	tb.Helper()
+	bin, err := exec.LookPath(Binary)
+	if err != nil {
+		tb.Fatalf("etcd is not installed (%v): run scripts/test-deps.sh (Debian: apt-get install etcd-server)", err)
+	}
+	dir := tb.TempDir()
+	c := &Cluster{tb: tb}
+	var initial []string
+	for i := range n {
+		m := &Member{Name: fmt.Sprintf("m%d", i+1), Client: "http://" + freeAddr(tb), Peer: "http://" + freeAddr(tb),
+			Dir: filepath.Join(dir, fmt.Sprintf("m%d", i+1))}
+		c.Members = append(c.Members, m)
+		initial = append(initial, m.Name+"="+m.Peer)
+	}
+	token := fmt.Sprintf("callgate-test-%d", time.Now().UnixNano())
+	for _, m := range c.Members {
+		m.args = []string{
+			"--name", m.Name, "--data-dir", m.Dir,
+			"--listen-client-urls", m.Client, "--advertise-client-urls", m.Client,
+			"--listen-peer-urls", m.Peer, "--initial-advertise-peer-urls", m.Peer,
+			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new",
+			"--initial-cluster-token", token,
+			// Fast elections on loopback, so a killed leader is replaced
+			// within about a second.
+			"--heartbeat-interval", "50", "--election-timeout", "500",
+		}
+		m.start(tb, bin)
+	}
+	tb.Cleanup(c.Stop)
+	c.WaitHealthy(30 * time.Second)
+	return c
+}
+
+func freeAddr(tb testing.TB) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func (m *Member) start(tb testing.TB, bin string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := os.MkdirAll(m.Dir, 0o700); err != nil {
+		tb.Fatal(err)
+	}
+	logf, err := os.OpenFile(m.Dir+".log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cmd := exec.Command(bin, m.args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("start etcd %s: %v", m.Name, err)
+	}
+	m.cmd, m.log, m.done = cmd, logf, make(chan struct{})
+	go func(done chan struct{}) { cmd.Wait(); logf.Close(); close(done) }(m.done)
+}
+
+// Kill stops the member at once (SIGKILL).
+func (m *Member) Kill() {
+	m.mu.Lock()
+	cmd, done := m.cmd, m.done
+	m.cmd = nil
+	m.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	cmd.Process.Kill()
+	<-done
+}
+
+// Restart starts a killed member again on its data directory.
+func (c *Cluster) Restart(m *Member) {
+	c.tb.Helper()
+	bin, _ := exec.LookPath(Binary)
+	m.start(c.tb, bin)
+}
+
+// Running reports whether the member's process is up.
+func (m *Member) Running() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cmd != nil
+}
+
+// Stop kills every member.
+func (c *Cluster) Stop() {
+	for _, m := range c.Members {
+		m.Kill()
+	}
+}
+
+// Endpoints returns every member's client URL.
+func (c *Cluster) Endpoints() []string {
+	var out []string
+	for _, m := range c.Members {
+		out = append(out, m.Client)
+	}
+	return out
+}
+
+// Client returns a client of the whole cluster, closed when the test ends.
+func (c *Cluster) Client() *clientv3.Client {
+	c.tb.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	c.tb.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+// WaitHealthy waits until a linearizable read succeeds through every
+// running member.
+func (c *Cluster) WaitHealthy(within time.Duration) {
+	c.tb.Helper()
+	deadline := time.Now().Add(within)
+	for _, m := range c.Members {
+		if !m.Running() {
+			continue
+		}
+		cli, err := clientv3.New(clientv3.Config{Endpoints: []string{m.Client}, DialTimeout: time.Second, Logger: zap.NewNop()})
+		if err != nil {
+			c.tb.Fatal(err)
+		}
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_, err = cli.Get(ctx, "health")
+			cancel()
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				cli.Close()
+				c.tb.Fatalf("etcd member %s not healthy within %v: %v\n%s", m.Name, within, err, c.Logs())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		cli.Close()
+	}
+}
+
+// Logs returns the tail of every member's log, for failure messages.
+func (c *Cluster) Logs() string {
+	var b bytes.Buffer
+	for _, m := range c.Members {
+		data, _ := os.ReadFile(m.Dir + ".log")
+		if len(data) > 2000 {
+			data = data[len(data)-2000:]
+		}
+		fmt.Fprintf(&b, "--- %s ---\n%s\n", m.Name, data)
+	}
+	return b.String()
+}

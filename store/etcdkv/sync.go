@@ -1,0 +1,301 @@
+package etcdkv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"callgate/store/kv"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Health is the replica's state, for /readyz and /metrics.
+type Health struct {
+	// Stale: the replica may be behind etcd (no quorum reached within
+	// StaleAfter, no watch, or not caught up since Open). Reads still
+	// answer from it.
+	Stale bool
+	// Watching: the watch on the prefix is established.
+	Watching bool
+	// Synced: the replica has caught up with etcd at least once since Open.
+	Synced bool
+	// ReplicaRev is the etcd revision the replica has applied;
+	// ClusterRev the latest etcd revision heard of (it counts changes
+	// outside the prefix too, so it may be ahead while nothing is missing).
+	ReplicaRev, ClusterRev int64
+	// LastContact is when a quorum last answered.
+	LastContact time.Time
+	// Resyncs counts full resynchronisations (compaction, other cluster).
+	Resyncs int
+	// LastError is the last problem the sync loop or a probe hit.
+	LastError string
+}
+
+// Health returns the replica's state.
+func (b *Backend) Health() Health {
+	b.hmu.Lock()
+	h := b.health
+	b.hmu.Unlock()
+	h.ReplicaRev = b.replica.Rev()
+	h.Stale = !h.Synced || !h.Watching || time.Since(h.LastContact) > b.cfg.StaleAfter
+	return h
+}
+
+// contact records that etcd answered at revision rev.
+func (b *Backend) contact(rev int64) {
+	b.hmu.Lock()
+	b.health.LastContact = time.Now()
+	b.health.ClusterRev = max(b.health.ClusterRev, rev)
+	b.hmu.Unlock()
+}
+
+func (b *Backend) setWatching(on bool) {
+	b.hmu.Lock()
+	b.health.Watching = on
+	b.hmu.Unlock()
+}
+
+// markSynced records that the replica has every change up to etcd's
+// revision at the time (a progress notification or a resync).
+func (b *Backend) markSynced() {
+	b.hmu.Lock()
+	first := !b.health.Synced
+	b.health.Synced = true
+	b.hmu.Unlock()
+	if first {
+		close(b.synced)
+	}
+}
+
+// errCompacted: the watch cannot resume; a full resync follows.
+var errCompacted = errors.New("etcd compacted past the replica's revision")
+
+// syncLoop keeps the replica in step with etcd until Close.
+func (b *Backend) syncLoop() {
+	defer b.wg.Done()
+	backoff := 50 * time.Millisecond
+	resync := false
+	for b.ctx.Err() == nil {
+		err := b.syncOnce(resync)
+		if b.ctx.Err() != nil {
+			return
+		}
+		b.setWatching(false)
+		resync = errors.Is(err, errCompacted)
+		if err != nil {
+			b.report(fmt.Errorf("etcd sync: %w", err))
+		}
+		select {
+		case <-b.ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+// syncOnce checks the replica's origin, resynchronises if it must, then
+// watches until the watch fails.
+func (b *Backend) syncOnce(force bool) error {
+	// Reading at the replica's revision fails if etcd has compacted it
+	// away: then the watch could not resume either.
+	var opts []clientv3.OpOption
+	if r := b.replica.Rev(); r > 0 && !force {
+		opts = append(opts, clientv3.WithRev(r))
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, b.cfg.RequestTimeout)
+	resp, err := b.cli.Get(ctx, b.cfg.Prefix+"meta/schema", opts...)
+	cancel()
+	if errors.Is(err, rpctypes.ErrCompacted) {
+		return fmt.Errorf("replica at revision %d: %w", b.replica.Rev(), errCompacted)
+	}
+	if err != nil {
+		return b.mapErr(err)
+	}
+	b.contact(resp.Header.Revision)
+	origin := fmt.Sprintf("cluster %x prefix %q", resp.Header.ClusterId, b.cfg.Prefix)
+	have, err := b.replica.Local("origin")
+	if err != nil {
+		return err
+	}
+	if force || string(have) != origin || b.replica.Rev() == 0 {
+		if err := b.resync(); err != nil {
+			return fmt.Errorf("resync: %w", err)
+		}
+		if err := b.replica.SetLocal("origin", []byte(origin)); err != nil {
+			return err
+		}
+		b.markSynced()
+	}
+	return b.watch(b.replica.Rev() + 1)
+}
+
+const resyncPage = 1000
+
+// resync replaces the replica with every key under the prefix at one
+// revision, in one replica transaction, and delivers a Reset.
+func (b *Backend) resync() error {
+	end := clientv3.GetPrefixRangeEnd(b.cfg.Prefix)
+	get := func(from string, rev int64) (*clientv3.GetResponse, error) {
+		ctx, cancel := context.WithTimeout(b.ctx, b.cfg.RequestTimeout)
+		defer cancel()
+		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(resyncPage)}
+		if rev > 0 {
+			opts = append(opts, clientv3.WithRev(rev))
+		}
+		resp, err := b.cli.Get(ctx, from, opts...)
+		if err != nil {
+			return nil, b.mapErr(err)
+		}
+		return resp, nil
+	}
+	resp, err := get(b.cfg.Prefix, 0)
+	if err != nil {
+		return err
+	}
+	rev := resp.Header.Revision
+	skipped := 0
+	err = b.replica.Replace(rev, func(put func(key, value []byte, modRev int64) error) error {
+		for {
+			for _, e := range resp.Kvs {
+				k := b.stripPrefix(e.Key)
+				if !wellFormed(k) {
+					skipped++
+					continue
+				}
+				if err := put(k, e.Value, e.ModRevision); err != nil {
+					return err
+				}
+			}
+			if !resp.More || len(resp.Kvs) == 0 {
+				return nil
+			}
+			var err error
+			if resp, err = get(string(resp.Kvs[len(resp.Kvs)-1].Key)+"\x00", rev); err != nil {
+				return err
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	b.hmu.Lock()
+	b.health.Resyncs++
+	b.hmu.Unlock()
+	b.contact(rev)
+	if skipped > 0 {
+		b.report(fmt.Errorf("etcd resync at revision %d: %d keys under %q are not bucket/rest keys; ignored", rev, skipped, b.cfg.Prefix))
+	}
+	return nil
+}
+
+// wellFormed says whether k is a kv key ("bucket/rest", rest not empty).
+func wellFormed(k []byte) bool {
+	bkt, ok := kv.Bucket(k)
+	return ok && len(k) > len(bkt)+1
+}
+
+// watch applies the prefix's changes from revision from on, until the
+// watch fails or the backend closes.
+func (b *Backend) watch(from int64) error {
+	ctx, cancel := context.WithCancel(clientv3.WithRequireLeader(b.ctx))
+	defer cancel()
+	wch := b.cli.Watch(ctx, b.cfg.Prefix, clientv3.WithRange(clientv3.GetPrefixRangeEnd(b.cfg.Prefix)),
+		clientv3.WithRev(from), clientv3.WithProgressNotify())
+	// A progress notification comes after every event up to its
+	// revision: once it arrives the replica has caught up.
+	go func() {
+		for range 50 {
+			if ctx.Err() != nil || b.Health().Synced {
+				return
+			}
+			_ = b.cli.RequestProgress(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	b.setWatching(true)
+	for resp := range wch {
+		if resp.CompactRevision != 0 {
+			return fmt.Errorf("watch from revision %d: %w (compacted at %d); resynchronising", from, errCompacted, resp.CompactRevision)
+		}
+		if err := resp.Err(); err != nil {
+			return fmt.Errorf("watch: %w", err)
+		}
+		b.contact(resp.Header.Revision)
+		if resp.IsProgressNotify() {
+			if b.replica.Rev() >= from-1 {
+				b.markSynced()
+			}
+			continue
+		}
+		if err := b.applyEvents(resp.Events); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("watch closed")
+}
+
+// applyEvents applies a watch response's events, one replica transaction
+// (and one kv.Event) per etcd revision.
+func (b *Backend) applyEvents(evs []*clientv3.Event) error {
+	for i := 0; i < len(evs); {
+		rev := evs[i].Kv.ModRevision
+		ev := kv.Event{Rev: rev}
+		for ; i < len(evs) && evs[i].Kv.ModRevision == rev; i++ {
+			e := evs[i]
+			k := b.stripPrefix(e.Kv.Key)
+			if !wellFormed(k) {
+				b.report(fmt.Errorf("etcd revision %d: key %q under %q is not a bucket/rest key; ignored", rev, e.Kv.Key, b.cfg.Prefix))
+				continue
+			}
+			c := kv.Change{Key: k, ModRev: rev}
+			if e.Type == clientv3.EventTypeDelete {
+				c.Deleted = true
+			} else {
+				c.Value = e.Kv.Value
+			}
+			ev.Changes = append(ev.Changes, c)
+		}
+		if rev <= b.replica.Rev() {
+			continue // already applied (a resumed watch may repeat)
+		}
+		if err := b.replica.Apply(ev); err != nil {
+			return fmt.Errorf("apply revision %d to the replica: %w", rev, err)
+		}
+	}
+	return nil
+}
+
+// probeLoop checks every ProbeInterval that a quorum answers (a
+// linearizable read), which is what keeps the node fresh.
+func (b *Backend) probeLoop() {
+	defer b.wg.Done()
+	t := time.NewTicker(b.cfg.ProbeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.ctx.Done():
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(b.ctx, max(b.cfg.ProbeInterval, 500*time.Millisecond))
+		resp, err := b.cli.Get(ctx, b.cfg.Prefix+"meta/schema", clientv3.WithCountOnly())
+		cancel()
+		if err != nil {
+			if b.ctx.Err() == nil {
+				b.hmu.Lock()
+				b.health.LastError = fmt.Sprintf("probe: %v", err)
+				b.hmu.Unlock()
+			}
+			continue
+		}
+		b.contact(resp.Header.Revision)
+	}
+}

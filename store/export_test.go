@@ -1,0 +1,56 @@
+package store
+
+import (
+	"encoding/binary"
+	"slices"
+
+	"callgate/store/kv"
+)
+
+// GarbageRows counts list rows and notes no reader uses: outside their
+// list's effective generation, or of owners that are gone.
+func GarbageRows(s *Store) (int, error) {
+	n := 0
+	err := s.kv.View(func(r kv.Reader) error {
+		gens, err := effectiveGens(r)
+		if err != nil {
+			return err
+		}
+		for _, b := range []string{bEntries, bNotes} {
+			err := rangeBucket(r, b, func(k, _ []byte, _ int64) error {
+				l, err := parseListKey(k)
+				if err != nil {
+					return err
+				}
+				s.ix.mu.RLock()
+				owner := s.ix.listMeta(l) != nil
+				s.ix.mu.RUnlock()
+				if !owner || binary.BigEndian.Uint64(k[6:14]) != gens[[6]byte(k[:6])] {
+					n++
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// CommittedGenerations lists the generations with a commit record, and
+// meta/gen.
+func CommittedGenerations(s *Store) ([]uint64, uint64) {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	var out []uint64
+	for g := range s.ix.committed {
+		out = append(out, g)
+	}
+	slices.Sort(out)
+	return out, s.ix.gen
+}
+
+// AtomicLimits is what one change may use to be written in place.
+func AtomicLimits(s *Store) kv.Limits { return s.atomicLimits() }
