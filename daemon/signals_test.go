@@ -47,14 +47,14 @@ func TestSignalsInTheDaemon(t *testing.T) {
 	if err := storetest.Populate(st); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.UpdateEnterpriseSignals(storetest.Enterprise, func(g *store.EnterpriseSignals) error {
+	if _, err := st.UpdateEnterpriseSignals(store.Operator, storetest.Enterprise, func(g *store.EnterpriseSignals) error {
 		g.Brand.Name = "Initech"
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
 	tok, hash, _ := keys.IssueToken(storetest.Enterprise)
-	st.UpdateEnterpriseSignals(storetest.Enterprise, func(g *store.EnterpriseSignals) error { g.TokenHash = hash; return nil })
+	st.UpdateEnterpriseSignals(store.Operator, storetest.Enterprise, func(g *store.EnterpriseSignals) error { g.TokenHash = hash; return nil })
 
 	req, _ := http.NewRequest(http.MethodPost, "http://"+d.AdminAddr()+"/api/v1/keys",
 		strings.NewReader(`{"calling":"`+storetest.EnterpriseNumber+`","called":"`+storetest.AliceNumber+`"}`))

@@ -85,7 +85,7 @@ func stirConfig(c *config.SIPStir, view store.View, rc *redirect.Config) error {
 			// returns. Without a store (config check) the name stands.
 			ro.Customer = o.Customer
 			if hasStore {
-				ent, err := owners.GetEnterprise(o.Customer)
+				ent, err := owners.GetEnterprise(store.Operator, o.Customer)
 				if err != nil {
 					errs = append(errs, fmt.Errorf("sip.stir.originators[%d].customer: enterprise %q: %w (create it with callgate enterprise create)", i, o.Customer, err))
 				}
@@ -110,5 +110,5 @@ func stirConfig(c *config.SIPStir, view store.View, rc *redirect.Config) error {
 // (the daemon's *store.Store has it; config check's stand-in does not).
 type enterpriseStore interface {
 	Enterprise(calling e164.Number) (uint32, bool)
-	GetEnterprise(name string) (store.Enterprise, error)
+	GetEnterprise(actor store.Actor, name string) (store.Enterprise, error)
 }

@@ -32,7 +32,7 @@ func TestEtcdBackend(t *testing.T) {
 	if d.Store().Path() != cfg.ReplicaPath() {
 		t.Errorf("store path %q, want the replica %q", d.Store().Path(), cfg.ReplicaPath())
 	}
-	if _, err := d.Store().CreateProvider(store.ProviderSpec{Name: "acme"}); err != nil {
+	if _, err := d.Store().CreateProvider(store.Operator, store.ProviderSpec{Name: "acme"}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -62,7 +62,7 @@ func TestEtcdBackend(t *testing.T) {
 	if _, body := get(t, "http://"+d.AdminAddr()+"/metrics"); !strings.Contains(body, "callgate_store_stale 1") {
 		t.Fatalf("/metrics lacks callgate_store_stale 1")
 	}
-	if _, err := d.Store().GetProvider("acme"); err != nil {
+	if _, err := d.Store().GetProvider(store.Operator, "acme"); err != nil {
 		t.Fatalf("replica does not answer with etcd down: %v", err)
 	}
 }

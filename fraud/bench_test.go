@@ -31,12 +31,12 @@ func newBenchWorld(b testing.TB) *benchWorld {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	if _, err := st.CreateProvider(store.ProviderSpec{Name: "bench"}); err != nil {
+	if _, err := st.CreateProvider(store.Operator, store.ProviderSpec{Name: "bench"}); err != nil {
 		b.Fatal(err)
 	}
 	first := e164.MustParse("+13122000000")
 	const subs = 10_000
-	if err := st.AllocateNumbers("bench", store.Range{First: first, Last: first + subs - 1}); err != nil {
+	if err := st.AllocateNumbers(store.Operator, "bench", store.Range{First: first, Last: first + subs - 1}); err != nil {
 		b.Fatal(err)
 	}
 	w := &benchWorld{}

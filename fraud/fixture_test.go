@@ -77,14 +77,14 @@ func newStore(t testing.TB) *store.Store {
 			t.Fatal(err)
 		}
 	}
-	_, err = st.CreateProvider(store.ProviderSpec{Name: "acme"})
+	_, err = st.CreateProvider(store.Operator, store.ProviderSpec{Name: "acme"})
 	must(err)
-	must(st.AllocateNumbers("acme", store.Range{First: e164.MustParse("+13125550100"), Last: e164.MustParse("+13125550199")}))
-	_, err = st.CreateSubscriber(store.SubscriberSpec{Name: "dave", Provider: "acme", Numbers: []string{lineDave.String()}})
+	must(st.AllocateNumbers(store.Operator, "acme", store.Range{First: e164.MustParse("+13125550100"), Last: e164.MustParse("+13125550199")}))
+	_, err = st.CreateSubscriber(store.Operator, store.SubscriberSpec{Name: "dave", Provider: "acme", Numbers: []string{lineDave.String()}})
 	must(err)
-	_, err = st.CreateSubscriber(store.SubscriberSpec{Name: "erin", Provider: "acme", Numbers: []string{lineErin.String()}})
+	_, err = st.CreateSubscriber(store.Operator, store.SubscriberSpec{Name: "erin", Provider: "acme", Numbers: []string{lineErin.String()}})
 	must(err)
-	_, err = st.CreateEnterprise(store.EnterpriseSpec{Name: "initech", Numbers: []string{lineInitech.String()}})
+	_, err = st.CreateEnterprise(store.Operator, store.EnterpriseSpec{Name: "initech", Numbers: []string{lineInitech.String()}})
 	must(err)
 	return st
 }

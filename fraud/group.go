@@ -80,8 +80,8 @@ type Directory interface {
 	Enterprise(n e164.Number) (uint32, bool)
 
 	SubscriberByID(id uint32) (store.Subscriber, bool)
-	GetSubscriber(ref string) (store.Subscriber, error)
-	GetEnterprise(name string) (store.Enterprise, error)
+	GetSubscriber(actor store.Actor, ref string) (store.Subscriber, error)
+	GetEnterprise(actor store.Actor, name string) (store.Enterprise, error)
 	ListEnterprises() []store.Enterprise
 	ListProviders() []store.Provider
 }
@@ -149,13 +149,13 @@ func resolveGroup(dir Directory, ref string) (GroupID, error) {
 	if kind, name, ok := strings.Cut(ref, ":"); ok {
 		switch kind {
 		case "subscriber":
-			s, err := dir.GetSubscriber(name)
+			s, err := dir.GetSubscriber(store.Operator, name)
 			if err != nil {
 				return 0, fmt.Errorf("group %q: %w", ref, err)
 			}
 			return SubscriberGroup(s.ID), nil
 		case "enterprise":
-			e, err := dir.GetEnterprise(name)
+			e, err := dir.GetEnterprise(store.Operator, name)
 			if err != nil {
 				return 0, fmt.Errorf("group %q: %w", ref, err)
 			}
@@ -169,10 +169,10 @@ func resolveGroup(dir Directory, ref string) (GroupID, error) {
 		}
 		return 0, fmt.Errorf("group %q: %w (the number is no enterprise's and no subscriber's)", ref, ErrNoGroup)
 	}
-	if s, err := dir.GetSubscriber(ref); err == nil {
+	if s, err := dir.GetSubscriber(store.Operator, ref); err == nil {
 		return SubscriberGroup(s.ID), nil
 	}
-	if e, err := dir.GetEnterprise(ref); err == nil {
+	if e, err := dir.GetEnterprise(store.Operator, ref); err == nil {
 		return EnterpriseGroup(e.ID), nil
 	}
 	if g, err := parseGroupKey(ref); err == nil {

@@ -26,7 +26,7 @@ import (
 func benchRegistry(b *testing.B, cfg Config) (*Registry, *store.Store, uint32) {
 	b.Helper()
 	st := storetest.Fixture(b)
-	e, err := st.GetEnterprise(storetest.Enterprise)
+	e, err := st.GetEnterprise(store.Operator, storetest.Enterprise)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func BenchmarkRegisterHTTP(b *testing.B) {
 
 func BenchmarkEnrol(b *testing.B) {
 	r, st, _ := benchRegistry(b, Config{Dir: b.TempDir(), MaxKeys: b.N + 1024})
-	if _, err := st.UpdateEnterpriseSignals(storetest.Enterprise, func(g *store.EnterpriseSignals) error {
+	if _, err := st.UpdateEnterpriseSignals(store.Operator, storetest.Enterprise, func(g *store.EnterpriseSignals) error {
 		g.Trunk, g.Onward = "192.0.2.0/24", "sip:{called}@carrier.example"
 		return nil
 	}); err != nil {

@@ -18,7 +18,7 @@ func issue(t testing.TB, st *store.Store, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.UpdateEnterpriseSignals(name, func(g *store.EnterpriseSignals) error { g.TokenHash = hash; return nil }); err != nil {
+	if _, err := st.UpdateEnterpriseSignals(store.Operator, name, func(g *store.EnterpriseSignals) error { g.TokenHash = hash; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return tok

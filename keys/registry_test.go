@@ -35,7 +35,7 @@ func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, tim
 func fixture(t *testing.T) (*store.Store, uint32) {
 	t.Helper()
 	st := storetest.Fixture(t)
-	e, err := st.GetEnterprise(storetest.Enterprise)
+	e, err := st.GetEnterprise(store.Operator, storetest.Enterprise)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func TestEnrol(t *testing.T) {
 	if _, err := r.Enrol(src, entNumber, called); !errors.Is(err, ErrNoEnrolment) {
 		t.Fatalf("before enrolment is set up: %v", err)
 	}
-	if _, err := st.UpdateEnterpriseSignals(storetest.Enterprise, func(g *store.EnterpriseSignals) error {
+	if _, err := st.UpdateEnterpriseSignals(store.Operator, storetest.Enterprise, func(g *store.EnterpriseSignals) error {
 		g.Trunk, g.Onward = "192.0.2.0/24", "sip:{called}@carrier.example;user=phone"
 		return nil
 	}); err != nil {

@@ -117,7 +117,7 @@ func TestInvalidDecision(t *testing.T) {
 func sipRouteless(t *testing.T) *store.Store {
 	t.Helper()
 	st := storetest.Fixture(t)
-	if _, err := st.SetRoute(store.RouteSpec{Name: storetest.Route, RoutingNumber: storetest.RoutingNumber}); err != nil {
+	if _, err := st.SetRoute(store.Operator, store.RouteSpec{Name: storetest.Route, RoutingNumber: storetest.RoutingNumber}); err != nil {
 		t.Fatal(err)
 	}
 	return st

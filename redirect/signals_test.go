@@ -36,14 +36,14 @@ func TestSIPEnrolment(t *testing.T) {
 		if res := c.exchange(invite(storetest.EnterpriseNumber).String()); res.StatusCode != 403 {
 			t.Fatalf("before enrolment is set up: %d", res.StatusCode)
 		}
-		st.UpdateEnterpriseSignals(storetest.Enterprise, func(g *store.EnterpriseSignals) error {
+		st.UpdateEnterpriseSignals(store.Operator, storetest.Enterprise, func(g *store.EnterpriseSignals) error {
 			g.Trunk, g.Onward = "10.0.0.0/8", "sip:{called}@carrier.example;user=phone"
 			return nil
 		})
 		if res := c.exchange(invite(storetest.EnterpriseNumber).String()); res.StatusCode != 403 {
 			t.Errorf("from outside the trunk (127.0.0.1): %d", res.StatusCode)
 		}
-		st.UpdateEnterpriseSignals(storetest.Enterprise, func(g *store.EnterpriseSignals) error {
+		st.UpdateEnterpriseSignals(store.Operator, storetest.Enterprise, func(g *store.EnterpriseSignals) error {
 			g.Trunk = "127.0.0.0/8"
 			return nil
 		})

@@ -79,7 +79,7 @@ func TestPanickingEngineOverM3UA(t *testing.T) {
 // nothing said so.
 func TestNoRouteFallback(t *testing.T) {
 	st := storetest.Fixture(t)
-	if _, err := st.SetRoute(store.RouteSpec{Name: storetest.Route, SIPURI: storetest.RouteURI}); err != nil {
+	if _, err := st.SetRoute(store.Operator, store.RouteSpec{Name: storetest.Route, SIPURI: storetest.RouteURI}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {

@@ -161,10 +161,10 @@ func importStore(tb testing.TB, dir string, subs int) *store.Store {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := s.CreateProvider(store.ProviderSpec{Name: "imp"}); err != nil {
+	if _, err := s.CreateProvider(store.Operator, store.ProviderSpec{Name: "imp"}); err != nil {
 		tb.Fatal(err)
 	}
-	if err := s.AllocateNumbers("imp", store.Range{First: mustNum("+13122000000"), Last: mustNum("+13122099999")}); err != nil {
+	if err := s.AllocateNumbers(store.Operator, "imp", store.Range{First: mustNum("+13122000000"), Last: mustNum("+13122099999")}); err != nil {
 		tb.Fatal(err)
 	}
 	err = s.BulkLoad(func(l *store.BulkLoader) error {

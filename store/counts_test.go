@@ -20,7 +20,7 @@ func fullCount(t testing.TB, s *store.Store) store.Counts {
 	provs := s.ListProviders()
 	c.Providers = len(provs)
 	for _, p := range provs {
-		page, err := s.ListEntries(store.ProviderPrefix+p.Name, store.ListBlocked, 0, 1)
+		page, err := s.ListEntries(store.Operator, store.ProviderPrefix+p.Name, store.ListBlocked, 0, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -28,7 +28,7 @@ func fullCount(t testing.TB, s *store.Store) store.Counts {
 	}
 	var after uint32
 	for {
-		subs, err := s.ListSubscribers("", after, 1000)
+		subs, err := s.ListSubscribers(store.Operator, "", after, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -36,7 +36,7 @@ func fullCount(t testing.TB, s *store.Store) store.Counts {
 			c.Subscribers++
 			c.Numbers += len(sub.Numbers)
 			for _, l := range []store.List{store.ListVIP, store.ListBlocked} {
-				page, err := s.ListEntries(sub.Name, l, 0, 1)
+				page, err := s.ListEntries(store.Operator, sub.Name, l, 0, 1)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -175,28 +175,28 @@ func TestCounts(t *testing.T) {
 	}
 	check("failed bulk load", nil)
 
-	if _, err := s.AssignNumbers(storetest.Bob, "+13035550190", "+13035550191"); err != nil {
+	if _, err := s.AssignNumbers(store.Operator, storetest.Bob, "+13035550190", "+13035550191"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.UnassignNumbers(storetest.Alice, storetest.AliceNumber2); err != nil {
+	if _, err := s.UnassignNumbers(store.Operator, storetest.Alice, storetest.AliceNumber2); err != nil {
 		t.Fatal(err)
 	}
 	check("numbers assigned and unassigned", nil)
 
-	if err := s.DeleteSubscriber(storetest.Alice); err != nil { // with VIP and Blocked rows
+	if err := s.DeleteSubscriber(store.Operator, storetest.Alice); err != nil { // with VIP and Blocked rows
 		t.Fatal(err)
 	}
 	check("subscriber with lists deleted", nil)
-	if err := s.DeleteEnterprise(storetest.Enterprise); err != nil {
+	if err := s.DeleteEnterprise(store.Operator, storetest.Enterprise); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteSubscriber(storetest.Carol); err != nil {
+	if err := s.DeleteSubscriber(store.Operator, storetest.Carol); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteProvider(storetest.OtherProvider); err != nil { // with 2 provider Blocked rows
+	if err := s.DeleteProvider(store.Operator, storetest.OtherProvider); err != nil { // with 2 provider Blocked rows
 		t.Fatal(err)
 	}
-	if err := s.DeleteRoute(storetest.OtherRoute); err != nil {
+	if err := s.DeleteRoute(store.Operator, storetest.OtherRoute); err != nil {
 		t.Fatal(err)
 	}
 	check("enterprise, provider and route deleted", nil)

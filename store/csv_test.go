@@ -37,7 +37,7 @@ provider:acme,blocked,19005550120
 		!s.InVIP(alice.ID, mustNum("+442079460000")) || !s.ProviderBlocked(alice.Provider, mustNum("+19005550120")) {
 		t.Fatal("imported rows not visible")
 	}
-	page, _ := s.ListEntries(storetest.Alice, store.ListVIP, 0, 10)
+	page, _ := s.ListEntries(store.Operator, storetest.Alice, store.ListVIP, 0, 10)
 	if len(page.Entries) != 2 || page.Entries[1].Note != "Gran, in London" {
 		t.Fatalf("VIP list = %+v", page.Entries)
 	}
@@ -162,7 +162,7 @@ func TestImportReplaceDryRunDuplicates(t *testing.T) {
 	if fmt.Sprint(rep2) != fmt.Sprint(rep) {
 		t.Fatalf("real report %+v differs from dry run %+v", rep2, rep)
 	}
-	page, _ := s.ListEntries(storetest.Alice, store.ListBlocked, 0, 10)
+	page, _ := s.ListEntries(store.Operator, storetest.Alice, store.ListBlocked, 0, 10)
 	got := fmt.Sprint(page.Entries)
 	if want := "[{+12025550101 new} {+12025550102 last wins}]"; got != want {
 		t.Fatalf("replaced list = %s, want %s", got, want)
@@ -297,7 +297,7 @@ func TestImportReplaceWithBadRowsChangesNothing(t *testing.T) {
 		"bob,vip,2025550110\n"
 	want := func(t *testing.T, s *store.Store, owner string, list store.List, nums ...string) {
 		t.Helper()
-		page, err := s.ListEntries(owner, list, 0, 100)
+		page, err := s.ListEntries(store.Operator, owner, list, 0, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -341,7 +341,7 @@ func TestImportReplaceWithBadRowsChangesNothing(t *testing.T) {
 	rep, err = s.Import(strings.NewReader(in), store.ImportOptions{Actor: store.Operator, Replace: true,
 		Progress: func(p store.ImportProgress) {
 			if p.Phase == store.PhaseRead && p.Done == p.Total {
-				if err := s.DeleteSubscriber(storetest.Bob); err != nil {
+				if err := s.DeleteSubscriber(store.Operator, storetest.Bob); err != nil {
 					t.Error(err)
 				}
 			}

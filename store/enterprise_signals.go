@@ -103,7 +103,7 @@ func (g *EnterpriseSignals) TokenMatches(secret []byte) bool {
 // edits a copy, which is validated and written in one transaction. fn may
 // run more than once (a concurrent change to the enterprise makes the
 // store plan again); the last run's result is what is stored.
-func (s *Store) UpdateEnterpriseSignals(name string, fn func(*EnterpriseSignals) error) (Enterprise, error) {
+func (s *Store) UpdateEnterpriseSignals(actor Actor, name string, fn func(*EnterpriseSignals) error) (Enterprise, error) {
 	var out Enterprise
 	err := s.write(func(t *txn) error {
 		id, ok := s.ix.entByName[name]
@@ -111,6 +111,12 @@ func (s *Store) UpdateEnterpriseSignals(name string, fn func(*EnterpriseSignals)
 			return fmt.Errorf("enterprise %q: %w", name, ErrNotFound)
 		}
 		st := s.ix.ents[id]
+		if err := s.ix.mayEnterprise(actor, st); err != nil {
+			return err
+		}
+		if err := actor.checkRevision("enterprise "+name, st.mod); err != nil {
+			return err
+		}
 		out = st.rec
 		out.Numbers = slices.Clone(out.Numbers)
 		out.Signals.TokenHash = slices.Clone(out.Signals.TokenHash)

@@ -104,10 +104,10 @@ func killOnce(t *testing.T, mode string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateProvider(store.ProviderSpec{Name: "kp"}); err != nil {
+	if _, err := s.CreateProvider(store.Operator, store.ProviderSpec{Name: "kp"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AllocateNumbers("kp", mustRange(t, "+13125550000..+13125550999")); err != nil {
+	if err := s.AllocateNumbers(store.Operator, "kp", mustRange(t, "+13125550000..+13125550999")); err != nil {
 		t.Fatal(err)
 	}
 	err = s.BulkLoad(func(l *store.BulkLoader) error {
@@ -201,7 +201,7 @@ func killOnce(t *testing.T, mode string) {
 	per := rows / killSubs
 	present := 0
 	for i := 0; i < killSubs; i++ {
-		page, err := s.ListEntries(fmt.Sprintf("kill%03d", i), store.ListBlocked, 0, 1)
+		page, err := s.ListEntries(store.Operator, fmt.Sprintf("kill%03d", i), store.ListBlocked, 0, 1)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -22,6 +22,9 @@ type Entry struct {
 type ListPage struct {
 	Entries []Entry `json:"entries"`
 	Total   int     `json:"total"` // rows in the whole list
+	// Revision is the list's revision, for Actor.IfRevision (0: never
+	// changed).
+	Revision int64 `json:"revision,omitempty"`
 	// Next is the number to pass as after for the following page; zero when
 	// this page is the last.
 	Next e164.Number `json:"next,omitempty"`
@@ -183,6 +186,9 @@ func (s *Store) changeList(actor Actor, owner string, list List, nums []e164.Num
 			return nil, err
 		}
 		l := listKey{o.kind, o.id, list}
+		if err := actor.checkRevision(fmt.Sprintf("%s list of %s", list, o), s.ix.listMeta(l).rev()); err != nil {
+			return nil, err
+		}
 		old := *s.ix.content(l)
 		e := &listEdit{l: l, name: o.String(), meta: *s.ix.listMeta(l), old: old, next: change(old, nums),
 			touched: nums, noteOf: noteOf}
@@ -195,7 +201,8 @@ func (s *Store) changeList(actor Actor, owner string, list List, nums []e164.Num
 // ListEntries returns up to limit rows (default 100, at most 10,000) of
 // owner's list in number order, starting after the number after (zero: from
 // the start).
-func (s *Store) ListEntries(owner string, list List, after e164.Number, limit int) (ListPage, error) {
+// actor must be the operator, the owner or the owner's provider.
+func (s *Store) ListEntries(actor Actor, owner string, list List, after e164.Number, limit int) (ListPage, error) {
 	if limit <= 0 {
 		limit = 100
 	}
@@ -203,25 +210,30 @@ func (s *Store) ListEntries(owner string, list List, after e164.Number, limit in
 	s.ix.mu.RLock()
 	o, err := s.ix.resolveOwner(owner)
 	if err == nil {
+		err = s.ix.mayRead(actor, o.kind, o.id, fmt.Sprintf("owner %q", owner))
+	}
+	if err == nil {
 		err = o.checkList(list)
 	}
 	var (
 		total int
 		l     = listKey{o.kind, o.id, list}
 		gen   uint64
+		rev   int64
 	)
 	if err == nil {
 		var dst *[]e164.Number
 		if dst, err = s.ix.listSlice(o.kind, o.id, list); err == nil {
 			total = len(*dst)
 			gen = s.ix.listMeta(l).gen
+			rev = s.ix.listMeta(l).rev()
 		}
 	}
 	s.ix.mu.RUnlock()
 	if err != nil {
 		return ListPage{}, fmt.Errorf("list %s of %s: %w", list, owner, err)
 	}
-	page := ListPage{Total: total}
+	page := ListPage{Total: total, Revision: rev}
 	start := after + 1
 	if after == 0 {
 		start = 0

@@ -102,7 +102,7 @@ func TestListEntriesPagingAndNotes(t *testing.T) {
 	var after e164.Number
 	pages := 0
 	for {
-		page, err := s.ListEntries(storetest.BobNumber, store.ListBlocked, after, 100)
+		page, err := s.ListEntries(store.Operator, storetest.BobNumber, store.ListBlocked, after, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +135,7 @@ func TestListEntriesPagingAndNotes(t *testing.T) {
 		}
 	}
 	// Starting in the middle of a chunk.
-	page, _ := s.ListEntries(storetest.Bob, store.ListBlocked, mustNum(want[599]), 3)
+	page, _ := s.ListEntries(store.Operator, storetest.Bob, store.ListBlocked, mustNum(want[599]), 3)
 	if len(page.Entries) != 3 || page.Entries[0].Number != mustNum(want[600]) {
 		t.Fatalf("mid-chunk page = %+v", page)
 	}
@@ -179,7 +179,7 @@ func TestPIN(t *testing.T) {
 		t.Fatal("cleared PIN still works")
 	}
 	// The hash is not exposed through the record.
-	sub, _ := s.GetSubscriber(storetest.Bob)
+	sub, _ := s.GetSubscriber(store.Operator, storetest.Bob)
 	if !sub.HasPIN {
 		t.Fatal("HasPIN not reported")
 	}

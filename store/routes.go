@@ -17,7 +17,10 @@ type RouteSpec struct {
 
 // SetRoute creates or replaces a platform egress route. Providers using it
 // (or the default, if it is the default) see the change at once.
-func (s *Store) SetRoute(spec RouteSpec) (Route, error) {
+func (s *Store) SetRoute(actor Actor, spec RouteSpec) (Route, error) {
+	if err := actor.operatorOnly("change routes"); err != nil {
+		return Route{}, fmt.Errorf("set route: %w", err)
+	}
 	if err := validName("route", spec.Name); err != nil {
 		return Route{}, fmt.Errorf("set route: %w", err)
 	}
@@ -46,7 +49,10 @@ func (s *Store) SetRoute(spec RouteSpec) (Route, error) {
 
 // DeleteRoute removes a route; refused while it is the default or a
 // provider's route.
-func (s *Store) DeleteRoute(name string) error {
+func (s *Store) DeleteRoute(actor Actor, name string) error {
+	if err := actor.operatorOnly("change routes"); err != nil {
+		return fmt.Errorf("delete route: %w", err)
+	}
 	err := s.write(func(t *txn) error {
 		if _, ok := s.ix.routes[name]; !ok {
 			return fmt.Errorf("route %q: %w", name, ErrNotFound)
@@ -73,7 +79,10 @@ func (s *Store) DeleteRoute(name string) error {
 }
 
 // SetDefaultRoute makes a route the platform default ("" = none).
-func (s *Store) SetDefaultRoute(name string) error {
+func (s *Store) SetDefaultRoute(actor Actor, name string) error {
+	if err := actor.operatorOnly("change routes"); err != nil {
+		return fmt.Errorf("set default route: %w", err)
+	}
 	err := s.write(func(t *txn) error {
 		if name == "" {
 			if s.ix.defaultRouteMod != 0 {

@@ -65,13 +65,13 @@ func TestStoresOnOneBackendConverge(t *testing.T) {
 	if v, _ := a.Subscriber(mustNum(storetest.AliceNumber)); v.Unknown != store.TreatBlock {
 		t.Fatalf("A's view after C's change: %+v", v)
 	}
-	if _, err := a.SetProviderDefaults(storetest.Provider, store.SettingsUpdate{RejectWithMedia: ptr(store.ToggleOn)}); err != nil {
+	if _, err := a.SetProviderDefaults(store.Operator, storetest.Provider, store.SettingsUpdate{RejectWithMedia: ptr(store.ToggleOn)}); err != nil {
 		t.Fatal(err)
 	}
 	if v, _ := c.Subscriber(mustNum(storetest.AliceNumber)); !v.RejectWithMedia {
 		t.Fatal("C's view misses A's provider default")
 	}
-	if err := c.DeleteSubscriber(storetest.Bob); err != nil {
+	if err := c.DeleteSubscriber(store.Operator, storetest.Bob); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := a.Subscriber(mustNum(storetest.BobNumber)); ok {
@@ -93,7 +93,7 @@ func TestIndexFollowsForeignWrites(t *testing.T) {
 	if err := storetest.Populate(s); err != nil {
 		t.Fatal(err)
 	}
-	sub, err := s.GetSubscriber(storetest.Carol)
+	sub, err := s.GetSubscriber(store.Operator, storetest.Carol)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestConcurrentWritersOnTwoStores(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := s.CreateSubscriber(store.SubscriberSpec{Name: "dave", Provider: storetest.Provider, Numbers: []string{fmt.Sprintf("+1303555016%d", i)}})
+			_, err := s.CreateSubscriber(store.Operator, store.SubscriberSpec{Name: "dave", Provider: storetest.Provider, Numbers: []string{fmt.Sprintf("+1303555016%d", i)}})
 			created <- err
 		}()
 	}
@@ -155,7 +155,7 @@ func TestConcurrentWritersOnTwoStores(t *testing.T) {
 		t.Fatalf("creating one name twice at once: %v / %v, want one success and one ErrExists", e1, e2)
 	}
 	for _, s := range []*store.Store{a, c} {
-		page, err := s.ListEntries(storetest.Alice, store.ListBlocked, 0, 1000)
+		page, err := s.ListEntries(store.Operator, storetest.Alice, store.ListBlocked, 0, 1000)
 		if err != nil || page.Total != 4*per+1 {
 			t.Fatalf("blocked list: %d rows (%v), want %d", page.Total, err, 4*per+1)
 		}
@@ -201,7 +201,7 @@ func TestLargeImportStagedAtomically(t *testing.T) {
 	if !s.InBlocked(alice.ID, mustNum("+16462000000")) || !s.InBlocked(alice.ID, mustNum(storetest.BlockedCaller)) {
 		t.Fatal("imported rows or earlier rows missing from Alice's list")
 	}
-	page, err := s.ListEntries(storetest.Alice, store.ListBlocked, 0, 2)
+	page, err := s.ListEntries(store.Operator, storetest.Alice, store.ListBlocked, 0, 2)
 	if err != nil || page.Entries[0].Note != "car warranty" || page.Entries[1].Note != "bulk" {
 		t.Fatalf("notes after a staged import: %+v %v", page, err)
 	}
@@ -336,7 +336,7 @@ func TestImportRestagesListsChangedMeanwhile(t *testing.T) {
 func TestRouteWithoutRoutingNumberReopens(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "callgate.db")
 	s := openAt(t, path)
-	if _, err := s.SetRoute(store.RouteSpec{Name: "sip-only", SIPURI: "sip:b2bua@example.net"}); err != nil {
+	if _, err := s.SetRoute(store.Operator, store.RouteSpec{Name: "sip-only", SIPURI: "sip:b2bua@example.net"}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()

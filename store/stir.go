@@ -93,12 +93,12 @@ func (p StirPolicy) validate() (StirPolicy, error) {
 
 // SetProviderStir replaces a provider's STIR/SHAKEN policy; its
 // subscribers' calls follow on the next call.
-func (s *Store) SetProviderStir(name string, p StirPolicy) (Provider, error) {
+func (s *Store) SetProviderStir(actor Actor, name string, p StirPolicy) (Provider, error) {
 	p, err := p.validate()
 	if err != nil {
 		return Provider{}, err
 	}
-	return s.changeProvider(name, func(_ *txn, pr *Provider) error {
+	return s.changeProvider(actor, true, name, func(_ *txn, pr *Provider) error {
 		pr.Stir = p
 		return nil
 	})

@@ -53,7 +53,7 @@ func TestOpenCreatesAndReopens(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	if _, err := s.CreateProvider(store.ProviderSpec{Name: "late"}); !errors.Is(err, store.ErrClosed) {
+	if _, err := s.CreateProvider(store.Operator, store.ProviderSpec{Name: "late"}); !errors.Is(err, store.ErrClosed) {
 		t.Fatalf("write after Close: %v, want ErrClosed", err)
 	}
 	s = openAt(t, path)
@@ -346,7 +346,7 @@ func TestSchemaOlderMigrated(t *testing.T) {
 	if !s.InVIP(v.ID, mustNum("+4420794600")) || !s.ProviderBlocked(v.Provider, mustNum("+4420794601")) {
 		t.Fatal("migrated rows not in the index")
 	}
-	page, err := s.ListEntries(storetest.Alice, store.ListVIP, 0, 10)
+	page, err := s.ListEntries(store.Operator, storetest.Alice, store.ListVIP, 0, 10)
 	if err != nil || len(page.Entries) != 3 || page.Entries[0].Number != mustNum("+4420794600") || page.Entries[0].Note != "order, test" {
 		t.Fatalf("migrated VIP list: %+v %v", page, err)
 	}
@@ -384,11 +384,11 @@ func TestSchemaV2Migrated(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The last subscriber is deleted: its ID must not come back.
-	gone, err := s.CreateSubscriber(store.SubscriberSpec{Name: "gone", Provider: storetest.Provider, Numbers: []string{"+13035550150"}})
+	gone, err := s.CreateSubscriber(store.Operator, store.SubscriberSpec{Name: "gone", Provider: storetest.Provider, Numbers: []string{"+13035550150"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteSubscriber("gone"); err != nil {
+	if err := s.DeleteSubscriber(store.Operator, "gone"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.AddToList(store.Operator, storetest.Alice, store.ListVIP, []string{"+4420794600"}, "order, test"); err != nil {
@@ -414,7 +414,7 @@ func TestSchemaV2Migrated(t *testing.T) {
 	if !s.InVIP(v.ID, mustNum("+4420794600")) || !s.InBlocked(v.ID, mustNum(storetest.BlockedCaller)) || !v.HasPIN {
 		t.Fatalf("migrated subscriber not in the index: %+v", v)
 	}
-	next, err := s.CreateSubscriber(store.SubscriberSpec{Name: "next", Provider: storetest.Provider, Numbers: []string{"+13035550151"}})
+	next, err := s.CreateSubscriber(store.Operator, store.SubscriberSpec{Name: "next", Provider: storetest.Provider, Numbers: []string{"+13035550151"}})
 	if err != nil {
 		t.Fatal(err)
 	}

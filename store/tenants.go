@@ -38,7 +38,10 @@ type EnterpriseSpec struct {
 // ---- providers ----
 
 // CreateProvider adds a service provider.
-func (s *Store) CreateProvider(spec ProviderSpec) (Provider, error) {
+func (s *Store) CreateProvider(actor Actor, spec ProviderSpec) (Provider, error) {
+	if err := actor.operatorOnly("create providers"); err != nil {
+		return Provider{}, fmt.Errorf("create provider: %w", err)
+	}
 	if err := validName("provider", spec.Name); err != nil {
 		return Provider{}, err
 	}
@@ -73,20 +76,43 @@ func (s *Store) CreateProvider(spec ProviderSpec) (Provider, error) {
 	return p, nil
 }
 
-// GetProvider returns a provider with its allocations.
-func (s *Store) GetProvider(name string) (Provider, error) {
+// GetProvider returns a provider with its allocations, if actor may see
+// it (the operator, or the provider itself).
+func (s *Store) GetProvider(actor Actor, name string) (Provider, error) {
 	s.ix.mu.RLock()
 	defer s.ix.mu.RUnlock()
 	p, err := s.ix.providerByName(name)
+	if err == nil {
+		err = s.ix.mayRead(actor, kindProvider, p.rec.ID, fmt.Sprintf("provider %q", name))
+	}
 	if err != nil {
 		return Provider{}, err
 	}
 	rec := p.rec
 	rec.Allocations = s.ix.allocationsOf(rec.ID)
+	rec.Revision = p.mod
 	return rec, nil
 }
 
-// ListProviders returns all providers in ID order (without allocations).
+// VisibleProviders returns the providers actor may see in ID order: all
+// for the operator, itself for a provider, none for a subscriber.
+func (s *Store) VisibleProviders(actor Actor) []Provider {
+	s.ix.mu.RLock()
+	defer s.ix.mu.RUnlock()
+	var out []Provider
+	for _, p := range s.ix.provs {
+		if p != nil && s.ix.authorize(actor, kindProvider, p.rec.ID, 0) == nil {
+			rec := p.rec
+			rec.Revision = p.mod
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
+// ListProviders returns all providers in ID order (without allocations):
+// the platform's own view (the engine's route audit); tenants' callers use
+// VisibleProviders.
 func (s *Store) ListProviders() []Provider {
 	s.ix.mu.RLock()
 	defer s.ix.mu.RUnlock()
@@ -101,8 +127,8 @@ func (s *Store) ListProviders() []Provider {
 
 // SetProviderDefaults changes a provider's default settings; its
 // subscribers' effective settings follow immediately.
-func (s *Store) SetProviderDefaults(name string, u SettingsUpdate) (Provider, error) {
-	return s.changeProvider(name, func(_ *txn, p *Provider) error {
+func (s *Store) SetProviderDefaults(actor Actor, name string, u SettingsUpdate) (Provider, error) {
+	return s.changeProvider(actor, false, name, func(_ *txn, p *Provider) error {
 		d, err := u.apply(p.Defaults)
 		p.Defaults = d
 		return err
@@ -111,8 +137,8 @@ func (s *Store) SetProviderDefaults(name string, u SettingsUpdate) (Provider, er
 
 // SetProviderDefaultPermissions changes what new subscribers of the provider
 // may change themselves. Existing subscribers keep theirs (SetPermissions).
-func (s *Store) SetProviderDefaultPermissions(name string, perm Permission) (Provider, error) {
-	return s.changeProvider(name, func(_ *txn, p *Provider) error {
+func (s *Store) SetProviderDefaultPermissions(actor Actor, name string, perm Permission) (Provider, error) {
+	return s.changeProvider(actor, false, name, func(_ *txn, p *Provider) error {
 		p.DefaultPermissions = perm & PermAll
 		return nil
 	})
@@ -120,8 +146,8 @@ func (s *Store) SetProviderDefaultPermissions(name string, perm Permission) (Pro
 
 // SetProviderRoute points a provider at an egress route ("" = the platform
 // default).
-func (s *Store) SetProviderRoute(name, route string) (Provider, error) {
-	return s.changeProvider(name, func(t *txn, p *Provider) error {
+func (s *Store) SetProviderRoute(actor Actor, name, route string) (Provider, error) {
+	return s.changeProvider(actor, true, name, func(t *txn, p *Provider) error {
 		if route != "" {
 			if _, ok := s.ix.routes[route]; !ok {
 				return fmt.Errorf("route %q: %w", route, ErrNotFound)
@@ -137,11 +163,23 @@ func (s *Store) SetProviderRoute(name, route string) (Provider, error) {
 
 // changeProvider applies change to a copy of the provider's record and
 // stores it; the change feed then refreshes the provider's subscribers'
-// effective settings.
-func (s *Store) changeProvider(name string, change func(*txn, *Provider) error) (Provider, error) {
+// effective settings. platform marks what only the operator may change
+// (route, STIR policy); the rest the provider may change itself.
+func (s *Store) changeProvider(actor Actor, platform bool, name string, change func(*txn, *Provider) error) (Provider, error) {
 	var rec Provider
 	err := s.write(func(t *txn) error {
 		st, err := s.ix.providerByName(name)
+		if err != nil {
+			return err
+		}
+		if platform {
+			err = actor.operatorOnly("change a provider's route or STIR policy")
+		} else {
+			err = s.ix.mayProvider(actor, st)
+		}
+		if err == nil {
+			err = actor.checkRevision("provider "+name, st.mod)
+		}
 		if err != nil {
 			return err
 		}
@@ -160,9 +198,15 @@ func (s *Store) changeProvider(name string, change func(*txn, *Provider) error) 
 
 // DeleteProvider removes a provider, its allocations and its Blocked list.
 // It is refused while subscribers or enterprises belong to it.
-func (s *Store) DeleteProvider(name string) error {
+func (s *Store) DeleteProvider(actor Actor, name string) error {
 	err := s.write(func(t *txn) error {
 		p, err := s.ix.providerByName(name)
+		if err == nil {
+			err = actor.operatorOnly("delete providers")
+		}
+		if err == nil {
+			err = actor.checkRevision("provider "+name, p.mod)
+		}
 		if err != nil {
 			return err
 		}
@@ -209,9 +253,12 @@ func (s *Store) DeleteProvider(name string) error {
 // AllocateNumbers gives number ranges to a provider. A number belongs to at
 // most one provider; overlapping an existing allocation (anyone's) is an
 // error naming it. All ranges are added or none.
-func (s *Store) AllocateNumbers(provider string, ranges ...Range) error {
+func (s *Store) AllocateNumbers(actor Actor, provider string, ranges ...Range) error {
 	err := s.write(func(t *txn) error {
 		p, err := s.ix.providerByName(provider)
+		if err == nil {
+			err = actor.operatorOnly("allocate numbers")
+		}
 		if err != nil {
 			return err
 		}
@@ -244,9 +291,12 @@ func (s *Store) AllocateNumbers(provider string, ranges ...Range) error {
 
 // ReleaseNumbers takes back an allocation (given exactly as allocated). It
 // is refused while a subscriber holds a number in it.
-func (s *Store) ReleaseNumbers(provider string, r Range) error {
+func (s *Store) ReleaseNumbers(actor Actor, provider string, r Range) error {
 	err := s.write(func(t *txn) error {
 		p, err := s.ix.providerByName(provider)
+		if err == nil {
+			err = actor.operatorOnly("release numbers")
+		}
 		if err != nil {
 			return err
 		}
@@ -320,10 +370,20 @@ func (ix *index) checkAllocated(t *txn, n e164.Number, provider uint32) error {
 
 // CreateSubscriber adds a subscriber with its numbers. Numbers must lie in
 // the provider's allocations and belong to no other subscriber.
-func (s *Store) CreateSubscriber(spec SubscriberSpec) (Subscriber, error) {
+// A provider actor creates subscribers of its own only.
+func (s *Store) CreateSubscriber(actor Actor, spec SubscriberSpec) (Subscriber, error) {
 	rec, err := s.subscriberRecord(spec)
 	if err == nil {
-		err = s.write(func(t *txn) error { return s.ix.planSubscriber(t, &rec, spec, nil) })
+		err = s.write(func(t *txn) error {
+			if p, err := s.ix.providerByName(spec.Provider); err == nil {
+				if err := s.ix.mayProvider(actor, p); err != nil {
+					return err
+				}
+			} else if actor.Role != RoleOperator {
+				return fmt.Errorf("%s: %w (outside its own tenants)", actor, ErrForbidden)
+			}
+			return s.ix.planSubscriber(t, &rec, spec, nil)
+		})
 	}
 	if err != nil {
 		return Subscriber{}, fmt.Errorf("create subscriber: %w", err)
@@ -408,10 +468,14 @@ func (ix *index) checkNumberFree(t *txn, n e164.Number, provider uint32, taken *
 }
 
 // GetSubscriber returns a subscriber by name or by one of its numbers.
-func (s *Store) GetSubscriber(ref string) (Subscriber, error) {
+// actor must be the operator, the subscriber's provider or the subscriber.
+func (s *Store) GetSubscriber(actor Actor, ref string) (Subscriber, error) {
 	s.ix.mu.RLock()
 	defer s.ix.mu.RUnlock()
 	st, err := s.ix.findSubscriber(ref)
+	if err == nil {
+		err = s.ix.mayRead(actor, kindSubscriber, st.rec.ID, fmt.Sprintf("subscriber %q", ref))
+	}
 	if err != nil {
 		return Subscriber{}, err
 	}
@@ -431,10 +495,13 @@ func (s *Store) SubscriberByID(id uint32) (Subscriber, bool) {
 
 // EffectiveSettings returns the subscriber's effective view (what the
 // decision engine sees), by name or number.
-func (s *Store) EffectiveSettings(ref string) (SubscriberView, error) {
+func (s *Store) EffectiveSettings(actor Actor, ref string) (SubscriberView, error) {
 	s.ix.mu.RLock()
 	defer s.ix.mu.RUnlock()
 	st, err := s.ix.findSubscriber(ref)
+	if err == nil {
+		err = s.ix.mayRead(actor, kindSubscriber, st.rec.ID, fmt.Sprintf("subscriber %q", ref))
+	}
 	if err != nil {
 		return SubscriberView{}, err
 	}
@@ -445,18 +512,24 @@ func (st *subState) public() Subscriber {
 	r := st.rec
 	r.Numbers = slices.Clone(r.Numbers)
 	r.HasPIN = st.pin != nil
+	r.Revision = st.mod
 	return r
 }
 
 // ListSubscribers returns subscribers in ID order, those of one provider
 // when provider is not "", starting after ID after, at most limit (<= 0:
-// all). Pass the last ID returned as after to get the next page.
-func (s *Store) ListSubscribers(provider string, after uint32, limit int) ([]Subscriber, error) {
+// all). Pass the last ID returned as after to get the next page. Only
+// the subscribers actor may see are listed (a provider's own; a
+// subscriber itself).
+func (s *Store) ListSubscribers(actor Actor, provider string, after uint32, limit int) ([]Subscriber, error) {
 	s.ix.mu.RLock()
 	defer s.ix.mu.RUnlock()
 	var pid uint32
 	if provider != "" {
 		p, err := s.ix.providerByName(provider)
+		if err == nil && actor.Role != RoleOperator && s.ix.mayProvider(actor, p) != nil {
+			err = fmt.Errorf("provider %q: %w", provider, ErrNotFound)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -465,7 +538,7 @@ func (s *Store) ListSubscribers(provider string, after uint32, limit int) ([]Sub
 	var out []Subscriber
 	for id := int(after) + 1; id < len(s.ix.subs); id++ {
 		st := s.ix.subs[id]
-		if st == nil || pid != 0 && st.rec.ProviderID != pid {
+		if st == nil || pid != 0 && st.rec.ProviderID != pid || s.ix.authorize(actor, kindSubscriber, st.rec.ID, 0) != nil {
 			continue
 		}
 		if limit > 0 && len(out) == limit {
@@ -477,12 +550,12 @@ func (s *Store) ListSubscribers(provider string, after uint32, limit int) ([]Sub
 }
 
 // AssignNumbers gives more numbers to a subscriber.
-func (s *Store) AssignNumbers(subscriber string, numbers ...string) (Subscriber, error) {
+func (s *Store) AssignNumbers(actor Actor, subscriber string, numbers ...string) (Subscriber, error) {
 	nums, err := parseNumbers(numbers)
 	if err != nil {
 		return Subscriber{}, fmt.Errorf("assign numbers to %s: %w", subscriber, err)
 	}
-	rec, err := s.changeSubscriber(subscriber, func(t *txn, r *Subscriber) error {
+	rec, err := s.changeSubscriber(actor, subscriber, s.ix.mayManageSubscriber, func(t *txn, r *Subscriber) error {
 		for _, n := range nums {
 			if id, ok := s.ix.byNumber[n]; ok && id == r.ID {
 				continue
@@ -504,12 +577,12 @@ func (s *Store) AssignNumbers(subscriber string, numbers ...string) (Subscriber,
 
 // UnassignNumbers takes numbers away from a subscriber; the last number
 // cannot be taken (delete the subscriber instead).
-func (s *Store) UnassignNumbers(subscriber string, numbers ...string) (Subscriber, error) {
+func (s *Store) UnassignNumbers(actor Actor, subscriber string, numbers ...string) (Subscriber, error) {
 	nums, err := parseNumbers(numbers)
 	if err != nil {
 		return Subscriber{}, fmt.Errorf("unassign numbers from %s: %w", subscriber, err)
 	}
-	rec, err := s.changeSubscriber(subscriber, func(t *txn, r *Subscriber) error {
+	rec, err := s.changeSubscriber(actor, subscriber, s.ix.mayManageSubscriber, func(t *txn, r *Subscriber) error {
 		keep := make([]e164.Number, 0, len(r.Numbers))
 		for _, n := range r.Numbers {
 			if !slices.Contains(nums, n) {
@@ -538,8 +611,8 @@ func (s *Store) UnassignNumbers(subscriber string, numbers ...string) (Subscribe
 
 // SetPermissions sets what a subscriber may change itself. Settings it may
 // no longer change fall back to the provider defaults at once.
-func (s *Store) SetPermissions(subscriber string, perm Permission) (Subscriber, error) {
-	rec, err := s.changeSubscriber(subscriber, func(_ *txn, r *Subscriber) error {
+func (s *Store) SetPermissions(actor Actor, subscriber string, perm Permission) (Subscriber, error) {
+	rec, err := s.changeSubscriber(actor, subscriber, s.ix.mayManageSubscriber, func(_ *txn, r *Subscriber) error {
 		r.Permissions = perm & PermAll
 		return nil
 	})
@@ -553,10 +626,8 @@ func (s *Store) SetPermissions(subscriber string, perm Permission) (Subscriber, 
 // only touch settings its permissions allow (ErrLocked otherwise); the
 // operator and the subscriber's provider may always write.
 func (s *Store) SetTreatments(actor Actor, subscriber string, u SettingsUpdate) (Subscriber, error) {
-	rec, err := s.changeSubscriber(subscriber, func(t *txn, r *Subscriber) error {
-		if err := s.ix.authorize(actor, kindSubscriber, r.ID, u.touched()); err != nil {
-			return err
-		}
+	mayTouch := func(a Actor, st *subState) error { return s.ix.authorize(a, kindSubscriber, st.rec.ID, u.touched()) }
+	rec, err := s.changeSubscriber(actor, subscriber, mayTouch, func(t *txn, r *Subscriber) error {
 		set, err := u.apply(r.Settings)
 		r.Settings = set
 		return err
@@ -569,11 +640,17 @@ func (s *Store) SetTreatments(actor Actor, subscriber string, u SettingsUpdate) 
 
 // changeSubscriber applies change to a copy of a subscriber's record and
 // stores it; the change feed refreshes the index. It returns the record
-// as the index then holds it.
-func (s *Store) changeSubscriber(ref string, change func(*txn, *Subscriber) error) (Subscriber, error) {
+// as the index then holds it. may authorises actor first.
+func (s *Store) changeSubscriber(actor Actor, ref string, may func(Actor, *subState) error, change func(*txn, *Subscriber) error) (Subscriber, error) {
 	var id uint32
 	err := s.write(func(t *txn) error {
 		st, err := s.ix.findSubscriber(ref)
+		if err == nil {
+			err = may(actor, st)
+		}
+		if err == nil {
+			err = actor.checkRevision("subscriber "+st.rec.Name, st.mod)
+		}
 		if err != nil {
 			return err
 		}
@@ -598,9 +675,15 @@ func (s *Store) changeSubscriber(ref string, change func(*txn, *Subscriber) erro
 }
 
 // DeleteSubscriber removes a subscriber, its numbers, PIN and lists.
-func (s *Store) DeleteSubscriber(ref string) error {
+func (s *Store) DeleteSubscriber(actor Actor, ref string) error {
 	err := s.write(func(t *txn) error {
 		st, err := s.ix.findSubscriber(ref)
+		if err == nil {
+			err = s.ix.mayManageSubscriber(actor, st)
+		}
+		if err == nil {
+			err = actor.checkRevision("subscriber "+st.rec.Name, st.mod)
+		}
 		if err != nil {
 			return err
 		}
@@ -625,7 +708,8 @@ func (s *Store) DeleteSubscriber(ref string) error {
 
 // CreateEnterprise adds an enterprise tenant. Its numbers must not be
 // enrolled by another enterprise.
-func (s *Store) CreateEnterprise(spec EnterpriseSpec) (Enterprise, error) {
+// A provider actor creates enterprises under itself only.
+func (s *Store) CreateEnterprise(actor Actor, spec EnterpriseSpec) (Enterprise, error) {
 	if err := validName("enterprise", spec.Name); err != nil {
 		return Enterprise{}, fmt.Errorf("create enterprise: %w", err)
 	}
@@ -638,8 +722,14 @@ func (s *Store) CreateEnterprise(spec EnterpriseSpec) (Enterprise, error) {
 		if _, ok := s.ix.entByName[e.Name]; ok {
 			return fmt.Errorf("enterprise %s: %w", e.Name, ErrExists)
 		}
+		if spec.Provider == "" && actor.Role != RoleOperator {
+			return fmt.Errorf("%s: %w (only the platform owner may create enterprises directly under the platform)", actor, ErrForbidden)
+		}
 		if spec.Provider != "" {
 			p, err := s.ix.providerByName(spec.Provider)
+			if err == nil {
+				err = s.ix.mayProvider(actor, p)
+			}
 			if err != nil {
 				return err
 			}
@@ -664,17 +754,35 @@ func (s *Store) CreateEnterprise(spec EnterpriseSpec) (Enterprise, error) {
 	return e, nil
 }
 
-// GetEnterprise returns an enterprise by name.
-func (s *Store) GetEnterprise(name string) (Enterprise, error) {
+// GetEnterprise returns an enterprise by name, if actor may see it (the
+// operator or its provider).
+func (s *Store) GetEnterprise(actor Actor, name string) (Enterprise, error) {
 	s.ix.mu.RLock()
 	defer s.ix.mu.RUnlock()
 	id, ok := s.ix.entByName[name]
-	if !ok {
+	if !ok || s.ix.mayEnterprise(actor, s.ix.ents[id]) != nil {
 		return Enterprise{}, fmt.Errorf("enterprise %q: %w", name, ErrNotFound)
 	}
 	e := s.ix.ents[id].rec
 	e.Numbers = slices.Clone(e.Numbers)
+	e.Revision = s.ix.ents[id].mod
 	return e, nil
+}
+
+// VisibleEnterprises returns the enterprises actor may see in ID order.
+func (s *Store) VisibleEnterprises(actor Actor) []Enterprise {
+	s.ix.mu.RLock()
+	defer s.ix.mu.RUnlock()
+	var out []Enterprise
+	for _, e := range s.ix.ents {
+		if e != nil && s.ix.mayEnterprise(actor, e) == nil {
+			c := e.rec
+			c.Numbers = slices.Clone(c.Numbers)
+			c.Revision = e.mod
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // ListEnterprises returns all enterprises in ID order.
@@ -693,11 +801,17 @@ func (s *Store) ListEnterprises() []Enterprise {
 }
 
 // DeleteEnterprise removes an enterprise.
-func (s *Store) DeleteEnterprise(name string) error {
+func (s *Store) DeleteEnterprise(actor Actor, name string) error {
 	err := s.write(func(t *txn) error {
 		id, ok := s.ix.entByName[name]
 		if !ok {
 			return fmt.Errorf("enterprise %q: %w", name, ErrNotFound)
+		}
+		if err := s.ix.mayEnterprise(actor, s.ix.ents[id]); err != nil {
+			return err
+		}
+		if err := actor.checkRevision("enterprise "+name, s.ix.ents[id].mod); err != nil {
+			return err
 		}
 		t.cmp(idKey(bEnterprises, id), s.ix.ents[id].mod)
 		t.del(nameKey(kindEnterprise, name))

@@ -93,10 +93,10 @@ func TestProviders(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := s.CreateProvider(tc.spec)
+			p, err := s.CreateProvider(store.Operator, tc.spec)
 			wantErr(t, "CreateProvider", err, tc.err, tc.say...)
 			if tc.err == nil {
-				got, err := s.GetProvider(tc.spec.Name)
+				got, err := s.GetProvider(store.Operator, tc.spec.Name)
 				if err != nil || got.ID != p.ID || got.DefaultPermissions != store.PermAll {
 					t.Errorf("GetProvider = %+v, %v", got, err)
 				}
@@ -106,22 +106,22 @@ func TestProviders(t *testing.T) {
 	if n := len(s.ListProviders()); n != 3 {
 		t.Errorf("ListProviders: %d providers, want 3", n)
 	}
-	_, err := s.GetProvider("nope")
+	_, err := s.GetProvider(store.Operator, "nope")
 	wantErr(t, "GetProvider", err, store.ErrNotFound, "nope")
 
 	// Delete: refused while subscribers belong to it.
-	wantErr(t, "DeleteProvider in use", s.DeleteProvider(storetest.Provider), store.ErrInUse, "subscribers")
-	wantErr(t, "DeleteProvider", s.DeleteProvider("initrode"), nil)
-	wantErr(t, "DeleteProvider again", s.DeleteProvider("initrode"), store.ErrNotFound)
+	wantErr(t, "DeleteProvider in use", s.DeleteProvider(store.Operator, storetest.Provider), store.ErrInUse, "subscribers")
+	wantErr(t, "DeleteProvider", s.DeleteProvider(store.Operator, "initrode"), nil)
+	wantErr(t, "DeleteProvider again", s.DeleteProvider(store.Operator, "initrode"), store.ErrNotFound)
 	// The name is free again, with a fresh ID.
-	if p, err := s.CreateProvider(store.ProviderSpec{Name: "initrode"}); err != nil || p.ID <= 3 {
+	if p, err := s.CreateProvider(store.Operator, store.ProviderSpec{Name: "initrode"}); err != nil || p.ID <= 3 {
 		t.Errorf("recreate: %+v %v", p, err)
 	}
 }
 
 func TestAllocations(t *testing.T) {
 	s := storetest.Fixture(t)
-	p, err := s.GetProvider(storetest.Provider)
+	p, err := s.GetProvider(store.Operator, storetest.Provider)
 	if err != nil || len(p.Allocations) != 1 || p.Allocations[0].String() != storetest.ProviderRange {
 		t.Fatalf("fixture allocations: %+v %v", p.Allocations, err)
 	}
@@ -144,20 +144,20 @@ func TestAllocations(t *testing.T) {
 			for _, r := range tc.ranges {
 				rs = append(rs, mustRange(t, r))
 			}
-			wantErr(t, "AllocateNumbers", s.AllocateNumbers(tc.provider, rs...), tc.err, tc.say...)
+			wantErr(t, "AllocateNumbers", s.AllocateNumbers(store.Operator, tc.provider, rs...), tc.err, tc.say...)
 		})
 	}
 	// All-or-nothing: the failed request left +13035550600.. unallocated.
-	p, _ = s.GetProvider(storetest.Provider)
+	p, _ = s.GetProvider(store.Operator, storetest.Provider)
 	if len(p.Allocations) != 3 {
 		t.Fatalf("allocations after tests: %v", p.Allocations)
 	}
 	// Release: refused while assigned, exact ranges only.
-	wantErr(t, "release in use", s.ReleaseNumbers(storetest.Provider, mustRange(t, storetest.ProviderRange)), store.ErrInUse, storetest.AliceNumber, storetest.Alice)
-	wantErr(t, "release partial", s.ReleaseNumbers(storetest.Provider, mustRange(t, "+13035550300..+13035550350")), store.ErrNotFound)
-	wantErr(t, "release other's", s.ReleaseNumbers(storetest.Provider, mustRange(t, storetest.OtherRange)), store.ErrNotFound)
-	wantErr(t, "release", s.ReleaseNumbers(storetest.Provider, mustRange(t, "+13035550300..+13035550399")), nil)
-	wantErr(t, "reallocate to other", s.AllocateNumbers(storetest.OtherProvider, mustRange(t, "+13035550300..+13035550399")), nil)
+	wantErr(t, "release in use", s.ReleaseNumbers(store.Operator, storetest.Provider, mustRange(t, storetest.ProviderRange)), store.ErrInUse, storetest.AliceNumber, storetest.Alice)
+	wantErr(t, "release partial", s.ReleaseNumbers(store.Operator, storetest.Provider, mustRange(t, "+13035550300..+13035550350")), store.ErrNotFound)
+	wantErr(t, "release other's", s.ReleaseNumbers(store.Operator, storetest.Provider, mustRange(t, storetest.OtherRange)), store.ErrNotFound)
+	wantErr(t, "release", s.ReleaseNumbers(store.Operator, storetest.Provider, mustRange(t, "+13035550300..+13035550399")), nil)
+	wantErr(t, "reallocate to other", s.AllocateNumbers(store.Operator, storetest.OtherProvider, mustRange(t, "+13035550300..+13035550399")), nil)
 }
 
 func TestSubscribers(t *testing.T) {
@@ -180,93 +180,93 @@ func TestSubscribers(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := s.CreateSubscriber(tc.spec)
+			_, err := s.CreateSubscriber(store.Operator, tc.spec)
 			wantErr(t, "CreateSubscriber", err, tc.err, tc.say...)
 		})
 	}
 	// Lookup by name and by any form of any number.
 	for _, ref := range []string{"dave", "+13035550120", "303-555-0121", "1 303 555 0121"} {
-		sub, err := s.GetSubscriber(ref)
+		sub, err := s.GetSubscriber(store.Operator, ref)
 		if err != nil || sub.Name != "dave" || sub.Provider != storetest.Provider || len(sub.Numbers) != 2 {
 			t.Errorf("GetSubscriber(%q) = %+v, %v", ref, sub, err)
 		}
 	}
-	_, err := s.GetSubscriber("+13035550199")
+	_, err := s.GetSubscriber(store.Operator, "+13035550199")
 	wantErr(t, "GetSubscriber unassigned", err, store.ErrNotFound, "+13035550199")
-	_, err = s.GetSubscriber("zed")
+	_, err = s.GetSubscriber(store.Operator, "zed")
 	wantErr(t, "GetSubscriber unknown", err, store.ErrNotFound, "zed")
 
 	// Numbers: assign, unassign, last number protected.
-	if _, err := s.AssignNumbers("dave", "3035550122"); err != nil {
+	if _, err := s.AssignNumbers(store.Operator, "dave", "3035550122"); err != nil {
 		t.Fatal(err)
 	}
 	if v, ok := s.Subscriber(mustNum("+13035550122")); !ok || v.Name != "dave" {
 		t.Fatalf("new number not in index: %+v", v)
 	}
-	_, err = s.AssignNumbers("dave", storetest.AliceNumber)
+	_, err = s.AssignNumbers(store.Operator, "dave", storetest.AliceNumber)
 	wantErr(t, "assign taken", err, store.ErrExists, storetest.Alice)
-	if _, err := s.UnassignNumbers("dave", "+13035550120", "+13035550121"); err != nil {
+	if _, err := s.UnassignNumbers(store.Operator, "dave", "+13035550120", "+13035550121"); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := s.Subscriber(mustNum("+13035550120")); ok {
 		t.Fatal("unassigned number still routes to dave")
 	}
-	_, err = s.UnassignNumbers("dave", "+13035550122")
+	_, err = s.UnassignNumbers(store.Operator, "dave", "+13035550122")
 	wantErr(t, "unassign last", err, store.ErrInvalid, "last number")
-	_, err = s.UnassignNumbers("dave", storetest.AliceNumber)
+	_, err = s.UnassignNumbers(store.Operator, "dave", storetest.AliceNumber)
 	wantErr(t, "unassign other's", err, store.ErrNotFound)
 
 	// Pagination over subscribers.
-	all, _ := s.ListSubscribers("", 0, 0)
+	all, _ := s.ListSubscribers(store.Operator, "", 0, 0)
 	if len(all) != 4 {
 		t.Fatalf("ListSubscribers: %d", len(all))
 	}
-	page1, _ := s.ListSubscribers(storetest.Provider, 0, 2)
-	page2, _ := s.ListSubscribers(storetest.Provider, page1[len(page1)-1].ID, 2)
+	page1, _ := s.ListSubscribers(store.Operator, storetest.Provider, 0, 2)
+	page2, _ := s.ListSubscribers(store.Operator, storetest.Provider, page1[len(page1)-1].ID, 2)
 	if len(page1) != 2 || len(page2) != 1 || page2[0].Name != "dave" {
 		t.Fatalf("pages %v / %v", page1, page2)
 	}
 
 	// Delete removes numbers, lists and PIN.
-	if err := s.DeleteSubscriber(storetest.AliceNumber); err != nil {
+	if err := s.DeleteSubscriber(store.Operator, storetest.AliceNumber); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := s.Subscriber(mustNum(storetest.AliceNumber2)); ok {
 		t.Fatal("deleted subscriber's number still resolves")
 	}
-	if _, err := s.ListEntries(storetest.Alice, store.ListVIP, 0, 10); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.ListEntries(store.Operator, storetest.Alice, store.ListVIP, 0, 10); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("deleted subscriber's list: %v", err)
 	}
 	if n := strings.Count(exportAll(t, s), "\n"); n != 2 { // header + provider row
 		t.Fatalf("export after delete has %d lines:\n%s", n, exportAll(t, s))
 	}
 	// Its numbers can be given to someone new.
-	if _, err := s.CreateSubscriber(store.SubscriberSpec{Name: "alice2", Provider: storetest.Provider, Numbers: []string{storetest.AliceNumber}}); err != nil {
+	if _, err := s.CreateSubscriber(store.Operator, store.SubscriberSpec{Name: "alice2", Provider: storetest.Provider, Numbers: []string{storetest.AliceNumber}}); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestEnterprises(t *testing.T) {
 	s := storetest.Fixture(t)
-	e, err := s.GetEnterprise(storetest.Enterprise)
+	e, err := s.GetEnterprise(store.Operator, storetest.Enterprise)
 	if err != nil || e.Provider != storetest.Provider || len(e.Numbers) != 1 {
 		t.Fatalf("GetEnterprise: %+v %v", e, err)
 	}
 	if id, ok := s.Enterprise(mustNum(storetest.EnterpriseNumber)); !ok || id != e.ID {
 		t.Fatal("enterprise number not indexed")
 	}
-	_, err = s.CreateEnterprise(store.EnterpriseSpec{Name: "hooli", Numbers: []string{storetest.EnterpriseNumber}})
+	_, err = s.CreateEnterprise(store.Operator, store.EnterpriseSpec{Name: "hooli", Numbers: []string{storetest.EnterpriseNumber}})
 	wantErr(t, "enrolled twice", err, store.ErrExists, storetest.Enterprise)
-	_, err = s.CreateEnterprise(store.EnterpriseSpec{Name: "hooli", Provider: "nope"})
+	_, err = s.CreateEnterprise(store.Operator, store.EnterpriseSpec{Name: "hooli", Provider: "nope"})
 	wantErr(t, "unknown provider", err, store.ErrNotFound)
-	if _, err := s.CreateEnterprise(store.EnterpriseSpec{Name: "hooli", Numbers: []string{"+442079460000"}}); err != nil {
+	if _, err := s.CreateEnterprise(store.Operator, store.EnterpriseSpec{Name: "hooli", Numbers: []string{"+442079460000"}}); err != nil {
 		t.Fatal(err)
 	}
 	if len(s.ListEnterprises()) != 2 {
 		t.Fatal("ListEnterprises")
 	}
-	wantErr(t, "provider with enterprise", s.DeleteProvider(storetest.Provider), store.ErrInUse)
-	if err := s.DeleteEnterprise(storetest.Enterprise); err != nil {
+	wantErr(t, "provider with enterprise", s.DeleteProvider(store.Operator, storetest.Provider), store.ErrInUse)
+	if err := s.DeleteEnterprise(store.Operator, storetest.Enterprise); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := s.Enterprise(mustNum(storetest.EnterpriseNumber)); ok {
@@ -276,8 +276,8 @@ func TestEnterprises(t *testing.T) {
 
 func TestRoutes(t *testing.T) {
 	s := storetest.Fixture(t)
-	acme, _ := s.GetProvider(storetest.Provider)
-	globex, _ := s.GetProvider(storetest.OtherProvider)
+	acme, _ := s.GetProvider(store.Operator, storetest.Provider)
+	globex, _ := s.GetProvider(store.Operator, storetest.OtherProvider)
 	if r, ok := s.EgressRoute(acme.ID); !ok || r.Name != storetest.Route || r.RoutingNumber != mustNum(storetest.RoutingNumber) || r.SIPURI != storetest.RouteURI {
 		t.Fatalf("acme route = %+v %v", r, ok)
 	}
@@ -296,28 +296,28 @@ func TestRoutes(t *testing.T) {
 		{store.RouteSpec{Name: "", SIPURI: "sip:a@b"}, store.ErrInvalid},
 	}
 	for _, b := range bad {
-		_, err := s.SetRoute(b.spec)
+		_, err := s.SetRoute(store.Operator, b.spec)
 		wantErr(t, "SetRoute "+b.spec.Name+b.spec.SIPURI+b.spec.RoutingNumber, err, b.err)
 	}
 	// Changing a route is seen at once.
-	if _, err := s.SetRoute(store.RouteSpec{Name: storetest.Route, SIPURI: "sips:new@b2bua.example.net"}); err != nil {
+	if _, err := s.SetRoute(store.Operator, store.RouteSpec{Name: storetest.Route, SIPURI: "sips:new@b2bua.example.net"}); err != nil {
 		t.Fatal(err)
 	}
 	if r, _ := s.EgressRoute(acme.ID); r.SIPURI != "sips:new@b2bua.example.net" || r.RoutingNumber != 0 {
 		t.Fatalf("updated route = %+v", r)
 	}
-	wantErr(t, "delete default", s.DeleteRoute(storetest.Route), store.ErrInUse, "default")
-	wantErr(t, "delete used", s.DeleteRoute(storetest.OtherRoute), store.ErrInUse, storetest.OtherProvider)
-	if _, err := s.SetProviderRoute(storetest.OtherProvider, ""); err != nil {
+	wantErr(t, "delete default", s.DeleteRoute(store.Operator, storetest.Route), store.ErrInUse, "default")
+	wantErr(t, "delete used", s.DeleteRoute(store.Operator, storetest.OtherRoute), store.ErrInUse, storetest.OtherProvider)
+	if _, err := s.SetProviderRoute(store.Operator, storetest.OtherProvider, ""); err != nil {
 		t.Fatal(err)
 	}
 	if r, _ := s.EgressRoute(globex.ID); r.Name != storetest.Route {
 		t.Fatalf("globex falls back to default: %+v", r)
 	}
-	wantErr(t, "delete unused", s.DeleteRoute(storetest.OtherRoute), nil)
-	_, err := s.SetProviderRoute(storetest.OtherProvider, storetest.OtherRoute)
+	wantErr(t, "delete unused", s.DeleteRoute(store.Operator, storetest.OtherRoute), nil)
+	_, err := s.SetProviderRoute(store.Operator, storetest.OtherProvider, storetest.OtherRoute)
 	wantErr(t, "provider route deleted", err, store.ErrNotFound)
-	wantErr(t, "clear default", s.SetDefaultRoute(""), nil)
+	wantErr(t, "clear default", s.SetDefaultRoute(store.Operator, ""), nil)
 	if _, ok := s.EgressRoute(acme.ID); ok {
 		t.Fatal("route reported with no default")
 	}

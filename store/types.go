@@ -363,13 +363,22 @@ const (
 	RoleSubscriber                 // one subscriber: its own lists and unlocked settings
 )
 
-// Actor is who asks for a write that subscribers can also make (list edits,
-// PIN, treatments, imports). The store enforces scope and the provider's
-// locks; authentication is the caller's business (admin/).
+// Actor is who asks for a write or a scoped read. Every tenant write and
+// every read of one tenant's data takes one; the store enforces scope and
+// the provider's locks (authz.go); authentication is the caller's business
+// (admin/).
 type Actor struct {
 	Role Role
 	Name string // provider name for RoleProvider, subscriber name for RoleSubscriber
+	// IfRevision, when not zero, makes a write of one object (provider,
+	// subscriber, enterprise, list) fail with ErrStale unless the object is
+	// still at this revision (its Revision field, ListPage.Revision): two
+	// editors cannot overwrite each other silently.
+	IfRevision int64
 }
+
+// At returns a with the precondition that the object is at revision rev.
+func (a Actor) At(rev int64) Actor { a.IfRevision = rev; return a }
 
 // Operator is the platform owner's actor.
 var Operator = Actor{Role: RoleOperator}
@@ -443,6 +452,7 @@ type Provider struct {
 	Route              string     `json:"route,omitempty"`     // egress route name; "" = platform default
 	Created            time.Time  `json:"created"`
 	Allocations        []Range    `json:"-"` // filled by GetProvider
+	Revision           int64      `json:"-"` // filled on read: mod revision of its record
 
 	Stir StirPolicy `json:"stir"` // STIR/SHAKEN policy for its subscribers' calls
 }
@@ -458,6 +468,7 @@ type Subscriber struct {
 	Settings    Settings      `json:"settings"`
 	Permissions Permission    `json:"permissions"`
 	HasPIN      bool          `json:"-"` // filled on read
+	Revision    int64         `json:"-"` // filled on read: mod revision of its record
 	Created     time.Time     `json:"created"`
 }
 
@@ -468,6 +479,7 @@ type Enterprise struct {
 	Name       string        `json:"name"`
 	ProviderID uint32        `json:"provider_id,omitempty"` // 0 = directly under the platform
 	Provider   string        `json:"-"`                     // filled on read
+	Revision   int64         `json:"-"`                     // filled on read: mod revision of its record
 	Numbers    []e164.Number `json:"numbers"`
 	Created    time.Time     `json:"created"`
 	// Signals: brand, API token hash, SIP enrolment (enterprise_signals.go).

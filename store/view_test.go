@@ -112,15 +112,15 @@ func TestEffectiveSettings(t *testing.T) {
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			prov := fmt.Sprintf("prov%d", i)
-			if _, err := s.CreateProvider(store.ProviderSpec{Name: prov}); err != nil {
+			if _, err := s.CreateProvider(store.Operator, store.ProviderSpec{Name: prov}); err != nil {
 				t.Fatal(err)
 			}
 			num := fmt.Sprintf("+1720555%04d", 1000+i)
-			if err := s.AllocateNumbers(prov, mustRange(t, num)); err != nil {
+			if err := s.AllocateNumbers(store.Operator, prov, mustRange(t, num)); err != nil {
 				t.Fatal(err)
 			}
 			sub := fmt.Sprintf("sub%d", i)
-			if _, err := s.CreateSubscriber(store.SubscriberSpec{Name: sub, Provider: prov, Numbers: []string{num}}); err != nil {
+			if _, err := s.CreateSubscriber(store.Operator, store.SubscriberSpec{Name: sub, Provider: prov, Numbers: []string{num}}); err != nil {
 				t.Fatal(err)
 			}
 			// Own values first, then permissions, then provider defaults:
@@ -128,10 +128,10 @@ func TestEffectiveSettings(t *testing.T) {
 			if _, err := s.SetTreatments(store.Operator, sub, tc.own); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.SetPermissions(sub, tc.perm); err != nil {
+			if _, err := s.SetPermissions(store.Operator, sub, tc.perm); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.SetProviderDefaults(prov, tc.provider); err != nil {
+			if _, err := s.SetProviderDefaults(store.Operator, prov, tc.provider); err != nil {
 				t.Fatal(err)
 			}
 			v, ok := s.Subscriber(mustNum(num))
@@ -142,7 +142,7 @@ func TestEffectiveSettings(t *testing.T) {
 			if got != tc.want {
 				t.Errorf("effective =\n %+v, want\n %+v", got, tc.want)
 			}
-			if ev, err := s.EffectiveSettings(sub); err != nil || ev != v {
+			if ev, err := s.EffectiveSettings(store.Operator, sub); err != nil || ev != v {
 				t.Errorf("EffectiveSettings = %+v, %v", ev, err)
 			}
 		})
@@ -151,7 +151,7 @@ func TestEffectiveSettings(t *testing.T) {
 
 func TestSetTreatmentsPermissions(t *testing.T) {
 	s := storetest.Fixture(t)
-	if _, err := s.SetPermissions(storetest.Bob, store.PermVIP|store.PermUnknown); err != nil {
+	if _, err := s.SetPermissions(store.Operator, storetest.Bob, store.PermVIP|store.PermUnknown); err != nil {
 		t.Fatal(err)
 	}
 	bob := store.SubscriberActor(storetest.Bob)
@@ -183,7 +183,7 @@ func TestSetTreatmentsPermissions(t *testing.T) {
 	if v.Unknown != store.TreatAllow || v.Anonymous != store.TreatScreen || v.Voicemail != "" {
 		t.Fatalf("bob's view = %+v", v)
 	}
-	sub, _ := s.GetSubscriber(storetest.Bob)
+	sub, _ := s.GetSubscriber(store.Operator, storetest.Bob)
 	if sub.Settings.Anonymous != store.TreatAllow || sub.Settings.Unknown != store.TreatAllow {
 		t.Fatalf("bob's own settings = %+v", sub.Settings)
 	}
@@ -260,13 +260,13 @@ func TestConcurrentReadersDuringWrites(t *testing.T) {
 		}
 		if i%10 == 0 {
 			name := fmt.Sprintf("tmp%d", i)
-			if _, err := s.CreateSubscriber(store.SubscriberSpec{Name: name, Provider: storetest.Provider, Numbers: []string{"+13035550150"}}); err != nil {
+			if _, err := s.CreateSubscriber(store.Operator, store.SubscriberSpec{Name: name, Provider: storetest.Provider, Numbers: []string{"+13035550150"}}); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.DeleteSubscriber(name); err != nil {
+			if err := s.DeleteSubscriber(store.Operator, name); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.SetRoute(store.RouteSpec{Name: storetest.Route, SIPURI: fmt.Sprintf("sip:b2bua%d@example.net", i)}); err != nil {
+			if _, err := s.SetRoute(store.Operator, store.RouteSpec{Name: storetest.Route, SIPURI: fmt.Sprintf("sip:b2bua%d@example.net", i)}); err != nil {
 				t.Fatal(err)
 			}
 		}

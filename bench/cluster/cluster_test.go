@@ -110,10 +110,10 @@ func BenchmarkImportEtcd(b *testing.B) {
 		c := etcdtest.Start(b, 3)
 		dir := b.TempDir()
 		a, _ := openEtcdStore(b, c, "imp/", filepath.Join(dir, "a.db"))
-		if _, err := a.CreateProvider(store.ProviderSpec{Name: "imp"}); err != nil {
+		if _, err := a.CreateProvider(store.Operator, store.ProviderSpec{Name: "imp"}); err != nil {
 			b.Fatal(err)
 		}
-		if err := a.AllocateNumbers("imp", store.Range{First: e164.MustParse("+13122000000"), Last: e164.MustParse("+13122099999")}); err != nil {
+		if err := a.AllocateNumbers(store.Operator, "imp", store.Range{First: e164.MustParse("+13122000000"), Last: e164.MustParse("+13122099999")}); err != nil {
 			b.Fatal(err)
 		}
 		err := a.BulkLoad(func(l *store.BulkLoader) error {

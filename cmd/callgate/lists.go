@@ -62,7 +62,7 @@ list keeps its place and gets the new note.`,
 			if err != nil {
 				return err
 			}
-			page, err := st.ListEntries(owner, l, 0, 1)
+			page, err := st.ListEntries(store.Operator, owner, l, 0, 1)
 			if err != nil {
 				return err
 			}
@@ -145,7 +145,7 @@ list keeps its place and gets the new note.`,
 		return e.withStore(true, func(st *store.Store) error {
 			var out []listOut
 			for _, li := range lists {
-				page, err := st.ListEntries(owner, li, from, limit)
+				page, err := st.ListEntries(store.Operator, owner, li, from, limit)
 				if err != nil {
 					return err
 				}
@@ -322,7 +322,7 @@ subscriber, but a locked setting does not take effect until it is unlocked
 		Args:  exactArgs(1, "a subscriber name or number"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withStore(true, func(st *store.Store) error {
-				s, err := st.GetSubscriber(args[0])
+				s, err := st.GetSubscriber(store.Operator, args[0])
 				if err != nil {
 					return err
 				}
@@ -334,7 +334,7 @@ subscriber, but a locked setting does not take effect until it is unlocked
 }
 
 func (e *env) printTreatment(st *store.Store, s store.Subscriber) error {
-	eff, err := st.EffectiveSettings(s.Name)
+	eff, err := st.EffectiveSettings(store.Operator, s.Name)
 	if err != nil {
 		return err
 	}
@@ -382,12 +382,12 @@ redirects them to the SIP URI (the B2BUA). Set at least one.`,
 			return usagef("give --routing-number, --sip-uri or both")
 		}
 		return e.withStore(false, func(st *store.Store) error {
-			r, err := st.SetRoute(store.RouteSpec{Name: args[0], RoutingNumber: rn, SIPURI: uri})
+			r, err := st.SetRoute(store.Operator, store.RouteSpec{Name: args[0], RoutingNumber: rn, SIPURI: uri})
 			if err != nil {
 				return err
 			}
 			if makeDefault {
-				if err := st.SetDefaultRoute(r.Name); err != nil {
+				if err := st.SetDefaultRoute(store.Operator, r.Name); err != nil {
 					return err
 				}
 			}
@@ -449,7 +449,7 @@ redirects them to the SIP URI (the B2BUA). Set at least one.`,
 			return usagef("give a route name or --none")
 		}
 		return e.withStore(false, func(st *store.Store) error {
-			if err := st.SetDefaultRoute(name); err != nil {
+			if err := st.SetDefaultRoute(store.Operator, name); err != nil {
 				return err
 			}
 			return e.emit(map[string]string{"default": name}, func(w io.Writer) {

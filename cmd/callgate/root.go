@@ -348,14 +348,14 @@ func orDash(s string) string {
 // deleteCmd is the "delete NAME" subcommand of a named thing (route,
 // provider, enterprise): del removes it from the store, which refuses while
 // something still uses it.
-func (e *env) deleteCmd(kind, short, argName string, del func(*store.Store, string) error) *cobra.Command {
+func (e *env) deleteCmd(kind, short, argName string, del func(*store.Store, store.Actor, string) error) *cobra.Command {
 	return &cobra.Command{
 		Use:   "delete NAME",
 		Short: short,
 		Args:  exactArgs(1, argName),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withStore(false, func(st *store.Store) error {
-				if err := del(st, args[0]); err != nil {
+				if err := del(st, store.Operator, args[0]); err != nil {
 					return err
 				}
 				return e.emit(map[string]string{"deleted": args[0]}, func(w io.Writer) {

@@ -326,7 +326,7 @@ scp: {listen: ["127.0.0.1:0"]}
 	if err != nil {
 		t.Fatalf("store does not reopen after shutdown: %v", err)
 	}
-	if _, err := st.GetSubscriber(demo.Alice); err != nil {
+	if _, err := st.GetSubscriber(store.Operator, demo.Alice); err != nil {
 		t.Error(err)
 	}
 	st.Close()

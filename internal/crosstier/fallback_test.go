@@ -33,11 +33,11 @@ func (v routeVariant) apply(t *testing.T, st *store.Store) {
 	var err error
 	switch v {
 	case routeAINOnly:
-		_, err = st.SetRoute(store.RouteSpec{Name: storetest.Route, RoutingNumber: storetest.RoutingNumber})
+		_, err = st.SetRoute(store.Operator, store.RouteSpec{Name: storetest.Route, RoutingNumber: storetest.RoutingNumber})
 	case routeSIPOnly:
-		_, err = st.SetRoute(store.RouteSpec{Name: storetest.Route, SIPURI: storetest.RouteURI})
+		_, err = st.SetRoute(store.Operator, store.RouteSpec{Name: storetest.Route, SIPURI: storetest.RouteURI})
 	case routeNone:
-		err = st.SetDefaultRoute("")
+		err = st.SetDefaultRoute(store.Operator, "")
 	}
 	if err != nil {
 		t.Fatal(err)

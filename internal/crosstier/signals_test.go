@@ -34,7 +34,7 @@ const brandName = "Initech"
 func signalTiers(t *testing.T, ctx context.Context, pol policy.ReputationPolicy, cfg reputation.Config) (*tiers, *keys.Registry, *repsim.Sim, *store.Store) {
 	t.Helper()
 	st := storetest.Fixture(t)
-	if _, err := st.UpdateEnterpriseSignals(storetest.Enterprise, func(g *store.EnterpriseSignals) error {
+	if _, err := st.UpdateEnterpriseSignals(store.Operator, storetest.Enterprise, func(g *store.EnterpriseSignals) error {
 		g.Brand = store.Brand{Name: brandName, Reason: "Your order", LogoURL: "https://initech.example/logo.png"}
 		return nil
 	}); err != nil {
@@ -179,7 +179,7 @@ func TestCallKeysOnBothTiers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	tt, reg, sim, st := signalTiers(t, ctx, policy.DefaultReputationPolicy, reputation.Config{Budget: time.Second})
-	ent, _ := st.GetEnterprise(storetest.Enterprise)
+	ent, _ := st.GetEnterprise(store.Operator, storetest.Enterprise)
 	caller := e164.MustParse(storetest.EnterpriseNumber)
 	alice, alice2 := e164.MustParse(storetest.AliceNumber), e164.MustParse(storetest.AliceNumber2)
 	carol := e164.MustParse(storetest.CarolNumber)

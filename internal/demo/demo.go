@@ -70,15 +70,15 @@ func Seed(s *store.Store) (Summary, error) {
 
 	routes, _ := s.Routes()
 	hadRoute := slices.ContainsFunc(routes, func(r store.Route) bool { return r.Name == Route })
-	if _, err := s.SetRoute(store.RouteSpec{Name: Route, RoutingNumber: RoutingNumber, SIPURI: RouteURI}); err != nil {
+	if _, err := s.SetRoute(store.Operator, store.RouteSpec{Name: Route, RoutingNumber: RoutingNumber, SIPURI: RouteURI}); err != nil {
 		return fail(err)
 	}
-	if err := s.SetDefaultRoute(Route); err != nil {
+	if err := s.SetDefaultRoute(store.Operator, Route); err != nil {
 		return fail(err)
 	}
 	note(!hadRoute, "route "+Route+" (default)")
 
-	_, err := s.CreateProvider(store.ProviderSpec{Name: Provider})
+	_, err := s.CreateProvider(store.Operator, store.ProviderSpec{Name: Provider})
 	switch {
 	case err == nil:
 		note(true, "provider "+Provider)
@@ -91,12 +91,12 @@ func Seed(s *store.Store) (Summary, error) {
 	if err != nil {
 		return fail(err)
 	}
-	p, err := s.GetProvider(Provider)
+	p, err := s.GetProvider(store.Operator, Provider)
 	if err != nil {
 		return fail(err)
 	}
 	if !slices.Contains(p.Allocations, alloc) {
-		if err := s.AllocateNumbers(Provider, alloc); err != nil {
+		if err := s.AllocateNumbers(store.Operator, Provider, alloc); err != nil {
 			return fail(err)
 		}
 		note(true, "allocation "+alloc.String())
@@ -120,7 +120,7 @@ func Seed(s *store.Store) (Summary, error) {
 		{Carol, CarolNumber, store.SettingsUpdate{Unknown: &allow, Anonymous: &block}, nil, nil, ""},
 	}
 	for _, d := range subs {
-		_, err := s.CreateSubscriber(store.SubscriberSpec{Name: d.name, Provider: Provider, Numbers: []string{d.number}})
+		_, err := s.CreateSubscriber(store.Operator, store.SubscriberSpec{Name: d.name, Provider: Provider, Numbers: []string{d.number}})
 		switch {
 		case err == nil:
 			note(true, "subscriber "+d.name+" "+d.number)

@@ -41,7 +41,7 @@ func TestSeedIdempotentAndDecisionsHold(t *testing.T) {
 	if len(second.Created) != 0 || len(second.Updated) != 5 {
 		t.Errorf("second seed: %+v", second)
 	}
-	page, err := s.ListEntries(Alice, store.ListVIP, 0, 10)
+	page, err := s.ListEntries(store.Operator, Alice, store.ListVIP, 0, 10)
 	if err != nil || page.Total != 2 {
 		t.Errorf("alice's VIP list after re-seed: %+v %v", page, err)
 	}
@@ -62,7 +62,7 @@ func TestSeedIdempotentAndDecisionsHold(t *testing.T) {
 }
 
 func mustSub(t *testing.T, s *store.Store, ref string) uint32 {
-	sub, err := s.GetSubscriber(ref)
+	sub, err := s.GetSubscriber(store.Operator, ref)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -222,7 +222,7 @@ func TestCompactionForcesFullResync(t *testing.T) {
 	if _, err := a.st.AddToList(store.Operator, storetest.Alice, store.ListBlocked, []string{"+12025558888"}, "while B was away"); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.st.DeleteSubscriber(storetest.Bob); err != nil {
+	if err := a.st.DeleteSubscriber(store.Operator, storetest.Bob); err != nil {
 		t.Fatal(err)
 	}
 	cli := c.Client()

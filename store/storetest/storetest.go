@@ -81,34 +81,37 @@ func Populate(s *store.Store) error {
 	none := store.PermNone
 	steps := []func() error{
 		func() error {
-			_, err := s.SetRoute(store.RouteSpec{Name: Route, RoutingNumber: RoutingNumber, SIPURI: RouteURI})
+			_, err := s.SetRoute(store.Operator, store.RouteSpec{Name: Route, RoutingNumber: RoutingNumber, SIPURI: RouteURI})
 			return err
 		},
 		func() error {
-			_, err := s.SetRoute(store.RouteSpec{Name: OtherRoute, RoutingNumber: OtherRoutingNo, SIPURI: OtherRouteURI})
+			_, err := s.SetRoute(store.Operator, store.RouteSpec{Name: OtherRoute, RoutingNumber: OtherRoutingNo, SIPURI: OtherRouteURI})
 			return err
 		},
-		func() error { return s.SetDefaultRoute(Route) },
-		func() error { _, err := s.CreateProvider(store.ProviderSpec{Name: Provider}); return err },
+		func() error { return s.SetDefaultRoute(store.Operator, Route) },
 		func() error {
-			_, err := s.CreateProvider(store.ProviderSpec{Name: OtherProvider, Route: OtherRoute,
+			_, err := s.CreateProvider(store.Operator, store.ProviderSpec{Name: Provider})
+			return err
+		},
+		func() error {
+			_, err := s.CreateProvider(store.Operator, store.ProviderSpec{Name: OtherProvider, Route: OtherRoute,
 				Defaults: store.Settings{RejectWithMedia: store.ToggleOn}, DefaultPermissions: &none})
 			return err
 		},
 		func() error { return allocate(s, Provider, ProviderRange) },
 		func() error { return allocate(s, OtherProvider, OtherRange) },
 		func() error {
-			_, err := s.CreateSubscriber(store.SubscriberSpec{Name: Alice, Provider: Provider, Numbers: []string{AliceNumber, AliceNumber2}})
+			_, err := s.CreateSubscriber(store.Operator, store.SubscriberSpec{Name: Alice, Provider: Provider, Numbers: []string{AliceNumber, AliceNumber2}})
 			return err
 		},
 		func() error {
-			_, err := s.CreateSubscriber(store.SubscriberSpec{Name: Bob, Provider: Provider, Numbers: []string{BobNumber},
+			_, err := s.CreateSubscriber(store.Operator, store.SubscriberSpec{Name: Bob, Provider: Provider, Numbers: []string{BobNumber},
 				Settings: store.Settings{Unknown: store.TreatBlock, Anonymous: store.TreatAnnounceVoicemail,
 					RejectWithMedia: store.ToggleOn, Voicemail: BobVM, Announcement: BobAnn}})
 			return err
 		},
 		func() error {
-			_, err := s.CreateSubscriber(store.SubscriberSpec{Name: Carol, Provider: OtherProvider, Numbers: []string{CarolNumber},
+			_, err := s.CreateSubscriber(store.Operator, store.SubscriberSpec{Name: Carol, Provider: OtherProvider, Numbers: []string{CarolNumber},
 				Settings: store.Settings{Unknown: store.TreatAllow}})
 			return err
 		},
@@ -126,7 +129,7 @@ func Populate(s *store.Store) error {
 			return err
 		},
 		func() error {
-			_, err := s.CreateEnterprise(store.EnterpriseSpec{Name: Enterprise, Provider: Provider, Numbers: []string{EnterpriseNumber}})
+			_, err := s.CreateEnterprise(store.Operator, store.EnterpriseSpec{Name: Enterprise, Provider: Provider, Numbers: []string{EnterpriseNumber}})
 			return err
 		},
 	}
@@ -143,7 +146,7 @@ func allocate(s *store.Store, provider, rng string) error {
 	if err != nil {
 		return err
 	}
-	return s.AllocateNumbers(provider, r)
+	return s.AllocateNumbers(store.Operator, provider, r)
 }
 
 // Large-store layout, so benchmarks know what to look up.
@@ -231,16 +234,16 @@ func buildLarge(path string, subscribers, perSub int) error {
 		return err
 	}
 	defer s.Close()
-	if _, err := s.SetRoute(store.RouteSpec{Name: Route, RoutingNumber: RoutingNumber, SIPURI: RouteURI}); err != nil {
+	if _, err := s.SetRoute(store.Operator, store.RouteSpec{Name: Route, RoutingNumber: RoutingNumber, SIPURI: RouteURI}); err != nil {
 		return err
 	}
-	if err := s.SetDefaultRoute(Route); err != nil {
+	if err := s.SetDefaultRoute(store.Operator, Route); err != nil {
 		return err
 	}
-	if _, err := s.CreateProvider(store.ProviderSpec{Name: LargeProvider}); err != nil {
+	if _, err := s.CreateProvider(store.Operator, store.ProviderSpec{Name: LargeProvider}); err != nil {
 		return err
 	}
-	if err := s.AllocateNumbers(LargeProvider, store.Range{First: LargeSubscriberNumber(0), Last: LargeSubscriberNumber(subscribers - 1)}); err != nil {
+	if err := s.AllocateNumbers(store.Operator, LargeProvider, store.Range{First: LargeSubscriberNumber(0), Last: LargeSubscriberNumber(subscribers - 1)}); err != nil {
 		return err
 	}
 	err = s.BulkLoad(func(l *store.BulkLoader) error {

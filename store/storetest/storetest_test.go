@@ -63,7 +63,7 @@ func TestLargeSmall(t *testing.T) {
 				t.Fatal("no route")
 			}
 		}
-		page, err := s.ListEntries("sub0000007", store.ListBlocked, 0, 1)
+		page, err := s.ListEntries(store.Operator, "sub0000007", store.ListBlocked, 0, 1)
 		if err != nil || page.Total != per {
 			t.Fatalf("list total %d %v", page.Total, err)
 		}

@@ -107,17 +107,17 @@ func buildStore(path string, subs, perSub int) error {
 		return err
 	}
 	defer s.Close()
-	if _, err := s.SetRoute(store.RouteSpec{Name: storetest.Route, RoutingNumber: storetest.RoutingNumber, SIPURI: storetest.RouteURI}); err != nil {
+	if _, err := s.SetRoute(store.Operator, store.RouteSpec{Name: storetest.Route, RoutingNumber: storetest.RoutingNumber, SIPURI: storetest.RouteURI}); err != nil {
 		return err
 	}
-	if err := s.SetDefaultRoute(storetest.Route); err != nil {
+	if err := s.SetDefaultRoute(store.Operator, storetest.Route); err != nil {
 		return err
 	}
-	if _, err := s.CreateProvider(store.ProviderSpec{Name: storetest.LargeProvider}); err != nil {
+	if _, err := s.CreateProvider(store.Operator, store.ProviderSpec{Name: storetest.LargeProvider}); err != nil {
 		return err
 	}
 	all := store.Range{First: storetest.LargeSubscriberNumber(0), Last: storetest.LargeSubscriberNumber(subs - 1)}
-	if err := s.AllocateNumbers(storetest.LargeProvider, all); err != nil {
+	if err := s.AllocateNumbers(store.Operator, storetest.LargeProvider, all); err != nil {
 		return err
 	}
 	err = s.BulkLoad(func(l *store.BulkLoader) error {
