@@ -281,9 +281,10 @@ func (s *Store) decode(p *pending, b string, rest []byte, c kv.Change, commits *
 				ix.staging[g] = mod
 			}
 		})
-	case bEntries, bNotes, bNames, bNumbers, bFraud:
+	case bEntries, bNotes, bNames, bNumbers, bFraud, bAPITokens, bAudit:
 		// Content of lists follows lv/ and gens/; names and numbers are
-		// derived from the records; the fraud signal reads its own keys.
+		// derived from the records; the fraud signal, the admin API's
+		// credentials and the audit log are read from the kv when needed.
 	default:
 		return fmt.Errorf("unknown bucket")
 	}

@@ -73,7 +73,9 @@ const (
 	bStaging     = "staging"
 	bEntries     = "entries"
 	bNotes       = "notes"
-	bFraud       = "fraud" // the fraud signal's own state (fraud.go); not indexed
+	bFraud       = "fraud"     // the fraud signal's own state (fraud.go); not indexed
+	bAPITokens   = "apitokens" // admin API credentials (apitokens.go); not indexed
+	bAudit       = "audit"     // the audit log (audit.go); not indexed
 )
 
 // allBuckets are the buckets of a callgate key space.

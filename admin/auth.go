@@ -1,0 +1,49 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"callgate/store"
+)
+
+// principal is who a request comes from: the token that authenticated it.
+type principal struct {
+	token store.APIToken
+}
+
+// actorOf is the one place a principal becomes a store.Actor; everything
+// the actor may do is decided by the store.
+func actorOf(p principal) store.Actor { return p.token.Actor() }
+
+type principalKey struct{}
+
+// authenticate resolves the bearer token, or answers 401.
+func (t *Tier) authenticate(w http.ResponseWriter, r *http.Request) (principal, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="callgate"`)
+		writeProblem(w, &apiError{status: http.StatusUnauthorized, field: "Authorization",
+			err: fmt.Errorf("send an API token: Authorization: Bearer %s... (create one with `callgate admin bootstrap` or POST /api/v1/tokens)", store.TokenPrefix)})
+		return principal{}, false
+	}
+	rec, err := t.st.Authenticate(strings.TrimSpace(tok))
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="callgate", error="invalid_token"`)
+		writeProblem(w, &apiError{status: http.StatusUnauthorized, field: "Authorization", err: err})
+		return principal{}, false
+	}
+	return principal{token: rec}, true
+}
+
+func withPrincipal(ctx context.Context, p principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+func principalFrom(ctx context.Context) principal {
+	p, _ := ctx.Value(principalKey{}).(principal)
+	return p
+}

@@ -1,0 +1,223 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"callgate/e164"
+	"callgate/policy"
+	"callgate/policy/decisionlog"
+	"callgate/store"
+)
+
+// decisionView is one decision-log record as the API shows it: the call,
+// the answer, and the trace with what each rule means (the full story of
+// one call). ID is the record's time in Unix nanoseconds, the key of
+// GET /api/v1/decisions/{at}.
+type decisionView struct {
+	ID             string              `json:"id"`
+	Time           time.Time           `json:"time"`
+	Origin         policy.Origin       `json:"origin"`
+	Peer           string              `json:"peer,omitempty"`
+	Calling        e164.Number         `json:"calling,omitempty"`
+	Called         e164.Number         `json:"called"`
+	OriginalCalled e164.Number         `json:"original_called,omitempty"`
+	Presentation   policy.Presentation `json:"presentation"`
+	Attestation    policy.Attestation  `json:"attestation,omitempty"`
+	Subscriber     string              `json:"subscriber,omitempty"`
+	Decision       policy.Decision     `json:"decision"`
+	Explained      []explainedStep     `json:"explained"`
+	LatencyMicros  int64               `json:"latency_us"`
+}
+
+type explainedStep struct {
+	Rule    string `json:"rule"`
+	Outcome string `json:"outcome"`
+	Meaning string `json:"meaning"`
+}
+
+func explain(t policy.Trace) []explainedStep {
+	out := []explainedStep{}
+	for _, s := range t.Steps() {
+		out = append(out, explainedStep{s.Rule.String(), s.Outcome.String(), s.Rule.Help()})
+	}
+	return out
+}
+
+func (c *call) viewRecord(r *decisionlog.Record) decisionView {
+	v := decisionView{ID: strconv.FormatInt(r.Time.UnixNano(), 10), Time: r.Time, Origin: r.Origin, Peer: r.Peer,
+		Calling: r.Calling, Called: r.Called, OriginalCalled: r.OriginalCalled, Presentation: r.Presentation,
+		Attestation: r.Attestation, Decision: r.Decision(), Explained: explain(r.Trace), LatencyMicros: r.Latency.Microseconds()}
+	if s, ok := c.t.st.SubscriberByID(r.Subscriber); ok {
+		v.Subscriber = s.Name
+	}
+	return v
+}
+
+func (c *call) decisionLog() (*decisionlog.Log, error) {
+	if c.t.dlog == nil {
+		return nil, &apiError{status: http.StatusNotFound, field: "path", err: errors.New("the decision log is off (decision_log.enabled)")}
+	}
+	return c.t.dlog, nil
+}
+
+// searchDecisions searches the log, newest first; only records about
+// subscribers the actor may see are returned. The cursor is the time of
+// the last record returned (the next page ends before it).
+func searchDecisions(c *call) (int, any, error) {
+	l, err := c.decisionLog()
+	if err != nil {
+		return 0, nil, err
+	}
+	q := c.r.URL.Query()
+	var dq decisionlog.Query
+	if s := q.Get("number"); s != "" {
+		if dq.Number, err = e164.Parse(s); err != nil {
+			return 0, nil, fieldErr("number", err)
+		}
+	}
+	if dq.From, err = parseTime("since", q.Get("since")); err != nil {
+		return 0, nil, err
+	}
+	if dq.To, err = parseTime("until", q.Get("until")); err != nil {
+		return 0, nil, err
+	}
+	if s := q.Get("action"); s != "" {
+		a, ok := policy.ParseAction(s)
+		if !ok {
+			return 0, nil, badRequest("action", "action %q: not a decision action", s)
+		}
+		dq.Action = a
+	}
+	lim, err := c.limit(100, 1000)
+	if err != nil {
+		return 0, nil, err
+	}
+	cur, err := c.cursor()
+	if err != nil {
+		return 0, nil, err
+	}
+	if cur != "" {
+		ns, err := strconv.ParseInt(cur, 10, 64)
+		if err != nil {
+			return 0, nil, badRequest("cursor", "cursor: not one this API returned")
+		}
+		dq.To = time.Unix(0, ns)
+	}
+	out := page[decisionView]{Items: []decisionView{}}
+	// Records of other tenants are skipped; ask for more until a page is
+	// full or the log has nothing older.
+	for len(out.Items) < lim {
+		dq.Limit = lim + 1
+		recs, err := l.Search(dq)
+		if err != nil {
+			return 0, nil, err
+		}
+		for i := range recs {
+			if len(out.Items) == lim {
+				last := out.Items[len(out.Items)-1].Time
+				out.NextCursor = encodeCursor(strconv.FormatInt(last.UnixNano(), 10))
+				return http.StatusOK, out, nil
+			}
+			if c.t.st.MaySee(c.actor, recs[i].Subscriber) {
+				out.Items = append(out.Items, c.viewRecord(&recs[i]))
+			}
+		}
+		if len(recs) < dq.Limit {
+			break
+		}
+		dq.To = recs[len(recs)-1].Time
+	}
+	return http.StatusOK, out, nil
+}
+
+func parseTime(field, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return time.Now().Add(-d), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, badRequest(field, "%s %q: want RFC 3339 time or a duration ago (1h)", field, s)
+	}
+	return t, nil
+}
+
+// decisionStory returns the records logged at one instant (normally
+// one): a call's full story.
+func decisionStory(c *call) (int, any, error) {
+	l, err := c.decisionLog()
+	if err != nil {
+		return 0, nil, err
+	}
+	ns, err := strconv.ParseInt(c.r.PathValue("at"), 10, 64)
+	if err != nil {
+		return 0, nil, badRequest("at", "decision id %q: want the id from a search", c.r.PathValue("at"))
+	}
+	at := time.Unix(0, ns)
+	recs, err := l.Search(decisionlog.Query{From: at, To: at.Add(time.Nanosecond), Limit: 10})
+	if err != nil {
+		return 0, nil, err
+	}
+	for i := range recs {
+		if c.t.st.MaySee(c.actor, recs[i].Subscriber) {
+			return http.StatusOK, c.viewRecord(&recs[i]), nil
+		}
+	}
+	return 0, nil, fieldErr("at", fmt.Errorf("decision %d: %w", ns, store.ErrNotFound))
+}
+
+type decideRequest struct {
+	Calling        string              `json:"calling,omitempty"` // "" or "anonymous": none
+	Called         string              `json:"called"`
+	OriginalCalled string              `json:"original_called,omitempty"`
+	Presentation   policy.Presentation `json:"presentation,omitempty"`
+	Origin         policy.Origin       `json:"origin,omitempty"`
+	Attestation    policy.Attestation  `json:"attestation,omitempty"`
+}
+
+// decide asks the engine about a call without logging it. A provider or
+// subscriber may ask only about calls to numbers it may see.
+func decide(c *call) (int, any, error) {
+	if c.t.decide == nil {
+		return 0, nil, &apiError{status: http.StatusNotFound, field: "path", err: errors.New("decide is not available on this API")}
+	}
+	var req decideRequest
+	if err := c.decode(&req); err != nil {
+		return 0, nil, err
+	}
+	var pc policy.Call
+	var err error
+	if pc.Called, err = e164.Parse(req.Called); err != nil {
+		return 0, nil, fieldErr("called", err)
+	}
+	if req.Calling != "" && !strings.EqualFold(req.Calling, "anonymous") {
+		if pc.Calling, err = e164.Parse(req.Calling); err != nil {
+			return 0, nil, fieldErr("calling", err)
+		}
+	}
+	if req.OriginalCalled != "" {
+		if pc.OriginalCalled, err = e164.Parse(req.OriginalCalled); err != nil {
+			return 0, nil, fieldErr("original_called", err)
+		}
+	}
+	if c.actor.Role != store.RoleOperator {
+		if _, err := c.t.st.GetSubscriber(c.actor, pc.Called.String()); err != nil {
+			return 0, nil, fieldErr("called", err)
+		}
+	}
+	pc.Presentation, pc.Origin, pc.Attestation = req.Presentation, req.Origin, req.Attestation
+	if pc.Origin == 0 {
+		pc.Origin = policy.OriginSIP
+	}
+	pc.Peer = "admin API"
+	d := c.t.decide(c.r.Context(), pc)
+	rec := decisionlog.NewRecord(time.Now(), &pc, &d, 0)
+	return http.StatusOK, c.viewRecord(&rec), nil
+}

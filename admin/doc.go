@@ -1,0 +1,23 @@
+// Package admin is the management tier: the HTTP API under /api/v1 for the
+// three roles (platform owner, service provider, subscriber), with its
+// OpenAPI 3 document at /api/v1/openapi.json (openapi.json, checked in).
+//
+// It runs on its own listener (the daemon's api: section, loopback unless
+// configured, optional TLS), apart from the admin listener whose /metrics,
+// /healthz and /readyz stay unauthenticated for monitoring: the API reads
+// and changes tenant data and answers only authenticated requests.
+//
+// Authentication (auth.go): every request but the OpenAPI document carries
+// "Authorization: Bearer cgt_..." (an API token, store/apitokens.go:
+// random, shown once, stored hashed, with expiry and revocation). The
+// token's record names the principal, which is mapped to a store.Actor in
+// one place (actorOf); every store write and scoped read takes that Actor,
+// so authorisation is the store's (store/authz.go), never this package's.
+//
+// The API only translates: JSON and CSV in, store calls and the engine's
+// decisions out. Errors are RFC 9457 problem+json (problem.go) naming the
+// field at fault. Collections page by an opaque cursor. Single objects
+// carry an ETag (the store's mod revision of their record); a change of
+// one needs If-Match with it (428 without, 412 when someone else changed
+// it meanwhile: store.ErrStale).
+package admin

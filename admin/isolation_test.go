@@ -1,0 +1,144 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"callgate/e164"
+	"callgate/policy"
+	"callgate/policy/decisionlog"
+	"callgate/store"
+)
+
+// isolationRequest is how to aim one route at the other tenant's objects
+// (provider globex, its subscriber bob, its enterprise umbrella).
+type isolationRequest struct {
+	path string
+	body any
+}
+
+// TestIsolation: every endpoint x every tenant role x an object of another
+// tenant -> 403 or 404, and never a byte of that tenant's data. Platform
+// operations are refused to every tenant. The table must cover every
+// route the tier serves.
+func TestIsolation(t *testing.T) {
+	dl, err := decisionlog.Open(filepath.Join(t.TempDir(), "decisions.db"), decisionlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dl.Close() })
+	var f *fixture
+	decideFn := func(_ context.Context, c policy.Call) policy.Decision {
+		v, _ := f.st.Subscriber(c.Called)
+		return policy.Decision{Action: policy.ActionBlock, Subscriber: v.ID}
+	}
+	f = newFixture(t, WithDecisionLog(dl), WithDecide(decideFn))
+	bob, err := f.st.GetSubscriber(store.Operator, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().Truncate(time.Microsecond)
+	c := policy.Call{Calling: e164.MustParse("+19005550100"), Called: bob.Numbers[0], Origin: policy.OriginSIP}
+	d := policy.Decision{Action: policy.ActionBlock, Subscriber: bob.ID}
+	dl.Record(decisionlog.NewRecord(at, &c, &d, time.Millisecond))
+	if err := dl.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	globexTok, err := f.st.APITokens(store.ProviderActor("globex"))
+	if err != nil || len(globexTok) == 0 {
+		t.Fatal(err)
+	}
+	bobNum := bob.Numbers[0].String()
+	story := "/api/v1/decisions/" + itoa(at.UnixNano())
+
+	table := map[string]isolationRequest{
+		"POST /api/v1/tokens":                                      {"/api/v1/tokens", map[string]any{"role": "subscriber", "name": "bob"}},
+		"GET /api/v1/tokens":                                       {"/api/v1/tokens", nil},
+		"DELETE /api/v1/tokens/{id}":                               {"/api/v1/tokens/" + globexTok[0].ID, nil},
+		"GET /api/v1/providers":                                    {"/api/v1/providers", nil},
+		"POST /api/v1/providers":                                   {"/api/v1/providers", map[string]any{"name": "evil"}},
+		"GET /api/v1/providers/{provider}":                         {"/api/v1/providers/globex", nil},
+		"PATCH /api/v1/providers/{provider}":                       {"/api/v1/providers/globex", map[string]any{"default_permissions": "none"}},
+		"DELETE /api/v1/providers/{provider}":                      {"/api/v1/providers/globex", nil},
+		"POST /api/v1/providers/{provider}/allocations":            {"/api/v1/providers/globex/allocations", map[string]any{"ranges": []string{"+14045550100"}}},
+		"DELETE /api/v1/providers/{provider}/allocations/{range}":  {"/api/v1/providers/globex/allocations/+13035550100..+13035550199", nil},
+		"GET /api/v1/subscribers":                                  {"/api/v1/subscribers?provider=globex", nil},
+		"POST /api/v1/subscribers":                                 {"/api/v1/subscribers", map[string]any{"name": "mole", "provider": "globex", "numbers": []string{"+13035550160"}}},
+		"GET /api/v1/subscribers/{subscriber}":                     {"/api/v1/subscribers/bob", nil},
+		"PATCH /api/v1/subscribers/{subscriber}":                   {"/api/v1/subscribers/" + bobNum, map[string]any{"permissions": "none"}},
+		"DELETE /api/v1/subscribers/{subscriber}":                  {"/api/v1/subscribers/bob", nil},
+		"POST /api/v1/subscribers/{subscriber}/numbers":            {"/api/v1/subscribers/bob/numbers", map[string]any{"numbers": []string{"+13035550161"}}},
+		"DELETE /api/v1/subscribers/{subscriber}/numbers/{number}": {"/api/v1/subscribers/bob/numbers/" + bobNum, nil},
+		"PUT /api/v1/subscribers/{subscriber}/pin":                 {"/api/v1/subscribers/bob/pin", map[string]any{"pin": "1234"}},
+		"DELETE /api/v1/subscribers/{subscriber}/pin":              {"/api/v1/subscribers/bob/pin", nil},
+		"GET /api/v1/lists/{owner}/{list}":                         {"/api/v1/lists/bob/blocked", nil},
+		"POST /api/v1/lists/{owner}/{list}":                        {"/api/v1/lists/" + bobNum + "/blocked", map[string]any{"numbers": []string{"+19005550199"}}},
+		"DELETE /api/v1/lists/{owner}/{list}/{number}":             {"/api/v1/lists/provider:globex/blocked/+19005550101", nil},
+		"POST /api/v1/lists/import":                                {"/api/v1/lists/import", "owner,list,number\nbob,blocked,+19005550198\n"},
+		"GET /api/v1/enterprises":                                  {"/api/v1/enterprises", nil},
+		"POST /api/v1/enterprises":                                 {"/api/v1/enterprises", map[string]any{"name": "shell", "provider": "globex"}},
+		"GET /api/v1/enterprises/{enterprise}":                     {"/api/v1/enterprises/umbrella", nil},
+		"DELETE /api/v1/enterprises/{enterprise}":                  {"/api/v1/enterprises/umbrella", nil},
+		"GET /api/v1/routes":                                       {"/api/v1/routes", nil},
+		"PUT /api/v1/routes/{route}":                               {"/api/v1/routes/east", map[string]any{"sip_uri": "sip:evil.example"}},
+		"DELETE /api/v1/routes/{route}":                            {"/api/v1/routes/east", nil},
+		"PUT /api/v1/default-route":                                {"/api/v1/default-route", map[string]any{"name": "east"}},
+		"GET /api/v1/decisions":                                    {"/api/v1/decisions?number=" + bobNum, nil},
+		"GET /api/v1/decisions/{at}":                               {story, nil},
+		"POST /api/v1/decide":                                      {"/api/v1/decide", map[string]any{"called": bobNum, "calling": "+19005550100"}},
+	}
+	// Listings answer 200 with only the caller's own items: refused here
+	// means none of the other tenant's.
+	listings := map[string]bool{"GET /api/v1/tokens": true, "GET /api/v1/providers": true, "GET /api/v1/enterprises": true,
+		"GET /api/v1/decisions": true}
+	// What would show the other tenant's data.
+	leaks := []string{"globex", "umbrella", "\"bob\"", "secret of", "+19005550101", "sip:b2bua.example"}
+	tier := &Tier{}
+	refused, total := 0, 0
+	for _, rt := range tier.routeTable() {
+		key := rt.method + " " + rt.pattern
+		req, ok := table[key]
+		if !ok {
+			t.Errorf("%s: not in the isolation table", key)
+			continue
+		}
+		for _, who := range []string{"acme", "alice"} {
+			total++
+			status, body, _ := f.do(t, who, rt.method, req.path, req.body, "If-Match", `"1"`)
+			text := string(body)
+			leaked := ""
+			for _, l := range leaks {
+				if strings.Contains(text, l) && !(status >= 400 && strings.Contains(req.path, strings.Trim(l, `"`))) {
+					leaked = l
+				}
+			}
+			okStatus := status == http.StatusForbidden || status == http.StatusNotFound ||
+				listings[key] && status == http.StatusOK
+			if key == "GET /api/v1/routes" && who == "acme" && status == http.StatusOK {
+				okStatus, leaked = true, "" // routes are platform settings every provider may read
+			}
+			if !okStatus || leaked != "" {
+				t.Errorf("%s %s as %s: %d (leaks %q): %s", rt.method, req.path, who, status, leaked, body)
+				continue
+			}
+			refused++
+		}
+	}
+	if refused != total {
+		t.Errorf("refused %d of %d requests", refused, total)
+	}
+	// Nothing of globex's changed.
+	if p, err := f.st.ListEntries(store.Operator, "bob", store.ListBlocked, 0, 10); err != nil || p.Total != 1 {
+		t.Errorf("bob's Blocked list after the attack: %+v %v", p, err)
+	}
+	if s, _ := f.st.GetSubscriber(store.Operator, "bob"); s.HasPIN || s.Permissions != store.PermAll {
+		t.Errorf("bob after the attack: %+v", s)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

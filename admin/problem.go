@@ -1,0 +1,89 @@
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"callgate/store"
+)
+
+// problem is an RFC 9457 problem detail. Field names the request field
+// (JSON member, query parameter, path segment or header) at fault.
+type problem struct {
+	Type   string     `json:"type"`
+	Title  string     `json:"title"`
+	Status int        `json:"status"`
+	Detail string     `json:"detail,omitempty"`
+	Field  string     `json:"field,omitempty"`
+	Errors []rowError `json:"errors,omitempty"` // per-row errors of a bulk request
+}
+
+type rowError struct {
+	Line  int    `json:"line"`
+	Error string `json:"error"`
+}
+
+// apiError is an error with the status and field it is reported with.
+type apiError struct {
+	status int
+	field  string
+	err    error
+	rows   []rowError
+}
+
+func (e *apiError) Error() string { return e.err.Error() }
+func (e *apiError) Unwrap() error { return e.err }
+
+// fieldErr attributes err to a request field; the status follows err.
+func fieldErr(field string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &apiError{field: field, err: err}
+}
+
+// badRequest is a malformed request (400) at field.
+func badRequest(field, format string, a ...any) error {
+	return &apiError{status: http.StatusBadRequest, field: field, err: fmt.Errorf(format, a...)}
+}
+
+// statusOf maps the store's sentinel errors onto HTTP statuses.
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, store.ErrForbidden), errors.Is(err, store.ErrLocked):
+		return http.StatusForbidden
+	case errors.Is(err, store.ErrStale):
+		return http.StatusPreconditionFailed
+	case errors.Is(err, store.ErrExists), errors.Is(err, store.ErrInUse):
+		return http.StatusConflict
+	case errors.Is(err, store.ErrInvalid):
+		return http.StatusUnprocessableEntity
+	case errors.Is(err, store.ErrContention), errors.Is(err, store.ErrReadOnly), errors.Is(err, store.ErrClosed),
+		errors.Is(err, store.ErrNotApplied):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// writeProblem answers err as problem+json.
+func writeProblem(w http.ResponseWriter, err error) {
+	p := problem{Type: "about:blank", Detail: err.Error()}
+	var ae *apiError
+	if errors.As(err, &ae) {
+		p.Status, p.Field, p.Errors = ae.status, ae.field, ae.rows
+	}
+	if p.Status == 0 {
+		p.Status = statusOf(err)
+	}
+	if p.Status == http.StatusInternalServerError {
+		p.Detail = "internal error (logged)"
+	}
+	p.Title = http.StatusText(p.Status)
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(&p)
+}

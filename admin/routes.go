@@ -1,0 +1,230 @@
+package admin
+
+import (
+	_ "embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"callgate/store"
+)
+
+//go:embed openapi.json
+var openapiDoc []byte
+
+// route is one operation of the API. Its pattern is both the net/http
+// pattern and the OpenAPI path (the test checks every route is in the
+// document).
+type route struct {
+	method, pattern string
+	handle          func(*call) (int, any, error)
+}
+
+// call is one authenticated request.
+type call struct {
+	w     http.ResponseWriter
+	r     *http.Request
+	t     *Tier
+	actor store.Actor
+}
+
+// routeTable lists every operation.
+func (t *Tier) routeTable() []route {
+	return []route{
+		{"POST", "/api/v1/tokens", createToken},
+		{"GET", "/api/v1/tokens", listTokens},
+		{"DELETE", "/api/v1/tokens/{id}", revokeToken},
+
+		{"GET", "/api/v1/providers", listProviders},
+		{"POST", "/api/v1/providers", createProvider},
+		{"GET", "/api/v1/providers/{provider}", getProvider},
+		{"PATCH", "/api/v1/providers/{provider}", patchProvider},
+		{"DELETE", "/api/v1/providers/{provider}", deleteProvider},
+		{"POST", "/api/v1/providers/{provider}/allocations", allocate},
+		{"DELETE", "/api/v1/providers/{provider}/allocations/{range}", release},
+
+		{"GET", "/api/v1/subscribers", listSubscribers},
+		{"POST", "/api/v1/subscribers", createSubscriber},
+		{"GET", "/api/v1/subscribers/{subscriber}", getSubscriber},
+		{"PATCH", "/api/v1/subscribers/{subscriber}", patchSubscriber},
+		{"DELETE", "/api/v1/subscribers/{subscriber}", deleteSubscriber},
+		{"POST", "/api/v1/subscribers/{subscriber}/numbers", assignNumbers},
+		{"DELETE", "/api/v1/subscribers/{subscriber}/numbers/{number}", unassignNumber},
+		{"PUT", "/api/v1/subscribers/{subscriber}/pin", setPIN},
+		{"DELETE", "/api/v1/subscribers/{subscriber}/pin", clearPIN},
+
+		{"GET", "/api/v1/lists/{owner}/{list}", getList},
+		{"POST", "/api/v1/lists/{owner}/{list}", addToList},
+		{"DELETE", "/api/v1/lists/{owner}/{list}/{number}", removeFromList},
+		{"POST", "/api/v1/lists/import", importLists},
+
+		{"GET", "/api/v1/enterprises", listEnterprises},
+		{"POST", "/api/v1/enterprises", createEnterprise},
+		{"GET", "/api/v1/enterprises/{enterprise}", getEnterprise},
+		{"DELETE", "/api/v1/enterprises/{enterprise}", deleteEnterprise},
+
+		{"GET", "/api/v1/routes", listRoutes},
+		{"PUT", "/api/v1/routes/{route}", putRoute},
+		{"DELETE", "/api/v1/routes/{route}", deleteRoute},
+		{"PUT", "/api/v1/default-route", putDefaultRoute},
+
+		{"GET", "/api/v1/decisions", searchDecisions},
+		{"GET", "/api/v1/decisions/{at}", decisionStory},
+		{"POST", "/api/v1/decide", decide},
+	}
+}
+
+// routes builds the handler: the OpenAPI document without authentication,
+// every route behind it.
+func (t *Tier) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(openapiDoc)
+	})
+	for _, rt := range t.routeTable() {
+		mux.HandleFunc(rt.method+" "+rt.pattern, func(w http.ResponseWriter, r *http.Request) {
+			p, ok := t.authenticate(w, r)
+			if !ok {
+				return
+			}
+			r = r.WithContext(withPrincipal(r.Context(), p))
+			r.Body = http.MaxBytesReader(w, r.Body, t.cfg.MaxBody)
+			c := &call{w: w, r: r, t: t, actor: actorOf(p)}
+			status, body, err := rt.handle(c)
+			if err != nil {
+				if statusOf(err) == http.StatusInternalServerError {
+					var ae *apiError
+					if !errors.As(err, &ae) || ae.status == 0 {
+						t.log.Error("api", "method", r.Method, "path", r.URL.Path, "err", err)
+					}
+				}
+				writeProblem(w, err)
+				return
+			}
+			if body == nil {
+				w.WriteHeader(status)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			_ = enc.Encode(body)
+		})
+	}
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, &apiError{status: http.StatusNotFound, field: "path",
+			err: fmt.Errorf("%s %s: no such operation (see /api/v1/openapi.json)", r.Method, r.URL.Path)})
+	})
+	return mux
+}
+
+// decode reads the JSON body into v, refusing unknown members; a type
+// error names the member.
+func (c *call) decode(v any) error {
+	dec := json.NewDecoder(c.r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return badRequest(te.Field, "member %q: want a %s", te.Field, te.Type)
+		}
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &apiError{status: http.StatusRequestEntityTooLarge, field: "body", err: err}
+		}
+		if errors.Is(err, io.EOF) {
+			return badRequest("body", "empty body: want a JSON object")
+		}
+		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			f = strings.Trim(f, `"`)
+			return badRequest(f, "unknown member %q", f)
+		}
+		// Errors of our own UnmarshalText (a bad treatment or permission)
+		// say what is wrong; the member is not known here.
+		return badRequest("body", "%v", err)
+	}
+	return nil
+}
+
+// ifMatch returns the revision of a required If-Match header.
+func (c *call) ifMatch() (int64, error) {
+	h := strings.TrimSpace(c.r.Header.Get("If-Match"))
+	if h == "" {
+		return 0, &apiError{status: http.StatusPreconditionRequired, field: "If-Match",
+			err: errors.New("send If-Match with the ETag of the object as you read it, so a concurrent change is not overwritten")}
+	}
+	rev, err := parseETag(h)
+	if err != nil {
+		return 0, badRequest("If-Match", "%v", err)
+	}
+	return rev, nil
+}
+
+// optIfMatch returns the If-Match revision, 0 when the header is absent.
+func (c *call) optIfMatch() (int64, error) {
+	if c.r.Header.Get("If-Match") == "" {
+		return 0, nil
+	}
+	return c.ifMatch()
+}
+
+func etag(rev int64) string { return `"` + strconv.FormatInt(rev, 10) + `"` }
+
+func parseETag(h string) (int64, error) {
+	h = strings.TrimPrefix(h, "W/")
+	rev, err := strconv.ParseInt(strings.Trim(h, `"`), 10, 64)
+	if err != nil || rev <= 0 || !strings.HasPrefix(h, `"`) {
+		return 0, fmt.Errorf("If-Match %q: want an ETag as returned by GET (a quoted revision)", h)
+	}
+	return rev, nil
+}
+
+func (c *call) setETag(rev int64) {
+	if rev > 0 {
+		c.w.Header().Set("ETag", etag(rev))
+	}
+}
+
+// limit parses the limit query parameter (default def, at most max).
+func (c *call) limit(def, max int) (int, error) {
+	s := c.r.URL.Query().Get("limit")
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > max {
+		return 0, badRequest("limit", "limit %q: want 1 to %d", s, max)
+	}
+	return n, nil
+}
+
+// Cursors are opaque to clients: base64url of the position to continue
+// after.
+func encodeCursor(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+func (c *call) cursor() (string, error) {
+	s := c.r.URL.Query().Get("cursor")
+	if s == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return "", badRequest("cursor", "cursor %q: not one this API returned (pass next_cursor unchanged)", s)
+	}
+	return string(b), nil
+}
+
+// page is one page of a collection.
+type page[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+	Total      int    `json:"total,omitempty"`
+	Revision   int64  `json:"revision,omitempty"`
+}

@@ -1,0 +1,167 @@
+package admin
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"callgate/policy"
+	"callgate/policy/decisionlog"
+	"callgate/store"
+)
+
+// Config is the tier's configuration (the daemon maps its api: section
+// onto it).
+type Config struct {
+	// Listen is host:port; the daemon's default is loopback.
+	Listen string
+	// TLSCert and TLSKey, both or neither, are PEM files: with them the API
+	// is served over TLS.
+	TLSCert, TLSKey string
+	// MaxBody bounds a request body in bytes (default 64 MiB: bulk CSV).
+	MaxBody int64
+}
+
+// Decide asks the engine about one call without recording it (the
+// daemon's engine as `callgate decide` runs it).
+type Decide func(ctx context.Context, c policy.Call) policy.Decision
+
+// Option configures the tier.
+type Option func(*Tier)
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(t *Tier) { t.log = l } }
+
+// WithDecisionLog lets the API search the decision log.
+func WithDecisionLog(l *decisionlog.Log) Option { return func(t *Tier) { t.dlog = l } }
+
+// WithDecide lets the API answer POST /api/v1/decide.
+func WithDecide(d Decide) Option { return func(t *Tier) { t.decide = d } }
+
+// WithFail sets the function told about a failure after Start.
+func WithFail(f func(error)) Option { return func(t *Tier) { t.fail = f } }
+
+// Tier serves the admin API.
+type Tier struct {
+	cfg    Config
+	st     *store.Store
+	log    *slog.Logger
+	dlog   *decisionlog.Log
+	decide Decide
+	fail   func(error)
+
+	handler  http.Handler
+	srv      *http.Server
+	ln       net.Listener
+	draining atomic.Bool
+	done     chan struct{}
+}
+
+// New validates cfg and builds the tier; it opens no socket.
+func New(cfg Config, st *store.Store, opts ...Option) (*Tier, error) {
+	if cfg.Listen == "" {
+		return nil, errors.New("api.listen: empty (want host:port, e.g. 127.0.0.1:8480)")
+	}
+	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
+		return nil, fmt.Errorf("api.listen %q: %v (want host:port)", cfg.Listen, err)
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, errors.New("api.tls_cert and api.tls_key: give both or neither")
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 64 << 20
+	}
+	if st == nil {
+		return nil, errors.New("admin API: no store")
+	}
+	t := &Tier{cfg: cfg, st: st, log: slog.Default(), fail: func(error) {}, done: make(chan struct{})}
+	for _, o := range opts {
+		o(t)
+	}
+	t.handler = t.routes()
+	return t, nil
+}
+
+// Handler is the API's handler (tests serve it without a socket).
+func (t *Tier) Handler() http.Handler { return t.handler }
+
+// Name implements the daemon's Tier.
+func (t *Tier) Name() string { return "api" }
+
+// Start opens the listener and serves in the background.
+func (t *Tier) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", t.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("api.listen %s: %w", t.cfg.Listen, err)
+	}
+	if t.cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(t.cfg.TLSCert, t.cfg.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("api.tls_cert/tls_key: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
+	t.ln = ln
+	t.srv = &http.Server{Handler: t.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() {
+		defer close(t.done)
+		if err := t.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.fail(fmt.Errorf("api: %w", err))
+		}
+	}()
+	return nil
+}
+
+// Ready reports whether the API serves.
+func (t *Tier) Ready() error {
+	if t.ln == nil {
+		return errors.New("not started")
+	}
+	if t.draining.Load() {
+		return errors.New("draining")
+	}
+	return nil
+}
+
+// Drain stops accepting requests and waits for those in progress.
+func (t *Tier) Drain(ctx context.Context) error {
+	t.draining.Store(true)
+	if t.srv == nil {
+		return nil
+	}
+	return t.srv.Shutdown(ctx)
+}
+
+// Stop closes the listener.
+func (t *Tier) Stop(ctx context.Context) error {
+	if t.srv == nil {
+		return nil
+	}
+	err := t.srv.Close()
+	select {
+	case <-t.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return err
+}
+
+// Describe says where the API listens.
+func (t *Tier) Describe() string {
+	scheme := "http"
+	if t.cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	addr := t.cfg.Listen
+	if t.ln != nil {
+		addr = t.ln.Addr().String()
+	}
+	return fmt.Sprintf("%s://%s/api/v1", scheme, addr)
+}

@@ -1,0 +1,132 @@
+# Generates admin/openapi.json (checked in; admin/openapi_test.go validates it and
+# checks every route of admin/routes.go is in it): python3 scripts/gen-admin-openapi.py > admin/openapi.json
+import json
+S=lambda **k: dict(k)
+num={"type":"string","pattern":r"^\+[1-9][0-9]{1,14}$","example":"+12025550100"}
+name={"type":"string","pattern":r"^[A-Za-z][A-Za-z0-9._-]{0,63}$"}
+treat={"type":"string","enum":["unset","allow","screen","announce-voicemail","block","challenge"]}
+perm={"type":"string","description":"all, none or a comma-separated list of unknown, anonymous, reject-with-media, voicemail, announcement, pin, vip, blocked","example":"vip,blocked,pin"}
+settings={"type":"object","additionalProperties":False,"properties":{
+ "unknown":treat,"anonymous":treat,"reject_with_media":{"type":"string","enum":["unset","off","on"]},
+ "voicemail":{"type":"string"},"announcement":{"type":"integer","minimum":0}}}
+ref=lambda n: {"$ref":"#/components/schemas/"+n}
+comp={
+ "Problem":{"type":"object","required":["type","title","status"],"properties":{
+   "type":{"type":"string"},"title":{"type":"string"},"status":{"type":"integer"},"detail":{"type":"string"},
+   "field":{"type":"string","description":"the request field at fault: JSON member, query parameter, path segment or header"},
+   "errors":{"type":"array","items":{"type":"object","properties":{"line":{"type":"integer"},"error":{"type":"string"}}}}}},
+ "Settings":settings,
+ "Range":{"type":"object","properties":{"first":num,"last":num}},
+ "Provider":{"type":"object","required":["name","revision"],"properties":{"name":name,"defaults":ref("Settings"),
+   "default_permissions":perm,"route":{"type":"string"},"allocations":{"type":"array","items":ref("Range")},
+   "created":{"type":"string","format":"date-time"},"revision":{"type":"integer"}}},
+ "ProviderCreate":{"type":"object","required":["name"],"additionalProperties":False,"properties":{"name":name,"defaults":ref("Settings"),"default_permissions":perm,"route":{"type":"string"}}},
+ "ProviderPatch":{"type":"object","additionalProperties":False,"properties":{"defaults":ref("Settings"),"default_permissions":perm,"route":{"type":"string"}}},
+ "Subscriber":{"type":"object","required":["name","provider","numbers","revision"],"properties":{"name":name,"provider":name,
+   "numbers":{"type":"array","items":num},"settings":ref("Settings"),"permissions":perm,"has_pin":{"type":"boolean"},
+   "created":{"type":"string","format":"date-time"},"revision":{"type":"integer"}}},
+ "SubscriberCreate":{"type":"object","required":["name","numbers"],"additionalProperties":False,"properties":{"name":name,"provider":name,
+   "numbers":{"type":"array","minItems":1,"items":{"type":"string"}},"settings":ref("Settings"),"permissions":perm}},
+ "SubscriberPatch":{"type":"object","additionalProperties":False,"properties":{"settings":ref("Settings"),"permissions":perm}},
+ "Enterprise":{"type":"object","required":["name","numbers"],"properties":{"name":name,"provider":{"type":"string"},"numbers":{"type":"array","items":num},"created":{"type":"string","format":"date-time"},"revision":{"type":"integer"}}},
+ "EnterpriseCreate":{"type":"object","required":["name"],"additionalProperties":False,"properties":{"name":name,"provider":{"type":"string"},"numbers":{"type":"array","items":{"type":"string"}}}},
+ "Entry":{"type":"object","required":["number"],"properties":{"number":num,"note":{"type":"string","maxLength":200}}},
+ "ListRequest":{"type":"object","required":["numbers"],"additionalProperties":False,"properties":{"numbers":{"type":"array","minItems":1,"items":{"type":"string"}},"note":{"type":"string","maxLength":200}}},
+ "ListChange":{"type":"object","required":["changed","revision"],"properties":{"changed":{"type":"integer"},"revision":{"type":"integer"}}},
+ "ImportReport":{"type":"object","properties":{k:{"type":"integer"} for k in ["rows","valid","duplicates","added","updated","removed","lists","error_count"]}},
+ "Route":{"type":"object","required":["name"],"properties":{"name":name,"routing_number":num,"sip_uri":{"type":"string"}}},
+ "RouteRequest":{"type":"object","additionalProperties":False,"properties":{"routing_number":{"type":"string"},"sip_uri":{"type":"string"}}},
+ "Routes":{"type":"object","required":["items"],"properties":{"items":{"type":"array","items":ref("Route")},"default":{"type":"string"}}},
+ "DefaultRoute":{"type":"object","required":["name"],"additionalProperties":False,"properties":{"name":{"type":"string","description":"empty: no default route"}}},
+ "Numbers":{"type":"object","required":["numbers"],"additionalProperties":False,"properties":{"numbers":{"type":"array","minItems":1,"items":{"type":"string"}}}},
+ "Allocation":{"type":"object","required":["ranges"],"additionalProperties":False,"properties":{"ranges":{"type":"array","minItems":1,"items":{"type":"string","example":"+12025550100..+12025550199"}}}},
+ "PIN":{"type":"object","required":["pin"],"additionalProperties":False,"properties":{"pin":{"type":"string","pattern":"^[0-9]{4,8}$"}}},
+ "Token":{"type":"object","required":["id","role","created","expires"],"properties":{"id":{"type":"string"},"role":{"type":"string","enum":["operator","provider","subscriber"]},
+   "name":{"type":"string"},"label":{"type":"string"},"created":{"type":"string","format":"date-time"},"expires":{"type":"string","format":"date-time"},
+   "revoked":{"type":"string","format":"date-time"},"created_by":{"type":"string"},"token":{"type":"string","description":"the secret: in the answer to POST only, never again"}}},
+ "TokenCreate":{"type":"object","required":["role"],"additionalProperties":False,"properties":{"role":{"type":"string","enum":["operator","provider","subscriber"]},
+   "name":{"type":"string"},"label":{"type":"string","maxLength":64},"ttl_hours":{"type":"integer","minimum":1,"maximum":8784}}},
+ "Step":{"type":"object","properties":{"rule":{"type":"string"},"outcome":{"type":"string"},"meaning":{"type":"string"}}},
+ "Decision":{"type":"object","required":["id","time","called","decision","explained"],"properties":{"id":{"type":"string"},"time":{"type":"string","format":"date-time"},
+   "origin":{"type":"string"},"peer":{"type":"string"},"calling":num,"called":num,"original_called":num,"presentation":{"type":"string"},"attestation":{"type":"string"},
+   "subscriber":{"type":"string"},"decision":{"type":"object","description":"the engine's answer with its trace (as `callgate decide --json`)"},
+   "explained":{"type":"array","items":ref("Step")},"latency_us":{"type":"integer"}}},
+ "DecideRequest":{"type":"object","required":["called"],"additionalProperties":False,"properties":{"calling":{"type":"string","description":"a number, or anonymous"},"called":{"type":"string"},
+   "original_called":{"type":"string"},"presentation":{"type":"string","enum":["allowed","restricted","unavailable"]},"origin":{"type":"string","enum":["sip","ain"]},"attestation":{"type":"string"}}},
+}
+def pagef(item): return {"type":"object","required":["items"],"properties":{"items":{"type":"array","items":ref(item)},"next_cursor":{"type":"string"},"total":{"type":"integer"},"revision":{"type":"integer"}}}
+for n in ["Provider","Subscriber","Enterprise","Entry","Token","Decision"]: comp[n+"Page"]=pagef(n)
+
+P=lambda n,d: {"name":n,"in":"path","required":True,"schema":{"type":"string"},"description":d}
+Q=lambda n,d,t="string": {"name":n,"in":"query","required":False,"schema":{"type":t},"description":d}
+H=lambda n,d,req: {"name":n,"in":"header","required":req,"schema":{"type":"string"},"description":d}
+cursor=Q("cursor","next_cursor of the previous page"); limit=Q("limit","most items in the page","integer")
+ifm=H("If-Match","the ETag of the object as read",True); ifmo=H("If-Match","the ETag as read: refused with 412 if the object changed since",False)
+errs=lambda *codes: {str(c):{"description":d,"content":{"application/problem+json":{"schema":ref("Problem")}}} for c,d in [(400,"malformed request"),(401,"no or bad token"),(403,"not permitted for this role"),(404,"not found, or not visible to this role"),(409,"exists or in use"),(412,"changed since the If-Match revision"),(422,"invalid value, named in field"),(428,"If-Match missing")] if c in codes}
+std=(400,401,403,404,422)
+def body(schema, ex): return {"required":True,"content":{"application/json":{"schema":ref(schema),"example":ex}}}
+def ok(schema, ex=None, code="200", etag=False):
+    c={"application/json":{"schema":ref(schema)}}
+    if ex is not None: c["application/json"]["example"]=ex
+    r={"description":"OK","content":c}
+    if etag: r["headers"]={"ETag":{"schema":{"type":"string"},"description":"the object's revision, for If-Match"}}
+    return {code:r}
+nc={"204":{"description":"done"}}
+prov_ex={"name":"acme","defaults":{"unknown":"screen"},"default_permissions":"all","allocations":[{"first":"+12025550100","last":"+12025550199"}],"created":"2026-01-02T03:04:05Z","revision":42}
+sub_ex={"name":"alice","provider":"acme","numbers":["+12025550100"],"settings":{"anonymous":"block"},"permissions":"all","has_pin":False,"created":"2026-01-02T03:04:05Z","revision":43}
+ent_ex={"name":"initech","provider":"acme","numbers":["+12025550150"],"created":"2026-01-02T03:04:05Z","revision":44}
+tok_ex={"id":"0123456789abcdef","role":"subscriber","name":"alice","label":"phone app","created":"2026-01-02T03:04:05Z","expires":"2026-02-01T03:04:05Z","created_by":"provider acme","token":"cgt_0123456789abcdef_c2VjcmV0"}
+dec_ex={"id":"1767323045000000000","time":"2026-01-02T03:04:05Z","origin":"sip","calling":"+13125550100","called":"+12025550100","presentation":"allowed","subscriber":"alice","decision":{"action":"reject"},"explained":[{"rule":"blocked","outcome":"hit","meaning":"the caller is on the subscriber's Blocked list"}],"latency_us":12}
+def op(summary, params=None, req=None, resp=None, codes=std, tag=None):
+    o={"summary":summary,"responses":{}}
+    if params: o["parameters"]=params
+    if req: o["requestBody"]=req
+    o["responses"].update(resp or nc); o["responses"].update(errs(*codes))
+    if tag: o["tags"]=[tag]
+    return o
+paths={}
+def add(m,p,o): paths.setdefault(p,{})[m.lower()]=o
+pp=P("provider","provider name"); sp=P("subscriber","subscriber name or one of its numbers")
+add("POST","/api/v1/tokens",op("Create an API token (its secret is shown in this answer only)",req=body("TokenCreate",{"role":"subscriber","name":"alice","label":"phone app","ttl_hours":720}),resp=ok("Token",tok_ex,"201"),tag="tokens"))
+add("GET","/api/v1/tokens",op("List the tokens of the caller and of what it manages",resp=ok("TokenPage"),tag="tokens"))
+add("DELETE","/api/v1/tokens/{id}",op("Revoke a token",[P("id","token id")],tag="tokens"))
+add("GET","/api/v1/providers",op("List the providers the caller may see",resp=ok("ProviderPage"),tag="providers"))
+add("POST","/api/v1/providers",op("Create a service provider (platform owner)",req=body("ProviderCreate",{"name":"acme","defaults":{"unknown":"screen"},"default_permissions":"all"}),resp=ok("Provider",prov_ex,"201",True),codes=std+(409,),tag="providers"))
+add("GET","/api/v1/providers/{provider}",op("A provider with its allocations",[pp],resp=ok("Provider",prov_ex,etag=True),tag="providers"))
+add("PATCH","/api/v1/providers/{provider}",op("Change defaults, default permissions (the provider itself or the platform owner) or route (platform owner)",[pp,ifm],req=body("ProviderPatch",{"defaults":{"anonymous":"block"},"default_permissions":"vip,blocked,pin"}),resp=ok("Provider",prov_ex,etag=True),codes=std+(412,428),tag="providers"))
+add("DELETE","/api/v1/providers/{provider}",op("Delete a provider without subscribers or enterprises (platform owner)",[pp,ifmo],codes=std+(409,412),tag="providers"))
+add("POST","/api/v1/providers/{provider}/allocations",op("Allocate number ranges to a provider (platform owner)",[pp],req=body("Allocation",{"ranges":["+12025550100..+12025550199"]}),resp=ok("Provider",prov_ex,"201"),codes=std+(409,),tag="providers"))
+add("DELETE","/api/v1/providers/{provider}/allocations/{range}",op("Release an allocation (platform owner)",[pp,P("range","the range as allocated, FIRST..LAST")],codes=std+(409,),tag="providers"))
+add("GET","/api/v1/subscribers",op("List subscribers the caller may see, in creation order",[Q("provider","only this provider's"),cursor,limit],resp=ok("SubscriberPage"),tag="subscribers"))
+add("POST","/api/v1/subscribers",op("Create a subscriber (platform owner or its provider)",req=body("SubscriberCreate",{"name":"alice","provider":"acme","numbers":["+12025550100"]}),resp=ok("Subscriber",sub_ex,"201",True),codes=std+(409,),tag="subscribers"))
+add("GET","/api/v1/subscribers/{subscriber}",op("A subscriber",[sp],resp=ok("Subscriber",sub_ex,etag=True),tag="subscribers"))
+add("PATCH","/api/v1/subscribers/{subscriber}",op("Change treatments (within the subscriber's permissions) or permissions (its provider)",[sp,ifm],req=body("SubscriberPatch",{"settings":{"unknown":"block","voicemail":"+12025550199"}}),resp=ok("Subscriber",sub_ex,etag=True),codes=std+(412,428),tag="subscribers"))
+add("DELETE","/api/v1/subscribers/{subscriber}",op("Delete a subscriber with its numbers, lists and PIN",[sp,ifmo],codes=std+(412,),tag="subscribers"))
+add("POST","/api/v1/subscribers/{subscriber}/numbers",op("Assign numbers from the provider's allocations",[sp],req=body("Numbers",{"numbers":["+12025550101"]}),resp=ok("Subscriber",sub_ex),codes=std+(409,),tag="subscribers"))
+add("DELETE","/api/v1/subscribers/{subscriber}/numbers/{number}",op("Unassign a number",[sp,P("number","the number")],tag="subscribers"))
+add("PUT","/api/v1/subscribers/{subscriber}/pin",op("Set the override PIN (stored hashed)",[sp],req=body("PIN",{"pin":"2468"}),tag="subscribers"))
+add("DELETE","/api/v1/subscribers/{subscriber}/pin",op("Clear the override PIN",[sp],tag="subscribers"))
+op_=P("owner","subscriber name or number, or provider:NAME"); lp=P("list","vip or blocked")
+add("GET","/api/v1/lists/{owner}/{list}",op("One page of a list in number order",[op_,lp,cursor,limit],resp=ok("EntryPage",{"items":[{"number":"+13125550100","note":"sales calls"}],"total":1,"revision":51},etag=True),tag="lists"))
+add("POST","/api/v1/lists/{owner}/{list}",op("Add numbers to a list, all or none",[op_,lp,ifmo],req=body("ListRequest",{"numbers":["+13125550100"],"note":"sales calls"}),resp=ok("ListChange",{"changed":1,"revision":52}),codes=std+(412,),tag="lists"))
+add("DELETE","/api/v1/lists/{owner}/{list}/{number}",op("Remove a number from a list",[op_,lp,P("number","the number"),ifmo],resp=ok("ListChange",{"changed":1,"revision":53}),codes=std+(412,),tag="lists"))
+add("POST","/api/v1/lists/import",op("Import list rows as CSV (owner,list,number[,note]), all or nothing: any bad row and nothing is written, every bad row named in errors",
+  [Q("replace","true: replace each list named in the file")],req={"required":True,"content":{"text/csv":{"schema":{"type":"string"},"example":"owner,list,number,note\nalice,blocked,+13125550100,sales\n"}}},
+  resp=ok("ImportReport",{"rows":1,"valid":1,"added":1,"lists":1,"error_count":0}),tag="lists"))
+ep=P("enterprise","enterprise name")
+add("GET","/api/v1/enterprises",op("List the enterprises the caller may see",resp=ok("EnterprisePage"),tag="enterprises"))
+add("POST","/api/v1/enterprises",op("Create an enterprise (platform owner, or a provider under itself)",req=body("EnterpriseCreate",{"name":"initech","provider":"acme","numbers":["+12025550150"]}),resp=ok("Enterprise",ent_ex,"201",True),codes=std+(409,),tag="enterprises"))
+add("GET","/api/v1/enterprises/{enterprise}",op("An enterprise",[ep],resp=ok("Enterprise",ent_ex,etag=True),tag="enterprises"))
+add("DELETE","/api/v1/enterprises/{enterprise}",op("Delete an enterprise",[ep,ifmo],codes=std+(412,),tag="enterprises"))
+rp=P("route","route name")
+add("GET","/api/v1/routes",op("Egress routes and the default (platform owner and providers)",resp=ok("Routes",{"items":[{"name":"east","sip_uri":"sip:b2bua.example"}],"default":"east"}),tag="routes"))
+add("PUT","/api/v1/routes/{route}",op("Create or replace an egress route (platform owner)",[rp],req=body("RouteRequest",{"routing_number":"+12025550000","sip_uri":"sip:b2bua.example"}),resp=ok("Route",{"name":"east","routing_number":"+12025550000","sip_uri":"sip:b2bua.example"}),tag="routes"))
+add("DELETE","/api/v1/routes/{route}",op("Delete a route nobody uses (platform owner)",[rp],codes=std+(409,),tag="routes"))
+add("PUT","/api/v1/default-route",op("Set the platform default route (platform owner)",req=body("DefaultRoute",{"name":"east"}),tag="routes"))
+add("GET","/api/v1/decisions",op("Search the decision log, newest first (records of the caller's subscribers only)",[Q("number","calling, called or original called number"),Q("since","RFC 3339 time or a duration ago (1h)"),Q("until","RFC 3339 time or a duration ago"),Q("action","only this action"),cursor,limit],resp=ok("DecisionPage"),tag="decisions"))
+add("GET","/api/v1/decisions/{at}",op("One call's full story: the call, the answer, every rule consulted and what it means",[P("at","the decision's id from a search")],resp=ok("Decision",dec_ex),tag="decisions"))
+add("POST","/api/v1/decide",op("Ask the engine about a call (not logged); a provider or subscriber only about its own numbers",req=body("DecideRequest",{"calling":"+13125550100","called":"+12025550100"}),resp=ok("Decision",dec_ex),tag="decisions"))
+add("GET","/api/v1/openapi.json",{"summary":"This document (no authentication)","security":[],"responses":{"200":{"description":"OK","content":{"application/json":{"schema":{"type":"object"}}}}}})
+doc={"openapi":"3.0.3","info":{"title":"callgate admin API","version":"1","description":"Management for the platform owner, service providers and subscribers. Authenticate with Authorization: Bearer cgt_... (an API token). Errors are RFC 9457 problem+json naming the field at fault. Changes to one object take If-Match with its ETag."},
+ "servers":[{"url":"/"}],"security":[{"token":[]}],"paths":paths,"components":{"schemas":comp,"securitySchemes":{"token":{"type":"http","scheme":"bearer","description":"cgt_<id>_<secret>"}}}}
+print(json.dumps(doc,indent=2))
