@@ -63,7 +63,8 @@ type Tier struct {
 	done     chan struct{}
 }
 
-// New validates cfg and builds the tier; it opens no socket.
+// New validates cfg and builds the tier over st; it opens no socket.
+// `config check` builds it without a store (nil), which Start refuses.
 func New(cfg Config, st *store.Store, opts ...Option) (*Tier, error) {
 	if cfg.Listen == "" {
 		return nil, errors.New("api.listen: empty (want host:port, e.g. 127.0.0.1:8480)")
@@ -76,9 +77,6 @@ func New(cfg Config, st *store.Store, opts ...Option) (*Tier, error) {
 	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 64 << 20
-	}
-	if st == nil {
-		return nil, errors.New("admin API: no store")
 	}
 	t := &Tier{cfg: cfg, st: st, log: slog.Default(), fail: func(error) {}, done: make(chan struct{})}
 	for _, o := range opts {
@@ -96,6 +94,9 @@ func (t *Tier) Name() string { return "api" }
 
 // Start opens the listener and serves in the background.
 func (t *Tier) Start(ctx context.Context) error {
+	if t.st == nil {
+		return errors.New("admin API: no store")
+	}
 	ln, err := net.Listen("tcp", t.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("api.listen %s: %w", t.cfg.Listen, err)

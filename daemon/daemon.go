@@ -179,7 +179,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 
 	deps := &Deps{
 		View: d.st, Decider: d.decider, Guard: d.guard, Registerer: d.m.Registry(),
-		DecisionLog: d.dlog, Logger: d.log, Fail: d.fail, Keys: d.sig.keys,
+		DecisionLog: d.dlog, Logger: d.log, Fail: d.fail, Keys: d.sig.keys, Store: d.st,
 	}
 	for _, spec := range tierList {
 		if !spec.enabled(cfg) {

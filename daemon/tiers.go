@@ -38,6 +38,9 @@ type Deps struct {
 	Fail func(error)
 	// Keys is the call-key registry (SIP enrolment); nil when keys are off.
 	Keys *keys.Registry
+	// Store is the store itself, for the management API (nil in
+	// `config check`).
+	Store *store.Store
 }
 
 // tierSpec is one entry of the tier list: a tier the daemon can run and
@@ -57,7 +60,7 @@ type tierSpec struct {
 // tierList is every tier, in start order (shutdown runs it backwards).
 // A new tier adds its daemon/<tier>.go with one tierSpec and one line
 // here.
-var tierList = []tierSpec{sipSpec, scpSpec}
+var tierList = []tierSpec{sipSpec, scpSpec, apiSpec}
 
 // listener is one socket a tier or the admin listener opens.
 type listener struct {

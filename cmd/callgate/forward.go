@@ -79,6 +79,7 @@ var forwardable = map[string]bool{
 	"callgate fraud unlock":           true,
 	"callgate fraud rates import":     true,
 	"callgate fraud rates versions":   true,
+	"callgate admin bootstrap":        true, // adminapi.go
 }
 
 // fwdInput is what a forwarded command reads on the caller's side: it is

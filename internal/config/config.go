@@ -45,6 +45,7 @@ type Config struct {
 	Keys        Keys        `yaml:"keys"`       // signals.go
 	Reputation  Reputation  `yaml:"reputation"` // signals.go
 	Fraud       Fraud       `yaml:"fraud"`      // fraud.go
+	API         API         `yaml:"api"`        // api.go: the management API
 }
 
 // Log configures the process log (log/slog, written to standard error).
@@ -365,6 +366,7 @@ func Default() Config {
 			Stir:          SIPStir{Freshness: 60 * time.Second, Skew: 5 * time.Second},
 		},
 		Fraud: defaultFraud(),
+		API:   defaultAPI(),
 		SCP: SCP{
 			Enabled:           true,
 			Transport:         "tcp",

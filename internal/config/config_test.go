@@ -193,6 +193,7 @@ reputation:
 			CacheSize: 100, MaxInFlight: 8, MaxWaiting: 2, BreakerFailures: -1, BreakerOpen: 3 * time.Second,
 			Actions: ReputationActions{Low: "continue", Medium: "challenge", High: "block", Exempt: "allow", Unknown: "screen"}},
 		Fraud: defaultFraud(), // fraud_test.go parses the section
+		API:   defaultAPI(),
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("parsed\n%+v\nwant\n%+v", c, want)
