@@ -3,7 +3,7 @@
 // log, and takes them down again in order.
 //
 // A tier is a protocol front end (the AIN SCP, the SIP redirect server, the
-// B2BUA, the admin API). Every tier is built the same way:
+// B2BUA, the management API: admin_tier.go, on its own api: listener). Every tier is built the same way:
 //
 //  1. daemon/<tier>.go holds one tierSpec (tiers.go): whether the tier is
 //     enabled, the sockets it would open, and the function that maps the
