@@ -247,11 +247,11 @@ func (c *call) stopRingback() {
 type dialResult uint8
 
 const (
-	dialAnswered dialResult = iota
-	dialNoAnswer            // ringing past RingTimeout (CANCEL sent)
-	dialBusy                // 486 or 600
-	dialFailed              // any other failure
-	dialAbandoned           // the caller hung up meanwhile (CANCEL sent)
+	dialAnswered  dialResult = iota
+	dialNoAnswer             // ringing past RingTimeout (CANCEL sent)
+	dialBusy                 // 486 or 600
+	dialFailed               // any other failure
+	dialAbandoned            // the caller hung up meanwhile (CANCEL sent)
 )
 
 // dial calls to (an outbound leg: the subscriber or voicemail) with the

@@ -380,18 +380,18 @@ func newHarness(t testing.TB, mod func(*Config), opts ...Option) *harness {
 		t.Fatal(err)
 	}
 	cfg := Config{
-		UDP:            "127.0.0.1:0",
-		ContinueRoute:  "sip:{called}@127.0.0.1:" + strconv.Itoa(h.sub.port),
-		VoicemailRoute: "sip:{called}@127.0.0.1:" + strconv.Itoa(h.vm.port),
-		PromptDir:      dir,
-		NameMax:        2 * time.Second,
-		NameSilence:    300 * time.Millisecond,
-		PINFirstDigit:  2 * time.Second,
-		DigitTimeout:   2 * time.Second,
-		ChallengeTime:  5 * time.Second,
-		RingTimeout:    5 * time.Second,
+		UDP:             "127.0.0.1:0",
+		ContinueRoute:   "sip:{called}@127.0.0.1:" + strconv.Itoa(h.sub.port),
+		VoicemailRoute:  "sip:{called}@127.0.0.1:" + strconv.Itoa(h.vm.port),
+		PromptDir:       dir,
+		NameMax:         2 * time.Second,
+		NameSilence:     300 * time.Millisecond,
+		PINFirstDigit:   2 * time.Second,
+		DigitTimeout:    2 * time.Second,
+		ChallengeTime:   5 * time.Second,
+		RingTimeout:     5 * time.Second,
 		DecisionTimeout: 3 * time.Second,
-		ChallengeSeed:  42,
+		ChallengeSeed:   42,
 	}
 	if mod != nil {
 		mod(&cfg)
@@ -417,7 +417,7 @@ func newHarness(t testing.TB, mod func(*Config), opts ...Option) *harness {
 }
 
 func (h *harness) onSubscriber(f func(*diago.DialogServerSession)) { h.subFn.Store(&f) }
-func (h *harness) onVoicemail(f func(*diago.DialogServerSession)) { h.vmFn.Store(&f) }
+func (h *harness) onVoicemail(f func(*diago.DialogServerSession))  { h.vmFn.Store(&f) }
 
 // token signs a screening token for a decision about nCaller -> nSub.
 func (h *harness) token(d policy.Decision) string {

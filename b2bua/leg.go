@@ -173,4 +173,3 @@ func (l *leg) close() {
 	case <-time.After(5 * time.Second):
 	}
 }
-
