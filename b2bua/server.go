@@ -150,8 +150,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		}
 	}
 	if cfg.ChallengeSeed != 0 {
-		seed := uint64(cfg.ChallengeSeed)
-		s.rng = mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+		s.rng = challengeRNG(cfg.ChallengeSeed)
 	}
 	if s.m, err = newMetrics(s.reg, func() float64 { return float64(s.active.Load()) }); err != nil {
 		return nil, fmt.Errorf("b2bua: metrics: %w", err)
@@ -360,6 +359,13 @@ func (s *Server) Addr() string {
 
 // Active returns the number of calls being handled.
 func (s *Server) Active() int { return int(s.active.Load()) }
+
+// challengeRNG is the generator of a ChallengeSeed: the digits of the
+// successive challenges of a run are PCG(seed, seed^0x9e3779b97f4a7c15)'s
+// IntN(10), in order.
+func challengeRNG(seed int64) *mrand.Rand {
+	return mrand.New(mrand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15))
+}
 
 // challengeDigits draws n digits (see Config.ChallengeSeed).
 func (s *Server) challengeDigits(n int) []byte {
