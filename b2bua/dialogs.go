@@ -126,9 +126,10 @@ func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	res := sip.NewResponseFromRequest(req, 200, "OK", fork.LocalSDP(true))
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	if err := tx.Respond(s.withContact(req, res)); err == nil {
-		l.hold.Store(o.onHold())
-		l.lastRTP.Store(time.Now().UnixNano())
+	l.hold.Store(o.onHold())
+	l.lastRTP.Store(time.Now().UnixNano())
+	if err := tx.Respond(s.withContact(req, res)); err != nil {
+		s.log.Debug("b2bua: UPDATE answer not sent", "call_id", l.callID, "error", err)
 	}
 }
 
