@@ -64,10 +64,13 @@ func promptFreq() map[string]float64 {
 }
 
 // writeTestPrompts writes the tone prompt set into dir.
-func writeTestPrompts(t testing.TB, dir string) {
+func writeTestPrompts(t testing.TB, dir string) { writeTonePrompts(t, dir, 200*time.Millisecond) }
+
+// writeTonePrompts writes the tone prompt set, each prompt d long.
+func writeTonePrompts(t testing.TB, dir string, d time.Duration) {
 	t.Helper()
 	for name, f := range promptFreq() {
-		if err := os.WriteFile(filepath.Join(dir, name+".wav"), wavBytes(tonePCM(f, 200*time.Millisecond, 8000)), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name+".wav"), wavBytes(tonePCM(f, d, 8000)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -240,7 +243,11 @@ func startPhoneMedia(t testing.TB, med *diago.DialogMedia) *phoneMedia {
 				_, _ = audio.EncodeUlawTo(enc, frame)
 			}
 			if pm.mute.Load() {
-				time.Sleep(20 * time.Millisecond)
+				select {
+				case <-pm.done: // the stream is closed
+					return
+				case <-time.After(20 * time.Millisecond):
+				}
 				continue
 			}
 			if _, err := pm.w.Write(enc); err != nil {
@@ -355,6 +362,8 @@ type harness struct {
 	vmFn  atomic.Pointer[func(*diago.DialogServerSession)]
 	subIn atomic.Pointer[sip.Request] // last INVITE to the subscriber
 	vmIn  atomic.Pointer[sip.Request] // last INVITE to voicemail
+
+	promptDir string
 }
 
 // newHarness starts a B2BUA on loopback with the tone prompts; mod changes
@@ -382,6 +391,7 @@ func newHarness(t testing.TB, mod func(*Config), opts ...Option) *harness {
 	dir := t.TempDir()
 	writeTestPrompts(t, dir)
 	var err error
+	h.promptDir = dir
 	h.dlog, err = decisionlog.Open(filepath.Join(t.TempDir(), decisionlog.FileName), decisionlog.Options{NoSync: true, FlushInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -468,11 +478,17 @@ func (h *harness) port() int {
 // with early, returns at the first 183 with SDP. extra headers are added.
 func (h *harness) dial(ctx context.Context, to sip.Uri, early bool, extra ...sip.Header) *callerDialog {
 	h.t.Helper()
+	return h.dialAs(ctx, "Caller", to, early, extra...)
+}
+
+// dialAs is dial with the caller's display name (which the B2BUA passes
+// on to the subscriber).
+func (h *harness) dialAs(ctx context.Context, display string, to sip.Uri, early bool, extra ...sip.Header) *callerDialog {
 	d, err := h.call.dg.NewDialog(to, diago.NewDialogOptions{})
 	if err != nil {
-		h.t.Fatal(err)
+		return &callerDialog{err: err}
 	}
-	from := &sip.FromHeader{DisplayName: "Caller", Address: sip.Uri{Scheme: "sip", User: nCaller.String(), Host: "127.0.0.1"}, Params: sip.NewParams()}
+	from := &sip.FromHeader{DisplayName: display, Address: sip.Uri{Scheme: "sip", User: nCaller.String(), Host: "127.0.0.1"}, Params: sip.NewParams()}
 	toH := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: nSub.String(), Host: "127.0.0.1"}, Params: sip.NewParams()}
 	hs := append([]sip.Header{from, toH}, extra...)
 	med, err := d.Invite(ctx, diago.InviteClientOptions{Headers: hs, EarlyMediaDetect: early})
@@ -487,7 +503,9 @@ func (h *harness) dial(ctx context.Context, to sip.Uri, early bool, extra ...sip
 		return cd
 	}
 	if err := d.Ack(ctx); err != nil {
-		h.t.Fatalf("ACK: %v", err)
+		cd.err = err
+		_ = d.Close()
+		return cd
 	}
 	cd.pm = startPhoneMedia(h.t, med)
 	return cd

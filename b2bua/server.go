@@ -187,9 +187,16 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 	}
 	if s.cfg.RTPPortMin != 0 {
-		// diago keeps the RTP range in package variables (one per process).
-		media.RTPPortStart, media.RTPPortEnd = s.cfg.RTPPortMin, s.cfg.RTPPortMax
+		// diago keeps the RTP range in package variables (one per process)
+		// and takes RTP ports from Start upwards in steps of two, wrapping
+		// by the range's length: an even length keeps every RTP port even
+		// (were it odd, an old RTCP port would become a new RTP port, and
+		// a late RTCP report would be latched onto as the peer's RTP).
+		media.RTPPortStart = s.cfg.RTPPortMin
+		media.RTPPortEnd = s.cfg.RTPPortMin + 2*((s.cfg.RTPPortMax-s.cfg.RTPPortMin+1)/2)
 	}
+	// diago's media layer logs through one process-wide logger.
+	media.SetDefaultLogger(s.log)
 	if s.ua, err = sipgo.NewUA(sipgo.WithUserAgent("callgate-b2bua")); err != nil {
 		undo()
 		return fmt.Errorf("b2bua: %w", err)

@@ -30,6 +30,7 @@ func TestRejectWithMediaEarly(t *testing.T) {
 		t.Fatalf("no early media: %v", c.err)
 	}
 	err := c.d.WaitAnswer(ctx, c.med, sipgo.AnswerOptions{})
+	_ = c.d.Close()
 	if code := statusOf(err); code != 603 {
 		t.Fatalf("final answer %v, want 603", err)
 	}
