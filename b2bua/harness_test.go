@@ -529,21 +529,32 @@ func statusOf(err error) int {
 func (h *harness) waitStep(name, outcome string) []decisionlog.Step {
 	h.t.Helper()
 	var steps []decisionlog.Step
-	waitFor(h.t, "step "+name+" "+outcome, func() bool {
+	deadline := time.Now().Add(60 * time.Second)
+	for !h.hasStep(&steps, name, outcome) {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for step %s %s; steps: %s", name, outcome, stepString(steps))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return steps
+}
+
+func (h *harness) hasStep(out *[]decisionlog.Step, name, outcome string) bool {
+	{
 		_ = h.dlog.Flush()
 		recs, err := h.dlog.Search(decisionlog.Query{Number: nSub, Limit: 1})
 		if err != nil || len(recs) == 0 {
 			return false
 		}
-		steps, _ = h.dlog.Steps(decisionlog.RefOf(&recs[0]))
+		steps, _ := h.dlog.Steps(decisionlog.RefOf(&recs[0]))
+		*out = steps
 		for _, s := range steps {
 			if s.Name == name && s.Outcome == outcome {
 				return true
 			}
 		}
 		return false
-	})
-	return steps
+	}
 }
 
 func stepString(steps []decisionlog.Step) string {

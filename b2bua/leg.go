@@ -15,8 +15,8 @@ import (
 
 // A leg is one media stream of a call: the caller's (our UAS side), or the
 // subscriber's or voicemail's (our UAC side). Its pump goroutine reads
-// every RTP packet: RFC 4733 events become digits (so do DTMF INFOs,
-// through onInfo), audio goes to the leg's sink (nothing, the name
+// every RTP packet: RFC 4733 events become digits (rfc4733.go; so do DTMF
+// INFOs, through onInfo), audio goes to the leg's sink (nothing, the name
 // recorder, or the other leg's writer once bridged), and the time of the
 // last packet feeds the RTP timeout. Prompts are written on the call's own
 // goroutine; diago paces them (one 20 ms packet per tick).
@@ -27,6 +27,7 @@ type leg struct {
 	ctx    context.Context // the leg's dialog: done when it ends
 	codec  media.Codec
 	pt     uint8 // audio payload type as received
+	tePT   int   // telephone-event payload type as received, -1 without
 
 	w     io.Writer         // audio in (DTMF-aware when telephone-event is negotiated)
 	dtmfW *diago.DTMFWriter // nil without telephone-event
@@ -46,16 +47,20 @@ const dtmfBuffer = 32
 // newLeg wraps an established media stream and starts its pump.
 func newLeg(name, callID string, med *diago.DialogMedia, ctx context.Context) (*leg, error) {
 	l := &leg{name: name, callID: callID, med: med, ctx: ctx, dtmf: make(chan rune, dtmfBuffer), done: make(chan struct{})}
-	l.codec = media.CodecAudioFromSession(med.MediaSession())
+	ms := med.MediaSession()
+	l.codec = media.CodecAudioFromSession(ms)
 	l.pt = l.codec.PayloadTypeRecv()
+	l.tePT = -1
+	for _, c := range ms.CommonCodecs() {
+		if c.Matches(media.CodecTelephoneEvent8000) {
+			l.tePT = int(c.PayloadTypeRecv())
+			break
+		}
+	}
 	l.lastRTP.Store(time.Now().UnixNano())
 
-	var r io.Reader
-	dr := &diago.DTMFReader{}
-	r, err := med.AudioReader(diago.WithAudioReaderDTMF(dr))
-	if err == nil {
-		dr.OnDTMF(func(d rune) error { l.digit(d); return nil })
-	} else if r, err = med.AudioReader(); err != nil {
+	r, err := med.AudioReader()
+	if err != nil {
 		return nil, err
 	}
 	dw := &diago.DTMFWriter{}
@@ -94,6 +99,7 @@ func (l *leg) pump(r io.Reader) {
 	defer close(l.done)
 	buf := make([]byte, media.RTPBufSize)
 	bad := 0
+	var events eventDetector
 	for {
 		n, err := r.Read(buf)
 		if err != nil {
@@ -109,7 +115,17 @@ func (l *leg) pump(r io.Reader) {
 		}
 		bad = 0
 		l.lastRTP.Store(time.Now().UnixNano())
-		if n == 0 || l.med.RTPPacketReader.PacketHeader.PayloadType != l.pt {
+		hdr := &l.med.RTPPacketReader.PacketHeader
+		if n == 0 {
+			continue
+		}
+		if int(hdr.PayloadType) == l.tePT {
+			if d, ok := events.packet(hdr.Marker, hdr.Timestamp, buf[:n]); ok {
+				l.digit(d)
+			}
+			continue
+		}
+		if hdr.PayloadType != l.pt {
 			continue
 		}
 		if s := l.sink.Load(); s != nil {
