@@ -77,7 +77,7 @@ func TestEventDetector(t *testing.T) {
 		{true, 100, ev(1, false, 160), 0}, // retransmitted first packet
 		{false, 100, ev(1, false, 320), 0},
 		{false, 100, ev(1, true, 480), 0},
-		{false, 100, ev(1, true, 480), 0}, // redundant end
+		{false, 100, ev(1, true, 480), 0},     // redundant end
 		{false, 900, ev(11, false, 320), '#'}, // first packet lost: the next starts it
 		{false, 900, ev(11, true, 800), 0},
 		{true, 900, ev(11, false, 0), '#'}, // replayed after its end
