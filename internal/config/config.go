@@ -45,6 +45,7 @@ type Config struct {
 	Keys        Keys        `yaml:"keys"`       // signals.go
 	Reputation  Reputation  `yaml:"reputation"` // signals.go
 	Fraud       Fraud       `yaml:"fraud"`      // fraud.go
+	B2BUA       B2BUA       `yaml:"b2bua"`      // b2bua.go
 }
 
 // Log configures the process log (log/slog, written to standard error).
@@ -386,5 +387,6 @@ func Default() Config {
 				GapInterval: 500 * time.Millisecond,
 			},
 		},
+		B2BUA: DefaultB2BUA(),
 	}
 }
