@@ -174,7 +174,7 @@ func TestGatewayCall(t *testing.T) {
 		t.Errorf("steps %q", got)
 	}
 	recs, _ := h.dlog.Search(decisionlog.Query{Number: nSub})
-	if len(recs) != 1 || recs[0].Action != policy.ActionBlock || recs[0].Origin != policy.OriginAIN {
+	if len(recs) != 1 || recs[0].Action != policy.ActionBlock || recs[0].Origin != policy.OriginSIP {
 		t.Errorf("records %v", recs)
 	}
 }

@@ -85,9 +85,11 @@
 //
 // # Decision log and metrics
 //
-// The B2BUA writes its own record of each call it carries out (for a token
-// call: the token's decision; for a gateway call: the engine's decision,
-// which it asks for itself) and adds every step to it
+// The B2BUA writes its own record of each call it carries out (origin sip,
+// the caller's address as peer; for a token call the token's decision, for
+// a gateway call the engine's) beside the deciding record (the redirect
+// tier's, or the one the Guard's Decider logged, with the engine's trace),
+// and adds every step to it
 // (decisionlog.AddSteps), so `callgate log search` shows the whole story:
 // token ok; pin right, wrong, failed, skipped; name recorded or empty;
 // subscriber ringing, answered, no-answer, busy, failed, abandoned; screen

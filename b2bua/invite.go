@@ -181,7 +181,9 @@ func (s *Server) admitGateway(c *call, call *policy.Call, arrived time.Time) (de
 		var fd policy.Decision
 		fd.Action = policy.ActionAllow
 		fd.Trace.Add(policy.RuleCancelled, policy.OutcomeYes)
-		s.record(c, &q, &fd, arrived, time.Since(arrived))
+		rc := q
+		rc.Origin = policy.OriginSIP
+		s.record(c, &rc, &fd, arrived, time.Since(arrived))
 		if fault == policy.FaultLate {
 			s.respond503(c.in)
 		} else {
@@ -189,7 +191,11 @@ func (s *Server) admitGateway(c *call, call *policy.Call, arrived time.Time) (de
 		}
 		return decision{}, "gateway", false
 	}
-	s.record(c, &q, &d, arrived, time.Since(arrived))
+	// The B2BUA's own record of the call (the Guard's Decider logged the
+	// decision as asked, origin AIN).
+	rc := q
+	rc.Origin = policy.OriginSIP
+	s.record(c, &rc, &d, arrived, time.Since(arrived))
 	return decision{action: d.Action, announcement: d.Announcement, pinAllowed: d.PINAllowed, subscriber: d.Subscriber,
 		called: q.Called, calling: q.Calling, presentation: q.Presentation, voicemail: d.Voicemail}, "gateway", true
 }

@@ -75,10 +75,10 @@ type Server struct {
 type Option func(*Server)
 
 // WithGuard is the guarded decision path, asked for gateway calls (an
-// INVITE to a routing number after an AIN forwardCall). The B2BUA records
-// the decisions it asks for itself (it needs each record's Ref to add the
-// treatment's steps), so the Guard's Decider should not be wrapped with
-// decisionlog.Wrap, or those decisions are logged twice.
+// INVITE to a routing number after an AIN forwardCall). The decision is
+// logged by the Guard's Decider as every decision is (the daemon's is
+// wrapped with decisionlog.Wrap); the B2BUA adds a record of its own for
+// each call it carries out (see WithDecisionLog).
 func WithGuard(g *policy.Guard) Option { return func(s *Server) { s.guard = g } }
 
 // WithTokenKeys are the keys screening tokens are verified with (the
@@ -95,8 +95,11 @@ func WithPINChecker(p PINChecker) Option { return func(s *Server) { s.pins = p }
 // f is called once per INVITE without a token; it must not block.
 func WithRoutingNumbers(f func(e164.Number) bool) Option { return func(s *Server) { s.isRoute = f } }
 
-// WithDecisionLog records each call's decision (as the B2BUA carries it
-// out) and its treatment steps in l.
+// WithDecisionLog records, for each call the B2BUA carries out, a record
+// of its own (origin sip, the caller's address as peer, the decision as
+// the token carries it or the engine gave it) and adds the treatment's
+// steps to it; the deciding tier's record of the same call stands beside
+// it with the engine's trace.
 func WithDecisionLog(l *decisionlog.Log) Option { return func(s *Server) { s.dlog = l } }
 
 // WithRegisterer registers the B2BUA's metrics (callgate_b2bua_*) on r;

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -53,7 +54,8 @@ type B2BUA struct {
 	// Announcements maps the store's announcement IDs to WAV files (in
 	// prompt_dir, or absolute). A missing or unreadable file stops
 	// start-up, naming it. An ID without an entry plays call_rejected.
-	Announcements map[uint32]string `yaml:"announcements"`
+	// The keys are the IDs written as decimal numbers (YAML: 101: x.wav).
+	Announcements map[string]string `yaml:"announcements"`
 	// PINMaxDigits and PINTries: digits of an override PIN, and wrong PINs
 	// before the caller is released.
 	PINMaxDigits int `yaml:"pin_max_digits"`
@@ -97,7 +99,7 @@ func DefaultB2BUA() B2BUA {
 		RetryAfter:      5 * time.Second,
 		NotForUs:        404,
 		RejectMode:      "early",
-		Announcements:   map[uint32]string{101: "announcement_101.wav"},
+		Announcements:   map[string]string{"101": "announcement_101.wav"},
 		PINMaxDigits:    8,
 		PINTries:        3,
 		ChallengeDigits: 3,
@@ -148,8 +150,8 @@ func (b *B2BUA) validate() []error {
 		bad("rtp_port_min", "set both rtp_port_min and rtp_port_max, or neither")
 	}
 	for id, f := range b.Announcements {
-		if id == 0 || strings.TrimSpace(f) == "" {
-			bad("announcements", "entry %d: %q (IDs start at 1 and name a WAV file)", id, f)
+		if _, err := b.AnnouncementID(id); err != nil || strings.TrimSpace(f) == "" {
+			bad("announcements", "entry %q: %q (IDs are numbers from 1 and name a WAV file)", id, f)
 		}
 	}
 	for _, t := range []struct {
@@ -172,4 +174,14 @@ func (b *B2BUA) validate() []error {
 		}
 	}
 	return errs
+}
+
+// AnnouncementID parses a key of Announcements: an announcement ID (1 and
+// up, 32 bits).
+func (b *B2BUA) AnnouncementID(key string) (uint32, error) {
+	n, err := strconv.ParseUint(strings.TrimSpace(key), 10, 32)
+	if err != nil || n == 0 {
+		return 0, fmt.Errorf("announcement ID %q is not a number from 1 to 4294967295", key)
+	}
+	return uint32(n), nil
 }

@@ -10,7 +10,7 @@ func TestB2BUASection(t *testing.T) {
 	if err != nil {
 		t.Fatalf("defaults with b2bua on: %v", err)
 	}
-	if c.B2BUA.UDP != "127.0.0.1:5070" || c.B2BUA.Announcements[101] != "announcement_101.wav" {
+	if c.B2BUA.UDP != "127.0.0.1:5070" || c.B2BUA.Announcements["101"] != "announcement_101.wav" {
 		t.Errorf("defaults %+v", c.B2BUA)
 	}
 	bad := `

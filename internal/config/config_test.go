@@ -227,7 +227,7 @@ b2bua:
 		B2BUA: B2BUA{Enabled: true, UDP: "0.0.0.0:5070", Advertise: "192.0.2.10", RTPPortMin: 20000, RTPPortMax: 20999,
 			MaxSessions: 50, RetryAfter: 2 * time.Second, ContinueRoute: "sip:{called}@core.example",
 			VoicemailRoute: "sip:{called}@vm.example", NotForUs: 403, RejectMode: "answer", PromptDir: "/srv/prompts",
-			Announcements: map[uint32]string{101: "a101.wav", 202: "/srv/a202.wav"}, PINMaxDigits: 6, PINTries: 2,
+			Announcements: map[string]string{"101": "a101.wav", "202": "/srv/a202.wav"}, PINMaxDigits: 6, PINTries: 2,
 			ChallengeDigits: 4, ChallengeTime: 7 * time.Second, ChallengeTries: 2, ChallengeSeed: 9,
 			NameMax: 4 * time.Second, NameSilence: time.Second, DecideTimeout: 100 * time.Millisecond,
 			PINFirstDigit: 3 * time.Second, DigitTimeout: 2 * time.Second, RingTimeout: 20 * time.Second,
