@@ -68,6 +68,13 @@
 // application/dtmf), and relayed as RFC 4733 events once bridged. Prompts
 // that ask for digits stop as soon as one is keyed (barge-in).
 //
+// RTP ports come from diago's allocator, which keeps the range in package
+// variables (so one B2BUA per process) and hands out pairs from a rotating
+// offset up to the end of the range without wrapping within one attempt:
+// when the pairs above the offset are all busy a call gets 503 although
+// pairs below it may be free (rare with a range much larger than twice
+// MaxSessions; the default is 8,192 pairs for 1,000 calls).
+//
 // Re-INVITEs are diago's (after the SDP check); UPDATE with or without SDP
 // is answered here (an address change needs a re-INVITE: 488). An offer
 // that puts a leg on hold (sendonly, recvonly, inactive, c=0.0.0.0) stops
