@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/emiago/diago"
+	"github.com/emiago/diago/audio"
 	"github.com/emiago/diago/media"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -269,8 +270,11 @@ func (c *call) dial(name string, to sip.Uri, extra []sip.Header) (dialResult, st
 	ictx, cancel := context.WithTimeout(c.ctx, c.s.cfg.RingTimeout)
 	defer cancel()
 	ringing := false
+	// No Originator: it would offer only the codecs the caller offered,
+	// so a caller without telephone-event would leave the subscriber
+	// without RFC 4733 too. The outbound leg offers PCMU, PCMA and
+	// telephone-event; a bridge transcodes when the legs differ.
 	med, err := d.Invite(ictx, diago.InviteClientOptions{
-		Originator: c.in,
 		Headers:    append(c.identityHeaders(), extra...),
 		RTPNAT:     media.RTPNATSymetric,
 		OnResponse: func(res *sip.Response) error {
@@ -375,8 +379,8 @@ func (c *call) bridge() ending {
 	caller := c.caller
 	caller.drainDigits()
 	out.drainDigits()
-	caller.setSink(func(p []byte) { _, _ = out.w.Write(p) })
-	out.setSink(func(p []byte) { _, _ = caller.w.Write(p) })
+	caller.setSink(relay(caller, out))
+	out.setSink(relay(out, caller))
 	c.bridged = true
 	c.step("bridge", "connected", out.name)
 	for {
@@ -397,6 +401,33 @@ func (c *call) bridge() ending {
 				_ = caller.dtmfW.WriteDTMF(k)
 			}
 		}
+	}
+}
+
+// relay is the sink that sends from's audio to to, transcoding between
+// PCMU and PCMA when the legs negotiated different ones. It runs on from's
+// pump goroutine and keeps its buffers.
+func relay(from, to *leg) func([]byte) {
+	if strings.EqualFold(from.codec.Name, to.codec.Name) {
+		return func(p []byte) { _, _ = to.w.Write(p) }
+	}
+	fromA, toA := strings.EqualFold(from.codec.Name, "pcma"), strings.EqualFold(to.codec.Name, "pcma")
+	pcm := make([]byte, 2*media.RTPBufSize)
+	enc := make([]byte, media.RTPBufSize)
+	return func(p []byte) {
+		lin := pcm[:2*len(p)]
+		if fromA {
+			_, _ = audio.DecodeAlawTo(lin, p)
+		} else {
+			_, _ = audio.DecodeUlawTo(lin, p)
+		}
+		e := enc[:len(p)]
+		if toA {
+			_, _ = audio.EncodeAlawTo(e, lin)
+		} else {
+			_, _ = audio.EncodeUlawTo(e, lin)
+		}
+		_, _ = to.w.Write(e)
 	}
 }
 

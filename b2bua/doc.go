@@ -60,9 +60,9 @@
 //
 // The B2BUA anchors the media of every leg (two RTP/RTCP port pairs while
 // a call has an outbound leg) and latches onto the source of the first
-// packet (symmetric RTP, for callers behind NAT). Outbound legs offer only
-// the caller's codec (PCMU or PCMA) and telephone-event, so a bridge never
-// transcodes. Prompts are 8 kHz 16-bit PCM (see prompts/en/prompts.txt and
+// packet (symmetric RTP, for callers behind NAT). Outbound legs offer
+// PCMU, PCMA and telephone-event (whatever the caller offered); a bridge
+// between a PCMU and a PCMA leg transcodes (G.711 to G.711, per packet). Prompts are 8 kHz 16-bit PCM (see prompts/en/prompts.txt and
 // scripts/prompts.sh), encoded to the leg's codec as they play. DTMF is
 // read from RFC 4733 events and from SIP INFO (application/dtmf-relay,
 // application/dtmf), and relayed as RFC 4733 events once bridged. Prompts

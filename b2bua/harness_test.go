@@ -172,21 +172,24 @@ type phoneMedia struct {
 func startPhoneMedia(t testing.TB, med *diago.DialogMedia) *phoneMedia {
 	pm := &phoneMedia{t: t, med: med, frames: map[string]int{}, done: make(chan struct{})}
 	pm.alaw = strings.EqualFold(media.CodecAudioFromSession(med.MediaSession()).Name, "pcma")
+	// A phone without telephone-event keys by INFO only.
 	dr := &diago.DTMFReader{}
 	r, err := med.AudioReader(diago.WithAudioReaderDTMF(dr))
-	if err != nil {
-		t.Errorf("phone audio reader: %v", err)
-		return pm
+	if err == nil {
+		dr.OnDTMF(func(d rune) error {
+			pm.mu.Lock()
+			pm.digits = append(pm.digits, d)
+			pm.mu.Unlock()
+			return nil
+		})
+		pm.dtmfW = &diago.DTMFWriter{}
+		pm.w, err = med.AudioWriter(diago.WithAudioWriterDTMF(pm.dtmfW))
+	} else if r, err = med.AudioReader(); err == nil {
+		pm.dtmfW = nil
+		pm.w, err = med.AudioWriter()
 	}
-	dr.OnDTMF(func(d rune) error {
-		pm.mu.Lock()
-		pm.digits = append(pm.digits, d)
-		pm.mu.Unlock()
-		return nil
-	})
-	pm.dtmfW = &diago.DTMFWriter{}
-	if pm.w, err = med.AudioWriter(diago.WithAudioWriterDTMF(pm.dtmfW)); err != nil {
-		t.Errorf("phone audio writer: %v", err)
+	if err != nil {
+		t.Errorf("phone audio: %v", err)
 		return pm
 	}
 	freqs := recognised()
@@ -263,6 +266,10 @@ func (pm *phoneMedia) speak(freq float64) { pm.voice.Store(math.Float64bits(freq
 
 // key sends a digit as an RFC 4733 event.
 func (pm *phoneMedia) key(d rune) {
+	if pm.dtmfW == nil {
+		pm.t.Errorf("DTMF %c: no telephone-event negotiated", d)
+		return
+	}
 	// The far end may hang up on the digit before its last redundant
 	// packets are out: a closed socket then is not a failure.
 	if err := pm.dtmfW.WriteDTMF(d); err != nil && !strings.Contains(err.Error(), "closed") {
@@ -312,7 +319,7 @@ type sipEndpoint struct {
 	port int
 }
 
-func newEndpoint(t testing.TB, name string, handler func(*diago.DialogServerSession)) *sipEndpoint {
+func newEndpoint(t testing.TB, name string, handler func(*diago.DialogServerSession), codecs ...media.Codec) *sipEndpoint {
 	t.Helper()
 	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -321,8 +328,12 @@ func newEndpoint(t testing.TB, name string, handler func(*diago.DialogServerSess
 	port := conn.LocalAddr().(*net.UDPAddr).Port
 	ua, _ := sipgo.NewUA(sipgo.WithUserAgent(name))
 	srv, _ := sipgo.NewServer(ua, sipgo.WithServerLogger(testQuiet))
-	dg := diago.NewDiago(ua, diago.WithServer(srv), diago.WithLogger(testQuiet),
-		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: port}))
+	opts := []diago.DiagoOption{diago.WithServer(srv), diago.WithLogger(testQuiet),
+		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: port})}
+	if len(codecs) > 0 {
+		opts = append(opts, diago.WithMediaConfig(diago.MediaConfig{Codecs: codecs}))
+	}
+	dg := diago.NewDiago(ua, opts...)
 	if handler == nil {
 		handler = func(d *diago.DialogServerSession) { _ = d.Respond(480, "Nobody Here", nil) }
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/emiago/diago"
+	"github.com/emiago/diago/media"
 
 	"callgate/policy"
 )
@@ -74,4 +75,44 @@ func inOrder(got []string, want ...string) bool {
 		}
 	}
 	return i == len(want)
+}
+
+// A caller that offers PCMA only and no telephone-event: prompts in PCMA,
+// its keys by SIP INFO, and the bridge to the PCMU subscriber transcodes
+// (each side still hears the other).
+func TestScreenAcceptPCMACallerWithoutEvents(t *testing.T) {
+	h := newHarness(t, nil)
+	h.call = newEndpoint(t, "caller-pcma", nil, media.CodecAudioAlaw)
+	subHeard := make(chan *phoneMedia, 1)
+	h.onSubscriber(func(d *diago.DialogServerSession) {
+		pm := answerAndListen(t, d)
+		pm.waitHeard(pScreenMenu)
+		pm.key('1')
+		pm.speak(subscriberVoice)
+		subHeard <- pm
+		<-d.Context().Done()
+	})
+	ctx := testCtx(t)
+	c := h.dial(ctx, h.inviteURI(h.token(policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7})), false)
+	if c.err != nil {
+		t.Fatalf("INVITE: %v", c.err)
+	}
+	if !c.pm.alaw {
+		t.Fatal("caller did not get PCMA")
+	}
+	c.pm.waitHeard(pPINEnter)
+	infoDTMF(t, ctx, c.d, "application/dtmf", "*") // no PIN: on to the screening
+	c.pm.waitHeard(pNameRecord)
+	c.pm.speak(callerVoice)
+	time.Sleep(500 * time.Millisecond)
+	c.pm.speak(0)
+	sub := <-subHeard
+	if sub.alaw {
+		t.Fatal("subscriber leg is PCMA too: nothing to transcode")
+	}
+	c.pm.speak(callerVoice)
+	waitFor(t, "the caller's voice at the subscriber", func() bool { return sub.framesOf("caller-voice") > 20 })
+	c.pm.waitHeard("subscriber-voice")
+	_ = c.d.Hangup(ctx)
+	h.waitStep("end", "caller-hangup")
 }
