@@ -275,8 +275,8 @@ func (c *call) dial(name string, to sip.Uri, extra []sip.Header) (dialResult, st
 	// without RFC 4733 too. The outbound leg offers PCMU, PCMA and
 	// telephone-event; a bridge transcodes when the legs differ.
 	med, err := d.Invite(ictx, diago.InviteClientOptions{
-		Headers:    append(c.identityHeaders(), extra...),
-		RTPNAT:     media.RTPNATSymetric,
+		Headers: append(c.identityHeaders(), extra...),
+		RTPNAT:  media.RTPNATSymetric,
 		OnResponse: func(res *sip.Response) error {
 			if !ringing && (res.StatusCode == 180 || res.StatusCode == 183) {
 				ringing = true
