@@ -339,6 +339,11 @@ func newEndpoint(t testing.TB, name string, handler func(*diago.DialogServerSess
 	}
 	dg.HandleFunc(handler)
 	go func() { _ = srv.ServeUDP(conn) }()
+	// The client side sends from the listening socket once the transport
+	// layer holds it (ServeUDP registers the port, then the connection, on
+	// its goroutine); before that it would try to bind the port again.
+	waitFor(t, "the endpoint's listener", func() bool { return len(ua.TransportLayer().ListenPorts("udp")) > 0 })
+	time.Sleep(20 * time.Millisecond)
 	e := &sipEndpoint{dg: dg, ua: ua, srv: srv, conn: conn, port: port}
 	t.Cleanup(func() { conn.Close(); ua.Close() })
 	return e

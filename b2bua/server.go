@@ -268,6 +268,14 @@ func (s *Server) Start(ctx context.Context) error {
 			}
 		}()
 	}
+	// Outbound legs send from the listening sockets, which the transport
+	// layer holds once the serving goroutines have registered them.
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		tl := s.ua.TransportLayer()
+		if (s.udpConn == nil || len(tl.ListenPorts("udp")) > 0) && (s.tcpLn == nil || len(tl.ListenPorts("tcp")) > 0) {
+			break
+		}
+	}
 	_ = ctx
 	return nil
 }
