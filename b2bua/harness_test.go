@@ -587,7 +587,11 @@ func answerAndListen(t testing.TB, d *diago.DialogServerSession) *phoneMedia {
 	time.Sleep(100 * time.Millisecond) // ring a little, as a phone does
 	med, err := d.Answer(diago.AnswerOptions{})
 	if err != nil {
-		t.Errorf("answer: %v", err)
+		// The B2BUA may have given up ringing (CANCEL) meanwhile: the
+		// caller's side of the test says whether that was wrong.
+		if !errors.Is(err, sip.ErrTransactionCanceled) && d.Context().Err() == nil {
+			t.Errorf("answer: %v", err)
+		}
 		return nil
 	}
 	return startPhoneMedia(t, med)

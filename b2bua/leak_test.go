@@ -44,7 +44,7 @@ func TestNoLeakAfterManyCalls(t *testing.T) {
 		c.NameMax, c.NameSilence = time.Second, 200*time.Millisecond
 		c.PINFirstDigit, c.DigitTimeout = time.Second, time.Second
 		c.ChallengeDigits, c.ChallengeTime = 1, 3*time.Second
-		c.RingTimeout, c.DecisionTimeout = 400*time.Millisecond, 2*time.Second
+		c.RingTimeout, c.DecisionTimeout = 1500*time.Millisecond, 2*time.Second
 		c.RTPTimeout = time.Second
 		c.ChallengeSeed = 0
 		c.MaxSessions = 64

@@ -86,6 +86,9 @@ func TestScreenAcceptPCMACallerWithoutEvents(t *testing.T) {
 	subHeard := make(chan *phoneMedia, 1)
 	h.onSubscriber(func(d *diago.DialogServerSession) {
 		pm := answerAndListen(t, d)
+		if pm == nil {
+			return
+		}
 		pm.waitHeard(pScreenMenu)
 		pm.key('1')
 		pm.speak(subscriberVoice)

@@ -70,6 +70,9 @@ func TestPINRight(t *testing.T) {
 	subUp := make(chan *phoneMedia, 1)
 	h.onSubscriber(func(d *diago.DialogServerSession) {
 		pm := answerAndListen(t, d)
+		if pm == nil {
+			return
+		}
 		pm.speak(subscriberVoice)
 		subUp <- pm
 		<-d.Context().Done()
@@ -140,6 +143,9 @@ func screenToSubscriber(t *testing.T, h *harness, k rune, d policy.Decision) *ca
 	t.Helper()
 	h.onSubscriber(func(dl *diago.DialogServerSession) {
 		pm := answerAndListen(t, dl)
+		if pm == nil {
+			return
+		}
 		pm.waitHeard(pScreenMenu)
 		pm.key(k)
 		<-dl.Context().Done()
@@ -179,6 +185,9 @@ func voicemailPhone(t *testing.T, h *harness) chan *phoneMedia {
 	got := make(chan *phoneMedia, 1)
 	h.onVoicemail(func(d *diago.DialogServerSession) {
 		pm := answerAndListen(t, d)
+		if pm == nil {
+			return
+		}
 		got <- pm
 		<-d.Context().Done()
 	})
@@ -288,6 +297,9 @@ func TestSubscriberHangsUpAfterBridge(t *testing.T) {
 	h := newHarness(t, nil)
 	h.onSubscriber(func(d *diago.DialogServerSession) {
 		pm := answerAndListen(t, d)
+		if pm == nil {
+			return
+		}
 		pm.waitHeard(pScreenMenu)
 		pm.key('1')
 		pm.speak(subscriberVoice)
@@ -313,6 +325,9 @@ func TestRTPTimeout(t *testing.T) {
 	subGone := make(chan struct{})
 	h.onSubscriber(func(d *diago.DialogServerSession) {
 		pm := answerAndListen(t, d)
+		if pm == nil {
+			return
+		}
 		pm.waitHeard(pScreenMenu)
 		pm.key('1')
 		<-d.Context().Done()
@@ -335,6 +350,9 @@ func TestChallengePassed(t *testing.T) {
 	subUp := make(chan struct{})
 	h.onSubscriber(func(d *diago.DialogServerSession) {
 		pm := answerAndListen(t, d)
+		if pm == nil {
+			return
+		}
 		pm.speak(subscriberVoice)
 		close(subUp)
 		<-d.Context().Done()
