@@ -1,12 +1,9 @@
 package daemon
 
 import (
-	"crypto/rand"
-	"fmt"
 	"log/slog"
 
 	"callgate/internal/config"
-	"callgate/policy/token"
 	"callgate/redirect"
 )
 
@@ -45,23 +42,9 @@ var sipSpec = tierSpec{
 // sipConfig maps the sip: section onto redirect.Config: the one place the
 // section is translated. It reads the token keys' secret files.
 func sipConfig(c *config.SIP, log *slog.Logger) (redirect.Config, error) {
-	secrets, err := c.TokenSecrets()
+	keys, err := screeningKeys(c, log)
 	if err != nil {
 		return redirect.Config{}, err
-	}
-	var keys []token.Key
-	for id, s := range secrets {
-		keys = append(keys, token.Key{ID: id, Secret: s})
-	}
-	if len(keys) == 0 {
-		// No shared secret configured: a per-run key is safe (tokens live a
-		// minute and nothing outside this process verifies them yet).
-		secret := make([]byte, token.MinSecretLen)
-		if _, err := rand.Read(secret); err != nil {
-			return redirect.Config{}, fmt.Errorf("make a screening-token key: %w", err)
-		}
-		keys = []token.Key{{ID: c.TokenKeyID, Secret: secret}}
-		log.Info("sip: no token_keys configured; screening tokens are signed with a random per-run key (set sip.token_keys when the B2BUA runs in another process)")
 	}
 	return redirect.Config{
 		UDP: c.UDP, TCP: c.TCP, TLS: c.TLS, TLSCertFile: c.TLSCertFile, TLSKeyFile: c.TLSKeyFile,

@@ -60,7 +60,7 @@ type tierSpec struct {
 // tierList is every tier, in start order (shutdown runs it backwards).
 // A new tier adds its daemon/<tier>.go with one tierSpec and one line
 // here.
-var tierList = []tierSpec{sipSpec, scpSpec, apiSpec}
+var tierList = []tierSpec{sipSpec, scpSpec, b2buaSpec, apiSpec}
 
 // listener is one socket a tier or the admin listener opens.
 type listener struct {

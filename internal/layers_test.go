@@ -1,7 +1,7 @@
 // The import rule of the whole module, enforced: imports run one way,
 //
 //	cmd -> daemon -> tiers (scp, redirect, b2bua, admin) -> signals (stir,
-//	keys, reputation, fraud) -> policy -> store -> e164
+//	keys, reputation, fraud) and sipcall -> policy -> store -> e164
 //
 // tiers never import each other, nothing outside cmd/ (and bench/, whose
 // programs are tools like cmd's) and tests imports simulators/, bench/ or
@@ -69,6 +69,8 @@ func classify(p string) (place, error) {
 	case top == "scp", top == "redirect", top == "b2bua", top == "admin":
 		return place{layer: layerTiers, group: top}, nil
 	case top == "stir", top == "keys", top == "reputation", top == "fraud":
+		return place{layer: layerSignals, group: top}, nil
+	case top == "sipcall": // what the SIP tiers share (INVITE -> Call, URI templates), below them
 		return place{layer: layerSignals, group: top}, nil
 	case top == "policy":
 		return place{layer: layerPolicy, group: top}, nil

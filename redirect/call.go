@@ -1,39 +1,20 @@
 package redirect
 
 import (
-	"errors"
-	"strings"
-
 	"github.com/emiago/sipgo/sip"
 
 	"callgate/e164"
 	"callgate/policy"
+	"callgate/sipcall"
 )
 
-// errNoCalled is returned by CallFromInvite when neither the Request-URI nor
-// To names a telephone number.
-var errNoCalled = errors.New("no telephone number in the Request-URI or To")
-
 // CallFromInvite translates an INVITE into the call the decision engine sees.
-// peer is the transport source address ("ip:port"), kept for logs.
-//
-//   - Calling number: the first P-Asserted-Identity entry (RFC 3325) that
-//     holds a telephone number, else the From URI.
-//   - Presentation: Restricted when the Privacy header (RFC 3323/3325) asks
-//     for id, header or user privacy, or the From is anonymous (RFC 3323 §4.1.1.3:
-//     anonymous@anonymous.invalid, user "anonymous", display name
-//     "Anonymous"); Unavailable when no number could be found at all.
-//   - Called number: the Request-URI user, else the To URI.
-//   - Original called number: the oldest Diversion entry (RFC 5806: entries
-//     are prepended, so the last one), else the first History-Info entry
-//     (RFC 7044) when the call was retargeted; zero when it equals the called
-//     number.
-//
-// sip:, sips: and tel: URIs are understood, with or without user=phone, with
-// a leading '+', NANP 10 and 11 digit forms, visual separators (RFC 3966),
-// %-escapes, user parameters (;npdi, ;rn=, ;isub=) ignored, and a local
-// number completed by a global ;phone-context. The error is non-nil only
-// when there is no usable called number; the call is still returned.
+// peer is the transport source address ("ip:port"), kept for logs. The
+// rules are package sipcall's (shared with the B2BUA): calling number from
+// P-Asserted-Identity / From, presentation from Privacy and an anonymous
+// From, called number from the Request-URI / To, original called number
+// from Diversion / History-Info. The error is non-nil only when there is no
+// usable called number; the call is still returned.
 func CallFromInvite(req *sip.Request, peer string) (policy.Call, error) {
 	var (
 		v   reqView
@@ -46,324 +27,20 @@ func CallFromInvite(req *sip.Request, peer string) (policy.Call, error) {
 // callFromView is CallFromInvite on the values of a request, whichever
 // parser produced them.
 func callFromView(v *reqView, peer string) (policy.Call, error) {
-	c := policy.Call{Origin: policy.OriginSIP, Peer: peer}
-	var (
-		div, hist string
-		divLast   string
-		privacy   bool
-		histN     int
-	)
+	var b sipcall.Builder
+	b.RequestURI(v.ruri.uri())
 	for _, h := range v.ext {
-		switch h.kind {
-		case extPAI:
-			if c.Calling == 0 {
-				c.Calling = firstNumber(h.value)
-			}
-		case extPrivacy:
-			if privacyRequested(h.value) {
-				privacy = true
-			}
-		case extDiversion:
-			divLast = lastEntry(h.value)
-			div = "Diversion"
-		case extHistory:
-			rest := h.value
-			for len(rest) > 0 {
-				var e string
-				e, rest = nextEntry(rest)
-				if e == "" {
-					continue
-				}
-				histN++
-				if hist == "" {
-					hist = e
-				}
-			}
-		}
+		b.Header(h.kind, h.value)
 	}
 	if v.hasFrom {
-		anon := isAnonymous(v.fromDisplay, &v.from)
-		if anon {
-			privacy = true
-		}
-		if c.Calling == 0 && !anon {
-			c.Calling = uriNumber(&v.from)
-		}
+		b.From(v.fromDisplay, v.from.uri())
 	}
-	switch {
-	case privacy:
-		c.Presentation = policy.PresentationRestricted
-	case c.Calling == 0:
-		c.Presentation = policy.PresentationUnavailable
+	if v.hasTo {
+		b.To(v.to.uri())
 	}
-
-	c.Called = uriNumber(&v.ruri)
-	if c.Called == 0 && v.hasTo {
-		c.Called = uriNumber(&v.to)
-	}
-
-	if div != "" {
-		c.OriginalCalled = entryNumber(divLast)
-	}
-	if c.OriginalCalled == 0 && histN > 1 {
-		c.OriginalCalled = entryNumber(hist)
-	}
-	if c.OriginalCalled == c.Called {
-		c.OriginalCalled = 0
-	}
-	if c.Called == 0 {
-		return c, errNoCalled
-	}
-	return c, nil
+	return b.Call(peer)
 }
 
-// isAnonymous recognises the anonymous From of RFC 3323 §4.1.1.3 and the
-// forms seen in the field.
-func isAnonymous(display string, u *uriView) bool {
-	if strings.EqualFold(display, "anonymous") {
-		return true
-	}
-	if strings.EqualFold(u.user, "anonymous") {
-		return true
-	}
-	return strings.EqualFold(u.host, "anonymous.invalid")
-}
-
-// privacyRequested reports whether a Privacy header value (RFC 3323 §4.2,
-// RFC 3325 §9.3: priv-value *(";" priv-value)) withholds the identity.
-func privacyRequested(v string) bool {
-	for len(v) > 0 {
-		var tok string
-		if i := strings.IndexAny(v, ";,"); i >= 0 {
-			tok, v = v[:i], v[i+1:]
-		} else {
-			tok, v = v, ""
-		}
-		tok = strings.TrimSpace(tok)
-		if strings.EqualFold(tok, "id") || strings.EqualFold(tok, "header") || strings.EqualFold(tok, "user") {
-			return true
-		}
-	}
-	return false
-}
-
-// firstNumber returns the number of the first entry of a name-addr list
-// (P-Asserted-Identity) that holds one.
-func firstNumber(v string) e164.Number {
-	for len(v) > 0 {
-		var e string
-		e, v = nextEntry(v)
-		if n := entryNumber(e); n != 0 {
-			return n
-		}
-	}
-	return 0
-}
-
-// lastEntry returns the last entry of a name-addr list.
-func lastEntry(v string) string {
-	var last string
-	for len(v) > 0 {
-		var e string
-		e, v = nextEntry(v)
-		if e != "" {
-			last = e
-		}
-	}
-	return last
-}
-
-// nextEntry splits the first entry off a comma-separated list of
-// name-addr / addr-spec values, honouring quoted strings and <...>.
-func nextEntry(v string) (entry, rest string) {
-	inQuote, inAngle := false, false
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case inQuote:
-			if c == '\\' {
-				i++
-			} else if c == '"' {
-				inQuote = false
-			}
-		case c == '"':
-			inQuote = true
-		case c == '<':
-			inAngle = true
-		case c == '>':
-			inAngle = false
-		case c == ',' && !inAngle:
-			return strings.TrimSpace(v[:i]), v[i+1:]
-		}
-	}
-	return strings.TrimSpace(v), ""
-}
-
-// entryNumber extracts the telephone number from one name-addr or addr-spec.
-func entryNumber(e string) e164.Number {
-	uri := e
-	if i := strings.IndexByte(e, '<'); i >= 0 {
-		// Skip a quoted display name that may itself contain '<'.
-		if q := strings.IndexByte(e, '"'); q >= 0 && q < i {
-			if end := closingQuote(e, q+1); end >= 0 {
-				if j := strings.IndexByte(e[end:], '<'); j >= 0 {
-					i = end + j
-				} else {
-					return 0
-				}
-			}
-		}
-		uri = e[i+1:]
-		if j := strings.IndexByte(uri, '>'); j >= 0 {
-			uri = uri[:j]
-		} else {
-			return 0
-		}
-	} else if j := strings.IndexByte(e, ';'); j >= 0 {
-		// addr-spec form: header parameters follow the URI (RFC 3261 §20.10).
-		if k := strings.IndexByte(e, ':'); k >= 0 && !strings.EqualFold(e[:k], "tel") {
-			uri = e[:j]
-		}
-	}
-	return rawURINumber(strings.TrimSpace(uri))
-}
-
-func closingQuote(s string, from int) int {
-	for i := from; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return -1
-}
-
-// rawURINumber extracts the number from a URI in text form.
-func rawURINumber(uri string) e164.Number {
-	i := strings.IndexByte(uri, ':')
-	if i <= 0 {
-		return 0
-	}
-	scheme, rest := uri[:i], uri[i+1:]
-	switch {
-	case strings.EqualFold(scheme, "tel"):
-		if j := strings.IndexByte(rest, '?'); j >= 0 {
-			rest = rest[:j]
-		}
-		return telNumber(rest)
-	case strings.EqualFold(scheme, "sip"), strings.EqualFold(scheme, "sips"):
-		j := strings.IndexByte(rest, '@')
-		if j < 0 {
-			return 0
-		}
-		user := rest[:j]
-		if k := strings.IndexByte(user, ':'); k >= 0 { // user:password
-			user = user[:k]
-		}
-		return telNumber(user)
-	}
-	return 0
-}
-
-// uriNumber extracts the number from a parsed sip/sips/tel URI.
-func uriNumber(u *uriView) e164.Number {
-	switch u.scheme {
-	case "sip", "sips":
-		return telNumber(u.user)
-	case "tel":
-		return telNumber(u.raw)
-	}
-	return 0
-}
-
-// telNumber parses a telephone-subscriber (RFC 3966 §3): a global number
-// (+digits) or a local one, visual separators, and parameters after ';'.
-// A local number with a global phone-context ("5550100;phone-context=+1303")
-// is completed with the context's digits (RFC 3966 §5.1.5).
-func telNumber(s string) e164.Number {
-	num, params := s, ""
-	if i := strings.IndexByte(s, ';'); i >= 0 {
-		num, params = s[:i], s[i+1:]
-	}
-	var d [e164.MaxDigits + 9]byte
-	n := 0
-	plus := false
-	if ctx := phoneContext(params); ctx != "" && !strings.HasPrefix(num, "+") && !strings.HasPrefix(num, "%2B") && !strings.HasPrefix(num, "%2b") {
-		var ok bool
-		if n, ok = appendDigits(d[:], 0, ctx[1:]); !ok {
-			return 0
-		}
-		plus = true
-	} else if strings.HasPrefix(num, "+") {
-		plus, num = true, num[1:]
-	} else if len(num) >= 3 && num[0] == '%' && num[1] == '2' && (num[2] == 'B' || num[2] == 'b') {
-		plus, num = true, num[3:]
-	}
-	n, ok := appendDigits(d[:], n, num)
-	if !ok || n == 0 {
-		return 0
-	}
-	v, err := e164.FromDigits(d[:n], plus)
-	if err != nil {
-		return 0
-	}
-	return v
-}
-
-// phoneContext returns a global (+digits) phone-context parameter, or "".
-func phoneContext(params string) string {
-	for len(params) > 0 {
-		var p string
-		if i := strings.IndexByte(params, ';'); i >= 0 {
-			p, params = params[:i], params[i+1:]
-		} else {
-			p, params = params, ""
-		}
-		if len(p) > 14 && strings.EqualFold(p[:14], "phone-context=") && p[14] == '+' {
-			return p[14:]
-		}
-	}
-	return ""
-}
-
-// appendDigits appends the digit values of s to d[n:], skipping RFC 3966
-// visual separators and %-escaped ones; any other character fails.
-func appendDigits(d []byte, n int, s string) (int, bool) {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '%' && i+2 < len(s) {
-			hi, ok1 := unhex(s[i+1])
-			lo, ok2 := unhex(s[i+2])
-			if !ok1 || !ok2 {
-				return n, false
-			}
-			c = hi<<4 | lo
-			i += 2
-		}
-		switch {
-		case c >= '0' && c <= '9':
-			if n == len(d) {
-				return n, false
-			}
-			d[n] = c - '0'
-			n++
-		case c == '-' || c == '.' || c == '(' || c == ')' || c == ' ':
-		default:
-			return n, false
-		}
-	}
-	return n, true
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
+// uriNumber extracts the telephone number of a URI view (package sipcall's
+// rules), 0 when it holds none.
+func uriNumber(u *uriView) e164.Number { return sipcall.URINumber(u.uri()) }

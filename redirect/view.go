@@ -1,11 +1,10 @@
 package redirect
 
 import (
-	"strings"
-
 	"github.com/emiago/sipgo/sip"
 
 	"callgate/policy"
+	"callgate/sipcall"
 )
 
 // The answer to a request is computed once, from a reqView, whichever way
@@ -22,52 +21,27 @@ type uriView struct{ scheme, user, host, raw string }
 
 func uriViewOf(u *sip.Uri) uriView { return uriView{u.Scheme, u.User, u.Host, u.Raw()} }
 
-// extKind names the headers the translation reads besides the mandatory ones.
-type extKind uint8
+// uri is the view in the form package sipcall translates.
+func (u *uriView) uri() sipcall.URI {
+	return sipcall.URI{Scheme: u.scheme, User: u.user, Host: u.host, Raw: u.raw}
+}
+
+// extKind names the headers the translation reads besides the mandatory
+// ones (package sipcall's kinds).
+type extKind = sipcall.HeaderKind
 
 const (
-	extPAI extKind = iota + 1
-	extPrivacy
-	extDiversion
-	extHistory
-	extRequire
-	extIdentity // Identity or its compact form "y" (RFC 8224)
+	extPAI       = sipcall.PAI
+	extPrivacy   = sipcall.Privacy
+	extDiversion = sipcall.Diversion
+	extHistory   = sipcall.HistoryInfo
+	extRequire   = sipcall.Require
+	extIdentity  = sipcall.Identity // Identity or its compact form "y" (RFC 8224)
 )
 
 // extKindOf classifies a header name (any case; only Identity has a
 // compact form, "y").
-func extKindOf(name string) extKind {
-	switch len(name) {
-	case 1:
-		if name[0]|0x20 == 'y' {
-			return extIdentity
-		}
-	case 8:
-		if strings.EqualFold(name, "Identity") {
-			return extIdentity
-		}
-	case 19:
-		if strings.EqualFold(name, "P-Asserted-Identity") {
-			return extPAI
-		}
-	case 7:
-		if strings.EqualFold(name, "Privacy") {
-			return extPrivacy
-		}
-		if strings.EqualFold(name, "Require") {
-			return extRequire
-		}
-	case 9:
-		if strings.EqualFold(name, "Diversion") {
-			return extDiversion
-		}
-	case 12:
-		if strings.EqualFold(name, "History-Info") {
-			return extHistory
-		}
-	}
-	return 0
-}
+func extKindOf(name string) extKind { return sipcall.KindOf(name) }
 
 type extHeader struct {
 	kind  extKind

@@ -287,7 +287,7 @@ While 'callgate serve' holds the log file, the daemon is asked instead.`,
 				return e.forward(&cfg, nil)
 			}
 		}
-		recs, err := e.searchLog(&cfg, q)
+		recs, steps, err := e.searchLog(&cfg, q)
 		if err != nil {
 			// A log that exists but cannot be opened is held by the daemon.
 			if _, serr := os.Stat(cfg.DecisionLogPath()); serr == nil && e.canForward() {
@@ -296,38 +296,54 @@ While 'callgate serve' holds the log file, the daemon is asked instead.`,
 			return err
 		}
 		if e.jsonOut {
-			return decisionlog.WriteJSON(e.stdout, recs)
+			return decisionlog.WriteJSONSteps(e.stdout, recs, steps)
 		}
 		if len(recs) == 0 {
 			fmt.Fprintln(e.stdout, "No decisions match.")
 			return nil
 		}
-		return decisionlog.WriteText(e.stdout, recs)
+		return decisionlog.WriteTextSteps(e.stdout, recs, steps)
 	}
 	return group("log", "The decision log: search", search)
 }
 
 // searchLog opens the decision log read-only and searches it (in the
-// daemon: flushes and searches the open log).
-func (e *env) searchLog(cfg *config.Config, q decisionlog.Query) ([]decisionlog.Record, error) {
+// daemon: flushes and searches the open log). It returns each record's
+// treatment steps too (the B2BUA's, see decisionlog.AddSteps).
+func (e *env) searchLog(cfg *config.Config, q decisionlog.Query) ([]decisionlog.Record, [][]decisionlog.Step, error) {
+	l := e.sharedLog()
 	if e.shared != nil {
-		if e.shared.DecisionLog == nil {
-			return nil, errors.New("the decision log is disabled in the daemon's configuration (decision_log.enabled: false)")
+		if l == nil {
+			return nil, nil, errors.New("the decision log is disabled in the daemon's configuration (decision_log.enabled: false)")
 		}
 		// Make the decisions of the last flush interval visible too.
-		if err := e.shared.DecisionLog.Flush(); err != nil {
-			return nil, err
+		if err := l.Flush(); err != nil {
+			return nil, nil, err
 		}
-		return e.shared.DecisionLog.Search(q)
+	} else {
+		path := cfg.DecisionLogPath()
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, nil, fmt.Errorf("no decision log at %s yet: it is created by 'callgate serve'", path)
+		}
+		var err error
+		if l, err = decisionlog.OpenReadOnly(path); err != nil {
+			return nil, nil, err
+		}
+		defer l.Close()
 	}
-	path := cfg.DecisionLogPath()
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("no decision log at %s yet: it is created by 'callgate serve'", path)
-	}
-	l, err := decisionlog.OpenReadOnly(path)
+	recs, err := l.Search(q)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer l.Close()
-	return l.Search(q)
+	steps, err := l.StepsOf(recs)
+	return recs, steps, err
+}
+
+// sharedLog is the daemon's open decision log, nil outside the daemon or
+// when the log is off.
+func (e *env) sharedLog() *decisionlog.Log {
+	if e.shared == nil {
+		return nil
+	}
+	return e.shared.DecisionLog
 }

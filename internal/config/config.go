@@ -46,6 +46,7 @@ type Config struct {
 	Reputation  Reputation  `yaml:"reputation"` // signals.go
 	Fraud       Fraud       `yaml:"fraud"`      // fraud.go
 	API         API         `yaml:"api"`        // api.go: the management API
+	B2BUA       B2BUA       `yaml:"b2bua"`      // b2bua.go
 }
 
 // Log configures the process log (log/slog, written to standard error).
@@ -388,5 +389,6 @@ func Default() Config {
 				GapInterval: 500 * time.Millisecond,
 			},
 		},
+		B2BUA: DefaultB2BUA(),
 	}
 }

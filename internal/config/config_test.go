@@ -152,6 +152,37 @@ reputation:
   breaker_failures: -1
   breaker_open: 3s
   actions: {low: continue, medium: challenge, high: block, exempt: allow, unknown: screen}
+b2bua:
+  enabled: true
+  udp: "0.0.0.0:5070"
+  tcp: ""
+  advertise: 192.0.2.10
+  rtp_port_min: 20000
+  rtp_port_max: 20999
+  max_sessions: 50
+  retry_after: 2s
+  continue_route: "sip:{called}@core.example"
+  voicemail_route: "sip:{called}@vm.example"
+  not_for_us: 403
+  reject_mode: answer
+  prompt_dir: /srv/prompts
+  announcements: {101: a101.wav, 202: /srv/a202.wav}
+  pin_max_digits: 6
+  pin_tries: 2
+  challenge_digits: 4
+  challenge_time: 7s
+  challenge_tries: 2
+  challenge_seed: 9
+  name_max: 4s
+  name_silence: 1s
+  decide_timeout: 100ms
+  pin_first_digit: 3s
+  digit_timeout: 2s
+  ring_timeout: 20s
+  decision_timeout: 6s
+  rtp_timeout: 20s
+  pin_workers: 4
+  pin_queue: 16
 `
 	c, err := Parse([]byte(in), "full.yaml")
 	if err != nil {
@@ -194,6 +225,14 @@ reputation:
 			Actions: ReputationActions{Low: "continue", Medium: "challenge", High: "block", Exempt: "allow", Unknown: "screen"}},
 		Fraud: defaultFraud(), // fraud_test.go parses the section
 		API:   defaultAPI(),
+		B2BUA: B2BUA{Enabled: true, UDP: "0.0.0.0:5070", Advertise: "192.0.2.10", RTPPortMin: 20000, RTPPortMax: 20999,
+			MaxSessions: 50, RetryAfter: 2 * time.Second, ContinueRoute: "sip:{called}@core.example",
+			VoicemailRoute: "sip:{called}@vm.example", NotForUs: 403, RejectMode: "answer", PromptDir: "/srv/prompts",
+			Announcements: map[string]string{"101": "a101.wav", "202": "/srv/a202.wav"}, PINMaxDigits: 6, PINTries: 2,
+			ChallengeDigits: 4, ChallengeTime: 7 * time.Second, ChallengeTries: 2, ChallengeSeed: 9,
+			NameMax: 4 * time.Second, NameSilence: time.Second, DecideTimeout: 100 * time.Millisecond,
+			PINFirstDigit: 3 * time.Second, DigitTimeout: 2 * time.Second, RingTimeout: 20 * time.Second,
+			DecisionTimeout: 6 * time.Second, RTPTimeout: 20 * time.Second, PINWorkers: 4, PINQueue: 16},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("parsed\n%+v\nwant\n%+v", c, want)

@@ -1,0 +1,472 @@
+package b2bua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/diago/audio"
+	"github.com/emiago/diago/media"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"callgate/e164"
+	"callgate/policy"
+	"callgate/policy/decisionlog"
+)
+
+var (
+	errShutdown   = errors.New("b2bua shutting down")
+	errRTPTimeout = errors.New("no RTP received within the RTP timeout")
+	errLegEnded   = errors.New("the other party hung up")
+)
+
+// decision is what the B2BUA carries out for a call: the claims of a
+// screening token, or the engine's decision for a gateway call.
+type decision struct {
+	action       policy.Action
+	announcement uint32
+	pinAllowed   bool
+	subscriber   uint32
+	called       e164.Number // the subscriber's number
+	calling      e164.Number
+	original     e164.Number
+	presentation policy.Presentation
+	voicemail    string
+}
+
+// call is one caller's call through the B2BUA, from the INVITE to the last
+// BYE. Its treatment runs on the goroutine sipgo gave the INVITE; pumps,
+// the ringback player and the RTP watchdog only signal it.
+type call struct {
+	s     *Server
+	in    *diago.DialogServerSession
+	req   *sip.Request
+	id    string // the caller's Call-ID
+	start time.Time
+	d     decision
+	ref   decisionlog.Ref
+
+	ctx    context.Context // ends when the caller hangs up, on RTP timeout and on shutdown
+	cancel context.CancelCauseFunc
+
+	caller *leg
+
+	mu     sync.Mutex
+	out    *leg // the outbound leg being talked to (watched for RTP)
+	outDlg *diago.DialogClientSession
+
+	early    bool   // 183 with SDP sent: the caller hears early media
+	answered bool   // 200 sent and acknowledged
+	bridged  bool   // the caller reached the subscriber or voicemail
+	name     []byte // the recorded name (PCM): lives only as long as the call
+
+	ringStop context.CancelFunc
+	ringDone chan struct{}
+}
+
+// ending is how a call ended: why (for the log and metrics), and the final
+// response an unanswered caller gets (an answered one gets BYE).
+type ending struct {
+	why        string
+	code       int
+	phrase     string
+	retryAfter bool // a 503 that says when to retry (overload)
+}
+
+var (
+	endCompleted = ending{why: "completed"}
+	endReleased  = ending{why: "released", code: 480, phrase: "Temporarily Unavailable"}
+	endFailed    = ending{why: "failed", code: 500, phrase: "Server Internal Error"}
+)
+
+// step records one outcome of the treatment: counted in metrics and added
+// to the call's record in the decision log.
+func (c *call) step(name, outcome, detail string) {
+	c.s.m.steps.WithLabelValues(name, outcome).Inc()
+	if c.s.steps != nil {
+		c.s.steps.add(c.ref, decisionlog.Step{Time: time.Now(), Name: name, Outcome: outcome, Detail: detail})
+	}
+}
+
+// gone reports whether the call is over for the caller's side: hung up,
+// RTP timeout, shutdown.
+func (c *call) gone() (ending, bool) {
+	if c.ctx.Err() == nil {
+		return ending{}, false
+	}
+	switch cause := context.Cause(c.ctx); {
+	case errors.Is(cause, errShutdown):
+		return ending{why: "shutdown", code: 503, phrase: "Service Unavailable", retryAfter: true}, true
+	case errors.Is(cause, errRTPTimeout):
+		return ending{why: "rtp-timeout"}, true
+	}
+	return ending{why: "caller-hangup"}, true
+}
+
+// endedBy returns the ending for err, an error out of a prompt, a digit
+// wait or a dial: the call's own end when it has one, else failed.
+func (c *call) endedBy(err error) ending {
+	if e, ok := c.gone(); ok {
+		return e
+	}
+	c.s.log.Warn("b2bua: call failed", "call_id", c.id, "error", err)
+	return endFailed
+}
+
+// say plays prompts to l in order. With bargeIn a digit keyed meanwhile
+// ends the playing (the digit stays queued).
+func (c *call) say(l *leg, bargeIn bool, pcms ...[]byte) error {
+	for _, p := range pcms {
+		if err := l.playPCM(c.ctx, p, bargeIn); err != nil {
+			return err
+		}
+		if bargeIn && len(l.dtmf) > 0 {
+			return nil
+		}
+	}
+	return nil
+}
+
+// key waits up to d for a digit from l. It returns 0 on timeout, and an
+// error when the call ends or when stop is closed (the other leg ended).
+func (c *call) key(l *leg, d time.Duration, stop <-chan struct{}) (rune, error) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case k := <-l.dtmf:
+		return k, nil
+	case <-t.C:
+		return 0, nil
+	case <-c.ctx.Done():
+		return 0, context.Cause(c.ctx)
+	case <-stop:
+		return 0, errLegEnded
+	}
+}
+
+// answer sends 200 OK with SDP (or, after early media, 200 with the same
+// SDP) and waits for the ACK. The caller's leg exists afterwards.
+func (c *call) answer() error {
+	if c.answered {
+		return nil
+	}
+	if c.early {
+		if err := c.in.AnswerEarlyMedia(c.caller.med, diago.AnswerOptions{}); err != nil {
+			return err
+		}
+	} else {
+		med, err := c.in.Answer(diago.AnswerOptions{RTPNAT: media.RTPNATSymetric})
+		if err != nil {
+			return c.mediaFailed(err)
+		}
+		if err := c.attachCaller(med); err != nil {
+			return err
+		}
+	}
+	c.answered = true
+	c.caller.confirmed.Store(true)
+	return nil
+}
+
+// earlyMedia sends 183 Session Progress with SDP: the caller hears what is
+// played without the call being answered.
+func (c *call) earlyMedia() error {
+	if c.early || c.answered {
+		return nil
+	}
+	med, err := c.in.ProgressMedia(diago.ProgressMediaOptions{RTPNAT: media.RTPNATSymetric})
+	if err != nil {
+		return c.mediaFailed(err)
+	}
+	if err := c.attachCaller(med); err != nil {
+		return err
+	}
+	c.early = true
+	return nil
+}
+
+func (c *call) attachCaller(med *diago.DialogMedia) error {
+	l, err := newLeg("caller", c.id, med, c.in.Context())
+	if err != nil {
+		_ = med.Close()
+		return err
+	}
+	c.mu.Lock()
+	c.caller = l
+	c.mu.Unlock()
+	c.s.addLeg(l)
+	return nil
+}
+
+// errNoPorts marks a media session that could not get an RTP port.
+var errNoPorts = errors.New("no RTP port free")
+
+// mediaFailed turns diago's error for a media session it could not open
+// into errNoPorts when the RTP range is exhausted (the caller then gets
+// 503 with Retry-After).
+func (c *call) mediaFailed(err error) error {
+	if strings.Contains(err.Error(), "no available ports") || strings.Contains(err.Error(), "address already in use") {
+		return fmt.Errorf("%w: %v", errNoPorts, err)
+	}
+	return err
+}
+
+// startRingback plays ringback to the caller in a loop until stopRingback.
+func (c *call) startRingback() {
+	if c.ringStop != nil || c.caller == nil {
+		return
+	}
+	ctx, stop := context.WithCancel(c.ctx)
+	done := make(chan struct{})
+	c.ringStop, c.ringDone = stop, done
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			if err := c.caller.playPCM(ctx, c.s.prompts.ringback, false); err != nil {
+				return
+			}
+		}
+	}()
+}
+
+func (c *call) stopRingback() {
+	if c.ringStop == nil {
+		return
+	}
+	c.ringStop()
+	<-c.ringDone
+	c.ringStop, c.ringDone = nil, nil
+}
+
+// dial outcomes.
+type dialResult uint8
+
+const (
+	dialAnswered  dialResult = iota
+	dialNoAnswer             // ringing past RingTimeout (CANCEL sent)
+	dialBusy                 // 486 or 600
+	dialFailed               // any other failure
+	dialAbandoned            // the caller hung up meanwhile (CANCEL sent)
+)
+
+// dial calls to (an outbound leg: the subscriber or voicemail) with the
+// caller's identity and extra headers, while the caller hears ringback. On
+// dialAnswered the leg is up and c.out / c.outDlg are set.
+func (c *call) dial(name string, to sip.Uri, extra []sip.Header) (dialResult, string) {
+	transport := "udp"
+	if c.s.cfg.UDP == "" {
+		transport = "tcp"
+	}
+	d, err := c.s.dg.NewDialog(to, diago.NewDialogOptions{Transport: transport})
+	if err != nil {
+		return dialFailed, err.Error()
+	}
+	ictx, cancel := context.WithTimeout(c.ctx, c.s.cfg.RingTimeout)
+	defer cancel()
+	ringing := false
+	// No Originator: it would offer only the codecs the caller offered,
+	// so a caller without telephone-event would leave the subscriber
+	// without RFC 4733 too. The outbound leg offers PCMU, PCMA and
+	// telephone-event; a bridge transcodes when the legs differ.
+	med, err := d.Invite(ictx, diago.InviteClientOptions{
+		Headers: append(c.identityHeaders(), extra...),
+		RTPNAT:  media.RTPNATSymetric,
+		OnResponse: func(res *sip.Response) error {
+			if !ringing && (res.StatusCode == 180 || res.StatusCode == 183) {
+				ringing = true
+				c.step(name, "ringing", strconv.Itoa(res.StatusCode))
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		c.abortDial(d)
+		var resErr *sipgo.ErrDialogResponse
+		switch {
+		case c.ctx.Err() != nil:
+			return dialAbandoned, "cancelled"
+		case ictx.Err() != nil:
+			return dialNoAnswer, c.s.cfg.RingTimeout.String()
+		case errors.As(err, &resErr) && (resErr.Res.StatusCode == 486 || resErr.Res.StatusCode == 600):
+			return dialBusy, strconv.Itoa(resErr.Res.StatusCode)
+		case errors.As(err, &resErr):
+			return dialFailed, strconv.Itoa(resErr.Res.StatusCode) + " " + resErr.Res.Reason
+		}
+		if errors.Is(c.mediaFailed(err), errNoPorts) {
+			c.s.m.overload.WithLabelValues("ports").Inc()
+		}
+		return dialFailed, err.Error()
+	}
+	if err := d.Ack(c.ctx); err != nil {
+		_ = med.Close()
+		c.abortDial(d)
+		return dialFailed, "ACK: " + err.Error()
+	}
+	l, err := newLeg(name, d.InviteRequest.CallID().Value(), med, d.Context())
+	if err != nil {
+		_ = med.Close()
+		c.hangupOut(d, nil)
+		return dialFailed, err.Error()
+	}
+	l.confirmed.Store(true)
+	c.s.addLeg(l)
+	c.mu.Lock()
+	c.out, c.outDlg = l, d
+	c.mu.Unlock()
+	return dialAnswered, ""
+}
+
+// abortDial cleans up an outbound dialog that did not get answered, and
+// hangs up one the far end answered while we were cancelling it.
+func (c *call) abortDial(d *diago.DialogClientSession) {
+	if res := d.InviteResponse; res != nil && res.IsSuccess() && d.LoadState() < sip.DialogStateEnded {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = d.Ack(ctx)
+		_ = d.Bye(ctx)
+		cancel()
+	}
+	_ = d.Close()
+}
+
+// hangupOut ends the outbound leg (BYE) and forgets it.
+func (c *call) hangupOut(d *diago.DialogClientSession, l *leg) {
+	if l != nil {
+		c.s.removeLeg(l)
+		l.close()
+	}
+	if d != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+		_ = d.Hangup(ctx)
+		cancel()
+		_ = d.Close()
+	}
+	c.mu.Lock()
+	if c.out == l {
+		c.out, c.outDlg = nil, nil
+	}
+	c.mu.Unlock()
+}
+
+// identityHeaders carry the caller's identity to an outbound leg: From
+// (display name and URI, with a tag of ours), P-Asserted-Identity and
+// Privacy as the caller's INVITE had them.
+func (c *call) identityHeaders() []sip.Header {
+	var hs []sip.Header
+	if f := c.req.From(); f != nil {
+		hs = append(hs, &sip.FromHeader{DisplayName: f.DisplayName, Address: *f.Address.Clone(), Params: sip.NewParams()})
+	}
+	for _, name := range []string{"P-Asserted-Identity", "Privacy"} {
+		for _, h := range c.req.GetHeaders(name) {
+			hs = append(hs, sip.NewHeader(name, h.Value()))
+		}
+	}
+	return hs
+}
+
+// bridge connects the caller and the answered outbound leg (RTP both ways,
+// DTMF relayed) until one of them hangs up or RTP stops.
+func (c *call) bridge() ending {
+	c.stopRingback()
+	c.mu.Lock()
+	out, outDlg := c.out, c.outDlg
+	c.mu.Unlock()
+	caller := c.caller
+	caller.drainDigits()
+	out.drainDigits()
+	caller.setSink(relay(caller, out))
+	out.setSink(relay(out, caller))
+	c.bridged = true
+	c.step("bridge", "connected", out.name)
+	for {
+		select {
+		case <-c.ctx.Done():
+			e, _ := c.gone()
+			c.hangupOut(outDlg, out)
+			return e
+		case <-out.ctx.Done():
+			c.hangupOut(outDlg, out)
+			return ending{why: out.name + "-hangup"}
+		case k := <-caller.dtmf:
+			if out.dtmfW != nil {
+				_ = out.dtmfW.WriteDTMF(k)
+			}
+		case k := <-out.dtmf:
+			if caller.dtmfW != nil {
+				_ = caller.dtmfW.WriteDTMF(k)
+			}
+		}
+	}
+}
+
+// relay is the sink that sends from's audio to to, transcoding between
+// PCMU and PCMA when the legs negotiated different ones. It runs on from's
+// pump goroutine and keeps its buffers.
+func relay(from, to *leg) func([]byte) {
+	if strings.EqualFold(from.codec.Name, to.codec.Name) {
+		return func(p []byte) { _, _ = to.w.Write(p) }
+	}
+	fromA, toA := strings.EqualFold(from.codec.Name, "pcma"), strings.EqualFold(to.codec.Name, "pcma")
+	pcm := make([]byte, 2*media.RTPBufSize)
+	enc := make([]byte, media.RTPBufSize)
+	return func(p []byte) {
+		lin := pcm[:2*len(p)]
+		if fromA {
+			_, _ = audio.DecodeAlawTo(lin, p)
+		} else {
+			_, _ = audio.DecodeUlawTo(lin, p)
+		}
+		e := enc[:len(p)]
+		if toA {
+			_, _ = audio.EncodeAlawTo(e, lin)
+		} else {
+			_, _ = audio.EncodeUlawTo(e, lin)
+		}
+		_, _ = to.w.Write(e)
+	}
+}
+
+// finish releases what is left of the call: the outbound leg, and the
+// caller (BYE when answered, else the ending's final response).
+func (c *call) finish(e ending) {
+	c.stopRingback()
+	c.mu.Lock()
+	out, outDlg := c.out, c.outDlg
+	c.mu.Unlock()
+	if out != nil || outDlg != nil {
+		c.hangupOut(outDlg, out)
+	}
+	switch {
+	case c.in.LoadState() == sip.DialogStateEnded:
+		// The caller hung up or cancelled; nothing to send.
+	case c.answered:
+		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+		_ = c.in.Hangup(ctx)
+		cancel()
+	default:
+		code, phrase := e.code, e.phrase
+		if code == 0 {
+			code, phrase = 480, "Temporarily Unavailable"
+		}
+		if e.retryAfter {
+			c.s.respond503(c.in)
+		} else {
+			_ = c.in.Respond(code, phrase, nil)
+		}
+	}
+	if c.caller != nil {
+		c.s.removeLeg(c.caller)
+		c.caller.close()
+	}
+	c.name = nil
+	if e.why == "caller-hangup" && !c.bridged {
+		e.why = "abandoned"
+	}
+	c.step("end", e.why, "")
+	c.s.m.ended.WithLabelValues(e.why).Inc()
+}

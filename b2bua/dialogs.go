@@ -1,0 +1,189 @@
+package b2bua
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// In-dialog requests diago does not do, or does not check first.
+//
+//	INFO        application/dtmf-relay or application/dtmf: 200, the digit
+//	            goes to the leg (as an RFC 4733 event would); other bodies
+//	            415; unknown dialog 481
+//	UPDATE      no body: 200 (session refresh). An SDP offer for the same
+//	            address and port: 200 with our answer, and the hold state
+//	            noted (the RTP timeout does not apply on hold); a new address
+//	            needs a re-INVITE: 488. Unknown dialog 481
+//	re-INVITE   the SDP is checked (400/488 with a reason, as for an initial
+//	            INVITE) and the hold state noted before diago applies it
+
+func (s *Server) addLeg(l *leg) {
+	s.mu.Lock()
+	s.legs[l.callID] = l
+	s.mu.Unlock()
+}
+
+func (s *Server) removeLeg(l *leg) {
+	s.mu.Lock()
+	if s.legs[l.callID] == l {
+		delete(s.legs, l.callID)
+	}
+	s.mu.Unlock()
+}
+
+func (s *Server) legOf(req *sip.Request) *leg {
+	id := req.CallID()
+	if id == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.legs[id.Value()]
+}
+
+// middleware runs before diago's handlers.
+func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if req.IsInvite() {
+			if to := req.To(); to != nil && to.Params.Has("tag") {
+				if body := req.Body(); len(body) > 0 {
+					o, serr := parseOffer(body)
+					if serr != nil {
+						_ = tx.Respond(sip.NewResponseFromRequest(req, serr.code, serr.reason, nil))
+						return
+					}
+					if l := s.legOf(req); l != nil {
+						l.hold.Store(o.onHold())
+						l.lastRTP.Store(time.Now().UnixNano())
+					}
+				}
+			}
+		}
+		next(req, tx)
+	}
+}
+
+func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
+	l := s.legOf(req)
+	if l == nil {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+		return
+	}
+	ct := ""
+	if h := req.ContentType(); h != nil {
+		ct = h.Value()
+	}
+	d, err := parseDTMFInfo(ct, req.Body())
+	if err != nil {
+		code, phrase := 415, "Unsupported Media Type"
+		if err == errNoDTMF {
+			code, phrase = 400, "No DTMF Signal"
+		}
+		res := sip.NewResponseFromRequest(req, code, phrase, nil)
+		if code == 415 {
+			res.AppendHeader(sip.NewHeader("Accept", "application/dtmf-relay, application/dtmf"))
+		}
+		_ = tx.Respond(res)
+		return
+	}
+	_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+	l.digit(d)
+}
+
+func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
+	l := s.legOf(req)
+	if l == nil {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+		return
+	}
+	body := req.Body()
+	if len(body) == 0 {
+		_ = tx.Respond(s.withContact(req, sip.NewResponseFromRequest(req, 200, "OK", nil)))
+		return
+	}
+	o, serr := parseOffer(body)
+	if serr != nil {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, serr.code, serr.reason, nil))
+		return
+	}
+	ms := l.med.MediaSession()
+	if ms == nil {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 491, "Request Pending", nil))
+		return
+	}
+	cur, _ := netip.AddrFromSlice(ms.Raddr.IP)
+	if !o.addr.IsUnspecified() && (o.addr != cur.Unmap() || o.port != ms.Raddr.Port) {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 488, "Media Address Change Needs re-INVITE", nil))
+		return
+	}
+	fork := ms.Fork()
+	if err := fork.RemoteSDP(body, false); err != nil {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
+		return
+	}
+	res := sip.NewResponseFromRequest(req, 200, "OK", fork.LocalSDP(true))
+	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	l.hold.Store(o.onHold())
+	l.lastRTP.Store(time.Now().UnixNano())
+	if err := tx.Respond(s.withContact(req, res)); err != nil {
+		s.log.Debug("b2bua: UPDATE answer not sent", "call_id", l.callID, "error", err)
+	}
+}
+
+// withContact adds our Contact to a 2xx to a target-refresh request.
+func (s *Server) withContact(req *sip.Request, res *sip.Response) *sip.Response {
+	host, port := s.contactHostPort(req.Transport())
+	res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: host, Port: port}})
+	return res
+}
+
+func (s *Server) contactHostPort(transport string) (string, int) {
+	a := addrOf(s.udpConn)
+	if transport == "TCP" || a == nil {
+		if t := addrOf(s.tcpLn); t != nil {
+			a = t
+		}
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	host := ap.Addr().String()
+	if s.cfg.Advertise != "" {
+		host = s.cfg.Advertise
+	}
+	return host, int(ap.Port())
+}
+
+// watchRTP releases calls whose answered legs have sent no RTP for
+// RTPTimeout (legs on hold excepted): the caller's side is told through
+// the call's context, which every wait of the treatment watches.
+func (s *Server) watchRTP() {
+	defer s.serveWG.Done()
+	period := s.cfg.RTPTimeout / 4
+	if period > time.Second {
+		period = time.Second
+	}
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.watchStop:
+			return
+		case now := <-t.C:
+			limit := now.Add(-s.cfg.RTPTimeout).UnixNano()
+			s.mu.Lock()
+			for c := range s.calls {
+				c.mu.Lock()
+				legs := [2]*leg{c.caller, c.out}
+				c.mu.Unlock()
+				for _, l := range legs {
+					if l != nil && l.confirmed.Load() && !l.hold.Load() && l.lastRTP.Load() < limit {
+						c.cancel(errRTPTimeout)
+					}
+				}
+			}
+			s.mu.Unlock()
+		}
+	}
+}

@@ -1,0 +1,109 @@
+// Package b2bua is callgate's SIP back-to-back user agent: the tier where
+// the decisions that need a conversation are carried out (issue 10).
+// Like the other tiers it only translates and executes; the decision is
+// the engine's, made by the redirect tier (and carried in a signed
+// screening token) or asked for here for calls that arrive through the AIN
+// path. It is built on diago (SIP dialogs, SDP, RTP/RTCP, G.711, RFC 4733
+// events, WAV playback); what diago lacks is here: SIP INFO DTMF, UPDATE,
+// strict SDP checks, the RTP timeout, the name recorder.
+//
+// # Ways in
+//
+//	INVITE whose Request-URI has   token.Verify (keys: WithTokenKeys). Forged,
+//	the parameter cgt (the 302 of  expired, unknown key, malformed, or made for
+//	the redirect tier)             other numbers than the INVITE's (calling, and
+//	                               called = the Request-URI or To number, or the
+//	                               diverting one) -> 403 with a reason phrase
+//	                               (Screening Token Invalid / Expired / Key
+//	                               Unknown / Malformed / Does Not Match Call),
+//	                               logged (rate-limited), counted; never a
+//	                               treatment. Valid -> its decision, not asked
+//	                               again.
+//	INVITE without a token whose   a gateway call after the SCP's forwardCall:
+//	Request-URI is a routing       the engine is asked (WithGuard) for the
+//	number (WithRoutingNumbers)    original called number, as the AIN tier
+//	and that has a diverting       (Origin AIN) so the route's routing number
+//	number (Diversion or           makes it screenable as it did for the SCP.
+//	History-Info)                  Fault late -> 503 + Retry-After, other faults
+//	                               -> 500 Decision Unavailable.
+//	anything else                  Config.NotForUs: 404 Not Found or 403
+//	                               Forbidden.
+//
+// Before either: 503 + Retry-After while draining, beyond MaxSessions, or
+// when no RTP port is free; the SDP offer is checked first (parseOffer):
+// malformed -> 400 "Malformed SDP: <what>"; no audio, SRTP, a second
+// stream, or neither PCMU nor PCMA -> 488 with the reason; no offer -> 488
+// SDP Offer Required.
+//
+// # Decisions
+//
+//	allow                     connect: the subscriber is called over the
+//	                          continue route (Config.ContinueRoute); 180 to
+//	                          the caller while it rings, 200 and a bridge
+//	                          when it answers, 486 or 480 when not
+//	block                     603 Decline
+//	block-with-announcement   Reject with Media (reject in run.go)
+//	screen, challenge,        the override PIN first when the decision allows
+//	voicemail                 it (pin.go), then screen (screen.go),
+//	                          challenge (challenge.go) or voicemail
+//	                          (voicemail.go)
+//
+// Each treatment is a state machine written as straight-line code on the
+// call's goroutine; its comment has the state table. Every wait of every
+// state also ends when the caller hangs up (BYE, or CANCEL before the
+// answer), when RTP stops (Config.RTPTimeout, legs on hold excepted) and on
+// shutdown; the call is then released: CANCEL to a ringing subscriber or
+// voicemail, BYE to an answered one, BYE (or a final response) to the
+// caller. After a bridge, whichever side hangs up, the other gets BYE.
+//
+// # Media
+//
+// The B2BUA anchors the media of every leg (two RTP/RTCP port pairs while
+// a call has an outbound leg) and latches onto the source of the first
+// packet (symmetric RTP, for callers behind NAT). Outbound legs offer
+// PCMU, PCMA and telephone-event (whatever the caller offered); a bridge
+// between a PCMU and a PCMA leg transcodes (G.711 to G.711, per packet). Prompts are 8 kHz 16-bit PCM (see prompts/en/prompts.txt and
+// scripts/prompts.sh), encoded to the leg's codec as they play. DTMF is
+// read from RFC 4733 events and from SIP INFO (application/dtmf-relay,
+// application/dtmf), and relayed as RFC 4733 events once bridged. Prompts
+// that ask for digits stop as soon as one is keyed (barge-in).
+//
+// RTP ports come from diago's allocator, which keeps the range in package
+// variables (so one B2BUA per process) and hands out pairs from a rotating
+// offset up to the end of the range without wrapping within one attempt:
+// when the pairs above the offset are all busy a call gets 503 although
+// pairs below it may be free (rare with a range much larger than twice
+// MaxSessions; the default is 8,192 pairs for 1,000 calls).
+//
+// Re-INVITEs are diago's (after the SDP check); UPDATE with or without SDP
+// is answered here (an address change needs a re-INVITE: 488). An offer
+// that puts a leg on hold (sendonly, recvonly, inactive, c=0.0.0.0) stops
+// the RTP timeout for that leg until it is taken off hold.
+//
+// # Outbound legs
+//
+// Subscriber and voicemail legs carry the caller's identity: From (display
+// name and URI as the caller sent them), P-Asserted-Identity and Privacy
+// copied from the caller's INVITE. A voicemail leg also names the
+// subscriber it was diverted from: Diversion (RFC 5806) with reason
+// unconditional, no-answer, user-busy, deflection or unavailable,
+// History-Info (RFC 7044), and the RFC 4458 URI parameters target and
+// cause on the Request-URI.
+//
+// # Decision log and metrics
+//
+// The B2BUA writes its own record of each call it carries out (origin sip,
+// the caller's address as peer; for a token call the token's decision, for
+// a gateway call the engine's) beside the deciding record (the redirect
+// tier's, or the one the Guard's Decider logged, with the engine's trace),
+// and adds every step to it
+// (decisionlog.AddSteps), so `callgate log search` shows the whole story:
+// token ok; pin right, wrong, failed, skipped; name recorded or empty;
+// subscriber ringing, answered, no-answer, busy, failed, abandoned; screen
+// accept, refuse, voicemail, timeout, hangup; challenge passed, wrong,
+// failed; voicemail connected, none, no-answer, busy, failed; reject
+// announced, plain; bridge connected; end completed, abandoned,
+// caller-hangup, subscriber-hangup, voicemail-hangup, rtp-timeout,
+// released, rejected, shutdown, failed. The same steps are counted in
+// callgate_b2bua_steps_total{step,outcome}.
+package b2bua

@@ -1,0 +1,191 @@
+package b2bua
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/diago/media"
+)
+
+// A leg is one media stream of a call: the caller's (our UAS side), or the
+// subscriber's or voicemail's (our UAC side). Its pump goroutine reads
+// every RTP packet: RFC 4733 events become digits (rfc4733.go; so do DTMF
+// INFOs, through onInfo), audio goes to the leg's sink (nothing, the name
+// recorder, or the other leg's writer once bridged), and the time of the
+// last packet feeds the RTP timeout. Prompts are written on the call's own
+// goroutine; diago paces them (one 20 ms packet per tick).
+type leg struct {
+	name   string // caller, subscriber, voicemail
+	callID string // SIP Call-ID of the leg's dialog
+	med    *diago.DialogMedia
+	ctx    context.Context // the leg's dialog: done when it ends
+	codec  media.Codec
+	pt     uint8 // audio payload type as received
+	tePT   int   // telephone-event payload type as received, -1 without
+
+	w     io.Writer         // audio in (DTMF-aware when telephone-event is negotiated)
+	dtmfW *diago.DTMFWriter // nil without telephone-event
+	play  diago.AudioPlayback
+
+	dtmf      chan rune
+	lastRTP   atomic.Int64 // Unix ns of the last packet
+	hold      atomic.Bool  // the peer's last offer put us on hold
+	confirmed atomic.Bool  // answered: RTP is expected
+	sink      atomic.Pointer[func([]byte)]
+	done      chan struct{}
+}
+
+// dtmfBuffer is how many digits may wait unread (a fast keyer's whole PIN).
+const dtmfBuffer = 32
+
+// newLeg wraps an established media stream and starts its pump.
+func newLeg(name, callID string, med *diago.DialogMedia, ctx context.Context) (*leg, error) {
+	l := &leg{name: name, callID: callID, med: med, ctx: ctx, dtmf: make(chan rune, dtmfBuffer), done: make(chan struct{})}
+	ms := med.MediaSession()
+	l.codec = media.CodecAudioFromSession(ms)
+	l.pt = l.codec.PayloadTypeRecv()
+	l.tePT = -1
+	for _, c := range ms.CommonCodecs() {
+		if c.Matches(media.CodecTelephoneEvent8000) {
+			l.tePT = int(c.PayloadTypeRecv())
+			break
+		}
+	}
+	l.lastRTP.Store(time.Now().UnixNano())
+
+	r, err := med.AudioReader()
+	if err != nil {
+		return nil, err
+	}
+	dw := &diago.DTMFWriter{}
+	if l.w, err = med.AudioWriter(diago.WithAudioWriterDTMF(dw)); err == nil {
+		l.dtmfW = dw
+	} else if l.w, err = med.AudioWriter(); err != nil {
+		return nil, err
+	}
+	if l.play, err = med.PlaybackCreate(); err != nil {
+		return nil, err
+	}
+	go l.pump(r)
+	return l, nil
+}
+
+// digit queues a digit from RTP or INFO; beyond the buffer it is dropped.
+func (l *leg) digit(d rune) {
+	select {
+	case l.dtmf <- d:
+	default:
+	}
+}
+
+// drainDigits forgets digits keyed before a prompt that asks for new ones.
+func (l *leg) drainDigits() {
+	for {
+		select {
+		case <-l.dtmf:
+		default:
+			return
+		}
+	}
+}
+
+func (l *leg) pump(r io.Reader) {
+	defer close(l.done)
+	buf := make([]byte, media.RTPBufSize)
+	bad := 0
+	var events eventDetector
+	for {
+		n, err := r.Read(buf)
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || strings.Contains(err.Error(), "closed") {
+				return
+			}
+			// A junk datagram (not RTP) is skipped; a socket that keeps
+			// failing ends the pump.
+			if bad++; bad > 1000 {
+				return
+			}
+			continue
+		}
+		bad = 0
+		l.lastRTP.Store(time.Now().UnixNano())
+		hdr := &l.med.RTPPacketReader.PacketHeader
+		if n == 0 {
+			continue
+		}
+		if int(hdr.PayloadType) == l.tePT {
+			if d, ok := events.packet(hdr.Marker, hdr.Timestamp, buf[:n]); ok {
+				l.digit(d)
+			}
+			continue
+		}
+		if hdr.PayloadType != l.pt {
+			continue
+		}
+		if s := l.sink.Load(); s != nil {
+			(*s)(buf[:n])
+		}
+	}
+}
+
+// setSink sends the leg's incoming audio (encoded, one packet's payload
+// at a time, on the pump goroutine) to f; nil discards it.
+func (l *leg) setSink(f func([]byte)) {
+	if f == nil {
+		l.sink.Store(nil)
+		return
+	}
+	l.sink.Store(&f)
+}
+
+// playPCM plays 8 kHz 16-bit PCM to the leg and returns when it is done,
+// when ctx ends, or, with bargeIn, as soon as a digit is waiting (the digit
+// stays queued for the caller of playPCM).
+func (l *leg) playPCM(ctx context.Context, pcm []byte, bargeIn bool) error {
+	if bargeIn && len(l.dtmf) > 0 {
+		return nil
+	}
+	r := &stopReader{ctx: ctx, pcm: pcm, l: l, bargeIn: bargeIn}
+	_, err := l.play.Play(r, "audio/pcm")
+	if err != nil && ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	if err == nil && ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return err
+}
+
+// stopReader feeds a prompt frame by frame and ends it early.
+type stopReader struct {
+	ctx     context.Context
+	pcm     []byte
+	off     int
+	l       *leg
+	bargeIn bool
+}
+
+func (r *stopReader) Read(p []byte) (int, error) {
+	if r.ctx.Err() != nil || r.l.ctx.Err() != nil || (r.bargeIn && len(r.l.dtmf) > 0) || r.off >= len(r.pcm) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.pcm[r.off:])
+	r.off += n
+	return n, nil
+}
+
+// close ends the leg's media and waits for its pump.
+func (l *leg) close() {
+	l.setSink(nil)
+	_ = l.med.Close()
+	select {
+	case <-l.done:
+	case <-time.After(5 * time.Second):
+	}
+}

@@ -1,0 +1,55 @@
+package b2bua
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the B2BUA's collectors (callgate_b2bua_*). A call is counted
+// once when it is admitted or refused, and every treatment step once.
+type metrics struct {
+	invites   *prometheus.CounterVec // by path: token, gateway, other
+	refused   *prometheus.CounterVec // by reason
+	steps     *prometheus.CounterVec // by step and outcome
+	ended     *prometheus.CounterVec // by reason
+	overload  *prometheus.CounterVec // by kind: sessions, ports
+	faults    *prometheus.CounterVec // decision faults by kind
+	active    prometheus.GaugeFunc
+	dropped   prometheus.Counter // steps not logged (queue full or log error)
+	fallbacks prometheus.Counter // announcements played as call_rejected
+}
+
+func newMetrics(reg prometheus.Registerer, active func() float64) (*metrics, error) {
+	const ns, sub = "callgate", "b2bua"
+	m := &metrics{
+		invites: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "invites_total",
+			Help: "New INVITEs by the way they came in: token (redirected with a screening token), gateway (after an AIN forwardCall), other."},
+			[]string{"path"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "refused_total",
+			Help: "INVITEs refused before any treatment, by reason (token-forged, token-expired, token-unknown-key, token-malformed, token-mismatch, not-for-us, sdp-malformed, sdp-not-acceptable, draining)."},
+			[]string{"reason"}),
+		steps: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "steps_total",
+			Help: "Treatment steps by step (token, pin, name, subscriber, screen, challenge, voicemail, reject, bridge) and outcome."},
+			[]string{"step", "outcome"}),
+		ended: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "calls_ended_total",
+			Help: "Calls ended, by reason (completed, caller-hangup, subscriber-hangup, rtp-timeout, released, rejected, shutdown, failed)."},
+			[]string{"reason"}),
+		overload: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "overload_total",
+			Help: "INVITEs answered 503 with Retry-After: session limit reached (sessions) or no RTP port free (ports)."},
+			[]string{"kind"}),
+		faults: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "decision_faults_total",
+			Help: "Gateway calls whose decision could not be used (late -> 503, panic or invalid -> 500)."},
+			[]string{"fault"}),
+		active: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "sessions",
+			Help: "Calls being handled now."}, active),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "steps_unlogged_total",
+			Help: "Treatment steps counted here but not added to the decision log (its queue full, or a write error)."}),
+		fallbacks: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "announcement_fallbacks_total",
+			Help: "Announcements whose ID has no file in b2bua.announcements, played as the prompt call_rejected."}),
+	}
+	for _, c := range []prometheus.Collector{m.invites, m.refused, m.steps, m.ended, m.overload, m.faults, m.active, m.dropped, m.fallbacks} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}

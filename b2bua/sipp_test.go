@@ -1,0 +1,128 @@
+package b2bua
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/diago"
+
+	"callgate/policy"
+)
+
+// runSipp runs one call of a scenario of testdata/sipp/b2bua against the
+// harness's B2BUA. sipp is a required test peer (Debian sip-tester,
+// installed by scripts/test-deps.sh): missing, the test fails.
+func runSipp(t *testing.T, h *harness, scenario string, subst map[string]string, keys ...string) {
+	t.Helper()
+	bin, err := exec.LookPath("sipp")
+	if err != nil {
+		t.Fatalf("sipp not found (apt-get install sip-tester): %v", err)
+	}
+	src, err := os.ReadFile(filepath.Join("..", "testdata", "sipp", "b2bua", scenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range subst {
+		src = bytes.ReplaceAll(src, []byte(k), []byte(v))
+	}
+	dir := t.TempDir()
+	scen := filepath.Join(dir, scenario)
+	if err := os.WriteFile(scen, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	errFile := filepath.Join(dir, "err.txt")
+	args := []string{"-sf", scen, "-m", "1", "-l", "1",
+		"-i", "127.0.0.1", "-p", strconv.Itoa(freePort(t)), "-mp", strconv.Itoa(freePort(t) &^ 1),
+		"-timeout", "40s", "-timeout_error", "-recv_timeout", "20s",
+		"-nostdin", "-nr", "-trace_err", "-error_file", errFile}
+	for i := 0; i+1 < len(keys); i += 2 {
+		args = append(args, "-key", keys[i], keys[i+1])
+	}
+	args = append(args, h.s.Addr())
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting sipp: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("sipp %s did not finish", scenario)
+	}
+	if err != nil {
+		e, _ := os.ReadFile(errFile)
+		t.Fatalf("sipp %s: %v\nerrors:\n%s\noutput:\n%s", scenario, err, e, out.String())
+	}
+}
+
+func freePort(t *testing.T) int {
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// answeringSubscriber answers and stays until the B2BUA hangs up.
+func answeringSubscriber(t *testing.T, h *harness) {
+	h.onSubscriber(func(d *diago.DialogServerSession) {
+		if pm := answerAndListen(t, d); pm != nil {
+			pm.speak(subscriberVoice)
+			<-d.Context().Done()
+		}
+	})
+}
+
+func sippKeys(tok string) []string {
+	return []string{"token", tok, "calling", nCaller.String(), "called", nSub.String()}
+}
+
+// PIN entry from sipp, keyed with sipp's own RFC 2833 captures.
+func TestSippPIN(t *testing.T) {
+	h := newHarness(t, nil, WithLogger(leakLogger()))
+	answeringSubscriber(t, h)
+	runSipp(t, h, "pin.xml", nil, sippKeys(h.token(policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7}))...)
+	steps := h.waitStep("end", "caller-hangup")
+	if got := stepString(steps); !strings.HasPrefix(got, "token=ok pin=right subscriber=ringing subscriber=answered bridge=connected") {
+		t.Errorf("steps %q", got)
+	}
+}
+
+func TestSippPINWrong(t *testing.T) {
+	h := newHarness(t, nil)
+	runSipp(t, h, "pin_wrong.xml", nil, sippKeys(h.token(policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7}))...)
+	steps := h.waitStep("end", "released")
+	if got := stepString(steps); got != "token=ok pin=wrong pin=wrong pin=wrong pin=failed end=released" {
+		t.Errorf("steps %q", got)
+	}
+}
+
+// The challenge from sipp: the digits of the first challenge of seed 42.
+func TestSippChallenge(t *testing.T) {
+	h := newHarness(t, nil)
+	answeringSubscriber(t, h)
+	rng := challengeRNG(42)
+	subst := map[string]string{}
+	for i := 1; i <= 3; i++ {
+		subst["@D"+strconv.Itoa(i)+"@"] = strconv.Itoa(rng.IntN(10))
+	}
+	runSipp(t, h, "challenge.xml", subst, sippKeys(h.token(policy.Decision{Action: policy.ActionChallenge}))...)
+	steps := h.waitStep("end", "caller-hangup")
+	if got := stepString(steps); !strings.HasPrefix(got, "token=ok challenge=passed subscriber=ringing subscriber=answered bridge=connected") {
+		t.Errorf("steps %q", got)
+	}
+}

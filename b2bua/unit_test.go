@@ -1,0 +1,309 @@
+package b2bua
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/diago/audio"
+	"github.com/emiago/diago/media"
+)
+
+func TestParseOffer(t *testing.T) {
+	good := offerSDP(40000, "8 0 101", "a=rtpmap:101 telephone-event/8000")
+	o, err := parseOffer([]byte(good))
+	if err != nil || o.port != 40000 || o.addr.String() != "127.0.0.1" || o.direction != "sendrecv" || o.onHold() {
+		t.Fatalf("good offer: %+v %v", o, err)
+	}
+	for _, tc := range []struct {
+		name string
+		sdp  string
+		code int
+		hold bool
+	}{
+		{"dynamic PCMU", offerSDP(40000, "96", "a=rtpmap:96 PCMU/8000"), 0, false},
+		{"media-level c= and hold", "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\nc=IN IP4 10.0.0.2\r\na=inactive\r\n", 0, true},
+		{"RFC 2543 hold", strings.Replace(good, "c=IN IP4 127.0.0.1", "c=IN IP4 0.0.0.0", 1), 0, true},
+		{"session sendonly", strings.Replace(good, "t=0 0", "t=0 0\r\na=sendonly", 1), 0, true},
+		{"LF only", strings.ReplaceAll(good, "\r\n", "\n"), 0, false},
+		{"no v=", strings.TrimPrefix(good, "v=0\r\n"), 400, false},
+		{"no o=", strings.Replace(good, "o=- 1 1 IN IP4 127.0.0.1\r\n", "", 1), 400, false},
+		{"no c=", strings.Replace(good, "c=IN IP4 127.0.0.1\r\n", "", 1), 400, false},
+		{"IP6 tag, IP4 address", strings.Replace(good, "c=IN IP4 127.0.0.1", "c=IN IP6 127.0.0.1", 1), 400, false},
+		{"multicast", strings.Replace(good, "c=IN IP4 127.0.0.1", "c=IN IP4 239.1.1.1", 1), 488, false},
+		{"bad port", offerSDP(70000, "0"), 400, false},
+		{"bad payload type", offerSDP(4000, "0 x"), 400, false},
+		{"port 0", offerSDP(0, "0"), 488, false},
+		{"no audio", strings.Replace(good, "m=audio", "m=video", 1), 488, false},
+		{"second audio", good + "m=audio 4002 RTP/AVP 0\r\n", 488, false},
+		{"rejected video is fine", good + "m=video 0 RTP/AVP 96\r\n", 0, false},
+		{"G.729 only", offerSDP(4000, "18"), 488, false},
+		{"DTLS", strings.Replace(good, "RTP/AVP", "UDP/TLS/RTP/SAVP", 1), 488, false},
+		{"empty", "", 488, false},
+		{"huge", strings.Repeat("a=x\r\n", 5000), 400, false},
+	} {
+		o, err := parseOffer([]byte(tc.sdp))
+		code := 0
+		if err != nil {
+			code = err.code
+			if err.reason == "" {
+				t.Errorf("%s: no reason phrase", tc.name)
+			}
+		}
+		if code != tc.code {
+			t.Errorf("%s: code %d (%v), want %d", tc.name, code, err, tc.code)
+		}
+		if code == 0 && o.onHold() != tc.hold {
+			t.Errorf("%s: hold %v", tc.name, o.onHold())
+		}
+	}
+}
+
+// FuzzParseOffer: any body gets an offer or a 400/488 with a reason; what
+// is accepted is safe for diago's SDP reader (which indexes fields
+// without checking them).
+func FuzzParseOffer(f *testing.F) {
+	f.Add([]byte(offerSDP(40000, "0 8 101", "a=rtpmap:101 telephone-event/8000", "a=sendonly")))
+	f.Add([]byte("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\nc=IN IP4\r\nm=audio 1 RTP/AVP 0\r\n"))
+	f.Add([]byte("v=0\no=a b c d e f\nm=audio 5/2 RTP/AVP 0\nc=IN IP6 ::1\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		o, err := parseOffer(b)
+		if err != nil {
+			if (err.code != 400 && err.code != 488) || err.reason == "" {
+				t.Fatalf("refusal %d %q", err.code, err.reason)
+			}
+			return
+		}
+		if !o.g711 || o.port <= 0 || !o.addr.IsValid() {
+			t.Fatalf("accepted offer %+v", o)
+		}
+		// What parseOffer accepts, diago's reader must take without
+		// panicking (an error is fine).
+		ms := &media.MediaSession{Codecs: []media.Codec{media.CodecAudioUlaw, media.CodecAudioAlaw, media.CodecTelephoneEvent8000}, Mode: "sendrecv"}
+		_ = ms.RemoteSDP(b, false)
+	})
+}
+
+func TestParseDTMFInfo(t *testing.T) {
+	for _, tc := range []struct {
+		ct, body string
+		want     rune
+		ok       bool
+	}{
+		{"application/dtmf-relay", "Signal=5\r\nDuration=160\r\n", '5', true},
+		{"application/dtmf-relay", "Signal= #\r\nDuration=100", '#', true},
+		{"Application/DTMF-Relay; charset=x", "signal=11\nduration=160", '#', true},
+		{"application/dtmf-relay", "Signal=10", '*', true},
+		{"application/dtmf-relay", "Signal=b", 'B', true},
+		{"application/dtmf", "7", '7', true},
+		{"application/dtmf", " * \r\n", '*', true},
+		{"application/dtmf-relay", "Duration=160", 0, false},
+		{"application/dtmf-relay", "Signal=55", 0, false},
+		{"application/dtmf", "12345", 0, false},
+		{"text/plain", "Signal=5", 0, false},
+	} {
+		got, err := parseDTMFInfo(tc.ct, []byte(tc.body))
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("%s %q: %q %v", tc.ct, tc.body, got, err)
+		}
+	}
+}
+
+func FuzzParseDTMFInfo(f *testing.F) {
+	f.Add("application/dtmf-relay", []byte("Signal=5\r\nDuration=160\r\n"))
+	f.Add("application/dtmf", []byte("#"))
+	f.Fuzz(func(t *testing.T, ct string, body []byte) {
+		d, err := parseDTMFInfo(ct, body)
+		if err == nil && !strings.ContainsRune("0123456789*#ABCD", d) {
+			t.Fatalf("digit %q", d)
+		}
+	})
+}
+
+func TestConfigValidate(t *testing.T) {
+	base := Config{UDP: "127.0.0.1:5070", ContinueRoute: "sip:{called}@gw.example"}
+	if c := base.Defaults(); c.Validate() != nil {
+		t.Fatalf("valid config refused: %v", c.Validate())
+	}
+	for name, mod := range map[string]func(*Config){
+		"no listener":       func(c *Config) { c.UDP = "" },
+		"host name":         func(c *Config) { c.UDP = "localhost:5070" },
+		"unspecified":       func(c *Config) { c.UDP = "0.0.0.0:5070" },
+		"bad advertise":     func(c *Config) { c.Advertise = "example.com" },
+		"odd RTP port":      func(c *Config) { c.RTPPortMin, c.RTPPortMax = 20001, 20100 },
+		"tiny RTP range":    func(c *Config) { c.RTPPortMin, c.RTPPortMax = 20000, 20001 },
+		"no continue route": func(c *Config) { c.ContinueRoute = "" },
+		"bad route":         func(c *Config) { c.ContinueRoute = "sip:{callee}@x" },
+		"bad vm route":      func(c *Config) { c.VoicemailRoute = "http://x" },
+		"not for us 500":    func(c *Config) { c.NotForUs = 500 },
+		"reject mode":       func(c *Config) { c.RejectMode = "loud" },
+		"announcement 0":    func(c *Config) { c.Announcements = map[uint32]string{0: "x.wav"} },
+		"PIN digits":        func(c *Config) { c.PINMaxDigits = 40 },
+		"name silence":      func(c *Config) { c.NameSilence = time.Minute },
+		"RTP timeout":       func(c *Config) { c.RTPTimeout = 10 * time.Millisecond },
+		"retry after":       func(c *Config) { c.RetryAfter = time.Millisecond },
+	} {
+		c := base
+		mod(&c)
+		c = c.Defaults()
+		if err := c.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		} else if !strings.HasPrefix(err.Error(), "b2bua: ") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	c := base
+	c.UDP, c.Advertise = "0.0.0.0:5070", "192.0.2.10"
+	if c = c.Defaults(); c.Validate() != nil {
+		t.Errorf("0.0.0.0 with Advertise: %v", c.Validate())
+	}
+}
+
+// The committed default prompts are exactly the list, each 8 kHz mono
+// 16-bit PCM, and the built-in set loads.
+func TestPromptSetMatchesList(t *testing.T) {
+	names := PromptNames()
+	if len(names) < 20 {
+		t.Fatalf("%d prompts in prompts.txt", len(names))
+	}
+	files, err := filepath.Glob("prompts/en/*.wav")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var have []string
+	for _, f := range files {
+		have = append(have, strings.TrimSuffix(filepath.Base(f), ".wav"))
+	}
+	if strings.Join(have, " ") != strings.Join(names, " ") {
+		t.Errorf("committed prompts %v\nlisted %v", have, names)
+	}
+	ps, err := loadPrompts("", map[uint32]string{101: "announcement_101.wav"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if len(ps.p[n]) < 8000 && !strings.HasPrefix(n, "digit_") || len(ps.p[n])%frameBytes != 0 {
+			t.Errorf("prompt %s: %d bytes", n, len(ps.p[n]))
+		}
+	}
+}
+
+// scripts/prompts.sh makes the listed set (espeak-ng and sox must be
+// installed: scripts/test-deps.sh).
+func TestPromptScript(t *testing.T) {
+	for _, tool := range []string{"espeak-ng", "sox"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s missing (scripts/test-deps.sh installs it): %v", tool, err)
+		}
+	}
+	dir := t.TempDir()
+	list, err := os.ReadFile("prompts/en/prompts.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two prompts are enough to check the script's output format.
+	var short []string
+	for _, l := range strings.Split(string(list), "\n") {
+		if strings.HasPrefix(l, "digit_1\t") || strings.HasPrefix(l, "name_record\t") {
+			short = append(short, l)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "prompts.txt"), []byte(strings.Join(short, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("../scripts/prompts.sh", dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("prompts.sh: %v\n%s", err, out)
+	}
+	for _, n := range []string{"digit_1", "name_record"} {
+		pcm, err := readWAV(os.DirFS(dir), n+".wav")
+		if err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
+		if len(pcm) < 1600 {
+			t.Errorf("%s: %d bytes", n, len(pcm))
+		}
+	}
+}
+
+// A missing or unreadable prompt or announcement is a start-up error that
+// names the file.
+func TestPromptErrorsNameTheFile(t *testing.T) {
+	dir := t.TempDir()
+	writeTestPrompts(t, dir)
+	if err := os.Remove(filepath.Join(dir, "screen_menu.wav")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pin_wrong.wav"), []byte("RIFF junk"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{UDP: "127.0.0.1:0", ContinueRoute: "sip:{called}@gw.example", PromptDir: dir,
+		Announcements: map[uint32]string{102: "missing_102.wav"}}
+	_, err := New(cfg)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{filepath.Join(dir, "screen_menu.wav"), filepath.Join(dir, "pin_wrong.wav"), filepath.Join(dir, "missing_102.wav")} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %s: %v", want, err)
+		}
+	}
+	// 16 kHz is refused with the fix.
+	var b bytes.Buffer
+	w := wavBytes(tonePCM(440, 100*time.Millisecond, 0))
+	w[24], w[25] = 0x80, 0x3e // 16000 Hz
+	b.Write(w)
+	if err := os.WriteFile(filepath.Join(dir, "screen_menu.wav"), b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readWAV(os.DirFS(dir), "screen_menu.wav"); err == nil || !strings.Contains(err.Error(), "sox") {
+		t.Errorf("16 kHz prompt: %v", err)
+	}
+}
+
+// The name recorder keeps speech, ends on silence after speech or at the
+// maximum, and keeps nothing when nobody spoke.
+func TestNameRecorder(t *testing.T) {
+	enc := func(pcm []byte) [][]byte {
+		var frames [][]byte
+		for i := 0; i+320 <= len(pcm); i += 320 {
+			f := make([]byte, 160)
+			_, _ = audio.EncodeUlawTo(f, pcm[i:i+320])
+			frames = append(frames, f)
+		}
+		return frames
+	}
+	silence := make([]byte, 320*50) // 1 s
+	speech := tonePCM(300, 600*time.Millisecond, 0)
+
+	r := newNameRecorder("PCMU", 5*time.Second, 300*time.Millisecond)
+	for _, f := range enc(append(append(append([]byte{}, silence[:320*10]...), speech...), silence...)) {
+		r.write(f)
+	}
+	select {
+	case <-r.done:
+	default:
+		t.Fatal("recording did not end on silence after speech")
+	}
+	name := r.stop()
+	if d := time.Duration(len(name)/2) * time.Second / 8000; d < 700*time.Millisecond || d > time.Second {
+		t.Errorf("name of %s, want the 0.2 s before and 0.6 s of speech plus 0.2 s", d)
+	}
+
+	r = newNameRecorder("PCMU", time.Second, 300*time.Millisecond)
+	for _, f := range enc(silence) {
+		r.write(f)
+	}
+	select {
+	case <-r.done:
+	default:
+		t.Fatal("recording did not end at the maximum")
+	}
+	if name := r.stop(); name != nil {
+		t.Errorf("silence kept as a name: %d bytes", len(name))
+	}
+}

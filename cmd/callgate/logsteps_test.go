@@ -1,0 +1,56 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"callgate/e164"
+	"callgate/policy"
+	"callgate/policy/decisionlog"
+)
+
+// `log search` shows each record's treatment steps (added by the B2BUA)
+// under it, in text and in JSON.
+func TestLogSearchShowsSteps(t *testing.T) {
+	c := newCLI(t)
+	l, err := decisionlog.Open(filepath.Join(c.dir, decisionlog.FileName), decisionlog.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().Add(-time.Minute)
+	var d policy.Decision
+	d.Action = policy.ActionScreen
+	call := policy.Call{Calling: e164.MustParse("+17195551212"), Called: e164.MustParse("+13035550101"), Origin: policy.OriginSIP, Peer: "192.0.2.7:5060"}
+	r := decisionlog.NewRecord(at, &call, &d, time.Microsecond)
+	l.Record(r)
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.AddSteps(decisionlog.RefOf(&r),
+		decisionlog.Step{Time: at.Add(10 * time.Millisecond), Name: "token", Outcome: "ok"},
+		decisionlog.Step{Time: at.Add(4 * time.Second), Name: "screen", Outcome: "accept"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out := c.ok("log", "search", "--number", "+13035550101")
+	if !strings.Contains(out, "\n    +10.0ms token ok\n    +4s screen accept\n") {
+		t.Errorf("log search:\n%s", out)
+	}
+	js := c.ok("log", "search", "--number", "+13035550101", "--json")
+	var recs []struct {
+		Action string `json:"action"`
+		Steps  []struct {
+			Step    string `json:"step"`
+			Outcome string `json:"outcome"`
+		} `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(js), &recs); err != nil || len(recs) != 1 || recs[0].Action != "screen" ||
+		len(recs[0].Steps) != 2 || recs[0].Steps[1].Step != "screen" || recs[0].Steps[1].Outcome != "accept" {
+		t.Errorf("log search --json:\n%s", js)
+	}
+}

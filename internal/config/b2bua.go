@@ -1,0 +1,187 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// B2BUA is the SIP back-to-back user agent (package b2bua): where screen,
+// challenge, voicemail and Reject with Media are carried out, with media.
+// Calls reach it from the redirect tier's 302 (sip.screening_uri, with a
+// signed token; it verifies them with sip.token_keys) and from a TDM-to-SIP
+// gateway after the SCP's forwardCall (Request-URI = an egress route's
+// routing number, the subscriber in Diversion or History-Info).
+type B2BUA struct {
+	// Enabled starts the B2BUA.
+	Enabled bool `yaml:"enabled"`
+	// UDP and TCP are SIP listen addresses (IP:port); "" opens no listener
+	// of that kind. At least one must be set when enabled. RTP is bound to
+	// the same IP.
+	UDP string `yaml:"udp"`
+	TCP string `yaml:"tcp"`
+	// Advertise is the IP address put in Contact, Via and SDP: where
+	// peers send SIP and RTP. Required when listening on 0.0.0.0 or ::.
+	Advertise string `yaml:"advertise"`
+	// RTPPortMin and RTPPortMax bound the RTP/RTCP ports (RTP even, RTCP
+	// the next odd; two pairs per call while an outbound leg is up). 0 and
+	// 0 let the kernel choose.
+	RTPPortMin int `yaml:"rtp_port_min"`
+	RTPPortMax int `yaml:"rtp_port_max"`
+	// MaxSessions bounds the calls handled at once; beyond it, and when no
+	// RTP port is free, INVITEs get 503 with Retry-After: RetryAfter.
+	MaxSessions int           `yaml:"max_sessions"`
+	RetryAfter  time.Duration `yaml:"retry_after"`
+	// ContinueRoute is where the subscriber is called (a URI template with
+	// {called}, {calling}, {original}); it must not lead back into
+	// screening. "" = sip.continue_route.
+	ContinueRoute string `yaml:"continue_route"`
+	// VoicemailRoute is the template for voicemail targets given as
+	// numbers ({called} = the voicemail number); "" = continue_route.
+	VoicemailRoute string `yaml:"voicemail_route"`
+	// NotForUs answers INVITEs that are neither a screening-token call nor
+	// a gateway call: 404 or 403.
+	NotForUs int `yaml:"not_for_us"`
+	// RejectMode plays Reject with Media as "early" media (183, the
+	// announcement, 603) or after an "answer" (200, the announcement, BYE).
+	RejectMode string `yaml:"reject_mode"`
+	// PromptDir replaces the built-in English prompts with a directory of
+	// NAME.wav files (8 kHz mono 16-bit PCM; the names are those of
+	// b2bua/prompts/en/prompts.txt); "" = the built-in set. Relative to the
+	// configuration file's folder.
+	PromptDir string `yaml:"prompt_dir"`
+	// Announcements maps the store's announcement IDs to WAV files (in
+	// prompt_dir, or absolute). A missing or unreadable file stops
+	// start-up, naming it. An ID without an entry plays call_rejected.
+	// The keys are the IDs written as decimal numbers (YAML: 101: x.wav).
+	Announcements map[string]string `yaml:"announcements"`
+	// PINMaxDigits and PINTries: digits of an override PIN, and wrong PINs
+	// before the caller is released.
+	PINMaxDigits int `yaml:"pin_max_digits"`
+	PINTries     int `yaml:"pin_tries"`
+	// ChallengeDigits are read out; the caller has ChallengeTime to key
+	// them and ChallengeTries tries. ChallengeSeed 0 draws them from
+	// crypto/rand; another value makes a fixed sequence (tests, demos).
+	ChallengeDigits int           `yaml:"challenge_digits"`
+	ChallengeTime   time.Duration `yaml:"challenge_time"`
+	ChallengeTries  int           `yaml:"challenge_tries"`
+	ChallengeSeed   int64         `yaml:"challenge_seed"`
+	// NameMax bounds a recorded name; recording also ends on # and after
+	// NameSilence of silence following speech.
+	NameMax     time.Duration `yaml:"name_max"`
+	NameSilence time.Duration `yaml:"name_silence"`
+	// Timers: the decision budget of a gateway call; the wait for the
+	// first PIN digit and between digits; subscriber or voicemail ringing;
+	// the subscriber's 1/2/3 after the menu; RTP silence before a call is
+	// released.
+	DecideTimeout   time.Duration `yaml:"decide_timeout"`
+	PINFirstDigit   time.Duration `yaml:"pin_first_digit"`
+	DigitTimeout    time.Duration `yaml:"digit_timeout"`
+	RingTimeout     time.Duration `yaml:"ring_timeout"`
+	DecisionTimeout time.Duration `yaml:"decision_timeout"`
+	RTPTimeout      time.Duration `yaml:"rtp_timeout"`
+	// PINWorkers check PINs (bcrypt) off the call path; PINQueue checks
+	// may wait for them.
+	PINWorkers int `yaml:"pin_workers"`
+	PINQueue   int `yaml:"pin_queue"`
+}
+
+// DefaultB2BUA is the b2bua section's defaults: off; when enabled, on
+// 127.0.0.1:5070, the address sip.screening_uri points at by default.
+func DefaultB2BUA() B2BUA {
+	return B2BUA{
+		UDP:             "127.0.0.1:5070",
+		TCP:             "127.0.0.1:5070",
+		RTPPortMin:      16384,
+		RTPPortMax:      32767,
+		MaxSessions:     1000,
+		RetryAfter:      5 * time.Second,
+		NotForUs:        404,
+		RejectMode:      "early",
+		Announcements:   map[string]string{"101": "announcement_101.wav"},
+		PINMaxDigits:    8,
+		PINTries:        3,
+		ChallengeDigits: 3,
+		ChallengeTime:   10 * time.Second,
+		ChallengeTries:  3,
+		NameMax:         5 * time.Second,
+		NameSilence:     1500 * time.Millisecond,
+		DecideTimeout:   200 * time.Millisecond,
+		PINFirstDigit:   5 * time.Second,
+		DigitTimeout:    5 * time.Second,
+		RingTimeout:     30 * time.Second,
+		DecisionTimeout: 8 * time.Second,
+		RTPTimeout:      30 * time.Second,
+		PINWorkers:      2,
+		PINQueue:        64,
+	}
+}
+
+// validate checks the section's own values; the b2bua package checks the
+// rest when the daemon builds it (`config check` runs that too).
+func (b *B2BUA) validate() []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("b2bua.%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	for _, a := range []struct{ name, addr string }{{"udp", b.UDP}, {"tcp", b.TCP}} {
+		if a.addr != "" {
+			if err := checkAddr(a.addr); err != nil {
+				bad(a.name, "%v", err)
+			}
+		}
+	}
+	if b.Enabled && b.UDP == "" && b.TCP == "" {
+		bad("enabled", "the B2BUA is enabled but has no listener (set udp or tcp)")
+	}
+	for _, u := range []struct{ name, v string }{{"continue_route", b.ContinueRoute}, {"voicemail_route", b.VoicemailRoute}} {
+		if u.v != "" && !hasURIScheme(u.v) {
+			bad(u.name, "%q does not start with sip:, sips: or tel:", u.v)
+		}
+	}
+	if b.NotForUs != 404 && b.NotForUs != 403 {
+		bad("not_for_us", "%d is not 404 or 403", b.NotForUs)
+	}
+	if b.RejectMode != "early" && b.RejectMode != "answer" {
+		bad("reject_mode", "%q is not early or answer", b.RejectMode)
+	}
+	if (b.RTPPortMin == 0) != (b.RTPPortMax == 0) {
+		bad("rtp_port_min", "set both rtp_port_min and rtp_port_max, or neither")
+	}
+	for id, f := range b.Announcements {
+		if _, err := b.AnnouncementID(id); err != nil || strings.TrimSpace(f) == "" {
+			bad("announcements", "entry %q: %q (IDs are numbers from 1 and name a WAV file)", id, f)
+		}
+	}
+	for _, t := range []struct {
+		name string
+		v    time.Duration
+	}{{"retry_after", b.RetryAfter}, {"challenge_time", b.ChallengeTime}, {"name_max", b.NameMax}, {"name_silence", b.NameSilence},
+		{"decide_timeout", b.DecideTimeout}, {"pin_first_digit", b.PINFirstDigit}, {"digit_timeout", b.DigitTimeout},
+		{"ring_timeout", b.RingTimeout}, {"decision_timeout", b.DecisionTimeout}, {"rtp_timeout", b.RTPTimeout}} {
+		if t.v <= 0 {
+			bad(t.name, "%s is not positive", t.v)
+		}
+	}
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{"max_sessions", b.MaxSessions}, {"pin_max_digits", b.PINMaxDigits}, {"pin_tries", b.PINTries},
+		{"challenge_digits", b.ChallengeDigits}, {"challenge_tries", b.ChallengeTries}, {"pin_workers", b.PINWorkers}, {"pin_queue", b.PINQueue}} {
+		if n.v <= 0 {
+			bad(n.name, "%d is not positive", n.v)
+		}
+	}
+	return errs
+}
+
+// AnnouncementID parses a key of Announcements: an announcement ID (1 and
+// up, 32 bits).
+func (b *B2BUA) AnnouncementID(key string) (uint32, error) {
+	n, err := strconv.ParseUint(strings.TrimSpace(key), 10, 32)
+	if err != nil || n == 0 {
+		return 0, fmt.Errorf("announcement ID %q is not a number from 1 to 4294967295", key)
+	}
+	return uint32(n), nil
+}

@@ -1,0 +1,221 @@
+package sipcall
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+
+	"callgate/e164"
+	"callgate/policy"
+)
+
+// ErrNoCalled is returned when neither the Request-URI nor To names a
+// telephone number.
+var ErrNoCalled = errors.New("no telephone number in the Request-URI or To")
+
+// URI is the part of a URI the translation reads, as sipgo's URI parser
+// gives it: the scheme in lower case; for sip and sips the user (without a
+// password) and the host; for other schemes the scheme-specific part (Raw).
+type URI struct{ Scheme, User, Host, Raw string }
+
+// URIOf returns the URI view of a parsed sipgo URI.
+func URIOf(u *sip.Uri) URI { return URI{u.Scheme, u.User, u.Host, u.Raw()} }
+
+// HeaderKind names the headers the translation reads besides the mandatory
+// ones (and Require and Identity, which the SIP tiers read themselves).
+type HeaderKind uint8
+
+// Header kinds.
+const (
+	PAI         HeaderKind = iota + 1 // P-Asserted-Identity
+	Privacy                           // Privacy
+	Diversion                         // Diversion
+	HistoryInfo                       // History-Info
+	Require                           // Require (not read by the translation)
+	Identity                          // Identity, compact form "y" (RFC 8224; not read by the translation)
+)
+
+// KindOf classifies a header name (any case; only Identity has a compact
+// form, "y"), 0 when it is none of the kinds.
+func KindOf(name string) HeaderKind {
+	switch len(name) {
+	case 1:
+		if name[0]|0x20 == 'y' {
+			return Identity
+		}
+	case 8:
+		if strings.EqualFold(name, "Identity") {
+			return Identity
+		}
+	case 19:
+		if strings.EqualFold(name, "P-Asserted-Identity") {
+			return PAI
+		}
+	case 7:
+		if strings.EqualFold(name, "Privacy") {
+			return Privacy
+		}
+		if strings.EqualFold(name, "Require") {
+			return Require
+		}
+	case 9:
+		if strings.EqualFold(name, "Diversion") {
+			return Diversion
+		}
+	case 12:
+		if strings.EqualFold(name, "History-Info") {
+			return HistoryInfo
+		}
+	}
+	return 0
+}
+
+// Builder collects the values of one INVITE and turns them into a
+// policy.Call. Feed it the Request-URI, From, To and every header of the
+// kinds above in message order, then call Call. The zero Builder is ready;
+// it holds only strings of the request and allocates nothing.
+type Builder struct {
+	ruri, from, to URI
+	hasFrom, hasTo bool
+	fromDisplay    string
+
+	calling, original e164.Number
+	privacy           bool
+	divLast           string // the last (oldest) Diversion entry
+	hasDiv            bool
+	histFirst         string // the first History-Info entry
+	histN             int
+}
+
+// RequestURI sets the Request-URI.
+func (b *Builder) RequestURI(u URI) { b.ruri = u }
+
+// From sets the From display name and URI.
+func (b *Builder) From(display string, u URI) { b.from, b.fromDisplay, b.hasFrom = u, display, true }
+
+// To sets the To URI.
+func (b *Builder) To(u URI) { b.to, b.hasTo = u, true }
+
+// Header adds one header value of kind k; values of other kinds are ignored.
+func (b *Builder) Header(k HeaderKind, value string) {
+	switch k {
+	case PAI:
+		if b.calling == 0 {
+			b.calling = firstNumber(value)
+		}
+	case Privacy:
+		if privacyRequested(value) {
+			b.privacy = true
+		}
+	case Diversion:
+		b.divLast = lastEntry(value) // the last header's oldest entry
+		b.hasDiv = true
+	case HistoryInfo:
+		rest := value
+		for len(rest) > 0 {
+			var e string
+			e, rest = nextEntry(rest)
+			if e == "" {
+				continue
+			}
+			b.histN++
+			if b.histFirst == "" {
+				b.histFirst = e
+			}
+		}
+	}
+}
+
+// Call returns the call as the engine sees it, with Origin SIP and Peer
+// peer (the transport source, for logs). The error is non-nil only when
+// there is no usable called number (ErrNoCalled); the call is still
+// returned.
+func (b *Builder) Call(peer string) (policy.Call, error) {
+	c := policy.Call{Origin: policy.OriginSIP, Peer: peer, Calling: b.calling}
+	privacy := b.privacy
+	if b.hasFrom {
+		anon := isAnonymous(b.fromDisplay, &b.from)
+		if anon {
+			privacy = true
+		}
+		if c.Calling == 0 && !anon {
+			c.Calling = uriNumber(&b.from)
+		}
+	}
+	switch {
+	case privacy:
+		c.Presentation = policy.PresentationRestricted
+	case c.Calling == 0:
+		c.Presentation = policy.PresentationUnavailable
+	}
+
+	c.Called = uriNumber(&b.ruri)
+	if c.Called == 0 && b.hasTo {
+		c.Called = uriNumber(&b.to)
+	}
+	if b.hasDiv {
+		c.OriginalCalled = EntryNumber(b.divLast)
+	}
+	if c.OriginalCalled == 0 && b.histN > 1 {
+		c.OriginalCalled = EntryNumber(b.histFirst)
+	}
+	if c.OriginalCalled == c.Called {
+		c.OriginalCalled = 0
+	}
+	if c.Called == 0 {
+		return c, ErrNoCalled
+	}
+	return c, nil
+}
+
+// FromRequest translates an INVITE parsed by sipgo into the call the
+// decision engine sees; peer is the transport source address ("ip:port").
+// See the package documentation for the rules; the error is ErrNoCalled or
+// nil.
+func FromRequest(req *sip.Request, peer string) (policy.Call, error) {
+	var b Builder
+	b.RequestURI(URIOf(&req.Recipient))
+	for _, h := range req.Headers() {
+		if k := KindOf(h.Name()); k != 0 {
+			b.Header(k, h.Value())
+		}
+	}
+	if f := req.From(); f != nil {
+		b.From(f.DisplayName, URIOf(&f.Address))
+	}
+	if t := req.To(); t != nil {
+		b.To(URIOf(&t.Address))
+	}
+	return b.Call(peer)
+}
+
+// isAnonymous recognises the anonymous From of RFC 3323 §4.1.1.3 and the
+// forms seen in the field.
+func isAnonymous(display string, u *URI) bool {
+	if strings.EqualFold(display, "anonymous") {
+		return true
+	}
+	if strings.EqualFold(u.User, "anonymous") {
+		return true
+	}
+	return strings.EqualFold(u.Host, "anonymous.invalid")
+}
+
+// privacyRequested reports whether a Privacy header value (RFC 3323 §4.2,
+// RFC 3325 §9.3: priv-value *(";" priv-value)) withholds the identity.
+func privacyRequested(v string) bool {
+	for len(v) > 0 {
+		var tok string
+		if i := strings.IndexAny(v, ";,"); i >= 0 {
+			tok, v = v[:i], v[i+1:]
+		} else {
+			tok, v = v, ""
+		}
+		tok = strings.TrimSpace(tok)
+		if strings.EqualFold(tok, "id") || strings.EqualFold(tok, "header") || strings.EqualFold(tok, "user") {
+			return true
+		}
+	}
+	return false
+}
