@@ -46,6 +46,7 @@ type Config struct {
 	Reputation  Reputation  `yaml:"reputation"` // signals.go
 	Fraud       Fraud       `yaml:"fraud"`      // fraud.go
 	API         API         `yaml:"api"`        // api.go: the management API
+	Cluster     Cluster     `yaml:"cluster"`    // cluster.go
 }
 
 // Log configures the process log (log/slog, written to standard error).
@@ -365,8 +366,9 @@ func Default() Config {
 			ServerName:    "callgate",
 			Stir:          SIPStir{Freshness: 60 * time.Second, Skew: 5 * time.Second},
 		},
-		Fraud: defaultFraud(),
-		API:   defaultAPI(),
+		Fraud:   defaultFraud(),
+		API:     defaultAPI(),
+		Cluster: DefaultCluster(),
 		SCP: SCP{
 			Enabled:           true,
 			Transport:         "tcp",

@@ -152,6 +152,7 @@ reputation:
   breaker_failures: -1
   breaker_open: 3s
   actions: {low: continue, medium: challenge, high: block, exempt: allow, unknown: screen}
+cluster: {name: scp-east-1, peers: ["http://10.0.0.2:9464"]}
 `
 	c, err := Parse([]byte(in), "full.yaml")
 	if err != nil {
@@ -192,8 +193,9 @@ reputation:
 			Budget: 10 * time.Millisecond, Reserve: 2 * time.Millisecond, FreshFor: 10 * time.Minute, StaleFor: time.Hour,
 			CacheSize: 100, MaxInFlight: 8, MaxWaiting: 2, BreakerFailures: -1, BreakerOpen: 3 * time.Second,
 			Actions: ReputationActions{Low: "continue", Medium: "challenge", High: "block", Exempt: "allow", Unknown: "screen"}},
-		Fraud: defaultFraud(), // fraud_test.go parses the section
-		API:   defaultAPI(),
+		Fraud:   defaultFraud(), // fraud_test.go parses the section
+		API:     defaultAPI(),
+		Cluster: Cluster{Name: "scp-east-1", Peers: []string{"http://10.0.0.2:9464"}},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("parsed\n%+v\nwant\n%+v", c, want)

@@ -413,6 +413,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateSignals()...)
 	errs = append(errs, c.Fraud.validate()...)
 	errs = append(errs, c.API.validate()...)
+	errs = append(errs, c.Cluster.validate()...)
 	return errors.Join(errs...)
 }
 
