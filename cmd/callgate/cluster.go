@@ -180,3 +180,18 @@ func sizeText(n int64) string {
 	}
 	return fmt.Sprintf("%d B", n)
 }
+
+// etcdOfflineError refuses to open the store file of a node on etcd
+// directly: that file is the node's replica, which its daemon keeps in
+// step with etcd; changed (or created) by an operator command it would
+// hold changes no other node ever sees.
+func etcdOfflineError(cfg *config.Config, seeding bool) error {
+	where := "no admin listener is configured (admin.listen)"
+	if cfg.Admin.Listen != "" {
+		where = "none answers at " + cfg.Admin.Listen + " (admin.listen)"
+	}
+	if seeding {
+		return fmt.Errorf("store.backend is etcd: callgate demo seeds a bbolt store only; provision a platform on etcd through a running node (callgate serve --config FILE, then provider create, subscriber create, import ... with the same --config)")
+	}
+	return fmt.Errorf("store.backend is etcd: operator commands are run by a node's daemon, and %s; start it (callgate serve --config FILE) and run the command with the same --config. %s is that node's replica of etcd, not a store to open directly", where, cfg.ReplicaPath())
+}

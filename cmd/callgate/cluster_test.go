@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -83,4 +86,23 @@ func TestClusterStatusCommand(t *testing.T) {
 	// No daemon: said so, exit 1.
 	a.stop()
 	cl.fails(1, "is 'callgate serve' running", "cluster", "status", "--config", a.cliCfg)
+}
+
+// Defect: with store.backend etcd and no daemon running, operator commands
+// opened the node's replica as a plain store, and `callgate demo` created
+// one there: changes no node would ever serve. Now they refuse and say
+// how to reach the platform.
+func TestEtcdOperatorCommandsNeedADaemon(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "node.yaml")
+	yaml := fmt.Sprintf("data_dir: %q\nadmin: {listen: %q}\nstore: {backend: etcd, etcd: {endpoints: [\"http://127.0.0.1:1\"]}}\n", dir, freePort(t))
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cl := &cli{t: t}
+	cl.fails(1, "operator commands are run by a node's daemon, and none answers at", "list", "show", "--owner", "dave", "--config", cfg)
+	cl.fails(1, "callgate demo seeds a bbolt store only", "demo", "--config", cfg)
+	if _, err := os.Stat(filepath.Join(dir, "callgate-replica.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a store file was created at the replica's path: %v", err)
+	}
 }

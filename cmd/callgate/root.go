@@ -225,6 +225,9 @@ func (e *env) openStore(readOnly bool) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Store.Backend == config.BackendEtcd {
+		return nil, etcdOfflineError(&cfg, e.createStore)
+	}
 	path := cfg.StorePath()
 	if !e.createStore {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
