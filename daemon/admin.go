@@ -9,6 +9,7 @@ import (
 )
 
 // adminMux serves the admin listener: /metrics, /healthz, /readyz, the
+// cluster's state (/cluster/node, /cluster/status: cluster.go), the
 // fraud monitor's CDR feed (POST /fraud/cdrs, fraud.go) and,
 // with admin.debug, the operator commands the CLI forwards (every command
 // on the store and the decision log, cli.go), `callgate capture`
@@ -20,6 +21,8 @@ func (d *Daemon) adminMux() *http.ServeMux {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /readyz", d.serveReady)
+	mux.HandleFunc("GET /cluster/node", d.serveNodeStatus)
+	mux.HandleFunc("GET /cluster/status", d.serveClusterStatus)
 	d.sig.mount(mux) // POST /api/v1/keys
 	d.mountFraud(mux)
 	if d.cfg.Admin.Debug {

@@ -33,7 +33,10 @@
 // last checkpoint), the decision log (flushed) and the store.
 //
 // The admin listener (admin.go) serves /metrics, /healthz, /readyz (each
-// tier's Ready and the other health sources) and, with admin.debug, the
+// tier's Ready and the other health sources), the cluster's state for
+// `callgate cluster status` (/cluster/node, /cluster/status: etcd's
+// members and every node of cluster.peers; cluster.go) and, with
+// admin.debug, the
 // operator commands the CLI forwards (cli.go), `callgate capture`
 // (capture.go) and Go's profiler.
 package daemon

@@ -1,9 +1,9 @@
 // Command callgate is the call-screening daemon (`callgate serve`, which
 // runs package daemon) and the operator's tool for its store: tenants,
 // lists, PINs, treatments, routes, CSV import and export, decision-log
-// search, one-off decisions and SCP captures. This package holds only the
-// command line: flags, output and the operator commands; the daemon's
-// composition and its tiers live in package daemon.
+// search, one-off decisions, SCP captures and the cluster's status. This
+// package holds only the command line: flags, output and the operator
+// commands; the daemon's composition and its tiers live in package daemon.
 //
 // While `callgate serve` runs it holds the store and the decision log
 // (bbolt allows one process per file), and every operator command is run

@@ -153,7 +153,7 @@ Without a daemon they work on the store file directly (data/callgate.db unless -
 		e.providerCmd(), e.subscriberCmd(), e.enterpriseCmd(),
 		e.listCmd(), e.pinCmd(), e.treatmentCmd(), e.routeCmd(),
 		e.importCmd(), e.exportCmd(), e.logCmd(), e.decideCmd(), e.captureCmd(),
-		e.stirCmd(), e.fraudCmd(), e.adminCmd(),
+		e.stirCmd(), e.fraudCmd(), e.adminCmd(), e.clusterCmd(),
 	)
 	return root
 }
@@ -224,6 +224,9 @@ func (e *env) openStore(readOnly bool) (*store.Store, error) {
 	cfg, err := e.loadConfig()
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Store.Backend == config.BackendEtcd {
+		return nil, etcdOfflineError(&cfg, e.createStore)
 	}
 	path := cfg.StorePath()
 	if !e.createStore {

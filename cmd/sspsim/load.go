@@ -55,6 +55,13 @@ fixed memory (1.6 % resolution). Latency is measured from the moment a query
 is handed to M3UA, so when the SCP cannot keep up and all --concurrency
 slots are busy the achieved rate drops below the target (see sendRate).
 
+With several --connect addresses (a mated pair of SCPs, or SCPs behind one
+point code) the switch keeps one association to each and load-shares its
+queries over them by SLS, as M3UA does; the summary then has a line per SCP:
+queries sent, answered, timed out, and lost in flight (waiting at an SCP, or
+on the way to it, when its association went down). When one SCP goes, the
+others take the traffic at once.
+
 It exits with status 1, saying why on standard error, when the run does not
 measure a working SCP: an association was lost during it (the SCP died or
 the network broke: calls then fail to be sent until it is back), errors
@@ -69,6 +76,10 @@ answered.`,
   sspsim load --rate 20000 --duration 30s \
       --mix 'name=known,weight=9,calling=+1719555xxxx,called=+1303555xxxx' \
       --mix 'name=anonymous,weight=1,calling=+17195551212,presentation=restricted,called=+1303555xxxx'
+
+  # A mated pair: one switch load-sharing over two SCPs, counted per SCP
+  sspsim load --connect 127.0.0.1:2905,127.0.0.1:2906 --rate 5000 --duration 30s \
+      --called-range +1303555xxxx --calling-range +1719555xxxx
 
   # Saturation: as fast as 512 outstanding queries allow, JSON summary
   sspsim load --rate 0 --concurrency 512 --duration 20s --called +13035550100 \
@@ -147,8 +158,12 @@ answered.`,
 func loadFailure(s *ssp.Summary, maxErrors float64) string {
 	switch {
 	case s.AssociationLosses > 0:
-		return fmt.Sprintf("the association to the SCP was lost %d time(s) during the run (the SCP died or the network broke): %d of %d calls could not be sent and %d timed out; the results do not measure a working SCP",
-			s.AssociationLosses, s.NotSent, s.Calls, s.Timeouts)
+		var lost int64
+		for _, p := range s.Peers {
+			lost += p.LostInFlight
+		}
+		return fmt.Sprintf("the association to the SCP was lost %d time(s) during the run (the SCP died or the network broke): %d of %d calls could not be sent, %d were lost in flight with the association and %d more timed out; the results do not measure a working SCP",
+			s.AssociationLosses, s.NotSent, s.Calls, lost, s.Timeouts-lost)
 	case s.Calls > 0 && float64(s.Errors)*100 > maxErrors*float64(s.Calls):
 		return fmt.Sprintf("%d errors in %d calls (%.2f %%), over --max-errors %g %% (see the errors in the summary)",
 			s.Errors, s.Calls, float64(s.Errors)*100/float64(s.Calls), maxErrors)
@@ -175,6 +190,18 @@ func writeSummary(w io.Writer, s *ssp.Summary) {
 		s.Calls, s.Sent, s.Answered, s.Gapped, s.Timeouts, s.Errors)
 	if s.AssociationLosses > 0 || s.NotSent > 0 {
 		fmt.Fprintf(w, "associations lost %d  calls not sent %d\n", s.AssociationLosses, s.NotSent)
+	}
+	if len(s.Peers) > 1 || s.AssociationLosses > 0 {
+		// A mated pair (several --connect), or an SCP lost: who answered
+		// what, and which queries went down with an association.
+		fmt.Fprintln(w, "per SCP:")
+		for _, p := range s.Peers {
+			fmt.Fprintf(w, "  %-21s sent %d  answered %d  timeouts %d  lost in flight %d", p.Address, p.Sent, p.Answered, p.Timeouts, p.LostInFlight)
+			if p.AssociationsEnded > 0 {
+				fmt.Fprintf(w, "  (association down %d time(s), %d queries waiting then)", p.AssociationsEnded, p.InFlightAtLoss)
+			}
+			fmt.Fprintln(w)
+		}
 	}
 	fmt.Fprintf(w, "send rate %.1f/s  answer rate %.1f/s\n", s.SendRate, s.AnswerRate)
 	l := s.Latency

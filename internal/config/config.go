@@ -47,6 +47,7 @@ type Config struct {
 	Fraud       Fraud       `yaml:"fraud"`      // fraud.go
 	API         API         `yaml:"api"`        // api.go: the management API
 	B2BUA       B2BUA       `yaml:"b2bua"`      // b2bua.go
+	Cluster     Cluster     `yaml:"cluster"`    // cluster.go
 }
 
 // Log configures the process log (log/slog, written to standard error).
@@ -366,8 +367,9 @@ func Default() Config {
 			ServerName:    "callgate",
 			Stir:          SIPStir{Freshness: 60 * time.Second, Skew: 5 * time.Second},
 		},
-		Fraud: defaultFraud(),
-		API:   defaultAPI(),
+		Fraud:   defaultFraud(),
+		API:     defaultAPI(),
+		Cluster: DefaultCluster(),
 		SCP: SCP{
 			Enabled:           true,
 			Transport:         "tcp",

@@ -183,6 +183,7 @@ b2bua:
   rtp_timeout: 20s
   pin_workers: 4
   pin_queue: 16
+cluster: {name: scp-east-1, peers: ["http://10.0.0.2:9464"]}
 `
 	c, err := Parse([]byte(in), "full.yaml")
 	if err != nil {
@@ -233,6 +234,7 @@ b2bua:
 			NameMax: 4 * time.Second, NameSilence: time.Second, DecideTimeout: 100 * time.Millisecond,
 			PINFirstDigit: 3 * time.Second, DigitTimeout: 2 * time.Second, RingTimeout: 20 * time.Second,
 			DecisionTimeout: 6 * time.Second, RTPTimeout: 20 * time.Second, PINWorkers: 4, PINQueue: 16},
+		Cluster: Cluster{Name: "scp-east-1", Peers: []string{"http://10.0.0.2:9464"}},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("parsed\n%+v\nwant\n%+v", c, want)

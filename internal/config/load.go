@@ -414,6 +414,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Fraud.validate()...)
 	errs = append(errs, c.API.validate()...)
 	errs = append(errs, c.B2BUA.validate()...)
+	errs = append(errs, c.Cluster.validate()...)
 	return errors.Join(errs...)
 }
 

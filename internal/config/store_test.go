@@ -58,3 +58,21 @@ func TestStorePathsRelativeToTheFile(t *testing.T) {
 		t.Errorf("defaults: replica %q backend %q", d.ReplicaPath(), d.Store.Backend)
 	}
 }
+
+// cluster.peers are base URLs of admin listeners; anything else is named.
+func TestClusterPeersValidated(t *testing.T) {
+	c := Default()
+	c.Cluster.Peers = []string{"http://10.0.0.2:9464", "10.0.0.3:9464", "http://10.0.0.4:9464/metrics", "https://b.example:9464/"}
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("bad peers accepted")
+	}
+	for _, want := range []string{`cluster.peers[1]: "10.0.0.3:9464" is not the base URL`, `cluster.peers[2]: "http://10.0.0.4:9464/metrics"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%v: does not say %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "peers[0]") || strings.Contains(err.Error(), "peers[3]") {
+		t.Errorf("good peers refused: %v", err)
+	}
+}

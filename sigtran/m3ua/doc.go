@@ -39,7 +39,9 @@
 // queued have reached the peers, Close ends the associations in order (ASP
 // Down; from the accepting side an unsolicited ASP Down Ack). A dialling
 // endpoint routes around an SG that announced the AS inactive or pending
-// (Endpoint.Send). Incoming DATA goes to
+// (Endpoint.Send, which load-shares over the active associations by SLS;
+// Endpoint.SendVia also names the association, for per-peer accounts).
+// Incoming DATA goes to
 // Config.Handler on the association's reader goroutine; Endpoint.Send and
 // Association.SendData queue outgoing DATA without blocking, on the data
 // stream chosen by SLS (1 + SLS mod (streams-1); stream 0 carries

@@ -417,6 +417,15 @@ func (e *Endpoint) shutdown() {
 // serves it, e.g. it drains), is passed over for the next one; answers
 // still arrive on it. It never blocks on the network.
 func (e *Endpoint) Send(pd ProtocolData) error {
+	_, err := e.SendVia(pd)
+	return err
+}
+
+// SendVia is Send that also says which association took pd (nil when
+// none did), for a caller that keeps its accounts per peer: a switch
+// load-sharing over a mated pair counts what each SCP answered and what
+// was lost with an association that went down.
+func (e *Endpoint) SendVia(pd ProtocolData) (*Association, error) {
 	act := *e.active.Load()
 	n := len(act)
 	first := 0
@@ -427,11 +436,18 @@ func (e *Endpoint) Send(pd ProtocolData) error {
 		// The list is republished just after a state change: skip an
 		// association that has left ASP-ACTIVE meanwhile.
 		if a := act[(first+k)%n]; a.State() == ASPStateActive && !a.asOut.Load() {
-			return a.SendData(pd)
+			err := a.SendData(pd)
+			if errors.Is(err, ErrNotActive) {
+				continue // it went down between the check and the queue
+			}
+			if err != nil {
+				return nil, err
+			}
+			return a, nil
 		}
 	}
 	e.stats.drop.Add(1)
-	return ErrNoActiveAssociation
+	return nil, ErrNoActiveAssociation
 }
 
 // Available reports whether point code pc is reachable according to the

@@ -149,13 +149,14 @@ type counters struct {
 // Client is a simulated switch connected to an SCP. It is safe for
 // concurrent use: many goroutines may call TerminationAttempt at once.
 type Client struct {
-	cfg  Config
-	ep   *m3ua.Endpoint
-	tx   *tcap.Transactions
-	peer tcap.PeerKey
-	pend *pendingTable
-	gaps *GapTable
-	ni   uint8
+	cfg   Config
+	ep    *m3ua.Endpoint
+	tx    *tcap.Transactions
+	peer  tcap.PeerKey
+	pend  *pendingTable
+	gaps  *GapTable
+	peers *peerTable
+	ni    uint8
 
 	called, calling sccp.Address // SCP's and ours
 
@@ -190,6 +191,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		cfg:     cfg,
 		pend:    newPendingTable(),
 		gaps:    NewGapTable(),
+		peers:   newPeerTable(),
 		peer:    tcap.PeerKey(cfg.DPC)<<8 | tcap.PeerKey(cfg.SCPSSN),
 		called:  sccp.NewSSNAddress(cfg.DPC, cfg.SCPSSN),
 		calling: sccp.NewSSNAddress(cfg.OPC, cfg.SSN),
@@ -312,6 +314,10 @@ func (c *Client) Gaps() *GapTable { return c.gaps }
 // Outstanding returns the number of calls waiting for an answer.
 func (c *Client) Outstanding() int { return c.pend.len() }
 
+// Peers returns the counts per SCP (remote address), in the order the
+// SCPs were first used.
+func (c *Client) Peers() []PeerStats { return c.peers.snapshot() }
+
 // Stats returns the Client's counters.
 func (c *Client) Stats() Stats {
 	s := &c.st
@@ -403,11 +409,13 @@ func (c *Client) query(ctx context.Context, op ain.OpCode, params []byte, bp *[]
 	pd := m3ua.ProtocolData{OPC: uint32(c.cfg.OPC), DPC: uint32(c.cfg.DPC), SI: m3ua.SISCCP, NI: c.ni, SLS: sls(id), Data: out}
 	cl.sent = time.Now()
 	c.pend.put(cl)
-	if err := c.send(pd, cl.sent); err != nil {
+	acct, err := c.send(pd, cl.sent)
+	if err != nil {
 		c.pend.take(id)
 		c.tx.End(id)
 		return Answer{}, err
 	}
+	cl.acct.Store(acct)
 
 	timeout := c.cfg.Timeout
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
@@ -422,6 +430,9 @@ func (c *Client) query(ctx context.Context, op ain.OpCode, params []byte, bp *[]
 		if c.pend.take(id) != nil {
 			c.tx.End(id)
 			c.st.timeouts.Add(1)
+			if a := cl.acct.Load(); a != nil {
+				a.onTimeout()
+			}
 			return Answer{Operation: OutcomeTimeout, TID: id.TID().String(), Params: []ain.Field{}}, ErrTimeout
 		}
 		r = <-cl.ch // the answer won the race
@@ -435,14 +446,18 @@ func (c *Client) query(ctx context.Context, op ain.OpCode, params []byte, bp *[]
 	return c.finish(cl, &r)
 }
 
-// send hands a query to M3UA and records it.
-func (c *Client) send(pd m3ua.ProtocolData, at time.Time) error {
-	if err := c.ep.Send(pd); err != nil {
+// send hands a query to M3UA and records it, also in the account of the
+// association M3UA chose.
+func (c *Client) send(pd m3ua.ProtocolData, at time.Time) (*assocAcct, error) {
+	as, err := c.ep.SendVia(pd)
+	if err != nil {
 		c.st.sendErr.Add(1)
-		return fmt.Errorf("ssp: sending the query: %w", err)
+		return nil, fmt.Errorf("ssp: sending the query: %w", err)
 	}
 	c.st.sent.Add(1)
-	return nil
+	a := c.peers.of(as)
+	a.onSent()
+	return a, nil
 }
 
 // tap returns the M3UA tap that records every message of the association
@@ -520,6 +535,7 @@ func (c *Client) onData(as *m3ua.Association, d *m3ua.Data) {
 		c.st.late.Add(1)
 		return
 	}
+	c.peers.of(as).onAnswered()
 	if !v.Ended {
 		// A Conversation (e.g. sendToResource waiting for resourceClear):
 		// this simulator reports it and ends the dialogue on its side.

@@ -23,6 +23,11 @@
 // but answered locally with Operation "gapped" (the switch would give it its
 // default routing).
 //
+// With several Connect addresses (a mated pair of SCPs) the Client keeps
+// one association to each and M3UA load-shares the queries over them by
+// SLS; Peers counts, per SCP, what was sent, answered, timed out and lost
+// in flight with an association that went down.
+//
 // Load (see Run) drives the same Client open-loop at a target rate with a
 // bounded number of outstanding queries, from pre-encoded message templates
 // whose transaction IDs and digits are patched in place, and reports a

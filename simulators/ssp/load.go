@@ -77,13 +77,17 @@ type Summary struct {
 	// AssociationLosses counts the associations lost during the run
 	// without an orderly ASP Down (the SCP died, the network broke): the
 	// results then do not measure a working SCP.
-	AssociationLosses uint64           `json:"associationLosses"`
-	SendRate          float64          `json:"sendRate"`
-	AnswerRate        float64          `json:"answerRate"`
-	Latency           hist.Summary     `json:"latency"`
-	Operations        map[string]int64 `json:"operations"`
-	ErrorSamples      []string         `json:"errorSamples,omitempty"`
-	ACG               []GapControl     `json:"acgControls,omitempty"`
+	AssociationLosses uint64 `json:"associationLosses"`
+	// Peers are the run's counts per SCP (several with a mated pair):
+	// what each was sent and answered, and the queries lost in flight
+	// with an association that went down.
+	Peers        []PeerStats      `json:"peers"`
+	SendRate     float64          `json:"sendRate"`
+	AnswerRate   float64          `json:"answerRate"`
+	Latency      hist.Summary     `json:"latency"`
+	Operations   map[string]int64 `json:"operations"`
+	ErrorSamples []string         `json:"errorSamples,omitempty"`
+	ACG          []GapControl     `json:"acgControls,omitempty"`
 	// Histogram is the latency distribution (for plots).
 	Histogram *hist.Snapshot `json:"-"`
 }
@@ -351,6 +355,9 @@ func (r *loadRun) sweepSlots(now time.Time) {
 			r.c.tx.End(id)
 			r.timeouts.Add(1)
 			r.c.st.timeouts.Add(1)
+			if a := r.slots[i].call.acct.Load(); a != nil {
+				a.onTimeout()
+			}
 			r.release(int32(i))
 		}
 	}
@@ -407,6 +414,7 @@ func (c *Client) Load(ctx context.Context, cfg LoadConfig) (*Summary, error) {
 	}
 	r.start = time.Now()
 	lossesBefore := c.ep.Stats().Losses
+	peersBefore := c.peers.snapshot()
 
 	stop := make(chan struct{})
 	var bg sync.WaitGroup
@@ -452,7 +460,8 @@ func (c *Client) Load(ctx context.Context, cfg LoadConfig) (*Summary, error) {
 		Calls: r.calls.Load(), Sent: r.sent.Load(), Answered: r.answered.Load(), Gapped: r.gapped.Load(),
 		Timeouts: r.timeouts.Load(), Errors: r.errs.Load(), Latency: snap.Summary(), Histogram: snap,
 		Operations: map[string]int64{}, ErrorSamples: r.errSamples, ACG: c.gaps.Controls(time.Now()),
-		NotSent: r.notSent.Load(), AssociationLosses: c.ep.Stats().Losses - lossesBefore}
+		NotSent: r.notSent.Load(), AssociationLosses: c.ep.Stats().Losses - lossesBefore,
+		Peers: peerDelta(peersBefore, c.peers.snapshot())}
 	if sec := sent.Seconds(); sec > 0 {
 		s.SendRate = float64(s.Sent) / sec
 		s.AnswerRate = float64(s.Answered) / sec
@@ -613,7 +622,9 @@ func (r *loadRun) generate(ctx context.Context, tmpls []*template, wheel []int32
 		sl.state.Store(uint64(id)<<32 | uint64(sent.Sub(r.start).Milliseconds()+1))
 		c.pend.put(&sl.call)
 		pd.SLS, pd.Data = sls(id), buf
-		if err := c.send(pd, sent); err != nil {
+		sl.call.acct.Store(nil)
+		acct, err := c.send(pd, sent)
+		if err != nil {
 			if c.pend.take(id) != nil {
 				c.tx.End(id)
 				r.notSent.Add(1)
@@ -622,6 +633,7 @@ func (r *loadRun) generate(ctx context.Context, tmpls []*template, wheel []int32
 			}
 			continue
 		}
+		sl.call.acct.Store(acct)
 		r.sent.Add(1)
 	}
 }

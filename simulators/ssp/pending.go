@@ -2,6 +2,7 @@ package ssp
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"callgate/sigtran/tcap"
@@ -15,6 +16,9 @@ type call struct {
 	ch   chan reply
 	run  *loadRun
 	slot int32
+	// acct is the association the query went out on, once sent (for the
+	// per-SCP accounts; set after the send, so read atomically).
+	acct atomic.Pointer[assocAcct]
 }
 
 // reply is what the reader hands a synchronous caller: a private copy of

@@ -234,6 +234,25 @@ func buildLarge(path string, subscribers, perSub int) error {
 		return err
 	}
 	defer s.Close()
+	if err := PopulateLarge(s, subscribers, perSub); err != nil {
+		return err
+	}
+	if err := s.Close(); err != nil {
+		return err
+	}
+	if f, err := os.Open(tmp); err == nil {
+		f.Sync()
+		f.Close()
+	}
+	return os.Rename(tmp, path)
+}
+
+// PopulateLarge writes Large's content into s (empty, on any backend):
+// the default route, provider LargeProvider and its subscribers with their
+// Blocked and VIP rows, and the provider-wide Blocked list, with the bulk
+// loader. bench/cluster loads the same data set into bbolt and into etcd
+// with it.
+func PopulateLarge(s *store.Store, subscribers, perSub int) error {
 	if _, err := s.SetRoute(store.Operator, store.RouteSpec{Name: Route, RoutingNumber: RoutingNumber, SIPURI: RouteURI}); err != nil {
 		return err
 	}
@@ -246,7 +265,7 @@ func buildLarge(path string, subscribers, perSub int) error {
 	if err := s.AllocateNumbers(store.Operator, LargeProvider, store.Range{First: LargeSubscriberNumber(0), Last: LargeSubscriberNumber(subscribers - 1)}); err != nil {
 		return err
 	}
-	err = s.BulkLoad(func(l *store.BulkLoader) error {
+	return s.BulkLoad(func(l *store.BulkLoader) error {
 		blocked := make([]e164.Number, perSub)
 		for i := range subscribers {
 			name := fmt.Sprintf("sub%07d", i)
@@ -270,15 +289,4 @@ func buildLarge(path string, subscribers, perSub int) error {
 		}
 		return l.AddEntries(store.ProviderPrefix+LargeProvider, store.ListBlocked, pb, "")
 	})
-	if err != nil {
-		return err
-	}
-	if err := s.Close(); err != nil {
-		return err
-	}
-	if f, err := os.Open(tmp); err == nil {
-		f.Sync()
-		f.Close()
-	}
-	return os.Rename(tmp, path)
 }

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"callgate/daemon"
+	"callgate/store/etcdkv/etcdtest"
+)
+
+// etcdServeYAML is serve's configuration of one node on etcd.
+func etcdServeYAML(c *etcdtest.Cluster, name string, peers ...string) string {
+	q := func(list []string) string {
+		var out []string
+		for _, s := range list {
+			out = append(out, fmt.Sprintf("%q", s))
+		}
+		return "[" + strings.Join(out, ", ") + "]"
+	}
+	return fmt.Sprintf(`
+admin: {listen: "127.0.0.1:0"}
+shutdown_timeout: 5s
+decision_log: {no_sync: true}
+sip: {udp: "127.0.0.1:0", tcp: ""}
+scp: {listen: ["127.0.0.1:0"]}
+store: {backend: etcd, etcd: {endpoints: %s, stale_after: 500ms, request_timeout: 1s}}
+cluster: {name: %s, peers: %s}
+`, q(c.Endpoints()), name, q(peers))
+}
+
+// callgate cluster status asks the local daemon: etcd's members, this node
+// and its peer, in text and JSON; exit 0 while all is well, 1 with the
+// problems listed once etcd is gone (both nodes then stale).
+func TestClusterStatusCommand(t *testing.T) {
+	c := etcdtest.Start(t, 3)
+	b := startDaemonWith(t, t.TempDir(), etcdServeYAML(c, "node-b"), "")
+	a := startDaemonWith(t, t.TempDir(), etcdServeYAML(c, "node-a", "http://"+b.d.AdminAddr()), "")
+	cl := &cli{t: t}
+
+	out := cl.ok("cluster", "status", "--config", a.cliCfg)
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^3 members, revision \d+$`),
+		regexp.MustCompile(`(?m)^MEMBER\s+ID\s+CLIENT URL\s+STATUS\s+LEADER`),
+		regexp.MustCompile(`(?m)^m1\s+[0-9a-f]{16}\s+http://127\.0\.0\.1:\d+\s+ok\s+(yes|no)\s+3\.`),
+		regexp.MustCompile(`(?m)^node-a \(this\)\s+http://` + regexp.QuoteMeta(a.d.AdminAddr()) + `\s+yes\s+fresh\s+\d+\s+\d+\s+`),
+		regexp.MustCompile(`(?m)^node-b\s+http://` + regexp.QuoteMeta(b.d.AdminAddr()) + `\s+yes\s+fresh\s+\d+\s+\d+\s+`),
+	} {
+		if !want.MatchString(out) {
+			t.Errorf("cluster status does not match %s:\n%s", want, out)
+		}
+	}
+	t.Logf("callgate cluster status:\n%s", out)
+	if strings.Contains(out, "problems") {
+		t.Errorf("problems with everything up:\n%s", out)
+	}
+	var s daemon.ClusterStatus
+	jsonOf(t, cl.ok("cluster", "status", "--json", "--config", a.cliCfg), &s)
+	if s.Backend != "etcd" || len(s.Members) != 3 || len(s.Nodes) != 2 || s.Nodes[1].Name != "node-b" || s.Nodes[1].Replica == nil {
+		t.Fatalf("--json: %+v", s)
+	}
+
+	c.Stop()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r := cl.run("cluster", "status", "--config", a.cliCfg)
+		if r.code == 1 && strings.Count(r.out, "  stale  ") == 2 {
+			for _, want := range []string{"members: unknown", "problems:", "node node-a: replica stale", "node node-b: replica stale"} {
+				if !strings.Contains(r.out, want) {
+					t.Errorf("etcd down: the status does not say %q:\n%s", want, r.out)
+				}
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("etcd down: exit %d, never both nodes stale:\n%s%s", r.code, r.out, r.err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// No daemon: said so, exit 1.
+	a.stop()
+	cl.fails(1, "is 'callgate serve' running", "cluster", "status", "--config", a.cliCfg)
+}
+
+// Defect: with store.backend etcd and no daemon running, operator commands
+// opened the node's replica as a plain store, and `callgate demo` created
+// one there: changes no node would ever serve. Now they refuse and say
+// how to reach the platform.
+func TestEtcdOperatorCommandsNeedADaemon(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "node.yaml")
+	yaml := fmt.Sprintf("data_dir: %q\nadmin: {listen: %q}\nstore: {backend: etcd, etcd: {endpoints: [\"http://127.0.0.1:1\"]}}\n", dir, freePort(t))
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cl := &cli{t: t}
+	cl.fails(1, "operator commands are run by a node's daemon, and none answers at", "list", "show", "--owner", "dave", "--config", cfg)
+	cl.fails(1, "callgate demo seeds a bbolt store only", "demo", "--config", cfg)
+	if _, err := os.Stat(filepath.Join(dir, "callgate-replica.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a store file was created at the replica's path: %v", err)
+	}
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"callgate/scp/ain"
+	"callgate/simulators/ssp"
+	"callgate/simulators/ssp/ssptest"
+)
+
+// TestLoadOverAMatedPair: load shares one switch's queries over two SCPs
+// (--connect A,B); A dies in the middle of the run with queries under way.
+// The summary says, per SCP, what each answered and that only A's queries
+// in flight were lost: B answered every query it was sent, and every query
+// sent to A before it died was answered or lost in flight with it.
+func TestLoadOverAMatedPair(t *testing.T) {
+	var p *cutProxy
+	var seen atomic.Int64
+	a := responder(t, func(*ain.TerminationAttemptArg) ssptest.Reply {
+		if seen.Add(1) == 300 {
+			go p.cut()
+		}
+		// Slow answers, so that queries are waiting at A when it dies.
+		return ssptest.Reply{Delay: 20 * time.Millisecond}
+	})
+	p = newCutProxy(t, a)
+	b := responder(t, nil)
+	r := run(t, "", "load", "--connect", p.ln.Addr().String()+","+b, "--rate", "1000", "--duration", "1500ms",
+		"--timeout", "300ms", "--called-range", "+1303555xxxx", "--calling", "+17195551212", "--json")
+	var s ssp.Summary
+	if err := json.Unmarshal([]byte(r.out), &s); err != nil {
+		t.Fatalf("exit %d %v\n%s\n%s", r.code, err, r.out, r.err)
+	}
+	t.Logf("summary: calls %d sent %d answered %d timeouts %d errors %d not sent %d; peers %+v", s.Calls, s.Sent, s.Answered, s.Timeouts, s.Errors, s.NotSent, s.Peers)
+	if r.code != 1 || !strings.Contains(r.err, "lost in flight with the association") {
+		t.Fatalf("exit %d, stderr %q: want 1 and the queries lost named", r.code, r.err)
+	}
+	peers := map[string]ssp.PeerStats{}
+	for _, ps := range s.Peers {
+		peers[ps.Address] = ps
+	}
+	pa, pb := peers[p.ln.Addr().String()], peers[b]
+	if pb.Sent == 0 || pb.Answered != pb.Sent || pb.Timeouts != 0 || pb.LostInFlight != 0 {
+		t.Errorf("the surviving SCP: %+v, want every query it was sent answered", pb)
+	}
+	if pa.AssociationsEnded != 1 || pa.LostInFlight == 0 || pa.Answered+pa.LostInFlight != pa.Sent || pa.Timeouts != 0 {
+		t.Errorf("the SCP that died: %+v, want each query answered or lost in flight, some lost", pa)
+	}
+	if pa.LostInFlight > pa.InFlightAtLoss {
+		t.Errorf("the SCP that died: %d lost, but only %d were waiting when its association went", pa.LostInFlight, pa.InFlightAtLoss)
+	}
+	if s.Timeouts != pa.LostInFlight || s.NotSent != 0 || s.Answered+s.Timeouts != s.Sent {
+		t.Errorf("summary: sent %d answered %d timeouts %d not sent %d; want only A's in-flight queries lost", s.Sent, s.Answered, s.Timeouts, s.NotSent)
+	}
+
+	// The text summary shows the same per SCP.
+	seen.Store(0)
+	p = newCutProxy(t, a)
+	r = run(t, "", "load", "--connect", p.ln.Addr().String()+","+b, "--rate", "1000", "--duration", "1s",
+		"--timeout", "300ms", "--called-range", "+1303555xxxx", "--calling", "+17195551212")
+	if !strings.Contains(r.out, "per SCP:\n") || !strings.Contains(r.out, "  "+p.ln.Addr().String()+" ") || !strings.Contains(r.out, "association down 1 time(s)") ||
+		!strings.Contains(r.out, "  "+b+" ") {
+		t.Fatalf("text summary lacks the per-SCP lines:\n%s", r.out)
+	}
+}
