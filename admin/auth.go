@@ -15,8 +15,15 @@ type principal struct {
 }
 
 // actorOf is the one place a principal becomes a store.Actor; everything
-// the actor may do is decided by the store.
-func actorOf(p principal) store.Actor { return p.token.Actor() }
+// the actor may do is decided by the store. The actor carries who it is
+// and the path it came by for the audit log.
+func actorOf(p principal) store.Actor {
+	who := "token " + p.token.ID
+	if p.token.Label != "" {
+		who += " (" + p.token.Label + ")"
+	}
+	return p.token.Actor().By(who, "api")
+}
 
 type principalKey struct{}
 

@@ -76,6 +76,8 @@ func (t *Tier) routeTable() []route {
 		{"GET", "/api/v1/decisions", searchDecisions},
 		{"GET", "/api/v1/decisions/{at}", decisionStory},
 		{"POST", "/api/v1/decide", decide},
+
+		{"GET", "/api/v1/audit", searchAudit},
 	}
 }
 
