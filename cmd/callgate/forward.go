@@ -82,6 +82,8 @@ var forwardable = map[string]bool{
 	"callgate fraud rates versions":   true,
 	"callgate admin bootstrap":        true, // adminapi.go
 	"callgate audit search":           true, // audit.go
+	"callgate user create":            true, // webusers.go
+	"callgate user delete":            true,
 }
 
 // fwdInput is what a forwarded command reads on the caller's side: it is

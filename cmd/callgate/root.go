@@ -153,7 +153,7 @@ Without a daemon they work on the store file directly (data/callgate.db unless -
 		e.providerCmd(), e.subscriberCmd(), e.enterpriseCmd(),
 		e.listCmd(), e.pinCmd(), e.treatmentCmd(), e.routeCmd(),
 		e.importCmd(), e.exportCmd(), e.logCmd(), e.decideCmd(), e.captureCmd(),
-		e.stirCmd(), e.fraudCmd(), e.adminCmd(), e.auditCmd(),
+		e.stirCmd(), e.fraudCmd(), e.adminCmd(), e.auditCmd(), e.userCmd(),
 	)
 	return root
 }
