@@ -422,6 +422,11 @@ func uiCalls(c *uiCall) error {
 	if c.t.dlog == nil {
 		return fmt.Errorf("the decision log is off (decision_log.enabled): %w", store.ErrNotFound)
 	}
+	// Records still queued are not searchable: write them first, so the
+	// call just made is there (as the CLI's log search does).
+	if err := c.t.dlog.Flush(); err != nil {
+		return err
+	}
 	var views []decisionView
 	cl := &call{t: c.t, actor: c.actor}
 	for _, n := range sub.Numbers {
@@ -536,7 +541,18 @@ func uiImport(c *uiCall) error {
 	} else {
 		src = strings.NewReader(c.r.PostFormValue("csv"))
 	}
-	rep, err := c.t.st.Import(src, store.ImportOptions{Actor: c.actor, Replace: c.r.PostFormValue("replace") == "on", MaxErrors: 1000})
+	// All or nothing, as the API: a dry run names every bad row; only a
+	// clean file is imported.
+	body, err := io.ReadAll(src)
+	if err != nil {
+		return fmt.Errorf("read the file: %w: %v", store.ErrInvalid, err)
+	}
+	opts := store.ImportOptions{Actor: c.actor, Replace: c.r.PostFormValue("replace") == "on", DryRun: true, MaxErrors: 1000}
+	rep, err := c.t.st.Import(strings.NewReader(string(body)), opts)
+	if err == nil && rep.ErrorCount == 0 {
+		opts.DryRun = false
+		rep, err = c.t.st.Import(strings.NewReader(string(body)), opts)
+	}
 	status := http.StatusOK
 	p := uiPage{Title: "Bulk import", Data: importData{Report: &rep}}
 	if rep.ErrorCount > 0 {
