@@ -66,6 +66,12 @@ func (s *Store) writeLists(plan listPlanner, au *listAudit, progress func(Import
 		return err
 	}
 	budget := s.atomicLimits()
+	if au != nil {
+		// Room for the audit record (one put, its list sample bounded by
+		// auditSample numbers).
+		budget.MaxOps--
+		budget.MaxBytes -= 16 << 10
+	}
 	err := s.writeLocked(func(t *txn) error {
 		edits, err := plan()
 		if err != nil || len(edits) == 0 {
