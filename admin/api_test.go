@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"callgate/store"
 )
 
 // TestSubscriberEditsItsLists: a subscriber's token adds a number to its
@@ -166,4 +168,44 @@ func TestTokens(t *testing.T) {
 	f.want(t, 401, "app", "GET", "/api/v1/subscribers/alice", nil, nil)
 	f.want(t, 403, "alice", "POST", "/api/v1/tokens", map[string]any{"role": "subscriber", "name": "bob"}, nil)
 	f.want(t, 403, "acme", "POST", "/api/v1/tokens", map[string]any{"role": "operator"}, nil)
+}
+
+// TestAuditThroughAPI: a change through the API is in the audit log with
+// the token that made it, and each tenant reads only its own records.
+func TestAuditThroughAPI(t *testing.T) {
+	f := newFixture(t)
+	if st, body, _ := f.do(t, "alice", "POST", "/api/v1/lists/alice/blocked", map[string]any{"numbers": []string{"+13125550177"}}); st != 200 {
+		t.Fatalf("add: %d %s", st, body)
+	}
+	if st, body, _ := f.do(t, "bob", "POST", "/api/v1/lists/bob/vip", map[string]any{"numbers": []string{"+13125550178"}}); st != 200 {
+		t.Fatalf("add: %d %s", st, body)
+	}
+	var pg struct {
+		Items []store.AuditRecord `json:"items"`
+	}
+	st, body, _ := f.do(t, "alice", "GET", "/api/v1/audit?object=list/", nil)
+	if st != 200 || json.Unmarshal(body, &pg) != nil || len(pg.Items) == 0 {
+		t.Fatalf("alice's audit: %d %s", st, body)
+	}
+	r := pg.Items[0]
+	if r.Op != "list.add" || r.Via != "api" || !strings.HasPrefix(r.Principal, "token ") || r.Role != "subscriber" ||
+		!strings.Contains(string(r.After), "+13125550177") {
+		t.Errorf("alice's newest record: %+v %s", r, r.After)
+	}
+	if strings.Contains(string(body), "bob") || strings.Contains(string(body), "+13125550178") {
+		t.Errorf("alice reads bob's records: %s", body)
+	}
+	// Paging by cursor.
+	st, body, _ = f.do(t, "operator", "GET", "/api/v1/audit?limit=1", nil)
+	var p1 struct {
+		Items      []store.AuditRecord `json:"items"`
+		NextCursor string              `json:"next_cursor"`
+	}
+	if st != 200 || json.Unmarshal(body, &p1) != nil || len(p1.Items) != 1 || p1.NextCursor == "" || p1.Items[0].Object != "list/subscriber/bob/vip" {
+		t.Fatalf("page 1: %d %s", st, body)
+	}
+	st, body, _ = f.do(t, "operator", "GET", "/api/v1/audit?limit=1&cursor="+p1.NextCursor, nil)
+	if st != 200 || !strings.Contains(string(body), "list/subscriber/alice/blocked") {
+		t.Errorf("page 2: %d %s", st, body)
+	}
 }

@@ -9,14 +9,26 @@ import (
 	"callgate/store"
 )
 
-// principal is who a request comes from: the token that authenticated it.
+// principal is who a request comes from: the token that authenticated an
+// API request, or the web user of a browser session.
 type principal struct {
 	token store.APIToken
+	user  *store.WebUser
 }
 
 // actorOf is the one place a principal becomes a store.Actor; everything
-// the actor may do is decided by the store.
-func actorOf(p principal) store.Actor { return p.token.Actor() }
+// the actor may do is decided by the store. The actor carries who it is
+// and the path it came by for the audit log.
+func actorOf(p principal) store.Actor {
+	if p.user != nil {
+		return p.user.Actor().By("user "+p.user.Name, "web")
+	}
+	who := "token " + p.token.ID
+	if p.token.Label != "" {
+		who += " (" + p.token.Label + ")"
+	}
+	return p.token.Actor().By(who, "api")
+}
 
 type principalKey struct{}
 

@@ -40,6 +40,10 @@ func (t *Tier) routeTable() []route {
 		{"GET", "/api/v1/tokens", listTokens},
 		{"DELETE", "/api/v1/tokens/{id}", revokeToken},
 
+		{"POST", "/api/v1/users", createUser},
+		{"GET", "/api/v1/users", listUsers},
+		{"DELETE", "/api/v1/users/{name}", deleteUser},
+
 		{"GET", "/api/v1/providers", listProviders},
 		{"POST", "/api/v1/providers", createProvider},
 		{"GET", "/api/v1/providers/{provider}", getProvider},
@@ -76,6 +80,8 @@ func (t *Tier) routeTable() []route {
 		{"GET", "/api/v1/decisions", searchDecisions},
 		{"GET", "/api/v1/decisions/{at}", decisionStory},
 		{"POST", "/api/v1/decide", decide},
+
+		{"GET", "/api/v1/audit", searchAudit},
 	}
 }
 
@@ -118,6 +124,8 @@ func (t *Tier) routes() http.Handler {
 			_ = enc.Encode(body)
 		})
 	}
+	t.uiRoutes(mux)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/", http.StatusSeeOther) })
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, &apiError{status: http.StatusNotFound, field: "path",
 			err: fmt.Errorf("%s %s: no such operation (see /api/v1/openapi.json)", r.Method, r.URL.Path)})

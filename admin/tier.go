@@ -26,6 +26,13 @@ type Config struct {
 	TLSCert, TLSKey string
 	// MaxBody bounds a request body in bytes (default 64 MiB: bulk CSV).
 	MaxBody int64
+	// SessionIdle ends a web UI session not used for this long (default
+	// 15 minutes).
+	SessionIdle time.Duration
+	// LoginBurst and LoginEvery limit login attempts per client address:
+	// a burst of LoginBurst, then one per LoginEvery (defaults 10, 6s).
+	LoginBurst int
+	LoginEvery time.Duration
 }
 
 // Decide asks the engine about one call without recording it (the
@@ -44,6 +51,9 @@ func WithDecisionLog(l *decisionlog.Log) Option { return func(t *Tier) { t.dlog 
 // WithDecide lets the API answer POST /api/v1/decide.
 func WithDecide(d Decide) Option { return func(t *Tier) { t.decide = d } }
 
+// WithClock sets the clock of web sessions and login limits (tests).
+func WithClock(now func() time.Time) Option { return func(t *Tier) { t.now = now } }
+
 // WithFail sets the function told about a failure after Start.
 func WithFail(f func(error)) Option { return func(t *Tier) { t.fail = f } }
 
@@ -55,6 +65,10 @@ type Tier struct {
 	dlog   *decisionlog.Log
 	decide Decide
 	fail   func(error)
+	now    func() time.Time
+
+	sessions *sessions
+	limiter  *loginLimiter
 
 	handler  http.Handler
 	srv      *http.Server
@@ -78,10 +92,21 @@ func New(cfg Config, st *store.Store, opts ...Option) (*Tier, error) {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 64 << 20
 	}
-	t := &Tier{cfg: cfg, st: st, log: slog.Default(), fail: func(error) {}, done: make(chan struct{})}
+	if cfg.SessionIdle <= 0 {
+		cfg.SessionIdle = 15 * time.Minute
+	}
+	if cfg.LoginBurst <= 0 {
+		cfg.LoginBurst = 10
+	}
+	if cfg.LoginEvery <= 0 {
+		cfg.LoginEvery = 6 * time.Second
+	}
+	t := &Tier{cfg: cfg, st: st, log: slog.Default(), fail: func(error) {}, done: make(chan struct{}), now: time.Now}
 	for _, o := range opts {
 		o(t)
 	}
+	t.sessions = &sessions{m: map[string]*session{}, idle: cfg.SessionIdle, now: t.now}
+	t.limiter = &loginLimiter{buckets: map[string]*bucket{}, burst: float64(cfg.LoginBurst), every: cfg.LoginEvery, now: t.now}
 	t.handler = t.routes()
 	return t, nil
 }

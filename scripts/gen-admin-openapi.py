@@ -55,7 +55,18 @@ comp={
    "original_called":{"type":"string"},"presentation":{"type":"string","enum":["allowed","restricted","unavailable"]},"origin":{"type":"string","enum":["sip","ain"]},"attestation":{"type":"string"}}},
 }
 def pagef(item): return {"type":"object","required":["items"],"properties":{"items":{"type":"array","items":ref(item)},"next_cursor":{"type":"string"},"total":{"type":"integer"},"revision":{"type":"integer"}}}
-for n in ["Provider","Subscriber","Enterprise","Entry","Token","Decision"]: comp[n+"Page"]=pagef(n)
+comp["User"]={"type":"object","required":["name","role","created"],"properties":{"name":name,"role":{"type":"string","enum":["operator","provider","subscriber"]},
+   "tenant":{"type":"string"},"created":{"type":"string","format":"date-time"},"created_by":{"type":"string"},"locked_until":{"type":"string","format":"date-time"}}}
+comp["UserCreate"]={"type":"object","required":["name","role","password"],"additionalProperties":False,"properties":{"name":name,
+   "role":{"type":"string","enum":["operator","provider","subscriber"]},"tenant":{"type":"string","description":"the provider or subscriber the user acts as"},
+   "password":{"type":"string","minLength":10,"maxLength":72}}}
+comp["AuditRecord"]={"type":"object","required":["id","at","principal","role","via","op","object"],"properties":{
+   "id":{"type":"string"},"at":{"type":"string","format":"date-time"},"principal":{"type":"string","description":"who: token id (label), user name, OS user"},
+   "role":{"type":"string","enum":["operator","provider","subscriber"]},"actor":{"type":"string"},"via":{"type":"string","enum":["api","web","cli","ivr","library"]},
+   "op":{"type":"string","example":"list.add"},"object":{"type":"string","example":"list/subscriber/alice/blocked"},
+   "provider_id":{"type":"integer"},"provider":{"type":"string"},"subscriber_id":{"type":"integer"},"subscriber":{"type":"string"},
+   "before":{"description":"the object before the change (absent: it did not exist)"},"after":{"description":"the object after the change (absent: deleted)"}}}
+for n in ["Provider","Subscriber","Enterprise","Entry","Token","Decision","AuditRecord","User"]: comp[n+"Page"]=pagef(n)
 
 P=lambda n,d: {"name":n,"in":"path","required":True,"schema":{"type":"string"},"description":d}
 Q=lambda n,d,t="string": {"name":n,"in":"query","required":False,"schema":{"type":t},"description":d}
@@ -126,6 +137,11 @@ add("PUT","/api/v1/default-route",op("Set the platform default route (platform o
 add("GET","/api/v1/decisions",op("Search the decision log, newest first (records of the caller's subscribers only)",[Q("number","calling, called or original called number"),Q("since","RFC 3339 time or a duration ago (1h)"),Q("until","RFC 3339 time or a duration ago"),Q("action","only this action"),cursor,limit],resp=ok("DecisionPage"),tag="decisions"))
 add("GET","/api/v1/decisions/{at}",op("One call's full story: the call, the answer, every rule consulted and what it means",[P("at","the decision's id from a search")],resp=ok("Decision",dec_ex),tag="decisions"))
 add("POST","/api/v1/decide",op("Ask the engine about a call (not logged); a provider or subscriber only about its own numbers",req=body("DecideRequest",{"calling":"+13125550100","called":"+12025550100"}),resp=ok("Decision",dec_ex),tag="decisions"))
+add("POST","/api/v1/users",op("Create a web UI user (password hashed with bcrypt; whoever may issue a token for the same role and tenant)",req=body("UserCreate",{"name":"alice-web","role":"subscriber","tenant":"alice","password":"correct horse battery"}),resp=ok("User",{"name":"alice-web","role":"subscriber","tenant":"alice","created":"2026-01-01T12:00:00Z","created_by":"operator"},"201"),codes=std+(409,),tag="users"))
+add("GET","/api/v1/users",op("The web UI users the caller may manage",resp=ok("UserPage"),tag="users"))
+add("DELETE","/api/v1/users/{name}",op("Delete a web UI user",[P("name","user name")],tag="users"))
+add("GET","/api/v1/audit",op("Search the audit log, newest first: every change with who, role, path, when, what, before and after (a provider sees its own and its subscribers' records, a subscriber its own)",[Q("since","RFC 3339 time or a duration ago (1h)"),Q("until","RFC 3339 time or a duration ago"),Q("actor","principal or actor contains this"),Q("object","object contains this (subscriber/alice, list/)"),cursor,limit],
+  resp=ok("AuditRecordPage",{"items":[{"id":"1881c2a0b8e4f00012345678","at":"2026-01-01T12:00:00Z","principal":"token 3fa2 (portal)","role":"subscriber","actor":"subscriber alice","via":"api","op":"list.add","object":"list/subscriber/alice/blocked","subscriber":"alice","before":{"count":0},"after":{"count":1,"added":["+13125550100"]}}]}),tag="audit"))
 add("GET","/api/v1/openapi.json",{"summary":"This document (no authentication)","security":[],"responses":{"200":{"description":"OK","content":{"application/json":{"schema":{"type":"object"}}}}}})
 doc={"openapi":"3.0.3","info":{"title":"callgate admin API","version":"1","description":"Management for the platform owner, service providers and subscribers. Authenticate with Authorization: Bearer cgt_... (an API token). Errors are RFC 9457 problem+json naming the field at fault. Changes to one object take If-Match with its ETag."},
  "servers":[{"url":"/"}],"security":[{"token":[]}],"paths":paths,"components":{"schemas":comp,"securitySchemes":{"token":{"type":"http","scheme":"bearer","description":"cgt_<id>_<secret>"}}}}

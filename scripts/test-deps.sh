@@ -14,6 +14,7 @@ command -v secsipidx >/dev/null 2>&1 || need+=(secsipidx)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 command -v sox       >/dev/null 2>&1 || need+=(sox)
 command -v etcd   >/dev/null 2>&1 || need+=(etcd-server)   # store/etcdkv's clusters on loopback
+command -v chromium >/dev/null 2>&1 || need+=(chromium)    # admin/ web UI browser tests (chromedp)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -81,7 +81,10 @@ func (s *Store) CreateAPIToken(actor Actor, whom Actor, label string, ttl time.D
 		Hash: sum[:], Created: now, Expires: now.Add(ttl), By: actor.String()}
 	err := s.write(func(t *txn) error {
 		t.cmp(tokenKey(rec.ID), 0)
-		return t.putJSON(tokenKey(rec.ID), &rec)
+		if err := t.putJSON(tokenKey(rec.ID), &rec); err != nil {
+			return err
+		}
+		return t.audit(actor, "token.create", "token/"+rec.ID, s.ix.actorScope(whom), nil, tokenAudit(rec))
 	})
 	if err != nil {
 		return fail(err)
@@ -206,9 +209,13 @@ func (s *Store) RevokeAPIToken(actor Actor, id string) error {
 		if !rec.Revoked.IsZero() {
 			return nil
 		}
+		before := tokenAudit(rec)
 		rec.Revoked = s.opts.Now().UTC()
 		t.cmp(tokenKey(id), mod)
-		return t.putJSON(tokenKey(id), &rec)
+		if err := t.putJSON(tokenKey(id), &rec); err != nil {
+			return err
+		}
+		return t.audit(actor, "token.revoke", "token/"+id, s.ix.actorScope(rec.Actor()), before, tokenAudit(rec))
 	})
 	if err != nil {
 		return fmt.Errorf("revoke API token: %w", err)

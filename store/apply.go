@@ -281,7 +281,7 @@ func (s *Store) decode(p *pending, b string, rest []byte, c kv.Change, commits *
 				ix.staging[g] = mod
 			}
 		})
-	case bEntries, bNotes, bNames, bNumbers, bFraud, bAPITokens, bAudit:
+	case bEntries, bNotes, bNames, bNumbers, bFraud, bAPITokens, bAudit, bWebUsers:
 		// Content of lists follows lv/ and gens/; names and numbers are
 		// derived from the records; the fraud signal, the admin API's
 		// credentials and the audit log are read from the kv when needed.

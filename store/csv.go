@@ -481,7 +481,7 @@ func (s *Store) importWrite(rows []staged, notes []byte, opts *ImportOptions, re
 		}
 		return edits, nil
 	}
-	err := s.writeLists(plan, opts.Progress)
+	err := s.writeLists(plan, &listAudit{opts.Actor, "list.import"}, opts.Progress)
 	if errors.Is(err, errReplaceRefused) {
 		*rep = counts
 		rep.refuse()

@@ -127,7 +127,10 @@ func (s *Store) UpdateEnterpriseSignals(actor Actor, name string, fn func(*Enter
 			return fmt.Errorf("enterprise %s: %w", name, err)
 		}
 		t.cmp(idKey(bEnterprises, id), st.mod)
-		return t.putJSON(idKey(bEnterprises, id), &out)
+		if err := t.putJSON(idKey(bEnterprises, id), &out); err != nil {
+			return err
+		}
+		return t.audit(actor, "enterprise.signals", "enterprise/"+name, entScope(out), entAudit(st.rec), entAudit(out))
 	})
 	if err != nil {
 		return Enterprise{}, fmt.Errorf("update enterprise: %w", err)

@@ -15,6 +15,7 @@ type GCStats struct {
 	Lists       int // (list, generation) pairs whose rows were deleted
 	Generations int // commit records deleted
 	Ops         int // delete operations sent
+	Audit       int // audit records deleted (beyond the count or age bound)
 }
 
 // CollectGarbage deletes what no reader uses any more: rows of
@@ -24,7 +25,8 @@ type GCStats struct {
 // run at any time, on any number of nodes at once: it deletes only rows
 // that can never become visible again. The store runs it every
 // Options.GCInterval; after an import, the import's own lists are cleaned
-// at once.
+// at once. It also deletes the audit records beyond Options.AuditMax and
+// older than Options.AuditMaxAge.
 func (s *Store) CollectGarbage() (GCStats, error) {
 	if err := s.writableNow(); err != nil {
 		return GCStats{}, err
@@ -45,6 +47,15 @@ func (s *Store) CollectGarbage() (GCStats, error) {
 		}
 	}, &st)
 	s.applyMu.Unlock()
+	err := s.kv.View(func(r kv.Reader) error {
+		aops, err := s.auditGarbage(r)
+		st.Audit = len(aops)
+		ops = append(ops, aops...)
+		return err
+	})
+	if err != nil {
+		return st, fmt.Errorf("collect garbage: audit log: %w", err)
+	}
 	n, err := s.deleteInBatches(ops)
 	st.Ops = n
 	if err != nil {

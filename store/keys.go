@@ -76,6 +76,7 @@ const (
 	bFraud       = "fraud"     // the fraud signal's own state (fraud.go); not indexed
 	bAPITokens   = "apitokens" // admin API credentials (apitokens.go); not indexed
 	bAudit       = "audit"     // the audit log (audit.go); not indexed
+	bWebUsers    = "webusers"  // web UI logins (webusers.go); not indexed
 )
 
 // allBuckets are the buckets of a callgate key space.

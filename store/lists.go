@@ -144,7 +144,7 @@ func (s *Store) AddToList(actor Actor, owner string, list List, numbers []string
 	if note, err = checkNote(note); err != nil {
 		return fail(err)
 	}
-	added, err = s.changeList(actor, owner, list, nums, note, mergeSorted)
+	added, err = s.changeList(actor, "list.add", owner, list, nums, note, mergeSorted)
 	if err != nil {
 		return fail(err)
 	}
@@ -159,7 +159,7 @@ func (s *Store) RemoveFromList(actor Actor, owner string, list List, numbers []s
 	if err != nil {
 		return fail(err)
 	}
-	removed, err = s.changeList(actor, owner, list, nums, "", subtractSorted)
+	removed, err = s.changeList(actor, "list.remove", owner, list, nums, "", subtractSorted)
 	if err != nil {
 		return fail(err)
 	}
@@ -170,7 +170,7 @@ func (s *Store) RemoveFromList(actor Actor, owner string, list List, numbers []s
 // resolves and authorises the owner, computes the new list with change
 // (old list, sorted numbers) and writes it with the numbers' notes (see
 // writeLists). It returns the change in the list's length.
-func (s *Store) changeList(actor Actor, owner string, list List, nums []e164.Number, note string,
+func (s *Store) changeList(actor Actor, op, owner string, list List, nums []e164.Number, note string,
 	change func(cur, nums []e164.Number) []e164.Number) (delta int, err error) {
 	slices.Sort(nums)
 	noteOf := func(int) string { return note }
@@ -194,7 +194,7 @@ func (s *Store) changeList(actor Actor, owner string, list List, nums []e164.Num
 			touched: nums, noteOf: noteOf}
 		delta = len(e.next) - len(old)
 		return []*listEdit{e}, nil
-	}, nil)
+	}, &listAudit{actor, op}, nil)
 	return delta, err
 }
 
@@ -319,14 +319,17 @@ func (s *Store) putPIN(actor Actor, subscriber string, hash []byte) error {
 			return err
 		}
 		t.cmp(idKey(bSubscribers, st.rec.ID), st.mod) // still there, same permissions
+		op := "subscriber.pin.set"
 		if hash == nil {
-			if st.pin != nil {
-				t.del(idKey(bPINs, st.rec.ID))
+			if st.pin == nil {
+				return nil
 			}
-			return nil
+			t.del(idKey(bPINs, st.rec.ID))
+			op = "subscriber.pin.clear"
+		} else {
+			t.put(idKey(bPINs, st.rec.ID), hash)
 		}
-		t.put(idKey(bPINs, st.rec.ID), hash)
-		return nil
+		return t.audit(actor, op, "subscriber/"+st.rec.Name+"/pin", subScope(st.rec), pinState(st.pin != nil), pinState(hash != nil))
 	})
 	if err != nil {
 		return fmt.Errorf("set PIN of %s: %w", subscriber, err)

@@ -45,6 +45,13 @@ var errStage = errors.New("too large for one transaction: stage it")
 // atomicLimits is what a change may use to be written in one transaction.
 func (s *Store) atomicLimits() kv.Limits { return s.kv.Limits().Min(kv.EtcdDefaults) }
 
+// listAudit is who makes a list change and what it is called in the audit
+// log; nil: not audited (a bulk load building a store).
+type listAudit struct {
+	actor Actor
+	op    string
+}
+
 // listPlanner plans the edits of a change from the index (under applyMu).
 // It runs again whenever the change must be replanned (a conflict, a
 // commit that found a touched list changed).
@@ -52,13 +59,19 @@ type listPlanner func() ([]*listEdit, error)
 
 // writeLists commits the edits plan returns, in place if they fit one
 // transaction, else staged. progress, if set, sees rows written.
-func (s *Store) writeLists(plan listPlanner, progress func(ImportProgress)) error {
+func (s *Store) writeLists(plan listPlanner, au *listAudit, progress func(ImportProgress)) error {
 	s.wmu.Lock()
 	if err := s.writable(); err != nil {
 		s.wmu.Unlock()
 		return err
 	}
 	budget := s.atomicLimits()
+	if au != nil {
+		// Room for the audit record (one put, its list sample bounded by
+		// auditSample numbers).
+		budget.MaxOps--
+		budget.MaxBytes -= 16 << 10
+	}
 	err := s.writeLocked(func(t *txn) error {
 		edits, err := plan()
 		if err != nil || len(edits) == 0 {
@@ -69,6 +82,11 @@ func (s *Store) writeLists(plan listPlanner, progress func(ImportProgress)) erro
 		}
 		if err := s.inPlaceOps(t, edits, budget); err != nil {
 			return err
+		}
+		if au != nil {
+			if err := t.auditLists(au.actor, au.op, &s.ix, edits); err != nil {
+				return err
+			}
 		}
 		if progress != nil {
 			rows := int64(0)
@@ -84,7 +102,7 @@ func (s *Store) writeLists(plan listPlanner, progress func(ImportProgress)) erro
 	if !errors.Is(err, errStage) {
 		return err
 	}
-	return s.stage(plan, progress, false)
+	return s.stage(plan, au, progress, false)
 }
 
 // inPlaceOps adds the writes of edits in their lists' effective
@@ -156,7 +174,7 @@ type genRecord struct {
 // stage writes the edits under a new generation and commits it. held says
 // the caller holds wmu (a bulk load); otherwise stage takes it only for
 // its two short writes, so other writers go on while it stages.
-func (s *Store) stage(plan listPlanner, progress func(ImportProgress), held bool) error {
+func (s *Store) stage(plan listPlanner, au *listAudit, progress func(ImportProgress), held bool) error {
 	write := s.write
 	if held {
 		write = s.writeLocked
@@ -244,6 +262,9 @@ func (s *Store) stage(plan listPlanner, progress func(ImportProgress), held bool
 			t.put(keyGen, u64(gen))
 			t.bump(keyListsEpoch)
 			t.del(genKey(bStaging, gen))
+			if au != nil {
+				return t.auditLists(au.actor, au.op, &s.ix, now)
+			}
 			return nil
 		})
 		if err != nil {

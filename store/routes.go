@@ -40,7 +40,16 @@ func (s *Store) SetRoute(actor Actor, spec RouteSpec) (Route, error) {
 	if r.RoutingNumber == 0 && r.SIPURI == "" {
 		return Route{}, fmt.Errorf("set route %s: %w (needs a routing number, a SIP URI or both)", spec.Name, ErrInvalid)
 	}
-	err := s.write(func(t *txn) error { return t.putJSON(routeKey(r.Name), &r) })
+	err := s.write(func(t *txn) error {
+		if err := t.putJSON(routeKey(r.Name), &r); err != nil {
+			return err
+		}
+		var before any
+		if old, ok := s.ix.routes[r.Name]; ok {
+			before = old
+		}
+		return t.audit(actor, "route.set", "route/"+r.Name, auditScope{}, before, &r)
+	})
 	if err != nil {
 		return Route{}, fmt.Errorf("set route %s: %w", spec.Name, err)
 	}
@@ -70,7 +79,7 @@ func (s *Store) DeleteRoute(actor Actor, name string) error {
 			}
 		}
 		t.del(routeKey(name))
-		return nil
+		return t.audit(actor, "route.delete", "route/"+name, auditScope{}, s.ix.routes[name], nil)
 	})
 	if err != nil {
 		return fmt.Errorf("delete route: %w", err)
@@ -84,11 +93,13 @@ func (s *Store) SetDefaultRoute(actor Actor, name string) error {
 		return fmt.Errorf("set default route: %w", err)
 	}
 	err := s.write(func(t *txn) error {
+		before := map[string]string{"default_route": s.ix.defaultRoute}
+		after := map[string]string{"default_route": name}
 		if name == "" {
 			if s.ix.defaultRouteMod != 0 {
 				t.del(keyDefaultRoute)
 			}
-			return nil
+			return t.audit(actor, "route.default", "default-route", auditScope{}, before, after)
 		}
 		if _, ok := s.ix.routes[name]; !ok {
 			return fmt.Errorf("route %q: %w", name, ErrNotFound)
@@ -97,7 +108,7 @@ func (s *Store) SetDefaultRoute(actor Actor, name string) error {
 			return err
 		}
 		t.put(keyDefaultRoute, []byte(name))
-		return nil
+		return t.audit(actor, "route.default", "default-route", auditScope{}, before, after)
 	})
 	if err != nil {
 		return fmt.Errorf("set default route: %w", err)

@@ -98,7 +98,7 @@ func (s *Store) SetProviderStir(actor Actor, name string, p StirPolicy) (Provide
 	if err != nil {
 		return Provider{}, err
 	}
-	return s.changeProvider(actor, true, name, func(_ *txn, pr *Provider) error {
+	return s.changeProvider(actor, "provider.stir", true, name, func(_ *txn, pr *Provider) error {
 		pr.Stir = p
 		return nil
 	})

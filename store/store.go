@@ -20,6 +20,10 @@
 // the same content. A write returns once its own change has been applied
 // here, so a caller reads what it wrote.
 //
+// Every change of tenant data is audited (audit.go): the write's Actor
+// carries who (Principal) and the path (Via), and the record with the
+// object before and after goes into the same transaction as the change.
+//
 // Backends: store/boltkv, one bbolt file that one process opens (Open, the
 // default); store/etcdkv, etcd as the shared system of record with a local
 // bbolt replica on each node (New with an etcdkv backend).
@@ -63,6 +67,11 @@ type Options struct {
 	// GCInterval is how often garbage of dead or shadowed imports is
 	// collected (default 10 minutes; negative: never in the background).
 	GCInterval time.Duration
+	// AuditMax and AuditMaxAge bound the audit log (audit.go): garbage
+	// collection deletes the oldest records beyond either (defaults
+	// DefaultAuditMax, DefaultAuditMaxAge).
+	AuditMax    int
+	AuditMaxAge time.Duration
 	// OnError, if set, is told about problems the store handles itself but
 	// an operator should see: a change-feed event it could not apply, a
 	// failed background garbage collection.
@@ -170,6 +179,12 @@ func New(b kv.Backend, opts Options) (*Store, error) {
 	}
 	if opts.GCInterval == 0 {
 		opts.GCInterval = 10 * time.Minute
+	}
+	if opts.AuditMax <= 0 {
+		opts.AuditMax = DefaultAuditMax
+	}
+	if opts.AuditMaxAge <= 0 {
+		opts.AuditMaxAge = DefaultAuditMaxAge
 	}
 	opts.ReadOnly = opts.ReadOnly || b.ReadOnly()
 	s := &Store{kv: b, opts: opts, appliedCh: make(chan struct{})}
@@ -287,6 +302,9 @@ func (s *Store) writeLocked(plan func(t *txn) error) error {
 		s.applyMu.Lock()
 		err := plan(&t)
 		s.applyMu.Unlock()
+		if err == nil {
+			err = t.sealAudit(s.opts.Now())
+		}
 		if err != nil {
 			return err
 		}

@@ -68,7 +68,10 @@ func (s *Store) CreateProvider(actor Actor, spec ProviderSpec) (Provider, error)
 		p.ID = s.ix.nextID(t, bProviders)
 		t.cmp(nameKey(kindProvider, p.Name), 0)
 		t.put(nameKey(kindProvider, p.Name), u32(p.ID))
-		return t.putJSON(idKey(bProviders, p.ID), &p)
+		if err := t.putJSON(idKey(bProviders, p.ID), &p); err != nil {
+			return err
+		}
+		return t.audit(actor, "provider.create", "provider/"+p.Name, provScope(p), nil, &p)
 	})
 	if err != nil {
 		return Provider{}, fmt.Errorf("create provider: %w", err)
@@ -128,7 +131,7 @@ func (s *Store) ListProviders() []Provider {
 // SetProviderDefaults changes a provider's default settings; its
 // subscribers' effective settings follow immediately.
 func (s *Store) SetProviderDefaults(actor Actor, name string, u SettingsUpdate) (Provider, error) {
-	return s.changeProvider(actor, false, name, func(_ *txn, p *Provider) error {
+	return s.changeProvider(actor, "provider.defaults", false, name, func(_ *txn, p *Provider) error {
 		d, err := u.apply(p.Defaults)
 		p.Defaults = d
 		return err
@@ -138,7 +141,7 @@ func (s *Store) SetProviderDefaults(actor Actor, name string, u SettingsUpdate) 
 // SetProviderDefaultPermissions changes what new subscribers of the provider
 // may change themselves. Existing subscribers keep theirs (SetPermissions).
 func (s *Store) SetProviderDefaultPermissions(actor Actor, name string, perm Permission) (Provider, error) {
-	return s.changeProvider(actor, false, name, func(_ *txn, p *Provider) error {
+	return s.changeProvider(actor, "provider.permissions", false, name, func(_ *txn, p *Provider) error {
 		p.DefaultPermissions = perm & PermAll
 		return nil
 	})
@@ -147,7 +150,7 @@ func (s *Store) SetProviderDefaultPermissions(actor Actor, name string, perm Per
 // SetProviderRoute points a provider at an egress route ("" = the platform
 // default).
 func (s *Store) SetProviderRoute(actor Actor, name, route string) (Provider, error) {
-	return s.changeProvider(actor, true, name, func(t *txn, p *Provider) error {
+	return s.changeProvider(actor, "provider.route", true, name, func(t *txn, p *Provider) error {
 		if route != "" {
 			if _, ok := s.ix.routes[route]; !ok {
 				return fmt.Errorf("route %q: %w", route, ErrNotFound)
@@ -165,7 +168,7 @@ func (s *Store) SetProviderRoute(actor Actor, name, route string) (Provider, err
 // stores it; the change feed then refreshes the provider's subscribers'
 // effective settings. platform marks what only the operator may change
 // (route, STIR policy); the rest the provider may change itself.
-func (s *Store) changeProvider(actor Actor, platform bool, name string, change func(*txn, *Provider) error) (Provider, error) {
+func (s *Store) changeProvider(actor Actor, op string, platform bool, name string, change func(*txn, *Provider) error) (Provider, error) {
 	var rec Provider
 	err := s.write(func(t *txn) error {
 		st, err := s.ix.providerByName(name)
@@ -188,7 +191,10 @@ func (s *Store) changeProvider(actor Actor, platform bool, name string, change f
 			return fmt.Errorf("provider %s: %w", name, err)
 		}
 		t.cmp(idKey(bProviders, rec.ID), st.mod)
-		return t.putJSON(idKey(bProviders, rec.ID), &rec)
+		if err := t.putJSON(idKey(bProviders, rec.ID), &rec); err != nil {
+			return err
+		}
+		return t.audit(actor, op, "provider/"+name, provScope(rec), st.rec, &rec)
 	})
 	if err != nil {
 		return Provider{}, fmt.Errorf("update provider: %w", err)
@@ -240,7 +246,7 @@ func (s *Store) DeleteProvider(actor Actor, name string) error {
 		deleteOwnerLists(t, kindProvider, id)
 		t.del(nameKey(kindProvider, name))
 		t.del(idKey(bProviders, id))
-		return nil
+		return t.audit(actor, "provider.delete", "provider/"+name, provScope(p.rec), p.rec, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("delete provider: %w", err)
@@ -281,7 +287,9 @@ func (s *Store) AllocateNumbers(actor Actor, provider string, ranges ...Range) e
 		t.cmp(idKey(bProviders, p.rec.ID), p.mod)
 		t.cmp(keyAllocEpoch, s.ix.allocMod)
 		t.bump(keyAllocEpoch)
-		return nil
+		before := s.ix.allocationsOf(p.rec.ID)
+		after := append(slices.Clone(before), added...)
+		return t.audit(actor, "allocation.add", "provider/"+provider+"/allocations", provScope(p.rec), before, after)
 	})
 	if err != nil {
 		return fmt.Errorf("allocate numbers to %s: %w", provider, err)
@@ -312,7 +320,7 @@ func (s *Store) ReleaseNumbers(actor Actor, provider string, r Range) error {
 		t.cmp(keyAllocEpoch, s.ix.allocMod)
 		t.bump(keyAllocEpoch)
 		t.del(allocKey(r.First))
-		return nil
+		return t.audit(actor, "allocation.release", "provider/"+provider+"/allocations", provScope(p.rec), r, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("release numbers of %s: %w", provider, err)
@@ -382,7 +390,10 @@ func (s *Store) CreateSubscriber(actor Actor, spec SubscriberSpec) (Subscriber, 
 			} else if actor.Role != RoleOperator {
 				return fmt.Errorf("%s: %w (outside its own tenants)", actor, ErrForbidden)
 			}
-			return s.ix.planSubscriber(t, &rec, spec, nil)
+			if err := s.ix.planSubscriber(t, &rec, spec, nil); err != nil {
+				return err
+			}
+			return t.audit(actor, "subscriber.create", "subscriber/"+rec.Name, subScope(rec), nil, &rec)
 		})
 	}
 	if err != nil {
@@ -555,7 +566,7 @@ func (s *Store) AssignNumbers(actor Actor, subscriber string, numbers ...string)
 	if err != nil {
 		return Subscriber{}, fmt.Errorf("assign numbers to %s: %w", subscriber, err)
 	}
-	rec, err := s.changeSubscriber(actor, subscriber, s.ix.mayManageSubscriber, func(t *txn, r *Subscriber) error {
+	rec, err := s.changeSubscriber(actor, "subscriber.numbers.assign", subscriber, s.ix.mayManageSubscriber, func(t *txn, r *Subscriber) error {
 		for _, n := range nums {
 			if id, ok := s.ix.byNumber[n]; ok && id == r.ID {
 				continue
@@ -582,7 +593,7 @@ func (s *Store) UnassignNumbers(actor Actor, subscriber string, numbers ...strin
 	if err != nil {
 		return Subscriber{}, fmt.Errorf("unassign numbers from %s: %w", subscriber, err)
 	}
-	rec, err := s.changeSubscriber(actor, subscriber, s.ix.mayManageSubscriber, func(t *txn, r *Subscriber) error {
+	rec, err := s.changeSubscriber(actor, "subscriber.numbers.unassign", subscriber, s.ix.mayManageSubscriber, func(t *txn, r *Subscriber) error {
 		keep := make([]e164.Number, 0, len(r.Numbers))
 		for _, n := range r.Numbers {
 			if !slices.Contains(nums, n) {
@@ -612,7 +623,7 @@ func (s *Store) UnassignNumbers(actor Actor, subscriber string, numbers ...strin
 // SetPermissions sets what a subscriber may change itself. Settings it may
 // no longer change fall back to the provider defaults at once.
 func (s *Store) SetPermissions(actor Actor, subscriber string, perm Permission) (Subscriber, error) {
-	rec, err := s.changeSubscriber(actor, subscriber, s.ix.mayManageSubscriber, func(_ *txn, r *Subscriber) error {
+	rec, err := s.changeSubscriber(actor, "subscriber.permissions", subscriber, s.ix.mayManageSubscriber, func(_ *txn, r *Subscriber) error {
 		r.Permissions = perm & PermAll
 		return nil
 	})
@@ -627,7 +638,7 @@ func (s *Store) SetPermissions(actor Actor, subscriber string, perm Permission) 
 // operator and the subscriber's provider may always write.
 func (s *Store) SetTreatments(actor Actor, subscriber string, u SettingsUpdate) (Subscriber, error) {
 	mayTouch := func(a Actor, st *subState) error { return s.ix.authorize(a, kindSubscriber, st.rec.ID, u.touched()) }
-	rec, err := s.changeSubscriber(actor, subscriber, mayTouch, func(t *txn, r *Subscriber) error {
+	rec, err := s.changeSubscriber(actor, "subscriber.treatments", subscriber, mayTouch, func(t *txn, r *Subscriber) error {
 		set, err := u.apply(r.Settings)
 		r.Settings = set
 		return err
@@ -641,7 +652,7 @@ func (s *Store) SetTreatments(actor Actor, subscriber string, u SettingsUpdate) 
 // changeSubscriber applies change to a copy of a subscriber's record and
 // stores it; the change feed refreshes the index. It returns the record
 // as the index then holds it. may authorises actor first.
-func (s *Store) changeSubscriber(actor Actor, ref string, may func(Actor, *subState) error, change func(*txn, *Subscriber) error) (Subscriber, error) {
+func (s *Store) changeSubscriber(actor Actor, op, ref string, may func(Actor, *subState) error, change func(*txn, *Subscriber) error) (Subscriber, error) {
 	var id uint32
 	err := s.write(func(t *txn) error {
 		st, err := s.ix.findSubscriber(ref)
@@ -660,7 +671,10 @@ func (s *Store) changeSubscriber(actor Actor, ref string, may func(Actor, *subSt
 			return fmt.Errorf("subscriber %s: %w", rec.Name, err)
 		}
 		t.cmp(idKey(bSubscribers, rec.ID), st.mod)
-		return t.putJSON(idKey(bSubscribers, rec.ID), &rec)
+		if err := t.putJSON(idKey(bSubscribers, rec.ID), &rec); err != nil {
+			return err
+		}
+		return t.audit(actor, op, "subscriber/"+rec.Name, subScope(rec), st.rec, &rec)
 	})
 	if err != nil {
 		return Subscriber{}, err
@@ -696,7 +710,7 @@ func (s *Store) DeleteSubscriber(actor Actor, ref string) error {
 		t.del(idKey(bPINs, id))
 		t.del(nameKey(kindSubscriber, st.rec.Name))
 		t.del(idKey(bSubscribers, id))
-		return nil
+		return t.audit(actor, "subscriber.delete", "subscriber/"+st.rec.Name, subScope(st.rec), st.rec, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("delete subscriber: %w", err)
@@ -746,7 +760,10 @@ func (s *Store) CreateEnterprise(actor Actor, spec EnterpriseSpec) (Enterprise, 
 		e.ID = s.ix.nextID(t, bEnterprises)
 		t.cmp(nameKey(kindEnterprise, e.Name), 0)
 		t.put(nameKey(kindEnterprise, e.Name), u32(e.ID))
-		return t.putJSON(idKey(bEnterprises, e.ID), &e)
+		if err := t.putJSON(idKey(bEnterprises, e.ID), &e); err != nil {
+			return err
+		}
+		return t.audit(actor, "enterprise.create", "enterprise/"+e.Name, entScope(e), nil, entAudit(e))
 	})
 	if err != nil {
 		return Enterprise{}, fmt.Errorf("create enterprise: %w", err)
@@ -816,7 +833,8 @@ func (s *Store) DeleteEnterprise(actor Actor, name string) error {
 		t.cmp(idKey(bEnterprises, id), s.ix.ents[id].mod)
 		t.del(nameKey(kindEnterprise, name))
 		t.del(idKey(bEnterprises, id))
-		return nil
+		e := s.ix.ents[id].rec
+		return t.audit(actor, "enterprise.delete", "enterprise/"+name, entScope(e), entAudit(e), nil)
 	})
 	if err != nil {
 		return fmt.Errorf("delete enterprise: %w", err)

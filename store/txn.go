@@ -15,6 +15,9 @@ type txn struct {
 	ops   []kv.Op
 	at    map[string]int // key -> index in ops (single-key ops)
 	bytes int
+	// auditRec is the change's audit record (audit.go), added to the
+	// transaction by writeLocked.
+	auditRec *AuditRecord
 }
 
 // cmp makes the transaction hold only if key's mod revision is still mod
@@ -75,5 +78,5 @@ func (t *txn) fits(l kv.Limits) bool {
 
 // reset empties the transaction for reuse.
 func (t *txn) reset() {
-	t.cmps, t.ops, t.at, t.bytes = t.cmps[:0], t.ops[:0], nil, 0
+	t.cmps, t.ops, t.at, t.bytes, t.auditRec = t.cmps[:0], t.ops[:0], nil, 0, nil
 }

@@ -375,7 +375,15 @@ type Actor struct {
 	// still at this revision (its Revision field, ListPage.Revision): two
 	// editors cannot overwrite each other silently.
 	IfRevision int64
+	// Principal is who acts, for the audit log: an API token ("token
+	// ID (label)"), a web user ("user NAME"), an OS user on the CLI.
+	Principal string
+	// Via is the path the change came by: api, web, cli, ivr.
+	Via string
 }
+
+// By returns a with the principal and path the audit log names.
+func (a Actor) By(principal, via string) Actor { a.Principal, a.Via = principal, via; return a }
 
 // At returns a with the precondition that the object is at revision rev.
 func (a Actor) At(rev int64) Actor { a.IfRevision = rev; return a }

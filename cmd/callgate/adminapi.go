@@ -42,7 +42,7 @@ func (e *env) adminBootstrapCmd() *cobra.Command {
 							"(POST /api/v1/tokens) or pass --another", t.ID, t.Expires.Format(time.RFC3339))
 					}
 				}
-				rec, secret, err := st.CreateAPIToken(store.Operator, store.Operator, label, ttl)
+				rec, secret, err := st.CreateAPIToken(e.op(), store.Operator, label, ttl)
 				if err != nil {
 					return err
 				}

@@ -95,4 +95,38 @@ scp: {enabled: false}
 	if code != 200 || !strings.Contains(body, `"action": "block"`) {
 		t.Fatalf("decide after blocking: %d %s", code, body)
 	}
+	// Both paths leave audit records: the API's change names the token,
+	// a CLI change forwarded to the daemon names the user and cli; the
+	// CLI's search runs in the daemon too.
+	c.ok("list", "remove", "--owner", demo.Alice, "--list", "blocked", caller, "--config", r.cliCfg)
+	var recs []store.AuditRecord
+	jsonOf(t, c.ok("audit", "search", "--object", "list/subscriber/"+demo.Alice+"/blocked", "--since", "1h", "--json", "--config", r.cliCfg), &recs)
+	if len(recs) < 2 { // the demo's own setup is older
+		t.Fatalf("audit records: %+v", recs)
+	}
+	if recs[0].Via != "cli" || recs[0].Op != "list.remove" || !strings.HasPrefix(recs[0].Principal, "user ") ||
+		!strings.Contains(string(recs[0].Before), `"count"`) || !strings.Contains(string(recs[0].After), caller) {
+		t.Errorf("the CLI's record: %+v %s %s", recs[0], recs[0].Before, recs[0].After)
+	}
+	if recs[1].Via != "api" || recs[1].Op != "list.add" || !strings.HasPrefix(recs[1].Principal, "token ") || !strings.Contains(string(recs[1].After), caller) {
+		t.Errorf("the API's record: %+v %s", recs[1], recs[1].After)
+	}
+	code, body = call("GET", "/audit?object=list/subscriber/"+demo.Alice, "")
+	if code != 200 || !strings.Contains(body, `"via": "cli"`) || !strings.Contains(body, `"via": "api"`) {
+		t.Errorf("GET /audit: %d %s", code, body)
+	}
+}
+
+// TestAuditSearchLocal: without a daemon the CLI writes and searches the
+// store itself; the text output names who, the path and before/after.
+func TestAuditSearchLocal(t *testing.T) {
+	c := newCLI(t)
+	c.ok("demo")
+	c.ok("pin", "set", demo.Carol, "--pin", "97531")
+	out := c.ok("audit", "search", "--object", "subscriber/"+demo.Carol)
+	if !strings.Contains(out, "subscriber.pin.set") || !strings.Contains(out, "via cli") || !strings.Contains(out, `after:  {"pin":"set"}`) ||
+		strings.Contains(out, "97531") {
+		t.Errorf("audit search:\n%s", out)
+	}
+	c.fails(2, "--since", "audit", "search", "--since", "yesterday-ish")
 }

@@ -61,7 +61,7 @@ sends it as "Authorization: Bearer TOKEN" with POST /api/v1/keys on the admin li
 				if err != nil {
 					return err
 				}
-				en, err := st.UpdateEnterpriseSignals(store.Operator, args[0], func(g *store.EnterpriseSignals) error { g.TokenHash = hash; return nil })
+				en, err := st.UpdateEnterpriseSignals(e.op(), args[0], func(g *store.EnterpriseSignals) error { g.TokenHash = hash; return nil })
 				if err != nil {
 					return err
 				}
@@ -92,7 +92,7 @@ An empty value clears it. Without flags it shows the enterprise's spoof-protecti
 			var en store.Enterprise
 			var err error
 			if change {
-				en, err = st.UpdateEnterpriseSignals(store.Operator, args[0], func(g *store.EnterpriseSignals) error {
+				en, err = st.UpdateEnterpriseSignals(e.op(), args[0], func(g *store.EnterpriseSignals) error {
 					if fl.Changed("name") {
 						g.Brand.Name = name
 					}
@@ -105,7 +105,7 @@ An empty value clears it. Without flags it shows the enterprise's spoof-protecti
 					return nil
 				})
 			} else {
-				en, err = st.GetEnterprise(store.Operator, args[0])
+				en, err = st.GetEnterprise(e.op(), args[0])
 			}
 			if err != nil {
 				return err
@@ -134,7 +134,7 @@ and is answered 302 to the onward route ({called} and {calling} filled in).`,
 			return usagef("give --trunk and --onward, or --off")
 		}
 		return e.withStore(false, func(st *store.Store) error {
-			en, err := st.UpdateEnterpriseSignals(store.Operator, args[0], func(g *store.EnterpriseSignals) error {
+			en, err := st.UpdateEnterpriseSignals(e.op(), args[0], func(g *store.EnterpriseSignals) error {
 				g.Trunk, g.Onward = trunk, onward
 				return nil
 			})

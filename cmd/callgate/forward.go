@@ -15,6 +15,7 @@ package main
 
 import (
 	"bytes"
+	"callgate/store"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,6 +81,9 @@ var forwardable = map[string]bool{
 	"callgate fraud rates import":     true,
 	"callgate fraud rates versions":   true,
 	"callgate admin bootstrap":        true, // adminapi.go
+	"callgate audit search":           true, // audit.go
+	"callgate user create":            true, // webusers.go
+	"callgate user delete":            true,
 }
 
 // fwdInput is what a forwarded command reads on the caller's side: it is
@@ -309,4 +313,15 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n += int64(n)
 	c.fn(c.n)
 	return n, err
+}
+
+// op is the operator actor of this command, carrying who runs it for the
+// audit log: the user the daemon names for a forwarded command, else this
+// process's login name.
+func (e *env) op() store.Actor {
+	who := e.operatorUser
+	if who == "" {
+		who = loginName()
+	}
+	return store.Operator.By("user "+who, "cli")
 }

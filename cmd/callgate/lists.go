@@ -58,11 +58,11 @@ list keeps its place and gets the new note.`,
 			return err
 		}
 		return e.withStore(false, func(st *store.Store) error {
-			n, err := st.AddToList(store.Operator, owner, l, args, note)
+			n, err := st.AddToList(e.op(), owner, l, args, note)
 			if err != nil {
 				return err
 			}
-			page, err := st.ListEntries(store.Operator, owner, l, 0, 1)
+			page, err := st.ListEntries(e.op(), owner, l, 0, 1)
 			if err != nil {
 				return err
 			}
@@ -90,7 +90,7 @@ list keeps its place and gets the new note.`,
 			return err
 		}
 		return e.withStore(false, func(st *store.Store) error {
-			n, err := st.RemoveFromList(store.Operator, owner, l, args)
+			n, err := st.RemoveFromList(e.op(), owner, l, args)
 			if err != nil {
 				return err
 			}
@@ -145,7 +145,7 @@ list keeps its place and gets the new note.`,
 		return e.withStore(true, func(st *store.Store) error {
 			var out []listOut
 			for _, li := range lists {
-				page, err := st.ListEntries(store.Operator, owner, li, from, limit)
+				page, err := st.ListEntries(e.op(), owner, li, from, limit)
 				if err != nil {
 					return err
 				}
@@ -206,7 +206,7 @@ process list: prefer the prompt.`,
 			e.fwdIn = &fwdInput{r: strings.NewReader(pin + "\n")}
 		}
 		return e.withStore(false, func(st *store.Store) error {
-			if err := st.SetPIN(store.Operator, args[0], pin); err != nil {
+			if err := st.SetPIN(e.op(), args[0], pin); err != nil {
 				return err
 			}
 			return e.emit(map[string]any{"subscriber": args[0], "has_pin": true}, func(w io.Writer) {
@@ -220,7 +220,7 @@ process list: prefer the prompt.`,
 		Args:  exactArgs(1, "a subscriber name or number"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withStore(false, func(st *store.Store) error {
-				if err := st.ClearPIN(store.Operator, args[0]); err != nil {
+				if err := st.ClearPIN(e.op(), args[0]); err != nil {
 					return err
 				}
 				return e.emit(map[string]any{"subscriber": args[0], "has_pin": false}, func(w io.Writer) {
@@ -303,7 +303,7 @@ subscriber, but a locked setting does not take effect until it is unlocked
 			return usagef("nothing to set: give at least one of --unknown, --anonymous, --reject-with-media, --voicemail, --announcement")
 		}
 		return e.withStore(false, func(st *store.Store) error {
-			s, err := st.SetTreatments(store.Operator, args[0], u)
+			s, err := st.SetTreatments(e.op(), args[0], u)
 			if err != nil {
 				return err
 			}
@@ -322,7 +322,7 @@ subscriber, but a locked setting does not take effect until it is unlocked
 		Args:  exactArgs(1, "a subscriber name or number"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withStore(true, func(st *store.Store) error {
-				s, err := st.GetSubscriber(store.Operator, args[0])
+				s, err := st.GetSubscriber(e.op(), args[0])
 				if err != nil {
 					return err
 				}
@@ -334,7 +334,7 @@ subscriber, but a locked setting does not take effect until it is unlocked
 }
 
 func (e *env) printTreatment(st *store.Store, s store.Subscriber) error {
-	eff, err := st.EffectiveSettings(store.Operator, s.Name)
+	eff, err := st.EffectiveSettings(e.op(), s.Name)
 	if err != nil {
 		return err
 	}
@@ -382,12 +382,12 @@ redirects them to the SIP URI (the B2BUA). Set at least one.`,
 			return usagef("give --routing-number, --sip-uri or both")
 		}
 		return e.withStore(false, func(st *store.Store) error {
-			r, err := st.SetRoute(store.Operator, store.RouteSpec{Name: args[0], RoutingNumber: rn, SIPURI: uri})
+			r, err := st.SetRoute(e.op(), store.RouteSpec{Name: args[0], RoutingNumber: rn, SIPURI: uri})
 			if err != nil {
 				return err
 			}
 			if makeDefault {
-				if err := st.SetDefaultRoute(store.Operator, r.Name); err != nil {
+				if err := st.SetDefaultRoute(e.op(), r.Name); err != nil {
 					return err
 				}
 			}
@@ -449,7 +449,7 @@ redirects them to the SIP URI (the B2BUA). Set at least one.`,
 			return usagef("give a route name or --none")
 		}
 		return e.withStore(false, func(st *store.Store) error {
-			if err := st.SetDefaultRoute(store.Operator, name); err != nil {
+			if err := st.SetDefaultRoute(e.op(), name); err != nil {
 				return err
 			}
 			return e.emit(map[string]string{"default": name}, func(w io.Writer) {
@@ -511,7 +511,7 @@ error is a terminal.`,
 		}
 		return e.withStore(dry, func(st *store.Store) error {
 			bar := progress.New(e.stderr)
-			opts := store.ImportOptions{Actor: store.Operator, Replace: replace, DryRun: dry, MaxErrors: maxErrors, Size: size,
+			opts := store.ImportOptions{Actor: e.op(), Replace: replace, DryRun: dry, MaxErrors: maxErrors, Size: size,
 				Progress: func(p store.ImportProgress) {
 					unit := progress.Count
 					if p.Phase == store.PhaseRead {

@@ -39,7 +39,7 @@ verification service (sip.stir.verify).`,
 				any = any || changed(f)
 			}
 			return e.withStore(!any, func(st *store.Store) error {
-				p, err := st.GetProvider(store.Operator, args[0])
+				p, err := st.GetProvider(e.op(), args[0])
 				if err != nil {
 					return err
 				}
@@ -71,7 +71,7 @@ verification service (sip.stir.verify).`,
 					if changed("unknown-tag") {
 						pol.UnknownTag = unknown
 					}
-					if p, err = st.SetProviderStir(store.Operator, args[0], pol); err != nil {
+					if p, err = st.SetProviderStir(e.op(), args[0], pol); err != nil {
 						return err
 					}
 					pol = p.Stir

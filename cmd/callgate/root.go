@@ -153,7 +153,7 @@ Without a daemon they work on the store file directly (data/callgate.db unless -
 		e.providerCmd(), e.subscriberCmd(), e.enterpriseCmd(),
 		e.listCmd(), e.pinCmd(), e.treatmentCmd(), e.routeCmd(),
 		e.importCmd(), e.exportCmd(), e.logCmd(), e.decideCmd(), e.captureCmd(),
-		e.stirCmd(), e.fraudCmd(), e.adminCmd(), e.clusterCmd(),
+		e.stirCmd(), e.fraudCmd(), e.adminCmd(), e.auditCmd(), e.userCmd(), e.clusterCmd(),
 	)
 	return root
 }
@@ -358,7 +358,7 @@ func (e *env) deleteCmd(kind, short, argName string, del func(*store.Store, stor
 		Args:  exactArgs(1, argName),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withStore(false, func(st *store.Store) error {
-				if err := del(st, store.Operator, args[0]); err != nil {
+				if err := del(st, e.op(), args[0]); err != nil {
 					return err
 				}
 				return e.emit(map[string]string{"deleted": args[0]}, func(w io.Writer) {

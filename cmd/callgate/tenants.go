@@ -57,7 +57,7 @@ func (e *env) providerCmd() *cobra.Command {
 			return usageError{err}
 		}
 		return e.withStore(false, func(st *store.Store) error {
-			p, err := st.CreateProvider(store.Operator, store.ProviderSpec{Name: args[0], Defaults: set, DefaultPermissions: &perm, Route: croute})
+			p, err := st.CreateProvider(e.op(), store.ProviderSpec{Name: args[0], Defaults: set, DefaultPermissions: &perm, Route: croute})
 			if err != nil {
 				return err
 			}
@@ -76,12 +76,12 @@ func (e *env) providerCmd() *cobra.Command {
 				ps := st.ListProviders()
 				out := make([]providerJSON, 0, len(ps))
 				for _, p := range ps {
-					full, err := st.GetProvider(store.Operator, p.Name)
+					full, err := st.GetProvider(e.op(), p.Name)
 					if err != nil {
 						return err
 					}
 					j := newProviderJSON(full)
-					subs, err := st.ListSubscribers(store.Operator, p.Name, 0, 0)
+					subs, err := st.ListSubscribers(e.op(), p.Name, 0, 0)
 					if err != nil {
 						return err
 					}
@@ -112,18 +112,18 @@ func (e *env) providerCmd() *cobra.Command {
 		Args:    exactArgs(1, "a provider name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withStore(true, func(st *store.Store) error {
-				p, err := st.GetProvider(store.Operator, args[0])
+				p, err := st.GetProvider(e.op(), args[0])
 				if err != nil {
 					return err
 				}
 				j := newProviderJSON(p)
-				subs, err := st.ListSubscribers(store.Operator, p.Name, 0, 0)
+				subs, err := st.ListSubscribers(e.op(), p.Name, 0, 0)
 				if err != nil {
 					return err
 				}
 				n := len(subs)
 				j.Subscribers = &n
-				page, err := st.ListEntries(store.Operator, store.ProviderPrefix+p.Name, store.ListBlocked, 0, 1)
+				page, err := st.ListEntries(e.op(), store.ProviderPrefix+p.Name, store.ListBlocked, 0, 1)
 				if err != nil {
 					return err
 				}
@@ -170,16 +170,16 @@ theirs: see 'callgate subscriber permissions').`,
 		}
 		return e.withStore(!changed && !cmd.Flags().Changed("permissions"), func(st *store.Store) error {
 			if changed {
-				if _, err := st.SetProviderDefaults(store.Operator, args[0], u); err != nil {
+				if _, err := st.SetProviderDefaults(e.op(), args[0], u); err != nil {
 					return err
 				}
 			}
 			if cmd.Flags().Changed("permissions") {
-				if _, err := st.SetProviderDefaultPermissions(store.Operator, args[0], perm); err != nil {
+				if _, err := st.SetProviderDefaultPermissions(e.op(), args[0], perm); err != nil {
 					return err
 				}
 			}
-			p, err := st.GetProvider(store.Operator, args[0])
+			p, err := st.GetProvider(e.op(), args[0])
 			if err != nil {
 				return err
 			}
@@ -220,14 +220,14 @@ one provider.`,
 		return e.withStore(false, func(st *store.Store) error {
 			if release {
 				for _, r := range ranges {
-					if err := st.ReleaseNumbers(store.Operator, args[0], r); err != nil {
+					if err := st.ReleaseNumbers(e.op(), args[0], r); err != nil {
 						return err
 					}
 				}
-			} else if err := st.AllocateNumbers(store.Operator, args[0], ranges...); err != nil {
+			} else if err := st.AllocateNumbers(e.op(), args[0], ranges...); err != nil {
 				return err
 			}
-			p, err := st.GetProvider(store.Operator, args[0])
+			p, err := st.GetProvider(e.op(), args[0])
 			if err != nil {
 				return err
 			}
@@ -253,7 +253,7 @@ one provider.`,
 				r = ""
 			}
 			return e.withStore(false, func(st *store.Store) error {
-				p, err := st.SetProviderRoute(store.Operator, args[0], r)
+				p, err := st.SetProviderRoute(e.op(), args[0], r)
 				if err != nil {
 					return err
 				}
@@ -341,11 +341,11 @@ func (e *env) subscriberCmd() *cobra.Command {
 			spec.Permissions = &p
 		}
 		return e.withStore(false, func(st *store.Store) error {
-			s, err := st.CreateSubscriber(store.Operator, spec)
+			s, err := st.CreateSubscriber(e.op(), spec)
 			if err != nil {
 				return err
 			}
-			if full, err := st.GetSubscriber(store.Operator, s.Name); err == nil {
+			if full, err := st.GetSubscriber(e.op(), s.Name); err == nil {
 				s = full
 			}
 			return e.emit(newSubscriberJSON(s), func(w io.Writer) {
@@ -365,7 +365,7 @@ func (e *env) subscriberCmd() *cobra.Command {
 	list.Flags().IntVar(&limit, "limit", 0, "at most this many (0 = all)")
 	list.RunE = func(cmd *cobra.Command, args []string) error {
 		return e.withStore(true, func(st *store.Store) error {
-			subs, err := st.ListSubscribers(store.Operator, lprov, 0, limit)
+			subs, err := st.ListSubscribers(e.op(), lprov, 0, limit)
 			if err != nil {
 				return err
 			}
@@ -395,19 +395,19 @@ func (e *env) subscriberCmd() *cobra.Command {
 		Args:    exactArgs(1, "a subscriber name or number"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withStore(true, func(st *store.Store) error {
-				s, err := st.GetSubscriber(store.Operator, args[0])
+				s, err := st.GetSubscriber(e.op(), args[0])
 				if err != nil {
 					return err
 				}
-				eff, err := st.EffectiveSettings(store.Operator, s.Name)
+				eff, err := st.EffectiveSettings(e.op(), s.Name)
 				if err != nil {
 					return err
 				}
-				vip, err := st.ListEntries(store.Operator, s.Name, store.ListVIP, 0, 1)
+				vip, err := st.ListEntries(e.op(), s.Name, store.ListVIP, 0, 1)
 				if err != nil {
 					return err
 				}
-				blk, err := st.ListEntries(store.Operator, s.Name, store.ListBlocked, 0, 1)
+				blk, err := st.ListEntries(e.op(), s.Name, store.ListBlocked, 0, 1)
 				if err != nil {
 					return err
 				}
@@ -435,7 +435,7 @@ func (e *env) subscriberCmd() *cobra.Command {
 		Args:  exactArgs(1, "a subscriber name or number"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withStore(false, func(st *store.Store) error {
-				if err := st.DeleteSubscriber(store.Operator, args[0]); err != nil {
+				if err := st.DeleteSubscriber(e.op(), args[0]); err != nil {
 					return err
 				}
 				return e.emit(map[string]string{"deleted": args[0]}, func(w io.Writer) {
@@ -455,9 +455,9 @@ func (e *env) subscriberCmd() *cobra.Command {
 					var s store.Subscriber
 					var err error
 					if add {
-						s, err = st.AssignNumbers(store.Operator, args[0], args[1:]...)
+						s, err = st.AssignNumbers(e.op(), args[0], args[1:]...)
 					} else {
-						s, err = st.UnassignNumbers(store.Operator, args[0], args[1:]...)
+						s, err = st.UnassignNumbers(e.op(), args[0], args[1:]...)
 					}
 					if err != nil {
 						return err
@@ -481,7 +481,7 @@ func (e *env) subscriberCmd() *cobra.Command {
 				return usageError{err}
 			}
 			return e.withStore(false, func(st *store.Store) error {
-				s, err := st.SetPermissions(store.Operator, args[0], p)
+				s, err := st.SetPermissions(e.op(), args[0], p)
 				if err != nil {
 					return err
 				}
@@ -521,7 +521,7 @@ func (e *env) enterpriseCmd() *cobra.Command {
 	create.Flags().StringSliceVar(&numbers, "number", nil, "calling numbers it enrols (repeat or comma-separate)")
 	create.RunE = func(cmd *cobra.Command, args []string) error {
 		return e.withStore(false, func(st *store.Store) error {
-			en, err := st.CreateEnterprise(store.Operator, store.EnterpriseSpec{Name: args[0], Provider: prov, Numbers: numbers})
+			en, err := st.CreateEnterprise(e.op(), store.EnterpriseSpec{Name: args[0], Provider: prov, Numbers: numbers})
 			if err != nil {
 				return err
 			}

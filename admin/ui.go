@@ -1,0 +1,700 @@
+package admin
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"callgate/e164"
+	"callgate/policy/decisionlog"
+	"callgate/store"
+)
+
+// The web UI: server-rendered pages under /ui/ on the API's listener, for
+// the three roles, with no JavaScript. A browser session (session.go)
+// becomes the same store.Actor as an API token (actorOf), so the store
+// decides what each page may read and change; another tenant's page is
+// not found (404) or refused (403), exactly as on the API. Every POST
+// carries the session's CSRF token.
+
+//go:embed ui
+var uiFiles embed.FS
+
+var uiTemplates = template.Must(template.New("").Funcs(template.FuncMap{
+	"lower": strings.ToLower,
+}).ParseFS(uiFiles, "ui/*.html"))
+
+// uiPage is what every page template gets.
+type uiPage struct {
+	Title  string
+	User   *store.WebUser
+	Role   string
+	CSRF   string
+	Flash  string
+	Error  string
+	Errors []store.RowError
+	Data   any
+}
+
+// uiCall is one request of a logged-in user.
+type uiCall struct {
+	w     http.ResponseWriter
+	r     *http.Request
+	t     *Tier
+	sess  *session
+	actor store.Actor
+}
+
+// uiRoutes adds the web UI's handlers to mux.
+func (t *Tier) uiRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /ui/login", t.uiLoginForm)
+	mux.HandleFunc("POST /ui/login", t.uiLogin)
+	mux.HandleFunc("GET /ui/style.css", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/css")
+		b, _ := uiFiles.ReadFile("ui/style.css")
+		w.Write(b)
+	})
+	page := func(pattern string, h func(*uiCall) error) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set("X-Frame-Options", "DENY")
+			w.Header().Set("Content-Security-Policy", "default-src 'self'; form-action 'self'; frame-ancestors 'none'")
+			ck, err := r.Cookie(sessionCookie)
+			var s *session
+			ok := false
+			if err == nil {
+				s, ok = t.sessions.get(ck.Value)
+			}
+			if !ok {
+				if r.Method == http.MethodGet {
+					http.Redirect(w, r, "/ui/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+					return
+				}
+				http.Error(w, "session expired: log in again", http.StatusUnauthorized)
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, t.cfg.MaxBody)
+			if r.Method == http.MethodPost && !s.validCSRF(r) {
+				http.Error(w, "CSRF token missing or wrong: reload the page and try again", http.StatusForbidden)
+				return
+			}
+			u := s.user
+			c := &uiCall{w: w, r: r, t: t, sess: s, actor: actorOf(principal{user: &u})}
+			if err := h(c); err != nil {
+				c.fail(err)
+			}
+		})
+	}
+	page("POST /ui/logout", func(c *uiCall) error {
+		t.sessions.end(c.sess.id)
+		http.SetCookie(c.w, t.cookie("", -1))
+		http.Redirect(c.w, c.r, "/ui/login", http.StatusSeeOther)
+		return nil
+	})
+	page("GET /ui/{$}", uiHome)
+	page("GET /ui/s/{sub}", uiSubscriber)
+	page("POST /ui/s/{sub}/pin", uiSetPIN)
+	page("POST /ui/s/{sub}/treatments", uiSetTreatments)
+	page("POST /ui/s/{sub}/numbers", uiAssignNumbers)
+	page("GET /ui/s/{sub}/lists/{list}", uiList)
+	page("POST /ui/s/{sub}/lists/{list}", uiListChange)
+	page("GET /ui/s/{sub}/calls", uiCalls)
+	page("GET /ui/calls/{at}", uiCallStory)
+	page("GET /ui/subscribers", uiSubscribers)
+	page("POST /ui/subscribers", uiCreateSubscriber)
+	page("GET /ui/import", uiImportForm)
+	page("POST /ui/import", uiImport)
+	page("GET /ui/p/{prov}", uiProvider)
+	page("POST /ui/p/{prov}", uiProviderChange)
+	page("GET /ui/providers", uiProviders)
+	page("POST /ui/providers", uiCreateProvider)
+	page("GET /ui/routes", uiRoutesPage)
+	page("POST /ui/routes", uiSetRoute)
+	page("GET /ui/health", uiHealth)
+}
+
+// cookie is the session cookie (maxAge < 0 deletes it).
+func (t *Tier) cookie(value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: sessionCookie, Value: value, Path: "/ui/", HttpOnly: true, Secure: t.cfg.TLSCert != "",
+		SameSite: http.SameSiteStrictMode, MaxAge: maxAge}
+}
+
+// render writes a page with status.
+func (c *uiCall) render(status int, name string, p uiPage) {
+	u := c.sess.user
+	p.User, p.Role, p.CSRF = &u, store.RoleName(u.Role), c.sess.csrf
+	if p.Flash == "" {
+		p.Flash = c.r.URL.Query().Get("ok")
+	}
+	renderPage(c.w, status, name, p)
+}
+
+func renderPage(w http.ResponseWriter, status int, name string, p uiPage) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := uiTemplates.ExecuteTemplate(w, name, p); err != nil {
+		fmt.Fprintf(w, "<p>page error: %s</p>", template.HTMLEscapeString(err.Error()))
+	}
+}
+
+// fail answers a page with the store's error and its status (404 for what
+// the actor may not see, 403 for what it may not do).
+func (c *uiCall) fail(err error) {
+	status := statusOf(err)
+	msg := err.Error()
+	if status == http.StatusInternalServerError {
+		c.t.log.Error("ui", "path", c.r.URL.Path, "err", err)
+		msg = "internal error (logged)"
+	}
+	c.render(status, "error.html", uiPage{Title: http.StatusText(status), Error: msg})
+}
+
+// back redirects to the page the form was on with a message.
+func (c *uiCall) back(path, msg string) error {
+	http.Redirect(c.w, c.r, path+"?ok="+url.QueryEscape(msg), http.StatusSeeOther)
+	return nil
+}
+
+// ---- login ----
+
+type loginData struct{ Next, Name string }
+
+func (t *Tier) uiLoginForm(w http.ResponseWriter, r *http.Request) {
+	t.loginPage(w, http.StatusOK, r.URL.Query().Get("next"), "", "")
+}
+
+// loginPage renders the login form with a fresh pre-login CSRF token
+// (double submit: cookie and form must match).
+func (t *Tier) loginPage(w http.ResponseWriter, status int, next, name, msg string) {
+	tok := randomToken()
+	http.SetCookie(w, &http.Cookie{Name: "callgate_login", Value: tok, Path: "/ui/login", HttpOnly: true,
+		Secure: t.cfg.TLSCert != "", SameSite: http.SameSiteStrictMode})
+	w.Header().Set("Cache-Control", "no-store")
+	renderPage(w, status, "login.html", uiPage{Title: "Log in", CSRF: tok, Error: msg, Data: loginData{Next: next, Name: name}})
+}
+
+func (t *Tier) uiLogin(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	next := r.PostFormValue("next")
+	if !strings.HasPrefix(next, "/ui/") || strings.HasPrefix(next, "//") {
+		next = "/ui/"
+	}
+	name := r.PostFormValue("name")
+	ck, err := r.Cookie("callgate_login")
+	if err != nil || r.PostFormValue("csrf") == "" || ck.Value != r.PostFormValue("csrf") {
+		t.loginPage(w, http.StatusForbidden, next, name, "The form expired: try again.")
+		return
+	}
+	if ok, wait := t.limiter.allow(r); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		t.loginPage(w, http.StatusTooManyRequests, next, name, fmt.Sprintf("Too many login attempts from your address: wait %d seconds.", int(wait.Seconds())+1))
+		return
+	}
+	u, err := t.st.CheckWebLogin(name, r.PostFormValue("password"))
+	if err != nil {
+		status, msg := http.StatusUnauthorized, "Wrong user name or password."
+		if errors.Is(err, store.ErrLockedOut) {
+			status, msg = http.StatusTooManyRequests, "Too many failed logins: this user is locked for a while."
+		} else if !errors.Is(err, store.ErrForbidden) {
+			status, msg = http.StatusServiceUnavailable, "Login is unavailable right now."
+			t.log.Error("ui login", "err", err)
+		}
+		t.loginPage(w, status, next, name, msg)
+		return
+	}
+	s := t.sessions.start(u)
+	http.SetCookie(w, t.cookie(s.id, 0))
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// ---- home ----
+
+func uiHome(c *uiCall) error {
+	switch c.actor.Role {
+	case store.RoleSubscriber:
+		http.Redirect(c.w, c.r, "/ui/s/"+url.PathEscape(c.actor.Name), http.StatusSeeOther)
+	case store.RoleProvider:
+		http.Redirect(c.w, c.r, "/ui/subscribers", http.StatusSeeOther)
+	default:
+		http.Redirect(c.w, c.r, "/ui/providers", http.StatusSeeOther)
+	}
+	return nil
+}
+
+// ---- a subscriber ----
+
+type subscriberData struct {
+	Sub        store.Subscriber
+	Effective  store.SubscriberView
+	Treatments []string
+	MayChange  map[string]bool
+	Manager    bool // the provider or the platform: numbers and permissions
+}
+
+var treatmentChoices = []string{"unset", "allow", "screen", "announce-voicemail", "block", "challenge"}
+
+func uiSubscriber(c *uiCall) error {
+	sub, err := c.t.st.GetSubscriber(c.actor, c.r.PathValue("sub"))
+	if err != nil {
+		return err
+	}
+	eff, err := c.t.st.EffectiveSettings(c.actor, sub.Name)
+	if err != nil {
+		return err
+	}
+	may := map[string]bool{}
+	for _, p := range []struct {
+		name string
+		perm store.Permission
+	}{{"unknown", store.PermUnknown}, {"anonymous", store.PermAnonymous}, {"pin", store.PermPIN}, {"vip", store.PermVIP}, {"blocked", store.PermBlocked}} {
+		may[p.name] = c.actor.Role != store.RoleSubscriber || sub.Permissions&p.perm != 0
+	}
+	c.render(http.StatusOK, "subscriber.html", uiPage{Title: "Subscriber " + sub.Name, Data: subscriberData{Sub: sub, Effective: eff,
+		Treatments: treatmentChoices, MayChange: may, Manager: c.actor.Role != store.RoleSubscriber}})
+	return nil
+}
+
+func uiSetPIN(c *uiCall) error {
+	sub := c.r.PathValue("sub")
+	pin := c.r.PostFormValue("pin")
+	if pin != c.r.PostFormValue("pin2") {
+		return fmt.Errorf("the two PINs differ: %w", store.ErrInvalid)
+	}
+	if err := c.t.st.SetPIN(c.actor, sub, pin); err != nil {
+		return err
+	}
+	return c.back("/ui/s/"+url.PathEscape(sub), "PIN changed.")
+}
+
+func uiSetTreatments(c *uiCall) error {
+	sub := c.r.PathValue("sub")
+	var u store.SettingsUpdate
+	for field, dst := range map[string]**store.Treatment{"unknown": &u.Unknown, "anonymous": &u.Anonymous} {
+		v := c.r.PostFormValue(field)
+		if v == "" {
+			continue
+		}
+		tr, ok := store.ParseTreatment(v)
+		if !ok {
+			return fmt.Errorf("%s treatment %q: %w", field, v, store.ErrInvalid)
+		}
+		*dst = &tr
+	}
+	cur, err := c.t.st.GetSubscriber(c.actor, sub)
+	if err != nil {
+		return err
+	}
+	// Only what changed: a subscriber may submit the form with a setting
+	// its provider locked, unchanged.
+	if u.Unknown != nil && *u.Unknown == cur.Settings.Unknown {
+		u.Unknown = nil
+	}
+	if u.Anonymous != nil && *u.Anonymous == cur.Settings.Anonymous {
+		u.Anonymous = nil
+	}
+	if _, err := c.t.st.SetTreatments(c.actor, sub, u); err != nil {
+		return err
+	}
+	return c.back("/ui/s/"+url.PathEscape(sub), "Treatments saved.")
+}
+
+func uiAssignNumbers(c *uiCall) error {
+	sub := c.r.PathValue("sub")
+	nums := strings.Fields(strings.ReplaceAll(c.r.PostFormValue("numbers"), ",", " "))
+	if _, err := c.t.st.AssignNumbers(c.actor, sub, nums...); err != nil {
+		return err
+	}
+	return c.back("/ui/s/"+url.PathEscape(sub), "Numbers assigned.")
+}
+
+// ---- lists ----
+
+type listData struct {
+	Sub     string
+	List    string
+	Page    store.ListPage
+	Entered string
+	Note    string
+}
+
+func parseList(s string) (store.List, error) {
+	switch s {
+	case "vip":
+		return store.ListVIP, nil
+	case "blocked":
+		return store.ListBlocked, nil
+	}
+	return 0, fmt.Errorf("list %q: %w (vip or blocked)", s, store.ErrNotFound)
+}
+
+func uiList(c *uiCall) error {
+	return c.showList(http.StatusOK, "", "", "")
+}
+
+func (c *uiCall) showList(status int, entered, note, errMsg string) error {
+	sub, ls := c.r.PathValue("sub"), c.r.PathValue("list")
+	l, err := parseList(ls)
+	if err != nil {
+		return err
+	}
+	var after e164.Number
+	if a := c.r.URL.Query().Get("after"); a != "" {
+		if after, err = e164.Parse(a); err != nil {
+			return fmt.Errorf("after: %w: %v", store.ErrInvalid, err)
+		}
+	}
+	pg, err := c.t.st.ListEntries(c.actor, sub, l, after, 200)
+	if err != nil {
+		return err
+	}
+	c.render(status, "list.html", uiPage{Title: strings.ToUpper(ls[:1]) + ls[1:] + " list of " + sub, Error: errMsg,
+		Data: listData{Sub: sub, List: ls, Page: pg, Entered: entered, Note: note}})
+	return nil
+}
+
+// uiListChange adds (action=add, numbers separated by spaces, commas or
+// lines) or removes (action=remove, number) numbers. A bad number shows
+// the form again with what was entered and the error naming it.
+func uiListChange(c *uiCall) error {
+	sub, ls := c.r.PathValue("sub"), c.r.PathValue("list")
+	l, err := parseList(ls)
+	if err != nil {
+		return err
+	}
+	switch c.r.PostFormValue("action") {
+	case "add":
+		raw := c.r.PostFormValue("numbers")
+		note := c.r.PostFormValue("note")
+		nums := strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == '\n' || r == ';' })
+		for i := range nums {
+			nums[i] = strings.TrimSpace(nums[i])
+		}
+		nums = slices.DeleteFunc(nums, func(s string) bool { return s == "" })
+		if len(nums) == 0 {
+			return c.showList(http.StatusUnprocessableEntity, raw, note, "Enter at least one number.")
+		}
+		n, err := c.t.st.AddToList(c.actor, sub, l, nums, note)
+		if err != nil {
+			if isParseErr(err) {
+				return c.showList(http.StatusUnprocessableEntity, raw, note, err.Error())
+			}
+			return err
+		}
+		return c.back(c.r.URL.Path, fmt.Sprintf("Added %d number(s).", n))
+	case "remove":
+		n, err := c.t.st.RemoveFromList(c.actor, sub, l, []string{c.r.PostFormValue("number")})
+		if err != nil {
+			if isParseErr(err) {
+				return c.showList(http.StatusUnprocessableEntity, "", "", err.Error())
+			}
+			return err
+		}
+		return c.back(c.r.URL.Path, fmt.Sprintf("Removed %d number(s).", -n))
+	}
+	return fmt.Errorf("action %q: %w (add or remove)", c.r.PostFormValue("action"), store.ErrInvalid)
+}
+
+// isParseErr says whether err is a bad number a user typed.
+func isParseErr(err error) bool {
+	return errors.Is(err, store.ErrInvalid)
+}
+
+// ---- calls: "why was this call blocked?" ----
+
+type callsData struct {
+	Sub   string
+	Calls []decisionView
+}
+
+func uiCalls(c *uiCall) error {
+	sub, err := c.t.st.GetSubscriber(c.actor, c.r.PathValue("sub"))
+	if err != nil {
+		return err
+	}
+	if c.t.dlog == nil {
+		return fmt.Errorf("the decision log is off (decision_log.enabled): %w", store.ErrNotFound)
+	}
+	// Records still queued are not searchable: write them first, so the
+	// call just made is there (as the CLI's log search does).
+	if err := c.t.dlog.Flush(); err != nil {
+		return err
+	}
+	var views []decisionView
+	cl := &call{t: c.t, actor: c.actor}
+	for _, n := range sub.Numbers {
+		recs, err := c.t.dlog.Search(decisionlog.Query{Number: n, From: time.Now().Add(-7 * 24 * time.Hour), Limit: 50})
+		if err != nil {
+			return err
+		}
+		for i := range recs {
+			if recs[i].Called == n && c.t.st.MaySee(c.actor, recs[i].Subscriber) {
+				views = append(views, cl.viewRecord(&recs[i]))
+			}
+		}
+	}
+	slices.SortFunc(views, func(a, b decisionView) int { return b.Time.Compare(a.Time) })
+	c.render(http.StatusOK, "calls.html", uiPage{Title: "Calls to " + sub.Name, Data: callsData{Sub: sub.Name, Calls: views}})
+	return nil
+}
+
+func uiCallStory(c *uiCall) error {
+	if c.t.dlog == nil {
+		return fmt.Errorf("the decision log is off: %w", store.ErrNotFound)
+	}
+	ns, err := strconv.ParseInt(c.r.PathValue("at"), 10, 64)
+	if err != nil {
+		return fmt.Errorf("call %q: %w", c.r.PathValue("at"), store.ErrNotFound)
+	}
+	at := time.Unix(0, ns)
+	recs, err := c.t.dlog.Search(decisionlog.Query{From: at, To: at.Add(time.Nanosecond), Limit: 10})
+	if err != nil {
+		return err
+	}
+	cl := &call{t: c.t, actor: c.actor}
+	for i := range recs {
+		if c.t.st.MaySee(c.actor, recs[i].Subscriber) {
+			v := cl.viewRecord(&recs[i])
+			c.render(http.StatusOK, "call.html", uiPage{Title: "Why this call got its answer", Data: v})
+			return nil
+		}
+	}
+	return fmt.Errorf("call %d: %w", ns, store.ErrNotFound)
+}
+
+// ---- provider pages ----
+
+type subscribersData struct {
+	Query    string
+	Subs     []store.Subscriber
+	Provider string
+}
+
+func uiSubscribers(c *uiCall) error {
+	prov := c.r.URL.Query().Get("provider")
+	if c.actor.Role == store.RoleProvider {
+		prov = c.actor.Name
+	}
+	if c.actor.Role == store.RoleSubscriber {
+		return fmt.Errorf("%s: %w (subscribers are managed by their provider)", c.actor, store.ErrForbidden)
+	}
+	subs, err := c.t.st.ListSubscribers(c.actor, prov, 0, 0)
+	if err != nil {
+		return err
+	}
+	q := strings.TrimSpace(c.r.URL.Query().Get("q"))
+	if q != "" {
+		qn, perr := e164.Parse(q)
+		subs = slices.DeleteFunc(subs, func(s store.Subscriber) bool {
+			if strings.Contains(s.Name, q) {
+				return false
+			}
+			return perr != nil || !slices.Contains(s.Numbers, qn)
+		})
+	}
+	c.render(http.StatusOK, "subscribers.html", uiPage{Title: "Subscribers", Data: subscribersData{Query: q, Subs: subs, Provider: prov}})
+	return nil
+}
+
+func uiCreateSubscriber(c *uiCall) error {
+	f := c.r.PostFormValue
+	prov := f("provider")
+	if c.actor.Role == store.RoleProvider {
+		prov = c.actor.Name
+	}
+	spec := store.SubscriberSpec{Name: strings.TrimSpace(f("name")), Provider: prov, Numbers: strings.Fields(strings.ReplaceAll(f("numbers"), ",", " "))}
+	if _, err := c.t.st.CreateSubscriber(c.actor, spec); err != nil {
+		return err
+	}
+	return c.back("/ui/subscribers", "Subscriber "+spec.Name+" created.")
+}
+
+type importData struct {
+	Report *store.ImportReport
+}
+
+func uiImportForm(c *uiCall) error {
+	if c.actor.Role == store.RoleSubscriber {
+		return fmt.Errorf("%s: %w (bulk import is for providers)", c.actor, store.ErrForbidden)
+	}
+	c.render(http.StatusOK, "import.html", uiPage{Title: "Bulk import"})
+	return nil
+}
+
+// uiImport imports an uploaded CSV (all or nothing) and shows every bad
+// row.
+func uiImport(c *uiCall) error {
+	if c.actor.Role == store.RoleSubscriber {
+		return fmt.Errorf("%s: %w (bulk import is for providers)", c.actor, store.ErrForbidden)
+	}
+	var src io.Reader
+	if f, _, err := c.r.FormFile("file"); err == nil {
+		defer f.Close()
+		src = f
+	} else {
+		src = strings.NewReader(c.r.PostFormValue("csv"))
+	}
+	// All or nothing, as the API: a dry run names every bad row; only a
+	// clean file is imported.
+	body, err := io.ReadAll(src)
+	if err != nil {
+		return fmt.Errorf("read the file: %w: %v", store.ErrInvalid, err)
+	}
+	opts := store.ImportOptions{Actor: c.actor, Replace: c.r.PostFormValue("replace") == "on", DryRun: true, MaxErrors: 1000}
+	rep, err := c.t.st.Import(strings.NewReader(string(body)), opts)
+	if err == nil && rep.ErrorCount == 0 {
+		opts.DryRun = false
+		rep, err = c.t.st.Import(strings.NewReader(string(body)), opts)
+	}
+	status := http.StatusOK
+	p := uiPage{Title: "Bulk import", Data: importData{Report: &rep}}
+	if rep.ErrorCount > 0 {
+		status = http.StatusUnprocessableEntity
+		p.Error = fmt.Sprintf("%d row(s) are wrong: nothing was imported. Fix them and import again.", rep.ErrorCount)
+		p.Errors = rep.Errors
+	} else if err != nil {
+		return err
+	} else {
+		p.Flash = fmt.Sprintf("Imported %d row(s): %d added, %d updated.", rep.Valid, rep.Added, rep.Updated)
+	}
+	c.render(status, "import.html", p)
+	return nil
+}
+
+type providerData struct {
+	Prov       store.Provider
+	Treatments []string
+	Perms      []string
+}
+
+func uiProvider(c *uiCall) error {
+	p, err := c.t.st.GetProvider(c.actor, c.r.PathValue("prov"))
+	if err != nil {
+		return err
+	}
+	c.render(http.StatusOK, "provider.html", uiPage{Title: "Provider " + p.Name, Data: providerData{Prov: p, Treatments: treatmentChoices,
+		Perms: []string{"unknown", "anonymous", "reject-with-media", "voicemail", "announcement", "pin", "vip", "blocked"}}})
+	return nil
+}
+
+func uiProviderChange(c *uiCall) error {
+	name := c.r.PathValue("prov")
+	f := c.r.PostFormValue
+	switch f("action") {
+	case "defaults":
+		var u store.SettingsUpdate
+		for field, dst := range map[string]**store.Treatment{"unknown": &u.Unknown, "anonymous": &u.Anonymous} {
+			if tr, ok := store.ParseTreatment(f(field)); ok {
+				*dst = &tr
+			} else if f(field) != "" {
+				return fmt.Errorf("%s treatment %q: %w", field, f(field), store.ErrInvalid)
+			}
+		}
+		if _, err := c.t.st.SetProviderDefaults(c.actor, name, u); err != nil {
+			return err
+		}
+	case "permissions":
+		if err := c.r.ParseForm(); err != nil {
+			return fmt.Errorf("%w: %v", store.ErrInvalid, err)
+		}
+		perm, err := store.ParsePermissions(strings.Join(append([]string{"none"}, c.r.PostForm["perm"]...), ","))
+		if err != nil {
+			return err
+		}
+		if _, err := c.t.st.SetProviderDefaultPermissions(c.actor, name, perm); err != nil {
+			return err
+		}
+	case "allocate":
+		r, err := store.ParseRange(f("range"))
+		if err != nil {
+			return fmt.Errorf("range: %w", err)
+		}
+		if err := c.t.st.AllocateNumbers(c.actor, name, r); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("action %q: %w", f("action"), store.ErrInvalid)
+	}
+	return c.back("/ui/p/"+url.PathEscape(name), "Saved.")
+}
+
+// ---- platform pages ----
+
+func uiProviders(c *uiCall) error {
+	if c.actor.Role != store.RoleOperator {
+		if c.actor.Role == store.RoleProvider {
+			http.Redirect(c.w, c.r, "/ui/p/"+url.PathEscape(c.actor.Name), http.StatusSeeOther)
+			return nil
+		}
+		return fmt.Errorf("%s: %w (the platform owner's page)", c.actor, store.ErrForbidden)
+	}
+	c.render(http.StatusOK, "providers.html", uiPage{Title: "Providers", Data: c.t.st.VisibleProviders(c.actor)})
+	return nil
+}
+
+func uiCreateProvider(c *uiCall) error {
+	name := strings.TrimSpace(c.r.PostFormValue("name"))
+	if _, err := c.t.st.CreateProvider(c.actor, store.ProviderSpec{Name: name}); err != nil {
+		return err
+	}
+	return c.back("/ui/providers", "Provider "+name+" created.")
+}
+
+type routesData struct {
+	Routes  []store.Route
+	Default string
+}
+
+func uiRoutesPage(c *uiCall) error {
+	if c.actor.Role != store.RoleOperator {
+		return fmt.Errorf("%s: %w (the platform owner's page)", c.actor, store.ErrForbidden)
+	}
+	rs, def := c.t.st.Routes()
+	c.render(http.StatusOK, "routes.html", uiPage{Title: "Routes", Data: routesData{rs, def}})
+	return nil
+}
+
+func uiSetRoute(c *uiCall) error {
+	f := c.r.PostFormValue
+	spec := store.RouteSpec{Name: strings.TrimSpace(f("name")), RoutingNumber: f("routing_number"), SIPURI: f("sip_uri")}
+	if _, err := c.t.st.SetRoute(c.actor, spec); err != nil {
+		return err
+	}
+	if f("default") == "on" {
+		if err := c.t.st.SetDefaultRoute(c.actor, spec.Name); err != nil {
+			return err
+		}
+	}
+	return c.back("/ui/routes", "Route "+spec.Name+" saved.")
+}
+
+type healthData struct {
+	Revision   int64
+	FeedErrors int
+	LastFeed   string
+	DecisionOn bool
+	Ready      string
+}
+
+func uiHealth(c *uiCall) error {
+	if c.actor.Role != store.RoleOperator {
+		return fmt.Errorf("%s: %w (the platform owner's page)", c.actor, store.ErrForbidden)
+	}
+	n, last := c.t.st.FeedErrors()
+	h := healthData{Revision: c.t.st.Revision(), FeedErrors: n, DecisionOn: c.t.dlog != nil, Ready: "ready"}
+	if last != nil {
+		h.LastFeed = last.Error()
+	}
+	if err := c.t.Ready(); err != nil {
+		h.Ready = err.Error()
+	}
+	c.render(http.StatusOK, "health.html", uiPage{Title: "Health", Data: h})
+	return nil
+}
