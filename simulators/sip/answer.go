@@ -148,6 +148,33 @@ func Answer(ctx context.Context, pc PhoneConfig, cfg AnswerConfig) (*Answerer, e
 // Answer makes the phone answer incoming calls as cfg says (replacing any
 // earlier Answer). Without one, a phone answers 486 Busy Here.
 func (p *Phone) Answer(cfg AnswerConfig) (*Answerer, error) {
+	a, err := p.newAnswerer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if old := p.answerer.Swap(a); old != nil {
+		old.stop()
+	}
+	return a, nil
+}
+
+// AnswerUser makes the phone answer the calls whose Request-URI user is
+// user as cfg says (replacing any earlier AnswerUser for it), ahead of
+// Answer: one phone then plays several subscribers, each with its own
+// behaviour, as a test whose callgate calls every subscriber at one
+// address needs. Closing the answerer leaves the phone running.
+func (p *Phone) AnswerUser(user string, cfg AnswerConfig) (*Answerer, error) {
+	a, err := p.newAnswerer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if old, ok := p.users.Swap(user, a); ok {
+		old.(*Answerer).stop()
+	}
+	return a, nil
+}
+
+func (p *Phone) newAnswerer(cfg AnswerConfig) (*Answerer, error) {
 	if cfg.Mode == "" {
 		cfg.Mode = ModePhone
 	}
@@ -171,9 +198,6 @@ func (p *Phone) Answer(cfg AnswerConfig) (*Answerer, error) {
 	}
 	a := &Answerer{p: p, cfg: cfg, b: b, results: make(chan *AnswerResult, 1024)}
 	a.ctx, a.cancel = context.WithCancel(p.ctx)
-	if old := p.answerer.Swap(a); old != nil {
-		old.stop()
-	}
 	return a, nil
 }
 

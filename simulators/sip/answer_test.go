@@ -294,3 +294,29 @@ func writeWAV(t *testing.T, pcm []int16) string {
 	f.Close()
 	return f.Name()
 }
+
+// One phone plays several subscribers: AnswerUser answers its user's
+// calls, the phone's Answer the others.
+func TestAnswerUser(t *testing.T) {
+	t.Parallel()
+	def := answerer(t, AnswerConfig{Respond: 603})
+	busy, err := def.p.AnswerUser("+13035550101", AnswerConfig{Respond: 486})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for user, want := range map[string]int{"+13035550101": 486, "+13035550100": 603} {
+		res, err := Call(callCtx(t), CallConfig{Target: def.URI(user), From: "+17195551212"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Status != want {
+			t.Errorf("call to %s: %d, want %d\n%s", user, res.Status, want, res)
+		}
+	}
+	if got := next(t, busy); got.Status != 486 || got.RequestURI != def.URI("+13035550101") {
+		t.Errorf("user's answerer saw %d %s", got.Status, got.RequestURI)
+	}
+	if got := next(t, def); got.Status != 603 {
+		t.Errorf("phone's answerer saw %d", got.Status)
+	}
+}

@@ -53,7 +53,10 @@ type Phone struct {
 	// in-dialog requests diago handles (BYE, INFO, re-INVITE).
 	sessions sync.Map
 	answerer atomic.Pointer[Answerer]
-	closed   sync.Once
+	// users maps a Request-URI user to the answerer of its calls
+	// (AnswerUser), ahead of answerer.
+	users  sync.Map
+	closed sync.Once
 }
 
 // ParseCodecs checks codec names (PCMU, PCMA; case-insensitive).
@@ -172,16 +175,21 @@ func (p *Phone) Close() error {
 		if a := p.answerer.Load(); a != nil {
 			a.stop()
 		}
+		p.users.Range(func(_, a any) bool { a.(*Answerer).stop(); return true })
 		p.cancel()
 		p.ua.Close()
 	})
 	return nil
 }
 
-// serve handles a new incoming INVITE with the answerer, if any; without
-// one the phone is busy.
+// serve handles a new incoming INVITE with the answerer of its
+// Request-URI user, else the phone's answerer, if any; without one the
+// phone is busy.
 func (p *Phone) serve(d *diago.DialogServerSession) {
 	a := p.answerer.Load()
+	if u, ok := p.users.Load(d.InviteRequest.Recipient.User); ok {
+		a = u.(*Answerer)
+	}
 	if a == nil {
 		_ = d.Respond(gosip.StatusBusyHere, "Busy Here (not answering)", nil)
 		return
