@@ -100,6 +100,14 @@ type receiver struct {
 	lastLen     int    // its samples
 	lastArrival time.Time
 
+	// filled is the silence placed since the last audio packet by
+	// fillIdle, taken off the gap the next packet's timestamp shows.
+	filled int
+
+	// mu serialises packet and fillIdle (the reading goroutine and the
+	// idle ticker).
+	mu sync.Mutex
+
 	// The telephone-event being received.
 	eventTS   uint32
 	eventDone bool
@@ -107,8 +115,31 @@ type receiver struct {
 	pcm [1500]int16 // a packet's samples (G.711: one per byte)
 }
 
-// run reads until the media is closed.
+// idleAfter is how long the far end may send nothing before the
+// silence is placed without waiting for its next packet: longer than any
+// jitter a loaded loopback shows, short beside a prompt.
+const idleAfter = 200 * time.Millisecond
+
+// run reads until the media is closed. While nothing arrives, a ticker
+// places the silence the sender's pause is (fillIdle): a peer that sends
+// no RTP between prompts (as the B2BUA does while it waits for digits)
+// must not hold back the end of the prompt it just played, or the cue
+// that answers it would fire only when the next prompt starts.
 func (r *receiver) run() error {
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-tick.C:
+				r.fillIdle(now)
+			}
+		}
+	}()
 	buf := make([]byte, media.RTPBufSize)
 	for {
 		n, err := r.reader.Read(buf)
@@ -121,9 +152,32 @@ func (r *receiver) run() error {
 		if n == 0 {
 			continue
 		}
+		r.mu.Lock()
 		r.packet(r.reader.PacketHeader.PayloadType, r.reader.PacketHeader.SequenceNumber,
 			r.reader.PacketHeader.Timestamp, r.reader.PacketHeader.SSRC, buf[:n], time.Now())
+		r.mu.Unlock()
 	}
+}
+
+// fillIdle places the silence of the far end's pause so far, once it
+// has lasted idleAfter: from the end of the last audio packet (and of
+// what was filled already) to now less idleAfter.
+func (r *receiver) fillIdle(now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.have || r.lastLen == 0 {
+		return
+	}
+	quiet := now.Sub(r.lastArrival) - idleAfter
+	if quiet <= 0 {
+		return
+	}
+	due := int(min(quiet, 10*time.Second)*SampleRate/time.Second) - r.filled
+	if due < hopSamples {
+		return
+	}
+	r.silence(due)
+	r.filled += due
 }
 
 // packet handles one received packet (split out of run for tests).
@@ -145,7 +199,7 @@ func (r *receiver) packet(pt uint8, seq uint16, ts, ssrc uint32, payload []byte,
 		if r.have && r.lastLen > 0 {
 			// A new source: the silence between is the arrival gap.
 			gap := at.Sub(r.lastArrival) - time.Duration(r.lastLen)*time.Second/SampleRate
-			r.silence(int(min(gap, 10*time.Second) * SampleRate / time.Second))
+			r.silence(max(int(min(gap, 10*time.Second)*SampleRate/time.Second)-r.filled, 0))
 		}
 		r.have, r.ssrc = true, ssrc
 		r.extSeq = int64(seq)
@@ -200,11 +254,12 @@ func (r *receiver) audio(pt uint8, ts uint32, payload []byte, at time.Time) {
 		case gap < 0 || gap > 10*SampleRate:
 			// A timestamp jump: nothing to place.
 		case r.extSeq == r.lastAudio+1:
-			r.silence(int(gap))
+			r.silence(int(max(gap-int64(r.filled), 0)))
 		default:
-			r.lost(int(gap))
+			r.lost(int(max(gap-int64(r.filled), 0)))
 		}
 	}
+	r.filled = 0
 	r.place(r.pcm[:n], n, false, at)
 	r.lastAudio, r.lastTS, r.lastLen, r.lastArrival = r.extSeq, ts, n, at
 }

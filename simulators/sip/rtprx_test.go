@@ -64,3 +64,27 @@ func TestReceiverTelephoneEvents(t *testing.T) {
 		t.Errorf("digits %q, want 55#", string(got))
 	}
 }
+
+// A sender that pauses (no RTP between prompts) has its silence placed
+// once the pause lasts idleAfter, without waiting for its next packet;
+// the next packet then places only the rest of the pause.
+func TestReceiverFillsIdle(t *testing.T) {
+	var placed int
+	rx := &receiver{counter: &rtpCounter{}, eventPT: -1, onPCM: func(pcm []int16) { placed += len(pcm) }}
+	payload := make([]byte, 160)
+	t0 := time.Unix(1000, 0)
+	rx.packet(ptPCMU, 1, 0, 7, payload, t0)
+	rx.fillIdle(t0.Add(idleAfter / 2))
+	if placed != 160 {
+		t.Fatalf("placed %d samples before the pause was long, want the packet's 160", placed)
+	}
+	rx.fillIdle(t0.Add(idleAfter + 500*time.Millisecond))
+	if placed != 160+4000 {
+		t.Fatalf("placed %d samples 500 ms into the pause after idleAfter, want 160 + 4000", placed)
+	}
+	// The sender resumes after 1 s of silence (timestamp 160 + 8000).
+	rx.packet(ptPCMU, 2, 160+8000, 7, payload, t0.Add(time.Second+20*time.Millisecond))
+	if placed != 160+8000+160 {
+		t.Errorf("placed %d samples in all, want the pause once: 160 + 8000 + 160", placed)
+	}
+}
