@@ -113,8 +113,8 @@ func TestRealTiers(t *testing.T) {
 			t.Errorf("%s not ready: %v", tr.Name(), err)
 		}
 	}
-	if !slices.Equal(names, []string{"sip", "scp"}) {
-		t.Errorf("tiers %v", names)
+	if !slices.Equal(names, []string{"sip", "scp", "b2bua"}) {
+		t.Errorf("tiers %v, want the three on by default", names)
 	}
 	if code, body := get(t, "http://"+d.AdminAddr()+"/metrics"); code != 200 ||
 		!strings.Contains(body, `callgate_sip_responses_total{kind="redirect"} 0`) ||

@@ -82,6 +82,8 @@ func testConfig(t *testing.T) config.Config {
 	cfg.DecisionLog.NoSync = true
 	cfg.SIP.UDP, cfg.SIP.TCP = "127.0.0.1:0", ""
 	cfg.SCP.Listen = []string{"127.0.0.1:0"}
+	cfg.B2BUA.UDP, cfg.B2BUA.TCP = "127.0.0.1:0", ""
+	cfg.B2BUA.RTPPortMin, cfg.B2BUA.RTPPortMax = 0, 0
 	return cfg
 }
 

@@ -473,7 +473,7 @@ func TestHelpMatchesTheDefaults(t *testing.T) {
 	c := &cli{t: t}
 	d := config.Default()
 	serve := c.ok("serve", "--help")
-	for _, want := range []string{d.SIP.UDP, d.SCP.Listen[0], d.Admin.Listen, "both on by\ndefault", "is run by the daemon"} {
+	for _, want := range []string{d.SIP.UDP, d.SCP.Listen[0], d.B2BUA.UDP, d.Admin.Listen, "all on by\ndefault", "is run by the daemon"} {
 		if !strings.Contains(serve, want) {
 			t.Errorf("serve --help lacks %q:\n%s", want, serve)
 		}

@@ -17,10 +17,11 @@ import (
 func (e *env) serveCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve [--config FILE] [--data DIR]",
-		Short: "Run the daemon: the SIP redirect server and the AIN SCP, metrics, health, operator commands",
-		Long: `Runs the daemon: the SIP redirect server and the AIN SCP (both on by
+		Short: "Run the daemon: the SIP redirect server, the AIN SCP and the B2BUA, metrics, health, operator commands",
+		Long: `Runs the daemon: the SIP redirect server, the AIN SCP and the SIP B2BUA (all on by
 default, on loopback: SIP on 127.0.0.1:5060 UDP and TCP, the SCP as an M3UA SG on TCP
-127.0.0.1:2905) over one decision engine and one store, with Prometheus metrics at /metrics
+127.0.0.1:2905, the B2BUA that screens with media on 127.0.0.1:5070 UDP and TCP) over one
+decision engine and one store, with Prometheus metrics at /metrics
 and health at /healthz and /readyz on the admin listener (127.0.0.1:9464). Without --config
 the store is DATA/callgate.db and the decision log DATA/decisions.db.
 

@@ -106,6 +106,7 @@ admin: {listen: "127.0.0.1:0"}
 shutdown_timeout: 5s
 decision_log: {flush_interval: 1h, no_sync: true}   # only shutdown (or a search) flushes
 sip: {udp: "127.0.0.1:0", tcp: ""}
+b2bua: {udp: "127.0.0.1:0", tcp: "", rtp_port_min: 0, rtp_port_max: 0}
 scp: {listen: ["127.0.0.1:0"]}
 `), 0o600); err != nil {
 		t.Fatal(err)
@@ -358,7 +359,7 @@ func TestServeFailsCleanlyWhenAPortIsBusy(t *testing.T) {
 	}
 	defer busy.Close()
 	cfgFile := filepath.Join(dir, "serve.yaml")
-	os.WriteFile(cfgFile, []byte(fmt.Sprintf("admin: {listen: '127.0.0.1:0'}\nsip: {udp: %q, tcp: ''}\n", busy.LocalAddr())), 0o600)
+	os.WriteFile(cfgFile, []byte(fmt.Sprintf("admin: {listen: '127.0.0.1:0'}\nsip: {udp: %q, tcp: ''}\nb2bua: {udp: '127.0.0.1:0', tcp: '', rtp_port_min: 0, rtp_port_max: 0}\n", busy.LocalAddr())), 0o600)
 	c := &cli{t: t, dir: dir}
 	c.fails(1, "start sip tier", "serve", "--config", cfgFile)
 	st, err := store.Open(filepath.Join(dir, config.StoreFile), store.Options{Timeout: 100 * time.Millisecond})

@@ -42,6 +42,7 @@ sip:
   reject_608: true
   stir: {verify: true, trust_anchors: %q, miss_wait: 5s, allow_http_x5u: true}
 scp: {listen: ["127.0.0.1:0"]}
+b2bua: {udp: "127.0.0.1:0", tcp: "", rtp_port_min: 0, rtp_port_max: 0}
 `, filepath.Join(pkiDir, "root.pem")), "")
 	var sipAddr net.Addr
 	for _, tr := range r.d.Tiers() {

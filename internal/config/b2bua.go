@@ -87,10 +87,11 @@ type B2BUA struct {
 	PINQueue   int `yaml:"pin_queue"`
 }
 
-// DefaultB2BUA is the b2bua section's defaults: off; when enabled, on
-// 127.0.0.1:5070, the address sip.screening_uri points at by default.
+// DefaultB2BUA is the b2bua section's defaults: on, on 127.0.0.1:5070,
+// the address sip.screening_uri and the demo route's SIP URI point at.
 func DefaultB2BUA() B2BUA {
 	return B2BUA{
+		Enabled:         true,
 		UDP:             "127.0.0.1:5070",
 		TCP:             "127.0.0.1:5070",
 		RTPPortMin:      16384,
