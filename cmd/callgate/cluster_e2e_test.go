@@ -71,6 +71,7 @@ shutdown_timeout: 5s
 admin: {listen: %q}
 decision_log: {no_sync: true}
 sip: {enabled: false}
+b2bua: {enabled: false}
 scp: {listen: [%q]}
 store:
   backend: etcd

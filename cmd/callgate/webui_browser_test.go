@@ -53,6 +53,7 @@ api: {enabled: true, listen: "127.0.0.1:0"}
 shutdown_timeout: 5s
 decision_log: {no_sync: true}
 sip: {udp: "127.0.0.1:0", tcp: ""}
+b2bua: {udp: "127.0.0.1:0", tcp: "", rtp_port_min: 0, rtp_port_max: 0}
 scp: {enabled: false}
 `, "")
 	c := &cli{t: t}
