@@ -117,7 +117,7 @@ add("POST","/api/v1/subscribers/{subscriber}/numbers",op("Assign numbers from th
 add("DELETE","/api/v1/subscribers/{subscriber}/numbers/{number}",op("Unassign a number",[sp,P("number","the number")],tag="subscribers"))
 add("PUT","/api/v1/subscribers/{subscriber}/pin",op("Set the override PIN (stored hashed)",[sp],req=body("PIN",{"pin":"2468"}),tag="subscribers"))
 add("DELETE","/api/v1/subscribers/{subscriber}/pin",op("Clear the override PIN",[sp],tag="subscribers"))
-op_=P("owner","subscriber name or number, or provider:NAME"); lp=P("list","vip or blocked")
+op_=P("owner","subscriber name or number, or provider:NAME (a provider-wide list)"); lp=P("list","vip or blocked (subscribers and providers alike; a provider's VIP list always gets through, see the engine's provider-vip step)")
 add("GET","/api/v1/lists/{owner}/{list}",op("One page of a list in number order",[op_,lp,cursor,limit],resp=ok("EntryPage",{"items":[{"number":"+13125550100","note":"sales calls"}],"total":1,"revision":51},etag=True),tag="lists"))
 add("POST","/api/v1/lists/{owner}/{list}",op("Add numbers to a list, all or none",[op_,lp,ifmo],req=body("ListRequest",{"numbers":["+13125550100"],"note":"sales calls"}),resp=ok("ListChange",{"changed":1,"revision":52}),codes=std+(412,),tag="lists"))
 add("DELETE","/api/v1/lists/{owner}/{list}/{number}",op("Remove a number from a list",[op_,lp,P("number","the number"),ifmo],resp=ok("ListChange",{"changed":1,"revision":53}),codes=std+(412,),tag="lists"))
