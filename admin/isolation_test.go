@@ -83,6 +83,7 @@ func TestIsolation(t *testing.T) {
 		"POST /api/v1/lists/{owner}/{list}":                        {"/api/v1/lists/" + bobNum + "/blocked", map[string]any{"numbers": []string{"+19005550199"}}},
 		"DELETE /api/v1/lists/{owner}/{list}/{number}":             {"/api/v1/lists/provider:globex/blocked/+19005550101", nil},
 		"POST /api/v1/lists/import":                                {"/api/v1/lists/import", "owner,list,number\nbob,blocked,+19005550198\n"},
+		"POST /api/v1/subscribers:import":                          {"/api/v1/subscribers:import", "name,provider,numbers\nmole,globex,+13035550162\n"},
 		"GET /api/v1/enterprises":                                  {"/api/v1/enterprises", nil},
 		"POST /api/v1/enterprises":                                 {"/api/v1/enterprises", map[string]any{"name": "shell", "provider": "globex"}},
 		"GET /api/v1/enterprises/{enterprise}":                     {"/api/v1/enterprises/umbrella", nil},

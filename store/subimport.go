@@ -198,15 +198,19 @@ func (s *Store) validateSubscriberRows(r io.Reader, opts SubscriberImportOptions
 		if !seen {
 			s.ix.mu.RLock()
 			p, err := s.ix.providerByName(prov)
+			if err == nil && s.ix.mayProvider(opts.Actor, p) != nil {
+				// Out of scope reads as unknown: a tenant cannot learn
+				// whether another provider exists.
+				err = ErrNotFound
+			}
 			if err == nil {
-				err = s.ix.mayProvider(opts.Actor, p)
 				provID[prov] = p.rec.ID
 			}
 			s.ix.mu.RUnlock()
 			perr, provErr[prov] = err, err
 		}
 		if perr != nil {
-			fail(line, "provider %q: %v", truncate(prov), perr)
+			fail(line, "provider (column 2): %v (or not yours to provision)", ErrNotFound)
 			continue
 		}
 		row := subImportRow{name: strings.Clone(name), provider: strings.Clone(prov)}

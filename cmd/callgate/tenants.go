@@ -500,7 +500,7 @@ func (e *env) subscriberCmd() *cobra.Command {
 		create, list, show, del,
 		numbersCmd("assign", "Give a subscriber more numbers", true),
 		numbersCmd("unassign", "Take numbers from a subscriber", false),
-		perms)
+		perms, e.subscriberImportCmd())
 }
 
 // ---- enterprises ----
