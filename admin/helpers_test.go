@@ -54,6 +54,8 @@ func newFixture(t *testing.T, opts ...Option) *fixture {
 		must(err)
 		_, err = st.AddToList(op, store.ProviderPrefix+tn.prov, store.ListBlocked, []string{"+19005550101"}, "secret of "+tn.prov)
 		must(err)
+		_, err = st.AddToList(op, store.ProviderPrefix+tn.prov, store.ListVIP, []string{"+19115550102"}, "secret of "+tn.prov+" vip")
+		must(err)
 	}
 	for name, a := range map[string]store.Actor{
 		"operator": op, "acme": store.ProviderActor("acme"), "globex": store.ProviderActor("globex"),

@@ -83,6 +83,7 @@ func TestIsolation(t *testing.T) {
 		"POST /api/v1/lists/{owner}/{list}":                        {"/api/v1/lists/" + bobNum + "/blocked", map[string]any{"numbers": []string{"+19005550199"}}},
 		"DELETE /api/v1/lists/{owner}/{list}/{number}":             {"/api/v1/lists/provider:globex/blocked/+19005550101", nil},
 		"POST /api/v1/lists/import":                                {"/api/v1/lists/import", "owner,list,number\nbob,blocked,+19005550198\n"},
+		"POST /api/v1/subscribers:import":                          {"/api/v1/subscribers:import", "name,provider,numbers\nmole,globex,+13035550162\n"},
 		"GET /api/v1/enterprises":                                  {"/api/v1/enterprises", nil},
 		"POST /api/v1/enterprises":                                 {"/api/v1/enterprises", map[string]any{"name": "shell", "provider": "globex"}},
 		"GET /api/v1/enterprises/{enterprise}":                     {"/api/v1/enterprises/umbrella", nil},
@@ -139,8 +140,34 @@ func TestIsolation(t *testing.T) {
 			refused++
 		}
 	}
+	// The provider-wide VIP list goes through the same list routes: aimed
+	// at globex's, each is refused like the rows above.
+	vipRows := []struct {
+		method, path string
+		body         any
+	}{
+		{"GET", "/api/v1/lists/provider:globex/vip", nil},
+		{"POST", "/api/v1/lists/provider:globex/vip", map[string]any{"numbers": []string{"+19115550199"}}},
+		{"DELETE", "/api/v1/lists/provider:globex/vip/+19115550102", nil},
+		{"POST", "/api/v1/lists/import", "owner,list,number\nprovider:globex,vip,+19115550198\n"},
+	}
+	for _, r := range vipRows {
+		for _, who := range []string{"acme", "alice"} {
+			total++
+			status, body, _ := f.do(t, who, r.method, r.path, r.body, "If-Match", `"1"`)
+			if status != http.StatusForbidden && status != http.StatusNotFound || strings.Contains(string(body), "+19115550102") ||
+				strings.Contains(string(body), "secret of") {
+				t.Errorf("%s %s as %s: %d: %s", r.method, r.path, who, status, body)
+				continue
+			}
+			refused++
+		}
+	}
 	if refused != total {
 		t.Errorf("refused %d of %d requests", refused, total)
+	}
+	if p, err := f.st.ListEntries(store.Operator, "provider:globex", store.ListVIP, 0, 10); err != nil || p.Total != 1 {
+		t.Errorf("globex's VIP list after the attack: %+v %v", p, err)
 	}
 	// Nothing of globex's changed.
 	if p, err := f.st.ListEntries(store.Operator, "bob", store.ListBlocked, 0, 10); err != nil || p.Total != 1 {

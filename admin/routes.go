@@ -66,6 +66,7 @@ func (t *Tier) routeTable() []route {
 		{"POST", "/api/v1/lists/{owner}/{list}", addToList},
 		{"DELETE", "/api/v1/lists/{owner}/{list}/{number}", removeFromList},
 		{"POST", "/api/v1/lists/import", importLists},
+		{"POST", "/api/v1/subscribers:import", importSubscribers},
 
 		{"GET", "/api/v1/enterprises", listEnterprises},
 		{"POST", "/api/v1/enterprises", createEnterprise},

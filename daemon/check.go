@@ -183,4 +183,5 @@ func (emptyView) Subscriber(e164.Number) (store.SubscriberView, bool) {
 func (emptyView) InVIP(uint32, e164.Number) bool           { return false }
 func (emptyView) InBlocked(uint32, e164.Number) bool       { return false }
 func (emptyView) ProviderBlocked(uint32, e164.Number) bool { return false }
+func (emptyView) ProviderVIP(uint32, e164.Number) bool     { return false }
 func (emptyView) EgressRoute(uint32) (store.Route, bool)   { return store.Route{}, false }

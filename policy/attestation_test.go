@@ -19,7 +19,7 @@ func TestAttestationPolicy(t *testing.T) {
 	v.subs[nAlice] = alice
 	e := New(v)
 	ctx := context.Background()
-	lists := "vip=no blocked=no provider-blocked=no "
+	lists := "provider-vip=no vip=no blocked=no provider-blocked=no "
 	for _, c := range []struct {
 		name string
 		call Call
@@ -40,7 +40,7 @@ func TestAttestationPolicy(t *testing.T) {
 		{"C blocked", Call{Calling: nStranger, Called: nAlice, Attestation: AttestationC},
 			want{action: ActionBlock, subscriber: 1, trace: "subscriber=yes " + lists + "attestation=apply"}, "", false},
 		{"VIP wins over a failed verification", Call{Calling: nFriend, Called: nAlice, Attestation: AttestationFailed},
-			want{action: ActionAllow, subscriber: 1, trace: "subscriber=yes vip=yes"}, "", false},
+			want{action: ActionAllow, subscriber: 1, trace: "subscriber=yes provider-vip=no vip=yes"}, "", false},
 		{"non-subscriber: no policy", Call{Calling: nStranger, Called: nNobody, Attestation: AttestationFailed},
 			want{action: ActionAllow, trace: "subscriber=no"}, "", false},
 	} {

@@ -18,6 +18,7 @@ import (
 //	subscriber       look up the owner of the called number (trace only)
 //	key              spoof protection: enrolled caller without a call key -> block
 //	not-subscriber   called number not a subscriber -> allow
+//	provider-vip     caller on the provider's VIP list -> allow
 //	vip              caller on the subscriber's VIP list -> allow
 //	blocked          caller on the subscriber's Blocked list -> block
 //	provider-blocked caller on the provider's Blocked list -> block
@@ -167,6 +168,7 @@ func (e *Engine) Decide(ctx context.Context, c Call) Decision {
 	e.subscriber(&s)
 	_ = e.signalsBeforeLists(&s) ||
 		e.notSubscriber(&s) ||
+		e.providerVIP(&s) ||
 		e.vip(&s) ||
 		e.blocked(&s) ||
 		e.providerBlocked(&s) ||
@@ -228,6 +230,32 @@ func (e *Engine) notSubscriber(s *state) bool {
 	}
 	s.d.Action = ActionAllow
 	return true
+}
+
+// providerVIP lets callers on the provider-wide VIP list through: numbers
+// the provider says must always get through to its subscribers, such as
+// public-safety callers. Its place in the chain is policy:
+//
+//   - after the key step (signalsBeforeLists): a provider VIP number is a
+//     claim like any other, and a spoofed one (an enrolled number without
+//     its call key) must stay blocked, so spoof protection runs first;
+//   - before the subscriber's own VIP and Blocked lists: "always gets
+//     through" includes subscribers who blocked the number themselves
+//     (a PSAP call-back must ring even if the subscriber once blocked it),
+//     and the provider's Blocked list cannot stop it either;
+//   - before the signals that refine treatment (attestation, reputation):
+//     a public-safety caller is never challenged or screened.
+func (e *Engine) providerVIP(s *state) bool {
+	if s.call.Calling == 0 {
+		return false
+	}
+	if e.view.ProviderVIP(s.sub.Provider, s.call.Calling) {
+		s.d.Trace.Add(RuleProviderVIP, OutcomeYes)
+		s.d.Action = ActionAllow
+		return true
+	}
+	s.d.Trace.Add(RuleProviderVIP, OutcomeNo)
+	return false
 }
 
 // vip lets callers on the subscriber's VIP list through. Lists are only
@@ -509,4 +537,5 @@ func (emptyView) Subscriber(e164.Number) (store.SubscriberView, bool) {
 func (emptyView) InVIP(uint32, e164.Number) bool           { return false }
 func (emptyView) InBlocked(uint32, e164.Number) bool       { return false }
 func (emptyView) ProviderBlocked(uint32, e164.Number) bool { return false }
+func (emptyView) ProviderVIP(uint32, e164.Number) bool     { return false }
 func (emptyView) EgressRoute(uint32) (store.Route, bool)   { return store.Route{}, false }

@@ -102,7 +102,7 @@ func check(t *testing.T, got Decision, w want) {
 	}
 }
 
-const lists = "vip=no blocked=no provider-blocked=no "
+const lists = "provider-vip=no vip=no blocked=no provider-blocked=no "
 
 func TestDecide(t *testing.T) {
 	tests := []struct {
@@ -120,31 +120,31 @@ func TestDecide(t *testing.T) {
 
 		// VIP.
 		{"vip", Call{Calling: nFriend, Called: nAlice, Origin: OriginAIN},
-			want{action: ActionAllow, subscriber: 1, trace: "subscriber=yes vip=yes"}},
+			want{action: ActionAllow, subscriber: 1, trace: "subscriber=yes provider-vip=no vip=yes"}},
 		{"vip beats own blocked list", Call{Calling: nBoth, Called: nAlice},
-			want{action: ActionAllow, subscriber: 1, trace: "subscriber=yes vip=yes"}},
+			want{action: ActionAllow, subscriber: 1, trace: "subscriber=yes provider-vip=no vip=yes"}},
 		{"vip beats provider blocked list", Call{Calling: nSpammer, Called: nAlice},
-			want{action: ActionAllow, subscriber: 1, trace: "subscriber=yes vip=yes"}},
+			want{action: ActionAllow, subscriber: 1, trace: "subscriber=yes provider-vip=no vip=yes"}},
 		{"vip with presentation restricted", Call{Calling: nFriend, Called: nAlice, Presentation: PresentationRestricted},
-			want{action: ActionAllow, subscriber: 1, trace: "subscriber=yes vip=yes"}},
+			want{action: ActionAllow, subscriber: 1, trace: "subscriber=yes provider-vip=no vip=yes"}},
 		{"vip list is per subscriber", Call{Calling: nFriend, Called: nDave},
 			want{action: ActionAllow, subscriber: 4, trace: "subscriber=yes " + lists + "anonymous=no unknown=apply"}},
 
 		// Blocked.
 		{"blocked", Call{Calling: nPest, Called: nAlice, Origin: OriginAIN},
-			want{action: ActionBlock, subscriber: 1, trace: "subscriber=yes vip=no blocked=yes"}},
+			want{action: ActionBlock, subscriber: 1, trace: "subscriber=yes provider-vip=no vip=no blocked=yes"}},
 		{"blocked with reject with media", Call{Calling: nPest, Called: nBob, Origin: OriginAIN},
-			want{action: ActionBlockWithAnnouncement, subscriber: 2, announcement: 77, trace: "subscriber=yes vip=no blocked=yes"}},
+			want{action: ActionBlockWithAnnouncement, subscriber: 2, announcement: 77, trace: "subscriber=yes provider-vip=no vip=no blocked=yes"}},
 		{"blocked with reject with media, SIP: the B2BUA plays it", Call{Calling: nPest, Called: nBob, Origin: OriginSIP},
-			want{action: ActionBlockWithAnnouncement, subscriber: 2, announcement: 77, route: routeEast, trace: "subscriber=yes vip=no blocked=yes route=yes"}},
+			want{action: ActionBlockWithAnnouncement, subscriber: 2, announcement: 77, route: routeEast, trace: "subscriber=yes provider-vip=no vip=no blocked=yes route=yes"}},
 		{"blocked with reject with media, no announcement", Call{Calling: nPest, Called: nCarol},
-			want{action: ActionBlock, subscriber: 3, trace: "subscriber=yes vip=no blocked=yes announcement=missing"}},
+			want{action: ActionBlock, subscriber: 3, trace: "subscriber=yes provider-vip=no vip=no blocked=yes announcement=missing"}},
 		{"blocked with presentation restricted", Call{Calling: nPest, Called: nAlice, Presentation: PresentationRestricted},
-			want{action: ActionBlock, subscriber: 1, trace: "subscriber=yes vip=no blocked=yes"}},
+			want{action: ActionBlock, subscriber: 1, trace: "subscriber=yes provider-vip=no vip=no blocked=yes"}},
 		{"provider blocked", Call{Calling: nSpammer2, Called: nAlice},
-			want{action: ActionBlock, subscriber: 1, trace: "subscriber=yes vip=no blocked=no provider-blocked=yes"}},
+			want{action: ActionBlock, subscriber: 1, trace: "subscriber=yes provider-vip=no vip=no blocked=no provider-blocked=yes"}},
 		{"provider blocked with reject with media", Call{Calling: nSpammer, Called: nBob},
-			want{action: ActionBlockWithAnnouncement, subscriber: 2, announcement: 77, trace: "subscriber=yes vip=no blocked=no provider-blocked=yes"}},
+			want{action: ActionBlockWithAnnouncement, subscriber: 2, announcement: 77, trace: "subscriber=yes provider-vip=no vip=no blocked=no provider-blocked=yes"}},
 		{"provider list is per provider", Call{Calling: nSpammer, Called: nCarol},
 			want{action: ActionAllow, subscriber: 3, trace: "subscriber=yes " + lists + "anonymous=no unknown=apply route=missing fallback=apply"}},
 
@@ -203,9 +203,9 @@ func TestDecide(t *testing.T) {
 		{"key missing to non-subscriber", Call{Calling: nStranger, Called: nNobody, KeyMatch: KeyMissing},
 			want{action: ActionBlock, trace: "subscriber=no key=missing"}},
 		{"key matched goes on", Call{Calling: nFriend, Called: nAlice, KeyMatch: KeyMatched},
-			want{action: ActionAllow, subscriber: 1, trace: "subscriber=yes key=yes vip=yes brand=missing"}},
+			want{action: ActionAllow, subscriber: 1, trace: "subscriber=yes key=yes provider-vip=no vip=yes brand=missing"}},
 		{"key matched, blocked", Call{Calling: nPest, Called: nAlice, KeyMatch: KeyMatched},
-			want{action: ActionBlock, subscriber: 1, trace: "subscriber=yes key=yes vip=no blocked=yes"}},
+			want{action: ActionBlock, subscriber: 1, trace: "subscriber=yes key=yes provider-vip=no vip=no blocked=yes"}},
 
 		// A provider without a STIR/SHAKEN policy lets a C attestation on
 		// (attestation=no); without a look-up (no reputation provider) the
@@ -228,16 +228,16 @@ func TestDecideDefaultAnnouncement(t *testing.T) {
 	ctx := context.Background()
 	// Carol has Reject with Media but no announcement: the platform's is used.
 	check(t, e.Decide(ctx, Call{Calling: nPest, Called: nCarol}),
-		want{action: ActionBlockWithAnnouncement, subscriber: 3, announcement: 5, trace: "subscriber=yes vip=no blocked=yes"})
+		want{action: ActionBlockWithAnnouncement, subscriber: 3, announcement: 5, trace: "subscriber=yes provider-vip=no vip=no blocked=yes"})
 	// Bob's own announcement wins over the default.
 	check(t, e.Decide(ctx, Call{Calling: nPest, Called: nBob}),
-		want{action: ActionBlockWithAnnouncement, subscriber: 2, announcement: 77, trace: "subscriber=yes vip=no blocked=yes"})
+		want{action: ActionBlockWithAnnouncement, subscriber: 2, announcement: 77, trace: "subscriber=yes provider-vip=no vip=no blocked=yes"})
 	// Dave's voicemail treatment gets the default announcement too.
 	check(t, e.Decide(ctx, Call{Called: nDave}),
 		want{action: ActionVoicemail, subscriber: 4, route: routeEast, announcement: 5, voicemail: "+13035558888", trace: "subscriber=yes anonymous=apply route=yes pin=no"})
 	// Alice has no Reject with Media: plain block despite the default.
 	check(t, e.Decide(ctx, Call{Calling: nPest, Called: nAlice}),
-		want{action: ActionBlock, subscriber: 1, trace: "subscriber=yes vip=no blocked=yes"})
+		want{action: ActionBlock, subscriber: 1, trace: "subscriber=yes provider-vip=no vip=no blocked=yes"})
 }
 
 func TestDecideDefaultRoute(t *testing.T) {
@@ -274,11 +274,11 @@ func TestNoRouteFallback(t *testing.T) {
 		{"block, the tier's default", FallbackBlock, Call{Calling: nStranger, Called: nCarol, Origin: OriginSIP, DefaultRoute: true},
 			want{action: ActionScreen, subscriber: 3, pin: true, trace: treated + "route=default pin=yes"}, false},
 		{"announcement on SIP without a way: plain block even when allowing", FallbackAllow, blockCarol,
-			want{action: ActionBlock, subscriber: 3, trace: "subscriber=yes vip=no blocked=yes route=missing fallback=apply"}, true},
+			want{action: ActionBlock, subscriber: 3, trace: "subscriber=yes provider-vip=no vip=no blocked=yes route=missing fallback=apply"}, true},
 		{"announcement on SIP, the tier's default", FallbackAllow, Call{Calling: nPest, Called: nCarol, Origin: OriginSIP, DefaultRoute: true},
-			want{action: ActionBlockWithAnnouncement, subscriber: 3, announcement: 5, trace: "subscriber=yes vip=no blocked=yes route=default"}, false},
+			want{action: ActionBlockWithAnnouncement, subscriber: 3, announcement: 5, trace: "subscriber=yes provider-vip=no vip=no blocked=yes route=default"}, false},
 		{"announcement on AIN needs no route", FallbackAllow, Call{Calling: nPest, Called: nCarol, Origin: OriginAIN},
-			want{action: ActionBlockWithAnnouncement, subscriber: 3, announcement: 5, trace: "subscriber=yes vip=no blocked=yes"}, false},
+			want{action: ActionBlockWithAnnouncement, subscriber: 3, announcement: 5, trace: "subscriber=yes provider-vip=no vip=no blocked=yes"}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -314,7 +314,7 @@ func TestDecideCancelled(t *testing.T) {
 func TestDecideNilContextAndView(t *testing.T) {
 	// A nil context from a careless caller must not crash the engine.
 	d := New(fixture()).Decide(nil, Call{Calling: nPest, Called: nAlice}) //nolint:staticcheck // SA1012 on purpose
-	check(t, d, want{action: ActionBlock, subscriber: 1, trace: "subscriber=yes vip=no blocked=yes"})
+	check(t, d, want{action: ActionBlock, subscriber: 1, trace: "subscriber=yes provider-vip=no vip=no blocked=yes"})
 	check(t, New(nil).Decide(context.Background(), Call{Calling: nPest, Called: nAlice}),
 		want{action: ActionAllow, trace: "subscriber=no"})
 }
@@ -423,7 +423,7 @@ func TestDecisionJSON(t *testing.T) {
 	}
 	const want = `{"action":"voicemail","subscriber":2,"announcement":77,"voicemail":"+13035559999",` +
 		`"route":{"name":"east","routing_number":"+13035550000","sip_uri":"sip:screen@b2bua.example"},` +
-		`"trace":[{"rule":"subscriber","outcome":"yes"},{"rule":"vip","outcome":"no"},{"rule":"blocked","outcome":"no"},` +
+		`"trace":[{"rule":"subscriber","outcome":"yes"},{"rule":"provider-vip","outcome":"no"},{"rule":"vip","outcome":"no"},{"rule":"blocked","outcome":"no"},` +
 		`{"rule":"provider-blocked","outcome":"no"},{"rule":"anonymous","outcome":"no"},{"rule":"unknown","outcome":"apply"},` +
 		`{"rule":"route","outcome":"yes"},{"rule":"pin","outcome":"no"}]}`
 	if string(b) != want {
@@ -437,7 +437,7 @@ func TestDecisionJSON(t *testing.T) {
 		t.Fatalf("round trip: got %+v, want %+v", back, d)
 	}
 	if got, want := d.String(), "voicemail subscriber=2 announcement=77 voicemail=+13035559999 "+
-		"route=east(+13035550000 sip:screen@b2bua.example) [subscriber=yes vip=no blocked=no "+
+		"route=east(+13035550000 sip:screen@b2bua.example) [subscriber=yes provider-vip=no vip=no blocked=no "+
 		"provider-blocked=no anonymous=no unknown=apply route=yes pin=no]"; got != want {
 		t.Fatalf("String:\n got %s\nwant %s", got, want)
 	}

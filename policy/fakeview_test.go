@@ -13,6 +13,7 @@ type fakeView struct {
 	vip          map[listKey]struct{}
 	blocked      map[listKey]struct{}
 	provBlocked  map[listKey]struct{}
+	provVIP      map[listKey]struct{}
 	routes       map[uint32]store.Route
 	defaultRoute *store.Route
 }
@@ -28,6 +29,7 @@ func newFakeView() *fakeView {
 		vip:         map[listKey]struct{}{},
 		blocked:     map[listKey]struct{}{},
 		provBlocked: map[listKey]struct{}{},
+		provVIP:     map[listKey]struct{}{},
 		routes:      map[uint32]store.Route{},
 	}
 }
@@ -49,6 +51,11 @@ func (v *fakeView) InBlocked(sub uint32, caller e164.Number) bool {
 
 func (v *fakeView) ProviderBlocked(prov uint32, caller e164.Number) bool {
 	_, ok := v.provBlocked[listKey{prov, caller}]
+	return ok
+}
+
+func (v *fakeView) ProviderVIP(prov uint32, caller e164.Number) bool {
+	_, ok := v.provVIP[listKey{prov, caller}]
 	return ok
 }
 

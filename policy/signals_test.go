@@ -35,7 +35,7 @@ func TestReputation(t *testing.T) {
 		{"unknown: the configured branch (challenge)", ReputationPolicy{Unknown: RepChallenge}, Call{Calling: nStranger, Called: nAlice, Origin: OriginAIN, ReputationLookup: ReputationLookup{Why: WhyCircuitOpen}},
 			want{action: ActionChallenge, subscriber: 1, route: routeEast, pin: true, trace: pre + "reputation=unknown route=yes pin=yes"}},
 		{"VIP wins over high risk", DefaultReputationPolicy, Call{Calling: nFriend, Called: nAlice, Reputation: ReputationHigh, ReputationLookup: looked},
-			want{action: ActionAllow, subscriber: 1, trace: "subscriber=yes vip=yes"}},
+			want{action: ActionAllow, subscriber: 1, trace: "subscriber=yes provider-vip=no vip=yes"}},
 		{"screen when configured", ReputationPolicy{Medium: RepScreen}, Call{Calling: nStranger, Called: nAlice, Origin: OriginAIN, Reputation: ReputationMedium, ReputationLookup: looked},
 			want{action: ActionScreen, subscriber: 1, route: routeEast, pin: true, voicemail: "sip:vm-alice@vm.example", trace: pre + "reputation=medium route=yes pin=yes"}},
 	}
@@ -51,7 +51,7 @@ func TestBrand(t *testing.T) {
 	e := New(fixture())
 	b := store.Brand{Name: "Initech", Reason: "Your order"}
 	d := e.Decide(context.Background(), Call{Calling: nFriend, Called: nAlice, KeyMatch: KeyMatched, Brand: b})
-	if d.Brand != b || d.Trace.String() != "subscriber=yes key=yes vip=yes brand=yes" {
+	if d.Brand != b || d.Trace.String() != "subscriber=yes key=yes provider-vip=no vip=yes brand=yes" {
 		t.Errorf("delivered keyed call: brand %+v, trace %s", d.Brand, &d.Trace)
 	}
 	// Not delivered: no brand.

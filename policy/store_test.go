@@ -34,17 +34,17 @@ func TestDecideRealStore(t *testing.T) {
 		trace  string
 	}{
 		{"vip", Call{Calling: num(storetest.VIPCaller), Called: num(storetest.AliceNumber), Origin: OriginAIN},
-			ActionAllow, "subscriber=yes vip=yes"},
+			ActionAllow, "subscriber=yes provider-vip=no vip=yes"},
 		{"vip, second number", Call{Calling: num(storetest.VIPCaller), Called: num(storetest.AliceNumber2), Origin: OriginAIN},
-			ActionAllow, "subscriber=yes vip=yes"},
+			ActionAllow, "subscriber=yes provider-vip=no vip=yes"},
 		{"blocked", Call{Calling: num(storetest.BlockedCaller), Called: num(storetest.AliceNumber), Origin: OriginAIN},
-			aliceBlock, "subscriber=yes vip=no blocked=yes"},
+			aliceBlock, "subscriber=yes provider-vip=no vip=no blocked=yes"},
 		{"provider blocked", Call{Calling: num(storetest.ProviderBlocked), Called: num(storetest.AliceNumber), Origin: OriginAIN},
-			aliceBlock, "subscriber=yes vip=no blocked=no provider-blocked=yes"},
+			aliceBlock, "subscriber=yes provider-vip=no vip=no blocked=no provider-blocked=yes"},
 		{"not a subscriber", Call{Calling: num(storetest.UnknownCaller), Called: num("+13035550199"), Origin: OriginAIN},
 			ActionAllow, "subscriber=no"},
 		{"bob unknown: block with announcement", Call{Calling: num(storetest.UnknownCaller), Called: num(storetest.BobNumber), Origin: OriginAIN},
-			ActionBlockWithAnnouncement, "subscriber=yes vip=no blocked=no provider-blocked=no anonymous=no unknown=apply"},
+			ActionBlockWithAnnouncement, "subscriber=yes provider-vip=no vip=no blocked=no provider-blocked=no anonymous=no unknown=apply"},
 		{"bob anonymous: voicemail", Call{Called: num(storetest.BobNumber), Origin: OriginSIP},
 			ActionVoicemail, "subscriber=yes anonymous=apply route=yes pin=no"},
 	}

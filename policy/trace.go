@@ -8,7 +8,7 @@ import "fmt"
 // the list is append-only: never renumber or reuse a value.
 type Rule uint8
 
-// Rules, in the order the engine consults them.
+// Rules, in the order they were added (append-only; the engine's order is in engine.go).
 const (
 	RuleSubscriber      Rule = iota + 1 // is the called number a subscriber?
 	RuleVIP                             // caller on the subscriber's VIP list
@@ -28,10 +28,12 @@ const (
 	RuleLine                            // originating: is the calling line a subscriber?
 	RuleDestination                     // originating: is the dialled destination barred for a locked line?
 	RuleBrand                           // a delivered call with a matching key: is a brand shown?
+	RuleProviderVIP                     // caller on the provider's VIP list (consulted before the subscriber's lists)
 )
 
 var ruleNames = [...]string{"", "subscriber", "vip", "blocked", "provider-blocked", "anonymous", "unknown", "route",
-	"cancelled", "key", "announcement", "pin", "attestation", "reputation", "fraud", "fallback", "line", "destination", "brand"}
+	"cancelled", "key", "announcement", "pin", "attestation", "reputation", "fraud", "fallback", "line", "destination", "brand",
+	"provider-vip"}
 
 // ruleHelp says in words what each rule asks (`callgate decide` prints it
 // beside each step of a trace). It lives beside the names so the two
@@ -55,6 +57,7 @@ var ruleHelp = [len(ruleNames)]string{
 	RuleLine:            "outgoing call: is the calling line a subscriber?",
 	RuleDestination:     "outgoing call from a locked line: is the destination barred (international, premium)?",
 	RuleBrand:           "a delivered call whose enterprise call key matched: is the enterprise's brand shown?",
+	RuleProviderVIP:     "is the caller on the provider's VIP list? (numbers that must always get through)",
 }
 
 func (r Rule) String() string {

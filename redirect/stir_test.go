@@ -30,6 +30,7 @@ func (v stirView) Subscriber(n e164.Number) (store.SubscriberView, bool) {
 func (stirView) InVIP(uint32, e164.Number) bool           { return false }
 func (stirView) InBlocked(uint32, e164.Number) bool       { return false }
 func (stirView) ProviderBlocked(uint32, e164.Number) bool { return false }
+func (stirView) ProviderVIP(uint32, e164.Number) bool     { return false }
 func (stirView) EgressRoute(uint32) (store.Route, bool)   { return store.Route{}, false }
 
 var (

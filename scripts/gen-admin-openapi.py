@@ -34,6 +34,7 @@ comp={
  "ListRequest":{"type":"object","required":["numbers"],"additionalProperties":False,"properties":{"numbers":{"type":"array","minItems":1,"items":{"type":"string"}},"note":{"type":"string","maxLength":200}}},
  "ListChange":{"type":"object","required":["changed","revision"],"properties":{"changed":{"type":"integer"},"revision":{"type":"integer"}}},
  "ImportReport":{"type":"object","properties":{k:{"type":"integer"} for k in ["rows","valid","duplicates","added","updated","removed","lists","error_count"]}},
+ "SubscriberImportReport":{"type":"object","properties":{**{k:{"type":"integer"} for k in ["rows","valid","numbers","error_count","written","subscribers"]},"refused":{"type":"boolean"},"dry_run":{"type":"boolean"},"sha256":{"type":"string"}}},
  "Route":{"type":"object","required":["name"],"properties":{"name":name,"routing_number":num,"sip_uri":{"type":"string"}}},
  "RouteRequest":{"type":"object","additionalProperties":False,"properties":{"routing_number":{"type":"string"},"sip_uri":{"type":"string"}}},
  "Routes":{"type":"object","required":["items"],"properties":{"items":{"type":"array","items":ref("Route")},"default":{"type":"string"}}},
@@ -117,13 +118,16 @@ add("POST","/api/v1/subscribers/{subscriber}/numbers",op("Assign numbers from th
 add("DELETE","/api/v1/subscribers/{subscriber}/numbers/{number}",op("Unassign a number",[sp,P("number","the number")],tag="subscribers"))
 add("PUT","/api/v1/subscribers/{subscriber}/pin",op("Set the override PIN (stored hashed)",[sp],req=body("PIN",{"pin":"2468"}),tag="subscribers"))
 add("DELETE","/api/v1/subscribers/{subscriber}/pin",op("Clear the override PIN",[sp],tag="subscribers"))
-op_=P("owner","subscriber name or number, or provider:NAME"); lp=P("list","vip or blocked")
+op_=P("owner","subscriber name or number, or provider:NAME (a provider-wide list)"); lp=P("list","vip or blocked (subscribers and providers alike; a provider's VIP list always gets through, see the engine's provider-vip step)")
 add("GET","/api/v1/lists/{owner}/{list}",op("One page of a list in number order",[op_,lp,cursor,limit],resp=ok("EntryPage",{"items":[{"number":"+13125550100","note":"sales calls"}],"total":1,"revision":51},etag=True),tag="lists"))
 add("POST","/api/v1/lists/{owner}/{list}",op("Add numbers to a list, all or none",[op_,lp,ifmo],req=body("ListRequest",{"numbers":["+13125550100"],"note":"sales calls"}),resp=ok("ListChange",{"changed":1,"revision":52}),codes=std+(412,),tag="lists"))
 add("DELETE","/api/v1/lists/{owner}/{list}/{number}",op("Remove a number from a list",[op_,lp,P("number","the number"),ifmo],resp=ok("ListChange",{"changed":1,"revision":53}),codes=std+(412,),tag="lists"))
 add("POST","/api/v1/lists/import",op("Import list rows as CSV (owner,list,number[,note]), all or nothing: any bad row and nothing is written, every bad row named in errors",
   [Q("replace","true: replace each list named in the file")],req={"required":True,"content":{"text/csv":{"schema":{"type":"string"},"example":"owner,list,number,note\nalice,blocked,+13125550100,sales\n"}}},
   resp=ok("ImportReport",{"rows":1,"valid":1,"added":1,"lists":1,"error_count":0}),tag="lists"))
+add("POST","/api/v1/subscribers:import",op("Create subscribers in bulk from CSV (name,provider,numbers[,permissions]; numbers separated by spaces or ';'), all or nothing: any bad row and nothing is written, every bad row named in errors; one audit record for the file",
+  [Q("dry_run","true: validate only")],req={"required":True,"content":{"text/csv":{"schema":{"type":"string"},"example":"name,provider,numbers,permissions\ndan,acme,+12025550120 +12025550121,vip,blocked\n"}}},
+  resp=ok("SubscriberImportReport",{"rows":1,"valid":1,"numbers":2,"error_count":0,"refused":False,"written":1,"sha256":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08","dry_run":False,"subscribers":3}),tag="subscribers"))
 ep=P("enterprise","enterprise name")
 add("GET","/api/v1/enterprises",op("List the enterprises the caller may see",resp=ok("EnterprisePage"),tag="enterprises"))
 add("POST","/api/v1/enterprises",op("Create an enterprise (platform owner, or a provider under itself)",req=body("EnterpriseCreate",{"name":"initech","provider":"acme","numbers":["+12025550150"]}),resp=ok("Enterprise",ent_ex,"201",True),codes=std+(409,),tag="enterprises"))

@@ -328,7 +328,8 @@ func (s *Store) decodeProvider(p *pending, rest []byte, c kv.Change, mod int64) 
 	if c.Deleted {
 		p.records = append(p.records, func(ix *index, d *dirty) {
 			if pr := ix.prov(id); pr != nil {
-				ix.rows.provBlocked -= len(pr.blocked)
+				ix.rows.provVIP -= len(pr.lists[listSlot(ListVIP)])
+				ix.rows.provBlocked -= len(pr.lists[listSlot(ListBlocked)])
 				delete(ix.provByName, pr.rec.Name)
 				ix.provs[id] = nil
 				d.routes = true

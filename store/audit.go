@@ -124,10 +124,16 @@ func (t *txn) audit(a Actor, op, object string, sc auditScope, before, after any
 
 // sealAudit adds t's audit record to t, stamped now.
 func (t *txn) sealAudit(now time.Time) error {
-	rec := t.auditRec
-	if rec == nil || len(t.ops) == 0 {
+	if t.auditRec == nil || len(t.ops) == 0 {
 		return nil
 	}
+	return t.putAudit(now)
+}
+
+// putAudit adds t's audit record (set) to t, stamped now, whatever else t
+// writes: a bulk load's last batch may hold nothing but the record.
+func (t *txn) putAudit(now time.Time) error {
+	rec := t.auditRec
 	var rnd [4]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
 		return err

@@ -14,11 +14,13 @@ type Counts struct {
 	VIPEntries             int // rows of every subscriber's VIP list
 	BlockedEntries         int // rows of every subscriber's Blocked list
 	ProviderBlockedEntries int // rows of every provider's Blocked list
+	ProviderVIPEntries     int // rows of every provider's VIP list
 }
 
-// ListEntries is the rows of every list: VIP, Blocked and provider Blocked.
+// ListEntries is the rows of every list: VIP, Blocked, provider Blocked and
+// provider VIP.
 func (c Counts) ListEntries() int {
-	return c.VIPEntries + c.BlockedEntries + c.ProviderBlockedEntries
+	return c.VIPEntries + c.BlockedEntries + c.ProviderBlockedEntries + c.ProviderVIPEntries
 }
 
 // Counts returns the store's sizes in O(1), from the in-memory index: the
@@ -42,17 +44,20 @@ func (s *Store) Counts() Counts {
 		VIPEntries:             ix.rows.vip,
 		BlockedEntries:         ix.rows.blocked,
 		ProviderBlockedEntries: ix.rows.provBlocked,
+		ProviderVIPEntries:     ix.rows.provVIP,
 	}
 }
 
 // rowCounts are the list row totals the index keeps (see Counts).
 type rowCounts struct {
-	vip, blocked, provBlocked int
+	vip, blocked, provBlocked, provVIP int
 }
 
 // counter returns the total that lists of this owner kind and list add to.
 func (r *rowCounts) counter(kind byte, list List) *int {
 	switch {
+	case kind == kindProvider && list == ListVIP:
+		return &r.provVIP
 	case kind == kindProvider:
 		return &r.provBlocked
 	case list == ListVIP:
@@ -87,7 +92,8 @@ func (ix *index) countRows() {
 	}
 	for _, p := range ix.provs {
 		if p != nil {
-			ix.rows.provBlocked += len(p.blocked)
+			ix.rows.provVIP += len(p.lists[listSlot(ListVIP)])
+			ix.rows.provBlocked += len(p.lists[listSlot(ListBlocked)])
 		}
 	}
 }

@@ -5,8 +5,8 @@ package store
 //	owner,list,number[,note]
 //
 //	owner   a subscriber number in any form e164.Parse accepts, a subscriber
-//	        name, or "provider:NAME" for a provider's Blocked list
-//	list    "vip" or "blocked" (any case); providers have "blocked" only
+//	        name, or "provider:NAME" for a provider-wide list
+//	list    "vip" or "blocked" (any case), for subscribers and providers alike
 //	number  the listed caller, in any form e164.Parse accepts
 //	note    optional free text, at most MaxNoteLen bytes, no control characters
 //

@@ -88,9 +88,9 @@ type subState struct {
 type provState struct {
 	rec     Provider
 	mod     int64
-	blocked []e164.Number
-	lm      listMeta // of blocked
-	route   Route    // resolved egress route (own or platform default)
+	lists   [2][]e164.Number // VIP and Blocked, by listSlot
+	lm      [2]listMeta
+	route   Route // resolved egress route (own or platform default)
 	routeOK bool
 }
 
@@ -144,12 +144,21 @@ func (s *Store) inList(subscriber uint32, slot int, caller e164.Number) bool {
 
 // ProviderBlocked implements View.
 func (s *Store) ProviderBlocked(provider uint32, caller e164.Number) bool {
+	return s.inProviderList(provider, listSlot(ListBlocked), caller)
+}
+
+// ProviderVIP implements View.
+func (s *Store) ProviderVIP(provider uint32, caller e164.Number) bool {
+	return s.inProviderList(provider, listSlot(ListVIP), caller)
+}
+
+func (s *Store) inProviderList(provider uint32, slot int, caller e164.Number) bool {
 	ix := &s.ix
 	ix.mu.RLock()
 	found := false
 	if int(provider) < len(ix.provs) {
 		if p := ix.provs[provider]; p != nil {
-			_, found = slices.BinarySearch(p.blocked, caller)
+			_, found = slices.BinarySearch(p.lists[slot], caller)
 		}
 	}
 	ix.mu.RUnlock()
@@ -259,8 +268,8 @@ func (ix *index) listSlice(kind byte, owner uint32, list List) (*[]e164.Number, 
 			return &ix.lists[owner][listSlot(list)], nil
 		}
 	case kindProvider:
-		if p := ix.prov(owner); p != nil && list == ListBlocked {
-			return &p.blocked, nil
+		if p := ix.prov(owner); p != nil && list.valid() {
+			return &p.lists[listSlot(list)], nil
 		}
 	}
 	return nil, fmt.Errorf("list rows for %c%d list %d: no such owner or list", kind, owner, list)
@@ -347,8 +356,8 @@ func (ix *index) listMeta(l listKey) *listMeta {
 			return &st.lm[listSlot(l.list)]
 		}
 	case kindProvider:
-		if p := ix.prov(l.owner); p != nil && l.list == ListBlocked {
-			return &p.lm
+		if p := ix.prov(l.owner); p != nil && l.list.valid() {
+			return &p.lm[listSlot(l.list)]
 		}
 	}
 	return nil
@@ -358,7 +367,7 @@ func (ix *index) listMeta(l listKey) *listMeta {
 // The pointer is invalid after growSubs.
 func (ix *index) content(l listKey) *[]e164.Number {
 	if l.kind == kindProvider {
-		return &ix.provs[l.owner].blocked
+		return &ix.provs[l.owner].lists[listSlot(l.list)]
 	}
 	return &ix.lists[l.owner][listSlot(l.list)]
 }

@@ -69,13 +69,11 @@ func (ix *index) resolveOwner(ref string) (ownerRef, error) {
 	return ownerRef{kindSubscriber, st.rec.ID, st.rec.Name}, nil
 }
 
-// checkList says whether the owner has list l.
+// checkList says whether the owner has list l. Subscribers and providers
+// both have a VIP and a Blocked list.
 func (o ownerRef) checkList(l List) error {
 	if !l.valid() {
 		return fmt.Errorf("list %d: %w", l, ErrInvalid)
-	}
-	if o.kind == kindProvider && l != ListBlocked {
-		return fmt.Errorf("%s: %w (providers have a Blocked list only)", o, ErrInvalid)
 	}
 	return nil
 }

@@ -35,7 +35,9 @@ func TestAddRemoveList(t *testing.T) {
 		{"provider list", acme, "provider:" + storetest.Provider, store.ListBlocked, []string{"+19005550112"}, false, 1, nil, nil},
 		{"provider list case-insensitive prefix", store.Operator, "Provider:" + storetest.Provider, store.ListBlocked, []string{"+19005550113"}, false, 1, nil, nil},
 		{"other provider's list", acme, "provider:" + storetest.OtherProvider, store.ListBlocked, []string{"+19005550112"}, false, 0, store.ErrForbidden, nil},
-		{"provider has no VIP", store.Operator, "provider:" + storetest.Provider, store.ListVIP, []string{"+19005550112"}, false, 0, store.ErrInvalid, []string{"Blocked list only"}},
+		{"provider VIP list", acme, "provider:" + storetest.Provider, store.ListVIP, []string{"+12025550911"}, false, 1, nil, nil},
+		{"other provider's VIP list", acme, "provider:" + storetest.OtherProvider, store.ListVIP, []string{"+12025550911"}, false, 0, store.ErrForbidden, nil},
+		{"subscriber edits its provider's VIP list", alice, "provider:" + storetest.Provider, store.ListVIP, []string{"+12025550912"}, false, 0, store.ErrForbidden, []string{"only itself"}},
 		{"no actor", store.Actor{}, storetest.Alice, store.ListBlocked, []string{"+19005550112"}, false, 0, store.ErrForbidden, []string{"no actor"}},
 		{"bad numbers all named, nothing written", store.Operator, storetest.Alice, store.ListBlocked, []string{"+12025550102", "x", "12"}, false, 0, store.ErrInvalid, []string{"#2", "#3"}},
 		{"unknown owner", store.Operator, "+12025550199", store.ListBlocked, []string{"+12025550102"}, false, 0, store.ErrNotFound, []string{"+12025550199"}},
@@ -71,6 +73,15 @@ func TestAddRemoveList(t *testing.T) {
 	}
 	if !s.ProviderBlocked(v.Provider, mustNum("+19005550112")) || !s.ProviderBlocked(v.Provider, mustNum("+19005550113")) {
 		t.Error("provider list rows missing")
+	}
+	if !s.ProviderVIP(v.Provider, mustNum("+12025550911")) || s.ProviderBlocked(v.Provider, mustNum("+12025550911")) {
+		t.Error("provider VIP row missing or on the wrong list")
+	}
+	if c, _ := s.Subscriber(mustNum(storetest.CarolNumber)); s.ProviderVIP(c.Provider, mustNum("+12025550911")) {
+		t.Error("provider VIP row leaked to another provider")
+	}
+	if got := s.Counts().ProviderVIPEntries; got != 1 {
+		t.Errorf("Counts().ProviderVIPEntries = %d, want 1", got)
 	}
 }
 

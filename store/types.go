@@ -8,7 +8,9 @@ import (
 	"callgate/e164"
 )
 
-// List names one of a subscriber's lists. Providers have a Blocked list only.
+// List names one of a subscriber's or a provider's lists. A provider's
+// lists apply to every subscriber of the provider (see policy.Engine for
+// their place in the decision chain).
 type List uint8
 
 // Lists.

@@ -75,6 +75,9 @@ type View interface {
 	InBlocked(subscriber uint32, caller e164.Number) bool
 	// ProviderBlocked reports whether caller is on the provider-wide Blocked list.
 	ProviderBlocked(provider uint32, caller e164.Number) bool
+	// ProviderVIP reports whether caller is on the provider-wide VIP list
+	// (numbers that must always get through, e.g. public-safety callers).
+	ProviderVIP(provider uint32, caller e164.Number) bool
 	// EgressRoute returns the route for the provider (falling back to the
 	// platform's default route) and whether any route is configured.
 	EgressRoute(provider uint32) (Route, bool)

@@ -21,7 +21,7 @@ import (
 func (e *env) listCmd() *cobra.Command {
 	var owner, listName, note string
 	ownerFlag := func(c *cobra.Command) {
-		c.Flags().StringVar(&owner, "owner", "", "subscriber name or number, or provider:NAME for a provider's Blocked list (required)")
+		c.Flags().StringVar(&owner, "owner", "", "subscriber name or number, or provider:NAME for a provider-wide list (required)")
 		_ = c.MarkFlagRequired("owner")
 	}
 	parseList := func(required bool) (store.List, error) {
@@ -46,7 +46,8 @@ none: one bad number fails the command and names every bad input. A number alrea
 list keeps its place and gets the new note.`,
 		Example: `  callgate list add --owner +13035550100 --list blocked +17195551212 +18005550199
   callgate list add --owner alice --list vip 7195550001 --note mom
-  callgate list add --owner provider:demo-telco --list blocked +19005550100`,
+  callgate list add --owner provider:demo-telco --list blocked +19005550100
+  callgate list add --owner provider:demo-telco --list vip +12025550911 --note "PSAP call-back"`,
 		Args: minArgs(1, "at least one number"),
 	}
 	ownerFlag(add)
@@ -115,7 +116,7 @@ list keeps its place and gets the new note.`,
 	var limit int
 	var after string
 	ownerFlag(show)
-	show.Flags().StringVar(&listName, "list", "", "vip or blocked (default: both; providers have blocked only)")
+	show.Flags().StringVar(&listName, "list", "", "vip or blocked (default: both)")
 	show.Flags().IntVar(&limit, "limit", 100, "most numbers shown per list (at most 10000)")
 	show.Flags().StringVar(&after, "after", "", "start after this number (page through long lists)")
 	show.RunE = func(cmd *cobra.Command, args []string) error {
@@ -130,9 +131,6 @@ list keeps its place and gets the new note.`,
 			}
 		}
 		lists := []store.List{store.ListVIP, store.ListBlocked}
-		if strings.HasPrefix(strings.ToLower(strings.TrimSpace(owner)), store.ProviderPrefix) {
-			lists = []store.List{store.ListBlocked}
-		}
 		if l != 0 {
 			lists = []store.List{l}
 		}

@@ -135,7 +135,7 @@ func TestDecideText(t *testing.T) {
 	out := c.ok("decide", "--calling", demo.Stranger, "--called", demo.AliceNumber)
 	for _, want := range []string{
 		"decision:      screen", "subscriber:    alice", "route:         sip-tier", "PIN:",
-		"1. subscriber        yes", "6. unknown           apply", "8. pin               yes",
+		"1. subscriber        yes", "2. provider-vip      no", "7. unknown           apply", "9. pin               yes",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("decide output lacks %q:\n%s", want, out)
@@ -217,7 +217,11 @@ func TestTenantsListsAndSettings(t *testing.T) {
 	c.fails(2, "vip or blocked", "list", "add", "--owner", "dave", "--list", "grey", "+17195550001")
 	c.fails(2, "--list is required", "list", "add", "--owner", "dave", "+17195550001")
 	c.ok("list", "add", "--owner", "provider:acme", "--list", "blocked", "+19005550100")
-	c.fails(1, "vip", "list", "add", "--owner", "provider:acme", "--list", "vip", "+19005550100")
+	c.ok("list", "add", "--owner", "provider:acme", "--list", "vip", "+12025550911", "--note", "PSAP")
+	out = c.ok("list", "show", "--owner", "provider:acme")
+	if !strings.Contains(out, "vip list of provider:acme: 1 number(s)") || !strings.Contains(out, "blocked list of provider:acme: 1 number(s)") {
+		t.Errorf("list show of a provider's two lists:\n%s", out)
+	}
 
 	out = c.ok("list", "show", "--owner", "dave", "--list", "blocked")
 	if !strings.Contains(out, "blocked list of dave: 2 number(s)") || !regexp.MustCompile(`\+17195551313 +spam`).MatchString(out) {

@@ -127,10 +127,15 @@ func (e *env) providerCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				vip, err := st.ListEntries(e.op(), store.ProviderPrefix+p.Name, store.ListVIP, 0, 1)
+				if err != nil {
+					return err
+				}
 				return e.emit(j, func(w io.Writer) {
 					fmt.Fprintf(w, "provider %s (id %d), created %s\n", p.Name, p.ID, p.Created.Format(time.RFC3339))
 					fmt.Fprintf(w, "  subscribers:        %d\n", n)
 					fmt.Fprintf(w, "  blocked list:       %s (callgate list show --owner %s%s)\n", plural(page.Total, "number"), store.ProviderPrefix, p.Name)
+					fmt.Fprintf(w, "  vip list:           %s (always get through)\n", plural(vip.Total, "number"))
 					fmt.Fprintf(w, "  egress route:       %s\n", orDefault(p.Route, "platform default"))
 					fmt.Fprintf(w, "  allocations:        %s\n", orDash(strings.Join(j.Allocations, " ")))
 					fmt.Fprintf(w, "  subscribers may change: %s\n", p.DefaultPermissions)
@@ -495,7 +500,7 @@ func (e *env) subscriberCmd() *cobra.Command {
 		create, list, show, del,
 		numbersCmd("assign", "Give a subscriber more numbers", true),
 		numbersCmd("unassign", "Take numbers from a subscriber", false),
-		perms)
+		perms, e.subscriberImportCmd())
 }
 
 // ---- enterprises ----

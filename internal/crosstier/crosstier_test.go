@@ -23,6 +23,7 @@ import (
 	"callgate/sigtran/m3ua"
 	"callgate/sigtran/sccp"
 	"callgate/simulators/ssp"
+	"callgate/store"
 	"callgate/store/storetest"
 )
 
@@ -79,6 +80,24 @@ var calls = []call{
 	{"caller without a number", "", storetest.CarolNumber, policy.PresentationUnavailable},
 	{"called number not a subscriber", "+16175550123", "+12125550100", policy.PresentationAllowed},
 	{"blocked caller to a non-subscriber", storetest.BlockedCaller, "+12125550100", policy.PresentationAllowed},
+	{"provider VIP caller, on the subscriber's Blocked list", providerVIPCaller, storetest.AliceNumber, policy.PresentationAllowed},
+	{"provider VIP caller, unknown-caller treatment block", providerVIPCaller, storetest.BobNumber, policy.PresentationAllowed},
+	{"provider VIP list is per provider", providerVIPCaller, storetest.CarolNumber, policy.PresentationAllowed},
+}
+
+// providerVIPCaller is on acme's provider-wide VIP list and on Alice's own
+// Blocked list (addProviderVIP): the provider's list wins for acme's
+// subscribers; globex's Carol screens it like any unknown caller.
+const providerVIPCaller = "+12025550911"
+
+func addProviderVIP(t *testing.T, st *store.Store) {
+	t.Helper()
+	if _, err := st.AddToList(store.Operator, store.ProviderPrefix+storetest.Provider, store.ListVIP, []string{providerVIPCaller}, "PSAP call-back"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AddToList(store.Operator, storetest.Alice, store.ListBlocked, []string{providerVIPCaller}, ""); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // tiers is the AIN SCP and the SIP redirect server running over one
@@ -156,6 +175,7 @@ func TestBothTiersGiveTheSameVerdict(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	st := storetest.Fixture(t)
+	addProviderVIP(t, st)
 	engine := policy.New(st)
 	tt := startTiers(t, ctx, engine, "sip:screen@b2bua.invalid")
 
