@@ -160,6 +160,10 @@ func startUAS(t *testing.T, handler func(u *uas, d *diago.DialogServerSession)) 
 		cancel()
 		ua.Close()
 	})
+	// Some tests call out from this UAS at once (see awaitServing).
+	if err := awaitServing(ctx, ua, u.addr); err != nil {
+		t.Fatal(err)
+	}
 	return u
 }
 

@@ -138,6 +138,14 @@ func NewPhone(ctx context.Context, cfg PhoneConfig) (*Phone, error) {
 		p.port = d.UA.ContactHDR.Address.Port
 		d.Close()
 	}
+	if cfg.Transport == "udp" {
+		// A TCP request dials from a port of its own; a UDP one is sent
+		// from the listener, which must be serving first.
+		if err := awaitServing(p.ctx, ua, p.Addr()); err != nil {
+			p.Close()
+			return nil, err
+		}
+	}
 	return p, nil
 }
 
