@@ -276,7 +276,7 @@ func (c *outCall) invite(target string, listen bool) (*diago.DialogClientSession
 		if err := c.s.startMedia(med, true, listen); err != nil {
 			c.tl.note("early media: %v", err)
 		}
-		err = d.WaitAnswer(ringCtx, med, sipgo.AnswerOptions{OnResponse: c.onResponse})
+		err = c.awaitAnswerAfterEarly(ringCtx, d, med)
 	}
 	if err != nil && errors.Is(ringCtx.Err(), context.DeadlineExceeded) {
 		c.mu.Lock()

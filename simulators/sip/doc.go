@@ -99,8 +99,12 @@
 //
 // UDP and TCP only (no TLS, no SRTP); 8 kHz G.711 only; one audio stream
 // per call; WAV files must be 8 kHz mono (16-bit PCM or 8-bit G.711), as
-// the B2BUA's prompts are. Prompt recognition is tuned on espeak-ng
-// prompts (TestRecognitionThroughLossAndJitter, TestReferencesAreDistinct);
+// the B2BUA's prompts are. After early media the call stays on the 183's
+// media session: an answer repeating the 183's SDP (as early-media UASes
+// do) changes nothing; one that moves the media is applied in place, as
+// diago does, which races with the RTP flowing (early.go). Prompt
+// recognition is tuned on espeak-ng prompts
+// (TestRecognitionThroughLossAndJitter, TestReferencesAreDistinct);
 // recordings of very similar short words may need the scores in the
 // timeline checked.
 package sip
