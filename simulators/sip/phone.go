@@ -229,10 +229,11 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 			s.infoIn(d, ct)
 			return
 		}
-		next(req, tx)
 		if req.Method == gosip.BYE {
-			s.answeredBye()
+			s.byeArrived()
+			defer s.answeredBye()
 		}
+		next(req, tx)
 	}
 }
 
