@@ -294,3 +294,37 @@ func writeWAV(t *testing.T, pcm []int16) string {
 	f.Close()
 	return f.Name()
 }
+
+// An answerer counts its calls in progress: idle is closed while there are
+// none, and once stopping it takes no new call.
+func TestAnswererIdle(t *testing.T) {
+	a := &Answerer{}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	isClosed := func(c <-chan struct{}) bool {
+		select {
+		case <-c:
+			return true
+		default:
+			return false
+		}
+	}
+	if !isClosed(a.idle()) {
+		t.Fatal("idle open with no call")
+	}
+	if !a.begin() || !a.begin() {
+		t.Fatal("begin refused before stopping")
+	}
+	idle := a.idle()
+	a.end()
+	if isClosed(idle) {
+		t.Fatal("idle closed with a call in progress")
+	}
+	a.end()
+	if !isClosed(idle) || !isClosed(a.idle()) {
+		t.Fatal("idle open after the last call ended")
+	}
+	a.stop()
+	if a.begin() {
+		t.Fatal("begin accepted a call after stop")
+	}
+}
