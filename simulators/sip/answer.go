@@ -316,9 +316,14 @@ type inCall struct {
 	byeCh    chan struct{}
 }
 
+// respond sends a response to the INVITE. A final refusal returns only
+// once its ACK has come (or the transaction has timed out: sipgo's
+// Respond waits, and diago would answer 480 over it if the call ended
+// sooner), so the event is stamped when the response went out.
 func (c *inCall) respond(code int, reason string) error {
+	at := time.Now()
 	err := c.d.Respond(code, reason, nil)
-	c.tl.add(time.Now(), Event{Kind: KindSIP, Dir: "out", Status: code, Reason: reason})
+	c.tl.add(at, Event{Kind: KindSIP, Dir: "out", Status: code, Reason: reason})
 	return err
 }
 

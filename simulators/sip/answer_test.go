@@ -156,7 +156,6 @@ func TestProbeToneBothWaysThroughABridge(t *testing.T) {
 // caller hears no tone and sends none; the callee hears nothing either.
 func TestProbeToneNotHeardWithoutAudio(t *testing.T) {
 	t.Parallel()
-	callee := answerer(t, AnswerConfig{HangupAfter: 6 * time.Second, Behaviour: Behaviour{NoSilence: true}})
 	u := startUAS(t, func(u *uas, in *diago.DialogServerSession) {
 		_ = in.Trying()
 		med, err := in.Answer(diago.AnswerOptions{})
@@ -167,7 +166,6 @@ func TestProbeToneNotHeardWithoutAudio(t *testing.T) {
 		_ = med
 		<-in.Context().Done()
 	})
-	_ = callee
 	res, err := Call(callCtx(t), CallConfig{Target: u.uri("+13035550100"), HangupAfter: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
