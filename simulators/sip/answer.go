@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/emiago/diago"
@@ -122,13 +121,49 @@ type Answerer struct {
 	results chan *AnswerResult
 	ctx     context.Context
 	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	own     bool         // the phone was started for this answerer
-	busy    atomic.Int64 // calls in progress
+	own     bool // the phone was started for this answerer
+
+	mu      sync.Mutex
+	calls   int           // calls in progress
+	idleCh  chan struct{} // closed when the last call in progress ends
+	stopped bool
 }
 
-// active returns the calls in progress.
-func (a *Answerer) active() int64 { return a.busy.Load() }
+// closedCh is a channel that is always closed.
+var closedCh = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// begin counts a call in progress (false once stopping); end uncounts it.
+func (a *Answerer) begin() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stopped {
+		return false
+	}
+	if a.calls == 0 {
+		a.idleCh = make(chan struct{})
+	}
+	a.calls++
+	return true
+}
+
+func (a *Answerer) end() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls--
+	if a.calls == 0 {
+		close(a.idleCh)
+	}
+}
+
+// idle returns a channel closed once no call is in progress.
+func (a *Answerer) idle() <-chan struct{} {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.calls == 0 {
+		return closedCh
+	}
+	return a.idleCh
+}
 
 // Answer starts a phone (pc) that answers calls as cfg says.
 func Answer(ctx context.Context, pc PhoneConfig, cfg AnswerConfig) (*Answerer, error) {
@@ -228,20 +263,20 @@ func (a *Answerer) Close() error {
 }
 
 func (a *Answerer) stop() {
+	a.mu.Lock()
+	a.stopped = true
+	a.mu.Unlock()
 	a.cancel()
-	a.wg.Wait()
+	<-a.idle()
 }
 
 // handle answers one incoming call (diago's serve goroutine).
 func (a *Answerer) handle(d *diago.DialogServerSession) {
-	if a.ctx.Err() != nil {
+	if a.ctx.Err() != nil || !a.begin() {
 		_ = d.Respond(gosip.StatusServiceUnavailable, "Service Unavailable", nil)
 		return
 	}
-	a.wg.Add(1)
-	defer a.wg.Done()
-	a.busy.Add(1)
-	defer a.busy.Add(-1)
+	defer a.end()
 	start := time.Now()
 	tl := newTimeline(start, a.b.OnEvent)
 	req := d.InviteRequest
@@ -305,9 +340,14 @@ type inCall struct {
 	byeCh    chan struct{}
 }
 
+// respond sends a response to the INVITE. A final refusal returns only
+// once its ACK has come (or the transaction has timed out: sipgo's
+// Respond waits, and diago would answer 480 over it if the call ended
+// sooner), so the event is stamped when the response went out.
 func (c *inCall) respond(code int, reason string) error {
+	at := time.Now()
 	err := c.d.Respond(code, reason, nil)
-	c.tl.add(time.Now(), Event{Kind: KindSIP, Dir: "out", Status: code, Reason: reason})
+	c.tl.add(at, Event{Kind: KindSIP, Dir: "out", Status: code, Reason: reason})
 	return err
 }
 

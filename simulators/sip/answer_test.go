@@ -156,7 +156,6 @@ func TestProbeToneBothWaysThroughABridge(t *testing.T) {
 // caller hears no tone and sends none; the callee hears nothing either.
 func TestProbeToneNotHeardWithoutAudio(t *testing.T) {
 	t.Parallel()
-	callee := answerer(t, AnswerConfig{HangupAfter: 6 * time.Second, Behaviour: Behaviour{NoSilence: true}})
 	u := startUAS(t, func(u *uas, in *diago.DialogServerSession) {
 		_ = in.Trying()
 		med, err := in.Answer(diago.AnswerOptions{})
@@ -167,7 +166,6 @@ func TestProbeToneNotHeardWithoutAudio(t *testing.T) {
 		_ = med
 		<-in.Context().Done()
 	})
-	_ = callee
 	res, err := Call(callCtx(t), CallConfig{Target: u.uri("+13035550100"), HangupAfter: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -318,5 +316,39 @@ func TestAnswerUser(t *testing.T) {
 	}
 	if got := next(t, def); got.Status != 603 {
 		t.Errorf("phone's answerer saw %d", got.Status)
+	}
+}
+
+// An answerer counts its calls in progress: idle is closed while there are
+// none, and once stopping it takes no new call.
+func TestAnswererIdle(t *testing.T) {
+	a := &Answerer{}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	isClosed := func(c <-chan struct{}) bool {
+		select {
+		case <-c:
+			return true
+		default:
+			return false
+		}
+	}
+	if !isClosed(a.idle()) {
+		t.Fatal("idle open with no call")
+	}
+	if !a.begin() || !a.begin() {
+		t.Fatal("begin refused before stopping")
+	}
+	idle := a.idle()
+	a.end()
+	if isClosed(idle) {
+		t.Fatal("idle closed with a call in progress")
+	}
+	a.end()
+	if !isClosed(idle) || !isClosed(a.idle()) {
+		t.Fatal("idle open after the last call ended")
+	}
+	a.stop()
+	if a.begin() {
+		t.Fatal("begin accepted a call after stop")
 	}
 }

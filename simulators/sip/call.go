@@ -161,6 +161,10 @@ type outCall struct {
 	hungUp     bool
 	timedOut   bool
 	byeCh      chan struct{}
+	// target is where in-dialog requests go: the Contact of the latest
+	// 18x or 2xx, noted as it arrives (sipgo rewrites the dialog's
+	// InviteResponse on every response, unlocked, while early media plays).
+	target *gosip.Uri
 }
 
 func (p *Phone) call(ctx context.Context, cfg CallConfig, jitter *hist.Histogram) (*Result, error) {
@@ -263,6 +267,7 @@ func (c *outCall) invite(target string, listen bool) (*diago.DialogClientSession
 	ringCtx, ringCancel := context.WithTimeout(c.s.ctx, c.cfg.RingTimeout)
 	c.mu.Lock()
 	c.dialog = d
+	c.target = nil
 	c.ringCancel = ringCancel
 	hungUp := c.hungUp
 	c.mu.Unlock()
@@ -372,6 +377,13 @@ func (c *outCall) onResponse(r *gosip.Response) error {
 		}
 	}
 	c.tl.add(time.Now(), e)
+	if r.StatusCode > 100 && r.StatusCode < 300 {
+		if h := r.Contact(); h != nil {
+			c.mu.Lock()
+			c.target = h.Address.Clone()
+			c.mu.Unlock()
+		}
+	}
 	switch {
 	case r.StatusCode == 180:
 		c.s.eng.trigger(EventRinging, time.Now())
@@ -499,16 +511,12 @@ func (c *outCall) hangup() {
 // sendInfo sends one digit by SIP INFO in the call's dialog.
 func (c *outCall) sendInfo(ctx context.Context, mode DTMFMode, digit rune) error {
 	c.mu.Lock()
-	d := c.dialog
+	d, target := c.dialog, c.target
 	c.mu.Unlock()
-	if d == nil || d.InviteResponse == nil {
-		return errors.New("no dialog yet for INFO")
+	if d == nil || target == nil {
+		return errors.New("no dialog to send INFO in yet (no 18x or 2xx with a Contact)")
 	}
-	contact := d.InviteResponse.Contact()
-	if contact == nil {
-		return errors.New("the answer had no Contact to send INFO to")
-	}
-	req := gosip.NewRequest(gosip.INFO, contact.Address)
+	req := gosip.NewRequest(gosip.INFO, *target.Clone())
 	ct, body := DTMFInfoBody(mode, digit, c.s.b.DTMFDuration)
 	req.AppendHeader(gosip.NewHeader("Content-Type", ct))
 	req.SetBody(body)

@@ -161,6 +161,55 @@ func TestCallKeysDigitsOnCue(t *testing.T) {
 	}
 }
 
+// Keyed by INFO during early media (a PIN asked for in a 183's
+// announcement): the INFOs go to the early dialog while its provisional
+// responses keep arriving (a 180 after each digit). Under -race this also
+// checks that sending an INFO does not read the dialog's last response
+// while sipgo rewrites it.
+func TestCallKeysINFODuringEarlyMedia(t *testing.T) {
+	t.Parallel()
+	prompts := loadTestPrompts(t)
+	got := make(chan string, 1)
+	u := startUAS(t, func(u *uas, d *diago.DialogServerSession) {
+		_ = d.Trying()
+		med, err := d.ProgressMedia(diago.ProgressMediaOptions{})
+		if err != nil {
+			t.Error(err)
+			got <- ""
+			return
+		}
+		defer med.Close()
+		if err := play(t, med, 0, promptPath(t, "enter-pin")); err != nil {
+			t.Error(err)
+		}
+		var digits strings.Builder
+		deadline := time.After(10 * time.Second)
+	collect:
+		for digits.Len() < 5 {
+			select {
+			case d1 := <-u.digits:
+				digits.WriteRune(d1)
+				_ = d.Ringing()
+			case <-deadline:
+				break collect
+			}
+		}
+		got <- digits.String()
+		_ = d.Respond(603, "Decline", nil)
+	})
+	res, err := Call(callCtx(t), CallConfig{Target: u.uri("+13035550100"),
+		Behaviour: Behaviour{Prompts: prompts, DTMFMode: DTMFInfo, Script: cues(t, "enter-pin=1234#")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if digits := <-got; digits != "1234#" || res.DigitsSent != "1234#" {
+		t.Errorf("the UAS received %q, the caller sent %q; want 1234# both\n%s", digits, res.DigitsSent, res)
+	}
+	if res.Outcome != OutcomeRejected || res.Status != 603 {
+		t.Errorf("outcome %s %d, want rejected 603\n%s", res.Outcome, res.Status, res)
+	}
+}
+
 // The challenge: the caller keys back the digits it heard announced.
 func TestCallEchoesChallengeDigits(t *testing.T) {
 	t.Parallel()

@@ -6,13 +6,15 @@
 //
 // # Phones and calls
 //
-// A Phone is one user agent on one address (NewPhone; port 0 picks one).
-// Phone.Call places a call and returns its Result when the call is over;
-// Phone.Answer makes the phone answer incoming calls and hands each one's
-// AnswerResult to Answerer.Next; Phone.AnswerUser gives the calls to one
-// Request-URI user their own behaviour, so one phone can play several
-// subscribers. Call and Answer are the one-phone shortcuts. A test typically starts the subscriber's phone, points the
-// continue route at it, places the call and checks both results:
+// A Phone is one user agent on one address (NewPhone; port 0 picks one);
+// NewPhone returns once the phone serves, so it can call at once
+// (serving.go). Phone.Call places a call and returns its Result when the
+// call is over; Phone.Answer makes the phone answer incoming calls and
+// hands each one's AnswerResult to Answerer.Next; Phone.AnswerUser gives
+// the calls to one Request-URI user their own behaviour, so one phone can
+// play several subscribers. Call and Answer are the one-phone shortcuts. A
+// test typically starts the subscriber's phone, points the continue route
+// at it, places the call and checks both results:
 //
 //	sub, _ := sip.Answer(ctx, sip.PhoneConfig{}, sip.AnswerConfig{
 //		RingFor:   time.Second,

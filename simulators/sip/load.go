@@ -133,6 +133,11 @@ type loadRun struct {
 	errors   []string
 }
 
+// maxAnswerDrain bounds how long a load run waits, once its calls are
+// done, for the in-process answering side's last results; they normally
+// arrive within milliseconds.
+const maxAnswerDrain = 10 * time.Second
+
 // Load runs a load test and reports it. It stops early, with what it has,
 // when ctx ends.
 func Load(ctx context.Context, cfg LoadConfig) (*LoadSummary, error) {
@@ -257,11 +262,15 @@ launch:
 	}
 	wg.Wait()
 	if answerer != nil {
-		// The answering side's last results arrive as its calls end.
-		deadline := time.Now().Add(5 * time.Second)
-		for time.Now().Before(deadline) && answerer.active() > 0 {
-			time.Sleep(20 * time.Millisecond)
+		// The answering side's last results arrive as its calls end,
+		// just after their callers' (each is bounded by its own timers).
+		t := time.NewTimer(maxAnswerDrain)
+		select {
+		case <-answerer.idle():
+		case <-ctx.Done():
+		case <-t.C:
 		}
+		t.Stop()
 	}
 	monCancel()
 	monWG.Wait()

@@ -112,7 +112,19 @@ func NewPhone(ctx context.Context, cfg PhoneConfig) (*Phone, error) {
 	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
 		return nil, fmt.Errorf("listen address %q: give the IP address to use (it goes into Contact and SDP), e.g. 127.0.0.1", cfg.Listen)
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent))
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent),
+		sipgo.WithUserAgentTransactionLayerOptions(
+			gosip.WithTransactionLayerLogger(cfg.Logger),
+			// A response no transaction waits for: a retransmission, or
+			// one that arrived as the phone closed (sipgo handles each
+			// message on a goroutine of its own, so a 100 can come after
+			// the final answer). sipgo logs these to slog's default.
+			gosip.WithTransactionLayerUnhandledResponseHandler(func(r *gosip.Response) {
+				cfg.Logger.Debug("SIP response for no transaction", "response", r.Short(), "source", r.Source())
+			}),
+		),
+		sipgo.WithUserAgentTransportLayerOptions(gosip.WithTransportLayerLogger(cfg.Logger)),
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -237,10 +249,11 @@ func (p *Phone) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 			s.infoIn(d, ct)
 			return
 		}
-		next(req, tx)
 		if req.Method == gosip.BYE {
-			s.answeredBye()
+			s.byeArrived()
+			defer s.answeredBye()
 		}
+		next(req, tx)
 	}
 }
 

@@ -54,10 +54,11 @@ type session struct {
 
 	eng *engine
 
-	// byeAnswered is closed once a BYE from the far end has been answered,
-	// so the call does not close the phone before its 200 OK is out.
-	byeAnswered chan struct{}
-	byeOnce     sync.Once
+	// byeIn is closed when a BYE from the far end arrives, byeAnswered
+	// once it has been answered, so the call does not close the phone
+	// before its 200 OK is out.
+	byeIn, byeAnswered chan struct{}
+	byeInOnce, byeOnce sync.Once
 
 	// Supplied by the side.
 	hangup   func()
@@ -72,7 +73,7 @@ func newSession(parent context.Context, tl *timeline, b *resolved, caller bool, 
 	if s.counter.jitter == nil {
 		s.counter.jitter = new(hist.Histogram)
 	}
-	s.byeAnswered = make(chan struct{})
+	s.byeIn, s.byeAnswered = make(chan struct{}), make(chan struct{})
 	s.ctx, s.cancel = context.WithCancel(parent)
 	s.probe = ProbeResult{SentHz: b.Probe.SendHz, ExpectHz: b.Probe.ExpectHz}
 	s.eng = newEngine(s)
@@ -196,16 +197,32 @@ func (s *session) stopMedia() {
 	}
 }
 
-// answeredBye marks the far end's BYE answered (the middleware calls it).
+// byeArrived marks a BYE from the far end arrived, answeredBye answered
+// (the middleware calls them before and after diago handles it).
+func (s *session) byeArrived()  { s.byeInOnce.Do(func() { close(s.byeIn) }) }
 func (s *session) answeredBye() { s.byeOnce.Do(func() { close(s.byeAnswered) }) }
 
-// awaitByeAnswered waits (a little) for the far end's BYE to be answered.
+// maxByeAnswer bounds the wait for our answer to the far end's BYE. The
+// answer is one write once the dialog has ended; the bound only guards
+// against a handler that never returns.
+const maxByeAnswer = 10 * time.Second
+
+// awaitByeAnswered waits, when the far end's BYE ended the dialog, until
+// our 200 OK to it is out: sipgo ends a caller's dialog (its context)
+// before it answers the BYE, and closing the phone first would lose the
+// answer. A dialog that ended some other way has no answer to wait for.
 func (s *session) awaitByeAnswered() {
-	t := time.NewTimer(2 * time.Second)
+	select {
+	case <-s.byeIn:
+	default:
+		return
+	}
+	t := time.NewTimer(maxByeAnswer)
 	defer t.Stop()
 	select {
 	case <-s.byeAnswered:
 	case <-t.C:
+		s.tl.note("our answer to the far end's BYE was not out after %s", maxByeAnswer)
 	}
 }
 
