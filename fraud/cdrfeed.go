@@ -20,17 +20,7 @@ type CDRError struct {
 }
 
 func (e *CDRError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "CDR batch: %d bad row(s), nothing applied", len(e.Rows))
-	for i, r := range e.Rows {
-		if i == maxReportedRows {
-			fmt.Fprintf(&b, "\n  ... and %d more", len(e.Rows)-i)
-			break
-		}
-		b.WriteString("\n  ")
-		b.WriteString(r.Error())
-	}
-	return b.String()
+	return rowErrorsMessage("CDR batch: %d bad row(s), nothing applied", e.Rows)
 }
 
 // maxBatch bounds one batch (rows).

@@ -22,14 +22,6 @@ import (
 // category is domestic, mobile, international or premium; the price is a
 // decimal in the account currency with at most six decimal places.
 
-// RowError is one bad row of a CSV import.
-type RowError struct {
-	Line int    // 1-based line of the file
-	Err  string // what is wrong and how to fix it
-}
-
-func (e RowError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Err) }
-
 // RatesError is a refused import: every bad row, in file order. Nothing of
 // the file was applied.
 type RatesError struct {
@@ -37,22 +29,8 @@ type RatesError struct {
 }
 
 func (e *RatesError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "rate table: %d bad row(s), nothing imported", len(e.Rows))
-	for i, r := range e.Rows {
-		if i == maxReportedRows {
-			fmt.Fprintf(&b, "\n  ... and %d more", len(e.Rows)-i)
-			break
-		}
-		b.WriteString("\n  ")
-		b.WriteString(r.Error())
-	}
-	return b.String()
+	return rowErrorsMessage("rate table: %d bad row(s), nothing imported", e.Rows)
 }
-
-// maxReportedRows bounds the rows RatesError's message lists (all are in
-// Rows).
-const maxReportedRows = 50
 
 // maxRates bounds a table (a few hundred thousand rows is a large carrier
 // table); maxDescription a row's description.
