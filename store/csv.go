@@ -256,7 +256,6 @@ func (s *Store) importRead(r io.Reader, opts *ImportOptions, rep *ImportReport) 
 	var (
 		rows  []staged
 		notes []byte
-		first = true
 		// Files are usually grouped by owner: remember the last resolution.
 		resolved  bool
 		lastOwner string
@@ -266,37 +265,31 @@ func (s *Store) importRead(r io.Reader, opts *ImportOptions, rep *ImportReport) 
 		authErr   [3]error
 	)
 	fail := func(line int, format string, args ...any) {
-		rep.ErrorCount++
-		if len(rep.Errors) < opts.MaxErrors {
-			rep.Errors = append(rep.Errors, RowError{line, fmt.Sprintf(format, args...)})
-		}
+		addRowError(&rep.ErrorCount, &rep.Errors, opts.MaxErrors, line, format, args...)
 	}
-	for {
-		rec, err := cv.Read()
-		if err == io.EOF {
-			break
-		}
+	progress := func() {
 		if cr.n-lastReport >= 256<<10 {
 			lastReport = cr.n
 			report(PhaseRead, cr.n, total)
 		}
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				rep.Rows++
-				fail(pe.StartLine, "%v", pe.Err)
-				continue
-			}
-			return nil, nil, fmt.Errorf("read CSV after %d bytes: %w", cr.n, err)
+	}
+	in := csvRows{cv: cv, isHeader: func(rec []string) bool {
+		return len(rec) >= 3 && strings.EqualFold(strings.TrimSpace(rec[0]), "owner") &&
+			strings.EqualFold(strings.TrimSpace(rec[1]), "list")
+	}}
+	bad := func(line int, err error) {
+		progress()
+		rep.Rows++
+		fail(line, "%v", err)
+	}
+	for {
+		rec, line, err := in.next(bad)
+		if err == io.EOF {
+			break
 		}
-		line, _ := cv.FieldPos(0)
-		if first {
-			first = false
-			rec[0] = strings.TrimPrefix(rec[0], "\uFEFF")
-			if len(rec) >= 3 && strings.EqualFold(strings.TrimSpace(rec[0]), "owner") &&
-				strings.EqualFold(strings.TrimSpace(rec[1]), "list") {
-				continue
-			}
+		progress()
+		if err != nil {
+			return nil, nil, fmt.Errorf("read CSV after %d bytes: %w", cr.n, err)
 		}
 		rep.Rows++
 		if len(rec) < 3 || len(rec) > 4 {
@@ -401,10 +394,7 @@ func (s *Store) planImport(rows []staged, replace bool, maxErrors int, rep *Impo
 			p.ownerGone = true
 			for _, r := range p.rows {
 				rep.Valid--
-				rep.ErrorCount++
-				if len(rep.Errors) < maxErrors {
-					rep.Errors = append(rep.Errors, RowError{int(r.line), "owner was deleted during the import"})
-				}
+				addRowError(&rep.ErrorCount, &rep.Errors, maxErrors, int(r.line), "owner was deleted during the import")
 			}
 			plans = append(plans, p)
 			i = j

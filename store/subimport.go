@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -145,10 +144,7 @@ func (s *Store) validateSubscriberRows(r io.Reader, opts SubscriberImportOptions
 	cv.Comment = '#'
 	cv.ReuseRecord = true
 	fail := func(line int, format string, a ...any) {
-		rep.ErrorCount++
-		if len(rep.Errors) < opts.MaxErrors {
-			rep.Errors = append(rep.Errors, RowError{line, fmt.Sprintf(format, a...)})
-		}
+		addRowError(&rep.ErrorCount, &rep.Errors, opts.MaxErrors, line, format, a...)
 	}
 	names := map[string]int{}        // name -> line, within the file
 	numbers := map[e164.Number]int{} // number -> line, within the file
@@ -156,29 +152,21 @@ func (s *Store) validateSubscriberRows(r io.Reader, opts SubscriberImportOptions
 	provID := map[string]uint32{}    // provider -> id
 	var rows []subImportRow
 	var scratch txn
-	first := true
+	in := csvRows{cv: cv, isHeader: func(rec []string) bool {
+		return len(rec) >= 2 && strings.EqualFold(strings.TrimSpace(rec[0]), "name") &&
+			strings.EqualFold(strings.TrimSpace(rec[1]), "provider")
+	}}
+	bad := func(line int, err error) {
+		rep.Rows++
+		fail(line, "%v", err)
+	}
 	for {
-		rec, err := cv.Read()
+		rec, line, err := in.next(bad)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				rep.Rows++
-				fail(pe.StartLine, "%v", pe.Err)
-				continue
-			}
 			return nil, 0, fmt.Errorf("read CSV: %w", err)
-		}
-		line, _ := cv.FieldPos(0)
-		if first {
-			first = false
-			rec[0] = strings.TrimPrefix(rec[0], "\uFEFF")
-			if len(rec) >= 2 && strings.EqualFold(strings.TrimSpace(rec[0]), "name") &&
-				strings.EqualFold(strings.TrimSpace(rec[1]), "provider") {
-				continue
-			}
 		}
 		rep.Rows++
 		if len(rec) < 3 || len(rec) > 4 {
