@@ -32,26 +32,14 @@ var errEmptyIdentity = errors.New("empty Identity header value")
 // or a parameter outside <...> and quotes, so splitting there is safe.
 func SplitIdentityValues(line string) []string {
 	var out []string
-	depth, quoted, start := 0, false, 0
-	for i := 0; i < len(line); i++ {
-		switch c := line[i]; {
-		case quoted && c == '\\':
-			i++
-		case c == '"':
-			quoted = !quoted
-		case quoted:
-		case c == '<':
-			depth++
-		case c == '>':
-			if depth > 0 {
-				depth--
-			}
-		case c == ',' && depth == 0:
-			out = append(out, line[start:i])
-			start = i + 1
+	for {
+		value, rest, found := cutOutside(line, ',')
+		out = append(out, value)
+		if !found {
+			return out
 		}
+		line = rest
 	}
-	return append(out, line[start:])
 }
 
 // ParseIdentity parses one Identity header value. The token is kept as
@@ -111,6 +99,15 @@ func ParseIdentity(v string) (IdentityHeader, error) {
 
 // cutParam returns the text up to the next ';' outside <...> and quotes.
 func cutParam(s string) (param, rest string) {
+	param, rest, _ = cutOutside(s, ';')
+	return param, rest
+}
+
+// cutOutside cuts s at the first sep outside <...> and double quotes
+// (a backslash in quotes escapes the next byte). Without one it returns
+// s, "", false. Both the ',' between values and the ';' between
+// parameters are found this way.
+func cutOutside(s string, sep byte) (before, after string, found bool) {
 	depth, quoted := 0, false
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
@@ -125,11 +122,11 @@ func cutParam(s string) (param, rest string) {
 			if depth > 0 {
 				depth--
 			}
-		case c == ';' && depth == 0:
-			return s[:i], s[i+1:]
+		case c == sep && depth == 0:
+			return s[:i], s[i+1:], true
 		}
 	}
-	return s, ""
+	return s, "", false
 }
 
 // unquote drops one pair of surrounding double quotes: ppt="shaken" is not

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -94,22 +95,12 @@ type AnswerResult struct {
 
 // Heard reports whether prompt was recognised.
 func (r *AnswerResult) Heard(prompt string) bool {
-	for _, p := range r.Prompts {
-		if p == prompt {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(r.Prompts, prompt)
 }
 
 // String renders the timeline.
 func (r *AnswerResult) String() string {
-	var b strings.Builder
-	for _, e := range r.Timeline {
-		b.WriteString(e.String())
-		b.WriteByte('\n')
-	}
-	return b.String()
+	return renderTimeline(r.Timeline)
 }
 
 // Answerer answers a phone's incoming calls; each call's result is
@@ -481,24 +472,7 @@ func (c *inCall) sendInfo(ctx context.Context, mode DTMFMode, digit rune) error 
 	if contact == nil {
 		return errors.New("the INVITE had no Contact to send INFO to")
 	}
-	req := gosip.NewRequest(gosip.INFO, contact.Address)
-	ct, body := DTMFInfoBody(mode, digit, c.s.b.DTMFDuration)
-	req.AppendHeader(gosip.NewHeader("Content-Type", ct))
-	req.SetBody(body)
-	c.tl.add(time.Now(), Event{Kind: KindSIP, Dir: "out", Method: "INFO", Detail: fmt.Sprintf("%s %c", ct, digit)})
-	// The INFO's transaction runs to its end even if the call ends
-	// meanwhile (the far end may hang up as soon as it has the digit).
-	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	res, err := c.d.Do(ictx, req)
-	if err != nil {
-		return err
-	}
-	c.tl.add(time.Now(), Event{Kind: KindSIP, Dir: "in", Status: res.StatusCode, Reason: res.Reason, Method: "INFO"})
-	if !res.IsSuccess() {
-		return fmt.Errorf("INFO answered %d %s", res.StatusCode, res.Reason)
-	}
-	return nil
+	return sendDTMFInfo(ctx, c.d.Do, c.tl, gosip.NewRequest(gosip.INFO, contact.Address), mode, digit, c.s.b.DTMFDuration)
 }
 
 func (c *inCall) finish(start time.Time) {

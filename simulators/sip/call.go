@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -110,22 +111,12 @@ type Result struct {
 
 // Heard reports whether prompt was recognised.
 func (r *Result) Heard(prompt string) bool {
-	for _, p := range r.Prompts {
-		if p == prompt {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(r.Prompts, prompt)
 }
 
 // String renders the timeline and the outcome.
 func (r *Result) String() string {
-	var b strings.Builder
-	for _, e := range r.Timeline {
-		b.WriteString(e.String())
-		b.WriteByte('\n')
-	}
-	return b.String()
+	return renderTimeline(r.Timeline)
 }
 
 // Call starts a phone (cfg.Phone), places the call, and closes the phone.
@@ -516,24 +507,7 @@ func (c *outCall) sendInfo(ctx context.Context, mode DTMFMode, digit rune) error
 	if d == nil || target == nil {
 		return errors.New("no dialog to send INFO in yet (no 18x or 2xx with a Contact)")
 	}
-	req := gosip.NewRequest(gosip.INFO, *target.Clone())
-	ct, body := DTMFInfoBody(mode, digit, c.s.b.DTMFDuration)
-	req.AppendHeader(gosip.NewHeader("Content-Type", ct))
-	req.SetBody(body)
-	c.tl.add(time.Now(), Event{Kind: KindSIP, Dir: "out", Method: "INFO", Detail: fmt.Sprintf("%s %c", ct, digit)})
-	// The INFO's transaction runs to its end even if the call ends
-	// meanwhile (the far end may hang up as soon as it has the digit).
-	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	res, err := d.Do(ictx, req)
-	if err != nil {
-		return err
-	}
-	c.tl.add(time.Now(), Event{Kind: KindSIP, Dir: "in", Status: res.StatusCode, Reason: res.Reason, Method: "INFO"})
-	if !res.IsSuccess() {
-		return fmt.Errorf("INFO answered %d %s", res.StatusCode, res.Reason)
-	}
-	return nil
+	return sendDTMFInfo(ctx, d.Do, c.tl, gosip.NewRequest(gosip.INFO, *target.Clone()), mode, digit, c.s.b.DTMFDuration)
 }
 
 // finish fills the result from the session once the call is over.

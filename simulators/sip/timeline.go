@@ -140,3 +140,14 @@ func (t *timeline) sorted() []Event {
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At < out[j].At })
 	return out
 }
+
+// renderTimeline renders events one per line: the String of both
+// Result and AnswerResult.
+func renderTimeline(events []Event) string {
+	var b strings.Builder
+	for _, e := range events {
+		b.WriteString(e.String())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
