@@ -62,7 +62,7 @@ func classify(p string) (place, error) {
 		return place{layer: layerPrograms, group: top, bench: true}, nil
 	case top == "simulators":
 		return place{layer: layerTools, group: top, simulator: true}, nil
-	case p == "internal/demo", p == "internal/progress":
+	case p == "internal/cli", p == "internal/demo", p == "internal/progress":
 		return place{layer: layerTools, group: top, cliOnly: true}, nil
 	case top == "daemon", p == "internal/config", p == "internal/metrics":
 		return place{layer: layerDaemon, group: "daemon"}, nil

@@ -59,7 +59,7 @@ replica. With store.backend bbolt the daemon is a single node, which is all it s
 				return err
 			}
 			if len(s.Problems()) > 0 {
-				return exitError{1}
+				return exitError{Code: 1}
 			}
 			return nil
 		},

@@ -183,7 +183,7 @@ the decision and every rule consulted, from the engine serve runs. Nothing is lo
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		call, err := req.call()
 		if err != nil {
-			return usageError{err}
+			return usageError{Err: err}
 		}
 		cfg, err := e.loadConfig()
 		if err != nil {

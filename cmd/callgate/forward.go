@@ -251,7 +251,7 @@ func (e *env) readAnswer(body io.Reader, output string) (err error) {
 		return err
 	}
 	if code != 0 {
-		return exitError{code}
+		return exitError{Code: code}
 	}
 	return nil
 }

@@ -273,7 +273,7 @@ is imported; a good file becomes the next version, in force for calls that start
 					for _, r := range re.Rows {
 						fmt.Fprintf(e.stderr, "  %s:%d: %s\n", name, r.Line, r.Err)
 					}
-					return exitError{1}
+					return exitError{Code: 1}
 				}
 				if err != nil {
 					return err

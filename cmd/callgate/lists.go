@@ -33,7 +33,7 @@ func (e *env) listCmd() *cobra.Command {
 		}
 		l, err := store.ParseList(listName)
 		if err != nil {
-			return 0, usageError{err}
+			return 0, usageError{Err: err}
 		}
 		return l, nil
 	}
@@ -553,7 +553,7 @@ error is a terminal.`,
 				if rep.ErrorCount > len(rep.Errors) {
 					fmt.Fprintf(e.stderr, "  ... and %d more (raise --max-errors to list them)\n", rep.ErrorCount-len(rep.Errors))
 				}
-				return exitError{1}
+				return exitError{Code: 1}
 			}
 			return nil
 		})
@@ -578,7 +578,7 @@ func (e *env) exportCmd() *cobra.Command {
 		if listName != "" {
 			var err error
 			if l, err = store.ParseList(listName); err != nil {
-				return usageError{err}
+				return usageError{Err: err}
 			}
 		}
 		return e.withStore(true, func(st *store.Store) error {

@@ -47,12 +47,12 @@ verification service (sip.stir.verify).`,
 				if any {
 					if changed("on-c") {
 						if pol.OnC, err = store.ParseStirAction(onC); err != nil {
-							return usageError{err}
+							return usageError{Err: err}
 						}
 					}
 					if changed("on-failed") {
 						if pol.OnFailed, err = store.ParseStirAction(onFailed); err != nil {
-							return usageError{err}
+							return usageError{Err: err}
 						}
 					}
 					if changed("tag") {

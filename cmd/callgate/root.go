@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"callgate/daemon"
+	clikit "callgate/internal/cli" // main_test.go has a cli helper
 	"callgate/internal/config"
 	"callgate/store"
 )
@@ -60,21 +61,14 @@ type env struct {
 	serveHook func(*daemon.Daemon)            // called when serve is ready
 }
 
-// usageError is a mistake in how a command was invoked (exit status 2).
-type usageError struct{ err error }
+// usageError is a mistake in how a command was invoked (exit status 2);
+// exitError ends with a status, the command having said what went wrong.
+type (
+	usageError = clikit.UsageError
+	exitError  = clikit.ExitError
+)
 
-func (u usageError) Error() string { return u.err.Error() }
-func (u usageError) Unwrap() error { return u.err }
-
-func usagef(format string, args ...any) error {
-	return usageError{fmt.Errorf(format, args...)}
-}
-
-// exitError ends with a status and no further message (the command has
-// already said what went wrong).
-type exitError struct{ code int }
-
-func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+var usagef = clikit.Usagef
 
 // run executes args and returns the exit status.
 func (e *env) run(args []string) int {
@@ -82,27 +76,8 @@ func (e *env) run(args []string) int {
 		e.ctx = context.Background()
 	}
 	e.args = args
-	root := e.rootCmd()
-	root.SetArgs(args)
-	root.SetIn(e.stdin)
-	root.SetOut(e.stdout)
-	root.SetErr(e.stderr)
-	err := root.ExecuteContext(e.ctx)
-	if err == nil {
-		return 0
-	}
-	var ee exitError
-	if errors.As(err, &ee) {
-		return ee.code
-	}
-	var ue usageError
-	if errors.As(err, &ue) || !e.ranPre {
-		fmt.Fprintf(e.stderr, "callgate: %v\n", err)
-		fmt.Fprintf(e.stderr, "Run 'callgate --help' or 'callgate COMMAND --help' for usage.\n")
-		return 2
-	}
-	fmt.Fprintf(e.stderr, "callgate: %v\n", err)
-	return 1
+	err := clikit.Execute(e.ctx, e.rootCmd(), args, e.stdin, e.stdout, e.stderr)
+	return clikit.Status(e.stderr, "callgate", err, e.ranPre, "Run 'callgate --help' or 'callgate COMMAND --help' for usage.")
 }
 
 func (e *env) rootCmd() *cobra.Command {
@@ -124,10 +99,10 @@ Without a daemon they work on the store file directly (data/callgate.db unless -
 			// cobra checks required flags after this hook; check them here
 			// so a missing one is reported as the usage error it is.
 			if err := cmd.ValidateRequiredFlags(); err != nil {
-				return usageError{err}
+				return usageError{Err: err}
 			}
 			if err := cmd.ValidateFlagGroups(); err != nil {
-				return usageError{err}
+				return usageError{Err: err}
 			}
 			e.ranPre = true
 			e.cmdPath = cmd.CommandPath()
@@ -146,7 +121,7 @@ Without a daemon they work on the store file directly (data/callgate.db unless -
 	pf.StringVar(&e.configPath, "config", "", "daemon configuration file (YAML; see callgate.example.yaml)")
 	pf.StringVar(&e.dataDir, "data", "", "data directory holding callgate.db and decisions.db (default \"data\", or data_dir from --config)")
 	pf.BoolVar(&e.jsonOut, "json", false, "print JSON instead of text (for scripts)")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{Err: err} })
 
 	root.AddCommand(
 		e.serveCmd(), e.demoCmd(), e.configCmd(),

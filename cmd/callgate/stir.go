@@ -182,7 +182,7 @@ Identity header added (--json: the Identity value and the request).`,
 			}
 			s, err := stir.NewSigner(key, x5u)
 			if err != nil {
-				return usageError{err}
+				return usageError{Err: err}
 			}
 			if origID == "" {
 				origID = stir.NewOrigID()

@@ -62,7 +62,7 @@ SHA-256). '-' reads standard input.`,
 				return err
 			}
 			if rep.Refused {
-				return exitError{1}
+				return exitError{Code: 1}
 			}
 			return nil
 		})

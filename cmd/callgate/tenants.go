@@ -54,7 +54,7 @@ func (e *env) providerCmd() *cobra.Command {
 		}
 		perm, err := store.ParsePermissions(cperm)
 		if err != nil {
-			return usageError{err}
+			return usageError{Err: err}
 		}
 		return e.withStore(false, func(st *store.Store) error {
 			p, err := st.CreateProvider(e.op(), store.ProviderSpec{Name: args[0], Defaults: set, DefaultPermissions: &perm, Route: croute})
@@ -170,7 +170,7 @@ theirs: see 'callgate subscriber permissions').`,
 		var perm store.Permission
 		if cmd.Flags().Changed("permissions") {
 			if perm, err = store.ParsePermissions(dperm); err != nil {
-				return usageError{err}
+				return usageError{Err: err}
 			}
 		}
 		return e.withStore(!changed && !cmd.Flags().Changed("permissions"), func(st *store.Store) error {
@@ -218,7 +218,7 @@ one provider.`,
 		for _, a := range args[1:] {
 			r, err := store.ParseRange(a)
 			if err != nil {
-				return usageError{err}
+				return usageError{Err: err}
 			}
 			ranges = append(ranges, r)
 		}
@@ -341,7 +341,7 @@ func (e *env) subscriberCmd() *cobra.Command {
 		if cmd.Flags().Changed("permissions") {
 			p, err := store.ParsePermissions(perm)
 			if err != nil {
-				return usageError{err}
+				return usageError{Err: err}
 			}
 			spec.Permissions = &p
 		}
@@ -483,7 +483,7 @@ func (e *env) subscriberCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := store.ParsePermissions(args[1])
 			if err != nil {
-				return usageError{err}
+				return usageError{Err: err}
 			}
 			return e.withStore(false, func(st *store.Store) error {
 				s, err := st.SetPermissions(e.op(), args[0], p)

@@ -106,7 +106,7 @@ It stops after --calls calls (0: runs until interrupted).`,
 				}
 			}
 			if failed {
-				return exitError{1}
+				return exitError{Code: 1}
 			}
 			return nil
 		},

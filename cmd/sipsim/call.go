@@ -150,7 +150,7 @@ redirects, prompts, digits, probe, RTP statistics, timeline).`,
 				writeCall(e.stdout, res)
 			}
 			if res.Outcome == sip.OutcomeFailed || res.Outcome == sip.OutcomeTimeout {
-				return exitError{1}
+				return exitError{Code: 1}
 			}
 			return nil
 		},

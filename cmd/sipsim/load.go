@@ -135,7 +135,7 @@ are always measured.`,
 			}
 			if sum.Completed == 0 {
 				fmt.Fprintln(e.stderr, "sipsim: no call was answered")
-				return exitError{1}
+				return exitError{Code: 1}
 			}
 			return nil
 		},

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -16,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"callgate/internal/cli"
 	"callgate/simulators/sip"
 )
 
@@ -36,18 +35,14 @@ type env struct {
 	onListen func(addr string)
 }
 
-// usageError is a mistake in how a command was invoked (exit status 2).
-type usageError struct{ err error }
+// usageError is a mistake in how a command was invoked (exit status 2);
+// exitError ends with a status, the command having said what went wrong.
+type (
+	usageError = cli.UsageError
+	exitError  = cli.ExitError
+)
 
-func (u usageError) Error() string { return u.err.Error() }
-func (u usageError) Unwrap() error { return u.err }
-
-func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
-
-// exitError ends with a status; the command already said what went wrong.
-type exitError struct{ code int }
-
-func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+var usagef = cli.Usagef
 
 func (e *env) run(args []string) int {
 	if e.ctx == nil {
@@ -59,25 +54,8 @@ func (e *env) run(args []string) int {
 			return ok && term.IsTerminal(int(f.Fd()))
 		}
 	}
-	root := e.rootCmd()
-	root.SetArgs(args)
-	root.SetIn(e.stdin)
-	root.SetOut(e.stdout)
-	root.SetErr(e.stderr)
-	err := root.ExecuteContext(e.ctx)
-	if err == nil {
-		return 0
-	}
-	var ee exitError
-	if errors.As(err, &ee) {
-		return ee.code
-	}
-	fmt.Fprintln(e.stderr, "sipsim:", err)
-	var ue usageError
-	if errors.As(err, &ue) || !e.ranPre {
-		return 2
-	}
-	return 1
+	err := cli.Execute(e.ctx, e.rootCmd(), args, e.stdin, e.stdout, e.stderr)
+	return cli.Status(e.stderr, "sipsim", err, e.ranPre, "")
 }
 
 func (e *env) rootCmd() *cobra.Command {
@@ -114,7 +92,7 @@ rtp-off, rtp-on, hangup. See 'sipsim help call' for examples.`,
 	}
 	root.PersistentFlags().BoolVar(&e.jsonOut, "json", false, "print JSON instead of text")
 	root.PersistentFlags().BoolVarP(&e.verbose, "verbose", "v", false, "log SIP and RTP library messages to stderr")
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{Err: err} })
 	root.AddCommand(e.callCmd(), e.answerCmd(), e.loadCmd())
 	return root
 }

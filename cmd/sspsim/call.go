@@ -78,7 +78,7 @@ func (f *callFlags) ta() (ssp.TA, error) {
 	ta.Bearer = b
 	ta.UserDN = f.userDN
 	if _, err := ta.Arg(); err != nil {
-		return ta, usageError{err}
+		return ta, usageError{Err: err}
 	}
 	return ta, nil
 }
@@ -167,7 +167,7 @@ Abort is an answer (status 0) and is printed as such.`,
 				return err
 			}
 			if failed {
-				return exitError{1}
+				return exitError{Code: 1}
 			}
 			return nil
 		},

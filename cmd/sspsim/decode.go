@@ -116,7 +116,7 @@ the exit status is then 1.`,
 				}
 			}
 			if bad {
-				return exitError{1}
+				return exitError{Code: 1}
 			}
 			return nil
 		},

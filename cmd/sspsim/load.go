@@ -132,7 +132,7 @@ answered.`,
 			}
 			if msg := loadFailure(sum, maxErrors); msg != "" {
 				fmt.Fprintln(e.stderr, "sspsim:", msg)
-				return exitError{1}
+				return exitError{Code: 1}
 			}
 			return nil
 		},

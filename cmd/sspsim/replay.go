@@ -123,7 +123,7 @@ It exits with status 1 when a live answer differs from the captured one
 				return err
 			}
 			if differ {
-				return exitError{1}
+				return exitError{Code: 1}
 			}
 			return nil
 		},

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"callgate/internal/cli"
 	"callgate/sigtran/m3ua"
 	"callgate/sigtran/sccp"
 	"callgate/simulators/ssp"
@@ -33,18 +33,14 @@ type env struct {
 	isTTY func(w io.Writer) bool
 }
 
-// usageError is a mistake in how a command was invoked (exit status 2).
-type usageError struct{ err error }
+// usageError is a mistake in how a command was invoked (exit status 2);
+// exitError ends with a status, the command having said what went wrong.
+type (
+	usageError = cli.UsageError
+	exitError  = cli.ExitError
+)
 
-func (u usageError) Error() string { return u.err.Error() }
-func (u usageError) Unwrap() error { return u.err }
-
-func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
-
-// exitError ends with a status; the command already said what went wrong.
-type exitError struct{ code int }
-
-func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+var usagef = cli.Usagef
 
 func (e *env) run(args []string) int {
 	if e.ctx == nil {
@@ -56,25 +52,8 @@ func (e *env) run(args []string) int {
 			return ok && term.IsTerminal(int(f.Fd()))
 		}
 	}
-	root := e.rootCmd()
-	root.SetArgs(args)
-	root.SetIn(e.stdin)
-	root.SetOut(e.stdout)
-	root.SetErr(e.stderr)
-	err := root.ExecuteContext(e.ctx)
-	if err == nil {
-		return 0
-	}
-	var ee exitError
-	if errors.As(err, &ee) {
-		return ee.code
-	}
-	fmt.Fprintln(e.stderr, "sspsim:", err)
-	var ue usageError
-	if errors.As(err, &ue) || !e.ranPre {
-		return 2
-	}
-	return 1
+	err := cli.Execute(e.ctx, e.rootCmd(), args, e.stdin, e.stdout, e.stderr)
+	return cli.Status(e.stderr, "sspsim", err, e.ranPre, "")
 }
 
 func (e *env) rootCmd() *cobra.Command {
@@ -96,7 +75,7 @@ SCP 244-2-20 SSN 248, routing context 10, network indicator national.`,
 		},
 	}
 	root.PersistentFlags().BoolVar(&e.jsonOut, "json", false, "print JSON instead of text")
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{Err: err} })
 	root.AddCommand(e.callCmd(), e.loadCmd(), e.decodeCmd(), e.replayCmd(), e.responderCmd(), e.reputationCmd())
 	return root
 }
