@@ -17,6 +17,7 @@ import (
 var b2buaSpec = tierSpec{
 	name:    "b2bua",
 	section: "b2bua",
+	reads:   []string{"sip"},
 	enabled: func(c *config.Config) bool { return c.B2BUA.Enabled },
 	listeners: func(c *config.Config) []listener {
 		return []listener{

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 
 	"callgate/e164"
@@ -25,8 +26,9 @@ import (
 //
 // cfg's own field checks (config.Validate) are not repeated: `config
 // check` reports them from config.Load. A tier whose section already has
-// such problems is not built here, as it would report them again in its
-// own words; its remaining problems show once those are fixed.
+// such problems (in its section or one it reads) is not built here, as it
+// would report them again in its own words; its remaining problems show
+// once those are fixed.
 func Check(cfg *config.Config) error {
 	errs := checkListeners(cfg)
 	withProblems := map[string]bool{}
@@ -36,7 +38,7 @@ func Check(cfg *config.Config) error {
 	}
 	deps := checkDeps()
 	for _, spec := range tierList {
-		if !spec.enabled(cfg) || withProblems[spec.section] {
+		if !spec.enabled(cfg) || withProblems[spec.section] || slices.ContainsFunc(spec.reads, func(s string) bool { return withProblems[s] }) {
 			continue
 		}
 		t, err := buildTier(spec, cfg, deps)

@@ -134,3 +134,18 @@ func TestCheckReportsAllOnce(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A problem in the sip: section is config.Validate's to report; the
+// B2BUA, which takes sip.continue_route when its own is empty, must not
+// report it a second time in its own words.
+func TestCheckReportsInheritedProblemOnce(t *testing.T) {
+	c := config.Default()
+	c.B2BUA.Enabled, c.B2BUA.ContinueRoute = true, ""
+	c.SIP.ContinueRoute = "gw.example"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "sip.continue_route") {
+		t.Fatalf("Validate = %v, want the sip.continue_route problem", err)
+	}
+	if err := Check(&c); err != nil {
+		t.Fatalf("Check repeats a problem Validate reports: %v", err)
+	}
+}

@@ -48,6 +48,10 @@ type Deps struct {
 type tierSpec struct {
 	name    string // the tier's Name
 	section string // its configuration section
+	// reads are the other sections its build maps (the B2BUA takes the
+	// SIP tier's continue route and token keys), so `config check` does
+	// not build it while those have problems of their own either.
+	reads   []string
 	enabled func(*config.Config) bool
 	// listeners are the sockets the tier would open, for the port-clash
 	// check of `config check` (which opens none).
