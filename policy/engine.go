@@ -17,6 +17,7 @@ import (
 //
 //	subscriber       look up the owner of the called number (trace only)
 //	key              spoof protection: enrolled caller without a call key -> block
+//	                 (or the provider's / platform's key-missing action; setting=)
 //	not-subscriber   called number not a subscriber -> allow
 //	provider-vip     caller on the provider's VIP list -> allow
 //	vip              caller on the subscriber's VIP list -> allow
@@ -25,8 +26,10 @@ import (
 //	key (again)      a matched call key (verified enterprise call) -> allow
 //	attestation      STIR/SHAKEN C or failed -> the provider's policy (screen, block, reject)
 //	reputation       the caller's spam-risk band (or exempt, unknown) -> the
-//	                 configured action: allow, challenge, block, screen, or
-//	                 continue to the treatments (ReputationPolicy)
+//	                 called subscriber's provider's action for it, else the
+//	                 platform's (ReputationPolicy): allow, challenge, block,
+//	                 screen, or continue to the treatments; the trace's
+//	                 setting=provider|platform says whose
 //	anonymous        no number or presentation restricted/unavailable -> anonymous treatment
 //	unknown          everyone else -> unknown-caller treatment
 //

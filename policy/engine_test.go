@@ -197,11 +197,11 @@ func TestDecide(t *testing.T) {
 
 		// Spoof protection (call keys).
 		{"key missing beats vip", Call{Calling: nFriend, Called: nAlice, KeyMatch: KeyMissing},
-			want{action: ActionBlock, subscriber: 1, trace: "subscriber=yes key=missing"}},
+			want{action: ActionBlock, subscriber: 1, trace: "subscriber=yes key=missing setting=platform"}},
 		{"key missing with reject with media", Call{Calling: nStranger, Called: nBob, KeyMatch: KeyMissing},
-			want{action: ActionBlockWithAnnouncement, subscriber: 2, announcement: 77, trace: "subscriber=yes key=missing"}},
+			want{action: ActionBlockWithAnnouncement, subscriber: 2, announcement: 77, trace: "subscriber=yes key=missing setting=platform"}},
 		{"key missing to non-subscriber", Call{Calling: nStranger, Called: nNobody, KeyMatch: KeyMissing},
-			want{action: ActionBlock, trace: "subscriber=no key=missing"}},
+			want{action: ActionBlock, trace: "subscriber=no key=missing setting=platform"}},
 		{"key matched goes on", Call{Calling: nFriend, Called: nAlice, KeyMatch: KeyMatched},
 			want{action: ActionAllow, subscriber: 1, trace: "subscriber=yes key=yes provider-vip=no vip=yes brand=missing"}},
 		{"key matched, blocked", Call{Calling: nPest, Called: nAlice, KeyMatch: KeyMatched},

@@ -35,7 +35,7 @@ func TestProviderVIP(t *testing.T) {
 		{"is per provider", Call{Calling: nPest, Called: nCarol},
 			want{action: ActionBlock, subscriber: 3, trace: "subscriber=yes provider-vip=no vip=no blocked=yes announcement=missing"}},
 		{"does not beat a missing call key", Call{Calling: nPest, Called: nAlice, KeyMatch: KeyMissing},
-			want{action: ActionBlock, subscriber: 1, trace: "subscriber=yes key=missing"}},
+			want{action: ActionBlock, subscriber: 1, trace: "subscriber=yes key=missing setting=platform"}},
 		{"a matched call key goes on to it", Call{Calling: nPest, Called: nAlice, KeyMatch: KeyMatched},
 			want{action: ActionAllow, subscriber: 1, trace: "subscriber=yes key=yes provider-vip=yes brand=missing"}},
 		{"not consulted without a calling number", Call{Called: nAlice, Origin: OriginAIN},

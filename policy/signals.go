@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"callgate/store"
 )
 
 // This file holds the details the signal stages (keys/, reputation/)
@@ -169,8 +171,9 @@ func ParseReputationAction(s string) (ReputationAction, error) {
 
 // ReputationPolicy maps a reputation provider's answer to an action: one
 // per band, one for exempt calls (never looked up) and one for unknown
-// (the look-up gave no band within the call's budget). It is configured
-// per provider (reputation.actions).
+// (the look-up gave no band within the call's budget). The engine's is the
+// platform default (reputation.actions); a service provider may set its
+// own for each answer (store.ProviderSignals, see setting).
 type ReputationPolicy struct {
 	Low, Medium, High, Exempt, Unknown ReputationAction
 }
@@ -181,8 +184,8 @@ type ReputationPolicy struct {
 var DefaultReputationPolicy = ReputationPolicy{Low: RepAllow, Medium: RepChallenge, High: RepChallenge,
 	Exempt: RepContinue, Unknown: RepContinue}
 
-// WithReputationPolicy sets the band -> action mapping (default
-// DefaultReputationPolicy).
+// WithReputationPolicy sets the platform's band -> action mapping
+// (default DefaultReputationPolicy), for providers that set none.
 func WithReputationPolicy(p ReputationPolicy) Option {
 	return func(e *Engine) { e.repPolicy = p }
 }
@@ -193,24 +196,25 @@ func WithReputationPolicy(p ReputationPolicy) Option {
 func (e *Engine) reputation(s *state) bool {
 	var o Outcome
 	var a ReputationAction
-	p := &e.repPolicy
+	var own store.SignalAction
+	p, mine := &e.repPolicy, &s.sub.Signals.Reputation
 	switch s.call.Reputation {
 	case ReputationLow:
-		o, a = OutcomeLow, p.Low
+		o, a, own = OutcomeLow, p.Low, mine.Low
 	case ReputationMedium:
-		o, a = OutcomeMedium, p.Medium
+		o, a, own = OutcomeMedium, p.Medium, mine.Medium
 	case ReputationHigh:
-		o, a = OutcomeHigh, p.High
+		o, a, own = OutcomeHigh, p.High, mine.High
 	case ReputationExempt:
-		o, a = OutcomeExempt, p.Exempt
+		o, a, own = OutcomeExempt, p.Exempt, mine.Exempt
 	default:
 		if s.call.ReputationLookup == (ReputationLookup{}) {
 			return false
 		}
-		o, a = OutcomeUnknown, p.Unknown
+		o, a, own = OutcomeUnknown, p.Unknown, mine.Unknown
 	}
 	s.d.Trace.Add(RuleReputation, o)
-	switch a {
+	switch e.setting(s, own, a) {
 	case RepAllow:
 		s.d.Action = ActionAllow
 	case RepChallenge:
@@ -254,9 +258,10 @@ func (e *Engine) keyed(s *state) bool {
 	return true
 }
 
-// WithKeyMissing sets what a call claiming an enrolled number without a
-// matching call key gets (keys.on_missing): RepBlock (the default) refuses
-// it; RepScreen sends it to the subscriber's screening; RepContinue lets
+// WithKeyMissing sets the platform's action for a call claiming an
+// enrolled number without a matching call key (keys.on_missing), for
+// providers that set none (store.ProviderSignals.KeyMissing) and calls to
+// numbers nobody subscribed: RepBlock (the default) refuses it; RepScreen sends it to the subscriber's screening; RepContinue lets
 // the rest of the chain decide, the trace's key=missing tagging it (for a
 // platform that first watches what spoof protection would block). The
 // ReputationAction values serve here as the actions a signal can take;
@@ -265,11 +270,12 @@ func WithKeyMissing(a ReputationAction) Option {
 	return func(e *Engine) { e.keyMissing = a }
 }
 
-// spoofed applies the configured action to a KeyMissing call (key=missing
-// is already in the trace). A call to a number nobody subscribed is
-// blocked or let on, never screened: there is nobody to screen for.
+// spoofed applies the called subscriber's provider's action (or the
+// platform's) to a KeyMissing call (key=missing is already in the trace).
+// A call to a number nobody subscribed is blocked or let on, never
+// screened: there is nobody to screen for.
 func (e *Engine) spoofed(s *state) bool {
-	switch e.keyMissing {
+	switch e.setting(s, s.sub.Signals.KeyMissing, e.keyMissing) {
 	case RepContinue:
 		return false
 	case RepAllow:
@@ -291,4 +297,37 @@ func (e *Engine) spoofed(s *state) bool {
 		e.block(s)
 	}
 	return true
+}
+
+// setting picks the action for the step just traced: the called
+// subscriber's provider's own setting when it has one (setting=provider),
+// else the platform's (setting=platform), and says which in the trace, so
+// a decision log record shows whose policy decided the call.
+func (e *Engine) setting(s *state, own store.SignalAction, platform ReputationAction) ReputationAction {
+	if s.found {
+		if a, ok := actionOf(own); ok {
+			s.d.Trace.Add(RuleSetting, OutcomeProvider)
+			return a
+		}
+	}
+	s.d.Trace.Add(RuleSetting, OutcomePlatform)
+	return platform
+}
+
+// actionOf is the engine's action for a stored provider setting; false
+// for SignalDefault (and any value the store would not write).
+func actionOf(a store.SignalAction) (ReputationAction, bool) {
+	switch a {
+	case store.SignalContinue:
+		return RepContinue, true
+	case store.SignalAllow:
+		return RepAllow, true
+	case store.SignalChallenge:
+		return RepChallenge, true
+	case store.SignalBlock:
+		return RepBlock, true
+	case store.SignalScreen:
+		return RepScreen, true
+	}
+	return 0, false
 }

@@ -29,11 +29,12 @@ const (
 	RuleDestination                     // originating: is the dialled destination barred for a locked line?
 	RuleBrand                           // a delivered call with a matching key: is a brand shown?
 	RuleProviderVIP                     // caller on the provider's VIP list (consulted before the subscriber's lists)
+	RuleSetting                         // whose setting chose the action of the step before: the provider's or the platform's
 )
 
 var ruleNames = [...]string{"", "subscriber", "vip", "blocked", "provider-blocked", "anonymous", "unknown", "route",
 	"cancelled", "key", "announcement", "pin", "attestation", "reputation", "fraud", "fallback", "line", "destination", "brand",
-	"provider-vip"}
+	"provider-vip", "setting"}
 
 // ruleHelp says in words what each rule asks (`callgate decide` prints it
 // beside each step of a trace). It lives beside the names so the two
@@ -58,6 +59,7 @@ var ruleHelp = [len(ruleNames)]string{
 	RuleDestination:     "outgoing call from a locked line: is the destination barred (international, premium)?",
 	RuleBrand:           "a delivered call whose enterprise call key matched: is the enterprise's brand shown?",
 	RuleProviderVIP:     "is the caller on the provider's VIP list? (numbers that must always get through)",
+	RuleSetting:         "whose setting chose the action for the step before (reputation band, missing key): the called subscriber's provider's own (provider), or the platform default of the configuration (platform: reputation.actions, keys.on_missing)",
 }
 
 func (r Rule) String() string {
@@ -100,19 +102,22 @@ type Outcome uint8
 
 // Outcomes.
 const (
-	OutcomeNo      Outcome = iota + 1 // rule did not match; next rule
-	OutcomeYes                        // rule matched
-	OutcomeApply                      // the rule's treatment was applied
-	OutcomeMissing                    // data needed by the rule is missing
-	OutcomeDefault                    // the rule's data is missing and the asking tier's default stands in (route=default)
-	OutcomeLow                        // reputation: low risk
-	OutcomeMedium                     // reputation: medium risk
-	OutcomeHigh                       // reputation: high risk
-	OutcomeExempt                     // reputation: not looked up (private, anonymous, non-NANP)
-	OutcomeUnknown                    // reputation: looked up, no band in time (timeout, error, breaker open, busy)
+	OutcomeNo       Outcome = iota + 1 // rule did not match; next rule
+	OutcomeYes                         // rule matched
+	OutcomeApply                       // the rule's treatment was applied
+	OutcomeMissing                     // data needed by the rule is missing
+	OutcomeDefault                     // the rule's data is missing and the asking tier's default stands in (route=default)
+	OutcomeLow                         // reputation: low risk
+	OutcomeMedium                      // reputation: medium risk
+	OutcomeHigh                        // reputation: high risk
+	OutcomeExempt                      // reputation: not looked up (private, anonymous, non-NANP)
+	OutcomeUnknown                     // reputation: looked up, no band in time (timeout, error, breaker open, busy)
+	OutcomeProvider                    // setting: the called subscriber's provider's own setting applied
+	OutcomePlatform                    // setting: the platform default applied (the provider set none, or there is no provider)
 )
 
-var outcomeNames = [...]string{"", "no", "yes", "apply", "missing", "default", "low", "medium", "high", "exempt", "unknown"}
+var outcomeNames = [...]string{"", "no", "yes", "apply", "missing", "default", "low", "medium", "high", "exempt", "unknown",
+	"provider", "platform"}
 
 func (o Outcome) String() string {
 	if int(o) < len(outcomeNames) && o != 0 {

@@ -21,7 +21,9 @@
 //   - signals.go: what the signal stages (keys/, reputation/) hand the
 //     engine besides Call.KeyMatch and Call.Reputation (ReputationLookup,
 //     the brand), the ReputationPolicy mapping and the steps that use them
-//     (keyed, reputation, brand).
+//     (keyed, reputation, brand); a provider's own settings
+//     (store.ProviderSignals, read through the view) override the
+//     platform's, and the trace's setting step says whose applied.
 //
 // Decorators wrap a Decider (policy/decisionlog.Wrap records every
 // decision, incoming and outgoing; internal/metrics counts them).

@@ -38,6 +38,10 @@ func TestAuditEveryWrite(t *testing.T) {
 			_, err := s.SetProviderDefaults(p1, "p1", store.SettingsUpdate{Unknown: &block})
 			return err
 		}},
+		{"provider.signals", "provider/p1", true, func() error {
+			_, err := s.SetProviderSignals(p1, "p1", store.ProviderSignals{KeyMissing: store.SignalScreen})
+			return err
+		}},
 		{"subscriber.create", "subscriber/s3", false, func() error {
 			_, err := s.CreateSubscriber(p1, store.SubscriberSpec{Name: "s3", Provider: "p1", Numbers: []string{"+12025550101"}})
 			return err

@@ -60,6 +60,10 @@ func TestActorScope(t *testing.T) {
 		}},
 		{"provider route", nil, func(a store.Actor) error { _, err := s.SetProviderRoute(a, "p1", "r"); return err }},
 		{"provider stir", nil, func(a store.Actor) error { _, err := s.SetProviderStir(a, "p1", store.StirPolicy{}); return err }},
+		{"provider signals", []store.Actor{p1}, func(a store.Actor) error {
+			_, err := s.SetProviderSignals(a, "p1", store.ProviderSignals{KeyMissing: store.SignalScreen})
+			return err
+		}},
 		{"allocate", nil, func(a store.Actor) error {
 			return s.AllocateNumbers(a, "p1", mustRange(t, "+14045550100"))
 		}},

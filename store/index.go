@@ -201,6 +201,7 @@ func effective(sub *Subscriber, prov *Provider, hasPIN bool) SubscriberView {
 		Name:     sub.Name,
 		HasPIN:   hasPIN,
 		Stir:     prov.Stir,
+		Signals:  prov.Signals,
 	}
 	pickT := func(o, d, p Treatment, bit Permission) Treatment {
 		if o != TreatUnset && perm&bit != 0 {

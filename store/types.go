@@ -465,6 +465,9 @@ type Provider struct {
 	Revision           int64      `json:"-"` // filled on read: mod revision of its record
 
 	Stir StirPolicy `json:"stir"` // STIR/SHAKEN policy for its subscribers' calls
+	// Signals: what reputation bands and missing call keys do to its
+	// subscribers' calls (provider_signals.go); unset = the platform's.
+	Signals ProviderSignals `json:"signals,omitzero"`
 }
 
 // Subscriber is a subscriber as stored (its own settings, not the effective

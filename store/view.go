@@ -55,6 +55,9 @@ type SubscriberView struct {
 	Announcement    uint32    // announcement ID for Reject with Media / announce treatments
 
 	Stir StirPolicy // the provider's STIR/SHAKEN policy
+	// Signals is the provider's signal policy (reputation bands, missing
+	// call keys); a SignalDefault setting means the platform's action.
+	Signals ProviderSignals
 }
 
 // Route is a platform egress route: where calls that need the SIP tier go.
