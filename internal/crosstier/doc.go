@@ -22,5 +22,10 @@
 //     brand on the wire of both tiers; reputation low/medium/high give
 //     allow/challenge/the configured action, private and non-NANP callers
 //     are exempt (the simulator sees no request), a provider down or slow
-//     gives the unknown branch within the SCP's time budget.
+//     gives the unknown branch within the SCP's time budget;
+//   - provider_signals_test.go: the band -> action mapping and the
+//     missing-key action per service provider: two providers with
+//     different settings give the same caller different verdicts, each
+//     the same on both tiers, and the trace says setting=provider or
+//     setting=platform.
 package crosstier

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,6 +33,13 @@ const brandName = "Initech"
 // signalTiers starts both tiers over the signal stage of one engine:
 // call keys in memory, reputation from a simulator.
 func signalTiers(t *testing.T, ctx context.Context, pol policy.ReputationPolicy, cfg reputation.Config) (*tiers, *keys.Registry, *repsim.Sim, *store.Store) {
+	tt, reg, sim, st, _ := signalTiersRecorded(t, ctx, pol, cfg)
+	return tt, reg, sim, st
+}
+
+// signalTiersRecorded is signalTiers, also returning the engine's last
+// decision per origin and called number (for its trace).
+func signalTiersRecorded(t *testing.T, ctx context.Context, pol policy.ReputationPolicy, cfg reputation.Config) (*tiers, *keys.Registry, *repsim.Sim, *store.Store, *recorder) {
 	t.Helper()
 	st := storetest.Fixture(t)
 	if _, err := st.UpdateEnterpriseSignals(store.Operator, storetest.Enterprise, func(g *store.EnterpriseSignals) error {
@@ -62,9 +70,39 @@ func signalTiers(t *testing.T, ctx context.Context, pol policy.ReputationPolicy,
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng := policy.New(st, policy.WithReputationPolicy(pol))
-	tt := startTiers(t, ctx, daemon.SignalStage(eng, reg, chk, st), "sip:screen@b2bua.invalid")
-	return tt, reg, sim, st
+	rec := &recorder{next: policy.New(st, policy.WithReputationPolicy(pol)), last: map[recordKey]policy.Decision{}}
+	tt := startTiers(t, ctx, daemon.SignalStage(rec, reg, chk, st), "sip:screen@b2bua.invalid")
+	return tt, reg, sim, st, rec
+}
+
+// recorder keeps the last decision of the engine it wraps per origin and
+// called number.
+type recorder struct {
+	next policy.Decider
+	mu   sync.Mutex
+	last map[recordKey]policy.Decision
+}
+
+type recordKey struct {
+	origin policy.Origin
+	called e164.Number
+}
+
+func (r *recorder) Decide(ctx context.Context, c policy.Call) policy.Decision {
+	d := r.next.Decide(ctx, c)
+	r.mu.Lock()
+	r.last[recordKey{c.Origin, c.Called}] = d
+	r.mu.Unlock()
+	return d
+}
+
+// trace is the trace of the last decision about a call to called asked
+// by origin.
+func (r *recorder) trace(origin policy.Origin, called e164.Number) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	d := r.last[recordKey{origin, called}]
+	return d.Trace.String()
 }
 
 // brandedAIN asks the SCP and returns its verdict and the brand name the
