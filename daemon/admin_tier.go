@@ -21,13 +21,15 @@ var apiSpec = tierSpec{
 	},
 	build: func(c *config.Config, d *Deps) (Tier, error) {
 		// POST /api/v1/decide answers as `callgate decide` does: the
-		// engine serve runs, without the decision log.
+		// signal stage and the engine serve runs, without the decision
+		// log (and without using up a single-use call key).
 		eng, err := NewEngine(c, d.View)
 		if err != nil {
 			return nil, err
 		}
 		decide := func(ctx context.Context, call policy.Call) policy.Decision {
 			call.DefaultRoute = DefaultRoute(c, call.Origin)
+			d.Signals.Fill(ctx, &call, WhatIf{})
 			return eng.Decide(ctx, call)
 		}
 		opts := []admin.Option{admin.WithLogger(d.Logger), admin.WithFail(d.Fail), admin.WithDecide(decide)}

@@ -84,7 +84,7 @@ func (d *Daemon) serveCLI(w http.ResponseWriter, r *http.Request) {
 	res := d.opts.Operator.Run(r.Context(), &OperatorCommand{
 		Args: in.Args, InputName: in.Input, OutputName: in.Output,
 		Stdin: stdin, Stdout: answerStdout{ans}, Stderr: answerStderr{ans},
-		Files: Files{Store: d.st, DecisionLog: d.dlog, Config: &d.cfg, Fraud: d.Fraud()},
+		Files: Files{Store: d.st, DecisionLog: d.dlog, Config: &d.cfg, Fraud: d.Fraud(), Signals: d.sig},
 		User:  who,
 	})
 	ans.exit(res.Code)

@@ -52,7 +52,7 @@ type Daemon struct {
 	admin   *http.Server
 	adminLn net.Listener
 	tiers   []Tier
-	sig     *signals // call keys, reputation (signals.go)
+	sig     *Signals // call keys, reputation (signals.go)
 
 	ready     atomic.Bool
 	stopWatch context.CancelFunc // ends the route audit
@@ -139,7 +139,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if d.sig, err = openSignals(cfg, d.st, d); err != nil {
 		return err
 	}
-	d.undo = append(d.undo, func() { d.sig.close() })
+	d.undo = append(d.undo, func() { d.sig.Close() })
 	decider = d.sig.wrap(decider)
 
 	d.m = metrics.New()
@@ -179,7 +179,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 
 	deps := &Deps{
 		View: d.st, Decider: d.decider, Guard: d.guard, Registerer: d.m.Registry(),
-		DecisionLog: d.dlog, Logger: d.log, Fail: d.fail, Keys: d.sig.keys, Store: d.st,
+		DecisionLog: d.dlog, Logger: d.log, Fail: d.fail, Keys: d.sig.keys, Signals: d.sig, Store: d.st,
 	}
 	for _, spec := range tierList {
 		if !spec.enabled(cfg) {
@@ -275,7 +275,7 @@ func (d *Daemon) Shutdown() error {
 				d.admin.Close()
 			}
 		}
-		if err := d.sig.close(); err != nil {
+		if err := d.sig.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("call keys: %w", err))
 		}
 		errs = append(errs, d.closeFraud(ctx))

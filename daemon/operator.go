@@ -47,6 +47,9 @@ type Files struct {
 	DecisionLog *decisionlog.Log // nil when the log is off
 	Config      *config.Config
 	Fraud       *fraud.Monitor // nil when fraud.enabled is off
+	// Signals is the daemon's signal stage (call keys, reputation), for
+	// `callgate decide` to run the stage the tiers run.
+	Signals *Signals
 }
 
 // OperatorResult is how a forwarded command ended, for the caller and the

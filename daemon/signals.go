@@ -27,8 +27,12 @@ import (
 //
 //	tier -> Guard -> metrics -> signals -> decision log -> engine
 
-// signals is what the daemon opened for the signal stages.
-type signals struct {
+// Signals is the signal stage as a process opened it: the call keys and
+// the reputation checker of the configuration, over the store. The daemon
+// opens it for serving (openSignals); `callgate decide` without a daemon
+// opens it read-only (OpenSignalsReadOnly); both ask it the same way
+// (Fill), so a one-off decision runs the stage serve runs.
+type Signals struct {
 	keys    *keys.Registry      // nil: keys.enabled off
 	rep     *reputation.Checker // nil: reputation.enabled off
 	repHTTP *reputation.HTTPProvider
@@ -36,10 +40,22 @@ type signals struct {
 }
 
 // openSignals opens the configured signals over st.
-func openSignals(cfg *config.Config, st *store.Store, d *Daemon) (*signals, error) {
-	s := &signals{st: st}
+func openSignals(cfg *config.Config, st *store.Store, d *Daemon) (*Signals, error) {
+	return openSignalsWith(cfg, st, d, keys.Open)
+}
+
+// OpenSignalsReadOnly opens the configured signals for a process that
+// only asks (`callgate decide` while no daemon runs): the call keys saved
+// in keys.dir, read without changing a file (keys.OpenReadOnly), and the
+// configured reputation provider. Close it when done.
+func OpenSignalsReadOnly(cfg *config.Config, st *store.Store) (*Signals, error) {
+	return openSignalsWith(cfg, st, nil, keys.OpenReadOnly)
+}
+
+func openSignalsWith(cfg *config.Config, st *store.Store, d *Daemon, open func(keys.Config, keys.Enterprises) (*keys.Registry, error)) (*Signals, error) {
+	s := &Signals{st: st}
 	if cfg.Keys.Enabled {
-		r, err := keys.Open(keysConfig(cfg, d), st)
+		r, err := open(keysConfig(cfg, d), st)
 		if err != nil {
 			return nil, fmt.Errorf("keys: %w", err)
 		}
@@ -48,7 +64,7 @@ func openSignals(cfg *config.Config, st *store.Store, d *Daemon) (*signals, erro
 	if cfg.Reputation.Enabled {
 		p, c, err := newReputation(cfg, d)
 		if err != nil {
-			s.close()
+			s.Close()
 			return nil, err
 		}
 		s.repHTTP, s.rep = p, c
@@ -96,22 +112,35 @@ func newReputation(cfg *config.Config, d *Daemon) (*reputation.HTTPProvider, *re
 	return p, c, nil
 }
 
-// engineSignalOptions are the engine's options from the signal sections
-// (NewEngine).
-func engineSignalOptions(cfg *config.Config) ([]policy.Option, error) {
+// PlatformSignals is the platform's signal policy from the
+// configuration (reputation.actions, keys.on_missing): what the engine
+// does for a provider that left a setting at default
+// (store.ProviderSignals), and for calls to numbers nobody subscribed.
+func PlatformSignals(cfg *config.Config) (policy.ReputationPolicy, policy.ReputationAction, error) {
 	p, err := cfg.Reputation.Actions.Policy()
 	if err != nil {
-		return nil, err
+		return p, 0, err
 	}
 	miss, err := policy.ParseReputationAction(cfg.Keys.OnMissing)
 	if err != nil {
-		return nil, fmt.Errorf("keys.on_missing: %w", err)
+		return p, 0, fmt.Errorf("keys.on_missing: %w", err)
+	}
+	return p, miss, nil
+}
+
+// engineSignalOptions are the engine's options from the signal sections
+// (NewEngine): the platform defaults.
+func engineSignalOptions(cfg *config.Config) ([]policy.Option, error) {
+	p, miss, err := PlatformSignals(cfg)
+	if err != nil {
+		return nil, err
 	}
 	return []policy.Option{policy.WithReputationPolicy(p), policy.WithKeyMissing(miss)}, nil
 }
 
-// close writes the keys still pending and drops the provider's connections.
-func (s *signals) close() error {
+// Close writes the keys still pending and drops the provider's
+// connections.
+func (s *Signals) Close() error {
 	if s == nil {
 		return nil
 	}
@@ -126,7 +155,7 @@ func (s *signals) close() error {
 }
 
 // wrap puts the signal stage in front of next.
-func (s *signals) wrap(next policy.Decider) policy.Decider {
+func (s *Signals) wrap(next policy.Decider) policy.Decider {
 	return SignalStage(next, s.keys, s.rep, s.st)
 }
 
@@ -139,18 +168,45 @@ func SignalStage(next policy.Decider, k *keys.Registry, r *reputation.Checker, s
 	if k == nil && r == nil {
 		return next
 	}
-	return &signalled{next: next, s: &signals{keys: k, rep: r, st: st}}
+	return &signalled{next: next, s: &Signals{keys: k, rep: r, st: st}}
 }
 
 type signalled struct {
 	next policy.Decider
-	s    *signals
+	s    *Signals
 }
 
-// Decide fills the signals of an incoming call and asks next:
+// Decide fills the signals of an incoming call (fill) and asks next.
+func (w *signalled) Decide(ctx context.Context, c policy.Call) policy.Decision {
+	w.s.fill(ctx, &c, true, WhatIf{})
+	return w.next.Decide(ctx, c)
+}
+
+// WhatIf gives answers of the signal stage by hand, for what-if questions
+// (`callgate decide --key, --reputation`): a set field stands in for the
+// check or the look-up, which is then not made.
+type WhatIf struct {
+	Key        *policy.KeyMatch   // the call-key check's answer; KeyMatched brings the enrolling enterprise's brand
+	Reputation *policy.Reputation // the caller's band (or exempt, unknown); the look-up says why=given
+}
+
+// Fill puts the signals of an incoming call into c as the serving stage
+// does, for a one-off decision: the same key check (Peek: a single-use key
+// is not used up by asking) and reputation look-up (cache, provider,
+// budget from ctx), unless w gives an answer by hand. A nil s fills only
+// what w gives.
+func (s *Signals) Fill(ctx context.Context, c *policy.Call, w WhatIf) {
+	if s == nil {
+		s = &Signals{}
+	}
+	s.fill(ctx, c, false, w)
+}
+
+// fill fills the signals of an incoming call:
 //
 //   - KeyMatch (and Brand on a match) for a calling number some
-//     enterprise enrolled;
+//     enterprise enrolled (use: a matching single-use key is used up, as
+//     a real call does);
 //   - Reputation, for a call to a subscriber whose caller is not an
 //     enrolled enterprise (an enterprise's own calls are vouched for by
 //     their keys): exempt callers are not looked up, a look-up waits at
@@ -158,30 +214,51 @@ type signalled struct {
 //     reputation.reserve.
 //
 // Outgoing calls (originating triggers) have no such signals.
-func (w *signalled) Decide(ctx context.Context, c policy.Call) policy.Decision {
-	if c.Direction == policy.DirectionTerminating {
-		s := w.s
-		if s.keys != nil {
-			m, ent := s.keys.Check(c.Calling, c.Called, time.Now())
-			c.KeyMatch = m
-			if m == policy.KeyMatched {
-				if e, ok := s.st.EnterpriseInfo(ent); ok {
-					c.Brand = e.Signals.Brand
-				}
+func (s *Signals) fill(ctx context.Context, c *policy.Call, use bool, w WhatIf) {
+	if c.Direction != policy.DirectionTerminating {
+		return
+	}
+	switch {
+	case w.Key != nil:
+		c.KeyMatch = *w.Key
+		if c.KeyMatch == policy.KeyMatched && s.st != nil {
+			if id, ok := s.st.Enterprise(c.Calling); ok {
+				s.brand(c, id)
 			}
 		}
-		if s.rep != nil && c.KeyMatch == policy.KeyNotChecked && c.Called != 0 {
-			if _, ok := s.st.Subscriber(c.Called); ok {
-				c.Reputation, c.ReputationLookup = s.rep.Check(ctx, &c)
-			}
+	case s.keys != nil:
+		var m policy.KeyMatch
+		var ent uint32
+		if use {
+			m, ent = s.keys.Check(c.Calling, c.Called, time.Now())
+		} else {
+			m, ent = s.keys.Peek(c.Calling, c.Called, time.Now())
+		}
+		c.KeyMatch = m
+		if m == policy.KeyMatched {
+			s.brand(c, ent)
 		}
 	}
-	return w.next.Decide(ctx, c)
+	switch {
+	case w.Reputation != nil:
+		c.Reputation, c.ReputationLookup = *w.Reputation, policy.ReputationLookup{Why: policy.WhyGiven}
+	case s.rep != nil && c.KeyMatch == policy.KeyNotChecked && c.Called != 0:
+		if _, ok := s.st.Subscriber(c.Called); ok {
+			c.Reputation, c.ReputationLookup = s.rep.Check(ctx, c)
+		}
+	}
+}
+
+// brand puts enterprise ent's brand on the call.
+func (s *Signals) brand(c *policy.Call, ent uint32) {
+	if e, ok := s.st.EnterpriseInfo(ent); ok {
+		c.Brand = e.Signals.Brand
+	}
 }
 
 // mount puts POST /api/v1/keys on the admin listener (enterprises
 // authenticate with their API token; see keys.Handler).
-func (s *signals) mount(mux *http.ServeMux) {
+func (s *Signals) mount(mux *http.ServeMux) {
 	if s == nil || s.keys == nil {
 		return
 	}
@@ -189,7 +266,7 @@ func (s *signals) mount(mux *http.ServeMux) {
 }
 
 // watch registers the signals' metrics.
-func (s *signals) watch(m *metrics.Metrics) {
+func (s *Signals) watch(m *metrics.Metrics) {
 	if s == nil {
 		return
 	}

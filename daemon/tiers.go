@@ -38,6 +38,10 @@ type Deps struct {
 	Fail func(error)
 	// Keys is the call-key registry (SIP enrolment); nil when keys are off.
 	Keys *keys.Registry
+	// Signals is the signal stage (call keys, reputation), for the
+	// management API's decide to run what the tiers run; nil in `config
+	// check`.
+	Signals *Signals
 	// Store is the store itself, for the management API (nil in
 	// `config check`).
 	Store *store.Store

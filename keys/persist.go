@@ -124,6 +124,35 @@ func recoverDir(dir string, t *table, now uint32, log *slog.Logger) (gen uint64,
 	return gen + 1, loaded, nil
 }
 
+// loadDir loads dir's snapshot and logs into t without changing a file
+// (OpenReadOnly): a damaged snapshot is an error, a damaged log tail ends
+// its replay as in recoverDir; a missing folder holds no keys.
+func loadDir(dir string, t *table, now uint32) (loaded int, err error) {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	snapGen, n, err := loadSnapshot(filepath.Join(dir, snapName), t, now)
+	if err != nil {
+		return 0, fmt.Errorf("keys snapshot %s: %w", filepath.Join(dir, snapName), err)
+	}
+	loaded = n
+	gens, err := logGens(dir)
+	if err != nil {
+		return 0, err
+	}
+	for _, g := range gens {
+		if g < snapGen {
+			continue // covered by the snapshot
+		}
+		n, _, err := replayLog(filepath.Join(dir, logName(g)), t, now)
+		if err != nil {
+			return 0, err
+		}
+		loaded += n
+	}
+	return loaded, nil
+}
+
 // logGens lists the generations of the log files in dir, ascending.
 func logGens(dir string) ([]uint64, error) {
 	ents, err := os.ReadDir(dir)

@@ -203,6 +203,27 @@ func Open(cfg Config, ents Enterprises) (*Registry, error) {
 	return r, nil
 }
 
+// OpenReadOnly loads the keys saved in cfg.Dir into a registry that
+// writes nothing: no log is started, no file is changed, and keys
+// registered or used in it live only in memory. It is for a process that
+// only asks (`callgate decide` without a daemon) beside the folder a
+// daemon writes. A folder that does not exist holds no keys.
+func OpenReadOnly(cfg Config, ents Enterprises) (*Registry, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("keys: %w", err)
+	}
+	c := cfg.withDefaults()
+	r := &Registry{cfg: c, ents: ents, stop: make(chan struct{}),
+		t: newTable(c.MaxKeys, c.Shards, c.SingleUse, uint32(c.Grace/time.Second), false)}
+	if c.Dir == "" {
+		return r, nil
+	}
+	if _, err := loadDir(c.Dir, r.t, unixSec(c.Now())); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
 // Close writes what is pending and stops the writer.
 func (r *Registry) Close() error {
 	select {
@@ -322,6 +343,17 @@ func (r *Registry) RegisterWait(ctx context.Context, ent uint32, k Key) (Key, er
 // matches now, else KeyMissing. It neither allocates nor blocks beyond a
 // shard lock; in single-use mode a match uses the key.
 func (r *Registry) Check(calling, called e164.Number, now time.Time) (policy.KeyMatch, uint32) {
+	return r.check(calling, called, now, true)
+}
+
+// Peek is Check without its side effect: a matching single-use key is not
+// used up. It answers what-if questions (`callgate decide`), which must
+// not spend the key of the call they ask about.
+func (r *Registry) Peek(calling, called e164.Number, now time.Time) (policy.KeyMatch, uint32) {
+	return r.check(calling, called, now, false)
+}
+
+func (r *Registry) check(calling, called e164.Number, now time.Time, use bool) (policy.KeyMatch, uint32) {
 	if calling == 0 {
 		return policy.KeyNotChecked, 0
 	}
@@ -329,7 +361,7 @@ func (r *Registry) Check(calling, called e164.Number, now time.Time) (policy.Key
 	if !ok {
 		return policy.KeyNotChecked, 0
 	}
-	if called != 0 && r.t.check(calling, called, unixSec(now)) {
+	if called != 0 && r.t.check(calling, called, unixSec(now), use) {
 		return policy.KeyMatched, ent
 	}
 	return policy.KeyMissing, ent

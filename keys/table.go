@@ -190,10 +190,11 @@ func (s *shard) insert(h uint64, k slot, now uint32) (placed, error) {
 }
 
 // check looks for a key of calling -> called matching at now. In
-// single-use mode the first match uses the key up: it goes on matching
-// only for the grace period (a retransmitted INVITE, a re-asked query),
-// and the use is logged so a restart does not revive it.
-func (t *table) check(calling, called e164.Number, now uint32) bool {
+// single-use mode the first match uses the key up (when use is set: a
+// what-if question, Registry.Peek, leaves it as it is): it goes on
+// matching only for the grace period (a retransmitted INVITE, a re-asked
+// query), and the use is logged so a restart does not revive it.
+func (t *table) check(calling, called e164.Number, now uint32, use bool) bool {
 	h := hash(calling, called)
 	s := t.shardOf(h)
 	s.mu.Lock()
@@ -206,7 +207,7 @@ func (t *table) check(calling, called e164.Number, now uint32) bool {
 		}
 		if cur.calling == calling && cur.called == called && cur.notBefore <= now && now <= cur.end() {
 			found = true
-			if t.singleUse && cur.usedEnd == 0 {
+			if use && t.singleUse && cur.usedEnd == 0 {
 				// It matches through second now+grace; with no grace, not
 				// even for the rest of this second.
 				cur.usedEnd = now + t.grace

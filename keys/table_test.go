@@ -21,11 +21,11 @@ func TestTableWindowAndIdempotence(t *testing.T) {
 		now  uint32
 		want bool
 	}{{99, false}, {100, true}, {130, true}, {160, true}, {161, false}} {
-		if got := tb.check(a, b, c.now); got != c.want {
+		if got := tb.check(a, b, c.now, true); got != c.want {
 			t.Errorf("check at %d = %v, want %v (window 100..160)", c.now, got, c.want)
 		}
 	}
-	if tb.check(b, a, 130) || tb.check(a, b+1, 130) {
+	if tb.check(b, a, 130, true) || tb.check(a, b+1, 130, true) {
 		t.Error("a key matched other numbers")
 	}
 }
@@ -34,13 +34,13 @@ func TestTableSingleUseGrace(t *testing.T) {
 	tb := newTable(100, 1, true, 5, true)
 	a, b := e164.Number(15125550100), e164.Number(13035550100)
 	tb.add(a, b, 100, 200, 100)
-	if !tb.check(a, b, 110) {
+	if !tb.check(a, b, 110, true) {
 		t.Fatal("first call did not match")
 	}
-	if !tb.check(a, b, 115) {
+	if !tb.check(a, b, 115, true) {
 		t.Error("a retransmission within the grace did not match")
 	}
-	if tb.check(a, b, 116) {
+	if tb.check(a, b, 116, true) {
 		t.Error("a second call after the grace matched a used single-use key")
 	}
 	// The use is logged (add, then use).
@@ -50,7 +50,7 @@ func TestTableSingleUseGrace(t *testing.T) {
 	}
 	// A second key for the same numbers serves a second call.
 	tb.add(a, b, 100, 201, 116)
-	if !tb.check(a, b, 120) {
+	if !tb.check(a, b, 120, true) {
 		t.Error("a second registered key did not match")
 	}
 }
@@ -76,14 +76,14 @@ func TestTableFullSweepsEnded(t *testing.T) {
 	if _, err := tb.add(15125559999, 13035550100, 21, 40, 21); err != nil {
 		t.Fatalf("after every key ended: %v", err)
 	}
-	if !tb.check(15125559999, 13035550100, 22) {
+	if !tb.check(15125559999, 13035550100, 22, true) {
 		t.Fatal("the new key does not match")
 	}
 	// The add reused an ended key's slot, or swept the shard to make room.
 	if tb.sweepAll(21); s.used != 1 {
 		t.Errorf("used = %d after the sweep, want 1", s.used)
 	}
-	if !tb.check(15125559999, 13035550100, 22) {
+	if !tb.check(15125559999, 13035550100, 22, true) {
 		t.Error("the live key was lost by the sweep")
 	}
 }
@@ -121,7 +121,7 @@ func TestTableModel(t *testing.T) {
 		default:
 			end, ok := model[key]
 			want := ok && end >= now
-			if got := tb.check(key.a, key.b, now); got != want {
+			if got := tb.check(key.a, key.b, now, true); got != want {
 				t.Fatalf("step %d: check %v at %d = %v, model says %v", step, key, now, got, want)
 			}
 		}

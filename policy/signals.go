@@ -27,9 +27,10 @@ const (
 	WhyError                            // unknown: the provider answered with an error
 	WhyCircuitOpen                      // unknown: the provider failed repeatedly; not asked until it recovers
 	WhyBusy                             // unknown: too many look-ups in flight or calls waiting; not asked or not waited for
+	WhyGiven                            // not looked up: the band was given by hand (a what-if question, `callgate decide --reputation`)
 )
 
-var reputationWhyNames = [...]string{"", "private", "anonymous", "non-nanp", "timeout", "error", "circuit-open", "busy"}
+var reputationWhyNames = [...]string{"", "private", "anonymous", "non-nanp", "timeout", "error", "circuit-open", "busy", "given"}
 
 func (w ReputationWhy) String() string {
 	if int(w) < len(reputationWhyNames) {

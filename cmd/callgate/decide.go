@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,30 @@ import (
 type decideRequest struct {
 	Calling, Called, Original, Presentation, Origin string
 	Attestation                                     string
+	// Key and Reputation give the signal stage's answers by hand
+	// ("" = ask the stage as serve does).
+	Key, Reputation string
+}
+
+// whatIf reads the answers given by hand.
+func (r decideRequest) whatIf() (daemon.WhatIf, error) {
+	var w daemon.WhatIf
+	switch strings.ToLower(r.Key) {
+	case "":
+	case "matched", "missing", "none":
+		k := map[string]policy.KeyMatch{"matched": policy.KeyMatched, "missing": policy.KeyMissing, "none": policy.KeyNotChecked}[strings.ToLower(r.Key)]
+		w.Key = &k
+	default:
+		return w, fmt.Errorf("--key %q: want matched (the caller holds a call key), missing (an enrolled caller without one) or none (not enrolled)", r.Key)
+	}
+	if r.Reputation != "" {
+		var b policy.Reputation
+		if err := b.UnmarshalText([]byte(strings.ToLower(r.Reputation))); err != nil {
+			return w, fmt.Errorf("--reputation %q: want low, medium, high, exempt or unknown", r.Reputation)
+		}
+		w.Reputation = &b
+	}
+	return w, nil
 }
 
 // call validates the request into a policy.Call.
@@ -83,25 +108,49 @@ type decideResult struct {
 		Presentation   policy.Presentation `json:"presentation"`
 		Origin         policy.Origin       `json:"origin"`
 		Attestation    policy.Attestation  `json:"attestation,omitempty"`
+		// The signal stage's answers (given by hand or found as serve
+		// finds them).
+		KeyMatch   policy.KeyMatch          `json:"key,omitzero"`
+		Reputation policy.Reputation        `json:"reputation,omitzero"`
+		Lookup     *policy.ReputationLookup `json:"reputation_lookup,omitempty"`
+		Brand      string                   `json:"brand,omitempty"`
 	} `json:"call"`
+	// Given lists the signals given by hand (key, reputation, attestation).
+	Given      []string        `json:"given,omitempty"`
 	Decision   policy.Decision `json:"decision"`
 	Subscriber string          `json:"subscriber,omitempty"` // name of the called subscriber
 	Source     string          `json:"source"`               // "store" (this process) or "daemon"
 }
 
-// decideOnce runs the engine once for c: the engine serve runs
-// (daemon.NewEngine), without the decision log.
-func decideOnce(ctx context.Context, st *store.Store, cfg *config.Config, c policy.Call) (decideResult, error) {
+// decideOnce runs the signal stage and the engine once for c, as serve
+// runs them (daemon.Signals.Fill, daemon.NewEngine), without the decision
+// log: sig (nil: no signals) fills the call keys and reputation unless w
+// gives them by hand.
+func decideOnce(ctx context.Context, st *store.Store, cfg *config.Config, sig *daemon.Signals, c policy.Call, w daemon.WhatIf) (decideResult, error) {
 	eng, err := daemon.NewEngine(cfg, st)
 	if err != nil {
 		return decideResult{}, err
 	}
 	// Asked as the SIP tier, the call may use its screening URI, as serve's would.
 	c.DefaultRoute = daemon.DefaultRoute(cfg, c.Origin)
+	sig.Fill(ctx, &c, w)
 	d := eng.Decide(ctx, c)
 	var res decideResult
 	res.Call.Calling, res.Call.Called, res.Call.OriginalCalled = c.Calling, c.Called, c.OriginalCalled
 	res.Call.Presentation, res.Call.Origin, res.Call.Attestation = c.Presentation, c.Origin, c.Attestation
+	res.Call.KeyMatch, res.Call.Reputation, res.Call.Brand = c.KeyMatch, c.Reputation, c.Brand.Name
+	if c.ReputationLookup != (policy.ReputationLookup{}) {
+		res.Call.Lookup = &c.ReputationLookup
+	}
+	if w.Key != nil {
+		res.Given = append(res.Given, "key")
+	}
+	if w.Reputation != nil {
+		res.Given = append(res.Given, "reputation")
+	}
+	if c.Attestation != policy.AttestationNone {
+		res.Given = append(res.Given, "attestation")
+	}
 	res.Decision = d
 	if d.Subscriber != 0 {
 		if s, ok := st.SubscriberByID(d.Subscriber); ok {
@@ -125,6 +174,7 @@ func writeDecideText(w io.Writer, r *decideResult) {
 		fmt.Fprintf(w, ", STIR/SHAKEN attestation %s", r.Call.Attestation)
 	}
 	fmt.Fprintln(w)
+	writeDecideSignals(w, r)
 	d := &r.Decision
 	fmt.Fprintf(w, "decision:      %s\n", d.Action)
 	if r.Subscriber != "" {
@@ -159,17 +209,51 @@ func writeDecideText(w io.Writer, r *decideResult) {
 	}
 }
 
+// writeDecideSignals prints what the signal stage found (or was told).
+func writeDecideSignals(w io.Writer, r *decideResult) {
+	given := func(what string) string {
+		if slices.Contains(r.Given, what) {
+			return " (given by hand)"
+		}
+		return ""
+	}
+	switch r.Call.KeyMatch {
+	case policy.KeyMatched:
+		fmt.Fprintf(w, "call key:      matched%s", given("key"))
+		if r.Call.Brand != "" {
+			fmt.Fprintf(w, ", brand %q", r.Call.Brand)
+		}
+		fmt.Fprintln(w)
+	case policy.KeyMissing:
+		fmt.Fprintf(w, "call key:      missing: an enrolled number without a key in its window%s\n", given("key"))
+	}
+	if l := r.Call.Lookup; l != nil {
+		fmt.Fprintf(w, "reputation:    %s (%s)%s\n", r.Call.Reputation, l.AppendText(nil), given("reputation"))
+	}
+}
+
 func (e *env) decideCmd() *cobra.Command {
 	var req decideRequest
 	c := &cobra.Command{
 		Use:   "decide --called NUMBER [--calling NUMBER] [--presentation restricted]",
 		Short: "Run the decision engine once on the store and print the decision with its trace",
 		Long: `Asks the decision engine what it would do with one call, without placing it, and prints
-the decision and every rule consulted, from the engine serve runs. Nothing is logged. While
-'callgate serve' runs, the daemon is asked instead (over its admin listener).`,
+the decision and every rule consulted, from the signal stage and the engine serve runs.
+Nothing is logged. While 'callgate serve' runs, the daemon is asked instead (over its admin
+listener), with its call keys and its reputation cache.
+
+The signal stage runs as it does for a live call: an enrolled caller's call key is checked
+(keys.enabled; a single-use key is not used up by asking) and a caller to a subscriber is
+looked up for spam risk (reputation.enabled; without a daemon the cache starts empty, as on
+the first call after a start). To ask what-if, or to reproduce a logged call whose signals
+are in its record ('callgate log search'), give them by hand: --key, --reputation,
+--attestation (STIR/SHAKEN is verified by the SIP tier from the INVITE's Identity header;
+'callgate stir verify' checks one INVITE offline).`,
 		Example: `  callgate decide --calling +17195551212 --called +13035550100
   callgate decide --called +13035550102 --presentation restricted
-  callgate decide --calling 7205550123 --called 3035550100 --origin ain --json`,
+  callgate decide --calling 7205550123 --called 3035550100 --origin ain --json
+  callgate decide --calling +16175550102 --called +13035550100 --reputation medium
+  callgate decide --calling +15125550100 --called +13035550100 --key missing`,
 		Args: exactArgs(0, "no arguments (numbers go in --calling and --called)"),
 	}
 	f := c.Flags()
@@ -179,9 +263,15 @@ the decision and every rule consulted, from the engine serve runs. Nothing is lo
 	f.StringVar(&req.Presentation, "presentation", "allowed", "caller's presentation: allowed, restricted or unavailable")
 	f.StringVar(&req.Origin, "origin", "sip", "ask as the sip or ain tier (they need different halves of the egress route)")
 	f.StringVar(&req.Attestation, "attestation", "", "STIR/SHAKEN result of the call: none, A, B, C or failed (the provider's policy applies)")
+	f.StringVar(&req.Key, "key", "", "the call-key check's answer, instead of checking: matched, missing or none")
+	f.StringVar(&req.Reputation, "reputation", "", "the caller's spam-risk band, instead of looking it up: low, medium, high, exempt or unknown")
 	_ = c.MarkFlagRequired("called")
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		call, err := req.call()
+		if err != nil {
+			return usageError{Err: err}
+		}
+		w, err := req.whatIf()
 		if err != nil {
 			return usageError{Err: err}
 		}
@@ -190,7 +280,14 @@ the decision and every rule consulted, from the engine serve runs. Nothing is lo
 			return err
 		}
 		return e.withStore(true, func(st *store.Store) error {
-			res, err := decideOnce(cmd.Context(), st, &cfg, call)
+			sig, err := e.decideSignals(&cfg, st, w)
+			if err != nil {
+				return err
+			}
+			if e.shared == nil {
+				defer sig.Close()
+			}
+			res, err := decideOnce(cmd.Context(), st, &cfg, sig, call, w)
 			if err != nil {
 				return err
 			}
@@ -202,6 +299,19 @@ the decision and every rule consulted, from the engine serve runs. Nothing is lo
 		})
 	}
 	return c
+}
+
+// decideSignals is the signal stage decide asks: the daemon's own when
+// it runs the command, else the configured signals opened read-only
+// (none needed when every signal is given by hand).
+func (e *env) decideSignals(cfg *config.Config, st *store.Store, w daemon.WhatIf) (*daemon.Signals, error) {
+	if e.shared != nil {
+		return e.shared.Signals, nil
+	}
+	if w.Key != nil && w.Reputation != nil {
+		return nil, nil
+	}
+	return daemon.OpenSignalsReadOnly(cfg, st)
 }
 
 // ---- log search ----

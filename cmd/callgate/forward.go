@@ -57,6 +57,7 @@ var forwardable = map[string]bool{
 	"callgate provider allocate":      true,
 	"callgate provider route":         true,
 	"callgate provider stir":          true,
+	"callgate provider signals":       true, // providersignals.go
 	"callgate provider delete":        true,
 	"callgate subscriber create":      true,
 	"callgate subscriber list":        true,

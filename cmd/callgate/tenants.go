@@ -268,8 +268,8 @@ one provider.`,
 			})
 		},
 	}
-	return group("provider", "Service providers: create, list, show, delete, defaults, allocate, route, stir",
-		create, list, show, del, defaults, allocate, route, e.providerStirCmd())
+	return group("provider", "Service providers: create, list, show, delete, defaults, allocate, route, stir, signals",
+		create, list, show, del, defaults, allocate, route, e.providerStirCmd(), e.providerSignalsCmd())
 }
 
 // plural renders "1 number", "2 numbers".

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"callgate/daemon"
+	"callgate/policy"
+	"callgate/store"
+)
+
+// providerSignalsCmd is `callgate provider signals`: a provider's signal
+// policy (reputation bands, missing call keys) over the platform's.
+func (e *env) providerSignalsCmd() *cobra.Command {
+	var low, medium, high, exempt, unknown, missing string
+	c := &cobra.Command{
+		Use:   "signals NAME",
+		Short: "Show or set a provider's spam-risk and spoof-protection actions (over the platform defaults)",
+		Long: `With no flags, shows what the provider's subscribers' calls get for each reputation answer
+and for a missing call key, and whether that is the provider's own setting or the platform
+default (reputation.actions, keys.on_missing in the configuration). Each flag given changes one
+setting; "default" hands it back to the platform:
+
+  --low, --medium, --high ACTION   the caller's spam-risk band from the reputation provider
+  --exempt ACTION                  callers never looked up (private, anonymous, non-NANP)
+  --unknown ACTION                 no band within the call's budget (provider slow, failing, busy)
+      ACTION: allow (deliver untouched), challenge (the B2BUA's DTMF challenge), block,
+      screen (the subscriber's screening), continue (the subscriber's own treatments), default
+  --key-missing ACTION             a call claiming an enterprise's enrolled number without a
+                                   matching call key (spoofed): block, screen, continue (or tag:
+                                   the trace's key=missing marks it, the chain decides), default
+
+The provider itself may change its settings. The engine's trace of each call says which
+applied: setting=provider or setting=platform.`,
+		Example: `  callgate provider signals acme --medium block --high block --key-missing screen
+  callgate provider signals acme --medium default`,
+		Args: exactArgs(1, "a provider name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := e.loadConfig()
+			if err != nil {
+				return err
+			}
+			platRep, platMiss, err := daemon.PlatformSignals(&cfg)
+			if err != nil {
+				return err
+			}
+			flags := []struct {
+				name string
+				v    *string
+				dst  func(*store.ProviderSignals) *store.SignalAction
+			}{
+				{"low", &low, func(p *store.ProviderSignals) *store.SignalAction { return &p.Reputation.Low }},
+				{"medium", &medium, func(p *store.ProviderSignals) *store.SignalAction { return &p.Reputation.Medium }},
+				{"high", &high, func(p *store.ProviderSignals) *store.SignalAction { return &p.Reputation.High }},
+				{"exempt", &exempt, func(p *store.ProviderSignals) *store.SignalAction { return &p.Reputation.Exempt }},
+				{"unknown", &unknown, func(p *store.ProviderSignals) *store.SignalAction { return &p.Reputation.Unknown }},
+				{"key-missing", &missing, func(p *store.ProviderSignals) *store.SignalAction { return &p.KeyMissing }},
+			}
+			changed := false
+			for _, f := range flags {
+				changed = changed || cmd.Flags().Changed(f.name)
+			}
+			return e.withStore(!changed, func(st *store.Store) error {
+				p, err := st.GetProvider(e.op(), args[0])
+				if err != nil {
+					return err
+				}
+				if changed {
+					sig := p.Signals
+					for _, f := range flags {
+						if !cmd.Flags().Changed(f.name) {
+							continue
+						}
+						a, err := store.ParseSignalAction(*f.v)
+						if err != nil {
+							return usagef("--%s: %v", f.name, err)
+						}
+						*f.dst(&sig) = a
+					}
+					if p, err = st.SetProviderSignals(e.op(), args[0], sig); err != nil {
+						return err
+					}
+				}
+				out := providerSignalsView(p, platRep, platMiss)
+				return e.emit(out, func(w io.Writer) {
+					fmt.Fprintf(w, "provider %s signal policy (platform: the configuration's reputation.actions, keys.on_missing):\n", p.Name)
+					for _, s := range out.Effective {
+						fmt.Fprintf(w, "  %-19s %-10s (%s)\n", s.Setting+":", s.Action, s.From)
+					}
+				})
+			})
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&low, "low", "", "low risk: allow, challenge, block, screen, continue or default")
+	f.StringVar(&medium, "medium", "", "medium risk: allow, challenge, block, screen, continue or default")
+	f.StringVar(&high, "high", "", "high risk: allow, challenge, block, screen, continue or default")
+	f.StringVar(&exempt, "exempt", "", "callers not looked up (private, anonymous, non-NANP): as above")
+	f.StringVar(&unknown, "unknown", "", "no band in the call's budget: as above")
+	f.StringVar(&missing, "key-missing", "", "enrolled caller without a call key: block, screen, continue (tag) or default")
+	return c
+}
+
+// providerSignalsJSON is what `provider signals` prints: the provider's
+// own settings as stored and, per setting, the action its calls get and
+// whose setting that is.
+type providerSignalsJSON struct {
+	Provider  string                `json:"provider"`
+	Signals   store.ProviderSignals `json:"signals"`
+	Effective []effectiveSignal     `json:"effective"`
+}
+
+type effectiveSignal struct {
+	Setting string `json:"setting"` // reputation.low ... reputation.unknown, key_missing
+	Action  string `json:"action"`
+	From    string `json:"from"` // provider or platform
+}
+
+func providerSignalsView(p store.Provider, rep policy.ReputationPolicy, miss policy.ReputationAction) providerSignalsJSON {
+	out := providerSignalsJSON{Provider: p.Name, Signals: p.Signals}
+	r := &p.Signals.Reputation
+	for _, s := range []struct {
+		name     string
+		own      store.SignalAction
+		platform policy.ReputationAction
+	}{{"reputation.low", r.Low, rep.Low}, {"reputation.medium", r.Medium, rep.Medium}, {"reputation.high", r.High, rep.High},
+		{"reputation.exempt", r.Exempt, rep.Exempt}, {"reputation.unknown", r.Unknown, rep.Unknown}, {"key_missing", p.Signals.KeyMissing, miss}} {
+		v := effectiveSignal{Setting: s.name, Action: s.own.String(), From: "provider"}
+		if s.own == store.SignalDefault {
+			v.Action, v.From = s.platform.String(), "platform"
+		}
+		out.Effective = append(out.Effective, v)
+	}
+	return out
+}
