@@ -51,6 +51,8 @@ func (t *Tier) routeTable() []route {
 		{"DELETE", "/api/v1/providers/{provider}", deleteProvider},
 		{"POST", "/api/v1/providers/{provider}/allocations", allocate},
 		{"DELETE", "/api/v1/providers/{provider}/allocations/{range}", release},
+		{"GET", "/api/v1/providers/{provider}/signals", getProviderSignals}, // provider_signals.go
+		{"PUT", "/api/v1/providers/{provider}/signals", putProviderSignals},
 
 		{"GET", "/api/v1/subscribers", listSubscribers},
 		{"POST", "/api/v1/subscribers", createSubscriber},

@@ -67,6 +67,11 @@ comp["AuditRecord"]={"type":"object","required":["id","at","principal","role","v
    "op":{"type":"string","example":"list.add"},"object":{"type":"string","example":"list/subscriber/alice/blocked"},
    "provider_id":{"type":"integer"},"provider":{"type":"string"},"subscriber_id":{"type":"integer"},"subscriber":{"type":"string"},
    "before":{"description":"the object before the change (absent: it did not exist)"},"after":{"description":"the object after the change (absent: deleted)"}}}
+sigact={"type":"string","enum":["default","continue","tag","allow","challenge","block","screen"],"description":"default: the platform's action (reputation.actions, keys.on_missing); tag: continue"}
+comp["ProviderSignals"]={"type":"object","additionalProperties":False,"properties":{
+   "reputation":{"type":"object","additionalProperties":False,"description":"the action per answer of the reputation provider","properties":{k:sigact for k in ["low","medium","high","exempt","unknown"]}},
+   "key_missing":{"type":"string","enum":["default","continue","tag","block","screen"],"description":"a call from an enrolled number without a matching call key"}}}
+comp["ProviderSignalsView"]={"type":"object","required":["provider","signals","revision"],"properties":{"provider":name,"signals":ref("ProviderSignals"),"revision":{"type":"integer"}}}
 for n in ["Provider","Subscriber","Enterprise","Entry","Token","Decision","AuditRecord","User"]: comp[n+"Page"]=pagef(n)
 
 P=lambda n,d: {"name":n,"in":"path","required":True,"schema":{"type":"string"},"description":d}
@@ -109,6 +114,9 @@ add("PATCH","/api/v1/providers/{provider}",op("Change defaults, default permissi
 add("DELETE","/api/v1/providers/{provider}",op("Delete a provider without subscribers or enterprises (platform owner)",[pp,ifmo],codes=std+(409,412),tag="providers"))
 add("POST","/api/v1/providers/{provider}/allocations",op("Allocate number ranges to a provider (platform owner)",[pp],req=body("Allocation",{"ranges":["+12025550100..+12025550199"]}),resp=ok("Provider",prov_ex,"201"),codes=std+(409,),tag="providers"))
 add("DELETE","/api/v1/providers/{provider}/allocations/{range}",op("Release an allocation (platform owner)",[pp,P("range","the range as allocated, FIRST..LAST")],codes=std+(409,),tag="providers"))
+sig_ex={"provider":"acme","signals":{"reputation":{"medium":"block","high":"block"},"key_missing":"screen"},"revision":45}
+add("GET","/api/v1/providers/{provider}/signals",op("A provider's spam-risk and spoof-protection actions for its subscribers' calls (unset: the platform's)",[pp],resp=ok("ProviderSignalsView",sig_ex,etag=True),tag="providers"))
+add("PUT","/api/v1/providers/{provider}/signals",op("Replace a provider's spam-risk and spoof-protection actions (the provider itself or the platform owner); the trace of each call says setting=provider or setting=platform",[pp,ifmo],req=body("ProviderSignals",{"reputation":{"medium":"block","high":"block"},"key_missing":"screen"}),resp=ok("ProviderSignalsView",sig_ex,etag=True),codes=std+(412,),tag="providers"))
 add("GET","/api/v1/subscribers",op("List subscribers the caller may see, in creation order",[Q("provider","only this provider's"),cursor,limit],resp=ok("SubscriberPage"),tag="subscribers"))
 add("POST","/api/v1/subscribers",op("Create a subscriber (platform owner or its provider)",req=body("SubscriberCreate",{"name":"alice","provider":"acme","numbers":["+12025550100"]}),resp=ok("Subscriber",sub_ex,"201",True),codes=std+(409,),tag="subscribers"))
 add("GET","/api/v1/subscribers/{subscriber}",op("A subscriber",[sp],resp=ok("Subscriber",sub_ex,etag=True),tag="subscribers"))
