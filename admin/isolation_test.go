@@ -70,6 +70,8 @@ func TestIsolation(t *testing.T) {
 		"DELETE /api/v1/providers/{provider}":                      {"/api/v1/providers/globex", nil},
 		"POST /api/v1/providers/{provider}/allocations":            {"/api/v1/providers/globex/allocations", map[string]any{"ranges": []string{"+14045550100"}}},
 		"DELETE /api/v1/providers/{provider}/allocations/{range}":  {"/api/v1/providers/globex/allocations/+13035550100..+13035550199", nil},
+		"GET /api/v1/providers/{provider}/signals":                 {"/api/v1/providers/globex/signals", nil},
+		"PUT /api/v1/providers/{provider}/signals":                 {"/api/v1/providers/globex/signals", map[string]any{"key_missing": "screen"}},
 		"GET /api/v1/subscribers":                                  {"/api/v1/subscribers?provider=globex", nil},
 		"POST /api/v1/subscribers":                                 {"/api/v1/subscribers", map[string]any{"name": "mole", "provider": "globex", "numbers": []string{"+13035550160"}}},
 		"GET /api/v1/subscribers/{subscriber}":                     {"/api/v1/subscribers/bob", nil},
