@@ -26,7 +26,8 @@ import (
 // by the daemon's signal stage in front of one engine, asked through both
 // tiers; each call must get the same verdict from both. Brands must reach
 // the wire on both: AIN authorizeTermination genericName/displayText, SIP
-// 302 Contact display name and P-Asserted-Identity.
+// 302 Contact display name, P-Asserted-Identity and the RFC 9796
+// Call-Info (logo, call reason).
 
 const brandName = "Initech"
 
@@ -167,8 +168,8 @@ func (tt *tiers) brandedSIP(t *testing.T, calling, called e164.Number) (verdict,
 	if name != "" && !strings.Contains(pai, "<tel:"+calling.String()+">") {
 		t.Errorf("SIP P-Asserted-Identity %q does not name the caller %s", pai, calling)
 	}
-	if name != "" && h["call-info"] != "<https://initech.example/logo.png>;purpose=icon" {
-		t.Errorf("SIP Call-Info %q, want the brand's logo", h["call-info"])
+	if name != "" && h["call-info"] != `<https://initech.example/logo.png>;purpose=icon;call-reason="Your order"` {
+		t.Errorf("SIP Call-Info %q, want the brand's logo and call reason (RFC 9796)", h["call-info"])
 	}
 	return v, name
 }
