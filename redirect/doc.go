@@ -110,8 +110,8 @@
 // # Call keys
 //
 // A delivered call whose enterprise call key matched carries the brand
-// (brand.go): the 302's Contact display name, P-Asserted-Identity and
-// Call-Info purpose=icon. SIP enrolment of call keys (enrol.go,
+// (brand.go): the 302's Contact display name, P-Asserted-Identity and one
+// RFC 9796 Call-Info with the logo (purpose=icon) and the call-reason. SIP enrolment of call keys (enrol.go,
 // WithEnroller): an INVITE to the enrolment address is answered by package
 // keys' Enroller (302 onward, 403, 503), not the engine.
 //

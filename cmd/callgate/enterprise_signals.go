@@ -76,7 +76,8 @@ sends it as "Authorization: Bearer TOKEN" with POST /api/v1/keys on the admin li
 		Short: "Set or show the brand the enterprise's verified calls show (no flags: show)",
 		Long: `brand sets what a called party is shown for the enterprise's calls that carry a matching
 call key: the name (SIP display name; AIN genericName, 15 characters, and displayText, 20),
-optionally a logo (https URL, SIP Call-Info purpose=icon) and a call reason (AIN displayText).
+optionally a logo (https URL, SIP Call-Info purpose=icon) and a call reason (SIP Call-Info
+call-reason per RFC 9796, at most 64 characters advised; AIN displayText).
 An empty value clears it. Without flags it shows the enterprise's spoof-protection settings.`,
 		Example: `  callgate enterprise brand initech --name "Initech" --reason "Your order"`,
 		Args:    exactArgs(1, "an enterprise name"),
