@@ -12,6 +12,7 @@ import (
 	"callgate/internal/config"
 	"callgate/internal/metrics"
 	"callgate/keys"
+	"callgate/keys/keysync"
 	"callgate/policy"
 	"callgate/redirect"
 	"callgate/reputation"
@@ -34,6 +35,7 @@ import (
 // (Fill), so a one-off decision runs the stage serve runs.
 type Signals struct {
 	keys    *keys.Registry      // nil: keys.enabled off
+	sync    *keysync.Sync       // nil: keys.replicate off
 	rep     *reputation.Checker // nil: reputation.enabled off
 	repHTTP *reputation.HTTPProvider
 	st      *store.Store
@@ -60,6 +62,12 @@ func openSignalsWith(cfg *config.Config, st *store.Store, d *Daemon, open func(k
 			return nil, fmt.Errorf("keys: %w", err)
 		}
 		s.keys = r
+		if cfg.Keys.Replicate && d != nil {
+			if err := s.replicate(cfg, d); err != nil {
+				s.Close()
+				return nil, err
+			}
+		}
 	}
 	if cfg.Reputation.Enabled {
 		p, c, err := newReputation(cfg, d)
@@ -138,6 +146,23 @@ func engineSignalOptions(cfg *config.Config) ([]policy.Option, error) {
 	return []policy.Option{policy.WithReputationPolicy(p), policy.WithKeyMissing(miss)}, nil
 }
 
+// replicate shares the call keys with the other nodes through the
+// store's etcd (keys.replicate): it loads what the cluster holds before
+// the node serves a call.
+func (s *Signals) replicate(cfg *config.Config, d *Daemon) error {
+	if d.etcd == nil {
+		return errors.New("keys.replicate: needs store.backend etcd")
+	}
+	sy, err := keysync.Start(context.Background(), keysync.Config{Client: d.etcd.Client(), Prefix: cfg.KeysPrefix(),
+		Timeout: cfg.Store.Etcd.RequestTimeout, Logger: d.log}, s.keys)
+	if err != nil {
+		return fmt.Errorf("keys.replicate: %w", err)
+	}
+	s.sync = sy
+	d.log.Info("call keys shared through etcd", "prefix", cfg.KeysPrefix(), "loaded", sy.Stats().Loaded)
+	return nil
+}
+
 // Close writes the keys still pending and drops the provider's
 // connections.
 func (s *Signals) Close() error {
@@ -145,6 +170,9 @@ func (s *Signals) Close() error {
 		return nil
 	}
 	var err error
+	if s.sync != nil {
+		s.sync.Close()
+	}
 	if s.keys != nil {
 		err = s.keys.Close()
 	}
@@ -279,6 +307,16 @@ func (s *Signals) watch(m *metrics.Metrics) {
 			func() float64 { return float64(r.Stats().WriteErrors) })
 		m.CounterFunc("keys_snapshots_total", "Snapshots of the call keys written.", nil,
 			func() float64 { return float64(r.Stats().Snapshots) })
+		if sy := s.sync; sy != nil {
+			m.CounterFunc("keys_replicated_total", "Call-key changes (registrations, uses of single-use keys) sent to the other nodes through etcd.", nil,
+				func() float64 { return float64(r.Stats().Replicated) })
+			m.CounterFunc("keys_replication_errors_total", "Call-key changes that did not reach etcd (they hold on this node only).", nil,
+				func() float64 { return float64(r.Stats().ReplicationErrors) })
+			m.CounterFunc("keys_replication_dropped_total", "Call-key changes dropped because the replication queue was full.", nil,
+				func() float64 { return float64(r.Stats().ReplicationDropped) })
+			m.CounterFunc("keys_replicated_applied_total", "Call-key changes of other nodes applied here (loaded at start or watched).", nil,
+				func() float64 { return float64(sy.Stats().Applied) })
+		}
 	}
 	if c := s.rep; c != nil {
 		for _, f := range []struct {

@@ -156,7 +156,8 @@ type Registry struct {
 	cfg  Config
 	ents Enterprises
 	t    *table
-	w    *writer // nil: memory only
+	w    *writer      // nil: memory only
+	rep  *replication // nil: this node only (replicate.go)
 	stop chan struct{}
 }
 
@@ -304,37 +305,58 @@ func (r *Registry) Normalize(k Key) (Key, error) {
 // Registering a key that is already there (same numbers and window) is no
 // error and adds nothing, so a retried registration is safe.
 func (r *Registry) Register(ent uint32, k Key) (Key, error) {
+	k, added, err := r.register(ent, k)
+	if err == nil && added && r.rep != nil {
+		r.rep.queue(slot{calling: k.Calling, called: k.Called, notBefore: unixSec(k.NotBefore), notAfter: unixSec(k.NotAfter)})
+	}
+	return k, err
+}
+
+// register adds the key to the table and says whether it is new.
+func (r *Registry) register(ent uint32, k Key) (Key, bool, error) {
 	k, err := r.Normalize(k)
 	if err != nil {
-		return k, err
+		return k, false, err
 	}
 	if id, ok := r.ents.Enterprise(k.Calling); !ok || id != ent {
 		name := fmt.Sprint(ent)
 		if e, ok := r.ents.EnterpriseInfo(ent); ok {
 			name = e.Name
 		}
-		return k, fmt.Errorf("%w: %s is not a number of enterprise %s (enrol it: callgate enterprise create/--number)", ErrNotEnrolled, k.Calling, name)
+		return k, false, fmt.Errorf("%w: %s is not a number of enterprise %s (enrol it: callgate enterprise create/--number)", ErrNotEnrolled, k.Calling, name)
 	}
 	select {
 	case <-r.stop:
-		return k, ErrClosed
+		return k, false, ErrClosed
 	default:
 	}
-	if _, err := r.t.add(k.Calling, k.Called, unixSec(k.NotBefore), unixSec(k.NotAfter), unixSec(r.cfg.Now())); err != nil {
-		return k, fmt.Errorf("%w (keys.max_keys %d); raise it or shorten the windows", err, r.cfg.MaxKeys)
+	added, err := r.t.add(k.Calling, k.Called, unixSec(k.NotBefore), unixSec(k.NotAfter), unixSec(r.cfg.Now()))
+	if err != nil {
+		return k, false, fmt.Errorf("%w (keys.max_keys %d); raise it or shorten the windows", err, r.cfg.MaxKeys)
 	}
-	return k, nil
+	return k, added, nil
 }
 
 // RegisterWait is Register, returning once the key is on disk (or the
-// write failed: the key still matches, but would not survive a restart).
-// Concurrent waits share one fdatasync.
+// write failed: the key still matches, but would not survive a restart)
+// and, when the registry replicates (Replicate), once the cluster holds
+// it. Concurrent waits share one fdatasync. A retried registration of a
+// key already here is published again (the first attempt may have failed
+// to reach the cluster); publishing is idempotent.
 func (r *Registry) RegisterWait(ctx context.Context, ent uint32, k Key) (Key, error) {
-	k, err := r.Register(ent, k)
-	if err != nil || r.w == nil {
+	k, _, err := r.register(ent, k)
+	if err != nil {
 		return k, err
 	}
-	return k, r.w.wait(ctx.Done())
+	if r.w != nil {
+		if err := r.w.wait(ctx.Done()); err != nil {
+			return k, err
+		}
+	}
+	if r.rep != nil {
+		return k, r.publish(ctx, Change{Key: k})
+	}
+	return k, nil
 }
 
 // Check is the spoof-protection check of a call at termination, for the
@@ -373,6 +395,9 @@ type Stats struct {
 	Flushes, FlushedBytes  uint64
 	WriteErrors, Snapshots uint64
 	SnapshotErrors         uint64
+	// Replication (Replicate): changes sent to the cluster, sends that
+	// failed, changes dropped because the queue was full.
+	Replicated, ReplicationErrors, ReplicationDropped uint64
 }
 
 // Stats counts the keys (a scan of the table: for metrics scrapes and
@@ -383,6 +408,9 @@ func (r *Registry) Stats() Stats {
 	if w := r.w; w != nil {
 		s.Flushes, s.FlushedBytes = w.stats.flushes.Load(), w.stats.bytes.Load()
 		s.WriteErrors, s.Snapshots, s.SnapshotErrors = w.stats.syncErrors.Load(), w.stats.snapshots.Load(), w.stats.snapErrors.Load()
+	}
+	if p := r.rep; p != nil {
+		s.Replicated, s.ReplicationErrors, s.ReplicationDropped = p.sent.Load(), p.errors.Load(), p.dropped.Load()
 	}
 	return s
 }

@@ -76,6 +76,9 @@ type table struct {
 	singleUse bool
 	grace     uint32 // seconds a used single-use key still matches (retransmissions)
 	persist   bool   // append log records to pend
+	// onUse, when set (Registry.Replicate), hears of every use of a
+	// single-use key, under the shard's lock: it must not block.
+	onUse func(slot)
 }
 
 // newTable sizes a table for at most maxKeys live keys over nShards shards
@@ -222,6 +225,9 @@ func (t *table) check(calling, called e164.Number, now uint32, use bool) bool {
 				}
 				if t.persist {
 					s.pend = appendRecord(s.pend, recUse, cur)
+				}
+				if t.onUse != nil {
+					t.onUse(*cur)
 				}
 			}
 			break

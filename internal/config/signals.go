@@ -49,8 +49,16 @@ type Keys struct {
 	// OnMissing is what a call from an enrolled number without a
 	// matching key gets: block (the default), screen (the subscriber's
 	// screening), or continue (the rest of the chain decides; the trace's
-	// key=missing tags it, e.g. to watch before blocking).
+	// key=missing tags it, e.g. to watch before blocking). The platform
+	// default: a provider may set its own (callgate provider signals).
 	OnMissing string `yaml:"on_missing"`
+	// Replicate shares the keys among the nodes of a platform through
+	// etcd (needs store.backend etcd): a key registered on one node
+	// matches calls on every node, a single-use key used on one stops
+	// matching on the others. The keys live under their own etcd prefix,
+	// store.etcd.prefix with ".keys/" in place of its final '/', each
+	// only for its window (package keys/keysync).
+	Replicate bool `yaml:"replicate"`
 }
 
 // Reputation configures spam-risk screening (package reputation): the
@@ -179,6 +187,9 @@ func (c *Config) validateSignals() []error {
 	if m := k.OnMissing; m != "block" && m != "screen" && m != "continue" {
 		bad("keys.on_missing", "%q: want block, screen or continue", m)
 	}
+	if k.Replicate && c.Store.Backend != BackendEtcd {
+		bad("keys.replicate", "needs store.backend etcd (the keys are shared through it); with %s there is one node", c.Store.Backend)
+	}
 	if k.MaxWindow > 0 && k.DefaultWindow > k.MaxWindow {
 		bad("keys.default_window", "%s is longer than keys.max_window %s", k.DefaultWindow, k.MaxWindow)
 	}
@@ -218,4 +229,11 @@ func (c *Config) validateSignals() []error {
 		errs = append(errs, err)
 	}
 	return errs
+}
+
+// KeysPrefix is the etcd prefix of the replicated call keys (Keys.Replicate):
+// beside the store's prefix, never under it, so the store's replica on each
+// node holds no record per call key.
+func (c *Config) KeysPrefix() string {
+	return strings.TrimSuffix(c.Store.Etcd.Prefix, "/") + ".keys/"
 }
