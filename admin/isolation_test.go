@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"callgate/e164"
+	"callgate/fraud"
 	"callgate/policy"
 	"callgate/policy/decisionlog"
 	"callgate/store"
@@ -37,7 +38,8 @@ func TestIsolation(t *testing.T) {
 		v, _ := f.st.Subscriber(c.Called)
 		return policy.Decision{Action: policy.ActionBlock, Subscriber: v.ID}
 	}
-	f = newFixture(t, WithDecisionLog(dl), WithDecide(decideFn))
+	var mon *fraud.Monitor // bob's and umbrella's groups (globex's) locked down
+	f = newFixture(t, WithDecisionLog(dl), WithDecide(decideFn), withTestFraud(t, &mon, lineBob, lineUmbrella))
 	bob, err := f.st.GetSubscriber(store.Operator, "bob")
 	if err != nil {
 		t.Fatal(err)
@@ -98,6 +100,13 @@ func TestIsolation(t *testing.T) {
 		"GET /api/v1/decisions/{at}":                               {story, nil},
 		"POST /api/v1/decide":                                      {"/api/v1/decide", map[string]any{"called": bobNum, "calling": "+19005550100"}},
 		"GET /api/v1/audit":                                        {"/api/v1/audit?limit=1000", nil},
+		"GET /api/v1/fraud/groups":                                 {"/api/v1/fraud/groups?top=0", nil},
+		"GET /api/v1/fraud/groups/{group}":                         {"/api/v1/fraud/groups/" + bobNum, nil},
+		"GET /api/v1/fraud/groups/{group}/history":                 {"/api/v1/fraud/groups/enterprise:umbrella/history", nil},
+		"POST /api/v1/fraud/groups/{group}/unlock":                 {"/api/v1/fraud/groups/bob/unlock", map[string]any{"reason": "the other tenant's lock, lifted by a stranger"}},
+		"POST /api/v1/fraud/rates":                                 {"/api/v1/fraud/rates", "1,domestic,0.00\n1900,premium,0.00\n"},
+		"GET /api/v1/fraud/rates":                                  {"/api/v1/fraud/rates", nil},
+		"POST /api/v1/fraud/cdrs":                                  {"/api/v1/fraud/cdrs", bobNum + ",+19005550100," + fraudNow.Add(-time.Hour).Format(time.RFC3339) + ",3600\n"},
 	}
 	// Listings answer 200 with only the caller's own items: refused here
 	// means none of the other tenant's.
@@ -105,7 +114,7 @@ func TestIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	listings := map[string]bool{"GET /api/v1/tokens": true, "GET /api/v1/users": true, "GET /api/v1/providers": true, "GET /api/v1/enterprises": true,
-		"GET /api/v1/decisions": true, "GET /api/v1/audit": true}
+		"GET /api/v1/decisions": true, "GET /api/v1/audit": true, "GET /api/v1/fraud/groups": true}
 	// What would show the other tenant's data.
 	leaks := []string{"globex", "umbrella", "\"bob\"", "secret of", "+19005550101", "sip:b2bua.example"}
 	tier := &Tier{}
@@ -177,6 +186,12 @@ func TestIsolation(t *testing.T) {
 	}
 	if s, _ := f.st.GetSubscriber(store.Operator, "bob"); s.HasPIN || s.Permissions != store.PermAll {
 		t.Errorf("bob after the attack: %+v", s)
+	}
+	// Nothing of the fraud monitor changed: globex's locks, the rate
+	// table, bob's spend (a tenant's CDRs would have added to it).
+	bobGroup, _ := mon.GroupOf(bob.Numbers[0])
+	if len(mon.Locks()) != 2 || mon.Rates().Version != 1 || mon.GroupStatus(bobGroup).Spend.String() != "12.00" {
+		t.Errorf("the fraud monitor after the attack: locks %+v, rates version %d", mon.Locks(), mon.Rates().Version)
 	}
 }
 

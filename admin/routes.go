@@ -85,6 +85,14 @@ func (t *Tier) routeTable() []route {
 		{"POST", "/api/v1/decide", decide},
 
 		{"GET", "/api/v1/audit", searchAudit},
+
+		{"GET", "/api/v1/fraud/groups", fraudStatus},
+		{"GET", "/api/v1/fraud/groups/{group}", fraudGroupStatus},
+		{"GET", "/api/v1/fraud/groups/{group}/history", fraudHistory},
+		{"POST", "/api/v1/fraud/groups/{group}/unlock", fraudUnlock},
+		{"POST", "/api/v1/fraud/rates", fraudRatesImport},
+		{"GET", "/api/v1/fraud/rates", fraudRateVersions},
+		{"POST", "/api/v1/fraud/cdrs", fraudCDRs},
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"callgate/fraud"
 	"callgate/policy"
 	"callgate/policy/decisionlog"
 	"callgate/store"
@@ -64,6 +65,7 @@ type Tier struct {
 	log    *slog.Logger
 	dlog   *decisionlog.Log
 	decide Decide
+	fraud  *fraud.Monitor // fraud.go; nil: no monitor
 	fail   func(error)
 	now    func() time.Time
 

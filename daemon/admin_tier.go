@@ -36,6 +36,9 @@ var apiSpec = tierSpec{
 		if d.DecisionLog != nil {
 			opts = append(opts, admin.WithDecisionLog(d.DecisionLog))
 		}
+		if d.Fraud != nil {
+			opts = append(opts, admin.WithFraud(d.Fraud))
+		}
 		t, err := admin.New(admin.Config{Listen: c.API.Listen, TLSCert: c.API.TLSCert, TLSKey: c.API.TLSKey}, d.Store, opts...)
 		if err != nil {
 			return nil, err

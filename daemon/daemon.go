@@ -180,6 +180,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	deps := &Deps{
 		View: d.st, Decider: d.decider, Guard: d.guard, Registerer: d.m.Registry(),
 		DecisionLog: d.dlog, Logger: d.log, Fail: d.fail, Keys: d.sig.keys, Signals: d.sig, Store: d.st,
+		Fraud: d.Fraud(),
 	}
 	for _, spec := range tierList {
 		if !spec.enabled(cfg) {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"callgate/fraud"
 	"callgate/internal/config"
 	"callgate/keys"
 	"callgate/policy"
@@ -45,6 +46,9 @@ type Deps struct {
 	// Store is the store itself, for the management API (nil in
 	// `config check`).
 	Store *store.Store
+	// Fraud is the toll-fraud monitor, for the management API's
+	// /api/v1/fraud operations (nil when fraud.enabled is off).
+	Fraud *fraud.Monitor
 }
 
 // tierSpec is one entry of the tier list: a tier the daemon can run and

@@ -87,6 +87,29 @@ func (m *Monitor) RecordBatch(cdrs []CDR) error {
 	return m.Flush()
 }
 
+// ContentTypeError is a batch in a form ReadBatch does not read.
+type ContentTypeError struct{ Type string }
+
+func (e *ContentTypeError) Error() string {
+	return fmt.Sprintf("Content-Type %q: want text/csv (the CDR line form) or application/json (an array of {\"calling\", \"called\", \"start\", \"duration\"})", e.Type)
+}
+
+// ReadBatch reads a CDR batch in the form its Content-Type names:
+// text/csv (or text/plain, or none) is the line form (ReadCDRs),
+// application/json an array of {"calling", "called", "start", "duration"}.
+// Bad rows are a *CDRError, an unknown type a *ContentTypeError, a body
+// over its limit the reader's error (*http.MaxBytesError).
+func ReadBatch(r io.Reader, contentType string) ([]CDR, error) {
+	ct, _, _ := mime.ParseMediaType(contentType)
+	switch ct {
+	case "application/json":
+		return decodeJSONCDRs(r)
+	case "text/csv", "text/plain", "":
+		return ReadCDRs(r)
+	}
+	return nil, &ContentTypeError{Type: ct}
+}
+
 // jsonCDR is a CDR in a JSON batch.
 type jsonCDR struct {
 	Calling  string `json:"calling"`
@@ -111,18 +134,10 @@ func (m *Monitor) CDRHandler() http.Handler {
 			return
 		}
 		body := http.MaxBytesReader(w, r.Body, maxBody)
-		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		var (
-			cdrs []CDR
-			err  error
-		)
-		switch ct {
-		case "application/json":
-			cdrs, err = decodeJSONCDRs(body)
-		case "text/csv", "text/plain", "":
-			cdrs, err = ReadCDRs(body)
-		default:
-			http.Error(w, fmt.Sprintf("Content-Type %q: want text/csv or application/json", ct), http.StatusUnsupportedMediaType)
+		cdrs, err := ReadBatch(body, r.Header.Get("Content-Type"))
+		var cte *ContentTypeError
+		if errors.As(err, &cte) {
+			http.Error(w, cte.Error(), http.StatusUnsupportedMediaType)
 			return
 		}
 		if err == nil {

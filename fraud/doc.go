@@ -16,13 +16,15 @@
 //     doubling, the evaluation; scale.go: the multiplier scale and the
 //     thresholds; day.go: local dates.
 //   - calls.go: the calls in progress; cdr.go: the CDR line form;
-//     cdrfeed.go: CSV and JSON batches and the REST handler; tail.go: a
+//     cdrfeed.go: CSV and JSON batches (ReadBatch) and the REST handler; tail.go: a
 //     CDR file followed as it grows.
 //   - ratetable.go, ratecsv.go: the rate table (longest prefix, CSV);
 //     rates.go: versions, import, the engine's Classifier; category.go.
 //   - lock.go: lockdowns and Unlock; event.go: the audit log; webhook.go:
 //     the signed alert webhook; metrics.go: callgate_fraud_*; status.go:
-//     status and history for the CLI.
+//     status and history for the CLI and the admin API; access.go: which
+//     groups a platform owner or a service provider may see and unlock
+//     (a group belongs to its subscriber's or enterprise's provider).
 //   - group.go: what a group is; state.go: State, the key-value seam the
 //     monitor keeps its state behind (StoreState: in the tenant store);
 //     money.go: Money and Multiplier; clock.go: Clock.

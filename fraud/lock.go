@@ -93,6 +93,10 @@ const (
 	maxReason = 1000
 )
 
+// CheckReason says what is wrong with an unlock's written reason (nil: it
+// will do), so a front end can name the field before it asks Unlock.
+func CheckReason(reason string) error { return checkReason(reason) }
+
 // checkReason says what is wrong with an unlock's written reason.
 func checkReason(reason string) error {
 	r := strings.TrimSpace(reason)

@@ -11,6 +11,7 @@ import (
 type GroupStatus struct {
 	Group      string     `json:"group"` // GroupID.Key
 	Name       string     `json:"name"`
+	Provider   string     `json:"provider,omitempty"` // the tenant's provider ("" for an enterprise under the platform)
 	Zone       string     `json:"time_zone"`
 	Day        string     `json:"day"`
 	Currency   string     `json:"currency"`
@@ -40,7 +41,7 @@ func (m *Monitor) status(g *group, now time.Time) GroupStatus {
 	g.mu.Lock()
 	g.rollTo(now, &m.cfg)
 	s := GroupStatus{
-		Group: g.id.Key(), Name: g.info.Name, Zone: g.loc.String(), Day: g.today.String(), Currency: m.cfg.Currency,
+		Group: g.id.Key(), Name: g.info.Name, Provider: g.info.Provider, Zone: g.loc.String(), Day: g.today.String(), Currency: m.cfg.Currency,
 		Completed: g.closed, InProgress: g.open, Baseline: g.baseline,
 		Thresholds: m.cfg.thresholds(g.baseline).times(g.factor),
 		Factor:     g.factor, Alerted: g.alerted, Lockdowns: g.lockdowns, Evaluated: g.evaluated,

@@ -154,6 +154,62 @@ add("GET","/api/v1/users",op("The web UI users the caller may manage",resp=ok("U
 add("DELETE","/api/v1/users/{name}",op("Delete a web UI user",[P("name","user name")],tag="users"))
 add("GET","/api/v1/audit",op("Search the audit log, newest first: every change with who, role, path, when, what, before and after (a provider sees its own and its subscribers' records, a subscriber its own)",[Q("since","RFC 3339 time or a duration ago (1h)"),Q("until","RFC 3339 time or a duration ago"),Q("actor","principal or actor contains this"),Q("object","object contains this (subscriber/alice, list/)"),cursor,limit],
   resp=ok("AuditRecordPage",{"items":[{"id":"1881c2a0b8e4f00012345678","at":"2026-01-01T12:00:00Z","principal":"token 3fa2 (portal)","role":"subscriber","actor":"subscriber alice","via":"api","op":"list.add","object":"list/subscriber/alice/blocked","subscriber":"alice","before":{"count":0},"after":{"count":1,"added":["+13125550100"]}}]}),tag="audit"))
+# The toll-fraud monitor (admin/fraud.go): one operation for each `callgate fraud` command, with its --json answer.
+money={"type":"string","pattern":r"^-?[0-9]+\.[0-9]{2,6}$","description":"an amount in the account currency (exact decimal)","example":"12.50"}
+ts={"type":"string","format":"date-time"}
+comp["FraudThresholds"]={"type":"object","required":["alert","lockdown"],"properties":{"alert":money,"lockdown":money}}
+comp["FraudLock"]={"type":"object","required":["group","since"],"properties":{"group":{"type":"string"},"name":{"type":"string"},"since":ts,"day":{"type":"string","format":"date"},
+   "spend":money,"threshold":money,"audit":{"type":"integer","description":"the lockdown's fraud audit record"}}}
+comp["FraudGroupStatus"]={"type":"object","required":["group","name","day","spend","thresholds","locked"],"properties":{
+   "group":{"type":"string","description":"the group's key: s12 (a subscriber), e3 (an enterprise)","example":"s12"},"name":{"type":"string","example":"subscriber dave"},
+   "provider":{"type":"string","description":"the tenant's provider (absent: an enterprise under the platform)"},"time_zone":{"type":"string"},"day":{"type":"string","format":"date","description":"the group's local date"},
+   "currency":{"type":"string"},"spend":money,"completed":money,"in_progress":money,"baseline":money,"thresholds":ref("FraudThresholds"),
+   "factor":{"type":"integer","description":"today's threshold multiplier: 1, doubled at each lockdown"},"alerted":{"type":"boolean"},"lockdowns":{"type":"integer"},
+   "locked":{"type":"boolean"},"lock":ref("FraudLock"),"evaluated":ts}}
+comp["FraudOverview"]={"type":"object","required":["rates_version","rates_rows","groups","locked","status"],"properties":{
+   "rates_version":{"type":"integer","description":"the rate table in force (0: none imported)"},"rates_rows":{"type":"integer"},
+   "groups":{"type":"integer","description":"the caller's groups with spend today or a lock"},"locked":{"type":"integer"},
+   "status":{"type":"array","items":ref("FraudGroupStatus"),"description":"locked first, then by spend as a share of the lockdown threshold"}}}
+comp["FraudEvent"]={"type":"object","required":["seq","time","kind"],"properties":{"seq":{"type":"integer"},"time":ts,"kind":{"type":"string","enum":["alert","lockdown","unlock","rates"]},
+   "group":{"type":"string"},"name":{"type":"string"},"day":{"type":"string","format":"date"},"currency":{"type":"string"},"spend":money,"baseline":money,
+   "thresholds":ref("FraudThresholds"),"factor":{"type":"integer"},"already_locked":{"type":"boolean"},
+   "actor":{"type":"string","description":"who: principal, role and path (token 3fa2 (noc) as provider acme via api)"},"reason":{"type":"string"},"detail":{"type":"string"}}}
+comp["FraudHistory"]={"type":"object","required":["status","days","events"],"properties":{"status":ref("FraudGroupStatus"),
+   "days":{"type":"array","description":"newest first, the days the baseline is learned from","items":{"type":"object","required":["day","spend"],"properties":{"day":{"type":"string","format":"date"},"spend":money,"lockdowns":{"type":"integer","description":"a day with a lockdown is left out of the baseline"}}}},
+   "events":{"type":"array","items":ref("FraudEvent"),"description":"the group's fraud audit records, newest first"}}}
+comp["FraudUnlock"]={"type":"object","required":["reason"],"additionalProperties":False,"properties":{"reason":{"type":"string","minLength":10,"maxLength":1000,"description":"what was checked and why normal service is safe again (stored in the fraud audit log)"}}}
+comp["RateVersion"]={"type":"object","required":["version","imported","rows","sha256"],"properties":{"version":{"type":"integer","description":"0 in a dry run's answer"},"imported":ts,
+   "source":{"type":"string"},"by":{"type":"string"},"rows":{"type":"integer"},"sha256":{"type":"string"},"chunks":{"type":"integer"}}}
+comp["RateVersionPage"]=pagef("RateVersion")
+comp["CDRsApplied"]={"type":"object","required":["applied"],"properties":{"applied":{"type":"integer"}}}
+gp=P("group","subscriber:NAME, enterprise:NAME, a subscriber or enterprise name, a line's number, or a key from status (s12)")
+fst_ex={"group":"s12","name":"subscriber dave","provider":"acme","time_zone":"America/Chicago","day":"2026-03-02","currency":"USD","spend":"12.00","completed":"12.00","in_progress":"0.00","baseline":"0.00",
+   "thresholds":{"alert":"20.00","lockdown":"22.00"},"factor":2,"alerted":False,"lockdowns":1,"locked":True,
+   "lock":{"group":"s12","name":"subscriber dave","since":"2026-03-02T15:05:00Z","day":"2026-03-02","spend":"12.00","threshold":"11.00","audit":3},"evaluated":"2026-03-02T15:05:00Z"}
+unlock_ex={"seq":4,"time":"2026-03-02T16:00:00Z","kind":"unlock","group":"s12","name":"subscriber dave","day":"2026-03-02","currency":"USD","spend":"12.00","baseline":"0.00",
+   "thresholds":{"alert":"20.00","lockdown":"22.00"},"factor":2,"actor":"token 3fa2 (noc) as provider acme via api","reason":"PBX password changed; customer confirmed the calls (ticket 4411)","detail":"locked since 2026-03-02T15:05:00Z (audit #3)"}
+rate_ex={"version":2,"imported":"2026-03-02T08:00:00Z","source":"rates.csv","by":"token 3fa2 (noc) as operator via api","rows":6,"sha256":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08","chunks":1}
+add("GET","/api/v1/fraud/groups",op("`callgate fraud status`: the caller's groups with spend today or a lock, locked first, then nearest their lockdown threshold (platform owner: every group; a provider: its subscribers' and enterprises')",
+  [Q("top","groups listed (default 20, 0: all)","integer")],resp=ok("FraudOverview",{"rates_version":2,"rates_rows":6,"groups":1,"locked":1,"status":[fst_ex]}),codes=(400,401,403),tag="fraud"))
+add("GET","/api/v1/fraud/groups/{group}",op("`callgate fraud status GROUP`: one group's spend today against its thresholds",[gp],resp=ok("FraudGroupStatus",fst_ex),codes=(401,403,404),tag="fraud"))
+add("GET","/api/v1/fraud/groups/{group}/history",op("`callgate fraud history GROUP`: the group's daily spend over the history its thresholds are learned from, and its fraud audit records",
+  [gp,Q("events","audit records listed, newest first (default 20, 0: all)","integer")],resp=ok("FraudHistory"),codes=(400,401,403,404),tag="fraud"))
+add("POST","/api/v1/fraud/groups/{group}/unlock",op("`callgate fraud unlock GROUP --reason`: restore a locked group's international and premium calls; the reason and the caller are stored in the fraud audit log in the same write as the unlock",
+  [gp],req=body("FraudUnlock",{"reason":"PBX password changed; customer confirmed the calls (ticket 4411)"}),resp=ok("FraudEvent",unlock_ex),codes=(400,401,403,404,409,422),tag="fraud"))
+add("POST","/api/v1/fraud/rates",op("`callgate fraud rates import`: a CSV rate table (prefix,category,price_per_minute[,description]) as the next version, all or nothing: any bad row and nothing changes, every bad row named in errors (platform owner)",
+  [Q("dry_run","true: check every row only, write nothing (200)"),Q("source","the file's name, for the version list and the audit log")],
+  req={"required":True,"content":{"text/csv":{"schema":{"type":"string"},"example":"prefix,category,price_per_minute,description\n1,domestic,0.01,US and Canada\n1900,premium,3.00,NANP premium\n"}}},
+  resp={**ok("RateVersion",rate_ex,"201"),**ok("RateVersion",{**rate_ex,"version":0})},codes=(401,403,404,422),tag="fraud"))
+add("GET","/api/v1/fraud/rates",op("`callgate fraud rates versions`: every rate table version imported, oldest first (platform owner)",resp=ok("RateVersionPage",{"items":[rate_ex]}),codes=(401,403,404),tag="fraud"))
+add("POST","/api/v1/fraud/cdrs",op("The CDR feed: a batch of ended calls, all or nothing (platform owner; the same as POST /fraud/cdrs on the admin listener). 503: applied in memory but not yet stored, do not resend",
+  req={"required":True,"content":{"text/csv":{"schema":{"type":"string"},"example":"+13125550103,+19005550100,2026-03-02T14:00:00Z,240\n"},
+       "application/json":{"schema":{"type":"array","items":{"type":"object","required":["calling","called","start","duration"],"properties":{"calling":num,"called":num,"start":ts,"duration":{"type":"integer","description":"billable seconds"}}}},
+         "example":[{"calling":"+13125550103","called":"+19005550100","start":"2026-03-02T14:00:00Z","duration":240}]}}},
+  resp=ok("CDRsApplied",{"applied":1}),codes=(401,403,404,413,415,422),tag="fraud"))
+problem_more=lambda code,d: {str(code):{"description":d,"content":{"application/problem+json":{"schema":ref("Problem")}}}}
+for m_,p_ in [("post","/api/v1/fraud/groups/{group}/unlock"),("post","/api/v1/fraud/rates"),("post","/api/v1/fraud/cdrs")]:
+    paths[p_][m_]["responses"].update(problem_more(503,"not stored (the store is unavailable): nothing changed, except for CDRs, which are applied in memory and retried"))
+paths["/api/v1/fraud/cdrs"]["post"]["responses"].update({**problem_more(413,"batch too large: split it"),**problem_more(415,"Content-Type neither text/csv nor application/json")})
 add("GET","/api/v1/openapi.json",{"summary":"This document (no authentication)","security":[],"responses":{"200":{"description":"OK","content":{"application/json":{"schema":{"type":"object"}}}}}})
 doc={"openapi":"3.0.3","info":{"title":"callgate admin API","version":"1","description":"Management for the platform owner, service providers and subscribers. Authenticate with Authorization: Bearer cgt_... (an API token). Errors are RFC 9457 problem+json naming the field at fault. Changes to one object take If-Match with its ETag."},
  "servers":[{"url":"/"}],"security":[{"token":[]}],"paths":paths,"components":{"schemas":comp,"securitySchemes":{"token":{"type":"http","scheme":"bearer","description":"cgt_<id>_<secret>"}}}}
