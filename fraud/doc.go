@@ -16,8 +16,8 @@
 //     doubling, the evaluation; scale.go: the multiplier scale and the
 //     thresholds; day.go: local dates.
 //   - calls.go: the calls in progress; cdr.go: the CDR line form;
-//     cdrfeed.go: CSV and JSON batches (ReadBatch) and the REST handler; tail.go: a
-//     CDR file followed as it grows.
+//     cdrfeed.go: CSV and JSON batches (ReadBatch) and the REST handler;
+//     tail.go: a CDR file followed as it grows.
 //   - ratetable.go, ratecsv.go: the rate table (longest prefix, CSV);
 //     rates.go: versions, import, the engine's Classifier; category.go.
 //   - lock.go: lockdowns and Unlock; event.go: the audit log; webhook.go:
