@@ -46,7 +46,9 @@ func parseNumber(flag, s string) (e164.Number, error) {
 	return n, nil
 }
 
-func (f *callFlags) ta() (ssp.TA, error) {
+// ta reads the call from the flags and checks it can be sent with
+// trigger tr.
+func (f *callFlags) ta(tr ssp.Trigger) (ssp.TA, error) {
 	var ta ssp.TA
 	var err error
 	if ta.Calling, err = parseNumber("calling", f.calling); err != nil {
@@ -77,7 +79,7 @@ func (f *callFlags) ta() (ssp.TA, error) {
 	}
 	ta.Bearer = b
 	ta.UserDN = f.userDN
-	if _, err := ta.Arg(); err != nil {
+	if err := ta.Check(tr); err != nil {
 		return ta, usageError{Err: err}
 	}
 	return ta, nil
@@ -117,7 +119,7 @@ Abort is an answer (status 0) and is printed as such.`,
 			if call.called == "" {
 				return usagef("--called is required")
 			}
-			ta, err := call.ta()
+			ta, err := call.ta(ssp.TriggerTermination)
 			if err != nil {
 				return err
 			}

@@ -28,10 +28,11 @@ func (e *env) loadCmd() *cobra.Command {
 		callsFile                 string
 		mixes                     []string
 		maxErrors                 float64
+		trigger                   string
 	)
 	cmd := &cobra.Command{
-		Use:   "load --rate N --duration D [--called-range R --calling-range R | --calls-file F | --mix M...]",
-		Short: "Drive Termination_Attempt load at a target rate and report latency",
+		Use:   "load --rate N --duration D [--trigger T] [--called-range R --calling-range R | --calls-file F | --mix M...]",
+		Short: "Drive Termination_Attempt (or originating-trigger) load at a target rate and report latency",
 		Long: `load sends terminationAttempt queries at --rate calls per second (0: as fast as
 --concurrency allows) with at most --concurrency outstanding, for --duration
 (or --calls calls). While it runs on a terminal it shows a live line: calls
@@ -47,6 +48,15 @@ The calls come from one of:
   "calling,called[,presentation[,charge[,original-called]]]", '#' comments),
   or --mix, repeatable, one scenario each:
   "name=vip,weight=3,calling=+1719555xxxx,called=+13035550100,presentation=restricted,charge=..."
+
+--trigger chooses the query (a mix's trigger= key wins for its scenario):
+termination (terminationAttempt: a call to the subscriber --called, the
+default), or an originating trigger, where --calling is the switch's line
+placing the call (its UserID directory number, unless --user-dn) and
+--called the number it dialled: info-analyzed (infoAnalyzed, the dialled
+number in CalledPartyID) or info-collected (infoCollected, in
+CollectedAddressInfo). The SCP answers originating queries with continue
+or disconnect (a toll-fraud lockdown's refusal).
 
 The generator is built to leave the CPU to the SCP it measures: queries are
 encoded once per scenario and only their transaction ID and digits are
@@ -81,6 +91,11 @@ answered.`,
   sspsim load --connect 127.0.0.1:2905,127.0.0.1:2906 --rate 5000 --duration 30s \
       --called-range +1303555xxxx --calling-range +1719555xxxx
 
+  # Originating calls: lines of 100,000 subscribers dialling London,
+  # as the toll-fraud monitor sees them
+  sspsim load --trigger info-analyzed --rate 10000 --duration 20s \
+      --calling-range +12122000000-+12122099999 --called-range +44207946xxxx
+
   # Saturation: as fast as 512 outstanding queries allow, JSON summary
   sspsim load --rate 0 --concurrency 512 --duration 20s --called +13035550100 \
       --calling +17195551212 --json`,
@@ -92,7 +107,11 @@ answered.`,
 			if duration <= 0 && calls <= 0 {
 				return usagef("give --duration or --calls")
 			}
-			scen, err := scenarios(&call, calledRange, callingRange, callsFile, mixes)
+			tr, err := ssp.ParseTrigger(trigger)
+			if err != nil {
+				return usagef("--trigger: %v", err)
+			}
+			scen, err := scenarios(&call, calledRange, callingRange, callsFile, mixes, tr)
 			if err != nil {
 				return err
 			}
@@ -148,7 +167,8 @@ answered.`,
 	fl.StringVar(&callingRange, "calling-range", "", `calling numbers: "+1719555xxxx" or "FIRST-LAST"`)
 	fl.StringVar(&callsFile, "calls-file", "", `CSV of calls "calling,called[,presentation[,charge[,original-called]]]"`)
 	fl.Float64Var(&maxErrors, "max-errors", 1, "exit 1 when errors exceed this percentage of the calls")
-	fl.StringArrayVar(&mixes, "mix", nil, `a scenario "name=N,weight=W,calling=NUM|RANGE,called=NUM|RANGE,presentation=P,charge=NUM,original-called=NUM" (repeatable)`)
+	fl.StringArrayVar(&mixes, "mix", nil, `a scenario "name=N,weight=W,trigger=T,calling=NUM|RANGE,called=NUM|RANGE,presentation=P,charge=NUM,original-called=NUM" (repeatable)`)
+	fl.StringVar(&trigger, "trigger", "termination", "the query: termination (terminationAttempt), info-analyzed or info-collected (originating: --calling is the line, --called what it dialled)")
 	return cmd
 }
 
@@ -251,8 +271,9 @@ func writeSummary(w io.Writer, s *ssp.Summary) {
 	}
 }
 
-// scenarios builds the load mix from the flags.
-func scenarios(call *callFlags, calledRange, callingRange, callsFile string, mixes []string) ([]ssp.Scenario, error) {
+// scenarios builds the load mix from the flags; tr is the trigger of every
+// scenario that does not name its own.
+func scenarios(call *callFlags, calledRange, callingRange, callsFile string, mixes []string, tr ssp.Trigger) ([]ssp.Scenario, error) {
 	sources := 0
 	for _, s := range []bool{calledRange != "" || call.called != "", callsFile != "", len(mixes) > 0} {
 		if s {
@@ -267,11 +288,11 @@ func scenarios(call *callFlags, calledRange, callingRange, callsFile string, mix
 	}
 	switch {
 	case callsFile != "":
-		return readCallsFile(callsFile)
+		return readCallsFile(callsFile, tr)
 	case len(mixes) > 0:
 		var out []ssp.Scenario
 		for i, m := range mixes {
-			sc, err := parseMix(m)
+			sc, err := parseMix(m, tr)
 			if err != nil {
 				return nil, usagef("--mix %d: %v", i+1, err)
 			}
@@ -288,7 +309,7 @@ func scenarios(call *callFlags, calledRange, callingRange, callsFile string, mix
 	if calledRange != "" {
 		call.called = "" // ta() needs some called number: set below
 	}
-	sc := ssp.Scenario{Name: "calls"}
+	sc := ssp.Scenario{Name: "calls", Trigger: tr}
 	if calledRange != "" {
 		r, err := ssp.ParseRange(calledRange)
 		if err != nil {
@@ -297,23 +318,24 @@ func scenarios(call *callFlags, calledRange, callingRange, callsFile string, mix
 		sc.Called = &r
 		call.called = r.First.String()
 	}
-	ta, err := call.ta()
-	if err != nil {
-		return nil, err
-	}
-	sc.TA = ta
 	if callingRange != "" {
 		r, err := ssp.ParseRange(callingRange)
 		if err != nil {
 			return nil, usagef("--calling-range: %v", err)
 		}
 		sc.Calling = &r
+		call.calling = r.First.String() // an originating trigger's UserID
 	}
+	ta, err := call.ta(tr)
+	if err != nil {
+		return nil, err
+	}
+	sc.TA = ta
 	return []ssp.Scenario{sc}, nil
 }
 
-func parseMix(s string) (ssp.Scenario, error) {
-	var sc ssp.Scenario
+func parseMix(s string, tr ssp.Trigger) (ssp.Scenario, error) {
+	sc := ssp.Scenario{Trigger: tr}
 	var cf callFlags
 	cf.presentation, cf.bearer = "allowed", "speech"
 	var calledR, callingR string
@@ -331,6 +353,12 @@ func parseMix(s string) (ssp.Scenario, error) {
 				return sc, fmt.Errorf("weight %q: want a positive integer", v)
 			}
 			sc.Weight = w
+		case "trigger":
+			t, err := ssp.ParseTrigger(v)
+			if err != nil {
+				return sc, err
+			}
+			sc.Trigger = t
 		case "calling":
 			callingR = v
 		case "called":
@@ -348,7 +376,7 @@ func parseMix(s string) (ssp.Scenario, error) {
 		case "user-dn":
 			cf.userDN = v
 		default:
-			return sc, fmt.Errorf("unknown key %q (name, weight, calling, called, presentation, charge, original-called, redirecting, bearer, user-dn)", k)
+			return sc, fmt.Errorf("unknown key %q (name, weight, trigger, calling, called, presentation, charge, original-called, redirecting, bearer, user-dn)", k)
 		}
 	}
 	if calledR == "" {
@@ -366,14 +394,15 @@ func parseMix(s string) (ssp.Scenario, error) {
 			return sc, err
 		}
 		sc.Calling = &r
+		cf.calling = r.First.String() // an originating trigger's UserID
 	}
-	if sc.TA, err = cf.ta(); err != nil {
+	if sc.TA, err = cf.ta(sc.Trigger); err != nil {
 		return sc, err
 	}
 	return sc, nil
 }
 
-func readCallsFile(path string) ([]ssp.Scenario, error) {
+func readCallsFile(path string, tr ssp.Trigger) ([]ssp.Scenario, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -408,11 +437,11 @@ func readCallsFile(path string) ([]ssp.Scenario, error) {
 		if len(fields) > 4 {
 			cf.originalCalled = fields[4]
 		}
-		ta, err := cf.ta()
+		ta, err := cf.ta(tr)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %v", path, line, err)
 		}
-		out = append(out, ssp.Scenario{Name: fmt.Sprintf("%s:%d", path, line), TA: ta})
+		out = append(out, ssp.Scenario{Name: fmt.Sprintf("%s:%d", path, line), TA: ta, Trigger: tr})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

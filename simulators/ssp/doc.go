@@ -31,5 +31,9 @@
 // Load (see Run) drives the same Client open-loop at a target rate with a
 // bounded number of outstanding queries, from pre-encoded message templates
 // whose transaction IDs and digits are patched in place, and reports a
-// latency histogram (package hist).
+// latency histogram (package hist). A scenario's Trigger makes its queries
+// originating ones instead (origination.go): infoAnalyzed or infoCollected
+// from a line of the switch (UserID dn and CallingPartyID: TA.Calling) that
+// dialled TA.Called, which the SCP answers with continue or disconnect
+// (the toll-fraud lockdown of its originating chain).
 package ssp

@@ -27,6 +27,10 @@ type Scenario struct {
 	TA      TA
 	Called  *NumberRange
 	Calling *NumberRange
+	// Trigger is the query sent for the call (default
+	// TriggerTermination). With an originating trigger TA.Calling is the
+	// line placing the call (its UserID) and TA.Called what it dialled.
+	Trigger Trigger
 }
 
 // LoadConfig configures Client.Load.
@@ -141,9 +145,13 @@ type template struct {
 	called  digitPatch
 	calling digitPatch
 	dnOff   int // UserID dn octets, -1 if not patched
-	cr, gr  *NumberRange
-	fixed   []byte // called digits for the ACG check when not patched
-	seq     uint64
+	// dnCalling: the UserID dn follows the calling number (an originating
+	// trigger: the query is about the line placing the call), not the
+	// called one.
+	dnCalling bool
+	cr, gr    *NumberRange
+	fixed     []byte // called digits for the ACG check when not patched
+	seq       uint64
 }
 
 // digitPatch locates the BCD octets of an AINDigits parameter.
@@ -178,13 +186,20 @@ func (c *Client) buildTemplate(sc *Scenario, idx int) (*template, error) {
 	if sc.Calling != nil {
 		ta.Calling = sc.Calling.First
 	}
-	arg, err := ta.Arg()
+	var qp query
+	var err error
+	if sc.Trigger.Originating() {
+		qp, err = ta.originationQuery(sc.Trigger)
+	} else {
+		qp, err = ta.terminationQuery()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t.name, err)
 	}
-	params := arg.Marshal(nil)
+	params := qp.params
+	t.dnCalling = sc.Trigger.Originating()
 	comps := [1]tcap.Component{{Type: tcap.InvokeLast, HasInvokeID: true, InvokeID: invokeID,
-		Op: tcap.PrivateOp(uint16(ain.OpTerminationAttempt)), ParamTag: tcap.ParamSet, Params: params}}
+		Op: tcap.PrivateOp(uint16(sc.Trigger.Op())), ParamTag: tcap.ParamSet, Params: params}}
 	q := tcap.Message{Type: tcap.QueryWithPermission, OrigTID: tcap.NewTID(0), HasComponents: true, Components: comps[:]}
 	tc, err := q.MarshalBinary()
 	if err != nil {
@@ -212,10 +227,10 @@ func (c *Client) buildTemplate(sc *Scenario, idx int) (*template, error) {
 		}
 		valOff := p.Offset + p.HeaderLen
 		switch {
-		case p.Tag == ain.TagCalledPartyID:
-			t.called = digitPatch{valOff + 2, arg.CalledPartyID.V.Len()}
+		case p.Tag == qp.calledTag:
+			t.called = digitPatch{valOff + 2, qp.calledN}
 		case p.Tag == ain.TagCallingPartyID:
-			t.calling = digitPatch{valOff + 2, arg.CallingPartyID.V.Len()}
+			t.calling = digitPatch{valOff + 2, qp.callingN}
 		case p.Tag == ain.TagUserID && p.Constructed:
 			inner, _, err := ber.ParseAt(p.Value, valOff)
 			if err == nil && inner.Tag == 1 && len(inner.Value) == 5 {
@@ -229,8 +244,13 @@ func (c *Client) buildTemplate(sc *Scenario, idx int) (*template, error) {
 	if sc.Calling != nil && t.calling.off < 0 {
 		return nil, fmt.Errorf("%s: CallingPartyID not found in the encoded query", t.name)
 	}
-	// The UserID dn follows the called number unless it was given.
-	if _, nanp := ta.Called.National(); sc.Called == nil || sc.TA.UserDN != "" || !nanp {
+	// The UserID dn follows the called number (the calling one for an
+	// originating trigger) unless it was given.
+	follow, followRange := ta.Called, sc.Called
+	if t.dnCalling {
+		follow, followRange = ta.Calling, sc.Calling
+	}
+	if _, nanp := follow.National(); followRange == nil || sc.TA.UserDN != "" || !nanp {
 		t.dnOff = -1
 	} else if t.dnOff < 0 {
 		return nil, fmt.Errorf("%s: UserID dn not found in the encoded query", t.name)
@@ -570,7 +590,7 @@ func (r *loadRun) generate(ctx context.Context, tmpls []*template, wheel []int32
 		if t.cr != nil {
 			called = appendCalledDigits(digits[:0], t.cr.At(seq))
 			writeBCD(buf[t.called.off:], called[:t.called.n])
-			if t.dnOff >= 0 {
+			if t.dnOff >= 0 && !t.dnCalling {
 				writeBCD(buf[t.dnOff:], called[len(called)-10:])
 			}
 		}
@@ -578,6 +598,9 @@ func (r *loadRun) generate(ctx context.Context, tmpls []*template, wheel []int32
 			var cd [24]byte
 			d := appendCalledDigits(cd[:0], t.gr.At(seq))
 			writeBCD(buf[t.calling.off:], d[:t.calling.n])
+			if t.dnOff >= 0 && t.dnCalling {
+				writeBCD(buf[t.dnOff:], d[len(d)-10:])
+			}
 		}
 		r.calls.Add(1)
 		if !c.cfg.IgnoreACG && c.gaps.Check(called, now) {

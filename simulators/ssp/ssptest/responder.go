@@ -1,6 +1,7 @@
 // Package ssptest is a minimal SCP for testing the switch simulator (and
 // anything else that sends AIN queries): it accepts M3UA associations as
-// an SG, answers each terminationAttempt with what a Decide function says,
+// an SG, answers each terminationAttempt with what a Decide function says
+// (and infoAnalyzed / infoCollected with what an Originate function says),
 // built from the sigtran and scp/ain codecs. It has no screening logic;
 // the real SCP lives in package scp.
 package ssptest
@@ -47,6 +48,18 @@ type Reply struct {
 // association's reader and must be quick; ta aliases the received message.
 type Decide func(ta *ain.TerminationAttemptArg) Reply
 
+// Origination is a query at an originating trigger: infoAnalyzed (IA
+// decoded) or infoCollected (IC decoded).
+type Origination struct {
+	Op ain.OpCode
+	IA ain.InfoAnalyzedArg
+	IC ain.InfoCollectedArg
+}
+
+// DecideOrigination chooses the reply for an originating query, like
+// Decide; o aliases the received message.
+type DecideOrigination func(o *Origination) Reply
+
 // Config configures a Responder.
 type Config struct {
 	// Network "tcp" (default) or "sctp"; Listen defaults to 127.0.0.1:0.
@@ -57,6 +70,9 @@ type Config struct {
 	Role m3ua.Role
 	// Decide defaults to authorizeTermination with no parameters.
 	Decide Decide
+	// Originate answers infoAnalyzed and infoCollected (default: continue
+	// with no parameters).
+	Originate DecideOrigination
 	// Registrar, when set, answers the switch's REG REQ (M3UA RKM): see
 	// m3ua.Config.Registrar. Nil: RKM is refused as unsupported.
 	Registrar m3ua.Registrar
@@ -77,6 +93,7 @@ type scratch struct {
 	udt, resp sccp.Message
 	msg       tcap.Message
 	ta        ain.TerminationAttemptArg
+	orig      Origination
 	comps     [2]tcap.Component
 	buf, out  []byte
 }
@@ -159,12 +176,17 @@ func (r *Responder) onData(a *m3ua.Association, d *m3ua.Data) {
 	r.queries.Add(1)
 	inv := s.msg.Components[0]
 	var rep Reply
-	if inv.Op != tcap.PrivateOp(uint16(ain.OpTerminationAttempt)) {
+	switch inv.Op {
+	case tcap.PrivateOp(uint16(ain.OpTerminationAttempt)):
+		if err := s.ta.Unmarshal(inv.Params); err != nil {
+			rep.Reject = tcap.InvokeIncorrectParameter
+		} else if r.cfg.Decide != nil {
+			rep = r.cfg.Decide(&s.ta)
+		}
+	case tcap.PrivateOp(uint16(ain.OpInfoAnalyzed)), tcap.PrivateOp(uint16(ain.OpInfoCollected)):
+		rep = r.originate(s, ain.OpCode(inv.Op.Code), inv.Params)
+	default:
 		rep.Reject = tcap.InvokeUnrecognisedOperation
-	} else if err := s.ta.Unmarshal(inv.Params); err != nil {
-		rep.Reject = tcap.InvokeIncorrectParameter
-	} else if r.cfg.Decide != nil {
-		rep = r.cfg.Decide(&s.ta)
 	}
 	if rep.Drop {
 		r.tx.End(v.Dialogue)
@@ -264,4 +286,22 @@ func (r *Responder) build(s *scratch, v *tcap.Verdict, qid uint8, rep *Reply) er
 	var err error
 	s.buf, err = m.AppendTo(s.buf[:0])
 	return err
+}
+
+// originate decodes an originating query and asks Config.Originate.
+func (r *Responder) originate(s *scratch, op ain.OpCode, params []byte) Reply {
+	s.orig.Op = op
+	var err error
+	if op == ain.OpInfoAnalyzed {
+		err = s.orig.IA.Unmarshal(params)
+	} else {
+		err = s.orig.IC.Unmarshal(params)
+	}
+	switch {
+	case err != nil:
+		return Reply{Reject: tcap.InvokeIncorrectParameter}
+	case r.cfg.Originate != nil:
+		return r.cfg.Originate(&s.orig)
+	}
+	return Reply{Op: ain.OpContinue}
 }
