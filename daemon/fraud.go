@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"callgate/fraud"
+	"callgate/internal/config"
 	"callgate/policy"
 )
 
@@ -22,7 +23,10 @@ import (
 //     originating calls (AIN Info_Analyzed/Info_Collected, SIP INVITEs
 //     from fraud.sip_outbound_sources) go through it;
 //   - startFraud, once the metrics exist: callgate_fraud_* in /metrics,
-//     the recompute loop and the CDR file tails;
+//     the recompute loop (which also reads back, every second, the locks
+//     and rate table other nodes stored: with store.backend etcd every
+//     node shares the monitor's state, its share of the spend kept under
+//     cluster.name) and the CDR file tails;
 //   - mountFraud: POST /fraud/cdrs on the admin listener;
 //   - closeFraud, at shutdown before the store closes: the loop and tails
 //     stop (a last checkpoint) and the webhook delivers what is queued.
@@ -45,6 +49,12 @@ func (d *Daemon) openFraud() error {
 	mc, err := fc.MonitorConfig()
 	if err != nil {
 		return err
+	}
+	if d.cfg.Store.Backend == config.BackendEtcd {
+		// Every node of the cluster shares the monitor's state: each keeps
+		// its share of the spend and its audit numbering under its name
+		// and reads back the others' locks (package fraud, cluster.go).
+		mc.Node = nodeName(&d.cfg)
 	}
 	log := d.log.With("signal", "fraud")
 	opts := []fraud.Option{fraud.WithLogger(log)}

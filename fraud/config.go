@@ -43,6 +43,16 @@ type Config struct {
 	// TopGroups bounds the per-group series in /metrics (20): the groups
 	// nearest their lockdown threshold.
 	TopGroups int
+	// Node is this node's name when several nodes share one State (the
+	// store on etcd): each keeps its own share of every group's spend and
+	// its own audit numbering under its name, and adds the other nodes'
+	// shares to its own (cluster.go). "" is a monitor alone on its State.
+	Node string
+	// SyncInterval is how often the monitor reads back what others
+	// changed in its State: locks and unlocks, the rate table in force
+	// (1s; 0 is 1s). A lockdown on one node refuses calls on the others
+	// within it.
+	SyncInterval time.Duration
 }
 
 // DefaultConfig is the configuration with every default.
@@ -58,6 +68,7 @@ func DefaultConfig() Config {
 		MaxOpenCalls:    1_000_000,
 		Currency:        "USD",
 		TopGroups:       20,
+		SyncInterval:    time.Second,
 	}
 }
 
@@ -96,6 +107,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxOpenCalls < 1 {
 		errs = append(errs, fmt.Errorf("max_open_calls %d: want at least 1", c.MaxOpenCalls))
+	}
+	if c.SyncInterval != 0 && c.SyncInterval < 10*time.Millisecond {
+		errs = append(errs, fmt.Errorf("sync_interval %s: want at least 10ms (1s is the usual)", c.SyncInterval))
+	}
+	if c.Node != "" && (len(c.Node) > 64 || strings.ContainsFunc(c.Node, func(r rune) bool { return r <= ' ' || r == '/' || r >= 0x7f })) {
+		errs = append(errs, fmt.Errorf("node %q: want a name of up to 64 printable characters without '/' or spaces (cluster.name, else the host name)", c.Node))
 	}
 	if c.TopGroups < 0 || c.TopGroups > 1000 {
 		errs = append(errs, fmt.Errorf("top_groups %d: want 0 to 1000 (each is a few series in /metrics)", c.TopGroups))

@@ -27,7 +27,8 @@
 //     (a group belongs to its subscriber's or enterprise's provider).
 //   - group.go: what a group is; state.go: State, the key-value seam the
 //     monitor keeps its state behind (StoreState: in the tenant store);
-//     money.go: Money and Multiplier; clock.go: Clock.
+//     cluster.go: several nodes over one State; money.go: Money and
+//     Multiplier; clock.go: Clock.
 //
 // # Groups
 //
@@ -127,5 +128,18 @@
 // after every CDR batch. A write the store refuses is kept in memory and
 // retried at the next checkpoint (counted); a lock is in force whether or
 // not it is stored yet. Calls in progress are not stored: after a restart
-// their CDRs are rated on arrival.
+// their CDRs are rated on arrival. A checkpoint larger than the store
+// takes in one transaction (etcd: 128 keys) is written in several, the
+// CDR files' offsets last.
+//
+// # A cluster
+//
+// With the store on etcd every node runs a monitor over the same state
+// (Config.Node names each; cluster.go has the details): every node reads
+// back the locks, unlocks and rate table others stored every
+// Config.SyncInterval (1s), so a lockdown anywhere refuses everywhere;
+// each node keeps its own share of every group's spend and adds the
+// others' at each recompute, so the thresholds apply to the whole group;
+// audit records are numbered per node. A CDR closes a call in progress
+// only on the node that decided it: send each node its own calls' CDRs.
 package fraud

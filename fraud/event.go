@@ -3,6 +3,7 @@ package fraud
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -48,12 +49,19 @@ type Event struct {
 	Actor         string `json:"actor,omitempty"`
 	Reason        string `json:"reason,omitempty"`
 	Detail        string `json:"detail,omitempty"`
+	// Node is the node that recorded the event (a cluster: Seq counts
+	// that node's records).
+	Node string `json:"node,omitempty"`
 }
 
 // String is the event in one line, for the CLI and logs.
 func (e *Event) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "#%d %s %s", e.Seq, e.Time.UTC().Format(time.RFC3339), e.Kind)
+	fmt.Fprintf(&b, "#%d", e.Seq)
+	if e.Node != "" {
+		fmt.Fprintf(&b, "@%s", e.Node)
+	}
+	fmt.Fprintf(&b, " %s %s", e.Time.UTC().Format(time.RFC3339), e.Kind)
 	if e.Name != "" {
 		fmt.Fprintf(&b, " %s", e.Name)
 	}
@@ -78,10 +86,22 @@ func (e *Event) threshold() Money {
 	return e.Thresholds.Alert
 }
 
-// auditKey is the State key of audit record seq.
-func auditKey(seq uint64) string { return fmt.Sprintf("audit/%016d", seq) }
+// auditKey is the State key of audit record seq: audit/SEQ, on a node of
+// a cluster audit/SEQ/NODE (each node numbers its own).
+func (m *Monitor) auditKey(seq uint64) string {
+	if m.cfg.Node != "" {
+		return fmt.Sprintf("audit/%016d/%s", seq, m.cfg.Node)
+	}
+	return fmt.Sprintf("audit/%016d", seq)
+}
 
-const keyAuditSeq = "meta/audit_seq"
+// auditSeqKey is where the last number given is kept.
+func (m *Monitor) auditSeqKey() string {
+	if m.cfg.Node != "" {
+		return "meta/audit_seq/" + m.cfg.Node
+	}
+	return "meta/audit_seq"
+}
 
 // record numbers e and returns the State writes that store it.
 func (m *Monitor) record(e *Event) []Op {
@@ -89,12 +109,13 @@ func (m *Monitor) record(e *Event) []Op {
 	m.seq++
 	e.Seq = m.seq
 	m.amu.Unlock()
+	e.Node = m.cfg.Node
 	if e.Currency == "" && e.Group != "" {
 		e.Currency = m.cfg.Currency
 	}
 	v, _ := json.Marshal(e)
 	seq, _ := json.Marshal(e.Seq)
-	return []Op{{Key: auditKey(e.Seq), Value: v}, {Key: keyAuditSeq, Value: seq}}
+	return []Op{{Key: m.auditKey(e.Seq), Value: v}, {Key: m.auditSeqKey(), Value: seq}}
 }
 
 // Audit returns the audit records, oldest first, that match: a group key
@@ -115,6 +136,11 @@ func (m *Monitor) Audit(group string, limit int, kinds ...EventKind) ([]Event, e
 		out = append(out, e)
 		return nil
 	})
+	// Nodes of a cluster number their records apart: put them in the
+	// order they happened (a node alone: the order of the keys already).
+	if slices.ContainsFunc(out, func(e Event) bool { return e.Node != "" }) {
+		slices.SortStableFunc(out, func(a, b Event) int { return a.Time.Compare(b.Time) })
+	}
 	if limit > 0 && len(out) > limit {
 		out = out[len(out)-limit:]
 	}

@@ -71,13 +71,20 @@ func newStore(t testing.TB) *store.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	populate(t, st)
+	return st
+}
+
+// populate creates the fixture's tenants in st.
+func populate(t testing.TB, st *store.Store) {
+	t.Helper()
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	_, err = st.CreateProvider(store.Operator, store.ProviderSpec{Name: "acme"})
+	_, err := st.CreateProvider(store.Operator, store.ProviderSpec{Name: "acme"})
 	must(err)
 	must(st.AllocateNumbers(store.Operator, "acme", store.Range{First: e164.MustParse("+13125550100"), Last: e164.MustParse("+13125550199")}))
 	_, err = st.CreateSubscriber(store.Operator, store.SubscriberSpec{Name: "dave", Provider: "acme", Numbers: []string{lineDave.String()}})
@@ -86,7 +93,6 @@ func newStore(t testing.TB) *store.Store {
 	must(err)
 	_, err = st.CreateEnterprise(store.Operator, store.EnterpriseSpec{Name: "initech", Numbers: []string{lineInitech.String()}})
 	must(err)
-	return st
 }
 
 // newFixture builds a monitor over a fresh store at t0 with the test rate

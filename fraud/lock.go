@@ -19,12 +19,15 @@ type Lock struct {
 	Name      string    `json:"name"`
 	Since     time.Time `json:"since"`
 	Day       string    `json:"day"`
-	Spend     Money     `json:"spend"`     // when it locked
-	Threshold Money     `json:"threshold"` // the lockdown threshold it reached
-	Audit     uint64    `json:"audit"`     // the lockdown's audit record
+	Spend     Money     `json:"spend"`          // when it locked
+	Threshold Money     `json:"threshold"`      // the lockdown threshold it reached
+	Audit     uint64    `json:"audit"`          // the lockdown's audit record
+	Node      string    `json:"node,omitempty"` // the node that locked it (a cluster), numbering Audit
 }
 
-func lockKey(g GroupID) string { return "lock/" + g.Key() }
+const lockPrefix = "lock/"
+
+func lockKey(g GroupID) string { return lockPrefix + g.Key() }
 
 // IsLocked reports whether a group is locked down. It is read for every
 // originating call: one atomic load and a map look-up, no allocation.
@@ -36,7 +39,7 @@ func (m *Monitor) IsLocked(g GroupID) bool {
 // lock locks a group for lockdown event e and returns the write that
 // stores the lock.
 func (m *Monitor) lock(id GroupID, e *Event) []Op {
-	l := Lock{Group: e.Group, Name: e.Name, Since: e.Time, Day: e.Day, Spend: e.Spend, Threshold: e.Thresholds.Lockdown, Audit: e.Seq}
+	l := Lock{Group: e.Group, Name: e.Name, Since: e.Time, Day: e.Day, Spend: e.Spend, Threshold: e.Thresholds.Lockdown, Audit: e.Seq, Node: e.Node}
 	m.lmu.Lock()
 	m.locks[id] = l
 	m.publishLocks()
@@ -55,8 +58,9 @@ func (m *Monitor) publishLocks() {
 	m.st.locked.Store(int64(len(set)))
 }
 
-// loadLocks reads the stored locks.
-func (m *Monitor) loadLocks() error {
+// readLocks reads the stored locks.
+func (m *Monitor) readLocks() (map[GroupID]Lock, error) {
+	out := map[GroupID]Lock{}
 	err := m.state.Scan("lock/", func(k string, v []byte) error {
 		id, err := parseGroupKey(strings.TrimPrefix(k, "lock/"))
 		if err != nil {
@@ -66,13 +70,72 @@ func (m *Monitor) loadLocks() error {
 		if err := json.Unmarshal(v, &l); err != nil {
 			return fmt.Errorf("key %q: %w", k, err)
 		}
-		m.locks[id] = l
+		out[id] = l
 		return nil
 	})
+	return out, err
+}
+
+// loadLocks reads the stored locks.
+func (m *Monitor) loadLocks() error {
+	stored, err := m.readLocks()
+	if err != nil {
+		return err
+	}
 	m.lmu.Lock()
+	m.storedLocks = stored
+	maps.Copy(m.locks, stored)
 	m.publishLocks()
 	m.lmu.Unlock()
-	return err
+	return nil
+}
+
+// sameLock says whether a and b are one lockdown (read back from State a
+// time has lost its monotonic reading).
+func sameLock(a, b Lock) bool {
+	return a.Group == b.Group && a.Audit == b.Audit && a.Node == b.Node && a.Since.Equal(b.Since)
+}
+
+// syncLocks applies the locks and unlocks stored since the last sync:
+// those of other nodes sharing the State (a cluster), and this node's own
+// once stored (no change then). What this node changed and has not
+// stored yet (a write the store refused, kept to be retried) is not in
+// the difference, so a sync never undoes it.
+func (m *Monitor) syncLocks() error {
+	m.syncMu.Lock()
+	defer m.syncMu.Unlock()
+	cur, err := m.readLocks()
+	if err != nil {
+		return err
+	}
+	m.lmu.Lock()
+	defer m.lmu.Unlock()
+	changed := false
+	for id, l := range cur {
+		if prev, ok := m.storedLocks[id]; ok && sameLock(prev, l) {
+			continue
+		}
+		if have, ok := m.locks[id]; !ok || !sameLock(have, l) {
+			m.log.Warn("fraud lockdown stored by another node applied: international and premium calls of the group are refused here too",
+				"group", l.Name, "key", l.Group, "since", l.Since, "by_node", l.Node)
+		}
+		m.locks[id], changed = l, true
+	}
+	for id, l := range m.storedLocks {
+		if _, ok := cur[id]; ok {
+			continue
+		}
+		if _, ok := m.locks[id]; ok {
+			m.log.Warn("fraud unlock stored by another node applied: the group's calls go through here too", "group", l.Name, "key", l.Group)
+			delete(m.locks, id)
+			changed = true
+		}
+	}
+	m.storedLocks = cur
+	if changed {
+		m.publishLocks()
+	}
+	return nil
 }
 
 // Locks returns the locks in force, by group key.
@@ -128,6 +191,10 @@ func (m *Monitor) Unlock(id GroupID, actor, reason string) (Event, error) {
 	if actor == "" {
 		return Event{}, errors.New("an unlock needs the operator's name")
 	}
+	// syncMu first, as syncLocks takes it: a sync that read the lock
+	// before this unlock stored its removal must not apply it after.
+	m.syncMu.Lock()
+	defer m.syncMu.Unlock()
 	m.lmu.Lock()
 	defer m.lmu.Unlock()
 	l, ok := m.locks[id]
@@ -135,7 +202,7 @@ func (m *Monitor) Unlock(id GroupID, actor, reason string) (Event, error) {
 		return Event{}, fmt.Errorf("group %s: %w", describe(m.dir, id).Name, ErrNotLocked)
 	}
 	e := Event{Time: m.clock.Now(), Kind: EventUnlock, Group: id.Key(), Name: l.Name,
-		Actor: actor, Reason: strings.TrimSpace(reason), Detail: fmt.Sprintf("locked since %s (audit #%d)", l.Since.UTC().Format(time.RFC3339), l.Audit)}
+		Actor: actor, Reason: strings.TrimSpace(reason), Detail: fmt.Sprintf("locked since %s (audit #%d%s)", l.Since.UTC().Format(time.RFC3339), l.Audit, atNode(l.Node))}
 	if g := m.existing(id); g != nil {
 		g.mu.Lock()
 		e.Day, e.Spend, e.Baseline, e.Thresholds, e.Factor = g.today.String(), g.spend, g.baseline, g.th, g.factor
@@ -147,9 +214,18 @@ func (m *Monitor) Unlock(id GroupID, actor, reason string) (Event, error) {
 		return Event{}, fmt.Errorf("unlock %s: not stored, the group stays locked: %w", l.Name, err)
 	}
 	delete(m.locks, id)
+	delete(m.storedLocks, id)
 	m.publishLocks()
 	m.announce(&e)
 	return e, nil
+}
+
+// atNode is "@NODE" for a node of a cluster, "" otherwise.
+func atNode(node string) string {
+	if node == "" {
+		return ""
+	}
+	return "@" + node
 }
 
 // existing returns a group's state if the monitor has any.

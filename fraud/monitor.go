@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"sort"
 	"strings"
@@ -42,6 +43,10 @@ type Monitor struct {
 	locked atomic.Pointer[map[GroupID]struct{}] // read on the call path
 	lmu    sync.Mutex                           // lock changes
 	locks  map[GroupID]Lock
+	// storedLocks is lock/ as the last sync read it (syncLocks applies what
+	// changed since); syncMu runs one sync at a time.
+	storedLocks map[GroupID]Lock
+	syncMu      sync.Mutex
 
 	amu sync.Mutex // audit numbering
 	seq uint64
@@ -85,6 +90,9 @@ func New(cfg Config, dir Directory, state State, opts ...Option) (*Monitor, erro
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("fraud: %w", err)
 	}
+	if cfg.SyncInterval == 0 {
+		cfg.SyncInterval = time.Second
+	}
 	if dir == nil || state == nil {
 		return nil, errors.New("fraud: a directory and a state are required")
 	}
@@ -116,17 +124,17 @@ func (m *Monitor) load() error {
 	if err := m.loadRates(); err != nil {
 		return err
 	}
-	if v, ok, err := m.state.Get(keyAuditSeq); err != nil {
+	if v, ok, err := m.state.Get(m.auditSeqKey()); err != nil {
 		return err
 	} else if ok {
 		if err := json.Unmarshal(v, &m.seq); err != nil {
-			return fmt.Errorf("%s: %w", keyAuditSeq, err)
+			return fmt.Errorf("%s: %w", m.auditSeqKey(), err)
 		}
 	}
 	// Records written concurrently may store the counter out of order:
 	// step past any record above it.
 	for {
-		_, ok, err := m.state.Get(auditKey(m.seq + 1))
+		_, ok, err := m.state.Get(m.auditKey(m.seq + 1))
 		if err != nil {
 			return err
 		}
@@ -140,17 +148,9 @@ func (m *Monitor) load() error {
 	}
 	now := m.clock.Now()
 	err := m.state.Scan("day/", func(k string, v []byte) error {
-		parts := strings.Split(k, "/")
-		if len(parts) != 3 {
-			return fmt.Errorf("key %q: want day/GROUP/DATE", k)
-		}
-		id, err := parseGroupKey(parts[1])
+		id, d, node, err := parseDayKey(k)
 		if err != nil {
-			return fmt.Errorf("key %q: %w", k, err)
-		}
-		d, err := parseDay(parts[2])
-		if err != nil {
-			return fmt.Errorf("key %q: %w", k, err)
+			return err
 		}
 		var rec dayRecord
 		if err := json.Unmarshal(v, &rec); err != nil {
@@ -158,13 +158,21 @@ func (m *Monitor) load() error {
 		}
 		g := m.group(id)
 		g.mu.Lock()
-		if g.today == 0 || d < g.today {
-			g.days[d] = pastDay{spend: rec.Spend, lockdowns: rec.Lockdowns}
+		defer g.mu.Unlock()
+		today := d == dayOf(now, g.loc)
+		p := g.days[d]
+		switch {
+		case node == m.cfg.Node: // ours: written back as it changes
+			p.spend, p.lockdowns = p.spend+rec.Spend, p.lockdowns+rec.Lockdowns
+			if today {
+				g.resumed = &resumeDay{day: d, rec: rec}
+			}
+		case today && node != "" && m.cfg.Node != "":
+			return nil // another node's share of today: its live record is newer
+		default: // another node's, or written before this node joined a cluster
+			p.remote, p.rlock = p.remote+rec.Spend, p.rlock+rec.Lockdowns
 		}
-		if d == dayOf(now, g.loc) {
-			g.resumed = &resumeDay{day: d, rec: rec}
-		}
-		g.mu.Unlock()
+		g.days[d] = p
 		return nil
 	})
 	if err != nil {
@@ -309,6 +317,19 @@ func (m *Monitor) Recompute() error {
 	m.recomputeMu.Lock()
 	defer m.recomputeMu.Unlock()
 	start := time.Now()
+	var shares map[GroupID]*remoteShare
+	if m.cfg.Node != "" {
+		if err := m.syncLocks(); err != nil {
+			m.warnf("fraud: cannot read the locks other nodes set; retried at the next sync", "error", err)
+		}
+		var err error
+		if shares, err = m.readShares(); err != nil {
+			m.warnf("fraud: cannot read the other nodes' spend; this recompute counts this node's alone", "error", err)
+		}
+		for id := range shares {
+			m.group(id) // spent on other nodes only
+		}
+	}
 	now := m.clock.Now()
 	open := map[GroupID]Money{}
 	nOpen, expired := m.calls.value(now.UnixNano(), int64(m.cfg.MaxCallDuration), func(g GroupID, v Money) { open[g] += v })
@@ -332,7 +353,14 @@ func (m *Monitor) Recompute() error {
 	for _, g := range groups {
 		locked := m.IsLocked(g.id)
 		g.mu.Lock()
-		g.rollTo(now, &m.cfg)
+		// Past the group's midnight, the other nodes' last share of the
+		// day ending joins its history (rollTo); then their share of the
+		// day the group is in.
+		if g.today != 0 && dayOf(now, g.loc) > g.today {
+			g.applyShare(shares[g.id], true)
+			g.rollTo(now, &m.cfg)
+		}
+		g.applyShare(shares[g.id], false)
 		events = append(events, g.evaluate(now, open[g.id], &m.cfg, locked)...)
 		g.mu.Unlock()
 	}
@@ -399,7 +427,9 @@ func (m *Monitor) write(ops []Op) {
 			m.pending[op.Key] = op
 		}
 		m.pmu.Unlock()
+		return
 	}
+	m.noteStored(ops)
 }
 
 // checkpoint writes every group's changed days, the CDR files' offsets and
@@ -413,7 +443,7 @@ func (m *Monitor) checkpoint() error {
 	m.gmu.RLock()
 	for _, g := range m.groups {
 		g.mu.Lock()
-		for _, op := range g.flush() {
+		for _, op := range g.flush(m.cfg.Node) {
 			ops[op.Key] = op
 		}
 		g.mu.Unlock()
@@ -430,27 +460,103 @@ func (m *Monitor) checkpoint() error {
 	for _, op := range ops {
 		list = append(list, op)
 	}
-	sort.Slice(list, func(i, j int) bool { return list[i].Key < list[j].Key })
-	if err := m.state.Write(list); err != nil {
-		m.st.writeErrors.Add(1)
-		m.pmu.Lock()
-		for k, op := range ops {
-			if _, newer := m.pending[k]; !newer {
-				m.pending[k] = op
-			}
+	// The CDR files' offsets go last: a checkpoint split over several
+	// writes (a store that takes only so much at once) that stops half way
+	// then reads the files again from where the totals stored stop, and
+	// counts a CDR twice rather than never.
+	sort.Slice(list, func(i, j int) bool {
+		oi, oj := strings.HasPrefix(list[i].Key, offsetPrefix), strings.HasPrefix(list[j].Key, offsetPrefix)
+		if oi != oj {
+			return oj
 		}
-		m.pmu.Unlock()
-		m.log.Error("fraud: checkpoint not stored; retried at the next recompute", "error", err, "keys", len(list))
-		return fmt.Errorf("fraud: checkpoint: %w", err)
+		return list[i].Key < list[j].Key
+	})
+	for done, batch := range m.batches(list) {
+		err := m.state.Write(batch)
+		if err == nil {
+			m.noteStored(batch)
+		} else {
+			m.st.writeErrors.Add(1)
+			m.pmu.Lock()
+			for _, op := range list[done:] {
+				if _, newer := m.pending[op.Key]; !newer {
+					m.pending[op.Key] = op
+				}
+			}
+			m.pmu.Unlock()
+			m.log.Error("fraud: checkpoint not stored; retried at the next recompute", "error", err, "keys", len(list)-done)
+			return fmt.Errorf("fraud: checkpoint: %w", err)
+		}
 	}
 	return nil
 }
 
-// Run recomputes every Config.Interval until ctx ends, then writes a last
-// checkpoint.
+// noteStored notes the locks and unlocks among ops, just written, as what
+// the State holds (syncLocks then sees what others changed since, not
+// ours).
+func (m *Monitor) noteStored(ops []Op) {
+	// Under syncMu: a sync that read lock/ before these ops were stored
+	// applies what it read before they are noted.
+	m.syncMu.Lock()
+	defer m.syncMu.Unlock()
+	for _, op := range ops {
+		k, ok := strings.CutPrefix(op.Key, lockPrefix)
+		if !ok {
+			continue
+		}
+		id, err := parseGroupKey(k)
+		if err != nil {
+			continue
+		}
+		var l Lock
+		if !op.Delete && json.Unmarshal(op.Value, &l) != nil {
+			continue
+		}
+		m.lmu.Lock()
+		if op.Delete {
+			delete(m.storedLocks, id)
+		} else {
+			m.storedLocks[id] = l
+		}
+		m.lmu.Unlock()
+	}
+}
+
+// batches splits ops into writes the State takes (all of them in one when
+// it has no limits), each yielded with the index of its first op.
+func (m *Monitor) batches(ops []Op) iter.Seq2[int, []Op] {
+	return func(yield func(int, []Op) bool) {
+		l, ok := m.state.(Limited)
+		if !ok {
+			yield(0, ops)
+			return
+		}
+		maxOps, maxBytes := l.WriteLimits()
+		start, size := 0, 0
+		for i, op := range ops {
+			n := len(op.Key) + len(op.Value) + 16
+			if i > start && (i-start >= maxOps || size+n > maxBytes) {
+				if !yield(start, ops[start:i]) {
+					return
+				}
+				start, size = i, 0
+			}
+			size += n
+		}
+		if start < len(ops) {
+			yield(start, ops[start:])
+		}
+	}
+}
+
+// Run recomputes every Config.Interval and reads back what other nodes
+// changed (Sync) every Config.SyncInterval until ctx ends, then writes a
+// last checkpoint.
 func (m *Monitor) Run(ctx context.Context) {
 	t := time.NewTicker(m.cfg.Interval)
 	defer t.Stop()
+	sync := time.NewTicker(m.cfg.SyncInterval)
+	defer sync.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -458,6 +564,10 @@ func (m *Monitor) Run(ctx context.Context) {
 			return
 		case <-t.C:
 			_ = m.Recompute()
+		case <-sync.C:
+			if err := m.Sync(); err != nil {
+				m.warnf("fraud: cannot read back the shared state (locks, rate table); retried at the next sync", "error", err)
+			}
 		}
 	}
 }

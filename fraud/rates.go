@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -59,12 +60,13 @@ func (m *Monitor) ImportRates(r io.Reader, source, by string, dryRun bool) (Rate
 	}
 	m.ratesMu.Lock()
 	defer m.ratesMu.Unlock()
-	prev := m.rates.Load()
-	meta := RateMeta{Imported: m.clock.Now(), Source: source, By: by, Rows: t.Len()}
-	if prev != nil {
-		meta.Version = prev.Version + 1
-	} else {
-		meta.Version = 1
+	// The next version after the one in force here and the last stored
+	// (another node's import this node has not read back yet).
+	meta := RateMeta{Imported: m.clock.Now(), Source: source, By: by, Rows: t.Len(), Version: m.rates.Load().version() + 1}
+	if stored, err := m.storedRatesMeta(); err != nil {
+		return RateMeta{}, fmt.Errorf("rate table: %w", err)
+	} else if stored != nil {
+		meta.Version = max(meta.Version, stored.Version+1)
 	}
 	chunks, sum := encodeChunks(t)
 	meta.SHA256, meta.Chunks = sum, len(chunks)
@@ -89,7 +91,7 @@ func (m *Monitor) ImportRates(r io.Reader, source, by string, dryRun bool) (Rate
 	ops = append(ops, m.record(&e)...)
 	if err := m.state.Write(ops); err != nil {
 		m.st.writeErrors.Add(1)
-		return RateMeta{}, fmt.Errorf("rate table version %d: not stored, version %d stays in force: %w", meta.Version, meta.Version-1, err)
+		return RateMeta{}, fmt.Errorf("rate table version %d: not stored, version %d stays in force (a store on etcd takes a table of at most about 1.4 MB of rows in one transaction): %w", meta.Version, m.rates.Load().version(), err)
 	}
 	t.Version, t.Imported, t.Source, t.By = meta.Version, meta.Imported, source, by
 	m.rates.Store(t)
@@ -118,6 +120,47 @@ func encodeChunks(t *RateTable) ([][]byte, string) {
 	}
 	return chunks, hex.EncodeToString(h.Sum(nil))
 }
+
+// storedRatesMeta reads the stored description of the table in force (nil
+// before the first import).
+func (m *Monitor) storedRatesMeta() (*RateMeta, error) {
+	v, ok, err := m.state.Get(keyRatesMeta)
+	if err != nil || !ok {
+		return nil, err
+	}
+	var meta RateMeta
+	if err := json.Unmarshal(v, &meta); err != nil {
+		return nil, fmt.Errorf("%s: %w", keyRatesMeta, err)
+	}
+	return &meta, nil
+}
+
+// syncRates puts in force the table stored since this node read it:
+// another node's import (a cluster).
+func (m *Monitor) syncRates() error {
+	meta, err := m.storedRatesMeta()
+	if err != nil || meta == nil {
+		return err
+	}
+	if t := m.rates.Load(); t != nil && t.Version == meta.Version {
+		return nil
+	}
+	m.ratesMu.Lock()
+	defer m.ratesMu.Unlock()
+	if t := m.rates.Load(); t != nil && t.Version == meta.Version {
+		return nil // imported here meanwhile
+	}
+	if err := m.loadRates(); err != nil {
+		return err
+	}
+	m.log.Info("fraud: rate table imported on another node put in force", "version", meta.Version, "rows", meta.Rows, "by", meta.By)
+	return nil
+}
+
+// Sync reads back what others sharing the State changed (the nodes of a
+// cluster over the store on etcd): their locks and unlocks, and a rate
+// table one of them imported. Run calls it every Config.SyncInterval.
+func (m *Monitor) Sync() error { return errors.Join(m.syncLocks(), m.syncRates()) }
 
 // loadRates reads the table in force from state.
 func (m *Monitor) loadRates() error {

@@ -18,9 +18,16 @@ type group struct {
 	today    Day   // the group's local date; 0 until the first roll
 	dayStart int64 // today's local midnight, unix ns
 	dayEnd   int64 // tomorrow's local midnight, unix ns
-	closed   Money // completed calls that ended today
+	closed   Money // completed calls that ended today (this node's)
 	days     map[Day]pastDay
-	baseline Money // the highest daily spend of the HistoryDays before today without a lockdown
+	// The other nodes' share of today (a cluster: cluster.go): rbase is
+	// fixed at load (day records not written by a node of the cluster),
+	// rclosed and ropen are the others' completed calls and calls in
+	// progress as of their last checkpoints, read at each recompute;
+	// rlockdowns their lockdowns today.
+	rbase, rclosed, ropen Money
+	rlockdowns            int
+	baseline              Money // the highest daily spend of the HistoryDays before today without a lockdown
 	// factor is today's threshold multiplier: 1, doubled at each lockdown
 	// (and again while the spend already stands above the doubled
 	// lockdown threshold); alerted says today's alert at this factor has
@@ -32,6 +39,7 @@ type group struct {
 	dirty   map[Day]struct{} // days whose record must be written
 	drop    []Day            // days to delete from State (past the history)
 	resumed *resumeDay       // today's record found at load
+	live    shareRecord      // this node's share as last written (a cluster)
 
 	// the last recompute
 	open      Money // calls in progress, valued up to then
@@ -48,11 +56,20 @@ type resumeDay struct {
 }
 
 // pastDay is a day before today: its completed calls' spend and whether
-// the group was locked down that day.
+// the group was locked down that day. On a node of a cluster, spend and
+// lockdowns are this node's (what it writes back), remote the rest.
 type pastDay struct {
 	spend     Money
 	lockdowns int
+	remote    Money
+	rlock     int
 }
+
+// total is the day's spend, every node's.
+func (p pastDay) total() Money { return p.spend + p.remote }
+
+// locked says whether the group was locked down that day on any node.
+func (p pastDay) locked() bool { return p.lockdowns+p.rlock > 0 }
 
 // dayRecord is one group's day as stored (day/GROUP/DATE).
 type dayRecord struct {
@@ -82,11 +99,18 @@ func (g *group) rollTo(t time.Time, c *Config) {
 		return
 	}
 	if g.today != 0 {
-		g.days[g.today] = pastDay{spend: g.closed, lockdowns: g.lockdowns}
+		// The other nodes' completed calls as last seen join the history
+		// with ours (a call counts on the day it ends: their calls in
+		// progress, like ours, count when their CDRs come; their CDRs for
+		// the day arriving after our midnight count from the next
+		// restart, which reads their day records).
+		g.days[g.today] = pastDay{spend: g.closed, lockdowns: g.lockdowns,
+			remote: g.rbase + g.rclosed, rlock: g.rlockdowns}
 		g.dirty[g.today] = struct{}{}
 	}
 	g.today = d
-	g.closed = g.days[d].spend
+	g.closed, g.rbase = g.days[d].spend, g.days[d].remote
+	g.rclosed, g.ropen, g.rlockdowns = 0, 0, 0
 	delete(g.days, d)
 	g.factor, g.alerted, g.lockdowns = 1, false, 0
 	if r := g.resumed; r != nil && r.day == d {
@@ -99,8 +123,8 @@ func (g *group) rollTo(t time.Time, c *Config) {
 	// not teach the group that such spend is normal.
 	g.baseline = 0
 	for past := d - Day(c.HistoryDays); past < d; past++ {
-		if p := g.days[past]; p.lockdowns == 0 {
-			g.baseline = max(g.baseline, p.spend)
+		if p := g.days[past]; !p.locked() {
+			g.baseline = max(g.baseline, p.total())
 		}
 	}
 	for past := range g.days {
@@ -139,12 +163,13 @@ func (g *group) add(end time.Time, cost Money, c *Config) {
 }
 
 // evaluate compares today's spend (completed calls plus open, the calls in
-// progress valued up to now) with the thresholds and returns the events
-// it raises: an alert once per factor; at the lockdown threshold a
-// lockdown, after which the factor doubles (until the lockdown threshold
-// stands above the spend again, so the next warning means new spending).
+// progress valued up to now, plus the other nodes' share) with the
+// thresholds and returns the events it raises: an alert once per factor;
+// at the lockdown threshold a lockdown, after which the factor doubles
+// (until the lockdown threshold stands above the spend again, so the next
+// warning means new spending).
 func (g *group) evaluate(now time.Time, open Money, c *Config, locked bool) []Event {
-	spend := g.closed + open
+	spend := g.closed + open + g.rbase + g.rclosed + g.ropen
 	base := c.thresholds(g.baseline)
 	th := base.times(g.factor)
 	g.open, g.spend, g.th, g.evaluated = open, spend, th, now
@@ -175,8 +200,10 @@ func (g *group) evaluate(now time.Time, open Money, c *Config, locked bool) []Ev
 }
 
 // flush returns the State writes for the days that changed since the
-// last flush.
-func (g *group) flush() []Op {
+// last flush: this node's share of them, under its name on a node of a
+// cluster (node ""), and there its share of today as the other nodes read
+// it (live/).
+func (g *group) flush(node string) []Op {
 	var ops []Op
 	for d := range g.dirty {
 		rec := dayRecord{Spend: g.days[d].spend, Lockdowns: g.days[d].lockdowns}
@@ -184,12 +211,18 @@ func (g *group) flush() []Op {
 			rec = dayRecord{Spend: g.closed, Factor: g.factor, Alerted: g.alerted, Lockdowns: g.lockdowns}
 		}
 		v, _ := json.Marshal(rec)
-		ops = append(ops, Op{Key: dayKey(g.id, d), Value: v})
+		ops = append(ops, Op{Key: nodeDayKey(g.id, d, node), Value: v})
 	}
 	clear(g.dirty)
 	for _, d := range g.drop {
-		ops = append(ops, Op{Key: dayKey(g.id, d), Delete: true})
+		ops = append(ops, Op{Key: nodeDayKey(g.id, d, node), Delete: true})
+		if node != "" {
+			ops = append(ops, Op{Key: dayKey(g.id, d), Delete: true}) // one written before the cluster
+		}
 	}
 	g.drop = g.drop[:0]
+	if node != "" {
+		ops = append(ops, g.flushLive(node)...)
+	}
 	return ops
 }

@@ -17,7 +17,11 @@ import (
 //
 //	lock/GROUP               Lock: the group is locked down
 //	audit/SEQ                Event: alerts, lockdowns, unlocks, rate imports (SEQ: 16 digits)
+//	audit/SEQ/NODE           the same, numbered by each node of a cluster (Config.Node)
+//	meta/audit_seq[/NODE]    the last SEQ given
 //	day/GROUP/YYYY-MM-DD     dayRecord: completed calls' spend that day; today's doubling
+//	day/GROUP/YYYY-MM-DD/NODE  the same, one node's share (a cluster: cluster.go)
+//	live/GROUP/NODE          shareRecord: one node's share of the group's today, calls in progress included
 //	rates/meta               RateMeta of the table in force
 //	rates/rows/NNNNNN        the table's rows, CSV, in chunks
 //	rates/version/NNNNNNNN   RateMeta of every version imported
@@ -32,6 +36,13 @@ type State interface {
 	Scan(prefix string, fn func(key string, value []byte) error) error
 	// Write applies ops in one transaction: all or none.
 	Write(ops []Op) error
+}
+
+// Limited is a State whose Write takes at most ops operations and bytes
+// bytes of keys and values at once (the store over etcd). The monitor
+// splits its checkpoints to fit; its other writes are a few keys.
+type Limited interface {
+	WriteLimits() (ops, bytes int)
 }
 
 // Op is one write: Value under Key, or Key deleted.

@@ -42,9 +42,9 @@ func (m *Monitor) status(g *group, now time.Time) GroupStatus {
 	g.rollTo(now, &m.cfg)
 	s := GroupStatus{
 		Group: g.id.Key(), Name: g.info.Name, Provider: g.info.Provider, Zone: g.loc.String(), Day: g.today.String(), Currency: m.cfg.Currency,
-		Completed: g.closed, InProgress: g.open, Baseline: g.baseline,
+		Completed: g.closed + g.rbase + g.rclosed, InProgress: g.open + g.ropen, Baseline: g.baseline,
 		Thresholds: m.cfg.thresholds(g.baseline).times(g.factor),
-		Factor:     g.factor, Alerted: g.alerted, Lockdowns: g.lockdowns, Evaluated: g.evaluated,
+		Factor:     g.factor, Alerted: g.alerted, Lockdowns: g.lockdowns + g.rlockdowns, Evaluated: g.evaluated,
 	}
 	g.mu.Unlock()
 	s.Spend = s.Completed + s.InProgress
@@ -137,7 +137,7 @@ func (m *Monitor) History(id GroupID, events int) (History, error) {
 	g.mu.Lock()
 	for d := g.today - 1; d >= g.today-Day(m.cfg.HistoryDays); d-- {
 		p := g.days[d]
-		h.Days = append(h.Days, DaySpend{Day: d.String(), Spend: p.spend, Lockdowns: p.lockdowns})
+		h.Days = append(h.Days, DaySpend{Day: d.String(), Spend: p.total(), Lockdowns: p.lockdowns + p.rlock})
 	}
 	g.mu.Unlock()
 	ev, err := m.Audit(id.Key(), events)

@@ -14,6 +14,13 @@ func (s storeState) Scan(prefix string, fn func(string, []byte) error) error {
 	return s.s.FraudScan(prefix, fn)
 }
 
+// WriteLimits implements Limited: the store's backend's limits (etcd's
+// request limits on a cluster), less what the store adds to every key.
+func (s storeState) WriteLimits() (int, int) {
+	l := s.s.Backend().Limits()
+	return l.MaxOps, l.MaxBytes - l.MaxOps*len("fraud/")
+}
+
 func (s storeState) Write(ops []Op) error {
 	out := make([]store.FraudOp, len(ops))
 	for i, op := range ops {

@@ -24,16 +24,18 @@ type fileOffset struct {
 	Line   int    `json:"line"`
 }
 
-func offsetKey(path string) string { return "offset/" + path }
+const offsetPrefix = "offset/"
+
+func offsetKey(path string) string { return offsetPrefix + path }
 
 func (m *Monitor) loadOffsets() error {
-	return m.state.Scan("offset/", func(k string, v []byte) error {
+	return m.state.Scan(offsetPrefix, func(k string, v []byte) error {
 		var o fileOffset
 		if err := json.Unmarshal(v, &o); err != nil {
 			return fmt.Errorf("key %q: %w", k, err)
 		}
 		m.omu.Lock()
-		m.offsets[strings.TrimPrefix(k, "offset/")] = o
+		m.offsets[strings.TrimPrefix(k, offsetPrefix)] = o
 		m.omu.Unlock()
 		return nil
 	})

@@ -8,8 +8,9 @@ import (
 
 // The fraud signal's state (lockdowns, its audit log, daily spend, the rate
 // table; see package fraud, State) lives in this store, so it is kept and
-// replicated with the tenants it is about (over etcd, every node sees a
-// lockdown through the change feed). The store does not interpret it: it
+// replicated with the tenants it is about (over etcd, every node's replica
+// has it; each node's monitor reads the locks back from there every
+// second: fraud/cluster.go). The store does not interpret it: it
 // holds opaque values under the signal's own keys, in the bucket "fraud",
 // and the index skips them.
 

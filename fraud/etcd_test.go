@@ -1,0 +1,146 @@
+package fraud
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"callgate/e164"
+	"callgate/policy"
+	"callgate/store"
+	"callgate/store/etcdkv"
+	"callgate/store/etcdkv/etcdtest"
+	"callgate/store/kv"
+)
+
+// etcdNode is one callgate node of a cluster: a store over etcd with its
+// own replica, and a monitor over it.
+type etcdNode struct {
+	st *store.Store
+	m  *Monitor
+}
+
+func openEtcdStore(t *testing.T, c *etcdtest.Cluster, prefix, replica string, limits kv.Limits) *store.Store {
+	t.Helper()
+	b, err := etcdkv.Open(etcdkv.Config{Endpoints: c.Endpoints(), Prefix: prefix, ReplicaPath: replica, NoSync: true, Limits: limits,
+		ProbeInterval: 200 * time.Millisecond, StaleAfter: time.Second, RequestTimeout: 5 * time.Second, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.New(b, store.Options{GCInterval: -1, ApplyTimeout: 10 * time.Second})
+	if err != nil {
+		b.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close(); b.Close() })
+	return st
+}
+
+// eventually polls cond (after fn, if any) until it holds or 20 s pass:
+// what one node wrote reaches the other through etcd's watch. Not a
+// timing assertion: the bound only keeps a broken build from hanging.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 20 s", what)
+		}
+	}
+}
+
+// Two nodes over one etcd (the store's cluster mode): a lockdown on one
+// refuses the group's calls on the other, the group's spend on both adds
+// up to a lockdown neither would reach alone, and a checkpoint larger than
+// an etcd transaction is stored (node a's etcd limit is set low: the old
+// code wrote every checkpoint in one transaction, which etcd refused).
+func TestEtcdClusterSharesLocksAndSpend(t *testing.T) {
+	c := etcdtest.Start(t, 1)
+	dir := t.TempDir()
+	stB := openEtcdStore(t, c, "fraud/", filepath.Join(dir, "b.db"), kv.Limits{})
+	populate(t, stB)
+	const extra = 20 // lines of their own groups, for a checkpoint of many keys
+	first := e164.MustParse("+13125550150")
+	for i := range extra {
+		if _, err := stB.CreateSubscriber(store.Operator, store.SubscriberSpec{Name: fmt.Sprintf("s%02d", i), Provider: "acme",
+			Numbers: []string{(first + e164.Number(i)).String()}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stA := openEtcdStore(t, c, "fraud/", filepath.Join(dir, "a.db"), kv.Limits{MaxOps: 16, MaxBytes: kv.EtcdDefaults.MaxBytes})
+	eventually(t, "node a sees the tenants", func() bool { _, ok := stA.Subscriber(first + extra - 1); return ok })
+
+	clock := NewManualClock(t0)
+	node := func(name string, st *store.Store) *Monitor {
+		cfg := DefaultConfig()
+		cfg.Zones, cfg.Node = map[string]*time.Location{"provider:acme": chicago}, name
+		m, err := New(cfg, st, StoreState(st), WithClock(clock))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	a, b := node("a", stA), node("b", stB)
+	if _, err := a.ImportRates(strings.NewReader(testRates), "test.csv", "tester", false); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "node b puts node a's rate table in force", func() bool { return b.Sync() == nil && b.Rates().version() == 1 })
+	dave, _ := a.GroupOf(lineDave)
+	erin, _ := a.GroupOf(lineErin)
+
+	// A lockdown on a refuses on b.
+	spendOn(t, a, clock, lineDave, toPremium, 4*time.Minute) // 12.00
+	recompute(t, a)
+	if !a.IsLocked(dave) {
+		t.Fatal("node a did not lock dave")
+	}
+	eventually(t, "node b applies node a's lockdown", func() bool { return b.Sync() == nil && b.IsLocked(dave) })
+	engB := Wrap(policy.New(stB, policy.WithClassifier(b)), b)
+	if d := engB.Decide(context.Background(), orig(lineDave, toLondon)); d.Action != policy.ActionBlock {
+		t.Fatalf("node b let the locked group's call to London through: %v", d.Action)
+	}
+	if d := engB.Decide(context.Background(), orig(lineDave, toDomestic)); d.Action != policy.ActionAllow {
+		t.Fatalf("node b refused the locked group's domestic call: %v", d.Action)
+	}
+	// An unlock on b lifts it on a.
+	if _, err := b.Unlock(dave, "alice", "PBX password changed; calls confirmed by the customer"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "node a applies node b's unlock", func() bool { return a.Sync() == nil && !a.IsLocked(dave) })
+
+	// 6.00 on a and 5.00 on b: 11.00, erin's lockdown threshold.
+	spendOn(t, a, clock, lineErin, toLondon, 6*time.Minute)
+	spendOn(t, b, clock, lineErin, toLondon, 5*time.Minute)
+	recompute(t, a) // stores a's share (node a alone sees 6.00, or 11.00 once b's share has arrived)
+	eventually(t, "the group's spend on both nodes locks it", func() bool {
+		recompute(t, b)
+		return b.IsLocked(erin)
+	})
+	if st := b.GroupStatus(erin); st.Spend != 11*Unit {
+		t.Fatalf("node b: erin's spend %s, want 11.00 (6.00 on a, 5.00 on b)", st.Spend)
+	}
+	eventually(t, "node a applies the lockdown", func() bool { return a.Sync() == nil && a.IsLocked(erin) })
+
+	// A checkpoint of more keys than node a's etcd takes at once.
+	now := clock.Now()
+	for i := range extra {
+		if err := a.Record(CDR{Calling: first + e164.Number(i), Called: toDomestic, Start: now.Add(-time.Minute), Seconds: 60}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Recompute(); err != nil {
+		t.Fatalf("a checkpoint of %d groups on etcd limited to 16 operations a transaction: %v", extra, err)
+	}
+	eventually(t, "node b sees every group's share", func() bool {
+		n := 0
+		_ = StoreState(stB).Scan("live/", func(k string, _ []byte) error {
+			if strings.HasSuffix(k, "/a") {
+				n++
+			}
+			return nil
+		})
+		return n >= extra
+	})
+}
