@@ -179,7 +179,7 @@ func fraudUnlock(c *call) (int, any, error) {
 	if err := fraud.CheckReason(req.Reason); err != nil {
 		return 0, nil, &apiError{status: http.StatusUnprocessableEntity, field: "reason", err: err}
 	}
-	ev, err := m.Unlock(id, c.who(), req.Reason)
+	ev, err := m.Unlock(id, c.actor, req.Reason)
 	switch {
 	case errors.Is(err, fraud.ErrNotLocked):
 		return 0, nil, &apiError{status: http.StatusConflict, field: "group", err: err}
@@ -187,16 +187,6 @@ func fraudUnlock(c *call) (int, any, error) {
 		return 0, nil, &apiError{status: http.StatusServiceUnavailable, err: err}
 	}
 	return http.StatusOK, ev, nil
-}
-
-// who names the caller in the fraud audit log: "token 3fa2 (noc) as
-// provider acme via api".
-func (c *call) who() string {
-	p := c.actor.Principal
-	if p == "" {
-		p = "unnamed"
-	}
-	return fmt.Sprintf("%s as %s via %s", p, c.actor, c.actor.Via)
 }
 
 // fraudRatesImport takes a CSV rate table, all or nothing: every bad row
@@ -221,7 +211,7 @@ func fraudRatesImport(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	meta, err := m.ImportRates(bytesReader(body), source, c.who(), dry)
+	meta, err := m.ImportRates(bytesReader(body), source, c.actor, dry)
 	var re *fraud.RatesError
 	switch {
 	case errors.As(err, &re):

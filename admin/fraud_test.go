@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"callgate/store"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -28,7 +29,7 @@ func withTestFraud(t *testing.T, out **fraud.Monitor, lock ...string) Option {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := m.ImportRates(strings.NewReader(fraudRates), "test.csv", "tester", false); err != nil {
+		if _, err := m.ImportRates(strings.NewReader(fraudRates), "test.csv", store.Operator.By("tester", "test"), false); err != nil {
 			t.Fatal(err)
 		}
 		for _, line := range lock {

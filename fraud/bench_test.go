@@ -68,7 +68,7 @@ func newBenchWorld(b testing.TB) *benchWorld {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := m.ImportRates(strings.NewReader(t.String()), "bench", "bench", false); err != nil {
+	if _, err := m.ImportRates(strings.NewReader(t.String()), "bench", store.Operator.By("bench", "test"), false); err != nil {
 		b.Fatal(err)
 	}
 	w.m = m

@@ -1,6 +1,7 @@
 package fraud
 
 import (
+	"callgate/store"
 	"context"
 	"fmt"
 	"strings"
@@ -27,7 +28,7 @@ func newCluster(t *testing.T) *cluster {
 	c := &cluster{fixture: f, noteA: &recorder{}, noteB: &recorder{}}
 	c.a = c.node(t, "a", c.noteA)
 	c.b = c.node(t, "b", c.noteB)
-	if _, err := c.a.ImportRates(strings.NewReader(testRates), "test.csv", "tester", false); err != nil {
+	if _, err := c.a.ImportRates(strings.NewReader(testRates), "test.csv", store.Operator.By("tester", "test"), false); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.b.Sync(); err != nil || c.b.Rates().Version != 1 {
@@ -81,7 +82,7 @@ func TestClusterLockdownOnEveryNode(t *testing.T) {
 	if st := c.b.GroupStatus(c.dave); !st.Locked || st.Lock.Node != "a" {
 		t.Fatalf("node b's status: %+v", st)
 	}
-	ev, err := c.b.Unlock(c.dave, "alice", "PBX password changed; calls confirmed by the customer")
+	ev, err := c.b.Unlock(c.dave, store.Operator.By("alice", "test"), "PBX password changed; calls confirmed by the customer")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +156,7 @@ func TestClusterSpendAddsUp(t *testing.T) {
 	spendOn(t, c.a, c.clock, lineDave, toPremium, time.Minute)
 	// Both nodes' records are in the audit log, none overwriting another.
 	c.clock.Advance(time.Minute)
-	ev, err := c.b.Unlock(c.dave, "alice", "the customer confirmed the premium calls")
+	ev, err := c.b.Unlock(c.dave, store.Operator.By("alice", "test"), "the customer confirmed the premium calls")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +193,7 @@ func TestClusterSpendAddsUp(t *testing.T) {
 // sync, and the next import on that one is the next version.
 func TestClusterRateTable(t *testing.T) {
 	c := newCluster(t)
-	if _, err := c.a.ImportRates(strings.NewReader("1,domestic,0.02\n"), "v2.csv", "alice", false); err != nil {
+	if _, err := c.a.ImportRates(strings.NewReader("1,domestic,0.02\n"), "v2.csv", store.Operator.By("alice", "test"), false); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.b.Sync(); err != nil {
@@ -201,11 +202,11 @@ func TestClusterRateTable(t *testing.T) {
 	if v := c.b.Rates().Version; v != 2 {
 		t.Fatalf("node b has version %d", v)
 	}
-	meta, err := c.b.ImportRates(strings.NewReader("1,domestic,0.03\n"), "v3.csv", "bob", false)
+	meta, err := c.b.ImportRates(strings.NewReader("1,domestic,0.03\n"), "v3.csv", store.Operator.By("bob", "test"), false)
 	if err != nil || meta.Version != 3 {
 		t.Fatalf("b's import: %+v %v", meta, err)
 	}
-	meta, err = c.a.ImportRates(strings.NewReader("1,domestic,0.04\n"), "v4.csv", "alice", false)
+	meta, err = c.a.ImportRates(strings.NewReader("1,domestic,0.04\n"), "v4.csv", store.Operator.By("alice", "test"), false)
 	if err != nil || meta.Version != 4 {
 		t.Fatalf("a's import without reading b's: %+v %v, want version 4", meta, err)
 	}

@@ -83,7 +83,7 @@ func TestEtcdClusterSharesLocksAndSpend(t *testing.T) {
 		return m
 	}
 	a, b := node("a", stA), node("b", stB)
-	if _, err := a.ImportRates(strings.NewReader(testRates), "test.csv", "tester", false); err != nil {
+	if _, err := a.ImportRates(strings.NewReader(testRates), "test.csv", store.Operator.By("tester", "test"), false); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "node b puts node a's rate table in force", func() bool { return b.Sync() == nil && b.Rates().version() == 1 })
@@ -105,7 +105,7 @@ func TestEtcdClusterSharesLocksAndSpend(t *testing.T) {
 		t.Fatalf("node b refused the locked group's domestic call: %v", d.Action)
 	}
 	// An unlock on b lifts it on a.
-	if _, err := b.Unlock(dave, "alice", "PBX password changed; calls confirmed by the customer"); err != nil {
+	if _, err := b.Unlock(dave, store.Operator.By("alice", "test"), "PBX password changed; calls confirmed by the customer"); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "node a applies node b's unlock", func() bool { return a.Sync() == nil && !a.IsLocked(dave) })

@@ -1,6 +1,7 @@
 package fraud
 
 import (
+	"callgate/store"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -52,6 +53,29 @@ type Event struct {
 	// Node is the node that recorded the event (a cluster: Seq counts
 	// that node's records).
 	Node string `json:"node,omitempty"`
+
+	// by is who did it, for the platform's audit log (Audited): the
+	// operator's or provider's actor, or the monitor itself.
+	by store.Actor
+	// provider is the group's service provider ("" for the platform's).
+	provider string
+}
+
+// monitorActor is who does what the monitor does by itself (alerts and
+// lockdowns) in the platform's audit log.
+var monitorActor = store.Operator.By("fraud monitor", "fraud")
+
+// actorText is how an actor is named in the fraud audit log and its
+// events: "token 3fa2 (noc) as provider acme via api".
+func actorText(a store.Actor) string {
+	p := strings.TrimSpace(a.Principal)
+	if p == "" {
+		p = "unnamed"
+	}
+	if a.Via == "" {
+		return fmt.Sprintf("%s as %s", p, a)
+	}
+	return fmt.Sprintf("%s as %s via %s", p, a, a.Via)
 }
 
 // String is the event in one line, for the CLI and logs.

@@ -106,7 +106,7 @@ func newFixture(t testing.TB, edit ...func(*Config)) *fixture {
 		e(&f.cfg)
 	}
 	f.open(t)
-	if _, err := f.m.ImportRates(strings.NewReader(testRates), "test.csv", "tester", false); err != nil {
+	if _, err := f.m.ImportRates(strings.NewReader(testRates), "test.csv", store.Operator.By("tester", "test"), false); err != nil {
 		t.Fatal(err)
 	}
 	var ok bool

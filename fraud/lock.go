@@ -1,6 +1,7 @@
 package fraud
 
 import (
+	"callgate/store"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -180,15 +181,15 @@ func checkReason(reason string) error {
 }
 
 // Unlock restores a locked group's outgoing calls. Only an operator does
-// this, named by actor, with a written reason; the unlock is stored with
-// its audit record in one write before it takes effect, so an unlock that
+// this, named by by (its Principal), with a written reason; the unlock is
+// stored with its audit records (the monitor's and, on the tenant store,
+// the platform's) in one write before it takes effect, so an unlock that
 // is not audited does not happen. The day's doubled thresholds stay.
-func (m *Monitor) Unlock(id GroupID, actor, reason string) (Event, error) {
+func (m *Monitor) Unlock(id GroupID, by store.Actor, reason string) (Event, error) {
 	if err := checkReason(reason); err != nil {
 		return Event{}, err
 	}
-	actor = strings.TrimSpace(actor)
-	if actor == "" {
+	if strings.TrimSpace(by.Principal) == "" {
 		return Event{}, errors.New("an unlock needs the operator's name")
 	}
 	// syncMu first, as syncLocks takes it: a sync that read the lock
@@ -202,14 +203,14 @@ func (m *Monitor) Unlock(id GroupID, actor, reason string) (Event, error) {
 		return Event{}, fmt.Errorf("group %s: %w", describe(m.dir, id).Name, ErrNotLocked)
 	}
 	e := Event{Time: m.clock.Now(), Kind: EventUnlock, Group: id.Key(), Name: l.Name,
-		Actor: actor, Reason: strings.TrimSpace(reason), Detail: fmt.Sprintf("locked since %s (audit #%d%s)", l.Since.UTC().Format(time.RFC3339), l.Audit, atNode(l.Node))}
+		Actor: actorText(by), by: by, provider: describe(m.dir, id).Provider, Reason: strings.TrimSpace(reason), Detail: fmt.Sprintf("locked since %s (audit #%d%s)", l.Since.UTC().Format(time.RFC3339), l.Audit, atNode(l.Node))}
 	if g := m.existing(id); g != nil {
 		g.mu.Lock()
 		e.Day, e.Spend, e.Baseline, e.Thresholds, e.Factor = g.today.String(), g.spend, g.baseline, g.th, g.factor
 		g.mu.Unlock()
 	}
 	ops := append(m.record(&e), Op{Key: lockKey(id), Delete: true})
-	if err := m.state.Write(ops); err != nil {
+	if err := m.writeEvent(ops, &e); err != nil {
 		m.st.writeErrors.Add(1)
 		return Event{}, fmt.Errorf("unlock %s: not stored, the group stays locked: %w", l.Name, err)
 	}

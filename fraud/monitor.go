@@ -378,12 +378,30 @@ func (m *Monitor) Recompute() error {
 // recorded in the audit log, logged, counted and notified.
 func (m *Monitor) act(e *Event) {
 	ops := m.record(e)
+	id, _ := parseGroupKey(e.Group)
 	if e.Kind == EventLockdown && !e.AlreadyLocked {
-		id, _ := parseGroupKey(e.Group)
 		ops = append(ops, m.lock(id, e)...)
 	}
-	m.write(ops)
+	e.by, e.provider = monitorActor, describe(m.dir, id).Provider
+	if err := m.writeEvent(ops, e); err != nil {
+		// Kept and retried with the next checkpoint like the rest of
+		// the state; the event is in the monitor's own audit then, not
+		// in the platform's.
+		m.log.Warn("fraud: event not stored with the platform's audit record; retried without it", "group", e.Name, "kind", e.Kind, "error", err)
+		m.write(ops)
+	} else {
+		m.noteStored(ops)
+	}
 	m.announce(e)
+}
+
+// writeEvent stores ops with e's record in the platform's audit log when
+// the state keeps one (Audited), in one write.
+func (m *Monitor) writeEvent(ops []Op, e *Event) error {
+	if a, ok := m.state.(Audited); ok {
+		return a.WriteEvent(ops, e)
+	}
+	return m.state.Write(ops)
 }
 
 // announce logs, counts and notifies an event that has been recorded.

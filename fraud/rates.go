@@ -2,6 +2,7 @@ package fraud
 
 import (
 	"bytes"
+	"callgate/store"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -53,7 +54,7 @@ func (m *Monitor) Destination(n e164.Number) policy.Destination {
 // next version and puts it in force for the calls that start from then
 // on (calls in progress keep the price they started with). A bad file
 // changes nothing: the error (*RatesError) lists every bad row.
-func (m *Monitor) ImportRates(r io.Reader, source, by string, dryRun bool) (RateMeta, error) {
+func (m *Monitor) ImportRates(r io.Reader, source string, by store.Actor, dryRun bool) (RateMeta, error) {
 	t, err := ParseRates(r)
 	if err != nil {
 		return RateMeta{}, err
@@ -62,7 +63,7 @@ func (m *Monitor) ImportRates(r io.Reader, source, by string, dryRun bool) (Rate
 	defer m.ratesMu.Unlock()
 	// The next version after the one in force here and the last stored
 	// (another node's import this node has not read back yet).
-	meta := RateMeta{Imported: m.clock.Now(), Source: source, By: by, Rows: t.Len(), Version: m.rates.Load().version() + 1}
+	meta := RateMeta{Imported: m.clock.Now(), Source: source, By: actorText(by), Rows: t.Len(), Version: m.rates.Load().version() + 1}
 	if stored, err := m.storedRatesMeta(); err != nil {
 		return RateMeta{}, fmt.Errorf("rate table: %w", err)
 	} else if stored != nil {
@@ -86,14 +87,14 @@ func (m *Monitor) ImportRates(r io.Reader, source, by string, dryRun bool) (Rate
 	}
 	mv, _ := json.Marshal(meta)
 	ops = append(ops, Op{Key: keyRatesMeta, Value: mv}, Op{Key: fmt.Sprintf("%s%08d", ratesVersion, meta.Version), Value: mv})
-	e := Event{Time: meta.Imported, Kind: EventRates, Actor: by,
+	e := Event{Time: meta.Imported, Kind: EventRates, Actor: meta.By, by: by,
 		Detail: fmt.Sprintf("version %d, %d rows, from %s (sha256 %s)", meta.Version, meta.Rows, orDash(source), sum[:12])}
 	ops = append(ops, m.record(&e)...)
-	if err := m.state.Write(ops); err != nil {
+	if err := m.writeEvent(ops, &e); err != nil {
 		m.st.writeErrors.Add(1)
 		return RateMeta{}, fmt.Errorf("rate table version %d: not stored, version %d stays in force (a store on etcd takes a table of at most about 1.4 MB of rows in one transaction): %w", meta.Version, m.rates.Load().version(), err)
 	}
-	t.Version, t.Imported, t.Source, t.By = meta.Version, meta.Imported, source, by
+	t.Version, t.Imported, t.Source, t.By = meta.Version, meta.Imported, source, meta.By
 	m.rates.Store(t)
 	m.announce(&e)
 	return meta, nil

@@ -2,6 +2,7 @@ package fraud
 
 import (
 	"bytes"
+	"callgate/store"
 	"errors"
 	"strings"
 	"testing"
@@ -78,11 +79,11 @@ func TestImportRatesVersions(t *testing.T) {
 	if v := f.m.Rates().Version; v != 1 {
 		t.Fatalf("version %d", v)
 	}
-	_, err := f.m.ImportRates(strings.NewReader("1,domestic,0.02\n44,international,x\n"), "bad.csv", "tester", false)
+	_, err := f.m.ImportRates(strings.NewReader("1,domestic,0.02\n44,international,x\n"), "bad.csv", store.Operator.By("tester", "test"), false)
 	if err == nil || f.m.Rates().Version != 1 || f.m.Rates().Lookup(toDomestic).PerMinute != money("0.01") {
 		t.Fatalf("a bad import changed the table: %v", err)
 	}
-	meta, err := f.m.ImportRates(strings.NewReader("1,domestic,0.02\n"), "dry.csv", "tester", true)
+	meta, err := f.m.ImportRates(strings.NewReader("1,domestic,0.02\n"), "dry.csv", store.Operator.By("tester", "test"), true)
 	if err != nil || meta.Version != 0 || meta.Rows != 1 || f.m.Rates().Version != 1 {
 		t.Fatalf("dry run: %+v %v", meta, err)
 	}
@@ -91,7 +92,7 @@ func TestImportRatesVersions(t *testing.T) {
 	for i := range 12000 {
 		b.WriteString(e164.Number(4400000+i).Digits() + ",international,0.5\n")
 	}
-	meta, err = f.m.ImportRates(&b, "big.csv", "tester", false)
+	meta, err = f.m.ImportRates(&b, "big.csv", store.Operator.By("tester", "test"), false)
 	if err != nil || meta.Version != 2 || meta.Chunks != 3 {
 		t.Fatalf("big import: %+v %v", meta, err)
 	}

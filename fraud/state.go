@@ -38,6 +38,14 @@ type State interface {
 	Write(ops []Op) error
 }
 
+// Audited is a State that also keeps the platform's audit log (the tenant
+// store): WriteEvent applies ops and records e there in the same
+// transaction, so lockdowns, unlocks and rate imports are found by
+// `callgate audit search` beside every other change, with who did them.
+type Audited interface {
+	WriteEvent(ops []Op, e *Event) error
+}
+
 // Limited is a State whose Write takes at most ops operations and bytes
 // bytes of keys and values at once (the store over etcd). The monitor
 // splits its checkpoints to fit; its other writes are a few keys.

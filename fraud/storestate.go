@@ -21,10 +21,23 @@ func (s storeState) WriteLimits() (int, int) {
 	return l.MaxOps, l.MaxBytes - l.MaxOps*len("fraud/")
 }
 
-func (s storeState) Write(ops []Op) error {
+func (s storeState) Write(ops []Op) error { return s.s.FraudWrite(storeOps(ops)) }
+
+// WriteEvent implements Audited: the event is the platform audit record's
+// "after"; its object is the group (or the rate table).
+func (s storeState) WriteEvent(ops []Op, e *Event) error {
+	object := e.Name
+	if e.Kind == EventRates {
+		object = "rate table"
+	}
+	return s.s.FraudWriteAudited(store.FraudAudit{Actor: e.by, Op: "fraud." + string(e.Kind),
+		Object: object, Provider: e.provider, After: e}, storeOps(ops))
+}
+
+func storeOps(ops []Op) []store.FraudOp {
 	out := make([]store.FraudOp, len(ops))
 	for i, op := range ops {
 		out[i] = store.FraudOp{Key: op.Key, Value: op.Value, Delete: op.Delete}
 	}
-	return s.s.FraudWrite(out)
+	return out
 }

@@ -1,6 +1,7 @@
 package fraud
 
 import (
+	"callgate/store"
 	"errors"
 	"strings"
 	"testing"
@@ -22,22 +23,22 @@ func TestUnlockNeedsReasonAndIsAudited(t *testing.T) {
 	f := newFixture(t)
 	lockDave(t, f)
 	for _, reason := range []string{"", "   ", "ok", "fixed\nit now, really"} {
-		if _, err := f.m.Unlock(f.dave, "alice", reason); err == nil {
+		if _, err := f.m.Unlock(f.dave, store.Operator.By("alice", "test"), reason); err == nil {
 			t.Errorf("unlock with reason %q accepted", reason)
 		}
 	}
-	if _, err := f.m.Unlock(f.dave, " ", "PBX password changed, calls to Sierra Leone confirmed fraudulent"); err == nil {
+	if _, err := f.m.Unlock(f.dave, store.Operator.By(" ", "test"), "PBX password changed, calls to Sierra Leone confirmed fraudulent"); err == nil {
 		t.Error("unlock without an operator accepted")
 	}
 	if !f.m.IsLocked(f.dave) {
 		t.Fatal("a refused unlock unlocked")
 	}
-	if _, err := f.m.Unlock(f.erin, "alice", "erin was never locked, checking"); !errors.Is(err, ErrNotLocked) {
+	if _, err := f.m.Unlock(f.erin, store.Operator.By("alice", "test"), "erin was never locked, checking"); !errors.Is(err, ErrNotLocked) {
 		t.Fatalf("unlock of an unlocked group: %v, want ErrNotLocked", err)
 	}
 	f.clock.Advance(time.Hour)
 	reason := "PBX password changed; customer confirmed the premium calls were fraud (ticket 4411)"
-	e, err := f.m.Unlock(f.dave, "alice", reason)
+	e, err := f.m.Unlock(f.dave, store.Operator.By("alice", "test"), reason)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,8 +50,23 @@ func TestUnlockNeedsReasonAndIsAudited(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := audit[len(audit)-1]
-	if last.Kind != EventUnlock || last.Actor != "alice" || last.Reason != reason || last.Seq != e.Seq || !last.Time.Equal(f.clock.Now()) {
+	if last.Kind != EventUnlock || last.Actor != "alice as operator via test" || last.Reason != reason || last.Seq != e.Seq || !last.Time.Equal(f.clock.Now()) {
 		t.Fatalf("audit record %+v", last)
+	}
+	// The platform's audit log has the lockdown and the unlock too, with
+	// who did them, and the group's provider finds them in its own search.
+	recs, err := f.st.SearchAudit(store.ProviderActor("acme"), store.AuditQuery{Object: "dave"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	for _, r := range recs {
+		if strings.HasPrefix(r.Op, "fraud.") {
+			ops = append(ops, r.Op+" by "+r.Principal)
+		}
+	}
+	if got := strings.Join(ops, ", "); got != "fraud.unlock by alice, fraud.lockdown by fraud monitor, fraud.alert by fraud monitor" {
+		t.Fatalf("platform audit for dave, as provider acme: %s", got)
 	}
 	if got := kinds(f.note.all()); got != "rates,alert,lockdown,unlock" {
 		t.Fatalf("notified %s", got)
@@ -90,7 +106,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 	if evs := f.recompute(t); len(evs) != 0 {
 		t.Fatalf("after restart: %s", kinds(evs))
 	}
-	if _, err := f.m.Unlock(f.dave, "alice", "customer confirmed the calls, password changed"); err != nil {
+	if _, err := f.m.Unlock(f.dave, store.Operator.By("alice", "test"), "customer confirmed the calls, password changed"); err != nil {
 		t.Fatal(err)
 	}
 	f.open(t)
@@ -114,7 +130,7 @@ func TestFailingStoreKeepsLocks(t *testing.T) {
 	mem := NewMemState()
 	f.state = mem
 	f.open(t)
-	if _, err := f.m.ImportRates(strings.NewReader(testRates), "", "tester", false); err != nil {
+	if _, err := f.m.ImportRates(strings.NewReader(testRates), "", store.Operator.By("tester", "test"), false); err != nil {
 		t.Fatal(err)
 	}
 	mem.Fail = errBroken
@@ -125,7 +141,7 @@ func TestFailingStoreKeepsLocks(t *testing.T) {
 	if !f.m.IsLocked(f.dave) || f.m.Stats().WriteErrors == 0 {
 		t.Fatal("lock not in force while the store is broken")
 	}
-	if _, err := f.m.Unlock(f.dave, "alice", "customer confirmed the calls, password changed"); !errors.Is(err, errBroken) || !f.m.IsLocked(f.dave) {
+	if _, err := f.m.Unlock(f.dave, store.Operator.By("alice", "test"), "customer confirmed the calls, password changed"); !errors.Is(err, errBroken) || !f.m.IsLocked(f.dave) {
 		t.Fatalf("unlock on a broken store: %v, locked %v", err, f.m.IsLocked(f.dave))
 	}
 	mem.Fail = nil

@@ -1,6 +1,7 @@
 package scp
 
 import (
+	"callgate/store"
 	"slices"
 	"strings"
 	"testing"
@@ -39,7 +40,7 @@ func BenchmarkServeInfoAnalyzed(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := m.ImportRates(strings.NewReader("1,domestic,0.01\n44,international,1\n1900,premium,3\n"), "", "bench", false); err != nil {
+		if _, err := m.ImportRates(strings.NewReader("1,domestic,0.01\n44,international,1\n1900,premium,3\n"), "", store.Operator.By("bench", "test"), false); err != nil {
 			b.Fatal(err)
 		}
 		if lock {

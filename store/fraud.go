@@ -50,6 +50,39 @@ func (s *Store) FraudScan(prefix string, fn func(key string, value []byte) error
 	})
 }
 
+// FraudAudit is the audit record a fraud write carries: the signal's
+// lockdowns, unlocks and rate imports are changes like any other, found by
+// `callgate audit search` and GET /api/v1/audit beside them.
+type FraudAudit struct {
+	Actor  Actor
+	Op     string // "fraud.unlock"
+	Object string // "subscriber dave", "rate table"
+	// Provider is the service provider whose group it is ("" for the
+	// platform's own), so that provider's audit search finds it.
+	Provider string
+	After    any
+}
+
+// FraudWriteAudited applies ops and a's audit record in one transaction:
+// neither is stored without the other.
+func (s *Store) FraudWriteAudited(a FraudAudit, ops []FraudOp) error {
+	if len(ops) == 0 {
+		return fmt.Errorf("fraud state: an audited write with nothing to write: %w", ErrInvalid)
+	}
+	return s.write(func(t *txn) error {
+		var sc auditScope
+		if a.Provider != "" {
+			if p, err := s.ix.providerByName(a.Provider); err == nil {
+				sc = provScope(p.rec)
+			}
+		}
+		if err := t.audit(a.Actor, a.Op, a.Object, sc, nil, a.After); err != nil {
+			return err
+		}
+		return fraudOps(t, ops)
+	})
+}
+
 // FraudWrite applies ops in one transaction.
 func (s *Store) FraudWrite(ops []FraudOp) error {
 	for _, op := range ops {
@@ -57,14 +90,19 @@ func (s *Store) FraudWrite(ops []FraudOp) error {
 			return fmt.Errorf("fraud state: empty key: %w", ErrInvalid)
 		}
 	}
-	return s.write(func(t *txn) error {
-		for _, op := range ops {
-			if op.Delete {
-				t.del(fraudKey(op.Key))
-			} else {
-				t.put(fraudKey(op.Key), op.Value)
-			}
+	return s.write(func(t *txn) error { return fraudOps(t, ops) })
+}
+
+func fraudOps(t *txn, ops []FraudOp) error {
+	for _, op := range ops {
+		if op.Key == "" {
+			return fmt.Errorf("fraud state: empty key: %w", ErrInvalid)
 		}
-		return nil
-	})
+		if op.Delete {
+			t.del(fraudKey(op.Key))
+		} else {
+			t.put(fraudKey(op.Key), op.Value)
+		}
+	}
+	return nil
 }

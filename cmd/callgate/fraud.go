@@ -208,11 +208,7 @@ unlock. The day's doubled thresholds stay until the group's local midnight.`,
 				if err != nil {
 					return err
 				}
-				actor := e.operatorUser
-				if actor == "" {
-					actor = loginName() + " (on the store file)"
-				}
-				ev, err := m.Unlock(id, actor, reason)
+				ev, err := m.Unlock(id, e.op(), reason)
 				if err != nil {
 					return err
 				}
@@ -262,11 +258,7 @@ is imported; a good file becomes the next version, in force for calls that start
 				e.fwdIn.arg = args[0]
 			}
 			return e.withFraud(dry, func(m *fraud.Monitor) error {
-				by := e.operatorUser
-				if by == "" {
-					by = loginName()
-				}
-				meta, err := m.ImportRates(in, name, by, dry)
+				meta, err := m.ImportRates(in, name, e.op(), dry)
 				var re *fraud.RatesError
 				if errors.As(err, &re) {
 					fmt.Fprintf(e.stderr, "%d bad row(s) in %s; nothing was imported (fix them and import the file again):\n", len(re.Rows), name)

@@ -1,6 +1,7 @@
 package crosstier
 
 import (
+	"callgate/store"
 	"context"
 	"log/slog"
 	"net/netip"
@@ -29,7 +30,7 @@ func TestFraudLockAcrossTiers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.ImportRates(strings.NewReader("1,domestic,0.01\n44,international,1\n1900,premium,3\n"), "", "test", false); err != nil {
+	if _, err := m.ImportRates(strings.NewReader("1,domestic,0.01\n44,international,1\n1900,premium,3\n"), "", store.Operator.By("test", "test"), false); err != nil {
 		t.Fatal(err)
 	}
 	alice := e164.MustParse(storetest.AliceNumber)
