@@ -10,16 +10,21 @@ import (
 )
 
 // principal is who a request comes from: the token that authenticated an
-// API request, or the web user of a browser session.
+// API request, the web user of a browser session, or the local user on the
+// owner's socket (socket.go).
 type principal struct {
 	token store.APIToken
 	user  *store.WebUser
+	local string // login name of the socket's client
 }
 
 // actorOf is the one place a principal becomes a store.Actor; everything
 // the actor may do is decided by the store. The actor carries who it is
 // and the path it came by for the audit log.
 func actorOf(p principal) store.Actor {
+	if p.local != "" {
+		return store.Operator.By("cli:"+p.local, "cli")
+	}
 	if p.user != nil {
 		return p.user.Actor().By("user "+p.user.Name, "web")
 	}
@@ -32,8 +37,12 @@ func actorOf(p principal) store.Actor {
 
 type principalKey struct{}
 
-// authenticate resolves the bearer token, or answers 401.
+// authenticate resolves the bearer token (on the socket: the connected
+// user), or answers 401.
 func (t *Tier) authenticate(w http.ResponseWriter, r *http.Request) (principal, bool) {
+	if lp, ok := r.Context().Value(localPeerKey{}).(localPeer); ok {
+		return t.authenticateLocal(w, lp)
+	}
 	h := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {

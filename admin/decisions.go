@@ -32,6 +32,7 @@ type decisionView struct {
 	Decision       policy.Decision     `json:"decision"`
 	Explained      []explainedStep     `json:"explained"`
 	LatencyMicros  int64               `json:"latency_us"`
+	recordDetail                       // decisiondetail.go: the rest of the record, the B2BUA's steps
 }
 
 type explainedStep struct {
@@ -51,7 +52,8 @@ func explain(t policy.Trace) []explainedStep {
 func (c *call) viewRecord(r *decisionlog.Record) decisionView {
 	v := decisionView{ID: strconv.FormatInt(r.Time.UnixNano(), 10), Time: r.Time, Origin: r.Origin, Peer: r.Peer,
 		Calling: r.Calling, Called: r.Called, OriginalCalled: r.OriginalCalled, Presentation: r.Presentation,
-		Attestation: r.Attestation, Decision: r.Decision(), Explained: explain(r.Trace), LatencyMicros: r.Latency.Microseconds()}
+		Attestation: r.Attestation, Decision: r.Decision(), Explained: explain(r.Trace), LatencyMicros: r.Latency.Microseconds(),
+		recordDetail: detailOf(r)}
 	if s, ok := c.t.st.SubscriberByID(r.Subscriber); ok {
 		v.Subscriber = s.Name
 	}
@@ -61,6 +63,10 @@ func (c *call) viewRecord(r *decisionlog.Record) decisionView {
 func (c *call) decisionLog() (*decisionlog.Log, error) {
 	if c.t.dlog == nil {
 		return nil, &apiError{status: http.StatusNotFound, field: "path", err: errors.New("the decision log is off (decision_log.enabled)")}
+	}
+	// Decisions of the last flush interval are found too.
+	if err := c.t.dlog.Flush(); err != nil {
+		return nil, err
 	}
 	return c.t.dlog, nil
 }
@@ -121,6 +127,7 @@ func searchDecisions(c *call) (int, any, error) {
 			if len(out.Items) == lim {
 				last := out.Items[len(out.Items)-1].Time
 				out.NextCursor = encodeCursor(strconv.FormatInt(last.UnixNano(), 10))
+				c.addSteps(l, out.Items)
 				return http.StatusOK, out, nil
 			}
 			if c.t.st.MaySee(c.actor, recs[i].Subscriber) {
@@ -132,6 +139,7 @@ func searchDecisions(c *call) (int, any, error) {
 		}
 		dq.To = recs[len(recs)-1].Time
 	}
+	c.addSteps(l, out.Items)
 	return http.StatusOK, out, nil
 }
 
@@ -167,7 +175,9 @@ func decisionStory(c *call) (int, any, error) {
 	}
 	for i := range recs {
 		if c.t.st.MaySee(c.actor, recs[i].Subscriber) {
-			return http.StatusOK, c.viewRecord(&recs[i]), nil
+			v := []decisionView{c.viewRecord(&recs[i])}
+			c.addSteps(l, v)
+			return http.StatusOK, v[0], nil
 		}
 	}
 	return 0, nil, fieldErr("at", fmt.Errorf("decision %d: %w", ns, store.ErrNotFound))
@@ -219,5 +229,7 @@ func decide(c *call) (int, any, error) {
 	pc.Peer = "admin API"
 	d := c.t.decide(c.r.Context(), pc)
 	rec := decisionlog.NewRecord(time.Now(), &pc, &d, 0)
-	return http.StatusOK, c.viewRecord(&rec), nil
+	v := c.viewRecord(&rec)
+	v.Decision = d // with what a record keeps no trace of (the display tag, reject_identity)
+	return http.StatusOK, v, nil
 }

@@ -5,14 +5,20 @@
 // It runs on its own listener (the daemon's api: section, loopback unless
 // configured, optional TLS), apart from the admin listener whose /metrics,
 // /healthz and /readyz stay unauthenticated for monitoring: the API reads
-// and changes tenant data and answers only authenticated requests.
+// and changes tenant data and answers only authenticated requests. The
+// same handler is served on the owner's unix socket (socket.go; the
+// daemon always opens it, next to the store): the CLI's way to a running
+// daemon, as `callgate list add` and every other operator command use it.
 //
 // Authentication (auth.go): every request but the OpenAPI document carries
 // "Authorization: Bearer cgt_..." (an API token, store/apitokens.go:
-// random, shown once, stored hashed, with expiry and revocation). The
-// token's record names the principal, which is mapped to a store.Actor in
-// one place (actorOf); every store write and scoped read takes that Actor,
-// so authorisation is the store's (store/authz.go), never this package's.
+// random, shown once, stored hashed, with expiry and revocation). On the
+// socket, which only the daemon's user (and root) may connect to (mode
+// 0600, and the peer's uid checked), the caller is the platform owner,
+// named by the kernel (SO_PEERCRED) as cli:USER. The principal is mapped
+// to a store.Actor in one place (actorOf); every store write and scoped
+// read takes that Actor, so authorisation is the store's
+// (store/authz.go), never this package's.
 //
 // The API only translates: JSON and CSV in, store calls and the engine's
 // decisions out. Errors are RFC 9457 problem+json (problem.go) naming the

@@ -107,6 +107,15 @@ func TestIsolation(t *testing.T) {
 		"POST /api/v1/fraud/rates":                                 {"/api/v1/fraud/rates", "1,domestic,0.00\n1900,premium,0.00\n"},
 		"GET /api/v1/fraud/rates":                                  {"/api/v1/fraud/rates", nil},
 		"POST /api/v1/fraud/cdrs":                                  {"/api/v1/fraud/cdrs", bobNum + ",+19005550100," + fraudNow.Add(-time.Hour).Format(time.RFC3339) + ",3600\n"},
+		"GET /api/v1/providers/{provider}/stir":                    {"/api/v1/providers/globex/stir", nil},
+		"PATCH /api/v1/providers/{provider}/stir":                  {"/api/v1/providers/globex/stir", map[string]any{"tag": true}},
+		"GET /api/v1/subscribers/{subscriber}/treatment":           {"/api/v1/subscribers/bob/treatment", nil},
+		"POST /api/v1/subscribers/{subscriber}/numbers/remove":     {"/api/v1/subscribers/bob/numbers/remove", map[string]any{"numbers": []string{bobNum}}},
+		"POST /api/v1/lists/{owner}/{list}/remove":                 {"/api/v1/lists/bob/blocked/remove", map[string]any{"numbers": []string{"+19005550100"}}},
+		"GET /api/v1/lists/export":                                 {"/api/v1/lists/export?owner=bob", nil},
+		"GET /api/v1/enterprises/{enterprise}/signals":             {"/api/v1/enterprises/umbrella/signals", nil},
+		"PATCH /api/v1/enterprises/{enterprise}/signals":           {"/api/v1/enterprises/umbrella/signals", map[string]any{"brand": map[string]any{"name": "Evil"}}},
+		"POST /api/v1/enterprises/{enterprise}/token":              {"/api/v1/enterprises/umbrella/token", nil},
 	}
 	// Listings answer 200 with only the caller's own items: refused here
 	// means none of the other tenant's.
@@ -161,6 +170,10 @@ func TestIsolation(t *testing.T) {
 		{"POST", "/api/v1/lists/provider:globex/vip", map[string]any{"numbers": []string{"+19115550199"}}},
 		{"DELETE", "/api/v1/lists/provider:globex/vip/+19115550102", nil},
 		{"POST", "/api/v1/lists/import", "owner,list,number\nprovider:globex,vip,+19115550198\n"},
+		{"POST", "/api/v1/lists/import?report=true", "owner,list,number\nprovider:globex,vip,+19115550198\n"},
+		{"POST", "/api/v1/lists/provider:globex/vip/remove", map[string]any{"numbers": []string{"+19115550102"}}},
+		{"GET", "/api/v1/lists/export?owner=provider:globex&list=vip", nil},
+		{"GET", "/api/v1/lists/export", nil},
 	}
 	for _, r := range vipRows {
 		for _, who := range []string{"acme", "alice"} {

@@ -42,6 +42,11 @@ func getList(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	var after e164.Number
+	if a := c.r.URL.Query().Get("after"); a != "" && cur == "" {
+		if after, err = e164.Parse(a); err != nil {
+			return 0, nil, badRequest("after", "after: %v", err)
+		}
+	}
 	if cur != "" {
 		n, err := strconv.ParseUint(cur, 10, 64)
 		if err != nil {
@@ -119,6 +124,9 @@ func (c *call) listAnswer(owner string, l store.List, n int) (int, any, error) {
 // nothing is written and every error comes back with its line (422).
 // ?replace=true replaces each list named in the file.
 func importLists(c *call) (int, any, error) {
+	if c.wantsReport() {
+		return importListsReport(c) // bulk.go
+	}
 	body, err := readAll(c)
 	if err != nil {
 		return 0, nil, err
@@ -156,6 +164,9 @@ func importLists(c *call) (int, any, error) {
 // [,permissions], all or nothing (store.ImportSubscribers); ?dry_run=true
 // checks only.
 func importSubscribers(c *call) (int, any, error) {
+	if c.wantsReport() {
+		return importSubscribersReport(c) // bulk.go
+	}
 	body, err := readAll(c)
 	if err != nil {
 		return 0, nil, err

@@ -53,6 +53,8 @@ func (t *Tier) routeTable() []route {
 		{"DELETE", "/api/v1/providers/{provider}/allocations/{range}", release},
 		{"GET", "/api/v1/providers/{provider}/signals", getProviderSignals}, // provider_signals.go
 		{"PUT", "/api/v1/providers/{provider}/signals", putProviderSignals},
+		{"GET", "/api/v1/providers/{provider}/stir", getProviderStir},     // providerstir.go
+		{"PATCH", "/api/v1/providers/{provider}/stir", patchProviderStir}, // providerstir.go
 
 		{"GET", "/api/v1/subscribers", listSubscribers},
 		{"POST", "/api/v1/subscribers", createSubscriber},
@@ -61,12 +63,16 @@ func (t *Tier) routeTable() []route {
 		{"DELETE", "/api/v1/subscribers/{subscriber}", deleteSubscriber},
 		{"POST", "/api/v1/subscribers/{subscriber}/numbers", assignNumbers},
 		{"DELETE", "/api/v1/subscribers/{subscriber}/numbers/{number}", unassignNumber},
+		{"POST", "/api/v1/subscribers/{subscriber}/numbers/remove", unassignNumbers}, // bulk.go
 		{"PUT", "/api/v1/subscribers/{subscriber}/pin", setPIN},
 		{"DELETE", "/api/v1/subscribers/{subscriber}/pin", clearPIN},
+		{"GET", "/api/v1/subscribers/{subscriber}/treatment", getTreatment}, // treatment.go
 
 		{"GET", "/api/v1/lists/{owner}/{list}", getList},
 		{"POST", "/api/v1/lists/{owner}/{list}", addToList},
 		{"DELETE", "/api/v1/lists/{owner}/{list}/{number}", removeFromList},
+		{"POST", "/api/v1/lists/{owner}/{list}/remove", removeFromListBulk}, // bulk.go
+		{"GET", "/api/v1/lists/export", exportLists},                        // export.go
 		{"POST", "/api/v1/lists/import", importLists},
 		{"POST", "/api/v1/subscribers:import", importSubscribers},
 
@@ -74,6 +80,9 @@ func (t *Tier) routeTable() []route {
 		{"POST", "/api/v1/enterprises", createEnterprise},
 		{"GET", "/api/v1/enterprises/{enterprise}", getEnterprise},
 		{"DELETE", "/api/v1/enterprises/{enterprise}", deleteEnterprise},
+		{"GET", "/api/v1/enterprises/{enterprise}/signals", getEnterpriseSignals},     // enterprisesignals.go
+		{"PATCH", "/api/v1/enterprises/{enterprise}/signals", patchEnterpriseSignals}, // enterprisesignals.go
+		{"POST", "/api/v1/enterprises/{enterprise}/token", issueEnterpriseToken},      // enterprisesignals.go
 
 		{"GET", "/api/v1/routes", listRoutes},
 		{"PUT", "/api/v1/routes/{route}", putRoute},
@@ -111,7 +120,9 @@ func (t *Tier) routes() http.Handler {
 				return
 			}
 			r = r.WithContext(withPrincipal(r.Context(), p))
-			r.Body = http.MaxBytesReader(w, r.Body, t.cfg.MaxBody)
+			if p.local == "" { // the owner's socket takes imports of any size, as the store file does
+				r.Body = http.MaxBytesReader(w, r.Body, t.cfg.MaxBody)
+			}
 			c := &call{w: w, r: r, t: t, actor: actorOf(p)}
 			status, body, err := rt.handle(c)
 			if err != nil {
@@ -123,6 +134,9 @@ func (t *Tier) routes() http.Handler {
 				}
 				writeProblem(w, err)
 				return
+			}
+			if _, ok := body.(written); ok {
+				return // the handler wrote its answer (a CSV stream)
 			}
 			if body == nil {
 				w.WriteHeader(status)

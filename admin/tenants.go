@@ -12,6 +12,7 @@ import (
 // ---- providers ----
 
 type providerView struct {
+	ID                 uint32           `json:"id"`
 	Name               string           `json:"name"`
 	Defaults           store.Settings   `json:"defaults"`
 	DefaultPermissions store.Permission `json:"default_permissions"`
@@ -22,7 +23,7 @@ type providerView struct {
 }
 
 func viewProvider(p store.Provider) providerView {
-	return providerView{p.Name, p.Defaults, p.DefaultPermissions, p.Route, p.Allocations, p.Created, p.Revision}
+	return providerView{p.ID, p.Name, p.Defaults, p.DefaultPermissions, p.Route, p.Allocations, p.Created, p.Revision}
 }
 
 type providerCreate struct {
@@ -152,6 +153,7 @@ func release(c *call) (int, any, error) {
 // ---- subscribers ----
 
 type subscriberView struct {
+	ID          uint32           `json:"id"`
 	Name        string           `json:"name"`
 	Provider    string           `json:"provider"`
 	Numbers     []e164.Number    `json:"numbers"`
@@ -163,7 +165,7 @@ type subscriberView struct {
 }
 
 func viewSubscriber(s store.Subscriber) subscriberView {
-	return subscriberView{s.Name, s.Provider, s.Numbers, s.Settings, s.Permissions, s.HasPIN, s.Created, s.Revision}
+	return subscriberView{s.ID, s.Name, s.Provider, s.Numbers, s.Settings, s.Permissions, s.HasPIN, s.Created, s.Revision}
 }
 
 type subscriberCreate struct {
@@ -311,6 +313,7 @@ func clearPIN(c *call) (int, any, error) {
 // ---- enterprises ----
 
 type enterpriseView struct {
+	ID       uint32        `json:"id"`
 	Name     string        `json:"name"`
 	Provider string        `json:"provider,omitempty"`
 	Numbers  []e164.Number `json:"numbers"`
@@ -327,7 +330,7 @@ func (c *call) viewEnterprise(e store.Enterprise) enterpriseView {
 			}
 		}
 	}
-	return enterpriseView{e.Name, name, e.Numbers, e.Created, e.Revision}
+	return enterpriseView{e.ID, e.Name, name, e.Numbers, e.Created, e.Revision}
 }
 
 type enterpriseCreate struct {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -20,8 +21,11 @@ import (
 // Config is the tier's configuration (the daemon maps its api: section
 // onto it).
 type Config struct {
-	// Listen is host:port; the daemon's default is loopback.
+	// Listen is host:port; the daemon's default is loopback. "" serves
+	// the socket only.
 	Listen string
+	// Socket is the path of the owner's unix socket (socket.go); "" = none.
+	Socket string
 	// TLSCert and TLSKey, both or neither, are PEM files: with them the API
 	// is served over TLS.
 	TLSCert, TLSKey string
@@ -77,16 +81,27 @@ type Tier struct {
 	ln       net.Listener
 	draining atomic.Bool
 	done     chan struct{}
+
+	sock       *socket            // the owner's socket (socket.go); nil when off
+	ownerUID   uint32             // who may use the socket (and root)
+	storeCheck func(string) error // WithStoreCheck
 }
 
 // New validates cfg and builds the tier over st; it opens no socket.
 // `config check` builds it without a store (nil), which Start refuses.
 func New(cfg Config, st *store.Store, opts ...Option) (*Tier, error) {
-	if cfg.Listen == "" {
+	if cfg.Listen == "" && cfg.Socket == "" {
 		return nil, errors.New("api.listen: empty (want host:port, e.g. 127.0.0.1:8480)")
 	}
-	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
-		return nil, fmt.Errorf("api.listen %q: %v (want host:port)", cfg.Listen, err)
+	if cfg.Listen != "" {
+		if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
+			return nil, fmt.Errorf("api.listen %q: %v (want host:port)", cfg.Listen, err)
+		}
+	}
+	if cfg.Socket != "" {
+		if err := checkSocketPath(cfg.Socket); err != nil {
+			return nil, err
+		}
 	}
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return nil, errors.New("api.tls_cert and api.tls_key: give both or neither")
@@ -103,7 +118,8 @@ func New(cfg Config, st *store.Store, opts ...Option) (*Tier, error) {
 	if cfg.LoginEvery <= 0 {
 		cfg.LoginEvery = 6 * time.Second
 	}
-	t := &Tier{cfg: cfg, st: st, log: slog.Default(), fail: func(error) {}, done: make(chan struct{}), now: time.Now}
+	t := &Tier{cfg: cfg, st: st, log: slog.Default(), fail: func(error) {}, done: make(chan struct{}), now: time.Now,
+		ownerUID: uint32(os.Geteuid())}
 	for _, o := range opts {
 		o(t)
 	}
@@ -119,19 +135,27 @@ func (t *Tier) Handler() http.Handler { return t.handler }
 // Name implements the daemon's Tier.
 func (t *Tier) Name() string { return "api" }
 
-// Start opens the listener and serves in the background.
+// Start opens the socket and the listener and serves in the background.
 func (t *Tier) Start(ctx context.Context) error {
 	if t.st == nil {
 		return errors.New("admin API: no store")
 	}
+	if err := t.startSocket(); err != nil {
+		return err
+	}
+	if t.cfg.Listen == "" {
+		return nil
+	}
 	ln, err := net.Listen("tcp", t.cfg.Listen)
 	if err != nil {
+		t.stopSocket(ctx)
 		return fmt.Errorf("api.listen %s: %w", t.cfg.Listen, err)
 	}
 	if t.cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(t.cfg.TLSCert, t.cfg.TLSKey)
 		if err != nil {
 			ln.Close()
+			t.stopSocket(ctx)
 			return fmt.Errorf("api.tls_cert/tls_key: %w", err)
 		}
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
@@ -149,7 +173,7 @@ func (t *Tier) Start(ctx context.Context) error {
 
 // Ready reports whether the API serves.
 func (t *Tier) Ready() error {
-	if t.ln == nil {
+	if t.ln == nil && t.sock == nil {
 		return errors.New("not started")
 	}
 	if t.draining.Load() {
@@ -161,28 +185,34 @@ func (t *Tier) Ready() error {
 // Drain stops accepting requests and waits for those in progress.
 func (t *Tier) Drain(ctx context.Context) error {
 	t.draining.Store(true)
+	err := t.drainSocket(ctx)
 	if t.srv == nil {
-		return nil
+		return err
 	}
-	return t.srv.Shutdown(ctx)
+	return errors.Join(err, t.srv.Shutdown(ctx))
 }
 
 // Stop closes the listener.
 func (t *Tier) Stop(ctx context.Context) error {
+	err := t.stopSocket(ctx)
 	if t.srv == nil {
-		return nil
+		return err
 	}
-	err := t.srv.Close()
+	err = errors.Join(err, t.srv.Close())
 	select {
 	case <-t.done:
 	case <-ctx.Done():
-		return ctx.Err()
+		return errors.Join(err, ctx.Err())
 	}
 	return err
 }
 
-// Describe says where the API listens.
+// Describe says where the API listens: its URL on TCP, else its socket
+// (the daemon names the socket in its start-up summary).
 func (t *Tier) Describe() string {
+	if t.cfg.Listen == "" {
+		return "unix:" + t.cfg.Socket
+	}
 	scheme := "http"
 	if t.cfg.TLSCert != "" {
 		scheme = "https"

@@ -12,6 +12,9 @@ type tokenRequest struct {
 	Name     string `json:"name,omitempty"`
 	Label    string `json:"label,omitempty"`
 	TTLHours int    `json:"ttl_hours,omitempty"` // default 720 (30 days)
+	// TTLSeconds, when set, is the lifetime in seconds instead (the CLI's
+	// --ttl takes any duration).
+	TTLSeconds int64 `json:"ttl_seconds,omitempty"`
 }
 
 type tokenView struct {
@@ -69,7 +72,14 @@ func createToken(c *call) (int, any, error) {
 	if req.TTLHours == 0 {
 		req.TTLHours = 720
 	}
-	rec, secret, err := c.t.st.CreateAPIToken(c.actor, store.Actor{Role: role, Name: req.Name}, req.Label, time.Duration(req.TTLHours)*time.Hour)
+	ttl := time.Duration(req.TTLHours) * time.Hour
+	if req.TTLSeconds != 0 {
+		if req.TTLSeconds < 0 || req.TTLSeconds > int64(store.MaxTokenTTL/time.Second) {
+			return 0, nil, badRequest("ttl_seconds", "ttl_seconds %d: want 1 to %d", req.TTLSeconds, int64(store.MaxTokenTTL/time.Second))
+		}
+		ttl = time.Duration(req.TTLSeconds) * time.Second
+	}
+	rec, secret, err := c.t.st.CreateAPIToken(c.actor, store.Actor{Role: role, Name: req.Name}, req.Label, ttl)
 	if err != nil {
 		return 0, nil, fieldErr("name", err)
 	}

@@ -210,7 +210,47 @@ problem_more=lambda code,d: {str(code):{"description":d,"content":{"application/
 for m_,p_ in [("post","/api/v1/fraud/groups/{group}/unlock"),("post","/api/v1/fraud/rates"),("post","/api/v1/fraud/cdrs")]:
     paths[p_][m_]["responses"].update(problem_more(503,"not stored (the store is unavailable): nothing changed, except for CDRs, which are applied in memory and retried"))
 paths["/api/v1/fraud/cdrs"]["post"]["responses"].update({**problem_more(413,"batch too large: split it"),**problem_more(415,"Content-Type neither text/csv nor application/json")})
+# --- the CLI's needs (branch cliapi): ids, the full decision record, bulk list removal, export,
+# import reports, treatment, STIR policy, enterprise signals. Kept in one block to ease merging.
+for n in ["Provider","Subscriber","Enterprise"]: comp[n]["properties"]["id"]={"type":"integer","description":"internal id (the decision log's subscriber=)"}
+comp["TokenCreate"]["properties"]["ttl_seconds"]={"type":"integer","minimum":1,"maximum":8784*3600,"description":"lifetime in seconds, instead of ttl_hours"}
+comp["TreatmentStep"]={"type":"object","required":["time","step","outcome"],"properties":{"time":{"type":"string","format":"date-time"},"step":{"type":"string","example":"pin"},"outcome":{"type":"string","example":"wrong"},"detail":{"type":"string","example":"try 2 of 3"}}}
+comp["Decision"]["properties"].update({"direction":{"type":"string","enum":["terminating","originating"]},"stir_reason":{"type":"string","description":"the STIR/SHAKEN verifier's reason code"},
+  "reputation":{"type":"string"},"key_match":{"type":"string"},"fraud_locked":{"type":"boolean"},"reputation_lookup":{"type":"object","properties":{"why":{"type":"string"},"cache":{"type":"string"},"latency_ns":{"type":"integer"}}},
+  "brand":{"type":"string"},"latency_ns":{"type":"integer","description":"time spent deciding, exactly"},
+  "steps":{"type":"array","items":ref("TreatmentStep"),"description":"what the B2BUA did with the call (PIN, name, ringing, the subscriber's choice)"}})
+rowerrs={"type":"array","items":{"type":"object","properties":{"line":{"type":"integer"},"error":{"type":"string"}}}}
+comp["ImportReport"]["properties"].update({"errors":rowerrs,"refused":{"type":"boolean","description":"a replace with bad rows: nothing changed"}})
+comp["SubscriberImportReport"]["properties"]["errors"]=rowerrs
+eff={"type":"object","properties":{"unknown":treat,"anonymous":treat,"reject_with_media":{"type":"boolean"},"has_pin":{"type":"boolean"},"voicemail":{"type":"string"},"announcement":{"type":"integer"}}}
+comp["Treatment"]={"type":"object","required":["subscriber","own","effective","permissions"],"properties":{"subscriber":name,"own":ref("Settings"),"effective":eff,"permissions":perm}}
+action={"type":"string","enum":["allow","screen","block","reject"]}
+stirpol={"type":"object","properties":{"on_c":action,"on_failed":action,"tag":{"type":"boolean"},"verified_tag":{"type":"string"},"unknown_tag":{"type":"string"}}}
+comp["Stir"]={"type":"object","required":["provider","stir"],"properties":{"provider":name,"stir":stirpol}}
+comp["StirPatch"]={**stirpol,"additionalProperties":False}
+brand={"type":"object","properties":{"name":{"type":"string","maxLength":64},"logo_url":{"type":"string"},"reason":{"type":"string"}}}
+comp["Signals"]={"type":"object","required":["name","brand","has_token"],"properties":{"name":name,"brand":brand,"has_token":{"type":"boolean"},"trunk":{"type":"string"},"onward":{"type":"string"},
+  "token":{"type":"string","description":"the new token: in the answer to POST .../token only, never again"}}}
+comp["SignalsPatch"]={"type":"object","additionalProperties":False,"properties":{"brand":{**brand,"additionalProperties":False},"trunk":{"type":"string","description":"address or prefix of the enterprise's INVITEs for SIP enrolment; empty: off"},"onward":{"type":"string"}}}
+def param(path, method, *ps): paths[path][method]["parameters"]=paths[path][method].get("parameters",[])+list(ps)
+param("/api/v1/lists/{owner}/{list}","get",Q("after","start after this number (any form), instead of a cursor"))
+report=Q("report","true: answer 200 with the report even when rows are bad (lists: the good rows of a merge are written, as `callgate import` does; a replace with bad rows writes nothing)"); maxerr=Q("max_errors","bad rows listed in the report (all are counted); default 1000","integer")
+param("/api/v1/lists/import","post",report,Q("dry_run","true: validate only"),maxerr)
+param("/api/v1/subscribers:import","post",report,maxerr)
+sig_ex={"name":"initech","brand":{"name":"Initech","reason":"Your order"},"has_token":True}
+add("GET","/api/v1/providers/{provider}/stir",op("A provider's STIR/SHAKEN policy for calls to its subscribers",[pp],resp=ok("Stir",{"provider":"acme","stir":{"on_c":"screen","on_failed":"reject","tag":True}},etag=True),tag="providers"))
+add("PATCH","/api/v1/providers/{provider}/stir",op("Change members of the STIR/SHAKEN policy, keeping the rest (platform owner); refused with 412 if the provider changed since If-Match or since read",[pp,ifmo],req=body("StirPatch",{"on_c":"screen","tag":True}),resp=ok("Stir",{"provider":"acme","stir":{"on_c":"screen","tag":True}},etag=True),codes=std+(412,),tag="providers"))
+add("GET","/api/v1/subscribers/{subscriber}/treatment",op("A subscriber's own treatment settings, the effective ones (own, else its provider's, else the platform's) and what it may change; change them with PATCH /api/v1/subscribers/{subscriber}",[sp],
+  resp=ok("Treatment",{"subscriber":"alice","own":{"anonymous":"block"},"effective":{"unknown":"screen","anonymous":"block","reject_with_media":False,"has_pin":True},"permissions":"all"},etag=True),tag="subscribers"))
+add("POST","/api/v1/lists/{owner}/{list}/remove",op("Remove numbers from a list, all or none, in one write",[op_,lp,ifmo],req=body("Numbers",{"numbers":["+13125550100","+13125550101"]}),resp=ok("ListChange",{"changed":2,"revision":54}),codes=std+(412,),tag="lists"))
+add("POST","/api/v1/subscribers/{subscriber}/numbers/remove",op("Unassign numbers, all or none, in one write",[sp],req=body("Numbers",{"numbers":["+12025550101","+12025550102"]}),resp=ok("Subscriber",sub_ex),tag="subscribers"))
+add("GET","/api/v1/lists/export",op("Export list rows as CSV (owner,list,number,note: what POST /api/v1/lists/import reads back) from one snapshot; a provider or subscriber names an owner it may read. The trailers Callgate-Rows and Callgate-Error say how many rows were written and what cut the export short",
+  [Q("owner","subscriber name or number, or provider:NAME (required but for the platform owner)"),Q("list","vip or blocked (default: both)")],
+  resp={"200":{"description":"CSV rows","content":{"text/csv":{"schema":{"type":"string"},"example":"owner,list,number,note\n+12025550100,blocked,+13125550100,sales\n"}}}},tag="lists"))
+add("GET","/api/v1/enterprises/{enterprise}/signals",op("An enterprise's spoof-protection settings: brand, whether it has an API token, SIP enrolment",[ep],resp=ok("Signals",sig_ex,etag=True),tag="enterprises"))
+add("PATCH","/api/v1/enterprises/{enterprise}/signals",op("Change the brand or SIP enrolment, keeping the rest (an empty string clears)",[ep,ifmo],req=body("SignalsPatch",{"brand":{"name":"Initech","reason":"Your order"}}),resp=ok("Signals",sig_ex),codes=std+(412,),tag="enterprises"))
+add("POST","/api/v1/enterprises/{enterprise}/token",op("Issue the enterprise's API token for POST /api/v1/keys, revoking the previous one (shown in this answer only)",[ep],resp=ok("Signals",{**sig_ex,"token":"initech.c2VjcmV0"},"201"),tag="enterprises"))
 add("GET","/api/v1/openapi.json",{"summary":"This document (no authentication)","security":[],"responses":{"200":{"description":"OK","content":{"application/json":{"schema":{"type":"object"}}}}}})
-doc={"openapi":"3.0.3","info":{"title":"callgate admin API","version":"1","description":"Management for the platform owner, service providers and subscribers. Authenticate with Authorization: Bearer cgt_... (an API token). Errors are RFC 9457 problem+json naming the field at fault. Changes to one object take If-Match with its ETag."},
+doc={"openapi":"3.0.3","info":{"title":"callgate admin API","version":"1","description":"Management for the platform owner, service providers and subscribers. Authenticate with Authorization: Bearer cgt_... (an API token). On the daemon's unix socket (api.socket, mode 0600: the CLI's way in) no token is sent: the connecting user acts as the platform owner, named cli:USER in the audit log. Errors are RFC 9457 problem+json naming the field at fault. Changes to one object take If-Match with its ETag."},
  "servers":[{"url":"/"}],"security":[{"token":[]}],"paths":paths,"components":{"schemas":comp,"securitySchemes":{"token":{"type":"http","scheme":"bearer","description":"cgt_<id>_<secret>"}}}}
 print(json.dumps(doc,indent=2))

@@ -320,7 +320,7 @@ func normaliseVoicemail(v string) (string, error) {
 	}
 	n, err := e164.Parse(v)
 	if err != nil {
-		return "", fmt.Errorf("voicemail target (want a number or sip: URI): %w", err)
+		return "", fmt.Errorf("voicemail target (want a number or sip: URI): %w: %w", ErrInvalid, err)
 	}
 	return n.String(), nil
 }
