@@ -243,18 +243,26 @@ func TestDecisionRecordWhole(t *testing.T) {
 // it, without the display tag and the reject_identity flag of the
 // provider's STIR policy. It now answers the engine's decision whole.
 func TestDecideAnswersTheWholeDecision(t *testing.T) {
-	decideFn := func(_ context.Context, c policy.Call) policy.Decision {
+	decideFn := func(_ context.Context, c *policy.Call, g Given) policy.Decision {
+		if g.Reputation != nil {
+			c.Reputation = *g.Reputation // as the signal stage does with a band given by hand
+		}
 		return policy.Decision{Action: policy.ActionAllow, Tag: "unknown", RejectIdentity: true}
 	}
 	f := newFixture(t, WithDecide(decideFn))
-	_, body, _ := f.do(t, "operator", "POST", "/api/v1/decide", map[string]any{"called": "+12025550100", "attestation": "C"})
+	_, body, _ := f.do(t, "operator", "POST", "/api/v1/decide", map[string]any{"called": "+12025550100", "attestation": "C", "reputation": "high"})
 	var v struct {
-		Decision json.RawMessage `json:"decision"`
+		Decision   json.RawMessage `json:"decision"`
+		Reputation string          `json:"reputation"`
 	}
 	json.Unmarshal(body, &v)
 	var d policy.Decision
 	if err := json.Unmarshal(v.Decision, &d); err != nil || d.Tag != "unknown" || !d.RejectIdentity {
 		t.Fatalf("decide: %s", body)
+	}
+	// The signals the stage found (here: was given) are in the answer.
+	if v.Reputation != "high" {
+		t.Errorf("decide's call lost its reputation band: %s", body)
 	}
 }
 

@@ -190,6 +190,9 @@ type decideRequest struct {
 	Presentation   policy.Presentation `json:"presentation,omitempty"`
 	Origin         policy.Origin       `json:"origin,omitempty"`
 	Attestation    policy.Attestation  `json:"attestation,omitempty"`
+	// Key and Reputation give the signal stage's answers by hand.
+	Key        *policy.KeyMatch   `json:"key,omitempty"`
+	Reputation *policy.Reputation `json:"reputation,omitempty"`
 }
 
 // decide asks the engine about a call without logging it. A provider or
@@ -227,7 +230,7 @@ func decide(c *call) (int, any, error) {
 		pc.Origin = policy.OriginSIP
 	}
 	pc.Peer = "admin API"
-	d := c.t.decide(c.r.Context(), pc)
+	d := c.t.decide(c.r.Context(), &pc, Given{Key: req.Key, Reputation: req.Reputation})
 	rec := decisionlog.NewRecord(time.Now(), &pc, &d, 0)
 	v := c.viewRecord(&rec)
 	v.Decision = d // with what a record keeps no trace of (the display tag, reject_identity)

@@ -34,7 +34,7 @@ func TestIsolation(t *testing.T) {
 	}
 	t.Cleanup(func() { dl.Close() })
 	var f *fixture
-	decideFn := func(_ context.Context, c policy.Call) policy.Decision {
+	decideFn := func(_ context.Context, c *policy.Call, _ Given) policy.Decision {
 		v, _ := f.st.Subscriber(c.Called)
 		return policy.Decision{Action: policy.ActionBlock, Subscriber: v.ID}
 	}

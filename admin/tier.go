@@ -41,8 +41,17 @@ type Config struct {
 }
 
 // Decide asks the engine about one call without recording it (the
-// daemon's engine as `callgate decide` runs it).
-type Decide func(ctx context.Context, c policy.Call) policy.Decision
+// daemon's signal stage and engine as `callgate decide` runs them),
+// filling c's signals as the stage found them (or as g gives them).
+type Decide func(ctx context.Context, c *policy.Call, g Given) policy.Decision
+
+// Given are signals a decide request gives by hand instead of the signal
+// stage finding them (nil: found as for a live call): what-if questions,
+// or a logged call reproduced.
+type Given struct {
+	Key        *policy.KeyMatch   // the call-key check's answer
+	Reputation *policy.Reputation // the caller's spam-risk band
+}
 
 // Option configures the tier.
 type Option func(*Tier)

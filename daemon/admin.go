@@ -10,10 +10,10 @@ import (
 
 // adminMux serves the admin listener: /metrics, /healthz, /readyz, the
 // cluster's state (/cluster/node, /cluster/status: cluster.go), the
-// fraud monitor's CDR feed (POST /fraud/cdrs, fraud.go) and,
-// with admin.debug, the operator commands the CLI forwards (every command
-// on the store and the decision log, cli.go), `callgate capture`
-// (capture.go) and Go's profiler.
+// fraud monitor's CDR feed (POST /fraud/cdrs, fraud.go) and, with
+// admin.debug, `callgate capture` (capture.go) and Go's profiler. The
+// CLI's operator commands go to the management API on its socket
+// (admin_tier.go), not here.
 func (d *Daemon) adminMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", d.m.Handler())
@@ -26,8 +26,6 @@ func (d *Daemon) adminMux() *http.ServeMux {
 	d.sig.mount(mux) // POST /api/v1/keys
 	d.mountFraud(mux)
 	if d.cfg.Admin.Debug {
-		mux.HandleFunc("GET /debug/cli", d.serveCLIProbe)
-		mux.HandleFunc("POST /debug/cli", d.serveCLI)
 		mux.HandleFunc("GET /debug/capture", d.serveCapture)
 		// Go's profiler, for finding where a loaded server spends its time
 		// (go tool pprof http://127.0.0.1:9464/debug/pprof/profile?seconds=20).
@@ -95,11 +93,11 @@ func (d *Daemon) serveReady(w http.ResponseWriter, r *http.Request) {
 
 // loopbackOnly answers 403 and reports false unless r comes from this
 // host: the admin listener may face a management network for /metrics,
-// and the operator endpoints read and change subscriber data.
+// and a capture shows subscribers' calls.
 func loopbackOnly(w http.ResponseWriter, r *http.Request) bool {
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil && net.ParseIP(host).IsLoopback() {
 		return true
 	}
-	http.Error(w, "operator commands are answered for clients on this host only", http.StatusForbidden)
+	http.Error(w, "debug endpoints are answered for clients on this host only", http.StatusForbidden)
 	return false
 }

@@ -8,15 +8,21 @@ import (
 	"callgate/policy"
 )
 
-// apiSpec is the management API (package admin), from the api: section.
-// It has its own listener, apart from the admin listener (admin.go): the
-// API needs a token for every request, while /metrics, /healthz and
-// /readyz stay unauthenticated for monitoring.
+// apiSpec is the management API (package admin). It always runs: on the
+// owner's unix socket next to the store (api.socket, mode 0600), the way
+// the CLI's operator commands reach a running daemon, acting as the
+// platform owner named by the kernel's word for the connecting user; and,
+// with api.enabled, on its own TCP listener too, where every request needs
+// an API token or a web session. The admin listener (admin.go) stays apart:
+// /metrics, /healthz and /readyz are unauthenticated for monitoring.
 var apiSpec = tierSpec{
 	name:    "api",
 	section: "api",
-	enabled: func(c *config.Config) bool { return c.API.Enabled },
+	enabled: func(c *config.Config) bool { return true },
 	listeners: func(c *config.Config) []listener {
+		if !c.API.Enabled {
+			return nil
+		}
 		return []listener{{"tcp", c.API.Listen, "api.listen"}}
 	},
 	build: func(c *config.Config, d *Deps) (Tier, error) {
@@ -27,10 +33,10 @@ var apiSpec = tierSpec{
 		if err != nil {
 			return nil, err
 		}
-		decide := func(ctx context.Context, call policy.Call) policy.Decision {
+		decide := func(ctx context.Context, call *policy.Call, g admin.Given) policy.Decision {
 			call.DefaultRoute = DefaultRoute(c, call.Origin)
-			d.Signals.Fill(ctx, &call, WhatIf{})
-			return eng.Decide(ctx, call)
+			d.Signals.Fill(ctx, call, WhatIf{Key: g.Key, Reputation: g.Reputation})
+			return eng.Decide(ctx, *call)
 		}
 		opts := []admin.Option{admin.WithLogger(d.Logger), admin.WithFail(d.Fail), admin.WithDecide(decide)}
 		if d.DecisionLog != nil {
@@ -39,7 +45,14 @@ var apiSpec = tierSpec{
 		if d.Fraud != nil {
 			opts = append(opts, admin.WithFraud(d.Fraud))
 		}
-		t, err := admin.New(admin.Config{Listen: c.API.Listen, TLSCert: c.API.TLSCert, TLSKey: c.API.TLSKey}, d.Store, opts...)
+		if d.ServesStore != nil {
+			opts = append(opts, admin.WithStoreCheck(d.ServesStore))
+		}
+		cfg := admin.Config{Socket: c.SocketPath(), TLSCert: c.API.TLSCert, TLSKey: c.API.TLSKey}
+		if c.API.Enabled {
+			cfg.Listen = c.API.Listen
+		}
+		t, err := admin.New(cfg, d.Store, opts...)
 		if err != nil {
 			return nil, err
 		}

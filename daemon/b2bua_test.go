@@ -87,7 +87,7 @@ func TestB2BUATierRuns(t *testing.T) {
 			t.Errorf("%s not ready: %v", tr.Name(), err)
 		}
 	}
-	if !slices.Equal(names, []string{"sip", "scp", "b2bua"}) {
+	if !slices.Equal(names, []string{"sip", "scp", "b2bua", "api"}) {
 		t.Errorf("tiers %v", names)
 	}
 	if code, body := get(t, "http://"+d.AdminAddr()+"/metrics"); code != 200 || !strings.Contains(body, "callgate_b2bua_sessions 0") {

@@ -25,9 +25,6 @@ type Options struct {
 	// Logger is the process log; nil logs to standard error as the log:
 	// section says.
 	Logger *slog.Logger
-	// Operator runs the CLI's operator commands forwarded to the daemon
-	// (POST /debug/cli); nil answers them 404.
-	Operator Operator
 	// Stopping, when set, is called once as shutdown begins (the CLI makes
 	// a second signal exit at once from then on).
 	Stopping func()
@@ -109,8 +106,8 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	// Operator commands name the store by path; the daemon answers only for
-	// the file it holds (the path may since point at a new file).
+	// The CLI names the store by path on the API's socket; the daemon
+	// answers only for the file it holds (storeident.go).
 	if d.stFile, err = os.Stat(storePath); err != nil {
 		return fmt.Errorf("store %s: %w", storePath, err)
 	}
@@ -180,7 +177,8 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	deps := &Deps{
 		View: d.st, Decider: d.decider, Guard: d.guard, Registerer: d.m.Registry(),
 		DecisionLog: d.dlog, Logger: d.log, Fail: d.fail, Keys: d.sig.keys, Signals: d.sig, Store: d.st,
-		Fraud: d.Fraud(),
+		Fraud:       d.Fraud(),
+		ServesStore: d.servesStore,
 	}
 	for _, spec := range tierList {
 		if !spec.enabled(cfg) {

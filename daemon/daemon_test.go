@@ -113,8 +113,8 @@ func TestRealTiers(t *testing.T) {
 			t.Errorf("%s not ready: %v", tr.Name(), err)
 		}
 	}
-	if !slices.Equal(names, []string{"sip", "scp", "b2bua"}) {
-		t.Errorf("tiers %v, want the three on by default", names)
+	if !slices.Equal(names, []string{"sip", "scp", "b2bua", "api"}) {
+		t.Errorf("tiers %v, want the three call tiers on by default and the API (its socket, the CLI's way in)", names)
 	}
 	if code, body := get(t, "http://"+d.AdminAddr()+"/metrics"); code != 200 ||
 		!strings.Contains(body, `callgate_sip_responses_total{kind="redirect"} 0`) ||

@@ -20,7 +20,7 @@ func (d *Daemon) summary(storePath string) {
 	} else {
 		attrs = append(attrs, "decision_log", "off")
 	}
-	attrs = append(attrs, "gomaxprocs", runtime.GOMAXPROCS(0))
+	attrs = append(attrs, "cli_socket", d.cfg.SocketPath(), "gomaxprocs", runtime.GOMAXPROCS(0))
 	if a := d.AdminAddr(); a != "" {
 		attrs = append(attrs, "metrics", "http://"+a+"/metrics", "health", "http://"+a+"/healthz", "ready", "http://"+a+"/readyz")
 	}

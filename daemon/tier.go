@@ -3,7 +3,9 @@
 // log, and takes them down again in order.
 //
 // A tier is a protocol front end (the AIN SCP, the SIP redirect server, the
-// B2BUA, the management API: admin_tier.go, on its own api: listener). Every tier is built the same way:
+// B2BUA, the management API: admin_tier.go, always on the owner's unix
+// socket, the CLI's way in, and with api.enabled on its own TCP listener).
+// Every tier is built the same way:
 //
 //  1. daemon/<tier>.go holds one tierSpec (tiers.go): whether the tier is
 //     enabled, the sockets it would open, and the function that maps the
@@ -36,9 +38,10 @@
 // tier's Ready and the other health sources), the cluster's state for
 // `callgate cluster status` (/cluster/node, /cluster/status: etcd's
 // members and every node of cluster.peers; cluster.go) and, with
-// admin.debug, the
-// operator commands the CLI forwards (cli.go), `callgate capture`
-// (capture.go) and Go's profiler.
+// admin.debug, `callgate capture` (capture.go) and Go's profiler. The
+// CLI's operator commands reach a running daemon through the management
+// API on its socket, which answers only for the store the daemon holds
+// (storeident.go).
 package daemon
 
 import (

@@ -49,6 +49,10 @@ type Deps struct {
 	// Fraud is the toll-fraud monitor, for the management API's
 	// /api/v1/fraud operations (nil when fraud.enabled is off).
 	Fraud *fraud.Monitor
+	// ServesStore checks that a path names the store file the daemon
+	// holds: the management API's socket answers the CLI only for its own
+	// store (storeident.go; nil in `config check`).
+	ServesStore func(path string) error
 }
 
 // tierSpec is one entry of the tier list: a tier the daemon can run and

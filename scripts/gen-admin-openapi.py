@@ -233,6 +233,8 @@ comp["Signals"]={"type":"object","required":["name","brand","has_token"],"proper
   "token":{"type":"string","description":"the new token: in the answer to POST .../token only, never again"}}}
 comp["SignalsPatch"]={"type":"object","additionalProperties":False,"properties":{"brand":{**brand,"additionalProperties":False},"trunk":{"type":"string","description":"address or prefix of the enterprise's INVITEs for SIP enrolment; empty: off"},"onward":{"type":"string"}}}
 def param(path, method, *ps): paths[path][method]["parameters"]=paths[path][method].get("parameters",[])+list(ps)
+comp["DecideRequest"]["properties"].update({"key":{"type":"string","enum":["not-checked","matched","missing"],"description":"the call-key check's answer, given by hand (what-if)"},
+  "reputation":{"type":"string","enum":["unknown","exempt","low","medium","high"],"description":"the caller's spam-risk band, given by hand (what-if)"}})
 param("/api/v1/lists/{owner}/{list}","get",Q("after","start after this number (any form), instead of a cursor"))
 report=Q("report","true: answer 200 with the report even when rows are bad (lists: the good rows of a merge are written, as `callgate import` does; a replace with bad rows writes nothing)"); maxerr=Q("max_errors","bad rows listed in the report (all are counted); default 1000","integer")
 param("/api/v1/lists/import","post",report,Q("dry_run","true: validate only"),maxerr)

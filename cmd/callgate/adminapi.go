@@ -30,8 +30,8 @@ func (e *env) adminBootstrapCmd() *cobra.Command {
   curl -H "Authorization: Bearer cgt_..." http://127.0.0.1:8480/api/v1/providers`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withStore(false, func(st *store.Store) error {
-				toks, err := st.APITokens(store.Operator)
+			return e.withBackend(false, func(b backend) error {
+				toks, err := b.APITokens()
 				if err != nil {
 					return err
 				}
@@ -42,7 +42,7 @@ func (e *env) adminBootstrapCmd() *cobra.Command {
 							"(POST /api/v1/tokens) or pass --another", t.ID, t.Expires.Format(time.RFC3339))
 					}
 				}
-				rec, secret, err := st.CreateAPIToken(e.op(), store.Operator, label, ttl)
+				rec, secret, err := b.CreateAPIToken(store.Operator, label, ttl)
 				if err != nil {
 					return err
 				}

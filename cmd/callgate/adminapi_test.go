@@ -97,15 +97,15 @@ scp: {enabled: false}
 		t.Fatalf("decide after blocking: %d %s", code, body)
 	}
 	// Both paths leave audit records: the API's change names the token,
-	// a CLI change forwarded to the daemon names the user and cli; the
-	// CLI's search runs in the daemon too.
+	// a CLI change through the daemon's socket names the user (cli:USER) and cli; the
+	// CLI's search goes through the daemon too.
 	c.ok("list", "remove", "--owner", demo.Alice, "--list", "blocked", caller, "--config", r.cliCfg)
 	var recs []store.AuditRecord
 	jsonOf(t, c.ok("audit", "search", "--object", "list/subscriber/"+demo.Alice+"/blocked", "--since", "1h", "--json", "--config", r.cliCfg), &recs)
 	if len(recs) < 2 { // the demo's own setup is older
 		t.Fatalf("audit records: %+v", recs)
 	}
-	if recs[0].Via != "cli" || recs[0].Op != "list.remove" || !strings.HasPrefix(recs[0].Principal, "user ") ||
+	if recs[0].Via != "cli" || recs[0].Op != "list.remove" || !strings.HasPrefix(recs[0].Principal, "cli:") ||
 		!strings.Contains(string(recs[0].Before), `"count"`) || !strings.Contains(string(recs[0].After), caller) {
 		t.Errorf("the CLI's record: %+v %s %s", recs[0], recs[0].Before, recs[0].After)
 	}

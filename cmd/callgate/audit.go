@@ -22,7 +22,7 @@ the role, the path (api, web, cli, ivr), when, the operation and object, and the
 before and after. --actor matches the principal or the role's tenant, --object the object
 (subscriber/alice, list/subscriber/alice/blocked, provider/acme). --since and --until take
 a duration back from now (90m, 2h, 7d) or a time. While 'callgate serve' holds the store,
-the daemon is asked instead.`,
+the daemon is asked instead (GET /api/v1/audit on its socket).`,
 		Example: `  callgate audit search --since 24h --object subscriber/alice
   callgate audit search --actor "token 3fa2" --json`,
 		Args: exactArgs(0, "no arguments"),
@@ -48,8 +48,8 @@ the daemon is asked instead.`,
 		if limit <= 0 || limit > 10000 {
 			return usagef("--limit %d: want 1 to 10000", limit)
 		}
-		return e.withStore(true, func(st *store.Store) error {
-			recs, err := st.SearchAudit(e.op(), q)
+		return e.withBackend(true, func(b backend) error {
+			recs, err := b.SearchAudit(q)
 			if err != nil {
 				return err
 			}

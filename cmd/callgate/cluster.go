@@ -186,10 +186,7 @@ func sizeText(n int64) string {
 // step with etcd; changed (or created) by an operator command it would
 // hold changes no other node ever sees.
 func etcdOfflineError(cfg *config.Config, seeding bool) error {
-	where := "no admin listener is configured (admin.listen)"
-	if cfg.Admin.Listen != "" {
-		where = "none answers at " + cfg.Admin.Listen + " (admin.listen)"
-	}
+	where := "none answers at " + cfg.SocketPath() + " (its socket, api.socket)"
 	if seeding {
 		return fmt.Errorf("store.backend is etcd: callgate demo seeds a bbolt store only; provision a platform on etcd through a running node (callgate serve --config FILE, then provider create, subscriber create, import ... with the same --config)")
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -142,15 +141,7 @@ func decideOnce(ctx context.Context, st *store.Store, cfg *config.Config, sig *d
 	if c.ReputationLookup != (policy.ReputationLookup{}) {
 		res.Call.Lookup = &c.ReputationLookup
 	}
-	if w.Key != nil {
-		res.Given = append(res.Given, "key")
-	}
-	if w.Reputation != nil {
-		res.Given = append(res.Given, "reputation")
-	}
-	if c.Attestation != policy.AttestationNone {
-		res.Given = append(res.Given, "attestation")
-	}
+	res.Given = givenSignals(c, w)
 	res.Decision = d
 	if d.Subscriber != 0 {
 		if s, ok := st.SubscriberByID(d.Subscriber); ok {
@@ -158,6 +149,21 @@ func decideOnce(ctx context.Context, st *store.Store, cfg *config.Config, sig *d
 		}
 	}
 	return res, nil
+}
+
+// givenSignals lists the signals of c given by hand.
+func givenSignals(c policy.Call, w daemon.WhatIf) []string {
+	var given []string
+	if w.Key != nil {
+		given = append(given, "key")
+	}
+	if w.Reputation != nil {
+		given = append(given, "reputation")
+	}
+	if c.Attestation != policy.AttestationNone {
+		given = append(given, "attestation")
+	}
+	return given
 }
 
 func writeDecideText(w io.Writer, r *decideResult) {
@@ -239,8 +245,8 @@ func (e *env) decideCmd() *cobra.Command {
 		Short: "Run the decision engine once on the store and print the decision with its trace",
 		Long: `Asks the decision engine what it would do with one call, without placing it, and prints
 the decision and every rule consulted, from the signal stage and the engine serve runs.
-Nothing is logged. While 'callgate serve' runs, the daemon is asked instead (over its admin
-listener), with its call keys and its reputation cache.
+Nothing is logged. While 'callgate serve' runs, the daemon is asked instead (POST
+/api/v1/decide on its socket), with its call keys and its reputation cache.
 
 The signal stage runs as it does for a live call: an enrolled caller's call key is checked
 (keys.enabled; a single-use key is not used up by asking) and a caller to a subscriber is
@@ -275,25 +281,10 @@ are in its record ('callgate log search'), give them by hand: --key, --reputatio
 		if err != nil {
 			return usageError{Err: err}
 		}
-		cfg, err := e.loadConfig()
-		if err != nil {
-			return err
-		}
-		return e.withStore(true, func(st *store.Store) error {
-			sig, err := e.decideSignals(&cfg, st, w)
+		return e.withBackend(true, func(b backend) error {
+			res, err := b.Decide(cmd.Context(), call, w)
 			if err != nil {
 				return err
-			}
-			if e.shared == nil {
-				defer sig.Close()
-			}
-			res, err := decideOnce(cmd.Context(), st, &cfg, sig, call, w)
-			if err != nil {
-				return err
-			}
-			res.Source = "store"
-			if e.shared != nil {
-				res.Source = "daemon"
 			}
 			return e.emit(&res, func(w io.Writer) { writeDecideText(w, &res) })
 		})
@@ -301,13 +292,10 @@ are in its record ('callgate log search'), give them by hand: --key, --reputatio
 	return c
 }
 
-// decideSignals is the signal stage decide asks: the daemon's own when
-// it runs the command, else the configured signals opened read-only
-// (none needed when every signal is given by hand).
-func (e *env) decideSignals(cfg *config.Config, st *store.Store, w daemon.WhatIf) (*daemon.Signals, error) {
-	if e.shared != nil {
-		return e.shared.Signals, nil
-	}
+// decideSignals is the signal stage decide asks on the store file: the
+// configured signals opened read-only (none needed when every signal is
+// given by hand). Through the daemon its own stage answers.
+func decideSignals(cfg *config.Config, st *store.Store, w daemon.WhatIf) (*daemon.Signals, error) {
 	if w.Key != nil && w.Reputation != nil {
 		return nil, nil
 	}
@@ -388,21 +376,8 @@ While 'callgate serve' holds the log file, the daemon is asked instead.`,
 			return usagef("--limit must be positive")
 		}
 		q.Limit = limit
-		cfg, err := e.loadConfig()
+		recs, steps, err := e.searchLog(q) // backend.go
 		if err != nil {
-			return err
-		}
-		if e.canForward() {
-			if ok, _ := e.daemonHolds(&cfg); ok {
-				return e.forward(&cfg, nil)
-			}
-		}
-		recs, steps, err := e.searchLog(&cfg, q)
-		if err != nil {
-			// A log that exists but cannot be opened is held by the daemon.
-			if _, serr := os.Stat(cfg.DecisionLogPath()); serr == nil && e.canForward() {
-				return e.forward(&cfg, err)
-			}
 			return err
 		}
 		if e.jsonOut {
@@ -415,45 +390,4 @@ While 'callgate serve' holds the log file, the daemon is asked instead.`,
 		return decisionlog.WriteTextSteps(e.stdout, recs, steps)
 	}
 	return group("log", "The decision log: search", search)
-}
-
-// searchLog opens the decision log read-only and searches it (in the
-// daemon: flushes and searches the open log). It returns each record's
-// treatment steps too (the B2BUA's, see decisionlog.AddSteps).
-func (e *env) searchLog(cfg *config.Config, q decisionlog.Query) ([]decisionlog.Record, [][]decisionlog.Step, error) {
-	l := e.sharedLog()
-	if e.shared != nil {
-		if l == nil {
-			return nil, nil, errors.New("the decision log is disabled in the daemon's configuration (decision_log.enabled: false)")
-		}
-		// Make the decisions of the last flush interval visible too.
-		if err := l.Flush(); err != nil {
-			return nil, nil, err
-		}
-	} else {
-		path := cfg.DecisionLogPath()
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			return nil, nil, fmt.Errorf("no decision log at %s yet: it is created by 'callgate serve'", path)
-		}
-		var err error
-		if l, err = decisionlog.OpenReadOnly(path); err != nil {
-			return nil, nil, err
-		}
-		defer l.Close()
-	}
-	recs, err := l.Search(q)
-	if err != nil {
-		return nil, nil, err
-	}
-	steps, err := l.StepsOf(recs)
-	return recs, steps, err
-}
-
-// sharedLog is the daemon's open decision log, nil outside the daemon or
-// when the log is off.
-func (e *env) sharedLog() *decisionlog.Log {
-	if e.shared == nil {
-		return nil
-	}
-	return e.shared.DecisionLog
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"callgate/keys"
 	"callgate/store"
 )
 
@@ -56,17 +55,13 @@ sends it as "Authorization: Bearer TOKEN" with POST /api/v1/keys on the admin li
   curl -H "Authorization: Bearer $TOKEN" -d '{"calling":"+15125550100","called":"+13035550100"}' http://127.0.0.1:9464/api/v1/keys`,
 		Args: exactArgs(1, "an enterprise name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withStore(false, func(st *store.Store) error {
-				tok, hash, err := keys.IssueToken(args[0])
+			return e.withBackend(false, func(b backend) error {
+				j, err := b.IssueEnterpriseToken(args[0])
 				if err != nil {
 					return err
 				}
-				en, err := st.UpdateEnterpriseSignals(e.op(), args[0], func(g *store.EnterpriseSignals) error { g.TokenHash = hash; return nil })
-				if err != nil {
-					return err
-				}
-				return e.emit(signalsJSON(en, tok), func(w io.Writer) {
-					fmt.Fprintf(w, "API token of %s (shown once; the previous one no longer works):\n%s\n", en.Name, tok)
+				return e.emit(j, func(w io.Writer) {
+					fmt.Fprintf(w, "API token of %s (shown once; the previous one no longer works):\n%s\n", j.Name, j.Token)
 				})
 			})
 		},
@@ -88,30 +83,28 @@ An empty value clears it. Without flags it shows the enterprise's spoof-protecti
 	brand.Flags().StringVar(&reason, "reason", "", "call reason")
 	brand.RunE = func(cmd *cobra.Command, args []string) error {
 		fl := cmd.Flags()
-		change := fl.Changed("name") || fl.Changed("logo") || fl.Changed("reason")
-		return e.withStore(!change, func(st *store.Store) error {
-			var en store.Enterprise
+		var bp brandPatch
+		if fl.Changed("name") {
+			bp.Name = &name
+		}
+		if fl.Changed("logo") {
+			bp.LogoURL = &logo
+		}
+		if fl.Changed("reason") {
+			bp.Reason = &reason
+		}
+		change := bp != brandPatch{}
+		return e.withBackend(!change, func(b backend) error {
+			var j enterpriseSignalsJSON
 			var err error
 			if change {
-				en, err = st.UpdateEnterpriseSignals(e.op(), args[0], func(g *store.EnterpriseSignals) error {
-					if fl.Changed("name") {
-						g.Brand.Name = name
-					}
-					if fl.Changed("logo") {
-						g.Brand.LogoURL = logo
-					}
-					if fl.Changed("reason") {
-						g.Brand.Reason = reason
-					}
-					return nil
-				})
+				j, err = b.PatchEnterpriseSignals(args[0], signalsPatch{Brand: &bp})
 			} else {
-				en, err = st.GetEnterprise(e.op(), args[0])
+				j, err = b.EnterpriseSignals(args[0])
 			}
 			if err != nil {
 				return err
 			}
-			j := signalsJSON(en, "")
 			return e.emit(j, func(w io.Writer) { e.printSignals(w, j) })
 		})
 	}
@@ -134,15 +127,11 @@ and is answered 302 to the onward route ({called} and {calling} filled in).`,
 		if off == (trunk != "" || onward != "") {
 			return usagef("give --trunk and --onward, or --off")
 		}
-		return e.withStore(false, func(st *store.Store) error {
-			en, err := st.UpdateEnterpriseSignals(e.op(), args[0], func(g *store.EnterpriseSignals) error {
-				g.Trunk, g.Onward = trunk, onward
-				return nil
-			})
+		return e.withBackend(false, func(b backend) error {
+			j, err := b.PatchEnterpriseSignals(args[0], signalsPatch{Trunk: &trunk, Onward: &onward})
 			if err != nil {
 				return err
 			}
-			j := signalsJSON(en, "")
 			return e.emit(j, func(w io.Writer) { e.printSignals(w, j) })
 		})
 	}

@@ -12,45 +12,19 @@ import (
 	"github.com/spf13/cobra"
 
 	"callgate/fraud"
-	"callgate/store"
 )
 
 // callgate fraud: the toll-fraud monitor's operator commands (flags and
-// output; the monitor is package fraud). In a serving daemon they run on
-// its monitor (daemon.Files.Fraud); without one, on the store file, where
-// the monitor keeps its state.
+// output; the monitor is package fraud). While a daemon runs they go to
+// its monitor through the management API (/api/v1/fraud); without one, to
+// a monitor over the store file, where it keeps its state
+// (backend_fraud.go).
 
 func (e *env) fraudCmd() *cobra.Command {
 	rates := group("rates", "The rate table: import a CSV as a new version, list the versions",
 		e.fraudRatesImportCmd(), e.fraudRatesVersionsCmd())
 	return group("fraud", "Toll-fraud monitor: groups' spend against their thresholds, lockdowns, unlock, rate table",
 		e.fraudStatusCmd(), e.fraudHistoryCmd(), e.fraudUnlockCmd(), rates)
-}
-
-// withFraud runs fn on the fraud monitor: the daemon's, or one over the
-// store file (forwarded to a running daemon as every store command is).
-func (e *env) withFraud(readOnly bool, fn func(*fraud.Monitor) error) error {
-	return e.withStore(readOnly, func(st *store.Store) error {
-		if e.shared != nil {
-			if e.shared.Fraud == nil {
-				return errors.New("the daemon runs no fraud monitor (fraud.enabled is off in its configuration)")
-			}
-			return fn(e.shared.Fraud)
-		}
-		cfg, err := e.loadConfig()
-		if err != nil {
-			return err
-		}
-		mc, err := cfg.Fraud.MonitorConfig()
-		if err != nil {
-			return err
-		}
-		m, err := fraud.New(mc, st, fraud.StoreState(st))
-		if err != nil {
-			return err
-		}
-		return fn(m)
-	})
 }
 
 func (e *env) fraudStatusCmd() *cobra.Command {
@@ -67,36 +41,28 @@ progress as valued at the last recompute; thresholds are today's (doubled after 
   callgate fraud status --top 0 --json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withFraud(true, func(m *fraud.Monitor) error {
+			return e.withFraud(true, func(f fraudBackend) error {
 				if len(args) == 1 {
-					id, err := m.ResolveGroup(args[0])
+					s, err := f.GroupStatus(args[0])
 					if err != nil {
 						return err
 					}
-					s := m.GroupStatus(id)
 					return e.emit(s, func(w io.Writer) { writeGroupStatus(w, &s) })
 				}
-				all := m.Status()
-				shown := all
-				if top > 0 && len(shown) > top {
-					shown = shown[:top]
+				out, err := f.Status(top)
+				if err != nil {
+					return err
 				}
-				t := m.Rates()
-				out := struct {
-					RatesVersion uint32              `json:"rates_version"`
-					RatesRows    int                 `json:"rates_rows"`
-					Groups       int                 `json:"groups"`
-					Locked       int                 `json:"locked"`
-					Status       []fraud.GroupStatus `json:"status"`
-				}{Groups: len(all), Locked: len(m.Locks()), Status: shown}
-				if t != nil {
-					out.RatesVersion, out.RatesRows = t.Version, t.Len()
+				shown := out.Status
+				if shown == nil {
+					shown = []fraud.GroupStatus{}
+					out.Status = shown
 				}
 				return e.emit(out, func(w io.Writer) {
-					if t == nil {
+					if out.RatesVersion == 0 {
 						fmt.Fprintln(w, "Rate table: none imported (every call is priced at fraud.unrated_price_per_minute; callgate fraud rates import FILE).")
 					} else {
-						fmt.Fprintf(w, "Rate table version %d (%d rows). %d group(s) with spend or a lock, %d locked.\n", t.Version, t.Len(), len(all), out.Locked)
+						fmt.Fprintf(w, "Rate table version %d (%d rows). %d group(s) with spend or a lock, %d locked.\n", out.RatesVersion, out.RatesRows, out.Groups, out.Locked)
 					}
 					if len(shown) == 0 {
 						return
@@ -107,8 +73,8 @@ progress as valued at the last recompute; thresholds are today's (doubled after 
 							s.Baseline.String(), "x" + strconv.FormatInt(s.Factor, 10), stateWord(&s)})
 					}
 					table(w, "GROUP\tDAY\tSPEND\tALERT\tLOCKDOWN\tBASELINE\tFACTOR\tSTATE", rows)
-					if len(all) > len(shown) {
-						fmt.Fprintf(w, "... and %d more (--top 0 for all)\n", len(all)-len(shown))
+					if out.Groups > len(shown) {
+						fmt.Fprintf(w, "... and %d more (--top 0 for all)\n", out.Groups-len(shown))
 					}
 				})
 			})
@@ -154,12 +120,8 @@ func (e *env) fraudHistoryCmd() *cobra.Command {
   callgate fraud history enterprise:initech --events 0 --json`,
 		Args: exactArgs(1, "a group (subscriber:NAME, enterprise:NAME, a name or a line's number)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withFraud(true, func(m *fraud.Monitor) error {
-				id, err := m.ResolveGroup(args[0])
-				if err != nil {
-					return err
-				}
-				h, err := m.History(id, events)
+			return e.withFraud(true, func(f fraudBackend) error {
+				h, err := f.History(args[0], events)
 				if err != nil {
 					return err
 				}
@@ -203,12 +165,8 @@ unlock. The day's doubled thresholds stay until the group's local midnight.`,
 			if strings.TrimSpace(reason) == "" {
 				return usagef("fraud unlock needs --reason \"...\": what was checked and why normal service is safe again")
 			}
-			return e.withFraud(false, func(m *fraud.Monitor) error {
-				id, err := m.ResolveGroup(args[0])
-				if err != nil {
-					return err
-				}
-				ev, err := m.Unlock(id, e.op(), reason)
+			return e.withFraud(false, func(f fraudBackend) error {
+				ev, err := f.Unlock(args[0], reason)
 				if err != nil {
 					return err
 				}
@@ -238,27 +196,16 @@ is imported; a good file becomes the next version, in force for calls that start
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var in io.Reader = e.stdin
 			name := "standard input"
-			var size int64
 			if args[0] != "-" {
 				f, err := os.Open(args[0])
 				if err != nil {
 					return err
 				}
 				defer f.Close()
-				if fi, err := f.Stat(); err == nil {
-					size = fi.Size()
-				}
 				in, name = f, args[0]
 			}
-			if e.fwdInputName != "" {
-				name = e.fwdInputName
-			}
-			e.fwdIn = &fwdInput{r: in, size: size, bar: true}
-			if args[0] != "-" {
-				e.fwdIn.arg = args[0]
-			}
-			return e.withFraud(dry, func(m *fraud.Monitor) error {
-				meta, err := m.ImportRates(in, name, e.op(), dry)
+			return e.withFraud(dry, func(f fraudBackend) error {
+				meta, err := f.ImportRates(in, name, dry)
 				var re *fraud.RatesError
 				if errors.As(err, &re) {
 					fmt.Fprintf(e.stderr, "%d bad row(s) in %s; nothing was imported (fix them and import the file again):\n", len(re.Rows), name)
@@ -290,8 +237,8 @@ func (e *env) fraudRatesVersionsCmd() *cobra.Command {
 		Short: "List the rate table versions imported",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withFraud(true, func(m *fraud.Monitor) error {
-				vs, err := m.RateVersions()
+			return e.withFraud(true, func(f fraudBackend) error {
+				vs, err := f.RateVersions()
 				if err != nil {
 					return err
 				}

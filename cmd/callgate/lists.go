@@ -58,12 +58,12 @@ list keeps its place and gets the new note.`,
 		if err != nil {
 			return err
 		}
-		return e.withStore(false, func(st *store.Store) error {
-			n, err := st.AddToList(e.op(), owner, l, args, note)
+		return e.withBackend(false, func(b backend) error {
+			n, err := b.AddToList(owner, l, args, note)
 			if err != nil {
 				return err
 			}
-			page, err := st.ListEntries(e.op(), owner, l, 0, 1)
+			page, err := b.ListEntries(owner, l, 0, 1)
 			if err != nil {
 				return err
 			}
@@ -90,8 +90,8 @@ list keeps its place and gets the new note.`,
 		if err != nil {
 			return err
 		}
-		return e.withStore(false, func(st *store.Store) error {
-			n, err := st.RemoveFromList(e.op(), owner, l, args)
+		return e.withBackend(false, func(b backend) error {
+			n, err := b.RemoveFromList(owner, l, args)
 			if err != nil {
 				return err
 			}
@@ -140,10 +140,10 @@ list keeps its place and gets the new note.`,
 			Entries []store.Entry `json:"entries"`
 			Next    e164.Number   `json:"next,omitempty"`
 		}
-		return e.withStore(true, func(st *store.Store) error {
+		return e.withBackend(true, func(b backend) error {
 			var out []listOut
 			for _, li := range lists {
-				page, err := st.ListEntries(e.op(), owner, li, from, limit)
+				page, err := b.ListEntries(owner, li, from, limit)
 				if err != nil {
 					return err
 				}
@@ -190,7 +190,6 @@ process list: prefer the prompt.`,
 		Args:    exactArgs(1, "a subscriber name or number"),
 	}
 	set.Flags().StringVar(&pin, "pin", "", "the PIN (default: prompt without echo, or read standard input)")
-	markSecret(set, "pin") // never in the daemon's log of operator changes
 	set.RunE = func(cmd *cobra.Command, args []string) error {
 		if !cmd.Flags().Changed("pin") {
 			var err error
@@ -198,13 +197,8 @@ process list: prefer the prompt.`,
 				return err
 			}
 		}
-		if !cmd.Flags().Changed("pin") {
-			// Forwarded to a running daemon, the PIN travels as standard
-			// input, never on its command line.
-			e.fwdIn = &fwdInput{r: strings.NewReader(pin + "\n")}
-		}
-		return e.withStore(false, func(st *store.Store) error {
-			if err := st.SetPIN(e.op(), args[0], pin); err != nil {
+		return e.withBackend(false, func(b backend) error {
+			if err := b.SetPIN(args[0], pin); err != nil {
 				return err
 			}
 			return e.emit(map[string]any{"subscriber": args[0], "has_pin": true}, func(w io.Writer) {
@@ -217,8 +211,8 @@ process list: prefer the prompt.`,
 		Short: "Remove a subscriber's override PIN",
 		Args:  exactArgs(1, "a subscriber name or number"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withStore(false, func(st *store.Store) error {
-				if err := st.ClearPIN(e.op(), args[0]); err != nil {
+			return e.withBackend(false, func(b backend) error {
+				if err := b.ClearPIN(args[0]); err != nil {
 					return err
 				}
 				return e.emit(map[string]any{"subscriber": args[0], "has_pin": false}, func(w io.Writer) {
@@ -300,8 +294,8 @@ subscriber, but a locked setting does not take effect until it is unlocked
 		if !any {
 			return usagef("nothing to set: give at least one of --unknown, --anonymous, --reject-with-media, --voicemail, --announcement")
 		}
-		return e.withStore(false, func(st *store.Store) error {
-			s, err := st.SetTreatments(e.op(), args[0], u)
+		return e.withBackend(false, func(b backend) error {
+			s, err := b.PatchSubscriber(args[0], subscriberPatch{Settings: &u})
 			if err != nil {
 				return err
 			}
@@ -311,7 +305,7 @@ subscriber, but a locked setting does not take effect until it is unlocked
 				fmt.Fprintf(e.stderr, "note: %s may not change %s (permissions %s): saved, but the provider's defaults apply until 'callgate subscriber permissions %s ...' allows them\n",
 					s.Name, locked, s.Permissions, s.Name)
 			}
-			return e.printTreatment(st, s)
+			return e.printTreatment(b, s.Name)
 		})
 	}
 	show := &cobra.Command{
@@ -319,35 +313,25 @@ subscriber, but a locked setting does not take effect until it is unlocked
 		Short: "Show a subscriber's effective treatments",
 		Args:  exactArgs(1, "a subscriber name or number"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withStore(true, func(st *store.Store) error {
-				s, err := st.GetSubscriber(e.op(), args[0])
-				if err != nil {
-					return err
-				}
-				return e.printTreatment(st, s)
+			return e.withBackend(true, func(b backend) error {
+				return e.printTreatment(b, args[0])
 			})
 		},
 	}
 	return group("treatment", "Subscriber treatments: set, show", set, show)
 }
 
-func (e *env) printTreatment(st *store.Store, s store.Subscriber) error {
-	eff, err := st.EffectiveSettings(e.op(), s.Name)
+func (e *env) printTreatment(b backend, ref string) error {
+	t, err := b.Treatment(ref)
 	if err != nil {
 		return err
 	}
-	type out struct {
-		Subscriber  string           `json:"subscriber"`
-		Own         store.Settings   `json:"own"`
-		Effective   effectiveJSON    `json:"effective"`
-		Permissions store.Permission `json:"permissions"`
-	}
-	return e.emit(out{s.Name, s.Settings, newEffective(eff), s.Permissions}, func(w io.Writer) {
-		fmt.Fprintf(w, "subscriber %s (may change: %s)\n", s.Name, s.Permissions)
+	return e.emit(t, func(w io.Writer) {
+		fmt.Fprintf(w, "subscriber %s (may change: %s)\n", t.Subscriber, t.Permissions)
 		fmt.Fprintln(w, "  effective:")
-		writeEffective(w, "    ", eff)
+		writeEffective(w, "    ", t.Effective)
 		fmt.Fprintln(w, "  own settings:")
-		writeSettings(w, "    ", s.Settings)
+		writeSettings(w, "    ", t.Own)
 	})
 }
 
@@ -379,17 +363,20 @@ redirects them to the SIP URI (the B2BUA). Set at least one.`,
 		if rn == "" && uri == "" {
 			return usagef("give --routing-number, --sip-uri or both")
 		}
-		return e.withStore(false, func(st *store.Store) error {
-			r, err := st.SetRoute(e.op(), store.RouteSpec{Name: args[0], RoutingNumber: rn, SIPURI: uri})
+		return e.withBackend(false, func(b backend) error {
+			r, err := b.SetRoute(store.RouteSpec{Name: args[0], RoutingNumber: rn, SIPURI: uri})
 			if err != nil {
 				return err
 			}
 			if makeDefault {
-				if err := st.SetDefaultRoute(e.op(), r.Name); err != nil {
+				if err := b.SetDefaultRoute(r.Name); err != nil {
 					return err
 				}
 			}
-			_, def := st.Routes()
+			_, def, err := b.Routes()
+			if err != nil {
+				return err
+			}
 			return e.emit(routeJSON{r.Name, r.RoutingNumber, r.SIPURI, def == r.Name}, func(w io.Writer) {
 				fmt.Fprintf(w, "Route %s: routing number %s, SIP URI %s", r.Name, orDash(r.RoutingNumber.String()), orDash(r.SIPURI))
 				if def == r.Name {
@@ -404,8 +391,11 @@ redirects them to the SIP URI (the B2BUA). Set at least one.`,
 		Short: "List egress routes",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withStore(true, func(st *store.Store) error {
-				rs, def := st.Routes()
+			return e.withBackend(true, func(b backend) error {
+				rs, def, err := b.Routes()
+				if err != nil {
+					return err
+				}
 				out := make([]routeJSON, 0, len(rs))
 				for _, r := range rs {
 					out = append(out, routeJSON{r.Name, r.RoutingNumber, r.SIPURI, r.Name == def})
@@ -428,7 +418,7 @@ redirects them to the SIP URI (the B2BUA). Set at least one.`,
 			})
 		},
 	}
-	del := e.deleteCmd("route", "Delete an egress route (refused while it is the default or a provider uses it)", "a route name", (*store.Store).DeleteRoute)
+	del := e.deleteCmd("route", "Delete an egress route (refused while it is the default or a provider uses it)", "a route name", backend.DeleteRoute)
 	def := &cobra.Command{
 		Use:     "default NAME|--none",
 		Short:   "Make a route the platform default (used by providers without their own)",
@@ -446,8 +436,8 @@ redirects them to the SIP URI (the B2BUA). Set at least one.`,
 		default:
 			return usagef("give a route name or --none")
 		}
-		return e.withStore(false, func(st *store.Store) error {
-			if err := st.SetDefaultRoute(e.op(), name); err != nil {
+		return e.withBackend(false, func(b backend) error {
+			if err := b.SetDefaultRoute(name); err != nil {
 				return err
 			}
 			return e.emit(map[string]string{"default": name}, func(w io.Writer) {
@@ -500,16 +490,9 @@ error is a terminal.`,
 			}
 			in, name = f, args[0]
 		}
-		if e.fwdInputName != "" {
-			name = e.fwdInputName // the caller's file, sent by forward
-		}
-		e.fwdIn = &fwdInput{r: in, size: size, bar: true}
-		if args[0] != "-" {
-			e.fwdIn.arg = args[0]
-		}
-		return e.withStore(dry, func(st *store.Store) error {
+		return e.withBackend(dry, func(b backend) error {
 			bar := progress.New(e.stderr)
-			opts := store.ImportOptions{Actor: e.op(), Replace: replace, DryRun: dry, MaxErrors: maxErrors, Size: size,
+			opts := store.ImportOptions{Replace: replace, DryRun: dry, MaxErrors: maxErrors, Size: size,
 				Progress: func(p store.ImportProgress) {
 					unit := progress.Count
 					if p.Phase == store.PhaseRead {
@@ -517,7 +500,7 @@ error is a terminal.`,
 					}
 					bar.Set(p.Phase.String(), unit, p.Done, p.Total)
 				}}
-			rep, err := st.Import(in, opts)
+			rep, err := b.Import(in, opts)
 			bar.Finish()
 			if err != nil {
 				return fmt.Errorf("import %s: %w", name, err)
@@ -581,7 +564,7 @@ func (e *env) exportCmd() *cobra.Command {
 				return usageError{Err: err}
 			}
 		}
-		return e.withStore(true, func(st *store.Store) error {
+		return e.withBackend(true, func(b backend) error {
 			w := e.stdout
 			var f *os.File
 			if output != "" {
@@ -591,7 +574,7 @@ func (e *env) exportCmd() *cobra.Command {
 				}
 				w = f
 			}
-			n, err := st.Export(w, store.ExportOptions{Owner: owner, List: l})
+			n, err := b.Export(w, store.ExportOptions{Owner: owner, List: l})
 			if f != nil {
 				if cerr := f.Close(); err == nil {
 					err = cerr
@@ -599,9 +582,6 @@ func (e *env) exportCmd() *cobra.Command {
 			}
 			if err != nil {
 				return err
-			}
-			if output == "" {
-				output = e.fwdOutput // forwarded: the caller writes the file
 			}
 			if output != "" {
 				fmt.Fprintf(e.stderr, "Exported %d row(s) to %s.\n", n, output)

@@ -6,10 +6,11 @@
 // commands; the daemon's composition and its tiers live in package daemon.
 //
 // While `callgate serve` runs it holds the store and the decision log
-// (bbolt allows one process per file), and every operator command is run
-// by the daemon over its admin listener (forward.go; the daemon's half is
-// daemon/cli.go): a command asks the daemon first and opens the files
-// itself only when no daemon holds them.
+// (bbolt allows one process per file), and every operator command goes
+// through its management API (package admin) on the unix socket next to
+// the store (backend.go: the same command code over the API or over the
+// file): a command asks the daemon first and opens the files itself only
+// when no daemon answers.
 //
 // Exit status: 0 success, 1 failure, 2 usage error.
 package main

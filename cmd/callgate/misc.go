@@ -113,7 +113,9 @@ keeps anything else in the store.`,
 			}
 			var sum demo.Summary
 			e.createStore = true // demo seeds a new store as well as an old one
-			err = e.withStore(false, func(st *store.Store) error {
+			err = e.withStore(false, func(socket string) error {
+				return fmt.Errorf("a running daemon serves this store (its socket %s answers): stop it to seed the demo platform, which writes the store file", socket)
+			}, func(st *store.Store) error {
 				var err error
 				sum, err = demo.Seed(st)
 				return err

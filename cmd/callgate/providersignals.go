@@ -58,34 +58,36 @@ applied: setting=provider or setting=platform.`,
 				{"unknown", &unknown, func(p *store.ProviderSignals) *store.SignalAction { return &p.Reputation.Unknown }},
 				{"key-missing", &missing, func(p *store.ProviderSignals) *store.SignalAction { return &p.KeyMissing }},
 			}
-			changed := false
+			// The flags given, parsed before anything is asked.
+			set := map[string]store.SignalAction{}
 			for _, f := range flags {
-				changed = changed || cmd.Flags().Changed(f.name)
+				if !cmd.Flags().Changed(f.name) {
+					continue
+				}
+				a, err := store.ParseSignalAction(*f.v)
+				if err != nil {
+					return usagef("--%s: %v", f.name, err)
+				}
+				set[f.name] = a
 			}
-			return e.withStore(!changed, func(st *store.Store) error {
-				p, err := st.GetProvider(e.op(), args[0])
+			var change func(*store.ProviderSignals)
+			if len(set) > 0 {
+				change = func(sig *store.ProviderSignals) {
+					for _, f := range flags {
+						if a, ok := set[f.name]; ok {
+							*f.dst(sig) = a
+						}
+					}
+				}
+			}
+			return e.withBackend(change == nil, func(b backend) error {
+				name, sig, err := b.ProviderSignals(args[0], change)
 				if err != nil {
 					return err
 				}
-				if changed {
-					sig := p.Signals
-					for _, f := range flags {
-						if !cmd.Flags().Changed(f.name) {
-							continue
-						}
-						a, err := store.ParseSignalAction(*f.v)
-						if err != nil {
-							return usagef("--%s: %v", f.name, err)
-						}
-						*f.dst(&sig) = a
-					}
-					if p, err = st.SetProviderSignals(e.op(), args[0], sig); err != nil {
-						return err
-					}
-				}
-				out := providerSignalsView(p, platRep, platMiss)
+				out := providerSignalsView(name, sig, platRep, platMiss)
 				return e.emit(out, func(w io.Writer) {
-					fmt.Fprintf(w, "provider %s signal policy (platform: the configuration's reputation.actions, keys.on_missing):\n", p.Name)
+					fmt.Fprintf(w, "provider %s signal policy (platform: the configuration's reputation.actions, keys.on_missing):\n", name)
 					for _, s := range out.Effective {
 						fmt.Fprintf(w, "  %-19s %-10s (%s)\n", s.Setting+":", s.Action, s.From)
 					}
@@ -118,15 +120,15 @@ type effectiveSignal struct {
 	From    string `json:"from"` // provider or platform
 }
 
-func providerSignalsView(p store.Provider, rep policy.ReputationPolicy, miss policy.ReputationAction) providerSignalsJSON {
-	out := providerSignalsJSON{Provider: p.Name, Signals: p.Signals}
-	r := &p.Signals.Reputation
+func providerSignalsView(name string, sig store.ProviderSignals, rep policy.ReputationPolicy, miss policy.ReputationAction) providerSignalsJSON {
+	out := providerSignalsJSON{Provider: name, Signals: sig}
+	r := &sig.Reputation
 	for _, s := range []struct {
 		name     string
 		own      store.SignalAction
 		platform policy.ReputationAction
 	}{{"reputation.low", r.Low, rep.Low}, {"reputation.medium", r.Medium, rep.Medium}, {"reputation.high", r.High, rep.High},
-		{"reputation.exempt", r.Exempt, rep.Exempt}, {"reputation.unknown", r.Unknown, rep.Unknown}, {"key_missing", p.Signals.KeyMissing, miss}} {
+		{"reputation.exempt", r.Exempt, rep.Exempt}, {"reputation.unknown", r.Unknown, rep.Unknown}, {"key_missing", sig.KeyMissing, miss}} {
 		v := effectiveSignal{Setting: s.name, Action: s.own.String(), From: "provider"}
 		if s.own == store.SignalDefault {
 			v.Action, v.From = s.platform.String(), "platform"

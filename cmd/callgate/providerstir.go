@@ -34,54 +34,53 @@ verification service (sip.stir.verify).`,
 		Args: exactArgs(1, "a provider name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			changed := cmd.Flags().Changed
+			var patch stirPatch
 			any := false
-			for _, f := range []string{"on-c", "on-failed", "tag", "verified-tag", "unknown-tag"} {
-				any = any || changed(f)
+			if changed("on-c") {
+				a, err := store.ParseStirAction(onC)
+				if err != nil {
+					return usageError{Err: err}
+				}
+				patch.OnC, any = &a, true
 			}
-			return e.withStore(!any, func(st *store.Store) error {
-				p, err := st.GetProvider(e.op(), args[0])
+			if changed("on-failed") {
+				a, err := store.ParseStirAction(onFailed)
+				if err != nil {
+					return usageError{Err: err}
+				}
+				patch.OnFailed, any = &a, true
+			}
+			if changed("tag") {
+				var on bool
+				switch tag {
+				case "on":
+					on = true
+				case "off":
+				default:
+					return usagef("--tag %q: want on or off", tag)
+				}
+				patch.Tag, any = &on, true
+			}
+			if changed("verified-tag") {
+				patch.VerifiedTag, any = &verified, true
+			}
+			if changed("unknown-tag") {
+				patch.UnknownTag, any = &unknown, true
+			}
+			return e.withBackend(!any, func(b backend) error {
+				var out stirJSON
+				var err error
+				if any {
+					out, err = b.PatchProviderStir(args[0], patch)
+				} else {
+					out, err = b.ProviderStir(args[0])
+				}
 				if err != nil {
 					return err
 				}
-				pol := p.Stir
-				if any {
-					if changed("on-c") {
-						if pol.OnC, err = store.ParseStirAction(onC); err != nil {
-							return usageError{Err: err}
-						}
-					}
-					if changed("on-failed") {
-						if pol.OnFailed, err = store.ParseStirAction(onFailed); err != nil {
-							return usageError{Err: err}
-						}
-					}
-					if changed("tag") {
-						switch tag {
-						case "on":
-							pol.Tag = true
-						case "off":
-							pol.Tag = false
-						default:
-							return usagef("--tag %q: want on or off", tag)
-						}
-					}
-					if changed("verified-tag") {
-						pol.VerifiedTag = verified
-					}
-					if changed("unknown-tag") {
-						pol.UnknownTag = unknown
-					}
-					if p, err = st.SetProviderStir(e.op(), args[0], pol); err != nil {
-						return err
-					}
-					pol = p.Stir
-				}
-				out := struct {
-					Provider string           `json:"provider"`
-					Stir     store.StirPolicy `json:"stir"`
-				}{p.Name, pol}
+				pol := out.Stir
 				return e.emit(out, func(w io.Writer) {
-					fmt.Fprintf(w, "provider %s STIR/SHAKEN policy:\n", p.Name)
+					fmt.Fprintf(w, "provider %s STIR/SHAKEN policy:\n", out.Provider)
 					fmt.Fprintf(w, "  C-attested calls:   %s\n", pol.OnC)
 					fmt.Fprintf(w, "  failed calls:       %s\n", pol.OnFailed)
 					if pol.Tag {

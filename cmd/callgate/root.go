@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -36,23 +37,7 @@ type env struct {
 
 	// ranPre is set once cobra has parsed flags and arguments; an error
 	// before that is a usage error (exit 2).
-	ranPre  bool
-	args    []string // the command line, for forwarding to the daemon
-	cmdPath string   // "callgate list show", set once parsed
-
-	// In the daemon, running a forwarded command: its open files and config,
-	// and the caller's --output file (for messages only); changed is set
-	// once the command opens the store for writing (for the daemon's log).
-	shared       *daemon.Files
-	daemonCfg    *config.Config
-	fwdOutput    string
-	fwdInputName string // the caller's file sent as standard input
-	operatorUser string // who runs a forwarded command (the daemon says), for audit records
-	changed      bool
-
-	// On the caller's side: what the command would read locally, sent to
-	// the daemon as standard input if it is forwarded (import, pin set).
-	fwdIn *fwdInput
+	ranPre bool
 
 	// Test hooks.
 	pinCost   int                             // bcrypt cost for new PINs (0 = store default)
@@ -75,7 +60,6 @@ func (e *env) run(args []string) int {
 	if e.ctx == nil {
 		e.ctx = context.Background()
 	}
-	e.args = args
 	err := clikit.Execute(e.ctx, e.rootCmd(), args, e.stdin, e.stdout, e.stderr)
 	return clikit.Status(e.stderr, "callgate", err, e.ranPre, "Run 'callgate --help' or 'callgate COMMAND --help' for usage.")
 }
@@ -89,10 +73,10 @@ func (e *env) rootCmd() *cobra.Command {
 'callgate serve' runs the daemon: the SIP redirect server and the AIN SCP over one decision
 engine and one store. The other commands are the operator's: tenants, lists, PINs,
 treatments, routes, CSV import and export, one-off decisions and the decision log. While
-serve runs it holds the store, and every one of them is run by the daemon for you (over its
-admin listener, loopback only), so changes take effect on the next call without a restart.
-Without a daemon they work on the store file directly (data/callgate.db unless --data or
---config say otherwise).`,
+serve runs it holds the store, and every one of them goes through the daemon's management
+API on its socket (api.socket, next to the store; only the daemon's user may connect), so
+changes take effect on the next call without a restart. Without a daemon they work on the
+store file directly (data/callgate.db unless --data or --config say otherwise).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
@@ -105,7 +89,6 @@ Without a daemon they work on the store file directly (data/callgate.db unless -
 				return usageError{Err: err}
 			}
 			e.ranPre = true
-			e.cmdPath = cmd.CommandPath()
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -175,9 +158,6 @@ func minArgs(n int, what string) cobra.PositionalArgs {
 // loadConfig returns the configuration: --config if given (else the
 // defaults), with --data overriding data_dir.
 func (e *env) loadConfig() (config.Config, error) {
-	if e.daemonCfg != nil {
-		return *e.daemonCfg, nil
-	}
 	cfg := config.Default()
 	if e.configPath != "" {
 		var err error
@@ -193,15 +173,12 @@ func (e *env) loadConfig() (config.Config, error) {
 	return cfg, nil
 }
 
-// openStore opens the list store for an operator command. Read-only
-// commands take a shared lock, so several can run at once.
-func (e *env) openStore(readOnly bool) (*store.Store, error) {
-	cfg, err := e.loadConfig()
-	if err != nil {
-		return nil, err
-	}
+// openStore opens the list store file for an operator command when no
+// daemon holds it. Read-only commands take a shared lock, so several can
+// run at once.
+func (e *env) openStore(cfg *config.Config, readOnly bool) (*store.Store, error) {
 	if cfg.Store.Backend == config.BackendEtcd {
-		return nil, etcdOfflineError(&cfg, e.createStore)
+		return nil, etcdOfflineError(cfg, e.createStore)
 	}
 	path := cfg.StorePath()
 	if !e.createStore {
@@ -212,7 +189,7 @@ func (e *env) openStore(readOnly bool) (*store.Store, error) {
 	st, err := store.Open(path, store.Options{ReadOnly: readOnly, PINCost: e.pinCost, Timeout: cfg.Store.LockTimeout})
 	if err != nil {
 		if errors.Is(err, store.ErrDatabaseBusy) {
-			return nil, busyError(path)
+			return nil, busyErr{path, cfg.SocketPath()}
 		}
 		return nil, err
 	}
@@ -243,47 +220,39 @@ func (e *env) noStoreError(path string) error {
 		"a new store is created by 'callgate serve' (empty) or 'callgate demo' (the demo platform)", abs, from)
 }
 
-// errBusy marks "the store is held by another process", so operator
-// commands know to ask the daemon instead (errors.Is(err, errBusy)).
-var errBusy = errors.New("store in use")
-
-type busyErr struct{ path string }
+// busyErr is "the store is held by another process" while no daemon
+// answers on the socket.
+type busyErr struct{ path, socket string }
 
 func (b busyErr) Error() string {
 	return b.path + " is in use by another process, most likely 'callgate serve'. " +
-		"Operator commands are sent to a running daemon over its admin listener (admin.debug); " +
+		"Operator commands go to a running daemon through its socket " + b.socket + ", where none answers: " +
+		"the daemon may be starting or stopping, or use another --config or --data than this command; " +
 		"otherwise stop it (Ctrl-C, or kill -TERM its pid) and run this command again"
 }
 
-func (b busyErr) Is(target error) bool { return target == errBusy }
+// withStore runs fn on the store file, for the commands that work on the
+// file only (demo): while a daemon serves the store, daemonRuns says so
+// and what to do.
+func (e *env) withStore(readOnly bool, daemonRuns func(socket string) error, fn func(*store.Store) error) error {
+	cfg, err := e.loadConfig()
+	if err != nil {
+		return err
+	}
+	api, err := e.daemonAPI(&cfg)
+	if err != nil {
+		return err
+	}
+	if api != nil {
+		return daemonRuns(api.c.socket)
+	}
+	return e.onStoreFile(&cfg, readOnly, fn)
+}
 
-func busyError(path string) error { return busyErr{path} }
-
-// withStore runs fn on the store and closes it, reporting a close failure.
-// When a daemon holds the store, the command is forwarded to it (see
-// forward.go); inside the daemon, fn runs on the daemon's store.
-func (e *env) withStore(readOnly bool, fn func(*store.Store) error) (err error) {
-	if e.shared != nil {
-		e.changed = e.changed || !readOnly
-		return fn(e.shared.Store)
-	}
-	if e.canForward() {
-		cfg, err := e.loadConfig()
-		if err != nil {
-			return err
-		}
-		if ok, _ := e.daemonHolds(&cfg); ok {
-			return e.forward(&cfg, nil)
-		}
-	}
-	st, err := e.openStore(readOnly)
-	if errors.Is(err, errBusy) && e.canForward() {
-		cfg, cerr := e.loadConfig()
-		if cerr != nil {
-			return cerr
-		}
-		return e.forward(&cfg, err)
-	}
+// onStoreFile opens the store file, runs fn on it and closes it,
+// reporting a close failure.
+func (e *env) onStoreFile(cfg *config.Config, readOnly bool, fn func(*store.Store) error) (err error) {
+	st, err := e.openStore(cfg, readOnly)
 	if err != nil {
 		return err
 	}
@@ -326,14 +295,14 @@ func orDash(s string) string {
 // deleteCmd is the "delete NAME" subcommand of a named thing (route,
 // provider, enterprise): del removes it from the store, which refuses while
 // something still uses it.
-func (e *env) deleteCmd(kind, short, argName string, del func(*store.Store, store.Actor, string) error) *cobra.Command {
+func (e *env) deleteCmd(kind, short, argName string, del func(backend, string) error) *cobra.Command {
 	return &cobra.Command{
 		Use:   "delete NAME",
 		Short: short,
 		Args:  exactArgs(1, argName),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withStore(false, func(st *store.Store) error {
-				if err := del(st, e.op(), args[0]); err != nil {
+			return e.withBackend(false, func(b backend) error {
+				if err := del(b, args[0]); err != nil {
 					return err
 				}
 				return e.emit(map[string]string{"deleted": args[0]}, func(w io.Writer) {
@@ -342,4 +311,16 @@ func (e *env) deleteCmd(kind, short, argName string, del func(*store.Store, stor
 			})
 		},
 	}
+}
+
+// op is the operator actor of a command on the store file, named for the
+// audit log as the daemon names the CLI's user on its socket: cli:USER.
+func (e *env) op() store.Actor { return store.Operator.By("cli:"+loginName(), "cli") }
+
+// loginName is who runs this command.
+func loginName() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return os.Getenv("USER")
 }

@@ -25,11 +25,11 @@ decision engine and one store, with Prometheus metrics at /metrics
 and health at /healthz and /readyz on the admin listener (127.0.0.1:9464). Without --config
 the store is DATA/callgate.db and the decision log DATA/decisions.db.
 
-While serve runs it holds those files, and every other operator command (provider,
-subscriber, enterprise, list, pin, treatment, route, import, export, decide, log search,
-capture) is run by the daemon for you over the admin listener (admin.debug, on by
-default, loopback clients only): changes take effect on the next call, without a restart.
-The daemon logs every change it runs, with who asked.
+While serve runs it holds those files, and serves the management API on a unix socket
+next to the store (api.socket; mode 0600, only its user may connect): every other operator
+command (provider, subscriber, enterprise, list, pin, treatment, route, import, export,
+decide, log search, audit) goes through it, so changes take effect on the next call,
+without a restart. The audit log names who made each change (cli:USER).
 
 SIGTERM or Ctrl-C shuts down gracefully: /readyz turns 503, every tier stops taking new
 work and answers what it received, the decision log is flushed and the store closed,
@@ -50,7 +50,7 @@ within shutdown_timeout; a second signal exits at once.`,
 // serve runs the daemon until ctx is done (a signal) or a tier fails.
 func (e *env) serve(ctx context.Context, cfg config.Config) error {
 	log := daemon.NewLogger(e.stderr, cfg.Log)
-	opts := daemon.Options{Logger: log, Operator: operator{pinCost: e.pinCost}}
+	opts := daemon.Options{Logger: log}
 	if e.signalStop != nil {
 		opts.Stopping = func() { forceExitOnSignal(log) }
 	}

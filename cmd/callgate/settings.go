@@ -145,7 +145,7 @@ func newEffective(v store.SubscriberView) effectiveJSON {
 		HasPIN: v.HasPIN, Voicemail: v.Voicemail, Announcement: v.Announcement}
 }
 
-func writeEffective(w io.Writer, indent string, v store.SubscriberView) {
+func writeEffective(w io.Writer, indent string, v effectiveJSON) {
 	onOff := map[bool]string{true: "on", false: "off"}
 	fmt.Fprintf(w, "%sunknown callers:    %s\n", indent, v.Unknown)
 	fmt.Fprintf(w, "%sanonymous callers:  %s\n", indent, v.Anonymous)

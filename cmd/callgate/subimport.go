@@ -6,8 +6,6 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
-
-	"callgate/store"
 )
 
 // subscriberImportCmd is `callgate subscriber import FILE [--dry-run]`:
@@ -41,8 +39,8 @@ SHA-256). '-' reads standard input.`,
 			defer f.Close()
 			in, name = f, args[0]
 		}
-		return e.withStore(dry, func(st *store.Store) error {
-			rep, err := st.ImportSubscribers(in, store.SubscriberImportOptions{Actor: e.op(), DryRun: dry, MaxErrors: maxErrors})
+		return e.withBackend(dry, func(b backend) error {
+			rep, err := b.ImportSubscribers(in, dry, maxErrors)
 			if err != nil {
 				return fmt.Errorf("subscriber import %s: %w", name, err)
 			}

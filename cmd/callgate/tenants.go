@@ -56,8 +56,8 @@ func (e *env) providerCmd() *cobra.Command {
 		if err != nil {
 			return usageError{Err: err}
 		}
-		return e.withStore(false, func(st *store.Store) error {
-			p, err := st.CreateProvider(e.op(), store.ProviderSpec{Name: args[0], Defaults: set, DefaultPermissions: &perm, Route: croute})
+		return e.withBackend(false, func(b backend) error {
+			p, err := b.CreateProvider(store.ProviderSpec{Name: args[0], Defaults: set, DefaultPermissions: &perm, Route: croute})
 			if err != nil {
 				return err
 			}
@@ -72,20 +72,18 @@ func (e *env) providerCmd() *cobra.Command {
 		Short: "List service providers",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withStore(true, func(st *store.Store) error {
-				ps := st.ListProviders()
+			return e.withBackend(true, func(b backend) error {
+				ps, err := b.ListProviders()
+				if err != nil {
+					return err
+				}
 				out := make([]providerJSON, 0, len(ps))
 				for _, p := range ps {
-					full, err := st.GetProvider(e.op(), p.Name)
+					j := newProviderJSON(p)
+					n, err := b.CountSubscribers(p.Name)
 					if err != nil {
 						return err
 					}
-					j := newProviderJSON(full)
-					subs, err := st.ListSubscribers(e.op(), p.Name, 0, 0)
-					if err != nil {
-						return err
-					}
-					n := len(subs)
 					j.Subscribers = &n
 					out = append(out, j)
 				}
@@ -111,23 +109,22 @@ func (e *env) providerCmd() *cobra.Command {
 		Example: "  callgate provider show demo-telco",
 		Args:    exactArgs(1, "a provider name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withStore(true, func(st *store.Store) error {
-				p, err := st.GetProvider(e.op(), args[0])
+			return e.withBackend(true, func(b backend) error {
+				p, err := b.GetProvider(args[0])
 				if err != nil {
 					return err
 				}
 				j := newProviderJSON(p)
-				subs, err := st.ListSubscribers(e.op(), p.Name, 0, 0)
+				n, err := b.CountSubscribers(p.Name)
 				if err != nil {
 					return err
 				}
-				n := len(subs)
 				j.Subscribers = &n
-				page, err := st.ListEntries(e.op(), store.ProviderPrefix+p.Name, store.ListBlocked, 0, 1)
+				page, err := b.ListEntries(store.ProviderPrefix+p.Name, store.ListBlocked, 0, 1)
 				if err != nil {
 					return err
 				}
-				vip, err := st.ListEntries(e.op(), store.ProviderPrefix+p.Name, store.ListVIP, 0, 1)
+				vip, err := b.ListEntries(store.ProviderPrefix+p.Name, store.ListVIP, 0, 1)
 				if err != nil {
 					return err
 				}
@@ -146,7 +143,7 @@ func (e *env) providerCmd() *cobra.Command {
 		},
 	}
 
-	del := e.deleteCmd("provider", "Delete a provider (refused while it has subscribers or enterprises)", "a provider name", (*store.Store).DeleteProvider)
+	del := e.deleteCmd("provider", "Delete a provider (refused while it has subscribers or enterprises)", "a provider name", backend.DeleteProvider)
 
 	defaults := &cobra.Command{
 		Use:   "defaults NAME",
@@ -167,24 +164,25 @@ theirs: see 'callgate subscriber permissions').`,
 		if err != nil {
 			return err
 		}
-		var perm store.Permission
+		var patch providerPatch
+		if changed {
+			patch.Defaults = &u
+		}
 		if cmd.Flags().Changed("permissions") {
-			if perm, err = store.ParsePermissions(dperm); err != nil {
+			perm, err := store.ParsePermissions(dperm)
+			if err != nil {
 				return usageError{Err: err}
 			}
+			patch.DefaultPermissions = &perm
 		}
-		return e.withStore(!changed && !cmd.Flags().Changed("permissions"), func(st *store.Store) error {
-			if changed {
-				if _, err := st.SetProviderDefaults(e.op(), args[0], u); err != nil {
-					return err
-				}
+		return e.withBackend(patch == providerPatch{}, func(b backend) error {
+			var p store.Provider
+			var err error
+			if patch != (providerPatch{}) {
+				p, err = b.PatchProvider(args[0], patch)
+			} else {
+				p, err = b.GetProvider(args[0])
 			}
-			if cmd.Flags().Changed("permissions") {
-				if _, err := st.SetProviderDefaultPermissions(e.op(), args[0], perm); err != nil {
-					return err
-				}
-			}
-			p, err := st.GetProvider(e.op(), args[0])
 			if err != nil {
 				return err
 			}
@@ -222,17 +220,17 @@ one provider.`,
 			}
 			ranges = append(ranges, r)
 		}
-		return e.withStore(false, func(st *store.Store) error {
+		return e.withBackend(false, func(b backend) error {
 			if release {
 				for _, r := range ranges {
-					if err := st.ReleaseNumbers(e.op(), args[0], r); err != nil {
+					if err := b.ReleaseNumbers(args[0], r); err != nil {
 						return err
 					}
 				}
-			} else if err := st.AllocateNumbers(e.op(), args[0], ranges...); err != nil {
+			} else if err := b.AllocateNumbers(args[0], ranges); err != nil {
 				return err
 			}
-			p, err := st.GetProvider(e.op(), args[0])
+			p, err := b.GetProvider(args[0])
 			if err != nil {
 				return err
 			}
@@ -257,8 +255,8 @@ one provider.`,
 			if r == "-" {
 				r = ""
 			}
-			return e.withStore(false, func(st *store.Store) error {
-				p, err := st.SetProviderRoute(e.op(), args[0], r)
+			return e.withBackend(false, func(b backend) error {
+				p, err := b.PatchProvider(args[0], providerPatch{Route: &r})
 				if err != nil {
 					return err
 				}
@@ -345,13 +343,10 @@ func (e *env) subscriberCmd() *cobra.Command {
 			}
 			spec.Permissions = &p
 		}
-		return e.withStore(false, func(st *store.Store) error {
-			s, err := st.CreateSubscriber(e.op(), spec)
+		return e.withBackend(false, func(b backend) error {
+			s, err := b.CreateSubscriber(spec)
 			if err != nil {
 				return err
-			}
-			if full, err := st.GetSubscriber(e.op(), s.Name); err == nil {
-				s = full
 			}
 			return e.emit(newSubscriberJSON(s), func(w io.Writer) {
 				fmt.Fprintf(w, "Created subscriber %s (id %d) with %s.\n", s.Name, s.ID, numbersText(s.Numbers))
@@ -369,8 +364,8 @@ func (e *env) subscriberCmd() *cobra.Command {
 	list.Flags().StringVar(&lprov, "provider", "", "only this provider's subscribers")
 	list.Flags().IntVar(&limit, "limit", 0, "at most this many (0 = all)")
 	list.RunE = func(cmd *cobra.Command, args []string) error {
-		return e.withStore(true, func(st *store.Store) error {
-			subs, err := st.ListSubscribers(e.op(), lprov, 0, limit)
+		return e.withBackend(true, func(b backend) error {
+			subs, err := b.ListSubscribers(lprov, limit)
 			if err != nil {
 				return err
 			}
@@ -399,26 +394,26 @@ func (e *env) subscriberCmd() *cobra.Command {
 		Example: "  callgate subscriber show alice\n  callgate subscriber show +13035550100",
 		Args:    exactArgs(1, "a subscriber name or number"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withStore(true, func(st *store.Store) error {
-				s, err := st.GetSubscriber(e.op(), args[0])
+			return e.withBackend(true, func(b backend) error {
+				s, err := b.GetSubscriber(args[0])
 				if err != nil {
 					return err
 				}
-				eff, err := st.EffectiveSettings(e.op(), s.Name)
+				tr, err := b.Treatment(s.Name)
 				if err != nil {
 					return err
 				}
-				vip, err := st.ListEntries(e.op(), s.Name, store.ListVIP, 0, 1)
+				eff := tr.Effective
+				vip, err := b.ListEntries(s.Name, store.ListVIP, 0, 1)
 				if err != nil {
 					return err
 				}
-				blk, err := st.ListEntries(e.op(), s.Name, store.ListBlocked, 0, 1)
+				blk, err := b.ListEntries(s.Name, store.ListBlocked, 0, 1)
 				if err != nil {
 					return err
 				}
 				j := newSubscriberJSON(s)
-				ej := newEffective(eff)
-				j.Effective, j.VIP, j.Blocked = &ej, &vip.Total, &blk.Total
+				j.Effective, j.VIP, j.Blocked = &eff, &vip.Total, &blk.Total
 				return e.emit(j, func(w io.Writer) {
 					fmt.Fprintf(w, "subscriber %s (id %d) of provider %s, created %s\n", s.Name, s.ID, s.Provider, s.Created.Format(time.RFC3339))
 					fmt.Fprintf(w, "  numbers:            %s\n", numbersText(s.Numbers))
@@ -439,8 +434,8 @@ func (e *env) subscriberCmd() *cobra.Command {
 		Short: "Delete a subscriber with its numbers, lists and PIN",
 		Args:  exactArgs(1, "a subscriber name or number"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withStore(false, func(st *store.Store) error {
-				if err := st.DeleteSubscriber(e.op(), args[0]); err != nil {
+			return e.withBackend(false, func(b backend) error {
+				if err := b.DeleteSubscriber(args[0]); err != nil {
 					return err
 				}
 				return e.emit(map[string]string{"deleted": args[0]}, func(w io.Writer) {
@@ -456,13 +451,13 @@ func (e *env) subscriberCmd() *cobra.Command {
 			Short: short,
 			Args:  minArgs(2, "a subscriber and at least one number"),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return e.withStore(false, func(st *store.Store) error {
+				return e.withBackend(false, func(b backend) error {
 					var s store.Subscriber
 					var err error
 					if add {
-						s, err = st.AssignNumbers(e.op(), args[0], args[1:]...)
+						s, err = b.AssignNumbers(args[0], args[1:])
 					} else {
-						s, err = st.UnassignNumbers(e.op(), args[0], args[1:]...)
+						s, err = b.UnassignNumbers(args[0], args[1:])
 					}
 					if err != nil {
 						return err
@@ -485,8 +480,8 @@ func (e *env) subscriberCmd() *cobra.Command {
 			if err != nil {
 				return usageError{Err: err}
 			}
-			return e.withStore(false, func(st *store.Store) error {
-				s, err := st.SetPermissions(e.op(), args[0], p)
+			return e.withBackend(false, func(b backend) error {
+				s, err := b.PatchSubscriber(args[0], subscriberPatch{Permissions: &p})
 				if err != nil {
 					return err
 				}
@@ -525,12 +520,12 @@ func (e *env) enterpriseCmd() *cobra.Command {
 	create.Flags().StringVar(&prov, "provider", "", "the provider it belongs to (default: directly under the platform)")
 	create.Flags().StringSliceVar(&numbers, "number", nil, "calling numbers it enrols (repeat or comma-separate)")
 	create.RunE = func(cmd *cobra.Command, args []string) error {
-		return e.withStore(false, func(st *store.Store) error {
-			en, err := st.CreateEnterprise(e.op(), store.EnterpriseSpec{Name: args[0], Provider: prov, Numbers: numbers})
+		return e.withBackend(false, func(b backend) error {
+			en, err := b.CreateEnterprise(store.EnterpriseSpec{Name: args[0], Provider: prov, Numbers: numbers})
 			if err != nil {
 				return err
 			}
-			return e.emit(enterpriseJSON{en.ID, en.Name, prov, en.Numbers, en.Created}, func(w io.Writer) {
+			return e.emit(enterpriseJSON{en.ID, en.Name, en.Provider, en.Numbers, en.Created}, func(w io.Writer) {
 				fmt.Fprintf(w, "Created enterprise %s (id %d) with %s.\n", en.Name, en.ID, orDash(numbersText(en.Numbers)))
 			})
 		})
@@ -540,8 +535,11 @@ func (e *env) enterpriseCmd() *cobra.Command {
 		Short: "List enterprise tenants",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withStore(true, func(st *store.Store) error {
-				ens := st.ListEnterprises()
+			return e.withBackend(true, func(b backend) error {
+				ens, err := b.ListEnterprises()
+				if err != nil {
+					return err
+				}
 				out := make([]enterpriseJSON, 0, len(ens))
 				for _, en := range ens {
 					out = append(out, enterpriseJSON{en.ID, en.Name, en.Provider, en.Numbers, en.Created})
@@ -560,7 +558,7 @@ func (e *env) enterpriseCmd() *cobra.Command {
 			})
 		},
 	}
-	del := e.deleteCmd("enterprise", "Delete an enterprise tenant", "an enterprise name", (*store.Store).DeleteEnterprise)
+	del := e.deleteCmd("enterprise", "Delete an enterprise tenant", "an enterprise name", backend.DeleteEnterprise)
 	return group("enterprise", "Enterprise tenants: create, list, delete; spoof protection: token, brand, enrolment",
 		append([]*cobra.Command{create, list, del}, e.enterpriseSignalCmds()...)...) // enterprise_signals.go
 }

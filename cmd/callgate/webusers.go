@@ -38,9 +38,8 @@ func (e *env) userCmd() *cobra.Command {
 		if password == "" {
 			return usagef("no password on standard input (there is no default password)")
 		}
-		e.fwdIn = &fwdInput{r: strings.NewReader(password + "\n")}
-		return e.withStore(false, func(st *store.Store) error {
-			u, err := st.CreateWebUser(e.op(), store.Actor{Role: r, Name: tenant}, args[0], password)
+		return e.withBackend(false, func(b backend) error {
+			u, err := b.CreateWebUser(store.Actor{Role: r, Name: tenant}, args[0], password)
 			if err != nil {
 				return err
 			}
@@ -54,8 +53,8 @@ func (e *env) userCmd() *cobra.Command {
 		Short: "Delete a web UI user",
 		Args:  exactArgs(1, "the user's login name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withStore(false, func(st *store.Store) error {
-				if err := st.DeleteWebUser(e.op(), args[0]); err != nil {
+			return e.withBackend(false, func(b backend) error {
+				if err := b.DeleteWebUser(args[0]); err != nil {
 					return err
 				}
 				return e.emit(map[string]any{"deleted": args[0]}, func(w io.Writer) { fmt.Fprintf(w, "Deleted web user %s.\n", args[0]) })

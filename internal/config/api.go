@@ -1,15 +1,44 @@
 package config
 
-import "fmt"
+import (
+	"fmt"
+	"path/filepath"
+)
+
+// SocketFile is the owner's socket's name beside the store file.
+const SocketFile = "callgate.sock"
+
+// SocketPath is where the daemon serves the management API to the CLI:
+// api.socket, else callgate.sock in the store file's folder (the data
+// directory unless store.path says otherwise), so serve and the operator
+// commands given the same --config or --data meet there. The path is
+// absolute.
+func (c *Config) SocketPath() string {
+	p := c.API.Socket
+	if p == "" {
+		p = filepath.Join(filepath.Dir(c.StorePath()), SocketFile)
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		p = abs // a relative --data is relative to the working directory
+	}
+	return p
+}
 
 // API is the management API (package admin): /api/v1 for the platform
 // owner, service providers and subscribers, authenticated by API tokens
 // (create the first with `callgate admin bootstrap`). It has its own
 // listener: the admin listener's /metrics, /healthz and /readyz stay
-// unauthenticated for monitoring, the API answers only with a token.
+// unauthenticated for monitoring, the API answers only with a token. The
+// daemon always serves it on the owner's unix socket too (Socket), which
+// the CLI's operator commands use while a daemon holds the store.
 type API struct {
-	// Enabled starts the API tier (default off).
+	// Enabled starts the API's TCP listener (default off).
 	Enabled bool `yaml:"enabled"`
+	// Socket is the path of the owner's unix socket (mode 0600, the
+	// daemon user's: whoever may connect acts as the platform owner).
+	// "" = callgate.sock next to the store file. Relative paths are
+	// relative to the configuration file.
+	Socket string `yaml:"socket"`
 	// Listen is host:port; the default is loopback (127.0.0.1:8480). Put it
 	// on another address only with TLS.
 	Listen string `yaml:"listen"`

@@ -66,11 +66,10 @@ type Admin struct {
 	// Listen is the host:port to listen on; "" disables the listener.
 	// Keep it on loopback or a management network: it is unauthenticated.
 	Listen string `yaml:"listen"`
-	// Debug serves POST /debug/cli: while the daemon holds the store, the
-	// operator commands (list add/show, import, decide, log search, ...)
-	// run in the daemon for the CLI, so lists change live. It answers
-	// clients on this host only. It also serves Go's profiler under
-	// /debug/pprof/.
+	// Debug serves GET /debug/capture (`callgate capture`, clients on
+	// this host only) and Go's profiler under /debug/pprof/. (The CLI's
+	// operator commands reach a running daemon on the management API's
+	// socket, api.socket, whatever this says.)
 	Debug bool `yaml:"debug"`
 }
 
