@@ -42,6 +42,10 @@ func newAPIClient(ctx context.Context, socket, storePath string) *apiClient {
 	return &apiClient{ctx: ctx, hc: &http.Client{Transport: tr}, socket: socket, store: storePath}
 }
 
+// close closes the connections kept for more requests (a command is
+// done with the daemon).
+func (a *apiClient) close() { a.hc.CloseIdleConnections() }
+
 // problem is the daemon's RFC 9457 answer to a refused request.
 type problem struct {
 	Status int    `json:"status"`

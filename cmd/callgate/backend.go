@@ -204,6 +204,7 @@ func (e *env) withBackend(readOnly bool, fn func(backend) error) error {
 		return err
 	}
 	if api != nil {
+		defer api.c.close()
 		return fn(api)
 	}
 	return e.onStoreFile(&cfg, readOnly, func(st *store.Store) error {
@@ -246,6 +247,7 @@ func (e *env) searchLog(q decisionlog.Query) ([]decisionlog.Record, [][]decision
 		return nil, nil, err
 	}
 	if api != nil {
+		defer api.c.close()
 		return api.SearchDecisions(q)
 	}
 	path := cfg.DecisionLogPath()

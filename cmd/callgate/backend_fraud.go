@@ -2,10 +2,12 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"callgate/fraud"
 	"callgate/store"
@@ -47,6 +49,7 @@ func (e *env) withFraud(readOnly bool, fn func(fraudBackend) error) error {
 		return err
 	}
 	if api != nil {
+		defer api.c.close()
 		return fn(apiFraud{api.c})
 	}
 	return e.onStoreFile(&cfg, readOnly, func(st *store.Store) error {
@@ -114,28 +117,40 @@ func (l localFraud) RateVersions() ([]fraud.RateMeta, error) { return l.m.RateVe
 // apiFraud is the daemon's monitor, through /api/v1/fraud.
 type apiFraud struct{ c *apiClient }
 
+// do is apiClient.do, saying what to do when the daemon's API has no
+// fraud operations (a callgate from before them).
+func (a apiFraud) do(req request, out any) error {
+	_, err := a.c.do(req, out)
+	var ae *apiError
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound && ae.Field == "path" && strings.Contains(ae.Detail, "no such operation") {
+		return fmt.Errorf("the running daemon's management API has no fraud operations (%s): a daemon built without them; "+
+			"restart it with a callgate that has them, or stop it to run the command on the store file", ae.Detail)
+	}
+	return err
+}
+
 func (a apiFraud) Status(top int) (fraudOverview, error) {
 	var out fraudOverview
-	_, err := a.c.do(request{method: http.MethodGet, path: apiPath("fraud", "groups"), query: url.Values{"top": {strconv.Itoa(top)}}}, &out)
+	err := a.do(request{method: http.MethodGet, path: apiPath("fraud", "groups"), query: url.Values{"top": {strconv.Itoa(top)}}}, &out)
 	return out, err
 }
 
 func (a apiFraud) GroupStatus(group string) (fraud.GroupStatus, error) {
 	var out fraud.GroupStatus
-	_, err := a.c.do(request{method: http.MethodGet, path: apiPath("fraud", "groups", group)}, &out)
+	err := a.do(request{method: http.MethodGet, path: apiPath("fraud", "groups", group)}, &out)
 	return out, err
 }
 
 func (a apiFraud) History(group string, events int) (fraud.History, error) {
 	var out fraud.History
-	_, err := a.c.do(request{method: http.MethodGet, path: apiPath("fraud", "groups", group, "history"),
+	err := a.do(request{method: http.MethodGet, path: apiPath("fraud", "groups", group, "history"),
 		query: url.Values{"events": {strconv.Itoa(events)}}}, &out)
 	return out, err
 }
 
 func (a apiFraud) Unlock(group, reason string) (fraud.Event, error) {
 	var out fraud.Event
-	_, err := a.c.do(request{method: http.MethodPost, path: apiPath("fraud", "groups", group, "unlock"),
+	err := a.do(request{method: http.MethodPost, path: apiPath("fraud", "groups", group, "unlock"),
 		json: map[string]string{"reason": reason}}, &out)
 	return out, err
 }
@@ -146,7 +161,7 @@ func (a apiFraud) ImportRates(r io.Reader, source string, dryRun bool) (fraud.Ra
 		q.Set("dry_run", "true")
 	}
 	var out fraud.RateMeta
-	_, err := a.c.do(request{method: http.MethodPost, path: apiPath("fraud", "rates"), query: q, body: r}, &out)
+	err := a.do(request{method: http.MethodPost, path: apiPath("fraud", "rates"), query: q, body: r}, &out)
 	var ae *apiError
 	if errors.As(err, &ae) && ae.Status == http.StatusUnprocessableEntity && len(ae.Errors) > 0 {
 		re := &fraud.RatesError{}
@@ -160,7 +175,7 @@ func (a apiFraud) ImportRates(r io.Reader, source string, dryRun bool) (fraud.Ra
 
 func (a apiFraud) RateVersions() ([]fraud.RateMeta, error) {
 	var pg apiPage[fraud.RateMeta]
-	_, err := a.c.do(request{method: http.MethodGet, path: apiPath("fraud", "rates")}, &pg)
+	err := a.do(request{method: http.MethodGet, path: apiPath("fraud", "rates")}, &pg)
 	if len(pg.Items) == 0 {
 		pg.Items = nil
 	}

@@ -158,7 +158,7 @@ fraud: {sip_outbound_sources: ["127.0.0.1"]}
 	}
 	jsonOf(t, cc.ok("fraud", "history", demo.Alice, "--json", "--config", d.cliCfg), &h)
 	if len(h.Events) != 3 || h.Events[0].Kind != "unlock" || h.Events[0].Reason != "customer confirmed the London calls (ticket 77)" ||
-		!strings.Contains(h.Events[0].Actor, "uid ") || h.Events[1].Kind != "lockdown" || h.Events[2].Kind != "alert" {
+		!strings.HasPrefix(h.Events[0].Actor, "cli:"+loginName()+" ") || h.Events[1].Kind != "lockdown" || h.Events[2].Kind != "alert" {
 		t.Fatalf("history: %+v", h)
 	}
 	// callgate_fraud_* are in /metrics.

@@ -244,6 +244,7 @@ func (e *env) withStore(readOnly bool, daemonRuns func(socket string) error, fn 
 		return err
 	}
 	if api != nil {
+		api.c.close()
 		return daemonRuns(api.c.socket)
 	}
 	return e.onStoreFile(&cfg, readOnly, fn)

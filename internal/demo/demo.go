@@ -186,7 +186,7 @@ func TryLines(bin, data, admin string) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("What to try, in another terminal while `%s serve` runs (it holds the store file;\n", bin)
-	w("these commands are run by the daemon for you, and changes take effect at once):\n\n")
+	w("these commands go through the daemon's API for you, and changes take effect at once):\n\n")
 	w("  Ask the decision engine, with the reason trace:\n")
 	for _, t := range Decisions {
 		w("    %s\n", t.What)
