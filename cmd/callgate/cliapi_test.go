@@ -47,6 +47,8 @@ func TestCommandsSameThroughTheDaemon(t *testing.T) {
 	goodLists := write("good.csv", "owner,list,number\ndave,vip,+17195550002\n")
 	subs := write("subs.csv", "name,provider,numbers,permissions\nfrank,acme,+13125550120 +13125550121,vip\ngina,acme,12\n")
 	goodSubs := write("goodsubs.csv", "name,provider,numbers\nfrank,acme,+13125550120;+13125550121\n")
+	rates := write("rates.csv", "prefix,category,price_per_minute,description\n1,domestic,0.01,US\n1900,premium,3.00,NANP premium\n44,international,x,UK\n")
+	goodRates := write("goodrates.csv", "prefix,category,price_per_minute,description\n1,domestic,0.01,US\n1900,premium,3.00,NANP premium\n")
 
 	type step struct {
 		args  []string
@@ -157,6 +159,17 @@ func TestCommandsSameThroughTheDaemon(t *testing.T) {
 		cmd("audit", "search", "--object", "subscriber/dave", "--limit", "5"),
 		cmd("audit", "search", "--object", "list/subscriber/dave", "--since", "1h", "--json", "--limit", "3"),
 		cmd("audit", "search", "--since", "soon"),
+		cmd("fraud", "status"),
+		cmd("fraud", "rates", "import", rates, "--dry-run"),
+		cmd("fraud", "rates", "import", goodRates, "--dry-run"),
+		cmd("fraud", "rates", "import", goodRates),
+		cmd("fraud", "rates", "versions"),
+		cmd("fraud", "rates", "versions", "--json"),
+		cmd("fraud", "status", "--json"),
+		cmd("fraud", "status", demo.Alice),
+		cmd("fraud", "history", demo.Alice, "--events", "0"),
+		cmd("fraud", "history", "nobody"),
+		cmd("fraud", "unlock", demo.Alice, "--reason", "nothing to unlock, checked twice"),
 		cmd("admin", "bootstrap"),
 		cmd("admin", "bootstrap"),
 		cmd("admin", "bootstrap", "--another", "--ttl", "90m", "--json"),
