@@ -11,7 +11,8 @@ import (
 // adminMux serves the admin listener: /metrics, /healthz, /readyz, the
 // cluster's state (/cluster/node, /cluster/status: cluster.go), the
 // fraud monitor's CDR feed (POST /fraud/cdrs, fraud.go) and, with
-// admin.debug, `callgate capture` (capture.go) and Go's profiler. The
+// admin.debug, `callgate capture` (capture.go), and with admin.pprof Go's
+// profiler. The
 // CLI's operator commands go to the management API on its socket
 // (admin_tier.go), not here.
 func (d *Daemon) adminMux() *http.ServeMux {
@@ -27,6 +28,8 @@ func (d *Daemon) adminMux() *http.ServeMux {
 	d.mountFraud(mux)
 	if d.cfg.Admin.Debug {
 		mux.HandleFunc("GET /debug/capture", d.serveCapture)
+	}
+	if d.cfg.Admin.Pprof {
 		// Go's profiler, for finding where a loaded server spends its time
 		// (go tool pprof http://127.0.0.1:9464/debug/pprof/profile?seconds=20).
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)

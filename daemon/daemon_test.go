@@ -138,3 +138,21 @@ func TestRealTiers(t *testing.T) {
 		t.Errorf("clashing ports: %v", err)
 	}
 }
+
+// Go's profiler is served only with admin.pprof; the default has none.
+func TestProfilerOnlyWhenSet(t *testing.T) {
+	withTiers(t, &fakeTier{name: "one", ev: &events{}})
+	for _, on := range []bool{false, true} {
+		cfg := testConfig(t)
+		cfg.Admin.Pprof = on
+		d := New(cfg, Options{Logger: quietLogger()})
+		if err := d.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		code, _ := get(t, "http://"+d.AdminAddr()+"/debug/pprof/cmdline")
+		d.Shutdown()
+		if want := map[bool]int{false: 404, true: 200}[on]; code != want {
+			t.Errorf("admin.pprof %v: /debug/pprof/cmdline %d, want %d", on, code, want)
+		}
+	}
+}

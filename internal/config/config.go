@@ -67,10 +67,13 @@ type Admin struct {
 	// Keep it on loopback or a management network: it is unauthenticated.
 	Listen string `yaml:"listen"`
 	// Debug serves GET /debug/capture (`callgate capture`, clients on
-	// this host only) and Go's profiler under /debug/pprof/. (The CLI's
-	// operator commands reach a running daemon on the management API's
-	// socket, api.socket, whatever this says.)
+	// this host only). (The CLI's operator commands reach a running
+	// daemon on the management API's socket, api.socket, whatever this
+	// says.)
 	Debug bool `yaml:"debug"`
+	// Pprof serves Go's profiler under /debug/pprof/. Off unless set:
+	// a profile shows call data in memory and costs CPU while it runs.
+	Pprof bool `yaml:"pprof"`
 }
 
 // Store is the list and tenant store.
