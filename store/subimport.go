@@ -62,6 +62,9 @@ type SubscriberImportOptions struct {
 	// ImportOptions.Progress: bytes while reading, subscribers while
 	// writing).
 	Progress func(ImportProgress)
+	// OnError, if set, is told about each bad row as it is found (all of
+	// them; the report keeps the first MaxErrors).
+	OnError func(RowError)
 }
 
 // SubscriberImportReport says what ImportSubscribers found and did.
@@ -205,7 +208,16 @@ func newSubValidator(s *Store, opts *SubscriberImportOptions, rep *SubscriberImp
 }
 
 func (v *subValidator) fail(line int, format string, a ...any) {
-	addRowError(&v.rep.ErrorCount, &v.rep.Errors, v.opts.MaxErrors, line, format, a...)
+	if v.opts.OnError == nil {
+		addRowError(&v.rep.ErrorCount, &v.rep.Errors, v.opts.MaxErrors, line, format, a...)
+		return
+	}
+	e := RowError{line, fmt.Sprintf(format, a...)}
+	v.rep.ErrorCount++
+	if len(v.rep.Errors) < v.opts.MaxErrors {
+		v.rep.Errors = append(v.rep.Errors, e)
+	}
+	v.opts.OnError(e)
 }
 
 // read validates every row of r.
