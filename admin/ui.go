@@ -80,20 +80,29 @@ func (t *Tier) uiRoutes(mux *http.ServeMux) {
 				s, ok = t.sessions.get(ck.Value)
 			}
 			if !ok {
+				// No session: never logged in (no cookie), or it ended
+				// (idle, logged out, the daemon restarted), or the browser
+				// did not send the cookie (SameSite=Strict: a form posted
+				// from another site). Nothing is done; log in.
 				if r.Method == http.MethodGet {
-					http.Redirect(w, r, "/ui/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+					to := "/ui/login?next=" + url.QueryEscape(r.URL.Path)
+					if err == nil {
+						to += "&ended=1"
+					}
+					http.Redirect(w, r, to, http.StatusSeeOther)
 					return
 				}
-				http.Error(w, "session expired: log in again", http.StatusUnauthorized)
+				t.loginPage(w, http.StatusUnauthorized, refererPage(r), "", sessionEnded)
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, t.cfg.MaxBody)
-			if r.Method == http.MethodPost && !s.validCSRF(r) {
-				http.Error(w, "CSRF token missing or wrong: reload the page and try again", http.StatusForbidden)
-				return
-			}
 			u := s.user
 			c := &uiCall{w: w, r: r, t: t, sess: s, actor: actorOf(principal{user: &u})}
+			if r.Method == http.MethodPost && !s.validCSRF(r) {
+				c.render(http.StatusForbidden, "error.html", uiPage{Title: "Refused: the form did not come from this page",
+					Error: "The form's security token (CSRF) is missing or wrong, so nothing was changed. Reload the page and try again."})
+				return
+			}
 			if err := h(c); err != nil {
 				c.fail(err)
 			}
@@ -174,8 +183,24 @@ func (c *uiCall) back(path, msg string) error {
 
 type loginData struct{ Next, Name string }
 
+// sessionEnded tells a user why the login form is back.
+const sessionEnded = "Your session has ended (unused for too long, or logged out), so nothing was changed: log in again."
+
 func (t *Tier) uiLoginForm(w http.ResponseWriter, r *http.Request) {
-	t.loginPage(w, http.StatusOK, r.URL.Query().Get("next"), "", "")
+	msg := ""
+	if r.URL.Query().Get("ended") != "" {
+		msg = sessionEnded
+	}
+	t.loginPage(w, http.StatusOK, r.URL.Query().Get("next"), "", msg)
+}
+
+// refererPage is the page a form was posted from, if it is one of ours:
+// where to go back after logging in again.
+func refererPage(r *http.Request) string {
+	if u, err := url.Parse(r.Referer()); err == nil && u.Host == r.Host && strings.HasPrefix(u.Path, "/ui/") {
+		return u.Path
+	}
+	return "/ui/"
 }
 
 // loginPage renders the login form with a fresh pre-login CSRF token
