@@ -58,9 +58,18 @@ func keysMatchIndex(t *testing.T, s *store.Store) {
 	}
 }
 
-// stagesSubscribers: a staging batch (subscriber records, no commit).
+// stagesSubscribers: a staging batch (subscriber records, names or
+// numbers; not the commit).
 func stagesSubscribers(ops []kv.Op) bool {
-	return len(ops) > 0 && bytes.HasPrefix(ops[0].Key, []byte("subscribers/"))
+	if len(ops) == 0 || !ops[0].IsPut() {
+		return false
+	}
+	for _, p := range []string{"subscribers/", "names/", "numbers/"} {
+		if bytes.HasPrefix(ops[0].Key, []byte(p)) {
+			return true
+		}
+	}
+	return false
 }
 
 // commitsImport: the commit of an import.
@@ -79,6 +88,7 @@ func TestImportSubscribersFailedWrite(t *testing.T) {
 		fail func(n int, ops []kv.Op) bool
 	}{
 		{"fifth batch", func(n int, ops []kv.Op) bool { return stagesSubscribers(ops) && n == 5 }},
+		{"tenth batch", func(n int, ops []kv.Op) bool { return stagesSubscribers(ops) && n == 10 }},
 		{"commit", func(_ int, ops []kv.Op) bool { return commitsImport(ops) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,8 +110,8 @@ func TestImportSubscribersFailedWrite(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), "injected failure") {
 				t.Fatalf("import with a failing write: %v", err)
 			}
-			if tc.name == "fifth batch" && batches.Load() != 5 {
-				t.Fatalf("%d batches written, want the failure at the fifth", batches.Load())
+			if want := map[string]int32{"fifth batch": 5, "tenth batch": 10}[tc.name]; want != 0 && batches.Load() != want {
+				t.Fatalf("%d batches written, want the failure at batch %d", batches.Load(), want)
 			}
 			if after := s.Counts(); after != before {
 				t.Fatalf("a failed import changed the counts: %+v -> %+v", before, after)

@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
+	"callgate/e164"
 	"callgate/store/kv"
 )
 
@@ -19,8 +22,9 @@ import (
 //     subscriber IDs first..last (seq/subscribers moves past them) and
 //     writes subimports/<gen> (the range, uncommitted) and the ephemeral
 //     staging/<gen>, which lives as long as the importing process.
-//  2. stage: the records, names and numbers of the new subscribers, in
-//     transactions as large as the backend allows, each comparing the
+//  2. stage: the records, names and numbers of the new subscribers (each
+//     kind in key order), in transactions as large as the backend allows,
+//     each comparing the
 //     staging record (still ours) and the allocation epoch (nobody gave a
 //     number or subscriber name away since the validation: every such
 //     write moves it). The index leaves subscribers in the range of an
@@ -109,13 +113,12 @@ func (s *Store) stageSubscribers(v *subValidator, opts *SubscriberImportOptions,
 	if stagingRev == 0 {
 		return fmt.Errorf("import generation %d: staging record not applied", gen)
 	}
-	w := &subStager{s: s, v: v, gen: gen, first: first,
-		guard: []kv.Cmp{{Key: genKey(bStaging, gen), ModRev: stagingRev}, {Key: keyAllocEpoch, ModRev: v.allocMod}}}
-	for done := 0; done < n; {
-		if done, err = w.batch(done); err != nil {
-			return w.abandon(err)
-		}
-		report(PhaseWrite, done)
+	w := &subStager{s: s, v: v, gen: gen, first: first, lim: s.kv.Limits(),
+		guard: []kv.Cmp{{Key: genKey(bStaging, gen), ModRev: stagingRev}, {Key: keyAllocEpoch, ModRev: v.allocMod}},
+		keys:  2*n + rep.Numbers}
+	w.progress = func(keys int) { report(PhaseWrite, int(int64(keys)*int64(n)/int64(w.keys))) }
+	if err := w.stage(); err != nil {
+		return w.abandon(err)
 	}
 	report(PhaseCommit, n)
 	if err := w.commit(opts.Actor, rep); err != nil {
@@ -131,62 +134,134 @@ type subStager struct {
 	gen   uint64
 	first uint32
 	guard []kv.Cmp
+	lim   kv.Limits
 	// One batch's keys and values live in buf; ops and buf are reused by
 	// the next batch (a backend keeps neither past Txn).
-	buf  []byte
-	ops  []kv.Op
-	perm map[Permission][]byte // permissions as JSON, per value
+	buf      []byte
+	ops      []kv.Op
+	size     int
+	perm     map[Permission][]byte // permissions as JSON, per value
+	keys     int                   // keys to write in all
+	written  int                   // keys written
+	progress func(keys int)
+	// onFlush, if set, is told the revision of each batch committed.
+	onFlush func(rev int64)
 }
 
-// batch writes rows from..., as many as one transaction takes, and
-// returns where the next batch starts.
-func (w *subStager) batch(from int) (int, error) {
-	lim := w.s.kv.Limits()
+// stage writes the records, then the names, then the numbers, each in key
+// order whatever the file's order: bbolt then appends to (or walks
+// through) its trees once instead of reading and rewriting a page for
+// every key a batch scatters over them. (The order of the writes is free:
+// nothing is visible before the commit.)
+func (w *subStager) stage() error {
 	rows := &w.v.rows
-	w.ops, w.buf = w.ops[:0], w.buf[:0]
-	size := 0
-	i := from
-	for ; i < rows.n; i++ {
+	n := rows.n
+	// Records, by ID; each row learns the revision of its batch (the mod
+	// revision the index will hold).
+	done := 0
+	w.onFlush = func(rev int64) {
+		for ; done < n && rows.at(done).rec.ID != 0 && rows.at(done).mod == 0; done++ {
+			rows.at(done).mod = rev
+		}
+	}
+	for i := range n {
 		st := rows.at(i)
-		k := len(st.rec.Numbers)
-		// This row's keys and values, at most: the record about 200 bytes
-		// plus 24 a number, the name key 80, number keys 20 each.
-		need := 320 + 48*k
-		if i > from && (len(w.ops)+2+k > lim.MaxOps || size+need > lim.MaxBytes-4096) {
-			break
+		if err := w.room(320 + 48*len(st.rec.Numbers)); err != nil {
+			return err
 		}
-		if cap(w.buf)-len(w.buf) < need {
-			// A new array: the ops built so far keep the old one.
-			w.buf = make([]byte, 0, max(1<<20, 2*cap(w.buf), need))
-		}
-		id := w.first + uint32(i)
-		st.rec.ID = id
+		st.rec.ID = w.first + uint32(i)
 		k0 := len(w.buf)
-		w.buf = binary.BigEndian.AppendUint32(append(w.buf, bSubscribers+"/"...), id)
+		w.buf = binary.BigEndian.AppendUint32(append(w.buf, bSubscribers+"/"...), st.rec.ID)
+		v0 := len(w.buf)
 		w.buf = appendSubscriberRecord(w.buf, &st.rec, w.permJSON(st.rec.Permissions))
-		w.add(k0, k0+len(bSubscribers)+1+4)
-		k0 = len(w.buf)
-		w.buf = append(append(w.buf, bNames+"/"...), kindSubscriber)
-		w.buf = binary.BigEndian.AppendUint32(append(w.buf, st.rec.Name...), id)
-		w.add(k0, len(w.buf)-4)
-		for _, n := range st.rec.Numbers {
-			k0 = len(w.buf)
-			w.buf = binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(append(w.buf, bNumbers+"/"...), uint64(n)), id)
-			w.add(k0, len(w.buf)-4)
+		w.add(k0, v0)
+	}
+	if err := w.flush(); err != nil {
+		return err
+	}
+	w.onFlush = nil
+	// Names, in name order.
+	order := make([]int32, n)
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(rows.at(int(a)).rec.Name, rows.at(int(b)).rec.Name) })
+	for _, i := range order {
+		st := rows.at(int(i))
+		if err := w.room(96); err != nil {
+			return err
 		}
-		size += need
+		k0 := len(w.buf)
+		w.buf = append(append(append(w.buf, bNames+"/"...), kindSubscriber), st.rec.Name...)
+		v0 := len(w.buf)
+		w.buf = binary.BigEndian.AppendUint32(w.buf, st.rec.ID)
+		w.add(k0, v0)
+	}
+	order = nil
+	// Numbers, in number order.
+	type owned struct {
+		n  e164.Number
+		id uint32
+	}
+	nums := make([]owned, 0, w.keys-2*n)
+	for i := range n {
+		st := rows.at(i)
+		for _, num := range st.rec.Numbers {
+			nums = append(nums, owned{num, st.rec.ID})
+		}
+	}
+	slices.SortFunc(nums, func(a, b owned) int { return cmpU64(uint64(a.n), uint64(b.n)) })
+	for _, o := range nums {
+		if err := w.room(32); err != nil {
+			return err
+		}
+		k0 := len(w.buf)
+		w.buf = binary.BigEndian.AppendUint64(append(w.buf, bNumbers+"/"...), uint64(o.n))
+		v0 := len(w.buf)
+		w.buf = binary.BigEndian.AppendUint32(w.buf, o.id)
+		w.add(k0, v0)
+	}
+	return w.flush()
+}
+
+// room makes sure the batch can take one more row of at most size bytes
+// of keys and values (its keys, at most 2 + a number each), sending the
+// batch first if not.
+func (w *subStager) room(size int) error {
+	if len(w.ops) > 0 && (len(w.ops)+8 > w.lim.MaxOps || w.size+size > w.lim.MaxBytes-4096) {
+		if err := w.flush(); err != nil {
+			return err
+		}
+	}
+	if cap(w.buf)-len(w.buf) < size {
+		// A new array: the ops built so far keep the old one.
+		w.buf = make([]byte, 0, max(1<<20, 2*cap(w.buf), size))
+	}
+	w.size += size
+	return nil
+}
+
+// flush sends the batch.
+func (w *subStager) flush() error {
+	if len(w.ops) == 0 {
+		return nil
 	}
 	rev, err := w.s.kv.Txn(context.Background(), w.guard, w.ops)
 	if errors.Is(err, kv.ErrConflict) {
-		return 0, fmt.Errorf("import generation %d: %w: another writer gave out numbers or subscriber names, or the staging record was lost, while importing; nothing was imported, import again", w.gen, err)
+		return fmt.Errorf("import generation %d: %w: another writer gave out numbers or subscriber names, or the staging record was lost, while importing; nothing was imported, import again", w.gen, err)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("import generation %d: write subscribers %d to %d: %w", w.gen, from+1, i, err)
+		return fmt.Errorf("import generation %d: write %d keys: %w", w.gen, len(w.ops), err)
 	}
-	for j := from; j < i; j++ {
-		rows.at(j).mod = rev
+	if w.onFlush != nil {
+		w.onFlush(rev)
 	}
-	return i, nil
+	w.written += len(w.ops)
+	w.ops, w.buf, w.size = w.ops[:0], w.buf[:0], 0
+	if w.progress != nil {
+		w.progress(w.written)
+	}
+	return nil
 }
 
 // add puts the key buf[k0:v0] with the value buf[v0:].
