@@ -42,10 +42,12 @@ import (
 // commits the import and carries its single audit record (counts and the
 // file's SHA-256), and the change feed then adds every subscriber at once.
 // A process that dies before that commit leaves only garbage, which
-// CollectGarbage removes. Everything runs under the writer lock: no other
-// write on this node interleaves, so what was validated still holds;
-// other nodes' changes that would invalidate it make the import fail
-// whole (its commit compares what the validation read).
+// CollectGarbage removes. The file is read without the writer lock (an
+// upload may be slow; other writes go on); the rows are then checked
+// against the index again under the lock, which the write keeps: no other
+// write on this node interleaves, and other nodes' changes that would
+// invalidate the rows make the import fail whole (its batches and commit
+// compare what the second check read).
 //
 // Memory is what the index will hold for the new subscribers (about 300
 // bytes each) plus the file's names and numbers once, for the duplicate
@@ -103,12 +105,14 @@ func (s *Store) ImportSubscribers(r io.Reader, opts SubscriberImportOptions) (Su
 	if opts.Actor.Role == 0 {
 		return rep, fmt.Errorf("import subscribers: %w: no actor given (use store.Operator for operator imports)", ErrForbidden)
 	}
-	// Validation and write run under the writer lock, so the index the
-	// rows are checked against is the one they are written over.
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	if err := s.writable(); err != nil && !opts.DryRun {
-		return rep, fmt.Errorf("import subscribers: %w", err)
+	// The file is read and checked without the writer lock: it may take
+	// as long as its sender (a client uploading over a slow link) while
+	// other writes go on. The rows are checked against the index again
+	// under the lock, which the write then keeps.
+	if !opts.DryRun {
+		if err := s.writableNow(); err != nil {
+			return rep, fmt.Errorf("import subscribers: %w", err)
+		}
 	}
 	v := newSubValidator(s, &opts, &rep)
 	if err := v.read(r); err != nil {
@@ -119,7 +123,21 @@ func (s *Store) ImportSubscribers(r io.Reader, opts SubscriberImportOptions) (Su
 		return rep, nil
 	}
 	if !opts.DryRun && v.rows.n > 0 {
-		if err := s.stageSubscribers(v, &opts, &rep); err != nil {
+		s.wmu.Lock()
+		err := s.writable()
+		if err == nil {
+			err = v.recheck()
+		}
+		if err == nil && rep.ErrorCount > 0 {
+			s.wmu.Unlock()
+			rep.Refused = true
+			return rep, nil
+		}
+		if err == nil {
+			err = s.stageSubscribers(v, &opts, &rep)
+		}
+		s.wmu.Unlock()
+		if err != nil {
 			return rep, fmt.Errorf("import subscribers: %w", err)
 		}
 		rep.Written = rep.Valid
@@ -138,6 +156,7 @@ const subSlab = 1 << 14
 // shared arrays.
 type subRows struct {
 	slabs [][]subState
+	lines []int32 // each row's line in the file
 	n     int
 	nums  []e164.Number // the array numbers are appended to
 }
@@ -157,6 +176,9 @@ func (r *subRows) drop() {
 	r.n--
 	r.slabs[r.n/subSlab][r.n%subSlab] = subState{}
 }
+
+// keep records the line of the row add returned last, which is good.
+func (r *subRows) keep(line int) { r.lines = append(r.lines, int32(line)) }
 
 func (r *subRows) at(i int) *subState { return &r.slabs[i/subSlab][i%subSlab] }
 
@@ -180,7 +202,7 @@ type subProvider struct {
 	used bool // a good row names it
 }
 
-// subValidator reads and checks the rows of one import. Caller holds wmu.
+// subValidator reads and checks the rows of one import.
 type subValidator struct {
 	s    *Store
 	opts *SubscriberImportOptions
@@ -366,6 +388,7 @@ func (v *subValidator) row(rec []string, line int) {
 		v.numbers[n] = int32(line)
 	}
 	v.names[name] = int32(line)
+	v.rows.keep(line)
 	prov.used = true
 	v.rep.Valid++
 	v.rep.Numbers += len(nums)
@@ -425,4 +448,48 @@ func numberFields(s string) func(yield func(string) bool) {
 			}
 		}
 	}
+}
+
+// recheck checks the good rows against the index once more, now that the
+// caller holds the writer lock: the file was read without it, and another
+// write may have taken a name or number, or changed an allocation, since.
+// Such rows become row errors. A provider of the file changed meanwhile
+// (its default permissions went into rows) fails the import. Caller holds
+// wmu; what recheck sees is what the write's comparisons then guard.
+func (v *subValidator) recheck() error {
+	ix := &v.s.ix
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	v.allocMod = ix.allocMod
+	for _, p := range v.provs {
+		if !p.used {
+			continue
+		}
+		if pr := ix.prov(p.id); pr == nil || pr.mod != p.mod {
+			return fmt.Errorf("provider %s changed while the file was read: nothing was imported, import again", p.name)
+		}
+	}
+	bad := 0
+	for i := 0; i < v.rows.n; i++ {
+		st := v.rows.at(i)
+		line := int(v.rows.lines[i])
+		err := error(nil)
+		if _, exists := ix.subByName[st.rec.Name]; exists {
+			err = fmt.Errorf("subscriber %s: %w (created while the file was read)", st.rec.Name, ErrExists)
+		}
+		for _, n := range st.rec.Numbers {
+			if err != nil {
+				break
+			}
+			if e := ix.numberAssignable(n, st.rec.ProviderID); e != nil {
+				err = fmt.Errorf("%w (changed while the file was read)", e)
+			}
+		}
+		if err != nil {
+			v.fail(line, "%v", err)
+			bad++
+		}
+	}
+	v.rep.Valid -= bad
+	return nil
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"callgate/store"
 	"callgate/store/boltkv"
@@ -244,4 +246,62 @@ func TestImportSubscribersLarge(t *testing.T) {
 			t.Fatalf("counts %+v", c)
 		}
 	}
+}
+
+// pausingReader hands out a file in two parts and runs between at the
+// moment the first part is used up.
+type pausingReader struct {
+	first, rest io.Reader
+	between     func()
+	done        bool
+}
+
+func (p *pausingReader) Read(b []byte) (int, error) {
+	n, err := p.first.Read(b)
+	if err == io.EOF && !p.done {
+		p.done = true
+		p.between()
+		err = nil
+	}
+	if n > 0 || err != nil {
+		return n, err
+	}
+	return p.rest.Read(b)
+}
+
+// TestImportSubscribersWritesGoOnWhileReading: the file is read without
+// the writer lock (a slow upload does not stop other writes); a number
+// another write takes meanwhile makes its row bad when the import checks
+// the rows again under the lock: refused, with that row's line, nothing
+// written.
+func TestImportSubscribersWritesGoOnWhileReading(t *testing.T) {
+	s := newOn(t, bulkBackend(t))
+	bulkProvider(t, s)
+	in := subscriberCSV(1000) // line 1 is the header: s0000500 is on line 502
+	cut := bytes.Index(in, []byte("s0000900"))
+	before := s.Counts()
+	r := &pausingReader{first: bytes.NewReader(in[:cut]), rest: bytes.NewReader(in[cut:]), between: func() {
+		done := make(chan error, 1)
+		go func() {
+			_, err := s.CreateSubscriber(store.Operator, store.SubscriberSpec{Name: "meanwhile", Provider: "bulk", Numbers: []string{"+13122000500"}})
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("a write while the file is read: %v", err)
+			}
+		case <-time.After(30 * time.Second): // a deadlock guard, not a measurement
+			t.Fatal("a write waited for the import's read: the writer lock is held while reading")
+		}
+	}}
+	rep, err := s.ImportSubscribers(r, store.SubscriberImportOptions{Actor: store.Operator})
+	if err != nil || !rep.Refused || rep.ErrorCount != 1 || len(rep.Errors) != 1 || rep.Errors[0].Line != 502 ||
+		!strings.Contains(rep.Errors[0].Err, "meanwhile") || !strings.Contains(rep.Errors[0].Err, "while the file was read") {
+		t.Fatalf("report %+v, %v", rep, err)
+	}
+	if c := s.Counts(); c.Subscribers != before.Subscribers+1 {
+		t.Fatalf("counts %+v: the refused import wrote", c)
+	}
+	keysMatchIndex(t, s)
 }
