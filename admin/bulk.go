@@ -149,7 +149,7 @@ func importSubscribersReport(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	rep, err := c.t.st.ImportSubscribers(c.r.Body, store.SubscriberImportOptions{Actor: c.actor,
-		DryRun: c.r.URL.Query().Get("dry_run") == "true", MaxErrors: maxErr})
+		DryRun: c.r.URL.Query().Get("dry_run") == "true", MaxErrors: maxErr, Size: max(c.r.ContentLength, 0)})
 	if err != nil {
 		return 0, nil, bodyErr(err)
 	}

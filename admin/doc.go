@@ -26,4 +26,9 @@
 // carry an ETag (the store's mod revision of their record); a change of
 // one needs If-Match with it (428 without, 412 when someone else changed
 // it meanwhile: store.ErrStale).
+//
+// The web UI (ui.go, ui_treatments.go, ui/) shares the listener: browser
+// sessions (session.go) with CSRF tokens, an idle timeout and login
+// limits. Bulk subscriber imports stream the body into the store and can
+// stream their answer as JSON lines (subimport.go).
 package admin

@@ -159,36 +159,3 @@ func importLists(c *call) (int, any, error) {
 	}
 	return http.StatusOK, rep, nil
 }
-
-// importSubscribers is bulk provisioning: CSV rows name,provider,numbers
-// [,permissions], all or nothing (store.ImportSubscribers); ?dry_run=true
-// checks only.
-func importSubscribers(c *call) (int, any, error) {
-	if c.wantsReport() {
-		return importSubscribersReport(c) // bulk.go
-	}
-	body, err := readAll(c)
-	if err != nil {
-		return 0, nil, err
-	}
-	opts := store.SubscriberImportOptions{Actor: c.actor, DryRun: c.r.URL.Query().Get("dry_run") == "true", MaxErrors: 1000}
-	rep, err := c.t.st.ImportSubscribers(bytesReader(body), opts)
-	if err != nil {
-		return 0, nil, fieldErr("body", err)
-	}
-	if rep.Refused {
-		ae := &apiError{status: http.StatusUnprocessableEntity, field: "body",
-			err: fmt.Errorf("%d of %d rows are bad; nothing was imported", rep.ErrorCount, rep.Rows)}
-		for _, e := range rep.Errors {
-			ae.rows = append(ae.rows, rowError{Line: e.Line, Error: e.Err})
-			// A row naming a provider the caller may not provision (or
-			// that does not exist: the two read alike) refuses the whole
-			// request, as any other request about it would be.
-			if strings.Contains(e.Err, "not yours to provision") {
-				ae.status = http.StatusNotFound
-			}
-		}
-		return 0, nil, ae
-	}
-	return http.StatusOK, rep, nil
-}

@@ -71,6 +71,14 @@ func statusOf(err error) int {
 
 // writeProblem answers err as problem+json.
 func writeProblem(w http.ResponseWriter, err error) {
+	p := problemOf(err)
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(&p)
+}
+
+// problemOf is the problem detail of err.
+func problemOf(err error) problem {
 	p := problem{Type: "about:blank", Detail: err.Error()}
 	var ae *apiError
 	if errors.As(err, &ae) {
@@ -83,7 +91,5 @@ func writeProblem(w http.ResponseWriter, err error) {
 		p.Detail = "internal error (logged)"
 	}
 	p.Title = http.StatusText(p.Status)
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(&p)
+	return p
 }

@@ -121,7 +121,7 @@ func (t *Tier) routes() http.Handler {
 			}
 			r = r.WithContext(withPrincipal(r.Context(), p))
 			if p.local == "" { // the owner's socket takes imports of any size, as the store file does
-				r.Body = http.MaxBytesReader(w, r.Body, t.cfg.MaxBody)
+				r.Body = http.MaxBytesReader(w, r.Body, t.bodyLimit(rt.pattern))
 			}
 			c := &call{w: w, r: r, t: t, actor: actorOf(p)}
 			status, body, err := rt.handle(c)
@@ -136,7 +136,7 @@ func (t *Tier) routes() http.Handler {
 				return
 			}
 			if _, ok := body.(written); ok {
-				return // the handler wrote its answer (a CSV stream)
+				return // the handler wrote its answer (a CSV stream, a streamed import)
 			}
 			if body == nil {
 				w.WriteHeader(status)

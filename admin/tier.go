@@ -31,6 +31,9 @@ type Config struct {
 	TLSCert, TLSKey string
 	// MaxBody bounds a request body in bytes (default 64 MiB: bulk CSV).
 	MaxBody int64
+	// MaxImport bounds the body of a subscriber import, which is streamed
+	// into the store, not held (default 4 GiB: some 100M subscribers).
+	MaxImport int64
 	// SessionIdle ends a web UI session not used for this long (default
 	// 15 minutes).
 	SessionIdle time.Duration
@@ -117,6 +120,9 @@ func New(cfg Config, st *store.Store, opts ...Option) (*Tier, error) {
 	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 64 << 20
+	}
+	if cfg.MaxImport <= 0 {
+		cfg.MaxImport = 4 << 30
 	}
 	if cfg.SessionIdle <= 0 {
 		cfg.SessionIdle = 15 * time.Minute

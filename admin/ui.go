@@ -30,6 +30,12 @@ var uiFiles embed.FS
 
 var uiTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"lower": strings.ToLower,
+	"permsOf": func(legend string, boxes []permBox) any {
+		return struct {
+			Legend string
+			Boxes  []permBox
+		}{legend, boxes}
+	},
 }).ParseFS(uiFiles, "ui/*.html"))
 
 // uiPage is what every page template gets.
@@ -74,20 +80,29 @@ func (t *Tier) uiRoutes(mux *http.ServeMux) {
 				s, ok = t.sessions.get(ck.Value)
 			}
 			if !ok {
+				// No session: never logged in (no cookie), or it ended
+				// (idle, logged out, the daemon restarted), or the browser
+				// did not send the cookie (SameSite=Strict: a form posted
+				// from another site). Nothing is done; log in.
 				if r.Method == http.MethodGet {
-					http.Redirect(w, r, "/ui/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+					to := "/ui/login?next=" + url.QueryEscape(r.URL.Path)
+					if err == nil {
+						to += "&ended=1"
+					}
+					http.Redirect(w, r, to, http.StatusSeeOther)
 					return
 				}
-				http.Error(w, "session expired: log in again", http.StatusUnauthorized)
+				t.loginPage(w, http.StatusUnauthorized, refererPage(r), "", sessionEnded)
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, t.cfg.MaxBody)
-			if r.Method == http.MethodPost && !s.validCSRF(r) {
-				http.Error(w, "CSRF token missing or wrong: reload the page and try again", http.StatusForbidden)
-				return
-			}
 			u := s.user
 			c := &uiCall{w: w, r: r, t: t, sess: s, actor: actorOf(principal{user: &u})}
+			if r.Method == http.MethodPost && !s.validCSRF(r) {
+				c.render(http.StatusForbidden, "error.html", uiPage{Title: "Refused: the form did not come from this page",
+					Error: "The form's security token (CSRF) is missing or wrong, so nothing was changed. Reload the page and try again."})
+				return
+			}
 			if err := h(c); err != nil {
 				c.fail(err)
 			}
@@ -102,7 +117,8 @@ func (t *Tier) uiRoutes(mux *http.ServeMux) {
 	page("GET /ui/{$}", uiHome)
 	page("GET /ui/s/{sub}", uiSubscriber)
 	page("POST /ui/s/{sub}/pin", uiSetPIN)
-	page("POST /ui/s/{sub}/treatments", uiSetTreatments)
+	page("POST /ui/s/{sub}/treatments", uiSetTreatments)   // ui_treatments.go
+	page("POST /ui/s/{sub}/permissions", uiSetPermissions) // ui_treatments.go
 	page("POST /ui/s/{sub}/numbers", uiAssignNumbers)
 	page("GET /ui/s/{sub}/lists/{list}", uiList)
 	page("POST /ui/s/{sub}/lists/{list}", uiListChange)
@@ -167,8 +183,24 @@ func (c *uiCall) back(path, msg string) error {
 
 type loginData struct{ Next, Name string }
 
+// sessionEnded tells a user why the login form is back.
+const sessionEnded = "Your session has ended (unused for too long, or logged out), so nothing was changed: log in again."
+
 func (t *Tier) uiLoginForm(w http.ResponseWriter, r *http.Request) {
-	t.loginPage(w, http.StatusOK, r.URL.Query().Get("next"), "", "")
+	msg := ""
+	if r.URL.Query().Get("ended") != "" {
+		msg = sessionEnded
+	}
+	t.loginPage(w, http.StatusOK, r.URL.Query().Get("next"), "", msg)
+}
+
+// refererPage is the page a form was posted from, if it is one of ours:
+// where to go back after logging in again.
+func refererPage(r *http.Request) string {
+	if u, err := url.Parse(r.Referer()); err == nil && u.Host == r.Host && strings.HasPrefix(u.Path, "/ui/") {
+		return u.Path
+	}
+	return "/ui/"
 }
 
 // loginPage renders the login form with a fresh pre-login CSRF token
@@ -232,14 +264,13 @@ func uiHome(c *uiCall) error {
 // ---- a subscriber ----
 
 type subscriberData struct {
-	Sub        store.Subscriber
-	Effective  store.SubscriberView
-	Treatments []string
-	MayChange  map[string]bool
-	Manager    bool // the provider or the platform: numbers and permissions
+	Sub       store.Subscriber
+	Effective store.SubscriberView
+	Settings  []settingRow // ui_treatments.go
+	Perms     []permBox    // what the subscriber may change (for its manager)
+	MayChange map[string]bool
+	Manager   bool // the provider or the platform: numbers and permissions
 }
-
-var treatmentChoices = []string{"unset", "allow", "screen", "announce-voicemail", "block", "challenge"}
 
 func uiSubscriber(c *uiCall) error {
 	sub, err := c.t.st.GetSubscriber(c.actor, c.r.PathValue("sub"))
@@ -257,8 +288,16 @@ func uiSubscriber(c *uiCall) error {
 	}{{"unknown", store.PermUnknown}, {"anonymous", store.PermAnonymous}, {"pin", store.PermPIN}, {"vip", store.PermVIP}, {"blocked", store.PermBlocked}} {
 		may[p.name] = c.actor.Role != store.RoleSubscriber || sub.Permissions&p.perm != 0
 	}
+	var mayChange func(store.Permission) bool
+	above := "your provider's default"
+	if c.actor.Role == store.RoleSubscriber {
+		mayChange = func(p store.Permission) bool { return sub.Permissions&p != 0 }
+	} else {
+		above = "the provider's default"
+	}
 	c.render(http.StatusOK, "subscriber.html", uiPage{Title: "Subscriber " + sub.Name, Data: subscriberData{Sub: sub, Effective: eff,
-		Treatments: treatmentChoices, MayChange: may, Manager: c.actor.Role != store.RoleSubscriber}})
+		Settings: settingRows(sub.Settings, viewSettings(eff), above, mayChange), Perms: permBoxes(sub.Permissions),
+		MayChange: may, Manager: c.actor.Role != store.RoleSubscriber}})
 	return nil
 }
 
@@ -272,38 +311,6 @@ func uiSetPIN(c *uiCall) error {
 		return err
 	}
 	return c.back("/ui/s/"+url.PathEscape(sub), "PIN changed.")
-}
-
-func uiSetTreatments(c *uiCall) error {
-	sub := c.r.PathValue("sub")
-	var u store.SettingsUpdate
-	for field, dst := range map[string]**store.Treatment{"unknown": &u.Unknown, "anonymous": &u.Anonymous} {
-		v := c.r.PostFormValue(field)
-		if v == "" {
-			continue
-		}
-		tr, ok := store.ParseTreatment(v)
-		if !ok {
-			return fmt.Errorf("%s treatment %q: %w", field, v, store.ErrInvalid)
-		}
-		*dst = &tr
-	}
-	cur, err := c.t.st.GetSubscriber(c.actor, sub)
-	if err != nil {
-		return err
-	}
-	// Only what changed: a subscriber may submit the form with a setting
-	// its provider locked, unchanged.
-	if u.Unknown != nil && *u.Unknown == cur.Settings.Unknown {
-		u.Unknown = nil
-	}
-	if u.Anonymous != nil && *u.Anonymous == cur.Settings.Anonymous {
-		u.Anonymous = nil
-	}
-	if _, err := c.t.st.SetTreatments(c.actor, sub, u); err != nil {
-		return err
-	}
-	return c.back("/ui/s/"+url.PathEscape(sub), "Treatments saved.")
 }
 
 func uiAssignNumbers(c *uiCall) error {
@@ -569,9 +576,9 @@ func uiImport(c *uiCall) error {
 }
 
 type providerData struct {
-	Prov       store.Provider
-	Treatments []string
-	Perms      []string
+	Prov     store.Provider
+	Settings []settingRow // its defaults (ui_treatments.go)
+	Perms    []permBox    // its default permissions
 }
 
 func uiProvider(c *uiCall) error {
@@ -579,8 +586,8 @@ func uiProvider(c *uiCall) error {
 	if err != nil {
 		return err
 	}
-	c.render(http.StatusOK, "provider.html", uiPage{Title: "Provider " + p.Name, Data: providerData{Prov: p, Treatments: treatmentChoices,
-		Perms: []string{"unknown", "anonymous", "reject-with-media", "voicemail", "announcement", "pin", "vip", "blocked"}}})
+	c.render(http.StatusOK, "provider.html", uiPage{Title: "Provider " + p.Name, Data: providerData{Prov: p,
+		Settings: settingRows(p.Defaults, providerEffect(p.Defaults), "the platform's default", nil), Perms: permBoxes(p.DefaultPermissions)}})
 	return nil
 }
 
@@ -589,26 +596,23 @@ func uiProviderChange(c *uiCall) error {
 	f := c.r.PostFormValue
 	switch f("action") {
 	case "defaults":
-		var u store.SettingsUpdate
-		for field, dst := range map[string]**store.Treatment{"unknown": &u.Unknown, "anonymous": &u.Anonymous} {
-			if tr, ok := store.ParseTreatment(f(field)); ok {
-				*dst = &tr
-			} else if f(field) != "" {
-				return fmt.Errorf("%s treatment %q: %w", field, f(field), store.ErrInvalid)
-			}
-		}
-		if _, err := c.t.st.SetProviderDefaults(c.actor, name, u); err != nil {
-			return err
-		}
-	case "permissions":
-		if err := c.r.ParseForm(); err != nil {
-			return fmt.Errorf("%w: %v", store.ErrInvalid, err)
-		}
-		perm, err := store.ParsePermissions(strings.Join(append([]string{"none"}, c.r.PostForm["perm"]...), ","))
+		p, err := c.t.st.GetProvider(c.actor, name)
 		if err != nil {
 			return err
 		}
-		if _, err := c.t.st.SetProviderDefaultPermissions(c.actor, name, perm); err != nil {
+		u, err := settingsUpdate(c.r, p.Defaults)
+		if err != nil {
+			return err
+		}
+		if _, err := c.t.st.SetProviderDefaults(c.actor.At(formRevision(c.r)), name, u); err != nil {
+			return err
+		}
+	case "permissions":
+		perm, err := permissionsForm(c.r)
+		if err != nil {
+			return err
+		}
+		if _, err := c.t.st.SetProviderDefaultPermissions(c.actor.At(formRevision(c.r)), name, perm); err != nil {
 			return err
 		}
 	case "allocate":

@@ -48,7 +48,8 @@ var apiSpec = tierSpec{
 		if d.ServesStore != nil {
 			opts = append(opts, admin.WithStoreCheck(d.ServesStore))
 		}
-		cfg := admin.Config{Socket: c.SocketPath(), TLSCert: c.API.TLSCert, TLSKey: c.API.TLSKey}
+		cfg := admin.Config{Socket: c.SocketPath(), TLSCert: c.API.TLSCert, TLSKey: c.API.TLSKey,
+			SessionIdle: c.API.SessionIdle, LoginBurst: c.API.LoginBurst, LoginEvery: c.API.LoginEvery}
 		if c.API.Enabled {
 			cfg.Listen = c.API.Listen
 		}

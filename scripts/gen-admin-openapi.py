@@ -34,6 +34,11 @@ comp={
  "ListRequest":{"type":"object","required":["numbers"],"additionalProperties":False,"properties":{"numbers":{"type":"array","minItems":1,"items":{"type":"string"}},"note":{"type":"string","maxLength":200}}},
  "ListChange":{"type":"object","required":["changed","revision"],"properties":{"changed":{"type":"integer"},"revision":{"type":"integer"}}},
  "ImportReport":{"type":"object","properties":{k:{"type":"integer"} for k in ["rows","valid","duplicates","added","updated","removed","lists","error_count"]}},
+ "SubscriberImportEvent":{"type":"object","description":"one line of a streamed import answer: exactly one member","minProperties":1,"maxProperties":1,"properties":{
+   "progress":{"type":"object","required":["phase","done","total"],"properties":{"phase":{"type":"string","enum":["reading","writing","committing"]},
+     "done":{"type":"integer","description":"bytes read (reading), subscribers written (writing, committing)"},"total":{"type":"integer","description":"-1 while reading a body of unknown length"}}},
+   "row_error":{"type":"object","required":["line","error"],"properties":{"line":{"type":"integer"},"error":{"type":"string"}}},
+   "report":ref("SubscriberImportReport"),"problem":ref("Problem")}},
  "SubscriberImportReport":{"type":"object","properties":{**{k:{"type":"integer"} for k in ["rows","valid","numbers","error_count","written","subscribers"]},"refused":{"type":"boolean"},"dry_run":{"type":"boolean"},"sha256":{"type":"string"}}},
  "Route":{"type":"object","required":["name"],"properties":{"name":name,"routing_number":num,"sip_uri":{"type":"string"}}},
  "RouteRequest":{"type":"object","additionalProperties":False,"properties":{"routing_number":{"type":"string"},"sip_uri":{"type":"string"}}},
@@ -133,9 +138,11 @@ add("DELETE","/api/v1/lists/{owner}/{list}/{number}",op("Remove a number from a 
 add("POST","/api/v1/lists/import",op("Import list rows as CSV (owner,list,number[,note]), all or nothing: any bad row and nothing is written, every bad row named in errors",
   [Q("replace","true: replace each list named in the file")],req={"required":True,"content":{"text/csv":{"schema":{"type":"string"},"example":"owner,list,number,note\nalice,blocked,+13125550100,sales\n"}}},
   resp=ok("ImportReport",{"rows":1,"valid":1,"added":1,"lists":1,"error_count":0}),tag="lists"))
-add("POST","/api/v1/subscribers:import",op("Create subscribers in bulk from CSV (name,provider,numbers[,permissions]; numbers separated by spaces or ';'), all or nothing: any bad row and nothing is written, every bad row named in errors; one audit record for the file",
+add("POST","/api/v1/subscribers:import",op("Create subscribers in bulk from CSV (name,provider,numbers[,permissions]; numbers separated by spaces or ';'), all or nothing: any bad row and nothing is written, every bad row named in errors; one audit record for the file. The body is streamed into the store (up to 4 GiB); with Accept: application/x-ndjson the answer streams too: progress, each bad row as found, and the report or problem last",
   [Q("dry_run","true: validate only")],req={"required":True,"content":{"text/csv":{"schema":{"type":"string"},"example":"name,provider,numbers,permissions\ndan,acme,+12025550120 +12025550121,vip,blocked\n"}}},
   resp=ok("SubscriberImportReport",{"rows":1,"valid":1,"numbers":2,"error_count":0,"refused":False,"written":1,"sha256":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08","dry_run":False,"subscribers":3}),tag="subscribers"))
+paths["/api/v1/subscribers:import"]["post"]["responses"]["200"]["content"]["application/x-ndjson"]={"schema":ref("SubscriberImportEvent"),"example":{"progress":{"phase":"writing","done":21845,"total":1000000}}}
+paths["/api/v1/subscribers:import"]["post"]["responses"]["413"]={"description":"the file is larger than the import limit","content":{"application/problem+json":{"schema":ref("Problem")}}}
 ep=P("enterprise","enterprise name")
 add("GET","/api/v1/enterprises",op("List the enterprises the caller may see",resp=ok("EnterprisePage"),tag="enterprises"))
 add("POST","/api/v1/enterprises",op("Create an enterprise (platform owner, or a provider under itself)",req=body("EnterpriseCreate",{"name":"initech","provider":"acme","numbers":["+12025550150"]}),resp=ok("Enterprise",ent_ex,"201",True),codes=std+(409,),tag="enterprises"))

@@ -69,6 +69,7 @@ type pending struct {
 	rev     int64
 	records []func(ix *index, d *dirty) // record changes, in key order of the event
 	lists   map[listKey]*listLoad
+	imports []*importedSubs // bulk subscriber imports the event commits
 	errs    []error
 }
 
@@ -93,7 +94,7 @@ func (s *Store) apply(ev kv.Event) error {
 	p := pending{rev: ev.Rev, lists: map[listKey]*listLoad{}}
 	var commits []uint64
 	for _, c := range ev.Changes {
-		b, ok := kv.Bucket(c.Key)
+		b, ok := bucketOf(c.Key)
 		if !ok {
 			p.errs = append(p.errs, fmt.Errorf("key %q: not bucket/rest", c.Key))
 			continue
@@ -127,6 +128,11 @@ func (s *Store) apply(ev kv.Event) error {
 			return nil
 		})
 		if err != nil {
+			return err
+		}
+	}
+	for _, im := range p.imports {
+		if err := s.loadImported(im); err != nil {
 			return err
 		}
 	}
@@ -281,6 +287,27 @@ func (s *Store) decode(p *pending, b string, rest []byte, c kv.Change, commits *
 				ix.staging[g] = mod
 			}
 		})
+	case bSubImports:
+		// Bookkeeping of the applier alone, recorded at once: the import's
+		// subscribers arrive in later events and are told apart by it.
+		ix := &s.ix
+		if c.Deleted {
+			g, err := decodeU64(rest)
+			if err != nil {
+				return err
+			}
+			delete(ix.subImports, g)
+			return nil
+		}
+		g, si, err := decodeSubImport(rest, c.Value)
+		if err != nil {
+			return err
+		}
+		was := ix.subImports[g]
+		ix.subImports[g] = si
+		if si.committed && !was.committed {
+			p.imports = append(p.imports, &importedSubs{gen: g, first: si.first, last: si.last})
+		}
 	case bEntries, bNotes, bNames, bNumbers, bFraud, bAPITokens, bAudit, bWebUsers:
 		// Content of lists follows lv/ and gens/; names and numbers are
 		// derived from the records; the fraud signal, the admin API's
@@ -364,6 +391,9 @@ func (s *Store) decodeSubscriber(p *pending, rest []byte, c kv.Change, mod int64
 		return fmt.Errorf("bad key length")
 	}
 	id := binary.BigEndian.Uint32(rest)
+	if s.ix.staged(id) {
+		return nil // an import's, not committed: see subimport_stage.go
+	}
 	if c.Deleted {
 		p.records = append(p.records, func(ix *index, d *dirty) {
 			st := ix.sub(id)
@@ -472,6 +502,11 @@ func (s *Store) publish(p *pending) {
 	d := dirty{subs: map[uint32]bool{}, provs: map[uint32]bool{}}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	for _, im := range p.imports {
+		if err := ix.addImported(im); err != nil {
+			p.errs = append(p.errs, err)
+		}
+	}
 	for _, f := range p.records {
 		f(ix, &d)
 	}

@@ -18,10 +18,6 @@ type BulkLoader struct {
 	lists map[listKey]*bulkList
 	rows  int // rows pending in lists
 	err   error
-	// final, if set, adds the load's audit record (t.audit) to the last
-	// transaction of subscribers, so the load and its record commit together.
-	final func(t *txn) error
-	last  bool // the closing flush: run final
 }
 
 // bulkTaken is what the pending batch has given out: names, numbers and
@@ -58,11 +54,6 @@ const bulkRowsEvery = 1 << 20
 func (s *Store) BulkLoad(fn func(*BulkLoader) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	return s.bulkLoadLocked(fn)
-}
-
-// bulkLoadLocked is BulkLoad for a caller holding wmu.
-func (s *Store) bulkLoadLocked(fn func(*BulkLoader) error) error {
 	if err := s.writable(); err != nil {
 		return fmt.Errorf("bulk load: %w", err)
 	}
@@ -73,7 +64,6 @@ func (s *Store) bulkLoadLocked(fn func(*BulkLoader) error) error {
 		err = l.err
 	}
 	if err == nil {
-		l.last = true
 		err = l.flush()
 	}
 	if err != nil {
@@ -99,14 +89,6 @@ func (l *BulkLoader) full() bool {
 // flush commits the pending subscribers, then the pending list rows.
 func (l *BulkLoader) flush() error {
 	s := l.s
-	if l.last && l.final != nil {
-		if err := l.final(&l.t); err != nil {
-			return err
-		}
-		if err := l.t.putAudit(s.opts.Now()); err != nil {
-			return err
-		}
-	}
 	if len(l.t.ops) > 0 {
 		if l.taken.started {
 			l.t.cmp(seqKey(bSubscribers), l.taken.seqMod)

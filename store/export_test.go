@@ -54,3 +54,33 @@ func CommittedGenerations(s *Store) ([]uint64, uint64) {
 
 // AtomicLimits is what one change may use to be written in place.
 func AtomicLimits(s *Store) kv.Limits { return s.atomicLimits() }
+
+// SubscriberKeys counts the subscriber records, subscriber names and
+// assigned numbers in the key space (not the index): what an import
+// left behind shows as more keys than the index holds subscribers.
+func SubscriberKeys(s *Store) (records, names, numbers int, err error) {
+	err = s.kv.View(func(r kv.Reader) error {
+		for _, c := range []struct {
+			b string
+			n *int
+		}{{bSubscribers, &records}, {bNumbers, &numbers}} {
+			if err := rangeBucket(r, c.b, func(_, _ []byte, _ int64) error { *c.n++; return nil }); err != nil {
+				return err
+			}
+		}
+		return rangeBucket(r, bNames, func(k, _ []byte, _ int64) error {
+			if len(k) > 0 && k[0] == kindSubscriber {
+				names++
+			}
+			return nil
+		})
+	})
+	return records, names, numbers, err
+}
+
+// SubImports counts the subimports/ records the index knows of.
+func SubImports(s *Store) int {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	return len(s.ix.subImports)
+}

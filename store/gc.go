@@ -16,12 +16,14 @@ type GCStats struct {
 	Generations int // commit records deleted
 	Ops         int // delete operations sent
 	Audit       int // audit records deleted (beyond the count or age bound)
+	Subscribers int // subscribers of abandoned bulk imports deleted
 }
 
 // CollectGarbage deletes what no reader uses any more: rows of
 // generations an import abandoned (its process died or gave up), rows of
 // generations shadowed by a later import, rows of owners deleted while an
-// import staged them, and commit records no list refers to. It is safe to
+// import staged them, commit records no list refers to, and the
+// subscribers of bulk imports that died or gave up. It is safe to
 // run at any time, on any number of nodes at once: it deletes only rows
 // that can never become visible again. The store runs it every
 // Options.GCInterval; after an import, the import's own lists are cleaned
@@ -59,6 +61,9 @@ func (s *Store) CollectGarbage() (GCStats, error) {
 	n, err := s.deleteInBatches(ops)
 	st.Ops = n
 	if err != nil {
+		return st, fmt.Errorf("collect garbage: %w", err)
+	}
+	if st.Subscribers, err = s.collectSubImports(); err != nil {
 		return st, fmt.Errorf("collect garbage: %w", err)
 	}
 	return st, nil

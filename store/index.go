@@ -61,6 +61,22 @@ type index struct {
 	committed map[uint64]int64     // gen -> revision its gens/ record was written at
 	staging   map[uint64]int64     // gen -> mod revision of its staging/ record
 	marks     map[uint64][]listKey // gen -> lists it holds
+
+	// Bulk subscriber imports with a subimports/ record: subscribers in
+	// the range of one not committed are left out (subimport_stage.go).
+	// Bookkeeping of the applier (and of writers under applyMu).
+	subImports map[uint64]subImport
+}
+
+// staged says whether subscriber id belongs to an import that is not
+// committed: the index leaves it out.
+func (ix *index) staged(id uint32) bool {
+	for _, si := range ix.subImports {
+		if !si.committed && id >= si.first && id <= si.last {
+			return true
+		}
+	}
+	return false
 }
 
 type seqState struct {
@@ -296,15 +312,29 @@ func (ix *index) prov(id uint32) *provState {
 // grows, and no write path holds such a pointer across one.
 func (ix *index) growSubs(id uint32) {
 	if n := int(id) + 1; n > len(ix.views) {
-		ix.views = append(ix.views, make([]SubscriberView, n-len(ix.views))...)
-		ix.lists = append(ix.lists, make([][2][]e164.Number, n-len(ix.lists))...)
+		ix.views = growTo(ix.views, n)
+		ix.lists = growTo(ix.lists, n)
 	}
 }
 
-func growSet[T any](s []*T, id uint32, v *T) []*T {
-	if int(id) >= len(s) {
-		s = append(s, make([]*T, int(id)+1-len(s))...)
+// growTo returns s lengthened to n zero elements more, doubling its
+// capacity when it must grow (subscribers created one batch after another
+// would otherwise copy the arrays once a batch). Elements past len are
+// zero: nothing shortens these arrays.
+func growTo[T any](s []T, n int) []T {
+	if n <= len(s) {
+		return s
 	}
+	if n <= cap(s) {
+		return s[:n]
+	}
+	out := make([]T, n, max(n, 2*cap(s)))
+	copy(out, s)
+	return out
+}
+
+func growSet[T any](s []*T, id uint32, v *T) []*T {
+	s = growTo(s, int(id)+1)
 	s[id] = v
 	return s
 }

@@ -32,6 +32,8 @@ import (
 //	staging/gen(8)       JSON genRecord, ephemeral: an import is writing generation gen
 //	entries/L(6) gen(8) first(8)   chunk of list L in generation gen (see chunks.go)
 //	notes/L(6) gen(8) number(8)    note of one row (rows with a note only)
+//	subimports/gen(8)    JSON subImportRecord: a bulk subscriber import (subimport_stage.go);
+//	                     while uncommitted, the subscribers in its ID range are not in the index
 //	fraud/<key>          the fraud signal's state, opaque to the store (fraud.go)
 //
 // L is a list: owner kind(1), owner id(4), list(1).
@@ -45,6 +47,14 @@ import (
 // never imported in bulk have no marks). An import that dies leaves a
 // generation with marks but neither gens/ nor staging/ key: garbage that
 // CollectGarbage removes, as it removes generations shadowed by later ones.
+//
+// A bulk subscriber import works the same way with subscriber records: it
+// reserves a range of IDs and writes subimports/<gen>, stages the records,
+// names and numbers (which the index ignores while the import is
+// uncommitted), and commits by marking subimports/<gen> committed. Every
+// write that gives out a subscriber name or number moves meta/allocations,
+// so an import's batches need compare only that key to know what they
+// validated still holds.
 //
 // IDs come from the seq keys: dense, starting at 1, never reused after a
 // delete. The in-memory index is a pure function of these keys; it is built
@@ -77,11 +87,12 @@ const (
 	bAPITokens   = "apitokens" // admin API credentials (apitokens.go); not indexed
 	bAudit       = "audit"     // the audit log (audit.go); not indexed
 	bWebUsers    = "webusers"  // web UI logins (webusers.go); not indexed
+	bSubImports  = "subimports"
 )
 
 // allBuckets are the buckets of a callgate key space.
 var allBuckets = []string{bMeta, bSeq, bProviders, bSubscribers, bEnterprises, bNames, bNumbers,
-	bAllocations, bPINs, bRoutes, bLV, bMarks, bGens, bStaging, bEntries, bNotes}
+	bAllocations, bPINs, bRoutes, bLV, bMarks, bGens, bStaging, bEntries, bNotes, bSubImports}
 
 var (
 	keySchema       = []byte("meta/schema")

@@ -36,6 +36,7 @@ func (s *Store) rebuildIndex() error {
 	s.ix.gen, s.ix.genMod, s.ix.listsMod, s.ix.allocMod = nx.gen, nx.genMod, nx.listsMod, nx.allocMod
 	s.ix.seqs = nx.seqs
 	s.ix.committed, s.ix.staging, s.ix.marks = nx.committed, nx.staging, nx.marks
+	s.ix.subImports = nx.subImports
 	s.ix.mu.Unlock()
 	s.setApplied(rev)
 	return nil
@@ -54,6 +55,7 @@ func newIndex() *index {
 		committed:  make(map[uint64]int64),
 		staging:    make(map[uint64]int64),
 		marks:      make(map[uint64][]listKey),
+		subImports: make(map[uint64]subImport),
 	}
 }
 
@@ -159,7 +161,21 @@ func (nx *index) loadTenants(r kv.Reader) error {
 	if err != nil {
 		return err
 	}
+	err = rangeBucket(r, bSubImports, func(k, v []byte, _ int64) error {
+		g, si, err := decodeSubImport(k, v)
+		if err != nil {
+			return err
+		}
+		nx.subImports[g] = si
+		return nil
+	})
+	if err != nil {
+		return err
+	}
 	err = rangeBucket(r, bSubscribers, func(k, v []byte, mod int64) error {
+		if len(k) == 4 && nx.staged(binary.BigEndian.Uint32(k)) {
+			return nil // an import not committed: not there yet, or garbage
+		}
 		st := &subState{mod: mod}
 		if err := json.Unmarshal(v, &st.rec); err != nil {
 			return fmt.Errorf("subscriber %x: %w", k, err)

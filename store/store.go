@@ -117,6 +117,9 @@ type Store struct {
 	// index (under ix.mu.Lock for what readers see).
 	applyMu sync.Mutex
 	ix      index
+	// handoff is the subscribers an import of this store is committing
+	// (under applyMu; subimport_stage.go).
+	handoff *subHandoff
 
 	// applied is the revision the index has reached; appliedCh is closed
 	// and replaced whenever it advances.

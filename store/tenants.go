@@ -358,6 +358,19 @@ func (ix *index) numberIn(r Range) (e164.Number, uint32, bool) {
 // checkAllocated says whether n may be given to a subscriber of provider,
 // and makes t depend on the allocations staying as they are.
 func (ix *index) checkAllocated(t *txn, n e164.Number, provider uint32) error {
+	if err := ix.allocatedTo(n, provider); err != nil {
+		return err
+	}
+	// Compare and move the allocation epoch: a ReleaseNumbers planned
+	// before this assignment then conflicts instead of leaving the number
+	// outside any allocation.
+	t.cmp(keyAllocEpoch, ix.allocMod)
+	t.bump(keyAllocEpoch)
+	return nil
+}
+
+// allocatedTo says whether n lies in an allocation of provider.
+func (ix *index) allocatedTo(n e164.Number, provider uint32) error {
 	a, ok := ix.allocationBelow(n)
 	if !ok || a.Last < n {
 		return fmt.Errorf("number %s: %w (not in any allocation of provider %s; allocate it first)", n, ErrInvalid, ix.providerName(provider))
@@ -366,12 +379,16 @@ func (ix *index) checkAllocated(t *txn, n e164.Number, provider uint32) error {
 		return fmt.Errorf("number %s: %w (allocated to provider %s in %s, not to %s)", n, ErrInvalid,
 			ix.providerName(a.provider), a.Range, ix.providerName(provider))
 	}
-	// Compare and move the allocation epoch: a ReleaseNumbers planned
-	// before this assignment then conflicts instead of leaving the number
-	// outside any allocation.
-	t.cmp(keyAllocEpoch, ix.allocMod)
-	t.bump(keyAllocEpoch)
 	return nil
+}
+
+// numberAssignable says whether n may be given to a new subscriber of
+// provider: it is nobody's and in one of the provider's allocations.
+func (ix *index) numberAssignable(n e164.Number, provider uint32) error {
+	if id, ok := ix.byNumber[n]; ok {
+		return fmt.Errorf("number %s: %w (belongs to subscriber %s)", n, ErrExists, ix.subscriberName(id))
+	}
+	return ix.allocatedTo(n, provider)
 }
 
 // ---- subscribers ----

@@ -13,7 +13,8 @@ import (
 type txn struct {
 	cmps  []kv.Cmp
 	ops   []kv.Op
-	at    map[string]int // key -> index in ops (single-key ops)
+	at    map[string]int  // key -> index in ops (single-key ops)
+	cmpd  map[string]bool // keys compared, once there are many (a bulk batch)
 	bytes int
 	// auditRec is the change's audit record (audit.go), added to the
 	// transaction by writeLocked.
@@ -23,10 +24,25 @@ type txn struct {
 // cmp makes the transaction hold only if key's mod revision is still mod
 // (0: key still absent).
 func (t *txn) cmp(key []byte, mod int64) {
-	for _, c := range t.cmps {
-		if bytes.Equal(c.Key, key) {
+	// A scan for the few comparisons of an ordinary write; a set once a
+	// bulk batch has many (a scan each would make the batch quadratic).
+	if t.cmpd == nil && len(t.cmps) < 32 {
+		for _, c := range t.cmps {
+			if bytes.Equal(c.Key, key) {
+				return
+			}
+		}
+	} else {
+		if t.cmpd == nil {
+			t.cmpd = make(map[string]bool, 2*len(t.cmps))
+			for _, c := range t.cmps {
+				t.cmpd[string(c.Key)] = true
+			}
+		}
+		if t.cmpd[string(key)] {
 			return
 		}
+		t.cmpd[string(key)] = true
 	}
 	t.cmps = append(t.cmps, kv.Cmp{Key: key, ModRev: mod})
 	t.bytes += len(key) + 8
@@ -78,5 +94,5 @@ func (t *txn) fits(l kv.Limits) bool {
 
 // reset empties the transaction for reuse.
 func (t *txn) reset() {
-	t.cmps, t.ops, t.at, t.bytes, t.auditRec = t.cmps[:0], t.ops[:0], nil, 0, nil
+	t.cmps, t.ops, t.at, t.cmpd, t.bytes, t.auditRec = t.cmps[:0], t.ops[:0], nil, nil, 0, nil
 }

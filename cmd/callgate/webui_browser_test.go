@@ -96,7 +96,7 @@ scp: {enabled: false}
 		chromedp.SendKeys(chromedp.CSS(`#name`), "alice"),
 		chromedp.SendKeys(chromedp.CSS(`#password`), "alice-password"),
 		chromedp.Click(chromedp.CSS(`#login`)),
-		chromedp.WaitVisible(chromedp.CSS(`#unknown`)),
+		chromedp.WaitVisible(chromedp.CSS(`#set-unknown`)),
 		chromedp.Navigate(base+"/ui/s/"+demo.Alice+"/lists/blocked"),
 		chromedp.WaitVisible(chromedp.CSS(`#numbers`)),
 		chromedp.SendKeys(chromedp.CSS(`#numbers`), caller),

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"path/filepath"
+	"time"
 )
 
 // SocketFile is the owner's socket's name beside the store file.
@@ -46,9 +47,20 @@ type API struct {
 	// TLS; relative paths are relative to the configuration file.
 	TLSCert string `yaml:"tls_cert"`
 	TLSKey  string `yaml:"tls_key"`
+	// SessionIdle ends a web UI session not used for this long (default
+	// 15m).
+	SessionIdle time.Duration `yaml:"session_idle"`
+	// LoginBurst and LoginEvery limit web UI logins per client address: a
+	// burst of LoginBurst attempts, then one per LoginEvery (defaults 10,
+	// 6s). Apart from this, a user is locked for 15 minutes after 5 wrong
+	// passwords in a row, on every node.
+	LoginBurst int           `yaml:"login_burst"`
+	LoginEvery time.Duration `yaml:"login_every"`
 }
 
-func defaultAPI() API { return API{Listen: "127.0.0.1:8480"} }
+func defaultAPI() API {
+	return API{Listen: "127.0.0.1:8480", SessionIdle: 15 * time.Minute, LoginBurst: 10, LoginEvery: 6 * time.Second}
+}
 
 func (a *API) validate() []error {
 	var errs []error
@@ -60,6 +72,15 @@ func (a *API) validate() []error {
 	}
 	if (a.TLSCert == "") != (a.TLSKey == "") {
 		errs = append(errs, fmt.Errorf("api.tls_cert: give tls_cert and tls_key together, or neither"))
+	}
+	if a.SessionIdle < time.Second {
+		errs = append(errs, fmt.Errorf("api.session_idle %v: at least 1s (e.g. 15m)", a.SessionIdle))
+	}
+	if a.LoginBurst < 1 {
+		errs = append(errs, fmt.Errorf("api.login_burst %d: at least 1 (e.g. 10)", a.LoginBurst))
+	}
+	if a.LoginEvery <= 0 {
+		errs = append(errs, fmt.Errorf("api.login_every %v: a positive duration (e.g. 6s)", a.LoginEvery))
 	}
 	return errs
 }

@@ -283,6 +283,8 @@ func TestStrictErrors(t *testing.T) {
 		{"bad level", "log: {level: loud}\n", []string{"log.level", "loud"}},
 		{"bad format", "log: {format: xml}\n", []string{"log.format"}},
 		{"bad admin addr", "admin: {listen: localhost}\n", []string{"admin.listen"}},
+		{"api session idle", "api: {enabled: true, session_idle: 10ms}\n", []string{"api.session_idle", "at least 1s"}},
+		{"api login burst", "api: {enabled: true, login_burst: 0}\n", []string{"api.login_burst"}},
 		{"bad port", "admin: {listen: 'localhost:99999'}\n", []string{"admin.listen", "99999"}},
 		{"zero records", "decision_log: {max_records: 0}\n", []string{"decision_log.max_records"}},
 		{"unbounded log", "decision_log: {max_records: -1, max_age: -1s}\n", []string{"both unbounded"}},

@@ -123,6 +123,10 @@ type DB struct {
 	rev    int64
 	closed bool
 	subs   []*subscriber
+	// ephem holds the keys that carry an ephemeral marker (see writer).
+	ephem map[string]bool
+	// changes is the array of the last event's changes, for the next.
+	changes []kv.Change
 }
 
 type subscriber struct{ fn func(kv.Event) }
@@ -157,7 +161,7 @@ func Open(path string, opts Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	d := &DB{db: db, path: path, opts: opts}
+	d := &DB{db: db, path: path, opts: opts, ephem: map[string]bool{}}
 	if err := d.prepare(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -302,10 +306,10 @@ func unwrap(stored []byte) ([]byte, int64, error) {
 
 // split maps a kv key onto bucket name and bbolt key.
 func split(key []byte) ([]byte, []byte, error) {
-	if _, ok := kv.Bucket(key); !ok {
+	i := bytes.IndexByte(key, '/')
+	if i <= 0 || key[0] == '_' { // as kv.Bucket, without its allocation
 		return nil, nil, fmt.Errorf("key %q: not bucket/rest", key)
 	}
-	i := bytes.IndexByte(key, '/')
 	if i == len(key)-1 {
 		return nil, nil, fmt.Errorf("key %q: empty after the bucket", key)
 	}
@@ -406,11 +410,12 @@ func (d *DB) dropEphemeral() error {
 		return err
 	}
 	ops := make([]kv.Op, len(keys))
-	for i, k := range keys {
-		ops[i] = kv.Delete(k)
-	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	for i, k := range keys {
+		ops[i] = kv.Delete(k)
+		d.ephem[string(k)] = true
+	}
 	_, err = d.commitLocked(nil, ops)
 	return err
 }
@@ -455,10 +460,23 @@ func (c conflictErr) Error() string { return fmt.Sprintf("compare %q", c.key) }
 // commitLocked runs one transaction and delivers its event. Caller holds mu.
 func (d *DB) commitLocked(cmps []kv.Cmp, ops []kv.Op) (int64, error) {
 	next := d.rev + 1
-	var changes []kv.Change
+	// The event's changes reuse one array: subscribers do not keep them
+	// past the call (kv.Event).
+	changes := d.changes[:0]
+	if cap(changes) < len(ops) {
+		changes = make([]kv.Change, 0, len(ops))
+	}
+	defer func() {
+		clear(changes[:cap(changes)])
+		if cap(changes) <= 1<<16 {
+			d.changes = changes[:0]
+		}
+	}()
+	var w *writer
 	err := d.db.Update(func(tx *bolt.Tx) error {
+		w = d.newWriter(tx)
 		for _, c := range cmps {
-			_, mod, err := get(tx, c.Key)
+			_, mod, err := w.get(c.Key)
 			if err != nil {
 				return err
 			}
@@ -466,20 +484,19 @@ func (d *DB) commitLocked(cmps []kv.Cmp, ops []kv.Op) (int64, error) {
 				return conflictErr{c.Key}
 			}
 		}
-		meta := tx.Bucket(bktKV)
 		for _, o := range ops {
 			var err error
 			switch {
 			case o.IsPut():
-				err = put(tx, meta, o.Key, o.Value, next, o.Ephemeral)
+				err = w.put(o.Key, o.Value, next, o.Ephemeral)
 				changes = append(changes, kv.Change{Key: o.Key, Value: o.Value, ModRev: next})
 			case o.IsDelete():
 				var had bool
-				if had, err = del(tx, meta, o.Key); had {
+				if had, err = w.del(o.Key); had {
 					changes = append(changes, kv.Change{Key: o.Key, ModRev: next, Deleted: true})
 				}
 			case o.IsDeleteRange():
-				changes, err = delRange(tx, meta, o.Key, o.End, next, changes)
+				changes, err = w.delRange(o.Key, o.End, next, changes)
 			}
 			if err != nil {
 				return fmt.Errorf("%v: %w", o, err)
@@ -488,7 +505,7 @@ func (d *DB) commitLocked(cmps []kv.Cmp, ops []kv.Op) (int64, error) {
 		if len(changes) == 0 {
 			return nil
 		}
-		return meta.Put(keyRev, binary.BigEndian.AppendUint64(nil, uint64(next)))
+		return w.meta.Put(keyRev, binary.BigEndian.AppendUint64(nil, uint64(next)))
 	})
 	var ce conflictErr
 	if errors.As(err, &ce) {
@@ -497,6 +514,7 @@ func (d *DB) commitLocked(cmps []kv.Cmp, ops []kv.Op) (int64, error) {
 	if err != nil {
 		return d.rev, err
 	}
+	d.commitMarks(w)
 	if len(changes) == 0 {
 		return d.rev, nil
 	}
@@ -521,38 +539,50 @@ func get(tx *bolt.Tx, key []byte) ([]byte, int64, error) {
 	return unwrap(v)
 }
 
-func put(tx *bolt.Tx, meta *bolt.Bucket, key, value []byte, rev int64, ephemeral bool) error {
+func (w *writer) get(key []byte) ([]byte, int64, error) {
+	bn, k, err := split(key)
+	if err != nil {
+		return nil, 0, err
+	}
+	b, err := w.bucket(bn, false)
+	if b == nil || err != nil {
+		return nil, 0, err
+	}
+	v := b.Get(k)
+	if v == nil {
+		return nil, 0, nil
+	}
+	return unwrap(v)
+}
+
+func (w *writer) put(key, value []byte, rev int64, ephemeral bool) error {
 	bn, k, err := split(key)
 	if err != nil {
 		return err
 	}
-	b, err := tx.CreateBucketIfNotExists(bn)
+	b, err := w.bucket(bn, true)
 	if err != nil {
 		return err
 	}
-	if err := b.Put(k, wrap(rev, value)); err != nil {
+	if err := b.Put(k, w.wrap(rev, value)); err != nil {
 		return err
 	}
-	mk := append(slices.Clip(ephemPfx), key...)
-	if ephemeral {
-		return meta.Put(mk, nil)
-	}
-	return meta.Delete(mk)
+	return w.mark(key, ephemeral)
 }
 
-func del(tx *bolt.Tx, meta *bolt.Bucket, key []byte) (bool, error) {
+func (w *writer) del(key []byte) (bool, error) {
 	bn, k, err := split(key)
 	if err != nil {
 		return false, err
 	}
-	b := tx.Bucket(bn)
-	if b == nil || b.Get(k) == nil {
-		return false, nil
+	b, err := w.bucket(bn, false)
+	if b == nil || err != nil || b.Get(k) == nil {
+		return false, err
 	}
 	if err := b.Delete(k); err != nil {
 		return false, err
 	}
-	return true, meta.Delete(append(slices.Clip(ephemPfx), key...))
+	return true, w.mark(key, false)
 }
 
 // bounds maps a kv range onto a bucket and bbolt keys [lo, hi) (hi nil =
@@ -573,14 +603,14 @@ func bounds(start, end []byte) (bucket, lo, hi []byte, err error) {
 	return start[:n-1], lo, hi, nil
 }
 
-func delRange(tx *bolt.Tx, meta *bolt.Bucket, start, end []byte, rev int64, changes []kv.Change) ([]kv.Change, error) {
+func (w *writer) delRange(start, end []byte, rev int64, changes []kv.Change) ([]kv.Change, error) {
 	bn, lo, hi, err := bounds(start, end)
 	if err != nil {
 		return changes, err
 	}
-	b := tx.Bucket(bn)
-	if b == nil {
-		return changes, nil
+	b, err := w.bucket(bn, false)
+	if b == nil || err != nil {
+		return changes, err
 	}
 	var keys [][]byte
 	c := b.Cursor()
@@ -593,7 +623,7 @@ func delRange(tx *bolt.Tx, meta *bolt.Bucket, start, end []byte, rev int64, chan
 			return changes, err
 		}
 		full := append(slices.Clip(prefix), k...)
-		if err := meta.Delete(append(slices.Clip(ephemPfx), full...)); err != nil {
+		if err := w.mark(full, false); err != nil {
 			return changes, err
 		}
 		changes = append(changes, kv.Change{Key: full, ModRev: rev, Deleted: true})

@@ -42,6 +42,31 @@ func TestEphemeralKeysDieWithTheProcess(t *testing.T) {
 	if _, err := d.Txn(ctx, nil, []kv.Op{kv.Put([]byte("s/promoted"), []byte("z2"))}); err != nil {
 		t.Fatal(err)
 	}
+	// A transaction that fails its comparison promotes nothing; a deleted
+	// ephemeral key put again plainly is durable.
+	if _, err := d.Txn(ctx, []kv.Cmp{{Key: []byte("s/keep")}}, []kv.Op{kv.Put([]byte("s/tmp"), []byte("x2"))}); !errors.Is(err, kv.ErrConflict) {
+		t.Fatalf("conflicting transaction: %v", err)
+	}
+	// A transaction that fails after its put keeps the key ephemeral, and
+	// a later plain put still makes it durable.
+	if _, err := d.Txn(ctx, nil, []kv.Op{kv.PutEphemeral([]byte("s/twice"), []byte("a"))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Txn(ctx, nil, []kv.Op{kv.Put([]byte("s/twice"), []byte("b")), kv.Put([]byte("_bad"), nil)}); err == nil {
+		t.Fatal("a transaction with a malformed key committed")
+	}
+	if _, err := d.Txn(ctx, nil, []kv.Op{kv.Put([]byte("s/twice"), []byte("c"))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Txn(ctx, nil, []kv.Op{kv.PutEphemeral([]byte("s/again"), []byte("a"))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Txn(ctx, nil, []kv.Op{kv.Delete([]byte("s/again"))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Txn(ctx, nil, []kv.Op{kv.Put([]byte("s/again"), []byte("b"))}); err != nil {
+		t.Fatal(err)
+	}
 	// Simulate a crash: close the bbolt file without boltkv's Close.
 	crashClose(t, d)
 	d = open(t, path, boltkv.Options{NoSync: true})
@@ -49,7 +74,7 @@ func TestEphemeralKeysDieWithTheProcess(t *testing.T) {
 	if _, _, ok := kvtest.Get(t, d, "s/tmp"); ok {
 		t.Fatal("ephemeral key of a dead process survived Open")
 	}
-	for _, key := range []string{"s/keep", "s/promoted"} {
+	for _, key := range []string{"s/keep", "s/promoted", "s/again", "s/twice"} {
 		if _, _, ok := kvtest.Get(t, d, key); !ok {
 			t.Fatalf("%s lost", key)
 		}

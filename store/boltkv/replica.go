@@ -29,24 +29,26 @@ func (d *DB) Apply(ev kv.Event) error {
 	if ev.Rev <= d.rev {
 		return fmt.Errorf("apply revision %d: not above the replica's %d", ev.Rev, d.rev)
 	}
+	var w *writer
 	err := d.db.Update(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bktKV)
+		w = d.newWriter(tx)
 		for _, c := range ev.Changes {
 			var err error
 			if c.Deleted {
-				_, err = del(tx, meta, c.Key)
+				_, err = w.del(c.Key)
 			} else {
-				err = put(tx, meta, c.Key, c.Value, c.ModRev, false)
+				err = w.put(c.Key, c.Value, c.ModRev, false)
 			}
 			if err != nil {
 				return fmt.Errorf("revision %d: %q: %w", ev.Rev, c.Key, err)
 			}
 		}
-		return meta.Put(keyRev, binary.BigEndian.AppendUint64(nil, uint64(ev.Rev)))
+		return w.meta.Put(keyRev, binary.BigEndian.AppendUint64(nil, uint64(ev.Rev)))
 	})
 	if err != nil {
 		return err
 	}
+	d.commitMarks(w)
 	d.rev = ev.Rev
 	d.deliver(ev)
 	return nil
@@ -84,8 +86,9 @@ func (d *DB) Replace(rev int64, fill func(put func(key, value []byte, modRev int
 				return err
 			}
 		}
+		w := &writer{tx: tx, meta: meta} // every marker is gone: none to look for
 		err := fill(func(key, value []byte, modRev int64) error {
-			return put(tx, meta, key, value, modRev, false)
+			return w.put(key, value, modRev, false)
 		})
 		if err != nil {
 			return err
@@ -96,6 +99,7 @@ func (d *DB) Replace(rev int64, fill func(put func(key, value []byte, modRev int
 		return err
 	}
 	d.rev = rev
+	clear(d.ephem)
 	d.deliver(kv.Event{Rev: rev, Reset: true})
 	return nil
 }

@@ -226,6 +226,17 @@ func Bucket(key []byte) (string, bool) {
 	return string(key[:i]), true
 }
 
+// bucketLen is the length of key's bucket name, 0 if key is not well
+// formed (Bucket without the string: a bulk transaction checks a hundred
+// thousand keys).
+func bucketLen(key []byte) int {
+	i := bytes.IndexByte(key, '/')
+	if i <= 0 || key[0] == '_' {
+		return 0
+	}
+	return i
+}
+
 // CheckTxn checks cmps and ops against limits (MaxOps 0 = unlimited) and
 // that every key is well formed.
 func CheckTxn(cmps []Cmp, ops []Op, l Limits) error {
@@ -234,7 +245,7 @@ func CheckTxn(cmps []Cmp, ops []Op, l Limits) error {
 	}
 	size := 0
 	for _, c := range cmps {
-		if _, ok := Bucket(c.Key); !ok {
+		if bucketLen(c.Key) == 0 {
 			return fmt.Errorf("kv: compare key %q: not bucket/rest", c.Key)
 		}
 		size += len(c.Key) + 8
@@ -243,12 +254,12 @@ func CheckTxn(cmps []Cmp, ops []Op, l Limits) error {
 		if o.kind == 0 {
 			return fmt.Errorf("kv: zero Op")
 		}
-		b, ok := Bucket(o.Key)
-		if !ok {
+		n := bucketLen(o.Key)
+		if n == 0 {
 			return fmt.Errorf("kv: %v: key not bucket/rest", o)
 		}
-		if o.kind == opDeleteRange && !InBucket(b, o.End) {
-			return fmt.Errorf("kv: %v: range leaves bucket %q", o, b)
+		if o.kind == opDeleteRange && !InBucket(string(o.Key[:n]), o.End) {
+			return fmt.Errorf("kv: %v: range leaves bucket %q", o, o.Key[:n])
 		}
 		size += o.Size()
 	}
