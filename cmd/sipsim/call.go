@@ -201,6 +201,10 @@ func writeCommon(w io.Writer, prompts []string, sent, received string, p sip.Pro
 	if rtp.Packets > 0 {
 		fmt.Fprintf(w, "rtp:      %d packets received, %d lost (%.2f %%), %d late; jitter p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
 			rtp.Packets, rtp.Lost, rtp.LossPct, rtp.Late, rtp.JitterP50Ms, rtp.JitterP99Ms, rtp.JitterMaxMs)
+		if rtp.KernelJitterSamples > 0 {
+			fmt.Fprintf(w, "          jitter by kernel receive times: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+				rtp.KernelJitterP50Ms, rtp.KernelJitterP99Ms, rtp.KernelJitterMaxMs)
+		}
 	}
 }
 

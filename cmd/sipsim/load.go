@@ -41,7 +41,10 @@ and hangs up. While it runs on a terminal it shows a live line. At the end
 it reports the calls started, completed (answered) and failed by outcome and
 status; the RTP the callers received: packets, loss, and the inter-packet
 jitter distribution (each packet's arrival spacing against its timestamp
-spacing: p50, p90, p99, max) over every call; and sipsim's own CPU time,
+spacing: p50, p90, p99, max) over every call, twice: by sipsim's clock when
+its goroutine got each packet (its own scheduling included), and on Linux
+by the kernel's receive times (SO_TIMESTAMPNS; on loopback, when the sender
+sent: its pacing alone); and sipsim's own CPU time,
 CPU share, CPU per call-second and memory (peak RSS, growth per concurrent
 call), since a loaded generator measures itself too.
 
@@ -104,6 +107,9 @@ are always measured.`,
 				cfg.Progress = func(p sip.LoadProgress) {
 					fmt.Fprintf(e.stderr, "\r\033[K%6.1fs  started %d  active %d  completed %d  failed %d  jitter p99 %.2f ms",
 						p.Elapsed.Seconds(), p.Started, p.Active, p.Completed, p.Failed, float64(p.JitterP99)/1e6)
+					if p.KernelJitterP99 > 0 {
+						fmt.Fprintf(e.stderr, " (kernel %.2f ms)", float64(p.KernelJitterP99)/1e6)
+					}
 				}
 			}
 			if cpuProfile != "" {
@@ -182,6 +188,9 @@ func writeRTP(w io.Writer, what string, r sip.LoadRTP) {
 	j := r.Jitter
 	fmt.Fprintf(w, "%s: %d packets, %d lost (%.2f %%), %d late\n", what, r.Packets, r.Lost, r.LossPct, r.Late)
 	fmt.Fprintf(w, "  jitter ms: p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f  (%d packet pairs)\n", j.P50Ms, j.P90Ms, j.P99Ms, j.P999Ms, j.MaxMs, j.Count)
+	if k := r.KernelJitter; k.Count > 0 {
+		fmt.Fprintf(w, "  jitter ms by kernel receive times: p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f  (%d packet pairs)\n", k.P50Ms, k.P90Ms, k.P99Ms, k.P999Ms, k.MaxMs, k.Count)
+	}
 }
 
 func writeCounts(w io.Writer, what string, m map[string]int64) {

@@ -13,8 +13,6 @@ import (
 
 	"github.com/emiago/diago"
 	gosip "github.com/emiago/sipgo/sip"
-
-	"callgate/simulators/ssp/hist"
 )
 
 // AnswerMode is what answers.
@@ -53,9 +51,9 @@ type AnswerConfig struct {
 
 	Behaviour
 
-	// Set by Load: a shared jitter histogram (prompt recognition only
+	// Set by Load: shared jitter histograms (prompt recognition only
 	// with Identify) and a sink for each result.
-	jitter   *hist.Histogram
+	jitter   *jitterSinks
 	onResult func(*AnswerResult)
 }
 

@@ -13,8 +13,6 @@ import (
 	"github.com/emiago/sipgo"
 	gosip "github.com/emiago/sipgo/sip"
 	"github.com/google/uuid"
-
-	"callgate/simulators/ssp/hist"
 )
 
 // CallConfig is one call placed the way an SBC or a TDM gateway would.
@@ -158,7 +156,7 @@ type outCall struct {
 	target *gosip.Uri
 }
 
-func (p *Phone) call(ctx context.Context, cfg CallConfig, jitter *hist.Histogram) (*Result, error) {
+func (p *Phone) call(ctx context.Context, cfg CallConfig, js *jitterSinks) (*Result, error) {
 	b, err := cfg.Behaviour.resolve(true)
 	if err != nil {
 		return nil, err
@@ -182,8 +180,8 @@ func (p *Phone) call(ctx context.Context, cfg CallConfig, jitter *hist.Histogram
 	c := &outCall{p: p, cfg: cfg, byeCh: make(chan struct{})}
 	start := time.Now()
 	c.tl = newTimeline(start, b.OnEvent)
-	listen := jitter == nil || b.Identify
-	c.s = newSession(ctx, c.tl, b, true, jitter)
+	listen := js == nil || b.Identify
+	c.s = newSession(ctx, c.tl, b, true, js)
 	c.s.hangup = c.hangup
 	c.s.sendInfo = c.sendInfo
 	c.res = &Result{CallID: uuid.NewString(), RequestURI: cfg.Target}

@@ -98,6 +98,15 @@
 // fixed-memory histogram), and the simulator's own CPU and memory.
 // Recognition is off in a load run unless Behaviour.Identify.
 //
+// Jitter is measured twice: by the receiving goroutine's clock (what an
+// application sees, sipsim's own scheduling on the shared cores included)
+// and, on Linux, by the kernel's receive times: the receiver opens a
+// second handle on diago's RTP socket (found by its address among the
+// process's descriptors) with SO_TIMESTAMPNS and reads it with recvmsg
+// (rtpstamp_linux.go). On loopback the kernel stamps a datagram during the
+// sender's sendmsg, so that figure is the sender's pacing alone and the
+// gap between the two is the receiver's.
+//
 // # Limits
 //
 // UDP and TCP only (no TLS, no SRTP); 8 kHz G.711 only; one audio stream

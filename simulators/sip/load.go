@@ -55,7 +55,8 @@ type LoadProgress struct {
 	Active    int64
 	Completed int64
 	Failed    int64
-	JitterP99 time.Duration
+	// JitterP99 by sipsim's clock, KernelJitterP99 by kernel receive times.
+	JitterP99, KernelJitterP99 time.Duration
 }
 
 // LoadSummary is a load run's report.
@@ -86,13 +87,18 @@ type LoadSummary struct {
 	Jitter *hist.Snapshot `json:"-"`
 }
 
-// LoadRTP is received RTP over a run.
+// LoadRTP is received RTP over a run. Jitter is by sipsim's clock when
+// its receiving goroutine got each packet (sipsim's scheduling included);
+// KernelJitter by the kernel's receive times (SO_TIMESTAMPNS; on loopback
+// the sender's send times), so the two split the jitter between the
+// sender and the receiver.
 type LoadRTP struct {
-	Packets uint64       `json:"packets"`
-	Lost    int64        `json:"lost"`
-	LossPct float64      `json:"lossPct"`
-	Late    uint64       `json:"late"`
-	Jitter  hist.Summary `json:"jitter"`
+	Packets      uint64       `json:"packets"`
+	Lost         int64        `json:"lost"`
+	LossPct      float64      `json:"lossPct"`
+	Late         uint64       `json:"late"`
+	Jitter       hist.Summary `json:"jitter"`
+	KernelJitter hist.Summary `json:"kernelJitter"`
 }
 
 // Resources is the simulator's own use of the machine.
@@ -114,8 +120,8 @@ type Resources struct {
 
 type loadRun struct {
 	cfg      LoadConfig
-	jitter   *hist.Histogram
-	ajitter  *hist.Histogram
+	jitter   jitterSinks
+	ajitter  jitterSinks
 	started  atomic.Int64
 	active   atomic.Int64
 	maxAct   atomic.Int64
@@ -160,7 +166,7 @@ func Load(ctx context.Context, cfg LoadConfig) (*LoadSummary, error) {
 	if cfg.Call.Target == "" && cfg.Answer == nil {
 		return nil, errors.New("load: no target (Call.Target), and no answering side to call")
 	}
-	r := &loadRun{cfg: cfg, jitter: new(hist.Histogram), outcomes: map[string]int64{}, statuses: map[string]int64{}, prompts: map[string]int64{}}
+	r := &loadRun{cfg: cfg, jitter: jitterSinks{new(hist.Histogram), new(hist.Histogram)}, outcomes: map[string]int64{}, statuses: map[string]int64{}, prompts: map[string]int64{}}
 
 	startRSS := rssBytes()
 	var ru0 syscall.Rusage
@@ -174,8 +180,8 @@ func Load(ctx context.Context, cfg LoadConfig) (*LoadSummary, error) {
 	var answerer *Answerer
 	if cfg.Answer != nil {
 		ac := *cfg.Answer
-		r.ajitter = new(hist.Histogram)
-		ac.jitter = r.ajitter
+		r.ajitter = jitterSinks{new(hist.Histogram), new(hist.Histogram)}
+		ac.jitter = &r.ajitter
 		ac.onResult = r.answerResult
 		answerer, err = Answer(ctx, cfg.AnswerPhone, ac)
 		if err != nil {
@@ -215,7 +221,7 @@ func Load(ctx context.Context, cfg LoadConfig) (*LoadSummary, error) {
 				sample()
 				if cfg.Progress != nil {
 					cfg.Progress(LoadProgress{Elapsed: time.Since(start), Started: r.started.Load(), Active: r.active.Load(),
-						Completed: r.complete.Load(), Failed: r.failed.Load(), JitterP99: r.jitter.Quantile(0.99)})
+						Completed: r.complete.Load(), Failed: r.failed.Load(), JitterP99: r.jitter.user.Quantile(0.99), KernelJitterP99: r.jitter.kernel.Quantile(0.99)})
 				}
 			}
 		}
@@ -294,12 +300,14 @@ launch:
 		sum.Answered = r.answered
 	}
 	r.mu.Unlock()
-	snap := r.jitter.Snapshot()
+	snap := r.jitter.user.Snapshot()
 	sum.Jitter = snap
 	sum.RTP.Jitter = snap.Summary()
+	sum.RTP.KernelJitter = r.jitter.kernel.Snapshot().Summary()
 	sum.RTP.LossPct = lossPct(sum.RTP.Lost, sum.RTP.Packets)
 	if sum.AnswerRTP != nil {
-		sum.AnswerRTP.Jitter = r.ajitter.Snapshot().Summary()
+		sum.AnswerRTP.Jitter = r.ajitter.user.Snapshot().Summary()
+		sum.AnswerRTP.KernelJitter = r.ajitter.kernel.Snapshot().Summary()
 		sum.AnswerRTP.LossPct = lossPct(sum.AnswerRTP.Lost, sum.AnswerRTP.Packets)
 	}
 	user := tvSeconds(ru1.Utime) - tvSeconds(ru0.Utime)
@@ -353,7 +361,7 @@ func (r *loadRun) one(ctx context.Context, phone *Phone, n int) {
 		}
 	}
 	defer r.active.Add(-1)
-	res, err := phone.call(ctx, r.cfg.Call, r.jitter)
+	res, err := phone.call(ctx, r.cfg.Call, &r.jitter)
 	if err != nil {
 		r.failed.Add(1)
 		r.sample(err.Error())

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -32,6 +33,10 @@ func TestLoadAgainstItself(t *testing.T) {
 	}
 	if sum.RTP.Jitter.Count == 0 || sum.RTP.Jitter.MaxMs <= 0 {
 		t.Errorf("no jitter measured: %+v", sum.RTP.Jitter)
+	}
+	// On Linux the same pairs are measured by kernel receive times too.
+	if k := sum.RTP.KernelJitter; runtime.GOOS == "linux" && k.Count != sum.RTP.Jitter.Count {
+		t.Errorf("kernel-time jitter of %d pairs, want the %d of the receiver's clock", k.Count, sum.RTP.Jitter.Count)
 	}
 	if sum.Resources.CPUUserS+sum.Resources.CPUSysS <= 0 || sum.Resources.PeakRSSMiB <= 0 {
 		t.Errorf("resources not measured: %+v", sum.Resources)

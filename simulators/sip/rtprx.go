@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/emiago/diago/media"
+	"github.com/pion/rtp"
 	"github.com/zaf/g711"
 
 	"callgate/simulators/ssp/hist"
@@ -26,7 +27,11 @@ const (
 // telephone-events). Jitter is per packet, not RFC 3550's smoothed
 // estimate: for each audio packet following the previous one in sequence,
 // |(arrival - previous arrival) - (timestamp - previous timestamp)/8 kHz|,
-// which is how far it strayed from the sender's 20 ms cadence.
+// which is how far it strayed from the sender's 20 ms cadence. The
+// Jitter fields use the receiver's clock when its goroutine got the packet
+// (what an application sees, sipsim's own scheduling included); the
+// KernelJitter ones use the kernel's receive times (SO_TIMESTAMPNS, Linux),
+// which on loopback are the sender's send times: its pacing alone.
 type RTPStats struct {
 	Packets uint64 `json:"packets"`
 	// Lost counts sequence numbers never received (per SSRC, RFC 3550's
@@ -41,6 +46,17 @@ type RTPStats struct {
 	JitterMaxMs float64 `json:"jitterMaxMs"`
 	// JitterSamples is the number of packet pairs measured.
 	JitterSamples uint64 `json:"jitterSamples"`
+	// Kernel receive times (zero samples where they are not available).
+	KernelJitterP50Ms   float64 `json:"kernelJitterP50Ms"`
+	KernelJitterP99Ms   float64 `json:"kernelJitterP99Ms"`
+	KernelJitterMaxMs   float64 `json:"kernelJitterMaxMs"`
+	KernelJitterSamples uint64  `json:"kernelJitterSamples"`
+}
+
+// jitterSinks are the jitter histograms a load run's calls share: by the
+// receiver's clock and by the kernel's receive times.
+type jitterSinks struct {
+	user, kernel *hist.Histogram
 }
 
 // rtpCounter keeps the loss counts of a receiver (under the receiver's
@@ -54,7 +70,8 @@ type rtpCounter struct {
 	// The current SSRC run.
 	runFirst, runHighest int64 // extended sequence numbers
 	runReceived          int64
-	jitter               *hist.Histogram
+	jitter               *hist.Histogram // receiver's clock
+	kjitter              *hist.Histogram // kernel receive times
 }
 
 func (c *rtpCounter) stats() RTPStats {
@@ -74,6 +91,10 @@ func (c *rtpCounter) stats() RTPStats {
 		sum := snap.Summary()
 		s.JitterP50Ms, s.JitterP99Ms, s.JitterMaxMs, s.JitterSamples = sum.P50Ms, sum.P99Ms, sum.MaxMs, sum.Count
 	}
+	if c.kjitter != nil {
+		sum := c.kjitter.Snapshot().Summary()
+		s.KernelJitterP50Ms, s.KernelJitterP99Ms, s.KernelJitterMaxMs, s.KernelJitterSamples = sum.P50Ms, sum.P99Ms, sum.MaxMs, sum.Count
+	}
 	return s
 }
 
@@ -81,7 +102,10 @@ func (c *rtpCounter) stats() RTPStats {
 // listener, reports RFC 4733 telephone-events as digits, and counts
 // packets, loss and jitter.
 type receiver struct {
-	reader   *media.RTPPacketReader
+	reader *media.RTPPacketReader
+	// sock, when set, is read instead of reader: the same socket, with
+	// kernel receive times (rtpstamp_linux.go).
+	sock     *stampedConn
 	eventPT  int // -1: no telephone-event negotiated
 	listener *listener
 	counter  *rtpCounter
@@ -99,6 +123,9 @@ type receiver struct {
 	lastTS      uint32 // timestamp of the last audio packet
 	lastLen     int    // its samples
 	lastArrival time.Time
+	// kernelAt is the kernel's receive time of the packet being handled,
+	// lastKernel that of the last audio packet (zero: not known).
+	kernelAt, lastKernel time.Time
 
 	// filled is the silence placed since the last audio packet by
 	// fillIdle, taken off the gap the next packet's timestamp shows.
@@ -126,21 +153,29 @@ const idleAfter = 200 * time.Millisecond
 // must not hold back the end of the prompt it just played, or the cue
 // that answers it would fire only when the next prompt starts.
 func (r *receiver) run() error {
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case now := <-tick.C:
-				r.fillIdle(now)
+	// Without a listener or a recorder (a load run without recognition)
+	// there is no silence to place: no ticker waking 50 times a second
+	// per call on the cores the system under test runs on.
+	if r.listener != nil || r.onPCM != nil {
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			tick := time.NewTicker(20 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case now := <-tick.C:
+					r.fillIdle(now)
+				}
 			}
-		}
-	}()
+		}()
+	}
 	buf := make([]byte, media.RTPBufSize)
+	if r.sock != nil {
+		return r.runStamped(buf)
+	}
 	for {
 		n, err := r.reader.Read(buf)
 		if err != nil {
@@ -157,6 +192,47 @@ func (r *receiver) run() error {
 			r.reader.PacketHeader.Timestamp, r.reader.PacketHeader.SSRC, buf[:n], time.Now())
 		r.mu.Unlock()
 	}
+}
+
+// runStamped is run's loop on the stamped socket: it parses the RTP
+// itself (diago's reader is not in the way) and hands on both times.
+func (r *receiver) runStamped(buf []byte) error {
+	var h rtp.Header
+	for {
+		n, kernel, err := r.sock.read(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
+				return nil
+			}
+			return err
+		}
+		now := time.Now()
+		payload, ok := rtpPayload(&h, buf[:n])
+		if !ok {
+			continue
+		}
+		r.mu.Lock()
+		r.packetAt(h.PayloadType, h.SequenceNumber, h.Timestamp, h.SSRC, payload, now, kernel)
+		r.mu.Unlock()
+	}
+}
+
+// rtpPayload parses an RTP packet's header into h and returns its payload;
+// false for anything that is not RTP version 2 with a payload (keep-alives
+// and junk are skipped, as diago's reader does).
+func rtpPayload(h *rtp.Header, pkt []byte) ([]byte, bool) {
+	hl, err := h.Unmarshal(pkt)
+	if err != nil || h.Version != 2 {
+		return nil, false
+	}
+	end := len(pkt)
+	if h.Padding {
+		end -= int(pkt[end-1])
+	}
+	if end <= hl {
+		return nil, false
+	}
+	return pkt[hl:end], true
 }
 
 // fillIdle places the silence of the far end's pause so far, once it
@@ -182,6 +258,12 @@ func (r *receiver) fillIdle(now time.Time) {
 
 // packet handles one received packet (split out of run for tests).
 func (r *receiver) packet(pt uint8, seq uint16, ts, ssrc uint32, payload []byte, at time.Time) {
+	r.packetAt(pt, seq, ts, ssrc, payload, at, time.Time{})
+}
+
+// packetAt is packet with the kernel's receive time (zero: unknown).
+func (r *receiver) packetAt(pt uint8, seq uint16, ts, ssrc uint32, payload []byte, at, kernel time.Time) {
+	r.kernelAt = kernel
 	c := r.counter
 	if !r.have {
 		if r.onFirst != nil {
@@ -245,6 +327,10 @@ func (r *receiver) audio(pt uint8, ts uint32, payload []byte, at time.Time) {
 		d := at.Sub(r.lastArrival) - time.Duration(int32(ts-r.lastTS))*time.Second/SampleRate
 		r.counter.jitter.Record(max(d, -d))
 	}
+	if consecutive && r.counter.kjitter != nil && !r.kernelAt.IsZero() && !r.lastKernel.IsZero() {
+		d := r.kernelAt.Sub(r.lastKernel) - time.Duration(int32(ts-r.lastTS))*time.Second/SampleRate
+		r.counter.kjitter.Record(max(d, -d))
+	}
 	if r.lastLen > 0 {
 		// Where this packet goes: right after the last one, after the
 		// silence its timestamp says the sender paused for, or after the
@@ -261,7 +347,7 @@ func (r *receiver) audio(pt uint8, ts uint32, payload []byte, at time.Time) {
 	}
 	r.filled = 0
 	r.place(r.pcm[:n], n, false, at)
-	r.lastAudio, r.lastTS, r.lastLen, r.lastArrival = r.extSeq, ts, n, at
+	r.lastAudio, r.lastTS, r.lastLen, r.lastArrival, r.lastKernel = r.extSeq, ts, n, at, r.kernelAt
 }
 
 // place hands n samples (missing: lost, pcm unused) to the listener and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -68,10 +69,18 @@ type session struct {
 // maxRecording bounds what a voicemail keeps (5 minutes).
 const maxRecording = 5 * 60 * SampleRate
 
-func newSession(parent context.Context, tl *timeline, b *resolved, caller bool, jitter *hist.Histogram) *session {
-	s := &session{tl: tl, b: b, caller: caller, counter: &rtpCounter{jitter: jitter}}
+// newSession starts a call's session; js are a load run's shared jitter
+// histograms (nil: the session keeps its own).
+func newSession(parent context.Context, tl *timeline, b *resolved, caller bool, js *jitterSinks) *session {
+	s := &session{tl: tl, b: b, caller: caller, counter: &rtpCounter{}}
+	if js != nil {
+		s.counter.jitter, s.counter.kjitter = js.user, js.kernel
+	}
 	if s.counter.jitter == nil {
 		s.counter.jitter = new(hist.Histogram)
+	}
+	if s.counter.kjitter == nil {
+		s.counter.kjitter = new(hist.Histogram)
 	}
 	s.byeIn, s.byeAnswered = make(chan struct{}), make(chan struct{})
 	s.ctx, s.cancel = context.WithCancel(parent)
@@ -128,6 +137,12 @@ func (s *session) startMedia(med *diago.DialogMedia, early, listen bool) error {
 	s.lst = lst
 	s.rx = &receiver{reader: med.RTPPacketReader, eventPT: evRecv, listener: lst, counter: s.counter,
 		onDTMF: s.dtmfIn, onFirst: s.firstRTP}
+	sock, err := openStamped(localRTP(med))
+	if err != nil {
+		s.tl.note("RTP arrival times from sipsim's clock only (no kernel receive times): %v", err)
+	} else {
+		s.rx.sock = sock
+	}
 	if s.record {
 		s.rx.onPCM = s.keep
 	}
@@ -142,6 +157,10 @@ func (s *session) startMedia(med *diago.DialogMedia, early, listen bool) error {
 	s.tl.note("media: %s, %s, local %s remote %s", codec, ev, med.MediaSession().Laddr.String(), med.MediaSession().Raddr.String())
 	mctx, cancel := context.WithCancel(s.ctx)
 	s.mediaCancel = cancel
+	if sock != nil {
+		// diago closing its media does not end reads on our handle.
+		context.AfterFunc(mctx, func() { _ = sock.close() })
+	}
 	snd, rx := s.snd, s.rx
 	s.mediaWG.Add(2)
 	go func() {
@@ -155,6 +174,13 @@ func (s *session) startMedia(med *diago.DialogMedia, early, listen bool) error {
 		}
 	}()
 	return nil
+}
+
+// localRTP is the address the media session's RTP socket is bound to.
+func localRTP(med *diago.DialogMedia) netip.AddrPort {
+	la := med.MediaSession().Laddr
+	ip, _ := netip.AddrFromSlice(la.IP)
+	return netip.AddrPortFrom(ip.Unmap(), uint16(la.Port))
 }
 
 // stopMediaOf ends the media of an attempt that did not become the call
