@@ -63,7 +63,14 @@
 // packet (symmetric RTP, for callers behind NAT). Outbound legs offer
 // PCMU, PCMA and telephone-event (whatever the caller offered); a bridge
 // between a PCMU and a PCMA leg transcodes (G.711 to G.711, per packet). Prompts are 8 kHz 16-bit PCM (see prompts/en/prompts.txt and
-// scripts/prompts.sh), encoded to the leg's codec as they play. DTMF is
+// scripts/prompts.sh), encoded to the leg's codec as they play. The pacer
+// (pacer.go) sends every leg's prompts: a goroutine per P on absolute 20 ms
+// deadlines, each leg in one of ten 2 ms send slots, writing through the
+// leg's diago packetiser (no goroutine or timer per stream, no allocation
+// per packet); a prompt after a pause starts a new talkspurt (marker bit,
+// timestamp advanced by the pause). Its wake-up lateness is
+// callgate_b2bua_pacer_wakeup_lateness_seconds, and the times it fell more
+// than 100 ms behind callgate_b2bua_pacer_stalls_total. DTMF is
 // read from RFC 4733 events and from SIP INFO (application/dtmf-relay,
 // application/dtmf), and relayed as RFC 4733 events once bridged. Prompts
 // that ask for digits stop as soon as one is keyed (barge-in).

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,8 +19,9 @@ import (
 // every RTP packet: RFC 4733 events become digits (rfc4733.go; so do DTMF
 // INFOs, through onInfo), audio goes to the leg's sink (nothing, the name
 // recorder, or the other leg's writer once bridged), and the time of the
-// last packet feeds the RTP timeout. Prompts are written on the call's own
-// goroutine; diago paces them (one 20 ms packet per tick).
+// last packet feeds the RTP timeout. Prompts are sent by the pacer
+// (pacer.go) through the leg's diago packetiser; playPCM waits for them on
+// the call's goroutine.
 type leg struct {
 	name   string // caller, subscriber, voicemail
 	callID string // SIP Call-ID of the leg's dialog
@@ -31,7 +33,9 @@ type leg struct {
 
 	w     io.Writer         // audio in (DTMF-aware when telephone-event is negotiated)
 	dtmfW *diago.DTMFWriter // nil without telephone-event
-	play  diago.AudioPlayback
+
+	prompts *paceStream // the pacer's stream of this leg's prompts
+	playMu  sync.Mutex  // one prompt at a time
 
 	dtmf      chan rune
 	lastRTP   atomic.Int64 // Unix ns of the last packet
@@ -44,8 +48,9 @@ type leg struct {
 // dtmfBuffer is how many digits may wait unread (a fast keyer's whole PIN).
 const dtmfBuffer = 32
 
-// newLeg wraps an established media stream and starts its pump.
-func newLeg(name, callID string, med *diago.DialogMedia, ctx context.Context) (*leg, error) {
+// newLeg wraps an established media stream, starts its pump and registers
+// its prompts with the pacer.
+func newLeg(name, callID string, med *diago.DialogMedia, ctx context.Context, p *pacer) (*leg, error) {
 	l := &leg{name: name, callID: callID, med: med, ctx: ctx, dtmf: make(chan rune, dtmfBuffer), done: make(chan struct{})}
 	ms := med.MediaSession()
 	l.codec = media.CodecAudioFromSession(ms)
@@ -69,9 +74,10 @@ func newLeg(name, callID string, med *diago.DialogMedia, ctx context.Context) (*
 	} else if l.w, err = med.AudioWriter(); err != nil {
 		return nil, err
 	}
-	if l.play, err = med.PlaybackCreate(); err != nil {
-		return nil, err
+	if med.RTPPacketWriter == nil {
+		return nil, errors.New("media without an RTP writer")
 	}
+	l.prompts = p.add(med.RTPPacketWriter, l.codec, l.dtmf)
 	go l.pump(r)
 	return l, nil
 }
@@ -146,43 +152,38 @@ func (l *leg) setSink(f func([]byte)) {
 
 // playPCM plays 8 kHz 16-bit PCM to the leg and returns when it is done,
 // when ctx ends, or, with bargeIn, as soon as a digit is waiting (the digit
-// stays queued for the caller of playPCM).
+// stays queued for the caller of playPCM). The pacer sends it; a prompt
+// ended early stops at the next packet due (within 20 ms).
 func (l *leg) playPCM(ctx context.Context, pcm []byte, bargeIn bool) error {
 	if bargeIn && len(l.dtmf) > 0 {
 		return nil
 	}
-	r := &stopReader{ctx: ctx, pcm: pcm, l: l, bargeIn: bargeIn}
-	_, err := l.play.Play(r, "audio/pcm")
-	if err != nil && ctx.Err() != nil {
+	l.playMu.Lock()
+	defer l.playMu.Unlock()
+	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
-	if err == nil && ctx.Err() != nil {
+	pb := &playback{pcm: pcm, bargeIn: bargeIn, done: make(chan struct{})}
+	l.prompts.play(pb)
+	select {
+	case <-pb.done:
+	case <-ctx.Done():
+		pb.cancelled.Store(true)
+		<-pb.done
+	case <-l.ctx.Done():
+		pb.cancelled.Store(true)
+		<-pb.done
+	}
+	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
-	return err
-}
-
-// stopReader feeds a prompt frame by frame and ends it early.
-type stopReader struct {
-	ctx     context.Context
-	pcm     []byte
-	off     int
-	l       *leg
-	bargeIn bool
-}
-
-func (r *stopReader) Read(p []byte) (int, error) {
-	if r.ctx.Err() != nil || r.l.ctx.Err() != nil || (r.bargeIn && len(r.l.dtmf) > 0) || r.off >= len(r.pcm) {
-		return 0, io.EOF
-	}
-	n := copy(p, r.pcm[r.off:])
-	r.off += n
-	return n, nil
+	return pb.err
 }
 
 // close ends the leg's media and waits for its pump.
 func (l *leg) close() {
 	l.setSink(nil)
+	l.prompts.remove()
 	_ = l.med.Close()
 	select {
 	case <-l.done:

@@ -16,6 +16,8 @@ type metrics struct {
 	active    prometheus.GaugeFunc
 	dropped   prometheus.Counter // steps not logged (queue full or log error)
 	fallbacks prometheus.Counter // announcements played as call_rejected
+	lateness  prometheus.Histogram
+	stalls    prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, active func() float64) (*metrics, error) {
@@ -45,8 +47,13 @@ func newMetrics(reg prometheus.Registerer, active func() float64) (*metrics, err
 			Help: "Treatment steps counted here but not added to the decision log (its queue full, or a write error)."}),
 		fallbacks: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "announcement_fallbacks_total",
 			Help: "Announcements whose ID has no file in b2bua.announcements, played as the prompt call_rejected."}),
+		lateness: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "pacer_wakeup_lateness_seconds",
+			Help:    "How late the prompt pacer woke for its next 2 ms send slot (scheduling delay; a packet's send jitter is the difference of two).",
+			Buckets: []float64{0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1}}),
+		stalls: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "pacer_stalls_total",
+			Help: "Times a prompt pacer shard fell more than 100 ms behind and skipped the backlog (its streams' timestamps jump over the gap)."}),
 	}
-	for _, c := range []prometheus.Collector{m.invites, m.refused, m.steps, m.ended, m.overload, m.faults, m.active, m.dropped, m.fallbacks} {
+	for _, c := range []prometheus.Collector{m.invites, m.refused, m.steps, m.ended, m.overload, m.faults, m.active, m.dropped, m.fallbacks, m.lateness, m.stalls} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -55,6 +55,7 @@ type Server struct {
 	tcpLn   net.Listener
 	pinPool *pinPool
 	steps   *stepLog
+	pacer   *pacer
 	desc    string
 
 	mu    sync.Mutex
@@ -246,6 +247,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.desc = fmt.Sprintf("SIP %s, RTP %s, at most %d calls", strings.Join(parts, ", "), rtp, s.cfg.MaxSessions)
 
 	s.pinPool = newPINPool(s.pins, s.cfg.PINWorkers, s.cfg.PINQueue)
+	s.pacer = newPacer(s.m.lateness, s.m.stalls)
 	s.steps = newStepLog(s.dlog, s.m.dropped.Inc)
 	s.watchStop = make(chan struct{})
 	s.serveWG.Add(1)
@@ -351,6 +353,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	s.ua.Close()
 	s.serveWG.Wait()
 	s.pinPool.close()
+	s.pacer.close()
 	s.steps.close(2 * time.Second)
 	return err
 }
