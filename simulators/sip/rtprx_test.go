@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/emiago/diago/media"
+	"github.com/pion/rtp"
 
 	"callgate/simulators/ssp/hist"
 )
@@ -87,4 +88,19 @@ func TestReceiverFillsIdle(t *testing.T) {
 	if placed != 160+8000+160 {
 		t.Errorf("placed %d samples in all, want the pause once: 160 + 8000 + 160", placed)
 	}
+}
+
+// rtpPayload takes any datagram: a payload within it for RTP version 2,
+// false for the rest (short, padding longer than the packet, no payload).
+func FuzzRTPPayload(f *testing.F) {
+	f.Add([]byte{0x80, 0, 0, 1, 0, 0, 0, 160, 0, 0, 0, 7, 0xff, 0xff})
+	f.Add([]byte{0xa0, 0, 0, 1, 0, 0, 0, 160, 0, 0, 0, 7, 0xff, 200})
+	f.Add([]byte{0x90, 0, 0, 1, 0, 0, 0, 160, 0, 0, 0, 7, 0xbe, 0xde, 0, 1, 0x10, 0xaa, 0, 0, 1})
+	f.Fuzz(func(t *testing.T, pkt []byte) {
+		var h rtp.Header
+		p, ok := rtpPayload(&h, pkt)
+		if ok && (len(p) == 0 || len(p) > len(pkt)) {
+			t.Fatalf("payload of %d bytes from a %d-byte packet", len(p), len(pkt))
+		}
+	})
 }

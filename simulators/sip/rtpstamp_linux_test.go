@@ -116,3 +116,18 @@ func TestOpenStampedReadsKernelTimes(t *testing.T) {
 		t.Error("read on a closed handle: no error")
 	}
 }
+
+// kernelStamp reads whatever control messages come, truncated or not,
+// without panicking.
+func FuzzKernelStamp(f *testing.F) {
+	ts := make([]byte, unix.CmsgSpace(16))
+	binary.NativeEndian.PutUint64(ts[0:8], uint64(unix.CmsgLen(16)))
+	binary.NativeEndian.PutUint32(ts[8:12], uint32(unix.SOL_SOCKET))
+	binary.NativeEndian.PutUint32(ts[12:16], uint32(unix.SCM_TIMESTAMPNS))
+	f.Add(ts)
+	f.Add([]byte{})
+	f.Add(make([]byte, 15))
+	f.Fuzz(func(t *testing.T, oob []byte) {
+		_ = kernelStamp(oob)
+	})
+}
