@@ -42,12 +42,16 @@ import (
 //     marker bit (a new talkspurt), so arrival spacing and timestamp
 //     spacing agree from the first packet on;
 //   - per packet: one G.711 encoding into the stream's buffer and one
-//     write, no allocation (BenchmarkPacerSlot).
+//     write, no allocation (BenchmarkPacerPacket).
 //
-// A shard more than maxLagFrames behind (the process stopped, the machine
-// overloaded) does not send the backlog in a burst: it picks up at the
-// current frame and the streams' timestamps jump over the gap (a new
-// talkspurt), counted in callgate_b2bua_pacer_stalls_total.
+// A shard late by a few frames sends the backlog at once, each packet with
+// its own timestamp. More than maxLagFrames behind (the process stopped,
+// the machine overloaded: a stall, counted in
+// callgate_b2bua_pacer_stalls_total) it does not: it picks up at the
+// current frame, and a prompt that was playing goes on where it stopped
+// with contiguous timestamps, so no audio is skipped (a hole in a prompt
+// would also defeat recognisers such as sipsim's) and the listener hears
+// it late by the stall.
 type pacer struct {
 	epoch  time.Time
 	now    func() int64 // the current slot (slotNow; tests drive their own)
@@ -98,6 +102,7 @@ type paceStream struct {
 
 	// Owned by the shard's goroutine.
 	lastFrame int64 // frame of the last packet sent, -1 before the first
+	resume    bool  // a stall interrupted the prompt: go on contiguously
 	buf       [frameSamples]byte
 }
 
@@ -262,17 +267,30 @@ func (sh *paceShard) run() {
 		}
 		sh.p.lateness.Observe(time.Since(due).Seconds())
 		now := sh.p.now()
+		sh.mu.Lock()
 		if now-last > maxLagFrames*pacerSlots {
-			sh.p.stalls.Inc()
+			sh.stall()
 			last = now - 1
 		}
-		sh.mu.Lock()
 		for k := last + 1; k <= now; k++ {
 			sh.sendSlot(k)
 		}
 		idle = sh.playing == 0
 		sh.mu.Unlock()
 		last = now
+	}
+}
+
+// stall notes that the shard skips its backlog: the prompts being played
+// resume contiguously (sh.mu held).
+func (sh *paceShard) stall() {
+	sh.p.stalls.Inc()
+	for i := range sh.slots {
+		for _, st := range sh.slots[i] {
+			if st.cur != nil && st.cur.off > 0 {
+				st.resume = true
+			}
+		}
 	}
 }
 
@@ -313,6 +331,11 @@ func (sh *paceShard) send(st *paceStream, f int64) {
 	}
 	if f < pb.from || f <= st.lastFrame {
 		return // not started yet, or sent in this frame already
+	}
+	if st.resume {
+		// After a stall: the frames missed are not a pause.
+		st.resume = false
+		st.lastFrame = f - 1
 	}
 	marker := st.lastFrame < 0
 	if gap := f - st.lastFrame - 1; st.lastFrame >= 0 && gap > 0 {

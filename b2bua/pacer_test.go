@@ -7,6 +7,7 @@ import (
 	"github.com/emiago/diago/media"
 	"github.com/pion/rtp"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // sentPacket is a packet the pacer wrote, with the frame it was sent in.
@@ -62,6 +63,10 @@ func (r *pacerRig) catchUp(last int64) {
 	sh := r.p.shards[0]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	if r.slot-last > maxLagFrames*pacerSlots {
+		sh.stall()
+		last = r.slot - 1
+	}
 	for k := last + 1; k <= r.slot; k++ {
 		r.frame = k / pacerSlots
 		sh.sendSlot(k)
@@ -150,6 +155,54 @@ func TestPacerPromptNeverStartsLate(t *testing.T) {
 	r.advance(2 * pacerSlots)
 	if len(rec.pkts) != 2 || rec.pkts[0].frame != 2 {
 		t.Fatalf("packets %+v, want 2 from frame 2", rec.pkts)
+	}
+}
+
+// A shard a few frames late sends what is due at once, each packet with
+// its own frame's timestamp; after a stall (the process stopped longer
+// than maxLagFrames) a prompt goes on where it stopped with contiguous
+// timestamps: nothing skipped, no hole in the prompt. A prompt that starts
+// after the stall still shows its pause.
+func TestPacerLateAndStalled(t *testing.T) {
+	r := newPacerRig(t)
+	st, rec := r.stream(media.CodecAudioUlaw, make(chan rune, 1))
+	pb := &playback{pcm: frames(40), done: make(chan struct{})}
+	st.play(pb)
+	r.advance(3 * pacerSlots)
+	before := len(rec.pkts)
+	last := r.slot
+	r.slot += 3 * pacerSlots // 3 frames late
+	r.catchUp(last)
+	if got := len(rec.pkts) - before; got != 3 {
+		t.Fatalf("late by 3 frames: %d packets sent at once, want 3", got)
+	}
+	last = r.slot
+	r.slot += 50 * pacerSlots // a 1 s stall
+	r.catchUp(last)
+	r.advance(3 * pacerSlots)
+	stalls := testutil.ToFloat64(r.p.stalls)
+	if stalls != 1 {
+		t.Errorf("%v stalls counted, want 1", stalls)
+	}
+	for i := 1; i < len(rec.pkts); i++ {
+		p, prev := rec.pkts[i], rec.pkts[i-1]
+		if p.hdr.Timestamp-prev.hdr.Timestamp != frameSamples || p.hdr.Marker {
+			t.Errorf("packet %d (frame %d after %d): timestamp +%d, marker %v; want +%d, no marker: the prompt goes on",
+				i, p.frame, prev.frame, p.hdr.Timestamp-prev.hdr.Timestamp, p.hdr.Marker, frameSamples)
+		}
+	}
+	pb.cancelled.Store(true)
+	r.advance(pacerSlots)
+	// A new prompt after a pause that spans a stall: the pause shows.
+	n := len(rec.pkts)
+	last = r.slot
+	r.slot += 50 * pacerSlots
+	next := &playback{pcm: frames(2), done: make(chan struct{})}
+	st.play(next)
+	r.catchUp(last)
+	r.advance(2 * pacerSlots)
+	if len(rec.pkts) < n+1 || !rec.pkts[n].hdr.Marker || rec.pkts[n].hdr.Timestamp-rec.pkts[n-1].hdr.Timestamp <= frameSamples {
+		t.Errorf("a prompt after a pause: %+v, want a marker and the pause in its timestamp", rec.pkts[n:])
 	}
 }
 
