@@ -45,6 +45,10 @@ func (t *tcpConn) ReadMsg(buf []byte) (int, uint16, error) {
 	return n, 0, err
 }
 
+// Buffered implements ReadAhead: a whole message is in the read-ahead
+// buffer. Like ReadMsg, only for the reading goroutine.
+func (t *tcpConn) Buffered() bool { return t.fr.Buffered() }
+
 // WriteMsg writes b whole; concurrent writers do not interleave. The
 // stream is ignored (TCP has one).
 func (t *tcpConn) WriteMsg(b []byte, stream uint16) error {
