@@ -71,14 +71,14 @@ type worker struct {
 type request struct {
 	s       *Service
 	w       *worker
-	snd     sender             // the association it came on (or a test double)
-	pd      *m3ua.ProtocolData // its routing label; the answer goes back on it
-	arrived time.Time          // when it was read
-	shed    safeReason         // safeNone, or why it gets the safe answer without the engine
-	took    time.Duration      // from arrival to the answer queued (0: none sent)
-	peer    tcap.PeerKey       // the remote TCAP user
-	v       tcap.Verdict       // the transaction layer's verdict
-	inv     *tcap.Component    // the invoke answered
+	snd     sender            // the association it came on (or a test double)
+	pd      m3ua.ProtocolData // its routing label (a copy); the answer goes back on it
+	arrived time.Time         // when it was read
+	shed    safeReason        // safeNone, or why it gets the safe answer without the engine
+	took    time.Duration     // from arrival to the answer queued (0: none sent)
+	peer    tcap.PeerKey      // the remote TCAP user
+	v       tcap.Verdict      // the transaction layer's verdict
+	inv     *tcap.Component   // the invoke answered
 }
 
 func newWorker(id int) *worker {
@@ -110,7 +110,7 @@ func (w *worker) counts(s *Service) *counts {
 func (s *Service) handle(w *worker, snd sender, pd *m3ua.ProtocolData, arrived time.Time, shed safeReason) {
 	w.counts(s)
 	q := &w.cur
-	q.s, q.w, q.snd, q.pd, q.arrived, q.shed, q.inv, q.took = s, w, snd, pd, arrived, shed, nil, 0
+	q.s, q.w, q.snd, q.pd, q.arrived, q.shed, q.inv, q.took = s, w, snd, *pd, arrived, shed, nil, 0
 	if !q.checkSCCP() {
 		return
 	}
@@ -121,7 +121,7 @@ func (s *Service) handle(w *worker, snd sender, pd *m3ua.ProtocolData, arrived t
 // TCAP package for us; what does not is dropped, or returned to its
 // sender when it asked for that.
 func (q *request) checkSCCP() bool {
-	s, w, pd := q.s, q.w, q.pd
+	s, w, pd := q.s, q.w, &q.pd
 	if pd.SI != m3ua.SISCCP {
 		w.cnt.drops[dropNotSCCP].Add(1)
 		return false
@@ -157,7 +157,7 @@ func (q *request) checkSCCP() bool {
 // what it delivers by operation.
 func (q *request) dispatch() {
 	s, w := q.s, q.w
-	q.peer = s.peerKey(&w.udt, q.pd)
+	q.peer = s.peerKey(&w.udt, &q.pd)
 	q.v = s.tx.Receive(q.peer, &w.pkg, w.pkg.Decode(w.udt.Data))
 	v := &q.v
 	switch v.Action {
