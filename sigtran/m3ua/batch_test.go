@@ -1,0 +1,246 @@
+package m3ua
+
+import (
+	"bytes"
+	"encoding/binary"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+)
+
+// batchConn is a transport.Conn (and transport.ReadAhead) scripted by the
+// test: each batch sent on in is what one read system call would deliver,
+// and every WriteMsg is recorded whole, so the test sees how the
+// association groups its reads and writes.
+type batchConn struct {
+	in     chan [][]byte
+	cur    [][]byte
+	writes chan []byte
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newBatchConn() *batchConn {
+	return &batchConn{in: make(chan [][]byte, 16), writes: make(chan []byte, 256), closed: make(chan struct{})}
+}
+
+func (c *batchConn) ReadMsg(buf []byte) (int, uint16, error) {
+	for len(c.cur) == 0 {
+		select {
+		case b := <-c.in:
+			c.cur = b
+		case <-c.closed:
+			return 0, 0, io.EOF
+		}
+	}
+	m := c.cur[0]
+	c.cur = c.cur[1:]
+	return copy(buf, m), 0, nil
+}
+
+func (c *batchConn) Buffered() bool { return len(c.cur) > 0 }
+
+func (c *batchConn) WriteMsg(b []byte, stream uint16) error {
+	select {
+	case <-c.closed:
+		return net.ErrClosed
+	default:
+	}
+	c.writes <- bytes.Clone(b)
+	return nil
+}
+
+func (c *batchConn) Close() error        { c.once.Do(func() { close(c.closed) }); return nil }
+func (c *batchConn) LocalAddr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 2905} }
+func (c *batchConn) RemoteAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
+}
+func (c *batchConn) Streams() uint16 { return 1 }
+func (c *batchConn) Network() string { return "tcp" }
+
+// send delivers msgs as one batch.
+func (c *batchConn) send(t *testing.T, msgs ...Message) {
+	t.Helper()
+	var batch [][]byte
+	for _, m := range msgs {
+		b, err := m.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, b)
+	}
+	c.in <- batch
+}
+
+// write returns the next write, split into its messages.
+func (c *batchConn) write(t *testing.T) []Message {
+	t.Helper()
+	select {
+	case b := <-c.writes:
+		var out []Message
+		for len(b) > 0 {
+			if len(b) < 8 {
+				t.Fatalf("%d octets left after the last whole message", len(b))
+			}
+			n := binary.BigEndian.Uint32(b[4:8])
+			m, err := Decode(b[:n])
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, m)
+			b = b[n:]
+		}
+		return out
+	case <-time.After(3 * time.Second):
+		t.Fatal("nothing written")
+	}
+	return nil
+}
+
+// noWrite checks that nothing more is written for a while.
+func (c *batchConn) noWrite(t *testing.T) {
+	t.Helper()
+	select {
+	case b := <-c.writes:
+		t.Fatalf("unexpected write of %d octets", len(b))
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// echo answers each DATA with its own Protocol Data, OPC and DPC swapped,
+// on the reader goroutine, unless hold says to wait for release first.
+func echo(hold func(*Data) bool, release <-chan struct{}) Handler {
+	return func(a *Association, d *Data) {
+		if hold != nil && hold(d) {
+			<-release
+		}
+		_ = a.SendData(d.ProtocolData.Reply(d.ProtocolData.Data)) // a missing answer fails the test
+
+	}
+}
+
+// activeBatchAssoc attaches a batchConn to a started SG endpoint and
+// brings it to ASP-ACTIVE.
+func activeBatchAssoc(t *testing.T, h Handler) (*Endpoint, *Association, *batchConn) {
+	t.Helper()
+	e := start(t, Config{Role: RoleSG, Listen: "127.0.0.1:0", RoutingContexts: []uint32{10}, HeartbeatInterval: -1,
+		AckTimeout: 100 * time.Millisecond, Handler: h})
+	c := newBatchConn()
+	a := e.attach(c, false)
+	if a == nil {
+		t.Fatal("not attached")
+	}
+	c.send(t, &ASPUp{})
+	if w := c.write(t); len(w) == 0 || w[0].MessageType() != TypeASPUpAck {
+		t.Fatalf("ASP Up answered with %v", w) // the Ack, and the AS state in NTFY
+	}
+	c.send(t, &ASPActive{RoutingContexts: []uint32{10}})
+	for a.State() != ASPStateActive {
+		c.write(t) // ASP Active Ack, NTFY
+	}
+	drainWrites(c)
+	return e, a, c
+}
+
+func drainWrites(c *batchConn) {
+	for {
+		select {
+		case <-c.writes:
+		case <-time.After(20 * time.Millisecond):
+			return
+		}
+	}
+}
+
+func dataN(i int) *Data {
+	return &Data{RoutingContext: 10, HasRoutingContext: true, ProtocolData: ProtocolData{
+		OPC: sspPC, DPC: scpPC, SI: SISCCP, NI: NINational, SLS: uint8(i), Data: []byte{byte(i), 0xAB}}}
+}
+
+// TestBatchOneWrite: the answers to the messages one read delivered go out
+// in one write, in order, once the batch is handled (each takes a
+// millisecond, long enough for a writer goroutine to wake up and write the
+// first alone); a message alone is answered at once, in a write of its
+// own.
+func TestBatchOneWrite(t *testing.T) {
+	slow := echo(nil, nil)
+	_, _, c := activeBatchAssoc(t, func(a *Association, d *Data) {
+		time.Sleep(time.Millisecond)
+		slow(a, d)
+	})
+	var batch []Message
+	for i := range 10 {
+		batch = append(batch, dataN(i))
+	}
+	c.send(t, batch...)
+	w := c.write(t)
+	if len(w) != 10 {
+		t.Fatalf("the batch of 10 was answered with %d messages in the first write, want all 10 in one", len(w))
+	}
+	for i, m := range w {
+		d, ok := m.(*Data)
+		if !ok || d.ProtocolData.Data[0] != byte(i) || d.ProtocolData.SLS != uint8(i) || d.ProtocolData.OPC != scpPC || d.ProtocolData.DPC != sspPC {
+			t.Fatalf("answer %d is %+v, want the echo of DATA %d", i, m, i)
+		}
+	}
+	c.noWrite(t)
+	c.send(t, dataN(42))
+	if w := c.write(t); len(w) != 1 || w[0].(*Data).ProtocolData.Data[0] != 42 {
+		t.Fatalf("a lone DATA was answered with %v", w)
+	}
+}
+
+// TestSendFromOtherGoroutine: DATA sent by a goroutine other than the
+// reader, while the reader waits for the network, is written at once.
+func TestSendFromOtherGoroutine(t *testing.T) {
+	_, a, c := activeBatchAssoc(t, nil)
+	if err := a.SendData(dataN(7).ProtocolData); err != nil {
+		t.Fatal(err)
+	}
+	if w := c.write(t); len(w) != 1 || w[0].(*Data).ProtocolData.Data[0] != 7 {
+		t.Fatalf("wrote %v", w)
+	}
+}
+
+// TestReleaseReader: a Handler that does not return holds up nothing once
+// the reader is released: a new reader reads and answers what follows,
+// the stuck Handler's answer still goes out when it returns, and the old
+// reader reads no more.
+func TestReleaseReader(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	hold := func(d *Data) bool {
+		if d.ProtocolData.Data[0] == 1 {
+			entered <- struct{}{}
+			return true
+		}
+		return false
+	}
+	_, a, c := activeBatchAssoc(t, echo(hold, release))
+	if a.ReleaseReader() {
+		t.Fatal("released a reader that is waiting for the network")
+	}
+	c.send(t, dataN(1))
+	<-entered
+	if !a.ReleaseReader() {
+		t.Fatal("the reader stuck in the Handler was not released")
+	}
+	if a.ReleaseReader() {
+		t.Fatal("released twice")
+	}
+	c.send(t, dataN(2), dataN(3))
+	if w := c.write(t); len(w) != 2 || w[0].(*Data).ProtocolData.Data[0] != 2 || w[1].(*Data).ProtocolData.Data[0] != 3 {
+		t.Fatalf("the new reader answered %v, want DATA 2 and 3", w)
+	}
+	close(release)
+	if w := c.write(t); len(w) != 1 || w[0].(*Data).ProtocolData.Data[0] != 1 {
+		t.Fatalf("the stuck Handler's answer: %v", w)
+	}
+	c.send(t, dataN(4))
+	if w := c.write(t); len(w) != 1 || w[0].(*Data).ProtocolData.Data[0] != 4 {
+		t.Fatalf("after the release: %v", w)
+	}
+	c.noWrite(t)
+}
