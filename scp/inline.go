@@ -53,10 +53,10 @@ func (s *Service) decideInline(now time.Time) bool {
 }
 
 // handleInline decides and answers a query on the reader goroutine.
-func (s *Service) handleInline(w *worker, a *m3ua.Association, pd *m3ua.ProtocolData, now time.Time) {
+func (s *Service) handleInline(w *worker, snd sender, pd *m3ua.ProtocolData, now time.Time) {
 	stamp := now.UnixNano()
 	w.busy.Store(stamp)
-	s.handle(w, a, pd, now, safeNone)
+	s.handle(w, snd, pd, now, safeNone)
 	if !w.busy.CompareAndSwap(stamp, 0) {
 		// The ticker gave up on this reader (releaseStuckReaders): another
 		// one reads the association now, with its own scratch state.
