@@ -298,11 +298,13 @@ type SCP struct {
 	SafeAnswer string `yaml:"safe_answer"`
 	// ACG configures overload control by automatic code gapping.
 	ACG ACG `yaml:"acg"`
-	// Workers is how many goroutines decide queries: 0 = one per CPU
-	// (GOMAXPROCS), behind a bounded backlog whose queries are answered
-	// with the safe answer when they wait longer than time_budget; -1 =
-	// decide on each association's reader goroutine (no hand-off, fewest
-	// context switches; the socket buffer is then the only queue).
+	// Workers: each query is decided on its association's reader goroutine
+	// while decisions are fast (no hand-off, one write per batch of
+	// answers); when they get slow (over 1 ms on average) queries go for a
+	// while to a pool of workers, 0 = one per CPU (GOMAXPROCS), behind a
+	// bounded backlog whose queries are answered with the safe answer when
+	// they wait longer than time_budget; -1 = always decide on the reader
+	// (the socket buffer is then the only queue).
 	Workers int `yaml:"workers"`
 	// HeartbeatInterval is the M3UA BEAT period on every association (0
 	// turns BEAT off); HeartbeatTimeout is how long a BEAT may go
