@@ -2,10 +2,13 @@ package m3ua
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"io"
+	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -243,4 +246,89 @@ func TestReleaseReader(t *testing.T) {
 		t.Fatalf("after the release: %v", w)
 	}
 	c.noWrite(t)
+}
+
+// streamConn serves a script of messages as fast as the reader takes
+// them, in batches of batch (Buffered is false after each batch's last),
+// and throws the writes away: the association's own cost per message.
+type streamConn struct {
+	batchConn
+	script [][]byte // ASP Up, ASP Active, then DATA repeated
+	setup  int      // messages of the script before the DATA
+	total  int      // messages to serve in all
+	batch  int
+	next   int
+	start  chan struct{} // closed when the DATA may flow
+	wrote  atomic.Int64
+}
+
+func (c *streamConn) ReadMsg(buf []byte) (int, uint16, error) {
+	if c.next == c.setup {
+		<-c.start
+	}
+	if c.next >= c.total {
+		<-c.closed
+		return 0, 0, io.EOF
+	}
+	i := c.next
+	if i >= c.setup {
+		i = c.setup + (i-c.setup)%(len(c.script)-c.setup)
+	}
+	c.next++
+	return copy(buf, c.script[i]), 0, nil
+}
+
+func (c *streamConn) Buffered() bool {
+	return c.next > c.setup && c.next < c.total && (c.next-c.setup)%c.batch != 0
+}
+
+func (c *streamConn) WriteMsg(b []byte, stream uint16) error {
+	c.wrote.Add(int64(len(b)))
+	return nil
+}
+
+// BenchmarkReaderBatch is the association's cost per DATA received and
+// answered on the reader (read framing, decode, Handler, SendData into the
+// outbox, one write per batch of 20): no allocation.
+func BenchmarkReaderBatch(b *testing.B) {
+	var handled atomic.Int64
+	done := make(chan struct{})
+	n := int64(b.N)
+	h := func(a *Association, d *Data) {
+		_ = a.SendData(d.ProtocolData.Reply(d.ProtocolData.Data))
+		if handled.Add(1) == n {
+			close(done)
+		}
+	}
+	e, err := NewEndpoint(Config{Role: RoleSG, Network: "tcp", Listen: "127.0.0.1:0", RoutingContexts: []uint32{10},
+		HeartbeatInterval: -1, AckTimeout: 100 * time.Millisecond, Handler: h, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := e.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	c := &streamConn{batchConn: *newBatchConn(), setup: 2, batch: 20, start: make(chan struct{})}
+	for _, m := range []Message{&ASPUp{}, &ASPActive{RoutingContexts: []uint32{10}}} {
+		bs, _ := m.MarshalBinary()
+		c.script = append(c.script, bs)
+	}
+	for i := range 20 {
+		bs, _ := dataN(i).MarshalBinary()
+		c.script = append(c.script, bs)
+	}
+	c.total = c.setup + b.N
+	a := e.attach(c, false)
+	for a.State() != ASPStateActive {
+		time.Sleep(time.Millisecond)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	close(c.start)
+	<-done
+	b.StopTimer()
+	if c.wrote.Load() == 0 {
+		b.Fatal("nothing written")
+	}
 }
