@@ -25,6 +25,8 @@
 #   WARMUP    a first, unreported run at 10,000 q/s, so the measured rates do not
 #             pay for the fresh process's page faults and first GC cycles [10s; 0 = none]
 #   ASSOCS    M3UA associations sspsim opens to the SCP, load-shared by SLS [1]
+#   PACE      sspsim's pacing quantum: it sends the calls due in bursts at most
+#             this far apart [100us; 1ms halves both ends' wake-ups at 50,000 q/s]
 #   PROFILE   seconds of CPU profile taken at the last rate [10; 0 = none]
 #   TRACE     seconds of execution trace (go tool trace) taken at the last rate [0 = none]
 #   OUT       where logs, results and the profile go [/var/tmp/scpload-run]
@@ -42,6 +44,7 @@ CALLING=${CALLING:-+1617555xxxx}
 PROFILE=${PROFILE:-10}
 TRACE=${TRACE:-0}
 ASSOCS=${ASSOCS:-1}
+PACE=${PACE:-100us}
 WARMUP=${WARMUP:-10s}
 OUT=${OUT:-/var/tmp/scpload-run}
 
@@ -72,10 +75,12 @@ curl -fs "http://$admin/readyz" >/dev/null || { echo "callgate did not become re
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # syscalls PID: the process's read and write system calls so far ("reads writes").
 syscalls() { awk '/^syscr/ { r = $2 } /^syscw/ { w = $2 } END { print r, w }' "/proc/$1/io"; }
+# switches PID: context switches of the process's threads so far (voluntary + not).
+switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { n += $2 } END { print n + 0 }'; }
 hz=$(getconf CLK_TCK)
 
 if [[ "$WARMUP" != 0 ]]; then
-	bin/sspsim load --connect "$listen" --associations "$ASSOCS" --rate 10000 --concurrency "$CONC" --duration "$WARMUP" \
+	bin/sspsim load --connect "$listen" --associations "$ASSOCS" --pace "$PACE" --rate 10000 --concurrency "$CONC" --duration "$WARMUP" \
 		--called-range "$CALLED" --calling-range "$CALLING" >"$OUT/warmup.txt" 2>&1 || true
 	sleep 2
 fi
@@ -93,15 +98,15 @@ for rate in $RATES; do
 		(sleep 5; curl -fs -o "$OUT/trace.out" "http://$admin/debug/pprof/trace?seconds=$TRACE") &
 		trace=$!
 	fi
-	c0=$(cpu_ticks "$server") t0=$(date +%s.%N) s0=$(syscalls "$server")
+	c0=$(cpu_ticks "$server") t0=$(date +%s.%N) s0=$(syscalls "$server") x0=$(switches "$server")
 	# /usr/bin/time reports sspsim's own CPU (user, system seconds) on the last line of its file.
 	/usr/bin/time -f '%U %S' -o "$OUT/sspsim-cpu-$rate.txt" \
-		bin/sspsim load --connect "$listen" --associations "$ASSOCS" --rate "$rate" --concurrency "$CONC" \
+		bin/sspsim load --connect "$listen" --associations "$ASSOCS" --pace "$PACE" --rate "$rate" --concurrency "$CONC" \
 		--duration "$DURATION" --called-range "$CALLED" --calling-range "$CALLING" >"$OUT/load-$rate.txt" 2>&1 || true
-	c1=$(cpu_ticks "$server") t1=$(date +%s.%N) s1=$(syscalls "$server")
+	c1=$(cpu_ticks "$server") t1=$(date +%s.%N) s1=$(syscalls "$server") x1=$(switches "$server")
 	[[ -n "$prof" ]] && wait "$prof"
 	[[ -n "$trace" ]] && wait "$trace"
-	awk -v rate="$rate" -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v hz="$hz" -v s0="$s0" -v s1="$s1" -v cpufile="$OUT/sspsim-cpu-$rate.txt" '
+	awk -v rate="$rate" -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v hz="$hz" -v s0="$s0" -v s1="$s1" -v x0="$x0" -v x1="$x1" -v cpufile="$OUT/sspsim-cpu-$rate.txt" '
 		/^calls / { answered = $6; errors = "timeouts " $10 " errors " $12 }
 		/^latency ms/ { for (i = 1; i <= NF; i++) { if ($i == "p50") p50 = $(i+1); if ($i == "p90") p90 = $(i+1);
 			if ($i == "p99") p99 = $(i+1); if ($i == "p99.9") p999 = $(i+1) } }
@@ -110,9 +115,9 @@ for rate in $RATES; do
 			wall = t1 - t0; srv = (c1 - c0) / hz
 			q = answered > 0 ? answered : 1
 			split(s0, a, " "); split(s1, b, " ")
-			printf "%-8s %-10s %-7s %-7s %-7s %-7s %4.2f %6.2f   %4.2f %6.2f   %s; callgate syscalls per 100 queries: read %.1f write %.1f\n",
+			printf "%-8s %-10s %-7s %-7s %-7s %-7s %4.2f %6.2f   %4.2f %6.2f   %s; callgate per 100 queries: read %.1f write %.1f context switches %.1f\n",
 				rate, answered, p50, p90, p99, p999, srv / wall, srv * 1e6 / q, sim / wall, sim * 1e6 / q, errors,
-				(b[1] - a[1]) * 100 / q, (b[2] - a[2]) * 100 / q
+				(b[1] - a[1]) * 100 / q, (b[2] - a[2]) * 100 / q, (x1 - x0) * 100 / q
 		}
 	' "$OUT/load-$rate.txt" | tee -a "$OUT/results.txt"
 	sleep 2
