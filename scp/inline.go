@@ -16,10 +16,11 @@ import (
 // (m3ua/outbox.go).
 //
 // The reader measures each query it decides, in wall time: a moving
-// average (weight 1/inlineAvgWeight) over Config.InlineLimit means the
-// engine (or a signal it waits for) is slow — one query twenty times the
-// limit is enough, while the odd query that took long only because the
-// operating system gave the core to another process for a while is not —
+// average (weight 1/inlineAvgWeight, each query counting at most
+// inlineAvgClamp limits) over Config.InlineLimit means the engine (or a
+// signal it waits for) is slow — five slow queries in a row are enough,
+// while the odd query that took long only because the operating system
+// gave the core to another process for a while, or a GC pause, is not —
 // and the queries that follow then go to the workers for inlineHoldoff, in
 // parallel and behind a bounded backlog with its stale-query shedding and
 // rescue. Deciding inline resumes after that, once no query is waiting for
@@ -34,10 +35,12 @@ import (
 // scratch state; the stuck query is answered when its decision returns.
 
 // inlineHoldoff is how long queries go to the workers once decisions are
-// found slow; inlineAvgWeight weighs the newest query in the average.
+// found slow; inlineAvgWeight weighs the newest query in the average, in
+// which one query counts at most inlineAvgClamp inline limits.
 const (
 	inlineHoldoff   = time.Second
 	inlineAvgWeight = 16
+	inlineAvgClamp  = 5
 )
 
 // decideInline reports whether a query read at now is decided on the
@@ -70,7 +73,10 @@ func (s *Service) handleInline(w *worker, snd sender, pd *m3ua.ProtocolData, now
 	if took == 0 {
 		took = time.Since(now) // no answer
 	}
-	w.avg += (took - w.avg) / inlineAvgWeight
+	// One query counts at most inlineAvgClamp limits: a run of slow ones
+	// trips the average, a lone stall (the operating system giving the
+	// core to another process, a GC pause) does not.
+	w.avg += (min(took, inlineAvgClamp*s.cfg.InlineLimit) - w.avg) / inlineAvgWeight
 	if w.avg > s.cfg.InlineLimit {
 		s.slowUntil.Store(now.Add(took + inlineHoldoff).UnixNano())
 		if ok, n := s.inlineLog.Allow(time.Now(), time.Minute); ok {

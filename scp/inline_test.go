@@ -52,9 +52,15 @@ func TestInlineUntilSlow(t *testing.T) {
 		t.Fatal("fast decisions: queries should stay on the reader")
 	}
 	slow.Store(true)
-	feed() // 40 ms: the moving average jumps over the 1 ms limit
-	if s.decideInline(time.Now()) {
-		t.Fatal("after a 40 ms decision the next query is still decided on the reader")
+	feed() // one 40 ms decision: a stall, not a slow engine
+	if !s.decideInline(time.Now()) {
+		t.Fatal("one slow query moved the queries to the workers")
+	}
+	for n := 2; s.decideInline(time.Now()); n++ {
+		if n > 5 {
+			t.Fatal("after five 40 ms decisions in a row the next query is still decided on the reader")
+		}
+		feed() // a run of slow ones: the engine is slow
 	}
 	if !s.decideInline(time.Now().Add(inlineHoldoff + 50*time.Millisecond)) {
 		t.Fatal("the reader does not decide again after the hold-off")
