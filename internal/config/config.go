@@ -107,7 +107,8 @@ type DecisionLog struct {
 	// decisions are dropped from the log (and counted) rather than slowing
 	// calls down.
 	QueueSize int `yaml:"queue_size"`
-	// BatchSize is the most records written in one transaction (one fsync).
+	// BatchSize is the most records written in one transaction (one fsync);
+	// below BatchSize records per flush_interval, flush_interval decides.
 	BatchSize int `yaml:"batch_size"`
 	// FlushInterval is the longest a decision waits in memory before it is
 	// written (and visible to `callgate log search`).
@@ -352,7 +353,7 @@ func Default() Config {
 			MaxRecords:    1_000_000,
 			MaxAge:        30 * 24 * time.Hour,
 			QueueSize:     65536,
-			BatchSize:     1000,
+			BatchSize:     8192,
 			FlushInterval: 200 * time.Millisecond,
 		},
 		Engine:     Engine{NoRouteFallback: "allow"},
