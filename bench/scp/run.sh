@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# run.sh — the SCP load runs of README.md: sspsim against callgate serve on
+# run.sh — the SCP load runs of README.md: sspsim against callgate serve (or
+# against sspsim responder, SERVER=responder) on
 # this box, 10,000,000 Blocked entries over 100,000 subscribers, one rate
 # after another, with a CPU profile of the server at the last rate.
 #
@@ -27,6 +28,8 @@
 #   ASSOCS    M3UA associations sspsim opens to the SCP, load-shared by SLS [1]
 #   PACE      sspsim's pacing quantum: it sends the calls due in bursts at most
 #             this far apart [100us; 1ms halves both ends' wake-ups at 50,000 q/s]
+#   SERVER    callgate, or responder: sspsim's trivial SCP in its place, the
+#             reference the acceptance compares with (same columns) [callgate]
 #   PROFILE   seconds of CPU profile taken at the last rate [10; 0 = none]
 #   TRACE     seconds of execution trace (go tool trace) taken at the last rate [0 = none]
 #   OUT       where logs, results and the profile go [/var/tmp/scpload-run]
@@ -45,6 +48,7 @@ PROFILE=${PROFILE:-10}
 TRACE=${TRACE:-0}
 ASSOCS=${ASSOCS:-1}
 PACE=${PACE:-100us}
+SERVER=${SERVER:-callgate}
 WARMUP=${WARMUP:-10s}
 OUT=${OUT:-/var/tmp/scpload-run}
 
@@ -62,14 +66,25 @@ listen=$(sed -n 's/.*listen: \["\([^"]*\)".*/\1/p' "$CONFIG" | head -1)
 admin=$(sed -n 's/.*admin: {listen: "\([^"]*\)".*/\1/p' "$CONFIG" | head -1)
 : "${listen:?no scp listen address in $CONFIG}" "${admin:?no admin listen address in $CONFIG}"
 
-bin/callgate serve --config "$CONFIG" --data "$DATA" >"$OUT/serve.log" 2>&1 &
-server=$!
-trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-	curl -fs "http://$admin/readyz" >/dev/null 2>&1 && break
-	sleep 0.2
-done
-curl -fs "http://$admin/readyz" >/dev/null || { echo "callgate did not become ready:"; cat "$OUT/serve.log"; exit 1; }
+if [[ "$SERVER" == responder ]]; then
+	# The reference: sspsim's trivial SCP (one fixed answer, no engine, no log).
+	bin/sspsim responder --listen "$listen" --answer forwardCall >"$OUT/serve.log" 2>&1 &
+	server=$! PROFILE=0 TRACE=0
+	trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
+	for _ in $(seq 100); do
+		(echo >"/dev/tcp/${listen%:*}/${listen##*:}") 2>/dev/null && break
+		sleep 0.1
+	done
+else
+	bin/callgate serve --config "$CONFIG" --data "$DATA" >"$OUT/serve.log" 2>&1 &
+	server=$!
+	trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
+	for _ in $(seq 100); do
+		curl -fs "http://$admin/readyz" >/dev/null 2>&1 && break
+		sleep 0.2
+	done
+	curl -fs "http://$admin/readyz" >/dev/null || { echo "callgate did not become ready:"; cat "$OUT/serve.log"; exit 1; }
+fi
 
 # cpu_ticks PID: the process's user+system CPU so far, in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -86,7 +101,7 @@ if [[ "$WARMUP" != 0 ]]; then
 fi
 last=${RATES##* }
 printf '%-8s %-10s %-7s %-7s %-7s %-7s %-13s %-13s %s\n' rate answered p50 p90 p99 p99.9 \
-	"callgate" "sspsim" errors | tee "$OUT/results.txt"
+	"$SERVER" "sspsim" errors | tee "$OUT/results.txt"
 printf '%-8s %-10s %-31s %-13s %-13s\n' "q/s" "" "(latency ms)" "cores µs/q" "cores µs/q" | tee -a "$OUT/results.txt"
 for rate in $RATES; do
 	prof= trace=
@@ -115,7 +130,7 @@ for rate in $RATES; do
 			wall = t1 - t0; srv = (c1 - c0) / hz
 			q = answered > 0 ? answered : 1
 			split(s0, a, " "); split(s1, b, " ")
-			printf "%-8s %-10s %-7s %-7s %-7s %-7s %4.2f %6.2f   %4.2f %6.2f   %s; callgate per 100 queries: read %.1f write %.1f context switches %.1f\n",
+			printf "%-8s %-10s %-7s %-7s %-7s %-7s %4.2f %6.2f   %4.2f %6.2f   %s; server per 100 queries: read %.1f write %.1f context switches %.1f\n",
 				rate, answered, p50, p90, p99, p999, srv / wall, srv * 1e6 / q, sim / wall, sim * 1e6 / q, errors,
 				(b[1] - a[1]) * 100 / q, (b[2] - a[2]) * 100 / q, (x1 - x0) * 100 / q
 		}
