@@ -332,3 +332,32 @@ func BenchmarkReaderBatch(b *testing.B) {
 		b.Fatal("nothing written")
 	}
 }
+
+// TestLongBatchWritten: a batch far longer than maxBatch is answered in
+// several writes along the way, every answer once, in order.
+func TestLongBatchWritten(t *testing.T) {
+	_, _, c := activeBatchAssoc(t, echo(nil, nil))
+	big := make([]byte, 500)
+	var batch []Message
+	for i := range 400 {
+		d := dataN(i)
+		d.ProtocolData.Data = append([]byte{byte(i)}, big...)
+		batch = append(batch, d)
+	}
+	c.send(t, batch...)
+	writes, got := 0, 0
+	for got < 400 {
+		w := c.write(t)
+		writes++
+		for _, m := range w {
+			if d := m.(*Data); d.ProtocolData.Data[0] != byte(got) || len(d.ProtocolData.Data) != 501 {
+				t.Fatalf("answer %d: %d octets starting %d", got, len(d.ProtocolData.Data), d.ProtocolData.Data[0])
+			}
+			got++
+		}
+	}
+	if writes < 2 || got != 400 {
+		t.Fatalf("%d answers in %d writes, want 400 in several (over %d octets)", got, writes, maxBatch)
+	}
+	c.noWrite(t)
+}

@@ -28,6 +28,7 @@ const (
 func (a *Association) reader(r *readerState) {
 	buf := make([]byte, a.ep.cfg.MaxMessage)
 	ra, _ := a.conn.(transport.ReadAhead)
+	inBatch := 0 // messages handled since the last write
 	for {
 		n, stream, err := a.conn.ReadMsg(buf)
 		if err != nil {
@@ -59,10 +60,13 @@ func (a *Association) reader(r *readerState) {
 		if ra != nil {
 			more = ra.Buffered()
 		}
-		if !more {
-			err = a.endBatch()
-		} else if a.out.size() >= maxBatch {
-			err = a.flush()
+		inBatch++
+		switch {
+		case !more:
+			err, inBatch = a.endBatch(), 0
+		case inBatch%64 == 0 && a.out.size() >= maxBatch:
+			// A long batch: what it has answered so far goes now.
+			err, inBatch = a.flush(), 0
 		}
 		if err != nil {
 			a.fail(err)
