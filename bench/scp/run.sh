@@ -28,6 +28,8 @@
 #   ASSOCS    M3UA associations sspsim opens to the SCP, load-shared by SLS [1]
 #   PACE      sspsim's pacing quantum: it sends the calls due in bursts at most
 #             this far apart [100us; 1ms halves both ends' wake-ups at 50,000 q/s]
+#   CALLGATE  the callgate binary to measure, e.g. one built from another commit
+#             for an A/B comparison [bin/callgate, built from this tree]
 #   SERVER    callgate, or responder: sspsim's trivial SCP in its place, the
 #             reference the acceptance compares with (same columns) [callgate]
 #   PROFILE   seconds of CPU profile taken at the last rate [10; 0 = none]
@@ -49,6 +51,7 @@ TRACE=${TRACE:-0}
 ASSOCS=${ASSOCS:-1}
 PACE=${PACE:-100us}
 SERVER=${SERVER:-callgate}
+CALLGATE=${CALLGATE:-bin/callgate}
 WARMUP=${WARMUP:-10s}
 OUT=${OUT:-/var/tmp/scpload-run}
 
@@ -76,7 +79,7 @@ if [[ "$SERVER" == responder ]]; then
 		sleep 0.1
 	done
 else
-	bin/callgate serve --config "$CONFIG" --data "$DATA" >"$OUT/serve.log" 2>&1 &
+	"$CALLGATE" serve --config "$CONFIG" --data "$DATA" >"$OUT/serve.log" 2>&1 &
 	server=$!
 	trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 	for _ in $(seq 100); do
@@ -140,7 +143,7 @@ done
 if [[ -s "$OUT/cpu.pprof" ]]; then
 	echo
 	echo "CPU profile of callgate at $last q/s: $OUT/cpu.pprof (go tool pprof -top bin/callgate $OUT/cpu.pprof)"
-	go tool pprof -top -nodecount=15 bin/callgate "$OUT/cpu.pprof" 2>/dev/null | sed -n '1,22p'
+	go tool pprof -top -nodecount=15 "$CALLGATE" "$OUT/cpu.pprof" 2>/dev/null | sed -n '1,22p'
 fi
 if [[ -s "$OUT/trace.out" ]]; then
 	echo "execution trace of callgate at $last q/s: go tool trace $OUT/trace.out"
