@@ -86,7 +86,8 @@ type Service struct {
 
 	// readers are the scratch states of the associations' reader
 	// goroutines (inline.go), slowUntil the time (unix ns) until which
-	// queries go to the workers because a decision was slow.
+	// queries go to the workers because decisions were slow, inlineLog
+	// rate-limits saying so.
 	readersMu sync.Mutex
 	readers   []*worker
 	slowUntil atomic.Int64
@@ -141,9 +142,9 @@ func New(cfg Config, decider policy.Decider, opts ...Option) (*Service, error) {
 	if cfg.Inline {
 		nw = 0
 	}
-	// One sketch per pool worker plus one for the readers deciding inline.
 	s.tx = tcap.NewTransactions(tcap.Config{Timeout: cfg.DialogueTimeout, MaxDialogues: cfg.MaxDialogues,
 		Shards: max(16, 4*nw)})
+	// One heavy-hitter sketch per pool worker, one for the readers.
 	s.ovl = overload.New(overload.Config{
 		Capacity: float64(cfg.Overload.Capacity), GapDuration: cfg.Overload.GapDuration,
 		GapInterval: cfg.Overload.GapInterval, Sketches: nw + 1,
