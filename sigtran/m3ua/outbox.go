@@ -25,7 +25,13 @@ import (
 // Bounds. DATA is refused with ErrSendQueueFull once Config.SendQueue
 // DATA messages wait (as when the peer stops reading); management is
 // never refused. A batch that grows past maxBatch octets during a long
-// read batch is written at once.
+// read batch is written at once. A reader writing its batch's answers
+// waits, like the writer, while the socket has no room: it reads nothing
+// meanwhile, so TCP's flow control holds back a peer that sends queries
+// but does not read the answers, instead of the answers being dropped;
+// a peer that stops reading altogether loses the association to the
+// heartbeat (its BEAT Ack cannot be read), which closes the socket and
+// ends the wait.
 type outbox struct {
 	mu   sync.Mutex
 	buf  []byte   // the queued messages, back to back
