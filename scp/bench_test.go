@@ -49,10 +49,13 @@ func BenchmarkServeQuery(b *testing.B) {
 		b.Fatal("no answer")
 	}
 	b.ReportAllocs()
+	n, clk := 0, startCPU(b)
 	for b.Loop() {
+		n++
 		pd := d.ProtocolData
 		h.s.handle(h.w, sink, &pd, time.Now(), safeNone)
 	}
+	clk.stop(b, n)
 	if h.s.tx.Len() != 0 {
 		b.Fatalf("%d dialogues left open", h.s.tx.Len())
 	}

@@ -108,18 +108,35 @@ type Config struct {
 	HomeArea HomeArea
 	HomeNPA  ain.NPA
 
-	// Workers is the number of goroutines deciding queries (default
-	// GOMAXPROCS). 0 after defaults is impossible; use Inline to decide on
-	// the association's reader goroutine instead.
+	// Workers is the number of goroutines the queries are handed to when
+	// they are not decided on the reader (default GOMAXPROCS; see
+	// InlineLimit).
 	Workers int
-	// Inline decides each query on the reader goroutine of its association
-	// instead of handing it to a worker (saves the hand-off; several
-	// associations still run in parallel). The trade-off: no per-worker
-	// backlog (the socket buffer and TCP/SCTP flow control bound what
-	// waits, and its age cannot be measured, so nothing is shed as stale),
-	// and a Decide that never returns holds up its association; the time
-	// budget, safe answers, ACG and overload shedding of controlled codes
-	// work the same. BenchmarkLoopbackTCP compares the two modes.
+	// InlineLimit decides where queries are decided. By default each
+	// query is decided on the reader goroutine of the association it came
+	// on, in the order read, and answered with the rest of the batch the
+	// reader read (one read, one write per batch; no goroutine hop, which
+	// costs more CPU than a fast engine's decision). A query whose
+	// handling there takes longer than InlineLimit (default 1 ms, at most
+	// a tenth of TimeBudget) sends the queries that follow to the Workers
+	// for a second (inlineHoldoff), so that a slow engine or signal holds
+	// up no association: they wait in a bounded backlog per worker, are
+	// answered with the safe answer when they wait longer than
+	// TimeBudget, and are rescued from behind a Decide that does not
+	// return. The reader decides inline again once that second is over and
+	// no query waits for a worker. Negative: always hand queries to the
+	// Workers.
+	InlineLimit time.Duration
+	// Inline decides every query on the reader goroutine of its
+	// association, however long decisions take (several associations
+	// still run in parallel). The trade-off: no per-worker backlog (the
+	// socket buffer and TCP/SCTP flow control bound what waits, and its
+	// age cannot be measured, so nothing is shed as stale); a decision
+	// stuck past its time budget still loses nothing: the service's ticker
+	// has another goroutine take over reading the association
+	// (m3ua.Association.ReleaseReader). The time budget, safe answers, ACG
+	// and overload shedding of controlled codes work the same in every
+	// mode. BenchmarkLoopbackTCP compares the modes.
 	Inline bool
 	// DialogueTimeout expires dialogues the switch leaves open (default
 	// 30 s); MaxDialogues bounds them (default 1<<20; further queries get
@@ -209,6 +226,12 @@ func (c *Config) defaults() {
 	}
 	if c.Workers == 0 {
 		c.Workers = runtime.GOMAXPROCS(0)
+	}
+	if c.InlineLimit == 0 {
+		c.InlineLimit = time.Millisecond
+		if c.TimeBudget > 0 {
+			c.InlineLimit = min(c.InlineLimit, c.TimeBudget/10)
+		}
 	}
 	if c.Overload.CodeDigits == 0 {
 		c.Overload.CodeDigits = 10

@@ -153,17 +153,18 @@ func (s *Service) Drain(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// waitAnswered waits until no query is queued for or held by a worker.
-// (Inline mode answers on the reader goroutines, so the fence of Drain
-// already covers it.)
+// waitAnswered waits until no query is queued for or held by a worker, nor
+// being decided by a reader. (What the readers decide inline is answered
+// before they read the fence of Drain, except a query a reader was
+// released from, inline.go: that one is waited for here.)
 func (s *Service) waitAnswered(ctx context.Context) error {
 	t := time.NewTicker(time.Millisecond)
 	defer t.Stop()
-	for s.pending.Load() > 0 {
+	for s.pending.Load() > 0 || s.inlineBusy() > 0 {
 		select {
 		case <-t.C:
 		case <-ctx.Done():
-			return fmt.Errorf("scp: %d queries still waiting when the shutdown timeout expired", s.pending.Load())
+			return fmt.Errorf("scp: %d queries still waiting when the shutdown timeout expired", s.pending.Load()+int64(s.inlineBusy()))
 		}
 	}
 	return nil

@@ -76,19 +76,18 @@ const (
 
 var dropNames = [numDrop]string{"not_sccp", "bad_sccp", "service_message", "foreign_dpc", "no_return_option", "tcap_discard", "send_failed", "encode_failed"}
 
-// metrics holds the SCP's instruments; every hot-path one is resolved at
-// construction.
+// metrics holds the SCP's instruments. The per-query ones (queries,
+// safe answers, drops, acg, fallbacks, answer latency) are sharded
+// counters (counts, hotCollector): each worker adds to its own shard
+// without touching a cache line another core writes, and a scrape sums
+// the shards. The rest are ordinary collectors, used off the query path
+// or on rare paths (rejects, aborts, returned messages).
 type metrics struct {
-	queries   [numIn][numOut]prometheus.Counter
-	safe      [numSafe]prometheus.Counter
-	drops     [numDrop]prometheus.Counter
+	hot       *hotCollector
 	rejects   *prometheus.CounterVec
 	aborts    *prometheus.CounterVec
 	udts      *prometheus.CounterVec
-	acg       prometheus.Counter
-	fallback  prometheus.Counter
 	expired   prometheus.Counter
-	latency   prometheus.Histogram
 	offered   prometheus.Gauge
 	overload  prometheus.Gauge
 	backlog   prometheus.Gauge
@@ -97,29 +96,15 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	const ns, sub = "callgate", "scp"
-	m := &metrics{}
-	q := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "queries_total",
-		Help: "TCAP packages with an AIN invoke received, by operation (terminationAttempt, infoAnalyzed, ...) and answer sent (authorizeTermination, disconnect, forwardCall, sendToResource, continue, reject, abort, udts, none)."},
-		[]string{"operation", "answer"})
-	safe := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "safe_answers_total",
-		Help: "Queries answered with the configured safe answer instead of a decision, by reason."}, []string{"reason"})
-	drops := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "dropped_total",
-		Help: "Messages dropped without an answer, by reason."}, []string{"reason"})
+	m := &metrics{hot: newHotCollector(ns, sub)}
 	m.rejects = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "rejects_total",
 		Help: "TCAP Reject components sent, by problem code."}, []string{"problem"})
 	m.aborts = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "aborts_total",
 		Help: "TCAP Abort packages sent, by P-Abort cause."}, []string{"cause"})
 	m.udts = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "udts_total",
 		Help: "SCCP messages returned (UDTS/XUDTS), by return cause."}, []string{"cause"})
-	m.acg = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "acg_sent_total",
-		Help: "AIN acg (automatic code gapping) components sent."})
-	m.fallback = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "no_route_fallback_total",
-		Help: "Terminating queries the engine answered with its no-route fallback (engine.no_route_fallback): the subscriber's treatment needed the B2BUA and the provider's egress route has no routing number."})
 	m.expired = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "dialogues_expired_total",
 		Help: "TCAP dialogues the switch left open until they timed out."})
-	m.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "answer_duration_seconds",
-		Help:    "Time from reading a query to queueing its answer.",
-		Buckets: []float64{25e-6, 50e-6, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 0.01, 0.025, 0.05, 0.1, 0.25}})
 	m.offered = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "offered_load_qps",
 		Help: "Queries per second offered over the last second."})
 	m.overload = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "overload_ratio",
@@ -128,22 +113,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Help: "Queries waiting for a worker."})
 	m.dialogues = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "open_dialogues",
 		Help: "TCAP dialogues open (queries being answered, conversations the switch keeps open)."})
-	for _, c := range []prometheus.Collector{q, safe, drops, m.rejects, m.aborts, m.udts, m.acg, m.fallback, m.expired,
-		m.latency, m.offered, m.overload, m.backlog, m.dialogues} {
+	for _, c := range []prometheus.Collector{m.hot, m.rejects, m.aborts, m.udts, m.expired,
+		m.offered, m.overload, m.backlog, m.dialogues} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
-	}
-	for i := range numIn {
-		for o := range numOut {
-			m.queries[i][o] = q.WithLabelValues(inNames[i], outNames[o])
-		}
-	}
-	for r := safeTimeout; r < numSafe; r++ {
-		m.safe[r] = safe.WithLabelValues(safeNames[r])
-	}
-	for r := range numDrop {
-		m.drops[r] = drops.WithLabelValues(dropNames[r])
 	}
 	// Pre-resolve the common labels so that they show from the start.
 	for _, p := range []tcap.Problem{tcap.InvokeUnrecognisedOperation, tcap.InvokeIncorrectParameter} {

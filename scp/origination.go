@@ -5,7 +5,6 @@ import (
 
 	"callgate/policy"
 	"callgate/scp/ain"
-	"callgate/sigtran/m3ua"
 	"callgate/sigtran/tcap"
 )
 
@@ -43,13 +42,13 @@ func callFromOrigination(user ain.UserID, calling, dialled ain.Opt[ain.Digits]) 
 }
 
 // origination answers infoAnalyzed / infoCollected.
-func (s *Service) origination(w *worker, snd sender, pd *m3ua.ProtocolData, arrived time.Time,
-	v *tcap.Verdict, inv *tcap.Component, op ain.OpCode, shed safeReason) {
+func (q *request) origination(op ain.OpCode) {
+	s, w, inv := q.s, q.w, q.inv
 	in := inInfoAnalyzed
 	var call policy.Call
 	if op == ain.OpInfoAnalyzed {
 		if err := w.ia.Unmarshal(inv.Params); err != nil {
-			s.reject(w, snd, pd, arrived, v, inv, tcap.InvokeIncorrectParameter, in)
+			q.reject(tcap.InvokeIncorrectParameter, in)
 			return
 		}
 		dialled := w.ia.CalledPartyID
@@ -60,17 +59,17 @@ func (s *Service) origination(w *worker, snd sender, pd *m3ua.ProtocolData, arri
 	} else {
 		in = inInfoCollected
 		if err := w.ic.Unmarshal(inv.Params); err != nil {
-			s.reject(w, snd, pd, arrived, v, inv, tcap.InvokeIncorrectParameter, in)
+			q.reject(tcap.InvokeIncorrectParameter, in)
 			return
 		}
 		call = callFromOrigination(w.ic.UserID, w.ic.CallingPartyID, w.ic.CollectedAddressInfo)
 	}
-	call.Peer = w.peer(pd.OPC, s.cfg.Variant)
+	call.Peer = w.peer(q.pd.OPC, s.cfg.Variant)
 
-	why := shed
+	why := q.shed
 	var d policy.Decision
 	if why == safeNone {
-		d, why = s.decide(w, &call, arrived.Add(s.cfg.TimeBudget))
+		d, why = s.decide(w, &call, q.arrived.Add(s.cfg.TimeBudget))
 	}
 	ans := ain.OpContinue
 	if why == safeNone {
@@ -83,12 +82,12 @@ func (s *Service) origination(w *worker, snd sender, pd *m3ua.ProtocolData, arri
 		}
 	}
 	if why != safeNone {
-		s.safeAnswered(why, shed, arrived, &call, time.Now(), false)
+		q.safeAnswered(why, &call, time.Now(), false)
 	}
 	if ans == ain.OpDisconnect {
 		w.ans = (&ain.DisconnectArg{}).Marshal(w.ans[:0])
 	} else {
 		w.ans = (&ain.ContinueArg{}).Marshal(w.ans[:0])
 	}
-	s.answer(w, snd, pd, arrived, v, inv, ans, nil, in)
+	q.answer(ans, nil, in)
 }

@@ -2,6 +2,7 @@ package scp
 
 import (
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"callgate/policy"
@@ -23,12 +24,23 @@ const (
 
 // worker is the scratch state one goroutine needs to answer a query:
 // decoders, argument structs and buffers reused for every message, so the
-// steady state allocates nothing.
+// steady state allocates nothing. Each pool worker has one, and so has
+// each association's reader (deciding inline).
 type worker struct {
 	id  int
+	cur request // the message being answered
+	cnt *counts // this worker's shard of the per-query counters
+
+	// An association reader's state (inline.go): the association, and
+	// when the query being decided was read (unix ns; 0 idle, -1 given
+	// up on by the ticker).
+	assoc *m3ua.Association
+	busy  atomic.Int64
+	avg   time.Duration // moving average of the time to answer a query
+
 	udt sccp.Message // the received SCCP message
 	out sccp.Message // the answer's SCCP message
-	q   tcap.Message // the received TCAP package
+	pkg tcap.Message // the received TCAP package
 	rsp tcap.Message // the answer package
 	cs  [2]tcap.Component
 
@@ -50,6 +62,25 @@ type worker struct {
 	havePeerStr bool
 }
 
+// request is the one message a worker is answering: where it came from and
+// where the answer goes, when it arrived, whether it is to be shed, and
+// once the transaction layer has seen it, its verdict and the invoke being
+// answered. It lives in its worker (worker.cur) and is overwritten by the
+// next message, so nothing is allocated per query; the answering steps are
+// its methods.
+type request struct {
+	s       *Service
+	w       *worker
+	snd     sender            // the association it came on (or a test double)
+	pd      m3ua.ProtocolData // its routing label (a copy); the answer goes back on it
+	arrived time.Time         // when it was read
+	shed    safeReason        // safeNone, or why it gets the safe answer without the engine
+	took    time.Duration     // from arrival to the answer queued (0: none sent)
+	peer    tcap.PeerKey      // the remote TCAP user
+	v       tcap.Verdict      // the transaction layer's verdict
+	inv     *tcap.Component   // the invoke answered
+}
+
 func newWorker(id int) *worker {
 	return &worker{
 		id: id, ans: make([]byte, 0, 256), acg: make([]byte, 0, 64),
@@ -66,125 +97,155 @@ func (w *worker) peer(pc uint32, v sccp.Variant) string {
 	return w.peerStr
 }
 
+// counts returns the worker's counter shard, taking one the first time.
+func (w *worker) counts(s *Service) *counts {
+	if w.cnt == nil {
+		w.cnt = s.met.hot.shard()
+	}
+	return w.cnt
+}
+
 // handle answers one DATA message. shed is safeNone for a query to decide,
 // or why it must get the safe answer without asking the engine.
 func (s *Service) handle(w *worker, snd sender, pd *m3ua.ProtocolData, arrived time.Time, shed safeReason) {
-	m := s.met
-	if pd.SI != m3ua.SISCCP {
-		m.drops[dropNotSCCP].Inc()
+	w.counts(s)
+	q := &w.cur
+	q.s, q.w, q.snd, q.pd, q.arrived, q.shed, q.inv, q.took = s, w, snd, *pd, arrived, shed, nil, 0
+	if !q.checkSCCP() {
 		return
+	}
+	q.dispatch()
+}
+
+// checkSCCP decodes the SCCP message and reports whether it carries a
+// TCAP package for us; what does not is dropped, or returned to its
+// sender when it asked for that.
+func (q *request) checkSCCP() bool {
+	s, w, pd := q.s, q.w, &q.pd
+	if pd.SI != m3ua.SISCCP {
+		w.cnt.drops[dropNotSCCP].Add(1)
+		return false
 	}
 	if s.cfg.PointCode != 0 && pd.DPC != uint32(s.cfg.PointCode) {
-		m.drops[dropForeignDPC].Inc()
+		w.cnt.drops[dropForeignDPC].Add(1)
 		s.logDrop("DATA for another point code", "dpc", sccp.PointCode(pd.DPC).Format(s.cfg.Variant))
-		return
+		return false
 	}
 	if err := w.udt.Decode(pd.Data, s.cfg.Variant); err != nil {
-		m.drops[dropBadSCCP].Inc()
+		w.cnt.drops[dropBadSCCP].Add(1)
 		s.logDrop("undecodable SCCP", "opc", sccp.PointCode(pd.OPC).Format(s.cfg.Variant), "err", err)
-		return
+		return false
 	}
 	u := &w.udt
 	if u.Type.IsService() {
-		m.drops[dropServiceMsg].Inc()
+		w.cnt.drops[dropServiceMsg].Add(1)
 		s.logDrop("SCCP message returned to us", "cause", u.Cause.String())
-		return
+		return false
 	}
 	if u.Called.HasSSN && u.Called.SSN != s.cfg.SSN {
-		s.returnMsg(w, snd, pd, sccp.CauseUnequippedUser)
-		return
+		q.returnMsg(sccp.CauseUnequippedUser)
+		return false
 	}
 	if u.NeedsReassembly() {
-		s.returnMsg(w, snd, pd, sccp.CauseCannotReassemble)
-		return
+		q.returnMsg(sccp.CauseCannotReassemble)
+		return false
 	}
-	peer := s.peerKey(u, pd)
-	v := s.tx.Receive(peer, &w.q, w.q.Decode(u.Data))
+	return true
+}
+
+// dispatch hands the TCAP package to the transaction layer and answers
+// what it delivers by operation.
+func (q *request) dispatch() {
+	s, w := q.s, q.w
+	q.peer = s.peerKey(&w.udt, &q.pd)
+	q.v = s.tx.Receive(q.peer, &w.pkg, w.pkg.Decode(w.udt.Data))
+	v := &q.v
 	switch v.Action {
 	case tcap.SendAbort, tcap.SendReject:
-		out, err := s.tx.AppendReply(w.tcapBuf[:0], &v)
+		out, err := s.tx.AppendReply(w.tcapBuf[:0], v)
 		w.tcapBuf = out
 		if err != nil {
-			m.drops[dropEncode].Inc()
+			w.cnt.drops[dropEncode].Add(1)
 			return
 		}
 		in := inNone
 		if v.Action == tcap.SendReject {
-			m.rejects.WithLabelValues(v.Problem.String()).Inc()
+			s.met.rejects.WithLabelValues(v.Problem.String()).Inc()
 			in = inOther
 		} else {
-			m.aborts.WithLabelValues(v.Cause.String()).Inc()
+			s.met.aborts.WithLabelValues(v.Cause.String()).Inc()
 		}
 		s.logDrop("malformed TCAP answered", "action", v.Action.String(), "reason", v.Reason)
-		s.sendTCAP(w, snd, pd, arrived, in, outOf(v.Action))
+		q.sendTCAP(in, outOf(v.Action))
 		return
 	case tcap.Discard:
-		m.drops[dropTCAP].Inc()
+		w.cnt.drops[dropTCAP].Add(1)
 		return
 	}
 	// Deliver.
-	inv := firstInvoke(&w.q)
+	q.inv = firstInvoke(&w.pkg)
 	switch {
-	case w.q.Type == tcap.Abort, w.q.Type == tcap.Unidirectional:
-		m.queries[inNone][outNone].Inc()
+	case w.pkg.Type == tcap.Abort, w.pkg.Type == tcap.Unidirectional:
+		w.cnt.queries[inNone][outNone].Add(1)
 		return
-	case inv == nil:
+	case q.inv == nil:
 		// A package without an invoke: nothing to answer, but a query or
 		// a conversation that leaves us the choice is ended cleanly.
 		if v.HasDialogue && !v.Ended && v.CanEnd {
-			s.respond(w, snd, pd, arrived, &v, inNone, outNone)
-		} else if v.HasDialogue && !v.Ended && w.q.Type.IsQuery() {
+			q.respond(inNone, outNone)
+		} else if v.HasDialogue && !v.Ended && w.pkg.Type.IsQuery() {
 			s.tx.End(v.Dialogue)
 		}
-		m.queries[inNone][outNone].Inc()
+		w.cnt.queries[inNone][outNone].Add(1)
 		return
 	}
+	inv := q.inv
 	if inv.Op.Class != tcap.Private {
-		s.reject(w, snd, pd, arrived, &v, inv, tcap.InvokeUnrecognisedOperation, inOther)
+		q.reject(tcap.InvokeUnrecognisedOperation, inOther)
 		return
 	}
 	switch op := ain.OpCode(inv.Op.Code); op {
 	case ain.OpTerminationAttempt:
-		if !w.q.Type.IsQuery() {
-			s.reject(w, snd, pd, arrived, &v, inv, tcap.InvokeUnrecognisedOperation, inTerminationAttempt)
+		if !w.pkg.Type.IsQuery() {
+			q.reject(tcap.InvokeUnrecognisedOperation, inTerminationAttempt)
 			return
 		}
 		if err := w.ta.Unmarshal(inv.Params); err != nil {
-			s.logDrop("malformed terminationAttempt", "opc", w.peer(pd.OPC, s.cfg.Variant), "err", err)
-			s.reject(w, snd, pd, arrived, &v, inv, tcap.InvokeIncorrectParameter, inTerminationAttempt)
+			s.logDrop("malformed terminationAttempt", "opc", w.peer(q.pd.OPC, s.cfg.Variant), "err", err)
+			q.reject(tcap.InvokeIncorrectParameter, inTerminationAttempt)
 			return
 		}
-		s.terminationAttempt(w, snd, pd, arrived, &v, inv, peer, shed)
+		q.terminationAttempt()
 	case ain.OpInfoAnalyzed, ain.OpInfoCollected:
-		s.origination(w, snd, pd, arrived, &v, inv, op, shed)
+		q.origination(op)
 	case ain.OpResourceClear:
 		// Only a sendToResource without disconnectFlag leads here, and we
 		// send those only to block with an announcement: finish the
 		// block. (We always set disconnectFlag; this serves switches that
 		// report resourceClear anyway.)
 		if err := w.rc.Unmarshal(inv.Params); err != nil {
-			s.reject(w, snd, pd, arrived, &v, inv, tcap.InvokeIncorrectParameter, inResourceClear)
+			q.reject(tcap.InvokeIncorrectParameter, inResourceClear)
 			return
 		}
 		w.ans = (&ain.DisconnectArg{}).Marshal(w.ans[:0])
-		s.answer(w, snd, pd, arrived, &v, inv, ain.OpDisconnect, nil, inResourceClear)
+		q.answer(ain.OpDisconnect, nil, inResourceClear)
 	case ain.OpClose:
 		if err := w.cl.Unmarshal(inv.Params); err != nil {
-			s.reject(w, snd, pd, arrived, &v, inv, tcap.InvokeIncorrectParameter, inClose)
+			q.reject(tcap.InvokeIncorrectParameter, inClose)
 			return
 		}
 		// The switch closes the transaction: nothing to answer. If it
 		// left us permission to end, end it so it does not wait for us.
 		if v.HasDialogue && !v.Ended {
 			if v.CanEnd {
-				s.respond(w, snd, pd, arrived, &v, inClose, outNone)
+				q.respond(inClose, outNone)
 				return
 			}
 			s.tx.End(v.Dialogue)
 		}
-		m.queries[inClose][outNone].Inc()
+		w.cnt.queries[inClose][outNone].Add(1)
 	default:
-		s.reject(w, snd, pd, arrived, &v, inv, tcap.InvokeUnrecognisedOperation, inOther)
+		q.reject(tcap.InvokeUnrecognisedOperation, inOther)
 	}
 }
 
@@ -204,13 +265,13 @@ func firstInvoke(m *tcap.Message) *tcap.Component {
 	return nil
 }
 
-// terminationAttempt translates the query into a Call, asks the engine
-// (unless the query is shed) and answers.
-func (s *Service) terminationAttempt(w *worker, snd sender, pd *m3ua.ProtocolData, arrived time.Time,
-	v *tcap.Verdict, inv *tcap.Component, peer tcap.PeerKey, shed safeReason) {
+// terminationAttempt translates the query (in w.ta) into a Call, asks the
+// engine (unless the query is shed) and answers.
+func (q *request) terminationAttempt() {
+	s, w := q.s, q.w
 	ta := &w.ta
 	call, unreadable := callFromTA(ta, &s.cfg)
-	call.Peer = w.peer(pd.OPC, s.cfg.Variant)
+	call.Peer = w.peer(q.pd.OPC, s.cfg.Variant)
 
 	called, haveCalled := calledDigits(ta, call.Called)
 	code := uint64(0)
@@ -218,9 +279,11 @@ func (s *Service) terminationAttempt(w *worker, snd sender, pd *m3ua.ProtocolDat
 		code = codeKey(&called, s.cfg.Overload.CodeDigits)
 	}
 	s.ovl.Observe(w.id, code)
-	now := time.Now()
+	// The overload control's clock (ACG resend intervals of seconds):
+	// the arrival is close enough, and saves reading the clock.
+	now := q.arrived.UnixNano()
 
-	why := shed
+	why := q.shed
 	if why == safeNone && unreadable != nil {
 		why = safeNumber
 		s.noteUnreadable(unreadable, &call)
@@ -233,7 +296,7 @@ func (s *Service) terminationAttempt(w *worker, snd sender, pd *m3ua.ProtocolDat
 	}
 	var d policy.Decision
 	if why == safeNone {
-		d, why = s.decide(w, &call, arrived.Add(s.cfg.TimeBudget))
+		d, why = s.decide(w, &call, q.arrived.Add(s.cfg.TimeBudget))
 	}
 	var op ain.OpCode
 	if why == safeNone {
@@ -247,25 +310,25 @@ func (s *Service) terminationAttempt(w *worker, snd sender, pd *m3ua.ProtocolDat
 	var g overload.Gap
 	if why != safeNone {
 		op = s.encodeSafe(w, ta, called, haveCalled)
-		s.safeAnswered(why, shed, arrived, &call, now, op == ain.OpForwardCall)
+		q.safeAnswered(why, &call, time.Now(), op == ain.OpForwardCall)
 		var ok bool
-		if g, ok = s.ovl.Shed(code, uint64(peer), now.UnixNano()); ok {
+		if g, ok = s.ovl.Shed(code, uint64(q.peer), now); ok {
 			gap = &g
 		}
 	} else {
 		if d.FellBack() {
-			s.fellBack(&call, &d)
+			s.fellBack(w, &call, &d)
 		}
 		var ok bool
-		if g, ok = s.ovl.Control(code, uint64(peer), now.UnixNano()); ok {
+		if g, ok = s.ovl.Control(code, uint64(q.peer), now); ok {
 			gap = &g
 		}
 	}
 	if gap != nil {
 		w.acg = s.encodeACG(w, w.acg[:0], code, gap)
-		s.met.acg.Inc()
+		w.cnt.acg.Add(1)
 	}
-	s.answer(w, snd, pd, arrived, v, inv, op, gap, inTerminationAttempt)
+	q.answer(op, gap, inTerminationAttempt)
 }
 
 // decide asks the engine through the guard under the query's deadline,
@@ -288,10 +351,11 @@ func (s *Service) decide(w *worker, c *policy.Call, deadline time.Time) (policy.
 // safeAnswered counts, records and (unless the query was shed, which the
 // overload metrics and ACG report) logs a safe answer; forwarded says the
 // safe answer sent was forwardCall.
-func (s *Service) safeAnswered(why, shed safeReason, arrived time.Time, c *policy.Call, now time.Time, forwarded bool) {
-	s.met.safe[why].Inc()
-	s.recordSafe(arrived, c, now, forwarded)
-	if shed == safeNone && why != safeOverload && why != safeNumber { // noteUnreadable logged it
+func (q *request) safeAnswered(why safeReason, c *policy.Call, now time.Time, forwarded bool) {
+	s := q.s
+	q.w.cnt.safe[why].Add(1)
+	s.recordSafe(q.arrived, c, now, forwarded)
+	if q.shed == safeNone && why != safeOverload && why != safeNumber { // noteUnreadable logged it
 		s.noteSafe(why, c)
 	}
 }
@@ -341,8 +405,8 @@ func (s *Service) noteSafe(why safeReason, c *policy.Call) {
 // fellBack counts a decision the engine gave as its no-route fallback
 // (no egress route with a routing number for this provider) and warns,
 // rate-limited: the call did not get its treatment.
-func (s *Service) fellBack(c *policy.Call, d *policy.Decision) {
-	s.met.fallback.Inc()
+func (s *Service) fellBack(w *worker, c *policy.Call, d *policy.Decision) {
+	w.cnt.fallback.Add(1)
 	if ok, n := s.fallbackLog.Allow(time.Now(), time.Minute); ok {
 		s.log.Warn("no egress route with a routing number for this subscriber's provider: the call got the engine's no-route fallback instead of its treatment (fix: callgate route list, callgate provider route)",
 			"action", d.Action.String(), "subscriber", d.Subscriber, "called", c.Called.String(), "suppressed_since_last", n)
@@ -352,8 +416,8 @@ func (s *Service) fellBack(c *policy.Call, d *policy.Decision) {
 // answer sends op (parameters in w.ans), preceded by an acg (parameters in
 // w.acg) when gap is set, in a Response when the switch gave us permission
 // to end the transaction, else in a Conversation With Permission.
-func (s *Service) answer(w *worker, snd sender, pd *m3ua.ProtocolData, arrived time.Time,
-	v *tcap.Verdict, inv *tcap.Component, op ain.OpCode, gap *overload.Gap, in inOp) {
+func (q *request) answer(op ain.OpCode, gap *overload.Gap, in inOp) {
+	w, inv := q.w, q.inv
 	cs := w.cs[:0]
 	id := uint8(firstInvokeID)
 	if gap != nil {
@@ -364,7 +428,7 @@ func (s *Service) answer(w *worker, snd sender, pd *m3ua.ProtocolData, arrived t
 	cs = append(cs, tcap.Component{Type: tcap.InvokeLast, HasInvokeID: true, InvokeID: id,
 		HasCorrelationID: inv.HasInvokeID, CorrelationID: inv.InvokeID,
 		Op: tcap.PrivateOp(uint16(op)), ParamTag: tcap.ParamSet, Params: w.ans})
-	s.sendComponents(w, snd, pd, arrived, v, cs, in, outFor(op))
+	q.sendComponents(cs, in, outFor(op))
 }
 
 func outFor(op ain.OpCode) outOp {
@@ -383,83 +447,84 @@ func outFor(op ain.OpCode) outOp {
 	return outNone
 }
 
-// reject answers a bad invoke with a Reject carrying its invoke ID.
-func (s *Service) reject(w *worker, snd sender, pd *m3ua.ProtocolData, arrived time.Time,
-	v *tcap.Verdict, inv *tcap.Component, p tcap.Problem, in inOp) {
-	s.met.rejects.WithLabelValues(p.String()).Inc()
-	cs := append(w.cs[:0], tcap.Component{Type: tcap.Reject, HasCorrelationID: inv.HasInvokeID,
-		CorrelationID: inv.InvokeID, Problem: p})
-	s.sendComponents(w, snd, pd, arrived, v, cs, in, outReject)
+// reject answers the bad invoke with a Reject carrying its invoke ID.
+func (q *request) reject(p tcap.Problem, in inOp) {
+	q.s.met.rejects.WithLabelValues(p.String()).Inc()
+	cs := append(q.w.cs[:0], tcap.Component{Type: tcap.Reject, HasCorrelationID: q.inv.HasInvokeID,
+		CorrelationID: q.inv.InvokeID, Problem: p})
+	q.sendComponents(cs, in, outReject)
 }
 
 // respond ends the dialogue with an empty Response.
-func (s *Service) respond(w *worker, snd sender, pd *m3ua.ProtocolData, arrived time.Time, v *tcap.Verdict, in inOp, out outOp) {
-	s.sendComponents(w, snd, pd, arrived, v, w.cs[:0], in, out)
+func (q *request) respond(in inOp, out outOp) {
+	q.sendComponents(q.w.cs[:0], in, out)
 }
 
-func (s *Service) sendComponents(w *worker, snd sender, pd *m3ua.ProtocolData, arrived time.Time,
-	v *tcap.Verdict, cs []tcap.Component, in inOp, out outOp) {
+func (q *request) sendComponents(cs []tcap.Component, in inOp, out outOp) {
+	s, w := q.s, q.w
 	w.rsp = tcap.Message{Type: tcap.ConversationWithPerm, Components: cs}
-	if v.CanEnd {
+	if q.v.CanEnd {
 		w.rsp.Type = tcap.Response
 	}
-	if err := s.tx.Send(v.Dialogue, &w.rsp); err != nil {
-		s.met.drops[dropEncode].Inc()
+	if err := s.tx.Send(q.v.Dialogue, &w.rsp); err != nil {
+		w.cnt.drops[dropEncode].Add(1)
 		s.logDrop("cannot answer on the dialogue", "err", err)
 		return
 	}
 	b, err := w.rsp.AppendTo(w.tcapBuf[:0])
 	w.tcapBuf = b
 	if err != nil {
-		s.met.drops[dropEncode].Inc()
+		w.cnt.drops[dropEncode].Add(1)
 		s.logDrop("cannot encode the TCAP answer", "err", err)
 		return
 	}
-	s.sendTCAP(w, snd, pd, arrived, in, out)
+	q.sendTCAP(in, out)
 }
 
 // sendTCAP wraps w.tcapBuf in the SCCP answer to w.udt and sends it back
 // on the query's routing label.
-func (s *Service) sendTCAP(w *worker, snd sender, pd *m3ua.ProtocolData, arrived time.Time, in inOp, out outOp) {
+func (q *request) sendTCAP(in inOp, out outOp) {
+	s, w := q.s, q.w
 	if !w.udt.Answer(&w.out, w.tcapBuf) {
-		s.met.drops[dropEncode].Inc()
+		w.cnt.drops[dropEncode].Add(1)
 		return
 	}
 	b, err := w.out.AppendTo(w.sccpBuf[:0])
 	w.sccpBuf = b
 	if err != nil {
-		s.met.drops[dropEncode].Inc()
+		w.cnt.drops[dropEncode].Add(1)
 		s.logDrop("cannot encode the SCCP answer", "err", err)
 		return
 	}
-	if err := snd.SendData(pd.Reply(b)); err != nil {
-		s.met.drops[dropSendFailed].Inc()
+	if err := q.snd.SendData(q.pd.Reply(b)); err != nil {
+		w.cnt.drops[dropSendFailed].Add(1)
 		s.logDrop("cannot send the answer", "err", err)
 		return
 	}
-	s.met.queries[in][out].Inc()
-	s.met.latency.Observe(time.Since(arrived).Seconds())
+	q.took = time.Since(q.arrived)
+	w.cnt.answered(in, out, q.took)
 }
 
-// returnMsg returns an undeliverable message with UDTS/XUDTS when its
+// returnMsg returns the undeliverable message with UDTS/XUDTS when its
 // sender asked for it.
-func (s *Service) returnMsg(w *worker, snd sender, pd *m3ua.ProtocolData, cause sccp.ReturnCause) {
+func (q *request) returnMsg(cause sccp.ReturnCause) {
+	s, w := q.s, q.w
 	if !w.udt.Return(&w.out, cause) {
-		s.met.drops[dropNoReturn].Inc()
+		w.cnt.drops[dropNoReturn].Add(1)
 		return
 	}
 	b, err := w.out.AppendTo(w.sccpBuf[:0])
 	w.sccpBuf = b
 	if err != nil {
-		s.met.drops[dropEncode].Inc()
+		w.cnt.drops[dropEncode].Add(1)
 		return
 	}
-	if err := snd.SendData(pd.Reply(b)); err != nil {
-		s.met.drops[dropSendFailed].Inc()
+	if err := q.snd.SendData(q.pd.Reply(b)); err != nil {
+		w.cnt.drops[dropSendFailed].Add(1)
 		return
 	}
 	s.met.udts.WithLabelValues(cause.String()).Inc()
-	s.met.queries[inNone][outUDTS].Inc()
+	w.cnt.queries[inNone][outUDTS].Add(1)
 }
 
 func (s *Service) logDrop(msg string, args ...any) {

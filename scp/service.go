@@ -81,8 +81,17 @@ type Service struct {
 	queues  []chan *job
 	busy    []atomic.Int64 // per worker: when its current job started (unix ns), 0 when idle
 	pending atomic.Int64   // queued or being processed by a worker
-	scratch sync.Pool      // *worker, for the reader goroutines
+	scratch sync.Pool      // *worker, for the ticker's rescue
 	jobs    sync.Pool      // *job
+
+	// readers are the scratch states of the associations' reader
+	// goroutines (inline.go), slowUntil the time (unix ns) until which
+	// queries go to the workers because decisions were slow, inlineLog
+	// rate-limits saying so.
+	readersMu sync.Mutex
+	readers   []*worker
+	slowUntil atomic.Int64
+	inlineLog policy.LogLimiter
 
 	wg      sync.WaitGroup
 	stopTic chan struct{}
@@ -135,6 +144,7 @@ func New(cfg Config, decider policy.Decider, opts ...Option) (*Service, error) {
 	}
 	s.tx = tcap.NewTransactions(tcap.Config{Timeout: cfg.DialogueTimeout, MaxDialogues: cfg.MaxDialogues,
 		Shards: max(16, 4*nw)})
+	// One heavy-hitter sketch per pool worker, one for the readers.
 	s.ovl = overload.New(overload.Config{
 		Capacity: float64(cfg.Overload.Capacity), GapDuration: cfg.Overload.GapDuration,
 		GapInterval: cfg.Overload.GapInterval, Sketches: nw + 1,
@@ -144,7 +154,9 @@ func New(cfg Config, decider policy.Decider, opts ...Option) (*Service, error) {
 	per := max(16, (cfg.Overload.Backlog+max(nw, 1)-1)/max(nw, 1))
 	s.busy = make([]atomic.Int64, nw)
 	for i := range nw {
-		s.workers = append(s.workers, newWorker(i))
+		w := newWorker(i)
+		w.cnt = s.met.hot.shard()
+		s.workers = append(s.workers, w)
 		s.queues = append(s.queues, make(chan *job, per))
 	}
 	mc := m3ua.Config{
@@ -181,7 +193,9 @@ func (s *Service) ticker() {
 			s.met.expired.Add(float64(n))
 		}
 		s.ovl.Tick()
-		s.rescue(time.Now())
+		now := time.Now()
+		s.rescue(now)
+		s.releaseStuckReaders(now)
 		s.met.offered.Set(s.ovl.Rate())
 		if _, r := s.ovl.Overloaded(); s.ovl.Enabled() {
 			s.met.overload.Set(r)
@@ -193,21 +207,19 @@ func (s *Service) ticker() {
 
 // onData is the M3UA handler: it runs on the association's reader
 // goroutine, and d aliases the read buffer. It counts the offered load,
-// then hands the message to the worker that owns its transaction
-// (tcap.Transactions.ShardOf), copying it; when that worker's backlog is
-// full the query is answered right here with the safe answer and an ACG,
-// without asking the engine.
+// then decides the query right here (inline.go) or hands it to the worker
+// that owns its transaction (tcap.Transactions.ShardOf), copying it; when
+// that worker's backlog is full the query is answered right here with the
+// safe answer and an ACG, without asking the engine.
 func (s *Service) onData(a *m3ua.Association, d *m3ua.Data) {
 	now := time.Now()
 	s.ovl.Arrive()
 	pd := &d.ProtocolData
-	if len(s.queues) == 0 {
-		w := s.scratch.Get().(*worker)
-		s.handle(w, a, pd, now, safeNone)
-		s.scratch.Put(w)
+	w := s.readerWorker(a)
+	if s.decideInline(now) {
+		s.handleInline(w, a, pd, now)
 		return
 	}
-	w := s.scratch.Get().(*worker)
 	i := s.shardOf(w, pd) % len(s.queues)
 	j := s.jobs.Get().(*job)
 	j.snd, j.at = a, now
@@ -217,14 +229,12 @@ func (s *Service) onData(a *m3ua.Association, d *m3ua.Data) {
 	s.pending.Add(1)
 	select {
 	case s.queues[i] <- j:
-		s.scratch.Put(w)
 		return
 	default:
 	}
 	s.pending.Add(-1)
 	s.jobs.Put(j)
 	s.handle(w, a, pd, now, safeBacklog)
-	s.scratch.Put(w)
 }
 
 // shardOf returns the transaction shard of a message (0 when it is not a
@@ -235,10 +245,10 @@ func (s *Service) shardOf(w *worker, pd *m3ua.ProtocolData) int {
 	}
 	// The package type and TIDs are enough to pick the worker, which
 	// decodes (and checks) the whole package.
-	if !w.q.DecodeTransaction(w.udt.Data) {
+	if !w.pkg.DecodeTransaction(w.udt.Data) {
 		return 0
 	}
-	return s.tx.ShardOf(s.peerKey(&w.udt, pd), &w.q)
+	return s.tx.ShardOf(s.peerKey(&w.udt, pd), &w.pkg)
 }
 
 // peerKey identifies the remote TCAP user: its point code and SSN.

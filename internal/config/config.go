@@ -107,7 +107,8 @@ type DecisionLog struct {
 	// decisions are dropped from the log (and counted) rather than slowing
 	// calls down.
 	QueueSize int `yaml:"queue_size"`
-	// BatchSize is the most records written in one transaction (one fsync).
+	// BatchSize is the most records written in one transaction (one fsync);
+	// below BatchSize records per flush_interval, flush_interval decides.
 	BatchSize int `yaml:"batch_size"`
 	// FlushInterval is the longest a decision waits in memory before it is
 	// written (and visible to `callgate log search`).
@@ -298,11 +299,13 @@ type SCP struct {
 	SafeAnswer string `yaml:"safe_answer"`
 	// ACG configures overload control by automatic code gapping.
 	ACG ACG `yaml:"acg"`
-	// Workers is how many goroutines decide queries: 0 = one per CPU
-	// (GOMAXPROCS), behind a bounded backlog whose queries are answered
-	// with the safe answer when they wait longer than time_budget; -1 =
-	// decide on each association's reader goroutine (no hand-off, fewest
-	// context switches; the socket buffer is then the only queue).
+	// Workers: each query is decided on its association's reader goroutine
+	// while decisions are fast (no hand-off, one write per batch of
+	// answers); when they get slow (over 1 ms on average) queries go for a
+	// while to a pool of workers, 0 = one per CPU (GOMAXPROCS), behind a
+	// bounded backlog whose queries are answered with the safe answer when
+	// they wait longer than time_budget; -1 = always decide on the reader
+	// (the socket buffer is then the only queue).
 	Workers int `yaml:"workers"`
 	// HeartbeatInterval is the M3UA BEAT period on every association (0
 	// turns BEAT off); HeartbeatTimeout is how long a BEAT may go
@@ -350,7 +353,7 @@ func Default() Config {
 			MaxRecords:    1_000_000,
 			MaxAge:        30 * 24 * time.Hour,
 			QueueSize:     65536,
-			BatchSize:     1000,
+			BatchSize:     8192,
 			FlushInterval: 200 * time.Millisecond,
 		},
 		Engine:     Engine{NoRouteFallback: "allow"},

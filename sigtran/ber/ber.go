@@ -78,6 +78,27 @@ func Parse(b []byte) (TLV, []byte, error) { return ParseAt(b, 0) }
 // ParseAt is Parse with base added to every offset it reports, so that errors
 // in nested elements point into the whole message.
 func ParseAt(b []byte, base int) (TLV, []byte, error) {
+	// The common cases without the general loop: a tag number in the
+	// identifier octet or in one more octet (AIN's tags go to 167), and a
+	// short-form length — every element of a query but the package and
+	// the parameter set.
+	if len(b) >= 2 {
+		id, tag, h := b[0], uint32(b[0]&0x1F), 1
+		if tag == 0x1F && b[1] < 0x80 {
+			tag, h = uint32(b[1]), 2
+		}
+		if tag != 0x1F && len(b) > h && b[h] < 0x80 {
+			if end := h + 1 + int(b[h]); end <= len(b) {
+				return TLV{Class: Class(id & 0xC0), Constructed: id&constructedBit != 0, Tag: tag,
+					Value: b[h+1 : end : end], Offset: base, HeaderLen: h + 1}, b[end:], nil
+			}
+		}
+	}
+	return parseAt(b, base)
+}
+
+// parseAt is ParseAt for any form, and its errors.
+func parseAt(b []byte, base int) (TLV, []byte, error) {
 	var t TLV
 	t.Offset = base
 	if len(b) == 0 {

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"slices"
 	"sync"
@@ -29,7 +28,12 @@ type Association struct {
 	// since this ASP went active; Endpoint.Send routes elsewhere.
 	asOut atomic.Bool
 
-	sendq     chan *outMsg
+	out  outbox        // messages waiting to be written (outbox.go)
+	kick chan struct{} // wakes the writer
+	// readerBusy is set while the reader handles a batch of messages it
+	// read: what is queued meanwhile is written at the batch's end.
+	readerBusy atomic.Bool
+
 	done      chan struct{}
 	downAcked chan struct{} // closed on ASP Down Ack
 	downOnce  sync.Once
@@ -40,7 +44,13 @@ type Association struct {
 	// present. Atomic because ASP Active may change it while SendData runs.
 	rc atomic.Uint64
 
-	rxData Data // reused for every incoming DATA (reader goroutine only)
+	// rd is the goroutine reading the association (reader.go); another
+	// takes its place when ReleaseReader gives up on one stuck in the
+	// Handler.
+	rd atomic.Pointer[readerState]
+	// value is what the endpoint's user keeps with the association
+	// (Value, SetValue).
+	value atomic.Value
 
 	// registered is the copy-on-write list of RCs this association
 	// registered with REG REQ (written under mu, read lock-free by the
@@ -79,22 +89,13 @@ const (
 	awaitInactiveAck
 )
 
-// outMsg is one encoded message queued for the writer; pooled.
-type outMsg struct {
-	b      []byte
-	stream uint16
-	class  Class
-}
-
-var outPool = sync.Pool{New: func() any { return &outMsg{b: make([]byte, 0, 512)} }}
-
 func newAssociation(e *Endpoint, conn transport.Conn, client bool) *Association {
 	a := &Association{
 		ep:     e,
 		id:     e.nextID.Add(1),
 		conn:   conn,
 		client: client,
-		sendq:  make(chan *outMsg, e.cfg.SendQueue),
+		kick:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
 
 		downAcked: make(chan struct{}),
@@ -126,7 +127,7 @@ func (a *Association) info() AssociationInfo {
 	return AssociationInfo{
 		ID: a.id, Network: a.conn.Network(), Local: a.conn.LocalAddr().String(), Remote: a.conn.RemoteAddr().String(),
 		Streams: a.conn.Streams(), State: a.State(), PeerASPID: a.peerASPID, HasPeerASPID: a.hasPeerID,
-		Client: a.client, QueuedForSending: len(a.sendq),
+		Client: a.client, QueuedForSending: a.out.queued(),
 	}
 }
 
@@ -159,6 +160,10 @@ func dataStream(streams uint16, sls uint8) uint16 {
 // SendData queues pd on this association, on the data stream chosen by its
 // SLS, with the association's routing context and the endpoint's network
 // appearance. It never blocks: a full queue returns ErrSendQueueFull.
+// Called by a Handler on the reader goroutine (deciding inline), the
+// message goes out with the other answers to the batch the reader read,
+// in one write; from any other goroutine it is written at once, unless
+// the reader is in a batch, whose end writes it (outbox.go).
 func (a *Association) SendData(pd ProtocolData) error {
 	e := a.ep
 	if !a.carriesData() {
@@ -170,24 +175,14 @@ func (a *Association) SendData(pd ProtocolData) error {
 	if na := e.cfg.NetworkAppearance; na != nil {
 		d.NetworkAppearance, d.HasNetworkAppearance = *na, true
 	}
-	m := outPool.Get().(*outMsg)
-	var err error
-	if m.b, err = d.AppendTo(m.b[:0]); err != nil {
-		outPool.Put(m)
-		return err
-	}
-	m.stream, m.class = dataStream(a.conn.Streams(), pd.SLS), ClassTransfer
-	select {
-	case a.sendq <- m:
-		return nil
-	case <-a.done:
-		outPool.Put(m)
+	if a.isClosed() {
 		return ErrNotActive
-	default:
-		outPool.Put(m)
-		e.stats.drop.Add(1)
-		return ErrSendQueueFull
 	}
+	err := a.queueData(&d, dataStream(a.conn.Streams(), pd.SLS), e.cfg.SendQueue)
+	if err == ErrSendQueueFull {
+		e.stats.drop.Add(1)
+	}
+	return err
 }
 
 // carriesData reports whether DATA may go both ways on the association:
@@ -203,24 +198,19 @@ func (a *Association) carriesData() bool {
 	return false
 }
 
-// sendMgmt queues a management message on stream 0. It waits for queue
-// space (management must not be lost) unless the association closes.
+// sendMgmt queues a management message on stream 0. It is never refused
+// for want of queue space (management must not be lost); once the
+// association is closed it is dropped.
 func (a *Association) sendMgmt(msg Message) {
-	m := outPool.Get().(*outMsg)
-	var err error
-	if m.b, err = msg.AppendTo(m.b[:0]); err != nil {
-		outPool.Put(m)
+	if a.isClosed() {
+		return
+	}
+	if err := a.queueMsg(msg, 0); err != nil {
 		a.ep.log.Error("m3ua encode failed", "assoc", a.id, "msg", MessageName(msg.MessageClass(), msg.MessageType()), "err", err)
 		return
 	}
-	m.stream, m.class = 0, msg.MessageClass()
 	if msg.MessageClass() == ClassMGMT && msg.MessageType() == TypeERR {
 		a.ep.stats.errOut.Add(1)
-	}
-	select {
-	case a.sendq <- m:
-	case <-a.done:
-		outPool.Put(m)
 	}
 }
 
@@ -228,7 +218,9 @@ func (a *Association) start() {
 	e := a.ep
 	e.wg.Add(3)
 	go func() { defer e.wg.Done(); a.writer() }()
-	go func() { defer e.wg.Done(); a.reader() }()
+	r := &readerState{}
+	a.rd.Store(r)
+	go func() { defer e.wg.Done(); a.reader(r) }()
 	go func() { defer e.wg.Done(); a.timers() }()
 	if a.client {
 		a.mu.Lock()
@@ -256,59 +248,6 @@ func (a *Association) aspActive() *ASPActive {
 	return &ASPActive{TrafficMode: a.ep.cfg.TrafficMode, RoutingContexts: rcs}
 }
 
-// writer owns the transport's send side. On a single-stream transport
-// (TCP) it coalesces whatever is queued into one write, which keeps a busy
-// association at one syscall per batch instead of one per message; SCTP
-// needs one send per message (each carries its own stream).
-func (a *Association) writer() {
-	coalesce := a.conn.Streams() == 1
-	var batch []byte
-	if coalesce {
-		batch = make([]byte, 0, maxBatch)
-	}
-	for {
-		var m *outMsg
-		select {
-		case m = <-a.sendq:
-		case <-a.done:
-			return
-		}
-		a.tap(true, m.stream, m.b)
-		if !coalesce {
-			a.count(m.class)
-			err := a.conn.WriteMsg(m.b, m.stream)
-			outPool.Put(m)
-			if err != nil {
-				a.fail(fmt.Errorf("write: %w", err))
-				return
-			}
-			continue
-		}
-		batch = append(batch[:0], m.b...)
-		a.count(m.class)
-		outPool.Put(m)
-	drain:
-		for len(batch) < maxBatch {
-			select {
-			case m = <-a.sendq:
-				a.tap(true, m.stream, m.b)
-				batch = append(batch, m.b...)
-				a.count(m.class)
-				outPool.Put(m)
-			default:
-				break drain
-			}
-		}
-		if err := a.conn.WriteMsg(batch, 0); err != nil {
-			a.fail(fmt.Errorf("write: %w", err))
-			return
-		}
-	}
-}
-
-// maxBatch bounds one coalesced TCP write.
-const maxBatch = 32 * 1024
-
 func (a *Association) count(c Class) {
 	if c <= ClassASPTM {
 		a.ep.stats.out[c].Add(1)
@@ -319,25 +258,6 @@ var (
 	errOrderlyClose  = errors.New("closed by this end")
 	errHeartbeatLost = errors.New("heartbeat lost: BEAT not acknowledged in time")
 )
-
-func (a *Association) reader() {
-	buf := make([]byte, a.ep.cfg.MaxMessage)
-	for {
-		n, stream, err := a.conn.ReadMsg(buf)
-		if err != nil {
-			if a.readFailed(err) {
-				continue
-			}
-			if err == io.EOF {
-				err = errors.New("peer closed the association")
-			}
-			a.fail(err)
-			return
-		}
-		a.tap(false, stream, buf[:n])
-		a.handle(buf[:n], stream)
-	}
-}
 
 // readFailed answers a message the transport could not deliver with ERR
 // (RFC 4666 §3.8.1: the peer learns why) and reports whether the
@@ -381,9 +301,13 @@ func (a *Association) readFailed(err error) bool {
 		a.sendMgmt(m)
 		return true
 	}
+	// Written here, behind what is queued: the writer is about to stop.
+	a.flush()
 	if b, merr := m.MarshalBinary(); merr == nil {
+		a.out.wmu.Lock()
 		a.tap(true, 0, b)
 		a.conn.WriteMsg(b, 0)
+		a.out.wmu.Unlock()
 		a.ep.stats.errOut.Add(1)
 	}
 	return false
@@ -592,8 +516,8 @@ func (a *Association) sendErr(code ErrorCode, offending []byte, rcs []uint32) {
 	a.sendMgmt(m)
 }
 
-// handle processes one received message.
-func (a *Association) handle(b []byte, stream uint16) {
+// handle processes one received message; rx is the reader's DATA.
+func (a *Association) handle(b []byte, stream uint16, rx *Data) {
 	e := a.ep
 	h, err := ParseHeader(b)
 	if err != nil {
@@ -606,7 +530,7 @@ func (a *Association) handle(b []byte, stream uint16) {
 	b = b[:h.Length]
 	e.stats.countIn(h.Class)
 	if h.Class == ClassTransfer && h.Type == TypeDATA {
-		a.handleData(b)
+		a.handleData(b, rx)
 		return
 	}
 	if h.Class == ClassRKM && e.cfg.Registrar == nil && !(a.client && len(e.cfg.Register) > 0) {
@@ -791,9 +715,8 @@ func (a *Association) clientOnly(b []byte, f func()) {
 	f()
 }
 
-func (a *Association) handleData(b []byte) {
+func (a *Association) handleData(b []byte, d *Data) {
 	e := a.ep
-	d := &a.rxData
 	if err := d.UnmarshalBinary(b); err != nil {
 		e.stats.decodeErr.Add(1)
 		code, _ := CodeOf(err)

@@ -47,6 +47,15 @@
 // stream chosen by SLS (1 + SLS mod (streams-1); stream 0 carries
 // management). The TCP transport has one stream.
 //
+// I/O in batches (reader.go, outbox.go). One read system call delivers
+// whatever the peer sent meanwhile (transport.ReadAhead); the reader
+// handles all of it, and what was queued for sending in the meantime (the
+// Handler's answers, management) is written with one write when the reader
+// is about to wait for the network again. What other goroutines queue
+// while the reader waits wakes a writer goroutine, which writes it at
+// once, so a lone message is never held back. Messages leave in the order
+// they were queued.
+//
 // Bad input. A message this end cannot accept gets an ERR with the RFC 4666
 // §3.8.1 error code and the offending message (its first 256 octets) as
 // Diagnostic Information, and the association goes on: that includes a

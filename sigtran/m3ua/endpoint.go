@@ -17,9 +17,12 @@ import (
 // Handler receives each DATA message that arrives on an active
 // association. It runs on the association's reader goroutine: it must
 // return quickly (answer with a.SendData, which does not block, or hand
-// the work to another goroutine). d and d.ProtocolData.Data alias the
-// read buffer and are only valid until Handler returns; copy what must
-// outlive the call.
+// the work to another goroutine). What it sends goes out with the answers
+// to the rest of the batch the reader read, in one write, when the reader
+// is about to wait for more (outbox.go). A Handler stuck for good can be
+// given up on with Association.ReleaseReader. d and d.ProtocolData.Data
+// alias the read buffer and are only valid until Handler returns; copy
+// what must outlive the call.
 type Handler func(a *Association, d *Data)
 
 // Registrar decides on one Routing Key of a REG REQ received by an SG or
@@ -80,7 +83,9 @@ type Config struct {
 	// 100 ms and 30 s); the delay doubles after each failure, with 20 %
 	// jitter, and starts over once an association reaches ASP-ACTIVE.
 	ReconnectMin, ReconnectMax time.Duration
-	// SendQueue is the per-association send queue length (default 4096).
+	// SendQueue bounds the DATA messages waiting to be written on one
+	// association (default 4096); beyond it SendData returns
+	// ErrSendQueueFull. Management messages are never refused.
 	SendQueue int
 
 	// Registrar, when set, answers REG REQ and DEREG REQ on the server

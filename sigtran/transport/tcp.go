@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 type tcpConn struct {
 	c   *net.TCPConn
+	io  io.ReadWriter // c, through raw system calls where available (rawio_linux.go)
 	fr  *FrameReader
 	wmu sync.Mutex
 }
@@ -17,7 +19,8 @@ type tcpConn struct {
 func newTCPConn(c *net.TCPConn, cfg Config) *tcpConn {
 	// Signalling is latency-bound, small messages: no Nagle.
 	_ = c.SetNoDelay(true)
-	return &tcpConn{c: c, fr: NewFrameReader(c, cfg.MaxMessage)}
+	rw := newRawIO(c)
+	return &tcpConn{c: c, io: rw, fr: NewFrameReader(rw, cfg.MaxMessage)}
 }
 
 func dialTCP(ctx context.Context, cfg Config) (Conn, error) {
@@ -45,11 +48,15 @@ func (t *tcpConn) ReadMsg(buf []byte) (int, uint16, error) {
 	return n, 0, err
 }
 
+// Buffered implements ReadAhead: a whole message is in the read-ahead
+// buffer. Like ReadMsg, only for the reading goroutine.
+func (t *tcpConn) Buffered() bool { return t.fr.Buffered() }
+
 // WriteMsg writes b whole; concurrent writers do not interleave. The
 // stream is ignored (TCP has one).
 func (t *tcpConn) WriteMsg(b []byte, stream uint16) error {
 	t.wmu.Lock()
-	_, err := t.c.Write(b)
+	_, err := t.io.Write(b)
 	t.wmu.Unlock()
 	return err
 }

@@ -81,6 +81,17 @@ type Conn interface {
 	Network() string
 }
 
+// ReadAhead is implemented by a Conn whose reads take whatever the
+// network has delivered, many messages at once (TCP: one read system call
+// fills a buffer). Buffered reports whether the next ReadMsg returns at
+// once, from that buffer, without waiting for the network. The M3UA
+// association uses it to write the answers to a whole batch of queries
+// with one write, just before it waits for more. Kernel SCTP delivers
+// one message per receive and does not implement it.
+type ReadAhead interface {
+	Buffered() bool
+}
+
 // Listener accepts associations.
 type Listener interface {
 	Accept() (Conn, error)
