@@ -329,6 +329,9 @@ func (s *Server) Stop(ctx context.Context) error {
 	if !s.started.Load() || s.stopped.Swap(true) {
 		return nil
 	}
+	if s.watchStop == nil {
+		return nil // Start failed and released what it had opened
+	}
 	s.draining.Store(true)
 	s.mu.Lock()
 	for c := range s.calls {

@@ -2,6 +2,8 @@ package b2bua
 
 import (
 	"bytes"
+	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -305,5 +307,28 @@ func TestNameRecorder(t *testing.T) {
 	}
 	if name := r.stop(); name != nil {
 		t.Errorf("silence kept as a name: %d bytes", len(name))
+	}
+}
+
+// A Start that fails (its SIP port is taken) leaves a tier the daemon can
+// Stop: Stop after a failed Start returns without a panic (it closed a
+// channel Start never made).
+func TestStopAfterFailedStart(t *testing.T) {
+	taken, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	dir := t.TempDir()
+	writeTestPrompts(t, dir)
+	s, err := New(Config{UDP: taken.LocalAddr().String(), ContinueRoute: "sip:{called}@gw.example", PromptDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err == nil {
+		t.Fatal("started on a taken port")
+	}
+	if err := s.Stop(context.Background()); err != nil {
+		t.Fatalf("Stop after a failed Start: %v", err)
 	}
 }
