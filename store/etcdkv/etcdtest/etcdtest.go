@@ -48,12 +48,36 @@ type Member struct {
 
 // Start starts an n-member cluster and waits until it has a leader and
 // answers. It is stopped when the test ends.
+//
+// Ports are picked free and then handed to etcd, so another process can
+// take one in between (the machine runs other tests): a member that
+// cannot bind its port makes Start begin again on fresh ports, a few
+// times, before it fails the test.
 func Start(tb testing.TB, n int) *Cluster {
 	tb.Helper()
 	bin, err := exec.LookPath(Binary)
 	if err != nil {
 		tb.Fatalf("etcd is not installed (%v): run scripts/test-deps.sh (Debian: apt-get install etcd-server)", err)
 	}
+	const attempts = 4
+	for attempt := 1; ; attempt++ {
+		c := start(tb, bin, n)
+		err := c.waitHealthy(30 * time.Second)
+		if err == nil {
+			tb.Cleanup(c.Stop)
+			return c
+		}
+		logs := c.Logs()
+		c.Stop()
+		if attempt == attempts || !strings.Contains(logs, "address already in use") {
+			tb.Fatalf("%v\n%s", err, logs)
+		}
+		tb.Logf("etcd: a port was taken between picking and binding it; starting again on fresh ports (attempt %d)", attempt+1)
+	}
+}
+
+// start starts the members of a new cluster on fresh ports.
+func start(tb testing.TB, bin string, n int) *Cluster {
 	dir := tb.TempDir()
 	c := &Cluster{tb: tb}
 	var initial []string
@@ -77,8 +101,6 @@ func Start(tb testing.TB, n int) *Cluster {
 		}
 		m.start(tb, bin)
 	}
-	tb.Cleanup(c.Stop)
-	c.WaitHealthy(30 * time.Second)
 	return c
 }
 
@@ -169,6 +191,12 @@ func (c *Cluster) Client() *clientv3.Client {
 // running member.
 func (c *Cluster) WaitHealthy(within time.Duration) {
 	c.tb.Helper()
+	if err := c.waitHealthy(within); err != nil {
+		c.tb.Fatalf("%v\n%s", err, c.Logs())
+	}
+}
+
+func (c *Cluster) waitHealthy(within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for _, m := range c.Members {
 		if !m.Running() {
@@ -176,7 +204,7 @@ func (c *Cluster) WaitHealthy(within time.Duration) {
 		}
 		cli, err := clientv3.New(clientv3.Config{Endpoints: []string{m.Client}, DialTimeout: time.Second, Logger: zap.NewNop()})
 		if err != nil {
-			c.tb.Fatal(err)
+			return err
 		}
 		for {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -185,13 +213,30 @@ func (c *Cluster) WaitHealthy(within time.Duration) {
 			if err == nil {
 				break
 			}
-			if time.Now().After(deadline) {
+			if time.Now().After(deadline) || m.exited() {
 				cli.Close()
-				c.tb.Fatalf("etcd member %s not healthy within %v: %v\n%s", m.Name, within, err, c.Logs())
+				return fmt.Errorf("etcd member %s not healthy within %v: %v", m.Name, within, err)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 		cli.Close()
+	}
+	return nil
+}
+
+// exited reports whether the member's process has ended by itself.
+func (m *Member) exited() bool {
+	m.mu.Lock()
+	done := m.done
+	m.mu.Unlock()
+	if done == nil {
+		return false
+	}
+	select {
+	case <-done:
+		return true
+	default:
+		return false
 	}
 }
 
