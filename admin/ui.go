@@ -624,7 +624,7 @@ func uiImportForm(c *uiCall) error {
 	if c.actor.Role == store.RoleSubscriber {
 		return fmt.Errorf("%s: %w (bulk import is for providers)", c.actor, store.ErrForbidden)
 	}
-	c.render(http.StatusOK, "import.html", uiPage{Title: "Bulk import"})
+	c.render(http.StatusOK, "import.html", uiPage{Title: "Import list entries"})
 	return nil
 }
 
@@ -654,7 +654,7 @@ func uiImport(c *uiCall) error {
 		rep, err = c.t.st.Import(strings.NewReader(string(body)), opts)
 	}
 	status := http.StatusOK
-	p := uiPage{Title: "Bulk import", Data: importData{Report: &rep}}
+	p := uiPage{Title: "Import list entries", Data: importData{Report: &rep}}
 	if rep.ErrorCount > 0 {
 		status = http.StatusUnprocessableEntity
 		p.Error = fmt.Sprintf("%d row(s) are wrong: nothing was imported. Fix them and import again.", rep.ErrorCount)
