@@ -30,5 +30,8 @@
 // The web UI (ui.go, ui_treatments.go, ui/) shares the listener: browser
 // sessions (session.go) with CSRF tokens, an idle timeout and login
 // limits. Bulk subscriber imports stream the body into the store and can
-// stream their answer as JSON lines (subimport.go).
+// stream their answer as JSON lines (subimport.go); the web UI's import
+// page (ui_subimport.go) reads that stream for its progress bar and bad
+// rows. Subscribers are counted and searched in the store
+// (GET /api/v1/subscribers:count, ?q=), never by paging through them all.
 package admin

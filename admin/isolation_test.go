@@ -88,6 +88,7 @@ func TestIsolation(t *testing.T) {
 		"DELETE /api/v1/lists/{owner}/{list}/{number}":             {"/api/v1/lists/provider:globex/blocked/+19005550101", nil},
 		"POST /api/v1/lists/import":                                {"/api/v1/lists/import", "owner,list,number\nbob,blocked,+19005550198\n"},
 		"POST /api/v1/subscribers:import":                          {"/api/v1/subscribers:import", "name,provider,numbers\nmole,globex,+13035550162\n"},
+		"GET /api/v1/subscribers:count":                            {"/api/v1/subscribers:count?provider=globex", nil},
 		"GET /api/v1/enterprises":                                  {"/api/v1/enterprises", nil},
 		"POST /api/v1/enterprises":                                 {"/api/v1/enterprises", map[string]any{"name": "shell", "provider": "globex"}},
 		"GET /api/v1/enterprises/{enterprise}":                     {"/api/v1/enterprises/umbrella", nil},
@@ -174,6 +175,8 @@ func TestIsolation(t *testing.T) {
 		{"POST", "/api/v1/lists/provider:globex/vip/remove", map[string]any{"numbers": []string{"+19115550102"}}},
 		{"GET", "/api/v1/lists/export?owner=provider:globex&list=vip", nil},
 		{"GET", "/api/v1/lists/export", nil},
+		// A search aimed at globex's subscribers.
+		{"GET", "/api/v1/subscribers?provider=globex&q=b", nil},
 	}
 	for _, r := range vipRows {
 		for _, who := range []string{"acme", "alice"} {

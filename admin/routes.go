@@ -75,6 +75,7 @@ func (t *Tier) routeTable() []route {
 		{"GET", "/api/v1/lists/export", exportLists},                        // export.go
 		{"POST", "/api/v1/lists/import", importLists},
 		{"POST", "/api/v1/subscribers:import", importSubscribers},
+		{"GET", "/api/v1/subscribers:count", countSubscribers}, // tenants.go
 
 		{"GET", "/api/v1/enterprises", listEnterprises},
 		{"POST", "/api/v1/enterprises", createEnterprise},

@@ -86,9 +86,19 @@ func (ss *sessions) end(id string) {
 	ss.mu.Unlock()
 }
 
-// validCSRF says whether the request's form echoes the session's token.
+// csrfHeader carries the session's CSRF token on a script's request whose
+// body is not a form (the subscriber import's streamed upload). Another
+// site cannot set it: a cross-origin request with a custom header needs a
+// CORS preflight, which is never granted.
+const csrfHeader = "X-CSRF-Token"
+
+// validCSRF says whether the request echoes the session's token, in the
+// form or in the csrfHeader.
 func (s *session) validCSRF(r *http.Request) bool {
-	got := r.PostFormValue("csrf")
+	got := r.Header.Get(csrfHeader)
+	if got == "" {
+		got = r.PostFormValue("csrf")
+	}
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.csrf)) == 1
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"strings"
@@ -59,7 +60,7 @@ func importSubscribers(c *call) (int, any, error) {
 		opts.Size = c.r.ContentLength
 	}
 	if acceptsNDJSON(c.r) {
-		c.streamImport(opts)
+		c.streamImport(c.r.Body, opts)
 		return http.StatusOK, written{}, nil
 	}
 	rep, err := c.t.st.ImportSubscribers(c.r.Body, opts)
@@ -107,8 +108,10 @@ func acceptsNDJSON(r *http.Request) bool {
 	return false
 }
 
-// streamImport runs the import answering with JSON lines as it goes.
-func (c *call) streamImport(opts store.SubscriberImportOptions) {
+// streamImport runs the import of body answering with JSON lines as it
+// goes (the request's body for the API; the web UI's upload, once
+// received).
+func (c *call) streamImport(body io.Reader, opts store.SubscriberImportOptions) {
 	rc := http.NewResponseController(c.w)
 	// HTTP/1.1 stops reading a request once the answer starts, unless
 	// told otherwise; the file is still arriving.
@@ -135,7 +138,7 @@ func (c *call) streamImport(opts store.SubscriberImportOptions) {
 			send(importEvent{RowError: &rowError{Line: e.Line, Error: e.Err}})
 		}
 	}
-	rep, err := c.t.st.ImportSubscribers(c.r.Body, opts)
+	rep, err := c.t.st.ImportSubscribers(body, opts)
 	switch {
 	case err != nil:
 		err = importError(err)

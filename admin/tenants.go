@@ -196,6 +196,9 @@ func listSubscribers(c *call) (int, any, error) {
 			return 0, nil, badRequest("cursor", "cursor: not one this API returned")
 		}
 	}
+	if q := c.r.URL.Query().Get("q"); q != "" {
+		return searchSubscribers(c, q, uint32(after), lim)
+	}
 	// One more than asked for tells whether another page follows.
 	subs, err := c.t.st.ListSubscribers(c.actor, c.r.URL.Query().Get("provider"), uint32(after), lim+1)
 	if err != nil {
@@ -210,6 +213,39 @@ func listSubscribers(c *call) (int, any, error) {
 		out.Items = append(out.Items, viewSubscriber(s))
 	}
 	return http.StatusOK, out, nil
+}
+
+// searchSubscribers is a page of the subscribers matching q (part of a
+// name, digits of a number, or a whole number: store.SubscriberQuery).
+func searchSubscribers(c *call, q string, after uint32, lim int) (int, any, error) {
+	subs, more, err := c.t.st.SearchSubscribers(c.actor, store.SubscriberQuery{Provider: c.r.URL.Query().Get("provider"),
+		Text: q, After: after, Limit: lim})
+	if err != nil {
+		return 0, nil, fieldErr("provider", err)
+	}
+	out := page[subscriberView]{Items: []subscriberView{}}
+	for _, s := range subs {
+		out.Items = append(out.Items, viewSubscriber(s))
+	}
+	if more {
+		out.NextCursor = encodeCursor(strconv.FormatUint(uint64(subs[len(subs)-1].ID), 10))
+	}
+	return http.StatusOK, out, nil
+}
+
+// subscriberCount is the answer of GET /api/v1/subscribers:count.
+type subscriberCount struct {
+	Count int `json:"count"`
+}
+
+// countSubscribers counts the subscribers the caller may see (of one
+// provider with ?provider=), without listing them: O(1) in the store.
+func countSubscribers(c *call) (int, any, error) {
+	n, err := c.t.st.CountSubscribers(c.actor, c.r.URL.Query().Get("provider"))
+	if err != nil {
+		return 0, nil, fieldErr("provider", err)
+	}
+	return http.StatusOK, subscriberCount{Count: n}, nil
 }
 
 func createSubscriber(c *call) (int, any, error) {

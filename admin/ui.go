@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -19,7 +20,9 @@ import (
 )
 
 // The web UI: server-rendered pages under /ui/ on the API's listener, for
-// the three roles, with no JavaScript. A browser session (session.go)
+// the three roles. Every page works without JavaScript; one small script
+// (ui/subimport.js) adds the subscriber import's live progress and bad
+// rows (ui_subimport.go). A browser session (session.go)
 // becomes the same store.Actor as an API token (actorOf), so the store
 // decides what each page may read and change; another tenant's page is
 // not found (404) or refused (403), exactly as on the API. Every POST
@@ -63,11 +66,16 @@ type uiCall struct {
 func (t *Tier) uiRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /ui/login", t.uiLoginForm)
 	mux.HandleFunc("POST /ui/login", t.uiLogin)
-	mux.HandleFunc("GET /ui/style.css", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/css")
-		b, _ := uiFiles.ReadFile("ui/style.css")
-		w.Write(b)
-	})
+	static := func(name, ctype string) {
+		mux.HandleFunc("GET /ui/"+name, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", ctype)
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			b, _ := uiFiles.ReadFile("ui/" + name)
+			w.Write(b)
+		})
+	}
+	static("style.css", "text/css")
+	static("subimport.js", "text/javascript; charset=utf-8")
 	page := func(pattern string, h func(*uiCall) error) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "no-store")
@@ -95,9 +103,12 @@ func (t *Tier) uiRoutes(mux *http.ServeMux) {
 				t.loginPage(w, http.StatusUnauthorized, refererPage(r), "", sessionEnded)
 				return
 			}
-			r.Body = http.MaxBytesReader(w, r.Body, t.cfg.MaxBody)
+			r.Body = http.MaxBytesReader(w, r.Body, t.uiBodyLimit(pattern))
 			u := s.user
 			c := &uiCall{w: w, r: r, t: t, sess: s, actor: actorOf(principal{user: &u})}
+			if !c.readForm() {
+				return
+			}
 			if r.Method == http.MethodPost && !s.validCSRF(r) {
 				c.render(http.StatusForbidden, "error.html", uiPage{Title: "Refused: the form did not come from this page",
 					Error: "The form's security token (CSRF) is missing or wrong, so nothing was changed. Reload the page and try again."})
@@ -126,6 +137,8 @@ func (t *Tier) uiRoutes(mux *http.ServeMux) {
 	page("GET /ui/calls/{at}", uiCallStory)
 	page("GET /ui/subscribers", uiSubscribers)
 	page("POST /ui/subscribers", uiCreateSubscriber)
+	page("GET /ui/subscribers/import", uiSubscriberImportForm) // ui_subimport.go
+	page("POST /ui/subscribers/import", uiSubscriberImport)
 	page("GET /ui/import", uiImportForm)
 	page("POST /ui/import", uiImport)
 	page("GET /ui/p/{prov}", uiProvider)
@@ -135,6 +148,49 @@ func (t *Tier) uiRoutes(mux *http.ServeMux) {
 	page("GET /ui/routes", uiRoutesPage)
 	page("POST /ui/routes", uiSetRoute)
 	page("GET /ui/health", uiHealth)
+}
+
+// uiBodyLimit is the request body limit of a page: a subscriber import's
+// file may be as large as the API's (Config.MaxImport).
+func (t *Tier) uiBodyLimit(pattern string) int64 {
+	if pattern == "POST /ui/subscribers/import" {
+		return t.cfg.MaxImport
+	}
+	return t.cfg.MaxBody
+}
+
+// uiFormMemory is how much of a multipart form (an uploaded CSV file) is
+// held in memory; the rest goes to a temporary file, removed when the
+// request ends.
+const uiFormMemory = 1 << 20
+
+// readForm reads a multipart form before the CSRF check looks in it,
+// keeping at most uiFormMemory in memory. A form too large or unreadable
+// is answered here, naming the limit; it reports whether to go on.
+func (c *uiCall) readForm() bool {
+	if c.r.Method != http.MethodPost || !isMultipart(c.r) {
+		return true
+	}
+	err := c.r.ParseMultipartForm(uiFormMemory)
+	if err == nil {
+		return true
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		c.render(http.StatusRequestEntityTooLarge, "error.html", uiPage{Title: "The file is too large",
+			Error: fmt.Sprintf("The form is larger than %d MiB, so nothing was changed. Split the file, or use the API or the CLI.", mbe.Limit>>20)})
+		return false
+	}
+	c.render(http.StatusBadRequest, "error.html", uiPage{Title: "The form could not be read",
+		Error: fmt.Sprintf("The form could not be read (%v), so nothing was changed. Reload the page and try again.", err)})
+	return false
+}
+
+// isMultipart says whether the request's body is a multipart form (a
+// file upload).
+func isMultipart(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "multipart/form-data"
 }
 
 // cookie is the session cookie (maxAge < 0 deletes it).
@@ -478,12 +534,24 @@ func uiCallStory(c *uiCall) error {
 
 // ---- provider pages ----
 
+// uiPageSize is how many subscribers a page of the subscribers list or
+// of a search shows.
+const uiPageSize = 50
+
 type subscribersData struct {
 	Query    string
 	Subs     []store.Subscriber
 	Provider string
+	Count    int    // the subscribers the user may see (of Provider): the store's count, not this page's
+	Next     string // the next page's address, if more match
+	First    string // the first page's, when this is a later one
 }
 
+// uiSubscribers lists a page of subscribers, or of those matching a
+// search (store.SubscriberQuery: part of a name, digits of a number, or a
+// whole number), with how many there are: a provider with a million
+// subscribers gets its first page and its count without the store
+// copying out the rest.
 func uiSubscribers(c *uiCall) error {
 	prov := c.r.URL.Query().Get("provider")
 	if c.actor.Role == store.RoleProvider {
@@ -492,21 +560,46 @@ func uiSubscribers(c *uiCall) error {
 	if c.actor.Role == store.RoleSubscriber {
 		return fmt.Errorf("%s: %w (subscribers are managed by their provider)", c.actor, store.ErrForbidden)
 	}
-	subs, err := c.t.st.ListSubscribers(c.actor, prov, 0, 0)
+	var after uint64
+	if a := c.r.URL.Query().Get("after"); a != "" {
+		var err error
+		if after, err = strconv.ParseUint(a, 10, 32); err != nil {
+			return fmt.Errorf("after %q: %w (a page this site linked to)", a, store.ErrInvalid)
+		}
+	}
+	q := strings.TrimSpace(c.r.URL.Query().Get("q"))
+	subs, more, err := c.t.st.SearchSubscribers(c.actor, store.SubscriberQuery{Provider: prov, Text: q, After: uint32(after), Limit: uiPageSize})
 	if err != nil {
 		return err
 	}
-	q := strings.TrimSpace(c.r.URL.Query().Get("q"))
-	if q != "" {
-		qn, perr := e164.Parse(q)
-		subs = slices.DeleteFunc(subs, func(s store.Subscriber) bool {
-			if strings.Contains(s.Name, q) {
-				return false
-			}
-			return perr != nil || !slices.Contains(s.Numbers, qn)
-		})
+	n, err := c.t.st.CountSubscribers(c.actor, prov)
+	if err != nil {
+		return err
 	}
-	c.render(http.StatusOK, "subscribers.html", uiPage{Title: "Subscribers", Data: subscribersData{Query: q, Subs: subs, Provider: prov}})
+	d := subscribersData{Query: q, Subs: subs, Provider: prov, Count: n}
+	link := func(after uint32) string {
+		v := url.Values{}
+		if q != "" {
+			v.Set("q", q)
+		}
+		if prov != "" && c.actor.Role == store.RoleOperator {
+			v.Set("provider", prov)
+		}
+		if after != 0 {
+			v.Set("after", strconv.FormatUint(uint64(after), 10))
+		}
+		if len(v) == 0 {
+			return "/ui/subscribers"
+		}
+		return "/ui/subscribers?" + v.Encode()
+	}
+	if more {
+		d.Next = link(subs[len(subs)-1].ID)
+	}
+	if after != 0 {
+		d.First = link(0)
+	}
+	c.render(http.StatusOK, "subscribers.html", uiPage{Title: "Subscribers", Data: d})
 	return nil
 }
 
@@ -531,7 +624,7 @@ func uiImportForm(c *uiCall) error {
 	if c.actor.Role == store.RoleSubscriber {
 		return fmt.Errorf("%s: %w (bulk import is for providers)", c.actor, store.ErrForbidden)
 	}
-	c.render(http.StatusOK, "import.html", uiPage{Title: "Bulk import"})
+	c.render(http.StatusOK, "import.html", uiPage{Title: "Import list entries"})
 	return nil
 }
 
@@ -561,7 +654,7 @@ func uiImport(c *uiCall) error {
 		rep, err = c.t.st.Import(strings.NewReader(string(body)), opts)
 	}
 	status := http.StatusOK
-	p := uiPage{Title: "Bulk import", Data: importData{Report: &rep}}
+	p := uiPage{Title: "Import list entries", Data: importData{Report: &rep}}
 	if rep.ErrorCount > 0 {
 		status = http.StatusUnprocessableEntity
 		p.Error = fmt.Sprintf("%d row(s) are wrong: nothing was imported. Fix them and import again.", rep.ErrorCount)

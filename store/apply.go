@@ -406,6 +406,7 @@ func (s *Store) decodeSubscriber(p *pending, rest []byte, c kv.Change, mod int64
 				}
 			}
 			delete(ix.subByName, st.rec.Name)
+			ix.countSubscriber(st.rec.ProviderID, -1)
 			ix.subs[id] = nil
 			ix.views[id] = SubscriberView{}
 			ix.dropLists(id)
@@ -427,7 +428,12 @@ func (s *Store) decodeSubscriber(p *pending, rest []byte, c kv.Change, mod int64
 			st = &subState{}
 			ix.subs = growSet(ix.subs, id, st)
 			ix.growSubs(id)
+			ix.countSubscriber(rec.ProviderID, 1)
 		} else {
+			if st.rec.ProviderID != rec.ProviderID {
+				ix.countSubscriber(st.rec.ProviderID, -1)
+				ix.countSubscriber(rec.ProviderID, 1)
+			}
 			for _, n := range st.rec.Numbers {
 				if !slices.Contains(rec.Numbers, n) && ix.byNumber[n] == id {
 					delete(ix.byNumber, n)

@@ -37,6 +37,7 @@ type index struct {
 	subByName  map[string]uint32
 	provByName map[string]uint32
 	entByName  map[string]uint32
+	subsOf     map[uint32]int // subscribers per provider ID (subcount.go)
 
 	routes       map[string]Route
 	defaultRoute string

@@ -28,6 +28,7 @@ func (s *Store) rebuildIndex() error {
 	s.ix.subs, s.ix.provs, s.ix.ents = nx.subs, nx.provs, nx.ents
 	s.ix.views, s.ix.lists = nx.views, nx.lists
 	s.ix.subByName, s.ix.provByName, s.ix.entByName = nx.subByName, nx.provByName, nx.entByName
+	s.ix.subsOf = nx.subsOf
 	s.ix.routes, s.ix.defaultRoute = nx.routes, nx.defaultRoute
 	s.ix.defRoute, s.ix.defRouteOK = nx.defRoute, nx.defRouteOK
 	s.ix.allocs = nx.allocs
@@ -49,6 +50,7 @@ func newIndex() *index {
 		subByName:  make(map[string]uint32),
 		provByName: make(map[string]uint32),
 		entByName:  make(map[string]uint32),
+		subsOf:     make(map[uint32]int),
 		routes:     make(map[string]Route),
 		routeMod:   make(map[string]int64),
 		seqs:       make(map[string]seqState),
@@ -183,6 +185,7 @@ func (nx *index) loadTenants(r kv.Reader) error {
 		nx.subs = growSet(nx.subs, st.rec.ID, st)
 		nx.growSubs(st.rec.ID)
 		nx.subByName[st.rec.Name] = st.rec.ID
+		nx.subsOf[st.rec.ProviderID]++
 		for _, n := range st.rec.Numbers {
 			nx.byNumber[n] = st.rec.ID
 		}

@@ -80,7 +80,7 @@ type SubscriberImportReport struct {
 	Written     int        `json:"written"`     // subscribers created
 	SHA256      string     `json:"sha256"`      // digest of the file as read
 	DryRun      bool       `json:"dry_run"`     // validated only
-	Subscribers int        `json:"subscribers"` // subscribers the store holds afterwards
+	Subscribers int        `json:"subscribers"` // subscribers the actor may see afterwards (a provider: its own)
 }
 
 // subImportAudit is the one audit record of an import.
@@ -142,9 +142,9 @@ func (s *Store) ImportSubscribers(r io.Reader, opts SubscriberImportOptions) (Su
 		}
 		rep.Written = rep.Valid
 	}
-	s.ix.mu.RLock()
-	rep.Subscribers = len(s.ix.subByName)
-	s.ix.mu.RUnlock()
+	// What the actor may see: a provider learns its own count, never the
+	// platform's.
+	rep.Subscribers, _ = s.CountSubscribers(opts.Actor, "")
 	return rep, nil
 }
 

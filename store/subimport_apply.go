@@ -45,6 +45,7 @@ type importedSubs struct {
 	subs      []*subState
 	views     []SubscriberView
 	lists     [][2][]e164.Number
+	subsOf    map[uint32]int // the subscribers it adds per provider ID
 }
 
 // importSwapAt is the size from which an import is swapped in rather than
@@ -91,6 +92,7 @@ func (s *Store) loadImported(im *importedSubs) error {
 	im.subs = growTo(append(make([]*subState, 0, max(n, len(ix.subs))), ix.subs...), n)
 	im.views = growTo(append(make([]SubscriberView, 0, max(n, len(ix.views))), ix.views...), n)
 	im.lists = growTo(append(make([][2][]e164.Number, 0, max(n, len(ix.lists))), ix.lists...), n)
+	im.subsOf = make(map[uint32]int)
 	for _, st := range im.states {
 		pr := ix.prov(st.rec.ProviderID)
 		if pr == nil {
@@ -101,6 +103,7 @@ func (s *Store) loadImported(im *importedSubs) error {
 		im.subs[id] = st
 		im.views[id] = effective(&st.rec, &pr.rec, false)
 		im.subByName[st.rec.Name] = id
+		im.subsOf[st.rec.ProviderID]++
 		for _, num := range st.rec.Numbers {
 			im.byNumber[num] = id
 		}
@@ -120,6 +123,9 @@ func (ix *index) addImported(im *importedSubs) error {
 	if im.byNumber != nil {
 		ix.byNumber, ix.subByName = im.byNumber, im.subByName
 		ix.subs, ix.views, ix.lists = im.subs, im.views, im.lists
+		for pid, n := range im.subsOf {
+			ix.countSubscriber(pid, n)
+		}
 		return missing
 	}
 	if len(im.states) > 0 {
@@ -136,6 +142,7 @@ func (ix *index) addImported(im *importedSubs) error {
 		ix.subs[id] = st
 		ix.views[id] = effective(&st.rec, &pr.rec, false)
 		ix.subByName[st.rec.Name] = id
+		ix.countSubscriber(st.rec.ProviderID, 1)
 		for _, num := range st.rec.Numbers {
 			ix.byNumber[num] = id
 		}

@@ -143,10 +143,18 @@ func (b *apiBackend) ListProviders() ([]store.Provider, error) {
 	return out, nil
 }
 
+// CountSubscribers asks the daemon for the count (one request, O(1) in the
+// store) rather than paging through every subscriber.
 func (b *apiBackend) CountSubscribers(provider string) (int, error) {
-	n := 0
-	err := b.eachSubscriber(provider, 0, func(apiSubscriber) { n++ })
-	return n, err
+	var out struct {
+		Count int `json:"count"`
+	}
+	q := url.Values{}
+	if provider != "" {
+		q.Set("provider", provider)
+	}
+	_, err := b.c.do(request{method: http.MethodGet, path: "/api/v1/subscribers:count", query: q}, &out)
+	return out.Count, err
 }
 
 // eachSubscriber calls fn for the provider's subscribers ("" = all), at

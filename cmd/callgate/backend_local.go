@@ -43,8 +43,7 @@ func (b *localBackend) ListProviders() ([]store.Provider, error) {
 }
 
 func (b *localBackend) CountSubscribers(provider string) (int, error) {
-	subs, err := b.st.ListSubscribers(b.actor, provider, 0, 0)
-	return len(subs), err
+	return b.st.CountSubscribers(b.actor, provider)
 }
 
 func (b *localBackend) PatchProvider(name string, p providerPatch) (store.Provider, error) {
