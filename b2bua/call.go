@@ -38,6 +38,8 @@ type decision struct {
 	original     e164.Number
 	presentation policy.Presentation
 	voicemail    string
+	ivr          bool   // a call to the subscribers' IVR (ivr.go)
+	subName      string // the IVR caller's subscriber name ("" = none)
 }
 
 // call is one caller's call through the B2BUA, from the INVITE to the last

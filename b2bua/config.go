@@ -6,8 +6,10 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
+	"callgate/e164"
 	"callgate/sipcall"
 )
 
@@ -91,6 +93,13 @@ type Config struct {
 	RingTimeout     time.Duration // subscriber or voicemail ringing before "no answer" (default 30s)
 	DecisionTimeout time.Duration // subscriber's 1/2/3 after the menu, which is played twice (default 8s each time)
 	RTPTimeout      time.Duration // no RTP from an answered leg that is not on hold: release both legs (default 30s)
+
+	// IVRNumber (E.164, "+13035550123") and IVRUser (a SIP user part,
+	// "ivr") are the subscribers' IVR: an INVITE whose Request-URI user is
+	// either goes to the IVR (ivr.go) instead of being screened. "" and ""
+	// = no IVR. The IVR needs the store (WithIVR).
+	IVRNumber string
+	IVRUser   string
 
 	// PINWorkers (default 2) check PINs (bcrypt) off the SIP and media
 	// goroutines; PINQueue (default 64) checks may wait for them.
@@ -248,6 +257,14 @@ func (c *Config) Validate() error {
 	}
 	if c.RTPTimeout > 0 && c.RTPTimeout < time.Second {
 		bad("RTPTimeout", "%s is under a second: packet loss would release calls", c.RTPTimeout)
+	}
+	if c.IVRNumber != "" {
+		if _, err := e164.Parse(c.IVRNumber); err != nil {
+			bad("IVRNumber", "%q: %v (want E.164, e.g. \"+13035550123\")", c.IVRNumber, err)
+		}
+	}
+	if c.IVRUser != "" && strings.ContainsAny(c.IVRUser, "@:;?<> \t") {
+		bad("IVRUser", "%q is not a SIP user part (no '@', ':', ';', spaces), e.g. \"ivr\"", c.IVRUser)
 	}
 	if c.PINWorkers < 1 || c.PINQueue < 1 {
 		bad("PINWorkers", "PINWorkers (%d) and PINQueue (%d) must be positive", c.PINWorkers, c.PINQueue)

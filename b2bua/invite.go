@@ -104,6 +104,10 @@ func (s *Server) admit(c *call, arrived time.Time) (decision, string, bool) {
 	req := c.req
 	peer := req.Source()
 	call, callErr := sipcall.FromRequest(req, peer)
+	// A call to the subscribers' IVR is never screened.
+	if s.isIVR(req.Recipient.User) {
+		return s.admitIVR(c, &call, arrived)
+	}
 	if raw, ok := req.Recipient.UriParams.Get(token.URIParam); ok {
 		return s.admitToken(c, raw, &call, arrived)
 	}

@@ -24,13 +24,13 @@ func newMetrics(reg prometheus.Registerer, active func() float64) (*metrics, err
 	const ns, sub = "callgate", "b2bua"
 	m := &metrics{
 		invites: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "invites_total",
-			Help: "New INVITEs by the way they came in: token (redirected with a screening token), gateway (after an AIN forwardCall), other."},
+			Help: "New INVITEs by the way they came in: token (redirected with a screening token), gateway (after an AIN forwardCall), ivr (the subscribers' IVR), other."},
 			[]string{"path"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "refused_total",
 			Help: "INVITEs refused before any treatment, by reason (token-forged, token-expired, token-unknown-key, token-malformed, token-mismatch, not-for-us, sdp-malformed, sdp-not-acceptable, draining)."},
 			[]string{"reason"}),
 		steps: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "steps_total",
-			Help: "Treatment steps by step (token, pin, name, subscriber, screen, challenge, voicemail, reject, bridge) and outcome."},
+			Help: "Treatment steps by step (token, pin, name, subscriber, screen, challenge, voicemail, reject, bridge, ivr) and outcome."},
 			[]string{"step", "outcome"}),
 		ended: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "calls_ended_total",
 			Help: "Calls ended, by reason (completed, caller-hangup, subscriber-hangup, rtp-timeout, released, rejected, shutdown, failed)."},

@@ -41,6 +41,28 @@ const (
 	pChallengeWrong = "challenge_wrong"
 	pChallengeFail  = "challenge_failed"
 	pCallRejected   = "call_rejected"
+
+	pIVRWelcome       = "ivr_welcome"
+	pIVRNotSubscriber = "ivr_not_subscriber"
+	pIVRMenu          = "ivr_menu"
+	pIVRLastCaller    = "ivr_last_caller"
+	pIVRNoLastCaller  = "ivr_no_last_caller"
+	pIVRConfirm       = "ivr_confirm"
+	pIVREnterNumber   = "ivr_enter_number"
+	pIVRYouEntered    = "ivr_you_entered"
+	pIVRInvalidNumber = "ivr_invalid_number"
+	pIVRChooseList    = "ivr_choose_list"
+	pIVRAdded         = "ivr_added"
+	pIVRRemoved       = "ivr_removed"
+	pIVRNotOnLists    = "ivr_not_on_lists"
+	pIVRBlockedCount  = "ivr_blocked_count"
+	pIVRVIPCount      = "ivr_vip_count"
+	pIVRNewPIN        = "ivr_new_pin"
+	pIVRNewPINAgain   = "ivr_new_pin_again"
+	pIVRPINMismatch   = "ivr_pin_mismatch"
+	pIVRPINChanged    = "ivr_pin_changed"
+	pIVRNotAllowed    = "ivr_not_allowed"
+	pIVRGoodbye       = "ivr_goodbye"
 )
 
 // frameBytes is 20 ms of 8 kHz 16-bit PCM: the unit every prompt is

@@ -10,6 +10,9 @@ import (
 // run carries out the call's decision (see the package documentation for
 // each treatment's states) and returns how the call ended.
 func (c *call) run() ending {
+	if c.d.ivr {
+		return c.ivr()
+	}
 	switch c.d.action {
 	case policy.ActionAllow:
 		return c.connect()

@@ -29,15 +29,18 @@ import (
 // Server is the B2BUA tier. It implements the daemon's Tier contract
 // (Name, Start, Ready, Drain, Stop, Describe) without importing it.
 type Server struct {
-	cfg     Config
-	guard   *policy.Guard
-	keys    []token.Key
-	pins    PINChecker
-	isRoute func(e164.Number) bool
-	dlog    *decisionlog.Log
-	reg     prometheus.Registerer
-	log     *slog.Logger
-	fail    func(error)
+	cfg   Config
+	guard *policy.Guard
+	keys  []token.Key
+	pins  PINChecker
+	// The subscribers' IVR (ivr.go): nil when not configured.
+	ivrStore  IVRStore
+	ivrNumber e164.Number
+	isRoute   func(e164.Number) bool
+	dlog      *decisionlog.Log
+	reg       prometheus.Registerer
+	log       *slog.Logger
+	fail      func(error)
 
 	prompts *promptSet
 	cont    *sipcall.Template
@@ -152,6 +155,12 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		if s.vmRoute, err = sipcall.CompileTemplate("VoicemailRoute", cfg.VoicemailRoute); err != nil {
 			return nil, fmt.Errorf("b2bua: %w", err)
 		}
+	}
+	if cfg.IVRNumber != "" {
+		s.ivrNumber, _ = e164.Parse(cfg.IVRNumber) // Validate checked it
+	}
+	if (cfg.IVRNumber != "" || cfg.IVRUser != "") && s.ivrStore == nil {
+		return nil, errors.New("b2bua: IVRNumber or IVRUser is set but no store was given (WithIVR)")
 	}
 	if cfg.ChallengeSeed != 0 {
 		s.rng = challengeRNG(cfg.ChallengeSeed)

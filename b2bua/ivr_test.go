@@ -1,0 +1,242 @@
+package b2bua
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"callgate/e164"
+	"callgate/policy"
+	"callgate/policy/decisionlog"
+	"callgate/simulators/sip"
+	"callgate/store"
+	"callgate/store/storetest"
+)
+
+// The IVR tests drive the B2BUA's subscribers' IVR with sipsim phones that
+// recognise the built-in (espeak-ng) prompts and key DTMF on cue, against
+// the store's demo data (storetest.Fixture: alice at +13035550100, PIN
+// 2468, one VIP and one Blocked entry).
+
+var _ IVRStore = (*store.Store)(nil)
+
+const ivrNumber = "+13035550123"
+
+type ivrHarness struct {
+	*harness
+	st      *store.Store
+	alice   store.SubscriberView
+	prompts *sip.Prompts
+}
+
+func newIVRHarness(t *testing.T) *ivrHarness {
+	t.Helper()
+	st := storetest.Fixture(t)
+	h := newHarness(t, func(c *Config) {
+		c.PromptDir = "" // the built-in prompts, which sipsim recognises
+		c.IVRNumber, c.IVRUser = ivrNumber, "ivr"
+		// sipsim reports a prompt once the longest one it knows could
+		// no longer explain the audio (seconds later): waits are long.
+		c.DecisionTimeout = 30 * time.Second
+		c.PINFirstDigit, c.DigitTimeout = 30*time.Second, 5*time.Second
+	}, WithIVR(st), WithPINChecker(st))
+	prompts, err := sip.LoadPrompts(builtinDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, ok := st.Subscriber(e164.MustParse(storetest.AliceNumber))
+	if !ok {
+		t.Fatal("no alice in the fixture")
+	}
+	return &ivrHarness{harness: h, st: st, alice: alice, prompts: prompts}
+}
+
+// dialIVR calls the IVR at user ("ivr" or the number) from from, keying
+// on the cues given.
+func (h *ivrHarness) dialIVR(t *testing.T, user, from string, cues ...string) *sip.Result {
+	t.Helper()
+	var script sip.Script
+	for _, s := range cues {
+		c, err := sip.ParseCue(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		script.Cues = append(script.Cues, c)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	res, err := sip.Call(ctx, sip.CallConfig{
+		Target:      "sip:" + user + "@127.0.0.1:" + strconv.Itoa(h.port()),
+		From:        from,
+		MaxDuration: 4 * time.Minute,
+		Behaviour:   sip.Behaviour{Prompts: h.prompts, Script: script},
+		Phone:       sip.PhoneConfig{Listen: "127.0.0.1:0"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != sip.OutcomeAnswered {
+		t.Fatalf("outcome %s %d %s, want answered\n%s", res.Outcome, res.Status, res.Reason, res)
+	}
+	return res
+}
+
+// ivrSteps waits for the IVR call's record (from alice's number, the newest
+// with it) to have step ivr=outcome.
+func (h *ivrHarness) ivrSteps(t *testing.T, from e164.Number, outcome string) []decisionlog.Step {
+	t.Helper()
+	var steps []decisionlog.Step
+	waitFor(t, "step ivr "+outcome, func() bool {
+		_ = h.dlog.Flush()
+		recs, err := h.dlog.Search(decisionlog.Query{Number: from, Limit: 1})
+		if err != nil || len(recs) == 0 {
+			return false
+		}
+		steps, _ = h.dlog.Steps(decisionlog.RefOf(&recs[0]))
+		for _, s := range steps {
+			if s.Name == "ivr" && s.Outcome == outcome {
+				return true
+			}
+		}
+		return false
+	})
+	return steps
+}
+
+// heardInOrder checks that want appear in res.Prompts in that order.
+func heardInOrder(t *testing.T, res *sip.Result, want ...string) {
+	t.Helper()
+	i := 0
+	for _, p := range res.Prompts {
+		if i < len(want) && p == want[i] {
+			i++
+		}
+	}
+	if i < len(want) {
+		t.Fatalf("heard %v; want in order %v (missing from %s)\n%s", res.Prompts, want, want[i], res)
+	}
+}
+
+func (h *ivrHarness) auditVia(t *testing.T, op string) store.AuditRecord {
+	t.Helper()
+	recs, err := h.st.SearchAudit(store.Operator, store.AuditQuery{Object: storetest.Alice})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if r.Op == op && r.Via == "ivr" {
+			if r.Principal != "ivr "+storetest.AliceNumber || r.Role != "subscriber" {
+				t.Fatalf("audit record %+v: want principal %q, role subscriber", r, "ivr "+storetest.AliceNumber)
+			}
+			return r
+		}
+	}
+	t.Fatalf("no audit record %s via ivr in %+v", op, recs)
+	return store.AuditRecord{}
+}
+
+func TestIVRBlocksLastCaller(t *testing.T) {
+	t.Parallel()
+	h := newIVRHarness(t)
+	last := e164.MustParse(storetest.UnknownCaller)
+	// The last call to alice, as the deciding tier logged it, and an older one.
+	for i, from := range []e164.Number{e164.MustParse("+16175550199"), last} {
+		h.dlog.Record(decisionlog.NewRecord(time.Now().Add(time.Duration(i-10)*time.Minute),
+			&policy.Call{Calling: from, Called: nSub, Origin: policy.OriginSIP},
+			&policy.Decision{Action: policy.ActionAllow, Subscriber: h.alice.ID}, 0))
+	}
+	if err := h.dlog.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	res := h.dialIVR(t, "ivr", storetest.AliceNumber,
+		"ivr_welcome=2468#", "ivr_menu=1", "ivr_confirm=1", "ivr_menu=*")
+	heardInOrder(t, res, "ivr_welcome", "ivr_menu", "ivr_last_caller")
+	heardInOrder(t, res, "ivr_confirm", "ivr_added", "ivr_menu", "ivr_goodbye")
+	if !h.st.InBlocked(h.alice.ID, last) {
+		t.Fatalf("%s is not on alice's Blocked list", last)
+	}
+	h.auditVia(t, "list.add")
+	steps := h.ivrSteps(t, nSub, "goodbye")
+	if got := stepString(steps); !strings.Contains(got, "ivr=pin-right ivr=blocked-added ivr=goodbye") {
+		t.Fatalf("steps %s", got)
+	}
+	if n := testutil.ToFloat64(h.s.m.invites.WithLabelValues("ivr")); n != 1 {
+		t.Fatalf("callgate_b2bua_invites_total{ivr} = %v, want 1", n)
+	}
+	if n := testutil.ToFloat64(h.s.m.steps.WithLabelValues("ivr", "blocked-added")); n != 1 {
+		t.Fatalf("callgate_b2bua_steps_total{ivr,blocked-added} = %v, want 1", n)
+	}
+}
+
+func TestIVRWrongPINReleases(t *testing.T) {
+	t.Parallel()
+	h := newIVRHarness(t)
+	res := h.dialIVR(t, ivrNumber, storetest.AliceNumber, "ivr_welcome*3=1111#")
+	heardInOrder(t, res, "ivr_welcome", "pin_wrong", "ivr_welcome", "pin_wrong", "ivr_welcome", "pin_failed")
+	if res.Heard("ivr_menu") || res.EndedBy != "remote" {
+		t.Fatalf("heard %v, ended by %s: want released before the menu", res.Prompts, res.EndedBy)
+	}
+	steps := h.ivrSteps(t, nSub, "pin-failed")
+	if got := stepString(steps); got != "ivr=pin-wrong ivr=pin-wrong ivr=pin-wrong ivr=pin-failed" {
+		t.Fatalf("steps %s", got)
+	}
+}
+
+func TestIVRRefusesNonSubscriber(t *testing.T) {
+	t.Parallel()
+	h := newIVRHarness(t)
+	res := h.dialIVR(t, "ivr", storetest.UnknownCaller, "ivr_welcome=2468#")
+	heardInOrder(t, res, "ivr_not_subscriber")
+	if res.Heard("ivr_welcome") || res.EndedBy != "remote" {
+		t.Fatalf("heard %v, ended by %s: want refused with ivr_not_subscriber", res.Prompts, res.EndedBy)
+	}
+	h.ivrSteps(t, e164.MustParse(storetest.UnknownCaller), "refused")
+}
+
+func TestIVRCountsAddAndRemove(t *testing.T) {
+	t.Parallel()
+	h := newIVRHarness(t)
+	// 5: counts (1 and 1); 3: add 212 555 0123 to VIP; 5: counts (1 and 2);
+	// 4: remove it again; *.
+	res := h.dialIVR(t, "ivr", storetest.AliceNumber,
+		"ivr_welcome=2468#",
+		"ivr_menu=5", "ivr_menu=3", "ivr_menu=5", "ivr_menu=4", "ivr_menu=*",
+		"ivr_enter_number=2125550123#", "ivr_enter_number=2125550123#",
+		"ivr_choose_list=2", "ivr_confirm=1")
+	heardInOrder(t, res, "ivr_blocked_count", "digit_1", "ivr_vip_count", "digit_1",
+		"ivr_you_entered", "digit_2", "digit_1", "digit_2", "ivr_choose_list", "ivr_added",
+		"ivr_blocked_count", "digit_1", "ivr_vip_count", "digit_2",
+		"ivr_you_entered", "ivr_confirm", "ivr_removed", "ivr_goodbye")
+	steps := h.ivrSteps(t, nSub, "goodbye")
+	want := "ivr=pin-right ivr=counts ivr=vip-added ivr=counts ivr=removed ivr=goodbye"
+	if got := stepString(steps); got != want {
+		t.Fatalf("steps %s, want %s", got, want)
+	}
+	for i, want := range []string{"blocked 1, vip 1", "+12125550123", "blocked 1, vip 2", "+12125550123"} {
+		if steps[i+1].Detail != want {
+			t.Fatalf("step %d detail %q, want %q", i+1, steps[i+1].Detail, want)
+		}
+	}
+	if h.st.InVIP(h.alice.ID, e164.MustParse("+12125550123")) {
+		t.Fatal("the number is still on alice's VIP list")
+	}
+	h.auditVia(t, "list.add")
+	h.auditVia(t, "list.remove")
+}
+
+func TestIVRChangesPIN(t *testing.T) {
+	t.Parallel()
+	h := newIVRHarness(t)
+	res := h.dialIVR(t, "ivr", storetest.AliceNumber,
+		"ivr_welcome=2468#", "ivr_menu=6", "ivr_new_pin=1357#", "ivr_new_pin_again=1357#", "ivr_menu=*")
+	heardInOrder(t, res, "ivr_new_pin", "ivr_new_pin_again", "ivr_pin_changed", "ivr_menu", "ivr_goodbye")
+	if !h.st.CheckPIN(h.alice.ID, "1357") || h.st.CheckPIN(h.alice.ID, storetest.AlicePIN) {
+		t.Fatal("alice's PIN is not 1357")
+	}
+	h.auditVia(t, "subscriber.pin.set")
+	h.ivrSteps(t, nSub, "pin-changed")
+}
