@@ -26,6 +26,10 @@
 //	number (Diversion or           makes it screenable as it did for the SCP.
 //	History-Info)                  Fault late -> 503 + Retry-After, other faults
 //	                               -> 500 Decision Unavailable.
+//	INVITE whose Request-URI user  the subscribers' IVR (ivr.go; WithIVR): the
+//	is Config.IVRNumber or         caller is recognised by calling number and
+//	Config.IVRUser (checked first) PIN, then edits its lists and PIN by DTMF as
+//	                               the subscriber's Actor (Via ivr)
 //	anything else                  Config.NotForUs: 404 Not Found or 403
 //	                               Forbidden.
 //

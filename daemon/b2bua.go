@@ -43,6 +43,9 @@ var b2buaSpec = tierSpec{
 		if p, ok := d.View.(b2bua.PINChecker); ok {
 			opts = append(opts, b2bua.WithPINChecker(p))
 		}
+		if st, ok := d.View.(b2bua.IVRStore); ok {
+			opts = append(opts, b2bua.WithIVR(st))
+		}
 		return b2bua.New(bc, opts...)
 	},
 }
@@ -77,6 +80,7 @@ func b2buaConfig(c *config.B2BUA, sip *config.SIP) (b2bua.Config, error) {
 		DecideTimeout: c.DecideTimeout, PINFirstDigit: c.PINFirstDigit, DigitTimeout: c.DigitTimeout,
 		RingTimeout: c.RingTimeout, DecisionTimeout: c.DecisionTimeout, RTPTimeout: c.RTPTimeout,
 		PINWorkers: c.PINWorkers, PINQueue: c.PINQueue,
+		IVRNumber: c.IVRNumber, IVRUser: c.IVRUser,
 	}, nil
 }
 

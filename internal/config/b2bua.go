@@ -56,6 +56,11 @@ type B2BUA struct {
 	// start-up, naming it. An ID without an entry plays call_rejected.
 	// The keys are the IDs written as decimal numbers (YAML: 101: x.wav).
 	Announcements map[string]string `yaml:"announcements"`
+	// IVRNumber (E.164) and IVRUser (a SIP user part, e.g. "ivr") are the
+	// subscribers' IVR: an INVITE whose Request-URI user is either goes to
+	// the IVR instead of being screened. "" and "" = no IVR.
+	IVRNumber string `yaml:"ivr_number"`
+	IVRUser   string `yaml:"ivr_user"`
 	// PINMaxDigits and PINTries: digits of an override PIN, and wrong PINs
 	// before the caller is released.
 	PINMaxDigits int `yaml:"pin_max_digits"`
