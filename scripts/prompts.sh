@@ -6,11 +6,14 @@
 # without resampling). A text starting with "[tone]" gets a 1 kHz beep
 # (0.3 s) after it. The WAVs are committed, so this only runs when the
 # texts change; b2bua's TestPromptSetMatchesList checks the set matches.
+# Naming prompts after DIR remakes only those: espeak-ng's output differs
+# byte-wise between versions, so remaking the whole set churns every WAV.
 #
-#   scripts/prompts.sh [DIR]     (default b2bua/prompts/en)
+#   scripts/prompts.sh [DIR [NAME...]]     (default b2bua/prompts/en, all)
 set -euo pipefail
 
 dir=${1:-"$(dirname "$0")/../b2bua/prompts/en"}
+only=("${@:2}")
 list="$dir/prompts.txt"
 for tool in espeak-ng sox; do
   command -v "$tool" >/dev/null 2>&1 || { echo "prompts.sh: $tool is missing (Debian: apt-get install $tool)" >&2; exit 1; }
@@ -22,6 +25,7 @@ trap 'rm -rf "$tmp"' EXIT
 n=0
 while IFS=$'\t' read -r name text; do
   case "$name" in ''|'#'*) continue ;; esac
+  if [ ${#only[@]} -gt 0 ] && [[ " ${only[*]} " != *" $name "* ]]; then continue; fi
   [ -n "$text" ] || { echo "prompts.sh: $list: $name has no text" >&2; exit 1; }
   tone=0
   if [[ "$text" == "[tone] "* ]]; then tone=1; text=${text#"[tone] "}; fi
@@ -39,4 +43,5 @@ while IFS=$'\t' read -r name text; do
   fi
   n=$((n + 1))
 done < "$list"
+[ ${#only[@]} -eq 0 ] || [ "$n" -eq ${#only[@]} ] || { echo "prompts.sh: made $n of ${#only[@]} named prompts: a name is not in $list" >&2; exit 1; }
 echo "prompts.sh: wrote $n prompts to $dir" >&2
