@@ -52,14 +52,30 @@ var (
 	testQuiet  = slog.New(slog.NewTextHandler(io.Discard, nil))
 )
 
-// promptFreq gives every test prompt a tone: 600 Hz, 700 Hz, ... in the
-// order of PromptNames, then the announcements.
+// Tone prompts sit on a 50 Hz grid from 600 Hz up: a 20 ms packet is 160
+// samples, whose Goertzel bins are 50 Hz apart, so every tone completes
+// whole cycles in a packet and leaks nothing into the others'. They must
+// stay below the 4 kHz Nyquist frequency of 8 kHz audio: a tone above it
+// is the same samples as its mirror image below (4300 Hz is 3700 Hz), and
+// a tone at it is silence.
+const (
+	toneBase = 600.0
+	toneStep = 50.0
+	toneTop  = 3800.0 // the highest tone; G.711 keeps it well
+)
+
+// promptFreq gives every test prompt its own tone, in the order of
+// PromptNames (announcement_101 is one of them). It panics when the set has
+// outgrown the band: more prompts need another scheme, not aliased tones.
 func promptFreq() map[string]float64 {
-	m := map[string]float64{}
-	for i, n := range PromptNames() {
-		m[n] = 600 + 100*float64(i)
+	names := PromptNames()
+	if top := toneBase + toneStep*float64(len(names)-1); top > toneTop {
+		panic(fmt.Sprintf("%d prompts need tones up to %.0f Hz: above %.0f Hz (Nyquist 4000 Hz) they alias", len(names), top, toneTop))
 	}
-	m["announcement_101"] = 600 + 100*float64(len(m))
+	m := map[string]float64{}
+	for i, n := range names {
+		m[n] = toneBase + toneStep*float64(i)
+	}
 	return m
 }
 
