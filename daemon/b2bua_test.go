@@ -59,6 +59,12 @@ func TestCheckB2BUA(t *testing.T) {
 	if err := Check(&c); err != nil {
 		t.Fatalf("check with the B2BUA on: %v", err)
 	}
+	// Defect: with the IVR configured, check refused what serve runs
+	// ("IVRNumber or IVRUser is set but no store was given").
+	c.B2BUA.IVRUser, c.B2BUA.IVRNumber = "ivr", "+13035550123"
+	if err := Check(&c); err != nil {
+		t.Fatalf("check with the IVR on: %v", err)
+	}
 	dir := t.TempDir()
 	c.B2BUA.PromptDir = dir
 	err := Check(&c)
@@ -75,6 +81,7 @@ func TestB2BUATierRuns(t *testing.T) {
 	cfg.B2BUA.Enabled = true
 	cfg.B2BUA.UDP, cfg.B2BUA.TCP = "127.0.0.1:0", ""
 	cfg.B2BUA.RTPPortMin, cfg.B2BUA.RTPPortMax = 0, 0
+	cfg.B2BUA.IVRUser = "ivr" // the IVR needs the daemon's store
 	logs := &syncBuffer{}
 	d := New(cfg, Options{Logger: NewLogger(logs, cfg.Log)})
 	if err := d.Start(context.Background()); err != nil {

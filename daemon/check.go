@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"callgate/b2bua"
 	"callgate/e164"
 	"callgate/internal/config"
 	"callgate/internal/metrics"
@@ -176,8 +177,27 @@ func normalHost(h string) string {
 	return strings.ToLower(h)
 }
 
-// emptyView is a store with no subscribers and no routes.
+// emptyView is a store with no subscribers and no routes. It is also the
+// subscribers' IVR's store (b2bua.IVRStore), so a configuration with
+// b2bua.ivr_number or ivr_user checks as it serves; with no subscriber to
+// recognise, its writes are never reached and refuse.
 type emptyView struct{}
+
+var _ b2bua.IVRStore = emptyView{}
+
+// errCheckStore is what emptyView's writes answer.
+var errCheckStore = errors.New("config check: no store")
+
+func (emptyView) AddToList(store.Actor, string, store.List, []string, string) (int, error) {
+	return 0, errCheckStore
+}
+func (emptyView) RemoveFromList(store.Actor, string, store.List, []string) (int, error) {
+	return 0, errCheckStore
+}
+func (emptyView) ListEntries(store.Actor, string, store.List, e164.Number, int) (store.ListPage, error) {
+	return store.ListPage{}, errCheckStore
+}
+func (emptyView) SetPIN(store.Actor, string, string) error { return errCheckStore }
 
 func (emptyView) Subscriber(e164.Number) (store.SubscriberView, bool) {
 	return store.SubscriberView{}, false
