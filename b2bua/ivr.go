@@ -46,6 +46,22 @@ func (s *Server) isIVR(user string) bool {
 	return false
 }
 
+// ivrAddresses names the Request-URI users that reach the IVR ("" when
+// it is off), for the tier's description.
+func (s *Server) ivrAddresses() string {
+	if s.ivrStore == nil {
+		return ""
+	}
+	var users []string
+	if s.cfg.IVRUser != "" {
+		users = append(users, s.cfg.IVRUser)
+	}
+	if s.ivrNumber != 0 {
+		users = append(users, s.ivrNumber.String())
+	}
+	return strings.Join(users, " or ")
+}
+
 // admitIVR takes a call to the IVR: its record in the decision log (origin
 // sip, called the IVR's number, action none, the subscriber when the
 // calling number is one) carries the IVR's steps.

@@ -195,6 +195,9 @@ func TestIVRRefusesNonSubscriber(t *testing.T) {
 		t.Fatalf("heard %v, ended by %s: want refused with ivr_not_subscriber", res.Prompts, res.EndedBy)
 	}
 	h.ivrSteps(t, e164.MustParse(storetest.UnknownCaller), "refused")
+	if d := h.s.Describe(); !strings.HasSuffix(d, "subscribers' IVR at Request-URI user ivr or "+ivrNumber) {
+		t.Errorf("Describe %q does not name the IVR's addresses", d)
+	}
 }
 
 func TestIVRCountsAddAndRemove(t *testing.T) {

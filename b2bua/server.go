@@ -254,6 +254,9 @@ func (s *Server) Start(ctx context.Context) error {
 		rtp = fmt.Sprintf("ports %d-%d", s.cfg.RTPPortMin, s.cfg.RTPPortMax)
 	}
 	s.desc = fmt.Sprintf("SIP %s, RTP %s, at most %d calls", strings.Join(parts, ", "), rtp, s.cfg.MaxSessions)
+	if ivr := s.ivrAddresses(); ivr != "" {
+		s.desc += ", subscribers' IVR at Request-URI user " + ivr
+	}
 
 	s.pinPool = newPINPool(s.pins, s.cfg.PINWorkers, s.cfg.PINQueue)
 	s.pacer = newPacer(s.m.lateness, s.m.stalls)
