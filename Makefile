@@ -11,10 +11,11 @@ all: build
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
 
-## run: build, seed the demo tenant (idempotent) and serve on loopback
+## run: build, seed the demo tenant (idempotent) and serve on loopback;
+## CONFIG=FILE serves with that configuration (e.g. the IVR on, README)
 run: build
 	$(BIN)/callgate demo --data $(DATA)
-	$(BIN)/callgate serve --data $(DATA)
+	$(BIN)/callgate serve --data $(DATA)$(if $(CONFIG), --config $(CONFIG))
 
 ## test: install the real peers the tests need, then vet and test everything
 test: test-deps vet

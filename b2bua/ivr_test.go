@@ -39,8 +39,9 @@ func newIVRHarness(t *testing.T) *ivrHarness {
 	h := newHarness(t, func(c *Config) {
 		c.PromptDir = "" // the built-in prompts, which sipsim recognises
 		c.IVRNumber, c.IVRUser = ivrNumber, "ivr"
-		// sipsim reports a prompt once the longest one it knows could
-		// no longer explain the audio (seconds later): waits are long.
+		// sipsim keys a cue's digits once it has heard the prompt to
+		// its end (about 150 ms later, more on a loaded machine); the
+		// waits are long so that no test depends on how loaded it is.
 		c.DecisionTimeout = 30 * time.Second
 		c.PINFirstDigit, c.DigitTimeout = 30*time.Second, 5*time.Second
 	}, WithIVR(st), WithPINChecker(st))
