@@ -57,7 +57,9 @@
 // correlations, of the loudness contour and of the spectral shape
 // (match.go). The correlation ignores level, G.711 companding lives under
 // the energy floor, lost packets are left out of the sums (placed by RTP
-// sequence number and timestamp, rtprx.go), and sliding absorbs any offset;
+// sequence number and timestamp, rtprx.go; a far end that stops sending
+// between prompts has its pause placed as silence after 200 ms, and a
+// stall of this process is not taken for one), and sliding absorbs any offset;
 // references keep 100 ms of their own leading and trailing silence, which
 // tells a digit said alone from the same word inside a sentence. When two
 // references explain the same audio the higher score wins. Sound no

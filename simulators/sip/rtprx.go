@@ -130,6 +130,14 @@ type receiver struct {
 	// filled is the silence placed since the last audio packet by
 	// fillIdle, taken off the gap the next packet's timestamp shows.
 	filled int
+	// lastTick is when fillIdle last ran, stallEnd when it last ran
+	// stallAfter or more after the time before: this process was not
+	// running (a loaded machine), and the far end's packets of that time
+	// may still wait unread in the socket. Its quiet is then counted from
+	// the end of the stall, not from its last packet read: silence placed
+	// for it would cut the prompt those packets carry in two, and no
+	// reference matches a prompt with a pause it never had.
+	lastTick, stallEnd time.Time
 
 	// mu serialises packet and fillIdle (the reading goroutine and the
 	// idle ticker).
@@ -144,8 +152,13 @@ type receiver struct {
 
 // idleAfter is how long the far end may send nothing before the
 // silence is placed without waiting for its next packet: longer than any
-// jitter a loaded loopback shows, short beside a prompt.
-const idleAfter = 200 * time.Millisecond
+// jitter a loaded loopback shows, short beside a prompt. stallAfter is a
+// gap between two of fillIdle's 20 ms ticks that says this process, not
+// the far end, stopped.
+const (
+	idleAfter  = 200 * time.Millisecond
+	stallAfter = 100 * time.Millisecond
+)
 
 // run reads until the media is closed. While nothing arrives, a ticker
 // places the silence the sender's pause is (fillIdle): a peer that sends
@@ -241,10 +254,18 @@ func rtpPayload(h *rtp.Header, pkt []byte) ([]byte, bool) {
 func (r *receiver) fillIdle(now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if !r.lastTick.IsZero() && now.Sub(r.lastTick) >= stallAfter {
+		r.stallEnd = now
+	}
+	r.lastTick = now
 	if !r.have || r.lastLen == 0 {
 		return
 	}
-	quiet := now.Sub(r.lastArrival) - idleAfter
+	from := r.lastArrival
+	if r.stallEnd.After(from) {
+		from = r.stallEnd
+	}
+	quiet := now.Sub(from) - idleAfter
 	if quiet <= 0 {
 		return
 	}

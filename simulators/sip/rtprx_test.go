@@ -75,11 +75,11 @@ func TestReceiverFillsIdle(t *testing.T) {
 	payload := make([]byte, 160)
 	t0 := time.Unix(1000, 0)
 	rx.packet(ptPCMU, 1, 0, 7, payload, t0)
-	rx.fillIdle(t0.Add(idleAfter / 2))
+	tickUntil(rx, t0, t0.Add(idleAfter/2))
 	if placed != 160 {
 		t.Fatalf("placed %d samples before the pause was long, want the packet's 160", placed)
 	}
-	rx.fillIdle(t0.Add(idleAfter + 500*time.Millisecond))
+	tickUntil(rx, t0.Add(idleAfter/2), t0.Add(idleAfter+500*time.Millisecond))
 	if placed != 160+4000 {
 		t.Fatalf("placed %d samples 500 ms into the pause after idleAfter, want 160 + 4000", placed)
 	}
@@ -103,4 +103,42 @@ func FuzzRTPPayload(f *testing.F) {
 			t.Fatalf("payload of %d bytes from a %d-byte packet", len(p), len(pkt))
 		}
 	})
+}
+
+// tickUntil runs the receiver's idle ticker every 20 ms after from up to to.
+func tickUntil(rx *receiver, from, to time.Time) {
+	for at := from.Add(20 * time.Millisecond); !at.After(to); at = at.Add(20 * time.Millisecond) {
+		rx.fillIdle(at)
+	}
+}
+
+// Defect: when this process stalled (a loaded machine: its ticks 400 ms
+// apart), the ticker found no packet read for longer than idleAfter and
+// placed silence, although the far end had gone on sending and its packets
+// were waiting in the socket: the prompt they carried was cut in two and
+// not recognised (the B2BUA's IVR tests, a cue never fired). The quiet is
+// now counted from the end of the stall; a packet read then follows on.
+func TestReceiverDoesNotFillAStall(t *testing.T) {
+	var placed int
+	rx := &receiver{counter: &rtpCounter{}, eventPT: -1, onPCM: func(pcm []int16) { placed += len(pcm) }}
+	payload := make([]byte, 160)
+	t0 := time.Unix(1000, 0)
+	rx.packet(ptPCMU, 1, 0, 7, payload, t0)
+	tickUntil(rx, t0, t0.Add(40*time.Millisecond))
+	stalled := t0.Add(440 * time.Millisecond)
+	rx.fillIdle(stalled) // the first tick after a 400 ms stall
+	tickUntil(rx, stalled, stalled.Add(40*time.Millisecond))
+	// The packets sent meanwhile, read now, in sequence.
+	for i := 1; i <= 22; i++ {
+		rx.packet(ptPCMU, uint16(1+i), uint32(160*i), 7, payload, stalled.Add(50*time.Millisecond))
+	}
+	if placed != 23*160 {
+		t.Errorf("placed %d samples, want the 23 packets' %d and no silence", placed, 23*160)
+	}
+	// A real pause after the stall is filled as before.
+	last := stalled.Add(50 * time.Millisecond)
+	tickUntil(rx, last, last.Add(idleAfter+100*time.Millisecond))
+	if placed != 23*160+800 {
+		t.Errorf("placed %d samples 100 ms into a pause after idleAfter, want %d", placed, 23*160+800)
+	}
 }

@@ -111,6 +111,13 @@ type pacer struct {
 	// skipped is set when the timestamp jumped: the next packet starts
 	// a talkspurt (marker bit).
 	skipped bool
+	// inEvent holds the timestamp still while an RFC 4733 event goes out:
+	// every packet of an event carries the event's start timestamp, and a
+	// receiver takes a packet with another for a new event (the digit
+	// twice). A resync meanwhile adds its jump to deferred, applied when
+	// the event ends.
+	inEvent  bool
+	deferred uint32
 }
 
 func newPacer(w *media.RTPPacketWriter) *pacer {
@@ -148,8 +155,23 @@ func (p *pacer) resync() {
 		return
 	}
 	p.next = p.next.Add(time.Duration(n) * packetDur)
+	if p.inEvent {
+		p.deferred += uint32(n * packetSamples)
+		return
+	}
 	p.w.DelayTimestamp(uint32(n * packetSamples))
 	p.skipped = true
+}
+
+// eventDone ends an event that took samples: the timestamp moves on by
+// them and by the jumps deferred meanwhile.
+func (p *pacer) eventDone(samples uint32) {
+	p.inEvent = false
+	if p.deferred > 0 {
+		p.skipped = true
+	}
+	p.w.DelayTimestamp(samples + p.deferred)
+	p.deferred = 0
 }
 
 // run sends until ctx ends or the media is closed.
@@ -196,7 +218,7 @@ func (s *sender) run(ctx context.Context) {
 			continue
 		}
 		if it.digit != 0 {
-			ok := s.sendDigit(it, wait)
+			ok := s.sendDigit(it, p, wait)
 			close(it.done)
 			if !ok {
 				return
@@ -254,12 +276,15 @@ func (s *sender) encode(payload []byte, pcm []int16) {
 
 // sendDigit sends one RFC 4733 event: a packet every 20 ms for dtmfDur
 // (the first with the marker bit, all with the event's start timestamp
-// and a growing duration), then the end-of-event packet three times; the
-// audio timestamp then moves on by the time the event took.
-func (s *sender) sendDigit(it *sendItem, wait func() bool) bool {
+// and a growing duration, even when the pacer skips ahead meanwhile), then
+// the end-of-event packet three times; the audio timestamp then moves on
+// by the time the event took.
+func (s *sender) sendDigit(it *sendItem, p *pacer, wait func() bool) bool {
 	events := media.RTPDTMFEncode8000(it.digit) // only for the event code
 	code := events[0].Event
 	steps := max(1, int(s.dtmfDur/(20*time.Millisecond)))
+	p.inEvent = true
+	defer p.eventDone(uint32(steps+3) * packetSamples)
 	for i := 0; i < steps+3; i++ {
 		if !wait() {
 			return false
@@ -274,6 +299,5 @@ func (s *sender) sendDigit(it *sendItem, wait func() bool) bool {
 		}
 		it.started.Store(true)
 	}
-	s.w.DelayTimestamp(uint32(steps+3) * packetSamples)
 	return true
 }
