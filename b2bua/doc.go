@@ -84,7 +84,11 @@
 // offset up to the end of the range without wrapping within one attempt:
 // when the pairs above the offset are all busy a call gets 503 although
 // pairs below it may be free (rare with a range much larger than twice
-// MaxSessions; the default is 8,192 pairs for 1,000 calls).
+// MaxSessions; the default is 8,192 pairs for 1,000 calls). The offset
+// outlives the range: a process that starts a B2BUA with a smaller range
+// after a larger one may find the offset past the new range's end, where
+// diago opens no socket and reports no error (hence one range per
+// process; the test that exhausts a small range runs in its own).
 //
 // Re-INVITEs are diago's (after the SDP check); UPDATE with or without SDP
 // is answered here (an address change needs a re-INVITE: 488). An offer
