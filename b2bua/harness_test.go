@@ -308,6 +308,17 @@ func (pm *phoneMedia) framesOf(name string) int {
 
 func (pm *phoneMedia) heardAny(name string) bool { return pm.framesOf(name) >= 3 }
 
+// heardTimes is how many times the phone began to hear name.
+func (pm *phoneMedia) heardTimes(name string) int {
+	n := 0
+	for _, h := range pm.heardList() {
+		if h == name {
+			n++
+		}
+	}
+	return n
+}
+
 // waitHeard waits until the phone has heard name for at least 3 frames
 // (a deadlock guard, not a timing assertion).
 func (pm *phoneMedia) waitHeard(name string) {
@@ -516,11 +527,16 @@ func (h *harness) dial(ctx context.Context, to sip.Uri, early bool, extra ...sip
 // dialAs is dial with the caller's display name (which the B2BUA passes
 // on to the subscriber).
 func (h *harness) dialAs(ctx context.Context, display string, to sip.Uri, early bool, extra ...sip.Header) *callerDialog {
+	return h.dialFrom(ctx, display, nCaller, to, early, extra...)
+}
+
+// dialFrom is dialAs from another calling number.
+func (h *harness) dialFrom(ctx context.Context, display string, calling e164.Number, to sip.Uri, early bool, extra ...sip.Header) *callerDialog {
 	d, err := h.call.dg.NewDialog(to, diago.NewDialogOptions{})
 	if err != nil {
 		return &callerDialog{err: err}
 	}
-	from := &sip.FromHeader{DisplayName: display, Address: sip.Uri{Scheme: "sip", User: nCaller.String(), Host: "127.0.0.1"}, Params: sip.NewParams()}
+	from := &sip.FromHeader{DisplayName: display, Address: sip.Uri{Scheme: "sip", User: calling.String(), Host: "127.0.0.1"}, Params: sip.NewParams()}
 	toH := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: nSub.String(), Host: "127.0.0.1"}, Params: sip.NewParams()}
 	hs := append([]sip.Header{from, toH}, extra...)
 	med, err := d.Invite(ctx, diago.InviteClientOptions{Headers: hs, EarlyMediaDetect: early})
