@@ -97,7 +97,9 @@ type Config struct {
 	// IVRNumber (E.164, "+13035550123") and IVRUser (a SIP user part,
 	// "ivr") are the subscribers' IVR: an INVITE whose Request-URI user is
 	// either goes to the IVR (ivr.go) instead of being screened. "" and ""
-	// = no IVR. The IVR needs the store (WithIVR).
+	// = no IVR. IVRUser needs IVRNumber too: each IVR call is logged as a
+	// call to that number (a decision record always has a called number).
+	// The IVR needs the store (WithIVR).
 	IVRNumber string
 	IVRUser   string
 
@@ -265,6 +267,9 @@ func (c *Config) Validate() error {
 	}
 	if c.IVRUser != "" && strings.ContainsAny(c.IVRUser, "@:;?<> \t") {
 		bad("IVRUser", "%q is not a SIP user part (no '@', ':', ';', spaces), e.g. \"ivr\"", c.IVRUser)
+	}
+	if c.IVRUser != "" && c.IVRNumber == "" {
+		bad("IVRNumber", "IVRUser %q needs IVRNumber as well: each IVR call is logged as a call to that number (e.g. \"+13035550900\")", c.IVRUser)
 	}
 	if c.PINWorkers < 1 || c.PINQueue < 1 {
 		bad("PINWorkers", "PINWorkers (%d) and PINQueue (%d) must be positive", c.PINWorkers, c.PINQueue)

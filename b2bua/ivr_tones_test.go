@@ -8,6 +8,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"callgate/e164"
+	"callgate/policy/decisionlog"
 	"callgate/store"
 	"callgate/store/storetest"
 )
@@ -155,6 +156,12 @@ func TestIVRWrongPINReleases(t *testing.T) {
 	}
 	if got := stepString(h.waitStep("end", "released")); got != "ivr=pin-wrong ivr=pin-wrong ivr=pin-wrong ivr=pin-failed end=released" {
 		t.Fatalf("steps %s", got)
+	}
+	// The call's record is a call from alice to the IVR's number (the
+	// management API's decision search needs a called number).
+	recs, err := h.dlog.Search(decisionlog.Query{Number: e164.MustParse(ivrNumber), Limit: 1})
+	if err != nil || len(recs) != 1 || recs[0].Calling != nSub || recs[0].Called != e164.MustParse(ivrNumber) {
+		t.Fatalf("IVR call record %+v %v: want %s -> %s", recs, err, nSub, ivrNumber)
 	}
 }
 

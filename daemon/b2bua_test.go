@@ -81,7 +81,7 @@ func TestB2BUATierRuns(t *testing.T) {
 	cfg.B2BUA.Enabled = true
 	cfg.B2BUA.UDP, cfg.B2BUA.TCP = "127.0.0.1:0", ""
 	cfg.B2BUA.RTPPortMin, cfg.B2BUA.RTPPortMax = 0, 0
-	cfg.B2BUA.IVRUser = "ivr" // the IVR needs the daemon's store
+	cfg.B2BUA.IVRUser, cfg.B2BUA.IVRNumber = "ivr", "+13035550900" // the IVR needs the daemon's store
 	logs := &syncBuffer{}
 	d := New(cfg, Options{Logger: NewLogger(logs, cfg.Log)})
 	if err := d.Start(context.Background()); err != nil {

@@ -58,7 +58,8 @@ type B2BUA struct {
 	Announcements map[string]string `yaml:"announcements"`
 	// IVRNumber (E.164) and IVRUser (a SIP user part, e.g. "ivr") are the
 	// subscribers' IVR: an INVITE whose Request-URI user is either goes to
-	// the IVR instead of being screened. "" and "" = no IVR.
+	// the IVR instead of being screened. "" and "" = no IVR; ivr_user needs
+	// ivr_number as well (the number IVR calls are logged as calls to).
 	IVRNumber string `yaml:"ivr_number"`
 	IVRUser   string `yaml:"ivr_user"`
 	// PINMaxDigits and PINTries: digits of an override PIN, and wrong PINs
