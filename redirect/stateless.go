@@ -16,9 +16,10 @@ import (
 // A redirect server is the textbook stateless UAS (RFC 3261 §8.2.7): every
 // answer is final and a function of the request alone, so it keeps no
 // transaction. A fixed set of reader goroutines (Config.UDPReaders) each
-// loop on read -> scan -> decide -> write with their own buffers: no
-// goroutine, timer or transaction per request, and no allocation for a
-// well-formed INVITE, ACK, CANCEL or OPTIONS. What that means on the wire:
+// loop on read -> scan -> decide -> write with their own buffers, a batch
+// of datagrams per read and write (udpbatch.go): no goroutine, timer or
+// transaction per request, and no allocation for a well-formed INVITE, ACK,
+// CANCEL or OPTIONS. What that means on the wire:
 //
 //   - INVITE: the final response is sent once. If it is lost, the upstream
 //     client transaction retransmits the INVITE (Timer A) and gets the same

@@ -301,7 +301,6 @@ ladder() {
 		res=$(step "$name" "$1" "$STEP_SECONDS")
 		log "$name max: $res"
 		passes "$res" && return 0
-		gen_limited "$res" && return 1
 		log "$name max: retry $1"
 		res=$(step "$name" "$1" "$STEP_SECONDS")
 		log "$name max: $res"
@@ -382,18 +381,19 @@ fi
 # ---- report -------------------------------------------------------------------
 name_of() { if [[ $1 == kamailio ]]; then echo "kamailio-$KAM_MODE"; else echo "$1"; fi; }
 row() { # row NAME LINE
-	printf '%-15s %8s %9s %7s %7s %7s %7s %7s %8s %8s %8s %11s\n' "$1" "$(field "$2" offered)" "$(field "$2" achieved)" \
+	printf '%-15s %8s %8s %9s %7s %7s %7s %7s %7s %8s %8s %8s %11s\n' "$1" "$(field "$2" offered)" "$(field "$2" send_rate)" "$(field "$2" achieved)" \
 		"$(field "$2" failed)" "$(field "$2" retrans)" "$(field "$2" p50_ms)" "$(field "$2" p99_ms)" "$(field "$2" max_ms)" \
 		"$(field "$2" srv_cpu)" "$(field "$2" gen_cpu)" "$(field "$2" us_call)" "$(field "$2" calls_cpu_s)"
 }
 header() {
-	printf '%-15s %8s %9s %7s %7s %7s %7s %7s %8s %8s %8s %11s\n' server offered achieved failed retrans p50_ms p99_ms max_ms srv_cpu gen_cpu us/call calls/cpu-s
+	printf '%-15s %8s %8s %9s %7s %7s %7s %7s %7s %8s %8s %8s %11s\n' server offered sent/s achieved failed retrans p50_ms p99_ms max_ms srv_cpu gen_cpu us/call calls/cpu-s
 }
 {
 	echo
 	echo "SIP benchmark $(date -Is)  $(nproc) CPUs  load average before: $LOAD_BEFORE  after: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "servers pinned to CPU $SERVER_CPU (callgate GOMAXPROCS ${CALLGATE_GOMAXPROCS:-default}), $GEN_INSTANCES generators x $GEN_SOCKETS sockets on CPU $GEN_CPU, nice $NICE; $STEP_SECONDS s per step"
-	echo "srv_cpu/gen_cpu: share of one core during the step; us/call: server CPU (user+system) per call answered right"
+	echo "sent/s: the generators' INVITE rate (below offered: the generators fell behind); srv_cpu/gen_cpu: share of one core"
+	echo "during the step; us/call: server CPU (user+system) per call answered right"
 	echo "answer check: $(wc -l <"$RUN/check.txt") targets passed (sipp and gen agree with the injection file and the server's counters; $RUN/check.txt)"
 	echo
 	echo "Fixed rates, every round (steps interleaved across targets):"

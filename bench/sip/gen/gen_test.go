@@ -162,6 +162,32 @@ func TestMerge(t *testing.T) {
 	}
 }
 
+// TestPace: on schedule, the calls due go out; after a stall, at most a
+// burst's worth, and the schedule slides by the rest.
+func TestPace(t *testing.T) {
+	const rate, burst = 1000.0, 4 // a call a millisecond
+	ms := int64(time.Millisecond)
+	due, slip := pace(10*ms, 0, 7, burst, 100, rate)
+	if due != 11 || slip != 0 { // calls 0..10 due at 10 ms, 7 sent
+		t.Fatalf("at 10 ms: due %d slip %v", due, slip)
+	}
+	if due, slip = pace(3*ms, 0, 0, burst, 100, rate); due != 4 || slip != 0 {
+		t.Fatalf("at 3 ms: due %d slip %v", due, slip)
+	}
+	// Stalled until 500 ms with 4 sent: 4 more, and the schedule slides
+	// 492 ms, so that the next tick is back to one call a millisecond.
+	due, slip = pace(500*ms, 0, 4, burst, 100, rate)
+	if due != 8 || slip != 493*time.Millisecond {
+		t.Fatalf("after the stall: due %d slip %v", due, slip)
+	}
+	if due, _ = pace(501*ms, slip, 8, burst, 100, rate); due != 9 {
+		t.Errorf("a millisecond later: due %d, want 9", due)
+	}
+	if due, _ = pace(10_000*ms, 0, 98, 1000, 100, rate); due != 100 {
+		t.Errorf("at the end: due %d, want all 100", due)
+	}
+}
+
 func TestParseResponse(t *testing.T) {
 	res := "SIP/2.0 302 Moved Temporarily\r\nVia: SIP/2.0/UDP 127.0.0.1:5000;branch=z9hG4bK-g1-7-0;rport=5000\r\n" +
 		"From: <sip:+1@127.0.0.1;user=phone>;tag=g1-7\r\nt: <sip:+2@h;user=phone>;tag=cg12\r\ni: 7-g1@127.0.0.1\r\n" +

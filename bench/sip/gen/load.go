@@ -149,12 +149,19 @@ type senderTally struct {
 	sent, retrans, timedOut, sendErrs int
 	lastSend                          int64
 	lagMax                            time.Duration // latest a tick ran behind its schedule
+	slip                              time.Duration // how far the schedule slid (see send)
 }
 
 // send paces the INVITEs: every tick, the calls due by then go out in
 // batches on one socket (the next one at the next tick), then the
 // retransmission timers of unanswered calls run. It returns when every call
 // has a final answer or has timed out.
+//
+// A generator that did not get the CPU for a while (a shared machine) does
+// not send what it missed in one burst, which would overflow the server's
+// socket buffer and count the generator's stall as the server's loss: it
+// sends at most four ticks' worth and slides its schedule. The slide shows
+// as a lower send rate (Summary.SendRate, Slip).
 func (g *gen) send() senderTally {
 	var t senderTally
 	ms := make([]ipv4.Message, g.cfg.batch)
@@ -167,12 +174,14 @@ func (g *gen) send() senderTally {
 	next, checked, turn := 0, 0, 0
 	var rq retransQueue
 	var one []byte
+	maxBurst := max(g.cfg.batch, int(g.cfg.rate*g.cfg.tick.Seconds()*4)+1)
 	for tick := int64(0); ; tick++ {
 		now := g.now()
 		if lag := time.Duration(now - tick*int64(g.cfg.tick)); lag > t.lagMax {
 			t.lagMax = lag
 		}
-		due := min(g.cfg.calls, int(float64(now)*g.cfg.rate/1e9)+1)
+		var due int
+		due, t.slip = pace(now, t.slip, next, maxBurst, g.cfg.calls, g.cfg.rate)
 		for next < due {
 			si := turn % len(g.socks)
 			s := g.socks[si]
@@ -223,6 +232,18 @@ func (g *gen) send() senderTally {
 			time.Sleep(d)
 		}
 	}
+}
+
+// pace returns how many calls are due at now (ns since the start), at most
+// maxBurst more than the next to send, and the schedule's slide: when more
+// are due, the schedule slides so that exactly maxBurst are.
+func pace(now int64, slip time.Duration, next, maxBurst, calls int, rate float64) (int, time.Duration) {
+	due := min(calls, int(float64(now-int64(slip))*rate/1e9)+1)
+	if due-next > maxBurst {
+		due = next + maxBurst
+		slip = time.Duration(now - int64(float64(due-1)*1e9/rate))
+	}
+	return due, slip
 }
 
 // retransmit sends call k's INVITE again from its socket.

@@ -44,6 +44,9 @@ type Summary struct {
 	CPU    float64 `json:"cpu_s"`
 	Wall   float64 `json:"wall_s"`
 	LagMax float64 `json:"lag_max_ms"`
+	// Slip is how far the sender slid its schedule after falling behind
+	// (the largest of the instances).
+	Slip float64 `json:"slip_ms"`
 	// Hist holds the response times, [bucket, count] for non-empty buckets.
 	Hist [][2]uint64 `json:"hist"`
 }
@@ -52,7 +55,7 @@ func (g *gen) summarize(st senderTally, ts []tally, wall, cpu time.Duration) Sum
 	start := g.start.UnixNano()
 	s := Summary{Instances: 1, Rate: g.cfg.rate, Calls: g.cfg.calls, Sent: st.sent, TimedOut: st.timedOut,
 		Retrans: st.retrans, Errors: st.sendErrs, Start: start, LastSend: start + st.lastSend,
-		CPU: cpu.Seconds(), Wall: wall.Seconds(), LagMax: float64(st.lagMax) / 1e6}
+		CPU: cpu.Seconds(), Wall: wall.Seconds(), LagMax: float64(st.lagMax) / 1e6, Slip: float64(st.slip) / 1e6}
 	h := newHist()
 	first, last := int64(-1), int64(-1)
 	for i := range ts {
@@ -144,6 +147,7 @@ func (s *Summary) merge(o *Summary) {
 	s.CPU += o.CPU
 	s.Wall = max(s.Wall, o.Wall)
 	s.LagMax = max(s.LagMax, o.LagMax)
+	s.Slip = max(s.Slip, o.Slip)
 	s.Hist = sparse(h)
 }
 
@@ -211,6 +215,7 @@ func (s *Summary) line() string {
 		fmt.Sprintf("max_ms=%.2f", float64(h.maximum())/1e6),
 		fmt.Sprintf("gen_cpu=%.0f%%", cpu),
 		fmt.Sprintf("lag_max_ms=%.1f", s.LagMax),
+		fmt.Sprintf("slip_ms=%.1f", s.Slip),
 	}
 	return strings.Join(f, " ")
 }
