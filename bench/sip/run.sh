@@ -23,11 +23,11 @@
 #      call: utime+stime from /proc (Kamailio: all its processes) over the
 #      calls answered right;
 #   5. maximum (MAX=1): per target, a ladder from MAX_START up by x1.25 until
-#      a step fails, then BISECT halvings. A step passes with < MAX_FAIL
-#      failed calls, <= MAX_FAIL INVITE retransmissions and >= 95% of the
-#      offered rate answered; a step where the generator could not send at
-#      the offered rate stops the ladder and is reported as the generator's
-#      limit, not the server's.
+#      a step fails (each failing step is tried twice), then BISECT halvings.
+#      A step passes with < MAX_FAIL failed calls, <= MAX_FAIL INVITE
+#      retransmissions and >= 95% of the offered rate answered. The report
+#      says whose limit the lowest failing rate was (verdict): the
+#      generators' when they could not send it and nothing was lost.
 #
 # Environment (defaults in brackets):
 #   WORK          scratch directory for data, binaries, logs [/var/tmp/callgate-sipbench]
@@ -294,9 +294,10 @@ check() {
 }
 
 # ---- maximum ------------------------------------------------------------------
-# ladder NAME: prints "BEST_LINE|STOP" where STOP says why the ladder ended.
+# ladder NAME: prints "BEST_LINE|WHY" where WHY describes the lowest rate
+# that failed and whose limit it was.
 ladder() {
-	local name=$1 rate=$MAX_START best="" fail="" res stop=""
+	local name=$1 rate=$MAX_START best="" fail="" failres="" res
 	try() { # try RATE: sets res, returns pass/fail (one retry)
 		res=$(step "$name" "$1" "$STEP_SECONDS")
 		log "$name max: $res"
@@ -311,25 +312,37 @@ ladder() {
 			best=$res
 			rate=$(((rate * 5 / 4 + 500) / 1000 * 1000))
 		else
-			fail=$rate
-			gen_limited "$res" && stop="generator could not send $rate/s (send_rate=$(field "$res" send_rate), gen_cpu=$(field "$res" gen_cpu))"
+			fail=$rate failres=$res
 			break
 		fi
 	done
-	if [[ -n "$best" && -z "$stop" ]]; then
+	if [[ -n "$best" ]]; then
 		local lo hi mid
 		lo=$(field "$best" offered) hi=$fail
 		for _ in $(seq 1 "$BISECT"); do
 			mid=$(((lo + hi) / 2 / 500 * 500))
 			((mid > lo)) || break
-			if try "$mid"; then best=$res lo=$mid; else
-				hi=$mid
-				gen_limited "$res" && { stop="generator could not send $mid/s"; break; }
-			fi
+			if try "$mid"; then best=$res lo=$mid; else hi=$mid failres=$res; fi
 		done
 	fi
-	[[ -n "$stop" ]] || stop="server: the next step failed (lost or late answers)"
-	echo "${best:-$res}|$stop"
+	echo "${best:-$failres}|$(verdict "$failres")"
+}
+
+# verdict LINE: whose limit a failed step was. Generators that fell behind
+# with no answer lost or late: theirs. Answers lost or late while they sent
+# the offered rate: the server's. Both: the server lost answers, and the
+# generators, busy with the retransmissions, fell behind too.
+verdict() {
+	local r=$1 msg
+	msg="$(field "$r" offered)/s failed: $(field "$r" failed) calls failed, $(field "$r" retrans) retransmissions,"
+	msg+=" generators sent $(field "$r" send_rate)/s at $(field "$r" gen_cpu) CPU, server at $(field "$r" srv_cpu)"
+	if gen_limited "$r" && [[ "$(field "$r" failed)" == 0 && "$(field "$r" retrans)" == 0 ]]; then
+		echo "the generators' limit ($msg)"
+	elif gen_limited "$r"; then
+		echo "the server's limit, and the generators, retransmitting, fell behind ($msg)"
+	else
+		echo "the server's limit ($msg)"
+	fi
 }
 
 # ---- measure ------------------------------------------------------------------
@@ -426,7 +439,7 @@ header() {
 		header
 		for t in $TARGETS; do
 			row "$(name_of "$t")" "${BEST[$t]%%|*}"
-			echo "    stopped by: ${BEST[$t]#*|}"
+			echo "    next: ${BEST[$t]#*|}"
 		done
 	fi
 	echo "files: $RUN"
