@@ -4,7 +4,7 @@
 # lean generator bench/sip/gen. See README.md for what is measured and how to
 # read the tables.
 #
-#   bench/sip/run.sh                          # callgate and Kamailio, ~6 min
+#   bench/sip/run.sh                          # callgate and Kamailio, ~10 min
 #   TARGETS="callgate callgate-nolog kamailio" bench/sip/run.sh
 #   RATES="10000 20000 40000" MAX=0 bench/sip/run.sh
 #   CPU_PROFILE=10 bench/sip/run.sh           # plus perf profiles at PROFILE_RATE
@@ -41,10 +41,10 @@
 #   GEN_INSTANCES generator processes per step, each at RATES/GEN_INSTANCES [2]
 #   GEN_SOCKETS   UDP sockets per generator [4]; GEN_TICK pacing [1ms]
 #   SERVER_CPU    core of the servers [0]; GEN_CPU: the generators' and sipp's [1]
-#   CALLGATE_GOMAXPROCS  GOMAXPROCS of the callgate targets [1: the one core
-#                 they are pinned to]; empty: the daemon's default, which with
-#                 the decision log on is one P more than the CPUs
-#                 (daemon/procs.go), i.e. 2 Ps time-slicing the one core
+#   CALLGATE_GOMAXPROCS  GOMAXPROCS of the callgate targets [empty: the
+#                 daemon's default, one P on the one core they are pinned to;
+#                 with the decision log on, one more P than the CPUs when
+#                 there are two or more (daemon/procs.go)]
 #   NICE          niceness of servers and generators [-10] (0: leave it)
 #   KAM_MODE      sl (stateless replies) or tm (t_reply) [sl]
 #   SIP_PORT ADMIN_PORT NOLOG_PORT NOLOG_ADMIN_PORT KAM_PORT SIPP_PORT
@@ -71,7 +71,7 @@ GEN_SOCKETS=${GEN_SOCKETS:-4}
 GEN_TICK=${GEN_TICK:-1ms}
 SERVER_CPU=${SERVER_CPU:-0}
 GEN_CPU=${GEN_CPU:-1}
-CALLGATE_GOMAXPROCS=${CALLGATE_GOMAXPROCS-1}
+CALLGATE_GOMAXPROCS=${CALLGATE_GOMAXPROCS:-}
 NICE=${NICE:--10}
 KAM_MODE=${KAM_MODE:-sl}
 SIP_PORT=${SIP_PORT:-15060}
@@ -102,7 +102,8 @@ stop_servers() {
 		wait "$p" 2>/dev/null || true
 	done
 }
-trap stop_servers EXIT INT TERM
+trap stop_servers EXIT
+trap 'exit 130' INT TERM # exit runs stop_servers
 
 for tool in sipp taskset go curl; do command -v $tool >/dev/null || die "$tool not found"; done
 port_free() { ! ss -Hlun "sport = :$1" | grep -q .; }
