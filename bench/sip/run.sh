@@ -326,7 +326,7 @@ ladder() {
 			if try "$mid"; then best=$res lo=$mid; else hi=$mid failres=$res; fi
 		done
 	fi
-	echo "${best:-$failres}|$(verdict "$failres")"
+	echo "$best|$(verdict "$failres")"
 }
 
 # verdict LINE: whose limit a failed step was. Generators that fell behind
@@ -439,7 +439,11 @@ header() {
 		echo "Maximum (best passing step; pass = <$MAX_FAIL failed, <=$MAX_FAIL retransmitted, >=95% of offered answered):"
 		header
 		for t in $TARGETS; do
-			row "$(name_of "$t")" "${BEST[$t]%%|*}"
+			if [[ -n "${BEST[$t]%%|*}" ]]; then
+				row "$(name_of "$t")" "${BEST[$t]%%|*}"
+			else
+				printf '%-15s no step passed\n' "$(name_of "$t")"
+			fi
 			echo "    next: ${BEST[$t]#*|}"
 		done
 	fi
