@@ -22,14 +22,27 @@ func addWriterProc(cfg *config.Config, log *slog.Logger) {
 		return
 	}
 	writerProcOnce.Do(func() {
-		n := runtime.GOMAXPROCS(0)
-		if n < runtime.NumCPU() {
-			log.Debug("CPU quota: no extra P for the decision log's fsync", "gomaxprocs", n, "cpus", runtime.NumCPU())
+		n, cpus := runtime.GOMAXPROCS(0), runtime.NumCPU()
+		if want := writerProcs(n, cpus); want != n {
+			runtime.GOMAXPROCS(want)
+			log.Debug("one more P for the decision log's fsync", "gomaxprocs", want, "cpus", cpus)
 			return
 		}
-		runtime.GOMAXPROCS(n + 1)
-		log.Debug("one more P for the decision log's fsync", "gomaxprocs", n+1, "cpus", n)
+		log.Debug("no extra P for the decision log's fsync", "gomaxprocs", n, "cpus", cpus)
 	})
+}
+
+// writerProcs is the GOMAXPROCS to run with: one more than the CPUs, but
+// not under a CPU quota (fewer Ps than CPUs) and not on a single CPU. A
+// process held to one CPU (taskset, a one-vCPU machine) would have two Ps
+// time-slicing it: while the writer is not in its fsync the spare P's
+// threads spin looking for work on every wake-up, which cost the SIP path
+// a quarter more CPU per call (bench/sip/README.md, "One P").
+func writerProcs(gomaxprocs, cpus int) int {
+	if gomaxprocs < cpus || cpus < 2 {
+		return gomaxprocs
+	}
+	return gomaxprocs + 1
 }
 
 var writerProcOnce sync.Once

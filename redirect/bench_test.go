@@ -38,7 +38,7 @@ var benchInvites = map[string]string{
 	"screen": req{callID: "b-screen@test", via: "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-b3;rport"}.String(),
 }
 
-func benchServer(b *testing.B) *Server {
+func benchServer(b testing.TB) *Server {
 	s, err := New(testConfig(), constDecider{newFakeDecider()})
 	if err != nil {
 		b.Fatal(err)

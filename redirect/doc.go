@@ -44,10 +44,13 @@
 // # SIP behaviour
 //
 // UDP is served statelessly by default (RFC 3261 §8.2.7, stateless.go): a
-// fixed set of reader goroutines scan each datagram in place (scan.go),
-// decide and write the answer, with no transaction, goroutine or timer per
-// request and no allocation for well-formed traffic. Config.Stateful puts
-// UDP on sipgo's transaction layer instead; TCP and TLS always use it.
+// fixed set of reader goroutines each read the datagrams waiting in one
+// system call (recvmmsg, udpbatch.go), scan each in place (scan.go), decide
+// and send the batch's answers in one system call (sendmmsg), with no
+// transaction, goroutine or timer per request and no allocation for
+// well-formed traffic; a lone datagram is answered at once.
+// Config.Stateful puts UDP on sipgo's transaction layer instead; TCP and
+// TLS always use it.
 // Both paths share one answer (view.go), so they differ only where state
 // matters:
 //

@@ -11,6 +11,8 @@ type collector struct {
 	parsed    *prometheus.Desc
 	sendErrs  *prometheus.Desc
 	fallback  *prometheus.Desc
+	udpReads  *prometheus.Desc
+	udpDgrams *prometheus.Desc
 }
 
 func newCollector(s *Server) *collector {
@@ -29,6 +31,10 @@ func newCollector(s *Server) *collector {
 			"SIP responses the transport failed to send.", nil, nil),
 		fallback: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "no_route_fallback_total"),
 			"INVITEs answered with the engine's no-route fallback (engine.no_route_fallback): the treatment needed the B2BUA, the route has no SIP URI and sip.screening_uri is not set.", nil, nil),
+		udpReads: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "udp_reads_total"),
+			"System calls that read datagrams on the stateless UDP path (one recvmmsg reads every datagram waiting, up to a batch).", nil, nil),
+		udpDgrams: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "udp_datagrams_total"),
+			"Datagrams read on the stateless UDP path; divided by callgate_sip_udp_reads_total, the mean batch.", nil, nil),
 	}
 }
 
@@ -38,6 +44,8 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.parsed
 	ch <- c.sendErrs
 	ch <- c.fallback
+	ch <- c.udpReads
+	ch <- c.udpDgrams
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
@@ -61,4 +69,6 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.parsed, st.Fallback, "fallback")
 	counter(c.sendErrs, st.SendErrors)
 	counter(c.fallback, st.NoRouteFallback)
+	counter(c.udpReads, st.UDPReads)
+	counter(c.udpDgrams, st.UDPDatagrams)
 }

@@ -137,6 +137,7 @@ func (s *Server) invite(v *reqView, peer string, a *answer) {
 	defer s.inflight.Add(-1)
 
 	if s.isEnrolment(v) {
+		a.beforeWait()
 		s.enrol(v, peer, a) // enrol.go: call keys, not a decision
 		return
 	}
@@ -155,6 +156,9 @@ func (s *Server) invite(v *reqView, peer string, a *answer) {
 	// STIR/SHAKEN: verify an INVITE's Identity before the engine runs;
 	// sign an originator's INVITE that has none (see stir.go).
 	if s.cfg.Verifier != nil {
+		if v.hasIdentity() {
+			a.beforeWait() // the certificate may have to be fetched
+		}
 		s.verifyIdentity(v, now, &a.call, &a.stir)
 	}
 	if s.cfg.Signer != nil && !v.hasIdentity() {

@@ -427,6 +427,7 @@ type counters struct {
 	invites, redirects, screened, declined, overload, malformed, options, other, sendErrors, decideErrors atomic.Uint64
 	decidePanics, decideLate, noRouteFallback                                                             atomic.Uint64
 	fastPath, fallback                                                                                    atomic.Uint64
+	udpReads, udpDatagrams                                                                                atomic.Uint64
 }
 
 // Stats is a snapshot of the server's counters since it was built.
@@ -452,6 +453,11 @@ type Stats struct {
 	// (unusual syntax, malformed requests).
 	FastPath uint64
 	Fallback uint64
+	// UDPReads counts the system calls that read datagrams on the
+	// stateless path, UDPDatagrams the datagrams they read: their ratio is
+	// the mean batch (udpbatch.go).
+	UDPReads     uint64
+	UDPDatagrams uint64
 }
 
 // Stats returns the current counters.
@@ -463,5 +469,6 @@ func (s *Server) Stats() Stats {
 		Options: c.options.Load(), Other: c.other.Load(), SendErrors: c.sendErrors.Load(),
 		DecideErrors: c.decideErrors.Load(), DecidePanics: c.decidePanics.Load(), DecideLate: c.decideLate.Load(),
 		NoRouteFallback: c.noRouteFallback.Load(), FastPath: c.fastPath.Load(), Fallback: c.fallback.Load(),
+		UDPReads: c.udpReads.Load(), UDPDatagrams: c.udpDatagrams.Load(),
 	}
 }

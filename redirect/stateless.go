@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -17,9 +16,10 @@ import (
 // A redirect server is the textbook stateless UAS (RFC 3261 §8.2.7): every
 // answer is final and a function of the request alone, so it keeps no
 // transaction. A fixed set of reader goroutines (Config.UDPReaders) each
-// loop on read -> scan -> decide -> write with their own buffers: no
-// goroutine, timer or transaction per request, and no allocation for a
-// well-formed INVITE, ACK, CANCEL or OPTIONS. What that means on the wire:
+// loop on read -> scan -> decide -> write with their own buffers, a batch
+// of datagrams per read and write (udpbatch.go): no goroutine, timer or
+// transaction per request, and no allocation for a well-formed INVITE, ACK,
+// CANCEL or OPTIONS. What that means on the wire:
 //
 //   - INVITE: the final response is sent once. If it is lost, the upstream
 //     client transaction retransmits the INVITE (Timer A) and gets the same
@@ -57,8 +57,7 @@ import (
 
 // udpReader is one reader goroutine's state, reused for every datagram.
 type udpReader struct {
-	buf      []byte // the datagram
-	out      []byte // the response
+	out      []byte // the response being written (a batch slot's buffer)
 	msg      *fastMsg
 	ans      answer
 	sr       scanResult
@@ -70,7 +69,6 @@ type udpReader struct {
 
 func newUDPReader() *udpReader {
 	r := &udpReader{
-		buf: make([]byte, 65536),
 		out: make([]byte, 0, 2048),
 		msg: newFastMsg(),
 	}
@@ -94,39 +92,21 @@ func (s *Server) serveStatelessUDP(conn *net.UDPConn) error {
 	var wg sync.WaitGroup
 	errs := make([]error, s.readers)
 	for i := range s.readers {
+		b := newUDPBatch(s, udpBatchSize)
+		var err error
+		if b.io, err = newBatchIO(conn, b.in); err != nil {
+			errs[i] = err
+			conn.Close() // stops the readers already started
+			break
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.readLoop(conn)
+			errs[i] = s.readLoop(b)
 		}()
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-func (s *Server) readLoop(conn *net.UDPConn) error {
-	r := newUDPReader()
-	for {
-		n, src, err := conn.ReadFromUDPAddrPort(r.buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			// Nothing on an unconnected UDP socket should fail for long;
-			// do not spin if it does.
-			s.log.Warn("redirect: UDP read failed", "error", err)
-			time.Sleep(10 * time.Millisecond)
-			continue
-		}
-		out, dst, ok := s.handleDatagram(r, r.buf[:n], src)
-		if !ok {
-			continue
-		}
-		if _, err := conn.WriteToUDPAddrPort(out, dst); err != nil {
-			s.stats.sendErrors.Add(1)
-			s.log.Warn("redirect: sending response failed", "peer", dst.String(), "error", err)
-		}
-	}
 }
 
 // handleDatagram answers one datagram: the response and its destination,
@@ -314,5 +294,6 @@ func (s *Server) fallbackDatagram(r *udpReader, data []byte, src netip.AddrPort)
 	}
 	r.wbuf.Reset()
 	res.StringWrite(&r.wbuf)
-	return r.wbuf.Bytes(), dst, true
+	r.out = append(r.out[:0], r.wbuf.Bytes()...)
+	return r.out, dst, true
 }

@@ -183,10 +183,22 @@ type answer struct {
 	// own (kept across reset), or one from the server's pool on sipgo's
 	// path (see respondMode).
 	bud *policy.Budget
+	// flush sends the responses the stateless reader holds for its batch
+	// (udpbatch.go); nil on sipgo's path. Kept across reset.
+	flush func()
 }
 
 func (a *answer) reset() {
-	*a = answer{buf: a.buf[:0], bud: a.bud}
+	*a = answer{buf: a.buf[:0], bud: a.bud, flush: a.flush}
+}
+
+// beforeWait is called before a step of the answer that may wait (a
+// certificate fetch, a store write): the responses already made for the
+// same batch go out first instead of waiting with it.
+func (a *answer) beforeWait() {
+	if a.flush != nil {
+		a.flush()
+	}
 }
 
 func (a *answer) set(code int, reason string) { a.code, a.reason = code, reason }
