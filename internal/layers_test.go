@@ -53,7 +53,7 @@ func classify(p string) (place, error) {
 	last := p[strings.LastIndex(p, "/")+1:]
 	switch {
 	case p == "internal", // this test
-		p == "internal/crosstier", p == "internal/e2e", p == "internal/tsharktest", p == "internal/vectortest",
+		p == "internal/crosstier", p == "internal/e2e", p == "internal/tsharktest", p == "internal/vectortest", p == "internal/benchcpu",
 		strings.HasSuffix(last, "test") && last != "test":
 		return place{layer: layerTools, group: top, testHelper: true}, nil
 	case top == "cmd":

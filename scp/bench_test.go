@@ -1,6 +1,7 @@
 package scp
 
 import (
+	"callgate/internal/benchcpu"
 	"context"
 	"testing"
 	"time"
@@ -49,13 +50,13 @@ func BenchmarkServeQuery(b *testing.B) {
 		b.Fatal("no answer")
 	}
 	b.ReportAllocs()
-	n, clk := 0, startCPU(b)
+	n, clk := 0, benchcpu.Start(b)
 	for b.Loop() {
 		n++
 		pd := d.ProtocolData
 		h.s.handle(h.w, sink, &pd, time.Now(), safeNone)
 	}
-	clk.stop(b, n)
+	clk.Stop(b, n)
 	if h.s.tx.Len() != 0 {
 		b.Fatalf("%d dialogues left open", h.s.tx.Len())
 	}

@@ -1,6 +1,7 @@
 package ain
 
 import (
+	"callgate/internal/benchcpu"
 	"testing"
 
 	"callgate/e164"
@@ -11,7 +12,7 @@ func BenchmarkDecodeTerminationAttempt(b *testing.B) {
 	var a TerminationAttemptArg
 	b.ReportAllocs()
 	b.SetBytes(int64(len(params)))
-	n, clk := 0, startCPU(b)
+	n, clk := 0, benchcpu.Start(b)
 	for b.Loop() {
 		n++
 		if err := a.Unmarshal(params); err != nil {
@@ -25,7 +26,7 @@ func BenchmarkDecodeTerminationAttempt(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	clk.stop(b, n)
+	clk.Stop(b, n)
 }
 
 func BenchmarkEncodeAuthorizeTermination(b *testing.B) {
@@ -33,14 +34,14 @@ func BenchmarkEncodeAuthorizeTermination(b *testing.B) {
 	name := []byte("JANE DOE")
 	buf := make([]byte, 0, 256)
 	b.ReportAllocs()
-	n, clk := 0, startCPU(b)
+	n, clk := 0, benchcpu.Start(b)
 	for b.Loop() {
 		n++
 		a := AuthorizeTerminationArg{GenericName: Some(GenericName{TypeOfName: NameTypeCalling, Name: name})}
 		a.AMAslpID = Some(slp)
 		buf = a.Marshal(buf[:0])
 	}
-	clk.stop(b, n)
+	clk.Stop(b, n)
 	if len(buf) != 19 {
 		b.Fatalf("encoded %x", buf)
 	}
@@ -50,7 +51,7 @@ func BenchmarkEncodeForwardCall(b *testing.B) {
 	routing := e164.MustParse("+17205550123")
 	buf := make([]byte, 0, 256)
 	b.ReportAllocs()
-	n, clk := 0, startCPU(b)
+	n, clk := 0, benchcpu.Start(b)
 	for b.Loop() {
 		n++
 		d, err := DigitsFromE164(routing, NOANational)
@@ -60,7 +61,7 @@ func BenchmarkEncodeForwardCall(b *testing.B) {
 		a := ForwardCallArg{CalledPartyID: Some(d)}
 		buf = a.Marshal(buf[:0])
 	}
-	clk.stop(b, n)
+	clk.Stop(b, n)
 	if len(buf) != 9 {
 		b.Fatalf("encoded %x", buf)
 	}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package scp
+package benchcpu
 
 import (
 	"runtime"
@@ -8,10 +8,8 @@ import (
 	"testing"
 )
 
-// cpuClock reports, next to the wall-clock ns/op, the CPU time the
-// benchmark goroutine's thread spent per operation ("cpu-ns/op"): on a
-// shared, overloaded machine wall time mostly measures waiting for a core.
-type cpuClock struct{ start int64 }
+// Clock is a started measurement.
+type Clock struct{ start int64 }
 
 const rusageThread = 1 // RUSAGE_THREAD, Linux
 
@@ -23,12 +21,14 @@ func threadCPU() int64 {
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
-func startCPU(b *testing.B) *cpuClock {
+// Start locks the goroutine to its thread and notes the thread's CPU time.
+func Start(*testing.B) *Clock {
 	runtime.LockOSThread()
-	return &cpuClock{start: threadCPU()}
+	return &Clock{start: threadCPU()}
 }
 
-func (c *cpuClock) stop(b *testing.B, n int) {
+// Stop reports the CPU time per operation over n operations.
+func (c *Clock) Stop(b *testing.B, n int) {
 	used := threadCPU() - c.start
 	runtime.UnlockOSThread()
 	if n > 0 && used > 0 {
