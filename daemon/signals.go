@@ -204,9 +204,12 @@ type signalled struct {
 	s    *Signals
 }
 
-// Decide fills the signals of an incoming call (fill) and asks next.
+// Decide fills the signals of an incoming call (fill) and asks next,
+// unless fill deferred the decision (policy.Defer).
 func (w *signalled) Decide(ctx context.Context, c policy.Call) policy.Decision {
-	w.s.fill(ctx, &c, true, WhatIf{})
+	if !w.s.fill(ctx, &c, true, WhatIf{}) {
+		return policy.Decision{}
+	}
 	return w.next.Decide(ctx, c)
 }
 
@@ -242,9 +245,14 @@ func (s *Signals) Fill(ctx context.Context, c *policy.Call, w WhatIf) {
 //     reputation.reserve.
 //
 // Outgoing calls (originating triggers) have no such signals.
-func (s *Signals) fill(ctx context.Context, c *policy.Call, use bool, w WhatIf) {
+//
+// A look-up that would wait is deferred when ctx allows it
+// (policy.Defer): fill then reports false, having changed nothing that
+// asking again would see (a key check that finds the caller not enrolled
+// uses up nothing; the look-up it started is joined).
+func (s *Signals) fill(ctx context.Context, c *policy.Call, use bool, w WhatIf) bool {
 	if c.Direction != policy.DirectionTerminating {
-		return
+		return true
 	}
 	switch {
 	case w.Key != nil:
@@ -272,9 +280,14 @@ func (s *Signals) fill(ctx context.Context, c *policy.Call, use bool, w WhatIf) 
 		c.Reputation, c.ReputationLookup = *w.Reputation, policy.ReputationLookup{Why: policy.WhyGiven}
 	case s.rep != nil && c.KeyMatch == policy.KeyNotChecked && c.Called != 0:
 		if _, ok := s.st.Subscriber(c.Called); ok {
+			if policy.CanDefer(ctx) && s.rep.WouldWait(ctx, c) {
+				policy.Defer(ctx)
+				return false
+			}
 			c.Reputation, c.ReputationLookup = s.rep.Check(ctx, c)
 		}
 	}
+	return true
 }
 
 // brand puts enterprise ent's brand on the call.

@@ -84,8 +84,28 @@ func TestSignalsInTheDaemon(t *testing.T) {
 	if dec := ask(d, medium.String()); dec.Action != policy.ActionChallenge || !dec.Trace.Has(policy.RuleReputation, policy.OutcomeMedium) {
 		t.Errorf("medium-risk caller: %v [%s]", dec.Action, &dec.Trace)
 	}
+	// Under a Budget that allows deferring (the SCP's readers and
+	// workers), a look-up that would wait defers the decision with
+	// nothing recorded; asked again, the call joins the look-up started.
+	fresh := e164.MustParse("+16175550177")
+	c := policy.Call{Calling: fresh, Called: e164.MustParse(storetest.AliceNumber), Origin: policy.OriginAIN}
+	var b policy.Budget
+	b.AllowDefer(true)
+	if _, f := d.guard.Decide(&b, &c, time.Now().Add(10*time.Second)); f != policy.FaultDeferred {
+		t.Fatalf("a new caller under a deferring Budget: fault %v, want deferred", f)
+	}
+	b.AllowDefer(false)
+	if dec, f := d.guard.Decide(&b, &c, time.Now().Add(10*time.Second)); f != policy.FaultNone || !dec.Trace.Has(policy.RuleReputation, policy.OutcomeLow) {
+		t.Errorf("asked again: fault %v [%s], want the low band", f, &dec.Trace)
+	}
+	if n := sim.Requests(fresh); n != 1 {
+		t.Errorf("the provider was asked %d times about the deferred caller, want once", n)
+	}
 	if err := d.dlog.Flush(); err != nil {
 		t.Fatal(err)
+	}
+	if recs, err := d.dlog.Search(decisionlog.Query{Number: fresh}); err != nil || len(recs) != 1 {
+		t.Errorf("decision log of the deferred call: %v %d records, want 1", err, len(recs))
 	}
 	recs, err := d.dlog.Search(decisionlog.Query{Number: medium})
 	if err != nil || len(recs) != 1 {
@@ -95,7 +115,8 @@ func TestSignalsInTheDaemon(t *testing.T) {
 		t.Errorf("decision log record %q does not show the look-up", s)
 	}
 	_, body := get(t, "http://"+d.AdminAddr()+"/metrics")
-	for _, want := range []string{"callgate_keys_live 1", `callgate_reputation_checks_total{outcome="answered"} 1`, "callgate_reputation_breaker_open 0"} {
+	for _, want := range []string{"callgate_keys_live 1", `callgate_reputation_checks_total{outcome="answered"} 2`, "callgate_reputation_breaker_open 0",
+		`callgate_decisions_total{action="allow",tier="ain"} 2`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}

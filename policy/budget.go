@@ -31,6 +31,9 @@ type Budget struct {
 	mu       sync.Mutex
 	done     chan struct{}
 	timer    *time.Timer
+
+	// Deferring (Defer): set and read by the deciding goroutine only.
+	mayDefer, deferred bool
 }
 
 var _ context.Context = (*Budget)(nil)
@@ -51,6 +54,41 @@ func (c *Budget) Start(deadline time.Time) {
 	}
 	c.deadline.Store(dl)
 	c.over.Store(false)
+	c.deferred = false
+}
+
+// AllowDefer says whether decisions under c may be deferred (Defer): the
+// tier deciding under c can move a decision that would wait (for a
+// signal's look-up) to a goroutine where waiting holds up nothing else,
+// and ask again there. A Budget does not allow it until told.
+func (c *Budget) AllowDefer(ok bool) { c.mayDefer = ok }
+
+// CanDefer reports whether the decision running under ctx may be
+// deferred (Defer): only under a Budget that allows it.
+func CanDefer(ctx context.Context) bool {
+	b, ok := ctx.(*Budget)
+	return ok && b.mayDefer
+}
+
+// Defer is what a stage below a Guard calls instead of waiting when the
+// wait would hold up other calls and CanDefer says yes: it marks the
+// decision deferred. The stage then returns at once, without asking the
+// stages below it and without a side effect (nothing used up, nothing
+// counted); the Guard reports FaultDeferred, and the tier asks again for
+// the same call under a Budget that does not allow deferring. Under
+// anything else Defer does nothing.
+func Defer(ctx context.Context) {
+	if b, ok := ctx.(*Budget); ok && b.mayDefer {
+		b.deferred = true
+	}
+}
+
+// Deferred reports whether the decision running under ctx was deferred
+// (Defer): a stage above the one that deferred passes the empty Decision
+// up without recording it.
+func Deferred(ctx context.Context) bool {
+	b, ok := ctx.(*Budget)
+	return ok && b.deferred
 }
 
 // Finish ends the decision.

@@ -18,9 +18,13 @@ const (
 	FaultLate                 // not made within the time budget
 	FaultPanic                // a rule or signal panicked (recovered, logged)
 	FaultInvalid              // no usable action came back
+	// FaultDeferred: a stage would have waited and the Budget allowed
+	// deferring (Budget.AllowDefer, Defer): no decision was made; ask
+	// again for the same call under a Budget that does not allow it.
+	FaultDeferred
 )
 
-var faultNames = [...]string{"none", "late", "panic", "invalid"}
+var faultNames = [...]string{"none", "late", "panic", "invalid", "deferred"}
 
 func (f Fault) String() string {
 	if int(f) < len(faultNames) {
@@ -69,6 +73,8 @@ func (g *Guard) Decide(b *Budget, c *Call, deadline time.Time) (d Decision, f Fa
 	}()
 	d = g.d.Decide(b, *c)
 	switch {
+	case b.deferred:
+		f = FaultDeferred
 	case !deadline.IsZero() && !time.Now().Before(deadline):
 		f = FaultLate
 	case d.Action < ActionAllow || d.Action > ActionVoicemail:

@@ -148,3 +148,34 @@ func BenchmarkGuardDecide(b *testing.B) {
 		g.Decide(&bud, &c, time.Now().Add(time.Second))
 	}
 }
+
+// TestGuardDeferred: a stage that would wait defers the decision only
+// under a Budget that allows it; the Guard then reports FaultDeferred,
+// and the next decision under the same Budget starts undeferred.
+func TestGuardDeferred(t *testing.T) {
+	deferring := deciderFunc(func(ctx context.Context, _ Call) Decision {
+		if CanDefer(ctx) {
+			Defer(ctx)
+			return Decision{}
+		}
+		return Decision{Action: ActionBlock}
+	})
+	g := NewGuard(deferring, nil)
+	c := Call{Calling: 17195551212, Called: 13035550100}
+	var b Budget
+	if d, f := g.Decide(&b, &c, time.Now().Add(time.Second)); f != FaultNone || d.Action != ActionBlock {
+		t.Fatalf("a Budget not allowing it: %v %v, want the decision", d.Action, f)
+	}
+	b.AllowDefer(true)
+	if _, f := g.Decide(&b, &c, time.Now().Add(time.Second)); f != FaultDeferred || !Deferred(&b) {
+		t.Fatalf("a Budget allowing it: fault %v, want deferred", f)
+	}
+	b.AllowDefer(false)
+	if d, f := g.Decide(&b, &c, time.Now().Add(time.Second)); f != FaultNone || d.Action != ActionBlock || Deferred(&b) {
+		t.Fatalf("asked again: %v %v deferred=%v, want the decision", d.Action, f, Deferred(&b))
+	}
+	Defer(context.Background()) // any other context: nothing to mark, no panic
+	if CanDefer(context.Background()) || Deferred(context.Background()) {
+		t.Error("a plain context allows deferring")
+	}
+}

@@ -37,11 +37,12 @@ type Config struct {
 	// up goroutines and connections.
 	MaxInFlight int
 	// MaxWaiting bounds the calls waiting for a look-up at once (default
-	// half the CPUs, at least 1). A tier decides on few goroutines (the
-	// SCP: one worker per CPU), and a call that waits holds one: past the
-	// bound a miss does not wait (why=busy; the look-up still runs and
-	// fills the cache), so a slow provider cannot stall every worker and
-	// push the other queries past their budget.
+	// half the CPUs, at least 1): past the bound a miss does not wait
+	// (why=busy; the look-up still runs and fills the cache). A tier that
+	// decides on few goroutines either moves a call that would wait to
+	// one of its own first (WouldWait, policy.Defer: the SCP) or lets it
+	// hold the goroutine it was read on; either way a slow provider
+	// delays at most this many calls by up to Budget at a time.
 	MaxWaiting int
 	// BreakerFailures look-ups failing in a row open the circuit breaker
 	// (default 5; negative = no breaker) for BreakerOpen (default 10 s).
@@ -231,12 +232,7 @@ func (k *Checker) Check(ctx context.Context, c *policy.Call) (policy.Reputation,
 			return policy.ReputationUnknown, look
 		}
 	}
-	wait := k.cfg.Budget
-	if dl, ok := ctx.Deadline(); ok {
-		if left := dl.Sub(start) - k.cfg.Reserve; left < wait {
-			wait = left
-		}
-	}
+	wait := k.waitFor(ctx, start)
 	waited := false
 	if wait > 0 {
 		if n := k.waiting.Add(1); n <= int32(k.cfg.MaxWaiting) {
@@ -270,6 +266,55 @@ func (k *Checker) Check(ctx context.Context, c *policy.Call) (policy.Reputation,
 	}
 	k.stats.answered.Add(1)
 	return f.band, look
+}
+
+// waitFor is how long a call asking at start may wait for a look-up:
+// Config.Budget, and never past ctx's deadline less Config.Reserve.
+func (k *Checker) waitFor(ctx context.Context, start time.Time) time.Duration {
+	wait := k.cfg.Budget
+	if dl, ok := ctx.Deadline(); ok {
+		if left := dl.Sub(start) - k.cfg.Reserve; left < wait {
+			wait = left
+		}
+	}
+	return wait
+}
+
+// WouldWait reports whether Check would now wait for a look-up of c's
+// calling number (not exempt, nothing usable cached, the look-up not yet
+// answered, a waiting place free, time left in ctx), and if so starts
+// that look-up, so that it runs while the caller moves the call to where
+// waiting holds up nothing else (policy.Defer) and calls Check there. It
+// counts nothing and never waits: Check, called next, counts the call.
+func (k *Checker) WouldWait(ctx context.Context, c *policy.Call) bool {
+	if Exempt(c) != policy.WhyNone {
+		return false
+	}
+	start := k.cfg.Now()
+	now := start.UnixNano()
+	n := c.Calling
+	if e, ok := k.cache.get(n); ok && time.Duration(now-e.at) <= k.cfg.StaleFor {
+		return false
+	}
+	if k.waiting.Load() >= int32(k.cfg.MaxWaiting) || k.waitFor(ctx, start) <= 0 {
+		return false // Check would answer at once
+	}
+	f := k.joinFlight(n)
+	if f == nil {
+		if !k.br.allow(now) {
+			return false
+		}
+		if f, _ = k.start(n); f == nil {
+			k.br.release()
+			return false
+		}
+	}
+	select {
+	case <-f.done:
+		return false
+	default:
+		return true
+	}
 }
 
 func (k *Checker) since(start time.Time) time.Duration {

@@ -237,6 +237,46 @@ func TestMaxWaiting(t *testing.T) {
 	}
 }
 
+// TestWouldWait: WouldWait says yes only when Check would wait for the
+// provider, starts that look-up without counting it, and the Check that
+// follows joins it (the provider is asked once).
+func TestWouldWait(t *testing.T) {
+	sim := startSim(t, repsim.Config{APIKey: "k", Latency: 100 * time.Millisecond})
+	c := newChecker(t, sim, Config{Budget: time.Minute, MaxWaiting: 1})
+	ctx := context.Background()
+	private := call(lowCaller)
+	private.Presentation = policy.PresentationRestricted
+	if c.WouldWait(ctx, private) {
+		t.Error("an exempt caller would wait")
+	}
+	if !c.WouldWait(ctx, call(lowCaller)) {
+		t.Fatal("a new caller would not wait")
+	}
+	if s := c.Stats(); s.InFlight != 1 || s.Miss != 0 || s.Exempt != 0 {
+		t.Errorf("after WouldWait: %+v, want one look-up started and nothing counted", s)
+	}
+	if band, look := c.Check(ctx, call(lowCaller)); band != policy.ReputationLow || look.Cache != policy.CacheMiss {
+		t.Fatalf("Check after WouldWait: %v %+v, want low from the started look-up", band, look)
+	}
+	if n := sim.Requests(lowCaller); n != 1 {
+		t.Errorf("provider asked %d times, want once", n)
+	}
+	if c.WouldWait(ctx, call(lowCaller)) {
+		t.Error("a cached caller would wait")
+	}
+	c.waiting.Store(1) // the one waiting place taken: Check would answer busy at once
+	if c.WouldWait(ctx, call(highCaller)) {
+		t.Error("would wait with no waiting place free")
+	}
+	c.waiting.Store(0)
+	dl, stop := context.WithTimeout(ctx, time.Millisecond) // less than the 5 ms reserve
+	defer stop()
+	if c.WouldWait(dl, call(highCaller)) {
+		t.Error("would wait with no time left before the call's deadline")
+	}
+	settle(c)
+}
+
 type panicky struct{}
 
 func (panicky) Lookup(context.Context, e164.Number) (policy.Reputation, error) { panic("boom") }

@@ -160,11 +160,11 @@ func (s *Service) Drain(ctx context.Context) error {
 func (s *Service) waitAnswered(ctx context.Context) error {
 	t := time.NewTicker(time.Millisecond)
 	defer t.Stop()
-	for s.pending.Load() > 0 || s.inlineBusy() > 0 {
+	for s.pending.Load() > 0 || s.inlineBusy() > 0 || s.deferred.Load() > 0 {
 		select {
 		case <-t.C:
 		case <-ctx.Done():
-			return fmt.Errorf("scp: %d queries still waiting when the shutdown timeout expired", s.pending.Load()+int64(s.inlineBusy()))
+			return fmt.Errorf("scp: %d queries still waiting when the shutdown timeout expired", s.pending.Load()+int64(s.inlineBusy())+s.deferred.Load())
 		}
 	}
 	return nil
@@ -209,4 +209,5 @@ func (s *Service) stopBackground() {
 	}
 	close(s.stopTic)
 	s.wg.Wait()
+	s.deferWG.Wait() // readers and workers, which defer queries, have returned
 }

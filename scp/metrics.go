@@ -55,6 +55,10 @@ const (
 	safeOverload             // over capacity, for a controlled (gapped) code
 	safeNumber               // a number of the query cannot be read (callFromTA)
 	numSafe
+
+	// safeDeferred is no safe answer: the decision was deferred
+	// (deferred.go) and the query is answered elsewhere. Never counted.
+	safeDeferred safeReason = 255
 )
 
 var safeNames = [numSafe]string{"", "timeout", "panic", "invalid_decision", "stale", "backlog_full", "unencodable", "overload", "unreadable_number"}

@@ -70,6 +70,10 @@ func (q *request) origination(op ain.OpCode) {
 	var d policy.Decision
 	if why == safeNone {
 		d, why = s.decide(w, &call, q.arrived.Add(s.cfg.TimeBudget))
+		if why == safeDeferred {
+			q.deferQuery()
+			return
+		}
 	}
 	ans := ain.OpContinue
 	if why == safeNone {

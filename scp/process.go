@@ -57,6 +57,7 @@ type worker struct {
 	redir       [2]byte // forwardCall redirectionInformation
 	gta         [8]byte // acg globalTitleAddress
 	bud         policy.Budget
+	deferred    bool // deciding a deferred query (deferred.go): it is not deferred again
 	peerPC      uint32
 	peerStr     string
 	havePeerStr bool
@@ -278,7 +279,9 @@ func (q *request) terminationAttempt() {
 	if haveCalled {
 		code = codeKey(&called, s.cfg.Overload.CodeDigits)
 	}
-	s.ovl.Observe(w.id, code)
+	if !w.deferred {
+		s.ovl.Observe(w.id, code) // else seen when it was first read
+	}
 	// The overload control's clock (ACG resend intervals of seconds):
 	// the arrival is close enough, and saves reading the clock.
 	now := q.arrived.UnixNano()
@@ -297,6 +300,10 @@ func (q *request) terminationAttempt() {
 	var d policy.Decision
 	if why == safeNone {
 		d, why = s.decide(w, &call, q.arrived.Add(s.cfg.TimeBudget))
+		if why == safeDeferred {
+			q.deferQuery()
+			return
+		}
 	}
 	var op ain.OpCode
 	if why == safeNone {
@@ -335,11 +342,18 @@ func (q *request) terminationAttempt() {
 // with the worker's Budget. A decision that panics, comes after the
 // deadline or has no usable action yields the reason for the safe answer
 // instead (the guard logs panics, rate-limited).
+//
+// A decision that would wait is deferred when it may be (deferred.go):
+// safeDeferred says so, and the caller hands the query on (deferQuery)
+// before anything is counted or sent.
 func (s *Service) decide(w *worker, c *policy.Call, deadline time.Time) (policy.Decision, safeReason) {
+	w.bud.AllowDefer(s.mayDefer(w))
 	d, f := s.guard.Decide(&w.bud, c, deadline)
 	switch f {
 	case policy.FaultNone:
 		return d, safeNone
+	case policy.FaultDeferred:
+		return d, safeDeferred
 	case policy.FaultLate:
 		return d, safeTimeout
 	case policy.FaultPanic:

@@ -77,12 +77,14 @@ type Service struct {
 	ovl *overload.Controller
 	ep  *m3ua.Endpoint
 
-	workers []*worker
-	queues  []chan *job
-	busy    []atomic.Int64 // per worker: when its current job started (unix ns), 0 when idle
-	pending atomic.Int64   // queued or being processed by a worker
-	scratch sync.Pool      // *worker, for the ticker's rescue
-	jobs    sync.Pool      // *job
+	workers  []*worker
+	queues   []chan *job
+	busy     []atomic.Int64 // per worker: when its current job started (unix ns), 0 when idle
+	pending  atomic.Int64   // queued or being processed by a worker
+	deferred atomic.Int64   // queries deferred to goroutines of their own (deferred.go)
+	deferWG  sync.WaitGroup
+	scratch  sync.Pool // *worker, for the ticker's rescue
+	jobs     sync.Pool // *job
 
 	// readers are the scratch states of the associations' reader
 	// goroutines (inline.go), slowUntil the time (unix ns) until which

@@ -90,9 +90,10 @@ type Reputation struct {
 	CacheSize   int `yaml:"cache_size"`
 	MaxInFlight int `yaml:"max_in_flight"`
 	// MaxWaiting bounds the calls waiting for a look-up at once (0 = half
-	// the CPUs, at least 1): a waiting call holds a tier's worker (the SCP
-	// has one per CPU), so past it a miss takes the unknown branch at once
-	// (why=busy) while the look-up fills the cache.
+	// the CPUs, at least 1): past it a miss takes the unknown branch at
+	// once (why=busy) while the look-up fills the cache. (The SCP defers
+	// a call that would wait to a goroutine of its own, scp/deferred.go;
+	// a SIP tier's call waits on the goroutine that read it.)
 	MaxWaiting int `yaml:"max_waiting"`
 	// BreakerFailures failures in a row stop asking the provider for
 	// BreakerOpen (the unknown branch, why=circuit-open); -1 = no breaker.

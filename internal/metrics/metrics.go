@@ -127,6 +127,9 @@ type observed struct {
 func (w *observed) Decide(ctx context.Context, c policy.Call) policy.Decision {
 	start := time.Now()
 	dec := w.d.Decide(ctx, c)
+	if policy.Deferred(ctx) {
+		return dec // not made: asked again elsewhere, observed there
+	}
 	w.m.ObserveDecision(c.Origin, dec.Action, time.Since(start))
 	return dec
 }
