@@ -18,7 +18,7 @@ import (
 //
 // A zero deadline means no time budget (a tier configured without one):
 // Err never reports DeadlineExceeded, Deadline reports none, and Done's
-// channel closes only at Finish; the clock is not read at all.
+// channel closes only at Finish.
 //
 // Start and Finish take no lock unless Done was called during the decision
 // (armed): they run twice per call on every tier's hot path. A goroutine a
@@ -32,7 +32,9 @@ type Budget struct {
 	done     chan struct{}
 	timer    *time.Timer
 
-	// Deferring (Defer): set and read by the deciding goroutine only.
+	// Set and read by the deciding goroutine only: when the decision
+	// began (Started), and deferring (Defer).
+	started            time.Time
 	mayDefer, deferred bool
 }
 
@@ -55,6 +57,18 @@ func (c *Budget) Start(deadline time.Time) {
 	c.deadline.Store(dl)
 	c.over.Store(false)
 	c.deferred = false
+	c.started = time.Now()
+}
+
+// Started returns when the decision running under ctx began, if ctx is a
+// Budget: the stages that time a decision (metrics, decision log) take
+// it instead of each reading the clock again.
+func Started(ctx context.Context) (time.Time, bool) {
+	b, ok := ctx.(*Budget)
+	if !ok || b.started.IsZero() {
+		return time.Time{}, false
+	}
+	return b.started, true
 }
 
 // AllowDefer says whether decisions under c may be deferred (Defer): the

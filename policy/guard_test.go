@@ -179,3 +179,26 @@ func TestGuardDeferred(t *testing.T) {
 		t.Error("a plain context allows deferring")
 	}
 }
+
+// TestBudgetStarted: stages under a Guard read when the decision began
+// from its Budget; a plain context has no start.
+func TestBudgetStarted(t *testing.T) {
+	before := time.Now()
+	var seen time.Time
+	g := NewGuard(deciderFunc(func(ctx context.Context, _ Call) Decision {
+		var ok bool
+		if seen, ok = Started(ctx); !ok {
+			t.Error("no start under a Guard")
+		}
+		return Decision{Action: ActionAllow}
+	}), nil)
+	var b Budget
+	c := Call{Calling: 17195551212, Called: 13035550100}
+	g.Decide(&b, &c, time.Time{})
+	if seen.Before(before) || seen.After(time.Now()) {
+		t.Errorf("start %v outside the decision", seen)
+	}
+	if _, ok := Started(context.Background()); ok {
+		t.Error("a plain context has a start")
+	}
+}

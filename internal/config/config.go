@@ -116,6 +116,11 @@ type DecisionLog struct {
 	// NoSync skips the fsync per batch (tmpfs, tests). A crash may then lose
 	// recent batches; the file stays consistent either way.
 	NoSync bool `yaml:"no_sync"`
+	// WriterNice runs the writer on an OS thread of its own at this nice
+	// value (1-19; 0 = like any goroutine): a commit's CPU then yields to
+	// the query path instead of preempting it, while it still gets the
+	// CPU a busy machine has spare.
+	WriterNice int `yaml:"writer_nice"`
 }
 
 // Engine configures the decision engine.

@@ -404,6 +404,9 @@ func (c *Config) Validate() error {
 	if dl.FlushInterval <= 0 {
 		bad("decision_log.flush_interval", "%s is not positive", dl.FlushInterval)
 	}
+	if dl.WriterNice < 0 || dl.WriterNice > 19 {
+		bad("decision_log.writer_nice", "%d: want 0 (a goroutine like any other) to 19 (the lowest priority)", dl.WriterNice)
+	}
 	if f := c.Engine.NoRouteFallback; f != "allow" && f != "block" {
 		bad("engine.no_route_fallback", "%q is not allow or block", f)
 	}

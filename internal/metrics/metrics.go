@@ -125,7 +125,10 @@ type observed struct {
 }
 
 func (w *observed) Decide(ctx context.Context, c policy.Call) policy.Decision {
-	start := time.Now()
+	start, ok := policy.Started(ctx)
+	if !ok {
+		start = time.Now()
+	}
 	dec := w.d.Decide(ctx, c)
 	if policy.Deferred(ctx) {
 		return dec // not made: asked again elsewhere, observed there

@@ -33,6 +33,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,6 +97,13 @@ type Options struct {
 	// NoSync skips the fsync at each batch commit (tests, tmpfs). A crash
 	// may then lose recent batches; the file stays consistent either way.
 	NoSync bool
+	// WriterNice, 1 to 19, runs the writer on an OS thread of its own at
+	// that nice value (Linux; elsewhere it is ignored), so that the CPU a
+	// commit takes yields to the query path rather than preempting it on
+	// a machine with few cores; 0 runs it like any goroutine. A writer
+	// starved for long lets the queue fill, and the records past it are
+	// dropped and counted (QueueSize), never the calls slowed.
+	WriterNice int
 	// Logger receives write errors (rate-limited, see health.go); nil
 	// means slog.Default().
 	Logger *slog.Logger
@@ -561,6 +569,14 @@ func (l *Log) Path() string { return l.path }
 // takes what is queued in bulk.
 func (l *Log) run() {
 	defer close(l.done)
+	if n := l.opts.WriterNice; n > 0 {
+		// The thread is not unlocked: it ends with the writer, and no
+		// other goroutine runs at its priority.
+		runtime.LockOSThread()
+		if err := setThreadNice(n); err != nil {
+			l.opts.Logger.Warn("decision log writer runs at normal priority", "writer_nice", n, "err", err)
+		}
+	}
 	tick := time.NewTicker(l.opts.FlushInterval)
 	defer tick.Stop()
 	for {

@@ -8,8 +8,10 @@ import (
 )
 
 // Wrap returns a Decider that asks d and records every decision in l, with
-// the time the call was received and the time spent deciding. Both tiers
-// wrap the engine once, so every decision is logged the same way.
+// the time the decision began and the time spent deciding: from the
+// Guard's start (policy.Started), so signals in front of the log count,
+// else from when d was asked. Both tiers wrap the engine once, so every
+// decision is logged the same way.
 func Wrap(d policy.Decider, l *Log) policy.Decider {
 	return &logged{d: d, log: l}
 }
@@ -20,7 +22,10 @@ type logged struct {
 }
 
 func (w *logged) Decide(ctx context.Context, c policy.Call) policy.Decision {
-	start := time.Now()
+	start, ok := policy.Started(ctx)
+	if !ok {
+		start = time.Now()
+	}
 	dec := w.d.Decide(ctx, c)
 	w.log.Record(NewRecord(start, &c, &dec, time.Since(start)))
 	return dec
