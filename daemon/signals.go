@@ -265,10 +265,14 @@ func (s *Signals) fill(ctx context.Context, c *policy.Call, use bool, w WhatIf) 
 	case s.keys != nil:
 		var m policy.KeyMatch
 		var ent uint32
+		now, ok := policy.Started(ctx) // the decision's start: close enough for a key's window
+		if !ok {
+			now = time.Now()
+		}
 		if use {
-			m, ent = s.keys.Check(c.Calling, c.Called, time.Now())
+			m, ent = s.keys.Check(c.Calling, c.Called, now)
 		} else {
-			m, ent = s.keys.Peek(c.Calling, c.Called, time.Now())
+			m, ent = s.keys.Peek(c.Calling, c.Called, now)
 		}
 		c.KeyMatch = m
 		if m == policy.KeyMatched {

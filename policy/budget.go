@@ -26,6 +26,10 @@ import (
 // closed channel and context.Canceled, never a race.
 type Budget struct {
 	deadline atomic.Int64 // unix ns; 0 = none
+	// monoDeadline is the deadline on the monotonic clock, as time since
+	// monoEpoch (0 = none): Err, asked between the engine's stages,
+	// then reads one clock instead of two.
+	monoDeadline atomic.Int64
 	over     atomic.Bool  // Finish ran: Err reports Canceled
 	armed    atomic.Bool  // Done was called: done (and timer) need closing
 	mu       sync.Mutex
@@ -40,6 +44,10 @@ type Budget struct {
 
 var _ context.Context = (*Budget)(nil)
 
+// monoEpoch is the origin of Budget.monoDeadline: time.Since(monoEpoch)
+// reads the monotonic clock alone.
+var monoEpoch = time.Now()
+
 // Start begins a decision that must end by deadline.
 func (c *Budget) Start(deadline time.Time) {
 	if c.armed.Load() {
@@ -50,11 +58,12 @@ func (c *Budget) Start(deadline time.Time) {
 		c.armed.Store(false)
 		c.mu.Unlock()
 	}
-	var dl int64
+	var dl, mono int64
 	if !deadline.IsZero() {
-		dl = deadline.UnixNano()
+		dl, mono = deadline.UnixNano(), max(int64(deadline.Sub(monoEpoch)), 1)
 	}
 	c.deadline.Store(dl)
+	c.monoDeadline.Store(mono)
 	c.over.Store(false)
 	c.deferred = false
 	c.started = time.Now()
@@ -178,7 +187,7 @@ func (c *Budget) Err() error {
 	if c.over.Load() {
 		return context.Canceled
 	}
-	if dl := c.deadline.Load(); dl != 0 && time.Now().UnixNano() >= dl {
+	if dl := c.monoDeadline.Load(); dl != 0 && time.Since(monoEpoch) >= time.Duration(dl) {
 		return context.DeadlineExceeded
 	}
 	return nil

@@ -56,8 +56,14 @@ func (s *Service) decideInline(now time.Time) bool {
 }
 
 // handleInline decides and answers a query on the reader goroutine.
+//
+// now is when the query's batch was read (m3ua.Data.Received), earlier
+// than its handling began by the queries before it in the batch: what
+// the gate weighs is the handling alone, the answer's latency less that
+// wait.
 func (s *Service) handleInline(w *worker, snd sender, pd *m3ua.ProtocolData, now time.Time) {
-	stamp := now.UnixNano()
+	waited := time.Since(now)
+	stamp := now.Add(waited).UnixNano() // when its handling began
 	w.busy.Store(stamp)
 	s.handle(w, snd, pd, now, safeNone)
 	if !w.busy.CompareAndSwap(stamp, 0) {
@@ -73,6 +79,7 @@ func (s *Service) handleInline(w *worker, snd sender, pd *m3ua.ProtocolData, now
 	if took == 0 {
 		took = time.Since(now) // no answer
 	}
+	took -= waited
 	// One query counts at most inlineAvgClamp limits: a run of slow ones
 	// trips the average, a lone stall (the operating system giving the
 	// core to another process, a GC pause) does not.

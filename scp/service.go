@@ -214,7 +214,10 @@ func (s *Service) ticker() {
 // that worker's backlog is full the query is answered right here with the
 // safe answer and an ACG, without asking the engine.
 func (s *Service) onData(a *m3ua.Association, d *m3ua.Data) {
-	now := time.Now()
+	now := d.Received // when its batch was read
+	if now.IsZero() {
+		now = time.Now()
+	}
 	s.ovl.Arrive()
 	pd := &d.ProtocolData
 	w := s.readerWorker(a)

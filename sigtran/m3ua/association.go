@@ -517,7 +517,7 @@ func (a *Association) sendErr(code ErrorCode, offending []byte, rcs []uint32) {
 }
 
 // handle processes one received message; rx is the reader's DATA.
-func (a *Association) handle(b []byte, stream uint16, rx *Data) {
+func (a *Association) handle(b []byte, stream uint16, rx *Data, at time.Time) {
 	e := a.ep
 	h, err := ParseHeader(b)
 	if err != nil {
@@ -530,7 +530,7 @@ func (a *Association) handle(b []byte, stream uint16, rx *Data) {
 	b = b[:h.Length]
 	e.stats.countIn(h.Class)
 	if h.Class == ClassTransfer && h.Type == TypeDATA {
-		a.handleData(b, rx)
+		a.handleData(b, rx, at)
 		return
 	}
 	if h.Class == ClassRKM && e.cfg.Registrar == nil && !(a.client && len(e.cfg.Register) > 0) {
@@ -715,9 +715,11 @@ func (a *Association) clientOnly(b []byte, f func()) {
 	f()
 }
 
-func (a *Association) handleData(b []byte, d *Data) {
+func (a *Association) handleData(b []byte, d *Data, at time.Time) {
 	e := a.ep
-	if err := d.UnmarshalBinary(b); err != nil {
+	err := d.UnmarshalBinary(b)
+	d.Received = at
+	if err != nil {
 		e.stats.decodeErr.Add(1)
 		code, _ := CodeOf(err)
 		e.log.Warn("m3ua bad DATA", "assoc", a.id, "err", err)

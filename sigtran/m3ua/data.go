@@ -3,6 +3,7 @@ package m3ua
 import (
 	"encoding/binary"
 	"fmt"
+	"time"
 )
 
 // protocolDataFixed is the routing label part of Protocol Data:
@@ -48,6 +49,11 @@ type Data struct {
 	CorrelationID     uint32
 	HasCorrelationID  bool
 	Unknown           int // parameters with an unknown tag, skipped
+
+	// Received is when the association's reader read the message, not
+	// a parameter: messages read together share one reading of the
+	// clock. Zero on a Data decoded otherwise.
+	Received time.Time
 }
 
 var dataAllowed = mask(TagNetworkAppearance, TagRoutingContext, TagProtocolData, TagCorrelationID)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"sync/atomic"
+	"time"
 
 	"callgate/sigtran/transport"
 )
@@ -29,10 +30,18 @@ func (a *Association) reader(r *readerState) {
 	buf := make([]byte, a.ep.cfg.MaxMessage)
 	ra, _ := a.conn.(transport.ReadAhead)
 	inBatch := 0 // messages handled since the last write
+	// The clock is read once per batch: the messages of a batch were all
+	// waiting when its first read returned.
+	var at time.Time
+	newBatch := true
 	for {
 		n, stream, err := a.conn.ReadMsg(buf)
+		if newBatch {
+			at, newBatch = time.Now(), false
+		}
 		if err != nil {
 			if a.readFailed(err) {
+				newBatch = true
 				if err := a.endBatch(); err != nil {
 					a.fail(err)
 					return
@@ -50,7 +59,7 @@ func (a *Association) reader(r *readerState) {
 		}
 		a.tap(false, stream, buf[:n])
 		r.state.Store(readerHandling)
-		a.handle(buf[:n], stream, &r.rx)
+		a.handle(buf[:n], stream, &r.rx, at)
 		if !r.state.CompareAndSwap(readerHandling, readerReading) {
 			// Released while the Handler held it: the association has
 			// another reader, whose batches the answers go out with.
@@ -63,7 +72,7 @@ func (a *Association) reader(r *readerState) {
 		inBatch++
 		switch {
 		case !more:
-			err, inBatch = a.endBatch(), 0
+			err, inBatch, newBatch = a.endBatch(), 0, true
 		case inBatch%64 == 0 && a.out.size() >= maxBatch:
 			// A long batch: what it has answered so far goes now.
 			err, inBatch = a.flush(), 0
