@@ -117,7 +117,7 @@ keeps anything else in the store.`,
 				return fmt.Errorf("a running daemon serves this store (its socket %s answers): stop it to seed the demo platform, which writes the store file", socket)
 			}, func(st *store.Store) error {
 				var err error
-				sum, err = demo.Seed(st)
+				sum, err = demo.Seed(st, e.op())
 				return err
 			})
 			if err != nil {

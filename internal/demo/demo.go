@@ -54,11 +54,17 @@ type Summary struct {
 	Updated []string // things that existed and were brought back to the demo state
 }
 
-// Seed writes the demo platform into s. It is idempotent: on a store that
-// already holds it, it restores the demo settings and list entries (entries
-// an operator added are kept) and creates nothing twice.
-func Seed(s *store.Store) (Summary, error) {
+// Seed writes the demo platform into s as by, the platform owner named for
+// the audit log (the CLI's is cli:USER via cli, as for its other writes).
+// It is idempotent: on a store that already holds it, it restores the demo
+// settings and list entries (entries an operator added are kept) and
+// creates nothing twice.
+func Seed(s *store.Store, by store.Actor) (Summary, error) {
 	var sum Summary
+	if by.Role != store.RoleOperator || by.Principal == "" || by.Via == "" {
+		return sum, fmt.Errorf("demo: seeding as %q via %q: want the platform owner with a principal and a path, "+
+			"e.g. store.Operator.By(\"cli:alice\", \"cli\"), so the audit log says who wrote the demo data", by.Principal, by.Via)
+	}
 	note := func(created bool, what string) {
 		if created {
 			sum.Created = append(sum.Created, what)
@@ -70,15 +76,15 @@ func Seed(s *store.Store) (Summary, error) {
 
 	routes, _ := s.Routes()
 	hadRoute := slices.ContainsFunc(routes, func(r store.Route) bool { return r.Name == Route })
-	if _, err := s.SetRoute(store.Operator, store.RouteSpec{Name: Route, RoutingNumber: RoutingNumber, SIPURI: RouteURI}); err != nil {
+	if _, err := s.SetRoute(by, store.RouteSpec{Name: Route, RoutingNumber: RoutingNumber, SIPURI: RouteURI}); err != nil {
 		return fail(err)
 	}
-	if err := s.SetDefaultRoute(store.Operator, Route); err != nil {
+	if err := s.SetDefaultRoute(by, Route); err != nil {
 		return fail(err)
 	}
 	note(!hadRoute, "route "+Route+" (default)")
 
-	_, err := s.CreateProvider(store.Operator, store.ProviderSpec{Name: Provider})
+	_, err := s.CreateProvider(by, store.ProviderSpec{Name: Provider})
 	switch {
 	case err == nil:
 		note(true, "provider "+Provider)
@@ -91,17 +97,17 @@ func Seed(s *store.Store) (Summary, error) {
 	if err != nil {
 		return fail(err)
 	}
-	p, err := s.GetProvider(store.Operator, Provider)
+	p, err := s.GetProvider(by, Provider)
 	if err != nil {
 		return fail(err)
 	}
 	if !slices.Contains(p.Allocations, alloc) {
-		if err := s.AllocateNumbers(store.Operator, Provider, alloc); err != nil {
+		if err := s.AllocateNumbers(by, Provider, alloc); err != nil {
 			return fail(err)
 		}
 		note(true, "allocation "+alloc.String())
 	}
-	if _, err := s.AddToList(store.Operator, store.ProviderPrefix+Provider, store.ListBlocked, []string{PremiumScam}, "premium-rate scam"); err != nil {
+	if _, err := s.AddToList(by, store.ProviderPrefix+Provider, store.ListBlocked, []string{PremiumScam}, "premium-rate scam"); err != nil {
 		return fail(err)
 	}
 
@@ -120,7 +126,7 @@ func Seed(s *store.Store) (Summary, error) {
 		{Carol, CarolNumber, store.SettingsUpdate{Unknown: &allow, Anonymous: &block}, nil, nil, ""},
 	}
 	for _, d := range subs {
-		_, err := s.CreateSubscriber(store.Operator, store.SubscriberSpec{Name: d.name, Provider: Provider, Numbers: []string{d.number}})
+		_, err := s.CreateSubscriber(by, store.SubscriberSpec{Name: d.name, Provider: Provider, Numbers: []string{d.number}})
 		switch {
 		case err == nil:
 			note(true, "subscriber "+d.name+" "+d.number)
@@ -129,21 +135,21 @@ func Seed(s *store.Store) (Summary, error) {
 		default:
 			return fail(err)
 		}
-		if _, err := s.SetTreatments(store.Operator, d.name, d.set); err != nil {
+		if _, err := s.SetTreatments(by, d.name, d.set); err != nil {
 			return fail(err)
 		}
 		if len(d.vip) > 0 {
-			if _, err := s.AddToList(store.Operator, d.name, store.ListVIP, d.vip, ""); err != nil {
+			if _, err := s.AddToList(by, d.name, store.ListVIP, d.vip, ""); err != nil {
 				return fail(err)
 			}
 		}
 		if len(d.blocked) > 0 {
-			if _, err := s.AddToList(store.Operator, d.name, store.ListBlocked, d.blocked, ""); err != nil {
+			if _, err := s.AddToList(by, d.name, store.ListBlocked, d.blocked, ""); err != nil {
 				return fail(err)
 			}
 		}
 		if d.pin != "" {
-			if err := s.SetPIN(store.Operator, d.name, d.pin); err != nil {
+			if err := s.SetPIN(by, d.name, d.pin); err != nil {
 				return fail(err)
 			}
 		}
