@@ -19,8 +19,11 @@ func TestSeedIdempotentAndDecisionsHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	who := store.Operator.By("cli:tester", "cli")
-	first, err := Seed(s, who)
+	p, err := StoreAs(s, store.Operator.By("cli:tester", "cli"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := Seed(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +38,7 @@ func TestSeedIdempotentAndDecisionsHold(t *testing.T) {
 	if _, err := s.SetTreatments(store.Operator, Alice, store.SettingsUpdate{Unknown: &allow}); err != nil {
 		t.Fatal(err)
 	}
-	second, err := Seed(s, who)
+	second, err := Seed(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +66,7 @@ func TestSeedIdempotentAndDecisionsHold(t *testing.T) {
 }
 
 // The demo data is audited as whoever seeded it (the CLI's cli:USER via
-// cli, as its other writes), never as an unnamed library caller; Seed
+// cli, as its other writes), never as an unnamed library caller; StoreAs
 // refuses an actor that would leave the audit log without a name.
 func TestSeedAuditedAsItsSeeder(t *testing.T) {
 	s, err := store.Open(filepath.Join(t.TempDir(), "callgate.db"), store.Options{PINCost: bcrypt.MinCost})
@@ -71,13 +74,17 @@ func TestSeedAuditedAsItsSeeder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := Seed(s, store.Operator); err == nil || !strings.Contains(err.Error(), "store.Operator.By") {
+	if _, err := StoreAs(s, store.Operator); err == nil || !strings.Contains(err.Error(), "store.Operator.By") {
 		t.Fatalf("an unnamed seeder: %v", err)
 	}
-	if _, err := Seed(s, store.ProviderActor(Provider).By("p", "api")); err == nil {
+	if _, err := StoreAs(s, store.ProviderActor(Provider).By("p", "api")); err == nil {
 		t.Fatal("a provider seeded the demo platform")
 	}
-	if _, err := Seed(s, store.Operator.By("cli:tester", "cli")); err != nil {
+	p, err := StoreAs(s, store.Operator.By("cli:tester", "cli"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Seed(p); err != nil {
 		t.Fatal(err)
 	}
 	recs, err := s.SearchAudit(store.Operator, store.AuditQuery{Limit: 1000})
