@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"callgate/policy"
 	"callgate/store"
 )
 
@@ -17,11 +18,57 @@ import (
 //	PUT /api/v1/providers/{provider}/signals   replace them (the provider
 //	    itself or the platform owner; If-Match optional), audited as
 //	    provider.signals
+//
+// Both answer with the platform's defaults too (platform): the ones this
+// daemon's engine applies (WithPlatformSignals), which may differ from a
+// configuration file the caller reads, so "default" is never a guess.
+
+// PlatformSignals are the platform's signal defaults the engine runs with
+// (the daemon's reputation.actions and keys.on_missing).
+type PlatformSignals struct {
+	Reputation policy.ReputationPolicy
+	KeyMissing policy.ReputationAction
+}
+
+// WithPlatformSignals tells the API the platform's signal defaults, shown
+// with each provider's signal policy. Without it the answer has no
+// platform member.
+func WithPlatformSignals(p PlatformSignals) Option {
+	return func(t *Tier) { t.platformSignals = &p }
+}
 
 type providerSignalsView struct {
 	Provider string                `json:"provider"`
 	Signals  store.ProviderSignals `json:"signals"`
+	Platform *platformSignalsView  `json:"platform,omitempty"`
 	Revision int64                 `json:"revision"`
+}
+
+// platformSignalsView is PlatformSignals by action name.
+type platformSignalsView struct {
+	Reputation platformReputationView `json:"reputation"`
+	KeyMissing string                 `json:"key_missing"`
+}
+
+type platformReputationView struct {
+	Low     string `json:"low"`
+	Medium  string `json:"medium"`
+	High    string `json:"high"`
+	Exempt  string `json:"exempt"`
+	Unknown string `json:"unknown"`
+}
+
+func (t *Tier) platformSignalsView() *platformSignalsView {
+	p := t.platformSignals
+	if p == nil {
+		return nil
+	}
+	r := &p.Reputation
+	return &platformSignalsView{
+		Reputation: platformReputationView{Low: r.Low.String(), Medium: r.Medium.String(), High: r.High.String(),
+			Exempt: r.Exempt.String(), Unknown: r.Unknown.String()},
+		KeyMissing: p.KeyMissing.String(),
+	}
 }
 
 func (c *call) providerSignalsAnswer(name string) (int, any, error) {
@@ -30,7 +77,7 @@ func (c *call) providerSignalsAnswer(name string) (int, any, error) {
 		return 0, nil, fieldErr("provider", err)
 	}
 	c.setETag(p.Revision)
-	return http.StatusOK, providerSignalsView{p.Name, p.Signals, p.Revision}, nil
+	return http.StatusOK, providerSignalsView{Provider: p.Name, Signals: p.Signals, Platform: c.t.platformSignalsView(), Revision: p.Revision}, nil
 }
 
 func getProviderSignals(c *call) (int, any, error) {

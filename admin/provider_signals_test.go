@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"callgate/e164"
+	"callgate/policy"
 	"callgate/store"
 )
 
@@ -46,5 +47,32 @@ func TestProviderSignalsAPI(t *testing.T) {
 	recs, err := f.st.SearchAudit(store.Operator, store.AuditQuery{Limit: 1})
 	if err != nil || len(recs) != 1 || recs[0].Op != "provider.signals" || recs[0].Via != "api" {
 		t.Errorf("audit: %+v %v", recs, err)
+	}
+}
+
+// TestProviderSignalsShowTheDaemonsPlatformDefaults: the answer carries
+// the platform defaults the tier was given (the daemon's engine's), so a
+// client shows what "default" means in the running daemon, not in a
+// configuration file of its own; a tier not told them says nothing.
+func TestProviderSignalsShowTheDaemonsPlatformDefaults(t *testing.T) {
+	plat := PlatformSignals{Reputation: policy.ReputationPolicy{Low: policy.RepAllow, Medium: policy.RepScreen,
+		High: policy.RepBlock, Exempt: policy.RepContinue, Unknown: policy.RepChallenge}, KeyMissing: policy.RepScreen}
+	f := newFixture(t, WithPlatformSignals(plat))
+	want := platformSignalsView{Reputation: platformReputationView{Low: "allow", Medium: "screen", High: "block",
+		Exempt: "continue", Unknown: "challenge"}, KeyMissing: "screen"}
+	var v providerSignalsView
+	f.want(t, 200, "acme", "GET", "/api/v1/providers/acme/signals", nil, &v)
+	if v.Platform == nil || *v.Platform != want {
+		t.Errorf("GET platform: %+v, want %+v", v.Platform, want)
+	}
+	v = providerSignalsView{}
+	f.want(t, 200, "operator", "PUT", "/api/v1/providers/acme/signals", map[string]any{"key_missing": "block"}, &v)
+	if v.Platform == nil || *v.Platform != want || v.Signals.KeyMissing != store.SignalBlock {
+		t.Errorf("PUT answer: %+v %+v", v.Platform, v.Signals)
+	}
+	var raw map[string]any
+	newFixture(t).want(t, 200, "acme", "GET", "/api/v1/providers/acme/signals", nil, &raw)
+	if _, ok := raw["platform"]; ok {
+		t.Errorf("a tier without platform defaults invents some: %v", raw)
 	}
 }

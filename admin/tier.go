@@ -82,8 +82,11 @@ type Tier struct {
 	dlog   *decisionlog.Log
 	decide Decide
 	fraud  *fraud.Monitor // fraud.go; nil: no monitor
-	fail   func(error)
-	now    func() time.Time
+	// platformSignals are the engine's signal defaults
+	// (provider_signals.go); nil: not told.
+	platformSignals *PlatformSignals
+	fail            func(error)
+	now             func() time.Time
 
 	sessions *sessions
 	limiter  *loginLimiter

@@ -38,7 +38,15 @@ var apiSpec = tierSpec{
 			d.Signals.Fill(ctx, call, WhatIf{Key: g.Key, Reputation: g.Reputation})
 			return eng.Decide(ctx, *call)
 		}
-		opts := []admin.Option{admin.WithLogger(d.Logger), admin.WithFail(d.Fail), admin.WithDecide(decide)}
+		// The platform's signal defaults the engine runs with, shown with
+		// each provider's signal policy (the CLI's `provider signals`
+		// reads them here, not from its own configuration file).
+		rep, miss, err := PlatformSignals(c)
+		if err != nil {
+			return nil, err
+		}
+		opts := []admin.Option{admin.WithLogger(d.Logger), admin.WithFail(d.Fail), admin.WithDecide(decide),
+			admin.WithPlatformSignals(admin.PlatformSignals{Reputation: rep, KeyMissing: miss})}
 		if d.DecisionLog != nil {
 			opts = append(opts, admin.WithDecisionLog(d.DecisionLog))
 		}

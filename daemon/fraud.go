@@ -23,10 +23,10 @@ import (
 //     originating calls (AIN Info_Analyzed/Info_Collected, SIP INVITEs
 //     from fraud.sip_outbound_sources) go through it;
 //   - startFraud, once the metrics exist: callgate_fraud_* in /metrics,
-//     the recompute loop (which also reads back, every second, the locks
-//     and rate table other nodes stored: with store.backend etcd every
-//     node shares the monitor's state, its share of the spend kept under
-//     cluster.name) and the CDR file tails;
+//     the recompute loop (which also reads back, every
+//     fraud.sync_interval, the locks and rate table other nodes stored:
+//     with store.backend etcd every node shares the monitor's state, its
+//     share of the spend kept under cluster.name) and the CDR file tails;
 //   - mountFraud: POST /fraud/cdrs on the admin listener;
 //   - closeFraud, at shutdown before the store closes: the loop and tails
 //     stop (a last checkpoint) and the webhook delivers what is queued.
@@ -53,7 +53,8 @@ func (d *Daemon) openFraud() error {
 	if d.cfg.Store.Backend == config.BackendEtcd {
 		// Every node of the cluster shares the monitor's state: each keeps
 		// its share of the spend and its audit numbering under its name
-		// and reads back the others' locks (package fraud, cluster.go).
+		// and reads back the others' locks every fraud.sync_interval
+		// (MonitorConfig: package fraud, cluster.go).
 		mc.Node = nodeName(&d.cfg)
 	}
 	log := d.log.With("signal", "fraud")
@@ -85,7 +86,7 @@ func (d *Daemon) openFraud() error {
 		log.Warn("fraud: no rate table imported: every call is priced at fraud.unrated_price_per_minute, so no group's spend grows. Import one: callgate fraud rates import FILE")
 	} else {
 		log.Info("fraud monitor on", "rates_version", t.Version, "rates_rows", t.Len(), "locked_groups", len(f.m.Locks()),
-			"interval", mc.Interval.String(), "webhook", wc != nil)
+			"interval", mc.Interval.String(), "sync_interval", mc.SyncInterval.String(), "webhook", wc != nil)
 	}
 	return nil
 }

@@ -76,7 +76,11 @@ sigact={"type":"string","enum":["default","continue","tag","allow","challenge","
 comp["ProviderSignals"]={"type":"object","additionalProperties":False,"properties":{
    "reputation":{"type":"object","additionalProperties":False,"description":"the action per answer of the reputation provider","properties":{k:sigact for k in ["low","medium","high","exempt","unknown"]}},
    "key_missing":{"type":"string","enum":["default","continue","tag","block","screen"],"description":"a call from an enrolled number without a matching call key"}}}
-comp["ProviderSignalsView"]={"type":"object","required":["provider","signals","revision"],"properties":{"provider":name,"signals":ref("ProviderSignals"),"revision":{"type":"integer"}}}
+platact={"type":"string","enum":["continue","allow","challenge","block","screen"]}
+comp["PlatformSignals"]={"type":"object","required":["reputation","key_missing"],"description":"the platform's defaults the running daemon's engine applies to a setting left at default (its reputation.actions, keys.on_missing)","properties":{
+   "reputation":{"type":"object","required":["low","medium","high","exempt","unknown"],"properties":{k:platact for k in ["low","medium","high","exempt","unknown"]}},
+   "key_missing":platact}}
+comp["ProviderSignalsView"]={"type":"object","required":["provider","signals","revision"],"properties":{"provider":name,"signals":ref("ProviderSignals"),"platform":ref("PlatformSignals"),"revision":{"type":"integer"}}}
 for n in ["Provider","Subscriber","Enterprise","Entry","Token","Decision","AuditRecord","User"]: comp[n+"Page"]=pagef(n)
 
 P=lambda n,d: {"name":n,"in":"path","required":True,"schema":{"type":"string"},"description":d}
@@ -119,8 +123,9 @@ add("PATCH","/api/v1/providers/{provider}",op("Change defaults, default permissi
 add("DELETE","/api/v1/providers/{provider}",op("Delete a provider without subscribers or enterprises (platform owner)",[pp,ifmo],codes=std+(409,412),tag="providers"))
 add("POST","/api/v1/providers/{provider}/allocations",op("Allocate number ranges to a provider (platform owner)",[pp],req=body("Allocation",{"ranges":["+12025550100..+12025550199"]}),resp=ok("Provider",prov_ex,"201"),codes=std+(409,),tag="providers"))
 add("DELETE","/api/v1/providers/{provider}/allocations/{range}",op("Release an allocation (platform owner)",[pp,P("range","the range as allocated, FIRST..LAST")],codes=std+(409,),tag="providers"))
-sig_ex={"provider":"acme","signals":{"reputation":{"medium":"block","high":"block"},"key_missing":"screen"},"revision":45}
-add("GET","/api/v1/providers/{provider}/signals",op("A provider's spam-risk and spoof-protection actions for its subscribers' calls (unset: the platform's)",[pp],resp=ok("ProviderSignalsView",sig_ex,etag=True),tag="providers"))
+sig_ex={"provider":"acme","signals":{"reputation":{"medium":"block","high":"block"},"key_missing":"screen"},
+   "platform":{"reputation":{"low":"allow","medium":"challenge","high":"challenge","exempt":"continue","unknown":"continue"},"key_missing":"block"},"revision":45}
+add("GET","/api/v1/providers/{provider}/signals",op("A provider's spam-risk and spoof-protection actions for its subscribers' calls (unset: the platform's), with the platform's defaults as the daemon runs them",[pp],resp=ok("ProviderSignalsView",sig_ex,etag=True),tag="providers"))
 add("PUT","/api/v1/providers/{provider}/signals",op("Replace a provider's spam-risk and spoof-protection actions (the provider itself or the platform owner); the trace of each call says setting=provider or setting=platform",[pp,ifmo],req=body("ProviderSignals",{"reputation":{"medium":"block","high":"block"},"key_missing":"screen"}),resp=ok("ProviderSignalsView",sig_ex,etag=True),codes=std+(412,),tag="providers"))
 add("GET","/api/v1/subscribers",op("List subscribers the caller may see, in creation order; with q, only those matching it",[Q("provider","only this provider's"),Q("q","search: part of a name (any case), 3 or more digits of a number, or a whole number"),cursor,limit],resp=ok("SubscriberPage"),tag="subscribers"))
 comp["SubscriberCount"]={"type":"object","required":["count"],"properties":{"count":{"type":"integer","minimum":0}}}

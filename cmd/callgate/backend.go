@@ -43,10 +43,12 @@ import (
 type backend interface {
 	// providers
 	CreateProvider(spec store.ProviderSpec) (store.Provider, error)
-	// ProviderSignals returns a provider's signal policy; with change, it
-	// applies change to the policy as read and stores it (unless someone
-	// changed it meanwhile: then it reads it again and retries).
-	ProviderSignals(name string, change func(*store.ProviderSignals)) (string, store.ProviderSignals, error)
+	// ProviderSignals returns a provider's signal policy with the
+	// platform defaults that apply where it left a setting at default;
+	// with change, it applies change to the policy as read and stores it
+	// (unless someone changed it meanwhile: then it reads it again and
+	// retries).
+	ProviderSignals(name string, change func(*store.ProviderSignals)) (providerSignals, error)
 	// GetProvider returns the provider with its allocations (its STIR
 	// policy: ProviderStir).
 	GetProvider(name string) (store.Provider, error)
@@ -175,6 +177,24 @@ func (p signalsPatch) apply(g *store.EnterpriseSignals) {
 	set(&g.Trunk, p.Trunk)
 	set(&g.Onward, p.Onward)
 }
+
+// providerSignals is a provider's signal policy and the platform's
+// defaults for what it left at default, with whose defaults they are:
+// the running daemon's (its engine's, from the file it was started with)
+// or, when no daemon runs, this command's configuration's.
+type providerSignals struct {
+	Name       string
+	Signals    store.ProviderSignals
+	Platform   policy.ReputationPolicy
+	KeyMissing policy.ReputationAction
+	From       string // platformFromDaemon or platformFromConfig
+}
+
+// Whose platform defaults `provider signals` shows.
+const (
+	platformFromDaemon = "daemon"
+	platformFromConfig = "config"
+)
 
 // stirJSON is a provider's STIR/SHAKEN policy (`provider stir --json`).
 type stirJSON struct {

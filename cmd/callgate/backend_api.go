@@ -88,28 +88,77 @@ func (e apiEnterprise) enterprise() store.Enterprise {
 	return store.Enterprise{ID: e.ID, Name: e.Name, Provider: e.Provider, Numbers: e.Numbers, Created: e.Created, Revision: e.Revision}
 }
 
-func (b *apiBackend) ProviderSignals(name string, change func(*store.ProviderSignals)) (string, store.ProviderSignals, error) {
-	type view struct {
-		Provider string                `json:"provider"`
-		Signals  store.ProviderSignals `json:"signals"`
-	}
+// ProviderSignals shows the platform defaults the daemon answers with:
+// its engine's, from the configuration it was started with, which may
+// differ from this command's.
+func (b *apiBackend) ProviderSignals(name string, change func(*store.ProviderSignals)) (providerSignals, error) {
 	path := apiPath("providers", name, "signals")
 	var err error
 	for range 3 {
-		var v view
+		var v apiProviderSignals
 		var tag string
-		if tag, err = b.c.do(request{method: http.MethodGet, path: path}, &v); err != nil || change == nil {
-			return v.Provider, v.Signals, err
+		if tag, err = b.c.do(request{method: http.MethodGet, path: path}, &v); err != nil {
+			return providerSignals{}, err
+		}
+		if change == nil {
+			return v.result(b.c.socket)
 		}
 		change(&v.Signals)
 		if _, err = b.c.do(request{method: http.MethodPut, path: path, json: v.Signals, ifMatch: tag}, &v); err == nil {
-			return v.Provider, v.Signals, nil
+			return v.result(b.c.socket)
 		}
 		if !errors.Is(err, store.ErrStale) {
 			break // a refusal; a 412 (changed meanwhile) reads it again
 		}
 	}
-	return "", store.ProviderSignals{}, err
+	return providerSignals{}, err
+}
+
+// apiProviderSignals is the answer of /api/v1/providers/{p}/signals.
+type apiProviderSignals struct {
+	Provider string                `json:"provider"`
+	Signals  store.ProviderSignals `json:"signals"`
+	Platform *struct {
+		Reputation struct {
+			Low     string `json:"low"`
+			Medium  string `json:"medium"`
+			High    string `json:"high"`
+			Exempt  string `json:"exempt"`
+			Unknown string `json:"unknown"`
+		} `json:"reputation"`
+		KeyMissing string `json:"key_missing"`
+	} `json:"platform"`
+}
+
+// result reads the platform defaults by name; a daemon that gives none
+// is refused rather than replaced by this command's configuration, which
+// may not be the daemon's.
+func (v *apiProviderSignals) result(socket string) (providerSignals, error) {
+	out := providerSignals{Name: v.Provider, Signals: v.Signals, From: platformFromDaemon}
+	p := v.Platform
+	if p == nil {
+		return out, fmt.Errorf("the daemon on %s did not say its platform signal defaults (an older callgate?): "+
+			"upgrade and restart it, or read reputation.actions and keys.on_missing in the configuration it was started with", socket)
+	}
+	r := &p.Reputation
+	var errs []error
+	for _, f := range []struct {
+		name string
+		v    string
+		dst  *policy.ReputationAction
+	}{{"reputation.low", r.Low, &out.Platform.Low}, {"reputation.medium", r.Medium, &out.Platform.Medium},
+		{"reputation.high", r.High, &out.Platform.High}, {"reputation.exempt", r.Exempt, &out.Platform.Exempt},
+		{"reputation.unknown", r.Unknown, &out.Platform.Unknown}, {"key_missing", p.KeyMissing, &out.KeyMissing}} {
+		a, err := policy.ParseReputationAction(f.v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("platform %s: %w", f.name, err))
+		}
+		*f.dst = a
+	}
+	if len(errs) > 0 {
+		return out, fmt.Errorf("the daemon's answer: %w", errors.Join(errs...))
+	}
+	return out, nil
 }
 
 func (b *apiBackend) CreateProvider(spec store.ProviderSpec) (store.Provider, error) {

@@ -268,15 +268,22 @@ func (b *localBackend) Decide(ctx context.Context, c policy.Call, w daemon.WhatI
 	return res, err
 }
 
-func (b *localBackend) ProviderSignals(name string, change func(*store.ProviderSignals)) (string, store.ProviderSignals, error) {
+// ProviderSignals shows the platform defaults of this command's
+// configuration: with no daemon running, they are what `callgate serve`
+// with the same configuration applies.
+func (b *localBackend) ProviderSignals(name string, change func(*store.ProviderSignals)) (providerSignals, error) {
+	rep, miss, err := daemon.PlatformSignals(b.cfg)
+	if err != nil {
+		return providerSignals{}, err
+	}
 	p, err := b.st.GetProvider(b.actor, name)
-	if err != nil || change == nil {
-		return p.Name, p.Signals, err
+	if err == nil && change != nil {
+		sig := p.Signals
+		change(&sig)
+		p, err = b.st.SetProviderSignals(b.actor, name, sig)
 	}
-	sig := p.Signals
-	change(&sig)
-	if p, err = b.st.SetProviderSignals(b.actor, name, sig); err != nil {
-		return "", store.ProviderSignals{}, err
+	if err != nil {
+		return providerSignals{}, err
 	}
-	return p.Name, p.Signals, nil
+	return providerSignals{Name: p.Name, Signals: p.Signals, Platform: rep, KeyMissing: miss, From: platformFromConfig}, nil
 }

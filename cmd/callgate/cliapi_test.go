@@ -222,6 +222,8 @@ var normalise = []struct {
 	{regexp.MustCompile(`initech\.[A-Za-z0-9_-]{20,}`), "ENTERPRISE-TOKEN"},
 	{regexp.MustCompile(`\b[0-9a-f]{16,32}\b`), "ID"},
 	{regexp.MustCompile(`"source": "(store|daemon)"`), `"source": "SOURCE"`},
+	{regexp.MustCompile(`"platform_from": "(config|daemon)"`), `"platform_from": "SOURCE"`},
+	{regexp.MustCompile(`\(platform defaults: [^\n]*\):\n`), "(platform defaults: SOURCE):\n"},
 	{regexp.MustCompile(`\(answered by the running daemon: the store file is in use\)\n`), ""},
 	{regexp.MustCompile(`[0-9a-f]{64}`), "SHA256"},
 }

@@ -188,7 +188,7 @@ func sizeText(n int64) string {
 func etcdOfflineError(cfg *config.Config, seeding bool) error {
 	where := "none answers at " + cfg.SocketPath() + " (its socket, api.socket)"
 	if seeding {
-		return fmt.Errorf("store.backend is etcd: callgate demo seeds a bbolt store only; provision a platform on etcd through a running node (callgate serve --config FILE, then provider create, subscriber create, import ... with the same --config)")
+		return fmt.Errorf("store.backend is etcd: callgate demo seeds an etcd platform through a running node only, and %s; start it (callgate serve --config FILE) and run callgate demo with the same --config", where)
 	}
 	return fmt.Errorf("store.backend is etcd: operator commands are run by a node's daemon, and %s; start it (callgate serve --config FILE) and run the command with the same --config. %s is that node's replica of etcd, not a store to open directly", where, cfg.ReplicaPath())
 }

@@ -102,7 +102,7 @@ func TestEtcdOperatorCommandsNeedADaemon(t *testing.T) {
 	}
 	cl := &cli{t: t}
 	cl.fails(1, "operator commands are run by a node's daemon, and none answers at", "list", "show", "--owner", "dave", "--config", cfg)
-	cl.fails(1, "callgate demo seeds a bbolt store only", "demo", "--config", cfg)
+	cl.fails(1, "callgate demo seeds an etcd platform through a running node only, and none answers at", "demo", "--config", cfg)
 	if _, err := os.Stat(filepath.Join(dir, "callgate-replica.db")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a store file was created at the replica's path: %v", err)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -12,8 +11,6 @@ import (
 
 	"callgate/daemon"
 	"callgate/internal/config"
-	"callgate/internal/demo"
-	"callgate/store"
 )
 
 func (e *env) configCmd() *cobra.Command {
@@ -95,55 +92,6 @@ func (e *env) emitConfigJSON(c config.Config) error {
 		return err
 	}
 	return e.emit(m, nil)
-}
-
-func (e *env) demoCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "demo [--data DIR]",
-		Short: "Seed a small demo platform (idempotent) and print what to try",
-		Long: `Creates the demo provider demo-telco with an allocation, the default egress route sip-tier,
-and subscribers alice, bob and carol with VIP and Blocked lists, Reject with Media, an
-override PIN and an anonymous-caller block. Running it again restores the demo settings and
-keeps anything else in the store.`,
-		Args: exactArgs(0, "no arguments"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := e.loadConfig()
-			if err != nil {
-				return err
-			}
-			var sum demo.Summary
-			e.createStore = true // demo seeds a new store as well as an old one
-			err = e.withStore(false, func(socket string) error {
-				return fmt.Errorf("a running daemon serves this store (its socket %s answers): stop it to seed the demo platform, which writes the store file", socket)
-			}, func(st *store.Store) error {
-				var err error
-				sum, err = demo.Seed(st)
-				return err
-			})
-			if err != nil {
-				return err
-			}
-			if e.jsonOut {
-				return e.emit(map[string]any{"store": cfg.StorePath(), "created": sum.Created, "updated": sum.Updated,
-					"try": demo.Decisions}, nil)
-			}
-			w := e.stdout
-			fmt.Fprintf(w, "Demo platform ready in %s.\n", cfg.StorePath())
-			if len(sum.Created) > 0 {
-				fmt.Fprintf(w, "  created: %s\n", joinList(sum.Created))
-			}
-			if len(sum.Updated) > 0 {
-				fmt.Fprintf(w, "  already there (demo settings restored): %s\n", joinList(sum.Updated))
-			}
-			fmt.Fprintln(w)
-			data := e.dataDir
-			if e.configPath != "" && data == "" {
-				data = cfg.DataDir
-			}
-			io.WriteString(w, demo.TryLines(binName(), data, cfg.Admin.Listen))
-			return nil
-		},
-	}
 }
 
 // binName is the callgate binary as the user typed it ("bin/callgate"), or

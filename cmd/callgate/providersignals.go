@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"callgate/daemon"
 	"callgate/policy"
 	"callgate/store"
 )
@@ -20,8 +19,10 @@ func (e *env) providerSignalsCmd() *cobra.Command {
 		Short: "Show or set a provider's spam-risk and spoof-protection actions (over the platform defaults)",
 		Long: `With no flags, shows what the provider's subscribers' calls get for each reputation answer
 and for a missing call key, and whether that is the provider's own setting or the platform
-default (reputation.actions, keys.on_missing in the configuration). Each flag given changes one
-setting; "default" hands it back to the platform:
+default (reputation.actions, keys.on_missing): the running daemon's, as its engine applies them,
+or, when no daemon runs, those of this command's configuration (--config; what 'callgate serve'
+with the same file applies). The output says which. Each flag given changes one setting;
+"default" hands it back to the platform:
 
   --low, --medium, --high ACTION   the caller's spam-risk band from the reputation provider
   --exempt ACTION                  callers never looked up (private, anonymous, non-NANP)
@@ -38,14 +39,6 @@ applied: setting=provider or setting=platform.`,
   callgate provider signals acme --medium default`,
 		Args: exactArgs(1, "a provider name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := e.loadConfig()
-			if err != nil {
-				return err
-			}
-			platRep, platMiss, err := daemon.PlatformSignals(&cfg)
-			if err != nil {
-				return err
-			}
 			flags := []struct {
 				name string
 				v    *string
@@ -81,13 +74,13 @@ applied: setting=provider or setting=platform.`,
 				}
 			}
 			return e.withBackend(change == nil, func(b backend) error {
-				name, sig, err := b.ProviderSignals(args[0], change)
+				ps, err := b.ProviderSignals(args[0], change)
 				if err != nil {
 					return err
 				}
-				out := providerSignalsView(name, sig, platRep, platMiss)
+				out := providerSignalsView(ps)
 				return e.emit(out, func(w io.Writer) {
-					fmt.Fprintf(w, "provider %s signal policy (platform: the configuration's reputation.actions, keys.on_missing):\n", name)
+					fmt.Fprintf(w, "provider %s signal policy (platform defaults: %s):\n", ps.Name, e.platformSignalsFrom(ps.From))
 					for _, s := range out.Effective {
 						fmt.Fprintf(w, "  %-19s %-10s (%s)\n", s.Setting+":", s.Action, s.From)
 					}
@@ -112,6 +105,10 @@ type providerSignalsJSON struct {
 	Provider  string                `json:"provider"`
 	Signals   store.ProviderSignals `json:"signals"`
 	Effective []effectiveSignal     `json:"effective"`
+	// PlatformFrom is whose platform defaults the "platform" settings
+	// are: "daemon" (the running daemon's) or "config" (no daemon runs:
+	// this command's configuration's).
+	PlatformFrom string `json:"platform_from"`
 }
 
 type effectiveSignal struct {
@@ -120,8 +117,21 @@ type effectiveSignal struct {
 	From    string `json:"from"` // provider or platform
 }
 
-func providerSignalsView(name string, sig store.ProviderSignals, rep policy.ReputationPolicy, miss policy.ReputationAction) providerSignalsJSON {
-	out := providerSignalsJSON{Provider: name, Signals: sig}
+// platformSignalsFrom says in words whose platform defaults are shown.
+func (e *env) platformSignalsFrom(from string) string {
+	switch {
+	case from == platformFromDaemon:
+		return "the running daemon's reputation.actions, keys.on_missing"
+	case e.configPath != "":
+		return "reputation.actions, keys.on_missing of " + e.configPath + "; no daemon runs"
+	default:
+		return "the built-in reputation.actions, keys.on_missing (no --config); no daemon runs"
+	}
+}
+
+func providerSignalsView(ps providerSignals) providerSignalsJSON {
+	sig, rep, miss := ps.Signals, ps.Platform, ps.KeyMissing
+	out := providerSignalsJSON{Provider: ps.Name, Signals: sig, PlatformFrom: ps.From}
 	r := &sig.Reputation
 	for _, s := range []struct {
 		name     string

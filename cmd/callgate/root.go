@@ -231,25 +231,6 @@ func (b busyErr) Error() string {
 		"otherwise stop it (Ctrl-C, or kill -TERM its pid) and run this command again"
 }
 
-// withStore runs fn on the store file, for the commands that work on the
-// file only (demo): while a daemon serves the store, daemonRuns says so
-// and what to do.
-func (e *env) withStore(readOnly bool, daemonRuns func(socket string) error, fn func(*store.Store) error) error {
-	cfg, err := e.loadConfig()
-	if err != nil {
-		return err
-	}
-	api, err := e.daemonAPI(&cfg)
-	if err != nil {
-		return err
-	}
-	if api != nil {
-		api.c.close()
-		return daemonRuns(api.c.socket)
-	}
-	return e.onStoreFile(&cfg, readOnly, fn)
-}
-
 // onStoreFile opens the store file, runs fn on it and closes it,
 // reporting a close failure.
 func (e *env) onStoreFile(cfg *config.Config, readOnly bool, fn func(*store.Store) error) (err error) {

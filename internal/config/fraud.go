@@ -51,6 +51,12 @@ type Fraud struct {
 	UnratedPricePerMinute string `yaml:"unrated_price_per_minute"`
 	// TopGroups bounds the per-group series in /metrics (20).
 	TopGroups int `yaml:"top_groups"`
+	// SyncInterval is how often the monitor reads back what other nodes
+	// changed in the shared state (store.backend etcd): locks, unlocks and
+	// the rate table in force (1s). A lockdown on one node refuses the
+	// group's calls on the others within it; each read is a few etcd
+	// range requests, so a shorter interval costs every node more load.
+	SyncInterval time.Duration `yaml:"sync_interval"`
 	// CDRFiles are CDR files to follow as a mediation system appends to
 	// them (one line a call: calling,called,start,duration); CDRPoll is
 	// how often they are checked (1s). CDRs are also taken by POST
@@ -92,7 +98,7 @@ func defaultFraud() Fraud {
 		Enabled: true, Interval: d.Interval, HistoryDays: d.HistoryDays,
 		DefaultAlert: d.DefaultAlert.String(), DefaultLockdown: d.DefaultLockdown.String(),
 		Currency: d.Currency, TimeZone: "UTC", MaxCallDuration: d.MaxCallDuration, MaxOpenCalls: d.MaxOpenCalls,
-		UnratedPricePerMinute: d.UnratedPerMinute.String(), TopGroups: d.TopGroups, CDRPoll: time.Second,
+		UnratedPricePerMinute: d.UnratedPerMinute.String(), TopGroups: d.TopGroups, SyncInterval: d.SyncInterval, CDRPoll: time.Second,
 		Webhook: FraudWebhook{Attempts: 5, Backoff: time.Second, Timeout: 10 * time.Second, QueueSize: 1024},
 	}
 	for _, b := range d.Scale {
@@ -111,8 +117,13 @@ func (f *Fraud) MonitorConfig() (fraud.Config, error) {
 	var errs []error
 	bad := func(field string, err error) { errs = append(errs, fmt.Errorf("fraud.%s: %w", field, err)) }
 	c := fraud.Config{Interval: f.Interval, HistoryDays: f.HistoryDays, Currency: f.Currency,
-		MaxCallDuration: f.MaxCallDuration, MaxOpenCalls: f.MaxOpenCalls, TopGroups: f.TopGroups}
+		MaxCallDuration: f.MaxCallDuration, MaxOpenCalls: f.MaxOpenCalls, TopGroups: f.TopGroups, SyncInterval: f.SyncInterval}
 	var err error
+	// Package fraud reads 0 as its default; here a 0 is a value written
+	// (or a typo), refused rather than silently made 1s.
+	if f.SyncInterval < 10*time.Millisecond || f.SyncInterval > time.Minute {
+		bad("sync_interval", fmt.Errorf("%s: want 10ms to 1m (1s is the usual: a lockdown on one node reaches the others within it)", f.SyncInterval))
+	}
 	if c.DefaultAlert, err = fraud.ParseMoney(f.DefaultAlert); err != nil {
 		bad("default_alert", err)
 	}

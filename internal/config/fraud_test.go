@@ -76,3 +76,26 @@ fraud:
 		t.Fatalf("disabled section checked: %v", err)
 	}
 }
+
+// fraud.sync_interval (how often each node reads back the others' locks
+// and rate table) reaches package fraud's Config; the default is
+// package fraud's, and a value out of 10ms..1m is refused by name.
+func TestFraudSyncInterval(t *testing.T) {
+	c, err := Parse([]byte("fraud: {sync_interval: 250ms}\n"), "sync.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := c.Fraud.MonitorConfig(); err != nil || m.SyncInterval != 250*time.Millisecond {
+		t.Fatalf("sync_interval 250ms: %v %v", m.SyncInterval, err)
+	}
+	d := Default()
+	if m, err := d.Fraud.MonitorConfig(); err != nil || m.SyncInterval != fraud.DefaultConfig().SyncInterval {
+		t.Fatalf("default: %v %v", m.SyncInterval, err)
+	}
+	for _, bad := range []string{"0s", "5ms", "-1s", "2m"} {
+		_, err := Parse([]byte("fraud: {sync_interval: "+bad+"}\n"), "bad.yaml")
+		if err == nil || !strings.Contains(err.Error(), "fraud.sync_interval") || !strings.Contains(err.Error(), "want 10ms to 1m") {
+			t.Errorf("sync_interval %s: %v", bad, err)
+		}
+	}
+}

@@ -3,7 +3,10 @@
 // egress route to the SIP tier, and three subscribers showing VIP and
 // Blocked lists, Reject with Media, an override PIN and the anonymous
 // treatment. The numbers live here as constants so the README, the "what to
-// try" lines and the tests cannot drift apart.
+// try" lines and the tests cannot drift apart. Seed writes through a
+// Platform (platform.go): the CLI's backend, so `callgate demo` seeds a
+// running daemon through its API as well as a store file, audited as the
+// CLI user either way.
 package demo
 
 import (
@@ -54,10 +57,12 @@ type Summary struct {
 	Updated []string // things that existed and were brought back to the demo state
 }
 
-// Seed writes the demo platform into s. It is idempotent: on a store that
-// already holds it, it restores the demo settings and list entries (entries
-// an operator added are kept) and creates nothing twice.
-func Seed(s *store.Store) (Summary, error) {
+// Seed writes the demo platform through s. It is idempotent: on a
+// platform that already holds it, it restores the demo settings and list
+// entries (entries an operator added are kept) and creates nothing twice
+// (what exists is looked up first, so it works the same over the API,
+// where "exists" and "in use" share one status).
+func Seed(s Platform) (Summary, error) {
 	var sum Summary
 	note := func(created bool, what string) {
 		if created {
@@ -68,22 +73,28 @@ func Seed(s *store.Store) (Summary, error) {
 	}
 	fail := func(err error) (Summary, error) { return sum, fmt.Errorf("demo: %w", err) }
 
-	routes, _ := s.Routes()
-	hadRoute := slices.ContainsFunc(routes, func(r store.Route) bool { return r.Name == Route })
-	if _, err := s.SetRoute(store.Operator, store.RouteSpec{Name: Route, RoutingNumber: RoutingNumber, SIPURI: RouteURI}); err != nil {
+	routes, _, err := s.Routes()
+	if err != nil {
 		return fail(err)
 	}
-	if err := s.SetDefaultRoute(store.Operator, Route); err != nil {
+	hadRoute := slices.ContainsFunc(routes, func(r store.Route) bool { return r.Name == Route })
+	if _, err := s.SetRoute(store.RouteSpec{Name: Route, RoutingNumber: RoutingNumber, SIPURI: RouteURI}); err != nil {
+		return fail(err)
+	}
+	if err := s.SetDefaultRoute(Route); err != nil {
 		return fail(err)
 	}
 	note(!hadRoute, "route "+Route+" (default)")
 
-	_, err := s.CreateProvider(store.Operator, store.ProviderSpec{Name: Provider})
+	p, err := s.GetProvider(Provider)
 	switch {
 	case err == nil:
-		note(true, "provider "+Provider)
-	case errors.Is(err, store.ErrExists):
 		note(false, "provider "+Provider)
+	case errors.Is(err, store.ErrNotFound):
+		if p, err = s.CreateProvider(store.ProviderSpec{Name: Provider}); err != nil {
+			return fail(err)
+		}
+		note(true, "provider "+Provider)
 	default:
 		return fail(err)
 	}
@@ -91,17 +102,13 @@ func Seed(s *store.Store) (Summary, error) {
 	if err != nil {
 		return fail(err)
 	}
-	p, err := s.GetProvider(store.Operator, Provider)
-	if err != nil {
-		return fail(err)
-	}
 	if !slices.Contains(p.Allocations, alloc) {
-		if err := s.AllocateNumbers(store.Operator, Provider, alloc); err != nil {
+		if err := s.AllocateNumbers(Provider, []store.Range{alloc}); err != nil {
 			return fail(err)
 		}
 		note(true, "allocation "+alloc.String())
 	}
-	if _, err := s.AddToList(store.Operator, store.ProviderPrefix+Provider, store.ListBlocked, []string{PremiumScam}, "premium-rate scam"); err != nil {
+	if _, err := s.AddToList(store.ProviderPrefix+Provider, store.ListBlocked, []string{PremiumScam}, "premium-rate scam"); err != nil {
 		return fail(err)
 	}
 
@@ -120,30 +127,33 @@ func Seed(s *store.Store) (Summary, error) {
 		{Carol, CarolNumber, store.SettingsUpdate{Unknown: &allow, Anonymous: &block}, nil, nil, ""},
 	}
 	for _, d := range subs {
-		_, err := s.CreateSubscriber(store.Operator, store.SubscriberSpec{Name: d.name, Provider: Provider, Numbers: []string{d.number}})
+		_, err := s.GetSubscriber(d.name)
 		switch {
 		case err == nil:
-			note(true, "subscriber "+d.name+" "+d.number)
-		case errors.Is(err, store.ErrExists):
 			note(false, "subscriber "+d.name+" "+d.number)
+		case errors.Is(err, store.ErrNotFound):
+			if _, err := s.CreateSubscriber(store.SubscriberSpec{Name: d.name, Provider: Provider, Numbers: []string{d.number}}); err != nil {
+				return fail(err)
+			}
+			note(true, "subscriber "+d.name+" "+d.number)
 		default:
 			return fail(err)
 		}
-		if _, err := s.SetTreatments(store.Operator, d.name, d.set); err != nil {
+		if err := s.SetTreatments(d.name, d.set); err != nil {
 			return fail(err)
 		}
 		if len(d.vip) > 0 {
-			if _, err := s.AddToList(store.Operator, d.name, store.ListVIP, d.vip, ""); err != nil {
+			if _, err := s.AddToList(d.name, store.ListVIP, d.vip, ""); err != nil {
 				return fail(err)
 			}
 		}
 		if len(d.blocked) > 0 {
-			if _, err := s.AddToList(store.Operator, d.name, store.ListBlocked, d.blocked, ""); err != nil {
+			if _, err := s.AddToList(d.name, store.ListBlocked, d.blocked, ""); err != nil {
 				return fail(err)
 			}
 		}
 		if d.pin != "" {
-			if err := s.SetPIN(store.Operator, d.name, d.pin); err != nil {
+			if err := s.SetPIN(d.name, d.pin); err != nil {
 				return fail(err)
 			}
 		}

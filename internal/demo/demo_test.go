@@ -19,7 +19,11 @@ func TestSeedIdempotentAndDecisionsHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	first, err := Seed(s)
+	p, err := StoreAs(s, store.Operator.By("cli:tester", "cli"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := Seed(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +38,7 @@ func TestSeedIdempotentAndDecisionsHold(t *testing.T) {
 	if _, err := s.SetTreatments(store.Operator, Alice, store.SettingsUpdate{Unknown: &allow}); err != nil {
 		t.Fatal(err)
 	}
-	second, err := Seed(s)
+	second, err := Seed(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +62,39 @@ func TestSeedIdempotentAndDecisionsHold(t *testing.T) {
 	}
 	if !s.CheckPIN(mustSub(t, s, Alice), AlicePIN) {
 		t.Error("alice's demo PIN does not check")
+	}
+}
+
+// The demo data is audited as whoever seeded it (the CLI's cli:USER via
+// cli, as its other writes), never as an unnamed library caller; StoreAs
+// refuses an actor that would leave the audit log without a name.
+func TestSeedAuditedAsItsSeeder(t *testing.T) {
+	s, err := store.Open(filepath.Join(t.TempDir(), "callgate.db"), store.Options{PINCost: bcrypt.MinCost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := StoreAs(s, store.Operator); err == nil || !strings.Contains(err.Error(), "store.Operator.By") {
+		t.Fatalf("an unnamed seeder: %v", err)
+	}
+	if _, err := StoreAs(s, store.ProviderActor(Provider).By("p", "api")); err == nil {
+		t.Fatal("a provider seeded the demo platform")
+	}
+	p, err := StoreAs(s, store.Operator.By("cli:tester", "cli"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Seed(p); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := s.SearchAudit(store.Operator, store.AuditQuery{Limit: 1000})
+	if err != nil || len(recs) == 0 {
+		t.Fatalf("audit: %d records, %v", len(recs), err)
+	}
+	for _, r := range recs {
+		if r.Principal != "cli:tester" || r.Via != "cli" || r.Role != "operator" {
+			t.Errorf("%s %s audited as %q via %q (%s), want cli:tester via cli", r.Op, r.Object, r.Principal, r.Via, r.Role)
+		}
 	}
 }
 
