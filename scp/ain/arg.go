@@ -47,6 +47,11 @@ type Billing struct {
 	ExtensionParameter []byte // SEQUENCE contents, raw
 }
 
+// isZero reports whether b holds no parameter.
+func (b *Billing) isZero() bool {
+	return !b.AMAslpID.Set && b.Amp1 == nil && b.Amp2 == nil && !b.AMASequenceNumber.Set && b.ExtensionParameter == nil
+}
+
 func (b *Billing) decode(d *decoder, t ber.TLV) (handled bool, err error) {
 	switch t.Tag {
 	case TagAMAslpID:

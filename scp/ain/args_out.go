@@ -210,6 +210,32 @@ func (a *ForwardCallArg) UnmarshalAt(b []byte, base int) error {
 
 // Marshal appends the Parameter Set contents.
 func (a *ForwardCallArg) Marshal(dst []byte) []byte {
+	if a.Other.n == 0 && a.Billing.isZero() {
+		return a.marshalTyped(dst)
+	}
+	return a.marshalWalk(dst)
+}
+
+// marshalTyped is Marshal for an argument with nothing but its typed
+// parameters (what the SCP sends): those, in forwardCallOrder, without
+// walking the order's forty tags.
+func (a *ForwardCallArg) marshalTyped(dst []byte) []byte {
+	e := encoder{b: dst}
+	e.optDigits(TagCallingPartyID, &a.CallingPartyID)
+	e.optDigits(TagChargeNumber, &a.ChargeNumber)
+	encEnum(&e, TagChargePartyStationType, a.ChargePartyStationType)
+	e.optDigits(TagCalledPartyID, &a.CalledPartyID)
+	e.optDigits(TagOutpulseNumber, &a.OutpulseNumber)
+	e.optDigits(TagRedirectingPartyID, &a.RedirectingPartyID)
+	e.octets(TagRedirectionInformation, a.RedirectionInformation)
+	e.displayText(&a.DisplayText)
+	e.genericName(&a.GenericName)
+	return e.b
+}
+
+// marshalWalk is Marshal for any argument: every parameter, raw ones
+// included, in forwardCallOrder.
+func (a *ForwardCallArg) marshalWalk(dst []byte) []byte {
 	e := encoder{b: dst}
 	for _, k := range forwardCallOrder {
 		switch k {
