@@ -30,11 +30,11 @@ type Budget struct {
 	// monoEpoch (0 = none): Err, asked between the engine's stages,
 	// then reads one clock instead of two.
 	monoDeadline atomic.Int64
-	over     atomic.Bool  // Finish ran: Err reports Canceled
-	armed    atomic.Bool  // Done was called: done (and timer) need closing
-	mu       sync.Mutex
-	done     chan struct{}
-	timer    *time.Timer
+	over         atomic.Bool // Finish ran: Err reports Canceled
+	armed        atomic.Bool // Done was called: done (and timer) need closing
+	mu           sync.Mutex
+	done         chan struct{}
+	timer        *time.Timer
 
 	// Set and read by the deciding goroutine only: when the decision
 	// began (Started), and deferring (Defer).
