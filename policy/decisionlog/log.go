@@ -98,9 +98,10 @@ type Options struct {
 	// may then lose recent batches; the file stays consistent either way.
 	NoSync bool
 	// WriterNice, 1 to 19, runs the writer on an OS thread of its own at
-	// that nice value (Linux; elsewhere it is ignored), so that the CPU a
-	// commit takes yields to the query path rather than preempting it on
-	// a machine with few cores; 0 runs it like any goroutine. A writer
+	// that nice value, under the normal policy even in a process run
+	// under a real-time one (Linux; elsewhere it is ignored), so that the
+	// CPU a commit takes yields to the query path rather than preempting
+	// it on a machine with few cores; 0 runs it like any goroutine. A writer
 	// starved for long lets the queue fill, and the records past it are
 	// dropped and counted (QueueSize), never the calls slowed.
 	WriterNice int

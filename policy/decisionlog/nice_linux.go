@@ -2,8 +2,11 @@ package decisionlog
 
 import "golang.org/x/sys/unix"
 
-// setThreadNice sets the nice value of the calling OS thread (Linux keeps
-// one per thread: PRIO_PROCESS with a thread ID names the thread alone).
+// setThreadNice puts the calling OS thread under the normal time-sharing
+// policy at nice value n (Linux keeps both per thread: a thread ID names
+// the thread alone). A thread of a process run under a real-time policy
+// (chrt) leaves it, since nice means nothing there and an equal real-time
+// priority would let a commit hold a core from the query path.
 func setThreadNice(n int) error {
-	return unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), n)
+	return unix.SchedSetAttr(0, &unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_NORMAL, Nice: int32(n)}, 0)
 }

@@ -1,6 +1,9 @@
 package decisionlog
 
 import (
+	"runtime"
+
+	"golang.org/x/sys/unix"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -66,5 +69,26 @@ func TestWriterNice(t *testing.T) {
 	}
 	if got := l.Stats().Written; got != 1 {
 		t.Errorf("written %d, want 1", got)
+	}
+}
+
+// TestWriterNiceLeavesRealTime: in a process under a real-time policy
+// (chrt), the writer's thread goes back to the normal policy at its nice.
+func TestWriterNiceLeavesRealTime(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := unix.SchedSetAttr(0, &unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_RR, Priority: 1}, 0); err != nil {
+		t.Skipf("cannot take a real-time policy here (%v): nothing to leave", err)
+	}
+	defer unix.SchedSetAttr(0, &unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_NORMAL}, 0)
+	if err := setThreadNice(9); err != nil {
+		t.Fatal(err)
+	}
+	a, err := unix.SchedGetAttr(0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Policy != unix.SCHED_NORMAL || a.Nice != 9 {
+		t.Errorf("policy %d nice %d, want normal (0) at 9", a.Policy, a.Nice)
 	}
 }
