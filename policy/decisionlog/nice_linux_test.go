@@ -1,14 +1,14 @@
 package decisionlog
 
 import (
-	"runtime"
-
-	"golang.org/x/sys/unix"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"callgate/policy"
 )
