@@ -308,10 +308,11 @@ func (s *Store) decode(p *pending, b string, rest []byte, c kv.Change, commits *
 		if si.committed && !was.committed {
 			p.imports = append(p.imports, &importedSubs{gen: g, first: si.first, last: si.last})
 		}
-	case bEntries, bNotes, bNames, bNumbers, bFraud, bAPITokens, bAudit, bWebUsers:
+	case bEntries, bNotes, bNames, bNumbers, bFraud, bAPITokens, bAudit, bWebUsers, bPINLocks:
 		// Content of lists follows lv/ and gens/; names and numbers are
 		// derived from the records; the fraud signal, the admin API's
-		// credentials and the audit log are read from the kv when needed.
+		// credentials, the audit log, web logins and PIN lockouts are read
+		// from the kv when needed.
 	default:
 		return fmt.Errorf("unknown bucket")
 	}

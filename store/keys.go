@@ -35,6 +35,7 @@ import (
 //	subimports/gen(8)    JSON subImportRecord: a bulk subscriber import (subimport_stage.go);
 //	                     while uncommitted, the subscribers in its ID range are not in the index
 //	fraud/<key>          the fraud signal's state, opaque to the store (fraud.go)
+//	pinlocks/id(4)       JSON pinLockRecord: a subscriber's wrong PINs and PIN lock (pinlock.go)
 //
 // L is a list: owner kind(1), owner id(4), list(1).
 //
@@ -87,6 +88,7 @@ const (
 	bAPITokens   = "apitokens" // admin API credentials (apitokens.go); not indexed
 	bAudit       = "audit"     // the audit log (audit.go); not indexed
 	bWebUsers    = "webusers"  // web UI logins (webusers.go); not indexed
+	bPINLocks    = "pinlocks"  // wrong PINs and PIN locks (pinlock.go); not indexed
 	bSubImports  = "subimports"
 )
 

@@ -152,7 +152,7 @@ func (ix *index) addImported(im *importedSubs) error {
 
 // knownBuckets are the buckets the applier tells apart; bucketOf returns
 // these strings without allocating one per change.
-var knownBuckets = append(slices.Clone(allBuckets), bFraud, bAPITokens, bAudit, bWebUsers)
+var knownBuckets = append(slices.Clone(allBuckets), bFraud, bAPITokens, bAudit, bWebUsers, bPINLocks)
 
 // bucketOf is kv.Bucket without its allocation for the known buckets.
 func bucketOf(key []byte) (string, bool) {

@@ -725,6 +725,7 @@ func (s *Store) DeleteSubscriber(actor Actor, ref string) error {
 		}
 		deleteOwnerLists(t, kindSubscriber, id)
 		t.del(idKey(bPINs, id))
+		t.del(pinLockKey(id))
 		t.del(nameKey(kindSubscriber, st.rec.Name))
 		t.del(idKey(bSubscribers, id))
 		return t.audit(actor, "subscriber.delete", "subscriber/"+st.rec.Name, subScope(st.rec), st.rec, nil)
