@@ -71,6 +71,14 @@ type Config struct {
 	// override PIN, and wrong PINs before the caller is released.
 	PINMaxDigits int
 	PINTries     int
+	// PINLockFailures (default 5) wrong PINs for one subscriber within
+	// PINLockWindow (default 15m), across calls, prompts (the IVR's and the
+	// override PIN, which are the same PIN) and nodes, lock its PIN for
+	// PINLockPeriod (default 15m): no PIN keyed for it is checked, and the
+	// caller hears pin_locked (pinlock.go; the count is the store's).
+	PINLockFailures int
+	PINLockWindow   time.Duration
+	PINLockPeriod   time.Duration
 	// ChallengeDigits (default 3) are announced; the caller has
 	// ChallengeTime (default 10s) to key them and ChallengeTries (default
 	// 3) tries. ChallengeSeed 0 draws the digits from crypto/rand; any other
@@ -138,6 +146,9 @@ func (c Config) Defaults() Config {
 	}
 	defInt(&c.PINMaxDigits, 8)
 	defInt(&c.PINTries, 3)
+	defInt(&c.PINLockFailures, 5)
+	def(&c.PINLockWindow, 15*time.Minute)
+	def(&c.PINLockPeriod, 15*time.Minute)
 	defInt(&c.ChallengeDigits, 3)
 	def(&c.ChallengeTime, 10*time.Second)
 	defInt(&c.ChallengeTries, 3)
@@ -234,6 +245,17 @@ func (c *Config) Validate() error {
 	}
 	if c.PINTries < 1 {
 		bad("PINTries", "%d is not positive", c.PINTries)
+	}
+	if c.PINLockFailures < 1 || c.PINLockFailures > 100 {
+		bad("PINLockFailures", "%d is not 1-100 (wrong PINs within PINLockWindow that lock a subscriber's PIN; e.g. 5)", c.PINLockFailures)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"PINLockWindow", c.PINLockWindow}, {"PINLockPeriod", c.PINLockPeriod}} {
+		if d.v < time.Second || d.v > 7*24*time.Hour {
+			bad(d.name, "%s is not between 1s and 168h (e.g. 15m)", d.v)
+		}
 	}
 	if c.ChallengeDigits < 1 || c.ChallengeDigits > 8 {
 		bad("ChallengeDigits", "%d is not 1-8", c.ChallengeDigits)

@@ -52,6 +52,21 @@
 //	                          challenge (challenge.go) or voicemail
 //	                          (voicemail.go)
 //
+// # PIN lockout
+//
+// Both PIN prompts (the override PIN and the IVR's) ask for the
+// subscriber's one PIN, PINTries times a call. Across calls, every wrong
+// PIN is counted in the store per subscriber (pinlock.go): PINLockFailures
+// within PINLockWindow lock the PIN for PINLockPeriod on every node. A PIN
+// keyed while it is locked is not checked (the right one no more than a
+// wrong one); the caller hears pin_locked, then the override prompt goes
+// on with the treatment and the IVR releases the call. A right PIN clears
+// the count. Each lock is audited (subscriber.pin.lockout), logged
+// (rate-limited) and counted (callgate_b2bua_pin_lockouts_total); the
+// lockout fails closed when the store cannot be read or written. Operators
+// see and clear locks with `callgate pin lockouts|unlock` and the admin
+// API.
+//
 // Each treatment is a state machine written as straight-line code on the
 // call's goroutine; its comment has the state table. Every wait of every
 // state also ends when the caller hangs up (BYE, or CANCEL before the
@@ -113,7 +128,8 @@
 // tier's, or the one the Guard's Decider logged, with the engine's trace),
 // and adds every step to it
 // (decisionlog.AddSteps), so `callgate log search` shows the whole story:
-// token ok; pin right, wrong, failed, skipped; name recorded or empty;
+// token ok; pin right, wrong, failed, skipped, locked (not checked: the
+// PIN is locked), lockout (this wrong PIN locked it); name recorded or empty;
 // subscriber ringing, answered, no-answer, busy, failed, abandoned; screen
 // accept, refuse, voicemail, timeout, hangup; challenge passed, wrong,
 // failed; voicemail connected, none, no-answer, busy, failed; reject

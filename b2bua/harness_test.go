@@ -28,6 +28,7 @@ import (
 	"callgate/policy"
 	"callgate/policy/decisionlog"
 	"callgate/policy/token"
+	"callgate/store"
 )
 
 // The tests drive the B2BUA with diago phones in-process: a caller (the
@@ -391,6 +392,14 @@ func (p *plainPINs) CheckPIN(sub uint32, pin string) bool {
 	p.checks.Add(1)
 	return p.pins[sub] == pin
 }
+
+// plainPINs keeps no lockout: the treatments' tests are about one call
+// (the lockout's tests, pinlock_test.go, run on the store).
+func (p *plainPINs) PINLockState(uint32) (store.PINLockout, error) { return store.PINLockout{}, nil }
+func (p *plainPINs) PINFailed(uint32, store.PINFailure) (store.PINLockout, bool, error) {
+	return store.PINLockout{}, false, nil
+}
+func (p *plainPINs) PINSucceeded(uint32) error { return nil }
 
 // harness is a B2BUA with a subscriber phone and a voicemail platform.
 type harness struct {

@@ -88,10 +88,14 @@ func (s *Server) admitIVR(c *call, call *policy.Call, arrived time.Time) (decisi
 //	recognise  calling number is no subscriber's ivr_not_subscriber; release
 //	           (or anonymous)                    (step ivr refused)
 //	           a subscriber's                    pin
-//	pin        ivr_welcome; digits until '#',    check
+//	pin        ivr_welcome; digits until '#',    lock
 //	           PINMaxDigits or DigitTimeout
-//	check      bcrypt on the PIN pool            right: menu; wrong, tries
-//	                                             left: pin_wrong, pin; PINTries
+//	lock       the subscriber's PIN locked       pin_locked; release (PIN not
+//	           (pinlock.go)                      checked); else check
+//	check      bcrypt on the PIN pool            right: menu; wrong and it
+//	                                             locks the PIN: pin_locked,
+//	                                             release; wrong, tries left:
+//	                                             pin_wrong, pin; PINTries
 //	                                             used: pin_failed, release
 //	menu       ivr_menu (barge-in); a key        1/2: last; 3: enter (add);
 //	                                             4: enter (remove); 5: counts;
@@ -117,7 +121,7 @@ func (s *Server) admitIVR(c *call, call *policy.Call, arrived time.Time) (decisi
 //	any        caller hangs up                   end (abandoned)
 //
 // PIN digits are never logged. Steps (name ivr): refused, pin-right,
-// pin-wrong, pin-failed, blocked-added, vip-added, removed, not-found,
+// pin-wrong, pin-failed, pin-locked, pin-lockout, blocked-added, vip-added, removed, not-found,
 // counts, pin-changed, pin-mismatch, denied, invalid-number, no-last-caller,
 // goodbye, timeout.
 func (c *call) ivr() ending {
@@ -144,16 +148,27 @@ func (c *call) ivr() ending {
 		}
 		ok := false
 		if pin != "" {
+			if refused, why := c.pinRefused(store.PINPromptIVR); refused {
+				c.step("ivr", "pin-locked", why)
+				return c.ivrPINLocked()
+			}
 			if ok, err = c.s.pinPool.check(c.ctx, c.d.subscriber, pin); err != nil {
 				return c.endedBy(err)
 			}
 		}
 		detail := "try " + strconv.Itoa(tries) + " of " + strconv.Itoa(c.s.cfg.PINTries)
 		if ok {
+			c.pinRight(store.PINPromptIVR)
 			c.step("ivr", "pin-right", detail)
 			break
 		}
 		c.step("ivr", "pin-wrong", detail)
+		if pin != "" {
+			if locked, why := c.pinWrong(store.PINPromptIVR); locked {
+				c.step("ivr", "pin-lockout", why)
+				return c.ivrPINLocked()
+			}
+		}
 		if tries >= c.s.cfg.PINTries {
 			c.step("ivr", "pin-failed", detail)
 			if err := c.say(l, false, p[pPINFailed]); err != nil {
@@ -209,6 +224,15 @@ func (c *call) ivr() ending {
 			return c.endedBy(err)
 		}
 	}
+}
+
+// ivrPINLocked tells the caller PIN entry is locked and releases the call.
+func (c *call) ivrPINLocked() ending {
+	c.caller.drainDigits()
+	if err := c.say(c.caller, false, c.s.prompts.p[pPINLocked]); err != nil {
+		return c.endedBy(err)
+	}
+	return endReleased
 }
 
 // keyed collects digits until '#', n digits, or d without one (the first

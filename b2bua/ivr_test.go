@@ -34,7 +34,7 @@ type ivrHarness struct {
 	prompts *sip.Prompts
 }
 
-func newIVRHarness(t *testing.T) *ivrHarness {
+func newIVRHarness(t *testing.T, mods ...func(*Config)) *ivrHarness {
 	t.Helper()
 	st := storetest.Fixture(t)
 	h := newHarness(t, func(c *Config) {
@@ -45,6 +45,9 @@ func newIVRHarness(t *testing.T) *ivrHarness {
 		// waits are long so that no test depends on how loaded it is.
 		c.DecisionTimeout = 30 * time.Second
 		c.PINFirstDigit, c.DigitTimeout = 30*time.Second, 5*time.Second
+		for _, m := range mods {
+			m(c)
+		}
 	}, WithIVR(st), WithPINChecker(st))
 	prompts, err := sip.LoadPrompts(builtinDir)
 	if err != nil {
@@ -187,5 +190,46 @@ func TestIVRRefusesNonSubscriber(t *testing.T) {
 	h.ivrSteps(t, e164.MustParse(storetest.UnknownCaller), "refused")
 	if d := h.s.Describe(); !strings.HasSuffix(d, "subscribers' IVR at Request-URI user ivr or "+ivrNumber) {
 		t.Errorf("Describe %q does not name the IVR's addresses", d)
+	}
+}
+
+// A caller who fakes alice's number keys wrong PINs over several calls
+// (sipsim, one try a call): the second wrong PIN locks her PIN across
+// calls, and a third call keying the right PIN hears pin_locked and is
+// released without the menu. The lock is audited and counted.
+func TestIVRPINLockoutOverCalls(t *testing.T) {
+	t.Parallel()
+	h := newIVRHarness(t, func(c *Config) { c.PINTries, c.PINLockFailures = 1, 2 })
+	res := h.dialIVR(t, "ivr", storetest.AliceNumber, "ivr_welcome=1111#")
+	heardInOrder(t, res, "ivr_welcome", "pin_failed")
+	h.ivrSteps(t, nSub, "pin-failed")
+
+	res = h.dialIVR(t, "ivr", storetest.AliceNumber, "ivr_welcome=1357#")
+	heardInOrder(t, res, "ivr_welcome", "pin_locked")
+	if res.Heard("pin_failed") || res.EndedBy != "remote" {
+		t.Fatalf("second call: heard %v, ended by %s; want pin_locked only, released", res.Prompts, res.EndedBy)
+	}
+	steps := h.ivrSteps(t, nSub, "pin-lockout")
+	if got := stepString(steps); !strings.HasPrefix(got, "ivr=pin-wrong ivr=pin-lockout") {
+		t.Fatalf("second call: steps %s", got)
+	}
+
+	res = h.dialIVR(t, "ivr", storetest.AliceNumber, "ivr_welcome="+storetest.AlicePIN+"#")
+	heardInOrder(t, res, "ivr_welcome", "pin_locked")
+	if res.Heard("ivr_menu") || res.EndedBy != "remote" {
+		t.Fatalf("third call (right PIN while locked): heard %v, ended by %s; want pin_locked, released", res.Prompts, res.EndedBy)
+	}
+	h.ivrSteps(t, nSub, "pin-locked")
+
+	l, err := h.st.PINLockState(h.alice.ID)
+	if err != nil || !l.Locked || l.Lockouts != 1 {
+		t.Fatalf("alice's lockout %+v, %v", l, err)
+	}
+	recs, err := h.st.SearchAudit(store.Operator, store.AuditQuery{Object: "subscriber/alice/pin", Actor: "ivr " + storetest.AliceNumber})
+	if err != nil || len(recs) != 1 || recs[0].Op != "subscriber.pin.lockout" {
+		t.Fatalf("audit records %+v, %v; want the lockout", recs, err)
+	}
+	if n := testutil.ToFloat64(h.s.m.pinLockouts.WithLabelValues("ivr")); n != 1 {
+		t.Fatalf("callgate_b2bua_pin_lockouts_total{ivr} = %v, want 1", n)
 	}
 }

@@ -18,6 +18,10 @@ type metrics struct {
 	fallbacks prometheus.Counter // announcements played as call_rejected
 	lateness  prometheus.Histogram
 	stalls    prometheus.Counter
+	// The PIN lockout (pinlock.go).
+	pinLockouts   *prometheus.CounterVec // locks imposed here, by prompt
+	pinRefused    *prometheus.CounterVec // PINs keyed and not checked, by prompt and reason
+	pinLockErrors *prometheus.CounterVec // lockout store failures, by operation
 }
 
 func newMetrics(reg prometheus.Registerer, active func() float64) (*metrics, error) {
@@ -52,8 +56,18 @@ func newMetrics(reg prometheus.Registerer, active func() float64) (*metrics, err
 			Buckets: []float64{0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1}}),
 		stalls: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "pacer_stalls_total",
 			Help: "Times a prompt pacer shard fell more than 100 ms behind and skipped the backlog (its streams' timestamps jump over the gap)."}),
+		pinLockouts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "pin_lockouts_total",
+			Help: "Subscribers' PINs locked by a wrong PIN keyed here (b2bua.pin_lock_failures within pin_lock_window, across calls and nodes), by the prompt it was keyed at (ivr, override); each lock is also in the audit log (subscriber.pin.lockout)."},
+			[]string{"prompt"}),
+		pinRefused: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "pin_refused_total",
+			Help: "PINs keyed but not checked, by prompt (ivr, override) and reason: locked (the subscriber's PIN is locked), unavailable (the lockout state could not be read or kept, so PIN entry fails closed)."},
+			[]string{"prompt", "reason"}),
+		pinLockErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "pin_lockout_errors_total",
+			Help: "PIN lockout store operations that failed, by operation (read, count, reset); read and count fail closed (PIN entry refused for the call)."},
+			[]string{"op"}),
 	}
-	for _, c := range []prometheus.Collector{m.invites, m.refused, m.steps, m.ended, m.overload, m.faults, m.active, m.dropped, m.fallbacks, m.lateness, m.stalls} {
+	for _, c := range []prometheus.Collector{m.invites, m.refused, m.steps, m.ended, m.overload, m.faults, m.active, m.dropped, m.fallbacks, m.lateness, m.stalls,
+		m.pinLockouts, m.pinRefused, m.pinLockErrors} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

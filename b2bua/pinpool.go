@@ -3,15 +3,29 @@ package b2bua
 import (
 	"context"
 	"sync"
+
+	"callgate/store"
 )
 
-// PINChecker checks an override PIN (the list store: *store.Store). A check
-// is a bcrypt comparison, tens of milliseconds of CPU, so the B2BUA runs
-// them on a small pool of its own goroutines, never on a SIP transaction
-// or RTP goroutine.
+// PINChecker checks a subscriber's PIN, at the override PIN prompt and in
+// the IVR, and keeps the wrong PINs across calls (the list store:
+// *store.Store; pinlock.go). A check is a bcrypt comparison, tens of
+// milliseconds of CPU, so the B2BUA runs them on a small pool of its own
+// goroutines, never on a SIP transaction or RTP goroutine. The lockout
+// methods read and write the store from the call's goroutine, in its media
+// conversation: never on a SIP transaction or the decision path.
 type PINChecker interface {
 	CheckPIN(subscriber uint32, pin string) bool
+	// PINLockState says whether the subscriber's PIN is locked; a PIN
+	// keyed while it is locked is not checked.
+	PINLockState(subscriber uint32) (store.PINLockout, error)
+	// PINFailed counts a wrong PIN and says whether this one locked it.
+	PINFailed(subscriber uint32, f store.PINFailure) (store.PINLockout, bool, error)
+	// PINSucceeded clears the count after a right PIN.
+	PINSucceeded(subscriber uint32) error
 }
+
+var _ PINChecker = (*store.Store)(nil)
 
 type pinJob struct {
 	sub   uint32

@@ -29,6 +29,7 @@ const (
 	pPINEnter       = "pin_enter"
 	pPINWrong       = "pin_wrong"
 	pPINFailed      = "pin_failed"
+	pPINLocked      = "pin_locked"
 	pNameRecord     = "name_record"
 	pPleaseHold     = "please_hold"
 	pCallFrom       = "screen_call_from"

@@ -73,6 +73,7 @@ type Server struct {
 	serveWG   sync.WaitGroup
 	watchStop chan struct{}
 	limit     logLimiter
+	lockLog   logLimiter // PIN locks and lockout failures (pinlock.go)
 }
 
 // Option configures a Server.
@@ -91,7 +92,8 @@ func WithTokenKeys(keys []token.Key) Option {
 	return func(s *Server) { s.keys = append([]token.Key(nil), keys...) }
 }
 
-// WithPINChecker checks override PINs (the list store).
+// WithPINChecker checks PINs, at the override PIN prompt and in the IVR,
+// and keeps their lockout (the list store).
 func WithPINChecker(p PINChecker) Option { return func(s *Server) { s.pins = p } }
 
 // WithRoutingNumbers tells which numbers are egress routes' routing

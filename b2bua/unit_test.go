@@ -148,6 +148,9 @@ func TestConfigValidate(t *testing.T) {
 		"name silence":      func(c *Config) { c.NameSilence = time.Minute },
 		"RTP timeout":       func(c *Config) { c.RTPTimeout = 10 * time.Millisecond },
 		"retry after":       func(c *Config) { c.RetryAfter = time.Millisecond },
+		"PIN lock failures": func(c *Config) { c.PINLockFailures = -1 },
+		"PIN lock window":   func(c *Config) { c.PINLockWindow = time.Millisecond },
+		"PIN lock period":   func(c *Config) { c.PINLockPeriod = 30 * 24 * time.Hour },
 		// Defect: an IVR call by user alone was logged with no called
 		// number, and the API's decision search failed on the record.
 		"IVR user without number": func(c *Config) { c.IVRUser = "ivr" },

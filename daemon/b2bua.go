@@ -74,6 +74,7 @@ func b2buaConfig(c *config.B2BUA, sip *config.SIP) (b2bua.Config, error) {
 		NotForUs: c.NotForUs, RejectMode: c.RejectMode,
 		PromptDir: c.PromptDir, Announcements: ann,
 		PINMaxDigits: c.PINMaxDigits, PINTries: c.PINTries,
+		PINLockFailures: c.PINLockFailures, PINLockWindow: c.PINLockWindow, PINLockPeriod: c.PINLockPeriod,
 		ChallengeDigits: c.ChallengeDigits, ChallengeTime: c.ChallengeTime,
 		ChallengeTries: c.ChallengeTries, ChallengeSeed: c.ChallengeSeed,
 		NameMax: c.NameMax, NameSilence: c.NameSilence,

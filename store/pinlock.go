@@ -192,15 +192,18 @@ func (s *Store) PINLockState(subscriber uint32) (PINLockout, error) {
 // the lock's audit record (subscriber.pin.lockout, by f.Actor) is written
 // in the same transaction; the count starts again after the lock. A wrong
 // PIN while the PIN is locked (another node locked it meanwhile) is not
-// counted. It returns the lockout after the failure: Locked is true when
-// this failure locked the PIN or it was locked already.
-func (s *Store) PINFailed(subscriber uint32, f PINFailure) (PINLockout, error) {
+// counted. It returns the lockout after the failure (Locked: this failure
+// locked the PIN or it was locked already) and whether this failure
+// locked it.
+func (s *Store) PINFailed(subscriber uint32, f PINFailure) (PINLockout, bool, error) {
 	if err := f.Policy.Check(); err != nil {
-		return PINLockout{}, err
+		return PINLockout{}, false, err
 	}
 	now := s.opts.Now()
 	var out PINLockout
+	var locked bool
 	err := s.write(func(t *txn) error {
+		locked = false
 		st := s.ix.sub(subscriber)
 		if st == nil {
 			return fmt.Errorf("subscriber %d: %w", subscriber, ErrNotFound)
@@ -228,6 +231,7 @@ func (s *Store) PINFailed(subscriber uint32, f PINFailure) (PINLockout, error) {
 		if len(rec.Failures) >= f.Policy.MaxFailures {
 			rec.LockedAt, rec.LockedUntil = now.UTC(), now.Add(f.Policy.Period).UTC()
 			rec.Lockouts++
+			locked = true
 			if err := t.audit(f.Actor, "subscriber.pin.lockout", "subscriber/"+st.rec.Name+"/pin", subScope(st.rec), nil,
 				pinLockAudit{LockedUntil: rec.LockedUntil, Failures: len(rec.Failures), Window: f.Policy.Window.String(),
 					Prompt: f.Prompt, Calling: f.Calling}); err != nil {
@@ -239,10 +243,10 @@ func (s *Store) PINFailed(subscriber uint32, f PINFailure) (PINLockout, error) {
 		return t.putJSON(pinLockKey(subscriber), &rec)
 	})
 	if err != nil {
-		return PINLockout{}, fmt.Errorf("count a wrong PIN of subscriber %d: %w", subscriber, err)
+		return PINLockout{}, false, fmt.Errorf("count a wrong PIN of subscriber %d: %w", subscriber, err)
 	}
 	s.named(&out, subscriber)
-	return out, nil
+	return out, locked, nil
 }
 
 // PINSucceeded clears subscriber's count after a right PIN; with nothing

@@ -52,11 +52,17 @@ var lockPolicy = store.PINLockPolicy{MaxFailures: 3, Window: time.Minute, Period
 
 var ivrActor = store.Operator.By("ivr "+storetest.UnknownCaller, "ivr")
 
+// wrongPIN counts a wrong PIN and checks PINFailed says it locked the PIN
+// exactly when the lockout went from unlocked to locked.
 func wrongPIN(t *testing.T, s *store.Store, sub uint32, prompt string) store.PINLockout {
 	t.Helper()
-	l, err := s.PINFailed(sub, store.PINFailure{Prompt: prompt, Calling: mustNum(storetest.UnknownCaller), Actor: ivrActor, Policy: lockPolicy})
+	before := lockState(t, s, sub)
+	l, locked, err := s.PINFailed(sub, store.PINFailure{Prompt: prompt, Calling: mustNum(storetest.UnknownCaller), Actor: ivrActor, Policy: lockPolicy})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if locked != (l.Locked && !before.Locked) {
+		t.Fatalf("PINFailed says it locked: %v; before %+v, after %+v", locked, before, l)
 	}
 	return l
 }
@@ -253,12 +259,12 @@ func TestPINLockoutScope(t *testing.T) {
 func TestPINLockPolicyChecked(t *testing.T) {
 	s, _, alice := lockFixture(t)
 	for _, p := range []store.PINLockPolicy{{0, time.Minute, time.Minute}, {3, 0, time.Minute}, {3, time.Minute, -time.Second}} {
-		_, err := s.PINFailed(alice, store.PINFailure{Prompt: store.PINPromptIVR, Actor: ivrActor, Policy: p})
+		_, _, err := s.PINFailed(alice, store.PINFailure{Prompt: store.PINPromptIVR, Actor: ivrActor, Policy: p})
 		if !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), "PIN lockout") {
 			t.Errorf("policy %+v: %v", p, err)
 		}
 	}
-	if _, err := s.PINFailed(9999, store.PINFailure{Prompt: store.PINPromptIVR, Actor: ivrActor, Policy: lockPolicy}); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := s.PINFailed(9999, store.PINFailure{Prompt: store.PINPromptIVR, Actor: ivrActor, Policy: lockPolicy}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("a wrong PIN of no subscriber: %v", err)
 	}
 }

@@ -66,6 +66,15 @@ type B2BUA struct {
 	// before the caller is released.
 	PINMaxDigits int `yaml:"pin_max_digits"`
 	PINTries     int `yaml:"pin_tries"`
+	// PINLockFailures wrong PINs for one subscriber within PINLockWindow,
+	// across calls, both PIN prompts (the IVR's and the override PIN: one
+	// PIN) and every node, lock its PIN for PINLockPeriod: a PIN keyed
+	// meanwhile is not checked and the caller hears pin_locked. The count
+	// is kept in the store; `callgate pin lockouts` shows it, `callgate
+	// pin unlock` clears it.
+	PINLockFailures int           `yaml:"pin_lock_failures"`
+	PINLockWindow   time.Duration `yaml:"pin_lock_window"`
+	PINLockPeriod   time.Duration `yaml:"pin_lock_period"`
 	// ChallengeDigits are read out; the caller has ChallengeTime to key
 	// them and ChallengeTries tries. ChallengeSeed 0 draws them from
 	// crypto/rand; another value makes a fixed sequence (tests, demos).
@@ -109,6 +118,9 @@ func DefaultB2BUA() B2BUA {
 		Announcements:   map[string]string{"101": "announcement_101.wav"},
 		PINMaxDigits:    8,
 		PINTries:        3,
+		PINLockFailures: 5,
+		PINLockWindow:   15 * time.Minute,
+		PINLockPeriod:   15 * time.Minute,
 		ChallengeDigits: 3,
 		ChallengeTime:   10 * time.Second,
 		ChallengeTries:  3,
@@ -178,6 +190,17 @@ func (b *B2BUA) validate() []error {
 		{"challenge_digits", b.ChallengeDigits}, {"challenge_tries", b.ChallengeTries}, {"pin_workers", b.PINWorkers}, {"pin_queue", b.PINQueue}} {
 		if n.v <= 0 {
 			bad(n.name, "%d is not positive", n.v)
+		}
+	}
+	if b.PINLockFailures < 1 || b.PINLockFailures > 100 {
+		bad("pin_lock_failures", "%d is not 1-100 (wrong PINs within pin_lock_window that lock a subscriber's PIN; default 5)", b.PINLockFailures)
+	}
+	for _, t := range []struct {
+		name string
+		v    time.Duration
+	}{{"pin_lock_window", b.PINLockWindow}, {"pin_lock_period", b.PINLockPeriod}} {
+		if t.v < time.Second || t.v > 7*24*time.Hour {
+			bad(t.name, "%s is not between 1s and 168h (default 15m)", t.v)
 		}
 	}
 	return errs

@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestB2BUASection(t *testing.T) {
@@ -10,7 +11,8 @@ func TestB2BUASection(t *testing.T) {
 	if err != nil {
 		t.Fatalf("defaults with b2bua on: %v", err)
 	}
-	if c.B2BUA.UDP != "127.0.0.1:5070" || c.B2BUA.Announcements["101"] != "announcement_101.wav" {
+	if c.B2BUA.UDP != "127.0.0.1:5070" || c.B2BUA.Announcements["101"] != "announcement_101.wav" ||
+		c.B2BUA.PINLockFailures != 5 || c.B2BUA.PINLockWindow != 15*time.Minute || c.B2BUA.PINLockPeriod != 15*time.Minute {
 		t.Errorf("defaults %+v", c.B2BUA)
 	}
 	bad := `
@@ -24,6 +26,9 @@ b2bua:
   rtp_port_max: 0
   ring_timeout: 0s
   pin_tries: 0
+  pin_lock_failures: 0
+  pin_lock_window: 500ms
+  pin_lock_period: 200h
   continue_route: "http://x"
   announcements: {0: x.wav}
 `
@@ -32,7 +37,8 @@ b2bua:
 		t.Fatal("accepted")
 	}
 	for _, want := range []string{"b2bua.enabled", "b2bua.not_for_us", "b2bua.reject_mode", "b2bua.rtp_port_min",
-		"b2bua.ring_timeout", "b2bua.pin_tries", "b2bua.continue_route", "b2bua.announcements"} {
+		"b2bua.ring_timeout", "b2bua.pin_tries", "b2bua.continue_route", "b2bua.announcements",
+		"b2bua.pin_lock_failures", "b2bua.pin_lock_window", "b2bua.pin_lock_period"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("no %s in %v", want, err)
 		}

@@ -169,6 +169,9 @@ b2bua:
   announcements: {101: a101.wav, 202: /srv/a202.wav}
   pin_max_digits: 6
   pin_tries: 2
+  pin_lock_failures: 4
+  pin_lock_window: 10m
+  pin_lock_period: 1h
   challenge_digits: 4
   challenge_time: 7s
   challenge_tries: 2
@@ -230,6 +233,7 @@ cluster: {name: scp-east-1, peers: ["http://10.0.0.2:9464"]}
 			MaxSessions: 50, RetryAfter: 2 * time.Second, ContinueRoute: "sip:{called}@core.example",
 			VoicemailRoute: "sip:{called}@vm.example", NotForUs: 403, RejectMode: "answer", PromptDir: "/srv/prompts",
 			Announcements: map[string]string{"101": "a101.wav", "202": "/srv/a202.wav"}, PINMaxDigits: 6, PINTries: 2,
+			PINLockFailures: 4, PINLockWindow: 10 * time.Minute, PINLockPeriod: time.Hour,
 			ChallengeDigits: 4, ChallengeTime: 7 * time.Second, ChallengeTries: 2, ChallengeSeed: 9,
 			NameMax: 4 * time.Second, NameSilence: time.Second, DecideTimeout: 100 * time.Millisecond,
 			PINFirstDigit: 3 * time.Second, DigitTimeout: 2 * time.Second, RingTimeout: 20 * time.Second,

@@ -21,7 +21,7 @@ func TestPINLockoutSharedByNodes(t *testing.T) {
 		t.Fatal("no alice")
 	}
 	fail := func(n *node, max int) store.PINLockout {
-		l, err := n.st.PINFailed(alice.ID, store.PINFailure{Prompt: store.PINPromptIVR, Calling: num(storetest.UnknownCaller),
+		l, _, err := n.st.PINFailed(alice.ID, store.PINFailure{Prompt: store.PINPromptIVR, Calling: num(storetest.UnknownCaller),
 			Actor: store.Operator.By("ivr "+storetest.UnknownCaller, "ivr"), Policy: store.PINLockPolicy{MaxFailures: max, Window: time.Hour, Period: time.Hour}})
 		if err != nil {
 			t.Error(err)
