@@ -117,6 +117,14 @@ func TestIsolation(t *testing.T) {
 		"GET /api/v1/enterprises/{enterprise}/signals":             {"/api/v1/enterprises/umbrella/signals", nil},
 		"PATCH /api/v1/enterprises/{enterprise}/signals":           {"/api/v1/enterprises/umbrella/signals", map[string]any{"brand": map[string]any{"name": "Evil"}}},
 		"POST /api/v1/enterprises/{enterprise}/token":              {"/api/v1/enterprises/umbrella/token", nil},
+		"GET /api/v1/subscribers/{subscriber}/pin/lockout":         {"/api/v1/subscribers/bob/pin/lockout", nil},
+		"DELETE /api/v1/subscribers/{subscriber}/pin/lockout":      {"/api/v1/subscribers/" + bobNum + "/pin/lockout", nil},
+		"GET /api/v1/pin-lockouts":                                 {"/api/v1/pin-lockouts", nil},
+	}
+	// Bob's PIN is locked, so the lockout routes have his data to leak.
+	if _, _, err := f.st.PINFailed(bob.ID, store.PINFailure{Prompt: store.PINPromptIVR, Actor: store.Operator.By("ivr "+bobNum, "ivr"),
+		Policy: store.PINLockPolicy{MaxFailures: 1, Window: time.Hour, Period: time.Hour}}); err != nil {
+		t.Fatal(err)
 	}
 	// Listings answer 200 with only the caller's own items: refused here
 	// means none of the other tenant's.
@@ -124,7 +132,7 @@ func TestIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	listings := map[string]bool{"GET /api/v1/tokens": true, "GET /api/v1/users": true, "GET /api/v1/providers": true, "GET /api/v1/enterprises": true,
-		"GET /api/v1/decisions": true, "GET /api/v1/audit": true, "GET /api/v1/fraud/groups": true}
+		"GET /api/v1/decisions": true, "GET /api/v1/audit": true, "GET /api/v1/fraud/groups": true, "GET /api/v1/pin-lockouts": true}
 	// What would show the other tenant's data.
 	leaks := []string{"globex", "umbrella", "\"bob\"", "secret of", "+19005550101", "sip:b2bua.example"}
 	tier := &Tier{}

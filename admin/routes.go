@@ -66,6 +66,9 @@ func (t *Tier) routeTable() []route {
 		{"POST", "/api/v1/subscribers/{subscriber}/numbers/remove", unassignNumbers}, // bulk.go
 		{"PUT", "/api/v1/subscribers/{subscriber}/pin", setPIN},
 		{"DELETE", "/api/v1/subscribers/{subscriber}/pin", clearPIN},
+		{"GET", "/api/v1/subscribers/{subscriber}/pin/lockout", getPINLockout}, // pinlock.go
+		{"DELETE", "/api/v1/subscribers/{subscriber}/pin/lockout", clearPINLockout},
+		{"GET", "/api/v1/pin-lockouts", listPINLockouts},
 		{"GET", "/api/v1/subscribers/{subscriber}/treatment", getTreatment}, // treatment.go
 
 		{"GET", "/api/v1/lists/{owner}/{list}", getList},

@@ -68,7 +68,7 @@ comp["UserCreate"]={"type":"object","required":["name","role","password"],"addit
    "password":{"type":"string","minLength":10,"maxLength":72}}}
 comp["AuditRecord"]={"type":"object","required":["id","at","principal","role","via","op","object"],"properties":{
    "id":{"type":"string"},"at":{"type":"string","format":"date-time"},"principal":{"type":"string","description":"who: token id (label), user name, OS user"},
-   "role":{"type":"string","enum":["operator","provider","subscriber"]},"actor":{"type":"string"},"via":{"type":"string","enum":["api","web","cli","ivr","library"]},
+   "role":{"type":"string","enum":["operator","provider","subscriber"]},"actor":{"type":"string"},"via":{"type":"string","enum":["api","web","cli","ivr","b2bua","library"]},
    "op":{"type":"string","example":"list.add"},"object":{"type":"string","example":"list/subscriber/alice/blocked"},
    "provider_id":{"type":"integer"},"provider":{"type":"string"},"subscriber_id":{"type":"integer"},"subscriber":{"type":"string"},
    "before":{"description":"the object before the change (absent: it did not exist)"},"after":{"description":"the object after the change (absent: deleted)"}}}
@@ -266,6 +266,23 @@ add("GET","/api/v1/lists/export",op("Export list rows as CSV (owner,list,number,
 add("GET","/api/v1/enterprises/{enterprise}/signals",op("An enterprise's spoof-protection settings: brand, whether it has an API token, SIP enrolment",[ep],resp=ok("Signals",sig_ex,etag=True),tag="enterprises"))
 add("PATCH","/api/v1/enterprises/{enterprise}/signals",op("Change the brand or SIP enrolment, keeping the rest (an empty string clears)",[ep,ifmo],req=body("SignalsPatch",{"brand":{"name":"Initech","reason":"Your order"}}),resp=ok("Signals",sig_ex),codes=std+(412,),tag="enterprises"))
 add("POST","/api/v1/enterprises/{enterprise}/token",op("Issue the enterprise's API token for POST /api/v1/keys, revoking the previous one (shown in this answer only)",[ep],resp=ok("Signals",{**sig_ex,"token":"initech.c2VjcmV0"},"201"),tag="enterprises"))
+# PIN lockouts (admin/pinlock.go, store/pinlock.go): `callgate pin lockouts|lockout|unlock`.
+comp["PINLockout"]={"type":"object","required":["subscriber_id","subscriber","locked","failures","lockouts","revision"],"properties":{
+   "subscriber_id":{"type":"integer"},"subscriber":name,"provider":name,
+   "locked":{"type":"boolean","description":"no PIN keyed for the subscriber is checked until locked_until"},
+   "locked_at":ts,"locked_until":{**ts,"description":"the last lock's end (in the past: it has expired)"},
+   "failures":{"type":"integer","description":"wrong PINs counted towards the next lock (within the window, since the last lock)"},
+   "last_failure":ts,"last_prompt":{"type":"string","enum":["ivr","override"]},"last_calling":{**num,"description":"the calling number of the newest wrong PIN, when it was presented"},
+   "lockouts":{"type":"integer","description":"locks since a right PIN or an operator last cleared the record"},"revision":{"type":"integer","description":"0: no record"}}}
+comp["PINLockoutPage"]=pagef("PINLockout")
+lock_ex={"subscriber_id":12,"subscriber":"alice","provider":"acme","locked":True,"locked_at":"2026-03-02T15:05:00Z","locked_until":"2026-03-02T15:20:00Z","failures":0,
+   "last_failure":"2026-03-02T15:05:00Z","last_prompt":"override","last_calling":"+13125550100","lockouts":1,"revision":812}
+add("GET","/api/v1/pin-lockouts",op("`callgate pin lockouts`: the subscribers the caller may see with a PIN lock (current or expired) or wrong PINs counted (platform owner: all; a provider: its subscribers'; a subscriber: its own), by name",
+  resp=ok("PINLockoutPage",{"items":[lock_ex],"total":1}),codes=(401,403),tag="subscribers"))
+add("GET","/api/v1/subscribers/{subscriber}/pin/lockout",op("`callgate pin lockout SUBSCRIBER`: the subscriber's PIN lockout: wrong PINs keyed at the B2BUA's PIN prompts are counted across calls, and b2bua.pin_lock_failures of them within b2bua.pin_lock_window lock the PIN for b2bua.pin_lock_period (the platform owner, its provider, the subscriber itself)",
+  [sp],resp=ok("PINLockout",lock_ex),tag="subscribers"))
+add("DELETE","/api/v1/subscribers/{subscriber}/pin/lockout",op("`callgate pin unlock SUBSCRIBER`: lift the PIN lock and clear the count (platform owner or the subscriber's provider; audited as subscriber.pin.unlock); answers the lockout as it was. Nothing to clear is no error",
+  [sp],resp=ok("PINLockout",lock_ex),tag="subscribers"))
 add("GET","/api/v1/openapi.json",{"summary":"This document (no authentication)","security":[],"responses":{"200":{"description":"OK","content":{"application/json":{"schema":{"type":"object"}}}}}})
 doc={"openapi":"3.0.3","info":{"title":"callgate admin API","version":"1","description":"Management for the platform owner, service providers and subscribers. Authenticate with Authorization: Bearer cgt_... (an API token). On the daemon's unix socket (api.socket, mode 0600: the CLI's way in) no token is sent: the connecting user acts as the platform owner, named cli:USER in the audit log. Errors are RFC 9457 problem+json naming the field at fault. Changes to one object take If-Match with its ETag."},
  "servers":[{"url":"/"}],"security":[{"token":[]}],"paths":paths,"components":{"schemas":comp,"securitySchemes":{"token":{"type":"http","scheme":"bearer","description":"cgt_<id>_<secret>"}}}}

@@ -343,6 +343,10 @@ func (s *Store) ClearPINLockout(actor Actor, ref string) (PINLockout, error) {
 	err := s.write(func(t *txn) error {
 		st, err := s.ix.findSubscriber(ref)
 		if err == nil {
+			// Out of the actor's sight: not found, as for a read.
+			err = s.ix.mayRead(actor, kindSubscriber, st.rec.ID, fmt.Sprintf("subscriber %q", ref))
+		}
+		if err == nil {
 			err = s.ix.mayManageSubscriber(actor, st)
 		}
 		if err != nil {
