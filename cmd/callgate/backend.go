@@ -89,6 +89,11 @@ type backend interface {
 	ListEntries(owner string, l store.List, after e164.Number, limit int) (store.ListPage, error)
 	SetPIN(subscriber, pin string) error
 	ClearPIN(subscriber string) error
+	// PIN lockouts (pinlock.go): those the actor may see, one subscriber's,
+	// and a clear that returns the lockout as it was.
+	PINLockouts() ([]store.PINLockout, error)
+	PINLockout(subscriber string) (store.PINLockout, error)
+	ClearPINLockout(subscriber string) (store.PINLockout, error)
 	// Import imports list rows (opts without an actor); Progress hears the
 	// phases the backend sees.
 	Import(r io.Reader, opts store.ImportOptions) (store.ImportReport, error)

@@ -10,9 +10,12 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	"callgate/e164"
 	"callgate/internal/config"
 	"callgate/internal/demo"
+	"callgate/store"
 )
 
 // Every operator command prints the same, and exits the same, whether it
@@ -27,6 +30,7 @@ func TestCommandsSameThroughTheDaemon(t *testing.T) {
 	local, served := t.TempDir(), t.TempDir()
 	for _, dir := range []string{local, served} {
 		(&cli{t: t, dir: dir}).ok("demo")
+		wrongPINs(t, dir)
 	}
 	// The local side gets a decision log as serve leaves one.
 	startDaemon(t, local, "").stop()
@@ -53,8 +57,12 @@ func TestCommandsSameThroughTheDaemon(t *testing.T) {
 	type step struct {
 		args  []string
 		stdin string
+		want  string // in the output on both sides, when set
 	}
 	cmd := func(args ...string) step { return step{args: args} }
+	// wants is a command whose output must hold want: one that is the same
+	// both ways only because it works.
+	wants := func(want string, args ...string) step { return step{args: args, want: want} }
 	steps := []step{
 		cmd("provider", "create", "acme", "--unknown", "screen", "--permissions", "vip,blocked,pin"),
 		cmd("provider", "create", "acme"),
@@ -120,6 +128,18 @@ func TestCommandsSameThroughTheDaemon(t *testing.T) {
 		{args: []string{"pin", "set", "dave"}, stdin: "1357\n"},
 		cmd("pin", "set", "dave", "--pin", "12"),
 		cmd("pin", "clear", "dave", "--json"),
+		wants("alice       demo-telco  locked until TIME", "pin", "lockouts"),
+		wants(`"last_prompt": "override"`, "pin", "lockouts", "--json"),
+		wants("PIN:            locked until TIME", "pin", "lockout", demo.Alice),
+		wants(`"failures": 1`, "pin", "lockout", demo.BobNumber, "--json"),
+		cmd("pin", "lockout", "nobody"),
+		cmd("pin", "lockouts", "extra"),
+		wants("Lifted the PIN lock of alice", "pin", "unlock", demo.Alice),
+		wants(`"revision": 0`, "pin", "unlock", demo.Alice, "--json"),
+		wants("(wrong PINs counted: 1)", "pin", "unlock", demo.Bob),
+		cmd("pin", "unlock", "nobody"),
+		wants("No PIN is locked", "pin", "lockouts"),
+		wants("subscriber.pin.unlock", "audit", "search", "--object", "subscriber/"+demo.Alice+"/pin", "--limit", "2"),
 		cmd("treatment", "set", "dave", "--unknown", "announce-voicemail", "--voicemail", "+13125550190", "--reject-with-media", "on", "--announcement", "101"),
 		cmd("treatment", "set", "dave", "--voicemail", "none", "--anonymous", "block"),
 		cmd("treatment", "show", "dave"),
@@ -203,12 +223,49 @@ func TestCommandsSameThroughTheDaemon(t *testing.T) {
 			t.Errorf("%s differs through the daemon:\n--- on the file: exit %d\n%s%s--- through the daemon: exit %d\n%s%s",
 				line, got[0].code, got[0].out, got[0].err, got[1].code, got[1].out, got[1].err)
 		}
+		for i, side := range []string{"on the file", "through the daemon"} {
+			if st.want != "" && (got[i].code != 0 || !strings.Contains(got[i].out, st.want)) {
+				t.Errorf("%s %s: exit %d\n%s%s\nwant exit 0 and %q", line, side, got[i].code, got[i].out, got[i].err, st.want)
+			}
+		}
 	}
 	// The files export --output wrote are the same too.
 	a, errA := os.ReadFile(filepath.Join(outLocal, "dave-blocked.csv"))
 	b, errB := os.ReadFile(filepath.Join(outServed, "dave-blocked.csv"))
 	if errA != nil || errB != nil || string(a) != string(b) || !strings.Contains(string(a), "+17195551212") {
 		t.Errorf("export --output: %q %v / %q %v", a, errA, b, errB)
+	}
+}
+
+// wrongPINs keys wrong PINs for the demo's subscribers, as the B2BUA
+// would: alice's PIN locked (from the IVR), one wrong for bob (at the
+// override prompt, from a withheld number).
+func wrongPINs(t *testing.T, dir string) {
+	t.Helper()
+	st, err := store.Open(filepath.Join(dir, config.StoreFile), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pol := store.PINLockPolicy{MaxFailures: 3, Window: time.Hour, Period: time.Hour}
+	for _, w := range []struct {
+		number, prompt string
+		n              int
+	}{{demo.AliceNumber, store.PINPromptIVR, 3}, {demo.BobNumber, store.PINPromptOverride, 1}} {
+		v, ok := st.Subscriber(e164.MustParse(w.number))
+		if !ok {
+			t.Fatalf("no subscriber at %s", w.number)
+		}
+		calling := e164.Number(0)
+		if w.prompt == store.PINPromptIVR {
+			calling = e164.MustParse(w.number)
+		}
+		for range w.n {
+			if _, _, err := st.PINFailed(v.ID, store.PINFailure{Prompt: w.prompt, Calling: calling,
+				Actor: store.Operator.By("ivr "+w.number, "ivr"), Policy: pol}); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
 

@@ -221,7 +221,8 @@ process list: prefer the prompt.`,
 			})
 		},
 	}
-	return group("pin", "Override PINs: set, clear", set, clear)
+	return group("pin", "Subscribers' PINs: set, clear; lockouts after wrong PINs: lockouts, lockout, unlock",
+		append([]*cobra.Command{set, clear}, e.pinLockoutCmds()...)...)
 }
 
 func stdinIsTTY(r io.Reader) bool {
