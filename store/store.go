@@ -24,6 +24,11 @@
 // carries who (Principal) and the path (Via), and the record with the
 // object before and after goes into the same transaction as the change.
 //
+// Beside the tenants, outside the index, the store keeps what other
+// packages need shared by every node: the fraud signal's state (fraud.go),
+// API tokens, web logins, and the B2BUA's count of wrong PINs per
+// subscriber with the PIN locks it imposes (pinlock.go).
+//
 // Backends: store/boltkv, one bbolt file that one process opens (Open, the
 // default); store/etcdkv, etcd as the shared system of record with a local
 // bbolt replica on each node (New with an etcdkv backend).
