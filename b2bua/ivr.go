@@ -121,9 +121,10 @@ func (s *Server) admitIVR(c *call, call *policy.Call, arrived time.Time) (decisi
 //	any        caller hangs up                   end (abandoned)
 //
 // PIN digits are never logged. Steps (name ivr): refused, pin-right,
-// pin-wrong, pin-failed, pin-locked, pin-lockout, blocked-added, vip-added, removed, not-found,
-// counts, pin-changed, pin-mismatch, denied, invalid-number, no-last-caller,
-// goodbye, timeout.
+// pin-wrong, pin-failed, pin-locked (not checked: locked), pin-lockout
+// (this wrong PIN locked it), blocked-added, vip-added, removed,
+// not-found, counts, pin-changed, pin-mismatch, denied, invalid-number,
+// no-last-caller, goodbye, timeout.
 func (c *call) ivr() ending {
 	if err := c.answer(); err != nil {
 		return c.mediaEnding(err)
