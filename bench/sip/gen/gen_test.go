@@ -11,9 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"callgate/e164"
+	"callgate/keys"
 	"callgate/policy"
 	"callgate/policy/token"
 	"callgate/redirect"
+	"callgate/store"
 )
 
 // Called numbers of the test calls, and what the test server decides.
@@ -30,13 +33,13 @@ func (tableDecider) Decide(_ context.Context, c policy.Call) policy.Decision {
 }
 
 // startServer serves callgate's SIP redirect server on loopback UDP.
-func startServer(t *testing.T) string {
+func startServer(t *testing.T, opts ...redirect.Option) string {
 	t.Helper()
 	key := token.Key{ID: 1, Secret: bytes.Repeat([]byte("k"), 32)}
 	s, err := redirect.New(redirect.Config{
 		UDP: "127.0.0.1:0", ContinueRoute: "sip:{called}@gw.example;user=phone", ScreeningURI: "sip:screen@b2bua.example",
 		TokenKeys: []token.Key{key}, TokenKeyID: key.ID, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}, tableDecider{})
+	}, tableDecider{}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,6 +140,111 @@ func TestSilentServer(t *testing.T) {
 	n, _, err := silent.ReadFromUDP(buf)
 	if err != nil || !bytes.HasPrefix(buf[:n], []byte("INVITE sip:+13035550100@"+cfg.target+";user=phone SIP/2.0\r\n")) {
 		t.Errorf("first datagram %q (%v)", buf[:n], err)
+	}
+}
+
+// enterprise is the one enterprise of the enrolment tests: it enrolled
+// every calling number, and its trunk and onward route are as given.
+type enterprise struct{ e store.Enterprise }
+
+func (x *enterprise) Enterprise(e164.Number) (uint32, bool) { return x.e.ID, true }
+func (x *enterprise) EnterpriseInfo(id uint32) (*store.Enterprise, bool) {
+	return &x.e, id == x.e.ID
+}
+
+// enrolCalls is an injection file of n enrolments: calling numbers from a
+// set of 10, every called number distinct.
+func enrolCalls(t *testing.T, n int) []callSpec {
+	t.Helper()
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "+1512555010%d;+1303200%04d;302-continue\n", i%10, i)
+	}
+	calls, err := loadCalls(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return calls
+}
+
+// TestEnrolment (-ruri-user): the INVITEs reach callgate's SIP enrolment
+// (Request-URI user enrol, the called number in To), every call registers
+// its key and its 302 to the onward route counts as the file's
+// 302-continue; from outside the enterprise's trunk every call gets 403,
+// which fails it.
+func TestEnrolment(t *testing.T) {
+	for _, tc := range []struct {
+		trunk string
+		ok    bool
+	}{{"127.0.0.1/32", true}, {"192.0.2.0/24", false}} {
+		t.Run(tc.trunk, func(t *testing.T) {
+			ents := &enterprise{store.Enterprise{ID: 7, Name: "initech",
+				Signals: store.EnterpriseSignals{Trunk: tc.trunk, Onward: "sip:{called}@onward.example;user=phone"}}}
+			reg, err := keys.Open(keys.Config{}, ents)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer reg.Close()
+			target := startServer(t, redirect.WithEnroller("enrol", reg))
+			specs := enrolCalls(t, 300)
+			cfg := testConfig(target, len(specs))
+			cfg.ruriUser = "enrol"
+			g, err := newGen(cfg, specs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := g.run()
+			if !tc.ok {
+				if s.Right != 0 || s.Wrong != 300 || s.OtherCodes["403"] != 300 || reg.Stats().Live != 0 {
+					t.Fatalf("%s (other %v, keys %d)", s.line(), s.OtherCodes, reg.Stats().Live)
+				}
+				return
+			}
+			if s.Right != 300 || s.Continue != 300 || s.Failed() != 0 || s.Errors != 0 || s.Classes[3] != 300 {
+				t.Fatalf("%s (other %v)", s.line(), s.OtherCodes)
+			}
+			if live := reg.Stats().Live; live != 300 {
+				t.Errorf("%d keys live after 300 enrolments", live)
+			}
+			for _, c := range specs {
+				calling, _ := e164.Parse(c.calling)
+				called, _ := e164.Parse(c.called)
+				if m, ent := reg.Peek(calling, called, time.Now()); m != policy.KeyMatched || ent != 7 {
+					t.Fatalf("key %s -> %s: %v (enterprise %d)", c.calling, c.called, m, ent)
+				}
+			}
+		})
+	}
+}
+
+// TestRURIUser: with -ruri-user the INVITE and its ACK share the fixed
+// Request-URI, and To carries the called number; a user that cannot be
+// written into the URI as it is is refused.
+func TestRURIUser(t *testing.T) {
+	r := remote{addr: "127.0.0.1:15060", ruriUser: "enrol"}
+	l := local{ip: "127.0.0.1", port: "5000"}
+	c := callSpec{calling: "+15125550100", called: "+13032000001", want: wantContinue}
+	inv := string(appendInvite(nil, &l, &r, "g1", &c, 3))
+	ack := string(appendAck(nil, &l, &r, "g1", &c, 3, []byte("<sip:+13032000001@127.0.0.1:15060;user=phone>;tag=cg1")))
+	for _, want := range []string{"INVITE sip:enrol@127.0.0.1:15060 SIP/2.0\r\n", "\r\nTo: <sip:+13032000001@127.0.0.1:15060;user=phone>\r\n",
+		"\r\nFrom: <sip:+15125550100@127.0.0.1;user=phone>;tag=g1-3\r\n"} {
+		if !strings.Contains(inv, want) {
+			t.Errorf("INVITE lacks %q:\n%s", want, inv)
+		}
+	}
+	if !strings.HasPrefix(ack, "ACK sip:enrol@127.0.0.1:15060 SIP/2.0\r\n") {
+		t.Errorf("ACK's Request-URI differs from the INVITE's:\n%s", ack)
+	}
+	r.ruriUser = ""
+	if inv := string(appendInvite(nil, &l, &r, "g1", &c, 3)); !strings.HasPrefix(inv, "INVITE sip:+13032000001@127.0.0.1:15060;user=phone SIP/2.0\r\n") {
+		t.Errorf("without -ruri-user:\n%s", inv)
+	}
+	for _, bad := range []string{"en rol", "enrol@x", "a;b", "<enrol>", strings.Repeat("e", 65)} {
+		cfg := testConfig("127.0.0.1:15060", 1)
+		cfg.ruriUser = bad
+		if _, err := newGen(cfg, enrolCalls(t, 1)); err == nil || !strings.Contains(err.Error(), "ruri-user") {
+			t.Errorf("ruri-user %q: %v", bad, err)
+		}
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 // config is one generator run.
 type config struct {
 	target   string        // server "ip:port"
+	ruriUser string        // Request-URI user; "" = the called number (see remote)
 	localIP  string        // address the sockets bind to
 	rate     float64       // calls per second
 	calls    int           // calls to place
@@ -81,12 +82,14 @@ func newGen(cfg config, specs []callSpec) (*gen, error) {
 		return nil, errors.New("tick, t1 and timeout must be above 0")
 	case cfg.offset < 0:
 		return nil, fmt.Errorf("offset %d: want 0 or more", cfg.offset)
+	case cfg.ruriUser != "" && !validRURIUser(cfg.ruriUser):
+		return nil, fmt.Errorf("ruri-user %q: want 1-64 letters, digits, '-', '_', '.' or '+' (e.g. enrol, the server's keys.sip_enrolment_user), or \"\" for the called number", cfg.ruriUser)
 	}
 	server, err := net.ResolveUDPAddr("udp", cfg.target)
 	if err != nil {
 		return nil, fmt.Errorf("target %q: %w", cfg.target, err)
 	}
-	g := &gen{cfg: cfg, specs: specs, server: server, remote: remote(cfg.target),
+	g := &gen{cfg: cfg, specs: specs, server: server, remote: remote{addr: cfg.target, ruriUser: cfg.ruriUser},
 		sent: make([]atomic.Int64, cfg.calls), state: make([]atomic.Uint32, cfg.calls), sock: make([]uint8, cfg.calls)}
 	for range cfg.sockets {
 		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(cfg.localIP)})
@@ -189,7 +192,7 @@ func (g *gen) send() senderTally {
 			n := min(due-next, g.cfg.batch)
 			for i := range n {
 				k := next + i
-				bufs[i] = appendInvite(bufs[i][:0], &s.l, g.remote, g.cfg.id, g.spec(k), k)
+				bufs[i] = appendInvite(bufs[i][:0], &s.l, &g.remote, g.cfg.id, g.spec(k), k)
 				ms[i].Buffers[0] = bufs[i]
 				g.sock[k] = uint8(si)
 				g.sent[k].Store(now)
@@ -249,7 +252,7 @@ func pace(now int64, slip time.Duration, next, maxBurst, calls int, rate float64
 // retransmit sends call k's INVITE again from its socket.
 func (g *gen) retransmit(b []byte, k int, t *senderTally) []byte {
 	s := g.socks[g.sock[k]]
-	b = appendInvite(b[:0], &s.l, g.remote, g.cfg.id, g.spec(k), k)
+	b = appendInvite(b[:0], &s.l, &g.remote, g.cfg.id, g.spec(k), k)
 	if _, err := s.conn.WriteToUDP(b, g.server); err != nil {
 		t.sendErrs++
 	}
@@ -325,7 +328,7 @@ func (g *gen) receive(s *sock, t *tally) {
 				t.late++
 			}
 			if r.code >= 300 && g.cfg.ack {
-				ackBufs[na] = appendAck(ackBufs[na][:0], &s.l, g.remote, g.cfg.id, g.spec(r.k), r.k, r.to)
+				ackBufs[na] = appendAck(ackBufs[na][:0], &s.l, &g.remote, g.cfg.id, g.spec(r.k), r.k, r.to)
 				acks[na].Buffers[0] = ackBufs[na]
 				na++
 			}

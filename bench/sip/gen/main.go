@@ -17,6 +17,14 @@
 // without a final answer after -timeout fails. Every final response is
 // ACKed from the socket it came to.
 //
+// SIP enrolment of call keys (bench/keys/sip-enrol.sh): with -ruri-user
+// enrol every INVITE goes to sip:enrol@target, the called number only in
+// To, and the calling number in From, as an enterprise's trunk sends them
+// to keys.sip_enrolment_user. The enrolment's 302 to the enterprise's
+// onward route has a Contact that is not sip:screen@, so the file's
+// expected answer for it is 302-continue; a 403 (off the trunk, a number
+// no enterprise enrolled) or 503 (the key table full) fails the call.
+//
 // Output: one key=value line (bench/sip/run.sh reads it) with the calls
 // answered right and wrong, timed out, retransmissions, the answers by kind
 // and by class (3xx, 6xx), the rate achieved, the response-time percentiles
@@ -25,6 +33,7 @@
 // the line for several instances run at the same time.
 //
 //	gen -target 127.0.0.1:15060 -calls calls.csv -rate 20000 -duration 10s
+//	gen -target 127.0.0.1:15060 -calls enrol.csv -rate 10000 -ruri-user enrol
 //	gen -merge run/gen-*.json
 package main
 
@@ -45,6 +54,7 @@ func main() {
 		merge     bool
 	)
 	flag.StringVar(&cfg.target, "target", "127.0.0.1:15060", "the server's UDP address")
+	flag.StringVar(&cfg.ruriUser, "ruri-user", "", "fixed Request-URI user, the called number then only in To (SIP enrolment: the server's keys.sip_enrolment_user, e.g. enrol); \"\": the called number")
 	flag.StringVar(&cfg.localIP, "local", "127.0.0.1", "local address of the sockets")
 	flag.StringVar(&callsPath, "calls", "calls.csv", "sipp injection file (calling;called;expected)")
 	flag.Float64Var(&cfg.rate, "rate", 10000, "calls per second")

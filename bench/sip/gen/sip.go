@@ -19,11 +19,19 @@ type local struct {
 	port string // local_port
 }
 
-// remote is the server's side: "ip:port".
-type remote string
+// remote is the server's side: its "ip:port", and the Request-URI's user.
+// With ruriUser "" the Request-URI user is the called number, as in
+// uac-mix.xml (a call to screen); set (gen -ruri-user), it is that fixed
+// user and the called number is only in To, which is how SIP enrolment of
+// call keys addresses the enrolment user (keys.sip_enrolment_user,
+// redirect/enrol.go): sip:enrol@server, To: <sip:+called@server>.
+type remote struct {
+	addr     string // "ip:port"
+	ruriUser string // "" = the called number
+}
 
 // appendInvite writes call k's INVITE.
-func appendInvite(b []byte, l *local, r remote, id string, c *callSpec, k int) []byte {
+func appendInvite(b []byte, l *local, r *remote, id string, c *callSpec, k int) []byte {
 	b = append(b, "INVITE "...)
 	b = appendRURI(b, r, c)
 	b = append(b, " SIP/2.0\r\n"...)
@@ -32,7 +40,7 @@ func appendInvite(b []byte, l *local, r remote, id string, c *callSpec, k int) [
 	b = append(b, "To: <sip:"...)
 	b = append(b, c.called...)
 	b = append(b, '@')
-	b = append(b, r...)
+	b = append(b, r.addr...)
 	b = append(b, ";user=phone>\r\n"...)
 	b = appendCallID(b, l, id, k)
 	b = append(b, "CSeq: 1 INVITE\r\nContact: <sip:"...)
@@ -47,7 +55,7 @@ func appendInvite(b []byte, l *local, r remote, id string, c *callSpec, k int) [
 
 // appendAck writes the ACK of call k's final response, whose To value
 // (with the server's tag) is to.
-func appendAck(b []byte, l *local, r remote, id string, c *callSpec, k int, to []byte) []byte {
+func appendAck(b []byte, l *local, r *remote, id string, c *callSpec, k int, to []byte) []byte {
 	b = append(b, "ACK "...)
 	b = appendRURI(b, r, c)
 	b = append(b, " SIP/2.0\r\n"...)
@@ -61,12 +69,36 @@ func appendAck(b []byte, l *local, r remote, id string, c *callSpec, k int, to [
 	return b
 }
 
-func appendRURI(b []byte, r remote, c *callSpec) []byte {
+// appendRURI writes the Request-URI, the same in the INVITE and its ACK
+// (RFC 3261 §17.1.1.3).
+func appendRURI(b []byte, r *remote, c *callSpec) []byte {
 	b = append(b, "sip:"...)
+	if r.ruriUser != "" {
+		b = append(b, r.ruriUser...)
+		b = append(b, '@')
+		return append(b, r.addr...)
+	}
 	b = append(b, c.called...)
 	b = append(b, '@')
-	b = append(b, r...)
+	b = append(b, r.addr...)
 	return append(b, ";user=phone"...)
+}
+
+// validRURIUser reports whether u can be written as a Request-URI's user
+// as it is: letters, digits and - _ . + (RFC 3261's unreserved characters
+// but the marks that would need care in a shell, and '+' for numbers).
+func validRURIUser(u string) bool {
+	if u == "" || len(u) > 64 {
+		return false
+	}
+	for _, c := range []byte(u) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.', c == '+':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func appendVia(b []byte, l *local, id string, k int) []byte {
