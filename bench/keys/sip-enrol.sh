@@ -154,14 +154,16 @@ for _ in $(seq 1 300); do
 done
 curl -sf "http://127.0.0.1:$ADMIN_PORT/readyz" >/dev/null || die "callgate not ready after 60s"
 
-# counts: "keys_live 302s responses" of the server so far (responses: every
-# kind of callgate_sip_responses_total).
+# counts: "keys_live 302s responses snapshots" of the server so far
+# (responses: every kind of callgate_sip_responses_total; snapshots: of the
+# key table, callgate_keys_snapshots_total).
 counts() {
 	curl -sf "http://127.0.0.1:$ADMIN_PORT/metrics" | awk '
 		/^callgate_keys_live / { k = $2 }
 		/^callgate_sip_responses_total\{kind="redirect"\}/ { r = $2 }
 		/^callgate_sip_responses_total\{/ { a += $2 }
-		END { printf "%d %d %d\n", k, r, a }'
+		/^callgate_keys_snapshots_total / { n = $2 }
+		END { printf "%d %d %d %d\n", k, r, a, n }'
 }
 # server_ticks: CPU time (clock ticks, user+system, all threads) so far.
 server_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$SERVER/stat"; }
@@ -184,7 +186,9 @@ calls() {
 # merged line plus srv_cpu (% of one core), us_reg (server CPU µs per 302
 # the generators got), regs_cpu_s, srv_302 (the server's 302s),
 # srv_responses (all its responses), keys_added (keys_live's growth),
-# keys_live, keys_ok (ok <= keys_added <= srv_302), rcvbuf_drops (UDP
+# keys_live, keys_ok (ok <= keys_added <= srv_302), snapshots (of the key
+# table, written during the step: keys.max_log_bytes or
+# keys.snapshot_interval), rcvbuf_drops (UDP
 # datagrams the kernel dropped on full receive buffers during the step,
 # machine-wide: the server's, the generators' and anyone else's) and load
 # (the 1-minute load average after the step).
@@ -196,8 +200,8 @@ step() {
 		calls "$dir/calls-$i.csv" $((IDX + i * n)) "$n"
 	done
 	IDX=$((IDX + GEN_INSTANCES * n))
-	local k0 r0 a0 k1 r1 a1 t0 t1 w0 w1 d0 d1
-	read -r k0 r0 a0 < <(counts)
+	local k0 r0 a0 n0 k1 r1 a1 n1 t0 t1 w0 w1 d0 d1
+	read -r k0 r0 a0 n0 < <(counts)
 	d0=$(rcvbuf_errors)
 	t0=$(server_ticks)
 	w0=$(date +%s.%N)
@@ -212,15 +216,15 @@ step() {
 	w1=$(date +%s.%N)
 	sleep 0.2 # answers to the last retransmissions
 	d1=$(rcvbuf_errors)
-	read -r k1 r1 a1 < <(counts)
+	read -r k1 r1 a1 n1 < <(counts)
 	local line
 	line=$("$WORK/bin/gen" -merge "$dir"/gen-*.json 2>/dev/null) || line="offered=$rate ok=0 failed=$((rate * secs)) achieved=0"
 	awk -v l="$line" -v a="$t0" -v b="$t1" -v w0="$w0" -v w1="$w1" -v hz="$(getconf CLK_TCK)" -v ok="$(field "$line" ok)" \
-		-v srv=$((r1 - r0)) -v added=$((k1 - k0)) -v live="$k1" -v resp=$((a1 - a0)) -v drops=$((d1 - d0)) \
+		-v srv=$((r1 - r0)) -v added=$((k1 - k0)) -v live="$k1" -v resp=$((a1 - a0)) -v drops=$((d1 - d0)) -v snaps=$((n1 - n0)) \
 		-v load="$(cut -d' ' -f1 /proc/loadavg)" \
-		'BEGIN{ cpu=(b-a)/hz; printf "%s srv_cpu=%.0f%% us_reg=%.2f regs_cpu_s=%.0f srv_302=%d srv_responses=%d keys_added=%d keys_live=%d keys_ok=%s rcvbuf_drops=%d load=%s\n",
+		'BEGIN{ cpu=(b-a)/hz; printf "%s srv_cpu=%.0f%% us_reg=%.2f regs_cpu_s=%.0f srv_302=%d srv_responses=%d keys_added=%d keys_live=%d keys_ok=%s snapshots=%d rcvbuf_drops=%d load=%s\n",
 			l, cpu/(w1-w0)*100, (ok>0 ? cpu/ok*1e6 : 0), (cpu>0 ? ok/cpu : 0), srv, resp, added, live,
-			(ok <= added && added <= srv ? "yes" : "NO"), drops, load }' | tee "$dir/result"
+			(ok <= added && added <= srv ? "yes" : "NO"), snaps, drops, load }' | tee "$dir/result"
 }
 
 # ---- answer check -------------------------------------------------------------------
@@ -228,14 +232,14 @@ log "load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs; serve
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 sleep 2 # start-up work before the first call
 mkdir -p "$RUN/check"
-read -r k0 r0 _ < <(counts)
+read -r k0 r0 _ _ < <(counts)
 calls "$RUN/check/calls.csv" "$IDX" 2000
 IDX=$((IDX + 2000))
 g=$(nice -n "$NICE" taskset -c "$GEN_CPU" "$WORK/bin/gen" -target "127.0.0.1:$SIP_PORT" -ruri-user enrol \
 	-calls "$RUN/check/calls.csv" -rate 500 -n 2000 -sockets "$GEN_SOCKETS" 2>"$RUN/check/gen.err" | tail -1) || true
 echo "$g" >"$RUN/check/gen.out"
 sleep 0.5
-read -r k1 r1 _ < <(counts)
+read -r k1 r1 _ _ < <(counts)
 msg="gen ok=$(field "$g" ok) failed=$(field "$g" failed) retrans=$(field "$g" retrans) 302_continue=$(field "$g" 302_continue); server 302=$((r1 - r0)); keys_live +$((k1 - k0))"
 log "check, 2,000 enrolments at 500/s: $msg"
 [[ "$(field "$g" ok)" == 2000 && "$(field "$g" failed)" == 0 && "$(field "$g" 302_continue)" == 2000 &&
@@ -245,7 +249,7 @@ log "check, 2,000 enrolments at 500/s: $msg"
 seq -f '+1512999%04g;+13039990000;302-continue' 0 9 >"$RUN/check/foreign.csv"
 g=$(nice -n "$NICE" taskset -c "$GEN_CPU" "$WORK/bin/gen" -target "127.0.0.1:$SIP_PORT" -ruri-user enrol \
 	-calls "$RUN/check/foreign.csv" -rate 100 -n 10 -sockets 1 2>>"$RUN/check/gen.err" | tail -1) || true
-read -r k2 _ _ < <(counts)
+read -r k2 _ _ _ < <(counts)
 log "check, 10 INVITEs from a number no enterprise enrolled: ok=$(field "$g" ok) other=$(field "$g" other); keys_live +$((k2 - k1))"
 [[ "$(field "$g" ok)" == 0 && "$(field "$g" other)" == "403:10" && $k2 == "$k1" ]] ||
 	die "refusal check failed: want 10 answers 403 and no key, got $g"
@@ -262,7 +266,7 @@ for rate in $RATES; do
 		echo "$rate $round $res" >>"$RUN/fixed.txt"
 	done
 done
-read -r KEYS_END R_END _ < <(counts)
+read -r KEYS_END R_END _ SNAPS < <(counts)
 # Every step's 302s the generators got (the warm-up's too), and the check's.
 OK_ALL=$(cat "$RUN"/step-*/result | tr ' ' '\n' | sed -n 's/^ok=//p' | awk -v c=2000 '{ s += $1 } END { print s + c }')
 RSS=$(awk '/^VmRSS/ {print $2, $3}' "/proc/$SERVER/status")
@@ -277,16 +281,17 @@ RSS=$(awk '/^VmRSS/ {print $2, $3}' "/proc/$SERVER/status")
 	echo "ok: 302s to the onward route the generators got; srv_cpu/gen_cpu: share of one core during the step;"
 	echo "us/reg: server CPU (user+system) per 302 the generators got; +keys: growth of callgate_keys_live;"
 	echo "srv_302: the server's 302s (with the answers to retransmissions); keys ok: ok <= +keys <= srv_302;"
-	echo "drops: UDP datagrams dropped on full receive buffers, machine-wide; load: 1-minute load average after the step"
+	echo "snaps: snapshots of the key table during the step; drops: UDP datagrams dropped on full receive buffers,"
+	echo "machine-wide; load: 1-minute load average after the step"
 	echo
-	printf '%-10s %8s %8s %8s %7s %7s %7s %7s %8s %8s %8s %9s %8s %8s %4s %7s %5s\n' rate sent/s achieved ok failed retrans p50_ms p99_ms \
-		srv_cpu gen_cpu us/reg regs/cpu-s +keys srv_302 ok? drops load
+	printf '%-10s %8s %8s %8s %7s %7s %7s %7s %8s %8s %8s %9s %8s %8s %4s %5s %7s %5s\n' rate sent/s achieved ok failed retrans p50_ms p99_ms \
+		srv_cpu gen_cpu us/reg regs/cpu-s +keys srv_302 ok? snaps drops load
 	while read -r rate round res; do
-		printf '%-10s %8s %8s %8s %7s %7s %7s %7s %8s %8s %8s %9s %8s %8s %4s %7s %5s\n' "$rate #$round" "$(field "$res" send_rate)" \
+		printf '%-10s %8s %8s %8s %7s %7s %7s %7s %8s %8s %8s %9s %8s %8s %4s %5s %7s %5s\n' "$rate #$round" "$(field "$res" send_rate)" \
 			"$(field "$res" achieved)" "$(field "$res" ok)" "$(field "$res" failed)" "$(field "$res" retrans)" "$(field "$res" p50_ms)" \
 			"$(field "$res" p99_ms)" "$(field "$res" srv_cpu)" "$(field "$res" gen_cpu)" "$(field "$res" us_reg)" \
 			"$(field "$res" regs_cpu_s)" "$(field "$res" keys_added)" "$(field "$res" srv_302)" "$(field "$res" keys_ok)" \
-			"$(field "$res" rcvbuf_drops)" "$(field "$res" load)"
+			"$(field "$res" snapshots)" "$(field "$res" rcvbuf_drops)" "$(field "$res" load)"
 	done <"$RUN/fixed.txt"
 	echo
 	echo "Server CPU per registration, median of $ROUNDS rounds:"
@@ -304,6 +309,6 @@ RSS=$(awk '/^VmRSS/ {print $2, $3}' "/proc/$SERVER/status")
 	echo "After the run (window $KEYS_WINDOW: every key of the run is live): callgate_keys_live $KEYS_END; the generators got $OK_ALL 302s"
 	echo "  (one a call, every called number distinct), the server sent $R_END; $((KEYS_END - OK_ALL)) keys beyond the generators' 302s"
 	echo "  (retransmitted INVITEs registered in a later second, or calls whose 302s were all lost), $((R_END - KEYS_END)) 302s"
-	echo "  that added no key (answers to retransmissions in the same second); server RSS $RSS"
+	echo "  that added no key (answers to retransmissions in the same second); $SNAPS snapshots of the key table; server RSS $RSS"
 	echo "files: $RUN"
 } | tee "$RUN/summary.txt"
