@@ -6,7 +6,7 @@
 # every INVITE must be answered 302 to the enterprise's onward route with its
 # key registered. See README.md ("registrations, SIP enrolment over UDP").
 #
-#   bench/keys/sip-enrol.sh                           # ~3 min: 5,000, 10,000, 20,000/s x3 rounds
+#   bench/keys/sip-enrol.sh                           # ~2 min: 5,000, 10,000, 20,000/s x3 rounds
 #   RATES="10000 20000 40000" ROUNDS=2 bench/keys/sip-enrol.sh
 #
 # What it does:
@@ -43,6 +43,8 @@
 #   ROUNDS        steps at each rate [3]; STEP_SECONDS [10]
 #   NUMBERS       calling numbers the enterprise enrols, 1..10000 [1000]
 #   KEYS_WINDOW   keys.default_window [1h]; MAX_KEYS [sized to the run]
+#   SNAPSHOT_INTERVAL  keys.snapshot_interval [the product's, 5m; a snapshot
+#                 also comes when the log reaches 64 MiB, ~2M registrations]
 #   GEN_INSTANCES generator processes per step, each at RATE/GEN_INSTANCES [2]
 #   GEN_SOCKETS   UDP sockets per generator [4]; GEN_TICK pacing [1ms]
 #   SERVER_CPU    the server's core [0]; GEN_CPU the generators' [1]
@@ -59,6 +61,7 @@ ROUNDS=${ROUNDS:-3}
 STEP_SECONDS=${STEP_SECONDS:-10}
 NUMBERS=${NUMBERS:-1000}
 KEYS_WINDOW=${KEYS_WINDOW:-1h}
+SNAPSHOT_INTERVAL=${SNAPSHOT_INTERVAL:-5m}
 GEN_INSTANCES=${GEN_INSTANCES:-2}
 GEN_SOCKETS=${GEN_SOCKETS:-4}
 GEN_TICK=${GEN_TICK:-1ms}
@@ -141,6 +144,7 @@ keys:
   # Every key of the run stays live to the end (see the script's header).
   default_window: $KEYS_WINDOW
   max_keys: $MAX_KEYS
+  snapshot_interval: $SNAPSHOT_INTERVAL
 EOF
 
 # ---- server -----------------------------------------------------------------------
@@ -276,7 +280,8 @@ RSS=$(awk '/^VmRSS/ {print $2, $3}' "/proc/$SERVER/status")
 	echo
 	echo "SIP enrolment benchmark $(date -Is)  $(nproc) CPUs  load average before: $LOAD_BEFORE  after: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "callgate serve (SIP tier only, keys.sip_enrolment_user enrol) pinned to CPU $SERVER_CPU; $GEN_INSTANCES generators x $GEN_SOCKETS sockets on CPU $GEN_CPU; nice $NICE; $STEP_SECONDS s a step"
-	echo "enterprise initech: $NUMBERS calling numbers, trunk 127.0.0.1/32; every call a distinct called number; keys.default_window $KEYS_WINDOW, keys.max_keys $MAX_KEYS"
+	echo "enterprise initech: $NUMBERS calling numbers, trunk 127.0.0.1/32; every call a distinct called number"
+	echo "keys.default_window $KEYS_WINDOW, keys.max_keys $MAX_KEYS, keys.snapshot_interval $SNAPSHOT_INTERVAL"
 	echo "answer check: $CHECK"
 	echo "ok: 302s to the onward route the generators got; srv_cpu/gen_cpu: share of one core during the step;"
 	echo "us/reg: server CPU (user+system) per 302 the generators got; +keys: growth of callgate_keys_live;"
