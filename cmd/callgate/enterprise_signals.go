@@ -112,7 +112,7 @@ An empty value clears it. Without flags it shows the enterprise's spoof-protecti
 		Use:   "enrolment NAME (--trunk ADDR --onward URI | --off)",
 		Short: "Set up SIP enrolment: INVITEs from the trunk register a call key and are redirected onward",
 		Long: `enrolment lets an enterprise register call keys by sending its outbound INVITEs to the SIP
-tier's enrolment address (sip.enrolment_user): an INVITE from the enterprise's trunk (an IP
+tier's enrolment address (keys.sip_enrolment_user): an INVITE from the enterprise's trunk (an IP
 address or prefix) for one of its enrolled numbers registers the key for keys.default_window
 and is answered 302 to the onward route ({called} and {calling} filled in).`,
 		Example: `  callgate enterprise enrolment initech --trunk 192.0.2.0/24 --onward 'sip:{called}@carrier.example;user=phone'`,
