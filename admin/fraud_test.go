@@ -185,8 +185,11 @@ func TestFraudCDRsByAPI(t *testing.T) {
 	if ok.Applied != 1 || m.GroupStatus(alice).Completed.String() != "3.00" {
 		t.Fatalf("JSON batch: %+v, alice %+v", ok, m.GroupStatus(alice))
 	}
+	// Another call a minute later (the same CDR again would be a copy:
+	// dropped).
+	start = fraudNow.Add(-59 * time.Minute).Format(time.RFC3339)
 	f.want(t, 200, "operator", "POST", "/api/v1/fraud/cdrs", lineAlice+",+19005550100,"+start+",60\n", &ok)
-	status, out, _ := f.do(t, "operator", "POST", "/api/v1/fraud/cdrs", lineAlice+",+19005550100,"+start+",60\n"+lineAlice+",twelve,"+start+",60\n")
+	status, out, _ := f.do(t, "operator", "POST", "/api/v1/fraud/cdrs", lineAlice+",+19005550100,"+fraudNow.Add(-58*time.Minute).Format(time.RFC3339)+",60\n"+lineAlice+",twelve,"+start+",60\n")
 	var p problem
 	if err := json.Unmarshal(out, &p); err != nil || status != 422 || len(p.Errors) != 1 || p.Errors[0].Line != 2 {
 		t.Fatalf("bad batch: %d %s", status, out)

@@ -6,10 +6,12 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"callgate/e164"
+	"callgate/internal/benchcpu"
 	"callgate/policy"
 	"callgate/store"
 )
@@ -85,36 +87,91 @@ func newBenchWorld(b testing.TB) *benchWorld {
 	return w
 }
 
+// cdr is the i-th CDR of the run: the world's CDRs over and over, each
+// lap a nanosecond later, so that none is a copy of one before (a copy
+// is a duplicate: journal.go).
+func (w *benchWorld) cdr(i int) CDR {
+	c := w.cdrs[i&(len(w.cdrs)-1)]
+	c.Start = c.Start.Add(time.Duration(i >> 14))
+	return c
+}
+
+// benchWindow is how many CDRs the runs keep marks for: every half of it
+// a checkpoint stores the journal entries and starts a new generation of
+// marks, as the dedup window's end does (the bench does not run 15
+// minutes): the cost of publishing is in the CDRs' time.
+const benchWindow = 1 << 18
+
+func (w *benchWorld) checkpointEvery(b *testing.B, i int) {
+	if i&(benchWindow/2-1) == benchWindow/2-1 {
+		w.m.jr.pubMu.Lock()
+		w.m.jr.rotated = 0
+		w.m.jr.pubMu.Unlock()
+		if err := w.m.Flush(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkRecord is the rating of one CDR: group look-up in the store's
-// index, longest-prefix rate, the cost, today's total. Records per second
-// are b.N / elapsed (bench/fraud/README.md).
+// index, the duplicate check and the CDR's mark and journal entry, the
+// longest-prefix rate, the cost, today's total; and its share of a
+// checkpoint storing the journal. Records per second are b.N / elapsed
+// (bench/fraud/README.md).
 func BenchmarkRecord(b *testing.B) {
 	w := newBenchWorld(b)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := benchcpu.Start(b)
 	for i := 0; b.Loop(); i++ {
-		if err := w.m.Record(w.cdrs[i&(len(w.cdrs)-1)]); err != nil {
+		if err := w.m.Record(w.cdr(i)); err != nil {
 			b.Fatal(err)
 		}
+		w.checkpointEvery(b, i)
 	}
+	cpu.Stop(b, b.N)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
 
 // BenchmarkRecordParallel is BenchmarkRecord from GOMAXPROCS goroutines.
 func BenchmarkRecordParallel(b *testing.B) {
 	w := newBenchWorld(b)
+	var next atomic.Int64
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		i := rand.IntN(len(w.cdrs))
 		for pb.Next() {
-			i++
-			if err := w.m.Record(w.cdrs[i&(len(w.cdrs)-1)]); err != nil {
+			i := int(next.Add(1))
+			if err := w.m.Record(w.cdr(i)); err != nil {
 				b.Fatal(err)
 			}
+			w.checkpointEvery(b, i)
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkRecordDuplicate is a CDR sent again: found among the marks,
+// nothing else done.
+func BenchmarkRecordDuplicate(b *testing.B) {
+	w := newBenchWorld(b)
+	for i := range w.cdrs {
+		if err := w.m.Record(w.cdrs[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := benchcpu.Start(b)
+	for i := 0; b.Loop(); i++ {
+		if err := w.m.Record(w.cdrs[i&(len(w.cdrs)-1)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cpu.Stop(b, b.N)
+	if w.m.Stats().Duplicates == 0 {
+		b.Fatal("no duplicate")
+	}
 }
 
 // BenchmarkRecordLine adds the parsing of the line form (the file tail).
@@ -126,14 +183,18 @@ func BenchmarkRecordLine(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := benchcpu.Start(b)
+	defer func() { cpu.Stop(b, b.N) }()
 	for i := 0; b.Loop(); i++ {
 		c, err := ParseCDR(lines[i&(len(lines)-1)])
 		if err != nil {
 			b.Fatal(err)
 		}
+		c.Start = c.Start.Add(time.Duration(i >> 14)) // not a copy of the lap before
 		if err := w.m.Record(c); err != nil {
 			b.Fatal(err)
 		}
+		w.checkpointEvery(b, i)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
@@ -149,13 +210,66 @@ func BenchmarkDecideOriginating(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := benchcpu.Start(b)
+	defer func() { cpu.Stop(b, b.N) }()
+	start := time.Now()
 	for i := 0; b.Loop(); i++ {
 		c := w.cdrs[i&(len(w.cdrs)-1)]
 		eng.Decide(ctx, policy.Call{Calling: c.Calling, Called: c.Called, Direction: policy.DirectionOriginating, Origin: policy.OriginAIN})
-		c.Start = time.Now()
+		c.Start = start.Add(time.Duration(i))
 		if err := w.m.Record(c); err != nil {
 			b.Fatal(err)
 		}
+		w.checkpointEvery(b, i)
+	}
+}
+
+// BenchmarkJournalRead is the other side of a CDR taken on another node
+// of a cluster: node a, which decided the call, reading node b's journal
+// entry for it at its sync and closing the call (its mark, the close, its
+// closure entry). One op is one entry; the calls, b's CDRs and their
+// checkpoint (over the store: bbolt, as each node's replica) are made off
+// the clock.
+func BenchmarkJournalRead(b *testing.B) {
+	w := newBenchWorld(b)
+	clock := NewManualClock(time.Now())
+	state := StoreState(w.m.dir.(*store.Store))
+	node := func(name string) *Monitor {
+		cfg := DefaultConfig()
+		cfg.Node = name
+		m, err := New(cfg, w.m.dir, state, WithClock(clock))
+		if err != nil {
+			b.Fatal(err)
+		}
+		m.rates.Store(w.m.rates.Load())
+		return m
+	}
+	a, nb := node("a"), node("b")
+	const batch = 1024 // a second's CDRs at a busy node
+	b.ReportAllocs()
+	b.ResetTimer()
+	for done := 0; done < b.N; done += batch {
+		b.StopTimer()
+		clock.Advance(time.Second)
+		for i := range batch {
+			c := w.cdr(done + i)
+			g, _ := a.GroupOf(c.Calling)
+			a.calls.open(callKey{c.Calling, c.Called}, g, c.Start.UnixNano(), Unit)
+			if err := nb.Record(c); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := nb.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if _, err := a.readJournal(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if s := a.Stats(); s.ClosedRemote < uint64(b.N) {
+		b.Fatalf("node a closed %d calls of %d", s.ClosedRemote, b.N)
 	}
 }
 
@@ -171,27 +285,37 @@ func BenchmarkRateLookup(b *testing.B) {
 	}
 }
 
-// The call path and the CDR path do not allocate in steady state.
+// The call path and the CDR path do not allocate in steady state: the
+// CDRs' marks and journal entries (journal.go) go into maps and buffers
+// that a window's traffic has grown and a checkpoint has emptied.
 func TestHotPathsDoNotAllocate(t *testing.T) {
 	w := newBenchWorld(t)
 	eng := Wrap(policy.New(nil, policy.WithClassifier(w.m)), w.m)
 	ctx := context.Background()
 	c := w.cdrs[1]
 	call := policy.Call{Calling: c.Calling, Called: c.Called, Direction: policy.DirectionOriginating, Origin: policy.OriginAIN}
-	cdr := CDR{Calling: c.Calling, Called: c.Called, Start: time.Now(), Seconds: 30}
-	for range 10 { // warm the maps up
+	start := time.Now()
+	n := 0
+	step := func() {
 		eng.Decide(ctx, call)
-		_ = w.m.Record(cdr)
-	}
-	if n := testing.AllocsPerRun(1000, func() {
-		eng.Decide(ctx, call)
-		if err := w.m.Record(cdr); err != nil {
+		n++ // every CDR another call's: a copy would be a duplicate
+		if err := w.m.Record(CDR{Calling: c.Calling, Called: c.Called, Start: start.Add(time.Duration(n)), Seconds: 30}); err != nil {
 			t.Fatal(err)
 		}
-	}); n != 0 {
-		t.Fatalf("decide + record: %v allocations, want 0", n)
 	}
-	if w.m.Stats().Matched == 0 {
-		t.Fatal("the CDRs did not close the calls")
+	for range 2 { // a window's traffic, then a new generation of marks
+		for range 3000 {
+			step()
+		}
+		w.m.jr.rotated = 0
+		if err := w.m.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a := testing.AllocsPerRun(1000, step); a != 0 {
+		t.Fatalf("decide + record: %v allocations, want 0", a)
+	}
+	if s := w.m.Stats(); s.Matched < 7000 || s.Duplicates != 0 {
+		t.Fatalf("the CDRs did not close the calls: %+v", s)
 	}
 }

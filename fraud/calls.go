@@ -95,26 +95,71 @@ func (t *openCalls) open(k callKey, g GroupID, start int64, price Money) bool {
 }
 
 // close removes the oldest open call of k that started at or before end
-// and returns its price a minute and group.
-func (t *openCalls) close(k callKey, end int64) (Money, GroupID, bool) {
+// and returns it.
+func (t *openCalls) close(k callKey, end int64) (openCall, bool) {
 	s := &t.shards[k.shard()]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.head[k]
 	if !ok {
-		return 0, 0, false
+		return openCall{}, false
 	}
 	prev := int32(-1)
 	for i := c.first; i >= 0; prev, i = i, s.slab[i].next {
-		c := &s.slab[i]
+		c := s.slab[i]
 		if c.start > end {
 			continue
 		}
-		price, g := c.price, c.group
 		s.unlink(k, prev, i)
-		return price, g, true
+		return c, true
 	}
-	return 0, 0, false
+	return openCall{}, false
+}
+
+// reopen puts back a call closed before (close returned it), in its
+// place by start among the open calls of its key; false when the shard
+// is full.
+func (t *openCalls) reopen(c openCall) bool {
+	k := c.key
+	s := &t.shards[k.shard()]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n >= t.max {
+		return false
+	}
+	var i int32
+	if s.free >= 0 {
+		i = s.free
+		s.free = s.slab[i].next
+	} else {
+		s.slab = append(s.slab, openCall{})
+		i = int32(len(s.slab) - 1)
+	}
+	c.next = -1
+	s.slab[i] = c
+	s.n++
+	ch, ok := s.head[k]
+	if !ok {
+		s.head[k] = chain{i, i}
+		return true
+	}
+	prev := int32(-1)
+	for j := ch.first; j >= 0 && s.slab[j].start <= c.start; j = s.slab[j].next {
+		prev = j
+	}
+	switch {
+	case prev < 0:
+		s.slab[i].next = ch.first
+		ch.first = i
+	default:
+		s.slab[i].next = s.slab[prev].next
+		s.slab[prev].next = i
+		if ch.last == prev {
+			ch.last = i
+		}
+	}
+	s.head[k] = ch
+	return true
 }
 
 // unlink removes slab entry i (after prev in k's chain) and frees it.

@@ -19,13 +19,13 @@ func TestOpenCallsChain(t *testing.T) {
 		}
 	}
 	// A CDR ending at 250 matches the oldest call started by then (100).
-	if p, _, ok := tab.close(k, 250); !ok || p != 1 {
-		t.Fatalf("close(250) = %v %v", p, ok)
+	if c, ok := tab.close(k, 250); !ok || c.price != 1 {
+		t.Fatalf("close(250) = %v %v", c, ok)
 	}
-	if p, _, ok := tab.close(k, 250); !ok || p != 2 { // started at 200
-		t.Fatalf("second close(250) = %v %v", p, ok)
+	if c, ok := tab.close(k, 250); !ok || c.price != 2 { // started at 200
+		t.Fatalf("second close(250) = %v %v", c, ok)
 	}
-	if _, _, ok := tab.close(k, 250); ok {
+	if _, ok := tab.close(k, 250); ok {
 		t.Fatal("a call that started after the CDR's end was matched")
 	}
 	// Drop the newest (the tail) through expiry, then append: the chain
@@ -36,8 +36,8 @@ func TestOpenCallsChain(t *testing.T) {
 	}
 	tab.open(k, 1, 600, 6)
 	for _, want := range []Money{5, 6} {
-		if p, _, ok := tab.close(k, 1000); !ok || p != want {
-			t.Fatalf("close = %v %v, want %v", p, ok, want)
+		if c, ok := tab.close(k, 1000); !ok || c.price != want {
+			t.Fatalf("close = %v %v, want %v", c, ok, want)
 		}
 	}
 	if tab.len() != 0 || len(tab.shards[k.shard()].head) != 0 {

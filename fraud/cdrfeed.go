@@ -125,7 +125,8 @@ const maxBody = 64 << 20
 // (the line form) or application/json (an array of {"calling", "called",
 // "start", "duration"}). 200 {"applied": N} when stored; 400 with every
 // bad row and nothing applied; 503 when the checkpoint could not be stored
-// (the batch is applied in memory: do not resend it, it is retried).
+// (the batch is applied in memory and retried: no need to send it again;
+// a copy within fraud.cdr_dedup_window is dropped as a duplicate).
 func (m *Monitor) CDRHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {

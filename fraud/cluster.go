@@ -2,6 +2,7 @@ package fraud
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -30,15 +31,94 @@ import (
 //     both raise it).
 //   - Audit records are numbered per node (audit/SEQ/NODE, Event.Node), so
 //     two nodes never write the same key.
+//   - CDRs count once, whichever node the carrier's mediation system
+//     sends them to, however often: the CDR journal below.
 //
-// What the shares do not do: a CDR closes a call in progress only on the
-// node that decided the call. A CDR given to another node is rated there
-// on arrival while the deciding node goes on valuing the call as in
-// progress until max_call_duration: the group's spend counts that call
-// twice for up to that long (too much, never too little). Send each
-// node the CDRs of the calls it decided (the switch that queried it), or
-// keep max_call_duration short. The calls in progress of a node that
-// stops count at their last value until it is back.
+// The calls in progress of a node that stops count at their last value
+// (in its share) until it is back.
+//
+// # The CDR journal
+//
+// The problem: a call is decided on one node (the one the switch asked),
+// which values it as in progress until its CDR closes it; the CDR goes
+// to whatever node the load balancer picks, perhaps another, and perhaps
+// more than once (a mediation system sending a batch again). Counted on
+// arrival there while the deciding node goes on valuing the call, the
+// call would count twice until max_call_duration (4h), enough for a false
+// lockdown; a copy of a CDR would count again.
+//
+// Alternatives weighed. (1) Each node publishing its calls in progress
+// so that the node taking a CDR finds the one that decided it: a store
+// write per decision, or per sync for every call decided, and a CDR
+// arriving before that is visible matches nothing. (2) A call key any
+// node can compute from the CDR alone: the CDR's start is the switch's
+// answer time, not the decision's, so no key made from it is exact, and
+// a copy of a CDR on another node would still count twice. (3) What is
+// done: each node publishes what it did with every CDR, and every node
+// applies the others' at its next sync. The decision path writes nothing
+// (fraud.Wrap's Started is in memory, as before); the deciding node holds
+// the call from before any CDR of it can exist.
+//
+// Every node keeps a mark for each CDR of the last Config.DedupWindow
+// (15m; memory, journal.go), identified by all four of its fields (the
+// CDR form has no record number), and publishes entries in chunks under
+// cdr/SEQ/NODE at each checkpoint: 'J' a CDR it counted, 'C' a call in
+// progress it closed for one, 'R' a count it took back. A node that has
+// entries to publish, or whose share changed, checkpoints at its sync
+// (Config.SyncInterval, 1s) as well as at each recompute and CDR batch.
+//
+//   - A CDR a node is given: a copy of one marked as counted, here or on
+//     any node, is a duplicate and changes nothing. Otherwise the node
+//     closes its own matching call in progress (unless a node has already
+//     closed one for it) or rates the CDR, counts its cost, and journals it.
+//   - Another node's 'J' read at a sync: the node that decided the call
+//     closes it (the oldest matching call, as on one node), takes its
+//     value at the last recompute out of its share, and journals the
+//     closure. One read before the call is in its table is retried at
+//     every sync for a minute (a call reopened, below; a switch clock
+//     ahead of the node's).
+//   - Conflicts are settled by one rule every node applies alike, with no
+//     clock and no round trip: of the nodes that counted a CDR (one copy
+//     each, sent before either read the other's journal) the one whose
+//     name sorts first keeps the count and the others take theirs back;
+//     of the nodes that closed a call for it (two nodes holding a call of
+//     the same line and number: a PBX pumping one premium number through
+//     both) the first keeps it closed and the others reopen theirs.
+//   - Settling: a CDR a node took with no call of its own and none known
+//     closed is, until a closure for it is read (about two sync
+//     intervals) or a minute passes (no node held the call: decided
+//     before a restart, or never tracked), left out of that node's
+//     evaluation and of the share the others read, while the deciding
+//     node still values the call. So the group's spend never counts the
+//     call twice, on any node: for a moment it counts the call at its last
+//     value in progress, or not at all, then at its CDR's cost.
+//
+// Order makes that hold between nodes reading each other's writes half
+// way (a checkpoint split over several transactions, checkpointRank):
+// counts before the share that includes them, closures after the share
+// that no longer values the call, retractions before the totals they are
+// taken out of, so that a checkpoint that stops half way leaves a CDR
+// counted, never lost; and a recompute reads the journal before the
+// shares.
+//
+// Restarts: a node reads the journal back at start (its own chunks: what
+// it counted, so a copy is still a duplicate; the others': their marks,
+// and a conflict settled while it was down). What a node applied and did
+// not store before a crash is lost with its calls in progress: a CDR it
+// counted without storing its entry may count twice (the deciding node
+// values the call until max_call_duration), never less than once.
+//
+// Clocks: no node compares its clock with another's. Each expires its
+// own marks and chunks by its own clock (Config.DedupWindow; a node's
+// chunks are deleted by itself after the window, or by any node after
+// twice the window if it is gone for good); matching a CDR to a call
+// compares the deciding node's clock with the switch's, as on one node.
+//
+// Bounds: marks for one to two windows of every node's CDRs (about 100
+// bytes each), one window of chunks in the State (37 bytes a CDR
+// counted, 37 more for the call closed for it). A CDR sent again after the window counts
+// again; a node cut off from etcd for longer than the window misses the
+// entries in between (its calls then wait for max_call_duration).
 
 // shareRecord is one node's share of a group's day as the others read it
 // (live/GROUP/NODE).
@@ -66,7 +146,7 @@ func liveKey(g GroupID, node string) string { return "live/" + g.Key() + "/" + n
 // changed since the last one (g.mu held); a group with nothing today has
 // its record deleted.
 func (g *group) flushLive(node string) []Op {
-	rec := shareRecord{Day: g.today.String(), Spend: g.closed, Open: g.open, Factor: g.factor, Alerted: g.alerted, Lockdowns: g.lockdowns}
+	rec := shareRecord{Day: g.today.String(), Spend: g.closed - g.settling, Open: g.open, Factor: g.factor, Alerted: g.alerted, Lockdowns: g.lockdowns}
 	if rec == g.live {
 		return nil
 	}
@@ -173,4 +253,27 @@ func parseDayKey(k string) (GroupID, Day, string, error) {
 		node = parts[3]
 	}
 	return id, d, node, nil
+}
+
+// Sync reads back what others sharing the State changed (the nodes of a
+// cluster over the store on etcd): their locks and unlocks, a rate table
+// one of them imported, and the CDRs they took (the CDR journal). On a
+// node of a cluster it then stores a checkpoint if this node has journal
+// entries to publish or its share changed (a call closed for another
+// node's CDR), so the others read them at their next sync. Run calls it
+// every Config.SyncInterval.
+func (m *Monitor) Sync() error {
+	err := errors.Join(m.syncLocks(), m.syncRates())
+	if m.cfg.Node == "" {
+		return err
+	}
+	changed, jerr := m.readJournal()
+	if jerr != nil {
+		jerr = fmt.Errorf("CDR journal: %w", jerr)
+	}
+	var cerr error
+	if changed || m.jr.unpublished() {
+		cerr = m.checkpoint()
+	}
+	return errors.Join(err, jerr, cerr)
 }

@@ -17,7 +17,9 @@
 //     thresholds; day.go: local dates.
 //   - calls.go: the calls in progress; cdr.go: the CDR line form;
 //     cdrfeed.go: CSV and JSON batches (ReadBatch) and the REST handler;
-//     tail.go: a CDR file followed as it grows.
+//     tail.go: a CDR file followed as it grows; journal.go: every CDR of
+//     the dedup window, and what each node did with it (duplicates, CDRs
+//     taken on another node than the one that decided the call).
 //   - ratetable.go, ratecsv.go: the rate table (longest prefix, CSV);
 //     rates.go: versions, import, the engine's Classifier; category.go.
 //   - lock.go: lockdowns and Unlock; event.go: the audit log; webhook.go:
@@ -50,8 +52,13 @@
 // completed calls (CDRs) plus the calls in progress, each valued at its
 // price from its start (the engine's decision) up to now. A CDR closes the
 // matching call in progress (same calling and called numbers); a CDR with
-// none is rated on arrival. The spend is recomputed every fraud.interval
-// (5m).
+// none is rated on arrival. A CDR identical to one counted within
+// fraud.cdr_dedup_window (15m), in all four fields, is a copy (a mediation
+// system sending a batch again): dropped, counted in
+// callgate_fraud_cdrs_total{result="duplicate"}. (Two calls from one line
+// to one number starting in the same second and billed the same seconds
+// are one to the monitor: a feed with sub-second start times tells them
+// apart.) The spend is recomputed every fraud.interval (5m).
 //
 // # Thresholds
 //
@@ -128,9 +135,11 @@
 // after every CDR batch. A write the store refuses is kept in memory and
 // retried at the next checkpoint (counted); a lock is in force whether or
 // not it is stored yet. Calls in progress are not stored: after a restart
-// their CDRs are rated on arrival. A checkpoint larger than the store
-// takes in one transaction (etcd: 128 keys) is written in several, the
-// CDR files' offsets last.
+// their CDRs are rated on arrival. The CDRs of the dedup window are (the
+// CDR journal, 37 bytes each): a copy sent after a restart is still one.
+// A checkpoint larger than the store takes in one transaction (etcd: 128
+// keys) is written in several, in an order that counts a CDR twice
+// rather than never if it stops half way (the CDR files' offsets last).
 //
 // # A cluster
 //
@@ -140,6 +149,12 @@
 // Config.SyncInterval (1s), so a lockdown anywhere refuses everywhere;
 // each node keeps its own share of every group's spend and adds the
 // others' at each recompute, so the thresholds apply to the whole group;
-// audit records are numbered per node. A CDR closes a call in progress
-// only on the node that decided it: send each node its own calls' CDRs.
+// audit records are numbered per node. A CDR may go to any node: the node
+// that decided the call closes it when it reads, at its next sync, what
+// the node given the CDR stored (the CDR journal), so the group's spend
+// counts the call once on every node; a copy of a CDR sent to another
+// node is dropped there too. Until the deciding node has closed the call
+// (about two sync intervals; a minute if no node held it), the CDR is
+// left out of the spend of the node that took it, and the call counts at
+// its value in progress.
 package fraud

@@ -2,6 +2,7 @@ package fraud
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -92,6 +93,7 @@ func TestEtcdClusterSharesLocksAndSpend(t *testing.T) {
 
 	// A lockdown on a refuses on b.
 	spendOn(t, a, clock, lineDave, toPremium, 4*time.Minute) // 12.00
+	settleClock(clock)
 	recompute(t, a)
 	if !a.IsLocked(dave) {
 		t.Fatal("node a did not lock dave")
@@ -113,6 +115,7 @@ func TestEtcdClusterSharesLocksAndSpend(t *testing.T) {
 	// 6.00 on a and 5.00 on b: 11.00, erin's lockdown threshold.
 	spendOn(t, a, clock, lineErin, toLondon, 6*time.Minute)
 	spendOn(t, b, clock, lineErin, toLondon, 5*time.Minute)
+	settleClock(clock)
 	recompute(t, a) // stores a's share (node a alone sees 6.00, or 11.00 once b's share has arrived)
 	eventually(t, "the group's spend on both nodes locks it", func() bool {
 		recompute(t, b)
@@ -130,6 +133,7 @@ func TestEtcdClusterSharesLocksAndSpend(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	settleClock(clock)
 	if err := a.Recompute(); err != nil {
 		t.Fatalf("a checkpoint of %d groups on etcd limited to 16 operations a transaction: %v", extra, err)
 	}
@@ -143,4 +147,129 @@ func TestEtcdClusterSharesLocksAndSpend(t *testing.T) {
 		})
 		return n >= extra
 	})
+}
+
+// Two nodes over one etcd, the CDRs given to whichever node the load
+// balancer picks. A call decided on node a whose CDR goes to node b: after
+// a's next sync, both nodes count it once and neither locks the group
+// (the old code valued it on a as in progress until max_call_duration on
+// top of b's rating: 13.00 here, a lockdown). The same CDR sent again, to
+// either node, or to both before either has read the other's journal:
+// once. A CDR whose journal entry reaches a before the call is in a's
+// table: closes it at the next sync.
+func TestEtcdClusterCDRsCountOnce(t *testing.T) {
+	c := etcdtest.Start(t, 1)
+	dir := t.TempDir()
+	stB := openEtcdStore(t, c, "fraud/", filepath.Join(dir, "b.db"), kv.Limits{})
+	populate(t, stB)
+	stA := openEtcdStore(t, c, "fraud/", filepath.Join(dir, "a.db"), kv.Limits{})
+	eventually(t, "node a sees the tenants", func() bool { _, ok := stA.Subscriber(lineErin); return ok })
+	clock := NewManualClock(t0)
+	node := func(name string, st *store.Store) *Monitor {
+		cfg := DefaultConfig()
+		cfg.Zones, cfg.Node = map[string]*time.Location{"provider:acme": chicago}, name
+		m, err := New(cfg, st, StoreState(st), WithClock(clock))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	a, b := node("a", stA), node("b", stB)
+	if _, err := a.ImportRates(strings.NewReader(testRates), "test.csv", store.Operator.By("tester", "test"), false); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "node b puts node a's rate table in force", func() bool { return b.Sync() == nil && b.Rates().version() == 1 })
+	dave, _ := a.GroupOf(lineDave)
+	engA := Wrap(policy.New(stA, policy.WithClassifier(a)), a)
+	decide := func(line, dest e164.Number) {
+		t.Helper()
+		if d := engA.Decide(context.Background(), orig(line, dest)); d.Action != policy.ActionAllow {
+			t.Fatalf("node a refused the call: %v", d.Action)
+		}
+	}
+	// spendIs: both nodes see the group's spend as want. Both sync (each
+	// reads the other's journal) and a recomputes until b's journal and
+	// share have reached it through etcd; then b syncs until its replica
+	// holds a's share as a stored it, and recomputes once.
+	stateA, stateB := StoreState(stA), StoreState(stB)
+	shareOfA := liveKey(dave, "a")
+	spendIs := func(what string, want Money) {
+		t.Helper()
+		eventually(t, what+": node a's spend", func() bool {
+			if err := errors.Join(a.Sync(), b.Sync()); err != nil {
+				t.Fatal(err)
+			}
+			recompute(t, a)
+			return a.GroupStatus(dave).Spend == want
+		})
+		eventually(t, what+": node a's share reaches node b", func() bool {
+			if err := b.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			va, _, _ := stateA.Get(shareOfA)
+			vb, _, _ := stateB.Get(shareOfA)
+			return string(va) == string(vb)
+		})
+		recompute(t, b)
+		for _, m := range []*Monitor{a, b} {
+			if st := m.GroupStatus(dave); st.Spend != want || m.IsLocked(dave) {
+				t.Fatalf("%s: node %s: spend %s (in progress %s), locked %v; want %s, not locked", what, m.cfg.Node, st.Spend, st.InProgress, m.IsLocked(dave), want)
+			}
+		}
+	}
+
+	// A call decided on a, its CDR on b: 6.00 once, not 13.00.
+	start := clock.Now()
+	decide(lineDave, toLondon)
+	clock.Advance(6 * time.Minute)
+	recompute(t, a) // a's share: 6.00 in progress
+	cdr := CDR{Calling: lineDave, Called: toLondon, Start: start, Seconds: 360}
+	if err := b.RecordBatch([]CDR{cdr}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+	spendIs("the CDR on the other node", 6*Unit)
+
+	// The same CDR again, on either node: nothing changes.
+	for _, m := range []*Monitor{a, b} {
+		if err := m.RecordBatch([]CDR{cdr}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spendIs("the CDR sent again", 6*Unit)
+
+	// A new CDR sent to both before either reads the other's journal (no
+	// node holds its call: it counts once settled, a minute later).
+	cdr2 := CDR{Calling: lineDave, Called: toLondon, Start: clock.Now().Add(-2 * time.Minute), Seconds: 120}
+	for _, m := range []*Monitor{a, b} {
+		if err := m.RecordBatch([]CDR{cdr2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	settleClock(clock)
+	spendIs("one CDR on both nodes at once", 8*Unit)
+
+	// The CDR's entry reaches a before the call is in a's table: the
+	// entry is retried at the next sync and closes the call.
+	start = clock.Now()
+	cdr3 := CDR{Calling: lineDave, Called: toLondon, Start: start, Seconds: 120} // a switch clock ahead
+	if err := b.RecordBatch([]CDR{cdr3}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "node a's replica holds node b's journal entry", func() bool {
+		n := 0
+		_ = StoreState(stA).Scan("cdr/", func(k string, _ []byte) error {
+			if strings.HasSuffix(k, "/b") {
+				n++
+			}
+			return nil
+		})
+		return n >= 3
+	})
+	if err := a.Sync(); err != nil { // reads it: no call to close yet
+		t.Fatal(err)
+	}
+	decide(lineDave, toLondon)
+	clock.Advance(3 * time.Minute)
+	spendIs("the CDR before the call", 10*Unit) // an alert; counted twice (13.00), a lockdown
 }

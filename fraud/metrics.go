@@ -58,6 +58,7 @@ type collector struct {
 	spend, threshold, locked, groups, lockedGroups, open  *prometheus.Desc
 	events, cdrs, starts, expired, unrated, writeErrs     *prometheus.Desc
 	pending, ratesVersion, ratesRows, recompute, webhooks *prometheus.Desc
+	cluster                                               *prometheus.Desc
 }
 
 func newCollector(m *Monitor) *collector {
@@ -73,7 +74,8 @@ func newCollector(m *Monitor) *collector {
 		lockedGroups: d("groups_locked", "Groups locked down now."),
 		open:         d("calls_in_progress", "Calls in progress valued at the last recompute."),
 		events:       d("events_total", "Audit events: alert, lockdown, unlock, rates (a rate table import).", "kind"),
-		cdrs:         d("cdrs_total", "CDRs by result: matched (closed a call in progress), unmatched (rated on arrival), unattributed (line in no group), invalid (refused or skipped).", "result"),
+		cdrs:         d("cdrs_total", "CDRs by result: matched (closed a call in progress), unmatched (rated on arrival), duplicate (a copy of one counted within fraud.cdr_dedup_window, here or on another node: dropped), unattributed (line in no group), invalid (refused or skipped).", "result"),
+		cluster:      d("cluster_cdrs_total", "CDRs between the nodes of a cluster (the CDR journal), by result: closed (a call in progress here closed by a CDR another node took), uncounted (a CDR counted here and on a node whose name sorts first: taken back here), reopened (a call closed here for another node's CDR, reopened: a node whose name sorts first closed one for it), unclosed (a CDR taken here for which no node closed a call within a minute: counted then).", "result"),
 		starts:       d("starts_total", "Originating calls the engine let through, by result: tracked (valued while in progress), untracked (fraud.max_open_calls reached).", "result"),
 		expired:      d("calls_expired_total", "Calls in progress dropped after fraud.max_call_duration without a CDR."),
 		unrated:      d("unrated_total", "Calls and CDRs no rate table row matched (priced at fraud.unrated_price_per_minute)."),
@@ -88,7 +90,7 @@ func newCollector(m *Monitor) *collector {
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.spend, c.threshold, c.locked, c.groups, c.lockedGroups, c.open,
-		c.events, c.cdrs, c.starts, c.expired, c.unrated, c.writeErrs, c.pending, c.ratesVersion, c.ratesRows, c.recompute, c.webhooks} {
+		c.events, c.cdrs, c.starts, c.expired, c.unrated, c.writeErrs, c.pending, c.ratesVersion, c.ratesRows, c.recompute, c.webhooks, c.cluster} {
 		ch <- d
 	}
 }
@@ -124,8 +126,15 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.events, s.RateImports, "rates")
 	counter(c.cdrs, s.Matched, "matched")
 	counter(c.cdrs, s.Unmatched, "unmatched")
+	counter(c.cdrs, s.Duplicates, "duplicate")
 	counter(c.cdrs, s.Unattributed, "unattributed")
 	counter(c.cdrs, s.Invalid, "invalid")
+	if m.cfg.Node != "" {
+		counter(c.cluster, s.ClosedRemote, "closed")
+		counter(c.cluster, s.Uncounted, "uncounted")
+		counter(c.cluster, s.Reopened, "reopened")
+		counter(c.cluster, s.Unclosed, "unclosed")
+	}
 	counter(c.starts, s.Started, "tracked")
 	counter(c.starts, s.Untracked, "untracked")
 	counter(c.expired, s.Expired)

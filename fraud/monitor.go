@@ -32,6 +32,7 @@ type Monitor struct {
 	ratesMu sync.Mutex // one import at a time
 
 	calls openCalls
+	jr    journal // every CDR of the window, and what was done with it (journal.go)
 
 	// ingest: applying a record holds it shared; a checkpoint holds it
 	// alone, so the totals and the file offsets it writes are one cut.
@@ -59,6 +60,7 @@ type Monitor struct {
 	pending map[string]Op // writes that failed, retried at each checkpoint
 
 	recomputeMu sync.Mutex
+	cpMu        sync.Mutex                 // one checkpoint at a time: written in the order they were cut
 	top         atomic.Pointer[[]topGroup] // for /metrics
 	warns       sync.Map                   // message -> *policy.LogLimiter
 	st          counters
@@ -93,6 +95,9 @@ func New(cfg Config, dir Directory, state State, opts ...Option) (*Monitor, erro
 	if cfg.SyncInterval == 0 {
 		cfg.SyncInterval = time.Second
 	}
+	if cfg.DedupWindow == 0 {
+		cfg.DedupWindow = 15 * time.Minute
+	}
 	if dir == nil || state == nil {
 		return nil, errors.New("fraud: a directory and a state are required")
 	}
@@ -108,6 +113,7 @@ func New(cfg Config, dir Directory, state State, opts ...Option) (*Monitor, erro
 		o(m)
 	}
 	m.calls.init(cfg.MaxOpenCalls)
+	m.jr.init(m.clock.Now())
 	empty := map[GroupID]struct{}{}
 	m.locked.Store(&empty)
 	if err := m.load(); err != nil {
@@ -185,6 +191,9 @@ func (m *Monitor) load() error {
 		g.rollTo(now, &m.cfg)
 		clear(g.dirty)
 		g.mu.Unlock()
+	}
+	if err := m.loadJournal(); err != nil {
+		return err
 	}
 	return m.loadOffsets()
 }
@@ -278,34 +287,50 @@ func (m *Monitor) check(c CDR) error {
 	return nil
 }
 
-// apply adds a checked CDR (ingest held shared).
+// apply adds a checked CDR (ingest held shared): a duplicate of one
+// counted within the window, here or on another node, changes nothing.
 func (m *Monitor) apply(c *CDR) {
 	id, ok := groupOf(m.dir, c.Calling)
 	if !ok {
 		m.st.unattributed.Add(1)
 		return
 	}
-	end := c.End()
-	price, _, matched := m.calls.close(callKey{c.Calling, c.Called}, end.UnixNano())
-	if matched {
+	cid := idOf(c)
+	t := m.countHere(cid, id)
+	switch {
+	case t.dup:
+		m.st.duplicates.Add(1)
+		return
+	case t.matched:
 		m.st.matched.Add(1)
-	} else {
+	default:
 		m.st.unmatched.Add(1)
-		price = m.cfg.UnratedPerMinute
-		if r := m.rates.Load().Lookup(c.Called); r != nil {
-			price = r.PerMinute
-		} else {
+		if !t.rated {
 			m.unrated(c.Called)
 		}
 	}
-	cost := price.PerMinute(c.Seconds)
+	cost := t.price.PerMinute(c.Seconds)
+	end := c.End()
 	g := m.group(id)
 	g.mu.Lock()
 	if g.today == 0 {
 		g.rollTo(m.clock.Now(), &m.cfg)
 	}
 	g.add(end, cost, &m.cfg)
+	settling := t.settling && dayOf(end, g.loc) == g.today
+	if settling {
+		g.settling += cost
+	}
+	if t.matched && t.call.group == id {
+		g.open = max(0, g.open-g.openValue(t.call.start, t.call.price))
+	}
 	g.mu.Unlock()
+	if t.matched && t.call.group != id {
+		m.revalue(t.call, -1)
+	}
+	if settling && !m.startSettling(cid) {
+		m.count(id, cid.end(), 0, cost)
+	}
 }
 
 // Recompute values the calls in progress, rolls every group whose local
@@ -323,6 +348,11 @@ func (m *Monitor) Recompute() error {
 			m.warnf("fraud: cannot read the locks other nodes set; retried at the next sync", "error", err)
 		}
 		var err error
+		// The journal before the shares: a node's share reflects a call it
+		// closed before its closure is stored (checkpointRank).
+		if _, err := m.readJournal(); err != nil {
+			m.warnf("fraud: cannot read the CDRs other nodes took; retried at the next sync", "error", err)
+		}
 		if shares, err = m.readShares(); err != nil {
 			m.warnf("fraud: cannot read the other nodes' spend; this recompute counts this node's alone", "error", err)
 		}
@@ -356,7 +386,10 @@ func (m *Monitor) Recompute() error {
 		// Past the group's midnight, the other nodes' last share of the
 		// day ending joins its history (rollTo); then their share of the
 		// day the group is in.
-		if g.today != 0 && dayOf(now, g.loc) > g.today {
+		switch {
+		case g.today == 0: // known from the other nodes' shares only
+			g.rollTo(now, &m.cfg)
+		case dayOf(now, g.loc) > g.today:
 			g.applyShare(shares[g.id], true)
 			g.rollTo(now, &m.cfg)
 		}
@@ -450,9 +483,12 @@ func (m *Monitor) write(ops []Op) {
 	m.noteStored(ops)
 }
 
-// checkpoint writes every group's changed days, the CDR files' offsets and
-// any writes that failed before, in one transaction.
+// checkpoint writes every group's changed days, the CDR journal's new
+// entries, the CDR files' offsets and any writes that failed before, in
+// one transaction when the store takes it.
 func (m *Monitor) checkpoint() error {
+	m.cpMu.Lock()
+	defer m.cpMu.Unlock()
 	m.ingest.Lock()
 	m.pmu.Lock()
 	ops := m.pending
@@ -467,6 +503,9 @@ func (m *Monitor) checkpoint() error {
 		g.mu.Unlock()
 	}
 	m.gmu.RUnlock()
+	for _, op := range m.journalOps(m.clock.Now()) {
+		ops[op.Key] = op
+	}
 	for _, op := range m.offsetOps() {
 		ops[op.Key] = op
 	}
@@ -478,14 +517,14 @@ func (m *Monitor) checkpoint() error {
 	for _, op := range ops {
 		list = append(list, op)
 	}
-	// The CDR files' offsets go last: a checkpoint split over several
+	// In the order checkpointRank gives: a checkpoint split over several
 	// writes (a store that takes only so much at once) that stops half way
-	// then reads the files again from where the totals stored stop, and
-	// counts a CDR twice rather than never.
+	// counts a CDR twice rather than never (the CDR files' offsets last:
+	// the files are read again from where the totals stored stop).
 	sort.Slice(list, func(i, j int) bool {
-		oi, oj := strings.HasPrefix(list[i].Key, offsetPrefix), strings.HasPrefix(list[j].Key, offsetPrefix)
-		if oi != oj {
-			return oj
+		ri, rj := checkpointRank(list[i]), checkpointRank(list[j])
+		if ri != rj {
+			return ri < rj
 		}
 		return list[i].Key < list[j].Key
 	})

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -157,11 +156,6 @@ func (m *Monitor) syncRates() error {
 	m.log.Info("fraud: rate table imported on another node put in force", "version", meta.Version, "rows", meta.Rows, "by", meta.By)
 	return nil
 }
-
-// Sync reads back what others sharing the State changed (the nodes of a
-// cluster over the store on etcd): their locks and unlocks, and a rate
-// table one of them imported. Run calls it every Config.SyncInterval.
-func (m *Monitor) Sync() error { return errors.Join(m.syncLocks(), m.syncRates()) }
 
 // loadRates reads the table in force from state.
 func (m *Monitor) loadRates() error {

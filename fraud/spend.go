@@ -19,6 +19,12 @@ type group struct {
 	dayStart int64 // today's local midnight, unix ns
 	dayEnd   int64 // tomorrow's local midnight, unix ns
 	closed   Money // completed calls that ended today (this node's)
+	// settling is the part of closed another node may still be valuing
+	// as a call in progress: CDRs taken here, with no call here, whose
+	// call no node is known to have closed yet (a cluster: cluster.go). It
+	// is left out of the evaluation and of the share the others read
+	// until settled.
+	settling Money
 	days     map[Day]pastDay
 	// The other nodes' share of today (a cluster: cluster.go): rbase is
 	// fixed at load (day records not written by a node of the cluster),
@@ -110,6 +116,7 @@ func (g *group) rollTo(t time.Time, c *Config) {
 	}
 	g.today = d
 	g.closed, g.rbase = g.days[d].spend, g.days[d].remote
+	g.settling = 0 // yesterday's CDRs settling count whole in its history
 	g.rclosed, g.ropen, g.rlockdowns = 0, 0, 0
 	delete(g.days, d)
 	g.factor, g.alerted, g.lockdowns = 1, false, 0
@@ -169,7 +176,7 @@ func (g *group) add(end time.Time, cost Money, c *Config) {
 // (until the lockdown threshold stands above the spend again, so the next
 // warning means new spending).
 func (g *group) evaluate(now time.Time, open Money, c *Config, locked bool) []Event {
-	spend := g.closed + open + g.rbase + g.rclosed + g.ropen
+	spend := g.closed - g.settling + open + g.rbase + g.rclosed + g.ropen
 	base := c.thresholds(g.baseline)
 	th := base.times(g.factor)
 	g.open, g.spend, g.th, g.evaluated = open, spend, th, now
@@ -225,4 +232,19 @@ func (g *group) flush(node string) []Op {
 		ops = append(ops, g.flushLive(node)...)
 	}
 	return ops
+}
+
+// openValue is what a call in progress that started at start (unix ns),
+// at price a minute, counted for in open at the last recompute (0 for one
+// opened since), so a call closed or reopened between recomputes moves
+// open by exactly that.
+func (g *group) openValue(start int64, price Money) Money {
+	if g.evaluated.IsZero() {
+		return 0
+	}
+	age := g.evaluated.UnixNano() - start
+	if age <= 0 {
+		return 0
+	}
+	return price.PerMinute(ceilSeconds(age))
 }

@@ -26,6 +26,8 @@ import (
 //	rates/rows/NNNNNN        the table's rows, CSV, in chunks
 //	rates/version/NNNNNNNN   RateMeta of every version imported
 //	offset/PATH              a CDR file's read position
+//	cdr/SEQ[/NODE]           a chunk of the CDR journal: CDRs counted, calls closed, counts
+//	                         taken back, binary (journal.go); each node's, for the dedup window
 //
 // GROUP is GroupID.Key ("s12", "e3").
 type State interface {

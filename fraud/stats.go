@@ -8,6 +8,8 @@ type counters struct {
 	matched, unmatched, unattributed, invalid atomic.Uint64
 	alerts, lockdowns, unlocks, rateImports   atomic.Uint64
 	writeErrors, recomputes                   atomic.Uint64
+	duplicates, closedRemote, uncounted       atomic.Uint64
+	reopened, unclosed                        atomic.Uint64
 	open, locked, groups, lastRecompute       atomic.Int64
 }
 
@@ -33,6 +35,11 @@ type Stats struct {
 	Matched      uint64 // CDRs that closed a call in progress
 	Unmatched    uint64 // CDRs with no call in progress (rated on arrival)
 	Unattributed uint64 // CDRs from lines in no group
+	Duplicates   uint64 // CDRs counted before (here or on another node) within the dedup window: dropped
+	ClosedRemote uint64 // calls in progress here closed by a CDR another node took
+	Uncounted    uint64 // CDRs counted here and on a node whose name sorts first: taken back here
+	Reopened     uint64 // calls closed here for another node's CDR, reopened: a node whose name sorts first closed one for it
+	Unclosed     uint64 // CDRs taken here for which no node closed a call within a minute (settled then)
 	Invalid      uint64 // CDRs refused
 	Alerts       uint64
 	Lockdowns    uint64
@@ -50,6 +57,7 @@ func (m *Monitor) Stats() Stats {
 	return Stats{
 		Started: c.started.Load(), Untracked: c.untracked.Load(), Expired: c.expired.Load(), Unrated: c.unrated.Load(),
 		Matched: c.matched.Load(), Unmatched: c.unmatched.Load(), Unattributed: c.unattributed.Load(), Invalid: c.invalid.Load(),
+		Duplicates: c.duplicates.Load(), ClosedRemote: c.closedRemote.Load(), Uncounted: c.uncounted.Load(), Reopened: c.reopened.Load(), Unclosed: c.unclosed.Load(),
 		Alerts: c.alerts.Load(), Lockdowns: c.lockdowns.Load(), Unlocks: c.unlocks.Load(), RateImports: c.rateImports.Load(),
 		WriteErrors: c.writeErrors.Load(), Recomputes: c.recomputes.Load(), Open: c.open.Load(), Locked: c.locked.Load(),
 	}

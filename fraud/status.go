@@ -42,7 +42,7 @@ func (m *Monitor) status(g *group, now time.Time) GroupStatus {
 	g.rollTo(now, &m.cfg)
 	s := GroupStatus{
 		Group: g.id.Key(), Name: g.info.Name, Provider: g.info.Provider, Zone: g.loc.String(), Day: g.today.String(), Currency: m.cfg.Currency,
-		Completed: g.closed + g.rbase + g.rclosed, InProgress: g.open + g.ropen, Baseline: g.baseline,
+		Completed: g.closed - g.settling + g.rbase + g.rclosed, InProgress: g.open + g.ropen, Baseline: g.baseline,
 		Thresholds: m.cfg.thresholds(g.baseline).times(g.factor),
 		Factor:     g.factor, Alerted: g.alerted, Lockdowns: g.lockdowns + g.rlockdowns, Evaluated: g.evaluated,
 	}

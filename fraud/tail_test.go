@@ -38,7 +38,12 @@ func TestTailFollowsTheFile(t *testing.T) {
 	if err := tl.step(); !os.IsNotExist(err) {
 		t.Fatalf("missing file: %v", err)
 	}
-	appendFile(t, path, "calling,called,start,duration\n"+f.cdrLine("+13125550103", 60)+"not,a,cdr,line\n"+f.cdrLine("+13125550103", 60)[:20])
+	// Two calls a minute apart (the same line twice would be one CDR sent
+	// twice: a duplicate).
+	first := f.cdrLine("+13125550103", 60)
+	f.clock.Advance(time.Minute)
+	second := f.cdrLine("+13125550103", 60)
+	appendFile(t, path, "calling,called,start,duration\n"+first+"not,a,cdr,line\n"+second[:20])
 	if err := tl.step(); err != nil {
 		t.Fatal(err)
 	}
@@ -46,12 +51,13 @@ func TestTailFollowsTheFile(t *testing.T) {
 		t.Fatalf("first read: %s, %+v", c, f.m.Stats())
 	}
 	// The rest of the unfinished line.
-	appendFile(t, path, f.cdrLine("+13125550103", 60)[20:])
+	appendFile(t, path, second[20:])
 	tl.step()
 	if c := f.status(f.dave).Completed; c != 2*Unit {
 		t.Fatalf("completed line: %s", c)
 	}
 	f.recompute(t) // checkpoint: 2.00 and the offset, together
+	f.clock.Advance(time.Minute)
 	appendFile(t, path, f.cdrLine("+13125550103", 60))
 	tl.step()
 	tl.close()
@@ -67,6 +73,7 @@ func TestTailFollowsTheFile(t *testing.T) {
 		t.Fatalf("after restart: %s, want 3.00 (the checkpoint's 2.00 and the line after it)", c)
 	}
 	// Rotation: the old file's last lines are read, then the new file.
+	f.clock.Advance(time.Minute)
 	appendFile(t, path, f.cdrLine("+13125550103", 60))
 	if err := os.Rename(path, path+".1"); err != nil {
 		t.Fatal(err)
@@ -78,6 +85,7 @@ func TestTailFollowsTheFile(t *testing.T) {
 		t.Fatalf("after rotation: dave %s erin %s", d, e)
 	}
 	// Truncation: read again from the start.
+	f.clock.Advance(time.Minute)
 	if err := os.WriteFile(path, []byte(f.cdrLine("+13125550105", 60)), 0o600); err != nil {
 		t.Fatal(err)
 	}
