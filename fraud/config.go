@@ -49,9 +49,10 @@ type Config struct {
 	// shares to its own (cluster.go). "" is a monitor alone on its State.
 	Node string
 	// SyncInterval is how often the monitor reads back what others
-	// changed in its State: locks and unlocks, the rate table in force
-	// (1s; 0 is 1s). A lockdown on one node refuses calls on the others
-	// within it.
+	// changed in its State: locks and unlocks, the rate table in force,
+	// the CDRs they took (1s; 0 is 1s). A lockdown on one node refuses
+	// calls on the others within it; a CDR taken on one node closes its
+	// call on the node that decided it within about two.
 	SyncInterval time.Duration
 	// DedupWindow is how long a CDR is remembered (15m): a copy of it
 	// (a mediation system sending a batch again) arriving on any node

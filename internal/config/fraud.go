@@ -46,16 +46,21 @@ type Fraud struct {
 	// progress (4h); MaxOpenCalls bounds the calls in progress (1000000).
 	MaxCallDuration time.Duration `yaml:"max_call_duration"`
 	MaxOpenCalls    int           `yaml:"max_open_calls"`
+	// CDRDedupWindow is how long a CDR is remembered (15m): a copy of it
+	// arriving on any node within the window is dropped.
+	CDRDedupWindow time.Duration `yaml:"cdr_dedup_window"`
 	// UnratedPricePerMinute prices a call no rate table row matches ("0":
 	// free, counted and warned about).
 	UnratedPricePerMinute string `yaml:"unrated_price_per_minute"`
 	// TopGroups bounds the per-group series in /metrics (20).
 	TopGroups int `yaml:"top_groups"`
 	// SyncInterval is how often the monitor reads back what other nodes
-	// changed in the shared state (store.backend etcd): locks, unlocks and
-	// the rate table in force (1s). A lockdown on one node refuses the
-	// group's calls on the others within it; each read is a few etcd
-	// range requests, so a shorter interval costs every node more load.
+	// changed in the shared state (store.backend etcd): locks, unlocks,
+	// the rate table in force and the CDRs they took (1s). A lockdown on
+	// one node refuses the group's calls on the others within it, and a
+	// CDR taken on one node closes its call on the node that decided it;
+	// each read is a few etcd range requests, so a shorter interval costs
+	// every node more load.
 	SyncInterval time.Duration `yaml:"sync_interval"`
 	// CDRFiles are CDR files to follow as a mediation system appends to
 	// them (one line a call: calling,called,start,duration); CDRPoll is
@@ -97,7 +102,7 @@ func defaultFraud() Fraud {
 	f := Fraud{
 		Enabled: true, Interval: d.Interval, HistoryDays: d.HistoryDays,
 		DefaultAlert: d.DefaultAlert.String(), DefaultLockdown: d.DefaultLockdown.String(),
-		Currency: d.Currency, TimeZone: "UTC", MaxCallDuration: d.MaxCallDuration, MaxOpenCalls: d.MaxOpenCalls,
+		Currency: d.Currency, TimeZone: "UTC", MaxCallDuration: d.MaxCallDuration, MaxOpenCalls: d.MaxOpenCalls, CDRDedupWindow: d.DedupWindow,
 		UnratedPricePerMinute: d.UnratedPerMinute.String(), TopGroups: d.TopGroups, SyncInterval: d.SyncInterval, CDRPoll: time.Second,
 		Webhook: FraudWebhook{Attempts: 5, Backoff: time.Second, Timeout: 10 * time.Second, QueueSize: 1024},
 	}
@@ -117,7 +122,8 @@ func (f *Fraud) MonitorConfig() (fraud.Config, error) {
 	var errs []error
 	bad := func(field string, err error) { errs = append(errs, fmt.Errorf("fraud.%s: %w", field, err)) }
 	c := fraud.Config{Interval: f.Interval, HistoryDays: f.HistoryDays, Currency: f.Currency,
-		MaxCallDuration: f.MaxCallDuration, MaxOpenCalls: f.MaxOpenCalls, TopGroups: f.TopGroups, SyncInterval: f.SyncInterval}
+		MaxCallDuration: f.MaxCallDuration, MaxOpenCalls: f.MaxOpenCalls, TopGroups: f.TopGroups, SyncInterval: f.SyncInterval,
+		DedupWindow: f.CDRDedupWindow}
 	var err error
 	// Package fraud reads 0 as its default; here a 0 is a value written
 	// (or a typo), refused rather than silently made 1s.
