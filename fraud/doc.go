@@ -18,8 +18,9 @@
 //   - calls.go: the calls in progress; cdr.go: the CDR line form;
 //     cdrfeed.go: CSV and JSON batches (ReadBatch) and the REST handler;
 //     tail.go: a CDR file followed as it grows; journal.go: every CDR of
-//     the dedup window, and what each node did with it (duplicates, CDRs
-//     taken on another node than the one that decided the call).
+//     the dedup window, and what each node did with it, in State;
+//     journalapply.go: duplicates, and CDRs taken on another node than
+//     the one that decided the call.
 //   - ratetable.go, ratecsv.go: the rate table (longest prefix, CSV);
 //     rates.go: versions, import, the engine's Classifier; category.go.
 //   - lock.go: lockdowns and Unlock; event.go: the audit log; webhook.go:
