@@ -21,7 +21,9 @@
 # Per run it prints gen's result line (p50/p90/p99/max response time, calls
 # answered right, wrong, timed out, retransmissions, the generator's CPU),
 # callgate's CPU over the run (srv_cpu: share of one core; us_call: CPU per
-# call answered right, from /proc) and its reputation and deferral counters.
+# call answered right, from /proc), the answers slower than 5 and 20 ms and
+# the p99.9 (from gen's histogram), and callgate's reputation, deferral and
+# response counters (the warm run's include its warm-up).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-$(mktemp -d /tmp/repsip.XXXX)}
@@ -84,6 +86,19 @@ ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 
 field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 
+# slow_answers GEN_JSON: from gen's histogram ([bucket,count]: 10 µs
+# buckets below 10 ms, then 1 ms ones) the answers slower than 5 ms and
+# than 20 ms, and the p99.9 (its bucket's upper bound, as gen's
+# percentiles). A call that waited for its own look-up takes about
+# reputation.budget (20 ms); the others were held up.
+slow_answers() {
+	tr -d ' \n' <"$1" | grep -oE '"hist":\[[][0-9,]*' | grep -oE '[0-9]+,[0-9]+' |
+		awk -F, '{ b[NR]=$1; c[NR]=$2; n+=$2; if ($1>=500) o5+=$2; if ($1>=1010) o20+=$2 }
+		END { for (i=1; i<=NR && s<0.999*n; i++) { s+=c[i]; q=b[i] }
+			printf "answers over 5 ms: %d, over 20 ms: %d (of %d); p99.9 %.2f ms\n", o5, o20, n,
+				(q<1000 ? (q+1)*0.01 : 10+(q-999)) }'
+}
+
 run() { # name reputation latency calls-file warm-up-calls-file
 	local name=$1 rep=$2 lat=$3 file=$4 warm=$5
 	conf "$rep"
@@ -107,12 +122,14 @@ run() { # name reputation latency calls-file warm-up-calls-file
 	echo "== $name (reputation $rep, provider latency $lat, $(($(wc -l <"$file") - 1)) callers, $RATE calls/s for $DURATION)"
 	local t0 w0 t1 w1 line
 	t0=$(ticks "$srv") w0=$(date +%s.%N)
-	line=$("${genpin[@]}" "$GEN" -target "127.0.0.1:$SIP_PORT" -calls "$file" -rate "$RATE" -n $((RATE * secs)) -id "$name" 2>"$OUT/gen-$name.err") || true
+	line=$("${genpin[@]}" "$GEN" -target "127.0.0.1:$SIP_PORT" -calls "$file" -rate "$RATE" -n $((RATE * secs)) -id "$name" \
+		-out "$OUT/gen-$name.json" 2>"$OUT/gen-$name.err") || true
 	t1=$(ticks "$srv") w1=$(date +%s.%N)
 	echo "$line" >"$OUT/gen-$name.txt"
 	awk -v l="$line" -v a="$t0" -v b="$t1" -v w0="$w0" -v w1="$w1" -v hz="$(getconf CLK_TCK)" -v ok="$(field "$line" ok)" \
 		'BEGIN{ cpu=(b-a)/hz; printf "%s srv_cpu=%.0f%% us_call=%.1f\n", l, cpu/(w1-w0)*100, (ok>0 ? cpu/ok*1e6 : 0) }' |
 		tee "$OUT/result-$name.txt"
+	slow_answers "$OUT/gen-$name.json"
 	curl -s "http://127.0.0.1:$ADMIN_PORT/metrics" |
 		grep -E '^callgate_reputation_checks_total|^callgate_sip_deferred_total|^callgate_sip_responses_total' | grep -v ' 0$' || true
 	stop
