@@ -48,7 +48,10 @@
 // system call (recvmmsg, udpbatch.go), scan each in place (scan.go), decide
 // and send the batch's answers in one system call (sendmmsg), with no
 // transaction, goroutine or timer per request and no allocation for
-// well-formed traffic; a lone datagram is answered at once.
+// well-formed traffic; a lone datagram is answered at once. A decision
+// that would wait for a signal's look-up (reputation) is deferred: that
+// INVITE is copied, decided and answered on a goroutine of its own
+// (deferred.go, callgate_sip_deferred_total), so it holds up no other.
 // Config.Stateful puts UDP on sipgo's transaction layer instead; TCP and
 // TLS always use it.
 // Both paths share one answer (view.go), so they differ only where state
@@ -124,8 +127,8 @@
 // the Config and opens no socket, Start opens the listeners and serves in
 // the background, Ready says whether it serves, Drain answers every new
 // INVITE 503 with Retry-After (so the upstream proxy tries its next
-// server) while the INVITEs being decided are answered, and Stop closes
-// the listeners. Its metrics (callgate_sip_*, metrics.go) go to the
+// server) while the INVITEs being decided (deferred ones included) are
+// answered, and Stop closes the listeners. Its metrics (callgate_sip_*, metrics.go) go to the
 // registry given with WithRegisterer. daemon/sip.go maps the sip:
 // configuration section onto Config. Listen and Serve remain for running
 // the server on its own.

@@ -1,6 +1,10 @@
 package redirect
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // collector exports the server's counters (Stats) as callgate_sip_*,
 // read once per scrape: the hot path only bumps its atomic counters.
@@ -13,6 +17,8 @@ type collector struct {
 	fallback  *prometheus.Desc
 	udpReads  *prometheus.Desc
 	udpDgrams *prometheus.Desc
+	deferred  *prometheus.Desc
+	deferring *prometheus.Desc
 }
 
 func newCollector(s *Server) *collector {
@@ -35,6 +41,10 @@ func newCollector(s *Server) *collector {
 			"System calls that read datagrams on the stateless UDP path (one recvmmsg reads every datagram waiting, up to a batch).", nil, nil),
 		udpDgrams: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "udp_datagrams_total"),
 			"Datagrams read on the stateless UDP path; divided by callgate_sip_udp_reads_total, the mean batch.", nil, nil),
+		deferred: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "deferred_total"),
+			"INVITEs whose decision would have waited for a signal's look-up (reputation) on a stateless UDP reader, decided and answered on a goroutine of their own instead.", nil, nil),
+		deferring: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "deferred"),
+			fmt.Sprintf("Deferred INVITEs being decided now (at most %d; past that a decision waits on its reader).", maxDeferred), nil, nil),
 	}
 }
 
@@ -46,6 +56,8 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.fallback
 	ch <- c.udpReads
 	ch <- c.udpDgrams
+	ch <- c.deferred
+	ch <- c.deferring
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
@@ -71,4 +83,6 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.fallback, st.NoRouteFallback)
 	counter(c.udpReads, st.UDPReads)
 	counter(c.udpDgrams, st.UDPDatagrams)
+	counter(c.deferred, st.Deferred)
+	ch <- prometheus.MustNewConstMetric(c.deferring, prometheus.GaugeValue, float64(st.Deferring))
 }

@@ -17,16 +17,31 @@ import (
 // datagram of the stateless UDP path's fallback; nil means no response (ACK).
 func (s *Server) respond(req *sip.Request) *sip.Response {
 	var (
-		v   reqView
-		ext [8]extHeader
 		a   answer
 		buf [512]byte
 	)
-	v.fillFromRequest(req, ext[:0])
 	a.buf = buf[:0]
 	a.bud = s.budgets.Get().(*policy.Budget)
-	s.answerView(&v, req.Source(), &a)
+	res := s.respondWith(req, &a)
 	s.budgets.Put(a.bud)
+	return res
+}
+
+// respondWith is respond with the caller's answer a: a stateless reader's
+// own, whose decision may be deferred (deferred.go; the response is then
+// nil and a.deferred set).
+func (s *Server) respondWith(req *sip.Request, a *answer) *sip.Response {
+	var (
+		v   reqView
+		ext [8]extHeader
+	)
+	v.fillFromRequest(req, ext[:0])
+	s.answerView(&v, req.Source(), a)
+	return s.sipResponse(req, a)
+}
+
+// sipResponse is the response to req that a holds, nil for none.
+func (s *Server) sipResponse(req *sip.Request, a *answer) *sip.Response {
 	if a.code == 0 {
 		return nil
 	}
@@ -134,7 +149,7 @@ func (s *Server) invite(v *reqView, peer string, a *answer) {
 		s.overloaded(a)
 		return
 	}
-	defer s.inflight.Add(-1)
+	defer s.endInflight(a)
 
 	if s.isEnrolment(v) {
 		a.beforeWait()
@@ -169,16 +184,35 @@ func (s *Server) invite(v *reqView, peer string, a *answer) {
 	// Without a screening URI of our own, the engine must know that only
 	// a route's SIP URI reaches the B2BUA (else: its no-route fallback).
 	a.call.DefaultRoute = s.screen != nil
-	if a.bud == nil {
-		a.bud = new(policy.Budget) // once per stateless reader
-	}
-	var deadline time.Time // zero: no budget
 	if s.cfg.DecideTimeout > 0 {
-		deadline = now.Add(s.cfg.DecideTimeout)
+		a.deadline = now.Add(s.cfg.DecideTimeout) // else zero: no budget
 	}
+	a.bud.AllowDefer(s.mayDefer(a))
+	s.decideInvite(v, a)
+}
+
+// endInflight ends an INVITE's turn among the decisions in flight
+// (MaxInFlight, and what Drain waits for), unless its decision was
+// deferred: the goroutine deciding it then keeps the turn (deferred.go).
+func (s *Server) endInflight(a *answer) {
+	if !a.deferred {
+		s.inflight.Add(-1)
+	}
+}
+
+// decideInvite asks the engine about a.call under a.bud, by a.deadline,
+// and puts the decision's response in a. A decision deferred (a.bud
+// allowed it, deferred.go) leaves a without a response and a.deferred
+// set.
+func (s *Server) decideInvite(v *reqView, a *answer) {
 	var f policy.Fault
-	a.dec, f = s.guard.Decide(a.bud, &a.call, deadline)
-	if f != policy.FaultNone {
+	a.dec, f = s.guard.Decide(a.bud, &a.call, a.deadline)
+	switch f {
+	case policy.FaultNone:
+	case policy.FaultDeferred:
+		a.deferred = true
+		return
+	default:
 		s.decideFault(f, &a.call, a)
 		return
 	}

@@ -65,6 +65,12 @@ type Server struct {
 	bucket   bucket
 	stats    counters
 
+	// Deferred INVITEs (deferred.go): how many are being decided, their
+	// goroutines, and their scratch states.
+	deferring       atomic.Int64
+	deferWG         sync.WaitGroup
+	deferredInvites sync.Pool // *deferredInvite
+
 	reg    prometheus.Registerer // WithRegisterer
 	failFn func(error)           // WithFailFunc
 
@@ -97,6 +103,7 @@ func New(cfg Config, d policy.Decider, opts ...Option) (*Server, error) {
 	}
 	s := &Server{cfg: c, guard: policy.NewGuard(d, c.Logger), log: c.Logger, seed: maphash.MakeSeed(), now: time.Now}
 	s.budgets.New = func() any { return new(policy.Budget) }
+	s.deferredInvites.New = newDeferredInvite
 	for _, o := range opts {
 		o(s)
 	}
@@ -428,6 +435,7 @@ type counters struct {
 	decidePanics, decideLate, noRouteFallback                                                             atomic.Uint64
 	fastPath, fallback                                                                                    atomic.Uint64
 	udpReads, udpDatagrams                                                                                atomic.Uint64
+	deferred                                                                                              atomic.Uint64
 }
 
 // Stats is a snapshot of the server's counters since it was built.
@@ -458,6 +466,11 @@ type Stats struct {
 	// the mean batch (udpbatch.go).
 	UDPReads     uint64
 	UDPDatagrams uint64
+	// Deferred counts the INVITEs whose decision would have waited for a
+	// signal on a stateless UDP reader and was deferred to a goroutine of
+	// their own (deferred.go); Deferring is how many are being decided now.
+	Deferred  uint64
+	Deferring int64
 }
 
 // Stats returns the current counters.
@@ -470,5 +483,6 @@ func (s *Server) Stats() Stats {
 		DecideErrors: c.decideErrors.Load(), DecidePanics: c.decidePanics.Load(), DecideLate: c.decideLate.Load(),
 		NoRouteFallback: c.noRouteFallback.Load(), FastPath: c.fastPath.Load(), Fallback: c.fallback.Load(),
 		UDPReads: c.udpReads.Load(), UDPDatagrams: c.udpDatagrams.Load(),
+		Deferred: c.deferred.Load(), Deferring: s.deferring.Load(),
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"github.com/emiago/sipgo/sip"
+
+	"callgate/policy"
 )
 
 // The stateless UDP path (the default; Config.Stateful turns it off).
@@ -42,12 +44,17 @@ import (
 //     (lenient) parser, and answered by the same code as the stateful path,
 //     still without a transaction.
 //   - Overload: MaxRate (token bucket) and MaxInFlight (decisions running
-//     at once, at most UDPReaders here) give 503 + Retry-After as before.
+//     at once: one per reader, plus the deferred ones) give 503 +
+//     Retry-After as before.
 //     Requests the readers cannot keep up with wait in the socket's receive
 //     buffer (4 MiB, milliseconds of traffic at full rate).
 //   - 100 Trying is never sent: a stateless server sends only final
 //     responses, and the upstream's Timer A retransmissions cover a slow
 //     decision (each retransmission is decided again).
+//   - A decision that would wait for a signal's look-up (reputation) is
+//     deferred: the INVITE is copied, decided and answered on a goroutine
+//     of its own, and the reader goes on with the datagrams after it
+//     (deferred.go).
 //
 // Responses carry the request's Via headers in order (the top one with
 // received, and rport filled in when asked for, RFC 3581 §4), From, To with
@@ -73,6 +80,7 @@ func newUDPReader() *udpReader {
 		msg: newFastMsg(),
 	}
 	r.ans.buf = make([]byte, 0, 1024)
+	r.ans.bud = new(policy.Budget)
 	r.sr.lines = r.spans[:0]
 	return r
 }
@@ -87,7 +95,8 @@ func (r *udpReader) peer(src netip.AddrPort) string {
 	return r.lastPeer
 }
 
-// serveStatelessUDP runs the reader goroutines until conn is closed.
+// serveStatelessUDP runs the reader goroutines until conn is closed, and
+// returns when they and the INVITEs they deferred (deferred.go) are done.
 func (s *Server) serveStatelessUDP(conn *net.UDPConn) error {
 	var wg sync.WaitGroup
 	errs := make([]error, s.readers)
@@ -99,6 +108,7 @@ func (s *Server) serveStatelessUDP(conn *net.UDPConn) error {
 			conn.Close() // stops the readers already started
 			break
 		}
+		b.deferTo(conn)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -106,6 +116,7 @@ func (s *Server) serveStatelessUDP(conn *net.UDPConn) error {
 		}()
 	}
 	wg.Wait()
+	s.deferWG.Wait() // the readers, which defer INVITEs, have returned
 	return errors.Join(errs...)
 }
 
@@ -281,10 +292,19 @@ func (s *Server) fallbackDatagram(r *udpReader, data []byte, src netip.AddrPort)
 	}
 	req.SetSource(r.peer(src))
 	req.SetTransport("UDP")
-	res := s.respond(req)
+	// The reader's own answer and Budget: the decision may be deferred
+	// (deferred.go) as on the scanner's path.
+	res := s.respondWith(req, &r.ans)
 	if res == nil {
 		return nil, src, false
 	}
+	out, dst := r.wire(res, src)
+	return out, dst, true
+}
+
+// wire writes res, the response to a datagram from src, into r.out and
+// returns it with its destination.
+func (r *udpReader) wire(res *sip.Response, src netip.AddrPort) ([]byte, netip.AddrPort) {
 	dst, err := netip.ParseAddrPort(res.Destination())
 	if err != nil {
 		dst = src
@@ -295,5 +315,5 @@ func (s *Server) fallbackDatagram(r *udpReader, data []byte, src netip.AddrPort)
 	r.wbuf.Reset()
 	res.StringWrite(&r.wbuf)
 	r.out = append(r.out[:0], r.wbuf.Bytes()...)
-	return r.out, dst, true
+	return r.out, dst
 }

@@ -36,6 +36,7 @@ func BenchmarkStateless(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			data := []byte(benchInvites[name])
 			r := newUDPReader()
+			r.ans.defers = true // as a serving reader (deferred.go); nothing here waits
 			b.ReportAllocs()
 			b.SetBytes(int64(len(data)))
 			cpu := startCPU(b)

@@ -97,7 +97,8 @@ func (s *Server) Ready() error {
 
 // Drain makes every new INVITE get 503 Service Unavailable with
 // Retry-After (the upstream proxy tries its next server) and waits until
-// the INVITEs already being decided have been answered, or ctx ends. The
+// the INVITEs already being decided have been answered (those deferred to
+// goroutines of their own too, deferred.go), or ctx ends. The
 // listeners stay open, so those answers, and retransmissions' answers, go
 // out.
 func (s *Server) Drain(ctx context.Context) error {

@@ -21,10 +21,14 @@ import (
 // (verifying an Identity header, whose certificate fetch can take up to
 // stir.Config.MissWait; an enrolment, which writes the store) the reader
 // sends what it holds (answer.beforeWait), so those responses are not held
-// up by it. A wait the reader cannot see coming (a signal's look-up inside
-// the engine, bounded by Config.DecideTimeout) holds up the rest of its
-// batch once; the reader then reads one datagram at a time for a while
-// (waitLimit), which is how every read worked before batching.
+// up by it. A decision that would wait for a signal's look-up inside the
+// engine (reputation) is deferred to a goroutine of its own (deferred.go)
+// and holds up nothing. A wait that stays on the reader (those above, a
+// decision past the deferring bound, a stage that waits without
+// deferring; each bounded by its own setting or Config.DecideTimeout)
+// holds up the rest of its batch once; the reader then reads one datagram
+// at a time for a while (waitLimit), which is how every read worked
+// before batching.
 
 // udpBatchSize is the most datagrams one read takes and responses one
 // write sends: more than a reader that keeps up finds queued (2-4 on average
@@ -71,6 +75,16 @@ type udpBatch struct {
 	bufs    [][]byte   // out[i]'s buffer, kept (and grown) across batches
 	pending int
 	single  time.Time // until then, one datagram per read (see waitLimit)
+	// conn is the socket deferred INVITEs are answered on (deferred.go);
+	// nil: the reader defers nothing.
+	conn *net.UDPConn
+}
+
+// deferTo lets b's reader defer decisions that would wait, and answer
+// those INVITEs on conn (deferred.go).
+func (b *udpBatch) deferTo(conn *net.UDPConn) {
+	b.conn = conn
+	b.r.ans.defers = conn != nil
 }
 
 // newUDPBatch makes a batch of size slots; its io is still to be set.
@@ -130,6 +144,8 @@ func (s *Server) answerBatch(b *udpBatch, n int) {
 		r.out = b.bufs[used][:0]
 		if out, dst, ok := s.handleDatagram(r, d.buf[:d.n], d.src); ok {
 			b.add(used, out, dst)
+		} else if r.ans.deferred {
+			s.deferInvite(b.conn, &r.ans, d)
 		}
 		if n > 1 {
 			now := time.Now()
@@ -143,10 +159,13 @@ func (s *Server) answerBatch(b *udpBatch, n int) {
 }
 
 // A datagram whose answer took longer than waitLimit waited for something
-// (a signal's network look-up inside the engine, say) and held up the rest
-// of its batch. The reader then reads one datagram at a time for singleFor,
-// as it did before batching: a datagram that waits holds up only itself,
-// and the other readers take the others.
+// on the reader and held up the rest of its batch: a certificate fetch
+// (stir miss_wait), an enrolment's store write, a decision that could not
+// be deferred (past maxDeferred, or a stage that waits without deferring).
+// The reader then reads one datagram at a time for singleFor, as it did
+// before batching: a datagram that waits holds up only itself, and the
+// other readers take the others. (A deferred decision takes microseconds
+// here and does not count.)
 const (
 	waitLimit = 5 * time.Millisecond
 	singleFor = time.Second

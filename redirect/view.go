@@ -1,6 +1,8 @@
 package redirect
 
 import (
+	"time"
+
 	"github.com/emiago/sipgo/sip"
 
 	"callgate/policy"
@@ -181,15 +183,22 @@ type answer struct {
 	dec  policy.Decision
 	// bud is the Budget the decision runs under: the stateless reader's
 	// own (kept across reset), or one from the server's pool on sipgo's
-	// path (see respondMode).
+	// path (see respond).
 	bud *policy.Budget
+	// deadline is when the decision must be made by (zero: no budget),
+	// from the INVITE's arrival: a deferred decision keeps it.
+	deadline time.Time
 	// flush sends the responses the stateless reader holds for its batch
 	// (udpbatch.go); nil on sipgo's path. Kept across reset.
 	flush func()
+	// defers: the decision may be deferred (a stateless reader's answer,
+	// deferred.go); kept across reset. deferred: it was, and there is no
+	// response here: the INVITE is answered on a goroutine of its own.
+	defers, deferred bool
 }
 
 func (a *answer) reset() {
-	*a = answer{buf: a.buf[:0], bud: a.bud, flush: a.flush}
+	*a = answer{buf: a.buf[:0], bud: a.bud, flush: a.flush, defers: a.defers}
 }
 
 // beforeWait is called before a step of the answer that may wait (a

@@ -40,8 +40,9 @@ type Config struct {
 	// half the CPUs, at least 1): past the bound a miss does not wait
 	// (why=busy; the look-up still runs and fills the cache). A tier that
 	// decides on few goroutines either moves a call that would wait to
-	// one of its own first (WouldWait, policy.Defer: the SCP) or lets it
-	// hold the goroutine it was read on; either way a slow provider
+	// one of its own first (WouldWait, policy.Defer: the SCP, the SIP
+	// tier's UDP readers) or lets it hold the goroutine it was read on
+	// (past the tier's bound on deferred calls); either way a slow provider
 	// delays at most this many calls by up to Budget at a time.
 	MaxWaiting int
 	// BreakerFailures look-ups failing in a row open the circuit breaker

@@ -91,9 +91,9 @@ type Reputation struct {
 	MaxInFlight int `yaml:"max_in_flight"`
 	// MaxWaiting bounds the calls waiting for a look-up at once (0 = half
 	// the CPUs, at least 1): past it a miss takes the unknown branch at
-	// once (why=busy) while the look-up fills the cache. (The SCP defers
-	// a call that would wait to a goroutine of its own, scp/deferred.go;
-	// a SIP tier's call waits on the goroutine that read it.)
+	// once (why=busy) while the look-up fills the cache. (The SCP and the
+	// SIP tier's stateless UDP readers defer a call that would wait to a
+	// goroutine of its own: scp/deferred.go, redirect/deferred.go.)
 	MaxWaiting int `yaml:"max_waiting"`
 	// BreakerFailures failures in a row stop asking the provider for
 	// BreakerOpen (the unknown branch, why=circuit-open); -1 = no breaker.
