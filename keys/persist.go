@@ -118,6 +118,11 @@ func recoverDir(dir string, t *table, now uint32, log *slog.Logger) (gen uint64,
 		if torn != "" {
 			log.Warn("call keys: log ends in a damaged record (a crash while writing); replayed up to it", "file", p, "records", n, "damage", torn)
 		}
+		if n == 0 && torn == "" {
+			// A run that registered no key: nothing to keep, and
+			// every start would otherwise leave one more file.
+			_ = os.Remove(p)
+		}
 		loaded += n
 		gen = max(gen, g)
 	}
@@ -229,7 +234,7 @@ func replayLog(path string, t *table, now uint32) (n int, torn string, err error
 		return 0, "", err
 	}
 	defer f.Close()
-	r := bufio.NewReaderSize(f, 1<<20)
+	r := bufio.NewReaderSize(f, 64<<10)
 	var rec [recordSize]byte
 	for {
 		m, err := io.ReadFull(r, rec[:])

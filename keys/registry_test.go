@@ -309,3 +309,30 @@ func TestEnrolAllocations(t *testing.T) {
 		t.Errorf("Enrol allocates %v times, want 1 (the onward URI)", n)
 	}
 }
+
+// TestIdleRunsLeaveNoFiles: runs that register no key leave no log
+// behind for the next start (each start used to add an empty file, and
+// every start to read them all, with a 1 MiB buffer each).
+func TestIdleRunsLeaveNoFiles(t *testing.T) {
+	st, _ := fixture(t)
+	dir := t.TempDir()
+	cfg := Config{Dir: dir, Now: newClock().Now, FlushInterval: time.Hour, SnapshotInterval: time.Hour}
+	for range 5 {
+		r, err := Open(cfg, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+	}
+	files, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) > 1 {
+		var names []string
+		for _, f := range files {
+			names = append(names, f.Name())
+		}
+		t.Errorf("after 5 idle runs the keys folder holds %v, want at most the last run's log", names)
+	}
+}
