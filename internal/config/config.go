@@ -360,6 +360,7 @@ func Default() Config {
 			QueueSize:     65536,
 			BatchSize:     8192,
 			FlushInterval: 200 * time.Millisecond,
+			WriterNice:    10,
 		},
 		Engine:     Engine{NoRouteFallback: "allow"},
 		Keys:       defaultKeys(),
