@@ -75,16 +75,7 @@ func (t *openCalls) open(k callKey, g GroupID, start int64, price Money) bool {
 	if s.n >= t.max {
 		return false
 	}
-	var i int32
-	if s.free >= 0 {
-		i = s.free
-		s.free = s.slab[i].next
-	} else {
-		s.slab = append(s.slab, openCall{})
-		i = int32(len(s.slab) - 1)
-	}
-	s.slab[i] = openCall{key: k, group: g, start: start, price: price, next: -1}
-	s.n++
+	i := s.alloc(openCall{key: k, group: g, start: start, price: price})
 	if c, ok := s.head[k]; ok {
 		s.slab[c.last].next = i
 		s.head[k] = chain{c.first, i}
@@ -127,17 +118,7 @@ func (t *openCalls) reopen(c openCall) bool {
 	if s.n >= t.max {
 		return false
 	}
-	var i int32
-	if s.free >= 0 {
-		i = s.free
-		s.free = s.slab[i].next
-	} else {
-		s.slab = append(s.slab, openCall{})
-		i = int32(len(s.slab) - 1)
-	}
-	c.next = -1
-	s.slab[i] = c
-	s.n++
+	i := s.alloc(c)
 	ch, ok := s.head[k]
 	if !ok {
 		s.head[k] = chain{i, i}
@@ -160,6 +141,23 @@ func (t *openCalls) reopen(c openCall) bool {
 	}
 	s.head[k] = ch
 	return true
+}
+
+// alloc puts c in a free slab entry (or a new one), linked to nothing,
+// and returns its index.
+func (s *callShard) alloc(c openCall) int32 {
+	var i int32
+	if s.free >= 0 {
+		i = s.free
+		s.free = s.slab[i].next
+	} else {
+		s.slab = append(s.slab, openCall{})
+		i = int32(len(s.slab) - 1)
+	}
+	c.next = -1
+	s.slab[i] = c
+	s.n++
+	return i
 }
 
 // unlink removes slab entry i (after prev in k's chain) and frees it.
