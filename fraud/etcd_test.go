@@ -73,21 +73,7 @@ func TestEtcdClusterSharesLocksAndSpend(t *testing.T) {
 	stA := openEtcdStore(t, c, "fraud/", filepath.Join(dir, "a.db"), kv.Limits{MaxOps: 16, MaxBytes: kv.EtcdDefaults.MaxBytes})
 	eventually(t, "node a sees the tenants", func() bool { _, ok := stA.Subscriber(first + extra - 1); return ok })
 
-	clock := NewManualClock(t0)
-	node := func(name string, st *store.Store) *Monitor {
-		cfg := DefaultConfig()
-		cfg.Zones, cfg.Node = map[string]*time.Location{"provider:acme": chicago}, name
-		m, err := New(cfg, st, StoreState(st), WithClock(clock))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
-	a, b := node("a", stA), node("b", stB)
-	if _, err := a.ImportRates(strings.NewReader(testRates), "test.csv", store.Operator.By("tester", "test"), false); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "node b puts node a's rate table in force", func() bool { return b.Sync() == nil && b.Rates().version() == 1 })
+	clock, a, b := twoNodes(t, stA, stB)
 	dave, _ := a.GroupOf(lineDave)
 	erin, _ := a.GroupOf(lineErin)
 
@@ -164,21 +150,7 @@ func TestEtcdClusterCDRsCountOnce(t *testing.T) {
 	populate(t, stB)
 	stA := openEtcdStore(t, c, "fraud/", filepath.Join(dir, "a.db"), kv.Limits{})
 	eventually(t, "node a sees the tenants", func() bool { _, ok := stA.Subscriber(lineErin); return ok })
-	clock := NewManualClock(t0)
-	node := func(name string, st *store.Store) *Monitor {
-		cfg := DefaultConfig()
-		cfg.Zones, cfg.Node = map[string]*time.Location{"provider:acme": chicago}, name
-		m, err := New(cfg, st, StoreState(st), WithClock(clock))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
-	a, b := node("a", stA), node("b", stB)
-	if _, err := a.ImportRates(strings.NewReader(testRates), "test.csv", store.Operator.By("tester", "test"), false); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "node b puts node a's rate table in force", func() bool { return b.Sync() == nil && b.Rates().version() == 1 })
+	clock, a, b := twoNodes(t, stA, stB)
 	dave, _ := a.GroupOf(lineDave)
 	engA := Wrap(policy.New(stA, policy.WithClassifier(a)), a)
 	decide := func(line, dest e164.Number) {
@@ -272,4 +244,26 @@ func TestEtcdClusterCDRsCountOnce(t *testing.T) {
 	decide(lineDave, toLondon)
 	clock.Advance(3 * time.Minute)
 	spendIs("the CDR before the call", 10*Unit) // an alert; counted twice (13.00), a lockdown
+}
+
+// twoNodes starts monitors a and b over the two nodes' stores, on one
+// manual clock, with node a's rate table in force on both.
+func twoNodes(t *testing.T, stA, stB *store.Store) (*ManualClock, *Monitor, *Monitor) {
+	t.Helper()
+	clock := NewManualClock(t0)
+	node := func(name string, st *store.Store) *Monitor {
+		cfg := DefaultConfig()
+		cfg.Zones, cfg.Node = map[string]*time.Location{"provider:acme": chicago}, name
+		m, err := New(cfg, st, StoreState(st), WithClock(clock))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	a, b := node("a", stA), node("b", stB)
+	if _, err := a.ImportRates(strings.NewReader(testRates), "test.csv", store.Operator.By("tester", "test"), false); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "node b puts node a's rate table in force", func() bool { return b.Sync() == nil && b.Rates().version() == 1 })
+	return clock, a, b
 }
