@@ -14,7 +14,10 @@
 //     their help text; format.go: text and JSON forms.
 //   - guard.go, budget.go: the one way a tier asks the engine, Guard.Decide
 //     under a reusable Budget, returning a Fault (late, panic, invalid) the
-//     tier maps to its own safe answer; loglimit.go: the rate limit for the
+//     tier maps to its own safe answer, or deferred: a Budget that allows
+//     it lets a stage that would wait say so instead (Defer), for the tier
+//     to ask again where waiting holds up nothing; the stages share the
+//     decision's start (Started); loglimit.go: the rate limit for the
 //     warnings that go with safe answers and fallbacks.
 //   - routeaudit.go: which providers' calls to screen have no way to the
 //     B2BUA (AuditRoutes, Engine.WatchRoutes).

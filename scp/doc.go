@@ -70,6 +70,10 @@
 // backlog. Config.Inline always decides on the reader; a negative
 // InlineLimit always hands off. A reader stuck in a decision far past the
 // time budget is replaced by a new one (the ticker; m3ua ReleaseReader).
+// A decision that would wait for a signal (a reputation look-up not
+// cached) is deferred instead (deferred.go, policy.Defer): the query is
+// received anew and answered on a goroutine of its own, so no reader or
+// worker waits for a provider.
 // The per-query counters are sharded per worker (counts.go) and summed
 // when scraped.
 //
