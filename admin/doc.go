@@ -32,6 +32,8 @@
 // limits. Bulk subscriber imports stream the body into the store and can
 // stream their answer as JSON lines (subimport.go); the web UI's import
 // page (ui_subimport.go) reads that stream for its progress bar and bad
-// rows. Subscribers are counted and searched in the store
+// rows. The PIN lockouts page and the subscriber page's lock state
+// (ui_pinlock.go) read and lift PIN locks through the API's store calls.
+// Subscribers are counted and searched in the store
 // (GET /api/v1/subscribers:count, ?q=), never by paging through them all.
 package admin

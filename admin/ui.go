@@ -148,6 +148,8 @@ func (t *Tier) uiRoutes(mux *http.ServeMux) {
 	page("GET /ui/routes", uiRoutesPage)
 	page("POST /ui/routes", uiSetRoute)
 	page("GET /ui/health", uiHealth)
+	page("GET /ui/pin-lockouts", uiPINLockouts)             // ui_pinlock.go
+	page("POST /ui/pin-lockouts/{sub}/unlock", uiPINUnlock) // ui_pinlock.go
 }
 
 // uiBodyLimit is the request body limit of a page: a subscriber import's
@@ -325,7 +327,8 @@ type subscriberData struct {
 	Settings  []settingRow // ui_treatments.go
 	Perms     []permBox    // what the subscriber may change (for its manager)
 	MayChange map[string]bool
-	Manager   bool // the provider or the platform: numbers and permissions
+	Manager   bool       // the provider or the platform: numbers and permissions
+	PINLock   pinLockRow // ui_pinlock.go: read-only for the subscriber
 }
 
 func uiSubscriber(c *uiCall) error {
@@ -334,6 +337,10 @@ func uiSubscriber(c *uiCall) error {
 		return err
 	}
 	eff, err := c.t.st.EffectiveSettings(c.actor, sub.Name)
+	if err != nil {
+		return err
+	}
+	lock, err := pinLockOfSubscriber(c, sub.Name)
 	if err != nil {
 		return err
 	}
@@ -353,7 +360,7 @@ func uiSubscriber(c *uiCall) error {
 	}
 	c.render(http.StatusOK, "subscriber.html", uiPage{Title: "Subscriber " + sub.Name, Data: subscriberData{Sub: sub, Effective: eff,
 		Settings: settingRows(sub.Settings, viewSettings(eff), above, mayChange), Perms: permBoxes(sub.Permissions),
-		MayChange: may, Manager: c.actor.Role != store.RoleSubscriber}})
+		MayChange: may, Manager: c.actor.Role != store.RoleSubscriber, PINLock: lock}})
 	return nil
 }
 

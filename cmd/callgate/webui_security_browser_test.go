@@ -22,7 +22,8 @@ import (
 // and the treatment forms used with the keyboard on a phone-sized screen.
 
 // webDaemon runs the demo with the API on (extra: more api: settings) and
-// web users alice (subscriber), bob (subscriber) and telco (provider).
+// web users alice (subscriber), bob (subscriber) and telco (provider);
+// seed, if given, writes more to the demo's store folder first.
 type webDaemon struct {
 	t    *testing.T
 	r    *running
@@ -30,10 +31,13 @@ type webDaemon struct {
 	cli  *cli
 }
 
-func startWebDaemon(t *testing.T, apiExtra string) *webDaemon {
+func startWebDaemon(t *testing.T, apiExtra string, seed ...func(dir string)) *webDaemon {
 	t.Helper()
 	dir := t.TempDir()
 	(&cli{t: t, dir: dir}).ok("demo")
+	for _, f := range seed {
+		f(dir)
+	}
 	r := startDaemonWith(t, dir, `
 admin: {listen: "127.0.0.1:0"}
 api: {enabled: true, listen: "127.0.0.1:0"`+apiExtra+`}
