@@ -33,7 +33,7 @@ type Enroller interface {
 // WithEnroller turns SIP enrolment on: INVITEs whose Request-URI user is
 // user go to e instead of the engine.
 func WithEnroller(user string, e Enroller) Option {
-	return func(s *Server) { s.enrolUser, s.enroller = user, e }
+	return func(s *Server) { s.enrolUser, s.enroller, s.enrolSeen = user, e, newEnrolSeen() }
 }
 
 // isEnrolment reports whether v is addressed to the enrolment address.
@@ -54,16 +54,18 @@ func (s *Server) enrol(v *reqView, peer string, a *answer) {
 		s.enrolWarn("SIP enrolment refused: no source address, calling number (P-Asserted-Identity or From) or called number (To)", peer, c.Calling, called, nil)
 		return
 	}
+	now, id := time.Now(), s.enrolSeen.id(v)
+	if onward, ok := s.enrolSeen.get(id, now); ok {
+		// A retransmission (enrolseen.go): the same answer, no new key.
+		s.enrolAnswer(a, onward)
+		s.stats.enrolRepeats.Add(1)
+		return
+	}
 	en, err := s.enroller.Enrol(src.Addr(), c.Calling, called)
 	switch {
 	case err == nil:
-		start := len(a.buf)
-		a.buf = append(a.buf, '<')
-		a.buf = append(a.buf, en.Onward...)
-		a.buf = append(a.buf, '>')
-		a.contact = a.buf[start:len(a.buf):len(a.buf)]
-		a.set(302, "Moved Temporarily")
-		s.stats.redirects.Add(1)
+		s.enrolSeen.put(id, en.Onward, now)
+		s.enrolAnswer(a, en.Onward)
 	case errors.Is(err, keys.ErrFull):
 		s.overloaded(a)
 		s.enrolWarn("SIP enrolment refused: the key table is full (keys.max_keys)", peer, c.Calling, called, err)
@@ -75,6 +77,17 @@ func (s *Server) enrol(v *reqView, peer string, a *answer) {
 		a.set(500, "Server Internal Error")
 		s.enrolWarn("SIP enrolment failed", peer, c.Calling, called, err)
 	}
+}
+
+// enrolAnswer sets a's 302 to onward.
+func (s *Server) enrolAnswer(a *answer, onward string) {
+	start := len(a.buf)
+	a.buf = append(a.buf, '<')
+	a.buf = append(a.buf, onward...)
+	a.buf = append(a.buf, '>')
+	a.contact = a.buf[start:len(a.buf):len(a.buf)]
+	a.set(302, "Moved Temporarily")
+	s.stats.redirects.Add(1)
 }
 
 func (s *Server) enrolWarn(msg, peer string, calling, called e164.Number, err error) {

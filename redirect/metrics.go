@@ -19,6 +19,7 @@ type collector struct {
 	udpDgrams *prometheus.Desc
 	deferred  *prometheus.Desc
 	deferring *prometheus.Desc
+	repeats   *prometheus.Desc
 }
 
 func newCollector(s *Server) *collector {
@@ -45,6 +46,8 @@ func newCollector(s *Server) *collector {
 			"INVITEs whose decision would have waited for a signal's look-up (reputation) on a stateless UDP reader, decided and answered on a goroutine of their own instead.", nil, nil),
 		deferring: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "deferred"),
 			fmt.Sprintf("Deferred INVITEs being decided now (at most %d; past that a decision waits on its reader).", maxDeferred), nil, nil),
+		repeats: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "enrolment_repeats_total"),
+			"Retransmitted SIP enrolment INVITEs answered with their first 302, registering no second key.", nil, nil),
 	}
 }
 
@@ -58,6 +61,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.udpDgrams
 	ch <- c.deferred
 	ch <- c.deferring
+	ch <- c.repeats
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
@@ -84,5 +88,6 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.udpReads, st.UDPReads)
 	counter(c.udpDgrams, st.UDPDatagrams)
 	counter(c.deferred, st.Deferred)
+	counter(c.repeats, st.EnrolRepeats)
 	ch <- prometheus.MustNewConstMetric(c.deferring, prometheus.GaugeValue, float64(st.Deferring))
 }

@@ -76,6 +76,7 @@ type Server struct {
 
 	enrolUser  string   // WithEnroller: the enrolment address's user part
 	enroller   Enroller // nil: SIP enrolment off (enrol.go)
+	enrolSeen  *enrolSeen
 	enrolLimit policy.LogLimiter
 	life       lifecycle // Start .. Stop (tier.go)
 
@@ -436,6 +437,7 @@ type counters struct {
 	fastPath, fallback                                                                                    atomic.Uint64
 	udpReads, udpDatagrams                                                                                atomic.Uint64
 	deferred                                                                                              atomic.Uint64
+	enrolRepeats                                                                                          atomic.Uint64
 }
 
 // Stats is a snapshot of the server's counters since it was built.
@@ -471,6 +473,9 @@ type Stats struct {
 	// their own (deferred.go); Deferring is how many are being decided now.
 	Deferred  uint64
 	Deferring int64
+	// EnrolRepeats counts retransmitted enrolment INVITEs answered with
+	// their first 302 and no second key (enrolseen.go).
+	EnrolRepeats uint64
 }
 
 // Stats returns the current counters.
@@ -483,6 +488,6 @@ func (s *Server) Stats() Stats {
 		DecideErrors: c.decideErrors.Load(), DecidePanics: c.decidePanics.Load(), DecideLate: c.decideLate.Load(),
 		NoRouteFallback: c.noRouteFallback.Load(), FastPath: c.fastPath.Load(), Fallback: c.fallback.Load(),
 		UDPReads: c.udpReads.Load(), UDPDatagrams: c.udpDatagrams.Load(),
-		Deferred: c.deferred.Load(), Deferring: s.deferring.Load(),
+		Deferred: c.deferred.Load(), Deferring: s.deferring.Load(), EnrolRepeats: c.enrolRepeats.Load(),
 	}
 }

@@ -2,7 +2,9 @@ package redirect
 
 import (
 	"context"
+	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,6 +64,53 @@ func TestSIPEnrolment(t *testing.T) {
 		}
 		if d.lastCall() != (policy.Call{}) {
 			t.Errorf("the engine was asked about an enrolment INVITE: %+v", d.lastCall())
+		}
+	})
+}
+
+// countingEnroller counts the enrolments it registers.
+type countingEnroller struct {
+	Enroller
+	n atomic.Int32
+}
+
+func (e *countingEnroller) Enrol(src netip.Addr, calling, called e164.Number) (keys.Enrolment, error) {
+	e.n.Add(1)
+	return e.Enroller.Enrol(src, calling, called)
+}
+
+// TestSIPEnrolmentRetransmission: a copy of an enrolment INVITE (the
+// proxy resending it over UDP) gets the same 302 without registering a
+// second key; a new INVITE between the same numbers registers again.
+func TestSIPEnrolmentRetransmission(t *testing.T) {
+	eachMode(t, func(t *testing.T, m testMode) {
+		st := storetest.Fixture(t)
+		st.UpdateEnterpriseSignals(store.Operator, storetest.Enterprise, func(g *store.EnterpriseSignals) error {
+			g.Trunk, g.Onward = "127.0.0.0/8", "sip:{called}@carrier.example;user=phone"
+			return nil
+		})
+		reg, err := keys.Open(keys.Config{}, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer reg.Close()
+		en := &countingEnroller{Enroller: reg}
+		s := startServer(t, m.config(), newFakeDecider(), WithEnroller("enrol", en))
+		c := newUDPClient(t, s)
+		invite := req{ruri: "sip:enrol@callgate.example", to: "<sip:" + storetest.AliceNumber + "@carrier.example;user=phone>",
+			from: "<sip:" + storetest.EnterpriseNumber + "@initech.example;user=phone>;tag=e1"}.String()
+		first := c.exchange(invite)
+		again := c.exchange(invite)
+		if first.StatusCode != 302 || again.StatusCode != 302 || header(first, "Contact") != header(again, "Contact") {
+			t.Fatalf("first %d %q, copy %d %q: want the same 302", first.StatusCode, header(first, "Contact"), again.StatusCode, header(again, "Contact"))
+		}
+		if n := en.n.Load(); n != 1 {
+			t.Errorf("the INVITE and its copy registered %d keys, want 1", n)
+		}
+		c.exchange(req{ruri: "sip:enrol@callgate.example", to: "<sip:" + storetest.AliceNumber + "@carrier.example;user=phone>",
+			from: "<sip:" + storetest.EnterpriseNumber + "@initech.example;user=phone>;tag=e2"}.String())
+		if n := en.n.Load(); n != 2 {
+			t.Errorf("a new INVITE between the same numbers: %d registrations in all, want 2", n)
 		}
 	})
 }
