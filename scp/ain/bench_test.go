@@ -66,3 +66,22 @@ func BenchmarkEncodeForwardCall(b *testing.B) {
 		b.Fatalf("encoded %x", buf)
 	}
 }
+
+// BenchmarkUnmarshalTerminationAttempt is the SCP's per-query decode of the
+// P-01Q argument alone, into a reused value.
+func BenchmarkUnmarshalTerminationAttempt(b *testing.B) {
+	params := unhex(b, p01q)
+	var a TerminationAttemptArg
+	b.ReportAllocs()
+	n, clk := 0, benchcpu.Start(b)
+	for b.Loop() {
+		n++
+		if err := a.Unmarshal(params); err != nil {
+			b.Fatal(err)
+		}
+	}
+	clk.Stop(b, n)
+	if !a.CallingPartyID.Set || a.Other.Len() != 0 {
+		b.Fatal("wrong decode")
+	}
+}
