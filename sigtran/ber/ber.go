@@ -179,13 +179,43 @@ func (t TLV) Children() Iter { return Iter{rest: t.Value, off: t.Offset + t.Head
 func NewIter(b []byte, base int) Iter { return Iter{rest: b, off: base} }
 
 // Next returns the next element; ok is false at the end or on error (see Err).
+//
+// The forms a query is made of (a tag number in the identifier octet or in
+// one more octet, a short-form length) are read right here, each field
+// stored once where the caller gets it; the others go through ParseAt.
 func (it *Iter) Next() (t TLV, ok bool) {
-	if it.err != nil || len(it.rest) == 0 {
-		return t, false
+	b := it.rest
+	if len(b) < 2 {
+		if len(b) == 0 { // the end, or an error emptied rest
+			return t, false
+		}
+		return it.next()
 	}
+	id, h, tag := b[0], 1, uint32(b[0]&0x1F)
+	if tag == 0x1F {
+		if b[1] >= 0x80 || len(b) < 3 {
+			return it.next()
+		}
+		h, tag = 2, uint32(b[1])
+	}
+	l := int(b[h])
+	end := h + 1 + l
+	if l >= 0x80 || end > len(b) {
+		return it.next()
+	}
+	t.Class, t.Constructed, t.Tag = Class(id&0xC0), id&constructedBit != 0, tag
+	t.Value, t.Offset, t.HeaderLen = b[h+1:end:end], it.off, h+1
+	it.rest = b[end:]
+	it.off += end
+	return t, true
+}
+
+// next is Next for the other forms and for errors; after an error rest is
+// emptied, so that Next stops at once.
+func (it *Iter) next() (t TLV, ok bool) {
 	t, rest, err := ParseAt(it.rest, it.off)
 	if err != nil {
-		it.err = err
+		it.err, it.rest = err, nil
 		return t, false
 	}
 	it.off += len(it.rest) - len(rest)

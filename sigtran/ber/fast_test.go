@@ -23,3 +23,42 @@ func FuzzParseFastPath(f *testing.F) {
 		}
 	})
 }
+
+// FuzzIterFastPath: Iter.Next, which reads the common forms itself, walks
+// any input exactly as repeated calls of the general parser do, and stops
+// for good at the first error.
+func FuzzIterFastPath(f *testing.F) {
+	for _, s := range [][]byte{{0x30, 0x00}, {0x9F, 0x35, 0x02, 0x01, 0x02, 0x04, 0x00}, {0x9F, 0x1F, 0x01, 0x00},
+		{0x9F, 0x00, 0x00}, {0x9F, 0x80, 0x01, 0x00}, {0x04, 0x81, 0x01, 0xAA, 0x01, 0x01}, {0x04, 0x05, 0x01},
+		{0x1F}, {0x04}, {0x04, 0x00, 0x1F, 0x35}, {0x9F, 0x81, 0x0D, 0x01, 0x00}} {
+		f.Add(s, 3)
+	}
+	f.Fuzz(func(t *testing.T, b []byte, base int) {
+		it := NewIter(b, base)
+		rest, off := b, base
+		for {
+			got, ok := it.Next()
+			if len(rest) == 0 {
+				if ok || it.Err() != nil {
+					t.Fatalf("% x: element or error %v past the end", b, it.Err())
+				}
+				break
+			}
+			want, r, err := parseAt(rest, off)
+			if err != nil {
+				if ok || it.Err() == nil || it.Err().Error() != err.Error() {
+					t.Fatalf("% x: got %+v %v, error %v; want error %v", b, got, ok, it.Err(), err)
+				}
+				if _, again := it.Next(); again || it.Err().Error() != err.Error() {
+					t.Fatalf("% x: iteration went on after %v", b, err)
+				}
+				break
+			}
+			if !ok || !reflect.DeepEqual(got, want) {
+				t.Fatalf("% x: got %+v %v (%v), want %+v", b, got, ok, it.Err(), want)
+			}
+			off += len(rest) - len(r)
+			rest = r
+		}
+	})
+}
