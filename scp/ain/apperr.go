@@ -46,7 +46,7 @@ func (p *ApplicationError) UnmarshalAt(b []byte, base int) error {
 			case TagFailedMessage:
 				p.FailedMessage, err = in.failedMessage(c)
 			case TagUserID:
-				p.UserID, err = in.optUserID(c)
+				err = in.optUserID(c, &p.UserID)
 			default:
 				return false, nil
 			}

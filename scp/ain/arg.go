@@ -18,7 +18,8 @@ type Arg interface {
 // reports whether it models the tag; everything else is kept raw.
 func (d *decoder) each(b []byte, base int, other *RawParams, f func(t ber.TLV) (bool, error)) error {
 	it := ber.NewIter(b, base)
-	for t, ok := it.Next(); ok; t, ok = it.Next() {
+	var t ber.TLV
+	for it.NextInto(&t) {
 		if t.Class == ber.Context {
 			handled, err := f(t)
 			if err != nil {

@@ -47,34 +47,45 @@ func (a *TerminationAttemptArg) Op() OpCode { return OpTerminationAttempt }
 func (a *TerminationAttemptArg) Unmarshal(b []byte) error { return a.UnmarshalAt(b, 0) }
 
 // UnmarshalAt decodes Parameter Set contents starting at offset base.
+//
+// It is the SCP's per-query decode, so it walks the set itself rather than
+// through decoder.each (no call through a closure per parameter); the
+// result is the same: context-class parameters it does not model, and
+// all others, are kept in Other.
 func (a *TerminationAttemptArg) UnmarshalAt(b []byte, base int) error {
-	*a = TerminationAttemptArg{}
+	a.reset()
 	d := decoder{in: "terminationAttempt"}
-	err := d.each(b, base, &a.Other, func(t ber.TLV) (bool, error) {
+	it := ber.NewIter(b, base)
+	var t ber.TLV
+	for it.NextInto(&t) {
+		if t.Class != ber.Context {
+			a.Other.Add(toRaw(t))
+			continue
+		}
 		var err error
 		switch t.Tag {
 		case TagUserID:
-			a.UserID, err = d.userID(t)
+			err = d.userID(t, &a.UserID)
 		case TagBearerCapability:
 			a.BearerCapability, err = enum8[BearerCapability](&d, t)
 		case TagCalledPartyID:
-			a.CalledPartyID, err = d.optDigits(t)
+			err = d.optDigits(t, &a.CalledPartyID)
 		case TagLata:
-			a.Lata, err = d.optDigits(t)
+			err = d.optDigits(t, &a.Lata)
 		case TagTriggerCriteriaType:
 			a.TriggerCriteriaType, err = optEnum8[TriggerCriteriaType](&d, t)
 		case TagCalledPartyStationType:
 			a.CalledPartyStationType, err = optEnum8[uint8](&d, t)
 		case TagChargeNumber:
-			a.ChargeNumber, err = d.optDigits(t)
+			err = d.optDigits(t, &a.ChargeNumber)
 		case TagCallingPartyID:
-			a.CallingPartyID, err = d.optDigits(t)
+			err = d.optDigits(t, &a.CallingPartyID)
 		case TagChargePartyStationType:
 			a.ChargePartyStationType, err = optEnum8[uint8](&d, t)
 		case TagOriginalCalledPartyID:
-			a.OriginalCalledPartyID, err = d.optDigits(t)
+			err = d.optDigits(t, &a.OriginalCalledPartyID)
 		case TagRedirectingPartyID:
-			a.RedirectingPartyID, err = d.optDigits(t)
+			err = d.optDigits(t, &a.RedirectingPartyID)
 		case TagRedirectionInformation:
 			a.RedirectionInformation, err = d.octets(t)
 		case TagGenericName:
@@ -94,12 +105,14 @@ func (a *TerminationAttemptArg) UnmarshalAt(b []byte, base int) error {
 		case TagCTRConnection:
 			a.CTRConnection, err = d.boolean(t)
 		default:
-			return false, nil
+			a.Other.Add(toRaw(t))
 		}
-		return true, err
-	})
-	if err != nil {
-		return err
+		if err != nil {
+			return err
+		}
+	}
+	if err := it.Err(); err != nil {
+		return d.framing(err)
 	}
 	if !d.has(TagUserID) {
 		return d.missing(TagUserID)
@@ -108,6 +121,34 @@ func (a *TerminationAttemptArg) UnmarshalAt(b []byte, base int) error {
 		return d.missing(TagBearerCapability)
 	}
 	return nil
+}
+
+// reset empties a for the next decode. It clears field by field so as not
+// to rewrite all of Other's 16 slots per query, only those the last decode
+// used; the result equals TerminationAttemptArg{} (TestResetClearsEveryField
+// fills every field to hold this to new fields too).
+func (a *TerminationAttemptArg) reset() {
+	a.Other.reset()
+	a.UserID = UserID{}
+	a.BearerCapability = 0
+	a.CalledPartyID = Opt[Digits]{}
+	a.Lata = Opt[Digits]{}
+	a.TriggerCriteriaType = Opt[TriggerCriteriaType]{}
+	a.CalledPartyStationType = Opt[uint8]{}
+	a.ChargeNumber = Opt[Digits]{}
+	a.CallingPartyID = Opt[Digits]{}
+	a.ChargePartyStationType = Opt[uint8]{}
+	a.OriginalCalledPartyID = Opt[Digits]{}
+	a.RedirectingPartyID = Opt[Digits]{}
+	a.RedirectionInformation = nil
+	a.GenericName = Opt[GenericName]{}
+	a.ACGEncountered = Opt[uint8]{}
+	a.Amp1 = nil
+	a.Amp2 = nil
+	a.STRConnection = Opt[bool]{}
+	a.AMASequenceNumber = Opt[uint16]{}
+	a.ExtensionParameter = nil
+	a.CTRConnection = Opt[bool]{}
 }
 
 // Marshal appends the Parameter Set contents.
@@ -237,29 +278,29 @@ func (a *InfoAnalyzedArg) UnmarshalAt(b []byte, base int) error {
 		var err error
 		switch t.Tag {
 		case TagUserID:
-			a.UserID, err = d.userID(t)
+			err = d.userID(t, &a.UserID)
 		case TagBearerCapability:
 			a.BearerCapability, err = enum8[BearerCapability](&d, t)
 		case TagCalledPartyID:
-			a.CalledPartyID, err = d.optDigits(t)
+			err = d.optDigits(t, &a.CalledPartyID)
 		case TagLata:
-			a.Lata, err = d.optDigits(t)
+			err = d.optDigits(t, &a.Lata)
 		case TagTriggerCriteriaType:
 			a.TriggerCriteriaType, err = optEnum8[TriggerCriteriaType](&d, t)
 		case TagChargeNumber:
-			a.ChargeNumber, err = d.optDigits(t)
+			err = d.optDigits(t, &a.ChargeNumber)
 		case TagCallingPartyID:
-			a.CallingPartyID, err = d.optDigits(t)
+			err = d.optDigits(t, &a.CallingPartyID)
 		case TagChargePartyStationType:
 			a.ChargePartyStationType, err = optEnum8[uint8](&d, t)
 		case TagCollectedAddressInfo:
-			a.CollectedAddressInfo, err = d.optDigits(t)
+			err = d.optDigits(t, &a.CollectedAddressInfo)
 		case TagCollectedDigits:
-			a.CollectedDigits, err = d.optDigits(t)
+			err = d.optDigits(t, &a.CollectedDigits)
 		case TagOriginalCalledPartyID:
-			a.OriginalCalledPartyID, err = d.optDigits(t)
+			err = d.optDigits(t, &a.OriginalCalledPartyID)
 		case TagRedirectingPartyID:
-			a.RedirectingPartyID, err = d.optDigits(t)
+			err = d.optDigits(t, &a.RedirectingPartyID)
 		case TagRedirectionInformation:
 			a.RedirectionInformation, err = d.octets(t)
 		case TagACGEncountered:
@@ -386,27 +427,27 @@ func (a *InfoCollectedArg) UnmarshalAt(b []byte, base int) error {
 		var err error
 		switch t.Tag {
 		case TagUserID:
-			a.UserID, err = d.userID(t)
+			err = d.userID(t, &a.UserID)
 		case TagBearerCapability:
 			a.BearerCapability, err = enum8[BearerCapability](&d, t)
 		case TagChargeNumber:
-			a.ChargeNumber, err = d.optDigits(t)
+			err = d.optDigits(t, &a.ChargeNumber)
 		case TagLata:
-			a.Lata, err = d.optDigits(t)
+			err = d.optDigits(t, &a.Lata)
 		case TagTriggerCriteriaType:
 			a.TriggerCriteriaType, err = optEnum8[TriggerCriteriaType](&d, t)
 		case TagCallingPartyID:
-			a.CallingPartyID, err = d.optDigits(t)
+			err = d.optDigits(t, &a.CallingPartyID)
 		case TagChargePartyStationType:
 			a.ChargePartyStationType, err = optEnum8[uint8](&d, t)
 		case TagCollectedAddressInfo:
-			a.CollectedAddressInfo, err = d.optDigits(t)
+			err = d.optDigits(t, &a.CollectedAddressInfo)
 		case TagCollectedDigits:
-			a.CollectedDigits, err = d.optDigits(t)
+			err = d.optDigits(t, &a.CollectedDigits)
 		case TagOriginalCalledPartyID:
-			a.OriginalCalledPartyID, err = d.optDigits(t)
+			err = d.optDigits(t, &a.OriginalCalledPartyID)
 		case TagRedirectingPartyID:
-			a.RedirectingPartyID, err = d.optDigits(t)
+			err = d.optDigits(t, &a.RedirectingPartyID)
 		case TagRedirectionInformation:
 			a.RedirectionInformation, err = d.octets(t)
 		case TagACGEncountered:
@@ -519,9 +560,9 @@ func (a *ResourceClearArg) UnmarshalAt(b []byte, base int) error {
 		case TagClearCause:
 			a.ClearCause, err = enum8[uint8](&d, t)
 		case TagCollectedDigits:
-			a.CollectedDigits, err = d.optDigits(t)
+			err = d.optDigits(t, &a.CollectedDigits)
 		case TagCollectedAddressInfo:
-			a.CollectedAddressInfo, err = d.optDigits(t)
+			err = d.optDigits(t, &a.CollectedAddressInfo)
 		case TagFailureCause:
 			a.FailureCause, err = optEnum8[FailureCause](&d, t)
 		case TagAmp1:
@@ -667,7 +708,7 @@ func (a *CloseArg) UnmarshalAt(b []byte, base int) error {
 		var err error
 		switch t.Tag {
 		case TagUserID:
-			a.UserID, err = d.optUserID(t)
+			err = d.optUserID(t, &a.UserID)
 		case TagBearerCapability:
 			a.BearerCapability, err = optEnum8[BearerCapability](&d, t)
 		case TagCloseCause:

@@ -31,7 +31,7 @@ func (a *AuthorizeTerminationArg) UnmarshalAt(b []byte, base int) error {
 		var err error
 		switch t.Tag {
 		case TagCallingPartyID:
-			a.CallingPartyID, err = d.optDigits(t)
+			err = d.optDigits(t, &a.CallingPartyID)
 		case TagControllingLegTreatment:
 			a.ControllingLegTreatment, err = optEnum8[ControllingLegTreatment](&d, t)
 		case TagDisplayText:
@@ -184,17 +184,17 @@ func (a *ForwardCallArg) UnmarshalAt(b []byte, base int) error {
 		var err error
 		switch t.Tag {
 		case TagCallingPartyID:
-			a.CallingPartyID, err = d.optDigits(t)
+			err = d.optDigits(t, &a.CallingPartyID)
 		case TagChargeNumber:
-			a.ChargeNumber, err = d.optDigits(t)
+			err = d.optDigits(t, &a.ChargeNumber)
 		case TagChargePartyStationType:
 			a.ChargePartyStationType, err = optEnum8[uint8](&d, t)
 		case TagCalledPartyID:
-			a.CalledPartyID, err = d.optDigits(t)
+			err = d.optDigits(t, &a.CalledPartyID)
 		case TagOutpulseNumber:
-			a.OutpulseNumber, err = d.optDigits(t)
+			err = d.optDigits(t, &a.OutpulseNumber)
 		case TagRedirectingPartyID:
-			a.RedirectingPartyID, err = d.optDigits(t)
+			err = d.optDigits(t, &a.RedirectingPartyID)
 		case TagRedirectionInformation:
 			a.RedirectionInformation, err = d.octets(t)
 		case TagDisplayText:
@@ -319,11 +319,11 @@ func (a *SendToResourceArg) UnmarshalAt(b []byte, base int) error {
 		case TagAnswerIndicator:
 			a.AnswerIndicator, err = d.null(t)
 		case TagChargeNumber:
-			a.ChargeNumber, err = d.optDigits(t)
+			err = d.optDigits(t, &a.ChargeNumber)
 		case TagChargePartyStationType:
 			a.ChargePartyStationType, err = optEnum8[uint8](&d, t)
 		case TagCalledPartyID:
-			a.CalledPartyID, err = d.optDigits(t)
+			err = d.optDigits(t, &a.CalledPartyID)
 		default:
 			return a.Billing.decode(&d, t)
 		}
@@ -418,17 +418,17 @@ func (a *AnalyzeRouteArg) UnmarshalAt(b []byte, base int) error {
 		var err error
 		switch t.Tag {
 		case TagChargeNumber:
-			a.ChargeNumber, err = d.optDigits(t)
+			err = d.optDigits(t, &a.ChargeNumber)
 		case TagCallingPartyID:
-			a.CallingPartyID, err = d.optDigits(t)
+			err = d.optDigits(t, &a.CallingPartyID)
 		case TagChargePartyStationType:
 			a.ChargePartyStationType, err = optEnum8[uint8](&d, t)
 		case TagCalledPartyID:
-			a.CalledPartyID, err = d.optDigits(t)
+			err = d.optDigits(t, &a.CalledPartyID)
 		case TagOutpulseNumber:
-			a.OutpulseNumber, err = d.optDigits(t)
+			err = d.optDigits(t, &a.OutpulseNumber)
 		case TagRedirectingPartyID:
-			a.RedirectingPartyID, err = d.optDigits(t)
+			err = d.optDigits(t, &a.RedirectingPartyID)
 		case TagAMAslpID:
 			a.AMAslpID, err = d.amaslpID(t)
 		case TagAmp1:

@@ -88,20 +88,20 @@ func (d *decoder) enter(t ber.TLV, constructed bool) error {
 	return nil
 }
 
-func (d *decoder) digits(t ber.TLV) (Digits, error) {
+// optDigits decodes an AINDigits parameter into o, which is left unset on
+// error. It writes o in place: Digits is too big to be handed back in
+// registers, and copying it out of a callee costs more than decoding it.
+func (d *decoder) optDigits(t ber.TLV, o *Opt[Digits]) error {
 	if err := d.enter(t, false); err != nil {
-		return Digits{}, err
+		*o = Opt[Digits]{}
+		return err
 	}
-	v, bad := parseDigits(t.Value)
-	if bad != "" {
-		return Digits{}, d.fail(t, bad)
+	if bad := o.V.decode(t.Value); bad != "" {
+		*o = Opt[Digits]{}
+		return d.fail(t, bad)
 	}
-	return v, nil
-}
-
-func (d *decoder) optDigits(t ber.TLV) (Opt[Digits], error) {
-	v, err := d.digits(t)
-	return Opt[Digits]{V: v, Set: err == nil}, err
+	o.Set = true
+	return nil
 }
 
 func (d *decoder) uint(t ber.TLV, max uint64) (uint64, error) {
@@ -214,34 +214,36 @@ func (d *decoder) genericName(t ber.TLV) (Opt[GenericName], error) {
 	return Some(g), nil
 }
 
-// only returns the single element inside an explicit CHOICE wrapper.
-func (d *decoder) only(t ber.TLV) (ber.TLV, error) {
+// only stores in c the single element inside an explicit CHOICE wrapper.
+func (d *decoder) only(t ber.TLV, c *ber.TLV) error {
 	if len(t.Value) == 0 {
-		return ber.TLV{}, d.fail(t, "empty CHOICE")
+		return d.fail(t, "empty CHOICE")
 	}
-	c, rest, err := ber.ParseAt(t.Value, t.Offset+t.HeaderLen)
+	rest, err := ber.ParseInto(t.Value, t.Offset+t.HeaderLen, c)
 	if err != nil {
-		return c, d.failErr(t, err)
+		return d.failErr(t, err)
 	}
 	if len(rest) != 0 {
-		return c, d.fail(t, "more than one element in CHOICE")
+		return d.fail(t, "more than one element in CHOICE")
 	}
-	return c, nil
+	return nil
 }
 
-func (d *decoder) userID(t ber.TLV) (UserID, error) {
-	var u UserID
+// userID decodes a UserID parameter into u (zeroed on error), in place for
+// the same reason as optDigits.
+func (d *decoder) userID(t ber.TLV, u *UserID) error {
+	*u = UserID{}
 	if err := d.enter(t, true); err != nil {
-		return u, err
+		return err
 	}
-	c, err := d.only(t)
-	if err != nil {
-		return u, err
+	var c ber.TLV
+	if err := d.only(t, &c); err != nil {
+		return err
 	}
 	switch {
 	case c.Is(ber.Context, false, 1):
 		if len(c.Value) != len(u.DN) {
-			return u, d.fail(t, "dn is not 5 octets")
+			return d.fail(t, "dn is not 5 octets")
 		}
 		u.Kind = UserIDDN
 		copy(u.DN[:], c.Value)
@@ -250,7 +252,7 @@ func (d *decoder) userID(t ber.TLV) (UserID, error) {
 	case c.Is(ber.Context, false, 5), c.Is(ber.Context, false, 6):
 		v, ok := ber.Uint(c.Value)
 		if !ok || v > 9999 {
-			return u, d.fail(t, "trunk/facility group ID not an INTEGER 0..9999")
+			return d.fail(t, "trunk/facility group ID not an INTEGER 0..9999")
 		}
 		u.Kind, u.Group = UserIDTrunkGroup, uint16(v)
 		if c.Tag == 6 {
@@ -258,19 +260,21 @@ func (d *decoder) userID(t ber.TLV) (UserID, error) {
 		}
 	case c.Is(ber.Universal, false, 4):
 		if len(c.Value) != len(u.ADSI) {
-			return u, d.fail(t, "aDSIcpeID is not 4 octets")
+			return d.fail(t, "aDSIcpeID is not 4 octets")
 		}
 		u.Kind = UserIDADSIcpeID
 		copy(u.ADSI[:], c.Value)
 	default:
-		return u, d.fail(t, "unknown userID alternative")
+		return d.fail(t, "unknown userID alternative")
 	}
-	return u, nil
+	return nil
 }
 
-func (d *decoder) optUserID(t ber.TLV) (Opt[UserID], error) {
-	v, err := d.userID(t)
-	return Opt[UserID]{V: v, Set: err == nil}, err
+// optUserID is userID for an optional parameter (unset on error).
+func (d *decoder) optUserID(t ber.TLV, o *Opt[UserID]) error {
+	err := d.userID(t, &o.V)
+	o.Set = err == nil
+	return err
 }
 
 func (d *decoder) announcements(t, list ber.TLV, l *AnnouncementList) error {
@@ -294,7 +298,8 @@ func (d *decoder) strBlock(t ber.TLV) (StrParameterBlock, error) {
 	if err := d.enter(t, true); err != nil {
 		return s, err
 	}
-	c, err := d.only(t)
+	var c ber.TLV
+	err := d.only(t, &c)
 	if err != nil {
 		return s, err
 	}

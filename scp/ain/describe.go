@@ -137,8 +137,8 @@ func describeValue(t ber.TLV) string {
 	}
 	switch t.Tag {
 	case TagUserID:
-		u, err := d.userID(t)
-		if err != nil {
+		var u UserID
+		if err := d.userID(t, &u); err != nil {
 			return hexValue(t)
 		}
 		return u.String()

@@ -372,17 +372,27 @@ func (d Digits) appendContent(dst []byte) []byte {
 // received so that re-encoding reproduces the input.
 func parseDigits(v []byte) (Digits, string) {
 	var d Digits
+	if bad := d.decode(v); bad != "" {
+		return Digits{}, bad
+	}
+	return d, ""
+}
+
+// decode is parseDigits in place: on success every field of d is
+// overwritten (digit octets past the received ones are zeroed, as in a
+// fresh value); on error d is left as it was.
+func (d *Digits) decode(v []byte) string {
 	if len(v) < digitsHeaderLen {
-		return d, "AINDigits shorter than 2 octets"
+		return "AINDigits shorter than 2 octets"
 	}
 	octets := len(v) - digitsHeaderLen
 	if octets > maxDigitOctets {
-		return d, "AINDigits longer than 32 digits"
+		return "AINDigits longer than 32 digits"
 	}
 	n := octets * 2
 	if v[0]&natureOfAddressOddFlag != 0 {
 		if octets == 0 {
-			return d, "odd/even indicator odd with no digits"
+			return "odd/even indicator odd with no digits"
 		}
 		n--
 	}
@@ -391,8 +401,9 @@ func parseDigits(v []byte) (Digits, string) {
 	d.Presentation = Presentation(v[1]>>presentationShift) & 3
 	d.Screening = Screening(v[1] & 3)
 	d.n = uint8(n)
+	d.bcd = [maxDigitOctets]byte{}
 	copy(d.bcd[:], v[digitsHeaderLen:])
-	return d, ""
+	return ""
 }
 
 // appendBCD packs ASCII-free digit values (0-15) low nibble first, padding an

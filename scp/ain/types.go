@@ -532,6 +532,13 @@ func (r *RawParams) Add(p RawParam) {
 	r.n++
 }
 
+// reset empties r, clearing only the slots in use (so that r equals
+// RawParams{} again without rewriting all of them).
+func (r *RawParams) reset() {
+	clear(r.p[:r.n])
+	r.n, r.Dropped = 0, 0
+}
+
 // Get returns the first kept parameter with the given context tag.
 func (r *RawParams) Get(tag uint32) (RawParam, bool) {
 	for i := 0; i < r.n; i++ {

@@ -97,6 +97,21 @@ func ParseAt(b []byte, base int) (TLV, []byte, error) {
 	return parseAt(b, base)
 }
 
+// ParseInto is ParseAt storing the element in *t, for hot paths (see
+// Iter.NextInto for why). It returns the bytes that follow the element.
+func ParseInto(b []byte, base int, t *TLV) ([]byte, error) {
+	if len(b) == 0 {
+		e, rest, err := parseAt(b, base)
+		*t = e
+		return rest, err
+	}
+	it := Iter{rest: b, off: base}
+	if !it.NextInto(t) {
+		return nil, it.err
+	}
+	return it.rest, nil
+}
+
 // parseAt is ParseAt for any form, and its errors.
 func parseAt(b []byte, base int) (TLV, []byte, error) {
 	var t TLV
@@ -179,48 +194,60 @@ func (t TLV) Children() Iter { return Iter{rest: t.Value, off: t.Offset + t.Head
 func NewIter(b []byte, base int) Iter { return Iter{rest: b, off: base} }
 
 // Next returns the next element; ok is false at the end or on error (see Err).
+func (it *Iter) Next() (t TLV, ok bool) {
+	ok = it.NextInto(&t)
+	return t, ok
+}
+
+// NextInto is Next storing the element in *t, which it leaves alone at the
+// end (on error it holds what Next would return). Hot loops use it: a TLV
+// has too many fields for the compiler to keep in registers, so Next's
+// result is copied into the caller's variable as a block right after being
+// stored field by field, and the CPU stalls on that copy (a wide load of
+// narrow stores still in flight) once per element.
 //
 // The forms a query is made of (a tag number in the identifier octet or in
-// one more octet, a short-form length) are read right here, each field
-// stored once where the caller gets it; the others go through ParseAt.
-func (it *Iter) Next() (t TLV, ok bool) {
+// one more octet, a short-form length) are read right here; the others go
+// through ParseAt.
+func (it *Iter) NextInto(t *TLV) bool {
 	b := it.rest
 	if len(b) < 2 {
 		if len(b) == 0 { // the end, or an error emptied rest
-			return t, false
+			return false
 		}
-		return it.next()
+		return it.next(t)
 	}
 	id, h, tag := b[0], 1, uint32(b[0]&0x1F)
 	if tag == 0x1F {
 		if b[1] >= 0x80 || len(b) < 3 {
-			return it.next()
+			return it.next(t)
 		}
 		h, tag = 2, uint32(b[1])
 	}
 	l := int(b[h])
 	end := h + 1 + l
 	if l >= 0x80 || end > len(b) {
-		return it.next()
+		return it.next(t)
 	}
 	t.Class, t.Constructed, t.Tag = Class(id&0xC0), id&constructedBit != 0, tag
 	t.Value, t.Offset, t.HeaderLen = b[h+1:end:end], it.off, h+1
 	it.rest = b[end:]
 	it.off += end
-	return t, true
+	return true
 }
 
-// next is Next for the other forms and for errors; after an error rest is
-// emptied, so that Next stops at once.
-func (it *Iter) next() (t TLV, ok bool) {
-	t, rest, err := ParseAt(it.rest, it.off)
+// next is NextInto for the other forms and for errors; after an error rest
+// is emptied, so that NextInto stops at once.
+func (it *Iter) next(t *TLV) bool {
+	e, rest, err := ParseAt(it.rest, it.off)
+	*t = e
 	if err != nil {
 		it.err, it.rest = err, nil
-		return t, false
+		return false
 	}
 	it.off += len(it.rest) - len(rest)
 	it.rest = rest
-	return t, true
+	return true
 }
 
 // Err returns the error that stopped the iteration, if any.
