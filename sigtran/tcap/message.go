@@ -96,8 +96,12 @@ type Message struct {
 }
 
 // ident rebuilds the identifier octet of a low-tag-number element; high tag
-// numbers, which TCAP never uses, map to 0xFF.
-func ident(t ber.TLV) byte {
+// numbers, which TCAP never uses, map to 0xFF. It takes the element by
+// pointer: the decoder reads elements in place (ber.NextInto), and a
+// by-value copy of one just stored field by field stalls the CPU. For the
+// same reason the decoder builds its iterators with ber.NewIter where it
+// uses them (TLV.Children, or a helper around NewIter, copies the Iter).
+func ident(t *ber.TLV) byte {
 	if t.Tag >= 0x1F {
 		return 0xFF
 	}
@@ -128,7 +132,10 @@ func (m *Message) Decode(b []byte) error {
 		return abortErr(UnrecognizedPackageType, 0, "unrecognized package type 0x%02x", b[0])
 	}
 	m.Type = typ
-	pkg, rest, err := ber.ParseAt(b, 0)
+	// Elements are read in place (ber.ParseInto, Iter.NextInto): copying
+	// a TLV out of a call costs more than reading it.
+	var pkg ber.TLV
+	rest, err := ber.ParseInto(b, 0, &pkg)
 	if err != nil {
 		m.salvageTID(b)
 		return abortErr(BadlyStructuredTransactionPortion, errOffset(err), "package: %v", berWhat(err))
@@ -137,28 +144,28 @@ func (m *Message) Decode(b []byte) error {
 		m.salvageTID(b)
 		return abortErr(BadlyStructuredTransactionPortion, pkg.Len(), "%d octets after the package", len(rest))
 	}
-	it := pkg.Children()
-	// Transaction ID, mandatory and first.
-	tid, ok := it.Next()
-	if !ok {
+	it := ber.NewIter(pkg.Value, pkg.Offset+pkg.HeaderLen)
+	// Transaction ID, mandatory and first. The component sequence is
+	// decoded after the loop (an error in the transaction portion wins): it
+	// stays in the slot it was read into, and what follows it goes to the
+	// other one.
+	var slots [2]ber.TLV
+	e := &slots[0]
+	if !it.NextInto(e) {
 		if it.Err() != nil {
 			return abortErr(BadlyStructuredTransactionPortion, errOffset(it.Err()), "transaction ID: %v", berWhat(it.Err()))
 		}
 		return abortErr(IncorrectTransactionPortion, pkg.HeaderLen, "missing transaction ID")
 	}
-	if ident(tid) != idTID {
-		return abortErr(IncorrectTransactionPortion, tid.Offset, "first element 0x%02x is not the transaction ID", ident(tid))
+	if ident(e) != idTID {
+		return abortErr(IncorrectTransactionPortion, e.Offset, "first element 0x%02x is not the transaction ID", ident(e))
 	}
-	if err := m.setTIDs(tid); err != nil {
+	if err := m.setTIDs(e); err != nil {
 		return err
 	}
 	sawDialogue, sawComponents, sawCause := false, false, false
-	var compTLV ber.TLV
-	for {
-		e, ok := it.Next()
-		if !ok {
-			break
-		}
+	var compTLV *ber.TLV
+	for it.NextInto(e) {
 		id := ident(e)
 		switch {
 		case id == idDialogue && !sawDialogue && !sawComponents && !sawCause:
@@ -168,7 +175,7 @@ func (m *Message) Decode(b []byte) error {
 			}
 		case id == idComponentSeq && typ != Abort && !sawComponents:
 			sawComponents = true
-			compTLV = e
+			compTLV, e = e, &slots[1]
 		case (id == idPAbortCause || id == idUserAbort) && typ == Abort && !sawCause:
 			sawCause = true
 			if id == idPAbortCause {
@@ -228,11 +235,11 @@ func (m *Message) salvageTID(b []byte) {
 		return
 	}
 	tid, _, err := ber.ParseAt(b[h:], h)
-	if err != nil || ident(tid) != idTID {
+	if err != nil || ident(&tid) != idTID {
 		return
 	}
 	if m.Type.Valid() {
-		_ = m.setTIDs(tid)
+		_ = m.setTIDs(&tid)
 		return
 	}
 	v := tid.Value
@@ -242,38 +249,45 @@ func (m *Message) salvageTID(b []byte) {
 	m.OrigTID, _ = TIDFromBytes(v)
 }
 
-func (m *Message) setTIDs(t ber.TLV) error {
+func (m *Message) setTIDs(t *ber.TLV) error {
 	n := len(t.Value)
-	bad := func(want string) error {
-		return abortErr(IncorrectTransactionPortion, t.Offset, "%v transaction ID of %d octets, want %s", m.Type, n, want)
-	}
 	if t.Constructed {
 		return abortErr(IncorrectTransactionPortion, t.Offset, "constructed transaction ID")
 	}
 	switch {
 	case m.Type == Unidirectional:
 		if n != 0 {
-			return bad("0")
+			return m.badTIDLen(t, "0")
 		}
 	case m.Type.IsConversation():
 		// Originating then responding TID, two equal halves.
 		if n < 2 || n > 8 || n%2 != 0 {
-			return bad("2-8, even")
+			return m.badTIDLen(t, "2-8, even")
 		}
-		m.OrigTID, _ = TIDFromBytes(t.Value[:n/2])
-		m.RespTID, _ = TIDFromBytes(t.Value[n/2:])
+		setTID(&m.OrigTID, t.Value[:n/2])
+		setTID(&m.RespTID, t.Value[n/2:])
 	default:
 		if n < 1 || n > 4 {
-			return bad("1-4")
+			return m.badTIDLen(t, "1-4")
 		}
-		tid, _ := TIDFromBytes(t.Value)
 		if m.Type.IsQuery() {
-			m.OrigTID = tid
+			setTID(&m.OrigTID, t.Value)
 		} else {
-			m.RespTID = tid
+			setTID(&m.RespTID, t.Value)
 		}
 	}
 	return nil
+}
+
+// setTID is TIDFromBytes for a length already checked (1-4 octets), stored
+// in place rather than handed back through memory and copied.
+func setTID(t *TID, v []byte) {
+	*t = TID{n: uint8(len(v))}
+	copy(t.b[:], v)
+}
+
+func (m *Message) badTIDLen(t *ber.TLV, want string) error {
+	return abortErr(IncorrectTransactionPortion, t.Offset, "%v transaction ID of %d octets, want %s", m.Type, len(t.Value), want)
 }
 
 func errOffset(err error) int {
@@ -290,7 +304,7 @@ func berWhat(err error) string {
 	return err.Error()
 }
 
-func (d *DialoguePortion) decode(e ber.TLV) error {
+func (d *DialoguePortion) decode(e *ber.TLV) error {
 	*d = DialoguePortion{Present: true}
 	bad := func(off int, format string, args ...any) error {
 		return abortErr(BadlyStructuredDialoguePortion, off, "dialogue portion: "+format, args...)
@@ -298,13 +312,10 @@ func (d *DialoguePortion) decode(e ber.TLV) error {
 	if !e.Constructed {
 		return bad(e.Offset, "primitive encoding")
 	}
-	it := e.Children()
-	for {
-		c, ok := it.Next()
-		if !ok {
-			break
-		}
-		switch ident(c) {
+	it := ber.NewIter(e.Value, e.Offset+e.HeaderLen)
+	var c ber.TLV
+	for it.NextInto(&c) {
+		switch ident(&c) {
 		case idVersion:
 			if len(c.Value) != 1 || d.HasVersion {
 				return bad(c.Offset, "protocol version of %d octets", len(c.Value))
@@ -342,7 +353,7 @@ func decodeContext(c *ContextID, e ber.TLV, intID byte) error {
 	if e.Constructed {
 		return fmt.Errorf("constructed encoding")
 	}
-	if ident(e) == intID {
+	if ident(&e) == intID {
 		v, ok := ber.Uint(e.Value)
 		if !ok {
 			return fmt.Errorf("integer of %d octets", len(e.Value))
@@ -358,14 +369,14 @@ func decodeContext(c *ContextID, e ber.TLV, intID byte) error {
 }
 
 // decodeComponents walks the component sequence.
-func (m *Message) decodeComponents(seq ber.TLV) error {
+func (m *Message) decodeComponents(seq *ber.TLV) error {
 	if !seq.Constructed {
 		return &Error{Offset: seq.Offset, What: "primitive component sequence", Problem: GeneralBadlyStructuredCompPortion, Component: 0}
 	}
-	it := seq.Children()
+	it := ber.NewIter(seq.Value, seq.Offset+seq.HeaderLen)
+	var e ber.TLV
 	for i := 0; ; i++ {
-		e, ok := it.Next()
-		if !ok {
+		if !it.NextInto(&e) {
 			if err := it.Err(); err != nil {
 				return &Error{Offset: errOffset(err), What: "component sequence: " + berWhat(err),
 					Problem: GeneralBadlyStructuredCompPortion, Component: i}
@@ -374,47 +385,52 @@ func (m *Message) decodeComponents(seq ber.TLV) error {
 		}
 		m.Components = append(m.Components, Component{})
 		c := &m.Components[len(m.Components)-1]
-		if err := c.decode(e, i); err != nil {
+		if err := c.decode(&e, i); err != nil {
 			m.Components = m.Components[:len(m.Components)-1]
 			return err
 		}
 	}
 }
 
-func (c *Component) decode(e ber.TLV, index int) error {
+// fail builds the Reject for a bad component, carrying the ID read so far
+// (the invoke ID of an Invoke, the correlation ID of the others).
+func (c *Component) fail(index int, p Problem, off int, format string, args ...any) *Error {
+	err := &Error{Offset: off, What: fmt.Sprintf(format, args...), Problem: p, Component: index}
+	if c.Type.IsInvoke() && c.HasInvokeID {
+		err.ID, err.HasID = c.InvokeID, true
+	} else if !c.Type.IsInvoke() && c.HasCorrelationID {
+		err.ID, err.HasID = c.CorrelationID, true
+	}
+	return err
+}
+
+// framing is the Reject for broken TLV framing inside the component.
+func (c *Component) framing(index int, err error) *Error {
+	return c.fail(index, GeneralBadlyStructuredCompPortion, errOffset(err), "%v", berWhat(err))
+}
+
+// decode reads one component. c is zero on entry; its elements are read in
+// place (see Message.Decode), each followed by a check for broken framing.
+func (c *Component) decode(e *ber.TLV, index int) error {
 	c.Offset = e.Offset
 	typ := ComponentType(ident(e))
-	cerr := func(p Problem, off int, format string, args ...any) *Error {
-		err := &Error{Offset: off, What: fmt.Sprintf(format, args...), Problem: p, Component: index}
-		if typ.IsInvoke() && c.HasInvokeID {
-			err.ID, err.HasID = c.InvokeID, true
-		} else if !typ.IsInvoke() && c.HasCorrelationID {
-			err.ID, err.HasID = c.CorrelationID, true
-		}
-		return err
-	}
 	if !typ.valid() || !e.Constructed {
 		// Try to recover the component ID so the Reject can name it.
 		if e.Constructed {
-			if first, _, err := ber.ParseAt(e.Value, e.Offset+e.HeaderLen); err == nil && ident(first) == idComponentIDs && len(first.Value) >= 1 {
+			var first ber.TLV
+			if _, err := ber.ParseInto(e.Value, e.Offset+e.HeaderLen, &first); err == nil && ident(&first) == idComponentIDs && len(first.Value) >= 1 {
 				return &Error{Offset: e.Offset, What: fmt.Sprintf("unrecognised component type 0x%02x", ident(e)),
 					Problem: GeneralUnrecognisedComponentType, Component: index, ID: first.Value[0], HasID: true}
 			}
 		}
-		return cerr(GeneralUnrecognisedComponentType, e.Offset, "unrecognised component type 0x%02x", ident(e))
+		return c.fail(index, GeneralUnrecognisedComponentType, e.Offset, "unrecognised component type 0x%02x", ident(e))
 	}
 	c.Type = typ
-	it := e.Children()
-	next := func() (ber.TLV, bool, error) {
-		t, ok := it.Next()
-		if !ok && it.Err() != nil {
-			return t, false, cerr(GeneralBadlyStructuredCompPortion, errOffset(it.Err()), "%v", berWhat(it.Err()))
-		}
-		return t, ok, nil
-	}
-	el, ok, err := next()
-	if err != nil {
-		return err
+	it := ber.NewIter(e.Value, e.Offset+e.HeaderLen)
+	var el ber.TLV
+	ok := it.NextInto(&el)
+	if !ok && it.Err() != nil {
+		return c.framing(index, it.Err())
 	}
 	// Component IDs.
 	maxIDs, minIDs := 1, 1
@@ -424,10 +440,10 @@ func (c *Component) decode(e ber.TLV, index int) error {
 	case typ == Reject:
 		minIDs = 0
 	}
-	if ok && ident(el) == idComponentIDs {
+	if ok && ident(&el) == idComponentIDs {
 		n := len(el.Value)
 		if n < minIDs || n > maxIDs {
-			return cerr(GeneralIncorrectComponentPortion, el.Offset, "%d component ID octets in %v, want %d-%d", n, typ, minIDs, maxIDs)
+			return c.fail(index, GeneralIncorrectComponentPortion, el.Offset, "%d component ID octets in %v, want %d-%d", n, typ, minIDs, maxIDs)
 		}
 		if typ.IsInvoke() {
 			if n >= 1 {
@@ -439,64 +455,64 @@ func (c *Component) decode(e ber.TLV, index int) error {
 		} else if n == 1 {
 			c.HasCorrelationID, c.CorrelationID = true, el.Value[0]
 		}
-		if el, ok, err = next(); err != nil {
-			return err
+		if ok = it.NextInto(&el); !ok && it.Err() != nil {
+			return c.framing(index, it.Err())
 		}
 	} else if !typ.IsInvoke() {
 		// Mandatory in RR, RE and Reject (ASN.1 has no OPTIONAL there).
-		return cerr(GeneralIncorrectComponentPortion, e.Offset, "%v without component ID", typ)
+		return c.fail(index, GeneralIncorrectComponentPortion, e.Offset, "%v without component ID", typ)
 	}
 	// Type-specific mandatory element.
 	switch {
 	case typ.IsInvoke():
-		if !ok || (ident(el) != idNationalOp && ident(el) != idPrivateOp) {
-			return cerr(GeneralIncorrectComponentPortion, elOff(el, ok, e), "invoke without operation code")
+		if !ok || (ident(&el) != idNationalOp && ident(&el) != idPrivateOp) {
+			return c.fail(index, GeneralIncorrectComponentPortion, elOff(&el, ok, e), "invoke without operation code")
 		}
 		if len(el.Value) < 1 || len(el.Value) > 2 {
-			return cerr(GeneralIncorrectComponentCoding, el.Offset, "operation code of %d octets", len(el.Value))
+			return c.fail(index, GeneralIncorrectComponentCoding, el.Offset, "operation code of %d octets", len(el.Value))
 		}
 		c.Op.Class = National
-		if ident(el) == idPrivateOp {
+		if ident(&el) == idPrivateOp {
 			c.Op.Class = Private
 		}
 		for _, x := range el.Value {
 			c.Op.Code = c.Op.Code<<8 | uint16(x)
 		}
-		if el, ok, err = next(); err != nil {
-			return err
+		if ok = it.NextInto(&el); !ok && it.Err() != nil {
+			return c.framing(index, it.Err())
 		}
 	case typ == ReturnError:
-		if !ok || (ident(el) != idNationalErr && ident(el) != idPrivateErr) {
-			return cerr(GeneralIncorrectComponentPortion, elOff(el, ok, e), "return error without error code")
+		if !ok || (ident(&el) != idNationalErr && ident(&el) != idPrivateErr) {
+			return c.fail(index, GeneralIncorrectComponentPortion, elOff(&el, ok, e), "return error without error code")
 		}
 		if len(el.Value) != 1 {
-			return cerr(GeneralIncorrectComponentCoding, el.Offset, "error code of %d octets", len(el.Value))
+			return c.fail(index, GeneralIncorrectComponentCoding, el.Offset, "error code of %d octets", len(el.Value))
 		}
 		c.Error.Class = National
-		if ident(el) == idPrivateErr {
+		if ident(&el) == idPrivateErr {
 			c.Error.Class = Private
 		}
 		c.Error.Code = el.Value[0]
-		if el, ok, err = next(); err != nil {
-			return err
+		if ok = it.NextInto(&el); !ok && it.Err() != nil {
+			return c.framing(index, it.Err())
 		}
 	case typ == Reject:
-		if !ok || ident(el) != idProblem {
-			return cerr(GeneralIncorrectComponentPortion, elOff(el, ok, e), "reject without problem code")
+		if !ok || ident(&el) != idProblem {
+			return c.fail(index, GeneralIncorrectComponentPortion, elOff(&el, ok, e), "reject without problem code")
 		}
 		if len(el.Value) < 1 || len(el.Value) > 2 {
-			return cerr(GeneralIncorrectComponentCoding, el.Offset, "problem code of %d octets", len(el.Value))
+			return c.fail(index, GeneralIncorrectComponentCoding, el.Offset, "problem code of %d octets", len(el.Value))
 		}
 		for _, x := range el.Value {
 			c.Problem = c.Problem<<8 | Problem(x)
 		}
-		if el, ok, err = next(); err != nil {
-			return err
+		if ok = it.NextInto(&el); !ok && it.Err() != nil {
+			return c.framing(index, it.Err())
 		}
 	}
 	// Parameters.
 	if ok {
-		id := ident(el)
+		id := ident(&el)
 		good := id == idParamSet || id == idParamSeq || (typ == Reject && id == idRejectParamSq)
 		if !good || !el.Constructed {
 			p := GeneralIncorrectComponentPortion
@@ -508,20 +524,20 @@ func (c *Component) decode(e ber.TLV, index int) error {
 			case typ == ReturnError:
 				p = ReturnErrorIncorrectParameter
 			}
-			return cerr(p, el.Offset, "unexpected element 0x%02x where parameters may be", id)
+			return c.fail(index, p, el.Offset, "unexpected element 0x%02x where parameters may be", id)
 		}
 		c.ParamTag, c.Params = ParamTag(id), el.Value
-		if el, ok, err = next(); err != nil {
-			return err
+		if it.NextInto(&el) {
+			return c.fail(index, GeneralIncorrectComponentPortion, el.Offset, "element 0x%02x after the parameters", ident(&el))
 		}
-		if ok {
-			return cerr(GeneralIncorrectComponentPortion, el.Offset, "element 0x%02x after the parameters", ident(el))
+		if it.Err() != nil {
+			return c.framing(index, it.Err())
 		}
 	}
 	return nil
 }
 
-func elOff(el ber.TLV, ok bool, parent ber.TLV) int {
+func elOff(el *ber.TLV, ok bool, parent *ber.TLV) int {
 	if ok {
 		return el.Offset
 	}
