@@ -325,7 +325,12 @@ func (t *Transactions) alloc(si uint32, peer PeerKey, peerTID TID, tidLen int, n
 		i = int32(len(s.slots) - 1)
 	}
 	d := &s.slots[i]
-	*d = dialogue{ourTID: tid, tidLen: uint8(tidLen), peer: peer, peerTID: peerTID, self: i, wprev: -1, wnext: -1}
+	// Cleared in place, then set field by field: a composite literal is
+	// built on the stack and copied in, a copy that stalls on its own
+	// narrow stores.
+	*d = dialogue{}
+	d.ourTID, d.tidLen, d.peer, d.peerTID = tid, uint8(tidLen), peer, peerTID
+	d.self, d.wprev, d.wnext = i, -1, -1
 	s.byOur[tid] = i
 	if !peerTID.IsZero() {
 		s.byPeer[peerIndex{peer, peerTID}] = tid
@@ -389,8 +394,11 @@ func clearBit(b *[4]uint64, id uint8)    { b[id>>6] &^= 1 << (id & 63) }
 // returned for it (nil if it decoded): transaction-level errors become an
 // Abort, component errors a Reject, once the transaction they belong to is
 // known. For Deliver, the components are m.Components.
-func (t *Transactions) Receive(peer PeerKey, m *Message, decodeErr error) Verdict {
-	v := Verdict{Package: m.Type}
+//
+// The verdict is filled in place, by one function per kind of package that
+// each holds its shard's lock with a single defer (a function with many
+// returns and defers gets the slow, heap-recorded kind of defer).
+func (t *Transactions) Receive(peer PeerKey, m *Message, decodeErr error) (v Verdict) {
 	// A type assertion, not errors.As: the latter makes de escape and
 	// costs an allocation per package.
 	var de *Error
@@ -403,86 +411,102 @@ func (t *Transactions) Receive(peer PeerKey, m *Message, decodeErr error) Verdic
 	if de != nil && de.Cause != 0 {
 		return t.transactionError(peer, m, de)
 	}
-	now := t.nowTick()
+	v.Package = m.Type
 	switch {
 	case m.Type == Unidirectional:
-		v.Ended = true
-		if p, id, has, ok := checkComponents(nil, m); !ok {
-			v.Action, v.Problem, v.RejectID, v.HasRejectID, v.Reason = Discard, p, id, has, "bad component in unidirectional"
-			return v
-		}
-		if de != nil {
-			// No transaction to carry a Reject back.
-			v.Action, v.Problem, v.RejectID, v.HasRejectID, v.Reason = Discard, de.Problem, de.ID, de.HasID, "bad component in unidirectional"
-			return v
-		}
-		v.Action = Deliver
-		return v
-
+		receiveUnidirectional(&v, m, de)
 	case m.Type.IsQuery():
-		si := hashPeer(peer, m.OrigTID) & t.mask
-		s := &t.shards[si]
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		v.PeerTID = m.OrigTID
-		d, ok := t.alloc(si, peer, m.OrigTID, m.OrigTID.Len(), now)
-		if !ok {
-			v.Action, v.Cause, v.Ended, v.Reason = SendAbort, ResourceUnavailable, true, "dialogue table full"
-			return v
-		}
-		d.canEnd = m.Type == QueryWithPermission
-		v.Dialogue, v.OurTID, v.HasDialogue, v.NewDialogue, v.CanEnd = DialogueID(d.ourTID), tidOf(d.ourTID, d.tidLen), true, true, d.canEnd
-		return t.components(&v, d, m, de)
-
+		t.receiveQuery(&v, peer, m, de)
 	case m.Type == Response || m.Type.IsConversation() || m.Type == Abort:
-		s, d := t.lookup(peer, m)
-		defer s.mu.Unlock()
-		if d == nil {
-			v.Cause, v.Reason = UnassignedRespondingTID, "unknown transaction ID"
-			switch {
-			case m.Type.IsConversation():
-				v.Action, v.PeerTID = SendAbort, m.OrigTID
-			case m.Type == Response && t.cfg.AbortUnknownResponse:
-				v.Action, v.PeerTID = SendAbort, m.RespTID
-			default:
-				v.Action = Discard
-			}
-			return v
-		}
-		v.Dialogue, v.OurTID, v.HasDialogue = DialogueID(d.ourTID), tidOf(d.ourTID, d.tidLen), true
-		if m.Type == Abort {
-			v.PeerTID = d.peerTID
-			v.Action, v.Ended, v.Cause, v.Reason = Deliver, true, m.AbortCause, "aborted by peer"
-			t.remove(s, d)
-			return v
-		}
-		if m.Type.IsConversation() {
-			if d.peerTID.IsZero() {
-				// First answer to a Query we sent: learn the peer's TID.
-				d.peerTID = m.OrigTID
-				s.byPeer[peerIndex{d.peer, d.peerTID}] = d.ourTID
-			} else if d.peerTID != m.OrigTID {
-				v.PeerTID = m.OrigTID
-				v.Action, v.Cause, v.Reason = SendAbort, IncorrectTransactionPortion, "originating TID changed within the transaction"
-				return v
-			}
-			d.canEnd = m.Type == ConversationWithPerm
-			t.touch(s, d, now)
-		}
-		v.PeerTID, v.CanEnd = d.peerTID, d.canEnd
-		v = t.components(&v, d, m, de)
-		if m.Type == Response {
-			// The peer released the transaction: a bad component can only
-			// be reported locally.
-			if v.Action == SendReject {
-				v.Action, v.Reason = Discard, "bad component in a response"
-			}
-			v.Ended = true
-			t.remove(s, d)
-		}
-		return v
+		t.receiveOnDialogue(&v, peer, m, de)
+	default:
+		return t.transactionError(peer, m, &Error{Cause: UnrecognizedPackageType, What: "unrecognized package type"})
 	}
-	return t.transactionError(peer, m, &Error{Cause: UnrecognizedPackageType, What: "unrecognized package type"})
+	return v
+}
+
+// receiveUnidirectional: there is no transaction, so nothing to answer.
+func receiveUnidirectional(v *Verdict, m *Message, de *Error) {
+	v.Ended = true
+	if p, id, has, ok := checkComponents(nil, m); !ok {
+		v.Action, v.Problem, v.RejectID, v.HasRejectID, v.Reason = Discard, p, id, has, "bad component in unidirectional"
+		return
+	}
+	if de != nil {
+		// No transaction to carry a Reject back.
+		v.Action, v.Problem, v.RejectID, v.HasRejectID, v.Reason = Discard, de.Problem, de.ID, de.HasID, "bad component in unidirectional"
+		return
+	}
+	v.Action = Deliver
+}
+
+// receiveQuery opens the dialogue a Query starts.
+func (t *Transactions) receiveQuery(v *Verdict, peer PeerKey, m *Message, de *Error) {
+	now := t.nowTick()
+	si := hashPeer(peer, m.OrigTID) & t.mask
+	s := &t.shards[si]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v.PeerTID = m.OrigTID
+	d, ok := t.alloc(si, peer, m.OrigTID, m.OrigTID.Len(), now)
+	if !ok {
+		v.Action, v.Cause, v.Ended, v.Reason = SendAbort, ResourceUnavailable, true, "dialogue table full"
+		return
+	}
+	d.canEnd = m.Type == QueryWithPermission
+	v.Dialogue, v.OurTID, v.HasDialogue, v.NewDialogue, v.CanEnd = DialogueID(d.ourTID), tidOf(d.ourTID, d.tidLen), true, true, d.canEnd
+	t.components(v, d, m, de)
+}
+
+// receiveOnDialogue handles a Response, Conversation or Abort: packages
+// that belong to a dialogue we know.
+func (t *Transactions) receiveOnDialogue(v *Verdict, peer PeerKey, m *Message, de *Error) {
+	now := t.nowTick()
+	s, d := t.lookup(peer, m)
+	defer s.mu.Unlock()
+	if d == nil {
+		v.Cause, v.Reason = UnassignedRespondingTID, "unknown transaction ID"
+		switch {
+		case m.Type.IsConversation():
+			v.Action, v.PeerTID = SendAbort, m.OrigTID
+		case m.Type == Response && t.cfg.AbortUnknownResponse:
+			v.Action, v.PeerTID = SendAbort, m.RespTID
+		default:
+			v.Action = Discard
+		}
+		return
+	}
+	v.Dialogue, v.OurTID, v.HasDialogue = DialogueID(d.ourTID), tidOf(d.ourTID, d.tidLen), true
+	if m.Type == Abort {
+		v.PeerTID = d.peerTID
+		v.Action, v.Ended, v.Cause, v.Reason = Deliver, true, m.AbortCause, "aborted by peer"
+		t.remove(s, d)
+		return
+	}
+	if m.Type.IsConversation() {
+		if d.peerTID.IsZero() {
+			// First answer to a Query we sent: learn the peer's TID.
+			d.peerTID = m.OrigTID
+			s.byPeer[peerIndex{d.peer, d.peerTID}] = d.ourTID
+		} else if d.peerTID != m.OrigTID {
+			v.PeerTID = m.OrigTID
+			v.Action, v.Cause, v.Reason = SendAbort, IncorrectTransactionPortion, "originating TID changed within the transaction"
+			return
+		}
+		d.canEnd = m.Type == ConversationWithPerm
+		t.touch(s, d, now)
+	}
+	v.PeerTID, v.CanEnd = d.peerTID, d.canEnd
+	t.components(v, d, m, de)
+	if m.Type == Response {
+		// The peer released the transaction: a bad component can only
+		// be reported locally.
+		if v.Action == SendReject {
+			v.Action, v.Reason = Discard, "bad component in a response"
+		}
+		v.Ended = true
+		t.remove(s, d)
+	}
 }
 
 // lookup finds the dialogue a Response, Conversation or Abort belongs to
@@ -549,17 +573,16 @@ func (t *Transactions) transactionError(peer PeerKey, m *Message, de *Error) Ver
 
 // components checks the received components against the dialogue and
 // fills the verdict. Called with the shard locked.
-func (t *Transactions) components(v *Verdict, d *dialogue, m *Message, de *Error) Verdict {
+func (t *Transactions) components(v *Verdict, d *dialogue, m *Message, de *Error) {
 	p, id, has, ok := checkComponents(d, m)
 	if !ok || de != nil {
 		if ok {
 			p, id, has = de.Problem, de.ID, de.HasID
 		}
 		v.Action, v.Problem, v.RejectID, v.HasRejectID, v.Reason = SendReject, p, id, has, "bad component"
-		return *v
+		return
 	}
 	v.Action = Deliver
-	return *v
 }
 
 // checkComponents validates component IDs: duplicate invoke IDs, and
