@@ -5,6 +5,10 @@
 // nothing else but every peer expects definite), definite lengths in short or
 // long form (including non-minimal long forms) on input, high tag numbers in
 // both directions. Decoding never copies: a TLV's Value aliases the input.
+//
+// Hot decoders read with Iter.NextInto and ParseInto, which store the
+// element in the caller's TLV: handing a TLV back by value costs more than
+// reading it (see NextInto).
 package ber
 
 import (
