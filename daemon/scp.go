@@ -61,6 +61,7 @@ func scpConfig(s *config.SCP, log *slog.Logger) (scp.Config, error) {
 		Logger:            log,
 		Workers:           max(s.Workers, 0),
 		Inline:            s.Workers < 0,
+		InlineLimit:       s.InlineLimit,
 		Overload: scp.Overload{
 			Capacity:    s.ACG.Capacity,
 			GapDuration: s.ACG.GapDuration,

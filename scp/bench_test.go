@@ -88,14 +88,17 @@ func BenchmarkServeQueryShed(b *testing.B) {
 // machine, so this is a floor, not the SCP's capacity.
 func BenchmarkLoopbackTCP(b *testing.B) {
 	st := policy.New(storetest.Fixture(b))
-	b.Run("workers", func(b *testing.B) { loopback(b, st, false) })
-	b.Run("inline", func(b *testing.B) { loopback(b, st, true) })
+	b.Run("workers", func(b *testing.B) { loopback(b, st, false, 0) })
+	b.Run("inline", func(b *testing.B) { loopback(b, st, true, 0) })
+	// Every query decided by a worker, handed on a read batch at a time.
+	b.Run("handoff", func(b *testing.B) { loopback(b, st, false, -1) })
 }
 
-func loopback(b *testing.B, st policy.Decider, inline bool) {
+func loopback(b *testing.B, st policy.Decider, inline bool, inlineLimit time.Duration) {
 	cfg := testConfig()
 	cfg.Workers = 0 // GOMAXPROCS
 	cfg.Inline = inline
+	cfg.InlineLimit = inlineLimit
 	svc, err := New(cfg, st)
 	if err != nil {
 		b.Fatal(err)

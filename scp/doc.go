@@ -67,8 +67,12 @@
 // workers instead (GOMAXPROCS by default): the reader copies each to the
 // worker that owns its transaction (tcap.Transactions.ShardOf), so the
 // packages of one dialogue stay in order on one worker, behind a bounded
-// backlog. Config.Inline always decides on the reader; a negative
-// InlineLimit always hands off. A reader stuck in a decision far past the
+// backlog; the copies of one read batch are handed on together at its end
+// (handoff.go), so a batch wakes each worker once, not once per query.
+// Config.Inline always decides on the reader; a negative InlineLimit
+// always hands off: the reader then only reads, copies and writes, and an
+// association's queries are decided on as many cores as there are
+// workers. A reader stuck in a decision far past the
 // time budget is replaced by a new one (the ticker; m3ua ReleaseReader).
 // A decision that would wait for a signal (a reputation look-up not
 // cached) is deferred instead (deferred.go, policy.Defer): the query is

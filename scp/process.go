@@ -37,6 +37,7 @@ type worker struct {
 	assoc *m3ua.Association
 	busy  atomic.Int64
 	avg   time.Duration // moving average of the time to answer a query
+	held  []*job        // queries read for the workers, not yet handed on (handoff.go)
 
 	udt sccp.Message // the received SCCP message
 	out sccp.Message // the answer's SCCP message

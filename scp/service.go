@@ -109,10 +109,11 @@ type Service struct {
 // worker: the routing label, a copy of the SCCP message and when it was
 // read.
 type job struct {
-	snd sender
-	pd  m3ua.ProtocolData
-	buf []byte
-	at  time.Time
+	snd   sender
+	pd    m3ua.ProtocolData
+	buf   []byte
+	at    time.Time
+	queue int // the worker it goes to
 }
 
 // New checks cfg and builds the service. Every query is decided by
@@ -165,7 +166,7 @@ func New(cfg Config, decider policy.Decider, opts ...Option) (*Service, error) {
 		Role: cfg.Role, Network: cfg.Network, Listen: cfg.Listen, Connect: cfg.Connect,
 		RoutingContexts: cfg.RoutingContexts, NetworkAppearance: cfg.NetworkAppearance,
 		TrafficMode: cfg.TrafficMode, HeartbeatInterval: cfg.HeartbeatInterval, HeartbeatTimeout: cfg.HeartbeatTimeout,
-		Info: "callgate SCP", Handler: s.onData, Logger: s.log, Tap: s.tap,
+		Info: "callgate SCP", Handler: s.onData, BatchEnd: s.batchEnd, Logger: s.log, Tap: s.tap,
 		Registrar: s.registrar(),
 	}
 	if cfg.Register {
@@ -225,21 +226,12 @@ func (s *Service) onData(a *m3ua.Association, d *m3ua.Data) {
 		s.handleInline(w, a, pd, now)
 		return
 	}
-	i := s.shardOf(w, pd) % len(s.queues)
 	j := s.jobs.Get().(*job)
-	j.snd, j.at = a, now
+	j.snd, j.at, j.queue = a, now, s.shardOf(w, pd)%len(s.queues)
 	j.buf = append(j.buf[:0], pd.Data...)
 	j.pd = *pd
 	j.pd.Data = j.buf
-	s.pending.Add(1)
-	select {
-	case s.queues[i] <- j:
-		return
-	default:
-	}
-	s.pending.Add(-1)
-	s.jobs.Put(j)
-	s.handle(w, a, pd, now, safeBacklog)
+	s.hold(w, j)
 }
 
 // shardOf returns the transaction shard of a message (0 when it is not a

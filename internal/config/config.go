@@ -312,6 +312,13 @@ type SCP struct {
 	// they wait longer than time_budget; -1 = always decide on the reader
 	// (the socket buffer is then the only queue).
 	Workers int `yaml:"workers"`
+	// InlineLimit is the average handling time above which the reader
+	// stops deciding queries itself and hands them to the workers for a
+	// while (0 = 1 ms, at most a tenth of time_budget). Negative (-1ms)
+	// never decides on the reader: every query goes to a worker, handed on
+	// a read batch at a time, so an association's queries are decided on
+	// several cores while its reader only reads and writes.
+	InlineLimit time.Duration `yaml:"inline_limit"`
 	// HeartbeatInterval is the M3UA BEAT period on every association (0
 	// turns BEAT off); HeartbeatTimeout is how long a BEAT may go
 	// unanswered before the association is declared lost and, on the

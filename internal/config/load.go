@@ -571,6 +571,9 @@ func (s *SCP) validate() []error {
 	if s.Workers < -1 || s.Workers > 1024 {
 		bad("workers", "%d is not -1 (decide on the reader), 0 (one per CPU) or a pool size up to 1024", s.Workers)
 	}
+	if s.Workers == -1 && s.InlineLimit < 0 {
+		bad("inline_limit", "%s (never decide on the reader) contradicts workers: -1 (always decide on the reader); set one of them", s.InlineLimit)
+	}
 	switch s.Role {
 	case "sg":
 		if s.Enabled && len(s.Listen) == 0 {

@@ -128,8 +128,14 @@ func echo(hold func(*Data) bool, release <-chan struct{}) Handler {
 // brings it to ASP-ACTIVE.
 func activeBatchAssoc(t *testing.T, h Handler) (*Endpoint, *Association, *batchConn) {
 	t.Helper()
+	return activeBatchAssocEnd(t, h, nil)
+}
+
+// activeBatchAssocEnd is activeBatchAssoc with a Config.BatchEnd.
+func activeBatchAssocEnd(t *testing.T, h Handler, end func(*Association)) (*Endpoint, *Association, *batchConn) {
+	t.Helper()
 	e := start(t, Config{Role: RoleSG, Listen: "127.0.0.1:0", RoutingContexts: []uint32{10}, HeartbeatInterval: -1,
-		AckTimeout: 100 * time.Millisecond, Handler: h})
+		AckTimeout: 100 * time.Millisecond, Handler: h, BatchEnd: end})
 	c := newBatchConn()
 	a := e.attach(c, false)
 	if a == nil {

@@ -108,6 +108,12 @@ type Config struct {
 	// Handler receives incoming DATA (required to receive traffic; DATA is
 	// dropped without it).
 	Handler Handler
+	// BatchEnd, if set, is called on an association's reader goroutine
+	// when it has handled every message one read delivered and is about
+	// to write their answers and wait for more: a Handler that holds work
+	// back during a batch (to hand it to another goroutine in one go)
+	// passes it on here.
+	BatchEnd func(a *Association)
 	// Tap, if set, sees every M3UA message of every association as it is
 	// written (out) or read, management and heartbeats included, on the
 	// goroutine doing the I/O: for captures. msg is valid only during the

@@ -34,6 +34,15 @@ func (a *Association) reader(r *readerState) {
 	// waiting when its first read returned.
 	var at time.Time
 	newBatch := true
+	// Leaving with a batch half handled (the association failed), the
+	// Handler's owner still gets its batch end; a released reader leaves
+	// that to the one that took over.
+	released := false
+	defer func() {
+		if !released {
+			a.batchEnd()
+		}
+	}()
 	for {
 		n, stream, err := a.conn.ReadMsg(buf)
 		if newBatch {
@@ -42,6 +51,7 @@ func (a *Association) reader(r *readerState) {
 		if err != nil {
 			if a.readFailed(err) {
 				newBatch = true
+				a.batchEnd()
 				if err := a.endBatch(); err != nil {
 					a.fail(err)
 					return
@@ -63,6 +73,7 @@ func (a *Association) reader(r *readerState) {
 		if !r.state.CompareAndSwap(readerHandling, readerReading) {
 			// Released while the Handler held it: the association has
 			// another reader, whose batches the answers go out with.
+			released = true
 			return
 		}
 		var more bool
@@ -72,6 +83,7 @@ func (a *Association) reader(r *readerState) {
 		inBatch++
 		switch {
 		case !more:
+			a.batchEnd()
 			err, inBatch, newBatch = a.endBatch(), 0, true
 		case inBatch%64 == 0 && a.out.size() >= maxBatch:
 			// A long batch: what it has answered so far goes now.
@@ -81,6 +93,15 @@ func (a *Association) reader(r *readerState) {
 			a.fail(err)
 			return
 		}
+	}
+}
+
+// batchEnd tells the Handler's owner (Config.BatchEnd) that the reader
+// handled every message of its batch, or is leaving the association
+// with a batch half handled: what it held back must go on now.
+func (a *Association) batchEnd() {
+	if f := a.ep.cfg.BatchEnd; f != nil {
+		f(a)
 	}
 }
 
