@@ -40,6 +40,10 @@ type Budget struct {
 	// began (Started), and deferring (Defer).
 	started            time.Time
 	mayDefer, deferred bool
+	// took is the decision's duration, read once by the first stage that
+	// asked once the engine returned (Elapsed); haveTook says it is set.
+	took     time.Duration
+	haveTook bool
 }
 
 var _ context.Context = (*Budget)(nil)
@@ -65,8 +69,29 @@ func (c *Budget) Start(deadline time.Time) {
 	c.deadline.Store(dl)
 	c.monoDeadline.Store(mono)
 	c.over.Store(false)
-	c.deferred = false
+	c.deferred, c.haveTook = false, false
 	c.started = time.Now()
+}
+
+// Elapsed returns how long the decision running under ctx took, for the
+// stages that time a decision after the engine has returned to them (the
+// metrics, the decision log, the Guard's late check): under a Budget the
+// first of them reads the clock and the others get the same reading, a
+// few nanoseconds apart being of no account. start is when the caller's
+// timing began (policy.Started), used when ctx is not a Budget.
+func Elapsed(ctx context.Context, start time.Time) time.Duration {
+	b, ok := ctx.(*Budget)
+	if !ok || b.started.IsZero() {
+		return time.Since(start)
+	}
+	return b.elapsed()
+}
+
+func (c *Budget) elapsed() time.Duration {
+	if !c.haveTook {
+		c.took, c.haveTook = time.Since(c.started), true
+	}
+	return c.took
 }
 
 // Started returns when the decision running under ctx began, if ctx is a

@@ -202,3 +202,44 @@ func TestBudgetStarted(t *testing.T) {
 		t.Error("a plain context has a start")
 	}
 }
+
+// TestElapsedReadOnce: the stages that time a decision after the engine
+// returned share one clock reading (Elapsed), which the next decision
+// under the same Budget reads afresh; without a Budget each reads its own.
+func TestElapsedReadOnce(t *testing.T) {
+	var first, second time.Duration
+	engineTime := 2 * time.Millisecond
+	inner := deciderFunc(func(ctx context.Context, _ Call) Decision {
+		time.Sleep(engineTime)
+		return Decision{Action: ActionAllow}
+	})
+	// Two timing stages around the engine, as metrics and the decision
+	// log are, the outer one reading after a pause of its own.
+	timed := deciderFunc(func(ctx context.Context, c Call) Decision {
+		start, _ := Started(ctx)
+		d := inner.Decide(ctx, c)
+		first = Elapsed(ctx, start)
+		time.Sleep(2 * time.Millisecond)
+		second = Elapsed(ctx, start)
+		return d
+	})
+	g := NewGuard(timed, nil)
+	var b Budget
+	c := Call{Calling: 17195551212, Called: 13035550100}
+	if _, f := g.Decide(&b, &c, time.Now().Add(time.Hour)); f != FaultNone {
+		t.Fatalf("fault %v", f)
+	}
+	if first < engineTime || second != first {
+		t.Fatalf("elapsed %v then %v: want one reading of at least %v, shared", first, second, engineTime)
+	}
+	engineTime = 10 * time.Millisecond
+	g.Decide(&b, &c, time.Time{})
+	if first < engineTime || second != first {
+		t.Fatalf("next decision: elapsed %v then %v, want a new reading of at least %v, shared", first, second, engineTime)
+	}
+	start := time.Now()
+	time.Sleep(time.Millisecond)
+	if d := Elapsed(context.Background(), start); d < time.Millisecond {
+		t.Fatalf("Elapsed without a Budget = %v, want the time since start", d)
+	}
+}

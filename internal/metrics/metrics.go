@@ -133,7 +133,7 @@ func (w *observed) Decide(ctx context.Context, c policy.Call) policy.Decision {
 	if policy.Deferred(ctx) {
 		return dec // not made: asked again elsewhere, observed there
 	}
-	w.m.ObserveDecision(c.Origin, dec.Action, time.Since(start))
+	w.m.ObserveDecision(c.Origin, dec.Action, policy.Elapsed(ctx, start))
 	return dec
 }
 
