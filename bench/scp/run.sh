@@ -34,7 +34,9 @@
 #             reference the acceptance compares with (same columns) [callgate]
 #   PROFILE   seconds of CPU profile taken at the last rate [10; 0 = none]
 #   TRACE     seconds of execution trace (go tool trace) taken at the last rate [0 = none]
-#   OUT       where logs, results and the profile go [/var/tmp/scpload-run]
+#   OUT       where logs, results, the profile and each rate's timeline go
+#             (timeline-RATE.csv: per 10 ms, answers, answers over 2 ms,
+#             slowest) [/var/tmp/scpload-run]
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -120,7 +122,8 @@ for rate in $RATES; do
 	# /usr/bin/time reports sspsim's own CPU (user, system seconds) on the last line of its file.
 	/usr/bin/time -f '%U %S' -o "$OUT/sspsim-cpu-$rate.txt" \
 		bin/sspsim load --connect "$listen" --associations "$ASSOCS" --pace "$PACE" --rate "$rate" --concurrency "$CONC" \
-		--duration "$DURATION" --called-range "$CALLED" --calling-range "$CALLING" >"$OUT/load-$rate.txt" 2>&1 || true
+		--duration "$DURATION" --called-range "$CALLED" --calling-range "$CALLING" \
+		--timeline "$OUT/timeline-$rate.csv" >"$OUT/load-$rate.txt" 2>&1 || true
 	c1=$(cpu_ticks "$server") t1=$(date +%s.%N) s1=$(syscalls "$server") x1=$(switches "$server")
 	[[ -n "$prof" ]] && wait "$prof"
 	[[ -n "$trace" ]] && wait "$trace"
@@ -138,6 +141,10 @@ for rate in $RATES; do
 				(b[1] - a[1]) * 100 / q, (b[2] - a[2]) * 100 / q, (x1 - x0) * 100 / q
 		}
 	' "$OUT/load-$rate.txt" | tee -a "$OUT/results.txt"
+	# Whether the slow answers are spread over the run or come in stalls.
+	awk -F, 'NR > 1 { n++; a += $2; s += $3; if ($3 > 0) k++; if ($3 > w) { w = $3; wt = $1 } }
+		END { if (n) printf "         timeline: %d answers over 2 ms in %d of %d 10 ms slices; the worst, at %d ms, had %d\n", s, k, n, wt, w }' \
+		"$OUT/timeline-$rate.csv" 2>/dev/null | tee -a "$OUT/results.txt"
 	sleep 2
 done
 if [[ -s "$OUT/cpu.pprof" ]]; then

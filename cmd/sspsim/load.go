@@ -32,6 +32,8 @@ func (e *env) loadCmd() *cobra.Command {
 		trigger                   string
 		associations              int
 		pace                      time.Duration
+		timelineFile              string
+		timelineStep, slowAnswer  time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "load --rate N --duration D [--trigger T] [--called-range R --calling-range R | --calls-file F | --mix M...]",
@@ -79,7 +81,11 @@ signalling links to it): the queries are load-shared over them by SLS, and
 the run starts once all are active. --pace sets the pacing quantum of a
 rated load: the generator sleeps only when the next call is due more than
 that ahead and then sends every call due since in one burst (default
-100 µs; 1ms costs both ends fewer wake-ups per call).
+100 µs; 1ms costs both ends fewer wake-ups per call). --timeline FILE
+writes, per --timeline-step of the run (10 ms), the answers received, those
+slower than --slow (2 ms) and the slowest, as CSV: whether a latency tail is
+spread over the run or comes in stalls (a garbage collection, a commit, the
+core given to another process), which the percentiles cannot tell.
 
 It exits with status 1, saying why on standard error, when the run does not
 measure a working SCP: an association was lost during it (the SCP died or
@@ -149,6 +155,12 @@ answered.`,
 				return usagef("--pace must not be negative")
 			}
 			lc := ssp.LoadConfig{Rate: rate, Concurrency: concurrency, Duration: duration, Calls: calls, Scenarios: scen, Pace: pace}
+			if timelineFile != "" {
+				if timelineStep <= 0 || slowAnswer <= 0 {
+					return usagef("--timeline-step and --slow must be positive")
+				}
+				lc.TimelineStep, lc.TimelineSlow = timelineStep, slowAnswer
+			}
 			live := e.isTTY(e.stderr) && !e.jsonOut
 			if live {
 				lc.ProgressEvery = 250 * time.Millisecond
@@ -173,6 +185,11 @@ answered.`,
 			if err := cf.writeCapture(e, c); err != nil {
 				return err
 			}
+			if timelineFile != "" {
+				if err := writeTimeline(timelineFile, sum.Timeline); err != nil {
+					return err
+				}
+			}
 			if msg := loadFailure(sum, maxErrors); msg != "" {
 				fmt.Fprintln(e.stderr, "sspsim:", msg)
 				return exitError{Code: 1}
@@ -192,6 +209,9 @@ answered.`,
 	fl.StringVar(&callsFile, "calls-file", "", `CSV of calls "calling,called[,presentation[,charge[,original-called]]]"`)
 	fl.IntVar(&associations, "associations", 1, "M3UA associations to each --connect address, load-shared by SLS")
 	fl.DurationVar(&pace, "pace", ssp.DefaultPace, "pacing quantum: sleep only when the next call is due more than this ahead, then send all calls due (bigger bursts, fewer wake-ups)")
+	fl.StringVar(&timelineFile, "timeline", "", "write the run's timeline to this CSV file: per --timeline-step, answers, answers over --slow, slowest (ms)")
+	fl.DurationVar(&timelineStep, "timeline-step", 10*time.Millisecond, "the timeline's slice")
+	fl.DurationVar(&slowAnswer, "slow", 2*time.Millisecond, "an answer slower than this counts as slow in the timeline")
 	fl.Float64Var(&maxErrors, "max-errors", 1, "exit 1 when errors exceed this percentage of the calls")
 	fl.StringArrayVar(&mixes, "mix", nil, `a scenario "name=N,weight=W,trigger=T,calling=NUM|RANGE,called=NUM|RANGE,presentation=P,charge=NUM,original-called=NUM" (repeatable)`)
 	fl.StringVar(&trigger, "trigger", "termination", "the query: termination (terminationAttempt), info-analyzed or info-collected (originating: --calling is the line, --called what it dialled)")

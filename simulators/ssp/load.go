@@ -62,6 +62,11 @@ type LoadConfig struct {
 	// from a separate goroutine.
 	Progress      func(Progress)
 	ProgressEvery time.Duration
+	// TimelineStep, if set, has the Summary say per slice of the run this
+	// long how many answers came, how many took longer than TimelineSlow
+	// (default 2 ms) and the slowest (timeline.go). It needs Duration.
+	TimelineStep time.Duration
+	TimelineSlow time.Duration
 }
 
 // Progress is a snapshot of a running load.
@@ -104,6 +109,9 @@ type Summary struct {
 	ACG          []GapControl     `json:"acgControls,omitempty"`
 	// Histogram is the latency distribution (for plots).
 	Histogram *hist.Snapshot `json:"-"`
+	// Timeline is when the answers and the slow ones came
+	// (LoadConfig.TimelineStep).
+	Timeline []TimelineSlice `json:"timeline,omitempty"`
 }
 
 // Outcome slots of a load run: the answering operations a terminating
@@ -282,6 +290,7 @@ type loadRun struct {
 	slots []loadSlot
 
 	hist                                          hist.Histogram
+	tl                                            *timeline
 	outcomes                                      [nOutcomes]atomic.Int64
 	calls, sent, answered, gapped, timeouts, errs atomic.Int64
 	notSent                                       atomic.Int64
@@ -321,7 +330,11 @@ func (r *loadRun) release(slot int32) {
 
 // complete records an answer; it runs on an association's reader.
 func (r *loadRun) complete(cl *call, s *rxScratch, v *tcap.Verdict, now time.Time) {
-	r.hist.Record(now.Sub(cl.sent))
+	took := now.Sub(cl.sent)
+	r.hist.Record(took)
+	if r.tl != nil {
+		r.tl.record(now.Sub(r.start), took)
+	}
 	r.answered.Add(1)
 	o := oNone
 	switch {
@@ -442,6 +455,10 @@ func (c *Client) Load(ctx context.Context, cfg LoadConfig) (*Summary, error) {
 		r.slots[i].call = call{run: r, slot: int32(i)}
 		r.free <- int32(i)
 	}
+	if cfg.TimelineSlow <= 0 {
+		cfg.TimelineSlow = 2 * time.Millisecond
+	}
+	r.tl = newTimeline(cfg.TimelineStep, cfg.TimelineSlow, cfg.Duration+r.timeout)
 	r.start = time.Now()
 	lossesBefore := c.ep.Stats().Losses
 	peersBefore := c.peers.snapshot()
@@ -491,7 +508,7 @@ func (c *Client) Load(ctx context.Context, cfg LoadConfig) (*Summary, error) {
 		Timeouts: r.timeouts.Load(), Errors: r.errs.Load(), Latency: snap.Summary(), Histogram: snap,
 		Operations: map[string]int64{}, ErrorSamples: r.errSamples, ACG: c.gaps.Controls(time.Now()),
 		NotSent: r.notSent.Load(), AssociationLosses: c.ep.Stats().Losses - lossesBefore,
-		Peers: peerDelta(peersBefore, c.peers.snapshot())}
+		Peers: peerDelta(peersBefore, c.peers.snapshot()), Timeline: r.tl.result()}
 	if sec := sent.Seconds(); sec > 0 {
 		s.SendRate = float64(s.Sent) / sec
 		s.AnswerRate = float64(s.Answered) / sec
