@@ -38,7 +38,7 @@ func BenchmarkCommit(b *testing.B) {
 				for range batch {
 					r := gen.next()
 					r.Time = base.Add(time.Duration(i) * time.Microsecond)
-					l.w.batch = append(l.w.batch, *r)
+					l.w.add(r)
 					i++
 				}
 			}

@@ -382,7 +382,7 @@ func TestCatchUpBatches(t *testing.T) {
 		once    sync.Once
 	)
 	l.beforeCommit = func() {
-		sizes = append(sizes, len(l.w.batch))
+		sizes = append(sizes, l.w.n)
 		if len(sizes) == 1 {
 			<-release // hold the first commit so the queue fills
 		}

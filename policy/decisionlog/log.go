@@ -204,10 +204,8 @@ type Log struct {
 
 // writerState is the writer goroutine's own data, reused across batches.
 type writerState struct {
-	batch          []Record
-	arena          []byte     // the keys and values of the commit (bbolt holds them until it ends)
-	sb             segBuilder // the segment being encoded
-	entries        []entry    // the batch's index entries, in seq order
+	batch                     // the records taken from the queue, encoded (batch.go)
+	arena          []byte     // the values of the commit (bbolt holds them until it ends)
 	sortTmp        []entry    // scratch for sortEntries
 	mergeA, mergeB []entry    // scratch for merging blocks
 	merges         []mergeRef // the blocks merged into this batch's
@@ -285,7 +283,6 @@ func Open(path string, opts Options) (*Log, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	l.w.batch = make([]Record, 0, opts.BatchSize)
 	go l.run()
 	return l, nil
 }
@@ -599,29 +596,36 @@ func (l *Log) run() {
 	}
 }
 
-// add appends r to the batch and commits a full batch — except while the
-// writer is behind (a quarter of the queue or more waiting), when the batch
-// grows up to a quarter of the queue first: one commit costs a fixed
-// couple of fsyncs plus a little per record, so bigger commits are how the
-// writer catches up under load instead of dropping.
-func (l *Log) add(r *Record) {
-	l.w.batch = append(l.w.batch, *r)
-	n := len(l.w.batch)
+// batchDue reports whether the batch is to be committed now: once it is
+// full — except while the writer is behind (a quarter of the queue or more
+// waiting), when the batch grows up to a quarter of the queue first: one
+// commit costs a fixed couple of fsyncs plus a little per record, so
+// bigger commits are how the writer catches up under load instead of
+// dropping.
+func (l *Log) batchDue() bool {
+	n := l.w.n
 	if n < l.opts.BatchSize {
-		return
+		return false
 	}
 	catchUp := l.queue.cap() / 4
-	if n >= catchUp || l.queue.len() < catchUp {
-		l.commit()
-	}
+	return n >= catchUp || l.queue.len() < catchUp
 }
 
-// drain moves what is queued now into batches. It takes at most one
-// queue's worth so a steady stream of new records cannot keep it going.
+// drain moves what is queued now into batches, encoding each record in
+// its queue slot (batch.go), and commits the full ones. It takes at most
+// one queue's worth so a steady stream of new records cannot keep it
+// going.
 func (l *Log) drain() {
-	var r Record
-	for n := l.queue.cap(); n > 0 && l.queue.pop(&r); n-- {
-		l.add(&r)
+	for n := l.queue.cap(); n > 0; n-- {
+		r := l.queue.front()
+		if r == nil {
+			return
+		}
+		l.w.add(r)
+		l.queue.next()
+		if l.batchDue() {
+			l.commit()
+		}
 	}
 }
 
@@ -656,7 +660,7 @@ func (l *Log) commit() {
 	if l.opts.MaxAge > 0 {
 		cutoff = nanos(l.opts.Now().Add(-l.opts.MaxAge))
 	}
-	if len(w.batch) == 0 && !l.pruneDue(&w.logState, cutoff) {
+	if w.n == 0 && !l.pruneDue(&w.logState, cutoff) {
 		return
 	}
 	if l.beforeCommit != nil {
@@ -680,7 +684,7 @@ func (l *Log) commit() {
 		// bbolt's Cursor.Last can loop forever on a bucket whose leaves
 		// were all emptied earlier in the same transaction.
 		l.chooseMerges(idx, flt)
-		st.count += uint64(len(w.batch))
+		st.count += uint64(w.n)
 		if l.pruneDue(&st, cutoff) {
 			var err error
 			if pruned, err = l.prune(seg, &st, cutoff); err != nil {
@@ -703,13 +707,8 @@ func (l *Log) commit() {
 		}
 		return nil
 	})
-	n := uint64(len(w.batch))
-	// Drop the string references for the GC: the used part only, the rest
-	// was cleared by the commit that used it (after a catch-up the
-	// capacity is a quarter of the queue, and clearing all of it at every
-	// commit would cost more than the commit).
-	clear(w.batch)
-	w.batch = w.batch[:0]
+	n := uint64(w.n)
+	w.batch.reset()
 	w.arena = w.arena[:0]
 	// The merged blocks alias the transaction's memory, gone now.
 	clear(w.merges)
@@ -727,62 +726,38 @@ func (l *Log) commit() {
 	l.stored.Store(st.count)
 }
 
-// putSegments encodes the batch into segments of consecutive seqs, puts
-// them into seg (one Put per segment) and collects the batch's index
-// entries in w.entries, in seq order.
+// putSegments puts the batch's segments into seg (one Put each), with
+// the seqs next in seg's sequence, and gives the batch's index entries
+// (w.entries, in seq order) their seqs.
 func (l *Log) putSegments(seg *bolt.Bucket, st *logState) error {
 	w := &l.w
-	w.entries = w.entries[:0]
-	if len(w.batch) == 0 {
+	if w.n == 0 {
 		return nil
 	}
+	w.finishSegment()
 	// One sequence update for the batch: its seqs are first.. in order.
 	first := seg.Sequence() + 1
-	if err := seg.SetSequence(first - 1 + uint64(len(w.batch))); err != nil {
+	if err := seg.SetSequence(first - 1 + uint64(w.n)); err != nil {
 		return fmt.Errorf("decisionlog: %s: next sequence: %w", l.path, err)
 	}
-	segFirst := first
-	w.sb.reset()
-	for i := range w.batch {
-		r := &w.batch[i]
-		ts, seq := nanos(r.Time), first+uint64(i)
-		w.sb.addRecord(ts, r)
-		nums, n := distinctNumbers(r.Calling, r.Called, r.OriginalCalled)
-		for _, x := range nums[:n] {
-			w.entries = append(w.entries, entry{num: uint64(x), ts: ts, seq: seq})
+	for i := range w.segs {
+		s := &w.segs[i]
+		k := segKey(first + s.rel)
+		// bbolt keeps the value slice until the commit: it points into
+		// the batch's buffer, which is not reused before then.
+		if err := putBlob(seg, k[:], w.buf[s.start:s.end:s.end]); err != nil {
+			return fmt.Errorf("decisionlog: %s: put segment %d: %w", l.path, first+s.rel, err)
 		}
-		if w.sb.full() || i == len(w.batch)-1 {
-			if err := l.putSegment(seg, segFirst, st); err != nil {
-				return err
+		st.prefixMax = max(st.prefixMax, s.maxTS)
+		if !st.hasFront {
+			st.hasFront, st.firstLive, st.frontAge = true, first+s.rel, s.maxTS
+			if l.opts.MaxAge <= 0 {
+				st.frontAge = math.MaxUint64 // not used; as loadState leaves it
 			}
-			segFirst = seq + 1
-			w.sb.reset()
 		}
 	}
-	return nil
-}
-
-// putSegment puts the segment in w.sb, starting at seq first.
-func (l *Log) putSegment(seg *bolt.Bucket, first uint64, st *logState) error {
-	w := &l.w
-	start := len(w.arena)
-	k := segKey(first)
-	w.arena = append(w.arena, k[:]...)
-	w.arena = w.sb.appendTo(w.arena, st.prefixMax)
-	// bbolt keeps the key and value slices until the commit: they point
-	// into the arena, which is not reused before then. (If the arena grew
-	// meanwhile, earlier slices still point into the old array, which the
-	// GC keeps alive.)
-	b := w.arena[start:len(w.arena):len(w.arena)]
-	if err := putBlob(seg, b[:segKeyLen], b[segKeyLen:]); err != nil {
-		return fmt.Errorf("decisionlog: %s: put segment %d: %w", l.path, first, err)
-	}
-	st.prefixMax = max(st.prefixMax, w.sb.maxTS)
-	if !st.hasFront {
-		st.hasFront, st.firstLive, st.frontAge = true, first, w.sb.maxTS
-		if l.opts.MaxAge <= 0 {
-			st.frontAge = math.MaxUint64 // not used; as loadState leaves it
-		}
+	for i := range w.entries {
+		w.entries[i].seq += first
 	}
 	return nil
 }
@@ -885,7 +860,7 @@ func (l *Log) prune(seg *bolt.Bucket, st *logState, cutoff uint64) (uint64, erro
 	w := &l.w
 	// At least twice the batch: under load, pruning keeps pace with the
 	// big catch-up batches and still works off any excess.
-	chunk := uint64(max(l.pruneChunk(), 2*len(w.batch)))
+	chunk := uint64(max(l.pruneChunk(), 2*w.n))
 	nextSeq := seg.Sequence() + 1
 	maxRecords := uint64(max(l.opts.MaxRecords, 0))
 	var pruned uint64

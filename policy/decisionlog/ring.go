@@ -83,6 +83,27 @@ func (q *ring) pop(r *Record) bool {
 	return true
 }
 
+// front returns the oldest published record in its slot, for the writer
+// to read in place, or nil as pop would report false. The slot stays the
+// writer's until next. Only the writer goroutine may call front and next.
+func (q *ring) front() *Record {
+	pos := q.deq.Load()
+	s := &q.slots[pos&q.mask]
+	if s.seq.Load() != pos+1 {
+		return nil
+	}
+	return &s.r
+}
+
+// next frees the slot front returned, for the producers.
+func (q *ring) next() {
+	pos := q.deq.Load()
+	s := &q.slots[pos&q.mask]
+	s.r = Record{} // let the GC have the strings
+	s.seq.Store(pos + q.mask + 1)
+	q.deq.Store(pos + 1)
+}
+
 // len returns how many records are claimed but not yet popped.
 func (q *ring) len() int {
 	d := q.deq.Load()
