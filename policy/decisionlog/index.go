@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
@@ -25,7 +26,7 @@ import (
 // cheaper still: a block whose Bloom filter rules the number out is not
 // even opened.
 //
-// Block value layout (blockFormat 2):
+// Block value layout (blockFormat 3, schema 4):
 //
 //	format   1 byte
 //	minTime  8 bytes BE: the oldest record time in the block (lets a search
@@ -33,13 +34,29 @@ import (
 //	maxSeq   8 bytes BE: the highest record seq in the block. Records are
 //	         pruned in seq order, so once the oldest live seq is above it,
 //	         every record of the block is gone and so can the block be.
-//	entries  n x 24 bytes: number(8) time(8) seq(8), all BE, ascending
+//	minNum   8 bytes BE: the smallest number in the block
+//	minSeq   8 bytes BE: the smallest record seq in the block
+//	widths   3 bytes: wn, wt, ws, each 1 to 8
+//	entries  n x (wn+wt+ws) bytes: number-minNum (wn bytes), time-minTime
+//	         (wt bytes), seq-minSeq (ws bytes), all BE; ascending by
+//	         (number, time, seq)
 //
-// Format 1 (schema 2) had no maxSeq; such blocks are rebuilt, not read.
+// Each field takes the bytes its range in the block needs: a default batch
+// of AIN-like records (numbers of one region, 40 ms, 8,192 seqs) has 4+4+2
+// byte entries where format 2 had 8+8+8, and the index was some 40% of
+// the bytes a commit writes (which bbolt allocates, copies, writes and
+// frees page by page).
+//
+// Format 2 (schema 3) is the same without minNum, minSeq and widths, its
+// entries 8+8+8 bytes of number, time and seq: such blocks are still read
+// (parseBlock) and merged into new ones, and leave with pruning. Format 1
+// (schema 2) had no maxSeq; such blocks are rebuilt, not read.
 const (
-	blockFormat    = 2
-	blockHeaderLen = 1 + 8 + 8
-	entryLen       = 24
+	blockFormat     = 3
+	blockHeaderLen  = 1 + 8 + 8 + 8 + 8 + 3
+	blockFormat2    = 2
+	block2HeaderLen = 1 + 8 + 8
+	entry2Len       = 24
 )
 
 // mergeLimit bounds merging of small blocks: the newest block is merged
@@ -74,9 +91,9 @@ func recKeyLess(ts1, seq1, ts2, seq2 uint64) bool {
 
 // blockSpan is what a block's header and key say about its entries.
 type blockSpan struct {
-	minTime             uint64 // the oldest record time
+	minTime, maxTime    uint64 // the oldest and newest record times
 	newestTS, newestSeq uint64 // the newest record key: the block's key
-	maxSeq              uint64 // the highest record seq
+	minSeq, maxSeq      uint64 // the lowest and highest record seqs
 }
 
 // spanOf returns the span of es (zero if es is empty).
@@ -84,10 +101,11 @@ func spanOf(es []entry) blockSpan {
 	if len(es) == 0 {
 		return blockSpan{}
 	}
-	sp := blockSpan{minTime: es[0].ts, newestTS: es[0].ts, newestSeq: es[0].seq, maxSeq: es[0].seq}
+	sp := blockSpan{minTime: es[0].ts, maxTime: es[0].ts, newestTS: es[0].ts, newestSeq: es[0].seq,
+		minSeq: es[0].seq, maxSeq: es[0].seq}
 	for _, e := range es[1:] {
-		sp.minTime = min(sp.minTime, e.ts)
-		sp.maxSeq = max(sp.maxSeq, e.seq)
+		sp.minTime, sp.maxTime = min(sp.minTime, e.ts), max(sp.maxTime, e.ts)
+		sp.minSeq, sp.maxSeq = min(sp.minSeq, e.seq), max(sp.maxSeq, e.seq)
 		if recKeyLess(sp.newestTS, sp.newestSeq, e.ts, e.seq) {
 			sp.newestTS, sp.newestSeq = e.ts, e.seq
 		}
@@ -102,40 +120,85 @@ func appendBlock(b []byte, es []entry) []byte {
 
 // appendBlockSpan is appendBlock with es's span already computed.
 func appendBlockSpan(b []byte, es []entry, sp blockSpan) []byte {
+	var minNum, maxNum uint64
+	if len(es) > 0 {
+		minNum, maxNum = es[0].num, es[len(es)-1].num // sorted by number
+	}
+	wn, wt, ws := widthOf(maxNum-minNum), widthOf(sp.maxTime-sp.minTime), widthOf(sp.maxSeq-sp.minSeq)
 	b = append(b, blockFormat)
 	b = binary.BigEndian.AppendUint64(b, sp.minTime)
 	b = binary.BigEndian.AppendUint64(b, sp.maxSeq)
+	b = binary.BigEndian.AppendUint64(b, minNum)
+	b = binary.BigEndian.AppendUint64(b, sp.minSeq)
+	b = append(b, byte(wn), byte(wt), byte(ws))
+	// Each field is written as 8 bytes, its value in the high ones, and
+	// the unused low ones are cut: the next field overwrites them.
+	b = slices.Grow(b, len(es)*(wn+wt+ws)+8)
+	sn, st, ss := uint(64-8*wn), uint(64-8*wt), uint(64-8*ws)
 	for _, e := range es {
-		b = binary.BigEndian.AppendUint64(b, e.num)
-		b = binary.BigEndian.AppendUint64(b, e.ts)
-		b = binary.BigEndian.AppendUint64(b, e.seq)
+		b = binary.BigEndian.AppendUint64(b, (e.num-minNum)<<sn)[:len(b)+wn]
+		b = binary.BigEndian.AppendUint64(b, (e.ts-sp.minTime)<<st)[:len(b)+wt]
+		b = binary.BigEndian.AppendUint64(b, (e.seq-sp.minSeq)<<ss)[:len(b)+ws]
 	}
 	return b
 }
 
-// block is a parsed block value. It aliases the bytes it was parsed from
-// (in a bbolt read, valid for the transaction only).
+// widthOf returns the bytes v needs, at least 1.
+func widthOf(v uint64) int { return max(1, (bits.Len64(v)+7)/8) }
+
+// block is a parsed block value, of either format. It aliases the bytes
+// it was parsed from (in a bbolt read, valid for the transaction only).
 type block struct {
 	minTime uint64
 	maxSeq  uint64
 	b       []byte // the entries
+
+	// How entries are stored: entry i is b[i*w:(i+1)*w], its fields wn,
+	// wt and ws bytes from minNum, tsBase and minSeq (format 2: 8 bytes
+	// each from 0).
+	minNum, tsBase, minSeq uint64
+	wn, wt, ws, w          int
 }
 
 // parseBlock checks v's framing. The order of the entries is not checked
 // here (that would read the whole block); a misordered block only makes
 // searches in it miss entries, never fail.
 func parseBlock(v []byte) (block, error) {
-	if len(v) < blockHeaderLen {
-		return block{}, fmt.Errorf("%w: index block of %d bytes", errCorrupt, len(v))
+	if len(v) == 0 {
+		return block{}, fmt.Errorf("%w: empty index block", errCorrupt)
 	}
-	if v[0] != blockFormat {
-		return block{}, fmt.Errorf("%w: index block format %d, this build reads %d", errCorrupt, v[0], blockFormat)
+	switch v[0] {
+	case blockFormat2:
+		if len(v) < block2HeaderLen {
+			return block{}, fmt.Errorf("%w: index block of %d bytes", errCorrupt, len(v))
+		}
+		if (len(v)-block2HeaderLen)%entry2Len != 0 {
+			return block{}, fmt.Errorf("%w: index block of %d bytes is not whole entries", errCorrupt, len(v))
+		}
+		return block{minTime: binary.BigEndian.Uint64(v[1:9]), maxSeq: binary.BigEndian.Uint64(v[9:17]),
+			b: v[block2HeaderLen:], wn: 8, wt: 8, ws: 8, w: entry2Len}, nil
+	case blockFormat:
+		if len(v) < blockHeaderLen {
+			return block{}, fmt.Errorf("%w: index block of %d bytes", errCorrupt, len(v))
+		}
+		bl := block{
+			minTime: binary.BigEndian.Uint64(v[1:9]), maxSeq: binary.BigEndian.Uint64(v[9:17]),
+			minNum: binary.BigEndian.Uint64(v[17:25]), minSeq: binary.BigEndian.Uint64(v[25:33]),
+			wn: int(v[33]), wt: int(v[34]), ws: int(v[35]), b: v[blockHeaderLen:],
+		}
+		bl.tsBase = bl.minTime
+		for _, w := range [3]int{bl.wn, bl.wt, bl.ws} {
+			if w < 1 || w > 8 {
+				return block{}, fmt.Errorf("%w: index block field of %d bytes", errCorrupt, w)
+			}
+		}
+		bl.w = bl.wn + bl.wt + bl.ws
+		if len(bl.b)%bl.w != 0 {
+			return block{}, fmt.Errorf("%w: index block of %d bytes is not whole entries of %d", errCorrupt, len(v), bl.w)
+		}
+		return bl, nil
 	}
-	if (len(v)-blockHeaderLen)%entryLen != 0 {
-		return block{}, fmt.Errorf("%w: index block of %d bytes is not whole entries", errCorrupt, len(v))
-	}
-	return block{minTime: binary.BigEndian.Uint64(v[1:9]), maxSeq: binary.BigEndian.Uint64(v[9:17]),
-		b: v[blockHeaderLen:]}, nil
+	return block{}, fmt.Errorf("%w: index block format %d, this build reads %d and %d", errCorrupt, v[0], blockFormat2, blockFormat)
 }
 
 // readBlock reads and parses the block at idx key k (see blob.go).
@@ -150,14 +213,34 @@ func readBlock(idx *bolt.Bucket, k []byte) (block, error) {
 	return parseBlock(v)
 }
 
-func (bl block) len() int { return len(bl.b) / entryLen }
+// field reads the w-byte BE integer at p (1 <= w <= 8).
+func field(p []byte, w int) uint64 {
+	if len(p) >= 8 {
+		return binary.BigEndian.Uint64(p) >> uint(64-8*w)
+	}
+	var v uint64
+	for _, c := range p[:w] {
+		v = v<<8 | uint64(c)
+	}
+	return v
+}
+
+func (bl block) len() int {
+	if bl.w == 0 {
+		return 0
+	}
+	return len(bl.b) / bl.w
+}
+
+// num returns entry i's number.
+func (bl block) num(i int) uint64 { return bl.minNum + field(bl.b[i*bl.w:], bl.wn) }
 
 func (bl block) at(i int) entry {
-	p := bl.b[i*entryLen : (i+1)*entryLen]
+	p := bl.b[i*bl.w:]
 	return entry{
-		num: binary.BigEndian.Uint64(p[0:8]),
-		ts:  binary.BigEndian.Uint64(p[8:16]),
-		seq: binary.BigEndian.Uint64(p[16:24]),
+		num: bl.minNum + field(p, bl.wn),
+		ts:  bl.tsBase + field(p[bl.wn:], bl.wt),
+		seq: bl.minSeq + field(p[bl.wn+bl.wt:], bl.ws),
 	}
 }
 
@@ -168,9 +251,8 @@ func (bl block) lowerBound(e entry) int {
 	lo, hi := 0, bl.len()
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		p := bl.b[m*entryLen : m*entryLen+entryLen]
 		below := false
-		switch num := binary.BigEndian.Uint64(p[0:8]); {
+		switch num := bl.num(m); {
 		case num != e.num:
 			below = num < e.num
 		default:

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -429,9 +430,46 @@ func TestSortByNum(t *testing.T) {
 	}
 }
 
+// appendBlock2 appends the format 2 (schema 3) block value of es, sorted.
+func appendBlock2(b []byte, es []entry) []byte {
+	sp := spanOf(es)
+	b = append(b, blockFormat2)
+	b = binary.BigEndian.AppendUint64(b, sp.minTime)
+	b = binary.BigEndian.AppendUint64(b, sp.maxSeq)
+	for _, e := range es {
+		b = binary.BigEndian.AppendUint64(b, e.num)
+		b = binary.BigEndian.AppendUint64(b, e.ts)
+		b = binary.BigEndian.AppendUint64(b, e.seq)
+	}
+	return b
+}
+
+// TestBlockEncoding: a block reads back (format 3 as written, and format
+// 2 as schema 3 files hold it), searches in it and refuses damage.
 func TestBlockEncoding(t *testing.T) {
 	es := []entry{{num: 5, ts: 30, seq: 3}, {num: 5, ts: 40, seq: 1}, {num: 9, ts: 10, seq: 2}}
-	v := appendBlock(nil, es)
+	for _, format := range []byte{blockFormat, blockFormat2} {
+		v := appendBlock(nil, es)
+		if format == blockFormat2 {
+			v = appendBlock2(nil, es)
+		}
+		testBlockEncoding(t, es, v)
+	}
+	// Fields take the bytes their ranges need; the largest ranges read back.
+	wide := []entry{{num: 0, ts: 0, seq: 0}, {num: 1, ts: 1 << 40, seq: 70000}, {num: math.MaxUint64, ts: math.MaxUint64, seq: math.MaxUint64}}
+	v := appendBlock(nil, wide)
+	if bl, err := parseBlock(v); err != nil || bl.wn != 8 || bl.wt != 8 || bl.ws != 8 || bl.at(1) != wide[1] || bl.at(2) != wide[2] {
+		t.Fatalf("wide block: %+v, %v", bl, err)
+	}
+	narrow := []entry{{num: 13035550100, ts: 1e18, seq: 9000}, {num: 13035550100 + 70000, ts: 1e18 + 40e6, seq: 9000 + 255}}
+	v = appendBlock(nil, narrow)
+	if bl, err := parseBlock(v); err != nil || bl.wn != 3 || bl.wt != 4 || bl.ws != 1 || len(v) != blockHeaderLen+2*8 || bl.at(0) != narrow[0] || bl.at(1) != narrow[1] {
+		t.Fatalf("narrow block of %d bytes: %+v, %v", len(v), bl, err)
+	}
+}
+
+func testBlockEncoding(t *testing.T, es []entry, v []byte) {
+	t.Helper()
 	bl, err := parseBlock(v)
 	if err != nil {
 		t.Fatal(err)
@@ -452,24 +490,36 @@ func TestBlockEncoding(t *testing.T) {
 	if got := bl.appendEntries(nil, 2); len(got) != 2 || got[0] != es[0] || got[1] != es[2] {
 		t.Fatalf("live entries from seq 2: %+v", got)
 	}
-	for _, bad := range [][]byte{nil, {blockFormat}, append([]byte{1}, v[1:]...), v[:len(v)-1]} {
-		if _, err := parseBlock(bad); err == nil {
-			t.Errorf("damaged block %x accepted", bad)
+	bad := [][]byte{nil, {v[0]}, append([]byte{1}, v[1:]...), append([]byte{4}, v[1:]...), v[:len(v)-1]}
+	if v[0] == blockFormat {
+		for i := blockHeaderLen - 3; i < blockHeaderLen; i++ {
+			for _, w := range []byte{0, 9} {
+				b := slices.Clone(v)
+				b[i] = w
+				bad = append(bad, b)
+			}
+		}
+	}
+	for _, b := range bad {
+		if _, err := parseBlock(b); err == nil {
+			t.Errorf("damaged block %x accepted", b)
 		}
 	}
 }
 
 func FuzzParseBlock(f *testing.F) {
 	f.Add(appendBlock(nil, []entry{{num: 13035550101, ts: 1, seq: 1}, {num: 13035550102, ts: 2, seq: 2}}))
-	f.Add([]byte{blockFormat, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}) // no entries
-	f.Add([]byte{blockFormat, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1})
+	f.Add(appendBlock2(nil, []entry{{num: 13035550101, ts: 1, seq: 1}, {num: 13035550102, ts: 2, seq: 2}}))
+	f.Add(appendBlock(nil, nil))                                                // no entries
+	f.Add([]byte{blockFormat2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}) // no entries
+	f.Add([]byte{blockFormat2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		bl, err := parseBlock(b)
 		if err != nil {
 			return
 		}
-		if bl.len()*entryLen+blockHeaderLen != len(b) {
+		if hdr := map[byte]int{blockFormat: blockHeaderLen, blockFormat2: block2HeaderLen}[b[0]]; bl.len()*bl.w+hdr != len(b) {
 			t.Fatalf("%d entries in %d bytes", bl.len(), len(b))
 		}
 		// Whatever the order inside, searching stays in bounds.

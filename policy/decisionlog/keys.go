@@ -7,7 +7,7 @@ import (
 	"callgate/e164"
 )
 
-// Bucket layout of decisions.db (schema 3):
+// Bucket layout of decisions.db (schema 4):
 //
 //	meta  "version" -> schema version (1 byte); "count" -> records stored (8 bytes BE)
 //	seg   firstSeq(8)     -> segment (segment.go): the records firstSeq,
@@ -40,7 +40,11 @@ import (
 // Schema 1 also had, instead of idx, a bucket num with one empty-valued
 // key number(8) time(8) seq(8) per index entry; schema 2 had idx blocks
 // without maxSeq (block format 1). Open converts either in place
-// (migrate.go).
+// (migrate.go). Schema 3 is schema 4 with every idx block in format 2
+// (fixed 24-byte entries); schema 4 writes format 3 (index.go) and reads
+// both, so a schema 3 file is searched as it is and Open only marks it 4,
+// keeping a build that reads format 2 only from taking its new blocks for
+// damage.
 var (
 	bucketMeta = []byte("meta")
 	bucketSeg  = []byte("seg")
@@ -53,8 +57,12 @@ var (
 	metaCount   = []byte("count")
 )
 
-// schemaVersion is the layout above.
-const schemaVersion = 3
+// schemaVersion is the layout above; readableSchema the oldest this build
+// searches without converting it (OpenReadOnly).
+const (
+	schemaVersion  = 4
+	readableSchema = 3
+)
 
 const (
 	recKeyLen = 16 // idx keys, and schemas 1 and 2's rec keys

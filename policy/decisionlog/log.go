@@ -315,7 +315,7 @@ func OpenReadOnly(path string) (*Log, error) {
 		if err != nil {
 			return err
 		}
-		if v < schemaVersion {
+		if v < readableSchema {
 			// Converting needs a write transaction; the writer does it.
 			return fmt.Errorf("decisionlog: %s has the older schema version %d; start callgate serve once (it converts the file to version %d) and search again", path, v, schemaVersion)
 		}

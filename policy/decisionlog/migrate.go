@@ -13,8 +13,10 @@ import (
 // opening transaction, so a crash leaves either the old file or the new
 // one, never a mix.
 //
-// Schemas 1 and 2 -> 3: both kept one rec key per record, time(8) seq(8)
-// -> the record encoding, which schema 3 keeps unchanged inside segments.
+// Schema 3 -> 4: see keys.go; nothing is rewritten.
+//
+// Schemas 1 and 2 -> 4: both kept one rec key per record, time(8) seq(8)
+// -> the record encoding, which schemas 3 and 4 keep unchanged inside segments.
 // Rather than renaming the old log aside and losing its history, the
 // records are walked in rec's key (time) order, given new seqs 1..N in
 // that order and written as segments of segmentMax; the index is rebuilt
@@ -24,6 +26,17 @@ import (
 // and one block at a time (bbolt keeps what is written until the commit).
 // A log of 1,000,000 records converts in a few seconds, once.
 func (l *Log) migrate(tx *bolt.Tx, from byte) error {
+	if from == 3 {
+		// Schema 3 -> 4: nothing to convert (its format 2 index blocks
+		// are read as they are, see keys.go); the version says that
+		// format 3 blocks may now be there.
+		if err := tx.Bucket(bucketMeta).Put(metaVersion, []byte{schemaVersion}); err != nil {
+			return fmt.Errorf("decisionlog: %s: write schema version: %w", l.path, err)
+		}
+		l.opts.Logger.Info("decision log marked with the new schema (index blocks written from now on are more compact; the existing ones are kept)",
+			"path", l.path, "from_version", from, "to_version", schemaVersion)
+		return nil
+	}
 	if from != 1 && from != 2 {
 		return fmt.Errorf("decisionlog: %s: no conversion from schema version %d", l.path, from)
 	}
