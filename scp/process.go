@@ -51,6 +51,9 @@ type worker struct {
 	rc ain.ResourceClearArg
 	cl ain.CloseArg
 
+	fwd    ain.ForwardCallArg // the forwardCall answer (encodeForward)
+	called ain.Digits         // the dialled number, when built (calledDigits)
+
 	ans, acg    []byte // answer / acg Parameter Set contents
 	tcapBuf     []byte
 	sccpBuf     []byte
@@ -275,10 +278,10 @@ func (q *request) terminationAttempt() {
 	call, unreadable := callFromTA(ta, &s.cfg)
 	call.Peer = w.peer(q.pd.OPC, s.cfg.Variant)
 
-	called, haveCalled := calledDigits(ta, call.Called)
+	called := calledDigits(&w.called, ta, call.Called)
 	code := uint64(0)
-	if haveCalled {
-		code = codeKey(&called, s.cfg.Overload.CodeDigits)
+	if called != nil {
+		code = codeKey(called, s.cfg.Overload.CodeDigits)
 	}
 	if !w.deferred {
 		s.ovl.Observe(w.id, code) // else seen when it was first read
@@ -309,7 +312,7 @@ func (q *request) terminationAttempt() {
 	var op ain.OpCode
 	if why == safeNone {
 		var ok bool
-		op, ok = s.encodeDecision(w, &d, ta, called, haveCalled)
+		op, ok = s.encodeDecision(w, &d, ta, called)
 		if !ok {
 			why = safeUnencoded
 		}
@@ -317,7 +320,7 @@ func (q *request) terminationAttempt() {
 	var gap *overload.Gap
 	var g overload.Gap
 	if why != safeNone {
-		op = s.encodeSafe(w, ta, called, haveCalled)
+		op = s.encodeSafe(w, ta, called)
 		q.safeAnswered(why, &call, time.Now(), op == ain.OpForwardCall)
 		var ok bool
 		if g, ok = s.ovl.Shed(code, uint64(q.peer), now); ok {

@@ -117,33 +117,35 @@ func (s *Service) noteUnreadable(err error, c *policy.Call) {
 // CalledPartyID (completed to 10 digits when it was a 7-digit local number
 // and called, its reading, is known: a forwarded call's redirecting number
 // and an ACG code must stand on their own), else the UserID directory
-// number.
-func calledDigits(ta *ain.TerminationAttemptArg, called e164.Number) (ain.Digits, bool) {
+// number; nil when the query has neither. The result points into ta, or
+// into buf when the number had to be built: nothing is copied for the
+// common query, whose CalledPartyID is used as sent.
+func calledDigits(buf *ain.Digits, ta *ain.TerminationAttemptArg, called e164.Number) *ain.Digits {
 	if ta.CalledPartyID.Set {
 		if ta.CalledPartyID.V.Local() && called != 0 {
-			if d, err := numberDigits(called); err == nil {
-				return d, true
+			if numberDigits(buf, called) == nil {
+				return buf
 			}
 		}
-		return ta.CalledPartyID.V, true
+		return &ta.CalledPartyID.V
 	}
 	if ta.UserID.Kind == ain.UserIDDN {
 		if n, err := ta.UserID.DN.E164(); err == nil {
-			if d, err := numberDigits(n); err == nil {
-				return d, true
+			if numberDigits(buf, n) == nil {
+				return buf
 			}
 		}
 	}
-	return ain.Digits{}, false
+	return nil
 }
 
-// numberDigits encodes a number the way North American switches expect:
-// NANP numbers as 10 national digits, others international.
-func numberDigits(n e164.Number) (ain.Digits, error) {
+// numberDigits encodes a number into dst the way North American switches
+// expect: NANP numbers as 10 national digits, others international.
+func numberDigits(dst *ain.Digits, n e164.Number) error {
 	if n.IsNANP() {
-		return ain.DigitsFromE164(n, ain.NOANational)
+		return dst.SetE164(n, ain.NOANational)
 	}
-	return ain.DigitsFromE164(n, ain.NOAInternational)
+	return dst.SetE164(n, ain.NOAInternational)
 }
 
 // encodeDecision puts the AIN answer for d into w.ans and returns its
@@ -173,7 +175,7 @@ func numberDigits(n e164.Number) (ain.Digits, error) {
 // caller's identity and privacy survive the redirection unchanged.
 // redirectionInformation is not sent: its octet layout (T1.113) could not
 // be verified here and a wrong one would mislead the far end.
-func (s *Service) encodeDecision(w *worker, d *policy.Decision, ta *ain.TerminationAttemptArg, called ain.Digits, haveCalled bool) (ain.OpCode, bool) {
+func (s *Service) encodeDecision(w *worker, d *policy.Decision, ta *ain.TerminationAttemptArg, called *ain.Digits) (ain.OpCode, bool) {
 	switch d.Action {
 	case policy.ActionAllow:
 		var arg ain.AuthorizeTerminationArg
@@ -200,7 +202,7 @@ func (s *Service) encodeDecision(w *worker, d *policy.Decision, ta *ain.Terminat
 		w.ans = arg.Marshal(w.ans[:0])
 		return ain.OpSendToResource, true
 	case policy.ActionScreen, policy.ActionChallenge, policy.ActionVoicemail:
-		return ain.OpForwardCall, s.encodeForward(w, ta, called, haveCalled, d.Route.RoutingNumber)
+		return ain.OpForwardCall, s.encodeForward(w, ta, called, d.Route.RoutingNumber)
 	}
 	return 0, false
 }
@@ -218,25 +220,34 @@ func announcementElement(dst *[3]byte, id uint32) bool {
 	return true
 }
 
-func (s *Service) encodeForward(w *worker, ta *ain.TerminationAttemptArg, called ain.Digits, haveCalled bool, to e164.Number) bool {
+// encodeForward puts forwardCall to the routing number to into w.ans:
+// see encodeDecision; called is the dialled number (nil: none known).
+//
+// The argument is built in the worker's w.fwd (ForwardCallArg is over a
+// kilobyte, mostly parameters the SCP never sends): every query sets the
+// four parameters the SCP sends and nothing else is ever set, so what
+// Marshal encodes is exactly those four.
+func (s *Service) encodeForward(w *worker, ta *ain.TerminationAttemptArg, called *ain.Digits, to e164.Number) bool {
 	if to == 0 {
 		return false
 	}
-	rn, err := numberDigits(to)
-	if err != nil {
+	a := &w.fwd
+	if numberDigits(&a.CalledPartyID.V, to) != nil {
 		return false
 	}
-	arg := ain.ForwardCallArg{CalledPartyID: ain.Some(rn), CallingPartyID: ta.CallingPartyID}
-	if haveCalled {
+	a.CalledPartyID.Set = true
+	a.CallingPartyID = ta.CallingPartyID
+	a.RedirectingPartyID.Set, a.RedirectionInformation = false, nil
+	if called != nil {
 		// The switch turns these into the ISUP Redirecting Number and
 		// Redirection Information of the forwarded call, which is how the
 		// SIP tier behind the routing number learns whom the caller dialled
 		// (Diversion / History-Info) and that the call was diverted.
-		arg.RedirectingPartyID = ain.Some(called)
+		a.RedirectingPartyID.V, a.RedirectingPartyID.Set = *called, true
 		w.redir = nextRedirection(ta.RedirectionInformation)
-		arg.RedirectionInformation = w.redir[:]
+		a.RedirectionInformation = w.redir[:]
 	}
-	w.ans = arg.Marshal(w.ans[:0])
+	w.ans = a.Marshal(w.ans[:0])
 	return true
 }
 
@@ -265,8 +276,8 @@ func nextRedirection(prev []byte) [2]byte {
 }
 
 // encodeSafe puts the safe answer into w.ans.
-func (s *Service) encodeSafe(w *worker, ta *ain.TerminationAttemptArg, called ain.Digits, haveCalled bool) ain.OpCode {
-	if s.cfg.SafeAnswer == SafeForward && s.encodeForward(w, ta, called, haveCalled, s.safeForwardNumber()) {
+func (s *Service) encodeSafe(w *worker, ta *ain.TerminationAttemptArg, called *ain.Digits) ain.OpCode {
+	if s.cfg.SafeAnswer == SafeForward && s.encodeForward(w, ta, called, s.safeForwardNumber()) {
 		return ain.OpForwardCall
 	}
 	w.ans = (&ain.AuthorizeTerminationArg{}).Marshal(w.ans[:0])

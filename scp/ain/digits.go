@@ -213,45 +213,60 @@ func hexDigit(c byte) (byte, bool) {
 // Other natures of address, and national/subscriber for a non-NANP number,
 // are an error. It does not allocate.
 func DigitsFromE164(n e164.Number, noa NatureOfAddress) (Digits, error) {
+	var d Digits
+	if err := d.SetE164(n, noa); err != nil {
+		return Digits{}, err
+	}
+	return d, nil
+}
+
+// SetE164 is DigitsFromE164 into d, for a caller that keeps its Digits
+// in place (an answer's argument reused query after query): d is
+// overwritten, and zero on error. It does not allocate.
+func (d *Digits) SetE164(n e164.Number, noa NatureOfAddress) error {
+	*d = Digits{}
 	if n == 0 {
-		return Digits{}, ErrNoDigits
+		return ErrNoDigits
 	}
-	var buf [20]byte
-	i := len(buf)
-	for v := uint64(n); v > 0; v /= 10 {
-		i--
-		buf[i] = byte(v % 10)
-	}
-	all := buf[i:]
-	var use []byte
+	skip, prefix := 0, 0 // leading digits of n left out; 011 put first
 	switch noa {
 	case NOANational, NOANationalOpReq:
 		if !n.IsNANP() {
-			return Digits{}, fmt.Errorf("%w: %s is not a NANP number, use international", ErrNotE164, n)
+			return fmt.Errorf("%w: %s is not a NANP number, use international", ErrNotE164, n)
 		}
-		use = all[1:]
+		skip = 1
 	case NOASubscriber, NOASubscriberOpReq:
 		if !n.IsNANP() {
-			return Digits{}, fmt.Errorf("%w: %s is not a NANP number, use international", ErrNotE164, n)
+			return fmt.Errorf("%w: %s is not a NANP number, use international", ErrNotE164, n)
 		}
-		use = all[4:]
+		skip = 4
 	case NOAInternational, NOAInternationalOpReq:
-		use = all
 	case NOAUnknown:
-		use = all[1:]
-		if !n.IsNANP() {
-			i -= 3
-			buf[i], buf[i+1], buf[i+2] = 0, 1, 1
-			use = buf[i:]
+		if n.IsNANP() {
+			skip = 1
+		} else {
+			prefix = 3
 		}
 	default:
-		return Digits{}, fmt.Errorf("%w: cannot encode a number with nature of address %s", ErrNotE164, noa)
+		return fmt.Errorf("%w: cannot encode a number with nature of address %s", ErrNotE164, noa)
 	}
-	d := Digits{NatureOfAddress: noa, NumberingPlan: NPISDN, n: uint8(len(use))}
-	for k, v := range use {
-		d.set(k, v)
+	count := 0
+	for v := uint64(n); v > 0; v /= 10 {
+		count++
 	}
-	return d, nil
+	total := prefix + count - skip
+	// The digits from the last: d is zero, so each nibble is or-ed in.
+	v := uint64(n)
+	for k := total - 1; k >= prefix; k-- {
+		d.bcd[k>>1] |= byte(v%10) << (4 * uint(k&1))
+		v /= 10
+	}
+	if prefix == 3 {
+		d.bcd[0] = 0x10  // 0, 1
+		d.bcd[1] |= 0x01 // 1, then the first digit of n
+	}
+	d.NatureOfAddress, d.NumberingPlan, d.n = noa, NPISDN, uint8(total)
+	return nil
 }
 
 // E164 converts the digits to an E.164 number according to the nature of
