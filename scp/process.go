@@ -40,7 +40,7 @@ type worker struct {
 	held  []*job        // queries read for the workers, not yet handed on (handoff.go)
 
 	udt sccp.Message // the received SCCP message
-	out sccp.Message // the answer's SCCP message
+	out sccp.Message // a returned message's UDTS/XUDTS/LUDTS (returnMsg)
 	pkg tcap.Message // the received TCAP package
 	rsp tcap.Message // the answer package
 	cs  [2]tcap.Component
@@ -503,15 +503,13 @@ func (q *request) sendComponents(cs []tcap.Component, in inOp, out outOp) {
 // on the query's routing label.
 func (q *request) sendTCAP(in inOp, out outOp) {
 	s, w := q.s, q.w
-	if !w.udt.Answer(&w.out, w.tcapBuf) {
-		w.cnt.drops[dropEncode].Add(1)
-		return
-	}
-	b, err := w.out.AppendTo(w.sccpBuf[:0])
+	b, err := w.udt.AppendAnswer(w.sccpBuf[:0], w.tcapBuf)
 	w.sccpBuf = b
 	if err != nil {
 		w.cnt.drops[dropEncode].Add(1)
-		s.logDrop("cannot encode the SCCP answer", "err", err)
+		if err != sccp.ErrNotAnswerable {
+			s.logDrop("cannot encode the SCCP answer", "err", err)
+		}
 		return
 	}
 	if err := q.snd.SendData(q.pd.Reply(b)); err != nil {

@@ -2,7 +2,7 @@ package sccp
 
 import "testing"
 
-func vectorSCCP(b *testing.B, id string) []byte {
+func vectorSCCP(b testing.TB, id string) []byte {
 	for _, v := range loadVectors(b) {
 		if v.ID == id {
 			return mustHex(b, v.Hex.SCCP)

@@ -35,6 +35,7 @@ func FuzzSCCP(f *testing.F) {
 				continue
 			}
 			_ = m.String()
+			checkAppendAnswer(t, &m, []byte{0x01, 0x02, 0x03})
 			out, err := m.AppendTo(nil)
 			if err != nil {
 				continue

@@ -1,6 +1,9 @@
 package sccp
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Optional-part parameter names (Q.713 3.1, T1.112.3).
 const (
@@ -284,15 +287,45 @@ func (m *Message) MarshalBinary() ([]byte, error) {
 
 // AppendTo appends the encoding of m to dst.
 func (m *Message) AppendTo(dst []byte) ([]byte, error) {
-	t := m.Type
+	first := byte(m.Class)
+	if m.Type.IsService() {
+		first = byte(m.Cause)
+	}
+	return appendMessage(dst, m.Variant, m.Type, first, m.HopCounter, &m.Called, &m.Calling, m.Data, m)
+}
+
+// AppendAnswer appends the message Answer builds to carry data back to
+// m's sender (the same bytes as Answer followed by AppendTo), encoded
+// straight from m: the answer to every query is encoded without building
+// its Message. It returns ErrNotAnswerable for what Answer refuses.
+func (m *Message) AppendAnswer(dst, data []byte) ([]byte, error) {
+	if m.Type.IsService() || !m.Type.known() {
+		return dst, ErrNotAnswerable
+	}
+	var hop uint8
+	if m.Type.hasHopCounter() {
+		hop = DefaultHopCounter
+	}
+	return appendMessage(dst, m.Variant, m.Type, byte(m.Class), hop, &m.Calling, &m.Called, data, nil)
+}
+
+// ErrNotAnswerable is AppendAnswer's error for a service message (or one
+// of unknown type): such messages are never answered.
+var ErrNotAnswerable = errors.New("sccp: a service message is not answered")
+
+// appendMessage appends a message of type t: first is the protocol class
+// or, for a service message, the return cause; hop the hop counter (for
+// the types that carry one); opt, when not nil, the message whose
+// optional part is encoded (none when nil).
+func appendMessage(dst []byte, v Variant, t MsgType, first, hop uint8, called, calling *Address, data []byte, opt *Message) ([]byte, error) {
 	if !t.known() {
 		return dst, errAt(t, 0, "cannot encode message type 0x%02x", uint8(t))
 	}
-	if t.long() && m.Variant != ITU {
+	if t.long() && v != ITU {
 		return dst, errAt(t, 0, "LUDT/LUDTS exist in ITU Q.713 only")
 	}
 	fixed, nptr, ps := layout(t)
-	lc, lg := m.Called.Len(m.Variant), m.Calling.Len(m.Variant)
+	lc, lg := called.Len(v), calling.Len(v)
 	if lc > 255 || lg > 255 {
 		return dst, errAt(t, 0, "address longer than 255 octets")
 	}
@@ -300,8 +333,8 @@ func (m *Message) AppendTo(dst []byte) ([]byte, error) {
 	if t.long() {
 		maxData = 0xFFFF
 	}
-	if len(m.Data) > maxData {
-		return dst, errAt(t, 0, "data of %d octets exceeds %d", len(m.Data), maxData)
+	if len(data) > maxData {
+		return dst, errAt(t, 0, "data of %d octets exceeds %d", len(data), maxData)
 	}
 	maxPtr := 255
 	if ps == 2 {
@@ -316,13 +349,13 @@ func (m *Message) AppendTo(dst []byte) ([]byte, error) {
 	calledAt := fixed + nptr*ps
 	callingAt := calledAt + 1 + lc
 	dataAt := callingAt + 1 + lg
-	optAt := dataAt + dataLenLen + len(m.Data)
+	optAt := dataAt + dataLenLen + len(data)
 	// Pointer k sits at ptrArea+k*ps and counts from its last octet.
 	from := func(k int) int { return ptrArea + k*ps + ps - 1 }
 	ptrs := [4]int{calledAt - from(0), callingAt - from(1), dataAt - from(2), 0}
 	optLen := 0
-	if nptr == 4 {
-		optLen = m.optionalLen()
+	if nptr == 4 && opt != nil {
+		optLen = opt.optionalLen()
 		if optLen > 0 {
 			ptrs[3] = optAt - from(3)
 		}
@@ -332,21 +365,16 @@ func (m *Message) AppendTo(dst []byte) ([]byte, error) {
 			return dst, errAt(t, ptrArea+k*ps, "message too long for %d-octet pointers (pointer %d = %d)", ps, k+1, ptrs[k])
 		}
 	}
-	if optLen > 0 && m.Segmentation.Present && m.Segmentation.LocalRef > 0xFFFFFF {
-		return dst, errAt(t, optAt, "segmentation local reference %d exceeds 24 bits", m.Segmentation.LocalRef)
+	if optLen > 0 && opt.Segmentation.Present && opt.Segmentation.LocalRef > 0xFFFFFF {
+		return dst, errAt(t, optAt, "segmentation local reference %d exceeds 24 bits", opt.Segmentation.LocalRef)
 	}
-	if m.HopCounter > 15 && t.hasHopCounter() {
-		return dst, errAt(t, 2, "hop counter %d exceeds 15", m.HopCounter)
+	if hop > 15 && t.hasHopCounter() {
+		return dst, errAt(t, 2, "hop counter %d exceeds 15", hop)
 	}
 
-	dst = append(dst, byte(t))
-	if t.IsService() {
-		dst = append(dst, byte(m.Cause))
-	} else {
-		dst = append(dst, byte(m.Class))
-	}
+	dst = append(dst, byte(t), first)
 	if t.hasHopCounter() {
-		dst = append(dst, m.HopCounter)
+		dst = append(dst, hop)
 	}
 	for k := 0; k < nptr; k++ {
 		if ps == 2 {
@@ -357,31 +385,31 @@ func (m *Message) AppendTo(dst []byte) ([]byte, error) {
 	}
 	var err error
 	dst = append(dst, byte(lc))
-	if dst, err = m.Called.Append(dst, m.Variant); err != nil {
+	if dst, err = called.Append(dst, v); err != nil {
 		return dst, withType(&Error{Offset: calledAt, What: err.Error()}, t, "called party address")
 	}
 	dst = append(dst, byte(lg))
-	if dst, err = m.Calling.Append(dst, m.Variant); err != nil {
+	if dst, err = calling.Append(dst, v); err != nil {
 		return dst, withType(&Error{Offset: callingAt, What: err.Error()}, t, "calling party address")
 	}
 	if t.long() {
-		dst = append(dst, byte(len(m.Data)), byte(len(m.Data)>>8))
+		dst = append(dst, byte(len(data)), byte(len(data)>>8))
 	} else {
-		dst = append(dst, byte(len(m.Data)))
+		dst = append(dst, byte(len(data)))
 	}
-	dst = append(dst, m.Data...)
+	dst = append(dst, data...)
 	if optLen > 0 {
-		if s := &m.Segmentation; s.Present {
+		if s := &opt.Segmentation; s.Present {
 			o := s.Remaining&0x0F | (s.Spare&3)<<4 | (s.Class&1)<<6
 			if s.First {
 				o |= 0x80
 			}
 			dst = append(dst, paramSegmentation, 4, o, byte(s.LocalRef), byte(s.LocalRef>>8), byte(s.LocalRef>>16))
 		}
-		if m.HasImportance {
-			dst = append(dst, paramImportance, 1, m.Importance&0x07)
+		if opt.HasImportance {
+			dst = append(dst, paramImportance, 1, opt.Importance&0x07)
 		}
-		dst = append(dst, m.OtherOptional...)
+		dst = append(dst, opt.OtherOptional...)
 		dst = append(dst, paramEndOfOptional)
 	}
 	return dst, nil
