@@ -275,7 +275,8 @@ func firstInvoke(m *tcap.Message) *tcap.Component {
 func (q *request) terminationAttempt() {
 	s, w := q.s, q.w
 	ta := &w.ta
-	call, unreadable := callFromTA(ta, &s.cfg)
+	var call policy.Call
+	unreadable := callFromTA(&call, ta, &s.cfg)
 	call.Peer = w.peer(q.pd.OPC, s.cfg.Variant)
 
 	called := calledDigits(&w.called, ta, call.Called)

@@ -486,7 +486,8 @@ func TestCallTranslation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.want.Origin = policy.OriginAIN
 			cfg := testConfig()
-			if got, err := callFromTA(&tc.ta, &cfg); got != tc.want || err != nil {
+			var got policy.Call
+			if err := callFromTA(&got, &tc.ta, &cfg); got != tc.want || err != nil {
 				t.Errorf("got %+v, %v\nwant %+v", got, err, tc.want)
 			}
 		})

@@ -34,9 +34,10 @@ import (
 // digits that cannot be read as a number, a 7-digit one with no home area
 // among them: deciding without it would treat a caller who has a number as
 // anonymous, or skip screening, so the query gets the safe answer instead.
-// An unreadable original called number is only left out.
-func callFromTA(ta *ain.TerminationAttemptArg, cfg *Config) (policy.Call, error) {
-	c := policy.Call{Origin: policy.OriginAIN, Presentation: policy.PresentationUnavailable}
+// An unreadable original called number is only left out. The Call is
+// built in place (c is overwritten): it is too big to copy for nothing.
+func callFromTA(c *policy.Call, ta *ain.TerminationAttemptArg, cfg *Config) error {
+	*c = policy.Call{Origin: policy.OriginAIN, Presentation: policy.PresentationUnavailable}
 	var npa ain.NPA
 	if localIn(ta) {
 		npa = cfg.homeNPA(ta)
@@ -76,7 +77,7 @@ func callFromTA(ta *ain.TerminationAttemptArg, cfg *Config) (policy.Call, error)
 	case ta.RedirectingPartyID.Set:
 		c.OriginalCalled, _ = ta.RedirectingPartyID.V.E164InArea(npa)
 	}
-	return c, bad
+	return bad
 }
 
 // localIn reports whether any number of the query needs the home area.

@@ -216,12 +216,22 @@ func (m *Message) hasComponentSeq() bool {
 }
 
 func (m *Message) contentLen() int {
+	cl := 0
+	if m.hasComponentSeq() {
+		cl = m.componentsLen()
+	}
+	return m.contentLenWith(cl)
+}
+
+// contentLenWith is contentLen with the component sequence's contents
+// already measured (cl), so that AppendTo measures the components once.
+func (m *Message) contentLenWith(cl int) int {
 	n := elLen(m.tidLen())
 	if m.Dialogue.Present {
 		n += elLen(m.Dialogue.contentLen())
 	}
 	if m.hasComponentSeq() {
-		n += elLen(m.componentsLen())
+		n += elLen(cl)
 	}
 	if m.Type == Abort {
 		switch {
@@ -276,7 +286,12 @@ func (m *Message) AppendTo(dst []byte) ([]byte, error) {
 	if err := m.check(); err != nil {
 		return dst, err
 	}
-	dst = appendHdr(dst, byte(m.Type), m.contentLen())
+	seq := m.hasComponentSeq()
+	cl := 0
+	if seq {
+		cl = m.componentsLen()
+	}
+	dst = appendHdr(dst, byte(m.Type), m.contentLenWith(cl))
 	dst = appendHdr(dst, idTID, m.tidLen())
 	if m.Type.hasOrig() {
 		dst = m.OrigTID.Append(dst)
@@ -287,8 +302,8 @@ func (m *Message) AppendTo(dst []byte) ([]byte, error) {
 	if m.Dialogue.Present {
 		dst = m.Dialogue.append(dst)
 	}
-	if m.hasComponentSeq() {
-		dst = appendHdr(dst, idComponentSeq, m.componentsLen())
+	if seq {
+		dst = appendHdr(dst, idComponentSeq, cl)
 		for i := range m.Components {
 			dst = m.Components[i].append(dst)
 		}
