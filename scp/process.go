@@ -51,8 +51,9 @@ type worker struct {
 	rc ain.ResourceClearArg
 	cl ain.CloseArg
 
-	fwd    ain.ForwardCallArg // the forwardCall answer (encodeForward)
-	called ain.Digits         // the dialled number, when built (calledDigits)
+	fwd    ain.ForwardCallArg       // the forwardCall answer (encodeForward)
+	called ain.Digits               // the dialled number, when built (calledDigits)
+	brand  [2 * maxDisplayItem]byte // a branded authorizeTermination's texts
 
 	ans, acg    []byte // answer / acg Parameter Set contents
 	tcapBuf     []byte

@@ -179,11 +179,16 @@ func numberDigits(dst *ain.Digits, n e164.Number) error {
 func (s *Service) encodeDecision(w *worker, d *policy.Decision, ta *ain.TerminationAttemptArg, called *ain.Digits) (ain.OpCode, bool) {
 	switch d.Action {
 	case policy.ActionAllow:
-		var arg ain.AuthorizeTerminationArg
-		var buf [2 * maxDisplayItem]byte
-		if !d.Brand.IsZero() {
-			brandedAuthorize(&arg, &d.Brand, &buf) // brand.go
+		if d.Brand.IsZero() {
+			// authorizeTermination {}: the most common answer, without
+			// walking the argument's optional parameters (all absent).
+			w.ans = w.ans[:0]
+			return ain.OpAuthorizeTermination, true
 		}
+		// The texts go into the worker's buffer: a local one escapes (the
+		// argument points into it), one allocation per branded answer.
+		var arg ain.AuthorizeTerminationArg
+		brandedAuthorize(&arg, &d.Brand, &w.brand) // brand.go
 		w.ans = arg.Marshal(w.ans[:0])
 		return ain.OpAuthorizeTermination, true
 	case policy.ActionBlock:

@@ -1,0 +1,55 @@
+package scp
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"callgate/e164"
+	"callgate/internal/benchcpu"
+	"callgate/policy"
+	"callgate/sigtran/m3ua"
+)
+
+// BenchmarkAnswerPath is BenchmarkServeQuery with an engine that answers
+// at once with a fixed decision, so that what is measured is the SCP's
+// own path: P-01Q decoded, the Call built, the guard, and the answer
+// encoded down to M3UA DATA bytes (forwardCall for a screen, with the
+// caller, routing and redirecting numbers; authorizeTermination for an
+// allow). The decode side is the same work in every sub-benchmark; the
+// difference between base and a change to the answer path is that
+// change's cost.
+func BenchmarkAnswerPath(b *testing.B) {
+	screen := policy.Decision{Action: policy.ActionScreen}
+	screen.Route.RoutingNumber = e164.MustParse("+17205550123")
+	for _, c := range []struct {
+		name string
+		d    policy.Decision
+	}{{"forwardCall", screen}, {"authorizeTermination", policy.Decision{Action: policy.ActionAllow}}} {
+		b.Run(c.name, func(b *testing.B) {
+			d := c.d
+			h := newHarness(b, testConfig(), decideFunc(func(context.Context, policy.Call) policy.Decision { return d }))
+			var in m3ua.Data
+			if err := in.UnmarshalBinary(vectorM3UA(b, "P-01Q")); err != nil {
+				b.Fatal(err)
+			}
+			sink := &encodeSink{buf: make([]byte, 0, 512)}
+			pd := in.ProtocolData
+			h.s.handle(h.w, sink, &pd, time.Now(), safeNone)
+			if sink.n == 0 {
+				b.Fatal("no answer")
+			}
+			b.ReportAllocs()
+			n, clk := 0, benchcpu.Start(b)
+			for b.Loop() {
+				n++
+				pd := in.ProtocolData
+				h.s.handle(h.w, sink, &pd, time.Now(), safeNone)
+			}
+			clk.Stop(b, n)
+			if h.s.tx.Len() != 0 {
+				b.Fatalf("%d dialogues left open", h.s.tx.Len())
+			}
+		})
+	}
+}

@@ -1,0 +1,7 @@
+//go:build race
+
+package scp
+
+// raceEnabled: the race detector allocates, so allocation counts are not
+// checked under it.
+const raceEnabled = true
