@@ -41,9 +41,12 @@ type worker struct {
 
 	udt sccp.Message // the received SCCP message
 	out sccp.Message // a returned message's UDTS/XUDTS/LUDTS (returnMsg)
-	pkg tcap.Message // the received TCAP package
-	rsp tcap.Message // the answer package
-	cs  [2]tcap.Component
+	// ansHdr keeps the SCCP header of the last answer: the next query
+	// from the same switch (same addresses) reuses it.
+	ansHdr sccp.AnswerCache
+	pkg    tcap.Message // the received TCAP package
+	rsp    tcap.Message // the answer package
+	cs     [2]tcap.Component
 
 	ta ain.TerminationAttemptArg
 	ia ain.InfoAnalyzedArg
@@ -505,7 +508,7 @@ func (q *request) sendComponents(cs []tcap.Component, in inOp, out outOp) {
 // on the query's routing label.
 func (q *request) sendTCAP(in inOp, out outOp) {
 	s, w := q.s, q.w
-	b, err := w.udt.AppendAnswer(w.sccpBuf[:0], w.tcapBuf)
+	b, err := w.ansHdr.AppendAnswer(w.sccpBuf[:0], &w.udt, w.tcapBuf)
 	w.sccpBuf = b
 	if err != nil {
 		w.cnt.drops[dropEncode].Add(1)
