@@ -382,14 +382,15 @@ func (e *encoder) hdr(tag uint32, constructed bool, n int) {
 	e.b = ber.AppendHeader(e.b, ber.Context, constructed, tag, n)
 }
 
-func (e *encoder) digits(tag uint32, d Digits) {
+// digits writes d from where it is (a Digits is 21 octets: not copied).
+func (e *encoder) digits(tag uint32, d *Digits) {
 	e.hdr(tag, false, d.contentLen())
 	e.b = d.appendContent(e.b)
 }
 
 func (e *encoder) optDigits(tag uint32, o *Opt[Digits]) {
 	if o.Set {
-		e.digits(tag, o.V)
+		e.digits(tag, &o.V)
 	}
 }
 

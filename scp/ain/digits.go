@@ -289,14 +289,23 @@ func (d Digits) E164() (e164.Number, error) {
 		return 0, fmt.Errorf("%w: %d digits", ErrNotE164, d.n)
 	}
 	var buf [e164.MaxDigits + 3]byte
-	for i := 0; i < int(d.n); i++ {
-		v := d.Digit(i)
-		if v > 9 {
+	digits := buf[:d.n]
+	// Two digits an octet, the first in the low nibble.
+	for i := 0; i < len(digits); i += 2 {
+		b := d.bcd[i>>1]
+		if v := b & 0x0F; v <= 9 {
+			digits[i] = v
+		} else {
 			return 0, fmt.Errorf("%w: non-decimal digit %X at position %d", ErrNotE164, v, i+1)
 		}
-		buf[i] = v
+		if i+1 < len(digits) {
+			if v := b >> 4; v <= 9 {
+				digits[i+1] = v
+			} else {
+				return 0, fmt.Errorf("%w: non-decimal digit %X at position %d", ErrNotE164, v, i+2)
+			}
+		}
 	}
-	digits := buf[:d.n]
 	var (
 		n   e164.Number
 		err error
@@ -371,9 +380,9 @@ func (d Digits) String() string {
 func (d Digits) Equal(o Digits) bool { return d == o }
 
 // contentLen is the encoded length of the parameter contents.
-func (d Digits) contentLen() int { return digitsHeaderLen + (int(d.n)+1)/2 }
+func (d *Digits) contentLen() int { return digitsHeaderLen + (int(d.n)+1)/2 }
 
-func (d Digits) appendContent(dst []byte) []byte {
+func (d *Digits) appendContent(dst []byte) []byte {
 	o1 := byte(d.NatureOfAddress & noaMask)
 	if d.Odd() {
 		o1 |= natureOfAddressOddFlag

@@ -1,7 +1,10 @@
 package ain
 
 import (
+	"errors"
+	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"callgate/e164"
@@ -70,5 +73,35 @@ func TestSetE164MatchesDialledString(t *testing.T) {
 	var d Digits
 	if err := d.SetE164(0, NOANational); err != ErrNoDigits || d != (Digits{}) {
 		t.Errorf("SetE164(0) = %s, %v, want zero Digits and ErrNoDigits", d, err)
+	}
+}
+
+// E164 unpacks two digits an octet: every number reads back as encoded,
+// and the first non-decimal digit is named by its position, odd or even,
+// whatever follows it.
+func TestE164DigitPositions(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 2000 {
+		n := e164.Number(1 + r.Uint64N(999_999_999_999_999))
+		d, err := DigitsFromE164(n, NOAInternational)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := d.E164(); err != nil && !errors.Is(err, ErrNotE164) || err == nil && got != n {
+			t.Fatalf("%s read back as %v, %v", d, got, err)
+		}
+		p := r.IntN(d.Len())
+		bad := byte(10 + r.IntN(6))
+		d.set(p, bad)
+		for k := p + 1; k < d.Len(); k++ {
+			if r.IntN(2) == 0 {
+				d.set(k, byte(10+r.IntN(6)))
+			}
+		}
+		_, err = d.E164()
+		want := fmt.Sprintf("non-decimal digit %X at position %d", bad, p+1)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("%s: E164 error %v, want %q", d, err, want)
+		}
 	}
 }
