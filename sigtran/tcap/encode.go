@@ -154,8 +154,11 @@ func (c *Component) AppendTo(dst []byte) ([]byte, error) {
 	return c.append(dst), nil
 }
 
-func (c *Component) append(dst []byte) []byte {
-	dst = appendHdr(dst, byte(c.Type), c.contentLen())
+func (c *Component) append(dst []byte) []byte { return c.appendLen(dst, c.contentLen()) }
+
+// appendLen is append with the content length already measured.
+func (c *Component) appendLen(dst []byte, contentLen int) []byte {
+	dst = appendHdr(dst, byte(c.Type), contentLen)
 	n := c.idsLen()
 	dst = append(dst, idComponentIDs, byte(n))
 	if c.Type.IsInvoke() {
@@ -286,10 +289,19 @@ func (m *Message) AppendTo(dst []byte) ([]byte, error) {
 	if err := m.check(); err != nil {
 		return dst, err
 	}
+	// Each component is measured once: its length goes into the
+	// sequence's, and is its own header's (the first few are kept).
+	var lens [4]int
 	seq := m.hasComponentSeq()
 	cl := 0
 	if seq {
-		cl = m.componentsLen()
+		for i := range m.Components {
+			n := m.Components[i].contentLen()
+			if i < len(lens) {
+				lens[i] = n
+			}
+			cl += elLen(n)
+		}
 	}
 	dst = appendHdr(dst, byte(m.Type), m.contentLenWith(cl))
 	dst = appendHdr(dst, idTID, m.tidLen())
@@ -305,7 +317,12 @@ func (m *Message) AppendTo(dst []byte) ([]byte, error) {
 	if seq {
 		dst = appendHdr(dst, idComponentSeq, cl)
 		for i := range m.Components {
-			dst = m.Components[i].append(dst)
+			c := &m.Components[i]
+			if i < len(lens) {
+				dst = c.appendLen(dst, lens[i])
+			} else {
+				dst = c.append(dst)
+			}
 		}
 	}
 	if m.Type == Abort {
