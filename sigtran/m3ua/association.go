@@ -170,15 +170,13 @@ func (a *Association) SendData(pd ProtocolData) error {
 		e.stats.drop.Add(1)
 		return ErrNotActive
 	}
-	d := Data{ProtocolData: pd}
-	d.RoutingContext, d.HasRoutingContext = a.routingContext()
-	if na := e.cfg.NetworkAppearance; na != nil {
-		d.NetworkAppearance, d.HasNetworkAppearance = *na, true
-	}
-	if a.isClosed() {
+	// The association may have failed since: fail sets ASPStateDown
+	// before it closes the association (isClosed), so the state says it
+	// at the cost of one atomic load.
+	if a.State() == ASPStateDown {
 		return ErrNotActive
 	}
-	err := a.queueData(&d, dataStream(a.conn.Streams(), pd.SLS), e.cfg.SendQueue)
+	err := a.queueData(&pd, dataStream(a.conn.Streams(), pd.SLS), e.cfg.SendQueue)
 	if err == ErrSendQueueFull {
 		e.stats.drop.Add(1)
 	}

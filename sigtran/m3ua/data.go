@@ -66,31 +66,44 @@ func (m *Data) MessageType() uint8 { return TypeDATA }
 
 // MarshalLen returns the encoded length.
 func (m *Data) MarshalLen() int {
-	n := HeaderLen + 4 + pad4(protocolDataFixed+len(m.ProtocolData.Data))
-	if m.HasNetworkAppearance {
-		n += 8
+	return dataLen(len(m.ProtocolData.Data), m.HasNetworkAppearance, m.HasRoutingContext, m.HasCorrelationID)
+}
+
+// dataLen is the encoded length of a DATA message carrying n octets of
+// user data and the optional parameters flagged.
+func dataLen(n int, hasNA, hasRC, hasCorr bool) int {
+	l := HeaderLen + 4 + pad4(protocolDataFixed+n)
+	if hasNA {
+		l += 8
 	}
-	if m.HasRoutingContext {
-		n += 8
+	if hasRC {
+		l += 8
 	}
-	if m.HasCorrelationID {
-		n += 8
+	if hasCorr {
+		l += 8
 	}
-	return n
+	return l
 }
 
 // AppendTo appends the encoded message to b.
 func (m *Data) AppendTo(b []byte) ([]byte, error) {
-	pd := &m.ProtocolData
+	return appendData(b, &m.ProtocolData, m.NetworkAppearance, m.HasNetworkAppearance,
+		m.RoutingContext, m.HasRoutingContext, m.CorrelationID, m.HasCorrelationID)
+}
+
+// appendData appends a DATA message with Protocol Data pd and the
+// optional parameters flagged: Data.AppendTo, and SendData without
+// building a Data.
+func appendData(b []byte, pd *ProtocolData, na uint32, hasNA bool, rc uint32, hasRC bool, corr uint32, hasCorr bool) ([]byte, error) {
 	if len(pd.Data) > maxParamValue-protocolDataFixed {
 		return b, encodeErr("Protocol Data user data of %d octets does not fit one parameter", len(pd.Data))
 	}
-	b = appendHeader(b, ClassTransfer, TypeDATA, m.MarshalLen())
-	if m.HasNetworkAppearance {
-		b = appendU32Param(b, TagNetworkAppearance, m.NetworkAppearance)
+	b = appendHeader(b, ClassTransfer, TypeDATA, dataLen(len(pd.Data), hasNA, hasRC, hasCorr))
+	if hasNA {
+		b = appendU32Param(b, TagNetworkAppearance, na)
 	}
-	if m.HasRoutingContext {
-		b = appendU32Param(b, TagRoutingContext, m.RoutingContext)
+	if hasRC {
+		b = appendU32Param(b, TagRoutingContext, rc)
 	}
 	l := 4 + protocolDataFixed + len(pd.Data)
 	b = append(b, byte(TagProtocolData>>8), byte(TagProtocolData&0xff), byte(l>>8), byte(l))
@@ -101,8 +114,8 @@ func (m *Data) AppendTo(b []byte) ([]byte, error) {
 	for i := l; i%4 != 0; i++ {
 		b = append(b, 0)
 	}
-	if m.HasCorrelationID {
-		b = appendU32Param(b, TagCorrelationID, m.CorrelationID)
+	if hasCorr {
+		b = appendU32Param(b, TagCorrelationID, corr)
 	}
 	return b, nil
 }

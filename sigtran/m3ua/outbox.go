@@ -60,9 +60,16 @@ const maxBatch = 32 * 1024
 // keepBuffer bounds the buffer kept for reuse after a burst.
 const keepBuffer = 256 * 1024
 
-// queueData encodes d into the outbox on stream, unless limit DATA
-// messages wait already (ErrSendQueueFull).
-func (a *Association) queueData(d *Data, stream uint16, limit int) error {
+// queueData encodes DATA carrying pd, with the association's routing
+// context and the endpoint's network appearance, into the outbox on
+// stream, unless limit DATA messages wait already (ErrSendQueueFull).
+func (a *Association) queueData(pd *ProtocolData, stream uint16, limit int) error {
+	rc, hasRC := a.routingContext()
+	var na uint32
+	hasNA := false
+	if p := a.ep.cfg.NetworkAppearance; p != nil {
+		na, hasNA = *p, true
+	}
 	ob := &a.out
 	ob.mu.Lock()
 	if ob.data >= limit {
@@ -70,7 +77,7 @@ func (a *Association) queueData(d *Data, stream uint16, limit int) error {
 		return ErrSendQueueFull
 	}
 	start := len(ob.buf)
-	b, err := d.AppendTo(ob.buf)
+	b, err := appendData(ob.buf, pd, na, hasNA, rc, hasRC, 0, false)
 	return a.queuedLocked(b, start, err, stream, ClassTransfer, true)
 }
 
