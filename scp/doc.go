@@ -16,8 +16,10 @@
 //	  -> policy.Guard.Decide under the time budget (process.go: decide)
 //	  -> policy.Decision -> AIN answer in a TCAP Response (see
 //	     encodeDecision for the mapping; originations get continue or
-//	     disconnect) -> SCCP answer with the addresses swapped -> M3UA DATA
-//	     with OPC/DPC swapped, same SLS, NI, MP.
+//	     disconnect) -> SCCP answer with the addresses swapped (its header
+//	     kept per worker and reused while the same switch asks,
+//	     sccp.AnswerCache) -> M3UA DATA with OPC/DPC swapped, same SLS, NI,
+//	     MP, encoded straight into the association's outbox.
 //
 // Robustness. An operation we do not serve gets a Reject 2/2
 // (unrecognised operation code) in a Response, as reference vector P-07R.

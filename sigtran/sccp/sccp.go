@@ -9,7 +9,10 @@
 //
 // Decoding never copies: the Data field and global title digits of a decoded
 // Message alias the input buffer. Encoding appends to a caller-supplied
-// buffer (AppendTo) so that a steady-state SCP does not allocate.
+// buffer (AppendTo) so that a steady-state SCP does not allocate. The answer
+// to a message is encoded straight from it (AppendAnswer), and an
+// AnswerCache keeps the answer's header for the next message with the same
+// addresses: a switch's queries all carry the same.
 package sccp
 
 import "fmt"
