@@ -220,6 +220,11 @@ func DigitsFromE164(n e164.Number, noa NatureOfAddress) (Digits, error) {
 	return d, nil
 }
 
+// pow10[i] is 10^i: the number of decimal digits of n is the first i
+// with n < pow10[i].
+var pow10 = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
+
 // SetE164 is DigitsFromE164 into d, for a caller that keeps its Digits
 // in place (an answer's argument reused query after query): d is
 // overwritten, and zero on error. It does not allocate.
@@ -250,16 +255,27 @@ func (d *Digits) SetE164(n e164.Number, noa NatureOfAddress) error {
 	default:
 		return fmt.Errorf("%w: cannot encode a number with nature of address %s", ErrNotE164, noa)
 	}
-	count := 0
-	for v := uint64(n); v > 0; v /= 10 {
+	count := 1
+	for count < len(pow10) && uint64(n) >= pow10[count] {
 		count++
 	}
 	total := prefix + count - skip
-	// The digits from the last: d is zero, so each nibble is or-ed in.
+	// The digits from the last, two to an octet where they share one
+	// (digit k-1 in the low nibble, k in the high, k odd).
 	v := uint64(n)
-	for k := total - 1; k >= prefix; k-- {
-		d.bcd[k>>1] |= byte(v%10) << (4 * uint(k&1))
+	k := total - 1
+	if k&1 == 0 && k >= prefix { // the last digit alone, filler 0 above it
+		d.bcd[k>>1] = byte(v % 10)
 		v /= 10
+		k--
+	}
+	for ; k-1 >= prefix; k -= 2 {
+		r := v % 100
+		v /= 100
+		d.bcd[k>>1] = byte(r/10) | byte(r%10)<<4
+	}
+	if k >= prefix { // after 011: the high nibble of the prefix's octet
+		d.bcd[k>>1] |= byte(v%10) << 4
 	}
 	if prefix == 3 {
 		d.bcd[0] = 0x10  // 0, 1
