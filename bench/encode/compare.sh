@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# answer_path.sh: the CPU the SCP spends building and queueing each answer
+# compare.sh: the CPU the SCP spends building and queueing each answer
 # (issue 16, stop 11), base against the working tree, on this machine.
 #
-#   bench/scp/answer_path.sh [base-ref]      (default base: main)
+#   bench/encode/compare.sh [base-ref]      (default base: main; COUNT=8)
 #
 # 1. Benchmarks, interleaved base/new, -count 8 (COUNT), -cpu 1, compared
 #    with benchstat on cpu-ns/op and allocs/op: scp BenchmarkServeQuery and
