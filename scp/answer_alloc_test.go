@@ -1,6 +1,7 @@
 package scp
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -63,5 +64,45 @@ func TestAnswersDoNotAllocate(t *testing.T) {
 func TestEmptyAuthorizeTermination(t *testing.T) {
 	if b := (&ain.AuthorizeTerminationArg{}).Marshal(nil); len(b) != 0 {
 		t.Errorf("authorizeTermination {} encodes as %x, the SCP sends it empty", b)
+	}
+}
+
+// encodeForward reuses the worker's ForwardCallArg: each answer encodes
+// what a fresh argument for that query encodes, whatever the previous
+// answer on the worker carried (a redirecting number and redirection
+// information, a caller, or neither).
+func TestEncodeForwardReusedArgument(t *testing.T) {
+	s := newHarness(t, testConfig(), decideFunc(func(context.Context, policy.Call) policy.Decision { return policy.Decision{} })).s
+	w := newWorker(0)
+	caller := ain.Some(digits(t, "6175550100", ain.NOANational))
+	dialled := digits(t, "3035550100", ain.NOANational)
+	queries := []struct {
+		ta     ain.TerminationAttemptArg
+		called *ain.Digits
+		to     string
+	}{
+		{ain.TerminationAttemptArg{CallingPartyID: caller, RedirectionInformation: []byte{0x13, 0x32}}, &dialled, "+17205550123"},
+		{ain.TerminationAttemptArg{}, nil, "+17205550199"},
+		{ain.TerminationAttemptArg{CallingPartyID: caller}, nil, "+442079460000"},
+		{ain.TerminationAttemptArg{}, &dialled, "+17205550123"},
+		{ain.TerminationAttemptArg{CallingPartyID: caller}, &dialled, "+17205550123"},
+	}
+	for i, q := range queries {
+		to := e164.MustParse(q.to)
+		if !s.encodeForward(w, &q.ta, q.called, to) {
+			t.Fatalf("query %d: not encoded", i)
+		}
+		var rn ain.Digits
+		if err := numberDigits(&rn, to); err != nil {
+			t.Fatal(err)
+		}
+		fresh := ain.ForwardCallArg{CalledPartyID: ain.Some(rn), CallingPartyID: q.ta.CallingPartyID}
+		if q.called != nil {
+			redir := nextRedirection(q.ta.RedirectionInformation)
+			fresh.RedirectingPartyID, fresh.RedirectionInformation = ain.Some(*q.called), redir[:]
+		}
+		if want := fresh.Marshal(nil); !bytes.Equal(w.ans, want) {
+			t.Errorf("query %d: forwardCall %x, a fresh argument encodes %x", i, w.ans, want)
+		}
 	}
 }
