@@ -101,6 +101,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		return err
 	}
 	addWriterProc(cfg, d.log)
+	setGCPercent(cfg, d.log)
 
 	storePath, err := d.openStore()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"sync"
 
 	"callgate/internal/config"
@@ -46,3 +47,15 @@ func writerProcs(gomaxprocs, cpus int) int {
 }
 
 var writerProcOnce sync.Once
+
+// setGCPercent applies gc_percent unless the operator set GOGC. It is
+// process-wide, like GOMAXPROCS: the last daemon started in a process
+// (tests start several) sets it.
+func setGCPercent(cfg *config.Config, log *slog.Logger) {
+	if os.Getenv("GOGC") != "" || cfg.GCPercent == 0 {
+		return
+	}
+	if prev := debug.SetGCPercent(cfg.GCPercent); prev != cfg.GCPercent {
+		log.Debug("garbage collector set", "gc_percent", cfg.GCPercent, "was", prev)
+	}
+}

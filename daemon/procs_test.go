@@ -1,6 +1,12 @@
 package daemon
 
-import "testing"
+import (
+	"log/slog"
+	"runtime/debug"
+	"testing"
+
+	"callgate/internal/config"
+)
 
 // TestWriterProcs: one more P than the CPUs for the decision log's fsync,
 // except under a CPU quota and on a single CPU.
@@ -14,5 +20,25 @@ func TestWriterProcs(t *testing.T) {
 		if got := writerProcs(tc.gomaxprocs, tc.cpus); got != tc.want {
 			t.Errorf("writerProcs(%d Ps, %d CPUs) = %d, want %d", tc.gomaxprocs, tc.cpus, got, tc.want)
 		}
+	}
+}
+
+// TestSetGCPercent: gc_percent sets the collector's GOGC unless the
+// operator set the GOGC environment variable, which wins.
+func TestSetGCPercent(t *testing.T) {
+	orig := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(orig)
+	log := slog.New(slog.DiscardHandler)
+	cfg := config.Default()
+	cfg.GCPercent = 250
+	t.Setenv("GOGC", "")
+	setGCPercent(&cfg, log)
+	if got := debug.SetGCPercent(100); got != 250 {
+		t.Fatalf("gc_percent 250 gave GOGC %d", got)
+	}
+	t.Setenv("GOGC", "50")
+	setGCPercent(&cfg, log)
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Fatalf("with GOGC set, gc_percent changed the collector to %d", got)
 	}
 }

@@ -49,6 +49,7 @@ func TestEverySection(t *testing.T) {
 	in := `
 data_dir: /var/lib/callgate
 shutdown_timeout: 3s
+gc_percent: 150
 log: {level: debug, format: json}
 admin: {listen: "0.0.0.0:9999", debug: false}
 store:
@@ -195,7 +196,7 @@ cluster: {name: scp-east-1, peers: ["http://10.0.0.2:9464"]}
 	}
 	na := uint32(8)
 	want := Config{
-		DataDir: "/var/lib/callgate", ShutdownTimeout: 3 * time.Second,
+		DataDir: "/var/lib/callgate", ShutdownTimeout: 3 * time.Second, GCPercent: 150,
 		Log:   Log{Level: "debug", Format: "json"},
 		Admin: Admin{Listen: "0.0.0.0:9999"},
 		Store: Store{Backend: "etcd", Path: "/srv/lists.db", LockTimeout: 250 * time.Millisecond, Etcd: StoreEtcd{
@@ -292,6 +293,8 @@ func TestStrictErrors(t *testing.T) {
 		{"api login burst", "api: {enabled: true, login_burst: 0}\n", []string{"api.login_burst"}},
 		{"bad port", "admin: {listen: 'localhost:99999'}\n", []string{"admin.listen", "99999"}},
 		{"zero records", "decision_log: {max_records: 0}\n", []string{"decision_log.max_records"}},
+		{"gc percent", "gc_percent: 10\n", []string{"gc_percent", "10 is not between 25 and 10000"}},
+		{"inline limit against workers", "scp: {workers: -1, inline_limit: -1ms}\n", []string{"scp.inline_limit", "contradicts workers: -1"}},
 		{"unbounded log", "decision_log: {max_records: -1, max_age: -1s}\n", []string{"both unbounded"}},
 		{"sip no listener", "sip: {udp: '', tcp: ''}\n", []string{"sip.enabled", "no listener"}},
 		{"sip tls without cert", "sip: {tls: '127.0.0.1:5061'}\n", []string{"tls_cert_file"}},

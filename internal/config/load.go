@@ -377,6 +377,9 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown_timeout", "%s is not positive", c.ShutdownTimeout)
 	}
+	if c.GCPercent != -1 && (c.GCPercent < 25 || c.GCPercent > 10000) {
+		bad("gc_percent", "%d is not between 25 and 10000, or -1 (no collection)", c.GCPercent)
+	}
 	if _, err := ParseLevel(c.Log.Level); err != nil {
 		bad("log.level", "%v", err)
 	}
