@@ -3,12 +3,9 @@ package scp
 import (
 	"context"
 	"testing"
-	"time"
 
 	"callgate/e164"
-	"callgate/internal/benchcpu"
 	"callgate/policy"
-	"callgate/sigtran/m3ua"
 )
 
 // BenchmarkAnswerPath is BenchmarkServeQuery with an engine that answers
@@ -28,28 +25,7 @@ func BenchmarkAnswerPath(b *testing.B) {
 	}{{"forwardCall", screen}, {"authorizeTermination", policy.Decision{Action: policy.ActionAllow}}} {
 		b.Run(c.name, func(b *testing.B) {
 			d := c.d
-			h := newHarness(b, testConfig(), decideFunc(func(context.Context, policy.Call) policy.Decision { return d }))
-			var in m3ua.Data
-			if err := in.UnmarshalBinary(vectorM3UA(b, "P-01Q")); err != nil {
-				b.Fatal(err)
-			}
-			sink := &encodeSink{buf: make([]byte, 0, 512)}
-			pd := in.ProtocolData
-			h.s.handle(h.w, sink, &pd, time.Now(), safeNone)
-			if sink.n == 0 {
-				b.Fatal("no answer")
-			}
-			b.ReportAllocs()
-			n, clk := 0, benchcpu.Start(b)
-			for b.Loop() {
-				n++
-				pd := in.ProtocolData
-				h.s.handle(h.w, sink, &pd, time.Now(), safeNone)
-			}
-			clk.Stop(b, n)
-			if h.s.tx.Len() != 0 {
-				b.Fatalf("%d dialogues left open", h.s.tx.Len())
-			}
+			benchHandleP01Q(b, decideFunc(func(context.Context, policy.Call) policy.Decision { return d }))
 		})
 	}
 }

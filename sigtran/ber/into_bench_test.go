@@ -1,11 +1,6 @@
 package ber
 
-import (
-	"encoding/hex"
-	"testing"
-
-	"callgate/internal/benchcpu"
-)
+import "testing"
 
 // walkInto is walk with NextInto.
 func walkInto(b []byte, base int) int {
@@ -23,18 +18,4 @@ func walkInto(b []byte, base int) int {
 
 // BenchmarkIterIntoQuery is BenchmarkIterQuery with NextInto, the way the
 // hot decoders walk.
-func BenchmarkIterIntoQuery(b *testing.B) {
-	raw, err := hex.DecodeString(p01qTCAP)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	n, clk := 0, benchcpu.Start(b)
-	for b.Loop() {
-		n++
-		if got := walkInto(raw, 0); got != 12 {
-			b.Fatalf("%d elements", got)
-		}
-	}
-	clk.Stop(b, n)
-}
+func BenchmarkIterIntoQuery(b *testing.B) { benchWalk(b, walkInto) }
