@@ -150,6 +150,8 @@ type Transactions struct {
 	// curTick is the clock as of the last Sweep: the hot path reads it
 	// instead of calling the clock (deadlines have tick resolution anyway).
 	curTick atomic.Int64
+	// nextShard spreads the dialogues we begin over the shards in turn.
+	nextShard atomic.Uint32
 }
 
 type dialogue struct {
@@ -704,8 +706,11 @@ func (t *Transactions) Send(id DialogueID, m *Message) error {
 // Query on it next.
 func (t *Transactions) Begin(peer PeerKey) (DialogueID, error) {
 	now := t.nowTick()
-	// Spread our own dialogues over the shards.
-	si := hashPeer(peer, NewTID(uint32(now))) & t.mask
+	// Spread our own dialogues over the shards in turn. (Hashing the
+	// clock tick put every dialogue begun within one tick in one shard:
+	// each shard's table grew to the whole concurrency in turn, seconds of
+	// garbage into a load run.)
+	si := t.nextShard.Add(1) & t.mask
 	for k := uint32(0); k <= t.mask; k++ {
 		s := &t.shards[(si+k)&t.mask]
 		s.mu.Lock()

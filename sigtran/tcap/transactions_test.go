@@ -508,3 +508,22 @@ func TestShortTIDs(t *testing.T) {
 		t.Fatalf("refused %d of 300 one-octet queries", refused)
 	}
 }
+
+// TestBeginSpreadsOverShards: dialogues we begin within one clock tick go
+// to every shard, not all to one. The shard was chosen by hashing the tick,
+// so each shard's table in turn grew to the whole concurrency: a load
+// generator's garbage for its first seconds.
+func TestBeginSpreadsOverShards(t *testing.T) {
+	tx := NewTransactions(Config{Shards: 16})
+	used := map[uint32]int{}
+	for range 64 {
+		id, err := tx.Begin(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		used[uint32(id)&tx.mask]++
+	}
+	if len(used) != 16 {
+		t.Errorf("64 dialogues begun in one tick went to %d of 16 shards: %v", len(used), used)
+	}
+}

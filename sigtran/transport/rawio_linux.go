@@ -23,6 +23,22 @@ import (
 type rawIO struct {
 	c  *net.TCPConn
 	rc syscall.RawConn
+
+	// The functions handed to rc.Read and rc.Write are bound once, with
+	// their arguments and results in these fields, so that a read or a
+	// write allocates nothing: a closure over the call's locals would
+	// escape to the heap on every call (through the RawConn interface),
+	// and at a few thousand system calls a second that garbage is what
+	// brings a load generator's GC cycles, and their pauses, into the
+	// middle of a run.
+	readFn  func(fd uintptr) bool
+	rbuf    []byte        // what Read fills; only the reading goroutine
+	rn      int           // bytes read
+	rerrno  syscall.Errno // the read's error
+	writeFn func(fd uintptr) bool
+	wbuf    []byte // what Write writes; writers are serialised by the caller
+	wn      int    // bytes of wbuf written so far
+	werrno  syscall.Errno
 }
 
 func newRawIO(c *net.TCPConn) io.ReadWriter {
@@ -30,28 +46,20 @@ func newRawIO(c *net.TCPConn) io.ReadWriter {
 	if err != nil {
 		return c
 	}
-	return &rawIO{c: c, rc: rc}
+	r := &rawIO{c: c, rc: rc}
+	r.readFn, r.writeFn = r.read, r.write
+	return r
 }
 
+// Read reads into b. Only one goroutine reads.
 func (r *rawIO) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	var n int
-	var errno syscall.Errno
-	err := r.rc.Read(func(fd uintptr) bool {
-		for {
-			m, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-			switch e {
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false // wait for the poller
-			}
-			n, errno = int(m), e
-			return true
-		}
-	})
+	r.rbuf, r.rn, r.rerrno = b, 0, 0
+	err := r.rc.Read(r.readFn)
+	n, errno := r.rn, r.rerrno
+	r.rbuf = nil
 	switch {
 	case err != nil:
 		return 0, err
@@ -63,26 +71,28 @@ func (r *rawIO) Read(b []byte) (int, error) {
 	return n, nil
 }
 
-func (r *rawIO) Write(b []byte) (int, error) {
-	written := 0
-	var errno syscall.Errno
-	err := r.rc.Write(func(fd uintptr) bool {
-		for written < len(b) {
-			rest := b[written:]
-			m, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&rest[0])), uintptr(len(rest)))
-			switch e {
-			case 0:
-				written += int(m)
-			case syscall.EINTR:
-			case syscall.EAGAIN:
-				return false // the send buffer is full: wait for the poller
-			default:
-				errno = e
-				return true
-			}
+func (r *rawIO) read(fd uintptr) bool {
+	b := r.rbuf
+	for {
+		m, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+		switch e {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false // wait for the poller
 		}
+		r.rn, r.rerrno = int(m), e
 		return true
-	})
+	}
+}
+
+// Write writes b whole. Callers serialise writes (tcpConn.WriteMsg holds
+// its write lock).
+func (r *rawIO) Write(b []byte) (int, error) {
+	r.wbuf, r.wn, r.werrno = b, 0, 0
+	err := r.rc.Write(r.writeFn)
+	written, errno := r.wn, r.werrno
+	r.wbuf = nil
 	switch {
 	case err != nil:
 		return written, err
@@ -90,4 +100,23 @@ func (r *rawIO) Write(b []byte) (int, error) {
 		return written, &net.OpError{Op: "write", Net: "tcp", Source: r.c.LocalAddr(), Addr: r.c.RemoteAddr(), Err: os.NewSyscallError("write", errno)}
 	}
 	return written, nil
+}
+
+func (r *rawIO) write(fd uintptr) bool {
+	b := r.wbuf
+	for r.wn < len(b) {
+		rest := b[r.wn:]
+		m, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&rest[0])), uintptr(len(rest)))
+		switch e {
+		case 0:
+			r.wn += int(m)
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false // the send buffer is full: wait for the poller
+		default:
+			r.werrno = e
+			return true
+		}
+	}
+	return true
 }

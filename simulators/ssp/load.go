@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,6 +56,10 @@ type LoadConfig struct {
 	// one write). The average rate is the same whatever Pace; a longer one
 	// sends fewer, bigger bursts, which costs the generator and the SCP
 	// fewer wake-ups per call (and adds up to Pace to when a call is sent).
+	// Go's timers do not wake much sooner than a millisecond in a process
+	// with nothing else to run (its poller waits in whole milliseconds), so
+	// below that the bursts are in practice about a millisecond apart
+	// (bench/scp/README.md measured what a sub-millisecond pace does).
 	Pace time.Duration
 	// Scenarios is the mix; calls cycle through it by weight.
 	Scenarios []Scenario
@@ -459,6 +464,11 @@ func (c *Client) Load(ctx context.Context, cfg LoadConfig) (*Summary, error) {
 		cfg.TimelineSlow = 2 * time.Millisecond
 	}
 	r.tl = newTimeline(cfg.TimelineStep, cfg.TimelineSlow, cfg.Duration+r.timeout)
+	// Collect the set-up's garbage (templates, slots, the timeline, the
+	// connection's buffers) now: the run itself allocates nothing per
+	// call, so without this the first GC cycle, with its pause, would come
+	// a second or so into the run, mid-measurement.
+	runtime.GC()
 	r.start = time.Now()
 	lossesBefore := c.ep.Stats().Losses
 	peersBefore := c.peers.snapshot()
@@ -581,6 +591,10 @@ func (r *loadRun) generate(ctx context.Context, tmpls []*template, wheel []int32
 		endTimer.Reset(cfg.Duration)
 	}
 	defer endTimer.Stop()
+	// One timer for every pacing sleep: time.After allocated one per sleep,
+	// and that garbage brought the generator's own GC pauses into its runs.
+	paceTimer := time.NewTimer(time.Hour)
+	defer paceTimer.Stop()
 	// The Query's component, for the transaction layer's bookkeeping of
 	// our invoke (Send looks at component types and IDs only).
 	comps := [1]tcap.Component{{Type: tcap.InvokeLast, HasInvokeID: true, InvokeID: invokeID,
@@ -605,8 +619,9 @@ func (r *loadRun) generate(ctx context.Context, tmpls []*template, wheel []int32
 			// send a few calls early instead; the schedule keeps the
 			// average rate.
 			if wait := due.Sub(now); wait > pace {
+				paceTimer.Reset(wait)
 				select {
-				case <-time.After(wait):
+				case <-paceTimer.C:
 				case <-ctx.Done():
 					return
 				case <-endTimer.C:

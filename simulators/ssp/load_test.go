@@ -2,6 +2,7 @@ package ssp_test
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -158,4 +159,37 @@ func BenchmarkLoadAgainstTrivialSCP(b *testing.B) {
 	}
 	b.ReportMetric(sum.AnswerRate, "calls/s")
 	b.ReportMetric(float64(sum.Latency.P99)/1e6, "p99-ms")
+}
+
+// TestPacedLoadMakesNoGarbage: a paced run (the generator sleeps between
+// bursts) allocates next to nothing per call, so the generator's own GC
+// cycles, and their pauses, stay out of the runs it measures. Each pacing
+// sleep allocated a timer (time.After), up to 10,000 a second.
+func TestPacedLoadMakesNoGarbage(t *testing.T) {
+	scp := startSCP(t, nil)
+	c := dial(t, scp.Addr(), nil)
+	run := func(calls int64) *ssp.Summary {
+		sum, err := c.Load(context.Background(), ssp.LoadConfig{Rate: 20000, Concurrency: 256, Calls: calls,
+			Scenarios: []ssp.Scenario{{TA: p01}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sum
+	}
+	run(2000) // buffers and tables grow to their size once
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const calls = 10000
+	sum := run(calls)
+	runtime.ReadMemStats(&after)
+	if sum.Answered != calls {
+		t.Fatalf("%d of %d calls answered", sum.Answered, calls)
+	}
+	// The run's fixed set-up (histogram, timeline, slots) is a few dozen
+	// allocations; a per-call or per-sleep allocation is thousands.
+	n := after.Mallocs - before.Mallocs
+	t.Logf("%d allocations for %d paced calls", n, calls)
+	if n > calls/20 {
+		t.Errorf("%d allocations for %d paced calls, want under %d", n, calls, calls/20)
+	}
 }
