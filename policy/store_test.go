@@ -125,4 +125,25 @@ func BenchmarkDecideLarge(b *testing.B) {
 			}
 		})
 	}
+	// unknown/cold walks all subscribers (the paths above cycle through
+	// 4,096 of them, whose data stays in cache): every query's store
+	// look-ups miss the cache, as in a load run over the whole store. The
+	// next call depends on this decision (a zero derived from it), so the
+	// CPU cannot overlap one decision's misses with the next one's.
+	order := make([]int32, subs)
+	for k := range order {
+		order[k] = int32((k * stride) % subs)
+	}
+	b.Run("unknown/cold", func(b *testing.B) {
+		b.ReportAllocs()
+		k, dep := 0, 0
+		for b.Loop() {
+			i := int(order[k]) + dep
+			benchSink = e.Decide(ctx, Call{Calling: storetest.LargeUnlisted(i, perSub), Called: storetest.LargeSubscriberNumber(i), Origin: OriginAIN})
+			dep = int(benchSink.Subscriber >> 31) // always 0
+			if k++; k == subs {
+				k = 0
+			}
+		}
+	})
 }

@@ -120,6 +120,69 @@ func BenchmarkView(b *testing.B) {
 	_ = sink
 }
 
+// BenchmarkViewCold is the engine's look-ups for an unknown caller (on no
+// list) as one dependent chain per query, walking all 100,000 subscribers
+// of the large store in a scattered order: at that size (80 MB of lists)
+// every subscriber's data is a cache miss, as in a load run. The chain is
+// the engine's (policy.Engine.Decide): Subscriber, then ProviderVIP, InVIP,
+// InBlocked, ProviderBlocked on the view it returned, then EgressRoute.
+// The next query's subscriber depends on this query's answers (a zero
+// derived from them), so the CPU cannot overlap one query's misses with
+// the next one's: in the server each query is separated by microseconds of
+// other work. BenchmarkView's cases spread over 4,096 subscribers (fits in
+// cache) and time look-ups independently.
+func BenchmarkViewCold(b *testing.B) {
+	s := storetest.Large(b, benchSubs, benchPerSub)
+	// Stride coprime with benchSubs: every subscriber once per round.
+	const stride = 7919
+	order := make([]int32, benchSubs)
+	for k := range order {
+		order[k] = int32((k * stride) % benchSubs)
+	}
+	for _, i := range []int{0, 1, benchSubs - 1} {
+		v, ok := s.Subscriber(storetest.LargeSubscriberNumber(i))
+		c := storetest.LargeUnlisted(i, benchPerSub)
+		if !ok || s.InVIP(v.ID, c) || s.InBlocked(v.ID, c) || s.ProviderBlocked(v.Provider, c) || s.ProviderVIP(v.Provider, c) {
+			b.Fatal("large store content not as documented")
+		}
+	}
+	b.Run("unknown-caller", func(b *testing.B) {
+		var k, dep int
+		serial(b, func(int) {
+			i := int(order[k]) + dep
+			v, ok := s.Subscriber(storetest.LargeSubscriberNumber(i))
+			c := storetest.LargeUnlisted(i, benchPerSub)
+			listed := s.ProviderVIP(v.Provider, c) || s.InVIP(v.ID, c) || s.InBlocked(v.ID, c) || s.ProviderBlocked(v.Provider, c)
+			r, _ := s.EgressRoute(v.Provider)
+			// Always 0 for this fixture, but the CPU cannot know it.
+			dep = int(r.RoutingNumber>>63) + b2i(listed) + b2i(!ok)
+			if k++; k == benchSubs {
+				k = 0
+			}
+		})
+		if dep != 0 {
+			b.Fatal("unknown caller found on a list")
+		}
+	})
+	b.Run("subscriber", func(b *testing.B) {
+		var k, dep int
+		serial(b, func(int) {
+			v, ok := s.Subscriber(storetest.LargeSubscriberNumber(int(order[k]) + dep))
+			dep = int(v.ID>>31) + b2i(!ok)
+			if k++; k == benchSubs {
+				k = 0
+			}
+		})
+	})
+}
+
+func b2i(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
+}
+
 // BenchmarkOpenLarge measures opening the 10M-row store: the index build,
 // and the heap the index holds.
 func BenchmarkOpenLarge(b *testing.B) {
