@@ -78,6 +78,7 @@ type listLoad struct {
 	gen    uint64
 	genRev int64 // > 0: the event commits gen for this list
 	nums   []e164.Number
+	filt   listFilter // of nums, built before publish takes the lock
 	err    error
 }
 
@@ -124,6 +125,7 @@ func (s *Store) apply(ev kv.Event) error {
 		err := s.kv.View(func(r kv.Reader) error {
 			for l, ld := range p.lists {
 				ld.nums, ld.err = readList(r, l, ld.gen)
+				ld.filt = newListFilter(ld.nums)
 			}
 			return nil
 		})
@@ -356,8 +358,8 @@ func (s *Store) decodeProvider(p *pending, rest []byte, c kv.Change, mod int64) 
 	if c.Deleted {
 		p.records = append(p.records, func(ix *index, d *dirty) {
 			if pr := ix.prov(id); pr != nil {
-				ix.rows.provVIP -= len(pr.lists[listSlot(ListVIP)])
-				ix.rows.provBlocked -= len(pr.lists[listSlot(ListBlocked)])
+				ix.rows.provVIP -= len(pr.lists[listSlot(ListVIP)].rows)
+				ix.rows.provBlocked -= len(pr.lists[listSlot(ListBlocked)].rows)
 				delete(ix.provByName, pr.rec.Name)
 				ix.provs[id] = nil
 				d.routes = true
@@ -411,7 +413,7 @@ func (s *Store) decodeSubscriber(p *pending, rest []byte, c kv.Change, mod int64
 			ix.subs[id] = nil
 			ix.views[id] = SubscriberView{}
 			ix.dropLists(id)
-			ix.lists[id] = [2][]e164.Number{}
+			ix.lists[id] = [2]memberList{}
 			delete(d.subs, id)
 		})
 		return nil
@@ -528,7 +530,7 @@ func (s *Store) publish(p *pending) {
 		if m.gen != ld.gen {
 			continue // a later change in this event moved the list on
 		}
-		ix.setList(ix.content(l), l.kind, l.list, ld.nums)
+		ix.setList(ix.content(l), l.kind, l.list, memberList{rows: ld.nums, filt: ld.filt})
 	}
 	for id := range d.provs {
 		for _, st := range ix.subs {

@@ -154,7 +154,7 @@ func (l *BulkLoader) flush() error {
 // applyMu; the owner exists (its creation was committed first).
 func (l *BulkLoader) edit(k listKey) *listEdit {
 	b := l.lists[k]
-	old := *l.s.ix.content(k)
+	old := l.s.ix.content(k).rows
 	return &listEdit{l: k, meta: *l.s.ix.listMeta(k), old: old, next: mergeSorted(old, b.nums), touched: b.nums,
 		noteOf: func(i int) string { return b.notes[b.nums[i]] }}
 }

@@ -1,7 +1,5 @@
 package store
 
-import "callgate/e164"
-
 // Counts are the store's sizes, as the metrics endpoint and the daemon's
 // start-up line report them.
 type Counts struct {
@@ -69,8 +67,8 @@ func (r *rowCounts) counter(kind byte, list List) *int {
 
 // setList publishes v as the list at dst (as returned by listSlice for
 // kind and list) and keeps the row totals in step. Caller holds mu.Lock.
-func (ix *index) setList(dst *[]e164.Number, kind byte, list List, v []e164.Number) {
-	*ix.rows.counter(kind, list) += len(v) - len(*dst)
+func (ix *index) setList(dst *memberList, kind byte, list List, v memberList) {
+	*ix.rows.counter(kind, list) += len(v.rows) - len(dst.rows)
 	*dst = v
 }
 
@@ -78,8 +76,8 @@ func (ix *index) setList(dst *[]e164.Number, kind byte, list List, v []e164.Numb
 // holds mu.Lock, before clearing them.
 func (ix *index) dropLists(id uint32) {
 	if int(id) < len(ix.lists) {
-		ix.rows.vip -= len(ix.lists[id][listSlot(ListVIP)])
-		ix.rows.blocked -= len(ix.lists[id][listSlot(ListBlocked)])
+		ix.rows.vip -= len(ix.lists[id][listSlot(ListVIP)].rows)
+		ix.rows.blocked -= len(ix.lists[id][listSlot(ListBlocked)].rows)
 	}
 }
 
@@ -87,13 +85,13 @@ func (ix *index) dropLists(id uint32) {
 func (ix *index) countRows() {
 	ix.rows = rowCounts{}
 	for _, l := range ix.lists {
-		ix.rows.vip += len(l[listSlot(ListVIP)])
-		ix.rows.blocked += len(l[listSlot(ListBlocked)])
+		ix.rows.vip += len(l[listSlot(ListVIP)].rows)
+		ix.rows.blocked += len(l[listSlot(ListBlocked)].rows)
 	}
 	for _, p := range ix.provs {
 		if p != nil {
-			ix.rows.provVIP += len(p.lists[listSlot(ListVIP)])
-			ix.rows.provBlocked += len(p.lists[listSlot(ListBlocked)])
+			ix.rows.provVIP += len(p.lists[listSlot(ListVIP)].rows)
+			ix.rows.provBlocked += len(p.lists[listSlot(ListBlocked)].rows)
 		}
 	}
 }

@@ -371,7 +371,7 @@ func trimQuoted(err error, in string) error {
 type listPlan struct {
 	grp        uint64
 	rows       []staged // sorted, unique
-	dst        *[]e164.Number
+	dst        *memberList
 	newList    []e164.Number
 	ownerGone  bool
 	replaceOld bool
@@ -405,7 +405,7 @@ func (s *Store) planImport(rows []staged, replace bool, maxErrors int, rep *Impo
 		for k, r := range p.rows {
 			nums[k] = r.num
 		}
-		old := *dst
+		old := dst.rows
 		present := len(old) + len(nums) - unionLen(old, nums)
 		rep.Updated += present
 		rep.Added += len(nums) - present
@@ -463,7 +463,7 @@ func (s *Store) importWrite(rows []staged, notes []byte, opts *ImportOptions, re
 			}
 			prows := p.rows
 			edits = append(edits, &listEdit{l: l, name: s.ix.ownerName(kind, owner), meta: *s.ix.listMeta(l),
-				old: *p.dst, next: p.newList, touched: touched, replaceNotes: p.replaceOld,
+				old: p.dst.rows, next: p.newList, touched: touched, replaceNotes: p.replaceOld,
 				noteOf: func(i int) string {
 					r := prows[i]
 					return string(notes[r.noteOff : r.noteOff+uint32(r.noteLen)])

@@ -84,3 +84,30 @@ func SubImports(s *Store) int {
 	defer s.applyMu.Unlock()
 	return len(s.ix.subImports)
 }
+
+// StaleFilters counts the published lists (subscribers' and providers')
+// whose membership filter is not the one their rows build: every list
+// replacement must swap its filter with its rows (listfilter.go).
+func StaleFilters(s *Store) int {
+	s.ix.mu.RLock()
+	defer s.ix.mu.RUnlock()
+	n := 0
+	check := func(l *memberList) {
+		if !slices.Equal(l.filt, newListFilter(l.rows)) {
+			n++
+		}
+	}
+	for i := range s.ix.lists {
+		for j := range s.ix.lists[i] {
+			check(&s.ix.lists[i][j])
+		}
+	}
+	for _, p := range s.ix.provs {
+		if p != nil {
+			for j := range p.lists {
+				check(&p.lists[j])
+			}
+		}
+	}
+	return n
+}

@@ -28,11 +28,11 @@ type index struct {
 	// lookup costs one dependent memory access less than going through
 	// subs. views[id].ID == 0 means no such subscriber. The applier
 	// replaces elements (and grows the arrays) only under mu.Lock.
-	views []SubscriberView   // effective settings
-	lists [][2][]e164.Number // VIP, Blocked
-	subs  []*subState        // by ID; nil = no such subscriber (cold data)
-	provs []*provState       // by ID
-	ents  []*entState        // by ID
+	views []SubscriberView // effective settings
+	lists [][2]memberList  // VIP, Blocked (listfilter.go)
+	subs  []*subState      // by ID; nil = no such subscriber (cold data)
+	provs []*provState     // by ID
+	ents  []*entState      // by ID
 
 	subByName  map[string]uint32
 	provByName map[string]uint32
@@ -105,7 +105,7 @@ type subState struct {
 type provState struct {
 	rec     Provider
 	mod     int64
-	lists   [2][]e164.Number // VIP and Blocked, by listSlot
+	lists   [2]memberList // VIP and Blocked, by listSlot
 	lm      [2]listMeta
 	route   Route // resolved egress route (own or platform default)
 	routeOK bool
@@ -153,7 +153,7 @@ func (s *Store) inList(subscriber uint32, slot int, caller e164.Number) bool {
 	ix.mu.RLock()
 	found := false
 	if int(subscriber) < len(ix.lists) {
-		_, found = slices.BinarySearch(ix.lists[subscriber][slot], caller)
+		found = ix.lists[subscriber][slot].contains(caller)
 	}
 	ix.mu.RUnlock()
 	return found
@@ -175,7 +175,7 @@ func (s *Store) inProviderList(provider uint32, slot int, caller e164.Number) bo
 	found := false
 	if int(provider) < len(ix.provs) {
 		if p := ix.provs[provider]; p != nil {
-			_, found = slices.BinarySearch(p.lists[slot], caller)
+			found = p.lists[slot].contains(caller)
 		}
 	}
 	ix.mu.RUnlock()
@@ -279,7 +279,7 @@ func (ix *index) resolveRoutes() {
 // ---- helpers ----
 
 // listSlice returns where the index keeps the given list.
-func (ix *index) listSlice(kind byte, owner uint32, list List) (*[]e164.Number, error) {
+func (ix *index) listSlice(kind byte, owner uint32, list List) (*memberList, error) {
 	switch kind {
 	case kindSubscriber:
 		if ix.sub(owner) != nil && list.valid() {
@@ -395,9 +395,9 @@ func (ix *index) listMeta(l listKey) *listMeta {
 	return nil
 }
 
-// content returns where the index keeps list l's rows; the owner exists.
+// content returns where the index keeps list l; the owner exists.
 // The pointer is invalid after growSubs.
-func (ix *index) content(l listKey) *[]e164.Number {
+func (ix *index) content(l listKey) *memberList {
 	if l.kind == kindProvider {
 		return &ix.provs[l.owner].lists[listSlot(l.list)]
 	}

@@ -187,7 +187,7 @@ func (s *Store) changeList(actor Actor, op, owner string, list List, nums []e164
 		if err := actor.checkRevision(fmt.Sprintf("%s list of %s", list, o), s.ix.listMeta(l).rev()); err != nil {
 			return nil, err
 		}
-		old := *s.ix.content(l)
+		old := s.ix.content(l).rows
 		e := &listEdit{l: l, name: o.String(), meta: *s.ix.listMeta(l), old: old, next: change(old, nums),
 			touched: nums, noteOf: noteOf}
 		delta = len(e.next) - len(old)
@@ -220,9 +220,9 @@ func (s *Store) ListEntries(actor Actor, owner string, list List, after e164.Num
 		rev   int64
 	)
 	if err == nil {
-		var dst *[]e164.Number
+		var dst *memberList
 		if dst, err = s.ix.listSlice(o.kind, o.id, list); err == nil {
-			total = len(*dst)
+			total = len(dst.rows)
 			gen = s.ix.listMeta(l).gen
 			rev = s.ix.listMeta(l).rev()
 		}

@@ -313,11 +313,11 @@ func (nx *index) loadEntries(r kv.Reader) error {
 		cur     [14]byte
 		have    bool
 		skip    bool
-		dst     *[]e164.Number
+		dst     *memberList
 	)
 	flush := func() {
 		if have && !skip && len(scratch) > 0 {
-			*dst = slices.Clone(scratch)
+			*dst = newMemberList(slices.Clone(scratch))
 		}
 		scratch = scratch[:0]
 	}

@@ -44,7 +44,7 @@ type importedSubs struct {
 	subByName map[string]uint32
 	subs      []*subState
 	views     []SubscriberView
-	lists     [][2][]e164.Number
+	lists     [][2]memberList
 	subsOf    map[uint32]int // the subscribers it adds per provider ID
 }
 
@@ -91,7 +91,7 @@ func (s *Store) loadImported(im *importedSubs) error {
 	maps.Copy(im.subByName, ix.subByName)
 	im.subs = growTo(append(make([]*subState, 0, max(n, len(ix.subs))), ix.subs...), n)
 	im.views = growTo(append(make([]SubscriberView, 0, max(n, len(ix.views))), ix.views...), n)
-	im.lists = growTo(append(make([][2][]e164.Number, 0, max(n, len(ix.lists))), ix.lists...), n)
+	im.lists = growTo(append(make([][2]memberList, 0, max(n, len(ix.lists))), ix.lists...), n)
 	im.subsOf = make(map[uint32]int)
 	for _, st := range im.states {
 		pr := ix.prov(st.rec.ProviderID)
