@@ -71,6 +71,12 @@ type pending struct {
 	lists   map[listKey]*listLoad
 	imports []*importedSubs // bulk subscriber imports the event commits
 	errs    []error
+
+	// numbers counts the subscriber numbers the records may add to
+	// ix.byNumber; byNumber is the table grown for them, built before
+	// publish takes the lock (nil: it has room).
+	numbers  int
+	byNumber *numberTable
 }
 
 // listLoad is a list whose content is re-read.
@@ -137,6 +143,16 @@ func (s *Store) apply(ev kv.Event) error {
 		if err := s.loadImported(im); err != nil {
 			return err
 		}
+		if im.byNumber == nil {
+			for _, st := range im.states {
+				p.numbers += len(st.rec.Numbers)
+			}
+		}
+	}
+	// Growing the number table copies it: do that here, not under the
+	// lock readers wait on (the applier is its only writer).
+	if g := ix.byNumber.grownFor(p.numbers); len(g.slots) != len(ix.byNumber.slots) {
+		p.byNumber = &g
 	}
 	s.publish(&p)
 	for l, ld := range p.lists {
@@ -404,8 +420,8 @@ func (s *Store) decodeSubscriber(p *pending, rest []byte, c kv.Change, mod int64
 				return
 			}
 			for _, n := range st.rec.Numbers {
-				if ix.byNumber[n] == id {
-					delete(ix.byNumber, n)
+				if got, _ := ix.byNumber.get(n); got == id {
+					ix.byNumber.del(n)
 				}
 			}
 			delete(ix.subByName, st.rec.Name)
@@ -425,6 +441,7 @@ func (s *Store) decodeSubscriber(p *pending, rest []byte, c kv.Change, mod int64
 	if rec.ID != id {
 		return fmt.Errorf("record has id %d", rec.ID)
 	}
+	p.numbers += len(rec.Numbers)
 	p.records = append(p.records, func(ix *index, d *dirty) {
 		st := ix.sub(id)
 		if st == nil {
@@ -438,8 +455,8 @@ func (s *Store) decodeSubscriber(p *pending, rest []byte, c kv.Change, mod int64
 				ix.countSubscriber(rec.ProviderID, 1)
 			}
 			for _, n := range st.rec.Numbers {
-				if !slices.Contains(rec.Numbers, n) && ix.byNumber[n] == id {
-					delete(ix.byNumber, n)
+				if got, _ := ix.byNumber.get(n); got == id && !slices.Contains(rec.Numbers, n) {
+					ix.byNumber.del(n)
 				}
 			}
 			if st.rec.Name != rec.Name {
@@ -447,7 +464,7 @@ func (s *Store) decodeSubscriber(p *pending, rest []byte, c kv.Change, mod int64
 			}
 		}
 		for _, n := range rec.Numbers {
-			ix.byNumber[n] = id
+			ix.byNumber.set(n, id)
 		}
 		ix.subByName[rec.Name] = id
 		st.rec, st.mod = rec, mod
@@ -511,6 +528,9 @@ func (s *Store) publish(p *pending) {
 	d := dirty{subs: map[uint32]bool{}, provs: map[uint32]bool{}}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	if p.byNumber != nil {
+		ix.byNumber = *p.byNumber
+	}
 	for _, im := range p.imports {
 		if err := ix.addImported(im); err != nil {
 			p.errs = append(p.errs, err)

@@ -36,7 +36,7 @@ func (s *Store) Counts() Counts {
 		Providers:              len(ix.provByName),
 		Subscribers:            len(ix.subByName),
 		Enterprises:            len(ix.entByName),
-		Numbers:                len(ix.byNumber),
+		Numbers:                ix.byNumber.len(),
 		EnterpriseNumbers:      len(ix.entByNum),
 		Routes:                 len(ix.routes),
 		VIPEntries:             ix.rows.vip,

@@ -22,7 +22,7 @@ import (
 type index struct {
 	mu sync.RWMutex
 
-	byNumber map[e164.Number]uint32 // subscriber numbers
+	byNumber numberTable            // subscriber numbers (numtable.go)
 	entByNum map[e164.Number]uint32 // enterprise numbers
 	// Hot per-subscriber data lives in value arrays indexed by ID, so a
 	// lookup costs one dependent memory access less than going through
@@ -129,7 +129,7 @@ func listSlot(l List) int { return int(l) - 1 }
 func (s *Store) Subscriber(called e164.Number) (SubscriberView, bool) {
 	ix := &s.ix
 	ix.mu.RLock()
-	id, ok := ix.byNumber[called]
+	id, ok := ix.byNumber.get(called)
 	var v SubscriberView
 	if ok {
 		v = ix.views[id]

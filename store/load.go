@@ -45,7 +45,6 @@ func (s *Store) rebuildIndex() error {
 
 func newIndex() *index {
 	return &index{
-		byNumber:   make(map[e164.Number]uint32),
 		entByNum:   make(map[e164.Number]uint32),
 		subByName:  make(map[string]uint32),
 		provByName: make(map[string]uint32),
@@ -187,7 +186,7 @@ func (nx *index) loadTenants(r kv.Reader) error {
 		nx.subByName[st.rec.Name] = st.rec.ID
 		nx.subsOf[st.rec.ProviderID]++
 		for _, n := range st.rec.Numbers {
-			nx.byNumber[n] = st.rec.ID
+			nx.byNumber.set(n, st.rec.ID)
 		}
 		return nil
 	})

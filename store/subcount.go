@@ -124,7 +124,7 @@ func (s *Store) SearchSubscribers(actor Actor, q SubscriberQuery) ([]Subscriber,
 	if m.whole != 0 {
 		// One number: its subscriber or nobody.
 		defer ix.mu.RUnlock()
-		id, ok := ix.byNumber[m.whole]
+		id, ok := ix.byNumber.get(m.whole)
 		if !ok || id <= q.After || !ix.searchable(actor, pid, ix.sub(id)) {
 			return nil, false, nil
 		}

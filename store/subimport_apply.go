@@ -40,7 +40,7 @@ type importedSubs struct {
 	// (copies of the index's with the subscribers added) and swapped in,
 	// so readers never wait for a million inserts; a small one is added in
 	// place. nil: in place.
-	byNumber  map[e164.Number]uint32
+	byNumber  *numberTable
 	subByName map[string]uint32
 	subs      []*subState
 	views     []SubscriberView
@@ -85,8 +85,12 @@ func (s *Store) loadImported(im *importedSubs) error {
 	}
 	ix := &s.ix
 	n := int(im.last) + 1
-	im.byNumber = make(map[e164.Number]uint32, len(ix.byNumber)+len(im.states))
-	maps.Copy(im.byNumber, ix.byNumber)
+	nums := 0
+	for _, st := range im.states {
+		nums += len(st.rec.Numbers)
+	}
+	byNumber := ix.byNumber.cloneFor(ix.byNumber.len() + nums)
+	im.byNumber = &byNumber
 	im.subByName = make(map[string]uint32, len(ix.subByName)+len(im.states))
 	maps.Copy(im.subByName, ix.subByName)
 	im.subs = growTo(append(make([]*subState, 0, max(n, len(ix.subs))), ix.subs...), n)
@@ -105,7 +109,7 @@ func (s *Store) loadImported(im *importedSubs) error {
 		im.subByName[st.rec.Name] = id
 		im.subsOf[st.rec.ProviderID]++
 		for _, num := range st.rec.Numbers {
-			im.byNumber[num] = id
+			im.byNumber.set(num, id)
 		}
 	}
 	return nil
@@ -121,7 +125,7 @@ func (ix *index) addImported(im *importedSubs) error {
 		}
 	}
 	if im.byNumber != nil {
-		ix.byNumber, ix.subByName = im.byNumber, im.subByName
+		ix.byNumber, ix.subByName = *im.byNumber, im.subByName
 		ix.subs, ix.views, ix.lists = im.subs, im.views, im.lists
 		for pid, n := range im.subsOf {
 			ix.countSubscriber(pid, n)
@@ -144,7 +148,7 @@ func (ix *index) addImported(im *importedSubs) error {
 		ix.subByName[st.rec.Name] = id
 		ix.countSubscriber(st.rec.ProviderID, 1)
 		for _, num := range st.rec.Numbers {
-			ix.byNumber[num] = id
+			ix.byNumber.set(num, id)
 		}
 	}
 	return missing

@@ -347,7 +347,7 @@ func (ix *index) allocationsOf(provider uint32) []Range {
 func (ix *index) numberIn(r Range) (e164.Number, uint32, bool) {
 	var low e164.Number
 	var lowID uint32
-	for n, id := range ix.byNumber {
+	for n, id := range ix.byNumber.all() {
 		if r.Contains(n) && (low == 0 || n < low) {
 			low, lowID = n, id
 		}
@@ -385,7 +385,7 @@ func (ix *index) allocatedTo(n e164.Number, provider uint32) error {
 // numberAssignable says whether n may be given to a new subscriber of
 // provider: it is nobody's and in one of the provider's allocations.
 func (ix *index) numberAssignable(n e164.Number, provider uint32) error {
-	if id, ok := ix.byNumber[n]; ok {
+	if id, ok := ix.byNumber.get(n); ok {
 		return fmt.Errorf("number %s: %w (belongs to subscriber %s)", n, ErrExists, ix.subscriberName(id))
 	}
 	return ix.allocatedTo(n, provider)
@@ -485,7 +485,7 @@ func (ix *index) nextID(t *txn, bucket string) uint32 {
 
 // checkNumberFree says whether n can be assigned to a subscriber of provider.
 func (ix *index) checkNumberFree(t *txn, n e164.Number, provider uint32, taken *bulkTaken) error {
-	id, ok := ix.byNumber[n]
+	id, ok := ix.byNumber.get(n)
 	if !ok && taken != nil {
 		id, ok = taken.numbers[n]
 	}
@@ -585,7 +585,7 @@ func (s *Store) AssignNumbers(actor Actor, subscriber string, numbers ...string)
 	}
 	rec, err := s.changeSubscriber(actor, "subscriber.numbers.assign", subscriber, s.ix.mayManageSubscriber, func(t *txn, r *Subscriber) error {
 		for _, n := range nums {
-			if id, ok := s.ix.byNumber[n]; ok && id == r.ID {
+			if id, ok := s.ix.byNumber.get(n); ok && id == r.ID {
 				continue
 			}
 			if err := s.ix.checkNumberFree(t, n, r.ProviderID, nil); err != nil {
@@ -906,7 +906,7 @@ func (ix *index) findSubscriber(ref string) (*subState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("subscriber %q (neither a name nor a number): %w", ref, err)
 	}
-	if id, ok := ix.byNumber[n]; ok {
+	if id, ok := ix.byNumber.get(n); ok {
 		return ix.subs[id], nil
 	}
 	return nil, fmt.Errorf("subscriber with number %s: %w", n, ErrNotFound)
