@@ -84,7 +84,7 @@ type listLoad struct {
 	gen    uint64
 	genRev int64 // > 0: the event commits gen for this list
 	nums   []e164.Number
-	filt   listFilter // of nums, built before publish takes the lock
+	list   memberList // nums with its filter, built before publish takes the lock
 	err    error
 }
 
@@ -131,7 +131,7 @@ func (s *Store) apply(ev kv.Event) error {
 		err := s.kv.View(func(r kv.Reader) error {
 			for l, ld := range p.lists {
 				ld.nums, ld.err = readList(r, l, ld.gen)
-				ld.filt = newListFilter(ld.nums)
+				ld.list = newMemberList(ld.nums)
 			}
 			return nil
 		})
@@ -550,7 +550,7 @@ func (s *Store) publish(p *pending) {
 		if m.gen != ld.gen {
 			continue // a later change in this event moved the list on
 		}
-		ix.setList(ix.content(l), l.kind, l.list, memberList{rows: ld.nums, filt: ld.filt})
+		ix.setList(ix.content(l), l.kind, l.list, ld.list)
 	}
 	for id := range d.provs {
 		for _, st := range ix.subs {

@@ -93,7 +93,7 @@ func StaleFilters(s *Store) int {
 	defer s.ix.mu.RUnlock()
 	n := 0
 	check := func(l *memberList) {
-		if !slices.Equal(l.filt, newListFilter(l.rows)) {
+		if want := newMemberList(l.rows); !slices.Equal(l.filt, want.filt) || l.small != want.small {
 			n++
 		}
 	}

@@ -28,13 +28,19 @@ import (
 // Memory: 64 bytes a block, about 1.3 bytes a row (10M rows: ~13 MB on top
 // of their 80 MB), and 24 bytes a list for the filter's slice header.
 // Lists of at most filterMinRows rows (8 numbers: one cache line) get no
-// filter: their binary search costs the one miss the filter would.
+// block filter: their binary search costs the one miss a block would.
+// They get a 64-bit Bloom filter (small, 3 bits a row) in the list header
+// itself instead, which the look-up reads anyway: a caller on no short
+// list (a VIP list of a few numbers, typically) costs no miss beyond the
+// header. False positives: 0.01 % for one row, ~3 % for 8 (also measured).
 
 // memberList is one published list: rows sorted ascending without
-// duplicates, filt built from rows by newMemberList (nil for short lists).
+// duplicates, and the filter newMemberList built from them: filt for long
+// lists, small for short ones (0 for an empty list).
 type memberList struct {
-	rows []e164.Number
-	filt listFilter
+	rows  []e164.Number
+	filt  listFilter
+	small uint64
 }
 
 const (
@@ -58,16 +64,46 @@ var filterSalts = [8]uint32{
 // newMemberList publishes rows (sorted, duplicate-free, never modified
 // afterwards) with its filter.
 func newMemberList(rows []e164.Number) memberList {
-	return memberList{rows: rows, filt: newListFilter(rows)}
+	return memberList{rows: rows, filt: newListFilter(rows), small: newSmallFilter(rows)}
 }
 
 // contains reports whether n is one of the rows.
 func (l *memberList) contains(n e164.Number) bool {
-	if l.filt != nil && !l.filt.mayContain(n) {
-		return false
+	if l.filt != nil {
+		if !l.filt.mayContain(n) {
+			return false
+		}
+	} else if !smallMayContain(l.small, n) {
+		return false // also every empty list
 	}
 	_, found := slices.BinarySearch(l.rows, n)
 	return found
+}
+
+// newSmallFilter builds the in-header filter of a short list (0 for an
+// empty or a long one).
+func newSmallFilter(rows []e164.Number) uint64 {
+	if len(rows) > filterMinRows {
+		return 0
+	}
+	var f uint64
+	for _, n := range rows {
+		f |= smallBits(n)
+	}
+	return f
+}
+
+// smallMayContain is false when n is certainly not in the short list
+// whose small filter is f.
+func smallMayContain(f uint64, n e164.Number) bool {
+	b := smallBits(n)
+	return f&b == b
+}
+
+// smallBits are n's 3 bits of a small filter: 6-bit fields of the hash.
+func smallBits(n e164.Number) uint64 {
+	h := filterHash(n)
+	return 1<<(h&63) | 1<<(h>>6&63) | 1<<(h>>12&63)
 }
 
 // newListFilter builds the filter of rows; nil when rows are short.

@@ -31,8 +31,8 @@ func TestMemberListContains(t *testing.T) {
 	for _, n := range []int{0, 1, 7, 8, 9, 10, 51, 52, 53, 100, 103, 1000, 5000} {
 		rows := randomList(r, n)
 		l := newMemberList(rows)
-		if (l.filt == nil) != (n <= filterMinRows) {
-			t.Fatalf("%d rows: filter %v, want one only above %d rows", n, l.filt != nil, filterMinRows)
+		if (l.filt == nil) != (n <= filterMinRows) || (l.small != 0) != (n > 0 && n <= filterMinRows) {
+			t.Fatalf("%d rows: block filter %v, small filter %#x; want blocks above %d rows, small up to", n, l.filt != nil, l.small, filterMinRows)
 		}
 		if want := (n*filterBitsPerRow + 511) / 512; n > filterMinRows && len(l.filt) != want {
 			t.Fatalf("%d rows: %d blocks, want %d", n, len(l.filt), want)
@@ -82,6 +82,34 @@ func TestListFilterFalsePositives(t *testing.T) {
 		}
 		rate := float64(fp) / probes
 		t.Logf("%d rows, %d blocks (%.1f bits a row): false positives %.3f %%", c.rows, len(f), float64(len(f)*512)/float64(c.rows), 100*rate)
+		if rate > c.max {
+			t.Errorf("%d rows: false-positive rate %.4f, want at most %.4f", c.rows, rate, c.max)
+		}
+	}
+}
+
+// TestSmallFilterFalsePositives measures the in-header filter of short
+// lists (the package doc's 0.01 % for one row, ~3 % for 8).
+func TestSmallFilterFalsePositives(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 9))
+	for _, c := range []struct {
+		rows int
+		max  float64
+	}{{1, 0.0003}, {2, 0.001}, {4, 0.006}, {8, 0.035}} {
+		const lists, probes = 2000, 200
+		fp := 0
+		for range lists {
+			rows := randomList(r, c.rows)
+			l := newMemberList(rows)
+			for range probes {
+				x := e164.Number(12000000000 + r.Uint64N(8000000000))
+				if _, in := slices.BinarySearch(rows, x); !in && smallMayContain(l.small, x) {
+					fp++
+				}
+			}
+		}
+		rate := float64(fp) / (lists * probes)
+		t.Logf("%d rows: false positives %.3f %%", c.rows, 100*rate)
 		if rate > c.max {
 			t.Errorf("%d rows: false-positive rate %.4f, want at most %.4f", c.rows, rate, c.max)
 		}
