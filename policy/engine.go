@@ -53,6 +53,7 @@ import (
 // drive any step on its own.
 type Engine struct {
 	view                store.View
+	calls               store.CallViewer // view's all-at-once look-up, nil if it has none (lookup.go)
 	defaultAnnouncement uint32
 	noRoute             Fallback
 	repPolicy           ReputationPolicy
@@ -128,6 +129,7 @@ func New(view store.View, opts ...Option) *Engine {
 		view = emptyView{}
 	}
 	e := &Engine{view: view, repPolicy: DefaultReputationPolicy, keyMissing: RepBlock}
+	e.calls, _ = view.(store.CallViewer)
 	for _, o := range opts {
 		o(e)
 	}
@@ -146,6 +148,11 @@ type state struct {
 	sub   store.SubscriberView
 	found bool // sub is valid: the called number belongs to a subscriber
 	d     Decision
+
+	// look holds the list and route answers when the view gave them all
+	// at once (looked; see lookup.go).
+	look   store.CallLookup
+	looked bool
 }
 
 // Decide runs the chain for one call (the originating chain for an
@@ -192,7 +199,7 @@ func (e *Engine) subscriber(s *state) {
 		s.d.Trace.Add(RuleSubscriber, OutcomeMissing)
 		return
 	}
-	s.sub, s.found = e.view.Subscriber(s.call.Called)
+	e.lookUp(s)
 	if s.found {
 		s.d.Subscriber = s.sub.ID
 		s.d.Trace.Add(RuleSubscriber, OutcomeYes)
@@ -252,7 +259,7 @@ func (e *Engine) providerVIP(s *state) bool {
 	if s.call.Calling == 0 {
 		return false
 	}
-	if e.view.ProviderVIP(s.sub.Provider, s.call.Calling) {
+	if e.inProviderVIP(s) {
 		s.d.Trace.Add(RuleProviderVIP, OutcomeYes)
 		s.d.Action = ActionAllow
 		return true
@@ -269,7 +276,7 @@ func (e *Engine) vip(s *state) bool {
 	if s.call.Calling == 0 {
 		return false
 	}
-	if e.view.InVIP(s.sub.ID, s.call.Calling) {
+	if e.inVIP(s) {
 		s.d.Trace.Add(RuleVIP, OutcomeYes)
 		s.d.Action = ActionAllow
 		return true
@@ -283,7 +290,7 @@ func (e *Engine) blocked(s *state) bool {
 	if s.call.Calling == 0 {
 		return false
 	}
-	if e.view.InBlocked(s.sub.ID, s.call.Calling) {
+	if e.inBlocked(s) {
 		s.d.Trace.Add(RuleBlocked, OutcomeYes)
 		e.block(s)
 		return true
@@ -299,7 +306,7 @@ func (e *Engine) providerBlocked(s *state) bool {
 	if s.call.Calling == 0 {
 		return false
 	}
-	if e.view.ProviderBlocked(s.sub.Provider, s.call.Calling) {
+	if e.inProviderBlocked(s) {
 		s.d.Trace.Add(RuleProviderBlocked, OutcomeYes)
 		e.block(s)
 		return true
@@ -477,7 +484,7 @@ func (e *Engine) route(s *state) {
 	if !s.d.Action.NeedsB2BUA(s.call.Origin) {
 		return
 	}
-	r, ok := e.view.EgressRoute(s.sub.Provider)
+	r, ok := e.egressRoute(s)
 	switch {
 	case ok && routeUsable(&r, s.call.Origin):
 		s.d.Route = r

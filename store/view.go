@@ -85,3 +85,32 @@ type View interface {
 	// platform's default route) and whether any route is configured.
 	EgressRoute(provider uint32) (Route, bool)
 }
+
+// CallViewer is an optional interface of a View: all the look-ups of one
+// incoming call at once (the Store answers them under one read lock
+// instead of one lock per look-up, and overlaps their cache misses). The
+// engine uses it when its View has it; every answer must equal what the
+// View's own methods give for the same call:
+//
+//	Subscriber, Found = Subscriber(called)
+//	VIP, Blocked      = InVIP / InBlocked(Subscriber.ID, caller) (false when !Found)
+//	ProviderVIP, ProviderBlocked = ProviderVIP / ProviderBlocked(Subscriber.Provider, caller)
+//	Route, RouteOK    = EgressRoute(Subscriber.Provider)
+//
+// (Subscriber is the zero view when !Found, so the provider answers are
+// those of provider 0, as the engine would ask.)
+type CallViewer interface {
+	LookupCall(called, caller e164.Number) CallLookup
+}
+
+// CallLookup is the answer of CallViewer.LookupCall.
+type CallLookup struct {
+	Subscriber      SubscriberView
+	Found           bool
+	ProviderVIP     bool
+	VIP             bool
+	Blocked         bool
+	ProviderBlocked bool
+	Route           Route
+	RouteOK         bool
+}
