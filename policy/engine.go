@@ -51,6 +51,12 @@ import (
 // the heap (one allocation per Decide), and the order is policy, not
 // configuration. Each step is a method on *Engine taking *state, so tests
 // drive any step on its own.
+//
+// The store look-ups of an incoming call are made at once, in the
+// subscriber step, when the view offers it (store.CallViewer, which the
+// Store implements: one read lock per call, cache misses overlapped); the
+// later steps then read their answers (lookup.go). Any other view is asked
+// one look-up at a time, as each step needs it. The decisions are the same.
 type Engine struct {
 	view                store.View
 	calls               store.CallViewer // view's all-at-once look-up, nil if it has none (lookup.go)

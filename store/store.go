@@ -14,7 +14,10 @@
 // The read side is the in-memory index behind store.View, used by the
 // decision engine on the hot path: reads never touch the disk or the
 // network, never allocate and take a read lock for a few tens of
-// nanoseconds. The index advances only from the backend's change feed, in
+// nanoseconds (one per look-up, or one per call through LookupCall, the
+// store.CallViewer the engine uses). The index is laid out for few
+// dependent cache misses per call (index.go, numtable.go, listfilter.go:
+// about four when nothing is cached). The index advances only from the backend's change feed, in
 // revision order (apply.go), never from the writer's own bookkeeping, so
 // any number of stores over one backend (or one etcd cluster) converge on
 // the same content. A write returns once its own change has been applied

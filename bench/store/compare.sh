@@ -25,7 +25,7 @@ i=0
 while [ "$i" -lt "$count" ]; do
 	for side in base new; do
 		"$out/store-$side.test" -test.run '^$' -test.bench 'ViewCold|View/AllLookups/unknown-caller$|OpenLarge' -test.benchmem -test.cpu 1 >>"$out/$side.txt"
-		"$out/policy-$side.test" -test.run '^$' -test.bench 'DecideLarge/(unknown|block)' -test.benchmem -test.cpu 1 >>"$out/$side.txt"
+		"$out/policy-$side.test" -test.run '^$' -test.bench 'DecideLarge/(unknown|block)|Decide/unknown-screen' -test.benchmem -test.cpu 1 >>"$out/$side.txt"
 	done
 	i=$((i + 1))
 done
