@@ -26,7 +26,8 @@ import (
 // blocks, the false-positive rate is about 1 % (TestListFilterFalsePositives
 // measures it: 1.0-1.2 % from 51 to 100,000 rows).
 // Memory: 64 bytes a block, about 1.3 bytes a row (10M rows: ~13 MB on top
-// of their 80 MB), and 24 bytes a list for the filter's slice header.
+// of their 80 MB), and 32 bytes a list for the filter's slice header and
+// the small filter below (bench/store/README.md has the measured totals).
 // Lists of at most filterMinRows rows (8 numbers: one cache line) get no
 // block filter: their binary search costs the one miss a block would.
 // They get a 64-bit Bloom filter (small, 3 bits a row) in the list header
