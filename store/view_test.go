@@ -200,6 +200,7 @@ func TestViewZeroAlloc(t *testing.T) {
 		r, _ := s.EgressRoute(alice.Provider)
 		sink = sink && r.Name != ""
 		_, _ = s.Enterprise(caller)
+		sink = sink || s.LookupCall(called, caller).Blocked
 	})
 	if allocs != 0 {
 		t.Fatalf("View lookups allocate %v times per call", allocs)
@@ -208,7 +209,7 @@ func TestViewZeroAlloc(t *testing.T) {
 }
 
 // TestConcurrentReadersDuringWrites runs readers against every View method
-// while writers change lists, settings, numbers and routes; run with -race.
+// (and LookupCall) while writers change lists, settings, numbers and routes; run with -race.
 // Invariants that no write touches must hold on every read.
 func TestConcurrentReadersDuringWrites(t *testing.T) {
 	s := storetest.Fixture(t)
@@ -238,6 +239,11 @@ func TestConcurrentReadersDuringWrites(t *testing.T) {
 					return
 				}
 				s.Subscriber(mustNum("+13035550150"))
+				if c := s.LookupCall(mustNum(storetest.AliceNumber), blocked); !c.Found || c.Subscriber.ID != alice.ID || !c.Blocked || c.VIP || !c.RouteOK {
+					errs <- "LookupCall lost untouched answers"
+					return
+				}
+				s.LookupCall(mustNum("+13035550150"), vip)
 				reads.Add(1)
 			}
 		}()
