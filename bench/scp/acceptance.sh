@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# acceptance.sh — issue 16's SCP acceptance runs, interleaved: ROUNDS rounds,
+# each running callgate at CG_RATES and then sspsim responder at RESP_RATES
+# (bench/scp/run.sh, same data, generator and settings), and at the end,
+# per round, the highest rate each held with p99 <= BOUND ms and whether
+# callgate's is at least half the responder's.
+#
+#   bench/scp/acceptance.sh              # 3 rounds, the default rates
+#   ROUNDS=5 CG_RATES="150000 175000 200000" bench/scp/acceptance.sh
+#
+# Environment (defaults in brackets): ROUNDS [3], CG_RATES [100000 150000
+# 175000 200000], RESP_RATES [300000 400000], BOUND [2], DURATION [15s],
+# WARMUP [5s], OUT [/var/tmp/scpload-acceptance]; the rest as run.sh.
+# Run it on an otherwise idle machine: latency on a shared one says little.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROUNDS=${ROUNDS:-3}
+CG_RATES=${CG_RATES:-"100000 150000 175000 200000"}
+RESP_RATES=${RESP_RATES:-"300000 400000"}
+BOUND=${BOUND:-2}
+OUT=${OUT:-/var/tmp/scpload-acceptance}
+export DURATION=${DURATION:-15s} WARMUP=${WARMUP:-5s} PROFILE=0
+
+mkdir -p "$OUT"
+: >"$OUT/all.txt"
+for round in $(seq "$ROUNDS"); do
+	for server in callgate responder; do
+		rates=$CG_RATES
+		[[ $server == responder ]] && rates=$RESP_RATES
+		echo "== round $round: $server at $rates q/s"
+		SERVER=$server RATES="$rates" OUT="$OUT/$round-$server" "$HERE/run.sh" |
+			tee "$OUT/$round-$server.txt" | grep -E '^[0-9]|timeline'
+		# rate answered p50 p90 p99 ... -> "round server rate p99"
+		awk -v r="$round" -v s="$server" '/^[0-9]+ / { print r, s, $1, $5 }' "$OUT/$round-$server.txt" >>"$OUT/all.txt"
+	done
+done
+
+echo
+echo "highest rate with p99 <= $BOUND ms (from $OUT/all.txt: round server rate p99)"
+awk -v bound="$BOUND" '
+	$4 + 0 <= bound { if ($3 + 0 > best[$1 " " $2]) best[$1 " " $2] = $3 + 0 }
+	{ rounds[$1] = 1 }
+	END {
+		met = 0; n = 0
+		for (r in rounds) {
+			n++
+			cg = best[r " callgate"] + 0; rs = best[r " responder"] + 0
+			ok = (rs > 0 && cg * 2 >= rs)
+			met += ok
+			printf "round %s: callgate %d, responder %d: %s\n", r, cg, rs, ok ? "at least half" : "less than half"
+		}
+		printf "%d of %d rounds at least half the responder'"'"'s rate\n", met, n
+	}' "$OUT/all.txt"
