@@ -26,7 +26,7 @@ import (
 // cheaper still: a block whose Bloom filter rules the number out is not
 // even opened.
 //
-// Block value layout (blockFormat 3, schema 4):
+// Block value layout (blockFormat 3, schemas 4 and 5):
 //
 //	format   1 byte
 //	minTime  8 bytes BE: the oldest record time in the block (lets a search
@@ -151,7 +151,12 @@ func widthOf(v uint64) int { return max(1, (bits.Len64(v)+7)/8) }
 type block struct {
 	minTime uint64
 	maxSeq  uint64
-	b       []byte // the entries
+	b       []byte // the entries, when the value is whole (not in chunks)
+
+	// The value when it is in chunks (blob.go): its entries are nb bytes
+	// from byte base.
+	ch       blob
+	base, nb int
 
 	// How entries are stored: entry i is b[i*w:(i+1)*w], its fields wn,
 	// wt and ws bytes from minNum, tsBase and minSeq (format 2: 8 bytes
@@ -164,27 +169,35 @@ type block struct {
 // here (that would read the whole block); a misordered block only makes
 // searches in it miss entries, never fail.
 func parseBlock(v []byte) (block, error) {
-	if len(v) == 0 {
+	return parseBlockBlob(blob{b: v})
+}
+
+// parseBlockBlob is parseBlock for a value read in place (blob.go).
+func parseBlockBlob(v blob) (block, error) {
+	size := v.len()
+	h, ok := v.slice(0, min(size, blockHeaderLen))
+	if !ok || len(h) == 0 {
 		return block{}, fmt.Errorf("%w: empty index block", errCorrupt)
 	}
-	switch v[0] {
+	var bl block
+	switch h[0] {
 	case blockFormat2:
-		if len(v) < block2HeaderLen {
-			return block{}, fmt.Errorf("%w: index block of %d bytes", errCorrupt, len(v))
+		if len(h) < block2HeaderLen {
+			return block{}, fmt.Errorf("%w: index block of %d bytes", errCorrupt, size)
 		}
-		if (len(v)-block2HeaderLen)%entry2Len != 0 {
-			return block{}, fmt.Errorf("%w: index block of %d bytes is not whole entries", errCorrupt, len(v))
+		if (size-block2HeaderLen)%entry2Len != 0 {
+			return block{}, fmt.Errorf("%w: index block of %d bytes is not whole entries", errCorrupt, size)
 		}
-		return block{minTime: binary.BigEndian.Uint64(v[1:9]), maxSeq: binary.BigEndian.Uint64(v[9:17]),
-			b: v[block2HeaderLen:], wn: 8, wt: 8, ws: 8, w: entry2Len}, nil
+		bl = block{minTime: binary.BigEndian.Uint64(h[1:9]), maxSeq: binary.BigEndian.Uint64(h[9:17]),
+			base: block2HeaderLen, wn: 8, wt: 8, ws: 8, w: entry2Len}
 	case blockFormat:
-		if len(v) < blockHeaderLen {
-			return block{}, fmt.Errorf("%w: index block of %d bytes", errCorrupt, len(v))
+		if len(h) < blockHeaderLen {
+			return block{}, fmt.Errorf("%w: index block of %d bytes", errCorrupt, size)
 		}
-		bl := block{
-			minTime: binary.BigEndian.Uint64(v[1:9]), maxSeq: binary.BigEndian.Uint64(v[9:17]),
-			minNum: binary.BigEndian.Uint64(v[17:25]), minSeq: binary.BigEndian.Uint64(v[25:33]),
-			wn: int(v[33]), wt: int(v[34]), ws: int(v[35]), b: v[blockHeaderLen:],
+		bl = block{
+			minTime: binary.BigEndian.Uint64(h[1:9]), maxSeq: binary.BigEndian.Uint64(h[9:17]),
+			minNum: binary.BigEndian.Uint64(h[17:25]), minSeq: binary.BigEndian.Uint64(h[25:33]),
+			wn: int(h[33]), wt: int(h[34]), ws: int(h[35]), base: blockHeaderLen,
 		}
 		bl.tsBase = bl.minTime
 		for _, w := range [3]int{bl.wn, bl.wt, bl.ws} {
@@ -193,12 +206,19 @@ func parseBlock(v []byte) (block, error) {
 			}
 		}
 		bl.w = bl.wn + bl.wt + bl.ws
-		if len(bl.b)%bl.w != 0 {
-			return block{}, fmt.Errorf("%w: index block of %d bytes is not whole entries of %d", errCorrupt, len(v), bl.w)
+		if (size-blockHeaderLen)%bl.w != 0 {
+			return block{}, fmt.Errorf("%w: index block of %d bytes is not whole entries of %d", errCorrupt, size, bl.w)
 		}
-		return bl, nil
+	default:
+		return block{}, fmt.Errorf("%w: index block format %d, this build reads %d and %d", errCorrupt, h[0], blockFormat2, blockFormat)
 	}
-	return block{}, fmt.Errorf("%w: index block format %d, this build reads %d and %d", errCorrupt, v[0], blockFormat2, blockFormat)
+	bl.nb = size - bl.base
+	if v.ch == nil {
+		bl.b = v.b[bl.base:]
+	} else {
+		bl.ch = v
+	}
+	return bl, nil
 }
 
 // readBlock reads and parses the block at idx key k (see blob.go).
@@ -206,11 +226,11 @@ func readBlock(idx *bolt.Bucket, k []byte) (block, error) {
 	if len(k) != recKeyLen {
 		return block{}, fmt.Errorf("%w: index block key %x", errCorrupt, k)
 	}
-	v := getBlob(idx, k)
-	if v == nil {
+	v, ok := openBlob(idx, k)
+	if !ok {
 		return block{}, fmt.Errorf("%w: index key %x holds no block", errCorrupt, k)
 	}
-	return parseBlock(v)
+	return parseBlockBlob(v)
 }
 
 // field reads the w-byte BE integer at p (1 <= w <= 8).
@@ -229,14 +249,31 @@ func (bl block) len() int {
 	if bl.w == 0 {
 		return 0
 	}
-	return len(bl.b) / bl.w
+	return bl.nb / bl.w
 }
 
+// entryBytes returns the first n bytes of entry i: in place, or for a
+// block in chunks possibly a copy, valid until the next read of the
+// block. A chunk missing (damage) reads as zeros.
+func (bl block) entryBytes(i, n int) []byte {
+	if bl.ch.ch == nil {
+		return bl.b[i*bl.w:]
+	}
+	p, ok := bl.ch.slice(bl.base+i*bl.w, n)
+	if !ok {
+		return zeroEntry[:n]
+	}
+	return p
+}
+
+// zeroEntry is what an entry in a missing chunk reads as.
+var zeroEntry [3 * 8]byte
+
 // num returns entry i's number.
-func (bl block) num(i int) uint64 { return bl.minNum + field(bl.b[i*bl.w:], bl.wn) }
+func (bl block) num(i int) uint64 { return bl.minNum + field(bl.entryBytes(i, bl.wn), bl.wn) }
 
 func (bl block) at(i int) entry {
-	p := bl.b[i*bl.w:]
+	p := bl.entryBytes(i, bl.w)
 	return entry{
 		num: bl.minNum + field(p, bl.wn),
 		ts:  bl.tsBase + field(p[bl.wn:], bl.wt),
@@ -278,40 +315,34 @@ func (bl block) appendEntries(dst []entry, liveSeq uint64) []entry {
 	return dst
 }
 
-// mergeBlock appends to dst the entries of es and of bl, both sorted by
+// mergeEntries appends to dst the entries of a and of b, both sorted by
 // cmpEntry, in cmpEntry order, without those of records pruned (below
 // liveSeq): one linear pass, where sorting the two together would cost
-// n log n comparisons. A misordered (damaged) bl gives a misordered
+// n log n comparisons. A misordered (damaged) b gives a misordered
 // result, never a failure.
-func mergeBlock(dst, es []entry, bl block, liveSeq uint64) []entry {
-	i, j, nb := 0, 0, bl.len()
-	var b entry
-	if nb > 0 {
-		b = bl.at(0)
-	}
-	for i < len(es) && j < nb {
-		if cmpEntry(es[i], b) <= 0 {
-			if es[i].seq >= liveSeq {
-				dst = append(dst, es[i])
+func mergeEntries(dst, a, b []entry, liveSeq uint64) []entry {
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if cmpEntry(a[i], b[j]) <= 0 {
+			if a[i].seq >= liveSeq {
+				dst = append(dst, a[i])
 			}
 			i++
 			continue
 		}
-		if b.seq >= liveSeq {
-			dst = append(dst, b)
+		if b[j].seq >= liveSeq {
+			dst = append(dst, b[j])
 		}
-		if j++; j < nb {
-			b = bl.at(j)
+		j++
+	}
+	for ; i < len(a); i++ {
+		if a[i].seq >= liveSeq {
+			dst = append(dst, a[i])
 		}
 	}
-	for ; i < len(es); i++ {
-		if es[i].seq >= liveSeq {
-			dst = append(dst, es[i])
-		}
-	}
-	for ; j < nb; j++ {
-		if e := bl.at(j); e.seq >= liveSeq {
-			dst = append(dst, e)
+	for ; j < len(b); j++ {
+		if b[j].seq >= liveSeq {
+			dst = append(dst, b[j])
 		}
 	}
 	return dst

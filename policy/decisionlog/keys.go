@@ -7,7 +7,7 @@ import (
 	"callgate/e164"
 )
 
-// Bucket layout of decisions.db (schema 4):
+// Bucket layout of decisions.db (schema 5):
 //
 //	meta  "version" -> schema version (1 byte); "count" -> records stored (8 bytes BE)
 //	seg   firstSeq(8)     -> segment (segment.go): the records firstSeq,
@@ -29,8 +29,9 @@ import (
 // where nothing older can matter. idx is in order of each block's newest
 // record (time, seq), so a number search walks the blocks newest first and
 // stops once no older block can hold anything newer than what it has.
-// Time is Unix nanoseconds. Segments and index blocks are each the one
-// value of a nested bucket of their own (blob.go).
+// Time is Unix nanoseconds. Segments and index blocks are each the value
+// of a nested bucket of their own (blob.go), in one piece or, larger than
+// a page, in chunks.
 //
 // Why segments and not one key per record (schemas 1 and 2, bucket rec,
 // key time(8) seq(8)): a Put and a Delete per record made bbolt allocate
@@ -44,7 +45,10 @@ import (
 // (fixed 24-byte entries); schema 4 writes format 3 (index.go) and reads
 // both, so a schema 3 file is searched as it is and Open only marks it 4,
 // keeping a build that reads format 2 only from taking its new blocks for
-// damage.
+// damage. Schema 5 is schema 4 with values larger than a page stored in
+// chunks (blob.go); this build reads values whole or in chunks, so a
+// schema 3 or 4 file is searched as it is and Open only marks it 5,
+// keeping a schema 4 build from taking chunked values for damage.
 var (
 	bucketMeta = []byte("meta")
 	bucketSeg  = []byte("seg")
@@ -60,7 +64,7 @@ var (
 // schemaVersion is the layout above; readableSchema the oldest this build
 // searches without converting it (OpenReadOnly).
 const (
-	schemaVersion  = 4
+	schemaVersion  = 5
 	readableSchema = 3
 )
 

@@ -24,10 +24,15 @@
 // are (BenchmarkCommit and BenchmarkSustained measure it). The writer
 // encodes each record as it leaves the queue, in its queue slot, straight
 // into its segment's bytes (batch.go), so a record is read once and never
-// copied as a Record; what a commit then costs is mostly bbolt's: a fresh
-// page buffer for each segment and block, the copy into it, the write and
-// the fsync (BenchmarkWriterCPU: the writer thread's CPU per record at a
-// sustained rate).
+// copied as a Record; what a commit then costs is mostly bbolt's: the
+// copy into page buffers, the write and the fsync (BenchmarkWriterCPU: the
+// writer thread's CPU per record at a sustained rate). Segments, index
+// blocks and their summaries larger than a page are stored in chunks, so
+// that every node bbolt writes fits one page and takes its buffer from
+// bbolt's pool rather than a fresh one of the value's size (blob.go): the
+// writer leaves some 20 heap bytes a record where it left 120, which at
+// 200,000 records/s made a garbage collection, and a stall of the query
+// path, every few seconds (TestCommitGarbage keeps it so).
 package decisionlog
 
 import (
@@ -179,6 +184,7 @@ type Log struct {
 	path     string
 	opts     Options
 	readOnly bool
+	lay      blobLayout // how values larger than a page are cut (blob.go)
 
 	queue    *ring
 	kick     chan struct{}      // a batch is waiting (capacity 1)
@@ -215,6 +221,7 @@ type writerState struct {
 	sortTmp        []entry    // scratch for sortEntries
 	mergeA, mergeB []entry    // scratch for merging blocks
 	merges         []mergeRef // the blocks merged into this batch's
+	mergeSrc       []entry    // their entries (see chooseMerges)
 	victims        []victim   // keys chosen for pruning
 	logState                  // changed only by a commit that succeeds
 	lastErr        error      // last commit error (nil after a success)
@@ -229,11 +236,11 @@ type logState struct {
 	frontAge  uint64 // newest record time of the first segment (see frontAge)
 }
 
-// mergeRef is an index block chosen for merging: its key and its parsed
-// value, which aliases bbolt's memory (valid until the commit).
+// mergeRef is an index block chosen for merging: its key and its
+// entries, w.mergeSrc[lo:hi].
 type mergeRef struct {
-	key [recKeyLen]byte
-	bl  block
+	key    [recKeyLen]byte
+	lo, hi int
 }
 
 // victim is a key chosen for deletion.
@@ -285,6 +292,7 @@ func Open(path string, opts Options) (*Log, error) {
 		done:     make(chan struct{}),
 	}
 	l.db.NoSync = opts.NoSync
+	l.lay = layoutFor(db.Info().PageSize)
 	if err := l.init(); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -332,12 +340,25 @@ func OpenReadOnly(path string) (*Log, error) {
 	return l, nil
 }
 
+// filePageSize is the bbolt page size of a new file. Every node bbolt
+// writes fits one page (blob.go), so the page is the unit of bbolt's work
+// per commit: a buffer from its pool, a split, a freelist entry, a write
+// call each. At 4 KiB (the OS page, bbolt's default) a commit of 8,192
+// records makes some 230 of them and the writer took about a tenth more
+// CPU than with one multi-page node per value; at 16 KiB it takes less
+// than that did and leaves half the garbage of 4 KiB
+// (bench/decisionlog/README.md). The price: a commit's small nodes (the
+// leaves and branches it touches) are written as 16 KiB pages, and the
+// file is some 15% larger.
+const filePageSize = 16 << 10
+
 func openDB(path string, readOnly bool) (*bolt.DB, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:        time.Second,
 		ReadOnly:       readOnly,
 		NoFreelistSync: true, // the freelist is rebuilt at open; saves a write per commit
 		FreelistType:   bolt.FreelistMapType,
+		PageSize:       filePageSize, // a new file's; an existing one keeps its own
 	})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("decisionlog: open %s: locked by another process (is callgate serve running?)", path)
@@ -716,8 +737,6 @@ func (l *Log) commit() {
 	n := uint64(w.n)
 	w.batch.reset()
 	w.arena = w.arena[:0]
-	// The merged blocks alias the transaction's memory, gone now.
-	clear(w.merges)
 	w.merges = w.merges[:0]
 	if err != nil {
 		w.lastErr = err
@@ -751,7 +770,7 @@ func (l *Log) putSegments(seg *bolt.Bucket, st *logState) error {
 		k := segKey(first + s.rel)
 		// bbolt keeps the value slice until the commit: it points into
 		// the batch's buffer, which is not reused before then.
-		if err := putBlob(seg, k[:], w.buf[s.start:s.end:s.end]); err != nil {
+		if err := putBlob(seg, k[:], w.buf[s.start:s.end:s.end], l.lay); err != nil {
 			return fmt.Errorf("decisionlog: %s: put segment %d: %w", l.path, first+s.rel, err)
 		}
 		st.prefixMax = max(st.prefixMax, s.maxTS)
@@ -770,17 +789,19 @@ func (l *Log) putSegments(seg *bolt.Bucket, st *logState) error {
 
 // chooseMerges picks the newest blocks to merge into the block of this
 // batch while they are small (see mergeLimit), newest first, into
-// w.merges. It only reads; putBlock deletes them.
+// w.merges, and copies their entries into w.mergeSrc: a block in chunks
+// is read through its nested bucket, which deleting it (pruneBlocks,
+// putBlock) takes away. It only reads; putBlock deletes them.
 func (l *Log) chooseMerges(idx, flt *bolt.Bucket) {
 	w := &l.w
-	w.merges = w.merges[:0]
+	w.merges, w.mergeSrc = w.merges[:0], w.mergeSrc[:0]
 	if len(w.entries) == 0 {
 		return
 	}
 	size := len(w.entries)
 	c := flt.Cursor()
 	for k, v := c.Last(); k != nil; k, v = c.Prev() {
-		sum, err := parseSummary(v)
+		sum, err := readSummary(flt, k, v)
 		if err != nil || len(k) != recKeyLen || sum.n > size || sum.n+size > mergeLimit {
 			break // a damaged block is left for pruning, never merged
 		}
@@ -789,7 +810,9 @@ func (l *Log) chooseMerges(idx, flt *bolt.Bucket) {
 			break
 		}
 		size += sum.n
-		w.merges = append(w.merges, mergeRef{key: [recKeyLen]byte(k), bl: bl})
+		lo := len(w.mergeSrc)
+		w.mergeSrc = bl.appendEntries(w.mergeSrc, 0)
+		w.merges = append(w.merges, mergeRef{key: [recKeyLen]byte(k), lo: lo, hi: len(w.mergeSrc)})
 	}
 }
 
@@ -800,7 +823,7 @@ func (l *Log) putBlock(idx, flt *bolt.Bucket, liveSeq uint64) error {
 	w := &l.w
 	for i := range w.merges {
 		// Gone already if pruning took it; deleting is then a no-op. Its
-		// bytes stay readable until the commit.
+		// entries were copied (chooseMerges).
 		if err := deleteBlock(idx, flt, w.merges[i].key[:]); err != nil {
 			return fmt.Errorf("decisionlog: %s: merge index block: %w", l.path, err)
 		}
@@ -818,7 +841,8 @@ func (l *Log) putBlock(idx, flt *bolt.Bucket, liveSeq uint64) error {
 	// (newest) first, alternating between two scratch buffers.
 	a, b := w.mergeA, w.mergeB
 	for i := range w.merges {
-		a = mergeBlock(a[:0], es, w.merges[i].bl, liveSeq)
+		m := &w.merges[i]
+		a = mergeEntries(a[:0], es, w.mergeSrc[m.lo:m.hi], liveSeq)
 		es = a
 		a, b = b, a
 	}
@@ -834,10 +858,10 @@ func (l *Log) putBlock(idx, flt *bolt.Bucket, liveSeq uint64) error {
 	start = len(w.arena)
 	w.arena = appendSummary(w.arena, es, sp)
 	sv := w.arena[start:len(w.arena):len(w.arena)]
-	if err := putBlob(idx, kv[:recKeyLen], kv[recKeyLen:]); err != nil {
+	if err := putBlob(idx, kv[:recKeyLen], kv[recKeyLen:], l.lay); err != nil {
 		return fmt.Errorf("decisionlog: %s: put index block: %w", l.path, err)
 	}
-	if err := flt.Put(kv[:recKeyLen], sv); err != nil {
+	if err := putSummary(flt, kv[:recKeyLen], sv, l.lay); err != nil {
 		return fmt.Errorf("decisionlog: %s: put index block summary: %w", l.path, err)
 	}
 	return nil
@@ -941,7 +965,7 @@ func (l *Log) pruneBlocks(idx, flt *bolt.Bucket, liveSeq uint64) error {
 	hasKept := false
 	c := flt.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		if sum, err := parseSummary(v); err == nil && len(k) == recKeyLen && sum.maxSeq >= liveSeq {
+		if sum, err := readSummary(flt, k, v); err == nil && len(k) == recKeyLen && sum.maxSeq >= liveSeq {
 			kept, hasKept = [recKeyLen]byte(k), true
 			break
 		}

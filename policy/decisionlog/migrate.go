@@ -13,9 +13,9 @@ import (
 // opening transaction, so a crash leaves either the old file or the new
 // one, never a mix.
 //
-// Schema 3 -> 4: see keys.go; nothing is rewritten.
+// Schemas 3 and 4 -> 5: see keys.go; nothing is rewritten.
 //
-// Schemas 1 and 2 -> 4: both kept one rec key per record, time(8) seq(8)
+// Schemas 1 and 2 -> 5: both kept one rec key per record, time(8) seq(8)
 // -> the record encoding, which schemas 3 and 4 keep unchanged inside segments.
 // Rather than renaming the old log aside and losing its history, the
 // records are walked in rec's key (time) order, given new seqs 1..N in
@@ -26,14 +26,15 @@ import (
 // and one block at a time (bbolt keeps what is written until the commit).
 // A log of 1,000,000 records converts in a few seconds, once.
 func (l *Log) migrate(tx *bolt.Tx, from byte) error {
-	if from == 3 {
-		// Schema 3 -> 4: nothing to convert (its format 2 index blocks
-		// are read as they are, see keys.go); the version says that
-		// format 3 blocks may now be there.
+	if from == 3 || from == 4 {
+		// Schemas 3 and 4 -> 5: nothing to convert (format 2 index
+		// blocks and values in one piece are read as they are, see
+		// keys.go); the version says that format 3 blocks (schema 4) and
+		// values in chunks (schema 5) may now be there.
 		if err := tx.Bucket(bucketMeta).Put(metaVersion, []byte{schemaVersion}); err != nil {
 			return fmt.Errorf("decisionlog: %s: write schema version: %w", l.path, err)
 		}
-		l.opts.Logger.Info("decision log marked with the new schema (index blocks written from now on are more compact; the existing ones are kept)",
+		l.opts.Logger.Info("decision log marked with the new schema (values written from now on are stored in page-sized chunks; the existing ones are kept)",
 			"path", l.path, "from_version", from, "to_version", schemaVersion)
 		return nil
 	}
@@ -72,7 +73,7 @@ func (l *Log) migrate(tx *bolt.Tx, from byte) error {
 		}
 		k := segKey(segFirst)
 		// Fresh slices: bbolt holds them until the commit.
-		if err := putBlob(seg, k[:], sb.appendTo(nil, prefix)); err != nil {
+		if err := putBlob(seg, k[:], sb.appendTo(nil, prefix), l.lay); err != nil {
 			return fmt.Errorf("decisionlog: %s: write segment %d: %w", l.path, segFirst, err)
 		}
 		prefix = max(prefix, sb.maxTS)
@@ -89,10 +90,10 @@ func (l *Log) migrate(tx *bolt.Tx, from byte) error {
 		es, tmp = sortEntries(es, tmp)
 		sp := spanOf(es)
 		k := appendRecKey(nil, sp.newestTS, sp.newestSeq)
-		if err := putBlob(idx, k, appendBlockSpan(nil, es, sp)); err != nil {
+		if err := putBlob(idx, k, appendBlockSpan(nil, es, sp), l.lay); err != nil {
 			return fmt.Errorf("decisionlog: %s: write index block: %w", l.path, err)
 		}
-		if err := flt.Put(k, appendSummary(nil, es, sp)); err != nil {
+		if err := putSummary(flt, k, appendSummary(nil, es, sp), l.lay); err != nil {
 			return fmt.Errorf("decisionlog: %s: write index block summary: %w", l.path, err)
 		}
 		blocks++

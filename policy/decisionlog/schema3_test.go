@@ -2,7 +2,9 @@ package decisionlog
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -15,9 +17,13 @@ import (
 	"callgate/policy"
 )
 
-// toSchema3 rewrites every index block of the (closed) log at path in
-// format 2 and marks the file schema 3: the file a schema 3 build wrote.
-func toSchema3(t *testing.T, path string) (blocks int) {
+// wholeLayout stores every value in one piece, as schemas 3 and 4 did.
+var wholeLayout = blobLayout{wholeMax: math.MaxInt}
+
+// toOldSchema rewrites the (closed) log at path as a build of schema
+// version (3 or 4) wrote it: every segment and index block in one piece,
+// and for 3 every index block in format 2.
+func toOldSchema(t *testing.T, path string, version byte) (blocks int) {
 	t.Helper()
 	db, err := bolt.Open(path, 0o600, nil)
 	if err != nil {
@@ -25,28 +31,64 @@ func toSchema3(t *testing.T, path string) (blocks int) {
 	}
 	defer db.Close()
 	err = db.Update(func(tx *bolt.Tx) error {
-		idx := tx.Bucket(bucketIdx)
-		var keys [][]byte
-		c := idx.Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			keys = append(keys, slices.Clone(k))
-		}
-		for _, k := range keys {
-			bl, err := readBlock(idx, k)
-			if err != nil {
-				return err
+		for _, name := range [][]byte{bucketSeg, bucketIdx} {
+			b := tx.Bucket(name)
+			var keys [][]byte
+			c := b.Cursor()
+			for k, _ := c.First(); k != nil; k, _ = c.Next() {
+				keys = append(keys, slices.Clone(k))
 			}
-			if err := putBlob(idx, k, appendBlock2(nil, bl.appendEntries(nil, 0))); err != nil {
-				return err
+			for _, k := range keys {
+				v := bytes.Clone(getBlob(b, k))
+				if name[0] == bucketIdx[0] {
+					blocks++
+					if version == 3 {
+						bl, err := parseBlock(v)
+						if err != nil {
+							return err
+						}
+						v = appendBlock2(nil, bl.appendEntries(nil, 0))
+					}
+				}
+				if err := putBlob(b, k, v, wholeLayout); err != nil {
+					return err
+				}
 			}
-			blocks++
 		}
-		return tx.Bucket(bucketMeta).Put(metaVersion, []byte{3})
+		return tx.Bucket(bucketMeta).Put(metaVersion, []byte{version})
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return blocks
+}
+
+// valueShapes counts the log's segments and index blocks larger than a
+// page by how they are stored: in one piece (schemas 3 and 4) or in chunks.
+func valueShapes(t *testing.T, l *Log) (whole, chunked int) {
+	t.Helper()
+	err := l.db.View(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketSeg, bucketIdx} {
+			b := tx.Bucket(name)
+			c := b.Cursor()
+			for k, _ := c.First(); k != nil; k, _ = c.Next() {
+				v, ok := openBlob(b, k)
+				switch {
+				case !ok:
+					t.Errorf("%s %x: no value", name, k)
+				case v.ch != nil:
+					chunked++
+				case v.len() > l.lay.wholeMax:
+					whole++
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return whole, chunked
 }
 
 // blockFormats counts the log's index blocks by format.
@@ -68,11 +110,20 @@ func blockFormats(t *testing.T, l *Log) map[byte]int {
 }
 
 // TestSchema3File: a file a schema 3 build wrote (index blocks of format
-// 2) is searched as it is by the read-only CLI, is marked schema 4 by Open
-// without being rewritten, and takes new records on top: the new blocks
-// are format 3, small old blocks are merged into them, old ones are pruned
-// with their records, and every search matches the model throughout.
+// 2, every value in one piece) is searched as it is by the read-only CLI,
+// is marked schema 5 by Open without being rewritten, and takes new
+// records on top: the new blocks are format 3, values larger than a page
+// are in chunks, small old blocks are merged into them, old ones are
+// pruned with their records, and every search matches the model
+// throughout. The same for a file of schema 4 (blocks of format 3, in one
+// piece).
 func TestSchema3File(t *testing.T) {
+	for _, version := range []byte{3, 4} {
+		t.Run(fmt.Sprintf("schema%d", version), func(t *testing.T) { testOldSchemaFile(t, version) })
+	}
+}
+
+func testOldSchemaFile(t *testing.T, version byte) {
 	path := filepath.Join(t.TempDir(), FileName)
 	rng := rand.New(rand.NewPCG(21, 22))
 	recs := randomRecords(rng, 12_000)
@@ -103,7 +154,7 @@ func TestSchema3File(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if n := toSchema3(t, path); n < 2 {
+	if n := toOldSchema(t, path, version); n < 2 {
 		t.Fatalf("%d index blocks", n)
 	}
 	queries := func() []Query {
@@ -131,9 +182,9 @@ func TestSchema3File(t *testing.T) {
 
 	ro, err := OpenReadOnly(path)
 	if err != nil {
-		t.Fatalf("read-only open of a schema 3 file: %v", err)
+		t.Fatalf("read-only open of a schema %d file: %v", version, err)
 	}
-	check(ro, "schema 3, read-only")
+	check(ro, "old schema, read-only")
 	if err := ro.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +196,7 @@ func TestSchema3File(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	if !strings.Contains(logs.String(), "from_version=3 to_version=4") {
+	if want := fmt.Sprintf("from_version=%d to_version=%d", version, schemaVersion); !strings.Contains(logs.String(), want) {
 		t.Fatalf("no log line for the schema change: %s", logs.String())
 	}
 	err = l.db.View(func(tx *bolt.Tx) error {
@@ -158,18 +209,28 @@ func TestSchema3File(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := blockFormats(t, l)
-	if old[blockFormat] != 0 || old[blockFormat2] < 2 {
+	oldFormat, newFormat := byte(blockFormat2), byte(blockFormat)
+	if version == 4 {
+		oldFormat, newFormat = blockFormat, 0
+	}
+	if old[newFormat] != 0 || old[oldFormat] < 2 {
 		t.Fatalf("blocks by format after Open: %v (rewritten?)", old)
 	}
-	check(l, "schema 4, old blocks")
+	if whole, chunked := valueShapes(t, l); whole < 2 || chunked != 0 {
+		t.Fatalf("%d values larger than a page in one piece, %d in chunks after Open (rewritten?)", whole, chunked)
+	}
+	check(l, "schema 5, old values")
 	checkIndex(t, l)
 
 	// Small commits merge the newest old blocks; the bound prunes the
 	// oldest ones.
 	add(l, recs[6000:7000])
 	merged := blockFormats(t, l)
-	if merged[blockFormat] == 0 || merged[blockFormat2] >= old[blockFormat2] {
+	if version == 3 && (merged[blockFormat] == 0 || merged[blockFormat2] >= old[blockFormat2]) {
 		t.Fatalf("blocks by format after new commits: %v, before %v", merged, old)
+	}
+	if _, chunked := valueShapes(t, l); chunked == 0 {
+		t.Fatal("no value in chunks after new commits")
 	}
 	check(l, "after merging")
 	checkIndex(t, l)

@@ -203,7 +203,7 @@ func searchNumber(h *hits, seg, idx, flt *bolt.Bucket, q Query, from, to uint64)
 			break // this block and every older one are out of reach
 		}
 		// A damaged summary only costs the filter: the block is read.
-		if sum, err := parseSummary(v); err == nil && (sum.minTime >= to || !sum.mayContain(num)) {
+		if sum, err := readSummary(flt, k, v); err == nil && (sum.minTime >= to || !sum.mayContain(num)) {
 			continue // entirely after the range, or certainly not there
 		}
 		bl, err := readBlock(idx, k)

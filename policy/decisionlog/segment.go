@@ -47,23 +47,32 @@ type segment struct {
 	minTS       uint64
 	maxTS       uint64
 	prefixMaxTS uint64
-	offs        []byte // n x 4
-	area        []byte // the records
+	areaLen     int    // bytes of records
+	offs        []byte // n x 4, when the value is whole (not in chunks)
+	area        []byte // the records, when the value is whole
+	v           blob   // the value, read through when in chunks (blob.go)
 }
 
 // parseSegment checks v's framing as the segment starting at seq first.
-// The offsets are checked one by one as records are read (record), not
-// all here, so parsing costs the same whatever the segment's size.
 func parseSegment(first uint64, v []byte) (segment, error) {
-	if len(v) < segHeaderLen {
-		return segment{}, fmt.Errorf("%w: segment of %d bytes", errCorrupt, len(v))
+	return parseSegmentBlob(first, blob{b: v})
+}
+
+// parseSegmentBlob checks v's framing as the segment starting at seq
+// first. The offsets are checked one by one as records are read (record),
+// not all here, so parsing costs the same whatever the segment's size.
+func parseSegmentBlob(first uint64, v blob) (segment, error) {
+	size := v.len()
+	h, ok := v.slice(0, min(size, segHeaderLen))
+	if !ok || len(h) < segHeaderLen {
+		return segment{}, fmt.Errorf("%w: segment of %d bytes", errCorrupt, size)
 	}
-	if v[0] != segFormat {
-		return segment{}, fmt.Errorf("%w: segment format %d, this build reads %d", errCorrupt, v[0], segFormat)
+	if h[0] != segFormat {
+		return segment{}, fmt.Errorf("%w: segment format %d, this build reads %d", errCorrupt, h[0], segFormat)
 	}
-	n := uint64(binary.BigEndian.Uint32(v[1:5]))
-	if n == 0 || n*4 > uint64(len(v)-segHeaderLen) {
-		return segment{}, fmt.Errorf("%w: segment of %d records in %d bytes", errCorrupt, n, len(v))
+	n := uint64(binary.BigEndian.Uint32(h[1:5]))
+	if n == 0 || n*4 > uint64(size-segHeaderLen) {
+		return segment{}, fmt.Errorf("%w: segment of %d records in %d bytes", errCorrupt, n, size)
 	}
 	if first == 0 || first > math.MaxUint64-n {
 		return segment{}, fmt.Errorf("%w: segment at seq %d of %d records", errCorrupt, first, n)
@@ -71,19 +80,39 @@ func parseSegment(first uint64, v []byte) (segment, error) {
 	s := segment{
 		first:       first,
 		n:           int(n),
-		minTS:       binary.BigEndian.Uint64(v[5:13]),
-		maxTS:       binary.BigEndian.Uint64(v[13:21]),
-		prefixMaxTS: binary.BigEndian.Uint64(v[21:29]),
-		offs:        v[segHeaderLen : segHeaderLen+4*n],
-		area:        v[segHeaderLen+4*n:],
+		minTS:       binary.BigEndian.Uint64(h[5:13]),
+		maxTS:       binary.BigEndian.Uint64(h[13:21]),
+		prefixMaxTS: binary.BigEndian.Uint64(h[21:29]),
+		areaLen:     size - segHeaderLen - 4*int(n),
 	}
 	if s.minTS > s.maxTS || s.maxTS > s.prefixMaxTS {
 		return segment{}, fmt.Errorf("%w: segment times %d..%d, newest so far %d", errCorrupt, s.minTS, s.maxTS, s.prefixMaxTS)
 	}
-	if end := binary.BigEndian.Uint32(s.offs[len(s.offs)-4:]); uint64(end) != uint64(len(s.area)) {
-		return segment{}, fmt.Errorf("%w: segment records end at %d of %d bytes", errCorrupt, end, len(s.area))
+	if v.ch == nil {
+		s.offs, s.area = v.b[segHeaderLen:segHeaderLen+4*n], v.b[segHeaderLen+4*n:]
+	} else {
+		s.v = v
+	}
+	end, ok := s.offset(s.n - 1)
+	if !ok || uint64(end) != uint64(s.areaLen) {
+		return segment{}, fmt.Errorf("%w: segment records end at %d of %d bytes", errCorrupt, end, s.areaLen)
 	}
 	return s, nil
+}
+
+// offset returns the end of record i in the record area (0 for i = -1).
+func (s *segment) offset(i int) (uint32, bool) {
+	if i < 0 {
+		return 0, true
+	}
+	if s.v.ch == nil {
+		return binary.BigEndian.Uint32(s.offs[4*i:]), true
+	}
+	b, ok := s.v.slice(segHeaderLen+4*i, 4)
+	if !ok {
+		return 0, false
+	}
+	return binary.BigEndian.Uint32(b), true
 }
 
 // readSegment reads and parses the segment at seg key k (see blob.go).
@@ -91,11 +120,11 @@ func readSegment(seg *bolt.Bucket, k []byte) (segment, error) {
 	if len(k) != segKeyLen {
 		return segment{}, fmt.Errorf("%w: segment key %x", errCorrupt, k)
 	}
-	v := getBlob(seg, k)
-	if v == nil {
+	v, ok := openBlob(seg, k)
+	if !ok {
 		return segment{}, fmt.Errorf("%w: segment %x holds no segment", errCorrupt, k)
 	}
-	return parseSegment(binary.BigEndian.Uint64(k), v)
+	return parseSegmentBlob(binary.BigEndian.Uint64(k), v)
 }
 
 // contains reports whether the record seq is in the segment.
@@ -103,20 +132,25 @@ func (s *segment) contains(seq uint64) bool {
 	return seq >= s.first && seq-s.first < uint64(s.n)
 }
 
-// bytesOf returns record i's bytes (time and encoding).
+// bytesOf returns record i's bytes (time and encoding). For a segment in
+// chunks they may be a copy, valid until the next read of the segment.
 func (s *segment) bytesOf(i int) ([]byte, error) {
 	if i < 0 || i >= s.n {
 		return nil, fmt.Errorf("%w: record %d of a segment of %d", errCorrupt, i, s.n)
 	}
-	end := binary.BigEndian.Uint32(s.offs[4*i:])
-	start := uint32(0)
-	if i > 0 {
-		start = binary.BigEndian.Uint32(s.offs[4*i-4:])
+	start, ok1 := s.offset(i - 1)
+	end, ok2 := s.offset(i)
+	if !ok1 || !ok2 || start > end || uint64(end) > uint64(s.areaLen) || end-start < segTimeLen {
+		return nil, fmt.Errorf("%w: record %d of segment %d at bytes %d..%d of %d", errCorrupt, i, s.first, start, end, s.areaLen)
 	}
-	if start > end || uint64(end) > uint64(len(s.area)) || end-start < segTimeLen {
-		return nil, fmt.Errorf("%w: record %d of segment %d at bytes %d..%d of %d", errCorrupt, i, s.first, start, end, len(s.area))
+	if s.v.ch == nil {
+		return s.area[start:end], nil
 	}
-	return s.area[start:end], nil
+	b, ok := s.v.slice(segHeaderLen+4*s.n+int(start), int(end-start))
+	if !ok {
+		return nil, fmt.Errorf("%w: record %d of segment %d: a chunk is missing", errCorrupt, i, s.first)
+	}
+	return b, nil
 }
 
 // time returns record i's time without decoding it.

@@ -192,8 +192,8 @@ func TestSegmentSplit(t *testing.T) {
 				t.Errorf("segment at seq %d, want %d", s.first, next)
 			}
 			next += uint64(s.n)
-			if len(s.area) > segmentBytes+5*maxString {
-				t.Errorf("segment %d holds %d bytes of records", s.first, len(s.area))
+			if s.areaLen > segmentBytes+5*maxString {
+				t.Errorf("segment %d holds %d bytes of records", s.first, s.areaLen)
 			}
 			n++
 		}
@@ -456,12 +456,12 @@ func TestDamagedSegmentAndBlock(t *testing.T) {
 	// Damage the second segment (seqs 11..20) and the only index block.
 	err := l.db.Update(func(tx *bolt.Tx) error {
 		k := segKey(11)
-		if err := putBlob(tx.Bucket(bucketSeg), k[:], []byte("junk")); err != nil {
+		if err := putBlob(tx.Bucket(bucketSeg), k[:], []byte("junk"), l.lay); err != nil {
 			return err
 		}
 		idx := tx.Bucket(bucketIdx)
 		bk, _ := idx.Cursor().Last()
-		return putBlob(idx, slices.Clone(bk), []byte{blockFormat, 1})
+		return putBlob(idx, slices.Clone(bk), []byte{blockFormat, 1}, l.lay)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -591,7 +591,7 @@ func TestMergeBlock(t *testing.T) {
 			t.Fatal(err)
 		}
 		const live = 300
-		got := mergeBlock(nil, a, bl, live)
+		got := mergeEntries(nil, a, bl.appendEntries(nil, 0), live)
 		var want []entry
 		for _, e := range append(slices.Clone(a), b...) {
 			if e.seq >= live {

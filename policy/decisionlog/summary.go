@@ -2,8 +2,11 @@ package decisionlog
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/bits"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Each index block has a summary in bucket flt, under the block's key: a
@@ -27,6 +30,15 @@ import (
 //
 // With 10 bits and 4 probes per entry, a number not in the block passes
 // the filter about once in 85 blocks.
+//
+// A summary of up to lay.plainMax bytes (a block of some 770 entries) is
+// a plain value of flt; a larger one is stored like a block, as the value
+// of a nested bucket, in chunks if larger than a page (blob.go, schema 5):
+// a plain value of several KiB would make flt's leaves span pages, which
+// bbolt writes from buffers it makes afresh (garbage) at every commit.
+// Reading it then costs opening the nested bucket and a chunk per probe;
+// searches pay that only for the large blocks that big commits write,
+// which are few.
 const (
 	summaryFormat     = 1
 	summaryHeaderLen  = 1 + 4 + 8 + 8
@@ -40,7 +52,9 @@ type summary struct {
 	n       int
 	minTime uint64
 	maxSeq  uint64
-	filter  []byte
+	filter  []byte // the filter, when the value is whole (not in chunks)
+	v       blob   // the value, read through when in chunks
+	flen    int    // bytes of filter
 }
 
 // appendSummary appends the summary of es (the block's entries) with
@@ -71,40 +85,94 @@ func appendSummary(dst []byte, es []entry, sp blockSpan) []byte {
 }
 
 // parseSummary checks v's framing.
-func parseSummary(v []byte) (summary, error) {
-	if len(v) < summaryHeaderLen {
-		return summary{}, fmt.Errorf("%w: block summary of %d bytes", errCorrupt, len(v))
+func parseSummary(v []byte) (summary, error) { return parseSummaryBlob(blob{b: v}) }
+
+// parseSummaryBlob checks v's framing.
+func parseSummaryBlob(v blob) (summary, error) {
+	size := v.len()
+	h, ok := v.slice(0, min(size, summaryHeaderLen))
+	if !ok || len(h) < summaryHeaderLen {
+		return summary{}, fmt.Errorf("%w: block summary of %d bytes", errCorrupt, size)
 	}
-	if v[0] != summaryFormat {
-		return summary{}, fmt.Errorf("%w: block summary format %d, this build reads %d", errCorrupt, v[0], summaryFormat)
+	if h[0] != summaryFormat {
+		return summary{}, fmt.Errorf("%w: block summary format %d, this build reads %d", errCorrupt, h[0], summaryFormat)
 	}
 	s := summary{
-		n:       int(binary.BigEndian.Uint32(v[1:5])),
-		minTime: binary.BigEndian.Uint64(v[5:13]),
-		maxSeq:  binary.BigEndian.Uint64(v[13:21]),
-		filter:  v[summaryHeaderLen:],
+		n:       int(binary.BigEndian.Uint32(h[1:5])),
+		minTime: binary.BigEndian.Uint64(h[5:13]),
+		maxSeq:  binary.BigEndian.Uint64(h[13:21]),
+		flen:    size - summaryHeaderLen,
 	}
-	if len(s.filter)%8 != 0 || uint64(len(s.filter)) != 8*((uint64(s.n)*bloomBitsPerEntry+63)/64) {
-		return summary{}, fmt.Errorf("%w: block summary of %d entries with a filter of %d bytes", errCorrupt, s.n, len(s.filter))
+	if s.flen%8 != 0 || uint64(s.flen) != 8*((uint64(s.n)*bloomBitsPerEntry+63)/64) {
+		return summary{}, fmt.Errorf("%w: block summary of %d entries with a filter of %d bytes", errCorrupt, s.n, s.flen)
+	}
+	if v.ch == nil {
+		s.filter = v.b[summaryHeaderLen:]
+	} else {
+		s.v = v
 	}
 	return s, nil
+}
+
+// readSummary parses the summary at flt key k, v being its value as a
+// cursor gives it: the summary if it is a plain value, nil if it is in a
+// nested bucket.
+func readSummary(flt *bolt.Bucket, k, v []byte) (summary, error) {
+	if v != nil {
+		return parseSummary(v)
+	}
+	b, ok := openBlob(flt, k)
+	if !ok {
+		return summary{}, fmt.Errorf("%w: block summary %x missing", errCorrupt, k)
+	}
+	return parseSummaryBlob(b)
+}
+
+// putSummary stores the summary sv under k in flt: a plain value if small,
+// else a blob (see above). sv must stay unchanged until the commit.
+func putSummary(flt *bolt.Bucket, k, sv []byte, lay blobLayout) error {
+	if len(sv) > lay.plainMax {
+		return putBlob(flt, k, sv, lay)
+	}
+	err := flt.Put(k, sv)
+	if errors.Is(err, bolt.ErrIncompatibleValue) {
+		// Only damage gets here (a blob under a new block's key).
+		if err := deleteBlob(flt, k); err != nil {
+			return err
+		}
+		err = flt.Put(k, sv)
+	}
+	return err
 }
 
 // mayContain reports whether the block may hold entries of num: false
 // means it certainly holds none.
 func (s *summary) mayContain(num uint64) bool {
-	if len(s.filter) == 0 {
+	if s.flen == 0 {
 		return false // no entries
 	}
-	m := uint64(len(s.filter) * 8)
+	m := uint64(s.flen * 8)
 	h1, h2 := bloomHash(num)
 	for p := range uint64(bloomProbes) {
 		bit := bloomBit(h1+p*h2, m)
-		if s.filter[bit>>3]&(1<<(bit&7)) == 0 {
+		if s.filterByte(int(bit>>3))&(1<<(bit&7)) == 0 {
 			return false
 		}
 	}
 	return true
+}
+
+// filterByte returns byte i of the filter; a chunk missing (damage) reads
+// as all ones, so the block is read rather than skipped.
+func (s *summary) filterByte(i int) byte {
+	if s.v.ch == nil {
+		return s.filter[i]
+	}
+	b, ok := s.v.slice(summaryHeaderLen+i, 1)
+	if !ok {
+		return 0xff
+	}
+	return b[0]
 }
 
 // bloomHash derives the two hashes of double hashing from num (the

@@ -1,0 +1,232 @@
+package decisionlog
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// noPageSpans fails t if a node of db spans more than one page: bbolt
+// writes such a node from a buffer it makes afresh at each commit, where
+// one-page nodes take theirs from a pool (blob.go).
+func noPageSpans(t *testing.T, db *bolt.DB, what string) {
+	t.Helper()
+	err := db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			if s := b.Stats(); s.LeafOverflowN != 0 || s.BranchOverflowN != 0 {
+				t.Errorf("%s: bucket %s: %d leaf and %d branch overflow pages", what, name, s.LeafOverflowN, s.BranchOverflowN)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPutBlobLayout: values of every size that matters to the layout —
+// around a page, a quarter page (bbolt's inline buckets), the chunk sizes
+// and far beyond — put in runs under consecutive keys, as the writer does,
+// make no node of several pages, and read back whole and in any range.
+func TestPutBlobLayout(t *testing.T) {
+	for _, ps := range []int{4096, 16384} {
+		t.Run(fmt.Sprintf("page=%d", ps), func(t *testing.T) {
+			db, err := bolt.Open(filepath.Join(t.TempDir(), "blob.db"), 0o600, &bolt.Options{PageSize: ps})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			lay := layoutFor(ps)
+			var sizes []int
+			for _, c := range []int{1, lay.plainMax, lay.inlineMax, lay.quarter, lay.small, 4 * lay.small, lay.big, lay.wholeMax, ps} {
+				for d := -70; d <= 70; d += 7 {
+					sizes = append(sizes, max(0, c+d))
+				}
+			}
+			for n := 1; n <= 40; n++ {
+				sizes = append(sizes, n*lay.big-1, n*lay.big+4*lay.small+1)
+			}
+			sizes = append(sizes, 256<<10, 400<<10)
+			rng := rand.New(rand.NewPCG(1, uint64(ps)))
+			values := map[uint64][]byte{}
+			key := uint64(0)
+			for _, n := range sizes {
+				// Seven of each size in a bucket of their own, in one
+				// transaction: bbolt splits them three and four.
+				err := db.Update(func(tx *bolt.Tx) error {
+					b, err := tx.CreateBucket(binary.BigEndian.AppendUint64(nil, key))
+					if err != nil {
+						return err
+					}
+					b.FillPercent = 0.9
+					for range 7 {
+						v := make([]byte, n)
+						for i := range v {
+							v[i] = byte(rng.Uint32())
+						}
+						key++
+						values[key] = v
+						if err := putBlob(b, binary.BigEndian.AppendUint64(nil, key), v, lay); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			noPageSpans(t, db, "after the puts")
+			err = db.View(func(tx *bolt.Tx) error {
+				for k, want := range values {
+					kb := binary.BigEndian.AppendUint64(nil, k)
+					b := tx.Bucket(binary.BigEndian.AppendUint64(nil, (k-1)/7*7))
+					if got := getBlob(b, kb); !bytes.Equal(got, want) {
+						t.Fatalf("value %d of %d bytes reads back as %d bytes, different", k, len(want), len(got))
+					}
+					v, _ := openBlob(b, kb)
+					for range 20 {
+						off := rng.IntN(len(want) + 1)
+						n := rng.IntN(len(want) - off + 1)
+						if got, ok := v.slice(off, n); !ok || !bytes.Equal(got, want[off:off+n]) {
+							t.Fatalf("value %d of %d bytes: bytes %d..%d read wrong (%v)", k, len(want), off, off+n, ok)
+						}
+					}
+					if _, ok := v.slice(len(want), 1); ok {
+						t.Fatalf("value %d of %d bytes: read past its end", k, len(want))
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestLogPagesFit: a log, in a new file and in one of 4 KiB pages (the
+// page size of files written before schema 5), after commits of every
+// size, with merging and pruning, has no node of several pages.
+func TestLogPagesFit(t *testing.T) {
+	for _, ps := range []int{0, 4096} {
+		t.Run(fmt.Sprintf("page=%d", ps), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), FileName)
+			if ps != 0 {
+				db, err := bolt.Open(path, 0o600, &bolt.Options{PageSize: ps})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := db.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			opts := testOptions()
+			opts.MaxAge = -1
+			opts.MaxRecords = 30_000
+			l, err := Open(path, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			want := ps
+			if ps == 0 {
+				want = filePageSize
+			}
+			if l.db.Info().PageSize != want {
+				t.Fatalf("page size %d, want %d", l.db.Info().PageSize, want)
+			}
+			gen := newCallGen()
+			base := time.Now()
+			i := 0
+			for _, batch := range []int{1, 7, 60, 700, 3000, 8192, 16384, 5, 40_000, 50} {
+				for range 3 {
+					for range batch {
+						r := gen.next()
+						r.Time = base.Add(time.Duration(i) * time.Microsecond)
+						i++
+						l.Record(*r)
+					}
+					if err := l.Flush(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				noPageSpans(t, l.db, fmt.Sprintf("after batches of %d", batch))
+			}
+			if s := l.Stats(); s.Pruned == 0 || s.Dropped != 0 {
+				t.Fatalf("stats %+v: want pruning and no drops", s)
+			}
+			checkIndex(t, l)
+		})
+	}
+}
+
+// TestCommitGarbage: the writer's heap allocation per record, bbolt's
+// included, over many full-log commits of a default batch, stays far
+// below what it was when bbolt made a fresh buffer for every segment and
+// index block (some 117 bytes a record, BenchmarkCommit); it is some 17
+// now (31 in a file of 4 KiB pages).
+func TestCommitGarbage(t *testing.T) {
+	const (
+		bound   = 60_000
+		batch   = DefaultBatchSize
+		commits = 12
+		maxB    = 50 // bytes a record
+	)
+	l, err := Open(filepath.Join(t.TempDir(), FileName), Options{NoSync: true, MaxRecords: bound, MaxAge: -1,
+		BatchSize: batch, FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	gen := newCallGen()
+	base := time.Now()
+	i := 0
+	recs := make([]Record, batch)
+	commit := func() {
+		for j := range recs {
+			l.w.add(&recs[j])
+		}
+		l.commit()
+	}
+	gen1 := func() {
+		for j := range recs {
+			recs[j] = *gen.next()
+			recs[j].Time = base.Add(time.Duration(i) * time.Microsecond)
+			i++
+		}
+	}
+	// Fill past the bound, so that every commit measured prunes too and
+	// the writer's buffers have grown to their size.
+	for i < bound+3*batch {
+		gen1()
+		commit()
+	}
+	var alloc uint64
+	var ms0, ms1 runtime.MemStats
+	for range commits {
+		gen1()
+		runtime.ReadMemStats(&ms0)
+		commit()
+		runtime.ReadMemStats(&ms1)
+		alloc += ms1.TotalAlloc - ms0.TotalAlloc
+	}
+	if err := l.w.lastErr; err != nil {
+		t.Fatal(err)
+	}
+	if s := l.Stats(); s.Pruned == 0 {
+		t.Fatalf("nothing pruned: %+v", s)
+	}
+	perRec := float64(alloc) / float64(commits*batch)
+	t.Logf("%.1f heap bytes a record", perRec)
+	if perRec > maxB {
+		t.Errorf("the writer allocates %.1f heap bytes a record, want at most %d (is bbolt making buffers for multi-page nodes again? see blob.go)", perRec, maxB)
+	}
+}
