@@ -167,14 +167,14 @@ type blob struct {
 // bucket, the chunk read last, and a buffer for reads across two chunks.
 type chunks struct {
 	c        *bolt.Cursor
-	size     int
+	size     int // the value's length; -1 until asked for (it takes a seek)
 	cur      []byte
 	curStart int
 	buf      []byte
 }
 
 // openBlob opens the value stored under key by putBlob; false if there
-// is none or it is damaged (a chunked value's length cannot be read).
+// is none or it is damaged.
 func openBlob(b *bolt.Bucket, key []byte) (blob, bool) {
 	child := b.Bucket(key)
 	if child == nil {
@@ -186,11 +186,7 @@ func openBlob(b *bolt.Bucket, key []byte) (blob, bool) {
 	case len(k) == len(blobKey) && k[0] == blobKey[0] && v != nil:
 		return blob{b: v}, true
 	case len(k) == chunkKeyLen && binary.BigEndian.Uint32(k) == 0 && len(v) > 0:
-		lk, lv := c.Last()
-		if len(lk) != chunkKeyLen {
-			return blob{}, false
-		}
-		return blob{ch: &chunks{c: c, size: int(binary.BigEndian.Uint32(lk)) + len(lv), cur: v}}, true
+		return blob{ch: &chunks{c: c, size: -1, cur: v}}, true
 	}
 	return blob{}, false
 }
@@ -198,25 +194,42 @@ func openBlob(b *bolt.Bucket, key []byte) (blob, bool) {
 // len returns the value's length.
 func (v blob) len() int {
 	if v.ch != nil {
-		return v.ch.size
+		return v.ch.length()
 	}
 	return len(v.b)
+}
+
+func (ch *chunks) length() int {
+	if ch.size < 0 {
+		// The last chunk ends the value.
+		ch.size = 0
+		if k, v := ch.c.Last(); len(k) == chunkKeyLen {
+			ch.size = int(binary.BigEndian.Uint32(k)) + len(v)
+		}
+		ch.cur, ch.curStart = nil, 0 // the cursor moved
+	}
+	return ch.size
 }
 
 // slice returns the value's bytes [off, off+n): in place if they are in
 // one chunk, else a copy valid until the next slice of this blob. false
 // if they are out of range or a chunk is missing (damage).
 func (v blob) slice(off, n int) ([]byte, bool) {
+	if v.ch != nil && n > 0 {
+		// A read past the end finds no chunk holding it: no need to
+		// know the length.
+		if off < 0 {
+			return nil, false
+		}
+		return v.ch.slice(off, n)
+	}
 	if off < 0 || n < 0 || off > v.len()-n {
 		return nil, false
 	}
 	if n == 0 {
 		return nil, true
 	}
-	if v.ch == nil {
-		return v.b[off : off+n : off+n], true
-	}
-	return v.ch.slice(off, n)
+	return v.b[off : off+n : off+n], true
 }
 
 func (ch *chunks) slice(off, n int) ([]byte, bool) {

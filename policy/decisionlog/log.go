@@ -216,15 +216,16 @@ type Log struct {
 
 // writerState is the writer goroutine's own data, reused across batches.
 type writerState struct {
-	batch                     // the records taken from the queue, encoded (batch.go)
-	arena          []byte     // the values of the commit (bbolt holds them until it ends)
-	sortTmp        []entry    // scratch for sortEntries
-	mergeA, mergeB []entry    // scratch for merging blocks
-	merges         []mergeRef // the blocks merged into this batch's
-	mergeSrc       []entry    // their entries (see chooseMerges)
-	victims        []victim   // keys chosen for pruning
-	logState                  // changed only by a commit that succeeds
-	lastErr        error      // last commit error (nil after a success)
+	batch                      // the records taken from the queue, encoded (batch.go)
+	arena          []byte      // the values of the commit (bbolt holds them until it ends)
+	sortTmp        []entry     // scratch for sortEntries
+	mergeA, mergeB []entry     // scratch for merging blocks
+	merges         []mergeRef  // the blocks merged into this batch's
+	mergeSrc       []entry     // their entries (see chooseMerges)
+	sumWalk        summaryWalk // chooseMerges' walk, for its buffers
+	victims        []victim    // keys chosen for pruning
+	logState                   // changed only by a commit that succeeds
+	lastErr        error       // last commit error (nil after a success)
 }
 
 // logState is what the writer knows of the file between commits.
@@ -245,13 +246,13 @@ type mergeRef struct {
 
 // victim is a key chosen for deletion.
 type victim struct {
-	key [recKeyLen]byte
+	key [summaryPartKeyLen]byte
 	n   uint8  // bytes of key used
 	odd []byte // a damaged key of another length, deleted as is
 }
 
 func newVictim(k []byte) victim {
-	if len(k) == segKeyLen || len(k) == recKeyLen {
+	if len(k) == segKeyLen || len(k) == recKeyLen || len(k) == summaryPartKeyLen {
 		var v victim
 		v.n = uint8(copy(v.key[:], k))
 		return v
@@ -799,10 +800,11 @@ func (l *Log) chooseMerges(idx, flt *bolt.Bucket) {
 		return
 	}
 	size := len(w.entries)
-	c := flt.Cursor()
-	for k, v := c.Last(); k != nil; k, v = c.Prev() {
-		sum, err := readSummary(flt, k, v)
-		if err != nil || len(k) != recKeyLen || sum.n > size || sum.n+size > mergeLimit {
+	sw := &w.sumWalk
+	*sw = summaryWalk{c: flt.Cursor(), rev: sw.rev[:0], parts: sw.parts[:0]}
+	for {
+		k, sum, err := sw.prev()
+		if k == nil || err != nil || sum.n > size || sum.n+size > mergeLimit {
 			break // a damaged block is left for pruning, never merged
 		}
 		bl, err := readBlock(idx, k)
@@ -872,7 +874,7 @@ func deleteBlock(idx, flt *bolt.Bucket, k []byte) error {
 	if err := deleteBlob(idx, k); err != nil {
 		return fmt.Errorf("index block: %w", err)
 	}
-	if err := deleteBlob(flt, k); err != nil {
+	if err := deleteSummary(flt, k); err != nil {
 		return fmt.Errorf("index block summary: %w", err)
 	}
 	return nil
@@ -965,7 +967,9 @@ func (l *Log) pruneBlocks(idx, flt *bolt.Bucket, liveSeq uint64) error {
 	hasKept := false
 	c := flt.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		if sum, err := readSummary(flt, k, v); err == nil && len(k) == recKeyLen && sum.maxSeq >= liveSeq {
+		// A summary's parts follow its first (summary.go), which holds
+		// the header: the parts of a block pruned are pruned with it.
+		if sum, err := parseSummaryHeader(v); err == nil && len(k) == recKeyLen && sum.maxSeq >= liveSeq {
 			kept, hasKept = [recKeyLen]byte(k), true
 			break
 		}

@@ -230,3 +230,88 @@ func TestCommitGarbage(t *testing.T) {
 		t.Errorf("the writer allocates %.1f heap bytes a record, want at most %d (is bbolt making buffers for multi-page nodes again? see blob.go)", perRec, maxB)
 	}
 }
+
+// TestSummaryInParts: a block summary larger than a quarter page is kept
+// in parts (summary.go) that read back as the summary; with a part lost
+// (damage), searches still find every record, reading the block, and the
+// writer still commits, merges and prunes.
+func TestSummaryInParts(t *testing.T) {
+	opts := testOptions()
+	opts.MaxAge = -1
+	opts.MaxRecords = 20_000
+	opts.BatchSize = 6000
+	l, err := Open(filepath.Join(t.TempDir(), FileName), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	rng := rand.New(rand.NewPCG(31, 32))
+	recs := randomRecords(rng, 30_000)
+	var model []modelRec
+	add := func(recs []Record) {
+		for _, r := range recs {
+			l.Record(r)
+			model = append(model, modelRec{r: r, ts: nanos(r.Time), seq: uint64(len(model) + 1)})
+		}
+		if err := l.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(what string) {
+		t.Helper()
+		kept := model[max(0, len(model)-int(l.Stats().Stored)):]
+		for _, r := range recs[:20] {
+			for _, q := range []Query{{Number: r.Called, Limit: 5000}, {Number: r.Calling, Limit: 3}} {
+				got, want := mustSearch(t, l, q), modelSearch(kept, q)
+				if len(got) != len(want) {
+					t.Fatalf("%s: %+v: %d records, want %d", what, q, len(got), len(want))
+				}
+			}
+		}
+	}
+	add(recs[:6000])
+	var blockKey []byte
+	err = l.db.Update(func(tx *bolt.Tx) error {
+		flt := tx.Bucket(bucketFlt)
+		sw := newSummaryWalk(flt)
+		k, s, err := sw.prev()
+		if err != nil || len(s.parts) < 2 {
+			t.Fatalf("summary of %d entries: %d parts, %v", s.n, len(s.parts), err)
+		}
+		blockKey = bytes.Clone(k)
+		pk := summaryPartKey(k, 1)
+		return flt.Delete(pk[:])
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = l.db.View(func(tx *bolt.Tx) error {
+		sw := newSummaryWalk(tx.Bucket(bucketFlt))
+		if k, _, err := sw.prev(); !bytes.Equal(k, blockKey) || err == nil {
+			t.Errorf("summary %x with a part lost: %v", k, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("a part lost")
+	add(recs[6000:])
+	if s := l.Stats(); s.Pruned == 0 {
+		t.Fatalf("nothing pruned: %+v", s)
+	}
+	check("after pruning")
+	checkIndex(t, l)
+	err = l.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketFlt).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if bytes.HasPrefix(k, blockKey) {
+				t.Errorf("flt key %x of the pruned block is left", k)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -193,8 +193,12 @@ func searchNumber(h *hits, seg, idx, flt *bolt.Bucket, q Query, from, to uint64)
 		upper = entry{num: num + 1}
 	}
 	f := fetcher{seg: seg, c: seg.Cursor()}
-	c := flt.Cursor()
-	for k, v := c.Last(); k != nil; k, v = c.Prev() {
+	sw := newSummaryWalk(flt)
+	for {
+		k, sum, err := sw.prev()
+		if k == nil {
+			break
+		}
 		if len(k) != recKeyLen {
 			continue // not a key this package wrote
 		}
@@ -203,7 +207,7 @@ func searchNumber(h *hits, seg, idx, flt *bolt.Bucket, q Query, from, to uint64)
 			break // this block and every older one are out of reach
 		}
 		// A damaged summary only costs the filter: the block is read.
-		if sum, err := readSummary(flt, k, v); err == nil && (sum.minTime >= to || !sum.mayContain(num)) {
+		if err == nil && (sum.minTime >= to || !sum.mayContain(num)) {
 			continue // entirely after the range, or certainly not there
 		}
 		bl, err := readBlock(idx, k)

@@ -559,15 +559,34 @@ func TestSummaryFilter(t *testing.T) {
 
 func FuzzParseSummary(f *testing.F) {
 	es := []entry{{num: 13035550101, ts: 1, seq: 1}, {num: 13035550102, ts: 2, seq: 2}}
-	f.Add(appendSummary(nil, es, spanOf(es)), uint64(13035550101))
-	f.Add([]byte{summaryFormat, 0, 0, 0, 0}, uint64(0))
-	f.Add(make([]byte, summaryHeaderLen+8), uint64(1))
-	f.Fuzz(func(t *testing.T, b []byte, num uint64) {
+	f.Add(appendSummary(nil, es, spanOf(es)), uint64(13035550101), uint16(0))
+	f.Add(appendSummary(nil, es, spanOf(es)), uint64(13035550101), uint16(24))
+	f.Add([]byte{summaryFormat, 0, 0, 0, 0}, uint64(0), uint16(3))
+	f.Add(make([]byte, summaryHeaderLen+8), uint64(1), uint16(21))
+	f.Fuzz(func(t *testing.T, b []byte, num uint64, partLen uint16) {
+		// The same bytes cut in parts (summary.go) read the same.
+		var parts [][]byte
+		for rest, n := b, int(partLen)%(len(b)+1)+1; len(rest) > 0; {
+			n = min(n, len(rest))
+			parts, rest = append(parts, rest[:n]), rest[n:]
+		}
+		ps, perr := summary{}, errCorrupt
+		if len(parts) > 0 {
+			ps, perr = parseSummaryParts(parts)
+		}
 		s, err := parseSummary(b)
 		if err != nil {
+			if perr == nil && len(parts) == 1 {
+				t.Fatal("one part parses where the value does not")
+			}
 			return
 		}
-		_ = s.mayContain(num)
+		if perr != nil && len(b) >= summaryHeaderLen && int(partLen)%(len(b)+1)+1 >= summaryHeaderLen {
+			t.Fatalf("the summary does not parse in parts of %d: %v", len(parts[0]), perr)
+		}
+		if perr == nil && ps.mayContain(num) != s.mayContain(num) {
+			t.Fatal("the summary in parts answers otherwise")
+		}
 		if s.n == 0 && s.mayContain(num) {
 			t.Fatal("a summary of no entries holds a number")
 		}
