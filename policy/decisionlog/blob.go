@@ -41,8 +41,13 @@ import (
 // of at least two keys, the last of at least two. So the chunks are big
 // (two fill a page) except the last four, which are small (four fill a
 // page): the nodes cut by the fill are at most a page, and the node left
-// at the end, of four keys or fewer, holds small chunks only.
-// TestBlobPagesFit checks that no node of the file spans pages.
+// at the end, of four keys or fewer, holds small chunks only. A value
+// stored whole that bbolt would put inline in its parent's leaf, but that
+// makes the parent's element over a quarter page, gets a pad key (see
+// putBlob). Block summaries are plain values of flt, cut in parts of at
+// most a quarter page when larger (summary.go). TestPutBlobLayout and
+// TestLogPagesFit check that no node spans pages; filePageSize (log.go)
+// is why new files have 16 KiB pages.
 //
 // Layout of a blob's nested bucket: a value of up to wholeMax bytes (one
 // page with its node and bucket headers) is the value of key 0x00 (as

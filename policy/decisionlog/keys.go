@@ -17,7 +17,9 @@ import (
 //	flt   time(8) seq(8)  -> the summary of the idx block of the same key
 //	                         (summary.go): its header and a Bloom filter of
 //	                         its numbers, so searches and the writer
-//	                         decide without opening the block
+//	                         decide without opening the block; one larger
+//	                         than a quarter page goes on in parts under
+//	                         time(8) seq(8) part(2), part 1, 2, ...
 //
 // All integers are big-endian so byte order is numeric order. A record's
 // seq is its place in commit order: seg's bucket sequence hands out one
@@ -45,10 +47,13 @@ import (
 // (fixed 24-byte entries); schema 4 writes format 3 (index.go) and reads
 // both, so a schema 3 file is searched as it is and Open only marks it 4,
 // keeping a build that reads format 2 only from taking its new blocks for
-// damage. Schema 5 is schema 4 with values larger than a page stored in
-// chunks (blob.go); this build reads values whole or in chunks, so a
-// schema 3 or 4 file is searched as it is and Open only marks it 5,
-// keeping a schema 4 build from taking chunked values for damage.
+// damage. Schema 5 is schema 4 with segments and blocks larger than a
+// page stored in chunks (blob.go) and summaries larger than a quarter
+// page in parts (summary.go), so that no node bbolt writes spans pages;
+// this build reads both layouts, so a schema 3 or 4 file is searched as
+// it is and Open only marks it 5, keeping a schema 4 build from taking
+// chunked values for damage. (An old file keeps its page size, 4 KiB,
+// where new files have 16 KiB: see filePageSize.)
 var (
 	bucketMeta = []byte("meta")
 	bucketSeg  = []byte("seg")

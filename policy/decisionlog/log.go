@@ -345,12 +345,11 @@ func OpenReadOnly(path string) (*Log, error) {
 // writes fits one page (blob.go), so the page is the unit of bbolt's work
 // per commit: a buffer from its pool, a split, a freelist entry, a write
 // call each. At 4 KiB (the OS page, bbolt's default) a commit of 8,192
-// records makes some 230 of them and the writer took about a tenth more
-// CPU than with one multi-page node per value; at 16 KiB it takes less
-// than that did and leaves half the garbage of 4 KiB
-// (bench/decisionlog/README.md). The price: a commit's small nodes (the
-// leaves and branches it touches) are written as 16 KiB pages, and the
-// file is some 15% larger.
+// records makes some 230 of them and took 12-17% more CPU per record
+// than one multi-page node per value did; at 16 KiB it takes 8% less,
+// and leaves half the garbage of 4 KiB (bench/decisionlog/README.md).
+// The price: a commit's small nodes (the leaves and branches it touches)
+// are written as 16 KiB pages, and the file is 17-34% larger.
 const filePageSize = 16 << 10
 
 func openDB(path string, readOnly bool) (*bolt.DB, error) {

@@ -171,8 +171,8 @@ func TestLogPagesFit(t *testing.T) {
 // TestCommitGarbage: the writer's heap allocation per record, bbolt's
 // included, over many full-log commits of a default batch, stays far
 // below what it was when bbolt made a fresh buffer for every segment and
-// index block (some 117 bytes a record, BenchmarkCommit); it is some 17
-// now (31 in a file of 4 KiB pages).
+// index block (some 117 bytes a record, BenchmarkCommit); it is some 14
+// now (some 35 in a file of 4 KiB pages).
 func TestCommitGarbage(t *testing.T) {
 	const (
 		bound   = 60_000
