@@ -536,8 +536,11 @@ func FuzzParseBlock(f *testing.F) {
 	f.Add([]byte{blockFormat2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}) // no entries
 	f.Add([]byte{blockFormat2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1})
 	f.Add([]byte{})
+	db := fuzzDB(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		bl, err := parseBlock(b)
+		// The same value stored in chunks (blob.go) reads the same.
+		sameBlock(t, db, b, bl, err)
 		if err != nil {
 			return
 		}

@@ -3,6 +3,7 @@ package decisionlog
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -314,4 +315,97 @@ func TestSummaryInParts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// fuzzLayout cuts any value over 12 bytes in chunks of a few bytes, so
+// that fuzz inputs are read through the chunked path too.
+var fuzzLayout = blobLayout{wholeMax: 12, big: 7, small: 3}
+
+// errRollback ends a test transaction without writing it.
+var errRollback = errors.New("rollback")
+
+// inChunks calls fn with v as putBlob stores it in chunks of fuzzLayout,
+// read back through openBlob, in a transaction it rolls back.
+func inChunks(t *testing.T, db *bolt.DB, v []byte, fn func(blob)) {
+	t.Helper()
+	err := db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte("fuzz"))
+		if err != nil {
+			return err
+		}
+		if err := putBlob(b, []byte("k"), v, fuzzLayout); err != nil {
+			return err
+		}
+		bl, ok := openBlob(b, []byte("k"))
+		if !ok {
+			t.Fatalf("value of %d bytes: no blob", len(v))
+		}
+		if len(v) > fuzzLayout.wholeMax && bl.ch == nil {
+			t.Fatalf("value of %d bytes read whole", len(v))
+		}
+		fn(bl)
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatal(err)
+	}
+}
+
+// fuzzDB opens a bbolt file for inChunks.
+func fuzzDB(f *testing.F) *bolt.DB {
+	db, err := bolt.Open(filepath.Join(f.TempDir(), "fuzz.db"), 0o600, &bolt.Options{NoSync: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// sameSegment fails t unless the segment parsed from v in chunks reads as
+// s, parsed whole (err its parse error).
+func sameSegment(t *testing.T, db *bolt.DB, v []byte, s segment, err error) {
+	t.Helper()
+	inChunks(t, db, v, func(bl blob) {
+		cs, cerr := parseSegmentBlob(1, bl)
+		if (cerr == nil) != (err == nil) {
+			t.Fatalf("parse whole: %v, in chunks: %v", err, cerr)
+		}
+		if err != nil {
+			return
+		}
+		if cs.n != s.n || cs.minTS != s.minTS || cs.maxTS != s.maxTS || cs.prefixMaxTS != s.prefixMaxTS || cs.areaLen != s.areaLen {
+			t.Fatalf("header in chunks %+v, whole %+v", cs, s)
+		}
+		for i := range s.n {
+			ts, body, err := s.record(i)
+			cts, cbody, cerr := cs.record(i)
+			if (cerr == nil) != (err == nil) || ts != cts || !bytes.Equal(body, cbody) {
+				t.Fatalf("record %d whole %d %x %v, in chunks %d %x %v", i, ts, body, err, cts, cbody, cerr)
+			}
+		}
+	})
+}
+
+// sameBlock fails t unless the block parsed from v in chunks reads as
+// bl, parsed whole (err its parse error).
+func sameBlock(t *testing.T, db *bolt.DB, v []byte, bl block, err error) {
+	t.Helper()
+	inChunks(t, db, v, func(b blob) {
+		cb, cerr := parseBlockBlob(b)
+		if (cerr == nil) != (err == nil) {
+			t.Fatalf("parse whole: %v, in chunks: %v", err, cerr)
+		}
+		if err != nil {
+			return
+		}
+		if cb.len() != bl.len() || cb.minTime != bl.minTime || cb.maxSeq != bl.maxSeq {
+			t.Fatalf("block in chunks: %d entries, whole %d", cb.len(), bl.len())
+		}
+		for i := range bl.len() {
+			e := bl.at(i)
+			if cb.at(i) != e || cb.num(i) != bl.num(i) || cb.lowerBound(e) != bl.lowerBound(e) {
+				t.Fatalf("entry %d: whole %+v, in chunks %+v", i, e, cb.at(i))
+			}
+		}
+	})
 }

@@ -125,8 +125,11 @@ func FuzzParseSegment(f *testing.F) {
 	f.Add(buildSegment([]Record{{Called: nA}}, 0))
 	f.Add([]byte{segFormat, 0, 0, 0, 1})
 	f.Add([]byte{})
+	db := fuzzDB(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := parseSegment(1, b)
+		// The same value stored in chunks (blob.go) reads the same.
+		sameSegment(t, db, b, s, err)
 		if err != nil {
 			return
 		}
