@@ -21,6 +21,14 @@ func (d *Daemon) summary(storePath string) {
 		attrs = append(attrs, "decision_log", "off")
 	}
 	attrs = append(attrs, "cli_socket", d.cfg.SocketPath(), "gomaxprocs", runtime.GOMAXPROCS(0))
+	if hp := d.st.HugePages(); hp.Collapsed > 0 || hp.Err != nil {
+		// The index on huge pages (store/hugepages.go), or why not.
+		if hp.Err != nil {
+			d.log.Info("store index: not (all) on huge pages; look-ups work the same, a little slower",
+				"index_mib", hp.IndexBytes>>20, "huge_mib", hp.Collapsed>>20, "err", hp.Err.Error())
+		}
+		attrs = append(attrs, "index_huge_pages_mib", hp.Collapsed>>20)
+	}
 	if a := d.AdminAddr(); a != "" {
 		attrs = append(attrs, "metrics", "http://"+a+"/metrics", "health", "http://"+a+"/healthz", "ready", "http://"+a+"/readyz")
 	}

@@ -23,7 +23,10 @@ func (s *Store) rebuildIndex() error {
 	if err != nil {
 		return err
 	}
+	// Before anyone reads it (hugepages.go).
+	huge := nx.collapseHuge()
 	s.ix.mu.Lock()
+	s.huge = huge
 	s.ix.byNumber, s.ix.entByNum = nx.byNumber, nx.entByNum
 	s.ix.subs, s.ix.provs, s.ix.ents = nx.subs, nx.provs, nx.ents
 	s.ix.views, s.ix.lists = nx.views, nx.lists

@@ -17,7 +17,9 @@
 // nanoseconds (one per look-up, or one per call through LookupCall, the
 // store.CallViewer the engine uses). The index is laid out for few
 // dependent cache misses per call (index.go, numtable.go, listfilter.go:
-// about four when nothing is cached). The index advances only from the backend's change feed, in
+// about four when nothing is cached), and a large index is put on huge
+// pages when it is built (hugepages.go), so those misses do not also miss
+// the TLB. The index advances only from the backend's change feed, in
 // revision order (apply.go), never from the writer's own bookkeeping, so
 // any number of stores over one backend (or one etcd cluster) converge on
 // the same content. A write returns once its own change has been applied
@@ -111,7 +113,8 @@ var (
 // Store is an open callgate store. It implements View.
 type Store struct {
 	kv     kv.Backend
-	ownsKV bool // opened by Open: Close closes it
+	huge   HugePageReport // of the last index build (hugepages.go); under ix.mu
+	ownsKV bool           // opened by Open: Close closes it
 	opts   Options
 
 	// wmu serialises this process's writers, so they do not conflict with
