@@ -56,8 +56,21 @@ var monoEpoch = time.Now()
 func (c *Budget) Start(deadline time.Time) {
 	if c.armed.Load() {
 		// A channel handed to something that outlived the previous
-		// decision stays closed; this decision gets its own.
+		// decision stays closed; this decision gets its own. One still
+		// open is closed now: it was handed out before the first
+		// decision, when nothing had ended yet, and would otherwise stay
+		// open for good.
 		c.mu.Lock()
+		if c.timer != nil {
+			c.timer.Stop()
+		}
+		if c.done != nil {
+			select {
+			case <-c.done:
+			default:
+				close(c.done)
+			}
+		}
 		c.done, c.timer = nil, nil
 		c.armed.Store(false)
 		c.mu.Unlock()

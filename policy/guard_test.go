@@ -94,26 +94,28 @@ func TestGuardNoDeadline(t *testing.T) {
 }
 
 // A signal may leave a goroutine behind that still uses the Budget while
-// the next decisions run: it must see a closed channel, and nothing may
-// race (run with -race).
+// the next decisions run: every Done channel it is handed must be closed
+// once its decision has ended, and nothing may race (run with -race). The
+// check is on the channels, not on how long the goroutine waited: under a
+// loaded machine a timer may fire late, and the test used to say "open
+// for a second" then.
 func TestBudgetStaleUser(t *testing.T) {
 	var b Budget
 	stop := make(chan struct{})
 	done := make(chan struct{})
+	var seen []<-chan struct{} // every distinct channel handed out, in order
 	go func() {
 		defer close(done)
 		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
 			_ = b.Err()
 			_, _ = b.Deadline()
+			ch := b.Done()
+			if len(seen) == 0 || seen[len(seen)-1] != ch {
+				seen = append(seen, ch)
+			}
 			select {
-			case <-b.Done():
-			case <-time.After(time.Second):
-				t.Error("a Done channel stayed open for a second")
+			case <-ch:
+			case <-stop:
 				return
 			}
 		}
@@ -127,6 +129,17 @@ func TestBudgetStaleUser(t *testing.T) {
 	}
 	close(stop)
 	<-done
+	// The last decision has ended: no channel may still be open.
+	for i, ch := range seen {
+		select {
+		case <-ch:
+		default:
+			t.Fatalf("Done channel %d of %d still open after every decision ended", i+1, len(seen))
+		}
+	}
+	if len(seen) < 2 {
+		t.Fatalf("the stale user saw %d channels: the test exercised nothing", len(seen))
+	}
 }
 
 func BenchmarkBudget(b *testing.B) {
@@ -241,5 +254,20 @@ func TestElapsedReadOnce(t *testing.T) {
 	time.Sleep(time.Millisecond)
 	if d := Elapsed(context.Background(), start); d < time.Millisecond {
 		t.Fatalf("Elapsed without a Budget = %v, want the time since start", d)
+	}
+}
+
+// TestDoneBeforeFirstStartIsClosed: a Done channel handed out before the
+// Budget's first decision is closed once decisions run. Start used to
+// drop it unclosed, and whoever waited on it waited for good.
+func TestDoneBeforeFirstStartIsClosed(t *testing.T) {
+	var b Budget
+	ch := b.Done()
+	b.Start(time.Now().Add(time.Hour))
+	b.Finish()
+	select {
+	case <-ch:
+	default:
+		t.Fatal("the channel handed out before the first decision is still open")
 	}
 }
