@@ -120,6 +120,17 @@ func BenchmarkView(b *testing.B) {
 	_ = sink
 }
 
+// coldOrder is every subscriber of the large store once, in a scattered
+// order (a stride coprime with benchSubs).
+func coldOrder() []int32 {
+	const stride = 7919
+	order := make([]int32, benchSubs)
+	for k := range order {
+		order[k] = int32((k * stride) % benchSubs)
+	}
+	return order
+}
+
 // BenchmarkViewCold is the engine's look-ups for an unknown caller (on no
 // list) as one dependent chain per query, walking all 100,000 subscribers
 // of the large store in a scattered order: at that size (80 MB of lists)
@@ -133,12 +144,7 @@ func BenchmarkView(b *testing.B) {
 // cache) and time look-ups independently.
 func BenchmarkViewCold(b *testing.B) {
 	s := storetest.Large(b, benchSubs, benchPerSub)
-	// Stride coprime with benchSubs: every subscriber once per round.
-	const stride = 7919
-	order := make([]int32, benchSubs)
-	for k := range order {
-		order[k] = int32((k * stride) % benchSubs)
-	}
+	order := coldOrder()
 	for _, i := range []int{0, 1, benchSubs - 1} {
 		v, ok := s.Subscriber(storetest.LargeSubscriberNumber(i))
 		c := storetest.LargeUnlisted(i, benchPerSub)

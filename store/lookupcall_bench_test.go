@@ -11,11 +11,7 @@ import (
 // view and lists read together), as the engine asks the Store.
 func BenchmarkViewColdAtOnce(b *testing.B) {
 	s := storetest.Large(b, benchSubs, benchPerSub)
-	const stride = 7919
-	order := make([]int32, benchSubs)
-	for k := range order {
-		order[k] = int32((k * stride) % benchSubs)
-	}
+	order := coldOrder()
 	b.Run("unknown-caller", func(b *testing.B) {
 		var k, dep int
 		serial(b, func(int) {
