@@ -18,7 +18,10 @@ import (
 // memory changes: later allocations (lists edited after opening) get
 // ordinary pages, and the kernel's THP settings for new faults are left
 // alone. Where the kernel cannot collapse (older kernels, THP disabled),
-// the index works the same on small pages; HugePages says so.
+// the index works the same on small pages; HugePages says so. A rebuild
+// after the change feed was reset (apply.go) collapses its new index too,
+// while the old one goes on serving: about 10 ms of CPU a huge page, 1.6 s
+// for the 10M-row store, off the query path.
 
 // hugeIndexMin: smaller indexes are left on ordinary pages (collapsing
 // costs about 10 ms a huge page, and a small index stays in the caches).
