@@ -2,7 +2,7 @@
 # compare.sh: the CPU the SCP spends building and queueing each answer
 # (issue 16, stop 11), base against the working tree, on this machine.
 #
-#   bench/encode/compare.sh [base-ref]      (default base: main; COUNT=8)
+#   bench/encode/compare.sh [base-ref]      (default base: main; COUNT=8, bench/abtest.sh)
 #
 # 1. Benchmarks, interleaved base/new, -count 8 (COUNT), -cpu 1, compared
 #    with benchstat on cpu-ns/op and allocs/op: scp BenchmarkServeQuery and
@@ -16,42 +16,17 @@
 #    query, for base and new.
 set -euo pipefail
 base=${1:-main}
-count=${COUNT:-8}
 root=$(git rev-parse --show-toplevel)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-benchstat=${BENCHSTAT:-$HOME/go/bin/benchstat}
 
-mkdir -p "$work/base"
-git -C "$root" archive "$base" | tar -x -C "$work/base"
-for f in scp/answer_bench_test.go sigtran/m3ua/senddata_bench_test.go; do
-	cp "$root/$f" "$work/base/$f"
-done
-
-pkgs=(scp scp/ain sigtran/sccp sigtran/tcap sigtran/m3ua)
-declare -A bench=(
-	[scp]='^(BenchmarkServeQuery|BenchmarkAnswerPath)$'
-	[scp/ain]='^BenchmarkEncodeForwardCall$'
-	[sigtran/sccp]='^BenchmarkEncodeUDT$'
-	[sigtran/tcap]='^BenchmarkEncodeResponseSCCPTCAP$'
-	[sigtran/m3ua]='^BenchmarkSendData$'
-)
-for v in base new; do
-	src=$root
-	[ $v = base ] && src=$work/base
-	for p in "${pkgs[@]}"; do
-		(cd "$src" && go test -c -o "$work/$v-${p//\//_}.test" "./$p/")
-	done
-done
-for i in $(seq "$count"); do
-	for v in base new; do
-		for p in "${pkgs[@]}"; do
-			(cd "$root/$p" && "$work/$v-${p//\//_}.test" -test.run '^$' -test.bench "${bench[$p]}" \
-				-test.cpu 1 -test.benchtime 1s -test.benchmem) | grep '^Benchmark' >>"$work/$v.txt"
-		done
-	done
-done
-"$benchstat" "$work/base.txt" "$work/new.txt"
+BASE=$base OUT=$work COPY="scp/answer_bench_test.go sigtran/m3ua/senddata_bench_test.go" \
+	"$root/bench/abtest.sh" \
+	'scp:^(BenchmarkServeQuery|BenchmarkAnswerPath)$' \
+	'scp/ain:^BenchmarkEncodeForwardCall$' \
+	'sigtran/sccp:^BenchmarkEncodeUDT$' \
+	'sigtran/tcap:^BenchmarkEncodeResponseSCCPTCAP$' \
+	'sigtran/m3ua:^BenchmarkSendData$'
 
 echo
 echo "answer path (terminationAttempt minus decide), BenchmarkServeQuery, from a 10 s CPU profile:"
