@@ -65,20 +65,7 @@ func BenchmarkSustained(b *testing.B) {
 				b.StartTimer()
 				start := time.Now()
 				base := start
-				// Stay below the queue's capacity so nothing is dropped:
-				// the producer sleeps (leaving the CPU to the writer, as
-				// an idle tier would) while the queue is nearly full.
-				limit := l.queue.cap() - 1024
-				for i := range total {
-					if i%256 == 0 {
-						for l.queuedLen() > limit {
-							time.Sleep(100 * time.Microsecond)
-						}
-					}
-					r := gen.next()
-					r.Time = base.Add(time.Duration(i) * time.Microsecond)
-					l.Record(*r)
-				}
+				recordBelowCapacity(l, gen, base, total)
 				if err := l.Flush(); err != nil {
 					b.Fatal(err)
 				}
@@ -139,6 +126,24 @@ func newCallGen() *callGen {
 	g.r.Voicemail, g.r.Route.Name, g.r.Route.SIPURI = "", "", ""
 	g.r.Action = policy.ActionAllow
 	return g
+}
+
+// recordBelowCapacity records n of gen's records, the i-th timed base +
+// i µs, as fast as the writer takes them but never past the queue's
+// capacity, so nothing is dropped: the producer sleeps (leaving the CPU to
+// the writer, as an idle tier would) while the queue is nearly full.
+func recordBelowCapacity(l *Log, gen *callGen, base time.Time, n int) {
+	limit := l.queue.cap() - 1024
+	for i := range n {
+		if i%256 == 0 {
+			for l.queuedLen() > limit {
+				time.Sleep(100 * time.Microsecond)
+			}
+		}
+		r := gen.next()
+		r.Time = base.Add(time.Duration(i) * time.Microsecond)
+		l.Record(*r)
+	}
 }
 
 func (g *callGen) next() *Record {

@@ -48,18 +48,8 @@ func BenchmarkWriterCPU(b *testing.B) {
 				l.beforeCommit = func() { tid.CompareAndSwap(0, int64(syscall.Gettid())) }
 				gen := newCallGen()
 				base := time.Now().Add(-time.Hour)
-				i := 0
 				// Fill the log to its bound as fast as the writer takes it.
-				for ; i < bound; i++ {
-					if i%256 == 0 {
-						for l.queuedLen() > l.queue.cap()-1024 {
-							time.Sleep(100 * time.Microsecond)
-						}
-					}
-					r := gen.next()
-					r.Time = base.Add(time.Duration(i) * time.Microsecond)
-					l.Record(*r)
-				}
+				recordBelowCapacity(l, gen, base, bound)
 				if err := l.Flush(); err != nil {
 					b.Fatal(err)
 				}
