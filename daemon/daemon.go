@@ -125,7 +125,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		d.dlog, err = decisionlog.Open(cfg.DecisionLogPath(), decisionlog.Options{
 			QueueSize: cfg.DecisionLog.QueueSize, BatchSize: cfg.DecisionLog.BatchSize,
 			FlushInterval: cfg.DecisionLog.FlushInterval, MaxRecords: cfg.DecisionLog.MaxRecords,
-			MaxAge: cfg.DecisionLog.MaxAge, NoSync: cfg.DecisionLog.NoSync, WriterNice: cfg.DecisionLog.WriterNice, Logger: d.log,
+			MaxAge: cfg.DecisionLog.MaxAge, NoSync: cfg.DecisionLog.NoSync, WriterNice: cfg.DecisionLog.WriterNice, WriterIdle: cfg.DecisionLog.WriterIdle, Logger: d.log,
 		})
 		if err != nil {
 			return err

@@ -131,6 +131,14 @@ type DecisionLog struct {
 	// the query path instead of preempting it, while it still gets the
 	// CPU a busy machine has spare.
 	WriterNice int `yaml:"writer_nice"`
+	// WriterIdle, with writer_nice, runs the writer under SCHED_IDLE while
+	// it keeps up: a commit then takes only CPU time the query path does
+	// not want, and a CPU busy with it still takes a waking query thread
+	// at once. While a quarter of queue_size is waiting it runs at
+	// writer_nice. Leaving SCHED_IDLE needs CAP_SYS_NICE (root) or
+	// LimitNICE=writer_nice; without it the writer stays at writer_nice
+	// (logged at start).
+	WriterIdle bool `yaml:"writer_idle"`
 }
 
 // Engine configures the decision engine.
@@ -379,6 +387,7 @@ func Default() Config {
 			BatchSize:     8192,
 			FlushInterval: 200 * time.Millisecond,
 			WriterNice:    10,
+			WriterIdle:    true,
 		},
 		Engine:     Engine{NoRouteFallback: "allow"},
 		Keys:       defaultKeys(),

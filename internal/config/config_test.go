@@ -78,6 +78,7 @@ decision_log:
   flush_interval: 1s
   no_sync: true
   writer_nice: 3
+  writer_idle: false
 engine: {default_announcement: 7, no_route_fallback: block}
 sip:
   enabled: true

@@ -152,6 +152,8 @@ var (
 	dlPruned   = desc("decision_log_pruned_total", "Records removed by the size and age bounds.")
 	dlQueued   = desc("decision_log_queued", "Decisions waiting for the writer now.")
 	dlStored   = desc("decision_log_stored", "Records in the decision log file now.")
+	dlIdle     = desc("decision_log_writer_idle", "1 while the decision log's writer runs under SCHED_IDLE (decision_log.writer_idle), else 0.")
+	dlRaised   = desc("decision_log_writer_raised_total", "Times the decision log's writer fell behind (a quarter of the queue waiting) and was raised from SCHED_IDLE to writer_nice.")
 )
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -161,7 +163,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 type dlogCollector struct{ stats func() decisionlog.Stats }
 
 func (c *dlogCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{dlRecorded, dlWritten, dlDropped, dlFailed, dlWriteErr, dlFailing, dlPruned, dlQueued, dlStored} {
+	for _, d := range []*prometheus.Desc{dlRecorded, dlWritten, dlDropped, dlFailed, dlWriteErr, dlFailing, dlPruned, dlQueued, dlStored, dlIdle, dlRaised} {
 		ch <- d
 	}
 }
@@ -181,6 +183,12 @@ func (c *dlogCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(dlPruned, prometheus.CounterValue, float64(s.Pruned))
 	ch <- prometheus.MustNewConstMetric(dlQueued, prometheus.GaugeValue, float64(s.Queued))
 	ch <- prometheus.MustNewConstMetric(dlStored, prometheus.GaugeValue, float64(s.Stored))
+	idle := 0.0
+	if s.WriterIdle {
+		idle = 1
+	}
+	ch <- prometheus.MustNewConstMetric(dlIdle, prometheus.GaugeValue, idle)
+	ch <- prometheus.MustNewConstMetric(dlRaised, prometheus.CounterValue, float64(s.WriterRaised))
 }
 
 // StoreSizes are the store's sizes as exported.

@@ -116,6 +116,13 @@ type Options struct {
 	// starved for long lets the queue fill, and the records past it are
 	// dropped and counted (QueueSize), never the calls slowed.
 	WriterNice int
+	// WriterIdle, with WriterNice, runs the writer under SCHED_IDLE while
+	// it keeps up (Linux), so that a commit takes only CPU time nothing
+	// else wants, and at WriterNice while a quarter of the queue or more
+	// is waiting (writersched.go). It needs the right to leave SCHED_IDLE
+	// (CAP_SYS_NICE, or an RLIMIT_NICE of 20-WriterNice): without it the
+	// writer stays at WriterNice and the logger says why.
+	WriterIdle bool
 	// Logger receives write errors (rate-limited, see health.go); nil
 	// means slog.Default().
 	Logger *slog.Logger
@@ -167,6 +174,11 @@ type Stats struct {
 	Queued        int    // waiting for the writer now
 	Stored        uint64 // records in the file now
 	Failing       bool   // the last commit failed (see Health)
+	// WriterIdle: the writer runs under SCHED_IDLE now (Options.WriterIdle);
+	// WriterRaised counts the times it fell behind and was raised to
+	// WriterNice.
+	WriterIdle   bool
+	WriterRaised uint64
 }
 
 // counter is an atomic counter on its own cache line: Record bumps one on
@@ -206,6 +218,7 @@ type Log struct {
 
 	failing atomic.Bool // the last commit failed; details in health
 	health  health
+	sched   writerSched // the writer thread's scheduling (WriterIdle)
 
 	// Owned by the writer goroutine.
 	w writerState
@@ -505,6 +518,12 @@ func (l *Log) Record(r Record) {
 		case l.kick <- struct{}{}:
 		default: // already kicked
 		}
+		if l.sched.idle.Load() && l.queue.len() >= l.queue.cap()/4 {
+			// Behind: an idle writer may be getting no CPU at all.
+			if err := l.sched.raise(); err != nil && l.sched.raiseFailed.CompareAndSwap(false, true) {
+				l.opts.Logger.Warn("decision log writer left under SCHED_IDLE while behind", "queued", l.queue.len(), "err", err)
+			}
+		}
 	}
 }
 
@@ -583,6 +602,8 @@ func (l *Log) Stats() Stats {
 		Queued:        l.queuedLen(),
 		Stored:        l.stored.Load(),
 		Failing:       l.failing.Load(),
+		WriterIdle:    l.sched.idle.Load(),
+		WriterRaised:  l.sched.raised.Load(),
 	}
 }
 
@@ -598,13 +619,20 @@ func (l *Log) run() {
 		// The thread is not unlocked: it ends with the writer, and no
 		// other goroutine runs at its priority.
 		runtime.LockOSThread()
-		if err := setThreadNice(n); err != nil {
-			l.opts.Logger.Warn("decision log writer runs at normal priority", "writer_nice", n, "err", err)
+		if err := l.sched.start(n, l.opts.WriterIdle); err != nil {
+			l.opts.Logger.Warn("decision log writer: its thread's scheduling is not as configured", "writer_nice", n,
+				"writer_idle", l.opts.WriterIdle, "idle", l.sched.idle.Load(), "err", err)
 		}
 	}
 	tick := time.NewTicker(l.opts.FlushInterval)
 	defer tick.Stop()
 	for {
+		if l.queue.len() < l.queue.cap()/16 {
+			// Caught up (or never behind): back to idle if Record raised it.
+			if err := l.sched.lower(); err != nil {
+				l.opts.Logger.Warn("decision log writer stays at writer_nice", "err", err)
+			}
+		}
 		select {
 		case <-l.kick:
 			l.drain() // full batches are committed; a remainder waits for the tick

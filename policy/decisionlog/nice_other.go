@@ -4,4 +4,8 @@ package decisionlog
 
 import "errors"
 
-func setThreadNice(int) error { return errors.New("a thread's own priority is set on Linux only") }
+func setThreadSched(int, bool, int) error {
+	return errors.New("a thread's own scheduling is set on Linux only")
+}
+
+func threadID() int { return 0 }

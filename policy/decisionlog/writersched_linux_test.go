@@ -1,0 +1,104 @@
+package decisionlog
+
+import (
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"callgate/policy"
+)
+
+// threadSched returns thread tid's policy and nice value.
+func threadSched(t *testing.T, tid int) (policy uint32, nice int32) {
+	t.Helper()
+	a, err := unix.SchedGetAttr(tid, 0)
+	if err != nil {
+		t.Fatalf("thread %d: %v", tid, err)
+	}
+	return a.Policy, a.Nice
+}
+
+// TestWriterIdle: with WriterIdle the writer's thread runs under
+// SCHED_IDLE when the process may bring it back (as root it may), and at
+// WriterNice when it may not; records are written either way.
+func TestWriterIdle(t *testing.T) {
+	allowed := leaveIdleAllowed(8)
+	opts := testOptions()
+	opts.WriterNice, opts.WriterIdle = 8, true
+	l := openTest(t, opts)
+	l.Record(Record{Calling: nC, Called: nA, Action: policy.ActionAllow})
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Stats().Written; got != 1 {
+		t.Errorf("written %d, want 1", got)
+	}
+	if allowed != nil {
+		t.Logf("the writer cannot run idle here: %v", allowed)
+		if p, _ := threadSched(t, l.sched.tid); p == unix.SCHED_IDLE || l.Stats().WriterIdle {
+			t.Error("writer under SCHED_IDLE though it could not come back")
+		}
+		return
+	}
+	if !l.Stats().WriterIdle {
+		t.Fatal("Stats.WriterIdle false")
+	}
+	if p, _ := threadSched(t, l.sched.tid); p != unix.SCHED_IDLE {
+		t.Errorf("writer thread %d under policy %d, want SCHED_IDLE", l.sched.tid, p)
+	}
+}
+
+// TestWriterRaisedWhenBehind: a writer that falls a quarter of the queue
+// behind is raised to WriterNice by Record, and lowers itself back to
+// SCHED_IDLE once it has caught up.
+func TestWriterRaisedWhenBehind(t *testing.T) {
+	if err := leaveIdleAllowed(8); err != nil {
+		t.Fatalf("this test runs as root (make test does): %v", err)
+	}
+	opts := testOptions()
+	opts.WriterNice, opts.WriterIdle = 8, true
+	opts.QueueSize, opts.BatchSize = 64, 4
+	l := openTest(t, opts)
+	waitFor(t, "the writer under SCHED_IDLE", func() bool { return l.Stats().WriterIdle })
+
+	// Hold the writer in its first commit, as a starved one would be.
+	entered, release := make(chan struct{}), make(chan struct{})
+	first := true
+	l.beforeCommit = func() {
+		if first {
+			first = false
+			close(entered)
+			<-release
+		}
+	}
+	rec := func(n int) {
+		for range n {
+			l.Record(Record{Calling: nC, Called: nA, Action: policy.ActionAllow})
+		}
+	}
+	rec(4) // a batch: the writer takes it and blocks in its commit
+	<-entered
+	rec(12) // 12 waiting: under a quarter of the queue
+	if st := l.Stats(); !st.WriterIdle || st.WriterRaised != 0 {
+		t.Fatalf("raised with %d waiting: %+v", st.Queued, st)
+	}
+	rec(4) // 16 waiting, a quarter of 64, at a kick
+	st := l.Stats()
+	if st.WriterIdle || st.WriterRaised != 1 {
+		t.Fatalf("not raised with %d waiting: %+v", st.Queued, st)
+	}
+	if p, nice := threadSched(t, l.sched.tid); p != unix.SCHED_NORMAL || nice != 8 {
+		t.Errorf("raised writer under policy %d at nice %d, want normal at 8", p, nice)
+	}
+	close(release)
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the writer back under SCHED_IDLE", func() bool { return l.Stats().WriterIdle })
+	if p, _ := threadSched(t, l.sched.tid); p != unix.SCHED_IDLE {
+		t.Errorf("caught-up writer under policy %d, want SCHED_IDLE", p)
+	}
+	if st := l.Stats(); st.Written != 20 || st.Dropped != 0 || st.WriterRaised != 1 {
+		t.Errorf("after catching up: %+v", st)
+	}
+}
