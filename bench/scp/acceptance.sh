@@ -8,16 +8,20 @@
 #   bench/scp/acceptance.sh              # 3 rounds, the default rates
 #   ROUNDS=5 CG_RATES="150000 175000 200000" bench/scp/acceptance.sh
 #
-# Environment (defaults in brackets): ROUNDS [3], CG_RATES [100000 150000
-# 175000 200000], RESP_RATES [300000 400000], BOUND [2], DURATION [15s],
+# The responder's rates reach where the generator itself saturates (about
+# 600,000 q/s here, sspsim near a whole core): below that, "the
+# responder's highest rate" would be the top of the list, not its limit.
+#
+# Environment (defaults in brackets): ROUNDS [3], CG_RATES [100000 200000
+# 250000 300000], RESP_RATES [400000 500000 600000], BOUND [2], DURATION [15s],
 # WARMUP [5s], OUT [/var/tmp/scpload-acceptance]; the rest as run.sh.
 # Run it on an otherwise idle machine: latency on a shared one says little.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROUNDS=${ROUNDS:-3}
-CG_RATES=${CG_RATES:-"100000 150000 175000 200000"}
-RESP_RATES=${RESP_RATES:-"300000 400000"}
+CG_RATES=${CG_RATES:-"100000 200000 250000 300000"}
+RESP_RATES=${RESP_RATES:-"400000 500000 600000"}
 BOUND=${BOUND:-2}
 OUT=${OUT:-/var/tmp/scpload-acceptance}
 export DURATION=${DURATION:-15s} WARMUP=${WARMUP:-5s} PROFILE=0
@@ -38,7 +42,8 @@ done
 
 echo
 echo "highest rate with p99 <= $BOUND ms (from $OUT/all.txt: round server rate p99)"
-awk -v bound="$BOUND" '
+top=$(echo $RESP_RATES | tr ' ' '\n' | sort -n | tail -1)
+awk -v bound="$BOUND" -v top="$top" '
 	$4 + 0 <= bound { if ($3 + 0 > best[$1 " " $2]) best[$1 " " $2] = $3 + 0 }
 	{ rounds[$1] = 1 }
 	END {
@@ -48,7 +53,8 @@ awk -v bound="$BOUND" '
 			cg = best[r " callgate"] + 0; rs = best[r " responder"] + 0
 			ok = (rs > 0 && cg * 2 >= rs)
 			met += ok
-			printf "round %s: callgate %d, responder %d: %s\n", r, cg, rs, ok ? "at least half" : "less than half"
+			printf "round %s: callgate %d, responder %d%s: %s\n", r, cg, rs,
+				rs == top ? " (the highest rate tried: its limit may be higher)" : "", ok ? "at least half" : "less than half"
 		}
 		printf "%d of %d rounds at least half the responder'"'"'s rate\n", met, n
 	}' "$OUT/all.txt"
