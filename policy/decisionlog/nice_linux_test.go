@@ -14,6 +14,19 @@ import (
 func TestWriterNice(t *testing.T) {
 	opts := testOptions()
 	opts.WriterNice = 7
+	l := writeOne(t, opts)
+	// The writer's own thread: one at nice 7 that is not this test's.
+	if l.sched.tid == 0 || l.sched.tid == unix.Gettid() {
+		t.Fatalf("writer thread %d (this test's is %d)", l.sched.tid, unix.Gettid())
+	}
+	if p, nice := threadSched(t, l.sched.tid); p != unix.SCHED_NORMAL || nice != 7 {
+		t.Errorf("writer thread under policy %d at nice %d, want normal at 7", p, nice)
+	}
+}
+
+// writeOne opens a log with opts and writes one record to it.
+func writeOne(t *testing.T, opts Options) *Log {
+	t.Helper()
 	l := openTest(t, opts)
 	l.Record(Record{Calling: nC, Called: nA, Action: policy.ActionAllow})
 	if err := l.Flush(); err != nil {
@@ -22,13 +35,7 @@ func TestWriterNice(t *testing.T) {
 	if got := l.Stats().Written; got != 1 {
 		t.Errorf("written %d, want 1", got)
 	}
-	// The writer's own thread: one at nice 7 that is not this test's.
-	if l.sched.tid == 0 || l.sched.tid == unix.Gettid() {
-		t.Fatalf("writer thread %d (this test's is %d)", l.sched.tid, unix.Gettid())
-	}
-	if p, nice := threadSched(t, l.sched.tid); p != unix.SCHED_NORMAL || nice != 7 {
-		t.Errorf("writer thread under policy %d at nice %d, want normal at 7", p, nice)
-	}
+	return l
 }
 
 // TestWriterNiceLeavesRealTime: in a process under a real-time policy

@@ -25,14 +25,7 @@ func TestWriterIdle(t *testing.T) {
 	allowed := leaveIdleAllowed(8)
 	opts := testOptions()
 	opts.WriterNice, opts.WriterIdle = 8, true
-	l := openTest(t, opts)
-	l.Record(Record{Calling: nC, Called: nA, Action: policy.ActionAllow})
-	if err := l.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if got := l.Stats().Written; got != 1 {
-		t.Errorf("written %d, want 1", got)
-	}
+	l := writeOne(t, opts)
 	if allowed != nil {
 		t.Logf("the writer cannot run idle here: %v", allowed)
 		if p, _ := threadSched(t, l.sched.tid); p == unix.SCHED_IDLE || l.Stats().WriterIdle {
