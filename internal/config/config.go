@@ -136,7 +136,7 @@ type DecisionLog struct {
 	// not want, and a CPU busy with it still takes a waking query thread
 	// at once. While a quarter of queue_size is waiting it runs at
 	// writer_nice. Leaving SCHED_IDLE needs CAP_SYS_NICE (root) or
-	// LimitNICE=writer_nice; without it the writer stays at writer_nice
+	// LimitNICE=+writer_nice; without it the writer stays at writer_nice
 	// (logged at start).
 	WriterIdle bool `yaml:"writer_idle"`
 }

@@ -619,7 +619,10 @@ func (l *Log) run() {
 		// The thread is not unlocked: it ends with the writer, and no
 		// other goroutine runs at its priority.
 		runtime.LockOSThread()
-		if err := l.sched.start(n, l.opts.WriterIdle); err != nil {
+		switch err := l.sched.start(n, l.opts.WriterIdle); {
+		case errors.Is(err, errIdleRefused):
+			l.opts.Logger.Info("decision log writer runs at writer_nice", "writer_nice", n, "why", err)
+		case err != nil:
 			l.opts.Logger.Warn("decision log writer: its thread's scheduling is not as configured", "writer_nice", n,
 				"writer_idle", l.opts.WriterIdle, "idle", l.sched.idle.Load(), "err", err)
 		}

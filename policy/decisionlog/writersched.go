@@ -1,6 +1,7 @@
 package decisionlog
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -30,6 +31,11 @@ import (
 // writer, the log tries the round trip on a thread of its own that is
 // then thrown away (leaveIdleAllowed); without the right the writer stays
 // at WriterNice and the start-up log says why.
+
+// errIdleRefused: the writer stays at WriterNice because the process may
+// not bring a thread back from SCHED_IDLE (no CAP_SYS_NICE): the documented
+// fallback, not a fault.
+var errIdleRefused = errors.New("the decision log writer stays at writer_nice, not under SCHED_IDLE")
 
 // writerSched is the writer thread's scheduling state.
 type writerSched struct {
@@ -61,7 +67,7 @@ func (s *writerSched) start(nice int, idle bool) error {
 		return nil
 	}
 	if err := leaveIdleAllowed(nice); err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errIdleRefused, err)
 	}
 	if err := setThreadSched(s.tid, true, nice); err != nil {
 		return fmt.Errorf("cannot take SCHED_IDLE: %w", err)
@@ -123,7 +129,7 @@ func leaveIdleAllowed(nice int) error {
 			return
 		}
 		if err := setThreadSched(tid, false, nice); err != nil {
-			res <- fmt.Errorf("a thread under SCHED_IDLE cannot return to nice %d (%w): give the process CAP_SYS_NICE or an RLIMIT_NICE of %d (systemd LimitNICE=%d)",
+			res <- fmt.Errorf("a thread under SCHED_IDLE cannot return to nice %d (%w): give the process CAP_SYS_NICE or an RLIMIT_NICE of %d (systemd LimitNICE=+%d)",
 				nice, err, 20-nice, nice)
 			return
 		}
