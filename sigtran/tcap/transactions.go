@@ -154,38 +154,48 @@ type Transactions struct {
 	nextShard atomic.Uint32
 }
 
+// dialogue is one open transaction. Fields are ordered so that the struct
+// has no padding holes.
 type dialogue struct {
-	ourTID   uint32
-	tidLen   uint8 // octets our TID is sent in
+	ourTID uint32
+	// peerHash is hashPeer(peer, peerTID), kept for the peer index.
+	peerHash uint32
 	peer     PeerKey
-	peerTID  TID
 	deadline int64 // tick
+	peerTID  TID
+	tidLen   uint8 // octets our TID is sent in
 	canEnd   bool  // peer granted permission to end
+	linked   bool  // in a timer wheel list
+	// Timer wheel links: the dialogue sits in the list of the wheel slot
+	// of its deadline (indices into shard.slots, -1 = none).
+	self, wprev, wnext int32
 	// Invoke IDs outstanding: peer's invokes we have not answered, and ours
 	// the peer has not answered (bit sets over 0-255).
 	peerInvokes [4]uint64
 	ourInvokes  [4]uint64
 	user        any
-	// Timer wheel links: the dialogue sits in the list of the wheel slot
-	// of its deadline (indices into shard.slots, -1 = none).
-	self, wprev, wnext int32
-	linked             bool
-}
-
-type peerIndex struct {
-	peer PeerKey
-	tid  TID
 }
 
 type shard struct {
-	mu       sync.Mutex
-	slots    []dialogue
-	free     []int32
-	byOur    map[uint32]int32
-	byPeer   map[peerIndex]uint32
-	next     uint32
-	wheel    [wheelSlots]int32 // list heads
-	lastTick int64
+	mu    sync.Mutex
+	slots []dialogue
+	free  []int32
+	// pos finds a dialogue by our TID (ourtids.go): slot index plus one
+	// at the position our TID's counter bits index, 0 when free; placed
+	// counts the used positions, overflow holds short TIDs whose position
+	// was taken.
+	pos          []int32
+	placed       int
+	overflow     map[uint32]int32
+	maxPositions int
+	bits         uint // shard index bits at the bottom of our TIDs
+	// peers is the peer index (peerindex.go), npeers its entries.
+	peers     []peerEntry
+	npeers    int
+	peerShift uint
+	next      uint32
+	wheel     [wheelSlots]int32 // list heads
+	lastTick  int64
 }
 
 const wheelSlots = 512
@@ -218,8 +228,13 @@ func NewTransactions(cfg Config) *Transactions {
 	t.perShard = (cfg.MaxDialogues + n - 1) / n
 	for i := range t.shards {
 		s := &t.shards[i]
-		s.byOur = make(map[uint32]int32)
-		s.byPeer = make(map[peerIndex]uint32)
+		s.bits = bits
+		s.pos = make([]int32, minPositions)
+		// Beyond one position per counter value a larger table cannot
+		// spread TIDs further.
+		s.maxPositions = 1 << min(30, 32-bits)
+		s.peers = make([]peerEntry, minPeerEntries)
+		s.peerShift = 32 - uint(bits32(minPeerEntries))
 		for j := range s.wheel {
 			s.wheel[j] = -1
 		}
@@ -264,7 +279,7 @@ func (t *Transactions) Len() int {
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.Lock()
-		n += len(s.byOur)
+		n += s.open()
 		s.mu.Unlock()
 	}
 	return n
@@ -281,18 +296,22 @@ func (s *shard) getTID(tid TID) *dialogue {
 	return nil
 }
 
-func (s *shard) get(tid uint32) *dialogue {
-	if i, ok := s.byOur[tid]; ok {
-		return &s.slots[i]
+// bits32 is log2 of a power of two.
+func bits32(n int) int {
+	b := 0
+	for n > 1 {
+		n >>= 1
+		b++
 	}
-	return nil
+	return b
 }
 
 // alloc creates a dialogue in shard index si with a TID that fits tidLen
 // octets; false when the shard (or the TID space of that length) is full.
-func (t *Transactions) alloc(si uint32, peer PeerKey, peerTID TID, tidLen int, now int64) (*dialogue, bool) {
+// peerHash is hashPeer(peer, peerTID) when peerTID is set.
+func (t *Transactions) alloc(si uint32, peer PeerKey, peerTID TID, peerHash uint32, tidLen int, now int64) (*dialogue, bool) {
 	s := &t.shards[si]
-	if len(s.byOur) >= t.perShard {
+	if s.open() >= t.perShard {
 		return nil, false
 	}
 	// Our TIDs carry the shard index in their low bits; the rest counts.
@@ -300,22 +319,8 @@ func (t *Transactions) alloc(si uint32, peer PeerKey, peerTID TID, tidLen int, n
 	if space < 2 {
 		return nil, false
 	}
-	var tid uint32
-	found := false
-	for k := uint64(0); k < space && !found; k++ {
-		n := uint64(s.next) % space
-		s.next++
-		if s.next >= 1<<(32-t.bits) {
-			s.next = 1
-		}
-		if n == 0 {
-			continue
-		}
-		tid = uint32(n)<<t.bits | si
-		_, used := s.byOur[tid]
-		found = !used
-	}
-	if !found {
+	tid, at, ok := s.pickTID(si, space, tidLen < 4)
+	if !ok {
 		return nil, false
 	}
 	var i int32
@@ -326,30 +331,27 @@ func (t *Transactions) alloc(si uint32, peer PeerKey, peerTID TID, tidLen int, n
 		s.slots = append(s.slots, dialogue{})
 		i = int32(len(s.slots) - 1)
 	}
+	// The slot is zero (new, or cleared by remove): set field by field,
+	// as a composite literal would be built on the stack and copied in.
 	d := &s.slots[i]
-	// Cleared in place, then set field by field: a composite literal is
-	// built on the stack and copied in, a copy that stalls on its own
-	// narrow stores.
-	*d = dialogue{}
-	d.ourTID, d.tidLen, d.peer, d.peerTID = tid, uint8(tidLen), peer, peerTID
+	d.ourTID, d.tidLen, d.peer, d.peerTID, d.peerHash = tid, uint8(tidLen), peer, peerTID, peerHash
 	d.self, d.wprev, d.wnext = i, -1, -1
-	s.byOur[tid] = i
+	s.place(tid, at, i)
 	if !peerTID.IsZero() {
-		s.byPeer[peerIndex{peer, peerTID}] = tid
+		s.peerSet(d)
 	}
 	t.touch(s, d, now)
 	return d, true
 }
 
+// remove releases the dialogue and clears its slot, so that a free slot
+// holds nothing (the user data is garbage) and alloc need not clear it.
 func (t *Transactions) remove(s *shard, d *dialogue) {
 	i := d.self
 	s.unlink(d)
-	delete(s.byOur, d.ourTID)
+	s.unplace(d)
 	if !d.peerTID.IsZero() {
-		k := peerIndex{d.peer, d.peerTID}
-		if s.byPeer[k] == d.ourTID {
-			delete(s.byPeer, k)
-		}
+		s.peerDelete(d)
 	}
 	*d = dialogue{}
 	s.free = append(s.free, i)
@@ -445,12 +447,13 @@ func receiveUnidirectional(v *Verdict, m *Message, de *Error) {
 // receiveQuery opens the dialogue a Query starts.
 func (t *Transactions) receiveQuery(v *Verdict, peer PeerKey, m *Message, de *Error) {
 	now := t.nowTick()
-	si := hashPeer(peer, m.OrigTID) & t.mask
+	h := hashPeer(peer, m.OrigTID)
+	si := h & t.mask
 	s := &t.shards[si]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v.PeerTID = m.OrigTID
-	d, ok := t.alloc(si, peer, m.OrigTID, m.OrigTID.Len(), now)
+	d, ok := t.alloc(si, peer, m.OrigTID, h, m.OrigTID.Len(), now)
 	if !ok {
 		v.Action, v.Cause, v.Ended, v.Reason = SendAbort, ResourceUnavailable, true, "dialogue table full"
 		return
@@ -489,7 +492,8 @@ func (t *Transactions) receiveOnDialogue(v *Verdict, peer PeerKey, m *Message, d
 		if d.peerTID.IsZero() {
 			// First answer to a Query we sent: learn the peer's TID.
 			d.peerTID = m.OrigTID
-			s.byPeer[peerIndex{d.peer, d.peerTID}] = d.ourTID
+			d.peerHash = hashPeer(d.peer, d.peerTID)
+			s.peerSet(d)
 		} else if d.peerTID != m.OrigTID {
 			v.PeerTID = m.OrigTID
 			v.Action, v.Cause, v.Reason = SendAbort, IncorrectTransactionPortion, "originating TID changed within the transaction"
@@ -525,12 +529,11 @@ func (t *Transactions) lookup(peer PeerKey, m *Message) (*shard, *dialogue) {
 		}
 		s.mu.Unlock()
 	}
-	s := &t.shards[hashPeer(peer, m.RespTID)&t.mask]
+	h := hashPeer(peer, m.RespTID)
+	s := &t.shards[h&t.mask]
 	s.mu.Lock()
 	if m.Type == Abort {
-		if our, ok := s.byPeer[peerIndex{peer, m.RespTID}]; ok {
-			return s, s.get(our)
-		}
+		return s, s.peerGet(h, peer, m.RespTID)
 	}
 	return s, nil
 }
@@ -714,7 +717,7 @@ func (t *Transactions) Begin(peer PeerKey) (DialogueID, error) {
 	for k := uint32(0); k <= t.mask; k++ {
 		s := &t.shards[(si+k)&t.mask]
 		s.mu.Lock()
-		d, ok := t.alloc((si+k)&t.mask, peer, TID{}, 4, now)
+		d, ok := t.alloc((si+k)&t.mask, peer, TID{}, 0, 4, now)
 		if ok {
 			id := DialogueID(d.ourTID)
 			s.mu.Unlock()

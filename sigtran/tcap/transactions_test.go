@@ -527,3 +527,116 @@ func TestBeginSpreadsOverShards(t *testing.T) {
 		t.Errorf("64 dialogues begun in one tick went to %d of 16 shards: %v", len(used), used)
 	}
 }
+
+// TestOneShardTIDsNotReused: with one shard the TID counter has all 32
+// bits; its wrap test compared against 1<<32 in 32 bits (0), so the
+// counter went back to 1 on every dialogue and a released TID was given
+// again at once: a late package for the old dialogue would hit the new one.
+func TestOneShardTIDsNotReused(t *testing.T) {
+	c := &clock{time.Unix(1000, 0)}
+	tx := newTable(c, Config{Shards: 1})
+	seen := map[DialogueID]bool{}
+	for i := range 100 {
+		q := Message{Type: QueryWithPermission, OrigTID: NewTID(uint32(i + 1))}
+		v := tx.Receive(peerSSP, &q, nil)
+		if v.Action != Deliver || seen[v.Dialogue] {
+			t.Fatalf("query %d: %+v (TID given before: %v)", i, v, seen[v.Dialogue])
+		}
+		seen[v.Dialogue] = true
+		if err := tx.Send(v.Dialogue, &Message{Type: Response}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestTIDCounterWrap: when the counter wraps, TIDs of dialogues still open
+// are skipped, and the counter never yields 0.
+func TestTIDCounterWrap(t *testing.T) {
+	for _, shards := range []int{1, 16} {
+		tx := NewTransactions(Config{Shards: shards})
+		var early []DialogueID
+		for range 3 * shards {
+			id, err := tx.Begin(1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			early = append(early, id)
+		}
+		for i := range tx.shards {
+			tx.shards[i].next = uint32(uint64(1)<<(32-tx.bits) - 2)
+		}
+		open := map[DialogueID]bool{}
+		for _, id := range early {
+			open[id] = true
+		}
+		for range 8 * shards {
+			id, err := tx.Begin(1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if open[id] || uint32(id)>>tx.bits == 0 {
+				t.Fatalf("%d shards: TID %08x after the wrap is open or has a zero counter", shards, uint32(id))
+			}
+			open[id] = true
+		}
+		for id := range open {
+			if !tx.End(id) {
+				t.Fatalf("%d shards: dialogue %08x lost", shards, uint32(id))
+			}
+		}
+		if tx.Len() != 0 {
+			t.Fatalf("%d shards: Len %d after ending all", shards, tx.Len())
+		}
+	}
+}
+
+// TestShortTIDBesideLongOnes: a 1-octet TID whose position in the TID table
+// a long TID holds is still given (kept aside) and found; every 1-octet TID
+// of the shard can be open at once, beside the long ones.
+func TestShortTIDBesideLongOnes(t *testing.T) {
+	c := &clock{time.Unix(1000, 0)}
+	tx := newTable(c, Config{Shards: 1})
+	// Long TIDs above 255, so that the numbers of all 1-octet TIDs are
+	// free, but their positions partly taken.
+	tx.shards[0].next = 1000
+	var long []DialogueID
+	for range 200 {
+		id, err := tx.Begin(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		long = append(long, id)
+	}
+	short := map[DialogueID]TID{}
+	for i := range 300 {
+		q := Message{Type: QueryWithoutPermission, OrigTID: tidOf(uint32(i), 1)}
+		v := tx.Receive(PeerKey(i), &q, nil)
+		if i >= 255 {
+			if v.Action != SendAbort || v.Cause != ResourceUnavailable {
+				t.Fatalf("query %d beyond the 255 one-octet TIDs: %+v", i, v)
+			}
+			continue
+		}
+		if v.Action != Deliver || v.OurTID.Len() != 1 {
+			t.Fatalf("query %d: %+v", i, v)
+		}
+		short[v.Dialogue] = v.OurTID
+	}
+	if len(tx.shards[0].overflow) == 0 {
+		t.Fatal("no short TID met a position a long one holds: the test does not test")
+	}
+	for id, tid := range short {
+		a := Message{Type: Abort, RespTID: tid, AbortCause: ResourceUnavailable}
+		if v := tx.Receive(1, &a, nil); v.Action != Deliver || v.Dialogue != id || !v.Ended {
+			t.Fatalf("abort for short TID %v: %+v", tid, v)
+		}
+	}
+	for _, id := range long {
+		if !tx.End(id) {
+			t.Fatalf("long dialogue %08x lost", uint32(id))
+		}
+	}
+	if s := &tx.shards[0]; tx.Len() != 0 || s.placed != 0 || len(s.overflow) != 0 || s.npeers != 0 {
+		t.Fatalf("left behind: Len %d placed %d overflow %d peers %d", tx.Len(), s.placed, len(s.overflow), s.npeers)
+	}
+}
