@@ -19,8 +19,8 @@ type peerEntry struct {
 	slot int32
 }
 
-// minPeerEntries is a shard's initial peer index size.
-const minPeerEntries = 64
+// minPeerBits is log2 of a shard's initial peer index size.
+const minPeerBits = 6
 
 // peerHome is where a hash's probe sequence starts. The hash's low bits
 // chose the shard and are the same for every key in it, so the position

@@ -131,10 +131,10 @@ type Expired struct {
 }
 
 // Transactions is the ANSI TCAP transaction sublayer: it tracks dialogues by
-// our TID and by the peer's TID, allocates our TIDs, classifies received
-// packages (deliver, abort, reject, discard) and times dialogues out with a
-// hashed timer wheel swept by the caller, so there is no goroutine or timer
-// per dialogue. It is safe for concurrent use; one dialogue always maps to
+// our TID (ourtids.go) and by the peer's TID (peerindex.go), allocates our
+// TIDs, classifies received packages (deliver, abort, reject, discard) and
+// times dialogues out with a hashed timer wheel swept by the caller, so
+// there is no goroutine or timer per dialogue. It is safe for concurrent use; one dialogue always maps to
 // the same shard (ShardOf) so a caller may also pin shards to workers.
 type Transactions struct {
 	cfg       Config
@@ -233,8 +233,8 @@ func NewTransactions(cfg Config) *Transactions {
 		// Beyond one position per counter value a larger table cannot
 		// spread TIDs further.
 		s.maxPositions = 1 << min(30, 32-bits)
-		s.peers = make([]peerEntry, minPeerEntries)
-		s.peerShift = 32 - uint(bits32(minPeerEntries))
+		s.peers = make([]peerEntry, 1<<minPeerBits)
+		s.peerShift = 32 - minPeerBits
 		for j := range s.wheel {
 			s.wheel[j] = -1
 		}
@@ -294,16 +294,6 @@ func (s *shard) getTID(tid TID) *dialogue {
 		return d
 	}
 	return nil
-}
-
-// bits32 is log2 of a power of two.
-func bits32(n int) int {
-	b := 0
-	for n > 1 {
-		n >>= 1
-		b++
-	}
-	return b
 }
 
 // alloc creates a dialogue in shard index si with a TID that fits tidLen
