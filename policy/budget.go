@@ -37,7 +37,10 @@ type Budget struct {
 	timer        *time.Timer
 
 	// Set and read by the deciding goroutine only: when the decision
-	// began (Started), and deferring (Defer).
+	// began, on the monotonic clock (time since monoEpoch, for timing)
+	// and as wall-clock time derived from it (Started; wallclock.go), and
+	// deferring (Defer).
+	startMono          time.Duration
 	started            time.Time
 	mayDefer, deferred bool
 	// took is the decision's duration, read once by the first stage that
@@ -48,8 +51,8 @@ type Budget struct {
 
 var _ context.Context = (*Budget)(nil)
 
-// monoEpoch is the origin of Budget.monoDeadline: time.Since(monoEpoch)
-// reads the monotonic clock alone.
+// monoEpoch is the origin of Budget.monoDeadline and Budget.startMono:
+// time.Since(monoEpoch) reads the monotonic clock alone.
 var monoEpoch = time.Now()
 
 // Start begins a decision that must end by deadline.
@@ -83,7 +86,8 @@ func (c *Budget) Start(deadline time.Time) {
 	c.monoDeadline.Store(mono)
 	c.over.Store(false)
 	c.deferred, c.haveTook = false, false
-	c.started = time.Now()
+	c.startMono = monoNow()
+	c.started = wallAt(c.startMono)
 }
 
 // Elapsed returns how long the decision running under ctx took, for the
@@ -102,14 +106,22 @@ func Elapsed(ctx context.Context, start time.Time) time.Duration {
 
 func (c *Budget) elapsed() time.Duration {
 	if !c.haveTook {
-		c.took, c.haveTook = time.Since(c.started), true
+		c.took, c.haveTook = monoNow()-c.startMono, true
 	}
 	return c.took
 }
 
-// Started returns when the decision running under ctx began, if ctx is a
-// Budget: the stages that time a decision (metrics, decision log) take
-// it instead of each reading the clock again.
+// late reports whether the decision ended at or after the deadline (never,
+// without one), on the monotonic clock.
+func (c *Budget) late() bool {
+	dl := c.monoDeadline.Load()
+	return dl != 0 && c.startMono+c.elapsed() >= time.Duration(dl)
+}
+
+// Started returns when the decision running under ctx began, as
+// wall-clock time (without a monotonic reading: time it with Elapsed), if
+// ctx is a Budget: the stages that time a decision (metrics, decision log)
+// take it instead of each reading the clock again.
 func Started(ctx context.Context) (time.Time, bool) {
 	b, ok := ctx.(*Budget)
 	if !ok || b.started.IsZero() {

@@ -75,7 +75,7 @@ func (g *Guard) Decide(b *Budget, c *Call, deadline time.Time) (d Decision, f Fa
 	switch {
 	case b.deferred:
 		f = FaultDeferred
-	case !deadline.IsZero() && b.elapsed() >= deadline.Sub(b.started):
+	case b.late():
 		f = FaultLate
 	case d.Action < ActionAllow || d.Action > ActionVoicemail:
 		f = FaultInvalid

@@ -17,7 +17,10 @@
 //     tier maps to its own safe answer, or deferred: a Budget that allows
 //     it lets a stage that would wait say so instead (Defer), for the tier
 //     to ask again where waiting holds up nothing; the stages share the
-//     decision's start (Started); loglimit.go: the rate limit for the
+//     decision's start (Started), whose wall-clock time is derived from a
+//     monotonic reading (wallclock.go: one clock read per Start, the
+//     distance between the clocks re-anchored every 100 ms); loglimit.go:
+//     the rate limit for the
 //     warnings that go with safe answers and fallbacks.
 //   - routeaudit.go: which providers' calls to screen have no way to the
 //     B2BUA (AuditRoutes, Engine.WatchRoutes).
