@@ -20,8 +20,8 @@
 //     decision's start (Started), whose wall-clock time is derived from a
 //     monotonic reading (wallclock.go: one clock read per Start, the
 //     distance between the clocks re-anchored every 100 ms); loglimit.go:
-//     the rate limit for the
-//     warnings that go with safe answers and fallbacks.
+//     the rate limit for the warnings that go with safe answers and
+//     fallbacks.
 //   - routeaudit.go: which providers' calls to screen have no way to the
 //     B2BUA (AuditRoutes, Engine.WatchRoutes).
 //   - signals.go: what the signal stages (keys/, reputation/) hand the
