@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"callgate/policy"
-	"callgate/policy/decisionlog"
 	"callgate/scp/ain"
 	"callgate/scp/overload"
 	"callgate/sigtran/m3ua"
@@ -396,7 +395,7 @@ func (s *Service) recordSafe(arrived time.Time, c *policy.Call, now time.Time, f
 		d.Route.RoutingNumber = s.safeForwardNumber()
 	}
 	d.Trace.Add(policy.RuleCancelled, policy.OutcomeYes)
-	s.dlog.Record(decisionlog.NewRecord(arrived, c, &d, now.Sub(arrived)))
+	s.dlog.RecordDecision(arrived, c, &d, now.Sub(arrived))
 }
 
 // noteSafe logs (rate-limited) why a query got the safe answer. Shed

@@ -2,8 +2,10 @@
 // trace, in a bbolt file of its own (decisions.db, next to the list store).
 //
 // The hot path only hands a Record to Log.Record, which copies it into a
-// bounded in-memory queue and returns: it never blocks, never touches the
-// disk, and when the queue is full it drops the record and counts the drop.
+// bounded in-memory queue and returns (Log.RecordDecision, which Wrap and
+// the tiers' safe answers use, builds it in its queue slot instead, from
+// the call and the decision): it never blocks, never touches the disk, and
+// when the queue is full it drops the record and counts the drop.
 // A background writer commits queued records in batches (every
 // FlushInterval or BatchSize records, whichever comes first; bigger while
 // it is behind), one bbolt transaction — and so one fsync — per batch, and
@@ -48,6 +50,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"callgate/policy"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -495,21 +499,54 @@ func frontAge(seg *bolt.Bucket, k, nk []byte) uint64 {
 // running without a decision log needs no special case. A zero
 // r.Time is set to now. Records made while Close runs may be dropped.
 func (l *Log) Record(r Record) {
-	if l == nil {
+	s, pos, ok := l.claim()
+	if !ok {
 		return
+	}
+	s.r = r
+	if r.Time.IsZero() {
+		s.r.Time = l.opts.Now()
+	}
+	l.publish(s, pos)
+}
+
+// RecordDecision is Record(NewRecord(t, c, d, latency)) with the record
+// built in its queue slot: the decision stages (Wrap, the tiers' safe
+// answers) record every call, and a Record is large enough that copying
+// it twice more on the way costs as much as queueing it.
+func (l *Log) RecordDecision(t time.Time, c *policy.Call, d *policy.Decision, latency time.Duration) {
+	s, pos, ok := l.claim()
+	if !ok {
+		return
+	}
+	if t.IsZero() {
+		t = l.opts.Now()
+	}
+	s.r.set(t, c, d, latency)
+	l.publish(s, pos)
+}
+
+// claim takes the next queue slot for a record, or counts the record as
+// dropped (the log closed, the queue full) and reports false.
+func (l *Log) claim() (*slot, uint64, bool) {
+	if l == nil {
+		return nil, 0, false
 	}
 	if l.closed.Load() {
 		l.dropped.Add(1)
-		return
+		return nil, 0, false
 	}
-	if r.Time.IsZero() {
-		r.Time = l.opts.Now()
-	}
-	pos, ok := l.queue.push(&r)
+	s, pos, ok := l.queue.claim()
 	if !ok {
 		l.dropped.Add(1)
-		return
 	}
+	return s, pos, ok
+}
+
+// publish hands the slot claim took, now holding its record, to the
+// writer.
+func (l *Log) publish(s *slot, pos uint64) {
+	s.publish(pos)
 	l.recorded.Add(1)
 	// Wake the writer once per batch, not per record: waking a parked
 	// goroutine costs more than the rest of Record together.

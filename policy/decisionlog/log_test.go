@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -827,5 +828,40 @@ func TestRecordAllocs(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(1000, func() { l.Record(r) }); n != 0 {
 		t.Errorf("dropping Record allocates %.1f times", n)
+	}
+}
+
+// TestRecordSetWritesEveryField: RecordDecision builds its record in a
+// queue slot over whatever the slot held, so set must write every field:
+// from a record with every field set, the record of an empty call and
+// decision is the zero Record.
+func TestRecordSetWritesEveryField(t *testing.T) {
+	var r Record
+	v := reflect.ValueOf(&r).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		switch f.Kind() {
+		case reflect.String:
+			f.SetString("x")
+		case reflect.Bool:
+			f.SetBool(true)
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			f.SetInt(1)
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			f.SetUint(1)
+		case reflect.Struct, reflect.Array:
+			r2 := sample() // a struct field: a sample's is not zero
+			r2.Lookup = policy.ReputationLookup{Why: 1}
+			f.Set(reflect.ValueOf(&r2).Elem().Field(i))
+		default:
+			t.Fatalf("field %s of kind %s: teach the test to set it", v.Type().Field(i).Name, f.Kind())
+		}
+		if f.IsZero() {
+			t.Fatalf("field %s not set by the test", v.Type().Field(i).Name)
+		}
+	}
+	r.set(time.Time{}, &policy.Call{}, &policy.Decision{}, 0)
+	if !reflect.ValueOf(r).IsZero() {
+		t.Errorf("set left fields from before: %+v", r)
 	}
 }

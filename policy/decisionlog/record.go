@@ -46,15 +46,21 @@ type Record struct {
 // NewRecord builds the record of decision d for call c, decided at t in
 // latency. It copies values only (no allocation).
 func NewRecord(t time.Time, c *policy.Call, d *policy.Decision, latency time.Duration) Record {
-	return Record{
-		Time: t, Origin: c.Origin, Direction: c.Direction, Peer: c.Peer,
-		Calling: c.Calling, Called: c.Called, OriginalCalled: c.OriginalCalled,
-		Presentation: c.Presentation, Attestation: c.Attestation, StirReason: c.AttestationReason, Reputation: c.Reputation,
-		KeyMatch: c.KeyMatch, FraudLocked: c.FraudLocked,
-		Action: d.Action, Subscriber: d.Subscriber, Announcement: d.Announcement,
-		PINAllowed: d.PINAllowed, Voicemail: d.Voicemail, Route: d.Route, Trace: d.Trace,
-		Latency: latency, Lookup: c.ReputationLookup, Brand: d.Brand.Name,
-	}
+	var r Record
+	r.set(t, c, d, latency)
+	return r
+}
+
+// set makes r, in place, the record NewRecord builds: every field is
+// written.
+func (r *Record) set(t time.Time, c *policy.Call, d *policy.Decision, latency time.Duration) {
+	r.Time, r.Origin, r.Direction, r.Peer = t, c.Origin, c.Direction, c.Peer
+	r.Calling, r.Called, r.OriginalCalled = c.Calling, c.Called, c.OriginalCalled
+	r.Presentation, r.Attestation, r.StirReason, r.Reputation = c.Presentation, c.Attestation, c.AttestationReason, c.Reputation
+	r.KeyMatch, r.FraudLocked = c.KeyMatch, c.FraudLocked
+	r.Action, r.Subscriber, r.Announcement = d.Action, d.Subscriber, d.Announcement
+	r.PINAllowed, r.Voicemail, r.Route, r.Trace = d.PINAllowed, d.Voicemail, d.Route, d.Trace
+	r.Latency, r.Lookup, r.Brand = latency, c.ReputationLookup, d.Brand.Name
 }
 
 // Call returns the call part of the record.

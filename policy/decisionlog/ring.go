@@ -46,26 +46,41 @@ func newRing(n int) *ring {
 // push copies r into the ring. It returns the position used and true, or
 // false at once when the ring is full.
 func (q *ring) push(r *Record) (uint64, bool) {
+	s, pos, ok := q.claim()
+	if !ok {
+		return 0, false
+	}
+	s.r = *r
+	s.publish(pos)
+	return pos, true
+}
+
+// claim takes the slot of the next position for the caller to fill in
+// place and publish. It returns the slot, its position and true, or false
+// at once when the ring is full. The consumer waits at a claimed slot
+// until it is published, so the caller fills it without delay.
+func (q *ring) claim() (*slot, uint64, bool) {
 	pos := q.enq.Load()
 	for {
 		s := &q.slots[pos&q.mask]
 		switch seq := s.seq.Load(); {
 		case seq == pos:
 			if q.enq.CompareAndSwap(pos, pos+1) {
-				s.r = *r
-				s.seq.Store(pos + 1)
-				return pos, true
+				return s, pos, true
 			}
 			pos = q.enq.Load()
 		case seq < pos:
 			// The slot still holds the record of pos-len: full.
-			return 0, false
+			return nil, 0, false
 		default:
 			// Another producer took pos; try the current end.
 			pos = q.enq.Load()
 		}
 	}
 }
+
+// publish hands the record of pos, claimed and filled, to the consumer.
+func (s *slot) publish(pos uint64) { s.seq.Store(pos + 1) }
 
 // pop moves the oldest published record into r. It reports false when the
 // ring is empty, or when the oldest claimed slot is still being written

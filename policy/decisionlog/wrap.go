@@ -27,6 +27,6 @@ func (w *logged) Decide(ctx context.Context, c policy.Call) policy.Decision {
 		start = time.Now()
 	}
 	dec := w.d.Decide(ctx, c)
-	w.log.Record(NewRecord(start, &c, &dec, policy.Elapsed(ctx, start)))
+	w.log.RecordDecision(start, &c, &dec, policy.Elapsed(ctx, start))
 	return dec
 }
