@@ -205,12 +205,15 @@ type signalled struct {
 }
 
 // Decide fills the signals of an incoming call (fill) and asks next,
-// unless fill deferred the decision (policy.Defer).
-func (w *signalled) Decide(ctx context.Context, c policy.Call) policy.Decision {
+// unless fill deferred the decision (policy.Defer). The named result
+// receives next's Decision in place: returning a local would copy the
+// Decision once more at every stage of the chain.
+func (w *signalled) Decide(ctx context.Context, c policy.Call) (d policy.Decision) {
 	if !w.s.fill(ctx, &c, true, WhatIf{}) {
-		return policy.Decision{}
+		return d
 	}
-	return w.next.Decide(ctx, c)
+	d = w.next.Decide(ctx, c)
+	return d
 }
 
 // WhatIf gives answers of the signal stage by hand, for what-if questions

@@ -27,15 +27,18 @@ type decider struct {
 	m    *Monitor
 }
 
-func (w *decider) Decide(ctx context.Context, c policy.Call) policy.Decision {
+// The named result receives the next stage's Decision in place: returning
+// a local would copy the Decision once more at every stage of the chain.
+func (w *decider) Decide(ctx context.Context, c policy.Call) (d policy.Decision) {
 	if c.Direction != policy.DirectionOriginating {
-		return w.next.Decide(ctx, c)
+		d = w.next.Decide(ctx, c)
+		return d
 	}
 	g, ok := groupOf(w.m.dir, c.Calling)
 	if ok && w.m.IsLocked(g) {
 		c.FraudLocked = true
 	}
-	d := w.next.Decide(ctx, c)
+	d = w.next.Decide(ctx, c)
 	if ok && d.Action == policy.ActionAllow && c.Called != 0 {
 		w.m.Started(g, c.Calling, c.Called)
 	}

@@ -124,12 +124,14 @@ type observed struct {
 	m *Metrics
 }
 
-func (w *observed) Decide(ctx context.Context, c policy.Call) policy.Decision {
+// The named result receives the next stage's Decision in place: returning
+// a local would copy the Decision once more at every stage of the chain.
+func (w *observed) Decide(ctx context.Context, c policy.Call) (dec policy.Decision) {
 	start, ok := policy.Started(ctx)
 	if !ok {
 		start = time.Now()
 	}
-	dec := w.d.Decide(ctx, c)
+	dec = w.d.Decide(ctx, c)
 	if policy.Deferred(ctx) {
 		return dec // not made: asked again elsewhere, observed there
 	}

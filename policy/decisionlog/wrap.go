@@ -21,12 +21,14 @@ type logged struct {
 	log *Log
 }
 
-func (w *logged) Decide(ctx context.Context, c policy.Call) policy.Decision {
+// The named result receives the next stage's Decision in place: returning
+// a local would copy the Decision once more at every stage of the chain.
+func (w *logged) Decide(ctx context.Context, c policy.Call) (dec policy.Decision) {
 	start, ok := policy.Started(ctx)
 	if !ok {
 		start = time.Now()
 	}
-	dec := w.d.Decide(ctx, c)
+	dec = w.d.Decide(ctx, c)
 	w.log.RecordDecision(start, &c, &dec, policy.Elapsed(ctx, start))
 	return dec
 }
