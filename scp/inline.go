@@ -60,9 +60,15 @@ func (s *Service) decideInline(now time.Time) bool {
 // now is when the query's batch was read (m3ua.Data.Received), earlier
 // than its handling began by the queries before it in the batch: what
 // the gate weighs is the handling alone, the answer's latency less that
-// wait.
+// wait. The wait of a query that follows another decided here in the same
+// batch ends when that one was done with (its answer's latency, read
+// anyway), so only the first query of a batch reads the clock for it; the
+// framing of the next message between the two counts as handling.
 func (s *Service) handleInline(w *worker, snd sender, pd *m3ua.ProtocolData, now time.Time) {
-	waited := time.Since(now)
+	waited := w.lastDone
+	if waited == 0 || !w.lastBatch.Equal(now) {
+		waited = time.Since(now)
+	}
 	stamp := now.Add(waited).UnixNano() // when its handling began
 	w.busy.Store(stamp)
 	s.handle(w, snd, pd, now, safeNone)
@@ -72,12 +78,13 @@ func (s *Service) handleInline(w *worker, snd sender, pd *m3ua.ProtocolData, now
 		w.busy.Store(0)
 		return
 	}
-	if len(s.queues) == 0 {
-		return
-	}
 	took := w.cur.took // the answer's latency, measured when it was queued
 	if took == 0 {
 		took = time.Since(now) // no answer
+	}
+	w.lastBatch, w.lastDone = now, took
+	if len(s.queues) == 0 {
+		return
 	}
 	took -= waited
 	// One query counts at most inlineAvgClamp limits: a run of slow ones

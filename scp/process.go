@@ -36,6 +36,12 @@ type worker struct {
 	assoc *m3ua.Association
 	busy  atomic.Int64
 	avg   time.Duration // moving average of the time to answer a query
+	// The batch (its m3ua.Data.Received) of the last query decided on
+	// the reader, and how long after that read it was done with (0: the
+	// query after it was not decided here): where the next query of the
+	// batch begins.
+	lastBatch time.Time
+	lastDone  time.Duration
 	held  []*job        // queries read for the workers, not yet handed on (handoff.go)
 
 	udt sccp.Message // the received SCCP message

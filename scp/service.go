@@ -226,6 +226,7 @@ func (s *Service) onData(a *m3ua.Association, d *m3ua.Data) {
 		s.handleInline(w, a, pd, now)
 		return
 	}
+	w.lastDone = 0 // the next query decided here waits for this one's hand-off too
 	j := s.jobs.Get().(*job)
 	j.snd, j.at, j.queue = a, now, s.shardOf(w, pd)%len(s.queues)
 	j.buf = append(j.buf[:0], pd.Data...)
