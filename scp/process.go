@@ -42,7 +42,7 @@ type worker struct {
 	// batch begins.
 	lastBatch time.Time
 	lastDone  time.Duration
-	held  []*job        // queries read for the workers, not yet handed on (handoff.go)
+	held      []*job // queries read for the workers, not yet handed on (handoff.go)
 
 	udt sccp.Message // the received SCCP message
 	out sccp.Message // a returned message's UDTS/XUDTS/LUDTS (returnMsg)
