@@ -148,7 +148,8 @@ func BenchmarkSearchNumber(b *testing.B) {
 }
 
 // BenchmarkWrap is what logging adds to each decision on the hot path:
-// two clock reads, building the Record and queueing it.
+// two clock reads (a plain context, not a Guard's Budget), building the
+// Record in its queue slot and publishing it.
 func BenchmarkWrap(b *testing.B) {
 	l, err := Open(filepath.Join(b.TempDir(), FileName), Options{NoSync: true, MaxRecords: 200_000, MaxAge: -1})
 	if err != nil {

@@ -499,15 +499,29 @@ func frontAge(seg *bolt.Bucket, k, nk []byte) uint64 {
 // running without a decision log needs no special case. A zero
 // r.Time is set to now. Records made while Close runs may be dropped.
 func (l *Log) Record(r Record) {
-	s, pos, ok := l.claim()
+	if l == nil {
+		return
+	}
+	if l.closed.Load() {
+		l.dropped.Add(1)
+		return
+	}
+	s, pos, ok := l.queue.claim()
 	if !ok {
+		l.dropped.Add(1)
 		return
 	}
 	s.r = r
 	if r.Time.IsZero() {
 		s.r.Time = l.opts.Now()
 	}
-	l.publish(s, pos)
+	s.publish(pos)
+	// Wake the writer once per batch, not per record: waking a parked
+	// goroutine costs more than the rest of Record together.
+	l.recorded.Add(1)
+	if (pos+1)%uint64(l.opts.BatchSize) == 0 {
+		l.kickWriter()
+	}
 }
 
 // RecordDecision is Record(NewRecord(t, c, d, latency)) with the record
@@ -515,51 +529,40 @@ func (l *Log) Record(r Record) {
 // answers) record every call, and a Record is large enough that copying
 // it twice more on the way costs as much as queueing it.
 func (l *Log) RecordDecision(t time.Time, c *policy.Call, d *policy.Decision, latency time.Duration) {
-	s, pos, ok := l.claim()
+	if l == nil {
+		return
+	}
+	if l.closed.Load() {
+		l.dropped.Add(1)
+		return
+	}
+	s, pos, ok := l.queue.claim()
 	if !ok {
+		l.dropped.Add(1)
 		return
 	}
 	if t.IsZero() {
 		t = l.opts.Now()
 	}
 	s.r.set(t, c, d, latency)
-	l.publish(s, pos)
-}
-
-// claim takes the next queue slot for a record, or counts the record as
-// dropped (the log closed, the queue full) and reports false.
-func (l *Log) claim() (*slot, uint64, bool) {
-	if l == nil {
-		return nil, 0, false
-	}
-	if l.closed.Load() {
-		l.dropped.Add(1)
-		return nil, 0, false
-	}
-	s, pos, ok := l.queue.claim()
-	if !ok {
-		l.dropped.Add(1)
-	}
-	return s, pos, ok
-}
-
-// publish hands the slot claim took, now holding its record, to the
-// writer.
-func (l *Log) publish(s *slot, pos uint64) {
 	s.publish(pos)
 	l.recorded.Add(1)
-	// Wake the writer once per batch, not per record: waking a parked
-	// goroutine costs more than the rest of Record together.
 	if (pos+1)%uint64(l.opts.BatchSize) == 0 {
-		select {
-		case l.kick <- struct{}{}:
-		default: // already kicked
-		}
-		if l.sched.idle.Load() && l.queue.len() >= l.queue.cap()/4 {
-			// Behind: an idle writer may be getting no CPU at all.
-			if err := l.sched.raise(); err != nil && l.sched.raiseFailed.CompareAndSwap(false, true) {
-				l.opts.Logger.Warn("decision log writer left under SCHED_IDLE while behind", "queued", l.queue.len(), "err", err)
-			}
+		l.kickWriter()
+	}
+}
+
+// kickWriter wakes the writer for a batch, and raises it from SCHED_IDLE
+// when it is behind.
+func (l *Log) kickWriter() {
+	select {
+	case l.kick <- struct{}{}:
+	default: // already kicked
+	}
+	if l.sched.idle.Load() && l.queue.len() >= l.queue.cap()/4 {
+		// Behind: an idle writer may be getting no CPU at all.
+		if err := l.sched.raise(); err != nil && l.sched.raiseFailed.CompareAndSwap(false, true) {
+			l.opts.Logger.Warn("decision log writer left under SCHED_IDLE while behind", "queued", l.queue.len(), "err", err)
 		}
 	}
 }
