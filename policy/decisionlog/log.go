@@ -502,26 +502,15 @@ func (l *Log) Record(r Record) {
 	if l == nil {
 		return
 	}
-	if l.closed.Load() {
-		l.dropped.Add(1)
-		return
-	}
-	s, pos, ok := l.queue.claim()
+	s, pos, ok := l.claim()
 	if !ok {
-		l.dropped.Add(1)
 		return
 	}
 	s.r = r
 	if r.Time.IsZero() {
 		s.r.Time = l.opts.Now()
 	}
-	s.publish(pos)
-	// Wake the writer once per batch, not per record: waking a parked
-	// goroutine costs more than the rest of Record together.
-	l.recorded.Add(1)
-	if (pos+1)%uint64(l.opts.BatchSize) == 0 {
-		l.kickWriter()
-	}
+	l.publish(s, pos)
 }
 
 // RecordDecision is Record(NewRecord(t, c, d, latency)) with the record
@@ -532,19 +521,35 @@ func (l *Log) RecordDecision(t time.Time, c *policy.Call, d *policy.Decision, la
 	if l == nil {
 		return
 	}
-	if l.closed.Load() {
-		l.dropped.Add(1)
-		return
-	}
-	s, pos, ok := l.queue.claim()
+	s, pos, ok := l.claim()
 	if !ok {
-		l.dropped.Add(1)
 		return
 	}
 	if t.IsZero() {
 		t = l.opts.Now()
 	}
 	s.r.set(t, c, d, latency)
+	l.publish(s, pos)
+}
+
+// claim takes the queue slot a record is built in, or counts the record
+// dropped (log closed, queue full).
+func (l *Log) claim() (*slot, uint64, bool) {
+	if l.closed.Load() {
+		l.dropped.Add(1)
+		return nil, 0, false
+	}
+	s, pos, ok := l.queue.claim()
+	if !ok {
+		l.dropped.Add(1)
+	}
+	return s, pos, ok
+}
+
+// publish hands the record built in s (claimed at pos) to the writer, and
+// wakes the writer once per batch, not per record: waking a parked
+// goroutine costs more than the rest of Record together.
+func (l *Log) publish(s *slot, pos uint64) {
 	s.publish(pos)
 	l.recorded.Add(1)
 	if (pos+1)%uint64(l.opts.BatchSize) == 0 {
