@@ -134,8 +134,9 @@ type DecisionLog struct {
 	// WriterIdle, with writer_nice, runs the writer under SCHED_IDLE while
 	// it keeps up: a commit then takes only CPU time the query path does
 	// not want, and a CPU busy with it still takes a waking query thread
-	// at once. While a quarter of queue_size is waiting it runs at
-	// writer_nice. Leaving SCHED_IDLE needs CAP_SYS_NICE (root) or
+	// at once. While it is behind (a quarter of queue_size waiting, or
+	// decisions waiting while it got no CPU for two flush_intervals) it
+	// runs at writer_nice. Leaving SCHED_IDLE needs CAP_SYS_NICE (root) or
 	// LimitNICE=+writer_nice; without it the writer stays at writer_nice
 	// (logged at start).
 	WriterIdle bool `yaml:"writer_idle"`

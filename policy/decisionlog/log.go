@@ -122,10 +122,11 @@ type Options struct {
 	WriterNice int
 	// WriterIdle, with WriterNice, runs the writer under SCHED_IDLE while
 	// it keeps up (Linux), so that a commit takes only CPU time nothing
-	// else wants, and at WriterNice while a quarter of the queue or more
-	// is waiting (writersched.go). It needs the right to leave SCHED_IDLE
-	// (CAP_SYS_NICE, or an RLIMIT_NICE of 20-WriterNice): without it the
-	// writer stays at WriterNice and the logger says why.
+	// else wants, and at WriterNice while it is behind (a quarter of the
+	// queue waiting, or records waiting while it got no CPU for two
+	// flush intervals; writersched.go). It needs the right to leave
+	// SCHED_IDLE (CAP_SYS_NICE, or an RLIMIT_NICE of 20-WriterNice):
+	// without it the writer stays at WriterNice and the logger says why.
 	WriterIdle bool
 	// Logger receives write errors (rate-limited, see health.go); nil
 	// means slog.Default().
@@ -179,8 +180,8 @@ type Stats struct {
 	Stored        uint64 // records in the file now
 	Failing       bool   // the last commit failed (see Health)
 	// WriterIdle: the writer runs under SCHED_IDLE now (Options.WriterIdle);
-	// WriterRaised counts the times it fell behind and was raised to
-	// WriterNice.
+	// WriterRaised counts the times it fell behind or was starved and was
+	// raised to WriterNice.
 	WriterIdle   bool
 	WriterRaised uint64
 }
@@ -671,10 +672,17 @@ func (l *Log) run() {
 			l.opts.Logger.Warn("decision log writer: its thread's scheduling is not as configured", "writer_nice", n,
 				"writer_idle", l.opts.WriterIdle, "idle", l.sched.idle.Load(), "err", err)
 		}
+		if l.sched.idleMode {
+			l.sched.ran.Store(int64(monoSince()))
+			go l.watchIdleWriter()
+		}
 	}
 	tick := time.NewTicker(l.opts.FlushInterval)
 	defer tick.Stop()
 	for {
+		if l.sched.idleMode {
+			l.sched.ran.Store(int64(monoSince()))
+		}
 		if l.queue.len() < l.queue.cap()/16 {
 			// Caught up (or never behind): back to idle if Record raised it.
 			if err := l.sched.lower(); err != nil {

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // The writer's place in the CPU scheduler (Options.WriterIdle, Linux).
@@ -26,6 +27,14 @@ import (
 // starved writer cannot raise itself; the writer lowers itself again
 // once the queue is down to a sixteenth.
 //
+// Nor does an idle writer get CPU while other work (another process)
+// keeps every CPU busy, and at a low call rate the queue would take
+// minutes to reach that quarter, the records meanwhile unwritten and not
+// found by a search. So a watchdog goroutine, under the normal policy,
+// also raises the writer when records wait and it has not come round its
+// loop for two flush intervals, which it does at least once an interval
+// when it gets the CPU.
+//
 // Leaving SCHED_IDLE takes CAP_SYS_NICE or an RLIMIT_NICE that allows the
 // nice value, which an unprivileged process lacks. Before it lowers the
 // writer, the log tries the round trip on a thread of its own that is
@@ -39,19 +48,28 @@ var errIdleRefused = errors.New("the decision log writer stays at writer_nice, n
 
 // writerSched is the writer thread's scheduling state.
 type writerSched struct {
-	mu   sync.Mutex // one policy change at a time: Record raises, the writer lowers
+	mu   sync.Mutex // one policy change at a time: Record or the watchdog raises, the writer lowers
 	tid  int        // the writer's own thread (WriterNice); 0: it has none
 	nice int        // WriterNice, what a raised writer runs at
 	// idleMode: WriterIdle took effect, so the writer lowers itself to
 	// SCHED_IDLE whenever it has caught up.
 	idleMode bool
 	idle     atomic.Bool // it runs under SCHED_IDLE now
-	// raised counts the times Record raised the writer because it fell
-	// behind (Stats.WriterRaised).
+	// raised counts the times the writer was raised because it fell
+	// behind or was starved (Stats.WriterRaised).
 	raised atomic.Uint64
 	// raiseFailed: a raise failed and was logged (once).
 	raiseFailed atomic.Bool
+	// ran is when the writer last came round its loop (monoSince).
+	ran atomic.Int64
 }
+
+// schedEpoch is the origin of writerSched.ran: time.Since(schedEpoch)
+// reads the monotonic clock alone.
+var schedEpoch = time.Now()
+
+// monoSince is the monotonic clock as time since schedEpoch.
+func monoSince() time.Duration { return time.Since(schedEpoch) }
 
 // start puts the calling thread, the writer's own, at nice, and then
 // under SCHED_IDLE when idle is asked for and the process may raise it
@@ -136,4 +154,26 @@ func leaveIdleAllowed(nice int) error {
 		res <- nil
 	}()
 	return <-res
+}
+
+// watchIdleWriter raises the idle writer when records have waited while
+// it did not come round its loop for two flush intervals (starved by
+// other work). It ends with the writer (done).
+func (l *Log) watchIdleWriter() {
+	every := l.opts.FlushInterval
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.done:
+			return
+		case <-t.C:
+		}
+		if !l.sched.idle.Load() || l.queue.len() == 0 || monoSince()-time.Duration(l.sched.ran.Load()) < 2*every {
+			continue
+		}
+		if err := l.sched.raise(); err != nil && l.sched.raiseFailed.CompareAndSwap(false, true) {
+			l.opts.Logger.Warn("decision log writer left under SCHED_IDLE while starved", "queued", l.queue.len(), "err", err)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package decisionlog
 
 import (
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -93,5 +94,45 @@ func TestWriterRaisedWhenBehind(t *testing.T) {
 	}
 	if st := l.Stats(); st.Written != 20 || st.Dropped != 0 || st.WriterRaised != 1 {
 		t.Errorf("after catching up: %+v", st)
+	}
+}
+
+// TestWriterRaisedWhenStarved: an idle writer that gets no CPU (held in a
+// commit here) while records wait is raised by the watchdog after two
+// flush intervals, though the queue is far from a quarter full, and lowers
+// itself again once it runs.
+func TestWriterRaisedWhenStarved(t *testing.T) {
+	if err := leaveIdleAllowed(8); err != nil {
+		t.Fatalf("this test runs as root (make test does): %v", err)
+	}
+	opts := testOptions()
+	opts.WriterNice, opts.WriterIdle = 8, true
+	opts.FlushInterval = 5 * time.Millisecond
+	entered, release := make(chan struct{}), make(chan struct{})
+	first := true
+	l := openTest(t, opts)
+	waitFor(t, "the writer under SCHED_IDLE", func() bool { return l.Stats().WriterIdle })
+	l.beforeCommit = func() {
+		if first {
+			first = false
+			close(entered)
+			<-release
+		}
+	}
+	rec := func() { l.Record(Record{Calling: nC, Called: nA, Action: policy.ActionAllow}) }
+	rec() // the next tick commits it, and the commit holds the writer
+	<-entered
+	rec() // one record waiting: nowhere near a quarter of the queue
+	waitFor(t, "the starved writer raised", func() bool { return l.Stats().WriterRaised == 1 })
+	if p, nice := threadSched(t, l.sched.tid); p != unix.SCHED_NORMAL || nice != 8 {
+		t.Errorf("raised writer under policy %d at nice %d, want normal at 8", p, nice)
+	}
+	close(release)
+	waitFor(t, "the writer back under SCHED_IDLE", func() bool { return l.Stats().WriterIdle })
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if st := l.Stats(); st.Written != 2 || st.Dropped != 0 {
+		t.Errorf("after the writer ran again: %+v", st)
 	}
 }
