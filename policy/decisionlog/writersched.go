@@ -169,11 +169,15 @@ func (l *Log) watchIdleWriter() {
 			return
 		case <-t.C:
 		}
-		if !l.sched.idle.Load() || l.queue.len() == 0 || monoSince()-time.Duration(l.sched.ran.Load()) < 2*every {
+		// Waiting: queued, or taken from the queue into a batch whose
+		// commit the writer has not finished (a starved commit holds its
+		// records out of the queue for as long as it is starved).
+		waiting := l.recorded.Load() - l.written.Load() - l.failed.Load()
+		if !l.sched.idle.Load() || waiting == 0 || monoSince()-time.Duration(l.sched.ran.Load()) < 2*every {
 			continue
 		}
 		if err := l.sched.raise(); err != nil && l.sched.raiseFailed.CompareAndSwap(false, true) {
-			l.opts.Logger.Warn("decision log writer left under SCHED_IDLE while starved", "queued", l.queue.len(), "err", err)
+			l.opts.Logger.Warn("decision log writer left under SCHED_IDLE while starved", "waiting", waiting, "err", err)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package decisionlog
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -56,15 +57,7 @@ func TestWriterRaisedWhenBehind(t *testing.T) {
 	waitFor(t, "the writer under SCHED_IDLE", func() bool { return l.Stats().WriterIdle })
 
 	// Hold the writer in its first commit, as a starved one would be.
-	entered, release := make(chan struct{}), make(chan struct{})
-	first := true
-	l.beforeCommit = func() {
-		if first {
-			first = false
-			close(entered)
-			<-release
-		}
-	}
+	entered, release := holdFirstCommit(t, l)
 	rec := func(n int) {
 		for range n {
 			l.Record(Record{Calling: nC, Called: nA, Action: policy.ActionAllow})
@@ -84,7 +77,7 @@ func TestWriterRaisedWhenBehind(t *testing.T) {
 	if p, nice := threadSched(t, l.sched.tid); p != unix.SCHED_NORMAL || nice != 8 {
 		t.Errorf("raised writer under policy %d at nice %d, want normal at 8", p, nice)
 	}
-	close(release)
+	release()
 	if err := l.Flush(); err != nil {
 		t.Fatal(err)
 	}
@@ -98,9 +91,10 @@ func TestWriterRaisedWhenBehind(t *testing.T) {
 }
 
 // TestWriterRaisedWhenStarved: an idle writer that gets no CPU (held in a
-// commit here) while records wait is raised by the watchdog after two
-// flush intervals, though the queue is far from a quarter full, and lowers
-// itself again once it runs.
+// commit here, as a starved one is mid-commit) while a record waits to be
+// written is raised by the watchdog after two flush intervals, though the
+// queue is far from a quarter full (empty: the record is in the commit's
+// batch), and lowers itself again once it runs.
 func TestWriterRaisedWhenStarved(t *testing.T) {
 	if err := leaveIdleAllowed(8); err != nil {
 		t.Fatalf("this test runs as root (make test does): %v", err)
@@ -108,31 +102,43 @@ func TestWriterRaisedWhenStarved(t *testing.T) {
 	opts := testOptions()
 	opts.WriterNice, opts.WriterIdle = 8, true
 	opts.FlushInterval = 5 * time.Millisecond
-	entered, release := make(chan struct{}), make(chan struct{})
-	first := true
 	l := openTest(t, opts)
 	waitFor(t, "the writer under SCHED_IDLE", func() bool { return l.Stats().WriterIdle })
-	l.beforeCommit = func() {
-		if first {
-			first = false
-			close(entered)
-			<-release
-		}
-	}
+	entered, release := holdFirstCommit(t, l)
 	rec := func() { l.Record(Record{Calling: nC, Called: nA, Action: policy.ActionAllow}) }
 	rec() // the next tick commits it, and the commit holds the writer
 	<-entered
-	rec() // one record waiting: nowhere near a quarter of the queue
+	// The queue is empty now, the record in the held commit's batch: it
+	// still waits to be written.
 	waitFor(t, "the starved writer raised", func() bool { return l.Stats().WriterRaised == 1 })
 	if p, nice := threadSched(t, l.sched.tid); p != unix.SCHED_NORMAL || nice != 8 {
 		t.Errorf("raised writer under policy %d at nice %d, want normal at 8", p, nice)
 	}
-	close(release)
+	release()
 	waitFor(t, "the writer back under SCHED_IDLE", func() bool { return l.Stats().WriterIdle })
 	if err := l.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	if st := l.Stats(); st.Written != 2 || st.Dropped != 0 {
+	if st := l.Stats(); st.Written != 1 || st.Dropped != 0 {
 		t.Errorf("after the writer ran again: %+v", st)
 	}
+}
+
+// holdFirstCommit makes l's writer wait in its next commit until release
+// is called (at the latest when the test ends, before l is closed).
+// entered is closed once the writer waits there.
+func holdFirstCommit(t *testing.T, l *Log) (entered <-chan struct{}, release func()) {
+	in, out := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(out) }) }
+	t.Cleanup(release)
+	first := true
+	l.beforeCommit = func() {
+		if first {
+			first = false
+			close(in)
+			<-out
+		}
+	}
+	return in, release
 }
