@@ -508,8 +508,8 @@ func (t *Transactions) receiveOnDialogue(v *Verdict, peer PeerKey, m *Message, d
 // lookup finds the dialogue a Response, Conversation or Abort belongs to
 // and returns it with its shard locked (the caller unlocks s, which is
 // never nil). An Abort that a peer addressed with its own TID instead of
-// ours is found through the peer index. Only one shard is ever locked at a
-// time.
+// ours is found through the peer indexes. Only one shard is ever locked
+// at a time.
 func (t *Transactions) lookup(peer PeerKey, m *Message) (*shard, *dialogue) {
 	if !m.RespTID.IsZero() {
 		s := t.shardOfTID(m.RespTID.Uint32())
@@ -522,8 +522,23 @@ func (t *Transactions) lookup(peer PeerKey, m *Message) (*shard, *dialogue) {
 	h := hashPeer(peer, m.RespTID)
 	s := &t.shards[h&t.mask]
 	s.mu.Lock()
-	if m.Type == Abort {
-		return s, s.peerGet(h, peer, m.RespTID)
+	if m.Type != Abort {
+		return s, nil
+	}
+	if d := s.peerGet(h, peer, m.RespTID); d != nil {
+		return s, d
+	}
+	// A dialogue we began sits in the shard Begin picked in turn, not in
+	// the one its peer TID hashes to (that TID came later, with the peer's
+	// first answer): look in the others, one at a time. Only a lenient
+	// Abort for a TID we do not know comes this far.
+	for k := uint32(1); k <= t.mask; k++ {
+		s.mu.Unlock()
+		s = &t.shards[(h+k)&t.mask]
+		s.mu.Lock()
+		if d := s.peerGet(h, peer, m.RespTID); d != nil {
+			return s, d
+		}
 	}
 	return s, nil
 }

@@ -166,9 +166,13 @@ func (md *model) receive(peer PeerKey, m *Message, real Verdict) (Verdict, error
 	}
 	d := md.getTID(m.RespTID)
 	if d == nil && m.Type == Abort {
-		k := modelPeerKey{hashPeer(peer, m.RespTID) & md.tx.mask, peer, m.RespTID}
-		if tid, ok := md.byPeer[k]; ok {
-			d = md.open[tid]
+		// The shard the key hashes to first, then the others in turn:
+		// a dialogue we began is in the shard Begin picked.
+		h := hashPeer(peer, m.RespTID)
+		for k := uint32(0); k <= md.tx.mask && d == nil; k++ {
+			if tid, ok := md.byPeer[modelPeerKey{(h + k) & md.tx.mask, peer, m.RespTID}]; ok {
+				d = md.open[tid]
+			}
 		}
 	}
 	if d == nil {

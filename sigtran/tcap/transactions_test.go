@@ -640,3 +640,42 @@ func TestShortTIDBesideLongOnes(t *testing.T) {
 		t.Fatalf("left behind: Len %d placed %d overflow %d peers %d", tx.Len(), s.placed, len(s.overflow), s.npeers)
 	}
 }
+
+// An Abort a peer addresses with its own TID finds a dialogue we began
+// whatever shard Begin put it in (Begin picks shards in turn, not by the
+// peer's TID, which it learns only from the peer's first answer).
+func TestPeerAbortWithOwnTIDOnDialogueWeBegan(t *testing.T) {
+	c := &clock{time.Unix(1000, 0)}
+	tx := newTable(c, Config{Shards: 16})
+	const n = 64
+	ids := make([]DialogueID, n)
+	for i := range ids {
+		id, err := tx.Begin(peerSSP)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := Message{Type: QueryWithPermission, Components: []Component{{Type: InvokeLast, HasInvokeID: true, InvokeID: 1, Op: PrivateOp(0x6405), ParamTag: ParamSet}}}
+		if err := tx.Send(id, &q); err != nil {
+			t.Fatal(err)
+		}
+		// The peer answers with a conversation: we learn its TID.
+		conv := Message{Type: ConversationWithPerm, OrigTID: NewTID(uint32(0x5000 + i)), RespTID: id.TID()}
+		raw, _ := conv.AppendTo(nil)
+		var cm Message
+		if v := tx.Receive(peerSSP, &cm, cm.Decode(raw)); v.Action != Deliver || v.Dialogue != id {
+			t.Fatalf("conversation %d: %+v", i, v)
+		}
+		ids[i] = id
+	}
+	for i, id := range ids {
+		a := Message{Type: Abort, RespTID: NewTID(uint32(0x5000 + i)), AbortCause: ResourceUnavailable}
+		raw, _ := a.AppendTo(nil)
+		var am Message
+		if v := tx.Receive(peerSSP, &am, am.Decode(raw)); v.Action != Deliver || !v.Ended || v.Dialogue != id {
+			t.Errorf("abort with the peer's TID %#x, dialogue %d: %+v", 0x5000+i, i, v)
+		}
+	}
+	if tx.Len() != 0 {
+		t.Errorf("%d dialogues left open", tx.Len())
+	}
+}
