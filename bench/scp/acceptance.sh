@@ -1,27 +1,30 @@
 #!/usr/bin/env bash
 # acceptance.sh — issue 16's SCP acceptance runs, interleaved: ROUNDS rounds,
-# each running callgate at CG_RATES and then sspsim responder at RESP_RATES
-# (bench/scp/run.sh, same data, generator and settings), and at the end,
-# per round, the highest rate each held with p99 <= BOUND ms and whether
-# callgate's is at least half the responder's.
+# each running sspsim responder at RESP_RATES and then callgate at CG_RATES
+# and at half the highest rate the responder held in that round with p99
+# <= BOUND ms (bench/scp/run.sh, same data, generator and settings), so that
+# every round tries callgate at exactly the rate the acceptance asks for,
+# whatever the machine's speed; at the end, per round, the highest rate
+# each held and whether callgate's is at least half the responder's.
 #
 #   bench/scp/acceptance.sh              # 3 rounds, the default rates
 #   ROUNDS=5 CG_RATES="150000 175000 200000" bench/scp/acceptance.sh
+#   RESP_RATES="150000 200000 250000" bench/scp/acceptance.sh   # a slower machine
 #
 # The responder's rates reach where the generator itself saturates (about
 # 600,000 q/s here, sspsim near a whole core): below that, "the
 # responder's highest rate" would be the top of the list, not its limit.
 #
-# Environment (defaults in brackets): ROUNDS [3], CG_RATES [100000 200000
-# 250000 300000], RESP_RATES [400000 500000 600000], BOUND [2], DURATION [15s],
+# Environment (defaults in brackets): ROUNDS [3], CG_RATES (besides the
+# half) [100000], RESP_RATES [200000 300000 400000 500000 600000], BOUND [2], DURATION [15s],
 # WARMUP [5s], OUT [/var/tmp/scpload-acceptance]; the rest as run.sh.
 # Run it on an otherwise idle machine: latency on a shared one says little.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROUNDS=${ROUNDS:-3}
-CG_RATES=${CG_RATES:-"100000 200000 250000 300000"}
-RESP_RATES=${RESP_RATES:-"400000 500000 600000"}
+CG_RATES=${CG_RATES:-"100000"}
+RESP_RATES=${RESP_RATES:-"200000 300000 400000 500000 600000"}
 BOUND=${BOUND:-2}
 OUT=${OUT:-/var/tmp/scpload-acceptance}
 export DURATION=${DURATION:-15s} WARMUP=${WARMUP:-5s} PROFILE=0
@@ -29,9 +32,13 @@ export DURATION=${DURATION:-15s} WARMUP=${WARMUP:-5s} PROFILE=0
 mkdir -p "$OUT"
 : >"$OUT/all.txt"
 for round in $(seq "$ROUNDS"); do
-	for server in callgate responder; do
-		rates=$CG_RATES
-		[[ $server == responder ]] && rates=$RESP_RATES
+	for server in responder callgate; do
+		rates=$RESP_RATES
+		if [[ $server == callgate ]]; then
+			# The responder's highest rate held this round, halved.
+			half=$(awk -v r="$round" -v bound="$BOUND" '$1 == r && $2 == "responder" && $4 + 0 <= bound && $3 + 0 > best { best = $3 + 0 } END { print int(best / 2) }' "$OUT/all.txt")
+			rates=$(echo $CG_RATES $half | tr ' ' '\n' | awk '$1 > 0' | sort -nu | tr '\n' ' ')
+		fi
 		echo "== round $round: $server at $rates q/s"
 		SERVER=$server RATES="$rates" OUT="$OUT/$round-$server" "$HERE/run.sh" |
 			tee "$OUT/$round-$server.txt" | grep -E '^[0-9]|timeline'
