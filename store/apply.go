@@ -77,6 +77,11 @@ type pending struct {
 	// publish takes the lock (nil: it has room).
 	numbers  int
 	byNumber *numberTable
+
+	// filters is the filter arena packed anew (filterarena.go) when the
+	// Blocked filters of this event do not fit the room left (nil: they
+	// do), built before publish takes the lock.
+	filters *packedFilters
 }
 
 // listLoad is a list whose content is re-read.
@@ -153,6 +158,16 @@ func (s *Store) apply(ev kv.Event) error {
 	// lock readers wait on (the applier is its only writer).
 	if g := ix.byNumber.grownFor(p.numbers); len(g.slots) != len(ix.byNumber.slots) {
 		p.byNumber = &g
+	}
+	// Likewise packing the filter arena when it has no room left.
+	need := 0
+	for l, ld := range p.lists {
+		if n := len(ld.list.filt); l.kind == kindSubscriber && l.list == ListBlocked && arenaFits(n) {
+			need += n
+		}
+	}
+	if need > ix.filters.room() {
+		p.filters = ix.packFilters(need)
 	}
 	s.publish(&p)
 	for l, ld := range p.lists {
@@ -526,6 +541,7 @@ func putAllocation(allocs []allocation, a allocation) []allocation {
 func (s *Store) publish(p *pending) {
 	ix := &s.ix
 	d := dirty{subs: map[uint32]bool{}, provs: map[uint32]bool{}}
+	var rehint []uint32
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if p.byNumber != nil {
@@ -535,6 +551,11 @@ func (s *Store) publish(p *pending) {
 		if err := ix.addImported(im); err != nil {
 			p.errs = append(p.errs, err)
 		}
+	}
+	// Packed from the lists as they are now: before any record or list
+	// of the event changes them.
+	if p.filters != nil {
+		ix.installFilters(p.filters)
 	}
 	for _, f := range p.records {
 		f(ix, &d)
@@ -550,7 +571,19 @@ func (s *Store) publish(p *pending) {
 		if m.gen != ld.gen {
 			continue // a later change in this event moved the list on
 		}
-		ix.setList(ix.content(l), l.kind, l.list, ld.list)
+		dst := ix.content(l)
+		ix.setList(dst, l.kind, l.list, ld.list)
+		if l.kind == kindSubscriber && l.list == ListBlocked {
+			ix.filters.place(dst)
+			rehint = append(rehint, l.owner)
+		}
+	}
+	// Hints of the numbers whose subscriber or Blocked list changed.
+	for id := range d.subs {
+		ix.hintBlocked(id)
+	}
+	for _, id := range rehint {
+		ix.hintBlocked(id)
 	}
 	for id := range d.provs {
 		for _, st := range ix.subs {

@@ -3,6 +3,8 @@ package store
 import (
 	"encoding/binary"
 	"slices"
+	"time"
+	"unsafe"
 
 	"callgate/store/kv"
 )
@@ -110,4 +112,69 @@ func StaleFilters(s *Store) int {
 		}
 	}
 	return n
+}
+
+// StaleHints counts the subscriber numbers whose hint is not where their
+// subscriber's Blocked filter lies in the filter arena (filterarena.go),
+// and the subscribers' Blocked filters that would fit the arena but are
+// not in it: each is a call that misses LookupCall's fast path.
+func StaleHints(s *Store) (stale, outside int) {
+	s.ix.mu.RLock()
+	defer s.ix.mu.RUnlock()
+	ix := &s.ix
+	for n, id := range ix.byNumber.all() {
+		if _, h, _ := ix.byNumber.getHinted(n); n != 0 && h != ix.blockedRef(id) {
+			stale++
+		}
+	}
+	for id, st := range ix.subs {
+		if st != nil && arenaFits(len(ix.lists[id][listSlot(ListBlocked)].filt)) && ix.blockedRef(uint32(id)) == 0 {
+			outside++
+		}
+	}
+	return stale, outside
+}
+
+// RotateHints gives every subscriber number the hint of the next number
+// in the table's order, as a stale hint pointing at another subscriber's
+// filter would be.
+func RotateHints(s *Store) {
+	s.ix.mu.Lock()
+	defer s.ix.mu.Unlock()
+	var prev filterRef
+	slots := s.ix.byNumber.slots
+	for i := range slots {
+		if slots[i].num != 0 {
+			slots[i].hint, prev = prev, slots[i].hint
+		}
+	}
+	for i := range slots {
+		if slots[i].num != 0 {
+			slots[i].hint = prev
+			break
+		}
+	}
+}
+
+// FilterArena identifies the index's filter arena (a new value after each
+// packing) and says how many blocks it holds.
+func FilterArena(s *Store) (*[8]uint64, int) {
+	s.ix.mu.RLock()
+	defer s.ix.mu.RUnlock()
+	return (*[8]uint64)(unsafe.SliceData(s.ix.filters.blocks)), len(s.ix.filters.blocks)
+}
+
+// RepackFilters packs the filter arena anew and installs it, as the
+// applier does when the arena has no room left, and says how long each
+// part took: packing runs outside the index lock, installing under it.
+func RepackFilters(s *Store) (pack, install time.Duration) {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	t0 := time.Now()
+	p := s.ix.packFilters(0)
+	t1 := time.Now()
+	s.ix.mu.Lock()
+	s.ix.installFilters(p)
+	s.ix.mu.Unlock()
+	return t1.Sub(t0), time.Since(t1)
 }

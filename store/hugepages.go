@@ -59,7 +59,8 @@ func rangeOf[T any](s []T) memRange {
 
 // hugeRanges lists the index's large, long-lived arrays: the subscriber
 // table, views and lists, and one range spanning the lists' rows and
-// filters (allocated one after another while the index loaded).
+// filters (allocated one after another while the index loaded) and the
+// filter arena (allocated after them).
 func (ix *index) hugeRanges() ([]memRange, int64) {
 	rs := []memRange{rangeOf(ix.byNumber.slots), rangeOf(ix.views), rangeOf(ix.lists)}
 	var span memRange
@@ -74,10 +75,13 @@ func (ix *index) hugeRanges() ([]memRange, int64) {
 		}
 		span.hi = max(span.hi, r.hi)
 	}
+	add(rangeOf(ix.filters.blocks))
 	for i := range ix.lists {
 		for j := range ix.lists[i] {
 			add(rangeOf(ix.lists[i][j].rows))
-			add(rangeOf(ix.lists[i][j].filt))
+			if f := ix.lists[i][j].filt; ix.filters.refOf(f) == 0 {
+				add(rangeOf(f)) // not counted with the arena
+			}
 		}
 	}
 	for _, r := range rs {

@@ -18,12 +18,14 @@ import (
 //
 // The hot path of a call, when nothing is cached (a store of 100,000
 // subscribers over 80 MB of lists): the called number's slot in byNumber
-// (a flat open-addressing table, numtable.go: one miss), then, both
-// indexed by the subscriber ID it holds, views[id] and lists[id] (the
-// header of the VIP and Blocked lists, with a short list's filter inline),
-// then one filter block per long list. LookupCall issues the loads of one
-// level together so the CPU overlaps them (BenchmarkViewCold,
-// BenchmarkViewColdAtOnce; numbers in bench/store/README.md).
+// (a flat open-addressing table, numtable.go: one miss), then, all three
+// found from the slot alone, views[id] and lists[id] (the header of the
+// VIP and Blocked lists, with a short list's filter inline) and the block
+// of the Blocked list's filter (filterarena.go: the slot says where the
+// subscriber's filter lies). LookupCall issues the loads of one level
+// together so the CPU overlaps them: two levels of misses for a caller on
+// no list (BenchmarkViewCold, BenchmarkViewColdAtOnce; numbers in
+// bench/store/README.md). A long VIP list's filter is a third level.
 //
 // Locking: readers take mu.RLock for one lookup (LookupCall: for all of
 // one call's). The change-feed applier (holding Store.applyMu, the only
@@ -37,6 +39,7 @@ type index struct {
 	mu sync.RWMutex
 
 	byNumber numberTable            // subscriber numbers (numtable.go)
+	filters  filterArena            // subscribers' Blocked filters (filterarena.go)
 	entByNum map[e164.Number]uint32 // enterprise numbers
 	// Hot per-subscriber data lives in value arrays indexed by ID, so a
 	// lookup costs one dependent memory access less than going through
@@ -193,18 +196,25 @@ func (s *Store) EgressRoute(provider uint32) (Route, bool) {
 
 // LookupCall implements CallViewer: every answer the engine's incoming
 // chain may read for one call, under one read lock. The loads that depend
-// only on the subscriber's ID (its view, its lists' header) are issued
-// together, so the CPU overlaps their cache misses, which separate calls
-// (each behind a lock's atomic instruction) cannot.
+// only on the number's slot (the subscriber's view, its lists' header, its
+// Blocked filter's block by the slot's hint) are issued together, so the
+// CPU overlaps their cache misses, which separate calls (each behind a
+// lock's atomic instruction) cannot.
 func (s *Store) LookupCall(called, caller e164.Number) CallLookup {
 	ix := &s.ix
 	var c CallLookup
 	ix.mu.RLock()
-	id, ok := ix.byNumber.get(called)
+	id, hint, ok := ix.byNumber.getHinted(called)
 	if ok {
+		// The Blocked filter's block, by the slot's hint: its load does
+		// not wait for lists[id] (filterarena.go).
+		mayBe := true
+		if b := ix.filters.block(hint, filterHash(caller)); b != nil {
+			mayBe = b.mayContain(filterHash(caller))
+		}
 		c.Subscriber, c.Found = ix.views[id], true
 		c.VIP = ix.inList(id, listSlot(ListVIP), caller)
-		c.Blocked = ix.inList(id, listSlot(ListBlocked), caller)
+		c.Blocked = ix.inBlockedHinted(id, hint, mayBe, caller)
 	}
 	c.ProviderVIP = ix.inProviderList(c.Subscriber.Provider, listSlot(ListVIP), caller)
 	c.ProviderBlocked = ix.inProviderList(c.Subscriber.Provider, listSlot(ListBlocked), caller)

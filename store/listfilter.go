@@ -127,7 +127,12 @@ func newListFilter(rows []e164.Number) listFilter {
 // built from.
 func (f listFilter) mayContain(n e164.Number) bool {
 	h := filterHash(n)
-	b := &f[f.block(h)]
+	return f[f.block(h)].mayContain(h)
+}
+
+// mayContain is false when the number hashed to h is certainly not in the
+// rows of the filter whose block for h is b.
+func (b *filterBlock) mayContain(h uint64) bool {
 	var miss uint64
 	for i, salt := range filterSalts {
 		miss |= ^b[i] & (1 << (uint32(h) * salt >> 26))
@@ -138,7 +143,12 @@ func (f listFilter) mayContain(n e164.Number) bool {
 // block maps the hash's high 32 bits onto the blocks (multiply-shift, no
 // division).
 func (f listFilter) block(h uint64) uint64 {
-	return (h >> 32) * uint64(len(f)) >> 32
+	return blockOf(h, len(f))
+}
+
+// blockOf is the block for hash h of a filter of n blocks.
+func blockOf(h uint64, n int) uint64 {
+	return (h >> 32) * uint64(n) >> 32
 }
 
 // filterHash mixes a number's bits (numbers of one list share most of

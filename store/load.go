@@ -28,6 +28,7 @@ func (s *Store) rebuildIndex() error {
 	s.ix.mu.Lock()
 	s.huge = huge
 	s.ix.byNumber, s.ix.entByNum = nx.byNumber, nx.entByNum
+	s.ix.filters = nx.filters
 	s.ix.subs, s.ix.provs, s.ix.ents = nx.subs, nx.provs, nx.ents
 	s.ix.views, s.ix.lists = nx.views, nx.lists
 	s.ix.subByName, s.ix.provByName, s.ix.entByName = nx.subByName, nx.provByName, nx.entByName
@@ -128,6 +129,7 @@ func (nx *index) load(r kv.Reader) error {
 	}
 	nx.resolveRoutes()
 	nx.countRows()
+	nx.installFilters(nx.packFilters(0))
 	return nil
 }
 

@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"testing"
+	"time"
 
+	"callgate/store"
 	"callgate/store/storetest"
 )
 
@@ -27,4 +29,23 @@ func BenchmarkViewColdAtOnce(b *testing.B) {
 			b.Fatal("unknown caller found on a list")
 		}
 	})
+}
+
+// BenchmarkFilterRepack is what the applier pays when the filter arena of
+// the large store (store/filterarena.go) has no room left: packing the
+// live Blocked filters into a new arena (outside the index lock) and
+// installing it (under the lock: readers wait that long).
+func BenchmarkFilterRepack(b *testing.B) {
+	s := storetest.Large(b, benchSubs, benchPerSub)
+	var pack, install time.Duration
+	for b.Loop() {
+		p, i := store.RepackFilters(s)
+		pack += p
+		install += i
+	}
+	b.ReportMetric(float64(pack.Microseconds())/1000/float64(b.N), "pack-ms/op")
+	b.ReportMetric(float64(install.Microseconds())/1000/float64(b.N), "install-ms/op")
+	if stale, outside := store.StaleHints(s); stale != 0 || outside != 0 {
+		b.Fatalf("%d stale hints, %d filters outside the arena", stale, outside)
+	}
 }

@@ -34,6 +34,11 @@ type numberTable struct {
 type numberSlot struct {
 	num e164.Number // 0: empty
 	id  uint32
+	// hint is where id's Blocked filter lies in the index's filter arena
+	// (filterarena.go), kept in the slot's otherwise padding bytes so the
+	// look-up can load the filter block without waiting for lists[id].
+	// 0 = none. Readers check it against the list before trusting it.
+	hint filterRef
 }
 
 // numberTableMinSlots is the smallest non-empty table.
@@ -65,20 +70,55 @@ func (t *numberTable) home(n e164.Number) int {
 
 // get returns n's ID.
 func (t *numberTable) get(n e164.Number) (uint32, bool) {
+	id, _, ok := t.getHinted(n)
+	return id, ok
+}
+
+// getHinted returns n's ID and the hint stored with it (0 for number 0).
+func (t *numberTable) getHinted(n e164.Number) (uint32, filterRef, bool) {
 	if n == 0 {
-		return t.zero, t.hasZero
+		return t.zero, 0, t.hasZero
 	}
 	if len(t.slots) == 0 {
-		return 0, false
+		return 0, 0, false
 	}
 	mask := len(t.slots) - 1
 	for i := t.home(n); ; i = (i + 1) & mask {
 		s := &t.slots[i]
 		if s.num == n {
-			return s.id, true
+			return s.id, s.hint, true
 		}
 		if s.num == 0 {
-			return 0, false
+			return 0, 0, false
+		}
+	}
+}
+
+// setHint stores h with n when n maps to id (else does nothing).
+func (t *numberTable) setHint(n e164.Number, id uint32, h filterRef) {
+	if n == 0 || len(t.slots) == 0 {
+		return
+	}
+	mask := len(t.slots) - 1
+	for i := t.home(n); ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.num == n {
+			if s.id == id {
+				s.hint = h
+			}
+			return
+		}
+		if s.num == 0 {
+			return
+		}
+	}
+}
+
+// setHints replaces every entry's hint with hintOf(its ID).
+func (t *numberTable) setHints(hintOf func(id uint32) filterRef) {
+	for i := range t.slots {
+		if s := &t.slots[i]; s.num != 0 {
+			s.hint = hintOf(s.id)
 		}
 	}
 }
@@ -91,7 +131,8 @@ func (t *numberTable) len() int {
 	return t.n
 }
 
-// set maps n to id, growing the table when it would be more than half full.
+// set maps n to id, growing the table when it would be more than half
+// full. n keeps its hint when it already mapped to id; else it has none.
 func (t *numberTable) set(n e164.Number, id uint32) {
 	if n == 0 {
 		t.zero, t.hasZero = id, true
@@ -106,11 +147,13 @@ func (t *numberTable) set(n e164.Number, id uint32) {
 	for i := t.home(n); ; i = (i + 1) & mask {
 		s := &t.slots[i]
 		if s.num == n {
-			s.id = id
+			if s.id != id {
+				s.id, s.hint = id, 0
+			}
 			return
 		}
 		if s.num == 0 {
-			*s = numberSlot{n, id}
+			*s = numberSlot{num: n, id: id}
 			t.n++
 			return
 		}
