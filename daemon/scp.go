@@ -38,8 +38,12 @@ var scpSpec = tierSpec{
 		// change routes while serve runs.
 		view := d.View
 		route := func() e164.Number { r, _ := view.EgressRoute(0); return r.RoutingNumber }
-		svc, err := scp.New(sc, d.Decider, scp.WithRegisterer(d.Registerer), scp.WithDecisionLog(d.DecisionLog),
-			scp.WithSafeForwardRoute(route))
+		opts := []scp.Option{scp.WithRegisterer(d.Registerer), scp.WithDecisionLog(d.DecisionLog),
+			scp.WithSafeForwardRoute(route)}
+		if p, ok := view.(scp.Prefetcher); ok {
+			opts = append(opts, scp.WithPrefetch(p))
+		}
+		svc, err := scp.New(sc, d.Decider, opts...)
 		if err != nil {
 			return nil, err
 		}

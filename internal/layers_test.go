@@ -2,6 +2,7 @@
 //
 //	cmd -> daemon -> tiers (scp, redirect, b2bua, admin) -> signals (stir,
 //	keys, reputation, fraud) and sipcall -> policy -> store -> e164
+//	(and internal/prefetch, a CPU hint beside it)
 //
 // tiers never import each other, nothing outside cmd/ (and bench/, whose
 // programs are tools like cmd's) and tests imports simulators/, bench/ or
@@ -80,6 +81,8 @@ func classify(p string) (place, error) {
 		return place{layer: layerStack, group: top}, nil
 	case top == "e164":
 		return place{layer: layerE164, group: top}, nil
+	case p == "internal/prefetch": // a CPU hint, imports nothing of ours
+		return place{layer: layerE164, group: "prefetch"}, nil
 	}
 	return place{}, fmt.Errorf("%s%s is in no layer: place it in classify (internal/layers_test.go)", module, p)
 }

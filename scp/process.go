@@ -286,6 +286,9 @@ func (q *request) terminationAttempt() {
 	ta := &w.ta
 	var call policy.Call
 	unreadable := callFromTA(&call, ta, &s.cfg)
+	if s.prefetch != nil && call.Called != 0 {
+		s.prefetch.PrefetchCall(call.Called)
+	}
 	call.Peer = w.peer(q.pd.OPC, s.cfg.Variant)
 
 	called := calledDigits(&w.called, ta, call.Called)
@@ -313,6 +316,9 @@ func (q *request) terminationAttempt() {
 	}
 	var d policy.Decision
 	if why == safeNone {
+		if s.prefetch != nil && call.Called != 0 {
+			s.prefetch.PrefetchLookup(call.Called, call.Calling)
+		}
 		d, why = s.decide(w, &call, q.arrived.Add(s.cfg.TimeBudget))
 		if why == safeDeferred {
 			q.deferQuery()

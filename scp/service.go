@@ -50,6 +50,21 @@ func WithSafeForwardRoute(route func() e164.Number) Option {
 	return func(s *Service) { s.safeRoute = route }
 }
 
+// Prefetcher starts loading what the engine's look-up of a call will
+// read, without waiting for it (store.Store): PrefetchCall the called
+// number's entry, PrefetchLookup what that entry leads to.
+type Prefetcher interface {
+	PrefetchCall(called e164.Number)
+	PrefetchLookup(called, caller e164.Number)
+}
+
+// WithPrefetch has the SCP tell p about each terminating query early: its
+// called number as soon as it is decoded, and the call again just before
+// the decision chain runs, so that the decoding and the chain's stages
+// overlap the engine's memory accesses (bench/store/README.md). p's
+// methods must not block; they only hint.
+func WithPrefetch(p Prefetcher) Option { return func(s *Service) { s.prefetch = p } }
+
 // safeForwardNumber is where the safe answer "forward" sends calls.
 func (s *Service) safeForwardNumber() e164.Number {
 	if s.safeRoute != nil {
@@ -71,6 +86,8 @@ type Service struct {
 	log   *slog.Logger
 	reg   prometheus.Registerer
 	dlog  *decisionlog.Log
+
+	prefetch Prefetcher // WithPrefetch; nil: none
 
 	met *metrics
 	tx  *tcap.Transactions
