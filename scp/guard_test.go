@@ -15,11 +15,12 @@ import (
 	"callgate/store/storetest"
 )
 
-// startSCP runs the SCP on loopback TCP over d with a switch attached.
-func startSCP(t *testing.T, cfg Config, d policy.Decider) (*Service, *ssp.Client, *harness) {
+// startSCP runs the SCP on loopback TCP over d, with opts, with a switch
+// attached.
+func startSCP(t *testing.T, cfg Config, d policy.Decider, opts ...Option) (*Service, *ssp.Client, *harness) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	svc, err := New(cfg, d, WithRegisterer(reg))
+	svc, err := New(cfg, d, append([]Option{WithRegisterer(reg)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,9 +5,6 @@ import (
 	"slices"
 	"sync"
 	"testing"
-	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"callgate/e164"
 	"callgate/policy"
@@ -34,22 +31,8 @@ func TestPrefetchBeforeDecision(t *testing.T) {
 			})
 			cfg := testConfig()
 			cfg.Inline = inline
-			p := recordPrefetch{mu: &mu, seen: &seen}
-			svc, err := New(cfg, d, WithRegisterer(prometheus.NewRegistry()), WithPrefetch(p))
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			if err := svc.Start(ctx); err != nil {
-				t.Fatal(err)
-			}
-			defer svc.Shutdown(context.Background())
-			cl, err := ssp.Dial(ctx, ssp.Config{Network: "tcp", Connect: []string{svc.Addr()}, RoutingContexts: []uint32{10}, Timeout: 5 * time.Second})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cl.Close()
+			_, cl, _ := startSCP(t, cfg, d, WithPrefetch(recordPrefetch{mu: &mu, seen: &seen}))
+			ctx := context.Background()
 			// A national number: the SCP completes it to E.164 before both.
 			ans, err := cl.TerminationAttempt(ctx, ssp.TA{Calling: e164.MustParse("+17195551212"), Called: e164.MustParse("+13035550100")})
 			if err != nil || ans.Operation != "authorizeTermination" {
