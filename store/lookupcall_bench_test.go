@@ -77,7 +77,7 @@ func BenchmarkViewColdPrefetched(b *testing.B) {
 				acc = otherWork(acc, 200) // the chain's stages before the engine
 				c := s.LookupCall(called, caller)
 				listed := c.ProviderVIP || c.VIP || c.Blocked || c.ProviderBlocked
-				dep = int(c.Route.RoutingNumber>>63) + b2i(listed) + b2i(!c.Found) + int(acc>>63&0)
+				dep = int(c.Route.RoutingNumber>>63) + b2i(listed) + b2i(!c.Found)
 				if k++; k == benchSubs {
 					k = 0
 				}
