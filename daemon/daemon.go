@@ -38,18 +38,19 @@ type Daemon struct {
 	opts Options
 	log  *slog.Logger
 
-	st      *store.Store
-	etcd    *etcdkv.Backend // store.backend etcd; nil with bbolt
-	stFile  os.FileInfo     // the store file (or etcd replica) as opened, to recognise it by identity
-	dlog    *decisionlog.Log
-	decider policy.Decider // the engine, logged and counted
-	fraud   *fraudPart     // the toll-fraud monitor (fraud.go); nil when off
-	guard   *policy.Guard  // decider, guarded: how tiers ask
-	m       *metrics.Metrics
-	admin   *http.Server
-	adminLn net.Listener
-	tiers   []Tier
-	sig     *Signals // call keys, reputation (signals.go)
+	st       *store.Store
+	etcd     *etcdkv.Backend // store.backend etcd; nil with bbolt
+	stFile   os.FileInfo     // the store file (or etcd replica) as opened, to recognise it by identity
+	hugeHeap int64           // bytes of heap collapsed into huge pages at start-up (procs.go)
+	dlog     *decisionlog.Log
+	decider  policy.Decider // the engine, logged and counted
+	fraud    *fraudPart     // the toll-fraud monitor (fraud.go); nil when off
+	guard    *policy.Guard  // decider, guarded: how tiers ask
+	m        *metrics.Metrics
+	admin    *http.Server
+	adminLn  net.Listener
+	tiers    []Tier
+	sig      *Signals // call keys, reputation (signals.go)
 
 	ready     atomic.Bool
 	stopWatch context.CancelFunc // ends the route audit
@@ -198,6 +199,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		d.undo = append(d.undo, func() { d.stopTier(t) })
 	}
 
+	d.hugeHeap = hugeHeap(cfg, d.log)
 	d.ready.Store(true)
 	d.summary(storePath)
 	// Calls to screen with no way to the B2BUA get the engine's no-route

@@ -5,9 +5,11 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"sync"
 
 	"callgate/internal/config"
+	"callgate/internal/hugepages"
 )
 
 // addWriterProc adds one P (GOMAXPROCS) for the decision log's writer when
@@ -58,4 +60,31 @@ func setGCPercent(cfg *config.Config, log *slog.Logger) {
 	if prev := debug.SetGCPercent(cfg.GCPercent); prev != cfg.GCPercent {
 		log.Debug("garbage collector set", "gc_percent", cfg.GCPercent, "was", prev)
 	}
+}
+
+// hugeHeapMin: smaller heaps stay on small pages (collapsing costs about
+// 10 ms a huge page, and a small heap stays in the TLB's reach anyway).
+const hugeHeapMin = 64 << 20
+
+// hugeHeap puts the heap on huge pages (huge_pages, internal/hugepages)
+// once the tiers have built their tables, before the daemon reports ready.
+// It returns the bytes collapsed (0 when off or the heap is small) and
+// logs why when some memory stays on small pages.
+func hugeHeap(cfg *config.Config, log *slog.Logger) int64 {
+	if !cfg.HugePages {
+		return 0
+	}
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 || s[0].Value.Uint64() < hugeHeapMin {
+		return 0
+	}
+	rep := hugepages.Heap()
+	if rep.Err != nil {
+		log.Info("heap: not (all) on huge pages; everything works the same, a little slower",
+			"heap_mib", rep.Bytes>>20, "huge_mib", rep.Collapsed>>20, "err", rep.Err.Error())
+	}
+	log.Debug("heap on huge pages", "mappings", rep.Mappings, "mib", rep.Bytes>>20,
+		"resident_mib", rep.Resident>>20, "collapsed_mib", rep.Collapsed>>20, "took", rep.Took)
+	return rep.Collapsed
 }

@@ -29,6 +29,9 @@ func (d *Daemon) summary(storePath string) {
 		}
 		attrs = append(attrs, "index_huge_pages_mib", hp.Collapsed>>20)
 	}
+	if d.hugeHeap > 0 {
+		attrs = append(attrs, "heap_huge_pages_mib", d.hugeHeap>>20)
+	}
 	if a := d.AdminAddr(); a != "" {
 		attrs = append(attrs, "metrics", "http://"+a+"/metrics", "health", "http://"+a+"/healthz", "ready", "http://"+a+"/readyz")
 	}

@@ -2,7 +2,8 @@
 //
 //	cmd -> daemon -> tiers (scp, redirect, b2bua, admin) -> signals (stir,
 //	keys, reputation, fraud) and sipcall -> policy -> store -> e164
-//	(and internal/prefetch, a CPU hint beside it)
+//	(and internal/prefetch and internal/hugepages, hints to the CPU and
+//	the kernel, beside it)
 //
 // tiers never import each other, nothing outside cmd/ (and bench/, whose
 // programs are tools like cmd's) and tests imports simulators/, bench/ or
@@ -83,6 +84,8 @@ func classify(p string) (place, error) {
 		return place{layer: layerE164, group: top}, nil
 	case p == "internal/prefetch": // a CPU hint, imports nothing of ours
 		return place{layer: layerE164, group: "prefetch"}, nil
+	case p == "internal/hugepages": // a memory hint to the kernel, imports nothing of ours
+		return place{layer: layerE164, group: "hugepages"}, nil
 	}
 	return place{}, fmt.Errorf("%s%s is in no layer: place it in classify (internal/layers_test.go)", module, p)
 }

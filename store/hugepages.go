@@ -3,6 +3,8 @@ package store
 import (
 	"time"
 	"unsafe"
+
+	"callgate/internal/hugepages"
 )
 
 // The index of a large store (10M list rows: about 160 MB) is read at
@@ -104,7 +106,7 @@ func (ix *index) collapseHuge() HugePageReport {
 		// In arena-sized pieces: the span of the rows may cross a gap
 		// between the heap's arenas, which would fail a single call.
 		for lo := r.lo; lo < r.hi; lo += hugeChunk {
-			n, err := collapse(memRange{lo, min(lo+hugeChunk, r.hi)})
+			n, err := hugepages.Collapse(lo, min(lo+hugeChunk, r.hi))
 			rep.Collapsed += n
 			if err != nil && rep.Err == nil {
 				rep.Err = err

@@ -50,6 +50,7 @@ func TestEverySection(t *testing.T) {
 data_dir: /var/lib/callgate
 shutdown_timeout: 3s
 gc_percent: 150
+huge_pages: false
 log: {level: debug, format: json}
 admin: {listen: "0.0.0.0:9999", debug: false}
 store:
@@ -197,7 +198,7 @@ cluster: {name: scp-east-1, peers: ["http://10.0.0.2:9464"]}
 	}
 	na := uint32(8)
 	want := Config{
-		DataDir: "/var/lib/callgate", ShutdownTimeout: 3 * time.Second, GCPercent: 150,
+		DataDir: "/var/lib/callgate", ShutdownTimeout: 3 * time.Second, GCPercent: 150, HugePages: false,
 		Log:   Log{Level: "debug", Format: "json"},
 		Admin: Admin{Listen: "0.0.0.0:9999"},
 		Store: Store{Backend: "etcd", Path: "/srv/lists.db", LockTimeout: 250 * time.Millisecond, Etcd: StoreEtcd{
