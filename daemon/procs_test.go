@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"testing"
 
@@ -41,4 +42,27 @@ func TestSetGCPercent(t *testing.T) {
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Fatalf("with GOGC set, gc_percent changed the collector to %d", got)
 	}
+}
+
+// TestHugeHeap: huge_pages puts a large heap on huge pages (here the
+// kernel can: Linux with THP "madvise" or "always"), and does nothing when
+// off or while the heap is small.
+func TestHugeHeap(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	cfg := config.Default()
+	cfg.HugePages = false
+	big := make([]byte, 2*hugeHeapMin)
+	for i := range big {
+		big[i] = byte(i)
+	}
+	if n := hugeHeap(&cfg, log); n != 0 {
+		t.Errorf("huge_pages false: %d bytes collapsed", n)
+	}
+	cfg.HugePages = true
+	if runtime.GOOS == "linux" {
+		if n := hugeHeap(&cfg, log); n < hugeHeapMin {
+			t.Errorf("a heap over %d MiB: %d bytes collapsed", 2*hugeHeapMin>>20, n)
+		}
+	}
+	runtime.KeepAlive(big)
 }
