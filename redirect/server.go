@@ -102,7 +102,7 @@ func New(cfg Config, d policy.Decider, opts ...Option) (*Server, error) {
 	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("redirect: config: %w", err)
 	}
-	s := &Server{cfg: c, guard: policy.NewGuard(d, c.Logger), log: c.Logger, seed: maphash.MakeSeed(), now: time.Now}
+	s := &Server{cfg: c, guard: policy.NewGuard(d, c.Logger), log: c.Logger, seed: maphash.MakeSeed(), now: time.Now, memo: newTokenMemo()}
 	s.budgets.New = func() any { return new(policy.Budget) }
 	s.deferredInvites.New = newDeferredInvite
 	for _, o := range opts {
