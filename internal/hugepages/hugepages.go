@@ -1,13 +1,12 @@
 // Package hugepages asks Linux to back long-lived memory with 2 MiB pages.
 //
-// A daemon that reads a large, randomly accessed working set (the store's
-// index, the SCP's dialogue tables, the decision log's queue) takes a TLB
-// miss on nearly every dependent access when that memory is on 4 KiB
-// pages, and in a virtual machine each miss walks two levels of page
-// tables. The kernel's background work that scans page tables (reclaim,
-// access monitoring) also runs per page: 512 times less of it touches a
-// huge page than the same memory on small pages, and the query path stalls
-// less while it runs (bench/scp/README.md, "Huge pages for the heap").
+// A daemon that reads a large working set at random (the store's index,
+// the SCP's dialogue tables) takes a TLB miss on nearly every dependent
+// access when that memory is on 4 KiB pages, and in a virtual machine each
+// miss walks two levels of page tables. Measured under load, the more of
+// callgate's memory was on huge pages, the shorter the tail of the SCP's
+// answers and the less CPU per query (bench/scp/README.md, "the heap on
+// huge pages").
 //
 // Go's heap asks for no huge pages, and on a system whose transparent huge
 // pages are in "madvise" mode (the usual default) it gets none. Collapse
