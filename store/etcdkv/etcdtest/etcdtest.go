@@ -1,8 +1,8 @@
 // Package etcdtest starts real etcd clusters on loopback for tests and
 // benchmarks: members are the etcd binary (Debian's etcd-server, installed
 // by scripts/test-deps.sh) on random ports with data in a temporary
-// directory. A test that needs etcd fails when the binary is missing; it
-// never skips.
+// directory, on tmpfs when the machine has room there. A test that needs
+// etcd fails when the binary is missing; it never skips.
 package etcdtest
 
 import (
@@ -78,7 +78,7 @@ func Start(tb testing.TB, n int) *Cluster {
 
 // start starts the members of a new cluster on fresh ports.
 func start(tb testing.TB, bin string, n int) *Cluster {
-	dir := tb.TempDir()
+	dir := dataDir(tb, n)
 	c := &Cluster{tb: tb}
 	var initial []string
 	for i := range n {
@@ -102,6 +102,35 @@ func start(tb testing.TB, bin string, n int) *Cluster {
 		m.start(tb, bin)
 	}
 	return c
+}
+
+// tmpfs is where members keep their data when it has room for them.
+const tmpfs = "/dev/shm"
+
+// memberRoom is what one member may need on tmpfs: a 64 MiB WAL segment,
+// preallocated, plus a spare segment, the database and snapshots.
+const memberRoom = 256 << 20
+
+// dataDir returns the directory for n members' data. etcd fsyncs its WAL
+// before it answers: on a busy CI disk reads through a healthy cluster
+// timed out for seconds (TestClusterStatusCommand and
+// TestKeysSharedAcrossNodes failed so, and again here with writes
+// throttled to a few IOPS). What these tests exercise is callgate, not
+// etcd's durability, so the data goes to tmpfs when it has room, else to
+// the test's temporary directory (and the test says so).
+func dataDir(tb testing.TB, n int) string {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(tmpfs, &st); err != nil || st.Bavail*uint64(st.Bsize) < uint64(n)*memberRoom {
+		tb.Logf("etcd: %s missing or short of %d MiB (%v): members keep their data on the test's disk, where a slow fsync can cost the cluster its leader", tmpfs, n*memberRoom>>20, err)
+		return tb.TempDir()
+	}
+	dir, err := os.MkdirTemp(tmpfs, "callgate-etcd-")
+	if err != nil {
+		tb.Logf("etcd: %v: members keep their data on the test's disk", err)
+		return tb.TempDir()
+	}
+	tb.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
 
 func freeAddr(tb testing.TB) string {
