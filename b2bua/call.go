@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/emiago/diago"
-	"github.com/emiago/diago/audio"
 	"github.com/emiago/diago/media"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -395,41 +394,10 @@ func (c *call) bridge() ending {
 			c.hangupOut(outDlg, out)
 			return ending{why: out.name + "-hangup"}
 		case k := <-caller.dtmf:
-			if out.dtmfW != nil {
-				_ = out.dtmfW.WriteDTMF(k)
-			}
+			out.sendDigit(k)
 		case k := <-out.dtmf:
-			if caller.dtmfW != nil {
-				_ = caller.dtmfW.WriteDTMF(k)
-			}
+			caller.sendDigit(k)
 		}
-	}
-}
-
-// relay is the sink that sends from's audio to to, transcoding between
-// PCMU and PCMA when the legs negotiated different ones. It runs on from's
-// pump goroutine and keeps its buffers.
-func relay(from, to *leg) func([]byte) {
-	if strings.EqualFold(from.codec.Name, to.codec.Name) {
-		return func(p []byte) { _, _ = to.w.Write(p) }
-	}
-	fromA, toA := strings.EqualFold(from.codec.Name, "pcma"), strings.EqualFold(to.codec.Name, "pcma")
-	pcm := make([]byte, 2*media.RTPBufSize)
-	enc := make([]byte, media.RTPBufSize)
-	return func(p []byte) {
-		lin := pcm[:2*len(p)]
-		if fromA {
-			_, _ = audio.DecodeAlawTo(lin, p)
-		} else {
-			_, _ = audio.DecodeUlawTo(lin, p)
-		}
-		e := enc[:len(p)]
-		if toA {
-			_, _ = audio.EncodeAlawTo(e, lin)
-		} else {
-			_, _ = audio.EncodeUlawTo(e, lin)
-		}
-		_, _ = to.w.Write(e)
 	}
 }
 

@@ -81,7 +81,11 @@
 // a call has an outbound leg) and latches onto the source of the first
 // packet (symmetric RTP, for callers behind NAT). Outbound legs offer
 // PCMU, PCMA and telephone-event (whatever the caller offered); a bridge
-// between a PCMU and a PCMA leg transcodes (G.711 to G.711, per packet). Prompts are 8 kHz 16-bit PCM (see prompts/en/prompts.txt and
+// between a PCMU and a PCMA leg transcodes (G.711 to G.711, per packet).
+// A bridge sends each packet as it arrives, in the other leg's own stream,
+// with timestamps that follow the source's (its pauses and marker bits),
+// the first after the time since that leg's last prompt packet
+// (relay.go). Prompts are 8 kHz 16-bit PCM (see prompts/en/prompts.txt and
 // scripts/prompts.sh), encoded to the leg's codec as they play. The pacer
 // (pacer.go) sends every leg's prompts: a goroutine per P on absolute 20 ms
 // deadlines, each leg in one of ten 2 ms send slots, writing through the

@@ -12,6 +12,7 @@ import (
 
 	"github.com/emiago/diago"
 	"github.com/emiago/diago/media"
+	"github.com/pion/rtp"
 )
 
 // A leg is one media stream of a call: the caller's (our UAS side), or the
@@ -41,8 +42,11 @@ type leg struct {
 	lastRTP   atomic.Int64 // Unix ns of the last packet
 	hold      atomic.Bool  // the peer's last offer put us on hold
 	confirmed atomic.Bool  // answered: RTP is expected
-	sink      atomic.Pointer[func([]byte)]
-	done      chan struct{}
+	sink      atomic.Pointer[func(*rtp.Header, []byte)]
+	// sendMu is held while a relayed packet or key is sent on the leg's
+	// stream (diago's packetiser takes one writer at a time).
+	sendMu sync.Mutex
+	done   chan struct{}
 }
 
 // dtmfBuffer is how many digits may wait unread (a fast keyer's whole PIN).
@@ -135,19 +139,30 @@ func (l *leg) pump(r io.Reader) {
 			continue
 		}
 		if s := l.sink.Load(); s != nil {
-			(*s)(buf[:n])
+			(*s)(hdr, buf[:n])
 		}
 	}
 }
 
-// setSink sends the leg's incoming audio (encoded, one packet's payload
-// at a time, on the pump goroutine) to f; nil discards it.
-func (l *leg) setSink(f func([]byte)) {
+// setSink sends the leg's incoming audio (encoded, one packet's header
+// and payload at a time, on the pump goroutine) to f; nil discards it.
+func (l *leg) setSink(f func(*rtp.Header, []byte)) {
 	if f == nil {
 		l.sink.Store(nil)
 		return
 	}
 	l.sink.Store(&f)
+}
+
+// sendDigit sends key k on the leg as an RFC 4733 event, if it
+// negotiated telephone-event; relayed audio waits meanwhile (relay.go).
+func (l *leg) sendDigit(k rune) {
+	if l.dtmfW == nil {
+		return
+	}
+	l.sendMu.Lock()
+	defer l.sendMu.Unlock()
+	_ = l.dtmfW.WriteDTMF(k)
 }
 
 // playPCM plays 8 kHz 16-bit PCM to the leg and returns when it is done,

@@ -100,6 +100,10 @@ type paceStream struct {
 
 	cur *playback // under sh.mu
 
+	// sent is the frame of the last packet sent plus one (0: none yet),
+	// for the bridge that takes the stream over (lastSent).
+	sent atomic.Int64
+
 	// Owned by the shard's goroutine.
 	lastFrame int64 // frame of the last packet sent, -1 before the first
 	resume    bool  // a stall interrupted the prompt: go on contiguously
@@ -177,6 +181,16 @@ func (st *paceStream) remove() {
 	if st.cur != nil {
 		sh.finish(st, nil)
 	}
+}
+
+// lastSent returns when the stream's last prompt packet was due (its
+// frame's slot on the pacer's clock), if it sent one.
+func (st *paceStream) lastSent() (time.Time, bool) {
+	f := st.sent.Load()
+	if f == 0 {
+		return time.Time{}, false
+	}
+	return st.sh.p.epoch.Add(time.Duration(f-1)*frameDur + time.Duration(st.slot)*slotDur), true
 }
 
 // play starts pb on the stream (one at a time: the leg serialises).
@@ -357,6 +371,7 @@ func (sh *paceShard) send(st *paceStream, f int64) {
 	}
 	_, err := st.w.WriteSamples(st.buf[:], frameSamples, marker, st.pt)
 	st.lastFrame = f
+	st.sent.Store(f + 1)
 	pb.off += len(chunk)
 	if err != nil || pb.off >= len(pb.pcm) {
 		sh.finish(st, err)

@@ -19,13 +19,17 @@ type sentPacket struct {
 
 // recordingRTP is an RTP writer that keeps what it is given.
 type recordingRTP struct {
-	frame *int64
-	pkts  []sentPacket
-	err   error
+	frame   *int64
+	pkts    []sentPacket
+	err     error
+	payload func([]byte) // if set, given each packet's payload
 }
 
 func (r *recordingRTP) WriteRTP(p *rtp.Packet) error {
 	r.pkts = append(r.pkts, sentPacket{frame: *r.frame, hdr: p.Header, size: len(p.Payload)})
+	if r.payload != nil {
+		r.payload(p.Payload)
+	}
 	return r.err
 }
 

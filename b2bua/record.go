@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/emiago/diago/audio"
+	"github.com/pion/rtp"
 )
 
 // nameRecorder keeps the caller's name as 8 kHz 16-bit PCM while the
@@ -122,7 +123,7 @@ func (c *call) recordName() ([]byte, error) {
 	default:
 	}
 	rec := newNameRecorder(l.codec.Name, c.s.cfg.NameMax, c.s.cfg.NameSilence)
-	l.setSink(rec.write)
+	l.setSink(func(_ *rtp.Header, p []byte) { rec.write(p) })
 	defer l.setSink(nil)
 	// The sample count ends the recording; the timer only guards against a
 	// caller who sends no RTP at all.
