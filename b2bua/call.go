@@ -380,8 +380,8 @@ func (c *call) bridge() ending {
 	caller := c.caller
 	caller.drainDigits()
 	out.drainDigits()
-	caller.setSink(relay(caller, out))
-	out.setSink(relay(out, caller))
+	caller.setSink(relay(caller, out, c.s.m.relay))
+	out.setSink(relay(out, caller, c.s.m.relay))
 	c.bridged = true
 	c.step("bridge", "connected", out.name)
 	for {

@@ -18,10 +18,13 @@ type metrics struct {
 	fallbacks prometheus.Counter // announcements played as call_rejected
 	lateness  prometheus.Histogram
 	stalls    prometheus.Counter
+	relay     relayCounts // bridged audio dropped or re-placed (relay.go)
 	// The PIN lockout (pinlock.go).
 	pinLockouts   *prometheus.CounterVec // locks imposed here, by prompt
 	pinRefused    *prometheus.CounterVec // PINs keyed and not checked, by prompt and reason
 	pinLockErrors *prometheus.CounterVec // lockout store failures, by operation
+	relayDropped  *prometheus.CounterVec // by reason: late, key
+	relayResyncs  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, active func() float64) (*metrics, error) {
@@ -56,6 +59,11 @@ func newMetrics(reg prometheus.Registerer, active func() float64) (*metrics, err
 			Buckets: []float64{0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1}}),
 		stalls: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "pacer_stalls_total",
 			Help: "Times a prompt pacer shard fell more than 100 ms behind and skipped the backlog (its streams' timestamps jump over the gap)."}),
+		relayDropped: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "relay_dropped_total",
+			Help: "Bridged audio packets not relayed, by reason: late (behind the last one relayed: reordered, late or duplicated), key (arrived while a key was being relayed to the other leg as an RFC 4733 event)."},
+			[]string{"reason"}),
+		relayResyncs: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "relay_resyncs_total",
+			Help: "Bridged audio packets whose source's RTP clock jumped (another SSRC, or a leap past the time that passed), placed by arrival time instead."}),
 		pinLockouts: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "pin_lockouts_total",
 			Help: "Subscribers' PINs locked by a wrong PIN keyed here (b2bua.pin_lock_failures within pin_lock_window, across calls and nodes), by the prompt it was keyed at (ivr, override); each lock is also in the audit log (subscriber.pin.lockout)."},
 			[]string{"prompt"}),
@@ -67,10 +75,11 @@ func newMetrics(reg prometheus.Registerer, active func() float64) (*metrics, err
 			[]string{"op"}),
 	}
 	for _, c := range []prometheus.Collector{m.invites, m.refused, m.steps, m.ended, m.overload, m.faults, m.active, m.dropped, m.fallbacks, m.lateness, m.stalls,
-		m.pinLockouts, m.pinRefused, m.pinLockErrors} {
+		m.pinLockouts, m.pinRefused, m.pinLockErrors, m.relayDropped, m.relayResyncs} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
 	}
+	m.relay = relayCounts{late: m.relayDropped.WithLabelValues("late"), key: m.relayDropped.WithLabelValues("key"), resync: m.relayResyncs}
 	return m, nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/emiago/diago/audio"
 	"github.com/emiago/diago/media"
 	"github.com/pion/rtp"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Relaying a bridged leg's audio.
@@ -44,6 +45,11 @@ import (
 // than as the source's clock going back.
 const maxClockLead = 500 * time.Millisecond
 
+// relayCounts are the relay's counters (metrics.go).
+type relayCounts struct {
+	late, key, resync prometheus.Counter
+}
+
 // A relayer sends one leg's audio on another: the sink of the source leg,
 // on its pump goroutine.
 type relayer struct {
@@ -52,6 +58,7 @@ type relayer struct {
 	mu        *sync.Mutex                  // the target leg's sendMu
 	transcode func(dst, src []byte) []byte // nil: the same codec both ways
 	enc       []byte
+	counts    relayCounts
 
 	// Set from the first packet on.
 	started bool
@@ -67,8 +74,8 @@ type relayer struct {
 }
 
 // relay returns the sink that sends from's audio to to.
-func relay(from, to *leg) func(*rtp.Header, []byte) {
-	r := &relayer{w: to.med.RTPPacketWriter, pt: to.codec.PayloadType, mu: &to.sendMu}
+func relay(from, to *leg, counts relayCounts) func(*rtp.Header, []byte) {
+	r := &relayer{w: to.med.RTPPacketWriter, pt: to.codec.PayloadType, mu: &to.sendMu, counts: counts}
 	if to.prompts != nil {
 		r.prev, r.havePrev = to.prompts.lastSent()
 	}
@@ -118,16 +125,19 @@ func (r *relayer) packet(h *rtp.Header, p []byte, now time.Time) {
 			delay = samplesOf(now.Sub(r.prev) - frameDur)
 		}
 	case h.SSRC == r.ssrc && d <= 0 && samplesDur(uint32(-d)) <= maxClockLead:
-		return // late, reordered or duplicated
+		r.counts.late.Inc() // late, reordered or duplicated
+		return
 	case h.SSRC != r.ssrc || d <= 0 ||
 		uint32(d) > r.lastLen && samplesDur(uint32(d)-r.lastLen) > now.Sub(r.lastAt)+maxClockLead:
+		r.counts.resync.Inc()
 		marker = true
 		delay = samplesOf(now.Sub(r.lastAt) - samplesDur(r.lastLen))
 	case uint32(d) > r.lastLen:
 		delay = uint32(d) - r.lastLen
 	}
 	if !r.mu.TryLock() {
-		return // a key is being sent on the leg
+		r.counts.key.Inc() // a key is being sent on the leg
+		return
 	}
 	if r.transcode != nil {
 		p = r.transcode(r.enc, p)

@@ -10,6 +10,8 @@ import (
 	"github.com/emiago/diago/audio"
 	"github.com/emiago/diago/media"
 	"github.com/pion/rtp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // What a bridge sends for each packet the other leg receives: timestamps
@@ -28,7 +30,8 @@ func TestRelayKeepsTheSourcesTiming(t *testing.T) {
 	if _, err := w.WriteSamples(make([]byte, frameSamples), frameSamples, false, 0); err != nil {
 		t.Fatal(err)
 	}
-	r := &relayer{w: w, pt: 0, mu: &mu, prev: t0, havePrev: true}
+	counts := newRelayCounts()
+	r := &relayer{w: w, pt: 0, mu: &mu, prev: t0, havePrev: true, counts: counts}
 	pay := make([]byte, frameSamples)
 	const a, b = 0x1111, 0x2222
 	steps := []struct {
@@ -80,6 +83,20 @@ func TestRelayKeepsTheSourcesTiming(t *testing.T) {
 			t.Errorf("%s: SSRC %x sequence %d after %x %d: not the leg's own stream", s.name, p.hdr.SSRC, p.hdr.SequenceNumber, prev.hdr.SSRC, prev.hdr.SequenceNumber)
 		}
 	}
+	for _, c := range []struct {
+		name string
+		c    prometheus.Counter
+		want float64
+	}{{"late", counts.late, 2}, {"key", counts.key, 1}, {"resync", counts.resync, 2}} {
+		if got := testutil.ToFloat64(c.c); got != c.want {
+			t.Errorf("%s counted %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func newRelayCounts() relayCounts {
+	return relayCounts{late: prometheus.NewCounter(prometheus.CounterOpts{Name: "late"}),
+		key: prometheus.NewCounter(prometheus.CounterOpts{Name: "key"}), resync: prometheus.NewCounter(prometheus.CounterOpts{Name: "resync"})}
 }
 
 // A bridge between a PCMA and a PCMU leg sends the target's payload type
@@ -89,7 +106,7 @@ func TestRelayTranscodes(t *testing.T) {
 	rec := &recordingRTP{frame: &frame}
 	w := media.NewRTPPacketWriter(rec, media.CodecAudioUlaw)
 	var mu sync.Mutex
-	r := &relayer{w: w, pt: media.CodecAudioUlaw.PayloadType, mu: &mu}
+	r := &relayer{w: w, pt: media.CodecAudioUlaw.PayloadType, mu: &mu, counts: newRelayCounts()}
 	r.codecs(media.CodecAudioAlaw, media.CodecAudioUlaw)
 	// A 1 kHz tone at half scale, in A-law.
 	lin := make([]byte, 2*frameSamples)
