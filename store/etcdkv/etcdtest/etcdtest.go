@@ -64,7 +64,12 @@ func Start(tb testing.TB, n int) *Cluster {
 		c := start(tb, bin, n)
 		err := c.waitHealthy(30 * time.Second)
 		if err == nil {
-			tb.Cleanup(c.Stop)
+			tb.Cleanup(func() {
+				c.Stop()
+				if tb.Failed() {
+					tb.Logf("etcd members' logs (the test failed):\n%s", c.Logs())
+				}
+			})
 			return c
 		}
 		logs := c.Logs()
