@@ -27,7 +27,7 @@ func TestKeysSharedAcrossNodes(t *testing.T) {
 		cfg := testConfig(t)
 		cfg.Store.Backend = config.BackendEtcd
 		cfg.Store.Etcd.Endpoints = c.Endpoints()
-		cfg.Store.Etcd.RequestTimeout = 2 * time.Second
+		cfg.Store.Etcd.RequestTimeout = 5 * time.Second
 		cfg.Keys.Replicate = true
 		cfg.Cluster = config.Cluster{Name: name}
 		d := New(cfg, Options{Logger: quietLogger()})

@@ -30,7 +30,7 @@ decision_log: {no_sync: true}
 sip: {udp: "127.0.0.1:0", tcp: ""}
 b2bua: {udp: "127.0.0.1:0", tcp: "", rtp_port_min: 0, rtp_port_max: 0}
 scp: {listen: ["127.0.0.1:0"]}
-store: {backend: etcd, etcd: {endpoints: %s, stale_after: 500ms, request_timeout: 1s}}
+store: {backend: etcd, etcd: {endpoints: %s, stale_after: 500ms, request_timeout: 3s}}
 cluster: {name: %s, peers: %s}
 `, q(c.Endpoints()), name, q(peers))
 }

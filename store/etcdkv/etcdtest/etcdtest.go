@@ -101,8 +101,11 @@ func start(tb testing.TB, bin string, n int) *Cluster {
 			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new",
 			"--initial-cluster-token", token,
 			// Fast elections on loopback, so a killed leader is replaced
-			// within about a second.
-			"--heartbeat-interval", "50", "--election-timeout", "500",
+			// within about a second; pre-vote, so that a follower starved
+			// of CPU by the rest of the suite past the election timeout
+			// does not depose a working leader when it wakes (without it,
+			// each such wake-up is an election, and reads wait for it).
+			"--heartbeat-interval", "50", "--election-timeout", "500", "--pre-vote",
 		}
 		m.start(tb, bin)
 	}
