@@ -19,10 +19,10 @@ import (
 // subscriber's or voicemail's (our UAC side). Its pump goroutine reads
 // every RTP packet: RFC 4733 events become digits (rfc4733.go; so do DTMF
 // INFOs, through onInfo), audio goes to the leg's sink (nothing, the name
-// recorder, or the other leg's writer once bridged), and the time of the
-// last packet feeds the RTP timeout. Prompts are sent by the pacer
-// (pacer.go) through the leg's diago packetiser; playPCM waits for them on
-// the call's goroutine.
+// recorder, or, once bridged, the relay to the other leg: relay.go), and
+// the time of the last packet feeds the RTP timeout. Prompts are sent by
+// the pacer (pacer.go) through the leg's diago packetiser; playPCM waits
+// for them on the call's goroutine.
 type leg struct {
 	name   string // caller, subscriber, voicemail
 	callID string // SIP Call-ID of the leg's dialog
@@ -32,7 +32,6 @@ type leg struct {
 	pt     uint8 // audio payload type as received
 	tePT   int   // telephone-event payload type as received, -1 without
 
-	w     io.Writer         // audio in (DTMF-aware when telephone-event is negotiated)
 	dtmfW *diago.DTMFWriter // nil without telephone-event
 
 	prompts *paceStream // the pacer's stream of this leg's prompts
@@ -73,9 +72,12 @@ func newLeg(name, callID string, med *diago.DialogMedia, ctx context.Context, p 
 		return nil, err
 	}
 	dw := &diago.DTMFWriter{}
-	if l.w, err = med.AudioWriter(diago.WithAudioWriterDTMF(dw)); err == nil {
+	// The audio writer sets up the stream's packetiser (RTPPacketWriter),
+	// which the pacer and the bridge write through; audio is not written
+	// through it (relay.go).
+	if _, err = med.AudioWriter(diago.WithAudioWriterDTMF(dw)); err == nil {
 		l.dtmfW = dw
-	} else if l.w, err = med.AudioWriter(); err != nil {
+	} else if _, err = med.AudioWriter(); err != nil {
 		return nil, err
 	}
 	if med.RTPPacketWriter == nil {
@@ -155,7 +157,8 @@ func (l *leg) setSink(f func(*rtp.Header, []byte)) {
 }
 
 // sendDigit sends key k on the leg as an RFC 4733 event, if it
-// negotiated telephone-event; relayed audio waits meanwhile (relay.go).
+// negotiated telephone-event; relayed audio is dropped meanwhile
+// (relay.go).
 func (l *leg) sendDigit(k rune) {
 	if l.dtmfW == nil {
 		return

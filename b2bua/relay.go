@@ -27,8 +27,8 @@ import (
 //
 // diago's io.Writer for a stream (RTPPacketWriter.Write) is not used for
 // this: it advances the timestamp by one packet whatever the time between
-// packets (the bridge's first packet went out 165-320 ms after the last
-// prompt packet with a timestamp 20 ms on), and then waits for the
+// packets (so the bridge's first packet, sent a pause after the last
+// prompt packet, claimed to follow it directly), and then waits for the
 // stream's 20 ms ticker, holding the source leg's reader for up to a
 // packet time on every packet.
 //
