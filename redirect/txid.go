@@ -70,10 +70,10 @@ type tokenMemo struct {
 }
 
 // newTokenMemo makes the expiry table with its pages already in memory.
-// Made on the first screened call instead, the first reader there spent
-// 6-11 ms (a VM's page faults for 2 MiB) while the other readers waited
-// for it, long enough for each to count its datagram as one that waited
-// and drop to one datagram per read for a second (udpbatch.go).
+// Made on the first screened call instead, the first reader there took
+// the page faults for the whole table while the other readers waited for
+// it, long enough for each to count its datagram as one that waited and
+// drop to one datagram per read for a second (udpbatch.go).
 func newTokenMemo() tokenMemo {
 	m := tokenMemo{slots: make([]atomic.Uint64, tokenMemoSlots)}
 	for i := 0; i < len(m.slots); i += 512 { // one word per 4 KiB page

@@ -47,11 +47,11 @@ type Config struct {
 	// HugePages puts the daemon's heap on 2 MiB pages once it has started
 	// (Linux; internal/hugepages): the store's index and the dialogue
 	// tables are read at random on every query, and on small pages nearly
-	// every such read also misses the TLB. Collapsing costs about 10 ms of
-	// CPU per 2 MiB not yet on huge pages (50 ms for the 10M-row benchmark
-	// store, whose index the store collapses when it opens), and a partly
-	// used 2 MiB block may later be filled by the kernel's khugepaged: up
-	// to 2 MiB of memory each. Heaps under 64 MiB are left alone. The
+	// every such read also misses the TLB. Collapsing costs CPU at start-up
+	// in proportion to the memory not yet on huge pages (the store
+	// collapses its index when it opens; bench/scp/README.md has the
+	// numbers), and a partly used 2 MiB block may later be filled by the
+	// kernel's khugepaged: up to 2 MiB of memory each. Heaps under 64 MiB are left alone. The
 	// store's index is put on huge pages when it is large whatever this
 	// says.
 	HugePages bool `yaml:"huge_pages"`

@@ -120,16 +120,15 @@ const tmpfs = "/dev/shm"
 const memberRoom = 256 << 20
 
 // dataDir returns the directory for n members' data. etcd fsyncs its WAL
-// before it answers: on a busy CI disk reads through a healthy cluster
-// timed out for seconds (TestClusterStatusCommand and
-// TestKeysSharedAcrossNodes failed so, and again here with writes
-// throttled to a few IOPS). What these tests exercise is callgate, not
-// etcd's durability, so the data goes to tmpfs when it has room, else to
-// the test's temporary directory (and the test says so).
+// before it answers, so on a slow disk every answer waits for it (with
+// writes throttled to a few IOPS, reads through a healthy cluster timed
+// out for seconds). What these tests exercise is callgate, not etcd's
+// durability, so the data goes to tmpfs when it has room, else to the
+// test's temporary directory (and the test says so).
 func dataDir(tb testing.TB, n int) string {
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(tmpfs, &st); err != nil || st.Bavail*uint64(st.Bsize) < uint64(n)*memberRoom {
-		tb.Logf("etcd: %s missing or short of %d MiB (%v): members keep their data on the test's disk, where a slow fsync can cost the cluster its leader", tmpfs, n*memberRoom>>20, err)
+		tb.Logf("etcd: %s missing or short of %d MiB (%v): members keep their data on the test's disk, where a slow fsync delays every answer", tmpfs, n*memberRoom>>20, err)
 		return tb.TempDir()
 	}
 	dir, err := os.MkdirTemp(tmpfs, "callgate-etcd-")
