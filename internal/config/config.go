@@ -150,6 +150,12 @@ type DecisionLog struct {
 	// runs at writer_nice. Leaving SCHED_IDLE needs CAP_SYS_NICE (root) or
 	// LimitNICE=+writer_nice; without it the writer stays at writer_nice
 	// (logged at start).
+	//
+	// Off by default, and only for a machine that runs nothing else busy:
+	// every garbage collection waits for the writer to stop wherever it
+	// runs, and while other processes keep every CPU busy the kernel can
+	// keep an idle thread off the CPU for seconds, the whole process, query
+	// path included, stalled behind it (see writersched.go).
 	WriterIdle bool `yaml:"writer_idle"`
 }
 
@@ -400,7 +406,6 @@ func Default() Config {
 			BatchSize:     8192,
 			FlushInterval: 200 * time.Millisecond,
 			WriterNice:    10,
-			WriterIdle:    true,
 		},
 		Engine:     Engine{NoRouteFallback: "allow"},
 		Keys:       defaultKeys(),

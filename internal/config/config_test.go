@@ -79,7 +79,7 @@ decision_log:
   flush_interval: 1s
   no_sync: true
   writer_nice: 3
-  writer_idle: false
+  writer_idle: true
 engine: {default_announcement: 7, no_route_fallback: block}
 sip:
   enabled: true
@@ -207,7 +207,7 @@ cluster: {name: scp-east-1, peers: ["http://10.0.0.2:9464"]}
 			Username: "callgate", PasswordFile: "/etc/etcd/password",
 			DialTimeout: 2 * time.Second, RequestTimeout: 3 * time.Second, StaleAfter: 4 * time.Second}},
 		DecisionLog: DecisionLog{Enabled: false, Path: "/srv/dec.db", MaxRecords: -1, MaxAge: 48 * time.Hour,
-			QueueSize: 10, BatchSize: 5, FlushInterval: time.Second, NoSync: true, WriterNice: 3},
+			QueueSize: 10, BatchSize: 5, FlushInterval: time.Second, NoSync: true, WriterNice: 3, WriterIdle: true},
 		Engine: Engine{DefaultAnnouncement: 7, NoRouteFallback: "block"},
 		SIP: SIP{Enabled: true, UDP: "[::1]:5062", TLS: "127.0.0.1:5061", TLSCertFile: "/c.pem", TLSKeyFile: "/k.pem",
 			Stateful: true, UDPReaders: 8,

@@ -673,6 +673,9 @@ func (l *Log) run() {
 				"writer_idle", l.opts.WriterIdle, "idle", l.sched.idle.Load(), "err", err)
 		}
 		if l.sched.idleMode {
+			l.opts.Logger.Warn("decision log writer runs under SCHED_IDLE (writer_idle): meant for a machine that runs nothing else busy; "+
+				"while other processes keep every CPU busy, a garbage collection waits for the idle writer and stalls the whole process, query path included",
+				"writer_nice", n)
 			l.sched.ran.Store(int64(monoSince()))
 			go l.watchIdleWriter()
 		}

@@ -35,6 +35,17 @@ import (
 // loop for two flush intervals, which it does at least once an interval
 // when it gets the CPU.
 //
+// What no watchdog can undo: a garbage collection stops the world, and
+// stopping it waits until every goroutine that is running has stopped,
+// the writer too, which needs its thread to get the CPU for a moment.
+// While other processes keep every CPU busy the kernel gives an idle
+// thread almost none, so the whole process, query path included, waits
+// with it, and the watchdog, being a goroutine, is stopped too. Under
+// SCHED_IDLE that wait is far longer than at any nice value
+// (BenchmarkFreezeBesideBusyCPUs; its numbers are in bench/scp/README.md).
+// So WriterIdle is off unless asked for, and meant for a machine that runs
+// nothing else busy.
+//
 // Leaving SCHED_IDLE takes CAP_SYS_NICE or an RLIMIT_NICE that allows the
 // nice value, which an unprivileged process lacks. Before it lowers the
 // writer, the log tries the round trip on a thread of its own that is
