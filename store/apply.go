@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -82,6 +83,20 @@ type pending struct {
 	// Blocked filters of this event do not fit the room left (nil: they
 	// do), built before publish takes the lock.
 	filters *packedFilters
+
+	// chunks are the list generations whose rows (entries/) the event
+	// changed; goneProvs the providers it deleted. Both are checked once
+	// the whole event is known: callgate writes neither alone.
+	chunks    []listGen
+	goneProvs []uint32
+	// seqs are the ID sequences (seq/) the event sets, for idAllocated.
+	seqs map[string]uint64
+}
+
+// listGen is one generation of a list.
+type listGen struct {
+	l   listKey
+	gen uint64
 }
 
 // listLoad is a list whose content is re-read.
@@ -104,6 +119,18 @@ type dirty struct {
 // apply decodes ev, reads the lists it changed and publishes the result.
 func (s *Store) apply(ev kv.Event) error {
 	p := pending{rev: ev.Rev, lists: map[listKey]*listLoad{}}
+	for _, c := range ev.Changes {
+		// A record comes with the sequence that allocated its ID, in
+		// whatever order the transaction put them.
+		if rest, ok := bytes.CutPrefix(c.Key, bucketPrefix(bSeq)); ok && !c.Deleted {
+			if n, err := decodeU64(c.Value); err == nil {
+				if p.seqs == nil {
+					p.seqs = map[string]uint64{}
+				}
+				p.seqs[string(rest)] = n
+			}
+		}
+	}
 	var commits []uint64
 	for _, c := range ev.Changes {
 		b, ok := bucketOf(c.Key)
@@ -130,6 +157,19 @@ func (s *Store) apply(ev kv.Event) error {
 			if m := ix.listMeta(l); m != nil {
 				ld.gen = m.gen
 			}
+		}
+	}
+	// Rows follow their list's version: callgate changes the rows of a
+	// list's effective generation only with its lv/ key (or commits a new
+	// generation). Rows of that generation changed alone are a write the
+	// index does not follow, while a restart reads it: say so.
+	for _, c := range p.chunks {
+		if _, reread := p.lists[c.l]; reread {
+			continue
+		}
+		if m := ix.listMeta(c.l); m != nil && m.gen == c.gen {
+			p.errs = append(p.errs, fmt.Errorf("rows of list %c%d/%s generation %d changed without its version (lv/): "+
+				"this node keeps the list as it was, a restart reads the change; change lists through callgate", c.l.kind, c.l.owner, c.l.list, c.gen))
 		}
 	}
 	if len(p.lists) > 0 {
@@ -214,6 +254,11 @@ func (s *Store) decode(p *pending, b string, rest []byte, c kv.Change, commits *
 			}
 		}
 		name := string(rest)
+		if was := s.ix.seqs[name].val; n < was {
+			// callgate only moves a sequence on: back, it would hand out
+			// IDs again, and a restart refuses records beyond it.
+			return fmt.Errorf("sequence moved back from %d to %d", was, n)
+		}
 		add(func(ix *index, _ *dirty) { ix.seqs[name] = seqState{n, mod} })
 	case bRoutes:
 		name := string(rest)
@@ -221,6 +266,9 @@ func (s *Store) decode(p *pending, b string, rest []byte, c kv.Change, commits *
 		if !c.Deleted {
 			if err := json.Unmarshal(c.Value, &r); err != nil {
 				return err
+			}
+			if r.Name != name {
+				return fmt.Errorf("record named %q", r.Name)
 			}
 		}
 		add(func(ix *index, d *dirty) {
@@ -336,13 +384,27 @@ func (s *Store) decode(p *pending, b string, rest []byte, c kv.Change, commits *
 		if err != nil {
 			return err
 		}
+		if err := idAllocated(bSubscribers, si.last, s.ix.seqs, p.seqs); err != nil {
+			return fmt.Errorf("import's last subscriber: %w", err)
+		}
 		was := ix.subImports[g]
 		ix.subImports[g] = si
 		if si.committed && !was.committed {
 			p.imports = append(p.imports, &importedSubs{gen: g, first: si.first, last: si.last})
 		}
-	case bEntries, bNotes, bNames, bNumbers, bFraud, bAPITokens, bAudit, bWebUsers, bPINLocks:
-		// Content of lists follows lv/ and gens/; names and numbers are
+	case bEntries:
+		// Read when lv/ or gens/ says the list changed; checked in apply.
+		// Open refuses a malformed key, so the feed does too.
+		if len(rest) != 22 {
+			return fmt.Errorf("bad key length %d, want 22", len(rest))
+		}
+		l, err := parseListKey(rest)
+		if err != nil {
+			return err
+		}
+		p.chunks = append(p.chunks, listGen{l, binary.BigEndian.Uint64(rest[6:14])})
+	case bNotes, bNames, bNumbers, bFraud, bAPITokens, bAudit, bWebUsers, bPINLocks:
+		// Notes of list rows, names and numbers are
 		// derived from the records; the fraud signal, the admin API's
 		// credentials, the audit log, web logins and PIN lockouts are read
 		// from the kv when needed.
@@ -372,7 +434,16 @@ func (s *Store) decodeMeta(p *pending, name string, c kv.Change, mod int64) erro
 	case "allocations":
 		add(func(ix *index, _ *dirty) { ix.allocMod = mod })
 	case "schema":
-		if !c.Deleted && len(c.Value) == 4 && binary.BigEndian.Uint32(c.Value) > SchemaVersion {
+		if c.Deleted {
+			return fmt.Errorf("the schema version was deleted: this node goes on, a restart refuses the store; write it back (%d)", SchemaVersion)
+		}
+		if len(c.Value) != 4 {
+			return fmt.Errorf("schema version of %d bytes, want 4: this node goes on, a restart refuses the store; write it back (%d)", len(c.Value), SchemaVersion)
+		}
+		if v := binary.BigEndian.Uint32(c.Value); v < SchemaVersion {
+			return fmt.Errorf("schema version %d written over %d: this node goes on, a restart would take the store for an old one; write it back", v, SchemaVersion)
+		}
+		if binary.BigEndian.Uint32(c.Value) > SchemaVersion {
 			return fmt.Errorf("schema version %d written by another node: %w; upgrade this node", binary.BigEndian.Uint32(c.Value), ErrSchemaNewer)
 		}
 	default:
@@ -387,6 +458,7 @@ func (s *Store) decodeProvider(p *pending, rest []byte, c kv.Change, mod int64) 
 	}
 	id := binary.BigEndian.Uint32(rest)
 	if c.Deleted {
+		p.goneProvs = append(p.goneProvs, id)
 		p.records = append(p.records, func(ix *index, d *dirty) {
 			if pr := ix.prov(id); pr != nil {
 				ix.rows.provVIP -= len(pr.lists[listSlot(ListVIP)].rows)
@@ -404,6 +476,9 @@ func (s *Store) decodeProvider(p *pending, rest []byte, c kv.Change, mod int64) 
 	}
 	if rec.ID != id {
 		return fmt.Errorf("record has id %d", rec.ID)
+	}
+	if err := idAllocated(bProviders, id, s.ix.seqs, p.seqs); err != nil {
+		return err
 	}
 	p.records = append(p.records, func(ix *index, d *dirty) {
 		if pr := ix.prov(id); pr != nil {
@@ -456,6 +531,9 @@ func (s *Store) decodeSubscriber(p *pending, rest []byte, c kv.Change, mod int64
 	if rec.ID != id {
 		return fmt.Errorf("record has id %d", rec.ID)
 	}
+	if err := idAllocated(bSubscribers, id, s.ix.seqs, p.seqs); err != nil {
+		return err
+	}
 	p.numbers += len(rec.Numbers)
 	p.records = append(p.records, func(ix *index, d *dirty) {
 		st := ix.sub(id)
@@ -500,6 +578,9 @@ func (s *Store) decodeEnterprise(p *pending, rest []byte, c kv.Change, mod int64
 		}
 		if rec.ID != id {
 			return fmt.Errorf("record has id %d", rec.ID)
+		}
+		if err := idAllocated(bEnterprises, id, s.ix.seqs, p.seqs); err != nil {
+			return err
 		}
 	}
 	p.records = append(p.records, func(ix *index, d *dirty) {
@@ -604,6 +685,13 @@ func (s *Store) publish(p *pending) {
 		}
 		st.rec.Provider = pr.rec.Name
 		ix.views[id] = effective(&st.rec, &pr.rec, st.pin != nil)
+	}
+	for _, id := range p.goneProvs {
+		// callgate deletes a provider only once it has no subscribers.
+		if n := ix.subsOf[id]; n > 0 {
+			p.errs = append(p.errs, fmt.Errorf("provider id %d deleted while %d subscriber(s) still name it: "+
+				"they keep its last settings here, and a restart refuses the store", id, n))
+		}
 	}
 	if d.ents {
 		// Records handed out (EnterpriseInfo) are never changed in place.

@@ -127,6 +127,18 @@ func idKey(bucket string, id uint32) []byte { return key(bucket, u32(id)...) }
 
 func seqKey(bucket string) []byte { return key(bSeq, []byte(bucket)...) }
 
+// idAllocated checks a record's ID against its bucket's sequence (as
+// indexed, or as the same transaction sets it): the index keeps records in
+// arrays by ID, so an ID callgate never allocated (a damaged value, a
+// foreign write) would otherwise have it allocate up to 2^32 slots.
+func idAllocated(bucket string, id uint32, seqs map[string]seqState, set map[string]uint64) error {
+	n := max(seqs[bucket].val, set[bucket])
+	if id == 0 || uint64(id) > n {
+		return fmt.Errorf("id %d not allocated (seq/%s is %d)", id, bucket, n)
+	}
+	return nil
+}
+
 func nameKey(kind byte, name string) []byte { return key(bNames, append([]byte{kind}, name...)...) }
 
 func numberKey(n e164.Number) []byte { return key(bNumbers, u64(uint64(n))...) }

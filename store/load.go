@@ -94,6 +94,9 @@ func (nx *index) load(r kv.Reader) error {
 		if err := json.Unmarshal(v, &rt); err != nil {
 			return fmt.Errorf("route %q: %w", k, err)
 		}
+		if rt.Name != string(k) {
+			return fmt.Errorf("route %q: record named %q", k, rt.Name)
+		}
 		nx.routes[rt.Name], nx.routeMod[rt.Name] = rt, mod
 		return nil
 	})
@@ -160,6 +163,9 @@ func (nx *index) loadTenants(r kv.Reader) error {
 		if err := json.Unmarshal(v, &p.rec); err != nil {
 			return fmt.Errorf("provider %x: %w", k, err)
 		}
+		if err := idAllocated(bProviders, p.rec.ID, nx.seqs, nil); err != nil {
+			return fmt.Errorf("provider %x: %w", k, err)
+		}
 		nx.provs = growSet(nx.provs, p.rec.ID, p)
 		nx.provByName[p.rec.Name] = p.rec.ID
 		return nil
@@ -171,6 +177,9 @@ func (nx *index) loadTenants(r kv.Reader) error {
 		g, si, err := decodeSubImport(k, v)
 		if err != nil {
 			return err
+		}
+		if err := idAllocated(bSubscribers, si.last, nx.seqs, nil); err != nil {
+			return fmt.Errorf("subimports/%d: last subscriber: %w", g, err)
 		}
 		nx.subImports[g] = si
 		return nil
@@ -184,6 +193,9 @@ func (nx *index) loadTenants(r kv.Reader) error {
 		}
 		st := &subState{mod: mod}
 		if err := json.Unmarshal(v, &st.rec); err != nil {
+			return fmt.Errorf("subscriber %x: %w", k, err)
+		}
+		if err := idAllocated(bSubscribers, st.rec.ID, nx.seqs, nil); err != nil {
 			return fmt.Errorf("subscriber %x: %w", k, err)
 		}
 		nx.subs = growSet(nx.subs, st.rec.ID, st)
@@ -213,6 +225,9 @@ func (nx *index) loadTenants(r kv.Reader) error {
 	err = rangeBucket(r, bEnterprises, func(k, v []byte, mod int64) error {
 		e := &entState{mod: mod}
 		if err := json.Unmarshal(v, &e.rec); err != nil {
+			return fmt.Errorf("enterprise %x: %w", k, err)
+		}
+		if err := idAllocated(bEnterprises, e.rec.ID, nx.seqs, nil); err != nil {
 			return fmt.Errorf("enterprise %x: %w", k, err)
 		}
 		nx.ents = growSet(nx.ents, e.rec.ID, e)
