@@ -171,8 +171,13 @@ type remoteShare struct {
 // readShares reads the other nodes' live shares, by group. A group's
 // shares of different days (a node not yet past midnight) are kept
 // apart by taking the latest day only.
+//
+// A record it cannot read (another version's, or damaged) is skipped and
+// warned about, the rest counted: one bad record must not make every node
+// count its own spend alone.
 func (m *Monitor) readShares() (map[GroupID]*remoteShare, error) {
 	out := map[GroupID]*remoteShare{}
+	var bad []error
 	err := m.state.Scan("live/", func(k string, v []byte) error {
 		gk, node, ok := strings.Cut(strings.TrimPrefix(k, "live/"), "/")
 		if !ok || node == m.cfg.Node {
@@ -180,11 +185,13 @@ func (m *Monitor) readShares() (map[GroupID]*remoteShare, error) {
 		}
 		id, err := parseGroupKey(gk)
 		if err != nil {
-			return fmt.Errorf("key %q: %w", k, err)
+			bad = append(bad, fmt.Errorf("key %q: %w", k, err))
+			return nil
 		}
 		var rec shareRecord
 		if err := json.Unmarshal(v, &rec); err != nil {
-			return fmt.Errorf("key %q: %w", k, err)
+			bad = append(bad, fmt.Errorf("key %q: %w", k, err))
+			return nil
 		}
 		r := out[id]
 		switch {
@@ -206,6 +213,10 @@ func (m *Monitor) readShares() (map[GroupID]*remoteShare, error) {
 		}
 		return nil
 	})
+	if len(bad) > 0 {
+		m.st.badShares.Add(uint64(len(bad)))
+		m.warnf("fraud: unreadable spend records of other nodes skipped (written by another version, or damaged): their spend is not counted here", "error", errors.Join(bad...))
+	}
 	return out, err
 }
 

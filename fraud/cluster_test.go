@@ -279,3 +279,27 @@ func TestCheckpointSplitsToFit(t *testing.T) {
 		t.Fatalf("stored %v", keys)
 	}
 }
+
+// A spend record of another node that cannot be read (another version's,
+// or damaged) is skipped, counted and warned about; the other nodes'
+// spend is still added up.
+func TestClusterSkipsUnreadableShare(t *testing.T) {
+	c := newCluster(t)
+	spendOn(t, c.a, c.clock, lineDave, toPremium, 2*time.Minute) // 6.00 on a
+	spendOn(t, c.b, c.clock, lineDave, toPremium, time.Minute)   // 3.00 on b
+	settleAll(t, c.clock, c.a, c.b)
+	recompute(t, c.a)
+	if err := c.state.Write([]Op{
+		{Key: "live/" + c.dave.Key() + "/z", Value: []byte(`{"day":`)},
+		{Key: "live/q7/z", Value: []byte(`{}`)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	recompute(t, c.b)
+	if st := c.b.GroupStatus(c.dave); st.Spend != 9*Unit {
+		t.Fatalf("node b: spend %s, want 9.00 (a's share counted past the unreadable ones)", st.Spend)
+	}
+	if n := c.b.Stats().UnreadableShares; n != 2 {
+		t.Fatalf("unreadable shares counted %d, want 2", n)
+	}
+}

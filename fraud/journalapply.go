@@ -357,6 +357,7 @@ func (m *Monitor) readJournal() (bool, error) {
 	changed = m.retrySettling(now) || changed
 	m.ingest.RUnlock()
 	if len(bad) > 0 {
+		m.st.badJournal.Add(uint64(len(bad)))
 		m.warnf("fraud: unreadable CDR journal chunks in the store skipped (written by another version, or damaged): their CDRs may count twice until they expire", "error", errors.Join(bad...))
 	}
 	return changed, err

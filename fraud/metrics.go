@@ -58,7 +58,7 @@ type collector struct {
 	spend, threshold, locked, groups, lockedGroups, open  *prometheus.Desc
 	events, cdrs, starts, expired, unrated, writeErrs     *prometheus.Desc
 	pending, ratesVersion, ratesRows, recompute, webhooks *prometheus.Desc
-	cluster                                               *prometheus.Desc
+	cluster, unreadable                                   *prometheus.Desc
 }
 
 func newCollector(m *Monitor) *collector {
@@ -80,6 +80,7 @@ func newCollector(m *Monitor) *collector {
 		expired:      d("calls_expired_total", "Calls in progress dropped after fraud.max_call_duration without a CDR."),
 		unrated:      d("unrated_total", "Calls and CDRs no rate table row matched (priced at fraud.unrated_price_per_minute)."),
 		writeErrs:    d("state_write_errors_total", "Writes of the fraud state to the store that failed (kept in memory and retried)."),
+		unreadable:   d("cluster_unreadable_total", "Records of other nodes read from the store and skipped as unreadable (written by another version, or damaged), by kind: share (a node's spend of a day, then not counted here), journal (a chunk of its CDR journal)."),
 		pending:      d("state_pending", "Fraud state writes waiting for a retry."),
 		ratesVersion: d("rates_version", "Version of the rate table in force (0: none imported)."),
 		ratesRows:    d("rates_rows", "Rows of the rate table in force."),
@@ -90,7 +91,7 @@ func newCollector(m *Monitor) *collector {
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.spend, c.threshold, c.locked, c.groups, c.lockedGroups, c.open,
-		c.events, c.cdrs, c.starts, c.expired, c.unrated, c.writeErrs, c.pending, c.ratesVersion, c.ratesRows, c.recompute, c.webhooks, c.cluster} {
+		c.events, c.cdrs, c.starts, c.expired, c.unrated, c.writeErrs, c.pending, c.ratesVersion, c.ratesRows, c.recompute, c.webhooks, c.cluster, c.unreadable} {
 		ch <- d
 	}
 }
@@ -134,6 +135,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.cluster, s.Uncounted, "uncounted")
 		counter(c.cluster, s.Reopened, "reopened")
 		counter(c.cluster, s.Unclosed, "unclosed")
+		counter(c.unreadable, s.UnreadableShares, "share")
+		counter(c.unreadable, s.UnreadableJournal, "journal")
 	}
 	counter(c.starts, s.Started, "tracked")
 	counter(c.starts, s.Untracked, "untracked")
