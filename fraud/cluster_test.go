@@ -1,15 +1,18 @@
 package fraud
 
 import (
-	"callgate/store"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"callgate/e164"
 	"callgate/policy"
+	"callgate/store"
 )
 
 // A cluster in a test: two monitors, nodes "a" and "b", over one
@@ -301,5 +304,47 @@ func TestClusterSkipsUnreadableShare(t *testing.T) {
 	}
 	if n := c.b.Stats().UnreadableShares; n != 2 {
 		t.Fatalf("unreadable shares counted %d, want 2", n)
+	}
+}
+
+// A lock record that cannot be read keeps its group locked (a lockdown
+// was stored for it) until an operator unlocks it, and neither it nor a
+// record under an unreadable key stops the other locks from applying.
+func TestUnreadableLockKeepsTheGroupLocked(t *testing.T) {
+	c := newCluster(t)
+	spendOn(t, c.a, c.clock, lineErin, toPremium, 4*time.Minute) // 12.00: erin's group locks on a
+	settleClock(c.clock)
+	recompute(t, c.a)
+	if !c.a.IsLocked(c.erin) {
+		t.Fatal("erin's group not locked on a")
+	}
+	if err := c.state.Write([]Op{
+		{Key: lockKey(c.dave), Value: []byte(`{"group":`)},
+		{Key: "lock/q7", Value: []byte(`{}`)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.b.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if !c.b.IsLocked(c.erin) || !c.b.IsLocked(c.dave) {
+		t.Fatalf("node b: erin locked %v (a's lockdown), dave locked %v (the unreadable record)", c.b.IsLocked(c.erin), c.b.IsLocked(c.dave))
+	}
+	if n := c.b.Stats().UnreadableLocks; n != 2 {
+		t.Fatalf("unreadable locks counted %d, want 2", n)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c.b.Collector())
+	if got := gather(t, reg, "callgate_fraud_unreadable_total"); !slices.Contains(got, "callgate_fraud_unreadable_total{kind=lock} 2") {
+		t.Fatalf("metrics: %q", got)
+	}
+	if _, err := c.b.Unlock(c.dave, store.Operator.By("alice", "test"), "the record was damaged; the group checked"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.a.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if c.a.IsLocked(c.dave) || c.b.IsLocked(c.dave) || !c.a.IsLocked(c.erin) {
+		t.Fatalf("after the unlock: dave locked on a %v, on b %v; erin on a %v", c.a.IsLocked(c.dave), c.b.IsLocked(c.dave), c.a.IsLocked(c.erin))
 	}
 }

@@ -60,20 +60,34 @@ func (m *Monitor) publishLocks() {
 }
 
 // readLocks reads the stored locks.
+//
+// One record it cannot read (another version's, or damaged) must not stop
+// every other lock from applying: it is skipped, warned about and
+// counted. If its key still names a group, the group counts as locked:
+// a lockdown was stored for it, and refusing its international and
+// premium calls until an operator looks is the side to err on.
 func (m *Monitor) readLocks() (map[GroupID]Lock, error) {
 	out := map[GroupID]Lock{}
+	var bad []error
 	err := m.state.Scan("lock/", func(k string, v []byte) error {
-		id, err := parseGroupKey(strings.TrimPrefix(k, "lock/"))
+		gk := strings.TrimPrefix(k, "lock/")
+		id, err := parseGroupKey(gk)
 		if err != nil {
-			return fmt.Errorf("key %q: %w", k, err)
+			bad = append(bad, fmt.Errorf("key %q: %w", k, err))
+			return nil
 		}
 		var l Lock
 		if err := json.Unmarshal(v, &l); err != nil {
-			return fmt.Errorf("key %q: %w", k, err)
+			bad = append(bad, fmt.Errorf("key %q (kept locked): %w", k, err))
+			l = Lock{Group: gk, Name: gk, Node: "unreadable"}
 		}
 		out[id] = l
 		return nil
 	})
+	if len(bad) > 0 {
+		m.st.badLocks.Add(uint64(len(bad)))
+		m.warnf("fraud: unreadable lock records in the store (written by another version, or damaged): a group whose key is readable stays locked; unlock it to rewrite the record", "error", errors.Join(bad...))
+	}
 	return out, err
 }
 

@@ -10,7 +10,7 @@ type counters struct {
 	writeErrors, recomputes                   atomic.Uint64
 	duplicates, closedRemote, uncounted       atomic.Uint64
 	reopened, unclosed                        atomic.Uint64
-	badShares, badJournal                     atomic.Uint64
+	badShares, badJournal, badLocks           atomic.Uint64
 	open, locked, groups, lastRecompute       atomic.Int64
 }
 
@@ -41,19 +41,20 @@ type Stats struct {
 	Uncounted    uint64 // CDRs counted here and on a node whose name sorts first: taken back here
 	Reopened     uint64 // calls closed here for another node's CDR, reopened: a node whose name sorts first closed one for it
 	Unclosed     uint64 // CDRs taken here for which no node closed a call within a minute (settled then)
-	// UnreadableShares and UnreadableJournal are other nodes' records
-	// skipped as unreadable: spend shares (not counted here) and CDR
-	// journal chunks.
-	UnreadableShares, UnreadableJournal uint64
-	Invalid                             uint64 // CDRs refused
-	Alerts                              uint64
-	Lockdowns                           uint64
-	Unlocks                             uint64
-	RateImports                         uint64
-	WriteErrors                         uint64 // state writes that failed (retried)
-	Recomputes                          uint64
-	Open                                int64 // calls in progress at the last recompute
-	Locked                              int64 // groups locked now
+	// UnreadableShares, UnreadableJournal and UnreadableLocks are
+	// records in the store skipped as unreadable: other nodes' spend
+	// shares (not counted here) and CDR journal chunks, and lock records
+	// (the group, if its key is readable, kept locked).
+	UnreadableShares, UnreadableJournal, UnreadableLocks uint64
+	Invalid                                              uint64 // CDRs refused
+	Alerts                                               uint64
+	Lockdowns                                            uint64
+	Unlocks                                              uint64
+	RateImports                                          uint64
+	WriteErrors                                          uint64 // state writes that failed (retried)
+	Recomputes                                           uint64
+	Open                                                 int64 // calls in progress at the last recompute
+	Locked                                               int64 // groups locked now
 }
 
 // Stats returns the counts.
@@ -63,7 +64,7 @@ func (m *Monitor) Stats() Stats {
 		Started: c.started.Load(), Untracked: c.untracked.Load(), Expired: c.expired.Load(), Unrated: c.unrated.Load(),
 		Matched: c.matched.Load(), Unmatched: c.unmatched.Load(), Unattributed: c.unattributed.Load(), Invalid: c.invalid.Load(),
 		Duplicates: c.duplicates.Load(), ClosedRemote: c.closedRemote.Load(), Uncounted: c.uncounted.Load(), Reopened: c.reopened.Load(), Unclosed: c.unclosed.Load(),
-		UnreadableShares: c.badShares.Load(), UnreadableJournal: c.badJournal.Load(),
+		UnreadableShares: c.badShares.Load(), UnreadableJournal: c.badJournal.Load(), UnreadableLocks: c.badLocks.Load(),
 		Alerts: c.alerts.Load(), Lockdowns: c.lockdowns.Load(), Unlocks: c.unlocks.Load(), RateImports: c.rateImports.Load(),
 		WriteErrors: c.writeErrors.Load(), Recomputes: c.recomputes.Load(), Open: c.open.Load(), Locked: c.locked.Load(),
 	}
