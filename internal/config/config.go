@@ -143,19 +143,18 @@ type DecisionLog struct {
 	// CPU a busy machine has spare.
 	WriterNice int `yaml:"writer_nice"`
 	// WriterIdle, with writer_nice, runs the writer under SCHED_IDLE while
-	// it keeps up: a commit then takes only CPU time the query path does
-	// not want, and a CPU busy with it still takes a waking query thread
-	// at once. While it is behind (a quarter of queue_size waiting, or
-	// decisions waiting while it got no CPU for two flush_intervals) it
-	// runs at writer_nice. Leaving SCHED_IDLE needs CAP_SYS_NICE (root) or
-	// LimitNICE=+writer_nice; without it the writer stays at writer_nice
-	// (logged at start).
-	//
-	// Off by default, and only for a machine that runs nothing else busy:
-	// every garbage collection waits for the writer to stop wherever it
-	// runs, and while other processes keep every CPU busy the kernel can
-	// keep an idle thread off the CPU for seconds, the whole process, query
-	// path included, stalled behind it (see writersched.go).
+	// it keeps up and the CPUs have room: a commit then takes only CPU
+	// time the query path does not want, and a CPU busy with it still
+	// takes a waking query thread at once. It runs at writer_nice while it
+	// is behind (a quarter of queue_size waiting, or decisions waiting
+	// while it got no CPU for two flush_intervals) and while other work
+	// crowds the CPUs (the kernel's CPU pressure, /proc/pressure/cpu, at
+	// half or more; idle again after 5 s below): an idle thread starved
+	// there would hold every garbage collection, and the whole process
+	// with it. Needs PSI, and CAP_SYS_NICE (root) or LimitNICE=+writer_nice
+	// to leave SCHED_IDLE; without them the writer stays at writer_nice
+	// (logged at start). Off by default: its gain on the tail is within
+	// the noise of the hosts measured (bench/scp/README.md).
 	WriterIdle bool `yaml:"writer_idle"`
 }
 

@@ -155,7 +155,7 @@ var (
 	dlQueued   = desc("decision_log_queued", "Decisions waiting for the writer now.")
 	dlStored   = desc("decision_log_stored", "Records in the decision log file now.")
 	dlIdle     = desc("decision_log_writer_idle", "1 while the decision log's writer runs under SCHED_IDLE (decision_log.writer_idle), else 0.")
-	dlRaised   = desc("decision_log_writer_raised_total", "Times the decision log's writer fell behind (a quarter of the queue waiting) or got no CPU for two flush intervals with records waiting, and was raised from SCHED_IDLE to writer_nice.")
+	dlRaised   = desc("decision_log_writer_raised_total", "Times the decision log's writer fell behind (a quarter of the queue waiting), got no CPU for two flush intervals with records waiting, or found the CPUs crowded by other work (CPU pressure at half or more), and was raised from SCHED_IDLE to writer_nice.")
 )
 
 func desc(name, help string, labels ...string) *prometheus.Desc {

@@ -121,12 +121,14 @@ type Options struct {
 	// dropped and counted (QueueSize), never the calls slowed.
 	WriterNice int
 	// WriterIdle, with WriterNice, runs the writer under SCHED_IDLE while
-	// it keeps up (Linux), so that a commit takes only CPU time nothing
-	// else wants, and at WriterNice while it is behind (a quarter of the
-	// queue waiting, or records waiting while it got no CPU for two
-	// flush intervals; writersched.go). It needs the right to leave
-	// SCHED_IDLE (CAP_SYS_NICE, or an RLIMIT_NICE of 20-WriterNice):
-	// without it the writer stays at WriterNice and the logger says why.
+	// it keeps up and the CPUs have room (Linux), so that a commit takes
+	// only CPU time nothing else wants, and at WriterNice while it is
+	// behind (a quarter of the queue waiting, or records waiting while it
+	// got no CPU for two flush intervals) or other work crowds the CPUs
+	// (by the kernel's CPU pressure; writersched.go). It needs PSI and the
+	// right to leave SCHED_IDLE (CAP_SYS_NICE, or an RLIMIT_NICE of
+	// 20-WriterNice): without them the writer stays at WriterNice and the
+	// logger says why.
 	WriterIdle bool
 	// Logger receives write errors (rate-limited, see health.go); nil
 	// means slog.Default().
@@ -673,11 +675,9 @@ func (l *Log) run() {
 				"writer_idle", l.opts.WriterIdle, "idle", l.sched.idle.Load(), "err", err)
 		}
 		if l.sched.idleMode {
-			l.opts.Logger.Warn("decision log writer runs under SCHED_IDLE (writer_idle): meant for a machine that runs nothing else busy; "+
-				"while other processes keep every CPU busy, a garbage collection waits for the idle writer and stalls the whole process, query path included",
-				"writer_nice", n)
+			l.opts.Logger.Info("decision log writer runs under SCHED_IDLE while it keeps up and the CPUs have room (writer_idle)", "writer_nice", n)
 			l.sched.ran.Store(int64(monoSince()))
-			go l.watchIdleWriter()
+			go l.watchIdleWriter(crowdCheck, crowdHold)
 		}
 	}
 	tick := time.NewTicker(l.opts.FlushInterval)

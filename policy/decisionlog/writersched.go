@@ -35,16 +35,20 @@ import (
 // loop for two flush intervals, which it does at least once an interval
 // when it gets the CPU.
 //
-// What no watchdog can undo: a garbage collection stops the world, and
+// What no watchdog could undo: a garbage collection stops the world, and
 // stopping it waits until every goroutine that is running has stopped,
 // the writer too, which needs its thread to get the CPU for a moment.
 // While other processes keep every CPU busy the kernel gives an idle
-// thread almost none, so the whole process, query path included, waits
-// with it, and the watchdog, being a goroutine, is stopped too. Under
-// SCHED_IDLE that wait is far longer than at any nice value
-// (BenchmarkFreezeBesideBusyCPUs; its numbers are in bench/scp/README.md).
-// So WriterIdle is off unless asked for, and meant for a machine that runs
-// nothing else busy.
+// thread almost none, so the whole process, query path included, would
+// wait with it, the watchdog (a goroutine) too. So the idle policy also
+// needs CPUs with room: the watchdog samples the kernel's CPU pressure
+// (PSI) every crowdCheck, and while some task waits for a CPU for half
+// the time or more (other work crowds the machine) it raises the writer
+// and keeps it at WriterNice until the pressure has stayed below that for
+// crowdHold. Without PSI the writer does not go idle at all. What is left
+// is a collection starting within one crowdCheck of the machine filling
+// up while a commit runs (BenchmarkFreezeBesideBusyCPUs measures it;
+// bench/scp/README.md has the numbers).
 //
 // Leaving SCHED_IDLE takes CAP_SYS_NICE or an RLIMIT_NICE that allows the
 // nice value, which an unprivileged process lacks. Before it lowers the
@@ -73,7 +77,22 @@ type writerSched struct {
 	raiseFailed atomic.Bool
 	// ran is when the writer last came round its loop (monoSince).
 	ran atomic.Int64
+	// pressure samples the CPU pressure (idle mode only); crowded: it was
+	// at crowdedShare or more within crowdHold, so the writer stays raised.
+	pressure *cpuPressure
+	crowded  atomic.Bool
 }
+
+// The CPU pressure above which other work crowds the machine and the
+// writer leaves SCHED_IDLE (the share of time some task waited for a
+// CPU), how often it is sampled, and how long it must stay below before
+// the writer may go idle again.
+const crowdedShare = 0.5
+
+var (
+	crowdCheck = 50 * time.Millisecond
+	crowdHold  = 5 * time.Second
+)
 
 // schedEpoch is the origin of writerSched.ran: time.Since(schedEpoch)
 // reads the monotonic clock alone.
@@ -98,11 +117,15 @@ func (s *writerSched) start(nice int, idle bool) error {
 	if err := leaveIdleAllowed(nice); err != nil {
 		return fmt.Errorf("%w: %w", errIdleRefused, err)
 	}
-	if err := setThreadSched(s.tid, true, nice); err != nil {
-		return fmt.Errorf("cannot take SCHED_IDLE: %w", err)
+	p, err := openCPUPressure(cpuPressurePath)
+	if err != nil {
+		return fmt.Errorf("%w: it needs the kernel's CPU pressure to leave SCHED_IDLE when other work crowds the CPUs (%w)", errIdleRefused, err)
 	}
+	// It starts at nice, as if the CPUs were crowded: idle only once the
+	// watchdog has seen them with room for crowdHold.
+	s.pressure = p
 	s.idleMode = true
-	s.idle.Store(true)
+	s.crowded.Store(true)
 	return nil
 }
 
@@ -128,7 +151,7 @@ func (s *writerSched) raise() error {
 // lower returns a raised writer to SCHED_IDLE; the writer calls it once
 // it has caught up.
 func (s *writerSched) lower() error {
-	if !s.idleMode || s.idle.Load() {
+	if !s.idleMode || s.idle.Load() || s.crowded.Load() {
 		return nil
 	}
 	s.mu.Lock()
@@ -167,28 +190,60 @@ func leaveIdleAllowed(nice int) error {
 	return <-res
 }
 
-// watchIdleWriter raises the idle writer when records have waited while
-// it did not come round its loop for two flush intervals (starved by
-// other work). It ends with the writer (done).
-func (l *Log) watchIdleWriter() {
+// watchIdleWriter raises the idle writer when other work crowds the CPUs
+// (see above), and when records have waited while it did not come round
+// its loop for two flush intervals (starved). It ends with the writer
+// (done).
+func (l *Log) watchIdleWriter(check, hold time.Duration) {
+	defer l.sched.pressure.close()
 	every := l.opts.FlushInterval
-	t := time.NewTicker(every)
+	t := time.NewTicker(min(check, every))
 	defer t.Stop()
+	var calm time.Duration // since when the pressure is below crowdedShare; 0: not yet
 	for {
 		select {
 		case <-l.done:
 			return
 		case <-t.C:
 		}
+		share, err := l.sched.pressure.sample()
+		now := monoSince()
+		switch {
+		case err != nil:
+			// Blind: stay out of idle, as without PSI.
+			if l.sched.crowded.CompareAndSwap(false, true) {
+				l.opts.Logger.Warn("decision log writer leaves SCHED_IDLE: the CPU pressure cannot be read", "err", err)
+			}
+			calm = 0
+		case share >= crowdedShare:
+			l.sched.crowded.Store(true)
+			calm = 0
+		case calm == 0:
+			calm = now
+		case now-calm >= hold:
+			l.sched.crowded.Store(false)
+		}
+		if !l.sched.idle.Load() {
+			// Raised: back to idle once calm and caught up (the writer
+			// does the same at each round, but may sleep a flush
+			// interval).
+			if !l.sched.crowded.Load() && l.queue.len() < l.queue.cap()/16 {
+				if err := l.sched.lower(); err != nil {
+					l.opts.Logger.Warn("decision log writer stays at writer_nice", "err", err)
+				}
+			}
+			continue
+		}
 		// Waiting: queued, or taken from the queue into a batch whose
 		// commit the writer has not finished (a starved commit holds its
 		// records out of the queue for as long as it is starved).
 		waiting := l.recorded.Load() - l.written.Load() - l.failed.Load()
-		if !l.sched.idle.Load() || waiting == 0 || monoSince()-time.Duration(l.sched.ran.Load()) < 2*every {
+		starved := waiting != 0 && now-time.Duration(l.sched.ran.Load()) >= 2*every
+		if !l.sched.crowded.Load() && !starved {
 			continue
 		}
 		if err := l.sched.raise(); err != nil && l.sched.raiseFailed.CompareAndSwap(false, true) {
-			l.opts.Logger.Warn("decision log writer left under SCHED_IDLE while starved", "waiting", waiting, "err", err)
+			l.opts.Logger.Warn("decision log writer left under SCHED_IDLE while the CPUs are crowded or it is starved", "waiting", waiting, "err", err)
 		}
 	}
 }

@@ -1,6 +1,9 @@
 package decisionlog
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -21,11 +24,13 @@ func threadSched(t *testing.T, tid int) (policy uint32, nice int32) {
 }
 
 // TestWriterIdle: with WriterIdle the writer's thread runs under
-// SCHED_IDLE when the process may bring it back (as root it may), and at
-// WriterNice when it may not; records are written either way.
+// SCHED_IDLE, once the CPUs have had room for crowdHold, when the process
+// may bring it back (as root it may), and at WriterNice when it may not;
+// records are written either way.
 func TestWriterIdle(t *testing.T) {
 	allowed := leaveIdleAllowed(8)
 	opts := testOptions()
+	fakePressure(t)
 	opts.WriterNice, opts.WriterIdle = 8, true
 	l := writeOne(t, opts)
 	if allowed != nil {
@@ -35,9 +40,8 @@ func TestWriterIdle(t *testing.T) {
 		}
 		return
 	}
-	if !l.Stats().WriterIdle {
-		t.Fatal("Stats.WriterIdle false")
-	}
+	// Idle once the CPUs have shown room for crowdHold.
+	waitFor(t, "the writer under SCHED_IDLE", func() bool { return l.Stats().WriterIdle })
 	if p, _ := threadSched(t, l.sched.tid); p != unix.SCHED_IDLE {
 		t.Errorf("writer thread %d under policy %d, want SCHED_IDLE", l.sched.tid, p)
 	}
@@ -51,6 +55,7 @@ func TestWriterRaisedWhenBehind(t *testing.T) {
 		t.Fatalf("this test runs as root (make test does): %v", err)
 	}
 	opts := testOptions()
+	fakePressure(t)
 	opts.WriterNice, opts.WriterIdle = 8, true
 	opts.QueueSize, opts.BatchSize = 64, 4
 	l := openTest(t, opts)
@@ -100,6 +105,7 @@ func TestWriterRaisedWhenStarved(t *testing.T) {
 		t.Fatalf("this test runs as root (make test does): %v", err)
 	}
 	opts := testOptions()
+	fakePressure(t)
 	opts.WriterNice, opts.WriterIdle = 8, true
 	opts.FlushInterval = 5 * time.Millisecond
 	l := openTest(t, opts)
@@ -141,4 +147,93 @@ func holdFirstCommit(t *testing.T, l *Log) (entered <-chan struct{}, release fun
 		}
 	}
 	return in, release
+}
+
+// pressureFile is a stand-in for /proc/pressure/cpu whose "some" total the
+// test moves on.
+type pressureFile struct {
+	t     *testing.T
+	path  string
+	mu    sync.Mutex
+	total uint64
+}
+
+// fakePressure points the log at a pressure file that shows no CPU
+// pressure until the test adds some (the real one depends on the rest of
+// the machine, busy with other tests).
+func fakePressure(t *testing.T) *pressureFile {
+	t.Helper()
+	f := &pressureFile{t: t, path: filepath.Join(t.TempDir(), "cpu")}
+	f.add(0)
+	old, oldCheck, oldHold := cpuPressurePath, crowdCheck, crowdHold
+	cpuPressurePath, crowdCheck, crowdHold = f.path, 5*time.Millisecond, 50*time.Millisecond
+	t.Cleanup(func() { cpuPressurePath, crowdCheck, crowdHold = old, oldCheck, oldHold })
+	return f
+}
+
+// add moves the total on by d of waiting.
+func (f *pressureFile) add(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.total += uint64(d / time.Microsecond)
+	text := fmt.Sprintf("some avg10=0.00 avg60=0.00 avg300=0.00 total=%d\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n", f.total)
+	if err := os.WriteFile(f.path, []byte(text), 0o600); err != nil {
+		f.t.Error(err)
+	}
+}
+
+// TestWriterLeavesIdleWhenCPUsCrowded: while some task waits for a CPU
+// half the time or more (other work crowds the machine, and an idle
+// thread would starve, holding every garbage collection), the writer runs
+// at WriterNice; it goes idle again once the pressure has stayed low for
+// crowdHold.
+func TestWriterLeavesIdleWhenCPUsCrowded(t *testing.T) {
+	if err := leaveIdleAllowed(8); err != nil {
+		t.Fatalf("this test runs as root (make test does): %v", err)
+	}
+	psi := fakePressure(t)
+	crowdHold = 100 * time.Millisecond
+	opts := testOptions()
+	opts.WriterNice, opts.WriterIdle = 8, true
+	opts.FlushInterval = 20 * time.Millisecond
+	l := openTest(t, opts)
+	waitFor(t, "the writer under SCHED_IDLE", func() bool { return l.Stats().WriterIdle })
+
+	// Crowded: the total grows as fast as the clock.
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for last := time.Now(); ; {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+			now := time.Now()
+			psi.add(now.Sub(last))
+			last = now
+		}
+	}()
+	waitFor(t, "the writer raised on a crowded machine", func() bool { return !l.Stats().WriterIdle })
+	if p, nice := threadSched(t, l.sched.tid); p != unix.SCHED_NORMAL || nice != 8 {
+		t.Errorf("writer under policy %d at nice %d, want normal at 8", p, nice)
+	}
+	// It stays raised while crowded, though it keeps up.
+	l.Record(Record{Calling: nC, Called: nA, Action: policy.ActionAllow})
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * opts.FlushInterval)
+	if l.Stats().WriterIdle {
+		t.Fatal("the writer went idle again while the machine was crowded")
+	}
+	close(stop)
+	<-done
+	// Calm: idle again after crowdHold, at its next round.
+	calmFrom := time.Now()
+	waitFor(t, "the writer idle again", func() bool { return l.Stats().WriterIdle })
+	if d := time.Since(calmFrom); d < crowdHold {
+		t.Errorf("idle again after %v of calm, before crowdHold (%v)", d, crowdHold)
+	}
 }
