@@ -23,7 +23,7 @@ type fixture struct {
 	tokens map[string]string // "operator", "acme", "globex", "alice", "bob"
 }
 
-func newFixture(t *testing.T, opts ...Option) *fixture {
+func newFixture(t testing.TB, opts ...Option) *fixture {
 	t.Helper()
 	st := storetest.Open(t)
 	op := store.Operator
