@@ -52,7 +52,7 @@ func (c *call) screen() ending {
 	}
 	c.name = name
 	if len(name) > 0 {
-		c.step("name", "recorded", (time.Duration(len(name)/2) * time.Second / 8000).Round(100*time.Millisecond).String())
+		c.step("name", "recorded", samplesDur(uint32(len(name)/2)).Round(100*time.Millisecond).String())
 	} else {
 		c.step("name", "empty", time.Since(start).Round(100*time.Millisecond).String())
 	}

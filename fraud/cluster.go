@@ -213,10 +213,7 @@ func (m *Monitor) readShares() (map[GroupID]*remoteShare, error) {
 		}
 		return nil
 	})
-	if len(bad) > 0 {
-		m.st.badShares.Add(uint64(len(bad)))
-		m.warnf("fraud: unreadable spend records of other nodes skipped (written by another version, or damaged): their spend is not counted here", "error", errors.Join(bad...))
-	}
+	m.unreadable(&m.st.badShares, "fraud: unreadable spend records of other nodes skipped (written by another version, or damaged): their spend is not counted here", bad)
 	return out, err
 }
 

@@ -1,7 +1,6 @@
 package fraud
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -356,10 +355,7 @@ func (m *Monitor) readJournal() (bool, error) {
 	changed = m.retryPending(now) || changed
 	changed = m.retrySettling(now) || changed
 	m.ingest.RUnlock()
-	if len(bad) > 0 {
-		m.st.badJournal.Add(uint64(len(bad)))
-		m.warnf("fraud: unreadable CDR journal chunks in the store skipped (written by another version, or damaged): their CDRs may count twice until they expire", "error", errors.Join(bad...))
-	}
+	m.unreadable(&m.st.badJournal, "fraud: unreadable CDR journal chunks in the store skipped (written by another version, or damaged): their CDRs may count twice until they expire", bad)
 	return changed, err
 }
 

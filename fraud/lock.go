@@ -84,10 +84,7 @@ func (m *Monitor) readLocks() (map[GroupID]Lock, error) {
 		out[id] = l
 		return nil
 	})
-	if len(bad) > 0 {
-		m.st.badLocks.Add(uint64(len(bad)))
-		m.warnf("fraud: unreadable lock records in the store (written by another version, or damaged): a group whose key is readable stays locked; unlock it to rewrite the record", "error", errors.Join(bad...))
-	}
+	m.unreadable(&m.st.badLocks, "fraud: unreadable lock records in the store (written by another version, or damaged): a group whose key is readable stays locked; unlock it to rewrite the record", bad)
 	return out, err
 }
 

@@ -80,7 +80,7 @@ func newCollector(m *Monitor) *collector {
 		expired:      d("calls_expired_total", "Calls in progress dropped after fraud.max_call_duration without a CDR."),
 		unrated:      d("unrated_total", "Calls and CDRs no rate table row matched (priced at fraud.unrated_price_per_minute)."),
 		writeErrs:    d("state_write_errors_total", "Writes of the fraud state to the store that failed (kept in memory and retried)."),
-		unreadable:   d("unreadable_total", "Records read from the store and skipped as unreadable (written by another version, or damaged), by kind: share (a node's spend of a day, then not counted here), journal (a chunk of its CDR journal), lock (a lock record; the group, if its key is readable, kept locked).", "kind"),
+		unreadable:   d("unreadable_total", "Records read from the store and skipped as unreadable (written by another version, or damaged), each time one is read (a steady rise: one is still there), by kind: share (a node's spend of a day, then not counted here), journal (a chunk of its CDR journal), lock (a lock record; the group, if its key is readable, kept locked).", "kind"),
 		pending:      d("state_pending", "Fraud state writes waiting for a retry."),
 		ratesVersion: d("rates_version", "Version of the rate table in force (0: none imported)."),
 		ratesRows:    d("rates_rows", "Rows of the rate table in force."),

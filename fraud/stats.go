@@ -1,6 +1,9 @@
 package fraud
 
-import "sync/atomic"
+import (
+	"errors"
+	"sync/atomic"
+)
 
 // counters are the monitor's running counts, exported by the collector.
 type counters struct {
@@ -41,20 +44,31 @@ type Stats struct {
 	Uncounted    uint64 // CDRs counted here and on a node whose name sorts first: taken back here
 	Reopened     uint64 // calls closed here for another node's CDR, reopened: a node whose name sorts first closed one for it
 	Unclosed     uint64 // CDRs taken here for which no node closed a call within a minute (settled then)
-	// UnreadableShares, UnreadableJournal and UnreadableLocks are
-	// records in the store skipped as unreadable: other nodes' spend
-	// shares (not counted here) and CDR journal chunks, and lock records
-	// (the group, if its key is readable, kept locked).
+	Invalid      uint64 // CDRs refused
+	Alerts       uint64
+	Lockdowns    uint64
+	Unlocks      uint64
+	RateImports  uint64
+	WriteErrors  uint64 // state writes that failed (retried)
+	Recomputes   uint64
+	Open         int64 // calls in progress at the last recompute
+	Locked       int64 // groups locked now
+
+	// Records in the store read and skipped as unreadable, each time they
+	// are read: other nodes' spend shares (not counted here) and CDR
+	// journal chunks, and lock records (the group, if its key is
+	// readable, kept locked).
 	UnreadableShares, UnreadableJournal, UnreadableLocks uint64
-	Invalid                                              uint64 // CDRs refused
-	Alerts                                               uint64
-	Lockdowns                                            uint64
-	Unlocks                                              uint64
-	RateImports                                          uint64
-	WriteErrors                                          uint64 // state writes that failed (retried)
-	Recomputes                                           uint64
-	Open                                                 int64 // calls in progress at the last recompute
-	Locked                                               int64 // groups locked now
+}
+
+// unreadable counts the records a read of the store skipped as
+// unreadable, and says why (rate-limited).
+func (m *Monitor) unreadable(n *atomic.Uint64, msg string, bad []error) {
+	if len(bad) == 0 {
+		return
+	}
+	n.Add(uint64(len(bad)))
+	m.warnf(msg, "error", errors.Join(bad...))
 }
 
 // Stats returns the counts.

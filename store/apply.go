@@ -122,7 +122,7 @@ func (s *Store) apply(ev kv.Event) error {
 	for _, c := range ev.Changes {
 		// A record comes with the sequence that allocated its ID, in
 		// whatever order the transaction put them.
-		if rest, ok := bytes.CutPrefix(c.Key, bucketPrefix(bSeq)); ok && !c.Deleted {
+		if rest, ok := bytes.CutPrefix(c.Key, seqPrefix); ok && !c.Deleted {
 			if n, err := decodeU64(c.Value); err == nil {
 				if p.seqs == nil {
 					p.seqs = map[string]uint64{}
@@ -434,17 +434,14 @@ func (s *Store) decodeMeta(p *pending, name string, c kv.Change, mod int64) erro
 	case "allocations":
 		add(func(ix *index, _ *dirty) { ix.allocMod = mod })
 	case "schema":
-		if c.Deleted {
-			return fmt.Errorf("the schema version was deleted: this node goes on, a restart refuses the store; write it back (%d)", SchemaVersion)
+		if c.Deleted || len(c.Value) != 4 {
+			return fmt.Errorf("the schema version was deleted or damaged (%d bytes): this node goes on, a restart refuses the store; write it back (%d)", len(c.Value), SchemaVersion)
 		}
-		if len(c.Value) != 4 {
-			return fmt.Errorf("schema version of %d bytes, want 4: this node goes on, a restart refuses the store; write it back (%d)", len(c.Value), SchemaVersion)
-		}
-		if v := binary.BigEndian.Uint32(c.Value); v < SchemaVersion {
+		switch v := binary.BigEndian.Uint32(c.Value); {
+		case v < SchemaVersion:
 			return fmt.Errorf("schema version %d written over %d: this node goes on, a restart would take the store for an old one; write it back", v, SchemaVersion)
-		}
-		if binary.BigEndian.Uint32(c.Value) > SchemaVersion {
-			return fmt.Errorf("schema version %d written by another node: %w; upgrade this node", binary.BigEndian.Uint32(c.Value), ErrSchemaNewer)
+		case v > SchemaVersion:
+			return fmt.Errorf("schema version %d written by another node: %w; upgrade this node", v, ErrSchemaNewer)
 		}
 	default:
 		return fmt.Errorf("unknown meta key")

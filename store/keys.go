@@ -127,6 +127,9 @@ func idKey(bucket string, id uint32) []byte { return key(bucket, u32(id)...) }
 
 func seqKey(bucket string) []byte { return key(bSeq, []byte(bucket)...) }
 
+// seqPrefix is the prefix of every seq key.
+var seqPrefix = bucketPrefix(bSeq)
+
 // idAllocated checks a record's ID against its bucket's sequence (as
 // indexed, or as the same transaction sets it): the index keeps records in
 // arrays by ID, so an ID callgate never allocated (a damaged value, a
