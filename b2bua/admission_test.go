@@ -213,7 +213,6 @@ func TestSDPRefused(t *testing.T) {
 	}{
 		{"no PCMU or PCMA", offerSDP(40000, "18 101", "a=rtpmap:18 G729/8000"), 488, "PCMU or PCMA Required"},
 		{"SRTP", strings.Replace(offerSDP(40000, "0"), "RTP/AVP", "RTP/SAVP", 1), 488, "SRTP Not Supported"},
-		{"no offer", "", 488, "SDP Offer Required"},
 		{"garbage", "hello world\r\n", 400, "Malformed SDP: line is not type=value"},
 		{"bad c=", strings.Replace(offerSDP(40000, "0"), "c=IN IP4 127.0.0.1", "c=IN IP4", 1), 400, "Malformed SDP: c= is not IN IP4|IP6 address"},
 		{"two streams", offerSDP(40000, "0") + "m=video 40002 RTP/AVP 96\r\n", 488, "Only One Audio Stream Supported"},

@@ -62,10 +62,11 @@ type call struct {
 	out    *leg // the outbound leg being talked to (watched for RTP)
 	outDlg *diago.DialogClientSession
 
-	early    bool   // 183 with SDP sent: the caller hears early media
-	answered bool   // 200 sent and acknowledged
-	bridged  bool   // the caller reached the subscriber or voicemail
-	name     []byte // the recorded name (PCM): lives only as long as the call
+	early     bool   // 183 with SDP sent: the caller hears early media
+	lateOffer bool   // the INVITE had no SDP: our offer goes in the 200, the answer in the ACK
+	answered  bool   // 200 sent and acknowledged
+	bridged   bool   // the caller reached the subscriber or voicemail
+	name      []byte // the recorded name (PCM): lives only as long as the call
 
 	ringStop context.CancelFunc
 	ringDone chan struct{}
@@ -161,6 +162,10 @@ func (c *call) answer() error {
 		if err := c.in.AnswerEarlyMedia(c.caller.med, diago.AnswerOptions{}); err != nil {
 			return err
 		}
+	} else if c.lateOffer {
+		if err := c.answerLate(); err != nil {
+			return err
+		}
 	} else {
 		med, err := c.in.Answer(diago.AnswerOptions{RTPNAT: media.RTPNATSymetric})
 		if err != nil {
@@ -175,11 +180,38 @@ func (c *call) answer() error {
 	return nil
 }
 
+// answerLate answers a caller that sent no offer: 200 with our offer, and
+// the caller's answer taken from its ACK (checked first by the middleware,
+// dialogs.go). diago applies that answer while it reads the ACK, before
+// the 200's wait returns; AnswerLate then fails to start monitoring its
+// first RTP session, which never had a remote address and has already
+// been replaced by the one with the answer, so its error counts only when
+// no answer arrived. The caller has the 200 either way: on failure it is
+// marked answered so that the call's end sends BYE (RFC 3261 §13.2.1: an
+// ACK without an acceptable answer ends the session).
+func (c *call) answerLate() error {
+	med, err := c.in.AnswerLate()
+	if med == nil {
+		return c.mediaFailed(err)
+	}
+	if ms := med.MediaSession(); ms == nil || ms.Raddr.IP == nil || ms.Raddr.Port == 0 {
+		c.answered = true
+		_ = med.Close()
+		return fmt.Errorf("b2bua: late offer: no usable SDP answer in the ACK (%v)", err)
+	}
+	return c.attachCaller(med)
+}
+
 // earlyMedia sends 183 Session Progress with SDP: the caller hears what is
-// played without the call being answered.
+// played without the call being answered. A caller that sent no offer
+// cannot have early media without reliable provisional responses (RFC
+// 3262), which the B2BUA does not send: it is answered instead.
 func (c *call) earlyMedia() error {
 	if c.early || c.answered {
 		return nil
+	}
+	if c.lateOffer {
+		return c.answer()
 	}
 	med, err := c.in.ProgressMedia(diago.ProgressMediaOptions{RTPNAT: media.RTPNATSymetric})
 	if err != nil {

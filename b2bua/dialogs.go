@@ -47,6 +47,19 @@ func (s *Server) legOf(req *sip.Request) *leg {
 // middleware runs before diago's handlers.
 func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if req.IsAck() {
+			if body := req.Body(); len(body) > 0 {
+				o, serr := parseOffer(body)
+				if serr != nil {
+					// An ACK cannot be answered: the answer is dropped, and a
+					// late-offer call without one is ended with BYE (answerLate).
+					s.log.Info("b2bua: SDP in ACK refused", "call_id", callIDOf(req), "why", serr.Error())
+					req.SetBody(nil)
+				} else if l := s.legOf(req); l != nil {
+					l.hold.Store(o.onHold())
+				}
+			}
+		}
 		if req.IsInvite() {
 			if to := req.To(); to != nil && to.Params.Has("tag") {
 				if body := req.Body(); len(body) > 0 {

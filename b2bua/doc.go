@@ -36,8 +36,18 @@
 // Before either: 503 + Retry-After while draining, beyond MaxSessions, or
 // when no RTP port is free; the SDP offer is checked first (parseOffer):
 // malformed -> 400 "Malformed SDP: <what>"; no audio, SRTP, a second
-// stream, or neither PCMU nor PCMA -> 488 with the reason; no offer -> 488
-// SDP Offer Required.
+// stream, or neither PCMU nor PCMA -> 488 with the reason.
+//
+// An INVITE without SDP is a late offer (RFC 3261 §13.2.1): the caller is
+// sent our offer in the 200 and answers in its ACK, which the middleware
+// checks as it checks an offer before diago applies it (dialogs.go). Such a
+// caller cannot be given early media (that needs an offer in a reliable
+// 183, RFC 3262, which the B2BUA does not send), so where a treatment
+// would play early media (Reject with Media in reject_mode early, the
+// voicemail announcement) it is answered instead. An ACK without a usable
+// answer leaves the call without media: it is ended with BYE (step end
+// failed). Symmetric RTP (sending to where the caller's RTP comes from) is
+// not applied to a late-offer caller: its media goes to the ACK's address.
 //
 // # Decisions
 //

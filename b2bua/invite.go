@@ -35,8 +35,11 @@ func (s *Server) handle(in *diago.DialogServerSession) {
 		s.respond503(in)
 		return
 	}
-	// The SDP is checked before diago reads it (see parseOffer).
-	if _, serr := parseOffer(req.Body()); serr != nil {
+	// The SDP is checked before diago reads it (see parseOffer). An INVITE
+	// without one is a late offer (RFC 3261 §13.2.1): our offer goes in the
+	// 200 and the caller's answer comes in the ACK (answerLate).
+	lateOffer := len(req.Body()) == 0
+	if _, serr := parseOffer(req.Body()); serr != nil && !lateOffer {
 		reason := "sdp-malformed"
 		if serr.code == 488 {
 			reason = "sdp-not-acceptable"
@@ -53,7 +56,7 @@ func (s *Server) handle(in *diago.DialogServerSession) {
 	}
 	defer s.active.Add(-1)
 
-	c := &call{s: s, in: in, req: req, id: callIDOf(req), start: arrived}
+	c := &call{s: s, in: in, req: req, id: callIDOf(req), start: arrived, lateOffer: lateOffer}
 	d, path, ok := s.admit(c, arrived)
 	s.m.invites.WithLabelValues(path).Inc()
 	if !ok {

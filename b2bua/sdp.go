@@ -43,7 +43,8 @@ const maxSDP = 16 << 10
 // parseOffer checks an SDP offer (RFC 8866 syntax, one audio stream over
 // RTP/AVP) and returns what the B2BUA needs from it. A syntax error is a
 // 400 with the reason; a well-formed offer the B2BUA cannot take (no
-// audio, SRTP, a second stream, neither PCMU nor PCMA) is a 488.
+// audio, SRTP, a second stream, neither PCMU nor PCMA) is a 488. It also
+// checks the answer a caller that sent no offer returns in its ACK.
 func parseOffer(body []byte) (offer, *sdpError) {
 	var o offer
 	if len(body) == 0 {

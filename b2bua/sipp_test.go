@@ -102,6 +102,19 @@ func TestSippPIN(t *testing.T) {
 	}
 }
 
+// The same from a caller that sends no SDP offer (RFC 3261 §13.2.1): sipp
+// answers the B2BUA's offer in its ACK, and its keys arrive over the media
+// that answer set up.
+func TestSippPINLateOffer(t *testing.T) {
+	h := newHarness(t, nil, WithLogger(leakLogger()))
+	answeringSubscriber(t, h)
+	runSipp(t, h, "pin_late_offer.xml", nil, sippKeys(h.token(policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7}))...)
+	steps := h.waitStep("end", "caller-hangup")
+	if got := stepString(steps); !strings.HasPrefix(got, "token=ok pin=right subscriber=ringing subscriber=answered bridge=connected") {
+		t.Errorf("steps %q", got)
+	}
+}
+
 func TestSippPINWrong(t *testing.T) {
 	h := newHarness(t, nil)
 	runSipp(t, h, "pin_wrong.xml", nil, sippKeys(h.token(policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7}))...)
