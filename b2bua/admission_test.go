@@ -37,6 +37,12 @@ func offerSDP(port int, formats string, extra ...string) string {
 // the final response.
 func (h *harness) rawInvite(t *testing.T, ruri string, body string, extra ...sip.Header) *sip.Response {
 	t.Helper()
+	return h.rawInviteTyped(t, ruri, body, "application/sdp", extra...)
+}
+
+// rawInviteTyped is rawInvite with a body of Content-Type ct.
+func (h *harness) rawInviteTyped(t *testing.T, ruri, body, ct string, extra ...sip.Header) *sip.Response {
+	t.Helper()
 	cli, err := sipgo.NewClient(h.call.ua, sipgo.WithClientLogger(testQuiet))
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +60,7 @@ func (h *harness) rawInvite(t *testing.T, ruri string, body string, extra ...sip
 		req.AppendHeader(x)
 	}
 	if body != "" {
-		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		req.AppendHeader(sip.NewHeader("Content-Type", ct))
 		req.SetBody([]byte(body))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

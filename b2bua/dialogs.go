@@ -47,6 +47,17 @@ func (s *Server) legOf(req *sip.Request) *leg {
 // middleware runs before diago's handlers.
 func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if req.IsInvite() || req.IsAck() {
+			if serr := reduceToSDP(req); serr != nil {
+				if req.IsAck() {
+					s.log.Info("b2bua: body of ACK refused", "call_id", callIDOf(req), "why", serr.Error())
+					req.SetBody(nil)
+				} else {
+					s.refuseBody(req, tx, serr)
+					return
+				}
+			}
+		}
 		if req.IsAck() {
 			if body := req.Body(); len(body) > 0 {
 				o, serr := parseOffer(body)
@@ -77,6 +88,21 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 		}
 		next(req, tx)
 	}
+}
+
+// refuseBody answers an INVITE whose body cannot be taken (reduceToSDP):
+// 415 names what the B2BUA accepts.
+func (s *Server) refuseBody(req *sip.Request, tx sip.ServerTransaction, serr *sdpError) {
+	reason := "sdp-malformed"
+	res := sip.NewResponseFromRequest(req, serr.code, serr.reason, nil)
+	if serr.code == 415 {
+		reason = "body-unsupported"
+		res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
+	}
+	if to := req.To(); to == nil || !to.Params.Has("tag") {
+		s.m.refused.WithLabelValues(reason).Inc()
+	}
+	_ = tx.Respond(res)
 }
 
 func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {

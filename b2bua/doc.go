@@ -38,6 +38,12 @@
 // malformed -> 400 "Malformed SDP: <what>"; no audio, SRTP, a second
 // stream, or neither PCMU nor PCMA -> 488 with the reason.
 //
+// A body other than bare SDP is first reduced to its SDP (body.go): the
+// application/sdp part of a multipart body, as SIP-T and SIP-I gateways
+// send beside the ISUP message (RFC 3204); a part the B2BUA does not
+// understand is ignored unless it says handling=required -> 415 with
+// Accept: application/sdp.
+//
 // An INVITE without SDP is a late offer (RFC 3261 §13.2.1): the caller is
 // sent our offer in the 200 and answers in its ACK, which the middleware
 // checks as it checks an offer before diago applies it (dialogs.go). Such a

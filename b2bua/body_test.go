@@ -1,0 +1,98 @@
+package b2bua
+
+import (
+	"strings"
+	"testing"
+
+	"callgate/policy"
+)
+
+// sipTBody is a SIP-T INVITE's body (RFC 3204): the SDP offer and the
+// ISUP IAM, with the IAM's handling as given.
+func sipTBody(sdp, handling string) (body, contentType string) {
+	const b = "unique-boundary-1"
+	body = "--" + b + "\r\nContent-Type: application/sdp\r\n\r\n" + sdp +
+		"--" + b + "\r\nContent-Type: application/isup; version=itu-t92+\r\nContent-Disposition: signal; handling=" + handling + "\r\n\r\n" +
+		"\x01\x00\x49\x00\x00\x03\x02\x00\x07\x04\x10\x00\x33\x63\x21\x43\x00\x00\x03\r\n" +
+		"--" + b + "--\r\n"
+	return body, "multipart/mixed; boundary=" + b
+}
+
+func TestOfferBody(t *testing.T) {
+	sdp := offerSDP(40000, "0")
+	sipT, sipTType := sipTBody(sdp, "optional")
+	sipTReq, _ := sipTBody(sdp, "required")
+	isupOnly := "--b\r\nContent-Type: application/isup\r\n\r\nxyz\r\n--b--\r\n"
+	for _, tc := range []struct {
+		name, body, ct, disp string
+		want                 string // the SDP taken ("" none)
+		code                 int    // refused with (0: taken)
+	}{
+		{"SDP", sdp, "application/sdp", "", sdp, 0},
+		{"SDP, type with a parameter", sdp, "application/SDP; charset=utf-8", "", sdp, 0},
+		{"untyped", sdp, "", "", sdp, 0},
+		{"SIP-T, ISUP optional", sipT, sipTType, "", sdp, 0},
+		{"SIP-T, ISUP required", sipTReq, sipTType, "", "", 415},
+		{"multipart without SDP", isupOnly, "multipart/mixed; boundary=b", "", "", 0},
+		{"multipart without boundary", sipT, "multipart/mixed", "", "", 400},
+		{"multipart cut short", sipT[:60], sipTType, "", "", 400},
+		{"ISUP alone", "xyz", "application/isup", "signal; handling=optional", "", 0},
+		{"ISUP alone, required", "xyz", "application/isup", "signal;handling=required", "", 415},
+		{"bad Content-Type", sdp, "application/", "", "", 400},
+		{"two SDP parts", "--b\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n--b\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n--b--\r\n", "multipart/mixed; boundary=b", "", "", 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, serr := offerBody([]byte(tc.body), tc.ct, tc.disp)
+			switch {
+			case tc.code != 0:
+				if serr == nil || serr.code != tc.code {
+					t.Errorf("got %q, %v; want refused %d", got, serr, tc.code)
+				}
+			case serr != nil:
+				t.Errorf("refused %v; want %q", serr, tc.want)
+			case string(got) != tc.want:
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// A SIP-T INVITE (SDP and ISUP, RFC 3204) is screened on its SDP: Reject
+// with Media plays over the early media that SDP sets up. With the ISUP
+// part required it is refused with 415 and Accept.
+func TestSIPTInvite(t *testing.T) {
+	h := newHarness(t, nil)
+	body, ct := sipTBody(offerSDP(40000, "0"), "optional")
+	res := h.rawInviteTyped(t, h.screenURI(h.token(policy.Decision{Action: policy.ActionBlockWithAnnouncement, Announcement: 1})), body, ct)
+	if res.StatusCode != 603 {
+		t.Fatalf("SIP-T INVITE: got %d %s, want 603 after the announcement", res.StatusCode, res.Reason)
+	}
+	h.waitStep("reject", "announced")
+
+	body, ct = sipTBody(offerSDP(40000, "0"), "required")
+	res = h.rawInviteTyped(t, h.screenURI(h.token(policy.Decision{Action: policy.ActionBlockWithAnnouncement, Announcement: 1})), body, ct)
+	if res.StatusCode != 415 || res.GetHeader("Accept") == nil || !strings.Contains(res.GetHeader("Accept").Value(), "application/sdp") {
+		t.Errorf("required ISUP: got %d %s, Accept %v; want 415 with Accept: application/sdp", res.StatusCode, res.Reason, res.GetHeader("Accept"))
+	}
+}
+
+func FuzzOfferBody(f *testing.F) {
+	sdp := offerSDP(40000, "0")
+	sipT, sipTType := sipTBody(sdp, "optional")
+	f.Add([]byte(sipT), sipTType, "")
+	f.Add([]byte(sdp), "application/sdp", "")
+	f.Add([]byte("xyz"), "application/isup", "signal;handling=required")
+	f.Fuzz(func(t *testing.T, body []byte, ct, disp string) {
+		sdp, serr := offerBody(body, ct, disp)
+		if serr != nil {
+			if serr.code != 400 && serr.code != 415 {
+				t.Fatalf("refused with %d", serr.code)
+			}
+			return
+		}
+		if len(sdp) > len(body) {
+			t.Fatalf("SDP of %d bytes from a body of %d", len(sdp), len(body))
+		}
+		_, _ = parseOffer(sdp) // must not panic on what it is given
+	})
+}
