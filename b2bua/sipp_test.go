@@ -91,27 +91,20 @@ func sippKeys(tok string) []string {
 	return []string{"token", tok, "calling", nCaller.String(), "called", nSub.String()}
 }
 
-// PIN entry from sipp, keyed with sipp's own RFC 2833 captures.
+// PIN entry from sipp, keyed with sipp's own RFC 2833 captures; and the
+// same from a caller that sends no SDP offer (RFC 3261 §13.2.1), whose
+// answer in the ACK sets up the media its keys arrive over.
 func TestSippPIN(t *testing.T) {
-	h := newHarness(t, nil, WithLogger(leakLogger()))
-	answeringSubscriber(t, h)
-	runSipp(t, h, "pin.xml", nil, sippKeys(h.token(policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7}))...)
-	steps := h.waitStep("end", "caller-hangup")
-	if got := stepString(steps); !strings.HasPrefix(got, "token=ok pin=right subscriber=ringing subscriber=answered bridge=connected") {
-		t.Errorf("steps %q", got)
-	}
-}
-
-// The same from a caller that sends no SDP offer (RFC 3261 §13.2.1): sipp
-// answers the B2BUA's offer in its ACK, and its keys arrive over the media
-// that answer set up.
-func TestSippPINLateOffer(t *testing.T) {
-	h := newHarness(t, nil, WithLogger(leakLogger()))
-	answeringSubscriber(t, h)
-	runSipp(t, h, "pin_late_offer.xml", nil, sippKeys(h.token(policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7}))...)
-	steps := h.waitStep("end", "caller-hangup")
-	if got := stepString(steps); !strings.HasPrefix(got, "token=ok pin=right subscriber=ringing subscriber=answered bridge=connected") {
-		t.Errorf("steps %q", got)
+	for _, scenario := range []string{"pin.xml", "pin_late_offer.xml"} {
+		t.Run(scenario, func(t *testing.T) {
+			h := newHarness(t, nil, WithLogger(leakLogger()))
+			answeringSubscriber(t, h)
+			runSipp(t, h, scenario, nil, sippKeys(h.token(policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7}))...)
+			steps := h.waitStep("end", "caller-hangup")
+			if got := stepString(steps); !strings.HasPrefix(got, "token=ok pin=right subscriber=ringing subscriber=answered bridge=connected") {
+				t.Errorf("steps %q", got)
+			}
+		})
 	}
 }
 
