@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"callgate/policy"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // sipTBody is a SIP-T INVITE's body (RFC 3204): the SDP offer and the
@@ -95,4 +97,32 @@ func FuzzOfferBody(f *testing.F) {
 		}
 		_, _ = parseOffer(sdp) // must not panic on what it is given
 	})
+}
+
+// A new INVITE that requires an extension gets 420 with Unsupported (RFC
+// 3261 §8.2.2.3); one whose Max-Forwards is spent 483 (RFC 7332 §3); the
+// subscriber's leg carries the caller's Max-Forwards less one.
+func TestRequireAndMaxForwards(t *testing.T) {
+	h := newHarness(t, nil)
+	tok := func() string { return h.screenURI(h.token(policy.Decision{Action: policy.ActionAllow})) }
+	res := h.rawInvite(t, tok(), offerSDP(40000, "0"), sip.NewHeader("Require", "100rel, timer"), sip.NewHeader("Session-Expires", "1800"))
+	if u := res.GetHeader("Unsupported"); res.StatusCode != 420 || u == nil || u.Value() != "100rel, timer" {
+		t.Errorf("Require: got %d %s, Unsupported %v; want 420 with Unsupported: 100rel, timer", res.StatusCode, res.Reason, u)
+	}
+	zero := sip.MaxForwardsHeader(0)
+	if res := h.rawInvite(t, tok(), offerSDP(40000, "0"), &zero); res.StatusCode != 483 {
+		t.Errorf("Max-Forwards 0: got %d %s, want 483", res.StatusCode, res.Reason)
+	}
+	ten := sip.MaxForwardsHeader(10)
+	res = h.rawInvite(t, tok(), offerSDP(40000, "0"), &ten, sip.NewHeader("Supported", "100rel, timer"))
+	if res.StatusCode != 480 { // the harness's subscriber answers 480 when given no handler
+		t.Errorf("allowed call: got %d %s, want the subscriber's 480", res.StatusCode, res.Reason)
+	}
+	in := h.subIn.Load()
+	if in == nil {
+		t.Fatal("the subscriber was not called")
+	}
+	if mf := in.MaxForwards(); mf == nil || mf.Val() != 9 {
+		t.Errorf("the subscriber's leg has Max-Forwards %v, want 9", mf)
+	}
 }

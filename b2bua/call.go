@@ -390,7 +390,14 @@ func (c *call) hangupOut(d *diago.DialogClientSession, l *leg) {
 // (display name and URI, with a tag of ours), P-Asserted-Identity and
 // Privacy as the caller's INVITE had them.
 func (c *call) identityHeaders() []sip.Header {
-	var hs []sip.Header
+	// The caller's Max-Forwards, one less, goes on (RFC 7332 §3): a
+	// continue route that leads back here ends in 483, not a loop of
+	// calls. A new INVITE with 0 was refused (acceptable).
+	mf := sip.MaxForwardsHeader(70)
+	if in := c.req.MaxForwards(); in != nil && in.Val() > 0 {
+		mf = sip.MaxForwardsHeader(in.Val() - 1)
+	}
+	hs := []sip.Header{&mf}
 	if f := c.req.From(); f != nil {
 		hs = append(hs, &sip.FromHeader{DisplayName: f.DisplayName, Address: *f.Address.Clone(), Params: sip.NewParams()})
 	}

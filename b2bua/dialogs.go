@@ -2,6 +2,7 @@ package b2bua
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -47,6 +48,9 @@ func (s *Server) legOf(req *sip.Request) *leg {
 // middleware runs before diago's handlers.
 func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if req.IsInvite() && !inDialog(req) && !s.acceptable(req, tx) {
+			return
+		}
 		if req.IsInvite() || req.IsAck() {
 			if serr := reduceToSDP(req); serr != nil {
 				if req.IsAck() {
@@ -71,23 +75,57 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 				}
 			}
 		}
-		if req.IsInvite() {
-			if to := req.To(); to != nil && to.Params.Has("tag") {
-				if body := req.Body(); len(body) > 0 {
-					o, serr := parseOffer(body)
-					if serr != nil {
-						_ = tx.Respond(sip.NewResponseFromRequest(req, serr.code, serr.reason, nil))
-						return
-					}
-					if l := s.legOf(req); l != nil {
-						l.hold.Store(o.onHold())
-						l.lastRTP.Store(time.Now().UnixNano())
-					}
+		if req.IsInvite() && inDialog(req) {
+			if body := req.Body(); len(body) > 0 {
+				o, serr := parseOffer(body)
+				if serr != nil {
+					_ = tx.Respond(sip.NewResponseFromRequest(req, serr.code, serr.reason, nil))
+					return
+				}
+				if l := s.legOf(req); l != nil {
+					l.hold.Store(o.onHold())
+					l.lastRTP.Store(time.Now().UnixNano())
 				}
 			}
 		}
 		next(req, tx)
 	}
+}
+
+func inDialog(req *sip.Request) bool {
+	to := req.To()
+	return to != nil && to.Params.Has("tag")
+}
+
+// acceptable answers, and reports false for, a new INVITE the B2BUA must
+// not take on: one whose Max-Forwards is spent (483: it would forward it
+// on the subscriber's leg, and B2BUAs take part in loop detection, RFC
+// 7332 §3), and one that requires an extension (Require, RFC 3261
+// §8.2.2.3: 420 with Unsupported). The B2BUA supports none of those a
+// caller could require of it (100rel, timer, precondition, replaces ...),
+// and answering as if it did would break the caller's expectation.
+func (s *Server) acceptable(req *sip.Request, tx sip.ServerTransaction) bool {
+	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
+		s.m.refused.WithLabelValues("too-many-hops").Inc()
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 483, "Too Many Hops", nil))
+		return false
+	}
+	var tags []string
+	for _, h := range req.GetHeaders("Require") {
+		for _, t := range strings.Split(h.Value(), ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				tags = append(tags, t)
+			}
+		}
+	}
+	if len(tags) == 0 {
+		return true
+	}
+	s.m.refused.WithLabelValues("bad-extension").Inc()
+	res := sip.NewResponseFromRequest(req, 420, "Bad Extension", nil)
+	res.AppendHeader(sip.NewHeader("Unsupported", strings.Join(tags, ", ")))
+	_ = tx.Respond(res)
+	return false
 }
 
 // refuseBody answers an INVITE whose body cannot be taken (reduceToSDP):
@@ -99,7 +137,7 @@ func (s *Server) refuseBody(req *sip.Request, tx sip.ServerTransaction, serr *sd
 		reason = "body-unsupported"
 		res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 	}
-	if to := req.To(); to == nil || !to.Params.Has("tag") {
+	if !inDialog(req) {
 		s.m.refused.WithLabelValues(reason).Inc()
 	}
 	_ = tx.Respond(res)

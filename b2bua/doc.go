@@ -38,6 +38,13 @@
 // malformed -> 400 "Malformed SDP: <what>"; no audio, SRTP, a second
 // stream, or neither PCMU nor PCMA -> 488 with the reason.
 //
+// A new INVITE that requires an extension (Require: 100rel, timer, ...;
+// the B2BUA supports none a caller could require of it) gets 420 Bad
+// Extension with Unsupported, and one with Max-Forwards 0 gets 483 Too Many
+// Hops; the subscriber's and the voicemail's legs carry the caller's
+// Max-Forwards less one, so a continue route that leads back here ends
+// instead of looping (RFC 7332 §3).
+//
 // A body other than bare SDP is first reduced to its SDP (body.go): the
 // application/sdp part of a multipart body, as SIP-T and SIP-I gateways
 // send beside the ISUP message (RFC 3204); a part the B2BUA does not

@@ -34,7 +34,7 @@ func newMetrics(reg prometheus.Registerer, active func() float64) (*metrics, err
 			Help: "New INVITEs by the way they came in: token (redirected with a screening token), gateway (after an AIN forwardCall), ivr (the subscribers' IVR), other."},
 			[]string{"path"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "refused_total",
-			Help: "INVITEs refused before any treatment, by reason (token-forged, token-expired, token-unknown-key, token-malformed, token-mismatch, not-for-us, sdp-malformed, sdp-not-acceptable, body-unsupported: a required body part other than SDP, draining)."},
+			Help: "INVITEs refused before any treatment, by reason (token-forged, token-expired, token-unknown-key, token-malformed, token-mismatch, not-for-us, sdp-malformed, sdp-not-acceptable, body-unsupported: a required body part other than SDP, bad-extension: Require, too-many-hops: Max-Forwards 0, draining)."},
 			[]string{"reason"}),
 		steps: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "steps_total",
 			Help: "Treatment steps by step (token, pin, name, subscriber, screen, challenge, voicemail, reject, bridge, ivr) and outcome."},
