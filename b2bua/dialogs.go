@@ -52,39 +52,22 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 			return
 		}
 		if req.IsInvite() || req.IsAck() {
-			if serr := reduceToSDP(req); serr != nil {
-				if req.IsAck() {
-					s.log.Info("b2bua: body of ACK refused", "call_id", callIDOf(req), "why", serr.Error())
-					req.SetBody(nil)
-				} else {
-					s.refuseBody(req, tx, serr)
-					return
-				}
-			}
-		}
-		if req.IsAck() {
-			if body := req.Body(); len(body) > 0 {
-				o, serr := parseOffer(body)
-				if serr != nil {
-					// An ACK cannot be answered: the answer is dropped, and a
-					// late-offer call without one is ended with BYE (answerLate).
-					s.log.Info("b2bua: SDP in ACK refused", "call_id", callIDOf(req), "why", serr.Error())
-					req.SetBody(nil)
-				} else if l := s.legOf(req); l != nil {
-					l.hold.Store(o.onHold())
-				}
-			}
-		}
-		if req.IsInvite() && inDialog(req) {
-			if body := req.Body(); len(body) > 0 {
-				o, serr := parseOffer(body)
-				if serr != nil {
-					_ = tx.Respond(sip.NewResponseFromRequest(req, serr.code, serr.reason, nil))
-					return
-				}
+			o, serr := checkSDP(req)
+			switch {
+			case serr != nil && req.IsAck():
+				// An ACK cannot be answered: its answer is dropped, and a
+				// late-offer call without one is ended with BYE (answerLate).
+				s.log.Info("b2bua: SDP in ACK refused", "call_id", callIDOf(req), "why", serr.Error())
+				req.SetBody(nil)
+			case serr != nil:
+				s.refuseBody(req, tx, serr)
+				return
+			case o != nil && (req.IsAck() || inDialog(req)):
 				if l := s.legOf(req); l != nil {
 					l.hold.Store(o.onHold())
-					l.lastRTP.Store(time.Now().UnixNano())
+					if req.IsInvite() {
+						l.lastRTP.Store(time.Now().UnixNano())
+					}
 				}
 			}
 		}
@@ -128,14 +111,34 @@ func (s *Server) acceptable(req *sip.Request, tx sip.ServerTransaction) bool {
 	return false
 }
 
-// refuseBody answers an INVITE whose body cannot be taken (reduceToSDP):
-// 415 names what the B2BUA accepts.
+// checkSDP reduces req's body to its SDP (reduceToSDP) and checks it
+// (parseOffer): the offer (or an ACK's answer), nil when the request
+// carries none, or why it is refused.
+func checkSDP(req *sip.Request) (*offer, *sdpError) {
+	if serr := reduceToSDP(req); serr != nil {
+		return nil, serr
+	}
+	if len(req.Body()) == 0 {
+		return nil, nil
+	}
+	o, serr := parseOffer(req.Body())
+	if serr != nil {
+		return nil, serr
+	}
+	return &o, nil
+}
+
+// refuseBody answers an INVITE whose body cannot be taken (checkSDP), and
+// counts a new one refused: 415 names what the B2BUA accepts.
 func (s *Server) refuseBody(req *sip.Request, tx sip.ServerTransaction, serr *sdpError) {
 	reason := "sdp-malformed"
 	res := sip.NewResponseFromRequest(req, serr.code, serr.reason, nil)
-	if serr.code == 415 {
+	switch serr.code {
+	case 415:
 		reason = "body-unsupported"
 		res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
+	case 488:
+		reason = "sdp-not-acceptable"
 	}
 	if !inDialog(req) {
 		s.m.refused.WithLabelValues(reason).Inc()

@@ -34,7 +34,7 @@
 //	                               Forbidden.
 //
 // Before either: 503 + Retry-After while draining, beyond MaxSessions, or
-// when no RTP port is free; the SDP offer is checked first (parseOffer):
+// when no RTP port is free; the SDP offer is checked first (checkSDP):
 // malformed -> 400 "Malformed SDP: <what>"; no audio, SRTP, a second
 // stream, or neither PCMU nor PCMA -> 488 with the reason.
 //

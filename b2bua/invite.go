@@ -35,19 +35,10 @@ func (s *Server) handle(in *diago.DialogServerSession) {
 		s.respond503(in)
 		return
 	}
-	// The SDP is checked before diago reads it (see parseOffer). An INVITE
-	// without one is a late offer (RFC 3261 §13.2.1): our offer goes in the
-	// 200 and the caller's answer comes in the ACK (answerLate).
+	// The middleware checked the SDP before diago reads it (checkSDP). An
+	// INVITE without one is a late offer (RFC 3261 §13.2.1): our offer goes
+	// in the 200 and the caller's answer comes in the ACK (answerLate).
 	lateOffer := len(req.Body()) == 0
-	if _, serr := parseOffer(req.Body()); serr != nil && !lateOffer {
-		reason := "sdp-malformed"
-		if serr.code == 488 {
-			reason = "sdp-not-acceptable"
-		}
-		s.m.refused.WithLabelValues(reason).Inc()
-		_ = in.Respond(serr.code, serr.reason, nil)
-		return
-	}
 	if n := s.active.Add(1); n > int64(s.cfg.MaxSessions) {
 		s.active.Add(-1)
 		s.m.overload.WithLabelValues("sessions").Inc()
