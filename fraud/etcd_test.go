@@ -242,7 +242,33 @@ func TestEtcdClusterCDRsCountOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	decide(lineDave, toLondon)
-	clock.Advance(3 * time.Minute)
+	// a's next sync, a sync interval later, closes the call for the entry
+	// and publishes the closure and its share without the call; the clock
+	// moves past closeGrace only once b's replica holds them, as it would
+	// with b syncing meanwhile. (One jump of 3 minutes let b count the CDR
+	// beside a's share as etcd's watch had not yet brought it, still
+	// valuing the call at 3 minutes, whenever the watch was slower than the
+	// test: 13.00, a lockdown.)
+	chunksOfA := func(st *store.Store) string {
+		var b strings.Builder
+		_ = StoreState(st).Scan("cdr/", func(k string, v []byte) error {
+			if strings.HasSuffix(k, "/a") {
+				b.WriteString(k + "=" + string(v) + ";")
+			}
+			return nil
+		})
+		return b.String()
+	}
+	clock.Advance(time.Second)
+	if err := a.Sync(); err != nil { // retries it: closes the call
+		t.Fatal(err)
+	}
+	eventually(t, "node b's replica holds node a's journal and share as a's does", func() bool {
+		va, _, _ := stateA.Get(shareOfA)
+		vb, _, _ := stateB.Get(shareOfA)
+		return chunksOfA(stB) == chunksOfA(stA) && string(va) == string(vb)
+	})
+	clock.Advance(3*time.Minute - time.Second)
 	spendIs("the CDR before the call", 10*Unit) // an alert; counted twice (13.00), a lockdown
 }
 
