@@ -123,10 +123,16 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	}
 	var decider policy.Decider = eng
 	if cfg.DecisionLog.Enabled {
+		dl := &cfg.DecisionLog
+		slice := dl.WriterSlice
+		if slice == 0 {
+			slice = -1 // the configuration's 0 is no pauses, the package's the default
+		}
 		d.dlog, err = decisionlog.Open(cfg.DecisionLogPath(), decisionlog.Options{
-			QueueSize: cfg.DecisionLog.QueueSize, BatchSize: cfg.DecisionLog.BatchSize,
-			FlushInterval: cfg.DecisionLog.FlushInterval, MaxRecords: cfg.DecisionLog.MaxRecords,
-			MaxAge: cfg.DecisionLog.MaxAge, NoSync: cfg.DecisionLog.NoSync, WriterNice: cfg.DecisionLog.WriterNice, WriterIdle: cfg.DecisionLog.WriterIdle, Logger: d.log,
+			QueueSize: dl.QueueSize, BatchSize: dl.BatchSize,
+			FlushInterval: dl.FlushInterval, MaxRecords: dl.MaxRecords,
+			MaxAge: dl.MaxAge, NoSync: dl.NoSync, WriterNice: dl.WriterNice, WriterIdle: dl.WriterIdle,
+			WriterSlice: slice, Logger: d.log,
 		})
 		if err != nil {
 			return err

@@ -156,6 +156,12 @@ type DecisionLog struct {
 	// (logged at start). Off by default: its gain on the tail is within
 	// the noise of the hosts measured (bench/scp/README.md).
 	WriterIdle bool `yaml:"writer_idle"`
+	// WriterSlice is the longest the writer works at once while it keeps
+	// up; then it pauses 100 µs, so that its CPU goes idle and the kernel
+	// moves threads queued on the others (the query path's) onto it.
+	// Without the pauses a commit holds a CPU for some 3 ms, which on a
+	// machine with two CPUs set the SCP's latency tail. 0 = no pauses.
+	WriterSlice time.Duration `yaml:"writer_slice"`
 }
 
 // Engine configures the decision engine.
@@ -405,6 +411,7 @@ func Default() Config {
 			BatchSize:     8192,
 			FlushInterval: 200 * time.Millisecond,
 			WriterNice:    10,
+			WriterSlice:   150 * time.Microsecond,
 		},
 		Engine:     Engine{NoRouteFallback: "allow"},
 		Keys:       defaultKeys(),

@@ -80,6 +80,7 @@ decision_log:
   no_sync: true
   writer_nice: 3
   writer_idle: true
+  writer_slice: 0s
 engine: {default_announcement: 7, no_route_fallback: block}
 sip:
   enabled: true
@@ -207,7 +208,7 @@ cluster: {name: scp-east-1, peers: ["http://10.0.0.2:9464"]}
 			Username: "callgate", PasswordFile: "/etc/etcd/password",
 			DialTimeout: 2 * time.Second, RequestTimeout: 3 * time.Second, StaleAfter: 4 * time.Second}},
 		DecisionLog: DecisionLog{Enabled: false, Path: "/srv/dec.db", MaxRecords: -1, MaxAge: 48 * time.Hour,
-			QueueSize: 10, BatchSize: 5, FlushInterval: time.Second, NoSync: true, WriterNice: 3, WriterIdle: true},
+			QueueSize: 10, BatchSize: 5, FlushInterval: time.Second, NoSync: true, WriterNice: 3, WriterIdle: true, WriterSlice: 0},
 		Engine: Engine{DefaultAnnouncement: 7, NoRouteFallback: "block"},
 		SIP: SIP{Enabled: true, UDP: "[::1]:5062", TLS: "127.0.0.1:5061", TLSCertFile: "/c.pem", TLSKeyFile: "/k.pem",
 			Stateful: true, UDPReaders: 8,
@@ -298,6 +299,7 @@ func TestStrictErrors(t *testing.T) {
 		{"gc percent", "gc_percent: 10\n", []string{"gc_percent", "10 is not between 25 and 10000"}},
 		{"inline limit against workers", "scp: {workers: -1, inline_limit: -1ms}\n", []string{"scp.inline_limit", "contradicts workers: -1"}},
 		{"unbounded log", "decision_log: {max_records: -1, max_age: -1s}\n", []string{"both unbounded"}},
+		{"negative writer slice", "decision_log: {writer_slice: -1ms}\n", []string{"decision_log.writer_slice", "-1ms is negative"}},
 		{"sip no listener", "sip: {udp: '', tcp: ''}\n", []string{"sip.enabled", "no listener"}},
 		{"sip tls without cert", "sip: {tls: '127.0.0.1:5061'}\n", []string{"tls_cert_file"}},
 		{"sip udp readers", "sip: {udp_readers: -1}\n", []string{"sip.udp_readers", "negative"}},

@@ -410,6 +410,9 @@ func (c *Config) Validate() error {
 	if dl.WriterNice < 0 || dl.WriterNice > 19 {
 		bad("decision_log.writer_nice", "%d: want 0 (a goroutine like any other) to 19 (the lowest priority)", dl.WriterNice)
 	}
+	if dl.WriterSlice < 0 {
+		bad("decision_log.writer_slice", "%s is negative; use a duration such as 150us, or 0 for no pauses", dl.WriterSlice)
+	}
 	if f := c.Engine.NoRouteFallback; f != "allow" && f != "block" {
 		bad("engine.no_route_fallback", "%q is not allow or block", f)
 	}

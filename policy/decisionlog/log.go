@@ -72,6 +72,7 @@ const (
 	DefaultFlushInterval = 200 * time.Millisecond
 	DefaultMaxRecords    = 1_000_000
 	DefaultMaxAge        = 30 * 24 * time.Hour
+	DefaultWriterSlice   = 150 * time.Microsecond
 )
 
 // Options configure a Log. The zero value gives the defaults above.
@@ -130,6 +131,13 @@ type Options struct {
 	// 20-WriterNice): without them the writer stays at WriterNice and the
 	// logger says why.
 	WriterIdle bool
+	// WriterSlice is the longest the writer runs at once while it keeps
+	// up: after a slice of work it pauses for 100 µs, so that its CPU
+	// goes idle and the kernel moves the threads queued on the others
+	// onto it (pace.go). 0 means DefaultWriterSlice; negative, no pauses
+	// (a commit then holds a CPU for as long as it takes: some 3 ms for
+	// 8,192 records).
+	WriterSlice time.Duration
 	// Logger receives write errors (rate-limited, see health.go); nil
 	// means slog.Default().
 	Logger *slog.Logger
@@ -156,6 +164,9 @@ func (o *Options) setDefaults() error {
 	}
 	if o.MaxRecords < 0 && o.MaxAge < 0 {
 		return errors.New("decisionlog: MaxRecords and MaxAge are both unbounded; the log would grow without limit")
+	}
+	if o.WriterSlice == 0 {
+		o.WriterSlice = DefaultWriterSlice
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -186,6 +197,9 @@ type Stats struct {
 	// raised to WriterNice.
 	WriterIdle   bool
 	WriterRaised uint64
+	// WriterPauses counts the writer's pauses between slices
+	// (Options.WriterSlice).
+	WriterPauses uint64
 }
 
 // counter is an atomic counter on its own cache line: Record bumps one on
@@ -228,7 +242,9 @@ type Log struct {
 	sched   writerSched // the writer thread's scheduling (WriterIdle)
 
 	// Owned by the writer goroutine.
-	w writerState
+	w         writerState
+	pace      pacer // the writer's slices (pace.go)
+	kickEvery int   // records queued per wake-up of the writer
 
 	// beforeCommit, when set (tests only), runs before each commit.
 	beforeCommit func()
@@ -311,6 +327,11 @@ func Open(path string, opts Options) (*Log, error) {
 		flushReq: make(chan chan struct{}),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
+		pace:     pacer{slice: max(opts.WriterSlice, 0)},
+	}
+	l.kickEvery = opts.BatchSize
+	if l.pace.slice > 0 {
+		l.kickEvery = min(opts.BatchSize, encodeChunk)
 	}
 	l.db.NoSync = opts.NoSync
 	l.lay = layoutFor(db.Info().PageSize)
@@ -555,7 +576,7 @@ func (l *Log) claim() (*slot, uint64, bool) {
 func (l *Log) publish(s *slot, pos uint64) {
 	s.publish(pos)
 	l.recorded.Add(1)
-	if (pos+1)%uint64(l.opts.BatchSize) == 0 {
+	if (pos+1)%uint64(l.kickEvery) == 0 {
 		l.kickWriter()
 	}
 }
@@ -652,6 +673,7 @@ func (l *Log) Stats() Stats {
 		Failing:       l.failing.Load(),
 		WriterIdle:    l.sched.idle.Load(),
 		WriterRaised:  l.sched.raised.Load(),
+		WriterPauses:  l.pace.pauses.Load(),
 	}
 }
 
@@ -694,8 +716,10 @@ func (l *Log) run() {
 		}
 		select {
 		case <-l.kick:
+			l.pace.wake()
 			l.drain() // full batches are committed; a remainder waits for the tick
 		case <-tick.C:
+			l.pace.wake()
 			l.drain()
 			l.commit()
 		case req := <-l.flushReq:
@@ -737,11 +761,17 @@ func (l *Log) drain() {
 		}
 		l.w.add(r)
 		l.queue.next()
+		if n%breatheEvery == 0 {
+			l.pace.breathe(l.behind())
+		}
 		if l.batchDue() {
 			l.commit()
 		}
 	}
 }
+
+// behind reports whether a quarter of the queue or more is waiting.
+func (l *Log) behind() bool { return l.queue.len() >= l.queue.cap()/4 }
 
 func (l *Log) queuedLen() int {
 	if l.queue == nil { // read-only
@@ -780,6 +810,7 @@ func (l *Log) commit() {
 	if l.beforeCommit != nil {
 		l.beforeCommit()
 	}
+	l.pace.breathe(l.behind())
 	st := w.logState // applied only if the transaction commits
 	var pruned uint64
 	err := l.db.Update(func(tx *bolt.Tx) error {
@@ -794,6 +825,7 @@ func (l *Log) commit() {
 		if err := l.putSegments(seg, &st); err != nil {
 			return err
 		}
+		l.pace.breathe(l.behind())
 		// Choose the blocks to merge before pruning deletes anything:
 		// bbolt's Cursor.Last can loop forever on a bucket whose leaves
 		// were all emptied earlier in the same transaction.
@@ -810,6 +842,7 @@ func (l *Log) commit() {
 			if err := l.pruneBlocks(idx, flt, st.firstLive); err != nil {
 				return err
 			}
+			l.pace.breathe(l.behind())
 		}
 		if err := l.putBlock(idx, flt, st.firstLive); err != nil {
 			return err
@@ -819,6 +852,7 @@ func (l *Log) commit() {
 		if err := meta.Put(metaCount, cb[:]); err != nil {
 			return fmt.Errorf("decisionlog: %s: write count: %w", l.path, err)
 		}
+		l.pace.breathe(l.behind())
 		return nil
 	})
 	n := uint64(w.n)
@@ -925,6 +959,7 @@ func (l *Log) putBlock(idx, flt *bolt.Bucket, liveSeq uint64) error {
 	// The two buffers may swap; keep them apart for the next batch.
 	es, w.sortTmp = sortEntries(es, w.sortTmp)
 	w.entries = es
+	l.pace.breathe(l.behind())
 	// The merged blocks are sorted already: merge linearly, smallest
 	// (newest) first, alternating between two scratch buffers.
 	a, b := w.mergeA, w.mergeB
