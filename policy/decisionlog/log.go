@@ -14,6 +14,11 @@
 // called) and time range, newest first, through a number index, without
 // scanning the log.
 //
+// While it keeps up, the writer works in slices (Options.WriterSlice)
+// with short pauses between them, so that a commit never holds a CPU for
+// milliseconds at once where the query path's threads would queue behind
+// it (pace.go).
+//
 // A log that cannot write (disk full) loses decisions, never calls: see
 // health.go for what it counts, reports (Health) and logs, at a bounded
 // rate, meanwhile.
