@@ -728,6 +728,7 @@ func (l *Log) run() {
 			l.drain()
 			l.commit()
 		case req := <-l.flushReq:
+			l.pace.wake()
 			l.drain()
 			l.commit()
 			req <- struct{}{}
