@@ -45,6 +45,11 @@
 // Max-Forwards less one, so a continue route that leads back here ends
 // instead of looping (RFC 7332 §3).
 //
+// A UDP request sipgo cannot parse is answered before it would be dropped
+// (udpfilter.go): 400 with the reason ("Content-Length Exceeds Datagram"
+// when the body is cut short, RFC 3261 §18.3), 513 over the size limit;
+// what cannot be answered is dropped; both counted in malformed_total.
+//
 // A body other than bare SDP is first reduced to its SDP (body.go): the
 // application/sdp part of a multipart body, as SIP-T and SIP-I gateways
 // send beside the ISUP message (RFC 3204); a part the B2BUA does not

@@ -9,6 +9,7 @@ import (
 type metrics struct {
 	invites   *prometheus.CounterVec // by path: token, gateway, other
 	refused   *prometheus.CounterVec // by reason
+	malformed *prometheus.CounterVec // unparsable datagrams, by answer (udpfilter.go)
 	steps     *prometheus.CounterVec // by step and outcome
 	ended     *prometheus.CounterVec // by reason
 	overload  *prometheus.CounterVec // by kind: sessions, ports
@@ -36,6 +37,9 @@ func newMetrics(reg prometheus.Registerer, active func() float64) (*metrics, err
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "refused_total",
 			Help: "INVITEs refused before any treatment, by reason (token-forged, token-expired, token-unknown-key, token-malformed, token-mismatch, not-for-us, sdp-malformed, sdp-not-acceptable, body-unsupported: a required body part other than SDP, bad-extension: Require, too-many-hops: Max-Forwards 0, draining)."},
 			[]string{"reason"}),
+		malformed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "malformed_total",
+			Help: "SIP datagrams that could not be parsed, by answer: answered (a request, answered 400, or 513 when over the size limit) or dropped (a response, an ACK, or a request without the headers to answer it)."},
+			[]string{"answer"}),
 		steps: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "steps_total",
 			Help: "Treatment steps by step (token, pin, name, subscriber, screen, challenge, voicemail, reject, bridge, ivr) and outcome."},
 			[]string{"step", "outcome"}),
@@ -74,7 +78,7 @@ func newMetrics(reg prometheus.Registerer, active func() float64) (*metrics, err
 			Help: "PIN lockout store operations that failed, by operation (read, count, reset); read and count fail closed (PIN entry refused for the call)."},
 			[]string{"op"}),
 	}
-	for _, c := range []prometheus.Collector{m.invites, m.refused, m.steps, m.ended, m.overload, m.faults, m.active, m.dropped, m.fallbacks, m.lateness, m.stalls,
+	for _, c := range []prometheus.Collector{m.invites, m.refused, m.malformed, m.steps, m.ended, m.overload, m.faults, m.active, m.dropped, m.fallbacks, m.lateness, m.stalls,
 		m.pinLockouts, m.pinRefused, m.pinLockErrors, m.relayDropped, m.relayResyncs} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

@@ -17,6 +17,7 @@ import (
 	"github.com/emiago/diago"
 	"github.com/emiago/diago/media"
 	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"callgate/e164"
@@ -73,7 +74,9 @@ type Server struct {
 	serveWG   sync.WaitGroup
 	watchStop chan struct{}
 	limit     logLimiter
-	lockLog   logLimiter // PIN locks and lockout failures (pinlock.go)
+	badLog    logLimiter  // unparsable datagrams (udpfilter.go)
+	parser    *sip.Parser // readFilter's
+	lockLog   logLimiter  // PIN locks and lockout failures (pinlock.go)
 }
 
 // Option configures a Server.
@@ -212,7 +215,14 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	// diago's media layer logs through one process-wide logger.
 	media.SetDefaultLogger(s.log)
-	if s.ua, err = sipgo.NewUA(sipgo.WithUserAgent("callgate-b2bua")); err != nil {
+	s.parser = sip.NewParser()
+	if s.ua, err = sipgo.NewUA(sipgo.WithUserAgent("callgate-b2bua"),
+		sipgo.WithUserAgentTransportLayerOptions(
+			sip.WithTransportLayerLogger(s.log),
+			sip.WithTransportLayerReadFilter(s.readFilter),
+		),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(s.log)),
+	); err != nil {
 		undo()
 		return fmt.Errorf("b2bua: %w", err)
 	}
