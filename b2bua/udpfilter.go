@@ -16,8 +16,9 @@ import (
 // §18.3 asks for 400 to such a request; one over the parser's size limit
 // gets 513 Message Too Large (§21.5.14). What cannot be answered (a
 // response, an ACK, a request without Via, From, To, Call-ID or CSeq, or
-// whose answer built from them would not parse) is dropped. Each is counted in malformed_total (by answer) and logged at
-// most once a second.
+// whose answer built from them would not parse) is dropped. Each is
+// counted in malformed_total (by answer) and logged at most once a
+// second.
 //
 // The datagram is parsed here and again by sipgo when it is good: the
 // B2BUA's rate is that of calls being screened, where a parse costs
