@@ -1,7 +1,6 @@
 package decisionlog
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -35,12 +34,21 @@ func BenchmarkWriterCPU(b *testing.B) {
 		bound = 400_000
 		run   = 2 * time.Second
 	)
-	for _, rate := range []int{50_000, 200_000} {
-		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) {
+	for _, c := range []struct {
+		rate  int
+		slice time.Duration
+		name  string
+	}{
+		{50_000, 0, "rate=50000"},
+		{200_000, 0, "rate=200000"},
+		{200_000, -1, "rate=200000/no-slices"}, // the writer as before pace.go
+	} {
+		rate := c.rate
+		b.Run(c.name, func(b *testing.B) {
 			var writerNS, cpuNS, allocB, allocs, drops float64
 			for b.Loop() {
 				b.StopTimer()
-				l, err := Open(filepath.Join(b.TempDir(), FileName), Options{MaxRecords: bound, MaxAge: -1, WriterNice: 1})
+				l, err := Open(filepath.Join(b.TempDir(), FileName), Options{MaxRecords: bound, MaxAge: -1, WriterNice: 1, WriterSlice: c.slice})
 				if err != nil {
 					b.Fatal(err)
 				}
