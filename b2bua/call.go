@@ -308,7 +308,7 @@ func (c *call) dial(name string, to sip.Uri, extra []sip.Header) (dialResult, st
 	// without RFC 4733 too. The outbound leg offers PCMU, PCMA and
 	// telephone-event; a bridge transcodes when the legs differ.
 	med, err := d.Invite(ictx, diago.InviteClientOptions{
-		Headers: append(c.identityHeaders(), extra...),
+		Headers: append(c.outboundHeaders(), extra...),
 		RTPNAT:  media.RTPNATSymetric,
 		OnResponse: func(res *sip.Response) error {
 			if !ringing && (res.StatusCode == 180 || res.StatusCode == 183) {
@@ -386,10 +386,11 @@ func (c *call) hangupOut(d *diago.DialogClientSession, l *leg) {
 	c.mu.Unlock()
 }
 
-// identityHeaders carry the caller's identity to an outbound leg: From
-// (display name and URI, with a tag of ours), P-Asserted-Identity and
-// Privacy as the caller's INVITE had them.
-func (c *call) identityHeaders() []sip.Header {
+// outboundHeaders are what an outbound leg takes from the caller's
+// INVITE: Max-Forwards less one, and the caller's identity: From (display
+// name and URI, with a tag of ours), P-Asserted-Identity and Privacy as
+// the INVITE had them.
+func (c *call) outboundHeaders() []sip.Header {
 	// The caller's Max-Forwards, one less, goes on (RFC 7332 §3): a
 	// continue route that leads back here ends in 483, not a loop of
 	// calls. A new INVITE with 0 was refused (acceptable).

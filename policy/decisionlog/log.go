@@ -593,7 +593,7 @@ func (l *Log) kickWriter() {
 	case l.kick <- struct{}{}:
 	default: // already kicked
 	}
-	if l.sched.idle.Load() && l.queue.len() >= l.queue.cap()/4 {
+	if l.sched.idle.Load() && l.behind() {
 		// Behind: an idle writer may be getting no CPU at all.
 		if err := l.sched.raise(); err != nil && l.sched.raiseFailed.CompareAndSwap(false, true) {
 			l.opts.Logger.Warn("decision log writer left under SCHED_IDLE while behind", "queued", l.queue.len(), "err", err)
@@ -751,8 +751,7 @@ func (l *Log) batchDue() bool {
 	if n < l.opts.BatchSize {
 		return false
 	}
-	catchUp := l.queue.cap() / 4
-	return n >= catchUp || l.queue.len() < catchUp
+	return n >= l.queue.cap()/4 || !l.behind()
 }
 
 // drain moves what is queued now into batches, encoding each record in
