@@ -1,7 +1,6 @@
 package b2bua
 
 import (
-	"strings"
 	"testing"
 
 	"callgate/policy"
@@ -12,10 +11,15 @@ import (
 // sipTBody is a SIP-T INVITE's body (RFC 3204): the SDP offer and the
 // ISUP IAM, with the IAM's handling as given.
 func sipTBody(sdp, handling string) (body, contentType string) {
+	return sipTBodyIAM(sdp, handling, "itu-t92+", "\x01\x00\x49\x00\x00\x03\x02\x00\x07\x04\x10\x00\x33\x63\x21\x43\x00\x00\x03")
+}
+
+// sipTBodyIAM is sipTBody with the IAM given, of ISUP version version.
+func sipTBodyIAM(sdp, handling, version, iam string) (body, contentType string) {
 	const b = "unique-boundary-1"
 	body = "--" + b + "\r\nContent-Type: application/sdp\r\n\r\n" + sdp +
-		"--" + b + "\r\nContent-Type: application/isup; version=itu-t92+\r\nContent-Disposition: signal; handling=" + handling + "\r\n\r\n" +
-		"\x01\x00\x49\x00\x00\x03\x02\x00\x07\x04\x10\x00\x33\x63\x21\x43\x00\x00\x03\r\n" +
+		"--" + b + "\r\nContent-Type: application/isup; version=" + version + "\r\nContent-Disposition: signal; handling=" + handling + "\r\n\r\n" +
+		iam + "\r\n" +
 		"--" + b + "--\r\n"
 	return body, "multipart/mixed; boundary=" + b
 }
@@ -25,26 +29,39 @@ func TestOfferBody(t *testing.T) {
 	sipT, sipTType := sipTBody(sdp, "optional")
 	sipTReq, _ := sipTBody(sdp, "required")
 	isupOnly := "--b\r\nContent-Type: application/isup\r\n\r\nxyz\r\n--b--\r\n"
+	qsigReq := "--b\r\nContent-Type: application/qsig\r\nContent-Disposition: signal;handling=required\r\n\r\nxyz\r\n--b--\r\n"
+	badReq, _ := sipTBodyIAM(sdp, "required", "itu-t92+", "\x06\x00")
 	for _, tc := range []struct {
 		name, body, ct, disp string
 		want                 string // the SDP taken ("" none)
+		iam                  int    // 0 none, 1 an IAM read, -1 one that did not read
 		code                 int    // refused with (0: taken)
 	}{
-		{"SDP", sdp, "application/sdp", "", sdp, 0},
-		{"SDP, type with a parameter", sdp, "application/SDP; charset=utf-8", "", sdp, 0},
-		{"untyped", sdp, "", "", sdp, 0},
-		{"SIP-T, ISUP optional", sipT, sipTType, "", sdp, 0},
-		{"SIP-T, ISUP required", sipTReq, sipTType, "", "", 415},
-		{"multipart without SDP", isupOnly, "multipart/mixed; boundary=b", "", "", 0},
-		{"multipart without boundary", sipT, "multipart/mixed", "", "", 400},
-		{"multipart cut short", sipT[:60], sipTType, "", "", 400},
-		{"ISUP alone", "xyz", "application/isup", "signal; handling=optional", "", 0},
-		{"ISUP alone, required", "xyz", "application/isup", "signal;handling=required", "", 415},
-		{"bad Content-Type", sdp, "application/", "", "", 400},
-		{"two SDP parts", "--b\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n--b\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n--b--\r\n", "multipart/mixed; boundary=b", "", "", 400},
+		{"SDP", sdp, "application/sdp", "", sdp, 0, 0},
+		{"SDP, type with a parameter", sdp, "application/SDP; charset=utf-8", "", sdp, 0, 0},
+		{"untyped", sdp, "", "", sdp, 0, 0},
+		{"SIP-T, ISUP optional", sipT, sipTType, "", sdp, 1, 0},
+		{"SIP-T, ISUP required", sipTReq, sipTType, "", sdp, 1, 0},
+		{"SIP-T, required ISUP not an IAM", badReq, sipTType, "", "", 0, 400},
+		{"multipart without SDP", isupOnly, "multipart/mixed; boundary=b", "", "", -1, 0},
+		{"multipart, required QSIG", qsigReq, "multipart/mixed; boundary=b", "", "", 0, 415},
+		{"multipart without boundary", sipT, "multipart/mixed", "", "", 0, 400},
+		{"multipart cut short", sipT[:60], sipTType, "", "", 0, 400},
+		{"ISUP alone", "xyz", "application/isup", "signal; handling=optional", "", -1, 0},
+		{"ISUP alone, required", "xyz", "application/isup", "signal;handling=required", "", 0, 400},
+		{"QSIG alone, required", "xyz", "application/qsig", "signal;handling=required", "", 0, 415},
+		{"bad Content-Type", sdp, "application/", "", "", 0, 400},
+		{"two SDP parts", "--b\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n--b\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n--b--\r\n", "multipart/mixed; boundary=b", "", "", 0, 400},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, serr := offerBody([]byte(tc.body), tc.ct, tc.disp)
+			got, enc, serr := offerBody([]byte(tc.body), tc.ct, tc.disp)
+			iam := 0
+			if enc.present {
+				iam = 1
+				if enc.err != nil {
+					iam = -1
+				}
+			}
 			switch {
 			case tc.code != 0:
 				if serr == nil || serr.code != tc.code {
@@ -54,14 +71,17 @@ func TestOfferBody(t *testing.T) {
 				t.Errorf("refused %v; want %q", serr, tc.want)
 			case string(got) != tc.want:
 				t.Errorf("got %q, want %q", got, tc.want)
+			case iam != tc.iam:
+				t.Errorf("IAM %d (%v), want %d", iam, enc.err, tc.iam)
 			}
 		})
 	}
 }
 
 // A SIP-T INVITE (SDP and ISUP, RFC 3204) is screened on its SDP: Reject
-// with Media plays over the early media that SDP sets up. With the ISUP
-// part required it is refused with 415 and Accept.
+// with Media plays over the early media that SDP sets up, with the ISUP
+// part optional or required. A required QSIG part is refused with 415
+// and Accept.
 func TestSIPTInvite(t *testing.T) {
 	h := newHarness(t, nil)
 	body, ct := sipTBody(offerSDP(40000, "0"), "optional")
@@ -73,8 +93,15 @@ func TestSIPTInvite(t *testing.T) {
 
 	body, ct = sipTBody(offerSDP(40000, "0"), "required")
 	res = h.rawInviteTyped(t, h.screenURI(h.token(policy.Decision{Action: policy.ActionBlockWithAnnouncement, Announcement: 1})), body, ct)
-	if res.StatusCode != 415 || res.GetHeader("Accept") == nil || !strings.Contains(res.GetHeader("Accept").Value(), "application/sdp") {
-		t.Errorf("required ISUP: got %d %s, Accept %v; want 415 with Accept: application/sdp", res.StatusCode, res.Reason, res.GetHeader("Accept"))
+	if res.StatusCode != 603 {
+		t.Fatalf("SIP-T INVITE, ISUP required: got %d %s, want 603 after the announcement", res.StatusCode, res.Reason)
+	}
+
+	body = "--b\r\nContent-Type: application/sdp\r\n\r\n" + offerSDP(40000, "0") +
+		"--b\r\nContent-Type: application/qsig\r\nContent-Disposition: signal;handling=required\r\n\r\nxyz\r\n--b--\r\n"
+	res = h.rawInviteTyped(t, h.screenURI(h.token(policy.Decision{Action: policy.ActionBlockWithAnnouncement, Announcement: 1})), body, "multipart/mixed; boundary=b")
+	if res.StatusCode != 415 || res.GetHeader("Accept") == nil || res.GetHeader("Accept").Value() != acceptTypes {
+		t.Errorf("required QSIG: got %d %s, Accept %v; want 415 with Accept: %s", res.StatusCode, res.Reason, res.GetHeader("Accept"), acceptTypes)
 	}
 }
 
@@ -85,7 +112,7 @@ func FuzzOfferBody(f *testing.F) {
 	f.Add([]byte(sdp), "application/sdp", "")
 	f.Add([]byte("xyz"), "application/isup", "signal;handling=required")
 	f.Fuzz(func(t *testing.T, body []byte, ct, disp string) {
-		sdp, serr := offerBody(body, ct, disp)
+		sdp, _, serr := offerBody(body, ct, disp)
 		if serr != nil {
 			if serr.code != 400 && serr.code != 415 {
 				t.Fatalf("refused with %d", serr.code)

@@ -52,7 +52,7 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 			return
 		}
 		if req.IsInvite() || req.IsAck() {
-			o, serr := checkSDP(req)
+			o, enc, serr := checkSDP(req)
 			switch {
 			case serr != nil && req.IsAck():
 				// An ACK cannot be answered: its answer is dropped, and a
@@ -69,6 +69,9 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 						l.lastRTP.Store(time.Now().UnixNano())
 					}
 				}
+			}
+			if enc.present && req.IsInvite() && !inDialog(req) {
+				s.keepIAM(req, tx, &enc)
 			}
 		}
 		next(req, tx)
@@ -113,19 +116,20 @@ func (s *Server) acceptable(req *sip.Request, tx sip.ServerTransaction) bool {
 
 // checkSDP reduces req's body to its SDP (reduceToSDP) and checks it
 // (parseOffer): the offer (or an ACK's answer), nil when the request
-// carries none, or why it is refused.
-func checkSDP(req *sip.Request) (*offer, *sdpError) {
-	if serr := reduceToSDP(req); serr != nil {
-		return nil, serr
+// carries none, or why it is refused; and the ISUP IAM the body carried.
+func checkSDP(req *sip.Request) (*offer, encapsulated, *sdpError) {
+	enc, serr := reduceToSDP(req)
+	if serr != nil {
+		return nil, enc, serr
 	}
 	if len(req.Body()) == 0 {
-		return nil, nil
+		return nil, enc, nil
 	}
 	o, serr := parseOffer(req.Body())
 	if serr != nil {
-		return nil, serr
+		return nil, enc, serr
 	}
-	return &o, nil
+	return &o, enc, nil
 }
 
 // refuseBody answers an INVITE whose body cannot be taken (checkSDP), and
@@ -136,7 +140,7 @@ func (s *Server) refuseBody(req *sip.Request, tx sip.ServerTransaction, serr *sd
 	switch serr.code {
 	case 415:
 		reason = "body-unsupported"
-		res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
+		res.AppendHeader(sip.NewHeader("Accept", acceptTypes))
 	case 488:
 		reason = "sdp-not-acceptable"
 	}

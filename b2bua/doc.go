@@ -24,8 +24,8 @@
 //	number (WithRoutingNumbers)    original called number, as the AIN tier
 //	and that has a diverting       (Origin AIN) so the route's routing number
 //	number (Diversion or           makes it screenable as it did for the SCP.
-//	History-Info)                  Fault late -> 503 + Retry-After, other faults
-//	                               -> 500 Decision Unavailable.
+//	History-Info, or a SIP-T IAM's Fault late -> 503 + Retry-After, other faults
+//	Original Called Number)        -> 500 Decision Unavailable.
 //	INVITE whose Request-URI user  the subscribers' IVR (ivr.go; WithIVR): the
 //	is Config.IVRNumber or         caller is recognised by calling number and
 //	Config.IVRUser (checked first) PIN, then edits its lists and PIN by DTMF as
@@ -54,7 +54,11 @@
 // application/sdp part of a multipart body, as SIP-T and SIP-I gateways
 // send beside the ISUP message (RFC 3204); a part the B2BUA does not
 // understand is ignored unless it says handling=required -> 415 with
-// Accept: application/sdp.
+// Accept: application/sdp, application/isup. The ISUP IAM is read
+// (sigtran/isup) and what the INVITE's headers lack of it, the forwarding
+// (Diversion), the caller's number and its restriction, is mapped into
+// them as a gateway would (sipt.go); an IAM that does not read is refused
+// with 400 when required, ignored and counted when optional.
 //
 // An INVITE without SDP is a late offer (RFC 3261 §13.2.1): the caller is
 // sent our offer in the 200 and answers in its ACK, which the middleware

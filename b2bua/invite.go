@@ -14,7 +14,6 @@ import (
 	"callgate/policy"
 	"callgate/policy/decisionlog"
 	"callgate/policy/token"
-	"callgate/sipcall"
 )
 
 // handle is diago's handler for a new INVITE: admission, then the
@@ -97,7 +96,7 @@ func callIDOf(req *sip.Request) string {
 func (s *Server) admit(c *call, arrived time.Time) (decision, string, bool) {
 	req := c.req
 	peer := req.Source()
-	call, callErr := sipcall.FromRequest(req, peer)
+	call, callErr := s.callOf(req, peer)
 	// A call to the subscribers' IVR is never screened.
 	if s.isIVR(req.Recipient.User) {
 		return s.admitIVR(c, &call, arrived)

@@ -10,6 +10,7 @@ type metrics struct {
 	invites   *prometheus.CounterVec // by path: token, gateway, other
 	refused   *prometheus.CounterVec // by reason
 	malformed *prometheus.CounterVec // unparsable datagrams, by answer (udpfilter.go)
+	sipT      *prometheus.CounterVec // encapsulated IAMs, by outcome (sipt.go)
 	steps     *prometheus.CounterVec // by step and outcome
 	ended     *prometheus.CounterVec // by reason
 	overload  *prometheus.CounterVec // by kind: sessions, ports
@@ -35,11 +36,14 @@ func newMetrics(reg prometheus.Registerer, active func() float64) (*metrics, err
 			Help: "New INVITEs by the way they came in: token (redirected with a screening token), gateway (after an AIN forwardCall), ivr (the subscribers' IVR), other."},
 			[]string{"path"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "refused_total",
-			Help: "INVITEs refused before any treatment, by reason (token-forged, token-expired, token-unknown-key, token-malformed, token-mismatch, not-for-us, sdp-malformed, sdp-not-acceptable, body-unsupported: a required body part other than SDP, bad-extension: Require, too-many-hops: Max-Forwards 0, draining)."},
+			Help: "INVITEs refused before any treatment, by reason (token-forged, token-expired, token-unknown-key, token-malformed, token-mismatch, not-for-us, sdp-malformed, sdp-not-acceptable, body-unsupported: a required body part other than SDP or ISUP, bad-extension: Require, too-many-hops: Max-Forwards 0, draining)."},
 			[]string{"reason"}),
 		malformed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "malformed_total",
 			Help: "SIP datagrams that could not be parsed, by answer: answered (a request, answered 400, or 513 when over the size limit) or dropped (a response, an ACK, or a request without the headers to answer it)."},
 			[]string{"answer"}),
+		sipT: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "isup_iams_total",
+			Help: "New INVITEs carrying an ISUP IAM (SIP-T, SIP-I), by outcome: mapped (a number or the privacy the headers lacked was taken from it), unused (the headers had all of it), malformed (optional and unreadable: ignored)."},
+			[]string{"outcome"}),
 		steps: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "steps_total",
 			Help: "Treatment steps by step (token, pin, name, subscriber, screen, challenge, voicemail, reject, bridge, ivr) and outcome."},
 			[]string{"step", "outcome"}),
@@ -78,7 +82,7 @@ func newMetrics(reg prometheus.Registerer, active func() float64) (*metrics, err
 			Help: "PIN lockout store operations that failed, by operation (read, count, reset); read and count fail closed (PIN entry refused for the call)."},
 			[]string{"op"}),
 	}
-	for _, c := range []prometheus.Collector{m.invites, m.refused, m.malformed, m.steps, m.ended, m.overload, m.faults, m.active, m.dropped, m.fallbacks, m.lateness, m.stalls,
+	for _, c := range []prometheus.Collector{m.invites, m.refused, m.malformed, m.sipT, m.steps, m.ended, m.overload, m.faults, m.active, m.dropped, m.fallbacks, m.lateness, m.stalls,
 		m.pinLockouts, m.pinRefused, m.pinLockErrors, m.relayDropped, m.relayResyncs} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

@@ -75,6 +75,7 @@ type Server struct {
 	watchStop chan struct{}
 	limit     logLimiter
 	badLog    logLimiter  // unparsable datagrams (udpfilter.go)
+	iams      sync.Map    // Call-ID|branch -> *isup.IAM: new INVITEs' IAMs, middleware to admit (sipt.go)
 	parser    *sip.Parser // readFilter's
 	lockLog   logLimiter  // PIN locks and lockout failures (pinlock.go)
 }

@@ -13,8 +13,9 @@ import (
 // rules are package sipcall's (shared with the B2BUA): calling number from
 // P-Asserted-Identity / From, presentation from Privacy and an anonymous
 // From, called number from the Request-URI / To, original called number
-// from Diversion / History-Info. The error is non-nil only when there is no
-// usable called number; the call is still returned.
+// from Diversion / History-Info, and what they lack from a SIP-T or SIP-I
+// body's ISUP IAM. The error is non-nil only when there is no usable called
+// number; the call is still returned.
 func CallFromInvite(req *sip.Request, peer string) (policy.Call, error) {
 	var (
 		v   reqView
@@ -28,6 +29,7 @@ func CallFromInvite(req *sip.Request, peer string) (policy.Call, error) {
 // parser produced them.
 func callFromView(v *reqView, peer string) (policy.Call, error) {
 	var b sipcall.Builder
+	b.IAM(v.iam)
 	b.RequestURI(v.ruri.uri())
 	for _, h := range v.ext {
 		b.Header(h.kind, h.value)

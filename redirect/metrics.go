@@ -20,6 +20,7 @@ type collector struct {
 	deferred  *prometheus.Desc
 	deferring *prometheus.Desc
 	repeats   *prometheus.Desc
+	iams      *prometheus.Desc
 }
 
 func newCollector(s *Server) *collector {
@@ -48,6 +49,9 @@ func newCollector(s *Server) *collector {
 			fmt.Sprintf("Deferred INVITEs being decided now (at most %d; past that a decision waits on its reader).", maxDeferred), nil, nil),
 		repeats: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "enrolment_repeats_total"),
 			"Retransmitted SIP enrolment INVITEs answered with their first 302, registering no second key.", nil, nil),
+		iams: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "isup_iams_total"),
+			"INVITEs carrying an ISUP IAM (SIP-T, SIP-I), by outcome: mapped (a number or the privacy the headers lacked was taken from it), unused (the headers had all of it), malformed (unreadable: ignored).",
+			[]string{"outcome"}, nil),
 	}
 }
 
@@ -62,6 +66,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.deferred
 	ch <- c.deferring
 	ch <- c.repeats
+	ch <- c.iams
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
@@ -89,5 +94,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.udpDgrams, st.UDPDatagrams)
 	counter(c.deferred, st.Deferred)
 	counter(c.repeats, st.EnrolRepeats)
+	counter(c.iams, st.IAMsMapped, "mapped")
+	counter(c.iams, st.IAMsUnused, "unused")
+	counter(c.iams, st.IAMsMalformed, "malformed")
 	ch <- prometheus.MustNewConstMetric(c.deferring, prometheus.GaugeValue, float64(st.Deferring))
 }

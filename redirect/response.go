@@ -165,6 +165,9 @@ func (s *Server) invite(v *reqView, peer string, a *answer) {
 		a.set(404, "Not A Telephone Number")
 		return
 	}
+	if v.iam != nil || v.iamErr != nil {
+		s.countIAM(v, peer, &a.call)
+	}
 	if s.originating(peer) {
 		a.call.Direction = policy.DirectionOriginating
 	}
@@ -189,6 +192,29 @@ func (s *Server) invite(v *reqView, peer string, a *answer) {
 	}
 	a.bud.AllowDefer(s.mayDefer(a))
 	s.decideInvite(v, a)
+}
+
+// countIAM counts an INVITE that carried an ISUP IAM by what it gave
+// (Builder.IAM), and logs, rate-limited, one that did not read: it is
+// ignored, as a body part the server does not need.
+func (s *Server) countIAM(v *reqView, peer string, c *policy.Call) {
+	switch {
+	case v.iamErr != nil:
+		s.stats.iamsMalformed.Add(1)
+		if ok, n := s.iamLog.Allow(time.Now(), time.Minute); ok {
+			s.log.Info("redirect: ISUP part of the INVITE ignored: it does not read as an IAM", "call_id", v.callID, "peer", peer,
+				"err", v.iamErr, "suppressed_since_last", n)
+		}
+	default:
+		iam := v.iam
+		v.iam = nil
+		if headers, _ := callFromView(v, peer); headers == *c {
+			s.stats.iamsUnused.Add(1)
+		} else {
+			s.stats.iamsMapped.Add(1)
+		}
+		v.iam = iam
+	}
 }
 
 // endInflight ends an INVITE's turn among the decisions in flight

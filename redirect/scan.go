@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strings"
 	"unsafe"
+
+	"callgate/sipcall"
 )
 
 // The stateless path's request scanner. It reads one datagram in place (no
@@ -243,7 +245,7 @@ func (m *fastMsg) header(name, value string) bool {
 		case 'm':
 			return addrList(value)
 		case 'c':
-			return value != ""
+			return value != "" && !sipcall.CarriesISUP(value)
 		case 'r':
 			return addrList(value)
 		case 'b':
@@ -298,7 +300,9 @@ func (m *fastMsg) header(name, value string) bool {
 			return ok
 		}
 		if strings.EqualFold(name, "content-type") {
-			return value != ""
+			// A body that may carry an ISUP IAM is read by the fallback
+			// (view.go: fillFromRequest).
+			return value != "" && !sipcall.CarriesISUP(value)
 		}
 		if strings.EqualFold(name, "record-route") {
 			return addrList(value)

@@ -84,6 +84,7 @@ type Server struct {
 
 	stirm   *stirMetrics      // STIR/SHAKEN counters (stir.go)
 	stirLog policy.LogLimiter // verification fallbacks, rate-limited
+	iamLog  policy.LogLimiter // unreadable ISUP IAMs, rate-limited
 }
 
 // Allowed methods (RFC 3261 §20.5): what a redirect server answers itself.
@@ -438,6 +439,7 @@ type counters struct {
 	udpReads, udpDatagrams                                                                                atomic.Uint64
 	deferred                                                                                              atomic.Uint64
 	enrolRepeats                                                                                          atomic.Uint64
+	iamsMapped, iamsUnused, iamsMalformed                                                                 atomic.Uint64
 }
 
 // Stats is a snapshot of the server's counters since it was built.
@@ -476,6 +478,10 @@ type Stats struct {
 	// EnrolRepeats counts retransmitted enrolment INVITEs answered with
 	// their first 302 and no second key (enrolseen.go).
 	EnrolRepeats uint64
+	// IAMs* count INVITEs carrying an ISUP IAM (SIP-T, SIP-I): those it
+	// gave something the headers lacked, those it gave nothing, and those
+	// whose IAM did not read (ignored).
+	IAMsMapped, IAMsUnused, IAMsMalformed uint64
 }
 
 // Stats returns the current counters.
@@ -489,5 +495,6 @@ func (s *Server) Stats() Stats {
 		NoRouteFallback: c.noRouteFallback.Load(), FastPath: c.fastPath.Load(), Fallback: c.fallback.Load(),
 		UDPReads: c.udpReads.Load(), UDPDatagrams: c.udpDatagrams.Load(),
 		Deferred: c.deferred.Load(), Deferring: s.deferring.Load(), EnrolRepeats: c.enrolRepeats.Load(),
+		IAMsMapped: c.iamsMapped.Load(), IAMsUnused: c.iamsUnused.Load(), IAMsMalformed: c.iamsMalformed.Load(),
 	}
 }

@@ -1,11 +1,13 @@
 package redirect
 
 import (
+	"errors"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 
 	"callgate/policy"
+	"callgate/sigtran/isup"
 	"callgate/sipcall"
 )
 
@@ -84,6 +86,12 @@ type reqView struct {
 	// ext holds P-Asserted-Identity, Privacy, Diversion, History-Info,
 	// Require and Identity header values in message order.
 	ext []extHeader
+
+	// iam is the ISUP IAM of a SIP-T or SIP-I INVITE, read by the
+	// fallback only (the scanner hands such INVITEs to it); iamErr says
+	// why one did not read.
+	iam    *isup.IAM
+	iamErr error
 }
 
 // fillFromRequest fills v from a request parsed by sipgo (with the lenient
@@ -125,6 +133,12 @@ func (v *reqView) fillFromRequest(req *sip.Request, ext []extHeader) {
 	}
 	if via := req.Via(); via != nil {
 		v.branch, _ = via.Params.Get("branch")
+	}
+	if ct := req.ContentType(); ct != nil && req.IsInvite() && sipcall.CarriesISUP(ct.Value()) {
+		v.iam, v.iamErr = sipcall.BodyIAM(ct.Value(), req.Body())
+		if errors.Is(v.iamErr, sipcall.ErrNoIAM) {
+			v.iamErr = nil
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"callgate/e164"
 	"callgate/policy"
+	"callgate/sigtran/isup"
 )
 
 // ErrNoCalled is returned when neither the Request-URI nor To names a
@@ -82,10 +83,13 @@ type Builder struct {
 
 	calling, original e164.Number
 	privacy           bool
+	hasPrivacy        bool   // a Privacy header, whatever it asks
 	divLast           string // the last (oldest) Diversion entry
 	hasDiv            bool
 	histFirst         string // the first History-Info entry
 	histN             int
+
+	iam *isup.IAM // the ISUP IAM of a SIP-T or SIP-I INVITE (isup.go)
 }
 
 // RequestURI sets the Request-URI.
@@ -105,6 +109,7 @@ func (b *Builder) Header(k HeaderKind, value string) {
 			b.calling = firstNumber(value)
 		}
 	case Privacy:
+		b.hasPrivacy = true
 		if privacyRequested(value) {
 			b.privacy = true
 		}
@@ -143,6 +148,9 @@ func (b *Builder) Call(peer string) (policy.Call, error) {
 			c.Calling = uriNumber(&b.from)
 		}
 	}
+	if b.iam != nil {
+		c.Calling, privacy = b.iamCalling(c.Calling, privacy)
+	}
 	switch {
 	case privacy:
 		c.Presentation = policy.PresentationRestricted
@@ -160,6 +168,9 @@ func (b *Builder) Call(peer string) (policy.Call, error) {
 	if c.OriginalCalled == 0 && b.histN > 1 {
 		c.OriginalCalled = EntryNumber(b.histFirst)
 	}
+	if b.iam != nil && !b.hasDiv && b.histN == 0 {
+		c.OriginalCalled = iamOriginalCalled(b.iam)
+	}
 	if c.OriginalCalled == c.Called {
 		c.OriginalCalled = 0
 	}
@@ -174,7 +185,14 @@ func (b *Builder) Call(peer string) (policy.Call, error) {
 // See the package documentation for the rules; the error is ErrNoCalled or
 // nil.
 func FromRequest(req *sip.Request, peer string) (policy.Call, error) {
+	return FromRequestIAM(req, peer, nil)
+}
+
+// FromRequestIAM is FromRequest for an INVITE that carried the ISUP IAM
+// iam (nil: none), which gives what the headers lack (Builder.IAM).
+func FromRequestIAM(req *sip.Request, peer string, iam *isup.IAM) (policy.Call, error) {
 	var b Builder
+	b.IAM(iam)
 	b.RequestURI(URIOf(&req.Recipient))
 	for _, h := range req.Headers() {
 		if k := KindOf(h.Name()); k != 0 {

@@ -1,0 +1,68 @@
+package b2bua
+
+import (
+	"callgate/policy"
+	"callgate/sigtran/isup"
+	"callgate/sipcall"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// An INVITE from a SIP-T or SIP-I gateway carries the call's ISUP IAM
+// beside the SDP (body.go). What the INVITE's headers lack of it — the
+// forwarding, the caller's number, its restriction — the IAM gives, by
+// package sipcall's rules (Builder.IAM), the same the redirect tier reads
+// such an INVITE by. That is how a gateway call reaches its subscriber
+// when the gateway left the Original Called Number in the IAM alone.
+//
+// The middleware reduces the body to its SDP before diago reads it, so
+// it keeps the IAM it read for admit, keyed by the INVITE's transaction,
+// and forgets it when the transaction ends, whether admit took it or not.
+
+// keepIAM keeps a new INVITE's IAM for admit (takeIAM); an optional IAM
+// that does not read is counted, logged and ignored (a required one was
+// refused with 400 already).
+func (s *Server) keepIAM(req *sip.Request, tx sip.ServerTransaction, enc *encapsulated) {
+	if enc.err != nil {
+		s.m.sipT.WithLabelValues("malformed").Inc()
+		if s.limit.allow() {
+			s.log.Info("b2bua: ISUP part of the INVITE ignored: it does not read as an IAM", "call_id", callIDOf(req), "err", enc.err)
+		}
+		return
+	}
+	k := iamKey(req)
+	s.iams.Store(k, enc.iam)
+	if !tx.OnTerminate(func(string, error) { s.iams.Delete(k) }) {
+		s.iams.Delete(k) // ended already: no call will ask for it
+	}
+}
+
+// iamKey names a new INVITE in s.iams: diago's handler is given another
+// copy of the request than the middleware, so its Call-ID and top Via
+// branch (the transaction's) rather than the pointer.
+func iamKey(req *sip.Request) string {
+	k := callIDOf(req)
+	if v := req.Via(); v != nil {
+		if b, ok := v.Params.Get("branch"); ok {
+			k += "|" + b
+		}
+	}
+	return k
+}
+
+// callOf reads a new INVITE as the engine's call, with the IAM it carried
+// (keepIAM), and counts whether the IAM gave anything the headers lacked.
+func (s *Server) callOf(req *sip.Request, peer string) (policy.Call, error) {
+	v, ok := s.iams.LoadAndDelete(iamKey(req))
+	if !ok {
+		return sipcall.FromRequest(req, peer)
+	}
+	iam := v.(*isup.IAM)
+	call, err := sipcall.FromRequestIAM(req, peer, iam)
+	if headers, _ := sipcall.FromRequest(req, peer); headers == call {
+		s.m.sipT.WithLabelValues("unused").Inc()
+	} else {
+		s.m.sipT.WithLabelValues("mapped").Inc()
+	}
+	return call, err
+}

@@ -1,0 +1,100 @@
+package sipcall
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"callgate/e164"
+	"callgate/policy"
+	"callgate/sigtran/isup"
+)
+
+func natl(d string) isup.Number { return isup.Number{Nature: isup.NatureNational, Plan: 1, Digits: d} }
+
+// TestFromRequestIAM: the IAM gives what the headers lack, and only that.
+func TestFromRequestIAM(t *testing.T) {
+	n := e164.MustParse
+	restricted := natl("7205550123")
+	restricted.Presentation = isup.PresentationRestricted
+	forwarded := isup.IAM{Called: natl("3035550999"), Calling: restricted, OriginalCalled: natl("3035550100"),
+		Redirecting: natl("3035550101"), HasCalling: true, HasOriginalCalled: true, HasRedirecting: true}
+	redirOnly := isup.IAM{Called: natl("3035550999"), Redirecting: natl("3035550101"), HasRedirecting: true}
+	subscriberOCN := isup.IAM{Called: natl("3035550999"), HasOriginalCalled: true,
+		OriginalCalled: isup.Number{Nature: isup.NatureSubscriber, Digits: "5550100"}}
+	const ruri, to = "sip:+13035550999@b.example", "<sip:+13035550999@b.example>"
+	const anon = `"Anonymous" <sip:anonymous@anonymous.invalid>;tag=1`
+	const from = "<sip:+12125550199@a.example>;tag=1"
+	cases := []struct {
+		name string
+		msg  string
+		iam  *isup.IAM
+		want policy.Call
+	}{
+		{"no IAM", invite(ruri, anon, to), nil,
+			policy.Call{Called: n("+13035550999"), Presentation: policy.PresentationRestricted}},
+		{"anonymous From: the IAM's caller, restricted, and forwarding", invite(ruri, anon, to), &forwarded,
+			policy.Call{Calling: n("+17205550123"), Called: n("+13035550999"), OriginalCalled: n("+13035550100"), Presentation: policy.PresentationRestricted}},
+		{"From's number and Privacy: none win; no Diversion: the IAM's", invite(ruri, from, to, "Privacy: none"), &forwarded,
+			policy.Call{Calling: n("+12125550199"), Called: n("+13035550999"), OriginalCalled: n("+13035550100")}},
+		{"From's number, no Privacy: restricted by the IAM", invite(ruri, from, to), &forwarded,
+			policy.Call{Calling: n("+12125550199"), Called: n("+13035550999"), OriginalCalled: n("+13035550100"), Presentation: policy.PresentationRestricted}},
+		{"Diversion wins", invite(ruri, from, to, "Privacy: none", "Diversion: <tel:+13035550177>;reason=user-busy"), &forwarded,
+			policy.Call{Calling: n("+12125550199"), Called: n("+13035550999"), OriginalCalled: n("+13035550177")}},
+		{"History-Info without retargeting still wins", invite(ruri, from, to, "History-Info: <sip:+13035550999@b.example>;index=1"), &forwarded,
+			policy.Call{Calling: n("+12125550199"), Called: n("+13035550999"), Presentation: policy.PresentationRestricted}},
+		{"Redirecting Number when no Original Called Number", invite(ruri, from, to), &redirOnly,
+			policy.Call{Calling: n("+12125550199"), Called: n("+13035550999"), OriginalCalled: n("+13035550101")}},
+		{"a subscriber number is not taken", invite(ruri, from, to), &subscriberOCN,
+			policy.Call{Calling: n("+12125550199"), Called: n("+13035550999")}},
+	}
+	for _, c := range cases {
+		got, err := FromRequestIAM(parse(t, c.msg), "", c.iam)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		got.Origin, got.Peer = 0, ""
+		if got != c.want {
+			t.Errorf("%s:\n got %+v\nwant %+v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestBodyIAM(t *testing.T) {
+	m := isup.IAM{Called: natl("3035550999"), OriginalCalled: natl("3035550100"), HasOriginalCalled: true}
+	ansi, err := isup.AppendIAM(nil, isup.ANSI, &m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	part := "--b\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n--b\r\nContent-Type: application/ISUP; version=ansi00\r\n\r\n" + string(ansi) + "\r\n--b--\r\n"
+	for _, c := range []struct {
+		name, ct, body string
+		want           string // the OCN's digits, or the error's text
+	}{
+		{"multipart", "multipart/mixed; boundary=b", part, "3035550100"},
+		{"whole", "application/ISUP; version=ansi00", string(ansi), "3035550100"},
+		{"SDP only", "application/sdp", "v=0\r\n", ErrNoIAM.Error()},
+		{"multipart without ISUP", "multipart/mixed; boundary=b", "--b\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n--b--\r\n", ErrNoIAM.Error()},
+		{"not an IAM", "application/isup; version=itu-t92+", "\x06\x00", "not an IAM"},
+		{"no boundary", "multipart/mixed", part, "without boundary"},
+	} {
+		iam, err := BodyIAM(c.ct, []byte(c.body))
+		got := ""
+		if err != nil {
+			got = err.Error()
+		} else {
+			got = iam.OriginalCalled.Digits
+		}
+		if got != c.want && !(err != nil && strings.Contains(got, c.want)) {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+		if c.want == ErrNoIAM.Error() && !errors.Is(err, ErrNoIAM) {
+			t.Errorf("%s: %v is not ErrNoIAM", c.name, err)
+		}
+	}
+	for ct, want := range map[string]bool{"multipart/mixed; boundary=b": true, "Application/ISUP;version=x": true, "application/sdp": false, "": false} {
+		if CarriesISUP(ct) != want {
+			t.Errorf("CarriesISUP(%q) != %v", ct, want)
+		}
+	}
+}
