@@ -9,8 +9,8 @@ import (
 	"net/textproto"
 	"strings"
 
-	"callgate/sigtran/isup"
 	"callgate/sipcall"
+	"callgate/sipcall/isup"
 
 	"github.com/emiago/sipgo/sip"
 )

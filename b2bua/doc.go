@@ -55,7 +55,7 @@
 // send beside the ISUP message (RFC 3204); a part the B2BUA does not
 // understand is ignored unless it says handling=required -> 415 with
 // Accept: application/sdp, application/isup. The ISUP IAM is read
-// (sigtran/isup) and what the INVITE's headers lack of it, the forwarding
+// (sipcall/isup) and what the INVITE's headers lack of it, the forwarding
 // (Diversion), the caller's number and its restriction, is mapped into
 // them as a gateway would (sipt.go); an IAM that does not read is refused
 // with 400 when required, ignored and counted when optional.

@@ -2,8 +2,8 @@ package b2bua
 
 import (
 	"callgate/policy"
-	"callgate/sigtran/isup"
 	"callgate/sipcall"
+	"callgate/sipcall/isup"
 
 	"github.com/emiago/sipgo/sip"
 )

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"callgate/policy"
-	"callgate/sigtran/isup"
+	"callgate/sipcall/isup"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus/testutil"

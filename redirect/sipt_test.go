@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"callgate/policy"
-	"callgate/sigtran/isup"
+	"callgate/sipcall/isup"
 )
 
 // sipTInvite is a SIP-T INVITE (RFC 3204): an anonymous From, the IAM

@@ -7,8 +7,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"callgate/policy"
-	"callgate/sigtran/isup"
 	"callgate/sipcall"
+	"callgate/sipcall/isup"
 )
 
 // The answer to a request is computed once, from a reqView, whichever way

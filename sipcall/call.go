@@ -8,7 +8,7 @@ import (
 
 	"callgate/e164"
 	"callgate/policy"
-	"callgate/sigtran/isup"
+	"callgate/sipcall/isup"
 )
 
 // ErrNoCalled is returned when neither the Request-URI nor To names a

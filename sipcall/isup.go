@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"callgate/e164"
-	"callgate/sigtran/isup"
+	"callgate/sipcall/isup"
 )
 
 // IAM gives the Builder the ISUP IAM a SIP-T or SIP-I gateway sent in the

@@ -7,7 +7,7 @@ import (
 
 	"callgate/e164"
 	"callgate/policy"
-	"callgate/sigtran/isup"
+	"callgate/sipcall/isup"
 )
 
 func natl(d string) isup.Number { return isup.Number{Nature: isup.NatureNational, Plan: 1, Digits: d} }

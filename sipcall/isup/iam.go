@@ -3,7 +3,8 @@
 // in an INVITE's application/ISUP body part (RFC 3204: the message from its
 // message type code on, without routing label or circuit code).
 //
-// The B2BUA reads it for what a gateway may leave out of the SIP headers:
+// Both SIP tiers read it, through package sipcall, for what a gateway may
+// leave out of the SIP headers:
 // the number a forwarded call was first meant for (Original Called Number,
 // Redirecting Number, Redirection Information) and the caller's number and
 // its presentation (Calling Party Number). Only the IAM is read, and of it
