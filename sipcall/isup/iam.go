@@ -4,18 +4,18 @@
 // message type code on, without routing label or circuit code).
 //
 // Both SIP tiers read it, through package sipcall, for what a gateway may
-// leave out of the SIP headers:
-// the number a forwarded call was first meant for (Original Called Number,
-// Redirecting Number, Redirection Information) and the caller's number and
-// its presentation (Calling Party Number). Only the IAM is read, and of it
+// leave out of the SIP headers: the number a forwarded call was first
+// meant for (Original Called Number, Redirecting Number, Redirection
+// Information) and the caller's number and its presentation (Calling Party
+// Number). Only the IAM is read, and of it
 // only the fixed part, the called party number and those optional
 // parameters; the rest is checked for shape (every pointer and length in
 // the message, the end of optional parameters) and skipped. The variant
 // decides the mandatory part's layout: ANSI has the User Service
 // Information where ITU has the Transmission Medium Requirement.
 //
-// AppendIAM writes one, for sipsim and the tests (Wireshark's ISUP
-// dissector judges both: iam_test.go).
+// AppendIAM writes one, for tests and tools (Wireshark's ISUP dissector
+// judges what it writes: iam_test.go).
 package isup
 
 import (
