@@ -74,7 +74,8 @@ prompts and the caller's name, keys 1/2/3) or a voicemail platform (records,
 reports the mailbox the redirection headers name). After a call is bridged
 both ends send a probe tone and report whether they heard the other's: the
 proof that audio flows both ways. load runs many such calls at once and
-reports RTP jitter and loss.
+reports RTP jitter and loss. replay re-sends the INVITEs of a capture to a
+live server and compares its answers with the captured ones.
 
 Scripts (--on-prompt, --script) say what to do when:
   TRIGGER[*[N]][+DELAY]=STEP [STEP...]
@@ -93,7 +94,7 @@ rtp-off, rtp-on, hangup. See 'sipsim help call' for examples.`,
 	root.PersistentFlags().BoolVar(&e.jsonOut, "json", false, "print JSON instead of text")
 	root.PersistentFlags().BoolVarP(&e.verbose, "verbose", "v", false, "log SIP and RTP library messages to stderr")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{Err: err} })
-	root.AddCommand(e.callCmd(), e.answerCmd(), e.loadCmd())
+	root.AddCommand(e.callCmd(), e.answerCmd(), e.loadCmd(), e.replayCmd())
 	return root
 }
 

@@ -206,10 +206,33 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"answer", "--busy", "--respond", "603"}, "not both"},
 		{[]string{"load", "--called", "1"}, "give --calls or --duration"},
 		{[]string{"load", "--called", "1", "--calls", "1", "--identify"}, "--identify needs --prompts"},
+		{[]string{"replay", "x.pcap", "--server", "nohost"}, `--server "nohost": want HOST:PORT`},
 	} {
 		r := run(t, nil, tc.args...)
 		if r.code != 2 || !strings.Contains(r.err, tc.want) {
 			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", tc.args, r.code, r.err, tc.want)
+		}
+	}
+}
+
+// replay of a capture that is not one, and of one without INVITEs, fails
+// saying so (exit 1).
+func TestReplayErrors(t *testing.T) {
+	dir := t.TempDir()
+	notPcap := filepath.Join(dir, "not.pcap")
+	if err := os.WriteFile(notPcap, []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A pcap header (little-endian, raw IP) and no frame.
+	empty := filepath.Join(dir, "empty.pcap")
+	hdr := []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 101, 0, 0, 0}
+	if err := os.WriteFile(empty, hdr, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{notPcap: "not a pcap or pcapng file", empty: "no INVITE over UDP in the capture"} {
+		r := run(t, nil, "replay", file, "--server", "127.0.0.1:9")
+		if r.code != 1 || !strings.Contains(r.err, want) {
+			t.Errorf("replay %s: exit %d, stderr %q; want 1 and %q", filepath.Base(file), r.code, r.err, want)
 		}
 	}
 }

@@ -29,6 +29,9 @@
 // key has a one-byte ID carried in the token; Verify accepts any key of the
 // set it is given, so a node signs with the new key while the B2BUAs still
 // accept the old one until its tokens have expired.
+//
+// Inspect reads a token's claims without checking it, for tools that show or
+// compare tokens (sipsim replay); only Verify decides whether to trust one.
 package token
 
 import (
@@ -204,47 +207,11 @@ func (s *Signer) AppendSign(dst []byte, c Claims) ([]byte, error) {
 // (ErrExpired). The token must be in its one canonical encoding, so no
 // altered string verifies.
 func Verify(keys []Key, raw string, now time.Time) (Claims, error) {
-	var c Claims
-	if len(raw) == 0 {
-		return c, fmt.Errorf("verify: %w (empty)", ErrMalformed)
-	}
-	if len(raw) > maxRaw {
-		return c, fmt.Errorf("verify: %w (%d characters, at most %d)", ErrMalformed, len(raw), maxRaw)
-	}
-	for i := 0; i < len(raw); i++ {
-		if !isB64URL(raw[i]) {
-			return c, fmt.Errorf("verify: %w (character %q at %d is not base64url)", ErrMalformed, raw[i], i+1)
-		}
-	}
-	if len(raw)%4 == 1 {
-		return c, fmt.Errorf("verify: %w (%d characters cannot be whole bytes)", ErrTruncated, len(raw))
-	}
 	var buf [maxRaw]byte
-	b, err := base64.RawURLEncoding.AppendDecode(buf[:0], []byte(raw))
+	b, body, err := layout(buf[:0], raw, "verify")
 	if err != nil {
-		return c, fmt.Errorf("verify: %w: %v", ErrMalformed, err)
+		return Claims{}, err
 	}
-
-	if len(b) < 3 {
-		return c, fmt.Errorf("verify: %w (%d bytes)", ErrTruncated, len(b))
-	}
-	if b[0] != Version {
-		return c, fmt.Errorf("verify: %w (version %d, want %d)", ErrVersion, b[0], Version)
-	}
-	body := int(b[2])
-	if body < headerLen {
-		return c, fmt.Errorf("verify: %w (length %d)", ErrMalformed, body)
-	}
-	switch want := body + TagLen; {
-	case len(b) < want:
-		return c, fmt.Errorf("verify: %w (%d bytes, length says %d)", ErrTruncated, len(b), want)
-	case len(b) > want:
-		return c, fmt.Errorf("verify: %w (%d bytes after the tag)", ErrMalformed, len(b)-want)
-	}
-	if !canonicalTail(raw) {
-		return c, fmt.Errorf("verify: %w (non-canonical base64 ending)", ErrMalformed)
-	}
-
 	kid := b[1]
 	var key *Key
 	for i := range keys {
@@ -254,22 +221,92 @@ func Verify(keys []Key, raw string, now time.Time) (Claims, error) {
 		}
 	}
 	if key == nil {
-		return c, fmt.Errorf("verify: %w (key ID %d)", ErrUnknownKey, kid)
+		return Claims{}, fmt.Errorf("verify: %w (key ID %d)", ErrUnknownKey, kid)
 	}
 	if len(key.Secret) < MinSecretLen {
-		return c, fmt.Errorf("verify: %w", key.check())
+		return Claims{}, fmt.Errorf("verify: %w", key.check())
 	}
 	m := hmac.New(sha256.New, key.Secret)
 	m.Write(b[:body])
 	var sum [sha256.Size]byte
 	if !hmac.Equal(m.Sum(sum[:0])[:TagLen], b[body:]) {
-		return c, fmt.Errorf("verify: %w (key ID %d)", ErrSignature, kid)
+		return Claims{}, fmt.Errorf("verify: %w (key ID %d)", ErrSignature, kid)
 	}
-
 	// Authentic from here on: a layout error now means a signer bug.
+	c, err := claimsOf(b, body, "verify")
+	if err != nil {
+		return Claims{}, err
+	}
+	if !now.Before(c.Expires) {
+		return Claims{}, fmt.Errorf("verify: %w (at %s, %s ago)", ErrExpired, c.Expires.UTC().Format(time.RFC3339), now.Sub(c.Expires).Truncate(time.Second))
+	}
+	return c, nil
+}
+
+// Inspect reads what a token says without checking it: no key, no tag, no
+// expiry. It is for tools that compare or show tokens (sipsim replay),
+// never for deciding whether to trust one (Verify). It refuses what is not
+// a token in the layout Verify takes.
+func Inspect(raw string) (Claims, error) {
+	var buf [maxRaw]byte
+	b, body, err := layout(buf[:0], raw, "inspect")
+	if err != nil {
+		return Claims{}, err
+	}
+	return claimsOf(b, body, "inspect")
+}
+
+// layout decodes raw into dst and checks its frame: base64url in its
+// canonical encoding, the version, and the length byte agreeing with the
+// bytes there are. It returns the bytes and the length of the signed part.
+func layout(dst []byte, raw, op string) ([]byte, int, error) {
+	if len(raw) == 0 {
+		return nil, 0, fmt.Errorf("%s: %w (empty)", op, ErrMalformed)
+	}
+	if len(raw) > maxRaw {
+		return nil, 0, fmt.Errorf("%s: %w (%d characters, at most %d)", op, ErrMalformed, len(raw), maxRaw)
+	}
+	for i := 0; i < len(raw); i++ {
+		if !isB64URL(raw[i]) {
+			return nil, 0, fmt.Errorf("%s: %w (character %q at %d is not base64url)", op, ErrMalformed, raw[i], i+1)
+		}
+	}
+	if len(raw)%4 == 1 {
+		return nil, 0, fmt.Errorf("%s: %w (%d characters cannot be whole bytes)", op, ErrTruncated, len(raw))
+	}
+	b, err := base64.RawURLEncoding.AppendDecode(dst, []byte(raw))
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w: %v", op, ErrMalformed, err)
+	}
+	if len(b) < 3 {
+		return nil, 0, fmt.Errorf("%s: %w (%d bytes)", op, ErrTruncated, len(b))
+	}
+	if b[0] != Version {
+		return nil, 0, fmt.Errorf("%s: %w (version %d, want %d)", op, ErrVersion, b[0], Version)
+	}
+	body := int(b[2])
+	if body < headerLen {
+		return nil, 0, fmt.Errorf("%s: %w (length %d)", op, ErrMalformed, body)
+	}
+	switch want := body + TagLen; {
+	case len(b) < want:
+		return nil, 0, fmt.Errorf("%s: %w (%d bytes, length says %d)", op, ErrTruncated, len(b), want)
+	case len(b) > want:
+		return nil, 0, fmt.Errorf("%s: %w (%d bytes after the tag)", op, ErrMalformed, len(b)-want)
+	}
+	if !canonicalTail(raw) {
+		return nil, 0, fmt.Errorf("%s: %w (non-canonical base64 ending)", op, ErrMalformed)
+	}
+	return b, body, nil
+}
+
+// claimsOf decodes the claims of a token's bytes b, whose signed part is
+// body bytes long.
+func claimsOf(b []byte, body int, op string) (Claims, error) {
+	var c Claims
 	c.Action = policy.Action(b[3])
 	if c.Action < policy.ActionAllow || c.Action > policy.ActionVoicemail {
-		return Claims{}, fmt.Errorf("verify: %w (action %d)", ErrMalformed, b[3])
+		return Claims{}, fmt.Errorf("%s: %w (action %d)", op, ErrMalformed, b[3])
 	}
 	flags := b[4]
 	rd := reader{b: b[:body], off: headerLen}
@@ -281,12 +318,12 @@ func Verify(keys []Key, raw string, now time.Time) (Claims, error) {
 	orig := rd.uvarint()
 	vlen := rd.uvarint()
 	if rd.bad || rd.over || vlen != uint64(body-rd.off) {
-		return Claims{}, fmt.Errorf("verify: %w (fields do not fill the signed length)", ErrMalformed)
+		return Claims{}, fmt.Errorf("%s: %w (fields do not fill the signed length)", op, ErrMalformed)
 	}
 	c.PINAllowed = flags&flagPIN != 0
 	c.Presentation = policy.Presentation((flags >> presShift) & presMask)
 	if exp > 1<<62 || sub > 1<<32-1 || ann > 1<<32-1 {
-		return Claims{}, fmt.Errorf("verify: %w (field out of range)", ErrMalformed)
+		return Claims{}, fmt.Errorf("%s: %w (field out of range)", op, ErrMalformed)
 	}
 	c.Expires = time.Unix(int64(exp), 0)
 	c.Subscriber = uint32(sub)
@@ -295,9 +332,6 @@ func Verify(keys []Key, raw string, now time.Time) (Claims, error) {
 	c.Calling = e164.Number(calling)
 	c.OriginalCalled = e164.Number(orig)
 	c.Voicemail = string(b[rd.off:body])
-	if !now.Before(c.Expires) {
-		return Claims{}, fmt.Errorf("verify: %w (at %s, %s ago)", ErrExpired, c.Expires.UTC().Format(time.RFC3339), now.Sub(c.Expires).Truncate(time.Second))
-	}
 	return c, nil
 }
 

@@ -261,3 +261,22 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// Inspect reads a token's claims without a key, expired or not, and
+// refuses what is not a token.
+func TestInspect(t *testing.T) {
+	c := sample()
+	raw := mustSign(t, k1, c)
+	got, err := Inspect(raw)
+	if err != nil || got != c {
+		t.Fatalf("Inspect: %+v, %v; want %+v", got, err, c)
+	}
+	if _, err := Verify([]Key{k1}, raw, c.Expires.Add(time.Hour)); !errors.Is(err, ErrExpired) {
+		t.Fatalf("Verify after expiry: %v", err)
+	}
+	for _, bad := range []string{"", "not a token!", raw[:len(raw)-3], "AgEF"} {
+		if _, err := Inspect(bad); err == nil {
+			t.Errorf("Inspect(%q) read it", bad)
+		}
+	}
+}

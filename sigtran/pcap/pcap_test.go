@@ -174,3 +174,30 @@ func TestTsharkReadsWrittenFrames(t *testing.T) {
 		}
 	}
 }
+
+// ReadUDP takes the SIP datagrams of a pcapng capture taken on loopback
+// (four INVITEs to `make run`'s redirect server and their answers).
+func TestReadUDP(t *testing.T) {
+	ds, err := ReadUDPFile(filepath.Join("..", "..", "testdata", "sip", "demo_redirect.pcapng"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 12 {
+		t.Fatalf("%d datagrams, want 12", len(ds))
+	}
+	if d := ds[0]; !bytes.HasPrefix(d.Payload, []byte("INVITE sip:+13035550100@127.0.0.1:5060")) || d.Dst.Port() != 5060 || d.Frame != 1 {
+		t.Errorf("first datagram: frame %d to %s: %.40q", d.Frame, d.Dst, d.Payload)
+	}
+	if _, err := ReadUDP(bytes.NewReader([]byte("not a capture"))); err == nil {
+		t.Error("a non-capture read")
+	}
+}
+
+func FuzzReadUDP(f *testing.F) {
+	if b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "sip", "demo_redirect.pcapng")); err == nil {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = ReadUDP(bytes.NewReader(b))
+	})
+}

@@ -33,17 +33,20 @@ type Message struct {
 }
 
 // ReadFile reads every M3UA message from a pcap or pcapng file.
-func ReadFile(path string) ([]Message, error) {
+func ReadFile(path string) ([]Message, error) { return readFile(path, Read) }
+
+// readFile reads the file at path with read, naming the file in an error.
+func readFile[T any](path string, read func(io.Reader) ([]T, error)) ([]T, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	msgs, err := Read(f)
+	out, err := read(f)
 	if err != nil {
-		return msgs, fmt.Errorf("%s: %w", path, err)
+		return out, fmt.Errorf("%s: %w", path, err)
 	}
-	return msgs, nil
+	return out, nil
 }
 
 type packetSource interface {
@@ -56,38 +59,9 @@ type packetSource interface {
 // that cannot be decoded are skipped too, and a capture that is not a
 // capture at all is an error.
 func Read(r io.Reader) ([]Message, error) {
-	br := bufio.NewReader(r)
-	magic, err := br.Peek(4)
+	src, first, err := open(r)
 	if err != nil {
-		return nil, fmt.Errorf("not a capture file: %w", err)
-	}
-	var src packetSource
-	if binary.LittleEndian.Uint32(magic) == 0x0A0D0D0A {
-		ng, err := pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
-		if err != nil {
-			return nil, fmt.Errorf("reading pcapng: %w", err)
-		}
-		src = ng
-	} else {
-		pr, err := pcapgo.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("not a pcap or pcapng file: %w", err)
-		}
-		src = pr
-	}
-
-	var first gopacket.Decoder
-	switch lt := src.LinkType(); lt {
-	case layers.LinkTypeEthernet:
-		first = layers.LayerTypeEthernet
-	case layers.LinkTypeLinuxSLL:
-		first = layers.LayerTypeLinuxSLL
-	case layers.LinkTypeRaw, 12 /* LINKTYPE_RAW on some systems */, 228 /* IPv4 */, 229 /* IPv6 */ :
-		first = gopacket.DecodeFunc(decodeRawIP)
-	case layers.LinkTypeNull, layers.LinkTypeLoop:
-		first = layers.LayerTypeLoopback
-	default:
-		return nil, fmt.Errorf("unsupported link type %v", lt)
+		return nil, err
 	}
 
 	var out []Message
@@ -143,6 +117,42 @@ func Read(r io.Reader) ([]Message, error) {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Frame < out[j].Frame })
 	return out, nil
+}
+
+// open reads a pcap or pcapng stream's header and returns the source of
+// its packets with the decoder of its link type.
+func open(r io.Reader) (packetSource, gopacket.Decoder, error) {
+	br := bufio.NewReader(r)
+	magic, err := br.Peek(4)
+	if err != nil {
+		return nil, nil, fmt.Errorf("not a capture file: %w", err)
+	}
+	var src packetSource
+	if binary.LittleEndian.Uint32(magic) == 0x0A0D0D0A {
+		ng, err := pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading pcapng: %w", err)
+		}
+		src = ng
+	} else {
+		pr, err := pcapgo.NewReader(br)
+		if err != nil {
+			return nil, nil, fmt.Errorf("not a pcap or pcapng file: %w", err)
+		}
+		src = pr
+	}
+	switch lt := src.LinkType(); lt {
+	case layers.LinkTypeEthernet:
+		return src, layers.LayerTypeEthernet, nil
+	case layers.LinkTypeLinuxSLL:
+		return src, layers.LayerTypeLinuxSLL, nil
+	case layers.LinkTypeRaw, 12 /* LINKTYPE_RAW on some systems */, 228 /* IPv4 */, 229 /* IPv6 */ :
+		return src, gopacket.DecodeFunc(decodeRawIP), nil
+	case layers.LinkTypeNull, layers.LinkTypeLoop:
+		return src, layers.LayerTypeLoopback, nil
+	default:
+		return nil, nil, fmt.Errorf("unsupported link type %v", lt)
+	}
 }
 
 func decodeRawIP(data []byte, p gopacket.PacketBuilder) error {

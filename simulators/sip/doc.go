@@ -109,6 +109,14 @@
 // sender's sendmsg, so that figure is the sender's pacing alone and the
 // gap between the two is the receiver's.
 //
+// # Replay
+//
+// InvitesOf takes the initial INVITEs of a capture's UDP datagrams
+// (pcap.ReadUDPFile), each with its captured final answer; Replay sends
+// them again to a live server and says of each whether the live answer is
+// the captured one (replay.go), screening tokens compared by what they say
+// (token.Inspect).
+//
 // # Limits
 //
 // UDP and TCP only (no TLS, no SRTP); 8 kHz G.711 only; one audio stream
