@@ -66,11 +66,15 @@ type Outcome string
 
 // Outcomes.
 const (
-	OutcomeAnswered  Outcome = "answered"  // 200 OK (EndedBy says who hung up)
-	OutcomeRejected  Outcome = "rejected"  // a final 3xx-6xx (Status, Reason); refused, on the answering side
-	OutcomeCancelled Outcome = "cancelled" // hung up before the answer (the caller's CANCEL)
-	OutcomeTimeout   Outcome = "timeout"   // no final answer within RingTimeout
-	OutcomeFailed    Outcome = "failed"    // a transport or protocol error (Error)
+	OutcomeAnswered Outcome = "answered" // 200 OK (EndedBy says who hung up)
+	OutcomeRejected Outcome = "rejected" // a final 4xx-6xx (Status, Reason); refused, on the answering side
+	// OutcomeRedirected is a final 3xx not followed (Status, Reason): the
+	// redirects allowed were used up (CallConfig.MaxRedirects), or its
+	// Contact could not be followed.
+	OutcomeRedirected Outcome = "redirected"
+	OutcomeCancelled  Outcome = "cancelled" // hung up before the answer (the caller's CANCEL)
+	OutcomeTimeout    Outcome = "timeout"   // no final answer within RingTimeout
+	OutcomeFailed     Outcome = "failed"    // a transport or protocol error (Error)
 )
 
 // Redirect is a 3xx the call followed.
@@ -400,6 +404,9 @@ func (c *outCall) classify(d *diago.DialogClientSession, err error) int {
 	switch {
 	case res != nil:
 		c.res.Outcome, c.res.Status, c.res.Reason = OutcomeRejected, res.StatusCode, res.Reason
+		if res.StatusCode < 400 {
+			c.res.Outcome = OutcomeRedirected
+		}
 		return res.StatusCode
 	case hungUp || timedOut:
 		c.res.Outcome = OutcomeCancelled
