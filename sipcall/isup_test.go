@@ -98,3 +98,19 @@ func TestBodyIAM(t *testing.T) {
 		}
 	}
 }
+
+// FuzzBodyIAM: no body or Content-Type panics BodyIAM, and an error is
+// ErrNoIAM, a Content-Type or multipart error, or an IAM that did not read.
+func FuzzBodyIAM(f *testing.F) {
+	m := isup.IAM{Called: natl("3035550999"), OriginalCalled: natl("3035550100"), HasOriginalCalled: true}
+	iam, _ := isup.AppendIAM(nil, isup.ITU, &m)
+	f.Add("multipart/mixed; boundary=b", "--b\r\nContent-Type: application/ISUP; version=itu-t92+\r\n\r\n"+string(iam)+"\r\n--b--\r\n")
+	f.Add("application/isup; version=ansi00", string(iam))
+	f.Add("multipart/mixed", "")
+	f.Fuzz(func(t *testing.T, ct, body string) {
+		got, err := BodyIAM(ct, []byte(body))
+		if err == nil && got == nil {
+			t.Fatal("no IAM and no error")
+		}
+	})
+}

@@ -280,3 +280,18 @@ func TestInspect(t *testing.T) {
 		}
 	}
 }
+
+// FuzzInspect: no input panics Inspect, and what it reads of a string
+// Verify accepts is what Verify reads.
+func FuzzInspect(f *testing.F) {
+	f.Add(mustSign(f, k1, sample()))
+	f.Add("AQEF")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		ic, ierr := Inspect(s)
+		vc, verr := Verify([]Key{k1, k2}, s, t0)
+		if verr == nil && (ierr != nil || ic != vc) {
+			t.Fatalf("Verify read %+v, Inspect %+v, %v", vc, ic, ierr)
+		}
+	})
+}
