@@ -52,6 +52,7 @@ type call struct {
 	start time.Time
 	d     decision
 	ref   decisionlog.Ref
+	isup  string // what the INVITE's ISUP IAM gave the call, for its steps (sipt.go)
 
 	ctx    context.Context // ends when the caller hangs up, on RTP timeout and on shutdown
 	cancel context.CancelCauseFunc

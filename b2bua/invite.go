@@ -96,7 +96,7 @@ func callIDOf(req *sip.Request) string {
 func (s *Server) admit(c *call, arrived time.Time) (decision, string, bool) {
 	req := c.req
 	peer := req.Source()
-	call, callErr := s.callOf(req, peer)
+	call, callErr := s.callOf(c, req, peer)
 	// A call to the subscribers' IVR is never screened.
 	if s.isIVR(req.Recipient.User) {
 		return s.admitIVR(c, &call, arrived)
@@ -203,5 +203,8 @@ func (s *Server) record(c *call, q *policy.Call, d *policy.Decision, arrived tim
 	c.ref = decisionlog.RefOf(&r)
 	if s.dlog != nil {
 		s.dlog.Record(r)
+	}
+	if c.isup != "" {
+		c.step("isup", "mapped", c.isup) // what the call's IAM gave (sipt.go)
 	}
 }

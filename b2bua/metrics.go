@@ -45,7 +45,7 @@ func newMetrics(reg prometheus.Registerer, active func() float64) (*metrics, err
 			Help: "New INVITEs carrying an ISUP IAM (SIP-T, SIP-I), by outcome: mapped (a number or the privacy the headers lacked was taken from it), unused (the headers had all of it), malformed (optional and unreadable: ignored)."},
 			[]string{"outcome"}),
 		steps: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "steps_total",
-			Help: "Treatment steps by step (token, pin, name, subscriber, screen, challenge, voicemail, reject, bridge, ivr) and outcome."},
+			Help: "Treatment steps by step (token, isup: what a SIP-T IAM gave the call, pin, name, subscriber, screen, challenge, voicemail, reject, bridge, ivr) and outcome."},
 			[]string{"step", "outcome"}),
 		ended: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "calls_ended_total",
 			Help: "Calls ended, by reason (completed, caller-hangup, subscriber-hangup, rtp-timeout, released, rejected, shutdown, failed)."},

@@ -1,6 +1,8 @@
 package b2bua
 
 import (
+	"strings"
+
 	"callgate/policy"
 	"callgate/sipcall"
 	"callgate/sipcall/isup"
@@ -51,18 +53,36 @@ func iamKey(req *sip.Request) string {
 }
 
 // callOf reads a new INVITE as the engine's call, with the IAM it carried
-// (keepIAM), and counts whether the IAM gave anything the headers lacked.
-func (s *Server) callOf(req *sip.Request, peer string) (policy.Call, error) {
+// (keepIAM), and counts whether the IAM gave anything the headers lacked;
+// what it gave is noted in c.isup, for the call's steps (step isup).
+func (s *Server) callOf(c *call, req *sip.Request, peer string) (policy.Call, error) {
 	v, ok := s.iams.LoadAndDelete(iamKey(req))
 	if !ok {
 		return sipcall.FromRequest(req, peer)
 	}
 	iam := v.(*isup.IAM)
 	call, err := sipcall.FromRequestIAM(req, peer, iam)
-	if headers, _ := sipcall.FromRequest(req, peer); headers == call {
+	headers, _ := sipcall.FromRequest(req, peer)
+	if c.isup = iamGave(&headers, &call); c.isup == "" {
 		s.m.sipT.WithLabelValues("unused").Inc()
 	} else {
 		s.m.sipT.WithLabelValues("mapped").Inc()
 	}
 	return call, err
+}
+
+// iamGave says what the call read with its IAM has that the headers alone
+// did not give, "" when nothing.
+func iamGave(headers, call *policy.Call) string {
+	var parts []string
+	if call.Calling != headers.Calling {
+		parts = append(parts, "calling "+call.Calling.String())
+	}
+	if call.Presentation != headers.Presentation {
+		parts = append(parts, "presentation "+call.Presentation.String())
+	}
+	if call.OriginalCalled != headers.OriginalCalled {
+		parts = append(parts, "original called "+call.OriginalCalled.String())
+	}
+	return strings.Join(parts, ", ")
 }

@@ -53,6 +53,11 @@ func TestSIPTGatewayCall(t *testing.T) {
 		if q.Called != nSub || q.Calling != nCaller || q.Presentation != policy.PresentationRestricted || q.Origin != policy.OriginAIN {
 			t.Errorf("%s: engine asked %+v, want %s (restricted) -> %s as AIN", c.variant, q, nCaller, nSub)
 		}
+		steps := h.waitStep("end", "rejected")
+		want := "presentation restricted, original called " + nSub.String()
+		if len(steps) == 0 || steps[0].Name != "isup" || steps[0].Outcome != "mapped" || steps[0].Detail != want {
+			t.Errorf("%s: steps %+v, want first isup mapped %q", c.variant, steps, want)
+		}
 	}
 	if n := testutil.ToFloat64(h.s.m.sipT.WithLabelValues("mapped")); n != 2 {
 		t.Errorf("isup_iams_total{mapped} = %v, want 2", n)
