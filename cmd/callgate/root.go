@@ -67,11 +67,12 @@ func (e *env) run(args []string) int {
 func (e *env) rootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "callgate",
-		Short: "Carrier call screening: AIN SCP and SIP redirect server over one decision engine",
+		Short: "Carrier call screening: AIN SCP, SIP redirect server and B2BUA over one decision engine",
 		Long: `callgate decides, for every incoming call, whether it rings, is blocked or is screened.
 
-'callgate serve' runs the daemon: the SIP redirect server and the AIN SCP over one decision
-engine and one store. The other commands are the operator's: tenants, lists, PINs,
+'callgate serve' runs the daemon: the AIN SCP, the SIP redirect server and the B2BUA that
+carries out screening with media, over one decision engine and one store, with the
+management API. The other commands are the operator's: tenants, lists, PINs,
 treatments, routes, CSV import and export, one-off decisions and the decision log. While
 serve runs it holds the store, and every one of them goes through the daemon's management
 API on its socket (api.socket, next to the store; only the daemon's user may connect), so
