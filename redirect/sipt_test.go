@@ -70,3 +70,33 @@ func TestSIPTInvite(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkStatelessSIPT: the stateless handling of a SIP-T INVITE, which
+// the scanner hands to the fallback parser to read its IAM, beside the
+// same call without the body on the scanner's path (BenchmarkStateless).
+func BenchmarkStatelessSIPT(b *testing.B) {
+	s := benchServer(b)
+	cgpn := isup.Number{Nature: isup.NatureNational, Plan: 1, Presentation: isup.PresentationRestricted, Digits: "2125550199"}
+	iam, err := isup.AppendIAM(nil, isup.ANSI, &isup.IAM{Called: isup.Number{Nature: isup.NatureNational, Plan: 1, Digits: "3035550100"},
+		Calling: cgpn, HasCalling: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	t := &testing.T{}
+	data := []byte(sipTInvite(t, 1, iam))
+	r := newUDPReader()
+	r.ans.defers = true
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	cpu := startCPU(b)
+	for b.Loop() {
+		out, _, ok := s.handleDatagram(r, data, benchSrc)
+		if !ok || len(out) < 12 || out[8] != '3' {
+			b.Fatalf("response %q", out)
+		}
+	}
+	cpu.report()
+	if st := s.Stats(); st.IAMsMapped == 0 {
+		b.Fatalf("the IAM was not read: %+v", st)
+	}
+}
