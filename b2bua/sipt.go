@@ -41,13 +41,12 @@ func (s *Server) keepIAM(req *sip.Request, tx sip.ServerTransaction, enc *encaps
 
 // iamKey names a new INVITE in s.iams: diago's handler is given another
 // copy of the request than the middleware, so its Call-ID and top Via
-// branch (the transaction's) rather than the pointer.
+// (sent-by and branch, the transaction's) rather than the pointer.
 func iamKey(req *sip.Request) string {
 	k := callIDOf(req)
 	if v := req.Via(); v != nil {
-		if b, ok := v.Params.Get("branch"); ok {
-			k += "|" + b
-		}
+		b, _ := v.Params.Get("branch")
+		k += "|" + v.SentBy() + "|" + b
 	}
 	return k
 }
