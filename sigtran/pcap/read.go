@@ -59,26 +59,9 @@ type packetSource interface {
 // that cannot be decoded are skipped too, and a capture that is not a
 // capture at all is an error.
 func Read(r io.Reader) ([]Message, error) {
-	src, first, err := open(r)
-	if err != nil {
-		return nil, err
-	}
-
 	var out []Message
 	tcp := map[flowKey]*tcpFlow{}
-	for frame := 1; ; frame++ {
-		data, ci, err := src.ReadPacketData()
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			break
-		}
-		if err != nil {
-			return out, fmt.Errorf("frame %d: %w", frame, err)
-		}
-		pkt := gopacket.NewPacket(data, first, gopacket.DecodeOptions{NoCopy: true, Lazy: false})
-		srcIP, dstIP, ok := addrs(pkt)
-		if !ok {
-			continue
-		}
+	err := packets(r, func(frame int, ci gopacket.CaptureInfo, pkt gopacket.Packet, srcIP, dstIP netip.Addr) {
 		var sctpHdr *layers.SCTP
 		for _, l := range pkt.Layers() {
 			switch v := l.(type) {
@@ -111,12 +94,38 @@ func Read(r io.Reader) ([]Message, error) {
 				f.segs = append(f.segs, tcpSeg{seq: v.Seq, frame: frame, t: ci.Timestamp, data: append([]byte(nil), v.Payload...)})
 			}
 		}
-	}
+	})
+	// A capture cut short still gives what came before the cut.
 	for k, f := range tcp {
 		out = append(out, f.messages(k)...)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Frame < out[j].Frame })
-	return out, nil
+	return out, err
+}
+
+// packets calls f with every frame of a pcap or pcapng stream that
+// decodes to IPv4 or IPv6, in capture order: its 1-based number, capture
+// information, packet and addresses. It returns at the end of the capture,
+// or with the error that stopped it (naming the frame); a stream that is
+// not a capture is an error before any frame.
+func packets(r io.Reader, f func(frame int, ci gopacket.CaptureInfo, pkt gopacket.Packet, src, dst netip.Addr)) error {
+	src, first, err := open(r)
+	if err != nil {
+		return err
+	}
+	for frame := 1; ; frame++ {
+		data, ci, err := src.ReadPacketData()
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("frame %d: %w", frame, err)
+		}
+		pkt := gopacket.NewPacket(data, first, gopacket.DecodeOptions{NoCopy: true})
+		if srcIP, dstIP, ok := addrs(pkt); ok {
+			f(frame, ci, pkt, srcIP, dstIP)
+		}
+	}
 }
 
 // open reads a pcap or pcapng stream's header and returns the source of

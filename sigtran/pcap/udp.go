@@ -1,8 +1,6 @@
 package pcap
 
 import (
-	"errors"
-	"fmt"
 	"io"
 	"net/netip"
 	"time"
@@ -27,30 +25,14 @@ func ReadUDPFile(path string) ([]Datagram, error) { return readFile(path, ReadUD
 // a datagram split over several frames is skipped, as are frames that are
 // not UDP or cannot be decoded.
 func ReadUDP(r io.Reader) ([]Datagram, error) {
-	src, first, err := open(r)
-	if err != nil {
-		return nil, err
-	}
 	var out []Datagram
-	for frame := 1; ; frame++ {
-		data, ci, err := src.ReadPacketData()
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return out, nil
-		}
-		if err != nil {
-			return out, fmt.Errorf("frame %d: %w", frame, err)
-		}
-		pkt := gopacket.NewPacket(data, first, gopacket.DecodeOptions{NoCopy: true})
-		srcIP, dstIP, ok := addrs(pkt)
-		if !ok {
-			continue
-		}
+	err := packets(r, func(frame int, ci gopacket.CaptureInfo, pkt gopacket.Packet, srcIP, dstIP netip.Addr) {
 		udp, _ := pkt.Layer(layers.LayerTypeUDP).(*layers.UDP)
 		if udp == nil || len(udp.Payload) == 0 {
-			continue
+			return
 		}
 		if ip, _ := pkt.NetworkLayer().(*layers.IPv4); ip != nil && (ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0) {
-			continue
+			return
 		}
 		out = append(out, Datagram{
 			Frame:   frame,
@@ -59,5 +41,6 @@ func ReadUDP(r io.Reader) ([]Datagram, error) {
 			Dst:     netip.AddrPortFrom(dstIP, uint16(udp.DstPort)),
 			Payload: append([]byte(nil), udp.Payload...),
 		})
-	}
+	})
+	return out, err
 }
