@@ -22,15 +22,15 @@ func (e *env) replayCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "replay FILE.pcap --server HOST:PORT",
 		Short: "Replay a capture's INVITEs against a live SIP server and compare the answers",
-		Long: `replay reads a pcap or pcapng capture, takes every initial INVITE in it
-sent over UDP (a retransmission once), in capture order, sends each one to
-the server given by --server as it was captured — but from this host: its
-top Via names the replaying socket, with a new branch — and prints the final
-answer found in the capture next to the live one, marking differences. A
-captured answer belongs to the INVITE with its Call-ID, CSeq and top Via
-branch. INVITEs are sent one at a time, retransmitted as a client
-transaction would until the server answers, and every non-2xx final answer
-is acknowledged.
+		Long: `replay reads a pcap or pcapng capture, takes every initial INVITE in it,
+sent over UDP or TCP (a retransmission once), in capture order, sends each
+one over UDP to the server given by --server as it was captured — but from
+this host: its top Via names the replaying socket, with a new branch — and
+prints the final answer found in the capture next to the live one, marking
+differences. A captured answer belongs to the INVITE with its Call-ID, CSeq
+and top Via branch. INVITEs are sent one at a time, retransmitted as a
+client transaction would until the server answers, and every non-2xx final
+answer is acknowledged.
 
 Answers are the same when their status codes are, and for a 3xx their
 Contact URIs too: callgate's screening tokens (the cgt parameter) by what
@@ -51,13 +51,13 @@ an INVITE got no live answer or had none in the capture.`,
 			if _, _, err := net.SplitHostPort(server); err != nil {
 				return usagef("--server %q: want HOST:PORT", server)
 			}
-			ds, err := pcap.ReadUDPFile(args[0])
+			ds, err := pcap.ReadSIPFile(args[0])
 			if err != nil && len(ds) == 0 {
 				return err
 			}
 			invites := sip.InvitesOf(ds)
 			if len(invites) == 0 {
-				return fmt.Errorf("%s: no INVITE over UDP in the capture", args[0])
+				return fmt.Errorf("%s: no INVITE in the capture (SIP over UDP or TCP)", args[0])
 			}
 			results, err := sip.Replay(cmd.Context(), sip.ReplayConfig{Server: server, Timeout: timeout, Volatile: volatile}, invites)
 			if err != nil {

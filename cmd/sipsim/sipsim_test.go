@@ -229,7 +229,7 @@ func TestReplayErrors(t *testing.T) {
 	if err := os.WriteFile(empty, hdr, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for file, want := range map[string]string{notPcap: "not a pcap or pcapng file", empty: "no INVITE over UDP in the capture"} {
+	for file, want := range map[string]string{notPcap: "not a pcap or pcapng file", empty: "no INVITE in the capture"} {
 		r := run(t, nil, "replay", file, "--server", "127.0.0.1:9")
 		if r.code != 1 || !strings.Contains(r.err, want) {
 			t.Errorf("replay %s: exit %d, stderr %q; want 1 and %q", filepath.Base(file), r.code, r.err, want)

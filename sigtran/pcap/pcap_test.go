@@ -175,10 +175,10 @@ func TestTsharkReadsWrittenFrames(t *testing.T) {
 	}
 }
 
-// ReadUDP takes the SIP datagrams of a pcapng capture taken on loopback
+// ReadSIP takes the SIP datagrams of a pcapng capture taken on loopback
 // (four INVITEs to `make run`'s redirect server and their answers).
-func TestReadUDP(t *testing.T) {
-	ds, err := ReadUDPFile(filepath.Join("..", "..", "testdata", "sip", "demo_redirect.pcapng"))
+func TestReadSIP(t *testing.T) {
+	ds, err := ReadSIPFile(filepath.Join("..", "..", "testdata", "sip", "demo_redirect.pcapng"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,16 +188,16 @@ func TestReadUDP(t *testing.T) {
 	if d := ds[0]; !bytes.HasPrefix(d.Payload, []byte("INVITE sip:+13035550100@127.0.0.1:5060")) || d.Dst.Port() != 5060 || d.Frame != 1 {
 		t.Errorf("first datagram: frame %d to %s: %.40q", d.Frame, d.Dst, d.Payload)
 	}
-	if _, err := ReadUDP(bytes.NewReader([]byte("not a capture"))); err == nil {
+	if _, err := ReadSIP(bytes.NewReader([]byte("not a capture"))); err == nil {
 		t.Error("a non-capture read")
 	}
 }
 
-func FuzzReadUDP(f *testing.F) {
+func FuzzReadSIP(f *testing.F) {
 	if b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "sip", "demo_redirect.pcapng")); err == nil {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = ReadUDP(bytes.NewReader(b))
+		_, _ = ReadSIP(bytes.NewReader(b))
 	})
 }

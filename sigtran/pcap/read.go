@@ -86,18 +86,15 @@ func Read(r io.Reader) ([]Message, error) {
 					continue
 				}
 				k := flowKey{netip.AddrPortFrom(srcIP, uint16(v.SrcPort)), netip.AddrPortFrom(dstIP, uint16(v.DstPort))}
-				f := tcp[k]
-				if f == nil {
-					f = &tcpFlow{}
-					tcp[k] = f
-				}
-				f.segs = append(f.segs, tcpSeg{seq: v.Seq, frame: frame, t: ci.Timestamp, data: append([]byte(nil), v.Payload...)})
+				tcp[k] = tcp[k].add(v, frame, ci.Timestamp)
 			}
 		}
 	})
 	// A capture cut short still gives what came before the cut.
 	for k, f := range tcp {
-		out = append(out, f.messages(k)...)
+		for _, c := range f.split(m3uaLen) {
+			out = append(out, Message{Frame: c.frame, Time: c.t, Src: k.src, Dst: k.dst, Transport: "tcp", Payload: c.b})
+		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Frame < out[j].Frame })
 	return out, err
@@ -197,10 +194,29 @@ type tcpSeg struct {
 
 type tcpFlow struct{ segs []tcpSeg }
 
-// messages reassembles the flow in sequence order (retransmitted bytes are
-// dropped) and splits it on the M3UA length field. Flows that do not start
-// like M3UA (version 1, sane length) yield nothing.
-func (f *tcpFlow) messages(k flowKey) []Message {
+// add records a TCP segment of the flow (nil: a new flow) and returns
+// the flow.
+func (f *tcpFlow) add(t *layers.TCP, frame int, at time.Time) *tcpFlow {
+	if f == nil {
+		f = &tcpFlow{}
+	}
+	f.segs = append(f.segs, tcpSeg{seq: t.Seq, frame: frame, t: at, data: append([]byte(nil), t.Payload...)})
+	return f
+}
+
+// chunk is one message cut from a flow, with the frame its first byte
+// came in.
+type chunk struct {
+	frame int
+	t     time.Time
+	b     []byte
+}
+
+// split reassembles the flow in sequence order (retransmitted bytes are
+// dropped) and cuts it into messages with size: the length of the message
+// at the start of the bytes it is given, -n to skip n bytes, 0 to stop
+// (no whole message there, or not the protocol looked for).
+func (f *tcpFlow) split(size func(b []byte) int) []chunk {
 	sort.SliceStable(f.segs, func(i, j int) bool { return int32(f.segs[i].seq-f.segs[j].seq) < 0 })
 	var stream bytes.Buffer
 	type mark struct {
@@ -223,13 +239,14 @@ func (f *tcpFlow) messages(k flowKey) []Message {
 		next = s.seq + uint32(len(s.data))
 	}
 	b := stream.Bytes()
-	var out []Message
-	for off := 0; off+8 <= len(b); {
-		if b[off] != 1 {
-			break
+	var out []chunk
+	for off := 0; off < len(b); {
+		n := size(b[off:])
+		if n < 0 {
+			off -= n
+			continue
 		}
-		l := int(binary.BigEndian.Uint32(b[off+4:]))
-		if l < 8 || off+l > len(b) {
+		if n == 0 {
 			break
 		}
 		m := marks[0]
@@ -239,11 +256,21 @@ func (f *tcpFlow) messages(k flowKey) []Message {
 			}
 			m = mk
 		}
-		out = append(out, Message{
-			Frame: m.frame, Time: m.t, Src: k.src, Dst: k.dst, Transport: "tcp",
-			Payload: append([]byte(nil), b[off:off+l]...),
-		})
-		off += l
+		out = append(out, chunk{m.frame, m.t, append([]byte(nil), b[off:off+n]...)})
+		off += n
 	}
 	return out
+}
+
+// m3uaLen is a splitter (tcpFlow.split) for M3UA: the length field of a
+// version 1 message, or 0 when b does not start one whole.
+func m3uaLen(b []byte) int {
+	if len(b) < 8 || b[0] != 1 {
+		return 0
+	}
+	l := int(binary.BigEndian.Uint32(b[4:]))
+	if l < 8 || l > len(b) {
+		return 0
+	}
+	return l
 }

@@ -8,8 +8,8 @@
 // number, and a valid CRC32c checksum. Reading accepts pcap and pcapng,
 // Ethernet, Linux cooked (SLL) and raw-IP link types, IPv4 and IPv6, SCTP
 // (every DATA chunk, bundled or not) and M3UA over TCP (segments reassembled
-// per flow and split on the M3UA length field). ReadUDP reads the UDP
-// datagrams of the same captures instead, for SIP (sipsim replay).
+// per flow and split on the M3UA length field). ReadSIP reads the SIP
+// messages of the same captures instead, over UDP and TCP (sipsim replay).
 package pcap
 
 import (

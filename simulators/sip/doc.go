@@ -111,8 +111,8 @@
 //
 // # Replay
 //
-// InvitesOf takes the initial INVITEs of a capture's UDP datagrams
-// (pcap.ReadUDPFile), each with its captured final answer; Replay sends
+// InvitesOf takes the initial INVITEs of a capture's SIP messages, over
+// UDP or TCP (pcap.ReadSIPFile), each with its captured final answer; Replay sends
 // them again to a live server and says of each whether the live answer is
 // the captured one (replay.go), screening tokens compared by what they say
 // (token.Inspect).

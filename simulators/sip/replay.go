@@ -31,8 +31,9 @@ import (
 // 3xx, their Contact URIs: a screening token (the cgt parameter) by what it
 // says (token.Inspect: the decision and the numbers, not its expiry and
 // signature, which differ for every call), the values of the parameters
-// named in ReplayConfig.Volatile not at all, the rest as written. Only UDP
-// is read from the capture.
+// named in ReplayConfig.Volatile not at all, the rest as written. The
+// capture's INVITEs may have gone over UDP or TCP (pcap.ReadSIP); they are
+// replayed over UDP.
 
 // ReplayAnswer is a final answer to an INVITE.
 type ReplayAnswer struct {
@@ -79,11 +80,11 @@ type ReplayConfig struct {
 	Volatile []string
 }
 
-// InvitesOf returns the initial INVITEs of the UDP datagrams ds (those
-// without a To tag; a retransmission, the same branch again, is taken
-// once), in capture order, each with the first final answer in the
+// InvitesOf returns the initial INVITEs among a capture's SIP messages ds
+// (those without a To tag; a retransmission, the same branch again, is
+// taken once), in capture order, each with the first final answer in the
 // capture to it: the response with its Call-ID, CSeq and top Via branch.
-func InvitesOf(ds []pcap.Datagram) []ReplayInvite {
+func InvitesOf(ds []pcap.SIPMessage) []ReplayInvite {
 	p := gosip.NewParser()
 	var out []ReplayInvite
 	byKey := map[string]int{}

@@ -173,7 +173,7 @@ func TestReplay(t *testing.T) {
 		{true, replayInvite(3, "+13035550102")},
 		{true, "OPTIONS sip:192.0.2.20 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-o\r\nFrom: <sip:sbc@192.0.2.10>;tag=o\r\nTo: <sip:192.0.2.20>\r\nCall-ID: o\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"},
 	})
-	ds, err := pcap.ReadUDPFile(path)
+	ds, err := pcap.ReadSIPFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
