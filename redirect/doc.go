@@ -37,9 +37,10 @@
 // An INVITE becomes a policy.Call as CallFromInvite documents
 // (P-Asserted-Identity / From, Privacy, Request-URI / To, Diversion /
 // History-Info, and what they lack from a SIP-T or SIP-I body's ISUP IAM),
-// with Origin SIP and Peer the source address. The stateless scanner hands
-// an INVITE whose body may carry an IAM (multipart, application/ISUP) to
-// the fallback parser, which reads it (Stats.IAMs*). An INVITE
+// with Origin SIP and Peer the source address. The stateless scanner reads
+// such an IAM in place (sipcall.ScanIAM) and hands a body outside its plain
+// syntax, or an IAM that does not read, to the fallback parser, which reads
+// it the general way (sipcall.BodyIAM); both counted in Stats.IAMs*. An INVITE
 // from an originating trunk (Config.OriginatingSources) is an outgoing
 // call, asked as an originating call (originating.go): 302 to the continue
 // route when allowed, 603 when the engine refuses it (a fraud lockdown).

@@ -95,7 +95,7 @@ func FuzzParseInvite(f *testing.F) {
 //
 //	go test -run x -fuzz FuzzStatelessScan ./redirect/
 func FuzzStatelessScan(f *testing.F) {
-	for _, s := range append(statelessSeeds(), stirSeeds(f)...) {
+	for _, s := range append(append(statelessSeeds(), stirSeeds(f)...), sipTSeeds()...) {
 		f.Add([]byte(s))
 	}
 	f.Add([]byte("INVITE sip:a@b SIP/2.0\r\nv: SIP/2.0/UDP h;branch=x\r\n\r\n"))

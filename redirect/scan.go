@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"callgate/sipcall"
+	"callgate/sipcall/isup"
 )
 
 // The stateless path's request scanner. It reads one datagram in place (no
@@ -15,7 +16,10 @@ import (
 // reader's scratch buffer for folded lines) and extracts what the answer
 // needs: the request line, every Via (the top one taken apart for RFC 3581),
 // From and its tag, To, Call-ID, CSeq, Max-Forwards, Content-Length, and the
-// P-Asserted-Identity, Privacy, Diversion, History-Info and Require values.
+// P-Asserted-Identity, Privacy, Diversion, History-Info and Require values,
+// and, for a SIP-T or SIP-I INVITE, the ISUP IAM in its body
+// (sipcall.ScanIAM, in place; a body outside its plain syntax, or an IAM
+// that does not read, goes to the fallback).
 // Header names are matched without regard to case, compact forms included
 // (v, f, t, i, l, m, c, r, b); folded lines (RFC 3261 §7.3.1) are unfolded.
 //
@@ -55,6 +59,11 @@ type fastMsg struct {
 	clen                       int // Content-Length, -1 when absent
 	hasMaxFwdHdr, hasCLHdr     bool
 	scratch                    []byte // unfolded lines; never grows (views into it)
+	// A SIP-T or SIP-I INVITE's body type and its IAM, read in place
+	// (sipcall.ScanIAM) into storage of the message's own.
+	ctype     string
+	iamStore  isup.IAM
+	iamDigits isup.DigitBuf
 }
 
 // topVia is the first via-parm of the first Via header.
@@ -90,6 +99,7 @@ func scanRequest(data []byte, m *fastMsg) scanVerdict {
 	m.fromV, m.toV, m.callIDV, m.cseqV = "", "", "", ""
 	m.top = topViaParm{}
 	m.clen = -1
+	m.ctype = ""
 	m.hasMaxFwdHdr, m.hasCLHdr = false, false
 	m.scratch = m.scratch[:0]
 
@@ -169,6 +179,20 @@ func scanRequest(data []byte, m *fastMsg) scanVerdict {
 	if m.clen > len(data)-pos {
 		return scanFallback // prescan answers "Content-Length Exceeds Message"
 	}
+	if m.ctype != "" {
+		// A body that may carry an ISUP IAM: read in place, or, outside
+		// the plain syntax ScanIAM takes, by the fallback.
+		if m.clen < 0 || m.method != "INVITE" {
+			return scanFallback
+		}
+		found, ok := sipcall.ScanIAM(m.ctype, data[pos:pos+m.clen], &m.iamStore, &m.iamDigits)
+		if !ok {
+			return scanFallback
+		}
+		if found {
+			m.iam = &m.iamStore
+		}
+	}
 	if m.nvias == 0 || !m.hasCSeq || !m.hasFrom || !m.hasTo || m.callID == "" || m.cseqMethod != m.method {
 		// prescan / sipgo give the "Missing ..." and "CSeq Method Does
 		// Not Match Request" 400s.
@@ -245,7 +269,7 @@ func (m *fastMsg) header(name, value string) bool {
 		case 'm':
 			return addrList(value)
 		case 'c':
-			return value != "" && !sipcall.CarriesISUP(value)
+			return m.contentType(value)
 		case 'r':
 			return addrList(value)
 		case 'b':
@@ -300,9 +324,7 @@ func (m *fastMsg) header(name, value string) bool {
 			return ok
 		}
 		if strings.EqualFold(name, "content-type") {
-			// A body that may carry an ISUP IAM is read by the fallback
-			// (view.go: fillFromRequest).
-			return value != "" && !sipcall.CarriesISUP(value)
+			return m.contentType(value)
 		}
 		if strings.EqualFold(name, "record-route") {
 			return addrList(value)
@@ -314,6 +336,22 @@ func (m *fastMsg) header(name, value string) bool {
 	}
 	if k := extKindOf(name); k != 0 {
 		return m.addExt(k, value)
+	}
+	return true
+}
+
+// contentType notes a Content-Type whose body may carry an ISUP IAM
+// (sipcall.CarriesISUP), read once the headers are: a second such header
+// sends the datagram to the fallback parser.
+func (m *fastMsg) contentType(value string) bool {
+	if value == "" {
+		return false
+	}
+	if sipcall.CarriesISUP(value) {
+		if m.ctype != "" {
+			return false
+		}
+		m.ctype = value
 	}
 	return true
 }

@@ -370,6 +370,13 @@ func TestFastMatchesFallback(t *testing.T) {
 	if fast < len(seeds)/2 {
 		t.Errorf("only %d of %d seeds took the fast path", fast, len(seeds))
 	}
+	// SIP-T: the IAM the scanner reads gives the call it gives through
+	// sipgo; the one it cannot read goes to the fallback.
+	for i, msg := range sipTSeeds() {
+		if took := checkFastMatchesFallback(t, s, d, []byte(msg)); took != (i != 1) {
+			t.Errorf("SIP-T seed %d: fast path %v", i, took)
+		}
+	}
 }
 
 func equivServer(t testing.TB) (*Server, *fakeDecider) {

@@ -20,7 +20,8 @@
 //     (RFC 7044) when the call was retargeted; zero when it equals the
 //     called number.
 //   - SIP-T and SIP-I: the ISUP IAM an INVITE's body carries (RFC 3204;
-//     BodyIAM, Builder.IAM) gives what the headers lack: the calling
+//     BodyIAM, or ScanIAM without allocating; Builder.IAM) gives what the
+//     headers lack: the calling
 //     number when they give none, restricted presentation when the IAM
 //     says so and there is no Privacy header, the original called number
 //     (Original Called Number, else Redirecting Number) when there is

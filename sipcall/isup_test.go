@@ -2,6 +2,7 @@ package sipcall
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -111,6 +112,81 @@ func FuzzBodyIAM(f *testing.F) {
 		got, err := BodyIAM(ct, []byte(body))
 		if err == nil && got == nil {
 			t.Fatal("no IAM and no error")
+		}
+	})
+}
+
+// ScanIAM reads what BodyIAM reads, or leaves the body to it; it
+// allocates nothing.
+func TestScanIAM(t *testing.T) {
+	m := isup.IAM{Called: natl("3035550999"), OriginalCalled: natl("3035550100"), HasOriginalCalled: true}
+	ansi, _ := isup.AppendIAM(nil, isup.ANSI, &m)
+	sdp := "--b\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n"
+	isupPart := "--b\r\nContent-Type: application/ISUP; version=ansi00\r\nContent-Disposition: signal; handling=optional\r\n\r\n" + string(ansi) + "\r\n"
+	for _, c := range []struct {
+		name, ct, body string
+		found, ok      bool
+	}{
+		{"SDP then ISUP", "multipart/mixed; boundary=b", sdp + isupPart + "--b--\r\n", true, true},
+		{"ISUP first", "Multipart/Mixed;boundary=b", isupPart + sdp + "--b--", true, true},
+		{"whole", "application/isup; version=ansi00", string(ansi), true, true},
+		{"no ISUP part", "multipart/mixed; boundary=b", sdp + "--b--\r\n", false, true},
+		{"quoted boundary", `multipart/mixed; boundary="b"`, sdp + isupPart + "--b--", false, false},
+		{"preamble", "multipart/mixed; boundary=b", "hello\r\n" + sdp + isupPart + "--b--", false, false},
+		{"not an IAM", "application/isup; version=itu-t92+", "\x06\x00", false, false},
+		{"cut short", "multipart/mixed; boundary=b", sdp + isupPart[:40], false, false},
+		{"two boundaries", "multipart/mixed; boundary=b; boundary=c", sdp + isupPart + "--b--", false, false},
+		{"a longer boundary is content", "multipart/mixed; boundary=b", sdp + isupPart[:len(isupPart)-2] + "\r\n--bb\r\n", false, false},
+		{"padding after a delimiter", "multipart/mixed; boundary=b", sdp + isupPart + "--b \r\n", false, false},
+	} {
+		var got isup.IAM
+		var buf isup.DigitBuf
+		found, ok := ScanIAM(c.ct, []byte(c.body), &got, &buf)
+		if found != c.found || ok != c.ok {
+			t.Errorf("%s: found %v ok %v, want %v %v", c.name, found, ok, c.found, c.ok)
+			continue
+		}
+		if found && got.OriginalCalled.Digits != "3035550100" {
+			t.Errorf("%s: read %+v", c.name, got)
+		}
+		if ok {
+			agree(t, c.ct, []byte(c.body), found, &got)
+		}
+	}
+	body := []byte(sdp + isupPart + "--b--\r\n")
+	var got isup.IAM
+	var buf isup.DigitBuf
+	if n := testing.AllocsPerRun(100, func() { ScanIAM("multipart/mixed; boundary=b", body, &got, &buf) }); n != 0 {
+		t.Errorf("%v allocations per INVITE body", n)
+	}
+}
+
+// agree fails unless BodyIAM reads ct and body as ScanIAM did.
+func agree(t *testing.T, ct string, body []byte, found bool, got *isup.IAM) {
+	t.Helper()
+	whole, err := BodyIAM(ct, body)
+	switch {
+	case found && err != nil:
+		t.Fatalf("ScanIAM read %+v, BodyIAM: %v\n%q %q", got, err, ct, body)
+	case found && fmt.Sprint(*got) != fmt.Sprint(*whole):
+		t.Fatalf("ScanIAM read %+v, BodyIAM %+v\n%q %q", got, whole, ct, body)
+	case !found && !errors.Is(err, ErrNoIAM):
+		t.Fatalf("ScanIAM found no IAM, BodyIAM: %v, %v\n%q %q", whole, err, ct, body)
+	}
+}
+
+// FuzzScanIAM: whatever ScanIAM takes (ok), BodyIAM reads the same way.
+func FuzzScanIAM(f *testing.F) {
+	m := isup.IAM{Called: natl("3035550999"), Calling: natl("7205550123"), HasCalling: true}
+	iam, _ := isup.AppendIAM(nil, isup.ITU, &m)
+	f.Add("multipart/mixed; boundary=b", "--b\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n--b\r\nContent-Type: application/ISUP; version=itu-t92+\r\n\r\n"+string(iam)+"\r\n--b--\r\n")
+	f.Add("application/isup; base=ansi92", string(iam))
+	f.Add("multipart/mixed; boundary=x", "--x\r\n\r\nabc\r\n--x--")
+	f.Fuzz(func(t *testing.T, ct, body string) {
+		var got isup.IAM
+		var buf isup.DigitBuf
+		if found, ok := ScanIAM(ct, []byte(body), &got, &buf); ok {
+			agree(t, ct, []byte(body), found, &got)
 		}
 	})
 }

@@ -19,9 +19,11 @@
 package isup
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
+	"unsafe"
 )
 
 // Variant is the ISUP specification a message follows.
@@ -158,22 +160,41 @@ func malformed(format string, a ...any) error {
 // every pointer counts from its own octet, so an ANSI IAM read as ITU
 // gives the same numbers. The returned IAM shares no memory with b.
 func ParseIAM(b []byte, v Variant) (IAM, error) {
-	if v == Unknown {
-		m, err := ParseIAM(b, ITU)
-		if err == nil {
-			return m, nil
-		}
-		if m, aerr := ParseIAM(b, ANSI); aerr == nil {
-			return m, nil
-		}
-		return IAM{}, err
-	}
 	var m IAM
+	err := ParseIAMInto(&m, b, v, new(DigitBuf))
+	m.UserServiceInfo = bytes.Clone(m.UserServiceInfo)
+	return m, err
+}
+
+// DigitBuf holds the digits of the numbers ParseIAMInto reads.
+type DigitBuf [numbers][32]byte
+
+// numbers is how many address parameters an IAM read holds.
+const numbers = 4
+
+// ParseIAMInto is ParseIAM without allocating, for a reader on the hot
+// path: m's digit strings are views of buf, and its User Service
+// Information of b, so m is valid only while neither changes.
+func ParseIAMInto(m *IAM, b []byte, v Variant, buf *DigitBuf) error {
+	if v == Unknown {
+		if err := parseIAM(m, b, ITU, buf); err == nil {
+			return nil
+		} else if aerr := parseIAM(m, b, ANSI, buf); aerr != nil {
+			*m = IAM{}
+			return err
+		}
+		return nil
+	}
+	return parseIAM(m, b, v, buf)
+}
+
+func parseIAM(m *IAM, b []byte, v Variant, buf *DigitBuf) error {
+	*m = IAM{}
 	if len(b) == 0 {
-		return m, malformed("empty body")
+		return malformed("empty body")
 	}
 	if b[0] != msgIAM {
-		return m, malformed("message type 0x%02x is not an IAM (0x01)", b[0])
+		return malformed("message type 0x%02x is not an IAM (0x01)", b[0])
 	}
 	// Fixed part, then one pointer per mandatory variable parameter and
 	// one to the optional part, each counted from its own octet.
@@ -182,7 +203,7 @@ func ParseIAM(b []byte, v Variant) (IAM, error) {
 		fixed, vars = 5, []string{"user service information", "called party number"}
 	}
 	if len(b) < fixed+len(vars)+1 {
-		return m, malformed("%d octets, shorter than the %s IAM's mandatory part", len(b), v)
+		return malformed("%d octets, shorter than the %s IAM's mandatory part", len(b), v)
 	}
 	m.NatureOfConnection = b[1]
 	m.ForwardCall = uint16(b[2]) | uint16(b[3])<<8
@@ -194,31 +215,31 @@ func ParseIAM(b []byte, v Variant) (IAM, error) {
 		at := fixed + i
 		val, err := variable(b, at, name)
 		if err != nil {
-			return m, err
+			return err
 		}
 		switch name {
 		case "user service information":
 			if len(val) < 2 {
-				return m, malformed("user service information of %d octets (at least 2)", len(val))
+				return malformed("user service information of %d octets (at least 2)", len(val))
 			}
-			m.UserServiceInfo = append([]byte(nil), val...)
+			m.UserServiceInfo = val
 		case "called party number":
-			n, err := parseNumber(val, name, false)
+			n, err := parseNumber(val, name, false, &buf[0])
 			if err != nil {
-				return m, err
+				return err
 			}
 			m.Called = n
 		}
 	}
 	optAt := fixed + len(vars)
 	if b[optAt] == 0 {
-		return m, nil // no optional part
+		return nil // no optional part
 	}
 	start := optAt + int(b[optAt])
 	if start >= len(b) {
-		return m, malformed("optional part pointer %d runs past the message (%d octets)", b[optAt], len(b))
+		return malformed("optional part pointer %d runs past the message (%d octets)", b[optAt], len(b))
 	}
-	return m, parseOptional(&m, b[start:], start)
+	return parseOptional(m, b[start:], start, buf)
 }
 
 // variable returns the mandatory variable parameter whose pointer is at
@@ -241,7 +262,7 @@ func variable(b []byte, at int, name string) ([]byte, error) {
 
 // parseOptional reads the optional part o (starting at offset off of the
 // message, for errors) up to its end of optional parameters.
-func parseOptional(m *IAM, o []byte, off int) error {
+func parseOptional(m *IAM, o []byte, off int, buf *DigitBuf) error {
 	for i := 0; ; {
 		if i >= len(o) {
 			return malformed("optional part has no end of optional parameters (octet 0x00)")
@@ -258,17 +279,17 @@ func parseOptional(m *IAM, o []byte, off int) error {
 		switch code {
 		case parCallingNumber:
 			if !m.HasCalling {
-				m.Calling, err = parseNumber(val, "calling party number", true)
+				m.Calling, err = parseNumber(val, "calling party number", true, &buf[1])
 				m.HasCalling = err == nil
 			}
 		case parOriginalCalled:
 			if !m.HasOriginalCalled {
-				m.OriginalCalled, err = parseNumber(val, "original called number", true)
+				m.OriginalCalled, err = parseNumber(val, "original called number", true, &buf[2])
 				m.HasOriginalCalled = err == nil
 			}
 		case parRedirectingNum:
 			if !m.HasRedirecting {
-				m.Redirecting, err = parseNumber(val, "redirecting number", true)
+				m.Redirecting, err = parseNumber(val, "redirecting number", true, &buf[3])
 				m.HasRedirecting = err == nil
 			}
 		case parRedirectionInfo:
@@ -293,8 +314,9 @@ func parseOptional(m *IAM, o []byte, off int) error {
 
 // parseNumber reads an address parameter: nature of address and odd/even
 // indicator, plan (with presentation and screening when withPresentation),
-// then the address signals two to an octet, the first in the low nibble.
-func parseNumber(val []byte, name string, withPresentation bool) (Number, error) {
+// then the address signals two to an octet, the first in the low nibble,
+// as characters into dst (the Number's Digits view it).
+func parseNumber(val []byte, name string, withPresentation bool, dst *[32]byte) (Number, error) {
 	if len(val) < 2 {
 		return Number{}, malformed("%s of %d octets (at least 2)", name, len(val))
 	}
@@ -313,11 +335,12 @@ func parseNumber(val []byte, name string, withPresentation bool) (Number, error)
 	if count > 2*16 {
 		return Number{}, malformed("%s of %d digits (at most 32)", name, count)
 	}
-	var buf [32]byte
 	for i := range count {
 		nib := sig[i/2] >> (4 * (i % 2)) & 0x0f
-		buf[i] = "0123456789ABCDEF"[nib]
+		dst[i] = "0123456789ABCDEF"[nib]
 	}
-	n.Digits = string(buf[:count])
+	if count > 0 {
+		n.Digits = unsafe.String(&dst[0], count)
+	}
 	return n, nil
 }

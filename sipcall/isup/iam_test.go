@@ -272,3 +272,28 @@ func udpPacket(t *testing.T, payload []byte) []byte {
 	}
 	return buf.Bytes()
 }
+
+// ParseIAMInto reads what ParseIAM reads, and allocates nothing.
+func TestParseIAMIntoAllocatesNothing(t *testing.T) {
+	for _, v := range []Variant{ITU, ANSI} {
+		want := forwarded()
+		b, err := AppendIAM(nil, v, &want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m IAM
+		var buf DigitBuf
+		allocs := testing.AllocsPerRun(100, func() {
+			if err := ParseIAMInto(&m, b, Unknown, &buf); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %v allocations per IAM", v, allocs)
+		}
+		whole, _ := ParseIAM(b, Unknown)
+		if fmt.Sprint(m) != fmt.Sprint(whole) {
+			t.Errorf("%s: ParseIAMInto %+v, ParseIAM %+v", v, m, whole)
+		}
+	}
+}
