@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -137,7 +138,7 @@ func answerOf(res *gosip.Response) ReplayAnswer {
 		for _, c := range strings.Split(h.Value(), ",") {
 			if c = strings.TrimSpace(c); c != "" {
 				a.Contacts = append(a.Contacts, c)
-				if _, says := cutToken(c); says != "" {
+				if _, says := contactKey(c, nil); says != "" {
 					a.Tokens = append(a.Tokens, says)
 				}
 			}
@@ -278,59 +279,44 @@ func SameAnswer(a, b *ReplayAnswer, volatile []string) bool {
 		return false
 	}
 	for i := range a.Contacts {
-		ca, ta := cutToken(a.Contacts[i])
-		cb, tb := cutToken(b.Contacts[i])
-		if ta != tb || blankParams(ca, volatile) != blankParams(cb, volatile) {
+		ka, _ := contactKey(a.Contacts[i], volatile)
+		kb, _ := contactKey(b.Contacts[i], volatile)
+		if ka != kb {
 			return false
 		}
 	}
 	return true
 }
 
-// cutToken returns a Contact value with its screening token's value
-// blanked, and what the token says (its claims less the expiry), or the
-// token as written when it does not read.
-func cutToken(c string) (string, string) {
+// contactKey returns a Contact value as answers are compared: its
+// screening token (the cgt parameter) replaced by what it says (its
+// claims less the expiry, or the token as written when it does not read),
+// the values of the volatile parameters blanked; and what the token says,
+// "" when there is none.
+func contactKey(c string, volatile []string) (string, string) {
 	parts := strings.Split(c, ";")
+	says := ""
 	for i := 1; i < len(parts); i++ {
 		name, val, ok := strings.Cut(parts[i], "=")
-		if !ok || !strings.EqualFold(strings.TrimSpace(name), token.URIParam) {
-			continue
-		}
-		end := ""
-		if j := strings.IndexAny(val, ">?"); j >= 0 {
-			val, end = val[:j], val[j:]
-		}
-		parts[i] = name + "=" + end
-		says := "unreadable token " + val
-		if cl, err := token.Inspect(val); err == nil {
-			says = describeClaims(&cl)
-		}
-		return strings.Join(parts, ";"), says
-	}
-	return c, ""
-}
-
-// blankParams returns a Contact value with the values of the named URI
-// and header parameters removed ("cgt=XYZ" -> "cgt=").
-func blankParams(c string, names []string) string {
-	parts := strings.Split(c, ";")
-	for i := 1; i < len(parts); i++ {
-		name, _, ok := strings.Cut(parts[i], "=")
 		if !ok {
 			continue
 		}
-		for _, n := range names {
-			if strings.EqualFold(strings.TrimSpace(name), n) {
-				end := ""
-				if j := strings.IndexByte(parts[i], '>'); j >= 0 {
-					end = parts[i][j:] // the name-addr's closing '>' and what follows
-				}
-				parts[i] = name + "=" + end
+		end := "" // the name-addr's closing '>' or the headers, and what follows
+		if j := strings.IndexAny(val, ">?"); j >= 0 {
+			val, end = val[:j], val[j:]
+		}
+		switch n := strings.TrimSpace(name); {
+		case strings.EqualFold(n, token.URIParam):
+			says = "unreadable token " + val
+			if cl, err := token.Inspect(val); err == nil {
+				says = describeClaims(&cl)
 			}
+			parts[i] = name + "={" + says + "}" + end
+		case slices.ContainsFunc(volatile, func(v string) bool { return strings.EqualFold(n, v) }):
+			parts[i] = name + "=" + end
 		}
 	}
-	return strings.Join(parts, ";")
+	return strings.Join(parts, ";"), says
 }
 
 // describeClaims says what a token says, less its expiry.
