@@ -54,14 +54,22 @@ awk -v bound="$BOUND" -v top="$top" '
 	$4 + 0 <= bound { if ($3 + 0 > best[$1 " " $2]) best[$1 " " $2] = $3 + 0 }
 	{ rounds[$1] = 1 }
 	END {
-		met = 0; n = 0
+		met = 0; n = 0; skipped = 0
 		for (r in rounds) {
-			n++
 			cg = best[r " callgate"] + 0; rs = best[r " responder"] + 0
-			ok = (rs > 0 && cg * 2 >= rs)
+			if (rs == 0) {
+				# No responder rate held the bound: nothing to halve, so the round judges nothing.
+				skipped++
+				printf "round %s: callgate %d, responder none of its rates: not counted\n", r, cg
+				continue
+			}
+			n++
+			ok = (cg * 2 >= rs)
 			met += ok
 			printf "round %s: callgate %d, responder %d%s: %s\n", r, cg, rs,
 				rs == top ? " (the highest rate tried: its limit may be higher)" : "", ok ? "at least half" : "less than half"
 		}
-		printf "%d of %d rounds at least half the responder'"'"'s rate\n", met, n
+		printf "%d of %d counted rounds at least half the responder'"'"'s rate", met, n
+		if (skipped) printf " (%d not counted)", skipped
+		printf "\n"
 	}' "$OUT/all.txt"
