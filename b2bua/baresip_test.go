@@ -94,7 +94,7 @@ func startBaresip(t *testing.T, name string, p baresipPhone) *baresip {
 	fmt.Fprintf(&conf, "poll_method epoll\nsip_listen 127.0.0.1:%d\n", b.sipPort)
 	// aubridge is a device that plays nowhere; what the phone hears is
 	// taken by the sndfile filter before it.
-	fmt.Fprintf(&conf, "audio_player aubridge,%s\naudio_alert aubridge,%s\naudio_source aufile,%s\n", name, name, talk)
+	fmt.Fprintf(&conf, "audio_player aubridge,%s\naudio_alert aubridge,%s-alert\naudio_source aufile,%s\n", name, name, talk)
 	fmt.Fprintf(&conf, "module_path /usr/lib/baresip/modules\n")
 	for _, m := range append(p.codecs, "aufile", "aubridge", "sndfile") {
 		fmt.Fprintf(&conf, "module %s.so\n", m)
@@ -317,7 +317,7 @@ func silencePCM(d time.Duration) []byte { return make([]byte, 2*int(d.Seconds()*
 // TestBaresipScreenedCall is the screened call between two real softphones:
 // the caller offers Opus, G.722 and G.711 and says its name after the
 // prompt; the subscriber's phone answers, hears who is calling and presses
-// 1; the two talk through the B2BUA.
+// 1; the two talk through the B2BUA and both phones send re-INVITEs.
 func TestBaresipScreenedCall(t *testing.T) {
 	t.Parallel()
 	sub, h := baresipSubscriber(t)

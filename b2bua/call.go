@@ -226,7 +226,7 @@ func (c *call) earlyMedia() error {
 }
 
 func (c *call) attachCaller(med *diago.DialogMedia) error {
-	l, err := newLeg("caller", c.id, med, c.in.Context(), c.s.pacer)
+	l, err := newLeg(c, "caller", c.id, med, c.in.Context(), c.s.pacer)
 	if err != nil {
 		_ = med.Close()
 		return err
@@ -342,7 +342,7 @@ func (c *call) dial(name string, to sip.Uri, extra []sip.Header) (dialResult, st
 		c.abortDial(d)
 		return dialFailed, "ACK: " + err.Error()
 	}
-	l, err := newLeg(name, d.InviteRequest.CallID().Value(), med, d.Context(), c.s.pacer)
+	l, err := newLeg(c, name, d.InviteRequest.CallID().Value(), med, d.Context(), c.s.pacer)
 	if err != nil {
 		_ = med.Close()
 		c.hangupOut(d, nil)

@@ -20,6 +20,11 @@ import (
 //	            needs a re-INVITE: 488. Unknown dialog 481
 //	re-INVITE   the SDP is checked (400/488 with a reason, as for an initial
 //	            INVITE) and the hold state noted before diago applies it
+//	REFER       403 Call Transfer Not Allowed, and a transfer=refused step
+//	            in the call's record. A transfer would have the B2BUA place
+//	            a call the engine never decided, to wherever Refer-To says
+//	            (toll fraud's way out); the phones keep the call. Not one
+//	            Refer-To: 400 (RFC 3515 §2.4.2); unknown dialog 481
 
 func (s *Server) addLeg(l *leg) {
 	s.mu.Lock()
@@ -215,6 +220,20 @@ func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 	if err := tx.Respond(s.withContact(req, res)); err != nil {
 		s.log.Debug("b2bua: UPDATE answer not sent", "call_id", l.callID, "error", err)
 	}
+}
+
+func (s *Server) onRefer(req *sip.Request, tx sip.ServerTransaction) {
+	if n := len(req.GetHeaders("Refer-To")); n != 1 {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 400, "Refer-To Required Once", nil))
+		return
+	}
+	l := s.legOf(req)
+	if l == nil || l.call == nil {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+		return
+	}
+	_ = tx.Respond(sip.NewResponseFromRequest(req, 403, "Call Transfer Not Allowed", nil))
+	l.call.step("transfer", "refused", "by the "+l.name+" to "+req.GetHeader("Refer-To").Value())
 }
 
 // withContact adds our Contact to a 2xx to a target-refresh request.

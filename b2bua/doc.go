@@ -169,7 +169,8 @@
 // subscriber ringing, answered, no-answer, busy, failed, abandoned; screen
 // accept, refuse, voicemail, timeout, hangup; challenge passed, wrong,
 // failed; voicemail connected, none, no-answer, busy, failed; reject
-// announced, plain; bridge connected; end completed, abandoned,
+// announced, plain; bridge connected; transfer refused (a REFER from
+// either phone, with its Refer-To); end completed, abandoned,
 // caller-hangup, subscriber-hangup, voicemail-hangup, rtp-timeout,
 // released, rejected, shutdown, failed. The same steps are counted in
 // callgate_b2bua_steps_total{step,outcome}.

@@ -26,6 +26,7 @@ import (
 type leg struct {
 	name   string // caller, subscriber, voicemail
 	callID string // SIP Call-ID of the leg's dialog
+	call   *call  // the screened call the leg is part of
 	med    *diago.DialogMedia
 	ctx    context.Context // the leg's dialog: done when it ends
 	codec  media.Codec
@@ -53,8 +54,8 @@ const dtmfBuffer = 32
 
 // newLeg wraps an established media stream, starts its pump and registers
 // its prompts with the pacer.
-func newLeg(name, callID string, med *diago.DialogMedia, ctx context.Context, p *pacer) (*leg, error) {
-	l := &leg{name: name, callID: callID, med: med, ctx: ctx, dtmf: make(chan rune, dtmfBuffer), done: make(chan struct{})}
+func newLeg(c *call, name, callID string, med *diago.DialogMedia, ctx context.Context, p *pacer) (*leg, error) {
+	l := &leg{name: name, callID: callID, call: c, med: med, ctx: ctx, dtmf: make(chan rune, dtmfBuffer), done: make(chan struct{})}
 	ms := med.MediaSession()
 	l.codec = media.CodecAudioFromSession(ms)
 	l.pt = l.codec.PayloadTypeRecv()

@@ -258,9 +258,11 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.dg = diago.NewDiago(s.ua, dopts...)
 	s.dg.HandleFunc(s.handle)
-	// diago answers INFO with 406 and has no UPDATE: both are ours.
+	// diago answers INFO and REFER with 406 and has no UPDATE: all three
+	// are ours (dialogs.go).
 	s.srv.OnInfo(s.onInfo)
 	s.srv.OnUpdate(s.onUpdate)
+	s.srv.OnRefer(s.onRefer)
 
 	rtp := "kernel-chosen ports"
 	if s.cfg.RTPPortMin != 0 {
