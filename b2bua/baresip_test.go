@@ -68,6 +68,7 @@ type baresipPhone struct {
 	codecs  []string // audio codec modules, in offer order
 	talk    []byte   // 8 kHz mono 16-bit PCM the phone sends
 	autoAns bool     // answers calls at once
+	params  string   // more account parameters, e.g. ";audio_codecs=PCMA/8000/1"
 }
 
 // startBaresip runs one baresip with its own configuration directory on
@@ -104,7 +105,7 @@ func startBaresip(t *testing.T, name string, p baresipPhone) *baresip {
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(conf.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	acct := "<" + p.aor + ">;regint=0"
+	acct := "<" + p.aor + ">;regint=0" + p.params
 	if p.autoAns {
 		acct += ";answermode=auto"
 	}
@@ -389,7 +390,15 @@ func TestBaresipScreenedCall(t *testing.T) {
 // dials the screening URI with a token for d.
 func baresipCaller(t *testing.T, h *harness, d policy.Decision, talk []byte, codecs ...string) *baresip {
 	t.Helper()
-	caller := startBaresip(t, "caller", baresipPhone{aor: "sip:" + nCaller.String() + "@127.0.0.1", codecs: codecs, talk: talk})
+	return baresipCallerAs(t, h, d, baresipPhone{codecs: codecs, talk: talk})
+}
+
+// baresipCallerAs is baresipCaller with the phone's account parameters
+// from p (its number is set).
+func baresipCallerAs(t *testing.T, h *harness, d policy.Decision, p baresipPhone) *baresip {
+	t.Helper()
+	p.aor = "sip:" + nCaller.String() + "@127.0.0.1"
+	caller := startBaresip(t, "caller", p)
 	// baresip 1.0 does not follow a 302 and puts the Request-URI in To: it
 	// dials the screening URI with the subscriber's number as its user, as
 	// a proxy that kept the number would send it.
@@ -404,10 +413,15 @@ func baresipCaller(t *testing.T, h *harness, d policy.Decision, talk []byte, cod
 // subscriber route is that phone.
 func baresipSubscriber(t *testing.T) (*baresip, *harness) {
 	t.Helper()
-	sub := startBaresip(t, "subscriber", baresipPhone{
-		aor: "sip:" + nSub.String() + "@127.0.0.1", codecs: []string{"g711"}, autoAns: true,
-		talk: tonePCM(subscriberVoice, time.Minute, 0),
-	})
+	return baresipSubscriberAs(t, baresipPhone{autoAns: true})
+}
+
+// baresipSubscriberAs is baresipSubscriber with the phone's answer mode
+// and account parameters from p (its number, codecs and voice are set).
+func baresipSubscriberAs(t *testing.T, p baresipPhone) (*baresip, *harness) {
+	t.Helper()
+	p.aor, p.codecs, p.talk = "sip:"+nSub.String()+"@127.0.0.1", []string{"g711"}, tonePCM(subscriberVoice, time.Minute, 0)
+	sub := startBaresip(t, "subscriber", p)
 	h := newHarness(t, func(c *Config) { c.ContinueRoute = "sip:{called}@127.0.0.1:" + strconv.Itoa(sub.sipPort) })
 	return sub, h
 }
@@ -512,5 +526,54 @@ func TestBaresipIVRBlocksANumber(t *testing.T) {
 	alice, _ := st.Subscriber(e164.MustParse(storetest.AliceNumber))
 	if !st.InBlocked(alice.ID, e164.MustParse("+12125550177")) {
 		t.Error("the number is not on alice's Blocked list")
+	}
+}
+
+// A caller whose phone offers only PCMA, to a subscriber's that answers
+// PCMU: the bridge transcodes, and each hears the other.
+func TestBaresipPCMACallerPCMUSubscriber(t *testing.T) {
+	t.Parallel()
+	sub, h := baresipSubscriberAs(t, baresipPhone{autoAns: true, params: ";audio_codecs=PCMU/8000/1"})
+	caller := baresipCallerAs(t, h, policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7},
+		baresipPhone{codecs: []string{"g711"}, talk: tonePCM(callerVoice, time.Minute, 0), params: ";audio_codecs=PCMA/8000/1"})
+	caller.waitHeard(pPINEnter)
+	for _, d := range "2468#" {
+		caller.key(d)
+	}
+	sub.waitEvent("CALL_ESTABLISHED")
+	caller.waitHeard("subscriber-voice")
+	sub.waitHeard("caller-voice")
+	for name, p := range map[string]*baresip{"caller": caller, "subscriber": sub} {
+		want := map[string]string{"caller": "PCMA", "subscriber": "PCMU"}[name]
+		if !strings.Contains(p.output(), "Set audio decoder: "+want) {
+			t.Errorf("the %s's phone did not decode %s:\n%s", name, want, p.output())
+		}
+	}
+	caller.command("hangup", "")
+	h.waitStep("end", "caller-hangup")
+}
+
+// The subscriber's phone rejects the call (busy): the caller goes to
+// voicemail, which is told the subscriber was busy.
+func TestBaresipSubscriberBusyToVoicemail(t *testing.T) {
+	t.Parallel()
+	sub, h := baresipSubscriberAs(t, baresipPhone{})
+	vm := voicemailPhone(t, h)
+	caller := baresipCaller(t, h, policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7, Voicemail: nVoicemail.String()},
+		tonePCM(callerVoice, time.Minute, 0), "g711")
+	caller.waitHeard(pPINEnter)
+	for _, d := range "2468#" {
+		caller.key(d)
+	}
+	sub.waitEvent("CALL_INCOMING")
+	sub.command("hangup", "")
+	pm := <-vm
+	pm.waitHeard("caller-voice")
+	caller.waitHeard(pVoicemail)
+	checkDiversion(t, h.vmIn.Load(), "user-busy")
+	caller.command("hangup", "")
+	steps := h.waitStep("end", "caller-hangup")
+	if got := stepString(steps); !strings.Contains(got, "subscriber=busy voicemail=ringing voicemail=connected bridge=connected end=caller-hangup") {
+		t.Errorf("steps %q", got)
 	}
 }
