@@ -577,3 +577,34 @@ func TestBaresipSubscriberBusyToVoicemail(t *testing.T) {
 		t.Errorf("steps %q", got)
 	}
 }
+
+// SIP over TCP on both legs: the B2BUA listens on TCP only, the caller's
+// phone dials it with transport=tcp and the subscriber's route says
+// transport=tcp.
+func TestBaresipOverTCP(t *testing.T) {
+	t.Parallel()
+	sub := startBaresip(t, "subscriber", baresipPhone{aor: "sip:" + nSub.String() + "@127.0.0.1", codecs: []string{"g711"},
+		autoAns: true, talk: tonePCM(subscriberVoice, time.Minute, 0)})
+	h := newHarness(t, func(c *Config) {
+		c.UDP, c.TCP = "", "127.0.0.1:0"
+		c.ContinueRoute = "sip:{called}@127.0.0.1:" + strconv.Itoa(sub.sipPort) + ";transport=tcp"
+	})
+	caller := startBaresip(t, "caller", baresipPhone{aor: "sip:" + nCaller.String() + "@127.0.0.1", codecs: []string{"g711"},
+		talk: tonePCM(callerVoice, time.Minute, 0)})
+	to := h.inviteURI(h.token(policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7}))
+	to.User = nSub.String()
+	to.UriParams.Add("transport", "tcp")
+	caller.command("dial", to.String())
+	caller.waitHeard(pPINEnter)
+	for _, d := range "2468#" {
+		caller.key(d)
+	}
+	sub.waitEvent("CALL_ESTABLISHED")
+	caller.waitHeard("subscriber-voice")
+	sub.waitHeard("caller-voice")
+	caller.command("hangup", "")
+	sub.waitEvent("CALL_CLOSED")
+	if got := stepString(h.waitStep("end", "caller-hangup")); !strings.HasPrefix(got, "token=ok pin=right subscriber=ringing subscriber=answered bridge=connected") {
+		t.Errorf("steps %q", got)
+	}
+}
