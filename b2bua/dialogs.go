@@ -23,7 +23,8 @@ import (
 //	REFER       403 Call Transfer Not Allowed, and a transfer=refused step
 //	            in the call's record. A transfer would have the B2BUA place
 //	            a call the engine never decided, to wherever Refer-To says
-//	            (toll fraud's way out); the phones keep the call. Not one
+//	            (toll fraud's way out); the call goes on as it was, unless
+//	            the phone hangs up as a blind transfer does. Not one
 //	            Refer-To: 400 (RFC 3515 §2.4.2); unknown dialog 481
 
 func (s *Server) addLeg(l *leg) {
