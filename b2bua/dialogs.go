@@ -20,6 +20,7 @@ import (
 //	            needs a re-INVITE: 488. Unknown dialog 481
 //	re-INVITE   the SDP is checked (400/488 with a reason, as for an initial
 //	            INVITE) and the hold state noted before diago applies it
+//	BYE, NOTIFY without a To tag: 481, as for an unknown dialog
 //	REFER       403 Call Transfer Not Allowed, and a transfer=refused step
 //	            in the call's record. A transfer would have the B2BUA place
 //	            a call the engine never decided, to wherever Refer-To says
@@ -55,6 +56,12 @@ func (s *Server) legOf(req *sip.Request) *leg {
 func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
 		if req.IsInvite() && !inDialog(req) && !s.acceptable(req, tx) {
+			return
+		}
+		if (req.Method == sip.BYE || req.Method == sip.NOTIFY) && !inDialog(req) {
+			// No To tag: it matches no dialog (RFC 3261 §15.1.2), where
+			// diago would say a bare 400.
+			_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
 			return
 		}
 		if req.IsInvite() || req.IsAck() {

@@ -263,6 +263,8 @@ func (s *Server) Start(ctx context.Context) error {
 	s.srv.OnInfo(s.onInfo)
 	s.srv.OnUpdate(s.onUpdate)
 	s.srv.OnRefer(s.onRefer)
+	s.srv.OnOptions(s.onOptions) // methods.go
+	s.srv.OnNoRoute(s.onOtherMethod)
 
 	rtp := "kernel-chosen ports"
 	if s.cfg.RTPPortMin != 0 {

@@ -1,0 +1,40 @@
+package b2bua
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// Requests for no dialog method of ours. diago answers OPTIONS with its
+// handlers in map order and sipgo answers other methods 405 without the
+// Allow header RFC 3261 §21.4.6 requires; both are answered here:
+//
+//	OPTIONS     200 with Allow (the methods we handle, in a fixed order)
+//	            and Accept (the bodies an INVITE may carry)
+//	others      405 Method Not Allowed with the same Allow
+
+// allowed is the Allow header's value: the methods the SIP server has
+// handlers for, sorted so that every answer says the same.
+func (s *Server) allowed() string {
+	m := s.srv.RegisteredMethods()
+	slices.Sort(m)
+	return strings.Join(m, ", ")
+}
+
+func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+	res.AppendHeader(sip.NewHeader("Allow", s.allowed()))
+	res.AppendHeader(sip.NewHeader("Accept", acceptTypes))
+	_ = tx.Respond(res)
+}
+
+func (s *Server) onOtherMethod(req *sip.Request, tx sip.ServerTransaction) {
+	if req.IsAck() {
+		return // an ACK is never answered
+	}
+	res := sip.NewResponseFromRequest(req, 405, "Method Not Allowed", nil)
+	res.AppendHeader(sip.NewHeader("Allow", s.allowed()))
+	_ = tx.Respond(res)
+}
