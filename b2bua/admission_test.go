@@ -221,7 +221,7 @@ func TestSDPRefused(t *testing.T) {
 		{"SRTP", strings.Replace(offerSDP(40000, "0"), "RTP/AVP", "RTP/SAVP", 1), 488, "SRTP Not Supported"},
 		{"garbage", "hello world\r\n", 400, "Malformed SDP: line is not type=value"},
 		{"bad c=", strings.Replace(offerSDP(40000, "0"), "c=IN IP4 127.0.0.1", "c=IN IP4", 1), 400, "Malformed SDP: c= is not IN IP4|IP6 address"},
-		{"two streams", offerSDP(40000, "0") + "m=video 40002 RTP/AVP 96\r\n", 488, "Only One Audio Stream Supported"},
+		{"SRTP only, beside video", strings.Replace(offerSDP(40000, "0"), "RTP/AVP", "RTP/SAVP", 1) + "m=video 40002 RTP/AVP 96\r\n", 488, "SRTP Not Supported"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := h.rawInvite(t, h.screenURI(tok), tc.sdp)

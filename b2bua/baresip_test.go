@@ -608,3 +608,26 @@ func TestBaresipOverTCP(t *testing.T) {
 		t.Errorf("steps %q", got)
 	}
 }
+
+// A video phone (baresip with VP8 and a test camera) offers audio and
+// video: the call is taken with the video stream rejected in the answer,
+// and the audio flows as for any caller.
+func TestBaresipVideoPhone(t *testing.T) {
+	t.Parallel()
+	sub, h := baresipSubscriber(t)
+	caller := baresipCaller(t, h, policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7},
+		tonePCM(callerVoice, time.Minute, 0), "g711", "vp8", "fakevideo")
+	caller.waitEvent("CALL_ESTABLISHED")
+	caller.waitHeard(pPINEnter)
+	for _, d := range "2468#" {
+		caller.key(d)
+	}
+	sub.waitEvent("CALL_ESTABLISHED")
+	caller.waitHeard("subscriber-voice")
+	sub.waitHeard("caller-voice")
+	if !strings.Contains(caller.output(), "vidcodec: VP8") {
+		t.Errorf("the caller's phone has no video codec: it offered no video\n%s", caller.output())
+	}
+	caller.command("hangup", "")
+	h.waitStep("end", "caller-hangup")
+}

@@ -19,7 +19,9 @@ import (
 //	            noted (the RTP timeout does not apply on hold); a new address
 //	            needs a re-INVITE: 488. Unknown dialog 481
 //	re-INVITE   the SDP is checked (400/488 with a reason, as for an initial
-//	            INVITE) and the hold state noted before diago applies it
+//	            INVITE) and the hold state noted before diago applies it;
+//	            an offer with more streams than its audio one is answered
+//	            with those rejected (sdp.go), for INVITE, re-INVITE, UPDATE
 //	BYE, NOTIFY without a To tag: 481, as for an unknown dialog
 //	REFER       403 Call Transfer Not Allowed, and a transfer=refused step
 //	            in the call's record. A transfer would have the B2BUA place
@@ -85,6 +87,14 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 			}
 			if enc.present && req.IsInvite() && !inDialog(req) {
 				s.keepIAM(req, tx, &enc)
+			}
+			if o != nil && len(o.streams) > 1 {
+				// diago takes one audio stream; the answer gets the
+				// others back, rejected (sdp.go).
+				req.SetBody(o.reduce(req.Body()))
+				if req.IsInvite() {
+					tx = &answerTx{ServerTransaction: tx, o: o}
+				}
 			}
 		}
 		next(req, tx)
@@ -217,11 +227,11 @@ func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	fork := ms.Fork()
-	if err := fork.RemoteSDP(body, false); err != nil {
+	if err := fork.RemoteSDP(o.reduce(body), false); err != nil {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
 		return
 	}
-	res := sip.NewResponseFromRequest(req, 200, "OK", fork.LocalSDP(true))
+	res := sip.NewResponseFromRequest(req, 200, "OK", o.expandAnswer(fork.LocalSDP(true)))
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	l.hold.Store(o.onHold())
 	l.lastRTP.Store(time.Now().UnixNano())
@@ -242,6 +252,23 @@ func (s *Server) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	_ = tx.Respond(sip.NewResponseFromRequest(req, 403, "Call Transfer Not Allowed", nil))
 	l.call.step("transfer", "refused", "by the "+l.name+" to "+req.GetHeader("Refer-To").Value())
+}
+
+// answerTx is an INVITE's server transaction whose SDP answers are put
+// back into the shape of an offer with several streams (offer.expandAnswer)
+// on the way out: diago answered the offer reduced to its audio stream.
+type answerTx struct {
+	sip.ServerTransaction
+	o *offer
+}
+
+func (t *answerTx) Respond(res *sip.Response) error {
+	if b := res.Body(); len(b) > 0 && res.StatusCode < 300 {
+		if ct := res.ContentType(); ct != nil && strings.EqualFold(ct.Value(), "application/sdp") {
+			res.SetBody(t.o.expandAnswer(b))
+		}
+	}
+	return t.ServerTransaction.Respond(res)
 }
 
 // withContact adds our Contact to a 2xx to a target-refresh request.

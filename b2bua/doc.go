@@ -35,8 +35,11 @@
 //
 // Before either: 503 + Retry-After while draining, beyond MaxSessions, or
 // when no RTP port is free; the SDP offer is checked first (checkSDP):
-// malformed -> 400 "Malformed SDP: <what>"; no audio, SRTP, a second
-// stream, or neither PCMU nor PCMA -> 488 with the reason.
+// malformed -> 400 "Malformed SDP: <what>"; no audio stream over RTP/AVP
+// with PCMU or PCMA (only SRTP, another protocol, another codec, disabled)
+// -> 488 with the reason. The first audio stream that can be taken is;
+// the offer's other streams (a video phone's video, an SRTP twin) are
+// rejected in the answer with port 0, in their places (RFC 3264 §6).
 //
 // A new INVITE that requires an extension (Require: 100rel, timer, ...;
 // the B2BUA supports none a caller could require of it) gets 420 Bad

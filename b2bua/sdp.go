@@ -11,11 +11,29 @@ import (
 // diago's own SDP reader assumes well-formed input (it indexes fields
 // without checking), so every SDP from the network is checked here first,
 // and refused with a reason rather than handed on.
+//
+// An offer may carry more streams than the one audio stream the B2BUA
+// takes: a softphone's video, a second audio stream offering SRTP beside
+// plain RTP. The B2BUA takes the first audio stream it can (RTP/AVP with
+// PCMU or PCMA) and rejects the others in its answer with port 0, in
+// their places (RFC 3264 §6): diago sees the offer reduced to the chosen
+// stream (reduce) and its answer is put back into the offer's shape
+// (expandAnswer).
 type offer struct {
 	addr      netip.Addr // connection address of the audio stream
 	port      int        // audio port (0 = stream refused)
 	direction string     // sendrecv, sendonly, recvonly or inactive
 	g711      bool       // PCMU or PCMA offered
+
+	streams    []stream // every m= section, in order
+	audio      int      // the index in streams of the one taken
+	sessionEnd int      // where the first m= line begins in the body
+}
+
+// stream is one m= section of an offer.
+type stream struct {
+	media, proto, format string // an m= line's fields (the first format)
+	start, end           int    // the section's bytes in the body
 }
 
 // onHold reports whether the offer puts the stream on hold (RFC 3264 §8.4:
@@ -40,11 +58,27 @@ func notAcceptable(what string) *sdpError { return &sdpError{488, what} }
 // maxSDP bounds the SDP looked at; a larger body is refused.
 const maxSDP = 16 << 10
 
-// parseOffer checks an SDP offer (RFC 8866 syntax, one audio stream over
-// RTP/AVP) and returns what the B2BUA needs from it. A syntax error is a
-// 400 with the reason; a well-formed offer the B2BUA cannot take (no
-// audio, SRTP, a second stream, neither PCMU nor PCMA) is a 488. It also
-// checks the answer a caller that sent no offer returns in its ACK.
+// maxStreams bounds the m= sections of an offer.
+const maxStreams = 8
+
+// section is what one m= section (or the session part, before the first)
+// says about audio.
+type section struct {
+	media, proto string
+	port         int
+	formats      []string
+	addr         netip.Addr
+	direction    string
+	rtpmaps      []string
+}
+
+// parseOffer checks an SDP offer (RFC 8866 syntax) and returns what the
+// B2BUA needs from it: the first audio stream over RTP/AVP with PCMU or
+// PCMA. A syntax error is a 400 with the reason; a well-formed offer
+// without such a stream is a 488 saying why its first live audio stream
+// cannot be taken (SRTP, another protocol, no G.711), or that there is
+// no audio, or only a disabled one. It also checks the answer a caller
+// that sent no offer returns in its ACK.
 func parseOffer(body []byte) (offer, *sdpError) {
 	var o offer
 	if len(body) == 0 {
@@ -54,24 +88,22 @@ func parseOffer(body []byte) (offer, *sdpError) {
 		return o, malformed("body too large")
 	}
 	var (
-		first       = true
-		haveO       bool
-		sessionAddr netip.Addr
-		sessionDir  string
-		mediaDir    string
-		inAudio     bool
-		audioSeen   bool
-		mediaAddr   netip.Addr
-		formats     []string
-		rtpmaps     []string
+		first   = true
+		haveO   bool
+		session section
+		secs    []section
+		cur     = &session
 	)
-	rest := body
+	rest, pos := body, 0
 	for len(rest) > 0 {
 		var line []byte
+		lineStart := pos
 		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
 			line, rest = rest[:i], rest[i+1:]
+			pos += i + 1
 		} else {
 			line, rest = rest, nil
+			pos = len(body)
 		}
 		line = bytes.TrimSuffix(line, []byte{'\r'})
 		if len(line) == 0 {
@@ -99,11 +131,7 @@ func parseOffer(body []byte) (offer, *sdpError) {
 			if err != nil {
 				return o, err
 			}
-			if inAudio {
-				mediaAddr = a
-			} else if !audioSeen {
-				sessionAddr = a
-			}
+			cur.addr = a
 		case 'm':
 			f := strings.Fields(val)
 			if len(f) < 4 {
@@ -120,37 +148,24 @@ func parseOffer(body []byte) (offer, *sdpError) {
 					}
 				}
 			}
-			if f[0] != "audio" {
-				if port != 0 {
-					return o, notAcceptable("Only One Audio Stream Supported")
-				}
-				inAudio = false
-				continue
+			if len(secs) == maxStreams {
+				return o, notAcceptable("Too Many Media Streams")
 			}
-			if audioSeen {
-				return o, notAcceptable("Only One Audio Stream Supported")
+			if len(secs) == 0 {
+				o.sessionEnd = lineStart
+			} else {
+				o.streams[len(o.streams)-1].end = lineStart
 			}
-			audioSeen, inAudio = true, true
-			switch f[2] {
-			case "RTP/AVP":
-			case "RTP/SAVP", "RTP/SAVPF", "UDP/TLS/RTP/SAVP", "UDP/TLS/RTP/SAVPF":
-				return o, notAcceptable("SRTP Not Supported")
-			default:
-				return o, notAcceptable("Media Protocol Not Supported")
-			}
-			o.port = port
-			formats = f[3:]
+			o.streams = append(o.streams, stream{media: f[0], proto: f[2], format: f[3], start: lineStart})
+			secs = append(secs, section{media: f[0], proto: f[2], port: port, formats: f[3:]})
+			cur = &secs[len(secs)-1]
 		case 'a':
 			switch val {
 			case "sendrecv", "sendonly", "recvonly", "inactive":
-				if inAudio {
-					mediaDir = val
-				} else if !audioSeen {
-					sessionDir = val
-				}
+				cur.direction = val
 			default:
-				if inAudio && strings.HasPrefix(val, "rtpmap:") {
-					rtpmaps = append(rtpmaps, val[len("rtpmap:"):])
+				if cur != &session && strings.HasPrefix(val, "rtpmap:") {
+					cur.rtpmaps = append(cur.rtpmaps, val[len("rtpmap:"):])
 				}
 			}
 		}
@@ -161,43 +176,118 @@ func parseOffer(body []byte) (offer, *sdpError) {
 	if !haveO {
 		return o, malformed("no o= line")
 	}
-	if !audioSeen {
+	if len(o.streams) > 0 {
+		o.streams[len(o.streams)-1].end = len(body)
+	}
+	var why *sdpError
+	for i := range secs {
+		sec := &secs[i]
+		if sec.media != "audio" {
+			continue
+		}
+		addr := sec.addr
+		if !addr.IsValid() {
+			addr = session.addr
+		}
+		if !addr.IsValid() {
+			return o, malformed("no c= line for the audio stream")
+		}
+		var no *sdpError
+		switch {
+		case sec.port == 0:
+			no = notAcceptable("Audio Stream Disabled")
+		case sec.proto == "RTP/SAVP", sec.proto == "RTP/SAVPF", sec.proto == "UDP/TLS/RTP/SAVP", sec.proto == "UDP/TLS/RTP/SAVPF":
+			no = notAcceptable("SRTP Not Supported")
+		case sec.proto != "RTP/AVP":
+			no = notAcceptable("Media Protocol Not Supported")
+		case !offersG711(sec):
+			no = notAcceptable("PCMU or PCMA Required")
+		}
+		if no != nil {
+			// The first live stream's reason says most; a disabled one's
+			// only when all are.
+			if why == nil || why.reason == "Audio Stream Disabled" {
+				why = no
+			}
+			continue
+		}
+		o.audio, o.addr, o.port, o.g711 = i, addr, sec.port, true
+		o.direction = "sendrecv"
+		if session.direction != "" {
+			o.direction = session.direction
+		}
+		if sec.direction != "" {
+			o.direction = sec.direction
+		}
+		return o, nil
+	}
+	if why == nil {
 		return o, notAcceptable("No Audio Stream Offered")
 	}
-	o.addr = mediaAddr
-	if !o.addr.IsValid() {
-		o.addr = sessionAddr
-	}
-	if !o.addr.IsValid() {
-		return o, malformed("no c= line for the audio stream")
-	}
-	if o.port == 0 {
-		return o, notAcceptable("Audio Stream Disabled")
-	}
-	o.direction = "sendrecv"
-	if sessionDir != "" {
-		o.direction = sessionDir
-	}
-	if mediaDir != "" {
-		o.direction = mediaDir
-	}
-	for _, pt := range formats {
+	return o, why
+}
+
+// offersG711 reports whether an audio section offers PCMU or PCMA, by
+// static payload type or rtpmap.
+func offersG711(sec *section) bool {
+	for _, pt := range sec.formats {
 		if pt == "0" || pt == "8" {
-			o.g711 = true
-			break
+			return true
 		}
-		for _, m := range rtpmaps {
+		for _, m := range sec.rtpmaps {
 			p, enc, _ := strings.Cut(m, " ")
 			if p == pt && (strings.EqualFold(enc, "PCMU/8000") || strings.EqualFold(enc, "PCMA/8000") ||
 				strings.EqualFold(enc, "PCMU/8000/1") || strings.EqualFold(enc, "PCMA/8000/1")) {
-				o.g711 = true
+				return true
 			}
 		}
 	}
-	if !o.g711 {
-		return o, notAcceptable("PCMU or PCMA Required")
+	return false
+}
+
+// reduce returns the offer's body with only the session part and the
+// audio stream taken: what diago reads. A one-stream offer is its body.
+func (o *offer) reduce(body []byte) []byte {
+	if len(o.streams) <= 1 {
+		return body
 	}
-	return o, nil
+	a := o.streams[o.audio]
+	out := make([]byte, 0, o.sessionEnd+a.end-a.start+2)
+	out = append(out, body[:o.sessionEnd]...)
+	out = append(out, body[a.start:a.end]...)
+	if out[len(out)-1] != '\n' {
+		out = append(out, '\r', '\n')
+	}
+	return out
+}
+
+// expandAnswer puts diago's answer to the reduced offer (its session part
+// and one audio stream) into the offer's shape: as many m= lines, in the
+// same order, the audio stream in its place and every other stream
+// rejected with port 0 and its first offered format (RFC 3264 §6).
+func (o *offer) expandAnswer(answer []byte) []byte {
+	if len(o.streams) <= 1 {
+		return answer
+	}
+	m := bytes.Index(answer, []byte("\nm="))
+	if m < 0 {
+		return answer
+	}
+	audio := answer[m+1:]
+	var b strings.Builder
+	b.Grow(len(answer) + 40*len(o.streams))
+	b.Write(answer[:m+1])
+	for i, st := range o.streams {
+		if i == o.audio {
+			b.Write(audio)
+			if audio[len(audio)-1] != '\n' {
+				b.WriteString("\r\n")
+			}
+			continue
+		}
+		b.WriteString("m=" + st.media + " 0 " + st.proto + " " + st.format + "\r\n")
+	}
+	return []byte(b.String())
 }
 
 // parseConnection reads "IN IP4 192.0.2.1" (a multicast TTL suffix is

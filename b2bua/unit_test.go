@@ -41,8 +41,13 @@ func TestParseOffer(t *testing.T) {
 		{"bad payload type", offerSDP(4000, "0 x"), 400, false},
 		{"port 0", offerSDP(0, "0"), 488, false},
 		{"no audio", strings.Replace(good, "m=audio", "m=video", 1), 488, false},
-		{"second audio", good + "m=audio 4002 RTP/AVP 0\r\n", 488, false},
+		{"second audio", good + "m=audio 4002 RTP/AVP 0\r\n", 0, false},
 		{"rejected video is fine", good + "m=video 0 RTP/AVP 96\r\n", 0, false},
+		{"live video too", good + "m=video 4002 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n", 0, false},
+		{"SRTP only", strings.Replace(good, "RTP/AVP", "RTP/SAVP", 1), 488, false},
+		{"disabled, then G.729", offerSDP(0, "0") + "m=audio 4002 RTP/AVP 18\r\n", 488, false},
+		{"c= of a video stream is not the audio's", "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 4002 RTP/AVP 96\r\nc=IN IP4 10.0.0.2\r\nm=audio 4000 RTP/AVP 0\r\n", 400, false},
+		{"too many streams", good + strings.Repeat("m=video 0 RTP/AVP 96\r\n", maxStreams), 488, false},
 		{"G.729 only", offerSDP(4000, "18"), 488, false},
 		{"DTLS", strings.Replace(good, "RTP/AVP", "UDP/TLS/RTP/SAVP", 1), 488, false},
 		{"empty", "", 488, false},
@@ -65,6 +70,41 @@ func TestParseOffer(t *testing.T) {
 	}
 }
 
+// An offer with more streams than the audio one the B2BUA takes: diago
+// sees the session part and that stream; the answer has every m= line of
+// the offer, in order, the others rejected with port 0.
+func TestOfferStreams(t *testing.T) {
+	session := "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
+	video := "m=video 5000 RTP/AVP 96 97\r\na=rtpmap:96 H264/90000\r\n"
+	srtp := "m=audio 6000 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:x\r\n"
+	audio := "m=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendonly\r\n"
+	body := []byte(session + video + srtp + audio + "m=text 0 RTP/AVP 98")
+	o, err := parseOffer(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.audio != 2 || o.port != 4000 || o.direction != "sendonly" || len(o.streams) != 4 {
+		t.Fatalf("offer %+v", o)
+	}
+	if got := string(o.reduce(body)); got != session+audio {
+		t.Errorf("reduced:\n%s", got)
+	}
+	answer := "v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=Sip Go Media\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 30000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=recvonly\r\n"
+	want := "v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=Sip Go Media\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
+		"m=video 0 RTP/AVP 96\r\nm=audio 0 RTP/SAVP 0\r\n" +
+		"m=audio 30000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=recvonly\r\n" +
+		"m=text 0 RTP/AVP 98\r\n"
+	if got := string(o.expandAnswer([]byte(answer))); got != want {
+		t.Errorf("answer:\n%s\nwant:\n%s", got, want)
+	}
+	// One stream: nothing to do.
+	one := []byte(session + audio)
+	o, _ = parseOffer(one)
+	if r := o.reduce(one); &r[0] != &one[0] || string(o.expandAnswer([]byte(answer))) != answer {
+		t.Error("a one-stream offer was rewritten")
+	}
+}
+
 // FuzzParseOffer: any body gets an offer or a 400/488 with a reason; what
 // is accepted is safe for diago's SDP reader (which indexes fields
 // without checking them).
@@ -83,10 +123,19 @@ func FuzzParseOffer(f *testing.F) {
 		if !o.g711 || o.port <= 0 || !o.addr.IsValid() {
 			t.Fatalf("accepted offer %+v", o)
 		}
-		// What parseOffer accepts, diago's reader must take without
-		// panicking (an error is fine).
+		// What parseOffer accepts, reduced to its audio stream, diago's
+		// reader must take without panicking (an error is fine).
 		ms := &media.MediaSession{Codecs: []media.Codec{media.CodecAudioUlaw, media.CodecAudioAlaw, media.CodecTelephoneEvent8000}, Mode: "sendrecv"}
-		_ = ms.RemoteSDP(b, false)
+		reduced := o.reduce(b)
+		_ = ms.RemoteSDP(reduced, false)
+		if r, err := parseOffer(reduced); err != nil || len(r.streams) != 1 || r.port != o.port || r.addr != o.addr || r.direction != o.direction {
+			t.Fatalf("the reduced offer reads as %+v %v, not %+v", r, err, o)
+		}
+		// The answer has the offer's m= lines, in order.
+		ans := o.expandAnswer([]byte("v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 30000 RTP/AVP 0\r\n"))
+		if n := bytes.Count(ans, []byte("\nm=")); n != len(o.streams) {
+			t.Fatalf("answer with %d m= lines to an offer with %d:\n%s", n, len(o.streams), ans)
+		}
 	})
 }
 
