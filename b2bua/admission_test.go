@@ -230,6 +230,11 @@ func TestSDPRefused(t *testing.T) {
 			}
 		})
 	}
+	// A compressed body is not read as SDP (RFC 3261 §8.2.3).
+	res := h.rawInvite(t, h.screenURI(tok), offerSDP(40000, "0"), sip.NewHeader("Content-Encoding", "gzip"))
+	if ae := res.GetHeader("Accept-Encoding"); res.StatusCode != 415 || res.Reason != "Unsupported Content Encoding" || ae == nil || ae.Value() != "identity" {
+		t.Errorf("gzip: %d %q, Accept-Encoding %v", res.StatusCode, res.Reason, ae)
+	}
 }
 
 // Beyond MaxSessions, and when no RTP port is free, INVITEs get 503 with

@@ -31,6 +31,9 @@ const maxParts = 8
 // acceptTypes is what a 415 says the B2BUA takes (Accept).
 const acceptTypes = "application/sdp, application/isup"
 
+// errEncoding refuses a body with a content coding (gzip, ...).
+var errEncoding = &sdpError{415, "Unsupported Content Encoding"}
+
 // encapsulated is the ISUP message a body carried (RFC 3204), read.
 type encapsulated struct {
 	present bool
@@ -160,6 +163,13 @@ func reduceToSDP(req *sip.Request) (encapsulated, *sdpError) {
 	body := req.Body()
 	if len(body) == 0 {
 		return encapsulated{}, nil
+	}
+	if h := req.GetHeader("Content-Encoding"); h != nil {
+		// A compressed body would be read as garbage (RFC 3261 §8.2.3:
+		// 415, with the encodings taken in Accept-Encoding).
+		if e := strings.TrimSpace(h.Value()); e != "" && !strings.EqualFold(e, "identity") {
+			return encapsulated{}, errEncoding
+		}
 	}
 	var ct, disp string
 	if h := req.ContentType(); h != nil {

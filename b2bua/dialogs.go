@@ -163,7 +163,11 @@ func (s *Server) refuseBody(req *sip.Request, tx sip.ServerTransaction, serr *sd
 	switch serr.code {
 	case 415:
 		reason = "body-unsupported"
-		res.AppendHeader(sip.NewHeader("Accept", acceptTypes))
+		if serr == errEncoding {
+			res.AppendHeader(sip.NewHeader("Accept-Encoding", "identity"))
+		} else {
+			res.AppendHeader(sip.NewHeader("Accept", acceptTypes))
+		}
 	case 488:
 		reason = "sdp-not-acceptable"
 	}
