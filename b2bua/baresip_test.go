@@ -426,13 +426,10 @@ func baresipSubscriberAs(t *testing.T, p baresipPhone) (*baresip, *harness) {
 	return sub, h
 }
 
-// The override PIN keyed on a real phone (its own RFC 4733 sender) lets the
-// caller through unscreened.
-func TestBaresipOverridePIN(t *testing.T) {
-	t.Parallel()
-	sub, h := baresipSubscriber(t)
-	caller := baresipCaller(t, h, policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7},
-		tonePCM(callerVoice, time.Minute, 0), "g711")
+// pinThrough keys the override PIN on the caller's phone at the prompt
+// and waits until the two phones hear each other.
+func pinThrough(caller, sub *baresip) {
+	caller.t.Helper()
 	caller.waitHeard(pPINEnter)
 	for _, d := range "2468#" {
 		caller.key(d)
@@ -440,14 +437,30 @@ func TestBaresipOverridePIN(t *testing.T) {
 	sub.waitEvent("CALL_ESTABLISHED")
 	caller.waitHeard("subscriber-voice")
 	sub.waitHeard("caller-voice")
+}
+
+// hangUp ends the call from the caller's phone and checks that the call's
+// steps begin with want.
+func hangUp(h *harness, caller *baresip, want string) {
+	caller.t.Helper()
+	caller.command("hangup", "")
+	if got := stepString(h.waitStep("end", "caller-hangup")); !strings.HasPrefix(got, want) {
+		caller.t.Errorf("steps %q, want them to begin %q", got, want)
+	}
+}
+
+// The override PIN keyed on a real phone (its own RFC 4733 sender) lets the
+// caller through unscreened.
+func TestBaresipOverridePIN(t *testing.T) {
+	t.Parallel()
+	sub, h := baresipSubscriber(t)
+	caller := baresipCaller(t, h, policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7},
+		tonePCM(callerVoice, time.Minute, 0), "g711")
+	pinThrough(caller, sub)
 	if got, _ := caller.heard(); inOrder(got, pNameRecord) {
 		t.Errorf("a caller with the right PIN was screened: heard %v", got)
 	}
-	caller.command("hangup", "")
-	steps := h.waitStep("end", "caller-hangup")
-	if got := stepString(steps); !strings.HasPrefix(got, "token=ok pin=right subscriber=ringing subscriber=answered bridge=connected") {
-		t.Errorf("steps %q", got)
-	}
+	hangUp(h, caller, "token=ok pin=right subscriber=ringing subscriber=answered bridge=connected")
 }
 
 // The spam challenge: the caller's phone keys the three digits read out.
@@ -462,11 +475,7 @@ func TestBaresipChallenge(t *testing.T) {
 	}
 	sub.waitEvent("CALL_ESTABLISHED")
 	caller.waitHeard("subscriber-voice")
-	caller.command("hangup", "")
-	steps := h.waitStep("end", "caller-hangup")
-	if got := stepString(steps); !strings.HasPrefix(got, "token=ok challenge=passed subscriber=ringing subscriber=answered bridge=connected") {
-		t.Errorf("steps %q", got)
-	}
+	hangUp(h, caller, "token=ok challenge=passed subscriber=ringing subscriber=answered bridge=connected")
 }
 
 // A phone that offers only wideband codecs is refused with a reason it
@@ -536,21 +545,14 @@ func TestBaresipPCMACallerPCMUSubscriber(t *testing.T) {
 	sub, h := baresipSubscriberAs(t, baresipPhone{autoAns: true, params: ";audio_codecs=PCMU/8000/1"})
 	caller := baresipCallerAs(t, h, policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7},
 		baresipPhone{codecs: []string{"g711"}, talk: tonePCM(callerVoice, time.Minute, 0), params: ";audio_codecs=PCMA/8000/1"})
-	caller.waitHeard(pPINEnter)
-	for _, d := range "2468#" {
-		caller.key(d)
-	}
-	sub.waitEvent("CALL_ESTABLISHED")
-	caller.waitHeard("subscriber-voice")
-	sub.waitHeard("caller-voice")
+	pinThrough(caller, sub)
 	for name, p := range map[string]*baresip{"caller": caller, "subscriber": sub} {
 		want := map[string]string{"caller": "PCMA", "subscriber": "PCMU"}[name]
 		if !strings.Contains(p.output(), "Set audio decoder: "+want) {
 			t.Errorf("the %s's phone did not decode %s:\n%s", name, want, p.output())
 		}
 	}
-	caller.command("hangup", "")
-	h.waitStep("end", "caller-hangup")
+	hangUp(h, caller, "token=ok pin=right subscriber=ringing subscriber=answered bridge=connected")
 }
 
 // The subscriber's phone rejects the call (busy): the caller goes to
@@ -595,18 +597,9 @@ func TestBaresipOverTCP(t *testing.T) {
 	to.User = nSub.String()
 	to.UriParams.Add("transport", "tcp")
 	caller.command("dial", to.String())
-	caller.waitHeard(pPINEnter)
-	for _, d := range "2468#" {
-		caller.key(d)
-	}
-	sub.waitEvent("CALL_ESTABLISHED")
-	caller.waitHeard("subscriber-voice")
-	sub.waitHeard("caller-voice")
-	caller.command("hangup", "")
+	pinThrough(caller, sub)
+	hangUp(h, caller, "token=ok pin=right subscriber=ringing subscriber=answered bridge=connected")
 	sub.waitEvent("CALL_CLOSED")
-	if got := stepString(h.waitStep("end", "caller-hangup")); !strings.HasPrefix(got, "token=ok pin=right subscriber=ringing subscriber=answered bridge=connected") {
-		t.Errorf("steps %q", got)
-	}
 }
 
 // A video phone (baresip with VP8 and a test camera) offers audio and
@@ -618,16 +611,9 @@ func TestBaresipVideoPhone(t *testing.T) {
 	caller := baresipCaller(t, h, policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7},
 		tonePCM(callerVoice, time.Minute, 0), "g711", "vp8", "fakevideo")
 	caller.waitEvent("CALL_ESTABLISHED")
-	caller.waitHeard(pPINEnter)
-	for _, d := range "2468#" {
-		caller.key(d)
-	}
-	sub.waitEvent("CALL_ESTABLISHED")
-	caller.waitHeard("subscriber-voice")
-	sub.waitHeard("caller-voice")
+	pinThrough(caller, sub)
 	if !strings.Contains(caller.output(), "vidcodec: VP8") {
 		t.Errorf("the caller's phone has no video codec: it offered no video\n%s", caller.output())
 	}
-	caller.command("hangup", "")
-	h.waitStep("end", "caller-hangup")
+	hangUp(h, caller, "token=ok pin=right subscriber=ringing subscriber=answered bridge=connected")
 }
