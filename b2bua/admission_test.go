@@ -391,6 +391,12 @@ func TestHold(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(string(res.Body()), "a=recvonly") || !l.hold.Load() {
 		t.Errorf("UPDATE hold: %d %q, hold %v", res.StatusCode, res.Body(), l.hold.Load())
 	}
+	// With a video stream beside the audio (a video phone): the answer
+	// rejects it in its place.
+	res = update(offerSDP(port, "0", "a=sendonly") + "m=video 40010 RTP/AVP 96\r\n")
+	if b := string(res.Body()); res.StatusCode != 200 || !strings.HasSuffix(b, "a=recvonly\r\nm=video 0 RTP/AVP 96\r\n") || !l.hold.Load() {
+		t.Errorf("UPDATE hold with video: %d %q, hold %v", res.StatusCode, b, l.hold.Load())
+	}
 	if res := update(offerSDP(port, "0")); res.StatusCode != 200 || l.hold.Load() {
 		t.Errorf("UPDATE resume: %d, hold %v", res.StatusCode, l.hold.Load())
 	}

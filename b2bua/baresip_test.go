@@ -69,6 +69,7 @@ type baresipPhone struct {
 	talk    []byte   // 8 kHz mono 16-bit PCM the phone sends
 	autoAns bool     // answers calls at once
 	params  string   // more account parameters, e.g. ";audio_codecs=PCMA/8000/1"
+	trace   bool     // print every SIP message to its output (baresip -s)
 }
 
 // startBaresip runs one baresip with its own configuration directory on
@@ -112,7 +113,11 @@ func startBaresip(t *testing.T, name string, p baresipPhone) *baresip {
 	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(acct+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-f", dir)
+	args := []string{"-f", dir}
+	if p.trace {
+		args = append(args, "-s")
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = &b.out, &b.out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting baresip: %v", err)
@@ -608,12 +613,25 @@ func TestBaresipOverTCP(t *testing.T) {
 func TestBaresipVideoPhone(t *testing.T) {
 	t.Parallel()
 	sub, h := baresipSubscriber(t)
-	caller := baresipCaller(t, h, policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7},
-		tonePCM(callerVoice, time.Minute, 0), "g711", "vp8", "fakevideo")
+	caller := baresipCallerAs(t, h, policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7},
+		baresipPhone{codecs: []string{"g711", "vp8", "fakevideo"}, talk: tonePCM(callerVoice, time.Minute, 0), trace: true})
 	caller.waitEvent("CALL_ESTABLISHED")
 	pinThrough(caller, sub)
 	if !strings.Contains(caller.output(), "vidcodec: VP8") {
 		t.Errorf("the caller's phone has no video codec: it offered no video\n%s", caller.output())
+	}
+	// Its re-INVITE offers the video again and is answered the same way.
+	caller.command("reinvite", "")
+	waitFor(t, "the answer to the video phone's re-INVITE", func() bool { return caller.count("CALL_REMOTE_SDP", "answer") == 2 })
+	_, before := sub.heard()
+	waitFor(t, "the caller's voice after its re-INVITE", func() bool {
+		_, f := sub.heard()
+		return f["caller-voice"] > before["caller-voice"]+10
+	})
+	// Both answers (baresip's SIP trace) have the video stream's m= line,
+	// rejected, as RFC 3264 §6 requires of an answer.
+	if n := strings.Count(caller.output(), "m=video 0 RTP/AVP"); n != 2 {
+		t.Errorf("%d answers rejected the video stream in its place, want 2:\n%s", n, caller.output())
 	}
 	hangUp(h, caller, "token=ok pin=right subscriber=ringing subscriber=answered bridge=connected")
 }
