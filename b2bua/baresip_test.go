@@ -635,3 +635,25 @@ func TestBaresipVideoPhone(t *testing.T) {
 	}
 	hangUp(h, caller, "token=ok pin=right subscriber=ringing subscriber=answered bridge=connected")
 }
+
+// Reject with Media to a real phone: it plays the announcement it gets as
+// early media (183), then shows the 603.
+func TestBaresipRejectWithMedia(t *testing.T) {
+	t.Parallel()
+	_, h := baresipSubscriber(t)
+	caller := baresipCaller(t, h, policy.Decision{Action: policy.ActionBlockWithAnnouncement, Announcement: 101},
+		tonePCM(callerVoice, time.Minute, 0), "g711")
+	closed := caller.waitEvent("CALL_CLOSED")
+	if p, _ := closed["param"].(string); !strings.HasPrefix(p, "603") {
+		t.Errorf("call closed with %q, want 603", p)
+	}
+	if caller.saw("CALL_ESTABLISHED") {
+		t.Error("the call was answered")
+	}
+	if _, f := caller.heard(); f["announcement_101"] < 3 {
+		t.Errorf("the phone heard %v of early media, want the announcement", f)
+	}
+	if got := stepString(h.waitStep("end", "rejected")); got != "token=ok reject=announced end=rejected" {
+		t.Errorf("steps %q", got)
+	}
+}
