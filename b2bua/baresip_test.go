@@ -1,304 +1,44 @@
 package b2bua
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 
 	"callgate/e164"
+	bsip "callgate/internal/baresiptest"
 	"callgate/policy"
 	"callgate/store/storetest"
 )
 
-// baresip is a real softphone (Debian baresip-core, installed by
-// scripts/test-deps.sh) driven over its ctrl_tcp interface: an independent
-// SIP stack, SDP offer/answer, RTP, jitter buffer and RFC 4733 sender that
-// owes nothing to diago. It talks from a WAV file (aufile) and the sndfile
-// filter writes what it hears to a WAV file as the call goes, which the
-// test reads with the same tone classifier as its diago phones.
+// baresip is a real softphone (internal/baresiptest) on one leg, whose audio
+// the test names with the tone classifier of its diago phones.
 type baresip struct {
-	t        *testing.T
-	sipPort  int
-	dumpDir  string
-	ctrl     net.Conn
-	mu       sync.Mutex
-	events   []map[string]any
-	replies  chan map[string]any
-	exited   chan struct{}
-	out      lockedBuffer // baresip's console
-	tokenSeq int
+	*bsip.Phone
+	t *testing.T
 }
 
-// lockedBuffer is baresip's output, written by exec's copier while a
-// failing test may read it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// baresipPhone says what one baresip instance is.
-type baresipPhone struct {
-	aor     string   // the account: its user is the phone's number
-	codecs  []string // audio codec modules, in offer order
-	talk    []byte   // 8 kHz mono 16-bit PCM the phone sends
-	autoAns bool     // answers calls at once
-	params  string   // more account parameters, e.g. ";audio_codecs=PCMA/8000/1"
-	trace   bool     // print every SIP message to its output (baresip -s)
-}
-
-// startBaresip runs one baresip with its own configuration directory on
-// loopback; it is stopped when the test ends.
-func startBaresip(t *testing.T, name string, p baresipPhone) *baresip {
+// startBaresip runs one baresip on loopback; it is stopped when the test
+// ends.
+func startBaresip(t *testing.T, name string, c bsip.Config) *baresip {
 	t.Helper()
-	bin, err := exec.LookPath("baresip")
-	if err != nil {
-		t.Fatalf("baresip not found (apt-get install baresip-core): %v", err)
-	}
-	dir := filepath.Join(t.TempDir(), name)
-	dump := filepath.Join(dir, "heard")
-	if err := os.MkdirAll(dump, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	talk := filepath.Join(dir, "talk.wav")
-	if err := os.WriteFile(talk, wavBytes(p.talk), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	b := &baresip{t: t, sipPort: freePort(t), dumpDir: dump, replies: make(chan map[string]any, 8),
-		exited: make(chan struct{})}
-	ctrlPort := freeTCPPort(t)
-	var conf strings.Builder
-	fmt.Fprintf(&conf, "poll_method epoll\nsip_listen 127.0.0.1:%d\n", b.sipPort)
-	// aubridge is a device that plays nowhere; what the phone hears is
-	// taken by the sndfile filter before it.
-	fmt.Fprintf(&conf, "audio_player aubridge,%s\naudio_alert aubridge,%s-alert\naudio_source aufile,%s\n", name, name, talk)
-	fmt.Fprintf(&conf, "module_path /usr/lib/baresip/modules\n")
-	for _, m := range append(p.codecs, "aufile", "aubridge", "sndfile") {
-		fmt.Fprintf(&conf, "module %s.so\n", m)
-	}
-	fmt.Fprintf(&conf, "module_app account.so\nmodule_app menu.so\nmodule_app ctrl_tcp.so\n")
-	fmt.Fprintf(&conf, "ctrl_tcp_listen 127.0.0.1:%d\nsnd_path %s\n", ctrlPort, dump)
-	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(conf.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	acct := "<" + p.aor + ">;regint=0" + p.params
-	if p.autoAns {
-		acct += ";answermode=auto"
-	}
-	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(acct+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	args := []string{"-f", dir}
-	if p.trace {
-		args = append(args, "-s")
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = &b.out, &b.out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting baresip: %v", err)
-	}
-	go func() { _ = cmd.Wait(); close(b.exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-b.exited
-		if t.Failed() {
-			b.mu.Lock()
-			t.Logf("baresip %s events: %v", name, b.events)
-			b.mu.Unlock()
-			t.Logf("baresip %s output:\n%s", name, b.output())
-		}
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(ctrlPort))
-		if err == nil {
-			b.ctrl = c
-			break
-		}
-		select {
-		case <-b.exited:
-			t.Fatalf("baresip %s exited at start:\n%s", name, b.output())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("baresip %s: its control socket did not open: %v\n%s", name, err, b.output())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	go b.read()
-	return b
-}
-
-// output is baresip's console without its call status line, which it
-// redraws with a carriage return every 100 ms.
-func (b *baresip) output() string {
-	var keep []string
-	for _, l := range strings.FieldsFunc(b.out.String(), func(r rune) bool { return r == '\r' || r == '\n' }) {
-		if t := strings.TrimSpace(l); t != "" && !(strings.HasPrefix(t, "[") && strings.Contains(t, "audio=")) {
-			keep = append(keep, l)
-		}
-	}
-	return strings.Join(keep, "\n")
-}
-
-func freeTCPPort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// read takes ctrl_tcp's netstrings ("LEN:JSON,"): command replies and
-// events.
-func (b *baresip) read() {
-	r := bufio.NewReader(b.ctrl)
-	for {
-		lenStr, err := r.ReadString(':')
-		if err != nil {
-			return
-		}
-		n, err := strconv.Atoi(strings.TrimSuffix(lenStr, ":"))
-		if err != nil || n < 0 || n > 1<<20 {
-			return
-		}
-		msg := make([]byte, n+1)
-		if _, err := io.ReadFull(r, msg); err != nil {
-			return
-		}
-		var m map[string]any
-		if json.Unmarshal(msg[:n], &m) != nil {
-			continue
-		}
-		if m["event"] == true {
-			b.mu.Lock()
-			b.events = append(b.events, m)
-			b.mu.Unlock()
-			continue
-		}
-		b.replies <- m
-	}
-}
-
-// command runs one ctrl_tcp command and fails the test if baresip refuses it.
-func (b *baresip) command(name, params string) {
-	b.t.Helper()
-	b.tokenSeq++
-	tok := strconv.Itoa(b.tokenSeq)
-	msg, _ := json.Marshal(map[string]string{"command": name, "params": params, "token": tok})
-	if _, err := fmt.Fprintf(b.ctrl, "%d:%s,", len(msg), msg); err != nil {
-		b.t.Fatalf("baresip %s: %v", name, err)
-	}
-	select {
-	case m := <-b.replies:
-		if m["ok"] != true {
-			b.t.Fatalf("baresip %s %s: %v", name, params, m)
-		}
-	case <-time.After(10 * time.Second):
-		b.t.Fatalf("baresip %s: no reply", name)
-	}
-}
-
-// key sends one DTMF digit on the current call (RFC 4733, as the phone's
-// keypad would).
-func (b *baresip) key(d rune) { b.command("sndcode", string(d)) }
-
-// waitEvent waits for a call event of that type (CALL_ESTABLISHED,
-// CALL_CLOSED, ...) and returns it.
-func (b *baresip) waitEvent(typ string) map[string]any {
-	b.t.Helper()
-	var got map[string]any
-	waitFor(b.t, "baresip "+typ, func() bool {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		for _, e := range b.events {
-			if e["type"] == typ {
-				got = e
-				return true
-			}
-		}
-		return false
-	})
-	return got
-}
-
-// count is how many call events of that type and param the phone has had.
-func (b *baresip) count(typ, param string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n := 0
-	for _, e := range b.events {
-		if e["type"] == typ && e["param"] == param {
-			n++
-		}
-	}
-	return n
-}
-
-// saw says whether the phone has had a call event of that type.
-func (b *baresip) saw(typ string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, e := range b.events {
-		if e["type"] == typ {
-			return true
-		}
-	}
-	return false
+	return &baresip{Phone: bsip.Start(t, name, c), t: t}
 }
 
 // heard is what the phone has heard so far: the sounds of its received
 // audio in order, consecutive repeats folded, and 20 ms frames per sound.
 func (b *baresip) heard() ([]string, map[string]int) {
 	b.t.Helper()
-	files, _ := filepath.Glob(filepath.Join(b.dumpDir, "*-dec.wav"))
-	if len(files) == 0 {
-		return nil, nil
-	}
-	raw, err := os.ReadFile(files[0])
-	if err != nil || len(raw) < 44 {
-		return nil, nil
-	}
-	if rate := binary.LittleEndian.Uint32(raw[24:]); rate != 8000 {
-		b.t.Fatalf("baresip decoded at %d Hz: the call did not settle on G.711", rate)
-	}
-	pcm := raw[44:]
+	samples := b.Heard()
 	freqs := recognised()
 	var seq []string
 	frames := map[string]int{}
-	s := make([]int16, 160)
-	for len(pcm) >= 320 {
-		for i := range s {
-			s[i] = int16(binary.LittleEndian.Uint16(pcm[2*i:]))
-		}
-		pcm = pcm[320:]
-		if name := classify(s, freqs); name != "" {
+	for ; len(samples) >= 160; samples = samples[160:] {
+		if name := classify(samples[:160], freqs); name != "" {
 			frames[name]++
 			if len(seq) == 0 || seq[len(seq)-1] != name {
 				seq = append(seq, name)
@@ -335,15 +75,15 @@ func TestBaresipScreenedCall(t *testing.T) {
 	talk = append(talk, silencePCM(1200*time.Millisecond)...)
 	talk = append(talk, tonePCM(callerVoice, time.Minute, 0)...)
 	caller := baresipCaller(t, h, policy.Decision{Action: policy.ActionScreen, Subscriber: 7}, talk, "opus", "g722", "g711")
-	caller.waitEvent("CALL_ESTABLISHED")
+	caller.WaitEvent("CALL_ESTABLISHED")
 	caller.waitHeard(pNameRecord)
 
-	in := sub.waitEvent("CALL_ESTABLISHED")
+	in := sub.WaitEvent("CALL_ESTABLISHED")
 	if peer, _ := in["peeruri"].(string); !strings.Contains(peer, nCaller.String()) {
 		t.Errorf("the subscriber's phone was called by %q, not the caller's number", peer)
 	}
 	sub.waitHeard(pScreenMenu)
-	sub.key('1')
+	sub.Key('1')
 	h.waitStep("bridge", "connected")
 	caller.waitHeard("subscriber-voice")
 	_, before := sub.heard()
@@ -360,7 +100,7 @@ func TestBaresipScreenedCall(t *testing.T) {
 	// A re-INVITE from either phone (a session refresh: the same SDP
 	// again) is answered and the two still hear each other.
 	for _, p := range []*baresip{caller, sub} {
-		p.command("reinvite", "")
+		p.Command("reinvite", "")
 	}
 	_, before = sub.heard()
 	_, cbefore := caller.heard()
@@ -376,15 +116,15 @@ func TestBaresipScreenedCall(t *testing.T) {
 		b       *baresip
 		answers int
 	}{{"caller", caller, 2}, {"subscriber", sub, 1}} {
-		if p.b.saw("CALL_CLOSED") {
+		if p.b.Saw("CALL_CLOSED") {
 			t.Fatalf("the %s's call ended at its re-INVITE", p.name)
 		}
-		if n := p.b.count("CALL_REMOTE_SDP", "answer"); n != p.answers {
+		if n := p.b.Count("CALL_REMOTE_SDP", "answer"); n != p.answers {
 			t.Errorf("the %s's phone had %d SDP answers, want %d: its re-INVITE was not answered", p.name, n, p.answers)
 		}
 	}
-	caller.command("hangup", "")
-	sub.waitEvent("CALL_CLOSED")
+	caller.Command("hangup", "")
+	sub.WaitEvent("CALL_CLOSED")
 	steps := h.waitStep("end", "caller-hangup")
 	if got := stepString(steps); !strings.Contains(got, "name=recorded subscriber=ringing subscriber=answered screen=accept bridge=connected end=caller-hangup") {
 		t.Errorf("steps %q", got)
@@ -395,21 +135,21 @@ func TestBaresipScreenedCall(t *testing.T) {
 // dials the screening URI with a token for d.
 func baresipCaller(t *testing.T, h *harness, d policy.Decision, talk []byte, codecs ...string) *baresip {
 	t.Helper()
-	return baresipCallerAs(t, h, d, baresipPhone{codecs: codecs, talk: talk})
+	return baresipCallerAs(t, h, d, bsip.Config{Codecs: codecs, Talk: talk})
 }
 
 // baresipCallerAs is baresipCaller with the phone's account parameters
 // from p (its number is set).
-func baresipCallerAs(t *testing.T, h *harness, d policy.Decision, p baresipPhone) *baresip {
+func baresipCallerAs(t *testing.T, h *harness, d policy.Decision, p bsip.Config) *baresip {
 	t.Helper()
-	p.aor = "sip:" + nCaller.String() + "@127.0.0.1"
+	p.AOR = "sip:" + nCaller.String() + "@127.0.0.1"
 	caller := startBaresip(t, "caller", p)
 	// baresip 1.0 does not follow a 302 and puts the Request-URI in To: it
 	// dials the screening URI with the subscriber's number as its user, as
 	// a proxy that kept the number would send it.
 	to := h.inviteURI(h.token(d))
 	to.User = nSub.String()
-	caller.command("dial", to.String())
+	caller.Command("dial", to.String())
 	return caller
 }
 
@@ -418,16 +158,16 @@ func baresipCallerAs(t *testing.T, h *harness, d policy.Decision, p baresipPhone
 // subscriber route is that phone.
 func baresipSubscriber(t *testing.T) (*baresip, *harness) {
 	t.Helper()
-	return baresipSubscriberAs(t, baresipPhone{autoAns: true})
+	return baresipSubscriberAs(t, bsip.Config{AutoAnswer: true})
 }
 
 // baresipSubscriberAs is baresipSubscriber with the phone's answer mode
 // and account parameters from p (its number, codecs and voice are set).
-func baresipSubscriberAs(t *testing.T, p baresipPhone) (*baresip, *harness) {
+func baresipSubscriberAs(t *testing.T, p bsip.Config) (*baresip, *harness) {
 	t.Helper()
-	p.aor, p.codecs, p.talk = "sip:"+nSub.String()+"@127.0.0.1", []string{"g711"}, tonePCM(subscriberVoice, time.Minute, 0)
+	p.AOR, p.Codecs, p.Talk = "sip:"+nSub.String()+"@127.0.0.1", []string{"g711"}, tonePCM(subscriberVoice, time.Minute, 0)
 	sub := startBaresip(t, "subscriber", p)
-	h := newHarness(t, func(c *Config) { c.ContinueRoute = "sip:{called}@127.0.0.1:" + strconv.Itoa(sub.sipPort) })
+	h := newHarness(t, func(c *Config) { c.ContinueRoute = "sip:{called}@127.0.0.1:" + strconv.Itoa(sub.SIPPort) })
 	return sub, h
 }
 
@@ -437,9 +177,9 @@ func pinThrough(caller, sub *baresip) {
 	caller.t.Helper()
 	caller.waitHeard(pPINEnter)
 	for _, d := range "2468#" {
-		caller.key(d)
+		caller.Key(d)
 	}
-	sub.waitEvent("CALL_ESTABLISHED")
+	sub.WaitEvent("CALL_ESTABLISHED")
 	caller.waitHeard("subscriber-voice")
 	sub.waitHeard("caller-voice")
 }
@@ -448,7 +188,7 @@ func pinThrough(caller, sub *baresip) {
 // steps begin with want.
 func hangUp(h *harness, caller *baresip, want string) {
 	caller.t.Helper()
-	caller.command("hangup", "")
+	caller.Command("hangup", "")
 	if got := stepString(h.waitStep("end", "caller-hangup")); !strings.HasPrefix(got, want) {
 		caller.t.Errorf("steps %q, want them to begin %q", got, want)
 	}
@@ -476,9 +216,9 @@ func TestBaresipChallenge(t *testing.T) {
 	caller.waitHeard(pChallengeIntro)
 	want := challengeRNG(42)
 	for range 3 {
-		caller.key(rune('0' + want.IntN(10)))
+		caller.Key(rune('0' + want.IntN(10)))
 	}
-	sub.waitEvent("CALL_ESTABLISHED")
+	sub.WaitEvent("CALL_ESTABLISHED")
 	caller.waitHeard("subscriber-voice")
 	hangUp(h, caller, "token=ok challenge=passed subscriber=ringing subscriber=answered bridge=connected")
 }
@@ -489,11 +229,11 @@ func TestBaresipNoG711(t *testing.T) {
 	t.Parallel()
 	sub, h := baresipSubscriber(t)
 	caller := baresipCaller(t, h, policy.Decision{Action: policy.ActionScreen, Subscriber: 7}, tonePCM(callerVoice, time.Second, 0), "opus", "g722")
-	closed := caller.waitEvent("CALL_CLOSED")
+	closed := caller.WaitEvent("CALL_CLOSED")
 	if p, _ := closed["param"].(string); !strings.Contains(p, "488") || !strings.Contains(p, "PCMU or PCMA Required") {
 		t.Errorf("call closed with %q, want 488 PCMU or PCMA Required", p)
 	}
-	if sub.saw("CALL_ESTABLISHED") || sub.saw("CALL_INCOMING") {
+	if sub.Saw("CALL_ESTABLISHED") || sub.Saw("CALL_INCOMING") {
 		t.Error("the subscriber's phone was called")
 	}
 }
@@ -515,14 +255,14 @@ func (b *baresip) heardTimes(name string) int {
 func TestBaresipIVRBlocksANumber(t *testing.T) {
 	t.Parallel()
 	h, st := newToneIVR(t)
-	p := startBaresip(t, "subscriber", baresipPhone{aor: "sip:" + storetest.AliceNumber + "@127.0.0.1", codecs: []string{"g711"},
-		talk: silencePCM(time.Minute)})
-	p.command("dial", (&sip.Uri{Scheme: "sip", User: "ivr", Host: "127.0.0.1", Port: h.port()}).String())
+	p := startBaresip(t, "subscriber", bsip.Config{AOR: "sip:" + storetest.AliceNumber + "@127.0.0.1", Codecs: []string{"g711"},
+		Talk: silencePCM(time.Minute)})
+	p.Command("dial", (&sip.Uri{Scheme: "sip", User: "ivr", Host: "127.0.0.1", Port: h.port()}).String())
 	on := func(prompt string, nth int, digits string) {
 		t.Helper()
 		waitFor(t, fmt.Sprintf("hearing %s time %d", prompt, nth), func() bool { return p.heardTimes(prompt) >= nth })
 		for _, d := range digits {
-			p.key(d)
+			p.Key(d)
 		}
 	}
 	on(pIVRWelcome, 1, "2468#")
@@ -530,7 +270,7 @@ func TestBaresipIVRBlocksANumber(t *testing.T) {
 	on(pIVREnterNumber, 1, "2125550177#")
 	on(pIVRChooseList, 1, "1")
 	on(pIVRMenu, 2, "*")
-	p.waitEvent("CALL_CLOSED")
+	p.WaitEvent("CALL_CLOSED")
 	if got, _ := p.heard(); !inOrder(got, pIVRYouEntered, "digit_2", "digit_1", "digit_2", pIVRChooseList, pIVRAdded, pIVRGoodbye) {
 		t.Errorf("heard %v", got)
 	}
@@ -547,14 +287,14 @@ func TestBaresipIVRBlocksANumber(t *testing.T) {
 // PCMU: the bridge transcodes, and each hears the other.
 func TestBaresipPCMACallerPCMUSubscriber(t *testing.T) {
 	t.Parallel()
-	sub, h := baresipSubscriberAs(t, baresipPhone{autoAns: true, params: ";audio_codecs=PCMU/8000/1"})
+	sub, h := baresipSubscriberAs(t, bsip.Config{AutoAnswer: true, Params: ";audio_codecs=PCMU/8000/1"})
 	caller := baresipCallerAs(t, h, policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7},
-		baresipPhone{codecs: []string{"g711"}, talk: tonePCM(callerVoice, time.Minute, 0), params: ";audio_codecs=PCMA/8000/1"})
+		bsip.Config{Codecs: []string{"g711"}, Talk: tonePCM(callerVoice, time.Minute, 0), Params: ";audio_codecs=PCMA/8000/1"})
 	pinThrough(caller, sub)
 	for name, p := range map[string]*baresip{"caller": caller, "subscriber": sub} {
 		want := map[string]string{"caller": "PCMA", "subscriber": "PCMU"}[name]
-		if !strings.Contains(p.output(), "Set audio decoder: "+want) {
-			t.Errorf("the %s's phone did not decode %s:\n%s", name, want, p.output())
+		if !strings.Contains(p.Output(), "Set audio decoder: "+want) {
+			t.Errorf("the %s's phone did not decode %s:\n%s", name, want, p.Output())
 		}
 	}
 	hangUp(h, caller, "token=ok pin=right subscriber=ringing subscriber=answered bridge=connected")
@@ -564,21 +304,21 @@ func TestBaresipPCMACallerPCMUSubscriber(t *testing.T) {
 // voicemail, which is told the subscriber was busy.
 func TestBaresipSubscriberBusyToVoicemail(t *testing.T) {
 	t.Parallel()
-	sub, h := baresipSubscriberAs(t, baresipPhone{})
+	sub, h := baresipSubscriberAs(t, bsip.Config{})
 	vm := voicemailPhone(t, h)
 	caller := baresipCaller(t, h, policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7, Voicemail: nVoicemail.String()},
 		tonePCM(callerVoice, time.Minute, 0), "g711")
 	caller.waitHeard(pPINEnter)
 	for _, d := range "2468#" {
-		caller.key(d)
+		caller.Key(d)
 	}
-	sub.waitEvent("CALL_INCOMING")
-	sub.command("hangup", "")
+	sub.WaitEvent("CALL_INCOMING")
+	sub.Command("hangup", "")
 	pm := <-vm
 	pm.waitHeard("caller-voice")
 	caller.waitHeard(pVoicemail)
 	checkDiversion(t, h.vmIn.Load(), "user-busy")
-	caller.command("hangup", "")
+	caller.Command("hangup", "")
 	steps := h.waitStep("end", "caller-hangup")
 	if got := stepString(steps); !strings.Contains(got, "subscriber=busy voicemail=ringing voicemail=connected bridge=connected end=caller-hangup") {
 		t.Errorf("steps %q", got)
@@ -590,21 +330,21 @@ func TestBaresipSubscriberBusyToVoicemail(t *testing.T) {
 // transport=tcp.
 func TestBaresipOverTCP(t *testing.T) {
 	t.Parallel()
-	sub := startBaresip(t, "subscriber", baresipPhone{aor: "sip:" + nSub.String() + "@127.0.0.1", codecs: []string{"g711"},
-		autoAns: true, talk: tonePCM(subscriberVoice, time.Minute, 0)})
+	sub := startBaresip(t, "subscriber", bsip.Config{AOR: "sip:" + nSub.String() + "@127.0.0.1", Codecs: []string{"g711"},
+		AutoAnswer: true, Talk: tonePCM(subscriberVoice, time.Minute, 0)})
 	h := newHarness(t, func(c *Config) {
 		c.UDP, c.TCP = "", "127.0.0.1:0"
-		c.ContinueRoute = "sip:{called}@127.0.0.1:" + strconv.Itoa(sub.sipPort) + ";transport=tcp"
+		c.ContinueRoute = "sip:{called}@127.0.0.1:" + strconv.Itoa(sub.SIPPort) + ";transport=tcp"
 	})
-	caller := startBaresip(t, "caller", baresipPhone{aor: "sip:" + nCaller.String() + "@127.0.0.1", codecs: []string{"g711"},
-		talk: tonePCM(callerVoice, time.Minute, 0)})
+	caller := startBaresip(t, "caller", bsip.Config{AOR: "sip:" + nCaller.String() + "@127.0.0.1", Codecs: []string{"g711"},
+		Talk: tonePCM(callerVoice, time.Minute, 0)})
 	to := h.inviteURI(h.token(policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7}))
 	to.User = nSub.String()
 	to.UriParams.Add("transport", "tcp")
-	caller.command("dial", to.String())
+	caller.Command("dial", to.String())
 	pinThrough(caller, sub)
 	hangUp(h, caller, "token=ok pin=right subscriber=ringing subscriber=answered bridge=connected")
-	sub.waitEvent("CALL_CLOSED")
+	sub.WaitEvent("CALL_CLOSED")
 }
 
 // A video phone (baresip with VP8 and a test camera) offers audio and
@@ -614,15 +354,15 @@ func TestBaresipVideoPhone(t *testing.T) {
 	t.Parallel()
 	sub, h := baresipSubscriber(t)
 	caller := baresipCallerAs(t, h, policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7},
-		baresipPhone{codecs: []string{"g711", "vp8", "fakevideo"}, talk: tonePCM(callerVoice, time.Minute, 0), trace: true})
-	caller.waitEvent("CALL_ESTABLISHED")
+		bsip.Config{Codecs: []string{"g711", "vp8", "fakevideo"}, Talk: tonePCM(callerVoice, time.Minute, 0), Trace: true})
+	caller.WaitEvent("CALL_ESTABLISHED")
 	pinThrough(caller, sub)
-	if !strings.Contains(caller.output(), "vidcodec: VP8") {
-		t.Errorf("the caller's phone has no video codec: it offered no video\n%s", caller.output())
+	if !strings.Contains(caller.Output(), "vidcodec: VP8") {
+		t.Errorf("the caller's phone has no video codec: it offered no video\n%s", caller.Output())
 	}
 	// Its re-INVITE offers the video again and is answered the same way.
-	caller.command("reinvite", "")
-	waitFor(t, "the answer to the video phone's re-INVITE", func() bool { return caller.count("CALL_REMOTE_SDP", "answer") == 2 })
+	caller.Command("reinvite", "")
+	waitFor(t, "the answer to the video phone's re-INVITE", func() bool { return caller.Count("CALL_REMOTE_SDP", "answer") == 2 })
 	_, before := sub.heard()
 	waitFor(t, "the caller's voice after its re-INVITE", func() bool {
 		_, f := sub.heard()
@@ -630,8 +370,8 @@ func TestBaresipVideoPhone(t *testing.T) {
 	})
 	// Both answers (baresip's SIP trace) have the video stream's m= line,
 	// rejected, as RFC 3264 §6 requires of an answer.
-	if n := strings.Count(caller.output(), "m=video 0 RTP/AVP"); n != 2 {
-		t.Errorf("%d answers rejected the video stream in its place, want 2:\n%s", n, caller.output())
+	if n := strings.Count(caller.Output(), "m=video 0 RTP/AVP"); n != 2 {
+		t.Errorf("%d answers rejected the video stream in its place, want 2:\n%s", n, caller.Output())
 	}
 	hangUp(h, caller, "token=ok pin=right subscriber=ringing subscriber=answered bridge=connected")
 }
@@ -643,11 +383,11 @@ func TestBaresipRejectWithMedia(t *testing.T) {
 	_, h := baresipSubscriber(t)
 	caller := baresipCaller(t, h, policy.Decision{Action: policy.ActionBlockWithAnnouncement, Announcement: 101},
 		tonePCM(callerVoice, time.Minute, 0), "g711")
-	closed := caller.waitEvent("CALL_CLOSED")
+	closed := caller.WaitEvent("CALL_CLOSED")
 	if p, _ := closed["param"].(string); !strings.HasPrefix(p, "603") {
 		t.Errorf("call closed with %q, want 603", p)
 	}
-	if caller.saw("CALL_ESTABLISHED") {
+	if caller.Saw("CALL_ESTABLISHED") {
 		t.Error("the call was answered")
 	}
 	if _, f := caller.heard(); f["announcement_101"] < 3 {

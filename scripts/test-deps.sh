@@ -3,7 +3,8 @@
 # SS7 encoding, sipp drives the SIP tier, secsipidx signs and verifies
 # STIR/SHAKEN PASSporTs that are not ours, espeak-ng and sox make and check
 # the prompts the phones recognise, etcd is the store's shared system of
-# record, baresip is a softphone with its own SIP, SDP and RTP stacks). Tests never skip when a peer is
+# record, baresip is a softphone with its own SIP, SDP and RTP stacks,
+# kamailio is the carrier's proxy in front of the redirect server). Tests never skip when a peer is
 # missing, so this must succeed before `go test` runs.
 set -euo pipefail
 
@@ -15,7 +16,8 @@ command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 command -v sox       >/dev/null 2>&1 || need+=(sox)
 command -v etcd   >/dev/null 2>&1 || need+=(etcd-server)   # store/etcdkv's clusters on loopback
 command -v chromium >/dev/null 2>&1 || need+=(chromium)    # admin/ web UI browser tests (chromedp)
-command -v baresip  >/dev/null 2>&1 || need+=(baresip-core) # b2bua/: a real softphone on both legs
+command -v baresip  >/dev/null 2>&1 || need+=(baresip-core) # b2bua/, internal/e2e: a real softphone
+command -v kamailio >/dev/null 2>&1 || need+=(kamailio)     # internal/e2e: a proxy that follows the redirect server's 302s
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

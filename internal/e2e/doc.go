@@ -9,4 +9,9 @@
 // ways through the bridge) and what they were sent (statuses, CANCEL,
 // Diversion), and the decision log is searched as `callgate log search`
 // does for the steps the B2BUA recorded.
+//
+// proxy_test.go puts peers that are not callgate's code in front of it: a
+// carrier's proxy (Kamailio, testdata/kamailio/proxy.cfg) that follows the
+// redirect server's 302s, and a softphone (baresip, internal/baresiptest)
+// calling through it.
 package e2e
