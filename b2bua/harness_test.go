@@ -25,6 +25,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"callgate/e164"
+	bsip "callgate/internal/baresiptest"
 	"callgate/policy"
 	"callgate/policy/decisionlog"
 	"callgate/policy/token"
@@ -87,28 +88,10 @@ func writeTestPrompts(t testing.TB, dir string) { writeTonePrompts(t, dir, 200*t
 func writeTonePrompts(t testing.TB, dir string, d time.Duration) {
 	t.Helper()
 	for name, f := range promptFreq() {
-		if err := os.WriteFile(filepath.Join(dir, name+".wav"), wavBytes(tonePCM(f, d, 8000)), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name+".wav"), bsip.WAV(tonePCM(f, d, 8000)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-}
-
-// wavBytes wraps 8 kHz mono 16-bit PCM in a WAV header.
-func wavBytes(pcm []byte) []byte {
-	b := make([]byte, 44, 44+len(pcm))
-	copy(b[0:], "RIFF")
-	binary.LittleEndian.PutUint32(b[4:], uint32(36+len(pcm)))
-	copy(b[8:], "WAVEfmt ")
-	binary.LittleEndian.PutUint32(b[16:], 16)
-	binary.LittleEndian.PutUint16(b[20:], 1)
-	binary.LittleEndian.PutUint16(b[22:], 1)
-	binary.LittleEndian.PutUint32(b[24:], 8000)
-	binary.LittleEndian.PutUint32(b[28:], 16000)
-	binary.LittleEndian.PutUint16(b[32:], 2)
-	binary.LittleEndian.PutUint16(b[34:], 16)
-	copy(b[36:], "data")
-	binary.LittleEndian.PutUint32(b[40:], uint32(len(pcm)))
-	return append(b, pcm...)
 }
 
 // tonePCM is a sine of freq for d at amplitude amp (0 = -12 dBFS).

@@ -13,6 +13,8 @@ import (
 
 	"github.com/emiago/diago/audio"
 	"github.com/emiago/diago/media"
+
+	bsip "callgate/internal/baresiptest"
 )
 
 func TestParseOffer(t *testing.T) {
@@ -311,7 +313,7 @@ func TestPromptErrorsNameTheFile(t *testing.T) {
 	}
 	// 16 kHz is refused with the fix.
 	var b bytes.Buffer
-	w := wavBytes(tonePCM(440, 100*time.Millisecond, 0))
+	w := bsip.WAV(tonePCM(440, 100*time.Millisecond, 0))
 	w[24], w[25] = 0x80, 0x3e // 16000 Hz
 	b.Write(w)
 	if err := os.WriteFile(filepath.Join(dir, "screen_menu.wav"), b.Bytes(), 0o644); err != nil {
