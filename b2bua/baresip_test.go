@@ -195,12 +195,17 @@ func hangUp(h *harness, caller *baresip, want string) {
 }
 
 // The override PIN keyed on a real phone (its own RFC 4733 sender) lets the
-// caller through unscreened.
+// caller through unscreened, after a re-INVITE during the prompt.
 func TestBaresipOverridePIN(t *testing.T) {
 	t.Parallel()
 	sub, h := baresipSubscriber(t)
 	caller := baresipCaller(t, h, policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7},
 		tonePCM(callerVoice, time.Minute, 0), "g711")
+	// A re-INVITE while the prompt plays (a phone refreshing its session)
+	// changes nothing for the PIN that follows.
+	caller.waitHeard(pPINEnter)
+	caller.Command("reinvite", "")
+	waitFor(t, "the answer to the re-INVITE", func() bool { return caller.Count("CALL_REMOTE_SDP", "answer") == 2 })
 	pinThrough(caller, sub)
 	if got, _ := caller.heard(); inOrder(got, pNameRecord) {
 		t.Errorf("a caller with the right PIN was screened: heard %v", got)
