@@ -75,23 +75,6 @@ func Start(t testing.TB, name string, c Config) *Phone {
 	if err := os.WriteFile(talk, WAV(c.Talk), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := &Phone{SIPPort: freePort(t, "udp"), t: t, dumpDir: dump, replies: make(chan map[string]any, 8), exited: make(chan struct{})}
-	ctrlPort := freePort(t, "tcp")
-	var conf strings.Builder
-	fmt.Fprintf(&conf, "poll_method epoll\nsip_listen 127.0.0.1:%d\n", p.SIPPort)
-	// aubridge is a device that plays nowhere: what the phone hears is
-	// taken by the sndfile filter before it. Alerts (a failed transfer's
-	// tone) get a device of their own, or they would take the call's.
-	fmt.Fprintf(&conf, "audio_player aubridge,%s\naudio_alert aubridge,%s-alert\naudio_source aufile,%s\n", name, name, talk)
-	fmt.Fprintf(&conf, "module_path /usr/lib/baresip/modules\n")
-	for _, m := range append(append([]string(nil), c.Codecs...), "aufile", "aubridge", "sndfile") {
-		fmt.Fprintf(&conf, "module %s.so\n", m)
-	}
-	fmt.Fprintf(&conf, "module_app account.so\nmodule_app menu.so\nmodule_app ctrl_tcp.so\n")
-	fmt.Fprintf(&conf, "ctrl_tcp_listen 127.0.0.1:%d\nsnd_path %s\n", ctrlPort, dump)
-	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(conf.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	acct := "<" + c.AOR + ">;regint=0" + c.Params
 	if c.AutoAnswer {
 		acct += ";answermode=auto"
@@ -103,41 +86,84 @@ func Start(t testing.TB, name string, c Config) *Phone {
 	if c.Trace {
 		args = append(args, "-s")
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = &p.out, &p.out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting baresip: %v", err)
-	}
-	go func() { _ = cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-p.exited
-		if t.Failed() {
-			p.mu.Lock()
-			t.Logf("baresip %s events: %v", name, p.events)
-			p.mu.Unlock()
-			t.Logf("baresip %s output:\n%s", name, p.Output())
+	// The ports are free when chosen, but another test's connection may
+	// take one before baresip binds it: then baresip exits, and it is
+	// started again on others.
+	for try := 1; ; try++ {
+		p := &Phone{SIPPort: freeSIPPort(t), t: t, dumpDir: dump, replies: make(chan map[string]any, 8), exited: make(chan struct{})}
+		ctrlPort := freeTCPPort(t)
+		writeConfig(t, dir, name, talk, dump, c.Codecs, p.SIPPort, ctrlPort)
+		cmd := exec.Command(bin, args...)
+		cmd.Stdout, cmd.Stderr = &p.out, &p.out
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("starting baresip: %v", err)
 		}
-	})
+		go func() { _ = cmd.Wait(); close(p.exited) }()
+		switch err := p.connect(ctrlPort); {
+		case err == nil:
+			t.Cleanup(func() {
+				_ = cmd.Process.Kill()
+				<-p.exited
+				if t.Failed() {
+					p.mu.Lock()
+					t.Logf("baresip %s events: %v", name, p.events)
+					p.mu.Unlock()
+					t.Logf("baresip %s output:\n%s", name, p.Output())
+				}
+			})
+			go p.read()
+			return p
+		case try < 5 && strings.Contains(p.Output(), "Address already in use"):
+			_ = cmd.Process.Kill()
+			<-p.exited
+		default:
+			_ = cmd.Process.Kill()
+			<-p.exited
+			t.Fatalf("baresip %s: %v\n%s", name, err, p.Output())
+		}
+	}
+}
+
+// writeConfig writes baresip's configuration into dir.
+func writeConfig(t testing.TB, dir, name, talk, dump string, codecs []string, sipPort, ctrlPort int) {
+	t.Helper()
+	var conf strings.Builder
+	fmt.Fprintf(&conf, "poll_method epoll\nsip_listen 127.0.0.1:%d\n", sipPort)
+	// aubridge is a device that plays nowhere: what the phone hears is
+	// taken by the sndfile filter before it. Alerts (a failed transfer's
+	// tone) get a device of their own, or they would take the call's.
+	fmt.Fprintf(&conf, "audio_player aubridge,%s\naudio_alert aubridge,%s-alert\naudio_source aufile,%s\n", name, name, talk)
+	fmt.Fprintf(&conf, "module_path /usr/lib/baresip/modules\n")
+	for _, m := range append(append([]string(nil), codecs...), "aufile", "aubridge", "sndfile") {
+		fmt.Fprintf(&conf, "module %s.so\n", m)
+	}
+	fmt.Fprintf(&conf, "module_app account.so\nmodule_app menu.so\nmodule_app ctrl_tcp.so\n")
+	fmt.Fprintf(&conf, "ctrl_tcp_listen 127.0.0.1:%d\nsnd_path %s\n", ctrlPort, dump)
+	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(conf.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// connect opens the control socket once baresip listens on it, or says
+// why it never did.
+func (p *Phone) connect(ctrlPort int) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		conn, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(ctrlPort))
 		if err == nil {
 			p.ctrl = conn
-			break
+			return nil
 		}
 		select {
 		case <-p.exited:
-			t.Fatalf("baresip %s exited at start:\n%s", name, p.Output())
+			return fmt.Errorf("exited at start")
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("baresip %s: its control socket did not open: %v\n%s", name, err, p.Output())
+			return fmt.Errorf("its control socket did not open: %v", err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	go p.read()
-	return p
 }
 
 // Output is baresip's console without its call status line, which it
@@ -296,16 +322,29 @@ func WAV(pcm []byte) []byte {
 	return append(b, pcm...)
 }
 
-func freePort(t testing.TB, network string) int {
+// freeSIPPort is a port free on both UDP and TCP: baresip's sip_listen
+// binds both.
+func freeSIPPort(t testing.TB) int {
 	t.Helper()
-	if network == "udp" {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	for range 20 {
+		u, err := net.ListenPacket("udp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close()
-		return c.LocalAddr().(*net.UDPAddr).Port
+		port := u.LocalAddr().(*net.UDPAddr).Port
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		u.Close()
+		if err == nil {
+			l.Close()
+			return port
+		}
 	}
+	t.Fatal("no port free on both UDP and TCP")
+	return 0
+}
+
+func freeTCPPort(t testing.TB) int {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
