@@ -31,6 +31,7 @@ import (
 // (Name, Start, Ready, Drain, Stop, Describe) without importing it.
 type Server struct {
 	cfg   Config
+	allow string // the Allow header's value (methods.go)
 	guard *policy.Guard
 	keys  []token.Key
 	pins  PINChecker
@@ -265,6 +266,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.srv.OnRefer(s.onRefer)
 	s.srv.OnOptions(s.onOptions) // methods.go
 	s.srv.OnNoRoute(s.onOtherMethod)
+	s.allow = allowed(s.srv.RegisteredMethods())
 
 	rtp := "kernel-chosen ports"
 	if s.cfg.RTPPortMin != 0 {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"callgate/internal/cli"
 	"callgate/sigtran/pcap"
 	"callgate/simulators/sip"
 )
@@ -63,25 +63,12 @@ an INVITE got no live answer or had none in the capture.`,
 			if err != nil {
 				return err
 			}
-			same := 0
-			for _, r := range results {
-				if r.Same {
-					same++
-				}
+			differ, err := cli.WriteReplay(e.stdout, e.jsonOut, "INVITEs", results,
+				func(r *sip.ReplayResult) bool { return r.Same }, writeReplayed)
+			if err != nil {
+				return err
 			}
-			if e.jsonOut {
-				enc := json.NewEncoder(e.stdout)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(results); err != nil {
-					return err
-				}
-			} else {
-				for i := range results {
-					writeReplayed(e.stdout, &results[i])
-				}
-				fmt.Fprintf(e.stdout, "%d INVITEs replayed, %d answered as in the capture, %d differ\n", len(results), same, len(results)-same)
-			}
-			if same < len(results) {
+			if differ > 0 {
 				return exitError{Code: 1}
 			}
 			return nil

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"callgate/internal/cli"
 	"callgate/scp/ain"
 	"callgate/sigtran/pcap"
 	"callgate/sigtran/tcap"
@@ -84,7 +84,6 @@ It exits with status 1 when a live answer differs from the captured one
 			}
 			defer c.Close()
 			var results []replayed
-			differ := false
 			for _, q := range qs {
 				r := replayed{Frame: q.frame, Query: q.op.String(), QueryTID: q.tid.String(),
 					Params: ain.Describe(q.op, q.params).Params}
@@ -95,34 +94,20 @@ It exits with status 1 when a live answer differs from the captured one
 					r.LiveError = err.Error()
 				}
 				r.Same = err == nil && r.Captured != nil && sameAnswer(r.Captured, &live)
-				differ = differ || !r.Same
 				results = append(results, r)
 				if cmd.Context().Err() != nil {
 					break
 				}
 			}
-			if e.jsonOut {
-				enc := json.NewEncoder(e.stdout)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(results); err != nil {
-					return err
-				}
-			} else {
-				for i := range results {
-					writeReplayed(e.stdout, &results[i])
-				}
-				same := 0
-				for _, r := range results {
-					if r.Same {
-						same++
-					}
-				}
-				fmt.Fprintf(e.stdout, "%d queries replayed, %d answered as in the capture, %d differ\n", len(results), same, len(results)-same)
+			differ, err := cli.WriteReplay(e.stdout, e.jsonOut, "queries", results,
+				func(r *replayed) bool { return r.Same }, writeReplayed)
+			if err != nil {
+				return err
 			}
 			if err := cf.writeCapture(e, c); err != nil {
 				return err
 			}
-			if differ {
+			if differ > 0 {
 				return exitError{Code: 1}
 			}
 			return nil
