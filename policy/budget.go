@@ -111,6 +111,32 @@ func (c *Budget) elapsed() time.Duration {
 	return c.took
 }
 
+// Ended returns when the decision running under c ended, on the
+// monotonic clock, if a stage timed it (Elapsed; the Guard always does):
+// a tier that answers right after deciding takes it as the answer's time
+// instead of reading the clock again.
+func (c *Budget) Ended() (time.Time, bool) {
+	if !c.haveTook {
+		return time.Time{}, false
+	}
+	return monoEpoch.Add(c.startMono + c.took), true
+}
+
+// Expired reports whether ctx was already done when the decision running
+// under it began: under a Budget, from the reading Start took (no second
+// clock read a few nanoseconds later); under anything else, ctx.Err.
+func Expired(ctx context.Context) bool {
+	b, ok := ctx.(*Budget)
+	if !ok || b.started.IsZero() {
+		return ctx.Err() != nil
+	}
+	if b.over.Load() {
+		return true
+	}
+	dl := b.monoDeadline.Load()
+	return dl != 0 && b.startMono >= time.Duration(dl)
+}
+
 // late reports whether the decision ended at or after the deadline (never,
 // without one), on the monotonic clock.
 func (c *Budget) late() bool {

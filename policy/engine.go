@@ -167,12 +167,13 @@ type state struct {
 // If ctx is already done the asking tier has given up and is using its own
 // safe answer, so the engine does not spend time on lookups: it returns
 // Allow with the single trace step cancelled=yes (a call is never lost
-// because of the engine). Only ctx.Err() is consulted — the check is cheap
-// and the chain itself never waits, so there is nothing to interrupt.
+// because of the engine). Only whether ctx was done when the decision
+// began is consulted (Expired) — the check is cheap and the chain itself
+// never waits, so there is nothing to interrupt.
 func (e *Engine) Decide(ctx context.Context, c Call) Decision {
 	var s state
 	s.call = c
-	if ctx != nil && ctx.Err() != nil {
+	if ctx != nil && Expired(ctx) {
 		s.d.Trace.Add(RuleCancelled, OutcomeYes)
 		s.d.Action = ActionAllow
 		return s.d

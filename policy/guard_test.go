@@ -271,3 +271,53 @@ func TestDoneBeforeFirstStartIsClosed(t *testing.T) {
 		t.Fatal("the channel handed out before the first decision is still open")
 	}
 }
+
+// TestExpiredAtStart: a decision whose deadline had passed when it began
+// is cancelled by the engine (it reads the Budget's start, not the clock);
+// one with time left, or with no deadline, is decided; a Budget that is
+// not started is asked through Err.
+func TestExpiredAtStart(t *testing.T) {
+	g := NewGuard(New(fixture()), nil)
+	var b Budget
+	c := Call{Calling: nPest, Called: nAlice}
+	d, _ := g.Decide(&b, &c, time.Now().Add(-time.Millisecond))
+	check(t, d, want{action: ActionAllow, trace: "cancelled=yes"})
+	d, f := g.Decide(&b, &c, time.Now().Add(time.Hour))
+	if f != FaultNone {
+		t.Fatalf("fault %v with an hour left", f)
+	}
+	check(t, d, want{action: ActionBlock, subscriber: 1, trace: "subscriber=yes provider-vip=no vip=no blocked=yes"})
+	d, _ = g.Decide(&b, &c, time.Time{})
+	check(t, d, want{action: ActionBlock, subscriber: 1, trace: "subscriber=yes provider-vip=no vip=no blocked=yes"})
+	if Expired(&Budget{}) {
+		t.Error("a Budget never started is expired")
+	}
+	b.Finish()
+	if !Expired(&b) {
+		t.Error("a finished Budget is not expired")
+	}
+}
+
+// TestEnded: after a guarded decision the Budget says when it ended, on
+// the monotonic clock, between its start and now; a fresh Budget does not.
+func TestEnded(t *testing.T) {
+	var b Budget
+	if _, ok := b.Ended(); ok {
+		t.Fatal("a fresh Budget has an end")
+	}
+	g := NewGuard(deciderFunc(func(ctx context.Context, _ Call) Decision {
+		time.Sleep(time.Millisecond)
+		return Decision{Action: ActionAllow}
+	}), nil)
+	c := Call{Calling: 17195551212, Called: 13035550100}
+	before := time.Now()
+	g.Decide(&b, &c, time.Now().Add(time.Hour))
+	after := time.Now()
+	end, ok := b.Ended()
+	if !ok {
+		t.Fatal("no end after a guarded decision")
+	}
+	if end.Sub(before) < time.Millisecond || end.After(after) {
+		t.Fatalf("end %v after start, %v before now: want at least 1ms, and not after now", end.Sub(before), after.Sub(end))
+	}
+}

@@ -90,9 +90,13 @@ type request struct {
 	arrived time.Time         // when it was read
 	shed    safeReason        // safeNone, or why it gets the safe answer without the engine
 	took    time.Duration     // from arrival to the answer queued (0: none sent)
-	peer    tcap.PeerKey      // the remote TCAP user
-	v       tcap.Verdict      // the transaction layer's verdict
-	inv     *tcap.Component   // the invoke answered
+	// decided is when the engine's decision ended (zero: not decided):
+	// the answer is queued within a microsecond of it, so it stands for
+	// the answer's time and the clock is not read again.
+	decided time.Time
+	peer    tcap.PeerKey    // the remote TCAP user
+	v       tcap.Verdict    // the transaction layer's verdict
+	inv     *tcap.Component // the invoke answered
 }
 
 func newWorker(id int) *worker {
@@ -124,7 +128,7 @@ func (w *worker) counts(s *Service) *counts {
 func (s *Service) handle(w *worker, snd sender, pd *m3ua.ProtocolData, arrived time.Time, shed safeReason) {
 	w.counts(s)
 	q := &w.cur
-	q.s, q.w, q.snd, q.pd, q.arrived, q.shed, q.inv, q.took = s, w, snd, *pd, arrived, shed, nil, 0
+	q.s, q.w, q.snd, q.pd, q.arrived, q.shed, q.inv, q.took, q.decided = s, w, snd, *pd, arrived, shed, nil, 0, time.Time{}
 	if !q.checkSCCP() {
 		return
 	}
@@ -371,6 +375,7 @@ func (s *Service) decide(w *worker, c *policy.Call, deadline time.Time) (policy.
 	d, f := s.guard.Decide(&w.bud, c, deadline)
 	switch f {
 	case policy.FaultNone:
+		w.cur.decided, _ = w.bud.Ended()
 		return d, safeNone
 	case policy.FaultDeferred:
 		return d, safeDeferred
@@ -533,7 +538,11 @@ func (q *request) sendTCAP(in inOp, out outOp) {
 		s.logDrop("cannot send the answer", "err", err)
 		return
 	}
-	q.took = time.Since(q.arrived)
+	if q.decided.IsZero() {
+		q.took = time.Since(q.arrived)
+	} else {
+		q.took = q.decided.Sub(q.arrived)
+	}
 	w.cnt.answered(in, out, q.took)
 }
 
