@@ -218,10 +218,10 @@ func TestSDPRefused(t *testing.T) {
 		phrase    string
 	}{
 		{"no PCMU or PCMA", offerSDP(40000, "18 101", "a=rtpmap:18 G729/8000"), 488, "PCMU or PCMA Required"},
-		{"SRTP", strings.Replace(offerSDP(40000, "0"), "RTP/AVP", "RTP/SAVP", 1), 488, "SRTP Not Supported"},
+		{"SRTP", strings.Replace(offerSDP(40000, "0"), "RTP/AVP", "RTP/SAVP", 1), 488, "SRTP Requires SIP over TLS"},
 		{"garbage", "hello world\r\n", 400, "Malformed SDP: line is not type=value"},
 		{"bad c=", strings.Replace(offerSDP(40000, "0"), "c=IN IP4 127.0.0.1", "c=IN IP4", 1), 400, "Malformed SDP: c= is not IN IP4|IP6 address"},
-		{"SRTP only, beside video", strings.Replace(offerSDP(40000, "0"), "RTP/AVP", "RTP/SAVP", 1) + "m=video 40002 RTP/AVP 96\r\n", 488, "SRTP Not Supported"},
+		{"SRTP only, beside video", strings.Replace(offerSDP(40000, "0"), "RTP/AVP", "RTP/SAVP", 1) + "m=video 40002 RTP/AVP 96\r\n", 488, "SRTP Requires SIP over TLS"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := h.rawInvite(t, h.screenURI(tok), tc.sdp)

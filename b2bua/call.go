@@ -293,9 +293,9 @@ const (
 // caller's identity and extra headers, while the caller hears ringback. On
 // dialAnswered the leg is up and c.out / c.outDlg are set.
 func (c *call) dial(name string, to sip.Uri, extra []sip.Header) (dialResult, string) {
-	transport := "udp"
-	if c.s.cfg.UDP == "" {
-		transport = "tcp"
+	transport, err := c.s.legTransport(to)
+	if err != nil {
+		return dialFailed, err.Error()
 	}
 	d, err := c.s.dg.NewDialog(to, diago.NewDialogOptions{Transport: transport})
 	if err != nil {

@@ -1,6 +1,7 @@
 package b2bua
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -21,6 +22,19 @@ type Config struct {
 	// (tests); Describe says which.
 	UDP string
 	TCP string
+	// TLS is the SIP over TLS listen address ("host:port"), "" none. It
+	// needs TLSConfig, or TLSCertFile and TLSKeyFile (PEM). Calls on it
+	// may offer SRTP (RTP/SAVP with SDES keys, RFC 4568), which the
+	// B2BUA takes only there: SDES keys travel in the SDP, in the clear
+	// over UDP or TCP. An outbound leg to a sips: target, or one with
+	// transport=tls, goes out over TLS and offers SRTP.
+	TLS         string
+	TLSConfig   *tls.Config
+	TLSCertFile string
+	TLSKeyFile  string
+	// TLSCAFile (PEM) holds the certificate authorities that TLS peers
+	// the B2BUA calls are verified against; "" = the system's roots.
+	TLSCAFile string
 	// Advertise is the IP address put in our Contact, Via and SDP (c=):
 	// the address peers reach us at. Default: the listen host, which must
 	// then be a concrete address (not 0.0.0.0 or ::).
@@ -172,11 +186,14 @@ func (c *Config) Validate() error {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
 	}
-	if c.UDP == "" && c.TCP == "" {
-		bad("UDP", "no SIP listener: set UDP or TCP (host:port)")
+	if c.UDP == "" && c.TCP == "" && c.TLS == "" {
+		bad("UDP", "no SIP listener: set UDP, TCP or TLS (host:port)")
+	}
+	if c.TLS != "" && c.TLSConfig == nil && (c.TLSCertFile == "" || c.TLSKeyFile == "") {
+		bad("TLS", "a TLS listener needs TLSCertFile and TLSKeyFile (PEM)")
 	}
 	var hosts []string
-	for _, a := range []struct{ name, v string }{{"UDP", c.UDP}, {"TCP", c.TCP}} {
+	for _, a := range []struct{ name, v string }{{"UDP", c.UDP}, {"TCP", c.TCP}, {"TLS", c.TLS}} {
 		if a.v == "" {
 			continue
 		}

@@ -88,9 +88,13 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 			if enc.present && req.IsInvite() && !inDialog(req) {
 				s.keepIAM(req, tx, &enc)
 			}
-			if o != nil && len(o.streams) > 1 {
-				// diago takes one audio stream; the answer gets the
-				// others back, rejected (sdp.go).
+			if req.IsInvite() && strings.EqualFold(req.Recipient.Scheme, "sips") {
+				tx = &sipsTx{ServerTransaction: tx}
+			}
+			if o != nil && (len(o.streams) > 1 || len(o.edits) > 0) {
+				// diago takes one audio stream, with at most one SDES
+				// key; the answer gets the others back, rejected
+				// (sdp.go).
 				req.SetBody(o.reduce(req.Body()))
 				if req.IsInvite() {
 					tx = &answerTx{ServerTransaction: tx, o: o}
@@ -148,7 +152,7 @@ func checkSDP(req *sip.Request) (*offer, encapsulated, *sdpError) {
 	if len(req.Body()) == 0 {
 		return nil, enc, nil
 	}
-	o, serr := parseOffer(req.Body())
+	o, serr := parseOffer(req.Body(), req.Transport() == "TLS")
 	if serr != nil {
 		return nil, enc, serr
 	}
@@ -215,7 +219,7 @@ func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(s.withContact(req, sip.NewResponseFromRequest(req, 200, "OK", nil)))
 		return
 	}
-	o, serr := parseOffer(body)
+	o, serr := parseOffer(body, req.Transport() == "TLS")
 	if serr != nil {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, serr.code, serr.reason, nil))
 		return
@@ -275,18 +279,45 @@ func (t *answerTx) Respond(res *sip.Response) error {
 	return t.ServerTransaction.Respond(res)
 }
 
+// sipsTx is the server transaction of an INVITE to a sips: URI, whose
+// responses' Contact must be sips: too (RFC 3261 §12.1.1): diago's is
+// sip: with transport=tls on the TLS transport.
+type sipsTx struct{ sip.ServerTransaction }
+
+func (t *sipsTx) Respond(res *sip.Response) error {
+	if c := res.Contact(); c != nil {
+		c.Address.Scheme = "sips"
+		if c.Address.UriParams != nil {
+			c.Address.UriParams.Remove("transport")
+		}
+	}
+	return t.ServerTransaction.Respond(res)
+}
+
 // withContact adds our Contact to a 2xx to a target-refresh request.
 func (s *Server) withContact(req *sip.Request, res *sip.Response) *sip.Response {
 	host, port := s.contactHostPort(req.Transport())
-	res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", Host: host, Port: port}})
+	u := sip.Uri{Scheme: "sip", Host: host, Port: port}
+	switch {
+	case strings.EqualFold(req.Recipient.Scheme, "sips"):
+		u.Scheme = "sips"
+	case req.Transport() == "TLS":
+		u.UriParams = sip.NewParams()
+		u.UriParams.Add("transport", "tls") // as diago's Contact on the TLS transport
+	}
+	res.AppendHeader(&sip.ContactHeader{Address: u})
 	return res
 }
 
 func (s *Server) contactHostPort(transport string) (string, int) {
 	a := addrOf(s.udpConn)
-	if transport == "TCP" || a == nil {
+	if t := addrOf(s.tlsLn); transport == "TLS" && t != nil {
+		a = t
+	} else if transport == "TCP" || a == nil {
 		if t := addrOf(s.tcpLn); t != nil {
 			a = t
+		} else if a == nil {
+			a = addrOf(s.tlsLn)
 		}
 	}
 	ap, _ := netip.ParseAddrPort(a.String())

@@ -35,11 +35,20 @@
 //
 // Before either: 503 + Retry-After while draining, beyond MaxSessions, or
 // when no RTP port is free; the SDP offer is checked first (checkSDP):
-// malformed -> 400 "Malformed SDP: <what>"; no audio stream over RTP/AVP
-// with PCMU or PCMA (only SRTP, another protocol, another codec, disabled)
-// -> 488 with the reason. The first audio stream that can be taken is;
-// the offer's other streams (a video phone's video, an SRTP twin) are
-// rejected in the answer with port 0, in their places (RFC 3264 §6).
+// malformed -> 400 "Malformed SDP: <what>"; no audio stream with PCMU or
+// PCMA over RTP/AVP, or over TLS RTP/SAVP with an AES_CM_128_HMAC_SHA1_80
+// SDES key (SRTP over UDP or TCP, no usable key, another protocol, another
+// codec, disabled) -> 488 with the reason. The first audio stream that can
+// be taken is; the offer's other streams (a video phone's video, an SRTP
+// or RTP twin) are rejected in the answer with port 0, in their places
+// (RFC 3264 §6).
+//
+// SIP over TLS (Config.TLS; tls.go) carries SRTP: diago encrypts and
+// decrypts below the B2BUA's media code, so prompts, keys and the bridge
+// work alike on SRTP and RTP legs, and a bridge between the two relays
+// one into the other. An outbound leg to a sips: URI or one with
+// transport=tls goes out over TLS (the peer's certificate checked against
+// Config.TLSCAFile) and offers SRTP.
 //
 // A new INVITE that requires an extension (Require: 100rel, timer, ...;
 // the B2BUA supports none a caller could require of it) gets 420 Bad

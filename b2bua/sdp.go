@@ -2,6 +2,7 @@ package b2bua
 
 import (
 	"bytes"
+	"encoding/base64"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -15,19 +16,67 @@ import (
 // An offer may carry more streams than the one audio stream the B2BUA
 // takes: a softphone's video, a second audio stream offering SRTP beside
 // plain RTP. The B2BUA takes the first audio stream it can (RTP/AVP with
-// PCMU or PCMA) and rejects the others in its answer with port 0, in
-// their places (RFC 3264 §6): diago sees the offer reduced to the chosen
-// stream (reduce) and its answer is put back into the offer's shape
-// (expandAnswer).
+// PCMU or PCMA, or over TLS RTP/SAVP with an SDES key it can use) and
+// rejects the others in its answer with port 0, in their places (RFC 3264
+// §6): diago sees the offer reduced to the chosen stream (reduce) and its
+// answer is put back into the offer's shape (expandAnswer).
+//
+// Of a taken stream's a=crypto lines (RFC 4568) diago sees only the one it
+// will use: none for RTP/AVP (a "best effort" offer of keys on a plain
+// stream is answered with plain RTP, as RFC 3264 asks of an answer in the
+// offer's profile), and for RTP/SAVP the first AES_CM_128_HMAC_SHA1_80
+// line, without a key lifetime (diago reads the key parameter whole).
 type offer struct {
 	addr      netip.Addr // connection address of the audio stream
 	port      int        // audio port (0 = stream refused)
 	direction string     // sendrecv, sendonly, recvonly or inactive
 	g711      bool       // PCMU or PCMA offered
+	srtp      bool       // the stream taken is RTP/SAVP (SDES-SRTP)
 
 	streams    []stream // every m= section, in order
 	audio      int      // the index in streams of the one taken
 	sessionEnd int      // where the first m= line begins in the body
+	edits      []edit   // in the taken stream, in order: what reduce changes
+}
+
+// edit replaces body[start:end] with repl.
+type edit struct {
+	start, end int
+	repl       string
+}
+
+// cryptoLine is an a=crypto line of an m= section: its bytes in the body
+// (with the line end) and its value after "crypto:".
+type cryptoLine struct {
+	start, end int
+	val        string
+}
+
+// srtpSuite is the one SDES crypto suite the B2BUA takes (diago's; the
+// suite every SDES endpoint offers, RFC 4568 §6.2.1).
+const srtpSuite = "AES_CM_128_HMAC_SHA1_80"
+
+// sdesKey reads a crypto attribute's value ("1 AES_CM_128_HMAC_SHA1_80
+// inline:KEY|2^31") for the B2BUA's suite: its tag and inline key, and
+// whether the B2BUA can use it. A key lifetime is dropped (a call never
+// reaches it); a master key identifier (MKI), several keys or session
+// parameters make it unusable (diago has none of them).
+func sdesKey(val string) (tag, key string, suite, ok bool) {
+	f := strings.Fields(val)
+	if len(f) < 3 || f[1] != srtpSuite {
+		return "", "", false, false
+	}
+	if len(f) != 3 || strings.Trim(f[0], "0123456789") != "" || len(f[0]) > 9 || !strings.HasPrefix(f[2], "inline:") || strings.Contains(f[2], ";") {
+		return "", "", true, false
+	}
+	parts := strings.Split(strings.TrimPrefix(f[2], "inline:"), "|")
+	if len(parts) > 2 || (len(parts) == 2 && strings.Contains(parts[1], ":")) {
+		return "", "", true, false // an MKI ("1:4"), or more after the lifetime
+	}
+	if raw, err := base64.StdEncoding.DecodeString(parts[0]); err != nil || len(raw) != 30 {
+		return "", "", true, false // 128-bit key and 112-bit salt
+	}
+	return f[0], parts[0], true, true
 }
 
 // stream is one m= section of an offer.
@@ -70,16 +119,19 @@ type section struct {
 	addr         netip.Addr
 	direction    string
 	rtpmaps      []string
+	crypto       []cryptoLine
 }
 
 // parseOffer checks an SDP offer (RFC 8866 syntax) and returns what the
-// B2BUA needs from it: the first audio stream over RTP/AVP with PCMU or
-// PCMA. A syntax error is a 400 with the reason; a well-formed offer
-// without such a stream is a 488 saying why its first live audio stream
-// cannot be taken (SRTP, another protocol, no G.711), or that there is
-// no audio, or only a disabled one. It also checks the answer a caller
-// that sent no offer returns in its ACK.
-func parseOffer(body []byte) (offer, *sdpError) {
+// B2BUA needs from it: the first audio stream with PCMU or PCMA over
+// RTP/AVP, or, when the offer came over TLS (secure), over RTP/SAVP with
+// a usable SDES key. A syntax error is a 400 with the reason; a
+// well-formed offer without such a stream is a 488 saying why its first
+// live audio stream cannot be taken (SRTP without TLS or without a usable
+// key, another protocol, no G.711), or that there is no audio, or only a
+// disabled one. It also checks the answer a caller that sent no offer
+// returns in its ACK.
+func parseOffer(body []byte, secure bool) (offer, *sdpError) {
 	var o offer
 	if len(body) == 0 {
 		return o, notAcceptable("SDP Offer Required")
@@ -105,6 +157,7 @@ func parseOffer(body []byte) (offer, *sdpError) {
 			line, rest = rest, nil
 			pos = len(body)
 		}
+		lineEnd := pos
 		line = bytes.TrimSuffix(line, []byte{'\r'})
 		if len(line) == 0 {
 			continue
@@ -167,6 +220,9 @@ func parseOffer(body []byte) (offer, *sdpError) {
 				if cur != &session && strings.HasPrefix(val, "rtpmap:") {
 					cur.rtpmaps = append(cur.rtpmaps, val[len("rtpmap:"):])
 				}
+				if cur != &session && strings.HasPrefix(val, "crypto:") {
+					cur.crypto = append(cur.crypto, cryptoLine{lineStart, lineEnd, val[len("crypto:"):]})
+				}
 			}
 		}
 	}
@@ -193,14 +249,22 @@ func parseOffer(body []byte) (offer, *sdpError) {
 			return o, malformed("no c= line for the audio stream")
 		}
 		var no *sdpError
+		var edits []edit
 		switch {
 		case sec.port == 0:
 			no = notAcceptable("Audio Stream Disabled")
-		case sec.proto == "RTP/SAVP", sec.proto == "RTP/SAVPF", sec.proto == "UDP/TLS/RTP/SAVP", sec.proto == "UDP/TLS/RTP/SAVPF":
-			no = notAcceptable("SRTP Not Supported")
+		case sec.proto == "RTP/SAVP" && !secure:
+			no = notAcceptable("SRTP Requires SIP over TLS")
+		case sec.proto == "RTP/SAVP":
+			if edits = keepOneKey(sec.crypto); edits == nil {
+				no = notAcceptable("No Usable SRTP Key (" + srtpSuite + " Required)")
+			}
+		case sec.proto == "UDP/TLS/RTP/SAVP", sec.proto == "UDP/TLS/RTP/SAVPF":
+			no = notAcceptable("DTLS-SRTP Not Supported")
 		case sec.proto != "RTP/AVP":
 			no = notAcceptable("Media Protocol Not Supported")
-		case !offersG711(sec):
+		}
+		if no == nil && !offersG711(sec) {
 			no = notAcceptable("PCMU or PCMA Required")
 		}
 		if no != nil {
@@ -212,6 +276,13 @@ func parseOffer(body []byte) (offer, *sdpError) {
 			continue
 		}
 		o.audio, o.addr, o.port, o.g711 = i, addr, sec.port, true
+		o.srtp = sec.proto == "RTP/SAVP"
+		if !o.srtp {
+			for _, c := range sec.crypto {
+				edits = append(edits, edit{c.start, c.end, ""})
+			}
+		}
+		o.edits = edits
 		o.direction = "sendrecv"
 		if session.direction != "" {
 			o.direction = session.direction
@@ -245,16 +316,55 @@ func offersG711(sec *section) bool {
 	return false
 }
 
+// keepOneKey returns the edits that leave an RTP/SAVP stream with only
+// the first crypto line of the B2BUA's suite, that line without a key
+// lifetime; nil when that line is unusable or there is none (diago would
+// take the first line of its suite, whatever follows).
+func keepOneKey(lines []cryptoLine) []edit {
+	kept := -1
+	var keep edit
+	for i, c := range lines {
+		tag, key, suite, ok := sdesKey(c.val)
+		if !suite {
+			continue
+		}
+		if !ok {
+			return nil
+		}
+		kept, keep = i, edit{c.start, c.end, "a=crypto:" + tag + " " + srtpSuite + " inline:" + key + "\r\n"}
+		break
+	}
+	if kept < 0 {
+		return nil
+	}
+	edits := make([]edit, 0, len(lines))
+	for i, c := range lines {
+		if i == kept {
+			edits = append(edits, keep)
+		} else {
+			edits = append(edits, edit{c.start, c.end, ""})
+		}
+	}
+	return edits
+}
+
 // reduce returns the offer's body with only the session part and the
-// audio stream taken: what diago reads. A one-stream offer is its body.
+// audio stream taken, its crypto lines edited: what diago reads. A
+// one-stream offer without edits is its body.
 func (o *offer) reduce(body []byte) []byte {
-	if len(o.streams) <= 1 {
+	if len(o.streams) == 0 || (len(o.streams) == 1 && len(o.edits) == 0) {
 		return body
 	}
 	a := o.streams[o.audio]
 	out := make([]byte, 0, o.sessionEnd+a.end-a.start+2)
 	out = append(out, body[:o.sessionEnd]...)
-	out = append(out, body[a.start:a.end]...)
+	at := a.start
+	for _, e := range o.edits {
+		out = append(out, body[at:e.start]...)
+		out = append(out, e.repl...)
+		at = e.end
+	}
+	out = append(out, body[at:a.end]...)
 	if out[len(out)-1] != '\n' {
 		out = append(out, '\r', '\n')
 	}

@@ -3,6 +3,7 @@ package b2bua
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -58,6 +59,8 @@ type Server struct {
 	dg      *diago.Diago
 	udpConn net.PacketConn
 	tcpLn   net.Listener
+	tlsLn   net.Listener
+	tlsConf *tls.Config // the TLS listener's, and the outbound TLS legs' (nil: no TLS)
 	pinPool *pinPool
 	steps   *stepLog
 	pacer   *pacer
@@ -172,6 +175,9 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	if cfg.ChallengeSeed != 0 {
 		s.rng = challengeRNG(cfg.ChallengeSeed)
 	}
+	if s.tlsConf, err = loadTLS(&cfg); err != nil {
+		return nil, err
+	}
 	if s.m, err = newMetrics(s.reg, func() float64 { return float64(s.active.Load()) }); err != nil {
 		return nil, fmt.Errorf("b2bua: metrics: %w", err)
 	}
@@ -194,6 +200,9 @@ func (s *Server) Start(ctx context.Context) error {
 		if s.tcpLn != nil {
 			s.tcpLn.Close()
 		}
+		if s.tlsLn != nil {
+			s.tlsLn.Close()
+		}
 	}
 	if s.cfg.UDP != "" {
 		if s.udpConn, err = net.ListenPacket("udp", s.cfg.UDP); err != nil {
@@ -205,6 +214,14 @@ func (s *Server) Start(ctx context.Context) error {
 			undo()
 			return fmt.Errorf("b2bua: SIP TCP listener: %w", err)
 		}
+	}
+	if s.cfg.TLS != "" {
+		ln, err := net.Listen("tcp", s.cfg.TLS)
+		if err != nil {
+			undo()
+			return fmt.Errorf("b2bua: SIP TLS listener: %w", err)
+		}
+		s.tlsLn = tls.NewListener(ln, s.tlsConf)
 	}
 	if s.cfg.RTPPortMin != 0 {
 		// diago keeps the RTP range in package variables (one per process)
@@ -218,13 +235,17 @@ func (s *Server) Start(ctx context.Context) error {
 	// diago's media layer logs through one process-wide logger.
 	media.SetDefaultLogger(s.log)
 	s.parser = sip.NewParser()
-	if s.ua, err = sipgo.NewUA(sipgo.WithUserAgent("callgate-b2bua"),
+	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent("callgate-b2bua"),
 		sipgo.WithUserAgentTransportLayerOptions(
 			sip.WithTransportLayerLogger(s.log),
 			sip.WithTransportLayerReadFilter(s.readFilter),
 		),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(s.log)),
-	); err != nil {
+	}
+	if s.tlsConf != nil {
+		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(s.tlsConf))
+	}
+	if s.ua, err = sipgo.NewUA(uaOpts...); err != nil {
 		undo()
 		return fmt.Errorf("b2bua: %w", err)
 	}
@@ -243,13 +264,22 @@ func (s *Server) Start(ctx context.Context) error {
 	for _, l := range []struct {
 		network string
 		addr    net.Addr
-	}{{"udp", addrOf(s.udpConn)}, {"tcp", addrOf(s.tcpLn)}} {
+	}{{"udp", addrOf(s.udpConn)}, {"tcp", addrOf(s.tcpLn)}, {"tls", addrOf(s.tlsLn)}} {
 		if l.addr == nil {
 			continue
 		}
 		host, port, _ := net.SplitHostPort(l.addr.String())
 		p, _ := strconv.Atoi(port)
 		t := diago.Transport{ID: l.network, Transport: l.network, BindHost: host, BindPort: p}
+		if l.network == "tls" {
+			// SDES-SRTP (RFC 4568): answered when offered, offered on
+			// outbound legs; the keys are safe only on this transport.
+			t.TLSConf, t.MediaSRTP = s.tlsConf, 1
+			// Contact sip:...;transport=tls, not sips: (RFC 5630 §3.3: a
+			// sip: request gets a sip: Contact; libre's phones end such a
+			// call with ENOSYS). A sips: request's is made sips (sipsTx).
+			t.TLSURINoSIPS = true
+		}
 		if s.cfg.Advertise != "" {
 			t.ExternalHost, t.ExternalPort = s.cfg.Advertise, p
 			t.MediaExternalIP = net.ParseIP(s.cfg.Advertise)
@@ -301,11 +331,21 @@ func (s *Server) Start(ctx context.Context) error {
 			}
 		}()
 	}
+	if s.tlsLn != nil {
+		s.serveWG.Add(1)
+		go func() {
+			defer s.serveWG.Done()
+			if err := s.srv.ServeTLS(s.tlsLn); err != nil && !s.stopped.Load() {
+				s.fail(fmt.Errorf("b2bua: SIP TLS listener stopped: %w", err))
+			}
+		}()
+	}
 	// Outbound legs send from the listening sockets, which the transport
 	// layer holds once the serving goroutines have registered them.
 	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		tl := s.ua.TransportLayer()
-		if (s.udpConn == nil || len(tl.ListenPorts("udp")) > 0) && (s.tcpLn == nil || len(tl.ListenPorts("tcp")) > 0) {
+		if (s.udpConn == nil || len(tl.ListenPorts("udp")) > 0) && (s.tcpLn == nil || len(tl.ListenPorts("tcp")) > 0) &&
+			(s.tlsLn == nil || len(tl.ListenPorts("tls")) > 0) {
 			break
 		}
 	}
@@ -384,6 +424,9 @@ func (s *Server) Stop(ctx context.Context) error {
 	if s.tcpLn != nil {
 		s.tcpLn.Close()
 	}
+	if s.tlsLn != nil {
+		s.tlsLn.Close()
+	}
 	s.ua.Close()
 	s.serveWG.Wait()
 	s.pinPool.close()
@@ -400,13 +443,21 @@ func (s *Server) Describe() string {
 	return s.desc
 }
 
-// Addr returns the bound address of the UDP listener, else the TCP one
-// ("" before Start): for tests that listen on port 0.
+// Addr returns the bound address of the UDP listener, else the TCP one,
+// else the TLS one ("" before Start): for tests that listen on port 0.
 func (s *Server) Addr() string {
-	if a := addrOf(s.udpConn); a != nil {
-		return a.String()
+	for _, a := range []net.Addr{addrOf(s.udpConn), addrOf(s.tcpLn), addrOf(s.tlsLn)} {
+		if a != nil {
+			return a.String()
+		}
 	}
-	if a := addrOf(s.tcpLn); a != nil {
+	return ""
+}
+
+// TLSAddr returns the bound address of the TLS listener ("" without one,
+// or before Start).
+func (s *Server) TLSAddr() string {
+	if a := addrOf(s.tlsLn); a != nil {
 		return a.String()
 	}
 	return ""

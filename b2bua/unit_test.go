@@ -13,13 +13,14 @@ import (
 
 	"github.com/emiago/diago/audio"
 	"github.com/emiago/diago/media"
+	"github.com/pion/srtp/v3"
 
 	bsip "callgate/internal/baresiptest"
 )
 
 func TestParseOffer(t *testing.T) {
 	good := offerSDP(40000, "8 0 101", "a=rtpmap:101 telephone-event/8000")
-	o, err := parseOffer([]byte(good))
+	o, err := parseOffer([]byte(good), false)
 	if err != nil || o.port != 40000 || o.addr.String() != "127.0.0.1" || o.direction != "sendrecv" || o.onHold() {
 		t.Fatalf("good offer: %+v %v", o, err)
 	}
@@ -55,7 +56,7 @@ func TestParseOffer(t *testing.T) {
 		{"empty", "", 488, false},
 		{"huge", strings.Repeat("a=x\r\n", 5000), 400, false},
 	} {
-		o, err := parseOffer([]byte(tc.sdp))
+		o, err := parseOffer([]byte(tc.sdp), false)
 		code := 0
 		if err != nil {
 			code = err.code
@@ -72,6 +73,68 @@ func TestParseOffer(t *testing.T) {
 	}
 }
 
+// sdesTestKey is an SDES inline key: 30 bytes (key and salt), base64.
+const sdesTestKey = "PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR"
+
+// TestOfferSRTP: RTP/SAVP is taken only over TLS and with a usable key of
+// AES_CM_128_HMAC_SHA1_80; diago sees that one key, without its lifetime;
+// a plain stream's keys are taken away, so diago answers in its profile.
+func TestOfferSRTP(t *testing.T) {
+	savp := func(attrs ...string) string {
+		return strings.Replace(offerSDP(4000, "0 101", append([]string{"a=rtpmap:101 telephone-event/8000"}, attrs...)...), "RTP/AVP", "RTP/SAVP", 1)
+	}
+	key := "a=crypto:1 " + srtpSuite + " inline:" + sdesTestKey
+	for _, tc := range []struct {
+		name   string
+		sdp    string
+		secure bool
+		code   int
+		reason string
+		crypto string // the one crypto line diago sees ("" none)
+		srtp   bool
+	}{
+		{"SAVP over UDP", savp(key), false, 488, "SRTP Requires SIP over TLS", "", false},
+		{"SAVP over TLS", savp(key), true, 0, "", key, true},
+		{"lifetime dropped", savp(key + "|2^31"), true, 0, "", key, true},
+		{"other suites skipped", savp("a=crypto:3 AES_256_CM_HMAC_SHA1_80 inline:xx", "a=crypto:4 "+srtpSuite+" inline:"+sdesTestKey), true, 0, "", "a=crypto:4 " + srtpSuite + " inline:" + sdesTestKey, true},
+		{"MKI", savp(key + "|2^20|1:4"), true, 488, "No Usable SRTP Key (" + srtpSuite + " Required)", "", false},
+		{"short key", savp("a=crypto:1 " + srtpSuite + " inline:QUJD"), true, 488, "No Usable SRTP Key (" + srtpSuite + " Required)", "", false},
+		{"session parameter", savp(key + " UNENCRYPTED_SRTCP"), true, 488, "No Usable SRTP Key (" + srtpSuite + " Required)", "", false},
+		{"only the 32-bit tag", savp("a=crypto:1 AES_CM_128_HMAC_SHA1_32 inline:" + sdesTestKey), true, 488, "No Usable SRTP Key (" + srtpSuite + " Required)", "", false},
+		{"no key", savp(), true, 488, "No Usable SRTP Key (" + srtpSuite + " Required)", "", false},
+		{"keys on a plain stream", offerSDP(4000, "0", key), true, 0, "", "", false},
+		{"best effort over UDP takes RTP", savp(key) + "m=audio 4002 RTP/AVP 0\r\n", false, 0, "", "", false},
+		{"best effort over TLS takes SRTP", savp(key) + "m=audio 4002 RTP/AVP 0\r\n", true, 0, "", key, true},
+		{"SAVPF", strings.Replace(savp(key), "RTP/SAVP", "RTP/SAVPF", 1), true, 488, "Media Protocol Not Supported", "", false},
+	} {
+		o, err := parseOffer([]byte(tc.sdp), tc.secure)
+		if tc.code != 0 {
+			if err == nil || err.code != tc.code || err.reason != tc.reason {
+				t.Errorf("%s: %v, want %d %s", tc.name, err, tc.code, tc.reason)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		red := string(o.reduce([]byte(tc.sdp)))
+		var lines []string
+		for _, l := range strings.Split(red, "\r\n") {
+			if strings.HasPrefix(l, "a=crypto:") {
+				lines = append(lines, l)
+			}
+		}
+		want := []string(nil)
+		if tc.crypto != "" {
+			want = []string{tc.crypto}
+		}
+		if o.srtp != tc.srtp || strings.Join(lines, "|") != strings.Join(want, "|") {
+			t.Errorf("%s: SRTP %v, diago sees crypto %q; want %v, %q\n%s", tc.name, o.srtp, lines, tc.srtp, want, red)
+		}
+	}
+}
+
 // An offer with more streams than the audio one the B2BUA takes: diago
 // sees the session part and that stream; the answer has every m= line of
 // the offer, in order, the others rejected with port 0.
@@ -81,7 +144,7 @@ func TestOfferStreams(t *testing.T) {
 	srtp := "m=audio 6000 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:x\r\n"
 	audio := "m=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendonly\r\n"
 	body := []byte(session + video + srtp + audio + "m=text 0 RTP/AVP 98")
-	o, err := parseOffer(body)
+	o, err := parseOffer(body, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +164,7 @@ func TestOfferStreams(t *testing.T) {
 	}
 	// One stream: nothing to do.
 	one := []byte(session + audio)
-	o, _ = parseOffer(one)
+	o, _ = parseOffer(one, false)
 	if r := o.reduce(one); &r[0] != &one[0] || string(o.expandAnswer([]byte(answer))) != answer {
 		t.Error("a one-stream offer was rewritten")
 	}
@@ -111,11 +174,13 @@ func TestOfferStreams(t *testing.T) {
 // is accepted is safe for diago's SDP reader (which indexes fields
 // without checking them).
 func FuzzParseOffer(f *testing.F) {
-	f.Add([]byte(offerSDP(40000, "0 8 101", "a=rtpmap:101 telephone-event/8000", "a=sendonly")))
-	f.Add([]byte("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\nc=IN IP4\r\nm=audio 1 RTP/AVP 0\r\n"))
-	f.Add([]byte("v=0\no=a b c d e f\nm=audio 5/2 RTP/AVP 0\nc=IN IP6 ::1\n"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		o, err := parseOffer(b)
+	f.Add([]byte(offerSDP(40000, "0 8 101", "a=rtpmap:101 telephone-event/8000", "a=sendonly")), false)
+	f.Add([]byte("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\nc=IN IP4\r\nm=audio 1 RTP/AVP 0\r\n"), false)
+	f.Add([]byte("v=0\no=a b c d e f\nm=audio 5/2 RTP/AVP 0\nc=IN IP6 ::1\n"), false)
+	f.Add([]byte(strings.Replace(offerSDP(4000, "0", "a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:"+sdesTestKey, "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"+sdesTestKey+"|2^31"), "RTP/AVP", "RTP/SAVP", 1)), true)
+	f.Add([]byte(offerSDP(4000, "0", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"+sdesTestKey)), true)
+	f.Fuzz(func(t *testing.T, b []byte, secure bool) {
+		o, err := parseOffer(b, secure)
 		if err != nil {
 			if (err.code != 400 && err.code != 488) || err.reason == "" {
 				t.Fatalf("refusal %d %q", err.code, err.reason)
@@ -128,10 +193,20 @@ func FuzzParseOffer(f *testing.F) {
 		// What parseOffer accepts, reduced to its audio stream, diago's
 		// reader must take without panicking (an error is fine).
 		ms := &media.MediaSession{Codecs: []media.Codec{media.CodecAudioUlaw, media.CodecAudioAlaw, media.CodecTelephoneEvent8000}, Mode: "sendrecv"}
+		if secure {
+			// What Init sets for SDES, without opening sockets.
+			ms.SecureRTP, ms.SRTPAlg = 1, uint16(srtp.ProtectionProfileAes128CmHmacSha1_80)
+		}
 		reduced := o.reduce(b)
-		_ = ms.RemoteSDP(reduced, false)
-		if r, err := parseOffer(reduced); err != nil || len(r.streams) != 1 || r.port != o.port || r.addr != o.addr || r.direction != o.direction {
+		if err := ms.RemoteSDP(reduced, false); err != nil && o.srtp {
+			t.Fatalf("diago refuses the SRTP offer taken: %v\n%s", err, reduced)
+		}
+		r, err := parseOffer(reduced, secure)
+		if err != nil || len(r.streams) != 1 || r.port != o.port || r.addr != o.addr || r.direction != o.direction || r.srtp != o.srtp || len(r.edits) != 0 && !r.srtp {
 			t.Fatalf("the reduced offer reads as %+v %v, not %+v", r, err, o)
+		}
+		if n := bytes.Count(reduced, []byte("a=crypto:")); o.srtp && n != 1 || !o.srtp && n != 0 {
+			t.Fatalf("%d crypto lines left for diago (SRTP %v):\n%s", n, o.srtp, reduced)
 		}
 		// The answer has the offer's m= lines, in order.
 		ans := o.expandAnswer([]byte("v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 30000 RTP/AVP 0\r\n"))

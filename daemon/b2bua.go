@@ -23,6 +23,7 @@ var b2buaSpec = tierSpec{
 		return []listener{
 			{"udp", c.B2BUA.UDP, "b2bua.udp"},
 			{"tcp", c.B2BUA.TCP, "b2bua.tcp"},
+			{"tcp", c.B2BUA.TLS, "b2bua.tls"},
 		}
 	},
 	build: func(c *config.Config, d *Deps) (Tier, error) {
@@ -68,6 +69,7 @@ func b2buaConfig(c *config.B2BUA, sip *config.SIP) (b2bua.Config, error) {
 	}
 	return b2bua.Config{
 		UDP: c.UDP, TCP: c.TCP, Advertise: c.Advertise,
+		TLS: c.TLS, TLSCertFile: c.TLSCertFile, TLSKeyFile: c.TLSKeyFile, TLSCAFile: c.TLSCAFile,
 		RTPPortMin: c.RTPPortMin, RTPPortMax: c.RTPPortMax,
 		MaxSessions: c.MaxSessions, RetryAfter: c.RetryAfter,
 		ContinueRoute: cont, VoicemailRoute: c.VoicemailRoute,

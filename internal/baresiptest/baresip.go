@@ -41,11 +41,18 @@ type Config struct {
 	AutoAnswer bool     // answer calls at once
 	Params     string   // more account parameters, e.g. ";audio_codecs=PCMA/8000/1"
 	Trace      bool     // print every SIP message to its output (baresip -s)
+	// TLSCert is a PEM file with the phone's certificate and key: the
+	// phone then also listens for SIP over TLS, on TLSPort (baresip's
+	// SIP port + 1). TLSCA is a PEM file of the authorities it trusts
+	// when it calls over TLS. SRTP is Params' mediaenc=srtp-mand (the
+	// srtp module is always loaded).
+	TLSCert, TLSCA string
 }
 
 // Phone is one running baresip.
 type Phone struct {
 	SIPPort int // its SIP port on 127.0.0.1 (UDP and TCP)
+	TLSPort int // its SIP over TLS port (0 without Config.TLSCert)
 
 	t        testing.TB
 	dumpDir  string
@@ -90,9 +97,12 @@ func Start(t testing.TB, name string, c Config) *Phone {
 	// take one before baresip binds it: then baresip exits, and it is
 	// started again on others.
 	for try := 1; ; try++ {
-		p := &Phone{SIPPort: freeSIPPort(t), t: t, dumpDir: dump, replies: make(chan map[string]any, 8), exited: make(chan struct{})}
+		p := &Phone{SIPPort: freeSIPPort(t, c.TLSCert != ""), t: t, dumpDir: dump, replies: make(chan map[string]any, 8), exited: make(chan struct{})}
+		if c.TLSCert != "" {
+			p.TLSPort = p.SIPPort + 1
+		}
 		ctrlPort := freeTCPPort(t)
-		writeConfig(t, dir, name, talk, dump, c.Codecs, p.SIPPort, ctrlPort)
+		writeConfig(t, dir, name, talk, dump, &c, p.SIPPort, ctrlPort)
 		cmd := exec.Command(bin, args...)
 		cmd.Stdout, cmd.Stderr = &p.out, &p.out
 		if err := cmd.Start(); err != nil {
@@ -125,16 +135,22 @@ func Start(t testing.TB, name string, c Config) *Phone {
 }
 
 // writeConfig writes baresip's configuration into dir.
-func writeConfig(t testing.TB, dir, name, talk, dump string, codecs []string, sipPort, ctrlPort int) {
+func writeConfig(t testing.TB, dir, name, talk, dump string, c *Config, sipPort, ctrlPort int) {
 	t.Helper()
 	var conf strings.Builder
 	fmt.Fprintf(&conf, "poll_method epoll\nsip_listen 127.0.0.1:%d\n", sipPort)
+	if c.TLSCert != "" {
+		fmt.Fprintf(&conf, "sip_certificate %s\n", c.TLSCert)
+	}
+	if c.TLSCA != "" {
+		fmt.Fprintf(&conf, "sip_cafile %s\n", c.TLSCA)
+	}
 	// aubridge is a device that plays nowhere: what the phone hears is
 	// taken by the sndfile filter before it. Alerts (a failed transfer's
 	// tone) get a device of their own, or they would take the call's.
 	fmt.Fprintf(&conf, "audio_player aubridge,%s\naudio_alert aubridge,%s-alert\naudio_source aufile,%s\n", name, name, talk)
 	fmt.Fprintf(&conf, "module_path /usr/lib/baresip/modules\n")
-	for _, m := range append(append([]string(nil), codecs...), "aufile", "aubridge", "sndfile") {
+	for _, m := range append(append([]string(nil), c.Codecs...), "aufile", "aubridge", "sndfile", "srtp") {
 		fmt.Fprintf(&conf, "module %s.so\n", m)
 	}
 	fmt.Fprintf(&conf, "module_app account.so\nmodule_app menu.so\nmodule_app ctrl_tcp.so\n")
@@ -168,6 +184,22 @@ func (p *Phone) connect(ctrlPort int) error {
 
 // Output is baresip's console without its call status line, which it
 // redraws with a carriage return every 100 ms.
+// SIPMessages are the SIP messages of the phone's trace (Config.Trace),
+// in order, each from its transport line ("TLS 127.0.0.1:5061 ->
+// 127.0.0.1:40000") to its body's end.
+func (p *Phone) SIPMessages() []string {
+	var msgs []string
+	// baresip -s prints each message after a coloured "#" line and ends
+	// it with the colour reset.
+	for _, part := range strings.Split(p.out.String(), "#\n")[1:] {
+		m, _, _ := strings.Cut(part, "\x1b[;m")
+		if f := strings.Fields(m); len(f) >= 4 && f[2] == "->" {
+			msgs = append(msgs, strings.ReplaceAll(m, "\r", ""))
+		}
+	}
+	return msgs
+}
+
 func (p *Phone) Output() string {
 	var keep []string
 	for _, l := range strings.FieldsFunc(p.out.String(), func(r rune) bool { return r == '\r' || r == '\n' }) {
@@ -324,7 +356,7 @@ func WAV(pcm []byte) []byte {
 
 // freeSIPPort is a port free on both UDP and TCP: baresip's sip_listen
 // binds both.
-func freeSIPPort(t testing.TB) int {
+func freeSIPPort(t testing.TB, tls bool) int {
 	t.Helper()
 	for range 20 {
 		u, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -334,12 +366,22 @@ func freeSIPPort(t testing.TB) int {
 		port := u.LocalAddr().(*net.UDPAddr).Port
 		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
 		u.Close()
-		if err == nil {
+		if err != nil {
+			continue
+		}
+		l.Close()
+		if !tls {
+			return port
+		}
+		if port == 65535 {
+			continue
+		}
+		if l, err = net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port+1)); err == nil {
 			l.Close()
 			return port
 		}
 	}
-	t.Fatal("no port free on both UDP and TCP")
+	t.Fatal("no port free on both UDP and TCP (and the next on TCP, for TLS)")
 	return 0
 }
 

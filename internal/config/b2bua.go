@@ -21,6 +21,17 @@ type B2BUA struct {
 	// the same IP.
 	UDP string `yaml:"udp"`
 	TCP string `yaml:"tcp"`
+	// TLS is the SIP over TLS listen address (IP:port), "" none; it needs
+	// tls_cert_file and tls_key_file (PEM; relative paths are relative to
+	// the configuration file). Its calls may offer SRTP (SDES, RFC 4568),
+	// taken only there; outbound legs to a sips: target or one with
+	// transport=tls go out over it and offer SRTP. TLSCAFile holds the
+	// authorities those legs' peers are verified against ("" = the
+	// system's).
+	TLS         string `yaml:"tls"`
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	TLSCAFile   string `yaml:"tls_ca_file"`
 	// Advertise is the IP address put in Contact, Via and SDP: where
 	// peers send SIP and RTP. Required when listening on 0.0.0.0 or ::.
 	Advertise string `yaml:"advertise"`
@@ -144,15 +155,18 @@ func (b *B2BUA) validate() []error {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("b2bua.%s: %s", field, fmt.Sprintf(format, args...)))
 	}
-	for _, a := range []struct{ name, addr string }{{"udp", b.UDP}, {"tcp", b.TCP}} {
+	for _, a := range []struct{ name, addr string }{{"udp", b.UDP}, {"tcp", b.TCP}, {"tls", b.TLS}} {
 		if a.addr != "" {
 			if err := checkAddr(a.addr); err != nil {
 				bad(a.name, "%v", err)
 			}
 		}
 	}
-	if b.Enabled && b.UDP == "" && b.TCP == "" {
-		bad("enabled", "the B2BUA is enabled but has no listener (set udp or tcp)")
+	if b.Enabled && b.UDP == "" && b.TCP == "" && b.TLS == "" {
+		bad("enabled", "the B2BUA is enabled but has no listener (set udp, tcp or tls)")
+	}
+	if b.TLS != "" && (b.TLSCertFile == "" || b.TLSKeyFile == "") {
+		bad("tls", "a TLS listener needs tls_cert_file and tls_key_file")
 	}
 	for _, u := range []struct{ name, v string }{{"continue_route", b.ContinueRoute}, {"voicemail_route", b.VoicemailRoute}} {
 		if u.v != "" && !hasURIScheme(u.v) {

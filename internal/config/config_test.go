@@ -161,6 +161,10 @@ b2bua:
   enabled: true
   udp: "0.0.0.0:5070"
   tcp: ""
+  tls: "0.0.0.0:5071"
+  tls_cert_file: /srv/b2bua.pem
+  tls_key_file: /srv/b2bua.key
+  tls_ca_file: /srv/ca.pem
   advertise: 192.0.2.10
   rtp_port_min: 20000
   rtp_port_max: 20999
@@ -234,7 +238,8 @@ cluster: {name: scp-east-1, peers: ["http://10.0.0.2:9464"]}
 			Actions: ReputationActions{Low: "continue", Medium: "challenge", High: "block", Exempt: "allow", Unknown: "screen"}},
 		Fraud: defaultFraud(), // fraud_test.go parses the section
 		API:   defaultAPI(),
-		B2BUA: B2BUA{Enabled: true, UDP: "0.0.0.0:5070", Advertise: "192.0.2.10", RTPPortMin: 20000, RTPPortMax: 20999,
+		B2BUA: B2BUA{Enabled: true, UDP: "0.0.0.0:5070", Advertise: "192.0.2.10",
+			TLS: "0.0.0.0:5071", TLSCertFile: "/srv/b2bua.pem", TLSKeyFile: "/srv/b2bua.key", TLSCAFile: "/srv/ca.pem", RTPPortMin: 20000, RTPPortMax: 20999,
 			MaxSessions: 50, RetryAfter: 2 * time.Second, ContinueRoute: "sip:{called}@core.example",
 			VoicemailRoute: "sip:{called}@vm.example", NotForUs: 403, RejectMode: "answer", PromptDir: "/srv/prompts",
 			Announcements: map[string]string{"101": "a101.wav", "202": "/srv/a202.wav"}, PINMaxDigits: 6, PINTries: 2,
@@ -302,6 +307,8 @@ func TestStrictErrors(t *testing.T) {
 		{"negative writer slice", "decision_log: {writer_slice: -1ms}\n", []string{"decision_log.writer_slice", "-1ms is negative"}},
 		{"sip no listener", "sip: {udp: '', tcp: ''}\n", []string{"sip.enabled", "no listener"}},
 		{"sip tls without cert", "sip: {tls: '127.0.0.1:5061'}\n", []string{"tls_cert_file"}},
+		{"b2bua tls without cert", "b2bua: {tls: '127.0.0.1:5071'}\n", []string{"b2bua.tls", "tls_cert_file"}},
+		{"b2bua tls address", "b2bua: {tls: '127.0.0.1'}\n", []string{"b2bua.tls"}},
 		{"sip udp readers", "sip: {udp_readers: -1}\n", []string{"sip.udp_readers", "negative"}},
 		{"sip bad route", "sip: {continue_route: 'gw.example'}\n", []string{"sip.continue_route"}},
 		{"sip short secret", "sip: {token_keys: [{id: 1, secret: 'c2hvcnQ='}]}\n", []string{"sip.token_keys[0].secret", "at least 32"}},

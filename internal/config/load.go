@@ -49,7 +49,8 @@ func Load(path string) (Config, error) {
 
 // resolveDataPaths makes the relative data paths relative to dir.
 func (c *Config) resolveDataPaths(dir string) {
-	for _, p := range append([]*string{&c.DataDir, &c.DecisionLog.Path, &c.Keys.Dir, &c.Reputation.APIKeyFile, &c.API.TLSCert, &c.API.TLSKey, &c.API.Socket, &c.B2BUA.PromptDir}, c.Store.storePaths()...) {
+	for _, p := range append([]*string{&c.DataDir, &c.DecisionLog.Path, &c.Keys.Dir, &c.Reputation.APIKeyFile, &c.API.TLSCert, &c.API.TLSKey, &c.API.Socket, &c.B2BUA.PromptDir,
+		&c.B2BUA.TLSCertFile, &c.B2BUA.TLSKeyFile, &c.B2BUA.TLSCAFile}, c.Store.storePaths()...) {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}

@@ -1,0 +1,75 @@
+package b2bua
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// SIP over TLS, and the SRTP that only rides on it.
+//
+// The TLS listener takes calls as UDP and TCP do. Its calls may offer
+// SDES-SRTP (RTP/SAVP with a=crypto, RFC 4568), which diago encrypts and
+// decrypts below the B2BUA's media code: the prompts, the key detector
+// and the bridge see plain RTP either way, and a bridge between an SRTP
+// leg and an RTP leg relays one into the other. Over UDP or TCP an SRTP
+// offer is refused (488): its keys would have crossed the network in the
+// clear (RFC 4568 §8.3).
+
+// loadTLS returns the TLS configuration of cfg (nil without a TLS
+// listener): the listener's certificate, and the authorities the peers
+// that outbound TLS legs reach are verified against.
+func loadTLS(cfg *Config) (*tls.Config, error) {
+	if cfg.TLS == "" {
+		return nil, nil
+	}
+	if cfg.TLSConfig != nil {
+		return cfg.TLSConfig, nil
+	}
+	cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("b2bua: TLS certificate %s / key %s: %w", cfg.TLSCertFile, cfg.TLSKeyFile, err)
+	}
+	c := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if cfg.TLSCAFile != "" {
+		pem, err := os.ReadFile(cfg.TLSCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("b2bua: TLSCAFile: %w", err)
+		}
+		c.RootCAs = x509.NewCertPool()
+		if !c.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("b2bua: TLSCAFile %s: no PEM certificate in it", cfg.TLSCAFile)
+		}
+	}
+	return c, nil
+}
+
+// legTransport is the transport an outbound leg to uri goes out on: TLS
+// for a sips: URI or transport=tls (an error when there is no TLS
+// listener), TCP for transport=tcp when there is a TCP listener, else
+// UDP, else TCP.
+func (s *Server) legTransport(uri sip.Uri) (string, error) {
+	want := ""
+	if uri.UriParams != nil {
+		if t, ok := uri.UriParams.Get("transport"); ok {
+			want = strings.ToLower(t)
+		}
+	}
+	if strings.EqualFold(uri.Scheme, "sips") || want == "tls" {
+		if s.tlsLn == nil {
+			return "", fmt.Errorf("%s needs TLS and the B2BUA has no TLS listener (b2bua.tls)", uri.String())
+		}
+		return "tls", nil
+	}
+	if (want == "tcp" || s.udpConn == nil) && s.tcpLn != nil {
+		return "tcp", nil
+	}
+	if s.udpConn != nil {
+		return "udp", nil
+	}
+	return "", fmt.Errorf("%s: the B2BUA has no UDP or TCP listener to reach it on (b2bua.udp, b2bua.tcp)", uri.String())
+}
