@@ -144,7 +144,7 @@ func writeAnswer(w io.Writer, r *sip.AnswerResult) {
 		fmt.Fprintf(w, "history-info: %s\n", strings.Join(r.HistoryInfo, " | "))
 	}
 	fmt.Fprintf(w, "mailbox:  %s (from %s)\n", r.Mailbox.Number, r.Mailbox.Source)
-	writeCommon(w, r.Prompts, r.DigitsSent, r.DigitsReceived, r.Probe, r.RTP, false)
+	writeCommon(w, r.Prompts, r.DigitsSent, r.DigitsReceived, r.Probe, r.RTP, false, r.Media)
 	if r.RecordedMs > 0 {
 		fmt.Fprintf(w, "recorded: %.1f s", r.RecordedMs/1000)
 		if r.RecordFile != "" {

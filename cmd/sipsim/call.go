@@ -179,18 +179,23 @@ func writeCall(w io.Writer, r *sip.Result) {
 	for _, rd := range r.Redirects {
 		fmt.Fprintf(w, "redirect: %d %s -> %s\n", rd.Status, rd.Reason, rd.Contact)
 	}
-	writeCommon(w, r.Prompts, r.DigitsSent, r.DigitsReceived, r.Probe, r.RTP, r.EarlyMedia)
+	writeCommon(w, r.Prompts, r.DigitsSent, r.DigitsReceived, r.Probe, r.RTP, r.EarlyMedia, r.Media)
 	if r.Error != "" {
 		fmt.Fprintf(w, "error:    %s\n", r.Error)
 	}
 }
 
-func writeCommon(w io.Writer, prompts []string, sent, received string, p sip.ProbeResult, rtp sip.RTPStats, early bool) {
+func writeCommon(w io.Writer, prompts []string, sent, received string, p sip.ProbeResult, rtp sip.RTPStats, early bool, media string) {
 	if len(prompts) > 0 {
 		fmt.Fprintf(w, "prompts:  %s\n", strings.Join(prompts, ", "))
 	}
-	if early {
+	switch {
+	case early && media != "":
+		fmt.Fprintf(w, "media:    %s, early media received\n", media)
+	case early:
 		fmt.Fprintln(w, "media:    early media received")
+	case media != "":
+		fmt.Fprintf(w, "media:    %s\n", media)
 	}
 	if sent != "" || received != "" {
 		fmt.Fprintf(w, "digits:   sent %q, received %q\n", sent, received)

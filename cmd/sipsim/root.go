@@ -134,27 +134,42 @@ func (e *env) setLogging() {
 
 // phoneFlags are a phone's SIP and RTP set-up.
 type phoneFlags struct {
-	listen, transport string
-	codecs            []string
+	listen, transport      string
+	codecs                 []string
+	tlsCert, tlsKey, tlsCA string
+	tlsInsecure, srtp      bool
 }
 
 func (f *phoneFlags) add(cmd *cobra.Command, listen string) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.listen, "listen", listen, "SIP address to listen on, IP:PORT (port 0: any free one); RTP uses the same IP")
-	fl.StringVar(&f.transport, "transport", "udp", "SIP transport: udp or tcp")
+	fl.StringVar(&f.transport, "transport", "udp", "SIP transport: udp, tcp or tls")
 	fl.StringSliceVar(&f.codecs, "codecs", []string{"PCMU", "PCMA"}, "audio codecs in preference order: PCMU, PCMA")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "TLS: the phone's certificate chain, PEM (default: a self-signed one for its IP, made at start)")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "TLS: the key of --tls-cert, PEM")
+	fl.StringVar(&f.tlsCA, "tls-ca", "", "TLS: PEM file of the authorities the peer's certificate is checked against (default: the system's)")
+	fl.BoolVar(&f.tlsInsecure, "tls-insecure", false, "TLS: do not check the peer's certificate")
+	fl.BoolVar(&f.srtp, "srtp", false, "offer SRTP (RTP/SAVP with an SDES key) on calls placed, take it on calls answered; meant for --transport tls")
 }
 
 func (f *phoneFlags) config(e *env) (sip.PhoneConfig, error) {
 	if _, err := sip.ParseCodecs(f.codecs); err != nil {
 		return sip.PhoneConfig{}, usagef("--codecs: %v", err)
 	}
+	tls := strings.EqualFold(f.transport, "tls")
 	switch strings.ToLower(f.transport) {
-	case "udp", "tcp":
+	case "udp", "tcp", "tls":
 	default:
-		return sip.PhoneConfig{}, usagef("--transport %q: want udp or tcp", f.transport)
+		return sip.PhoneConfig{}, usagef("--transport %q: want udp, tcp or tls", f.transport)
 	}
-	return sip.PhoneConfig{Listen: f.listen, Transport: f.transport, Codecs: f.codecs, Logger: e.logger()}, nil
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return sip.PhoneConfig{}, usagef("--tls-cert and --tls-key go together")
+	}
+	if !tls && (f.tlsCert != "" || f.tlsCA != "" || f.tlsInsecure) {
+		return sip.PhoneConfig{}, usagef("--tls-cert, --tls-key, --tls-ca and --tls-insecure need --transport tls")
+	}
+	return sip.PhoneConfig{Listen: f.listen, Transport: f.transport, Codecs: f.codecs, Logger: e.logger(),
+		TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, TLSCAFile: f.tlsCA, TLSInsecure: f.tlsInsecure, SRTP: f.srtp}, nil
 }
 
 // behaviourFlags are what a phone does with a call's media.

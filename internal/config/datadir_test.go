@@ -64,3 +64,53 @@ func mustRel(t *testing.T, base, target string) string {
 	}
 	return r
 }
+
+// TestRelativeFilesFollowTheFile: the certificate, key and secret files a
+// configuration names are relative to its folder too (the SIP tier's TLS
+// files were read from the working directory, the B2BUA's from the
+// file's folder).
+func TestRelativeFilesFollowTheFile(t *testing.T) {
+	etc := t.TempDir()
+	body := `sip:
+  tls: 127.0.0.1:5061
+  tls_cert_file: tls/sip.pem
+  tls_key_file: tls/sip.key
+  token_keys: [{id: 1, secret_file: secrets/tok}]
+  stir: {trust_anchors: sti/ca.pem, intermediates: sti/inter.pem, crl_file: sti/crl.pem, sign_key_file: sti/sign.key}
+b2bua:
+  tls: 127.0.0.1:5071
+  tls_cert_file: tls/b2bua.pem
+  tls_key_file: /etc/tls/b2bua.key
+  tls_ca_file: tls/ca.pem
+fraud: {webhook: {secret_file: secrets/hook}}
+`
+	p := filepath.Join(etc, "callgate.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	c, err := Load(p)
+	if err != nil {
+		if _, ok := err.(*Problems); !ok {
+			t.Fatal(err)
+		}
+	}
+	in := func(rel string) string { return filepath.Join(etc, rel) }
+	for _, f := range []struct{ field, got, want string }{
+		{"sip.tls_cert_file", c.SIP.TLSCertFile, in("tls/sip.pem")},
+		{"sip.tls_key_file", c.SIP.TLSKeyFile, in("tls/sip.key")},
+		{"sip.token_keys[0].secret_file", c.SIP.TokenKeys[0].SecretFile, in("secrets/tok")},
+		{"sip.stir.trust_anchors", c.SIP.Stir.TrustAnchors, in("sti/ca.pem")},
+		{"sip.stir.intermediates", c.SIP.Stir.Intermediates, in("sti/inter.pem")},
+		{"sip.stir.crl_file", c.SIP.Stir.CRLFile, in("sti/crl.pem")},
+		{"sip.stir.sign_key_file", c.SIP.Stir.SignKeyFile, in("sti/sign.key")},
+		{"b2bua.tls_cert_file", c.B2BUA.TLSCertFile, in("tls/b2bua.pem")},
+		{"b2bua.tls_key_file", c.B2BUA.TLSKeyFile, "/etc/tls/b2bua.key"},
+		{"b2bua.tls_ca_file", c.B2BUA.TLSCAFile, in("tls/ca.pem")},
+		{"fraud.webhook.secret_file", c.Fraud.Webhook.SecretFile, in("secrets/hook")},
+	} {
+		if f.got != f.want {
+			t.Errorf("%s = %q, want %q", f.field, f.got, f.want)
+		}
+	}
+}

@@ -27,8 +27,9 @@ import (
 // one, and the Config is returned with it (fields with problems keep their
 // defaults), so `config check` can go on to the daemon's own checks.
 //
-// The data paths (data_dir, default "data", and store.path and
-// decision_log.path when set) are taken relative to the file's folder when
+// The paths the file names (data_dir, default "data", store.path and
+// decision_log.path when set, and every certificate, key, secret and
+// prompt file or folder) are taken relative to the file's folder when
 // relative, not to the working directory: `serve --config FILE` and an
 // operator command given the same FILE then open the same store wherever
 // they are run from (a command run from another folder used to create a
@@ -47,10 +48,16 @@ func Load(path string) (Config, error) {
 	return cfg, perr
 }
 
-// resolveDataPaths makes the relative data paths relative to dir.
+// resolveDataPaths makes the relative data paths relative to dir: every
+// file or folder a configuration names.
 func (c *Config) resolveDataPaths(dir string) {
-	for _, p := range append([]*string{&c.DataDir, &c.DecisionLog.Path, &c.Keys.Dir, &c.Reputation.APIKeyFile, &c.API.TLSCert, &c.API.TLSKey, &c.API.Socket, &c.B2BUA.PromptDir,
-		&c.B2BUA.TLSCertFile, &c.B2BUA.TLSKeyFile, &c.B2BUA.TLSCAFile}, c.Store.storePaths()...) {
+	paths := append([]*string{&c.DataDir, &c.DecisionLog.Path, &c.Keys.Dir, &c.Reputation.APIKeyFile, &c.API.TLSCert, &c.API.TLSKey, &c.API.Socket, &c.B2BUA.PromptDir,
+		&c.B2BUA.TLSCertFile, &c.B2BUA.TLSKeyFile, &c.B2BUA.TLSCAFile, &c.SIP.TLSCertFile, &c.SIP.TLSKeyFile,
+		&c.SIP.Stir.TrustAnchors, &c.SIP.Stir.Intermediates, &c.SIP.Stir.CRLFile, &c.SIP.Stir.SignKeyFile, &c.Fraud.Webhook.SecretFile}, c.Store.storePaths()...)
+	for i := range c.SIP.TokenKeys {
+		paths = append(paths, &c.SIP.TokenKeys[i].SecretFile)
+	}
+	for _, p := range paths {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}

@@ -61,7 +61,9 @@ type AnswerConfig struct {
 type AnswerResult struct {
 	Outcome Outcome `json:"outcome"`
 	// Status is the final response we sent (200, or the refusal).
-	Status     int    `json:"status,omitempty"`
+	Status int `json:"status,omitempty"`
+	// Media is the offer's audio transport (SDESMedia).
+	Media      string `json:"media,omitempty"`
 	CallID     string `json:"callId"`
 	RequestURI string `json:"requestUri"`
 	From       string `json:"from"`
@@ -269,7 +271,7 @@ func (a *Answerer) handle(d *diago.DialogServerSession) {
 	start := time.Now()
 	tl := newTimeline(start, a.b.OnEvent)
 	req := d.InviteRequest
-	res := &AnswerResult{CallID: req.CallID().Value(), RequestURI: req.Recipient.String()}
+	res := &AnswerResult{CallID: req.CallID().Value(), RequestURI: req.Recipient.String(), Media: SDESMedia(req.Body())}
 	if h := req.From(); h != nil {
 		res.From = h.Address.String()
 	}
@@ -399,7 +401,7 @@ func (c *inCall) run() {
 	c.mu.Unlock()
 	c.res.Outcome, c.res.Status = OutcomeAnswered, 200
 	listen := c.a.cfg.jitter == nil || c.s.b.Identify
-	if err := c.s.startMedia(med, false, listen); err != nil {
+	if err := c.s.startMedia(med, false, listen, c.d.InviteRequest.Body()); err != nil {
 		c.tl.note("media: %v", err)
 	}
 	c.s.eng.trigger(EventAnswer, time.Now())

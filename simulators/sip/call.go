@@ -95,6 +95,9 @@ type Result struct {
 	RequestURI string `json:"requestUri"`
 	CallID     string `json:"callId"`
 	Answered   bool   `json:"answered"`
+	// Media is the answer's audio transport: "RTP/AVP", or "RTP/SAVP
+	// AES_CM_128_HMAC_SHA1_80" for SRTP (SDESMedia).
+	Media string `json:"media,omitempty"`
 	// EarlyMedia is set when RTP arrived before the answer.
 	EarlyMedia bool `json:"earlyMedia"`
 	// EndedBy is "local" or "remote" for an answered call.
@@ -271,7 +274,7 @@ func (c *outCall) invite(target string, listen bool) (*diago.DialogClientSession
 	c.tl.add(time.Now(), Event{Kind: KindSIP, Dir: "out", Method: "INVITE", Detail: uri.String()})
 	med, err := d.Invite(ringCtx, diago.InviteClientOptions{Headers: headers, OnResponse: c.onResponse, EarlyMediaDetect: true})
 	if errors.Is(err, diago.ErrClientEarlyMedia) {
-		if err := c.s.startMedia(med, true, listen); err != nil {
+		if err := c.s.startMedia(med, true, listen, d.InviteResponse.Body()); err != nil {
 			c.tl.note("early media: %v", err)
 		}
 		err = c.awaitAnswerAfterEarly(ringCtx, d, med)
@@ -436,13 +439,14 @@ func (c *outCall) connected(d *diago.DialogClientSession, med *diago.DialogMedia
 	c.mu.Unlock()
 	c.res.Outcome, c.res.Answered = OutcomeAnswered, true
 	c.res.Status, c.res.Reason = d.InviteResponse.StatusCode, d.InviteResponse.Reason
+	c.res.Media = SDESMedia(d.InviteResponse.Body())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := d.Ack(ctx); err != nil {
 		c.tl.note("ACK: %v", err)
 	}
 	c.tl.add(time.Now(), Event{Kind: KindSIP, Dir: "out", Method: "ACK"})
-	if err := c.s.startMedia(med, false, listen); err != nil {
+	if err := c.s.startMedia(med, false, listen, d.InviteResponse.Body()); err != nil {
 		c.tl.note("media: %v", err)
 	}
 	c.s.eng.trigger(EventAnswer, time.Now())

@@ -22,8 +22,19 @@ type PhoneConfig struct {
 	// Listen is the SIP address, host:port; port 0 picks a free one.
 	// Default "127.0.0.1:0". RTP uses the same host, on free ports.
 	Listen string
-	// Transport is "udp" (default) or "tcp".
+	// Transport is "udp" (default), "tcp" or "tls".
 	Transport string
+	// TLSCertFile and TLSKeyFile (PEM) are the phone's certificate over
+	// TLS; without them it makes a self-signed one for its IP. TLSCAFile
+	// holds the authorities a peer's certificate is checked against
+	// ("" = the system's); TLSInsecure checks none.
+	TLSCertFile, TLSKeyFile, TLSCAFile string
+	TLSInsecure                        bool
+	// SRTP offers SRTP (RTP/SAVP with an SDES key, RFC 4568) on the
+	// calls the phone places and takes it on those it answers. SDES keys
+	// belong on TLS; on UDP or TCP it is for checking that a peer
+	// refuses them.
+	SRTP bool
 	// Codecs are the audio codecs offered and accepted, in preference
 	// order: "PCMU", "PCMA" (default both, PCMU first). telephone-event
 	// is always offered.
@@ -88,8 +99,8 @@ func NewPhone(ctx context.Context, cfg PhoneConfig) (*Phone, error) {
 		cfg.Transport = "udp"
 	}
 	cfg.Transport = strings.ToLower(cfg.Transport)
-	if cfg.Transport != "udp" && cfg.Transport != "tcp" {
-		return nil, fmt.Errorf("transport %q: want udp or tcp", cfg.Transport)
+	if cfg.Transport != "udp" && cfg.Transport != "tcp" && cfg.Transport != "tls" {
+		return nil, fmt.Errorf("transport %q: want udp, tcp or tls", cfg.Transport)
 	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "sipsim"
@@ -112,7 +123,11 @@ func NewPhone(ctx context.Context, cfg PhoneConfig) (*Phone, error) {
 	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
 		return nil, fmt.Errorf("listen address %q: give the IP address to use (it goes into Contact and SDP), e.g. 127.0.0.1", cfg.Listen)
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent),
+	tran := diago.Transport{Transport: cfg.Transport, BindHost: host, BindPort: port}
+	if cfg.SRTP {
+		tran.MediaSRTP = 1
+	}
+	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(cfg.UserAgent),
 		sipgo.WithUserAgentTransactionLayerOptions(
 			gosip.WithTransactionLayerLogger(cfg.Logger),
 			// A response no transaction waits for: a retransmission, or
@@ -124,7 +139,16 @@ func NewPhone(ctx context.Context, cfg PhoneConfig) (*Phone, error) {
 			}),
 		),
 		sipgo.WithUserAgentTransportLayerOptions(gosip.WithTransportLayerLogger(cfg.Logger)),
-	)
+	}
+	if cfg.Transport == "tls" {
+		if tran.TLSConf, err = tlsConfig(&cfg, host); err != nil {
+			return nil, err
+		}
+		// Contact sip:...;transport=tls, as most phones take (RFC 5630).
+		tran.TLSURINoSIPS = true
+		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(tran.TLSConf))
+	}
+	ua, err := sipgo.NewUA(uaOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +157,7 @@ func NewPhone(ctx context.Context, cfg PhoneConfig) (*Phone, error) {
 	p.dg = diago.NewDiago(ua,
 		diago.WithLogger(cfg.Logger),
 		diago.WithMediaConfig(diago.MediaConfig{Codecs: codecs}),
-		diago.WithTransport(diago.Transport{Transport: cfg.Transport, BindHost: host, BindPort: port}),
+		diago.WithTransport(tran),
 		diago.WithServerRequestMiddleware(p.middleware),
 	)
 	if err := p.dg.ServeBackground(p.ctx, p.serve); err != nil {
@@ -175,8 +199,8 @@ func (p *Phone) URI(user string) string {
 		u += user + "@"
 	}
 	u += p.Addr()
-	if p.transport == "tcp" {
-		u += ";transport=tcp"
+	if p.transport != "udp" {
+		u += ";transport=" + p.transport
 	}
 	return u
 }

@@ -114,8 +114,10 @@ func codecs(med *diago.DialogMedia) (audio uint8, evSend, evRecv int, err error)
 
 // startMedia starts sending and receiving on med (once per call: the
 // answer reuses early media's session). listen is false in a load run
-// without identification.
-func (s *session) startMedia(med *diago.DialogMedia, early, listen bool) error {
+// without identification. remote is the far end's SDP that set the media
+// up: over SRTP (SDESMedia) packets are read through diago, which
+// decrypts them, rather than from the socket with kernel receive times.
+func (s *session) startMedia(med *diago.DialogMedia, early, listen bool, remote []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.med != nil {
@@ -137,8 +139,11 @@ func (s *session) startMedia(med *diago.DialogMedia, early, listen bool) error {
 	s.lst = lst
 	s.rx = &receiver{reader: med.RTPPacketReader, eventPT: evRecv, listener: lst, counter: s.counter,
 		onDTMF: s.dtmfIn, onFirst: s.firstRTP}
-	sock, err := openStamped(localRTP(med))
-	if err != nil {
+	transport := SDESMedia(remote)
+	var sock *stampedConn
+	if strings.HasPrefix(transport, "RTP/SAVP") {
+		s.tl.note("SRTP (%s): RTP arrival times from sipsim's clock (diago decrypts)", transport)
+	} else if sock, err = openStamped(localRTP(med)); err != nil {
 		s.tl.note("RTP arrival times from sipsim's clock only (no kernel receive times): %v", err)
 	} else {
 		s.rx.sock = sock

@@ -1,0 +1,94 @@
+package sip
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"strings"
+	"time"
+)
+
+// tlsConfig is a phone's TLS set-up (PhoneConfig.Transport "tls"): its
+// certificate for its listener (cfg's, else a self-signed one for host,
+// made now), and how peers' certificates are checked.
+func tlsConfig(cfg *PhoneConfig, host string) (*tls.Config, error) {
+	c := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.TLSInsecure} //nolint:gosec // a test tool's --tls-insecure, off by default
+	switch {
+	case cfg.TLSCertFile != "" || cfg.TLSKeyFile != "":
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("TLS certificate %q / key %q: %w", cfg.TLSCertFile, cfg.TLSKeyFile, err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	default:
+		cert, err := selfSigned(host)
+		if err != nil {
+			return nil, err
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	if cfg.TLSCAFile != "" {
+		pem, err := os.ReadFile(cfg.TLSCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("TLS CA file: %w", err)
+		}
+		c.RootCAs = x509.NewCertPool()
+		if !c.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("TLS CA file %q: no PEM certificate in it", cfg.TLSCAFile)
+		}
+	}
+	return c, nil
+}
+
+// selfSigned makes a certificate for ip valid for a day: a phone that
+// places calls over TLS needs one for its listener, and nobody checks it
+// unless it is called.
+func selfSigned(ip string) (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "sipsim " + ip},
+		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP(ip)},
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}
+
+// SDESMedia names the transport of an SDP's first audio stream:
+// "RTP/AVP", or for SRTP its profile and the first SDES crypto suite
+// ("RTP/SAVP AES_CM_128_HMAC_SHA1_80"); "" without one.
+func SDESMedia(sdp []byte) string {
+	proto, suite := "", ""
+	for _, line := range strings.Split(string(sdp), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "m="):
+			if proto != "" {
+				return strings.TrimSpace(proto + " " + suite)
+			}
+			if f := strings.Fields(line[2:]); len(f) >= 3 && f[0] == "audio" {
+				proto = f[2]
+			}
+		case proto != "" && suite == "" && strings.HasPrefix(line, "a=crypto:"):
+			if f := strings.Fields(line); len(f) >= 2 {
+				suite = f[1]
+			}
+		}
+	}
+	return strings.TrimSpace(proto + " " + suite)
+}
