@@ -122,6 +122,35 @@ func TestCallAnswerJSON(t *testing.T) {
 	}
 }
 
+// A call over TLS with SRTP between two sipsims, each on a self-signed
+// certificate: the caller refuses the answering side's unless told not to
+// check it (--tls-insecure); the answering side is told so too, as it
+// opens a connection of its own to the caller's listener for its BYE.
+// Both say the media was SRTP and hear each other's probe tone.
+func TestCallOverTLSWithSRTP(t *testing.T) {
+	t.Parallel()
+	addr, done := answer(t, "--transport", "tls", "--tls-insecure", "--srtp", "--ring", "200ms", "--on-prompt", "@tone+1200ms=hangup", "--json")
+	target := "sip:+13035550100@" + addr + ";transport=tls"
+	if r := run(t, nil, "call", "--transport", "tls", "--srtp", "--target", target, "--calling", "+17195551212"); r.code != 1 || !strings.Contains(r.out, "certificate") {
+		t.Errorf("an unchecked self-signed certificate: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	r := run(t, nil, "call", "--transport", "tls", "--tls-insecure", "--srtp", "--target", target, "--calling", "+17195551212", "--json")
+	var res sip.Result
+	if err := json.Unmarshal([]byte(r.out), &res); err != nil || r.code != 0 {
+		t.Fatalf("exit %d %v\n%s\n%s", r.code, err, r.out, r.err)
+	}
+	a := <-done
+	var ares sip.AnswerResult
+	if err := json.Unmarshal([]byte(a.out), &ares); err != nil || a.code != 0 {
+		t.Fatalf("answer exit %d %v\n%s\n%s", a.code, err, a.out, a.err)
+	}
+	const srtp = "RTP/SAVP AES_CM_128_HMAC_SHA1_80"
+	if res.Media != srtp || ares.Media != srtp || !res.Probe.Heard || !ares.Probe.Heard || res.EndedBy != "remote" {
+		t.Errorf("media %q / %q, probe heard %v / %v, ended by %s; want %q, both tones, the far end's BYE\n%s\n%s",
+			res.Media, ares.Media, res.Probe.Heard, ares.Probe.Heard, res.EndedBy, srtp, res.String(), ares.String())
+	}
+}
+
 // The answering side plays "enter your PIN" (a play step); the caller
 // recognises it and keys the PIN by INFO; the answering side receives it
 // and hangs up at the fifth digit. Both print text timelines.
@@ -207,6 +236,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"load", "--called", "1"}, "give --calls or --duration"},
 		{[]string{"load", "--called", "1", "--calls", "1", "--identify"}, "--identify needs --prompts"},
 		{[]string{"replay", "x.pcap", "--server", "nohost"}, `--server "nohost": want HOST:PORT`},
+		{[]string{"call", "--called", "1", "--transport", "sctp"}, `--transport "sctp": want udp, tcp or tls`},
+		{[]string{"call", "--called", "1", "--tls-insecure"}, "need --transport tls"},
+		{[]string{"answer", "--transport", "tls", "--tls-cert", "c.pem"}, "--tls-cert and --tls-key go together"},
 	} {
 		r := run(t, nil, tc.args...)
 		if r.code != 2 || !strings.Contains(r.err, tc.want) {
