@@ -1,18 +1,14 @@
 package sip
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"strings"
 	"time"
+
+	"callgate/internal/selfsigned"
 )
 
 // tlsConfig is a phone's TLS set-up (PhoneConfig.Transport "tls"): its
@@ -28,11 +24,13 @@ func tlsConfig(cfg *PhoneConfig, host string) (*tls.Config, error) {
 		}
 		c.Certificates = []tls.Certificate{cert}
 	default:
-		cert, err := selfSigned(host)
+		// A phone that places calls over TLS needs one for its
+		// listener, and nobody checks it unless it is called.
+		cert, err := selfsigned.New(host, 24*time.Hour)
 		if err != nil {
 			return nil, err
 		}
-		c.Certificates = []tls.Certificate{cert}
+		c.Certificates = []tls.Certificate{cert.TLS}
 	}
 	if cfg.TLSCAFile != "" {
 		pem, err := os.ReadFile(cfg.TLSCAFile)
@@ -45,28 +43,6 @@ func tlsConfig(cfg *PhoneConfig, host string) (*tls.Config, error) {
 		}
 	}
 	return c, nil
-}
-
-// selfSigned makes a certificate for ip valid for a day: a phone that
-// places calls over TLS needs one for its listener, and nobody checks it
-// unless it is called.
-func selfSigned(ip string) (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "sipsim " + ip},
-		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.ParseIP(ip)},
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
 // SDESMedia names the transport of an SDP's first audio stream:
