@@ -122,7 +122,7 @@ func FuzzOfferBody(f *testing.F) {
 		if len(sdp) > len(body) {
 			t.Fatalf("SDP of %d bytes from a body of %d", len(sdp), len(body))
 		}
-		_, _ = parseOffer(sdp, false) // must not panic on what it is given
+		_, _ = parseOffer(sdp, srtpNeedsTLS) // must not panic on what it is given
 	})
 }
 

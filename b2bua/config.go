@@ -35,6 +35,9 @@ type Config struct {
 	// TLSCAFile (PEM) holds the certificate authorities that TLS peers
 	// the B2BUA calls are verified against; "" = the system's roots.
 	TLSCAFile string
+	// TLSNoSRTP keeps TLS legs on plain RTP: an SRTP offer is refused
+	// (488 SRTP Not Enabled) and outbound TLS legs offer RTP/AVP.
+	TLSNoSRTP bool
 	// Advertise is the IP address put in our Contact, Via and SDP (c=):
 	// the address peers reach us at. Default: the listen host, which must
 	// then be a concrete address (not 0.0.0.0 or ::).

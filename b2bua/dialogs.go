@@ -67,7 +67,7 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 			return
 		}
 		if req.IsInvite() || req.IsAck() {
-			o, enc, serr := checkSDP(req)
+			o, enc, serr := s.checkSDP(req)
 			switch {
 			case serr != nil && req.IsAck():
 				// An ACK cannot be answered: its answer is dropped, and a
@@ -144,7 +144,7 @@ func (s *Server) acceptable(req *sip.Request, tx sip.ServerTransaction) bool {
 // checkSDP reduces req's body to its SDP (reduceToSDP) and checks it
 // (parseOffer): the offer (or an ACK's answer), nil when the request
 // carries none, or why it is refused; and the ISUP IAM the body carried.
-func checkSDP(req *sip.Request) (*offer, encapsulated, *sdpError) {
+func (s *Server) checkSDP(req *sip.Request) (*offer, encapsulated, *sdpError) {
 	enc, serr := reduceToSDP(req)
 	if serr != nil {
 		return nil, enc, serr
@@ -152,7 +152,7 @@ func checkSDP(req *sip.Request) (*offer, encapsulated, *sdpError) {
 	if len(req.Body()) == 0 {
 		return nil, enc, nil
 	}
-	o, serr := parseOffer(req.Body(), req.Transport() == "TLS")
+	o, serr := parseOffer(req.Body(), s.srtpUse(req))
 	if serr != nil {
 		return nil, enc, serr
 	}
@@ -219,7 +219,7 @@ func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(s.withContact(req, sip.NewResponseFromRequest(req, 200, "OK", nil)))
 		return
 	}
-	o, serr := parseOffer(body, req.Transport() == "TLS")
+	o, serr := parseOffer(body, s.srtpUse(req))
 	if serr != nil {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, serr.code, serr.reason, nil))
 		return

@@ -48,7 +48,8 @@
 // work alike on SRTP and RTP legs, and a bridge between the two relays
 // one into the other. An outbound leg to a sips: URI or one with
 // transport=tls goes out over TLS (the peer's certificate checked against
-// Config.TLSCAFile) and offers SRTP.
+// Config.TLSCAFile) and offers SRTP. Config.TLSNoSRTP keeps TLS legs on
+// plain RTP.
 //
 // A new INVITE that requires an extension (Require: 100rel, timer, ...;
 // the B2BUA supports none a caller could require of it) gets 420 Bad

@@ -122,16 +122,25 @@ type section struct {
 	crypto       []cryptoLine
 }
 
+// srtpUse says whether an offer's SRTP stream may be taken: only one
+// that came over TLS, and only when SRTP is on there (Config.TLSNoSRTP).
+type srtpUse uint8
+
+const (
+	srtpNeedsTLS srtpUse = iota // not over TLS: RTP/SAVP refused
+	srtpOff                     // over TLS with SRTP turned off: RTP/SAVP refused
+	srtpOn                      // over TLS: RTP/SAVP taken
+)
+
 // parseOffer checks an SDP offer (RFC 8866 syntax) and returns what the
 // B2BUA needs from it: the first audio stream with PCMU or PCMA over
-// RTP/AVP, or, when the offer came over TLS (secure), over RTP/SAVP with
-// a usable SDES key. A syntax error is a 400 with the reason; a
+// RTP/AVP, or, when srtp allows, over RTP/SAVP with a usable SDES key. A syntax error is a 400 with the reason; a
 // well-formed offer without such a stream is a 488 saying why its first
 // live audio stream cannot be taken (SRTP without TLS or without a usable
 // key, another protocol, no G.711), or that there is no audio, or only a
 // disabled one. It also checks the answer a caller that sent no offer
 // returns in its ACK.
-func parseOffer(body []byte, secure bool) (offer, *sdpError) {
+func parseOffer(body []byte, srtp srtpUse) (offer, *sdpError) {
 	var o offer
 	if len(body) == 0 {
 		return o, notAcceptable("SDP Offer Required")
@@ -253,8 +262,10 @@ func parseOffer(body []byte, secure bool) (offer, *sdpError) {
 		switch {
 		case sec.port == 0:
 			no = notAcceptable("Audio Stream Disabled")
-		case sec.proto == "RTP/SAVP" && !secure:
+		case sec.proto == "RTP/SAVP" && srtp == srtpNeedsTLS:
 			no = notAcceptable("SRTP Requires SIP over TLS")
+		case sec.proto == "RTP/SAVP" && srtp == srtpOff:
+			no = notAcceptable("SRTP Not Enabled")
 		case sec.proto == "RTP/SAVP":
 			if edits = keepOneKey(sec.crypto); edits == nil {
 				no = notAcceptable("No Usable SRTP Key (" + srtpSuite + " Required)")

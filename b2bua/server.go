@@ -274,7 +274,10 @@ func (s *Server) Start(ctx context.Context) error {
 		if l.network == "tls" {
 			// SDES-SRTP (RFC 4568): answered when offered, offered on
 			// outbound legs; the keys are safe only on this transport.
-			t.TLSConf, t.MediaSRTP = s.tlsConf, 1
+			t.TLSConf = s.tlsConf
+			if !s.cfg.TLSNoSRTP {
+				t.MediaSRTP = 1
+			}
 			// Contact sip:...;transport=tls, not sips: (RFC 5630 §3.3: a
 			// sip: request gets a sip: Contact; libre's phones end such a
 			// call with ENOSYS). A sips: request's is made sips (sipsTx).

@@ -48,6 +48,17 @@ func loadTLS(cfg *Config) (*tls.Config, error) {
 	return c, nil
 }
 
+// srtpUse says whether req's offer may set up SRTP (parseOffer).
+func (s *Server) srtpUse(req *sip.Request) srtpUse {
+	switch {
+	case req.Transport() != "TLS":
+		return srtpNeedsTLS
+	case s.cfg.TLSNoSRTP:
+		return srtpOff
+	}
+	return srtpOn
+}
+
 // legTransport is the transport an outbound leg to uri goes out on: TLS
 // for a sips: URI or transport=tls (an error when there is no TLS
 // listener), TCP for transport=tcp when there is a TCP listener, else

@@ -234,3 +234,33 @@ func TestSIPSContact(t *testing.T) {
 		t.Errorf("Contact %s", got)
 	}
 }
+
+// With SRTP turned off on TLS (TLSNoSRTP), an SRTP offer over TLS gets
+// 488 SRTP Not Enabled, and a plain caller over TLS reaches a subscriber
+// at a sips: route over TLS with a plain RTP offer.
+func TestBaresipTLSWithoutSRTP(t *testing.T) {
+	t.Parallel()
+	cert, key, both := testCert(t)
+	sub := startBaresip(t, "subscriber", bsip.Config{AOR: "sip:" + nSub.String() + "@127.0.0.1", Codecs: []string{"g711"},
+		AutoAnswer: true, Talk: tonePCM(subscriberVoice, time.Minute, 0), TLSCert: both, TLSCA: cert, Trace: true})
+	h := newHarness(t, func(c *Config) {
+		c.TLS, c.TLSCertFile, c.TLSKeyFile, c.TLSCAFile, c.TLSNoSRTP = "127.0.0.1:0", cert, key, cert, true
+		c.ContinueRoute = "sips:{called}@127.0.0.1:" + strconv.Itoa(sub.TLSPort)
+	})
+	d := policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7}
+	refused := startBaresip(t, "srtp-caller", bsip.Config{AOR: "sip:" + nCaller.String() + "@127.0.0.1", Codecs: []string{"g711"},
+		Talk: tonePCM(callerVoice, time.Second, 0), TLSCert: both, TLSCA: cert, Params: ";mediaenc=srtp-mand"})
+	refused.Command("dial", h.tlsURI(d))
+	closed := refused.WaitEvent("CALL_CLOSED")
+	if p, _ := closed["param"].(string); !strings.Contains(p, "488") || !strings.Contains(p, "SRTP Not Enabled") {
+		t.Errorf("the SRTP caller's call closed with %q, want 488 SRTP Not Enabled", p)
+	}
+	caller := startBaresip(t, "caller", bsip.Config{AOR: "sip:" + nCaller.String() + "@127.0.0.1", Codecs: []string{"g711"},
+		Talk: tonePCM(callerVoice, time.Minute, 0), TLSCert: both, TLSCA: cert})
+	caller.Command("dial", h.tlsURI(d))
+	pinThrough(caller, sub)
+	if o := sdpOf(t, sub, "INVITE sips:"); !strings.Contains(o, "RTP/AVP") || strings.Contains(o, "a=crypto:") {
+		t.Errorf("the subscriber's TLS leg was not offered plain RTP:\n%s", o)
+	}
+	hangUp(h, caller, "token=ok pin=right ")
+}

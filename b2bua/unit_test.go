@@ -20,7 +20,7 @@ import (
 
 func TestParseOffer(t *testing.T) {
 	good := offerSDP(40000, "8 0 101", "a=rtpmap:101 telephone-event/8000")
-	o, err := parseOffer([]byte(good), false)
+	o, err := parseOffer([]byte(good), srtpNeedsTLS)
 	if err != nil || o.port != 40000 || o.addr.String() != "127.0.0.1" || o.direction != "sendrecv" || o.onHold() {
 		t.Fatalf("good offer: %+v %v", o, err)
 	}
@@ -56,7 +56,7 @@ func TestParseOffer(t *testing.T) {
 		{"empty", "", 488, false},
 		{"huge", strings.Repeat("a=x\r\n", 5000), 400, false},
 	} {
-		o, err := parseOffer([]byte(tc.sdp), false)
+		o, err := parseOffer([]byte(tc.sdp), srtpNeedsTLS)
 		code := 0
 		if err != nil {
 			code = err.code
@@ -87,27 +87,29 @@ func TestOfferSRTP(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		sdp    string
-		secure bool
+		use    srtpUse
 		code   int
 		reason string
 		crypto string // the one crypto line diago sees ("" none)
 		srtp   bool
 	}{
-		{"SAVP over UDP", savp(key), false, 488, "SRTP Requires SIP over TLS", "", false},
-		{"SAVP over TLS", savp(key), true, 0, "", key, true},
-		{"lifetime dropped", savp(key + "|2^31"), true, 0, "", key, true},
-		{"other suites skipped", savp("a=crypto:3 AES_256_CM_HMAC_SHA1_80 inline:xx", "a=crypto:4 "+srtpSuite+" inline:"+sdesTestKey), true, 0, "", "a=crypto:4 " + srtpSuite + " inline:" + sdesTestKey, true},
-		{"MKI", savp(key + "|2^20|1:4"), true, 488, "No Usable SRTP Key (" + srtpSuite + " Required)", "", false},
-		{"short key", savp("a=crypto:1 " + srtpSuite + " inline:QUJD"), true, 488, "No Usable SRTP Key (" + srtpSuite + " Required)", "", false},
-		{"session parameter", savp(key + " UNENCRYPTED_SRTCP"), true, 488, "No Usable SRTP Key (" + srtpSuite + " Required)", "", false},
-		{"only the 32-bit tag", savp("a=crypto:1 AES_CM_128_HMAC_SHA1_32 inline:" + sdesTestKey), true, 488, "No Usable SRTP Key (" + srtpSuite + " Required)", "", false},
-		{"no key", savp(), true, 488, "No Usable SRTP Key (" + srtpSuite + " Required)", "", false},
-		{"keys on a plain stream", offerSDP(4000, "0", key), true, 0, "", "", false},
-		{"best effort over UDP takes RTP", savp(key) + "m=audio 4002 RTP/AVP 0\r\n", false, 0, "", "", false},
-		{"best effort over TLS takes SRTP", savp(key) + "m=audio 4002 RTP/AVP 0\r\n", true, 0, "", key, true},
-		{"SAVPF", strings.Replace(savp(key), "RTP/SAVP", "RTP/SAVPF", 1), true, 488, "Media Protocol Not Supported", "", false},
+		{"SAVP over UDP", savp(key), srtpNeedsTLS, 488, "SRTP Requires SIP over TLS", "", false},
+		{"SAVP over TLS", savp(key), srtpOn, 0, "", key, true},
+		{"lifetime dropped", savp(key + "|2^31"), srtpOn, 0, "", key, true},
+		{"other suites skipped", savp("a=crypto:3 AES_256_CM_HMAC_SHA1_80 inline:xx", "a=crypto:4 "+srtpSuite+" inline:"+sdesTestKey), srtpOn, 0, "", "a=crypto:4 " + srtpSuite + " inline:" + sdesTestKey, true},
+		{"MKI", savp(key + "|2^20|1:4"), srtpOn, 488, "No Usable SRTP Key (" + srtpSuite + " Required)", "", false},
+		{"short key", savp("a=crypto:1 " + srtpSuite + " inline:QUJD"), srtpOn, 488, "No Usable SRTP Key (" + srtpSuite + " Required)", "", false},
+		{"session parameter", savp(key + " UNENCRYPTED_SRTCP"), srtpOn, 488, "No Usable SRTP Key (" + srtpSuite + " Required)", "", false},
+		{"only the 32-bit tag", savp("a=crypto:1 AES_CM_128_HMAC_SHA1_32 inline:" + sdesTestKey), srtpOn, 488, "No Usable SRTP Key (" + srtpSuite + " Required)", "", false},
+		{"no key", savp(), srtpOn, 488, "No Usable SRTP Key (" + srtpSuite + " Required)", "", false},
+		{"keys on a plain stream", offerSDP(4000, "0", key), srtpOn, 0, "", "", false},
+		{"best effort over UDP takes RTP", savp(key) + "m=audio 4002 RTP/AVP 0\r\n", srtpNeedsTLS, 0, "", "", false},
+		{"best effort over TLS takes SRTP", savp(key) + "m=audio 4002 RTP/AVP 0\r\n", srtpOn, 0, "", key, true},
+		{"SAVP over TLS, SRTP off", savp(key), srtpOff, 488, "SRTP Not Enabled", "", false},
+		{"best effort over TLS, SRTP off", savp(key) + "m=audio 4002 RTP/AVP 0\r\n", srtpOff, 0, "", "", false},
+		{"SAVPF", strings.Replace(savp(key), "RTP/SAVP", "RTP/SAVPF", 1), srtpOn, 488, "Media Protocol Not Supported", "", false},
 	} {
-		o, err := parseOffer([]byte(tc.sdp), tc.secure)
+		o, err := parseOffer([]byte(tc.sdp), tc.use)
 		if tc.code != 0 {
 			if err == nil || err.code != tc.code || err.reason != tc.reason {
 				t.Errorf("%s: %v, want %d %s", tc.name, err, tc.code, tc.reason)
@@ -144,7 +146,7 @@ func TestOfferStreams(t *testing.T) {
 	srtp := "m=audio 6000 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:x\r\n"
 	audio := "m=audio 4000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=sendonly\r\n"
 	body := []byte(session + video + srtp + audio + "m=text 0 RTP/AVP 98")
-	o, err := parseOffer(body, false)
+	o, err := parseOffer(body, srtpNeedsTLS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +166,7 @@ func TestOfferStreams(t *testing.T) {
 	}
 	// One stream: nothing to do.
 	one := []byte(session + audio)
-	o, _ = parseOffer(one, false)
+	o, _ = parseOffer(one, srtpNeedsTLS)
 	if r := o.reduce(one); &r[0] != &one[0] || string(o.expandAnswer([]byte(answer))) != answer {
 		t.Error("a one-stream offer was rewritten")
 	}
@@ -180,7 +182,11 @@ func FuzzParseOffer(f *testing.F) {
 	f.Add([]byte(strings.Replace(offerSDP(4000, "0", "a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:"+sdesTestKey, "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"+sdesTestKey+"|2^31"), "RTP/AVP", "RTP/SAVP", 1)), true)
 	f.Add([]byte(offerSDP(4000, "0", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"+sdesTestKey)), true)
 	f.Fuzz(func(t *testing.T, b []byte, secure bool) {
-		o, err := parseOffer(b, secure)
+		use := srtpNeedsTLS
+		if secure {
+			use = srtpOn
+		}
+		o, err := parseOffer(b, use)
 		if err != nil {
 			if (err.code != 400 && err.code != 488) || err.reason == "" {
 				t.Fatalf("refusal %d %q", err.code, err.reason)
@@ -201,7 +207,7 @@ func FuzzParseOffer(f *testing.F) {
 		if err := ms.RemoteSDP(reduced, false); err != nil && o.srtp {
 			t.Fatalf("diago refuses the SRTP offer taken: %v\n%s", err, reduced)
 		}
-		r, err := parseOffer(reduced, secure)
+		r, err := parseOffer(reduced, use)
 		if err != nil || len(r.streams) != 1 || r.port != o.port || r.addr != o.addr || r.direction != o.direction || r.srtp != o.srtp || len(r.edits) != 0 && !r.srtp {
 			t.Fatalf("the reduced offer reads as %+v %v, not %+v", r, err, o)
 		}

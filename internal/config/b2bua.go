@@ -32,6 +32,10 @@ type B2BUA struct {
 	TLSCertFile string `yaml:"tls_cert_file"`
 	TLSKeyFile  string `yaml:"tls_key_file"`
 	TLSCAFile   string `yaml:"tls_ca_file"`
+	// TLSSRTP (default on) takes SRTP on TLS calls and offers it on
+	// outbound TLS legs; off, TLS legs carry plain RTP and an SRTP offer
+	// gets 488 SRTP Not Enabled.
+	TLSSRTP bool `yaml:"tls_srtp"`
 	// Advertise is the IP address put in Contact, Via and SDP: where
 	// peers send SIP and RTP. Required when listening on 0.0.0.0 or ::.
 	Advertise string `yaml:"advertise"`
@@ -120,6 +124,7 @@ func DefaultB2BUA() B2BUA {
 		Enabled:         true,
 		UDP:             "127.0.0.1:5070",
 		TCP:             "127.0.0.1:5070",
+		TLSSRTP:         true,
 		RTPPortMin:      16384,
 		RTPPortMax:      32767,
 		MaxSessions:     1000,

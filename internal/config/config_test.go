@@ -165,6 +165,7 @@ b2bua:
   tls_cert_file: /srv/b2bua.pem
   tls_key_file: /srv/b2bua.key
   tls_ca_file: /srv/ca.pem
+  tls_srtp: false
   advertise: 192.0.2.10
   rtp_port_min: 20000
   rtp_port_max: 20999
