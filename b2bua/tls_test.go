@@ -264,3 +264,36 @@ func TestBaresipTLSWithoutSRTP(t *testing.T) {
 	}
 	hangUp(h, caller, "token=ok pin=right ")
 }
+
+// A subscriber whose TLS certificate the B2BUA does not trust is not
+// called: the leg fails at the handshake, the call's record says why, and
+// the caller hears that the subscriber is not available.
+func TestBaresipTLSUntrustedSubscriber(t *testing.T) {
+	t.Parallel()
+	cert, key, both := testCert(t)
+	_, _, otherBoth := testCert(t) // the subscriber's own, which nobody trusts
+	sub := startBaresip(t, "subscriber", bsip.Config{AOR: "sip:" + nSub.String() + "@127.0.0.1", Codecs: []string{"g711"},
+		AutoAnswer: true, Talk: tonePCM(subscriberVoice, time.Minute, 0), TLSCert: otherBoth, TLSCA: cert})
+	h := tlsHarness(t, cert, key, "sips:{called}@127.0.0.1:"+strconv.Itoa(sub.TLSPort))
+	caller := startBaresip(t, "caller", bsip.Config{AOR: "sip:" + nCaller.String() + "@127.0.0.1", Codecs: []string{"g711"},
+		Talk: tonePCM(callerVoice, time.Minute, 0), TLSCert: both, TLSCA: cert, Params: ";mediaenc=srtp-mand"})
+	caller.Command("dial", h.tlsURI(policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7}))
+	caller.waitHeard(pPINEnter)
+	for _, d := range "2468#" {
+		caller.Key(d)
+	}
+	steps := h.waitStep("subscriber", "failed")
+	var detail string
+	for _, s := range steps {
+		if s.Name == "subscriber" && s.Outcome == "failed" {
+			detail = s.Detail
+		}
+	}
+	if !strings.Contains(detail, "certificate") {
+		t.Errorf("the failed leg's step says %q, not the certificate", detail)
+	}
+	caller.waitHeard(pNotAvailable)
+	if sub.Saw("CALL_INCOMING") {
+		t.Error("the untrusted subscriber's phone was called")
+	}
+}
