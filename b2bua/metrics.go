@@ -27,6 +27,7 @@ type metrics struct {
 	pinLockErrors *prometheus.CounterVec // lockout store failures, by operation
 	relayDropped  *prometheus.CounterVec // by reason: late, key
 	relayResyncs  prometheus.Counter
+	tlsFailures   prometheus.Counter // TLS handshakes that failed on the listener (tls.go)
 }
 
 func newMetrics(reg prometheus.Registerer, active func() float64) (*metrics, error) {
@@ -81,9 +82,11 @@ func newMetrics(reg prometheus.Registerer, active func() float64) (*metrics, err
 		pinLockErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "pin_lockout_errors_total",
 			Help: "PIN lockout store operations that failed, by operation (read, count, reset); read and count fail closed (PIN entry refused for the call)."},
 			[]string{"op"}),
+		tlsFailures: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "tls_handshake_failures_total",
+			Help: "TLS connections to the B2BUA's listener whose handshake failed or did not end within 10 s (a peer that does not trust our certificate, or that we refuse)."}),
 	}
 	for _, c := range []prometheus.Collector{m.invites, m.refused, m.malformed, m.sipT, m.steps, m.ended, m.overload, m.faults, m.active, m.dropped, m.fallbacks, m.lateness, m.stalls,
-		m.pinLockouts, m.pinRefused, m.pinLockErrors, m.relayDropped, m.relayResyncs} {
+		m.pinLockouts, m.pinRefused, m.pinLockErrors, m.relayDropped, m.relayResyncs, m.tlsFailures} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

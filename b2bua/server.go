@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"callgate/e164"
+	"callgate/internal/tlsaccept"
 	"callgate/policy"
 	"callgate/policy/decisionlog"
 	"callgate/policy/token"
@@ -82,6 +83,7 @@ type Server struct {
 	iams      sync.Map    // Call-ID|branch -> *isup.IAM: new INVITEs' IAMs, middleware to admit (sipt.go)
 	parser    *sip.Parser // readFilter's
 	lockLog   logLimiter  // PIN locks and lockout failures (pinlock.go)
+	tlsLog    logLimiter  // failed TLS handshakes (tls.go)
 }
 
 // Option configures a Server.
@@ -221,7 +223,7 @@ func (s *Server) Start(ctx context.Context) error {
 			undo()
 			return fmt.Errorf("b2bua: SIP TLS listener: %w", err)
 		}
-		s.tlsLn = tls.NewListener(ln, s.tlsConf)
+		s.tlsLn = tlsaccept.Listener(ln, s.tlsConf, tlsHandshakeTimeout, s.tlsFailed)
 	}
 	if s.cfg.RTPPortMin != 0 {
 		// diago keeps the RTP range in package variables (one per process)

@@ -4,8 +4,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -19,6 +21,20 @@ import (
 // leg and an RTP leg relays one into the other. Over UDP or TCP an SRTP
 // offer is refused (488): its keys would have crossed the network in the
 // clear (RFC 4568 §8.3).
+
+// tlsHandshakeTimeout bounds a TLS handshake on the listener: a peer that
+// connects and says nothing holds a reader no longer.
+const tlsHandshakeTimeout = 10 * time.Second
+
+// tlsFailed counts a failed handshake on the listener and logs it (one
+// line a second at most): a peer that does not trust our certificate, or
+// whose we refuse, would otherwise show only as calls that never come.
+func (s *Server) tlsFailed(remote net.Addr, err error) {
+	s.m.tlsFailures.Inc()
+	if s.tlsLog.allow() {
+		s.log.Warn("b2bua: TLS handshake failed", "peer", remote.String(), "error", err.Error())
+	}
+}
 
 // loadTLS returns the TLS configuration of cfg (nil without a TLS
 // listener): the listener's certificate, and the authorities the peers

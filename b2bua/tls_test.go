@@ -1,6 +1,8 @@
 package b2bua
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"net"
 	"strconv"
 	"strings"
@@ -8,6 +10,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"callgate/internal/selfsigned"
 	"callgate/policy"
@@ -296,4 +299,16 @@ func TestBaresipTLSUntrustedSubscriber(t *testing.T) {
 	if sub.Saw("CALL_INCOMING") {
 		t.Error("the untrusted subscriber's phone was called")
 	}
+}
+
+// A TLS client that does not trust the B2BUA's certificate is counted in
+// tls_handshake_failures_total.
+func TestTLSHandshakeFailureCounted(t *testing.T) {
+	t.Parallel()
+	cert, key, _ := testCert(t)
+	h := tlsHarness(t, cert, key, "")
+	if _, err := tls.Dial("tcp", h.s.TLSAddr(), &tls.Config{RootCAs: x509.NewCertPool(), ServerName: "127.0.0.1"}); err == nil {
+		t.Fatal("a client that trusts nobody completed its handshake")
+	}
+	waitFor(t, "the failed handshake counted", func() bool { return testutil.ToFloat64(h.s.m.tlsFailures) == 1 })
 }

@@ -88,6 +88,8 @@ func classify(p string) (place, error) {
 		return place{layer: layerE164, group: "hugepages"}, nil
 	case p == "internal/selfsigned": // a certificate maker (sipsim, TLS tests), imports nothing of ours
 		return place{layer: layerE164, group: "selfsigned"}, nil
+	case p == "internal/tlsaccept": // a TLS listener for the SIP tiers, imports nothing of ours
+		return place{layer: layerE164, group: "tlsaccept"}, nil
 	}
 	return place{}, fmt.Errorf("%s%s is in no layer: place it in classify (internal/layers_test.go)", module, p)
 }

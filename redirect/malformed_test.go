@@ -3,6 +3,7 @@ package redirect
 import (
 	"bufio"
 	"crypto/tls"
+	"crypto/x509"
 	"net"
 	"strings"
 	"testing"
@@ -80,6 +81,31 @@ func testMalformedUDP(t *testing.T, mode testMode) {
 	}
 	if s.Stats().Malformed < uint64(len(cases)) {
 		t.Errorf("malformed count %d", s.Stats().Malformed)
+	}
+}
+
+// TestTLSHandshakeFailureCounted: a TLS client that does not trust the
+// server's certificate is counted (Stats.TLSFailures,
+// callgate_sip_tls_handshake_failures_total); one that does is not.
+func TestTLSHandshakeFailureCounted(t *testing.T) {
+	cfg := testConfig()
+	cfg.TLS = "127.0.0.1:0"
+	cfg.TLSConfig = selfSigned(t)
+	s := startServer(t, cfg, newFakeDecider())
+	if _, err := tls.Dial("tcp", s.Addr("tls").String(), &tls.Config{RootCAs: x509.NewCertPool(), ServerName: "127.0.0.1"}); err == nil {
+		t.Fatal("a client that trusts nobody completed its handshake")
+	}
+	ok, err := tls.Dial("tcp", s.Addr("tls").String(), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ok.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Stats().TLSFailures != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("TLS failures %d, want 1", s.Stats().TLSFailures)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -21,6 +21,7 @@ type collector struct {
 	deferring *prometheus.Desc
 	repeats   *prometheus.Desc
 	iams      *prometheus.Desc
+	tlsFails  *prometheus.Desc
 }
 
 func newCollector(s *Server) *collector {
@@ -52,6 +53,8 @@ func newCollector(s *Server) *collector {
 		iams: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "isup_iams_total"),
 			"INVITEs carrying an ISUP IAM (SIP-T, SIP-I), by outcome: mapped (a number or the privacy the headers lacked was taken from it), unused (the headers had all of it), malformed (unreadable: ignored).",
 			[]string{"outcome"}, nil),
+		tlsFails: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "tls_handshake_failures_total"),
+			"TLS connections to the SIP listener whose handshake failed or did not end within 10 s (a peer that does not trust our certificate, or that we refuse).", nil, nil),
 	}
 }
 
@@ -67,6 +70,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.deferring
 	ch <- c.repeats
 	ch <- c.iams
+	ch <- c.tlsFails
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
@@ -97,5 +101,6 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.iams, st.IAMsMapped, "mapped")
 	counter(c.iams, st.IAMsUnused, "unused")
 	counter(c.iams, st.IAMsMalformed, "malformed")
+	counter(c.tlsFails, st.TLSFailures)
 	ch <- prometheus.MustNewConstMetric(c.deferring, prometheus.GaugeValue, float64(st.Deferring))
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"callgate/internal/tlsaccept"
 	"callgate/policy"
 	"callgate/policy/token"
 )
@@ -85,6 +86,7 @@ type Server struct {
 	stirm   *stirMetrics      // STIR/SHAKEN counters (stir.go)
 	stirLog policy.LogLimiter // verification fallbacks, rate-limited
 	iamLog  policy.LogLimiter // unreadable ISUP IAMs, rate-limited
+	tlsLog  policy.LogLimiter // failed TLS handshakes, rate-limited
 }
 
 // Allowed methods (RFC 3261 §20.5): what a redirect server answers itself.
@@ -257,7 +259,7 @@ func (s *Server) Listen() error {
 			closeAll()
 			return fmt.Errorf("redirect: listen TLS %s: %w", a, lerr)
 		}
-		s.tlsLn = tls.NewListener(ln, s.tlsConf)
+		s.tlsLn = tlsaccept.Listener(ln, s.tlsConf, tlsHandshakeTimeout, s.tlsFailed)
 	}
 	s.listened = true
 	return nil
@@ -440,6 +442,22 @@ type counters struct {
 	deferred                                                                                              atomic.Uint64
 	enrolRepeats                                                                                          atomic.Uint64
 	iamsMapped, iamsUnused, iamsMalformed                                                                 atomic.Uint64
+	tlsFailures                                                                                           atomic.Uint64
+}
+
+// tlsHandshakeTimeout bounds a TLS handshake on the listener: a peer that
+// connects and says nothing holds a reader no longer.
+const tlsHandshakeTimeout = 10 * time.Second
+
+// tlsFailed counts a failed handshake on the TLS listener and logs it
+// (one line a minute at most, with the count since): a trunk that does
+// not trust our certificate would otherwise show only as calls that
+// never come.
+func (s *Server) tlsFailed(remote net.Addr, err error) {
+	s.stats.tlsFailures.Add(1)
+	if ok, n := s.tlsLog.Allow(time.Now(), time.Minute); ok {
+		s.log.Warn("redirect: TLS handshake failed", "peer", remote.String(), "error", err.Error(), "suppressed_since_last", n)
+	}
 }
 
 // Stats is a snapshot of the server's counters since it was built.
@@ -482,6 +500,9 @@ type Stats struct {
 	// gave something the headers lacked, those it gave nothing, and those
 	// whose IAM did not read (ignored).
 	IAMsMapped, IAMsUnused, IAMsMalformed uint64
+	// TLSFailures counts TLS connections whose handshake failed or did
+	// not end within tlsHandshakeTimeout.
+	TLSFailures uint64
 }
 
 // Stats returns the current counters.
@@ -496,5 +517,6 @@ func (s *Server) Stats() Stats {
 		UDPReads: c.udpReads.Load(), UDPDatagrams: c.udpDatagrams.Load(),
 		Deferred: c.deferred.Load(), Deferring: s.deferring.Load(), EnrolRepeats: c.enrolRepeats.Load(),
 		IAMsMapped: c.iamsMapped.Load(), IAMsUnused: c.iamsUnused.Load(), IAMsMalformed: c.iamsMalformed.Load(),
+		TLSFailures: c.tlsFailures.Load(),
 	}
 }

@@ -1,0 +1,87 @@
+package tlsaccept
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"callgate/internal/selfsigned"
+)
+
+// A client that trusts the certificate gets its bytes echoed; one that
+// does not, and one that connects and says nothing, are each reported
+// once, the silent one after the timeout.
+func TestHandshakeFailuresReported(t *testing.T) {
+	c, err := selfsigned.New("127.0.0.1", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var failures []error
+	ln := Listener(raw, &tls.Config{Certificates: []tls.Certificate{c.TLS}}, 300*time.Millisecond, func(_ net.Addr, err error) {
+		mu.Lock()
+		failures = append(failures, err)
+		mu.Unlock()
+	})
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(conn, conn); conn.Close() }()
+		}
+	}()
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(c.CertPEM)
+	good, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := good.Write([]byte("OPTIONS")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 7)
+	if _, err := io.ReadFull(good, buf); err != nil || string(buf) != "OPTIONS" {
+		t.Fatalf("echo %q %v", buf, err)
+	}
+	good.Close()
+	if _, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: x509.NewCertPool(), ServerName: "127.0.0.1"}); err == nil {
+		t.Fatal("an untrusting client completed its handshake")
+	}
+	silent, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		n := len(failures)
+		mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d handshake failures reported, want 2 (the untrusting client, the silent one): %v", n, failures)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(400 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(failures) != 2 || !errors.Is(failures[1], context.DeadlineExceeded) {
+		t.Errorf("failures %v: want the untrusting client's, then the silent one's deadline", failures)
+	}
+}
