@@ -99,7 +99,10 @@ are always measured.`,
 					ab.Script.Cues = append(ab.Script.Cues, c)
 				}
 				cfg.Answer = &sip.AnswerConfig{Mode: sip.AnswerMode(answerMode), RingFor: answerRing, Behaviour: ab, MaxDuration: hold + time.Minute}
-				cfg.AnswerPhone = sip.PhoneConfig{Listen: answerListen, Transport: pc.Transport, Codecs: pc.Codecs, Logger: pc.Logger}
+				// The answering side is set up as the calling one (transport,
+				// codecs, TLS and SRTP), on its own address.
+				cfg.AnswerPhone = pc
+				cfg.AnswerPhone.Listen = answerListen
 			}
 			live := e.isTTY(e.stderr) && !e.jsonOut
 			if live {

@@ -199,6 +199,23 @@ func TestCallGatewayToVoicemail(t *testing.T) {
 	}
 }
 
+// A load run over TLS with SRTP against its own answering side: the
+// answering side takes the caller's TLS and SRTP set-up (it had only the
+// transport, so it listened for TLS without a certificate and answered
+// SRTP offers with 488).
+func TestLoadOverTLSWithSRTP(t *testing.T) {
+	t.Parallel()
+	r := run(t, nil, "load", "--transport", "tls", "--tls-insecure", "--srtp", "--answer-listen", "127.0.0.1:0",
+		"--calls", "2", "--concurrency", "2", "--hold", "1s", "--probe=false", "--json")
+	var sum sip.LoadSummary
+	if err := json.Unmarshal([]byte(r.out), &sum); err != nil || r.code != 0 {
+		t.Fatalf("exit %d %v\n%s\n%s", r.code, err, r.out, r.err)
+	}
+	if sum.Completed != 2 || sum.Answered != 2 || sum.RTP.Packets == 0 || sum.AnswerRTP == nil || sum.AnswerRTP.Packets == 0 {
+		t.Errorf("summary %+v", sum)
+	}
+}
+
 func TestLoadAgainstItself(t *testing.T) {
 	t.Parallel()
 	r := run(t, nil, "load", "--answer-listen", "127.0.0.1:0", "--calls", "3", "--concurrency", "3", "--hold", "1s", "--probe=false", "--json")
