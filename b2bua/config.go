@@ -35,6 +35,10 @@ type Config struct {
 	// TLSCAFile (PEM) holds the certificate authorities that TLS peers
 	// the B2BUA calls are verified against; "" = the system's roots.
 	TLSCAFile string
+	// TLSClientCAFile (PEM), when set, requires every TLS client to
+	// present a certificate from one of these authorities (mutual TLS);
+	// a client without one fails its handshake (counted).
+	TLSClientCAFile string
 	// TLSNoSRTP keeps TLS legs on plain RTP: an SRTP offer is refused
 	// (488 SRTP Not Enabled) and outbound TLS legs offer RTP/AVP.
 	TLSNoSRTP bool

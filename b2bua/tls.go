@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"callgate/internal/tlsaccept"
 )
 
 // SIP over TLS, and the SRTP that only rides on it.
@@ -51,6 +53,11 @@ func loadTLS(cfg *Config) (*tls.Config, error) {
 		return nil, fmt.Errorf("b2bua: TLS certificate %s / key %s: %w", cfg.TLSCertFile, cfg.TLSKeyFile, err)
 	}
 	c := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if cfg.TLSClientCAFile != "" {
+		if err := tlsaccept.RequireClients(c, cfg.TLSClientCAFile); err != nil {
+			return nil, fmt.Errorf("b2bua: TLSClientCAFile: %w", err)
+		}
+	}
 	if cfg.TLSCAFile != "" {
 		pem, err := os.ReadFile(cfg.TLSCAFile)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -34,11 +35,12 @@ func testCert(t *testing.T) (cert, key, both string) {
 }
 
 // tlsHarness is a B2BUA with a TLS listener beside its UDP one, whose
-// subscriber route is route (a template).
+// subscriber route is route (a template). It is mutual TLS: clients must
+// present cert, as every phone of these tests does.
 func tlsHarness(t *testing.T, cert, key, route string) *harness {
 	t.Helper()
 	return newHarness(t, func(c *Config) {
-		c.TLS, c.TLSCertFile, c.TLSKeyFile, c.TLSCAFile = "127.0.0.1:0", cert, key, cert
+		c.TLS, c.TLSCertFile, c.TLSKeyFile, c.TLSCAFile, c.TLSClientCAFile = "127.0.0.1:0", cert, key, cert, cert
 		if route != "" {
 			c.ContinueRoute = route
 		}
@@ -301,8 +303,9 @@ func TestBaresipTLSUntrustedSubscriber(t *testing.T) {
 	}
 }
 
-// A TLS client that does not trust the B2BUA's certificate is counted in
-// tls_handshake_failures_total.
+// A TLS client that does not trust the B2BUA's certificate, and one that
+// presents no certificate of its own (TLSClientCAFile: mutual TLS), are
+// counted in tls_handshake_failures_total.
 func TestTLSHandshakeFailureCounted(t *testing.T) {
 	t.Parallel()
 	cert, key, _ := testCert(t)
@@ -311,4 +314,21 @@ func TestTLSHandshakeFailureCounted(t *testing.T) {
 		t.Fatal("a client that trusts nobody completed its handshake")
 	}
 	waitFor(t, "the failed handshake counted", func() bool { return testutil.ToFloat64(h.s.m.tlsFailures) == 1 })
+	roots := x509.NewCertPool()
+	pem, err := os.ReadFile(cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots.AppendCertsFromPEM(pem)
+	conn, err := tls.Dial("tcp", h.s.TLSAddr(), &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"})
+	if err == nil {
+		// TLS 1.3: the client learns of the refusal at its first read.
+		_, _ = conn.Write([]byte("OPTIONS sip:x@127.0.0.1 SIP/2.0\r\n\r\n"))
+		_, err = conn.Read(make([]byte, 1))
+		conn.Close()
+	}
+	if err == nil {
+		t.Fatal("a client without a certificate was answered")
+	}
+	waitFor(t, "the client without a certificate counted", func() bool { return testutil.ToFloat64(h.s.m.tlsFailures) == 2 })
 }

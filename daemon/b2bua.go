@@ -70,8 +70,9 @@ func b2buaConfig(c *config.B2BUA, sip *config.SIP) (b2bua.Config, error) {
 	return b2bua.Config{
 		UDP: c.UDP, TCP: c.TCP, Advertise: c.Advertise,
 		TLS: c.TLS, TLSCertFile: c.TLSCertFile, TLSKeyFile: c.TLSKeyFile, TLSCAFile: c.TLSCAFile,
-		TLSNoSRTP:  !c.TLSSRTP,
-		RTPPortMin: c.RTPPortMin, RTPPortMax: c.RTPPortMax,
+		TLSClientCAFile: c.TLSClientCAFile,
+		TLSNoSRTP:       !c.TLSSRTP,
+		RTPPortMin:      c.RTPPortMin, RTPPortMax: c.RTPPortMax,
 		MaxSessions: c.MaxSessions, RetryAfter: c.RetryAfter,
 		ContinueRoute: cont, VoicemailRoute: c.VoicemailRoute,
 		NotForUs: c.NotForUs, RejectMode: c.RejectMode,

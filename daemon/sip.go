@@ -47,7 +47,7 @@ func sipConfig(c *config.SIP, log *slog.Logger) (redirect.Config, error) {
 		return redirect.Config{}, err
 	}
 	return redirect.Config{
-		UDP: c.UDP, TCP: c.TCP, TLS: c.TLS, TLSCertFile: c.TLSCertFile, TLSKeyFile: c.TLSKeyFile,
+		UDP: c.UDP, TCP: c.TCP, TLS: c.TLS, TLSCertFile: c.TLSCertFile, TLSKeyFile: c.TLSKeyFile, TLSClientCAFile: c.TLSClientCAFile,
 		ContinueRoute: c.ContinueRoute, RouteOverrides: c.RouteOverrides, ScreeningURI: c.ScreeningURI,
 		Reject608: c.Reject608, RejectInfoURL: c.RejectInfoURL,
 		TokenKeys: keys, TokenKeyID: c.TokenKeyID, TokenLifetime: c.TokenLifetime,

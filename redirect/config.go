@@ -24,10 +24,14 @@ type Config struct {
 	TCP string
 	// TLS listens for SIP over TLS (sips) when set; it needs TLSConfig, or
 	// TLSCertFile and TLSKeyFile (PEM).
-	TLS         string
-	TLSConfig   *tls.Config
-	TLSCertFile string
-	TLSKeyFile  string
+	TLS       string
+	TLSConfig *tls.Config
+	// TLSClientCAFile (PEM), with TLSCertFile, requires every TLS client
+	// to present a certificate from one of these authorities (mutual
+	// TLS); a client without one fails its handshake (counted).
+	TLSClientCAFile string
+	TLSCertFile     string
+	TLSKeyFile      string
 
 	// Stateful answers UDP through sipgo's transaction layer (an INVITE
 	// server transaction per call: 100 Trying for slow decisions, the final

@@ -109,6 +109,52 @@ func TestTLSHandshakeFailureCounted(t *testing.T) {
 	}
 }
 
+// TestTLSClientCertificates: with TLSClientCAFile (mutual TLS) a client
+// that presents a certificate from the authority is answered, and one
+// that presents none is counted and not answered.
+func TestTLSClientCertificates(t *testing.T) {
+	c, err := selfsigned.New("127.0.0.1", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile, _, err := c.Write(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig()
+	cfg.TLS, cfg.TLSCertFile, cfg.TLSKeyFile, cfg.TLSClientCAFile = "127.0.0.1:0", certFile, keyFile, certFile
+	s := startServer(t, cfg, newFakeDecider())
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(c.CertPEM)
+	// options sends an OPTIONS and returns the answer's status line.
+	options := func(client *tls.Config) (string, error) {
+		conn, err := tls.Dial("tcp", s.Addr("tls").String(), client)
+		if err != nil {
+			return "", err
+		}
+		defer conn.Close()
+		r := req{method: "OPTIONS", via: "SIP/2.0/TLS 127.0.0.1:5099;branch=z9hG4bK-mtls"}
+		if _, err := conn.Write([]byte(r.String())); err != nil {
+			return "", err
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		return bufio.NewReader(conn).ReadString('\n')
+	}
+	if line, err := options(&tls.Config{RootCAs: roots, ServerName: "127.0.0.1", Certificates: []tls.Certificate{c.TLS}}); err != nil || !strings.HasPrefix(line, "SIP/2.0 200") {
+		t.Fatalf("a client with a trusted certificate: %q %v", line, err)
+	}
+	if line, err := options(&tls.Config{RootCAs: roots, ServerName: "127.0.0.1"}); err == nil {
+		t.Fatalf("a client without a certificate was answered %q", line)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Stats().TLSFailures != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("TLS failures %d, want 1", s.Stats().TLSFailures)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // TestTCPAndTLS: the same answers over the stream transports.
 func TestTCPAndTLS(t *testing.T) {
 	cfg := testConfig()

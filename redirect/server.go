@@ -151,6 +151,11 @@ func New(cfg Config, d policy.Decider, opts ...Option) (*Server, error) {
 				errs = append(errs, fmt.Errorf("TLS certificate %s / key %s: %w", c.TLSCertFile, c.TLSKeyFile, err))
 			} else {
 				s.tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+				if c.TLSClientCAFile != "" {
+					if err := tlsaccept.RequireClients(s.tlsConf, c.TLSClientCAFile); err != nil {
+						errs = append(errs, err)
+					}
+				}
 			}
 		}
 	}

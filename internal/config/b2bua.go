@@ -32,6 +32,9 @@ type B2BUA struct {
 	TLSCertFile string `yaml:"tls_cert_file"`
 	TLSKeyFile  string `yaml:"tls_key_file"`
 	TLSCAFile   string `yaml:"tls_ca_file"`
+	// TLSClientCAFile (PEM), when set, requires every TLS client to
+	// present a certificate from one of these authorities (mutual TLS).
+	TLSClientCAFile string `yaml:"tls_client_ca_file"`
 	// TLSSRTP (default on) takes SRTP on TLS calls and offers it on
 	// outbound TLS legs; off, TLS legs carry plain RTP and an SRTP offer
 	// gets 488 SRTP Not Enabled.
@@ -172,6 +175,9 @@ func (b *B2BUA) validate() []error {
 	}
 	if b.TLS != "" && (b.TLSCertFile == "" || b.TLSKeyFile == "") {
 		bad("tls", "a TLS listener needs tls_cert_file and tls_key_file")
+	}
+	if b.TLSClientCAFile != "" && b.TLS == "" {
+		bad("tls_client_ca_file", "set, but there is no TLS listener (tls) for it to check clients on")
 	}
 	for _, u := range []struct{ name, v string }{{"continue_route", b.ContinueRoute}, {"voicemail_route", b.VoicemailRoute}} {
 		if u.v != "" && !hasURIScheme(u.v) {

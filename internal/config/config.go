@@ -195,6 +195,9 @@ type SIP struct {
 	// the TLS listener.
 	TLSCertFile string `yaml:"tls_cert_file"`
 	TLSKeyFile  string `yaml:"tls_key_file"`
+	// TLSClientCAFile (PEM), when set, requires every TLS client to
+	// present a certificate from one of these authorities (mutual TLS).
+	TLSClientCAFile string `yaml:"tls_client_ca_file"`
 	// Stateful serves UDP through sipgo's transaction layer (a server
 	// transaction per INVITE: 100 Trying for slow decisions, the final
 	// response retransmitted until the ACK, 487 for a CANCEL of a pending

@@ -310,6 +310,8 @@ func TestStrictErrors(t *testing.T) {
 		{"sip tls without cert", "sip: {tls: '127.0.0.1:5061'}\n", []string{"tls_cert_file"}},
 		{"b2bua tls without cert", "b2bua: {tls: '127.0.0.1:5071'}\n", []string{"b2bua.tls", "tls_cert_file"}},
 		{"b2bua tls address", "b2bua: {tls: '127.0.0.1'}\n", []string{"b2bua.tls"}},
+		{"b2bua client CA without tls", "b2bua: {tls_client_ca_file: ca.pem}\n", []string{"b2bua.tls_client_ca_file", "no TLS listener"}},
+		{"sip client CA without tls", "sip: {tls_client_ca_file: ca.pem}\n", []string{"sip.tls_client_ca_file", "no TLS listener"}},
 		{"sip udp readers", "sip: {udp_readers: -1}\n", []string{"sip.udp_readers", "negative"}},
 		{"sip bad route", "sip: {continue_route: 'gw.example'}\n", []string{"sip.continue_route"}},
 		{"sip short secret", "sip: {token_keys: [{id: 1, secret: 'c2hvcnQ='}]}\n", []string{"sip.token_keys[0].secret", "at least 32"}},

@@ -52,7 +52,7 @@ func Load(path string) (Config, error) {
 // file or folder a configuration names.
 func (c *Config) resolveDataPaths(dir string) {
 	paths := append([]*string{&c.DataDir, &c.DecisionLog.Path, &c.Keys.Dir, &c.Reputation.APIKeyFile, &c.API.TLSCert, &c.API.TLSKey, &c.API.Socket, &c.B2BUA.PromptDir,
-		&c.B2BUA.TLSCertFile, &c.B2BUA.TLSKeyFile, &c.B2BUA.TLSCAFile, &c.SIP.TLSCertFile, &c.SIP.TLSKeyFile,
+		&c.B2BUA.TLSCertFile, &c.B2BUA.TLSKeyFile, &c.B2BUA.TLSCAFile, &c.SIP.TLSCertFile, &c.SIP.TLSKeyFile, &c.SIP.TLSClientCAFile, &c.B2BUA.TLSClientCAFile,
 		&c.SIP.Stir.TrustAnchors, &c.SIP.Stir.Intermediates, &c.SIP.Stir.CRLFile, &c.SIP.Stir.SignKeyFile, &c.Fraud.Webhook.SecretFile}, c.Store.storePaths()...)
 	for i := range c.SIP.TokenKeys {
 		paths = append(paths, &c.SIP.TokenKeys[i].SecretFile)
@@ -483,6 +483,9 @@ func (s *SIP) validate() []error {
 	}
 	if s.TLS != "" && (s.TLSCertFile == "" || s.TLSKeyFile == "") {
 		bad("tls", "a TLS listener needs tls_cert_file and tls_key_file")
+	}
+	if s.TLSClientCAFile != "" && s.TLS == "" {
+		bad("tls_client_ca_file", "set, but there is no TLS listener (tls) for it to check clients on")
 	}
 	if s.UDPReaders < 0 {
 		bad("udp_readers", "%d is negative (0 = GOMAXPROCS, at least 4)", s.UDPReaders)

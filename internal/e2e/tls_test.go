@@ -22,7 +22,8 @@ import (
 // sips: screening URI; it keys the override PIN inside SRTP; the B2BUA
 // calls the subscriber's phone at a sips: route, over TLS with SRTP; the
 // two hear each other's probe tones. Every party checks the others'
-// certificate (one self-signed certificate for 127.0.0.1, trusted by all).
+// certificate, both ways: both tiers require clients' certificates (mutual
+// TLS). One self-signed certificate for 127.0.0.1 is trusted by all.
 func TestSecureCall(t *testing.T) {
 	ctx := context.Background()
 	cert, key := writeCert(t)
@@ -46,11 +47,11 @@ func TestSecureCall(t *testing.T) {
 	cfg.DecisionLog.NoSync = true
 	cfg.SCP.Enabled = false
 	cfg.SIP.UDP, cfg.SIP.TCP, cfg.SIP.TLS = "", "", "127.0.0.1:0"
-	cfg.SIP.TLSCertFile, cfg.SIP.TLSKeyFile = cert, key
+	cfg.SIP.TLSCertFile, cfg.SIP.TLSKeyFile, cfg.SIP.TLSClientCAFile = cert, key, cert
 	cfg.SIP.ContinueRoute = "sips:{called}@" + subPhone.Addr()
 	cfg.B2BUA.Enabled = true
 	cfg.B2BUA.UDP, cfg.B2BUA.TCP, cfg.B2BUA.TLS = "", "", "127.0.0.1:0"
-	cfg.B2BUA.TLSCertFile, cfg.B2BUA.TLSKeyFile, cfg.B2BUA.TLSCAFile = cert, key, cert
+	cfg.B2BUA.TLSCertFile, cfg.B2BUA.TLSKeyFile, cfg.B2BUA.TLSCAFile, cfg.B2BUA.TLSClientCAFile = cert, key, cert, cert
 	cfg.B2BUA.RTPPortMin, cfg.B2BUA.RTPPortMax = 0, 0
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {

@@ -7,13 +7,17 @@
 // at most that long), and a failure is passed to the tier, which counts
 // it and logs it: a peer that does not trust our certificate, or whose
 // certificate or protocol version we refuse, shows up on a dashboard
-// instead of only as calls that never arrive.
+// instead of only as calls that never arrive. RequireClients turns on
+// mutual TLS.
 package tlsaccept
 
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"fmt"
 	"net"
+	"os"
 	"sync"
 	"time"
 )
@@ -72,4 +76,21 @@ func (c *conn) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return c.Conn.Write(b)
+}
+
+// RequireClients makes conf's listener accept only clients whose
+// certificate chains to one of the authorities in caFile (PEM): mutual
+// TLS, as carriers' SBCs authenticate their trunks. A client without one
+// fails its handshake, which the listener reports.
+func RequireClients(conf *tls.Config, caFile string) error {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return fmt.Errorf("TLS client CA file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return fmt.Errorf("TLS client CA file %s: no PEM certificate in it", caFile)
+	}
+	conf.ClientCAs, conf.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	return nil
 }

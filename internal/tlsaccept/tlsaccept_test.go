@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -83,5 +84,69 @@ func TestHandshakeFailuresReported(t *testing.T) {
 	defer mu.Unlock()
 	if len(failures) != 2 || !errors.Is(failures[1], context.DeadlineExceeded) {
 		t.Errorf("failures %v: want the untrusting client's, then the silent one's deadline", failures)
+	}
+}
+
+// With RequireClients, a client that presents a certificate from the
+// authority gets through, and one that presents none is reported.
+func TestRequireClients(t *testing.T) {
+	c, err := selfsigned.New("127.0.0.1", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, _, _, err := c.Write(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := &tls.Config{Certificates: []tls.Certificate{c.TLS}}
+	if err := RequireClients(conf, certFile); err != nil {
+		t.Fatal(err)
+	}
+	if err := RequireClients(&tls.Config{}, "/nonexistent.pem"); err == nil {
+		t.Error("a missing CA file was taken")
+	}
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := make(chan error, 4)
+	ln := Listener(raw, conf, time.Second, func(_ net.Addr, err error) { failed <- err })
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(conn, conn); conn.Close() }()
+		}
+	}()
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(c.CertPEM)
+	echo := func(client *tls.Config) error {
+		conn, err := tls.Dial("tcp", ln.Addr().String(), client)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if _, err := conn.Write([]byte("x")); err != nil {
+			return err
+		}
+		_, err = io.ReadFull(conn, make([]byte, 1))
+		return err
+	}
+	if err := echo(&tls.Config{RootCAs: roots, ServerName: "127.0.0.1", Certificates: []tls.Certificate{c.TLS}}); err != nil {
+		t.Fatalf("a client with a trusted certificate: %v", err)
+	}
+	if err := echo(&tls.Config{RootCAs: roots, ServerName: "127.0.0.1"}); err == nil {
+		t.Fatal("a client without a certificate got through")
+	}
+	select {
+	case err := <-failed:
+		if !strings.Contains(err.Error(), "certificate") {
+			t.Errorf("reported %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the client without a certificate was not reported")
 	}
 }
