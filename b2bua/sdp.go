@@ -184,8 +184,16 @@ func parseOffer(body []byte, srtp srtpUse) (offer, *sdpError) {
 		}
 		switch key {
 		case 'o':
-			if len(strings.Fields(val)) != 6 {
+			f := strings.Fields(val)
+			if len(f) != 6 {
 				return o, malformed("o= needs 6 fields")
+			}
+			// sess-id and sess-version are numbers (RFC 8866 §5.2), which
+			// diago reads as 64-bit ones.
+			for _, n := range f[1:3] {
+				if _, err := strconv.ParseUint(n, 10, 64); err != nil {
+					return o, malformed("o= session id and version must be numbers")
+				}
 			}
 			haveO = true
 		case 'c':

@@ -52,6 +52,7 @@ func TestParseOffer(t *testing.T) {
 		{"c= of a video stream is not the audio's", "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 4002 RTP/AVP 96\r\nc=IN IP4 10.0.0.2\r\nm=audio 4000 RTP/AVP 0\r\n", 400, false},
 		{"too many streams", good + strings.Repeat("m=video 0 RTP/AVP 96\r\n", maxStreams), 488, false},
 		{"G.729 only", offerSDP(4000, "18"), 488, false},
+		{"o= version not a number", strings.Replace(good, "o=- 1 1 IN", "o=- 1 A IN", 1), 400, false},
 		{"DTLS", strings.Replace(good, "RTP/AVP", "UDP/TLS/RTP/SAVP", 1), 488, false},
 		{"empty", "", 488, false},
 		{"huge", strings.Repeat("a=x\r\n", 5000), 400, false},
