@@ -88,28 +88,7 @@ func TestBaresipTLSWithSRTP(t *testing.T) {
 	// A re-INVITE from either phone (new SDES keys, RFC 4568 §7.1.4) is
 	// answered, and the two still hear each other: each leg's SRTP is
 	// rekeyed on its own.
-	for _, p := range []*baresip{caller, sub} {
-		p.Command("reinvite", "")
-	}
-	_, before := sub.heard()
-	_, cbefore := caller.heard()
-	waitFor(t, "both voices after the re-INVITEs", func() bool {
-		_, f := sub.heard()
-		_, c := caller.heard()
-		return f["caller-voice"] > before["caller-voice"]+25 && c["subscriber-voice"] > cbefore["subscriber-voice"]+25
-	})
-	for _, p := range []struct {
-		name    string
-		b       *baresip
-		answers int
-	}{{"caller", caller, 2}, {"subscriber", sub, 1}} {
-		if p.b.Saw("CALL_CLOSED") {
-			t.Fatalf("the %s's call ended at its re-INVITE", p.name)
-		}
-		if n := p.b.Count("CALL_REMOTE_SDP", "answer"); n != p.answers {
-			t.Errorf("the %s's phone had %d SDP answers, want %d: its re-INVITE was not answered", p.name, n, p.answers)
-		}
-	}
+	reinviteBoth(t, caller, sub)
 	hangUp(h, caller, "token=ok pin=right ")
 	if got := stepString(h.waitStep("end", "caller-hangup")); !strings.Contains(got, "subscriber=answered bridge=connected") {
 		t.Errorf("steps %q", got)

@@ -35,15 +35,7 @@ func TestHandshakeFailuresReported(t *testing.T) {
 		mu.Unlock()
 	})
 	defer ln.Close()
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { _, _ = io.Copy(conn, conn); conn.Close() }()
-		}
-	}()
+	echoAll(ln)
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(c.CertPEM)
 	good, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"})
@@ -112,15 +104,7 @@ func TestRequireClients(t *testing.T) {
 	failed := make(chan error, 4)
 	ln := Listener(raw, conf, time.Second, func(_ net.Addr, err error) { failed <- err })
 	defer ln.Close()
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { _, _ = io.Copy(conn, conn); conn.Close() }()
-		}
-	}()
+	echoAll(ln)
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(c.CertPEM)
 	echo := func(client *tls.Config) error {
@@ -149,4 +133,17 @@ func TestRequireClients(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the client without a certificate was not reported")
 	}
+}
+
+// echoAll echoes what every connection ln accepts sends, until ln closes.
+func echoAll(ln net.Listener) {
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(conn, conn); conn.Close() }()
+		}
+	}()
 }
