@@ -178,14 +178,21 @@ func baresipSubscriberAs(t *testing.T, p bsip.Config) (*baresip, *harness) {
 	return sub, h
 }
 
-// pinThrough keys the override PIN on the caller's phone at the prompt
-// and waits until the two phones hear each other.
-func pinThrough(caller, sub *baresip) {
+// keyPIN keys the subscriber's override PIN on the caller's phone once it
+// hears the prompt.
+func keyPIN(caller *baresip) {
 	caller.t.Helper()
 	caller.waitHeard(pPINEnter)
 	for _, d := range "2468#" {
 		caller.Key(d)
 	}
+}
+
+// pinThrough keys the override PIN on the caller's phone at the prompt
+// and waits until the two phones hear each other.
+func pinThrough(caller, sub *baresip) {
+	caller.t.Helper()
+	keyPIN(caller)
 	sub.WaitEvent("CALL_ESTABLISHED")
 	caller.waitHeard("subscriber-voice")
 	sub.waitHeard("caller-voice")
@@ -320,10 +327,7 @@ func TestBaresipSubscriberBusyToVoicemail(t *testing.T) {
 	vm := voicemailPhone(t, h)
 	caller := baresipCaller(t, h, policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7, Voicemail: nVoicemail.String()},
 		tonePCM(callerVoice, time.Minute, 0), "g711")
-	caller.waitHeard(pPINEnter)
-	for _, d := range "2468#" {
-		caller.Key(d)
-	}
+	keyPIN(caller)
 	sub.WaitEvent("CALL_INCOMING")
 	sub.Command("hangup", "")
 	pm := <-vm

@@ -511,6 +511,41 @@ func (h *harness) port() int {
 
 // dial places the caller's INVITE (From and To carry the numbers) and,
 // with early, returns at the first 183 with SDP. extra headers are added.
+// bridgedByPIN places a call whose caller keys the override PIN at its
+// prompt, to a subscriber who answers and talks with the subscriber's
+// voice, and returns once each side hears the other: the caller, the
+// subscriber's dialog and its media.
+func (h *harness) bridgedByPIN(ctx context.Context) (*callerDialog, *diago.DialogServerSession, *phoneMedia) {
+	h.t.Helper()
+	type up struct {
+		d  *diago.DialogServerSession
+		pm *phoneMedia
+	}
+	subUp := make(chan up, 1)
+	h.onSubscriber(func(d *diago.DialogServerSession) {
+		pm := answerAndListen(h.t, d)
+		if pm == nil {
+			return
+		}
+		pm.speak(subscriberVoice)
+		subUp <- up{d, pm}
+		<-d.Context().Done()
+	})
+	c := h.dial(ctx, h.inviteURI(h.token(policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7})), false)
+	if c.err != nil {
+		h.t.Fatalf("INVITE: %v", c.err)
+	}
+	c.pm.waitHeard(pPINEnter)
+	for _, d := range "2468#" {
+		c.pm.key(d)
+	}
+	sub := <-subUp
+	c.pm.waitHeard("subscriber-voice")
+	c.pm.speak(callerVoice)
+	sub.pm.waitHeard("caller-voice")
+	return c, sub.d, sub.pm
+}
+
 func (h *harness) dial(ctx context.Context, to sip.Uri, early bool, extra ...sip.Header) *callerDialog {
 	h.t.Helper()
 	return h.dialAs(ctx, "Caller", to, early, extra...)

@@ -5,11 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/emiago/diago"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
-
-	"callgate/policy"
 )
 
 // referStatus is the final status of a REFER diago sent (its error).
@@ -26,31 +23,8 @@ func referStatus(t *testing.T, err error) int {
 // recorded; the two still hear each other and nothing is dialled.
 func TestReferRefused(t *testing.T) {
 	h := newHarness(t, nil)
-	subUp := make(chan *diago.DialogServerSession, 1)
-	subMedia := make(chan *phoneMedia, 1)
-	h.onSubscriber(func(d *diago.DialogServerSession) {
-		pm := answerAndListen(t, d)
-		if pm == nil {
-			return
-		}
-		pm.speak(subscriberVoice)
-		subUp <- d
-		subMedia <- pm
-		<-d.Context().Done()
-	})
 	ctx := testCtx(t)
-	c := h.dial(ctx, h.inviteURI(h.token(policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7})), false)
-	if c.err != nil {
-		t.Fatalf("INVITE: %v", c.err)
-	}
-	c.pm.waitHeard(pPINEnter)
-	for _, d := range "2468#" {
-		c.pm.key(d)
-	}
-	sd, sub := <-subUp, <-subMedia
-	c.pm.waitHeard("subscriber-voice")
-	c.pm.speak(callerVoice)
-	sub.waitHeard("caller-voice")
+	c, sd, sub := h.bridgedByPIN(ctx)
 
 	target := sip.Uri{Scheme: "sip", User: "+19005550100", Host: "127.0.0.1", Port: h.vm.port}
 	if code := referStatus(t, c.d.Refer(ctx, target)); code != 403 {

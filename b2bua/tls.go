@@ -2,10 +2,8 @@ package b2bua
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"time"
 
@@ -59,13 +57,8 @@ func loadTLS(cfg *Config) (*tls.Config, error) {
 		}
 	}
 	if cfg.TLSCAFile != "" {
-		pem, err := os.ReadFile(cfg.TLSCAFile)
-		if err != nil {
+		if c.RootCAs, err = tlsaccept.CertPool(cfg.TLSCAFile); err != nil {
 			return nil, fmt.Errorf("b2bua: TLSCAFile: %w", err)
-		}
-		c.RootCAs = x509.NewCertPool()
-		if !c.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("b2bua: TLSCAFile %s: no PEM certificate in it", cfg.TLSCAFile)
 		}
 	}
 	return c, nil

@@ -262,10 +262,7 @@ func TestBaresipTLSUntrustedSubscriber(t *testing.T) {
 	caller := startBaresip(t, "caller", bsip.Config{AOR: "sip:" + nCaller.String() + "@127.0.0.1", Codecs: []string{"g711"},
 		Talk: tonePCM(callerVoice, time.Minute, 0), TLSCert: both, TLSCA: cert, Params: ";mediaenc=srtp-mand"})
 	caller.Command("dial", h.tlsURI(policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7}))
-	caller.waitHeard(pPINEnter)
-	for _, d := range "2468#" {
-		caller.Key(d)
-	}
+	keyPIN(caller)
 	steps := h.waitStep("subscriber", "failed")
 	var detail string
 	for _, s := range steps {

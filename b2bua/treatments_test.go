@@ -67,29 +67,8 @@ func TestRejectWithMediaAnswered(t *testing.T) {
 // the caller were on the VIP list (no name, no menu).
 func TestPINRight(t *testing.T) {
 	h := newHarness(t, nil)
-	subUp := make(chan *phoneMedia, 1)
-	h.onSubscriber(func(d *diago.DialogServerSession) {
-		pm := answerAndListen(t, d)
-		if pm == nil {
-			return
-		}
-		pm.speak(subscriberVoice)
-		subUp <- pm
-		<-d.Context().Done()
-	})
 	ctx := testCtx(t)
-	c := h.dial(ctx, h.inviteURI(h.token(policy.Decision{Action: policy.ActionScreen, PINAllowed: true, Subscriber: 7})), false)
-	if c.err != nil {
-		t.Fatalf("INVITE: %v", c.err)
-	}
-	c.pm.waitHeard(pPINEnter)
-	for _, d := range "2468#" {
-		c.pm.key(d)
-	}
-	sub := <-subUp
-	c.pm.waitHeard("subscriber-voice")
-	c.pm.speak(callerVoice)
-	sub.waitHeard("caller-voice")
+	c, _, sub := h.bridgedByPIN(ctx)
 	if sub.heardAny(pScreenMenu) || c.pm.heardAny(pNameRecord) {
 		t.Errorf("a caller with the right PIN was screened: caller %v, subscriber %v", c.pm.heardList(), sub.heardList())
 	}

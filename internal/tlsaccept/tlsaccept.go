@@ -83,14 +83,25 @@ func (c *conn) Write(b []byte) (int, error) {
 // TLS, as carriers' SBCs authenticate their trunks. A client without one
 // fails its handshake, which the listener reports.
 func RequireClients(conf *tls.Config, caFile string) error {
-	pem, err := os.ReadFile(caFile)
+	pool, err := CertPool(caFile)
 	if err != nil {
 		return fmt.Errorf("TLS client CA file: %w", err)
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return fmt.Errorf("TLS client CA file %s: no PEM certificate in it", caFile)
-	}
 	conf.ClientCAs, conf.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	return nil
+}
+
+// CertPool reads the authorities of a PEM file, for a tier's clients
+// (RequireClients) or the peers it calls (tls.Config.RootCAs); a file
+// without a certificate is an error naming it.
+func CertPool(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s: no PEM certificate in it", file)
+	}
+	return pool, nil
 }

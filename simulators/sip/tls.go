@@ -2,13 +2,12 @@ package sip
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
 	"callgate/internal/selfsigned"
+	"callgate/internal/tlsaccept"
 )
 
 // tlsConfig is a phone's TLS set-up (PhoneConfig.Transport "tls"): its
@@ -33,13 +32,9 @@ func tlsConfig(cfg *PhoneConfig, host string) (*tls.Config, error) {
 		c.Certificates = []tls.Certificate{cert.TLS}
 	}
 	if cfg.TLSCAFile != "" {
-		pem, err := os.ReadFile(cfg.TLSCAFile)
-		if err != nil {
+		var err error
+		if c.RootCAs, err = tlsaccept.CertPool(cfg.TLSCAFile); err != nil {
 			return nil, fmt.Errorf("TLS CA file: %w", err)
-		}
-		c.RootCAs = x509.NewCertPool()
-		if !c.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("TLS CA file %q: no PEM certificate in it", cfg.TLSCAFile)
 		}
 	}
 	return c, nil
