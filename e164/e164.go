@@ -47,6 +47,13 @@ var (
 // Visual separators (space, '-', '.', '(', ')') are ignored. Anything else is
 // an error that names the input and what is wrong with it.
 func Parse(s string) (Number, error) {
+	return parse(s, false)
+}
+
+// parse scans s (an optional leading '+', digits, visual separators) and
+// reads the digits with FromDigits, or with FromDialled's dialling plan
+// (dialled). The calls are static, so the digit buffer stays on the stack.
+func parse(s string, dialled bool) (Number, error) {
 	var buf [24]byte
 	n := 0
 	plus := false
@@ -72,7 +79,15 @@ func Parse(s string) (Number, error) {
 		}
 		return 0, fmt.Errorf("%q: %w (no digits)", s, ErrCharacter)
 	}
-	num, err := FromDigits(buf[:n], plus)
+	var (
+		num Number
+		err error
+	)
+	if dialled {
+		num, err = FromDialled(buf[:n], plus)
+	} else {
+		num, err = FromDigits(buf[:n], plus)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("%q: %w", s, err)
 	}

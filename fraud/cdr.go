@@ -21,7 +21,8 @@ import (
 //	+13125550103,+442079460000,2026-03-14T10:04:05Z,754
 //
 // calling is the line that placed the call and called the number it
-// dialled (any form e164.Parse reads); start is RFC 3339 (with its offset)
+// dialled (any form e164.ParseDialled reads: a switch's CDR may keep the
+// carrier access code or operator prefix the caller keyed); start is RFC 3339 (with its offset)
 // or Unix seconds; duration is the billable seconds (a fraction is rounded
 // up), 0 for an unanswered attempt.
 type CDR struct {
@@ -88,7 +89,7 @@ func ParseCDR(line []byte) (CDR, error) {
 	if c.Calling, err = e164.Parse(string(f[0])); err != nil {
 		return CDR{}, fmt.Errorf("calling: %w", err)
 	}
-	if c.Called, err = e164.Parse(string(f[1])); err != nil {
+	if c.Called, err = e164.ParseDialled(string(f[1])); err != nil {
 		return CDR{}, fmt.Errorf("called: %w", err)
 	}
 	if c.Start, err = parseStart(f[2]); err != nil {

@@ -23,6 +23,13 @@ func TestParseCDR(t *testing.T) {
 	if err != nil || c.Start.Unix() != 1772467445 || c.Seconds != 13 {
 		t.Fatalf("unix start, fractional duration: %+v %v", c, err)
 	}
+	// Called as the line dialled it: through a carrier access code, and
+	// operator-assisted.
+	for _, called := range []string{"1010288011442079460000", "01442079460000"} {
+		if c, err := ParseCDR([]byte("+13125550103," + called + ",1772467445,60")); err != nil || c.Called != toLondon {
+			t.Errorf("called %s: %+v %v", called, c, err)
+		}
+	}
 	if _, err := ParseCDR([]byte("calling,called,start,duration")); !errors.Is(err, errHeader) {
 		t.Fatalf("header: %v", err)
 	}
@@ -98,7 +105,7 @@ func TestCDRBatchAllOrNothing(t *testing.T) {
 	if w.Code != http.StatusOK || strings.TrimSpace(w.Body.String()) != `{"applied":2}` {
 		t.Fatalf("good batch: %d %s", w.Code, w.Body)
 	}
-	js, _ := json.Marshal([]map[string]any{{"calling": "+15125550100", "called": "+19005550100", "start": now.Add(-time.Hour).Format(time.RFC3339), "duration": 120}})
+	js, _ := json.Marshal([]map[string]any{{"calling": "+15125550100", "called": "1010288 1 900 555 0100", "start": now.Add(-time.Hour).Format(time.RFC3339), "duration": 120}})
 	if w = post(string(js), "application/json"); w.Code != http.StatusOK {
 		t.Fatalf("JSON batch: %d %s", w.Code, w.Body)
 	}

@@ -192,7 +192,7 @@ func decodeJSONCDRs(r io.Reader) ([]CDR, error) {
 			bad = append(bad, RowError{Line: i + 1, Err: "calling: " + err.Error()})
 			continue
 		}
-		if c.Called, err = e164.Parse(j.Called); err != nil {
+		if c.Called, err = e164.ParseDialled(j.Called); err != nil {
 			bad = append(bad, RowError{Line: i + 1, Err: "called: " + err.Error()})
 			continue
 		}

@@ -22,13 +22,17 @@ func CallFromInvite(req *sip.Request, peer string) (policy.Call, error) {
 		ext [8]extHeader
 	)
 	v.fillFromRequest(req, ext[:0])
-	return callFromView(&v, peer)
+	return callFromView(&v, peer, false)
 }
 
 // callFromView is CallFromInvite on the values of a request, whichever
-// parser produced them.
-func callFromView(v *reqView, peer string) (policy.Call, error) {
+// parser produced them. dialled says the INVITE is an outgoing call, whose
+// Request-URI is read as a line dialled it (sipcall.Builder.Dialled).
+func callFromView(v *reqView, peer string, dialled bool) (policy.Call, error) {
 	var b sipcall.Builder
+	if dialled {
+		b.Dialled()
+	}
 	b.IAM(v.iam)
 	b.RequestURI(v.ruri.uri())
 	for _, h := range v.ext {

@@ -43,7 +43,7 @@ func (s *Server) isEnrolment(v *reqView) bool {
 
 // enrol answers an enrolment INVITE.
 func (s *Server) enrol(v *reqView, peer string, a *answer) {
-	c, _ := callFromView(v, peer)
+	c, _ := callFromView(v, peer, false)
 	var called e164.Number
 	if v.hasTo {
 		called = uriNumber(&v.to)

@@ -160,15 +160,16 @@ func (s *Server) invite(v *reqView, peer string, a *answer) {
 	// path): the Tagger gets pointers to them, which would otherwise move
 	// them to the heap for every INVITE.
 	var err error
-	a.call, err = callFromView(v, peer)
+	outgoing := s.originating(peer)
+	a.call, err = callFromView(v, peer, outgoing)
 	if err != nil {
 		a.set(404, "Not A Telephone Number")
 		return
 	}
 	if v.iam != nil || v.iamErr != nil {
-		s.countIAM(v, peer, &a.call)
+		s.countIAM(v, peer, &a.call, outgoing)
 	}
-	if s.originating(peer) {
+	if outgoing {
 		a.call.Direction = policy.DirectionOriginating
 	}
 	// STIR/SHAKEN: verify an INVITE's Identity before the engine runs;
@@ -197,7 +198,7 @@ func (s *Server) invite(v *reqView, peer string, a *answer) {
 // countIAM counts an INVITE that carried an ISUP IAM by what it gave
 // (Builder.IAM), and logs, rate-limited, one that did not read: it is
 // ignored, as a body part the server does not need.
-func (s *Server) countIAM(v *reqView, peer string, c *policy.Call) {
+func (s *Server) countIAM(v *reqView, peer string, c *policy.Call, outgoing bool) {
 	switch {
 	case v.iamErr != nil:
 		s.stats.iamsMalformed.Add(1)
@@ -208,7 +209,7 @@ func (s *Server) countIAM(v *reqView, peer string, c *policy.Call) {
 	default:
 		iam := v.iam
 		v.iam = nil
-		if headers, _ := callFromView(v, peer); headers == *c {
+		if headers, _ := callFromView(v, peer, outgoing); headers == *c {
 			s.stats.iamsUnused.Add(1)
 		} else {
 			s.stats.iamsMapped.Add(1)

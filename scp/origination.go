@@ -26,8 +26,10 @@ import (
 // switch does when its SCP does not answer.
 
 // callFromOrigination builds the engine's view of an originating trigger.
-// A number that is not E.164 (a service code, a 7-digit local number) is
-// left 0: the engine reads that as "cannot classify".
+// The dialled number is read as dialled (ain.Digits.Dialled): a carrier
+// access code or an operator prefix in front of it is no way around a
+// lockdown. A number that is not E.164 even so (a service code, a 7-digit
+// local number) is left 0: the engine reads that as "cannot classify".
 func callFromOrigination(user ain.UserID, calling, dialled ain.Opt[ain.Digits]) policy.Call {
 	c := policy.Call{Origin: policy.OriginAIN, Direction: policy.DirectionOriginating}
 	if calling.Set {
@@ -36,7 +38,7 @@ func callFromOrigination(user ain.UserID, calling, dialled ain.Opt[ain.Digits]) 
 		c.Calling, _ = user.DN.E164()
 	}
 	if dialled.Set {
-		c.Called, _ = dialled.V.E164()
+		c.Called, _ = dialled.V.Dialled()
 	}
 	return c
 }

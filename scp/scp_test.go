@@ -512,6 +512,11 @@ func TestOriginationTriggers(t *testing.T) {
 	intl := ain.InfoAnalyzedArg{UserID: ain.UserIDFromDN(dn), CalledPartyID: ain.Some(digits(t, "442079460000", ain.NOAInternational))}
 	premium := ain.InfoCollectedArg{UserID: ain.UserIDFromDN(dn), CollectedAddressInfo: ain.Some(digits(t, "9005550100", ain.NOANational))}
 	local := ain.InfoAnalyzedArg{UserID: ain.UserIDFromDN(dn), CollectedAddressInfo: ain.Some(digits(t, "7205550123", ain.NOANational))}
+	// Abroad as the line dialled it, prefixes and all: operator-assisted
+	// (01 + CC) and through a carrier access code (101XXXX + 011 + CC).
+	dialledOperator := ain.InfoAnalyzedArg{UserID: ain.UserIDFromDN(dn), CollectedAddressInfo: ain.Some(digits(t, "01442079460000", ain.NOAUnknown))}
+	dialledAround := ain.InfoCollectedArg{UserID: ain.UserIDFromDN(dn), CollectedAddressInfo: ain.Some(digits(t, "1010288011442079460000", ain.NOAUnknown))}
+	emergency := ain.InfoCollectedArg{UserID: ain.UserIDFromDN(dn), CollectedAddressInfo: ain.Some(digits(t, "911", ain.NOAUnknown))}
 	opOf := func(t *testing.T, h *harness) ain.OpCode {
 		t.Helper()
 		m := decodeAnswer(t, h.out.one(t))
@@ -556,13 +561,16 @@ func TestOriginationTriggers(t *testing.T) {
 			{ain.OpInfoAnalyzed, intl.Marshal(nil), ain.OpDisconnect},
 			{ain.OpInfoCollected, premium.Marshal(nil), ain.OpDisconnect},
 			{ain.OpInfoAnalyzed, local.Marshal(nil), ain.OpContinue},
+			{ain.OpInfoAnalyzed, dialledOperator.Marshal(nil), ain.OpDisconnect},
+			{ain.OpInfoCollected, dialledAround.Marshal(nil), ain.OpDisconnect},
+			{ain.OpInfoCollected, emergency.Marshal(nil), ain.OpContinue},
 		} {
 			h.feed(t, query(t, 0x504, tcap.QueryWithPermission, uint16(tc.op), tc.arg, 248))
 			if op := opOf(t, h); op != tc.want {
 				t.Errorf("%v: answer %v, want %v", tc.op, op, tc.want)
 			}
 		}
-		if n := h.counter(t, "callgate_scp_queries_total", "operation", "infoAnalyzed", "answer", "disconnect"); n != 1 {
+		if n := h.counter(t, "callgate_scp_queries_total", "operation", "infoAnalyzed", "answer", "disconnect"); n != 2 {
 			t.Errorf("queries_total{infoAnalyzed,disconnect} = %v", n)
 		}
 	})

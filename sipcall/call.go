@@ -90,7 +90,14 @@ type Builder struct {
 	histN             int
 
 	iam *isup.IAM // the ISUP IAM of a SIP-T or SIP-I INVITE (isup.go)
+
+	dialled bool // the Request-URI is what a line dialled (Dialled)
 }
+
+// Dialled says the INVITE is an outgoing call: its Request-URI (or To) is
+// the number a line dialled, read through a carrier access code or an
+// operator prefix (e164.FromDialled), as the network will route it.
+func (b *Builder) Dialled() { b.dialled = true }
 
 // RequestURI sets the Request-URI.
 func (b *Builder) RequestURI(u URI) { b.ruri = u }
@@ -158,9 +165,9 @@ func (b *Builder) Call(peer string) (policy.Call, error) {
 		c.Presentation = policy.PresentationUnavailable
 	}
 
-	c.Called = uriNumber(&b.ruri)
+	c.Called = uriNumberAs(&b.ruri, b.dialled)
 	if c.Called == 0 && b.hasTo {
-		c.Called = uriNumber(&b.to)
+		c.Called = uriNumberAs(&b.to, b.dialled)
 	}
 	if b.hasDiv {
 		c.OriginalCalled = EntryNumber(b.divLast)

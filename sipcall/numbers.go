@@ -131,12 +131,16 @@ func rawURINumber(uri string) e164.Number {
 // URI, 0 when it holds none.
 func URINumber(u URI) e164.Number { return uriNumber(&u) }
 
-func uriNumber(u *URI) e164.Number {
+func uriNumber(u *URI) e164.Number { return uriNumberAs(u, false) }
+
+// uriNumberAs extracts the number of u, its digits read as dialled
+// (e164.FromDialled) or not (e164.FromDigits).
+func uriNumberAs(u *URI, dialled bool) e164.Number {
 	switch u.Scheme {
 	case "sip", "sips":
-		return telNumber(u.User)
+		return telNumberAs(u.User, dialled)
 	case "tel":
-		return telNumber(u.Raw)
+		return telNumberAs(u.Raw, dialled)
 	}
 	return 0
 }
@@ -145,7 +149,11 @@ func uriNumber(u *URI) e164.Number {
 // (+digits) or a local one, visual separators, and parameters after ';'.
 // A local number with a global phone-context ("5550100;phone-context=+1303")
 // is completed with the context's digits (RFC 3966 §5.1.5).
-func telNumber(s string) e164.Number {
+func telNumber(s string) e164.Number { return telNumberAs(s, false) }
+
+// telNumberAs is telNumber with the digits read as dialled or not (a
+// static call either way: the digit buffer stays on the stack).
+func telNumberAs(s string, dialled bool) e164.Number {
 	num, params := s, ""
 	if i := strings.IndexByte(s, ';'); i >= 0 {
 		num, params = s[:i], s[i+1:]
@@ -168,7 +176,15 @@ func telNumber(s string) e164.Number {
 	if !ok || n == 0 {
 		return 0
 	}
-	v, err := e164.FromDigits(d[:n], plus)
+	var (
+		v   e164.Number
+		err error
+	)
+	if dialled {
+		v, err = e164.FromDialled(d[:n], plus)
+	} else {
+		v, err = e164.FromDigits(d[:n], plus)
+	}
 	if err != nil {
 		return 0
 	}

@@ -297,14 +297,25 @@ func (d *Digits) SetE164(n e164.Number, noa NatureOfAddress) error {
 //
 // Empty digits give ErrNoDigits; no-number natures, non-decimal digits and
 // digit strings that are not valid numbers give errors matching ErrNotE164.
-func (d Digits) E164() (e164.Number, error) {
+func (d Digits) E164() (e164.Number, error) { return d.number(false) }
+
+// Dialled converts digits a line dialled (an originating trigger's
+// CalledPartyID or CollectedAddressInfo) like E164, except that digits of
+// unknown nature are read under the NANP dialling plan (e164.FromDialled):
+// a carrier access code (101XXXX) or an operator prefix (0, 01) before the
+// number is read through, as the switch will route the call. It does not
+// allocate on success.
+func (d Digits) Dialled() (e164.Number, error) { return d.number(true) }
+
+// number is E164 (dialled false) or Dialled.
+func (d Digits) number(dialled bool) (e164.Number, error) {
 	if d.n == 0 {
 		return 0, ErrNoDigits
 	}
-	if d.n > e164.MaxDigits+3 { // 011 + 15 digits is the longest accepted form
+	if d.n > e164.MaxDigits+10 { // 101XXXX + 011 + 15 digits is the longest accepted form
 		return 0, fmt.Errorf("%w: %d digits", ErrNotE164, d.n)
 	}
-	var buf [e164.MaxDigits + 3]byte
+	var buf [e164.MaxDigits + 10]byte
 	digits := buf[:d.n]
 	// Two digits an octet, the first in the low nibble.
 	for i := 0; i < len(digits); i += 2 {
@@ -336,7 +347,11 @@ func (d Digits) E164() (e164.Number, error) {
 			return 0, fmt.Errorf("%w: national digits %s are not a NANP number", ErrNotE164, d)
 		}
 	case NOAUnknown:
-		n, err = e164.FromDigits(digits, false)
+		if dialled {
+			n, err = e164.FromDialled(digits, false)
+		} else {
+			n, err = e164.FromDigits(digits, false)
+		}
 	case NOAInternational, NOAInternationalOpReq:
 		n, err = e164.FromDigits(digits, true)
 	case NOASubscriber, NOASubscriberOpReq:

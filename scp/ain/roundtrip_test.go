@@ -497,3 +497,39 @@ func TestValueHelpers(t *testing.T) {
 		t.Error("16th display item accepted")
 	}
 }
+
+// TestDigitsDialled: what a line dialled is read through a carrier access
+// code or an operator prefix when its nature is unknown (as dialled); the
+// other natures read as E164 reads them.
+func TestDigitsDialled(t *testing.T) {
+	for _, c := range []struct {
+		digits string
+		noa    NatureOfAddress
+		want   string // "" for ErrNotE164
+	}{
+		{"01442071234567", NOAUnknown, "+442071234567"},
+		{"1010288011442071234567", NOAUnknown, "+442071234567"},
+		{"10102881900555010", NOAUnknown, ""}, // one digit short
+		{"101028819005550100", NOAUnknown, "+19005550100"},
+		{"03035550100", NOAUnknown, "+13035550100"},
+		{"3035550100", NOAUnknown, "+13035550100"},
+		{"911", NOAUnknown, ""},
+		{"01442071234567", NOANational, ""},
+		{"442071234567", NOAInternationalOpReq, "+442071234567"},
+	} {
+		n, err := mustDigits(t, c.digits, c.noa).Dialled()
+		if c.want == "" {
+			if !errors.Is(err, ErrNotE164) {
+				t.Errorf("%s/%s: Dialled() = %v, %v; want ErrNotE164", c.digits, c.noa, n, err)
+			}
+			continue
+		}
+		if err != nil || n.String() != c.want {
+			t.Errorf("%s/%s: Dialled() = %v, %v; want %s", c.digits, c.noa, n, err, c.want)
+		}
+	}
+	d := mustDigits(t, "1010288011442071234567", NOAUnknown)
+	if a := testing.AllocsPerRun(100, func() { _, _ = d.Dialled() }); a != 0 {
+		t.Errorf("Dialled allocates %v times on success", a)
+	}
+}
