@@ -348,7 +348,8 @@ func (c *Cache) fetchCRL(e *crlEntry, url string) {
 		c.fetchFailures.Add(1)
 		v.err = err
 		if old := e.val.Load(); old != nil && old.list != nil {
-			// Keep serving the last good CRL; its nextUpdate still bounds it.
+			// Keep serving the last good CRL: past its nextUpdate it still
+			// proves revocations, and otherwise counts as no CRL (certs.go).
 			v.list = old.list
 		}
 	}

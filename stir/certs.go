@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -187,18 +188,33 @@ func (v *Verifier) checkRevoked(ctx context.Context, cert *x509.Certificate, ser
 		res.Warnings = append(res.Warnings, "crl-unavailable: "+dpErr.Error())
 		return nil
 	}
+	current := false
+	var stale error
 	for _, l := range lists {
 		if err := l.checkSignature(issuer); err != nil {
 			return failf(ReasonCRL, "CRL of %q: signature: %v", issuer.Subject.CommonName, err)
 		}
-		if at.Before(l.ThisUpdate) || (!l.NextUpdate.IsZero() && at.After(l.NextUpdate)) {
-			return failf(ReasonCRL, "CRL of %q valid %s to %s, not at %s", issuer.Subject.CommonName,
-				l.ThisUpdate.UTC().Format(time.RFC3339), l.NextUpdate.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
-		}
+		// A revocation stays a revocation, even in a CRL past its nextUpdate.
 		if t, ok := l.revoked[serial]; ok && !at.Before(t) {
 			return failf(ReasonRevoked, "certificate %q (serial %s) revoked at %s", cert.Subject.CommonName,
 				serial, t.UTC().Format(time.RFC3339))
 		}
+		// RFC 5280 §6.3.3: a CRL past its nextUpdate (or not yet issued by
+		// our clock, less the skew allowed for iat) leaves the status
+		// undetermined. That is a CRL not available, not a bad one: the CA's
+		// server being late must not fail every call of its SPs.
+		if at.Add(v.cfg.Skew).Before(l.ThisUpdate) || (!l.NextUpdate.IsZero() && at.After(l.NextUpdate)) {
+			stale = fmt.Errorf("CRL of %q valid %s to %s, not at %s", issuer.Subject.CommonName,
+				l.ThisUpdate.UTC().Format(time.RFC3339), l.NextUpdate.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
+			continue
+		}
+		current = true
+	}
+	if !current {
+		if v.cfg.RequireCRL {
+			return failf(ReasonCRLMissing, "no current CRL for %q: %v", cert.Subject.CommonName, stale)
+		}
+		res.Warnings = append(res.Warnings, "crl-unavailable: "+stale.Error())
 	}
 	return nil
 }

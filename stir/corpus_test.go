@@ -255,7 +255,12 @@ func TestCRL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	expired, err := f.pki.CRL(nil, t0.Add(-48*time.Hour), t0.Add(-24*time.Hour))
+	expired, err := f.pki.CRL([]*big.Int{big.NewInt(revokedSerial)}, t0.Add(-48*time.Hour), t0.Add(-24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Issued by a CA whose clock runs 3 s ahead of ours (Skew is 5 s).
+	ahead, err := f.pki.CRL(nil, t0.Add(3*time.Second), t0.Add(24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,21 +271,28 @@ func TestCRL(t *testing.T) {
 	// A CRL of another CA names another issuer: not a candidate, so the
 	// distribution point is tried (not fetchable here) -> warning, or
 	// failure when CRLs are required.
+	// A CRL past its nextUpdate leaves the status undetermined (RFC 5280
+	// §6.3.3), like a CRL not to be had: a warning, or 437 when CRLs are
+	// required; a revocation it lists still holds.
 	for _, c := range []struct {
 		name    string
 		crl     []byte
+		x5u     string
 		require bool
 		want    stir.Reason
 		warn    bool
 	}{
-		{"expired CRL", expired, false, stir.ReasonCRL, false},
-		{"current CRL without the serial", notRevoked, false, stir.ReasonOK, false},
-		{"foreign CRL, CRL optional", foreignCRL, false, stir.ReasonOK, true},
-		{"foreign CRL, CRL required", foreignCRL, true, stir.ReasonCRLMissing, false},
+		{"expired CRL, CRL optional", expired, x5uGood, false, stir.ReasonOK, true},
+		{"expired CRL, CRL required", expired, x5uGood, true, stir.ReasonCRLMissing, false},
+		{"expired CRL still revokes", expired, x5uRevoked, false, stir.ReasonRevoked, false},
+		{"CRL issued within the clock skew", ahead, x5uGood, true, stir.ReasonOK, false},
+		{"current CRL without the serial", notRevoked, x5uGood, false, stir.ReasonOK, false},
+		{"foreign CRL, CRL optional", foreignCRL, x5uGood, false, stir.ReasonOK, true},
+		{"foreign CRL, CRL required", foreignCRL, x5uGood, true, stir.ReasonCRLMissing, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			v := f.verifier(t, stir.Config{RequireCRL: c.require}, c.crl)
-			r := runCase(t, v, tc{})
+			r := runCase(t, v, tc{x5u: c.x5u})
 			if r.Reason != c.want {
 				t.Fatalf("got %s (%s), want %s", r.Reason, r.Detail, c.want)
 			}

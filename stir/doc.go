@@ -36,7 +36,8 @@
 //     system root; the leaf must be ECDSA P-256, not a CA, with keyUsage
 //     digitalSignature and a TNAuthList holding an SPC (critical or not);
 //     CAs with a keyUsage need keyCertSign; the CRL must be signed by the
-//     issuer and current.
+//     issuer; a CRL past its nextUpdate still proves a revocation, but
+//     otherwise counts as no CRL (RFC 5280 §6.3.3: status undetermined).
 //   - A retargeted call (To no longer in the SHAKEN dest) passes only
 //     through verified div PASSporTs (RFC 8946) chaining from that dest
 //     (same orig) to the To or Request-URI number.
@@ -55,8 +56,8 @@
 // certificate for as long as every certificate of the path is valid, and
 // CRLs are indexed once, so a warm call costs one ES256 verification.
 // Cache.Run refreshes CRLs in the background (period CRLRefresh, sooner at
-// nextUpdate). A CRL that cannot be had is a warning in Result.Warnings
-// (Config.RequireCRL makes it a 437).
+// nextUpdate). A CRL that cannot be had, or is past its nextUpdate, is a
+// warning in Result.Warnings (Config.RequireCRL makes it a 437).
 //
 // The fetcher is steered by whoever signed the PASSporT, so (FetchConfig):
 // https only (http is a lab setting; CRLs may use http, they are signed);

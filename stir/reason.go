@@ -78,8 +78,8 @@ const (
 	ReasonCertKey    Reason = "cert-key"        // leaf key is not ECDSA P-256
 	ReasonCertTN     Reason = "cert-tnauthlist" // no TNAuthList extension with an SPC
 	ReasonRevoked    Reason = "cert-revoked"    // leaf serial on its issuer's CRL
-	ReasonCRL        Reason = "crl-invalid"     // CRL signature or dates wrong
-	ReasonCRLMissing Reason = "crl-unavailable" // CRL required but not available
+	ReasonCRL        Reason = "crl-invalid"     // CRL not signed by the certificate's issuer
+	ReasonCRLMissing Reason = "crl-unavailable" // CRL required but none current (missing, or past nextUpdate)
 )
 
 // ResponseCode is the SIP response code RFC 8224 §6.2.2 assigns to r (0 for

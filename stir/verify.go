@@ -33,8 +33,8 @@ type Config struct {
 	// decision budget); if the fetch is still not done it is the same
 	// No-TN-Validation outcome.
 	MissWait time.Duration
-	// RequireCRL fails certificates whose distribution point's CRL is not
-	// available (crl-unavailable, 437). Off, such a certificate passes with
+	// RequireCRL fails certificates whose issuer's CRL is not available,
+	// or only past its nextUpdate (crl-unavailable, 437). Off, such a certificate passes with
 	// a warning in Result.Warnings (logged and counted by the caller).
 	RequireCRL bool
 }

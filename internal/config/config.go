@@ -268,7 +268,8 @@ type SIPStir struct {
 	// not in the cache yet: 0 answers at once with No-TN-Validation while
 	// it is fetched in the background; more holds the call that long.
 	MissWait time.Duration `yaml:"miss_wait"`
-	// RequireCRL fails certificates whose CRL cannot be had (437);
+	// RequireCRL fails certificates whose CRL cannot be had, or is past
+	// its nextUpdate (437);
 	// otherwise they pass, logged and counted.
 	RequireCRL bool `yaml:"require_crl"`
 	// AllowHTTPX5U is a lab setting: certificates over plain http and
