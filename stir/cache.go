@@ -54,7 +54,7 @@ type Cache struct {
 	crls   map[string]*crlEntry
 	static []*crlList // CRLs given by configuration (not fetched)
 
-	fetches, fetchFailures atomic.Uint64
+	fetches, fetchFailures, fetchBusy atomic.Uint64
 }
 
 // NewCache returns an empty cache fetching with cfg.Fetch.
@@ -130,13 +130,14 @@ func (c *crlList) checkSignature(issuer *x509.Certificate) error {
 type Stats struct {
 	Certs, CRLs            int
 	Fetches, FetchFailures uint64
+	FetchBusy              uint64 // certificate fetches not started: no slot free (ErrFetchBusy)
 }
 
 // Stats reports the cache's size and fetch counters.
 func (c *Cache) Stats() Stats {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return Stats{Certs: len(c.certs), CRLs: len(c.crls), Fetches: c.fetches.Load(), FetchFailures: c.fetchFailures.Load()}
+	return Stats{Certs: len(c.certs), CRLs: len(c.crls), Fetches: c.fetches.Load(), FetchFailures: c.fetchFailures.Load(), FetchBusy: c.fetchBusy.Load()}
 }
 
 // Seed puts a certificate body (PEM or DER, leaf first) in the cache under
@@ -224,6 +225,22 @@ func (c *Cache) fetchCert(e *certEntry, url string) {
 	defer e.refreshing.Store(false)
 	c.fetches.Add(1)
 	f, err := c.fetcher.Fetch(context.Background(), url, false)
+	if errors.Is(err, ErrFetchBusy) {
+		// Not the URL's failure: nothing is remembered. A first fetch's
+		// entry goes (its waiters and the calls meanwhile get x5u-pending)
+		// so that a later call starts another; a refresh keeps serving the
+		// certificate it has and is tried again by the next call.
+		c.fetchBusy.Add(1)
+		if e.val.Load() == nil {
+			c.mu.Lock()
+			if c.certs[url] == e {
+				delete(c.certs, url)
+			}
+			c.mu.Unlock()
+			close(e.done)
+		}
+		return
+	}
 	var v *certValue
 	now := c.now()
 	if err != nil {

@@ -65,7 +65,9 @@
 // addresses are refused after DNS, for the first request and every
 // redirect (AllowPrivate is the lab setting); no proxy from the
 // environment; at most MaxRedirects redirects, MaxBytes of body,
-// ConnectTimeout and Timeout, MaxConcurrent fetches at once.
+// ConnectTimeout and Timeout, MaxConcurrent fetches at once (a fetch that
+// finds no slot within Timeout is given up, not queued: the call stays
+// x5u-pending and a later call tries the URL again).
 //
 // # Signing
 //

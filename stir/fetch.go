@@ -131,6 +131,10 @@ func (e *SchemeError) Error() string {
 	return fmt.Sprintf("%s: scheme %q refused (https only)", e.URL, e.Scheme)
 }
 
+// ErrFetchBusy is a fetch not started: all MaxConcurrent fetches stayed
+// busy for Timeout. It says nothing of the URL, so it is not cached.
+var ErrFetchBusy = errors.New("no fetch slot free (fetches at max_concurrent for the whole time-out)")
+
 // fetched is one HTTP answer: its body and how long it may be cached.
 type fetched struct {
 	body   []byte
@@ -146,10 +150,18 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string, crl bool) (fetched, 
 	if err := f.checkScheme(u, crl); err != nil {
 		return fetched{}, err
 	}
+	// A slot is waited for at most Timeout: the URLs come from unsigned
+	// PASSporTs, so without a bound a flood of them pointing at a server
+	// that never answers would queue goroutines without end.
+	slot := time.NewTimer(f.cfg.Timeout)
 	select {
 	case f.sem <- struct{}{}:
+		slot.Stop()
 		defer func() { <-f.sem }()
+	case <-slot.C:
+		return fetched{}, fmt.Errorf("%s: %w", u.Redacted(), ErrFetchBusy)
 	case <-ctx.Done():
+		slot.Stop()
 		return fetched{}, fmt.Errorf("%s: waiting for a fetch slot: %w", u.Redacted(), ctx.Err())
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)

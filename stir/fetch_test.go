@@ -3,10 +3,13 @@ package stir_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -152,4 +155,78 @@ func TestCacheMiss(t *testing.T) {
 	if n := hits.Load(); n != 2 {
 		t.Fatalf("%d fetches after the 404 was cached, want 2", n)
 	}
+}
+
+// TestFetchFloodBounded: x5u URLs come from PASSporTs nobody has verified
+// yet. A flood of distinct ones at a server that never answers must not
+// queue fetches without end: a fetch that finds no slot within Timeout
+// gives up, its call stays x5u-pending (not a cached 436), and the URL is
+// tried again by a later call.
+func TestFetchFloodBounded(t *testing.T) {
+	f := getFixture(t)
+	var answering atomic.Bool
+	var seen sync.Map // paths that reached the server
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !answering.Load() {
+			seen.Store(r.URL.Path, true)
+			<-r.Context().Done() // a tarpit: the fetcher's time-out ends it
+			return
+		}
+		w.Write(f.bodies[x5uGood])
+	}))
+	defer srv.Close()
+	const timeout = 200 * time.Millisecond
+	cache := stir.NewCache(stir.CacheConfig{Fetch: stir.FetchConfig{AllowHTTP: true, AllowPrivate: true, MaxConcurrent: 1, Timeout: timeout}})
+	v, err := stir.NewVerifier(stir.Config{Anchors: f.verifierAnchors()}, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := func(i int) string { return fmt.Sprintf("/flood/%d.pem", i) }
+	identity := func(i int) string {
+		s, err := stir.NewSigner(f.keysECDSA(x5uGood), srv.URL+path(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := s.Identity(stir.Claims{Attest: "A", OrigTN: "+12155551212", DestTN: []string{"+12155550100"}, OrigID: "o", Iat: t0})
+		return id
+	}
+	call := func(i int) stir.Result { return verifyInvite(t, v, defaultInvite("Identity: "+identity(i)), t0) }
+	base := runtime.NumGoroutine()
+	// The first URL takes the only slot; the flood, a little later, waits.
+	call(0)
+	time.Sleep(timeout / 4)
+	const flood = 60
+	for i := 1; i <= flood; i++ {
+		if r := call(i); r.Reason != stir.ReasonX5uPending {
+			t.Fatalf("flood call %d: %+v", i, r)
+		}
+	}
+	// Unbounded, the one slot would serve one tarpit request per time-out
+	// and hold most of the flood waiting for seconds.
+	time.Sleep(5 * timeout)
+	if extra := runtime.NumGoroutine() - base; extra > flood/3 {
+		t.Fatalf("%d goroutines still held %s after a flood of %d x5u URLs", extra, 5*timeout, flood)
+	}
+	if st := cache.Stats(); st.FetchBusy == 0 {
+		t.Fatalf("no fetch given up for want of a slot: %+v", st)
+	}
+	// A URL given up is not remembered as failed: once the server answers,
+	// a later call fetches it and verifies.
+	dropped := -1
+	for i := 1; i <= flood && dropped < 0; i++ {
+		if _, ok := seen.Load(path(i)); !ok {
+			dropped = i
+		}
+	}
+	if dropped < 0 {
+		t.Fatal("every URL of the flood was fetched")
+	}
+	answering.Store(true)
+	waitUntil(t, func() bool {
+		r := call(dropped)
+		if r.Verdict == stir.VerdictInvalid {
+			t.Fatalf("a URL given up for want of a slot failed the call: %+v", r)
+		}
+		return r.Verdict == stir.VerdictValid
+	})
 }
