@@ -50,6 +50,16 @@ func CanonicalTN(s string) (string, bool) {
 // does not carry a telephone number.
 func TNFromHeader(v string) (string, bool) {
 	uri := strings.TrimSpace(v)
+	// A quoted display name may hold '<' or ';' (RFC 3261 quoted-string):
+	// the URI is looked for after it.
+	if q, ok := skipQuoted(uri); !ok {
+		return "", false
+	} else if q > 0 {
+		uri = strings.TrimSpace(uri[q:])
+		if !strings.HasPrefix(uri, "<") {
+			return "", false
+		}
+	}
 	if i := strings.IndexByte(uri, '<'); i >= 0 {
 		j := strings.IndexByte(uri[i:], '>')
 		if j < 0 {
@@ -82,6 +92,23 @@ func TNFromHeader(v string) (string, bool) {
 		return CanonicalTN(user)
 	}
 	return "", false
+}
+
+// skipQuoted returns the length of the quoted string s starts with (0 when
+// it starts with none); ok is false when the quote is not closed.
+func skipQuoted(s string) (n int, ok bool) {
+	if !strings.HasPrefix(s, `"`) {
+		return 0, true
+	}
+	for i := 1; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1, true
+		}
+	}
+	return 0, false
 }
 
 // TNFromHeaderList is TNFromHeader over a comma-separated list of values

@@ -61,12 +61,14 @@ func TestCanonicalTN(t *testing.T) {
 		`sip:2155551212@x.example;tag=2`:                    "12155551212",
 		`<sip:%2B12155551212@x.example>`:                    "12155551212",
 		`<sips:+12155551212:pw@x.example>`:                  "12155551212",
+		`"Sales <East>" <sip:+12155551212@x.example>;tag=3`: "12155551212",
+		`"a \"<b>\"; c" <tel:+12155551212>`:                 "12155551212",
 	} {
 		if got, ok := stir.TNFromHeader(in); !ok || got != want {
 			t.Errorf("%q: %q %v, want %q", in, got, ok, want)
 		}
 	}
-	for _, bad := range []string{`<sip:alice@x.example>`, `<mailto:a@b>`, `<sip:x.example>`, `"unterminated <sip:1@x`} {
+	for _, bad := range []string{`<sip:alice@x.example>`, `<mailto:a@b>`, `<sip:x.example>`, `"unterminated <sip:1@x`, `"A" sip:+12155551212@x`} {
 		if got, ok := stir.TNFromHeader(bad); ok {
 			t.Errorf("%q accepted as %q", bad, got)
 		}
