@@ -147,25 +147,25 @@ func chainFailure(err error) *fail {
 // in its issuer's CRL: a configured one, else the one at the certificate's
 // distribution point (fetched in the background). A revoked intermediate
 // fails the call like a revoked leaf.
-func (v *Verifier) checkRevocation(ctx context.Context, cv *certValue, chain []*x509.Certificate, at time.Time, wait time.Duration, res *Result) *fail {
+func (v *Verifier) checkRevocation(ctx context.Context, cv *certValue, chain []*x509.Certificate, at, waitUntil time.Time, res *Result) *fail {
 	for i := 0; i+1 < len(chain); i++ {
 		serial := cv.serial
 		if i > 0 {
 			serial = chain[i].SerialNumber.String()
 		}
-		if f := v.checkRevoked(ctx, chain[i], serial, chain[i+1], at, wait, res); f != nil {
+		if f := v.checkRevoked(ctx, chain[i], serial, chain[i+1], at, waitUntil, res); f != nil {
 			return f
 		}
 	}
 	return nil
 }
 
-func (v *Verifier) checkRevoked(ctx context.Context, cert *x509.Certificate, serial string, issuer *x509.Certificate, at time.Time, wait time.Duration, res *Result) *fail {
+func (v *Verifier) checkRevoked(ctx context.Context, cert *x509.Certificate, serial string, issuer *x509.Certificate, at, waitUntil time.Time, res *Result) *fail {
 	lists := v.cache.staticCRLs(issuer)
 	var dpErr error
 	if len(lists) == 0 {
 		for _, dp := range cert.CRLDistributionPoints {
-			cl := v.cache.crl(ctx, dp, wait)
+			cl := v.cache.crl(ctx, dp, waitLeft(waitUntil))
 			if cl == nil {
 				dpErr = errors.New(dp + ": not fetched yet")
 				continue

@@ -230,3 +230,43 @@ func TestFetchFloodBounded(t *testing.T) {
 		return r.Verdict == stir.VerdictValid
 	})
 }
+
+// TestMissWaitPerCall: MissWait bounds the whole call, not each fetch: an
+// INVITE with three Identity headers whose certificates never arrive is
+// held MissWait once, not three times (the tier's budget counts on it).
+func TestMissWaitPerCall(t *testing.T) {
+	f := getFixture(t)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	const wait = 300 * time.Millisecond
+	cache := stir.NewCache(stir.CacheConfig{Fetch: stir.FetchConfig{AllowHTTP: true, AllowPrivate: true}})
+	v, err := stir.NewVerifier(stir.Config{Anchors: f.verifierAnchors(), MissWait: wait}, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := 0; i < 3; i++ {
+		s, err := stir.NewSigner(f.keysECDSA(x5uGood), fmt.Sprintf("%s/slow/%d.pem", srv.URL, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := s.Identity(stir.Claims{Attest: "A", OrigTN: "+12155551212", DestTN: []string{"+12155550100"}, OrigID: "o", Iat: t0})
+		ids = append(ids, "Identity: "+id)
+	}
+	start := time.Now()
+	r := verifyInvite(t, v, defaultInvite(ids...), t0)
+	took := time.Since(start)
+	if r.Reason != stir.ReasonX5uPending {
+		t.Fatalf("%+v", r)
+	}
+	if took > 2*wait {
+		t.Fatalf("held %s for three uncached certificates, MissWait is %s", took.Round(time.Millisecond), wait)
+	}
+}

@@ -25,8 +25,8 @@ type Config struct {
 	// Skew is how far iat may be ahead of our clock (default 5 s). It does
 	// not widen Freshness.
 	Skew time.Duration
-	// MissWait is how long a call may wait for a certificate (or CRL) that
-	// is not in the cache yet. 0 (the default) never waits: the call goes on
+	// MissWait is how long a call may wait, in all, for certificates (and
+	// CRLs) that are not in the cache yet. 0 (the default) never waits: the call goes on
 	// at once with No-TN-Validation (verdict none, reason x5u-pending) while
 	// the fetch completes in the background for the next call. A positive
 	// value holds the call up to that long (keep it inside the tier's
@@ -119,9 +119,15 @@ func (v *Verifier) Verify(ctx context.Context, req *Request) Result {
 	if !origOK {
 		origTN, origOK = TNFromHeader(req.From)
 	}
+	// MissWait is the call's, not each fetch's: several Identity headers,
+	// or a certificate and then its CRLs, share it.
+	var waitUntil time.Time
+	if v.cfg.MissWait > 0 {
+		waitUntil = time.Now().Add(v.cfg.MissWait)
+	}
 	hs := make([]checked, 0, len(req.Identity))
 	for i, raw := range req.Identity {
-		pp, f := v.checkOne(ctx, raw, req.At, &res)
+		pp, f := v.checkOne(ctx, raw, req.At, waitUntil, &res)
 		if f == nil && pp.Ppt == PptShaken {
 			if tn, ok := CanonicalTN(pp.OrigTN); !ok || !origOK || tn != origTN {
 				f = failf(ReasonOrigTNs, "orig.tn %q does not match the caller %q (P-Asserted-Identity, else From)", pp.OrigTN, origTN)
@@ -190,7 +196,7 @@ func (v *Verifier) Verify(ctx context.Context, req *Request) Result {
 
 // checkOne runs every check of one Identity header except the match of
 // dest against the request (which may need the other headers).
-func (v *Verifier) checkOne(ctx context.Context, raw string, at time.Time, res *Result) (*Passport, *fail) {
+func (v *Verifier) checkOne(ctx context.Context, raw string, at, waitUntil time.Time, res *Result) (*Passport, *fail) {
 	h, err := ParseIdentity(raw)
 	if err != nil {
 		return nil, failf(ReasonIdentityMalformed, "%v", err)
@@ -220,7 +226,7 @@ func (v *Verifier) checkOne(ctx context.Context, raw string, at time.Time, res *
 	if u := pp.X5U; !(len(u) > 8 && equalFoldPrefix(u, "https://")) && !(v.cache.fetcher.cfg.AllowHTTP && equalFoldPrefix(u, "http://")) {
 		return pp, failf(ReasonX5uScheme, "x5u %s: only https is fetched", u)
 	}
-	cv := v.cache.cert(ctx, pp.X5U, v.cfg.MissWait)
+	cv := v.cache.cert(ctx, pp.X5U, waitLeft(waitUntil))
 	if cv == nil {
 		return pp, failf(ReasonX5uPending, "certificate %s not cached yet (fetching in the background)", pp.X5U)
 	}
@@ -234,13 +240,21 @@ func (v *Verifier) checkOne(ctx context.Context, raw string, at time.Time, res *
 	if f != nil {
 		return pp, f
 	}
-	if f := v.checkRevocation(ctx, cv, chain, at, v.cfg.MissWait, res); f != nil {
+	if f := v.checkRevocation(ctx, cv, chain, at, waitUntil, res); f != nil {
 		return pp, f
 	}
 	if !verifyES256(cv.leaf.PublicKey.(*ecdsa.PublicKey), pp.SigningInput, pp.Signature) {
 		return pp, failf(ReasonSignature, "ES256 signature does not verify with the x5u certificate's key")
 	}
 	return pp, nil
+}
+
+// waitLeft is how long a fetch may still be waited for (0: not at all).
+func waitLeft(until time.Time) time.Duration {
+	if until.IsZero() {
+		return 0
+	}
+	return time.Until(until)
 }
 
 // verifyES256 checks a raw R||S signature over the exact received text.
