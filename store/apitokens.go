@@ -18,10 +18,11 @@ import (
 // "cgt_<id>_<secret>": id (16 hex digits) names the record, secret (32
 // random bytes, base64url) is shown once when the token is created and
 // stored only as its SHA-256 (a random 256-bit secret needs no slow hash).
-// The record says whose token it is (an Actor without precondition), when
-// it expires and whether it was revoked. Tokens live in the store's key
-// space (bucket apitokens, not indexed), so every node of an etcd cluster
-// accepts them and a revocation reaches every node on the next request.
+// The record says whose token it is (an Actor without precondition, and
+// the ID of that tenant: see mayHold), when it expires and whether it was
+// revoked. Tokens live in the store's key space (bucket apitokens, not
+// indexed), so every node of an etcd cluster accepts them and a
+// revocation reaches every node on the next request.
 
 // TokenPrefix starts every API token.
 const TokenPrefix = "cgt_"
@@ -30,7 +31,8 @@ const TokenPrefix = "cgt_"
 type APIToken struct {
 	ID      string    `json:"id"`
 	Role    Role      `json:"role"`
-	Name    string    `json:"name,omitempty"` // provider or subscriber name
+	Name    string    `json:"name,omitempty"`   // provider or subscriber name
+	Tenant  uint32    `json:"tenant,omitempty"` // that provider's or subscriber's ID (0: made before tokens were bound to IDs)
 	Label   string    `json:"label,omitempty"`
 	Hash    []byte    `json:"hash"`
 	Created time.Time `json:"created"`
@@ -64,7 +66,8 @@ func (s *Store) CreateAPIToken(actor Actor, whom Actor, label string, ttl time.D
 	} else if len(label) > 64 {
 		return fail(fmt.Errorf("label: %w (longer than 64 bytes)", ErrInvalid))
 	}
-	if err := s.mayIssue(actor, whom); err != nil {
+	tenant, err := s.mayIssue(actor, whom)
+	if err != nil {
 		return fail(err)
 	}
 	var idb [8]byte
@@ -77,9 +80,9 @@ func (s *Store) CreateAPIToken(actor Actor, whom Actor, label string, ttl time.D
 	}
 	sum := sha256.Sum256(secret)
 	now := s.opts.Now().UTC()
-	rec := APIToken{ID: hex.EncodeToString(idb[:]), Role: whom.Role, Name: whom.Name, Label: strings.TrimSpace(label),
+	rec := APIToken{ID: hex.EncodeToString(idb[:]), Role: whom.Role, Name: whom.Name, Tenant: tenant, Label: strings.TrimSpace(label),
 		Hash: sum[:], Created: now, Expires: now.Add(ttl), By: actor.String()}
-	err := s.write(func(t *txn) error {
+	err = s.write(func(t *txn) error {
 		t.cmp(tokenKey(rec.ID), 0)
 		if err := t.putJSON(tokenKey(rec.ID), &rec); err != nil {
 			return err
@@ -92,33 +95,51 @@ func (s *Store) CreateAPIToken(actor Actor, whom Actor, label string, ttl time.D
 	return rec, TokenPrefix + rec.ID + "_" + base64.RawURLEncoding.EncodeToString(secret), nil
 }
 
-// mayIssue says whether actor may create a token acting as whom.
-func (s *Store) mayIssue(actor, whom Actor) error {
+// mayIssue says whether actor may create a credential (an API token, a
+// web user) acting as whom, and returns whom's tenant ID (0 for the
+// operator), which the credential keeps.
+func (s *Store) mayIssue(actor, whom Actor) (uint32, error) {
 	s.ix.mu.RLock()
 	defer s.ix.mu.RUnlock()
 	switch whom.Role {
 	case RoleOperator:
 		if whom.Name != "" {
-			return fmt.Errorf("operator token: %w (the operator has no name)", ErrInvalid)
+			return 0, fmt.Errorf("operator token: %w (the operator has no name)", ErrInvalid)
 		}
-		return actor.operatorOnly("issue platform-owner tokens")
+		return 0, actor.operatorOnly("issue platform-owner tokens")
 	case RoleProvider:
 		p, err := s.ix.providerByName(whom.Name)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		return s.ix.mayProvider(actor, p)
+		return p.rec.ID, s.ix.mayProvider(actor, p)
 	case RoleSubscriber:
 		st, err := s.ix.findSubscriber(whom.Name)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if st.rec.Name != whom.Name {
-			return fmt.Errorf("subscriber %q: %w (name the subscriber, not a number)", whom.Name, ErrInvalid)
+			return 0, fmt.Errorf("subscriber %q: %w (name the subscriber, not a number)", whom.Name, ErrInvalid)
 		}
-		return s.ix.authorize(actor, kindSubscriber, st.rec.ID, 0)
+		return st.rec.ID, s.ix.authorize(actor, kindSubscriber, st.rec.ID, 0)
 	}
-	return fmt.Errorf("role %d: %w", whom.Role, ErrInvalid)
+	return 0, fmt.Errorf("role %d: %w", whom.Role, ErrInvalid)
+}
+
+// mayHold says whether a credential made for whom's tenant with ID tenant
+// still acts for it, and whether actor manages it (Operator: whether it
+// is alive). A tenant's name is free again once it is deleted, and
+// another provider may give it to a new subscriber of its own: the
+// deleted tenant's tokens and web users must not reach that one, so a
+// credential holds only while its tenant has the ID it was made for (IDs
+// are never reused). Credentials made before they kept the ID (tenant 0)
+// hold by name.
+func (s *Store) mayHold(actor, whom Actor, tenant uint32) error {
+	id, err := s.mayIssue(actor, whom)
+	if err == nil && tenant != 0 && id != tenant {
+		err = fmt.Errorf("%s: %w (a credential of a deleted tenant of the same name)", whom, ErrNotFound)
+	}
+	return err
 }
 
 // Authenticate returns the token's record if text is a token that exists,
@@ -143,7 +164,7 @@ func (s *Store) Authenticate(text string) (APIToken, error) {
 	if !ok || subtle.ConstantTimeCompare(sum[:], rec.Hash) != 1 || !rec.Revoked.IsZero() || !s.opts.Now().Before(rec.Expires) {
 		return APIToken{}, bad
 	}
-	if rec.Role != RoleOperator && s.mayIssue(Operator, rec.Actor()) != nil {
+	if rec.Role != RoleOperator && s.mayHold(Operator, rec.Actor(), rec.Tenant) != nil {
 		return APIToken{}, bad // its tenant was deleted
 	}
 	return rec, nil
@@ -180,7 +201,7 @@ func (s *Store) APITokens(actor Actor) ([]APIToken, error) {
 	})
 	var out []APIToken
 	for _, t := range all {
-		if s.mayIssue(actor, t.Actor()) == nil {
+		if s.mayHold(actor, t.Actor(), t.Tenant) == nil {
 			out = append(out, t)
 		}
 	}
@@ -203,7 +224,7 @@ func (s *Store) RevokeAPIToken(actor Actor, id string) error {
 		if err != nil {
 			return err
 		}
-		if mod == 0 || s.mayIssue(actor, rec.Actor()) != nil {
+		if mod == 0 || s.mayHold(actor, rec.Actor(), rec.Tenant) != nil {
 			return fmt.Errorf("API token %q: %w", id, ErrNotFound)
 		}
 		if !rec.Revoked.IsZero() {

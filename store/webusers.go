@@ -35,7 +35,8 @@ var ErrLockedOut = errors.New("locked after too many failed logins")
 type WebUser struct {
 	Name        string    `json:"name"`
 	Role        Role      `json:"role"`
-	Tenant      string    `json:"tenant,omitempty"` // provider or subscriber name
+	Tenant      string    `json:"tenant,omitempty"`    // provider or subscriber name
+	TenantID    uint32    `json:"tenant_id,omitempty"` // its ID (0: made before users were bound to IDs; see mayHold)
 	Hash        []byte    `json:"hash"`
 	Created     time.Time `json:"created"`
 	By          string    `json:"by"`
@@ -61,7 +62,8 @@ func (s *Store) CreateWebUser(actor Actor, whom Actor, name, password string) (W
 	if len(password) < MinPasswordLen || len(password) > MaxPasswordLen {
 		return fail(fmt.Errorf("%w (a password of %d to %d bytes)", ErrInvalid, MinPasswordLen, MaxPasswordLen))
 	}
-	if err := s.mayIssue(actor, whom); err != nil {
+	tenant, err := s.mayIssue(actor, whom)
+	if err != nil {
 		return fail(err)
 	}
 	// Hash before taking the writer lock: bcrypt is deliberately slow.
@@ -69,7 +71,7 @@ func (s *Store) CreateWebUser(actor Actor, whom Actor, name, password string) (W
 	if err != nil {
 		return fail(err)
 	}
-	u := WebUser{Name: name, Role: whom.Role, Tenant: whom.Name, Hash: hash, Created: s.opts.Now().UTC(), By: actor.String()}
+	u := WebUser{Name: name, Role: whom.Role, Tenant: whom.Name, TenantID: tenant, Hash: hash, Created: s.opts.Now().UTC(), By: actor.String()}
 	err = s.write(func(t *txn) error {
 		t.cmp(userKey(name), 0)
 		if err := t.putJSON(userKey(name), &u); err != nil {
@@ -93,7 +95,7 @@ func (s *Store) DeleteWebUser(actor Actor, name string) error {
 		if err != nil {
 			return err
 		}
-		if mod == 0 || s.mayIssue(actor, u.Actor()) != nil {
+		if mod == 0 || s.mayHold(actor, u.Actor(), u.TenantID) != nil {
 			return fmt.Errorf("web user %q: %w", name, ErrNotFound)
 		}
 		t.cmp(userKey(name), mod)
@@ -116,7 +118,7 @@ func (s *Store) WebUsers(actor Actor) ([]WebUser, error) {
 			if err := json.Unmarshal(v, &u); err != nil {
 				return err
 			}
-			if s.mayIssue(actor, u.Actor()) == nil {
+			if s.mayHold(actor, u.Actor(), u.TenantID) == nil {
 				out = append(out, userAudit(u))
 			}
 			return nil
@@ -161,7 +163,7 @@ func (s *Store) CheckWebLogin(name, password string) (WebUser, error) {
 	}
 	ok := bcrypt.CompareHashAndPassword(u.Hash, []byte(password)) == nil
 	if ok && u.Failed == 0 {
-		if u.Role != RoleOperator && s.mayIssue(Operator, u.Actor()) != nil {
+		if u.Role != RoleOperator && s.mayHold(Operator, u.Actor(), u.TenantID) != nil {
 			return WebUser{}, bad // its tenant was deleted
 		}
 		return u, nil
@@ -193,7 +195,7 @@ func (s *Store) CheckWebLogin(name, password string) (WebUser, error) {
 		}
 		return WebUser{}, bad
 	}
-	if u.Role != RoleOperator && s.mayIssue(Operator, u.Actor()) != nil {
+	if u.Role != RoleOperator && s.mayHold(Operator, u.Actor(), u.TenantID) != nil {
 		return WebUser{}, bad
 	}
 	return u, nil
