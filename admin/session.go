@@ -16,9 +16,10 @@ import (
 // lockout after failed attempts on every node) makes a session: a random
 // id in a cookie (HttpOnly, SameSite=Strict, Secure over TLS, path /ui/)
 // and a CSRF token every form carries and every POST must echo. A session
-// not used for Config.SessionIdle ends. Sessions live in this process:
-// a restart logs everyone out. Logins are also limited per client address
-// (loginLimiter) before the password is even checked.
+// not used for Config.SessionIdle ends, and so does one whose user (or
+// its tenant) was deleted, at its next request. Sessions live in this
+// process: a restart logs everyone out. Logins are also limited per
+// client address (loginLimiter) before the password is even checked.
 
 const sessionCookie = "callgate_session"
 

@@ -87,6 +87,20 @@ func (t *Tier) uiRoutes(mux *http.ServeMux) {
 			if err == nil {
 				s, ok = t.sessions.get(ck.Value)
 			}
+			if ok {
+				// The session's user may have been deleted (or its
+				// tenant) since the login: its session ends now, not
+				// when it goes idle.
+				if herr := t.st.WebUserHolds(s.user); errors.Is(herr, store.ErrForbidden) {
+					t.sessions.end(s.id)
+					ok = false
+				} else if herr != nil {
+					t.log.Error("ui session", "user", s.user.Name, "err", herr)
+					renderPage(w, http.StatusServiceUnavailable, "error.html", uiPage{Title: "Unavailable",
+						Error: "The store cannot be read right now, so nothing was changed. Try again in a moment."})
+					return
+				}
+			}
 			if !ok {
 				// No session: never logged in (no cookie), or it ended
 				// (idle, logged out, the daemon restarted), or the browser

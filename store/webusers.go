@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -199,6 +200,22 @@ func (s *Store) CheckWebLogin(name, password string) (WebUser, error) {
 		return WebUser{}, bad
 	}
 	return u, nil
+}
+
+// WebUserHolds says whether a session logged in as u may go on: the user
+// still exists as it was at the login (not deleted, nor deleted and made
+// again) and its tenant still is the one it was made for. ErrForbidden
+// when not; another error when the store cannot tell.
+func (s *Store) WebUserHolds(u WebUser) error {
+	cur, mod, err := s.webUser(u.Name)
+	if err != nil {
+		return fmt.Errorf("web user %q: %w", u.Name, err)
+	}
+	if mod == 0 || !cur.Created.Equal(u.Created) || !bytes.Equal(cur.Hash, u.Hash) ||
+		cur.Role != RoleOperator && s.mayHold(Operator, cur.Actor(), cur.TenantID) != nil {
+		return fmt.Errorf("web user %q: %w (deleted, or its tenant was)", u.Name, ErrForbidden)
+	}
+	return nil
 }
 
 // ValidUserName reports why name cannot be a web user's name.
