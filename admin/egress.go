@@ -15,9 +15,25 @@ type routeRequest struct {
 	SIPURI        string `json:"sip_uri,omitempty"`
 }
 
+// routeView is a route as the API shows it (openapi.json's Route): the
+// store's own encoding of a Route is its record's, with Go's field names.
+type routeView struct {
+	Name          string `json:"name"`
+	RoutingNumber string `json:"routing_number,omitempty"`
+	SIPURI        string `json:"sip_uri,omitempty"`
+}
+
+func viewRoute(r store.Route) routeView {
+	v := routeView{Name: r.Name, SIPURI: r.SIPURI}
+	if r.RoutingNumber != 0 {
+		v.RoutingNumber = r.RoutingNumber.String()
+	}
+	return v
+}
+
 type routesView struct {
-	Items   []store.Route `json:"items"`
-	Default string        `json:"default,omitempty"`
+	Items   []routeView `json:"items"`
+	Default string      `json:"default,omitempty"`
 }
 
 func listRoutes(c *call) (int, any, error) {
@@ -25,10 +41,11 @@ func listRoutes(c *call) (int, any, error) {
 		return 0, nil, &apiError{status: http.StatusForbidden, err: store.ErrForbidden}
 	}
 	rs, def := c.t.st.Routes()
-	if rs == nil {
-		rs = []store.Route{}
+	out := routesView{Items: make([]routeView, 0, len(rs)), Default: def}
+	for _, r := range rs {
+		out.Items = append(out.Items, viewRoute(r))
 	}
-	return http.StatusOK, routesView{rs, def}, nil
+	return http.StatusOK, out, nil
 }
 
 func putRoute(c *call) (int, any, error) {
@@ -40,7 +57,7 @@ func putRoute(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, fieldErr("route", err)
 	}
-	return http.StatusOK, r, nil
+	return http.StatusOK, viewRoute(r), nil
 }
 
 func deleteRoute(c *call) (int, any, error) {

@@ -475,11 +475,33 @@ func (b *apiBackend) Export(w io.Writer, opts store.ExportOptions) (int, error) 
 	return n, nil
 }
 
+// apiRoute is a route as the API shows it (openapi.json's Route).
+type apiRoute struct {
+	Name          string `json:"name"`
+	RoutingNumber string `json:"routing_number"`
+	SIPURI        string `json:"sip_uri"`
+}
+
+func (r apiRoute) route() (store.Route, error) {
+	out := store.Route{Name: r.Name, SIPURI: r.SIPURI}
+	if r.RoutingNumber != "" {
+		n, err := e164.Parse(r.RoutingNumber)
+		if err != nil {
+			return store.Route{}, fmt.Errorf("the daemon's route %s: routing number: %w", r.Name, err)
+		}
+		out.RoutingNumber = n
+	}
+	return out, nil
+}
+
 func (b *apiBackend) SetRoute(spec store.RouteSpec) (store.Route, error) {
-	var r store.Route
+	var r apiRoute
 	_, err := b.c.do(request{method: http.MethodPut, path: apiPath("routes", spec.Name),
 		json: map[string]any{"routing_number": spec.RoutingNumber, "sip_uri": spec.SIPURI}}, &r)
-	return r, err
+	if err != nil {
+		return store.Route{}, err
+	}
+	return r.route()
 }
 
 func (b *apiBackend) SetDefaultRoute(name string) error {
@@ -489,14 +511,21 @@ func (b *apiBackend) SetDefaultRoute(name string) error {
 
 func (b *apiBackend) Routes() ([]store.Route, string, error) {
 	var out struct {
-		Items   []store.Route `json:"items"`
-		Default string        `json:"default"`
+		Items   []apiRoute `json:"items"`
+		Default string     `json:"default"`
 	}
-	_, err := b.c.do(request{method: http.MethodGet, path: apiPath("routes")}, &out)
-	if len(out.Items) == 0 {
-		out.Items = nil
+	if _, err := b.c.do(request{method: http.MethodGet, path: apiPath("routes")}, &out); err != nil {
+		return nil, "", err
 	}
-	return out.Items, out.Default, err
+	var rs []store.Route
+	for _, x := range out.Items {
+		r, err := x.route()
+		if err != nil {
+			return nil, "", err
+		}
+		rs = append(rs, r)
+	}
+	return rs, out.Default, nil
 }
 
 func (b *apiBackend) DeleteRoute(name string) error {
