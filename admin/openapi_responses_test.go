@@ -3,7 +3,11 @@ package admin
 import (
 	"context"
 	"net/http"
+	"path/filepath"
 	"testing"
+
+	"callgate/policy"
+	"callgate/policy/decisionlog"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -24,55 +28,79 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := newFixture(t)
+	dl, err := decisionlog.Open(filepath.Join(t.TempDir(), "decisions.db"), decisionlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dl.Close() })
+	allow := func(context.Context, *policy.Call, Given) policy.Decision {
+		return policy.Decision{Action: policy.ActionAllow}
+	}
+	f := newFixture(t, WithDecisionLog(dl), WithDecide(allow))
 	type req struct {
 		who, method, path string
 		body              any // JSON, or a string sent as CSV
+		want              int // the status, when the test names it
 	}
+	asDocumented := func(who, method, path string, body any) req { return req{who, method, path, body, 0} }
 	for _, q := range []req{
-		{"operator", "PUT", "/api/v1/routes/west", map[string]any{"sip_uri": "sip:w.example", "routing_number": "+13035559999"}},
-		{"acme", "GET", "/api/v1/routes", nil},
-		{"operator", "PUT", "/api/v1/default-route", map[string]any{"name": "west"}},
-		{"operator", "DELETE", "/api/v1/routes/nosuch", nil},
-		{"operator", "GET", "/api/v1/tokens", nil},
-		{"acme", "POST", "/api/v1/tokens", map[string]any{"role": "subscriber", "name": "alice"}},
-		{"operator", "POST", "/api/v1/users", map[string]any{"name": "mole", "role": "subscriber", "tenant": "bob", "password": "0123456789ab"}},
-		{"globex", "GET", "/api/v1/users", nil},
-		{"operator", "GET", "/api/v1/providers", nil},
-		{"globex", "GET", "/api/v1/providers/globex", nil},
-		{"operator", "POST", "/api/v1/providers/globex/allocations", map[string]any{"ranges": []string{"+14045550100..+14045550199"}}},
-		{"operator", "GET", "/api/v1/providers/globex/stir", nil},
-		{"operator", "GET", "/api/v1/providers/globex/signals", nil},
-		{"globex", "GET", "/api/v1/subscribers?limit=1", nil},
-		{"globex", "POST", "/api/v1/subscribers", map[string]any{"name": "x1", "provider": "globex", "numbers": []string{"+13035550163"}}},
-		{"globex", "POST", "/api/v1/subscribers", map[string]any{"name": "x2", "provider": "globex", "bogus": 1}},
-		{"bob", "GET", "/api/v1/subscribers/bob", nil},
-		{"bob", "GET", "/api/v1/subscribers/alice", nil},
-		{"", "GET", "/api/v1/subscribers/alice", nil},
-		{"bob", "GET", "/api/v1/subscribers/bob/treatment", nil},
-		{"globex", "POST", "/api/v1/subscribers/bob/numbers", map[string]any{"numbers": []string{"+13035550161"}}},
-		{"globex", "POST", "/api/v1/subscribers/bob/numbers/remove", map[string]any{"numbers": []string{"+13035550161"}}},
-		{"globex", "GET", "/api/v1/subscribers:count", nil},
-		{"bob", "PUT", "/api/v1/subscribers/bob/pin", map[string]any{"pin": "1234"}},
-		{"globex", "GET", "/api/v1/subscribers/bob/pin/lockout", nil},
-		{"globex", "GET", "/api/v1/pin-lockouts", nil},
-		{"bob", "GET", "/api/v1/lists/bob/blocked", nil},
-		{"bob", "POST", "/api/v1/lists/bob/blocked", map[string]any{"numbers": []string{"(202) 555-0199"}}},
-		{"bob", "POST", "/api/v1/lists/bob/blocked", map[string]any{"numbers": []string{"12"}}},
-		{"bob", "GET", "/api/v1/lists/bob/blocked?cursor=zz", nil},
-		{"bob", "DELETE", "/api/v1/lists/bob/blocked/+12025550199", nil},
-		{"bob", "POST", "/api/v1/lists/bob/blocked/remove", map[string]any{"numbers": []string{"+19005550100"}}},
-		{"globex", "POST", "/api/v1/lists/import", "owner,list,number\nbob,blocked,+19005550198\n"},
-		{"globex", "POST", "/api/v1/lists/import", "owner,list,number\nbob,blocked,+1900555019x\n"},
-		{"globex", "POST", "/api/v1/subscribers:import", "name,provider,numbers\nmole,globex,+13035550162\n"},
-		{"globex", "POST", "/api/v1/subscribers:import", "name,provider,numbers\nmole2,globex,+1303555016x\n"},
-		{"globex", "GET", "/api/v1/enterprises", nil},
-		{"globex", "GET", "/api/v1/enterprises/umbrella", nil},
-		{"globex", "GET", "/api/v1/enterprises/umbrella/signals", nil},
-		{"globex", "POST", "/api/v1/enterprises/umbrella/token", nil},
-		{"globex", "GET", "/api/v1/audit?limit=2", nil},
+		asDocumented("operator", "PUT", "/api/v1/routes/west", map[string]any{"sip_uri": "sip:w.example", "routing_number": "+13035559999"}),
+		asDocumented("acme", "GET", "/api/v1/routes", nil),
+		asDocumented("operator", "PUT", "/api/v1/default-route", map[string]any{"name": "west"}),
+		asDocumented("operator", "DELETE", "/api/v1/routes/nosuch", nil),
+		asDocumented("operator", "GET", "/api/v1/tokens", nil),
+		asDocumented("acme", "POST", "/api/v1/tokens", map[string]any{"role": "subscriber", "name": "alice"}),
+		asDocumented("operator", "POST", "/api/v1/users", map[string]any{"name": "mole", "role": "subscriber", "tenant": "bob", "password": "0123456789ab"}),
+		asDocumented("globex", "GET", "/api/v1/users", nil),
+		asDocumented("operator", "GET", "/api/v1/providers", nil),
+		asDocumented("globex", "GET", "/api/v1/providers/globex", nil),
+		asDocumented("operator", "POST", "/api/v1/providers/globex/allocations", map[string]any{"ranges": []string{"+14045550100..+14045550199"}}),
+		asDocumented("operator", "GET", "/api/v1/providers/globex/stir", nil),
+		asDocumented("operator", "GET", "/api/v1/providers/globex/signals", nil),
+		asDocumented("globex", "GET", "/api/v1/subscribers?limit=1", nil),
+		asDocumented("globex", "POST", "/api/v1/subscribers", map[string]any{"name": "x1", "provider": "globex", "numbers": []string{"+13035550163"}}),
+		asDocumented("globex", "POST", "/api/v1/subscribers", map[string]any{"name": "x2", "provider": "globex", "bogus": 1}),
+		asDocumented("bob", "GET", "/api/v1/subscribers/bob", nil),
+		asDocumented("bob", "GET", "/api/v1/subscribers/alice", nil),
+		asDocumented("", "GET", "/api/v1/subscribers/alice", nil),
+		asDocumented("bob", "GET", "/api/v1/subscribers/bob/treatment", nil),
+		asDocumented("globex", "POST", "/api/v1/subscribers/bob/numbers", map[string]any{"numbers": []string{"+13035550161"}}),
+		asDocumented("globex", "POST", "/api/v1/subscribers/bob/numbers/remove", map[string]any{"numbers": []string{"+13035550161"}}),
+		asDocumented("globex", "GET", "/api/v1/subscribers:count", nil),
+		asDocumented("bob", "PUT", "/api/v1/subscribers/bob/pin", map[string]any{"pin": "1234"}),
+		asDocumented("globex", "GET", "/api/v1/subscribers/bob/pin/lockout", nil),
+		asDocumented("globex", "GET", "/api/v1/pin-lockouts", nil),
+		asDocumented("bob", "GET", "/api/v1/lists/bob/blocked", nil),
+		asDocumented("bob", "POST", "/api/v1/lists/bob/blocked", map[string]any{"numbers": []string{"(202) 555-0199"}}),
+		asDocumented("bob", "POST", "/api/v1/lists/bob/blocked", map[string]any{"numbers": []string{"12"}}),
+		asDocumented("bob", "GET", "/api/v1/lists/bob/blocked?cursor=zz", nil),
+		asDocumented("bob", "DELETE", "/api/v1/lists/bob/blocked/+12025550199", nil),
+		asDocumented("bob", "POST", "/api/v1/lists/bob/blocked/remove", map[string]any{"numbers": []string{"+19005550100"}}),
+		asDocumented("globex", "POST", "/api/v1/lists/import", "owner,list,number\nbob,blocked,+19005550198\n"),
+		asDocumented("globex", "POST", "/api/v1/lists/import", "owner,list,number\nbob,blocked,+1900555019x\n"),
+		asDocumented("globex", "POST", "/api/v1/subscribers:import", "name,provider,numbers\nmole,globex,+13035550162\n"),
+		asDocumented("globex", "POST", "/api/v1/subscribers:import", "name,provider,numbers\nmole2,globex,+1303555016x\n"),
+		asDocumented("globex", "GET", "/api/v1/enterprises", nil),
+		asDocumented("globex", "GET", "/api/v1/enterprises/umbrella", nil),
+		asDocumented("globex", "GET", "/api/v1/enterprises/umbrella/signals", nil),
+		asDocumented("globex", "POST", "/api/v1/enterprises/umbrella/token", nil),
+		asDocumented("globex", "GET", "/api/v1/audit?limit=2", nil),
+		asDocumented("globex", "POST", "/api/v1/decide", map[string]any{"called": "+13035550100", "calling": "(202) 555-0100"}),
+		asDocumented("globex", "GET", "/api/v1/decisions?number=+13035550100", nil),
+		// A telephone number e164 refuses, where the API parses it itself:
+		// a bad value (422), not a server error.
+		{"operator", "PUT", "/api/v1/routes/w2", map[string]any{"routing_number": "x"}, 422},
+		{"operator", "POST", "/api/v1/providers/globex/allocations", map[string]any{"ranges": []string{"+1404555"}}, 422},
+		{"operator", "DELETE", "/api/v1/providers/globex/allocations/garbage", nil, 422},
+		{"globex", "GET", "/api/v1/subscribers/x!y", nil, 422},
+		{"globex", "POST", "/api/v1/decide", map[string]any{"called": "x"}, 422},
+		{"globex", "POST", "/api/v1/decide", map[string]any{"called": "+13035550100", "calling": "+1"}, 422},
+		{"globex", "GET", "/api/v1/decisions?number=012", nil, 422},
 	} {
 		status, out, h := f.do(t, q.who, q.method, q.path, q.body)
+		if q.want != 0 && status != q.want {
+			t.Errorf("%s %s as %q: %d, want %d: %s", q.method, q.path, q.who, status, q.want, out)
+		}
 		vreq, err := http.NewRequest(q.method, q.path, nil)
 		if err != nil {
 			t.Fatal(err)

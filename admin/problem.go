@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"callgate/e164"
 	"callgate/store"
 )
 
@@ -60,13 +61,25 @@ func statusOf(err error) int {
 		return http.StatusPreconditionFailed
 	case errors.Is(err, store.ErrExists), errors.Is(err, store.ErrInUse):
 		return http.StatusConflict
-	case errors.Is(err, store.ErrInvalid):
+	case errors.Is(err, store.ErrInvalid), badNumber(err):
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, store.ErrContention), errors.Is(err, store.ErrReadOnly), errors.Is(err, store.ErrClosed),
 		errors.Is(err, store.ErrNotApplied):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
+}
+
+// badNumber says whether err is e164's refusal of a telephone number
+// that reached the API without the store (a query, a path segment, a
+// range): a bad value, not the server's fault.
+func badNumber(err error) bool {
+	for _, e := range []error{e164.ErrEmpty, e164.ErrCharacter, e164.ErrLength, e164.ErrLeading0, e164.ErrNANP} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // writeProblem answers err as problem+json.
