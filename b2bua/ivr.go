@@ -22,6 +22,11 @@ type IVRStore interface {
 	RemoveFromList(actor store.Actor, owner string, list store.List, numbers []string) (int, error)
 	ListEntries(actor store.Actor, owner string, list store.List, after e164.Number, limit int) (store.ListPage, error)
 	SetPIN(actor store.Actor, subscriber, pin string) error
+	// InBlocked and InVIP tell whether a number is on a subscriber's
+	// list: a removal the subscriber may not make on one list matters
+	// only if the number is there.
+	InBlocked(subscriber uint32, caller e164.Number) bool
+	InVIP(subscriber uint32, caller e164.Number) bool
 }
 
 // WithIVR is the store behind the subscribers' IVR (Config.IVRNumber,
@@ -417,20 +422,44 @@ func (c *call) ivrRemoveKeyed(actor store.Actor) error {
 	if err != nil || k != '1' {
 		return err
 	}
+	// Each list on its own: a subscriber may be allowed to change one and
+	// not the other, and a list it may not change where the number is
+	// not on it takes nothing from the removal from the other.
 	removed := 0
+	var refused error
 	for _, list := range []store.List{store.ListBlocked, store.ListVIP} {
 		r, err := c.s.ivrStore.RemoveFromList(actor, c.d.subName, list, []string{n.String()})
-		if err != nil {
+		switch {
+		case err == nil:
+			removed += r
+		case !errors.Is(err, store.ErrForbidden) && !errors.Is(err, store.ErrLocked):
 			return c.ivrDenied(err)
+		case c.onList(list, n):
+			refused = err // the number stays on a list the subscriber may not change
 		}
-		removed += r
 	}
-	if removed == 0 {
+	if removed > 0 {
+		c.step("ivr", "removed", n.String())
+		if err := c.say(c.caller, false, p[pIVRRemoved]); err != nil {
+			return err
+		}
+	}
+	switch {
+	case refused != nil:
+		return c.ivrDenied(refused)
+	case removed == 0:
 		c.step("ivr", "not-found", n.String())
 		return c.say(c.caller, false, p[pIVRNotOnLists])
 	}
-	c.step("ivr", "removed", n.String())
-	return c.say(c.caller, false, p[pIVRRemoved])
+	return nil
+}
+
+// onList says whether n is on the caller's list.
+func (c *call) onList(list store.List, n e164.Number) bool {
+	if list == store.ListVIP {
+		return c.s.ivrStore.InVIP(c.d.subscriber, n)
+	}
+	return c.s.ivrStore.InBlocked(c.d.subscriber, n)
 }
 
 // ivrCounts reads out how many entries each list has.

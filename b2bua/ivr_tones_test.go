@@ -226,3 +226,39 @@ func hasVia(recs []store.AuditRecord, via string) bool {
 	}
 	return false
 }
+
+// A subscriber who may change its Blocked list but not its VIP list
+// removes a Blocked number: it is removed and the caller hears so, though
+// the VIP list (where the number is not) is not the subscriber's to
+// change. A number on the VIP list stays there, and the caller hears
+// that the change is not allowed.
+func TestIVRRemovesFromTheListItMayChange(t *testing.T) {
+	t.Parallel()
+	h, st := newToneIVR(t)
+	if _, err := st.SetPermissions(store.Operator, storetest.Alice, store.PermBlocked|store.PermPIN); err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t)
+	k := h.callIVR(t, ctx, storetest.AliceNumber)
+	k.on(pIVRWelcome, 1, "2468#")
+	k.on(pIVRMenu, 1, "4")
+	k.on(pIVREnterNumber, 1, strings.TrimPrefix(storetest.BlockedCaller, "+")+"#")
+	k.on(pIVRConfirm, 1, "1")
+	k.on(pIVRMenu, 2, "4")
+	k.on(pIVREnterNumber, 2, strings.TrimPrefix(storetest.VIPCaller, "+")+"#")
+	k.on(pIVRConfirm, 2, "1")
+	k.on(pIVRMenu, 3, "*")
+	k.released(ctx)
+	k.heardInOrder(pIVRYouEntered, pIVRConfirm, pIVRRemoved, pIVRMenu,
+		pIVRYouEntered, pIVRConfirm, pIVRNotAllowed, pIVRMenu, pIVRGoodbye)
+	alice, _ := st.Subscriber(e164.MustParse(storetest.AliceNumber))
+	if st.InBlocked(alice.ID, e164.MustParse(storetest.BlockedCaller)) {
+		t.Fatal("the number is still on alice's Blocked list")
+	}
+	if !st.InVIP(alice.ID, e164.MustParse(storetest.VIPCaller)) {
+		t.Fatal("the number left alice's VIP list, which she may not change")
+	}
+	if got := stepString(h.waitStep("end", "completed")); got != "ivr=pin-right ivr=removed ivr=denied ivr=goodbye end=completed" {
+		t.Fatalf("steps %s", got)
+	}
+}
