@@ -221,6 +221,11 @@ func New(cfg Config, d policy.Decider, opts ...Option) (*Server, error) {
 	if err := s.stirm.register(s.reg); err != nil {
 		return nil, fmt.Errorf("redirect: registering metrics: %w", err)
 	}
+	if v := cfg.Verifier; v != nil && v.Cache() != nil {
+		if err := s.reg.Register(newStirCacheCollector(v.Cache())); err != nil {
+			return nil, fmt.Errorf("redirect: registering metrics: %w", err)
+		}
+	}
 	return s, nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"callgate/e164"
 	"callgate/policy"
 	"callgate/stir"
@@ -261,5 +263,74 @@ func stirSeeds(t testing.TB) []string {
 		req{extra: []string{"Identity: " + strings.Replace(good, ".", ".x", 1)}}.String(),
 		req{extra: []string{"Identity: garbage;info=<https://x/y>", "IDENTITY: " + good}}.String(),
 		req{extra: []string{"Identity: " + good + ", " + sign("C", subscriber)}}.String(),
+	}
+}
+
+// TestStirCacheMetrics: the verification cache's entries and fetches are
+// on /metrics, so a certificate repository that stopped answering shows as
+// fetch failures, not only as calls verified x5u-fetch.
+func TestStirCacheMetrics(t *testing.T) {
+	f := newStirFixture(t)
+	p, err := pki.New(time.Now().Add(-time.Hour), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, key, err := p.IssueSP(pki.SP{SPC: "1234"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fetcher refuses a loopback x5u (a private address): a failure
+	// without a network.
+	unfetchable, err := stir.NewSigner(key.(*ecdsa.PrivateKey), "https://127.0.0.1:9/sp.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	cfg := testConfig()
+	cfg.Verifier = f.v
+	s := startServer(t, cfg, newFakeDecider(), WithRegisterer(reg))
+	value := func(name, kind string) float64 {
+		t.Helper()
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				if mf.GetName() != name || (kind != "" && m.GetLabel()[0].GetValue() != kind) {
+					continue
+				}
+				if g := m.GetGauge(); g != nil {
+					return g.GetValue()
+				}
+				return m.GetCounter().GetValue()
+			}
+		}
+		t.Fatalf("no metric %s %s", name, kind)
+		return 0
+	}
+	if got := value("callgate_sip_stir_cached", "certificate"); got != 1 {
+		t.Fatalf("stir_cached{certificate} = %v, want the 1 seeded", got)
+	}
+	id, err := unfetchable.Identity(stir.Claims{Attest: "A", OrigTN: stirCaller.String(), DestTN: []string{subTagger.String()}, OrigID: "o", Iat: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newUDPClient(t, s).exchange(stirInvite(subTagger, "Identity: "+id))
+	deadline := time.Now().Add(5 * time.Second)
+	for value("callgate_sip_stir_fetch_failures_total", "") < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the refused x5u fetch was not counted")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := value("callgate_sip_stir_fetches_total", ""); got != 1 {
+		t.Errorf("stir_fetches_total = %v, want 1", got)
+	}
+	if got := value("callgate_sip_stir_cached", "certificate"); got != 2 {
+		t.Errorf("stir_cached{certificate} = %v, want 2 (the failure kept for its negative time-to-live)", got)
+	}
+	if got := value("callgate_sip_stir_fetches_busy_total", ""); got != 0 {
+		t.Errorf("stir_fetches_busy_total = %v", got)
 	}
 }
