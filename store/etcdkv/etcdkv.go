@@ -15,8 +15,11 @@
 // replica's revision + 1 (so a restart or a disconnect resumes where it
 // stopped), applies each revision's changes to the replica in one bbolt
 // transaction and then hands them to the subscribers (the store's index).
-// When etcd has compacted past that revision, or the replica belongs to
-// another cluster or prefix, it resynchronises in full: every key at one
+// When etcd has compacted past that revision, the replica belongs to
+// another cluster or prefix, or etcd's revision went back below the
+// replica's (restored from an older snapshot, or re-created with the same
+// members and so the same cluster ID; the probe notices it while
+// running), it resynchronises in full: every key at one
 // revision, written over the replica in one transaction, followed by a
 // Reset event, so nothing is lost and nothing half-applied is ever seen.
 //
@@ -129,6 +132,9 @@ type Backend struct {
 	hmu    sync.Mutex
 	health Health
 	synced chan struct{} // closed once the replica has caught up after Open
+	// wentBack: the probe saw etcd below the replica's revision; the
+	// watch gives up for a resync (errWentBack).
+	wentBack chan struct{}
 
 	lmu   sync.Mutex
 	lease clientv3.LeaseID
@@ -170,7 +176,7 @@ func Open(cfg Config) (*Backend, error) {
 		replica.Close()
 		return nil, fmt.Errorf("etcd %s: %w", strings.Join(cfg.Endpoints, ","), err)
 	}
-	b := &Backend{cfg: cfg, prefix: []byte(cfg.Prefix), cli: cli, replica: replica, synced: make(chan struct{})}
+	b := &Backend{cfg: cfg, prefix: []byte(cfg.Prefix), cli: cli, replica: replica, synced: make(chan struct{}), wentBack: make(chan struct{}, 1)}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.health.ReplicaRev = replica.Rev()
 	b.wg.Add(2)

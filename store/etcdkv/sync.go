@@ -28,7 +28,8 @@ type Health struct {
 	ReplicaRev, ClusterRev int64
 	// LastContact is when a quorum last answered.
 	LastContact time.Time
-	// Resyncs counts full resynchronisations (compaction, other cluster).
+	// Resyncs counts full resynchronisations (compaction, other cluster,
+	// etcd gone back in revisions).
 	Resyncs int
 	// LastError is the last problem the sync loop or a probe hit.
 	LastError string
@@ -73,6 +74,23 @@ func (b *Backend) markSynced() {
 // errCompacted: the watch cannot resume; a full resync follows.
 var errCompacted = errors.New("etcd compacted past the replica's revision")
 
+// errWentBack: etcd's revision is below the replica's, which no history of
+// one cluster allows: it was restored from an older snapshot or re-created
+// with the same members (so the same cluster ID). The replica's revisions
+// mean nothing there, and a watch from them would wait for revisions etcd
+// has not reached while changes below them went by unseen: a full resync
+// follows.
+var errWentBack = errors.New("etcd's revision went back below the replica's (restored from a snapshot or re-created?)")
+
+// signalWentBack tells the watch that etcd went back (see errWentBack).
+func (b *Backend) signalWentBack(etcdRev, replicaRev int64) {
+	b.report(fmt.Errorf("etcd answered at revision %d, below the replica's %d: %w; resynchronising", etcdRev, replicaRev, errWentBack))
+	select {
+	case b.wentBack <- struct{}{}:
+	default:
+	}
+}
+
 // syncLoop keeps the replica in step with etcd until Close.
 func (b *Backend) syncLoop() {
 	defer b.wg.Done()
@@ -84,7 +102,7 @@ func (b *Backend) syncLoop() {
 			return
 		}
 		b.setWatching(false)
-		resync = errors.Is(err, errCompacted)
+		resync = errors.Is(err, errCompacted) || errors.Is(err, errWentBack)
 		if err != nil {
 			b.report(fmt.Errorf("etcd sync: %w", err))
 		}
@@ -112,6 +130,9 @@ func (b *Backend) syncOnce(force bool) error {
 	if errors.Is(err, rpctypes.ErrCompacted) {
 		return fmt.Errorf("replica at revision %d: %w", b.replica.Rev(), errCompacted)
 	}
+	if errors.Is(err, rpctypes.ErrFutureRev) {
+		return fmt.Errorf("replica at revision %d: %w", b.replica.Rev(), errWentBack)
+	}
 	if err != nil {
 		return b.mapErr(err)
 	}
@@ -122,6 +143,11 @@ func (b *Backend) syncOnce(force bool) error {
 		return err
 	}
 	if force || string(have) != origin || b.replica.Rev() == 0 {
+		// A went-back signal from before this resync is answered by it.
+		select {
+		case <-b.wentBack:
+		default:
+		}
 		if err := b.resync(); err != nil {
 			return fmt.Errorf("resync: %w", err)
 		}
@@ -184,8 +210,9 @@ func (b *Backend) resync() error {
 	}
 	b.hmu.Lock()
 	b.health.Resyncs++
+	b.health.ClusterRev = rev // not the max: etcd may have gone back
+	b.health.LastContact = time.Now()
 	b.hmu.Unlock()
-	b.contact(rev)
 	if skipped > 0 {
 		b.report(fmt.Errorf("etcd resync at revision %d: %d keys under %q are not bucket/rest keys; ignored", rev, skipped, b.cfg.Prefix))
 	}
@@ -221,7 +248,17 @@ func (b *Backend) watch(from int64) error {
 		}
 	}()
 	b.setWatching(true)
-	for resp := range wch {
+	for {
+		var resp clientv3.WatchResponse
+		var ok bool
+		select {
+		case <-b.wentBack:
+			return fmt.Errorf("watch from revision %d: %w", from, errWentBack)
+		case resp, ok = <-wch:
+		}
+		if !ok {
+			return fmt.Errorf("watch closed")
+		}
 		if resp.CompactRevision != 0 {
 			return fmt.Errorf("watch from revision %d: %w (compacted at %d); resynchronising", from, errCompacted, resp.CompactRevision)
 		}
@@ -239,7 +276,6 @@ func (b *Backend) watch(from int64) error {
 			return err
 		}
 	}
-	return fmt.Errorf("watch closed")
 }
 
 // applyEvents applies a watch response's events, one replica transaction
@@ -285,6 +321,9 @@ func (b *Backend) probeLoop() {
 			return
 		case <-t.C:
 		}
+		// The replica's revision before the read: a linearizable read
+		// answers at a revision at least as high, unless etcd went back.
+		had := b.replica.Rev()
 		ctx, cancel := context.WithTimeout(b.ctx, max(b.cfg.ProbeInterval, 500*time.Millisecond))
 		resp, err := b.cli.Get(ctx, b.cfg.Prefix+"meta/schema", clientv3.WithCountOnly())
 		cancel()
@@ -297,5 +336,8 @@ func (b *Backend) probeLoop() {
 			continue
 		}
 		b.contact(resp.Header.Revision)
+		if resp.Header.Revision < had {
+			b.signalWentBack(resp.Header.Revision, had)
+		}
 	}
 }
