@@ -64,7 +64,7 @@ func statusOf(err error) int {
 	case errors.Is(err, store.ErrInvalid), badNumber(err):
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, store.ErrContention), errors.Is(err, store.ErrReadOnly), errors.Is(err, store.ErrClosed),
-		errors.Is(err, store.ErrNotApplied):
+		errors.Is(err, store.ErrNotApplied), errors.Is(err, store.ErrUnavailable):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError

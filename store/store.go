@@ -104,6 +104,11 @@ var (
 	// ErrContention: a write kept conflicting with concurrent writes (of
 	// other nodes) and gave up; retrying later usually succeeds.
 	ErrContention = errors.New("concurrent changes kept conflicting")
+	// ErrUnavailable: the system of record (etcd) did not answer a write:
+	// nothing was written, unless etcd committed the transaction (whole)
+	// just before the connection dropped. Reads still answer from this
+	// node's replica; retry once etcd answers.
+	ErrUnavailable = kv.ErrUnavailable
 	// ErrNotApplied: a write committed but its change did not come back
 	// through the change feed within Options.ApplyTimeout, so this node
 	// does not show it yet.

@@ -1,0 +1,83 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"callgate/store"
+	"callgate/store/boltkv"
+	"callgate/store/kv"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// downKV is a backend whose system of record can be made unreachable, as
+// etcd is to a node cut off from it: reads answer, writes fail.
+type downKV struct {
+	kv.Backend
+	down atomic.Bool
+}
+
+func (d *downKV) Txn(ctx context.Context, cmps []kv.Cmp, ops []kv.Op) (int64, error) {
+	if d.down.Load() {
+		return 0, kv.ErrUnavailable
+	}
+	return d.Backend.Txn(ctx, cmps, ops)
+}
+
+// A write while etcd cannot be reached is 503 with what went wrong, not
+// 500 "internal error": the operator (or the CLI) is told to retry once
+// etcd answers, and nothing was written.
+func TestWriteWithStoreUnavailable(t *testing.T) {
+	db, err := boltkv.Open(filepath.Join(t.TempDir(), "kv.db"), boltkv.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	b := &downKV{Backend: db}
+	st, err := store.New(b, store.Options{PINCost: bcrypt.MinCost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	op := store.Operator
+	if _, err := st.CreateProvider(op, store.ProviderSpec{Name: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := store.ParseRange("+12025550100..+12025550199")
+	if err := st.AllocateNumbers(op, "acme", r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateSubscriber(op, store.SubscriberSpec{Name: "alice", Provider: "acme", Numbers: []string{"+12025550100"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, tok, err := st.CreateAPIToken(op, op, "test", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tier, err := New(Config{Listen: "127.0.0.1:0"}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(tier.Handler())
+	t.Cleanup(srv.Close)
+	f := &fixture{st: st, srv: srv, tokens: map[string]string{"operator": tok}}
+
+	b.down.Store(true)
+	status, body, h := f.do(t, "operator", "POST", "/api/v1/lists/alice/blocked", map[string]any{"numbers": []string{"+13125550199"}})
+	var p problem
+	_ = json.Unmarshal(body, &p)
+	if status != 503 || h.Get("Content-Type") != "application/problem+json" || !strings.Contains(p.Detail, "unavailable") {
+		t.Fatalf("write with the store unavailable: %d %s %s, want 503 saying the store is unavailable", status, h.Get("Content-Type"), body)
+	}
+	// Reads go on.
+	f.want(t, 200, "operator", "GET", "/api/v1/lists/alice/blocked", nil, nil)
+	b.down.Store(false)
+	f.want(t, 200, "operator", "POST", "/api/v1/lists/alice/blocked", map[string]any{"numbers": []string{"+13125550199"}}, nil)
+}
