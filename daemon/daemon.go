@@ -293,6 +293,14 @@ func (d *Daemon) Shutdown() error {
 		if err := d.st.Close(); err != nil {
 			errs = append(errs, err)
 		}
+		// The store does not own the etcd backend (openStore made it):
+		// close it here, or its sync loop would go on writing the replica,
+		// hold the replica's file lock and keep the session lease alive.
+		if d.etcd != nil {
+			if err := d.etcd.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("store: close %s: %w", d.etcd, err))
+			}
+		}
 		d.undo = nil
 		if errors.Join(errs...) == nil {
 			d.log.Info("stopped cleanly", "store", d.st.Path())

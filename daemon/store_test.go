@@ -66,3 +66,33 @@ func TestEtcdBackend(t *testing.T) {
 		t.Fatalf("replica does not answer with etcd down: %v", err)
 	}
 }
+
+// Shutdown closes the etcd backend too, so the replica file is released:
+// a daemon started again on it in the same process opens it (before, its
+// lock was held by a sync loop still running).
+func TestEtcdShutdownReleasesTheReplica(t *testing.T) {
+	c := etcdtest.Start(t, 1)
+	withTiers(t, &fakeTier{name: "one", ev: &events{}})
+	cfg := testConfig(t)
+	cfg.Store.Backend = config.BackendEtcd
+	cfg.Store.Etcd.Endpoints = c.Endpoints()
+	cfg.Store.Etcd.RequestTimeout = time.Second
+	d := New(cfg, Options{Logger: quietLogger()})
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Store().CreateProvider(store.Operator, store.ProviderSpec{Name: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	again := New(cfg, Options{Logger: quietLogger()})
+	if err := again.Start(context.Background()); err != nil {
+		t.Fatalf("daemon started again on the same replica: %v", err)
+	}
+	defer again.Shutdown()
+	if _, err := again.Store().GetProvider(store.Operator, "acme"); err != nil {
+		t.Fatal(err)
+	}
+}
