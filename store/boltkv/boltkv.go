@@ -32,6 +32,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"callgate/store/kv"
@@ -119,8 +120,11 @@ type DB struct {
 	foreignReplica bool
 
 	// mu serialises commits and the delivery of their events.
-	mu     sync.Mutex
-	rev    int64
+	mu sync.Mutex
+	// rev is the last committed revision: written under mu, read without
+	// it, so Rev (health checks, metrics) answers while a long commit,
+	// a replica's full Replace or its delivery holds mu.
+	rev    atomic.Int64
 	closed bool
 	subs   []*subscriber
 	// ephem holds the keys that carry an ephemeral marker (see writer).
@@ -182,7 +186,7 @@ func (d *DB) prepare() error {
 			if f := binary.BigEndian.Uint32(v); f > FormatVersion {
 				return fmt.Errorf("format %d: %w (%d)", f, ErrFormatNewer, FormatVersion)
 			}
-			d.rev = readRev(b)
+			d.rev.Store(readRev(b))
 			d.foreignReplica = b.Get(keyReplica) != nil && !d.opts.Replica
 			state = 1
 			return nil
@@ -214,7 +218,7 @@ func (d *DB) prepare() error {
 		if err := d.db.Update(upgradeLegacy); err != nil {
 			return fmt.Errorf("upgrade to kv format %d: %w", FormatVersion, err)
 		}
-		d.rev = 1
+		d.rev.Store(1)
 	}
 	if d.opts.Replica {
 		if err := d.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bktKV).Put(keyReplica, []byte{1}) }); err != nil {
@@ -348,9 +352,7 @@ func (d *DB) ReadOnlyReason() string {
 
 // Rev returns the last committed revision.
 func (d *DB) Rev() int64 {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.rev
+	return d.rev.Load()
 }
 
 // Subscribe implements kv.Backend.
@@ -459,7 +461,7 @@ func (c conflictErr) Error() string { return fmt.Sprintf("compare %q", c.key) }
 
 // commitLocked runs one transaction and delivers its event. Caller holds mu.
 func (d *DB) commitLocked(cmps []kv.Cmp, ops []kv.Op) (int64, error) {
-	next := d.rev + 1
+	next := d.rev.Load() + 1
 	// The event's changes reuse one array: subscribers do not keep them
 	// past the call (kv.Event).
 	changes := d.changes[:0]
@@ -509,16 +511,16 @@ func (d *DB) commitLocked(cmps []kv.Cmp, ops []kv.Op) (int64, error) {
 	})
 	var ce conflictErr
 	if errors.As(err, &ce) {
-		return d.rev, fmt.Errorf("%w: %v", kv.ErrConflict, ce)
+		return d.rev.Load(), fmt.Errorf("%w: %v", kv.ErrConflict, ce)
 	}
 	if err != nil {
-		return d.rev, err
+		return d.rev.Load(), err
 	}
 	d.commitMarks(w)
 	if len(changes) == 0 {
-		return d.rev, nil
+		return d.rev.Load(), nil
 	}
-	d.rev = next
+	d.rev.Store(next)
 	d.deliver(kv.Event{Rev: next, Changes: changes})
 	return next, nil
 }

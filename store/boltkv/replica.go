@@ -26,8 +26,8 @@ func (d *DB) Apply(ev kv.Event) error {
 	if d.closed {
 		return kv.ErrClosed
 	}
-	if ev.Rev <= d.rev {
-		return fmt.Errorf("apply revision %d: not above the replica's %d", ev.Rev, d.rev)
+	if have := d.rev.Load(); ev.Rev <= have {
+		return fmt.Errorf("apply revision %d: not above the replica's %d", ev.Rev, have)
 	}
 	var w *writer
 	err := d.db.Update(func(tx *bolt.Tx) error {
@@ -49,7 +49,7 @@ func (d *DB) Apply(ev kv.Event) error {
 		return err
 	}
 	d.commitMarks(w)
-	d.rev = ev.Rev
+	d.rev.Store(ev.Rev)
 	d.deliver(ev)
 	return nil
 }
@@ -98,7 +98,7 @@ func (d *DB) Replace(rev int64, fill func(put func(key, value []byte, modRev int
 	if err != nil {
 		return err
 	}
-	d.rev = rev
+	d.rev.Store(rev)
 	clear(d.ephem)
 	d.deliver(kv.Event{Rev: rev, Reset: true})
 	return nil

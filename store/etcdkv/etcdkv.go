@@ -80,8 +80,9 @@ type Config struct {
 	// --max-request-bytes).
 	Limits kv.Limits
 	// StartTimeout bounds how long Open waits to catch up with etcd
-	// (default 10s). A replica that has data starts stale instead of
-	// failing when etcd cannot be reached; an empty one fails.
+	// (default 10s). A replica that has data then starts stale; an empty
+	// one goes on waiting while etcd answers (it is being filled), and
+	// fails once etcd does not.
 	StartTimeout time.Duration
 	// NoSync skips fsync on the replica (tests only: the replica is
 	// rebuilt from etcd anyway, but a crash could leave it unreadable).
@@ -188,13 +189,46 @@ func Open(cfg Config) (*Backend, error) {
 	case <-time.After(cfg.StartTimeout):
 	}
 	if replica.Rev() > 0 {
-		b.report(fmt.Errorf("etcd %s not reached within %v: serving the replica at revision %d, stale", strings.Join(cfg.Endpoints, ","), cfg.StartTimeout, replica.Rev()))
+		b.report(fmt.Errorf("etcd %s: the replica has not caught up within %v (%s): serving it at revision %d, stale",
+			strings.Join(cfg.Endpoints, ","), cfg.StartTimeout, b.whyNotSynced(), replica.Rev()))
 		return b, nil
 	}
-	h := b.Health()
+	// An empty replica has nothing to serve, but one that etcd is
+	// filling (a first start, or a replica deleted to be rebuilt, on a
+	// store of millions of rows) needs longer than any fixed bound: wait
+	// as long as etcd keeps answering.
+	for b.answering() {
+		select {
+		case <-b.synced:
+			return b, nil
+		case <-time.After(b.cfg.ProbeInterval):
+		}
+	}
+	select {
+	case <-b.synced:
+		return b, nil
+	default:
+	}
+	why := b.whyNotSynced()
 	b.Close()
-	return nil, fmt.Errorf("etcd %s: not reached within %v and the replica %s is empty, so there is nothing to serve (last error: %s): %w",
-		strings.Join(cfg.Endpoints, ","), cfg.StartTimeout, cfg.ReplicaPath, h.LastError, kv.ErrUnavailable)
+	return nil, fmt.Errorf("etcd %s: %s within %v and the replica %s is empty, so there is nothing to serve: %w",
+		strings.Join(cfg.Endpoints, ","), why, cfg.StartTimeout, cfg.ReplicaPath, kv.ErrUnavailable)
+}
+
+// answering reports whether a quorum of etcd answered within StaleAfter.
+func (b *Backend) answering() bool {
+	b.hmu.Lock()
+	defer b.hmu.Unlock()
+	return !b.health.LastContact.IsZero() && time.Since(b.health.LastContact) <= b.cfg.StaleAfter
+}
+
+// whyNotSynced says why the replica has not caught up yet, for Open.
+func (b *Backend) whyNotSynced() string {
+	h := b.Health()
+	if h.LastContact.IsZero() {
+		return fmt.Sprintf("not reached (last error: %s)", h.LastError)
+	}
+	return fmt.Sprintf("last answered %s ago (last error: %s)", time.Since(h.LastContact).Round(time.Millisecond), h.LastError)
 }
 
 func tlsConfig(cfg Config) (*tls.Config, error) {
