@@ -33,7 +33,8 @@ without a restart. The audit log names who made each change (cli:USER).
 
 SIGTERM or Ctrl-C shuts down gracefully: /readyz turns 503, every tier stops taking new
 work and answers what it received, the decision log is flushed and the store closed,
-within shutdown_timeout; a second signal exits at once.`,
+within shutdown_timeout; a second signal exits at once. SIGHUP is logged and ignored: there
+is no configuration reload (store changes apply at once; restart for a changed configuration).`,
 		Example: `  callgate serve
   callgate serve --config /etc/callgate/callgate.yaml`,
 		Args: exactArgs(0, "no arguments"),
@@ -53,6 +54,7 @@ func (e *env) serve(ctx context.Context, cfg config.Config) error {
 	opts := daemon.Options{Logger: log}
 	if e.signalStop != nil {
 		opts.Stopping = func() { forceExitOnSignal(log) }
+		defer ignoreHangup(log)()
 	}
 	d := daemon.New(cfg, opts)
 	if err := d.Start(ctx); err != nil {
@@ -66,6 +68,30 @@ func (e *env) serve(ctx context.Context, cfg config.Config) error {
 		err = errors.Join(err, serr)
 	}
 	return err
+}
+
+// ignoreHangup keeps SIGHUP from ending the daemon until the returned
+// function is called. Go's default for it is to exit at once, without a
+// drain: in-flight queries lost, the decision log's queue unwritten. Many
+// daemons reload on it, so an operator's "systemctl reload" (ExecReload=
+// kill -HUP) or a closed terminal would otherwise take the node down; it
+// is logged instead, since callgate has nothing to reload (store changes
+// apply at once; a changed configuration needs a restart).
+func ignoreHangup(log *slog.Logger) (stop func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-ch:
+				log.Warn("SIGHUP ignored: callgate does not reload its configuration (changes to the store apply at once); restart it to apply a changed configuration (SIGTERM drains first)")
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { signal.Stop(ch); close(done) }
 }
 
 // forceExitOnSignal makes the next SIGINT/SIGTERM end the process at once.
