@@ -63,6 +63,8 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, store.ErrInvalid), badNumber(err):
 		return http.StatusUnprocessableEntity
+	case errors.Is(err, store.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, store.ErrContention), errors.Is(err, store.ErrReadOnly), errors.Is(err, store.ErrClosed),
 		errors.Is(err, store.ErrNotApplied), errors.Is(err, store.ErrUnavailable):
 		return http.StatusServiceUnavailable

@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -80,4 +81,50 @@ func TestWriteWithStoreUnavailable(t *testing.T) {
 	f.want(t, 200, "operator", "GET", "/api/v1/lists/alice/blocked", nil, nil)
 	b.down.Store(false)
 	f.want(t, 200, "operator", "POST", "/api/v1/lists/alice/blocked", map[string]any{"numbers": []string{"+13125550199"}}, nil)
+}
+
+// A change larger than one transaction of the backend (etcd's 128
+// operations: a subscriber created with a few hundred numbers) is 413
+// with the limit it broke, not 500 "internal error".
+func TestChangeTooLargeForOneTransaction(t *testing.T) {
+	db, err := boltkv.Open(filepath.Join(t.TempDir(), "kv.db"), boltkv.Options{NoSync: true, Limits: kv.EtcdDefaults})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	st, err := store.New(db, store.Options{PINCost: bcrypt.MinCost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	op := store.Operator
+	if _, err := st.CreateProvider(op, store.ProviderSpec{Name: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := store.ParseRange("+12025550000..+12025550999")
+	if err := st.AllocateNumbers(op, "acme", r); err != nil {
+		t.Fatal(err)
+	}
+	_, tok, err := st.CreateAPIToken(op, op, "test", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tier, err := New(Config{Listen: "127.0.0.1:0"}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(tier.Handler())
+	t.Cleanup(srv.Close)
+	f := &fixture{st: st, srv: srv, tokens: map[string]string{"operator": tok}}
+	var nums []string
+	for i := range 300 {
+		nums = append(nums, fmt.Sprintf("+1202555%04d", i))
+	}
+	status, body, _ := f.do(t, "operator", "POST", "/api/v1/subscribers", map[string]any{"name": "pbx", "provider": "acme", "numbers": nums})
+	var p problem
+	_ = json.Unmarshal(body, &p)
+	if status != 413 || !strings.Contains(p.Detail, "limit 128") {
+		t.Fatalf("subscriber with 300 numbers over etcd's limits: %d %s, want 413 naming the limit", status, body)
+	}
+	f.want(t, 201, "operator", "POST", "/api/v1/subscribers", map[string]any{"name": "pbx", "provider": "acme", "numbers": nums[:100]}, nil)
 }

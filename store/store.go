@@ -109,6 +109,11 @@ var (
 	// just before the connection dropped. Reads still answer from this
 	// node's replica; retry once etcd answers.
 	ErrUnavailable = kv.ErrUnavailable
+	// ErrTooLarge: one change needs more keys or bytes than one
+	// transaction of the backend may carry (etcd: --max-txn-ops,
+	// --max-request-bytes); nothing was written. Split it (fewer numbers
+	// per request).
+	ErrTooLarge = kv.ErrTooLarge
 	// ErrNotApplied: a write committed but its change did not come back
 	// through the change feed within Options.ApplyTimeout, so this node
 	// does not show it yet.
