@@ -178,6 +178,7 @@ func (c *call) answer() error {
 	}
 	c.answered = true
 	c.caller.confirmed.Store(true)
+	c.caller.sdpOut.init(c.in.InviteResponse.Body())
 	return nil
 }
 
@@ -221,6 +222,7 @@ func (c *call) earlyMedia() error {
 	if err := c.attachCaller(med); err != nil {
 		return err
 	}
+	c.caller.sdpOut.init(c.in.InviteResponse.Body())
 	c.early = true
 	return nil
 }
@@ -349,6 +351,7 @@ func (c *call) dial(name string, to sip.Uri, extra []sip.Header) (dialResult, st
 		return dialFailed, err.Error()
 	}
 	l.confirmed.Store(true)
+	l.sdpOut.init(d.InviteRequest.Body())
 	c.s.addLeg(l)
 	c.mu.Lock()
 	c.out, c.outDlg = l, d

@@ -22,6 +22,9 @@ import (
 //	            INVITE) and the hold state noted before diago applies it;
 //	            an offer with more streams than its audio one is answered
 //	            with those rejected (sdp.go), for INVITE, re-INVITE, UPDATE
+//	SDP sent    in dialog (re-INVITE and UPDATE answers, offers): the o=
+//	            line the dialog began with, the version one up each time
+//	            (RFC 3264 §8; sdpout.go)
 //	BYE, NOTIFY without a To tag: 481, as for an unknown dialog
 //	REFER       403 Call Transfer Not Allowed, and a transfer=refused step
 //	            in the call's record. A transfer would have the B2BUA place
@@ -98,6 +101,11 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 				req.SetBody(o.reduce(req.Body()))
 				if req.IsInvite() {
 					tx = &answerTx{ServerTransaction: tx, o: o}
+				}
+			}
+			if req.IsInvite() && inDialog(req) {
+				if l := s.legOf(req); l != nil {
+					tx = &inDialogSDPTx{ServerTransaction: tx, l: l}
 				}
 			}
 		}
@@ -239,7 +247,7 @@ func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
 		return
 	}
-	res := sip.NewResponseFromRequest(req, 200, "OK", o.expandAnswer(fork.LocalSDP(true)))
+	res := sip.NewResponseFromRequest(req, 200, "OK", l.sdpOut.stamp(o.expandAnswer(fork.LocalSDP(true))))
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	l.hold.Store(o.onHold())
 	l.lastRTP.Store(time.Now().UnixNano())

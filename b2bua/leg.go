@@ -41,6 +41,7 @@ type leg struct {
 	dtmf      chan rune
 	lastRTP   atomic.Int64 // Unix ns of the last packet
 	hold      atomic.Bool  // the peer's last offer put us on hold
+	sdpOut    sdpOrigin    // o= of the SDP we send in dialog (sdpout.go)
 	confirmed atomic.Bool  // answered: RTP is expected
 	sink      atomic.Pointer[func(*rtp.Header, []byte)]
 	// sendMu is held while a relayed packet or key is sent on the leg's
