@@ -21,7 +21,9 @@ import (
 //	re-INVITE   the SDP is checked (400/488 with a reason, as for an initial
 //	            INVITE) and the hold state noted before diago applies it;
 //	            an offer with more streams than its audio one is answered
-//	            with those rejected (sdp.go), for INVITE, re-INVITE, UPDATE
+//	            with those rejected (sdp.go), for INVITE, re-INVITE, UPDATE.
+//	            Without SDP: our offer in the 200 is sendrecv whatever the
+//	            last offer held, the answer comes in the ACK (sdpout.go)
 //	SDP sent    in dialog (re-INVITE and UPDATE answers, offers): the o=
 //	            line the dialog began with, the version one up each time
 //	            (RFC 3264 §8; sdpout.go)
@@ -105,7 +107,7 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 			}
 			if req.IsInvite() && inDialog(req) {
 				if l := s.legOf(req); l != nil {
-					tx = &inDialogSDPTx{ServerTransaction: tx, l: l}
+					tx = &inDialogSDPTx{ServerTransaction: tx, l: l, offerless: len(req.Body()) == 0}
 				}
 			}
 		}

@@ -157,9 +157,10 @@
 // Re-INVITEs are diago's (after the SDP check); UPDATE with or without SDP
 // is answered here (an address change needs a re-INVITE: 488). An offer
 // that puts a leg on hold (sendonly, recvonly, inactive, c=0.0.0.0) stops
-// the RTP timeout for that leg until it is taken off hold. Every SDP sent
-// in a dialog keeps the o= line it began with, its version one up each
-// time (RFC 3264 §8, sdpout.go).
+// the RTP timeout for that leg until it is taken off hold. A re-INVITE
+// without SDP gets a sendrecv offer (the B2BUA never holds), so a caller
+// resumes that way too; every SDP sent in a dialog keeps the o= line it
+// began with, its version one up each time (RFC 3264 §8, sdpout.go).
 //
 // # Outbound legs
 //

@@ -10,7 +10,7 @@ import (
 )
 
 // The SDP the B2BUA sends on a dialog once it is up: the answer to a
-// re-INVITE or an UPDATE, or the offer in the 2xx to a re-INVITE without
+// re-INVITE or an UPDATE, and the offer in the 2xx to a re-INVITE without
 // one. Two sources make those bodies: diago's media session (re-INVITE)
 // and a fork of it (UPDATE, onUpdate), and each numbers the o= line
 // from its own copy of the version. After an UPDATE the fork's number is
@@ -109,16 +109,40 @@ func originVersion(body []byte) (line, start, end int, ver uint64, ok bool) {
 	return line, pos, end, v, true
 }
 
+// asOffer turns the SDP diago answers a re-INVITE without an offer with
+// into the B2BUA's own offer. diago sends the session's last answer, whose
+// direction mirrors the peer's last offer: after the peer put the call on
+// hold (sendonly, inactive) that is recvonly or inactive, which leaves the
+// peer no answer but hold, so a resume by an offerless re-INVITE (RFC 3725
+// third-party call control; RFC 6337 §5.3) never resumed. The B2BUA never
+// holds a leg itself: its offer is sendrecv (RFC 3264 §5.1), and the
+// peer's answer says whether it still holds.
+func asOffer(body []byte) []byte {
+	lines := strings.SplitAfter(string(body), "\n")
+	for i, l := range lines {
+		switch strings.TrimRight(l, "\r\n") {
+		case "a=sendonly", "a=recvonly", "a=inactive":
+			lines[i] = "a=sendrecv" + l[len(strings.TrimRight(l, "\r\n")):]
+		}
+	}
+	return []byte(strings.Join(lines, ""))
+}
+
 // inDialogSDPTx is the server transaction of a re-INVITE on a known leg:
-// the SDP of its 2xx is numbered by the leg's sdpOrigin.
+// the SDP of its 2xx is numbered by the leg's sdpOrigin, and made an offer
+// when the re-INVITE had none.
 type inDialogSDPTx struct {
 	sip.ServerTransaction
-	l *leg
+	l         *leg
+	offerless bool
 }
 
 func (t *inDialogSDPTx) Respond(res *sip.Response) error {
 	if b := res.Body(); len(b) > 0 && res.IsSuccess() {
 		if ct := res.ContentType(); ct != nil && strings.EqualFold(ct.Value(), "application/sdp") {
+			if t.offerless {
+				b = asOffer(b)
+			}
 			res.SetBody(t.l.sdpOut.stamp(b))
 		}
 	}

@@ -51,12 +51,28 @@ func TestSDPOriginNumbering(t *testing.T) {
 	}
 }
 
+func TestAsOffer(t *testing.T) {
+	for in, want := range map[string]string{
+		"v=0\r\nm=audio 1 RTP/AVP 0\r\na=recvonly\r\n":                  "v=0\r\nm=audio 1 RTP/AVP 0\r\na=sendrecv\r\n",
+		"v=0\r\na=inactive\r\nm=audio 1 RTP/AVP 0\r\na=ptime:20\r\n":    "v=0\r\na=sendrecv\r\nm=audio 1 RTP/AVP 0\r\na=ptime:20\r\n",
+		"v=0\nm=audio 1 RTP/AVP 0\na=sendonly":                          "v=0\nm=audio 1 RTP/AVP 0\na=sendrecv",
+		"v=0\r\nm=audio 1 RTP/AVP 0\r\na=sendrecv\r\n":                  "v=0\r\nm=audio 1 RTP/AVP 0\r\na=sendrecv\r\n",
+		"v=0\r\nm=audio 1 RTP/AVP 0\r\na=recvonlyx\r\na=x-recvonly\r\n": "v=0\r\nm=audio 1 RTP/AVP 0\r\na=recvonlyx\r\na=x-recvonly\r\n",
+	} {
+		if got := string(asOffer([]byte(in))); got != want {
+			t.Errorf("asOffer(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 var originLine = regexp.MustCompile(`(?m)^o=(\S+ \S+) (\d+) `)
 
 // The SDP the B2BUA sends once the call is up: every body has the
 // dialog's o= user name and session id and the version after the last
 // one (RFC 3264 §8), whether an UPDATE (answered from a fork of diago's
-// session) or a re-INVITE (diago's session) answered it.
+// session) or a re-INVITE (diago's session) answered it; and a re-INVITE
+// without an offer after a hold gets a sendrecv offer, so the caller can
+// resume (RFC 6337 §5.3).
 func TestInDialogSDP(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.PINFirstDigit = 30 * time.Second })
 	ctx := testCtx(t)
@@ -125,6 +141,12 @@ func TestInDialogSDP(t *testing.T) {
 	check("re-INVITE hold", do(sip.INVITE, offer("inactive")), "inactive")
 	ack("")
 	waitFor(t, "hold", l.hold.Load)
+
+	res := do(sip.INVITE, "")
+	check("offer to a re-INVITE without one", res, "sendrecv")
+	ack(offer("sendrecv"))
+	waitFor(t, "the leg off hold", func() bool { return !l.hold.Load() })
+	check("UPDATE after the offerless re-INVITE", do(sip.UPDATE, offer("sendrecv")), "sendrecv")
 
 	_ = c.d.Hangup(context.Background())
 	h.waitStep("end", "abandoned")
