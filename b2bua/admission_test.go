@@ -43,10 +43,12 @@ func (h *harness) rawInvite(t *testing.T, ruri string, body string, extra ...sip
 // rawInviteTyped is rawInvite with a body of Content-Type ct.
 func (h *harness) rawInviteTyped(t *testing.T, ruri, body, ct string, extra ...sip.Header) *sip.Response {
 	t.Helper()
-	cli, err := sipgo.NewClient(h.call.ua, sipgo.WithClientLogger(testQuiet))
-	if err != nil {
-		t.Fatal(err)
-	}
+	return h.send(t, h.rawInviteRequest(t, ruri, body, ct, extra...))
+}
+
+// rawInviteRequest is the INVITE rawInviteTyped sends.
+func (h *harness) rawInviteRequest(t *testing.T, ruri, body, ct string, extra ...sip.Header) *sip.Request {
+	t.Helper()
 	var u sip.Uri
 	if err := sip.ParseUri(ruri, &u); err != nil {
 		t.Fatal(err)
@@ -63,11 +65,22 @@ func (h *harness) rawInviteTyped(t *testing.T, ruri, body, ct string, extra ...s
 		req.AppendHeader(sip.NewHeader("Content-Type", ct))
 		req.SetBody([]byte(body))
 	}
+	return req
+}
+
+// send sends req from the caller's user agent and returns the final
+// response.
+func (h *harness) send(t *testing.T, req *sip.Request) *sip.Response {
+	t.Helper()
+	cli, err := sipgo.NewClient(h.call.ua, sipgo.WithClientLogger(testQuiet))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	res, err := cli.Do(ctx, req)
 	if err != nil {
-		t.Fatalf("INVITE %s: %v", ruri, err)
+		t.Fatalf("%s %s: %v", req.Method, req.Recipient.String(), err)
 	}
 	return res
 }

@@ -121,13 +121,21 @@ func inDialog(req *sip.Request) bool {
 }
 
 // acceptable answers, and reports false for, a new INVITE the B2BUA must
-// not take on: one whose Max-Forwards is spent (483: it would forward it
-// on the subscriber's leg, and B2BUAs take part in loop detection, RFC
-// 7332 §3), and one that requires an extension (Require, RFC 3261
-// §8.2.2.3: 420 with Unsupported). The B2BUA supports none of those a
-// caller could require of it (100rel, timer, precondition, replaces ...),
-// and answering as if it did would break the caller's expectation.
+// not take on: one without Contact (400: RFC 3261 §8.1.1.8 requires it of
+// a request that can set up a dialog; diago drops it unanswered, so the
+// caller would retransmit for 32 s and get nothing), one whose
+// Max-Forwards is spent (483: it would forward it on the subscriber's leg,
+// and B2BUAs take part in loop detection, RFC 7332 §3), and one that
+// requires an extension (Require, RFC 3261 §8.2.2.3: 420 with
+// Unsupported). The B2BUA supports none of those a caller could require
+// of it (100rel, timer, precondition, replaces ...), and answering as if
+// it did would break the caller's expectation.
 func (s *Server) acceptable(req *sip.Request, tx sip.ServerTransaction) bool {
+	if req.Contact() == nil {
+		s.m.refused.WithLabelValues("no-contact").Inc()
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 400, "Missing Contact Header", nil))
+		return false
+	}
 	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
 		s.m.refused.WithLabelValues("too-many-hops").Inc()
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 483, "Too Many Hops", nil))

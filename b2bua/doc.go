@@ -53,8 +53,8 @@
 //
 // A new INVITE that requires an extension (Require: 100rel, timer, ...;
 // the B2BUA supports none a caller could require of it) gets 420 Bad
-// Extension with Unsupported, and one with Max-Forwards 0 gets 483 Too Many
-// Hops; the subscriber's and the voicemail's legs carry the caller's
+// Extension with Unsupported, one with Max-Forwards 0 gets 483 Too Many
+// Hops, and one without Contact 400 Missing Contact Header; the subscriber's and the voicemail's legs carry the caller's
 // Max-Forwards less one, so a continue route that leads back here ends
 // instead of looping (RFC 7332 §3).
 //

@@ -37,7 +37,7 @@ func newMetrics(reg prometheus.Registerer, active func() float64) (*metrics, err
 			Help: "New INVITEs by the way they came in: token (redirected with a screening token), gateway (after an AIN forwardCall), ivr (the subscribers' IVR), other."},
 			[]string{"path"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "refused_total",
-			Help: "INVITEs refused before any treatment, by reason (token-forged, token-expired, token-unknown-key, token-malformed, token-mismatch, not-for-us, sdp-malformed, sdp-not-acceptable, body-unsupported: a required body part other than SDP or ISUP, or a content coding, bad-extension: Require, too-many-hops: Max-Forwards 0, draining)."},
+			Help: "INVITEs refused before any treatment, by reason (token-forged, token-expired, token-unknown-key, token-malformed, token-mismatch, not-for-us, sdp-malformed, sdp-not-acceptable, body-unsupported: a required body part other than SDP or ISUP, or a content coding, bad-extension: Require, too-many-hops: Max-Forwards 0, no-contact: no Contact header, draining)."},
 			[]string{"reason"}),
 		malformed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "malformed_total",
 			Help: "SIP datagrams that could not be parsed, by answer: answered (a request, answered 400, or 513 when over the size limit) or dropped (a response, an ACK, or a request without the headers to answer it)."},
