@@ -204,7 +204,8 @@ type SIP struct {
 	// INVITE). The default, false, is the stateless UDP path (RFC 3261
 	// §8.2.7, what Kamailio's sl module does): no per-call state, a
 	// retransmitted INVITE gets the identical answer again, ACKs are
-	// absorbed, CANCEL gets 200. TCP and TLS are always stateful.
+	// absorbed, CANCEL gets 481 (no transaction for it to match, RFC 3261
+	// §9.2). TCP and TLS are always stateful.
 	Stateful bool `yaml:"stateful"`
 	// UDPReaders is the number of goroutines reading the UDP socket on the
 	// stateless path (0 = GOMAXPROCS, at least 4).
