@@ -64,12 +64,7 @@ func ParseHomeArea(s string) (HomeArea, error) {
 // homeNPA returns the area code that completes the query's 7-digit
 // numbers; 0 when none is known.
 func (c *Config) homeNPA(ta *ain.TerminationAttemptArg) ain.NPA {
-	switch c.HomeArea {
-	case HomeAreaLine:
-		if a, ok := lineNPA(&ta.UserID); ok {
-			return a
-		}
-	case HomeAreaCalled:
+	if c.HomeArea == HomeAreaCalled {
 		if d := &ta.CalledPartyID; d.Set && !d.V.Local() {
 			if n, err := d.V.E164(); err == nil {
 				if a, ok := ain.NPAOf(n); ok {
@@ -77,7 +72,17 @@ func (c *Config) homeNPA(ta *ain.TerminationAttemptArg) ain.NPA {
 				}
 			}
 		}
-		if a, ok := lineNPA(&ta.UserID); ok {
+	}
+	return c.lineHomeNPA(&ta.UserID)
+}
+
+// lineHomeNPA is homeNPA for a query about the line u, with no called
+// subscriber's number to take the area from: an originating trigger,
+// where the called number is what the line dialled (HomeAreaCalled
+// then reads the line, as its fallback does).
+func (c *Config) lineHomeNPA(u *ain.UserID) ain.NPA {
+	if c.HomeArea != HomeAreaFixed {
+		if a, ok := lineNPA(u); ok {
 			return a
 		}
 	}

@@ -574,6 +574,32 @@ func TestOriginationTriggers(t *testing.T) {
 			t.Errorf("queries_total{infoAnalyzed,disconnect} = %v", n)
 		}
 	})
+	t.Run("engine: locked line, 7-digit numbers read in the line's area", func(t *testing.T) {
+		// The switch names the line by its 7 digits (subscriber) and the
+		// line dials a local premium number (NXX 976) as 7 digits: both
+		// are completed with the line's area (303), as a terminationAttempt's.
+		h := newHarness(t, testConfig(), lockLine(line, policy.New(nil)))
+		own := ain.Some(digits(t, "5550100", ain.NOASubscriber))
+		intl7 := intl
+		intl7.CallingPartyID = own
+		premium7 := ain.InfoAnalyzedArg{UserID: ain.UserIDFromDN(dn), CallingPartyID: own,
+			CollectedAddressInfo: ain.Some(digits(t, "9765555", ain.NOAUnknown))}
+		noNumber := intl
+		noNumber.CallingPartyID = ain.Some(digits(t, "", ain.NOANoNumberOpReq))
+		for _, tc := range []struct {
+			name string
+			arg  ain.InfoAnalyzedArg
+		}{
+			{"7-digit line, international", intl7},
+			{"7-digit line, 7-digit 976", premium7},
+			{"unreadable callingPartyID: the UserID line", noNumber},
+		} {
+			h.feed(t, query(t, 0x507, tcap.QueryWithPermission, uint16(ain.OpInfoAnalyzed), tc.arg.Marshal(nil), 248))
+			if op := opOf(t, h); op != ain.OpDisconnect {
+				t.Errorf("%s: answer %v, want disconnect (the line is locked)", tc.name, op)
+			}
+		}
+	})
 	t.Run("a conversation cannot be put on an originating trigger", func(t *testing.T) {
 		h := newHarness(t, testConfig(), &recorder{d: policy.Decision{Action: policy.ActionScreen}})
 		h.feed(t, query(t, 0x505, tcap.QueryWithPermission, uint16(ain.OpInfoAnalyzed), intl.Marshal(nil), 248))
