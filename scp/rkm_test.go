@@ -75,27 +75,17 @@ func TestRegistrationPolicy(t *testing.T) {
 	}
 }
 
-// TestServiceAnswersRegistration checks the wiring: a switch registering
-// its key with the SCP (running as SG) gets the configured RC, can then
-// go active with it, and a key for another point code is refused.
-func TestServiceAnswersRegistration(t *testing.T) {
-	cfg := testConfig()
-	// The zero TrafficMode is the endpoint's loadshare: a key asking for
-	// loadshare matches it.
-	h := newHarness(t, cfg, &recorder{})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := h.s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer h.s.Shutdown(context.Background())
-
-	c, err := transport.Dial(ctx, transport.Config{Network: "tcp", Address: h.s.Addr()})
+// rawSwitch dials the SCP's listening address as a bare M3UA peer: send
+// writes one message, recv returns the next one other than NTFY and BEAT.
+// BEATs are answered as they arrive (the SCP's shutdown fences on them).
+func rawSwitch(t *testing.T, ctx context.Context, addr string) (send func(m3ua.Message), recv func() m3ua.Message) {
+	t.Helper()
+	c, err := transport.Dial(ctx, transport.Config{Network: "tcp", Address: addr})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	send := func(m m3ua.Message) {
+	t.Cleanup(func() { c.Close() })
+	send = func(m m3ua.Message) {
 		b, err := m.MarshalBinary()
 		if err != nil {
 			t.Fatal(err)
@@ -113,10 +103,17 @@ func TestServiceAnswersRegistration(t *testing.T) {
 			if err != nil {
 				return
 			}
+			if m, err := m3ua.Decode(buf[:n]); err == nil {
+				if b, ok := m.(*m3ua.Beat); ok {
+					if ack, err := (*m3ua.BeatAck)(b).MarshalBinary(); err == nil {
+						_ = c.WriteMsg(ack, 0) // not send: t.Fatal is for the test's goroutine
+					}
+				}
+			}
 			in <- buf[:n]
 		}
 	}()
-	recv := func() m3ua.Message {
+	recv = func() m3ua.Message {
 		t.Helper()
 		for {
 			var b []byte
@@ -136,6 +133,25 @@ func TestServiceAnswersRegistration(t *testing.T) {
 			return m
 		}
 	}
+	return send, recv
+}
+
+// TestServiceAnswersRegistration checks the wiring: a switch registering
+// its key with the SCP (running as SG) gets the configured RC, can then
+// go active with it, and a key for another point code is refused.
+func TestServiceAnswersRegistration(t *testing.T) {
+	cfg := testConfig()
+	// The zero TrafficMode is the endpoint's loadshare: a key asking for
+	// loadshare matches it.
+	h := newHarness(t, cfg, &recorder{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer h.s.Shutdown(context.Background())
+
+	send, recv := rawSwitch(t, ctx, h.s.Addr())
 	send(&m3ua.ASPUp{})
 	if m, ok := recv().(*m3ua.ASPUpAck); !ok {
 		t.Fatalf("got %T", m)
@@ -236,5 +252,40 @@ func TestRegisterConfig(t *testing.T) {
 	cfg.RoutingContexts = []uint32{1, 2}
 	if _, err := New(cfg, &recorder{}); err == nil {
 		t.Error("register accepted with two routing contexts")
+	}
+}
+
+// TestServiceAnswersDAUDForItsPointCode: as the SG, the SCP is the
+// destination its switches reach: a DAUD auditing the SCP's point code
+// gets DAVA (RFC 4666 §4.5.3); one for a point code it knows nothing of
+// gets ERR Destination Status Unknown.
+func TestServiceAnswersDAUDForItsPointCode(t *testing.T) {
+	cfg := testConfig()
+	h := newHarness(t, cfg, &recorder{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer h.s.Shutdown(context.Background())
+	send, recv := rawSwitch(t, ctx, h.s.Addr())
+	send(&m3ua.ASPUp{})
+	if m, ok := recv().(*m3ua.ASPUpAck); !ok {
+		t.Fatalf("got %T", m)
+	}
+	send(&m3ua.ASPActive{RoutingContexts: []uint32{10}})
+	if m, ok := recv().(*m3ua.ASPActiveAck); !ok {
+		t.Fatalf("got %T %+v", m, m)
+	}
+	own := m3ua.AffectedPC{PC: uint32(cfg.PointCode)}
+	send(&m3ua.DAUD{RoutingContexts: []uint32{10}, AffectedPCs: []m3ua.AffectedPC{own}})
+	got := recv()
+	if dava, ok := got.(*m3ua.DAVA); !ok || len(dava.AffectedPCs) != 1 || dava.AffectedPCs[0] != own {
+		t.Fatalf("DAUD for the SCP's point code answered %T %+v, want DAVA for it", got, got)
+	}
+	send(&m3ua.DAUD{RoutingContexts: []uint32{10}, AffectedPCs: []m3ua.AffectedPC{{PC: uint32(sccp.ANSIPointCode(1, 1, 1))}}})
+	got = recv()
+	if e, ok := got.(*m3ua.Err); !ok || e.Code != m3ua.CodeDestinationStatusUnknown {
+		t.Fatalf("DAUD for a foreign point code answered %T %+v, want ERR Destination Status Unknown", got, got)
 	}
 }

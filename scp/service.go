@@ -194,6 +194,12 @@ func New(cfg Config, decider policy.Decider, opts ...Option) (*Service, error) {
 	if s.ep, err = m3ua.NewEndpoint(mc); err != nil {
 		return nil, fmt.Errorf("scp: %w", err)
 	}
+	if cfg.Role == m3ua.RoleSG && cfg.PointCode != 0 {
+		// As the SG, the destination our switches reach through us is
+		// ourselves: a DAUD auditing our point code (RFC 4666 §4.5.3) is
+		// answered DAVA, not ERR Destination Status Unknown.
+		s.ep.SetAvailable(uint32(cfg.PointCode), true)
+	}
 	return s, nil
 }
 
