@@ -37,6 +37,9 @@ type Association struct {
 	done      chan struct{}
 	downAcked chan struct{} // closed on ASP Down Ack
 	downOnce  sync.Once
+	// downSent (dialling side): this end sent ASP Down, so an ASP Down
+	// Ack is the answer, not the SG taking the ASP down.
+	downSent  atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
 
@@ -452,6 +455,7 @@ func (a *Association) closeGraceful(wait time.Duration) {
 	switch {
 	case a.State() == ASPStateDown:
 	case a.client:
+		a.downSent.Store(true)
 		a.sendMgmt(&ASPDown{})
 		select {
 		case <-a.downAcked:
@@ -633,8 +637,12 @@ func (a *Association) handle(b []byte, stream uint16, rx *Data, at time.Time) {
 		})
 	case *ASPDownAck:
 		a.clientOnly(b, func() {
+			was := a.State()
 			a.setState(ASPStateDown)
 			a.downOnce.Do(func() { close(a.downAcked) })
+			if !a.downSent.Load() && was != ASPStateDown {
+				a.returnFromDown()
+			}
 		})
 	case *ASPInactiveAck:
 		a.clientOnly(b, func() {
@@ -692,6 +700,33 @@ func (a *Association) handle(b []byte, stream uint16, rx *Data, at time.Time) {
 	case *DeregRsp:
 		// This end never sends DEREG REQ.
 		a.sendErr(CodeUnexpectedMessage, b, nil)
+	}
+}
+
+// returnFromDown answers an ASP Down Ack this end did not ask for: the
+// SG took the ASP down (management, an SG restarting its ASP state), and
+// RFC 4666 §4.3.4.2 has the ASP initiate the procedures that return it to
+// its previous state. ASP Up goes out after AckTimeout, through the
+// ack-retransmission timer, not at once: an SG that is closing the
+// association (as ours does on Close: unsolicited ASP Down Ack, then
+// close) is gone by then. The ASP Up Ack leads to ASP Active (or REG REQ)
+// as after any ASP Up; an SG that never answers fails the association
+// like an unanswered ASP Up, and it is dialled anew. A draining endpoint
+// does not come back.
+func (a *Association) returnFromDown() {
+	a.mu.Lock()
+	if a.awaiting == awaitInactiveAck {
+		a.inactiveAckReceivedLocked() // down is past inactive: Drain waits no more
+	}
+	back := !a.ep.draining.Load()
+	if back {
+		// retries -1: the timer's first "repeat" is the first ASP Up.
+		a.awaiting, a.sentAt, a.retries = awaitUpAck, time.Now(), -1
+	}
+	a.mu.Unlock()
+	if back {
+		a.ep.log.Info("m3ua the SG took this ASP down (unsolicited ASP Down Ack): sending ASP Up again", "assoc", a.id,
+			"remote", a.conn.RemoteAddr().String(), "after", a.ep.cfg.AckTimeout.String())
 	}
 }
 

@@ -38,6 +38,8 @@
 // round trip as a fence; see drain.go), Flush waits until the answers
 // queued have reached the peers, Close ends the associations in order (ASP
 // Down; from the accepting side an unsolicited ASP Down Ack). A dialling
+// endpoint that an SG takes down that way while keeping the association
+// sends ASP Up again after AckTimeout (RFC 4666 §4.3.4.2). A dialling
 // endpoint routes around an SG that announced the AS inactive or pending
 // (Endpoint.Send, which load-shares over the active associations by SLS;
 // Endpoint.SendVia also names the association, for per-peer accounts).

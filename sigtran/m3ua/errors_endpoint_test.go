@@ -67,9 +67,11 @@ func (p *rawPeer) sendRaw(b []byte) {
 }
 
 // expect returns the next message that is not a BEAT or NTFY (which arrive
-// asynchronously); BEATs are answered.
+// asynchronously); BEATs are answered. It waits 3 s in all: BEATs keep
+// coming and must not extend the wait.
 func (p *rawPeer) expect() Message {
 	p.t.Helper()
+	deadline := time.After(3 * time.Second)
 	for {
 		select {
 		case b, ok := <-p.in:
@@ -88,7 +90,7 @@ func (p *rawPeer) expect() Message {
 				continue
 			}
 			return m
-		case <-time.After(3 * time.Second):
+		case <-deadline:
 			p.t.Fatal("no answer")
 		}
 	}
@@ -412,4 +414,29 @@ func TestSGASPUpWhileActive(t *testing.T) {
 	}
 	p.expectErr(CodeUnexpectedMessage)
 	waitFor(t, "ASP inactive", 2*time.Second, func() bool { return sg.ActiveCount() == 0 })
+}
+
+// TestASPReturnsAfterUnsolicitedDownAck: an SG that takes the ASP down
+// with an ASP Down Ack it did not ask for (management, an SG restarting
+// its ASP state) but keeps the association gets the ASP back: RFC 4666
+// §4.3.4.2 has the ASP return to its previous state, so ASP Up (after
+// AckTimeout) and ASP Active follow on the same association.
+func TestASPReturnsAfterUnsolicitedDownAck(t *testing.T) {
+	srv := listenRaw(t)
+	asp := start(t, fast(Config{Role: RoleASP, Connect: []string{srv.addr()}, RoutingContexts: []uint32{10}}))
+	p := srv.accept()
+	for range 2 { // the first activation, then the return
+		expectRKM[*ASPUp](t, p)
+		p.send(&ASPUpAck{})
+		if act := expectRKM[*ASPActive](t, p); len(act.RoutingContexts) != 1 || act.RoutingContexts[0] != 10 {
+			t.Fatalf("ASP Active %+v", act)
+		}
+		p.send(&ASPActiveAck{RoutingContexts: []uint32{10}})
+		waitActive(t, asp, 1)
+		p.send(&ASPDownAck{})
+		waitFor(t, "ASP-DOWN", 2*time.Second, func() bool { return asp.ActiveCount() == 0 })
+	}
+	if n := asp.Stats().Connects; n != 1 {
+		t.Errorf("%d associations, want the ASP back on the first", n)
+	}
 }
