@@ -281,6 +281,11 @@ func writeSummary(w io.Writer, s *ssp.Summary) {
 			fmt.Fprintln(w)
 		}
 	}
+	if len(s.UnavailableVia) > 0 {
+		// One STP of a pair cannot reach the SCP: the other carried its
+		// share, so the per-SCP counts above are lopsided on purpose.
+		fmt.Fprintf(w, "SCP point code reported unavailable (DUNA) by %s: queries went through the other SG(s)\n", strings.Join(s.UnavailableVia, ", "))
+	}
 	fmt.Fprintf(w, "send rate %.1f/s  answer rate %.1f/s\n", s.SendRate, s.AnswerRate)
 	l := s.Latency
 	fmt.Fprintf(w, "latency ms  min %s  mean %s  p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (%d answers)\n",

@@ -67,3 +67,14 @@ func TestLoadOverAMatedPair(t *testing.T) {
 		t.Fatalf("text summary lacks the per-SCP lines:\n%s", r.out)
 	}
 }
+
+// The text summary says when an SG reported the SCP's point code
+// unavailable, which is why the per-SCP counts are lopsided.
+func TestSummaryNamesTheSGThatReportedDUNA(t *testing.T) {
+	var b strings.Builder
+	writeSummary(&b, &ssp.Summary{Calls: 10, Sent: 10, Answered: 10, UnavailableVia: []string{"10.0.0.1:2905"},
+		Peers: []ssp.PeerStats{{Address: "10.0.0.2:2905", Sent: 10, Answered: 10}}})
+	if !strings.Contains(b.String(), "SCP point code reported unavailable (DUNA) by 10.0.0.1:2905: queries went through the other SG(s)\n") {
+		t.Fatalf("summary:\n%s", b.String())
+	}
+}

@@ -27,6 +27,10 @@ type Association struct {
 	// asOut (dialling side): the SG announced the AS inactive or pending
 	// since this ASP went active; Endpoint.Send routes elsewhere.
 	asOut atomic.Bool
+	// dest (dialling side) is what this SG reported about destinations
+	// with SSNM: availability is learnt per SG (RFC 4666 §4.5.1) and
+	// forgotten with the association.
+	dest destTable
 
 	out  outbox        // messages waiting to be written (outbox.go)
 	kick chan struct{} // wakes the writer
@@ -655,17 +659,22 @@ func (a *Association) handle(b []byte, stream uint16, rx *Data, at time.Time) {
 		})
 	case *DUNA:
 		a.clientOnly(b, func() {
-			e.dest.update(m.AffectedPCs, func(s *DestinationState) { s.Available = false; s.Restricted = false })
-			e.log.Info("m3ua DUNA", "assoc", a.id, "apc", m.AffectedPCs)
+			a.dest.update(m.AffectedPCs, func(s *DestinationState) { s.Available = false; s.Restricted = false })
+			e.log.Info("m3ua DUNA", "assoc", a.id, "remote", a.conn.RemoteAddr().String(), "apc", m.AffectedPCs)
+			for _, apc := range m.AffectedPCs {
+				if !e.Available(apc.PC) {
+					e.log.Warn("m3ua destination unavailable through every SG", "apc", apc)
+				}
+			}
 		})
 	case *DAVA:
 		a.clientOnly(b, func() {
-			e.dest.update(m.AffectedPCs, func(s *DestinationState) { *s = DestinationState{Available: true} })
-			e.log.Info("m3ua DAVA", "assoc", a.id, "apc", m.AffectedPCs)
+			a.dest.update(m.AffectedPCs, func(s *DestinationState) { *s = DestinationState{Available: true} })
+			e.log.Info("m3ua DAVA", "assoc", a.id, "remote", a.conn.RemoteAddr().String(), "apc", m.AffectedPCs)
 		})
 	case *DRST:
 		a.clientOnly(b, func() {
-			e.dest.update(m.AffectedPCs, func(s *DestinationState) { s.Available = true; s.Restricted = true })
+			a.dest.update(m.AffectedPCs, func(s *DestinationState) { s.Available = true; s.Restricted = true })
 		})
 	case *SCON:
 		a.clientOnly(b, func() {
@@ -673,13 +682,13 @@ func (a *Association) handle(b []byte, stream uint16, rx *Data, at time.Time) {
 			if !m.HasCongestionLevel {
 				lvl = CongestionLevel1
 			}
-			e.dest.update(m.AffectedPCs, func(s *DestinationState) { s.Congestion = lvl })
+			a.dest.update(m.AffectedPCs, func(s *DestinationState) { s.Congestion = lvl })
 			e.log.Info("m3ua SCON", "assoc", a.id, "apc", m.AffectedPCs, "level", lvl)
 		})
 	case *DUPU:
 		a.clientOnly(b, func() {
 			u := uint8(m.UserCause.User)
-			e.dest.update(m.AffectedPCs, func(s *DestinationState) {
+			a.dest.update(m.AffectedPCs, func(s *DestinationState) {
 				if !slices.Contains(s.UnavailableUsers, u) {
 					s.UnavailableUsers = append(slices.Clip(s.UnavailableUsers), u)
 				}

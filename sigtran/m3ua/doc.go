@@ -42,7 +42,11 @@
 // sends ASP Up again after AckTimeout (RFC 4666 §4.3.4.2). A dialling
 // endpoint routes around an SG that announced the AS inactive or pending
 // (Endpoint.Send, which load-shares over the active associations by SLS;
-// Endpoint.SendVia also names the association, for per-peer accounts).
+// Endpoint.SendVia also names the association, for per-peer accounts), and
+// around one that reported the destination unavailable (DUNA) or, while
+// another SG reaches it unrestricted, restricted (DRST): destination state
+// is kept per association, as learnt from that SG, and forgotten with it
+// (RFC 4666 §4.5.1; Endpoint.Available, Routes).
 // Incoming DATA goes to
 // Config.Handler on the association's reader goroutine; Endpoint.Send and
 // Association.SendData queue outgoing DATA without blocking, on the data

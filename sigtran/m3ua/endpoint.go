@@ -426,11 +426,19 @@ func (e *Endpoint) shutdown() {
 // stream). An association that has just left ASP-ACTIVE, or whose SG has
 // since announced the AS inactive or pending (NTFY: the SG no longer
 // serves it, e.g. it drains), is passed over for the next one; answers
-// still arrive on it. It never blocks on the network.
+// still arrive on it. So is one whose SG reported pd.DPC unavailable
+// (DUNA), and one that reported it restricted (DRST) while another SG
+// reaches it unrestricted (RFC 4666 §4.5.1: the state of a destination is
+// learnt per SG). ErrDestinationUnavailable: every active SG reported
+// pd.DPC unavailable. It never blocks on the network.
 func (e *Endpoint) Send(pd ProtocolData) error {
 	_, err := e.SendVia(pd)
 	return err
 }
+
+// ErrDestinationUnavailable is returned by Send when every SG with an
+// active association reported the destination point code unavailable.
+var ErrDestinationUnavailable = errors.New("m3ua: destination point code reported unavailable (DUNA) by every SG")
 
 // SendVia is Send that also says which association took pd (nil when
 // none did), for a caller that keeps its accounts per peer: a switch
@@ -443,10 +451,31 @@ func (e *Endpoint) SendVia(pd ProtocolData) (*Association, error) {
 	if n > 0 {
 		first = int(pd.SLS) % n
 	}
-	for k := range n {
-		// The list is republished just after a state change: skip an
-		// association that has left ASP-ACTIVE meanwhile.
-		if a := act[(first+k)%n]; a.State() == ASPStateActive && !a.asOut.Load() {
+	// The first pass takes the SGs that reported nothing against pd.DPC;
+	// the second, only when there were restricted ones, those.
+	unreachable, restricted := false, false
+	for pass := range 2 {
+		for k := range n {
+			// The list is republished just after a state change: skip an
+			// association that has left ASP-ACTIVE meanwhile.
+			a := act[(first+k)%n]
+			if a.State() != ASPStateActive || a.asOut.Load() {
+				continue
+			}
+			switch a.dest.reach(pd.DPC) {
+			case reachNone:
+				unreachable = true
+				continue
+			case reachRestricted:
+				restricted = true
+				if pass == 0 {
+					continue
+				}
+			case reachOK:
+				if pass == 1 {
+					continue // tried in the first pass
+				}
+			}
 			err := a.SendData(pd)
 			if errors.Is(err, ErrNotActive) {
 				continue // it went down between the check and the queue
@@ -456,22 +485,97 @@ func (e *Endpoint) SendVia(pd ProtocolData) (*Association, error) {
 			}
 			return a, nil
 		}
+		if !restricted {
+			break
+		}
 	}
 	e.stats.drop.Add(1)
+	if unreachable {
+		return nil, ErrDestinationUnavailable
+	}
 	return nil, ErrNoActiveAssociation
 }
 
-// Available reports whether point code pc is reachable according to the
-// DUNA/DAVA received (SG side: as set by SetAvailable). Destinations
-// never reported are available.
+// Available reports whether point code pc is reachable. On the dialling
+// side that is according to the DUNA/DAVA each SG sent on its association
+// (RFC 4666 §4.5.1): pc is available while some ASP-ACTIVE association's
+// SG has not reported it unavailable, and also when no association is
+// active (what is missing then is an association, see Send). On the SG
+// side it is as set by SetAvailable. Destinations never reported are
+// available.
 func (e *Endpoint) Available(pc uint32) bool {
-	s, _ := e.dest.lookup(pc)
-	return s.Available
+	if e.serverSide() {
+		s, _ := e.dest.lookup(pc)
+		return s.Available
+	}
+	usable := false
+	for _, a := range *e.active.Load() {
+		if a.State() != ASPStateActive || a.asOut.Load() {
+			continue
+		}
+		if a.dest.reach(pc) != reachNone {
+			return true
+		}
+		usable = true
+	}
+	return !usable
 }
 
 // Destination returns what SSNM messages reported about pc, and whether
-// anything was reported.
-func (e *Endpoint) Destination(pc uint32) (DestinationState, bool) { return e.dest.lookup(pc) }
+// anything was reported. On the dialling side it is the report of the SG
+// that reaches pc best (available before unavailable, unrestricted before
+// restricted), among the ASP-ACTIVE associations; Routes has each SG's.
+func (e *Endpoint) Destination(pc uint32) (DestinationState, bool) {
+	if e.serverSide() {
+		return e.dest.lookup(pc)
+	}
+	best, known, rank := DestinationState{Available: true}, false, -1
+	for _, r := range e.Routes(pc) {
+		known = known || r.Reported
+		if k := destRank(r.State); k > rank {
+			best, rank = r.State, k
+		}
+	}
+	return best, known
+}
+
+// destRank orders destination states from worst to best path.
+func destRank(s DestinationState) int {
+	switch {
+	case !s.Available:
+		return 0
+	case s.Restricted:
+		return 1
+	}
+	return 2
+}
+
+// Route is what the SG at the end of one association reported about a
+// destination (Endpoint.Routes).
+type Route struct {
+	Association uint64
+	Remote      string
+	State       DestinationState
+	// Reported is false when the SG said nothing about the destination
+	// (State is then available).
+	Reported bool
+}
+
+// Routes returns, for each ASP-ACTIVE association of a dialling endpoint
+// in id order, what its SG reported about pc: which SGs a query to pc
+// can take (status pages, a switch's report).
+func (e *Endpoint) Routes(pc uint32) []Route {
+	act := *e.active.Load()
+	out := make([]Route, 0, len(act))
+	for _, a := range act {
+		if a.State() != ASPStateActive || a.asOut.Load() {
+			continue
+		}
+		st, known := a.dest.lookup(pc)
+		out = append(out, Route{Association: a.id, Remote: a.conn.RemoteAddr().String(), State: st, Reported: known})
+	}
+	return out
+}
 
 // SetAvailable records pc's availability on the SG side and announces it
 // to every active ASP with DAVA or DUNA. It is how an SG (or a test SG)

@@ -145,11 +145,41 @@ type DestinationState struct {
 // destTable tracks destination availability from DUNA/DAVA/DRST/SCON/DUPU.
 // Unknown destinations are available: RFC 4666 §4.5 has the ASP assume
 // every destination reachable through an active SG unless told otherwise.
+// A dialling endpoint keeps one per association (what that SG reported,
+// forgotten with the association); the SG side one for the endpoint (its
+// own network's state, SetAvailable).
 type destTable struct {
-	mu      sync.RWMutex
-	exact   map[uint32]*DestinationState
-	wild    []wildEntry // masked (wildcard) reports, newest last
-	version atomic.Uint64
+	mu    sync.RWMutex
+	exact map[uint32]*DestinationState
+	wild  []wildEntry // masked (wildcard) reports, newest last
+	// avoid is set while some entry is unavailable or restricted, so that
+	// routing (reach) skips the lock when nothing was reported against a
+	// destination, the usual case.
+	avoid atomic.Bool
+}
+
+// reach is how good a path to a destination an SG's reports make it.
+type reach uint8
+
+const (
+	reachOK         reach = iota
+	reachRestricted       // DRST: usable, but another SG is better
+	reachNone             // DUNA: this SG cannot reach it
+)
+
+// reach says how pc may be reached according to what was reported.
+func (t *destTable) reach(pc uint32) reach {
+	if !t.avoid.Load() {
+		return reachOK
+	}
+	s, _ := t.lookup(pc)
+	switch {
+	case !s.Available:
+		return reachNone
+	case s.Restricted:
+		return reachRestricted
+	}
+	return reachOK
 }
 
 type wildEntry struct {
@@ -210,5 +240,12 @@ func (t *destTable) update(apcs []AffectedPC, f func(*DestinationState)) {
 		}
 		t.wild = append(kept, wildEntry{apc: a, st: st})
 	}
-	t.version.Add(1)
+	avoid := false
+	for _, s := range t.exact {
+		avoid = avoid || !s.Available || s.Restricted
+	}
+	for _, w := range t.wild {
+		avoid = avoid || !w.st.Available || w.st.Restricted
+	}
+	t.avoid.Store(avoid)
 }

@@ -366,10 +366,24 @@ func (c *Client) Invoke(ctx context.Context, op ain.OpCode, params []byte) (Answ
 	return c.query(ctx, op, *bp, bp)
 }
 
-// ErrUnavailable is returned for calls while the SG reports the SCP's
+// ErrUnavailable is returned for calls while every SG reports the SCP's
 // point code unavailable (M3UA DUNA): a switch does not route queries to a
-// destination it knows to be down.
-var ErrUnavailable = errors.New("ssp: SCP point code unavailable (DUNA)")
+// destination it knows to be down. While one SG of several still reaches
+// it, the queries go through that one (UnavailableVia names the others).
+var ErrUnavailable = errors.New("ssp: SCP point code reported unavailable (DUNA) by every SG")
+
+// UnavailableVia lists the SGs (remote addresses) on an active association
+// that report the SCP's point code unavailable (DUNA): the STP of a mated
+// pair that has lost its route to the SCP. Queries go through the others.
+func (c *Client) UnavailableVia() []string {
+	var out []string
+	for _, r := range c.ep.Routes(uint32(c.cfg.DPC)) {
+		if !r.State.Available {
+			out = append(out, r.Remote)
+		}
+	}
+	return out
+}
 
 // query sends params (which live at the start of *bp) and waits.
 func (c *Client) query(ctx context.Context, op ain.OpCode, params []byte, bp *[]byte) (Answer, error) {
@@ -452,6 +466,10 @@ func (c *Client) send(pd m3ua.ProtocolData, at time.Time) (*assocAcct, error) {
 	as, err := c.ep.SendVia(pd)
 	if err != nil {
 		c.st.sendErr.Add(1)
+		if errors.Is(err, m3ua.ErrDestinationUnavailable) {
+			// The DUNA came after the check in query or Load.
+			return nil, fmt.Errorf("%w: %v", ErrUnavailable, c.cfg.DPC)
+		}
 		return nil, fmt.Errorf("ssp: sending the query: %w", err)
 	}
 	c.st.sent.Add(1)

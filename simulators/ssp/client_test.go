@@ -450,3 +450,46 @@ func TestDestinationUnavailable(t *testing.T) {
 	}
 	t.Fatalf("after DAVA: %v", err)
 }
+
+// A switch behind a mated STP pair: one STP reporting the SCP's point
+// code unavailable (DUNA) does not stop the calls (RFC 4666 §4.5.1: the
+// destination is learnt per SG, and the other STP still reaches it); they
+// go through the other one, and the load summary names the STP that
+// cannot reach the SCP.
+func TestDestinationUnavailableThroughOneSG(t *testing.T) {
+	sg1, sg2 := startSCP(t, nil), startSCP(t, nil)
+	c := dial(t, sg1.Addr(), func(cfg *ssp.Config) { cfg.Connect = append(cfg.Connect, sg2.Addr()) })
+	// Both SGs must see the switch's ASP active: an SG tells only its
+	// active ASPs about a destination.
+	deadline := time.Now().Add(3 * time.Second)
+	for (c.Endpoint().ActiveCount() < 2 || sg1.Endpoint().ActiveCount() == 0 || sg2.Endpoint().ActiveCount() == 0) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	sg1.Endpoint().SetAvailable(uint32(ssp.DefaultDPC), false)
+	for len(c.UnavailableVia()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if via := c.UnavailableVia(); len(via) != 1 || via[0] != sg1.Addr() {
+		t.Fatalf("UnavailableVia %v, want [%s]", via, sg1.Addr())
+	}
+	for i := range 20 {
+		if _, err := c.TerminationAttempt(context.Background(), p01); err != nil {
+			t.Fatalf("call %d with the SCP reachable through the other SG: %v", i, err)
+		}
+	}
+	sum, err := c.Load(context.Background(), ssp.LoadConfig{Concurrency: 16, Calls: 200, Scenarios: []ssp.Scenario{{TA: p01}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Answered != 200 || sum.NotSent != 0 {
+		t.Fatalf("load: answered %d not sent %d, errors %v", sum.Answered, sum.NotSent, sum.ErrorSamples)
+	}
+	if len(sum.UnavailableVia) != 1 || sum.UnavailableVia[0] != sg1.Addr() {
+		t.Fatalf("summary UnavailableVia %v", sum.UnavailableVia)
+	}
+	for _, p := range c.Peers() {
+		if p.Address == sg1.Addr() && p.Sent != 0 {
+			t.Fatalf("%d queries sent through the SG that reported the SCP unavailable", p.Sent)
+		}
+	}
+}

@@ -26,7 +26,11 @@
 // With several Connect addresses (a mated pair of SCPs) the Client keeps
 // one association to each and M3UA load-shares the queries over them by
 // SLS; Peers counts, per SCP, what was sent, answered, timed out and lost
-// in flight with an association that went down.
+// in flight with an association that went down. The addresses may as well
+// be a mated STP pair: an STP that reports the SCP's point code
+// unavailable (DUNA) is passed over while the other reaches it
+// (UnavailableVia names it); calls fail with ErrUnavailable only when
+// every STP reports it.
 //
 // Load (see Run) drives the same Client open-loop at a target rate with a
 // bounded number of outstanding queries, from pre-encoded message templates

@@ -97,7 +97,7 @@ type Summary struct {
 	Gapped      int64         `json:"gapped"`   // calls not queried (ACG)
 	Timeouts    int64         `json:"timeouts"`
 	Errors      int64         `json:"errors"`  // send failures, returned queries, undecodable answers
-	NotSent     int64         `json:"notSent"` // of Errors: calls not sent (no active association, send refused)
+	NotSent     int64         `json:"notSent"` // of Errors: calls not sent (no active association, DUNA from every SG, send refused)
 	// AssociationLosses counts the associations lost during the run
 	// without an orderly ASP Down (the SCP died, the network broke): the
 	// results then do not measure a working SCP.
@@ -105,13 +105,17 @@ type Summary struct {
 	// Peers are the run's counts per SCP (several with a mated pair):
 	// what each was sent and answered, and the queries lost in flight
 	// with an association that went down.
-	Peers        []PeerStats      `json:"peers"`
-	SendRate     float64          `json:"sendRate"`
-	AnswerRate   float64          `json:"answerRate"`
-	Latency      hist.Summary     `json:"latency"`
-	Operations   map[string]int64 `json:"operations"`
-	ErrorSamples []string         `json:"errorSamples,omitempty"`
-	ACG          []GapControl     `json:"acgControls,omitempty"`
+	Peers []PeerStats `json:"peers"`
+	// UnavailableVia are the SGs that reported the SCP's point code
+	// unavailable (DUNA) at the run's end (Client.UnavailableVia): the
+	// queries went through the other SGs.
+	UnavailableVia []string         `json:"dpcUnavailableVia,omitempty"`
+	SendRate       float64          `json:"sendRate"`
+	AnswerRate     float64          `json:"answerRate"`
+	Latency        hist.Summary     `json:"latency"`
+	Operations     map[string]int64 `json:"operations"`
+	ErrorSamples   []string         `json:"errorSamples,omitempty"`
+	ACG            []GapControl     `json:"acgControls,omitempty"`
 	// Histogram is the latency distribution (for plots).
 	Histogram *hist.Snapshot `json:"-"`
 	// Timeline is when the answers and the slow ones came
@@ -518,7 +522,7 @@ func (c *Client) Load(ctx context.Context, cfg LoadConfig) (*Summary, error) {
 		Timeouts: r.timeouts.Load(), Errors: r.errs.Load(), Latency: snap.Summary(), Histogram: snap,
 		Operations: map[string]int64{}, ErrorSamples: r.errSamples, ACG: c.gaps.Controls(time.Now()),
 		NotSent: r.notSent.Load(), AssociationLosses: c.ep.Stats().Losses - lossesBefore,
-		Peers: peerDelta(peersBefore, c.peers.snapshot()), Timeline: r.tl.result()}
+		Peers: peerDelta(peersBefore, c.peers.snapshot()), UnavailableVia: c.UnavailableVia(), Timeline: r.tl.result()}
 	if sec := sent.Seconds(); sec > 0 {
 		s.SendRate = float64(s.Sent) / sec
 		s.AnswerRate = float64(s.Answered) / sec
