@@ -81,6 +81,7 @@ type Config struct {
 	PointCode sccp.PointCode
 	// SSN is the subsystem the SCP answers on; queries for another SSN
 	// are returned with UDTS "unequipped user" when they ask for return.
+	// SSN 0 ("not known", ANSI T1.112) routed on global title is ours.
 	SSN uint8
 	// Variant is the SCCP address format (ANSI default).
 	Variant sccp.Variant

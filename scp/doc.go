@@ -7,7 +7,8 @@
 //	M3UA DATA (sigtran/m3ua, in the configured role: ASP towards an SG/STP,
 //	or SG/IPSP accepting switches, over TCP or kernel SCTP)
 //	  -> SCCP UDT/XUDT (sigtran/sccp; a query for an SSN we do not serve is
-//	     returned with UDTS "unequipped user" when it asks for return)
+//	     returned with UDTS "unequipped user" when it asks for return; SSN 0
+//	     routed on global title, left to us by the STP, is ours)
 //	  -> ANSI TCAP transaction layer (sigtran/tcap: malformed packages get
 //	     the layer's Abort or Reject)
 //	  -> AIN terminationAttempt argument (scp/ain) -> policy.Call

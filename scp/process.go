@@ -160,7 +160,7 @@ func (q *request) checkSCCP() bool {
 		s.logDrop("SCCP message returned to us", "cause", u.Cause.String())
 		return false
 	}
-	if u.Called.HasSSN && u.Called.SSN != s.cfg.SSN {
+	if !s.forUs(&u.Called) {
 		q.returnMsg(sccp.CauseUnequippedUser)
 		return false
 	}
@@ -169,6 +169,16 @@ func (q *request) checkSCCP() bool {
 		return false
 	}
 	return true
+}
+
+// forUs reports whether a called party address reaching our point code
+// names our subsystem. SSN 0 is "SSN not known/not used" (ANSI T1.112.3):
+// routed on global title, the STP's final translation gave our point code
+// and left the subsystem to us, and the only subsystem here is the AIN
+// service's. Routed on SSN, SSN 0 names no subsystem, so like any SSN we
+// do not serve it gets "unequipped user". No SSN at all is ours too.
+func (s *Service) forUs(a *sccp.Address) bool {
+	return !a.HasSSN || a.SSN == s.cfg.SSN || a.SSN == 0 && a.Routing == sccp.RouteOnGT
 }
 
 // dispatch hands the TCAP package to the transaction layer and answers

@@ -311,6 +311,58 @@ func TestUnknownSSN(t *testing.T) {
 	h.out.none(t)
 }
 
+// A called party address routed on global title with SSN 0 ("SSN not
+// known/not used", ANSI T1.112.3) reaching our point code after the STP's
+// final translation is for the AIN service here: answered, not returned.
+// Routed on SSN, SSN 0 names no subsystem and is returned as before.
+func TestCalledSSNZero(t *testing.T) {
+	h := newHarness(t, testConfig(), &recorder{d: policy.Decision{Action: policy.ActionAllow}})
+	gt := sccp.GlobalTitle{Indicator: sccp.ANSIGTITT, TT: 8, Digits: []byte{0x30, 0x53, 0x55, 0x00, 0x01}}
+	tc, err := (&tcap.Message{Type: tcap.QueryWithPermission, OrigTID: tcap.NewTID(0x501), Components: []tcap.Component{{
+		Type: tcap.InvokeLast, HasInvokeID: true, InvokeID: 1, Op: tcap.PrivateOp(uint16(ain.OpTerminationAttempt)),
+		ParamTag: tcap.ParamSet, Params: taParams(t, basicTA(t, "7195551212", "3035550100"))}}}).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(called sccp.Address) (*sccp.Message, m3ua.ProtocolData) {
+		t.Helper()
+		u := sccp.Message{Type: sccp.UDT, Class: sccp.Class0Return, Called: called, Calling: sccp.NewSSNAddress(sspPC, 249), Data: tc}
+		ub, err := u.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := m3ua.Data{RoutingContext: 10, HasRoutingContext: true, ProtocolData: m3ua.ProtocolData{
+			OPC: uint32(sspPC), DPC: uint32(scpPC), SI: m3ua.SISCCP, NI: m3ua.NINational, SLS: 1, Data: ub}}
+		db, err := d.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.feed(t, db)
+		pd := h.out.one(t)
+		var got sccp.Message
+		if err := got.Decode(pd.Data, sccp.ANSI); err != nil {
+			t.Fatal(err)
+		}
+		return &got, pd
+	}
+	onGT := sccp.Address{National: true, Routing: sccp.RouteOnGT, HasPC: true, PC: scpPC, HasSSN: true, SSN: 0, GT: gt}
+	u, pd := send(onGT)
+	if u.Type != sccp.UDT {
+		t.Fatalf("route on GT, SSN 0: got %v, want the query answered", u)
+	}
+	if m := decodeAnswer(t, pd); m.Type != tcap.Response || m.Components[0].Op != tcap.PrivateOp(uint16(ain.OpAuthorizeTermination)) {
+		t.Fatalf("route on GT, SSN 0: answer %v %+v", m.Type, m.Components)
+	}
+	for _, called := range []sccp.Address{
+		sccp.NewSSNAddress(scpPC, 0),
+		{National: true, Routing: sccp.RouteOnGT, HasPC: true, PC: scpPC, HasSSN: true, SSN: 247, GT: gt},
+	} {
+		if u, _ := send(called); u.Type != sccp.UDTS || u.Cause != sccp.CauseUnequippedUser {
+			t.Errorf("called %v: got %v, want UDTS unequipped user", &called, u)
+		}
+	}
+}
+
 func TestTimeBudget(t *testing.T) {
 	slow := decideFunc(func(ctx context.Context, c policy.Call) policy.Decision {
 		time.Sleep(30 * time.Millisecond)
