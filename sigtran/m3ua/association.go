@@ -591,6 +591,13 @@ func (a *Association) handle(b []byte, stream uint16, rx *Data, at time.Time) {
 				a.sendErr(CodeUnexpectedMessage, b, nil)
 				return
 			}
+			// An RC we do not serve names no AS this ASP could leave
+			// (RFC 4666 §4.3.4.4): ERR Invalid Routing Context, as for
+			// ASP Active, and the ASP's state stays as it is.
+			if bad := a.badRCs(m.RoutingContexts); len(bad) > 0 {
+				a.sendErr(CodeInvalidRoutingContext, b, bad)
+				return
+			}
 			a.sendMgmt(&ASPInactiveAck{RoutingContexts: m.RoutingContexts})
 			a.setState(ASPStateInactive)
 		})
@@ -867,13 +874,7 @@ func (a *Association) onASPActive(m *ASPActive, b []byte) {
 		a.sendErr(CodeUnsupportedTrafficMode, b, nil)
 		return
 	}
-	var bad []uint32
-	for _, rc := range m.RoutingContexts {
-		if !a.rcAllowed(rc) {
-			bad = append(bad, rc)
-		}
-	}
-	if len(bad) > 0 {
+	if bad := a.badRCs(m.RoutingContexts); len(bad) > 0 {
 		a.sendErr(CodeInvalidRoutingContext, b, bad)
 		return
 	}
@@ -931,6 +932,17 @@ func (a *Association) onDAUD(m *DAUD, b []byte) {
 			a.sendMgmt(&DUNA{RoutingContexts: m.RoutingContexts, AffectedPCs: one})
 		}
 	}
+}
+
+// badRCs returns the RCs of rcs that may not be used on this association.
+func (a *Association) badRCs(rcs []uint32) []uint32 {
+	var bad []uint32
+	for _, rc := range rcs {
+		if !a.rcAllowed(rc) {
+			bad = append(bad, rc)
+		}
+	}
+	return bad
 }
 
 // rcAllowed reports whether rc may be used on this association: a

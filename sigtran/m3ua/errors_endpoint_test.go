@@ -440,3 +440,35 @@ func TestASPReturnsAfterUnsolicitedDownAck(t *testing.T) {
 		t.Errorf("%d associations, want the ASP back on the first", n)
 	}
 }
+
+// ASP Inactive naming a routing context the SG does not serve is answered
+// with ERR Invalid Routing Context (RFC 4666 §4.3.4.4, §3.8.1 code 0x19),
+// not acknowledged, and the ASP stays active for the AS it does serve.
+func TestSGRefusesASPInactiveForAnUnknownRC(t *testing.T) {
+	got := make(chan received, 4)
+	sg := start(t, fast(Config{Role: RoleSG, Listen: "127.0.0.1:0", RoutingContexts: []uint32{10}, Handler: collector(got)}))
+	p := dialRaw(t, sg.Addr())
+	p.send(&ASPUp{})
+	if _, ok := p.expect().(*ASPUpAck); !ok {
+		t.Fatal("no ASP Up Ack")
+	}
+	p.send(&ASPActive{RoutingContexts: []uint32{10}})
+	if _, ok := p.expect().(*ASPActiveAck); !ok {
+		t.Fatal("no ASP Active Ack")
+	}
+	p.send(&ASPInactive{RoutingContexts: []uint32{10, 99}})
+	if e := p.expectErr(CodeInvalidRoutingContext); len(e.RoutingContexts) != 1 || e.RoutingContexts[0] != 99 {
+		t.Fatalf("ERR names RCs %v, want [99]", e.RoutingContexts)
+	}
+	if sg.ActiveCount() != 1 || sg.ASState() != ASStateActive {
+		t.Fatalf("after a refused ASP Inactive: %d active, AS %v", sg.ActiveCount(), sg.ASState())
+	}
+	p.send(&Data{RoutingContext: 10, HasRoutingContext: true, ProtocolData: ProtocolData{SI: 3, Data: []byte("q")}})
+	if r := recvData(t, got); string(r.pd.Data) != "q" {
+		t.Fatalf("%+v", r)
+	}
+	p.send(&ASPInactive{RoutingContexts: []uint32{10}})
+	if _, ok := p.expect().(*ASPInactiveAck); !ok {
+		t.Fatal("no ASP Inactive Ack for the RC served")
+	}
+}
