@@ -36,7 +36,7 @@ func removeFromListBulk(c *call) (int, any, error) {
 	if len(req.Numbers) == 0 {
 		return 0, nil, badRequest("numbers", "no numbers given")
 	}
-	n, err := c.t.st.RemoveFromList(c.actor.At(rev), owner, l, req.Numbers)
+	n, err := c.t.st.RemoveFromList(c.at(rev), owner, l, req.Numbers)
 	if err != nil {
 		return 0, nil, fieldErr("numbers", err)
 	}

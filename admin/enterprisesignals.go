@@ -59,7 +59,7 @@ func patchEnterpriseSignals(c *call) (int, any, error) {
 	if err := c.decode(&req); err != nil {
 		return 0, nil, err
 	}
-	en, err := c.t.st.UpdateEnterpriseSignals(c.actor.At(rev), c.r.PathValue("enterprise"), func(g *store.EnterpriseSignals) error {
+	en, err := c.t.st.UpdateEnterpriseSignals(c.at(rev), c.r.PathValue("enterprise"), func(g *store.EnterpriseSignals) error {
 		if b := req.Brand; b != nil {
 			set(&g.Brand.Name, b.Name)
 			set(&g.Brand.LogoURL, b.LogoURL)

@@ -86,7 +86,7 @@ func addToList(c *call) (int, any, error) {
 	if len(req.Numbers) == 0 {
 		return 0, nil, badRequest("numbers", "no numbers given")
 	}
-	n, err := c.t.st.AddToList(c.actor.At(rev), owner, l, req.Numbers, req.Note)
+	n, err := c.t.st.AddToList(c.at(rev), owner, l, req.Numbers, req.Note)
 	if err != nil {
 		return 0, nil, fieldErr("numbers", err)
 	}
@@ -102,7 +102,7 @@ func removeFromList(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	n, err := c.t.st.RemoveFromList(c.actor.At(rev), owner, l, []string{c.r.PathValue("number")})
+	n, err := c.t.st.RemoveFromList(c.at(rev), owner, l, []string{c.r.PathValue("number")})
 	if err != nil {
 		return 0, nil, fieldErr("number", err)
 	}

@@ -94,7 +94,7 @@ func putProviderSignals(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	name := c.r.PathValue("provider")
-	if _, err := c.t.st.SetProviderSignals(c.actor.At(rev), name, req); err != nil {
+	if _, err := c.t.st.SetProviderSignals(c.at(rev), name, req); err != nil {
 		field := "provider"
 		if errors.Is(err, store.ErrInvalid) {
 			field = "signals"

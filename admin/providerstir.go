@@ -49,8 +49,8 @@ func patchProviderStir(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, fieldErr("provider", err)
 	}
-	if rev == 0 {
-		rev = p.Revision
+	if rev == nil {
+		rev = []int64{p.Revision}
 	}
 	pol := p.Stir
 	if req.OnC != nil {
@@ -68,7 +68,7 @@ func patchProviderStir(c *call) (int, any, error) {
 	if req.UnknownTag != nil {
 		pol.UnknownTag = *req.UnknownTag
 	}
-	if _, err = c.t.st.SetProviderStir(c.actor.At(rev), p.Name, pol); err != nil {
+	if _, err = c.t.st.SetProviderStir(c.at(rev), p.Name, pol); err != nil {
 		return 0, nil, fieldErr("stir", err)
 	}
 	return getProviderStir(c)

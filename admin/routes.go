@@ -190,37 +190,67 @@ func (c *call) decode(v any) error {
 	return nil
 }
 
-// ifMatch returns the revision of a required If-Match header.
-func (c *call) ifMatch() (int64, error) {
+// ifMatch returns the revisions of a required If-Match header: nil for
+// "*" (any current representation, RFC 9110 §13.1.1: the write proceeds
+// without a revision check), else the revisions its strong entity tags
+// name, one of which the object must be at (see match).
+func (c *call) ifMatch() ([]int64, error) {
 	h := strings.TrimSpace(c.r.Header.Get("If-Match"))
 	if h == "" {
-		return 0, &apiError{status: http.StatusPreconditionRequired, field: "If-Match",
+		return nil, &apiError{status: http.StatusPreconditionRequired, field: "If-Match",
 			err: errors.New("send If-Match with the ETag of the object as you read it, so a concurrent change is not overwritten")}
 	}
-	rev, err := parseETag(h)
-	if err != nil {
-		return 0, badRequest("If-Match", "%v", err)
-	}
-	return rev, nil
+	return parseIfMatch(h)
 }
 
-// optIfMatch returns the If-Match revision, 0 when the header is absent.
-func (c *call) optIfMatch() (int64, error) {
+// optIfMatch returns the If-Match revisions, nil when the header is absent.
+func (c *call) optIfMatch() ([]int64, error) {
 	if c.r.Header.Get("If-Match") == "" {
-		return 0, nil
+		return nil, nil
 	}
 	return c.ifMatch()
 }
 
+// at is the caller's actor with the If-Match precondition revs.
+func (c *call) at(revs []int64) store.Actor { return c.actor.AtAny(revs) }
+
 func etag(rev int64) string { return `"` + strconv.FormatInt(rev, 10) + `"` }
 
-func parseETag(h string) (int64, error) {
-	h = strings.TrimPrefix(h, "W/")
-	rev, err := strconv.ParseInt(strings.Trim(h, `"`), 10, 64)
-	if err != nil || rev <= 0 || !strings.HasPrefix(h, `"`) {
-		return 0, fmt.Errorf("If-Match %q: want an ETag as returned by GET (a quoted revision)", h)
+// parseIfMatch reads an If-Match field value (RFC 9110 §13.1.1): "*", or
+// a comma-separated list of entity tags. If-Match compares strongly, so a
+// weak tag (W/"5") never matches, nor does a tag that is not one of our
+// revisions: a list with no tag that could match is 412 at once, as the
+// RFC requires, rather than 400. A value that is not entity-tag syntax at
+// all is 400.
+func parseIfMatch(h string) ([]int64, error) {
+	if strings.TrimSpace(h) == "*" {
+		return nil, nil
 	}
-	return rev, nil
+	var revs []int64
+	for m := range strings.SplitSeq(h, ",") {
+		m = strings.TrimSpace(m)
+		if m == "" {
+			continue // RFC 9110 §5.6.1: empty list elements are ignored
+		}
+		weak := strings.HasPrefix(m, "W/")
+		opaque := strings.TrimPrefix(m, "W/")
+		if len(opaque) < 2 || opaque[0] != '"' || opaque[len(opaque)-1] != '"' || strings.Contains(opaque[1:len(opaque)-1], `"`) {
+			return nil, badRequest("If-Match", "If-Match %q: want \"*\" or ETags as returned by GET (quoted revisions, comma-separated)", h)
+		}
+		if weak {
+			continue
+		}
+		rev, err := strconv.ParseInt(opaque[1:len(opaque)-1], 10, 64)
+		if err != nil || rev <= 0 || strconv.FormatInt(rev, 10) != opaque[1:len(opaque)-1] {
+			continue
+		}
+		revs = append(revs, rev)
+	}
+	if len(revs) == 0 {
+		return nil, &apiError{status: http.StatusPreconditionFailed, field: "If-Match",
+			err: fmt.Errorf("If-Match %q names no current ETag (If-Match compares strongly: a weak W/ tag never matches): send the ETag as returned by GET", h)}
+	}
+	return revs, nil
 }
 
 func (c *call) setETag(rev int64) {

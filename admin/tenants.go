@@ -88,19 +88,19 @@ func patchProvider(c *call) (int, any, error) {
 	name := c.r.PathValue("provider")
 	var p store.Provider
 	if req.Defaults != nil {
-		if p, err = c.t.st.SetProviderDefaults(c.actor.At(rev), name, *req.Defaults); err != nil {
+		if p, err = c.t.st.SetProviderDefaults(c.at(rev), name, *req.Defaults); err != nil {
 			return 0, nil, fieldErr("defaults", err)
 		}
-		rev = 0
+		rev = nil
 	}
 	if req.DefaultPermissions != nil {
-		if p, err = c.t.st.SetProviderDefaultPermissions(c.actor.At(rev), name, *req.DefaultPermissions); err != nil {
+		if p, err = c.t.st.SetProviderDefaultPermissions(c.at(rev), name, *req.DefaultPermissions); err != nil {
 			return 0, nil, fieldErr("default_permissions", err)
 		}
-		rev = 0
+		rev = nil
 	}
 	if req.Route != nil {
-		if p, err = c.t.st.SetProviderRoute(c.actor.At(rev), name, *req.Route); err != nil {
+		if p, err = c.t.st.SetProviderRoute(c.at(rev), name, *req.Route); err != nil {
 			return 0, nil, fieldErr("route", err)
 		}
 	}
@@ -113,7 +113,7 @@ func deleteProvider(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusNoContent, nil, fieldErr("provider", c.t.st.DeleteProvider(c.actor.At(rev), c.r.PathValue("provider")))
+	return http.StatusNoContent, nil, fieldErr("provider", c.t.st.DeleteProvider(c.at(rev), c.r.PathValue("provider")))
 }
 
 type allocationRequest struct {
@@ -288,13 +288,13 @@ func patchSubscriber(c *call) (int, any, error) {
 	}
 	ref := c.r.PathValue("subscriber")
 	if req.Permissions != nil {
-		if _, err := c.t.st.SetPermissions(c.actor.At(rev), ref, *req.Permissions); err != nil {
+		if _, err := c.t.st.SetPermissions(c.at(rev), ref, *req.Permissions); err != nil {
 			return 0, nil, fieldErr("permissions", err)
 		}
-		rev = 0
+		rev = nil
 	}
 	if req.Settings != nil {
-		if _, err := c.t.st.SetTreatments(c.actor.At(rev), ref, *req.Settings); err != nil {
+		if _, err := c.t.st.SetTreatments(c.at(rev), ref, *req.Settings); err != nil {
 			return 0, nil, fieldErr("settings", err)
 		}
 	}
@@ -306,7 +306,7 @@ func deleteSubscriber(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusNoContent, nil, fieldErr("subscriber", c.t.st.DeleteSubscriber(c.actor.At(rev), c.r.PathValue("subscriber")))
+	return http.StatusNoContent, nil, fieldErr("subscriber", c.t.st.DeleteSubscriber(c.at(rev), c.r.PathValue("subscriber")))
 }
 
 type numbersRequest struct {
@@ -416,5 +416,5 @@ func deleteEnterprise(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusNoContent, nil, fieldErr("enterprise", c.t.st.DeleteEnterprise(c.actor.At(rev), c.r.PathValue("enterprise")))
+	return http.StatusNoContent, nil, fieldErr("enterprise", c.t.st.DeleteEnterprise(c.at(rev), c.r.PathValue("enterprise")))
 }

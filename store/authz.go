@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // ErrStale: the object changed since the revision the caller read
@@ -36,10 +37,13 @@ func (a Actor) operatorOnly(what string) error {
 }
 
 // checkRevision refuses the write when the actor read the object at
-// another revision (IfRevision 0: no precondition).
+// another revision (IfRevision 0 and no AtAny list: no precondition).
 func (a Actor) checkRevision(what string, mod int64) error {
 	if a.IfRevision != 0 && a.IfRevision != mod {
 		return fmt.Errorf("%s is at revision %d, not %d: %w", what, mod, a.IfRevision, ErrStale)
+	}
+	if a.ifRevisionIn != nil && !slices.Contains(*a.ifRevisionIn, mod) {
+		return fmt.Errorf("%s is at revision %d, none of %v: %w", what, mod, *a.ifRevisionIn, ErrStale)
 	}
 	return nil
 }

@@ -188,6 +188,14 @@ func TestIfRevision(t *testing.T) {
 	if _, err := s.AddToList(store.Operator, "s1", store.ListVIP, []string{"+19995550101"}, ""); err != nil {
 		t.Fatal(err)
 	}
+	// Several revisions (If-Match with a list): any one of them will do.
+	cur, _ := s.ListEntries(store.Operator, "s1", store.ListVIP, 0, 10)
+	if _, err := s.AddToList(store.Operator.AtAny([]int64{page.Revision, page.Revision + 1000}), "s1", store.ListVIP, []string{"+19995550102"}, ""); !errors.Is(err, store.ErrStale) {
+		t.Errorf("list write at none of the revisions: %v", err)
+	}
+	if _, err := s.AddToList(store.Operator.AtAny([]int64{page.Revision, cur.Revision}), "s1", store.ListVIP, []string{"+19995550102"}, ""); err != nil {
+		t.Errorf("list write at one of the revisions: %v", err)
+	}
 	page2, _ := s.ListEntries(store.Operator, "s1", store.ListVIP, 0, 10)
 	if page2.Revision <= page.Revision {
 		t.Errorf("list revision did not move: %d -> %d", page.Revision, page2.Revision)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -377,6 +378,13 @@ type Actor struct {
 	// still at this revision (its Revision field, ListPage.Revision): two
 	// editors cannot overwrite each other silently.
 	IfRevision int64
+	// ifRevisionIn, when not nil, is the precondition of an If-Match
+	// naming several entity tags (RFC 9110 §13.1.1: the condition holds
+	// when any of them is the current one): the write fails with ErrStale
+	// unless the object is at one of these revisions. At and AtAny set
+	// one or the other, never both. A pointer, not a slice, so that Actor
+	// stays comparable.
+	ifRevisionIn *[]int64
 	// Principal is who acts, for the audit log: an API token ("token
 	// ID (label)"), a web user ("user NAME"), an OS user on the CLI.
 	Principal string
@@ -388,7 +396,22 @@ type Actor struct {
 func (a Actor) By(principal, via string) Actor { a.Principal, a.Via = principal, via; return a }
 
 // At returns a with the precondition that the object is at revision rev.
-func (a Actor) At(rev int64) Actor { a.IfRevision = rev; return a }
+func (a Actor) At(rev int64) Actor { a.IfRevision, a.ifRevisionIn = rev, nil; return a }
+
+// AtAny returns a with the precondition that the object is at one of revs
+// (none: no precondition).
+func (a Actor) AtAny(revs []int64) Actor {
+	if len(revs) <= 1 {
+		var rev int64
+		if len(revs) == 1 {
+			rev = revs[0]
+		}
+		return a.At(rev)
+	}
+	revs = slices.Clone(revs)
+	a.IfRevision, a.ifRevisionIn = 0, &revs
+	return a
+}
 
 // Operator is the platform owner's actor.
 var Operator = Actor{Role: RoleOperator}
