@@ -96,6 +96,15 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 		{"globex", "POST", "/api/v1/decide", map[string]any{"called": "x"}, 422},
 		{"globex", "POST", "/api/v1/decide", map[string]any{"called": "+13035550100", "calling": "+1"}, 422},
 		{"globex", "GET", "/api/v1/decisions?number=012", nil, 422},
+		// The fixture runs no fraud monitor: every fraud operation is a
+		// documented 404 naming the path.
+		{"operator", "GET", "/api/v1/fraud/groups", nil, 404},
+		{"operator", "GET", "/api/v1/fraud/groups/bob", nil, 404},
+		{"operator", "GET", "/api/v1/fraud/groups/bob/history", nil, 404},
+		{"operator", "POST", "/api/v1/fraud/groups/bob/unlock", map[string]any{"reason": "x"}, 404},
+		{"operator", "GET", "/api/v1/fraud/rates", nil, 404},
+		{"operator", "POST", "/api/v1/fraud/rates", "prefix,category,price_per_minute\n1,domestic,0.01\n", 404},
+		{"operator", "POST", "/api/v1/fraud/cdrs", "calling,called,start,seconds\n", 404},
 	} {
 		status, out, h := f.do(t, q.who, q.method, q.path, q.body)
 		if q.want != 0 && status != q.want {
