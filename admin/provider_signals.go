@@ -1,8 +1,13 @@
 package admin
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"io"
+	"maps"
 	"net/http"
+	"slices"
 
 	"callgate/policy"
 	"callgate/store"
@@ -84,14 +89,34 @@ func getProviderSignals(c *call) (int, any, error) {
 	return c.providerSignalsAnswer(c.r.PathValue("provider"))
 }
 
+// putProviderSignals replaces the settings. A bad one is refused naming
+// its member (reputation.medium, key_missing): a name that is no action
+// (400, as the document's enum says) or an action the member does not take
+// (422).
 func putProviderSignals(c *call) (int, any, error) {
 	rev, err := c.optIfMatch()
 	if err != nil {
 		return 0, nil, err
 	}
 	var req store.ProviderSignals
+	var body bytes.Buffer
+	c.r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.TeeReader(c.r.Body, &body), c.r.Body}
 	if err := c.decode(&req); err != nil {
+		// An action's own UnmarshalText names the value, not where it
+		// is: find the member.
+		var ae *apiError
+		if errors.As(err, &ae) && ae.field == "body" {
+			if m := badSignalMember(body.Bytes(), ""); m != "" {
+				ae.field = m
+			}
+		}
 		return 0, nil, err
+	}
+	if m, err := req.Invalid(); err != nil {
+		return 0, nil, fieldErr(m, err)
 	}
 	name := c.r.PathValue("provider")
 	if _, err := c.t.st.SetProviderSignals(c.at(rev), name, req); err != nil {
@@ -102,4 +127,29 @@ func putProviderSignals(c *call) (int, any, error) {
 		return 0, nil, fieldErr(field, err)
 	}
 	return c.providerSignalsAnswer(name)
+}
+
+// badSignalMember returns the dotted name of the first member of the JSON
+// object raw (under prefix) whose string value is no signal action, ""
+// when there is none. Every leaf of store.ProviderSignals is an action.
+func badSignalMember(raw []byte, prefix string) string {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil {
+		return ""
+	}
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
+		v := obj[k]
+		name := prefix + k
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			if _, err := store.ParseSignalAction(s); err != nil {
+				return name
+			}
+			continue
+		}
+		if m := badSignalMember(v, name+"."); m != "" {
+			return m
+		}
+	}
+	return ""
 }

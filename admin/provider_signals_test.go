@@ -11,7 +11,8 @@ import (
 // TestProviderSignalsAPI: a provider reads and replaces its own signal
 // policy (with If-Match when it sends one), the engine's view follows, the
 // change is audited; another provider and a subscriber are refused, and a
-// bad action is a 422 naming the signals.
+// bad action names its member: 422 for an action the member does not
+// take, 400 for a name that is no action.
 func TestProviderSignalsAPI(t *testing.T) {
 	f := newFixture(t)
 	var v providerSignalsView
@@ -32,10 +33,19 @@ func TestProviderSignalsAPI(t *testing.T) {
 	f.want(t, 412, "acme", "PUT", "/api/v1/providers/acme/signals", body, nil, "If-Match", h.Get("ETag"))
 	var p problem
 	f.want(t, 422, "operator", "PUT", "/api/v1/providers/acme/signals", map[string]any{"key_missing": "allow"}, &p)
-	if p.Field != "signals" {
-		t.Errorf("422 names %q", p.Field)
+	if p.Field != "key_missing" {
+		t.Errorf("422 names %q, want key_missing", p.Field)
 	}
-	f.want(t, 400, "acme", "PUT", "/api/v1/providers/acme/signals", map[string]any{"reputation": map[string]string{"medium": "drop"}}, nil)
+	p = problem{}
+	f.want(t, 400, "acme", "PUT", "/api/v1/providers/acme/signals", map[string]any{"reputation": map[string]string{"low": "allow", "medium": "drop"}}, &p)
+	if p.Field != "reputation.medium" {
+		t.Errorf("400 for an unknown action names %q, want reputation.medium", p.Field)
+	}
+	p = problem{}
+	f.want(t, 400, "acme", "PUT", "/api/v1/providers/acme/signals", map[string]any{"key_missing": "drop"}, &p)
+	if p.Field != "key_missing" {
+		t.Errorf("400 for an unknown action names %q, want key_missing", p.Field)
+	}
 	f.want(t, 400, "acme", "PUT", "/api/v1/providers/acme/signals", map[string]any{"loud": true}, nil)
 	f.want(t, 404, "globex", "GET", "/api/v1/providers/acme/signals", nil, nil)
 	if st, _, _ := f.do(t, "globex", "PUT", "/api/v1/providers/acme/signals", body); st != 403 && st != 404 {

@@ -94,21 +94,29 @@ type ProviderSignals struct {
 
 // Validate checks every setting, naming the first that is out of range.
 func (p ProviderSignals) Validate() error {
+	_, err := p.Invalid()
+	return err
+}
+
+// Invalid is Validate with the JSON member at fault (reputation.low,
+// key_missing), for an API to name it; "" with a nil error when all is
+// well.
+func (p ProviderSignals) Invalid() (member string, err error) {
 	for _, f := range []struct {
 		name string
 		v    SignalAction
 	}{{"reputation.low", p.Reputation.Low}, {"reputation.medium", p.Reputation.Medium}, {"reputation.high", p.Reputation.High},
 		{"reputation.exempt", p.Reputation.Exempt}, {"reputation.unknown", p.Reputation.Unknown}} {
 		if f.v > SignalScreen {
-			return fmt.Errorf("%s: action %d: %w (want default, continue, allow, challenge, block or screen)", f.name, uint8(f.v), ErrInvalid)
+			return f.name, fmt.Errorf("%s: action %d: %w (want default, continue, allow, challenge, block or screen)", f.name, uint8(f.v), ErrInvalid)
 		}
 	}
 	switch p.KeyMissing {
 	case SignalDefault, SignalContinue, SignalBlock, SignalScreen:
 	default:
-		return fmt.Errorf("key_missing %s: %w (want default, block, screen or continue/tag: a spoofed call is never delivered untouched or challenged)", p.KeyMissing, ErrInvalid)
+		return "key_missing", fmt.Errorf("key_missing %s: %w (want default, block, screen or continue/tag: a spoofed call is never delivered untouched or challenged)", p.KeyMissing, ErrInvalid)
 	}
-	return nil
+	return "", nil
 }
 
 // SetProviderSignals replaces a provider's signal policy (the provider
