@@ -200,6 +200,34 @@ func TestGatewayCall(t *testing.T) {
 	}
 }
 
+// A gateway call for a subscriber the call had been forwarded to (A calls
+// B, B forwards to the subscriber, whose Termination_Attempt the SCP
+// answers with forwardCall to the route): the engine is asked about the
+// subscriber, the newest diversion, not about B, the original called
+// number (which is no subscriber: the call would ring unscreened, back
+// towards B).
+func TestGatewayCallForwardedTwice(t *testing.T) {
+	dec := &askDecider{d: policy.Decision{Action: policy.ActionBlock}, asked: make(chan policy.Call, 1)}
+	h := newHarness(t, nil, WithGuard(policy.NewGuard(dec, testQuiet)))
+	first := e164.MustParse("+12125550177")
+	ruri := "sip:" + nRouting.String() + "@127.0.0.1:" + strconv.Itoa(h.port()) + ";user=phone"
+	for _, hdrs := range [][]sip.Header{
+		{sip.NewHeader("Diversion", "<sip:"+nSub.String()+"@ssp.example>;reason=unconditional;counter=2, <tel:"+first.String()+">;reason=unconditional;counter=1")},
+		{sip.NewHeader("Diversion", "<sip:"+nSub.String()+"@ssp.example>;reason=unconditional;counter=2"),
+			sip.NewHeader("Diversion", "<tel:"+first.String()+">;reason=unconditional;counter=1")},
+	} {
+		res := h.rawInvite(t, ruri, offerSDP(40000, "0"), hdrs...)
+		if res.StatusCode != 603 {
+			t.Errorf("blocked gateway call: got %d %s, want 603", res.StatusCode, res.Reason)
+		}
+		q := <-dec.asked
+		if q.Called != nSub || q.OriginalCalled != first || q.Calling != nCaller || q.Origin != policy.OriginAIN {
+			t.Errorf("engine asked %+v, want %s -> %s (first meant for %s) as AIN", q, nCaller, nSub, first)
+		}
+		h.waitStep("end", "rejected")
+	}
+}
+
 // A gateway call whose decision is late gets 503 with Retry-After; one
 // whose engine panicked 500.
 func TestGatewayDecisionFaults(t *testing.T) {

@@ -21,11 +21,14 @@
 //	                               again.
 //	INVITE without a token whose   a gateway call after the SCP's forwardCall:
 //	Request-URI is a routing       the engine is asked (WithGuard) for the
-//	number (WithRoutingNumbers)    original called number, as the AIN tier
-//	and that has a diverting       (Origin AIN) so the route's routing number
-//	number (Diversion or           makes it screenable as it did for the SCP.
-//	History-Info, or a SIP-T IAM's Fault late -> 503 + Retry-After, other faults
-//	Original Called Number)        -> 500 Decision Unavailable.
+//	number (WithRoutingNumbers)    diverting number (the newest diversion:
+//	and that has a diverting       the subscriber the SCP forwarded, even when
+//	number (Diversion or           the call was forwarded to it before), as
+//	History-Info, or a SIP-T IAM's the AIN tier (Origin AIN) so the route's
+//	Redirecting or Original Called routing number makes it screenable as it
+//	Number)                        did for the SCP. Fault late -> 503 +
+//	                               Retry-After, other faults -> 500 Decision
+//	                               Unavailable.
 //	INVITE whose Request-URI user  the subscribers' IVR (ivr.go; WithIVR): the
 //	is Config.IVRNumber or         caller is recognised by calling number and
 //	Config.IVRUser (checked first) PIN, then edits its lists and PIN by DTMF as

@@ -106,7 +106,7 @@ func (s *Server) admit(c *call, arrived time.Time) (decision, string, bool) {
 	}
 	// A gateway call after forwardCall: the Request-URI is a route's
 	// routing number and the subscriber's number is the diverting one.
-	if callErr == nil && call.OriginalCalled != 0 && s.isRoute != nil && s.guard != nil && s.isRoute(call.Called) {
+	if callErr == nil && call.Redirecting != 0 && s.isRoute != nil && s.guard != nil && s.isRoute(call.Called) {
 		return s.admitGateway(c, &call, arrived)
 	}
 	s.m.refused.WithLabelValues("not-for-us").Inc()
@@ -138,7 +138,7 @@ func (s *Server) admitToken(c *call, raw string, call *policy.Call, arrived time
 		reason, phrase = "token-forged", "Screening Token Invalid"
 	case err != nil:
 		reason, phrase = "token-malformed", "Screening Token Malformed"
-	case cl.Called != call.Called && cl.Called != call.OriginalCalled || cl.Calling != call.Calling:
+	case cl.Called != call.Called && cl.Called != call.OriginalCalled && cl.Called != call.Redirecting || cl.Calling != call.Calling:
 		reason, phrase = "token-mismatch", "Screening Token Does Not Match Call"
 		err = fmt.Errorf("token for %s -> %s, INVITE from %s to %s", cl.Calling, cl.Called, call.Calling, call.Called)
 	}
@@ -163,13 +163,22 @@ func (s *Server) admitToken(c *call, raw string, call *policy.Call, arrived time
 	return d, "token", true
 }
 
-// admitGateway asks the engine about a gateway call, for the original
-// called number. It asks as the AIN tier (Origin AIN): the call came
-// through the AIN path, so the route's routing number is what makes it
-// screenable, exactly as when the SCP decided to forward it.
+// admitGateway asks the engine about a gateway call, for the number that
+// diverted it to the route: the subscriber whose Termination_Attempt the
+// SCP answered with forwardCall (its redirectingPartyID). That is the
+// newest diversion, not the original called number: a call forwarded to
+// the subscriber before it got there (A calls B, B forwards to the
+// subscriber) carries B as its original called number, and asking about B
+// would let the call through unscreened, back towards B. It asks as the
+// AIN tier (Origin AIN): the call came through the AIN path, so the
+// route's routing number is what makes it screenable, exactly as when the
+// SCP decided to forward it.
 func (s *Server) admitGateway(c *call, call *policy.Call, arrived time.Time) (decision, string, bool) {
 	q := *call
-	q.Called, q.OriginalCalled = call.OriginalCalled, 0
+	q.Called, q.OriginalCalled, q.Redirecting = call.Redirecting, call.OriginalCalled, 0
+	if q.OriginalCalled == q.Called {
+		q.OriginalCalled = 0
+	}
 	q.Origin = policy.OriginAIN
 	var b policy.Budget
 	d, fault := s.guard.Decide(&b, &q, arrived.Add(s.cfg.DecideTimeout))

@@ -128,10 +128,17 @@ type Call struct {
 	Calling        e164.Number // zero when absent or not parseable; originating: the line placing the call
 	Called         e164.Number // the number dialled (terminating: the subscriber's)
 	OriginalCalled e164.Number // first redirecting number, if the call was forwarded
-	Presentation   Presentation
-	Origin         Origin
-	Direction      Direction
-	Peer           string // originating point code or SIP source, for logs
+	// Redirecting is the number the call was last forwarded from (the
+	// newest Diversion entry, the ISUP Redirecting Number), zero when it
+	// was not forwarded; it differs from OriginalCalled when the call was
+	// forwarded more than once. After the SCP's forwardCall to a route it
+	// is the subscriber whose screening the call is for (the B2BUA's
+	// gateway path). The engine does not read it.
+	Redirecting  e164.Number
+	Presentation Presentation
+	Origin       Origin
+	Direction    Direction
+	Peer         string // originating point code or SIP source, for logs
 
 	// DefaultRoute is set by a tier that has its own way to the B2BUA
 	// for calls whose egress route cannot carry them (the SIP tier with

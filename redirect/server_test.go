@@ -136,7 +136,7 @@ func testCallTranslationThroughServer(t *testing.T, mode testMode) {
 	}
 	got := d.lastCall()
 	want := policy.Call{
-		Calling: e164.MustParse("+12125550199"), Called: subscriber, OriginalCalled: e164.MustParse("+13035550122"),
+		Calling: e164.MustParse("+12125550199"), Called: subscriber, OriginalCalled: e164.MustParse("+13035550122"), Redirecting: e164.MustParse("+13035550111"),
 		Presentation: policy.PresentationRestricted, Origin: policy.OriginSIP,
 		DefaultRoute: true, // ScreeningURI is set: the engine may screen without a route
 	}

@@ -85,8 +85,11 @@ type Builder struct {
 	privacy           bool
 	hasPrivacy        bool   // a Privacy header, whatever it asks
 	divLast           string // the last (oldest) Diversion entry
+	divFirst          string // the first (newest) Diversion entry
 	hasDiv            bool
 	histFirst         string // the first History-Info entry
+	histPrev          string // the History-Info entry before histLast
+	histLast          string // the last History-Info entry
 	histN             int
 
 	iam *isup.IAM // the ISUP IAM of a SIP-T or SIP-I INVITE (isup.go)
@@ -122,6 +125,9 @@ func (b *Builder) Header(k HeaderKind, value string) {
 		}
 	case Diversion:
 		b.divLast = lastEntry(value) // the last header's oldest entry
+		if !b.hasDiv {
+			b.divFirst, _ = nextEntry(value) // the first header's newest entry
+		}
 		b.hasDiv = true
 	case HistoryInfo:
 		rest := value
@@ -135,6 +141,7 @@ func (b *Builder) Header(k HeaderKind, value string) {
 			if b.histFirst == "" {
 				b.histFirst = e
 			}
+			b.histPrev, b.histLast = b.histLast, e
 		}
 	}
 }
@@ -175,16 +182,42 @@ func (b *Builder) Call(peer string) (policy.Call, error) {
 	if c.OriginalCalled == 0 && b.histN > 1 {
 		c.OriginalCalled = EntryNumber(b.histFirst)
 	}
+	c.Redirecting = b.redirecting(c.Called)
 	if b.iam != nil && !b.hasDiv && b.histN == 0 {
 		c.OriginalCalled = iamOriginalCalled(b.iam)
+		c.Redirecting = iamRedirecting(b.iam)
 	}
 	if c.OriginalCalled == c.Called {
 		c.OriginalCalled = 0
+	}
+	if c.Redirecting == c.Called {
+		c.Redirecting = 0
+	}
+	if c.Redirecting == 0 {
+		c.Redirecting = c.OriginalCalled // forwarded once, or the newest entry is no number
 	}
 	if c.Called == 0 {
 		return c, ErrNoCalled
 	}
 	return c, nil
+}
+
+// redirecting is the number the headers say the call was last forwarded
+// from: the newest Diversion entry (RFC 5806: the first), else the History-Info
+// entry the call was last retargeted from (RFC 7044: the one before the
+// entry of the current target, or the last entry when the called number
+// has none), 0 when the call was not retargeted.
+func (b *Builder) redirecting(called e164.Number) e164.Number {
+	if b.hasDiv {
+		return EntryNumber(b.divFirst)
+	}
+	if b.histN < 2 {
+		return 0
+	}
+	if n := EntryNumber(b.histLast); n != called {
+		return n
+	}
+	return EntryNumber(b.histPrev)
 }
 
 // FromRequest translates an INVITE parsed by sipgo into the call the

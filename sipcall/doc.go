@@ -19,13 +19,19 @@
 //     are prepended, so the last one), else the first History-Info entry
 //     (RFC 7044) when the call was retargeted; zero when it equals the
 //     called number.
+//   - Redirecting number (the number the call was last forwarded from,
+//     the subscriber of a call the SCP forwarded to a route): the newest
+//     Diversion entry (the first), else the History-Info entry the call
+//     was last retargeted from; the original called number when the call
+//     was forwarded once.
 //   - SIP-T and SIP-I: the ISUP IAM an INVITE's body carries (RFC 3204;
 //     BodyIAM, or ScanIAM without allocating; Builder.IAM) gives what the
 //     headers lack: the calling
 //     number when they give none, restricted presentation when the IAM
 //     says so and there is no Privacy header, the original called number
-//     (Original Called Number, else Redirecting Number) when there is
-//     neither Diversion nor History-Info.
+//     (Original Called Number, else Redirecting Number) and the
+//     redirecting number (Redirecting Number, else Original Called
+//     Number) when there is neither Diversion nor History-Info.
 //
 // sip:, sips: and tel: URIs are understood, with or without user=phone, with
 // a leading '+', NANP 10 and 11 digit forms, visual separators (RFC 3966),

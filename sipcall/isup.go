@@ -70,6 +70,23 @@ func iamOriginalCalled(m *isup.IAM) e164.Number {
 	return 0
 }
 
+// iamRedirecting is the number the IAM says the call was last forwarded
+// from: the Redirecting Number, else the Original Called Number (forwarded
+// once), 0 when it says none.
+func iamRedirecting(m *isup.IAM) e164.Number {
+	if m.HasRedirecting {
+		if n, err := m.Redirecting.E164(); err == nil {
+			return n
+		}
+	}
+	if m.HasOriginalCalled {
+		if n, err := m.OriginalCalled.E164(); err == nil {
+			return n
+		}
+	}
+	return 0
+}
+
 // maxBodyParts bounds the parts of a multipart body looked at for an IAM.
 const maxBodyParts = 8
 

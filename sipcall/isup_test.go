@@ -13,7 +13,8 @@ import (
 
 func natl(d string) isup.Number { return isup.Number{Nature: isup.NatureNational, Plan: 1, Digits: d} }
 
-// TestFromRequestIAM: the IAM gives what the headers lack, and only that.
+// TestFromRequestIAM: the IAM gives what the headers lack, and only that;
+// its Redirecting Number is the number the call was last forwarded from.
 func TestFromRequestIAM(t *testing.T) {
 	n := e164.MustParse
 	restricted := natl("7205550123")
@@ -35,17 +36,17 @@ func TestFromRequestIAM(t *testing.T) {
 		{"no IAM", invite(ruri, anon, to), nil,
 			policy.Call{Called: n("+13035550999"), Presentation: policy.PresentationRestricted}},
 		{"anonymous From: the IAM's caller, restricted, and forwarding", invite(ruri, anon, to), &forwarded,
-			policy.Call{Calling: n("+17205550123"), Called: n("+13035550999"), OriginalCalled: n("+13035550100"), Presentation: policy.PresentationRestricted}},
+			policy.Call{Calling: n("+17205550123"), Called: n("+13035550999"), OriginalCalled: n("+13035550100"), Redirecting: n("+13035550101"), Presentation: policy.PresentationRestricted}},
 		{"From's number and Privacy: none win; no Diversion: the IAM's", invite(ruri, from, to, "Privacy: none"), &forwarded,
-			policy.Call{Calling: n("+12125550199"), Called: n("+13035550999"), OriginalCalled: n("+13035550100")}},
+			policy.Call{Calling: n("+12125550199"), Called: n("+13035550999"), OriginalCalled: n("+13035550100"), Redirecting: n("+13035550101")}},
 		{"From's number, no Privacy: restricted by the IAM", invite(ruri, from, to), &forwarded,
-			policy.Call{Calling: n("+12125550199"), Called: n("+13035550999"), OriginalCalled: n("+13035550100"), Presentation: policy.PresentationRestricted}},
+			policy.Call{Calling: n("+12125550199"), Called: n("+13035550999"), OriginalCalled: n("+13035550100"), Redirecting: n("+13035550101"), Presentation: policy.PresentationRestricted}},
 		{"Diversion wins", invite(ruri, from, to, "Privacy: none", "Diversion: <tel:+13035550177>;reason=user-busy"), &forwarded,
-			policy.Call{Calling: n("+12125550199"), Called: n("+13035550999"), OriginalCalled: n("+13035550177")}},
+			policy.Call{Calling: n("+12125550199"), Called: n("+13035550999"), OriginalCalled: n("+13035550177"), Redirecting: n("+13035550177")}},
 		{"History-Info without retargeting still wins", invite(ruri, from, to, "History-Info: <sip:+13035550999@b.example>;index=1"), &forwarded,
 			policy.Call{Calling: n("+12125550199"), Called: n("+13035550999"), Presentation: policy.PresentationRestricted}},
 		{"Redirecting Number when no Original Called Number", invite(ruri, from, to), &redirOnly,
-			policy.Call{Calling: n("+12125550199"), Called: n("+13035550999"), OriginalCalled: n("+13035550101")}},
+			policy.Call{Calling: n("+12125550199"), Called: n("+13035550999"), OriginalCalled: n("+13035550101"), Redirecting: n("+13035550101")}},
 		{"a subscriber number is not taken", invite(ruri, from, to), &subscriberOCN,
 			policy.Call{Calling: n("+12125550199"), Called: n("+13035550999")}},
 	}
