@@ -115,7 +115,7 @@ func (d *Daemon) watchStoreHealth(m *metrics.Metrics) {
 	m.GaugeFunc("store_replica_age_seconds", "Seconds since a quorum of etcd last answered this node.", nil, func() float64 {
 		return time.Since(b.Health().LastContact).Seconds()
 	})
-	m.GaugeFunc("store_resyncs", "Full resynchronisations of the replica since start (etcd compacted past it).", nil, func() float64 {
+	m.GaugeFunc("store_resyncs", "Full reloads of the replica from etcd since start: the first load of an empty or foreign replica, then after etcd compacted past its revision or went back below it (restored from an older snapshot).", nil, func() float64 {
 		return float64(b.Health().Resyncs)
 	})
 }

@@ -44,8 +44,13 @@ func TestEtcdBackend(t *testing.T) {
 	if code, body := get(t, "http://"+d.AdminAddr()+"/readyz"); code != 200 || !strings.Contains(body, "store: ok") {
 		t.Fatalf("/readyz with etcd up: %d %q", code, body)
 	}
-	if _, body := get(t, "http://"+d.AdminAddr()+"/metrics"); !strings.Contains(body, "callgate_store_stale 0") {
+	_, body := get(t, "http://"+d.AdminAddr()+"/metrics")
+	if !strings.Contains(body, "callgate_store_stale 0") {
 		t.Fatalf("/metrics lacks callgate_store_stale 0")
+	}
+	// Resyncs have more causes than compaction (the first load counts one).
+	if !strings.Contains(body, "callgate_store_resyncs 1") || !strings.Contains(body, "first load") || !strings.Contains(body, "went back") {
+		t.Fatalf("/metrics store_resyncs: want 1 with its causes in the help text:\n%s", grepLines(body, "store_resyncs"))
 	}
 	c.Stop()
 	deadline := time.Now().Add(10 * time.Second)
@@ -95,4 +100,15 @@ func TestEtcdShutdownReleasesTheReplica(t *testing.T) {
 	if _, err := again.Store().GetProvider(store.Operator, "acme"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for l := range strings.SplitSeq(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

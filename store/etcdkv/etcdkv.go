@@ -293,6 +293,9 @@ func (b *Backend) Client() *clientv3.Client { return b.cli }
 func (b *Backend) Close() error {
 	b.cancel()
 	b.wg.Wait()
+	// The loop returns without its usual clean-up: nothing watches now,
+	// and Health must not say otherwise to whoever still asks.
+	b.setWatching(false)
 	b.lmu.Lock()
 	if b.lease != 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -28,8 +28,9 @@ type Health struct {
 	ReplicaRev, ClusterRev int64
 	// LastContact is when a quorum last answered.
 	LastContact time.Time
-	// Resyncs counts full resynchronisations (compaction, other cluster,
-	// etcd gone back in revisions).
+	// Resyncs counts full resynchronisations (the first load of an empty
+	// replica or one of another cluster or prefix, compaction, etcd gone
+	// back in revisions).
 	Resyncs int
 	// LastError is the last problem the sync loop or a probe hit.
 	LastError string
