@@ -136,6 +136,9 @@ type Backend struct {
 	// wentBack: the probe saw etcd below the replica's revision; the
 	// watch gives up for a resync (errWentBack).
 	wentBack chan struct{}
+	// watchSince is when the sync loop's current watch was established
+	// (zero: none yet); the loop's own.
+	watchSince time.Time
 
 	lmu   sync.Mutex
 	lease clientv3.LeaseID

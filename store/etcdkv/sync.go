@@ -92,12 +92,26 @@ func (b *Backend) signalWentBack(etcdRev, replicaRev int64) {
 	}
 }
 
+// The sync loop's wait before it tries again after a failure: retryFirst,
+// doubling with each failure in a row up to retryMax. A watch that stayed
+// up for retryMax was healthy, and what ended it (a leader change, a
+// member restarted) is a new incident: the wait starts again from
+// retryFirst, so that a node does not report stale for retryMax after
+// every such incident once it has seen a few in its life. A watch that
+// keeps failing sooner still backs off, and at worst the loop tries once
+// per retryMax.
+const (
+	retryFirst = 50 * time.Millisecond
+	retryMax   = 2 * time.Second
+)
+
 // syncLoop keeps the replica in step with etcd until Close.
 func (b *Backend) syncLoop() {
 	defer b.wg.Done()
-	backoff := 50 * time.Millisecond
+	backoff := retryFirst
 	resync := false
 	for b.ctx.Err() == nil {
+		b.watchSince = time.Time{}
 		err := b.syncOnce(resync)
 		if b.ctx.Err() != nil {
 			return
@@ -107,12 +121,15 @@ func (b *Backend) syncLoop() {
 		if err != nil {
 			b.report(fmt.Errorf("etcd sync: %w", err))
 		}
+		if !b.watchSince.IsZero() && time.Since(b.watchSince) >= retryMax {
+			backoff = retryFirst
+		}
 		select {
 		case <-b.ctx.Done():
 			return
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, 2*time.Second)
+		backoff = min(2*backoff, retryMax)
 	}
 }
 
@@ -249,6 +266,7 @@ func (b *Backend) watch(from int64) error {
 		}
 	}()
 	b.setWatching(true)
+	b.watchSince = time.Now()
 	for {
 		var resp clientv3.WatchResponse
 		var ok bool
