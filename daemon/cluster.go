@@ -59,9 +59,12 @@ type NodeStatus struct {
 // ReplicaStatus is a node's etcd replica (etcdkv.Health).
 type ReplicaStatus struct {
 	// Stale: no quorum of etcd answered within store.etcd.stale_after (or
-	// the watch is down): the node answers from what it has.
+	// the watch is down, or catching up): the node answers from what it has.
 	Stale    bool `json:"stale"`
 	Watching bool `json:"watching"`
+	// CatchingUp: the watch was re-established and has not yet delivered
+	// the changes made while it was down.
+	CatchingUp bool `json:"catchingUp,omitempty"`
 	// Revision is the etcd revision the replica has applied;
 	// ClusterRevision the latest the node has heard of.
 	Revision        int64 `json:"revision"`
@@ -160,7 +163,7 @@ func (d *Daemon) NodeStatus() NodeStatus {
 	}
 	if d.etcd != nil {
 		h := d.etcd.Health()
-		n.Replica = &ReplicaStatus{Stale: h.Stale, Watching: h.Watching, Revision: h.ReplicaRev, ClusterRevision: h.ClusterRev,
+		n.Replica = &ReplicaStatus{Stale: h.Stale, Watching: h.Watching, CatchingUp: h.CatchingUp, Revision: h.ReplicaRev, ClusterRevision: h.ClusterRev,
 			LastContact: h.LastContact, Resyncs: h.Resyncs, LastError: h.LastError}
 		if !h.LastContact.IsZero() {
 			n.Replica.AgeSeconds = time.Since(h.LastContact).Seconds()

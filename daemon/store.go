@@ -86,7 +86,13 @@ func (d *Daemon) storeHealth() error {
 	if d.etcd == nil {
 		return nil
 	}
-	if h := d.etcd.Health(); h.Stale {
+	h := d.etcd.Health()
+	switch {
+	case !h.Stale:
+	case h.Watching && h.CatchingUp:
+		return fmt.Errorf("stale: catching up with etcd's changes made while this node was not watching: replica at revision %d, etcd at %d",
+			h.ReplicaRev, h.ClusterRev)
+	default:
 		return fmt.Errorf("stale: answering from the replica at revision %d, etcd last answered %s ago (%s)",
 			h.ReplicaRev, time.Since(h.LastContact).Round(time.Millisecond), h.LastError)
 	}
@@ -102,7 +108,7 @@ func (d *Daemon) watchStoreHealth(m *metrics.Metrics) {
 		return
 	}
 	b := d.etcd
-	m.GaugeFunc("store_stale", "1 while the etcd replica may be behind (no quorum answered within store.etcd.stale_after); reads still answer from it.", nil, func() float64 {
+	m.GaugeFunc("store_stale", "1 while the etcd replica may be behind (no quorum answered within store.etcd.stale_after, or catching up after its watch was re-established); reads still answer from it.", nil, func() float64 {
 		if b.Health().Stale {
 			return 1
 		}

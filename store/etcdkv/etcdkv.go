@@ -28,7 +28,10 @@
 // Reads go on from the replica. Writes fail with kv.ErrUnavailable. Health
 // reports the node stale (no contact with a quorum for Config.StaleAfter),
 // for /readyz and /metrics; once etcd answers again the watch catches up
-// (or resynchronises) and the node is fresh again.
+// (or resynchronises) and the node is fresh again when its replica has
+// every change etcd had made by then: the node writes a marker key
+// (<prefix>_caughtup, no kv key) and waits for the watch to bring its
+// revision (sync.go, catchUpLoop).
 package etcdkv
 
 import (
@@ -132,7 +135,12 @@ type Backend struct {
 
 	hmu    sync.Mutex
 	health Health
-	synced chan struct{} // closed once the replica has caught up after Open
+	// catchUpTo: while health.CatchingUp, the etcd revision the replica
+	// must reach (or a progress notification confirm) to be fresh.
+	catchUpTo int64
+	// catchUpEpisode counts the times the node started catching up.
+	catchUpEpisode uint64
+	synced         chan struct{} // closed once the replica has caught up after Open
 	// wentBack: the probe saw etcd below the replica's revision; the
 	// watch gives up for a resync (errWentBack).
 	wentBack chan struct{}

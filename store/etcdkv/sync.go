@@ -15,11 +15,16 @@ import (
 // Health is the replica's state, for /readyz and /metrics.
 type Health struct {
 	// Stale: the replica may be behind etcd (no quorum reached within
-	// StaleAfter, no watch, or not caught up since Open). Reads still
-	// answer from it.
+	// StaleAfter, no watch, or catching up). Reads still answer from it.
 	Stale bool
 	// Watching: the watch on the prefix is established.
 	Watching bool
+	// CatchingUp: the node has just (re)established its watch or regained
+	// contact after StaleAfter without, and the watch has not yet
+	// delivered every change etcd had made by then (the ones made while
+	// the node was away): the replica is behind by more than the watch's
+	// latency.
+	CatchingUp bool
 	// Synced: the replica has caught up with etcd at least once since Open.
 	Synced bool
 	// ReplicaRev is the etcd revision the replica has applied;
@@ -42,16 +47,35 @@ func (b *Backend) Health() Health {
 	h := b.health
 	b.hmu.Unlock()
 	h.ReplicaRev = b.replica.Rev()
-	h.Stale = !h.Synced || !h.Watching || time.Since(h.LastContact) > b.cfg.StaleAfter
+	h.Stale = !h.Synced || !h.Watching || h.CatchingUp || time.Since(h.LastContact) > b.cfg.StaleAfter
 	return h
 }
 
-// contact records that etcd answered at revision rev.
+// contact records that etcd answered at revision rev. After StaleAfter
+// without an answer, the node has been reported stale, and the changes
+// made meanwhile may not have reached the replica (the client resumes a
+// broken watch by itself, and delivers them afterwards): it catches up to
+// rev before it is fresh again.
 func (b *Backend) contact(rev int64) {
 	b.hmu.Lock()
-	b.health.LastContact = time.Now()
+	now := time.Now()
+	if now.Sub(b.health.LastContact) > b.cfg.StaleAfter && b.replica.Rev() < rev {
+		b.catchUpLocked(rev)
+	}
+	b.health.LastContact = now
 	b.health.ClusterRev = max(b.health.ClusterRev, rev)
 	b.hmu.Unlock()
+}
+
+// catchUpLocked makes the node catching up until the replica has every
+// change up to rev. Caller holds hmu.
+func (b *Backend) catchUpLocked(rev int64) {
+	if !b.health.CatchingUp {
+		b.catchUpTo = 0
+		b.catchUpEpisode++
+	}
+	b.catchUpTo = max(b.catchUpTo, rev)
+	b.health.CatchingUp = true
 }
 
 func (b *Backend) setWatching(on bool) {
@@ -60,15 +84,82 @@ func (b *Backend) setWatching(on bool) {
 	b.hmu.Unlock()
 }
 
-// markSynced records that the replica has every change up to etcd's
-// revision at the time (a progress notification or a resync).
-func (b *Backend) markSynced() {
+// watching records that the watch is established at etcd's revision
+// target: the node is fresh once the replica has every change up to it.
+func (b *Backend) watching(target int64) {
 	b.hmu.Lock()
+	b.health.Watching = true
+	b.health.CatchingUp = false // a new episode, to target only: etcd may have gone back
+	b.catchUpLocked(target)
+	b.hmu.Unlock()
+	b.reached(b.replica.Rev())
+}
+
+// reached records that the replica has every change up to etcd revision
+// rev (it applied rev), which ends catching up if rev is far enough.
+func (b *Backend) reached(rev int64) {
+	b.hmu.Lock()
+	if !b.health.CatchingUp || rev < b.catchUpTo {
+		b.hmu.Unlock()
+		return
+	}
+	b.health.CatchingUp = false
 	first := !b.health.Synced
 	b.health.Synced = true
 	b.hmu.Unlock()
 	if first {
 		close(b.synced)
+	}
+}
+
+// markerKey is the key (under the prefix) catchUpLoop writes to learn
+// when the watch has caught up. Its leading '_' makes it no kv key: the
+// replica does not keep it, and only its revision counts.
+const markerKey = "_caughtup"
+
+// catchUpLoop writes the marker key while the node is catching up, once
+// per episode, and then catches up to the marker's revision. The watch
+// delivers changes in revision order, so once the replica has that
+// revision it has everything etcd had before. Without the marker the
+// replica reaches the target only if etcd's last change was under the
+// prefix (changes outside it count too), and etcd's progress
+// notifications do not say it reliably: before 3.4.24 and 3.5.8 a
+// requested one could overtake events still to be sent (etcd issue
+// 15220).
+func (b *Backend) catchUpLoop(ctx context.Context) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	done := uint64(0) // the episode whose marker was written
+	var next time.Time
+	fails := 0
+	for {
+		b.hmu.Lock()
+		ep, on := b.catchUpEpisode, b.health.CatchingUp
+		b.hmu.Unlock()
+		if on && ep != done && time.Now().After(next) {
+			pctx, cancel := context.WithTimeout(ctx, b.cfg.RequestTimeout)
+			resp, err := b.cli.Put(pctx, b.cfg.Prefix+markerKey, "")
+			cancel()
+			if err == nil {
+				done, fails = ep, 0
+				b.hmu.Lock()
+				if b.health.CatchingUp && b.catchUpEpisode == ep {
+					b.catchUpTo = max(b.catchUpTo, resp.Header.Revision)
+				}
+				b.hmu.Unlock()
+			} else if ctx.Err() == nil {
+				// etcd may refuse writes and still answer reads (its
+				// space quota alarm): try again, less and less often.
+				fails++
+				next = time.Now().Add(min(time.Duration(fails)*time.Second, 10*time.Second))
+				b.report(fmt.Errorf("etcd: write the catch-up marker %s%s (the node stays stale until it has caught up): %w", b.cfg.Prefix, markerKey, b.mapErr(err)))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 
@@ -155,6 +246,9 @@ func (b *Backend) syncOnce(force bool) error {
 		return b.mapErr(err)
 	}
 	b.contact(resp.Header.Revision)
+	// Every change up to here must be in the replica before the node
+	// calls itself fresh again.
+	target := resp.Header.Revision
 	origin := fmt.Sprintf("cluster %x prefix %q", resp.Header.ClusterId, b.cfg.Prefix)
 	have, err := b.replica.Local("origin")
 	if err != nil {
@@ -166,22 +260,26 @@ func (b *Backend) syncOnce(force bool) error {
 		case <-b.wentBack:
 		default:
 		}
-		if err := b.resync(); err != nil {
+		rev, err := b.resync()
+		if err != nil {
 			return fmt.Errorf("resync: %w", err)
 		}
 		if err := b.replica.SetLocal("origin", []byte(origin)); err != nil {
 			return err
 		}
-		b.markSynced()
+		// The resync read at rev, which may be below the revision read
+		// above if etcd went back meanwhile.
+		target = rev
 	}
-	return b.watch(b.replica.Rev() + 1)
+	return b.watch(b.replica.Rev()+1, target)
 }
 
 const resyncPage = 1000
 
 // resync replaces the replica with every key under the prefix at one
 // revision, in one replica transaction, and delivers a Reset.
-func (b *Backend) resync() error {
+// It returns the revision it read at.
+func (b *Backend) resync() (int64, error) {
 	end := clientv3.GetPrefixRangeEnd(b.cfg.Prefix)
 	get := func(from string, rev int64) (*clientv3.GetResponse, error) {
 		ctx, cancel := context.WithTimeout(b.ctx, b.cfg.RequestTimeout)
@@ -198,7 +296,7 @@ func (b *Backend) resync() error {
 	}
 	resp, err := get(b.cfg.Prefix, 0)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	rev := resp.Header.Revision
 	skipped := 0
@@ -207,7 +305,9 @@ func (b *Backend) resync() error {
 			for _, e := range resp.Kvs {
 				k := b.stripPrefix(e.Key)
 				if !wellFormed(k) {
-					skipped++
+					if string(k) != markerKey {
+						skipped++
+					}
 					continue
 				}
 				if err := put(k, e.Value, e.ModRevision); err != nil {
@@ -224,7 +324,7 @@ func (b *Backend) resync() error {
 		}
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	b.hmu.Lock()
 	b.health.Resyncs++
@@ -234,7 +334,7 @@ func (b *Backend) resync() error {
 	if skipped > 0 {
 		b.report(fmt.Errorf("etcd resync at revision %d: %d keys under %q are not bucket/rest keys; ignored", rev, skipped, b.cfg.Prefix))
 	}
-	return nil
+	return rev, nil
 }
 
 // wellFormed says whether k is a kv key ("bucket/rest", rest not empty).
@@ -244,29 +344,17 @@ func wellFormed(k []byte) bool {
 }
 
 // watch applies the prefix's changes from revision from on, until the
-// watch fails or the backend closes.
-func (b *Backend) watch(from int64) error {
+// watch fails or the backend closes. The node is caught up (fresh) once
+// the replica has every change up to target, etcd's revision when the
+// watch was established.
+func (b *Backend) watch(from, target int64) error {
 	ctx, cancel := context.WithCancel(clientv3.WithRequireLeader(b.ctx))
 	defer cancel()
 	wch := b.cli.Watch(ctx, b.cfg.Prefix, clientv3.WithRange(clientv3.GetPrefixRangeEnd(b.cfg.Prefix)),
 		clientv3.WithRev(from), clientv3.WithProgressNotify())
-	// A progress notification comes after every event up to its
-	// revision: once it arrives the replica has caught up.
-	go func() {
-		for range 50 {
-			if ctx.Err() != nil || b.Health().Synced {
-				return
-			}
-			_ = b.cli.RequestProgress(ctx)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
-	}()
-	b.setWatching(true)
+	b.watching(target)
 	b.watchSince = time.Now()
+	go b.catchUpLoop(ctx)
 	for {
 		var resp clientv3.WatchResponse
 		var ok bool
@@ -286,14 +374,12 @@ func (b *Backend) watch(from int64) error {
 		}
 		b.contact(resp.Header.Revision)
 		if resp.IsProgressNotify() {
-			if b.replica.Rev() >= from-1 {
-				b.markSynced()
-			}
 			continue
 		}
 		if err := b.applyEvents(resp.Events); err != nil {
 			return err
 		}
+		b.reached(b.replica.Rev())
 	}
 }
 
@@ -307,6 +393,9 @@ func (b *Backend) applyEvents(evs []*clientv3.Event) error {
 			e := evs[i]
 			k := b.stripPrefix(e.Kv.Key)
 			if !wellFormed(k) {
+				if string(k) == markerKey {
+					continue // its revision is what counts
+				}
 				b.report(fmt.Errorf("etcd revision %d: key %q under %q is not a bucket/rest key; ignored", rev, e.Kv.Key, b.cfg.Prefix))
 				continue
 			}
