@@ -610,7 +610,8 @@ func (s *Store) UnassignNumbers(actor Actor, subscriber string, numbers ...strin
 	if err != nil {
 		return Subscriber{}, fmt.Errorf("unassign numbers from %s: %w", subscriber, err)
 	}
-	rec, err := s.changeSubscriber(actor, "subscriber.numbers.unassign", subscriber, s.ix.mayManageSubscriber, func(t *txn, r *Subscriber) error {
+	// keeps checks the change and returns the numbers r keeps.
+	keeps := func(r *Subscriber) ([]e164.Number, error) {
 		keep := make([]e164.Number, 0, len(r.Numbers))
 		for _, n := range r.Numbers {
 			if !slices.Contains(nums, n) {
@@ -619,14 +620,43 @@ func (s *Store) UnassignNumbers(actor Actor, subscriber string, numbers ...strin
 		}
 		for _, n := range nums {
 			if !slices.Contains(r.Numbers, n) {
-				return fmt.Errorf("number %s: %w (not a number of subscriber %s)", n, ErrNotFound, r.Name)
+				return nil, fmt.Errorf("number %s: %w (not a number of subscriber %s)", n, ErrNotFound, r.Name)
 			}
 		}
 		if len(keep) == 0 {
-			return fmt.Errorf("subscriber %s: %w (cannot take its last number; delete the subscriber instead)", r.Name, ErrInvalid)
+			return nil, fmt.Errorf("subscriber %s: %w (cannot take its last number; delete the subscriber instead)", r.Name, ErrInvalid)
 		}
-		for _, n := range nums {
-			t.del(numberKey(n))
+		return keep, nil
+	}
+	err = s.dropNumberKeys(func() (*subState, []e164.Number, error) {
+		st, err := s.ix.findSubscriber(subscriber)
+		if err == nil {
+			err = s.ix.mayManageSubscriber(actor, st)
+		}
+		if err == nil {
+			err = actor.checkRevision("subscriber "+st.rec.Name, st.mod)
+		}
+		if err == nil {
+			if _, err = keeps(&st.rec); err != nil {
+				err = fmt.Errorf("subscriber %s: %w", st.rec.Name, err)
+			}
+		}
+		return st, nums, err
+	})
+	if err != nil {
+		return Subscriber{}, fmt.Errorf("unassign numbers: %w", err)
+	}
+	rec, err := s.changeSubscriber(actor, "subscriber.numbers.unassign", subscriber, s.ix.mayManageSubscriber, func(t *txn, r *Subscriber) error {
+		keep, err := keeps(r)
+		if err != nil {
+			return err
+		}
+		keys, err := s.existingNumberKeys(nums) // dropNumberKeys took most
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			t.del(k)
 		}
 		r.Numbers = keep
 		return nil
@@ -707,7 +737,7 @@ func (s *Store) changeSubscriber(actor Actor, op, ref string, may func(Actor, *s
 
 // DeleteSubscriber removes a subscriber, its numbers, PIN and lists.
 func (s *Store) DeleteSubscriber(actor Actor, ref string) error {
-	err := s.write(func(t *txn) error {
+	find := func() (*subState, error) {
 		st, err := s.ix.findSubscriber(ref)
 		if err == nil {
 			err = s.ix.mayManageSubscriber(actor, st)
@@ -715,21 +745,38 @@ func (s *Store) DeleteSubscriber(actor Actor, ref string) error {
 		if err == nil {
 			err = actor.checkRevision("subscriber "+st.rec.Name, st.mod)
 		}
+		return st, err
+	}
+	err := s.dropNumberKeys(func() (*subState, []e164.Number, error) {
+		st, err := find()
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		id := st.rec.ID
-		t.cmp(idKey(bSubscribers, id), st.mod)
-		for _, n := range st.rec.Numbers {
-			t.del(numberKey(n))
-		}
-		deleteOwnerLists(t, kindSubscriber, id)
-		t.del(idKey(bPINs, id))
-		t.del(pinLockKey(id))
-		t.del(nameKey(kindSubscriber, st.rec.Name))
-		t.del(idKey(bSubscribers, id))
-		return t.audit(actor, "subscriber.delete", "subscriber/"+st.rec.Name, subScope(st.rec), st.rec, nil)
+		return st, st.rec.Numbers, nil
 	})
+	if err == nil {
+		err = s.write(func(t *txn) error {
+			st, err := find()
+			if err != nil {
+				return err
+			}
+			id := st.rec.ID
+			t.cmp(idKey(bSubscribers, id), st.mod)
+			keys, err := s.existingNumberKeys(st.rec.Numbers) // dropNumberKeys took most
+			if err != nil {
+				return err
+			}
+			for _, k := range keys {
+				t.del(k)
+			}
+			deleteOwnerLists(t, kindSubscriber, id)
+			t.del(idKey(bPINs, id))
+			t.del(pinLockKey(id))
+			t.del(nameKey(kindSubscriber, st.rec.Name))
+			t.del(idKey(bSubscribers, id))
+			return t.audit(actor, "subscriber.delete", "subscriber/"+st.rec.Name, subScope(st.rec), st.rec, nil)
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("delete subscriber: %w", err)
 	}
