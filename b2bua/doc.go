@@ -111,7 +111,8 @@
 // on with the treatment and the IVR releases the call. A right PIN clears
 // the count. Each lock is audited (subscriber.pin.lockout), logged
 // (rate-limited) and counted (callgate_b2bua_pin_lockouts_total); the
-// lockout fails closed when the store cannot be read or written. Operators
+// lockout fails closed when the store cannot be read, or written within
+// 1.5 s (the caller waits in silence meanwhile; etcd down). Operators
 // see and clear locks with `callgate pin lockouts|unlock` and the admin
 // API.
 //

@@ -379,10 +379,10 @@ func (p *plainPINs) CheckPIN(sub uint32, pin string) bool {
 // plainPINs keeps no lockout: the treatments' tests are about one call
 // (the lockout's tests, pinlock_test.go, run on the store).
 func (p *plainPINs) PINLockState(uint32) (store.PINLockout, error) { return store.PINLockout{}, nil }
-func (p *plainPINs) PINFailed(uint32, store.PINFailure) (store.PINLockout, bool, error) {
+func (p *plainPINs) PINFailedContext(context.Context, uint32, store.PINFailure) (store.PINLockout, bool, error) {
 	return store.PINLockout{}, false, nil
 }
-func (p *plainPINs) PINSucceeded(uint32) error { return nil }
+func (p *plainPINs) PINSucceededContext(context.Context, uint32) error { return nil }
 
 // harness is a B2BUA with a subscriber phone and a voicemail platform.
 type harness struct {

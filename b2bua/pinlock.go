@@ -1,6 +1,8 @@
 package b2bua
 
 import (
+	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -28,7 +30,8 @@ import (
 //	PIN right                      PINSucceeded
 //
 // The lockout fails closed: when its state cannot be read, or a wrong PIN
-// cannot be counted, the call's PIN entry is refused as if locked
+// cannot be counted within pinLockWait, the call's PIN entry is refused as
+// if locked
 // (logged, rate-limited; callgate_b2bua_pin_lockout_errors_total and
 // pin_refused_total{reason=unavailable}). A right PIN whose reset fails
 // still counts as right. Each lock imposed here is counted
@@ -36,6 +39,23 @@ import (
 // by the store in the same write, by the B2BUA's actor for the prompt:
 // role operator (the platform acts, as the fraud monitor does), principal
 // "ivr NUMBER" or "caller NUMBER", via ivr or b2bua.
+
+// pinLockWait bounds each write of the lockout (a wrong PIN counted, a
+// right PIN's reset), which the caller waits for in silence. The store's
+// reads answer from this node (its bbolt file or etcd replica); a write
+// over etcd goes to its leader, and while etcd cannot be reached it would
+// try for some 16 s. A write that lands in time is a few milliseconds.
+const pinLockWait = 1500 * time.Millisecond
+
+// errPINLockWait is the cause of a write given up after pinLockWait.
+var errPINLockWait = errors.New("the PIN lockout store did not answer within " + pinLockWait.String() + " (the caller's bound)")
+
+// pinLockCtx bounds one lockout write. It does not end when the caller
+// hangs up: a caller who hangs up at a wrong PIN's silence is not to
+// cancel its count.
+func (c *call) pinLockCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(context.WithoutCancel(c.ctx), pinLockWait, errPINLockWait)
+}
 
 // pinPolicy is the lockout policy of the configuration.
 func (s *Server) pinPolicy() store.PINLockPolicy {
@@ -78,7 +98,9 @@ func (c *call) pinRefused(prompt string) (bool, string) {
 // is now refused (locked, or the count could not be kept), and why.
 func (c *call) pinWrong(prompt string) (bool, string) {
 	p := c.s.pinPolicy()
-	l, lockedNow, err := c.s.pins.PINFailed(c.d.subscriber, store.PINFailure{Prompt: prompt, Calling: c.pinCalling(),
+	ctx, cancel := c.pinLockCtx()
+	defer cancel()
+	l, lockedNow, err := c.s.pins.PINFailedContext(ctx, c.d.subscriber, store.PINFailure{Prompt: prompt, Calling: c.pinCalling(),
 		Actor: c.pinActor(prompt), Policy: p})
 	if err != nil {
 		c.pinLockFailed("count", prompt, err)
@@ -102,7 +124,9 @@ func (c *call) pinWrong(prompt string) (bool, string) {
 
 // pinRight clears the count after a right PIN.
 func (c *call) pinRight(prompt string) {
-	if err := c.s.pins.PINSucceeded(c.d.subscriber); err != nil {
+	ctx, cancel := c.pinLockCtx()
+	defer cancel()
+	if err := c.s.pins.PINSucceededContext(ctx, c.d.subscriber); err != nil {
 		c.pinLockFailed("reset", prompt, err)
 	}
 }

@@ -1,7 +1,9 @@
 package b2bua
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,6 +17,8 @@ import (
 	"callgate/policy"
 	"callgate/policy/decisionlog"
 	"callgate/store"
+	"callgate/store/boltkv"
+	"callgate/store/kv"
 	"callgate/store/storetest"
 
 	"golang.org/x/crypto/bcrypt"
@@ -68,8 +72,24 @@ type lockHarness struct {
 // moved clock; failures wrong PINs lock for 10 minutes; tries per call.
 func newLockHarness(t *testing.T, failures, tries int) *lockHarness {
 	t.Helper()
+	return newLockHarnessOver(t, failures, tries, nil)
+}
+
+// newLockHarnessOver is newLockHarness with the store over a backend
+// wrap makes of its bbolt file (nil: the file itself).
+func newLockHarnessOver(t *testing.T, failures, tries int, wrap func(kv.Backend) kv.Backend) *lockHarness {
+	t.Helper()
 	clk := &lockClock{now: time.Now()}
-	st, err := store.Open(filepath.Join(t.TempDir(), "callgate.db"), store.Options{PINCost: bcrypt.MinCost, NoSync: true, Now: clk.Now, GCInterval: -1})
+	db, err := boltkv.Open(filepath.Join(t.TempDir(), "callgate.db"), boltkv.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	var b kv.Backend = db
+	if wrap != nil {
+		b = wrap(db)
+	}
+	st, err := store.New(b, store.Options{PINCost: bcrypt.MinCost, Now: clk.Now, GCInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,4 +343,60 @@ func TestPINLockoutFailsClosed(t *testing.T) {
 	if n := testutil.ToFloat64(h.s.m.pinRefused.WithLabelValues("override", "unavailable")); n != 1 {
 		t.Fatalf("callgate_b2bua_pin_refused_total{override,unavailable} = %v, want 1", n)
 	}
+}
+
+// etcdDownKV is a backend whose system of record has stopped answering,
+// as etcd does to a node cut off from it: reads answer from the replica,
+// each write waits for etcd's request timeout (5 s, or less when its
+// context ends first) and fails unavailable.
+type etcdDownKV struct{ kv.Backend }
+
+func (etcdDownKV) Txn(ctx context.Context, _ []kv.Cmp, _ []kv.Op) (int64, error) {
+	t := time.NewTimer(5 * time.Second)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return 0, fmt.Errorf("etcd: %w: context deadline exceeded", kv.ErrUnavailable)
+}
+
+// With etcd unreachable, a wrong override PIN that cannot be counted
+// refuses PIN entry for the call (pin_locked, then the treatment) within
+// pinLockWait of the caller's '#': not after the store's three 5 s tries
+// and the pauses between them, some 16 s of silence.
+func TestPINLockoutStoreDownBoundsTheWait(t *testing.T) {
+	t.Parallel()
+	var down atomic.Bool
+	h := newLockHarnessOver(t, 5, 3, func(b kv.Backend) kv.Backend { return &switchKV{Backend: b, down: &down} })
+	down.Store(true)
+	c := h.overrideCall(t, "1111")
+	keyed := time.Now()
+	c.pm.waitHeard(pPINLocked)
+	if waited := time.Since(keyed); waited > pinLockWait+2*time.Second {
+		t.Errorf("the caller waited %v between its '#' and pin_locked; want about pinLockWait (%v)", waited, pinLockWait)
+	}
+	lockedThenScreened(t, c)
+	if got := h.endSteps(t); got != "token=ok pin=wrong pin=lockout end=abandoned" {
+		t.Fatalf("steps %s", got)
+	}
+	if n := testutil.ToFloat64(h.s.m.pinLockErrors.WithLabelValues("count")); n != 1 {
+		t.Fatalf("callgate_b2bua_pin_lockout_errors_total{count} = %v, want 1", n)
+	}
+	if n := testutil.ToFloat64(h.s.m.pinRefused.WithLabelValues("override", "unavailable")); n != 1 {
+		t.Fatalf("callgate_b2bua_pin_refused_total{override,unavailable} = %v, want 1", n)
+	}
+}
+
+// switchKV is etcdDownKV while down, else the backend.
+type switchKV struct {
+	kv.Backend
+	down *atomic.Bool
+}
+
+func (s *switchKV) Txn(ctx context.Context, cmps []kv.Cmp, ops []kv.Op) (int64, error) {
+	if s.down.Load() {
+		return etcdDownKV{}.Txn(ctx, cmps, ops)
+	}
+	return s.Backend.Txn(ctx, cmps, ops)
 }

@@ -13,16 +13,20 @@ import (
 // milliseconds of CPU, so the B2BUA runs them on a small pool of its own
 // goroutines, never on a SIP transaction or RTP goroutine. The lockout
 // methods read and write the store from the call's goroutine, in its media
-// conversation: never on a SIP transaction or the decision path.
+// conversation: never on a SIP transaction or the decision path. The
+// caller hears silence while they wait, so the writes take a context that
+// bounds them (pinLockWait).
 type PINChecker interface {
 	CheckPIN(subscriber uint32, pin string) bool
 	// PINLockState says whether the subscriber's PIN is locked; a PIN
 	// keyed while it is locked is not checked.
 	PINLockState(subscriber uint32) (store.PINLockout, error)
-	// PINFailed counts a wrong PIN and says whether this one locked it.
-	PINFailed(subscriber uint32, f store.PINFailure) (store.PINLockout, bool, error)
-	// PINSucceeded clears the count after a right PIN.
-	PINSucceeded(subscriber uint32) error
+	// PINFailedContext counts a wrong PIN and says whether this one
+	// locked it; it gives up (an error) once ctx ends.
+	PINFailedContext(ctx context.Context, subscriber uint32, f store.PINFailure) (store.PINLockout, bool, error)
+	// PINSucceededContext clears the count after a right PIN; it gives up
+	// once ctx ends.
+	PINSucceededContext(ctx context.Context, subscriber uint32) error
 }
 
 var _ PINChecker = (*store.Store)(nil)

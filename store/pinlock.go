@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,7 +40,9 @@ import (
 // count. Over etcd a lock imposed through another node is read here once
 // this node's replica has it (the change feed: milliseconds); a wrong PIN
 // counted meanwhile still meets it, since its write's comparison fails and
-// it plans again on the record as it is. A lock is audited (subscriber.pin.lockout) in the transaction
+// it plans again on the record as it is. The B2BUA counts and clears in
+// the middle of a call, so it bounds these writes (PINFailedContext,
+// PINSucceededContext; writebound.go). A lock is audited (subscriber.pin.lockout) in the transaction
 // that imposes it, an operator's clear (subscriber.pin.unlock) in its own.
 // The record goes with its subscriber, with a right PIN or an operator's
 // clear; an expired lock's record stays to show it until then.
@@ -196,13 +199,19 @@ func (s *Store) PINLockState(subscriber uint32) (PINLockout, error) {
 // locked the PIN or it was locked already) and whether this failure
 // locked it.
 func (s *Store) PINFailed(subscriber uint32, f PINFailure) (PINLockout, bool, error) {
+	return s.PINFailedContext(context.Background(), subscriber, f)
+}
+
+// PINFailedContext is PINFailed given up once ctx ends (an error: the
+// wrong PIN may not be counted).
+func (s *Store) PINFailedContext(ctx context.Context, subscriber uint32, f PINFailure) (PINLockout, bool, error) {
 	if err := f.Policy.Check(); err != nil {
 		return PINLockout{}, false, err
 	}
 	now := s.opts.Now()
 	var out PINLockout
 	var locked bool
-	err := s.write(func(t *txn) error {
+	err := s.writeCtx(ctx, func(t *txn) error {
 		locked = false
 		st := s.ix.sub(subscriber)
 		if st == nil {
@@ -254,11 +263,16 @@ func (s *Store) PINFailed(subscriber uint32, f PINFailure) (PINLockout, bool, er
 // after this PIN was found right) stays: only time or an operator lifts a
 // lock.
 func (s *Store) PINSucceeded(subscriber uint32) error {
+	return s.PINSucceededContext(context.Background(), subscriber)
+}
+
+// PINSucceededContext is PINSucceeded given up once ctx ends.
+func (s *Store) PINSucceededContext(ctx context.Context, subscriber uint32) error {
 	_, mod, err := s.readPINLock(subscriber)
 	if err != nil || mod == 0 {
 		return err // the common case: nothing counted, nothing to write
 	}
-	err = s.write(func(t *txn) error {
+	err = s.writeCtx(ctx, func(t *txn) error {
 		rec, mod, err := s.readPINLock(subscriber)
 		if err != nil || mod == 0 || s.opts.Now().Before(rec.LockedUntil) {
 			return err

@@ -130,7 +130,7 @@ type Store struct {
 	// wmu serialises this process's writers, so they do not conflict with
 	// each other; conflicts with other processes are caught by the
 	// transactions' comparisons.
-	wmu    sync.Mutex
+	wmu    writerLock
 	closed bool
 
 	// applyMu is held by the change-feed applier and by writers while they
@@ -211,7 +211,7 @@ func New(b kv.Backend, opts Options) (*Store, error) {
 		opts.AuditMaxAge = DefaultAuditMaxAge
 	}
 	opts.ReadOnly = opts.ReadOnly || b.ReadOnly()
-	s := &Store{kv: b, opts: opts, appliedCh: make(chan struct{})}
+	s := &Store{kv: b, opts: opts, wmu: newWriterLock(), appliedCh: make(chan struct{})}
 	if err := s.checkSchema(); err != nil {
 		return nil, fmt.Errorf("store: %s: %w", b, err)
 	}
@@ -311,16 +311,29 @@ const (
 // plans again. It returns once the change is applied here. A plan that
 // adds no operation commits nothing.
 func (s *Store) write(plan func(t *txn) error) error {
-	s.wmu.Lock()
+	return s.writeCtx(context.Background(), plan)
+}
+
+// writeCtx is write given up once ctx ends: while it waits for this
+// process's other writers, for the backend, or to try again (writebound.go).
+func (s *Store) writeCtx(ctx context.Context, plan func(t *txn) error) error {
+	if err := s.wmu.lockCtx(ctx); err != nil {
+		return err
+	}
 	defer s.wmu.Unlock()
 	if err := s.writable(); err != nil {
 		return err
 	}
-	return s.writeLocked(plan)
+	return s.writeLockedCtx(ctx, plan)
 }
 
 // writeLocked is write for a caller that holds wmu.
 func (s *Store) writeLocked(plan func(t *txn) error) error {
+	return s.writeLockedCtx(context.Background(), plan)
+}
+
+// writeLockedCtx is writeLocked given up once ctx ends (writebound.go).
+func (s *Store) writeLockedCtx(ctx context.Context, plan func(t *txn) error) error {
 	for attempt := 1; ; attempt++ {
 		var t txn
 		s.applyMu.Lock()
@@ -335,9 +348,9 @@ func (s *Store) writeLocked(plan func(t *txn) error) error {
 		if len(t.ops) == 0 {
 			return nil
 		}
-		rev, err := s.commit(&t)
+		rev, err := s.commitCtx(ctx, &t)
 		if errors.Is(err, kv.ErrConflict) && attempt < maxAttempts {
-			if werr := s.waitApplied(rev); werr != nil {
+			if werr := s.waitApplied(ctx, rev); werr != nil {
 				return werr
 			}
 			continue
@@ -345,8 +358,7 @@ func (s *Store) writeLocked(plan func(t *txn) error) error {
 		// The system of record did not answer (an etcd member died under
 		// the request). Trying again is safe: the comparisons make a write
 		// that did land conflict, and the plan then sees it.
-		if errors.Is(err, kv.ErrUnavailable) && attempt < unavailableAttempts {
-			time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
+		if errors.Is(err, kv.ErrUnavailable) && attempt < unavailableAttempts && pause(ctx, time.Duration(attempt)*200*time.Millisecond) {
 			continue
 		}
 		if errors.Is(err, kv.ErrConflict) {
@@ -358,8 +370,11 @@ func (s *Store) writeLocked(plan func(t *txn) error) error {
 
 // commit sends t to the backend and waits until the index has applied it.
 // On a conflict it returns the backend's revision with the error.
-func (s *Store) commit(t *txn) (int64, error) {
-	rev, err := s.kv.Txn(context.Background(), t.cmps, t.ops)
+func (s *Store) commit(t *txn) (int64, error) { return s.commitCtx(context.Background(), t) }
+
+// commitCtx is commit given up once ctx ends.
+func (s *Store) commitCtx(ctx context.Context, t *txn) (int64, error) {
+	rev, err := s.kv.Txn(ctx, t.cmps, t.ops)
 	if err != nil {
 		switch {
 		case errors.Is(err, kv.ErrConflict):
@@ -371,11 +386,12 @@ func (s *Store) commit(t *txn) (int64, error) {
 		}
 		return 0, err
 	}
-	return rev, s.waitApplied(rev)
+	return rev, s.waitApplied(ctx, rev)
 }
 
-// waitApplied waits until the index has applied revision rev.
-func (s *Store) waitApplied(rev int64) error {
+// waitApplied waits until the index has applied revision rev, or ctx
+// ends.
+func (s *Store) waitApplied(ctx context.Context, rev int64) error {
 	timer := time.NewTimer(s.opts.ApplyTimeout)
 	defer timer.Stop()
 	for {
@@ -389,6 +405,8 @@ func (s *Store) waitApplied(rev int64) error {
 		case <-ch:
 		case <-timer.C:
 			return fmt.Errorf("revision %d (index at %d after %v): %w", rev, have, s.opts.ApplyTimeout, ErrNotApplied)
+		case <-ctx.Done():
+			return fmt.Errorf("revision %d (index at %d; %v): %w", rev, have, context.Cause(ctx), ErrNotApplied)
 		}
 	}
 }
