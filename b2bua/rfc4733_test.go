@@ -105,3 +105,53 @@ func FuzzEventDetector(f *testing.F) {
 		}
 	})
 }
+
+// A key held past the duration field's range (RFC 4733 §2.5.1.3) is sent
+// as segments of at most 0xFFFF units, each under the timestamp where it
+// starts, without the marker bit and with no end packet until the last:
+// one digit. Two short presses of one digit whose first lost all its end
+// packets stay two digits, and a marked packet is always a new event.
+func TestLongDurationEventIsOneDigit(t *testing.T) {
+	ev := func(code byte, end bool, dur uint16) []byte {
+		p := []byte{code, 10, byte(dur >> 8), byte(dur)}
+		if end {
+			p[1] |= 0x80
+		}
+		return p
+	}
+	var d eventDetector
+	var got []rune
+	send := func(marker bool, ts uint32, p []byte) {
+		if k, ok := d.packet(marker, ts, p); ok {
+			got = append(got, k)
+		}
+	}
+	// '5' held 20 s: segments at ts, ts+0xFFFF, ts+2*0xFFFF (the
+	// timestamp wraps meanwhile).
+	ts := uint32(0xFFFF_0000)
+	send(true, ts, ev(5, false, 0))
+	for seg := range 3 {
+		last := uint16(0xFFFF)
+		if seg == 2 {
+			last = 30000
+		}
+		for dur := uint32(160); dur <= uint32(last); dur += 160 * 50 {
+			send(false, ts, ev(5, false, uint16(dur)))
+		}
+		send(false, ts, ev(5, seg == 2, last))
+		ts += 0xFFFF
+	}
+	send(false, ts-0xFFFF, ev(5, true, 30000)) // redundant end
+	// Two short presses of '7', the first's end packets all lost.
+	send(true, ts+8000, ev(7, false, 0))
+	send(false, ts+8000, ev(7, false, 800))
+	send(false, ts+9600, ev(7, false, 160))
+	send(false, ts+9600, ev(7, true, 800))
+	// A marked packet of the same code right after a long segment is a
+	// new event.
+	send(true, ts+20000, ev(9, false, 0xFFFF))
+	send(true, ts+20000+0xFFFF, ev(9, false, 160))
+	if string(got) != "57799" {
+		t.Fatalf("digits %q, want 57799 (the held key once, two presses, a marked event twice)", string(got))
+	}
+}
