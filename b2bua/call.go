@@ -177,6 +177,9 @@ func (c *call) answer() error {
 		}
 	}
 	c.answered = true
+	// The RTP timeout runs from the answer: a caller need not send RTP
+	// during early media (most do not), which may have lasted longer.
+	c.caller.lastRTP.Store(time.Now().UnixNano())
 	c.caller.confirmed.Store(true)
 	c.caller.sdpOut.init(c.in.InviteResponse.Body())
 	return nil
