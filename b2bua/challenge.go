@@ -13,7 +13,10 @@ import (
 //	                                           ChallengeDigits digits; say
 //	say       challenge_intro and the digits   collect
 //	          (challenge_wrong first on a
-//	          retry; a digit ends the prompt)
+//	          retry), played to the end: a
+//	          caller keys along as it hears
+//	          them, and a key must not cut
+//	          off the digits still to come
 //	collect   ChallengeDigits digits keyed     compare
 //	          within ChallengeTime of the end
 //	          of the prompt
@@ -39,7 +42,8 @@ func (c *call) challenge() ending {
 		if try > 1 {
 			say = append([][]byte{c.s.prompts.p[pChallengeWrong]}, prompt...)
 		}
-		if err := c.say(l, true, say...); err != nil {
+		// No barge-in: the digits keyed meanwhile stay queued and count.
+		if err := c.say(l, false, say...); err != nil {
 			return c.endedBy(err)
 		}
 		got, err := c.collect(l, n, c.s.cfg.ChallengeTime)

@@ -145,7 +145,8 @@
 // than 100 ms behind callgate_b2bua_pacer_stalls_total. DTMF is
 // read from RFC 4733 events and from SIP INFO (application/dtmf-relay,
 // application/dtmf), and relayed as RFC 4733 events once bridged. Prompts
-// that ask for digits stop as soon as one is keyed (barge-in).
+// that ask for digits stop as soon as one is keyed (barge-in), but for the
+// challenge's, which reads out the digits to key.
 //
 // RTP ports come from diago's allocator, which keeps the range in package
 // variables (so one B2BUA per process) and hands out pairs from a rotating
