@@ -97,6 +97,7 @@ type Tier struct {
 	draining atomic.Bool
 	done     chan struct{}
 
+	cert       *tls.Certificate   // api.tls_cert and tls_key, read by New; nil: plain http
 	sock       *socket            // the owner's socket (socket.go); nil when off
 	ownerUID   uint32             // who may use the socket (and root)
 	storeCheck func(string) error // WithStoreCheck
@@ -121,6 +122,17 @@ func New(cfg Config, st *store.Store, opts ...Option) (*Tier, error) {
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return nil, errors.New("api.tls_cert and api.tls_key: give both or neither")
 	}
+	// The certificate is read here, not in Start, so `config check` (which
+	// builds the tier and never starts it) reports a missing or mismatched
+	// file as serve would.
+	var cert *tls.Certificate
+	if cfg.TLSCert != "" && cfg.Listen != "" {
+		c, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("api.tls_cert %s / api.tls_key %s: %w (want a PEM certificate and its key)", cfg.TLSCert, cfg.TLSKey, err)
+		}
+		cert = &c
+	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 64 << 20
 	}
@@ -137,7 +149,7 @@ func New(cfg Config, st *store.Store, opts ...Option) (*Tier, error) {
 		cfg.LoginEvery = 6 * time.Second
 	}
 	t := &Tier{cfg: cfg, st: st, log: slog.Default(), fail: func(error) {}, done: make(chan struct{}), now: time.Now,
-		ownerUID: uint32(os.Geteuid())}
+		ownerUID: uint32(os.Geteuid()), cert: cert}
 	for _, o := range opts {
 		o(t)
 	}
@@ -169,14 +181,8 @@ func (t *Tier) Start(ctx context.Context) error {
 		t.stopSocket(ctx)
 		return fmt.Errorf("api.listen %s: %w", t.cfg.Listen, err)
 	}
-	if t.cfg.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(t.cfg.TLSCert, t.cfg.TLSKey)
-		if err != nil {
-			ln.Close()
-			t.stopSocket(ctx)
-			return fmt.Errorf("api.tls_cert/tls_key: %w", err)
-		}
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if t.cert != nil {
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{*t.cert}, MinVersion: tls.VersionTLS12})
 	}
 	t.ln = ln
 	t.srv = &http.Server{Handler: t.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}

@@ -68,6 +68,13 @@ func TestCheck(t *testing.T) {
 			c.SIP.TokenKeys = []config.TokenKey{{ID: 1, SecretFile: "/nonexistent/token.key"}}
 		}, []string{"sip.token_keys[0].secret_file", "no such file"}},
 		{"ipsp listening", func(c *config.Config) { c.SCP.Role, c.SCP.Connect = "ipsp", nil }, nil},
+		// serve reads the API's certificate before it serves; so must check.
+		{"api tls files readable", func(c *config.Config) { c.API.Enabled, c.API.TLSCert, c.API.TLSKey = true, cert, key }, nil},
+		{"api tls files missing", func(c *config.Config) {
+			c.API.Enabled, c.API.TLSCert, c.API.TLSKey = true, "/nonexistent/api.pem", "/nonexistent/api.key"
+		}, []string{"api tier (config section api:)", "api.tls_cert /nonexistent/api.pem", "no such file"}},
+		{"api tls key does not match", func(c *config.Config) { c.API.Enabled, c.API.TLSCert, c.API.TLSKey = true, cert, cert },
+			[]string{"api.tls_cert", "api.tls_key"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
