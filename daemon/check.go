@@ -52,7 +52,26 @@ func Check(cfg *config.Config) error {
 	if !withProblems["keys"] && !withProblems["reputation"] {
 		errs = append(errs, split(checkSignals(cfg))...)
 	}
+	if !withProblems["fraud"] {
+		errs = append(errs, split(checkFraud(cfg))...)
+	}
 	return errors.Join(errs...)
+}
+
+// checkFraud is what serve's openFraud refuses beyond the section's own
+// values: the webhook's secret_file read and long enough.
+func checkFraud(cfg *config.Config) error {
+	if !cfg.Fraud.Enabled {
+		return nil
+	}
+	wc, err := cfg.Fraud.WebhookConfig()
+	if err != nil || wc == nil {
+		return err
+	}
+	if err := wc.Check(); err != nil {
+		return fmt.Errorf("fraud.webhook: %w (secret_file %s)", err, cfg.Fraud.Webhook.SecretFile)
+	}
+	return nil
 }
 
 // buildTier builds one tier, naming its section in an error.

@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +75,16 @@ func TestCheck(t *testing.T) {
 		{"api tls files missing", func(c *config.Config) {
 			c.API.Enabled, c.API.TLSCert, c.API.TLSKey = true, "/nonexistent/api.pem", "/nonexistent/api.key"
 		}, []string{"api tier (config section api:)", "api.tls_cert /nonexistent/api.pem", "no such file"}},
+		// serve reads the fraud webhook's secret at start-up; so must check.
+		{"webhook secret file missing", func(c *config.Config) {
+			c.Fraud.Webhook.URL, c.Fraud.Webhook.SecretFile = "https://alerts.example/hook", "/nonexistent/hook.secret"
+		}, []string{"fraud.webhook.secret_file", "/nonexistent/hook.secret", "no such file"}},
+		{"webhook secret too short", func(c *config.Config) {
+			c.Fraud.Webhook.URL, c.Fraud.Webhook.SecretFile = "https://alerts.example/hook", writeFile(t, "short\n")
+		}, []string{"fraud.webhook", "5 bytes; want at least 16"}},
+		{"webhook secret long enough", func(c *config.Config) {
+			c.Fraud.Webhook.URL, c.Fraud.Webhook.SecretFile = "https://alerts.example/hook", writeFile(t, "0123456789abcdef\n")
+		}, nil},
 		{"api tls key does not match", func(c *config.Config) { c.API.Enabled, c.API.TLSCert, c.API.TLSKey = true, cert, cert },
 			[]string{"api.tls_cert", "api.tls_key"}},
 	}
@@ -125,6 +137,16 @@ func TestCheckReportsAllOnce(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// writeFile writes text to a new file and returns its path.
+func writeFile(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
 
 // A problem in the sip: section is config.Validate's to report; the
 // B2BUA, which takes sip.continue_route when its own is empty, must not

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -84,14 +83,23 @@ type Webhook struct {
 	delivered, failed, dropped, retries atomic.Uint64
 }
 
-// NewWebhook checks cfg and starts the delivery goroutine.
-func NewWebhook(cfg WebhookConfig, log *slog.Logger) (*Webhook, error) {
+// Check reports what NewWebhook would refuse in cfg, without starting
+// anything (`config check` runs it).
+func (cfg WebhookConfig) Check() error {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("webhook url %q: want an http:// or https:// URL", cfg.URL)
+		return fmt.Errorf("webhook url %q: want an http:// or https:// URL", cfg.URL)
 	}
 	if len(cfg.Secret) < 16 {
-		return nil, errors.New("webhook secret: want at least 16 bytes (the receiver checks each delivery's HMAC-SHA256 signature with it)")
+		return fmt.Errorf("webhook secret: %d bytes; want at least 16 (the receiver checks each delivery's HMAC-SHA256 signature with it)", len(cfg.Secret))
+	}
+	return nil
+}
+
+// NewWebhook checks cfg and starts the delivery goroutine.
+func NewWebhook(cfg WebhookConfig, log *slog.Logger) (*Webhook, error) {
+	if err := cfg.Check(); err != nil {
+		return nil, err
 	}
 	if cfg.Attempts <= 0 {
 		cfg.Attempts = 5

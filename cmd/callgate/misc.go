@@ -40,7 +40,7 @@ func (e *env) configCmd() *cobra.Command {
 socket or the store: unknown fields and values of the wrong type (with their line), every
 value's validation, listeners of different tiers or the admin listener on one port, and each
 enabled tier's own checks (TLS certificate and key files, Contact templates, token keys, the
-SCP's M3UA and SCCP settings). Every problem is listed at once; the exit status is 1 if
+SCP's M3UA and SCCP settings, the fraud webhook's secret file). Every problem is listed at once; the exit status is 1 if
 there is any.`,
 		Example: "  callgate config check /etc/callgate/callgate.yaml",
 		Args:    cobra.MaximumNArgs(1),
