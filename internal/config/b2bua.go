@@ -2,9 +2,13 @@ package config
 
 import (
 	"fmt"
+	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
+
+	"callgate/e164"
 )
 
 // B2BUA is the SIP back-to-back user agent (package b2bua): where screen,
@@ -190,8 +194,41 @@ func (b *B2BUA) validate() []error {
 	if b.RejectMode != "early" && b.RejectMode != "answer" {
 		bad("reject_mode", "%q is not early or answer", b.RejectMode)
 	}
-	if (b.RTPPortMin == 0) != (b.RTPPortMax == 0) {
+	switch {
+	case (b.RTPPortMin == 0) != (b.RTPPortMax == 0):
 		bad("rtp_port_min", "set both rtp_port_min and rtp_port_max, or neither")
+	case b.RTPPortMin == 0:
+	case b.RTPPortMin < 1024 || b.RTPPortMax > 65535 || b.RTPPortMax < b.RTPPortMin+3:
+		bad("rtp_port_min", "RTP ports %d-%d: want 1024 <= rtp_port_min, rtp_port_max <= 65535 and room for two RTP/RTCP pairs (e.g. 16384-32767)", b.RTPPortMin, b.RTPPortMax)
+	case b.RTPPortMin%2 != 0:
+		bad("rtp_port_min", "%d is odd: RTP takes even ports, RTCP the next odd one (e.g. %d)", b.RTPPortMin, b.RTPPortMin+1)
+	}
+	b.validateAdvertise(bad)
+	if b.IVRNumber != "" {
+		if _, err := e164.Parse(b.IVRNumber); err != nil {
+			bad("ivr_number", "%q: %v (want E.164, e.g. \"+13035550900\")", b.IVRNumber, err)
+		}
+	}
+	if b.IVRUser != "" && strings.ContainsAny(b.IVRUser, "@:;?<> \t") {
+		bad("ivr_user", "%q is not a SIP user part (no '@', ':', ';', spaces), e.g. ivr", b.IVRUser)
+	}
+	if b.IVRUser != "" && b.IVRNumber == "" {
+		bad("ivr_number", "ivr_user %q needs ivr_number as well: each IVR call is logged as a call to that number (e.g. \"+13035550900\")", b.IVRUser)
+	}
+	if b.PINMaxDigits > 32 {
+		bad("pin_max_digits", "%d is not 1-32", b.PINMaxDigits)
+	}
+	if b.ChallengeDigits > 8 {
+		bad("challenge_digits", "%d is not 1-8", b.ChallengeDigits)
+	}
+	if b.NameMax > 0 && (b.NameMax < 500*time.Millisecond || b.NameMax > time.Minute) {
+		bad("name_max", "%s is not between 500ms and 1m", b.NameMax)
+	}
+	if b.NameSilence > 0 && (b.NameSilence < 100*time.Millisecond || b.NameSilence > b.NameMax) {
+		bad("name_silence", "%s is not between 100ms and name_max (%s)", b.NameSilence, b.NameMax)
+	}
+	if b.RTPTimeout > 0 && b.RTPTimeout < time.Second {
+		bad("rtp_timeout", "%s is under a second: packet loss would release calls", b.RTPTimeout)
 	}
 	for id, f := range b.Announcements {
 		if _, err := b.AnnouncementID(id); err != nil || strings.TrimSpace(f) == "" {
@@ -229,6 +266,26 @@ func (b *B2BUA) validate() []error {
 		}
 	}
 	return errs
+}
+
+// validateAdvertise checks advertise: a concrete IP when set, and set
+// when a listener is on a wildcard address (peers need an address to send
+// SIP and RTP to).
+func (b *B2BUA) validateAdvertise(bad func(field, format string, args ...any)) {
+	if b.Advertise != "" {
+		if a, err := netip.ParseAddr(b.Advertise); err != nil || a.IsUnspecified() {
+			bad("advertise", "%q is not a concrete IP address (the address peers send SIP and RTP to, e.g. 192.0.2.10)", b.Advertise)
+		}
+		return
+	}
+	for _, l := range []string{b.UDP, b.TCP, b.TLS} {
+		if host, _, err := net.SplitHostPort(l); err == nil {
+			if a, err := netip.ParseAddr(host); err == nil && a.IsUnspecified() {
+				bad("advertise", "required when listening on %s (%s): set the IP address peers send SIP and RTP to", host, l)
+				return
+			}
+		}
+	}
 }
 
 // AnnouncementID parses a key of Announcements: an announcement ID (1 and

@@ -47,3 +47,35 @@ b2bua:
 		t.Errorf("unknown field: %v", err)
 	}
 }
+
+// The B2BUA's values are reported under their configuration keys, with the
+// value and a fix, not left to package b2bua, whose messages name its Go
+// fields (IVRNumber, RTPPortMin, Advertise) that no configuration file has.
+func TestB2BUAProblemsNameTheirKeys(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"b2bua: {ivr_user: ivr}", `b2bua.ivr_number: ivr_user "ivr" needs ivr_number`},
+		{`b2bua: {ivr_number: "303"}`, `b2bua.ivr_number: "303"`},
+		{`b2bua: {ivr_user: "a b", ivr_number: "+13035550900"}`, `b2bua.ivr_user: "a b" is not a SIP user part`},
+		{"b2bua: {rtp_port_min: 6000, rtp_port_max: 5000}", "b2bua.rtp_port_min: RTP ports 6000-5000"},
+		{"b2bua: {rtp_port_min: 80, rtp_port_max: 5000}", "b2bua.rtp_port_min: RTP ports 80-5000"},
+		{"b2bua: {rtp_port_min: 16385, rtp_port_max: 17000}", "b2bua.rtp_port_min: 16385 is odd"},
+		{"b2bua: {advertise: not-an-ip}", `b2bua.advertise: "not-an-ip" is not a concrete IP address`},
+		{"b2bua: {udp: 0.0.0.0:5070}", "b2bua.advertise: required when listening on 0.0.0.0"},
+		{"b2bua: {pin_max_digits: 40}", "b2bua.pin_max_digits: 40 is not 1-32"},
+		{"b2bua: {challenge_digits: 9}", "b2bua.challenge_digits: 9 is not 1-8"},
+		{"b2bua: {name_max: 2m}", "b2bua.name_max: 2m0s is not between 500ms and 1m"},
+		{"b2bua: {name_silence: 10s}", "b2bua.name_silence: 10s is not between 100ms and name_max (5s)"},
+		{"b2bua: {rtp_timeout: 100ms}", "b2bua.rtp_timeout: 100ms is under a second"},
+	} {
+		_, err := Parse([]byte(tc.yaml+"\n"), "c.yaml")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+	for _, ok := range []string{"b2bua: {udp: 0.0.0.0:5070, advertise: 192.0.2.10}", "b2bua: {rtp_port_min: 0, rtp_port_max: 0}",
+		`b2bua: {ivr_user: ivr, ivr_number: "+13035550900"}`} {
+		if _, err := Parse([]byte(ok+"\n"), "c.yaml"); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+}
