@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"embed"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -127,6 +128,17 @@ func loadPrompts(dir string, announcements map[uint32]string) (*promptSet, error
 		}
 		fsys, base = sub, "built-in prompts "+builtinDir
 	} else {
+		// A directory that is not there is one problem, not one per prompt
+		// and announcement it would have held.
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			var pe *fs.PathError
+			if err == nil {
+				err = errors.New("not a directory")
+			} else if errors.As(err, &pe) {
+				err = pe.Err // the path is named once, below
+			}
+			return nil, fmt.Errorf("b2bua: prompt directory %s: %v (want a directory of the NAME.wav prompts b2bua/prompts/en/prompts.txt names; \"\" = the built-in English set)", dir, err)
+		}
 		fsys = os.DirFS(dir)
 	}
 	var errs []string

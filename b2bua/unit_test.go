@@ -471,3 +471,23 @@ func TestStopAfterFailedStart(t *testing.T) {
 		t.Fatalf("Stop after a failed Start: %v", err)
 	}
 }
+
+// A prompt_dir that is not there is one problem naming it and the fix,
+// not one line per prompt and announcement it would have held (fifty).
+func TestPromptDirMissingIsOneProblem(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{"/nonexistent/prompts", file} {
+		_, err := loadPrompts(dir, map[uint32]string{101: "announcement_101.wav"})
+		if err == nil {
+			t.Fatalf("%s: loaded", dir)
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "prompt directory "+dir+": ") || strings.Contains(msg, ".wav:") || strings.Count(msg, dir) != 1 ||
+			!strings.Contains(msg, "built-in") {
+			t.Errorf("%s: %q, want one problem naming the directory and the built-in set", dir, msg)
+		}
+	}
+}
