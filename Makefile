@@ -14,7 +14,7 @@ build:
 ## run: build, seed the demo tenant (idempotent) and serve on loopback;
 ## CONFIG=FILE serves with that configuration (e.g. the IVR on, README)
 run: build
-	$(BIN)/callgate demo --data $(DATA)
+	$(BIN)/callgate demo --data $(DATA)$(if $(CONFIG), --config $(CONFIG))
 	$(BIN)/callgate serve --data $(DATA)$(if $(CONFIG), --config $(CONFIG))
 
 ## test: install the real peers the tests need, then vet and test everything

@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
 
 	"github.com/spf13/cobra"
 
+	"callgate/internal/config"
 	"callgate/internal/demo"
 	"callgate/store"
 )
@@ -40,7 +42,7 @@ Either way each change is audited as you (cli:USER), like the other operator com
 					source = "daemon"
 				}
 				var err error
-				sum, err = demo.Seed(demoPlatform{b})
+				sum, err = demo.SeedWith(demoPlatform{b}, demoRouteURI(&cfg))
 				return err
 			})
 			if err != nil {
@@ -62,14 +64,72 @@ Either way each change is audited as you (cli:USER), like the other operator com
 				fmt.Fprintf(w, "  already there (demo settings restored): %s\n", joinList(sum.Updated))
 			}
 			fmt.Fprintln(w)
-			data := e.dataDir
-			if e.configPath != "" && data == "" {
-				data = cfg.DataDir
-			}
-			io.WriteString(w, demo.TryLines(binName(), data, cfg.Admin.Listen))
+			io.WriteString(w, demo.TryLines(binName(), e.demoWhere(&cfg)))
 			return nil
 		},
 	}
+}
+
+// demoWhere is where the "what to try" lines point: the flags this
+// command was given (so each line reaches the same daemon and store) and
+// the listeners of its configuration.
+func (e *env) demoWhere(cfg *config.Config) demo.Where {
+	var at demo.Where
+	if e.dataDir != "" && (e.dataDir != "data" || e.configPath != "") {
+		at.Flags = " --data " + e.dataDir
+	}
+	if e.configPath != "" {
+		at.Flags += " --config " + e.configPath
+	}
+	at.Admin = dialable(cfg.Admin.Listen)
+	if cfg.SIP.Enabled {
+		at.SIP = dialable(cfg.SIP.UDP)
+	}
+	if cfg.SCP.Enabled && cfg.SCP.Transport == "tcp" && cfg.SCP.Role != "asp" && len(cfg.SCP.Listen) > 0 {
+		at.SCP = dialable(cfg.SCP.Listen[0])
+	}
+	return at
+}
+
+// demoRouteURI is the demo route's SIP URI: the screening URI of the
+// B2BUA this configuration runs (its UDP listener, else TCP, else TLS;
+// at its advertise address when set), or demo.RouteURI when it is off.
+func demoRouteURI(cfg *config.Config) string {
+	b := &cfg.B2BUA
+	if !b.Enabled {
+		return demo.RouteURI
+	}
+	scheme, addr, params := "sip", b.UDP, ""
+	switch {
+	case b.UDP != "":
+	case b.TCP != "":
+		addr, params = b.TCP, ";transport=tcp"
+	case b.TLS != "":
+		scheme, addr = "sips", b.TLS
+	default:
+		return demo.RouteURI
+	}
+	host, port, err := net.SplitHostPort(dialable(addr))
+	if err != nil {
+		return demo.RouteURI
+	}
+	if b.Advertise != "" {
+		host = b.Advertise
+	}
+	return scheme + ":screen@" + net.JoinHostPort(host, port) + params
+}
+
+// dialable is a listen address as a client on this host dials it: a
+// wildcard host becomes loopback ("" stays "": no listener).
+func dialable(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // demoPlatform is a backend as the demo seeder writes through it.

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"os"
 	"os/user"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -82,5 +84,50 @@ func TestDemoThroughARunningDaemon(t *testing.T) {
 	}
 	if code := r.stop(); code != 0 {
 		t.Fatalf("serve exit %d:\n%s", code, r.logs)
+	}
+}
+
+// `callgate demo --config FILE` (what `make run CONFIG=FILE` runs) follows
+// the file: the demo route sends calls to screen to the B2BUA the file
+// runs, and every suggested line reaches that daemon (--config on the
+// operator commands and capture, the file's SIP, SCP and admin addresses),
+// not the default ports where nothing of it listens.
+func TestDemoFollowsItsConfiguration(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "lab.yaml")
+	if err := os.WriteFile(cfg, []byte(`admin: {listen: 127.0.0.1:16464}
+sip: {udp: 127.0.0.1:16060, tcp: 127.0.0.1:16060}
+scp: {listen: ["0.0.0.0:16905"]}
+b2bua: {udp: 127.0.0.1:16070, tcp: 127.0.0.1:16070}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := &cli{t: t}
+	out := c.ok("demo", "--config", cfg)
+	for _, want := range []string{"--connect 127.0.0.1:16905", "-nostdin 127.0.0.1:16060", "http://127.0.0.1:16464/metrics",
+		"capture --seconds 10 --output scp.pcap --config " + cfg, "log search --number " + demo.AliceNumber + " --since 1h --config " + cfg} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo --config: no %q in\n%s", want, out)
+		}
+	}
+	for _, stale := range []string{":2905", ":5060", ":9464", "--data"} {
+		if strings.Contains(out, stale) {
+			t.Errorf("demo --config suggests %q:\n%s", stale, out)
+		}
+	}
+	var routes []struct {
+		Name   string `json:"name"`
+		SIPURI string `json:"sip_uri"`
+	}
+	jsonOf(t, c.ok("route", "list", "--json", "--config", cfg), &routes)
+	if len(routes) != 1 || routes[0].SIPURI != "sip:screen@127.0.0.1:16070" {
+		t.Errorf("demo route with the B2BUA on 16070: %+v", routes)
+	}
+	// Without a file the route is the README's.
+	d := newCLI(t)
+	d.ok("demo")
+	jsonOf(t, d.ok("route", "list", "--json"), &routes)
+	if len(routes) != 1 || routes[0].SIPURI != demo.RouteURI {
+		t.Errorf("demo route with the defaults: %+v, want %s", routes, demo.RouteURI)
 	}
 }

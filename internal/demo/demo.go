@@ -62,7 +62,12 @@ type Summary struct {
 // entries (entries an operator added are kept) and creates nothing twice
 // (what exists is looked up first, so it works the same over the API,
 // where "exists" and "in use" share one status).
-func Seed(s Platform) (Summary, error) {
+func Seed(s Platform) (Summary, error) { return SeedWith(s, RouteURI) }
+
+// SeedWith is Seed with the route's SIP URI given: the screening URI of
+// the B2BUA the daemon's configuration runs (RouteURI is the default one),
+// so calls to screen reach it wherever the configuration puts it.
+func SeedWith(s Platform, routeURI string) (Summary, error) {
 	var sum Summary
 	note := func(created bool, what string) {
 		if created {
@@ -78,7 +83,7 @@ func Seed(s Platform) (Summary, error) {
 		return fail(err)
 	}
 	hadRoute := slices.ContainsFunc(routes, func(r store.Route) bool { return r.Name == Route })
-	if _, err := s.SetRoute(store.RouteSpec{Name: Route, RoutingNumber: RoutingNumber, SIPURI: RouteURI}); err != nil {
+	if _, err := s.SetRoute(store.RouteSpec{Name: Route, RoutingNumber: RoutingNumber, SIPURI: routeURI}); err != nil {
 		return fail(err)
 	}
 	if err := s.SetDefaultRoute(Route); err != nil {
@@ -185,17 +190,27 @@ var Decisions = []Try{
 	{What: "called number is not a subscriber", Calling: Stranger, Called: Elsewhere, Expect: "allow"},
 }
 
+// Where is what the "what to try" lines point at: the flags that name the
+// daemon's store (" --data DIR", " --config FILE"; "" for the defaults)
+// and the addresses of its listeners (host:port; "" = that listener is
+// off, and its lines are left out).
+type Where struct {
+	Flags string
+	Admin string // the admin listener (metrics, health)
+	SIP   string // the SIP redirect server's UDP listener
+	SCP   string // the SCP's M3UA listener
+}
+
+// Defaults is Where for `callgate serve` without flags.
+var Defaults = Where{Admin: "127.0.0.1:9464", SIP: "127.0.0.1:5060", SCP: "127.0.0.1:2905"}
+
 // TryLines returns the "what to try" text printed after seeding: bin is
-// the callgate binary as the user types it, data the data directory flag
-// value ("" when it is the default), admin the admin listener address.
-func TryLines(bin, data, admin string) string {
-	dataFlag := ""
-	if data != "" && data != "data" {
-		dataFlag = " --data " + data
-	}
+// the callgate binary as the user types it.
+func TryLines(bin string, at Where) string {
+	dataFlag := at.Flags
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	w("What to try, in another terminal while `%s serve` runs (it holds the store file;\n", bin)
+	w("What to try, in another terminal while `%s serve%s` runs (it holds the store file;\n", bin, dataFlag)
 	w("these commands go through the daemon's API for you, and changes take effect at once):\n\n")
 	w("  Ask the decision engine, with the reason trace:\n")
 	for _, t := range Decisions {
@@ -208,38 +223,46 @@ func TryLines(bin, data, admin string) string {
 	w("    %s list show --owner %s%s%s\n", bin, store.ProviderPrefix, Provider, dataFlag)
 	w("    %s provider show %s%s\n", bin, Provider, dataFlag)
 	w("    %s export --owner %s%s > alice.csv\n", bin, AliceNumber, dataFlag)
-	w("\n  Real SIP calls through the redirect server (sipp: Debian package sip-tester):\n")
-	w("    %s\n", sippLine("invite_603.xml", Telemarket, AliceNumber))
-	w("    %s\n", sippLine("invite_302.xml", Mom, AliceNumber))
-	w("\n  AIN Termination_Attempt queries, as a switch sends them (M3UA over TCP to the SCP):\n")
+	if at.SIP != "" {
+		w("\n  Real SIP calls through the redirect server (sipp: Debian package sip-tester):\n")
+		w("    %s\n", sippLine("invite_603.xml", Telemarket, AliceNumber, at.SIP))
+		w("    %s\n", sippLine("invite_302.xml", Mom, AliceNumber, at.SIP))
+	}
 	sspsim := strings.TrimSuffix(bin, "callgate") + "sspsim"
-	w("    %s call --connect 127.0.0.1:2905 --calling %s --called %s     # authorizeTermination\n", sspsim, Mom, AliceNumber)
-	w("    %s call --connect 127.0.0.1:2905 --calling %s --called %s     # disconnect\n", sspsim, Telemarket, AliceNumber)
-	w("    %s call --connect 127.0.0.1:2905 --calling %s --called %s     # sendToResource\n", sspsim, Telemarket, BobNumber)
-	w("    %s call --connect 127.0.0.1:2905 --calling %s --called %s     # forwardCall to the SIP tier\n", sspsim, Stranger, AliceNumber)
-	w("    %s load --connect 127.0.0.1:2905 --rate 2000 --duration 10s --called %s --calling-range +1617555xxxx\n", sspsim, AliceNumber)
-	w("    %s call --connect 127.0.0.1:2905 --calling %s --called %s --capture call.pcap && %s decode call.pcap\n", sspsim, Stranger, AliceNumber, sspsim)
-	w("    %s capture --seconds 10 --output scp.pcap%s     # the SCP's live signalling, for Wireshark or sspsim replay\n", bin, dataFlag)
+	if at.SCP != "" {
+		w("\n  AIN Termination_Attempt queries, as a switch sends them (M3UA over TCP to the SCP):\n")
+		w("    %s call --connect %s --calling %s --called %s     # authorizeTermination\n", sspsim, at.SCP, Mom, AliceNumber)
+		w("    %s call --connect %s --calling %s --called %s     # disconnect\n", sspsim, at.SCP, Telemarket, AliceNumber)
+		w("    %s call --connect %s --calling %s --called %s     # sendToResource\n", sspsim, at.SCP, Telemarket, BobNumber)
+		w("    %s call --connect %s --calling %s --called %s     # forwardCall to the SIP tier\n", sspsim, at.SCP, Stranger, AliceNumber)
+		w("    %s load --connect %s --rate 2000 --duration 10s --called %s --calling-range +1617555xxxx\n", sspsim, at.SCP, AliceNumber)
+		w("    %s call --connect %s --calling %s --called %s --capture call.pcap && %s decode call.pcap\n", sspsim, at.SCP, Stranger, AliceNumber, sspsim)
+		if at.Admin != "" {
+			w("    %s capture --seconds 10 --output scp.pcap%s     # the SCP's live signalling, for Wireshark or sspsim replay\n", bin, dataFlag)
+		}
+	}
 	w("\n  Decisions made by the running tiers (SIP INVITEs, AIN queries), with their trace:\n")
 	w("    %s log search --number %s --since 1h%s\n", bin, AliceNumber, dataFlag)
-	if admin != "" {
+	if at.Admin != "" {
 		w("\n  Metrics and health:\n")
-		w("    curl -s http://%s/metrics | grep ^callgate_ | grep -v _bucket\n", admin)
-		w("    curl -s http://%s/readyz\n", admin)
+		w("    curl -s http://%s/metrics | grep ^callgate_ | grep -v _bucket\n", at.Admin)
+		w("    curl -s http://%s/readyz\n", at.Admin)
 	}
 	w("\n  Change things live (the next call sees the change; no restart):\n")
 	w("    %s list add --owner %s --list blocked %s%s\n", bin, CarolNumber, Stranger, dataFlag)
-	w("    %s call --connect 127.0.0.1:2905 --calling %s --called %s     # now disconnect\n", sspsim, Stranger, CarolNumber)
+	if at.SCP != "" {
+		w("    %s call --connect %s --calling %s --called %s     # now disconnect\n", sspsim, at.SCP, Stranger, CarolNumber)
+	}
 	w("    %s pin set %s%s        # prompts for the PIN without echo\n", bin, Bob, dataFlag)
 	w("    %s treatment set %s --unknown challenge%s\n", bin, Carol, dataFlag)
 	return b.String()
 }
 
 // sippLine is a one-call sipp run of a scenario in testdata/sipp against
-// the default SIP listener.
-func sippLine(scenario, calling, called string) string {
+// the SIP listener at server.
+func sippLine(scenario, calling, called, server string) string {
 	return "sipp -sf testdata/sipp/" + scenario + " -m 1 -i 127.0.0.1 -p 5090 -key calling " + calling +
-		" -key called " + called + " -timeout 10s -timeout_error -nostdin 127.0.0.1:5060"
+		" -key called " + called + " -timeout 10s -timeout_error -nostdin " + server
 }
 
 // DecideCommand renders one decide line.

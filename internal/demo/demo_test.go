@@ -107,16 +107,40 @@ func mustSub(t *testing.T, s *store.Store, ref string) uint32 {
 }
 
 func TestTryLines(t *testing.T) {
-	text := TryLines("bin/callgate", "data", "127.0.0.1:9464")
+	text := TryLines("bin/callgate", Defaults)
 	for _, try := range Decisions {
 		if !strings.Contains(text, DecideCommand("bin/callgate", "", try)) {
 			t.Errorf("what-to-try lacks %q", try.What)
 		}
 	}
-	if strings.Contains(text, "--data") {
+	if strings.Contains(text, "--data") || strings.Contains(text, "--config") {
 		t.Errorf("default data dir should not be spelled out:\n%s", text)
 	}
-	if !strings.Contains(TryLines("callgate", "/tmp/x", ""), "--data /tmp/x") {
+	for _, want := range []string{"--connect 127.0.0.1:2905", "-nostdin 127.0.0.1:5060", "http://127.0.0.1:9464/metrics"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("defaults: no %q in\n%s", want, text)
+		}
+	}
+	if !strings.Contains(TryLines("callgate", Where{Flags: " --data /tmp/x"}), "--data /tmp/x") {
 		t.Error("a non-default data dir must be in the commands")
+	}
+	// A configuration that moves the listeners: every line points at them
+	// and names the file, so capture (which asks the admin listener) and
+	// the operator commands reach that daemon.
+	moved := TryLines("callgate", Where{Flags: " --config lab.yaml", Admin: "127.0.0.1:16464", SIP: "127.0.0.1:16060", SCP: "127.0.0.1:16905"})
+	for _, stale := range []string{":2905", ":5060", ":9464"} {
+		if strings.Contains(moved, stale) {
+			t.Errorf("moved listeners: %q still suggested:\n%s", stale, moved)
+		}
+	}
+	for _, want := range []string{"--connect 127.0.0.1:16905", "-nostdin 127.0.0.1:16060", "capture --seconds 10 --output scp.pcap --config lab.yaml",
+		"log search --number " + AliceNumber + " --since 1h --config lab.yaml"} {
+		if !strings.Contains(moved, want) {
+			t.Errorf("moved listeners: no %q in\n%s", want, moved)
+		}
+	}
+	// A tier that is off is not suggested.
+	if off := TryLines("callgate", Where{Admin: "127.0.0.1:9464"}); strings.Contains(off, "sspsim") || strings.Contains(off, "sipp") {
+		t.Errorf("SCP and SIP off, yet suggested:\n%s", off)
 	}
 }
