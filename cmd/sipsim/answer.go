@@ -12,6 +12,11 @@ import (
 	"callgate/simulators/sip"
 )
 
+// subscriberListen is answer's default address: the subscriber's phone
+// where callgate's default continue route (sip:{called}@127.0.0.1:5080)
+// calls it.
+const subscriberListen = "127.0.0.1:5080"
+
 func (e *env) answerCmd() *cobra.Command {
 	var (
 		pf                             phoneFlags
@@ -43,13 +48,14 @@ History-Info headers it received and the mailbox they name (the oldest
 Diversion entry, else the first History-Info entry, else the To user).
 
 It stops after --calls calls (0: runs until interrupted).`,
-		Example: `  # The subscriber: ring 2 s, answer, accept the call when asked
-  sipsim answer --listen 127.0.0.1:5070 --ring 2s --prompts prompts/ --on-prompt press-1=1
+		Example: `  # The subscriber callgate's B2BUA calls (sip.continue_route): ring 1 s, answer,
+  # accept the call at the screening menu
+  sipsim answer --listen 127.0.0.1:5080 --ring 1s --prompts b2bua/prompts/en --on-prompt screen_menu=1
 
   # Refuse (2) or send to voicemail (3); busy; never answer
-  sipsim answer --listen 127.0.0.1:5070 --prompts prompts/ --on-prompt press-1=2
-  sipsim answer --listen 127.0.0.1:5070 --busy
-  sipsim answer --listen 127.0.0.1:5070 --no-answer
+  sipsim answer --listen 127.0.0.1:5080 --prompts b2bua/prompts/en --on-prompt screen_menu=2
+  sipsim answer --listen 127.0.0.1:5080 --busy
+  sipsim answer --listen 127.0.0.1:5080 --no-answer
 
   # The voicemail platform
   sipsim answer --listen 127.0.0.1:5080 --mode voicemail --record /tmp/vm --json`,
@@ -111,7 +117,9 @@ It stops after --calls calls (0: runs until interrupted).`,
 			return nil
 		},
 	}
-	pf.add(cmd, "127.0.0.1:5070")
+	// Where callgate's default sip.continue_route sends the subscriber's
+	// leg; 5070 is the B2BUA's own port.
+	pf.add(cmd, subscriberListen)
 	bf.add(cmd, false)
 	fl := cmd.Flags()
 	fl.StringVar(&mode, "mode", "phone", "phone (the subscriber) or voicemail")

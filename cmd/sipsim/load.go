@@ -57,7 +57,7 @@ are always measured.`,
       --calls 2000 --hold 20s --prompts prompts/ --identify --on-prompt 'say-name=wait:300ms say'
 
   # sipsim against itself (no --called: the calls go to the in-process answering side)
-  sipsim load --answer-listen 127.0.0.1:5070 --concurrency 100 --duration 30s --hold 10s`,
+  sipsim load --answer-listen 127.0.0.1:5080 --concurrency 100 --duration 30s --hold 10s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var cfg sip.LoadConfig

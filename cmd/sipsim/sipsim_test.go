@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"callgate/internal/config"
 	"callgate/simulators/sip"
 )
 
@@ -283,5 +284,21 @@ func TestReplayErrors(t *testing.T) {
 		if r.code != 1 || !strings.Contains(r.err, want) {
 			t.Errorf("replay %s: exit %d, stderr %q; want 1 and %q", filepath.Base(file), r.code, r.err, want)
 		}
+	}
+}
+
+// `sipsim answer` with no --listen is the subscriber's phone where
+// callgate's default sip.continue_route calls it (127.0.0.1:5080). It
+// listened on 127.0.0.1:5070, the B2BUA's own port: next to `make run` it
+// could not bind, and alone it took the port the B2BUA needs.
+func TestAnswerListensWhereTheContinueRouteCalls(t *testing.T) {
+	e := &env{}
+	def := e.answerCmd().Flags().Lookup("listen").DefValue
+	c := config.Default()
+	if !strings.Contains(c.SIP.ContinueRoute, "@"+def+";") && !strings.HasSuffix(c.SIP.ContinueRoute, "@"+def) {
+		t.Errorf("answer --listen defaults to %s; callgate's continue route is %s", def, c.SIP.ContinueRoute)
+	}
+	if def == c.B2BUA.UDP || def == c.B2BUA.TCP {
+		t.Errorf("answer --listen defaults to the B2BUA's address %s", def)
 	}
 }

@@ -114,7 +114,7 @@ func NewPhone(ctx context.Context, cfg PhoneConfig) (*Phone, error) {
 	}
 	host, portStr, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("listen address %q: %w (want host:port, e.g. 127.0.0.1:5070)", cfg.Listen, err)
+		return nil, fmt.Errorf("listen address %q: %w (want host:port, e.g. 127.0.0.1:5080)", cfg.Listen, err)
 	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil || port < 0 || port > 65535 {
