@@ -175,7 +175,12 @@ func writeDecideText(w io.Writer, r *decideResult) {
 	if r.Call.OriginalCalled != 0 {
 		fmt.Fprintf(w, " (forwarded from %s)", r.Call.OriginalCalled)
 	}
-	fmt.Fprintf(w, ", presentation %s, asked as a %s call", r.Call.Presentation, strings.ToUpper(r.Call.Origin.String()))
+	origin := strings.ToUpper(r.Call.Origin.String())
+	article := "a"
+	if strings.HasPrefix(origin, "A") {
+		article = "an" // "an AIN call", read "an A-I-N"
+	}
+	fmt.Fprintf(w, ", presentation %s, asked as %s %s call", r.Call.Presentation, article, origin)
 	if r.Call.Attestation != policy.AttestationNone {
 		fmt.Fprintf(w, ", STIR/SHAKEN attestation %s", r.Call.Attestation)
 	}

@@ -145,6 +145,12 @@ func TestDecideText(t *testing.T) {
 	if !strings.Contains(out, "anonymous -> "+demo.CarolNumber) || !strings.Contains(out, "decision:      block") {
 		t.Errorf("anonymous decide:\n%s", out)
 	}
+	if out := c.ok("decide", "--calling", demo.Stranger, "--called", demo.AliceNumber, "--origin", "ain"); !strings.Contains(out, "asked as an AIN call") {
+		t.Errorf("ain decide:\n%s", out)
+	}
+	if !strings.Contains(c.ok("decide", "--calling", demo.Stranger, "--called", demo.AliceNumber), "asked as a SIP call") {
+		t.Error("sip decide does not say it was asked as a SIP call")
+	}
 	// AIN needs the routing number half of the route.
 	var res struct {
 		Decision struct {
