@@ -18,6 +18,9 @@ import (
 var apiSpec = tierSpec{
 	name:    "api",
 	section: "api",
+	// decide runs NewEngine (engine.no_route_fallback) and shows the
+	// platform's signal defaults (keys.on_missing, reputation.actions).
+	reads:   []string{"engine", "keys", "reputation"},
 	enabled: func(c *config.Config) bool { return true },
 	listeners: func(c *config.Config) []listener {
 		if !c.API.Enabled {

@@ -138,6 +138,36 @@ func TestCheckReportsAllOnce(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
+// A problem in a section another tier reads (the SIP tier takes
+// fraud.sip_outbound_sources; the API's decide the engine's fallback and
+// the platform's signal defaults) is reported once, by config.Validate in
+// its own words: it was reported again by that tier, keys.on_missing as a
+// "reputation action".
+func TestCheckReportsReadSectionsOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mod  func(*config.Config)
+		key  string
+	}{
+		{"fraud", func(c *config.Config) { c.Fraud.SIPOutboundSources = []string{"not-an-ip"} }, "fraud.sip_outbound_sources"},
+		{"keys", func(c *config.Config) { c.Keys.OnMissing = "drop" }, "keys.on_missing"},
+		{"reputation", func(c *config.Config) { c.Reputation.Actions.Low = "permit" }, "reputation.actions.low"},
+		{"engine", func(c *config.Config) { c.Engine.NoRouteFallback = "maybe" }, "engine.no_route_fallback"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := config.Default()
+			tc.mod(&c)
+			verr := c.Validate()
+			if verr == nil || !strings.Contains(verr.Error(), tc.key) {
+				t.Fatalf("Validate = %v, want the %s problem", verr, tc.key)
+			}
+			if err := Check(&c); err != nil {
+				t.Errorf("Check repeats a problem Validate reports: %v", err)
+			}
+		})
+	}
+}
+
 // writeFile writes text to a new file and returns its path.
 func writeFile(t *testing.T, text string) string {
 	t.Helper()

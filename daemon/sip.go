@@ -12,6 +12,7 @@ import (
 var sipSpec = tierSpec{
 	name:    "sip",
 	section: "sip",
+	reads:   []string{"fraud"}, // fraud.sip_outbound_sources: the originating trunks
 	enabled: func(c *config.Config) bool { return c.SIP.Enabled },
 	listeners: func(c *config.Config) []listener {
 		return []listener{
