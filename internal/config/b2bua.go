@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -264,6 +265,37 @@ func (b *B2BUA) validate() []error {
 		if t.v < time.Second || t.v > 7*24*time.Hour {
 			bad(t.name, "%s is not between 1s and 168h (default 15m)", t.v)
 		}
+	}
+	return errs
+}
+
+// validateTLSLegs checks that the B2BUA can place the legs its routes ask
+// for over TLS: the subscriber's leg (continue_route, or sip.continue_route
+// when it is empty) and the voicemail leg go out over TLS when sips: or
+// transport=tls, and only from its TLS listener. Without b2bua.tls each
+// such call failed at run time ("needs TLS and the B2BUA has no TLS
+// listener"), every one, after the caller had been screened.
+func (b *B2BUA) validateTLSLegs(sipContinue string) []error {
+	if !b.Enabled || b.TLS != "" {
+		return nil
+	}
+	var errs []error
+	needsTLS := func(uri string) bool {
+		l := strings.ToLower(uri)
+		return strings.HasPrefix(l, "sips:") || strings.Contains(l, ";transport=tls")
+	}
+	cont, from := b.ContinueRoute, "b2bua.continue_route"
+	if cont == "" {
+		cont, from = sipContinue, "sip.continue_route (b2bua.continue_route is empty)"
+	}
+	if needsTLS(cont) {
+		errs = append(errs, fmt.Errorf("b2bua.tls: %s %q calls the subscriber over TLS, which the B2BUA places only from its TLS listener: set b2bua.tls with tls_cert_file and tls_key_file, or give b2bua.continue_route a sip: route", from, cont))
+	}
+	if needsTLS(b.VoicemailRoute) {
+		errs = append(errs, fmt.Errorf("b2bua.tls: b2bua.voicemail_route %q calls voicemail over TLS, which the B2BUA places only from its TLS listener: set b2bua.tls with tls_cert_file and tls_key_file", b.VoicemailRoute))
+	}
+	if b.TLSCAFile != "" {
+		errs = append(errs, errors.New("b2bua.tls_ca_file: set, but there is no TLS listener (tls): the B2BUA's outbound TLS legs, whose peers it checks, go out from it"))
 	}
 	return errs
 }

@@ -79,3 +79,30 @@ func TestB2BUAProblemsNameTheirKeys(t *testing.T) {
 		}
 	}
 }
+
+// A B2BUA whose subscriber or voicemail leg goes out over TLS (sips: or
+// transport=tls, its own route or the inherited sip.continue_route) needs
+// its TLS listener: without one config check said OK and every screened
+// call then failed at the subscriber's leg.
+func TestB2BUATLSLegsNeedTheTLSListener(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{`b2bua: {continue_route: "sips:{called}@10.0.0.5"}`, `b2bua.tls: b2bua.continue_route "sips:{called}@10.0.0.5" calls the subscriber over TLS`},
+		{`sip: {continue_route: "sip:{called}@10.0.0.5;transport=tls"}`, "b2bua.tls: sip.continue_route (b2bua.continue_route is empty)"},
+		{`b2bua: {voicemail_route: "sips:{called}@vm.example"}`, "b2bua.tls: b2bua.voicemail_route"},
+		{`b2bua: {tls_ca_file: ca.pem}`, "b2bua.tls_ca_file: set, but there is no TLS listener"},
+	} {
+		_, err := Parse([]byte(tc.yaml+"\n"), "c.yaml")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+	for _, ok := range []string{
+		`b2bua: {tls: 127.0.0.1:5071, tls_cert_file: c.pem, tls_key_file: k.pem, tls_ca_file: c.pem, continue_route: "sips:{called}@127.0.0.1:5080"}`,
+		`b2bua: {enabled: false}` + "\n" + `sip: {continue_route: "sips:{called}@10.0.0.5"}`,
+		`b2bua: {continue_route: "sip:{called}@10.0.0.5;transport=tcp"}`,
+	} {
+		if _, err := Parse([]byte(ok+"\n"), "c.yaml"); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+}

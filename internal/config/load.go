@@ -431,6 +431,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Fraud.validate()...)
 	errs = append(errs, c.API.validate()...)
 	errs = append(errs, c.B2BUA.validate()...)
+	errs = append(errs, c.B2BUA.validateTLSLegs(c.SIP.ContinueRoute)...)
 	errs = append(errs, c.Cluster.validate()...)
 	return errors.Join(errs...)
 }
