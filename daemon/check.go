@@ -16,6 +16,7 @@ import (
 	"callgate/internal/metrics"
 	"callgate/policy"
 	"callgate/store"
+	"callgate/store/etcdkv"
 )
 
 // Check runs every check serve runs on cfg, without opening a socket or
@@ -55,7 +56,26 @@ func Check(cfg *config.Config) error {
 	if !withProblems["fraud"] {
 		errs = append(errs, split(checkFraud(cfg))...)
 	}
+	if !withProblems["store"] {
+		errs = append(errs, checkEtcdFiles(cfg)...)
+	}
 	return errors.Join(errs...)
+}
+
+// checkEtcdFiles reads what serve reads before it dials etcd: the
+// password file and the TLS files (the store itself is not opened).
+func checkEtcdFiles(cfg *config.Config) []error {
+	if cfg.Store.Backend != config.BackendEtcd {
+		return nil
+	}
+	ec, err := EtcdConfig(cfg)
+	if err != nil {
+		return []error{err}
+	}
+	if err := etcdkv.CheckFiles(ec); err != nil {
+		return []error{err}
+	}
+	return nil
 }
 
 // checkFraud is what serve's openFraud refuses beyond the section's own

@@ -85,6 +85,22 @@ func TestCheck(t *testing.T) {
 		{"webhook secret long enough", func(c *config.Config) {
 			c.Fraud.Webhook.URL, c.Fraud.Webhook.SecretFile = "https://alerts.example/hook", writeFile(t, "0123456789abcdef\n")
 		}, nil},
+		// serve reads store.etcd's files before it dials; so must check.
+		{"etcd ca file missing", func(c *config.Config) {
+			c.Store.Backend, c.Store.Etcd.Endpoints, c.Store.Etcd.CAFile = config.BackendEtcd, []string{"https://10.0.0.1:2379"}, "/nonexistent/etcd-ca.pem"
+		}, []string{"store.etcd.ca_file", "/nonexistent/etcd-ca.pem", "no such file"}},
+		{"etcd client certificate missing", func(c *config.Config) {
+			c.Store.Backend, c.Store.Etcd.Endpoints = config.BackendEtcd, []string{"https://10.0.0.1:2379"}
+			c.Store.Etcd.CertFile, c.Store.Etcd.KeyFile = "/nonexistent/etcd.pem", "/nonexistent/etcd.key"
+		}, []string{"store.etcd.cert_file /nonexistent/etcd.pem", "no such file"}},
+		{"etcd password file missing", func(c *config.Config) {
+			c.Store.Backend, c.Store.Etcd.Endpoints = config.BackendEtcd, []string{"http://10.0.0.1:2379"}
+			c.Store.Etcd.Username, c.Store.Etcd.PasswordFile = "callgate", "/nonexistent/etcd-password"
+		}, []string{"store.etcd.password_file", "no such file"}},
+		{"etcd files readable", func(c *config.Config) {
+			c.Store.Backend, c.Store.Etcd.Endpoints = config.BackendEtcd, []string{"https://10.0.0.1:2379"}
+			c.Store.Etcd.CAFile, c.Store.Etcd.CertFile, c.Store.Etcd.KeyFile = cert, cert, key
+		}, nil},
 		{"api tls key does not match", func(c *config.Config) { c.API.Enabled, c.API.TLSCert, c.API.TLSKey = true, cert, cert },
 			[]string{"api.tls_cert", "api.tls_key"}},
 	}

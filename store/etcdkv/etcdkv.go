@@ -242,6 +242,14 @@ func (b *Backend) whyNotSynced() string {
 	return fmt.Sprintf("last answered %s ago (last error: %s)", time.Since(h.LastContact).Round(time.Millisecond), h.LastError)
 }
 
+// CheckFiles reads cfg's TLS files as Open does, without dialling etcd
+// (`callgate config check`): a CA, certificate or key that is missing or
+// does not parse is reported before the daemon is started.
+func CheckFiles(cfg Config) error {
+	_, err := tlsConfig(cfg)
+	return err
+}
+
 func tlsConfig(cfg Config) (*tls.Config, error) {
 	if cfg.CAFile == "" && cfg.CertFile == "" && cfg.KeyFile == "" {
 		return nil, nil
@@ -250,7 +258,7 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 	if cfg.CAFile != "" {
 		pem, err := os.ReadFile(cfg.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("etcd TLS CA: %w", err)
+			return nil, fmt.Errorf("etcd TLS CA (store.etcd.ca_file): %w", err)
 		}
 		t.RootCAs = x509.NewCertPool()
 		if !t.RootCAs.AppendCertsFromPEM(pem) {
@@ -263,7 +271,7 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 	if cfg.CertFile != "" {
 		c, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("etcd TLS client certificate: %w", err)
+			return nil, fmt.Errorf("etcd TLS client certificate (store.etcd.cert_file %s, key_file %s): %w", cfg.CertFile, cfg.KeyFile, err)
 		}
 		t.Certificates = []tls.Certificate{c}
 	}
