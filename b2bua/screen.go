@@ -32,6 +32,11 @@ import (
 //	           no digit within DecisionTimeout announce again, once; then
 //	                                           BYE subscriber; voicemail
 //	                                           (no-answer)
+//	           another key                     announce again, without
+//	                                           using up a round; the
+//	                                           menuKeys-th such key: as
+//	                                           no digit (voicemail,
+//	                                           no-answer)
 //	           subscriber hangs up             voicemail (unavailable)
 //	bridge     RTP both ways, DTMF relayed     until either side hangs up
 //	                                           (BYE to the other) or RTP
@@ -42,6 +47,11 @@ import (
 //
 // The name is kept in memory only, for as long as the call lasts.
 func (c *call) screen() ending {
+	// menuKeys bounds the keys not on the menu: a subscriber's device that
+	// sends stray digits (a fax tone detector, a stuck key) would otherwise
+	// keep the caller in ringback for as long as it goes on, since no ring
+	// time-out runs once the subscriber has answered.
+	const menuKeys = 3
 	if err := c.answer(); err != nil {
 		return c.mediaEnding(err)
 	}
@@ -81,6 +91,7 @@ func (c *call) screen() ending {
 	if len(c.name) > 0 {
 		who = c.name
 	}
+	stray := 0
 	for round := 1; round <= 2; round++ {
 		sub.drainDigits()
 		err := c.say(sub, true, c.s.prompts.p[pCallFrom], who, c.s.prompts.p[pScreenMenu])
@@ -115,7 +126,13 @@ func (c *call) screen() ending {
 		case 0:
 			continue
 		default:
-			round-- // another key: ask again, without using up a round
+			if stray++; stray < menuKeys {
+				round-- // ask again, without using up a round
+				continue
+			}
+			c.step("screen", "stray-keys", strconv.Itoa(stray)+" keys not on the menu, the last "+string(k))
+			c.hangupOut(subDlg, sub)
+			return c.toVoicemail("no-answer")
 		}
 	}
 	c.step("screen", "timeout", c.s.cfg.DecisionTimeout.String()+" x2")

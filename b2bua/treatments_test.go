@@ -434,3 +434,35 @@ func TestScreenNoAnswerNoVoicemail(t *testing.T) {
 		t.Errorf("steps %q", got)
 	}
 }
+
+// A subscriber's device that keys only digits not on the menu does not
+// hold the caller for ever: the third such key sends the call to
+// voicemail, as no answer.
+func TestScreenStrayKeysToVoicemail(t *testing.T) {
+	h := newHarness(t, nil)
+	h.onSubscriber(func(dl *diago.DialogServerSession) {
+		pm := answerAndListen(t, dl)
+		if pm == nil {
+			return
+		}
+		for i := 1; i <= 3; i++ {
+			waitFor(t, "the menu", func() bool { return pm.heardTimes(pScreenMenu) >= i && pm.framesOf(pScreenMenu) >= 5*i })
+			pm.key('7')
+		}
+		<-dl.Context().Done()
+	})
+	vm := voicemailPhone(t, h)
+	ctx := testCtx(t)
+	c := h.dial(ctx, h.inviteURI(h.token(policy.Decision{Action: policy.ActionScreen, Voicemail: nVoicemail.String()})), false)
+	if c.err != nil {
+		t.Fatalf("INVITE: %v", c.err)
+	}
+	c.pm.waitHeard(pNameRecord)
+	<-vm
+	checkDiversion(t, h.vmIn.Load(), "no-answer")
+	steps := h.waitStep("bridge", "connected")
+	if got := stepString(steps); !strings.Contains(got, "subscriber=answered screen=stray-keys voicemail=ringing voicemail=connected") {
+		t.Errorf("steps %q", got)
+	}
+	_ = c.d.Hangup(ctx)
+}
