@@ -392,7 +392,7 @@ func uiSetPIN(c *uiCall) error {
 
 func uiAssignNumbers(c *uiCall) error {
 	sub := c.r.PathValue("sub")
-	nums := strings.Fields(strings.ReplaceAll(c.r.PostFormValue("numbers"), ",", " "))
+	nums := formNumbers(c.r.PostFormValue("numbers"))
 	if _, err := c.t.st.AssignNumbers(c.actor, sub, nums...); err != nil {
 		return err
 	}
@@ -444,9 +444,9 @@ func (c *uiCall) showList(status int, entered, note, errMsg string) error {
 	return nil
 }
 
-// uiListChange adds (action=add, numbers separated by spaces, commas or
-// lines) or removes (action=remove, number) numbers. A bad number shows
-// the form again with what was entered and the error naming it.
+// uiListChange adds (action=add, numbers as formNumbers splits them) or
+// removes (action=remove, number) numbers. A bad number shows the form
+// again with what was entered and the error naming it.
 func uiListChange(c *uiCall) error {
 	sub, ls := c.r.PathValue("sub"), c.r.PathValue("list")
 	l, err := parseList(ls)
@@ -457,11 +457,7 @@ func uiListChange(c *uiCall) error {
 	case "add":
 		raw := c.r.PostFormValue("numbers")
 		note := c.r.PostFormValue("note")
-		nums := strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == '\n' || r == ';' })
-		for i := range nums {
-			nums[i] = strings.TrimSpace(nums[i])
-		}
-		nums = slices.DeleteFunc(nums, func(s string) bool { return s == "" })
+		nums := formNumbers(raw)
 		if len(nums) == 0 {
 			return c.showList(http.StatusUnprocessableEntity, raw, note, "Enter at least one number.")
 		}
@@ -630,7 +626,7 @@ func uiCreateSubscriber(c *uiCall) error {
 	if c.actor.Role == store.RoleProvider {
 		prov = c.actor.Name
 	}
-	spec := store.SubscriberSpec{Name: strings.TrimSpace(f("name")), Provider: prov, Numbers: strings.Fields(strings.ReplaceAll(f("numbers"), ",", " "))}
+	spec := store.SubscriberSpec{Name: strings.TrimSpace(f("name")), Provider: prov, Numbers: formNumbers(f("numbers"))}
 	if _, err := c.t.st.CreateSubscriber(c.actor, spec); err != nil {
 		return err
 	}
