@@ -342,10 +342,17 @@ type subscriberData struct {
 	Perms     []permBox    // what the subscriber may change (for its manager)
 	MayChange map[string]bool
 	Manager   bool       // the provider or the platform: numbers and permissions
+	Entered   string     // the numbers typed in the assign form, when refused
 	PINLock   pinLockRow // ui_pinlock.go: read-only for the subscriber
 }
 
 func uiSubscriber(c *uiCall) error {
+	return c.showSubscriber(http.StatusOK, "", "")
+}
+
+// showSubscriber renders a subscriber's page; entered is what was typed
+// in its assign-numbers form, shown again with errMsg.
+func (c *uiCall) showSubscriber(status int, entered, errMsg string) error {
 	sub, err := c.t.st.GetSubscriber(c.actor, c.r.PathValue("sub"))
 	if err != nil {
 		return err
@@ -372,7 +379,7 @@ func uiSubscriber(c *uiCall) error {
 	} else {
 		above = "the provider's default"
 	}
-	c.render(http.StatusOK, "subscriber.html", uiPage{Title: "Subscriber " + sub.Name, Data: subscriberData{Sub: sub, Effective: eff,
+	c.render(status, "subscriber.html", uiPage{Title: "Subscriber " + sub.Name, Error: errMsg, Data: subscriberData{Sub: sub, Effective: eff, Entered: entered,
 		Settings: settingRows(sub.Settings, viewSettings(eff), above, mayChange), Perms: permBoxes(sub.Permissions),
 		MayChange: may, Manager: c.actor.Role != store.RoleSubscriber, PINLock: lock}})
 	return nil
@@ -394,6 +401,9 @@ func uiAssignNumbers(c *uiCall) error {
 	sub := c.r.PathValue("sub")
 	nums := formNumbers(c.r.PostFormValue("numbers"))
 	if _, err := c.t.st.AssignNumbers(c.actor, sub, nums...); err != nil {
+		if entryError(err) {
+			return c.showSubscriber(statusOf(err), c.r.PostFormValue("numbers"), err.Error())
+		}
 		return err
 	}
 	return c.back("/ui/s/"+url.PathEscape(sub), "Numbers assigned.")
@@ -482,6 +492,14 @@ func uiListChange(c *uiCall) error {
 	return fmt.Errorf("action %q: %w (add or remove)", c.r.PostFormValue("action"), store.ErrInvalid)
 }
 
+// entryError says whether err refuses what a user entered in a form (a
+// bad value, or one already taken), so the form is shown again with the
+// entries and the error, not an error page that loses them.
+func entryError(err error) bool {
+	st := statusOf(err)
+	return st == http.StatusUnprocessableEntity || st == http.StatusConflict
+}
+
 // isParseErr says whether err is a bad number a user typed.
 func isParseErr(err error) bool {
 	return errors.Is(err, store.ErrInvalid)
@@ -562,6 +580,7 @@ type subscribersData struct {
 	Count    int    // the subscribers the user may see (of Provider): the store's count, not this page's
 	Next     string // the next page's address, if more match
 	First    string // the first page's, when this is a later one
+	New      newSubscriberForm
 }
 
 // uiSubscribers lists a page of subscribers, or of those matching a
@@ -570,6 +589,14 @@ type subscribersData struct {
 // subscribers gets its first page and its count without the store
 // copying out the rest.
 func uiSubscribers(c *uiCall) error {
+	return c.showSubscribers(http.StatusOK, newSubscriberForm{}, "")
+}
+
+// newSubscriberForm is what was entered in the new-subscriber form, shown
+// again with the store's refusal of it.
+type newSubscriberForm struct{ Name, Provider, Numbers string }
+
+func (c *uiCall) showSubscribers(status int, entered newSubscriberForm, errMsg string) error {
 	prov := c.r.URL.Query().Get("provider")
 	if c.actor.Role == store.RoleProvider {
 		prov = c.actor.Name
@@ -593,7 +620,10 @@ func uiSubscribers(c *uiCall) error {
 	if err != nil {
 		return err
 	}
-	d := subscribersData{Query: q, Subs: subs, Provider: prov, Count: n}
+	if entered.Provider == "" {
+		entered.Provider = prov
+	}
+	d := subscribersData{Query: q, Subs: subs, Provider: prov, Count: n, New: entered}
 	link := func(after uint32) string {
 		v := url.Values{}
 		if q != "" {
@@ -616,7 +646,7 @@ func uiSubscribers(c *uiCall) error {
 	if after != 0 {
 		d.First = link(0)
 	}
-	c.render(http.StatusOK, "subscribers.html", uiPage{Title: "Subscribers", Data: d})
+	c.render(status, "subscribers.html", uiPage{Title: "Subscribers", Error: errMsg, Data: d})
 	return nil
 }
 
@@ -628,6 +658,9 @@ func uiCreateSubscriber(c *uiCall) error {
 	}
 	spec := store.SubscriberSpec{Name: strings.TrimSpace(f("name")), Provider: prov, Numbers: formNumbers(f("numbers"))}
 	if _, err := c.t.st.CreateSubscriber(c.actor, spec); err != nil {
+		if entryError(err) {
+			return c.showSubscribers(statusOf(err), newSubscriberForm{Name: f("name"), Provider: f("provider"), Numbers: f("numbers")}, err.Error())
+		}
 		return err
 	}
 	return c.back("/ui/subscribers", "Subscriber "+spec.Name+" created.")
