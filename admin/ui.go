@@ -417,6 +417,9 @@ type listData struct {
 	Page    store.ListPage
 	Entered string
 	Note    string
+	// Locked: the viewer is the subscriber and its provider does not let
+	// it change this list; it is shown, not offered for change.
+	Locked bool
 }
 
 func parseList(s string) (store.List, error) {
@@ -449,8 +452,20 @@ func (c *uiCall) showList(status int, entered, note, errMsg string) error {
 	if err != nil {
 		return err
 	}
+	locked := false
+	if c.actor.Role == store.RoleSubscriber {
+		s, err := c.t.st.GetSubscriber(c.actor, sub)
+		if err != nil {
+			return err
+		}
+		perm := store.PermBlocked
+		if l == store.ListVIP {
+			perm = store.PermVIP
+		}
+		locked = s.Permissions&perm == 0
+	}
 	c.render(status, "list.html", uiPage{Title: strings.ToUpper(ls[:1]) + ls[1:] + " list of " + sub, Error: errMsg,
-		Data: listData{Sub: sub, List: ls, Page: pg, Entered: entered, Note: note}})
+		Data: listData{Sub: sub, List: ls, Page: pg, Entered: entered, Note: note, Locked: locked}})
 	return nil
 }
 
