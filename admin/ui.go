@@ -735,8 +735,10 @@ func uiImport(c *uiCall) error {
 
 type providerData struct {
 	Prov     store.Provider
-	Settings []settingRow // its defaults (ui_treatments.go)
-	Perms    []permBox    // its default permissions
+	Settings []settingRow  // its defaults (ui_treatments.go)
+	Perms    []permBox     // its default permissions
+	Routes   []store.Route // the platform owner's choice of egress route
+	Default  string        // the platform's default route
 }
 
 func uiProvider(c *uiCall) error {
@@ -744,8 +746,11 @@ func uiProvider(c *uiCall) error {
 	if err != nil {
 		return err
 	}
-	c.render(http.StatusOK, "provider.html", uiPage{Title: "Provider " + p.Name, Data: providerData{Prov: p,
-		Settings: settingRows(p.Defaults, providerEffect(p.Defaults), "the platform's default", nil), Perms: permBoxes(p.DefaultPermissions)}})
+	d := providerData{Prov: p, Settings: settingRows(p.Defaults, providerEffect(p.Defaults), "the platform's default", nil), Perms: permBoxes(p.DefaultPermissions)}
+	if c.actor.Role == store.RoleOperator {
+		d.Routes, d.Default = c.t.st.Routes()
+	}
+	c.render(http.StatusOK, "provider.html", uiPage{Title: "Provider " + p.Name, Data: d})
 	return nil
 }
 
@@ -771,6 +776,10 @@ func uiProviderChange(c *uiCall) error {
 			return err
 		}
 		if _, err := c.t.st.SetProviderDefaultPermissions(c.actor.At(formRevision(c.r)), name, perm); err != nil {
+			return err
+		}
+	case "route":
+		if _, err := c.t.st.SetProviderRoute(c.actor, name, f("route")); err != nil {
 			return err
 		}
 	case "allocate":
