@@ -399,6 +399,13 @@ func uiSetPIN(c *uiCall) error {
 
 func uiAssignNumbers(c *uiCall) error {
 	sub := c.r.PathValue("sub")
+	if c.r.PostFormValue("action") == "unassign" {
+		n := c.r.PostFormValue("number")
+		if _, err := c.t.st.UnassignNumbers(c.actor, sub, n); err != nil {
+			return err
+		}
+		return c.back("/ui/s/"+url.PathEscape(sub), "Number "+n+" unassigned.")
+	}
 	nums := formNumbers(c.r.PostFormValue("numbers"))
 	if _, err := c.t.st.AssignNumbers(c.actor, sub, nums...); err != nil {
 		if entryError(err) {
