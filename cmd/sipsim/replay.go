@@ -39,6 +39,11 @@ signed with its own expiry; the values of the URI parameters named by
 --ignore-param not at all; the rest as written. Reason phrases are not
 compared.
 
+What the capture holds but cannot be read (frames cut by the snap length,
+an interface of another link type, IP fragments without the rest of their
+datagram, a file cut short) is named, by frame, in a warning on standard
+error; the rest is replayed.
+
 It exits with status 1 when a live answer differs from the captured one, or
 an INVITE got no live answer or had none in the capture.`,
 		Example: `  # Does today's redirect server decide a day of an SBC's INVITEs as before?
@@ -54,6 +59,9 @@ an INVITE got no live answer or had none in the capture.`,
 			ds, err := pcap.ReadSIPFile(args[0])
 			if err != nil && len(ds) == 0 {
 				return err
+			}
+			if err != nil { // what could not be read: the replay is of the rest
+				fmt.Fprintln(e.stderr, "sipsim: warning:", err)
 			}
 			invites := sip.InvitesOf(ds)
 			if len(invites) == 0 {

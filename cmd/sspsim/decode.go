@@ -21,8 +21,10 @@ reads as ITU), ANSI TCAP, and the AIN operations with their parameters — as
 readable text, or as JSON with --json.
 
 Arguments that name an existing file are read as pcap or pcapng captures
-(Ethernet, Linux cooked, raw IP or loopback link types; M3UA over SCTP, or
-over TCP reassembled). Other arguments are hex: spaces, colons, dashes, dots
+(Ethernet with or without VLAN tags, Linux cooked SLL and SLL2, raw IP or
+loopback link types, several in one pcapng; IP fragments reassembled; M3UA
+over SCTP, or over TCP reassembled). What a capture holds but cannot be read
+(frames cut by the snap length, a file cut short) is reported by frame. Other arguments are hex: spaces, colons, dashes, dots
 and "0x" prefixes are ignored, and the arguments are joined, so a dump pasted
 with spaces is one input; separate several inputs with ',' or ';'. "-" reads
 hex from standard input, one input per line. Hex is recognised by its first
@@ -79,8 +81,8 @@ the exit status is then 1.`,
 					flushHex()
 					m, err := dissect.DecodeCapture(a)
 					msgs = append(msgs, m...)
-					if err != nil {
-						fileErrs = append(fileErrs, fmt.Sprintf("%s: %v", a, err))
+					if err != nil { // it names the file
+						fileErrs = append(fileErrs, err.Error())
 					}
 					continue
 				}

@@ -328,3 +328,19 @@ func TestDecodeBadInput(t *testing.T) {
 		t.Errorf("no arguments: exit %d", r.code)
 	}
 }
+
+// A capture file cut short is decoded up to the cut, and the cut is
+// reported once, naming the file and the frame: exit status 1.
+func TestDecodeCaptureCutShort(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(vectors, "ta_authorize.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.pcap")
+	os.WriteFile(cut, b[:len(b)-10], 0o644)
+	r := run(t, "", "decode", cut)
+	if r.code != 1 || !strings.Contains(r.out, "terminationAttempt") || strings.Count(r.err, "cut.pcap") != 1 ||
+		!strings.Contains(r.err, "ends inside frame 2") {
+		t.Errorf("exit %d, stderr %q, want frame 1 decoded and the cut in frame 2 reported once", r.code, r.err)
+	}
+}

@@ -56,6 +56,11 @@ before it, so a capture of several calls that reuse a TID (two runs of
 'sspsim call', a switch restarting) pairs each query with its own answer. Queries are sent one at a time;
 ACG controls the live SCP sends are recorded but do not gap the replay.
 
+What the capture holds but cannot be read (frames cut by the snap length,
+an interface of another link type, IP fragments without the rest of their
+datagram, a file cut short) is named, by frame, in a warning on standard
+error; the rest is replayed.
+
 It exits with status 1 when a live answer differs from the captured one
 (operation or parameters), or a query got no live answer.`,
 		Example: `  # Does today's callgate answer the golden vectors like the reference?
@@ -68,6 +73,9 @@ It exits with status 1 when a live answer differs from the captured one
 			msgs, err := pcap.ReadFile(args[0])
 			if err != nil && len(msgs) == 0 {
 				return err
+			}
+			if err != nil { // what could not be read: the replay is of the rest
+				fmt.Fprintln(e.stderr, "sspsim: warning:", err)
 			}
 			qs := queriesOf(msgs)
 			if len(qs) == 0 {

@@ -10,9 +10,12 @@ import (
 	"net/netip"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/ip4defrag"
+	"github.com/gopacket/gopacket/ip6defrag"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 )
@@ -57,7 +60,9 @@ type packetSource interface {
 // Read reads every M3UA message from a pcap or pcapng stream. Frames that
 // carry no M3UA (other protocols, SCTP control chunks) are skipped; frames
 // that cannot be decoded are skipped too, and a capture that is not a
-// capture at all is an error.
+// capture at all is an error. What the capture held but could not be read
+// (cut by the snap length, another link type, an incomplete IP
+// datagram, a file cut short) comes back as an *Incomplete error with the messages read.
 func Read(r io.Reader) ([]Message, error) {
 	var out []Message
 	tcp := map[flowKey]*tcpFlow{}
@@ -100,75 +105,174 @@ func Read(r io.Reader) ([]Message, error) {
 	return out, err
 }
 
-// packets calls f with every frame of a pcap or pcapng stream that
-// decodes to IPv4 or IPv6, in capture order: its 1-based number, capture
-// information, packet and addresses. It returns at the end of the capture,
-// or with the error that stopped it (naming the frame); a stream that is
-// not a capture is an error before any frame.
+// packets calls f with every IP packet of a pcap or pcapng stream, in
+// capture order: the 1-based number of its frame (of its last fragment,
+// when IP reassembled it), capture information, packet and addresses. It
+// returns at the end of the capture, or with the error that stopped it
+// (naming the frame); a stream that is not a capture is an error before
+// any frame. What it could not read whole — frames cut by the snap
+// length, interfaces of a link type it does not decode, fragments whose
+// datagram never completed, a last frame the file ends inside of — it returns as an *Incomplete error when the
+// capture was otherwise read to its end.
 func packets(r io.Reader, f func(frame int, ci gopacket.CaptureInfo, pkt gopacket.Packet, src, dst netip.Addr)) error {
-	src, first, err := open(r)
+	src, ng, err := open(r)
 	if err != nil {
 		return err
 	}
+	var (
+		inc   Incomplete
+		frag4 = ip4defrag.NewIPv4Defragmenter()
+		frag6 = ip6defrag.NewIPv6Defragmenter()
+	)
 	for frame := 1; ; frame++ {
 		data, ci, err := src.ReadPacketData()
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) { // tcpdump stopped, or the file copied, while writing
+			inc.CutAt = frame
+			break
 		}
 		if err != nil {
 			return fmt.Errorf("frame %d: %w", frame, err)
 		}
-		pkt := gopacket.NewPacket(data, first, gopacket.DecodeOptions{NoCopy: true})
-		if srcIP, dstIP, ok := addrs(pkt); ok {
-			f(frame, ci, pkt, srcIP, dstIP)
+		lt := src.LinkType()
+		if ng && len(ci.AncillaryData) > 0 {
+			lt, _ = ci.AncillaryData[0].(layers.LinkType)
 		}
+		dec, ok := linkDecoder(lt)
+		if !ok {
+			inc.add(&inc.LinkTypes, frame, lt.String())
+			continue
+		}
+		if ci.CaptureLength < ci.Length {
+			inc.add(&inc.Truncated, frame, "")
+		}
+		pkt := gopacket.NewPacket(data, dec, gopacket.DecodeOptions{NoCopy: true})
+		srcIP, dstIP, ok := addrs(pkt)
+		if !ok {
+			continue
+		}
+		// A datagram that IP fragmented is read whole, at its last
+		// fragment, as Wireshark shows it (RFC 791 §3.2, RFC 8200 §4.5).
+		if ip4, _ := pkt.NetworkLayer().(*layers.IPv4); ip4 != nil && (ip4.Flags&layers.IPv4MoreFragments != 0 || ip4.FragOffset != 0) {
+			whole, err := frag4.DefragIPv4WithTimestamp(ip4, ci.Timestamp)
+			if err != nil || whole == nil {
+				continue
+			}
+			pkt = gopacket.NewPacket(whole.Payload, whole.Protocol.LayerType(), gopacket.DecodeOptions{NoCopy: true})
+		} else if fg, _ := pkt.Layer(layers.LayerTypeIPv6Fragment).(*layers.IPv6Fragment); fg != nil {
+			whole := frag6.DefragIPv6(pkt.NetworkLayer().(*layers.IPv6), fg)
+			if whole == nil {
+				continue
+			}
+			pkt = gopacket.NewPacket(whole.Payload, whole.NextHeader.LayerType(), gopacket.DecodeOptions{NoCopy: true})
+		}
+		f(frame, ci, pkt, srcIP, dstIP)
 	}
+	// Fragments held at the end belong to datagrams never completed.
+	end := time.Now().Add(100 * 365 * 24 * time.Hour)
+	inc.Fragments = frag4.DiscardOlderThan(end) + frag6.DiscardOlderThan(end)
+	if inc.any() {
+		return &inc
+	}
+	return nil
+}
+
+// Incomplete is what a capture read to its end held that could not be
+// read: of each kind, how many frames and the first of them.
+type Incomplete struct {
+	Truncated frameSet // cut by the snap length: a message in them may be missing
+	LinkTypes frameSet // on an interface of a link type not decoded (Why names it)
+	Fragments int      // IP datagrams of which only some fragments were captured
+	CutAt     int      // the frame the file ends inside of (0: it ends after a whole frame)
+}
+
+// frameSet counts frames and keeps the first.
+type frameSet struct {
+	N, First int
+	Why      string
+}
+
+func (inc *Incomplete) add(s *frameSet, frame int, why string) {
+	if s.N == 0 {
+		s.First, s.Why = frame, why
+	}
+	s.N++
+}
+
+func (inc *Incomplete) any() bool {
+	return inc.Truncated.N+inc.LinkTypes.N+inc.Fragments+inc.CutAt > 0
+}
+
+func (inc *Incomplete) Error() string {
+	var parts []string
+	frames := func(s frameSet) string {
+		if s.N == 1 {
+			return fmt.Sprintf("frame %d", s.First)
+		}
+		return fmt.Sprintf("%d frames from frame %d on", s.N, s.First)
+	}
+	if s := inc.Truncated; s.N > 0 {
+		parts = append(parts, frames(s)+" cut short by the capture's snap length: a message in them is incomplete or missing (capture with -s 0)")
+	}
+	if s := inc.LinkTypes; s.N > 0 {
+		parts = append(parts, frames(s)+" not read: link type "+s.Why+" (Ethernet, Linux cooked SLL/SLL2, raw IP and loopback are read)")
+	}
+	if inc.Fragments > 0 {
+		parts = append(parts, fmt.Sprintf("%d IP datagrams not read: only some of their fragments are in the capture", inc.Fragments))
+	}
+	if inc.CutAt > 0 {
+		parts = append(parts, fmt.Sprintf("the file ends inside frame %d (cut short): the frames before it were read", inc.CutAt))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // open reads a pcap or pcapng stream's header and returns the source of
-// its packets with the decoder of its link type.
-func open(r io.Reader) (packetSource, gopacket.Decoder, error) {
+// its packets, and whether it is pcapng: each of its packets then carries
+// the link type of its interface (several interfaces may have different
+// ones, as a capture on several interfaces or mergecap makes). A pcap of a
+// link type not decoded is an error.
+func open(r io.Reader) (packetSource, bool, error) {
 	br := bufio.NewReader(r)
 	magic, err := br.Peek(4)
 	if err != nil {
-		return nil, nil, fmt.Errorf("not a capture file: %w", err)
+		return nil, false, fmt.Errorf("not a capture file: %w", err)
 	}
-	var src packetSource
 	if binary.LittleEndian.Uint32(magic) == 0x0A0D0D0A {
-		ng, err := pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
+		opts := pcapgo.DefaultNgReaderOptions
+		opts.WantMixedLinkType = true
+		ng, err := pcapgo.NewNgReader(br, opts)
 		if err != nil {
-			return nil, nil, fmt.Errorf("reading pcapng: %w", err)
+			return nil, false, fmt.Errorf("reading pcapng: %w", err)
 		}
-		src = ng
-	} else {
-		pr, err := pcapgo.NewReader(br)
-		if err != nil {
-			return nil, nil, fmt.Errorf("not a pcap or pcapng file: %w", err)
-		}
-		src = pr
+		return ng, true, nil
 	}
-	switch lt := src.LinkType(); lt {
-	case layers.LinkTypeEthernet:
-		return src, layers.LayerTypeEthernet, nil
-	case layers.LinkTypeLinuxSLL:
-		return src, layers.LayerTypeLinuxSLL, nil
-	case layers.LinkTypeRaw, 12 /* LINKTYPE_RAW on some systems */, 228 /* IPv4 */, 229 /* IPv6 */ :
-		return src, gopacket.DecodeFunc(decodeRawIP), nil
-	case layers.LinkTypeNull, layers.LinkTypeLoop:
-		return src, layers.LayerTypeLoopback, nil
-	default:
-		return nil, nil, fmt.Errorf("unsupported link type %v", lt)
+	pr, err := pcapgo.NewReader(br)
+	if err != nil {
+		return nil, false, fmt.Errorf("not a pcap or pcapng file: %w", err)
 	}
+	if _, ok := linkDecoder(pr.LinkType()); !ok {
+		return nil, false, fmt.Errorf("unsupported link type %v (%d): Ethernet, Linux cooked SLL/SLL2, raw IP and loopback are read", pr.LinkType(), int(pr.LinkType()))
+	}
+	return pr, false, nil
 }
 
-func decodeRawIP(data []byte, p gopacket.PacketBuilder) error {
-	if len(data) == 0 {
-		return errors.New("empty raw IP packet")
+// linkDecoder is the decoder of the frames of a link type, if it is one
+// that carries IP and is read.
+func linkDecoder(lt layers.LinkType) (gopacket.Decoder, bool) {
+	switch lt {
+	case layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2,
+		layers.LinkTypeNull, layers.LinkTypeLoop:
+		return lt, true
+	case layers.LinkTypeRaw, 12, 14: // LINKTYPE_RAW, and DLT_RAW of some systems
+		return layers.LinkTypeRaw, true
+	case layers.LinkTypeIPv4:
+		return layers.LayerTypeIPv4, true
+	case layers.LinkTypeIPv6:
+		return layers.LayerTypeIPv6, true
 	}
-	if data[0]>>4 == 6 {
-		return p.NextDecoder(layers.LayerTypeIPv6)
-	}
-	return p.NextDecoder(layers.LayerTypeIPv4)
+	return nil, false
 }
 
 func addrs(pkt gopacket.Packet) (src, dst netip.Addr, ok bool) {

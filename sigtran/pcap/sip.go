@@ -25,8 +25,8 @@ type SIPMessage struct {
 func ReadSIPFile(path string) ([]SIPMessage, error) { return readFile(path, ReadSIP) }
 
 // ReadSIP reads the SIP messages of a pcap or pcapng stream, with the link
-// types Read takes, in capture order: every UDP payload (IP fragments are
-// not reassembled: a datagram split over several frames is skipped), and
+// types Read takes, in capture order: every UDP payload (a datagram IP fragmented
+// is read whole, at its last fragment), and
 // the messages of each TCP flow, reassembled in sequence order and cut on
 // the end of their headers and their Content-Length (RFC 3261 §18.3; the
 // CRLF keep-alives of RFC 5626 between them skipped). Whether a payload is
@@ -42,9 +42,6 @@ func ReadSIP(r io.Reader) ([]SIPMessage, error) {
 		}
 		udp, _ := pkt.Layer(layers.LayerTypeUDP).(*layers.UDP)
 		if udp == nil || len(udp.Payload) == 0 {
-			return
-		}
-		if ip, _ := pkt.NetworkLayer().(*layers.IPv4); ip != nil && (ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0) {
 			return
 		}
 		out = append(out, SIPMessage{

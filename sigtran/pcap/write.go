@@ -5,10 +5,12 @@
 // Writing produces what a capture of a real SIGTRAN link looks like:
 // Ethernet / IPv4 / SCTP with one DATA chunk per M3UA message, payload
 // protocol identifier 3 (M3UA), a per-direction TSN and per-stream sequence
-// number, and a valid CRC32c checksum. Reading accepts pcap and pcapng,
-// Ethernet, Linux cooked (SLL) and raw-IP link types, IPv4 and IPv6, SCTP
-// (every DATA chunk, bundled or not) and M3UA over TCP (segments reassembled
-// per flow and split on the M3UA length field). ReadSIP reads the SIP
+// number, and a valid CRC32c checksum. Reading accepts pcap and pcapng
+// (interfaces of different link types in one), Ethernet (802.1Q tags),
+// Linux cooked (SLL, SLL2), raw-IP and loopback link types, IPv4 and IPv6
+// (fragments reassembled), SCTP (every DATA chunk, bundled or not) and M3UA
+// over TCP (segments reassembled per flow and split on the M3UA length
+// field). ReadSIP reads the SIP
 // messages of the same captures instead, over UDP and TCP (sipsim replay).
 package pcap
 
