@@ -111,7 +111,7 @@ func TestReadLinkTypes(t *testing.T) {
 // and frame numbers are those Wireshark shows. An interface of a link type
 // not read is reported, not silently left out.
 func TestReadPcapngInterfacesOfSeveralLinkTypes(t *testing.T) {
-	ips, cis := goldenIP(t, "ta_authorize.pcap")
+	ips, cis := goldenIP(t, "public_all.pcap")
 	var buf bytes.Buffer
 	w, err := pcapgo.NewNgWriter(&buf, layers.LinkTypeEthernet)
 	if err != nil {
@@ -128,8 +128,8 @@ func TestReadPcapngInterfacesOfSeveralLinkTypes(t *testing.T) {
 	}
 	put(usb, layers.LinkTypeLinuxUSB, make([]byte, 48), cis[0])                            // frame 1
 	put(sll2, layers.LinkTypeLinuxSLL2, frameAs(layers.LinkTypeLinuxSLL2, ips[0]), cis[0]) // frame 2
-	put(0, layers.LinkTypeEthernet, frameAs(layers.LinkTypeEthernet, ips[0]), cis[0])      // frame 3
-	put(raw, layers.LinkTypeRaw, ips[1], cis[1])                                           // frame 4
+	put(0, layers.LinkTypeEthernet, frameAs(layers.LinkTypeEthernet, ips[1]), cis[1])      // frame 3
+	put(raw, layers.LinkTypeRaw, ips[2], cis[2])                                           // frame 4
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}

@@ -66,6 +66,7 @@ type packetSource interface {
 func Read(r io.Reader) ([]Message, error) {
 	var out []Message
 	tcp := map[flowKey]*tcpFlow{}
+	sctp := sctpAssoc{seen: map[tsnKey]bool{}, partial: map[fragKey][]byte{}}
 	err := packets(r, func(frame int, ci gopacket.CaptureInfo, pkt gopacket.Packet, srcIP, dstIP netip.Addr) {
 		var sctpHdr *layers.SCTP
 		for _, l := range pkt.Layers() {
@@ -76,6 +77,10 @@ func Read(r io.Reader) ([]Message, error) {
 				if sctpHdr == nil || !(v.PayloadProtocol == PPIDM3UA || sctpHdr.SrcPort == M3UAPort || sctpHdr.DstPort == M3UAPort) {
 					continue
 				}
+				payload, ok := sctp.data(sctpHdr, v)
+				if !ok {
+					continue
+				}
 				out = append(out, Message{
 					Frame:     frame,
 					Time:      ci.Timestamp,
@@ -84,7 +89,7 @@ func Read(r io.Reader) ([]Message, error) {
 					Transport: "sctp",
 					Stream:    v.StreamId,
 					PPID:      uint32(v.PayloadProtocol),
-					Payload:   append([]byte(nil), v.Payload...),
+					Payload:   payload,
 				})
 			case *layers.TCP:
 				if len(v.Payload) == 0 {

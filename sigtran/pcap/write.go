@@ -8,7 +8,8 @@
 // number, and a valid CRC32c checksum. Reading accepts pcap and pcapng
 // (interfaces of different link types in one), Ethernet (802.1Q tags),
 // Linux cooked (SLL, SLL2), raw-IP and loopback link types, IPv4 and IPv6
-// (fragments reassembled), SCTP (every DATA chunk, bundled or not) and M3UA
+// (fragments reassembled), SCTP (every DATA chunk, bundled or not, once
+// when retransmitted, a fragmented message reassembled) and M3UA
 // over TCP (segments reassembled per flow and split on the M3UA length
 // field). ReadSIP reads the SIP
 // messages of the same captures instead, over UDP and TCP (sipsim replay).
