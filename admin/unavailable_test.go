@@ -83,9 +83,10 @@ func TestWriteWithStoreUnavailable(t *testing.T) {
 	f.want(t, 200, "operator", "POST", "/api/v1/lists/alice/blocked", map[string]any{"numbers": []string{"+13125550199"}}, nil)
 }
 
-// A change larger than one transaction of the backend (etcd's 128
-// operations: a subscriber created with a few hundred numbers) is 413
-// with the limit it broke, not 500 "internal error".
+// A change larger than one transaction of the backend (etcd's 1.5 MiB
+// request: an enterprise of 100,000 numbers, one record) is 413 with the
+// limit it broke, not 500 "internal error". A subscriber created with a
+// few hundred numbers (one key each) is not such a change: 201.
 func TestChangeTooLargeForOneTransaction(t *testing.T) {
 	db, err := boltkv.Open(filepath.Join(t.TempDir(), "kv.db"), boltkv.Options{NoSync: true, Limits: kv.EtcdDefaults})
 	if err != nil {
@@ -101,7 +102,7 @@ func TestChangeTooLargeForOneTransaction(t *testing.T) {
 	if _, err := st.CreateProvider(op, store.ProviderSpec{Name: "acme"}); err != nil {
 		t.Fatal(err)
 	}
-	r, _ := store.ParseRange("+12025550000..+12025550999")
+	r, _ := store.ParseRange("+12022000000..+12022000999")
 	if err := st.AllocateNumbers(op, "acme", r); err != nil {
 		t.Fatal(err)
 	}
@@ -117,14 +118,14 @@ func TestChangeTooLargeForOneTransaction(t *testing.T) {
 	t.Cleanup(srv.Close)
 	f := &fixture{st: st, srv: srv, tokens: map[string]string{"operator": tok}}
 	var nums []string
-	for i := range 300 {
-		nums = append(nums, fmt.Sprintf("+1202555%04d", i))
+	for i := range 100000 {
+		nums = append(nums, fmt.Sprintf("+1202%03d%04d", 200+i/10000, i%10000))
 	}
-	status, body, _ := f.do(t, "operator", "POST", "/api/v1/subscribers", map[string]any{"name": "pbx", "provider": "acme", "numbers": nums})
+	status, body, _ := f.do(t, "operator", "POST", "/api/v1/enterprises", map[string]any{"name": "initech", "numbers": nums})
 	var p problem
 	_ = json.Unmarshal(body, &p)
-	if status != 413 || !strings.Contains(p.Detail, "limit 128") {
-		t.Fatalf("subscriber with 300 numbers over etcd's limits: %d %s, want 413 naming the limit", status, body)
+	if status != 413 || !strings.Contains(p.Detail, "limit") {
+		t.Fatalf("enterprise with 100,000 numbers over etcd's limits: %d %.300s, want 413 naming the limit", status, body)
 	}
-	f.want(t, 201, "operator", "POST", "/api/v1/subscribers", map[string]any{"name": "pbx", "provider": "acme", "numbers": nums[:100]}, nil)
+	f.want(t, 201, "operator", "POST", "/api/v1/subscribers", map[string]any{"name": "pbx", "provider": "acme", "numbers": nums[:300]}, nil)
 }

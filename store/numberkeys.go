@@ -1,14 +1,19 @@
 package store
 
 import (
+	"encoding/json"
+	"fmt"
+	"slices"
+
 	"callgate/e164"
 	"callgate/store/kv"
 )
 
 // A subscriber's numbers are in its record, which the index reads; the
 // numbers/<n> keys only guard them in the kv (an assignment compares the
-// key absent). Taking many numbers away (deleting a PBX with a DID block
-// of a thousand, or unassigning part of it) would delete more keys than
+// key as it found it: absent, but for what a dead writer left, below).
+// Taking many numbers away (deleting a PBX with a DID block of a
+// thousand, or unassigning part of it) would delete more keys than
 // one transaction may carry within etcd's limits (kv.EtcdDefaults; on
 // every backend, so a change behaves the same everywhere). So their keys
 // go first, in transactions that each compare the subscriber's record
@@ -67,6 +72,150 @@ func (s *Store) dropNumberKeys(find func() (*subState, []e164.Number, error)) er
 		})
 		if err != nil || !more {
 			return err
+		}
+	}
+}
+
+// Giving many numbers (creating a PBX with a DID block, assigning a block
+// to one) is the same in reverse: the keys beyond numberKeysInPlace are
+// written first, in transactions that each check again what the change
+// will check (the numbers free in the index, the subscriber's record
+// unchanged or its name still free) and compare and move the allocation
+// epoch, so another writer's assignment makes the next one fail; the
+// change itself then commits with the few keys left, and only then does
+// the index, which reads the records, give the numbers to anybody. A
+// change that fails between takes its keys back (releaseNumberKeys). A
+// process that dies between leaves keys naming a subscriber whose record
+// does not hold the number: nothing reads them, and the next assignment
+// of such a number (the same change tried again, or any other) compares
+// the key as it finds it and overwrites it, since the index and the epoch
+// it compares say the number is free.
+
+// claimNumberKeys adds to t the writes that give the keys of nums to
+// subscriber id, comparing each as it is now (absent, or left behind as
+// above), except those that are id's already (a preparatory transaction
+// wrote them; whoever took one since moved the epoch t compares). Caller
+// holds applyMu and checked every number free in the index.
+func (s *Store) claimNumberKeys(t *txn, nums []e164.Number, id uint32) error {
+	return s.kv.View(func(r kv.Reader) error {
+		for _, n := range nums {
+			k := numberKey(n)
+			v, mod, err := r.Get(k)
+			if err != nil {
+				return err
+			}
+			if v != nil && string(v) == string(u32(id)) {
+				continue
+			}
+			t.cmp(k, mod)
+			t.put(k, u32(id))
+		}
+		return nil
+	})
+}
+
+// unclaimedNumbers returns the numbers of nums whose key is not id's.
+func (s *Store) unclaimedNumbers(nums []e164.Number, id uint32) ([]e164.Number, error) {
+	var out []e164.Number
+	err := s.kv.View(func(r kv.Reader) error {
+		for _, n := range nums {
+			v, _, err := r.Get(numberKey(n))
+			if err != nil {
+				return err
+			}
+			if v == nil || string(v) != string(u32(id)) {
+				out = append(out, n)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// putNumberKeys writes the keys of the numbers check names, beyond
+// numberKeysInPlace, in transactions of at most numberKeyChunk. check runs
+// under applyMu for each transaction: it checks what the change will
+// check, adding its comparisons to t, and returns the subscriber's ID (0:
+// none yet: a creation, which takes one in t) and the numbers it gains.
+// taken is told the ID each committed transaction wrote keys for. It
+// returns whether it wrote any key.
+func (s *Store) putNumberKeys(check func(t *txn, id uint32) (uint32, []e164.Number, error), taken func(id uint32)) (bool, error) {
+	var id uint32
+	wrote := false
+	for {
+		more := false
+		var planned uint32
+		err := s.write(func(t *txn) error {
+			var nums []e164.Number
+			var err error
+			planned, nums, err = check(t, id)
+			if err != nil {
+				return err
+			}
+			free, err := s.unclaimedNumbers(nums, planned)
+			if err != nil {
+				return err
+			}
+			if len(free) <= s.numberKeysInPlace() {
+				t.reset() // nothing to prepare: the change does the rest
+				return nil
+			}
+			if err := s.claimNumberKeys(t, free[:min(len(free)-s.numberKeysInPlace(), s.numberKeyChunk())], planned); err != nil {
+				return err
+			}
+			more = true
+			return nil
+		})
+		if err != nil || !more {
+			return wrote, err
+		}
+		wrote, id = true, planned
+		taken(id)
+	}
+}
+
+// releaseNumberKeys deletes the keys of nums that name subscriber id
+// while its record (as the kv holds it: the change may have committed
+// and not yet come back through the feed) does not hold the number: what
+// putNumberKeys wrote for a change that then failed. Best effort: what it
+// leaves is taken over by the next assignment of the number.
+func (s *Store) releaseNumberKeys(id uint32, nums []e164.Number) {
+	for len(nums) > 0 {
+		part := nums[:min(len(nums), s.numberKeyChunk())]
+		nums = nums[len(part):]
+		err := s.write(func(t *txn) error {
+			return s.kv.View(func(r kv.Reader) error {
+				v, mod, err := r.Get(idKey(bSubscribers, id))
+				if err != nil {
+					return err
+				}
+				var rec struct {
+					Numbers []e164.Number `json:"numbers"`
+				}
+				if v != nil {
+					if err := json.Unmarshal(v, &rec); err != nil {
+						return fmt.Errorf("subscriber id %d: %w", id, err)
+					}
+				}
+				t.cmp(idKey(bSubscribers, id), mod)
+				for _, n := range part {
+					k := numberKey(n)
+					v, mod, err := r.Get(k)
+					if err != nil {
+						return err
+					}
+					if v == nil || string(v) != string(u32(id)) || slices.Contains(rec.Numbers, n) {
+						continue
+					}
+					t.cmp(k, mod)
+					t.del(k)
+				}
+				return nil
+			})
+		})
+		if err != nil {
+			s.report(fmt.Errorf("take back the number keys of a failed assignment to subscriber id %d: %w (the next assignment of those numbers overwrites them)", id, err))
+			return
 		}
 	}
 }

@@ -395,25 +395,56 @@ func (ix *index) numberAssignable(n e164.Number, provider uint32) error {
 
 // CreateSubscriber adds a subscriber with its numbers. Numbers must lie in
 // the provider's allocations and belong to no other subscriber.
-// A provider actor creates subscribers of its own only.
+// A provider actor creates subscribers of its own only. Any number of
+// numbers is created all or nothing, on etcd too (numberkeys.go).
 func (s *Store) CreateSubscriber(actor Actor, spec SubscriberSpec) (Subscriber, error) {
 	rec, err := s.subscriberRecord(spec)
+	// check checks the creation as planned with the ID given (0: none yet).
+	check := func(t *txn, id uint32) (*Subscriber, error) {
+		if p, err := s.ix.providerByName(spec.Provider); err == nil {
+			if err := s.ix.mayProvider(actor, p); err != nil {
+				return nil, err
+			}
+		} else if actor.Role != RoleOperator {
+			return nil, fmt.Errorf("%s: %w (outside its own tenants)", actor, ErrForbidden)
+		}
+		r := rec
+		r.ID = id
+		return &r, s.ix.checkSubscriber(t, &r, spec, nil)
+	}
+	var id uint32 // taken by putNumberKeys
+	if err == nil {
+		_, err = s.putNumberKeys(func(t *txn, id uint32) (uint32, []e164.Number, error) {
+			r, err := check(t, id)
+			if err != nil {
+				return 0, nil, err
+			}
+			if id == 0 {
+				id = s.ix.nextID(t, bSubscribers)
+			}
+			return id, r.Numbers, nil
+		}, func(got uint32) { id = got })
+	}
 	if err == nil {
 		err = s.write(func(t *txn) error {
-			if p, err := s.ix.providerByName(spec.Provider); err == nil {
-				if err := s.ix.mayProvider(actor, p); err != nil {
-					return err
-				}
-			} else if actor.Role != RoleOperator {
-				return fmt.Errorf("%s: %w (outside its own tenants)", actor, ErrForbidden)
-			}
-			if err := s.ix.planSubscriber(t, &rec, spec, nil); err != nil {
+			r, err := check(t, id)
+			if err != nil {
 				return err
 			}
+			if err := s.ix.planSubscriber(t, r, spec, nil); err != nil {
+				return err
+			}
+			if err := s.claimNumberKeys(t, r.Numbers, r.ID); err != nil {
+				return err
+			}
+			rec = *r
 			return t.audit(actor, "subscriber.create", "subscriber/"+rec.Name, subScope(rec), nil, &rec)
 		})
 	}
 	if err != nil {
+		if id != 0 {
+			s.releaseNumberKeys(id, rec.Numbers)
+		}
 		return Subscriber{}, fmt.Errorf("create subscriber: %w", err)
 	}
 	return rec, nil
@@ -438,11 +469,11 @@ func (s *Store) subscriberRecord(spec SubscriberSpec) (Subscriber, error) {
 	return Subscriber{Name: spec.Name, Numbers: nums, Settings: set, Created: s.opts.Now().UTC()}, nil
 }
 
-// planSubscriber checks rec (from subscriberRecord) against the index and
-// adds its creation to t: ID, record, name and numbers. taken, if set,
-// holds names and numbers already given out in t (a bulk load's batch).
-// Caller holds applyMu.
-func (ix *index) planSubscriber(t *txn, rec *Subscriber, spec SubscriberSpec, taken *bulkTaken) error {
+// checkSubscriber checks rec (from subscriberRecord) against the index,
+// setting its provider and permissions, and makes t depend on what it
+// read. taken, if set, holds names and numbers already given out in t (a
+// bulk load's batch). Caller holds applyMu.
+func (ix *index) checkSubscriber(t *txn, rec *Subscriber, spec SubscriberSpec, taken *bulkTaken) error {
 	if _, ok := ix.subByName[rec.Name]; ok || taken != nil && taken.names[rec.Name] {
 		return fmt.Errorf("subscriber %s: %w", rec.Name, ErrExists)
 	}
@@ -461,16 +492,31 @@ func (ix *index) planSubscriber(t *txn, rec *Subscriber, spec SubscriberSpec, ta
 		}
 	}
 	t.cmp(idKey(bProviders, prov.rec.ID), prov.mod)
-	if taken != nil {
-		rec.ID = taken.nextID()
-	} else {
-		rec.ID = ix.nextID(t, bSubscribers)
-	}
-	for _, n := range rec.Numbers {
-		t.cmp(numberKey(n), 0)
-		t.put(numberKey(n), u32(rec.ID))
-	}
 	t.cmp(nameKey(kindSubscriber, rec.Name), 0)
+	return nil
+}
+
+// planSubscriber checks rec (from subscriberRecord) as checkSubscriber
+// does and adds its creation to t: ID (rec's if set: one the creation
+// took before), record and name, and in a bulk load's batch (taken set)
+// the number keys (CreateSubscriber claims them itself: numberkeys.go).
+// Caller holds applyMu.
+func (ix *index) planSubscriber(t *txn, rec *Subscriber, spec SubscriberSpec, taken *bulkTaken) error {
+	if err := ix.checkSubscriber(t, rec, spec, taken); err != nil {
+		return err
+	}
+	switch {
+	case taken != nil:
+		rec.ID = taken.nextID()
+		for _, n := range rec.Numbers {
+			t.cmp(numberKey(n), 0)
+			t.put(numberKey(n), u32(rec.ID))
+		}
+	case rec.ID == 0:
+		rec.ID = ix.nextID(t, bSubscribers)
+	default:
+		t.cmp(idKey(bSubscribers, rec.ID), 0)
+	}
 	t.put(nameKey(kindSubscriber, rec.Name), u32(rec.ID))
 	return t.putJSON(idKey(bSubscribers, rec.ID), rec)
 }
@@ -577,27 +623,64 @@ func (s *Store) ListSubscribers(actor Actor, provider string, after uint32, limi
 	return out, nil
 }
 
-// AssignNumbers gives more numbers to a subscriber.
+// AssignNumbers gives more numbers to a subscriber; any number of them,
+// all or nothing, on etcd too (numberkeys.go).
 func (s *Store) AssignNumbers(actor Actor, subscriber string, numbers ...string) (Subscriber, error) {
 	nums, err := parseNumbers(numbers)
 	if err != nil {
 		return Subscriber{}, fmt.Errorf("assign numbers to %s: %w", subscriber, err)
 	}
-	rec, err := s.changeSubscriber(actor, "subscriber.numbers.assign", subscriber, s.ix.mayManageSubscriber, func(t *txn, r *Subscriber) error {
+	// gains checks the change and returns the numbers r gains.
+	gains := func(t *txn, r *Subscriber) ([]e164.Number, error) {
+		var add []e164.Number
 		for _, n := range nums {
 			if id, ok := s.ix.byNumber.get(n); ok && id == r.ID {
 				continue
 			}
 			if err := s.ix.checkNumberFree(t, n, r.ProviderID, nil); err != nil {
+				return nil, err
+			}
+			add = append(add, n)
+		}
+		return add, nil
+	}
+	var id uint32 // whose keys putNumberKeys wrote
+	_, err = s.putNumberKeys(func(t *txn, _ uint32) (uint32, []e164.Number, error) {
+		st, err := s.ix.findSubscriber(subscriber)
+		if err == nil {
+			err = s.ix.mayManageSubscriber(actor, st)
+		}
+		if err == nil {
+			err = actor.checkRevision("subscriber "+st.rec.Name, st.mod)
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+		add, err := gains(t, &st.rec)
+		if err != nil {
+			return 0, nil, fmt.Errorf("subscriber %s: %w", st.rec.Name, err)
+		}
+		t.cmp(idKey(bSubscribers, st.rec.ID), st.mod)
+		return st.rec.ID, add, nil
+	}, func(got uint32) { id = got })
+	var rec Subscriber
+	if err == nil {
+		rec, err = s.changeSubscriber(actor, "subscriber.numbers.assign", subscriber, s.ix.mayManageSubscriber, func(t *txn, r *Subscriber) error {
+			add, err := gains(t, r)
+			if err != nil {
 				return err
 			}
-			t.cmp(numberKey(n), 0)
-			t.put(numberKey(n), u32(r.ID))
-			r.Numbers = append(slices.Clip(r.Numbers), n)
-		}
-		return nil
-	})
+			if err := s.claimNumberKeys(t, add, r.ID); err != nil {
+				return err
+			}
+			r.Numbers = append(slices.Clip(r.Numbers), add...)
+			return nil
+		})
+	}
 	if err != nil {
+		if id != 0 {
+			s.releaseNumberKeys(id, nums)
+		}
 		return Subscriber{}, fmt.Errorf("assign numbers: %w", err)
 	}
 	return rec, nil
