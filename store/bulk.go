@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -137,7 +138,7 @@ func (l *BulkLoader) flush() error {
 			}
 		case errors.Is(err, errStage):
 			k := keys[0]
-			if err := s.stage(func() ([]*listEdit, error) { return []*listEdit{l.edit(k)}, nil }, nil, nil, true); err != nil {
+			if err := s.stage(context.Background(), func() ([]*listEdit, error) { return []*listEdit{l.edit(k)}, nil }, nil, nil, true); err != nil {
 				return fmt.Errorf("stage a large list: %w", err)
 			}
 			n = 1

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -134,6 +135,12 @@ func checkNote(note string) (string, error) {
 // before. A number may be on both the VIP and the Blocked list of a
 // subscriber; the decision engine consults VIP first.
 func (s *Store) AddToList(actor Actor, owner string, list List, numbers []string, note string) (added int, err error) {
+	return s.AddToListContext(context.Background(), actor, owner, list, numbers, note)
+}
+
+// AddToListContext is AddToList given up once ctx ends (an error; the
+// change is then made wholly or not at all, see writebound.go).
+func (s *Store) AddToListContext(ctx context.Context, actor Actor, owner string, list List, numbers []string, note string) (added int, err error) {
 	fail := func(err error) (int, error) { return 0, fmt.Errorf("add to %s list of %s: %w", list, owner, err) }
 	nums, err := parseNumbers(numbers)
 	if err != nil {
@@ -142,7 +149,7 @@ func (s *Store) AddToList(actor Actor, owner string, list List, numbers []string
 	if note, err = checkNote(note); err != nil {
 		return fail(err)
 	}
-	added, err = s.changeList(actor, "list.add", owner, list, nums, note, mergeSorted)
+	added, err = s.changeList(ctx, actor, "list.add", owner, list, nums, note, mergeSorted)
 	if err != nil {
 		return fail(err)
 	}
@@ -152,12 +159,18 @@ func (s *Store) AddToList(actor Actor, owner string, list List, numbers []string
 // RemoveFromList removes numbers from owner's list (numbers not on it are
 // ignored) and returns how many were removed.
 func (s *Store) RemoveFromList(actor Actor, owner string, list List, numbers []string) (removed int, err error) {
+	return s.RemoveFromListContext(context.Background(), actor, owner, list, numbers)
+}
+
+// RemoveFromListContext is RemoveFromList given up once ctx ends (an
+// error; the change is then made wholly or not at all).
+func (s *Store) RemoveFromListContext(ctx context.Context, actor Actor, owner string, list List, numbers []string) (removed int, err error) {
 	fail := func(err error) (int, error) { return 0, fmt.Errorf("remove from %s list of %s: %w", list, owner, err) }
 	nums, err := parseNumbers(numbers)
 	if err != nil {
 		return fail(err)
 	}
-	removed, err = s.changeList(actor, "list.remove", owner, list, nums, "", subtractSorted)
+	removed, err = s.changeList(ctx, actor, "list.remove", owner, list, nums, "", subtractSorted)
 	if err != nil {
 		return fail(err)
 	}
@@ -168,11 +181,11 @@ func (s *Store) RemoveFromList(actor Actor, owner string, list List, numbers []s
 // resolves and authorises the owner, computes the new list with change
 // (old list, sorted numbers) and writes it with the numbers' notes (see
 // writeLists). It returns the change in the list's length.
-func (s *Store) changeList(actor Actor, op, owner string, list List, nums []e164.Number, note string,
+func (s *Store) changeList(ctx context.Context, actor Actor, op, owner string, list List, nums []e164.Number, note string,
 	change func(cur, nums []e164.Number) []e164.Number) (delta int, err error) {
 	slices.Sort(nums)
 	noteOf := func(int) string { return note }
-	err = s.writeLists(func() ([]*listEdit, error) {
+	err = s.writeListsCtx(ctx, func() ([]*listEdit, error) {
 		o, err := s.ix.resolveOwner(owner)
 		if err != nil {
 			return nil, err
@@ -291,6 +304,13 @@ const (
 // SetPIN sets a subscriber's override PIN. Only a bcrypt hash is stored; the
 // PIN can be checked (CheckPIN) but never read back.
 func (s *Store) SetPIN(actor Actor, subscriber, pin string) error {
+	return s.SetPINContext(context.Background(), actor, subscriber, pin)
+}
+
+// SetPINContext is SetPIN given up once ctx ends (an error; the PIN is
+// then changed or not, see writebound.go). ctx's time includes the hash
+// (tens of milliseconds at the default cost).
+func (s *Store) SetPINContext(ctx context.Context, actor Actor, subscriber, pin string) error {
 	if len(pin) < MinPINLen || len(pin) > MaxPINLen || strings.Trim(pin, "0123456789") != "" {
 		return fmt.Errorf("set PIN of %s: %w (PIN must be %d to %d digits)", subscriber, ErrInvalid, MinPINLen, MaxPINLen)
 	}
@@ -299,16 +319,16 @@ func (s *Store) SetPIN(actor Actor, subscriber, pin string) error {
 	if err != nil {
 		return fmt.Errorf("set PIN of %s: %w", subscriber, err)
 	}
-	return s.putPIN(actor, subscriber, hash)
+	return s.putPIN(ctx, actor, subscriber, hash)
 }
 
 // ClearPIN removes a subscriber's override PIN.
 func (s *Store) ClearPIN(actor Actor, subscriber string) error {
-	return s.putPIN(actor, subscriber, nil)
+	return s.putPIN(context.Background(), actor, subscriber, nil)
 }
 
-func (s *Store) putPIN(actor Actor, subscriber string, hash []byte) error {
-	err := s.write(func(t *txn) error {
+func (s *Store) putPIN(ctx context.Context, actor Actor, subscriber string, hash []byte) error {
+	err := s.writeCtx(ctx, func(t *txn) error {
 		st, err := s.ix.findSubscriber(subscriber)
 		if err != nil {
 			return err

@@ -60,7 +60,15 @@ type listPlanner func() ([]*listEdit, error)
 // writeLists commits the edits plan returns, in place if they fit one
 // transaction, else staged. progress, if set, sees rows written.
 func (s *Store) writeLists(plan listPlanner, au *listAudit, progress func(ImportProgress)) error {
-	s.wmu.Lock()
+	return s.writeListsCtx(context.Background(), plan, au, progress)
+}
+
+// writeListsCtx is writeLists given up once ctx ends (writebound.go):
+// either way the change is made wholly or not at all.
+func (s *Store) writeListsCtx(ctx context.Context, plan listPlanner, au *listAudit, progress func(ImportProgress)) error {
+	if err := s.wmu.lockCtx(ctx); err != nil {
+		return err
+	}
 	if err := s.writable(); err != nil {
 		s.wmu.Unlock()
 		return err
@@ -72,7 +80,7 @@ func (s *Store) writeLists(plan listPlanner, au *listAudit, progress func(Import
 		budget.MaxOps--
 		budget.MaxBytes -= 16 << 10
 	}
-	err := s.writeLocked(func(t *txn) error {
+	err := s.writeLockedCtx(ctx, func(t *txn) error {
 		edits, err := plan()
 		if err != nil || len(edits) == 0 {
 			return err
@@ -102,7 +110,7 @@ func (s *Store) writeLists(plan listPlanner, au *listAudit, progress func(Import
 	if !errors.Is(err, errStage) {
 		return err
 	}
-	return s.stage(plan, au, progress, false)
+	return s.stage(ctx, plan, au, progress, false)
 }
 
 // inPlaceOps adds the writes of edits in their lists' effective
@@ -173,11 +181,13 @@ type genRecord struct {
 
 // stage writes the edits under a new generation and commits it. held says
 // the caller holds wmu (a bulk load); otherwise stage takes it only for
-// its two short writes, so other writers go on while it stages.
-func (s *Store) stage(plan listPlanner, au *listAudit, progress func(ImportProgress), held bool) error {
-	write := s.write
+// its two short writes, so other writers go on while it stages. Once ctx
+// ends it gives up the generation: nothing reads its rows unless its
+// commit landed, which makes the change whole.
+func (s *Store) stage(ctx context.Context, plan listPlanner, au *listAudit, progress func(ImportProgress), held bool) error {
+	write := func(plan func(t *txn) error) error { return s.writeCtx(ctx, plan) }
 	if held {
-		write = s.writeLocked
+		write = func(plan func(t *txn) error) error { return s.writeLockedCtx(ctx, plan) }
 	}
 	report := func(ph ImportPhase, done, total int64) {
 		if progress != nil {
@@ -215,7 +225,7 @@ func (s *Store) stage(plan listPlanner, au *listAudit, progress func(ImportProgr
 	if stagingRev == 0 {
 		return fmt.Errorf("generation %d: staging record not applied", gen)
 	}
-	w := &stager{s: s, gen: gen, guard: kv.Cmp{Key: genKey(bStaging, gen), ModRev: stagingRev}}
+	w := &stager{s: s, ctx: ctx, gen: gen, guard: kv.Cmp{Key: genKey(bStaging, gen), ModRev: stagingRev}}
 	var total int64
 	for _, e := range edits {
 		total += int64(len(e.next))
@@ -289,7 +299,7 @@ func (s *Store) stage(plan listPlanner, au *listAudit, progress func(ImportProgr
 			return w.abandon(err)
 		}
 	}
-	s.collectLists(edits)
+	s.background(ctx, func() { s.collectLists(edits) })
 	return nil
 }
 
@@ -297,6 +307,7 @@ func (s *Store) stage(plan listPlanner, au *listAudit, progress func(ImportProgr
 // backend's limits, each guarded by the staging record.
 type stager struct {
 	s     *Store
+	ctx   context.Context // the write's bound
 	gen   uint64
 	guard kv.Cmp
 	t     txn
@@ -385,7 +396,7 @@ func (w *stager) flush() error {
 		return nil
 	}
 	w.t.cmps = append(w.t.cmps[:0], w.guard)
-	_, err := w.s.kv.Txn(context.Background(), w.t.cmps, w.t.ops)
+	_, err := w.s.kv.Txn(w.ctx, w.t.cmps, w.t.ops)
 	w.t.reset()
 	if errors.Is(err, kv.ErrConflict) {
 		return fmt.Errorf("generation %d: staging record gone (lease lost or collected): %w", w.gen, err)
@@ -394,12 +405,18 @@ func (w *stager) flush() error {
 }
 
 // abandon gives up the generation: its staging record goes, so its rows
-// are garbage for CollectGarbage, and err is returned.
+// are garbage for CollectGarbage, and err is returned. The delete is not
+// bounded by the write's ctx (it is what ended the write, often), but the
+// caller waits for it only as long as ctx allows. Its guard makes it
+// nothing when the commit landed after all, and a commit that comes after
+// it fails on the same guard: the change is whole or not made.
 func (w *stager) abandon(err error) error {
-	_, derr := w.s.kv.Txn(context.Background(), []kv.Cmp{w.guard}, []kv.Op{kv.Delete(w.guard.Key)})
-	if derr != nil && !errors.Is(derr, kv.ErrConflict) {
-		w.s.report(fmt.Errorf("abandon generation %d: %w", w.gen, derr))
-	}
+	w.s.background(w.ctx, func() {
+		_, derr := w.s.kv.Txn(context.Background(), []kv.Cmp{w.guard}, []kv.Op{kv.Delete(w.guard.Key)})
+		if derr != nil && !errors.Is(derr, kv.ErrConflict) {
+			w.s.report(fmt.Errorf("abandon generation %d: %w", w.gen, derr))
+		}
+	})
 	return err
 }
 

@@ -148,10 +148,13 @@ type Store struct {
 	applied   int64
 	appliedCh chan struct{}
 
-	feedErrs  feedErrors
-	unsub     func()
-	stopGC    chan struct{}
-	gcDone    chan struct{}
+	feedErrs feedErrors
+	unsub    func()
+	stopGC   chan struct{}
+	gcDone   chan struct{}
+	// bg is the backend work a bounded write left running when its
+	// caller's time was up (writebound.go); Close waits for it.
+	bg        sync.WaitGroup
 	closeOnce sync.Once
 }
 
@@ -255,6 +258,7 @@ func (s *Store) Close() error {
 			close(s.stopGC)
 			<-s.gcDone
 		}
+		s.bg.Wait()
 		s.wmu.Lock()
 		defer s.wmu.Unlock()
 		s.closed = true
