@@ -32,7 +32,8 @@
 //	INVITE whose Request-URI user  the subscribers' IVR (ivr.go; WithIVR): the
 //	is Config.IVRNumber or         caller is recognised by calling number and
 //	Config.IVRUser (checked first) PIN, then edits its lists and PIN by DTMF as
-//	                               the subscriber's Actor (Via ivr)
+//	                               the subscriber's Actor (Via ivr); each
+//	                               change bounded at 2 s (ivrWriteWait)
 //	anything else                  Config.NotForUs: 404 Not Found or 403
 //	                               Forbidden.
 //

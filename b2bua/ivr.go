@@ -1,6 +1,7 @@
 package b2bua
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"strings"
@@ -15,18 +16,36 @@ import (
 // IVRStore is what the subscribers' IVR reads and changes (the list store:
 // *store.Store). Every change is made as the subscriber's Actor, so the
 // store applies the subscriber's permissions and writes the audit record
-// in the change's own transaction.
+// in the change's own transaction. The caller hears silence while a
+// change is written, so each takes a context that bounds it
+// (ivrWriteWait); a change given up is made wholly or not at all.
 type IVRStore interface {
 	Subscriber(number e164.Number) (store.SubscriberView, bool)
-	AddToList(actor store.Actor, owner string, list store.List, numbers []string, note string) (int, error)
-	RemoveFromList(actor store.Actor, owner string, list store.List, numbers []string) (int, error)
+	AddToListContext(ctx context.Context, actor store.Actor, owner string, list store.List, numbers []string, note string) (int, error)
+	RemoveFromListContext(ctx context.Context, actor store.Actor, owner string, list store.List, numbers []string) (int, error)
 	ListEntries(actor store.Actor, owner string, list store.List, after e164.Number, limit int) (store.ListPage, error)
-	SetPIN(actor store.Actor, subscriber, pin string) error
+	SetPINContext(ctx context.Context, actor store.Actor, subscriber, pin string) error
 	// InBlocked and InVIP tell whether a number is on a subscriber's
 	// list: a removal the subscriber may not make on one list matters
 	// only if the number is there.
 	InBlocked(subscriber uint32, caller e164.Number) bool
 	InVIP(subscriber uint32, caller e164.Number) bool
+}
+
+// ivrWriteWait bounds each change the IVR writes (a list add or remove, a
+// PIN), which the caller waits for in silence. A write lands in a few
+// milliseconds; over etcd, while its leader cannot be reached, the store
+// would try for some 16 s. Past the bound the caller hears ivr_not_allowed
+// (step ivr=denied, logged) and the menu.
+const ivrWriteWait = 2 * time.Second
+
+// errIVRWriteWait is the cause of a change given up after ivrWriteWait.
+var errIVRWriteWait = errors.New("the store did not answer within " + ivrWriteWait.String() + " (the IVR caller's bound)")
+
+// ivrWriteCtx bounds one change. It does not end when the caller hangs
+// up: a change the caller confirmed is made, or fails, as a whole.
+func (c *call) ivrWriteCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(context.WithoutCancel(c.ctx), ivrWriteWait, errIVRWriteWait)
 }
 
 // WithIVR is the store behind the subscribers' IVR (Config.IVRNumber,
@@ -398,7 +417,9 @@ func (c *call) ivrAddKeyed(actor store.Actor) error {
 }
 
 func (c *call) ivrAdd(actor store.Actor, list store.List, n e164.Number, note string) error {
-	_, err := c.s.ivrStore.AddToList(actor, c.d.subName, list, []string{n.String()}, "by phone (IVR), "+note)
+	ctx, cancel := c.ivrWriteCtx()
+	_, err := c.s.ivrStore.AddToListContext(ctx, actor, c.d.subName, list, []string{n.String()}, "by phone (IVR), "+note)
+	cancel()
 	if err != nil {
 		return c.ivrDenied(err)
 	}
@@ -428,7 +449,9 @@ func (c *call) ivrRemoveKeyed(actor store.Actor) error {
 	removed := 0
 	var refused error
 	for _, list := range []store.List{store.ListBlocked, store.ListVIP} {
-		r, err := c.s.ivrStore.RemoveFromList(actor, c.d.subName, list, []string{n.String()})
+		ctx, cancel := c.ivrWriteCtx()
+		r, err := c.s.ivrStore.RemoveFromListContext(ctx, actor, c.d.subName, list, []string{n.String()})
+		cancel()
 		switch {
 		case err == nil:
 			removed += r
@@ -502,7 +525,10 @@ func (c *call) ivrChangePIN(actor store.Actor) error {
 		c.step("ivr", "pin-mismatch", "")
 		return c.say(l, false, p[pIVRPINMismatch])
 	}
-	if err := c.s.ivrStore.SetPIN(actor, c.d.subName, pins[0]); err != nil {
+	ctx, cancel := c.ivrWriteCtx()
+	err := c.s.ivrStore.SetPINContext(ctx, actor, c.d.subName, pins[0])
+	cancel()
+	if err != nil {
 		if errors.Is(err, store.ErrInvalid) {
 			c.step("ivr", "pin-mismatch", "not "+strconv.Itoa(store.MinPINLen)+"-"+strconv.Itoa(store.MaxPINLen)+" digits")
 			return c.say(l, false, p[pIVRPINMismatch])

@@ -227,16 +227,18 @@ var _ b2bua.IVRStore = emptyView{}
 // errCheckStore is what emptyView's writes answer.
 var errCheckStore = errors.New("config check: no store")
 
-func (emptyView) AddToList(store.Actor, string, store.List, []string, string) (int, error) {
+func (emptyView) AddToListContext(context.Context, store.Actor, string, store.List, []string, string) (int, error) {
 	return 0, errCheckStore
 }
-func (emptyView) RemoveFromList(store.Actor, string, store.List, []string) (int, error) {
+func (emptyView) RemoveFromListContext(context.Context, store.Actor, string, store.List, []string) (int, error) {
 	return 0, errCheckStore
 }
 func (emptyView) ListEntries(store.Actor, string, store.List, e164.Number, int) (store.ListPage, error) {
 	return store.ListPage{}, errCheckStore
 }
-func (emptyView) SetPIN(store.Actor, string, string) error { return errCheckStore }
+func (emptyView) SetPINContext(context.Context, store.Actor, string, string) error {
+	return errCheckStore
+}
 
 func (emptyView) Subscriber(e164.Number) (store.SubscriberView, bool) {
 	return store.SubscriberView{}, false
