@@ -445,9 +445,11 @@ func (c *call) ivrRemoveKeyed(actor store.Actor) error {
 	}
 	// Each list on its own: a subscriber may be allowed to change one and
 	// not the other, and a list it may not change where the number is
-	// not on it takes nothing from the removal from the other.
+	// not on it takes nothing from the removal from the other. A store
+	// that fails (or does not answer in time) ends the removal: the
+	// caller hears what was removed before it, then ivr_not_allowed.
 	removed := 0
-	var refused error
+	var refused, failed error
 	for _, list := range []store.List{store.ListBlocked, store.ListVIP} {
 		ctx, cancel := c.ivrWriteCtx()
 		r, err := c.s.ivrStore.RemoveFromListContext(ctx, actor, c.d.subName, list, []string{n.String()})
@@ -456,9 +458,12 @@ func (c *call) ivrRemoveKeyed(actor store.Actor) error {
 		case err == nil:
 			removed += r
 		case !errors.Is(err, store.ErrForbidden) && !errors.Is(err, store.ErrLocked):
-			return c.ivrDenied(err)
+			failed = err
 		case c.onList(list, n):
 			refused = err // the number stays on a list the subscriber may not change
+		}
+		if failed != nil {
+			break
 		}
 	}
 	if removed > 0 {
@@ -468,6 +473,8 @@ func (c *call) ivrRemoveKeyed(actor store.Actor) error {
 		}
 	}
 	switch {
+	case failed != nil:
+		return c.ivrDenied(failed)
 	case refused != nil:
 		return c.ivrDenied(refused)
 	case removed == 0:

@@ -1,6 +1,7 @@
 package b2bua
 
 import (
+	"context"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"callgate/e164"
+	"callgate/store"
 	"callgate/store/kv"
 	"callgate/store/storetest"
 )
@@ -67,4 +69,50 @@ func TestIVRStoreDownBoundsEachChange(t *testing.T) {
 	if !h.st.CheckPIN(h.alice, storetest.AlicePIN) || h.st.CheckPIN(h.alice, "1357") {
 		t.Fatal("the PIN changed though the IVR said it did not")
 	}
+}
+
+// A number on both lists, removed as the store stops answering after the
+// Blocked list's removal landed: the caller hears ivr_removed, then
+// ivr_not_allowed for the VIP list, as the store has it; not only that
+// the change was not allowed.
+func TestIVRRemovalCutShortSaysWhatWasRemoved(t *testing.T) {
+	t.Parallel()
+	b := &downAfterKV{}
+	h := newLockHarnessOver(t, 5, 3, func(db kv.Backend) kv.Backend { b.Backend = db; return b })
+	both := e164.MustParse(storetest.BlockedCaller)
+	if _, err := h.st.AddToList(store.Operator, storetest.Alice, store.ListVIP, []string{both.String()}, ""); err != nil {
+		t.Fatal(err)
+	}
+	b.left.Store(1) // the Blocked list's removal lands, then etcd is gone
+	b.armed.Store(true)
+	ctx := testCtx(t)
+	k := h.callIVR(t, ctx, storetest.AliceNumber)
+	k.on(pIVRWelcome, 1, "2468#")
+	k.on(pIVRMenu, 1, "4")
+	k.on(pIVREnterNumber, 1, strings.TrimPrefix(storetest.BlockedCaller, "+")+"#")
+	k.on(pIVRConfirm, 1, "1")
+	k.on(pIVRMenu, 2, "*")
+	k.released(ctx)
+	k.heardInOrder(pIVRConfirm, pIVRRemoved, pIVRNotAllowed, pIVRMenu, pIVRGoodbye)
+	if got := stepString(h.waitStep("end", "completed")); got != "ivr=pin-right ivr=removed ivr=denied ivr=goodbye end=completed" {
+		t.Fatalf("steps %s", got)
+	}
+	if h.st.InBlocked(h.alice, both) || !h.st.InVIP(h.alice, both) {
+		t.Fatal("want the number off the Blocked list and still on the VIP list")
+	}
+}
+
+// downAfterKV, once armed, lets left more transactions through, then
+// stalls each like etcdDownKV.
+type downAfterKV struct {
+	kv.Backend
+	armed atomic.Bool
+	left  atomic.Int64
+}
+
+func (d *downAfterKV) Txn(ctx context.Context, cmps []kv.Cmp, ops []kv.Op) (int64, error) {
+	if d.armed.Load() && d.left.Add(-1) < 0 {
+		return etcdDownKV{}.Txn(ctx, cmps, ops)
+	}
+	return d.Backend.Txn(ctx, cmps, ops)
 }
