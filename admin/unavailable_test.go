@@ -36,39 +36,12 @@ func (d *downKV) Txn(ctx context.Context, cmps []kv.Cmp, ops []kv.Op) (int64, er
 // 500 "internal error": the operator (or the CLI) is told to retry once
 // etcd answers, and nothing was written.
 func TestWriteWithStoreUnavailable(t *testing.T) {
-	db, err := boltkv.Open(filepath.Join(t.TempDir(), "kv.db"), boltkv.Options{NoSync: true})
-	if err != nil {
+	var b *downKV
+	f := operatorOn(t, boltkv.Options{NoSync: true}, func(db kv.Backend) kv.Backend { b = &downKV{Backend: db}; return b },
+		"+12025550100..+12025550199")
+	if _, err := f.st.CreateSubscriber(store.Operator, store.SubscriberSpec{Name: "alice", Provider: "acme", Numbers: []string{"+12025550100"}}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	b := &downKV{Backend: db}
-	st, err := store.New(b, store.Options{PINCost: bcrypt.MinCost})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	op := store.Operator
-	if _, err := st.CreateProvider(op, store.ProviderSpec{Name: "acme"}); err != nil {
-		t.Fatal(err)
-	}
-	r, _ := store.ParseRange("+12025550100..+12025550199")
-	if err := st.AllocateNumbers(op, "acme", r); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.CreateSubscriber(op, store.SubscriberSpec{Name: "alice", Provider: "acme", Numbers: []string{"+12025550100"}}); err != nil {
-		t.Fatal(err)
-	}
-	_, tok, err := st.CreateAPIToken(op, op, "test", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tier, err := New(Config{Listen: "127.0.0.1:0"}, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(tier.Handler())
-	t.Cleanup(srv.Close)
-	f := &fixture{st: st, srv: srv, tokens: map[string]string{"operator": tok}}
 
 	b.down.Store(true)
 	status, body, h := f.do(t, "operator", "POST", "/api/v1/lists/alice/blocked", map[string]any{"numbers": []string{"+13125550199"}})
@@ -88,12 +61,35 @@ func TestWriteWithStoreUnavailable(t *testing.T) {
 // limit it broke, not 500 "internal error". A subscriber created with a
 // few hundred numbers (one key each) is not such a change: 201.
 func TestChangeTooLargeForOneTransaction(t *testing.T) {
-	db, err := boltkv.Open(filepath.Join(t.TempDir(), "kv.db"), boltkv.Options{NoSync: true, Limits: kv.EtcdDefaults})
+	f := operatorOn(t, boltkv.Options{NoSync: true, Limits: kv.EtcdDefaults}, nil, "+12022000000..+12022000999")
+	var nums []string
+	for i := range 100000 {
+		nums = append(nums, fmt.Sprintf("+1202%03d%04d", 200+i/10000, i%10000))
+	}
+	status, body, _ := f.do(t, "operator", "POST", "/api/v1/enterprises", map[string]any{"name": "initech", "numbers": nums})
+	var p problem
+	_ = json.Unmarshal(body, &p)
+	if status != 413 || !strings.Contains(p.Detail, "limit") {
+		t.Fatalf("enterprise with 100,000 numbers over etcd's limits: %d %.300s, want 413 naming the limit", status, body)
+	}
+	f.want(t, 201, "operator", "POST", "/api/v1/subscribers", map[string]any{"name": "pbx", "provider": "acme", "numbers": nums[:300]}, nil)
+}
+
+// operatorOn is an API over a bbolt store opened with opts (wrap, when
+// set, stands between the store and the file), with provider acme holding
+// the numbers of rng, answering the operator's token.
+func operatorOn(t *testing.T, opts boltkv.Options, wrap func(kv.Backend) kv.Backend, rng string) *fixture {
+	t.Helper()
+	db, err := boltkv.Open(filepath.Join(t.TempDir(), "kv.db"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	st, err := store.New(db, store.Options{PINCost: bcrypt.MinCost})
+	var backend kv.Backend = db
+	if wrap != nil {
+		backend = wrap(db)
+	}
+	st, err := store.New(backend, store.Options{PINCost: bcrypt.MinCost})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +98,10 @@ func TestChangeTooLargeForOneTransaction(t *testing.T) {
 	if _, err := st.CreateProvider(op, store.ProviderSpec{Name: "acme"}); err != nil {
 		t.Fatal(err)
 	}
-	r, _ := store.ParseRange("+12022000000..+12022000999")
+	r, err := store.ParseRange(rng)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := st.AllocateNumbers(op, "acme", r); err != nil {
 		t.Fatal(err)
 	}
@@ -116,16 +115,5 @@ func TestChangeTooLargeForOneTransaction(t *testing.T) {
 	}
 	srv := httptest.NewServer(tier.Handler())
 	t.Cleanup(srv.Close)
-	f := &fixture{st: st, srv: srv, tokens: map[string]string{"operator": tok}}
-	var nums []string
-	for i := range 100000 {
-		nums = append(nums, fmt.Sprintf("+1202%03d%04d", 200+i/10000, i%10000))
-	}
-	status, body, _ := f.do(t, "operator", "POST", "/api/v1/enterprises", map[string]any{"name": "initech", "numbers": nums})
-	var p problem
-	_ = json.Unmarshal(body, &p)
-	if status != 413 || !strings.Contains(p.Detail, "limit") {
-		t.Fatalf("enterprise with 100,000 numbers over etcd's limits: %d %.300s, want 413 naming the limit", status, body)
-	}
-	f.want(t, 201, "operator", "POST", "/api/v1/subscribers", map[string]any{"name": "pbx", "provider": "acme", "numbers": nums[:300]}, nil)
+	return &fixture{st: st, srv: srv, tokens: map[string]string{"operator": tok}}
 }

@@ -46,16 +46,7 @@ func TestCreateAndAssignManyNumbers(t *testing.T) {
 	c := etcdtest.Start(t, 1)
 	p := fmt.Sprintf("bigadd%d/", prefixes.Add(1))
 	a := startNode(t, c, p, filepath.Join(t.TempDir(), "a.db"))
-	if err := storetest.Populate(a.st); err != nil {
-		t.Fatal(err)
-	}
-	r, err := store.ParseRange("+13125550000..+13125559999")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.st.AllocateNumbers(store.Operator, storetest.Provider, r); err != nil {
-		t.Fatal(err)
-	}
+	allocateBlock(t, a.st)
 	block := func(from, n int) []string {
 		var nums []string
 		for i := range n {

@@ -24,16 +24,7 @@ func TestSubscriberWithManyNumbers(t *testing.T) {
 	c := etcdtest.Start(t, 1)
 	p := fmt.Sprintf("big%d/", prefixes.Add(1))
 	a := startNode(t, c, p, filepath.Join(t.TempDir(), "a.db"))
-	if err := storetest.Populate(a.st); err != nil {
-		t.Fatal(err)
-	}
-	r, err := store.ParseRange("+13125550000..+13125559999")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.st.AllocateNumbers(store.Operator, storetest.Provider, r); err != nil {
-		t.Fatal(err)
-	}
+	allocateBlock(t, a.st)
 	var nums []string
 	for i := range 1000 {
 		nums = append(nums, fmt.Sprintf("+1312555%04d", 1000+i))
@@ -77,5 +68,21 @@ func TestSubscriberWithManyNumbers(t *testing.T) {
 	var out bytes.Buffer
 	if _, err := a.st.Export(&out, store.ExportOptions{}); err != nil || strings.Contains(out.String(), "pbx") {
 		t.Fatalf("export after the delete still has the subscriber (%v)", err)
+	}
+}
+
+// allocateBlock populates st with the test tenants and gives their
+// provider the 10,000 numbers +1 312 555 0000-9999 for DID blocks.
+func allocateBlock(t *testing.T, st *store.Store) {
+	t.Helper()
+	if err := storetest.Populate(st); err != nil {
+		t.Fatal(err)
+	}
+	r, err := store.ParseRange("+13125550000..+13125559999")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AllocateNumbers(store.Operator, storetest.Provider, r); err != nil {
+		t.Fatal(err)
 	}
 }
