@@ -228,15 +228,23 @@ func TestEtcdClusterCDRsCountOnce(t *testing.T) {
 	if err := b.RecordBatch([]CDR{cdr3}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "node a's replica holds node b's journal entry", func() bool {
-		n := 0
-		_ = StoreState(stA).Scan("cdr/", func(k string, _ []byte) error {
-			if strings.HasSuffix(k, "/b") {
-				n++
+	// chunksOf is node's CDR journal as st's replica holds it.
+	chunksOf := func(st *store.Store, node string) string {
+		var b strings.Builder
+		_ = StoreState(st).Scan("cdr/", func(k string, v []byte) error {
+			if strings.HasSuffix(k, "/"+node) {
+				b.WriteString(k + "=" + string(v) + ";")
 			}
 			return nil
 		})
-		return n >= 3
+		return b.String()
+	}
+	// b's journal as b stored it, entry and all, not a count of chunks
+	// (a count could be met by the chunks of earlier CDRs while the
+	// entry was still on its way: the call then stayed open on a, valued
+	// at 3.00 after the clock's jump, 11.00 and a lockdown).
+	eventually(t, "node a's replica holds node b's journal entry", func() bool {
+		return chunksOf(stA, "b") == chunksOf(stB, "b")
 	})
 	if err := a.Sync(); err != nil { // reads it: no call to close yet
 		t.Fatal(err)
@@ -249,16 +257,6 @@ func TestEtcdClusterCDRsCountOnce(t *testing.T) {
 	// beside a's share as etcd's watch had not yet brought it, still
 	// valuing the call at 3 minutes, whenever the watch was slower than the
 	// test: 13.00, a lockdown.)
-	chunksOfA := func(st *store.Store) string {
-		var b strings.Builder
-		_ = StoreState(st).Scan("cdr/", func(k string, v []byte) error {
-			if strings.HasSuffix(k, "/a") {
-				b.WriteString(k + "=" + string(v) + ";")
-			}
-			return nil
-		})
-		return b.String()
-	}
 	clock.Advance(time.Second)
 	if err := a.Sync(); err != nil { // retries it: closes the call
 		t.Fatal(err)
@@ -266,7 +264,7 @@ func TestEtcdClusterCDRsCountOnce(t *testing.T) {
 	eventually(t, "node b's replica holds node a's journal and share as a's does", func() bool {
 		va, _, _ := stateA.Get(shareOfA)
 		vb, _, _ := stateB.Get(shareOfA)
-		return chunksOfA(stB) == chunksOfA(stA) && string(va) == string(vb)
+		return chunksOf(stB, "a") == chunksOf(stA, "a") && string(va) == string(vb)
 	})
 	clock.Advance(3*time.Minute - time.Second)
 	spendIs("the CDR before the call", 10*Unit) // an alert; counted twice (13.00), a lockdown
