@@ -75,6 +75,20 @@ func TestRegistrationPolicy(t *testing.T) {
 	}
 }
 
+// servingSwitch starts an SCP service with cfg (stopped when the test
+// ends) and dials it with rawSwitch.
+func servingSwitch(t *testing.T, cfg Config) (send func(m3ua.Message), recv func() m3ua.Message) {
+	t.Helper()
+	h := newHarness(t, cfg, &recorder{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	if err := h.s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.s.Shutdown(context.Background()) })
+	return rawSwitch(t, ctx, h.s.Addr())
+}
+
 // rawSwitch dials the SCP's listening address as a bare M3UA peer: send
 // writes one message, recv returns the next one other than NTFY and BEAT.
 // BEATs are answered as they arrive (the SCP's shutdown fences on them).
@@ -143,15 +157,7 @@ func TestServiceAnswersRegistration(t *testing.T) {
 	cfg := testConfig()
 	// The zero TrafficMode is the endpoint's loadshare: a key asking for
 	// loadshare matches it.
-	h := newHarness(t, cfg, &recorder{})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := h.s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer h.s.Shutdown(context.Background())
-
-	send, recv := rawSwitch(t, ctx, h.s.Addr())
+	send, recv := servingSwitch(t, cfg)
 	send(&m3ua.ASPUp{})
 	if m, ok := recv().(*m3ua.ASPUpAck); !ok {
 		t.Fatalf("got %T", m)
@@ -261,14 +267,7 @@ func TestRegisterConfig(t *testing.T) {
 // gets ERR Destination Status Unknown.
 func TestServiceAnswersDAUDForItsPointCode(t *testing.T) {
 	cfg := testConfig()
-	h := newHarness(t, cfg, &recorder{})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := h.s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer h.s.Shutdown(context.Background())
-	send, recv := rawSwitch(t, ctx, h.s.Addr())
+	send, recv := servingSwitch(t, cfg)
 	send(&m3ua.ASPUp{})
 	if m, ok := recv().(*m3ua.ASPUpAck); !ok {
 		t.Fatalf("got %T", m)

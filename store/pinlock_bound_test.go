@@ -12,7 +12,6 @@ import (
 	"callgate/store"
 	"callgate/store/boltkv"
 	"callgate/store/kv"
-	"callgate/store/storetest"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -52,14 +51,7 @@ func stallFixture(t *testing.T, request time.Duration) (*store.Store, *stallKV, 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if err := storetest.Populate(s); err != nil {
-		t.Fatal(err)
-	}
-	alice, ok := s.Subscriber(mustNum(storetest.AliceNumber))
-	if !ok {
-		t.Fatal("no alice")
-	}
-	return s, b, alice.ID
+	return s, b, populatedAlice(t, s)
 }
 
 // With the system of record unreachable, a wrong PIN counted with a

@@ -38,6 +38,13 @@ func lockFixture(t *testing.T) (*store.Store, *testClock, uint32) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
+	return s, clk, populatedAlice(t, s)
+}
+
+// populatedAlice populates s with the test tenants and returns Alice's
+// subscriber ID.
+func populatedAlice(t *testing.T, s *store.Store) uint32 {
+	t.Helper()
 	if err := storetest.Populate(s); err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +52,7 @@ func lockFixture(t *testing.T) (*store.Store, *testClock, uint32) {
 	if !ok {
 		t.Fatal("no alice")
 	}
-	return s, clk, alice.ID
+	return alice.ID
 }
 
 var lockPolicy = store.PINLockPolicy{MaxFailures: 3, Window: time.Minute, Period: 5 * time.Minute}
