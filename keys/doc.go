@@ -22,8 +22,9 @@
 //   - persist.go: survival across a restart within the window — a snapshot
 //     and an append log written and fsynced by one goroutine off the call
 //     path, replay on Open.
-//   - http.go, token.go: the REST handler and the enterprise API token
-//     (only its SHA-256 is stored).
+//   - http.go, token.go, field.go: the REST handler (errors as RFC 9457
+//     problem details naming the field), the enterprise API token (only
+//     its SHA-256 is stored), the registration errors' field.
 //   - enrol.go: SIP enrolment (the trunk check and the onward URI).
 //   - replicate.go: Replicator and Apply, the registry's side of sharing
 //     keys among nodes; keys/keysync carries them through etcd.

@@ -1,11 +1,13 @@
 package keys
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,13 +43,16 @@ type Response struct {
 }
 
 // Handler serves POST /api/v1/keys for enterprises authenticated by their
-// API token (Authorization: Bearer ENTERPRISE.SECRET). The answer is 201
-// with the key once it is on disk; 400 for a bad body (the message names
-// the field), 401 for a missing or wrong token, 403 for a calling number
-// the enterprise did not enrol, 405 for another method, 413 for a body
-// over 4 KiB, 503 with Retry-After when the key table is full or the key
-// could not be saved (a retry is safe: registering a key twice is one key).
-// The daemon mounts it on the admin listener.
+// API token (Authorization: Bearer ENTERPRISE.SECRET; the scheme's name in
+// any case, RFC 9110 §11.1). The answer is 201 with the key once it is on
+// disk; 400 for a bad body, 401 for a missing or wrong token, 403 for a
+// calling number the enterprise did not enrol, 405 for another method, 413
+// for a body over 4 KiB, 503 with Retry-After when the key table is full
+// or the key could not be saved (a retry is safe: registering a key twice
+// is one key). Errors are RFC 9457 problem details
+// (application/problem+json), as the management API's, with "field"
+// naming the body member (or header) at fault. The daemon mounts it on
+// the admin listener.
 func Handler(r *Registry, dir Directory) http.Handler {
 	return &handler{r: r, dir: dir}
 }
@@ -60,45 +65,50 @@ type handler struct {
 func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		httpError(w, http.StatusMethodNotAllowed, "use POST to register a call key")
+		httpError(w, http.StatusMethodNotAllowed, "method", "use POST to register a call key")
 		return
 	}
 	ent, ok := h.authenticate(w, req)
 	if !ok {
 		return
 	}
-	var body Request
-	dec := json.NewDecoder(http.MaxBytesReader(w, req.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
+	raw, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxBody))
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes: one key per request", maxBody))
+			httpError(w, http.StatusRequestEntityTooLarge, "body", fmt.Sprintf("body over %d bytes: one key per request", maxBody))
 			return
 		}
-		httpError(w, http.StatusBadRequest, "body: "+err.Error()+` (want {"calling":"+15125550100","called":"+13035550100","not_before":RFC 3339,"not_after":RFC 3339}, times optional)`)
+		httpError(w, http.StatusBadRequest, "body", "body: "+err.Error())
+		return
+	}
+	var body Request
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		httpError(w, http.StatusBadRequest, decodeField(err, raw), "body: "+err.Error()+` (want {"calling":"+15125550100","called":"+13035550100","not_before":RFC 3339,"not_after":RFC 3339}, times optional)`)
 		return
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		httpError(w, http.StatusBadRequest, "body: one JSON object expected, found more after it")
+		httpError(w, http.StatusBadRequest, "body", "body: one JSON object expected, found more after it")
 		return
 	}
 	k, err := body.key()
 	if err != nil {
-		httpError(w, http.StatusBadRequest, err.Error())
+		httpError(w, http.StatusBadRequest, FieldOf(err), err.Error())
 		return
 	}
 	k, err = h.r.RegisterWait(req.Context(), ent.ID, k)
 	switch {
 	case errors.Is(err, ErrInvalid):
-		httpError(w, http.StatusBadRequest, err.Error())
+		httpError(w, http.StatusBadRequest, FieldOf(err), err.Error())
 		return
 	case errors.Is(err, ErrNotEnrolled):
-		httpError(w, http.StatusForbidden, err.Error())
+		httpError(w, http.StatusForbidden, FieldOf(err), err.Error())
 		return
 	case err != nil:
 		w.Header().Set("Retry-After", "1")
-		httpError(w, http.StatusServiceUnavailable, err.Error())
+		httpError(w, http.StatusServiceUnavailable, "", err.Error())
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -112,12 +122,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 func (h *handler) authenticate(w http.ResponseWriter, req *http.Request) (store.Enterprise, bool) {
 	deny := func(msg string) (store.Enterprise, bool) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="callgate keys"`)
-		httpError(w, http.StatusUnauthorized, msg)
+		httpError(w, http.StatusUnauthorized, "Authorization", msg)
 		return store.Enterprise{}, false
 	}
-	auth := req.Header.Get("Authorization")
-	tok, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || tok == "" {
+	scheme, tok, _ := strings.Cut(strings.TrimSpace(req.Header.Get("Authorization")), " ")
+	if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
 		return deny("missing Authorization: Bearer ENTERPRISE.SECRET (issue one with 'callgate enterprise token ENTERPRISE')")
 	}
 	name, secret, err := ParseToken(strings.TrimSpace(tok))
@@ -138,16 +147,16 @@ func (b *Request) key() (Key, error) {
 	var k Key
 	var err error
 	if b.Calling == "" {
-		return k, fmt.Errorf("calling: missing (the enterprise's enrolled number placing the call)")
+		return k, &FieldError{"calling", errors.New("calling: missing (the enterprise's enrolled number placing the call)")}
 	}
 	if k.Calling, err = e164.Parse(b.Calling); err != nil {
-		return k, fmt.Errorf("calling %q: %w", b.Calling, err)
+		return k, &FieldError{"calling", fmt.Errorf("calling %q: %w", b.Calling, err)}
 	}
 	if b.Called == "" {
-		return k, fmt.Errorf("called: missing (the number the call goes to)")
+		return k, &FieldError{"called", errors.New("called: missing (the number the call goes to)")}
 	}
 	if k.Called, err = e164.Parse(b.Called); err != nil {
-		return k, fmt.Errorf("called %q: %w", b.Called, err)
+		return k, &FieldError{"called", fmt.Errorf("called %q: %w", b.Called, err)}
 	}
 	if b.NotBefore != nil {
 		k.NotBefore = *b.NotBefore
@@ -158,11 +167,53 @@ func (b *Request) key() (Key, error) {
 	return k, nil
 }
 
-func httpError(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
+// problem is an RFC 9457 problem detail; Field names the body member
+// (or header) at fault, as the management API's problems do.
+type problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Field  string `json:"field,omitempty"`
+}
+
+func httpError(w http.ResponseWriter, code int, field, msg string) {
+	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(struct {
-		Error string `json:"error"`
-	}{msg})
+	_ = json.NewEncoder(w).Encode(problem{Type: "about:blank", Title: http.StatusText(code), Status: code, Detail: msg, Field: field})
+}
+
+// decodeField is the body member a JSON decoding error of raw is about:
+// the member of a wrong type, the time that is not RFC 3339, an unknown
+// member, else the body as a whole.
+func decodeField(err error, raw []byte) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return te.Field
+	}
+	var pe *time.ParseError
+	if errors.As(err, &pe) {
+		// encoding/json does not say which member held the time: try each.
+		var times struct {
+			NotBefore *string `json:"not_before"`
+			NotAfter  *string `json:"not_after"`
+		}
+		_ = json.Unmarshal(raw, &times)
+		for _, m := range []struct {
+			name string
+			v    *string
+		}{{"not_before", times.NotBefore}, {"not_after", times.NotAfter}} {
+			var t time.Time
+			if m.v != nil && t.UnmarshalText([]byte(*m.v)) != nil {
+				return m.name
+			}
+		}
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if f, err := strconv.Unquote(name); err == nil {
+			return f
+		}
+	}
+	return "body"
 }

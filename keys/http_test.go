@@ -44,21 +44,27 @@ func TestHandler(t *testing.T) {
 	for _, c := range []struct {
 		name, auth, body string
 		code             int
-		says             string
+		says, field      string
 	}{
-		{"no token", "", good, 401, "missing Authorization"},
-		{"malformed token", "Bearer nope", good, 401, "malformed"},
-		{"wrong secret", "Bearer initech." + strings.Repeat("A", 43), good, 401, "not valid"},
-		{"unknown enterprise", "Bearer nobody." + strings.Repeat("A", 43), good, 401, "not valid"},
-		{"bad JSON", "Bearer " + tok, `{"calling":`, 400, "body"},
-		{"unknown field", "Bearer " + tok, `{"calling":"+15125550100","called":"+13035550100","ttl":5}`, 400, "ttl"},
-		{"bad number", "Bearer " + tok, `{"calling":"+15125550100","called":"12"}`, 400, "called"},
-		{"two objects", "Bearer " + tok, good + good, 400, "more"},
-		{"not its number", "Bearer " + tok, `{"calling":"+16175550142","called":"+13035550100"}`, 403, "not a number of enterprise initech"},
-		{"too big", "Bearer " + tok, `{"calling":"` + strings.Repeat("1", 5000) + `"}`, 413, "4096"},
-		{"bad window", "Bearer " + tok, `{"calling":"+15125550100","called":"+13035550100","not_before":"2026-03-01T12:00:00Z","not_after":"2026-03-01T11:00:00Z"}`, 400, "not after"},
-		{"registered", "Bearer " + tok, good, 201, `"not_after":"2026-03-01T12:01:00Z"`},
-		{"registered again (idempotent)", "Bearer " + tok, good, 201, `"single_use":false`},
+		{"no token", "", good, 401, "missing Authorization", "Authorization"},
+		{"another scheme", "Basic " + tok, good, 401, "missing Authorization", "Authorization"},
+		{"malformed token", "Bearer nope", good, 401, "malformed", "Authorization"},
+		{"wrong secret", "Bearer initech." + strings.Repeat("A", 43), good, 401, "not valid", "Authorization"},
+		{"unknown enterprise", "Bearer nobody." + strings.Repeat("A", 43), good, 401, "not valid", "Authorization"},
+		{"bad JSON", "Bearer " + tok, `{"calling":`, 400, "body", "body"},
+		{"unknown field", "Bearer " + tok, `{"calling":"+15125550100","called":"+13035550100","ttl":5}`, 400, "ttl", "ttl"},
+		{"number of the wrong type", "Bearer " + tok, `{"calling":15125550100,"called":"+13035550100"}`, 400, "calling", "calling"},
+		{"time not RFC 3339", "Bearer " + tok, `{"calling":"+15125550100","called":"+13035550100","not_before":"2026-03-01T12:00:00Z","not_after":"in a minute"}`, 400, "in a minute", "not_after"},
+		{"no calling number", "Bearer " + tok, `{"called":"+13035550100"}`, 400, "calling: missing", "calling"},
+		{"bad number", "Bearer " + tok, `{"calling":"+15125550100","called":"12"}`, 400, "called", "called"},
+		{"two objects", "Bearer " + tok, good + good, 400, "more", "body"},
+		{"not its number", "Bearer " + tok, `{"calling":"+16175550142","called":"+13035550100"}`, 403, "not a number of enterprise initech", "calling"},
+		{"too big", "Bearer " + tok, `{"calling":"` + strings.Repeat("1", 5000) + `"}`, 413, "4096", "body"},
+		{"bad window", "Bearer " + tok, `{"calling":"+15125550100","called":"+13035550100","not_before":"2026-03-01T12:00:00Z","not_after":"2026-03-01T11:00:00Z"}`, 400, "not after", "not_after"},
+		{"window passed", "Bearer " + tok, `{"calling":"+15125550100","called":"+13035550100","not_before":"2026-03-01T10:00:00Z","not_after":"2026-03-01T11:00:00Z"}`, 400, "has passed", "not_after"},
+		{"registered", "Bearer " + tok, good, 201, `"not_after":"2026-03-01T12:01:00Z"`, ""},
+		{"registered again (idempotent)", "Bearer " + tok, good, 201, `"single_use":false`, ""},
+		{"scheme in lower case (RFC 9110 §11.1)", "bearer " + tok, good, 201, `"single_use":false`, ""},
 	} {
 		w := post(c.auth, c.body)
 		if w.Code != c.code || !strings.Contains(w.Body.String(), c.says) {
@@ -68,9 +74,16 @@ func TestHandler(t *testing.T) {
 			t.Errorf("%s: 401 without WWW-Authenticate", c.name)
 		}
 		if w.Code >= 400 {
-			var e struct{ Error string }
-			if json.Unmarshal(w.Body.Bytes(), &e) != nil || e.Error == "" {
-				t.Errorf("%s: error body %q is not {\"error\":...}", c.name, w.Body)
+			// RFC 9457, as the management API answers: the field at fault named.
+			var p struct {
+				Type, Title, Detail, Field string
+				Status                     int
+			}
+			if ct := w.Header().Get("Content-Type"); ct != "application/problem+json" {
+				t.Errorf("%s: Content-Type %q, want application/problem+json", c.name, ct)
+			}
+			if json.Unmarshal(w.Body.Bytes(), &p) != nil || p.Status != w.Code || p.Title == "" || p.Detail == "" || p.Field != c.field {
+				t.Errorf("%s: problem %q: want status %d, a title, a detail and field %q", c.name, w.Body, w.Code, c.field)
 			}
 		}
 	}

@@ -282,18 +282,20 @@ func (r *Registry) Normalize(k Key) (Key, error) {
 	k.NotAfter = k.NotAfter.UTC()
 	switch {
 	case k.Calling == 0:
-		return k, fmt.Errorf("%w: calling number missing", ErrInvalid)
+		return k, invalid("calling", "calling number missing")
 	case k.Called == 0:
-		return k, fmt.Errorf("%w: called number missing", ErrInvalid)
+		return k, invalid("called", "called number missing")
 	case !k.NotAfter.After(k.NotBefore):
-		return k, fmt.Errorf("%w: not_after %s is not after not_before %s", ErrInvalid, k.NotAfter.Format(time.RFC3339), k.NotBefore.Format(time.RFC3339))
+		return k, invalid("not_after", "not_after %s is not after not_before %s", k.NotAfter.Format(time.RFC3339), k.NotBefore.Format(time.RFC3339))
 	case k.NotAfter.Before(now.Truncate(time.Second)):
-		return k, fmt.Errorf("%w: not_after %s has passed (now %s)", ErrInvalid, k.NotAfter.Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+		return k, invalid("not_after", "not_after %s has passed (now %s)", k.NotAfter.Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	case k.NotAfter.Sub(k.NotBefore) > r.cfg.MaxWindow:
-		return k, fmt.Errorf("%w: window %s..%s is %s long, longer than keys.max_window %s", ErrInvalid,
+		return k, invalid("not_after", "window %s..%s is %s long, longer than keys.max_window %s",
 			k.NotBefore.Format(time.RFC3339), k.NotAfter.Format(time.RFC3339), k.NotAfter.Sub(k.NotBefore), r.cfg.MaxWindow)
-	case k.NotBefore.Unix() < 0 || k.NotAfter.Unix() > math.MaxUint32:
-		return k, fmt.Errorf("%w: window outside 1970..2106", ErrInvalid)
+	case k.NotBefore.Unix() < 0:
+		return k, invalid("not_before", "not_before %s is before 1970", k.NotBefore.Format(time.RFC3339))
+	case k.NotAfter.Unix() > math.MaxUint32:
+		return k, invalid("not_after", "not_after %s is after 2106", k.NotAfter.Format(time.RFC3339))
 	}
 	return k, nil
 }
@@ -323,7 +325,7 @@ func (r *Registry) register(ent uint32, k Key) (Key, bool, error) {
 		if e, ok := r.ents.EnterpriseInfo(ent); ok {
 			name = e.Name
 		}
-		return k, false, fmt.Errorf("%w: %s is not a number of enterprise %s (enrol it: callgate enterprise create/--number)", ErrNotEnrolled, k.Calling, name)
+		return k, false, &FieldError{Field: "calling", Err: fmt.Errorf("%w: %s is not a number of enterprise %s (enrol it: callgate enterprise create/--number)", ErrNotEnrolled, k.Calling, name)}
 	}
 	select {
 	case <-r.stop:
