@@ -18,7 +18,10 @@
 // named by the kernel (SO_PEERCRED) as cli:USER. The principal is mapped
 // to a store.Actor in one place (actorOf); every store write and scoped
 // read takes that Actor, so authorisation is the store's
-// (store/authz.go), never this package's.
+// (store/authz.go), never this package's. One route takes another
+// credential: an enterprise registers its call keys (POST /api/v1/keys,
+// keys.go) with its own API token, checked by package keys' handler, so
+// enterprises reach it over this listener's TLS, not the admin listener.
 //
 // The API only translates: JSON and CSV in, store calls and the engine's
 // decisions out. Errors are RFC 9457 problem+json (problem.go) naming the

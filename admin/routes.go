@@ -110,7 +110,8 @@ func (t *Tier) routeTable() []route {
 }
 
 // routes builds the handler: the OpenAPI document without authentication,
-// every route behind it.
+// every route behind it, except the enterprises' POST /api/v1/keys, which
+// takes their own API token (keys.go).
 func (t *Tier) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, r *http.Request) {
@@ -153,6 +154,9 @@ func (t *Tier) routes() http.Handler {
 			_ = enc.Encode(body)
 		})
 	}
+	// The enterprises' key registration authenticates with their own
+	// token, not a management one (keys.go).
+	mux.HandleFunc("POST /api/v1/keys", t.serveKeys)
 	t.uiRoutes(mux)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/", http.StatusSeeOther) })
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

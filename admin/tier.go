@@ -82,6 +82,7 @@ type Tier struct {
 	dlog   *decisionlog.Log
 	decide Decide
 	fraud  *fraud.Monitor // fraud.go; nil: no monitor
+	keys   http.Handler   // keys.go: POST /api/v1/keys; nil: keys are off
 	// platformSignals are the engine's signal defaults
 	// (provider_signals.go); nil: not told.
 	platformSignals *PlatformSignals

@@ -5,6 +5,7 @@ import (
 
 	"callgate/admin"
 	"callgate/internal/config"
+	"callgate/keys"
 	"callgate/policy"
 )
 
@@ -55,6 +56,11 @@ var apiSpec = tierSpec{
 		}
 		if d.Fraud != nil {
 			opts = append(opts, admin.WithFraud(d.Fraud))
+		}
+		if d.Keys != nil && d.Store != nil {
+			// The enterprises' key registration, over TLS with the API
+			// (as on the admin listener).
+			opts = append(opts, admin.WithKeys(keys.Handler(d.Keys, d.Store)))
 		}
 		if d.ServesStore != nil {
 			opts = append(opts, admin.WithStoreCheck(d.ServesStore))

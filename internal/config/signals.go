@@ -12,8 +12,8 @@ import (
 )
 
 // Keys configures spoof protection by call keys (package keys): enterprises
-// register each outbound call (POST /api/v1/keys on the admin listener,
-// or SIP enrolment), and a call from an enrolled number without a key
+// register each outbound call (POST /api/v1/keys on the management API's
+// listener and on the admin listener, or SIP enrolment), and a call from an enrolled number without a key
 // matching its window is blocked as spoofed on both tiers.
 type Keys struct {
 	// Enabled checks the call keys of calls from enrolled numbers (on by
