@@ -357,6 +357,8 @@ func (s *Signals) watch(m *metrics.Metrics) {
 			m.CounterFunc("reputation_checks_total", "Reputation checks of calls to subscribers, by outcome (exempt, fresh, stale, answered; timeout, error, circuit_open, busy take the unknown branch).", map[string]string{"outcome": f.name},
 				func() float64 { return float64(v(c.Stats())) })
 		}
+		m.CounterFunc("reputation_breaker_opened_total", "Times the reputation provider's circuit breaker opened (each logged at ERROR): from then calls got the unknown branch without the provider being asked.", nil,
+			func() float64 { return float64(c.Stats().BreakerOpened) })
 		m.GaugeFunc("reputation_breaker_open", "1 while the reputation provider is not asked (circuit breaker open).", nil, func() float64 {
 			if c.Stats().BreakerOpen {
 				return 1

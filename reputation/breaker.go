@@ -43,24 +43,43 @@ func (b *breaker) isOpen(now int64) bool {
 	return b.threshold > 0 && b.failures >= b.threshold && now < b.openUntil
 }
 
-func (b *breaker) done(ok bool, now int64) {
+// A change of the breaker's state, which the checker logs: the operator
+// must hear that calls take the unknown branch because the provider is
+// not asked, not only count it.
+type change uint8
+
+const (
+	unchanged change = iota
+	opened           // the failures reached the threshold: not asked from now
+	closed           // a look-up succeeded after the breaker had opened
+)
+
+// done records a look-up's outcome and says whether it opened or closed
+// the breaker.
+func (b *breaker) done(ok bool, now int64) change {
 	if b.threshold <= 0 {
-		return
+		return unchanged
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.trial = false
 	if ok {
+		was := b.failures
 		b.failures = 0
-		return
+		if was >= b.threshold {
+			return closed
+		}
+		return unchanged
 	}
 	b.failures++
 	if b.failures >= b.threshold {
+		b.openUntil = now + int64(b.openFor)
 		if b.failures == b.threshold {
 			b.opened++
+			return opened
 		}
-		b.openUntil = now + int64(b.openFor)
 	}
+	return unchanged
 }
 
 // release gives back a permission allow gave for a look-up that was not

@@ -257,6 +257,7 @@ func (k *Checker) Check(ctx context.Context, c *policy.Call) (policy.Reputation,
 			return policy.ReputationUnknown, look
 		}
 		k.stats.timeouts.Add(1)
+		k.warn("reputation look-up not answered within the call's budget (reputation.budget, the call's deadline less reputation.reserve): calls get the unknown branch", "budget", k.cfg.Budget.String())
 		look.Why = policy.WhyTimeout
 		return policy.ReputationUnknown, look
 	}
@@ -367,7 +368,15 @@ func (k *Checker) lookup(n e164.Number, f *flight) {
 	} else {
 		k.warn("reputation look-up failed: calls get the unknown branch", "number", n.String(), "error", err.Error())
 	}
-	k.br.done(err == nil, now)
+	switch k.br.done(err == nil, now) {
+	case opened:
+		// Not rate-limited: once per opening, and the failure warnings
+		// before it may all have been.
+		k.cfg.Logger.Error("reputation provider failing: circuit breaker open, the provider is not asked for reputation.breaker_open; calls get the unknown branch (reputation.actions.unknown)",
+			"failures_in_a_row", k.cfg.BreakerFailures, "breaker_open", k.cfg.BreakerOpen.String(), "error", err.Error())
+	case closed:
+		k.cfg.Logger.Info("reputation provider answers again: circuit breaker closed")
+	}
 	f.band, f.err = band, err
 	k.mu.Lock()
 	delete(k.flights, n)
@@ -400,7 +409,7 @@ type Stats struct {
 	Refreshes                  uint64 // background refreshes of stale answers
 	Cached                     int
 	BreakerOpen                bool
-	BreakerOpened              uint64
+	BreakerOpened              uint64 // times the breaker opened (each logged)
 	InFlight                   int
 }
 

@@ -22,7 +22,10 @@
 //   - breaker.go: the circuit breaker: after Config.BreakerFailures
 //     failures in a row the provider is not asked for Config.BreakerOpen
 //     (calls get ReputationUnknown, why=circuit-open), then one trial
-//     look-up decides whether it is asked again.
+//     look-up decides whether it is asked again. Opening and closing are
+//     logged (ERROR, INFO) apart from the rate-limited warnings of
+//     failures and timeouts, so a provider that is down never turns
+//     calls to the unknown branch unheard; Stats counts the openings.
 //
 // What the engine does with a band (low allow; medium and high challenge
 // or block; exempt and unknown their own branches) is the engine's
