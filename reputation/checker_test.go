@@ -321,7 +321,7 @@ func FuzzDecodeAnswer(f *testing.F) {
 	f.Add([]byte(`{"number":"13035550100","band":"low","score":10}`))
 	f.Add([]byte(`{"band":"purple"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		band, err := decodeAnswer(b)
+		band, err := decodeAnswer(b, e164.MustParse("+13035550100"))
 		if err == nil && (band < policy.ReputationLow || band > policy.ReputationHigh) {
 			t.Fatalf("band %v accepted", band)
 		}
@@ -329,4 +329,23 @@ func FuzzDecodeAnswer(f *testing.F) {
 			t.Fatalf("error not wrapping ErrBadAnswer: %v", err)
 		}
 	})
+}
+
+// TestAnswerForAnotherNumber: a band the provider gives for another
+// number than the one asked is refused (why=error), not cached as the
+// caller's; "number" with or without '+', or absent, is accepted.
+func TestAnswerForAnotherNumber(t *testing.T) {
+	asked := e164.MustParse("+13035550100")
+	for body, ok := range map[string]bool{
+		`{"number":"13035550100","band":"high"}`:  true,
+		`{"number":"+13035550100","band":"high"}`: true,
+		`{"band":"high"}`:                         true,
+		`{"number":"13035550101","band":"low"}`:   false,
+		`{"number":"","band":"low"}`:              true,
+	} {
+		_, err := decodeAnswer([]byte(body), asked)
+		if (err == nil) != ok || (err != nil && !errors.Is(err, ErrBadAnswer)) {
+			t.Errorf("%s: %v, want accepted=%v", body, err, ok)
+		}
+	}
 }

@@ -22,7 +22,10 @@ import (
 //
 //	200 {"number":"13035550100","band":"low"|"medium"|"high","score":0..100}
 //
-// Any other status, a body over 4 KiB or without a known band is an error.
+// Any other status, a body over 4 KiB or without a known band is an error,
+// and so is an answer naming another number than the one asked (a
+// provider's or a proxy's mix-up would otherwise be cached for hours as
+// this caller's band).
 // Connections are kept alive (the SCP asks at thousands per second).
 type HTTPProvider struct {
 	base   string
@@ -97,17 +100,20 @@ func (p *HTTPProvider) Lookup(ctx context.Context, n e164.Number) (policy.Reputa
 	if resp.StatusCode != http.StatusOK {
 		return 0, fmt.Errorf("reputation: %s answered %s", p.base, resp.Status)
 	}
-	return decodeAnswer(body)
+	return decodeAnswer(body, n)
 }
 
-// decodeAnswer reads a 200 body.
-func decodeAnswer(body []byte) (policy.Reputation, error) {
+// decodeAnswer reads a 200 body answering for n.
+func decodeAnswer(body []byte, n e164.Number) (policy.Reputation, error) {
 	if len(body) > 4<<10 {
 		return 0, fmt.Errorf("%w: body over 4 KiB", ErrBadAnswer)
 	}
 	var a answer
 	if err := json.Unmarshal(body, &a); err != nil {
 		return 0, fmt.Errorf("%w: %v", ErrBadAnswer, err)
+	}
+	if a.Number != "" && strings.TrimPrefix(a.Number, "+") != n.Digits() {
+		return 0, fmt.Errorf("%w: answer for number %q, asked for %s", ErrBadAnswer, a.Number, n.Digits())
 	}
 	if a.Score != nil && (*a.Score < 0 || *a.Score > 100) {
 		return 0, fmt.Errorf("%w: score %d outside 0..100", ErrBadAnswer, *a.Score)
