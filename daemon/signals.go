@@ -83,9 +83,12 @@ func openSignalsWith(cfg *config.Config, st *store.Store, d *Daemon, open func(k
 func keysConfig(cfg *config.Config, d *Daemon) keys.Config {
 	k := &cfg.Keys
 	kc := keys.Config{Dir: cfg.KeysDir(), MaxKeys: k.MaxKeys, DefaultWindow: k.DefaultWindow, MaxWindow: k.MaxWindow,
-		SingleUse: k.SingleUse, Grace: k.Grace, FlushInterval: k.FlushInterval, SnapshotInterval: k.SnapshotInterval}
+		SingleUse: k.SingleUse, Grace: k.Grace, ClockSkew: k.ClockSkew, FlushInterval: k.FlushInterval, SnapshotInterval: k.SnapshotInterval}
 	if k.Grace == 0 {
 		kc.Grace = -1 // configured 0: no grace (the package's 0 means its default)
+	}
+	if k.ClockSkew == 0 {
+		kc.ClockSkew = -1 // configured 0: none
 	}
 	if d != nil {
 		kc.Logger = d.log

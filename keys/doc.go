@@ -33,7 +33,9 @@
 // retransmissions still match for Config.Grace) or window-bound (every
 // call of the two numbers within the window matches), per Config.SingleUse.
 // Registering the same key twice (same numbers, same window) is one key, so
-// clients may retry. Windows have second resolution. Peek answers as Check
+// clients may retry. Windows have second resolution and are set on the
+// enterprise's clock, so a key matches Config.ClockSkew (keys.clock_skew,
+// 5 s) before and after its window; a used key's grace is on ours. Peek answers as Check
 // without using a key up (`callgate decide`); OpenReadOnly loads the saved
 // keys without writing (decide while no daemon runs).
 //

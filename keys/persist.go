@@ -210,7 +210,7 @@ func loadSnapshot(path string, t *table, now uint32) (gen uint64, loaded int, er
 		if err != nil || kind != recAdd {
 			return 0, loaded, fmt.Errorf("record %d of %d: %v", i+1, count, err)
 		}
-		if s.gone(now) {
+		if s.gone(t.past(now)) {
 			continue
 		}
 		if _, err := t.add(s.calling, s.called, s.notBefore, s.notAfter, now); err != nil {
@@ -248,7 +248,7 @@ func replayLog(path string, t *table, now uint32) (n int, torn string, err error
 		if err != nil {
 			return n, err.Error(), nil
 		}
-		if s.gone(now) {
+		if s.gone(t.past(now)) {
 			continue
 		}
 		switch kind {
@@ -357,7 +357,7 @@ func (w *writer) writeLog(b []byte) error {
 // snapshot cuts every shard into a new snapshot and a new log.
 func (w *writer) snapshot() error {
 	w.lastSn = w.now()
-	nowS := unixSec(w.lastSn)
+	past := w.t.past(unixSec(w.lastSn)) // keys in their skew tail still match: keep them
 	tmp := filepath.Join(w.dir, snapName+".tmp")
 	sf, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
 	if err != nil {
@@ -390,10 +390,10 @@ func (w *writer) snapshot() error {
 		s.mu.Lock()
 		w.buf = append(w.buf, s.pend...)
 		s.pend = s.pend[:0]
-		s.sweep(nowS)
+		s.sweep(past)
 		scratch = scratch[:0]
 		for j := range s.slots {
-			if k := &s.slots[j]; k.calling != 0 && !k.gone(nowS) {
+			if k := &s.slots[j]; k.calling != 0 && !k.gone(past) {
 				scratch = appendRecord(scratch, recAdd, k)
 			}
 		}

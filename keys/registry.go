@@ -47,6 +47,12 @@ type Config struct {
 	// retransmitted INVITE or a re-asked query of the same call is not
 	// taken for a spoof (default 32 s, SIP's Timer B; negative = none).
 	Grace time.Duration
+	// ClockSkew: how far the enterprise's clock, on which it set a key's
+	// window, may be off this node's: a key matches from ClockSkew before
+	// its not_before through ClockSkew after its not_after (default 5 s,
+	// as sip.stir.skew; negative = none). Without it a key registered
+	// "from now" by a clock a second ahead blocks its own call as spoofed.
+	ClockSkew time.Duration
 	// FlushInterval: how often pending changes are written and synced
 	// (default 100 ms): the most a crash can lose of registrations that
 	// did not wait (RegisterWait).
@@ -69,6 +75,8 @@ const (
 	DefaultWindow           = 60 * time.Second
 	DefaultMaxWindow        = 24 * time.Hour
 	DefaultGrace            = 32 * time.Second
+	DefaultClockSkew        = 5 * time.Second
+	MaxClockSkew            = 5 * time.Minute
 	DefaultFlushInterval    = 100 * time.Millisecond
 	DefaultSnapshotInterval = 5 * time.Minute
 	DefaultMaxLogBytes      = 64 << 20
@@ -90,6 +98,7 @@ func (c *Config) withDefaults() Config {
 	def(&o.DefaultWindow, DefaultWindow)
 	def(&o.MaxWindow, DefaultMaxWindow)
 	def(&o.Grace, DefaultGrace)
+	def(&o.ClockSkew, DefaultClockSkew)
 	def(&o.FlushInterval, DefaultFlushInterval)
 	def(&o.SnapshotInterval, DefaultSnapshotInterval)
 	if o.MaxLogBytes == 0 {
@@ -97,6 +106,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if o.Grace < 0 {
 		o.Grace = 0
+	}
+	if o.ClockSkew < 0 {
+		o.ClockSkew = 0
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -123,6 +135,9 @@ func (c *Config) Validate() error {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("%s %s: want a positive duration (0 = the default)", d.name, d.v))
 		}
+	}
+	if c.ClockSkew > MaxClockSkew {
+		errs = append(errs, fmt.Errorf("clock_skew %s: at most %s (a key is a promise about one call; set the enterprise's clock right)", c.ClockSkew, MaxClockSkew))
 	}
 	if c.MaxWindow > 0 && c.DefaultWindow > c.MaxWindow {
 		errs = append(errs, fmt.Errorf("default_window %s is longer than max_window %s", c.DefaultWindow, c.MaxWindow))
@@ -169,6 +184,7 @@ func Open(cfg Config, ents Enterprises) (*Registry, error) {
 	c := cfg.withDefaults()
 	r := &Registry{cfg: c, ents: ents, stop: make(chan struct{}),
 		t: newTable(c.MaxKeys, c.Shards, c.SingleUse, uint32(c.Grace/time.Second), c.Dir != "")}
+	r.t.skew = uint32(c.ClockSkew / time.Second)
 	if c.Dir == "" {
 		// No writer to sweep with its snapshots: sweep on the same beat.
 		go func() {
@@ -216,6 +232,7 @@ func OpenReadOnly(cfg Config, ents Enterprises) (*Registry, error) {
 	c := cfg.withDefaults()
 	r := &Registry{cfg: c, ents: ents, stop: make(chan struct{}),
 		t: newTable(c.MaxKeys, c.Shards, c.SingleUse, uint32(c.Grace/time.Second), false)}
+	r.t.skew = uint32(c.ClockSkew / time.Second)
 	if c.Dir == "" {
 		return r, nil
 	}
@@ -287,8 +304,8 @@ func (r *Registry) Normalize(k Key) (Key, error) {
 		return k, invalid("called", "called number missing")
 	case !k.NotAfter.After(k.NotBefore):
 		return k, invalid("not_after", "not_after %s is not after not_before %s", k.NotAfter.Format(time.RFC3339), k.NotBefore.Format(time.RFC3339))
-	case k.NotAfter.Before(now.Truncate(time.Second)):
-		return k, invalid("not_after", "not_after %s has passed (now %s)", k.NotAfter.Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	case k.NotAfter.Before(now.Add(-r.cfg.ClockSkew).Truncate(time.Second)):
+		return k, invalid("not_after", "not_after %s has passed (now %s, keys.clock_skew %s)", k.NotAfter.Format(time.RFC3339), now.UTC().Format(time.RFC3339), r.cfg.ClockSkew)
 	case k.NotAfter.Sub(k.NotBefore) > r.cfg.MaxWindow:
 		return k, invalid("not_after", "window %s..%s is %s long, longer than keys.max_window %s",
 			k.NotBefore.Format(time.RFC3339), k.NotAfter.Format(time.RFC3339), k.NotAfter.Sub(k.NotBefore), r.cfg.MaxWindow)

@@ -74,11 +74,58 @@ func TestRegisterAndCheck(t *testing.T) {
 	if m, id := r.Check(entNumber, called, clk.Now().Add(30*time.Second)); m != policy.KeyMatched || id != ent {
 		t.Errorf("within the window: %v (enterprise %d), want KeyMatched (%d)", m, id, ent)
 	}
-	if m, _ := r.Check(entNumber, called, clk.Now().Add(61*time.Second)); m != policy.KeyMissing {
-		t.Errorf("after the window: %v, want KeyMissing", m)
+	if m, _ := r.Check(entNumber, called, clk.Now().Add(61*time.Second+DefaultClockSkew)); m != policy.KeyMissing {
+		t.Errorf("after the window and the clock skew: %v, want KeyMissing", m)
 	}
 	if m, _ := r.Check(entNumber, called+1, clk.Now()); m != policy.KeyMissing {
 		t.Errorf("another called number: %v, want KeyMissing", m)
+	}
+}
+
+// TestClockSkew: an enterprise sets a key's window on its own clock. One
+// a few seconds ahead of ours registers "from now" a window that, by our
+// clock, starts after its call arrives; one behind ends the window before
+// a call placed late in it. Within keys.clock_skew either way the key
+// matches (and its slot is kept until then, sweeps and snapshots
+// included); beyond it, or with no skew configured, it does not.
+func TestClockSkew(t *testing.T) {
+	st, ent := fixture(t)
+	clk := newClock()
+	now := clk.Now()
+	dir := t.TempDir()
+	r := openReg(t, st, Config{Now: clk.Now, Dir: dir, ClockSkew: 3 * time.Second, SnapshotInterval: time.Hour})
+	ahead := Key{Calling: entNumber, Called: called, NotBefore: now.Add(3 * time.Second), NotAfter: now.Add(63 * time.Second)}
+	if _, err := r.Register(ent, ahead); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		at   time.Duration
+		want policy.KeyMatch
+	}{{-time.Second, policy.KeyMissing}, {0, policy.KeyMatched}, {66 * time.Second, policy.KeyMatched}, {67 * time.Second, policy.KeyMissing}} {
+		at := now.Add(c.at)
+		if c.at == 66*time.Second {
+			clk.add(66 * time.Second) // the sweep and the snapshot run at the key's last skewed second
+			r.Sweep()
+			if err := r.w.snapshot(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if m, _ := r.Peek(entNumber, called, at); m != c.want {
+			t.Errorf("at %s from the start of our clock's window: %v, want %v", c.at, m, c.want)
+		}
+	}
+	// The enterprise's clock behind: a window that ended 2 s ago by ours
+	// is still accepted within the skew.
+	if _, err := r.Register(ent, Key{Calling: entNumber, Called: called + 1, NotBefore: clk.Now().Add(-time.Minute), NotAfter: clk.Now().Add(-2 * time.Second)}); err != nil {
+		t.Errorf("a window 2 s past with 3 s skew: %v", err)
+	}
+
+	strict := openReg(t, st, Config{Now: newClock().Now, ClockSkew: -1})
+	if _, err := strict.Register(ent, ahead); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := strict.Peek(entNumber, called, now); m != policy.KeyMissing {
+		t.Errorf("no skew configured: a key starting 3 s ahead matched now (%v)", m)
 	}
 }
 

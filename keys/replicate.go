@@ -113,8 +113,8 @@ func (r *Registry) Apply(c Change) error {
 			k.NotBefore.Format(time.RFC3339), k.NotAfter.Format(time.RFC3339))
 	}
 	nb, na, now := unixSec(k.NotBefore), unixSec(k.NotAfter), unixSec(r.cfg.Now())
-	if na < now {
-		return nil // over: nothing to match
+	if na < r.t.past(now) {
+		return nil // over, skew included: nothing to match
 	}
 	if _, err := r.t.add(k.Calling, k.Called, nb, na, now); err != nil {
 		return fmt.Errorf("%w (keys.max_keys %d)", err, r.cfg.MaxKeys)

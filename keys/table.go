@@ -31,14 +31,6 @@ type slot struct {
 	_               uint32
 }
 
-// end is the last second s matches.
-func (s *slot) end() uint32 {
-	if s.usedEnd != 0 && s.usedEnd <= s.notAfter {
-		return s.usedEnd
-	}
-	return s.notAfter
-}
-
 // gone reports whether the key's window has passed: its slot may be
 // reused. A used single-use key is kept until then (it matches no more, but
 // registering it again must not revive it).
@@ -75,7 +67,12 @@ type table struct {
 	shift     uint // 64 - log2(len(shards))
 	singleUse bool
 	grace     uint32 // seconds a used single-use key still matches (retransmissions)
-	persist   bool   // append log records to pend
+	// skew is how many seconds the enterprise's clock, which set a key's
+	// window, may be off ours: a key matches from skew before its first
+	// second through skew after its last (Config.ClockSkew), and is kept
+	// until then.
+	skew    uint32
+	persist bool // append log records to pend
 	// onUse, when set (Registry.Replicate), hears of every use of a
 	// single-use key, under the shard's lock: it must not block.
 	onUse func(slot)
@@ -137,6 +134,15 @@ func (t *table) shardOf(h uint64) *shard {
 	return &t.shards[h>>t.shift]
 }
 
+// past is the latest second a key may have ended and still match at now
+// (its skew tail): keys that ended before it are gone.
+func (t *table) past(now uint32) uint32 {
+	if now < t.skew {
+		return 0
+	}
+	return now - t.skew
+}
+
 // add inserts a key unless the same key (numbers and window) is there:
 // adding is idempotent, so a retried registration is one key and a
 // replayed log record changes nothing. It reports whether the key is new.
@@ -145,7 +151,7 @@ func (t *table) add(calling, called e164.Number, nb, na, now uint32) (bool, erro
 	s := t.shardOf(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	added, err := s.insert(h, slot{calling: calling, called: called, notBefore: nb, notAfter: na}, now)
+	added, err := s.insert(h, slot{calling: calling, called: called, notBefore: nb, notAfter: na}, t.past(now))
 	if added != 0 && t.persist {
 		s.pend = appendRecord(s.pend, recAdd, &s.slots[added.pos()])
 	}
@@ -158,9 +164,9 @@ type placed int
 func (p placed) pos() int { return int(p) - 1 }
 
 // insert places k (an exact duplicate is left alone). A slot whose key
-// has ended is reused; when the shard is full its ended keys are swept
-// first.
-func (s *shard) insert(h uint64, k slot, now uint32) (placed, error) {
+// ended before past is reused; when the shard is full those keys are
+// swept first.
+func (s *shard) insert(h uint64, k slot, past uint32) (placed, error) {
 	for attempt := 0; ; attempt++ {
 		reuse := -1
 		i := s.home(h)
@@ -172,7 +178,7 @@ func (s *shard) insert(h uint64, k slot, now uint32) (placed, error) {
 			if cur.sameKey(k.calling, k.called, k.notBefore, k.notAfter) {
 				return 0, nil
 			}
-			if reuse < 0 && cur.gone(now) {
+			if reuse < 0 && cur.gone(past) {
 				reuse = int(i)
 			}
 			i = s.next(i)
@@ -185,18 +191,19 @@ func (s *shard) insert(h uint64, k slot, now uint32) (placed, error) {
 			s.slots[i] = k
 			s.used++
 			return placed(i + 1), nil
-		case attempt == 0 && s.sweep(now) > 0:
+		case attempt == 0 && s.sweep(past) > 0:
 			continue
 		}
 		return 0, ErrFull
 	}
 }
 
-// check looks for a key of calling -> called matching at now. In
-// single-use mode the first match uses the key up (when use is set: a
-// what-if question, Registry.Peek, leaves it as it is): it goes on
-// matching only for the grace period (a retransmitted INVITE, a re-asked
-// query), and the use is logged so a restart does not revive it.
+// check looks for a key of calling -> called matching at now: within its
+// window widened by the clock skew at both ends. In single-use mode the
+// first match uses the key up (when use is set: a what-if question,
+// Registry.Peek, leaves it as it is): it goes on matching only for the
+// grace period (a retransmitted INVITE, a re-asked query; our clock, no
+// skew), and the use is logged so a restart does not revive it.
 func (t *table) check(calling, called e164.Number, now uint32, use bool) bool {
 	h := hash(calling, called)
 	s := t.shardOf(h)
@@ -208,7 +215,7 @@ func (t *table) check(calling, called e164.Number, now uint32, use bool) bool {
 		if cur.calling == 0 {
 			break
 		}
-		if cur.calling == calling && cur.called == called && cur.notBefore <= now && now <= cur.end() {
+		if cur.calling == calling && cur.called == called && t.matches(cur, now) {
 			found = true
 			if use && t.singleUse && cur.usedEnd == 0 {
 				// It matches through second now+grace; with no grace, not
@@ -217,8 +224,8 @@ func (t *table) check(calling, called e164.Number, now uint32, use bool) bool {
 				if t.grace == 0 {
 					cur.usedEnd = now - 1
 				}
-				if cur.usedEnd > cur.notAfter {
-					cur.usedEnd = cur.notAfter
+				if last := satAdd(cur.notAfter, t.skew); cur.usedEnd > last {
+					cur.usedEnd = last
 				}
 				if cur.usedEnd == 0 { // 0 means unused; second 0 is long past anyway
 					cur.usedEnd = 1
@@ -236,6 +243,23 @@ func (t *table) check(calling, called e164.Number, now uint32, use bool) bool {
 	}
 	s.mu.Unlock()
 	return found
+}
+
+// matches reports whether k matches at now: from skew before its first
+// second through skew after its last, and through its grace once used.
+func (t *table) matches(k *slot, now uint32) bool {
+	if k.notBefore > satAdd(now, t.skew) || k.notAfter < t.past(now) {
+		return false
+	}
+	return k.usedEnd == 0 || now <= k.usedEnd
+}
+
+// satAdd is a+b, saturating at the uint32 range's end (2106).
+func satAdd(a, b uint32) uint32 {
+	if a > math.MaxUint32-b {
+		return math.MaxUint32
+	}
+	return a + b
 }
 
 // use applies a logged use to the key it names (replay). Like add it is
@@ -298,14 +322,14 @@ func (s *shard) remove(i uint64) {
 	s.slots[i] = slot{}
 }
 
-// sweepAll sweeps every shard, one lock at a time; it returns the keys
-// removed.
+// sweepAll sweeps every shard, one lock at a time, of the keys that can
+// no longer match at now; it returns the keys removed.
 func (t *table) sweepAll(now uint32) int {
-	n := 0
+	n, past := 0, t.past(now)
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.Lock()
-		n += s.sweep(now)
+		n += s.sweep(past)
 		s.mu.Unlock()
 	}
 	return n

@@ -141,7 +141,7 @@ scp:
   home_area: fixed
   home_npa: "303"
 keys: {enabled: false, dir: /srv/keys, max_keys: 5000, default_window: 30s, max_window: 1h, single_use: true,
-  grace: 0s, flush_interval: 10ms, snapshot_interval: 1m, on_missing: screen, sip_enrolment_user: enrol}
+  grace: 0s, clock_skew: 2s, flush_interval: 10ms, snapshot_interval: 1m, on_missing: screen, sip_enrolment_user: enrol}
 reputation:
   enabled: true
   base_url: https://rep.example
@@ -231,7 +231,7 @@ cluster: {name: scp-east-1, peers: ["http://10.0.0.2:9464"]}
 			TrafficMode: "override", TimeBudget: 20 * time.Millisecond, SafeAnswer: "forward",
 			ACG:               ACG{Capacity: 1000, GapDuration: 8 * time.Second, GapInterval: time.Second},
 			HeartbeatInterval: 30 * time.Second, HeartbeatTimeout: 5 * time.Second, HomeArea: "fixed", HomeNPA: "303"},
-		Keys: Keys{Dir: "/srv/keys", MaxKeys: 5000, DefaultWindow: 30 * time.Second, MaxWindow: time.Hour, SingleUse: true,
+		Keys: Keys{Dir: "/srv/keys", MaxKeys: 5000, DefaultWindow: 30 * time.Second, MaxWindow: time.Hour, SingleUse: true, ClockSkew: 2 * time.Second,
 			FlushInterval: 10 * time.Millisecond, SnapshotInterval: time.Minute, OnMissing: "screen", SIPEnrolmentUser: "enrol"},
 		Reputation: Reputation{Enabled: true, BaseURL: "https://rep.example", APIKeyFile: keyFile, Timeout: time.Second,
 			Budget: 10 * time.Millisecond, Reserve: 2 * time.Millisecond, FreshFor: 10 * time.Minute, StaleFor: time.Hour,

@@ -34,6 +34,11 @@ type Keys struct {
 	// included); otherwise every call of its two numbers in the window.
 	SingleUse bool          `yaml:"single_use"`
 	Grace     time.Duration `yaml:"grace"`
+	// ClockSkew is how far an enterprise's clock, on which it sets a
+	// key's window, may be off the node's: a key matches from this much
+	// before its window through this much after (whole seconds; 0 = none,
+	// at most 5m).
+	ClockSkew time.Duration `yaml:"clock_skew"`
 	// FlushInterval: how often registrations are written and fsynced (a
 	// crash loses at most this much of those the REST API has not
 	// acknowledged yet; it acknowledges after the fsync).
@@ -117,7 +122,7 @@ type ReputationActions struct {
 // defaultKeys and defaultReputation are Default's signal sections.
 func defaultKeys() Keys {
 	return Keys{Enabled: true, OnMissing: "block", MaxKeys: 1_000_000, DefaultWindow: 60 * time.Second, MaxWindow: 24 * time.Hour,
-		Grace: 32 * time.Second, FlushInterval: 100 * time.Millisecond, SnapshotInterval: 5 * time.Minute}
+		Grace: 32 * time.Second, ClockSkew: 5 * time.Second, FlushInterval: 100 * time.Millisecond, SnapshotInterval: 5 * time.Minute}
 }
 
 func defaultReputation() Reputation {
@@ -178,6 +183,9 @@ func (c *Config) validateSignals() []error {
 	}
 	if k.Grace < 0 {
 		bad("keys.grace", "%s is negative (0 = a used key matches no retransmission)", k.Grace)
+	}
+	if k.ClockSkew < 0 || k.ClockSkew > 5*time.Minute {
+		bad("keys.clock_skew", "%s: want 0 (none) to 5m (a key is a promise about one call; set the enterprise's clock right)", k.ClockSkew)
 	}
 	for _, ch := range k.SIPEnrolmentUser {
 		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_' || ch == '.') || k.SIPEnrolmentUser[0] == '+' {
