@@ -159,13 +159,16 @@ type subscriberView struct {
 	Numbers     []e164.Number    `json:"numbers"`
 	Settings    store.Settings   `json:"settings"`
 	Permissions store.Permission `json:"permissions"`
-	HasPIN      bool             `json:"has_pin"`
-	Created     time.Time        `json:"created"`
-	Revision    int64            `json:"revision"`
+	// SetByProvider: the settings its provider or the platform owner set,
+	// which apply whatever the permissions (store/setby.go).
+	SetByProvider store.Permission `json:"set_by_provider"`
+	HasPIN        bool             `json:"has_pin"`
+	Created       time.Time        `json:"created"`
+	Revision      int64            `json:"revision"`
 }
 
 func viewSubscriber(s store.Subscriber) subscriberView {
-	return subscriberView{s.ID, s.Name, s.Provider, s.Numbers, s.Settings, s.Permissions, s.HasPIN, s.Created, s.Revision}
+	return subscriberView{s.ID, s.Name, s.Provider, s.Numbers, s.Settings, s.Permissions, s.SetByProvider, s.HasPIN, s.Created, s.Revision}
 }
 
 type subscriberCreate struct {

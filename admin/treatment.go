@@ -7,8 +7,12 @@ import (
 )
 
 // A subscriber's treatment: its own settings, the effective ones (own,
-// else its provider's defaults, else the platform's) and what it may
-// change. Changes go through PATCH /api/v1/subscribers/{subscriber}.
+// else its provider's defaults, else the platform's), where each
+// effective one comes from, and what it may change. An own value its
+// provider or the platform owner set applies whatever the permissions;
+// one the subscriber set, only while it holds the permission
+// (store/setby.go). Changes go through PATCH
+// /api/v1/subscribers/{subscriber}.
 
 type effectiveView struct {
 	Unknown         store.Treatment `json:"unknown"`
@@ -20,10 +24,12 @@ type effectiveView struct {
 }
 
 type treatmentView struct {
-	Subscriber  string           `json:"subscriber"`
-	Own         store.Settings   `json:"own"`
-	Effective   effectiveView    `json:"effective"`
-	Permissions store.Permission `json:"permissions"`
+	Subscriber    string               `json:"subscriber"`
+	Own           store.Settings       `json:"own"`
+	SetByProvider store.Permission     `json:"set_by_provider"`
+	Effective     effectiveView        `json:"effective"`
+	Sources       store.SettingSources `json:"sources"`
+	Permissions   store.Permission     `json:"permissions"`
 }
 
 func getTreatment(c *call) (int, any, error) {
@@ -35,8 +41,12 @@ func getTreatment(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, fieldErr("subscriber", err)
 	}
+	src, err := c.t.st.SettingSources(c.actor, s.Name)
+	if err != nil {
+		return 0, nil, fieldErr("subscriber", err)
+	}
 	c.setETag(s.Revision)
-	return http.StatusOK, treatmentView{Subscriber: s.Name, Own: s.Settings, Permissions: s.Permissions,
-		Effective: effectiveView{Unknown: v.Unknown, Anonymous: v.Anonymous, RejectWithMedia: v.RejectWithMedia,
+	return http.StatusOK, treatmentView{Subscriber: s.Name, Own: s.Settings, SetByProvider: s.SetByProvider, Permissions: s.Permissions,
+		Sources: src, Effective: effectiveView{Unknown: v.Unknown, Anonymous: v.Anonymous, RejectWithMedia: v.RejectWithMedia,
 			HasPIN: v.HasPIN, Voicemail: v.Voicemail, Announcement: v.Announcement}}, nil
 }

@@ -361,6 +361,10 @@ func (c *uiCall) showSubscriber(status int, entered, errMsg string) error {
 	if err != nil {
 		return err
 	}
+	src, err := c.t.st.SettingSources(c.actor, sub.Name)
+	if err != nil {
+		return err
+	}
 	lock, err := pinLockOfSubscriber(c, sub.Name)
 	if err != nil {
 		return err
@@ -380,7 +384,7 @@ func (c *uiCall) showSubscriber(status int, entered, errMsg string) error {
 		above = "the provider's default"
 	}
 	c.render(status, "subscriber.html", uiPage{Title: "Subscriber " + sub.Name, Error: errMsg, Data: subscriberData{Sub: sub, Effective: eff, Entered: entered,
-		Settings: settingRows(sub.Settings, viewSettings(eff), above, mayChange), Perms: permBoxes(sub.Permissions),
+		Settings: settingRowsFrom(sub.Settings, viewSettings(eff), above, mayChange, &src, c.actor.Role == store.RoleSubscriber), Perms: permBoxes(sub.Permissions),
 		MayChange: may, Manager: c.actor.Role != store.RoleSubscriber, PINLock: lock}})
 	return nil
 }

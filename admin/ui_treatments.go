@@ -26,6 +26,7 @@ type settingRow struct {
 	Options []settingOption
 	Value   string // text and number fields
 	Effect  string // the value in effect
+	Source  string // where the value in effect comes from ("": not told)
 	Locked  bool   // the viewer may not change it
 }
 
@@ -61,6 +62,13 @@ var settingPerms = map[string]store.Permission{
 // unset value falls back to, may says whether the viewer may change a
 // setting (nil: all).
 func settingRows(own store.Settings, effect store.Settings, above string, may func(store.Permission) bool) []settingRow {
+	return settingRowsFrom(own, effect, above, may, nil, false)
+}
+
+// settingRowsFrom is settingRows for a subscriber's page: src says where
+// each value in effect comes from (nil: not told); you, that the viewer
+// is the subscriber.
+func settingRowsFrom(own store.Settings, effect store.Settings, above string, may func(store.Permission) bool, src *store.SettingSources, you bool) []settingRow {
 	treat := func(cur store.Treatment) []settingOption {
 		opts := []settingOption{{Value: "unset", Text: "not set here: " + above, Selected: cur == store.TreatUnset}}
 		for _, t := range []store.Treatment{store.TreatAllow, store.TreatScreen, store.TreatAnnounceVoicemail, store.TreatBlock, store.TreatChallenge} {
@@ -97,7 +105,45 @@ func settingRows(own store.Settings, effect store.Settings, above string, may fu
 	for i := range rows {
 		rows[i].Locked = may != nil && !may(settingPerms[rows[i].Field])
 	}
+	if src != nil {
+		ownSet := [...]bool{own.Unknown != store.TreatUnset, own.Anonymous != store.TreatUnset,
+			own.RejectWithMedia != store.ToggleUnset, own.Voicemail != "", own.Announcement != 0}
+		for i, from := range [...]store.Source{src.Unknown, src.Anonymous, src.RejectWithMedia, src.Voicemail, src.Announcement} {
+			rows[i].Source = sourceText(from, ownSet[i], you)
+		}
+	}
 	return rows
+}
+
+// sourceText says where a value in effect comes from, for the subscriber
+// (you) or its manager; ownSet: the subscriber has an own value, which a
+// default in effect then overrides because the subscriber set it and has
+// lost the permission (store/setby.go).
+func sourceText(from store.Source, ownSet, you bool) string {
+	who, whose := "the subscriber", "the provider's"
+	if you {
+		who, whose = "you", "your provider's"
+	}
+	switch from {
+	case store.SourceProvider:
+		if you {
+			return "set for you by your provider"
+		}
+		return "set for this subscriber by its provider or the platform owner; applies whatever its permissions"
+	case store.SourceSubscriber:
+		if you {
+			return "your own choice"
+		}
+		return "the subscriber's own choice"
+	}
+	text := whose + " default"
+	if from == store.SourcePlatform {
+		text = "the platform's default"
+	}
+	if ownSet {
+		text += "; the choice " + who + " made no longer applies: the provider manages this setting now"
+	}
+	return text
 }
 
 // settingsUpdate reads a settings form: only the settings that are in the

@@ -69,6 +69,10 @@ func TestWebTreatments(t *testing.T) {
 	// A setting her provider keeps: refused by the store, nothing changed
 	// (not even the setting she may change, sent with it).
 	_, body = alice.get("/ui/s/alice")
+	if !strings.Contains(body, `In effect: <strong>block (block)</strong> <span class="source">(your own choice)</span>`) ||
+		!strings.Contains(body, `<span class="source">(the platform&#39;s default)</span>`) {
+		t.Fatalf("alice's page does not say where her settings come from:\n%s", body)
+	}
 	st, out, _ := alice.post("/ui/s/alice/treatments", url.Values{"csrf": {alice.csrf}, "rev": {formRev(t, body)},
 		"unknown": {"allow"}, "anonymous": {"block"}})
 	if st != http.StatusForbidden || !strings.Contains(out, "locked by the service provider") {
@@ -84,6 +88,20 @@ func TestWebTreatments(t *testing.T) {
 	}
 	if b, _ := f.st.GetSubscriber(store.Operator, "alice"); b.Settings.Unknown != store.TreatBlock {
 		t.Fatalf("a stale form changed the settings: %+v", b.Settings)
+	}
+	// Her provider sets the anonymous-caller treatment for her: it applies
+	// though she may not change it, and her page says who set it.
+	_, body = acme.get("/ui/s/alice")
+	st, out, _ = acme.post("/ui/s/alice/treatments", url.Values{"csrf": {acme.csrf}, "rev": {formRev(t, body)}, "anonymous": {"block"}})
+	if st != http.StatusSeeOther {
+		t.Fatalf("the provider sets anonymous: %d %s", st, out)
+	}
+	if v, _ := f.st.EffectiveSettings(store.Operator, "alice"); v.Anonymous != store.TreatBlock {
+		t.Fatalf("the provider's setting for alice is not in effect: %+v", v)
+	}
+	_, body = alice.get("/ui/s/alice")
+	if !strings.Contains(body, `<span class="source">(set for you by your provider)</span>`) {
+		t.Fatalf("alice's page does not say her provider set it:\n%s", body)
 	}
 }
 

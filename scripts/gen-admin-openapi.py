@@ -6,6 +6,7 @@ num={"type":"string","pattern":r"^\+[1-9][0-9]{1,14}$","example":"+12025550100"}
 name={"type":"string","pattern":r"^[A-Za-z][A-Za-z0-9._-]{0,63}$"}
 treat={"type":"string","enum":["unset","allow","screen","announce-voicemail","block","challenge"]}
 perm={"type":"string","description":"all, none or a comma-separated list of unknown, anonymous, reject-with-media, voicemail, announcement, pin, vip, blocked","example":"vip,blocked,pin"}
+setby={"type":"string","description":"the own settings its provider or the platform owner set (none, or a comma-separated list of unknown, anonymous, reject-with-media, voicemail, announcement): they apply whatever the permissions; the others only while the subscriber holds the permission","example":"unknown,voicemail"}
 settings={"type":"object","additionalProperties":False,"properties":{
  "unknown":treat,"anonymous":treat,"reject_with_media":{"type":"string","enum":["unset","off","on"]},
  "voicemail":{"type":"string"},"announcement":{"type":"integer","minimum":0}}}
@@ -23,7 +24,7 @@ comp={
  "ProviderCreate":{"type":"object","required":["name"],"additionalProperties":False,"properties":{"name":name,"defaults":ref("Settings"),"default_permissions":perm,"route":{"type":"string"}}},
  "ProviderPatch":{"type":"object","additionalProperties":False,"properties":{"defaults":ref("Settings"),"default_permissions":perm,"route":{"type":"string"}}},
  "Subscriber":{"type":"object","required":["name","provider","numbers","revision"],"properties":{"name":name,"provider":name,
-   "numbers":{"type":"array","items":num},"settings":ref("Settings"),"permissions":perm,"has_pin":{"type":"boolean"},
+   "numbers":{"type":"array","items":num},"settings":ref("Settings"),"permissions":perm,"set_by_provider":setby,"has_pin":{"type":"boolean"},
    "created":{"type":"string","format":"date-time"},"revision":{"type":"integer"}}},
  "SubscriberCreate":{"type":"object","required":["name","numbers"],"additionalProperties":False,"properties":{"name":name,"provider":name,
    "numbers":{"type":"array","minItems":1,"items":{"type":"string"}},"settings":ref("Settings"),"permissions":perm}},
@@ -99,7 +100,7 @@ def ok(schema, ex=None, code="200", etag=False):
     return {code:r}
 nc={"204":{"description":"done"}}
 prov_ex={"name":"acme","defaults":{"unknown":"screen"},"default_permissions":"all","allocations":[{"first":"+12025550100","last":"+12025550199"}],"created":"2026-01-02T03:04:05Z","revision":42}
-sub_ex={"name":"alice","provider":"acme","numbers":["+12025550100"],"settings":{"anonymous":"block"},"permissions":"all","has_pin":False,"created":"2026-01-02T03:04:05Z","revision":43}
+sub_ex={"name":"alice","provider":"acme","numbers":["+12025550100"],"settings":{"anonymous":"block"},"permissions":"all","set_by_provider":"none","has_pin":False,"created":"2026-01-02T03:04:05Z","revision":43}
 ent_ex={"name":"initech","provider":"acme","numbers":["+12025550150"],"created":"2026-01-02T03:04:05Z","revision":44}
 tok_ex={"id":"0123456789abcdef","role":"subscriber","name":"alice","label":"phone app","created":"2026-01-02T03:04:05Z","expires":"2026-02-01T03:04:05Z","created_by":"provider acme","token":"cgt_0123456789abcdef_c2VjcmV0"}
 dec_ex={"id":"1767323045000000000","time":"2026-01-02T03:04:05Z","origin":"sip","calling":"+13125550100","called":"+12025550100","presentation":"allowed","subscriber":"alice","decision":{"action":"reject"},"explained":[{"rule":"blocked","outcome":"hit","meaning":"the caller is on the subscriber's Blocked list"}],"latency_us":12}
@@ -132,7 +133,7 @@ comp["SubscriberCount"]={"type":"object","required":["count"],"properties":{"cou
 add("GET","/api/v1/subscribers:count",op("How many subscribers the caller may see (of one provider with provider), without listing them",[Q("provider","only this provider's")],resp=ok("SubscriberCount",{"count":1250000}),tag="subscribers"))
 add("POST","/api/v1/subscribers",op("Create a subscriber (platform owner or its provider)",req=body("SubscriberCreate",{"name":"alice","provider":"acme","numbers":["+12025550100"]}),resp=ok("Subscriber",sub_ex,"201",True),codes=std+(409,),tag="subscribers"))
 add("GET","/api/v1/subscribers/{subscriber}",op("A subscriber",[sp],resp=ok("Subscriber",sub_ex,etag=True),tag="subscribers"))
-add("PATCH","/api/v1/subscribers/{subscriber}",op("Change treatments (within the subscriber's permissions) or permissions (its provider)",[sp,ifm],req=body("SubscriberPatch",{"settings":{"unknown":"block","voicemail":"+12025550199"}}),resp=ok("Subscriber",sub_ex,etag=True),codes=std+(412,428),tag="subscribers"))
+add("PATCH","/api/v1/subscribers/{subscriber}",op("Change treatments (the subscriber within its permissions; its provider or the platform owner any, and what they set applies whatever the permissions) or permissions (its provider)",[sp,ifm],req=body("SubscriberPatch",{"settings":{"unknown":"block","voicemail":"+12025550199"}}),resp=ok("Subscriber",sub_ex,etag=True),codes=std+(412,428),tag="subscribers"))
 add("DELETE","/api/v1/subscribers/{subscriber}",op("Delete a subscriber with its numbers, lists and PIN",[sp,ifmo],codes=std+(412,),tag="subscribers"))
 add("POST","/api/v1/subscribers/{subscriber}/numbers",op("Assign numbers from the provider's allocations",[sp],req=body("Numbers",{"numbers":["+12025550101"]}),resp=ok("Subscriber",sub_ex),codes=std+(409,),tag="subscribers"))
 add("DELETE","/api/v1/subscribers/{subscriber}/numbers/{number}",op("Unassign a number",[sp,P("number","the number")],tag="subscribers"))
@@ -237,7 +238,9 @@ rowerrs={"type":"array","items":{"type":"object","properties":{"line":{"type":"i
 comp["ImportReport"]["properties"].update({"errors":rowerrs,"refused":{"type":"boolean","description":"a replace with bad rows: nothing changed"}})
 comp["SubscriberImportReport"]["properties"]["errors"]=rowerrs
 eff={"type":"object","properties":{"unknown":treat,"anonymous":treat,"reject_with_media":{"type":"boolean"},"has_pin":{"type":"boolean"},"voicemail":{"type":"string"},"announcement":{"type":"integer"}}}
-comp["Treatment"]={"type":"object","required":["subscriber","own","effective","permissions"],"properties":{"subscriber":name,"own":ref("Settings"),"effective":eff,"permissions":perm}}
+src={"type":"string","enum":["platform-default","provider-default","subscriber","provider"],"description":"where the value in effect comes from: the platform's default, the provider's default, the subscriber's own choice (it holds the permission), or the value its provider or the platform owner set for it"}
+srcs={"type":"object","properties":{k:src for k in ["unknown","anonymous","reject_with_media","voicemail","announcement"]}}
+comp["Treatment"]={"type":"object","required":["subscriber","own","effective","permissions"],"properties":{"subscriber":name,"own":ref("Settings"),"set_by_provider":setby,"effective":eff,"sources":srcs,"permissions":perm}}
 action={"type":"string","enum":["allow","screen","block","reject"]}
 stirpol={"type":"object","properties":{"on_c":action,"on_failed":action,"tag":{"type":"boolean"},"verified_tag":{"type":"string"},"unknown_tag":{"type":"string"}}}
 comp["Stir"]={"type":"object","required":["provider","stir"],"properties":{"provider":name,"stir":stirpol}}
@@ -256,8 +259,9 @@ param("/api/v1/subscribers:import","post",report,maxerr)
 sig_ex={"name":"initech","brand":{"name":"Initech","reason":"Your order"},"has_token":True}
 add("GET","/api/v1/providers/{provider}/stir",op("A provider's STIR/SHAKEN policy for calls to its subscribers",[pp],resp=ok("Stir",{"provider":"acme","stir":{"on_c":"screen","on_failed":"reject","tag":True}},etag=True),tag="providers"))
 add("PATCH","/api/v1/providers/{provider}/stir",op("Change members of the STIR/SHAKEN policy, keeping the rest (platform owner); refused with 412 if the provider changed since If-Match or since read",[pp,ifmo],req=body("StirPatch",{"on_c":"screen","tag":True}),resp=ok("Stir",{"provider":"acme","stir":{"on_c":"screen","tag":True}},etag=True),codes=std+(412,),tag="providers"))
-add("GET","/api/v1/subscribers/{subscriber}/treatment",op("A subscriber's own treatment settings, the effective ones (own, else its provider's, else the platform's) and what it may change; change them with PATCH /api/v1/subscribers/{subscriber}",[sp],
-  resp=ok("Treatment",{"subscriber":"alice","own":{"anonymous":"block"},"effective":{"unknown":"screen","anonymous":"block","reject_with_media":False,"has_pin":True},"permissions":"all"},etag=True),tag="subscribers"))
+add("GET","/api/v1/subscribers/{subscriber}/treatment",op("A subscriber's own treatment settings, the effective ones (own if its provider or the platform owner set it, or the subscriber did and holds the permission; else its provider's default, else the platform's), where each comes from, and what it may change; change them with PATCH /api/v1/subscribers/{subscriber}",[sp],
+  resp=ok("Treatment",{"subscriber":"alice","own":{"anonymous":"block"},"set_by_provider":"none","effective":{"unknown":"screen","anonymous":"block","reject_with_media":False,"has_pin":True},
+   "sources":{"unknown":"platform-default","anonymous":"subscriber","reject_with_media":"platform-default","voicemail":"platform-default","announcement":"platform-default"},"permissions":"all"},etag=True),tag="subscribers"))
 add("POST","/api/v1/lists/{owner}/{list}/remove",op("Remove numbers from a list, all or none, in one write",[op_,lp,ifmo],req=body("Numbers",{"numbers":["+13125550100","+13125550101"]}),resp=ok("ListChange",{"changed":2,"revision":54}),codes=std+(412,),tag="lists"))
 add("POST","/api/v1/subscribers/{subscriber}/numbers/remove",op("Unassign numbers, all or none, in one write",[sp],req=body("Numbers",{"numbers":["+12025550101","+12025550102"]}),resp=ok("Subscriber",sub_ex),tag="subscribers"))
 add("GET","/api/v1/lists/export",op("Export list rows as CSV (owner,list,number,note: what POST /api/v1/lists/import reads back) from one snapshot; a provider or subscriber names an owner it may read. The trailers Callgate-Rows and Callgate-Error say how many rows were written and what cut the export short",

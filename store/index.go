@@ -269,10 +269,12 @@ func (s *Store) Enterprise(calling e164.Number) (uint32, bool) {
 
 // ---- effective settings ----
 
-// effective computes a subscriber's effective view: its own value where set
-// and permitted, else the provider default, else the platform default.
+// effective computes a subscriber's effective view: per setting, the
+// level sources picks (setby.go): its own value where its manager set it
+// or it set it with the permission, else the provider default, else the
+// platform default.
 func effective(sub *Subscriber, prov *Provider, hasPIN bool) SubscriberView {
-	own, def, perm := sub.Settings, prov.Defaults, sub.Permissions
+	own, def, src := sub.Settings, prov.Defaults, sources(sub, prov)
 	v := SubscriberView{
 		ID:       sub.ID,
 		Provider: prov.ID,
@@ -281,39 +283,23 @@ func effective(sub *Subscriber, prov *Provider, hasPIN bool) SubscriberView {
 		Stir:     prov.Stir,
 		Signals:  prov.Signals,
 	}
-	pickT := func(o, d, p Treatment, bit Permission) Treatment {
-		if o != TreatUnset && perm&bit != 0 {
-			return o
+	pick := func(s Source) *Settings {
+		switch s {
+		case SourceProvider, SourceSubscriber:
+			return &own
+		case SourceProviderDefault:
+			return &def
 		}
-		if d != TreatUnset {
-			return d
-		}
-		return p
+		return &PlatformDefaults
 	}
-	v.Unknown = pickT(own.Unknown, def.Unknown, PlatformDefaults.Unknown, PermUnknown)
-	v.Anonymous = pickT(own.Anonymous, def.Anonymous, PlatformDefaults.Anonymous, PermAnonymous)
-	rwm := PlatformDefaults.RejectWithMedia
-	if own.RejectWithMedia != ToggleUnset && perm&PermRejectWithMedia != 0 {
-		rwm = own.RejectWithMedia
-	} else if def.RejectWithMedia != ToggleUnset {
-		rwm = def.RejectWithMedia
-	}
-	v.RejectWithMedia = rwm == ToggleOn
-	v.Voicemail = PlatformDefaults.Voicemail
-	if own.Voicemail != "" && perm&PermVoicemail != 0 {
-		v.Voicemail = own.Voicemail
-	} else if def.Voicemail != "" {
-		v.Voicemail = def.Voicemail
-	}
+	v.Unknown = pick(src.Unknown).Unknown
+	v.Anonymous = pick(src.Anonymous).Anonymous
+	v.RejectWithMedia = pick(src.RejectWithMedia).RejectWithMedia == ToggleOn
+	v.Voicemail = pick(src.Voicemail).Voicemail
 	if v.Voicemail == VoicemailNone {
 		v.Voicemail = "" // set explicitly to none, over the level above
 	}
-	v.Announcement = PlatformDefaults.Announcement
-	if own.Announcement != 0 && perm&PermAnnouncement != 0 {
-		v.Announcement = own.Announcement
-	} else if def.Announcement != 0 {
-		v.Announcement = def.Announcement
-	}
+	v.Announcement = pick(src.Announcement).Announcement
 	return v
 }
 

@@ -25,6 +25,12 @@
 // the same content. A write returns once its own change has been applied
 // here, so a caller reads what it wrote.
 //
+// A subscriber's effective settings are per setting its own value, else
+// its provider's default, else the platform's. Its permissions govern
+// what it may change itself: an own value its provider or the platform
+// owner set applies regardless, one it set itself only while it holds the
+// permission (the record marks which: setby.go).
+//
 // Every change of tenant data is audited (audit.go): the write's Actor
 // carries who (Principal) and the path (Via), and the record with the
 // object before and after goes into the same transaction as the change.

@@ -466,7 +466,9 @@ func (s *Store) subscriberRecord(spec SubscriberSpec) (Subscriber, error) {
 	if err != nil {
 		return Subscriber{}, fmt.Errorf("subscriber %s: %w", spec.Name, err)
 	}
-	return Subscriber{Name: spec.Name, Numbers: nums, Settings: set, Created: s.opts.Now().UTC()}, nil
+	// Only a subscriber's manager creates it: what the spec sets is set
+	// by the provider (or the platform owner) and applies as such.
+	return Subscriber{Name: spec.Name, Numbers: nums, Settings: set, SetByProvider: set.setHere(), Created: s.opts.Now().UTC()}, nil
 }
 
 // checkSubscriber checks rec (from subscriberRecord) against the index,
@@ -750,8 +752,9 @@ func (s *Store) UnassignNumbers(actor Actor, subscriber string, numbers ...strin
 	return rec, nil
 }
 
-// SetPermissions sets what a subscriber may change itself. Settings it may
-// no longer change fall back to the provider defaults at once.
+// SetPermissions sets what a subscriber may change itself. Settings it set
+// itself and may no longer change fall back to the provider defaults at
+// once; settings its provider or the platform owner set stay (setby.go).
 func (s *Store) SetPermissions(actor Actor, subscriber string, perm Permission) (Subscriber, error) {
 	rec, err := s.changeSubscriber(actor, "subscriber.permissions", subscriber, s.ix.mayManageSubscriber, func(_ *txn, r *Subscriber) error {
 		r.Permissions = perm & PermAll
@@ -765,12 +768,14 @@ func (s *Store) SetPermissions(actor Actor, subscriber string, perm Permission) 
 
 // SetTreatments changes a subscriber's own settings. A subscriber actor may
 // only touch settings its permissions allow (ErrLocked otherwise); the
-// operator and the subscriber's provider may always write.
+// operator and the subscriber's provider may always write, and what they
+// set applies whatever the permissions (setby.go).
 func (s *Store) SetTreatments(actor Actor, subscriber string, u SettingsUpdate) (Subscriber, error) {
 	mayTouch := func(a Actor, st *subState) error { return s.ix.authorize(a, kindSubscriber, st.rec.ID, u.touched()) }
 	rec, err := s.changeSubscriber(actor, "subscriber.treatments", subscriber, mayTouch, func(t *txn, r *Subscriber) error {
 		set, err := u.apply(r.Settings)
 		r.Settings = set
+		r.SetByProvider = markSetBy(r.SetByProvider, u, set, actor.Role)
 		return err
 	})
 	if err != nil {

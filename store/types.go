@@ -195,11 +195,13 @@ func (p *Permission) UnmarshalText(b []byte) error {
 }
 
 // Settings are treatment settings at one level (provider defaults or a
-// subscriber's own choices). Zero values mean "not set here": the effective
+// subscriber's own values). Zero values mean "not set here": the effective
 // value then comes from the level above. A subscriber's own value counts
-// only while its Permission allows it; otherwise the provider default
-// applies (locking a setting hands it to the provider). Platform defaults,
-// used when neither level sets a value: see PlatformDefaults.
+// when its provider (or the platform owner) set it, or when the subscriber
+// set it and its Permission still allows it; otherwise the provider
+// default applies (locking a setting hands the subscriber's choice back to
+// the provider: setby.go). Platform defaults, used when neither level sets
+// a value: see PlatformDefaults.
 type Settings struct {
 	Unknown         Treatment `json:"unknown,omitempty"`
 	Anonymous       Treatment `json:"anonymous,omitempty"`
@@ -503,9 +505,14 @@ type Subscriber struct {
 	Numbers     []e164.Number `json:"numbers"`
 	Settings    Settings      `json:"settings"`
 	Permissions Permission    `json:"permissions"`
-	HasPIN      bool          `json:"-"` // filled on read
-	Revision    int64         `json:"-"` // filled on read: mod revision of its record
-	Created     time.Time     `json:"created"`
+	// SetByProvider marks the own settings (PermSettings bits) its
+	// provider or the platform owner set: those apply whatever
+	// Permissions says; the others only while Permissions opens them
+	// (setby.go). Absent in records from before the mark: none marked.
+	SetByProvider Permission `json:"set_by_provider,omitempty"`
+	HasPIN        bool       `json:"-"` // filled on read
+	Revision      int64      `json:"-"` // filled on read: mod revision of its record
+	Created       time.Time  `json:"created"`
 }
 
 // Enterprise is a tenant that places outbound calls and (later) registers

@@ -56,7 +56,8 @@ func TestFixtureView(t *testing.T) {
 		{bob, store.SubscriberView{ID: bob.ID, Provider: bob.Provider, Name: storetest.Bob,
 			Unknown: store.TreatBlock, Anonymous: store.TreatAnnounceVoicemail, RejectWithMedia: true,
 			Voicemail: storetest.BobVM, Announcement: storetest.BobAnn}},
-		// Carol's own unknown=allow is ignored: her provider locks everything.
+		// Carol's own unknown=allow, her own choice, is ignored: her
+		// provider locked everything since.
 		{carol, store.SubscriberView{ID: carol.ID, Provider: carol.Provider, Name: storetest.Carol,
 			Unknown: store.TreatScreen, Anonymous: store.TreatScreen, RejectWithMedia: true}},
 	}
@@ -71,43 +72,53 @@ func ptr[T any](v T) *T { return &v }
 
 func TestEffectiveSettings(t *testing.T) {
 	s := storetest.Fixture(t)
-	p := store.Permission(0)
-	_ = p
 	tests := []struct {
 		name     string
 		provider store.SettingsUpdate
 		perm     store.Permission
 		own      store.SettingsUpdate
 		want     store.SubscriberView // only the settings fields are compared
+		// byProvider: the provider writes own for the subscriber (else the
+		// subscriber does, while it may change everything).
+		byProvider bool
 	}{
 		{"platform defaults", store.SettingsUpdate{}, store.PermAll, store.SettingsUpdate{},
-			store.SubscriberView{Unknown: store.TreatScreen, Anonymous: store.TreatScreen}},
+			store.SubscriberView{Unknown: store.TreatScreen, Anonymous: store.TreatScreen}, false},
 		{"provider defaults", store.SettingsUpdate{Unknown: ptr(store.TreatAnnounceVoicemail), Anonymous: ptr(store.TreatBlock),
 			RejectWithMedia: ptr(store.ToggleOn), Voicemail: ptr("303 555 0199"), Announcement: ptr(uint32(4))},
 			store.PermAll, store.SettingsUpdate{},
 			store.SubscriberView{Unknown: store.TreatAnnounceVoicemail, Anonymous: store.TreatBlock, RejectWithMedia: true,
-				Voicemail: "+13035550199", Announcement: 4}},
+				Voicemail: "+13035550199", Announcement: 4}, false},
 		{"own values win where allowed", store.SettingsUpdate{Unknown: ptr(store.TreatAnnounceVoicemail), RejectWithMedia: ptr(store.ToggleOn), Announcement: ptr(uint32(4))},
 			store.PermAll, store.SettingsUpdate{Unknown: ptr(store.TreatAllow), RejectWithMedia: ptr(store.ToggleOff), Voicemail: ptr("sip:vm@x"), Announcement: ptr(uint32(9))},
-			store.SubscriberView{Unknown: store.TreatAllow, Anonymous: store.TreatScreen, RejectWithMedia: false, Voicemail: "sip:vm@x", Announcement: 9}},
+			store.SubscriberView{Unknown: store.TreatAllow, Anonymous: store.TreatScreen, RejectWithMedia: false, Voicemail: "sip:vm@x", Announcement: 9}, false},
 		{"locked settings fall to provider", store.SettingsUpdate{Unknown: ptr(store.TreatAnnounceVoicemail), RejectWithMedia: ptr(store.ToggleOn)},
 			store.PermAnonymous | store.PermVoicemail, store.SettingsUpdate{Unknown: ptr(store.TreatAllow), Anonymous: ptr(store.TreatBlock), RejectWithMedia: ptr(store.ToggleOff), Voicemail: ptr("sip:vm@x"), Announcement: ptr(uint32(9))},
-			store.SubscriberView{Unknown: store.TreatAnnounceVoicemail, Anonymous: store.TreatBlock, RejectWithMedia: true, Voicemail: "sip:vm@x"}},
+			store.SubscriberView{Unknown: store.TreatAnnounceVoicemail, Anonymous: store.TreatBlock, RejectWithMedia: true, Voicemail: "sip:vm@x"}, false},
 		{"locked with no provider default falls to platform", store.SettingsUpdate{},
 			store.PermNone, store.SettingsUpdate{Unknown: ptr(store.TreatAllow), Anonymous: ptr(store.TreatAllow)},
-			store.SubscriberView{Unknown: store.TreatScreen, Anonymous: store.TreatScreen}},
+			store.SubscriberView{Unknown: store.TreatScreen, Anonymous: store.TreatScreen}, false},
 		{"own 'none' turns off the provider's voicemail", store.SettingsUpdate{Voicemail: ptr("+13035550199")},
 			store.PermAll, store.SettingsUpdate{Voicemail: ptr("NONE")},
-			store.SubscriberView{Unknown: store.TreatScreen, Anonymous: store.TreatScreen}},
+			store.SubscriberView{Unknown: store.TreatScreen, Anonymous: store.TreatScreen}, false},
 		{"locked 'none' leaves the provider's voicemail", store.SettingsUpdate{Voicemail: ptr("+13035550199")},
 			store.PermNone, store.SettingsUpdate{Voicemail: ptr("none")},
-			store.SubscriberView{Unknown: store.TreatScreen, Anonymous: store.TreatScreen, Voicemail: "+13035550199"}},
+			store.SubscriberView{Unknown: store.TreatScreen, Anonymous: store.TreatScreen, Voicemail: "+13035550199"}, false},
 		{"provider 'none'", store.SettingsUpdate{Voicemail: ptr("none")},
 			store.PermAll, store.SettingsUpdate{},
-			store.SubscriberView{Unknown: store.TreatScreen, Anonymous: store.TreatScreen}},
+			store.SubscriberView{Unknown: store.TreatScreen, Anonymous: store.TreatScreen}, false},
 		{"cleared own value inherits", store.SettingsUpdate{Unknown: ptr(store.TreatBlock)},
 			store.PermAll, store.SettingsUpdate{Unknown: ptr(store.TreatUnset)},
-			store.SubscriberView{Unknown: store.TreatBlock, Anonymous: store.TreatScreen}},
+			store.SubscriberView{Unknown: store.TreatBlock, Anonymous: store.TreatScreen}, false},
+		{"provider-set values apply though locked", store.SettingsUpdate{Unknown: ptr(store.TreatAnnounceVoicemail), RejectWithMedia: ptr(store.ToggleOff)},
+			store.PermNone, store.SettingsUpdate{Unknown: ptr(store.TreatBlock), Anonymous: ptr(store.TreatAllow), RejectWithMedia: ptr(store.ToggleOn), Voicemail: ptr("sip:vm@x"), Announcement: ptr(uint32(7))},
+			store.SubscriberView{Unknown: store.TreatBlock, Anonymous: store.TreatAllow, RejectWithMedia: true, Voicemail: "sip:vm@x", Announcement: 7}, true},
+		{"provider-set 'none' turns off the provider's voicemail though locked", store.SettingsUpdate{Voicemail: ptr("+13035550199")},
+			store.PermNone, store.SettingsUpdate{Voicemail: ptr("none")},
+			store.SubscriberView{Unknown: store.TreatScreen, Anonymous: store.TreatScreen}, true},
+		{"provider clearing its value for the subscriber inherits", store.SettingsUpdate{Unknown: ptr(store.TreatBlock)},
+			store.PermNone, store.SettingsUpdate{Unknown: ptr(store.TreatUnset)},
+			store.SubscriberView{Unknown: store.TreatBlock, Anonymous: store.TreatScreen}, true},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,7 +136,11 @@ func TestEffectiveSettings(t *testing.T) {
 			}
 			// Own values first, then permissions, then provider defaults:
 			// the view must reflect the final combination whatever the order.
-			if _, err := s.SetTreatments(store.Operator, sub, tc.own); err != nil {
+			by := store.SubscriberActor(sub)
+			if tc.byProvider {
+				by = store.ProviderActor(prov)
+			}
+			if _, err := s.SetTreatments(by, sub, tc.own); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := s.SetPermissions(store.Operator, sub, tc.perm); err != nil {
@@ -178,9 +193,10 @@ func TestSetTreatmentsPermissions(t *testing.T) {
 		})
 	}
 	v, _ := s.Subscriber(mustNum(storetest.BobNumber))
-	// Unknown: Bob's own (allowed). Anonymous: locked now, provider has no
-	// default: platform screen (even though the provider wrote allow).
-	if v.Unknown != store.TreatAllow || v.Anonymous != store.TreatScreen || v.Voicemail != "" {
+	// Unknown: Bob's own (allowed). Anonymous: locked to Bob, but his
+	// provider wrote allow for him: that applies. Voicemail: the value the
+	// operator gave at creation applies though Bob may not change it.
+	if v.Unknown != store.TreatAllow || v.Anonymous != store.TreatAllow || v.Voicemail != storetest.BobVM {
 		t.Fatalf("bob's view = %+v", v)
 	}
 	sub, _ := s.GetSubscriber(store.Operator, storetest.Bob)

@@ -209,10 +209,12 @@ type stirJSON struct {
 
 // treatmentJSON is a subscriber's treatment (`treatment show --json`).
 type treatmentJSON struct {
-	Subscriber  string           `json:"subscriber"`
-	Own         store.Settings   `json:"own"`
-	Effective   effectiveJSON    `json:"effective"`
-	Permissions store.Permission `json:"permissions"`
+	Subscriber    string               `json:"subscriber"`
+	Own           store.Settings       `json:"own"`
+	SetByProvider store.Permission     `json:"set_by_provider"`
+	Effective     effectiveJSON        `json:"effective"`
+	Sources       store.SettingSources `json:"sources"`
+	Permissions   store.Permission     `json:"permissions"`
 }
 
 // withBackend runs fn on the running daemon's API if one answers on the

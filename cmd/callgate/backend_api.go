@@ -65,14 +65,16 @@ type apiSubscriber struct {
 	Numbers     []e164.Number    `json:"numbers"`
 	Settings    store.Settings   `json:"settings"`
 	Permissions store.Permission `json:"permissions"`
-	HasPIN      bool             `json:"has_pin"`
-	Created     time.Time        `json:"created"`
-	Revision    int64            `json:"revision"`
+	// SetByProvider: absent from an older daemon's answer (none marked).
+	SetByProvider store.Permission `json:"set_by_provider"`
+	HasPIN        bool             `json:"has_pin"`
+	Created       time.Time        `json:"created"`
+	Revision      int64            `json:"revision"`
 }
 
 func (s apiSubscriber) subscriber() store.Subscriber {
 	return store.Subscriber{ID: s.ID, Name: s.Name, Provider: s.Provider, Numbers: s.Numbers, Settings: s.Settings,
-		Permissions: s.Permissions, HasPIN: s.HasPIN, Created: s.Created, Revision: s.Revision}
+		Permissions: s.Permissions, SetByProvider: s.SetByProvider, HasPIN: s.HasPIN, Created: s.Created, Revision: s.Revision}
 }
 
 type apiEnterprise struct {

@@ -117,7 +117,12 @@ func (b *localBackend) Treatment(ref string) (treatmentJSON, error) {
 	if err != nil {
 		return treatmentJSON{}, err
 	}
-	return treatmentJSON{Subscriber: s.Name, Own: s.Settings, Effective: newEffective(eff), Permissions: s.Permissions}, nil
+	src, err := b.st.SettingSources(b.actor, s.Name)
+	if err != nil {
+		return treatmentJSON{}, err
+	}
+	return treatmentJSON{Subscriber: s.Name, Own: s.Settings, SetByProvider: s.SetByProvider, Effective: newEffective(eff),
+		Sources: src, Permissions: s.Permissions}, nil
 }
 
 func (b *localBackend) ListSubscribers(provider string, limit int) ([]store.Subscriber, error) {

@@ -300,12 +300,9 @@ subscriber, but a locked setting does not take effect until it is unlocked
 			if err != nil {
 				return err
 			}
-			if locked := u.Touched() &^ s.Permissions; locked != 0 {
-				// Saved, but the provider's defaults stay in force: say so,
-				// or the operator would think the change took effect.
-				fmt.Fprintf(e.stderr, "note: %s may not change %s (permissions %s): saved, but the provider's defaults apply until 'callgate subscriber permissions %s ...' allows them\n",
-					s.Name, locked, s.Permissions, s.Name)
-			}
+			// What the platform owner or the provider sets applies whatever
+			// the subscriber may change itself (store/setby.go); the
+			// treatment shown says where each value comes from.
 			return e.printTreatment(b, s.Name)
 		})
 	}
@@ -331,7 +328,10 @@ func (e *env) printTreatment(b backend, ref string) error {
 		fmt.Fprintf(w, "subscriber %s (may change: %s)\n", t.Subscriber, t.Permissions)
 		fmt.Fprintln(w, "  effective:")
 		writeEffective(w, "    ", t.Effective)
-		fmt.Fprintln(w, "  own settings:")
+		src := t.Sources
+		fmt.Fprintf(w, "  from: unknown %s, anonymous %s, reject with media %s, voicemail %s, announcement %s\n",
+			src.Unknown, src.Anonymous, src.RejectWithMedia, src.Voicemail, src.Announcement)
+		fmt.Fprintf(w, "  own settings (set by the provider: %s):\n", t.SetByProvider)
 		writeSettings(w, "    ", t.Own)
 	})
 }

@@ -44,7 +44,7 @@ const (
 	BobVM     = "sip:vm-bob@vm.example.net"
 	BobAnn    = 7
 
-	Carol       = "carol" // globex; may change nothing; its own unknown=allow is ignored (locked)
+	Carol       = "carol" // globex; may change nothing; its own unknown=allow (her choice) is ignored (locked)
 	CarolNumber = "+17205550100"
 
 	Enterprise       = "initech"
@@ -117,9 +117,22 @@ func Populate(s *store.Store) error {
 					RejectWithMedia: store.ToggleOn, Voicemail: BobVM, Announcement: BobAnn}})
 			return err
 		},
+		// Carol chose to let unknown callers ring while she could; her
+		// provider then locked everything, so her choice is stored but
+		// its default applies.
 		func() error {
+			all := store.PermAll
 			_, err := s.CreateSubscriber(store.Operator, store.SubscriberSpec{Name: Carol, Provider: OtherProvider, Numbers: []string{CarolNumber},
-				Settings: store.Settings{Unknown: store.TreatAllow}})
+				Permissions: &all})
+			return err
+		},
+		func() error {
+			allow := store.TreatAllow
+			_, err := s.SetTreatments(store.SubscriberActor(Carol), Carol, store.SettingsUpdate{Unknown: &allow})
+			return err
+		},
+		func() error {
+			_, err := s.SetPermissions(store.Operator, Carol, store.PermNone)
 			return err
 		},
 		func() error { return s.SetPIN(store.Operator, Alice, AlicePIN) },
