@@ -179,6 +179,11 @@ func (l *BulkLoader) CreateSubscriber(spec SubscriberSpec) (Subscriber, error) {
 			l.taken.started, l.taken.next, l.taken.seqMod = true, uint32(sq.val), sq.mod
 		}
 		err = ix.planSubscriber(&l.t, &rec, spec, l.taken)
+		if err == nil {
+			// As found, not absent: a key a dead writer left is taken
+			// over, as every assignment does (numberkeys.go).
+			err = l.s.claimNumberKeys(&l.t, rec.Numbers, rec.ID)
+		}
 		l.s.applyMu.Unlock()
 	}
 	if err != nil {

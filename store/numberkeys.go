@@ -90,6 +90,20 @@ func (s *Store) dropNumberKeys(find func() (*subState, []e164.Number, error)) er
 // of such a number (the same change tried again, or any other) compares
 // the key as it finds it and overwrites it, since the index and the epoch
 // it compares say the number is free.
+//
+// Such left-over keys are harmless, so nothing sweeps them. The index,
+// and through it every look-up, count, list, export and API answer,
+// follows the subscriber records only (the applier skips numbers/); no
+// write compares a number key absent: CreateSubscriber, AssignNumbers and
+// the bulk loader take it over as found (claimNumberKeys), a subscriber
+// import writes its keys over whatever is there, and unassigning or
+// deleting reads which keys exist. What they cost is their bytes (about
+// 30 a number, bounded by the changes that died, reused when one is tried
+// again; an etcd snapshot carries them, as harmless after a restore). A sweep would have to tell them from the keys a live
+// writer has prepared and not yet committed, which name a subscriber
+// whose record does not hold them either; a change's last transaction
+// does not compare its own prepared keys, so a sweep that took one would
+// leave an assigned number without its key: more harm than the bytes.
 
 // claimNumberKeys adds to t the writes that give the keys of nums to
 // subscriber id, comparing each as it is now (absent, or left behind as

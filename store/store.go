@@ -31,6 +31,11 @@
 // owner set applies regardless, one it set itself only while it holds the
 // permission (the record marks which: setby.go).
 //
+// A change too large for one etcd transaction (a DID block of a thousand
+// numbers) writes its number keys first; a writer that dies between
+// leaves keys no record claims, which are harmless and not swept
+// (numberkeys.go says why).
+//
 // Every change of tenant data is audited (audit.go): the write's Actor
 // carries who (Principal) and the path (Via), and the record with the
 // object before and after goes into the same transaction as the change.

@@ -500,8 +500,8 @@ func (ix *index) checkSubscriber(t *txn, rec *Subscriber, spec SubscriberSpec, t
 
 // planSubscriber checks rec (from subscriberRecord) as checkSubscriber
 // does and adds its creation to t: ID (rec's if set: one the creation
-// took before), record and name, and in a bulk load's batch (taken set)
-// the number keys (CreateSubscriber claims them itself: numberkeys.go).
+// took before, or in a bulk load's batch, taken set, the batch's next),
+// record and name. The caller claims the number keys (claimNumberKeys).
 // Caller holds applyMu.
 func (ix *index) planSubscriber(t *txn, rec *Subscriber, spec SubscriberSpec, taken *bulkTaken) error {
 	if err := ix.checkSubscriber(t, rec, spec, taken); err != nil {
@@ -510,10 +510,6 @@ func (ix *index) planSubscriber(t *txn, rec *Subscriber, spec SubscriberSpec, ta
 	switch {
 	case taken != nil:
 		rec.ID = taken.nextID()
-		for _, n := range rec.Numbers {
-			t.cmp(numberKey(n), 0)
-			t.put(numberKey(n), u32(rec.ID))
-		}
 	case rec.ID == 0:
 		rec.ID = ix.nextID(t, bSubscribers)
 	default:
