@@ -562,6 +562,13 @@ func (a *Association) handle(b []byte, stream uint16, rx *Data, at time.Time) {
 	switch m := m.(type) {
 	case *Err:
 		e.stats.errIn.Add(1)
+		if m.Code == CodeDestinationStatusUnknown && a.client {
+			// The SG's answer to our DAUD for a destination it knows
+			// nothing about (audit.go): not a fault, and what we assume
+			// about it (available) stands.
+			e.log.Info("m3ua the SG does not know the destination audited", "assoc", a.id, "apc", m.AffectedPCs)
+			break
+		}
 		e.log.Warn("m3ua peer sent ERR", "assoc", a.id, "code", m.Code.String(), "rc", m.RoutingContexts)
 	case *Notify:
 		a.handleNotify(m)
@@ -644,6 +651,7 @@ func (a *Association) handle(b []byte, stream uint16, rx *Data, at time.Time) {
 			if ok {
 				a.asOut.Store(false) // an AS-INACTIVE NTFY before this is history
 				a.setState(ASPStateActive)
+				a.audit()
 			}
 		})
 	case *ASPDownAck:
@@ -912,26 +920,7 @@ func (a *Association) onASPActive(m *ASPActive, b []byte) {
 	a.sendMgmt(&ASPActiveAck{TrafficMode: m.TrafficMode, RoutingContexts: m.RoutingContexts})
 	flush(ns)
 	a.setState(ASPStateActive) // announces AS-ACTIVE if the AS changed state
-}
-
-func (a *Association) onDAUD(m *DAUD, b []byte) {
-	e := a.ep
-	if e.cfg.Role != RoleSG {
-		a.sendErr(CodeUnexpectedMessage, b, nil)
-		return
-	}
-	for _, apc := range m.AffectedPCs {
-		st, known := e.dest.lookup(apc.PC)
-		one := []AffectedPC{apc}
-		switch {
-		case !known:
-			a.sendMgmt(&Err{Code: CodeDestinationStatusUnknown, RoutingContexts: m.RoutingContexts, AffectedPCs: one})
-		case st.Available:
-			a.sendMgmt(&DAVA{RoutingContexts: m.RoutingContexts, AffectedPCs: one})
-		default:
-			a.sendMgmt(&DUNA{RoutingContexts: m.RoutingContexts, AffectedPCs: one})
-		}
-	}
+	a.reportDestinations()
 }
 
 // badRCs returns the RCs of rcs that may not be used on this association.

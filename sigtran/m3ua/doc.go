@@ -46,7 +46,12 @@
 // around one that reported the destination unavailable (DUNA) or, while
 // another SG reaches it unrestricted, restricted (DRST): destination state
 // is kept per association, as learnt from that SG, and forgotten with it
-// (RFC 4666 §4.5.1; Endpoint.Available, Routes).
+// (RFC 4666 §4.5.1; Endpoint.Available, Routes). Each new association
+// learns it afresh: the SG side tells an ASP that goes active which
+// destinations it holds unavailable (DUNA) or restricted (DRST), and a
+// dialling ASP with Config.Audit audits the point codes it sends to with
+// one DAUD once active (RFC 4666 §4.5.3), the SG answering DUNA, DRST,
+// DAVA or ERR Destination Status Unknown per point code (audit.go).
 // Incoming DATA goes to
 // Config.Handler on the association's reader goroutine; Endpoint.Send and
 // Association.SendData queue outgoing DATA without blocking, on the data

@@ -105,6 +105,14 @@ type Config struct {
 	// Exclusive with RoutingContexts; refused on the accepting side.
 	Register []RoutingKey
 
+	// Audit (ASP only) lists the remote point codes this ASP sends to:
+	// once an association is ASP-ACTIVE they are audited with one DAUD
+	// (RFC 4666 §4.5.3), and the SG's DUNA/DAVA/DRST answers set what
+	// Available, Destination and Routes say for that SG: a new
+	// association learns what the SG knows at once, not at the SG's next
+	// change (audit.go).
+	Audit []uint32
+
 	// Handler receives incoming DATA (required to receive traffic; DATA is
 	// dropped without it).
 	Handler Handler
@@ -152,6 +160,14 @@ func (c *Config) validate() error {
 	}
 	if err := c.validateRegister(); err != nil {
 		return err
+	}
+	if len(c.Audit) > 0 && c.Role != RoleASP {
+		return fmt.Errorf("m3ua: Audit is for an ASP (DAUD goes from an ASP to its SG, RFC 4666 §4.5.3), not an %v: leave it empty", c.Role)
+	}
+	for _, pc := range c.Audit {
+		if pc > 0xffffff {
+			return fmt.Errorf("m3ua: Audit point code %#x is over 24 bits", pc)
+		}
 	}
 	if len(c.Info) > 255 {
 		return errors.New("m3ua: Info longer than 255 octets")
@@ -230,6 +246,7 @@ func NewEndpoint(cfg Config) (*Endpoint, error) {
 	cfg.RoutingContexts = slices.Clone(cfg.RoutingContexts)
 	cfg.Connect = slices.Clone(cfg.Connect)
 	cfg.Register = cloneKeys(cfg.Register)
+	cfg.Audit = slices.Clone(cfg.Audit)
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}

@@ -166,6 +166,22 @@ func TestSGAnswersBadInputWithERR(t *testing.T) {
 	if m, ok := p.expect().(*ASPActiveAck); !ok || m.TrafficMode != TrafficModeLoadshare || len(m.RoutingContexts) != 1 {
 		t.Fatalf("ASP Active answered with %+v", m)
 	}
+	// The newly active ASP is told what the SG knows against a
+	// destination (audit.go), with the available one beside it.
+	reported := map[uint32]string{}
+	for range 2 {
+		switch m := p.expect().(type) {
+		case *DUNA:
+			reported[m.AffectedPCs[0].PC] = "DUNA"
+		case *DAVA:
+			reported[m.AffectedPCs[0].PC] = "DAVA"
+		default:
+			t.Fatalf("after ASP Active Ack: %T %+v", m, m)
+		}
+	}
+	if reported[0xf40300] != "DUNA" || reported[sspPC] != "DAVA" {
+		t.Fatalf("destinations reported on activation: %v", reported)
+	}
 	// DATA with an unknown RC, a wrong NA, then a good one.
 	bad := *data
 	bad.RoutingContext = 99

@@ -222,6 +222,13 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.Register {
 		mcfg.Register, mcfg.RoutingContexts = []m3ua.RoutingKey{routingKey(cfg)}, nil
 	}
+	if cfg.Role == m3ua.RoleASP {
+		// The SCP's point code is the one destination the switch sends
+		// to: audited on every new association (RFC 4666 §4.5.3), so that
+		// an STP that cannot reach it is known without waiting for its
+		// next report. An IPSP peer is the SCP itself: nothing to audit.
+		mcfg.Audit = []uint32{uint32(cfg.DPC)}
+	}
 	ep, err := m3ua.NewEndpoint(mcfg)
 	if err != nil {
 		return nil, err

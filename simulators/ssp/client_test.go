@@ -493,3 +493,48 @@ func TestDestinationUnavailableThroughOneSG(t *testing.T) {
 		}
 	}
 }
+
+// A switch behind an STP audits the SCP's point code with DAUD once its
+// association is active (RFC 4666 §4.5.3), and tshark reads the DAUD and
+// the SG's answer as M3UA SSNM for that point code, in the routing
+// context, with nothing to complain about.
+func TestAuditDAUDDecodedByTshark(t *testing.T) {
+	scp := startSCP(t, nil)
+	scp.Endpoint().SetAvailable(uint32(ssp.DefaultDPC), true)
+	c := dial(t, scp.Addr(), func(cfg *ssp.Config) { cfg.Capture = true })
+	deadline := time.Now().Add(3 * time.Second)
+	answered := func() bool {
+		for _, m := range c.Capture() {
+			if m.Direction == ssp.Received && m.Message[2] == 2 && m.Message[3] == 2 {
+				return true
+			}
+		}
+		return false
+	}
+	for !answered() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !answered() {
+		t.Fatal("no DAVA answering the switch's DAUD")
+	}
+	if s, known := c.Endpoint().Destination(uint32(ssp.DefaultDPC)); !known || !s.Available {
+		t.Fatalf("the SCP's point code after the audit: %+v, known %v", s, known)
+	}
+	var buf bytes.Buffer
+	if err := ssp.WritePcap(&buf, c.Capture()); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "audit.pcap")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rows := tsharktest.Fields(t, path, "m3ua.message_class == 2", "m3ua.message_type", "m3ua.affected_point_code_mask",
+		"m3ua.affected_point_code_pc", "m3ua.routing_context")
+	pc := fmt.Sprint(uint32(ssp.DefaultDPC))
+	if len(rows) != 2 || strings.Join(rows[0], " ") != "3 0 "+pc+" 10" || strings.Join(rows[1], " ") != "2 0 "+pc+" 10" {
+		t.Fatalf("tshark, SSNM (type, mask, point code, RC): want DAUD then DAVA for %s in RC 10, got %q", pc, rows)
+	}
+	if exp := tsharktest.Expert(t, path); len(exp) != 0 {
+		t.Fatalf("tshark expert info:\n%s", strings.Join(exp, "\n"))
+	}
+}

@@ -30,7 +30,10 @@
 // be a mated STP pair: an STP that reports the SCP's point code
 // unavailable (DUNA) is passed over while the other reaches it
 // (UnavailableVia names it); calls fail with ErrUnavailable only when
-// every STP reports it.
+// every STP reports it. As an ASP the Client audits the SCP's point code
+// with DAUD on every new association (RFC 4666 §4.5.3), so an STP that
+// cannot reach the SCP is known after a reconnect without waiting for
+// its next report.
 //
 // Load (see Run) drives the same Client open-loop at a target rate with a
 // bounded number of outstanding queries, from pre-encoded message templates
