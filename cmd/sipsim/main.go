@@ -8,7 +8,9 @@
 //
 // Exit status: 0 the call(s) ran (a rejection is an outcome, not a
 // failure), 1 failure (a call that failed or timed out, a load run with no
-// completed call), 2 usage error.
+// completed call), 2 usage error. replay exits as diff(1) does: 0 every
+// answer as captured, 1 some differ, 2 trouble (a usage error, an
+// unreadable capture, an unreachable server; cli.ReplayHelp).
 package main
 
 import (

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -44,8 +46,13 @@ an interface of another link type, IP fragments without the rest of their
 datagram, a file cut short) is named, by frame, in a warning on standard
 error; the rest is replayed.
 
-It exits with status 1 when a live answer differs from the captured one, or
-an INVITE got no live answer or had none in the capture.`,
+A live answer differs when it is not the captured one, when the server sent
+none within --timeout, or when the capture has none. Over UDP a server that
+is not there may be silent: a replay in which no INVITE got any live answer
+is trouble (the server unreachable), not a difference; so is one the
+server's host refused (ICMP port unreachable).
+
+` + cli.ReplayHelp,
 		Example: `  # Does today's redirect server decide a day of an SBC's INVITEs as before?
   sipsim replay sbc-invites.pcap --server 127.0.0.1:5060
 
@@ -56,30 +63,7 @@ an INVITE got no live answer or had none in the capture.`,
 			if _, _, err := net.SplitHostPort(server); err != nil {
 				return usagef("--server %q: want HOST:PORT", server)
 			}
-			ds, err := pcap.ReadSIPFile(args[0])
-			if err != nil && len(ds) == 0 {
-				return err
-			}
-			if err != nil { // what could not be read: the replay is of the rest
-				fmt.Fprintln(e.stderr, "sipsim: warning:", err)
-			}
-			invites := sip.InvitesOf(ds)
-			if len(invites) == 0 {
-				return fmt.Errorf("%s: no INVITE in the capture (SIP over UDP or TCP)", args[0])
-			}
-			results, err := sip.Replay(cmd.Context(), sip.ReplayConfig{Server: server, Timeout: timeout, Volatile: volatile}, invites)
-			if err != nil {
-				return err
-			}
-			differ, err := cli.WriteReplay(e.stdout, e.jsonOut, "INVITEs", results,
-				func(r *sip.ReplayResult) bool { return r.Same }, writeReplayed)
-			if err != nil {
-				return err
-			}
-			if differ > 0 {
-				return exitError{Code: 1}
-			}
-			return nil
+			return cli.Trouble(e.replay(cmd.Context(), args[0], sip.ReplayConfig{Server: server, Timeout: timeout, Volatile: volatile}))
 		},
 	}
 	fl := cmd.Flags()
@@ -87,6 +71,32 @@ an INVITE got no live answer or had none in the capture.`,
 	fl.DurationVar(&timeout, "timeout", 4*time.Second, "the longest wait for each INVITE's final answer")
 	fl.StringArrayVar(&volatile, "ignore-param", nil, "a Contact URI parameter whose value is not compared (repeatable)")
 	return cmd
+}
+
+// replay runs one replay; an error returned is trouble (exit status 2),
+// a difference is ExitError 1 (cli.ReplayStatus).
+func (e *env) replay(ctx context.Context, file string, cfg sip.ReplayConfig) error {
+	ds, err := pcap.ReadSIPFile(file)
+	if err != nil && len(ds) == 0 {
+		return err
+	}
+	if err != nil { // what could not be read: the replay is of the rest
+		fmt.Fprintln(e.stderr, "sipsim: warning:", err)
+	}
+	invites := sip.InvitesOf(ds)
+	if len(invites) == 0 {
+		return fmt.Errorf("%s: no INVITE in the capture (SIP over UDP or TCP)", file)
+	}
+	results, trouble := sip.Replay(ctx, cfg, invites)
+	if trouble == nil && !slices.ContainsFunc(results, func(r sip.ReplayResult) bool { return r.Live != nil }) {
+		trouble = fmt.Errorf("no INVITE got a live answer from %s within %v: is the server there?", cfg.Server, cfg.Timeout)
+	}
+	differ, err := cli.WriteReplay(e.stdout, e.jsonOut, "INVITEs", results,
+		func(r *sip.ReplayResult) bool { return r.Same }, writeReplayed)
+	if err != nil {
+		return err
+	}
+	return cli.ReplayStatus(differ, trouble)
 }
 
 func writeReplayed(w io.Writer, r *sip.ReplayResult) {

@@ -266,7 +266,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 // replay of a capture that is not one, and of one without INVITEs, fails
-// saying so (exit 1).
+// saying so: trouble, exit 2 (replay_status_test.go has the others).
 func TestReplayErrors(t *testing.T) {
 	dir := t.TempDir()
 	notPcap := filepath.Join(dir, "not.pcap")
@@ -281,8 +281,8 @@ func TestReplayErrors(t *testing.T) {
 	}
 	for file, want := range map[string]string{notPcap: "not a pcap or pcapng file", empty: "no INVITE in the capture"} {
 		r := run(t, nil, "replay", file, "--server", "127.0.0.1:9")
-		if r.code != 1 || !strings.Contains(r.err, want) {
-			t.Errorf("replay %s: exit %d, stderr %q; want 1 and %q", filepath.Base(file), r.code, r.err, want)
+		if r.code != 2 || !strings.Contains(r.err, want) {
+			t.Errorf("replay %s: exit %d, stderr %q; want 2 and %q", filepath.Base(file), r.code, r.err, want)
 		}
 	}
 }

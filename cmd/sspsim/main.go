@@ -6,7 +6,9 @@
 // against a live SCP (`sspsim replay`).
 //
 // Exit status: 0 success, 1 failure (including a message that did not
-// decode, or a call without an answer), 2 usage error.
+// decode, or a call without an answer), 2 usage error. replay exits as
+// diff(1) does: 0 every answer as captured, 1 some differ, 2 trouble (a
+// usage error, an unreadable capture, an unreachable SCP; cli.ReplayHelp).
 package main
 
 import (

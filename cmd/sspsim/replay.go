@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -61,8 +63,12 @@ an interface of another link type, IP fragments without the rest of their
 datagram, a file cut short) is named, by frame, in a warning on standard
 error; the rest is replayed.
 
-It exits with status 1 when a live answer differs from the captured one
-(operation or parameters), or a query got no live answer.`,
+A live answer differs when its operation or parameters do, when the SCP
+did not answer within --timeout, or when the capture has no answer to the
+query. A query that could not be sent (no association left, the SCP's
+point code reported unavailable by every SG) is trouble, not a difference.
+
+` + cli.ReplayHelp,
 		Example: `  # Does today's callgate answer the golden vectors like the reference?
   sspsim replay testdata/vectors/public_all.pcap --connect 127.0.0.1:2905
 
@@ -70,59 +76,66 @@ It exits with status 1 when a live answer differs from the captured one
   sspsim replay capture.pcapng --connect 10.0.0.5:2905 --transport sctp --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			msgs, err := pcap.ReadFile(args[0])
-			if err != nil && len(msgs) == 0 {
-				return err
-			}
-			if err != nil { // what could not be read: the replay is of the rest
-				fmt.Fprintln(e.stderr, "sspsim: warning:", err)
-			}
-			qs := queriesOf(msgs)
-			if len(qs) == 0 {
-				return fmt.Errorf("%s: no AIN query in the capture", args[0])
-			}
-			cfg, err := cf.config(e, true)
-			if err != nil {
-				return err
-			}
-			cfg.IgnoreACG = true
-			c, err := ssp.Dial(cmd.Context(), cfg)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			var results []replayed
-			for _, q := range qs {
-				r := replayed{Frame: q.frame, Query: q.op.String(), QueryTID: q.tid.String(),
-					Params: ain.Describe(q.op, q.params).Params}
-				r.Captured, r.AnswerAt = q.answer, q.answerFrame
-				live, err := c.Invoke(cmd.Context(), q.op, q.params)
-				r.Live = live
-				if err != nil {
-					r.LiveError = err.Error()
-				}
-				r.Same = err == nil && r.Captured != nil && sameAnswer(r.Captured, &live)
-				results = append(results, r)
-				if cmd.Context().Err() != nil {
-					break
-				}
-			}
-			differ, err := cli.WriteReplay(e.stdout, e.jsonOut, "queries", results,
-				func(r *replayed) bool { return r.Same }, writeReplayed)
-			if err != nil {
-				return err
-			}
-			if err := cf.writeCapture(e, c); err != nil {
-				return err
-			}
-			if differ > 0 {
-				return exitError{Code: 1}
-			}
-			return nil
+			return cli.Trouble(e.replay(cmd.Context(), &cf, args[0]))
 		},
 	}
 	cf.add(cmd)
 	return cmd
+}
+
+// replay runs one replay; an error returned is trouble (exit status 2),
+// a difference is ExitError 1 (cli.ReplayStatus).
+func (e *env) replay(ctx context.Context, cf *connFlags, file string) error {
+	msgs, err := pcap.ReadFile(file)
+	if err != nil && len(msgs) == 0 {
+		return err
+	}
+	if err != nil { // what could not be read: the replay is of the rest
+		fmt.Fprintln(e.stderr, "sspsim: warning:", err)
+	}
+	qs := queriesOf(msgs)
+	if len(qs) == 0 {
+		return fmt.Errorf("%s: no AIN query in the capture", file)
+	}
+	cfg, err := cf.config(e, true)
+	if err != nil {
+		return err
+	}
+	cfg.IgnoreACG = true
+	c, err := ssp.Dial(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var results []replayed
+	var trouble error
+	for _, q := range qs {
+		r := replayed{Frame: q.frame, Query: q.op.String(), QueryTID: q.tid.String(),
+			Params: ain.Describe(q.op, q.params).Params}
+		r.Captured, r.AnswerAt = q.answer, q.answerFrame
+		live, err := c.Invoke(ctx, q.op, q.params)
+		r.Live = live
+		if err != nil {
+			r.LiveError = err.Error()
+		}
+		r.Same = err == nil && r.Captured != nil && sameAnswer(r.Captured, &live)
+		results = append(results, r)
+		if err != nil && !errors.Is(err, ssp.ErrTimeout) {
+			// Not an answer of the SCP's (no answer in time is one): the
+			// query could not be made, nor can the rest.
+			trouble = fmt.Errorf("frame %d: %w; %d of %d queries replayed", q.frame, err, len(results), len(qs))
+			break
+		}
+	}
+	differ, err := cli.WriteReplay(e.stdout, e.jsonOut, "queries", results,
+		func(r *replayed) bool { return r.Same }, writeReplayed)
+	if err != nil {
+		return err
+	}
+	if err := cf.writeCapture(e, c); err != nil {
+		return err
+	}
+	return cli.ReplayStatus(differ, trouble)
 }
 
 // answerLines renders an answer compactly for the side-by-side view.

@@ -27,6 +27,16 @@ type ExitError struct{ Code int }
 
 func (e ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
+// StatusError ends with Code after Err is printed like any other error:
+// a command whose failures have more than one status (see ReplayStatus).
+type StatusError struct {
+	Code int
+	Err  error
+}
+
+func (e StatusError) Error() string { return e.Err.Error() }
+func (e StatusError) Unwrap() error { return e.Err }
+
 // Execute runs root with args and the given streams.
 func Execute(ctx context.Context, root *cobra.Command, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	root.SetArgs(args)
@@ -38,8 +48,8 @@ func Execute(ctx context.Context, root *cobra.Command, args []string, stdin io.R
 
 // Status maps a command's error to an exit status, printing it as
 // "prog: err" to stderr unless it is an ExitError: 0 for none, the code of
-// an ExitError, 2 for a UsageError or an error before any command ran
-// (ranPre false; followed by hint if not empty), else 1.
+// an ExitError or a StatusError, 2 for a UsageError or an error before any
+// command ran (ranPre false; followed by hint if not empty), else 1.
 func Status(stderr io.Writer, prog string, err error, ranPre bool, hint string) int {
 	if err == nil {
 		return 0
@@ -49,6 +59,10 @@ func Status(stderr io.Writer, prog string, err error, ranPre bool, hint string) 
 		return ee.Code
 	}
 	fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+	var se StatusError
+	if errors.As(err, &se) {
+		return se.Code
+	}
 	var ue UsageError
 	if errors.As(err, &ue) || !ranPre {
 		if hint != "" {

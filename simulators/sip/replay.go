@@ -147,8 +147,16 @@ func answerOf(res *gosip.Response) ReplayAnswer {
 	return a
 }
 
-// Replay sends each INVITE in turn to cfg.Server and returns the results,
-// stopping early when ctx ends.
+// ErrNoAnswer is a replayed INVITE's LiveError when the server sent no
+// final answer within ReplayConfig.Timeout.
+var ErrNoAnswer = errors.New("no final answer")
+
+// Replay sends each INVITE in turn to cfg.Server and returns the results.
+// An INVITE the server did not answer in time is a result (LiveError,
+// ErrNoAnswer); one that could not be sent or whose answer could not be
+// read (the server's host or port refusing it: ICMP unreachable) ends the
+// replay with an error, as does ctx ending: the results so far come with
+// it.
 func Replay(ctx context.Context, cfg ReplayConfig, invites []ReplayInvite) ([]ReplayResult, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 4 * time.Second
@@ -177,6 +185,12 @@ func Replay(ctx context.Context, cfg ReplayConfig, invites []ReplayInvite) ([]Re
 		}
 		r.Same = r.Live != nil && r.Captured != nil && SameAnswer(r.Captured, r.Live, cfg.Volatile)
 		out = append(out, r)
+		if err != nil && !errors.Is(err, ErrNoAnswer) {
+			return out, fmt.Errorf("replay: the INVITE of frame %d to %s: %w; %d of %d INVITEs replayed", r.Frame, cfg.Server, err, len(out), len(invites))
+		}
+	}
+	if len(out) < len(invites) {
+		return out, fmt.Errorf("replay interrupted: %w; %d of %d INVITEs replayed", ctx.Err(), len(out), len(invites))
 	}
 	return out, nil
 }
@@ -204,7 +218,7 @@ func replayOne(ctx context.Context, conn *net.UDPConn, local netip.AddrPort, ori
 	for {
 		now := time.Now()
 		if !now.Before(deadline) {
-			return ReplayAnswer{}, errors.New("no final answer within " + timeout.String())
+			return ReplayAnswer{}, fmt.Errorf("%w within %s", ErrNoAnswer, timeout)
 		}
 		if !provisional && !now.Before(next) {
 			if _, err := conn.Write(wire); err != nil {
