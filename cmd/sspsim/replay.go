@@ -60,8 +60,10 @@ ACG controls the live SCP sends are recorded but do not gap the replay.
 
 What the capture holds but cannot be read (frames cut by the snap length,
 an interface of another link type, IP fragments without the rest of their
-datagram, a file cut short) is named, by frame, in a warning on standard
-error; the rest is replayed.
+datagram, a file cut short, bytes a TCP flow lacks or that were skipped to
+the next message start) is named, by frame, in a warning on standard
+error; the rest is replayed. A TCP flow that lost a segment, or whose
+capture starts inside a message, is read on from the next message start.
 
 A live answer differs when its operation or parameters do, when the SCP
 did not answer within --timeout, or when the capture has no answer to the

@@ -2,7 +2,6 @@ package pcap
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -101,13 +100,16 @@ func Read(r io.Reader) ([]Message, error) {
 		}
 	})
 	// A capture cut short still gives what came before the cut.
+	var skips []Skip
 	for k, f := range tcp {
-		for _, c := range f.split(m3uaLen) {
+		chunks, sk := f.split(m3uaFraming)
+		for _, c := range chunks {
 			out = append(out, Message{Frame: c.frame, Time: c.t, Src: k.src, Dst: k.dst, Transport: "tcp", Payload: c.b})
 		}
+		skips = append(skips, sk...)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Frame < out[j].Frame })
-	return out, err
+	return out, withSkips(err, skips)
 }
 
 // packets calls f with every IP packet of a pcap or pcapng stream, in
@@ -191,6 +193,29 @@ type Incomplete struct {
 	LinkTypes frameSet // on an interface of a link type not decoded (Why names it)
 	Fragments int      // IP datagrams of which only some fragments were captured
 	CutAt     int      // the frame the file ends inside of (0: it ends after a whole frame)
+	// Skipped are the stretches of TCP flows not read as messages, in
+	// frame order: bytes the capture lacks, bytes skipped to the next
+	// message start (tcp.go).
+	Skipped []Skip
+}
+
+// maxSkipsNamed bounds the stretches Error names one by one.
+const maxSkipsNamed = 5
+
+// withSkips adds skips to the error of a capture read to its end (nil or
+// an *Incomplete); another error, which stopped the reading, stays as it
+// is.
+func withSkips(err error, skips []Skip) error {
+	if len(skips) == 0 {
+		return err
+	}
+	inc := &Incomplete{}
+	if err != nil && !errors.As(err, &inc) {
+		return err
+	}
+	sort.SliceStable(skips, func(i, j int) bool { return skips[i].Frame < skips[j].Frame })
+	inc.Skipped = append(inc.Skipped, skips...)
+	return inc
 }
 
 // frameSet counts frames and keeps the first.
@@ -207,7 +232,7 @@ func (inc *Incomplete) add(s *frameSet, frame int, why string) {
 }
 
 func (inc *Incomplete) any() bool {
-	return inc.Truncated.N+inc.LinkTypes.N+inc.Fragments+inc.CutAt > 0
+	return inc.Truncated.N+inc.LinkTypes.N+inc.Fragments+inc.CutAt+len(inc.Skipped) > 0
 }
 
 func (inc *Incomplete) Error() string {
@@ -229,6 +254,13 @@ func (inc *Incomplete) Error() string {
 	}
 	if inc.CutAt > 0 {
 		parts = append(parts, fmt.Sprintf("the file ends inside frame %d (cut short): the frames before it were read", inc.CutAt))
+	}
+	for i, sk := range inc.Skipped {
+		if i == maxSkipsNamed {
+			parts = append(parts, fmt.Sprintf("%d more stretches of TCP flows not read", len(inc.Skipped)-i))
+			break
+		}
+		parts = append(parts, sk.String())
 	}
 	return strings.Join(parts, "; ")
 }
@@ -294,85 +326,17 @@ func addrs(pkt gopacket.Packet) (src, dst netip.Addr, ok bool) {
 	return src, dst, false
 }
 
-type tcpSeg struct {
-	seq   uint32
-	frame int
-	t     time.Time
-	data  []byte
-}
+// m3uaFraming cuts M3UA messages from a TCP stream by the common header's
+// length (RFC 4666 §3.1; one message after the other, RFC 4666 §1.4.7's
+// TCP transport having no other framing).
+var m3uaFraming = framing{proto: "M3UA", size: m3uaLen, start: m3uaStart}
 
-type tcpFlow struct{ segs []tcpSeg }
+// maxM3UA is the longest M3UA message a resynchronisation takes for one:
+// transport.DefaultMaxMessage, the limit our endpoints apply.
+const maxM3UA = 64 << 10
 
-// add records a TCP segment of the flow (nil: a new flow) and returns
-// the flow.
-func (f *tcpFlow) add(t *layers.TCP, frame int, at time.Time) *tcpFlow {
-	if f == nil {
-		f = &tcpFlow{}
-	}
-	f.segs = append(f.segs, tcpSeg{seq: t.Seq, frame: frame, t: at, data: append([]byte(nil), t.Payload...)})
-	return f
-}
-
-// chunk is one message cut from a flow, with the frame its first byte
-// came in.
-type chunk struct {
-	frame int
-	t     time.Time
-	b     []byte
-}
-
-// split reassembles the flow in sequence order (retransmitted bytes are
-// dropped) and cuts it into messages with size: the length of the message
-// at the start of the bytes it is given, -n to skip n bytes, 0 to stop
-// (no whole message there, or not the protocol looked for).
-func (f *tcpFlow) split(size func(b []byte) int) []chunk {
-	sort.SliceStable(f.segs, func(i, j int) bool { return int32(f.segs[i].seq-f.segs[j].seq) < 0 })
-	var stream bytes.Buffer
-	type mark struct {
-		off   int
-		frame int
-		t     time.Time
-	}
-	var marks []mark
-	next := f.segs[0].seq
-	for _, s := range f.segs {
-		d := s.data
-		if delta := int32(next - s.seq); delta > 0 { // overlap with what we have
-			if int(delta) >= len(d) {
-				continue
-			}
-			d = d[delta:]
-		}
-		marks = append(marks, mark{stream.Len(), s.frame, s.t})
-		stream.Write(d)
-		next = s.seq + uint32(len(s.data))
-	}
-	b := stream.Bytes()
-	var out []chunk
-	for off := 0; off < len(b); {
-		n := size(b[off:])
-		if n < 0 {
-			off -= n
-			continue
-		}
-		if n == 0 {
-			break
-		}
-		m := marks[0]
-		for _, mk := range marks {
-			if mk.off > off {
-				break
-			}
-			m = mk
-		}
-		out = append(out, chunk{m.frame, m.t, append([]byte(nil), b[off:off+n]...)})
-		off += n
-	}
-	return out
-}
-
-// m3uaLen is a splitter (tcpFlow.split) for M3UA: the length field of a
-// version 1 message, or 0 when b does not start one whole.
+// m3uaLen is the length of the version 1 message at the start of b, or 0
+// when b does not start one whole.
 func m3uaLen(b []byte) int {
 	if len(b) < 8 || b[0] != 1 {
 		return 0
@@ -382,4 +346,30 @@ func m3uaLen(b []byte) int {
 		return 0
 	}
 	return l
+}
+
+// m3uaStart reports whether b starts like an M3UA message (RFC 4666
+// §3.1): version 1, reserved 0, a class and type RFC 4666 defines, a
+// length of at least the header, a multiple of 4 (parameters are padded)
+// and at most maxM3UA.
+func m3uaStart(b []byte) bool {
+	if len(b) < 8 || b[0] != 1 || b[1] != 0 {
+		return false
+	}
+	var types uint8 // the highest type of the class
+	switch b[2] {
+	case 0, 1: // MGMT: ERR (type 0), NTFY; Transfer: DATA
+		types = 1
+	case 2, 3: // SSNM: DUNA..DRST; ASPSM: ASP Up..BEAT Ack
+		types = 6
+	case 4, 9: // ASPTM: ASP Active..ASP Inactive Ack; RKM: REG REQ..DEREG RSP
+		types = 4
+	default:
+		return false
+	}
+	if b[3] > types || b[3] == 0 && b[2] != 0 {
+		return false
+	}
+	l := binary.BigEndian.Uint32(b[4:])
+	return l >= 8 && l%4 == 0 && l <= maxM3UA
 }

@@ -51,14 +51,58 @@ func ReadSIP(r io.Reader) ([]SIPMessage, error) {
 			Payload: append([]byte(nil), udp.Payload...),
 		})
 	})
+	var skips []Skip
 	for k, f := range tcp {
-		for _, c := range f.split(sipLen) {
+		chunks, sk := f.split(sipFraming)
+		for _, c := range chunks {
 			out = append(out, SIPMessage{Frame: c.frame, Time: c.t, Src: k.src, Dst: k.dst, Transport: "tcp", Payload: c.b})
 		}
+		skips = append(skips, sk...)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Frame < out[j].Frame })
-	return out, err
+	return out, withSkips(err, skips)
 }
+
+// sipFraming cuts SIP messages from a TCP stream (RFC 3261 §18.3): by
+// the end of the headers and Content-Length, a message starting with its
+// start line.
+var sipFraming = framing{proto: "SIP", size: sipLen, start: sipStart, lineStart: true}
+
+// sipMethods are the methods a request line may start with: RFC 3261's
+// and those of the extensions in use (RFC 3262, 3265, 3311, 3428, 3515,
+// 3903, 6086).
+var sipMethods = []string{"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK", "SUBSCRIBE",
+	"NOTIFY", "PUBLISH", "INFO", "REFER", "MESSAGE", "UPDATE"}
+
+// maxStartLine bounds how far the end of a start line is looked for.
+const maxStartLine = 8 << 10
+
+// sipStart reports whether b starts with a whole SIP start line (RFC 3261
+// §7.1, §7.2): "SIP/2.0 DDD reason" or "METHOD Request-URI SIP/2.0", a
+// method of sipMethods.
+func sipStart(b []byte) bool {
+	end := bytes.Index(b[:min(len(b), maxStartLine)], []byte("\r\n"))
+	if end < 0 {
+		return false
+	}
+	line := b[:end]
+	if rest, ok := bytes.CutPrefix(line, []byte("SIP/2.0 ")); ok {
+		return len(rest) >= 3 && rest[0] >= '1' && rest[0] <= '6' && isDigit(rest[1]) && isDigit(rest[2]) &&
+			(len(rest) == 3 || rest[3] == ' ')
+	}
+	f := bytes.Split(line, []byte(" "))
+	if len(f) != 3 || len(f[1]) == 0 || string(f[2]) != "SIP/2.0" {
+		return false
+	}
+	for _, m := range sipMethods {
+		if string(f[0]) == m {
+			return true
+		}
+	}
+	return false
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // maxSIPHeaders bounds how far a SIP message's header section is looked
 // for in a TCP flow.

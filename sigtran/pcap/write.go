@@ -11,8 +11,11 @@
 // (fragments reassembled), SCTP (every DATA chunk, bundled or not, once
 // when retransmitted, a fragmented message reassembled) and M3UA
 // over TCP (segments reassembled per flow and split on the M3UA length
-// field). ReadSIP reads the SIP
-// messages of the same captures instead, over UDP and TCP (sipsim replay).
+// field; after a lost segment or from a capture that starts inside a
+// message, reading resumes at the next plausible M3UA header, and what
+// was skipped is named by frame: tcp.go). ReadSIP reads the SIP
+// messages of the same captures instead, over UDP and TCP (sipsim replay;
+// over TCP resuming likewise at the next start line).
 package pcap
 
 import (
