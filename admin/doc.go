@@ -32,7 +32,10 @@
 //
 // The web UI (ui.go, ui_treatments.go, ui/) shares the listener: browser
 // sessions (session.go) with CSRF tokens, an idle timeout and login
-// limits. Bulk subscriber imports stream the body into the store and can
+// limits. A form the store refuses (a bad or taken value, a change made
+// meanwhile) shows its page again with what was typed and the error tied
+// to the form's controls (ui_forms.go); a PIN is never typed back. Bulk
+// subscriber imports stream the body into the store and can
 // stream their answer as JSON lines (subimport.go); the web UI's import
 // page (ui_subimport.go) reads that stream for its progress bar and bad
 // rows. The PIN lockouts page and the subscriber page's lock state

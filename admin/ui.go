@@ -51,6 +51,8 @@ type uiPage struct {
 	Error  string
 	Errors []store.RowError
 	Data   any
+	// Refused is the form the store refused, shown again (ui_forms.go).
+	Refused formRefusal
 }
 
 // uiCall is one request of a logged-in user.
@@ -342,17 +344,16 @@ type subscriberData struct {
 	Perms     []permBox    // what the subscriber may change (for its manager)
 	MayChange map[string]bool
 	Manager   bool       // the provider or the platform: numbers and permissions
-	Entered   string     // the numbers typed in the assign form, when refused
 	PINLock   pinLockRow // ui_pinlock.go: read-only for the subscriber
 }
 
 func uiSubscriber(c *uiCall) error {
-	return c.showSubscriber(http.StatusOK, "", "")
+	return c.showSubscriber(nil)
 }
 
-// showSubscriber renders a subscriber's page; entered is what was typed
-// in its assign-numbers form, shown again with errMsg.
-func (c *uiCall) showSubscriber(status int, entered, errMsg string) error {
+// showSubscriber renders a subscriber's page, with ref (if not nil) one
+// of its forms refused: numbers, treatments, permissions or pin.
+func (c *uiCall) showSubscriber(ref *formRefusal) error {
 	sub, err := c.t.st.GetSubscriber(c.actor, c.r.PathValue("sub"))
 	if err != nil {
 		return err
@@ -383,19 +384,26 @@ func (c *uiCall) showSubscriber(status int, entered, errMsg string) error {
 	} else {
 		above = "the provider's default"
 	}
-	c.render(status, "subscriber.html", uiPage{Title: "Subscriber " + sub.Name, Error: errMsg, Data: subscriberData{Sub: sub, Effective: eff, Entered: entered,
-		Settings: settingRowsFrom(sub.Settings, viewSettings(eff), above, mayChange, &src, c.actor.Role == store.RoleSubscriber), Perms: permBoxes(sub.Permissions),
+	c.show(ref, "subscriber.html", uiPage{Title: "Subscriber " + sub.Name, Data: subscriberData{Sub: sub, Effective: eff,
+		Settings:  enteredSettings(settingRowsFrom(sub.Settings, viewSettings(eff), above, mayChange, &src, c.actor.Role == store.RoleSubscriber), ref, "treatments"),
+		Perms:     enteredPerms(permBoxes(sub.Permissions), ref, "permissions"),
 		MayChange: may, Manager: c.actor.Role != store.RoleSubscriber, PINLock: lock}})
 	return nil
 }
 
+// uiSetPIN sets the subscriber's PIN; a refused one (the two differ, not
+// 4 to 8 digits) shows the page again with the error tied to the PIN,
+// which is not typed back.
 func uiSetPIN(c *uiCall) error {
 	sub := c.r.PathValue("sub")
 	pin := c.r.PostFormValue("pin")
 	if pin != c.r.PostFormValue("pin2") {
-		return fmt.Errorf("the two PINs differ: %w", store.ErrInvalid)
+		return c.showSubscriber(c.refused("pin", "pin2", fmt.Errorf("the two PINs differ: %w: type the same PIN twice", store.ErrInvalid)).secret())
 	}
 	if err := c.t.st.SetPIN(c.actor, sub, pin); err != nil {
+		if refusable(err) {
+			return c.showSubscriber(c.refused("pin", "pin", err).secret())
+		}
 		return err
 	}
 	return c.back("/ui/s/"+url.PathEscape(sub), "PIN changed.")
@@ -412,8 +420,8 @@ func uiAssignNumbers(c *uiCall) error {
 	}
 	nums := formNumbers(c.r.PostFormValue("numbers"))
 	if _, err := c.t.st.AssignNumbers(c.actor, sub, nums...); err != nil {
-		if entryError(err) {
-			return c.showSubscriber(statusOf(err), c.r.PostFormValue("numbers"), err.Error())
+		if refusable(err) {
+			return c.showSubscriber(c.refused("numbers", "numbers", err))
 		}
 		return err
 	}
@@ -423,11 +431,9 @@ func uiAssignNumbers(c *uiCall) error {
 // ---- lists ----
 
 type listData struct {
-	Sub     string
-	List    string
-	Page    store.ListPage
-	Entered string
-	Note    string
+	Sub  string
+	List string
+	Page store.ListPage
 	// Locked: the viewer is the subscriber and its provider does not let
 	// it change this list; it is shown, not offered for change.
 	Locked bool
@@ -444,10 +450,12 @@ func parseList(s string) (store.List, error) {
 }
 
 func uiList(c *uiCall) error {
-	return c.showList(http.StatusOK, "", "", "")
+	return c.showList(nil)
 }
 
-func (c *uiCall) showList(status int, entered, note, errMsg string) error {
+// showList renders a page of a list, with ref (if not nil) its add form
+// refused.
+func (c *uiCall) showList(ref *formRefusal) error {
 	sub, ls := c.r.PathValue("sub"), c.r.PathValue("list")
 	l, err := parseList(ls)
 	if err != nil {
@@ -475,14 +483,14 @@ func (c *uiCall) showList(status int, entered, note, errMsg string) error {
 		}
 		locked = s.Permissions&perm == 0
 	}
-	c.render(status, "list.html", uiPage{Title: strings.ToUpper(ls[:1]) + ls[1:] + " list of " + sub, Error: errMsg,
-		Data: listData{Sub: sub, List: ls, Page: pg, Entered: entered, Note: note, Locked: locked}})
+	c.show(ref, "list.html", uiPage{Title: strings.ToUpper(ls[:1]) + ls[1:] + " list of " + sub,
+		Data: listData{Sub: sub, List: ls, Page: pg, Locked: locked}})
 	return nil
 }
 
 // uiListChange adds (action=add, numbers as formNumbers splits them) or
-// removes (action=remove, number) numbers. A bad number shows the form
-// again with what was entered and the error naming it.
+// removes (action=remove, number) numbers. A refused addition shows the
+// form again with what was entered and the error naming it.
 func uiListChange(c *uiCall) error {
 	sub, ls := c.r.PathValue("sub"), c.r.PathValue("list")
 	l, err := parseList(ls)
@@ -491,16 +499,14 @@ func uiListChange(c *uiCall) error {
 	}
 	switch c.r.PostFormValue("action") {
 	case "add":
-		raw := c.r.PostFormValue("numbers")
-		note := c.r.PostFormValue("note")
-		nums := formNumbers(raw)
+		nums := formNumbers(c.r.PostFormValue("numbers"))
 		if len(nums) == 0 {
-			return c.showList(http.StatusUnprocessableEntity, raw, note, "Enter at least one number.")
+			return c.showList(c.refused("add", "numbers", fmt.Errorf("enter at least one number: %w", store.ErrInvalid)))
 		}
-		n, err := c.t.st.AddToList(c.actor, sub, l, nums, note)
+		n, err := c.t.st.AddToList(c.actor, sub, l, nums, c.r.PostFormValue("note"))
 		if err != nil {
-			if isParseErr(err) {
-				return c.showList(http.StatusUnprocessableEntity, raw, note, err.Error())
+			if refusable(err) {
+				return c.showList(c.refused("add", addField(err), err))
 			}
 			return err
 		}
@@ -508,8 +514,8 @@ func uiListChange(c *uiCall) error {
 	case "remove":
 		n, err := c.t.st.RemoveFromList(c.actor, sub, l, []string{c.r.PostFormValue("number")})
 		if err != nil {
-			if isParseErr(err) {
-				return c.showList(http.StatusUnprocessableEntity, "", "", err.Error())
+			if refusable(err) {
+				return c.showList(c.refused("remove", "", err))
 			}
 			return err
 		}
@@ -518,17 +524,14 @@ func uiListChange(c *uiCall) error {
 	return fmt.Errorf("action %q: %w (add or remove)", c.r.PostFormValue("action"), store.ErrInvalid)
 }
 
-// entryError says whether err refuses what a user entered in a form (a
-// bad value, or one already taken), so the form is shown again with the
-// entries and the error, not an error page that loses them.
-func entryError(err error) bool {
-	st := statusOf(err)
-	return st == http.StatusUnprocessableEntity || st == http.StatusConflict
-}
-
-// isParseErr says whether err is a bad number a user typed.
-func isParseErr(err error) bool {
-	return errors.Is(err, store.ErrInvalid)
+// addField is the control of the add form an error is about: the note
+// when the store refused it (store/lists.go checkNote names it first),
+// else the numbers.
+func addField(err error) string {
+	if m := err.Error(); strings.Contains(m, "note: ") || strings.Contains(m, "note \"") {
+		return "note"
+	}
+	return "numbers"
 }
 
 // ---- calls: "why was this call blocked?" ----
@@ -606,7 +609,6 @@ type subscribersData struct {
 	Count    int    // the subscribers the user may see (of Provider): the store's count, not this page's
 	Next     string // the next page's address, if more match
 	First    string // the first page's, when this is a later one
-	New      newSubscriberForm
 }
 
 // uiSubscribers lists a page of subscribers, or of those matching a
@@ -615,14 +617,12 @@ type subscribersData struct {
 // subscribers gets its first page and its count without the store
 // copying out the rest.
 func uiSubscribers(c *uiCall) error {
-	return c.showSubscribers(http.StatusOK, newSubscriberForm{}, "")
+	return c.showSubscribers(nil)
 }
 
-// newSubscriberForm is what was entered in the new-subscriber form, shown
-// again with the store's refusal of it.
-type newSubscriberForm struct{ Name, Provider, Numbers string }
-
-func (c *uiCall) showSubscribers(status int, entered newSubscriberForm, errMsg string) error {
+// showSubscribers renders a page of subscribers, with ref (if not nil)
+// the new-subscriber form refused.
+func (c *uiCall) showSubscribers(ref *formRefusal) error {
 	prov := c.r.URL.Query().Get("provider")
 	if c.actor.Role == store.RoleProvider {
 		prov = c.actor.Name
@@ -646,10 +646,7 @@ func (c *uiCall) showSubscribers(status int, entered newSubscriberForm, errMsg s
 	if err != nil {
 		return err
 	}
-	if entered.Provider == "" {
-		entered.Provider = prov
-	}
-	d := subscribersData{Query: q, Subs: subs, Provider: prov, Count: n, New: entered}
+	d := subscribersData{Query: q, Subs: subs, Provider: prov, Count: n}
 	link := func(after uint32) string {
 		v := url.Values{}
 		if q != "" {
@@ -672,7 +669,7 @@ func (c *uiCall) showSubscribers(status int, entered newSubscriberForm, errMsg s
 	if after != 0 {
 		d.First = link(0)
 	}
-	c.render(status, "subscribers.html", uiPage{Title: "Subscribers", Error: errMsg, Data: d})
+	c.show(ref, "subscribers.html", uiPage{Title: "Subscribers", Data: d})
 	return nil
 }
 
@@ -684,8 +681,8 @@ func uiCreateSubscriber(c *uiCall) error {
 	}
 	spec := store.SubscriberSpec{Name: strings.TrimSpace(f("name")), Provider: prov, Numbers: formNumbers(f("numbers"))}
 	if _, err := c.t.st.CreateSubscriber(c.actor, spec); err != nil {
-		if entryError(err) {
-			return c.showSubscribers(statusOf(err), newSubscriberForm{Name: f("name"), Provider: f("provider"), Numbers: f("numbers")}, err.Error())
+		if refusable(err) {
+			return c.showSubscribers(c.refused("new", "", err))
 		}
 		return err
 	}
@@ -753,63 +750,83 @@ type providerData struct {
 }
 
 func uiProvider(c *uiCall) error {
+	return c.showProvider(nil)
+}
+
+// showProvider renders a provider's page, with ref (if not nil) one of
+// its forms refused: allocate, route, defaults or permissions.
+func (c *uiCall) showProvider(ref *formRefusal) error {
 	p, err := c.t.st.GetProvider(c.actor, c.r.PathValue("prov"))
 	if err != nil {
 		return err
 	}
-	d := providerData{Prov: p, Settings: settingRows(p.Defaults, providerEffect(p.Defaults), "the platform's default", nil), Perms: permBoxes(p.DefaultPermissions)}
+	d := providerData{Prov: p, Settings: enteredSettings(settingRows(p.Defaults, providerEffect(p.Defaults), "the platform's default", nil), ref, "defaults"),
+		Perms: enteredPerms(permBoxes(p.DefaultPermissions), ref, "permissions")}
 	if c.actor.Role == store.RoleOperator {
 		d.Routes, d.Default = c.t.st.Routes()
 	}
-	c.render(http.StatusOK, "provider.html", uiPage{Title: "Provider " + p.Name, Data: d})
+	c.show(ref, "provider.html", uiPage{Title: "Provider " + p.Name, Data: d})
 	return nil
 }
 
+// uiProviderChange saves one of a provider's forms (action); one the
+// store refuses shows the page again with what was entered.
 func uiProviderChange(c *uiCall) error {
 	name := c.r.PathValue("prov")
+	form := c.r.PostFormValue("action")
+	field, err := providerChange(c, name, form)
+	if err != nil {
+		if refusable(err) {
+			return c.showProvider(c.refused(form, field, err))
+		}
+		return err
+	}
+	return c.back("/ui/p/"+url.PathEscape(name), "Saved.")
+}
+
+// providerChange makes the change of one of a provider's forms; field is
+// the id of the control an error is about, if known.
+func providerChange(c *uiCall, name, form string) (field string, err error) {
 	f := c.r.PostFormValue
-	switch f("action") {
+	switch form {
 	case "defaults":
 		p, err := c.t.st.GetProvider(c.actor, name)
 		if err != nil {
-			return err
+			return "", err
 		}
 		u, err := settingsUpdate(c.r, p.Defaults)
-		if err != nil {
-			return err
+		if err == nil {
+			_, err = c.t.st.SetProviderDefaults(c.actor.At(formRevision(c.r)), name, u)
 		}
-		if _, err := c.t.st.SetProviderDefaults(c.actor.At(formRevision(c.r)), name, u); err != nil {
-			return err
-		}
+		return settingField(u, err), err
 	case "permissions":
 		perm, err := permissionsForm(c.r)
-		if err != nil {
-			return err
+		if err == nil {
+			_, err = c.t.st.SetProviderDefaultPermissions(c.actor.At(formRevision(c.r)), name, perm)
 		}
-		if _, err := c.t.st.SetProviderDefaultPermissions(c.actor.At(formRevision(c.r)), name, perm); err != nil {
-			return err
-		}
+		return "", err
 	case "route":
-		if _, err := c.t.st.SetProviderRoute(c.actor, name, f("route")); err != nil {
-			return err
-		}
+		_, err := c.t.st.SetProviderRoute(c.actor, name, f("route"))
+		return "route", err
 	case "allocate":
 		r, err := store.ParseRange(f("range"))
 		if err != nil {
-			return fmt.Errorf("range: %w", err)
+			return "range", fmt.Errorf("range: %w", err)
 		}
-		if err := c.t.st.AllocateNumbers(c.actor, name, r); err != nil {
-			return err
-		}
-	default:
-		return fmt.Errorf("action %q: %w", f("action"), store.ErrInvalid)
+		return "range", c.t.st.AllocateNumbers(c.actor, name, r)
 	}
-	return c.back("/ui/p/"+url.PathEscape(name), "Saved.")
+	return "", fmt.Errorf("action %q: %w", form, store.ErrInvalid)
 }
 
 // ---- platform pages ----
 
 func uiProviders(c *uiCall) error {
+	return c.showProviders(nil)
+}
+
+// showProviders renders the providers page, with ref (if not nil) its
+// new-provider form refused.
+func (c *uiCall) showProviders(ref *formRefusal) error {
 	if c.actor.Role != store.RoleOperator {
 		if c.actor.Role == store.RoleProvider {
 			http.Redirect(c.w, c.r, "/ui/p/"+url.PathEscape(c.actor.Name), http.StatusSeeOther)
@@ -817,13 +834,16 @@ func uiProviders(c *uiCall) error {
 		}
 		return fmt.Errorf("%s: %w (the platform owner's page)", c.actor, store.ErrForbidden)
 	}
-	c.render(http.StatusOK, "providers.html", uiPage{Title: "Providers", Data: c.t.st.VisibleProviders(c.actor)})
+	c.show(ref, "providers.html", uiPage{Title: "Providers", Data: c.t.st.VisibleProviders(c.actor)})
 	return nil
 }
 
 func uiCreateProvider(c *uiCall) error {
 	name := strings.TrimSpace(c.r.PostFormValue("name"))
 	if _, err := c.t.st.CreateProvider(c.actor, store.ProviderSpec{Name: name}); err != nil {
+		if refusable(err) {
+			return c.showProviders(c.refused("new", "pname", err))
+		}
 		return err
 	}
 	return c.back("/ui/providers", "Provider "+name+" created.")
@@ -835,24 +855,38 @@ type routesData struct {
 }
 
 func uiRoutesPage(c *uiCall) error {
+	return c.showRoutes(nil)
+}
+
+// showRoutes renders the routes page, with ref (if not nil) its route
+// form refused.
+func (c *uiCall) showRoutes(ref *formRefusal) error {
 	if c.actor.Role != store.RoleOperator {
 		return fmt.Errorf("%s: %w (the platform owner's page)", c.actor, store.ErrForbidden)
 	}
 	rs, def := c.t.st.Routes()
-	c.render(http.StatusOK, "routes.html", uiPage{Title: "Routes", Data: routesData{rs, def}})
+	c.show(ref, "routes.html", uiPage{Title: "Routes", Data: routesData{rs, def}})
 	return nil
 }
 
+// uiSetRoute creates or replaces a route; one the store refuses (a bad
+// name, routing number or SIP URI) shows the form again as entered.
 func uiSetRoute(c *uiCall) error {
 	f := c.r.PostFormValue
 	spec := store.RouteSpec{Name: strings.TrimSpace(f("name")), RoutingNumber: f("routing_number"), SIPURI: f("sip_uri")}
-	if _, err := c.t.st.SetRoute(c.actor, spec); err != nil {
-		return err
+	_, err := c.t.st.SetRoute(c.actor, spec)
+	if err == nil && f("default") == "on" {
+		err = c.t.st.SetDefaultRoute(c.actor, spec.Name)
 	}
-	if f("default") == "on" {
-		if err := c.t.st.SetDefaultRoute(c.actor, spec.Name); err != nil {
-			return err
+	if err != nil {
+		if refusable(err) {
+			field := ""
+			if badNumber(err) {
+				field = "rn" // the only number of the form
+			}
+			return c.showRoutes(c.refused("route", field, err))
 		}
+		return err
 	}
 	return c.back("/ui/routes", "Route "+spec.Name+" saved.")
 }

@@ -2,8 +2,10 @@ package admin
 
 import (
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -28,6 +30,9 @@ type settingRow struct {
 	Effect  string // the value in effect
 	Source  string // where the value in effect comes from ("": not told)
 	Locked  bool   // the viewer may not change it
+	// Aria describes the control (its help, the value in effect, and the
+	// error when its form was refused); ui_forms.go.
+	Aria template.HTMLAttr
 }
 
 type settingOption struct {
@@ -104,6 +109,7 @@ func settingRowsFrom(own store.Settings, effect store.Settings, above string, ma
 	}
 	for i := range rows {
 		rows[i].Locked = may != nil && !may(settingPerms[rows[i].Field])
+		rows[i].Aria = rows[i].aria(false, false)
 	}
 	if src != nil {
 		ownSet := [...]bool{own.Unknown != store.TreatUnset, own.Anonymous != store.TreatUnset,
@@ -146,6 +152,71 @@ func sourceText(from store.Source, ownSet, you bool) string {
 	return text
 }
 
+// aria is the row's ARIA attributes: described by its help and the value
+// in effect, and by the error when refused; invalid when at fault.
+func (r settingRow) aria(refused, invalid bool) template.HTMLAttr {
+	if r.Kind == "select" {
+		return ariaAttrs(refused, invalid, "eff-"+r.Field)
+	}
+	return ariaAttrs(refused, invalid, "help-"+r.Field, "eff-"+r.Field)
+}
+
+// enteredSettings shows rows as their form posted them, when ref refused
+// that form (form: "treatments" or "defaults"): each control with the
+// value sent (a disabled one is not sent and keeps its own), described
+// by the error, the one at fault (ref.Field, "set-"+field) invalid.
+func enteredSettings(rows []settingRow, ref *formRefusal, form string) []settingRow {
+	if ref == nil || ref.Form != form {
+		return rows
+	}
+	for i := range rows {
+		r := &rows[i]
+		r.Aria = r.aria(true, ref.Field == "set-"+r.Field)
+		if !ref.Entered.Has(r.Field) {
+			continue
+		}
+		v := ref.Entered.Get(r.Field)
+		r.Value = v
+		for j := range r.Options {
+			r.Options[j].Selected = r.Options[j].Value == v
+		}
+	}
+	return rows
+}
+
+// enteredPerms checks the boxes as their form posted them, when ref
+// refused that form.
+func enteredPerms(boxes []permBox, ref *formRefusal, form string) []permBox {
+	if ref == nil || ref.Form != form || ref.Entered == nil {
+		return boxes
+	}
+	for i := range boxes {
+		boxes[i].Checked = slices.Contains(ref.Entered["perm"], boxes[i].Name)
+	}
+	return boxes
+}
+
+// settingField is the id of the settings control err is about: the
+// field settingsUpdate named, or the one setting the update changed (the
+// store's refusal can then only be about it); "" when not known.
+func settingField(u store.SettingsUpdate, err error) string {
+	if f := fieldOf(err); f != "" {
+		return "set-" + f
+	}
+	changed := map[string]bool{"unknown": u.Unknown != nil, "anonymous": u.Anonymous != nil,
+		"reject_with_media": u.RejectWithMedia != nil, "voicemail": u.Voicemail != nil, "announcement": u.Announcement != nil}
+	field := ""
+	for f, ok := range changed {
+		if ok {
+			if field != "" {
+				return ""
+			}
+			field = "set-" + f
+		}
+	}
+	return field
+}
+
 // settingsUpdate reads a settings form: only the settings that are in the
 // form and differ from cur, so a form with a setting the viewer may not
 // change (disabled, not sent; or sent unchanged) asks nothing of it.
@@ -161,7 +232,7 @@ func settingsUpdate(r *http.Request, cur store.Settings) (store.SettingsUpdate, 
 		}
 		t, ok := store.ParseTreatment(f.Get(field))
 		if !ok {
-			return u, fmt.Errorf("%s treatment %q: %w (one of the choices offered)", field, f.Get(field), store.ErrInvalid)
+			return u, fieldErr(field, fmt.Errorf("%s treatment %q: %w (one of the choices offered)", field, f.Get(field), store.ErrInvalid))
 		}
 		*dst = &t
 	}
@@ -174,7 +245,7 @@ func settingsUpdate(r *http.Request, cur store.Settings) (store.SettingsUpdate, 
 	if f.Has("reject_with_media") {
 		t, err := store.ParseToggle(f.Get("reject_with_media"))
 		if err != nil {
-			return u, err
+			return u, fieldErr("reject_with_media", err)
 		}
 		if t != cur.RejectWithMedia {
 			u.RejectWithMedia = &t
@@ -190,7 +261,7 @@ func settingsUpdate(r *http.Request, cur store.Settings) (store.SettingsUpdate, 
 		if s := strings.TrimSpace(f.Get("announcement")); s != "" {
 			n, err := strconv.ParseUint(s, 10, 32)
 			if err != nil {
-				return u, fmt.Errorf("announcement %q: %w (a whole number, or empty)", s, store.ErrInvalid)
+				return u, fieldErr("announcement", fmt.Errorf("announcement %q: %w (a whole number, or empty)", s, store.ErrInvalid))
 			}
 			a = uint32(n)
 		}
@@ -270,7 +341,9 @@ func providerEffect(d store.Settings) store.Settings {
 	return p
 }
 
-// uiSetTreatments saves a subscriber's own settings.
+// uiSetTreatments saves a subscriber's own settings; settings the store
+// refuses (a bad voicemail target, a change made meanwhile) show the page
+// again with what was entered.
 func uiSetTreatments(c *uiCall) error {
 	sub := c.r.PathValue("sub")
 	cur, err := c.t.st.GetSubscriber(c.actor, sub)
@@ -278,27 +351,34 @@ func uiSetTreatments(c *uiCall) error {
 		return err
 	}
 	u, err := settingsUpdate(c.r, cur.Settings)
-	if err != nil {
-		return err
-	}
-	if u == (store.SettingsUpdate{}) {
+	if err == nil && u == (store.SettingsUpdate{}) {
 		return c.back("/ui/s/"+url.PathEscape(sub), "Nothing changed.")
 	}
-	if _, err := c.t.st.SetTreatments(c.actor.At(formRevision(c.r)), sub, u); err != nil {
+	if err == nil {
+		_, err = c.t.st.SetTreatments(c.actor.At(formRevision(c.r)), sub, u)
+	}
+	if err != nil {
+		if refusable(err) {
+			return c.showSubscriber(c.refused("treatments", settingField(u, err), err))
+		}
 		return err
 	}
 	return c.back("/ui/s/"+url.PathEscape(sub), "Treatments saved.")
 }
 
 // uiSetPermissions saves what a subscriber may change (its provider or
-// the platform owner).
+// the platform owner); a refusal (a change made meanwhile) shows the page
+// again with the boxes as they were sent.
 func uiSetPermissions(c *uiCall) error {
 	sub := c.r.PathValue("sub")
 	perm, err := permissionsForm(c.r)
-	if err != nil {
-		return err
+	if err == nil {
+		_, err = c.t.st.SetPermissions(c.actor.At(formRevision(c.r)), sub, perm)
 	}
-	if _, err := c.t.st.SetPermissions(c.actor.At(formRevision(c.r)), sub, perm); err != nil {
+	if err != nil {
+		if refusable(err) {
+			return c.showSubscriber(c.refused("permissions", "", err))
+		}
 		return err
 	}
 	return c.back("/ui/s/"+url.PathEscape(sub), "Permissions saved.")
