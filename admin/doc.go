@@ -34,7 +34,9 @@
 // sessions (session.go) with CSRF tokens, an idle timeout and login
 // limits. A form the store refuses (a bad or taken value, a change made
 // meanwhile) shows its page again with what was typed and the error tied
-// to the form's controls (ui_forms.go); a PIN is never typed back. Bulk
+// to the form's controls (ui_forms.go); a PIN is never typed back.
+// Subscribers, providers and routes are deleted through a confirmation
+// page with the API's store calls (ui_delete.go). Bulk
 // subscriber imports stream the body into the store and can
 // stream their answer as JSON lines (subimport.go); the web UI's import
 // page (ui_subimport.go) reads that stream for its progress bar and bad

@@ -163,6 +163,12 @@ func (t *Tier) uiRoutes(mux *http.ServeMux) {
 	page("POST /ui/providers", uiCreateProvider)
 	page("GET /ui/routes", uiRoutesPage)
 	page("POST /ui/routes", uiSetRoute)
+	page("GET /ui/s/{sub}/delete", uiDeleteSubscriberForm) // ui_delete.go: a confirmation page
+	page("POST /ui/s/{sub}/delete", uiDeleteSubscriber)
+	page("GET /ui/p/{prov}/delete", uiDeleteProviderForm)
+	page("POST /ui/p/{prov}/delete", uiDeleteProvider)
+	page("GET /ui/routes/{route}/delete", uiDeleteRouteForm)
+	page("POST /ui/routes/{route}/delete", uiDeleteRoute)
 	page("GET /ui/health", uiHealth)
 	page("GET /ui/pin-lockouts", uiPINLockouts)             // ui_pinlock.go
 	page("POST /ui/pin-lockouts/{sub}/unlock", uiPINUnlock) // ui_pinlock.go
