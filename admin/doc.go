@@ -43,5 +43,8 @@
 // rows. The PIN lockouts page and the subscriber page's lock state
 // (ui_pinlock.go) read and lift PIN locks through the API's store calls.
 // Subscribers are counted and searched in the store
-// (GET /api/v1/subscribers:count, ?q=), never by paging through them all.
+// (GET /api/v1/subscribers:count, ?q=), never by paging through them all;
+// the store pages forward by a cursor, so a web page's address carries
+// the cursors of the pages before it, for its Previous link
+// (ui_paging.go).
 package admin

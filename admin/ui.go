@@ -437,9 +437,10 @@ func uiAssignNumbers(c *uiCall) error {
 // ---- lists ----
 
 type listData struct {
-	Sub  string
-	List string
-	Page store.ListPage
+	Sub   string
+	List  string
+	Page  store.ListPage
+	Pages pageLinks // ui_paging.go
 	// Locked: the viewer is the subscriber and its provider does not let
 	// it change this list; it is shown, not offered for change.
 	Locked bool
@@ -455,6 +456,9 @@ func parseList(s string) (store.List, error) {
 	return 0, fmt.Errorf("list %q: %w (vip or blocked)", s, store.ErrNotFound)
 }
 
+// uiListPageSize is how many entries a page of a list shows.
+const uiListPageSize = 200
+
 func uiList(c *uiCall) error {
 	return c.showList(nil)
 }
@@ -467,16 +471,34 @@ func (c *uiCall) showList(ref *formRefusal) error {
 	if err != nil {
 		return err
 	}
-	var after e164.Number
-	if a := c.r.URL.Query().Get("after"); a != "" {
-		if after, err = e164.Parse(a); err != nil {
-			return fmt.Errorf("after: %w: %v", store.ErrInvalid, err)
+	at, err := readPager(c.r.URL.Query(), func(s string) error {
+		if _, err := e164.Parse(s); err != nil {
+			return fmt.Errorf("%w: %v", store.ErrInvalid, err)
 		}
-	}
-	pg, err := c.t.st.ListEntries(c.actor, sub, l, after, 200)
+		return nil
+	})
 	if err != nil {
 		return err
 	}
+	var after e164.Number
+	if at.after != "" {
+		after, _ = e164.Parse(at.after)
+	}
+	pg, err := c.t.st.ListEntries(c.actor, sub, l, after, uiListPageSize)
+	if err != nil {
+		return err
+	}
+	next := ""
+	if pg.Next != 0 {
+		next = pg.Next.String()
+	}
+	pages := at.links(next, func(v url.Values) string {
+		u := "/ui/s/" + url.PathEscape(sub) + "/lists/" + url.PathEscape(ls)
+		if len(v) == 0 {
+			return u
+		}
+		return u + "?" + v.Encode()
+	})
 	locked := false
 	if c.actor.Role == store.RoleSubscriber {
 		s, err := c.t.st.GetSubscriber(c.actor, sub)
@@ -490,7 +512,7 @@ func (c *uiCall) showList(ref *formRefusal) error {
 		locked = s.Permissions&perm == 0
 	}
 	c.show(ref, "list.html", uiPage{Title: strings.ToUpper(ls[:1]) + ls[1:] + " list of " + sub,
-		Data: listData{Sub: sub, List: ls, Page: pg, Locked: locked}})
+		Data: listData{Sub: sub, List: ls, Page: pg, Pages: pages, Locked: locked}})
 	return nil
 }
 
@@ -612,9 +634,8 @@ type subscribersData struct {
 	Query    string
 	Subs     []store.Subscriber
 	Provider string
-	Count    int    // the subscribers the user may see (of Provider): the store's count, not this page's
-	Next     string // the next page's address, if more match
-	First    string // the first page's, when this is a later one
+	Count    int       // the subscribers the user may see (of Provider): the store's count, not this page's
+	Pages    pageLinks // ui_paging.go
 }
 
 // uiSubscribers lists a page of subscribers, or of those matching a
@@ -636,13 +657,16 @@ func (c *uiCall) showSubscribers(ref *formRefusal) error {
 	if c.actor.Role == store.RoleSubscriber {
 		return fmt.Errorf("%s: %w (subscribers are managed by their provider)", c.actor, store.ErrForbidden)
 	}
-	var after uint64
-	if a := c.r.URL.Query().Get("after"); a != "" {
-		var err error
-		if after, err = strconv.ParseUint(a, 10, 32); err != nil {
-			return fmt.Errorf("after %q: %w (a page this site linked to)", a, store.ErrInvalid)
+	pg, err := readPager(c.r.URL.Query(), func(s string) error {
+		if _, err := strconv.ParseUint(s, 10, 32); err != nil {
+			return store.ErrInvalid
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
+	after, _ := strconv.ParseUint(pg.after, 10, 32)
 	q := strings.TrimSpace(c.r.URL.Query().Get("q"))
 	subs, more, err := c.t.st.SearchSubscribers(c.actor, store.SubscriberQuery{Provider: prov, Text: q, After: uint32(after), Limit: uiPageSize})
 	if err != nil {
@@ -653,28 +677,22 @@ func (c *uiCall) showSubscribers(ref *formRefusal) error {
 		return err
 	}
 	d := subscribersData{Query: q, Subs: subs, Provider: prov, Count: n}
-	link := func(after uint32) string {
-		v := url.Values{}
+	next := ""
+	if more {
+		next = strconv.FormatUint(uint64(subs[len(subs)-1].ID), 10)
+	}
+	d.Pages = pg.links(next, func(v url.Values) string {
 		if q != "" {
 			v.Set("q", q)
 		}
 		if prov != "" && c.actor.Role == store.RoleOperator {
 			v.Set("provider", prov)
 		}
-		if after != 0 {
-			v.Set("after", strconv.FormatUint(uint64(after), 10))
-		}
 		if len(v) == 0 {
 			return "/ui/subscribers"
 		}
 		return "/ui/subscribers?" + v.Encode()
-	}
-	if more {
-		d.Next = link(subs[len(subs)-1].ID)
-	}
-	if after != 0 {
-		d.First = link(0)
-	}
+	})
 	c.show(ref, "subscribers.html", uiPage{Title: "Subscribers", Data: d})
 	return nil
 }
