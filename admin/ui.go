@@ -751,7 +751,7 @@ func uiImport(c *uiCall) error {
 		rep, err = c.t.st.Import(strings.NewReader(string(body)), opts)
 	}
 	status := http.StatusOK
-	p := uiPage{Title: "Import list entries", Data: importData{Report: &rep}}
+	p := uiPage{Title: "Import list entries", Data: importData{Report: &rep}, Refused: c.posted("import")}
 	if rep.ErrorCount > 0 {
 		status = http.StatusUnprocessableEntity
 		p.Error = fmt.Sprintf("%d row(s) are wrong: nothing was imported. Fix them and import again.", rep.ErrorCount)

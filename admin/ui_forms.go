@@ -52,6 +52,17 @@ func (f *formRefusal) secret() *formRefusal {
 	return f
 }
 
+// posted is the form of this call as posted, for a page that answers a
+// POST itself (an import's report): its options stay as chosen. A file
+// cannot be given back: a page may not set a file control's value (HTML,
+// the input element's file upload state).
+func (c *uiCall) posted(form string) formRefusal {
+	if c.r.Method != http.MethodPost {
+		return formRefusal{}
+	}
+	return formRefusal{Form: form, Entered: c.r.PostForm}
+}
+
 // show renders page name with the refusal, if any (nil: as for a GET).
 func (c *uiCall) show(ref *formRefusal, name string, p uiPage) {
 	status := http.StatusOK

@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"bytes"
+	"mime/multipart"
 	"strconv"
 
 	"callgate/store"
@@ -135,5 +137,36 @@ func TestWebEveryFormKeepsEntries(t *testing.T) {
 	}
 	if p, _ := f.st.ListEntries(store.Operator, "alice", store.ListVIP, 0, 10); p.Total != 0 {
 		t.Errorf("alice's VIP list after a refused addition: %v", p.Entries)
+	}
+}
+
+// TestWebImportsKeepOptions: an import refused for bad rows answers with
+// its page, whose options stay as chosen (replace the lists; check only),
+// so importing the corrected file again needs no re-ticking. The file
+// itself cannot be given back: no page may set a file control's value.
+func TestWebImportsKeepOptions(t *testing.T) {
+	f := newFixture(t)
+	webUsers(t, f)
+	b := newBrowser(t, f.srv.URL)
+	b.login("acme", "password-acme")
+	b.get("/ui/subscribers/import")
+	st, body := b.postFile("name,provider,numbers\ncarol,acme,call me\n", true)
+	if st != http.StatusUnprocessableEntity || !strings.Contains(body, `id="dry_run" name="dry_run" checked>`) {
+		t.Errorf("a subscriber import checked only, with a bad row: %d, want the option kept:\n%s", st, body)
+	}
+	if _, body := b.get("/ui/subscribers/import"); strings.Contains(body, `name="dry_run" checked>`) {
+		t.Errorf("the import page checks only before anything was posted")
+	}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("csrf", b.csrf)
+	mw.WriteField("replace", "on")
+	fw, _ := mw.CreateFormFile("file", "lists.csv")
+	fw.Write([]byte("owner,list,number\nalice,blocked,not-a-number\n"))
+	mw.Close()
+	req, _ := http.NewRequest("POST", b.base+"/ui/import", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	if st, body := b.send(req); st != http.StatusUnprocessableEntity || !strings.Contains(body, `name="replace" checked>`) {
+		t.Errorf("a list import replacing, with a bad row: %d, want the option kept:\n%s", st, body)
 	}
 }

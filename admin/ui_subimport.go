@@ -57,7 +57,7 @@ func uiSubscriberImportForm(c *uiCall) error {
 
 func (c *uiCall) renderSubImport(status int, d subImportData) {
 	d.Operator = c.actor.Role == store.RoleOperator
-	c.render(status, "subimport.html", uiPage{Title: "Import subscribers", Data: d})
+	c.render(status, "subimport.html", uiPage{Title: "Import subscribers", Data: d, Refused: c.posted("import")})
 }
 
 // uiSubscriberImport imports the posted file: streamed to the page's
