@@ -50,6 +50,7 @@ func sipConfig(c *config.SIP, log *slog.Logger) (redirect.Config, error) {
 	return redirect.Config{
 		UDP: c.UDP, TCP: c.TCP, TLS: c.TLS, TLSCertFile: c.TLSCertFile, TLSKeyFile: c.TLSKeyFile, TLSClientCAFile: c.TLSClientCAFile,
 		ContinueRoute: c.ContinueRoute, RouteOverrides: c.RouteOverrides, ScreeningURI: c.ScreeningURI,
+		SecureContinueRoute: c.SecureContinueRoute, SecureScreeningURI: c.SecureScreeningURI,
 		Reject608: c.Reject608, RejectInfoURL: c.RejectInfoURL,
 		TokenKeys: keys, TokenKeyID: c.TokenKeyID, TokenLifetime: c.TokenLifetime,
 		MaxInFlight: c.MaxInFlight, MaxRate: c.MaxRate, RateBurst: c.RateBurst, RetryAfter: c.RetryAfter,

@@ -64,6 +64,14 @@ type Config struct {
 	// tells the engine through policy.Call.DefaultRoute), and New warns.
 	ScreeningURI string
 
+	// SecureContinueRoute and SecureScreeningURI, when set, replace
+	// ContinueRoute and ScreeningURI for INVITEs to a sips: Request-URI,
+	// whose targets must be sips: (RFC 5630; see sips.go). Both must be
+	// sips: templates. Empty: ContinueRoute or ScreeningURI serves them
+	// when it is sips:, else such INVITEs get 480 with Warning 380.
+	SecureContinueRoute string
+	SecureScreeningURI  string
+
 	// Reject608 answers Block with 608 Rejected (RFC 8688) instead of 603
 	// Decline. RejectInfoURL, when set, is sent in the 608's
 	// Call-Info;purpose=jwscard (the signed jCard of the rejecting party,

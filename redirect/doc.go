@@ -86,6 +86,11 @@
 //     scheme other than sip/sips/tel, 483 when Max-Forwards is 0, 481 for an
 //     INVITE inside a dialog (To tag), 420 for any Require, 404 when no
 //     telephone number can be found as the called party.
+//   - SIPS (RFC 5630, sips.go): an INVITE to a sips: Request-URI is
+//     redirected only to sips: targets (Config.SecureContinueRoute,
+//     Config.SecureScreeningURI, or a route's own target when it is
+//     sips:); without one it gets 480 Temporarily Unavailable with
+//     Warning: 380 "SIPS Not Allowed", never a sip: or tel: Contact.
 //   - Overload: 503 Service Unavailable with Retry-After when more than
 //     Config.MaxInFlight decisions are running or Config.MaxRate is
 //     exceeded (and while draining), instead of silent drops.

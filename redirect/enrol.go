@@ -16,6 +16,8 @@ import (
 // key and names the onward route, and the INVITE is answered
 //
 //	302 Moved Temporarily, Contact: <onward route>   key registered
+//	480 + Warning 380 "SIPS Not Allowed"             key registered, but the INVITE is
+//	                                                 sips: and the onward route is not (sips.go)
 //	403 Forbidden                                    not from the enterprise's trunk, a number
 //	                                                 no enterprise enrolled, or no enrolment set up
 //	503 Service Unavailable + Retry-After            the key table is full
@@ -57,7 +59,7 @@ func (s *Server) enrol(v *reqView, peer string, a *answer) {
 	now, id := time.Now(), s.enrolSeen.id(v)
 	if onward, ok := s.enrolSeen.get(id, now); ok {
 		// A retransmission (enrolseen.go): the same answer, no new key.
-		s.enrolAnswer(a, onward)
+		s.enrolAnswer(a, v, onward)
 		s.stats.enrolRepeats.Add(1)
 		return
 	}
@@ -65,7 +67,10 @@ func (s *Server) enrol(v *reqView, peer string, a *answer) {
 	switch {
 	case err == nil:
 		s.enrolSeen.put(id, en.Onward, now)
-		s.enrolAnswer(a, en.Onward)
+		s.enrolAnswer(a, v, en.Onward)
+		if a.code == 480 {
+			s.enrolWarn("SIP enrolment of a sips: INVITE answered 480 (the key is kept until its window ends): the enterprise's onward route is not sips:", peer, c.Calling, called, nil)
+		}
 	case errors.Is(err, keys.ErrFull):
 		s.overloaded(a)
 		s.enrolWarn("SIP enrolment refused: the key table is full (keys.max_keys)", peer, c.Calling, called, err)
@@ -79,8 +84,13 @@ func (s *Server) enrol(v *reqView, peer string, a *answer) {
 	}
 }
 
-// enrolAnswer sets a's 302 to onward.
-func (s *Server) enrolAnswer(a *answer, onward string) {
+// enrolAnswer sets a's 302 to onward; a sips: INVITE whose onward route
+// is not sips: gets 480 instead (sips.go).
+func (s *Server) enrolAnswer(a *answer, v *reqView, onward string) {
+	if sipsRequest(v) && !isSIPS(onward) {
+		s.refuseSIPS(a)
+		return
+	}
 	start := len(a.buf)
 	a.buf = append(a.buf, '<')
 	a.buf = append(a.buf, onward...)

@@ -29,7 +29,7 @@ func newCollector(s *Server) *collector {
 	return &collector{
 		s: s,
 		responses: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "responses_total"),
-			"SIP responses by kind: redirect (302 continue), screen (302 to the B2BUA), decline (603/608), overload (503, also while draining), malformed (4xx), options, other, decide_error (500), decide_panic (500), decide_late (503).",
+			"SIP responses by kind: redirect (302 continue), screen (302 to the B2BUA), decline (603/608), overload (503, also while draining), malformed (4xx), options, other, decide_error (500), decide_panic (500), decide_late (503), sips_refused (480 + Warning 380: a sips: INVITE whose target is not sips:).",
 			[]string{"kind"}, nil),
 		invites: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "invites_total"),
 			"INVITEs answered by the SIP redirect server.", nil, nil),
@@ -85,7 +85,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		{"redirect", st.Redirects}, {"screen", st.Screened}, {"decline", st.Declined},
 		{"overload", st.Overload}, {"malformed", st.Malformed}, {"options", st.Options},
 		{"other", st.Other}, {"decide_error", st.DecideErrors},
-		{"decide_panic", st.DecidePanics}, {"decide_late", st.DecideLate},
+		{"decide_panic", st.DecidePanics}, {"decide_late", st.DecideLate}, {"sips_refused", st.SIPSRefused},
 	} {
 		counter(c.responses, k.v, k.kind)
 	}

@@ -322,11 +322,19 @@ func appendRequireTags(a *answer, v *reqView) bool {
 func (s *Server) decisionAnswer(v *reqView, c *policy.Call, d *policy.Decision, a *answer) {
 	switch d.Action {
 	case policy.ActionAllow:
+		secure := sipsRequest(v)
 		tpl := s.cont
+		if secure {
+			tpl = s.secureCont // nil when there is no sips: continue route
+		}
 		if d.Route.Name != "" {
 			if t, ok := s.overrides[d.Route.Name]; ok {
 				tpl = t
 			}
+		}
+		if secure && (tpl == nil || !isSIPS(tpl.String())) {
+			s.refuseSIPS(a) // sips.go: no downgrade to sip: or tel:
+			return
 		}
 		start := len(a.buf)
 		a.buf = appendDisplayName(a.buf, &d.Brand) // brand.go: "" unless branded
@@ -361,11 +369,16 @@ func (s *Server) decisionAnswer(v *reqView, c *policy.Call, d *policy.Decision, 
 		return
 
 	case policy.ActionBlockWithAnnouncement, policy.ActionScreen, policy.ActionChallenge, policy.ActionVoicemail:
-		tpl := s.screen
+		secure := sipsRequest(v)
+		tpl := s.screenTemplate(secure)
 		if d.Route.SIPURI != "" {
 			if t := s.routeTemplate(d.Route.SIPURI); t != nil {
 				tpl = t
 			}
+		}
+		if secure && (tpl != nil || s.screen != nil) && (tpl == nil || !isSIPS(tpl.String())) {
+			s.refuseSIPS(a) // sips.go: there is a B2BUA, but not one reached over TLS
+			return
 		}
 		if tpl == nil {
 			// The engine falls back when there is no way (Call.DefaultRoute

@@ -39,6 +39,11 @@ type Server struct {
 	seed      maphash.Seed
 	now       func() time.Time
 
+	// The tier's own targets for INVITEs to a sips: Request-URI (sips.go):
+	// SecureContinueRoute and SecureScreeningURI, else cont and screen
+	// when they are sips:; nil when there is none.
+	secureCont, secureScreen *template
+
 	// Immutable headers shared by every response that carries them, as
 	// sipgo headers and as wire lines ("Name: value\r\n").
 	hdrServer  sip.Header
@@ -124,6 +129,22 @@ func New(cfg Config, d policy.Decider, opts ...Option) (*Server, error) {
 	} else {
 		c.Logger.Warn("redirect: no ScreeningURI (sip.screening_uri): calls to screen whose egress route has no SIP URI get the engine's no-route fallback (engine.no_route_fallback)")
 	}
+	s.secureCont, s.secureScreen = secureTemplate(s.cont), secureTemplate(s.screen)
+	for _, sec := range []struct {
+		what, src string
+		tpl       **template
+	}{{"SecureContinueRoute", c.SecureContinueRoute, &s.secureCont}, {"SecureScreeningURI", c.SecureScreeningURI, &s.secureScreen}} {
+		if sec.src == "" {
+			continue
+		}
+		if !isSIPS(sec.src) {
+			errs = append(errs, fmt.Errorf("%s %q is not a sips: URI: it serves INVITEs to a sips: Request-URI, which must not be sent on without TLS (RFC 5630); write it sips:, or leave it empty", sec.what, sec.src))
+			continue
+		}
+		if *sec.tpl, err = compileTemplate(sec.what, sec.src); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	s.overrides = make(map[string]*template, len(c.RouteOverrides))
 	for name, src := range c.RouteOverrides {
 		t, err := compileTemplate("RouteOverrides["+name+"]", src)
@@ -172,6 +193,7 @@ func New(cfg Config, d policy.Decider, opts ...Option) (*Server, error) {
 		hdrAccept:     sip.NewHeader("Accept", "application/sdp"),
 		hdrRetryAfter: sip.NewHeader("Retry-After", fmt.Sprint(secs)),
 		hdrCallInfo:   sip.NewHeader("Call-Info", "<"+c.RejectInfoURL+">;purpose=jwscard"),
+		hdrWarnSIPS:   sip.NewHeader("Warning", "380 "+warnAgent(c.ServerName)+` "SIPS Not Allowed"`),
 	}
 	s.rejectInfo = c.RejectInfoURL != ""
 	for i, h := range fixed {
@@ -453,6 +475,7 @@ type counters struct {
 	enrolRepeats                                                                                          atomic.Uint64
 	iamsMapped, iamsUnused, iamsMalformed                                                                 atomic.Uint64
 	tlsFailures                                                                                           atomic.Uint64
+	sipsRefused                                                                                           atomic.Uint64
 }
 
 // tlsHandshakeTimeout bounds a TLS handshake on the listener: a peer that
@@ -513,6 +536,9 @@ type Stats struct {
 	// TLSFailures counts TLS connections whose handshake failed or did
 	// not end within tlsHandshakeTimeout.
 	TLSFailures uint64
+	// SIPSRefused counts INVITEs to a sips: Request-URI answered 480 with
+	// Warning 380 because their target was not sips: (sips.go).
+	SIPSRefused uint64
 }
 
 // Stats returns the current counters.
@@ -527,6 +553,6 @@ func (s *Server) Stats() Stats {
 		UDPReads: c.udpReads.Load(), UDPDatagrams: c.udpDatagrams.Load(),
 		Deferred: c.deferred.Load(), Deferring: s.deferring.Load(), EnrolRepeats: c.enrolRepeats.Load(),
 		IAMsMapped: c.iamsMapped.Load(), IAMsUnused: c.iamsUnused.Load(), IAMsMalformed: c.iamsMalformed.Load(),
-		TLSFailures: c.tlsFailures.Load(),
+		TLSFailures: c.tlsFailures.Load(), SIPSRefused: c.sipsRefused.Load(),
 	}
 }

@@ -120,8 +120,8 @@ func TestMetricsRegisteredOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, mf := range mfs {
-		if mf.GetName() == "callgate_sip_responses_total" && len(mf.Metric) != 10 {
-			t.Errorf("callgate_sip_responses_total: %d series, want one per kind (10)", len(mf.Metric))
+		if mf.GetName() == "callgate_sip_responses_total" && len(mf.Metric) != 11 {
+			t.Errorf("callgate_sip_responses_total: %d series, want one per kind (11)", len(mf.Metric))
 		}
 	}
 }

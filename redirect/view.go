@@ -169,6 +169,7 @@ const (
 	hdrAccept
 	hdrRetryAfter
 	hdrCallInfo
+	hdrWarnSIPS // Warning: 380 "SIPS Not Allowed" (sips.go)
 	numFixed
 )
 

@@ -221,6 +221,12 @@ type SIP struct {
 	// route in the store carries no SIP URI. A signed token is appended.
 	// "" = none: such calls get engine.no_route_fallback.
 	ScreeningURI string `yaml:"screening_uri"`
+	// SecureContinueRoute and SecureScreeningURI (sips: templates) replace
+	// ContinueRoute and ScreeningURI for INVITEs to a sips: Request-URI,
+	// which are redirected only to sips: targets (RFC 5630): "" = the plain
+	// one when it is sips:, else such INVITEs get 480 + Warning 380.
+	SecureContinueRoute string `yaml:"secure_continue_route"`
+	SecureScreeningURI  string `yaml:"secure_screening_uri"`
 	// Reject608 answers blocked calls with 608 Rejected (RFC 8688) instead
 	// of 603 Decline; RejectInfoURL (https) is then sent in Call-Info.
 	Reject608     bool   `yaml:"reject_608"`

@@ -499,3 +499,22 @@ admin: {debug: maybe}
 		t.Errorf("config returned with the problems: %+v", c)
 	}
 }
+
+// TestSIPSecureRoutesMustBeSIPS: sip.secure_continue_route and
+// sip.secure_screening_uri serve sips: INVITEs, so they must be sips:; the
+// error names the key and the fix.
+func TestSIPSecureRoutesMustBeSIPS(t *testing.T) {
+	c := Default()
+	c.SIP.SecureContinueRoute = "sip:{called}@gw.example;transport=tls"
+	c.SIP.SecureScreeningURI = "tel:+13035550000"
+	err := c.Validate()
+	for _, want := range []string{`sip.secure_continue_route: "sip:{called}@gw.example;transport=tls" is not a sips: URI`, `sip.secure_screening_uri: "tel:+13035550000" is not a sips: URI`, "write it sips:"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate = %v, want %q", err, want)
+		}
+	}
+	c.SIP.SecureContinueRoute, c.SIP.SecureScreeningURI = "sips:{called}@gw.example", "SIPS:screen@b2bua.example"
+	if err := c.Validate(); err != nil {
+		t.Errorf("sips: routes refused: %v", err)
+	}
+}

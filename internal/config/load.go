@@ -501,6 +501,11 @@ func (s *SIP) validate() []error {
 			bad(u.name, "%q does not start with sip:, sips: or tel:", u.v)
 		}
 	}
+	for _, u := range []struct{ name, v string }{{"secure_continue_route", s.SecureContinueRoute}, {"secure_screening_uri", s.SecureScreeningURI}} {
+		if u.v != "" && !strings.HasPrefix(strings.ToLower(u.v), "sips:") {
+			bad(u.name, "%q is not a sips: URI; it serves INVITEs to a sips: Request-URI, which must stay on TLS (RFC 5630): write it sips:, or leave it empty", u.v)
+		}
+	}
 	for name, v := range s.RouteOverrides {
 		if !hasURIScheme(v) {
 			bad("route_overrides."+name, "%q does not start with sip:, sips: or tel:", v)
