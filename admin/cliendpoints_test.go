@@ -287,3 +287,32 @@ func TestTokenTTLSeconds(t *testing.T) {
 	}
 	f.want(t, 400, "operator", "POST", "/api/v1/tokens", map[string]any{"role": "operator", "ttl_seconds": -1}, nil)
 }
+
+// GET /api/v1/decisions?action=none lists the records without an action
+// (the B2BUA's record of each call to the subscribers' IVR) and only those;
+// "none" used to parse as no filter at all and return every record.
+func TestDecisionsActionNone(t *testing.T) {
+	dl, err := decisionlog.Open(filepath.Join(t.TempDir(), "decisions.db"), decisionlog.Options{FlushInterval: time.Hour, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dl.Close() })
+	f := newFixture(t, WithDecisionLog(dl))
+	alice, _ := f.st.GetSubscriber(store.Operator, "alice")
+	at := time.Now().Truncate(time.Microsecond)
+	ivr := policy.Call{Calling: alice.Numbers[0], Called: e164.MustParse("+13035550900"), Origin: policy.OriginSIP}
+	dl.Record(decisionlog.NewRecord(at, &ivr, &policy.Decision{Subscriber: alice.ID}, 0))
+	screened := policy.Call{Calling: e164.MustParse("+19005550100"), Called: alice.Numbers[0], Origin: policy.OriginSIP}
+	dl.Record(decisionlog.NewRecord(at.Add(time.Second), &screened, &policy.Decision{Action: policy.ActionScreen, Subscriber: alice.ID}, 0))
+	for _, tc := range []struct {
+		action string
+		want   string // the one record's called number
+	}{{"none", "+13035550900"}, {"screen", alice.Numbers[0].String()}} {
+		var pg page[decisionView]
+		f.want(t, 200, "operator", "GET", "/api/v1/decisions?action="+tc.action, nil, &pg)
+		if len(pg.Items) != 1 || pg.Items[0].Called.String() != tc.want || pg.Items[0].Decision.Action.String() != tc.action {
+			t.Errorf("action=%s: %d records %+v, want the one to %s", tc.action, len(pg.Items), pg.Items, tc.want)
+		}
+	}
+	f.want(t, 400, "operator", "GET", "/api/v1/decisions?action=ivr", nil, nil)
+}

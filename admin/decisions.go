@@ -97,7 +97,7 @@ func searchDecisions(c *call) (int, any, error) {
 		if !ok {
 			return 0, nil, badRequest("action", "action %q: not a decision action", s)
 		}
-		dq.Action = a
+		dq.Action, dq.NoAction = a, a == 0 // "none": the IVR's calls
 	}
 	lim, err := c.limit(100, 1000)
 	if err != nil {

@@ -689,8 +689,8 @@ func (b *apiBackend) SearchDecisions(q decisionlog.Query) ([]decisionlog.Record,
 	if !q.To.IsZero() {
 		v.Set("until", q.To.UTC().Format(time.RFC3339Nano))
 	}
-	if q.Action != 0 {
-		v.Set("action", q.Action.String())
+	if q.Action != 0 || q.NoAction {
+		v.Set("action", q.Action.String()) // the zero Action is "none"
 	}
 	var recs []decisionlog.Record
 	var steps [][]decisionlog.Step

@@ -176,6 +176,7 @@ func TestCommandsSameThroughTheDaemon(t *testing.T) {
 		cmd("decide", "--calling", "+15125550100", "--called", "+13125550103", "--key", "missing", "--reputation", "low", "--json"),
 		cmd("decide", "--calling", "+15125550100", "--called", "+13125550103", "--key", "matched"),
 		cmd("log", "search", "--number", demo.AliceNumber, "--since", "1h"),
+		cmd("log", "search", "--action", "none", "--since", "1h"),
 		cmd("audit", "search", "--object", "subscriber/dave", "--limit", "5"),
 		cmd("audit", "search", "--object", "list/subscriber/dave", "--since", "1h", "--json", "--limit", "3"),
 		cmd("audit", "search", "--since", "soon"),

@@ -342,9 +342,12 @@ func (e *env) logCmd() *cobra.Command {
 		Long: `Lists decisions the running tiers made (SIP INVITEs, AIN queries) with their reason trace,
 newest first. --number matches the calling, called or original called number. --since and
 --until take a duration back from now (90m, 2h, 7d) or a time (2026-05-01T12:00:00Z).
+--action keeps one action; --action none keeps the calls to the subscribers' IVR, which the
+B2BUA records without an action (called = b2bua.ivr_number, with the IVR's steps).
 While 'callgate serve' holds the log file, the daemon is asked instead.`,
 		Example: `  callgate log search --number +13035550100 --since 1h
-  callgate log search --action block --limit 20 --json`,
+  callgate log search --action block --limit 20 --json
+  callgate log search --action none --since 1d`,
 		Args: exactArgs(0, "no arguments"),
 	}
 	var number, since, until, action string
@@ -353,7 +356,7 @@ While 'callgate serve' holds the log file, the daemon is asked instead.`,
 	f.StringVar(&number, "number", "", "calling, called or original called number")
 	f.StringVar(&since, "since", "", "only decisions at or after this (duration ago, or time)")
 	f.StringVar(&until, "until", "", "only decisions before this (duration ago, or time)")
-	f.StringVar(&action, "action", "", "only this action: allow, block, block-with-announcement, screen, challenge, voicemail")
+	f.StringVar(&action, "action", "", "only this action: allow, block, block-with-announcement, screen, challenge, voicemail, or none (calls to the subscribers' IVR)")
 	f.IntVar(&limit, "limit", decisionlog.DefaultLimit, "most decisions shown")
 	search.RunE = func(cmd *cobra.Command, args []string) error {
 		now := time.Now()
@@ -372,10 +375,10 @@ While 'callgate serve' holds the log file, the daemon is asked instead.`,
 		}
 		if action != "" {
 			a, ok := policy.ParseAction(strings.ToLower(action))
-			if !ok || a == 0 {
-				return usagef("--action %q: want allow, block, block-with-announcement, screen, challenge or voicemail", action)
+			if !ok {
+				return usagef("--action %q: want allow, block, block-with-announcement, screen, challenge, voicemail or none (calls to the subscribers' IVR)", action)
 			}
-			q.Action = a
+			q.Action, q.NoAction = a, a == 0 // "none": the records without an action
 		}
 		if limit <= 0 {
 			return usagef("--limit must be positive")

@@ -54,3 +54,40 @@ func TestLogSearchShowsSteps(t *testing.T) {
 		t.Errorf("log search --json:\n%s", js)
 	}
 }
+
+// `log search --action none` lists the calls to the subscribers' IVR,
+// which the B2BUA records without an action (b2bua/ivr.go, admitIVR), and
+// only those; before, "none" was refused and there was no way to list them.
+func TestLogSearchActionNone(t *testing.T) {
+	c := newCLI(t)
+	l, err := decisionlog.Open(filepath.Join(c.dir, decisionlog.FileName), decisionlog.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().Add(-time.Minute)
+	ivr := policy.Call{Calling: e164.MustParse("+13035550100"), Called: e164.MustParse("+13035550900"), Origin: policy.OriginSIP}
+	var none policy.Decision
+	l.Record(decisionlog.NewRecord(at, &ivr, &none, 0))
+	screened := policy.Call{Calling: e164.MustParse("+17195551212"), Called: e164.MustParse("+13035550100"), Origin: policy.OriginSIP}
+	var screen policy.Decision
+	screen.Action = policy.ActionScreen
+	l.Record(decisionlog.NewRecord(at.Add(time.Second), &screened, &screen, time.Microsecond))
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	js := c.ok("log", "search", "--action", "none", "--json")
+	var recs []struct {
+		Action string `json:"action"`
+		Called string `json:"called"`
+	}
+	if err := json.Unmarshal([]byte(js), &recs); err != nil || len(recs) != 1 || recs[0].Action != "none" || recs[0].Called != "+13035550900" {
+		t.Errorf("log search --action none: want the IVR call only:\n%s", js)
+	}
+	if out := c.ok("log", "search", "--action", "NONE", "--number", "+17195551212"); !strings.Contains(out, "No decisions match") {
+		t.Errorf("log search --action none --number (the screened caller): %s", out)
+	}
+	if out := c.ok("log", "search", "--action", "screen"); !strings.Contains(out, "+17195551212") || strings.Contains(out, "+13035550900") {
+		t.Errorf("log search --action screen:\n%s", out)
+	}
+	c.fails(2, "or none (calls to the subscribers' IVR)", "log", "search", "--action", "ivr")
+}

@@ -407,9 +407,10 @@ func TestSearch(t *testing.T) {
 		{Time: t0.Add(3 * time.Minute), Called: nB, Presentation: policy.PresentationRestricted, Action: policy.ActionChallenge},
 		{Time: t0.Add(4 * time.Minute), Calling: nD, Called: nB, OriginalCalled: nA, Action: policy.ActionBlock},
 		{Time: t0.Add(5 * time.Minute), Calling: nA, Called: nA, Action: policy.ActionAllow}, // same number twice
+		{Time: t0.Add(6 * time.Minute), Calling: nC, Called: nD},                             // a call to the IVR: no action
 	}
 	// Written out of order on purpose: order comes from the time.
-	for _, i := range []int{3, 0, 5, 1, 4, 2} {
+	for _, i := range []int{3, 0, 6, 5, 1, 4, 2} {
 		l.Record(recs[i])
 	}
 	if err := l.Flush(); err != nil {
@@ -427,15 +428,18 @@ func TestSearch(t *testing.T) {
 		q    Query
 		want []int
 	}{
-		{"all", Query{}, []int{5, 4, 3, 2, 1, 0}},
-		{"limit", Query{Limit: 2}, []int{5, 4}},
-		{"from", Query{From: t0.Add(3 * time.Minute)}, []int{5, 4, 3}},
+		{"all", Query{}, []int{6, 5, 4, 3, 2, 1, 0}},
+		{"limit", Query{Limit: 2}, []int{6, 5}},
+		{"from", Query{From: t0.Add(3 * time.Minute)}, []int{6, 5, 4, 3}},
 		{"to is exclusive", Query{To: t0.Add(2 * time.Minute)}, []int{1, 0}},
 		{"range", Query{From: t0.Add(time.Minute), To: t0.Add(4 * time.Minute)}, []int{3, 2, 1}},
 		{"empty range", Query{From: t0.Add(4 * time.Minute), To: t0.Add(4 * time.Minute)}, nil},
 		{"action", Query{Action: policy.ActionBlock}, []int{4, 1}},
 		{"called or original called", Query{Number: nA}, []int{5, 4, 1, 0}},
-		{"calling", Query{Number: nC}, []int{2, 0}},
+		{"calling", Query{Number: nC}, []int{6, 2, 0}},
+		{"no action (the IVR's calls)", Query{NoAction: true}, []int{6}},
+		{"number and no action", Query{Number: nC, NoAction: true}, []int{6}},
+		{"number with no call without action", Query{Number: nA, NoAction: true}, nil},
 		{"number and range", Query{Number: nA, From: t0.Add(time.Minute), To: t0.Add(5 * time.Minute)}, []int{4, 1}},
 		{"number and limit", Query{Number: nB, Limit: 2}, []int{4, 3}},
 		{"number and action", Query{Number: nD, Action: policy.ActionBlock}, []int{4, 1}},
@@ -454,6 +458,9 @@ func TestSearch(t *testing.T) {
 				}
 			}
 		})
+	}
+	if _, err := l.Search(Query{Action: policy.ActionBlock, NoAction: true}); err == nil || !strings.Contains(err.Error(), "set one of Action and NoAction") {
+		t.Errorf("Action and NoAction at once: %v", err)
 	}
 	// The full record comes back.
 	l.Record(sample())

@@ -22,8 +22,12 @@ type Query struct {
 	Number e164.Number   // calling, called or original called; 0 = any
 	From   time.Time     // inclusive lower bound; zero = none
 	To     time.Time     // exclusive upper bound; zero = none
-	Action policy.Action // only this action; 0 = any
-	Limit  int           // most records returned; 0 = DefaultLimit
+	Action policy.Action // only this action; 0 = any (unless NoAction)
+	// NoAction selects only the records without an action ("none"): the
+	// B2BUA's record of each call to the subscribers' IVR, which asks the
+	// engine nothing. Action must then be 0.
+	NoAction bool
+	Limit    int // most records returned; 0 = DefaultLimit
 }
 
 // Search returns the records matching q, newest first (by time, then by
@@ -47,6 +51,9 @@ func (l *Log) Search(q Query) ([]Record, error) {
 	if !q.To.IsZero() {
 		to = nanos(q.To)
 	}
+	if q.NoAction && q.Action != 0 {
+		return nil, fmt.Errorf("decisionlog: query for action %s and for no action at once: set one of Action and NoAction", q.Action)
+	}
 	if from >= to {
 		return nil, nil
 	}
@@ -60,7 +67,7 @@ func (l *Log) Search(q Query) ([]Record, error) {
 		if q.Number != 0 {
 			searchNumber(&h, seg, idx, flt, q, from, to)
 		} else {
-			searchTime(&h, seg, q.Action, from, to)
+			searchTime(&h, seg, q.actionFilter(), from, to)
 		}
 		out = h.records()
 		return nil
@@ -69,6 +76,17 @@ func (l *Log) Search(q Query) ([]Record, error) {
 		return nil, ErrClosed
 	}
 	return out, err
+}
+
+// actionFilter is a Query's action filter: when on, only records whose
+// action is a (0 for NoAction).
+type actionFilter struct {
+	on bool
+	a  policy.Action
+}
+
+func (q *Query) actionFilter() actionFilter {
+	return actionFilter{on: q.Action != 0 || q.NoAction, a: q.Action}
 }
 
 // hit is a record found, with its key for ordering.
@@ -100,16 +118,16 @@ func (h *hits) older(ts, seq uint64) bool {
 // add decodes the record body of (ts, seq) and keeps it if it passes the
 // action filter and is among the newest limit. It reports false for a
 // record that does not decode.
-func (h *hits) add(ts, seq uint64, body []byte, action policy.Action) bool {
+func (h *hits) add(ts, seq uint64, body []byte, action actionFilter) bool {
 	if h.older(ts, seq) {
 		return true
 	}
-	if action != 0 {
+	if action.on {
 		a, err := decodeAction(body)
 		if err != nil {
 			return false
 		}
-		if a != action {
+		if a != action.a {
 			return true
 		}
 	}
@@ -150,7 +168,7 @@ func (h *hits) records() []Record {
 // segment can then change the answer. Inside a segment, each record's
 // time is read first and only records that can enter the hits are
 // decoded.
-func searchTime(h *hits, seg *bolt.Bucket, action policy.Action, from, to uint64) {
+func searchTime(h *hits, seg *bolt.Bucket, action actionFilter, from, to uint64) {
 	c := seg.Cursor()
 	for k, _ := c.Last(); k != nil; k, _ = c.Prev() {
 		s, err := readSegment(seg, k)
@@ -226,7 +244,7 @@ func searchNumber(h *hits, seg, idx, flt *bolt.Bucket, q Query, from, to uint64)
 			if !ok {
 				continue // pruned (its block is not gone yet) or damaged
 			}
-			h.add(e.ts, e.seq, body, q.Action)
+			h.add(e.ts, e.seq, body, q.actionFilter())
 		}
 	}
 }
