@@ -53,7 +53,7 @@ type NodeStatus struct {
 	// Writes outside the store's prefix count too, so a node that has
 	// everything may show a small lag until the next change under it.
 	// Set by GET /cluster/status.
-	RevisionLag int64 `json:"revisionLag"`
+	RevisionLag int64 `json:"revision_lag"`
 }
 
 // ReplicaStatus is a node's etcd replica (etcdkv.Health).
@@ -64,18 +64,18 @@ type ReplicaStatus struct {
 	Watching bool `json:"watching"`
 	// CatchingUp: the watch was re-established and has not yet delivered
 	// the changes made while it was down.
-	CatchingUp bool `json:"catchingUp,omitempty"`
+	CatchingUp bool `json:"catching_up,omitempty"`
 	// Revision is the etcd revision the replica has applied;
 	// ClusterRevision the latest the node has heard of.
 	Revision        int64 `json:"revision"`
-	ClusterRevision int64 `json:"clusterRevision"`
+	ClusterRevision int64 `json:"cluster_revision"`
 	// LastContact is when a quorum last answered; AgeSeconds how long ago
 	// that was when the node answered.
-	LastContact time.Time `json:"lastContact"`
-	AgeSeconds  float64   `json:"ageSeconds"`
+	LastContact time.Time `json:"last_contact"`
+	AgeSeconds  float64   `json:"age_seconds"`
 	// Resyncs counts full resynchronisations since the node started.
 	Resyncs   int    `json:"resyncs"`
-	LastError string `json:"lastError,omitempty"`
+	LastError string `json:"last_error,omitempty"`
 }
 
 // MemberStatus is one etcd member: from the member list, and what the
@@ -83,17 +83,17 @@ type ReplicaStatus struct {
 type MemberStatus struct {
 	ID         string   `json:"id"`
 	Name       string   `json:"name"`
-	ClientURLs []string `json:"clientURLs"`
-	PeerURLs   []string `json:"peerURLs"`
+	ClientURLs []string `json:"client_urls"`
+	PeerURLs   []string `json:"peer_urls"`
 	Learner    bool     `json:"learner,omitempty"`
 	// Error says why the member did not answer; then the fields below
 	// are unknown.
 	Error     string `json:"error,omitempty"`
 	Leader    bool   `json:"leader"`
 	Version   string `json:"version,omitempty"`
-	DBSize    int64  `json:"dbSize,omitempty"`
-	RaftIndex uint64 `json:"raftIndex,omitempty"`
-	RaftTerm  uint64 `json:"raftTerm,omitempty"`
+	DBSize    int64  `json:"db_size,omitempty"`
+	RaftIndex uint64 `json:"raft_index,omitempty"`
+	RaftTerm  uint64 `json:"raft_term,omitempty"`
 	Revision  int64  `json:"revision,omitempty"`
 }
 
@@ -108,7 +108,7 @@ type ClusterStatus struct {
 	// Members are etcd's members, by name; MembersError says why they could not
 	// be listed (etcd unreachable).
 	Members      []MemberStatus `json:"members,omitempty"`
-	MembersError string         `json:"membersError,omitempty"`
+	MembersError string         `json:"members_error,omitempty"`
 	// Nodes are the callgate nodes: the one answering first, then
 	// cluster.peers in order.
 	Nodes []NodeStatus `json:"nodes"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -167,5 +168,47 @@ func TestClusterStatusBBolt(t *testing.T) {
 	s := clusterStatus(t, d)
 	if s.Backend != config.BackendBBolt || len(s.Members) != 0 || len(s.Nodes) != 1 || !s.Nodes[0].Ready || s.Nodes[0].Replica != nil || len(s.Problems()) != 0 {
 		t.Fatalf("bbolt status %+v", s)
+	}
+}
+
+// The /cluster/* JSON names its fields in snake_case, as the REST API and
+// the decision log do (it was camelCase: revisionLag, catchingUp, ...).
+func TestClusterJSONSnakeCase(t *testing.T) {
+	st := ClusterStatus{Backend: "etcd", Endpoints: []string{"http://e1"}, Prefix: "/cg/", Revision: 9, MembersError: "x",
+		Members: []MemberStatus{{ID: "1", Name: "m1", ClientURLs: []string{"u"}, PeerURLs: []string{"p"}, Learner: true,
+			Error: "e", Leader: true, Version: "3.6", DBSize: 1, RaftIndex: 2, RaftTerm: 3, Revision: 4}},
+		Nodes: []NodeStatus{{Name: "a", Admin: "http://a", Self: true, Error: "e", Backend: "etcd", Ready: true, Revision: 5, RevisionLag: 1,
+			Replica: &ReplicaStatus{Stale: true, Watching: true, CatchingUp: true, Revision: 5, ClusterRevision: 6,
+				LastContact: time.Unix(1, 0), AgeSeconds: 1.5, Resyncs: 1, LastError: "e"}}}}
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	snake := regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
+	var walk func(any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, e := range v {
+				if !snake.MatchString(k) {
+					t.Errorf("key %q is not snake_case", k)
+				}
+				walk(e)
+			}
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	for _, k := range []string{`"revision_lag":1`, `"catching_up":true`, `"cluster_revision":6`, `"last_contact":`, `"age_seconds":1.5`, `"last_error":"e"`, `"client_urls":["u"]`, `"members_error":"x"`} {
+		if !strings.Contains(string(b), k) {
+			t.Errorf("%s lacks %s", b, k)
+		}
 	}
 }

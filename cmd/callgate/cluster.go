@@ -44,7 +44,7 @@ It exits 0 when all is well and 1 when something needs attention (listed under "
 an etcd member that does not answer, a node not reached, not ready, or serving a stale
 replica. With store.backend bbolt the daemon is a single node, which is all it shows.`,
 		Example: `  callgate cluster status --config /etc/callgate/node-a.yaml
-  callgate cluster status --json | jq '.nodes[] | {name, revisionLag}'`,
+  callgate cluster status --json | jq '.nodes[] | {name, revision_lag}'`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := e.loadConfig()
