@@ -152,7 +152,8 @@ func unjoin(err error) []error {
 // checkListeners reports every two sockets of the enabled tiers and the
 // admin listener that would bind the same port on the same host. TCP,
 // UDP and SCTP ports are separate; port 0 (any free port) never clashes;
-// a wildcard host (0.0.0.0, ::, empty) clashes with every host.
+// a wildcard host (0.0.0.0, ::, empty) clashes with every host. It also
+// reports UDP listeners inside the B2BUA's RTP range (checkrtp.go).
 func checkListeners(cfg *config.Config) []error {
 	ls := []listener{{"tcp", cfg.Admin.Listen, "admin.listen"}}
 	for _, spec := range tierList {
@@ -188,7 +189,7 @@ func checkListeners(cfg *config.Config) []error {
 			}
 		}
 	}
-	return errs
+	return append(errs, checkRTPRange(cfg)...)
 }
 
 // sameSocket reports whether two fields are addresses of one socket (the

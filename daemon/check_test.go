@@ -69,6 +69,24 @@ func TestCheck(t *testing.T) {
 		{"token key file", func(c *config.Config) {
 			c.SIP.TokenKeys = []config.TokenKey{{ID: 1, SecretFile: "/nonexistent/token.key"}}
 		}, []string{"sip.token_keys[0].secret_file", "no such file"}},
+		// The B2BUA's RTP (UDP, on its SIP hosts) would take a port a UDP
+		// listener holds; TCP/SCTP listeners have ports of their own.
+		{"sip.udp in the rtp range", func(c *config.Config) { c.SIP.UDP = "127.0.0.1:20000" },
+			[]string{"b2bua.rtp_port_min..rtp_port_max (16384-32767) includes UDP port 20000 of sip.udp (127.0.0.1:20000)", "move sip.udp out of the range, or narrow the range"}},
+		{"b2bua.udp in its own rtp range", func(c *config.Config) { c.B2BUA.UDP = "127.0.0.1:16384" },
+			[]string{"UDP port 16384 of b2bua.udp (127.0.0.1:16384)"}},
+		{"rtp range on a wildcard host", func(c *config.Config) {
+			c.B2BUA.UDP, c.B2BUA.TCP, c.B2BUA.Advertise, c.SIP.UDP = "0.0.0.0:5070", "", "192.0.2.10", "127.0.0.1:32767"
+		}, []string{"UDP port 32767 of sip.udp (127.0.0.1:32767)"}},
+		{"sip.udp on another host than the media", func(c *config.Config) { c.SIP.UDP = "127.0.0.2:20000" }, nil},
+		{"sip.udp just outside the rtp range", func(c *config.Config) {
+			c.B2BUA.RTPPortMin, c.B2BUA.RTPPortMax, c.SIP.UDP = 20000, 29999, "127.0.0.1:30000"
+		}, nil},
+		{"tcp listeners in the rtp range do not clash", func(c *config.Config) {
+			c.SIP.TCP, c.Admin.Listen, c.SCP.Listen = "127.0.0.1:20000", "127.0.0.1:20001", []string{"127.0.0.1:20002"}
+		}, nil},
+		{"no rtp range", func(c *config.Config) { c.B2BUA.RTPPortMin, c.B2BUA.RTPPortMax, c.SIP.UDP = 0, 0, "127.0.0.1:20000" }, nil},
+		{"b2bua off", func(c *config.Config) { c.B2BUA.Enabled, c.SIP.UDP = false, "127.0.0.1:20000" }, nil},
 		{"ipsp listening", func(c *config.Config) { c.SCP.Role, c.SCP.Connect = "ipsp", nil }, nil},
 		// serve reads the API's certificate before it serves; so must check.
 		{"api tls files readable", func(c *config.Config) { c.API.Enabled, c.API.TLSCert, c.API.TLSKey = true, cert, key }, nil},
