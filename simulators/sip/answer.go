@@ -64,8 +64,8 @@ type AnswerResult struct {
 	Status int `json:"status,omitempty"`
 	// Media is the offer's audio transport (SDESMedia).
 	Media      string `json:"media,omitempty"`
-	CallID     string `json:"callId"`
-	RequestURI string `json:"requestUri"`
+	CallID     string `json:"callID"`
+	RequestURI string `json:"requestURI"`
 	From       string `json:"from"`
 	To         string `json:"to"`
 	// PAssertedIdentity, Diversion and HistoryInfo are the headers

@@ -92,8 +92,8 @@ type Result struct {
 	Reason    string     `json:"reason,omitempty"`
 	Redirects []Redirect `json:"redirects,omitempty"`
 	// RequestURI is the last INVITE's (after redirects).
-	RequestURI string `json:"requestUri"`
-	CallID     string `json:"callId"`
+	RequestURI string `json:"requestURI"`
+	CallID     string `json:"callID"`
 	Answered   bool   `json:"answered"`
 	// Media is the answer's audio transport: "RTP/AVP", or "RTP/SAVP
 	// AES_CM_128_HMAC_SHA1_80" for SRTP (SDESMedia).
