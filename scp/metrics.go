@@ -61,6 +61,21 @@ const (
 	safeDeferred safeReason = 255
 )
 
+// load reports whether the safe answer is the SCP's own load speaking:
+// over capacity for a gapped code, a full backlog, a query that waited or
+// was decided past the time budget. Only those call for automatic code
+// gapping: ACG is an overload control (GR-1299 acg), and gapping a code
+// because the engine panicked on it, gave no usable decision, or because
+// the switch sent a number we cannot read would make the switches hold
+// back that subscriber's calls while the SCP has capacity to spare.
+func (r safeReason) load() bool {
+	switch r {
+	case safeTimeout, safeStale, safeBacklog, safeOverload:
+		return true
+	}
+	return false
+}
+
 var safeNames = [numSafe]string{"", "timeout", "panic", "invalid_decision", "stale", "backlog_full", "unencodable", "overload", "unreadable_number"}
 
 // Why a message was dropped without an answer.

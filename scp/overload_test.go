@@ -2,6 +2,7 @@ package scp
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -95,4 +96,47 @@ func TestGapScaling(t *testing.T) {
 		}
 	}
 	_ = c
+}
+
+// TestNoACGWithoutLoad: automatic code gapping is the SCP's overload
+// control. A safe answer for a reason that is not load (the engine
+// panicked, gave no usable or no encodable decision, a number of the
+// query cannot be read) carries no acg while the SCP is under capacity:
+// gapping would make the switches hold back that subscriber's calls for
+// nothing. A query shed for load still gets one (TestShedGetsSafeAnswerAndACG).
+func TestNoACGWithoutLoad(t *testing.T) {
+	cases := map[string]struct {
+		d     policy.Decider
+		query func(t *testing.T) []byte
+	}{
+		"panic":            {d: decideFunc(func(context.Context, policy.Call) policy.Decision { panic("boom") })},
+		"invalid_decision": {d: decideFunc(func(context.Context, policy.Call) policy.Decision { return policy.Decision{} })},
+		// Screen needs a routing number to forward to.
+		"unencodable": {d: &recorder{d: policy.Decision{Action: policy.ActionScreen}}},
+		// Subscriber 155-1212: an exchange code cannot start with 1.
+		"unreadable_number": {d: &recorder{d: policy.Decision{Action: policy.ActionAllow}},
+			query: func(t *testing.T) []byte { return taQuery(t, userDN303, bearerSpeech, called7, calling7BadNX) }},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.Overload.Capacity = 1000
+			h := newHarness(t, cfg, c.d)
+			q := vectorM3UA(t, "P-02Q")
+			if c.query != nil {
+				q = c.query(t)
+			}
+			h.feed(t, q)
+			m := decodeAnswer(t, h.out.one(t))
+			if n := h.counter(t, "callgate_scp_safe_answers_total", "reason", name); n != 1 {
+				t.Fatalf("safe_answers_total{%s} = %v, want 1", name, n)
+			}
+			if len(m.Components) != 1 || ain.OpCode(m.Components[0].Op.Code) != ain.OpAuthorizeTermination {
+				t.Errorf("components %+v, want the safe authorizeTermination alone (no acg)", m.Components)
+			}
+			if n := h.counter(t, "callgate_scp_acg_sent_total"); n != 0 {
+				t.Errorf("acg_sent_total = %v, want 0", n)
+			}
+		})
+	}
 }

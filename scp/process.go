@@ -353,7 +353,12 @@ func (q *request) terminationAttempt() {
 		op = s.encodeSafe(w, ta, called)
 		q.safeAnswered(why, &call, time.Now(), op == ain.OpForwardCall)
 		var ok bool
-		if g, ok = s.ovl.Shed(code, uint64(q.peer), now); ok {
+		if why.load() {
+			g, ok = s.ovl.Shed(code, uint64(q.peer), now)
+		} else {
+			g, ok = s.ovl.Control(code, uint64(q.peer), now)
+		}
+		if ok {
 			gap = &g
 		}
 	} else {
