@@ -52,7 +52,9 @@
 // waited longer than the time budget, is answered at once with the safe
 // answer and an acg for its code, without asking the engine; queries
 // queued behind a Decide that does not return are answered the same way
-// by the service's ticker (every 100 ms) instead of waiting for it. Only
+// by the service's ticker (every 100 ms) instead of waiting for it. A
+// switch's acgOverflow (its table of controls is full) is counted and
+// logged, not rejected (acgoverflow.go). Only
 // load earns an acg: a safe answer because the engine failed on a query or
 // a number of it cannot be read carries none (unless its code is being
 // gapped anyway), as gapping is an overload control. The TCAP

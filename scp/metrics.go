@@ -102,15 +102,18 @@ var dropNames = [numDrop]string{"not_sccp", "bad_sccp", "service_message", "fore
 // the shards. The rest are ordinary collectors, used off the query path
 // or on rare paths (rejects, aborts, returned messages).
 type metrics struct {
-	hot       *hotCollector
-	rejects   *prometheus.CounterVec
-	aborts    *prometheus.CounterVec
-	udts      *prometheus.CounterVec
-	expired   prometheus.Counter
-	offered   prometheus.Gauge
-	overload  prometheus.Gauge
-	backlog   prometheus.Gauge
-	dialogues prometheus.Gauge
+	hot     *hotCollector
+	rejects *prometheus.CounterVec
+	aborts  *prometheus.CounterVec
+	udts    *prometheus.CounterVec
+	expired prometheus.Counter
+	// acgOverflow counts acgOverflow reports: acg controls a switch
+	// could not place (acgoverflow.go).
+	acgOverflow prometheus.Counter
+	offered     prometheus.Gauge
+	overload    prometheus.Gauge
+	backlog     prometheus.Gauge
+	dialogues   prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -124,6 +127,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Help: "SCCP messages returned (UDTS/XUDTS), by return cause."}, []string{"cause"})
 	m.expired = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "dialogues_expired_total",
 		Help: "TCAP dialogues the switch left open until they timed out."})
+	m.acgOverflow = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "acg_overflow_total",
+		Help: "acgOverflow reports received: acg controls a switch could not place because its table of controls was full."})
 	m.offered = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "offered_load_qps",
 		Help: "Queries per second offered over the last second."})
 	m.overload = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "overload_ratio",
@@ -132,7 +137,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Help: "Queries waiting for a worker."})
 	m.dialogues = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "open_dialogues",
 		Help: "TCAP dialogues open (queries being answered, conversations the switch keeps open)."})
-	for _, c := range []prometheus.Collector{m.hot, m.rejects, m.aborts, m.udts, m.expired,
+	for _, c := range []prometheus.Collector{m.hot, m.rejects, m.aborts, m.udts, m.expired, m.acgOverflow,
 		m.offered, m.overload, m.backlog, m.dialogues} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

@@ -140,3 +140,47 @@ func TestNoACGWithoutLoad(t *testing.T) {
 		})
 	}
 }
+
+// TestACGOverflowReport: a switch's acgOverflow (its table of acg controls
+// is full) is the switch's report on our own overload control, not an
+// operation to reject as unrecognised: it is counted and the transaction
+// ended (an empty Response to a query; nothing to a Unidirectional); a
+// malformed one gets Reject 2/3.
+func TestACGOverflowReport(t *testing.T) {
+	rec := &recorder{d: policy.Decision{Action: policy.ActionAllow}}
+	h := newHarness(t, testConfig(), rec)
+	gta, err := ain.AppendGlobalTitleAddress(nil, "303555")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ovf := (&ain.AcgOverflowArg{ControlCauseIndicator: 1, GlobalTitleAddress: gta}).Marshal(nil)
+
+	h.feed(t, query(t, 0x901, tcap.QueryWithPermission, uint16(ain.OpACGOverflow), ovf, 248))
+	m := decodeAnswer(t, h.out.one(t))
+	if m.Type != tcap.Response || len(m.Components) != 0 {
+		t.Errorf("answer %v with %+v, want an empty Response", m.Type, m.Components)
+	}
+	uni := tcap.Message{Type: tcap.Unidirectional, Components: []tcap.Component{{
+		Type: tcap.InvokeLast, HasInvokeID: true, InvokeID: 1, Op: tcap.PrivateOp(uint16(ain.OpACGOverflow)),
+		ParamTag: tcap.ParamSet, Params: ovf}}}
+	h.feed(t, wrapTCAP(t, &uni, 248, 1))
+	h.out.none(t)
+	if n := h.counter(t, "callgate_scp_acg_overflow_total"); n != 2 {
+		t.Errorf("acg_overflow_total = %v, want 2", n)
+	}
+	if n := h.counter(t, "callgate_scp_rejects_total", "problem", tcap.InvokeUnrecognisedOperation.String()); n != 0 {
+		t.Errorf("acgOverflow rejected as unrecognised %v times", n)
+	}
+
+	// Without its mandatory globalTitleAddress.
+	bad := (&ain.AcgOverflowArg{ControlCauseIndicator: 1}).Marshal(nil)
+	bad = bad[:len(bad)-3] // drop the empty 9F 45 00
+	h.feed(t, query(t, 0x902, tcap.QueryWithPermission, uint16(ain.OpACGOverflow), bad, 248))
+	if m := decodeAnswer(t, h.out.one(t)); len(m.Components) != 1 || m.Components[0].Type != tcap.Reject ||
+		m.Components[0].Problem != tcap.InvokeIncorrectParameter {
+		t.Errorf("malformed acgOverflow answered %+v, want Reject 2/3", m.Components)
+	}
+	if len(rec.calls) != 0 {
+		t.Error("the engine was asked about an acgOverflow")
+	}
+}

@@ -53,11 +53,12 @@ type worker struct {
 	rsp    tcap.Message // the answer package
 	cs     [2]tcap.Component
 
-	ta ain.TerminationAttemptArg
-	ia ain.InfoAnalyzedArg
-	ic ain.InfoCollectedArg
-	rc ain.ResourceClearArg
-	cl ain.CloseArg
+	ta  ain.TerminationAttemptArg
+	ia  ain.InfoAnalyzedArg
+	ic  ain.InfoCollectedArg
+	rc  ain.ResourceClearArg
+	cl  ain.CloseArg
+	ovf ain.AcgOverflowArg
 
 	fwd    ain.ForwardCallArg       // the forwardCall answer (encodeForward)
 	called ain.Digits               // the dialled number, when built (calledDigits)
@@ -213,6 +214,15 @@ func (q *request) dispatch() {
 	// Deliver.
 	q.inv = firstInvoke(&w.pkg)
 	switch {
+	case w.pkg.Type == tcap.Unidirectional && q.inv != nil && q.inv.Op.Class == tcap.Private &&
+		ain.OpCode(q.inv.Op.Code) == ain.OpACGOverflow:
+		// A report that needs no answer may come without a transaction.
+		if w.ovf.Unmarshal(q.inv.Params) == nil {
+			q.acgOverflow()
+			return
+		}
+		w.cnt.queries[inOther][outNone].Add(1)
+		return
 	case w.pkg.Type == tcap.Abort, w.pkg.Type == tcap.Unidirectional:
 		w.cnt.queries[inNone][outNone].Add(1)
 		return
@@ -264,14 +274,13 @@ func (q *request) dispatch() {
 		}
 		// The switch closes the transaction: nothing to answer. If it
 		// left us permission to end, end it so it does not wait for us.
-		if v.HasDialogue && !v.Ended {
-			if v.CanEnd {
-				q.respond(inClose, outNone)
-				return
-			}
-			s.tx.End(v.Dialogue)
+		q.endQuietly(inClose)
+	case ain.OpACGOverflow:
+		if err := w.ovf.Unmarshal(inv.Params); err != nil {
+			q.reject(tcap.InvokeIncorrectParameter, inOther)
+			return
 		}
-		w.cnt.queries[inClose][outNone].Add(1)
+		q.acgOverflow()
 	default:
 		q.reject(tcap.InvokeUnrecognisedOperation, inOther)
 	}

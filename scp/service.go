@@ -118,6 +118,7 @@ type Service struct {
 
 	safeLog, dropLog, fallbackLog policy.LogLimiter
 	numLog                        policy.LogLimiter  // noteUnreadable
+	ovfLog                        policy.LogLimiter  // acgOverflow
 	safeRoute                     func() e164.Number // WithSafeForwardRoute
 	capture                       atomic.Pointer[captureBuf]
 }

@@ -51,6 +51,8 @@ func NewArg(op OpCode) Arg {
 		return new(ContinueArg)
 	case OpACG:
 		return new(AcgArg)
+	case OpACGOverflow:
+		return new(AcgOverflowArg)
 	case OpResourceClear:
 		return new(ResourceClearArg)
 	case OpCallInfoFromResource:

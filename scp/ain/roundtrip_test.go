@@ -162,7 +162,9 @@ func fullArgs(t *testing.T) []Arg {
 		BearerCapability: Some(BearerSpeech), CloseCause: Some(CloseCalledPartyAnswered), Amp1: []byte{1, 2, 3, 4, 5, 6},
 		Amp2: []byte{}, ExtensionParameter: []byte{}}
 	cl2 := &CloseArg{UserID: Some(UserID{Kind: UserIDBRI, Raw: unhex(t, "9f310341424304050353551000")})}
-	return []Arg{ta, ia, ic, at, dc, co, fc, sr, srFlex, ar, acg, rc, ci, cl, cl2}
+	ovf := &AcgOverflowArg{ControlCauseIndicator: 1, TranslationType: 8,
+		GlobalTitleAddress: []byte{0x03, 0x53, 0x55}, ExtensionParameter: []byte{0x06, 0x01, 0x01}}
+	return []Arg{ta, ia, ic, at, dc, co, fc, sr, srFlex, ar, acg, ovf, rc, ci, cl, cl2}
 }
 
 func TestRoundTripAllArgs(t *testing.T) {
@@ -252,6 +254,8 @@ func declarationOrder(op OpCode) []uint32 {
 		return analyzeRouteOrder
 	case OpACG:
 		return acgOrder
+	case OpACGOverflow:
+		return acgOverflowOrder
 	case OpResourceClear:
 		return resourceClearOrder
 	case OpCallInfoFromResource:
