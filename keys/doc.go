@@ -11,6 +11,14 @@
 // KeyMatched (the engine brands it), KeyMissing (the engine blocks it as
 // spoofed) or KeyNotChecked (the number is nobody's).
 //
+// A key is the enterprise's that registered it: it matches only while that
+// enterprise enrols the calling number, so a number moved to another
+// enterprise (deleted and enrolled again) does not carry the old one's
+// keys, nor show the new one's brand on calls the old one registered.
+// Keys are withdrawn by revocation (revoke.go): Revoke takes an
+// enterprise's keys of one pair of numbers, RevokeAll all of its keys
+// (its token leaked: a thief's keys cannot be told from its own).
+//
 // The map:
 //
 //   - registry.go: Config, Key, Registry (Register, RegisterWait, Check,
@@ -18,7 +26,10 @@
 //   - table.go: the in-memory table — fixed-size shards of 32-byte slots,
 //     bounded (Config.MaxKeys), keys that ended swept and their slots
 //     reused; Check neither allocates nor blocks beyond a shard lock. The
-//     log record format.
+//     log record format (version 2 names the enterprise; version 1 files,
+//     written before, still load, bound to the enterprise enrolling the
+//     number then).
+//   - revoke.go: Revoke, RevokeAll.
 //   - persist.go: survival across a restart within the window — a snapshot
 //     and an append log written and fsynced by one goroutine off the call
 //     path, replay on Open.
@@ -33,7 +44,8 @@
 // retransmissions still match for Config.Grace) or window-bound (every
 // call of the two numbers within the window matches), per Config.SingleUse.
 // Registering the same key twice (same numbers, same window) is one key, so
-// clients may retry. Windows have second resolution and are set on the
+// clients may retry; a revoked key registered again stays revoked
+// (ErrRevoked: register a new window). Windows have second resolution and are set on the
 // enterprise's clock, so a key matches Config.ClockSkew (keys.clock_skew,
 // 5 s) before and after its window; a used key's grace is on ours. Peek answers as Check
 // without using a key up (`callgate decide`); OpenReadOnly loads the saved
@@ -46,7 +58,7 @@
 // checked on every call from an enrolled number). On a platform of several
 // nodes (store.backend etcd) a key registered on one node must still match
 // a call that the network routes to another, so with keys.replicate the
-// registrations and single-use uses are shared through etcd
+// registrations, single-use uses and revocations are shared through etcd
 // (keys/keysync): the table stays local, the changes travel.
 //
 // Why not through the store's kv seam (store/kv, store/etcdkv). The store's

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"callgate/e164"
 )
 
 // Keys survive a restart within their window through two files in the
@@ -42,10 +44,45 @@ import (
 // between loses nothing that was synced.
 
 const (
-	snapName   = "keys.snap"
-	snapMagic  = "CGKEYS01"
-	snapHeader = 8 + 8 + 8 // magic, generation, count
+	snapName = "keys.snap"
+	// snapMagic names the snapshot's version: 02 holds version 2 records
+	// (with the enterprise), 01 version 1 (before keys were bound to one;
+	// still read, table.go).
+	snapMagic   = "CGKEYS02"
+	snapMagicV1 = "CGKEYS01"
+	snapHeader  = 8 + 8 + 8 // magic, generation, count
 )
+
+// binder says which enterprise enrols a calling number now
+// (Enterprises.Enterprise): a version 1 record, which names none, is bound
+// to it on loading.
+type binder func(e164.Number) (uint32, bool)
+
+// restore applies one saved record (snapshot or log) to t at now: a key
+// that has ended is skipped; a version 1 record is bound to the
+// enterprise that enrols its calling number (skipped when none does: it
+// could match no call). It reports whether the record was applied.
+func (t *table) restore(kind byte, s slot, now uint32, bind binder) (bool, error) {
+	if s.gone(t.past(now)) {
+		return false, nil
+	}
+	if s.ent == 0 {
+		id, ok := bind(s.calling)
+		if !ok {
+			return false, nil
+		}
+		s.ent = id
+	}
+	if kind == recAdd {
+		if _, err := t.add(s.calling, s.called, s.ent, s.notBefore, s.notAfter, now); err != nil && !errors.Is(err, ErrRevoked) {
+			return false, err
+		}
+	}
+	if s.usedEnd != 0 {
+		t.use(&s)
+	}
+	return true, nil
+}
 
 func logName(gen uint64) string { return fmt.Sprintf("keys-%d.log", gen) }
 
@@ -85,11 +122,11 @@ type writer struct {
 // A damaged snapshot is set aside (renamed .corrupt) and reported; a log
 // is replayed up to its first damaged record (a torn tail after a crash).
 // Keys that have ended are not loaded.
-func recoverDir(dir string, t *table, now uint32, log *slog.Logger) (gen uint64, loaded int, err error) {
+func recoverDir(dir string, t *table, now uint32, bind binder, log *slog.Logger) (gen uint64, loaded int, err error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return 0, 0, fmt.Errorf("keys folder %s: %w", dir, err)
 	}
-	snapGen, n, err := loadSnapshot(filepath.Join(dir, snapName), t, now)
+	snapGen, n, err := loadSnapshot(filepath.Join(dir, snapName), t, now, bind)
 	if err != nil {
 		bad := filepath.Join(dir, snapName+".corrupt")
 		log.Error("call keys: the snapshot is damaged and set aside; keys it held are lost (their enterprises' calls are blocked as spoofed until they register again)",
@@ -111,7 +148,7 @@ func recoverDir(dir string, t *table, now uint32, log *slog.Logger) (gen uint64,
 			_ = os.Remove(p) // covered by the snapshot
 			continue
 		}
-		n, torn, err := replayLog(p, t, now)
+		n, torn, err := replayLog(p, t, now, bind)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -132,11 +169,11 @@ func recoverDir(dir string, t *table, now uint32, log *slog.Logger) (gen uint64,
 // loadDir loads dir's snapshot and logs into t without changing a file
 // (OpenReadOnly): a damaged snapshot is an error, a damaged log tail ends
 // its replay as in recoverDir; a missing folder holds no keys.
-func loadDir(dir string, t *table, now uint32) (loaded int, err error) {
+func loadDir(dir string, t *table, now uint32, bind binder) (loaded int, err error) {
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
 	}
-	snapGen, n, err := loadSnapshot(filepath.Join(dir, snapName), t, now)
+	snapGen, n, err := loadSnapshot(filepath.Join(dir, snapName), t, now, bind)
 	if err != nil {
 		return 0, fmt.Errorf("keys snapshot %s: %w", filepath.Join(dir, snapName), err)
 	}
@@ -149,7 +186,7 @@ func loadDir(dir string, t *table, now uint32) (loaded int, err error) {
 		if g < snapGen {
 			continue // covered by the snapshot
 		}
-		n, _, err := replayLog(filepath.Join(dir, logName(g)), t, now)
+		n, _, err := replayLog(filepath.Join(dir, logName(g)), t, now, bind)
 		if err != nil {
 			return 0, err
 		}
@@ -182,7 +219,7 @@ func logGens(dir string) ([]uint64, error) {
 	return gens, nil
 }
 
-func loadSnapshot(path string, t *table, now uint32) (gen uint64, loaded int, err error) {
+func loadSnapshot(path string, t *table, now uint32, bind binder) (gen uint64, loaded int, err error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, 0, nil
@@ -196,30 +233,36 @@ func loadSnapshot(path string, t *table, now uint32) (gen uint64, loaded int, er
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return 0, 0, fmt.Errorf("header: %w", err)
 	}
-	if string(hdr[:8]) != snapMagic {
+	size, addKind := recordSize, recAdd
+	switch string(hdr[:8]) {
+	case snapMagic:
+	case snapMagicV1:
+		size, addKind = recordSizeV1, recAddV1
+	default:
 		return 0, 0, fmt.Errorf("not a keys snapshot (magic %q)", hdr[:8])
 	}
 	gen = binary.LittleEndian.Uint64(hdr[8:])
 	count := binary.LittleEndian.Uint64(hdr[16:])
-	var rec [recordSize]byte
+	var buf [recordSize]byte
+	rec := buf[:size]
 	for i := uint64(0); i < count; i++ {
-		if _, err := io.ReadFull(r, rec[:]); err != nil {
+		if _, err := io.ReadFull(r, rec); err != nil {
 			return 0, loaded, fmt.Errorf("record %d of %d: %w", i+1, count, err)
 		}
-		kind, s, err := decodeRecord(rec[:])
-		if err != nil || kind != recAdd {
+		if rec[0] != addKind {
+			return 0, loaded, fmt.Errorf("record %d of %d: kind %q in a snapshot of %q records", i+1, count, rec[0], addKind)
+		}
+		kind, s, err := decodeRecord(rec)
+		if err != nil {
 			return 0, loaded, fmt.Errorf("record %d of %d: %v", i+1, count, err)
 		}
-		if s.gone(t.past(now)) {
-			continue
-		}
-		if _, err := t.add(s.calling, s.called, s.notBefore, s.notAfter, now); err != nil {
+		ok, err := t.restore(kind, s, now, bind)
+		if err != nil {
 			return 0, loaded, fmt.Errorf("record %d of %d: %w (keys.max_keys is lower than the keys saved)", i+1, count, err)
 		}
-		if s.usedEnd != 0 {
-			t.use(&s)
+		if ok {
+			loaded++
 		}
-		loaded++
 	}
 	if _, err := r.ReadByte(); err != io.EOF {
 		return 0, loaded, fmt.Errorf("trailing bytes after %d records", count)
@@ -227,8 +270,9 @@ func loadSnapshot(path string, t *table, now uint32) (gen uint64, loaded int, er
 	return gen, loaded, nil
 }
 
-// replayLog applies a log's records; torn describes a damaged tail.
-func replayLog(path string, t *table, now uint32) (n int, torn string, err error) {
+// replayLog applies a log's records (of either version, table.go); torn
+// describes a damaged tail.
+func replayLog(path string, t *table, now uint32, bind binder) (n int, torn string, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, "", err
@@ -237,29 +281,29 @@ func replayLog(path string, t *table, now uint32) (n int, torn string, err error
 	r := bufio.NewReaderSize(f, 64<<10)
 	var rec [recordSize]byte
 	for {
-		m, err := io.ReadFull(r, rec[:])
+		kind, err := r.ReadByte()
 		if err == io.EOF {
 			return n, "", nil
 		}
-		if err != nil {
-			return n, fmt.Sprintf("%d trailing bytes", m), nil
+		size := recordLen(kind)
+		if err != nil || size == 0 {
+			return n, fmt.Sprintf("unknown record kind %q", kind), nil
 		}
-		kind, s, err := decodeRecord(rec[:])
+		rec[0] = kind
+		if m, err := io.ReadFull(r, rec[1:size]); err != nil {
+			return n, fmt.Sprintf("%d trailing bytes", m+1), nil
+		}
+		kind, s, err := decodeRecord(rec[:size])
 		if err != nil {
 			return n, err.Error(), nil
 		}
-		if s.gone(t.past(now)) {
-			continue
+		ok, err := t.restore(kind, s, now, bind)
+		if err != nil {
+			return n, "", fmt.Errorf("replay %s: %w (keys.max_keys is lower than the keys saved)", path, err)
 		}
-		switch kind {
-		case recAdd:
-			if _, err := t.add(s.calling, s.called, s.notBefore, s.notAfter, now); err != nil {
-				return n, "", fmt.Errorf("replay %s: %w (keys.max_keys is lower than the keys saved)", path, err)
-			}
-		case recUse:
-			t.use(&s)
+		if ok {
+			n++
 		}
-		n++
 	}
 }
 

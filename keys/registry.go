@@ -202,7 +202,7 @@ func Open(cfg Config, ents Enterprises) (*Registry, error) {
 		return r, nil
 	}
 	now := c.Now()
-	gen, n, err := recoverDir(c.Dir, r.t, unixSec(now), c.Logger)
+	gen, n, err := recoverDir(c.Dir, r.t, unixSec(now), ents.Enterprise, c.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +236,7 @@ func OpenReadOnly(cfg Config, ents Enterprises) (*Registry, error) {
 	if c.Dir == "" {
 		return r, nil
 	}
-	if _, err := loadDir(c.Dir, r.t, unixSec(c.Now())); err != nil {
+	if _, err := loadDir(c.Dir, r.t, unixSec(c.Now()), ents.Enterprise); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -321,12 +321,15 @@ func (r *Registry) Normalize(k Key) (Key, error) {
 // number the key's calling number must be. It returns the key as stored
 // (defaults filled, second resolution). The key matches at once; it is on
 // disk within the flush interval (RegisterWait waits for that).
-// Registering a key that is already there (same numbers and window) is no
-// error and adds nothing, so a retried registration is safe.
+// Registering a key that is already there (same numbers, window and
+// enterprise) is no error and adds nothing, so a retried registration is
+// safe; one that was revoked is ErrRevoked (register another window).
+// The key is the enterprise's: it matches only while ent enrols its
+// calling number.
 func (r *Registry) Register(ent uint32, k Key) (Key, error) {
 	k, added, err := r.register(ent, k)
 	if err == nil && added && r.rep != nil {
-		r.rep.queue(slot{calling: k.Calling, called: k.Called, notBefore: unixSec(k.NotBefore), notAfter: unixSec(k.NotAfter)})
+		r.rep.queue(slot{calling: k.Calling, called: k.Called, notBefore: unixSec(k.NotBefore), notAfter: unixSec(k.NotAfter), ent: ent})
 	}
 	return k, err
 }
@@ -349,7 +352,11 @@ func (r *Registry) register(ent uint32, k Key) (Key, bool, error) {
 		return k, false, ErrClosed
 	default:
 	}
-	added, err := r.t.add(k.Calling, k.Called, unixSec(k.NotBefore), unixSec(k.NotAfter), unixSec(r.cfg.Now()))
+	added, err := r.t.add(k.Calling, k.Called, ent, unixSec(k.NotBefore), unixSec(k.NotAfter), unixSec(r.cfg.Now()))
+	if errors.Is(err, ErrRevoked) {
+		return k, false, &FieldError{Field: "not_before", Err: fmt.Errorf("%w: %s -> %s %s..%s (a revocation is not undone by registering the key again; register another window)",
+			err, k.Calling, k.Called, k.NotBefore.Format(time.RFC3339), k.NotAfter.Format(time.RFC3339))}
+	}
 	if err != nil {
 		return k, false, fmt.Errorf("%w (keys.max_keys %d); raise it or shorten the windows", err, r.cfg.MaxKeys)
 	}
@@ -373,15 +380,16 @@ func (r *Registry) RegisterWait(ctx context.Context, ent uint32, k Key) (Key, er
 		}
 	}
 	if r.rep != nil {
-		return k, r.publish(ctx, Change{Key: k})
+		return k, r.publish(ctx, Change{Key: k, Enterprise: ent})
 	}
 	return k, nil
 }
 
 // Check is the spoof-protection check of a call at termination, for the
 // call path: KeyNotChecked when no enterprise enrolled calling,
-// KeyMatched (with the enterprise) when a key of calling -> called
-// matches now, else KeyMissing. It neither allocates nor blocks beyond a
+// KeyMatched (with the enterprise) when a key of calling -> called that
+// this enterprise registered matches now, else KeyMissing (a key another
+// enterprise registered before the number moved matches nothing). It neither allocates nor blocks beyond a
 // shard lock; in single-use mode a match uses the key.
 func (r *Registry) Check(calling, called e164.Number, now time.Time) (policy.KeyMatch, uint32) {
 	return r.check(calling, called, now, true)
@@ -402,7 +410,7 @@ func (r *Registry) check(calling, called e164.Number, now time.Time, use bool) (
 	if !ok {
 		return policy.KeyNotChecked, 0
 	}
-	if called != 0 && r.t.check(calling, called, unixSec(now), use) {
+	if called != 0 && r.t.check(calling, called, ent, unixSec(now), use) {
 		return policy.KeyMatched, ent
 	}
 	return policy.KeyMissing, ent

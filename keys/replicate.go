@@ -2,6 +2,7 @@ package keys
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -24,11 +25,17 @@ import (
 //     retransmission on another node until its window ends.
 
 // Change is one change to the key table the other nodes must hear of: a
-// key registered here, or (Used set) a single-use key used up here, which
-// matches through Used (its grace) and no longer.
+// key registered here, (Used set) a single-use key used up here, which
+// matches through Used (its grace) and no longer, or (Revoked) a key
+// revoked here, which matches no more.
 type Change struct {
-	Key  Key
-	Used time.Time // zero: registered
+	Key Key
+	// Enterprise registered the key (store ID); 0 = not said (a node of
+	// an older version): the applying node binds the key to the
+	// enterprise that enrols its calling number.
+	Enterprise uint32
+	Used       time.Time // zero: registered (or revoked)
+	Revoked    bool
 }
 
 // Replicator carries a registry's changes to the other nodes.
@@ -86,7 +93,7 @@ func (r *Registry) publish(ctx context.Context, c Change) error {
 	if err := p.rep.Publish(ctx, c); err != nil {
 		p.errors.Add(1)
 		r.cfg.Logger.Warn("call keys: a change did not reach the other nodes (it holds on this one)",
-			"calling", c.Key.Calling.String(), "called", c.Key.Called.String(), "used", !c.Used.IsZero(), "error", err)
+			"calling", c.Key.Calling.String(), "called", c.Key.Called.String(), "used", !c.Used.IsZero(), "revoked", c.Revoked, "error", err)
 		return fmt.Errorf("keys: replicate: %w", err)
 	}
 	p.sent.Add(1)
@@ -103,9 +110,13 @@ func (p *replication) queue(s slot) {
 }
 
 // Apply takes in a change another node made: a key it registered (added
-// here as it is, whichever enterprise enrolled its number: that node
-// checked) or a single-use key it used (used here too, the earliest end
-// winning). Applying a change twice changes nothing.
+// here as it is, for the enterprise that node says registered it: that
+// node checked the enrolment), a single-use key it used (used here too,
+// the earliest end winning) or a key it revoked (revoked here too; a
+// revocation wins over any use). A change naming no enterprise (a node of
+// an older version) is bound to the enterprise enrolling the calling
+// number here, and dropped when none does. Applying a change twice
+// changes nothing.
 func (r *Registry) Apply(c Change) error {
 	k := c.Key
 	if k.Calling == 0 || k.Called == 0 || !k.NotAfter.After(k.NotBefore) {
@@ -116,21 +127,39 @@ func (r *Registry) Apply(c Change) error {
 	if na < r.t.past(now) {
 		return nil // over, skew included: nothing to match
 	}
-	if _, err := r.t.add(k.Calling, k.Called, nb, na, now); err != nil {
+	ent := c.Enterprise
+	if ent == 0 {
+		id, ok := r.ents.Enterprise(k.Calling)
+		if !ok {
+			return nil // nobody's number: the key could match no call
+		}
+		ent = id
+	}
+	if _, err := r.t.add(k.Calling, k.Called, ent, nb, na, now); err != nil && !errors.Is(err, ErrRevoked) {
 		return fmt.Errorf("%w (keys.max_keys %d)", err, r.cfg.MaxKeys)
 	}
-	if !c.Used.IsZero() {
-		s := slot{calling: k.Calling, called: k.Called, notBefore: nb, notAfter: na, usedEnd: max(unixSec(c.Used), 1)}
-		r.t.use(&s)
+	s := slot{calling: k.Calling, called: k.Called, notBefore: nb, notAfter: na, ent: ent}
+	switch {
+	case c.Revoked:
+		s.usedEnd = revokedEnd
+	case !c.Used.IsZero():
+		s.usedEnd = max(unixSec(c.Used), revokedEnd+1) // a use is never read as a revocation
+	default:
+		return nil
 	}
+	r.t.use(&s)
 	return nil
 }
 
-// changeOf is the Change a queued slot stands for.
+// changeOf is the Change a queued or revoked slot stands for.
 func changeOf(s *slot) Change {
 	c := Change{Key: Key{Calling: s.calling, Called: s.called,
-		NotBefore: time.Unix(int64(s.notBefore), 0).UTC(), NotAfter: time.Unix(int64(s.notAfter), 0).UTC()}}
-	if s.usedEnd != 0 {
+		NotBefore: time.Unix(int64(s.notBefore), 0).UTC(), NotAfter: time.Unix(int64(s.notAfter), 0).UTC()},
+		Enterprise: s.ent}
+	switch {
+	case s.usedEnd == revokedEnd:
+		c.Revoked = true
+	case s.usedEnd != 0:
 		c.Used = time.Unix(int64(s.usedEnd), 0).UTC()
 	}
 	return c

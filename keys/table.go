@@ -15,8 +15,10 @@ import (
 // The table holds every live key in memory: shards of fixed-size
 // open-addressing arrays (linear probing), sized once from the configured
 // bound, so a key costs 32 bytes of memory whatever the load and a lookup
-// neither allocates nor chases a pointer per key. Nothing here knows about
-// enterprises: a key is two numbers and a window.
+// neither allocates nor chases a pointer per key. A key is two numbers, a
+// window and the internal ID of the enterprise that registered it; which
+// enterprise owns a number now is the registry's business (registry.go),
+// the table only compares IDs.
 //
 // Times are unix seconds (uint32, good until 2106): a window has second
 // resolution, its first and last second both inclusive.
@@ -27,17 +29,33 @@ type slot struct {
 	calling, called e164.Number
 	notBefore       uint32 // first second the key matches
 	notAfter        uint32 // last second the key matches
-	usedEnd         uint32 // single-use: 0 unused; else used, and matches again through this second (grace)
-	_               uint32
+	usedEnd         uint32 // 0 unused; else used (single-use) or revoked, and matches through this second only
+	// ent is the enterprise that registered the key (store ID, never 0 in
+	// the table): the key matches only while that enterprise enrols the
+	// calling number, so a number moved to another enterprise does not
+	// carry the old one's keys (and brand) with it.
+	ent uint32
 }
+
+// revokedEnd is usedEnd of a revoked key: matching through the first
+// second of 1970 is matching never. Being the earliest end there is, it
+// wins over any use when uses and revocations meet (replay, replication),
+// and a node that knows only uses (an older version reading the log or
+// etcd) reads it as used up, which is what a revocation means.
+const revokedEnd = 1
+
+// ErrRevoked is returned when a key registered again (the same numbers,
+// window and enterprise) was revoked: a revocation is not undone by a
+// retried registration; register a new window.
+var ErrRevoked = errors.New("keys: this key was revoked")
 
 // gone reports whether the key's window has passed: its slot may be
 // reused. A used single-use key is kept until then (it matches no more, but
 // registering it again must not revive it).
 func (s *slot) gone(now uint32) bool { return s.notAfter < now }
 
-func (s *slot) sameKey(calling, called e164.Number, nb, na uint32) bool {
-	return s.calling == calling && s.called == called && s.notBefore == nb && s.notAfter == na
+func (s *slot) sameKey(k *slot) bool {
+	return s.calling == k.calling && s.called == k.called && s.notBefore == k.notBefore && s.notAfter == k.notAfter && s.ent == k.ent
 }
 
 // ErrFull is returned when the table holds its configured maximum of live
@@ -143,15 +161,16 @@ func (t *table) past(now uint32) uint32 {
 	return now - t.skew
 }
 
-// add inserts a key unless the same key (numbers and window) is there:
-// adding is idempotent, so a retried registration is one key and a
-// replayed log record changes nothing. It reports whether the key is new.
-func (t *table) add(calling, called e164.Number, nb, na, now uint32) (bool, error) {
+// add inserts a key unless the same key (numbers, window, enterprise) is
+// there: adding is idempotent, so a retried registration is one key and a
+// replayed log record changes nothing. It reports whether the key is new;
+// ErrRevoked when the same key is there, revoked.
+func (t *table) add(calling, called e164.Number, ent, nb, na, now uint32) (bool, error) {
 	h := hash(calling, called)
 	s := t.shardOf(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	added, err := s.insert(h, slot{calling: calling, called: called, notBefore: nb, notAfter: na}, t.past(now))
+	added, err := s.insert(h, slot{calling: calling, called: called, notBefore: nb, notAfter: na, ent: ent}, t.past(now))
 	if added != 0 && t.persist {
 		s.pend = appendRecord(s.pend, recAdd, &s.slots[added.pos()])
 	}
@@ -175,7 +194,10 @@ func (s *shard) insert(h uint64, k slot, past uint32) (placed, error) {
 			if cur.calling == 0 {
 				break
 			}
-			if cur.sameKey(k.calling, k.called, k.notBefore, k.notAfter) {
+			if cur.sameKey(&k) {
+				if cur.usedEnd == revokedEnd {
+					return 0, ErrRevoked
+				}
 				return 0, nil
 			}
 			if reuse < 0 && cur.gone(past) {
@@ -198,13 +220,14 @@ func (s *shard) insert(h uint64, k slot, past uint32) (placed, error) {
 	}
 }
 
-// check looks for a key of calling -> called matching at now: within its
-// window widened by the clock skew at both ends. In single-use mode the
+// check looks for a key of calling -> called registered by enterprise ent
+// matching at now: within its window widened by the clock skew at both
+// ends. In single-use mode the
 // first match uses the key up (when use is set: a what-if question,
 // Registry.Peek, leaves it as it is): it goes on matching only for the
 // grace period (a retransmitted INVITE, a re-asked query; our clock, no
 // skew), and the use is logged so a restart does not revive it.
-func (t *table) check(calling, called e164.Number, now uint32, use bool) bool {
+func (t *table) check(calling, called e164.Number, ent, now uint32, use bool) bool {
 	h := hash(calling, called)
 	s := t.shardOf(h)
 	s.mu.Lock()
@@ -215,7 +238,7 @@ func (t *table) check(calling, called e164.Number, now uint32, use bool) bool {
 		if cur.calling == 0 {
 			break
 		}
-		if cur.calling == calling && cur.called == called && t.matches(cur, now) {
+		if cur.calling == calling && cur.called == called && cur.ent == ent && t.matches(cur, now) {
 			found = true
 			if use && t.singleUse && cur.usedEnd == 0 {
 				// It matches through second now+grace; with no grace, not
@@ -227,8 +250,8 @@ func (t *table) check(calling, called e164.Number, now uint32, use bool) bool {
 				if last := satAdd(cur.notAfter, t.skew); cur.usedEnd > last {
 					cur.usedEnd = last
 				}
-				if cur.usedEnd == 0 { // 0 means unused; second 0 is long past anyway
-					cur.usedEnd = 1
+				if cur.usedEnd <= revokedEnd { // 0 means unused, 1 revoked; those seconds are long past anyway
+					cur.usedEnd = revokedEnd + 1
 				}
 				if t.persist {
 					s.pend = appendRecord(s.pend, recUse, cur)
@@ -271,13 +294,71 @@ func (t *table) use(k *slot) {
 	defer s.mu.Unlock()
 	for i := s.home(h); s.slots[i].calling != 0; i = s.next(i) {
 		cur := &s.slots[i]
-		if cur.sameKey(k.calling, k.called, k.notBefore, k.notAfter) {
+		if cur.sameKey(k) {
 			if cur.usedEnd == 0 || k.usedEnd < cur.usedEnd {
 				cur.usedEnd = k.usedEnd
 			}
 			return
 		}
 	}
+}
+
+// revokePair revokes the keys of calling -> called registered by
+// enterprise ent that could still match at now (every window) and logs
+// each revocation. It appends to out every revoked key whose window has
+// not ended, those revoked before included (publishing them again is how
+// a revocation that did not reach the cluster is retried), and returns
+// how many it revoked now.
+func (t *table) revokePair(calling, called e164.Number, ent, now uint32, out []slot) ([]slot, int) {
+	h := hash(calling, called)
+	s := t.shardOf(h)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	past, n := t.past(now), 0
+	for i := s.home(h); s.slots[i].calling != 0; i = s.next(i) {
+		if cur := &s.slots[i]; cur.calling == calling && cur.called == called && cur.ent == ent {
+			out = t.revokeSlot(s, cur, now, past, out, &n)
+		}
+	}
+	return out, n
+}
+
+// revokeAll is revokePair for every key of enterprise ent: a scan of the
+// whole table, one shard lock at a time (an operator's action, not the
+// call path).
+func (t *table) revokeAll(ent, now uint32, out []slot) ([]slot, int) {
+	past, n := t.past(now), 0
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.Lock()
+		for j := range s.slots {
+			if cur := &s.slots[j]; cur.calling != 0 && cur.ent == ent {
+				out = t.revokeSlot(s, cur, now, past, out, &n)
+			}
+		}
+		s.mu.Unlock()
+	}
+	return out, n
+}
+
+// revokeSlot revokes cur (of shard s, whose lock the caller holds) unless
+// it can no longer match (ended, or used with its grace over), counting it
+// in n; a key revoked before is appended to out but not counted.
+func (t *table) revokeSlot(s *shard, cur *slot, now, past uint32, out []slot, n *int) []slot {
+	switch {
+	case cur.gone(past):
+		return out
+	case cur.usedEnd == revokedEnd:
+		return append(out, *cur)
+	case cur.usedEnd != 0 && cur.usedEnd < now:
+		return out
+	}
+	cur.usedEnd = revokedEnd
+	if t.persist {
+		s.pend = appendRecord(s.pend, recUse, cur)
+	}
+	*n++
+	return append(out, *cur)
 }
 
 // sweep removes the keys of s that ended before now (backward-shift
@@ -355,25 +436,49 @@ func (t *table) live(now uint32) (live, used, capacity int) {
 
 // ---- log records ----
 
-// A log record is one change to the table, fixed-size:
+// A log record is one change to the table, fixed-size. Version 2 (kinds
+// recAdd 'a', recUse 'u'; what this version writes):
 //
-//	kind      1 byte (recAdd, recUse)
-//	calling   8 bytes little-endian
-//	called    8
-//	notBefore 4
-//	notAfter  4
-//	usedEnd   4
-//	crc32c    4 over the 29 bytes before it
+//	kind       1 byte
+//	calling    8 bytes little-endian
+//	called     8
+//	notBefore  4
+//	notAfter   4
+//	usedEnd    4 (a use: the end of its grace; a revocation: revokedEnd)
+//	enterprise 4 (store ID of the registering enterprise)
+//	crc32c     4 over the bytes before it
 //
-// A snapshot keeps the slots as recAdd records too (with usedEnd).
-const recordSize = 33
+// Version 1 (kinds 'A', 'U', 33 bytes, written before keys were bound to
+// an enterprise) is the same without the enterprise; it is still read, and
+// the key is bound on loading to the enterprise that enrols its calling
+// number then (the one that registered it, unless the number moved since:
+// a window of at most keys.max_window). The kind byte tells the versions
+// apart, so a log may hold both. A snapshot keeps the slots as add records
+// (with usedEnd) of the version its magic names.
+const (
+	recordSize   = 37
+	recordSizeV1 = 33
+)
 
 const (
-	recAdd byte = 'A'
-	recUse byte = 'U'
+	recAdd   byte = 'a'
+	recUse   byte = 'u'
+	recAddV1 byte = 'A'
+	recUseV1 byte = 'U'
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// recordLen is the size of a record of kind, 0 for no known kind.
+func recordLen(kind byte) int {
+	switch kind {
+	case recAdd, recUse:
+		return recordSize
+	case recAddV1, recUseV1:
+		return recordSizeV1
+	}
+	return 0
+}
 
 func appendRecord(b []byte, kind byte, s *slot) []byte {
 	start := len(b)
@@ -383,26 +488,47 @@ func appendRecord(b []byte, kind byte, s *slot) []byte {
 	b = binary.LittleEndian.AppendUint32(b, s.notBefore)
 	b = binary.LittleEndian.AppendUint32(b, s.notAfter)
 	b = binary.LittleEndian.AppendUint32(b, s.usedEnd)
+	if kind == recAdd || kind == recUse {
+		b = binary.LittleEndian.AppendUint32(b, s.ent)
+	}
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b[start:], castagnoli))
 }
 
-// decodeRecord reads one record; an error says what is wrong with it.
+// decodeRecord reads one record of either version (its kind, the first
+// byte, gives its size); an error says what is wrong with it. The kind is
+// returned as of version 2 (recAdd, recUse); a version 1 record has
+// enterprise 0 (unknown: the caller binds it).
 func decodeRecord(b []byte) (kind byte, s slot, err error) {
-	if len(b) < recordSize {
-		return 0, s, fmt.Errorf("short record (%d of %d bytes)", len(b), recordSize)
-	}
-	if got, want := binary.LittleEndian.Uint32(b[29:]), crc32.Checksum(b[:29], castagnoli); got != want {
-		return 0, s, fmt.Errorf("checksum %08x, want %08x", got, want)
+	if len(b) == 0 {
+		return 0, s, fmt.Errorf("short record (0 bytes)")
 	}
 	kind = b[0]
+	n := recordLen(kind)
+	if n == 0 {
+		return 0, s, fmt.Errorf("unknown record kind %q", kind)
+	}
+	if len(b) < n {
+		return 0, s, fmt.Errorf("short record (%d of %d bytes)", len(b), n)
+	}
+	if got, want := binary.LittleEndian.Uint32(b[n-4:]), crc32.Checksum(b[:n-4], castagnoli); got != want {
+		return 0, s, fmt.Errorf("checksum %08x, want %08x", got, want)
+	}
 	s.calling = e164.Number(binary.LittleEndian.Uint64(b[1:]))
 	s.called = e164.Number(binary.LittleEndian.Uint64(b[9:]))
 	s.notBefore = binary.LittleEndian.Uint32(b[17:])
 	s.notAfter = binary.LittleEndian.Uint32(b[21:])
 	s.usedEnd = binary.LittleEndian.Uint32(b[25:])
+	switch kind {
+	case recAddV1:
+		kind = recAdd
+	case recUseV1:
+		kind = recUse
+	default:
+		if s.ent = binary.LittleEndian.Uint32(b[29:]); s.ent == 0 {
+			return 0, s, fmt.Errorf("record of key %d -> %d names no enterprise", s.calling, s.called)
+		}
+	}
 	switch {
-	case kind != recAdd && kind != recUse:
-		return 0, s, fmt.Errorf("unknown record kind %q", kind)
 	case s.calling == 0 || s.called == 0 || s.calling >= 1e15 || s.called >= 1e15:
 		return 0, s, fmt.Errorf("record with number %d -> %d is not an E.164 key", s.calling, s.called)
 	case s.notAfter < s.notBefore:

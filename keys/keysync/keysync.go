@@ -7,10 +7,16 @@
 // outside the store's prefix (the store's replica, a bbolt file on each
 // node, must not hold a record per call key):
 //
-//	<prefix><calling>/<called>/<not_before>-<not_after>  ->  {"used": unix seconds, optional}
+//	<prefix><calling>/<called>/<not_before>-<not_after>  ->  {"ent": ID, "used": unix seconds, optional}
 //
 // The numbers are E.164 digits, the window unix seconds: a key's etcd key
-// names it whole, so registering it again from any node is the same key.
+// names it, so registering it again from any node is the same key. "ent"
+// is the store ID of the enterprise that registered it (a key matches
+// only while that enterprise enrols the calling number); a value without
+// it, written by an older version, is bound by each node to the
+// enterprise enrolling the number. "used": 1 (the first second of 1970)
+// is a revoked key: an older version reads it as used up, which is what
+// it means.
 //
 // Leases. A key lives in etcd only for its window (and Linger after, for
 // the grace of a used key and clocks that differ): keys whose windows end
@@ -21,8 +27,11 @@
 //
 // Publishing (keys.Replicator). A registration is a transaction that
 // creates the key only if it is absent (a retried registration never
-// revives a key already used); a use of a single-use key overwrites its
-// value with the end of its grace.
+// revives a key already used or revoked), or that replaces another
+// enterprise's (a number moved; the old enterprise's key matches nothing
+// any more); a use of a single-use key overwrites its value with the end
+// of its grace unless it was revoked; a revocation overwrites the value
+// of the enterprise's key (not another's) with "used": 1.
 //
 // Hearing. Start loads every key under the prefix (paginated, at one
 // revision), then watches the prefix from the next revision and applies
@@ -174,7 +183,16 @@ func (s *Sync) etcdKey(k keys.Key) string {
 
 // value is what a key's etcd value holds.
 type value struct {
-	Used int64 `json:"used,omitempty"` // unix s: used up, matching through then
+	Ent  uint32 `json:"ent,omitempty"`  // the registering enterprise; 0: written by an older version
+	Used int64  `json:"used,omitempty"` // unix s: used up, matching through then; revokedUsed: revoked
+}
+
+// revokedUsed is "used" of a revoked key (keys: a use ending in 1970).
+const revokedUsed = 1
+
+func (v value) encode() string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 // parse reads an etcd key and value back into a change.
@@ -194,36 +212,101 @@ func (s *Sync) parse(key, val []byte) (keys.Change, error) {
 		return c, fmt.Errorf("keysync: %q is not a call key: %v", key, err)
 	}
 	c.Key = keys.Key{Calling: calling, Called: called, NotBefore: time.Unix(from, 0).UTC(), NotAfter: time.Unix(to, 0).UTC()}
-	var v value
-	if len(val) > 0 {
-		if err := json.Unmarshal(val, &v); err != nil {
-			return c, fmt.Errorf("keysync: value of %q: %w", key, err)
-		}
+	v, err := decodeValue(val)
+	if err != nil {
+		return c, fmt.Errorf("keysync: value of %q: %w", key, err)
 	}
-	if v.Used != 0 {
+	c.Enterprise = v.Ent
+	switch {
+	case v.Used == revokedUsed:
+		c.Revoked = true
+	case v.Used != 0:
 		c.Used = time.Unix(v.Used, 0).UTC()
 	}
 	return c, nil
 }
 
+// decodeValue reads a key's etcd value; empty is {}.
+func decodeValue(val []byte) (value, error) {
+	var v value
+	if len(val) > 0 {
+		if err := json.Unmarshal(val, &v); err != nil {
+			return v, err
+		}
+	}
+	return v, nil
+}
+
 // Publish writes one change (keys.Replicator): a registration creates the
-// key if it is absent; a use overwrites it with the end of its grace.
+// key if it is absent (or held by another enterprise); a use overwrites
+// it with the end of its grace unless it was revoked; a revocation
+// overwrites the enterprise's key.
 func (s *Sync) Publish(ctx context.Context, c keys.Change) error {
+	if c.Enterprise == 0 {
+		return fmt.Errorf("keysync: change of key %s -> %s names no enterprise", c.Key.Calling, c.Key.Called)
+	}
 	lease, err := s.lease(ctx, c.Key.NotAfter)
 	if err != nil {
 		return err
 	}
 	k := s.etcdKey(c.Key)
-	if c.Used.IsZero() {
+	switch {
+	case c.Revoked:
+		return s.revoke(ctx, k, c.Enterprise, lease)
+	case !c.Used.IsZero():
 		_, err = s.cfg.Client.Txn(ctx).
-			If(clientv3.Compare(clientv3.CreateRevision(k), "=", 0)).
-			Then(clientv3.OpPut(k, "{}", clientv3.WithLease(lease))).
+			If(clientv3.Compare(clientv3.Value(k), "!=", value{Ent: c.Enterprise, Used: revokedUsed}.encode())).
+			Then(clientv3.OpPut(k, value{Ent: c.Enterprise, Used: c.Used.Unix()}.encode(), clientv3.WithLease(lease))).
 			Commit()
 		return err
 	}
-	b, _ := json.Marshal(value{Used: c.Used.Unix()})
-	_, err = s.cfg.Client.Put(ctx, k, string(b), clientv3.WithLease(lease))
-	return err
+	put := clientv3.OpPut(k, value{Ent: c.Enterprise}.encode(), clientv3.WithLease(lease))
+	resp, err := s.cfg.Client.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(k), "=", 0)).
+		Then(put).Else(clientv3.OpGet(k)).Commit()
+	if err != nil || resp.Succeeded {
+		return err
+	}
+	// The key is there: the same enterprise's (a retry: leave it, used or
+	// revoked as it may be), or another's, registered before the number
+	// moved to this one: replace it, unless it changed meanwhile.
+	for _, kv := range resp.Responses[0].GetResponseRange().Kvs {
+		if v, err := decodeValue(kv.Value); err == nil && (v.Ent == 0 || v.Ent == c.Enterprise) {
+			return nil
+		}
+		_, err = s.cfg.Client.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(k), "=", kv.ModRevision)).
+			Then(put).Commit()
+		return err
+	}
+	return nil
+}
+
+// revoke marks key k of enterprise ent revoked, unless etcd holds no such
+// key (its lease ran out: it is over) or holds another enterprise's (the
+// number moved and the new enterprise registered the same window: its
+// key is not this enterprise's to revoke).
+func (s *Sync) revoke(ctx context.Context, k string, ent uint32, lease clientv3.LeaseID) error {
+	for {
+		resp, err := s.cfg.Client.Get(ctx, k)
+		if err != nil || len(resp.Kvs) == 0 {
+			return err
+		}
+		kv := resp.Kvs[0]
+		v, err := decodeValue(kv.Value)
+		if err == nil && v.Ent != 0 && v.Ent != ent {
+			return nil
+		}
+		put, err := s.cfg.Client.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(k), "=", kv.ModRevision)).
+			Then(clientv3.OpPut(k, value{Ent: ent, Used: revokedUsed}.encode(), clientv3.WithLease(lease))).
+			Commit()
+		if err != nil || put.Succeeded {
+			return err
+		}
+		// Changed between the read and the write (a use on another
+		// node): read it again.
+	}
 }
 
 // lease returns the lease of the slot a window ending at end falls in,

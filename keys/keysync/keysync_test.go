@@ -2,6 +2,8 @@ package keysync
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -140,7 +142,160 @@ func TestParseRefusesForeignKeys(t *testing.T) {
 	if err != nil || c.Key.Calling != e164.MustParse("+15125550100") || c.Key.NotAfter.Unix() != 160 || c.Used.Unix() != 130 {
 		t.Errorf("%+v %v", c, err)
 	}
+	if c.Enterprise != 0 || c.Revoked {
+		t.Errorf("an older version's value: %+v, want no enterprise, not revoked", c)
+	}
+	c, err = s.parse([]byte("p/15125550100/13035550100/100-160"), []byte(`{"ent":9,"used":1}`))
+	if err != nil || c.Enterprise != 9 || !c.Revoked || !c.Used.IsZero() {
+		t.Errorf("a revoked key: %+v %v", c, err)
+	}
 	if s.etcdKey(c.Key) != "p/15125550100/13035550100/100-160" {
 		t.Errorf("etcdKey %q", s.etcdKey(c.Key))
+	}
+}
+
+// TestEnterpriseAndRevocationReplicate: a key carries its enterprise
+// through etcd; a revocation on one node reaches the others and a node
+// started later, and a later use does not undo it in etcd; records of an
+// older version ({} and {"used":...}, no enterprise) are still applied,
+// bound to the enterprise enrolling the number; after the number moves,
+// the new enterprise's registration of the same key replaces the old
+// one's in etcd, and the old one's revocation leaves it alone.
+func TestEnterpriseAndRevocationReplicate(t *testing.T) {
+	cl := etcdtest.Start(t, 1)
+	cl.WaitHealthy(30 * time.Second)
+	st := storetest.Fixture(t)
+	en, err := st.GetEnterprise(store.Operator, storetest.Enterprise)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	cli := cl.Client()
+	calling := e164.MustParse(storetest.EnterpriseNumber)
+	alice, bob := e164.MustParse(storetest.AliceNumber), e164.MustParse(storetest.BobNumber)
+	a, b := startNode(t, cl, st), startNode(t, cl, st)
+	peek := func(n *node, called e164.Number) (policy.KeyMatch, uint32) {
+		return n.reg.Peek(calling, called, time.Now())
+	}
+	value := func(k keys.Key) string {
+		t.Helper()
+		r, err := cli.Get(ctx, a.sync.etcdKey(k))
+		if err != nil || len(r.Kvs) != 1 {
+			t.Fatalf("etcd %s: %v %v", a.sync.etcdKey(k), r, err)
+		}
+		return string(r.Kvs[0].Value)
+	}
+
+	ka, err := a.reg.RegisterWait(ctx, en.ID, keys.Key{Calling: calling, Called: alice})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := a.reg.RegisterWait(ctx, en.ID, keys.Key{Calling: calling, Called: bob})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := value(ka), fmt.Sprintf(`{"ent":%d}`, en.ID); got != want {
+		t.Errorf("etcd value %s, want %s", got, want)
+	}
+	eventually(t, "both keys on b", func() bool {
+		m1, id := peek(b, alice)
+		m2, _ := peek(b, bob)
+		return m1 == policy.KeyMatched && m2 == policy.KeyMatched && id == en.ID
+	})
+
+	// Revoke one pair on a: b hears of it; etcd says revoked; a use
+	// published late (a node that had not heard yet) leaves it revoked.
+	if n, err := a.reg.Revoke(ctx, en.ID, calling, alice); n != 1 || err != nil {
+		t.Fatalf("Revoke: %d %v", n, err)
+	}
+	revoked := fmt.Sprintf(`{"ent":%d,"used":1}`, en.ID)
+	if got := value(ka); got != revoked {
+		t.Errorf("etcd after the revocation: %s, want %s", got, revoked)
+	}
+	eventually(t, "the revocation on b", func() bool { m, _ := peek(b, alice); return m == policy.KeyMissing })
+	if err := b.sync.Publish(ctx, keys.Change{Key: ka, Enterprise: en.ID, Used: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if got := value(ka); got != revoked {
+		t.Errorf("etcd after a late use: %s, want it still revoked", got)
+	}
+	if _, err := b.reg.RegisterWait(ctx, en.ID, ka); !errors.Is(err, keys.ErrRevoked) {
+		t.Errorf("registering the revoked key again on b: %v, want ErrRevoked", err)
+	}
+
+	// The operator revokes all of the enterprise's keys on b.
+	if n, err := b.reg.RevokeAll(ctx, en.ID); n != 1 || err != nil {
+		t.Fatalf("RevokeAll: %d %v, want the one live key", n, err)
+	}
+	eventually(t, "RevokeAll on a", func() bool { m, _ := peek(a, bob); return m == policy.KeyMissing })
+	c := startNode(t, cl, st)
+	for _, k := range []keys.Key{ka, kb} {
+		if m, _ := peek(c, k.Called); m != policy.KeyMissing {
+			t.Errorf("a node started later: revoked key to %s %v, want KeyMissing", k.Called, m)
+		}
+	}
+
+	// Records of the older version: no enterprise.
+	now := time.Now().Unix()
+	carol := e164.MustParse(storetest.AliceNumber2)
+	old := func(called e164.Number, val string) keys.Key {
+		k := keys.Key{Calling: calling, Called: called, NotBefore: time.Unix(now, 0).UTC(), NotAfter: time.Unix(now+60, 0).UTC()}
+		if _, err := cli.Put(ctx, a.sync.etcdKey(k), val); err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	oldKey := old(carol, `{}`)
+	old(carol+1, fmt.Sprintf(`{"used":%d}`, now-1))
+	eventually(t, "an older version's key on a", func() bool { m, id := peek(a, carol); return m == policy.KeyMatched && id == en.ID })
+	d := startNode(t, cl, st)
+	if m, id := peek(d, carol); m != policy.KeyMatched || id != en.ID {
+		t.Errorf("a node loading an older version's key: %v (enterprise %d)", m, id)
+	}
+	if m, _ := peek(d, carol+1); m != policy.KeyMissing {
+		t.Errorf("a node loading an older version's used key: %v, want KeyMissing", m)
+	}
+
+	// The number moves to globex, which registers the same window.
+	if err := st.DeleteEnterprise(store.Operator, storetest.Enterprise); err != nil {
+		t.Fatal(err)
+	}
+	globex, err := st.CreateEnterprise(store.Operator, store.EnterpriseSpec{Name: "globex", Numbers: []string{storetest.EnterpriseNumber}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dave := carol + 2
+	if _, err := a.reg.RegisterWait(ctx, en.ID, keys.Key{Calling: calling, Called: dave}); !errors.Is(err, keys.ErrNotEnrolled) {
+		t.Fatalf("the old enterprise registered after the move: %v, want ErrNotEnrolled", err)
+	}
+	// initech's key of that window as registered before the move; globex
+	// registers the same window.
+	kd := keys.Key{Calling: calling, Called: dave, NotBefore: time.Unix(now, 0).UTC(), NotAfter: time.Unix(now+60, 0).UTC()}
+	if _, err := cli.Put(ctx, a.sync.etcdKey(kd), fmt.Sprintf(`{"ent":%d}`, en.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := peek(a, oldKey.Called); m != policy.KeyMissing {
+		t.Errorf("after the move, the old enterprise's key: %v, want KeyMissing", m)
+	}
+	if _, err := b.reg.RegisterWait(ctx, globex.ID, kd); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := value(kd), fmt.Sprintf(`{"ent":%d}`, globex.ID); got != want {
+		t.Errorf("etcd after globex registered initech's window: %s, want %s", got, want)
+	}
+	eventually(t, "globex's key on a", func() bool { m, id := peek(a, dave); return m == policy.KeyMatched && id == globex.ID })
+	if _, err := a.reg.RevokeAll(ctx, en.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := value(kd), fmt.Sprintf(`{"ent":%d}`, globex.ID); got != want {
+		t.Errorf("etcd after initech revoked its keys: %s, want globex's key untouched %s", got, want)
+	}
+	if m, _ := peek(a, dave); m != policy.KeyMatched {
+		t.Errorf("globex's key after initech revoked its keys: %v", m)
+	}
+	for _, n := range []*node{a, b, c, d} {
+		if s := n.sync.Stats(); s.ApplyErrors != 0 {
+			t.Errorf("apply errors %+v", s)
+		}
 	}
 }
