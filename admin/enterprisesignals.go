@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"errors"
 	"net/http"
 
 	"callgate/keys"
@@ -19,6 +20,12 @@ type signalsView struct {
 	Onward   string      `json:"onward,omitempty"`
 	// Token is the new token, in the answer to its issue only.
 	Token string `json:"token,omitempty"`
+	// RevokedKeys, in the answer to an issue with ?revoke_keys=true, is
+	// how many of the enterprise's call keys were revoked; RevokeError
+	// says why that failed (the token is issued all the same: retry with
+	// DELETE /api/v1/enterprises/{enterprise}/keys).
+	RevokedKeys *int   `json:"revoked_keys,omitempty"`
+	RevokeError string `json:"revoke_error,omitempty"`
 }
 
 func viewSignals(en store.Enterprise, token string) signalsView {
@@ -82,10 +89,23 @@ func set(dst *string, v *string) {
 }
 
 // issueEnterpriseToken issues the enterprise's API token for
-// POST /api/v1/keys, revoking the previous one; the answer carries it once
-// (only its hash is kept).
+// /api/v1/keys, revoking the previous one; the answer carries it once
+// (only its hash is kept). With ?revoke_keys=true it also revokes every
+// call key of the enterprise, after the new token is in place (so none
+// registered with the old token in between survives): for a token that
+// leaked, whose thief's keys cannot be told from the enterprise's own. It
+// is not the default: a routine reissue must not block the calls the
+// enterprise registered a moment ago.
 func issueEnterpriseToken(c *call) (int, any, error) {
 	name := c.r.PathValue("enterprise")
+	revoke, err := revokeKeysParam(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	if revoke && c.t.revoke == nil {
+		return 0, nil, &apiError{status: http.StatusNotFound, field: "revoke_keys",
+			err: errors.New("the daemon checks no call keys (keys.enabled is off in its configuration): there are none to revoke; issue the token without revoke_keys")}
+	}
 	tok, hash, err := keys.IssueToken(name)
 	if err != nil {
 		return 0, nil, err
@@ -94,5 +114,15 @@ func issueEnterpriseToken(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, fieldErr("enterprise", err)
 	}
-	return http.StatusCreated, viewSignals(en, tok), nil
+	v := viewSignals(en, tok)
+	if revoke {
+		// The token is issued and shown once: a failed revocation is
+		// reported in the answer, not as an error that would lose it.
+		n, err := c.t.revokeKeys(c, en.ID, name)
+		v.RevokedKeys = &n
+		if err != nil {
+			v.RevokeError = err.Error() + " (retry with DELETE /api/v1/enterprises/" + name + "/keys)"
+		}
+	}
+	return http.StatusCreated, v, nil
 }

@@ -117,6 +117,7 @@ func TestIsolation(t *testing.T) {
 		"GET /api/v1/enterprises/{enterprise}/signals":             {"/api/v1/enterprises/umbrella/signals", nil},
 		"PATCH /api/v1/enterprises/{enterprise}/signals":           {"/api/v1/enterprises/umbrella/signals", map[string]any{"brand": map[string]any{"name": "Evil"}}},
 		"POST /api/v1/enterprises/{enterprise}/token":              {"/api/v1/enterprises/umbrella/token", nil},
+		"DELETE /api/v1/enterprises/{enterprise}/keys":             {"/api/v1/enterprises/umbrella/keys", nil},
 		"GET /api/v1/subscribers/{subscriber}/pin/lockout":         {"/api/v1/subscribers/bob/pin/lockout", nil},
 		"DELETE /api/v1/subscribers/{subscriber}/pin/lockout":      {"/api/v1/subscribers/" + bobNum + "/pin/lockout", nil},
 		"GET /api/v1/pin-lockouts":                                 {"/api/v1/pin-lockouts", nil},

@@ -1,12 +1,15 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"strconv"
 )
 
 // POST /api/v1/keys: an enterprise registers the key of its next call
-// (package keys). It is served here, on the management API's listener
+// (package keys); DELETE /api/v1/keys and /api/v1/keys/{calling}/{called}:
+// it revokes its keys. It is served here, on the management API's listener
 // (TLS with api.tls_cert), besides the admin listener: the enterprise is a
 // customer on the far side of the carrier's edge, and the admin listener
 // is for monitoring on a management network, unauthenticated and plain
@@ -15,9 +18,69 @@ import (
 // enterprise token`), not a management token: the handler (keys.Handler)
 // checks it, so the route stays outside the management authentication.
 
-// WithKeys serves POST /api/v1/keys with h (keys.Handler over the daemon's
-// registry); without it the route answers 404 (keys.enabled is off).
-func WithKeys(h http.Handler) Option { return func(t *Tier) { t.keys = h } }
+// WithKeys serves the enterprises' /api/v1/keys with h (keys.Handler over
+// the daemon's registry) and the operator's revocation of an enterprise's
+// keys with r (the same registry); without it those routes answer 404
+// (keys.enabled is off).
+func WithKeys(h http.Handler, r KeyRevoker) Option {
+	return func(t *Tier) { t.keys, t.revoke = h, r }
+}
+
+// KeyRevoker revokes every call key of an enterprise (*keys.Registry).
+type KeyRevoker interface {
+	RevokeAll(ctx context.Context, ent uint32) (int, error)
+}
+
+// revokedKeys is the answer to the operator's revocation.
+type revokedKeys struct {
+	Enterprise string `json:"enterprise"`
+	Revoked    int    `json:"revoked"`
+}
+
+// revokeEnterpriseKeys revokes every key of the enterprise (the platform
+// owner, or the enterprise's provider): its token leaked, or it must stop
+// calling as itself at once. The keys stop matching on this node at once
+// and, with keys.replicate, on the others once the answer is given.
+func revokeEnterpriseKeys(c *call) (int, any, error) {
+	name := c.r.PathValue("enterprise")
+	en, err := c.t.st.GetEnterprise(c.actor, name)
+	if err != nil {
+		return 0, nil, fieldErr("enterprise", err)
+	}
+	n, err := c.t.revokeKeys(c, en.ID, name)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, revokedKeys{Enterprise: name, Revoked: n}, nil
+}
+
+// revokeKeys revokes the enterprise's keys and logs it (the revocation is
+// not a store change, so the audit log does not hold it).
+func (t *Tier) revokeKeys(c *call, ent uint32, name string) (int, error) {
+	if t.revoke == nil {
+		return 0, &apiError{status: http.StatusNotFound, field: "path",
+			err: errors.New("the daemon checks no call keys (keys.enabled is off in its configuration): there are none to revoke")}
+	}
+	n, err := t.revoke.RevokeAll(c.r.Context(), ent)
+	t.log.Info("call keys revoked", "enterprise", name, "revoked", n, "by", c.actor.String(), "error", err)
+	if err != nil {
+		return n, &apiError{status: http.StatusServiceUnavailable, field: "", err: err}
+	}
+	return n, nil
+}
+
+// revokeKeysParam reads ?revoke_keys= of a token's issue.
+func revokeKeysParam(c *call) (bool, error) {
+	v := c.r.URL.Query().Get("revoke_keys")
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, badRequest("revoke_keys", "revoke_keys %q: want true or false", v)
+	}
+	return b, nil
+}
 
 // serveKeys hands a key registration to the registry's handler.
 func (t *Tier) serveKeys(w http.ResponseWriter, r *http.Request) {

@@ -28,7 +28,7 @@ func TestKeysOnTheAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { reg.Close() })
-		WithKeys(keys.Handler(reg, tr.st))(tr)
+		WithKeys(keys.Handler(reg, tr.st), reg)(tr)
 	})
 	tok, hash, err := keys.IssueToken("initech")
 	if err != nil {
@@ -57,5 +57,95 @@ func TestKeysOnTheAPI(t *testing.T) {
 	status, out, _ = off.do(t, "", "POST", "/api/v1/keys", key)
 	if status != http.StatusNotFound || !strings.Contains(string(out), "keys.enabled") {
 		t.Errorf("keys off: %d %s", status, out)
+	}
+}
+
+// TestKeysRevokedOnTheAPI: the enterprise revokes its keys on the
+// management API's listener with its own token (one pair, all); the
+// platform owner or the enterprise's provider revokes every key of an
+// enterprise, another provider cannot; a token reissued with
+// ?revoke_keys=true revokes them too (a leak), without it they hold (a
+// routine reissue); with keys off revocation says so.
+func TestKeysRevokedOnTheAPI(t *testing.T) {
+	var reg *keys.Registry
+	var st *store.Store
+	f := newFixture(t, func(tr *Tier) {
+		st = tr.st
+		var err error
+		if reg, err = keys.Open(keys.Config{}, tr.st); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { reg.Close() })
+		WithKeys(keys.Handler(reg, tr.st), reg)(tr)
+	})
+	tok, hash, err := keys.IssueToken("initech")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.UpdateEnterpriseSignals(store.Operator, "initech", func(g *store.EnterpriseSignals) error { g.TokenHash = hash; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	f.tokens["initech"] = tok
+	calling := e164.MustParse("+12025550150")
+	register := func(called string) {
+		t.Helper()
+		f.want(t, http.StatusCreated, "initech", "POST", "/api/v1/keys", map[string]string{"calling": "+12025550150", "called": called}, nil)
+	}
+	matches := func(called string) bool {
+		m, _ := reg.Peek(calling, e164.MustParse(called), time.Now())
+		return m == policy.KeyMatched
+	}
+	register("+13035550100")
+	register("+13035550101")
+	var rv keys.Revoked
+	f.want(t, http.StatusOK, "initech", "DELETE", "/api/v1/keys/+12025550150/+13035550100", nil, &rv)
+	if rv.Revoked != 1 || matches("+13035550100") || !matches("+13035550101") {
+		t.Errorf("the enterprise revoked a pair: %+v; the pair's key matches %v, the other's %v", rv, matches("+13035550100"), matches("+13035550101"))
+	}
+	f.want(t, http.StatusOK, "initech", "DELETE", "/api/v1/keys", nil, &rv)
+	if rv.Revoked != 1 || matches("+13035550101") {
+		t.Errorf("the enterprise revoked all: %+v", rv)
+	}
+
+	register("+13035550102")
+	var out revokedKeys
+	status, body, _ := f.do(t, "globex", "DELETE", "/api/v1/enterprises/initech/keys", nil)
+	if status != http.StatusNotFound || !matches("+13035550102") {
+		t.Errorf("another provider revoking initech's keys: %d %s", status, body)
+	}
+	f.want(t, http.StatusOK, "acme", "DELETE", "/api/v1/enterprises/initech/keys", nil, &out)
+	if out.Revoked != 1 || out.Enterprise != "initech" || matches("+13035550102") {
+		t.Errorf("the enterprise's provider revoked its keys: %+v", out)
+	}
+
+	// A routine reissue leaves the keys; a reissue for a leak revokes them.
+	register("+13035550103")
+	var sv signalsView
+	f.want(t, http.StatusCreated, "operator", "POST", "/api/v1/enterprises/initech/token", nil, &sv)
+	if sv.RevokedKeys != nil || !matches("+13035550103") {
+		t.Errorf("a reissue without revoke_keys: %+v, the key matches %v", sv, matches("+13035550103"))
+	}
+	f.tokens["initech"] = sv.Token
+	register("+13035550104")
+	status, body, _ = f.do(t, "operator", "POST", "/api/v1/enterprises/initech/token?revoke_keys=maybe", nil)
+	var p problem
+	if status != http.StatusBadRequest || json.Unmarshal(body, &p) != nil || p.Field != "revoke_keys" {
+		t.Errorf("revoke_keys=maybe: %d %s, want 400 naming revoke_keys", status, body)
+	}
+	f.want(t, http.StatusCreated, "operator", "POST", "/api/v1/enterprises/initech/token?revoke_keys=true", nil, &sv)
+	if sv.RevokedKeys == nil || *sv.RevokedKeys != 2 || sv.RevokeError != "" || sv.Token == "" || matches("+13035550103") || matches("+13035550104") {
+		t.Errorf("a reissue with revoke_keys: %+v", sv)
+	}
+
+	off := newFixture(t)
+	for _, path := range []string{"/api/v1/enterprises/initech/keys", "/api/v1/keys"} {
+		status, body, _ = off.do(t, "operator", "DELETE", path, nil)
+		if status != http.StatusNotFound || !strings.Contains(string(body), "keys.enabled") {
+			t.Errorf("keys off, DELETE %s: %d %s", path, status, body)
+		}
+	}
+	status, body, _ = off.do(t, "operator", "POST", "/api/v1/enterprises/initech/token?revoke_keys=true", nil)
+	if status != http.StatusNotFound || json.Unmarshal(body, &p) != nil || p.Field != "revoke_keys" {
+		t.Errorf("keys off, a reissue with revoke_keys: %d %s", status, body)
 	}
 }

@@ -21,7 +21,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		t.Fatalf("openapi.json: %v", err)
 	}
 	tier := &Tier{}
-	served := map[string]bool{"GET /api/v1/openapi.json": true, "POST /api/v1/keys": true}
+	served := map[string]bool{"GET /api/v1/openapi.json": true, "POST /api/v1/keys": true, "DELETE /api/v1/keys": true, "DELETE /api/v1/keys/{calling}/{called}": true}
 	for _, r := range tier.routeTable() {
 		served[r.method+" "+r.pattern] = true
 		item := doc.Paths.Find(r.pattern)

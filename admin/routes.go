@@ -87,6 +87,7 @@ func (t *Tier) routeTable() []route {
 		{"GET", "/api/v1/enterprises/{enterprise}/signals", getEnterpriseSignals},     // enterprisesignals.go
 		{"PATCH", "/api/v1/enterprises/{enterprise}/signals", patchEnterpriseSignals}, // enterprisesignals.go
 		{"POST", "/api/v1/enterprises/{enterprise}/token", issueEnterpriseToken},      // enterprisesignals.go
+		{"DELETE", "/api/v1/enterprises/{enterprise}/keys", revokeEnterpriseKeys},     // keys.go
 
 		{"GET", "/api/v1/routes", listRoutes},
 		{"PUT", "/api/v1/routes/{route}", putRoute},
@@ -157,6 +158,8 @@ func (t *Tier) routes() http.Handler {
 	// The enterprises' key registration authenticates with their own
 	// token, not a management one (keys.go).
 	mux.HandleFunc("POST /api/v1/keys", t.serveKeys)
+	mux.HandleFunc("DELETE /api/v1/keys", t.serveKeys)
+	mux.HandleFunc("DELETE /api/v1/keys/{calling}/{called}", t.serveKeys)
 	t.uiRoutes(mux)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/", http.StatusSeeOther) })
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

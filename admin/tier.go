@@ -82,7 +82,8 @@ type Tier struct {
 	dlog   *decisionlog.Log
 	decide Decide
 	fraud  *fraud.Monitor // fraud.go; nil: no monitor
-	keys   http.Handler   // keys.go: POST /api/v1/keys; nil: keys are off
+	keys   http.Handler   // keys.go: the enterprises' /api/v1/keys; nil: keys are off
+	revoke KeyRevoker     // keys.go: the operator's revocation; nil: keys are off
 	// platformSignals are the engine's signal defaults
 	// (provider_signals.go); nil: not told.
 	platformSignals *PlatformSignals

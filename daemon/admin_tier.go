@@ -60,7 +60,7 @@ var apiSpec = tierSpec{
 		if d.Keys != nil && d.Store != nil {
 			// The enterprises' key registration, over TLS with the API
 			// (as on the admin listener).
-			opts = append(opts, admin.WithKeys(keys.Handler(d.Keys, d.Store)))
+			opts = append(opts, admin.WithKeys(keys.Handler(d.Keys, d.Store), d.Keys))
 		}
 		if d.ServesStore != nil {
 			opts = append(opts, admin.WithStoreCheck(d.ServesStore))

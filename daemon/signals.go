@@ -80,6 +80,29 @@ func openSignalsWith(cfg *config.Config, st *store.Store, d *Daemon, open func(k
 	return s, nil
 }
 
+// RevokeSavedKeys revokes every call key of enterprise ent saved in
+// keys.dir while no daemon runs (`callgate enterprise revoke-keys` on the
+// store file): the revocations are logged there, and the daemon loads
+// them when it starts. With keys.replicate it refuses: the keys are in
+// etcd too, where only a running node carries the revocation.
+func RevokeSavedKeys(cfg *config.Config, st *store.Store, ent uint32) (int, error) {
+	if !cfg.Keys.Enabled {
+		return 0, errors.New("keys.enabled is off in the configuration: there are no call keys to revoke")
+	}
+	if cfg.Keys.Replicate {
+		return 0, errors.New("keys.replicate is on: revoke through a running daemon (callgate serve), which carries the revocation to the other nodes")
+	}
+	r, err := keys.Open(keysConfig(cfg, nil), st)
+	if err != nil {
+		return 0, fmt.Errorf("keys: %w", err)
+	}
+	n, err := r.RevokeAll(context.Background(), ent)
+	if cerr := r.Close(); err == nil {
+		err = cerr
+	}
+	return n, err
+}
+
 func keysConfig(cfg *config.Config, d *Daemon) keys.Config {
 	k := &cfg.Keys
 	kc := keys.Config{Dir: cfg.KeysDir(), MaxKeys: k.MaxKeys, DefaultWindow: k.DefaultWindow, MaxWindow: k.MaxWindow,
@@ -307,13 +330,16 @@ func (s *Signals) brand(c *policy.Call, ent uint32) {
 	}
 }
 
-// mount puts POST /api/v1/keys on the admin listener (enterprises
-// authenticate with their API token; see keys.Handler).
+// mount puts the enterprises' /api/v1/keys (POST, DELETE) and
+// /api/v1/keys/{calling}/{called} (DELETE) on the admin listener
+// (enterprises authenticate with their API token; see keys.Handler).
 func (s *Signals) mount(mux *http.ServeMux) {
 	if s == nil || s.keys == nil {
 		return
 	}
-	mux.Handle("/api/v1/keys", keys.Handler(s.keys, s.st))
+	h := keys.Handler(s.keys, s.st)
+	mux.Handle("/api/v1/keys", h)
+	mux.Handle("/api/v1/keys/", h)
 }
 
 // watch registers the signals' metrics.

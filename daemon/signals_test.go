@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -136,5 +137,21 @@ func TestSignalsInTheDaemon(t *testing.T) {
 	defer d2.Shutdown()
 	if dec := ask(d2, storetest.EnterpriseNumber); dec.Action != policy.ActionAllow || !dec.Trace.Has(policy.RuleKey, policy.OutcomeYes) {
 		t.Errorf("after a restart the keyed call: %v [%s]", dec.Action, &dec.Trace)
+	}
+	// The enterprise revokes the pair's keys on the admin listener: the
+	// call is taken for a spoof again.
+	req, _ = http.NewRequest(http.MethodDelete, "http://"+d2.AdminAddr()+"/api/v1/keys/"+storetest.EnterpriseNumber+"/"+storetest.AliceNumber, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(out), `"revoked":1`) {
+		t.Fatalf("DELETE /api/v1/keys/{calling}/{called}: %d %s", resp.StatusCode, out)
+	}
+	if dec := ask(d2, storetest.EnterpriseNumber); dec.Action == policy.ActionAllow || !dec.Trace.Has(policy.RuleKey, policy.OutcomeMissing) {
+		t.Errorf("after the revocation the call: %v [%s], want key=missing", dec.Action, &dec.Trace)
 	}
 }

@@ -15,9 +15,13 @@
 // enterprise enrols the calling number, so a number moved to another
 // enterprise (deleted and enrolled again) does not carry the old one's
 // keys, nor show the new one's brand on calls the old one registered.
-// Keys are withdrawn by revocation (revoke.go): Revoke takes an
-// enterprise's keys of one pair of numbers, RevokeAll all of its keys
-// (its token leaked: a thief's keys cannot be told from its own).
+// Keys are withdrawn by revocation (revoke.go): the enterprise revokes its
+// keys of one pair of numbers or all of them (DELETE
+// /api/v1/keys/{calling}/{called}, DELETE /api/v1/keys), the operator all
+// of an enterprise's
+// (admin: DELETE /api/v1/enterprises/{e}/keys, or the token's reissue with
+// revoke_keys when it leaked: a thief's keys cannot be told from the
+// enterprise's own; a routine reissue keeps them).
 //
 // The map:
 //
@@ -33,7 +37,8 @@
 //   - persist.go: survival across a restart within the window — a snapshot
 //     and an append log written and fsynced by one goroutine off the call
 //     path, replay on Open.
-//   - http.go, token.go, field.go: the REST handler (errors as RFC 9457
+//   - http.go, token.go, field.go: the REST handler (registration and
+//     revocation; errors as RFC 9457
 //     problem details naming the field), the enterprise API token (only
 //     its SHA-256 is stored), the registration errors' field.
 //   - enrol.go: SIP enrolment (the trunk check and the onward URI).

@@ -42,17 +42,27 @@ type Response struct {
 	SingleUse bool      `json:"single_use"`
 }
 
-// Handler serves POST /api/v1/keys for enterprises authenticated by their
-// API token (Authorization: Bearer ENTERPRISE.SECRET; the scheme's name in
-// any case, RFC 9110 §11.1). The answer is 201 with the key once it is on
-// disk; 400 for a bad body, 401 for a missing or wrong token, 403 for a
-// calling number the enterprise did not enrol, 405 for another method, 413
-// for a body over 4 KiB, 503 with Retry-After when the key table is full
-// or the key could not be saved (a retry is safe: registering a key twice
-// is one key). Errors are RFC 9457 problem details
-// (application/problem+json), as the management API's, with "field"
-// naming the body member (or header) at fault. The daemon mounts it on
-// the admin listener.
+// Handler serves the enterprises' call keys, authenticated by their API
+// token (Authorization: Bearer ENTERPRISE.SECRET; the scheme's name in any
+// case, RFC 9110 §11.1):
+//
+//   - POST /api/v1/keys registers a key: 201 with the key once it is on
+//     disk; 400 for a bad body, 403 for a calling number the enterprise did
+//     not enrol, 409 for a key revoked before (register another window),
+//     413 for a body over 4 KiB;
+//   - DELETE /api/v1/keys/{calling}/{called} revokes the enterprise's keys
+//     of that pair (every window): 200 {"revoked": n}, 404 when it has
+//     none that could still match;
+//   - DELETE /api/v1/keys revokes all of the enterprise's keys: 200
+//     {"revoked": n}.
+//
+// 401 for a missing or wrong token, 405 for another method, 503 with
+// Retry-After when the key table is full or a change could not be saved
+// or replicated (a retry is safe: registering or revoking twice is once).
+// An enterprise sees and revokes only its own keys. Errors are RFC 9457
+// problem details (application/problem+json), as the management API's,
+// with "field" naming the body member, path segment or header at fault.
+// The daemon mounts it on the admin listener and the management API's.
 func Handler(r *Registry, dir Directory) http.Handler {
 	return &handler{r: r, dir: dir}
 }
@@ -62,14 +72,32 @@ type handler struct {
 	dir Directory
 }
 
+// Revoked is the answer to a revocation: how many keys it revoked.
+type Revoked struct {
+	Revoked int `json:"revoked"`
+}
+
+// keysPath is the collection's path; one pair's keys are below it.
+const keysPath = "/api/v1/keys"
+
 func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	if req.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		httpError(w, http.StatusMethodNotAllowed, "method", "use POST to register a call key")
+	pair, isPair := strings.CutPrefix(req.URL.Path, keysPath+"/")
+	switch {
+	case isPair && req.Method != http.MethodDelete:
+		w.Header().Set("Allow", http.MethodDelete)
+		httpError(w, http.StatusMethodNotAllowed, "method", "use DELETE to revoke the keys of a pair of numbers")
+		return
+	case !isPair && req.Method != http.MethodPost && req.Method != http.MethodDelete:
+		w.Header().Set("Allow", http.MethodPost+", "+http.MethodDelete)
+		httpError(w, http.StatusMethodNotAllowed, "method", "use POST to register a call key, DELETE to revoke all of the enterprise's keys")
 		return
 	}
 	ent, ok := h.authenticate(w, req)
 	if !ok {
+		return
+	}
+	if req.Method == http.MethodDelete {
+		h.revoke(w, req, ent, pair, isPair)
 		return
 	}
 	raw, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxBody))
@@ -106,6 +134,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	case errors.Is(err, ErrNotEnrolled):
 		httpError(w, http.StatusForbidden, FieldOf(err), err.Error())
 		return
+	case errors.Is(err, ErrRevoked):
+		httpError(w, http.StatusConflict, FieldOf(err), err.Error())
+		return
 	case err != nil:
 		w.Header().Set("Retry-After", "1")
 		httpError(w, http.StatusServiceUnavailable, "", err.Error())
@@ -115,6 +146,44 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(http.StatusCreated)
 	_ = json.NewEncoder(w).Encode(Response{Calling: k.Calling.String(), Called: k.Called.String(),
 		NotBefore: k.NotBefore, NotAfter: k.NotAfter, SingleUse: h.r.cfg.SingleUse})
+}
+
+// revoke revokes the enterprise's keys of the pair named by the path
+// ("{calling}/{called}") or, for the collection, all of them.
+func (h *handler) revoke(w http.ResponseWriter, req *http.Request, ent store.Enterprise, pair string, isPair bool) {
+	var n int
+	var err error
+	if !isPair {
+		n, err = h.r.RevokeAll(req.Context(), ent.ID)
+	} else {
+		first, second, ok := strings.Cut(pair, "/")
+		if !ok || strings.Contains(second, "/") {
+			httpError(w, http.StatusNotFound, "path", fmt.Sprintf("%s %s: want DELETE %s/{calling}/{called}, e.g. %s/+15125550100/+13035550100", req.Method, req.URL.Path, keysPath, keysPath))
+			return
+		}
+		calling, perr := e164.Parse(first)
+		if perr != nil {
+			httpError(w, http.StatusBadRequest, "calling", fmt.Sprintf("calling %q: %v", first, perr))
+			return
+		}
+		called, perr := e164.Parse(second)
+		if perr != nil {
+			httpError(w, http.StatusBadRequest, "called", fmt.Sprintf("called %q: %v", second, perr))
+			return
+		}
+		n, err = h.r.Revoke(req.Context(), ent.ID, calling, called)
+		if err == nil && n == 0 {
+			httpError(w, http.StatusNotFound, "path", fmt.Sprintf("enterprise %s has no key of %s -> %s that could still match (ended, used, revoked, or never registered)", ent.Name, calling, called))
+			return
+		}
+	}
+	if err != nil {
+		w.Header().Set("Retry-After", "1")
+		httpError(w, http.StatusServiceUnavailable, "", err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(Revoked{Revoked: n})
 }
 
 // authenticate finds the enterprise whose token the request carries, or

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"callgate/e164"
 	"callgate/policy"
 	"callgate/store"
 	"callgate/store/storetest"
@@ -93,13 +94,85 @@ func TestHandler(t *testing.T) {
 	req := httptest.NewRequest(http.MethodGet, "/api/v1/keys", nil)
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
-	if w.Code != 405 || w.Header().Get("Allow") != "POST" {
+	if w.Code != 405 || w.Header().Get("Allow") != "POST, DELETE" {
 		t.Errorf("GET: %d Allow=%q", w.Code, w.Header().Get("Allow"))
 	}
 	// A new token revokes the old one.
 	issue(t, st, storetest.Enterprise)
 	if w := post("Bearer "+tok, good); w.Code != 401 {
 		t.Errorf("the revoked token: %d", w.Code)
+	}
+}
+
+// TestHandlerRevoke: an enterprise revokes its keys of one pair, then all
+// of them; another enterprise's token revokes none of them; a revoked key
+// posted again is 409 naming not_before; errors are problem+json naming
+// the path segment at fault.
+func TestHandlerRevoke(t *testing.T) {
+	st, _ := fixture(t)
+	clk := newClock()
+	r := openReg(t, st, Config{Now: clk.Now, Dir: t.TempDir()})
+	h := Handler(r, st)
+	tok := "Bearer " + issue(t, st, storetest.Enterprise)
+	if _, err := st.CreateEnterprise(store.Operator, store.EnterpriseSpec{Name: "globex", Numbers: []string{"+16175550142"}}); err != nil {
+		t.Fatal(err)
+	}
+	other := "Bearer " + issue(t, st, "globex")
+	do := func(method, path, auth, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Authorization", auth)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w
+	}
+	key := `{"calling":"+15125550100","called":"+13035550100"}`
+	for _, b := range []string{key, `{"calling":"+15125550100","called":"+13035550101"}`} {
+		if w := do("POST", "/api/v1/keys", tok, b); w.Code != 201 {
+			t.Fatalf("register: %d %s", w.Code, w.Body)
+		}
+	}
+	for _, c := range []struct {
+		name, method, path, auth string
+		code                     int
+		says, field              string
+	}{
+		{"another enterprise's token, the pair", "DELETE", "/api/v1/keys/+15125550100/+13035550100", other, 404, "globex has no key", "path"},
+		{"another enterprise's token, all", "DELETE", "/api/v1/keys", other, 200, `{"revoked":0}`, ""},
+		{"no token", "DELETE", "/api/v1/keys", "", 401, "missing Authorization", "Authorization"},
+		{"bad calling number", "DELETE", "/api/v1/keys/12/+13035550100", tok, 400, "calling", "calling"},
+		{"bad called number", "DELETE", "/api/v1/keys/+15125550100/x", tok, 400, "called", "called"},
+		{"one number", "DELETE", "/api/v1/keys/+15125550100", tok, 404, "{calling}/{called}", "path"},
+		{"POST on a pair", "POST", "/api/v1/keys/+15125550100/+13035550100", tok, 405, "DELETE", "method"},
+		{"the pair", "DELETE", "/api/v1/keys/+15125550100/+13035550100", tok, 200, `{"revoked":1}`, ""},
+		{"the pair again", "DELETE", "/api/v1/keys/15125550100/13035550100", tok, 404, "initech has no key", "path"},
+		{"the revoked key posted again", "POST", "/api/v1/keys", tok, 409, "revoked", "not_before"},
+		{"all", "DELETE", "/api/v1/keys", tok, 200, `{"revoked":1}`, ""},
+	} {
+		body := ""
+		if c.method == "POST" {
+			body = key
+		}
+		w := do(c.method, c.path, c.auth, body)
+		if w.Code != c.code || !strings.Contains(w.Body.String(), c.says) {
+			t.Errorf("%s: %d %s, want %d containing %q", c.name, w.Code, w.Body, c.code, c.says)
+			continue
+		}
+		if w.Code >= 400 {
+			var p struct{ Field string }
+			if w.Header().Get("Content-Type") != "application/problem+json" || json.Unmarshal(w.Body.Bytes(), &p) != nil || p.Field != c.field {
+				t.Errorf("%s: %s %s, want problem+json naming %q", c.name, w.Header().Get("Content-Type"), w.Body, c.field)
+			}
+		}
+		if c.name == "another enterprise's token, all" {
+			if m, _ := r.Peek(entNumber, called, clk.Now()); m != policy.KeyMatched {
+				t.Fatalf("another enterprise's DELETE took initech's key: %v", m)
+			}
+		}
+	}
+	for _, n := range []string{"+13035550100", "+13035550101"} {
+		if m, _ := r.Peek(entNumber, e164.MustParse(n), clk.Now()); m != policy.KeyMissing {
+			t.Errorf("key to %s after the revocations: %v, want KeyMissing", n, m)
+		}
 	}
 }
 

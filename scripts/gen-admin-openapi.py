@@ -225,6 +225,11 @@ problem_more=lambda code,d: {str(code):{"description":d,"content":{"application/
 for m_,p_ in [("post","/api/v1/fraud/groups/{group}/unlock"),("post","/api/v1/fraud/rates"),("post","/api/v1/fraud/cdrs")]:
     paths[p_][m_]["responses"].update(problem_more(503,"not stored (the store is unavailable): nothing changed, except for CDRs, which are applied in memory and retried"))
 paths["/api/v1/fraud/cdrs"]["post"]["responses"].update({**problem_more(413,"batch too large: split it"),**problem_more(415,"Content-Type neither text/csv nor application/json")})
+fraud_off="the daemon runs no fraud monitor (fraud.enabled is off): field path"
+for m_,p_ in [("get","/api/v1/fraud/groups"),("post","/api/v1/fraud/rates"),("get","/api/v1/fraud/rates"),("post","/api/v1/fraud/cdrs")]:
+    paths[p_][m_]["responses"].update(problem_more(404,fraud_off))
+for m_,p_ in [("get","/api/v1/fraud/groups/{group}"),("get","/api/v1/fraud/groups/{group}/history"),("post","/api/v1/fraud/groups/{group}/unlock")]:
+    paths[p_][m_]["responses"].update(problem_more(404,"no such group, or not visible to this role (field group); or "+fraud_off))
 # --- the CLI's needs (branch cliapi): ids, the full decision record, bulk list removal, export,
 # import reports, treatment, STIR policy, enterprise signals. Kept in one block to ease merging.
 for n in ["Provider","Subscriber","Enterprise"]: comp[n]["properties"]["id"]={"type":"integer","description":"internal id (the decision log's subscriber=)"}
@@ -247,7 +252,9 @@ comp["Stir"]={"type":"object","required":["provider","stir"],"properties":{"prov
 comp["StirPatch"]={**stirpol,"additionalProperties":False}
 brand={"type":"object","properties":{"name":{"type":"string","maxLength":64},"logo_url":{"type":"string"},"reason":{"type":"string"}}}
 comp["Signals"]={"type":"object","required":["name","brand","has_token"],"properties":{"name":name,"brand":brand,"has_token":{"type":"boolean"},"trunk":{"type":"string"},"onward":{"type":"string"},
-  "token":{"type":"string","description":"the new token: in the answer to POST .../token only, never again"}}}
+  "token":{"type":"string","description":"the new token: in the answer to POST .../token only, never again"},
+  "revoked_keys":{"type":"integer","description":"in the answer to POST .../token?revoke_keys=true: the call keys revoked"},
+  "revoke_error":{"type":"string","description":"why revoke_keys failed (the token is issued: retry with DELETE /api/v1/enterprises/{enterprise}/keys)"}}}
 comp["SignalsPatch"]={"type":"object","additionalProperties":False,"properties":{"brand":{**brand,"additionalProperties":False},"trunk":{"type":"string","description":"address or prefix of the enterprise's INVITEs for SIP enrolment; empty: off"},"onward":{"type":"string"}}}
 def param(path, method, *ps): paths[path][method]["parameters"]=paths[path][method].get("parameters",[])+list(ps)
 comp["DecideRequest"]["properties"].update({"key":{"type":"string","enum":["not-checked","matched","missing"],"description":"the call-key check's answer, given by hand (what-if)"},
@@ -269,7 +276,9 @@ add("GET","/api/v1/lists/export",op("Export list rows as CSV (owner,list,number,
   resp={"200":{"description":"CSV rows","content":{"text/csv":{"schema":{"type":"string"},"example":"owner,list,number,note\n+12025550100,blocked,+13125550100,sales\n"}}}},tag="lists"))
 add("GET","/api/v1/enterprises/{enterprise}/signals",op("An enterprise's spoof-protection settings: brand, whether it has an API token, SIP enrolment",[ep],resp=ok("Signals",sig_ex,etag=True),tag="enterprises"))
 add("PATCH","/api/v1/enterprises/{enterprise}/signals",op("Change the brand or SIP enrolment, keeping the rest (an empty string clears)",[ep,ifmo],req=body("SignalsPatch",{"brand":{"name":"Initech","reason":"Your order"}}),resp=ok("Signals",sig_ex),codes=std+(412,),tag="enterprises"))
-add("POST","/api/v1/enterprises/{enterprise}/token",op("Issue the enterprise's API token for POST /api/v1/keys, revoking the previous one (shown in this answer only)",[ep],resp=ok("Signals",{**sig_ex,"token":"initech.c2VjcmV0"},"201"),tag="enterprises"))
+add("POST","/api/v1/enterprises/{enterprise}/token",op("Issue the enterprise's API token for /api/v1/keys, revoking the previous one (shown in this answer only). With revoke_keys=true every call key of the enterprise is revoked too, after the new token is in place: for a token that leaked (a thief's keys cannot be told from the enterprise's own); not the default, so a routine reissue does not block the calls the enterprise just registered",
+  [ep,Q("revoke_keys","true: also revoke every call key of the enterprise (answered in revoked_keys; a failure in revoke_error, the token issued all the same). 404 naming revoke_keys: keys.enabled is off","boolean")],
+  resp=ok("Signals",{**sig_ex,"token":"initech.c2VjcmV0","revoked_keys":3},"201"),tag="enterprises"))
 # PIN lockouts (admin/pinlock.go, store/pinlock.go): `callgate pin lockouts|lockout|unlock`.
 comp["PINLockout"]={"type":"object","required":["subscriber_id","subscriber","locked","failures","lockouts","revision"],"properties":{
    "subscriber_id":{"type":"integer"},"subscriber":name,"provider":name,
@@ -294,8 +303,21 @@ comp["Key"]={"type":"object","required":["calling","called","not_before","not_af
 add("POST","/api/v1/keys",op("An enterprise registers the call key of a call it is about to place (spoof protection; the same as POST /api/v1/keys on the admin listener). Authenticate with the enterprise's API token (`callgate enterprise token`), not a management token. 201 once the key is on disk (and, with keys.replicate, in the cluster); registering the same key again is one key. 404: keys.enabled is off. 503 (Retry-After): the key table is full or the key could not be saved, retry",
   req=body("KeyRequest",{"calling":"+12025550150","called":"+13035550100"}),resp=ok("Key",{"calling":"+12025550150","called":"+13035550100","not_before":"2026-03-01T12:00:00Z","not_after":"2026-03-01T12:01:00Z","single_use":False},"201"),codes=(400,401,403,404),tag="keys"))
 paths["/api/v1/keys"]["post"]["security"]=[{"enterprise":[]}]
-paths["/api/v1/keys"]["post"]["responses"].update({**problem_more(413,"body over 4 KiB: one key per request"),**problem_more(503,"the key table is full (keys.max_keys) or the key could not be saved: retry after Retry-After")})
+paths["/api/v1/keys"]["post"]["responses"].update({**problem_more(409,"this key (numbers and window) was revoked: register another window (field not_before)"),**problem_more(413,"body over 4 KiB: one key per request"),**problem_more(503,"the key table is full (keys.max_keys) or the key could not be saved: retry after Retry-After")})
+comp["KeysRevoked"]={"type":"object","required":["revoked"],"properties":{"revoked":{"type":"integer","description":"keys revoked (that could still match)"}}}
+revoke503=problem_more(503,"revoked here, but not saved or not replicated to every node: retry after Retry-After (revoking again is safe)")
+add("DELETE","/api/v1/keys",op("An enterprise revokes all of its call keys (those that could still match): they match no call from now on, on every node. Authenticate with the enterprise's API token. 404: keys.enabled is off",
+  resp=ok("KeysRevoked",{"revoked":12}),codes=(401,404),tag="keys"))
+add("DELETE","/api/v1/keys/{calling}/{called}",op("An enterprise revokes its call keys of one pair of numbers (every window). Authenticate with the enterprise's API token. 404 (field path): it has no such key that could still match, or keys.enabled is off",
+  [P("calling","the enterprise's calling number, E.164 ('+' optional for NANP)"),P("called","the called number")],resp=ok("KeysRevoked",{"revoked":1}),codes=(400,401,404),tag="keys"))
+for p_ in ["/api/v1/keys","/api/v1/keys/{calling}/{called}"]:
+    paths[p_]["delete"]["security"]=[{"enterprise":[]}]
+    paths[p_]["delete"]["responses"].update(revoke503)
+comp["EnterpriseKeysRevoked"]={"type":"object","required":["enterprise","revoked"],"properties":{"enterprise":name,"revoked":{"type":"integer"}}}
+add("DELETE","/api/v1/enterprises/{enterprise}/keys",op("`callgate enterprise revoke-keys`: revoke every call key of the enterprise (platform owner or the enterprise's provider), e.g. after its token leaked (or reissue the token with revoke_keys=true). 404 (field path): keys.enabled is off",
+  [ep],resp=ok("EnterpriseKeysRevoked",{"enterprise":"initech","revoked":12}),codes=(401,403,404),tag="enterprises"))
+paths["/api/v1/enterprises/{enterprise}/keys"]["delete"]["responses"].update(revoke503)
 add("GET","/api/v1/openapi.json",{"summary":"This document (no authentication)","security":[],"responses":{"200":{"description":"OK","content":{"application/json":{"schema":{"type":"object"}}}}}})
 doc={"openapi":"3.0.3","info":{"title":"callgate admin API","version":"1","description":"Management for the platform owner, service providers and subscribers. Authenticate with Authorization: Bearer cgt_... (an API token). On the daemon's unix socket (api.socket, mode 0600: the CLI's way in) no token is sent: the connecting user acts as the platform owner, named cli:USER in the audit log. Errors are RFC 9457 problem+json naming the field at fault. Changes to one object take If-Match with its ETag."},
- "servers":[{"url":"/"}],"security":[{"token":[]}],"paths":paths,"components":{"schemas":comp,"securitySchemes":{"token":{"type":"http","scheme":"bearer","description":"cgt_<id>_<secret>"},"enterprise":{"type":"http","scheme":"bearer","description":"an enterprise's API token ENTERPRISE.SECRET (POST /api/v1/keys only)"}}}}
+ "servers":[{"url":"/"}],"security":[{"token":[]}],"paths":paths,"components":{"schemas":comp,"securitySchemes":{"token":{"type":"http","scheme":"bearer","description":"cgt_<id>_<secret>"},"enterprise":{"type":"http","scheme":"bearer","description":"an enterprise's API token ENTERPRISE.SECRET (/api/v1/keys only)"}}}}
 print(json.dumps(doc,indent=2))

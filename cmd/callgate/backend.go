@@ -81,7 +81,10 @@ type backend interface {
 	DeleteEnterprise(name string) error
 	EnterpriseSignals(name string) (enterpriseSignalsJSON, error)
 	PatchEnterpriseSignals(name string, p signalsPatch) (enterpriseSignalsJSON, error)
-	IssueEnterpriseToken(name string) (enterpriseSignalsJSON, error)
+	// IssueEnterpriseToken with revokeKeys revokes every call key of the
+	// enterprise too (answered in the JSON's revoked_keys, revoke_error).
+	IssueEnterpriseToken(name string, revokeKeys bool) (enterpriseSignalsJSON, error)
+	RevokeEnterpriseKeys(name string) (int, error)
 
 	// lists and PINs
 	AddToList(owner string, l store.List, numbers []string, note string) (int, error)

@@ -368,10 +368,22 @@ func (b *apiBackend) PatchEnterpriseSignals(name string, p signalsPatch) (enterp
 	return out, err
 }
 
-func (b *apiBackend) IssueEnterpriseToken(name string) (enterpriseSignalsJSON, error) {
+func (b *apiBackend) IssueEnterpriseToken(name string, revokeKeys bool) (enterpriseSignalsJSON, error) {
 	var out enterpriseSignalsJSON
-	_, err := b.c.do(request{method: http.MethodPost, path: apiPath("enterprises", name, "token")}, &out)
+	req := request{method: http.MethodPost, path: apiPath("enterprises", name, "token")}
+	if revokeKeys {
+		req.query = url.Values{"revoke_keys": {"true"}}
+	}
+	_, err := b.c.do(req, &out)
 	return out, err
+}
+
+func (b *apiBackend) RevokeEnterpriseKeys(name string) (int, error) {
+	var out struct {
+		Revoked int `json:"revoked"`
+	}
+	_, err := b.c.do(request{method: http.MethodDelete, path: apiPath("enterprises", name, "keys")}, &out)
+	return out.Revoked, err
 }
 
 // listChange is the answer to a list change.

@@ -197,13 +197,31 @@ func (b *localBackend) PatchEnterpriseSignals(name string, p signalsPatch) (ente
 	return signalsJSON(en, ""), err
 }
 
-func (b *localBackend) IssueEnterpriseToken(name string) (enterpriseSignalsJSON, error) {
+func (b *localBackend) IssueEnterpriseToken(name string, revokeKeys bool) (enterpriseSignalsJSON, error) {
 	tok, hash, err := keys.IssueToken(name)
 	if err != nil {
 		return enterpriseSignalsJSON{}, err
 	}
 	en, err := b.st.UpdateEnterpriseSignals(b.actor, name, func(g *store.EnterpriseSignals) error { g.TokenHash = hash; return nil })
-	return signalsJSON(en, tok), err
+	j := signalsJSON(en, tok)
+	if err == nil && revokeKeys {
+		// After the token is replaced, as the API does; a failure is
+		// reported with the token, which is shown only now.
+		n, rerr := daemon.RevokeSavedKeys(b.cfg, b.st, en.ID)
+		j.RevokedKeys = &n
+		if rerr != nil {
+			j.RevokeError = rerr.Error() + " (retry: callgate enterprise revoke-keys " + name + ")"
+		}
+	}
+	return j, err
+}
+
+func (b *localBackend) RevokeEnterpriseKeys(name string) (int, error) {
+	en, err := b.st.GetEnterprise(b.actor, name)
+	if err != nil {
+		return 0, err
+	}
+	return daemon.RevokeSavedKeys(b.cfg, b.st, en.ID)
 }
 
 func (b *localBackend) AddToList(owner string, l store.List, numbers []string, note string) (int, error) {

@@ -20,6 +20,9 @@ type enterpriseSignalsJSON struct {
 	Trunk    string      `json:"trunk,omitempty"`
 	Onward   string      `json:"onward,omitempty"`
 	Token    string      `json:"token,omitempty"` // only when just issued
+	// With --revoke-keys: the keys revoked, and why that failed.
+	RevokedKeys *int   `json:"revoked_keys,omitempty"`
+	RevokeError string `json:"revoke_error,omitempty"`
 }
 
 func signalsJSON(en store.Enterprise, token string) enterpriseSignalsJSON {
@@ -45,24 +48,64 @@ func (e *env) printSignals(w io.Writer, j enterpriseSignalsJSON) {
 }
 
 func (e *env) enterpriseSignalCmds() []*cobra.Command {
+	var revokeKeys bool
 	token := &cobra.Command{
-		Use:   "token NAME",
-		Short: "Issue the enterprise's API token for POST /api/v1/keys (revokes the previous one)",
+		Use:   "token NAME [--revoke-keys]",
+		Short: "Issue the enterprise's API token for /api/v1/keys (revokes the previous one)",
 		Long: `token issues a new API token for the enterprise and prints it once: callgate keeps only
 its SHA-256 hash, so a lost token cannot be shown again, only replaced. The enterprise
-sends it as "Authorization: Bearer TOKEN" with POST /api/v1/keys on the admin listener.`,
+sends it as "Authorization: Bearer TOKEN" with POST /api/v1/keys on the admin listener.
+
+The call keys registered with the previous token keep matching: a routine reissue must not
+block the calls the enterprise has just registered. When the token leaked, give
+--revoke-keys: every key of the enterprise is revoked once the new token is in place (a
+thief's keys cannot be told from the enterprise's own); it registers its next calls anew.`,
 		Example: `  callgate enterprise token initech
+  callgate enterprise token initech --revoke-keys   # the old token leaked
   curl -H "Authorization: Bearer $TOKEN" -d '{"calling":"+15125550100","called":"+13035550100"}' http://127.0.0.1:9464/api/v1/keys`,
 		Args: exactArgs(1, "an enterprise name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.withBackend(false, func(b backend) error {
-				j, err := b.IssueEnterpriseToken(args[0])
+				j, err := b.IssueEnterpriseToken(args[0], revokeKeys)
 				if err != nil {
 					return err
 				}
-				return e.emit(j, func(w io.Writer) {
+				if err := e.emit(j, func(w io.Writer) {
 					fmt.Fprintf(w, "API token of %s (shown once; the previous one no longer works):\n%s\n", j.Name, j.Token)
-				})
+					if j.RevokedKeys != nil && j.RevokeError == "" {
+						fmt.Fprintf(w, "call keys revoked: %d\n", *j.RevokedKeys)
+					}
+				}); err != nil {
+					return err
+				}
+				if j.RevokeError != "" {
+					return fmt.Errorf("the token is issued (above), but its keys were not all revoked: %s", j.RevokeError)
+				}
+				return nil
+			})
+		},
+	}
+	token.Flags().BoolVar(&revokeKeys, "revoke-keys", false, "also revoke every call key of the enterprise (the old token leaked)")
+	revoke := &cobra.Command{
+		Use:   "revoke-keys NAME",
+		Short: "Revoke every call key of the enterprise: its calls are blocked as spoofed until it registers new ones",
+		Long: `revoke-keys revokes every call key the enterprise registered that could still match: they
+match no call from now on, on every node (keys.replicate), and across restarts. For a token
+that leaked, reissue it with 'callgate enterprise token NAME --revoke-keys' instead, which
+does both. The enterprise revokes its own keys with DELETE /api/v1/keys.`,
+		Example: `  callgate enterprise revoke-keys initech`,
+		Args:    exactArgs(1, "an enterprise name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withBackend(false, func(b backend) error {
+				n, err := b.RevokeEnterpriseKeys(args[0])
+				if err != nil {
+					return err
+				}
+				j := struct {
+					Enterprise string `json:"enterprise"`
+					Revoked    int    `json:"revoked"`
+				}{args[0], n}
+				return e.emit(j, func(w io.Writer) { fmt.Fprintf(w, "call keys of %s revoked: %d\n", args[0], n) })
 			})
 		},
 	}
@@ -135,5 +178,5 @@ and is answered 302 to the onward route ({called} and {calling} filled in).`,
 			return e.emit(j, func(w io.Writer) { e.printSignals(w, j) })
 		})
 	}
-	return []*cobra.Command{token, brand, enrol}
+	return []*cobra.Command{token, revoke, brand, enrol}
 }

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"callgate/e164"
 	"callgate/keys"
+	"callgate/policy"
+	"callgate/store"
 )
 
 func TestEnterpriseSignalCommands(t *testing.T) {
@@ -38,4 +43,67 @@ func TestEnterpriseSignalCommands(t *testing.T) {
 	if !strings.Contains(out, "enrolment:    off") || !strings.Contains(out, "brand:        Initech") {
 		t.Errorf("enrolment off (the brand stays):\n%s", out)
 	}
+}
+
+// TestEnterpriseRevokeKeysCommands: with no daemon running, `enterprise
+// revoke-keys` revokes the keys saved in keys.dir (a daemon started later
+// loads them revoked); `enterprise token --revoke-keys` reissues the token
+// and revokes the keys registered since; a plain reissue leaves them.
+func TestEnterpriseRevokeKeysCommands(t *testing.T) {
+	c := newCLIWithStore(t)
+	c.ok("enterprise", "create", "initech", "--number", "+15125550100")
+	dir := filepath.Join(c.dir, "keys")
+	calling := e164.MustParse("+15125550100")
+	register := func(called string) {
+		t.Helper()
+		st, err := store.Open(filepath.Join(c.dir, "callgate.db"), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		en, err := st.GetEnterprise(store.Operator, "initech")
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg, err := keys.Open(keys.Config{Dir: dir}, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer reg.Close()
+		if _, err := reg.Register(en.ID, keys.Key{Calling: calling, Called: e164.MustParse(called)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	matches := func(called string) bool {
+		t.Helper()
+		st, err := store.Open(filepath.Join(c.dir, "callgate.db"), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		reg, err := keys.OpenReadOnly(keys.Config{Dir: dir}, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := reg.Peek(calling, e164.MustParse(called), time.Now())
+		return m == policy.KeyMatched
+	}
+	register("+13035550100")
+	if out := c.ok("enterprise", "revoke-keys", "initech"); !strings.Contains(out, "call keys of initech revoked: 1") || matches("+13035550100") {
+		t.Errorf("revoke-keys:\n%s", out)
+	}
+	register("+13035550101")
+	c.ok("enterprise", "token", "initech")
+	if !matches("+13035550101") {
+		t.Error("a plain token reissue revoked the keys")
+	}
+	var issued struct {
+		Token       string `json:"token"`
+		RevokedKeys *int   `json:"revoked_keys"`
+	}
+	jsonOf(t, c.ok("enterprise", "token", "initech", "--revoke-keys", "--json"), &issued)
+	if issued.Token == "" || issued.RevokedKeys == nil || *issued.RevokedKeys != 1 || matches("+13035550101") {
+		t.Errorf("token --revoke-keys: %+v", issued)
+	}
+	c.fails(1, "not found", "enterprise", "revoke-keys", "nobody")
 }
