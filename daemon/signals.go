@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"callgate/e164"
 	"callgate/internal/config"
 	"callgate/internal/metrics"
 	"callgate/keys"
@@ -298,10 +299,9 @@ func (s *Signals) fill(ctx context.Context, c *policy.Call, use bool, w WhatIf) 
 		if !ok {
 			now = time.Now()
 		}
-		if use {
-			m, ent = s.keys.Check(c.Calling, c.Called, now)
-		} else {
-			m, ent = s.keys.Peek(c.Calling, c.Called, now)
+		m, ent = s.checkKey(c.Calling, c.Called, now, use)
+		if m == policy.KeyMissing && forwardedByTheNetwork(c) {
+			m, ent = s.checkKey(c.Calling, c.OriginalCalled, now, use)
 		}
 		c.KeyMatch = m
 		if m == policy.KeyMatched {
@@ -321,6 +321,27 @@ func (s *Signals) fill(ctx context.Context, c *policy.Call, use bool, w WhatIf) 
 		}
 	}
 	return true
+}
+
+// checkKey asks the registry about a key of calling -> called: Check
+// (a single-use key is used up) when use, else Peek.
+func (s *Signals) checkKey(calling, called e164.Number, now time.Time, use bool) (policy.KeyMatch, uint32) {
+	if use {
+		return s.keys.Check(calling, called, now)
+	}
+	return s.keys.Peek(calling, called, now)
+}
+
+// forwardedByTheNetwork says whether c is a call the carrier's own switch
+// forwarded from the number first dialled, c.OriginalCalled: an
+// enterprise's key names the number it dialled, so a call it placed to a
+// subscriber who forwards it elsewhere is matched against that number,
+// not taken for a spoof. Only the AIN tier's OriginalCalledPartyID (or
+// RedirectingPartyID) counts: the SSP sets it, while a SIP Diversion or
+// History-Info header can come from any peer and would let a caller who
+// forges one spend a live key on another destination.
+func forwardedByTheNetwork(c *policy.Call) bool {
+	return c.Origin == policy.OriginAIN && c.OriginalCalled != 0 && c.OriginalCalled != c.Called
 }
 
 // brand puts enterprise ent's brand on the call.

@@ -82,6 +82,27 @@ func TestSignalsInTheDaemon(t *testing.T) {
 	if dec := ask(d, storetest.EnterpriseNumber); dec.Action != policy.ActionAllow || dec.Brand.Name != "Initech" {
 		t.Errorf("keyed enterprise call: %v brand %q [%s]", dec.Action, dec.Brand.Name, &dec.Trace)
 	}
+	// The enterprise's call to Alice, forwarded by the switch to Bob: the
+	// key names the number it dialled, which the SSP reports as the
+	// original called number. A SIP Diversion can be forged by any peer,
+	// so the same call over SIP is not matched through it.
+	forwarded := func(o policy.Origin) policy.Decision {
+		t.Helper()
+		var b policy.Budget
+		c := policy.Call{Calling: e164.MustParse(storetest.EnterpriseNumber), Called: e164.MustParse(storetest.BobNumber),
+			OriginalCalled: e164.MustParse(storetest.AliceNumber), Origin: o}
+		dec, f := d.guard.Decide(&b, &c, time.Now().Add(10*time.Second))
+		if f != policy.FaultNone {
+			t.Fatalf("fault %v", f)
+		}
+		return dec
+	}
+	if dec := forwarded(policy.OriginAIN); !dec.Trace.Has(policy.RuleKey, policy.OutcomeYes) || dec.Brand.Name != "Initech" {
+		t.Errorf("keyed enterprise call forwarded by the switch: %v brand %q [%s], want key=yes", dec.Action, dec.Brand.Name, &dec.Trace)
+	}
+	if dec := forwarded(policy.OriginSIP); !dec.Trace.Has(policy.RuleKey, policy.OutcomeMissing) {
+		t.Errorf("keyed enterprise call with a Diversion over SIP: %v [%s], want key=missing", dec.Action, &dec.Trace)
+	}
 	if dec := ask(d, medium.String()); dec.Action != policy.ActionChallenge || !dec.Trace.Has(policy.RuleReputation, policy.OutcomeMedium) {
 		t.Errorf("medium-risk caller: %v [%s]", dec.Action, &dec.Trace)
 	}
@@ -120,7 +141,7 @@ func TestSignalsInTheDaemon(t *testing.T) {
 	}
 	_, body := get(t, "http://"+d.AdminAddr()+"/metrics")
 	for _, want := range []string{"callgate_keys_live 1", `callgate_reputation_checks_total{outcome="answered"} `, "callgate_reputation_breaker_open 0",
-		`callgate_decisions_total{action="allow",tier="ain"} 2`} {
+		`callgate_decisions_total{action="allow",tier="ain"} 3`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}

@@ -9,7 +9,10 @@
 // answers 302 to the enterprise's onward route). When a call claiming an
 // enrolled number terminates, on either tier, Registry.Check says
 // KeyMatched (the engine brands it), KeyMissing (the engine blocks it as
-// spoofed) or KeyNotChecked (the number is nobody's).
+// spoofed) or KeyNotChecked (the number is nobody's). A call the
+// carrier's switch forwarded is checked against the number first dialled
+// as well (the AIN OriginalCalledPartyID; daemon's signal stage), never
+// through a SIP Diversion, which any peer can forge.
 //
 // A key is the enterprise's that registered it: it matches only while that
 // enterprise enrols the calling number, so a number moved to another
