@@ -134,8 +134,9 @@ type DecisionLog struct {
 	// FlushInterval is the longest a decision waits in memory before it is
 	// written (and visible to `callgate log search`).
 	FlushInterval time.Duration `yaml:"flush_interval"`
-	// NoSync skips the fsync per batch (tmpfs, tests). A crash may then lose
-	// recent batches; the file stays consistent either way.
+	// NoSync skips the fsync per batch (tmpfs, tests). A power loss may then
+	// lose recent batches or tear the file, which the next start sets aside
+	// (decisions.db.damaged-<time>) for a new one.
 	NoSync bool `yaml:"no_sync"`
 	// WriterNice runs the writer on an OS thread of its own at this nice
 	// value (1-19; 0 = like any goroutine): a commit's CPU then yields to

@@ -157,6 +157,7 @@ var (
 	dlIdle     = desc("decision_log_writer_idle", "1 while the decision log's writer runs under SCHED_IDLE (decision_log.writer_idle), else 0.")
 	dlRaised   = desc("decision_log_writer_raised_total", "Times the decision log's writer fell behind (a quarter of the queue waiting), got no CPU for two flush intervals with records waiting, or found the CPUs crowded by other work (CPU pressure at half or more), and was raised from SCHED_IDLE to writer_nice.")
 	dlPauses   = desc("decision_log_writer_pauses_total", "Pauses the decision log's writer took after a slice of work (decision_log.writer_slice), letting its CPU go idle so the kernel moves queued threads onto it.")
+	dlSetAside = desc("decision_log_set_aside", "1 when the decision log file was found damaged at start and renamed aside (decisions.db.damaged-<time>, named in the ERROR line) for a new one, else 0.")
 )
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -166,7 +167,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 type dlogCollector struct{ stats func() decisionlog.Stats }
 
 func (c *dlogCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{dlRecorded, dlWritten, dlDropped, dlFailed, dlWriteErr, dlFailing, dlPruned, dlQueued, dlStored, dlIdle, dlRaised, dlPauses} {
+	for _, d := range []*prometheus.Desc{dlRecorded, dlWritten, dlDropped, dlFailed, dlWriteErr, dlFailing, dlPruned, dlQueued, dlStored, dlIdle, dlRaised, dlPauses, dlSetAside} {
 		ch <- d
 	}
 }
@@ -193,6 +194,11 @@ func (c *dlogCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(dlIdle, prometheus.GaugeValue, idle)
 	ch <- prometheus.MustNewConstMetric(dlRaised, prometheus.CounterValue, float64(s.WriterRaised))
 	ch <- prometheus.MustNewConstMetric(dlPauses, prometheus.CounterValue, float64(s.WriterPauses))
+	aside := 0.0
+	if s.SetAside {
+		aside = 1
+	}
+	ch <- prometheus.MustNewConstMetric(dlSetAside, prometheus.GaugeValue, aside)
 }
 
 // StoreSizes are the store's sizes as exported.

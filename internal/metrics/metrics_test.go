@@ -70,7 +70,7 @@ func TestDecisionLogAndStore(t *testing.T) {
 	m := New()
 	m.WatchDecisionLog(func() decisionlog.Stats {
 		return decisionlog.Stats{Recorded: 10, Written: 8, Dropped: 2, Queued: 1, Stored: 8, Failed: 5, WriteFailures: 3, Failing: true,
-			WriterIdle: true, WriterRaised: 4}
+			WriterIdle: true, WriterRaised: 4, SetAside: true}
 	})
 	calls := 0
 	m.WatchStore(func() (StoreSizes, error) {
@@ -89,6 +89,7 @@ func TestDecisionLogAndStore(t *testing.T) {
 		"callgate_decision_log_failing 1",
 		"callgate_decision_log_writer_idle 1",
 		"callgate_decision_log_writer_raised_total 4",
+		"callgate_decision_log_set_aside 1",
 		"callgate_store_subscribers 3",
 		"callgate_store_list_entries 12",
 		"callgate_store_file_bytes 65536",

@@ -21,7 +21,10 @@
 //
 // A log that cannot write (disk full) loses decisions, never calls: see
 // health.go for what it counts, reports (Health) and logs, at a bounded
-// rate, meanwhile.
+// rate, meanwhile. A file found damaged at Open (a torn page after a power
+// loss with NoSync, a bad sector), which would make bbolt panic and stop
+// the daemon, is renamed aside and a new log started (setaside.go,
+// filecheck.go).
 //
 // A commit writes its records as a few segments (segment.go: up to
 // segmentMax records each, one bbolt Put each) and its index entries as
@@ -116,7 +119,9 @@ type Options struct {
 	// positive).
 	MaxAge time.Duration
 	// NoSync skips the fsync at each batch commit (tests, tmpfs). A crash
-	// may then lose recent batches; the file stays consistent either way.
+	// of the process loses nothing written, but a power loss may lose
+	// recent batches or tear pages of the file; Open then sets the damaged
+	// file aside and starts a new one (setaside.go).
 	NoSync bool
 	// WriterNice, 1 to 19, runs the writer on an OS thread of its own at
 	// that nice value, under the normal policy even in a process run
@@ -205,6 +210,9 @@ type Stats struct {
 	// WriterPauses counts the writer's pauses between slices
 	// (Options.WriterSlice).
 	WriterPauses uint64
+	// SetAside: Open found the file damaged, renamed it (Log.SetAside)
+	// and started a new one (setaside.go).
+	SetAside bool
 }
 
 // counter is an atomic counter on its own cache line: Record bumps one on
@@ -223,6 +231,7 @@ type Log struct {
 	opts     Options
 	readOnly bool
 	lay      blobLayout // how values larger than a page are cut (blob.go)
+	setAside string     // where Open moved a damaged file ("" if it did not; setaside.go)
 
 	queue    *ring
 	kick     chan struct{}      // a batch is waiting (capacity 1)
@@ -321,6 +330,10 @@ func Open(path string, opts Options) (*Log, error) {
 			return nil, fmt.Errorf("decisionlog: create directory for %s: %w", path, err)
 		}
 	}
+	aside, err := setAsideIfDamaged(path, opts.Now(), opts.Logger)
+	if err != nil {
+		return nil, err
+	}
 	db, err := openDB(path, false)
 	if err != nil {
 		return nil, err
@@ -333,6 +346,7 @@ func Open(path string, opts Options) (*Log, error) {
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 		pace:     pacer{slice: max(opts.WriterSlice, 0)},
+		setAside: aside,
 	}
 	l.kickEvery = opts.BatchSize
 	if l.pace.slice > 0 {
@@ -361,7 +375,7 @@ func OpenReadOnly(path string) (*Log, error) {
 	}
 	l := &Log{db: db, path: path, readOnly: true}
 	l.closed.Store(true) // Record drops
-	err = db.View(func(tx *bolt.Tx) error {
+	err = l.view(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil {
 			return fmt.Errorf("decisionlog: %s is not a decision log (buckets missing)", path)
@@ -398,6 +412,9 @@ func OpenReadOnly(path string) (*Log, error) {
 // are written as 16 KiB pages, and the file is 17-34% larger.
 const filePageSize = 16 << 10
 
+// errLocked is openDB's error for a file another process holds.
+var errLocked = errors.New("locked by another process (is callgate serve running?)")
+
 func openDB(path string, readOnly bool) (*bolt.DB, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:        time.Second,
@@ -407,7 +424,7 @@ func openDB(path string, readOnly bool) (*bolt.DB, error) {
 		PageSize:       filePageSize, // a new file's; an existing one keeps its own
 	})
 	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("decisionlog: open %s: locked by another process (is callgate serve running?)", path)
+		return nil, fmt.Errorf("decisionlog: open %s: %w", path, errLocked)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("decisionlog: open %s: %w", path, err)
@@ -440,7 +457,7 @@ func readCount(meta *bolt.Bucket) uint64 {
 // init creates the buckets of a new file, or checks an existing one (and
 // converts one of an older schema), and loads the writer's state.
 func (l *Log) init() error {
-	return l.db.Update(func(tx *bolt.Tx) error {
+	return l.update(func(tx *bolt.Tx) error {
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
 			return fmt.Errorf("decisionlog: %s: create meta bucket: %w", l.path, err)
@@ -679,6 +696,7 @@ func (l *Log) Stats() Stats {
 		WriterIdle:    l.sched.idle.Load(),
 		WriterRaised:  l.sched.raised.Load(),
 		WriterPauses:  l.pace.pauses.Load(),
+		SetAside:      l.setAside != "",
 	}
 }
 
@@ -818,7 +836,7 @@ func (l *Log) commit() {
 	l.pace.breathe(l.behind())
 	st := w.logState // applied only if the transaction commits
 	var pruned uint64
-	err := l.db.Update(func(tx *bolt.Tx) error {
+	err := l.update(func(tx *bolt.Tx) error {
 		meta, seg := tx.Bucket(bucketMeta), tx.Bucket(bucketSeg)
 		idx, flt := tx.Bucket(bucketIdx), tx.Bucket(bucketFlt)
 		if meta == nil || seg == nil || idx == nil || flt == nil {

@@ -58,7 +58,7 @@ func (l *Log) Search(q Query) ([]Record, error) {
 		return nil, nil
 	}
 	var out []Record
-	err := l.db.View(func(tx *bolt.Tx) error {
+	err := l.view(func(tx *bolt.Tx) error {
 		seg, idx, flt := tx.Bucket(bucketSeg), tx.Bucket(bucketIdx), tx.Bucket(bucketFlt)
 		if seg == nil || idx == nil || flt == nil {
 			return fmt.Errorf("decisionlog: %s: buckets missing", l.path)

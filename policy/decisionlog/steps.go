@@ -156,7 +156,7 @@ func (l *Log) Steps(ref Ref) ([]Step, error) {
 // without steps), in one read transaction. A damaged step is skipped.
 func (l *Log) StepsOf(recs []Record) ([][]Step, error) {
 	out := make([][]Step, len(recs))
-	err := l.db.View(func(tx *bolt.Tx) error {
+	err := l.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketStp)
 		if b == nil {
 			return nil
