@@ -16,7 +16,7 @@ import (
 
 // decisionView is one decision-log record as the API shows it: the call,
 // the answer, and the trace with what each rule means (the full story of
-// one call). ID is the record's time in Unix nanoseconds, the key of
+// one call). ID is the record's place in the log (decisionID), the key of
 // GET /api/v1/decisions/{at}.
 type decisionView struct {
 	ID             string              `json:"id"`
@@ -60,6 +60,63 @@ func (c *call) viewRecord(r *decisionlog.Record) decisionView {
 	return v
 }
 
+// viewAt is viewRecord for a record found at pos, with pos as its ID.
+func (c *call) viewAt(r *decisionlog.Record, pos decisionlog.Pos) decisionView {
+	v := c.viewRecord(r)
+	v.ID = decisionID(pos)
+	return v
+}
+
+// decisionID is the id of the record at p: "<time in Unix ns>.<seq>". The
+// time alone does not name one record: the SCP stamps every query of one
+// read from the association with the time of the read.
+func decisionID(p decisionlog.Pos) string {
+	return strconv.FormatInt(p.Time, 10) + "." + strconv.FormatUint(p.Seq, 10)
+}
+
+// parseDecisionID reads an id decisionID made, or the time alone that ids
+// were before (Seq 0: the first record at that time the actor may see).
+func parseDecisionID(s string) (decisionlog.Pos, bool) {
+	ts, seq, dotted := strings.Cut(s, ".")
+	var p decisionlog.Pos
+	var err error
+	if p.Time, err = strconv.ParseInt(ts, 10, 64); err != nil || p.Time < 0 {
+		return p, false
+	}
+	if dotted {
+		if p.Seq, err = strconv.ParseUint(seq, 10, 64); err != nil || p.Seq == 0 {
+			return p, false
+		}
+	}
+	return p, true
+}
+
+// findDecision returns the record with id p that actor may see.
+func findDecision(t *Tier, actor store.Actor, p decisionlog.Pos) (decisionView, bool, error) {
+	at := time.Unix(0, p.Time)
+	q := decisionlog.Query{From: at, To: at.Add(time.Nanosecond), Limit: 1}
+	if p.Seq != 0 {
+		q.After = decisionlog.Pos{Time: p.Time, Seq: p.Seq + 1} // p itself first
+	}
+	cl := &call{t: t, actor: actor}
+	for {
+		recs, pos, err := t.dlog.SearchPos(q)
+		if err != nil || len(recs) == 0 {
+			return decisionView{}, false, err
+		}
+		if p.Seq != 0 && pos[0].Seq != p.Seq {
+			return decisionView{}, false, nil
+		}
+		if t.st.MaySee(actor, recs[0].Subscriber) {
+			return cl.viewAt(&recs[0], pos[0]), true, nil
+		}
+		if p.Seq != 0 {
+			return decisionView{}, false, nil
+		}
+		q.After = pos[0]
+	}
+}
+
 func (c *call) decisionLog() (*decisionlog.Log, error) {
 	if c.t.dlog == nil {
 		return nil, &apiError{status: http.StatusNotFound, field: "path", err: errors.New("the decision log is off (decision_log.enabled)")}
@@ -72,8 +129,9 @@ func (c *call) decisionLog() (*decisionlog.Log, error) {
 }
 
 // searchDecisions searches the log, newest first; only records about
-// subscribers the actor may see are returned. The cursor is the time of
-// the last record returned (the next page ends before it).
+// subscribers the actor may see are returned. The cursor is the id of the
+// last record returned (the next page starts after it): a time alone
+// would skip, at a page's end, the other records of that time.
 func searchDecisions(c *call) (int, any, error) {
 	l, err := c.decisionLog()
 	if err != nil {
@@ -108,36 +166,39 @@ func searchDecisions(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	if cur != "" {
-		ns, err := strconv.ParseInt(cur, 10, 64)
-		if err != nil {
+		p, ok := parseDecisionID(cur)
+		if !ok {
 			return 0, nil, badRequest("cursor", "cursor: not one this API returned")
 		}
-		dq.To = time.Unix(0, ns)
+		if p.Seq == 0 {
+			dq.To = time.Unix(0, p.Time) // a cursor of an older build: the time alone
+		} else {
+			dq.After = p
+		}
 	}
 	out := page[decisionView]{Items: []decisionView{}}
 	// Records of other tenants are skipped; ask for more until a page is
 	// full or the log has nothing older.
 	for len(out.Items) < lim {
 		dq.Limit = lim + 1
-		recs, err := l.Search(dq)
+		recs, pos, err := l.SearchPos(dq)
 		if err != nil {
 			return 0, nil, err
 		}
 		for i := range recs {
 			if len(out.Items) == lim {
-				last := out.Items[len(out.Items)-1].Time
-				out.NextCursor = encodeCursor(strconv.FormatInt(last.UnixNano(), 10))
+				out.NextCursor = encodeCursor(out.Items[len(out.Items)-1].ID)
 				c.addSteps(l, out.Items)
 				return http.StatusOK, out, nil
 			}
 			if c.t.st.MaySee(c.actor, recs[i].Subscriber) {
-				out.Items = append(out.Items, c.viewRecord(&recs[i]))
+				out.Items = append(out.Items, c.viewAt(&recs[i], pos[i]))
 			}
 		}
 		if len(recs) < dq.Limit {
 			break
 		}
-		dq.To = recs[len(recs)-1].Time
+		dq.After = pos[len(pos)-1]
 	}
 	c.addSteps(l, out.Items)
 	return http.StatusOK, out, nil
@@ -164,23 +225,20 @@ func decisionStory(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	ns, err := strconv.ParseInt(c.r.PathValue("at"), 10, 64)
-	if err != nil {
+	p, ok := parseDecisionID(c.r.PathValue("at"))
+	if !ok {
 		return 0, nil, badRequest("at", "decision id %q: want the id from a search", c.r.PathValue("at"))
 	}
-	at := time.Unix(0, ns)
-	recs, err := l.Search(decisionlog.Query{From: at, To: at.Add(time.Nanosecond), Limit: 10})
+	v, found, err := findDecision(c.t, c.actor, p)
 	if err != nil {
 		return 0, nil, err
 	}
-	for i := range recs {
-		if c.t.st.MaySee(c.actor, recs[i].Subscriber) {
-			v := []decisionView{c.viewRecord(&recs[i])}
-			c.addSteps(l, v)
-			return http.StatusOK, v[0], nil
-		}
+	if !found {
+		return 0, nil, fieldErr("at", fmt.Errorf("decision %s: %w", c.r.PathValue("at"), store.ErrNotFound))
 	}
-	return 0, nil, fieldErr("at", fmt.Errorf("decision %d: %w", ns, store.ErrNotFound))
+	vs := []decisionView{v}
+	c.addSteps(l, vs)
+	return http.StatusOK, vs[0], nil
 }
 
 type decideRequest struct {

@@ -585,13 +585,13 @@ func uiCalls(c *uiCall) error {
 	var views []decisionView
 	cl := &call{t: c.t, actor: c.actor}
 	for _, n := range sub.Numbers {
-		recs, err := c.t.dlog.Search(decisionlog.Query{Number: n, From: time.Now().Add(-7 * 24 * time.Hour), Limit: 50})
+		recs, pos, err := c.t.dlog.SearchPos(decisionlog.Query{Number: n, From: time.Now().Add(-7 * 24 * time.Hour), Limit: 50})
 		if err != nil {
 			return err
 		}
 		for i := range recs {
 			if recs[i].Called == n && c.t.st.MaySee(c.actor, recs[i].Subscriber) {
-				views = append(views, cl.viewRecord(&recs[i]))
+				views = append(views, cl.viewAt(&recs[i], pos[i]))
 			}
 		}
 	}
@@ -604,24 +604,19 @@ func uiCallStory(c *uiCall) error {
 	if c.t.dlog == nil {
 		return fmt.Errorf("the decision log is off: %w", store.ErrNotFound)
 	}
-	ns, err := strconv.ParseInt(c.r.PathValue("at"), 10, 64)
-	if err != nil {
+	p, ok := parseDecisionID(c.r.PathValue("at"))
+	if !ok {
 		return fmt.Errorf("call %q: %w", c.r.PathValue("at"), store.ErrNotFound)
 	}
-	at := time.Unix(0, ns)
-	recs, err := c.t.dlog.Search(decisionlog.Query{From: at, To: at.Add(time.Nanosecond), Limit: 10})
+	v, found, err := findDecision(c.t, c.actor, p)
 	if err != nil {
 		return err
 	}
-	cl := &call{t: c.t, actor: c.actor}
-	for i := range recs {
-		if c.t.st.MaySee(c.actor, recs[i].Subscriber) {
-			v := cl.viewRecord(&recs[i])
-			c.render(http.StatusOK, "call.html", uiPage{Title: "Why this call got its answer", Data: v})
-			return nil
-		}
+	if !found {
+		return fmt.Errorf("call %q: %w", c.r.PathValue("at"), store.ErrNotFound)
 	}
-	return fmt.Errorf("call %d: %w", ns, store.ErrNotFound)
+	c.render(http.StatusOK, "call.html", uiPage{Title: "Why this call got its answer", Data: v})
+	return nil
 }
 
 // ---- provider pages ----

@@ -28,6 +28,20 @@ type Query struct {
 	// engine nothing. Action must then be 0.
 	NoAction bool
 	Limit    int // most records returned; 0 = DefaultLimit
+	// After, when set, is the place of a record an earlier search
+	// returned (SearchPos): only records after it in the answer's order,
+	// that is older, are returned. It pages where a time bound (To) cannot
+	// through records that share a time: the SCP stamps every query of
+	// one read from the association with the time of the read.
+	After Pos
+}
+
+// Pos is a record's place in the log: its time (Unix nanoseconds) and its
+// seq, its place in commit order. Records are answered in descending Pos.
+// The zero Pos is none.
+type Pos struct {
+	Time int64
+	Seq  uint64
 }
 
 // Search returns the records matching q, newest first (by time, then by
@@ -39,6 +53,12 @@ type Query struct {
 // than it returns). Records still queued are not visible until written
 // (see Flush). A damaged segment, block or record is skipped.
 func (l *Log) Search(q Query) ([]Record, error) {
+	recs, _, err := l.SearchPos(q)
+	return recs, err
+}
+
+// SearchPos is Search, with the Pos of each record returned.
+func (l *Log) SearchPos(q Query) ([]Record, []Pos, error) {
 	limit := q.Limit
 	if limit <= 0 {
 		limit = DefaultLimit
@@ -52,30 +72,38 @@ func (l *Log) Search(q Query) ([]Record, error) {
 		to = nanos(q.To)
 	}
 	if q.NoAction && q.Action != 0 {
-		return nil, fmt.Errorf("decisionlog: query for action %s and for no action at once: set one of Action and NoAction", q.Action)
+		return nil, nil, fmt.Errorf("decisionlog: query for action %s and for no action at once: set one of Action and NoAction", q.Action)
+	}
+	h := hits{limit: limit}
+	if q.After != (Pos{}) {
+		if q.After.Time < 0 {
+			return nil, nil, nil // nothing is older
+		}
+		h.after, h.afterTS, h.afterSeq = true, uint64(q.After.Time), q.After.Seq
+		to = min(to, h.afterTS+1)
 	}
 	if from >= to {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var out []Record
+	var pos []Pos
 	err := l.view(func(tx *bolt.Tx) error {
 		seg, idx, flt := tx.Bucket(bucketSeg), tx.Bucket(bucketIdx), tx.Bucket(bucketFlt)
 		if seg == nil || idx == nil || flt == nil {
 			return fmt.Errorf("decisionlog: %s: buckets missing", l.path)
 		}
-		h := hits{limit: limit}
 		if q.Number != 0 {
 			searchNumber(&h, seg, idx, flt, q, from, to)
 		} else {
 			searchTime(&h, seg, q.actionFilter(), from, to)
 		}
-		out = h.records()
+		out, pos = h.records()
 		return nil
 	})
 	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
-		return nil, ErrClosed
+		return nil, nil, ErrClosed
 	}
-	return out, err
+	return out, pos, err
 }
 
 // actionFilter is a Query's action filter: when on, only records whose
@@ -100,6 +128,9 @@ type hit struct {
 type hits struct {
 	limit int
 	h     []hit
+	// Only records before (afterTS, afterSeq) (Query.After).
+	after             bool
+	afterTS, afterSeq uint64
 }
 
 // full reports whether hits holds limit records.
@@ -119,7 +150,7 @@ func (h *hits) older(ts, seq uint64) bool {
 // action filter and is among the newest limit. It reports false for a
 // record that does not decode.
 func (h *hits) add(ts, seq uint64, body []byte, action actionFilter) bool {
-	if h.older(ts, seq) {
+	if h.older(ts, seq) || h.after && !recKeyLess(ts, seq, h.afterTS, h.afterSeq) {
 		return true
 	}
 	if action.on {
@@ -149,15 +180,15 @@ func (h *hits) add(ts, seq uint64, body []byte, action actionFilter) bool {
 	return true
 }
 
-func (h *hits) records() []Record {
+func (h *hits) records() ([]Record, []Pos) {
 	if len(h.h) == 0 {
-		return nil
+		return nil, nil
 	}
-	out := make([]Record, len(h.h))
+	out, pos := make([]Record, len(h.h)), make([]Pos, len(h.h))
 	for i := range h.h {
-		out[i] = h.h[i].r
+		out[i], pos[i] = h.h[i].r, Pos{Time: int64(h.h[i].ts), Seq: h.h[i].seq}
 	}
-	return out
+	return out, pos
 }
 
 // searchTime finds the records in [from, to) with no number given. It
