@@ -310,7 +310,9 @@ func decideSignals(cfg *config.Config, st *store.Store, w daemon.WhatIf) (*daemo
 // ---- log search ----
 
 // parseWhen reads a point in time: a duration back from now ("90m", "2h",
-// "7d") or an absolute time (RFC 3339, or a date).
+// "7d") or an absolute time (RFC 3339, or a date and time without a zone,
+// in the machine's zone, to the minute or second, or a date). "Why was
+// the call at 14:02 blocked" is asked as --since "2026-05-01 14:02".
 func parseWhen(s string, now time.Time) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -327,12 +329,12 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 		}
 		return now.Add(-d), nil
 	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"} {
 		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("%q is neither a duration back from now (90m, 2h, 7d) nor a time (2026-05-01T12:00:00Z, 2026-05-01)", s)
+	return time.Time{}, fmt.Errorf("%q is neither a duration back from now (90m, 2h, 7d) nor a time (2026-05-01T12:00:00Z, \"2026-05-01 14:02\" in local time, 2026-05-01)", s)
 }
 
 func (e *env) logCmd() *cobra.Command {
@@ -341,7 +343,8 @@ func (e *env) logCmd() *cobra.Command {
 		Short: "Search the decision log, newest first",
 		Long: `Lists decisions the running tiers made (SIP INVITEs, AIN queries) with their reason trace,
 newest first. --number matches the calling, called or original called number. --since and
---until take a duration back from now (90m, 2h, 7d) or a time (2026-05-01T12:00:00Z).
+--until take a duration back from now (90m, 2h, 7d) or a time: RFC 3339 (2026-05-01T12:00:00Z),
+or without a zone in the machine's zone ("2026-05-01 14:02", 2026-05-01); times print in UTC.
 --action keeps one action; --action none keeps the calls to the subscribers' IVR, which the
 B2BUA records without an action (called = b2bua.ivr_number, with the IVR's steps).
 While 'callgate serve' holds the log file, the daemon is asked instead.`,
