@@ -90,8 +90,11 @@ func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 					}
 				}
 			}
-			if enc.present && req.IsInvite() && !inDialog(req) {
-				s.keepIAM(req, tx, &enc)
+			if req.IsInvite() && !inDialog(req) {
+				s.keepOrigin(req, tx) // for its 487's To tag (totag.go)
+				if enc.present {
+					s.keepIAM(req, tx, &enc)
+				}
 			}
 			if req.IsInvite() && strings.EqualFold(req.Recipient.Scheme, "sips") {
 				tx = &sipsTx{ServerTransaction: tx}

@@ -124,6 +124,9 @@
 // shutdown; the call is then released: CANCEL to a ringing subscriber or
 // voicemail, BYE to an answered one, BYE (or a final response) to the
 // caller. After a bridge, whichever side hangs up, the other gets BYE.
+// A caller that cancels gets its 487 with the To tag of the 183 or 180 it
+// had (RFC 3261 §8.2.6.2, §9.2; totag.go); a CANCEL that crosses the 200
+// changes nothing (the caller ACKs and sends BYE, §9.1).
 //
 // # Media
 //

@@ -21,6 +21,7 @@ import (
 // goroutine for the whole call.
 func (s *Server) handle(in *diago.DialogServerSession) {
 	arrived := time.Now()
+	s.tagOrigin(in) // before any response: a 487 after CANCEL carries our tag (totag.go)
 	req := in.InviteRequest
 	defer func() {
 		if r := recover(); r != nil {

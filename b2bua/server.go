@@ -81,6 +81,7 @@ type Server struct {
 	limit     logLimiter
 	badLog    logLimiter  // unparsable datagrams (udpfilter.go)
 	iams      sync.Map    // Call-ID|branch -> *isup.IAM: new INVITEs' IAMs, middleware to admit (sipt.go)
+	origins   sync.Map    // Call-ID|branch -> *sip.Request: new INVITEs as their transactions hold them (totag.go)
 	parser    *sip.Parser // readFilter's
 	lockLog   logLimiter  // PIN locks and lockout failures (pinlock.go)
 	tlsLog    logLimiter  // failed TLS handshakes (tls.go)

@@ -132,3 +132,28 @@ func TestSippChallenge(t *testing.T) {
 		t.Errorf("steps %q", got)
 	}
 }
+
+// A caller that is not ours cancels during the announcement (183) and
+// while the subscriber rings (180): sipp checks that the 487 carries the
+// provisional's To tag (RFC 3261 §8.2.6.2, §9.2).
+func TestSippCancel(t *testing.T) {
+	long := t.TempDir()
+	writeTonePrompts(t, long, 20*time.Second)
+	for _, tc := range []struct {
+		prov string
+		d    policy.Decision
+	}{
+		{"183", policy.Decision{Action: policy.ActionBlockWithAnnouncement, Announcement: 101}},
+		{"180", policy.Decision{Action: policy.ActionAllow}},
+	} {
+		t.Run(tc.prov, func(t *testing.T) {
+			h := newHarness(t, func(c *Config) { c.PromptDir = long; c.RingTimeout = 20 * time.Second })
+			h.onSubscriber(func(d *diago.DialogServerSession) {
+				_ = d.Ringing()
+				<-d.Context().Done()
+			})
+			runSipp(t, h, "cancel.xml", map[string]string{"@PROV@": tc.prov}, sippKeys(h.token(tc.d))...)
+			h.waitStep("end", "abandoned")
+		})
+	}
+}

@@ -32,17 +32,18 @@ func (s *Server) keepIAM(req *sip.Request, tx sip.ServerTransaction, enc *encaps
 		}
 		return
 	}
-	k := iamKey(req)
+	k := inviteKey(req)
 	s.iams.Store(k, enc.iam)
 	if !tx.OnTerminate(func(string, error) { s.iams.Delete(k) }) {
 		s.iams.Delete(k) // ended already: no call will ask for it
 	}
 }
 
-// iamKey names a new INVITE in s.iams: diago's handler is given another
-// copy of the request than the middleware, so its Call-ID and top Via
-// (sent-by and branch, the transaction's) rather than the pointer.
-func iamKey(req *sip.Request) string {
+// inviteKey names a new INVITE in s.iams and s.origins: diago's handler
+// is given another copy of the request than the middleware, so its Call-ID
+// and top Via (sent-by and branch, the transaction's) rather than the
+// pointer.
+func inviteKey(req *sip.Request) string {
 	k := callIDOf(req)
 	if v := req.Via(); v != nil {
 		b, _ := v.Params.Get("branch")
@@ -55,7 +56,7 @@ func iamKey(req *sip.Request) string {
 // (keepIAM), and counts whether the IAM gave anything the headers lacked;
 // what it gave is noted in c.isup, for the call's steps (step isup).
 func (s *Server) callOf(c *call, req *sip.Request, peer string) (policy.Call, error) {
-	v, ok := s.iams.LoadAndDelete(iamKey(req))
+	v, ok := s.iams.LoadAndDelete(inviteKey(req))
 	if !ok {
 		return sipcall.FromRequest(req, peer)
 	}
