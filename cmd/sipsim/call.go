@@ -20,6 +20,7 @@ type targetFlags struct {
 	pai, privacy                    string
 	diversion, historyInfo, headers []string
 	maxRedirects                    int
+	body                            bodyFlags
 }
 
 func (f *targetFlags) add(cmd *cobra.Command) {
@@ -35,6 +36,7 @@ func (f *targetFlags) add(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.historyInfo, "history-info", nil, "a History-Info entry: a number or an entry, the original target first; the Request-URI is appended retargeted (cause=302)")
 	fl.StringArrayVar(&f.headers, "header", nil, `an extra header "Name: value" (repeatable)`)
 	fl.IntVar(&f.maxRedirects, "max-redirects", 3, "how many 3xx to follow (0: none)")
+	f.body.add(cmd)
 }
 
 func (f *targetFlags) config(cfg *sip.CallConfig) error {
@@ -55,6 +57,9 @@ func (f *targetFlags) config(cfg *sip.CallConfig) error {
 		if f.privacy == "" {
 			f.privacy = "id"
 		}
+	}
+	if err := f.body.config(cfg, f.calling, f.privacy); err != nil {
+		return err
 	}
 	cfg.PAssertedIdentity, cfg.Privacy = f.pai, f.privacy
 	cfg.Diversion, cfg.HistoryInfo = f.diversion, f.historyInfo
@@ -114,6 +119,14 @@ redirects, prompts, digits, probe, RTP statistics, timeline).`,
   # the original called number in Diversion (or --history-info)
   sipsim call --server 127.0.0.1:5062 --called +17205550123 --calling +17195551212 \
       --diversion +13035550100 --prompts prompts/
+
+  # A late offer (INVITE without SDP): the B2BUA offers in its 200, we answer in the ACK
+  sipsim call --called +13035550100 --calling +17195551212 --late-offer --prompts prompts/
+
+  # A SIP-T gateway (ISUP IAM beside the SDP) after an AIN forwardCall, the
+  # forwarding and the withheld caller's number in the IAM alone
+  sipsim call --server 127.0.0.1:5062 --called +17205550123 --calling +17195551212 --anonymous \
+      --sip-t --iam-original-called +13035550100 --prompts prompts/
 
   # Abandon after 3 s (CANCEL while it rings, BYE once answered)
   sipsim call --called +13035550100 --calling +17195551212 --hangup-after 3s

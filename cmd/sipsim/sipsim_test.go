@@ -257,6 +257,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"call", "--called", "1", "--transport", "sctp"}, `--transport "sctp": want udp, tcp or tls`},
 		{[]string{"call", "--called", "1", "--tls-insecure"}, "need --transport tls"},
 		{[]string{"answer", "--transport", "tls", "--tls-cert", "c.pem"}, "--tls-cert and --tls-key go together"},
+		{[]string{"call", "--called", "1", "--iam-calling", "+17195551212"}, "--iam-calling needs --sip-t"},
+		{[]string{"call", "--called", "1", "--sip-t", "--isup-variant", "japan"}, `--isup-variant "japan": want ansi or itu`},
+		{[]string{"call", "--called", "1", "--sip-t", "--iam-original-called", "12"}, `--iam-original-called "12": want an E.164 number`},
 	} {
 		r := run(t, nil, tc.args...)
 		if r.code != 2 || !strings.Contains(r.err, tc.want) {

@@ -53,6 +53,15 @@ type CallConfig struct {
 	// MaxDuration hangs up (BYE) this long after the answer if nobody has
 	// (default 60 s).
 	MaxDuration time.Duration
+	// LateOffer sends the INVITE without SDP (RFC 3261 §13.2.1): the far
+	// end's offer comes in its 200 and the phone's answer goes in the ACK.
+	// There is no early media then (that would need a reliable 183, RFC
+	// 3262). Not with SRTP.
+	LateOffer bool
+	// SIPT makes the INVITE a SIP-T gateway's (RFC 3372): the ISUP IAM
+	// the call would have had in the PSTN goes beside the SDP offer in a
+	// multipart/mixed body (RFC 3204), or alone with LateOffer. Nil: none.
+	SIPT *SIPT
 
 	Behaviour
 
@@ -156,6 +165,7 @@ type outCall struct {
 	answered   bool
 	hungUp     bool
 	timedOut   bool
+	acked      bool // the phone's own ACK went out (a late offer's answer, offer.go); the call's goroutine only
 	byeCh      chan struct{}
 	// target is where in-dialog requests go: the Contact of the latest
 	// 18x or 2xx, noted as it arrives (sipgo rewrites the dialog's
@@ -271,7 +281,16 @@ func (c *outCall) invite(target string, listen bool) (*diago.DialogClientSession
 	if hungUp {
 		return d, nil, context.Canceled
 	}
-	c.tl.add(time.Now(), Event{Kind: KindSIP, Dir: "out", Method: "INVITE", Detail: uri.String()})
+	c.tl.add(time.Now(), Event{Kind: KindSIP, Dir: "out", Method: "INVITE", Detail: uri.String() + c.bodyNote()})
+	if c.cfg.LateOffer || c.cfg.SIPT != nil {
+		med, err := c.inviteOwn(ringCtx, d, headers, listen)
+		if err != nil && errors.Is(ringCtx.Err(), context.DeadlineExceeded) {
+			c.mu.Lock()
+			c.timedOut = true
+			c.mu.Unlock()
+		}
+		return d, med, err
+	}
 	med, err := d.Invite(ringCtx, diago.InviteClientOptions{Headers: headers, OnResponse: c.onResponse, EarlyMediaDetect: true})
 	if errors.Is(err, diago.ErrClientEarlyMedia) {
 		if err := c.s.startMedia(med, true, listen, d.InviteResponse.Body()); err != nil {
@@ -442,10 +461,12 @@ func (c *outCall) connected(d *diago.DialogClientSession, med *diago.DialogMedia
 	c.res.Media = SDESMedia(d.InviteResponse.Body())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := d.Ack(ctx); err != nil {
-		c.tl.note("ACK: %v", err)
+	if !c.acked {
+		if err := d.Ack(ctx); err != nil {
+			c.tl.note("ACK: %v", err)
+		}
+		c.tl.add(time.Now(), Event{Kind: KindSIP, Dir: "out", Method: "ACK"})
 	}
-	c.tl.add(time.Now(), Event{Kind: KindSIP, Dir: "out", Method: "ACK"})
 	if err := c.s.startMedia(med, false, listen, d.InviteResponse.Body()); err != nil {
 		c.tl.note("media: %v", err)
 	}

@@ -40,6 +40,12 @@
 // who hung up), rejected (the final status and reason), cancelled,
 // timeout, failed.
 //
+// Two INVITEs diago does not send, the caller sends itself on diago's
+// dialog (offer.go): a late offer (LateOffer: no SDP; the 200's offer is
+// answered in the ACK, RFC 3261 §13.2.1) and a SIP-T gateway's (SIPT,
+// sipt.go: the ISUP IAM, written by sipcall/isup, beside the SDP in a
+// multipart/mixed body, or alone with a late offer; RFC 3204, RFC 3372).
+//
 // The answering phone rings (180) for RingFor and answers, or refuses
 // (Respond: 486, 603, ...), or rings until CANCEL (NoAnswer); in
 // ModeVoicemail it answers at once, records what it hears (RecordDir) and

@@ -56,6 +56,7 @@ type Phone struct {
 	host      string
 	port      int
 	transport string
+	codecs    []media.Codec // what diago offers; the phone's own INVITEs too (offer.go)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -152,7 +153,7 @@ func NewPhone(ctx context.Context, cfg PhoneConfig) (*Phone, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Phone{cfg: cfg, ua: ua, host: host, transport: cfg.Transport}
+	p := &Phone{cfg: cfg, ua: ua, host: host, transport: cfg.Transport, codecs: codecs}
 	p.ctx, p.cancel = context.WithCancel(ctx)
 	p.dg = diago.NewDiago(ua,
 		diago.WithLogger(cfg.Logger),
