@@ -53,6 +53,11 @@ type call struct {
 	d     decision
 	ref   decisionlog.Ref
 	isup  string // what the INVITE's ISUP IAM gave the call, for its steps (sipt.go)
+	// What the IAM alone said of the caller, for the outbound legs'
+	// headers (sipt.go): its number (0: the headers had one, or none
+	// was given), and whether they need Privacy: id the INVITE lacks.
+	iamCalling    e164.Number
+	iamRestricted bool
 
 	ctx    context.Context // ends when the caller hangs up, on RTP timeout and on shutdown
 	cancel context.CancelCauseFunc
@@ -396,7 +401,7 @@ func (c *call) hangupOut(d *diago.DialogClientSession, l *leg) {
 // outboundHeaders are what an outbound leg takes from the caller's
 // INVITE: Max-Forwards less one, and the caller's identity: From (display
 // name and URI, with a tag of ours), P-Asserted-Identity and Privacy as
-// the INVITE had them.
+// the INVITE had them, or as its ISUP IAM gave them (iamIdentity).
 func (c *call) outboundHeaders() []sip.Header {
 	// The caller's Max-Forwards, one less, goes on (RFC 7332 §3): a
 	// continue route that leads back here ends in 483, not a loop of
@@ -414,7 +419,7 @@ func (c *call) outboundHeaders() []sip.Header {
 			hs = append(hs, sip.NewHeader(name, h.Value()))
 		}
 	}
-	return hs
+	return append(hs, c.iamIdentity()...)
 }
 
 // bridge connects the caller and the answered outbound leg (RTP both ways,

@@ -175,7 +175,13 @@
 //
 // Subscriber and voicemail legs carry the caller's identity: From (display
 // name and URI as the caller sent them), P-Asserted-Identity and Privacy
-// copied from the caller's INVITE. A voicemail leg also names the
+// copied from the caller's INVITE. A SIP-T caller whose number only its
+// IAM gave (an anonymous From) is asserted as P-Asserted-Identity
+// <tel:NUMBER>, with Privacy: id when the call is restricted and the
+// INVITE had none, as a gateway mapping the IAM in full would have sent
+// it (RFC 3398, RFC 3325). The IAM itself is not passed on (sipt.go): the
+// leg is a new call of the B2BUA's, which an IAM and the backward ISUP
+// SIP-T pairs it with would misdescribe (RFC 3372). A voicemail leg also names the
 // subscriber it was diverted from: Diversion (RFC 5806) with reason
 // unconditional, no-answer, user-busy, deflection or unavailable,
 // History-Info (RFC 7044), and the RFC 4458 URI parameters target and

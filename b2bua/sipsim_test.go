@@ -118,3 +118,55 @@ func TestSipsimSIPT(t *testing.T) {
 		})
 	}
 }
+
+// A SIP-T caller whose number only the IAM gives (anonymous From, no
+// P-Asserted-Identity) reaches the subscriber with it: the subscriber's
+// leg asserts it (P-Asserted-Identity, RFC 3325) with Privacy: id, as a
+// gateway mapping the IAM in full would have (RFC 3398), whether the
+// INVITE said Privacy: id itself or left the restriction in the IAM. The
+// IAM is not passed on.
+func TestSipsimSIPTIdentityOnward(t *testing.T) {
+	dec := &listDecider{blocked: map[e164.Number]bool{}, asked: make(chan policy.Call, 1)}
+	h := newHarness(t, nil, WithGuard(policy.NewGuard(dec, testQuiet)))
+	answeringSubscriber(t, h)
+	hangup, err := sip.ParseCue("@answer+300ms=hangup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := "sip:" + nRouting.String() + "@127.0.0.1:" + strconv.Itoa(h.port()) + ";user=phone"
+	for _, privacy := range []string{"id", ""} {
+		t.Run("privacy="+privacy, func(t *testing.T) {
+			h.subIn.Store(nil)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			res, err := sip.Call(ctx, sip.CallConfig{
+				Target: target, From: "anonymous", Privacy: privacy, MaxDuration: 10 * time.Second,
+				SIPT:      &sip.SIPT{Calling: nCaller.String(), Restricted: true, OriginalCalled: nSub.String()},
+				Behaviour: sip.Behaviour{Script: sip.Script{Cues: []sip.Cue{hangup}}, Probe: sip.Probe{Off: true}},
+				Phone:     sip.PhoneConfig{Listen: "127.0.0.1:0"},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Outcome != sip.OutcomeAnswered {
+				t.Fatalf("outcome %s %d %s, want answered\n%s", res.Outcome, res.Status, res.Reason, res)
+			}
+			<-dec.asked
+			in := h.subIn.Load()
+			if in == nil {
+				t.Fatal("no INVITE reached the subscriber")
+			}
+			pai, priv := in.GetHeaders("P-Asserted-Identity"), in.GetHeaders("Privacy")
+			if len(pai) != 1 || pai[0].Value() != "<tel:"+nCaller.String()+">" || len(priv) != 1 || priv[0].Value() != "id" {
+				t.Errorf("subscriber's INVITE: P-Asserted-Identity %v, Privacy %v; want <tel:%s> and id once each", pai, priv, nCaller)
+			}
+			if f := in.From(); f == nil || f.Address.User != "anonymous" {
+				t.Errorf("subscriber's INVITE: From %v, want the caller's anonymous From", f)
+			}
+			if ct := in.ContentType(); ct == nil || ct.Value() != "application/sdp" {
+				t.Errorf("subscriber's INVITE: Content-Type %v, want application/sdp alone (the IAM is not passed on)", ct)
+			}
+			h.waitStep("end", "caller-hangup")
+		})
+	}
+}

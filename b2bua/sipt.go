@@ -63,6 +63,14 @@ func (s *Server) callOf(c *call, req *sip.Request, peer string) (policy.Call, er
 	iam := v.(*isup.IAM)
 	call, err := sipcall.FromRequestIAM(req, peer, iam)
 	headers, _ := sipcall.FromRequest(req, peer)
+	if call.Calling != headers.Calling {
+		c.iamCalling = call.Calling
+	}
+	// Privacy: id onward when the restriction is the IAM's alone, or when
+	// the number the legs will assert is (an anonymous From without
+	// Privacy would otherwise let it be shown).
+	c.iamRestricted = call.Presentation == policy.PresentationRestricted &&
+		(headers.Presentation != policy.PresentationRestricted || c.iamCalling != 0)
 	if c.isup = iamGave(&headers, &call); c.isup == "" {
 		s.m.sipT.WithLabelValues("unused").Inc()
 	} else {
@@ -85,4 +93,24 @@ func iamGave(headers, call *policy.Call) string {
 		parts = append(parts, "original called "+call.OriginalCalled.String())
 	}
 	return strings.Join(parts, ", ")
+}
+
+// iamIdentity is what an outbound leg says of a caller whose number, or
+// its restriction, the INVITE's IAM alone gave: P-Asserted-Identity with
+// the number, and Privacy: id when the call is restricted (by the IAM, or
+// by an anonymous From), as a gateway mapping the IAM in full (RFC 3398,
+// RFC 3325) would have sent them, so that the subscriber's switch gets the
+// Calling Party Number, restricted, where the caller's From is anonymous. The IAM itself is not passed on: the outbound leg is a call
+// of the B2BUA's own (another Request-URI, media anchored here, the
+// caller answered before it may start), which the caller's IAM and the
+// backward ISUP SIP-T would pair it with no longer describe (RFC 3372).
+func (c *call) iamIdentity() []sip.Header {
+	var hs []sip.Header
+	if c.iamCalling != 0 && c.req.GetHeader("P-Asserted-Identity") == nil {
+		hs = append(hs, sip.NewHeader("P-Asserted-Identity", "<tel:"+c.iamCalling.String()+">"))
+	}
+	if c.iamRestricted && c.req.GetHeader("Privacy") == nil {
+		hs = append(hs, sip.NewHeader("Privacy", "id"))
+	}
+	return hs
 }
