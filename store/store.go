@@ -372,8 +372,10 @@ func (s *Store) writeLockedCtx(ctx context.Context, plan func(t *txn) error) err
 		}
 		// The system of record did not answer (an etcd member died under
 		// the request). Trying again is safe: the comparisons make a write
-		// that did land conflict, and the plan then sees it.
-		if errors.Is(err, kv.ErrUnavailable) && attempt < unavailableAttempts && pause(ctx, time.Duration(attempt)*200*time.Millisecond) {
+		// that did land conflict, and the plan then sees it. Not when the
+		// backend has had no quorum for a while: the operator would wait
+		// every try's timeout for the same answer.
+		if errors.Is(err, kv.ErrUnavailable) && attempt < unavailableAttempts && !s.inOutage() && pause(ctx, time.Duration(attempt)*200*time.Millisecond) {
 			continue
 		}
 		if errors.Is(err, kv.ErrConflict) {
@@ -381,6 +383,17 @@ func (s *Store) writeLockedCtx(ctx context.Context, plan func(t *txn) error) err
 		}
 		return err
 	}
+}
+
+// inOutage reports whether the backend knows its system of record has
+// been out of reach for a while (etcdkv: no quorum for stale_after).
+func (s *Store) inOutage() bool {
+	o, ok := s.kv.(interface{ Outage() (time.Duration, bool) })
+	if !ok {
+		return false
+	}
+	_, out := o.Outage()
+	return out
 }
 
 // commit sends t to the backend and waits until the index has applied it.

@@ -25,13 +25,19 @@
 //
 // # When etcd is unreachable
 //
-// Reads go on from the replica. Writes fail with kv.ErrUnavailable. Health
+// Reads go on from the replica. Writes fail with kv.ErrUnavailable; once
+// no quorum has answered for StaleAfter (a known outage, not a member
+// dying under one request) a write waits a probe's timeout, not
+// RequestTimeout, its error says how long etcd has been gone, and the
+// store does not retry it (outage.go). Health
 // reports the node stale (no contact with a quorum for Config.StaleAfter),
 // for /readyz and /metrics; once etcd answers again the watch catches up
 // (or resynchronises) and the node is fresh again when its replica has
 // every change etcd had made by then: the node writes a marker key
 // (<prefix>_caughtup, no kv key) and waits for the watch to bring its
-// revision (sync.go, catchUpLoop).
+// revision (sync.go, catchUpLoop). The client tries to reconnect at least
+// every second however long etcd was gone (outage.go), so that happens
+// within about a second of etcd's return.
 package etcdkv
 
 import (
@@ -150,6 +156,8 @@ type Backend struct {
 
 	lmu   sync.Mutex
 	lease clientv3.LeaseID
+
+	opened time.Time // when Open began: the outage's start while etcd never answered
 }
 
 var _ kv.Backend = (*Backend)(nil)
@@ -183,12 +191,13 @@ func Open(cfg Config) (*Backend, error) {
 		Password:             cfg.Password,
 		Logger:               zap.NewNop(),
 		MaxCallSendMsgSize:   2 * max(cfg.Limits.MaxBytes, 1<<20),
+		DialOptions:          reconnectOptions(cfg),
 	})
 	if err != nil {
 		replica.Close()
 		return nil, fmt.Errorf("etcd %s: %w", strings.Join(cfg.Endpoints, ","), err)
 	}
-	b := &Backend{cfg: cfg, prefix: []byte(cfg.Prefix), cli: cli, replica: replica, synced: make(chan struct{}), wentBack: make(chan struct{}, 1)}
+	b := &Backend{cfg: cfg, prefix: []byte(cfg.Prefix), cli: cli, replica: replica, synced: make(chan struct{}), wentBack: make(chan struct{}, 1), opened: time.Now()}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.health.ReplicaRev = replica.Rev()
 	b.wg.Add(2)
@@ -360,7 +369,7 @@ func (b *Backend) Txn(ctx context.Context, cmps []kv.Cmp, ops []kv.Op) (int64, e
 			eops[i] = clientv3.OpDelete(b.key(o.Key), clientv3.WithRange(b.key(o.End)))
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, b.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(ctx, b.txnTimeout())
 	defer cancel()
 	resp, err := b.cli.Txn(ctx).If(ecmps...).Then(eops...).Commit()
 	if err != nil {
@@ -382,7 +391,7 @@ func (b *Backend) mapErr(err error) error {
 		errors.Is(err, rpctypes.ErrNoLeader), errors.Is(err, rpctypes.ErrTimeout),
 		errors.Is(err, rpctypes.ErrTimeoutDueToLeaderFail), errors.Is(err, rpctypes.ErrTimeoutDueToConnectionLost),
 		strings.Contains(err.Error(), "Unavailable"):
-		return fmt.Errorf("etcd %s: %w: %v", strings.Join(b.cfg.Endpoints, ","), kv.ErrUnavailable, err)
+		return b.unavailable(err)
 	}
 	return fmt.Errorf("etcd: %w", err)
 }
