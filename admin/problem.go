@@ -84,9 +84,17 @@ func badNumber(err error) bool {
 	return false
 }
 
+// unavailableRetry is the Retry-After of a 503 for a store that cannot
+// write now (etcd without a quorum, writes contending): about the time a
+// node needs to see etcd back (a probe) and catch up.
+const unavailableRetry = "5"
+
 // writeProblem answers err as problem+json.
 func writeProblem(w http.ResponseWriter, err error) {
 	p := problemOf(err)
+	if p.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", unavailableRetry)
+	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(&p)
@@ -101,6 +109,11 @@ func problemOf(err error) problem {
 	}
 	if p.Status == 0 {
 		p.Status = statusOf(err)
+	}
+	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, store.ErrContention) {
+		// The store could not write: no request field is at fault, and
+		// naming one sends the client looking for a mistake it did not make.
+		p.Field = ""
 	}
 	if p.Status == http.StatusInternalServerError {
 		p.Detail = "internal error (logged)"

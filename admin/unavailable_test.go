@@ -50,6 +50,12 @@ func TestWriteWithStoreUnavailable(t *testing.T) {
 	if status != 503 || h.Get("Content-Type") != "application/problem+json" || !strings.Contains(p.Detail, "unavailable") {
 		t.Fatalf("write with the store unavailable: %d %s %s, want 503 saying the store is unavailable", status, h.Get("Content-Type"), body)
 	}
+	// RFC 9110 §15.6.4: a 503 may say when to try again; the request
+	// itself was fine, so no field of it is named.
+	if h.Get("Retry-After") == "" || p.Field != "" {
+		t.Fatalf("write with the store unavailable: Retry-After %q, field %q; want a Retry-After and no field (the request was not at fault): %s",
+			h.Get("Retry-After"), p.Field, body)
+	}
 	// Reads go on.
 	f.want(t, 200, "operator", "GET", "/api/v1/lists/alice/blocked", nil, nil)
 	b.down.Store(false)
