@@ -118,6 +118,7 @@ func TestCheck(t *testing.T) {
 		{"etcd files readable", func(c *config.Config) {
 			c.Store.Backend, c.Store.Etcd.Endpoints = config.BackendEtcd, []string{"https://10.0.0.1:2379"}
 			c.Store.Etcd.CAFile, c.Store.Etcd.CertFile, c.Store.Etcd.KeyFile = cert, cert, key
+			c.SIP.TokenKeys = []config.TokenKey{{ID: 1, Secret: "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE="}}
 		}, nil},
 		{"api tls key does not match", func(c *config.Config) { c.API.Enabled, c.API.TLSCert, c.API.TLSKey = true, cert, cert },
 			[]string{"api.tls_cert", "api.tls_key"}},

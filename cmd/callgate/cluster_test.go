@@ -27,7 +27,7 @@ func etcdServeYAML(c *etcdtest.Cluster, name string, peers ...string) string {
 admin: {listen: "127.0.0.1:0"}
 shutdown_timeout: 5s
 decision_log: {no_sync: true}
-sip: {udp: "127.0.0.1:0", tcp: ""}
+sip: {udp: "127.0.0.1:0", tcp: "", token_keys: [{id: 1, secret: "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE="}]}
 b2bua: {udp: "127.0.0.1:0", tcp: "", rtp_port_min: 0, rtp_port_max: 0}
 scp: {listen: ["127.0.0.1:0"]}
 store: {backend: etcd, etcd: {endpoints: %s, stale_after: 500ms, request_timeout: 3s}}
@@ -96,7 +96,7 @@ func TestClusterStatusCommand(t *testing.T) {
 func TestEtcdOperatorCommandsNeedADaemon(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "node.yaml")
-	yaml := fmt.Sprintf("data_dir: %q\nadmin: {listen: %q}\nstore: {backend: etcd, etcd: {endpoints: [\"http://127.0.0.1:1\"]}}\n", dir, freePort(t))
+	yaml := fmt.Sprintf("data_dir: %q\nadmin: {listen: %q}\nstore: {backend: etcd, etcd: {endpoints: [\"http://127.0.0.1:1\"]}}\nsip: {enabled: false}\nb2bua: {enabled: false}\n", dir, freePort(t))
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}

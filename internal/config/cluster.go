@@ -33,3 +33,18 @@ func (c *Cluster) validate() []error {
 	}
 	return errs
 }
+
+// validateSharedTokenKeys: with store.backend etcd the nodes share the
+// egress routes, so a SIP tier on one node sends screened calls to the
+// B2BUA of another (the route's SIP URI); without sip.token_keys each node
+// signs and verifies with a random key of its own, and every such call is
+// refused 403 Screening Token Invalid by the other node's B2BUA.
+func (c *Config) validateSharedTokenKeys() []error {
+	if c.Store.Backend != BackendEtcd || len(c.SIP.TokenKeys) > 0 || (!c.SIP.Enabled && !c.B2BUA.Enabled) {
+		return nil
+	}
+	return []error{fmt.Errorf("sip.token_keys: empty with store.backend etcd: each node would sign screening tokens with a random key of its own, " +
+		"and another node's B2BUA refuses them (403 Screening Token Invalid); give every node the same key " +
+		"(token_keys: [{id: 1, secret_file: /etc/callgate/token-1.key}], made with: openssl rand -base64 32), " +
+		"or set sip.enabled and b2bua.enabled false on a node that runs neither")}
+}

@@ -433,6 +433,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.B2BUA.validate()...)
 	errs = append(errs, c.B2BUA.validateTLSLegs(c.SIP.ContinueRoute)...)
 	errs = append(errs, c.Cluster.validate()...)
+	errs = append(errs, c.validateSharedTokenKeys()...)
 	return errors.Join(errs...)
 }
 

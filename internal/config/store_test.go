@@ -7,13 +7,23 @@ import (
 	"testing"
 )
 
+// sharedKey is the screening-token key every node of a test cluster shares.
+const sharedKey = `sip: {token_keys: [{id: 1, secret: "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE="}]}`
+
 func TestStoreBackendValidation(t *testing.T) {
 	cases := []struct {
 		yaml string
 		want string // "" = valid
 	}{
 		{"store: {backend: bbolt}", ""},
-		{"store: {backend: etcd, etcd: {endpoints: [http://127.0.0.1:2379]}}", ""},
+		{"store: {backend: etcd, etcd: {endpoints: [http://127.0.0.1:2379]}}\n" + sharedKey, ""},
+		// Nodes share routes to one another's B2BUAs: a per-run random
+		// screening-token key would have every other node refuse the
+		// tokens. A node without either SIP tier signs and checks none.
+		{"store: {backend: etcd, etcd: {endpoints: [http://127.0.0.1:2379]}}", "sip.token_keys: empty with store.backend etcd"},
+		{"store: {backend: etcd, etcd: {endpoints: [http://127.0.0.1:2379]}}\nsip: {enabled: false}", "sip.token_keys: empty with store.backend etcd"},
+		{"store: {backend: etcd, etcd: {endpoints: [http://127.0.0.1:2379]}}\nsip: {enabled: false}\nb2bua: {enabled: false}", ""},
+		{"store: {backend: bbolt}\nsip: {token_keys: []}", ""},
 		{"store: {backend: sqlite}", `store.backend: "sqlite" is not bbolt or etcd`},
 		{"store: {backend: etcd}", "store.etcd.endpoints: empty"},
 		{"store: {backend: etcd, etcd: {endpoints: [10.0.0.1:2379]}}", "is not an http:// or https:// URL"},
@@ -40,7 +50,7 @@ func TestStoreBackendValidation(t *testing.T) {
 func TestStorePathsRelativeToTheFile(t *testing.T) {
 	dir := t.TempDir()
 	f := filepath.Join(dir, "callgate.yaml")
-	yaml := "store:\n  backend: etcd\n  etcd:\n    endpoints: [https://10.0.0.1:2379]\n    replica: r.db\n    ca_file: tls/ca.pem\n    cert_file: tls/n.pem\n    key_file: tls/n.key\n    username: u\n    password_file: pw\n"
+	yaml := "store:\n  backend: etcd\n  etcd:\n    endpoints: [https://10.0.0.1:2379]\n    replica: r.db\n    ca_file: tls/ca.pem\n    cert_file: tls/n.pem\n    key_file: tls/n.key\n    username: u\n    password_file: pw\n" + sharedKey + "\n"
 	if err := os.WriteFile(f, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
