@@ -93,10 +93,21 @@ func (d *Daemon) storeHealth() error {
 		return fmt.Errorf("stale: catching up with etcd's changes made while this node was not watching: replica at revision %d, etcd at %d",
 			h.ReplicaRev, h.ClusterRev)
 	default:
-		return fmt.Errorf("stale: answering from the replica at revision %d, etcd last answered %s ago (%s)",
-			h.ReplicaRev, time.Since(h.LastContact).Round(time.Millisecond), h.LastError)
+		return fmt.Errorf("stale: answering from the replica at revision %d, %s (%s)",
+			h.ReplicaRev, lastAnswered(d.etcd, h), h.LastError)
 	}
 	return nil
+}
+
+// lastAnswered says when a quorum of etcd last answered this node; a node
+// started while etcd was out of reach has never heard from it (its
+// LastContact is the zero time, not 2562047h ago).
+func lastAnswered(b *etcdkv.Backend, h etcdkv.Health) string {
+	d, _ := b.Outage()
+	if h.LastContact.IsZero() {
+		return fmt.Sprintf("etcd not reached since this node started %s ago", d.Round(time.Millisecond))
+	}
+	return fmt.Sprintf("etcd last answered %s ago", d.Round(time.Millisecond))
 }
 
 // watchStoreHealth exports the replica's state with etcd.
@@ -118,8 +129,9 @@ func (d *Daemon) watchStoreHealth(m *metrics.Metrics) {
 		h := b.Health()
 		return float64(max(h.ClusterRev-h.ReplicaRev, 0))
 	})
-	m.GaugeFunc("store_replica_age_seconds", "Seconds since a quorum of etcd last answered this node.", nil, func() float64 {
-		return time.Since(b.Health().LastContact).Seconds()
+	m.GaugeFunc("store_replica_age_seconds", "Seconds since a quorum of etcd last answered this node (since it started, when none has yet).", nil, func() float64 {
+		d, _ := b.Outage()
+		return d.Seconds()
 	})
 	m.GaugeFunc("store_resyncs", "Full reloads of the replica from etcd since start: the first load of an empty or foreign replica, then after etcd compacted past its revision or went back below it (restored from an older snapshot).", nil, func() float64 {
 		return float64(b.Health().Resyncs)

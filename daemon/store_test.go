@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -99,6 +100,52 @@ func TestEtcdShutdownReleasesTheReplica(t *testing.T) {
 	defer again.Shutdown()
 	if _, err := again.Store().GetProvider(store.Operator, "acme"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A node started while etcd is out of reach serves its replica and says
+// so: /readyz says etcd was not reached since the start, and how long ago
+// that was, not the zero time's "2562047h47m16s ago"; the replica's age
+// in /metrics counts from the start likewise.
+func TestEtcdStartWithEtcdDownSaysSinceWhen(t *testing.T) {
+	c := etcdtest.Start(t, 1)
+	withTiers(t, &fakeTier{name: "one", ev: &events{}})
+	cfg := testConfig(t)
+	cfg.Store.Backend = config.BackendEtcd
+	cfg.Store.Etcd.Endpoints = c.Endpoints()
+	cfg.Store.Etcd.StaleAfter = 500 * time.Millisecond
+	cfg.Store.Etcd.RequestTimeout = time.Second
+	d := New(cfg, Options{Logger: quietLogger()})
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Store().CreateProvider(store.Operator, store.ProviderSpec{Name: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	c.Stop()
+	again := New(cfg, Options{Logger: quietLogger()})
+	if err := again.Start(context.Background()); err != nil {
+		t.Fatalf("daemon started with etcd down on a replica with data: %v", err)
+	}
+	defer again.Shutdown()
+	_, body := get(t, "http://"+again.AdminAddr()+"/readyz")
+	line := grepLines(body, "store:")
+	if !strings.Contains(line, "etcd not reached since this node started") || strings.Contains(line, "2562047h") {
+		t.Fatalf("/readyz of a node started with etcd down: %q, want it to say etcd was not reached since the start", line)
+	}
+	_, body = get(t, "http://"+again.AdminAddr()+"/metrics")
+	var m string
+	for l := range strings.SplitSeq(body, "\n") {
+		if strings.HasPrefix(l, "callgate_store_replica_age_seconds ") {
+			m = l
+		}
+	}
+	var age float64
+	if _, err := fmt.Sscanf(m, "callgate_store_replica_age_seconds %g", &age); err != nil || age <= 0 || age > 600 {
+		t.Fatalf("/metrics %q: want the seconds since the start (the start waits 10s for etcd)", m)
 	}
 }
 
