@@ -139,8 +139,9 @@ func (s *ClusterStatus) Problems() []string {
 	return out
 }
 
-// nodeName is cluster.name, else the host name.
-func nodeName(cfg *config.Config) string {
+// NodeName is this node's name among the platform's nodes: cluster.name,
+// else the host name.
+func NodeName(cfg *config.Config) string {
 	if cfg.Cluster.Name != "" {
 		return cfg.Cluster.Name
 	}
@@ -152,7 +153,7 @@ func nodeName(cfg *config.Config) string {
 
 // NodeStatus returns this node's state.
 func (d *Daemon) NodeStatus() NodeStatus {
-	n := NodeStatus{Name: nodeName(&d.cfg), Backend: d.cfg.Store.Backend, Revision: d.st.Revision(), Ready: d.ready.Load()}
+	n := NodeStatus{Name: NodeName(&d.cfg), Backend: d.cfg.Store.Backend, Revision: d.st.Revision(), Ready: d.ready.Load()}
 	if a := d.AdminAddr(); a != "" {
 		n.Admin = "http://" + a
 	}

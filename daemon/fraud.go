@@ -55,7 +55,7 @@ func (d *Daemon) openFraud() error {
 		// its share of the spend and its audit numbering under its name
 		// and reads back the others' locks every fraud.sync_interval
 		// (MonitorConfig: package fraud, cluster.go).
-		mc.Node = nodeName(&d.cfg)
+		mc.Node = NodeName(&d.cfg)
 	}
 	log := d.log.With("signal", "fraud")
 	opts := []fraud.Option{fraud.WithLogger(log)}

@@ -347,7 +347,12 @@ newest first. --number matches the calling, called or original called number. --
 or without a zone in the machine's zone ("2026-05-01 14:02", 2026-05-01); times print in UTC.
 --action keeps one action; --action none keeps the calls to the subscribers' IVR, which the
 B2BUA records without an action (called = b2bua.ivr_number, with the IVR's steps).
-While 'callgate serve' holds the log file, the daemon is asked instead.`,
+While 'callgate serve' holds the log file, the daemon is asked instead.
+
+Each node keeps its own decision log: with store.backend etcd this searches the node of
+--config only, and a SIP call decided by one node's redirect server and screened by another
+node's B2BUA has its records on both. Search every node (each with its --config) to see a
+call whole.`,
 		Example: `  callgate log search --number +13035550100 --since 1h
   callgate log search --action block --limit 20 --json
   callgate log search --action none --since 1d`,
@@ -396,9 +401,23 @@ While 'callgate serve' holds the log file, the daemon is asked instead.`,
 		}
 		if len(recs) == 0 {
 			fmt.Fprintln(e.stdout, "No decisions match.")
-			return nil
+		} else if err := decisionlog.WriteTextSteps(e.stdout, recs, steps); err != nil {
+			return err
 		}
-		return decisionlog.WriteTextSteps(e.stdout, recs, steps)
+		e.noteOneNodesLog()
+		return nil
 	}
 	return group("log", "The decision log: search", search)
+}
+
+// noteOneNodesLog says, under a search on a node of many (store.backend
+// etcd), whose decision log that was: each node keeps its own, and an
+// operator used to one node's log would take "No decisions match" for the
+// platform's answer.
+func (e *env) noteOneNodesLog() {
+	cfg, err := e.loadConfig()
+	if err != nil || cfg.Store.Backend != config.BackendEtcd {
+		return
+	}
+	fmt.Fprintf(e.stdout, "(the decision log of node %s only: each node keeps its own; search the others with their --config)\n", daemon.NodeName(&cfg))
 }

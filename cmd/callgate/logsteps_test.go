@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -90,4 +92,36 @@ func TestLogSearchActionNone(t *testing.T) {
 		t.Errorf("log search --action screen:\n%s", out)
 	}
 	c.fails(2, "or none (calls to the subscribers' IVR)", "log", "search", "--action", "ivr")
+}
+
+// On a node of many (store.backend etcd) log search says whose decision
+// log it searched: each node keeps its own, so "No decisions match" on one
+// node is not the platform's answer. On a single bbolt node nothing is
+// added.
+func TestLogSearchOnANodeOfManySaysWhoseLog(t *testing.T) {
+	c := newCLI(t)
+	l, err := decisionlog.Open(filepath.Join(c.dir, decisionlog.FileName), decisionlog.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if out := c.ok("log", "search"); strings.Contains(out, "decision log of node") {
+		t.Errorf("log search on a single node names a node:\n%s", out)
+	}
+	cfg := filepath.Join(c.dir, "node-b.yaml")
+	yaml := fmt.Sprintf("data_dir: %q\nadmin: {listen: %q}\nstore: {backend: etcd, etcd: {endpoints: [\"http://127.0.0.1:1\"]}}\n"+
+		"sip: {enabled: false}\nb2bua: {enabled: false}\ncluster: {name: node-b}\n", c.dir, freePort(t))
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.dir = ""
+	out := c.ok("log", "search", "--config", cfg)
+	if !strings.Contains(out, "No decisions match.") || !strings.Contains(out, "decision log of node node-b only") {
+		t.Errorf("log search on node-b of a cluster:\n%s\nwant it to say the log is node-b's only", out)
+	}
+	if js := c.ok("log", "search", "--config", cfg, "--json"); strings.Contains(js, "node-b") {
+		t.Errorf("log search --json carries the note, which is no JSON:\n%s", js)
+	}
 }
