@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -53,7 +54,7 @@ Either way each change is audited as you (cli:USER), like the other operator com
 					"try": demo.Decisions}, nil)
 			}
 			w := e.stdout
-			fmt.Fprintf(w, "Demo platform ready in %s.\n", cfg.StorePath())
+			fmt.Fprintf(w, "Demo platform ready in %s.\n", storeWhere(&cfg))
 			if source == "daemon" {
 				fmt.Fprintln(w, "  (written through the running daemon: in effect now)")
 			}
@@ -142,4 +143,14 @@ var _ demo.Platform = demoPlatform{}
 func (p demoPlatform) SetTreatments(subscriber string, u store.SettingsUpdate) error {
 	_, err := p.PatchSubscriber(subscriber, subscriberPatch{Settings: &u})
 	return err
+}
+
+// storeWhere names where the store is: its file, or with store.backend
+// etcd the cluster and prefix every node shares (the node's replica file
+// is only its copy, rebuilt from etcd).
+func storeWhere(cfg *config.Config) string {
+	if cfg.Store.Backend == config.BackendEtcd {
+		return fmt.Sprintf("etcd %s, prefix %s (the store every node on it shares)", strings.Join(cfg.Store.Etcd.Endpoints, ","), cfg.Store.Etcd.Prefix)
+	}
+	return cfg.StorePath()
 }
