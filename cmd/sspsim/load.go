@@ -91,8 +91,10 @@ It exits with status 1, saying why on standard error, when the run does not
 measure a working SCP: an association was lost during it (the SCP died or
 the network broke: calls then fail to be sent until it is back), errors
 (calls not sent, returned or answered wrongly; timeouts are a measurement,
-not an error) exceed --max-errors percent of the calls, or no call was
-answered.`,
+not an error) exceed --max-errors percent of the calls, no call was
+answered, or one of several --connect addresses never had an association up
+(that SCP down or unreachable throughout: the others took its share; the
+summary names it "not reached").`,
 		Example: `  # 10 s at 5000 calls/s to a block of 10000 subscribers
   sspsim load --connect 127.0.0.1:2905 --rate 5000 --duration 10s \
       --called-range +1303555xxxx --calling-range +1719555xxxx
@@ -247,6 +249,9 @@ func loadFailure(s *ssp.Summary, maxErrors float64) string {
 			s.Errors, s.Calls, float64(s.Errors)*100/float64(s.Calls), maxErrors)
 	case s.Answered == 0 && s.Gapped == 0:
 		return "no call was answered"
+	case len(s.NotReached) > 0:
+		return fmt.Sprintf("%s never had an association up during the run (that SCP down or unreachable): the load went to the other SCP(s) only, so the run does not measure the pair",
+			strings.Join(s.NotReached, ", "))
 	}
 	return ""
 }
@@ -269,7 +274,7 @@ func writeSummary(w io.Writer, s *ssp.Summary) {
 	if s.AssociationLosses > 0 || s.NotSent > 0 {
 		fmt.Fprintf(w, "associations lost %d  calls not sent %d\n", s.AssociationLosses, s.NotSent)
 	}
-	if len(s.Peers) > 1 || s.AssociationLosses > 0 {
+	if len(s.Peers) > 1 || s.AssociationLosses > 0 || len(s.NotReached) > 0 {
 		// A mated pair (several --connect), or an SCP lost: who answered
 		// what, and which queries went down with an association.
 		fmt.Fprintln(w, "per SCP:")
@@ -279,6 +284,9 @@ func writeSummary(w io.Writer, s *ssp.Summary) {
 				fmt.Fprintf(w, "  (association down %d time(s), %d queries waiting then)", p.AssociationsEnded, p.InFlightAtLoss)
 			}
 			fmt.Fprintln(w)
+		}
+		for _, a := range s.NotReached {
+			fmt.Fprintf(w, "  %-21s not reached: no association up during the run (the others took its share)\n", a)
 		}
 	}
 	if len(s.UnavailableVia) > 0 {

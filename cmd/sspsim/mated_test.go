@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -76,5 +77,40 @@ func TestSummaryNamesTheSGThatReportedDUNA(t *testing.T) {
 		Peers: []ssp.PeerStats{{Address: "10.0.0.2:2905", Sent: 10, Answered: 10}}})
 	if !strings.Contains(b.String(), "SCP point code reported unavailable (DUNA) by 10.0.0.1:2905: queries went through the other SG(s)\n") {
 		t.Fatalf("summary:\n%s", b.String())
+	}
+}
+
+// A mated pair of which one SCP is down for the whole run: the switch
+// sends everything to the other, and the summary says so (per SCP, and as
+// the reason for exit status 1) instead of a clean run over "the pair".
+func TestLoadNamesAnSCPNeverReached(t *testing.T) {
+	b := responder(t, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := ln.Addr().String()
+	ln.Close()
+	r := run(t, "", "load", "--connect", down+","+b, "--rate", "500", "--duration", "500ms",
+		"--called-range", "+1303555xxxx", "--calling", "+17195551212", "--json")
+	var s ssp.Summary
+	if err := json.Unmarshal([]byte(r.out), &s); err != nil {
+		t.Fatalf("exit %d %v\n%s\n%s", r.code, err, r.out, r.err)
+	}
+	if s.Answered == 0 || len(s.NotReached) != 1 || s.NotReached[0] != down {
+		t.Fatalf("answered %d, not reached %v: want the queries answered by %s and %s named as not reached", s.Answered, s.NotReached, b, down)
+	}
+	if r.code != 1 || !strings.Contains(r.err, down+" never had an association up") {
+		t.Fatalf("exit %d, stderr %q: want 1 naming %s", r.code, r.err, down)
+	}
+	r = run(t, "", "load", "--connect", down+","+b, "--rate", "500", "--duration", "300ms",
+		"--called-range", "+1303555xxxx", "--calling", "+17195551212")
+	if !strings.Contains(r.out, "  "+down) || !strings.Contains(r.out, "not reached: no association up during the run") {
+		t.Fatalf("text summary does not name the SCP not reached:\n%s", r.out)
+	}
+	// Both SCPs up: nothing is named.
+	if r := run(t, "", "load", "--connect", b+","+responder(t, nil), "--rate", "500", "--duration", "300ms",
+		"--called-range", "+1303555xxxx", "--calling", "+17195551212"); r.code != 0 || strings.Contains(r.out, "not reached") {
+		t.Fatalf("both SCPs up: exit %d\n%s\n%s", r.code, r.out, r.err)
 	}
 }

@@ -109,13 +109,17 @@ type Summary struct {
 	// UnavailableVia are the SGs that reported the SCP's point code
 	// unavailable (DUNA) at the run's end (Client.UnavailableVia): the
 	// queries went through the other SGs.
-	UnavailableVia []string         `json:"dpcUnavailableVia,omitempty"`
-	SendRate       float64          `json:"sendRate"`
-	AnswerRate     float64          `json:"answerRate"`
-	Latency        hist.Summary     `json:"latency"`
-	Operations     map[string]int64 `json:"operations"`
-	ErrorSamples   []string         `json:"errorSamples,omitempty"`
-	ACG            []GapControl     `json:"acgControls,omitempty"`
+	UnavailableVia []string `json:"dpcUnavailableVia,omitempty"`
+	// NotReached are the Config.Connect addresses to which no association
+	// carried a query during the run (that SCP down or unreachable
+	// throughout): the others took its share.
+	NotReached   []string         `json:"notReached,omitempty"`
+	SendRate     float64          `json:"sendRate"`
+	AnswerRate   float64          `json:"answerRate"`
+	Latency      hist.Summary     `json:"latency"`
+	Operations   map[string]int64 `json:"operations"`
+	ErrorSamples []string         `json:"errorSamples,omitempty"`
+	ACG          []GapControl     `json:"acgControls,omitempty"`
 	// Histogram is the latency distribution (for plots).
 	Histogram *hist.Snapshot `json:"-"`
 	// Timeline is when the answers and the slow ones came
@@ -523,6 +527,9 @@ func (c *Client) Load(ctx context.Context, cfg LoadConfig) (*Summary, error) {
 		Operations: map[string]int64{}, ErrorSamples: r.errSamples, ACG: c.gaps.Controls(time.Now()),
 		NotSent: r.notSent.Load(), AssociationLosses: c.ep.Stats().Losses - lossesBefore,
 		Peers: peerDelta(peersBefore, c.peers.snapshot()), UnavailableVia: c.UnavailableVia(), Timeline: r.tl.result()}
+	if s.Sent > 0 {
+		s.NotReached = notReached(c.cfg.Connect, s.Peers)
+	}
 	if sec := sent.Seconds(); sec > 0 {
 		s.SendRate = float64(s.Sent) / sec
 		s.AnswerRate = float64(s.Answered) / sec
