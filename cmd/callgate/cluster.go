@@ -135,7 +135,13 @@ func writeClusterStatus(w io.Writer, s *daemon.ClusterStatus) {
 			if rep.Stale {
 				state = "stale"
 			}
-			r = append(r, state, strconv.FormatInt(n.Revision, 10), strconv.FormatInt(n.RevisionLag, 10),
+			lag := strconv.FormatInt(n.RevisionLag, 10)
+			if rep.Stale && !rep.CatchingUp {
+				// No quorum answers the node: etcd's revision now is
+				// unknown, and "0" would read as "nothing missing".
+				lag = "?"
+			}
+			r = append(r, state, strconv.FormatInt(n.Revision, 10), lag,
 				ageText(rep.AgeSeconds, rep.LastContact), strconv.Itoa(rep.Resyncs))
 			if rep.Stale && rep.LastError != "" {
 				r = append(r, rep.LastError)
