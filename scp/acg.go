@@ -42,6 +42,21 @@ func appendCodeBCD(dst []byte, key uint64) []byte {
 	return dst
 }
 
+// acgFor returns the acg the answer to a query for code from peer
+// carries, if any: a load-driven safe answer gaps its code (Shed); any
+// other answer gaps it if it is a controlled code (Control), or, once the
+// overload is over, removes the gap that switch still applies to it
+// (Remove; never on a shed answer, which is load).
+func (s *Service) acgFor(code, peer uint64, now int64, why safeReason) (overload.Gap, bool) {
+	if why.load() {
+		return s.ovl.Shed(code, peer, now)
+	}
+	if g, ok := s.ovl.Control(code, peer, now); ok {
+		return g, true
+	}
+	return s.ovl.Remove(code, peer, now)
+}
+
 // encodeACG appends the acg Parameter Set for code.
 func (s *Service) encodeACG(w *worker, dst []byte, code uint64, g *overload.Gap) []byte {
 	arg := ain.AcgArg{

@@ -60,6 +60,13 @@ type Overload struct {
 	// Queries beyond it, and queries that waited longer than the time
 	// budget, get the safe answer (with an ACG) at once, without Decide.
 	Backlog int
+	// RemoveAfter is how long the load must stay below 90 % of Capacity,
+	// with no query shed, before the gaps still running at the switches
+	// are removed: the next answer to a switch for a gapped code carries
+	// an acg with gap interval 0 ("remove gap control"), once. Default
+	// 2 s; it doubles, up to the gap duration, when the overload comes
+	// back right after removals. Negative: gaps run their duration.
+	RemoveAfter time.Duration
 }
 
 // Config configures a Service. The daemon maps its scp: configuration

@@ -15,11 +15,13 @@ import (
 // share a shard (there are more readers than shards): the adds are
 // atomic, so that is only slower, never wrong.
 type counts struct {
-	queries  [numIn][numOut]atomic.Uint64
-	safe     [numSafe]atomic.Uint64
-	drops    [numDrop]atomic.Uint64
-	acg      atomic.Uint64
-	fallback atomic.Uint64
+	queries [numIn][numOut]atomic.Uint64
+	safe    [numSafe]atomic.Uint64
+	drops   [numDrop]atomic.Uint64
+	acg     atomic.Uint64
+	// acgRemoved counts acg components that remove a gap (interval 0).
+	acgRemoved atomic.Uint64
+	fallback   atomic.Uint64
 	// latency counts answers per bucket of latencyBounds (not
 	// cumulative; the last is +Inf), latencyNanos their total.
 	latency      [len(latencyBounds) + 1]atomic.Uint64
@@ -45,13 +47,13 @@ func (c *counts) answered(in inOp, out outOp, took time.Duration) {
 
 // hotCollector exports the sharded counters under the names and labels
 // the SCP always had (callgate_scp_queries_total, safe_answers_total,
-// dropped_total, acg_sent_total, no_route_fallback_total,
+// dropped_total, acg_sent_total, acg_removed_total, no_route_fallback_total,
 // answer_duration_seconds), every label combination from the start.
 type hotCollector struct {
 	shards []counts
 	next   atomic.Uint32
 
-	queries, safe, drops, acg, fallback, latency *prometheus.Desc
+	queries, safe, drops, acg, removed, fallback, latency *prometheus.Desc
 }
 
 func newHotCollector(ns, sub string) *hotCollector {
@@ -67,7 +69,9 @@ func newHotCollector(ns, sub string) *hotCollector {
 		drops: prometheus.NewDesc(name("dropped_total"),
 			"Messages dropped without an answer, by reason.", []string{"reason"}, nil),
 		acg: prometheus.NewDesc(name("acg_sent_total"),
-			"AIN acg (automatic code gapping) components sent.", nil, nil),
+			"AIN acg (automatic code gapping) components sent that set a gap.", nil, nil),
+		removed: prometheus.NewDesc(name("acg_removed_total"),
+			"AIN acg components sent that remove a gap (gap interval 0) still running at a switch once the overload was over.", nil, nil),
 		fallback: prometheus.NewDesc(name("no_route_fallback_total"),
 			"Terminating queries the engine answered with its no-route fallback (engine.no_route_fallback): the subscriber's treatment needed the B2BUA and the provider's egress route has no routing number.", nil, nil),
 		latency: prometheus.NewDesc(name("answer_duration_seconds"),
@@ -82,7 +86,7 @@ func (h *hotCollector) shard() *counts {
 
 // Describe implements prometheus.Collector.
 func (h *hotCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{h.queries, h.safe, h.drops, h.acg, h.fallback, h.latency} {
+	for _, d := range []*prometheus.Desc{h.queries, h.safe, h.drops, h.acg, h.removed, h.fallback, h.latency} {
 		ch <- d
 	}
 }
@@ -94,6 +98,7 @@ func (h *hotCollector) Collect(ch chan<- prometheus.Metric) {
 		safe     [numSafe]uint64
 		drops    [numDrop]uint64
 		acg      uint64
+		removed  uint64
 		fallback uint64
 		latency  [len(latencyBounds) + 1]uint64
 		nanos    uint64
@@ -112,6 +117,7 @@ func (h *hotCollector) Collect(ch chan<- prometheus.Metric) {
 			sum.drops[r] += c.drops[r].Load()
 		}
 		sum.acg += c.acg.Load()
+		sum.removed += c.acgRemoved.Load()
 		sum.fallback += c.fallback.Load()
 		for b := range sum.latency {
 			sum.latency[b] += c.latency[b].Load()
@@ -130,6 +136,7 @@ func (h *hotCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(h.drops, prometheus.CounterValue, float64(sum.drops[r]), dropNames[r])
 	}
 	ch <- prometheus.MustNewConstMetric(h.acg, prometheus.CounterValue, float64(sum.acg))
+	ch <- prometheus.MustNewConstMetric(h.removed, prometheus.CounterValue, float64(sum.removed))
 	ch <- prometheus.MustNewConstMetric(h.fallback, prometheus.CounterValue, float64(sum.fallback))
 	buckets := make(map[float64]uint64, len(latencyBounds))
 	var cum uint64

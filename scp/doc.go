@@ -46,7 +46,14 @@
 // capacity the answers for the busiest codes carry an AIN acg component
 // (unlinked invoke, first in the Response, as vector P-05R), with a gap
 // interval that grows with the overload; while over capacity, queries for
-// those codes (the excess) get the safe answer without the engine. Work is
+// those codes (the excess) get the safe answer without the engine. When
+// the overload is over (load under 90 % of capacity, nothing shed, for
+// Overload.RemoveAfter), the next answer to each switch for a code whose
+// gap still runs there carries an acg with national gap interval 0
+// ("remove gap control"), once per (code, switch); gaps last up to 2048 s,
+// and without it the switches would hold back the code's calls long after
+// the SCP has capacity again (scp/overload remove.go, counted in
+// callgate_scp_acg_removed_total). Work is
 // bounded: in pool mode queries wait in
 // a fixed backlog per worker; a query arriving to a full backlog, or that
 // waited longer than the time budget, is answered at once with the safe

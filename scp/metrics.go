@@ -110,10 +110,14 @@ type metrics struct {
 	// acgOverflow counts acgOverflow reports: acg controls a switch
 	// could not place (acgoverflow.go).
 	acgOverflow prometheus.Counter
-	offered     prometheus.Gauge
-	overload    prometheus.Gauge
-	backlog     prometheus.Gauge
-	dialogues   prometheus.Gauge
+	// acgEvicted counts gaps the SCP gave up remembering (its fixed
+	// record of gaps was full), so that it could not remove them when the
+	// overload ended (scp/overload book.go); the ticker adds to it.
+	acgEvicted prometheus.Counter
+	offered    prometheus.Gauge
+	overload   prometheus.Gauge
+	backlog    prometheus.Gauge
+	dialogues  prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -129,6 +133,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Help: "TCAP dialogues the switch left open until they timed out."})
 	m.acgOverflow = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "acg_overflow_total",
 		Help: "acgOverflow reports received: acg controls a switch could not place because its table of controls was full."})
+	m.acgEvicted = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "acg_records_evicted_total",
+		Help: "Gaps still running at a switch that the SCP stopped remembering because its fixed record of gaps was full: they were not removed when the overload ended but ran their duration."})
 	m.offered = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "offered_load_qps",
 		Help: "Queries per second offered over the last second."})
 	m.overload = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "overload_ratio",
@@ -138,7 +144,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m.dialogues = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "open_dialogues",
 		Help: "TCAP dialogues open (queries being answered, conversations the switch keeps open)."})
 	for _, c := range []prometheus.Collector{m.hot, m.rejects, m.aborts, m.udts, m.expired, m.acgOverflow,
-		m.offered, m.overload, m.backlog, m.dialogues} {
+		m.acgEvicted, m.offered, m.overload, m.backlog, m.dialogues} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -356,32 +356,21 @@ func (q *request) terminationAttempt() {
 			why = safeUnencoded
 		}
 	}
-	var gap *overload.Gap
-	var g overload.Gap
 	if why != safeNone {
 		op = s.encodeSafe(w, ta, called)
 		q.safeAnswered(why, &call, time.Now(), op == ain.OpForwardCall)
-		var ok bool
-		if why.load() {
-			g, ok = s.ovl.Shed(code, uint64(q.peer), now)
-		} else {
-			g, ok = s.ovl.Control(code, uint64(q.peer), now)
-		}
-		if ok {
-			gap = &g
-		}
-	} else {
-		if d.FellBack() {
-			s.fellBack(w, &call, &d)
-		}
-		var ok bool
-		if g, ok = s.ovl.Control(code, uint64(q.peer), now); ok {
-			gap = &g
-		}
+	} else if d.FellBack() {
+		s.fellBack(w, &call, &d)
 	}
-	if gap != nil {
+	var gap *overload.Gap
+	if g, ok := s.acgFor(code, uint64(q.peer), now, why); ok {
+		gap = &g
 		w.acg = s.encodeACG(w, w.acg[:0], code, gap)
-		w.cnt.acg.Add(1)
+		if g.Removes() {
+			w.cnt.acgRemoved.Add(1)
+		} else {
+			w.cnt.acg.Add(1)
+		}
 	}
 	q.answer(op, gap, inTerminationAttempt)
 }

@@ -168,7 +168,7 @@ func New(cfg Config, decider policy.Decider, opts ...Option) (*Service, error) {
 	// One heavy-hitter sketch per pool worker, one for the readers.
 	s.ovl = overload.New(overload.Config{
 		Capacity: float64(cfg.Overload.Capacity), GapDuration: cfg.Overload.GapDuration,
-		GapInterval: cfg.Overload.GapInterval, Sketches: nw + 1,
+		GapInterval: cfg.Overload.GapInterval, Sketches: nw + 1, RemoveAfter: cfg.Overload.RemoveAfter,
 	})
 	s.scratch.New = func() any { return newWorker(-1) }
 	s.jobs.New = func() any { return &job{buf: make([]byte, 0, 512)} }
@@ -210,6 +210,7 @@ func (s *Service) ticker() {
 	defer s.wg.Done()
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
+	var evicted uint64 // s.ovl.Evicted() as last added to the metric
 	for {
 		select {
 		case <-s.stopTic:
@@ -224,6 +225,10 @@ func (s *Service) ticker() {
 		s.rescue(now)
 		s.releaseStuckReaders(now)
 		s.met.offered.Set(s.ovl.Rate())
+		if n := s.ovl.Evicted(); n != evicted {
+			s.met.acgEvicted.Add(float64(n - evicted))
+			evicted = n
+		}
 		if _, r := s.ovl.Overloaded(); s.ovl.Enabled() {
 			s.met.overload.Set(r)
 		}

@@ -24,7 +24,13 @@
 //     rounded up to the next AIN national gap interval, so the further over
 //     capacity the SCP is the longer the switches wait between calls to a
 //     controlled code; the gap duration is GapDuration rounded up to the next
-//     AIN value (1 s, 2 s, 4 s ... 2048 s).
+//     AIN value (1 s, 2 s, 4 s ... 2048 s);
+//   - removal (remove.go): once the rate has stayed below 90 % of Capacity,
+//     with no query shed, for RemoveAfter, the next answer to a switch for a
+//     code whose gap still runs there carries an acg with the national gap
+//     interval 0 ("remove gap control", GR-1299), once per (code, switch);
+//     RemoveAfter doubles (up to the gap duration) when the overload comes
+//     back right after removals, so removing and gapping do not alternate.
 package overload
 
 import (
@@ -63,6 +69,11 @@ type Config struct {
 	// switch (default 1 s): a gapped switch sends few queries for the code,
 	// and answering each with a new ACG would only cost bandwidth.
 	Resend time.Duration
+	// RemoveAfter is how long the rate must stay below 90 % of Capacity,
+	// with no query shed, before the gaps still running at the switches
+	// are removed (default 2 s: two full rate windows). Negative never
+	// removes: the gaps run their duration.
+	RemoveAfter time.Duration
 }
 
 func (c *Config) defaults() {
@@ -76,6 +87,9 @@ func (c *Config) defaults() {
 	def(&c.Tick, 100*time.Millisecond)
 	def(&c.Window, time.Second)
 	def(&c.Resend, time.Second)
+	if c.RemoveAfter == 0 {
+		c.RemoveAfter = 2 * time.Second
+	}
 	if c.Sketches <= 0 {
 		c.Sketches = 1
 	}
@@ -102,6 +116,9 @@ type state struct {
 	ratio      float64 // rate / capacity
 	gap        Gap
 	codes      []uint64 // controlled codes, busiest first
+	// removing: the overload is over (quiet for RemoveAfter); answers
+	// carry the removal of the gaps still running (remove.go).
+	removing bool
 }
 
 // Controller is the overload control. Its methods are safe for concurrent
@@ -111,7 +128,8 @@ type Controller struct {
 	arrivals atomic.Uint64
 	sketches []TopK
 	cur      atomic.Pointer[state]
-	limiter  limiter
+	book     book
+	shed     atomic.Bool // Shed was called since the last Tick
 
 	// Tick's own state.
 	ring     []uint64
@@ -121,6 +139,7 @@ type Controller struct {
 	decayAt  int
 	rate     atomic.Uint64 // float64 bits
 	merged   []Entry
+	quiet    quiet
 }
 
 // New returns a controller.
@@ -133,6 +152,7 @@ func New(cfg Config) *Controller {
 		c.sketches[i].init(cfg.K)
 	}
 	c.merged = make([]Entry, 0, cfg.K*cfg.Sketches)
+	c.quiet.init(&cfg)
 	c.cur.Store(&state{})
 	return c
 }
@@ -182,7 +202,7 @@ func (c *Controller) Control(code, peer uint64, now int64) (Gap, bool) {
 	if !s.overloaded || code == 0 || !slices.Contains(s.codes, code) {
 		return Gap{}, false
 	}
-	if !c.limiter.allow(code, peer, now, int64(c.cfg.Resend)) {
+	if !c.book.send(code, peer, now, int64(c.cfg.Resend), span(s.gap.Duration)) {
 		return Gap{}, false
 	}
 	return s.gap, true
@@ -196,14 +216,17 @@ func (c *Controller) Shed(code, peer uint64, now int64) (Gap, bool) {
 	if code == 0 || !c.Enabled() {
 		return Gap{}, false
 	}
-	if !c.limiter.allow(code, peer, now, int64(c.cfg.Resend)) {
+	if !c.shed.Load() {
+		c.shed.Store(true) // the SCP is short of capacity: not quiet
+	}
+	g := c.gapFor(1)
+	if s := c.cur.Load(); s.overloaded {
+		g = s.gap
+	}
+	if !c.book.send(code, peer, now, int64(c.cfg.Resend), span(g.Duration)) {
 		return Gap{}, false
 	}
-	s := c.cur.Load()
-	if s.overloaded {
-		return s.gap, true
-	}
-	return c.gapFor(1), true
+	return g, true
 }
 
 // Tick advances the rate window and republishes the control state. Call it
@@ -228,6 +251,8 @@ func (c *Controller) Tick() {
 	ratio := rate / c.cfg.Capacity
 	over := ratio > 1 || (prev.overloaded && ratio > 0.9)
 	next := &state{overloaded: over, ratio: ratio}
+	shed := c.shed.Swap(false) // every tick: a shed query counts for its own tick only
+	next.removing = c.quiet.tick(c.ticks, over, !over && ratio < 0.9 && !shed)
 	if over {
 		next.gap = c.gapFor(ratio)
 		next.codes = c.pick(ratio)
@@ -331,34 +356,6 @@ func DurationFor(d time.Duration) ain.GapDuration {
 		}
 	}
 	return 12
-}
-
-// limiter remembers, in a fixed table, when an ACG last went out for a
-// (code, peer) pair. Collisions overwrite: at worst a pair gets one ACG
-// more than needed, never fewer than one per Resend.
-type limiter struct {
-	slots [4096]struct {
-		key atomic.Uint64
-		at  atomic.Int64
-	}
-}
-
-func (l *limiter) allow(code, peer uint64, now, every int64) bool {
-	k := code*0x9E3779B97F4A7C15 ^ (peer+1)*0xC2B2AE3D27D4EB4F
-	if k == 0 {
-		k = 1
-	}
-	s := &l.slots[(k>>52)%uint64(len(l.slots))]
-	if s.key.Load() == k {
-		last := s.at.Load()
-		if now-last < every || !s.at.CompareAndSwap(last, now) {
-			return false
-		}
-		return true
-	}
-	s.key.Store(k)
-	s.at.Store(now)
-	return true
 }
 
 // Entry is one heavy-hitter counter: the key, its (over-)estimated count

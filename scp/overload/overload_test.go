@@ -103,13 +103,58 @@ func TestControllerEvenlySpreadOverload(t *testing.T) {
 	}
 }
 
-func TestLimiter(t *testing.T) {
-	var l limiter
-	if !l.allow(5, 1, 0, 100) || l.allow(5, 1, 50, 100) || !l.allow(5, 1, 150, 100) {
+func TestBook(t *testing.T) {
+	var b book
+	const sec = int64(time.Second)
+	if !b.send(5, 1, 0, 100, sec) || b.send(5, 1, 50, 100, sec) || !b.send(5, 1, 150, 100, sec) {
 		t.Error("per-pair resend interval not applied")
 	}
-	if !l.allow(5, 2, 60, 100) {
+	if !b.send(5, 2, 60, 100, sec) {
 		t.Error("another peer was limited by the first")
+	}
+	// The gap of (5, 1) was renewed at 150: it runs until 150+sec.
+	if !b.remove(5, 1, sec) || b.remove(5, 1, sec+1) {
+		t.Error("a running gap is removed exactly once")
+	}
+	if b.remove(5, 2, 60+sec) {
+		t.Error("a gap that ran out was removed")
+	}
+	if b.remove(6, 1, 10) {
+		t.Error("a gap never sent was removed")
+	}
+	// After its removal a new overload gaps the pair again at once.
+	if !b.send(5, 1, sec+2, 100, sec) {
+		t.Error("resend interval applied after a removal")
+	}
+}
+
+// A full bucket gives up the gap that ends first, and counts it when it
+// still runs.
+func TestBookEviction(t *testing.T) {
+	var b book
+	const sec = int64(time.Second)
+	// Pairs that land in one bucket.
+	var same []uint64
+	want := b.bucket(bookKey(1, 9))
+	for code := uint64(1); len(same) < bookWays+1; code++ {
+		if b.bucket(bookKey(code, 9)) == want {
+			same = append(same, code)
+		}
+	}
+	for i, code := range same[:bookWays] {
+		b.send(code, 9, 0, 100, int64(i+1)*sec) // same[0] ends first
+	}
+	b.send(same[bookWays], 9, 10, 100, 8*sec)
+	if b.evicted.Load() != 1 {
+		t.Errorf("evicted %d, want 1", b.evicted.Load())
+	}
+	if b.remove(same[0], 9, 20) {
+		t.Error("the evicted pair was still recorded")
+	}
+	for _, code := range same[1:] {
+		if !b.remove(code, 9, 20) {
+			t.Errorf("code %d lost its record", code)
+		}
 	}
 }
 
