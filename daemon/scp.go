@@ -70,12 +70,16 @@ func scpConfig(s *config.SCP, log *slog.Logger) (scp.Config, error) {
 			Capacity:    s.ACG.Capacity,
 			GapDuration: s.ACG.GapDuration,
 			GapInterval: s.ACG.GapInterval,
+			RemoveAfter: s.ACG.RemoveAfter,
 		},
 		HeartbeatInterval: s.HeartbeatInterval,
 		HeartbeatTimeout:  s.HeartbeatTimeout,
 	}
 	if c.HeartbeatInterval == 0 {
 		c.HeartbeatInterval = -1 // scp.heartbeat_interval: 0 turns BEAT off
+	}
+	if c.Overload.RemoveAfter == 0 {
+		c.Overload.RemoveAfter = -1 // scp.acg.remove_after: 0 leaves gaps to run out
 	}
 	var err error
 	if c.HomeArea, err = scp.ParseHomeArea(s.HomeArea); err != nil {

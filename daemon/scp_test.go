@@ -47,6 +47,8 @@ func TestSCPConfig(t *testing.T) {
 		{"broadcast refused", func(s *config.SCP) { s.TrafficMode = "broadcast" }, "not supported", nil},
 		{"safe forward", func(s *config.SCP) { s.SafeAnswer = "forward" }, "", func(c scp.Config) bool { return c.SafeAnswer == scp.SafeForward }},
 		{"inline workers", func(s *config.SCP) { s.Workers = -1 }, "", func(c scp.Config) bool { return c.Inline && c.Workers == 0 }},
+		{"gap removal", func(s *config.SCP) {}, "", func(c scp.Config) bool { return c.Overload.RemoveAfter == 2*time.Second }},
+		{"gap removal off", func(s *config.SCP) { s.ACG.RemoveAfter = 0 }, "", func(c scp.Config) bool { return c.Overload.RemoveAfter < 0 }},
 		{"itu", func(s *config.SCP) { s.Variant, s.PointCode = "itu", "1-2-3" }, "", func(c scp.Config) bool { return c.PointCode == 1<<11|2<<3|3 }},
 		{"bad role", func(s *config.SCP) { s.Role = "stp" }, "scp.role", nil},
 		{"heartbeat", func(s *config.SCP) { s.HeartbeatInterval, s.HeartbeatTimeout = 30*time.Second, 5*time.Second }, "",

@@ -400,6 +400,11 @@ type ACG struct {
 	// GapInterval is the minimum time between calls to a gapped number
 	// (AIN national gap intervals: 0.1s ... 600s).
 	GapInterval time.Duration `yaml:"gap_interval"`
+	// RemoveAfter is how long the load must stay under 90 % of capacity
+	// before the gaps still running at the switches are removed (AIN acg
+	// with gap interval 0, on the next answer to each switch for the
+	// code); 0 leaves them to run their duration.
+	RemoveAfter time.Duration `yaml:"remove_after"`
 }
 
 // Default returns the built-in configuration: everything on loopback, data
@@ -463,6 +468,7 @@ func Default() Config {
 				Capacity:    50000,
 				GapDuration: 4 * time.Second,
 				GapInterval: 500 * time.Millisecond,
+				RemoveAfter: 2 * time.Second,
 			},
 		},
 		B2BUA: DefaultB2BUA(),

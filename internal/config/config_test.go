@@ -135,7 +135,7 @@ scp:
   traffic_mode: override
   time_budget: 20ms
   safe_answer: forward
-  acg: {capacity: 1000, gap_duration: 8s, gap_interval: 1s}
+  acg: {capacity: 1000, gap_duration: 8s, gap_interval: 1s, remove_after: 3s}
   heartbeat_interval: 30s
   heartbeat_timeout: 5s
   home_area: fixed
@@ -229,7 +229,7 @@ cluster: {name: scp-east-1, peers: ["http://10.0.0.2:9464"]}
 		SCP: SCP{Enabled: true, Transport: "sctp", Role: "asp", Listen: []string{}, Connect: []string{"10.0.0.1:2905", "10.0.1.1:2905"},
 			PointCode: "3-8-3", SSN: 12, Variant: "itu", RoutingContexts: []uint32{1, 2}, NetworkAppearance: &na,
 			TrafficMode: "override", TimeBudget: 20 * time.Millisecond, SafeAnswer: "forward",
-			ACG:               ACG{Capacity: 1000, GapDuration: 8 * time.Second, GapInterval: time.Second},
+			ACG:               ACG{Capacity: 1000, GapDuration: 8 * time.Second, GapInterval: time.Second, RemoveAfter: 3 * time.Second},
 			HeartbeatInterval: 30 * time.Second, HeartbeatTimeout: 5 * time.Second, HomeArea: "fixed", HomeNPA: "303"},
 		Keys: Keys{Dir: "/srv/keys", MaxKeys: 5000, DefaultWindow: 30 * time.Second, MaxWindow: time.Hour, SingleUse: true, ClockSkew: 2 * time.Second,
 			FlushInterval: 10 * time.Millisecond, SnapshotInterval: time.Minute, OnMissing: "screen", SIPEnrolmentUser: "enrol"},
@@ -332,6 +332,9 @@ func TestStrictErrors(t *testing.T) {
 		{"scp safe answer", "scp: {safe_answer: block}\n", []string{"scp.safe_answer"}},
 		{"no-route fallback", "engine: {no_route_fallback: screen}\n", []string{"engine.no_route_fallback", "allow or block"}},
 		{"scp gap", "scp: {acg: {gap_duration: 100ms}}\n", []string{"scp.acg.gap_duration"}},
+		{"scp gap removal negative", "scp: {acg: {remove_after: -1s}}\n", []string{"scp.acg.remove_after", "0 leaves"}},
+		{"scp gap removal too short", "scp: {acg: {remove_after: 10ms}}\n", []string{"scp.acg.remove_after", "100ms"}},
+		{"scp gap removal after the gap", "scp: {acg: {gap_duration: 4s, remove_after: 4s}}\n", []string{"scp.acg.remove_after", "gap_duration 4s"}},
 		{"scp heartbeat interval", "scp: {heartbeat_interval: 10ms}\n", []string{"scp.heartbeat_interval", "0 (BEAT off)"}},
 		{"scp heartbeat timeout", "scp: {heartbeat_timeout: 0s}\n", []string{"scp.heartbeat_timeout", "100ms"}},
 		{"scp home area", "scp: {home_area: npa}\n", []string{"scp.home_area", "line, called or fixed"}},

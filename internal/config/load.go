@@ -684,6 +684,14 @@ func (s *SCP) validate() []error {
 		if s.ACG.GapInterval < 0 || s.ACG.GapInterval > 600*time.Second {
 			bad("acg.gap_interval", "%s is not between 0s and 600s", s.ACG.GapInterval)
 		}
+		switch r := s.ACG.RemoveAfter; {
+		case r < 0:
+			bad("acg.remove_after", "%s is negative (0 leaves the gaps to run their duration)", r)
+		case r > 0 && r < 100*time.Millisecond:
+			bad("acg.remove_after", "%s is shorter than the load meter's 100ms tick: use at least 100ms (default 2s)", r)
+		case r > 0 && r >= s.ACG.GapDuration:
+			bad("acg.remove_after", "%s is not shorter than gap_duration %s: every gap would run out before its removal; shorten it (default 2s), or 0 to leave gaps to run out", r, s.ACG.GapDuration)
+		}
 	}
 	return errs
 }
