@@ -6,9 +6,12 @@
 //
 // Everything here has a fixed memory footprint whatever the traffic: one
 // counter for the rate, K entries per heavy-hitter sketch, a small published
-// set of controlled codes and a fixed table of "ACG last sent" times. The
-// hot path (Arrive, Observe, Control) is a few atomic operations and, for
-// Observe, one short uncontended lock.
+// set of controlled codes and a fixed record of the gaps sent per (code,
+// switch): when, and until when each runs (book.go). The hot path
+// (Arrive, Observe, Control, Shed, Remove) is a few atomic operations and
+// at most one short, rarely contended lock (a sketch, or a bucket of the
+// record); Control and Remove take theirs only for a controlled code or
+// while gaps are being removed.
 //
 // How it decides (Controller.Tick, every Tick, from one goroutine):
 //
