@@ -100,7 +100,8 @@ func findDecision(t *Tier, actor store.Actor, p decisionlog.Pos) (decisionView, 
 	}
 	cl := &call{t: t, actor: actor}
 	for {
-		recs, pos, err := t.dlog.SearchPos(q)
+		res, err := t.dlog.Find(q)
+		recs, pos := res.Records, res.Pos
 		if err != nil || len(recs) == 0 {
 			return decisionView{}, false, err
 		}
@@ -126,6 +127,29 @@ func (c *call) decisionLog() (*decisionlog.Log, error) {
 		return nil, err
 	}
 	return c.t.dlog, nil
+}
+
+// decisionPage is a page of the decision log, with what the search could
+// not read (decisionlog.Damage): a page that skipped damaged segments says
+// so, so that "no call matches" is not taken for proof.
+type decisionPage struct {
+	page[decisionView]
+	Damaged *decisionlog.Damage `json:"damaged,omitempty"`
+	Warning string              `json:"warning,omitempty"`
+}
+
+// noteDamage adds a search's damage to the page.
+func (p *decisionPage) noteDamage(d decisionlog.Damage) {
+	if !d.Any() {
+		return
+	}
+	if p.Damaged == nil {
+		p.Damaged = &decisionlog.Damage{}
+	}
+	p.Damaged.Segments += d.Segments
+	p.Damaged.Blocks += d.Blocks
+	p.Damaged.Records += d.Records
+	p.Warning = "the decision log is damaged: " + p.Damaged.String()
 }
 
 // searchDecisions searches the log, newest first; only records about
@@ -176,15 +200,17 @@ func searchDecisions(c *call) (int, any, error) {
 			dq.After = p
 		}
 	}
-	out := page[decisionView]{Items: []decisionView{}}
+	out := decisionPage{page: page[decisionView]{Items: []decisionView{}}}
 	// Records of other tenants are skipped; ask for more until a page is
 	// full or the log has nothing older.
 	for len(out.Items) < lim {
 		dq.Limit = lim + 1
-		recs, pos, err := l.SearchPos(dq)
+		res, err := l.Find(dq)
 		if err != nil {
 			return 0, nil, err
 		}
+		out.noteDamage(res.Damage)
+		recs, pos := res.Records, res.Pos
 		for i := range recs {
 			if len(out.Items) == lim {
 				out.NextCursor = encodeCursor(out.Items[len(out.Items)-1].ID)

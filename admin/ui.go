@@ -567,6 +567,9 @@ func addField(err error) string {
 type callsData struct {
 	Sub   string
 	Calls []decisionView
+	// Damaged: part of the decision log could not be read, so calls may
+	// be missing from the list (the operator's metrics count it).
+	Damaged bool
 }
 
 func uiCalls(c *uiCall) error {
@@ -583,11 +586,16 @@ func uiCalls(c *uiCall) error {
 		return err
 	}
 	var views []decisionView
+	damaged := false
 	cl := &call{t: c.t, actor: c.actor}
 	for _, n := range sub.Numbers {
-		recs, pos, err := c.t.dlog.SearchPos(decisionlog.Query{Number: n, From: time.Now().Add(-7 * 24 * time.Hour), Limit: 50})
+		res, err := c.t.dlog.Find(decisionlog.Query{Number: n, From: time.Now().Add(-7 * 24 * time.Hour), Limit: 50})
 		if err != nil {
 			return err
+		}
+		recs, pos := res.Records, res.Pos
+		if res.Damage.Missing() {
+			damaged = true
 		}
 		for i := range recs {
 			if recs[i].Called == n && c.t.st.MaySee(c.actor, recs[i].Subscriber) {
@@ -596,7 +604,7 @@ func uiCalls(c *uiCall) error {
 		}
 	}
 	slices.SortFunc(views, func(a, b decisionView) int { return b.Time.Compare(a.Time) })
-	c.render(http.StatusOK, "calls.html", uiPage{Title: "Calls to " + sub.Name, Data: callsData{Sub: sub.Name, Calls: views}})
+	c.render(http.StatusOK, "calls.html", uiPage{Title: "Calls to " + sub.Name, Data: callsData{Sub: sub.Name, Calls: views, Damaged: damaged}})
 	return nil
 }
 

@@ -264,17 +264,25 @@ func (e *env) daemonAPI(cfg *config.Config) (*apiBackend, error) {
 	return newAPIBackend(e.ctx, sock, storePath), nil
 }
 
+// logFound is what a search of the decision log found: the records,
+// each one's treatment steps (the B2BUA's, see decisionlog.AddSteps), and
+// what the search could not read.
+type logFound struct {
+	recs   []decisionlog.Record
+	steps  [][]decisionlog.Step
+	damage decisionlog.Damage
+}
+
 // searchLog searches the decision log: the running daemon's (which writes
-// it), else the file, opened read-only. It returns each record's treatment
-// steps too (the B2BUA's, see decisionlog.AddSteps).
-func (e *env) searchLog(q decisionlog.Query) ([]decisionlog.Record, [][]decisionlog.Step, error) {
+// it), else the file, opened read-only.
+func (e *env) searchLog(q decisionlog.Query) (logFound, error) {
 	cfg, err := e.loadConfig()
 	if err != nil {
-		return nil, nil, err
+		return logFound{}, err
 	}
 	api, err := e.daemonAPI(&cfg)
 	if err != nil {
-		return nil, nil, err
+		return logFound{}, err
 	}
 	if api != nil {
 		defer api.c.close()
@@ -282,17 +290,17 @@ func (e *env) searchLog(q decisionlog.Query) ([]decisionlog.Record, [][]decision
 	}
 	path := cfg.DecisionLogPath()
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return nil, nil, fmt.Errorf("no decision log at %s yet: it is created by 'callgate serve'", path)
+		return logFound{}, fmt.Errorf("no decision log at %s yet: it is created by 'callgate serve'", path)
 	}
 	l, err := decisionlog.OpenReadOnly(path)
 	if err != nil {
-		return nil, nil, err
+		return logFound{}, err
 	}
 	defer l.Close()
-	recs, err := l.Search(q)
+	res, err := l.Find(q)
 	if err != nil {
-		return nil, nil, err
+		return logFound{}, err
 	}
-	steps, err := l.StepsOf(recs)
-	return recs, steps, err
+	steps, err := l.StepsOf(res.Records)
+	return logFound{recs: res.Records, steps: steps, damage: res.Damage}, err
 }

@@ -689,8 +689,15 @@ func (d *apiDecision) record() decisionlog.Record {
 	return r
 }
 
+// apiDecisionPage is a page of GET /decisions: a page, and what the
+// daemon's search could not read.
+type apiDecisionPage struct {
+	apiPage[apiDecision]
+	Damaged decisionlog.Damage `json:"damaged"`
+}
+
 // SearchDecisions reads pages of the decision log until q.Limit.
-func (b *apiBackend) SearchDecisions(q decisionlog.Query) ([]decisionlog.Record, [][]decisionlog.Step, error) {
+func (b *apiBackend) SearchDecisions(q decisionlog.Query) (logFound, error) {
 	v := url.Values{}
 	if q.Number != 0 {
 		v.Set("number", q.Number.String())
@@ -704,20 +711,22 @@ func (b *apiBackend) SearchDecisions(q decisionlog.Query) ([]decisionlog.Record,
 	if q.Action != 0 || q.NoAction {
 		v.Set("action", q.Action.String()) // the zero Action is "none"
 	}
-	var recs []decisionlog.Record
-	var steps [][]decisionlog.Step
+	var f logFound
 	for {
-		v.Set("limit", strconv.Itoa(min(apiPageMax, q.Limit-len(recs))))
-		var pg apiPage[apiDecision]
+		v.Set("limit", strconv.Itoa(min(apiPageMax, q.Limit-len(f.recs))))
+		var pg apiDecisionPage
 		if _, err := b.c.do(request{method: http.MethodGet, path: apiPath("decisions"), query: v}, &pg); err != nil {
-			return nil, nil, err
+			return logFound{}, err
 		}
 		for i := range pg.Items {
-			recs = append(recs, pg.Items[i].record())
-			steps = append(steps, pg.Items[i].Steps)
+			f.recs = append(f.recs, pg.Items[i].record())
+			f.steps = append(f.steps, pg.Items[i].Steps)
 		}
-		if pg.NextCursor == "" || len(recs) >= q.Limit {
-			return recs, steps, nil
+		f.damage.Segments += pg.Damaged.Segments
+		f.damage.Blocks += pg.Damaged.Blocks
+		f.damage.Records += pg.Damaged.Records
+		if pg.NextCursor == "" || len(f.recs) >= q.Limit {
+			return f, nil
 		}
 		v.Set("cursor", pg.NextCursor)
 	}

@@ -392,16 +392,21 @@ call whole.`,
 			return usagef("--limit must be positive")
 		}
 		q.Limit = limit
-		recs, steps, err := e.searchLog(q) // backend.go
+		found, err := e.searchLog(q) // backend.go
 		if err != nil {
 			return err
 		}
-		if e.jsonOut {
-			return decisionlog.WriteJSONSteps(e.stdout, recs, steps)
+		if found.damage.Any() {
+			// On stderr, so that --json stays one document; before the
+			// answer, so that "No decisions match" is read with it.
+			fmt.Fprintf(e.stderr, "warning: the decision log is damaged: %s\n", found.damage)
 		}
-		if len(recs) == 0 {
+		if e.jsonOut {
+			return decisionlog.WriteJSONSteps(e.stdout, found.recs, found.steps)
+		}
+		if len(found.recs) == 0 {
 			fmt.Fprintln(e.stdout, "No decisions match.")
-		} else if err := decisionlog.WriteTextSteps(e.stdout, recs, steps); err != nil {
+		} else if err := decisionlog.WriteTextSteps(e.stdout, found.recs, found.steps); err != nil {
 			return err
 		}
 		e.noteOneNodesLog()

@@ -145,19 +145,20 @@ func (m *Metrics) WatchDecisionLog(stats func() decisionlog.Stats) {
 }
 
 var (
-	dlRecorded = desc("decision_log_recorded_total", "Decisions accepted into the decision log's queue.")
-	dlWritten  = desc("decision_log_written_total", "Decisions committed to the decision log file.")
-	dlDropped  = desc("decision_log_dropped_total", "Decisions not logged because the queue was full or the log closed.")
-	dlFailed   = desc("decision_log_failed_total", "Decisions lost because their batch's commit failed.")
-	dlWriteErr = desc("decision_log_write_failures_total", "Decision log commits that failed (disk full, I/O error); each loses its batch.")
-	dlFailing  = desc("decision_log_failing", "1 while the decision log's last commit failed (decisions are being lost; calls are still answered), else 0.")
-	dlPruned   = desc("decision_log_pruned_total", "Records removed by the size and age bounds.")
-	dlQueued   = desc("decision_log_queued", "Decisions waiting for the writer now.")
-	dlStored   = desc("decision_log_stored", "Records in the decision log file now.")
-	dlIdle     = desc("decision_log_writer_idle", "1 while the decision log's writer runs under SCHED_IDLE (decision_log.writer_idle), else 0.")
-	dlRaised   = desc("decision_log_writer_raised_total", "Times the decision log's writer fell behind (a quarter of the queue waiting), got no CPU for two flush intervals with records waiting, or found the CPUs crowded by other work (CPU pressure at half or more), and was raised from SCHED_IDLE to writer_nice.")
-	dlPauses   = desc("decision_log_writer_pauses_total", "Pauses the decision log's writer took after a slice of work (decision_log.writer_slice), letting its CPU go idle so the kernel moves queued threads onto it.")
-	dlSetAside = desc("decision_log_set_aside", "1 when the decision log file was found damaged at start and renamed aside (decisions.db.damaged-<time>, named in the ERROR line) for a new one, else 0.")
+	dlRecorded      = desc("decision_log_recorded_total", "Decisions accepted into the decision log's queue.")
+	dlWritten       = desc("decision_log_written_total", "Decisions committed to the decision log file.")
+	dlDropped       = desc("decision_log_dropped_total", "Decisions not logged because the queue was full or the log closed.")
+	dlFailed        = desc("decision_log_failed_total", "Decisions lost because their batch's commit failed.")
+	dlWriteErr      = desc("decision_log_write_failures_total", "Decision log commits that failed (disk full, I/O error); each loses its batch.")
+	dlFailing       = desc("decision_log_failing", "1 while the decision log's last commit failed (decisions are being lost; calls are still answered), else 0.")
+	dlPruned        = desc("decision_log_pruned_total", "Records removed by the size and age bounds.")
+	dlQueued        = desc("decision_log_queued", "Decisions waiting for the writer now.")
+	dlStored        = desc("decision_log_stored", "Records in the decision log file now.")
+	dlIdle          = desc("decision_log_writer_idle", "1 while the decision log's writer runs under SCHED_IDLE (decision_log.writer_idle), else 0.")
+	dlRaised        = desc("decision_log_writer_raised_total", "Times the decision log's writer fell behind (a quarter of the queue waiting), got no CPU for two flush intervals with records waiting, or found the CPUs crowded by other work (CPU pressure at half or more), and was raised from SCHED_IDLE to writer_nice.")
+	dlPauses        = desc("decision_log_writer_pauses_total", "Pauses the decision log's writer took after a slice of work (decision_log.writer_slice), letting its CPU go idle so the kernel moves queued threads onto it.")
+	dlSearchDamaged = desc("decision_log_search_damaged_total", "Parts of the decision log searches found damaged (a file damaged in place after start: a torn page, a bad sector), by part: segment (its records were not read), index_block (its records were read from the segments instead), record. Each search counts what it met.", "part")
+	dlSetAside      = desc("decision_log_set_aside", "1 when the decision log file was found damaged at start and renamed aside (decisions.db.damaged-<time>, named in the ERROR line) for a new one, else 0.")
 )
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -167,7 +168,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 type dlogCollector struct{ stats func() decisionlog.Stats }
 
 func (c *dlogCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{dlRecorded, dlWritten, dlDropped, dlFailed, dlWriteErr, dlFailing, dlPruned, dlQueued, dlStored, dlIdle, dlRaised, dlPauses, dlSetAside} {
+	for _, d := range []*prometheus.Desc{dlRecorded, dlWritten, dlDropped, dlFailed, dlWriteErr, dlFailing, dlPruned, dlQueued, dlStored, dlIdle, dlRaised, dlPauses, dlSetAside, dlSearchDamaged} {
 		ch <- d
 	}
 }
@@ -199,6 +200,10 @@ func (c *dlogCollector) Collect(ch chan<- prometheus.Metric) {
 		aside = 1
 	}
 	ch <- prometheus.MustNewConstMetric(dlSetAside, prometheus.GaugeValue, aside)
+	dmg := s.SearchDamaged
+	ch <- prometheus.MustNewConstMetric(dlSearchDamaged, prometheus.CounterValue, float64(dmg.Segments), "segment")
+	ch <- prometheus.MustNewConstMetric(dlSearchDamaged, prometheus.CounterValue, float64(dmg.Blocks), "index_block")
+	ch <- prometheus.MustNewConstMetric(dlSearchDamaged, prometheus.CounterValue, float64(dmg.Records), "record")
 }
 
 // StoreSizes are the store's sizes as exported.

@@ -70,7 +70,7 @@ func TestDecisionLogAndStore(t *testing.T) {
 	m := New()
 	m.WatchDecisionLog(func() decisionlog.Stats {
 		return decisionlog.Stats{Recorded: 10, Written: 8, Dropped: 2, Queued: 1, Stored: 8, Failed: 5, WriteFailures: 3, Failing: true,
-			WriterIdle: true, WriterRaised: 4, SetAside: true}
+			WriterIdle: true, WriterRaised: 4, SetAside: true, SearchDamaged: decisionlog.Damage{Segments: 2, Blocks: 1, Records: 7}}
 	})
 	calls := 0
 	m.WatchStore(func() (StoreSizes, error) {
@@ -90,6 +90,9 @@ func TestDecisionLogAndStore(t *testing.T) {
 		"callgate_decision_log_writer_idle 1",
 		"callgate_decision_log_writer_raised_total 4",
 		"callgate_decision_log_set_aside 1",
+		`callgate_decision_log_search_damaged_total{part="segment"} 2`,
+		`callgate_decision_log_search_damaged_total{part="index_block"} 1`,
+		`callgate_decision_log_search_damaged_total{part="record"} 7`,
 		"callgate_store_subscribers 3",
 		"callgate_store_list_entries 12",
 		"callgate_store_file_bytes 65536",

@@ -22,16 +22,18 @@ func TestSearchAfterPagesSharedTimes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range []Query{{Limit: 7}, {Number: nA, Limit: 7}, {Number: nA, Limit: 7, From: t0.Add(time.Second), To: t0.Add(3 * time.Second)}} {
-		all, allPos, err := l.SearchPos(Query{Number: q.Number, From: q.From, To: q.To, Limit: 5000})
+		res, err := l.Find(Query{Number: q.Number, From: q.From, To: q.To, Limit: 5000})
 		if err != nil {
 			t.Fatal(err)
 		}
+		all, allPos := res.Records, res.Pos
 		var got []Record
 		for {
-			recs, pos, err := l.SearchPos(q)
+			res, err := l.Find(q)
 			if err != nil {
 				t.Fatal(err)
 			}
+			recs, pos := res.Records, res.Pos
 			got = append(got, recs...)
 			if len(recs) < q.Limit {
 				break

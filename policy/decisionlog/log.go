@@ -24,7 +24,10 @@
 // rate, meanwhile. A file found damaged at Open (a torn page after a power
 // loss with NoSync, a bad sector), which would make bbolt panic and stop
 // the daemon, is renamed aside and a new log started (setaside.go,
-// filecheck.go).
+// filecheck.go). A value damaged after Open's check does not stop a
+// search: Find skips what it cannot read and says what (damage.go), and a
+// number search stands in for a damaged index block by walking the
+// segments of its time span.
 //
 // A commit writes its records as a few segments (segment.go: up to
 // segmentMax records each, one bbolt Put each) and its index entries as
@@ -213,6 +216,11 @@ type Stats struct {
 	// SetAside: Open found the file damaged, renamed it (Log.SetAside)
 	// and started a new one (setaside.go).
 	SetAside bool
+	// SearchDamaged counts, over every search, the segments, index
+	// blocks and records a search found damaged (damage.go): a file
+	// damaged in place after Open's check. Each search counts what it
+	// met, so a damaged segment searched ten times counts ten.
+	SearchDamaged Damage
 }
 
 // counter is an atomic counter on its own cache line: Record bumps one on
@@ -250,6 +258,10 @@ type Log struct {
 	writeFailures counter
 	pruned        counter
 	stored        counter
+
+	// What searches found damaged (damage.go): rare, and bumped by
+	// searches, not by Record, so no padding.
+	searchDamagedSegments, searchDamagedBlocks, searchDamagedRecords atomic.Uint64
 
 	failing atomic.Bool // the last commit failed; details in health
 	health  health
@@ -697,6 +709,11 @@ func (l *Log) Stats() Stats {
 		WriterRaised:  l.sched.raised.Load(),
 		WriterPauses:  l.pace.pauses.Load(),
 		SetAside:      l.setAside != "",
+		SearchDamaged: Damage{
+			Segments: int(l.searchDamagedSegments.Load()),
+			Blocks:   int(l.searchDamagedBlocks.Load()),
+			Records:  int(l.searchDamagedRecords.Load()),
+		},
 	}
 }
 

@@ -44,6 +44,13 @@ type Pos struct {
 	Seq  uint64
 }
 
+// Result is what a search found, and what it could not read.
+type Result struct {
+	Records []Record // newest first
+	Pos     []Pos    // each record's place (Query.After pages from the last)
+	Damage  Damage   // what the search had to skip or read another way
+}
+
 // Search returns the records matching q, newest first (by time, then by
 // commit order). With a Number it reads that number's index entries only
 // (a Bloom filter test per index block, and a binary search in the blocks
@@ -51,14 +58,20 @@ type Pos struct {
 // backwards from the newest. Either way it stops as soon as nothing older
 // can make the answer (an Action filter may make it read more records
 // than it returns). Records still queued are not visible until written
-// (see Flush). A damaged segment, block or record is skipped.
+// (see Flush). What a search cannot read (damage.go) is counted in Stats
+// only: callers that show the answer to a person use Find, which says.
 func (l *Log) Search(q Query) ([]Record, error) {
-	recs, _, err := l.SearchPos(q)
-	return recs, err
+	res, err := l.Find(q)
+	return res.Records, err
 }
 
-// SearchPos is Search, with the Pos of each record returned.
-func (l *Log) SearchPos(q Query) ([]Record, []Pos, error) {
+// Find is Search with each record's Pos and the damage the search met: a
+// damaged segment or record is skipped and counted; the records of a
+// damaged index block are looked for in the segments instead (a time walk
+// over the block's time span, filtered by number), and the block counted.
+// A Result with Damage is an answer that may miss records, never an
+// error: the rest of the log is still worth reading.
+func (l *Log) Find(q Query) (Result, error) {
 	limit := q.Limit
 	if limit <= 0 {
 		limit = DefaultLimit
@@ -72,21 +85,20 @@ func (l *Log) SearchPos(q Query) ([]Record, []Pos, error) {
 		to = nanos(q.To)
 	}
 	if q.NoAction && q.Action != 0 {
-		return nil, nil, fmt.Errorf("decisionlog: query for action %s and for no action at once: set one of Action and NoAction", q.Action)
+		return Result{}, fmt.Errorf("decisionlog: query for action %s and for no action at once: set one of Action and NoAction", q.Action)
 	}
 	h := hits{limit: limit}
 	if q.After != (Pos{}) {
 		if q.After.Time < 0 {
-			return nil, nil, nil // nothing is older
+			return Result{}, nil // nothing is older
 		}
 		h.after, h.afterTS, h.afterSeq = true, uint64(q.After.Time), q.After.Seq
 		to = min(to, h.afterTS+1)
 	}
 	if from >= to {
-		return nil, nil, nil
+		return Result{}, nil
 	}
-	var out []Record
-	var pos []Pos
+	var res Result
 	err := l.view(func(tx *bolt.Tx) error {
 		seg, idx, flt := tx.Bucket(bucketSeg), tx.Bucket(bucketIdx), tx.Bucket(bucketFlt)
 		if seg == nil || idx == nil || flt == nil {
@@ -95,15 +107,17 @@ func (l *Log) SearchPos(q Query) ([]Record, []Pos, error) {
 		if q.Number != 0 {
 			searchNumber(&h, seg, idx, flt, q, from, to)
 		} else {
-			searchTime(&h, seg, q.actionFilter(), from, to)
+			searchTime(&h, seg, q.actionFilter(), 0, from, to)
 		}
-		out, pos = h.records()
+		res.Records, res.Pos = h.records()
+		res.Damage = h.dmg.result()
 		return nil
 	})
 	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
-		return nil, nil, ErrClosed
+		return Result{}, ErrClosed
 	}
-	return out, pos, err
+	l.countDamage(res.Damage)
+	return res, err
 }
 
 // actionFilter is a Query's action filter: when on, only records whose
@@ -131,6 +145,7 @@ type hits struct {
 	// Only records before (afterTS, afterSeq) (Query.After).
 	after             bool
 	afterTS, afterSeq uint64
+	dmg               damage // what the search could not read (damage.go)
 }
 
 // full reports whether hits holds limit records.
@@ -147,37 +162,43 @@ func (h *hits) older(ts, seq uint64) bool {
 }
 
 // add decodes the record body of (ts, seq) and keeps it if it passes the
-// action filter and is among the newest limit. It reports false for a
-// record that does not decode.
-func (h *hits) add(ts, seq uint64, body []byte, action actionFilter) bool {
+// action filter and is among the newest limit. A record that does not
+// decode is counted as damage. A record already kept (found again by the
+// segment walk that stands in for a damaged index block) is not added
+// twice.
+func (h *hits) add(ts, seq uint64, body []byte, action actionFilter) {
 	if h.older(ts, seq) || h.after && !recKeyLess(ts, seq, h.afterTS, h.afterSeq) {
-		return true
+		return
 	}
 	if action.on {
 		a, err := decodeAction(body)
 		if err != nil {
-			return false
+			h.dmg.record(seq)
+			return
 		}
 		if a != action.a {
-			return true
+			return
 		}
 	}
-	var r Record
-	if err := decodeRecord(body, &r); err != nil {
-		return false
-	}
-	r.Time = time.Unix(0, int64(ts))
 	// Insert in key order (newest first), keeping at most limit. Walks
 	// go newest first, so this is nearly always an append.
 	at := len(h.h)
 	for at > 0 && recKeyLess(h.h[at-1].ts, h.h[at-1].seq, ts, seq) {
 		at--
 	}
+	if at > 0 && h.h[at-1].ts == ts && h.h[at-1].seq == seq {
+		return // kept already
+	}
+	var r Record
+	if err := decodeRecord(body, &r); err != nil {
+		h.dmg.record(seq)
+		return
+	}
+	r.Time = time.Unix(0, int64(ts))
 	h.h = slices.Insert(h.h, at, hit{ts: ts, seq: seq, r: r})
 	if len(h.h) > h.limit {
 		h.h = h.h[:h.limit]
 	}
-	return true
 }
 
 func (h *hits) records() ([]Record, []Pos) {
@@ -191,20 +212,22 @@ func (h *hits) records() ([]Record, []Pos) {
 	return out, pos
 }
 
-// searchTime finds the records in [from, to) with no number given. It
-// walks the segments newest first. Segments overlap in time (a commit can
+// searchTime finds the records in [from, to), of number num if it is not
+// 0 (the walk that stands in for a damaged index block; a number search
+// otherwise goes through the index). It walks the segments newest first. Segments overlap in time (a commit can
 // hold late records), but each carries prefixMaxTS, the newest time of it
 // and every segment before it, so the walk stops exactly when that drops
 // below from, or below the oldest hit once hits are full: no older
 // segment can then change the answer. Inside a segment, each record's
 // time is read first and only records that can enter the hits are
 // decoded.
-func searchTime(h *hits, seg *bolt.Bucket, action actionFilter, from, to uint64) {
+func searchTime(h *hits, seg *bolt.Bucket, action actionFilter, num, from, to uint64) {
 	c := seg.Cursor()
 	for k, _ := c.Last(); k != nil; k, _ = c.Prev() {
 		s, err := readSegment(seg, k)
 		if err != nil {
-			continue // damaged: its records cannot be read
+			h.dmg.segment(k) // its records cannot be read
+			continue
 		}
 		if s.prefixMaxTS < from {
 			break
@@ -216,11 +239,26 @@ func searchTime(h *hits, seg *bolt.Bucket, action actionFilter, from, to uint64)
 			continue
 		}
 		for i := s.n - 1; i >= 0; i-- {
+			seq := s.first + uint64(i)
 			ts, body, err := s.record(i)
-			if err != nil || ts < from || ts >= to {
+			if err != nil {
+				h.dmg.record(seq)
 				continue
 			}
-			h.add(ts, s.first+uint64(i), body, action)
+			if ts < from || ts >= to {
+				continue
+			}
+			if num != 0 {
+				calling, called, original, err := decodeNumbers(body)
+				if err != nil {
+					h.dmg.record(seq)
+					continue
+				}
+				if uint64(calling) != num && uint64(called) != num && uint64(original) != num {
+					continue
+				}
+			}
+			h.add(ts, seq, body, action)
 		}
 	}
 }
@@ -232,7 +270,10 @@ func searchTime(h *hits, seg *bolt.Bucket, action actionFilter, from, to uint64)
 // first. Blocks may overlap in time (a batch can hold a late
 // record), so the walk stops only when the next block's newest record is
 // older than the limit-th hit, or than from: then no older block can
-// change the answer.
+// change the answer. A block that cannot be read is stood in for by a
+// walk of the segments over its time span (from its summary's minTime,
+// when that is readable, to its key's time), keeping the records of
+// the number: slower, but every record still in a segment is found.
 func searchNumber(h *hits, seg, idx, flt *bolt.Bucket, q Query, from, to uint64) {
 	num := uint64(q.Number)
 	// Entries of num below (num, to, 0) are before to: seq 0 is never
@@ -241,7 +282,7 @@ func searchNumber(h *hits, seg, idx, flt *bolt.Bucket, q Query, from, to uint64)
 	if to == math.MaxUint64 {
 		upper = entry{num: num + 1}
 	}
-	f := fetcher{seg: seg, c: seg.Cursor()}
+	f := fetcher{seg: seg, c: seg.Cursor(), dmg: &h.dmg}
 	sw := newSummaryWalk(flt)
 	for {
 		k, sum, err := sw.prev()
@@ -249,7 +290,11 @@ func searchNumber(h *hits, seg, idx, flt *bolt.Bucket, q Query, from, to uint64)
 			break
 		}
 		if len(k) != recKeyLen {
-			continue // not a key this package wrote
+			// Not a key this package wrote: the summary of some block,
+			// whose span is unknown. Every segment in range is walked.
+			h.dmg.Blocks++
+			searchTime(h, seg, q.actionFilter(), num, from, to)
+			continue
 		}
 		newestTS, newestSeq := recKeyTime(k), recKeySeq(k)
 		if newestTS < from || h.older(newestTS, newestSeq) {
@@ -259,9 +304,18 @@ func searchNumber(h *hits, seg, idx, flt *bolt.Bucket, q Query, from, to uint64)
 		if err == nil && (sum.minTime >= to || !sum.mayContain(num)) {
 			continue // entirely after the range, or certainly not there
 		}
-		bl, err := readBlock(idx, k)
-		if err != nil || bl.minTime >= to {
-			continue // damaged, or entirely after the range
+		bl, berr := readBlock(idx, k)
+		if berr != nil {
+			h.dmg.Blocks++
+			lo := from
+			if err == nil {
+				lo = max(lo, sum.minTime)
+			}
+			searchTime(h, seg, q.actionFilter(), num, lo, min(to, newestTS+1))
+			continue
+		}
+		if bl.minTime >= to {
+			continue // entirely after the range
 		}
 		for i := bl.lowerBound(upper) - 1; i >= 0; i-- {
 			e := bl.at(i)
@@ -273,7 +327,7 @@ func searchNumber(h *hits, seg, idx, flt *bolt.Bucket, q Query, from, to uint64)
 			}
 			body, ok := f.get(e.ts, e.seq)
 			if !ok {
-				continue // pruned (its block is not gone yet) or damaged
+				continue // pruned (its block is not gone yet), or damaged (counted)
 			}
 			h.add(e.ts, e.seq, body, q.actionFilter())
 		}
@@ -287,9 +341,13 @@ type fetcher struct {
 	c   *bolt.Cursor
 	s   segment
 	has bool
+	dmg *damage
 }
 
 // get returns the encoding of record seq if it is stored with time ts.
+// A record pruned (below the first segment) is not found and is no
+// damage; one whose segment, or itself, cannot be read, or stored with
+// another time than its index entry says, is counted as damage.
 func (f *fetcher) get(ts, seq uint64) ([]byte, bool) {
 	if !f.has || !f.s.contains(seq) {
 		f.has = false
@@ -302,15 +360,26 @@ func (f *fetcher) get(ts, seq uint64) ([]byte, bool) {
 		} else {
 			k, _ = f.c.Prev()
 		}
+		if k == nil {
+			return nil, false // pruned
+		}
 		s, err := readSegment(f.seg, k)
-		if err != nil || !s.contains(seq) {
+		if err != nil {
+			f.dmg.segment(k)
+			return nil, false
+		}
+		if !s.contains(seq) {
+			// Between two segments: pruning takes segments from the
+			// front only, so the one holding seq is gone by damage.
+			f.dmg.record(seq)
 			return nil, false
 		}
 		f.s, f.has = s, true
 	}
 	rts, body, err := f.s.record(int(seq - f.s.first))
 	if err != nil || rts != ts {
-		return nil, false // damaged, or not the record the entry is for
+		f.dmg.record(seq) // damaged, or not the record the entry is for
+		return nil, false
 	}
 	return body, true
 }

@@ -233,7 +233,8 @@ func TestLookupBySeq(t *testing.T) {
 	stored := int(l.Stats().Stored)
 	err := l.db.View(func(tx *bolt.Tx) error {
 		seg := tx.Bucket(bucketSeg)
-		f := fetcher{seg: seg, c: seg.Cursor()}
+		var dmg damage
+		f := fetcher{seg: seg, c: seg.Cursor(), dmg: &dmg}
 		// Visit the seqs in a scattered order, so the cached segment
 		// is both hit and missed.
 		for _, i := range rng.Perm(len(recs)) {
@@ -244,6 +245,9 @@ func TestLookupBySeq(t *testing.T) {
 				t.Fatalf("seq %d: found %v, live %v", seq, ok, live)
 			}
 			if !ok {
+				if dmg.Any() {
+					t.Fatalf("seq %d, pruned, counted as damage: %+v", seq, dmg.Damage)
+				}
 				continue
 			}
 			var r Record
@@ -253,6 +257,11 @@ func TestLookupBySeq(t *testing.T) {
 			if _, ok := f.get(ts+1, seq); ok {
 				t.Fatalf("seq %d found with another time", seq)
 			}
+			// An entry whose record has another time is damage.
+			if dmg.Records != 1 {
+				t.Fatalf("seq %d with another time: damage %+v", seq, dmg.Damage)
+			}
+			dmg = damage{}
 		}
 		for _, seq := range []uint64{0, uint64(len(recs) + 1), 1 << 62} {
 			if _, ok := f.get(0, seq); ok {
@@ -442,8 +451,12 @@ func TestReopenState(t *testing.T) {
 }
 
 // TestDamagedSegmentAndBlock: a segment and an index block that do not
-// parse are skipped by every search, with no error, and pruning takes the
-// segment when its turn comes, counting its records right.
+// parse do not stop a search, which says what it could not read: the
+// time search skips the damaged segment and counts it; the number search
+// finds through the segments the records the damaged block indexed
+// (all but the damaged segment's) and counts the block and the segment;
+// the counts reach Stats. Pruning takes the segment when its turn comes,
+// counting its records right.
 func TestDamagedSegmentAndBlock(t *testing.T) {
 	opts := testOptions()
 	opts.BatchSize = 10
@@ -456,8 +469,12 @@ func TestDamagedSegmentAndBlock(t *testing.T) {
 	if err := l.Flush(); err != nil {
 		t.Fatal(err)
 	}
+	clean, err := l.Find(Query{Number: nA, Limit: 100})
+	if err != nil || len(clean.Records) != 40 || clean.Damage.Any() {
+		t.Fatalf("before the damage: %d records, damage %+v, %v", len(clean.Records), clean.Damage, err)
+	}
 	// Damage the second segment (seqs 11..20) and the only index block.
-	err := l.db.Update(func(tx *bolt.Tx) error {
+	err = l.db.Update(func(tx *bolt.Tx) error {
 		k := segKey(11)
 		if err := putBlob(tx.Bucket(bucketSeg), k[:], []byte("junk"), l.lay); err != nil {
 			return err
@@ -469,11 +486,41 @@ func TestDamagedSegmentAndBlock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := mustSearch(t, l, Query{Limit: 100}); len(got) != 30 {
-		t.Fatalf("time search: %d records, want the 30 readable", len(got))
+	res, err := l.Find(Query{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got := mustSearch(t, l, Query{Number: nA, Limit: 100}); len(got) != 0 {
-		t.Fatalf("number search through a damaged block: %d records", len(got))
+	if len(res.Records) != 30 || res.Damage != (Damage{Segments: 1}) {
+		t.Fatalf("time search: %d records, damage %+v; want the 30 readable and 1 segment", len(res.Records), res.Damage)
+	}
+	res, err = l.Find(Query{Number: nA, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Records) != 30 || res.Damage != (Damage{Segments: 1, Blocks: 1}) {
+		t.Fatalf("number search through a damaged block: %d records, damage %+v; want 30, 1 segment and 1 block", len(res.Records), res.Damage)
+	}
+	// The records of seqs 11..20 (times 10..19 s) are in the damaged
+	// segment; every other one is found, in order.
+	var want []Record
+	for _, r := range clean.Records {
+		if s := r.Time.Sub(t0); s < 10*time.Second || s >= 20*time.Second {
+			want = append(want, r)
+		}
+	}
+	for i, r := range res.Records {
+		if !r.Time.Equal(want[i].Time) {
+			t.Fatalf("record %d at %v, want %v", i, r.Time, want[i].Time)
+		}
+	}
+	// A page of the number search stops as early as it would without
+	// damage: it does not reach the damaged segment.
+	res, err = l.Find(Query{Number: nA, Limit: 5})
+	if err != nil || len(res.Records) != 5 || !res.Records[0].Time.Equal(t0.Add(39*time.Second)) || res.Damage != (Damage{Blocks: 1}) {
+		t.Fatalf("first page of 5 through a damaged block: %d records, damage %+v, %v", len(res.Records), res.Damage, err)
+	}
+	if s := l.Stats().SearchDamaged; s != (Damage{Segments: 2, Blocks: 2}) {
+		t.Fatalf("Stats.SearchDamaged %+v, want 2 segments (one per search that met it) and 2 blocks", s)
 	}
 	// 20 more: the first segment and the damaged one (10 records, known
 	// from the keys around it) go.
@@ -634,5 +681,54 @@ func TestMergeBlock(t *testing.T) {
 	slices.SortFunc(want, cmpEntry)
 	if got, _ := sortEntries(es, nil); !slices.Equal(got, want) {
 		t.Fatal("sortEntries differs from sort")
+	}
+}
+
+// TestDamagedRecord: a record that does not decode, in a segment that
+// does, is skipped and counted by the time search and by the number
+// search (which reaches it through its index entry), once per search.
+func TestDamagedRecord(t *testing.T) {
+	opts := testOptions()
+	opts.BatchSize = 10
+	opts.MaxAge = -1
+	l := openTest(t, opts)
+	for i := range 10 {
+		l.Record(Record{Time: t0.Add(time.Duration(i) * time.Second), Calling: nC, Called: nA, Action: policy.ActionAllow})
+	}
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// Record 3's version byte (after its 8-byte time) becomes one no
+	// build writes.
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		seg := tx.Bucket(bucketSeg)
+		k := segKey(1)
+		s, err := readSegment(seg, k[:])
+		if err != nil {
+			return err
+		}
+		end, _ := s.offset(2)
+		b, ok := openBlob(seg, k[:])
+		if !ok || b.ch != nil {
+			return errors.New("segment 1 is not one value")
+		}
+		v := slices.Clone(b.b)
+		v[segHeaderLen+4*s.n+int(end)+segTimeLen] = 99
+		return putBlob(seg, k[:], v, l.lay)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []Query{{Limit: 100}, {Number: nA, Limit: 100}, {Number: nA, Action: policy.ActionAllow, Limit: 100}} {
+		res, err := l.Find(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Records) != 9 || res.Damage != (Damage{Records: 1}) {
+			t.Fatalf("%+v: %d records, damage %+v; want 9 and 1 record", q, len(res.Records), res.Damage)
+		}
+		if !res.Damage.Missing() || res.Damage.String() != "1 damaged record skipped" {
+			t.Fatalf("damage reads %q", res.Damage)
+		}
 	}
 }
