@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"callgate/e164"
+	"callgate/internal/when"
 	"callgate/policy"
 	"callgate/policy/decisionlog"
 	"callgate/store"
@@ -230,16 +231,14 @@ func searchDecisions(c *call) (int, any, error) {
 	return http.StatusOK, out, nil
 }
 
+// parseTime reads the query parameter field (since, until) in the forms
+// the CLI's --since and --until take (internal/when): a duration back
+// from now (90m, 2h, 7d) or a time, RFC 3339 or without a zone in the
+// daemon's zone. A bad one is a 400 naming the field.
 func parseTime(field, s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if d, err := time.ParseDuration(s); err == nil {
-		return time.Now().Add(-d), nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
+	t, err := when.Parse(s, time.Now(), time.Local)
 	if err != nil {
-		return time.Time{}, badRequest(field, "%s %q: want RFC 3339 time or a duration ago (1h)", field, s)
+		return time.Time{}, badRequest(field, "%s: %v", field, err)
 	}
 	return t, nil
 }

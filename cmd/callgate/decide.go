@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"callgate/daemon"
 	"callgate/e164"
 	"callgate/internal/config"
+	"callgate/internal/when"
 	"callgate/policy"
 	"callgate/policy/decisionlog"
 	"callgate/store"
@@ -309,32 +309,14 @@ func decideSignals(cfg *config.Config, st *store.Store, w daemon.WhatIf) (*daemo
 
 // ---- log search ----
 
-// parseWhen reads a point in time: a duration back from now ("90m", "2h",
-// "7d") or an absolute time (RFC 3339, or a date and time without a zone,
-// in the machine's zone, to the minute or second, or a date). "Why was
-// the call at 14:02 blocked" is asked as --since "2026-05-01 14:02".
+// parseWhen reads a point in time as --since and --until take it
+// (internal/when: the API's since and until read the same forms): a
+// duration back from now ("90m", "2h", "7d") or an absolute time (RFC
+// 3339, or a date and time without a zone, in the machine's zone, to the
+// minute or second, or a date). "Why was the call at 14:02 blocked" is
+// asked as --since "2026-05-01 14:02".
 func parseWhen(s string, now time.Time) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if d, ok := strings.CutSuffix(s, "d"); ok {
-		if n, err := strconv.ParseFloat(d, 64); err == nil && n >= 0 {
-			return now.Add(-time.Duration(n * 24 * float64(time.Hour))), nil
-		}
-	}
-	if d, err := time.ParseDuration(s); err == nil {
-		if d < 0 {
-			d = -d
-		}
-		return now.Add(-d), nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("%q is neither a duration back from now (90m, 2h, 7d) nor a time (2026-05-01T12:00:00Z, \"2026-05-01 14:02\" in local time, 2026-05-01)", s)
+	return when.Parse(s, now, time.Local)
 }
 
 func (e *env) logCmd() *cobra.Command {

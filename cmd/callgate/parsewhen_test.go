@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -25,5 +26,10 @@ func TestParseWhenMinutes(t *testing.T) {
 	}
 	if _, err := parseWhen("14:02", now); err == nil {
 		t.Error("a time without a date accepted")
+	}
+	// "-1h" was read as 1h: a negative duration back from now is a time
+	// in the future, refused as the API refuses it.
+	if _, err := parseWhen("-1h", now); err == nil || !strings.Contains(err.Error(), "must not be negative") {
+		t.Errorf("-1h: %v", err)
 	}
 }
