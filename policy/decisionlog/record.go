@@ -266,9 +266,16 @@ func decodeNumbers(b []byte) (calling, called, original e164.Number, err error) 
 // decodeAction reads only the action of a value: what an Action filter
 // needs before decoding the rest.
 func decodeAction(b []byte) (policy.Action, error) {
+	a, _, err := decodeHead(b)
+	return a, err
+}
+
+// decodeHead reads only the action and the subscriber of a value: what
+// the Action and Subscriber filters need before decoding the rest.
+func decodeHead(b []byte) (policy.Action, uint32, error) {
 	d := decoder{b: b}
 	if v := d.byte("version"); d.err == nil && !readableVersion(v) {
-		return 0, fmt.Errorf("%w: record version %d, this build reads 1..%d", errCorrupt, v, recordVersion)
+		return 0, 0, fmt.Errorf("%w: record version %d, this build reads 1..%d", errCorrupt, v, recordVersion)
 	}
 	d.number("calling")
 	d.number("called")
@@ -277,7 +284,9 @@ func decodeAction(b []byte) (policy.Action, error) {
 		d.byte(what)
 	}
 	a := policy.Action(d.byte("action"))
-	return a, d.err
+	d.byte("flags")
+	sub := d.u32("subscriber")
+	return a, sub, d.err
 }
 
 // decodeRecord decodes a value into r; r.Time is stored apart from it. Every

@@ -27,7 +27,15 @@ type Query struct {
 	// B2BUA's record of each call to the subscribers' IVR, which asks the
 	// engine nothing. Action must then be 0.
 	NoAction bool
-	Limit    int // most records returned; 0 = DefaultLimit
+	// Subscriber, when set, keeps only the records whose subscriber it
+	// accepts (the tenants an API caller may see): the filter is applied
+	// in the walk, before a record is decoded and before it counts
+	// towards Limit, so a page of one tenant's records is one pass
+	// however many records of other tenants lie between them. It must be
+	// safe to call from the search (it runs inside the log's read
+	// transaction) and must not call the log.
+	Subscriber func(id uint32) bool
+	Limit      int // most records returned; 0 = DefaultLimit
 	// After, when set, is the place of a record an earlier search
 	// returned (SearchPos): only records after it in the answer's order,
 	// that is older, are returned. It pages where a time bound (To) cannot
@@ -120,15 +128,17 @@ func (l *Log) Find(q Query) (Result, error) {
 	return res, err
 }
 
-// actionFilter is a Query's action filter: when on, only records whose
-// action is a (0 for NoAction).
+// actionFilter is a Query's filters on a record's head: when on, only
+// records whose action is a (0 for NoAction); when sub is set, only
+// records whose subscriber it accepts.
 type actionFilter struct {
-	on bool
-	a  policy.Action
+	on  bool
+	a   policy.Action
+	sub func(uint32) bool
 }
 
 func (q *Query) actionFilter() actionFilter {
-	return actionFilter{on: q.Action != 0 || q.NoAction, a: q.Action}
+	return actionFilter{on: q.Action != 0 || q.NoAction, a: q.Action, sub: q.Subscriber}
 }
 
 // hit is a record found, with its key for ordering.
@@ -170,13 +180,13 @@ func (h *hits) add(ts, seq uint64, body []byte, action actionFilter) {
 	if h.older(ts, seq) || h.after && !recKeyLess(ts, seq, h.afterTS, h.afterSeq) {
 		return
 	}
-	if action.on {
-		a, err := decodeAction(body)
+	if action.on || action.sub != nil {
+		a, sub, err := decodeHead(body)
 		if err != nil {
 			h.dmg.record(seq)
 			return
 		}
-		if a != action.a {
+		if action.on && a != action.a || action.sub != nil && !action.sub(sub) {
 			return
 		}
 	}
