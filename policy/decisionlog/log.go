@@ -119,7 +119,12 @@ type Options struct {
 	// segment goes once its newest record is older than MaxAge, so a
 	// record may outlive MaxAge while a newer one of its segment is
 	// younger. Negative means no age bound (MaxRecords must then be
-	// positive).
+	// positive). Age is measured on the age clock (ageclock.go): the
+	// wall clock at Open, advanced by the monotonic clock, so a step of
+	// the wall clock while the daemon runs (a bad NTP step, a manual
+	// date) neither deletes the log at once nor stops pruning; a record
+	// stamped in the future is aged from when the writer first saw its
+	// segment at the front of the log, not from its stamp.
 	MaxAge time.Duration
 	// NoSync skips the fsync at each batch commit (tests, tmpfs). A crash
 	// of the process loses nothing written, but a power loss may lose
@@ -157,6 +162,12 @@ type Options struct {
 	// Now is the clock used for records without a time, for MaxAge and
 	// for the rate of the write-error lines; nil means time.Now.
 	Now func() time.Time
+
+	// monotonic is the time elapsed since some fixed instant, unmoved
+	// by steps of the wall clock: the age clock's (ageclock.go). Tests
+	// set it; otherwise it is the monotonic clock, or with Now given,
+	// follows Now (a test's clock is both).
+	monotonic func() time.Duration
 }
 
 func (o *Options) setDefaults() error {
@@ -183,6 +194,16 @@ func (o *Options) setDefaults() error {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.monotonic == nil {
+		if o.Now == nil {
+			start := time.Now()
+			o.monotonic = func() time.Duration { return time.Since(start) }
+		} else {
+			now := o.Now
+			start := now()
+			o.monotonic = func() time.Duration { return now().Sub(start) }
+		}
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -286,6 +307,7 @@ type writerState struct {
 	mergeSrc       []entry     // their entries (see chooseMerges)
 	sumWalk        summaryWalk // chooseMerges' walk, for its buffers
 	victims        []victim    // keys chosen for pruning
+	age            ageClock    // the clock MaxAge is measured on (ageclock.go)
 	logState                   // changed only by a commit that succeeds
 	lastErr        error       // last commit error (nil after a success)
 }
@@ -496,7 +518,7 @@ func (l *Log) init() error {
 				return fmt.Errorf("decisionlog: %s: create %s bucket: %w", l.path, name, err)
 			}
 		}
-		l.w.logState = loadState(seg, readCount(meta), l.opts.MaxAge > 0)
+		l.w.logState = loadState(seg, readCount(meta), l.opts.MaxAge > 0, nanos(l.ageNow()))
 		l.stored.Store(l.w.count)
 		return nil
 	})
@@ -504,8 +526,9 @@ func (l *Log) init() error {
 
 // loadState reads the writer's state from seg: the newest record time
 // written, from the last segment, and the first segment's seq and age
-// (computed only with an age bound).
-func loadState(seg *bolt.Bucket, count uint64, aged bool) logState {
+// (computed only with an age bound; a future one is now, the age clock's
+// time).
+func loadState(seg *bolt.Bucket, count uint64, aged bool, now uint64) logState {
 	st := logState{count: count, firstLive: seg.Sequence() + 1}
 	c := seg.Cursor()
 	// A damaged segment is skipped: its times cannot be read, so they
@@ -527,7 +550,7 @@ func loadState(seg *bolt.Bucket, count uint64, aged bool) logState {
 			for nk != nil && len(nk) != segKeyLen {
 				nk, _ = c.Next()
 			}
-			st.frontAge = frontAge(seg, k, nk)
+			st.frontAge = min(frontAge(seg, k, nk), now)
 		}
 	}
 	return st
@@ -840,9 +863,10 @@ func (l *Log) pruneDue(st *logState, cutoff uint64) bool {
 // and the queue behind it would drop instead.
 func (l *Log) commit() {
 	w := &l.w
-	cutoff := uint64(0)
+	cutoff, now := uint64(0), uint64(0)
 	if l.opts.MaxAge > 0 {
-		cutoff = nanos(l.opts.Now().Add(-l.opts.MaxAge))
+		t := l.ageNow()
+		cutoff, now = nanos(t.Add(-l.opts.MaxAge)), nanos(t)
 	}
 	if w.n == 0 && !l.pruneDue(&w.logState, cutoff) {
 		return
@@ -862,7 +886,7 @@ func (l *Log) commit() {
 		// Keys arrive in (nearly) ascending order, so pages are filled
 		// almost fully instead of split half-empty.
 		seg.FillPercent, idx.FillPercent, flt.FillPercent = 0.9, 0.9, 0.9
-		if err := l.putSegments(seg, &st); err != nil {
+		if err := l.putSegments(seg, &st, now); err != nil {
 			return err
 		}
 		l.pace.breathe(l.behind())
@@ -873,7 +897,7 @@ func (l *Log) commit() {
 		st.count += uint64(w.n)
 		if l.pruneDue(&st, cutoff) {
 			var err error
-			if pruned, err = l.prune(seg, &st, cutoff); err != nil {
+			if pruned, err = l.prune(seg, &st, cutoff, now); err != nil {
 				return err
 			}
 			// Every block whose records are all below the first segment
@@ -914,8 +938,9 @@ func (l *Log) commit() {
 
 // putSegments puts the batch's segments into seg (one Put each), with
 // the seqs next in seg's sequence, and gives the batch's index entries
-// (w.entries, in seq order) their seqs.
-func (l *Log) putSegments(seg *bolt.Bucket, st *logState) error {
+// (w.entries, in seq order) their seqs. now is the age clock's time (0
+// without an age bound): a first segment stamped later is aged from now.
+func (l *Log) putSegments(seg *bolt.Bucket, st *logState, now uint64) error {
 	w := &l.w
 	if w.n == 0 {
 		return nil
@@ -936,7 +961,7 @@ func (l *Log) putSegments(seg *bolt.Bucket, st *logState) error {
 		}
 		st.prefixMax = max(st.prefixMax, s.maxTS)
 		if !st.hasFront {
-			st.hasFront, st.firstLive, st.frontAge = true, first+s.rel, s.maxTS
+			st.hasFront, st.firstLive, st.frontAge = true, first+s.rel, min(s.maxTS, now)
 			if l.opts.MaxAge <= 0 {
 				st.frontAge = math.MaxUint64 // not used; as loadState leaves it
 			}
@@ -1048,8 +1073,13 @@ func deleteBlock(idx, flt *bolt.Bucket, k []byte) error {
 // transaction small; the next commit goes on. It returns how many records
 // it deleted and updates st's count and front. A segment's record count
 // is the gap to the next key (seqs are contiguous), so even a damaged
-// segment is counted right.
-func (l *Log) prune(seg *bolt.Bucket, st *logState, cutoff uint64) (uint64, error) {
+// segment is counted right. A segment's age is its newest record's time,
+// but no later than now (the age clock's time) when the walk first meets
+// it: a record stamped in the future (a clock stepped back since) would
+// otherwise keep its segment, and every one behind it, from ever ageing.
+// The front segment keeps the age it was given then (st.frontAge), so it
+// goes MaxAge after that, not never.
+func (l *Log) prune(seg *bolt.Bucket, st *logState, cutoff, now uint64) (uint64, error) {
 	w := &l.w
 	// At least twice the batch: under load, pruning keeps pace with the
 	// big catch-up batches and still works off any excess.
@@ -1059,6 +1089,13 @@ func (l *Log) prune(seg *bolt.Bucket, st *logState, cutoff uint64) (uint64, erro
 	var pruned uint64
 	// Collect first, then delete: Next after a cursor Delete skips a key.
 	w.victims = w.victims[:0]
+	front, frontSeq, frontAt := st.hasFront, st.firstLive, st.frontAge
+	ageOf := func(k, nk []byte, first uint64) uint64 {
+		if front && first == frontSeq {
+			return frontAt
+		}
+		return min(frontAge(seg, k, nk), now)
+	}
 	st.hasFront, st.firstLive = false, nextSeq
 	c := seg.Cursor()
 	k, _ := c.First()
@@ -1087,12 +1124,12 @@ func (l *Log) prune(seg *bolt.Bucket, st *logState, cutoff uint64) (uint64, erro
 		excess := maxRecords > 0 && st.count > pruned && st.count-pruned > maxRecords
 		age, aged := uint64(math.MaxUint64), false
 		if !excess && l.opts.MaxAge > 0 {
-			age, aged = frontAge(seg, k, nk), true
+			age, aged = ageOf(k, nk, first), true
 		}
 		old := age < cutoff
 		if !(excess || old) || pruned > 0 && pruned+n > chunk {
 			if !aged && l.opts.MaxAge > 0 {
-				age = frontAge(seg, k, nk)
+				age = ageOf(k, nk, first)
 			}
 			st.hasFront, st.firstLive, st.frontAge = true, first, age
 			break
