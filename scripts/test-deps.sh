@@ -4,7 +4,8 @@
 # STIR/SHAKEN PASSporTs that are not ours, espeak-ng and sox make and check
 # the prompts the phones recognise, etcd is the store's shared system of
 # record, baresip is a softphone with its own SIP, SDP and RTP stacks,
-# kamailio is the carrier's proxy in front of the redirect server). Tests never skip when a peer is
+# kamailio is the carrier's proxy in front of the redirect server; python3 runs the OpenAPI
+# generator, checked against admin/openapi.json). Tests never skip when a peer is
 # missing, so this must succeed before `go test` runs.
 set -euo pipefail
 
@@ -18,6 +19,7 @@ command -v etcd   >/dev/null 2>&1 || need+=(etcd-server)   # store/etcdkv's clus
 command -v chromium >/dev/null 2>&1 || need+=(chromium)    # admin/ web UI browser tests (chromedp)
 command -v baresip  >/dev/null 2>&1 || need+=(baresip-core) # b2bua/, internal/e2e: a real softphone
 command -v kamailio >/dev/null 2>&1 || need+=(kamailio)     # internal/e2e: a proxy that follows the redirect server's 302s
+command -v python3  >/dev/null 2>&1 || need+=(python3)         # admin/: openapi.json is what scripts/gen-admin-openapi.py writes
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
