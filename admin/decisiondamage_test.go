@@ -6,11 +6,10 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"callgate/e164"
 	"callgate/policy"
 	"callgate/policy/decisionlog"
+	"callgate/policy/decisionlog/logtest"
 	"callgate/store"
 )
 
@@ -35,20 +34,7 @@ func TestDecisionSearchReportsDamage(t *testing.T) {
 	if err := dl.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// The first segment's value (a nested bucket's one key, blob.go)
-	// becomes bytes that are no segment.
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		seg := tx.Bucket([]byte("seg"))
-		k, _ := seg.Cursor().First()
-		return seg.Bucket(k).Put([]byte{0}, []byte("junk"))
-	})
-	if cerr := db.Close(); err != nil || cerr != nil {
-		t.Fatal(err, cerr)
-	}
+	logtest.DamageFirstSegment(t, path)
 	if dl, err = decisionlog.Open(path, opts); err != nil {
 		t.Fatal(err)
 	}

@@ -6,11 +6,10 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"callgate/e164"
 	"callgate/policy"
 	"callgate/policy/decisionlog"
+	"callgate/policy/decisionlog/logtest"
 )
 
 // `log search` on a decision log with a damaged segment answered the
@@ -34,18 +33,7 @@ func TestLogSearchWarnsOfDamage(t *testing.T) {
 	if out := c.run("log", "search"); out.code != 0 || strings.Contains(out.err, "warning") {
 		t.Fatalf("undamaged: exit %d, stderr %q", out.code, out.err)
 	}
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		seg := tx.Bucket([]byte("seg"))
-		k, _ := seg.Cursor().First()
-		return seg.Bucket(k).Put([]byte{0}, []byte("junk")) // a segment's value (policy/decisionlog/blob.go)
-	})
-	if cerr := db.Close(); err != nil || cerr != nil {
-		t.Fatal(err, cerr)
-	}
+	logtest.DamageFirstSegment(t, path)
 	for _, args := range [][]string{{"log", "search"}, {"log", "search", "--number", "+13035550101", "--json"}} {
 		r := c.run(args...)
 		if r.code != 0 || !strings.Contains(r.err, "warning: the decision log is damaged: 1 damaged segment skipped") {
