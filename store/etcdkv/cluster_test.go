@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -235,10 +236,24 @@ func TestCompactionForcesFullResync(t *testing.T) {
 	if _, err := cli.Compact(ctx, resp.Header.Revision, clientv3.WithCompactPhysical()); err != nil {
 		t.Fatal(err)
 	}
+	var mu sync.Mutex
+	var reports []string
+	b.cfg.OnError = func(err error) { mu.Lock(); reports = append(reports, err.Error()); mu.Unlock() }
 	b.open()
 	h := b.kv.Health()
 	if h.Resyncs != 1 {
 		t.Fatalf("node B after compaction: %d resyncs, want 1 (%+v)", h.Resyncs, h)
+	}
+	// The warning says what follows and what it costs, not only that
+	// etcd compacted.
+	mu.Lock()
+	logged := strings.Join(reports, "\n")
+	mu.Unlock()
+	for _, want := range []string{"compacted past the replica's revision", "a full resync follows", "read again from etcd (about ",
+		"the replica's size", "goes on answering from its replica at revision", "reported stale"} {
+		if !strings.Contains(logged, want) {
+			t.Errorf("the compaction warning does not say %q:\n%s", want, logged)
+		}
 	}
 	if ea, eb := export(t, a.st), export(t, b.st); ea != eb {
 		t.Fatalf("after resync B differs from A:\n%s\nvs\n%s", eb, ea)

@@ -209,6 +209,9 @@ func (b *Backend) syncLoop() {
 		}
 		b.setWatching(false)
 		resync = errors.Is(err, errCompacted) || errors.Is(err, errWentBack)
+		if resync {
+			err = fmt.Errorf("%w; %s", err, b.resyncNotice())
+		}
 		if err != nil {
 			b.report(fmt.Errorf("etcd sync: %w", err))
 		}
@@ -222,6 +225,33 @@ func (b *Backend) syncLoop() {
 		}
 		backoff = min(2*backoff, retryMax)
 	}
+}
+
+// resyncNotice says, for the log line of a compaction or of etcd gone
+// back, what follows: the operator sees the cost (the whole prefix read
+// again, as at a first start) and that calls are still answered.
+func (b *Backend) resyncNotice() string {
+	size := "its whole content"
+	if n, err := b.replica.Size(); err == nil {
+		size = fmt.Sprintf("about %s, the replica's size", byteSize(n))
+	}
+	return fmt.Sprintf("a full resync follows: every key under %q is read again from etcd (%s, in pages of %d keys, as at a first start) "+
+		"and written over the replica in one transaction, then the store's index is rebuilt; until it ends the node goes on answering "+
+		"from its replica at revision %d, reported stale (/readyz store: stale, callgate_store_stale 1), and sees no other node's changes",
+		b.cfg.Prefix, size, resyncPage, b.replica.Rev())
+}
+
+// byteSize is n bytes for people.
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }
 
 // syncOnce checks the replica's origin, resynchronises if it must, then
@@ -367,7 +397,7 @@ func (b *Backend) watch(from, target int64) error {
 			return fmt.Errorf("watch closed")
 		}
 		if resp.CompactRevision != 0 {
-			return fmt.Errorf("watch from revision %d: %w (compacted at %d); resynchronising", from, errCompacted, resp.CompactRevision)
+			return fmt.Errorf("watch from revision %d: %w (compacted at %d)", from, errCompacted, resp.CompactRevision)
 		}
 		if err := resp.Err(); err != nil {
 			return fmt.Errorf("watch: %w", err)
