@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -83,5 +84,31 @@ func TestOpenEmptyReplicaEtcdDown(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("open took %v to fail", d)
+	}
+}
+
+// Resyncs counts full reloads since Open: one for the first start on an
+// empty etcd (the empty replica is loaded from it, however little there
+// is), none for a restart with the replica kept (the watch resumes from
+// its revision), one again once the replica is deleted to be rebuilt.
+// README's RESYNCS column says the same.
+func TestResyncsFirstStartRestartRebuild(t *testing.T) {
+	c := etcdtest.Start(t, 1)
+	n := startNode(t, c, fmt.Sprintf("resyncs%d/", prefixes.Add(1)), filepath.Join(t.TempDir(), "replica.db"))
+	if h := n.kv.Health(); h.Resyncs != 1 || !h.Synced {
+		t.Fatalf("first start on an empty etcd: %d resyncs, want 1 (%+v)", h.Resyncs, h)
+	}
+	n.stop()
+	n.open()
+	if h := n.kv.Health(); h.Resyncs != 0 || !h.Synced || h.ReplicaRev == 0 {
+		t.Fatalf("restart with the replica kept: %d resyncs, want 0 (%+v)", h.Resyncs, h)
+	}
+	n.stop()
+	if err := os.Remove(n.cfg.ReplicaPath); err != nil {
+		t.Fatal(err)
+	}
+	n.open()
+	if h := n.kv.Health(); h.Resyncs != 1 || !h.Synced {
+		t.Fatalf("restart with the replica deleted: %d resyncs, want 1 (%+v)", h.Resyncs, h)
 	}
 }

@@ -33,9 +33,10 @@ type Health struct {
 	ReplicaRev, ClusterRev int64
 	// LastContact is when a quorum last answered.
 	LastContact time.Time
-	// Resyncs counts full resynchronisations (the first load of an empty
-	// replica or one of another cluster or prefix, compaction, etcd gone
-	// back in revisions).
+	// Resyncs counts full resynchronisations since Open (the first load
+	// of an empty replica or one of another cluster or prefix, compaction,
+	// etcd gone back in revisions): 1 after a first start, 0 after a
+	// restart that resumed the watch from the replica's revision.
 	Resyncs int
 	// LastError is the last problem the sync loop or a probe hit.
 	LastError string
