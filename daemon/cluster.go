@@ -123,7 +123,11 @@ func (s *ClusterStatus) Problems() []string {
 	}
 	for _, m := range s.Members {
 		if m.Error != "" {
-			out = append(out, fmt.Sprintf("etcd member %s (%s): %s", m.Name, strings.Join(m.ClientURLs, ","), m.Error))
+			name := m.Name
+			if len(m.ClientURLs) > 0 {
+				name += " (" + strings.Join(m.ClientURLs, ",") + ")"
+			}
+			out = append(out, fmt.Sprintf("etcd member %s: %s", name, m.Error))
 		}
 	}
 	for _, n := range s.Nodes {
@@ -133,7 +137,15 @@ func (s *ClusterStatus) Problems() []string {
 		case !n.Ready:
 			out = append(out, fmt.Sprintf("node %s: not ready", n.Name))
 		case n.Replica != nil && n.Replica.Stale:
-			out = append(out, fmt.Sprintf("node %s: replica stale at revision %d (etcd last answered %.1fs ago)", n.Name, n.Replica.Revision, n.Replica.AgeSeconds))
+			since := fmt.Sprintf("etcd last answered %.1fs ago", n.Replica.AgeSeconds)
+			if n.Replica.LastContact.IsZero() {
+				since = "etcd not reached since the node started"
+			}
+			l := fmt.Sprintf("node %s: replica stale at revision %d (%s)", n.Name, n.Replica.Revision, since)
+			if n.Replica.LastError != "" {
+				l += ": " + n.Replica.LastError
+			}
+			out = append(out, l)
 		}
 	}
 	return out

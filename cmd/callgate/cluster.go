@@ -95,7 +95,11 @@ func (e *env) askClusterStatus(cfg *config.Config) (*daemon.ClusterStatus, error
 }
 
 // writeClusterStatus prints the status for people: etcd and its members,
-// then the nodes, then the problems.
+// then the nodes, then the problems. Every row has every column ("?"
+// unknown, "-" not applicable), so that text/tabwriter aligns them all: a
+// row with fewer cells ends the column block it falls in, and the rows
+// after it were aligned on their own. Errors are long free text, so they
+// go under problems, not into a column.
 func writeClusterStatus(w io.Writer, s *daemon.ClusterStatus) {
 	if s.Backend != config.BackendEtcd {
 		fmt.Fprintf(w, "store: %s, this node only (store.backend etcd shares one store between nodes)\n\n", s.Backend)
@@ -107,9 +111,10 @@ func writeClusterStatus(w io.Writer, s *daemon.ClusterStatus) {
 			fmt.Fprintf(w, "%d members, revision %d\n", len(s.Members), s.Revision)
 			var rows [][]string
 			for _, m := range s.Members {
-				r := []string{m.Name, m.ID, strings.Join(m.ClientURLs, ",")}
+				r := []string{m.Name, m.ID, orDash(strings.Join(m.ClientURLs, ","))}
 				if m.Error != "" {
-					r = append(r, "unreachable: "+m.Error)
+					// What it did not say is unknown; why is under problems.
+					r = append(r, "unreachable", "?", "?", "?", "?")
 				} else {
 					r = append(r, "ok", yesNo(m.Leader), m.Version, sizeText(m.DBSize), strconv.FormatUint(m.RaftIndex, 10))
 				}
@@ -126,7 +131,8 @@ func writeClusterStatus(w io.Writer, s *daemon.ClusterStatus) {
 			name += " (this)"
 		}
 		if n.Error != "" {
-			rows = append(rows, []string{name, n.Admin, "-", n.Error})
+			// Not reached: nothing is known of it; why is under problems.
+			rows = append(rows, []string{name, n.Admin, "?", "?", "?", "?", "?", "?"})
 			continue
 		}
 		r := []string{name, n.Admin, yesNo(n.Ready)}
@@ -143,11 +149,9 @@ func writeClusterStatus(w io.Writer, s *daemon.ClusterStatus) {
 			}
 			r = append(r, state, strconv.FormatInt(n.Revision, 10), lag,
 				ageText(rep.AgeSeconds, rep.LastContact), strconv.Itoa(rep.Resyncs))
-			if rep.Stale && rep.LastError != "" {
-				r = append(r, rep.LastError)
-			}
 		} else {
-			r = append(r, n.Backend, strconv.FormatInt(n.Revision, 10))
+			// No replica (bbolt): no lag, age or resyncs to show.
+			r = append(r, orDash(n.Backend), strconv.FormatInt(n.Revision, 10), "-", "-", "-")
 		}
 		rows = append(rows, r)
 	}

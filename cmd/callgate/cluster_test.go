@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -109,5 +110,79 @@ func TestEtcdOperatorCommandsNeedADaemon(t *testing.T) {
 	cl.fails(1, "callgate demo seeds an etcd platform through a running node only, and none answers at", "demo", "--config", cfg)
 	if _, err := os.Stat(filepath.Join(dir, "callgate-replica.db")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a store file was created at the replica's path: %v", err)
+	}
+}
+
+// Defect: a member or node that did not answer had its error in the
+// STATUS or READY column and no cell after it, which ended tabwriter's
+// column blocks there: the rows after it were aligned on their own and the
+// columns shifted. Every row now has every column ("?" unknown, "-" not
+// applicable), aligned under its header; the errors are under problems.
+func TestClusterStatusTableAligned(t *testing.T) {
+	last := time.Now().Add(-5 * time.Second)
+	s := &daemon.ClusterStatus{Backend: "etcd", Endpoints: []string{"http://10.0.0.1:2379"}, Prefix: "callgate/", Revision: 120,
+		Members: []daemon.MemberStatus{
+			{ID: "69b38ac7138de88d", Name: "m1", ClientURLs: []string{"http://10.0.0.1:2379"}, Leader: true, Version: "3.5.16", DBSize: 20480, RaftIndex: 140},
+			{ID: "9e737febb6b99eee", Name: "m2", ClientURLs: []string{"http://10.0.0.2:2379"}, Error: "context deadline exceeded"},
+			{ID: "61f97220ab052a12", Name: "m3", ClientURLs: []string{"http://10.0.0.3:2379"}, Version: "3.5.16", DBSize: 20480, RaftIndex: 140},
+			{ID: "0000000000000004", Name: "m4", Error: "no client URL (not started yet)"},
+		},
+		Nodes: []daemon.NodeStatus{
+			{Name: "node-a", Admin: "http://10.0.1.10:9464", Self: true, Backend: "etcd", Ready: true, Revision: 120,
+				Replica: &daemon.ReplicaStatus{Revision: 120, ClusterRevision: 120, LastContact: last, Resyncs: 1}},
+			{Admin: "http://10.0.1.20:9464", Error: "not reached: dial tcp 10.0.1.20:9464: connect: connection refused"},
+			{Name: "node-c", Admin: "http://10.0.1.30:9464", Backend: "etcd", Ready: true, Revision: 98, RevisionLag: 22,
+				Replica: &daemon.ReplicaStatus{Stale: true, Revision: 98, LastContact: last, AgeSeconds: 5, Resyncs: 2,
+					LastError: "etcd sync: watch closed"}},
+			{Name: "node-d", Admin: "http://10.0.1.40:9464", Backend: "bbolt", Ready: true, Revision: 7},
+		}}
+	var buf strings.Builder
+	writeClusterStatus(&buf, s)
+	out := buf.String()
+	t.Logf("\n%s", out)
+	// A cell starts after two spaces or more (tabwriter's padding); the
+	// header's cells say where each column starts.
+	starts := func(line string) []int {
+		var at []int
+		for i := range line {
+			if line[i] != ' ' && (i == 0 || (i >= 2 && line[i-1] == ' ' && line[i-2] == ' ')) {
+				at = append(at, i)
+			}
+		}
+		return at
+	}
+	tables := 0
+	lines := strings.Split(out, "\n")
+	for i := 0; i < len(lines); i++ {
+		if !strings.HasPrefix(lines[i], "MEMBER ") && !strings.HasPrefix(lines[i], "NODE ") {
+			continue
+		}
+		tables++
+		head := starts(lines[i])
+		if len(head) != 8 {
+			t.Fatalf("header %q: %d columns, want 8", lines[i], len(head))
+		}
+		rows := 0
+		for i++; i < len(lines) && lines[i] != ""; i++ {
+			rows++
+			if got := starts(lines[i]); !slices.Equal(got, head) {
+				t.Errorf("row %q: cells start at %v, the header's columns at %v", lines[i], got, head)
+			}
+		}
+		if rows != 4 {
+			t.Errorf("table %d: %d rows, want 4", tables, rows)
+		}
+	}
+	if tables != 2 {
+		t.Fatalf("%d tables, want members and nodes", tables)
+	}
+	for _, want := range []string{
+		"etcd member m2 (http://10.0.0.2:2379): context deadline exceeded",
+		"node http://10.0.1.20:9464: not reached: dial tcp",
+		"node node-c: replica stale at revision 98 (etcd last answered 5.0s ago): etcd sync: watch closed",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("problems do not say %q", want)
+		}
 	}
 }
