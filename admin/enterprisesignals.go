@@ -118,7 +118,7 @@ func issueEnterpriseToken(c *call) (int, any, error) {
 	if revoke {
 		// The token is issued and shown once: a failed revocation is
 		// reported in the answer, not as an error that would lose it.
-		n, err := c.t.revokeKeys(c, en.ID, name)
+		n, err := c.t.revokeKeys(c, en.ID, name, "token reissued")
 		v.RevokedKeys = &n
 		if err != nil {
 			v.RevokeError = err.Error() + " (retry with DELETE /api/v1/enterprises/" + name + "/keys)"

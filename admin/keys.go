@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+
+	"callgate/store"
 )
 
 // POST /api/v1/keys: an enterprise registers the key of its next call
@@ -47,22 +49,32 @@ func revokeEnterpriseKeys(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, fieldErr("enterprise", err)
 	}
-	n, err := c.t.revokeKeys(c, en.ID, name)
+	n, err := c.t.revokeKeys(c, en.ID, name, "")
 	if err != nil {
 		return 0, nil, err
 	}
 	return http.StatusOK, revokedKeys{Enterprise: name, Revoked: n}, nil
 }
 
-// revokeKeys revokes the enterprise's keys and logs it (the revocation is
-// not a store change, so the audit log does not hold it).
-func (t *Tier) revokeKeys(c *call, ent uint32, name string) (int, error) {
+// revokeKeys revokes the enterprise's keys and records it in the audit log
+// (op keys.revoke, store/keyaudit.go), with why (reason, "" for a plain
+// revocation). The keys are not in the store, so the record is written
+// after them: the revocation holds even when the record cannot be written,
+// which is then logged with what it would have said.
+func (t *Tier) revokeKeys(c *call, ent uint32, name, reason string) (int, error) {
 	if t.revoke == nil {
 		return 0, &apiError{status: http.StatusNotFound, field: "path",
 			err: errors.New("the daemon checks no call keys (keys.enabled is off in its configuration): there are none to revoke")}
 	}
 	n, err := t.revoke.RevokeAll(c.r.Context(), ent)
 	t.log.Info("call keys revoked", "enterprise", name, "revoked", n, "by", c.actor.String(), "error", err)
+	rec := store.KeyRevocation{Revoked: n, Reason: reason}
+	if err != nil {
+		rec.Error = err.Error()
+	}
+	if aerr := t.st.AuditKeyRevocation(context.WithoutCancel(c.r.Context()), c.actor, name, rec); aerr != nil {
+		t.log.Warn("call keys revoked, not in the audit log", "enterprise", name, "revoked", n, "by", c.actor.String(), "via", c.actor.Via, "err", aerr)
+	}
 	if err != nil {
 		return n, &apiError{status: http.StatusServiceUnavailable, field: "", err: err}
 	}

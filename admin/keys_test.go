@@ -137,6 +137,46 @@ func TestKeysRevokedOnTheAPI(t *testing.T) {
 		t.Errorf("a reissue with revoke_keys: %+v", sv)
 	}
 
+	// Every revocation is in the audit log (the keys are not in the
+	// store, so it used to hold none): who, by which path, which keys,
+	// how many, newest first; the enterprise's provider sees them, another
+	// provider does not.
+	var audit page[store.AuditRecord]
+	f.want(t, http.StatusOK, "operator", "GET", "/api/v1/audit?object=enterprise/initech/keys", nil, &audit)
+	type rec struct {
+		principal, role, actor, via, object string
+		after                               store.KeyRevocation
+	}
+	want := []rec{
+		{"token ", "operator", "operator", "api", "enterprise/initech/keys", store.KeyRevocation{Revoked: 2, Reason: "token reissued"}},
+		{"token ", "provider", "provider acme", "api", "enterprise/initech/keys", store.KeyRevocation{Revoked: 1}},
+		{"initech's API token", "enterprise", "enterprise initech", "api", "enterprise/initech/keys", store.KeyRevocation{Revoked: 1}},
+		{"initech's API token", "enterprise", "enterprise initech", "api", "enterprise/initech/keys/+12025550150/+13035550100",
+			store.KeyRevocation{Calling: "+12025550150", Called: "+13035550100", Revoked: 1}},
+	}
+	if len(audit.Items) != len(want) {
+		t.Fatalf("audit of initech's keys: %d records, want %d: %+v", len(audit.Items), len(want), audit.Items)
+	}
+	for i, w := range want {
+		r := audit.Items[i]
+		var after store.KeyRevocation
+		if err := json.Unmarshal(r.After, &after); err != nil {
+			t.Errorf("record %d after %s: %v", i, r.After, err)
+		}
+		if r.Op != "keys.revoke" || !strings.HasPrefix(r.Principal, w.principal) || r.Role != w.role || r.Actor != w.actor || r.Via != w.via ||
+			r.Object != w.object || after != w.after || r.Provider != "acme" || r.At.IsZero() {
+			t.Errorf("record %d: %+v after %s, want %+v", i, r, r.After, w)
+		}
+	}
+	f.want(t, http.StatusOK, "acme", "GET", "/api/v1/audit?object=enterprise/initech/keys", nil, &audit)
+	if len(audit.Items) != len(want) {
+		t.Errorf("the enterprise's provider sees %d revocations, want %d", len(audit.Items), len(want))
+	}
+	f.want(t, http.StatusOK, "globex", "GET", "/api/v1/audit?object=enterprise/initech/keys", nil, &audit)
+	if len(audit.Items) != 0 {
+		t.Errorf("another provider sees initech's revocations: %+v", audit.Items)
+	}
+
 	off := newFixture(t)
 	for _, path := range []string{"/api/v1/enterprises/initech/keys", "/api/v1/keys"} {
 		status, body, _ = off.do(t, "operator", "DELETE", path, nil)

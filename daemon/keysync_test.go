@@ -99,4 +99,34 @@ func TestKeysSharedAcrossNodes(t *testing.T) {
 	if !strings.Contains(body, "callgate_keys_replicated_total 1") {
 		t.Errorf("node a's /metrics lacks keys_replicated_total 1")
 	}
+
+	// The enterprise revokes its keys on node a: the revocation reaches
+	// node b (the call is blocked again there), and so does its audit
+	// record, through etcd with the store (it was only in a's log).
+	req, _ = http.NewRequest(http.MethodDelete, "http://"+a.AdminAddr()+"/api/v1/keys", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("DELETE /api/v1/keys on node a: %d", resp.StatusCode)
+	}
+	q := store.AuditQuery{Object: "enterprise/" + storetest.Enterprise + "/keys"}
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		recs, err := b.Store().SearchAudit(store.Operator, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) == 1 && ask(b).Action == policy.ActionBlock {
+			r := recs[0]
+			if r.Op != "keys.revoke" || r.Actor != "enterprise "+storetest.Enterprise || r.Via != "api" || !strings.Contains(string(r.After), `"revoked":1`) {
+				t.Errorf("node b's audit record of the revocation: %+v %s", r, r.After)
+			}
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("node b: audit %d records, call %v", len(recs), ask(b).Action)
+		}
+	}
 }

@@ -24,7 +24,10 @@
 // of an enterprise's
 // (admin: DELETE /api/v1/enterprises/{e}/keys, or the token's reissue with
 // revoke_keys when it leaked: a thief's keys cannot be told from the
-// enterprise's own; a routine reissue keeps them).
+// enterprise's own; a routine reissue keeps them). Each revocation is
+// recorded in the store's audit log (op keys.revoke, store/keyaudit.go),
+// once it is done: the only write of this package to the store, off the
+// call path.
 //
 // The map:
 //

@@ -2,6 +2,7 @@ package keys
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,9 @@ import (
 // Directory finds an enterprise by name (*store.Store implements it).
 type Directory interface {
 	GetEnterprise(actor store.Actor, name string) (store.Enterprise, error)
+	// AuditKeyRevocation records a revocation in the audit log (only
+	// revocations write to the store; registrations and calls do not).
+	AuditKeyRevocation(ctx context.Context, actor store.Actor, enterprise string, r store.KeyRevocation) error
 }
 
 // maxBody bounds a request body: a key is a few dozen bytes of JSON.
@@ -153,6 +157,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 func (h *handler) revoke(w http.ResponseWriter, req *http.Request, ent store.Enterprise, pair string, isPair bool) {
 	var n int
 	var err error
+	rec := store.KeyRevocation{ByEnterprise: true}
 	if !isPair {
 		n, err = h.r.RevokeAll(req.Context(), ent.ID)
 	} else {
@@ -176,6 +181,14 @@ func (h *handler) revoke(w http.ResponseWriter, req *http.Request, ent store.Ent
 			httpError(w, http.StatusNotFound, "path", fmt.Sprintf("enterprise %s has no key of %s -> %s that could still match (ended, used, revoked, or never registered)", ent.Name, calling, called))
 			return
 		}
+		rec.Calling, rec.Called = calling.String(), called.String()
+	}
+	rec.Revoked = n
+	if err != nil {
+		rec.Error = err.Error()
+	}
+	if n > 0 || err == nil {
+		h.audit(req, ent.Name, rec)
 	}
 	if err != nil {
 		w.Header().Set("Retry-After", "1")
@@ -184,6 +197,17 @@ func (h *handler) revoke(w http.ResponseWriter, req *http.Request, ent store.Ent
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(Revoked{Revoked: n})
+}
+
+// audit records the enterprise's revocation in the audit log. The keys
+// are revoked already, and stay so whatever the store answers: a record
+// that could not be written is logged with what it would have said. The
+// client hanging up does not cancel it.
+func (h *handler) audit(req *http.Request, ent string, rec store.KeyRevocation) {
+	if err := h.dir.AuditKeyRevocation(context.WithoutCancel(req.Context()), store.Actor{}, ent, rec); err != nil {
+		h.r.cfg.Logger.Warn("call keys revoked by the enterprise, not in the audit log", "enterprise", ent,
+			"calling", rec.Calling, "called", rec.Called, "revoked", rec.Revoked, "err", err)
+	}
 }
 
 // authenticate finds the enterprise whose token the request carries, or

@@ -69,7 +69,7 @@ comp["UserCreate"]={"type":"object","required":["name","role","password"],"addit
    "password":{"type":"string","minLength":10,"maxLength":72}}}
 comp["AuditRecord"]={"type":"object","required":["id","at","principal","role","via","op","object"],"properties":{
    "id":{"type":"string"},"at":{"type":"string","format":"date-time"},"principal":{"type":"string","description":"who: token id (label), user name, OS user"},
-   "role":{"type":"string","enum":["operator","provider","subscriber"]},"actor":{"type":"string"},"via":{"type":"string","enum":["api","web","cli","ivr","b2bua","library"]},
+   "role":{"type":"string","enum":["operator","provider","subscriber","enterprise"],"description":"enterprise: an enterprise that revoked its own call keys with its API token (op keys.revoke)"},"actor":{"type":"string"},"via":{"type":"string","enum":["api","web","cli","ivr","b2bua","library"]},
    "op":{"type":"string","example":"list.add"},"object":{"type":"string","example":"list/subscriber/alice/blocked"},
    "provider_id":{"type":"integer"},"provider":{"type":"string"},"subscriber_id":{"type":"integer"},"subscriber":{"type":"string"},
    "before":{"description":"the object before the change (absent: it did not exist)"},"after":{"description":"the object after the change (absent: deleted)"}}}
@@ -310,15 +310,15 @@ paths["/api/v1/keys"]["post"]["security"]=[{"enterprise":[]}]
 paths["/api/v1/keys"]["post"]["responses"].update({**problem_more(409,"this key (numbers and window) was revoked: register another window (field not_before)"),**problem_more(413,"body over 4 KiB: one key per request"),**problem_more(503,"the key table is full (keys.max_keys) or the key could not be saved: retry after Retry-After")})
 comp["KeysRevoked"]={"type":"object","required":["revoked"],"properties":{"revoked":{"type":"integer","description":"keys revoked (that could still match)"}}}
 revoke503=problem_more(503,"revoked here, but not saved or not replicated to every node: retry after Retry-After (revoking again is safe)")
-add("DELETE","/api/v1/keys",op("An enterprise revokes all of its call keys (those that could still match): they match no call from now on, on every node. Authenticate with the enterprise's API token. 404: keys.enabled is off",
+add("DELETE","/api/v1/keys",op("An enterprise revokes all of its call keys (those that could still match): they match no call from now on, on every node. Authenticate with the enterprise's API token. Recorded in the audit log (op keys.revoke, object enterprise/{enterprise}/keys, role enterprise, after: how many). 404: keys.enabled is off",
   resp=ok("KeysRevoked",{"revoked":12}),codes=(401,404),tag="keys"))
-add("DELETE","/api/v1/keys/{calling}/{called}",op("An enterprise revokes its call keys of one pair of numbers (every window). Authenticate with the enterprise's API token. 404 (field path): it has no such key that could still match, or keys.enabled is off",
+add("DELETE","/api/v1/keys/{calling}/{called}",op("An enterprise revokes its call keys of one pair of numbers (every window). Authenticate with the enterprise's API token. Recorded in the audit log (op keys.revoke, object enterprise/{enterprise}/keys/{calling}/{called}). 404 (field path): it has no such key that could still match, or keys.enabled is off",
   [P("calling","the enterprise's calling number, E.164 ('+' optional for NANP)"),P("called","the called number")],resp=ok("KeysRevoked",{"revoked":1}),codes=(400,401,404),tag="keys"))
 for p_ in ["/api/v1/keys","/api/v1/keys/{calling}/{called}"]:
     paths[p_]["delete"]["security"]=[{"enterprise":[]}]
     paths[p_]["delete"]["responses"].update(revoke503)
 comp["EnterpriseKeysRevoked"]={"type":"object","required":["enterprise","revoked"],"properties":{"enterprise":name,"revoked":{"type":"integer"}}}
-add("DELETE","/api/v1/enterprises/{enterprise}/keys",op("`callgate enterprise revoke-keys`: revoke every call key of the enterprise (platform owner or the enterprise's provider), e.g. after its token leaked (or reissue the token with revoke_keys=true). 404 (field path): keys.enabled is off",
+add("DELETE","/api/v1/enterprises/{enterprise}/keys",op("`callgate enterprise revoke-keys`: revoke every call key of the enterprise (platform owner or the enterprise's provider), e.g. after its token leaked (or reissue the token with revoke_keys=true). Recorded in the audit log: op keys.revoke, object enterprise/{enterprise}/keys, who and by which path, after: how many revoked (with the token's reissue, reason: token reissued). 404 (field path): keys.enabled is off",
   [ep],resp=ok("EnterpriseKeysRevoked",{"enterprise":"initech","revoked":12}),codes=(401,403,404),tag="enterprises"))
 paths["/api/v1/enterprises/{enterprise}/keys"]["delete"]["responses"].update(revoke503)
 add("GET","/api/v1/openapi.json",{"summary":"This document (no authentication)","security":[],"responses":{"200":{"description":"OK","content":{"application/json":{"schema":{"type":"object"}}}}}})

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -207,7 +209,7 @@ func (b *localBackend) IssueEnterpriseToken(name string, revokeKeys bool) (enter
 	if err == nil && revokeKeys {
 		// After the token is replaced, as the API does; a failure is
 		// reported with the token, which is shown only now.
-		n, rerr := daemon.RevokeSavedKeys(b.cfg, b.st, en.ID)
+		n, rerr := b.revokeSavedKeys(en, "token reissued")
 		j.RevokedKeys = &n
 		if rerr != nil {
 			j.RevokeError = rerr.Error() + " (retry: callgate enterprise revoke-keys " + name + ")"
@@ -221,7 +223,26 @@ func (b *localBackend) RevokeEnterpriseKeys(name string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return daemon.RevokeSavedKeys(b.cfg, b.st, en.ID)
+	return b.revokeSavedKeys(en, "")
+}
+
+// revokeSavedKeys revokes the enterprise's saved keys (no daemon runs) and
+// records it in the audit log, as the API does (op keys.revoke). The keys
+// are revoked whatever the store answers; a record that could not be
+// written is said with the revocation's error.
+func (b *localBackend) revokeSavedKeys(en store.Enterprise, reason string) (int, error) {
+	n, err := daemon.RevokeSavedKeys(b.cfg, b.st, en.ID)
+	if n == 0 && err != nil {
+		return n, err // nothing revoked (keys off, replicated, unreadable)
+	}
+	rec := store.KeyRevocation{Revoked: n, Reason: reason}
+	if err != nil {
+		rec.Error = err.Error()
+	}
+	if aerr := b.st.AuditKeyRevocation(context.Background(), b.actor, en.Name, rec); aerr != nil {
+		return n, errors.Join(err, fmt.Errorf("%d keys revoked, but %w", n, aerr))
+	}
+	return n, err
 }
 
 func (b *localBackend) AddToList(owner string, l store.List, numbers []string, note string) (int, error) {

@@ -106,4 +106,11 @@ func TestEnterpriseRevokeKeysCommands(t *testing.T) {
 		t.Errorf("token --revoke-keys: %+v", issued)
 	}
 	c.fails(1, "not found", "enterprise", "revoke-keys", "nobody")
+
+	// Both revocations are in the audit log, as the operator on the CLI.
+	out := c.ok("audit", "search", "--object", "enterprise/initech/keys")
+	if n := strings.Count(out, " keys.revoke "); n != 2 || !strings.Contains(out, "operator   cli:") || !strings.Contains(out, `after:  {"revoked":1,"reason":"token reissued"}`) ||
+		!strings.Contains(out, `after:  {"revoked":1}`) {
+		t.Errorf("audit search of the revocations (%d keys.revoke):\n%s", n, out)
+	}
 }
