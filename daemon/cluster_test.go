@@ -14,15 +14,22 @@ import (
 	"callgate/store/etcdkv/etcdtest"
 )
 
-// etcdNode starts a daemon on etcd (one fake tier) with cluster name name
-// and peers.
-func etcdNode(t *testing.T, c *etcdtest.Cluster, name string, peers ...string) *Daemon {
-	t.Helper()
+// etcdConfig is testConfig on c's etcd, quick to call the replica stale
+// (500 ms) and to give up on a request (1 s).
+func etcdConfig(t *testing.T, c *etcdtest.Cluster) config.Config {
 	cfg := testConfig(t)
 	cfg.Store.Backend = config.BackendEtcd
 	cfg.Store.Etcd.Endpoints = c.Endpoints()
 	cfg.Store.Etcd.StaleAfter = 500 * time.Millisecond
 	cfg.Store.Etcd.RequestTimeout = time.Second
+	return cfg
+}
+
+// etcdNode starts a daemon on etcd (one fake tier) with cluster name name
+// and peers.
+func etcdNode(t *testing.T, c *etcdtest.Cluster, name string, peers ...string) *Daemon {
+	t.Helper()
+	cfg := etcdConfig(t, c)
 	cfg.Cluster = config.Cluster{Name: name, Peers: peers}
 	d := New(cfg, Options{Logger: quietLogger()})
 	if err := d.Start(context.Background()); err != nil {

@@ -20,11 +20,7 @@ import (
 func TestEtcdBackend(t *testing.T) {
 	c := etcdtest.Start(t, 1)
 	withTiers(t, &fakeTier{name: "one", ev: &events{}})
-	cfg := testConfig(t)
-	cfg.Store.Backend = config.BackendEtcd
-	cfg.Store.Etcd.Endpoints = c.Endpoints()
-	cfg.Store.Etcd.StaleAfter = 500 * time.Millisecond
-	cfg.Store.Etcd.RequestTimeout = time.Second
+	cfg := etcdConfig(t, c)
 	d := New(cfg, Options{Logger: quietLogger()})
 	if err := d.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -110,11 +106,7 @@ func TestEtcdShutdownReleasesTheReplica(t *testing.T) {
 func TestEtcdStartWithEtcdDownSaysSinceWhen(t *testing.T) {
 	c := etcdtest.Start(t, 1)
 	withTiers(t, &fakeTier{name: "one", ev: &events{}})
-	cfg := testConfig(t)
-	cfg.Store.Backend = config.BackendEtcd
-	cfg.Store.Etcd.Endpoints = c.Endpoints()
-	cfg.Store.Etcd.StaleAfter = 500 * time.Millisecond
-	cfg.Store.Etcd.RequestTimeout = time.Second
+	cfg := etcdConfig(t, c)
 	d := New(cfg, Options{Logger: quietLogger()})
 	if err := d.Start(context.Background()); err != nil {
 		t.Fatal(err)
