@@ -97,8 +97,9 @@ func TestImportAllOrNothing(t *testing.T) {
 	status, body, _ := f.do(t, "acme", "POST", "/api/v1/lists/import", bad)
 	var p problem
 	json.Unmarshal(body, &p)
-	// A row about another tenant's list makes it a refusal (403).
-	if status != 403 || len(p.Errors) != 2 || p.Errors[0].Line != 3 || p.Errors[1].Line != 4 || p.Field != "body" {
+	// A row about another tenant's list reads as one naming an owner that
+	// does not exist (422), never a refusal that says it is there.
+	if status != 422 || !strings.Contains(p.Errors[1].Error, `subscriber "bob": not found`) || len(p.Errors) != 2 || p.Errors[0].Line != 3 || p.Errors[1].Line != 4 || p.Field != "body" {
 		t.Fatalf("bad import: %d %s", status, body)
 	}
 	status, body, _ = f.do(t, "acme", "POST", "/api/v1/lists/import", "owner,list,number\nalice,blocked,+13125550123\nalice,vip,12\n")
@@ -166,7 +167,7 @@ func TestTokens(t *testing.T) {
 	f.want(t, 200, "app", "GET", "/api/v1/subscribers/alice", nil, nil)
 	f.want(t, 204, "acme", "DELETE", "/api/v1/tokens/"+tv.ID, nil, nil)
 	f.want(t, 401, "app", "GET", "/api/v1/subscribers/alice", nil, nil)
-	f.want(t, 403, "alice", "POST", "/api/v1/tokens", map[string]any{"role": "subscriber", "name": "bob"}, nil)
+	f.want(t, 404, "alice", "POST", "/api/v1/tokens", map[string]any{"role": "subscriber", "name": "bob"}, nil)
 	f.want(t, 403, "acme", "POST", "/api/v1/tokens", map[string]any{"role": "operator"}, nil)
 }
 

@@ -89,9 +89,11 @@ func bodyErr(err error) error {
 // importListsReport imports list rows as `callgate import` does: a merge
 // writes the good rows, a replace (any bad row) or a dry run writes
 // nothing; the answer is the report, 200, with every bad row (up to
-// max_errors) in errors. A row about a list the caller may not change
-// refuses the whole request (403, nothing written), as any other request
-// about that list would be: a tenant's rows are checked first (a dry run
+// max_errors) in errors. A row about a list the caller may see but not
+// change (a subscriber's locked list) refuses the whole request (403,
+// nothing written), as any other request about that list would be; one
+// about another tenant's list is a bad row naming an owner that does not
+// exist, as it would be were there none. A tenant's rows are checked first (a dry run
 // over the body held in memory, which the body limit bounds); the platform
 // owner may change every list, so its body is read once, as a stream of
 // any size.
@@ -127,7 +129,8 @@ func importListsReport(c *call) (int, any, error) {
 }
 
 // refusedRows is the 403 of an import with rows about lists the caller may
-// not change, naming them; nil if there are none.
+// see but not change (a subscriber's locked lists), naming them; nil if
+// there are none. Another tenant's lists are not found, as elsewhere.
 func refusedRows(errs []store.RowError) error {
 	ae := &apiError{status: http.StatusForbidden, field: "body", err: errors.New("rows name lists you may not change; nothing was imported")}
 	for _, e := range errs {

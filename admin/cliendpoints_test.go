@@ -186,11 +186,16 @@ func TestImportReports(t *testing.T) {
 	if pg.Total != 1 || pg.Items[0].Number.String() != "+13125550120" {
 		t.Fatalf("alice's VIP list: %+v", pg)
 	}
-	// A row about another tenant's list refuses it all, 403.
-	f.want(t, 403, "acme", "POST", "/api/v1/lists/import?report=true", "owner,list,number\nalice,vip,+13125550123\nbob,vip,+13125550123\n", nil)
+	// A row about another tenant's list is a bad row naming an owner that
+	// does not exist: the report says so, and the merge writes the good
+	// rows, as it does beside a row naming nobody.
+	f.want(t, 200, "acme", "POST", "/api/v1/lists/import?report=true", "owner,list,number\nalice,vip,+13125550123\nbob,vip,+13125550123\n", &rep)
+	if rep.ErrorCount != 1 || !strings.Contains(rep.Errors[0].Err, `subscriber "bob": not found`) {
+		t.Fatalf("report of a row about another tenant's list: %+v", rep)
+	}
 	f.want(t, 200, "alice", "GET", "/api/v1/lists/alice/vip", nil, &pg)
-	if pg.Total != 1 {
-		t.Fatalf("a refused import wrote rows: %+v", pg)
+	if pg.Total != 2 {
+		t.Fatalf("the merge beside a bad row: %+v", pg)
 	}
 	// Subscribers: the report of a refused file, 200, nothing written.
 	var srep store.SubscriberImportReport

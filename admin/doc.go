@@ -30,6 +30,15 @@
 // one needs If-Match with it (428 without, 412 when someone else changed
 // it meanwhile: store.ErrStale).
 //
+// Tenant isolation answers (OWASP API Security Top 10 2023, API1): a
+// provider or subscriber naming an object it may not see (another
+// provider's, another subscriber's, its own provider's for a subscriber)
+// gets, for every method, the 404 it would get for a name nothing has,
+// in the same words; 403 is kept for an object the caller may see but
+// not change in that way (a subscriber's locked list, its own numbers;
+// a provider's own allocations, route, STIR policy) and for what the
+// role may never do. notfound_test.go holds every route to it.
+//
 // The web UI (ui.go, ui_treatments.go, ui/) shares the listener: browser
 // sessions (session.go) with CSRF tokens, an idle timeout and login
 // limits. A form the store refuses (a bad or taken value, a change made

@@ -149,8 +149,11 @@ func importLists(c *call) (int, any, error) {
 			err: fmt.Errorf("%d of %d rows are bad; nothing was imported", rep.ErrorCount, rep.Rows)}
 		for _, e := range rep.Errors {
 			ae.rows = append(ae.rows, rowError{Line: e.Line, Error: e.Err})
-			// A row about another tenant's list makes the whole request
-			// a refusal, as any other request about it would be.
+			// A row about a list the caller may see but not change (a
+			// subscriber's locked list) makes the whole request a refusal,
+			// as any other request about it would be. Another tenant's
+			// list reads as an owner that does not exist (422), as
+			// elsewhere.
 			if strings.Contains(e.Err, store.ErrForbidden.Error()) || strings.Contains(e.Err, store.ErrLocked.Error()) {
 				ae.status = http.StatusForbidden
 			}

@@ -108,13 +108,13 @@ func (s *Store) mayIssue(actor, whom Actor) (uint32, error) {
 		}
 		return 0, actor.operatorOnly("issue platform-owner tokens")
 	case RoleProvider:
-		p, err := s.ix.providerByName(whom.Name)
+		p, err := s.ix.providerByNameAs(actor, whom.Name)
 		if err != nil {
 			return 0, err
 		}
 		return p.rec.ID, s.ix.mayProvider(actor, p)
 	case RoleSubscriber:
-		st, err := s.ix.findSubscriber(whom.Name)
+		st, err := s.ix.findSubscriberAs(actor, whom.Name)
 		if err != nil {
 			return 0, err
 		}

@@ -23,10 +23,15 @@ var ErrStale = errors.New("changed since the revision given")
 //   - a subscriber may read itself and its lists and change its lists,
 //     PIN and the treatments its permissions open.
 //
-// A write outside the actor's scope fails with ErrForbidden (ErrLocked for
-// a subscriber's locked setting). A read outside it fails with
-// ErrNotFound, so a tenant cannot learn whether another tenant's object
-// exists.
+// An object outside what the actor may read (another provider's, another
+// subscriber's, a subscriber's own provider's) is not found, for writes
+// as for reads, in the words used for a name nothing has: the *As lookups
+// below resolve names that way, so a tenant cannot learn whether another
+// tenant's object exists (OWASP API Security Top 10 2023, API1). A write
+// to an object the actor may read but not change in that way fails with
+// ErrForbidden (a provider's allocations, route or STIR policy; a
+// subscriber's numbers and permissions), ErrLocked for a subscriber's
+// locked setting.
 
 // operatorOnly refuses every actor but the operator.
 func (a Actor) operatorOnly(what string) error {
@@ -98,4 +103,66 @@ func (s *Store) MaySee(actor Actor, subscriber uint32) bool {
 	s.ix.mu.RLock()
 	defer s.ix.mu.RUnlock()
 	return subscriber != 0 && s.ix.authorize(actor, kindSubscriber, subscriber, 0) == nil
+}
+
+// hidden answers an owner (kind, id) a may not read at all (the operator
+// reads everything; a provider itself and its subscribers; a subscriber
+// itself) with notFound, the answer for a name nothing has. No actor at
+// all is a caller's bug, and says so. Caller holds ix.mu or the writer
+// lock.
+func (ix *index) hidden(a Actor, kind byte, id uint32, notFound func() error) error {
+	err := ix.authorize(a, kind, id, 0)
+	if err == nil || a.Role == 0 {
+		return err
+	}
+	return notFound()
+}
+
+// providerByNameAs is providerByName for actor a: a provider a may not
+// read is answered as one that does not exist.
+func (ix *index) providerByNameAs(a Actor, name string) (*provState, error) {
+	p, err := ix.providerByName(name)
+	if err == nil {
+		err = ix.hidden(a, kindProvider, p.rec.ID, func() error { return errNoProvider(name) })
+	}
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// findSubscriberAs is findSubscriber for actor a: a subscriber a may not
+// read is answered as one that does not exist, by name or by number.
+func (ix *index) findSubscriberAs(a Actor, ref string) (*subState, error) {
+	st, err := ix.findSubscriber(ref)
+	if err == nil {
+		err = ix.hidden(a, kindSubscriber, st.rec.ID, func() error { return errNoSubscriber(ref) })
+	}
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// resolveOwnerAs is resolveOwner for actor a: an owner a may not read is
+// answered as one that does not exist.
+func (ix *index) resolveOwnerAs(a Actor, ref string) (ownerRef, error) {
+	o, err := ix.resolveOwner(ref)
+	if err == nil {
+		err = ix.hidden(a, o.kind, o.id, func() error { return noOwner(ref) })
+	}
+	if err != nil {
+		return ownerRef{}, err
+	}
+	return o, nil
+}
+
+// enterpriseByNameAs returns the enterprise a may act on (the operator,
+// or the provider it belongs to); any other is not found.
+func (ix *index) enterpriseByNameAs(a Actor, name string) (*entState, error) {
+	id, ok := ix.entByName[name]
+	if !ok || ix.mayEnterprise(a, ix.ents[id]) != nil {
+		return nil, fmt.Errorf("enterprise %q: %w", name, ErrNotFound)
+	}
+	return ix.ents[id], nil
 }

@@ -299,7 +299,7 @@ func (s *Store) importRead(r io.Reader, opts *ImportOptions, rep *ImportReport) 
 		if !resolved || rec[0] != lastOwner {
 			resolved, lastOwner = true, strings.Clone(rec[0])
 			s.ix.mu.RLock()
-			lastRef, lastErr = s.ix.resolveOwner(lastOwner)
+			lastRef, lastErr = s.ix.resolveOwnerAs(opts.Actor, lastOwner)
 			s.ix.mu.RUnlock()
 			authDone = [3]bool{}
 		}

@@ -106,14 +106,11 @@ func (g *EnterpriseSignals) TokenMatches(secret []byte) bool {
 func (s *Store) UpdateEnterpriseSignals(actor Actor, name string, fn func(*EnterpriseSignals) error) (Enterprise, error) {
 	var out Enterprise
 	err := s.write(func(t *txn) error {
-		id, ok := s.ix.entByName[name]
-		if !ok {
-			return fmt.Errorf("enterprise %q: %w", name, ErrNotFound)
-		}
-		st := s.ix.ents[id]
-		if err := s.ix.mayEnterprise(actor, st); err != nil {
+		st, err := s.ix.enterpriseByNameAs(actor, name)
+		if err != nil {
 			return err
 		}
+		id := st.rec.ID
 		if err := actor.checkRevision("enterprise "+name, st.mod); err != nil {
 			return err
 		}

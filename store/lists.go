@@ -70,6 +70,15 @@ func (ix *index) resolveOwner(ref string) (ownerRef, error) {
 	return ownerRef{kindSubscriber, st.rec.ID, st.rec.Name}, nil
 }
 
+// noOwner is resolveOwner's answer for a ref that names no owner.
+func noOwner(ref string) error {
+	ref = strings.TrimSpace(ref)
+	if len(ref) >= len(ProviderPrefix) && strings.EqualFold(ref[:len(ProviderPrefix)], ProviderPrefix) {
+		return errNoProvider(strings.TrimSpace(ref[len(ProviderPrefix):]))
+	}
+	return errNoSubscriber(ref)
+}
+
 // checkList says whether the owner has list l. Subscribers and providers
 // both have a VIP and a Blocked list.
 func (o ownerRef) checkList(l List) error {
@@ -186,7 +195,7 @@ func (s *Store) changeList(ctx context.Context, actor Actor, op, owner string, l
 	slices.Sort(nums)
 	noteOf := func(int) string { return note }
 	err = s.writeListsCtx(ctx, func() ([]*listEdit, error) {
-		o, err := s.ix.resolveOwner(owner)
+		o, err := s.ix.resolveOwnerAs(actor, owner)
 		if err != nil {
 			return nil, err
 		}
@@ -219,10 +228,7 @@ func (s *Store) ListEntries(actor Actor, owner string, list List, after e164.Num
 	}
 	limit = min(limit, 10000)
 	s.ix.mu.RLock()
-	o, err := s.ix.resolveOwner(owner)
-	if err == nil {
-		err = s.ix.mayRead(actor, o.kind, o.id, fmt.Sprintf("owner %q", owner))
-	}
+	o, err := s.ix.resolveOwnerAs(actor, owner)
 	if err == nil {
 		err = o.checkList(list)
 	}
@@ -329,7 +335,7 @@ func (s *Store) ClearPIN(actor Actor, subscriber string) error {
 
 func (s *Store) putPIN(ctx context.Context, actor Actor, subscriber string, hash []byte) error {
 	err := s.writeCtx(ctx, func(t *txn) error {
-		st, err := s.ix.findSubscriber(subscriber)
+		st, err := s.ix.findSubscriberAs(actor, subscriber)
 		if err != nil {
 			return err
 		}

@@ -292,10 +292,7 @@ func (s *Store) PINSucceededContext(ctx context.Context, subscriber uint32) erro
 // the subscriber itself.
 func (s *Store) PINLockoutOf(actor Actor, ref string) (PINLockout, error) {
 	s.ix.mu.RLock()
-	st, err := s.ix.findSubscriber(ref)
-	if err == nil {
-		err = s.ix.mayRead(actor, kindSubscriber, st.rec.ID, fmt.Sprintf("subscriber %q", ref))
-	}
+	st, err := s.ix.findSubscriberAs(actor, ref)
 	var id uint32
 	if err == nil {
 		id = st.rec.ID
@@ -355,11 +352,7 @@ func (s *Store) ClearPINLockout(actor Actor, ref string) (PINLockout, error) {
 	now := s.opts.Now()
 	var was PINLockout
 	err := s.write(func(t *txn) error {
-		st, err := s.ix.findSubscriber(ref)
-		if err == nil {
-			// Out of the actor's sight: not found, as for a read.
-			err = s.ix.mayRead(actor, kindSubscriber, st.rec.ID, fmt.Sprintf("subscriber %q", ref))
-		}
+		st, err := s.ix.findSubscriberAs(actor, ref)
 		if err == nil {
 			err = s.ix.mayManageSubscriber(actor, st)
 		}

@@ -130,10 +130,7 @@ func sources(sub *Subscriber, prov *Provider) SettingSources {
 func (s *Store) SettingSources(actor Actor, ref string) (SettingSources, error) {
 	s.ix.mu.RLock()
 	defer s.ix.mu.RUnlock()
-	st, err := s.ix.findSubscriber(ref)
-	if err == nil {
-		err = s.ix.mayRead(actor, kindSubscriber, st.rec.ID, fmt.Sprintf("subscriber %q", ref))
-	}
+	st, err := s.ix.findSubscriberAs(actor, ref)
 	if err != nil {
 		return SettingSources{}, err
 	}

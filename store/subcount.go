@@ -72,10 +72,7 @@ func (ix *index) subscriberScope(actor Actor, provider string) (uint32, error) {
 		}
 		return 0, nil
 	}
-	p, err := ix.providerByName(provider)
-	if err == nil && actor.Role != RoleOperator && ix.mayProvider(actor, p) != nil {
-		err = fmt.Errorf("provider %q: %w", provider, ErrNotFound)
-	}
+	p, err := ix.providerByNameAs(actor, provider)
 	if err != nil {
 		return 0, err
 	}

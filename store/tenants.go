@@ -84,10 +84,7 @@ func (s *Store) CreateProvider(actor Actor, spec ProviderSpec) (Provider, error)
 func (s *Store) GetProvider(actor Actor, name string) (Provider, error) {
 	s.ix.mu.RLock()
 	defer s.ix.mu.RUnlock()
-	p, err := s.ix.providerByName(name)
-	if err == nil {
-		err = s.ix.mayRead(actor, kindProvider, p.rec.ID, fmt.Sprintf("provider %q", name))
-	}
+	p, err := s.ix.providerByNameAs(actor, name)
 	if err != nil {
 		return Provider{}, err
 	}
@@ -171,7 +168,7 @@ func (s *Store) SetProviderRoute(actor Actor, name, route string) (Provider, err
 func (s *Store) changeProvider(actor Actor, op string, platform bool, name string, change func(*txn, *Provider) error) (Provider, error) {
 	var rec Provider
 	err := s.write(func(t *txn) error {
-		st, err := s.ix.providerByName(name)
+		st, err := s.ix.providerByNameAs(actor, name)
 		if err != nil {
 			return err
 		}
@@ -206,7 +203,7 @@ func (s *Store) changeProvider(actor Actor, op string, platform bool, name strin
 // It is refused while subscribers or enterprises belong to it.
 func (s *Store) DeleteProvider(actor Actor, name string) error {
 	err := s.write(func(t *txn) error {
-		p, err := s.ix.providerByName(name)
+		p, err := s.ix.providerByNameAs(actor, name)
 		if err == nil {
 			err = actor.operatorOnly("delete providers")
 		}
@@ -261,7 +258,7 @@ func (s *Store) DeleteProvider(actor Actor, name string) error {
 // error naming it. All ranges are added or none.
 func (s *Store) AllocateNumbers(actor Actor, provider string, ranges ...Range) error {
 	err := s.write(func(t *txn) error {
-		p, err := s.ix.providerByName(provider)
+		p, err := s.ix.providerByNameAs(actor, provider)
 		if err == nil {
 			err = actor.operatorOnly("allocate numbers")
 		}
@@ -301,7 +298,7 @@ func (s *Store) AllocateNumbers(actor Actor, provider string, ranges ...Range) e
 // is refused while a subscriber holds a number in it.
 func (s *Store) ReleaseNumbers(actor Actor, provider string, r Range) error {
 	err := s.write(func(t *txn) error {
-		p, err := s.ix.providerByName(provider)
+		p, err := s.ix.providerByNameAs(actor, provider)
 		if err == nil {
 			err = actor.operatorOnly("release numbers")
 		}
@@ -401,12 +398,12 @@ func (s *Store) CreateSubscriber(actor Actor, spec SubscriberSpec) (Subscriber, 
 	rec, err := s.subscriberRecord(spec)
 	// check checks the creation as planned with the ID given (0: none yet).
 	check := func(t *txn, id uint32) (*Subscriber, error) {
-		if p, err := s.ix.providerByName(spec.Provider); err == nil {
+		if p, err := s.ix.providerByNameAs(actor, spec.Provider); err == nil {
 			if err := s.ix.mayProvider(actor, p); err != nil {
 				return nil, err
 			}
 		} else if actor.Role != RoleOperator {
-			return nil, fmt.Errorf("%s: %w (outside its own tenants)", actor, ErrForbidden)
+			return nil, err
 		}
 		r := rec
 		r.ID = id
@@ -544,10 +541,7 @@ func (ix *index) checkNumberFree(t *txn, n e164.Number, provider uint32, taken *
 func (s *Store) GetSubscriber(actor Actor, ref string) (Subscriber, error) {
 	s.ix.mu.RLock()
 	defer s.ix.mu.RUnlock()
-	st, err := s.ix.findSubscriber(ref)
-	if err == nil {
-		err = s.ix.mayRead(actor, kindSubscriber, st.rec.ID, fmt.Sprintf("subscriber %q", ref))
-	}
+	st, err := s.ix.findSubscriberAs(actor, ref)
 	if err != nil {
 		return Subscriber{}, err
 	}
@@ -570,10 +564,7 @@ func (s *Store) SubscriberByID(id uint32) (Subscriber, bool) {
 func (s *Store) EffectiveSettings(actor Actor, ref string) (SubscriberView, error) {
 	s.ix.mu.RLock()
 	defer s.ix.mu.RUnlock()
-	st, err := s.ix.findSubscriber(ref)
-	if err == nil {
-		err = s.ix.mayRead(actor, kindSubscriber, st.rec.ID, fmt.Sprintf("subscriber %q", ref))
-	}
+	st, err := s.ix.findSubscriberAs(actor, ref)
 	if err != nil {
 		return SubscriberView{}, err
 	}
@@ -598,10 +589,7 @@ func (s *Store) ListSubscribers(actor Actor, provider string, after uint32, limi
 	defer s.ix.mu.RUnlock()
 	var pid uint32
 	if provider != "" {
-		p, err := s.ix.providerByName(provider)
-		if err == nil && actor.Role != RoleOperator && s.ix.mayProvider(actor, p) != nil {
-			err = fmt.Errorf("provider %q: %w", provider, ErrNotFound)
-		}
+		p, err := s.ix.providerByNameAs(actor, provider)
 		if err != nil {
 			return nil, err
 		}
@@ -644,7 +632,7 @@ func (s *Store) AssignNumbers(actor Actor, subscriber string, numbers ...string)
 	}
 	var id uint32 // whose keys putNumberKeys wrote
 	_, err = s.putNumberKeys(func(t *txn, _ uint32) (uint32, []e164.Number, error) {
-		st, err := s.ix.findSubscriber(subscriber)
+		st, err := s.ix.findSubscriberAs(actor, subscriber)
 		if err == nil {
 			err = s.ix.mayManageSubscriber(actor, st)
 		}
@@ -710,7 +698,7 @@ func (s *Store) UnassignNumbers(actor Actor, subscriber string, numbers ...strin
 		return keep, nil
 	}
 	err = s.dropNumberKeys(func() (*subState, []e164.Number, error) {
-		st, err := s.ix.findSubscriber(subscriber)
+		st, err := s.ix.findSubscriberAs(actor, subscriber)
 		if err == nil {
 			err = s.ix.mayManageSubscriber(actor, st)
 		}
@@ -786,7 +774,7 @@ func (s *Store) SetTreatments(actor Actor, subscriber string, u SettingsUpdate) 
 func (s *Store) changeSubscriber(actor Actor, op, ref string, may func(Actor, *subState) error, change func(*txn, *Subscriber) error) (Subscriber, error) {
 	var id uint32
 	err := s.write(func(t *txn) error {
-		st, err := s.ix.findSubscriber(ref)
+		st, err := s.ix.findSubscriberAs(actor, ref)
 		if err == nil {
 			err = may(actor, st)
 		}
@@ -822,7 +810,7 @@ func (s *Store) changeSubscriber(actor Actor, op, ref string, may func(Actor, *s
 // DeleteSubscriber removes a subscriber, its numbers, PIN and lists.
 func (s *Store) DeleteSubscriber(actor Actor, ref string) error {
 	find := func() (*subState, error) {
-		st, err := s.ix.findSubscriber(ref)
+		st, err := s.ix.findSubscriberAs(actor, ref)
 		if err == nil {
 			err = s.ix.mayManageSubscriber(actor, st)
 		}
@@ -889,7 +877,7 @@ func (s *Store) CreateEnterprise(actor Actor, spec EnterpriseSpec) (Enterprise, 
 			return fmt.Errorf("%s: %w (only the platform owner may create enterprises directly under the platform)", actor, ErrForbidden)
 		}
 		if spec.Provider != "" {
-			p, err := s.ix.providerByName(spec.Provider)
+			p, err := s.ix.providerByNameAs(actor, spec.Provider)
 			if err == nil {
 				err = s.ix.mayProvider(actor, p)
 			}
@@ -925,13 +913,13 @@ func (s *Store) CreateEnterprise(actor Actor, spec EnterpriseSpec) (Enterprise, 
 func (s *Store) GetEnterprise(actor Actor, name string) (Enterprise, error) {
 	s.ix.mu.RLock()
 	defer s.ix.mu.RUnlock()
-	id, ok := s.ix.entByName[name]
-	if !ok || s.ix.mayEnterprise(actor, s.ix.ents[id]) != nil {
-		return Enterprise{}, fmt.Errorf("enterprise %q: %w", name, ErrNotFound)
+	st, err := s.ix.enterpriseByNameAs(actor, name)
+	if err != nil {
+		return Enterprise{}, err
 	}
-	e := s.ix.ents[id].rec
+	e := st.rec
 	e.Numbers = slices.Clone(e.Numbers)
-	e.Revision = s.ix.ents[id].mod
+	e.Revision = st.mod
 	return e, nil
 }
 
@@ -969,13 +957,11 @@ func (s *Store) ListEnterprises() []Enterprise {
 // DeleteEnterprise removes an enterprise.
 func (s *Store) DeleteEnterprise(actor Actor, name string) error {
 	err := s.write(func(t *txn) error {
-		id, ok := s.ix.entByName[name]
-		if !ok {
-			return fmt.Errorf("enterprise %q: %w", name, ErrNotFound)
-		}
-		if err := s.ix.mayEnterprise(actor, s.ix.ents[id]); err != nil {
+		st, err := s.ix.enterpriseByNameAs(actor, name)
+		if err != nil {
 			return err
 		}
+		id := st.rec.ID
 		if err := actor.checkRevision("enterprise "+name, s.ix.ents[id].mod); err != nil {
 			return err
 		}
@@ -996,10 +982,12 @@ func (s *Store) DeleteEnterprise(actor Actor, name string) error {
 func (ix *index) providerByName(name string) (*provState, error) {
 	id, ok := ix.provByName[name]
 	if !ok {
-		return nil, fmt.Errorf("provider %q: %w", name, ErrNotFound)
+		return nil, errNoProvider(name)
 	}
 	return ix.provs[id], nil
 }
+
+func errNoProvider(name string) error { return fmt.Errorf("provider %q: %w", name, ErrNotFound) }
 
 func (ix *index) providerName(id uint32) string {
 	if p := ix.prov(id); p != nil {
@@ -1031,7 +1019,7 @@ func (ix *index) findSubscriber(ref string) (*subState, error) {
 		if id, ok := ix.subByName[ref]; ok {
 			return ix.subs[id], nil
 		}
-		return nil, fmt.Errorf("subscriber %q: %w", ref, ErrNotFound)
+		return nil, errNoSubscriber(ref)
 	}
 	n, err := e164.Parse(ref)
 	if err != nil {
@@ -1040,7 +1028,21 @@ func (ix *index) findSubscriber(ref string) (*subState, error) {
 	if id, ok := ix.byNumber.get(n); ok {
 		return ix.subs[id], nil
 	}
-	return nil, fmt.Errorf("subscriber with number %s: %w", n, ErrNotFound)
+	return nil, errNoSubscriber(ref)
+}
+
+// errNoSubscriber is findSubscriber's answer for a ref that names no
+// subscriber (ref is a valid name or number).
+func errNoSubscriber(ref string) error {
+	ref = strings.TrimSpace(ref)
+	if validName("subscriber", ref) == nil {
+		return fmt.Errorf("subscriber %q: %w", ref, ErrNotFound)
+	}
+	n, err := e164.Parse(ref)
+	if err != nil {
+		return fmt.Errorf("subscriber %q (neither a name nor a number): %w", ref, err)
+	}
+	return fmt.Errorf("subscriber with number %s: %w", n, ErrNotFound)
 }
 
 // ---- helpers ----

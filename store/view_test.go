@@ -181,8 +181,8 @@ func TestSetTreatmentsPermissions(t *testing.T) {
 		{"locked", bob, store.SettingsUpdate{Anonymous: ptr(store.TreatAllow)}, store.ErrLocked, []string{"anonymous"}},
 		{"one locked field fails all", bob, store.SettingsUpdate{Unknown: ptr(store.TreatBlock), Voicemail: ptr("sip:x@y")}, store.ErrLocked, []string{"voicemail"}},
 		{"provider may write locked", store.ProviderActor(storetest.Provider), store.SettingsUpdate{Anonymous: ptr(store.TreatAllow)}, nil, nil},
-		{"other provider may not", store.ProviderActor(storetest.OtherProvider), store.SettingsUpdate{Anonymous: ptr(store.TreatAllow)}, store.ErrForbidden, nil},
-		{"other subscriber may not", store.SubscriberActor(storetest.Alice), store.SettingsUpdate{Unknown: ptr(store.TreatAllow)}, store.ErrForbidden, nil},
+		{"other provider may not", store.ProviderActor(storetest.OtherProvider), store.SettingsUpdate{Anonymous: ptr(store.TreatAllow)}, store.ErrNotFound, nil},
+		{"other subscriber may not", store.SubscriberActor(storetest.Alice), store.SettingsUpdate{Unknown: ptr(store.TreatAllow)}, store.ErrNotFound, nil},
 		{"bad treatment", store.Operator, store.SettingsUpdate{Unknown: ptr(store.Treatment(42))}, store.ErrInvalid, nil},
 		{"bad voicemail", store.Operator, store.SettingsUpdate{Voicemail: ptr("sip:has space@x")}, store.ErrInvalid, nil},
 	}
