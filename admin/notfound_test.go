@@ -165,6 +165,11 @@ func TestForeignAnswersAsNonexistent(t *testing.T) {
 		{"GET", "/api/v1/fraud/groups/enterprise:{X}/history", "", "ent"},
 
 		{"GET", "/api/v1/decisions/{X}", "", "at"},
+
+		// Another provider's numbers, held or not, are as unallocated ones.
+		{"POST", "/api/v1/subscribers/alice/numbers", `{"numbers":["{X}"]}`, "othernum"},
+		{"POST", "/api/v1/subscribers", `{"name":"mole","provider":"acme","numbers":["{X}"]}`, "othernum"},
+		{"POST", "/api/v1/subscribers:import", "name,provider,numbers\nmole,acme,{X}\n", "othernum"},
 	}
 	// Each role's targets: kind -> pairs of (another tenant's object, a
 	// name nothing has). The nonexistent ones have the length of the real
@@ -180,6 +185,8 @@ func TestForeignAnswersAsNonexistent(t *testing.T) {
 			"tok":  {{globexTok, nobody(globexTok)}, {bobTok, nobody(bobTok)}},
 			"user": {{"bobweb", "zedweb"}},
 			"at":   {{stories["bob"], ghostAt}},
+			// bob's, and a free one of globex's, against one nobody has.
+			"othernum": {{lineBob, "+14045550100"}, {"+13035550177", "+14045550177"}},
 		},
 		"alice": {
 			"sub":  {{"bob", "zed"}, {"carol", "zelda"}},
@@ -202,6 +209,12 @@ func TestForeignAnswersAsNonexistent(t *testing.T) {
 		}
 		status, out, _ := f.do(t, who, method, path, b, "If-Match", `"1"`)
 		return status, string(out)
+	}
+	// Enrolling another provider's enterprise's number is refused (taken,
+	// 409, by nature) without naming that enterprise.
+	status, body, _ := f.do(t, "acme", "POST", "/api/v1/enterprises", map[string]any{"name": "shell", "provider": "acme", "numbers": []string{lineUmbrella}})
+	if status != 409 || strings.Contains(string(body), "umbrella") {
+		t.Errorf("acme enrols umbrella's number: %d %s", status, body)
 	}
 	for _, r := range rows {
 		for who, kinds := range targets {

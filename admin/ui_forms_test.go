@@ -26,9 +26,9 @@ func TestWebFormsKeepEntries(t *testing.T) {
 		status        int
 		says          string
 	}{
-		{"carol", "+1 303 555 0111", http.StatusUnprocessableEntity, "globex"}, // another provider's number
-		{"alice", "+1 202 555 0111", http.StatusConflict, "alice"},             // the name is taken
-		{"carol", "+1 202 555 0100", http.StatusConflict, "alice"},             // the number is alice's
+		{"carol", "+1 303 555 0111", http.StatusUnprocessableEntity, "not in any allocation of provider acme"}, // another provider's number, as one of none
+		{"alice", "+1 202 555 0111", http.StatusConflict, "alice"},                                             // the name is taken
+		{"carol", "+1 202 555 0100", http.StatusConflict, "alice"},                                             // the number is alice's
 	} {
 		st, body, _ := b.post("/ui/subscribers", url.Values{"name": {c.name}, "numbers": {c.numbers}, "csrf": {b.csrf}})
 		body = strings.ReplaceAll(body, "&#43;", "+")
@@ -39,7 +39,7 @@ func TestWebFormsKeepEntries(t *testing.T) {
 		}
 	}
 	st, body, _ := b.post("/ui/s/alice/numbers", url.Values{"numbers": {"(303) 555-0112"}, "csrf": {b.csrf}})
-	if st != http.StatusUnprocessableEntity || !strings.Contains(body, "globex") || !strings.Contains(body, `value="(303) 555-0112"`) ||
+	if st != http.StatusUnprocessableEntity || strings.Contains(body, "globex") || !strings.Contains(body, "not in any allocation of provider acme") || !strings.Contains(body, `value="(303) 555-0112"`) ||
 		!strings.Contains(body, `<h1>Subscriber alice</h1>`) {
 		t.Errorf("assign another provider's number: %d, want alice's page with the entry and the error:\n%s", st, body)
 	}
@@ -85,7 +85,7 @@ func TestWebEveryFormKeepsEntries(t *testing.T) {
 			[]string{`value="blocked" checked>`}},
 		// The provider: a subscriber's numbers, treatments, permissions, PIN; a list; a new subscriber.
 		{"acme", "/ui/s/alice/numbers", url.Values{"numbers": {"+1 303 555 0111"}}, http.StatusUnprocessableEntity,
-			[]string{`<h1>Subscriber alice</h1>`, `globex`, `value="&#43;1 303 555 0111" aria-describedby="error" aria-invalid="true">`}, nil},
+			[]string{`<h1>Subscriber alice</h1>`, `not in any allocation of provider acme`, `value="&#43;1 303 555 0111" aria-describedby="error" aria-invalid="true">`}, nil},
 		{"acme", "/ui/s/alice/treatments", url.Values{"voicemail": {"sip:"}, "rev": {strconv.FormatInt(sub.Revision, 10)}}, http.StatusUnprocessableEntity,
 			[]string{`id="error"`, `id="set-voicemail" name="voicemail" value="sip:" aria-describedby="help-voicemail eff-voicemail error" aria-invalid="true">`}, nil},
 		{"acme", "/ui/s/alice/permissions", url.Values{"perm": {"pin", "vip"}, "rev": {stale(sub.Revision)}}, http.StatusPreconditionFailed,

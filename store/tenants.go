@@ -366,26 +366,30 @@ func (ix *index) checkAllocated(t *txn, n e164.Number, provider uint32) error {
 	return nil
 }
 
-// allocatedTo says whether n lies in an allocation of provider.
+// allocatedTo says whether n lies in an allocation of provider. A number
+// of another provider's allocations is answered as one of none: the
+// provider asking may not learn whose it is, or the range around it
+// (OWASP API Security Top 10 2023, API1); the platform owner reads the
+// allocations with GET /api/v1/providers.
 func (ix *index) allocatedTo(n e164.Number, provider uint32) error {
-	a, ok := ix.allocationBelow(n)
-	if !ok || a.Last < n {
+	if a, ok := ix.allocationBelow(n); !ok || a.Last < n || a.provider != provider {
 		return fmt.Errorf("number %s: %w (not in any allocation of provider %s; allocate it first)", n, ErrInvalid, ix.providerName(provider))
-	}
-	if a.provider != provider {
-		return fmt.Errorf("number %s: %w (allocated to provider %s in %s, not to %s)", n, ErrInvalid,
-			ix.providerName(a.provider), a.Range, ix.providerName(provider))
 	}
 	return nil
 }
 
 // numberAssignable says whether n may be given to a new subscriber of
-// provider: it is nobody's and in one of the provider's allocations.
+// provider: it is in one of the provider's allocations and nobody's. The
+// allocation is checked first, so the subscriber a taken number names is
+// always one of provider's own.
 func (ix *index) numberAssignable(n e164.Number, provider uint32) error {
+	if err := ix.allocatedTo(n, provider); err != nil {
+		return err
+	}
 	if id, ok := ix.byNumber.get(n); ok {
 		return fmt.Errorf("number %s: %w (belongs to subscriber %s)", n, ErrExists, ix.subscriberName(id))
 	}
-	return ix.allocatedTo(n, provider)
+	return nil
 }
 
 // ---- subscribers ----
@@ -526,6 +530,11 @@ func (ix *index) nextID(t *txn, bucket string) uint32 {
 
 // checkNumberFree says whether n can be assigned to a subscriber of provider.
 func (ix *index) checkNumberFree(t *txn, n e164.Number, provider uint32, taken *bulkTaken) error {
+	// The allocation first: a number of another provider's reads as one
+	// of none, held or not, and the holder named below is provider's own.
+	if err := ix.allocatedTo(n, provider); err != nil {
+		return err
+	}
 	id, ok := ix.byNumber.get(n)
 	if !ok && taken != nil {
 		id, ok = taken.numbers[n]
@@ -889,7 +898,12 @@ func (s *Store) CreateEnterprise(actor Actor, spec EnterpriseSpec) (Enterprise, 
 		}
 		for _, n := range nums {
 			if id, ok := s.ix.entByNum[n]; ok {
-				return fmt.Errorf("number %s: %w (enrolled by enterprise %s)", n, ErrExists, s.ix.ents[id].rec.Name)
+				// Taken says as little as it must: the enterprise is named
+				// only to a caller that may see it.
+				if s.ix.mayEnterprise(actor, s.ix.ents[id]) == nil {
+					return fmt.Errorf("number %s: %w (enrolled by enterprise %s)", n, ErrExists, s.ix.ents[id].rec.Name)
+				}
+				return fmt.Errorf("number %s: %w (not available: enrolled by another enterprise)", n, ErrExists)
 			}
 		}
 		// Every creation bumps the sequence, so two nodes enrolling one
