@@ -13,12 +13,10 @@ import (
 	"callgate/store"
 )
 
-// TestKeysOnTheAPI: an enterprise registers a call key on the management
-// API's listener (TLS in production) with its own API token, which the
-// management authentication would refuse; a management token is no
-// enterprise's and is refused by the key handler; with keys off the
-// route says so.
-func TestKeysOnTheAPI(t *testing.T) {
+// keysFixture is the API fixture with call keys on (a registry of its
+// own) and initech's enterprise token in f.tokens["initech"].
+func keysFixture(t *testing.T) (*fixture, *keys.Registry) {
+	t.Helper()
 	var reg *keys.Registry
 	var st *store.Store
 	f := newFixture(t, func(tr *Tier) {
@@ -38,6 +36,16 @@ func TestKeysOnTheAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.tokens["initech"] = tok
+	return f, reg
+}
+
+// TestKeysOnTheAPI: an enterprise registers a call key on the management
+// API's listener (TLS in production) with its own API token, which the
+// management authentication would refuse; a management token is no
+// enterprise's and is refused by the key handler; with keys off the
+// route says so.
+func TestKeysOnTheAPI(t *testing.T) {
+	f, reg := keysFixture(t)
 	key := map[string]string{"calling": "+12025550150", "called": "+13035550100"}
 	var got keys.Response
 	f.want(t, http.StatusCreated, "initech", "POST", "/api/v1/keys", key, &got)
@@ -67,25 +75,7 @@ func TestKeysOnTheAPI(t *testing.T) {
 // ?revoke_keys=true revokes them too (a leak), without it they hold (a
 // routine reissue); with keys off revocation says so.
 func TestKeysRevokedOnTheAPI(t *testing.T) {
-	var reg *keys.Registry
-	var st *store.Store
-	f := newFixture(t, func(tr *Tier) {
-		st = tr.st
-		var err error
-		if reg, err = keys.Open(keys.Config{}, tr.st); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { reg.Close() })
-		WithKeys(keys.Handler(reg, tr.st), reg)(tr)
-	})
-	tok, hash, err := keys.IssueToken("initech")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.UpdateEnterpriseSignals(store.Operator, "initech", func(g *store.EnterpriseSignals) error { g.TokenHash = hash; return nil }); err != nil {
-		t.Fatal(err)
-	}
-	f.tokens["initech"] = tok
+	f, reg := keysFixture(t)
 	calling := e164.MustParse("+12025550150")
 	register := func(called string) {
 		t.Helper()
