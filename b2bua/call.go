@@ -68,11 +68,12 @@ type call struct {
 	out    *leg // the outbound leg being talked to (watched for RTP)
 	outDlg *diago.DialogClientSession
 
-	early     bool   // 183 with SDP sent: the caller hears early media
-	lateOffer bool   // the INVITE had no SDP: our offer goes in the 200, the answer in the ACK
-	answered  bool   // 200 sent and acknowledged
-	bridged   bool   // the caller reached the subscriber or voicemail
-	name      []byte // the recorded name (PCM): lives only as long as the call
+	early     bool        // 183 with SDP sent: the caller hears early media
+	lateOffer bool        // the INVITE had no SDP: our offer goes in the 200, the answer in the ACK
+	rel       *reliableTx // the caller requires 100rel: its provisionals are reliable (prack.go)
+	answered  bool        // 200 sent and acknowledged
+	bridged   bool        // the caller reached the subscriber or voicemail
+	name      []byte      // the recorded name (PCM): lives only as long as the call
 
 	ringStop context.CancelFunc
 	ringDone chan struct{}
@@ -113,6 +114,8 @@ func (c *call) gone() (ending, bool) {
 		return ending{why: "shutdown", code: 503, phrase: "Service Unavailable", retryAfter: true}, true
 	case errors.Is(cause, errRTPTimeout):
 		return ending{why: "rtp-timeout"}, true
+	case errors.Is(cause, errNoPRACK):
+		return ending{why: "no-prack"}, true // its 500 went (prack.go)
 	}
 	return ending{why: "caller-hangup"}, true
 }
@@ -164,6 +167,13 @@ func (c *call) answer() error {
 	if c.answered {
 		return nil
 	}
+	if c.rel != nil {
+		// Before diago takes the dialog as established: a CANCEL during
+		// the wait must still end the call (prack.go).
+		if err := c.rel.waitAcked(c.ctx); err != nil {
+			return err
+		}
+	}
 	if c.early {
 		if err := c.in.AnswerEarlyMedia(c.caller.med, diago.AnswerOptions{}); err != nil {
 			return err
@@ -214,8 +224,9 @@ func (c *call) answerLate() error {
 
 // earlyMedia sends 183 Session Progress with SDP: the caller hears what is
 // played without the call being answered. A caller that sent no offer
-// cannot have early media without reliable provisional responses (RFC
-// 3262), which the B2BUA does not send: it is answered instead.
+// cannot have early media without an offer in a reliable provisional
+// response and its answer in the PRACK (RFC 3262), which the B2BUA does
+// not take (prack.go): it is answered instead.
 func (c *call) earlyMedia() error {
 	if c.early || c.answered {
 		return nil

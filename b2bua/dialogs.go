@@ -62,8 +62,14 @@ func (s *Server) legOf(req *sip.Request) *leg {
 // middleware runs before diago's handlers.
 func (s *Server) middleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
-		if req.IsInvite() && !inDialog(req) && !s.acceptable(req, tx) {
-			return
+		if req.IsInvite() && !inDialog(req) {
+			if !s.acceptable(req, tx) {
+				return
+			}
+			if requires100rel(req) {
+				// Innermost: its retransmissions go out as sent (prack.go).
+				tx = s.reliable(req, tx)
+			}
 		}
 		if (req.Method == sip.BYE || req.Method == sip.NOTIFY) && !inDialog(req) {
 			// No To tag: it matches no dialog (RFC 3261 §15.1.2), where
@@ -129,10 +135,11 @@ func inDialog(req *sip.Request) bool {
 // caller would retransmit for 32 s and get nothing), one whose
 // Max-Forwards is spent (483: it would forward it on the subscriber's leg,
 // and B2BUAs take part in loop detection, RFC 7332 §3), and one that
-// requires an extension (Require, RFC 3261 §8.2.2.3: 420 with
-// Unsupported). The B2BUA supports none of those a caller could require
-// of it (100rel, timer, precondition, replaces ...), and answering as if
-// it did would break the caller's expectation.
+// requires an extension other than 100rel (Require, RFC 3261 §8.2.2.3:
+// 420 with Unsupported naming those). 100rel is done (prack.go); the
+// others a caller could require of it (timer, precondition, replaces ...)
+// are not, and answering as if they were would break the caller's
+// expectation.
 func (s *Server) acceptable(req *sip.Request, tx sip.ServerTransaction) bool {
 	if req.Contact() == nil {
 		s.m.refused.WithLabelValues("no-contact").Inc()
@@ -147,7 +154,7 @@ func (s *Server) acceptable(req *sip.Request, tx sip.ServerTransaction) bool {
 	var tags []string
 	for _, h := range req.GetHeaders("Require") {
 		for _, t := range strings.Split(h.Value(), ",") {
-			if t = strings.TrimSpace(t); t != "" {
+			if t = strings.TrimSpace(t); t != "" && !strings.EqualFold(t, "100rel") {
 				tags = append(tags, t)
 			}
 		}

@@ -55,9 +55,15 @@
 // Config.TLSCAFile) and offers SRTP. Config.TLSNoSRTP keeps TLS legs on
 // plain RTP.
 //
-// A new INVITE that requires an extension (Require: 100rel, timer, ...;
-// the B2BUA supports none a caller could require of it) gets 420 Bad
-// Extension with Unsupported, one with Max-Forwards 0 gets 483 Too Many
+// A caller that requires reliable provisional responses (Require:
+// 100rel, RFC 3262; TDM gateways that interwork early media with ISUP)
+// gets its 180 and 183 reliably (prack.go): Require: 100rel and RSeq,
+// retransmitted until its PRACK (answered 200; 481 for a RAck that names
+// no provisional awaiting one), the 200 held until the PRACK of a 183
+// with SDP, and 500 when none came within 64*T1 (step end no-prack).
+// One that only supports 100rel gets them unreliably. A new INVITE that
+// requires another extension (timer, precondition, replaces ...) gets 420
+// Bad Extension with Unsupported naming those, one with Max-Forwards 0 gets 483 Too Many
 // Hops, and one without Contact 400 Missing Contact Header; the subscriber's and the voicemail's legs carry the caller's
 // Max-Forwards less one, so a continue route that leads back here ends
 // instead of looping (RFC 7332 §3).
@@ -81,7 +87,8 @@
 // sent our offer in the 200 and answers in its ACK, which the middleware
 // checks as it checks an offer before diago applies it (dialogs.go). Such a
 // caller cannot be given early media (that needs an offer in a reliable
-// 183, RFC 3262, which the B2BUA does not send), so where a treatment
+// 183, RFC 3262, and its answer in the PRACK, which the B2BUA does not
+// take), so where a treatment
 // would play early media (Reject with Media in reject_mode early, the
 // voicemail announcement) it is answered instead. An ACK without a usable
 // answer leaves the call without media: it is ended with BYE (step end
@@ -203,6 +210,6 @@
 // announced, plain; bridge connected; transfer refused (a REFER from
 // either phone, with its Refer-To); end completed, abandoned,
 // caller-hangup, subscriber-hangup, voicemail-hangup, rtp-timeout,
-// released, rejected, shutdown, failed. The same steps are counted in
+// no-prack, released, rejected, shutdown, failed. The same steps are counted in
 // callgate_b2bua_steps_total{step,outcome}.
 package b2bua

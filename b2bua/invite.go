@@ -56,6 +56,9 @@ func (s *Server) handle(in *diago.DialogServerSession) {
 	c.d = d
 	c.ctx, c.cancel = context.WithCancelCause(in.Context())
 	defer c.cancel(nil)
+	if c.rel = s.reliableOf(req); c.rel != nil {
+		c.rel.whenLost(func() { c.cancel(errNoPRACK) })
+	}
 
 	s.mu.Lock()
 	if s.stopped.Load() {

@@ -12,8 +12,9 @@ import (
 // without the Allow header RFC 3261 §21.4.6 requires; both are answered
 // here:
 //
-//	OPTIONS     200 with Allow (the methods we handle, in a fixed order)
-//	            and Accept (the bodies an INVITE may carry)
+//	OPTIONS     200 with Allow (the methods we handle, in a fixed order),
+//	            Accept (the bodies an INVITE may carry) and Supported
+//	            (100rel, prack.go; RFC 3261 §11.2)
 //	others      405 Method Not Allowed with the same Allow
 
 // allowed is the Allow header's value for the methods the SIP server has
@@ -28,6 +29,7 @@ func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
 	res.AppendHeader(sip.NewHeader("Allow", s.allow))
 	res.AppendHeader(sip.NewHeader("Accept", acceptTypes))
+	res.AppendHeader(sip.NewHeader("Supported", "100rel"))
 	_ = tx.Respond(res)
 }
 

@@ -9,14 +9,14 @@ import (
 
 // What the B2BUA answers to each method outside a call: OPTIONS says what
 // it takes, a method it does not handle gets 405 with Allow (RFC 3261
-// §21.4.6), a BYE or NOTIFY for no dialog 481.
+// §21.4.6), a BYE, NOTIFY or PRACK for no dialog 481.
 func TestOtherMethods(t *testing.T) {
 	h := newHarness(t, nil)
 	cli, err := sipgo.NewClient(h.call.ua, sipgo.WithClientLogger(testQuiet))
 	if err != nil {
 		t.Fatal(err)
 	}
-	const allow = "ACK, BYE, CANCEL, INFO, INVITE, NOTIFY, OPTIONS, REFER, UPDATE"
+	const allow = "ACK, BYE, CANCEL, INFO, INVITE, NOTIFY, OPTIONS, PRACK, REFER, UPDATE"
 	for _, tc := range []struct {
 		method       sip.RequestMethod
 		toTag        bool
@@ -29,7 +29,7 @@ func TestOtherMethods(t *testing.T) {
 		{sip.SUBSCRIBE, false, 405, allow, ""},
 		{sip.PUBLISH, false, 405, allow, ""},
 		{sip.REGISTER, false, 405, allow, ""},
-		{sip.PRACK, true, 405, allow, ""},
+		{sip.PRACK, true, 481, "", ""}, // for no INVITE of ours (prack.go)
 		{"FOO", false, 405, allow, ""},
 		{sip.BYE, false, 481, "", ""},
 		{sip.BYE, true, 481, "", ""},
@@ -62,6 +62,9 @@ func TestOtherMethods(t *testing.T) {
 		if res.StatusCode != tc.code || hdr("Allow") != tc.allow || hdr("Accept") != tc.accpt {
 			t.Errorf("%s (To tag %v): %d %s, Allow %q, Accept %q; want %d, Allow %q, Accept %q",
 				tc.method, tc.toTag, res.StatusCode, res.Reason, hdr("Allow"), hdr("Accept"), tc.code, tc.allow, tc.accpt)
+		}
+		if tc.method == sip.OPTIONS && hdr("Supported") != "100rel" {
+			t.Errorf("OPTIONS: Supported %q, want 100rel (RFC 3261 §11.2)", hdr("Supported"))
 		}
 	}
 }

@@ -49,7 +49,7 @@ func newMetrics(reg prometheus.Registerer, active func() float64) (*metrics, err
 			Help: "Treatment steps by step (token, isup: what a SIP-T IAM gave the call, pin, name, subscriber, screen, challenge, voicemail, reject, bridge, ivr) and outcome."},
 			[]string{"step", "outcome"}),
 		ended: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "calls_ended_total",
-			Help: "Calls ended, by reason (completed, caller-hangup, subscriber-hangup, rtp-timeout, released, rejected, shutdown, failed)."},
+			Help: "Calls ended, by reason (completed, caller-hangup, subscriber-hangup, rtp-timeout, no-prack: a reliable provisional response never acknowledged, released, rejected, shutdown, failed)."},
 			[]string{"reason"}),
 		overload: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "overload_total",
 			Help: "INVITEs answered 503 with Retry-After: session limit reached (sessions) or no RTP port free (ports)."},

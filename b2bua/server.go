@@ -82,6 +82,7 @@ type Server struct {
 	badLog    logLimiter  // unparsable datagrams (udpfilter.go)
 	iams      sync.Map    // Call-ID|branch -> *isup.IAM: new INVITEs' IAMs, middleware to admit (sipt.go)
 	origins   sync.Map    // Call-ID|branch -> *sip.Request: new INVITEs as their transactions hold them (totag.go)
+	reliables sync.Map    // Call-ID|From tag -> *reliableTx: INVITEs sending reliable provisionals (prack.go)
 	parser    *sip.Parser // readFilter's
 	lockLog   logLimiter  // PIN locks and lockout failures (pinlock.go)
 	tlsLog    logLimiter  // failed TLS handshakes (tls.go)
@@ -295,11 +296,12 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.dg = diago.NewDiago(s.ua, dopts...)
 	s.dg.HandleFunc(s.handle)
-	// diago answers INFO and REFER with 406 and has no UPDATE: all three
-	// are ours (dialogs.go).
+	// diago answers INFO and REFER with 406 and has no UPDATE or PRACK:
+	// those are ours (dialogs.go, prack.go).
 	s.srv.OnInfo(s.onInfo)
 	s.srv.OnUpdate(s.onUpdate)
 	s.srv.OnRefer(s.onRefer)
+	s.srv.OnPrack(s.onPrack)     // prack.go
 	s.srv.OnOptions(s.onOptions) // methods.go
 	s.srv.OnNoRoute(s.onOtherMethod)
 	s.allow = allowed(s.srv.RegisteredMethods())
