@@ -157,3 +157,28 @@ func TestSippCancel(t *testing.T) {
 		})
 	}
 }
+
+// A caller that requires 100rel (RFC 3262), screened to voicemail: the
+// announcement in a reliable 183 that sipp leaves unacknowledged once,
+// then PRACKs when it comes again with the same RSeq; the 200 after.
+func TestSippPRACK(t *testing.T) {
+	short := t.TempDir()
+	writeTonePrompts(t, short, 200*time.Millisecond)
+	h := newHarness(t, func(c *Config) { c.PromptDir = short })
+	voicemailPhone(t, h)
+	runSipp(t, h, "prack.xml", nil, sippKeys(h.token(policy.Decision{Action: policy.ActionVoicemail, Announcement: 101, Voicemail: nVoicemail.String()}))...)
+	steps := h.waitStep("end", "caller-hangup")
+	if got := stepString(steps); got != "token=ok voicemail=ringing voicemail=connected bridge=connected end=caller-hangup" {
+		t.Errorf("steps %q", got)
+	}
+}
+
+// A caller that requires 100rel PRACKs the announcement's reliable 183,
+// then cancels: 487 with the 183's To tag, the call abandoned.
+func TestSippPRACKCancel(t *testing.T) {
+	long := t.TempDir()
+	writeTonePrompts(t, long, 20*time.Second)
+	h := newHarness(t, func(c *Config) { c.PromptDir = long })
+	runSipp(t, h, "prack_cancel.xml", nil, sippKeys(h.token(policy.Decision{Action: policy.ActionBlockWithAnnouncement, Announcement: 101}))...)
+	h.waitStep("end", "abandoned")
+}
