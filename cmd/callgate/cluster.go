@@ -19,6 +19,7 @@ import (
 
 	"callgate/daemon"
 	"callgate/internal/config"
+	"callgate/internal/progress"
 )
 
 func (e *env) clusterCmd() *cobra.Command {
@@ -116,7 +117,7 @@ func writeClusterStatus(w io.Writer, s *daemon.ClusterStatus) {
 					// What it did not say is unknown; why is under problems.
 					r = append(r, "unreachable", "?", "?", "?", "?")
 				} else {
-					r = append(r, "ok", yesNo(m.Leader), m.Version, sizeText(m.DBSize), strconv.FormatUint(m.RaftIndex, 10))
+					r = append(r, "ok", yesNo(m.Leader), m.Version, progress.ByteSize(m.DBSize), strconv.FormatUint(m.RaftIndex, 10))
 				}
 				rows = append(rows, r)
 			}
@@ -177,18 +178,6 @@ func ageText(sec float64, last time.Time) string {
 		return "never"
 	}
 	return (time.Duration(sec * float64(time.Second))).Round(100 * time.Millisecond).String()
-}
-
-func sizeText(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // etcdOfflineError refuses to open the store file of a node on etcd
