@@ -24,14 +24,12 @@ type isolationRequest struct {
 	body any
 }
 
-// TestIsolation: every endpoint x every tenant role x an object of another
-// tenant -> 403 or 404 (422 for an import's rows, as for an owner that
-// does not exist), and never a byte of that tenant's data: a name the
-// request itself gave may be echoed. TestForeignAnswersAsNonexistent
-// holds the answers to those for objects that do not exist. Platform
-// operations are refused to every tenant. The table must cover every
-// route the tier serves.
-func TestIsolation(t *testing.T) {
+// isolationFixture is the API fixture of the isolation tests: a decision
+// log of its own, an engine that blocks every call for the called number's
+// subscriber, and the fraud monitor with bob's and umbrella's groups
+// (globex's) locked down.
+func isolationFixture(t *testing.T) (*fixture, *decisionlog.Log, *fraud.Monitor) {
+	t.Helper()
 	dl, err := decisionlog.Open(filepath.Join(t.TempDir(), "decisions.db"), decisionlog.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -42,8 +40,20 @@ func TestIsolation(t *testing.T) {
 		v, _ := f.st.Subscriber(c.Called)
 		return policy.Decision{Action: policy.ActionBlock, Subscriber: v.ID}
 	}
-	var mon *fraud.Monitor // bob's and umbrella's groups (globex's) locked down
+	var mon *fraud.Monitor
 	f = newFixture(t, WithDecisionLog(dl), WithDecide(decideFn), withTestFraud(t, &mon, lineBob, lineUmbrella))
+	return f, dl, mon
+}
+
+// TestIsolation: every endpoint x every tenant role x an object of another
+// tenant -> 403 or 404 (422 for an import's rows, as for an owner that
+// does not exist), and never a byte of that tenant's data: a name the
+// request itself gave may be echoed. TestForeignAnswersAsNonexistent
+// holds the answers to those for objects that do not exist. Platform
+// operations are refused to every tenant. The table must cover every
+// route the tier serves.
+func TestIsolation(t *testing.T) {
+	f, dl, mon := isolationFixture(t)
 	bob, err := f.st.GetSubscriber(store.Operator, "bob")
 	if err != nil {
 		t.Fatal(err)

@@ -1,15 +1,12 @@
 package admin
 
 import (
-	"context"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"callgate/e164"
-	"callgate/fraud"
 	"callgate/policy"
 	"callgate/policy/decisionlog"
 	"callgate/store"
@@ -31,18 +28,7 @@ type sameAnswerRow struct {
 // against another provider's, a sibling subscriber's and its own
 // provider's.
 func TestForeignAnswersAsNonexistent(t *testing.T) {
-	dl, err := decisionlog.Open(filepath.Join(t.TempDir(), "decisions.db"), decisionlog.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dl.Close() })
-	var f *fixture
-	decideFn := func(_ context.Context, c *policy.Call, _ Given) policy.Decision {
-		v, _ := f.st.Subscriber(c.Called)
-		return policy.Decision{Action: policy.ActionBlock, Subscriber: v.ID}
-	}
-	var mon *fraud.Monitor
-	f = newFixture(t, WithDecisionLog(dl), WithDecide(decideFn), withTestFraud(t, &mon, lineBob, lineUmbrella))
+	f, dl, _ := isolationFixture(t)
 	op := store.Operator
 	// carol is alice's sibling under acme.
 	if _, err := f.st.CreateSubscriber(op, store.SubscriberSpec{Name: "carol", Provider: "acme", Numbers: []string{"+12025550101"}}); err != nil {
