@@ -31,7 +31,9 @@ var ErrStale = errors.New("changed since the revision given")
 // to an object the actor may read but not change in that way fails with
 // ErrForbidden (a provider's allocations, route or STIR policy; a
 // subscriber's numbers and permissions), ErrLocked for a subscriber's
-// locked setting.
+// locked setting. A number refused to a provider's subscriber is
+// ErrInvalid for everyone; only the platform owner's error names whose
+// allocation and subscriber hold it (numberholder.go).
 
 // operatorOnly refuses every actor but the operator.
 func (a Actor) operatorOnly(what string) error {

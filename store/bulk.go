@@ -165,7 +165,9 @@ func (l *BulkLoader) fail(err error) error {
 	return err
 }
 
-// CreateSubscriber is Store.CreateSubscriber inside the bulk load.
+// CreateSubscriber is Store.CreateSubscriber inside the bulk load, as
+// the platform owner (a bulk load is the owner's own, so a refused number
+// names its holder).
 func (l *BulkLoader) CreateSubscriber(spec SubscriberSpec) (Subscriber, error) {
 	if l.err != nil {
 		return Subscriber{}, l.err
@@ -178,7 +180,7 @@ func (l *BulkLoader) CreateSubscriber(spec SubscriberSpec) (Subscriber, error) {
 			sq := ix.seqs[bSubscribers]
 			l.taken.started, l.taken.next, l.taken.seqMod = true, uint32(sq.val), sq.mod
 		}
-		err = ix.planSubscriber(&l.t, &rec, spec, l.taken)
+		err = ix.planSubscriber(&l.t, Operator, &rec, spec, l.taken)
 		if err == nil {
 			// As found, not absent: a key a dead writer left is taken
 			// over, as every assignment does (numberkeys.go).

@@ -363,7 +363,7 @@ func (v *subValidator) row(rec []string, line int) {
 			v.fail(line, "number %s: also on line %d", n, at)
 			return
 		}
-		if err := ix.numberAssignable(n, prov.id); err != nil {
+		if err := ix.numberAssignable(v.opts.Actor, n, prov.id); err != nil {
 			v.fail(line, "%v", err)
 			return
 		}
@@ -481,7 +481,7 @@ func (v *subValidator) recheck() error {
 			if err != nil {
 				break
 			}
-			if e := ix.numberAssignable(n, st.rec.ProviderID); e != nil {
+			if e := ix.numberAssignable(v.opts.Actor, n, st.rec.ProviderID); e != nil {
 				err = fmt.Errorf("%w (changed while the file was read)", e)
 			}
 		}

@@ -352,38 +352,26 @@ func (ix *index) numberIn(r Range) (e164.Number, uint32, bool) {
 	return low, lowID, low != 0
 }
 
-// checkAllocated says whether n may be given to a subscriber of provider,
-// and makes t depend on the allocations staying as they are.
-func (ix *index) checkAllocated(t *txn, n e164.Number, provider uint32) error {
-	if err := ix.allocatedTo(n, provider); err != nil {
-		return err
+// allocatedTo says whether n lies in an allocation of provider. To a
+// tenant a number of another provider's allocations is answered as one of
+// none (the provider asking may not learn whose it is, or the range
+// around it); the platform owner is told whose allocation and subscriber
+// hold it (numberholder.go).
+func (ix *index) allocatedTo(a Actor, n e164.Number, provider uint32) error {
+	al, ok := ix.allocationBelow(n)
+	in := ok && al.Last >= n
+	if in && al.provider == provider {
+		return nil
 	}
-	// Compare and move the allocation epoch: a ReleaseNumbers planned
-	// before this assignment then conflicts instead of leaving the number
-	// outside any allocation.
-	t.cmp(keyAllocEpoch, ix.allocMod)
-	t.bump(keyAllocEpoch)
-	return nil
-}
-
-// allocatedTo says whether n lies in an allocation of provider. A number
-// of another provider's allocations is answered as one of none: the
-// provider asking may not learn whose it is, or the range around it
-// (OWASP API Security Top 10 2023, API1); the platform owner reads the
-// allocations with GET /api/v1/providers.
-func (ix *index) allocatedTo(n e164.Number, provider uint32) error {
-	if a, ok := ix.allocationBelow(n); !ok || a.Last < n || a.provider != provider {
-		return fmt.Errorf("number %s: %w (not in any allocation of provider %s; allocate it first)", n, ErrInvalid, ix.providerName(provider))
-	}
-	return nil
+	return ix.notAllocatedErr(a, n, provider, al, in)
 }
 
 // numberAssignable says whether n may be given to a new subscriber of
-// provider: it is in one of the provider's allocations and nobody's. The
-// allocation is checked first, so the subscriber a taken number names is
-// always one of provider's own.
-func (ix *index) numberAssignable(n e164.Number, provider uint32) error {
-	if err := ix.allocatedTo(n, provider); err != nil {
+// provider by a: it is in one of the provider's allocations and nobody's.
+// The allocation is checked first, so the subscriber a taken number names
+// is always one of provider's own.
+func (ix *index) numberAssignable(a Actor, n e164.Number, provider uint32) error {
+	if err := ix.allocatedTo(a, n, provider); err != nil {
 		return err
 	}
 	if id, ok := ix.byNumber.get(n); ok {
@@ -411,7 +399,7 @@ func (s *Store) CreateSubscriber(actor Actor, spec SubscriberSpec) (Subscriber, 
 		}
 		r := rec
 		r.ID = id
-		return &r, s.ix.checkSubscriber(t, &r, spec, nil)
+		return &r, s.ix.checkSubscriber(t, actor, &r, spec, nil)
 	}
 	var id uint32 // taken by putNumberKeys
 	if err == nil {
@@ -432,7 +420,7 @@ func (s *Store) CreateSubscriber(actor Actor, spec SubscriberSpec) (Subscriber, 
 			if err != nil {
 				return err
 			}
-			if err := s.ix.planSubscriber(t, r, spec, nil); err != nil {
+			if err := s.ix.planSubscriber(t, actor, r, spec, nil); err != nil {
 				return err
 			}
 			if err := s.claimNumberKeys(t, r.Numbers, r.ID); err != nil {
@@ -475,8 +463,9 @@ func (s *Store) subscriberRecord(spec SubscriberSpec) (Subscriber, error) {
 // checkSubscriber checks rec (from subscriberRecord) against the index,
 // setting its provider and permissions, and makes t depend on what it
 // read. taken, if set, holds names and numbers already given out in t (a
-// bulk load's batch). Caller holds applyMu.
-func (ix *index) checkSubscriber(t *txn, rec *Subscriber, spec SubscriberSpec, taken *bulkTaken) error {
+// bulk load's batch). A refused number is worded for actor a
+// (numberholder.go). Caller holds applyMu.
+func (ix *index) checkSubscriber(t *txn, a Actor, rec *Subscriber, spec SubscriberSpec, taken *bulkTaken) error {
 	if _, ok := ix.subByName[rec.Name]; ok || taken != nil && taken.names[rec.Name] {
 		return fmt.Errorf("subscriber %s: %w", rec.Name, ErrExists)
 	}
@@ -490,7 +479,7 @@ func (ix *index) checkSubscriber(t *txn, rec *Subscriber, spec SubscriberSpec, t
 		rec.Permissions = *spec.Permissions & PermAll
 	}
 	for _, n := range rec.Numbers {
-		if err := ix.checkNumberFree(t, n, rec.ProviderID, taken); err != nil {
+		if err := ix.checkNumberFree(t, a, n, rec.ProviderID, taken); err != nil {
 			return fmt.Errorf("subscriber %s: %w", rec.Name, err)
 		}
 	}
@@ -504,8 +493,8 @@ func (ix *index) checkSubscriber(t *txn, rec *Subscriber, spec SubscriberSpec, t
 // took before, or in a bulk load's batch, taken set, the batch's next),
 // record and name. The caller claims the number keys (claimNumberKeys).
 // Caller holds applyMu.
-func (ix *index) planSubscriber(t *txn, rec *Subscriber, spec SubscriberSpec, taken *bulkTaken) error {
-	if err := ix.checkSubscriber(t, rec, spec, taken); err != nil {
+func (ix *index) planSubscriber(t *txn, a Actor, rec *Subscriber, spec SubscriberSpec, taken *bulkTaken) error {
+	if err := ix.checkSubscriber(t, a, rec, spec, taken); err != nil {
 		return err
 	}
 	switch {
@@ -528,11 +517,13 @@ func (ix *index) nextID(t *txn, bucket string) uint32 {
 	return uint32(sq.val + 1)
 }
 
-// checkNumberFree says whether n can be assigned to a subscriber of provider.
-func (ix *index) checkNumberFree(t *txn, n e164.Number, provider uint32, taken *bulkTaken) error {
-	// The allocation first: a number of another provider's reads as one
-	// of none, held or not, and the holder named below is provider's own.
-	if err := ix.allocatedTo(n, provider); err != nil {
+// checkNumberFree says whether n can be assigned by a to a subscriber of
+// provider, and makes t depend on the allocations staying as they are.
+func (ix *index) checkNumberFree(t *txn, a Actor, n e164.Number, provider uint32, taken *bulkTaken) error {
+	// The allocation first: to a tenant a number of another provider's
+	// reads as one of none, held or not, and the holder named below is
+	// provider's own.
+	if err := ix.allocatedTo(a, n, provider); err != nil {
 		return err
 	}
 	id, ok := ix.byNumber.get(n)
@@ -542,7 +533,12 @@ func (ix *index) checkNumberFree(t *txn, n e164.Number, provider uint32, taken *
 	if ok {
 		return fmt.Errorf("number %s: %w (belongs to subscriber %s)", n, ErrExists, ix.subscriberName(id))
 	}
-	return ix.checkAllocated(t, n, provider)
+	// Compare and move the allocation epoch: a ReleaseNumbers planned
+	// before this assignment then conflicts instead of leaving the number
+	// outside any allocation.
+	t.cmp(keyAllocEpoch, ix.allocMod)
+	t.bump(keyAllocEpoch)
+	return nil
 }
 
 // GetSubscriber returns a subscriber by name or by one of its numbers.
@@ -632,7 +628,7 @@ func (s *Store) AssignNumbers(actor Actor, subscriber string, numbers ...string)
 			if id, ok := s.ix.byNumber.get(n); ok && id == r.ID {
 				continue
 			}
-			if err := s.ix.checkNumberFree(t, n, r.ProviderID, nil); err != nil {
+			if err := s.ix.checkNumberFree(t, actor, n, r.ProviderID, nil); err != nil {
 				return nil, err
 			}
 			add = append(add, n)

@@ -172,9 +172,9 @@ func TestSubscribers(t *testing.T) {
 		{"duplicate name", store.SubscriberSpec{Name: storetest.Alice, Provider: storetest.Provider, Numbers: []string{"3035550122"}}, store.ErrExists, []string{storetest.Alice}},
 		{"number taken", store.SubscriberSpec{Name: "erin", Provider: storetest.Provider, Numbers: []string{storetest.BobNumber}}, store.ErrExists, []string{storetest.BobNumber, storetest.Bob}},
 		{"not allocated", store.SubscriberSpec{Name: "erin", Provider: storetest.Provider, Numbers: []string{"+12025550100"}}, store.ErrInvalid, []string{"+12025550100", "allocate"}},
-		// Another provider's number reads as one of no allocation: whose it
-		// is, and its range, are that provider's business.
-		{"other provider's", store.SubscriberSpec{Name: "erin", Provider: storetest.Provider, Numbers: []string{"+17205550150"}}, store.ErrInvalid, []string{"not in any allocation of provider " + storetest.Provider}},
+		// The platform owner is told whose allocation the number is in; a
+		// provider is not (TestNumberConflictWording).
+		{"other provider's", store.SubscriberSpec{Name: "erin", Provider: storetest.Provider, Numbers: []string{"+17205550150"}}, store.ErrInvalid, []string{storetest.OtherProvider, storetest.OtherRange}},
 		{"bad number", store.SubscriberSpec{Name: "erin", Provider: storetest.Provider, Numbers: []string{"3035550123", "call me"}}, store.ErrInvalid, []string{"#2", "call me"}},
 		{"no number", store.SubscriberSpec{Name: "erin", Provider: storetest.Provider}, store.ErrInvalid, []string{"at least one"}},
 		{"no provider", store.SubscriberSpec{Name: "erin", Provider: "nope", Numbers: []string{"3035550123"}}, store.ErrNotFound, []string{"nope"}},
