@@ -37,7 +37,12 @@
 // in the same words; 403 is kept for an object the caller may see but
 // not change in that way (a subscriber's locked list, its own numbers;
 // a provider's own allocations, route, STIR policy) and for what the
-// role may never do. notfound_test.go holds every route to it.
+// role may never do. notfound_test.go holds every route to it. A number
+// outside the provider's allocations is 422 "not in any allocation of
+// provider P" to a tenant, whoever holds it; the platform owner's 422
+// (API, import rows, web forms) names the provider and range it is
+// allocated in and the subscriber holding it, with what to undo first
+// (numberholder_test.go).
 //
 // The web UI (ui.go, ui_treatments.go, ui/) shares the listener: browser
 // sessions (session.go) with CSRF tokens, an idle timeout and login
