@@ -329,10 +329,18 @@ func (c *call) dial(name string, to sip.Uri, extra []sip.Header) (dialResult, st
 	// so a caller without telephone-event would leave the subscriber
 	// without RFC 4733 too. The outbound leg offers PCMU, PCMA and
 	// telephone-event; a bridge transcodes when the legs differ.
+	rel := newReliableOut(c.ctx, d, func(err error) {
+		c.s.log.Warn("b2bua: PRACK not sent", "leg", name, "error", err)
+	})
 	med, err := d.Invite(ictx, diago.InviteClientOptions{
-		Headers: append(c.outboundHeaders(), extra...),
+		// RFC 3262 §4: offered, never required (a far end without
+		// 100rel takes the call as before).
+		Headers: append(append(c.outboundHeaders(), sip.NewHeader("Supported", "100rel")), extra...),
 		RTPNAT:  media.RTPNATSymetric,
 		OnResponse: func(res *sip.Response) error {
+			if !rel.response(res) {
+				return nil
+			}
 			if !ringing && (res.StatusCode == 180 || res.StatusCode == 183) {
 				ringing = true
 				c.step(name, "ringing", strconv.Itoa(res.StatusCode))

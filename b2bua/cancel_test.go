@@ -129,11 +129,6 @@ func (c *cancelCaller) ackAndBye(ok *sip.Response) {
 	}
 }
 
-func toTag(res *sip.Response) string {
-	tag, _ := res.To().Params.Get("tag")
-	return tag
-}
-
 // All responses of a UAS to one request carry the To tag of the first
 // that had one (RFC 3261 §8.2.6.2), the 487 that answers a CANCEL too
 // (§9.2): a caller that cancels during the announcement (183) or while

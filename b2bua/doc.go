@@ -61,7 +61,12 @@
 // retransmitted until its PRACK (answered 200; 481 for a RAck that names
 // no provisional awaiting one), the 200 held until the PRACK of a 183
 // with SDP, and 500 when none came within 64*T1 (step end no-prack).
-// One that only supports 100rel gets them unreliably. A new INVITE that
+// One that only supports 100rel gets them unreliably. The subscriber's
+// and voicemail's legs offer 100rel (Supported, never Require) and PRACK
+// each reliable 180/183 once, in its early dialog, in RSeq order
+// (prackout.go, RFC 3262 §4); a 200 without SDP after a reliable 183
+// takes that 183's answer. A far end's 421 is not retried (RFC 3261
+// §21.4.15: the INVITE already names 100rel in Supported): the leg fails. A new INVITE that
 // requires another extension (timer, precondition, replaces ...) gets 420
 // Bad Extension with Unsupported naming those, one with Max-Forwards 0 gets 483 Too Many
 // Hops, and one without Contact 400 Missing Contact Header; the subscriber's and the voicemail's legs carry the caller's

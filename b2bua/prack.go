@@ -55,14 +55,7 @@ var errFinalSent = errors.New("b2bua: the INVITE has its final response already"
 
 // requires100rel reports whether req's Require names 100rel.
 func requires100rel(req *sip.Request) bool {
-	for _, h := range req.GetHeaders("Require") {
-		for _, t := range strings.Split(h.Value(), ",") {
-			if strings.EqualFold(strings.TrimSpace(t), "100rel") {
-				return true
-			}
-		}
-	}
-	return false
+	return headerHas(req.GetHeaders("Require"), "100rel")
 }
 
 // reliableTx is the server transaction of a new INVITE whose caller

@@ -2,6 +2,7 @@ package b2bua
 
 import (
 	"bytes"
+	"context"
 	"net"
 	"os"
 	"os/exec"
@@ -21,6 +22,17 @@ import (
 // installed by scripts/test-deps.sh): missing, the test fails.
 func runSipp(t *testing.T, h *harness, scenario string, subst map[string]string, keys ...string) {
 	t.Helper()
+	args := []string{"-p", strconv.Itoa(freePort(t))}
+	for i := 0; i+1 < len(keys); i += 2 {
+		args = append(args, "-key", keys[i], keys[i+1])
+	}
+	startSipp(t, scenario, subst, append(args, h.s.Addr())...)()
+}
+
+// startSipp starts sipp on one call of scenario (on 127.0.0.1, with the
+// given arguments besides) and returns what waits for it to pass.
+func startSipp(t *testing.T, scenario string, subst map[string]string, extra ...string) (wait func()) {
+	t.Helper()
 	bin, err := exec.LookPath("sipp")
 	if err != nil {
 		t.Fatalf("sipp not found (apt-get install sip-tester): %v", err)
@@ -39,14 +51,10 @@ func runSipp(t *testing.T, h *harness, scenario string, subst map[string]string,
 	}
 	errFile := filepath.Join(dir, "err.txt")
 	args := []string{"-sf", scen, "-m", "1", "-l", "1",
-		"-i", "127.0.0.1", "-p", strconv.Itoa(freePort(t)), "-mp", strconv.Itoa(freePort(t) &^ 1),
+		"-i", "127.0.0.1", "-mp", strconv.Itoa(freePort(t) &^ 1),
 		"-timeout", "40s", "-timeout_error", "-recv_timeout", "20s",
-		"-nostdin", "-nr", "-trace_err", "-error_file", errFile}
-	for i := 0; i+1 < len(keys); i += 2 {
-		args = append(args, "-key", keys[i], keys[i+1])
-	}
-	args = append(args, h.s.Addr())
-	cmd := exec.Command(bin, args...)
+		"-nostdin", "-nr", "-trace_msg", "-trace_err", "-error_file", errFile}
+	cmd := exec.Command(bin, append(args, extra...)...)
 	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -55,16 +63,33 @@ func runSipp(t *testing.T, h *harness, scenario string, subst map[string]string,
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	select {
-	case err = <-done:
-	case <-time.After(60 * time.Second):
+	// A test that fails before waiting leaves no sipp behind.
+	// A failed test shows what sipp sent and received.
+	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("sipp %s did not finish", scenario)
-	}
-	if err != nil {
-		e, _ := os.ReadFile(errFile)
-		t.Fatalf("sipp %s: %v\nerrors:\n%s\noutput:\n%s", scenario, err, e, out.String())
+		if !t.Failed() {
+			return
+		}
+		m, _ := filepath.Glob(filepath.Join(dir, "*messages*"))
+		for _, f := range m {
+			b, _ := os.ReadFile(f)
+			t.Logf("%s", b)
+		}
+	})
+	return func() {
+		t.Helper()
+		var err error
+		select {
+		case err = <-done:
+		case <-time.After(60 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+			t.Fatalf("sipp %s did not finish", scenario)
+		}
+		if err != nil {
+			e, _ := os.ReadFile(errFile)
+			t.Fatalf("sipp %s: %v\nerrors:\n%s\noutput:\n%s", scenario, err, e, out.String())
+		}
 	}
 }
 
@@ -181,4 +206,56 @@ func TestSippPRACKCancel(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.PromptDir = long })
 	runSipp(t, h, "prack_cancel.xml", nil, sippKeys(h.token(policy.Decision{Action: policy.ActionBlockWithAnnouncement, Announcement: 101}))...)
 	h.waitStep("end", "abandoned")
+}
+
+// sippSubscriber starts sipp as the subscriber's side (scenario, a UAS on
+// port) of a B2BUA that calls the subscriber there.
+func sippSubscriber(t *testing.T, scenario string) (h *harness, wait func()) {
+	port := freePort(t)
+	h = newHarness(t, func(c *Config) { c.ContinueRoute = "sip:{called}@127.0.0.1:" + strconv.Itoa(port) })
+	return h, startSipp(t, scenario, nil, "-p", strconv.Itoa(port))
+}
+
+// The subscriber's side requires 100rel (RFC 3262) and forks: sipp checks
+// Supported: 100rel on the INVITE, one PRACK per reliable 180/183 in its
+// early dialog with the right RAck, none for a retransmission or an
+// out-of-order RSeq (§4), the ACK numbered as the INVITE after the PRACKs
+// and the BYE above them; the 200 without SDP takes the 183's answer,
+// and the caller hears the subscriber's ringing until it answers.
+func TestSippPRACKOutbound(t *testing.T) {
+	h, wait := sippSubscriber(t, "prack_uas.xml")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := h.dial(ctx, h.inviteURI(h.token(policy.Decision{Action: policy.ActionAllow})), false)
+	if c.err != nil {
+		wait() // sipp's own report says more
+		t.Fatalf("caller: %v", c.err)
+	}
+	h.waitStep("bridge", "connected")
+	if err := c.d.Hangup(ctx); err != nil {
+		t.Errorf("caller BYE: %v", err)
+	}
+	steps := h.waitStep("end", "caller-hangup")
+	if got := stepString(steps); got != "token=ok subscriber=ringing subscriber=answered bridge=connected end=caller-hangup" {
+		t.Errorf("steps %q", got)
+	}
+	wait()
+}
+
+// A subscriber's side that answers 421 Require: 100rel in spite of
+// Supported: 100rel: the leg fails once, without a retry (prack_421.xml
+// says why), and the caller gets the failure's answer.
+func TestSippPRACKOutbound421(t *testing.T) {
+	h, wait := sippSubscriber(t, "prack_421.xml")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := h.dial(ctx, h.inviteURI(h.token(policy.Decision{Action: policy.ActionAllow})), false)
+	if c.err == nil {
+		t.Fatal("caller answered")
+	}
+	steps := h.waitStep("end", "")
+	if got := stepString(steps); !strings.HasPrefix(got, "token=ok subscriber=failed") {
+		t.Errorf("steps %q", got)
+	}
+	wait()
 }
