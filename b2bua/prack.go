@@ -263,34 +263,19 @@ func (t *reliableTx) giveUp(res *sip.Response) {
 // waitAcked returns once no provisional with SDP awaits its PRACK, or
 // with why it never will (ctx ended, given up, final response sent).
 func (t *reliableTx) waitAcked(ctx context.Context) error {
-	t.mu.Lock()
-	for {
-		switch {
-		case t.lost:
-			t.mu.Unlock()
-			return errNoPRACK
-		case t.final:
-			t.mu.Unlock()
-			return errFinalSent
-		case t.unacked == nil || !t.sdp:
-			t.mu.Unlock()
-			return nil
-		}
-		ch := t.acked
-		t.mu.Unlock()
-		select {
-		case <-ch:
-		case <-t.end:
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		}
-		t.mu.Lock()
-	}
+	return t.untilAcked(ctx.Done(), func() error { return context.Cause(ctx) }, false)
 }
 
 // awaitPRACK returns once the 2xx may go (RFC 3262 §3: not before the
 // PRACK of a provisional that carried SDP), and marks it sent.
 func (t *reliableTx) awaitPRACK() error {
+	return t.untilAcked(t.Done(), t.gone, true)
+}
+
+// untilAcked waits until no provisional with SDP awaits its PRACK, or
+// done closes (then: why()); finish marks the final response sent in the
+// same hold of the lock, so no provisional can slip in between.
+func (t *reliableTx) untilAcked(done <-chan struct{}, why func() error, finish bool) error {
 	t.mu.Lock()
 	for {
 		switch {
@@ -301,7 +286,9 @@ func (t *reliableTx) awaitPRACK() error {
 			t.mu.Unlock()
 			return errFinalSent
 		case t.unacked == nil || !t.sdp:
-			t.finishLocked()
+			if finish {
+				t.finishLocked()
+			}
 			t.mu.Unlock()
 			return nil
 		}
@@ -310,8 +297,8 @@ func (t *reliableTx) awaitPRACK() error {
 		select {
 		case <-ch:
 		case <-t.end:
-		case <-t.Done():
-			return t.gone()
+		case <-done:
+			return why()
 		}
 		t.mu.Lock()
 	}
