@@ -102,11 +102,12 @@ type writer struct {
 	lastSn  time.Time
 	buf     []byte
 
-	cycle   atomic.Uint64 // flush cycles begun
-	mu      sync.Mutex
-	synced  uint64        // flush cycles whose records are on disk
-	lastErr error         // the last cycle's failure, nil when it succeeded
-	done    chan struct{} // closed when the next cycle ends (replaced each cycle)
+	cycle    atomic.Uint64 // flush cycles begun
+	snapNext atomic.Bool   // the next cycle takes a snapshot whatever the interval (snapshotNow)
+	mu       sync.Mutex
+	synced   uint64        // flush cycles whose records are on disk
+	lastErr  error         // the last cycle's failure, nil when it succeeded
+	done     chan struct{} // closed when the next cycle ends (replaced each cycle)
 
 	kick chan struct{}
 	stop chan struct{}
@@ -340,7 +341,7 @@ func (w *writer) run() {
 		case <-w.kick:
 		}
 		now := w.now()
-		snap := w.snapEach > 0 && now.Sub(w.lastSn) >= w.snapEach || w.maxLog > 0 && w.logSize >= w.maxLog
+		snap := w.snapNext.Swap(false) || w.snapEach > 0 && now.Sub(w.lastSn) >= w.snapEach || w.maxLog > 0 && w.logSize >= w.maxLog
 		w.cycleOnce(snap)
 	}
 }
@@ -488,6 +489,14 @@ func (w *writer) snapshot() error {
 		}
 	}
 	return nil
+}
+
+// snapshotNow has the writer's goroutine take a snapshot at once and
+// waits for it: the log and snapshot files belong to that goroutine, so
+// nobody else may cut one while it runs.
+func (w *writer) snapshotNow() error {
+	w.snapNext.Store(true)
+	return w.wait(nil)
 }
 
 // wait blocks until the records appended before it was called are on

@@ -106,7 +106,7 @@ func TestClockSkew(t *testing.T) {
 		if c.at == 66*time.Second {
 			clk.add(66 * time.Second) // the sweep and the snapshot run at the key's last skewed second
 			r.Sweep()
-			if err := r.w.snapshot(); err != nil {
+			if err := r.w.snapshotNow(); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -199,7 +199,9 @@ func TestSurvivesRestart(t *testing.T) {
 	}
 	check("after replaying the log", r2)
 	// check used the first key up: register it again (a no-op), snapshot.
-	r2.w.cycleOnce(true)
+	if err := r2.w.snapshotNow(); err != nil {
+		t.Fatal(err)
+	}
 	if r2.Stats().Snapshots != 1 {
 		t.Fatal("no snapshot taken")
 	}

@@ -118,7 +118,9 @@ func TestRevoke(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a new window after a revocation: %v", err)
 	}
-	r2.w.cycleOnce(true)
+	if err := r2.w.snapshotNow(); err != nil {
+		t.Fatal(err)
+	}
 	r2.Close()
 
 	// From the snapshot.
@@ -188,7 +190,9 @@ func TestLoadsVersion1Files(t *testing.T) {
 	if s := r.Stats(); s.Live != 2 {
 		t.Errorf("%d keys live, want 2 (the stranger's key dropped)", s.Live)
 	}
-	r.w.cycleOnce(true)
+	if err := r.w.snapshotNow(); err != nil {
+		t.Fatal(err)
+	}
 	r.Close()
 	b, err := os.ReadFile(filepath.Join(dir, snapName))
 	if err != nil || string(b[:8]) != snapMagic || len(b) != snapHeader+2*recordSize {
