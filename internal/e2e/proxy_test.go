@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -42,6 +43,10 @@ func kamailio(t *testing.T, redirect string) (string, func() string) {
 	}
 	defer f.Close()
 	cmd.Stdout, cmd.Stderr = f, f
+	// kamailio forks its UDP and timer workers: in a process group of its
+	// own, one signal ends them all (killing the main process alone left
+	// the workers running after the test).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out := func() string { b, _ := os.ReadFile(logFile); return string(b) }
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting kamailio: %v", err)
@@ -49,7 +54,7 @@ func kamailio(t *testing.T, redirect string) (string, func() string) {
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-exited
 		if t.Failed() {
 			t.Logf("kamailio output:\n%s", out())
